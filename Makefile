@@ -1,0 +1,44 @@
+# The two set-up commands (README): `make demo` and `make check`. Everything else is a helper.
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
+REL    := build/rel
+ASAN   := build/asan
+
+.PHONY: all build demo check deps deps-check test docs format clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-check:
+	@scripts/deps.sh check
+
+build: deps
+	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOC_WERROR=ON >/dev/null
+	cmake --build $(REL) -j $(JOBS)
+
+demo: build
+	@scripts/demo.sh $(REL)/oncue
+
+# The gate: the -O2 -Werror build, then the whole suite on the ASan+UBSan build (its CTest
+# summary is the last thing printed).
+check: deps-check
+	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOC_WERROR=ON >/dev/null
+	cmake --build $(REL) -j $(JOBS)
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DOC_SANITIZE=ON -DOC_WERROR=ON >/dev/null
+	cmake --build $(ASAN) -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+test:
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+
+docs: build
+	$(REL)/oncue docs config > docs/config.md
+	$(REL)/oncue docs api > docs/api.md
+	$(REL)/oncue docs cli > docs/cli.md
+
+format:
+	clang-format -i $$(git ls-files -co --exclude-standard -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
+
+clean:
+	rm -rf build

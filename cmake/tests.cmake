@@ -1,0 +1,54 @@
+# Test discovery. One executable per file; the folder gives the CTest label (STYLE.md "Tests").
+enable_testing()
+
+function(oc_add_c_tests dir label)
+  file(GLOB files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${dir}/test_*.c)
+  foreach(f ${files})
+    get_filename_component(name ${f} NAME_WE)
+    add_executable(${name} ${f})
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+    target_link_libraries(${name} PRIVATE oncue_lib)
+    add_test(NAME ${label}/${name} COMMAND ${name})
+    set_tests_properties(${label}/${name} PROPERTIES LABELS ${label}
+      ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}"
+      TIMEOUT 600)
+  endforeach()
+endfunction()
+
+oc_add_c_tests(unit unit)
+oc_add_c_tests(pipeline pipeline)
+oc_add_c_tests(integration integration)
+
+# Shell-driven integration tests: tests/integration/test_*.sh get $ONCUE_BIN and $ONCUE_SRC.
+file(GLOB oc_sh_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.sh)
+foreach(f ${oc_sh_tests})
+  get_filename_component(name ${f} NAME_WE)
+  add_test(NAME integration/${name} COMMAND bash ${f})
+  set_tests_properties(integration/${name} PROPERTIES LABELS integration TIMEOUT 600
+    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
+endforeach()
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Under gcc each builds
+# with tests/fuzz/replay.c into a program that replays tests/fuzz/corpus/NAME/ as a test.
+file(GLOB oc_fuzzers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)
+foreach(f ${oc_fuzzers})
+  get_filename_component(name ${f} NAME_WE)
+  string(REPLACE "fuzz_" "" corpus ${name})
+  if(OC_FUZZ)
+    add_executable(${name} ${f})
+    target_compile_options(${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(${name} PRIVATE -fsanitize=fuzzer)
+  else()
+    add_executable(${name} ${f} ${CMAKE_SOURCE_DIR}/tests/fuzz/replay.c)
+    add_test(NAME fuzz/${name} COMMAND ${name} ${CMAKE_SOURCE_DIR}/tests/fuzz/corpus/${corpus})
+    set_tests_properties(fuzz/${name} PROPERTIES LABELS fuzz TIMEOUT 600)
+  endif()
+  target_link_libraries(${name} PRIVATE oncue_lib)
+endforeach()
+
+# Lint: clang-format and the banned-function grep.
+add_test(NAME lint/format COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/lint.sh)
+set_tests_properties(lint/format PROPERTIES LABELS lint WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+# Generated docs must match the tables they come from.
+add_test(NAME lint/docs COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/check-docs.sh $<TARGET_FILE:oncue>)
+set_tests_properties(lint/docs PROPERTIES LABELS lint WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# demo.sh ONCUE - what `make demo` runs after building: starts `oncue serve` on the embedded
+# default (./oncue-data, 127.0.0.1:8470), creates a first admin token, starts a modest
+# simulated audience when the simulator is built in, and says where to look. Ctrl-C stops all.
+set -uo pipefail
+bin=${1:-build/rel/oncue}
+data=${ONCUE_DATA:-./oncue-data}
+listen=${ONCUE_LISTEN:-127.0.0.1:8470}
+mkdir -p "$data"
+log="$data/server.log"
+
+if [ ! -s "$data/admin.token" ]; then
+    "$bin" token create --data "$data" --role admin --name "demo-admin-$(date +%s)" \
+        > "$data/admin.token" 2>/dev/null || { echo "could not create the admin token"; exit 1; }
+    chmod 600 "$data/admin.token"
+fi
+if [ ! -s "$data/ingest.token" ]; then
+    "$bin" token create --data "$data" --role ingest --name "demo-ingest-$(date +%s)" \
+        > "$data/ingest.token" 2>/dev/null
+fi
+admin=$(cat "$data/admin.token")
+
+"$bin" serve --data "$data" --listen "$listen" 2>>"$log" &
+server=$!
+pids=$server
+trap 'kill $pids 2>/dev/null; wait 2>/dev/null; echo; echo "demo stopped"; exit 0' INT TERM
+for _ in $(seq 1 100); do
+    grep -q "listening on" "$log" 2>/dev/null && break
+    kill -0 $server 2>/dev/null || { echo "the server did not start:"; tail -5 "$log"; exit 1; }
+    sleep 0.1
+done
+base="http://$listen"
+
+if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
+    "$bin" sim --demo --target "$base" --token "$(cat "$data/ingest.token")" \
+        >>"$data/sim.log" 2>&1 &
+    pids="$pids $!"
+    sim_note="A simulated audience is posting player beacons, with a fault every few minutes
+  (log: $data/sim.log)."
+else
+    sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
+fi
+
+extra=""
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/status" 2>/dev/null)
+[ "$code" = 200 ] && extra="  status page  $base/status
+"
+next=""
+"$bin" drill --help >/dev/null 2>&1 &&
+    next="      $bin drill emea-cdn     (the worked example, in-process, in seconds)
+"
+cat <<EOT
+
+oncue is running (server log: $log).
+
+  health       $base/healthz
+  metrics      $base/metrics
+$extra  API          curl -H "Authorization: Bearer \$(cat $data/admin.token)" $base/v1/modules
+
+  first admin token (also in $data/admin.token):
+    $admin
+
+  $sim_note
+
+Try:  export ONCUE_TOKEN=\$(cat $data/admin.token)
+      $bin --help
+$next
+Press Ctrl-C to stop.
+EOT
+wait $server

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# deps.sh - installs the Debian packages oncue needs, or says which to install.
+#
+#   scripts/deps.sh build   what building and running needs (make demo)
+#   scripts/deps.sh check   that plus what the tests need (make check)
+#
+# As root, missing packages are installed with apt-get; otherwise the one apt-get line to run
+# is printed and the script fails.
+set -euo pipefail
+
+build_pkgs=(gcc make cmake pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev
+            libsodium-dev libyaml-dev libjansson-dev curl sqlite3)
+check_pkgs=(clang-format prometheus chromium ffmpeg)
+
+want=("${build_pkgs[@]}")
+[ "${1:-build}" = check ] && want+=("${check_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "oncue needs these Debian packages; run as root:" >&2
+    echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,246 @@
+/*
+ * dispatch.c - one request from evhttp to a handler: route match (404/405), CORS preflight,
+ * body cap (413), authentication (401/403), the handler, then the audit hook and counters.
+ */
+#include "http/http_int.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET:
+        return "GET";
+    case EVHTTP_REQ_POST:
+        return "POST";
+    case EVHTTP_REQ_PUT:
+        return "PUT";
+    case EVHTTP_REQ_DELETE:
+        return "DELETE";
+    case EVHTTP_REQ_PATCH:
+        return "PATCH";
+    case EVHTTP_REQ_HEAD:
+        return "HEAD";
+    case EVHTTP_REQ_OPTIONS:
+        return "OPTIONS";
+    default:
+        return "OTHER";
+    }
+}
+
+static void on_complete(struct evhttp_request *ev, void *arg)
+{
+    (void)ev;
+    struct http_server *srv = arg;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void count(struct http_server *srv, int status, int64_t start_ns)
+{
+    int cls = status / 100;
+    if (cls >= 1 && cls <= 5)
+        atomic_fetch_add(&srv->by_class[cls], 1);
+    atomic_fetch_add(&srv->requests, 1);
+    int64_t us = (oc_mono_ns() - start_ns) / 1000;
+    size_t i = 0;
+    while (i < NDUR && (double)us / 1e6 > http_dur_bounds[i])
+        i++;
+    atomic_fetch_add(&srv->dur_buckets[i], 1);
+    atomic_fetch_add(&srv->dur_sum_us, (uint64_t)us);
+}
+
+/* Finds the route for method and the split path. Sets *path_matched when some route matches
+ * the path with another method (405 rather than 404); *allow lists those methods. */
+static struct http_route_entry *find_route(struct http_server *srv, const char *method,
+                                           const char *const *segs, int nsegs, int *path_matched,
+                                           char *allow, size_t allown)
+{
+    *path_matched = 0;
+    allow[0] = '\0';
+    for (int i = 0; i < srv->nroutes; i++) {
+        struct http_route_entry *e = &srv->routes[i];
+        if (!http_route_match(e, segs, nsegs, NULL))
+            continue;
+        if (strcmp(e->r->method, method) == 0 ||
+            (strcmp(method, "HEAD") == 0 && strcmp(e->r->method, "GET") == 0))
+            return e;
+        *path_matched = 1;
+        size_t n = strlen(allow);
+        snprintf(allow + n, allown - n, "%s%s", n ? ", " : "", e->r->method);
+    }
+    return NULL;
+}
+
+static void preflight(struct http_req *req, const char *allow)
+{
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_set_header(req, "Access-Control-Allow-Methods", allow[0] ? allow : "GET");
+    http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+    http_set_header(req, "Access-Control-Max-Age", "86400");
+    http_reply(req, 204, NULL, NULL, 0);
+}
+
+/* Authenticates req for route r; answers 401/403 itself and returns -1 when refused. */
+static int authorize(struct http_server *srv, struct http_req *req, const struct http_route *r)
+{
+    req->role = HTTP_PUBLIC;
+    req->principal = "anonymous";
+    const char *h = http_header(req, "Authorization");
+    if (r->role == HTTP_PUBLIC && !h)
+        return 0;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !srv->hooks.authenticate) {
+        if (r->role == HTTP_PUBLIC)
+            return 0;
+        http_set_header(req, "WWW-Authenticate", "Bearer realm=\"oncue\"");
+        http_problem(req, 401, "this route needs a token: send Authorization: Bearer <token>");
+        return -1;
+    }
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    enum http_role role;
+    const char *name;
+    if (srv->hooks.authenticate(srv->hooks.arg, token, &req->arena, &role, &name) != 0) {
+        if (r->role == HTTP_PUBLIC)
+            return 0;
+        http_set_header(req, "WWW-Authenticate", "Bearer realm=\"oncue\", error=\"invalid_token\"");
+        http_problem(req, 401, "the token is unknown or revoked");
+        return -1;
+    }
+    req->role = role;
+    req->principal = name;
+    if (!http_role_allows(role, r->role)) {
+        http_problem(req, 403, "this route needs the %s role; the token has %s",
+                     http_role_name(r->role), http_role_name(role));
+        return -1;
+    }
+    return 0;
+}
+
+/* Copies the body into the arena; -1 (after answering 413) past the route's cap. */
+static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+    size_t n = evbuffer_get_length(in);
+    size_t cap = r->max_body ? r->max_body : HTTP_ROUTE_BODY_DEFAULT;
+    if (cap > srv->opts.max_body)
+        cap = srv->opts.max_body;
+    if (n > cap) {
+        http_problem(req, 413, "the body is %zu bytes; %s %s accepts at most %zu", n, r->method,
+                     r->pattern, cap);
+        return -1;
+    }
+    char *body = oc_arena_alloc(&req->arena, n + 1);
+    if (!body) {
+        http_problem(req, 413, "the request needs more memory than one request may hold");
+        return -1;
+    }
+    evbuffer_copyout(in, body, n);
+    body[n] = '\0';
+    req->body = body;
+    req->body_len = n;
+    return 0;
+}
+
+/* Resolves the decoded path into req; -1 (after answering 400/404) when unusable. */
+static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const char **segs,
+                        int *nsegs)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req->ev);
+    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!raw || !*raw)
+        raw = "/";
+    if (strlen(raw) >= HTTP_MAX_PATH) {
+        req->path = "/";
+        http_problem(req, 404, "the path is too long");
+        return -1;
+    }
+    size_t dn = 0;
+    char *dec = evhttp_uridecode(raw, 0, &dn);
+    if (!dec || memchr(dec, '\0', dn)) {
+        free(dec);
+        req->path = "/";
+        http_problem(req, 400, "the path is not valid percent-encoding");
+        return -1;
+    }
+    req->path = oc_arena_strdup(&req->arena, dec);
+    free(dec);
+    *nsegs = http_path_split(req->path, segbuf, segn, segs);
+    if (*nsegs < 0) {
+        http_problem(req, 404, "no route matches %s", req->path);
+        return -1;
+    }
+    return 0;
+}
+
+static void run(struct http_server *srv, struct http_req *req)
+{
+    char segbuf[HTTP_MAX_PATH], allow[128];
+    const char *segs[HTTP_MAX_SEGMENTS];
+    int nsegs, path_matched;
+    if (resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
+        return;
+    struct http_route_entry *e =
+        find_route(srv, req->method, segs, nsegs, &path_matched, allow, sizeof(allow));
+    if (!e && path_matched && strcmp(req->method, "OPTIONS") == 0) {
+        preflight(req, allow);
+        return;
+    }
+    if (!e) {
+        if (path_matched) {
+            http_set_header(req, "Allow", allow);
+            http_problem(req, 405, "%s is not allowed on %s (allowed: %s)", req->method, req->path,
+                         allow);
+        } else {
+            http_problem(req, 404, "no route matches %s %s", req->method, req->path);
+        }
+        return;
+    }
+    req->route = e->r;
+    req->state = e->state;
+    http_route_match(e, segs, nsegs, req);
+    /* Every mutating request on a route is audited, refused ones included; telemetry posts
+     * (the ingest role) are not: they are data, not actions. */
+    ((struct http_req_impl *)req)->audit = strcmp(req->method, "GET") != 0 &&
+                                           strcmp(req->method, "HEAD") != 0 &&
+                                           e->r->role != HTTP_INGEST;
+    if (read_body(srv, req, e->r) != 0 || authorize(srv, req, e->r) != 0)
+        return;
+    e->r->handler(req);
+    if (!req->status) {
+        oc_log(OC_LOG_ERROR, "bug: %s %s returned without answering", req->method, req->path);
+        http_problem(req, 500, "the handler did not answer");
+    }
+}
+
+void http_dispatch(struct evhttp_request *ev, void *arg)
+{
+    struct worker *w = arg;
+    struct http_server *srv = w->srv;
+    int64_t start = oc_mono_ns();
+    struct http_req_impl impl;
+    memset(&impl, 0, sizeof(impl));
+    struct http_req *req = &impl.pub;
+    impl.worker = w;
+    req->ev = ev;
+    req->app = srv->app;
+    req->method = method_name(evhttp_request_get_command(ev));
+    req->body = "";
+    req->principal = "anonymous";
+    oc_arena_init(&req->arena, srv->opts.arena_max);
+    atomic_fetch_add(&srv->inflight, 1);
+    evhttp_request_set_on_complete_cb(ev, on_complete, srv);
+    run(srv, req);
+    if (impl.audit && srv->hooks.audit)
+        srv->hooks.audit(srv->hooks.arg, req);
+    count(srv, req->status, start);
+    if (impl.query_parsed)
+        evhttp_clear_headers(&impl.query);
+    oc_arena_free(&req->arena);
+}

@@ -1,0 +1,81 @@
+/*
+ * http_int.h - internals shared by the files of src/http/ (not for other folders).
+ */
+#ifndef OC_HTTP_HTTP_INT_H
+#define OC_HTTP_HTTP_INT_H
+
+#include "http/http.h"
+
+#include <event2/keyvalq_struct.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct evhttp_request;
+struct http_route_entry;
+
+#define HTTP_MAX_WORKERS  64   /* event-loop threads */
+#define HTTP_MAX_SEGMENTS 16   /* path segments per pattern or request */
+#define HTTP_MAX_ROUTES   512  /* routes per server */
+#define HTTP_MAX_PATH     2048 /* longest request path */
+
+struct worker {
+    struct http_server *srv;           /* owner */
+    pthread_t thread;                  /* runs base */
+    struct event_base *base;           /* this worker's loop */
+    struct evhttp *http;               /* this worker's evhttp */
+    struct evhttp_bound_socket *bound; /* its listening socket */
+    int started;                       /* thread was created */
+};
+
+/* Request-duration histogram bucket bounds in seconds. */
+#define NDUR 9
+extern const double http_dur_bounds[NDUR];
+
+struct http_server {
+    struct http_server_opts opts;    /* copied; listen points at listen_buf */
+    char listen_buf[128];            /* opts.listen */
+    struct oc_app *app;              /* shared services */
+    struct http_route_entry *routes; /* compiled, nroutes used */
+    int nroutes;
+    size_t evhttp_max_body;  /* bodies past it: libevent 413 */
+    struct http_hooks hooks; /* auth and audit */
+    struct worker workers[HTTP_MAX_WORKERS];
+    int nworkers;
+    char addr[80];                          /* bound "ADDR:PORT" */
+    _Atomic uint64_t requests;              /* answered */
+    _Atomic int64_t inflight;               /* in a handler or flushing a reply */
+    _Atomic uint64_t by_class[6];           /* answered, by status / 100 */
+    _Atomic uint64_t dur_buckets[NDUR + 1]; /* answered, by duration bucket */
+    _Atomic uint64_t dur_sum_us;            /* total request time */
+};
+
+/* A compiled route. */
+struct http_route_entry {
+    const struct http_route *r;          /* the table row */
+    void *state;                         /* module state for the handler */
+    char pattern_buf[256];               /* segments point in here */
+    const char *segs[HTTP_MAX_SEGMENTS]; /* literal text or "{name}" */
+    int nsegs;
+};
+
+/* A request with what only the server needs. pub must stay first. */
+struct http_req_impl {
+    struct http_req pub;
+    struct evkeyvalq query; /* parsed on first http_query */
+    int query_parsed;
+    int audit;             /* report to the audit hook once answered */
+    struct worker *worker; /* serving thread */
+};
+
+/* Compiles r; 0 or OC_EINVAL for a malformed pattern. */
+int http_route_compile(struct http_route_entry *e, const struct http_route *r, void *state);
+/* 1 when the split path segs matches e (and, if req, fills req's params), else 0. */
+int http_route_match(const struct http_route_entry *e, const char *const *segs, int nsegs,
+                     struct http_req *req);
+/* Splits an absolute path into segments in buf; count or -1. */
+int http_path_split(const char *path, char *buf, size_t bufn, const char **segs);
+
+/* The evhttp callback of every worker; arg is the struct worker. */
+void http_dispatch(struct evhttp_request *ev, void *arg);
+
+#endif

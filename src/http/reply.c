@@ -1,0 +1,225 @@
+/*
+ * reply.c - answering requests: bodies, JSON, problem+json (RFC 9457), the one mapping from
+ * oc_err to HTTP status, request accessors and role names.
+ */
+#include "http/http_int.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    int status;
+    const char *reason;
+} reasons[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {304, "Not Modified"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {413, "Content Too Large"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {429, "Too Many Requests"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {503, "Service Unavailable"},
+    {0, NULL},
+};
+
+const char *http_reason(int status)
+{
+    for (int i = 0; reasons[i].status; i++)
+        if (reasons[i].status == status)
+            return reasons[i].reason;
+    return "Unknown";
+}
+
+int http_status_for(int err)
+{
+    switch (err) {
+    case 0:
+        return 200;
+    case OC_EINVAL:
+        return 422;
+    case OC_ETOOBIG:
+        return 413;
+    case OC_ENOTFOUND:
+        return 404;
+    case OC_ECONFLICT:
+        return 409;
+    case OC_EAUTH:
+        return 401;
+    case OC_EPERM:
+        return 403;
+    case OC_EBUSY:
+        return 503;
+    case OC_EGONE:
+        return 410;
+    default:
+        return 500;
+    }
+}
+
+void http_set_header(struct http_req *req, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+}
+
+void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
+                size_t len)
+{
+    if (req->status) {
+        oc_log(OC_LOG_ERROR, "bug: second reply to %s %s", req->method, req->path);
+        return;
+    }
+    req->status = status;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    if (content_type && len)
+        evhttp_add_header(h, "Content-Type", content_type);
+    struct evbuffer *out = evbuffer_new();
+    if (len)
+        evbuffer_add(out, body, len);
+    evhttp_send_reply(req->ev, status, http_reason(status), out);
+    evbuffer_free(out);
+}
+
+void http_reply_json(struct http_req *req, int status, json_t *v)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, (size_t)1 << 30);
+    if (!v || oc_json_dump(v, &b) != 0) {
+        json_decref(v);
+        oc_buf_free(&b);
+        http_problem(req, 500, "the response could not be serialized");
+        return;
+    }
+    oc_buf_puts(&b, "\n");
+    json_decref(v);
+    http_reply(req, status, "application/json", b.data, b.len);
+    oc_buf_free(&b);
+}
+
+static void vproblem(struct http_req *req, int status, const char *fmt, va_list ap)
+{
+    char detail[1024];
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    json_t *p =
+        json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", http_reason(status),
+                  "status", status, "detail", detail, "instance", req->path ? req->path : "");
+    struct oc_buf b;
+    oc_buf_init(&b, 64 * 1024);
+    oc_json_dump(p, &b);
+    oc_buf_puts(&b, "\n");
+    json_decref(p);
+    if (status == 503 || status == 429)
+        http_set_header(req, "Retry-After", "1");
+    http_reply(req, status, "application/problem+json", b.data, b.len);
+    oc_buf_free(&b);
+}
+
+void http_problem(struct http_req *req, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(req, status, fmt, ap);
+    va_end(ap);
+}
+
+void http_reply_err(struct http_req *req, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vproblem(req, http_status_for(err), fmt, ap);
+    va_end(ap);
+}
+
+json_t *http_body_json(struct http_req *req)
+{
+    json_t *v = NULL;
+    char err[200];
+    if (req->body_len == 0) {
+        http_problem(req, 400, "the request needs a JSON body");
+        return NULL;
+    }
+    if (oc_json_parse(req->body, req->body_len, &v, err, sizeof(err)) != 0) {
+        http_problem(req, 400, "the body is not valid JSON: %s", err);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        http_problem(req, 422, "the body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+const char *http_param(const struct http_req *req, const char *name)
+{
+    for (int i = 0; i < req->nparams; i++)
+        if (strcmp(req->param_names[i], name) == 0)
+            return req->param_values[i];
+    return NULL;
+}
+
+const char *http_query(struct http_req *req, const char *name)
+{
+    struct http_req_impl *r = (struct http_req_impl *)req;
+    if (!r->query_parsed) {
+        r->query.tqh_first = NULL;
+        r->query.tqh_last = &r->query.tqh_first;
+        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
+        if (q)
+            evhttp_parse_query_str(q, &r->query);
+        r->query_parsed = 1;
+    }
+    return evhttp_find_header(&r->query, name);
+}
+
+const char *http_header(const struct http_req *req, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+}
+
+static const char *const role_names[] = {"public", "viewer", "responder", "admin", "ingest"};
+
+const char *http_role_name(enum http_role r)
+{
+    return (unsigned)r <= HTTP_INGEST ? role_names[r] : "unknown";
+}
+
+int http_role_parse(const char *s, enum http_role *out)
+{
+    for (int i = HTTP_VIEWER; i <= HTTP_INGEST; i++) {
+        if (strcmp(s, role_names[i]) == 0) {
+            *out = (enum http_role)i;
+            return 0;
+        }
+    }
+    return OC_EINVAL;
+}
+
+int http_role_allows(enum http_role have, enum http_role need)
+{
+    if (need == HTTP_PUBLIC || have == HTTP_ADMIN)
+        return 1;
+    if (need == HTTP_INGEST || have == HTTP_INGEST)
+        return have == need;
+    return have >= need;
+}

@@ -1,0 +1,146 @@
+/*
+ * server.c - the HTTP server: N libevent loops, each with its own evhttp and its own
+ * SO_REUSEPORT listening socket on the same port, so the kernel spreads connections over
+ * every core. Dispatch matches the route, applies the body cap, authenticates, calls the
+ * handler with a fresh arena, and reports mutating requests to the audit hook.
+ */
+#include "http/http_int.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/module.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+const double http_dur_bounds[NDUR] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5};
+
+static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
+
+static void evthread_setup(void)
+{
+    evthread_use_pthreads();
+}
+
+static void render_metrics(struct oc_buf *b, void *arg)
+{
+    struct http_server *srv = arg;
+    oc_metrics_family(b, "oncue_http_requests_total", "counter",
+                      "HTTP requests answered, by status class.");
+    static const char *const classes[] = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 1; i < 6; i++) {
+        const char *labels[] = {"code", classes[i], NULL};
+        oc_metrics_sample(b, "oncue_http_requests_total", labels,
+                          (double)atomic_load(&srv->by_class[i]));
+    }
+    oc_metrics_family(b, "oncue_http_request_duration_seconds", "histogram",
+                      "Time from dispatch to reply, in seconds.");
+    uint64_t cum = 0;
+    char le[32];
+    for (size_t i = 0; i <= NDUR; i++) {
+        cum += atomic_load(&srv->dur_buckets[i]);
+        if (i < NDUR)
+            snprintf(le, sizeof(le), "%g", http_dur_bounds[i]);
+        else
+            snprintf(le, sizeof(le), "+Inf");
+        const char *labels[] = {"le", le, NULL};
+        oc_metrics_sample(b, "oncue_http_request_duration_seconds_bucket", labels, (double)cum);
+    }
+    oc_metrics_sample(b, "oncue_http_request_duration_seconds_sum", NULL,
+                      (double)atomic_load(&srv->dur_sum_us) / 1e6);
+    oc_metrics_sample(b, "oncue_http_request_duration_seconds_count", NULL, (double)cum);
+    oc_metrics_family(b, "oncue_http_inflight_requests", "gauge",
+                      "Requests being handled or flushed now.");
+    oc_metrics_sample(b, "oncue_http_inflight_requests", NULL, (double)atomic_load(&srv->inflight));
+}
+
+struct http_server *http_server_new(const struct http_server_opts *opts, struct oc_app *app)
+{
+    pthread_once(&evthread_once, evthread_setup);
+    struct http_server *srv = oc_calloc(1, sizeof(*srv));
+    srv->opts = *opts;
+    snprintf(srv->listen_buf, sizeof(srv->listen_buf), "%s",
+             opts->listen ? opts->listen : "127.0.0.1:8470");
+    srv->opts.listen = srv->listen_buf;
+    if (srv->opts.max_body == 0)
+        srv->opts.max_body = 1 << 20;
+    if (srv->opts.max_headers == 0)
+        srv->opts.max_headers = 16384;
+    if (srv->opts.timeout_s <= 0)
+        srv->opts.timeout_s = 30;
+    if (srv->opts.arena_max == 0)
+        srv->opts.arena_max = 64 << 20;
+    srv->evhttp_max_body = srv->opts.max_body; /* bodies past it get libevent's own 413 */
+    srv->routes = oc_calloc(HTTP_MAX_ROUTES, sizeof(*srv->routes));
+    srv->app = app;
+    if (app && app->metrics)
+        oc_metrics_register(app->metrics, render_metrics, srv);
+    return srv;
+}
+
+void http_server_destroy(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    for (int i = 0; i < srv->nworkers; i++) {
+        if (srv->workers[i].http)
+            evhttp_free(srv->workers[i].http);
+        if (srv->workers[i].base)
+            event_base_free(srv->workers[i].base);
+    }
+    free(srv->routes);
+    free(srv);
+}
+
+int http_server_add_routes(struct http_server *srv, const struct http_route *routes, void *state)
+{
+    for (const struct http_route *r = routes; r && r->method; r++) {
+        if (srv->nroutes == HTTP_MAX_ROUTES)
+            return OC_ETOOBIG;
+        struct http_route_entry *e = &srv->routes[srv->nroutes];
+        if (http_route_compile(e, r, state) != 0) {
+            oc_log(OC_LOG_ERROR, "bad route pattern %s", r->pattern);
+            return OC_EINVAL;
+        }
+        for (int i = 0; i < srv->nroutes; i++) {
+            const struct http_route_entry *o = &srv->routes[i];
+            if (strcmp(o->r->method, r->method) == 0 && strcmp(o->r->pattern, r->pattern) == 0) {
+                oc_log(OC_LOG_ERROR, "route %s %s registered twice", r->method, r->pattern);
+                return OC_ECONFLICT;
+            }
+        }
+        srv->nroutes++;
+    }
+    return 0;
+}
+
+void http_server_set_hooks(struct http_server *srv, const struct http_hooks *hooks)
+{
+    srv->hooks = *hooks;
+}
+
+const char *http_server_addr(const struct http_server *srv)
+{
+    return srv->addr;
+}
+
+uint64_t http_server_requests(const struct http_server *srv)
+{
+    return atomic_load(&srv->requests);
+}

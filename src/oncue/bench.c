@@ -1,0 +1,41 @@
+/*
+ * bench.c - `oncue bench NAME`: benchmarks that print figures (never pass/fail on time).
+ *
+ * Each row names a benchmark and the function in its capability that runs it. To add one,
+ * add one row.
+ */
+#include "oncue/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct bench_entry {
+    const char *name;                 /* `oncue bench NAME` */
+    int (*fn)(int argc, char **argv); /* argv[0] is NAME */
+    const char *summary;              /* one line */
+};
+
+static const struct bench_entry benches[] = {
+    {0},
+};
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f, "usage: oncue bench NAME [OPTIONS]\n\nbenchmarks (each prints figures):\n");
+    for (const struct bench_entry *b = benches; b->name; b++)
+        fprintf(f, "  %-10s %s\n", b->name, b->summary);
+}
+
+int oc_bench_main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        bench_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const struct bench_entry *b = benches; b->name; b++)
+        if (strcmp(argv[1], b->name) == 0)
+            return b->fn(argc - 1, argv + 1);
+    fprintf(stderr, "oncue bench: unknown benchmark '%s'\n", argv[1]);
+    bench_usage(stderr);
+    return 2;
+}

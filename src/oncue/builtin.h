@@ -1,0 +1,14 @@
+/*
+ * builtin.h - the server's own module: /healthz, /readyz, /metrics and /v1/modules.
+ */
+#ifndef OC_ONCUE_BUILTIN_H
+#define OC_ONCUE_BUILTIN_H
+
+#include "core/module.h"
+
+extern const struct oc_module builtin_module;
+
+/* Names of the modules running now (set by serve before init; comma-separated). */
+void builtin_set_running(const char *names);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * commands.c - the subcommand table: `oncue --help` and docs/cli.md are generated from it.
+ *
+ * To add a subcommand, add one row; its function lives in its capability and is declared in
+ * that capability's public header.
+ */
+#include "oncue/commands.h"
+#include "core/buf.h"
+
+const struct oc_command oc_commands[] = {
+    {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)"},
+    {"token", oc_token_main, "create, list and revoke API tokens in a data directory"},
+    {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown"},
+    {"bench", oc_bench_main, "run a benchmark that prints figures (oncue bench --help)"},
+    {"version", oc_version_main, "print the version"},
+    {0},
+};
+
+void oc_commands_doc(struct oc_buf *b)
+{
+    oc_buf_puts(b, "# oncue command line\n\n"
+                   "Generated from the subcommand table (`src/oncue/commands.c`) by "
+                   "`oncue docs cli`; do not edit.\n\n"
+                   "Each subcommand prints its own options with `--help`.\n\n"
+                   "| command | what it does |\n|---|---|\n");
+    for (const struct oc_command *c = oc_commands; c->name; c++)
+        oc_buf_printf(b, "| `oncue %s` | %s |\n", c->name, c->summary);
+}

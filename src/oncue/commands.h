@@ -1,0 +1,31 @@
+/*
+ * commands.h - the subcommand table of the `oncue` binary.
+ */
+#ifndef OC_ONCUE_COMMANDS_H
+#define OC_ONCUE_COMMANDS_H
+
+#include "core/module.h"
+
+struct oc_buf;
+
+struct oc_command {
+    const char *name;                 /* `oncue NAME` */
+    int (*fn)(int argc, char **argv); /* argv[0] is NAME; returns the exit status */
+    const char *summary;              /* one line for `oncue --help` */
+};
+
+/* The subcommands, ending in {0}. */
+extern const struct oc_command oc_commands[];
+/* The modules `oncue serve` can run, ending in NULL. */
+extern const struct oc_module *const oc_modules[];
+
+/* `oncue serve`, `oncue token`, `oncue version`, `oncue docs`. */
+int oc_serve_main(int argc, char **argv);
+int oc_token_main(int argc, char **argv);
+int oc_version_main(int argc, char **argv);
+int oc_docs_main(int argc, char **argv);
+int oc_bench_main(int argc, char **argv);
+/* Writes the subcommand list as Markdown (docs/cli.md) into b. */
+void oc_commands_doc(struct oc_buf *b);
+
+#endif

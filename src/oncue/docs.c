@@ -1,0 +1,62 @@
+/*
+ * docs.c - `oncue docs config|api|cli` and `oncue version`: reference docs generated from
+ * the settings, route and subcommand tables (docs/config.md, docs/api.md, docs/cli.md).
+ */
+#include "config/config.h"
+#include "core/buf.h"
+#include "http/http.h"
+#include "oncue/commands.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static void api_doc(struct oc_buf *b)
+{
+    oc_buf_puts(b, "# oncue HTTP API\n\n"
+                   "Generated from the modules' route tables by `oncue docs api`; do not edit.\n\n"
+                   "Errors are `application/problem+json` (RFC 9457). Routes whose role is not "
+                   "`public` need `Authorization: Bearer <token>`: a missing or unknown token is "
+                   "401, a token without the role 403. `admin` may use every route; "
+                   "`responder` includes `viewer`; `ingest` may only post telemetry. A body over "
+                   "the route's cap is 413.\n");
+    for (const struct oc_module *const *m = oc_modules; *m; m++)
+        if ((*m)->routes)
+            http_routes_doc(b, (*m)->name, (*m)->routes);
+}
+
+int oc_docs_main(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[1], "--help") == 0) {
+        fprintf(argc == 2 ? stdout : stderr,
+                "usage: oncue docs config|api|cli\n\n"
+                "Prints a reference page generated from its table as Markdown:\n"
+                "  config   the settings (docs/config.md)\n"
+                "  api      the HTTP routes of every module (docs/api.md)\n"
+                "  cli      the subcommands (docs/cli.md)\n");
+        return argc == 2 ? 0 : 2;
+    }
+    struct oc_buf b;
+    oc_buf_init(&b, 4 << 20);
+    if (strcmp(argv[1], "config") == 0)
+        config_doc_markdown(&b);
+    else if (strcmp(argv[1], "api") == 0)
+        api_doc(&b);
+    else if (strcmp(argv[1], "cli") == 0)
+        oc_commands_doc(&b);
+    else {
+        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api or cli)\n", argv[1]);
+        oc_buf_free(&b);
+        return 2;
+    }
+    fwrite(b.data ? b.data : "", 1, b.len, stdout);
+    oc_buf_free(&b);
+    return 0;
+}
+
+int oc_version_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("oncue %s\n", ONCUE_VERSION);
+    return 0;
+}

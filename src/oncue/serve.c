@@ -1,0 +1,367 @@
+/*
+ * serve.c - `oncue serve`: settings, the store, the modules, the HTTP workers, the main loop
+ * (module timers and signals), and the graceful stop on SIGTERM or SIGINT.
+ */
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "http/http.h"
+#include "oncue/builtin.h"
+#include "oncue/commands.h"
+#include "store/store.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_TIMERS 64
+
+/* Modules that always run: the server is not usable without them. */
+static int always_on(const char *name)
+{
+    return strcmp(name, "builtin") == 0 || strcmp(name, "auth") == 0;
+}
+
+struct running {
+    const struct oc_module *mod; /* table row */
+    void *state;                 /* from init */
+};
+
+struct server {
+    struct oc_config cfg;
+    struct oc_clock clock;
+    struct oc_app app;
+    struct running mods[32];
+    int nmods;
+    struct event_base *base; /* main loop: signals and timers */
+    struct event *timers[MAX_TIMERS];
+    struct timer_arg {
+        struct server *srv;
+        const struct oc_module_timer *t;
+        void *state;
+    } targs[MAX_TIMERS];
+    int ntimers;
+};
+
+static void usage(FILE *f)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 20);
+    config_doc_help(&b);
+    fprintf(f,
+            "usage: oncue serve [--config FILE] [--data DIR] [--listen ADDR:PORT] "
+            "[--modules a,b] [--set NAME=VALUE]...\n\n"
+            "Runs the oncue server. With no options it runs every module on the embedded\n"
+            "default: data in ./oncue-data, listening on 127.0.0.1:8470.\n\n"
+            "  --config FILE        read settings from a YAML file (flags override it)\n"
+            "  --set NAME=VALUE     set any setting below\n%s\nmodules (--modules; builtin "
+            "and auth always run):\n",
+            b.data ? b.data : "");
+    for (const struct oc_module *const *m = oc_modules; *m; m++)
+        fprintf(f, "  %-10s %s\n", (*m)->name, (*m)->summary);
+    oc_buf_free(&b);
+}
+
+/* Applies --config first, then every other flag in order. 0, 1 (help shown) or -1. */
+static int parse_args(struct oc_config *cfg, int argc, char **argv)
+{
+    char err[512];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            if (config_load_file(cfg, argv[++i], err, sizeof(err)) != 0) {
+                fprintf(stderr, "oncue serve: %s\n", err);
+                return -1;
+            }
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        char flag[64];
+        const char *eq = strchr(a, '=');
+        snprintf(flag, sizeof(flag), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+        if (strcmp(flag, "--config") == 0) {
+            i++;
+            continue;
+        }
+        val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!val) {
+            fprintf(stderr, "oncue serve: %s needs a value (see oncue serve --help)\n", flag);
+            return -1;
+        }
+        const struct config_setting *s = config_find_flag(flag);
+        int rc;
+        if (strcmp(flag, "--set") == 0) {
+            const char *e2 = strchr(val, '=');
+            char name[128];
+            if (!e2) {
+                fprintf(stderr, "oncue serve: --set wants NAME=VALUE, got \"%s\"\n", val);
+                return -1;
+            }
+            snprintf(name, sizeof(name), "%.*s", (int)(e2 - val), val);
+            rc = config_set(cfg, name, e2 + 1, err, sizeof(err));
+        } else if (s) {
+            rc = config_set(cfg, s->name, val, err, sizeof(err));
+        } else {
+            fprintf(stderr, "oncue serve: unknown option %s (see oncue serve --help)\n", flag);
+            return -1;
+        }
+        if (rc != 0) {
+            fprintf(stderr, "oncue serve: %s\n", err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Loads or creates DATA/pii.key and installs it for viewer-id hashing. */
+static int load_pii_key(const char *dir)
+{
+    char path[4096];
+    unsigned char key[OC_PII_KEY_LEN];
+    snprintf(path, sizeof(path), "%s/pii.key", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, key, sizeof(key));
+        close(fd);
+        if (n != (ssize_t)sizeof(key))
+            return OC_EIO;
+    } else {
+        randombytes_buf(key, sizeof(key));
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 || write(fd, key, sizeof(key)) != (ssize_t)sizeof(key)) {
+            if (fd >= 0)
+                close(fd);
+            return OC_EIO;
+        }
+        fsync(fd);
+        close(fd);
+    }
+    oc_pii_set_key(key);
+    sodium_memzero(key, sizeof(key));
+    return 0;
+}
+
+/* 1 when name is in the comma-separated list (or the list is "all"). */
+static int in_list(const char *list, const char *name)
+{
+    if (strcmp(list, "all") == 0)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += len + (end ? 1 : 0);
+    }
+    return 0;
+}
+
+/* Checks that every name in list is a module; 0 or -1 after printing the unknown one. */
+static int check_modules(const char *list)
+{
+    if (strcmp(list, "all") == 0)
+        return 0;
+    char copy[512];
+    snprintf(copy, sizeof(copy), "%s", list);
+    char *save = NULL;
+    for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        const struct oc_module *const *m = oc_modules;
+        while (*m && strcmp((*m)->name, p) != 0)
+            m++;
+        if (!*m) {
+            fprintf(stderr, "oncue serve: unknown module \"%s\" (see oncue serve --help)\n", p);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct timer_arg *ta = arg;
+    ta->t->fn(&ta->srv->app, ta->state);
+}
+
+static int start_timers(struct server *srv, const struct running *r)
+{
+    for (const struct oc_module_timer *t = r->mod->timers; t && t->name; t++) {
+        if (srv->ntimers == MAX_TIMERS)
+            return OC_ETOOBIG;
+        struct timer_arg *ta = &srv->targs[srv->ntimers];
+        *ta = (struct timer_arg){srv, t, r->state};
+        struct event *ev = event_new(srv->base, -1, EV_PERSIST, on_timer, ta);
+        struct timeval tv = {t->interval_ms / 1000, (t->interval_ms % 1000) * 1000};
+        event_add(ev, &tv);
+        srv->timers[srv->ntimers++] = ev;
+    }
+    return 0;
+}
+
+/* Initializes the selected modules in table order and mounts their routes and timers. */
+static int start_modules(struct server *srv)
+{
+    struct oc_buf names;
+    oc_buf_init(&names, 4096);
+    int rc = 0;
+    for (const struct oc_module *const *m = oc_modules; *m && rc == 0; m++) {
+        if (!always_on((*m)->name) && !in_list(srv->cfg.modules, (*m)->name))
+            continue;
+        struct running *r = &srv->mods[srv->nmods];
+        r->mod = *m;
+        builtin_set_running(names.data ? names.data : "");
+        rc = (*m)->init ? (*m)->init(&srv->app, &r->state) : 0;
+        if (rc != 0) {
+            oc_log(OC_LOG_ERROR, "module %s failed to start: %s", (*m)->name, oc_strerror(rc));
+            break;
+        }
+        srv->nmods++;
+        oc_buf_printf(&names, "%s%s", names.len ? "," : "", (*m)->name);
+        if ((*m)->routes)
+            rc = http_server_add_routes(srv->app.http, (*m)->routes, r->state);
+        if (rc == 0)
+            rc = start_timers(srv, r);
+    }
+    builtin_set_running(names.data ? names.data : "");
+    oc_log_kv(OC_LOG_INFO, "modules started", "modules", names.data ? names.data : "", NULL);
+    oc_buf_free(&names);
+    return rc;
+}
+
+static void stop_modules(struct server *srv)
+{
+    for (int i = srv->nmods - 1; i >= 0; i--)
+        if (srv->mods[i].mod->stop)
+            srv->mods[i].mod->stop(&srv->app, srv->mods[i].state);
+    srv->nmods = 0;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)what;
+    struct server *srv = arg;
+    oc_log(OC_LOG_INFO, "received %s; stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    event_base_loopbreak(srv->base);
+}
+
+/* Opens what the modules share: clock, bus, metrics, store, HTTP server (not started). */
+static int open_services(struct server *srv)
+{
+    char err[512];
+    enum oc_clock_kind kind = OC_CLOCK_REAL;
+    oc_clock_kind_parse(srv->cfg.clock, &kind);
+    oc_clock_init(&srv->clock, kind, kind == OC_CLOCK_REAL ? 0 : oc_wall_ms());
+    srv->app.cfg = &srv->cfg;
+    srv->app.clock = &srv->clock;
+    srv->app.bus = oc_bus_new();
+    srv->app.metrics = oc_metrics_new();
+    enum store_sync sync =
+        strcmp(srv->cfg.store_sync, "normal") == 0 ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
+    if (store_open(srv->cfg.data_dir, sync, &srv->app.store, err, sizeof(err)) != 0) {
+        oc_log(OC_LOG_ERROR, "cannot open the store in %s: %s", srv->cfg.data_dir, err);
+        return -1;
+    }
+    if (load_pii_key(srv->cfg.data_dir) != 0) {
+        oc_log(OC_LOG_ERROR, "cannot read or create %s/pii.key", srv->cfg.data_dir);
+        return -1;
+    }
+    struct http_server_opts o = {
+        .listen = srv->cfg.listen,
+        .workers = (int)srv->cfg.http_workers,
+        .max_body = (size_t)srv->cfg.http_max_body,
+        .max_headers = (size_t)srv->cfg.http_max_header,
+        .timeout_s = (int)srv->cfg.http_timeout_s,
+        .arena_max = (size_t)srv->cfg.http_arena_max,
+    };
+    srv->app.http = http_server_new(&o, &srv->app);
+    return 0;
+}
+
+static void close_services(struct server *srv)
+{
+    for (int i = 0; i < srv->ntimers; i++)
+        event_free(srv->timers[i]);
+    http_server_destroy(srv->app.http);
+    store_close(srv->app.store);
+    oc_metrics_destroy(srv->app.metrics);
+    oc_bus_destroy(srv->app.bus);
+    if (srv->base)
+        event_base_free(srv->base);
+    config_free(&srv->cfg);
+}
+
+/* Runs the main loop until a signal, then stops everything gracefully. */
+static int run(struct server *srv)
+{
+    char err[512];
+    struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
+    struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    event_add(sigint, NULL);
+    event_add(sigterm, NULL);
+    int rc = 1;
+    if (http_server_start(srv->app.http, err, sizeof(err)) != 0) {
+        oc_log(OC_LOG_ERROR, "%s", err);
+        goto out;
+    }
+    oc_log_kv(OC_LOG_INFO, "oncue serving", "version", ONCUE_VERSION, "data", srv->cfg.data_dir,
+              NULL);
+    oc_log(OC_LOG_INFO, "listening on %s", http_server_addr(srv->app.http));
+    event_base_dispatch(srv->base);
+    http_server_stop(srv->app.http, (int)srv->cfg.http_grace_ms);
+    oc_log(OC_LOG_INFO, "stopped: %llu requests served",
+           (unsigned long long)http_server_requests(srv->app.http));
+    rc = 0;
+out:
+    event_free(sigint);
+    event_free(sigterm);
+    return rc;
+}
+
+int oc_serve_main(int argc, char **argv)
+{
+    struct server *srv = oc_calloc(1, sizeof(*srv));
+    int rc = 2;
+    config_defaults(&srv->cfg);
+    int pa = parse_args(&srv->cfg, argc, argv);
+    if (pa != 0) {
+        rc = pa == 1 ? 0 : 2;
+        config_free(&srv->cfg);
+        free(srv);
+        return rc;
+    }
+    enum oc_log_level lvl = OC_LOG_INFO;
+    oc_log_level_parse(srv->cfg.log_level, &lvl);
+    oc_log_set_level(lvl);
+    signal(SIGPIPE, SIG_IGN);
+    rc = 1;
+    if (sodium_init() < 0 || check_modules(srv->cfg.modules) != 0)
+        goto out;
+    srv->base = event_base_new();
+    if (open_services(srv) != 0 || start_modules(srv) != 0)
+        goto stop;
+    rc = run(srv);
+stop:
+    stop_modules(srv);
+out:
+    close_services(srv);
+    free(srv);
+    return rc;
+}

@@ -1,0 +1,79 @@
+/*
+ * store.h - the operational store: SQLite in WAL mode under the data directory.
+ *
+ * The interface is deliberately narrow (open, prepared statements with bind/step/column,
+ * transactions, a lock) so that a PostgreSQL backend can sit behind it later. Schema versions
+ * are one migration list (store/migrate.c) keyed on PRAGMA user_version, applied at open.
+ *
+ * Threads: one connection is shared. A caller holds store_lock() from the first bind of a
+ * statement to its reset, and across a whole transaction; the lock is recursive.
+ * Statements from store_prepare are cached by SQL text and owned by the store.
+ */
+#ifndef OC_STORE_STORE_H
+#define OC_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_stmt;
+
+enum store_sync {
+    STORE_SYNC_NORMAL = 0, /* survives a process crash (kill -9) */
+    STORE_SYNC_FULL,       /* also survives power loss */
+};
+
+#define STORE_ROW  1 /* store_step: a row is ready */
+#define STORE_DONE 0 /* store_step: no more rows */
+
+/* Creates dir if needed and opens dir/oncue.db, applying pending migrations. On failure
+ * returns OC_EIO or OC_EDB and writes a reason into err. Close with store_close. */
+int store_open(const char *dir, enum store_sync sync, struct store **out /* OUT */, char *err,
+               size_t errlen);
+/* Finalizes cached statements, checkpoints the WAL and closes (NULL is a no-op). */
+void store_close(struct store *s);
+/* The schema version after migrations. */
+int store_schema_version(struct store *s);
+/* The schema version this binary knows: the number of the last migration in migrate.c. */
+int store_schema_latest(void);
+/* 0 when the database answers a trivial query, else OC_EDB. */
+int store_ping(struct store *s);
+
+void store_lock(struct store *s);
+void store_unlock(struct store *s);
+
+/* Runs one or more statements without results; 0 or OC_EDB. */
+int store_exec(struct store *s, const char *sql);
+/* Returns the cached prepared statement for sql (prepared on first use); 0 or OC_EDB
+ * (OC_ETOOBIG past 1024 distinct SQL texts: build SQL from constants, not from input). */
+int store_prepare(struct store *s, const char *sql, struct store_stmt **out /* OUT */);
+/* Binds parameter idx (1-based); text and blobs are copied. 0 or OC_EDB. */
+int store_bind_int(struct store_stmt *st, int idx, int64_t v);
+int store_bind_double(struct store_stmt *st, int idx, double v);
+int store_bind_text(struct store_stmt *st, int idx, const char *v); /* NULL binds NULL */
+int store_bind_blob(struct store_stmt *st, int idx, const void *p, size_t n);
+int store_bind_null(struct store_stmt *st, int idx);
+/* Steps: STORE_ROW, STORE_DONE, OC_ECONFLICT (constraint) or OC_EDB. */
+int store_step(struct store_stmt *st);
+/* Column accessors for the current row (0-based); text is valid until the next step/reset. */
+int64_t store_col_int(struct store_stmt *st, int col);
+double store_col_double(struct store_stmt *st, int col);
+const char *store_col_text(struct store_stmt *st, int col); /* NULL for SQL NULL */
+const void *store_col_blob(struct store_stmt *st, int col, size_t *n /* OUT */);
+int store_col_is_null(struct store_stmt *st, int col);
+/* Resets the statement and clears its bindings. */
+void store_reset(struct store_stmt *st);
+/* The rowid of the last insert on this connection. */
+int64_t store_last_id(struct store *s);
+/* The number of rows changed by the last statement. */
+int store_changes(struct store *s);
+
+/* Transactions; begin takes the store lock and commit/rollback release it. 0 or OC_EDB. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* The message of the last error on this connection (for logs). */
+const char *store_errmsg(struct store *s);
+
+#endif

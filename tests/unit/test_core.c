@@ -1,0 +1,249 @@
+/*
+ * test_core.c - core/: errors, buffers, arena, clocks, logging and PII helpers, JSON helpers,
+ * the event bus and the metrics writers.
+ */
+#include "core/alloc.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "t.h"
+
+#include <stdlib.h>
+
+static void test_strerror(void)
+{
+    T_EQ_STR(oc_strerror(0), "ok");
+    T_EQ_STR(oc_strerror(OC_ETOOBIG), "limit exceeded");
+    T_EQ_STR(oc_strerror(OC_ENOTFOUND), "not found");
+    T_EQ_STR(oc_strerror(-999), "unknown error");
+}
+
+static void test_buf_cap(void)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, 10);
+    T_EQ_INT(oc_buf_puts(&b, "hello"), 0);
+    T_EQ_INT(oc_buf_printf(&b, "%d", 12345), 0);
+    T_EQ_STR(b.data, "hello12345");
+    T_EQ_INT(oc_buf_puts(&b, "!"), OC_ETOOBIG);
+    T_EQ_STR(b.data, "hello12345");
+    T_EQ_INT(b.len, 10);
+    oc_buf_reset(&b);
+    T_EQ_INT(oc_buf_printf(&b, "%s", "0123456789a"), OC_ETOOBIG);
+    T_EQ_INT(b.len, 0);
+    char *s = oc_buf_steal(&b);
+    T_EQ_STR(s, "");
+    free(s);
+    oc_buf_free(&b);
+}
+
+static void test_buf_growth(void)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 20);
+    for (int i = 0; i < 10000; i++)
+        T_EQ_INT(oc_buf_append(&b, "ab", 2), 0);
+    T_EQ_INT(b.len, 20000);
+    T_EQ_INT(b.data[19999], 'b');
+    T_EQ_INT(b.data[20000], '\0');
+    oc_buf_free(&b);
+}
+
+static void test_arena(void)
+{
+    struct oc_arena a;
+    oc_arena_init(&a, 16384);
+    char *s = oc_arena_strdup(&a, "viewer");
+    T_EQ_STR(s, "viewer");
+    long *p = oc_arena_calloc(&a, 100 * sizeof(long));
+    T_TRUE(p != NULL);
+    T_EQ_INT((uintptr_t)p % _Alignof(max_align_t), 0);
+    T_EQ_INT(p[99], 0);
+    T_TRUE(oc_arena_alloc(&a, 1 << 20) == NULL); /* past the cap */
+    T_TRUE(oc_arena_alloc(&a, 64) != NULL);      /* still usable */
+    oc_arena_free(&a);
+    T_EQ_INT(a.used, 0);
+}
+
+static void test_clock_virtual(void)
+{
+    struct oc_clock c;
+    oc_clock_init(&c, OC_CLOCK_VIRTUAL, 1000);
+    T_EQ_INT(oc_clock_now_ms(&c), 1000);
+    oc_clock_advance_ms(&c, 59500);
+    T_EQ_INT(oc_clock_now_ms(&c), 60500);
+    T_EQ_INT(oc_clock_now_s(&c), 60);
+    oc_clock_set_ms(&c, 5000); /* never backwards */
+    T_EQ_INT(oc_clock_now_ms(&c), 60500);
+    oc_clock_observe_ms(&c, 99999999); /* only replay follows events */
+    T_EQ_INT(oc_clock_now_ms(&c), 60500);
+}
+
+static void test_clock_replay_and_real(void)
+{
+    struct oc_clock c;
+    oc_clock_init(&c, OC_CLOCK_REPLAY, 0);
+    oc_clock_observe_ms(&c, 1700000000000);
+    oc_clock_observe_ms(&c, 1699999999000); /* late event: watermark stays */
+    T_EQ_INT(oc_clock_now_ms(&c), 1700000000000);
+    oc_clock_advance_ms(&c, 1000); /* no effect on replay */
+    T_EQ_INT(oc_clock_now_ms(&c), 1700000000000);
+    struct oc_clock r;
+    oc_clock_init(&r, OC_CLOCK_REAL, 0);
+    int64_t wall = oc_wall_ms();
+    T_TRUE(llabs(oc_clock_now_ms(&r) - wall) < 5000);
+    enum oc_clock_kind k;
+    T_EQ_INT(oc_clock_kind_parse("replay", &k), 0);
+    T_EQ_INT(k, OC_CLOCK_REPLAY);
+    T_EQ_INT(oc_clock_kind_parse("wall", &k), OC_EINVAL);
+}
+
+static void test_log_json_lines(void)
+{
+    FILE *f = tmpfile();
+    oc_log_set_stream(f);
+    oc_log_set_level(OC_LOG_INFO);
+    oc_log(OC_LOG_DEBUG, "hidden");
+    oc_log(OC_LOG_WARN, "quote \" and\nnewline %d", 7);
+    oc_log_kv(OC_LOG_INFO, "kv", "viewer", "abc", NULL);
+    oc_log_set_stream(NULL);
+    rewind(f);
+    char line[512];
+    T_TRUE(fgets(line, sizeof(line), f) != NULL);
+    json_t *v = NULL;
+    T_EQ_INT(oc_json_parse(line, strlen(line), &v, NULL, 0), 0);
+    T_EQ_STR(json_string_value(json_object_get(v, "level")), "warn");
+    T_EQ_STR(json_string_value(json_object_get(v, "msg")), "quote \" and\nnewline 7");
+    json_decref(v);
+    T_TRUE(fgets(line, sizeof(line), f) != NULL);
+    T_EQ_INT(oc_json_parse(line, strlen(line), &v, NULL, 0), 0);
+    T_EQ_STR(json_string_value(json_object_get(v, "viewer")), "abc");
+    json_decref(v);
+    T_TRUE(fgets(line, sizeof(line), f) == NULL);
+    fclose(f);
+}
+
+static void test_pii(void)
+{
+    unsigned char key[OC_PII_KEY_LEN] = {1, 2, 3};
+    oc_pii_set_key(key);
+    char h1[OC_PII_HASH_HEX + 1], h2[OC_PII_HASH_HEX + 1];
+    oc_pii_hash_id("viewer-42", h1);
+    oc_pii_hash_id("viewer-42", h2);
+    T_EQ_STR(h1, h2);
+    T_EQ_INT(strlen(h1), 16);
+    T_TRUE(strstr(h1, "viewer") == NULL);
+    key[0] = 9;
+    oc_pii_set_key(key);
+    oc_pii_hash_id("viewer-42", h2);
+    T_TRUE(strcmp(h1, h2) != 0); /* keyed */
+    char ip[64];
+    T_EQ_INT(oc_pii_ip_truncate("203.0.113.77", ip, sizeof(ip)), 0);
+    T_EQ_STR(ip, "203.0.113.0");
+    T_EQ_INT(oc_pii_ip_truncate("2001:db8:1234:5678::1", ip, sizeof(ip)), 0);
+    T_EQ_STR(ip, "2001:db8:1234::");
+    T_EQ_INT(oc_pii_ip_truncate("not-an-ip", ip, sizeof(ip)), OC_EINVAL);
+}
+
+static void test_json_helpers(void)
+{
+    const char *doc = "{\"s\":\"x\",\"i\":42,\"r\":3.0,\"f\":1.5,\"b\":true,\"n\":null}";
+    json_t *v = NULL;
+    char err[128];
+    T_EQ_INT(oc_json_parse(doc, strlen(doc), &v, err, sizeof(err)), 0);
+    const char *s;
+    int64_t i;
+    double d;
+    int b;
+    T_EQ_INT(oc_json_get_str(v, "s", &s), 0);
+    T_EQ_STR(s, "x");
+    T_EQ_INT(oc_json_get_str(v, "i", &s), OC_EINVAL);
+    T_EQ_INT(oc_json_get_int(v, "i", &i), 0);
+    T_EQ_INT(i, 42);
+    T_EQ_INT(oc_json_get_int(v, "r", &i), 0);
+    T_EQ_INT(i, 3);
+    T_EQ_INT(oc_json_get_int(v, "f", &i), OC_EINVAL);
+    T_EQ_INT(oc_json_get_num(v, "f", &d), 0);
+    T_EQ_DBL(d, 1.5, 0);
+    T_EQ_INT(oc_json_get_bool(v, "b", &b), 0);
+    T_EQ_INT(b, 1);
+    T_EQ_INT(oc_json_get_str(v, "n", &s), OC_ENOTFOUND);
+    T_EQ_INT(oc_json_get_str(v, "absent", &s), OC_ENOTFOUND);
+    static const char *const allowed[] = {"s", "i", "r", "f", "b", NULL};
+    T_EQ_STR(oc_json_unknown_key(v, allowed), "n");
+    struct oc_buf out;
+    oc_buf_init(&out, 8);
+    T_EQ_INT(oc_json_dump(v, &out), OC_ETOOBIG);
+    T_EQ_INT(out.len, 0);
+    oc_buf_free(&out);
+    json_decref(v);
+    T_EQ_INT(oc_json_parse("{\"a\":", 5, &v, err, sizeof(err)), OC_EINVAL);
+    T_CONTAINS(err, "line 1");
+}
+
+static int bus_hits;
+static char bus_last[64];
+
+static void on_event(const char *topic, const json_t *payload, void *arg)
+{
+    bus_hits += *(int *)arg;
+    snprintf(bus_last, sizeof(bus_last), "%s:%s", topic,
+             json_string_value(json_object_get(payload, "id")));
+}
+
+static void test_bus(void)
+{
+    struct oc_bus *bus = oc_bus_new();
+    int one = 1, hundred = 100;
+    T_EQ_INT(oc_bus_subscribe(bus, "incident.opened", on_event, &one), 0);
+    T_EQ_INT(oc_bus_subscribe(bus, "*", on_event, &hundred), 0);
+    json_t *p = json_pack("{s:s}", "id", "INC-1");
+    T_EQ_INT(oc_bus_publish(bus, "incident.opened", p), 2);
+    T_EQ_INT(bus_hits, 101);
+    T_EQ_INT(oc_bus_publish(bus, "alert.fired", p), 1);
+    T_EQ_INT(bus_hits, 201);
+    T_EQ_STR(bus_last, "alert.fired:INC-1");
+    oc_bus_unsubscribe(bus, on_event, &hundred);
+    T_EQ_INT(oc_bus_publish(bus, "alert.fired", p), 0);
+    json_decref(p);
+    oc_bus_destroy(bus);
+    oc_bus_destroy(NULL);
+}
+
+static void render(struct oc_buf *b, void *arg)
+{
+    (void)arg;
+    oc_metrics_family(b, "x_total", "counter", "An example\\counter.");
+    const char *labels[] = {"region", "E\"U\\1", NULL};
+    oc_metrics_sample(b, "x_total", labels, 3);
+    oc_metrics_sample(b, "x_total", NULL, NAN);
+}
+
+static void test_metrics(void)
+{
+    struct oc_metrics *m = oc_metrics_new();
+    oc_metrics_register(m, render, NULL);
+    struct oc_buf b;
+    oc_buf_init(&b, 4096);
+    T_EQ_INT(oc_metrics_render(m, &b), 0);
+    T_EQ_STR(b.data, "# HELP x_total An example\\\\counter.\n# TYPE x_total counter\n"
+                     "x_total{region=\"E\\\"U\\\\1\"} 3\nx_total NaN\n");
+    oc_buf_free(&b);
+    oc_metrics_destroy(m);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_strerror),       T_CASE(test_buf_cap),
+    T_CASE(test_buf_growth),     T_CASE(test_arena),
+    T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
+    T_CASE(test_log_json_lines), T_CASE(test_pii),
+    T_CASE(test_json_helpers),   T_CASE(test_bus),
+    T_CASE(test_metrics),        {0},
+};
+
+T_MAIN(cases)
