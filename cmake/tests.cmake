@@ -28,6 +28,13 @@ foreach(f ${oc_sh_tests})
     ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
 endforeach()
 
+# Real-player steering test (tests/browser/run.sh): installs chromium, ffmpeg and the npm
+# players itself; exits 77 (skipped, reason printed) where they cannot be installed.
+add_test(NAME browser/steer_players COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/run.sh)
+set_tests_properties(browser/steer_players PROPERTIES LABELS browser TIMEOUT 900
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser")
+
 # Fuzz targets: tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Under gcc each builds
 # with tests/fuzz/replay.c into a program that replays tests/fuzz/corpus/NAME/ as a test.
 file(GLOB oc_fuzzers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)

@@ -10,7 +10,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev
             libsodium-dev libyaml-dev libjansson-dev curl sqlite3)
-check_pkgs=(clang-format prometheus chromium ffmpeg)
+check_pkgs=(clang-format prometheus prometheus-alertmanager chromium ffmpeg)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = check ] && want+=("${check_pkgs[@]}")

@@ -65,6 +65,21 @@ struct oc_config {
     int64_t qoe_rollup_5m_after_s; /* qoe.rollup_5m_after_s */
     int64_t qoe_rollup_1h_after_s; /* qoe.rollup_1h_after_s */
     int64_t qoe_retention_days;    /* qoe.retention_days */
+
+    /* incident */
+    int64_t incident_group_window_s;    /* incident.group_window_s */
+    int64_t incident_recovery_window_s; /* incident.recovery_window_s */
+    int64_t incident_followup_hours;    /* incident.followup_hours */
+    int64_t incident_sev1_start_pct;    /* incident.sev1_cannot_start_pct */
+    int64_t incident_sev1_rebuffer_pct; /* incident.sev1_rebuffer_pct */
+    int64_t incident_sev1_rebuffer_s;   /* incident.sev1_rebuffer_for_s */
+    int64_t incident_sev2_pct;          /* incident.sev2_affected_pct */
+    char *incident_webhooks_file;       /* incident.webhooks_file */
+    char *incident_public_url;          /* incident.public_url */
+
+    /* slo and alert */
+    char *slo_file;         /* slo.file; empty = the embedded defaults */
+    char *alert_rules_file; /* alert.rules_file; empty = the embedded defaults */
 };
 
 struct config_setting {

@@ -38,7 +38,6 @@ static const struct {
     {422, "Unprocessable Content"},
     {429, "Too Many Requests"},
     {500, "Internal Server Error"},
-    {501, "Not Implemented"},
     {503, "Service Unavailable"},
     {0, NULL},
 };
@@ -93,11 +92,9 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
     struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
     if (content_type && len)
         evhttp_add_header(h, "Content-Type", content_type);
-    struct evbuffer *out = evbuffer_new();
     if (len)
-        evbuffer_add(out, body, len);
-    evhttp_send_reply(req->ev, status, http_reason(status), out);
-    evbuffer_free(out);
+        evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len);
+    evhttp_send_reply(req->ev, status, http_reason(status), NULL);
 }
 
 void http_reply_json(struct http_req *req, int status, json_t *v)

@@ -5,6 +5,9 @@
  * add one row.
  */
 #include "oncue/commands.h"
+#include "ingest/ingest.h"
+#include "qoe/qoe.h"
+#include "sim/sim.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +19,9 @@ struct bench_entry {
 };
 
 static const struct bench_entry benches[] = {
+    {"sim", sim_bench_main, "in-process simulator: events/s generated on one core"},
+    {"ingest", ingest_bench_main, "POST /v1/events load: events/s, requests/s, p50/p99 latency"},
+    {"qoe", qoe_bench_main, "cube memory for N leaves x M minutes, group-by query p50/p99"},
     {0},
 };
 

@@ -6,12 +6,28 @@
  */
 #include "oncue/commands.h"
 #include "core/buf.h"
+#include "rca/rca.h"
+#include "catalog/catalog.h"
+#include "steer/steer.h"
+#include "sim/sim.h"
+#include "incident/incident.h"
+#include "alert/alert.h"
 
 const struct oc_command oc_commands[] = {
     {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)"},
     {"token", oc_token_main, "create, list and revoke API tokens in a data directory"},
     {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown"},
+    {"sim", sim_cli_main, "simulate viewers with fault injection against a server"},
     {"bench", oc_bench_main, "run a benchmark that prints figures (oncue bench --help)"},
+    {"rca", rca_cli_main, "localize an anomaly to the slices that explain it (rca gen, rca eval)"},
+    {"mitigate", steer_mitigate_cli_main,
+     "apply, dry-run, list or revert a mitigation (shift-cdn, backup-origin, flag, rollback)"},
+    {"steer", steer_cli_main, "show or set the steering policy; fetch a steering manifest"},
+    {"catalog", catalog_cli_main,
+     "service catalog: check ownership, show, blast-radius, route a slice, who is on call"},
+    {"alerts", alert_cli_main, "alert audit (fired, acknowledged, led to incident), list, rules"},
+    {"incident", incident_cli_main,
+     "list, show, acknowledge, note, assign roles, post status, resolve and review incidents"},
     {"version", oc_version_main, "print the version"},
     {0},
 };

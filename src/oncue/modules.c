@@ -6,9 +6,28 @@
 #include "oncue/commands.h"
 #include "auth/auth.h"
 #include "oncue/builtin.h"
+#include "steer/steer.h"
+#include "catalog/catalog.h"
+#include "ingest/ingest.h"
+#include "qoe/qoe.h"
+#include "incident/incident.h"
+#include "slo/slo.h"
+#include "alert/alert.h"
+#include "rca/rca.h"
 
+/* One module per line, in start order (clang-format would pack them). */
+// clang-format off
 const struct oc_module *const oc_modules[] = {
     &builtin_module,
     &auth_module,
+    &steer_module,
+    &catalog_module,
+    &ingest_module,
+    &qoe_module,
+    &slo_module,
+    &alert_module,
+    &incident_module,
+    &rca_module,
     NULL,
 };
+// clang-format on

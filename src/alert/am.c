@@ -1,0 +1,154 @@
+/*
+ * am.c - Prometheus Alertmanager webhook intake: translates a v4 webhook body (version,
+ * status, alerts[] with status, labels, annotations, startsAt, endsAt, fingerprint) into the
+ * same alert.fired / alert.resolved payloads the engine publishes, with source
+ * "alertmanager", alert_id "am/<fingerprint>", the slice from the labels that are beacon
+ * dimensions and the level from label severity.
+ */
+#include "alert/alert.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AM_MAX_ID 128 /* bytes of a fingerprint */
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Parses RFC 3339 ("2026-03-02T19:43:00.5Z", "...+01:00") into unix seconds; 0 or -1. */
+static int parse_time(const char *s, int64_t *out)
+{
+    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+        return -1;
+    s += n;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    if (*s == '+' || *s == '-') {
+        int sign = *s == '-' ? -1 : 1;
+        if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+            return -1;
+        oh *= sign;
+        om *= sign;
+    } else if (*s != 'Z' && *s != 'z') {
+        return -1;
+    }
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
+    return 0;
+}
+
+static const char *level_of(const char *severity)
+{
+    if (severity && (strcmp(severity, "critical") == 0 || strcmp(severity, "page") == 0))
+        return "page";
+    if (severity && (strcmp(severity, "warning") == 0 || strcmp(severity, "notify") == 0))
+        return "notify";
+    return "backlog";
+}
+
+/* A numeric annotation as a JSON number, else null. */
+static json_t *number(const json_t *ann, const char *key)
+{
+    const char *s = json_string_value(json_object_get(ann, key));
+    char *end;
+    if (!s)
+        return json_null();
+    errno = 0;
+    double v = strtod(s, &end);
+    return errno || end == s || *end ? json_null() : json_real(v);
+}
+
+static json_t *slice_of(const json_t *labels)
+{
+    json_t *slice = json_object();
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        const char *v = json_string_value(json_object_get(labels, beacon_dim_names[d]));
+        if (v)
+            json_object_set_new(slice, beacon_dim_names[d], json_string(v));
+    }
+    return slice;
+}
+
+static const char *first_str(const json_t *o, const char *a, const char *b, const char *def)
+{
+    const char *s = json_string_value(json_object_get(o, a));
+    if (!s && b)
+        s = json_string_value(json_object_get(o, b));
+    return s ? s : def;
+}
+
+/* Translates alert a; 0 and appends {topic, payload} to out, or OC_EINVAL. */
+static int one(const json_t *a, int64_t now_s, json_t *out, char *err, size_t errlen)
+{
+    char id[AM_MAX_ID + 4];
+    int64_t since = now_s, at = now_s;
+    const json_t *labels = json_object_get(a, "labels"), *ann = json_object_get(a, "annotations");
+    const char *fp = json_string_value(json_object_get(a, "fingerprint"));
+    const char *status = json_string_value(json_object_get(a, "status"));
+    if (!json_is_object(a) || !json_is_object(labels) || !status)
+        return snprintf(err, errlen, "alerts[]: an object with status and labels"), OC_EINVAL;
+    if (!fp || !fp[0] || strlen(fp) > AM_MAX_ID)
+        return snprintf(err, errlen, "alerts[].fingerprint: required, at most %d bytes", AM_MAX_ID),
+               OC_EINVAL;
+    int resolved = strcmp(status, "resolved") == 0;
+    if (!resolved && strcmp(status, "firing") != 0)
+        return snprintf(err, errlen, "alerts[].status: firing or resolved"), OC_EINVAL;
+    parse_time(json_string_value(json_object_get(a, "startsAt")), &since);
+    if (resolved && parse_time(json_string_value(json_object_get(a, "endsAt")), &at) != 0)
+        at = now_s;
+    snprintf(id, sizeof(id), "am/%s", fp);
+    const char *name = first_str(labels, "alertname", NULL, "alertmanager");
+    json_t *p = json_pack(
+        "{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:O}", "alert_id", id,
+        "rule", name, "metric", first_str(labels, "metric", NULL, name), "slice", slice_of(labels),
+        "value", number(ann, "value"), "threshold", number(ann, "threshold"), "op", ">", "level",
+        level_of(json_string_value(json_object_get(labels, "severity"))), "window_s", 0, "since",
+        (json_int_t)since, "at", (json_int_t)at, "source", "alertmanager", "summary",
+        first_str(ann, "summary", "description", name), "labels", labels);
+    json_array_append_new(out,
+                          json_pack("{s:s, s:o}", "topic",
+                                    resolved ? "alert.resolved" : "alert.fired", "payload", p));
+    return 0;
+}
+
+int alert_am_translate(const json_t *body, int64_t now_s, json_t **out, char *err, size_t errlen)
+{
+    const json_t *alerts = json_object_get(body, "alerts");
+    const char *version = json_string_value(json_object_get(body, "version"));
+    int rc = 0;
+    if (!json_is_object(body) || !json_is_array(alerts)) {
+        snprintf(err, errlen, "alerts: required, an array (Alertmanager webhook v4)");
+        return OC_EINVAL;
+    }
+    if (version && strcmp(version, "4") != 0) {
+        snprintf(err, errlen, "version: expected \"4\", got \"%s\"", version);
+        return OC_EINVAL;
+    }
+    if (json_array_size(alerts) > ALERT_MAX_AM) {
+        snprintf(err, errlen, "alerts: more than %d", ALERT_MAX_AM);
+        return OC_ETOOBIG;
+    }
+    json_t *events = json_array();
+    for (size_t i = 0; rc == 0 && i < json_array_size(alerts); i++)
+        rc = one(json_array_get(alerts, i), now_s, events, err, errlen);
+    if (rc) {
+        json_decref(events);
+        return rc;
+    }
+    *out = events;
+    return 0;
+}

@@ -1,0 +1,275 @@
+/*
+ * module.c - the `alert` module: a one-second timer that evaluates newly closed minutes of
+ * the running ingest cube, the HTTP routes (GET /v1/alerts, GET /v1/rules,
+ * POST /v1/alerts/alertmanager, GET /v1/alerts/audit), and the bus subscriptions that mark
+ * firings acknowledged (incident.acknowledged) or as having led to an incident
+ * (incident.opened) for the audit.
+ */
+#include "alert/alert.h"
+#include "config/config.h"
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "http/http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECENT_MAX 200 /* firings answered by GET /v1/alerts */
+#define AUDIT_DAYS 90  /* default of ?days= */
+#define MAX_DAYS   3650
+
+struct alert_mod {
+    struct oc_app *app;        /* borrowed */
+    struct slo_set *slos;      /* owned */
+    struct alert_rules *rules; /* owned */
+    struct alert_engine *eng;  /* owned */
+    _Atomic long am_events;    /* Alertmanager events published */
+};
+
+/* GET /v1/alerts: {"active": [...], "recent": [...]}. */
+static void alerts_get(struct http_req *req)
+{
+    struct alert_mod *m = req->state;
+    json_t *active = alert_engine_active(m->eng), *recent = json_array();
+    if (req->app->store) {
+        json_decref(recent);
+        recent = alert_store_recent(req->app->store, RECENT_MAX);
+        size_t i;
+        json_t *r;
+        json_array_foreach(recent, i, r)
+        {
+            const char *src = json_string_value(json_object_get(r, "source"));
+            if (src && strcmp(src, "alertmanager") == 0 &&
+                json_is_null(json_object_get(r, "resolved_at")))
+                json_array_append(active, r);
+        }
+    }
+    http_reply_json(req, 200, json_pack("{s:o, s:o}", "active", active, "recent", recent));
+}
+
+/* GET /v1/rules. */
+static void rules_get(struct http_req *req)
+{
+    struct alert_mod *m = req->state;
+    json_t *a = json_array();
+    for (int i = 0; i < m->rules->n; i++)
+        json_array_append_new(a, alert_rule_json(&m->rules->rules[i]));
+    http_reply_json(req, 200, json_pack("{s:o}", "rules", a));
+}
+
+/* 1 when the event changes something: a firing not yet open, a resolve of an open one. */
+static int is_new(struct store *st, const char *topic, const json_t *p)
+{
+    if (!st)
+        return 1;
+    int open = alert_store_is_open(st, json_string_value(json_object_get(p, "alert_id")));
+    if (open < 0)
+        return 1;
+    return strcmp(topic, "alert.fired") == 0 ? !open : open;
+}
+
+/* POST /v1/alerts/alertmanager: the Alertmanager webhook receiver. */
+static void am_post(struct http_req *req)
+{
+    struct alert_mod *m = req->state;
+    char err[256] = "";
+    json_t *events = NULL, *body = http_body_json(req), *ev;
+    size_t i;
+    int published = 0;
+    if (!body)
+        return;
+    int rc = alert_am_translate(body, oc_clock_now_s(req->app->clock), &events, err, sizeof(err));
+    json_decref(body);
+    if (rc) {
+        http_problem(req, rc == OC_ETOOBIG ? 413 : 422, "%s", err);
+        return;
+    }
+    json_array_foreach(events, i, ev)
+    {
+        const char *topic = json_string_value(json_object_get(ev, "topic"));
+        const json_t *p = json_object_get(ev, "payload");
+        if (!is_new(req->app->store, topic, p))
+            continue;
+        alert_emit(req->app->bus, req->app->store, topic, p);
+        published++;
+        m->am_events++;
+    }
+    http_reply_json(req, 200,
+                    json_pack("{s:I, s:i}", "received", (json_int_t)json_array_size(events),
+                              "published", published));
+    json_decref(events);
+}
+
+/* GET /v1/alerts/audit?days=90. */
+static void audit_get(struct http_req *req)
+{
+    struct alert_mod *m = req->state;
+    const char *ds = http_query(req, "days");
+    char *end;
+    long days = AUDIT_DAYS;
+    if (ds) {
+        errno = 0;
+        days = strtol(ds, &end, 10);
+        if (errno || end == ds || *end || days < 1 || days > MAX_DAYS) {
+            http_problem(req, 422, "days: an integer from 1 to %d", MAX_DAYS);
+            return;
+        }
+    }
+    if (!req->app->store) {
+        http_problem(req, 503, "the store is not open");
+        return;
+    }
+    json_t *a = alert_audit(req->app->store, m->rules, oc_clock_now_s(req->app->clock), (int)days);
+    if (!a)
+        http_reply_err(req, OC_EDB, "cannot read the alert history");
+    else
+        http_reply_json(req, 200, a);
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/v1/alerts", alerts_get, HTTP_VIEWER, 0, "active alerts and the recent firings"},
+    {"GET", "/v1/rules", rules_get, HTTP_VIEWER, 0, "the loaded alert rules"},
+    {"POST", "/v1/alerts/alertmanager", am_post, HTTP_RESPONDER, ALERT_AM_BODY,
+     "Prometheus Alertmanager webhook (v4): alerts become alert.fired / alert.resolved"},
+    {"GET", "/v1/alerts/audit", audit_get, HTTP_VIEWER, 0,
+     "per rule over ?days=90: fired, acknowledged, led to incident, and a flag"},
+    {0},
+};
+
+/* The incident id of a payload as text (string or integer), into buf. */
+static const char *incident_text(const json_t *p, char *buf, size_t n)
+{
+    const json_t *v = json_object_get(p, "incident_id");
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
+        return buf;
+    }
+    return NULL;
+}
+
+/* incident.acknowledged {"alert_ids": [...]} and incident.opened {"incident_id", "alert_ids"}:
+ * acknowledged marks each alert's latest firing acknowledged, and both mark it as having led
+ * to the incident (an alert that joined an open incident appears in its acknowledgement). */
+static void on_incident(const char *topic, const json_t *payload, void *arg)
+{
+    struct alert_mod *m = arg;
+    char buf[32];
+    const char *inc = incident_text(payload, buf, sizeof(buf));
+    const json_t *ids = json_object_get(payload, "alert_ids"), *id;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    size_t i;
+    if (!m->app->store)
+        return;
+    json_array_foreach(ids, i, id)
+    {
+        const char *s = json_string_value(id);
+        if (!s)
+            continue;
+        if (strcmp(topic, "incident.acknowledged") == 0)
+            alert_store_ack(m->app->store, s, now);
+        if (inc) /* also on acknowledged: alerts that joined an open incident */
+            alert_store_incident(m->app->store, s, inc);
+    }
+}
+
+static void eval_timer(struct oc_app *app, void *state)
+{
+    struct alert_mod *m = state;
+    struct ingest_cube *c = ingest_cube_current();
+    if (c)
+        alert_eval_tick(m->eng, c, oc_clock_now_s(app->clock));
+}
+
+/* /metrics: firing alerts of the engine by level, Alertmanager events received. */
+static void render(struct oc_buf *b, void *arg)
+{
+    struct alert_mod *m = arg;
+    json_t *active = alert_engine_active(m->eng), *a;
+    double n[3] = {0, 0, 0};
+    size_t i;
+    json_array_foreach(active, i, a)
+    {
+        const char *lv = json_string_value(json_object_get(a, "level"));
+        for (int k = 0; lv && k < 3; k++)
+            n[k] += strcmp(lv, alert_level_names[k]) == 0;
+    }
+    json_decref(active);
+    oc_metrics_family(b, "oncue_alerts_firing", "gauge", "alerts of oncue's rules firing now");
+    for (int k = 0; k < 3; k++) {
+        const char *labels[] = {"level", alert_level_names[k], NULL};
+        oc_metrics_sample(b, "oncue_alerts_firing", labels, n[k]);
+    }
+    oc_metrics_family(b, "oncue_alertmanager_events_total", "counter",
+                      "alert.fired and alert.resolved events published from Alertmanager webhooks");
+    oc_metrics_sample(b, "oncue_alertmanager_events_total", NULL, (double)m->am_events);
+}
+
+static const struct oc_module_timer timers[] = {
+    {"alert-eval", 1000, eval_timer},
+    {0},
+};
+
+static void mod_free(struct alert_mod *m)
+{
+    alert_engine_destroy(m->eng);
+    alert_rules_destroy(m->rules);
+    slo_set_destroy(m->slos);
+    free(m);
+}
+
+static int alert_init(struct oc_app *app, void **state)
+{
+    char err[512] = "";
+    struct alert_mod *m = calloc(1, sizeof(*m));
+    int rc = OC_ENOMEM;
+    if (!m)
+        return rc;
+    m->app = app;
+    rc = slo_set_load(app->cfg->slo_file, &m->slos, err, sizeof(err));
+    if (rc == 0)
+        rc = alert_rules_load(app->cfg->alert_rules_file, m->slos, &m->rules, err, sizeof(err));
+    if (rc == 0 && app->bus) {
+        rc = oc_bus_subscribe(app->bus, "incident.acknowledged", on_incident, m);
+        if (rc == 0)
+            rc = oc_bus_subscribe(app->bus, "incident.opened", on_incident, m);
+    }
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "alert: %s", err[0] ? err : oc_strerror(rc));
+        if (app->bus)
+            oc_bus_unsubscribe(app->bus, on_incident, m);
+        mod_free(m);
+        return rc;
+    }
+    m->eng = alert_engine_new(m->rules, m->slos, app->bus, app->store);
+    if (app->metrics)
+        oc_metrics_register(app->metrics, render, m);
+    if (app->store) {
+        json_t *open = alert_store_open_firings(app->store);
+        int n = alert_engine_restore(m->eng, open);
+        if (n)
+            oc_log(OC_LOG_INFO, "alert: %d firing alerts restored from the store", n);
+        json_decref(open);
+    }
+    *state = m;
+    return 0;
+}
+
+static void alert_stop(struct oc_app *app, void *state)
+{
+    if (app->bus)
+        oc_bus_unsubscribe(app->bus, on_incident, state);
+    mod_free(state);
+}
+
+const struct oc_module alert_module = {
+    "alert",    "alert rules on closed minutes, Alertmanager intake, the alert audit",
+    alert_init, routes,
+    timers,     alert_stop,
+};

@@ -1,0 +1,260 @@
+/*
+ * cli.c - `oncue catalog`: check (the ownership lint, for a team's own CI), show, upstream,
+ * downstream, blast-radius, route and oncall, over a catalog file or the embedded example.
+ * Exit status: 0 fine, 1 problems found or nothing found, 2 usage or unreadable file.
+ */
+#include "catalog/catalog.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLI_OUT_MAX (16u << 20)
+
+struct cli {
+    const char *file;    /* --file, or NULL for the embedded example */
+    const char *arg;     /* the positional argument, or NULL */
+    const char *slice;   /* --slice */
+    const char *service; /* --service */
+    int64_t at_ms;       /* --at, default now */
+    int json;            /* --json */
+    struct catalog *cat;
+};
+
+typedef int cli_fn(struct cli *cl);
+
+static int print_json(json_t *v)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, CLI_OUT_MAX);
+    int rc = oc_json_dump(v, &b);
+    if (rc == 0)
+        printf("%s\n", b.data);
+    oc_buf_free(&b);
+    json_decref(v);
+    return rc ? 1 : 0;
+}
+
+static json_t *names_json(const struct catalog_names *n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n->n; i++)
+        json_array_append_new(a, json_string(n->v[i]));
+    return a;
+}
+
+static void print_names(const char *label, const struct catalog_names *n)
+{
+    printf("%s:", label);
+    for (int i = 0; i < n->n; i++)
+        printf(" %s", n->v[i]);
+    printf("\n");
+}
+
+static int cmd_check(struct cli *cl)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, CLI_OUT_MAX);
+    int n = catalog_lint(cl->cat, &b);
+    if (n > 0)
+        fputs(b.data, stdout);
+    else
+        fprintf(stderr, "%s: %d services, no problems\n", cl->cat->source, cl->cat->nservices);
+    oc_buf_free(&b);
+    return n > 0 ? 1 : 0;
+}
+
+static int cmd_show(struct cli *cl)
+{
+    const struct catalog_service *s = catalog_service_find(cl->cat, cl->arg);
+    if (!s) {
+        fprintf(stderr, "oncue catalog: no service named %s\n", cl->arg);
+        return 1;
+    }
+    return print_json(catalog_service_to_json(s));
+}
+
+static int walk(struct cli *cl, int down)
+{
+    struct catalog_names n;
+    int rc =
+        down ? catalog_downstream(cl->cat, cl->arg, &n) : catalog_upstream(cl->cat, cl->arg, &n);
+    if (rc) {
+        fprintf(stderr, "oncue catalog: no service named %s\n", cl->arg);
+        return 1;
+    }
+    if (cl->json)
+        rc = print_json(names_json(&n));
+    else
+        print_names(down ? "downstream" : "upstream", &n);
+    catalog_names_free(&n);
+    return rc;
+}
+
+static int cmd_upstream(struct cli *cl)
+{
+    return walk(cl, 0);
+}
+
+static int cmd_downstream(struct cli *cl)
+{
+    return walk(cl, 1);
+}
+
+static int cmd_blast(struct cli *cl)
+{
+    struct catalog_blast b;
+    int rc = 0;
+    if (catalog_blast_radius(cl->cat, cl->arg, &b) != 0) {
+        fprintf(stderr, "oncue catalog: no service named %s\n", cl->arg);
+        return 1;
+    }
+    if (cl->json) {
+        rc = print_json(json_pack("{s:s, s:o, s:o}", "service", cl->arg, "affected_services",
+                                  names_json(&b.services), "slices", names_json(&b.slices)));
+    } else {
+        print_names("affected services", &b.services);
+        print_names("affected slices", &b.slices);
+    }
+    catalog_blast_free(&b);
+    return rc;
+}
+
+static int cmd_route(struct cli *cl)
+{
+    struct catalog_route r;
+    struct catalog_slice s;
+    char err[CATALOG_ERR_MAX];
+    int rc;
+    if (cl->service) {
+        rc = catalog_route_service(cl->cat, cl->service, cl->at_ms, &r);
+    } else if (cl->slice) {
+        if (catalog_slice_parse(cl->slice, &s, err, sizeof(err)) != 0) {
+            fprintf(stderr, "oncue catalog route: --slice: %s\n", err);
+            return 2;
+        }
+        rc = catalog_route(cl->cat, &s, cl->at_ms, &r);
+        catalog_slice_free(&s);
+    } else {
+        fprintf(stderr, "oncue catalog route: give --slice dim=value,... or --service NAME\n");
+        return 2;
+    }
+    if (cl->json && rc == 0)
+        return print_json(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s}", "service",
+                                    r.service, "team", r.team, "escalation_lead", r.lead, "oncall",
+                                    r.oncall, "escalation_policy", r.policy, "matched", r.matched,
+                                    "score", r.score, "reason", r.reason));
+    printf("%s\n", r.reason);
+    return rc ? 1 : 0;
+}
+
+static int cmd_oncall(struct cli *cl)
+{
+    struct catalog_shift sh;
+    char from[32], to[32];
+    int rc = catalog_oncall(cl->cat, cl->arg, cl->at_ms, &sh);
+    if (rc) {
+        fprintf(stderr, "oncue catalog oncall: %s\n",
+                rc == OC_ENOTFOUND ? "no such team" : "the team has no rotation");
+        return 1;
+    }
+    catalog_time_format(sh.from_ms, from, sizeof(from));
+    catalog_time_format(sh.to_ms, to, sizeof(to));
+    if (cl->json)
+        return print_json(json_pack("{s:s, s:s, s:s, s:s, s:b}", "team", cl->arg, "person",
+                                    sh.person, "from", from, "to", to, "override", sh.is_override));
+    printf("%s (%s from %s until %s)\n", sh.person, sh.is_override ? "override" : "rotation", from,
+           to);
+    return 0;
+}
+
+static const struct {
+    const char *name;
+    cli_fn *fn;
+    int needs_arg; /* takes a positional NAME */
+    const char *usage;
+} subs[] = {
+    {"check", cmd_check, 0,
+     "check [--file FILE]    lint ownership; one line per problem, exit 1 if any"},
+    {"show", cmd_show, 1, "show NAME              print a service as JSON"},
+    {"upstream", cmd_upstream, 1, "upstream NAME          what NAME depends on, transitively"},
+    {"downstream", cmd_downstream, 1, "downstream NAME        what depends on NAME, transitively"},
+    {"blast-radius", cmd_blast, 1,
+     "blast-radius NAME      services and QoE slices NAME takes down"},
+    {"route", cmd_route, 0, "route --slice cdn=primary,region=EMEA | --service NAME [--at TIME]"},
+    {"oncall", cmd_oncall, 1, "oncall TEAM [--at TIME] who is on call"},
+    {NULL, NULL, 0, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oncue catalog COMMAND [--file FILE] [--json]\n"
+               "  the catalog is FILE, or the embedded example (examples/catalog.yaml)\n"
+               "  TIME is 2026-11-25T19:43:00Z or unix seconds; default now\n");
+    for (int i = 0; subs[i].name; i++)
+        fprintf(f, "  oncue catalog %s\n", subs[i].usage);
+}
+
+/* Parses options after the command word; 0 or 2 (usage). */
+static int parse_args(int argc, char **argv, struct cli *cl)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--json") == 0) {
+            cl->json = 1;
+            continue;
+        }
+        if (a[0] != '-') {
+            if (cl->arg)
+                return 2;
+            cl->arg = a;
+            continue;
+        }
+        if (!v)
+            return 2;
+        i++;
+        if (strcmp(a, "--file") == 0)
+            cl->file = v;
+        else if (strcmp(a, "--slice") == 0)
+            cl->slice = v;
+        else if (strcmp(a, "--service") == 0)
+            cl->service = v;
+        else if (strcmp(a, "--at") != 0 || catalog_time_parse(v, &cl->at_ms) != 0)
+            return 2;
+    }
+    return 0;
+}
+
+int catalog_cli_main(int argc, char **argv)
+{
+    struct cli cl = {0};
+    char err[CATALOG_ERR_MAX];
+    int k = 0;
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    while (subs[k].name && strcmp(subs[k].name, argv[1]) != 0)
+        k++;
+    struct oc_clock clock;
+    oc_clock_init(&clock, OC_CLOCK_REAL, 0);
+    cl.at_ms = oc_clock_now_ms(&clock); /* --at overrides it */
+    if (!subs[k].name || parse_args(argc, argv, &cl) != 0 || (subs[k].needs_arg && !cl.arg)) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = cl.file ? catalog_load_file(cl.file, &cl.cat, err, sizeof(err))
+                     : catalog_load_example(&cl.cat, err, sizeof(err));
+    if (rc) {
+        /* A file that does not parse (or has a cycle) is one problem line for `check`. */
+        fprintf(k == 0 && rc != OC_EIO ? stdout : stderr, "%s\n", err);
+        return rc == OC_EIO ? 2 : 1;
+    }
+    rc = subs[k].fn(&cl);
+    catalog_destroy(cl.cat);
+    return rc;
+}

@@ -1,0 +1,251 @@
+/*
+ * route.c - who to page. A QoE slice (from an alert or a root cause) goes to the owner of the
+ * most specific service serving it; a service name goes to its owner directly. The on-call
+ * comes from the owning team's weekly rotation and its overrides. Also the UTC time parsing
+ * and formatting the catalog's files and APIs use.
+ */
+#include "catalog/internal.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS 86400000LL
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+int catalog_time_parse(const char *s, int64_t *out_ms)
+{
+    int y, mo, d, hh = 0, mi = 0, ss = 0, used = 0;
+    size_t n = s ? strlen(s) : 0;
+    if (n > 0 && n <= 12 && strspn(s, "0123456789") == n) {
+        *out_ms = strtoll(s, NULL, 10) * 1000;
+        return 0;
+    }
+    if (n < 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+        return OC_EINVAL;
+    const char *t = s + 10;
+    if (*t == 'T' || *t == ' ') {
+        int k = 0;
+        if (sscanf(t + 1, "%2d:%2d%n", &hh, &mi, &k) != 2 || k != 5)
+            return OC_EINVAL;
+        t += 1 + k;
+        if (*t == ':') {
+            if (sscanf(t + 1, "%2d%n", &ss, &k) != 1 || k != 2)
+                return OC_EINVAL;
+            t += 3;
+        }
+        if (*t == 'Z')
+            t++;
+    }
+    if (*t != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 60 ||
+        hh < 0 || mi < 0 || ss < 0)
+        return OC_EINVAL;
+    *out_ms = (days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1000;
+    return 0;
+}
+
+void catalog_time_format(int64_t ms, char *out, size_t n)
+{
+    int64_t s = floor_div(ms, 1000), days = floor_div(s, 86400), sod = s - days * 86400;
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
+             (int)(sod / 60 % 60), (int)(sod % 60));
+}
+
+int catalog_oncall(const struct catalog *c, const char *team, int64_t at_ms,
+                   struct catalog_shift *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct catalog_team *t = catalog_team_find(c, team);
+    if (!t)
+        return OC_ENOTFOUND;
+    const struct catalog_schedule *sch = &t->oncall;
+    if (sch->people.n == 0)
+        return OC_EINVAL;
+    int64_t week = floor_div(at_ms - sch->first_ms, CATALOG_WEEK_MS);
+    int64_t idx = week % sch->people.n;
+    if (idx < 0)
+        idx += sch->people.n;
+    snprintf(out->person, sizeof(out->person), "%s", sch->people.v[idx]);
+    out->from_ms = sch->first_ms + week * CATALOG_WEEK_MS;
+    out->to_ms = out->from_ms + CATALOG_WEEK_MS;
+    for (int i = 0; i < sch->noverrides; i++) { /* the last matching override wins */
+        const struct catalog_override *o = &sch->overrides[i];
+        if (o->from_ms <= at_ms && at_ms < o->to_ms) {
+            snprintf(out->person, sizeof(out->person), "%s", o->person);
+            out->from_ms = o->from_ms;
+            out->to_ms = o->to_ms;
+            out->is_override = 1;
+        }
+    }
+    return 0;
+}
+
+/* Fills the owner fields of out from s and appends the owner and on-call to out->reason. */
+static void fill_owner(const struct catalog *c, const struct catalog_service *s, int64_t at_ms,
+                       struct catalog_route *out)
+{
+    size_t len = strlen(out->reason), cap = sizeof(out->reason);
+    char when[32], until[32];
+    struct catalog_shift sh;
+    snprintf(out->service, sizeof(out->service), "%s", s->name);
+    snprintf(out->team, sizeof(out->team), "%s", s->team ? s->team : "");
+    snprintf(out->lead, sizeof(out->lead), "%s", s->lead ? s->lead : "");
+    snprintf(out->runbook, sizeof(out->runbook), "%s", s->runbook ? s->runbook : "");
+    const struct catalog_team *t = catalog_team_find(c, s->team);
+    snprintf(out->policy, sizeof(out->policy), "%s", t && t->policy ? t->policy : "");
+    len += (size_t)snprintf(out->reason + len, cap - len, "; owner team %s, escalation lead %s",
+                            s->team ? s->team : "(none)", s->lead ? s->lead : "(none)");
+    if (len >= cap)
+        return;
+    catalog_time_format(at_ms, when, sizeof(when));
+    if (!t) {
+        snprintf(out->reason + len, cap - len, "; no on-call: team %s is not in the catalog",
+                 s->team ? s->team : "(none)");
+    } else if (catalog_oncall(c, t->name, at_ms, &sh) != 0) {
+        snprintf(out->reason + len, cap - len, "; no on-call: team %s has no rotation", t->name);
+    } else {
+        snprintf(out->oncall, sizeof(out->oncall), "%s", sh.person);
+        catalog_time_format(sh.to_ms, until, sizeof(until));
+        snprintf(out->reason + len, cap - len, "; on call at %s: %s (%s until %s)", when, sh.person,
+                 sh.is_override ? "override" : "weekly rotation", until);
+    }
+}
+
+/* 1 when every dimension served constrains has the same value in slice. */
+static int covers(const struct catalog_slice *served, const struct catalog_slice *slice)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        if (served->v[d] && (!slice->v[d] || strcmp(served->v[d], slice->v[d]) != 0))
+            return 0;
+    return 1;
+}
+
+static int tier_rank(const struct catalog_service *s)
+{
+    return s->tier ? s->tier : 5;
+}
+
+/* The dimensions of the most specific slice of s covering slice (0 if none), and which. */
+static int service_score(const struct catalog_service *s, const struct catalog_slice *slice,
+                         const struct catalog_slice **which /* OUT */)
+{
+    int best = 0;
+    for (int k = 0; k < s->nserves; k++) {
+        int score = catalog_slice_dims(&s->serves[k]);
+        if (score > best && covers(&s->serves[k], slice)) {
+            best = score;
+            *which = &s->serves[k];
+        }
+    }
+    return best;
+}
+
+int catalog_route(const struct catalog *c, const struct catalog_slice *slice, int64_t at_ms,
+                  struct catalog_route *out)
+{
+    const struct catalog_service *best = NULL;
+    const struct catalog_slice *best_slice = NULL, *which = NULL;
+    int best_score = 0, ties = 0;
+    char want[CATALOG_TEXT_MAX];
+    memset(out, 0, sizeof(*out));
+    catalog_slice_format(slice, want, sizeof(want));
+    for (int i = 0; i < c->nservices; i++) { /* name order, so ties keep the smaller name */
+        const struct catalog_service *s = c->services[i];
+        int score = service_score(s, slice, &which);
+        if (score > best_score ||
+            (score > 0 && score == best_score && tier_rank(s) < tier_rank(best))) {
+            best = s, best_slice = which, best_score = score;
+        }
+    }
+    for (int i = 0; i < c->nservices && best; i++)
+        ties +=
+            c->services[i] != best && service_score(c->services[i], slice, &which) == best_score;
+    if (!best) {
+        snprintf(out->reason, sizeof(out->reason), "no service in the catalog serves %s", want);
+        return OC_ENOTFOUND;
+    }
+    catalog_slice_format(best_slice, out->matched, sizeof(out->matched));
+    out->score = best_score;
+    snprintf(out->reason, sizeof(out->reason),
+             "%.400s is served most specifically by %s (serves %.400s: %d of %d dimensions)%s",
+             want, best->name, out->matched, best_score, catalog_slice_dims(slice),
+             ties ? ", chosen over equally specific services by tier, then name" : "");
+    fill_owner(c, best, at_ms, out);
+    return 0;
+}
+
+int catalog_route_service(const struct catalog *c, const char *name, int64_t at_ms,
+                          struct catalog_route *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct catalog_service *s = catalog_service_find(c, name);
+    if (!s) {
+        snprintf(out->reason, sizeof(out->reason), "no service named %s", name);
+        return OC_ENOTFOUND;
+    }
+    snprintf(out->reason, sizeof(out->reason), "service %s named directly", s->name);
+    fill_owner(c, s, at_ms, out);
+    return 0;
+}
+
+int catalog_escalation_plan(const struct catalog *c, const char *policy, int64_t start_ms,
+                            struct catalog_page *out, int max, int *n)
+{
+    const struct catalog_policy *p = catalog_policy_find(c, policy);
+    int64_t t = start_ms;
+    *n = 0;
+    if (!p)
+        return OC_ENOTFOUND;
+    for (int round = 0; round <= p->repeat; round++) {
+        for (int i = 0; i < p->nsteps && *n < max; i++) {
+            const struct catalog_step *st = &p->steps[i];
+            struct catalog_page *pg = &out[(*n)++];
+            struct catalog_shift sh;
+            memset(pg, 0, sizeof(*pg));
+            pg->at_ms = t;
+            pg->round = round;
+            pg->step = i;
+            pg->kind = st->kind;
+            snprintf(pg->target, sizeof(pg->target), "%s", st->target);
+            if (st->kind == CATALOG_TARGET_PERSON)
+                snprintf(pg->person, sizeof(pg->person), "%s", st->target);
+            else if (st->kind == CATALOG_TARGET_ONCALL &&
+                     catalog_oncall(c, st->target, t, &sh) == 0)
+                snprintf(pg->person, sizeof(pg->person), "%s", sh.person);
+            t += (int64_t)st->wait_minutes * 60000;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,389 @@
+/*
+ * actions.c - the incident manager's life (new, destroy, bus subscriptions) and what
+ * responders do: acknowledge, note, assign and release roles, post public status updates,
+ * resolve (by the rule or forced with a reason), override the severity, close; and reads.
+ *
+ * Every action is written to the timeline with its actor and time before it returns.
+ */
+#include "incident/incident_int.h"
+#include "core/alloc.h"
+#include "core/bus.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const topics[] = {"alert.fired",         "alert.resolved", "mitigation.applied",
+                                     "mitigation.reverted", "rca.localized",  NULL};
+static const char *const role_names[] = {"commander", "comms", "ops", "scribe", NULL};
+static const char *const public_statuses[] = {"investigating", "identified", "monitoring",
+                                              "resolved", NULL};
+
+void incident_opts_default(struct incident_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->group_window_s = 1800;
+    o->recovery_window_s = 1800;
+    o->followup_hours = 72;
+    o->reclassify_s = 60;
+    incident_grid_default(&o->grid);
+}
+
+static void on_bus(const char *topic, const json_t *payload, void *arg)
+{
+    incident_on_event(arg, topic, payload);
+}
+
+int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct incident_mgr **out,
+                     char *err, size_t errlen)
+{
+    pthread_mutexattr_t at;
+    struct incident_mgr *m = oc_calloc(1, sizeof(*m));
+    int rc = OC_EINVAL;
+    *out = NULL;
+    m->app = app;
+    m->o = *o;
+    pthread_mutexattr_init(&at);
+    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&m->mu, &at);
+    pthread_mutexattr_destroy(&at);
+    if (!app->store) {
+        snprintf(err, errlen, "incident: the store is not open");
+        goto out;
+    }
+    if ((rc = inc_load_all(m)) != 0) {
+        snprintf(err, errlen, "incident: cannot load incidents: %s", store_errmsg(app->store));
+        goto out;
+    }
+    if ((rc = inc_outbox_new(app, &m->ob)) != 0) {
+        snprintf(err, errlen, "incident: cannot open the outbox");
+        goto out;
+    }
+    if (o->webhooks_file && o->webhooks_file[0] &&
+        (rc = inc_outbox_load_file(m->ob, o->webhooks_file, err, errlen)) != 0)
+        goto out;
+    for (int i = 0; app->bus && topics[i]; i++)
+        oc_bus_subscribe(app->bus, topics[i], on_bus, m);
+    m->subscribed = app->bus != NULL;
+    *out = m;
+    m = NULL;
+    rc = 0;
+out:
+    incident_mgr_destroy(m);
+    return rc;
+}
+
+void incident_mgr_destroy(struct incident_mgr *m)
+{
+    if (!m)
+        return;
+    if (m->subscribed)
+        oc_bus_unsubscribe(m->app->bus, on_bus, m);
+    for (int i = 0; i < m->n; i++)
+        inc_free(m->incs[i]);
+    free(m->incs);
+    inc_outbox_destroy(m->ob);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+struct incident_outbox *incident_outbox(struct incident_mgr *m)
+{
+    return m->ob;
+}
+
+/* Looks up id under the lock; on success the caller holds m->mu and must unlock. */
+static int lock_find(struct incident_mgr *m, int64_t id, struct incident **inc)
+{
+    pthread_mutex_lock(&m->mu);
+    if ((*inc = inc_find(m, id)) != NULL)
+        return 0;
+    pthread_mutex_unlock(&m->mu);
+    return OC_ENOTFOUND;
+}
+
+static json_t *alert_id_list(const struct incident *inc)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < inc->nalerts; i++)
+        json_array_append_new(a, json_string(inc->alerts[i].id));
+    return a;
+}
+
+int incident_ack(struct incident_mgr *m, int64_t id, const char *actor)
+{
+    struct incident *inc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    char ids[32];
+    int rc = lock_find(m, id, &inc);
+    if (rc)
+        return rc;
+    if (inc->state != INCIDENT_TRIGGERED) {
+        rc = OC_ECONFLICT;
+        goto out;
+    }
+    inc->state = INCIDENT_ACKNOWLEDGED;
+    inc->acked_s = now;
+    inc_tl_add(m, id, now, "ack", actor, NULL, 0, "acknowledged by %s", actor);
+    rc = inc_save(m, inc);
+    inc_format_id(id, ids, sizeof(ids));
+    inc_publish(m, "incident.acknowledged",
+                json_pack("{s:s, s:o, s:s, s:I}", "incident_id", ids, "alert_ids",
+                          alert_id_list(inc), "by", actor, "at", (json_int_t)now));
+out:
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int incident_note(struct incident_mgr *m, int64_t id, const char *actor, const char *text)
+{
+    struct incident *inc;
+    int rc;
+    if (!text || !text[0] || strlen(text) > INCIDENT_MAX_TEXT)
+        return OC_EINVAL;
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    rc = inc_tl_add(m, id, oc_clock_now_s(m->app->clock), "note", actor, NULL, 0, "%s", text);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+/* Assigns (person non-empty) or releases an SME; 0 or OC_ETOOBIG. */
+static int set_sme(struct incident *inc, const char *person)
+{
+    for (int i = 0; i < INCIDENT_MAX_SMES; i++) {
+        if (!person || !person[0])
+            inc->smes[i][0] = 0;
+        else if (strcmp(inc->smes[i], person) == 0)
+            return 0;
+    }
+    for (int i = 0; person && person[0] && i < INCIDENT_MAX_SMES; i++) {
+        if (!inc->smes[i][0]) {
+            snprintf(inc->smes[i], sizeof(inc->smes[i]), "%s", person);
+            return 0;
+        }
+    }
+    return person && person[0] ? OC_ETOOBIG : 0;
+}
+
+static int role_index(const char *role)
+{
+    for (int i = 0; role && role_names[i]; i++)
+        if (strcmp(role, role_names[i]) == 0)
+            return i;
+    return role && strcmp(role, "sme") == 0 ? ROLE_NSINGLE : -1;
+}
+
+int incident_role(struct incident_mgr *m, int64_t id, const char *actor, const char *role,
+                  const char *person, char *err, size_t errlen)
+{
+    struct incident *inc;
+    int k = role_index(role), rc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    if (k < 0 || (person && strlen(person) >= INC_NAME_MAX)) {
+        snprintf(err, errlen,
+                 "role must be commander, comms, ops, sme or scribe, with a person "
+                 "name shorter than %d bytes",
+                 INC_NAME_MAX);
+        return OC_EINVAL;
+    }
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    if (k == ROLE_NSINGLE)
+        rc = set_sme(inc, person);
+    else
+        snprintf(inc->roles[k], sizeof(inc->roles[k]), "%s", person ? person : "");
+    if (rc) {
+        snprintf(err, errlen, "at most %d subject-matter experts", INCIDENT_MAX_SMES);
+    } else {
+        if (person && person[0])
+            inc_tl_add(m, id, now, "role", actor,
+                       json_pack("{s:s, s:s}", "role", role, "person", person), 0,
+                       "%s assigned as %s", person, role);
+        else
+            inc_tl_add(m, id, now, "role", actor, json_pack("{s:s}", "role", role), 0,
+                       "role %s released", role);
+        rc = inc_save(m, inc);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (int i = 0; s && list[i]; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor,
+                           const char *status, const char *body, char *err, size_t errlen)
+{
+    struct incident *inc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    char ids[32];
+    int rc;
+    if (!in_list(status, public_statuses) || !body || !body[0] ||
+        strlen(body) > INCIDENT_MAX_TEXT) {
+        snprintf(err, errlen,
+                 "status must be investigating, identified, monitoring or resolved "
+                 "and body 1 to %d bytes",
+                 INCIDENT_MAX_TEXT);
+        return OC_EINVAL;
+    }
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    snprintf(inc->public_status, sizeof(inc->public_status), "%s", status);
+    inc->last_public_s = now;
+    inc_tl_add(m, id, now, "status_update", actor, json_pack("{s:s}", "status", status), 1, "%s",
+               body);
+    rc = inc_save(m, inc);
+    inc_format_id(id, ids, sizeof(ids));
+    inc_publish(m, "incident.status_update",
+                json_pack("{s:s, s:s, s:s, s:I}", "incident_id", ids, "status", status, "body",
+                          body, "at", (json_int_t)now));
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int incident_resolve(struct incident_mgr *m, int64_t id, const char *actor, int force,
+                     const char *reason, char *err, size_t errlen)
+{
+    struct incident *inc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    char why[INCIDENT_MAX_TEXT + 64];
+    int rc;
+    if (force && (!reason || !reason[0] || strlen(reason) > INCIDENT_MAX_TEXT)) {
+        snprintf(err, errlen, "a forced resolve needs a reason");
+        return OC_EINVAL;
+    }
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    if (!inc_is_open(inc)) {
+        snprintf(err, errlen, "the incident is already %s", incident_state_name(inc->state));
+        rc = OC_ECONFLICT;
+    } else if (!force && !inc_recovered(m, inc, now)) {
+        snprintf(err, errlen,
+                 "the metrics that opened it have not been back inside their band for %lld s; "
+                 "force with a reason",
+                 (long long)m->o.recovery_window_s);
+        rc = OC_ECONFLICT;
+    } else {
+        if (force)
+            snprintf(why, sizeof(why), "forced by %s: %s", actor, reason);
+        else
+            snprintf(why, sizeof(why), "metrics back inside their band for the recovery window");
+        rc = inc_resolve_locked(m, inc, actor, why, now);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor, int sev,
+                          const char *reason, char *err, size_t errlen)
+{
+    struct incident *inc;
+    struct incident_impact imp;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    char ids[32];
+    int rc;
+    if (sev < 1 || sev > 4 || !reason || !reason[0] || strlen(reason) > INCIDENT_MAX_TEXT) {
+        snprintf(err, errlen, "severity must be 1 to 4 (or SEV1..SEV4) with a reason");
+        return OC_EINVAL;
+    }
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    int old = inc->sev;
+    inc_measure(m, inc, now, &imp);
+    inc->sev_override = incident_classify(&m->o.grid, &imp, NULL, 0);
+    inc->sev = sev;
+    inc_tl_add(m, id, now, "severity", actor,
+               json_pack("{s:s, s:s}", "from", inc_sev_name(old), "to", inc_sev_name(sev)), 0,
+               "severity set %s -> %s by %s: %s", inc_sev_name(old), inc_sev_name(sev), actor,
+               reason);
+    rc = inc_save(m, inc);
+    inc_format_id(id, ids, sizeof(ids));
+    inc_publish(m, "incident.severity_changed",
+                json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", ids, "from",
+                          inc_sev_name(old), "severity", inc_sev_name(sev), "reason", reason, "at",
+                          (json_int_t)now));
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor, const char *title,
+                          int64_t due_s, char *err, size_t errlen)
+{
+    struct incident *inc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    char due[32];
+    int rc;
+    if (!title || !title[0] || strlen(title) > INCIDENT_MAX_TEXT || due_s <= now) {
+        snprintf(err, errlen, "title (1 to %d bytes) and a deadline in the future are required",
+                 INCIDENT_MAX_TEXT);
+        return OC_EINVAL;
+    }
+    if ((rc = lock_find(m, id, &inc)) != 0)
+        return rc;
+    inc_iso_time(due_s, due, sizeof(due));
+    rc = inc_fu_add(m, id, title, "action", NULL, due_s);
+    if (!rc)
+        rc = inc_tl_add(m, id, now, "followup", actor, NULL, 0, "follow-up added: %s (due %s)",
+                        title, due);
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+int incident_close(struct incident_mgr *m, int64_t id, const char *actor)
+{
+    struct incident *inc;
+    int64_t now = oc_clock_now_s(m->app->clock);
+    int rc = lock_find(m, id, &inc);
+    if (rc)
+        return rc;
+    if (inc->state != INCIDENT_RESOLVED) {
+        rc = OC_ECONFLICT;
+    } else {
+        inc->state = INCIDENT_CLOSED;
+        inc->closed_s = now;
+        inc_tl_add(m, id, now, "closed", actor, NULL, 0, "closed by %s", actor);
+        rc = inc_save(m, inc);
+    }
+    pthread_mutex_unlock(&m->mu);
+    return rc;
+}
+
+json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&m->mu);
+    for (int i = m->n - 1; i >= 0; i--) {
+        const struct incident *inc = m->incs[i];
+        if (state_filter && strcmp(state_filter, "open") == 0 && !inc_is_open(inc))
+            continue;
+        if (state_filter && strcmp(state_filter, "open") != 0 &&
+            strcmp(state_filter, incident_state_name(inc->state)) != 0)
+            continue;
+        json_array_append_new(arr, inc_to_json(inc, 0));
+    }
+    pthread_mutex_unlock(&m->mu);
+    return arr;
+}
+
+int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out)
+{
+    struct incident *inc;
+    int rc = lock_find(m, id, &inc);
+    *out = NULL;
+    if (rc)
+        return rc;
+    *out = inc_to_json(inc, 0);
+    json_object_set_new(*out, "timeline", inc_tl_json(m, id));
+    json_object_set_new(*out, "followups", inc_fu_json(m, id));
+    pthread_mutex_unlock(&m->mu);
+    return 0;
+}

@@ -1,0 +1,199 @@
+/*
+ * incident.h - incidents: opened or joined by firing alerts, classified by the severity grid,
+ * worked through a lifecycle with roles, an append-only timeline, a resolve rule, a durable
+ * notification outbox, a public status page and a blameless post-incident review.
+ *
+ * The incident manager (struct incident_mgr) subscribes to "alert.fired", "alert.resolved",
+ * "mitigation.applied", "mitigation.reverted" and "rca.localized" on the bus and publishes
+ * "incident.*". All time comes from the injected clock; incident_tick() runs the timed rules
+ * (re-classification, resolve rule, escalation, comms reminders). See docs/internals/incident.md.
+ */
+#ifndef OC_INCIDENT_INCIDENT_H
+#define OC_INCIDENT_INCIDENT_H
+
+#include "core/module.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INCIDENT_MAX_OPEN   1000 /* incidents not yet resolved */
+#define INCIDENT_MAX_ALERTS 64   /* alerts joined to one incident */
+#define INCIDENT_MAX_TEXT   4096 /* bytes of a note, reason or status update */
+#define INCIDENT_MAX_SMES   8    /* subject-matter experts on one incident */
+
+enum incident_state {
+    INCIDENT_TRIGGERED = 0,
+    INCIDENT_ACKNOWLEDGED,
+    INCIDENT_MITIGATED,
+    INCIDENT_RESOLVED,
+    INCIDENT_CLOSED,
+};
+
+/* "triggered", "acknowledged", ... */
+const char *incident_state_name(enum incident_state s);
+
+/* --- severity.c: the grid as a pure function --- */
+
+/* What the severity grid looks at; shares are fractions in [0, 1]. */
+struct incident_impact {
+    double affected_share;     /* viewers affected (rebuffering or not starting) / all viewers */
+    double viewers;            /* concurrent viewers affected (0 when not measured) */
+    double cannot_start_share; /* viewers who cannot start / all viewers */
+    double global_rebuffer;    /* global rebuffer ratio, now */
+    int64_t global_rebuffer_s; /* seconds the global rebuffer ratio has been above the line */
+    int core_down;             /* a core service is down with no workaround */
+    int scope_broken;          /* one region, CDN or device class is broken (a paging alert) */
+    int viewer_visible;        /* 0: visible on dashboards only (backlog-level alerts) */
+};
+
+/* The thresholds of the grid (PRODUCT.md defaults; configurable). */
+struct incident_grid {
+    double sev1_cannot_start; /* 0.25 */
+    double sev1_rebuffer;     /* 0.15 */
+    int64_t sev1_rebuffer_s;  /* 120 */
+    double sev2_affected;     /* 0.05 */
+};
+
+/* Fills g with the PRODUCT.md defaults. */
+void incident_grid_default(struct incident_grid *g);
+/* The severity 1..4 the grid gives impact (first matching row of a static table). When why is
+ * not NULL, the matching row's description is written there. */
+int incident_classify(const struct incident_grid *g, const struct incident_impact *imp, char *why,
+                      size_t whylen);
+
+/* Measures impact for an alert slice (a JSON object of dimension values) at now_s; fills *out
+ * and returns 0, or OC_ENOTFOUND when there is nothing to measure. */
+typedef int incident_measure_fn(void *arg, const json_t *slice, int64_t now_s,
+                                struct incident_impact *out /* OUT */);
+struct ingest_cube;
+/* Measures over cube c (NULL: nothing to measure): in_slice = the slice's share of concurrent
+ * viewers over the 5 closed minutes before now_s; affected_share = in_slice x the larger of
+ * the slice's share of viewers rebuffering and its VSF + EBVS rates (3 latest minutes);
+ * cannot_start_share = in_slice x (VSF + EBVS); how long the global rebuffer ratio has been
+ * above g's SEV1 line. 0 or OC_ENOTFOUND (no data). */
+int incident_measure_cube(struct ingest_cube *c, const struct incident_grid *g, const json_t *slice,
+                          int64_t now_s, struct incident_impact *out);
+/* The default measure (arg: the grid): incident_measure_cube over the running ingest cube. */
+int incident_measure_qoe(void *arg, const json_t *slice, int64_t now_s,
+                         struct incident_impact *out /* OUT */);
+
+/* --- sign.c: Standard Webhooks --- */
+
+/* Writes "v1,<base64 HMAC-SHA256 of id.ts.body>" with secret ("whsec_" + base64, or bare
+ * base64) into out (n >= 64). 0 or OC_EINVAL (empty or undecodable secret). */
+int incident_webhook_sign(const char *secret, const char *msg_id, int64_t ts, const char *body,
+                          size_t len, char *out, size_t n);
+/* Verifies a webhook-signature header (space-separated entries) at now_s with a 300 s
+ * tolerance: 0, or OC_EAUTH. */
+int incident_webhook_verify(const char *secret, const char *msg_id, const char *ts_text,
+                            const char *body, size_t len, const char *header, int64_t now_s);
+
+/* --- the manager --- */
+
+struct incident_mgr;
+
+struct incident_opts {
+    int64_t group_window_s;    /* alerts join an open incident younger than this */
+    int64_t recovery_window_s; /* metrics clear this long before resolving */
+    int64_t followup_hours;    /* deadline of follow-up items */
+    int64_t reclassify_s;      /* how often impact is re-measured */
+    struct incident_grid grid;
+    incident_measure_fn *measure; /* NULL: incident_measure_qoe */
+    void *measure_arg;
+    const char *webhooks_file; /* YAML or JSON list of endpoints, or NULL */
+    const char *public_url;    /* status page base URL, for links ("" if none) */
+};
+
+/* Fills o with the defaults of the settings. */
+void incident_opts_default(struct incident_opts *o);
+
+/* Creates a manager over app (store required, bus and clock used); loads open incidents and
+ * subscribes to the bus. 0 or OC_EDB / OC_EINVAL (err says why). Free with
+ * incident_mgr_destroy, which unsubscribes. */
+int incident_mgr_new(struct oc_app *app, const struct incident_opts *o,
+                     struct incident_mgr **out /* OUT */, char *err, size_t errlen);
+void incident_mgr_destroy(struct incident_mgr *m);
+
+/* Runs the timed rules at the clock's now: re-classification, resolve rule, escalation pages,
+ * comms reminders. Returns the number of changes made. */
+int incident_tick(struct incident_mgr *m);
+
+/* Applies one bus event as if published (used by the subscriptions and by tests). */
+void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *payload);
+
+/* Actions of responders; actor is the token name. Each appends to the timeline, returns 0 or
+ * OC_ENOTFOUND, OC_EINVAL (reason in err), OC_ECONFLICT (wrong state), OC_EDB. */
+int incident_ack(struct incident_mgr *m, int64_t id, const char *actor);
+int incident_note(struct incident_mgr *m, int64_t id, const char *actor, const char *text);
+/* role: "commander", "comms", "ops", "sme" or "scribe"; person NULL or "" releases. */
+int incident_role(struct incident_mgr *m, int64_t id, const char *actor, const char *role,
+                  const char *person, char *err, size_t errlen);
+/* A public status update: status "investigating", "identified", "monitoring" or "resolved". */
+int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor,
+                           const char *status, const char *body, char *err, size_t errlen);
+/* Resolves: refused with OC_ECONFLICT while the metrics are not clear for the recovery window,
+ * unless force with a non-empty reason (OC_EINVAL without). */
+int incident_resolve(struct incident_mgr *m, int64_t id, const char *actor, int force,
+                     const char *reason, char *err, size_t errlen);
+/* Overrides the severity (1..4) with a reason (required). */
+int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor, int sev,
+                          const char *reason, char *err, size_t errlen);
+/* Adds a follow-up action item with a deadline (unix seconds, after now); title 1 to
+ * INCIDENT_MAX_TEXT bytes. */
+int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor, const char *title,
+                          int64_t due_s, char *err, size_t errlen);
+/* Closes a resolved incident. */
+int incident_close(struct incident_mgr *m, int64_t id, const char *actor);
+
+/* Reads; the caller owns the JSON. */
+json_t *incident_list_json(struct incident_mgr *m, const char *state_filter);
+/* One incident with its timeline, roles, alerts and follow-ups; OC_ENOTFOUND. */
+int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out /* OUT */);
+/* The id of the open incident holding alert_id: 0 or OC_ENOTFOUND. */
+int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *id /* OUT */);
+/* The id of the incident "INC-7" or "7": 0 or OC_EINVAL. */
+int incident_id_parse(const char *s, int64_t *out /* OUT */);
+
+/* --- review.c --- */
+
+/* The post-incident review as Markdown (caller frees): 0, OC_ENOTFOUND or OC_EDB. */
+int incident_review_md(struct incident_mgr *m, int64_t id, char **out /* OUT */);
+/* MTTA, MTTM and MTTR (seconds) by service and by severity, over resolved incidents. */
+json_t *incident_report_json(struct incident_mgr *m);
+
+/* --- status.c --- */
+
+/* The Statuspage-shaped summary (new reference). */
+json_t *incident_status_json(struct incident_mgr *m);
+/* The public status page as self-contained HTML (caller frees). */
+char *incident_status_html(struct incident_mgr *m);
+
+/* --- outbox.c --- */
+
+struct incident_outbox;
+/* The outbox of the manager (owned by it). */
+struct incident_outbox *incident_outbox(struct incident_mgr *m);
+/* Adds an endpoint: kind "slack", "teams", "pagerduty" or "webhook"; secret is the whsec_
+ * secret (webhook) or routing key (pagerduty). 0, OC_EINVAL or OC_EDB; *id when not NULL. */
+int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, const char *kind,
+                                 const char *url, const char *secret, int64_t *id /* OUT */);
+/* Endpoints (secrets hidden) as JSON (new reference). */
+json_t *incident_outbox_endpoints_json(struct incident_outbox *ob);
+/* Delivers every message due at now_s (one attempt each) with libcurl; returns the number of
+ * attempts made. Thread-safe; one deliverer at a time. */
+int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s);
+/* Messages with their attempts, newest first, at most limit (new reference). */
+json_t *incident_outbox_json(struct incident_outbox *ob, int limit);
+/* Counts of messages by state: pending, delivered, failed. */
+void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *delivered, int *failed);
+
+/* --- cli.c and module.c --- */
+
+/* `oncue incident list|show|ack|note|role|status|resolve|review`; returns the exit status. */
+int incident_cli_main(int argc, char **argv);
+
+/* The incident module: /v1/incidents..., /v1/notifications, /v1/reports/incidents, /status. */
+extern const struct oc_module incident_module;
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * incident_int.h - the incident capability's internals, shared by its files only.
+ *
+ * struct incident is one incident in memory; the manager keeps all of them (the store holds
+ * each as a JSON document, rewritten on every change) and appends timeline entries as it goes.
+ * Locking: one recursive mutex (m->mu) around every read and write of the manager's state;
+ * the store lock is taken inside it, never the other way round.
+ */
+#ifndef OC_INCIDENT_INT_H
+#define OC_INCIDENT_INT_H
+
+#include "incident/incident.h"
+#include "core/clock.h"
+
+#include <pthread.h>
+
+#define INC_MAX_KEPT  100000 /* incidents kept in memory (and in the store) */
+#define INC_NAME_MAX  128    /* person, team, service names */
+#define INC_ALERT_MAX 192    /* bytes of an alert id */
+
+enum inc_role { ROLE_COMMANDER = 0, ROLE_COMMS, ROLE_OPS, ROLE_SCRIBE, ROLE_NSINGLE };
+
+/* One alert joined to an incident. */
+struct inc_alert {
+    char id[INC_ALERT_MAX]; /* "<rule>/<group key>" */
+    char metric[48];        /* qoe metric name */
+    char op[4];             /* ">" or "<" */
+    char level[12];         /* page, notify, backlog */
+    double threshold;       /* the band's edge */
+    double value, peak;     /* last and worst value seen */
+    int firing;             /* 1 until alert.resolved */
+    int core_down;          /* the alert says a core service is down */
+    int opener;             /* its metric opened the incident: the resolve rule waits for it */
+    int64_t fired_s;        /* first fired */
+    int64_t cleared_s;      /* last alert.resolved (0 while firing) */
+};
+
+struct incident {
+    int64_t id;
+    enum incident_state state;
+    int sev;                    /* 1..4 */
+    int sev_override;           /* grid severity when a responder overrode it (0: none) */
+    json_t *slice;              /* owned object of dimension values (union of alerts) */
+    char service[INC_NAME_MAX]; /* the routed service ("" if none) */
+    char team[INC_NAME_MAX];    /* the paged team */
+    char policy[INC_NAME_MAX];  /* its escalation policy */
+    char title[256];            /* public name */
+    char public_status[16];     /* investigating, identified, monitoring, resolved */
+    int64_t opened_s, acked_s, mitigated_s, resolved_s, closed_s;
+    int64_t last_alert_s;                   /* last alert joined or fired */
+    int64_t last_public_s;                  /* last public status update (0: none) */
+    int64_t last_reminder_s;                /* last comms reminder (0: none) */
+    int64_t last_measure_s;                 /* last re-measurement */
+    int page_step;                          /* escalation pages sent so far */
+    double peak_share;                      /* largest affected share measured */
+    int64_t peak_s;                         /* when */
+    json_t *snap_open, *snap_peak;          /* metric snapshots (owned objects or NULL) */
+    json_t *causes;                         /* rca.localized causes (owned array or NULL) */
+    char roles[ROLE_NSINGLE][INC_NAME_MAX]; /* "" when unassigned */
+    char smes[INCIDENT_MAX_SMES][INC_NAME_MAX];
+    int nalerts;
+    struct inc_alert alerts[INCIDENT_MAX_ALERTS];
+};
+
+struct incident_mgr {
+    struct oc_app *app;
+    struct incident_opts o;
+    char *webhooks_file;
+    pthread_mutex_t mu;     /* recursive */
+    struct incident **incs; /* n, by id */
+    int n, cap;
+    int64_t next_id;
+    struct incident_outbox *ob; /* owned */
+    int subscribed;
+};
+
+/* model.c */
+struct incident *inc_find(struct incident_mgr *m, int64_t id);
+struct incident *inc_new(struct incident_mgr *m, int64_t now);
+void inc_free(struct incident *inc);
+int inc_save(struct incident_mgr *m, const struct incident *inc);
+int inc_load_all(struct incident_mgr *m);
+json_t *inc_to_json(const struct incident *inc, int full);
+void inc_format_id(int64_t id, char *out, size_t n);
+void inc_iso_time(int64_t s, char *out, size_t n);
+const char *inc_sev_name(int sev);
+int inc_is_open(const struct incident *inc);
+
+/* timeline.c */
+int inc_tl_add(struct incident_mgr *m, int64_t id, int64_t at, const char *kind, const char *actor,
+               json_t *data, int pub, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+json_t *inc_tl_json(struct incident_mgr *m, int64_t id);
+json_t *inc_tl_public(struct incident_mgr *m, int64_t id);
+int inc_fu_add(struct incident_mgr *m, int64_t id, const char *title, const char *kind,
+               const char *ref, int64_t due_s);
+void inc_fu_done(struct incident_mgr *m, const char *kind, const char *ref, int64_t now);
+json_t *inc_fu_json(struct incident_mgr *m, int64_t id);
+
+/* lifecycle.c */
+void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload);
+int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char *actor,
+                       const char *why, int64_t now);
+int inc_recovered(const struct incident_mgr *m, const struct incident *inc, int64_t now);
+
+/* severity.c */
+int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
+                struct incident_impact *imp);
+void inc_reclassify(struct incident_mgr *m, struct incident *inc, int64_t now);
+json_t *inc_snapshot(const struct incident *inc, const struct incident_impact *imp, int64_t now);
+
+struct incident_outbox {
+    struct oc_app *app;
+    pthread_mutex_t deliver_mu; /* one deliverer at a time */
+};
+
+/* outbox.c */
+int inc_outbox_new(struct oc_app *app, struct incident_outbox **out);
+void inc_outbox_destroy(struct incident_outbox *ob);
+void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload);
+int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
+void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
+
+#endif

@@ -1,0 +1,326 @@
+/*
+ * model.c - struct incident in memory and as the JSON document the store keeps.
+ *
+ * Every change to an incident rewrites its document (inc_save) in the incidents table; the
+ * timeline beside it is append-only. At start the manager loads every document back.
+ */
+#include "incident/incident_int.h"
+#include "incident/sql.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const state_names[] = {"triggered", "acknowledged", "mitigated", "resolved",
+                                          "closed"};
+static const char *const role_names[ROLE_NSINGLE] = {"commander", "comms", "ops", "scribe"};
+
+const char *incident_state_name(enum incident_state s)
+{
+    return (unsigned)s <= INCIDENT_CLOSED ? state_names[s] : "unknown";
+}
+
+static int state_parse(const char *s)
+{
+    for (int i = 0; s && i <= INCIDENT_CLOSED; i++)
+        if (strcmp(s, state_names[i]) == 0)
+            return i;
+    return 0;
+}
+
+/* "SEV1".."SEV4". */
+const char *inc_sev_name(int sev)
+{
+    static const char *const names[] = {"SEV?", "SEV1", "SEV2", "SEV3", "SEV4"};
+    return sev >= 1 && sev <= 4 ? names[sev] : names[0];
+}
+
+/* 1 while the incident is neither resolved nor closed. */
+int inc_is_open(const struct incident *inc)
+{
+    return inc->state < INCIDENT_RESOLVED;
+}
+
+/* Writes "INC-<id>" into out. */
+void inc_format_id(int64_t id, char *out, size_t n)
+{
+    snprintf(out, n, "INC-%lld", (long long)id);
+}
+
+/* Writes unix seconds s as "2026-11-25T19:43:00Z" into out (n >= 21). */
+void inc_iso_time(int64_t s, char *out, size_t n)
+{
+    time_t t = (time_t)s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int incident_id_parse(const char *s, int64_t *out)
+{
+    char *end;
+    if (!s)
+        return OC_EINVAL;
+    if (strncmp(s, "INC-", 4) == 0 || strncmp(s, "inc-", 4) == 0)
+        s += 4;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end || v <= 0)
+        return OC_EINVAL;
+    *out = v;
+    return 0;
+}
+
+/* The incident with this id, or NULL (incs is sorted by id). Caller holds m->mu. */
+struct incident *inc_find(struct incident_mgr *m, int64_t id)
+{
+    int lo = 0, hi = m->n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (m->incs[mid]->id == id)
+            return m->incs[mid];
+        if (m->incs[mid]->id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return NULL;
+}
+
+/* A new incident with the next id, appended to m (NULL past INC_MAX_KEPT). */
+struct incident *inc_new(struct incident_mgr *m, int64_t now)
+{
+    if (m->n >= INC_MAX_KEPT)
+        return NULL;
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->incs = oc_realloc(m->incs, (size_t)m->cap * sizeof(*m->incs));
+    }
+    struct incident *inc = oc_calloc(1, sizeof(*inc));
+    inc->id = ++m->next_id;
+    inc->opened_s = inc->last_alert_s = now;
+    inc->sev = 4;
+    inc->slice = json_object();
+    snprintf(inc->public_status, sizeof(inc->public_status), "investigating");
+    m->incs[m->n++] = inc;
+    return inc;
+}
+
+/* Frees inc and what it owns (NULL is a no-op). */
+void inc_free(struct incident *inc)
+{
+    if (!inc)
+        return;
+    json_decref(inc->slice);
+    json_decref(inc->snap_open);
+    json_decref(inc->snap_peak);
+    json_decref(inc->causes);
+    free(inc);
+}
+
+static json_t *opt_int(int64_t v)
+{
+    return v ? json_integer(v) : json_null();
+}
+
+static json_t *alert_json(const struct inc_alert *a)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:b, s:b, s:b, s:I, s:o}", "alert_id",
+                     a->id, "metric", a->metric, "op", a->op, "level", a->level, "threshold",
+                     a->threshold, "value", a->value, "peak", a->peak, "firing", a->firing,
+                     "core_service_down", a->core_down, "opener", a->opener, "fired_at",
+                     (json_int_t)a->fired_s, "cleared_at", opt_int(a->cleared_s));
+}
+
+static json_t *roles_json(const struct incident *inc)
+{
+    json_t *r = json_object(), *smes = json_array();
+    for (int i = 0; i < ROLE_NSINGLE; i++)
+        json_object_set_new(r, role_names[i],
+                            inc->roles[i][0] ? json_string(inc->roles[i]) : json_null());
+    for (int i = 0; i < INCIDENT_MAX_SMES; i++)
+        if (inc->smes[i][0])
+            json_array_append_new(smes, json_string(inc->smes[i]));
+    json_object_set_new(r, "sme", smes);
+    return r;
+}
+
+/* The incident as JSON: the API shape, which is also the stored document (full adds the
+ * private fields the store needs back). New reference. */
+json_t *inc_to_json(const struct incident *inc, int full)
+{
+    char id[32];
+    json_t *alerts = json_array(), *o;
+    inc_format_id(inc->id, id, sizeof(id));
+    for (int i = 0; i < inc->nalerts; i++)
+        json_array_append_new(alerts, alert_json(&inc->alerts[i]));
+    o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:O, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
+                  "incident_id", id, "id", (json_int_t)inc->id, "state",
+                  incident_state_name(inc->state), "severity", inc_sev_name(inc->sev),
+                  "severity_override", inc->sev_override, "slice", inc->slice, "service",
+                  inc->service, "team", inc->team, "title", inc->title, "opened_at",
+                  (json_int_t)inc->opened_s, "acknowledged_at", opt_int(inc->acked_s),
+                  "mitigated_at", opt_int(inc->mitigated_s), "resolved_at",
+                  opt_int(inc->resolved_s), "closed_at", opt_int(inc->closed_s), "alerts", alerts);
+    json_object_set_new(o, "roles", roles_json(inc));
+    json_object_set_new(o, "public_status", json_string(inc->public_status));
+    json_object_set_new(o, "peak_share", json_real(inc->peak_share));
+    json_object_set_new(
+        o, "snapshots",
+        json_pack("{s:O?, s:O?}", "declaration", inc->snap_open, "peak", inc->snap_peak));
+    json_object_set_new(o, "causes", inc->causes ? json_incref(inc->causes) : json_array());
+    if (full)
+        json_object_set_new(o, "private",
+                            json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "policy", inc->policy,
+                                      "last_alert_s", (json_int_t)inc->last_alert_s,
+                                      "last_public_s", (json_int_t)inc->last_public_s,
+                                      "last_reminder_s", (json_int_t)inc->last_reminder_s,
+                                      "last_measure_s", (json_int_t)inc->last_measure_s,
+                                      "page_step", inc->page_step, "peak_s",
+                                      (json_int_t)inc->peak_s));
+    return o;
+}
+
+static void copy_str(char *dst, size_t n, const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    snprintf(dst, n, "%s", s ? s : "");
+}
+
+static int64_t get_int(const json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+static json_t *get_obj(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    return v && !json_is_null(v) ? json_incref(v) : NULL;
+}
+
+static void alert_from_json(struct inc_alert *a, const json_t *o)
+{
+    copy_str(a->id, sizeof(a->id), o, "alert_id");
+    copy_str(a->metric, sizeof(a->metric), o, "metric");
+    copy_str(a->op, sizeof(a->op), o, "op");
+    copy_str(a->level, sizeof(a->level), o, "level");
+    a->threshold = json_number_value(json_object_get(o, "threshold"));
+    a->value = json_number_value(json_object_get(o, "value"));
+    a->peak = json_number_value(json_object_get(o, "peak"));
+    a->firing = json_is_true(json_object_get(o, "firing"));
+    a->core_down = json_is_true(json_object_get(o, "core_service_down"));
+    a->opener = json_is_true(json_object_get(o, "opener"));
+    a->fired_s = get_int(o, "fired_at");
+    a->cleared_s = get_int(o, "cleared_at");
+}
+
+static void roles_from_json(struct incident *inc, const json_t *r)
+{
+    size_t i;
+    json_t *v;
+    for (int k = 0; k < ROLE_NSINGLE; k++)
+        copy_str(inc->roles[k], sizeof(inc->roles[k]), r, role_names[k]);
+    json_array_foreach(json_object_get(r, "sme"), i, v)
+    {
+        if (i < INCIDENT_MAX_SMES)
+            snprintf(inc->smes[i], sizeof(inc->smes[i]), "%s", json_string_value(v));
+    }
+}
+
+/* Fills inc from a stored document. */
+static void inc_from_json(struct incident *inc, const json_t *o)
+{
+    const json_t *p = json_object_get(o, "private");
+    size_t i;
+    json_t *v;
+    const char *sev = json_string_value(json_object_get(o, "severity"));
+    inc->state = state_parse(json_string_value(json_object_get(o, "state")));
+    inc->sev = sev && strlen(sev) == 4 ? sev[3] - '0' : 4;
+    inc->sev_override = (int)get_int(o, "severity_override");
+    json_decref(inc->slice);
+    inc->slice = get_obj(o, "slice");
+    if (!inc->slice)
+        inc->slice = json_object();
+    copy_str(inc->service, sizeof(inc->service), o, "service");
+    copy_str(inc->team, sizeof(inc->team), o, "team");
+    copy_str(inc->title, sizeof(inc->title), o, "title");
+    copy_str(inc->public_status, sizeof(inc->public_status), o, "public_status");
+    inc->opened_s = get_int(o, "opened_at");
+    inc->acked_s = get_int(o, "acknowledged_at");
+    inc->mitigated_s = get_int(o, "mitigated_at");
+    inc->resolved_s = get_int(o, "resolved_at");
+    inc->closed_s = get_int(o, "closed_at");
+    inc->peak_share = json_number_value(json_object_get(o, "peak_share"));
+    inc->snap_open = get_obj(json_object_get(o, "snapshots"), "declaration");
+    inc->snap_peak = get_obj(json_object_get(o, "snapshots"), "peak");
+    inc->causes = get_obj(o, "causes");
+    roles_from_json(inc, json_object_get(o, "roles"));
+    json_array_foreach(json_object_get(o, "alerts"), i, v)
+    {
+        if (inc->nalerts < INCIDENT_MAX_ALERTS)
+            alert_from_json(&inc->alerts[inc->nalerts++], v);
+    }
+    copy_str(inc->policy, sizeof(inc->policy), p, "policy");
+    inc->last_alert_s = get_int(p, "last_alert_s");
+    inc->last_public_s = get_int(p, "last_public_s");
+    inc->last_reminder_s = get_int(p, "last_reminder_s");
+    inc->last_measure_s = get_int(p, "last_measure_s");
+    inc->page_step = (int)get_int(p, "page_step");
+    inc->peak_s = get_int(p, "peak_s");
+}
+
+/* Writes inc's document to the store: 0 or OC_EDB. Caller holds m->mu. */
+int inc_save(struct incident_mgr *m, const struct incident *inc)
+{
+    struct store_stmt *st;
+    json_t *doc = inc_to_json(inc, 1);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    int rc = OC_EDB;
+    store_lock(m->app->store);
+    if (text && store_prepare(m->app->store, INC_SQL_UPSERT, &st) == 0) {
+        store_bind_int(st, 1, inc->id);
+        store_bind_text(st, 2, incident_state_name(inc->state));
+        store_bind_int(st, 3, inc->sev);
+        store_bind_text(st, 4, inc->service);
+        store_bind_int(st, 5, inc->opened_s);
+        if (inc->resolved_s)
+            store_bind_int(st, 6, inc->resolved_s);
+        store_bind_text(st, 7, text);
+        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    store_unlock(m->app->store);
+    if (rc)
+        oc_log(OC_LOG_ERROR, "incident: cannot save INC-%lld: %s", (long long)inc->id,
+               store_errmsg(m->app->store));
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
+/* Loads every stored incident into m (empty before): 0 or OC_EDB. */
+int inc_load_all(struct incident_mgr *m)
+{
+    struct store_stmt *st;
+    int rc = OC_EDB, step;
+    store_lock(m->app->store);
+    if (store_prepare(m->app->store, INC_SQL_LOAD, &st) == 0) {
+        while ((step = store_step(st)) == STORE_ROW) {
+            const char *text = store_col_text(st, 1);
+            json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+            m->next_id = store_col_int(st, 0) - 1; /* ids may have gaps */
+            struct incident *inc = inc_new(m, 0);
+            if (inc && doc)
+                inc_from_json(inc, doc);
+            json_decref(doc);
+        }
+        rc = step == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    store_unlock(m->app->store);
+    return rc;
+}

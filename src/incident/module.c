@@ -1,0 +1,451 @@
+/*
+ * module.c - incident_module: the incident API under /v1/incidents, notifications, reports,
+ * and the public status page (/status, /status.json, no login).
+ *
+ * Reads need the viewer role, actions the responder role, endpoint management admin. A timer
+ * on the main loop runs incident_tick each second (the rules read the injected clock), and a
+ * delivery thread drains the outbox so slow receivers never hold up the loop.
+ */
+#include "incident/incident_int.h"
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "http/http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ACTION_BODY 16384 /* bytes of an action body */
+
+struct incident_mod {
+    struct incident_mgr *m; /* owned */
+    pthread_t th;           /* the delivery thread */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stopping, started;
+};
+
+/* The {id} of the request, or answers 404 and returns 0. */
+static int64_t req_id(struct http_req *req)
+{
+    int64_t id;
+    if (incident_id_parse(http_param(req, "id"), &id) != 0) {
+        http_problem(req, 404, "no incident %s", http_param(req, "id"));
+        return 0;
+    }
+    return id;
+}
+
+static struct incident_mgr *mgr(struct http_req *req)
+{
+    return ((struct incident_mod *)req->state)->m;
+}
+
+static void list_get(struct http_req *req)
+{
+    http_reply_json(
+        req, 200,
+        json_pack("{s:o}", "incidents", incident_list_json(mgr(req), http_query(req, "state"))));
+}
+
+static void reply_incident(struct http_req *req, int64_t id, int status)
+{
+    json_t *o = NULL;
+    int rc = incident_get_json(mgr(req), id, &o);
+    if (rc)
+        http_reply_err(req, rc, "no incident INC-%lld", (long long)id);
+    else
+        http_reply_json(req, status, o);
+}
+
+static void one_get(struct http_req *req)
+{
+    int64_t id = req_id(req);
+    if (id)
+        reply_incident(req, id, 200);
+}
+
+/* Answers the outcome of an action on incident id. */
+static void done(struct http_req *req, int64_t id, int rc, const char *err)
+{
+    if (rc == OC_ENOTFOUND)
+        http_reply_err(req, rc, "no incident INC-%lld", (long long)id);
+    else if (rc == OC_ECONFLICT && !err[0])
+        http_reply_err(req, rc, "not allowed in the incident's current state");
+    else if (rc)
+        http_reply_err(req, rc, "%s", err[0] ? err : oc_strerror(rc));
+    else
+        reply_incident(req, id, 200);
+}
+
+static void ack_post(struct http_req *req)
+{
+    int64_t id = req_id(req);
+    if (id)
+        done(req, id, incident_ack(mgr(req), id, req->principal), "");
+}
+
+static void close_post(struct http_req *req)
+{
+    int64_t id = req_id(req);
+    if (id)
+        done(req, id, incident_close(mgr(req), id, req->principal), "");
+}
+
+static const char *body_str(const json_t *b, const char *k)
+{
+    return json_string_value(json_object_get(b, k));
+}
+
+static void note_post(struct http_req *req)
+{
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    int rc = incident_note(mgr(req), id, req->principal, body_str(b, "text"));
+    done(req, id, rc, rc == OC_EINVAL ? "text: 1 to 4096 bytes" : "");
+    json_decref(b);
+}
+
+static void role_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    const char *person = json_is_true(json_object_get(b, "release")) ? NULL : body_str(b, "person");
+    done(req, id,
+         incident_role(mgr(req), id, req->principal, body_str(b, "role"), person, err, sizeof(err)),
+         err);
+    json_decref(b);
+}
+
+static void status_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    done(req, id,
+         incident_status_update(mgr(req), id, req->principal, body_str(b, "status"),
+                                body_str(b, "body"), err, sizeof(err)),
+         err);
+    json_decref(b);
+}
+
+static void resolve_post(struct http_req *req)
+{
+    char err[512] = "";
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    done(req, id,
+         incident_resolve(mgr(req), id, req->principal, json_is_true(json_object_get(b, "force")),
+                          body_str(b, "reason"), err, sizeof(err)),
+         err);
+    json_decref(b);
+}
+
+static int parse_sev(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    if (json_is_integer(v))
+        return (int)json_integer_value(v);
+    if (s && (strncmp(s, "SEV", 3) == 0 || strncmp(s, "sev", 3) == 0) && strlen(s) == 4)
+        return s[3] - '0';
+    return 0;
+}
+
+static void severity_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    done(req, id,
+         incident_set_severity(mgr(req), id, req->principal,
+                               parse_sev(json_object_get(b, "severity")), body_str(b, "reason"),
+                               err, sizeof(err)),
+         err);
+    json_decref(b);
+}
+
+/* POST /v1/incidents/{id}/followups {title, due_at (unix s) | due_hours}. */
+static void followup_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    json_t *b = id ? http_body_json(req) : NULL;
+    if (!b)
+        return;
+    int64_t due = json_integer_value(json_object_get(b, "due_at"));
+    if (!due && json_is_integer(json_object_get(b, "due_hours")))
+        due = oc_clock_now_s(req->app->clock) +
+              json_integer_value(json_object_get(b, "due_hours")) * 3600;
+    done(req, id,
+         incident_followup_add(mgr(req), id, req->principal, body_str(b, "title"), due, err,
+                               sizeof(err)),
+         err);
+    json_decref(b);
+}
+
+/* POST /v1/incidents: declares an incident by hand with an alert.fired-shaped body. */
+static void declare_post(struct http_req *req)
+{
+    json_t *b = http_body_json(req);
+    int64_t id;
+    if (!b)
+        return;
+    const json_t *slice = json_object_get(b, "slice");
+    if (!body_str(b, "alert_id") || (slice && !json_is_object(slice))) {
+        http_problem(req, 422, "alert_id (string) is required; slice must be an object");
+    } else {
+        if (!json_object_get(b, "source"))
+            json_object_set_new(b, "source", json_string("manual"));
+        incident_on_event(mgr(req), "alert.fired", b);
+        if (incident_find_alert(mgr(req), body_str(b, "alert_id"), &id) == 0)
+            reply_incident(req, id, 201);
+        else
+            http_problem(req, 503, "the incident could not be opened");
+    }
+    json_decref(b);
+}
+
+static void review_get(struct http_req *req)
+{
+    char *md = NULL;
+    int64_t id = req_id(req);
+    if (!id)
+        return;
+    int rc = incident_review_md(mgr(req), id, &md);
+    if (rc)
+        http_reply_err(req, rc, "no incident INC-%lld", (long long)id);
+    else
+        http_reply(req, 200, "text/markdown; charset=utf-8", md, strlen(md));
+    free(md);
+}
+
+static void report_get(struct http_req *req)
+{
+    http_reply_json(req, 200, incident_report_json(mgr(req)));
+}
+
+static void notifications_get(struct http_req *req)
+{
+    const char *l = http_query(req, "limit");
+    int limit = l ? (int)strtol(l, NULL, 10) : 100, p, d, f;
+    struct incident_outbox *ob = incident_outbox(mgr(req));
+    incident_outbox_counts(ob, &p, &d, &f);
+    http_reply_json(req, 200,
+                    json_pack("{s:{s:i, s:i, s:i}, s:o, s:o}", "counts", "pending", p, "delivered",
+                              d, "failed", f, "endpoints", incident_outbox_endpoints_json(ob),
+                              "messages", incident_outbox_json(ob, limit)));
+}
+
+static void endpoint_post(struct http_req *req)
+{
+    json_t *b = http_body_json(req);
+    int64_t id = 0;
+    if (!b)
+        return;
+    int rc = incident_outbox_add_endpoint(incident_outbox(mgr(req)), body_str(b, "name"),
+                                          body_str(b, "kind"), body_str(b, "url"),
+                                          body_str(b, "secret"), &id);
+    if (rc)
+        http_reply_err(req, rc,
+                       "name, kind (slack, teams, pagerduty, webhook), an http(s) url "
+                       "and, for webhook and pagerduty, a secret are required");
+    else
+        http_reply_json(req, 201,
+                        json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", body_str(b, "name")));
+    json_decref(b);
+}
+
+static void status_json_get(struct http_req *req)
+{
+    http_set_header(req, "Cache-Control", "no-cache");
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_reply_json(req, 200, incident_status_json(mgr(req)));
+}
+
+static void status_html_get(struct http_req *req)
+{
+    char *html = incident_status_html(mgr(req));
+    http_set_header(req, "Cache-Control", "no-cache");
+    http_reply(req, 200, "text/html; charset=utf-8", html, strlen(html));
+    free(html);
+}
+
+static const struct http_route incident_routes[] = {
+    {"GET", "/v1/incidents", list_get, HTTP_VIEWER, 0, "incidents, newest first (?state=open)"},
+    {"POST", "/v1/incidents", declare_post, HTTP_RESPONDER, ACTION_BODY,
+     "declare an incident by hand (an alert.fired-shaped body)"},
+    {"GET", "/v1/incidents/{id}", one_get, HTTP_VIEWER, 0, "one incident with its timeline"},
+    {"POST", "/v1/incidents/{id}/ack", ack_post, HTTP_RESPONDER, ACTION_BODY, "acknowledge"},
+    {"POST", "/v1/incidents/{id}/note", note_post, HTTP_RESPONDER, ACTION_BODY,
+     "add a note to the timeline {text}"},
+    {"POST", "/v1/incidents/{id}/role", role_post, HTTP_RESPONDER, ACTION_BODY,
+     "assign or release a role {role, person | release: true}"},
+    {"POST", "/v1/incidents/{id}/status", status_post, HTTP_RESPONDER, ACTION_BODY,
+     "post a public status update {status, body}"},
+    {"POST", "/v1/incidents/{id}/resolve", resolve_post, HTTP_RESPONDER, ACTION_BODY,
+     "resolve by the rule, or {force: true, reason}"},
+    {"POST", "/v1/incidents/{id}/severity", severity_post, HTTP_RESPONDER, ACTION_BODY,
+     "override the severity {severity, reason}"},
+    {"POST", "/v1/incidents/{id}/followups", followup_post, HTTP_RESPONDER, ACTION_BODY,
+     "add a follow-up action item {title, due_at | due_hours}"},
+    {"POST", "/v1/incidents/{id}/close", close_post, HTTP_RESPONDER, ACTION_BODY,
+     "close a resolved incident"},
+    {"GET", "/v1/incidents/{id}/review", review_get, HTTP_VIEWER, 0,
+     "the post-incident review as Markdown"},
+    {"GET", "/v1/reports/incidents", report_get, HTTP_VIEWER, 0,
+     "MTTA, MTTM and MTTR by service and severity"},
+    {"GET", "/v1/notifications", notifications_get, HTTP_VIEWER, 0,
+     "the outbox: endpoints, messages and every delivery attempt (?limit=)"},
+    {"POST", "/v1/notifications/endpoints", endpoint_post, HTTP_ADMIN, ACTION_BODY,
+     "add or replace a notification endpoint {name, kind, url, secret}"},
+    {"GET", "/status.json", status_json_get, HTTP_PUBLIC, 0,
+     "public status summary (Statuspage-shaped)"},
+    {"GET", "/status", status_html_get, HTTP_PUBLIC, 0, "public status page (HTML)"},
+    {0},
+};
+
+static void tick_timer(struct oc_app *app, void *state)
+{
+    struct incident_mod *im = state;
+    (void)app;
+    incident_tick(im->m);
+    pthread_mutex_lock(&im->mu);
+    pthread_cond_signal(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+}
+
+static const struct oc_module_timer incident_timers[] = {
+    {"incident-tick", 1000, tick_timer},
+    {0},
+};
+
+/* The delivery thread: drains due messages, then waits up to a second (or for the timer). */
+static void *deliver_main(void *arg)
+{
+    struct incident_mod *im = arg;
+    struct timespec ts;
+    pthread_mutex_lock(&im->mu);
+    while (!im->stopping) {
+        pthread_mutex_unlock(&im->mu);
+        incident_outbox_deliver(incident_outbox(im->m), oc_clock_now_s(im->m->app->clock));
+        pthread_mutex_lock(&im->mu);
+        if (im->stopping)
+            break;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&im->cv, &im->mu, &ts);
+    }
+    pthread_mutex_unlock(&im->mu);
+    return NULL;
+}
+
+/* /metrics: open incidents by severity and outbox messages by state. */
+static void collect(struct oc_buf *b, void *arg)
+{
+    struct incident_mod *im = arg;
+    static const char *const sevs[] = {"SEV1", "SEV2", "SEV3", "SEV4"};
+    int open[4] = {0}, p, d, f;
+    json_t *l = incident_list_json(im->m, "open"), *inc;
+    size_t i;
+    json_array_foreach(l, i, inc)
+    {
+        const char *sev = json_string_value(json_object_get(inc, "severity"));
+        for (int k = 0; sev && k < 4; k++)
+            open[k] += strcmp(sev, sevs[k]) == 0;
+    }
+    json_decref(l);
+    oc_metrics_family(b, "oncue_incidents_open", "gauge", "incidents not yet resolved");
+    for (int k = 0; k < 4; k++) {
+        const char *labels[] = {"severity", sevs[k], NULL};
+        oc_metrics_sample(b, "oncue_incidents_open", labels, open[k]);
+    }
+    incident_outbox_counts(incident_outbox(im->m), &p, &d, &f);
+    oc_metrics_family(b, "oncue_notifications", "gauge", "outbox messages by state");
+    const char *lp[] = {"state", "pending", NULL}, *ld[] = {"state", "delivered", NULL},
+               *lf[] = {"state", "failed", NULL};
+    oc_metrics_sample(b, "oncue_notifications", lp, p);
+    oc_metrics_sample(b, "oncue_notifications", ld, d);
+    oc_metrics_sample(b, "oncue_notifications", lf, f);
+}
+
+static void opts_from_config(struct incident_opts *o, const struct oc_config *cfg)
+{
+    incident_opts_default(o);
+    o->group_window_s = cfg->incident_group_window_s;
+    o->recovery_window_s = cfg->incident_recovery_window_s;
+    o->followup_hours = cfg->incident_followup_hours;
+    o->grid.sev1_cannot_start = (double)cfg->incident_sev1_start_pct / 100.0;
+    o->grid.sev1_rebuffer = (double)cfg->incident_sev1_rebuffer_pct / 100.0;
+    o->grid.sev1_rebuffer_s = cfg->incident_sev1_rebuffer_s;
+    o->grid.sev2_affected = (double)cfg->incident_sev2_pct / 100.0;
+    o->webhooks_file = cfg->incident_webhooks_file;
+    o->public_url = cfg->incident_public_url;
+}
+
+static void incident_mod_stop(struct oc_app *app, void *state);
+
+static int incident_mod_init(struct oc_app *app, void **state)
+{
+    struct incident_opts o;
+    char err[512] = "";
+    struct incident_mod *im = oc_calloc(1, sizeof(*im));
+    opts_from_config(&o, app->cfg);
+    pthread_mutex_init(&im->mu, NULL);
+    pthread_cond_init(&im->cv, NULL);
+    int rc = incident_mgr_new(app, &o, &im->m, err, sizeof(err));
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "%s", err);
+        incident_mod_stop(app, im);
+        return rc;
+    }
+    inc_outbox_retry_now(incident_outbox(im->m), oc_clock_now_s(app->clock));
+    if (app->metrics)
+        oc_metrics_register(app->metrics, collect, im);
+    if (pthread_create(&im->th, NULL, deliver_main, im) == 0)
+        im->started = 1;
+    *state = im;
+    return 0;
+}
+
+static void incident_mod_stop(struct oc_app *app, void *state)
+{
+    struct incident_mod *im = state;
+    (void)app;
+    if (!im)
+        return;
+    pthread_mutex_lock(&im->mu);
+    im->stopping = 1;
+    pthread_cond_signal(&im->cv);
+    pthread_mutex_unlock(&im->mu);
+    if (im->started)
+        pthread_join(im->th, NULL);
+    incident_mgr_destroy(im->m);
+    pthread_cond_destroy(&im->cv);
+    pthread_mutex_destroy(&im->mu);
+    free(im);
+}
+
+const struct oc_module incident_module = {
+    .name = "incident",
+    .summary = "incidents, severity, timeline, paging, notifications, status page and reviews",
+    .init = incident_mod_init,
+    .routes = incident_routes,
+    .timers = incident_timers,
+    .stop = incident_mod_stop,
+};

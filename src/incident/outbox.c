@@ -1,0 +1,443 @@
+/*
+ * outbox.c - the durable notification outbox: Slack and Microsoft Teams incoming webhooks,
+ * PagerDuty Events API v2 and generic JSON webhooks signed per Standard Webhooks.
+ *
+ * Every incident.* event becomes one row per live endpoint, committed to the store before the
+ * publisher returns, so nothing queued is lost across a crash. incident_outbox_deliver sends
+ * the rows that are due with libcurl, records every attempt, and reschedules failures on the
+ * Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); 410
+ * disables the endpoint; 429 and 5xx honour Retry-After.
+ */
+#include "incident/incident_int.h"
+#include "incident/sql.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <curl/curl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DUE_MAX    64    /* rows sent per deliver call */
+#define RESP_MAX   65536 /* response bytes read (then dropped) */
+#define TIMEOUT_MS 10000 /* per attempt */
+#define URL_MAX    2048  /* bytes of an endpoint URL */
+
+/* Seconds to wait after attempt n (1-based) failed; 0 ends the schedule. */
+static const int retry_after_attempt[] = {0, 5, 300, 1800, 7200, 18000, 36000, 36000, 0};
+#define MAX_ATTEMPTS 8
+
+static const char *const kinds[] = {"slack", "teams", "pagerduty", "webhook", NULL};
+
+/* A new outbox over app's store (borrowed): 0 or OC_EIO when libsodium cannot start. */
+int inc_outbox_new(struct oc_app *app, struct incident_outbox **out)
+{
+    struct incident_outbox *ob = oc_calloc(1, sizeof(*ob));
+    if (sodium_init() < 0) {
+        free(ob);
+        return OC_EIO;
+    }
+    ob->app = app;
+    pthread_mutex_init(&ob->deliver_mu, NULL);
+    *out = ob;
+    return 0;
+}
+
+/* Frees ob (NULL is a no-op); queued rows stay in the store. */
+void inc_outbox_destroy(struct incident_outbox *ob)
+{
+    if (!ob)
+        return;
+    pthread_mutex_destroy(&ob->deliver_mu);
+    free(ob);
+}
+
+static int kind_ok(const char *k)
+{
+    for (int i = 0; k && kinds[i]; i++)
+        if (strcmp(k, kinds[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, const char *kind,
+                                 const char *url, const char *secret, int64_t *id)
+{
+    struct store_stmt *st;
+    struct store *s = ob->app->store;
+    int rc = OC_EDB;
+    if (!name || !name[0] || strlen(name) > 128 || !kind_ok(kind) || !url ||
+        strlen(url) > URL_MAX || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return OC_EINVAL;
+    if ((!strcmp(kind, "webhook") || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
+        return OC_EINVAL;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
+        store_bind_text(st, 1, name);
+        store_bind_text(st, 2, kind);
+        store_bind_text(st, 3, url);
+        store_bind_text(st, 4, secret);
+        store_bind_int(st, 5, oc_clock_now_s(ob->app->clock));
+        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    if (!rc && id && store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
+        store_bind_text(st, 1, name);
+        *id = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+        store_reset(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
+/* One human line describing the event, for chat messages. */
+static void describe(const char *topic, const json_t *p, char *out, size_t n)
+{
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    const char *sev = json_string_value(json_object_get(p, "severity"));
+    const char *title = json_string_value(json_object_get(p, "title"));
+    const char *body = json_string_value(json_object_get(p, "body"));
+    const char *team = json_string_value(json_object_get(p, "team"));
+    snprintf(out, n, "[oncue] %s %s%s%s%s%s%s%s", id ? id : "?", topic + 9, sev ? " " : "",
+             sev ? sev : "", title || body ? ": " : "", title ? title : (body ? body : ""),
+             team ? " team " : "", team ? team : "");
+}
+
+static const char *pd_action(const char *topic)
+{
+    if (strcmp(topic, "incident.opened") == 0)
+        return "trigger";
+    if (strcmp(topic, "incident.acknowledged") == 0)
+        return "acknowledge";
+    if (strcmp(topic, "incident.resolved") == 0)
+        return "resolve";
+    return NULL;
+}
+
+static const char *pd_severity(const char *sev)
+{
+    if (sev && !strcmp(sev, "SEV1"))
+        return "critical";
+    if (sev && !strcmp(sev, "SEV2"))
+        return "error";
+    if (sev && !strcmp(sev, "SEV3"))
+        return "warning";
+    return "info";
+}
+
+/* The body for an endpoint of kind (new reference), or NULL when kind ignores topic. */
+static json_t *body_for(const char *kind, const char *secret, const char *topic, const json_t *p,
+                        int64_t now)
+{
+    char line[512], ts[32], dedup[64];
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    describe(topic, p, line, sizeof(line));
+    inc_iso_time(now, ts, sizeof(ts));
+    if (strcmp(kind, "slack") == 0)
+        return json_pack("{s:s}", "text", line);
+    if (strcmp(kind, "teams") == 0)
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "@type", "MessageCard", "@context",
+                         "https://schema.org/extensions", "summary", line, "themeColor", "D93F0B",
+                         "title", id ? id : "oncue", "text", line);
+    if (strcmp(kind, "pagerduty") == 0) {
+        const char *action = pd_action(topic);
+        if (!action)
+            return NULL;
+        snprintf(dedup, sizeof(dedup), "oncue/%s", id ? id : "?");
+        json_t *b = json_pack("{s:s, s:s, s:s}", "routing_key", secret ? secret : "",
+                              "event_action", action, "dedup_key", dedup);
+        if (!strcmp(action, "trigger"))
+            json_object_set_new(
+                b, "payload",
+                json_pack("{s:s, s:s, s:s, s:s, s:O}", "summary", line, "source", "oncue",
+                          "severity",
+                          pd_severity(json_string_value(json_object_get(p, "severity"))),
+                          "timestamp", ts, "custom_details", p));
+        return b;
+    }
+    return json_pack("{s:s, s:s, s:O}", "type", topic, "timestamp", ts, "data", p);
+}
+
+static void new_msg_id(char *out, size_t n)
+{
+    unsigned char r[12];
+    char hex[25];
+    randombytes_buf(r, sizeof(r));
+    sodium_bin2hex(hex, sizeof(hex), r, sizeof(r));
+    snprintf(out, n, "msg_%s", hex);
+}
+
+/* Queues topic/payload for every live endpoint; committed before returning. */
+void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *eps, *ins;
+    int64_t now = oc_clock_now_s(ob->app->clock);
+    char msg_id[48];
+    if (!s || store_begin(s) != 0)
+        return;
+    if (store_prepare(s, INC_SQL_EP_LIVE, &eps) == 0) {
+        while (store_step(eps) == STORE_ROW) {
+            int64_t ep = store_col_int(eps, 0);
+            const char *kind = store_col_text(eps, 1);
+            json_t *b = body_for(kind, NULL, topic, payload, now);
+            char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
+            json_decref(b);
+            if (!text || store_prepare(s, INC_SQL_OB_ADD, &ins) != 0) {
+                free(text);
+                continue;
+            }
+            new_msg_id(msg_id, sizeof(msg_id));
+            store_bind_int(ins, 1, ep);
+            store_bind_text(ins, 2, msg_id);
+            store_bind_text(ins, 3, topic);
+            store_bind_text(ins, 4, text);
+            store_bind_int(ins, 5, now);
+            store_bind_int(ins, 6, now);
+            if (store_step(ins) != STORE_DONE)
+                oc_log(OC_LOG_ERROR, "incident: outbox: %s", store_errmsg(s));
+            store_reset(ins);
+            free(text);
+        }
+        store_reset(eps);
+    }
+    if (store_commit(s) != 0)
+        oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
+}
+
+/* One due message, copied out of the store. */
+struct due {
+    int64_t id, ep, attempts, created;
+    char msg_id[48], kind[16];
+    char *body, *url, *secret;
+};
+
+static int load_due(struct store *s, int64_t now, struct due *d, int max)
+{
+    struct store_stmt *st;
+    int n = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_OB_DUE, &st) == 0) {
+        store_bind_int(st, 1, now);
+        while (n < max && store_step(st) == STORE_ROW) {
+            struct due *x = &d[n++];
+            const char *sec = store_col_text(st, 7);
+            x->id = store_col_int(st, 0);
+            snprintf(x->msg_id, sizeof(x->msg_id), "%s", store_col_text(st, 1));
+            x->body = oc_strdup(store_col_text(st, 2));
+            x->attempts = store_col_int(st, 3);
+            x->created = store_col_int(st, 4);
+            snprintf(x->kind, sizeof(x->kind), "%s", store_col_text(st, 5));
+            x->url = oc_strdup(store_col_text(st, 6));
+            x->secret = sec ? oc_strdup(sec) : NULL;
+            x->ep = store_col_int(st, 8);
+        }
+        store_reset(st);
+    }
+    store_unlock(s);
+    return n;
+}
+
+/* What one HTTP attempt gave. */
+struct attempt {
+    long status;      /* 0 when no answer */
+    long retry_after; /* seconds, or -1 */
+    char error[256];  /* curl's message ("" on an answer) */
+    int64_t ms;       /* duration */
+};
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct oc_buf *b = arg;
+    (void)p;
+    if (b->len + size * n <= RESP_MAX)
+        b->len += size * n; /* counted, not kept */
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct attempt *a = arg;
+    size_t len = size * n;
+    if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        char tmp[32];
+        snprintf(tmp, sizeof(tmp), "%.*s", (int)(len - 12 < 31 ? len - 12 : 31), p + 12);
+        char *end;
+        long v = strtol(tmp, &end, 10);
+        if (end != tmp && v >= 0)
+            a->retry_after = v;
+    }
+    return len;
+}
+
+/* Adds the Standard Webhooks headers for a generic webhook. */
+static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d, const char *body,
+                                       int64_t now)
+{
+    char sig[128], line[192];
+    if (strcmp(d->kind, "webhook") != 0)
+        return h;
+    snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)now);
+    h = curl_slist_append(h, line);
+    if (incident_webhook_sign(d->secret, d->msg_id, now, body, strlen(body), sig, sizeof(sig)) ==
+        0) {
+        snprintf(line, sizeof(line), "webhook-signature: %s", sig);
+        h = curl_slist_append(h, line);
+    }
+    return h;
+}
+
+static void post(const struct due *d, const char *body, struct attempt *a)
+{
+    struct curl_slist *h = NULL;
+    struct oc_buf resp;
+    CURL *c = curl_easy_init();
+    int64_t t0 = oc_mono_ns();
+    memset(a, 0, sizeof(*a));
+    a->retry_after = -1;
+    oc_buf_init(&resp, RESP_MAX);
+    if (!c) {
+        snprintf(a->error, sizeof(a->error), "curl_easy_init failed");
+        return;
+    }
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "User-Agent: oncue-webhooks/1");
+    h = sign_headers(h, d, body, oc_wall_ms() / 1000); /* receivers compare with their clock */
+    curl_easy_setopt(c, CURLOPT_URL, d->url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+    CURLcode cc = curl_easy_perform(c);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
+    else
+        snprintf(a->error, sizeof(a->error), "%s", curl_easy_strerror(cc));
+    a->ms = (oc_mono_ns() - t0) / 1000000;
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    oc_buf_free(&resp);
+}
+
+/* The body actually sent: PagerDuty gets its routing key at send time. */
+static char *final_body(const struct due *d)
+{
+    if (strcmp(d->kind, "pagerduty") != 0)
+        return oc_strdup(d->body);
+    json_t *b = json_loads(d->body, 0, NULL);
+    json_object_set_new(b, "routing_key", json_string(d->secret ? d->secret : ""));
+    char *s = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return s ? s : oc_strdup(d->body);
+}
+
+/* Records the attempt and moves the row to its next state. */
+static void record(struct store *s, const struct due *d, const struct attempt *a, int64_t now)
+{
+    struct store_stmt *st;
+    int n = (int)d->attempts + 1;
+    const char *state = "pending";
+    int64_t next = now;
+    if (a->status >= 200 && a->status < 300) {
+        state = "delivered";
+    } else if (a->status == 410) {
+        state = "failed";
+    } else if (n >= MAX_ATTEMPTS) {
+        state = "failed";
+    } else {
+        next = now + retry_after_attempt[n];
+        if ((a->status == 429 || a->status >= 500) && a->retry_after >= 0 &&
+            now + a->retry_after > next)
+            next = now + a->retry_after;
+    }
+    store_begin(s);
+    if (store_prepare(s, INC_SQL_AT_ADD, &st) == 0) {
+        store_bind_int(st, 1, d->id);
+        store_bind_int(st, 2, now);
+        store_bind_int(st, 3, a->status);
+        store_bind_text(st, 4, a->error[0] ? a->error : NULL);
+        store_bind_int(st, 5, a->ms);
+        store_step(st);
+        store_reset(st);
+    }
+    if (store_prepare(s, INC_SQL_OB_SET, &st) == 0) {
+        store_bind_text(st, 1, state);
+        store_bind_int(st, 2, next);
+        store_bind_int(st, 3, a->status);
+        store_bind_int(st, 4, d->id);
+        store_step(st);
+        store_reset(st);
+    }
+    if (a->status == 410) {
+        if (store_prepare(s, INC_SQL_EP_DISABLE, &st) == 0) {
+            store_bind_int(st, 1, now);
+            store_bind_int(st, 2, d->ep);
+            store_step(st);
+            store_reset(st);
+        }
+        if (store_prepare(s, INC_SQL_OB_DISABLE_EP, &st) == 0) {
+            store_bind_int(st, 1, d->ep);
+            store_step(st);
+            store_reset(st);
+        }
+    }
+    store_commit(s);
+}
+
+int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
+{
+    struct due d[DUE_MAX];
+    struct attempt a;
+    int n, sent = 0;
+    int64_t gone_ep = 0;
+    if (!ob->app->store)
+        return 0;
+    pthread_mutex_lock(&ob->deliver_mu);
+    n = load_due(ob->app->store, now_s, d, DUE_MAX);
+    for (int i = 0; i < n; i++) {
+        char *body = gone_ep && d[i].ep == gone_ep ? NULL : final_body(&d[i]);
+        if (body) {
+            post(&d[i], body, &a);
+            record(ob->app->store, &d[i], &a, now_s);
+            sent++;
+            if (a.status == 410)
+                gone_ep = d[i].ep; /* its other rows were disabled with it */
+        }
+        if (body && (a.status < 200 || a.status >= 300))
+            oc_log(OC_LOG_WARN, "incident: delivery of %s to %s failed: %ld %s", d[i].msg_id,
+                   d[i].kind, a.status, a.error);
+        free(body);
+        free(d[i].body);
+        free(d[i].url);
+        free(d[i].secret);
+    }
+    pthread_mutex_unlock(&ob->deliver_mu);
+    return sent;
+}
+
+/* After a restart, pending messages are due at once (their wait may have passed while down). */
+void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now)
+{
+    struct store_stmt *st;
+    store_lock(ob->app->store);
+    if (store_prepare(ob->app->store, INC_SQL_OB_RETRY_NOW, &st) == 0) {
+        store_bind_int(st, 1, now);
+        store_bind_int(st, 2, now);
+        store_step(st);
+        store_reset(st);
+    }
+    store_unlock(ob->app->store);
+}

@@ -1,0 +1,258 @@
+/*
+ * severity.c - the severity grid (PRODUCT.md) as a static table, the measurement of impact
+ * through the QoE query engine, and upward re-classification.
+ *
+ * incident_classify is pure: rows are tried in order and the first that holds gives the
+ * severity. Re-classification only ever raises the severity (with a timeline entry and
+ * "incident.severity_changed"); a responder's override with a reason is the only way down.
+ */
+#include "incident/incident_int.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "ingest/ingest.h"
+#include "qoe/qoe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+enum grid_test {
+    GT_CANNOT_START = 1, /* cannot_start_share > sev1_cannot_start */
+    GT_GLOBAL_REBUF,     /* global_rebuffer > sev1_rebuffer for > sev1_rebuffer_s */
+    GT_CORE_DOWN,        /* a core service down */
+    GT_AFFECTED,         /* affected_share > sev2_affected */
+    GT_SCOPE,            /* one region, CDN or device class broken */
+    GT_DASHBOARD,        /* not visible to viewers */
+    GT_ALWAYS,           /* everything else */
+};
+
+struct grid_row {
+    int sev;
+    enum grid_test test;
+    const char *why;
+};
+
+static const struct grid_row grid_rows[] = {
+    {1, GT_CANNOT_START, "more than the SEV1 share of viewers cannot start"},
+    {1, GT_GLOBAL_REBUF, "rebuffer ratio above the SEV1 line globally for longer than allowed"},
+    {1, GT_CORE_DOWN, "a core service is down with no workaround"},
+    {2, GT_AFFECTED, "more than the SEV2 share of viewers affected"},
+    {2, GT_SCOPE, "one region, CDN or device class broken"},
+    {4, GT_DASHBOARD, "visible on dashboards, not to viewers"},
+    {3, GT_ALWAYS, "a localised share of viewers affected"},
+    {0},
+};
+
+void incident_grid_default(struct incident_grid *g)
+{
+    g->sev1_cannot_start = 0.25;
+    g->sev1_rebuffer = 0.15;
+    g->sev1_rebuffer_s = 120;
+    g->sev2_affected = 0.05;
+}
+
+static int row_holds(const struct incident_grid *g, const struct incident_impact *imp,
+                     enum grid_test t)
+{
+    switch (t) {
+    case GT_CANNOT_START:
+        return imp->cannot_start_share > g->sev1_cannot_start;
+    case GT_GLOBAL_REBUF:
+        return imp->global_rebuffer > g->sev1_rebuffer &&
+               imp->global_rebuffer_s > g->sev1_rebuffer_s;
+    case GT_CORE_DOWN:
+        return imp->core_down;
+    case GT_AFFECTED:
+        return imp->affected_share > g->sev2_affected;
+    case GT_SCOPE:
+        return imp->scope_broken;
+    case GT_DASHBOARD:
+        return !imp->viewer_visible;
+    case GT_ALWAYS:
+        return 1;
+    }
+    return 0;
+}
+
+int incident_classify(const struct incident_grid *g, const struct incident_impact *imp, char *why,
+                      size_t whylen)
+{
+    for (const struct grid_row *r = grid_rows; r->sev; r++) {
+        if (row_holds(g, imp, r->test)) {
+            if (why)
+                snprintf(why, whylen, "%s", r->why);
+            return r->sev;
+        }
+    }
+    return 4; /* not reached: GT_ALWAYS holds */
+}
+
+/* Runs one whole-range (or per-minute) query over the slice; NAN when there is no data. */
+static double query_value(struct ingest_cube *c, enum qoe_metric metric, const json_t *slice,
+                          int64_t from, int64_t to, int64_t step, int k)
+{
+    struct qoe_query q;
+    struct qoe_result *r = NULL;
+    char err[256];
+    const char *key;
+    json_t *v;
+    double out = NAN;
+    memset(&q, 0, sizeof(q));
+    q.metric = metric;
+    q.from = from;
+    q.to = to;
+    q.step = step;
+    q.top = 1;
+    json_object_foreach((json_t *)slice, key, v)
+    {
+        int d = ingest_dim_parse(key);
+        if (d < 0 || !json_is_string(v) || q.nfilters >= QOE_MAX_FILTERS)
+            continue;
+        q.filters[q.nfilters].dim = d;
+        q.filters[q.nfilters++].value = json_string_value(v);
+    }
+    if (qoe_query_run(c, &q, &r, err, sizeof(err)) == 0 && r->nseries > 0 && k < r->npoints)
+        out = qoe_point(r, 0, k);
+    qoe_result_destroy(r);
+    return out;
+}
+
+/* Seconds the global rebuffer ratio has been above line, counting back whole minutes from
+ * the newest minute with data (the newest minutes may not be closed yet); *last is its value. */
+static int64_t rebuffer_run(struct ingest_cube *c, int64_t to, double line, double *last)
+{
+    json_t *empty = json_object();
+    int64_t run = 0;
+    int seen = 0;
+    *last = 0;
+    for (int k = 9; k >= 0; k--) {
+        double v = query_value(c, QOE_REBUFFER_RATIO, empty, to - 600, to, 60, k);
+        if (isnan(v) && !seen)
+            continue;
+        if (!seen)
+            *last = v;
+        seen = 1;
+        if (isnan(v) || v <= line)
+            break;
+        run += 60;
+    }
+    json_decref(empty);
+    return run;
+}
+
+static double or0(double v)
+{
+    return isnan(v) ? 0 : v;
+}
+
+int incident_measure_cube(struct ingest_cube *c, const struct incident_grid *g, const json_t *slice,
+                          int64_t now_s, struct incident_impact *out)
+{
+    int64_t to = now_s / 60 * 60, from = to - 300, recent = to - 180;
+    json_t *empty = json_object();
+    int rc = OC_ENOTFOUND;
+    memset(out, 0, sizeof(*out));
+    if (c) {
+        double all = query_value(c, QOE_CONCURRENT, empty, from, to, to - from, 0);
+        double part = query_value(c, QOE_CONCURRENT, slice, from, to, to - from, 0);
+        double reb = or0(query_value(c, QOE_REBUFFERING_SHARE, slice, recent, to, to - recent, 0));
+        double fail = or0(query_value(c, QOE_VSF_RATE, slice, recent, to, to - recent, 0)) +
+                      or0(query_value(c, QOE_EBVS_RATE, slice, recent, to, to - recent, 0));
+        if (!isnan(all) && all > 0 && !isnan(part)) {
+            double in_slice = part / all, hit = reb > fail ? reb : fail;
+            out->affected_share = in_slice * (hit > 1 ? 1 : hit);
+            out->viewers = part * (hit > 1 ? 1 : hit);
+            out->cannot_start_share = in_slice * (fail > 1 ? 1 : fail);
+            out->global_rebuffer_s =
+                rebuffer_run(c, to, g ? g->sev1_rebuffer : 0.15, &out->global_rebuffer);
+            rc = 0;
+        }
+    }
+    json_decref(empty);
+    return rc;
+}
+
+int incident_measure_qoe(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
+{
+    return incident_measure_cube(ingest_cube_current(), arg, slice, now_s, out);
+}
+
+static int slice_scoped(const json_t *slice)
+{
+    return json_object_get(slice, "region") || json_object_get(slice, "cdn") ||
+           json_object_get(slice, "device");
+}
+
+/* The impact of inc at now: measured (or from the alert values when nothing can be measured)
+ * plus what its firing alerts say about scope. Returns 0 when measured. */
+int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
+                struct incident_impact *imp)
+{
+    incident_measure_fn *fn = m->o.measure ? m->o.measure : incident_measure_qoe;
+    void *arg = m->o.measure ? m->o.measure_arg : &m->o.grid;
+    int rc = fn(arg, inc->slice, now, imp);
+    int global = json_object_size(inc->slice) == 0;
+    for (int i = 0; i < inc->nalerts; i++) {
+        const struct inc_alert *a = &inc->alerts[i];
+        if (strcmp(a->level, "backlog") != 0)
+            imp->viewer_visible = 1;
+        if (!a->firing)
+            continue;
+        imp->core_down |= a->core_down;
+        if (strcmp(a->level, "page") == 0 && slice_scoped(inc->slice))
+            imp->scope_broken = 1;
+        if (rc && global &&
+            (!strcmp(a->metric, "rebuffering_share") || !strcmp(a->metric, "vsf_rate") ||
+             !strcmp(a->metric, "ebvs_rate")))
+            imp->affected_share = fmax(imp->affected_share, a->value);
+        if (rc && global && !strcmp(a->metric, "vsf_rate"))
+            imp->cannot_start_share = fmax(imp->cannot_start_share, a->value);
+    }
+    return rc;
+}
+
+/* A metric snapshot of inc at now (new reference). */
+json_t *inc_snapshot(const struct incident *inc, const struct incident_impact *imp, int64_t now)
+{
+    json_t *alerts = json_object();
+    for (int i = 0; i < inc->nalerts; i++)
+        json_object_set_new(alerts, inc->alerts[i].id, json_real(inc->alerts[i].value));
+    return json_pack("{s:I, s:f, s:f, s:f, s:f, s:o}", "at", (json_int_t)now, "affected_share",
+                     imp->affected_share, "viewers", imp->viewers, "cannot_start_share",
+                     imp->cannot_start_share, "global_rebuffer", imp->global_rebuffer, "alerts",
+                     alerts);
+}
+
+/* Re-measures inc at now; raises its severity when the grid says worse (never lowers it),
+ * and keeps the peak snapshot. Caller holds m->mu. */
+void inc_reclassify(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    struct incident_impact imp;
+    char why[160], id[32];
+    int changed = 0;
+    inc_measure(m, inc, now, &imp);
+    int sev = incident_classify(&m->o.grid, &imp, why, sizeof(why));
+    inc->last_measure_s = now;
+    if (imp.affected_share > inc->peak_share || !inc->snap_peak) {
+        inc->peak_share = imp.affected_share;
+        inc->peak_s = now;
+        json_decref(inc->snap_peak);
+        inc->snap_peak = inc_snapshot(inc, &imp, now);
+        changed = 1;
+    }
+    if (sev < inc->sev && (!inc->sev_override || sev < inc->sev_override)) {
+        int old = inc->sev;
+        inc->sev = sev;
+        inc_format_id(inc->id, id, sizeof(id));
+        inc_tl_add(m, inc->id, now, "severity", "oncue", inc_snapshot(inc, &imp, now), 0,
+                   "re-classified %s -> %s: %s (%.1f%% of viewers affected)", inc_sev_name(old),
+                   inc_sev_name(sev), why, imp.affected_share * 100);
+        inc_publish(m, "incident.severity_changed",
+                    json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", id, "from",
+                              inc_sev_name(old), "severity", inc_sev_name(sev), "reason", why, "at",
+                              (json_int_t)now));
+        changed = 1;
+    }
+    if (changed)
+        inc_save(m, inc);
+}

@@ -1,0 +1,70 @@
+/*
+ * sql.h - every SQL statement of the incident capability, as named macros.
+ *
+ * Tables (migration "incident: ..."): incidents (one JSON document per incident plus the
+ * columns reports filter on), incident_timeline (append-only: triggers refuse UPDATE and
+ * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts.
+ */
+#ifndef OC_INCIDENT_SQL_H
+#define OC_INCIDENT_SQL_H
+
+#define INC_SQL_UPSERT                                                                             \
+    "INSERT INTO incidents (id, state, severity, service, opened_s, resolved_s, doc)"              \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET state = ?2,"               \
+    " severity = ?3, service = ?4, resolved_s = ?6, doc = ?7"
+#define INC_SQL_LOAD "SELECT id, doc FROM incidents ORDER BY id"
+
+#define INC_SQL_TL_ADD                                                                             \
+    "INSERT INTO incident_timeline (incident_id, at_s, kind, actor, text, data, public)"           \
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+#define INC_SQL_TL_LIST                                                                            \
+    "SELECT id, at_s, kind, actor, text, data, public FROM incident_timeline"                      \
+    " WHERE incident_id = ? ORDER BY at_s, id"
+#define INC_SQL_TL_PUBLIC                                                                          \
+    "SELECT id, at_s, text, data FROM incident_timeline WHERE incident_id = ? AND public = 1"      \
+    " ORDER BY at_s DESC, id DESC"
+
+#define INC_SQL_FU_ADD                                                                             \
+    "INSERT INTO incident_followups (incident_id, title, kind, ref, due_s, created_s)"             \
+    " VALUES (?, ?, ?, ?, ?, ?)"
+#define INC_SQL_FU_DONE                                                                            \
+    "UPDATE incident_followups SET done_s = ? WHERE kind = ? AND ref = ? AND done_s IS NULL"
+#define INC_SQL_FU_LIST                                                                            \
+    "SELECT id, title, kind, ref, due_s, created_s, done_s FROM incident_followups"                \
+    " WHERE incident_id = ? ORDER BY id"
+
+#define INC_SQL_EP_ADD                                                                             \
+    "INSERT INTO incident_endpoints (name, kind, url, secret, created_s) VALUES (?, ?, ?, ?, ?)"   \
+    " ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url,"                   \
+    " secret = excluded.secret, disabled_s = NULL"
+#define INC_SQL_EP_ID   "SELECT id FROM incident_endpoints WHERE name = ?"
+#define INC_SQL_EP_LIVE "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL"
+#define INC_SQL_EP_LIST                                                                            \
+    "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
+#define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
+
+#define INC_SQL_OB_ADD                                                                             \
+    "INSERT INTO incident_outbox (endpoint_id, msg_id, topic, body, created_s, next_s,"            \
+    " attempts, state) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')"
+#define INC_SQL_OB_DUE                                                                             \
+    "SELECT o.id, o.msg_id, o.body, o.attempts, o.created_s, e.kind, e.url, e.secret, e.id"        \
+    " FROM incident_outbox o JOIN incident_endpoints e ON e.id = o.endpoint_id"                    \
+    " WHERE o.state = 'pending' AND o.next_s <= ? ORDER BY o.next_s, o.id LIMIT 64"
+#define INC_SQL_OB_SET                                                                             \
+    "UPDATE incident_outbox SET state = ?, next_s = ?, attempts = attempts + 1,"                   \
+    " last_status = ? WHERE id = ?"
+#define INC_SQL_OB_DISABLE_EP                                                                      \
+    "UPDATE incident_outbox SET state = 'disabled' WHERE endpoint_id = ? AND state = 'pending'"
+#define INC_SQL_OB_RETRY_NOW                                                                       \
+    "UPDATE incident_outbox SET next_s = ? WHERE state = 'pending' AND next_s > ?"
+#define INC_SQL_OB_LIST                                                                            \
+    "SELECT o.id, o.msg_id, o.topic, o.state, o.attempts, o.last_status, o.created_s,"             \
+    " o.next_s, e.name, e.kind FROM incident_outbox o JOIN incident_endpoints e"                   \
+    " ON e.id = o.endpoint_id ORDER BY o.id DESC LIMIT ?"
+#define INC_SQL_OB_COUNT "SELECT state, count(*) FROM incident_outbox GROUP BY state"
+#define INC_SQL_AT_ADD                                                                             \
+    "INSERT INTO incident_attempts (outbox_id, at_s, status, error, ms) VALUES (?, ?, ?, ?, ?)"
+#define INC_SQL_AT_LIST                                                                            \
+    "SELECT at_s, status, error, ms FROM incident_attempts WHERE outbox_id = ? ORDER BY id"
+
+#endif

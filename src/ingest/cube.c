@@ -1,0 +1,322 @@
+/*
+ * cube.c - the QoE cube: open minutes fed by batches, closed on the watermark or the clock,
+ * published into a ring of immutable closed minutes that queries read.
+ *
+ * Locking: one mutex guards the ingest state and is taken once per batch (not per event);
+ * parsing happens outside it on the HTTP worker threads. A read-write lock guards the ring of
+ * closed minutes: queries hold it shared, publishing a closed minute holds it exclusively for
+ * a pointer swap. Dimension values and leaves are read without a lock (dict.h).
+ */
+#include "ingest/cube_int.h"
+#include "ingest/minute.h"
+#include "core/alloc.h"
+#include "core/clock.h"
+#include "core/err.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic uint64_t cube_serials; /* the last serial handed out */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+static int64_t slot_of(int64_t t, int64_t n)
+{
+    int64_t i = floor_div(t, 60) % n;
+    return i < 0 ? i + n : i;
+}
+
+void ingest_cube_opts_default(struct ingest_cube_opts *o)
+{
+    o->allowed_lateness_s = 120;
+    o->max_future_skew_s = 300;
+    o->max_values_per_dim = 10000;
+    o->max_leaves_per_minute = 200000;
+    o->max_leaves = 1000000;
+    o->max_sessions_per_minute = 2000000;
+    o->memory_minutes = 360;
+    o->rollup_5m_after_s = 6 * 3600;
+    o->rollup_1h_after_s = 7 * 86400;
+    o->retention_days = 90;
+}
+
+struct ingest_cube *ingest_cube_new(const struct ingest_cube_opts *opts, struct oc_clock *clock)
+{
+    struct ingest_cube *c = oc_calloc(1, sizeof *c);
+    c->o = *opts;
+    if (c->o.allowed_lateness_s < 0)
+        c->o.allowed_lateness_s = 0;
+    if (c->o.memory_minutes < 1)
+        c->o.memory_minutes = 1;
+    c->clock = clock;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_rwlock_init(&c->rw, NULL);
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        dict_values_init(&c->vals[d], c->o.max_values_per_dim + 2);
+    dict_leaves_init(&c->leaves, c->o.max_leaves);
+    c->nopen = (int)((c->o.allowed_lateness_s + c->o.max_future_skew_s) / 60) + 3;
+    c->open = oc_calloc((size_t)c->nopen, sizeof *c->open);
+    c->nring = c->o.memory_minutes;
+    c->ring = oc_calloc((size_t)c->nring, sizeof *c->ring);
+    c->max_ts_ms = INT64_MIN;
+    c->closed_upto_s = INT64_MIN;
+    c->serial = atomic_fetch_add(&cube_serials, 1) + 1;
+    return c;
+}
+
+void ingest_cube_destroy(struct ingest_cube *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < c->nopen; i++)
+        if (c->open[i].used)
+            minute_free(&c->open[i]);
+    free(c->open);
+    for (int64_t i = 0; i < c->nring; i++)
+        ingest_minute_destroy(c->ring[i]);
+    for (size_t i = 0; i < c->npend; i++)
+        free(c->pend[i].blob);
+    free(c->pend);
+    free(c->ring);
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        dict_values_free(&c->vals[d]);
+    dict_leaves_free(&c->leaves);
+    pthread_rwlock_destroy(&c->rw);
+    pthread_mutex_destroy(&c->mu);
+    free(c);
+}
+
+/* Closes an open slot and publishes it (mu held). */
+static void close_slot(struct ingest_cube *c, struct open_minute *m)
+{
+    struct ingest_minute *cm = minute_close(m);
+    int64_t i = slot_of(cm->t, c->nring);
+    cube_queue_minute(c, cm);
+    pthread_rwlock_wrlock(&c->rw);
+    struct ingest_minute *old = c->ring[i];
+    c->ring[i] = cm;
+    pthread_rwlock_unlock(&c->rw);
+    ingest_minute_destroy(old);
+    c->st.minutes_closed++;
+}
+
+void cube_install_minute(struct ingest_cube *c, struct ingest_minute *cm)
+{
+    int64_t i = slot_of(cm->t, c->nring);
+    pthread_rwlock_wrlock(&c->rw);
+    struct ingest_minute *old = c->ring[i];
+    c->ring[i] = cm;
+    pthread_rwlock_unlock(&c->rw);
+    ingest_minute_destroy(old);
+    if (cm->t + 60 > c->closed_upto_s)
+        c->closed_upto_s = cm->t + 60;
+}
+
+/* Closes every open minute before upto_s (mu held). */
+static void advance(struct ingest_cube *c, int64_t upto_s)
+{
+    if (upto_s <= c->closed_upto_s)
+        return;
+    for (int i = 0; i < c->nopen; i++)
+        if (c->open[i].used && c->open[i].t < upto_s)
+            close_slot(c, &c->open[i]);
+    c->closed_upto_s = upto_s;
+}
+
+static struct open_minute *slot_for(struct ingest_cube *c, int64_t t)
+{
+    struct open_minute *m = &c->open[slot_of(t, c->nopen)];
+    if (m->used && m->t != t)
+        close_slot(c, m); /* only an older minute can be here (see docs) */
+    if (!m->used)
+        minute_open(m, t);
+    return m;
+}
+
+static void fold_event(struct ingest_cube *c, struct open_minute *m, uint32_t leaf,
+                       const struct beacon_event *e, uint64_t sh)
+{
+    struct minute_acc *a = minute_acc(m, leaf, c->o.max_leaves_per_minute);
+    if (!a) {
+        c->st.leaves_folded++;
+        leaf = 0;
+        a = minute_acc(m, 0, UINT32_MAX);
+    }
+    if (e->type == BEACON_START) {
+        a->starts++;
+        a->fails += e->outcome == BEACON_FAILURE;
+        a->exits += e->outcome == BEACON_EXIT;
+        if (e->outcome == BEACON_SUCCESS)
+            minute_sketch_add(a, ingest_sketch_bucket(e->startup_ms));
+        return;
+    }
+    a->playing_ms += e->playing_ms;
+    a->rebuffer_ms += e->rebuffer_ms;
+    a->bitrate_ms += e->bitrate_kbps * (double)e->playing_ms;
+    if (minute_session(m, sh, leaf, e->rebuffer_ms > 0, c->o.max_sessions_per_minute) != 0)
+        c->st.sessions_dropped++;
+}
+
+/* Checks and folds event i of b (mu held); returns its reason. */
+static uint8_t add_event(struct ingest_cube *c, const struct ingest_batch *b, size_t i,
+                         int64_t now_ms)
+{
+    const struct beacon_event *e = &b->ev[i];
+    if (c->clock->kind != OC_CLOCK_REPLAY && e->ts_ms > now_ms + c->o.max_future_skew_s * 1000)
+        return INGEST_TOO_FAR_FUTURE;
+    /* the watermark follows event time, but outside replay never past the clock: a player
+     * whose clock runs ahead must not close minutes early for everyone */
+    int64_t w = e->ts_ms;
+    if (c->clock->kind != OC_CLOCK_REPLAY && w > now_ms)
+        w = now_ms;
+    if (w > c->max_ts_ms) {
+        c->max_ts_ms = w;
+        advance(c, floor_div(w - c->o.allowed_lateness_s * 1000, 60000) * 60);
+    }
+    int64_t t = floor_div(e->ts_ms, 60000) * 60;
+    if (t < c->closed_upto_s)
+        return INGEST_TOO_OLD;
+    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT)
+        fold_event(c, slot_for(c, t), b->leaf[i], e, b->sh[i]);
+    return INGEST_OK;
+}
+
+size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b)
+{
+    struct resolve_counts rc;
+    size_t ok = 0;
+    int64_t now_ms = oc_clock_now_ms(c->clock);
+    cube_resolve_batch(c, b, &rc); /* the costly part, outside the lock */
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < b->nev; i++) {
+        uint8_t r = add_event(c, b, i, now_ms);
+        b->reason[b->index[i]] = r;
+        c->st.rejected[r]++;
+        ok += r == INGEST_OK;
+    }
+    c->st.accepted += ok;
+    c->st.rejected[INGEST_OK] = 0;
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        c->st.folded[d] += rc.folded[d];
+    c->st.leaves_folded += rc.leaves_folded;
+    int64_t max_ts = c->max_ts_ms;
+    pthread_mutex_unlock(&c->mu);
+    if (ok)
+        oc_clock_observe_ms(c->clock, max_ts);
+    return ok;
+}
+
+void ingest_cube_count_rejects(struct ingest_cube *c, const struct ingest_batch *b)
+{
+    uint64_t n[INGEST_NREASONS] = {0};
+    for (size_t i = 0; i < b->nitems; i++)
+        n[b->reason[i]]++;
+    pthread_mutex_lock(&c->mu);
+    for (int r = 1; r < INGEST_NREASONS; r++)
+        c->st.rejected[r] += n[r];
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ingest_cube_tick(struct ingest_cube *c)
+{
+    if (c->clock->kind == OC_CLOCK_REPLAY)
+        return; /* replay ignores the wall clock: only the event watermark closes minutes */
+    int64_t now = oc_clock_now_ms(c->clock);
+    pthread_mutex_lock(&c->mu);
+    advance(c, floor_div(now - c->o.allowed_lateness_s * 1000, 60000) * 60);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ingest_cube_flush(struct ingest_cube *c)
+{
+    int64_t upto = INT64_MIN;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nopen; i++)
+        if (c->open[i].used && c->open[i].t + 60 > upto)
+            upto = c->open[i].t + 60;
+    advance(c, upto);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ingest_cube_stats(struct ingest_cube *c, struct ingest_cube_stats *out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->st;
+    out->leaves = atomic_load(&c->leaves.n);
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        out->values[d] = atomic_load(&c->vals[d].n);
+    out->watermark_ms =
+        c->max_ts_ms == INT64_MIN ? INT64_MIN : c->max_ts_ms - c->o.allowed_lateness_s * 1000;
+    out->closed_upto_s = c->closed_upto_s;
+    out->persist_pending = c->npend;
+    out->persist_dropped = c->pend_dropped;
+    pthread_mutex_unlock(&c->mu);
+}
+
+void ingest_cube_read_begin(struct ingest_cube *c)
+{
+    pthread_rwlock_rdlock(&c->rw);
+}
+
+void ingest_cube_read_end(struct ingest_cube *c)
+{
+    pthread_rwlock_unlock(&c->rw);
+}
+
+void ingest_cube_window(struct ingest_cube *c, int64_t *lo, int64_t *hi)
+{
+    int64_t upto = atomic_load(&c->closed_upto_s);
+    *lo = *hi = 0;
+    if (upto != INT64_MIN) {
+        *hi = upto;
+        *lo = upto - c->nring * 60;
+    }
+}
+
+const struct ingest_minute *ingest_cube_minute(struct ingest_cube *c, int64_t t)
+{
+    const struct ingest_minute *m = c->ring[slot_of(t, c->nring)];
+    return m && m->t == t ? m : NULL;
+}
+
+const uint32_t *ingest_cube_leaf_dims(struct ingest_cube *c, uint32_t leaf)
+{
+    return c->leaves.dims + (size_t)leaf * BEACON_NDIMS;
+}
+
+uint32_t ingest_cube_nleaves(struct ingest_cube *c)
+{
+    return atomic_load_explicit(&c->leaves.n, memory_order_acquire);
+}
+
+const char *ingest_cube_value(struct ingest_cube *c, int d, uint32_t id)
+{
+    return c->vals[d].val[id];
+}
+
+uint32_t ingest_cube_nvalues(struct ingest_cube *c, int d)
+{
+    return atomic_load_explicit(&c->vals[d].n, memory_order_acquire);
+}
+
+int ingest_cube_value_id(struct ingest_cube *c, int d, const char *s, size_t n, uint32_t *out)
+{
+    pthread_mutex_lock(&c->mu);
+    int rc = dict_value_find(&c->vals[d], s, n, out);
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+int ingest_dim_parse(const char *name)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        if (strcmp(name, beacon_dim_names[d]) == 0)
+            return d;
+    return -1;
+}

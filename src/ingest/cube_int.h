@@ -1,0 +1,71 @@
+/*
+ * cube_int.h - internal to the cube: its state (cube.c) and the lock-free resolution of
+ * event dimensions to leaf ids through per-thread caches (resolve.c).
+ */
+#ifndef OC_INGEST_CUBE_INT_H
+#define OC_INGEST_CUBE_INT_H
+
+#include "ingest/dict.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct open_minute;
+struct ingest_minute;
+
+struct ingest_cube {
+    struct ingest_cube_opts o;
+    struct oc_clock *clock; /* borrowed */
+    pthread_mutex_t mu;     /* everything below up to rw */
+    struct dict_values vals[BEACON_NDIMS];
+    struct dict_leaves leaves;
+    /* nopen slots, minute t in slot (t / 60) % nopen; every open minute lies within
+     * [closed_upto, closed_upto + lateness + skew + 60] */
+    struct open_minute *open;
+    int nopen;
+    int64_t max_ts_ms;             /* highest event time, capped by the clock outside replay */
+    _Atomic int64_t closed_upto_s; /* every minute before this is closed; read lock-free */
+    struct ingest_cube_stats st;   /* counters */
+    pthread_rwlock_t rw;           /* the ring */
+    struct ingest_minute **ring;   /* closed minute t in slot (t / 60) % nring */
+    int64_t nring;
+    uint64_t serial; /* unique per cube: keys the per-thread caches */
+    /* persistence (persist.c): the queue under mu, the rest owned by the persisting thread */
+    int persist;              /* 1 once loaded from a store: closed minutes queue */
+    struct pend_minute *pend; /* closed minutes waiting to be written, oldest first */
+    size_t npend, cappend;
+    uint64_t pend_dropped;               /* minutes dropped because the queue was full */
+    uint32_t saved_values[BEACON_NDIMS]; /* values already in the store, per dimension */
+    uint32_t saved_leaves;               /* leaves already in the store */
+};
+
+/* A closed minute encoded for the store. */
+struct pend_minute {
+    int64_t t;
+    void *blob; /* owned */
+    size_t len;
+};
+
+/* Closed minutes queued for the store: an hour (about 170 MB at 50,000 leaves) before the
+ * oldest are dropped (counted) rather than growing without bound while the store is stuck. */
+#define CUBE_MAX_PENDING 60
+
+/* Puts a minute loaded from the store into the ring (replacing an older one there); every
+ * minute up to it counts as closed. Called before ingest starts. */
+void cube_install_minute(struct ingest_cube *c, struct ingest_minute *cm);
+/* Queues cm for the store when persistence is on (mu held). */
+void cube_queue_minute(struct ingest_cube *c, const struct ingest_minute *cm);
+
+/* Counts of one batch's resolution, added to the stats under the lock. */
+struct resolve_counts {
+    uint64_t folded[BEACON_NDIMS]; /* events whose value of the dimension became "other" */
+    uint64_t leaves_folded;        /* events sent to leaf 0 by the leaf dictionary cap */
+};
+
+/* Sets b->leaf[i] for each start and heartbeat of b (and b->sh[i], the session hash, for
+ * heartbeats), without the cube lock except to add a value or leaf never seen. */
+void cube_resolve_batch(struct ingest_cube *c, struct ingest_batch *b,
+                        struct resolve_counts *n /* OUT */);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * minute.h - internal to the cube: one open minute (per-leaf accumulators and the exact
+ * per-minute set of (session, leaf) pairs that heartbeated) and its closing into a compact
+ * struct ingest_minute. Not thread-safe: the cube serializes access.
+ */
+#ifndef OC_INGEST_MINUTE_H
+#define OC_INGEST_MINUTE_H
+
+#include "ingest/ingest.h"
+
+#include <stdint.h>
+
+/* The running sums of one leaf in one open minute. */
+struct minute_acc {
+    uint32_t leaf;
+    uint32_t starts, fails, exits;
+    int64_t playing_ms, rebuffer_ms;
+    double bitrate_ms;
+    uint32_t *sk; /* packed sketch entries (bucket << 21 | count); owned */
+    uint32_t skn, skcap;
+    uint32_t hb, rb; /* session pairs, counted when the minute closes */
+};
+
+/* One (session, leaf) pair that heartbeated this minute. */
+struct minute_sess {
+    uint64_t h; /* session hash; 0 = empty slot */
+    uint32_t leaf;
+    uint32_t rebuf; /* 1 when one of its heartbeats had rebuffer_ms > 0 */
+};
+
+struct open_minute {
+    int64_t t;      /* minute start, unix seconds */
+    int used;       /* 1 while open */
+    uint32_t *lmap; /* leaf -> acc index + 1, open addressing */
+    uint32_t lmask;
+    struct minute_acc *acc; /* owned */
+    uint32_t nacc, cap;
+    struct minute_sess *sess; /* open addressing; owned */
+    uint32_t smask, nsess;
+};
+
+/* Starts minute t in an unused slot. */
+void minute_open(struct open_minute *m, int64_t t);
+/* Frees everything and marks the slot unused. */
+void minute_free(struct open_minute *m);
+/* The accumulator of leaf, created if new; NULL when the minute already has max leaves. */
+struct minute_acc *minute_acc(struct open_minute *m, uint32_t leaf, uint32_t max);
+/* Adds one successful start with startup bucket b; addn adds n of them. */
+void minute_sketch_add(struct minute_acc *a, int b);
+void minute_sketch_addn(struct minute_acc *a, int b, uint32_t n);
+/* Notes a heartbeat of session hash h in leaf; returns -1 when the set holds max pairs and
+ * this is a new one (the pair is then not counted). */
+int minute_session(struct open_minute *m, uint64_t h, uint32_t leaf, int rebuffered, uint32_t max);
+/* Builds the closed minute (caller owns; ingest_minute_destroy) and frees the open state. */
+struct ingest_minute *minute_close(struct open_minute *m);
+
+#endif

@@ -1,0 +1,348 @@
+/*
+ * persist.c - the cube in the store: dimension values, leaves and closed minutes.
+ *
+ * Closing a minute queues its blob (cube.c, under the cube lock); the module timer writes the
+ * queue on the main thread, one transaction per minute, together with the values and leaves
+ * created since the last write, so a stored minute never names a leaf the store lacks. At
+ * start ingest_cube_load rebuilds the dictionaries with the same ids and the ring of recent
+ * minutes, and marks everything up to the newest stored minute closed (later events for those
+ * minutes are too old instead of overwriting them). Rollups merge old minutes into 5-minute
+ * and hourly rows; retention deletes the oldest.
+ */
+#include "ingest/cube_int.h"
+#include "ingest/persist.h"
+#include "ingest/minute.h"
+#include "core/alloc.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SQL_VALUE_INS  "INSERT OR REPLACE INTO qoe_values(dim, id, value) VALUES (?, ?, ?)"
+#define SQL_LEAF_INS   "INSERT OR REPLACE INTO qoe_leaves(id, dims) VALUES (?, ?)"
+#define SQL_MINUTE_INS "INSERT OR REPLACE INTO qoe_minutes(res, t, data) VALUES (?, ?, ?)"
+#define SQL_VALUES     "SELECT dim, id, value FROM qoe_values ORDER BY dim, id"
+#define SQL_LEAVES     "SELECT id, dims FROM qoe_leaves ORDER BY id"
+#define SQL_MINUTES    "SELECT t, data FROM qoe_minutes WHERE res = 60 AND t >= ? ORDER BY t"
+#define SQL_LAST       "SELECT max(t) FROM qoe_minutes WHERE res = 60"
+#define SQL_RANGE      "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
+#define SQL_DEL_RANGE  "DELETE FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
+#define SQL_OLDEST     "SELECT min(t) FROM qoe_minutes WHERE res = ?"
+#define SQL_DEL_OLD    "DELETE FROM qoe_minutes WHERE res = ? AND t < ?"
+
+void cube_queue_minute(struct ingest_cube *c, const struct ingest_minute *cm)
+{
+    if (!c->persist)
+        return;
+    if (c->npend == CUBE_MAX_PENDING) { /* the store is stuck: drop the oldest */
+        free(c->pend[0].blob);
+        memmove(c->pend, c->pend + 1, (c->npend - 1) * sizeof *c->pend);
+        c->npend--;
+        c->pend_dropped++;
+    }
+    if (c->npend == c->cappend) {
+        c->cappend = c->cappend ? c->cappend * 2 : 16;
+        c->pend = oc_realloc(c->pend, c->cappend * sizeof *c->pend);
+    }
+    struct pend_minute *p = &c->pend[c->npend++];
+    p->t = cm->t;
+    p->blob = minute_encode(cm, &p->len);
+}
+
+/* Runs one prepared statement with the given int/blob binds to completion. */
+static int exec_blob(struct store *s, const char *sql, int64_t a, int64_t b, const void *blob,
+                     size_t len)
+{
+    struct store_stmt *st;
+    int rc = store_prepare(s, sql, &st);
+    if (rc != 0)
+        return rc;
+    store_bind_int(st, 1, a);
+    store_bind_int(st, 2, b);
+    if (blob)
+        store_bind_blob(st, 3, blob, len);
+    rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+    store_reset(st);
+    return rc;
+}
+
+/* Writes values and leaves created since the last write (inside the caller's transaction). */
+static int save_dicts(struct ingest_cube *c, struct store *s, uint32_t *vals, uint32_t *leaves)
+{
+    struct store_stmt *st;
+    int rc = store_prepare(s, SQL_VALUE_INS, &st);
+    for (int d = 0; rc == 0 && d < BEACON_NDIMS; d++) {
+        vals[d] = ingest_cube_nvalues(c, d);
+        for (uint32_t id = c->saved_values[d]; rc == 0 && id < vals[d]; id++) {
+            store_bind_int(st, 1, d);
+            store_bind_int(st, 2, id);
+            store_bind_text(st, 3, ingest_cube_value(c, d, id));
+            rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+            store_reset(st);
+        }
+    }
+    *leaves = ingest_cube_nleaves(c);
+    if (rc == 0 && c->saved_leaves < *leaves) {
+        rc = store_prepare(s, SQL_LEAF_INS, &st);
+        for (uint32_t id = c->saved_leaves; rc == 0 && id < *leaves; id++) {
+            store_bind_int(st, 1, id);
+            store_bind_blob(st, 2, ingest_cube_leaf_dims(c, id), BEACON_NDIMS * sizeof(uint32_t));
+            rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+            store_reset(st);
+        }
+    }
+    return rc;
+}
+
+/* Takes the queue (so the lock is not held while writing). */
+static struct pend_minute *take_queue(struct ingest_cube *c, size_t *n)
+{
+    pthread_mutex_lock(&c->mu);
+    struct pend_minute *p = c->pend;
+    *n = c->npend;
+    c->pend = NULL;
+    c->npend = c->cappend = 0;
+    pthread_mutex_unlock(&c->mu);
+    return p;
+}
+
+/* Puts minutes that could not be written back at the front of the queue. */
+static void requeue(struct ingest_cube *c, struct pend_minute *p, size_t n)
+{
+    pthread_mutex_lock(&c->mu);
+    size_t total = n + c->npend;
+    struct pend_minute *q = oc_malloc((total ? total : 1) * sizeof *q);
+    memcpy(q, p, n * sizeof *q);
+    if (c->npend)
+        memcpy(q + n, c->pend, c->npend * sizeof *q);
+    free(c->pend);
+    c->pend = q;
+    c->npend = c->cappend = total;
+    pthread_mutex_unlock(&c->mu);
+}
+
+int ingest_cube_persist(struct ingest_cube *c, struct store *s)
+{
+    size_t n, done = 0;
+    uint32_t vals[BEACON_NDIMS], leaves;
+    int rc = 0;
+    struct pend_minute *p = take_queue(c, &n);
+    for (; done < n; done++) {
+        if ((rc = store_begin(s)) != 0)
+            break;
+        rc = save_dicts(c, s, vals, &leaves);
+        if (rc == 0)
+            rc = exec_blob(s, SQL_MINUTE_INS, 60, p[done].t, p[done].blob, p[done].len);
+        if (rc == 0)
+            rc = store_commit(s);
+        else
+            store_rollback(s);
+        if (rc != 0)
+            break;
+        memcpy(c->saved_values, vals, sizeof vals);
+        c->saved_leaves = leaves;
+        free(p[done].blob);
+    }
+    if (rc != 0) {
+        oc_log(OC_LOG_ERROR, "ingest: writing minute %lld failed: %s", (long long)p[done].t,
+               store_errmsg(s));
+        requeue(c, p + done, n - done);
+    }
+    free(p);
+    return rc != 0 ? rc : (int)done;
+}
+
+static int load_values(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+{
+    struct store_stmt *st;
+    int rc = store_prepare(s, SQL_VALUES, &st), r;
+    while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
+        int64_t d = store_col_int(st, 0), id = store_col_int(st, 1);
+        const char *v = store_col_text(st, 2);
+        if (d < 0 || d >= BEACON_NDIMS || id < 0 || !v ||
+            dict_value_load(&c->vals[d], (uint32_t)id, v, (uint32_t)strlen(v)) != 0) {
+            snprintf(err, errlen,
+                     "qoe_values: value %lld of dimension %lld does not load (was "
+                     "ingest.max_values_per_dim larger before?)",
+                     (long long)id, (long long)d);
+            rc = OC_EINVAL;
+        }
+    }
+    store_reset(st);
+    return rc;
+}
+
+static int load_leaves(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+{
+    struct store_stmt *st;
+    int rc = store_prepare(s, SQL_LEAVES, &st), r;
+    while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
+        int64_t id = store_col_int(st, 0);
+        size_t n = 0;
+        const void *blob = store_col_blob(st, 1, &n);
+        uint32_t dims[BEACON_NDIMS];
+        int ok = n == sizeof dims && id >= 0;
+        if (ok)
+            memcpy(dims, blob, sizeof dims);
+        for (int d = 0; ok && d < BEACON_NDIMS; d++)
+            ok = dims[d] < ingest_cube_nvalues(c, d);
+        if (!ok || dict_leaf_load(&c->leaves, (uint32_t)id, dims) != 0) {
+            snprintf(err, errlen,
+                     "qoe_leaves: leaf %lld does not load (was ingest.max_leaves "
+                     "larger before?)",
+                     (long long)id);
+            rc = OC_EINVAL;
+        }
+    }
+    store_reset(st);
+    return rc;
+}
+
+/* The newest stored minute, or INT64_MIN when none. */
+static int64_t last_minute(struct store *s)
+{
+    struct store_stmt *st;
+    int64_t t = INT64_MIN;
+    if (store_prepare(s, SQL_LAST, &st) != 0)
+        return t;
+    if (store_step(st) == STORE_ROW && !store_col_is_null(st, 0))
+        t = store_col_int(st, 0);
+    store_reset(st);
+    return t;
+}
+
+/* Loads the memory_minutes newest stored minutes into the ring (relative to the newest, not
+ * to the clock, so a replayed day reloads too); everything stored counts as closed. */
+static int load_minutes(struct ingest_cube *c, struct store *s)
+{
+    struct store_stmt *st;
+    int64_t last = last_minute(s);
+    if (last == INT64_MIN)
+        return 0;
+    int rc = store_prepare(s, SQL_MINUTES, &st), r;
+    if (rc != 0)
+        return rc;
+    store_bind_int(st, 1, last - (c->o.memory_minutes - 1) * 60);
+    while ((r = store_step(st)) == STORE_ROW) {
+        size_t n = 0;
+        int64_t t = store_col_int(st, 0);
+        const void *blob = store_col_blob(st, 1, &n);
+        struct ingest_minute *cm = minute_decode(t, blob, n, ingest_cube_nleaves(c));
+        if (cm)
+            cube_install_minute(c, cm);
+        else
+            oc_log(OC_LOG_WARN, "ingest: stored minute %lld is damaged; skipped", (long long)t);
+    }
+    store_reset(st);
+    if (last + 60 > c->closed_upto_s)
+        c->closed_upto_s = last + 60;
+    return 0;
+}
+
+int ingest_cube_load(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+{
+    store_lock(s);
+    pthread_mutex_lock(&c->mu);
+    int rc = load_values(c, s, err, errlen);
+    if (rc == 0)
+        rc = load_leaves(c, s, err, errlen);
+    if (rc == 0 && (rc = load_minutes(c, s)) != 0)
+        snprintf(err, errlen, "qoe_minutes: %s", store_errmsg(s));
+    if (rc == 0) {
+        for (int d = 0; d < BEACON_NDIMS; d++)
+            c->saved_values[d] = ingest_cube_nvalues(c, d);
+        c->saved_leaves = ingest_cube_nleaves(c);
+        c->persist = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    store_unlock(s);
+    return rc;
+}
+
+static int64_t oldest(struct store *s, int res)
+{
+    struct store_stmt *st;
+    int64_t t = INT64_MAX;
+    if (store_prepare(s, SQL_OLDEST, &st) != 0)
+        return t;
+    store_bind_int(st, 1, res);
+    if (store_step(st) == STORE_ROW && !store_col_is_null(st, 0))
+        t = store_col_int(st, 0);
+    store_reset(st);
+    return t;
+}
+
+/* Merges the rows of resolution res in [b, b + to_res) into one row of to_res (lock held). */
+static int rollup_bucket(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t b)
+{
+    struct ingest_minute *ms[60];
+    struct store_stmt *st;
+    int n = 0, rc = store_prepare(s, SQL_RANGE, &st);
+    if (rc != 0)
+        return rc;
+    store_bind_int(st, 1, res);
+    store_bind_int(st, 2, b);
+    store_bind_int(st, 3, b + to_res);
+    while (n < 60 && store_step(st) == STORE_ROW) {
+        size_t len = 0;
+        const void *blob = store_col_blob(st, 1, &len);
+        ms[n] = minute_decode(store_col_int(st, 0), blob, len, ingest_cube_nleaves(c));
+        n += ms[n] != NULL;
+    }
+    store_reset(st);
+    struct ingest_minute *m = minute_merge(b, ms, n);
+    size_t len;
+    void *blob = minute_encode(m, &len);
+    rc = store_prepare(s, SQL_DEL_RANGE, &st);
+    if (rc == 0) {
+        store_bind_int(st, 1, res);
+        store_bind_int(st, 2, b);
+        store_bind_int(st, 3, b + to_res);
+        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    if (rc == 0)
+        rc = exec_blob(s, SQL_MINUTE_INS, to_res, b, blob, len);
+    free(blob);
+    ingest_minute_destroy(m);
+    for (int i = 0; i < n; i++)
+        ingest_minute_destroy(ms[i]);
+    return rc;
+}
+
+/* Rolls rows of res older than cutoff up into to_res, at most max buckets. */
+static int rollup(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t cutoff,
+                  int max)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < max; i++) {
+        int64_t t = oldest(s, res);
+        int64_t b = t - ((t % to_res) + to_res) % to_res;
+        if (t == INT64_MAX || b + to_res > cutoff)
+            break;
+        if ((rc = store_begin(s)) != 0)
+            break;
+        rc = rollup_bucket(c, s, res, to_res, b);
+        if (rc == 0)
+            rc = store_commit(s);
+        else
+            store_rollback(s);
+    }
+    return rc;
+}
+
+int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s)
+{
+    static const int res[] = {60, 300, 3600};
+    int rc = rollup(c, s, 60, 300, now_s - c->o.rollup_5m_after_s, 48);
+    if (rc == 0)
+        rc = rollup(c, s, 300, 3600, now_s - c->o.rollup_1h_after_s, 4);
+    for (int i = 0; rc == 0 && i < 3; i++)
+        rc = exec_blob(s, SQL_DEL_OLD, res[i], now_s - c->o.retention_days * 86400, NULL, 0);
+    if (rc != 0)
+        oc_log(OC_LOG_ERROR, "ingest: compacting the stored minutes failed: %s", store_errmsg(s));
+    return rc;
+}

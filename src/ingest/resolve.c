@@ -1,0 +1,197 @@
+/*
+ * resolve.c - dimension values to leaf ids without the cube lock.
+ *
+ * Ids never change once handed out, so each thread keeps direct-mapped caches (value -> id per
+ * dimension, ids -> leaf) that stay valid for the life of the cube; only a miss takes the cube
+ * lock to intern. The caches are keyed by the cube's serial so a new cube starts clean, and
+ * freed when the thread exits. This moves the hashing of 14 strings per event off the one
+ * lock, so ingest scales over the HTTP worker threads.
+ */
+#include "ingest/cube_int.h"
+#include "core/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define VC_SLOTS 4096  /* per dimension; a power of 2 */
+#define LC_SLOTS 16384 /* leaves; a power of 2 */
+#define FC_SLOTS 32768 /* whole dimension tuples; a power of 2 (4 MiB a thread) */
+#define FC_KEY   108   /* bytes of a tuple key kept inline; longer tuples skip this cache */
+
+struct vc_ent {
+    uint64_t h;      /* hash of the value; 0 = empty */
+    uint32_t id;     /* its id */
+    uint32_t folded; /* 1 when the value was folded into "other" */
+};
+
+struct lc_ent {
+    uint32_t ids[BEACON_NDIMS];
+    uint32_t leaf; /* + 1; 0 = empty */
+    uint32_t folded;
+};
+
+/* A whole tuple of dimension values (each as a length byte and its bytes) -> leaf. */
+struct fc_ent {
+    uint64_t h; /* hash of the key; 0 = empty */
+    uint32_t leaf;
+    uint16_t folded; /* bit d: dimension d was folded; bit 13: the leaf was */
+    uint16_t len;    /* bytes of key */
+    char key[FC_KEY];
+};
+
+struct tcache {
+    uint64_t serial; /* the cube these entries belong to */
+    struct fc_ent f[FC_SLOTS];
+    struct vc_ent v[BEACON_NDIMS][VC_SLOTS];
+    struct lc_ent l[LC_SLOTS];
+};
+
+static pthread_key_t tkey;
+static pthread_once_t tkey_once = PTHREAD_ONCE_INIT;
+
+static void tkey_make(void)
+{
+    pthread_key_create(&tkey, free);
+}
+
+static struct tcache *tcache_get(const struct ingest_cube *c)
+{
+    pthread_once(&tkey_once, tkey_make);
+    struct tcache *tc = pthread_getspecific(tkey);
+    if (!tc) {
+        tc = oc_calloc(1, sizeof *tc);
+        pthread_setspecific(tkey, tc);
+    }
+    if (tc->serial != c->serial) {
+        memset(tc, 0, sizeof *tc);
+        tc->serial = c->serial;
+    }
+    return tc;
+}
+
+/* The id of s in dimension d; *folded says it became "other". */
+static uint32_t value_id(struct ingest_cube *c, struct tcache *tc, int d, struct beacon_str s,
+                         uint8_t *folded_out)
+{
+    *folded_out = 0;
+    if (!s.p)
+        return 0;
+    uint64_t h = ingest_hash(s.p, s.n, 0) | 1;
+    struct vc_ent *e = &tc->v[d][h & (VC_SLOTS - 1)];
+    const struct dict_values *v = &c->vals[d];
+    if (e->h == h &&
+        (e->folded || (v->len[e->id] == s.n && memcmp(v->val[e->id], s.p, s.n) == 0))) {
+        *folded_out = (uint8_t)e->folded;
+        return e->id;
+    }
+    int folded = 0;
+    pthread_mutex_lock(&c->mu);
+    uint32_t id = dict_value_intern(&c->vals[d], s.p, s.n, &folded);
+    pthread_mutex_unlock(&c->mu);
+    *e = (struct vc_ent){h, id, (uint32_t)folded};
+    *folded_out = (uint8_t)folded;
+    return id;
+}
+
+/* The leaf of ids; *folded says the leaf cap sent it to leaf 0. */
+static uint32_t leaf_id(struct ingest_cube *c, struct tcache *tc, const uint32_t *ids,
+                        uint8_t *folded_out)
+{
+    uint64_t h = ingest_hash(ids, BEACON_NDIMS * sizeof *ids, 7);
+    struct lc_ent *e = &tc->l[h & (LC_SLOTS - 1)];
+    if (e->leaf && memcmp(e->ids, ids, sizeof e->ids) == 0) {
+        *folded_out = (uint8_t)e->folded;
+        return e->leaf - 1;
+    }
+    int folded = 0;
+    pthread_mutex_lock(&c->mu);
+    uint32_t leaf = dict_leaf_intern(&c->leaves, ids, &folded);
+    pthread_mutex_unlock(&c->mu);
+    memcpy(e->ids, ids, sizeof e->ids);
+    e->leaf = leaf + 1;
+    e->folded = (uint32_t)folded;
+    *folded_out = (uint8_t)folded;
+    return leaf;
+}
+
+/* Writes the tuple key of e's dimensions into key; its length, or 0 when too long. */
+static size_t tuple_key(const struct beacon_event *e, char *key)
+{
+    size_t n = 0;
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        uint32_t l = e->dims[d].n;
+        if (n + 1 + l > FC_KEY)
+            return 0;
+        key[n++] = e->dims[d].p ? (char)l : (char)0xff; /* absent differs from "" */
+        memcpy(key + n, e->dims[d].p ? e->dims[d].p : "", l);
+        n += l;
+    }
+    return n;
+}
+
+static void count(struct resolve_counts *n, uint32_t folded)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        n->folded[d] += (folded >> d) & 1;
+    n->leaves_folded += (folded >> BEACON_NDIMS) & 1;
+}
+
+/* The leaf of e through the per-dimension caches; *folded gets the flags. */
+static uint32_t resolve_slow(struct ingest_cube *c, struct tcache *tc, const struct beacon_event *e,
+                             uint32_t *folded)
+{
+    uint32_t ids[BEACON_NDIMS];
+    uint8_t f;
+    *folded = 0;
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        ids[d] = value_id(c, tc, d, e->dims[d], &f);
+        *folded |= (uint32_t)f << d;
+    }
+    uint32_t leaf = leaf_id(c, tc, ids, &f);
+    *folded |= (uint32_t)f << BEACON_NDIMS;
+    return leaf;
+}
+
+static uint32_t resolve_event(struct ingest_cube *c, struct tcache *tc,
+                              const struct beacon_event *e, struct resolve_counts *n)
+{
+    char key[FC_KEY];
+    uint32_t folded;
+    size_t len = tuple_key(e, key);
+    if (len == 0) {
+        uint32_t leaf = resolve_slow(c, tc, e, &folded);
+        count(n, folded);
+        return leaf;
+    }
+    uint64_t h = ingest_hash(key, len, 11) | 1;
+    /* two-way: the entry may sit in either of two slots; a miss evicts an empty or a random one */
+    struct fc_ent *f1 = &tc->f[h & (FC_SLOTS - 1)], *f2 = &tc->f[(h >> 32) & (FC_SLOTS - 1)];
+    struct fc_ent *f = f1->h == h && f1->len == len && memcmp(f1->key, key, len) == 0   ? f1
+                       : f2->h == h && f2->len == len && memcmp(f2->key, key, len) == 0 ? f2
+                                                                                        : NULL;
+    if (!f) {
+        f = !f1->h ? f1 : !f2->h ? f2 : (h >> 31) & 1 ? f1 : f2;
+        f->leaf = resolve_slow(c, tc, e, &folded);
+        f->h = h;
+        f->folded = (uint16_t)folded;
+        f->len = (uint16_t)len;
+        memcpy(f->key, key, len);
+    }
+    count(n, f->folded);
+    return f->leaf;
+}
+
+void cube_resolve_batch(struct ingest_cube *c, struct ingest_batch *b, struct resolve_counts *n)
+{
+    struct tcache *tc = tcache_get(c);
+    memset(n, 0, sizeof *n);
+    for (size_t i = 0; i < b->nev; i++) {
+        const struct beacon_event *e = &b->ev[i];
+        b->leaf[i] = 0, b->sh[i] = 0;
+        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT)
+            continue;
+        if (e->type == BEACON_HEARTBEAT)
+            b->sh[i] = ingest_hash(e->session.p, e->session.n, 0);
+        b->leaf[i] = resolve_event(c, tc, e, n);
+    }
+}

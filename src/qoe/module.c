@@ -1,0 +1,270 @@
+/*
+ * module.c - the `qoe` module: GET /v1/qoe (parameters -> qoe_query_run -> JSON),
+ * GET /v1/qoe/dimensions, and Prometheus gauges of the last closed minute per region x cdn.
+ *
+ * Missing or malformed parameters answer 400, well-formed but invalid ones 422; the detail
+ * always starts with the parameter's name.
+ */
+#include "qoe/qoe.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "http/http.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIM_WINDOW_S 3600 /* GET /v1/qoe/dimensions ranks values over the last hour */
+
+static int parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+#define FAIL(status, ...) (snprintf(err, errlen, __VA_ARGS__), (status))
+
+static int parse_filter(struct qoe_query *q, const char *s, char *scratch, size_t n, char *err,
+                        size_t errlen)
+{
+    if (strlen(s) >= n)
+        return FAIL(422, "filter: longer than %zu bytes", n - 1);
+    memcpy(scratch, s, strlen(s) + 1);
+    for (char *p = scratch; p && *p;) {
+        char *comma = strchr(p, ','), *colon;
+        if (comma)
+            *comma = 0;
+        colon = strchr(p, ':');
+        if (!colon || colon == p)
+            return FAIL(400, "filter: '%s' is not dim:value", p);
+        *colon = 0;
+        int d = ingest_dim_parse(p);
+        if (d < 0)
+            return FAIL(422, "filter: unknown dimension '%s'", p);
+        if (q->nfilters >= QOE_MAX_FILTERS)
+            return FAIL(422, "filter: more than %d terms", QOE_MAX_FILTERS);
+        q->filters[q->nfilters++] = (struct qoe_filter){d, colon + 1};
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+static int parse_group(struct qoe_query *q, const char *s, char *err, size_t errlen)
+{
+    char buf[256];
+    if (strlen(s) >= sizeof buf)
+        return FAIL(422, "group_by: too long");
+    memcpy(buf, s, strlen(s) + 1);
+    for (char *p = buf; p && *p;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = 0;
+        int d = ingest_dim_parse(p);
+        if (d < 0)
+            return FAIL(422, "group_by: unknown dimension '%s'", p);
+        for (int i = 0; i < q->ngroup; i++)
+            if (q->group_by[i] == d)
+                return FAIL(422, "group_by: '%s' named twice", p);
+        q->group_by[q->ngroup++] = d;
+        p = comma ? comma + 1 : NULL;
+    }
+    return 0;
+}
+
+static int parse_range(struct qoe_query *q, const char *(*get)(void *, const char *), void *arg,
+                       char *err, size_t errlen)
+{
+    const char *from = get(arg, "from"), *to = get(arg, "to"), *step = get(arg, "step");
+    if (!from || parse_int(from, &q->from) != 0)
+        return FAIL(400, "from: required, unix seconds");
+    if (!to || parse_int(to, &q->to) != 0)
+        return FAIL(400, "to: required, unix seconds");
+    if (q->from < 0 || q->from > QOE_MAX_TIME)
+        return FAIL(422, "from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
+    if (q->to < 0 || q->to > QOE_MAX_TIME)
+        return FAIL(422, "to: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
+    if (q->to <= q->from)
+        return FAIL(422, "to: must be after from");
+    q->step = q->to - q->from;
+    if (step && parse_int(step, &q->step) != 0)
+        return FAIL(400, "step: not an integer");
+    if (step && (q->step < 60 || q->step % 60 != 0))
+        return FAIL(422, "step: a positive multiple of 60 seconds");
+    if ((q->to - q->from + q->step - 1) / q->step > QOE_MAX_POINTS)
+        return FAIL(422, "step: more than %d points; use a larger step", QOE_MAX_POINTS);
+    return 0;
+}
+
+int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const char *name), void *arg,
+                    char *scratch, size_t scratch_len, char *err, size_t errlen)
+{
+    const char *metric = get(arg, "metric"), *filter = get(arg, "filter");
+    const char *group = get(arg, "group_by"), *top = get(arg, "top");
+    int64_t k = QOE_DEFAULT_TOP;
+    memset(q, 0, sizeof *q);
+    if (!metric)
+        return FAIL(400, "metric: required");
+    int m = qoe_metric_parse(metric);
+    if (m < 0)
+        return FAIL(422, "metric: unknown '%s'", metric);
+    q->metric = (enum qoe_metric)m;
+    int rc = parse_range(q, get, arg, err, errlen);
+    if (rc == 0 && filter)
+        rc = parse_filter(q, filter, scratch, scratch_len, err, errlen);
+    if (rc == 0 && group)
+        rc = parse_group(q, group, err, errlen);
+    if (rc == 0 && top && parse_int(top, &k) != 0)
+        rc = FAIL(400, "top: not an integer");
+    if (rc == 0 && (k < 1 || k > QOE_MAX_TOP))
+        rc = FAIL(422, "top: must be 1 to %d", QOE_MAX_TOP);
+    q->top = (int)k;
+    return rc;
+}
+
+static const char *req_get(void *arg, const char *name)
+{
+    return http_query(arg, name);
+}
+
+static void get_qoe(struct http_req *req)
+{
+    struct ingest_cube *c = ingest_cube_current();
+    struct qoe_query q;
+    struct qoe_result *r = NULL;
+    char scratch[2048], err[200];
+    int st = qoe_query_parse(&q, req_get, req, scratch, sizeof scratch, err, sizeof err);
+    if (st != 0) {
+        http_problem(req, st, "%s", err);
+        return;
+    }
+    if (!c) {
+        http_problem(req, 503, "the ingest module is not running");
+        return;
+    }
+    int rc = qoe_query_run(c, &q, &r, err, sizeof err);
+    if (rc != 0) {
+        http_problem(req, 422, "%s", err);
+        return;
+    }
+    http_reply_json(req, 200, qoe_result_json(&q, r));
+    qoe_result_destroy(r);
+}
+
+/* The last closed minute's start, or 0 when none closed yet. */
+static int64_t last_closed(struct ingest_cube *c)
+{
+    struct ingest_cube_stats st;
+    ingest_cube_stats(c, &st);
+    return st.closed_upto_s == INT64_MIN ? 0 : st.closed_upto_s - 60;
+}
+
+static json_t *dim_values(struct ingest_cube *c, int d, int64_t to, int top)
+{
+    struct qoe_query q;
+    struct qoe_result *r = NULL;
+    char err[200];
+    json_t *vals = json_array();
+    memset(&q, 0, sizeof q);
+    q.metric = QOE_CONCURRENT;
+    q.from = to - DIM_WINDOW_S;
+    q.to = to;
+    q.step = DIM_WINDOW_S;
+    q.ngroup = 1;
+    q.group_by[0] = d;
+    q.top = top;
+    if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
+        return vals;
+    for (int s = 0; s < r->nseries; s++)
+        json_array_append_new(vals, json_pack("{s:s,s:f}", "value", r->series[s].values[0],
+                                              "viewer_minutes", r->series[s].volume));
+    qoe_result_destroy(r);
+    return vals;
+}
+
+static void get_dimensions(struct http_req *req)
+{
+    struct ingest_cube *c = ingest_cube_current();
+    const char *topq = http_query(req, "top");
+    int64_t top = 20;
+    if (topq && (parse_int(topq, &top) != 0 || top < 1 || top > QOE_MAX_TOP)) {
+        http_problem(req, 422, "top: must be 1 to %d", QOE_MAX_TOP);
+        return;
+    }
+    if (!c) {
+        http_problem(req, 503, "the ingest module is not running");
+        return;
+    }
+    int64_t to = last_closed(c) + 60;
+    json_t *dims = json_array();
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        json_array_append_new(dims, json_pack("{s:s,s:I,s:o}", "name", beacon_dim_names[d],
+                                              "distinct", (json_int_t)ingest_cube_nvalues(c, d),
+                                              "top", dim_values(c, d, to, (int)top)));
+    http_reply_json(req, 200,
+                    json_pack("{s:I,s:I,s:o}", "from", (json_int_t)(to - DIM_WINDOW_S), "to",
+                              (json_int_t)to, "dimensions", dims));
+}
+
+/* Gauges of the last closed minute per region x cdn, one family per metric. */
+static void render(struct oc_buf *b, void *arg)
+{
+    struct ingest_cube *c = ingest_cube_current();
+    char name[96], err[200];
+    (void)arg;
+    if (!c)
+        return;
+    struct qoe_query q;
+    memset(&q, 0, sizeof q);
+    q.to = last_closed(c) + 60;
+    q.from = q.to - 60;
+    q.step = 60;
+    q.ngroup = 2;
+    q.group_by[0] = BEACON_REGION, q.group_by[1] = BEACON_CDN;
+    q.top = QOE_MAX_TOP;
+    for (int m = 0; m < QOE_NMETRICS; m++) {
+        struct qoe_result *r = NULL;
+        q.metric = (enum qoe_metric)m;
+        if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
+            continue;
+        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metric_names[m]);
+        oc_metrics_family(b, name, "gauge", "QoE of the last closed minute by region and cdn.");
+        for (int s = 0; s < r->nseries; s++) {
+            const char *labels[] = {"region", r->series[s].values[0], "cdn", r->series[s].values[1],
+                                    NULL};
+            if (!isnan(r->series[s].points[0]))
+                oc_metrics_sample(b, name, labels, r->series[s].points[0]);
+        }
+        qoe_result_destroy(r);
+    }
+}
+
+static int qoe_init(struct oc_app *app, void **state)
+{
+    if (app->metrics)
+        oc_metrics_register(app->metrics, render, NULL);
+    *state = NULL;
+    return 0;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/v1/qoe", get_qoe, HTTP_VIEWER, 0,
+     "a QoE metric over a range: metric, from, to, step, filter, group_by, top"},
+    {"GET", "/v1/qoe/dimensions", get_dimensions, HTTP_VIEWER, 0,
+     "the dimensions, their distinct counts and top values over the last hour"},
+    {0},
+};
+
+const struct oc_module qoe_module = {
+    .name = "qoe",
+    .summary = "QoE queries over the cube: GET /v1/qoe, dimensions, gauges",
+    .init = qoe_init,
+    .routes = routes,
+};

@@ -1,0 +1,547 @@
+/*
+ * query.c - qoe_query_run: filter, group, rank and aggregate closed minutes of the cube.
+ *
+ * Three steps, all under the cube's read lock: map every leaf to its group (or -1 when the
+ * filter excludes it); scan the minutes once for each group's volume and keep the top k; scan
+ * again accumulating each kept group's numerators and denominators per step, closing the
+ * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly.
+ */
+#include "qoe/qoe.h"
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const qoe_metric_names[QOE_NMETRICS] = {
+    "vsf_rate",       "ebvs_rate",      "rebuffer_ratio", "rebuffering_share",  "avg_bitrate_kbps",
+    "startup_p50_ms", "startup_p95_ms", "plays",          "concurrent_viewers",
+};
+
+/* The accumulators of one group over one step. */
+struct cell {
+    uint64_t starts, fails, exits, ok;
+    int64_t playing, rebuf;
+    double br;
+    double share_sum, conc_sum; /* per-minute values summed over minutes with heartbeats */
+    uint32_t nmin;              /* minutes with heartbeats */
+    uint32_t rows;              /* rows seen */
+    uint32_t *hist;             /* startup histogram (percentile metrics); owned */
+};
+
+struct qrun {
+    const struct qoe_query *q;
+    struct ingest_cube *c;
+    uint32_t nleaves;
+    int32_t *group_of; /* leaf -> group, -1 when filtered out */
+    uint32_t *keys;    /* group -> ngroup value ids */
+    uint32_t ngroups, kcap;
+    uint32_t *gmap; /* open addressing: group + 1 */
+    uint32_t gmask;
+    double *volume; /* per group */
+    uint8_t *seen;  /* per group: had rows */
+    int32_t *sel;   /* group -> series index, -1 when not kept */
+    int nseries;
+    int one_pass;       /* every group fits in top: no ranking pass, series = groups */
+    int32_t *order;     /* series -> group */
+    struct cell *cells; /* nseries x npoints */
+    int64_t t_lo, t_hi; /* the minute starts to scan: the range within the cube's window */
+    int npoints;
+    uint32_t *allow[BEACON_NDIMS]; /* filter: allowed ids per dim (NULL: any) */
+    int nallow[BEACON_NDIMS];
+};
+
+int qoe_metric_parse(const char *s)
+{
+    for (int m = 0; m < QOE_NMETRICS; m++)
+        if (strcmp(s, qoe_metric_names[m]) == 0)
+            return m;
+    return -1;
+}
+
+/* Resolves the filter values to ids; a value never seen allows nothing. */
+static void resolve_filter(struct qrun *r)
+{
+    for (int i = 0; i < r->q->nfilters; i++) {
+        const struct qoe_filter *f = &r->q->filters[i];
+        uint32_t id;
+        if (!r->allow[f->dim])
+            r->allow[f->dim] = oc_calloc(QOE_MAX_FILTERS, sizeof(uint32_t));
+        if (ingest_cube_value_id(r->c, f->dim, f->value, strlen(f->value), &id) == 0)
+            r->allow[f->dim][r->nallow[f->dim]++] = id;
+    }
+}
+
+static int leaf_passes(const struct qrun *r, const uint32_t *dims)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        if (!r->allow[d])
+            continue;
+        int ok = 0;
+        for (int k = 0; k < r->nallow[d] && !ok; k++)
+            ok = r->allow[d][k] == dims[d];
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static uint32_t key_hash(const uint32_t *k, int n)
+{
+    return (uint32_t)ingest_hash(k, (size_t)n * sizeof *k, 3);
+}
+
+static void gmap_grow(struct qrun *r)
+{
+    int n = r->q->ngroup;
+    r->gmask = r->gmask ? r->gmask * 2 + 1 : 1023;
+    free(r->gmap);
+    r->gmap = oc_calloc((size_t)r->gmask + 1, sizeof *r->gmap);
+    for (uint32_t g = 0; g < r->ngroups; g++) {
+        uint32_t i = key_hash(r->keys + (size_t)g * n, n) & r->gmask;
+        while (r->gmap[i])
+            i = (i + 1) & r->gmask;
+        r->gmap[i] = g + 1;
+    }
+}
+
+/* The group of key (ngroup ids), added if new; -1 past QOE_MAX_GROUPS. */
+static int32_t group_id(struct qrun *r, const uint32_t *key)
+{
+    int n = r->q->ngroup;
+    uint32_t i = key_hash(key, n) & r->gmask;
+    for (; r->gmap[i]; i = (i + 1) & r->gmask)
+        if (memcmp(r->keys + (size_t)(r->gmap[i] - 1) * n, key, (size_t)n * sizeof *key) == 0)
+            return (int32_t)(r->gmap[i] - 1);
+    if (r->ngroups >= QOE_MAX_GROUPS)
+        return -1;
+    if (r->ngroups == r->kcap) {
+        r->kcap = r->kcap ? r->kcap * 2 : 64;
+        r->keys = oc_realloc(r->keys, (size_t)r->kcap * (n ? n : 1) * sizeof *r->keys);
+    }
+    memcpy(r->keys + (size_t)r->ngroups * n, key, (size_t)n * sizeof *key);
+    r->gmap[i] = ++r->ngroups;
+    if ((uint64_t)r->ngroups * 2 > r->gmask)
+        gmap_grow(r);
+    return (int32_t)(r->ngroups - 1);
+}
+
+/* Maps every leaf to its group; OC_ETOOBIG past QOE_MAX_GROUPS. */
+static int build_groups(struct qrun *r, char *err, size_t errlen)
+{
+    uint32_t key[BEACON_NDIMS];
+    uint32_t none[1] = {0};
+    r->nleaves = ingest_cube_nleaves(r->c);
+    r->group_of = oc_malloc(((size_t)r->nleaves + 1) * sizeof *r->group_of);
+    gmap_grow(r);
+    if (r->q->ngroup == 0)
+        group_id(r, none); /* the one group {} always exists */
+    for (uint32_t l = 0; l < r->nleaves; l++) {
+        const uint32_t *dims = ingest_cube_leaf_dims(r->c, l);
+        r->group_of[l] = -1;
+        if (!leaf_passes(r, dims))
+            continue;
+        for (int i = 0; i < r->q->ngroup; i++)
+            key[i] = dims[r->q->group_by[i]];
+        r->group_of[l] = group_id(r, key);
+        if (r->group_of[l] < 0) {
+            snprintf(err, errlen, "group_by: more than %d groups; narrow the filter",
+                     QOE_MAX_GROUPS);
+            return OC_ETOOBIG;
+        }
+    }
+    return 0;
+}
+
+/* What top-k ranks a group by: the volume behind the metric (docs/internals/ingest.md). */
+static double row_volume(enum qoe_metric m, const struct ingest_minute *w, uint32_t i)
+{
+    switch (m) {
+    case QOE_REBUFFER_RATIO:
+        return (double)(w->playing_ms[i] + w->rebuffer_ms[i]);
+    case QOE_AVG_BITRATE:
+        return (double)w->playing_ms[i];
+    case QOE_REBUFFERING_SHARE:
+    case QOE_CONCURRENT:
+        return (double)w->hb_sessions[i];
+    case QOE_STARTUP_P50:
+    case QOE_STARTUP_P95:
+        return (double)(w->starts[i] - w->fails[i] - w->exits[i]);
+    default:
+        return (double)w->starts[i];
+    }
+}
+
+/* The first minute start at or after t. */
+static int64_t minute_ceil(int64_t t)
+{
+    int64_t m = t - (t % 60 + 60) % 60;
+    return m < t ? m + 60 : m;
+}
+
+static void scan_volumes(struct qrun *r)
+{
+    for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
+        const struct ingest_minute *m = ingest_cube_minute(r->c, t);
+        for (uint32_t i = 0; m && i < m->nrows; i++) {
+            int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
+            if (g < 0)
+                continue;
+            r->volume[g] += row_volume(r->q->metric, m, i);
+            r->seen[g] = 1;
+        }
+    }
+}
+
+static _Thread_local const struct qrun *sort_run; /* qsort has no context argument */
+
+static int key_cmp(int32_t a, int32_t b)
+{
+    const struct qrun *r = sort_run;
+    for (int i = 0; i < r->q->ngroup; i++) {
+        int d = r->q->group_by[i];
+        const char *x = ingest_cube_value(r->c, d, r->keys[(size_t)a * r->q->ngroup + i]);
+        const char *y = ingest_cube_value(r->c, d, r->keys[(size_t)b * r->q->ngroup + i]);
+        int c = strcmp(x, y);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static int rank_cmp(const void *pa, const void *pb)
+{
+    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
+    double va = sort_run->volume[a], vb = sort_run->volume[b];
+    if (va != vb)
+        return va > vb ? -1 : 1;
+    return key_cmp(a, b);
+}
+
+/* Ranks the groups with rows (or every group without a group_by) by volume, ties by value. */
+static int32_t *rank_groups(struct qrun *r, int *n)
+{
+    int32_t *ids = oc_malloc(((size_t)r->ngroups + 1) * sizeof *ids);
+    *n = 0;
+    for (uint32_t g = 0; g < r->ngroups; g++)
+        if (r->seen[g] || r->q->ngroup == 0)
+            ids[(*n)++] = (int32_t)g;
+    sort_run = r;
+    qsort(ids, (size_t)*n, sizeof *ids, rank_cmp);
+    return ids;
+}
+
+/* Chooses the groups to accumulate: all of them when they fit in top (one pass), else the
+ * top by volume after a ranking pass. */
+static void select_top(struct qrun *r)
+{
+    r->sel = oc_malloc(((size_t)r->ngroups + 1) * sizeof *r->sel);
+    r->volume = oc_calloc((size_t)r->ngroups + 1, sizeof *r->volume);
+    r->seen = oc_calloc((size_t)r->ngroups + 1, 1);
+    if (r->ngroups <= (uint32_t)r->q->top) {
+        r->one_pass = 1;
+        r->nseries = (int)r->ngroups;
+        for (uint32_t g = 0; g < r->ngroups; g++)
+            r->sel[g] = (int32_t)g;
+        return;
+    }
+    scan_volumes(r);
+    int n;
+    r->order = rank_groups(r, &n);
+    r->nseries = n < r->q->top ? n : r->q->top;
+    for (uint32_t g = 0; g < r->ngroups; g++)
+        r->sel[g] = -1;
+    for (int s = 0; s < r->nseries; s++)
+        r->sel[r->order[s]] = s;
+}
+
+/* Which fields a metric reads: the scan loop touches only those. */
+enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
+
+static enum mclass metric_class(enum qoe_metric m)
+{
+    switch (m) {
+    case QOE_REBUFFER_RATIO:
+    case QOE_AVG_BITRATE:
+        return MC_PLAY;
+    case QOE_REBUFFERING_SHARE:
+    case QOE_CONCURRENT:
+        return MC_SESS;
+    case QOE_STARTUP_P50:
+    case QOE_STARTUP_P95:
+        return MC_SKETCH;
+    default:
+        return MC_START;
+    }
+}
+
+static void cell_sketch(struct cell *c, const struct ingest_minute *m, uint32_t i)
+{
+    for (uint32_t k = m->sk_off[i]; k < m->sk_off[i] + m->sk_n[i]; k++) {
+        if (!c->hist)
+            c->hist = oc_calloc(INGEST_SKETCH_NB, sizeof *c->hist);
+        c->hist[INGEST_SK_BUCKET(m->sk[k])] += INGEST_SK_COUNT(m->sk[k]);
+        c->ok += INGEST_SK_COUNT(m->sk[k]);
+    }
+}
+
+/* The series of row i, or -1 when the filter or top-k excludes it. */
+static inline int row_series(const struct qrun *r, const struct ingest_minute *m, uint32_t i)
+{
+    uint32_t leaf = m->leaf[i];
+    int32_t g = leaf < r->nleaves ? r->group_of[leaf] : -1;
+    return g < 0 ? -1 : r->sel[g];
+}
+
+/* One minute: the columns the metric class needs into the cells of step k. */
+static void scan_minute(struct qrun *r, const struct ingest_minute *m, int k, uint64_t *mhb,
+                        uint64_t *mrb, enum mclass mc)
+{
+    struct cell *cells = r->cells + k;
+    size_t np = (size_t)r->npoints;
+    for (uint32_t i = 0; i < m->nrows; i++) {
+        int s = row_series(r, m, i);
+        if (s < 0)
+            continue;
+        struct cell *c = &cells[(size_t)s * np];
+        c->rows++;
+        switch (mc) {
+        case MC_START:
+            c->starts += m->starts[i], c->fails += m->fails[i], c->exits += m->exits[i];
+            break;
+        case MC_PLAY:
+            c->playing += m->playing_ms[i], c->rebuf += m->rebuffer_ms[i];
+            c->br += m->bitrate_ms[i];
+            break;
+        case MC_SESS:
+            mhb[s] += m->hb_sessions[i], mrb[s] += m->rb_sessions[i];
+            break;
+        case MC_SKETCH:
+            cell_sketch(c, m, i);
+            break;
+        }
+    }
+    for (int s = 0; mc == MC_SESS && s < r->nseries; s++) {
+        if (!mhb[s])
+            continue;
+        struct cell *c = &cells[(size_t)s * np];
+        c->share_sum += (double)mrb[s] / (double)mhb[s];
+        c->conc_sum += (double)mhb[s];
+        c->nmin++;
+        mhb[s] = mrb[s] = 0;
+    }
+}
+
+/* One pass: each group's volume and whether it had rows, from its cells (as row_volume). */
+static void volumes_from_cells(struct qrun *r)
+{
+    for (int s = 0; s < r->nseries; s++)
+        for (int k = 0; k < r->npoints; k++) {
+            const struct cell *c = &r->cells[(size_t)s * r->npoints + k];
+            double v;
+            switch (r->q->metric) {
+            case QOE_REBUFFER_RATIO:
+                v = (double)(c->playing + c->rebuf);
+                break;
+            case QOE_AVG_BITRATE:
+                v = (double)c->playing;
+                break;
+            case QOE_REBUFFERING_SHARE:
+            case QOE_CONCURRENT:
+                v = c->conc_sum;
+                break;
+            case QOE_STARTUP_P50:
+            case QOE_STARTUP_P95:
+                v = (double)c->ok;
+                break;
+            default:
+                v = (double)c->starts;
+                break;
+            }
+            r->volume[s] += v;
+            r->seen[s] |= c->rows > 0;
+        }
+}
+
+static void scan_cells(struct qrun *r)
+{
+    enum mclass mc = metric_class(r->q->metric);
+    uint64_t *mhb = oc_calloc((size_t)r->nseries + 1, sizeof *mhb);
+    uint64_t *mrb = oc_calloc((size_t)r->nseries + 1, sizeof *mrb);
+    r->cells = oc_calloc((size_t)r->nseries * r->npoints + 1, sizeof *r->cells);
+    for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
+        const struct ingest_minute *m = ingest_cube_minute(r->c, t);
+        if (m)
+            scan_minute(r, m, (int)((t - r->q->from) / r->q->step), mhb, mrb, mc);
+    }
+    if (r->one_pass)
+        volumes_from_cells(r);
+    free(mhb);
+    free(mrb);
+}
+
+static double ratio(double num, double den)
+{
+    return den > 0 ? num / den : NAN;
+}
+
+/* The metric's value of one cell (NAN = null). */
+static double cell_value(enum qoe_metric m, const struct cell *c)
+{
+    uint64_t hist64[INGEST_SKETCH_NB];
+    switch (m) {
+    case QOE_VSF_RATE:
+        return ratio((double)c->fails, (double)c->starts);
+    case QOE_EBVS_RATE:
+        return ratio((double)c->exits, (double)c->starts);
+    case QOE_REBUFFER_RATIO:
+        return ratio((double)c->rebuf, (double)(c->playing + c->rebuf));
+    case QOE_REBUFFERING_SHARE:
+        return ratio(c->share_sum, c->nmin);
+    case QOE_AVG_BITRATE:
+        return ratio(c->br, (double)c->playing);
+    case QOE_CONCURRENT:
+        return ratio(c->conc_sum, c->nmin);
+    case QOE_PLAYS:
+        return c->rows ? (double)c->starts : NAN;
+    case QOE_STARTUP_P50:
+    case QOE_STARTUP_P95:
+        if (!c->hist)
+            return NAN;
+        for (int i = 0; i < INGEST_SKETCH_NB; i++)
+            hist64[i] = c->hist[i];
+        return ingest_sketch_quantile(hist64, c->ok, m == QOE_STARTUP_P50 ? 0.5 : 0.95);
+    default:
+        return NAN;
+    }
+}
+
+static struct qoe_result *build_result(struct qrun *r)
+{
+    struct qoe_result *res = oc_calloc(1, sizeof *res);
+    int n = r->nseries;
+    if (r->one_pass) /* the groups with rows, by volume */
+        r->order = rank_groups(r, &n);
+    res->npoints = r->npoints;
+    res->nseries = n;
+    res->series = oc_calloc((size_t)n + 1, sizeof *res->series);
+    for (int s = 0; s < n; s++) {
+        struct qoe_series *se = &res->series[s];
+        int32_t g = r->order[s];
+        int cs = r->sel[g]; /* the series whose cells hold group g */
+        for (int i = 0; i < r->q->ngroup; i++)
+            se->values[i] =
+                ingest_cube_value(r->c, r->q->group_by[i], r->keys[(size_t)g * r->q->ngroup + i]);
+        se->volume = r->volume[g];
+        se->points = oc_malloc((size_t)r->npoints * sizeof *se->points);
+        for (int k = 0; k < r->npoints; k++)
+            se->points[k] = cell_value(r->q->metric, &r->cells[(size_t)cs * r->npoints + k]);
+    }
+    return res;
+}
+
+static void qrun_free(struct qrun *r)
+{
+    for (size_t i = 0; r->cells && i < (size_t)r->nseries * r->npoints; i++)
+        free(r->cells[i].hist);
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        free(r->allow[d]);
+    free(r->cells);
+    free(r->group_of);
+    free(r->keys);
+    free(r->gmap);
+    free(r->volume);
+    free(r->seen);
+    free(r->sel);
+    free(r->order);
+}
+
+static int check_query(const struct qoe_query *q, int *npoints, char *err, size_t errlen)
+{
+    if ((int)q->metric < 0 || q->metric >= QOE_NMETRICS)
+        return snprintf(err, errlen, "metric: unknown"), OC_EINVAL;
+    if (q->from < 0 || q->to > QOE_MAX_TIME)
+        return snprintf(err, errlen, "from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME),
+               OC_EINVAL;
+    if (q->to <= q->from)
+        return snprintf(err, errlen, "to: must be after from"), OC_EINVAL;
+    if (q->step <= 0)
+        return snprintf(err, errlen, "step: must be positive"), OC_EINVAL;
+    int64_t n = (q->to - q->from + q->step - 1) / q->step;
+    if (n > QOE_MAX_POINTS)
+        return snprintf(err, errlen, "step: more than %d points", QOE_MAX_POINTS), OC_ETOOBIG;
+    if (q->top < 1 || q->top > QOE_MAX_TOP)
+        return snprintf(err, errlen, "top: must be 1 to %d", QOE_MAX_TOP), OC_EINVAL;
+    if ((q->metric == QOE_STARTUP_P50 || q->metric == QOE_STARTUP_P95) && n * q->top > QOE_MAX_HIST)
+        return snprintf(err, errlen, "step: percentiles allow at most %d groups x points",
+                        QOE_MAX_HIST),
+               OC_ETOOBIG;
+    *npoints = (int)n;
+    return 0;
+}
+
+int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q, struct qoe_result **out,
+                  char *err, size_t errlen)
+{
+    struct qrun r;
+    memset(&r, 0, sizeof r);
+    r.q = q;
+    r.c = c;
+    int rc = check_query(q, &r.npoints, err, errlen);
+    if (rc != 0)
+        return rc;
+    resolve_filter(&r);
+    ingest_cube_read_begin(c);
+    ingest_cube_window(c, &r.t_lo, &r.t_hi); /* under the read lock: no minute comes or goes */
+    r.t_lo = r.t_lo > minute_ceil(q->from) ? r.t_lo : minute_ceil(q->from);
+    r.t_hi = r.t_hi < q->to ? r.t_hi : q->to;
+    rc = build_groups(&r, err, errlen);
+    if (rc == 0) {
+        select_top(&r);
+        scan_cells(&r);
+        *out = build_result(&r);
+    }
+    ingest_cube_read_end(c);
+    qrun_free(&r);
+    return rc;
+}
+
+void qoe_result_destroy(struct qoe_result *r)
+{
+    if (!r)
+        return;
+    for (int s = 0; s < r->nseries; s++)
+        free(r->series[s].points);
+    free(r->series);
+    free(r);
+}
+
+double qoe_point(const struct qoe_result *r, int series, int k)
+{
+    return r->series[series].points[k];
+}
+
+json_t *qoe_result_json(const struct qoe_query *q, const struct qoe_result *r)
+{
+    json_t *series = json_array();
+    for (int s = 0; s < r->nseries; s++) {
+        json_t *group = json_object(), *points = json_array();
+        for (int i = 0; i < q->ngroup; i++)
+            json_object_set_new(group, beacon_dim_names[q->group_by[i]],
+                                json_string(r->series[s].values[i]));
+        for (int k = 0; k < r->npoints; k++) {
+            double v = r->series[s].points[k];
+            json_t *jv = isnan(v)                 ? json_null()
+                         : q->metric == QOE_PLAYS ? json_integer((json_int_t)v)
+                                                  : json_real(v);
+            json_array_append_new(points,
+                                  json_pack("[Io]", (json_int_t)(q->from + k * q->step), jv));
+        }
+        json_array_append_new(series, json_pack("{s:o,s:o}", "group", group, "points", points));
+    }
+    return json_pack("{s:s,s:I,s:I,s:I,s:o}", "metric", qoe_metric_names[q->metric], "from",
+                     (json_int_t)q->from, "to", (json_int_t)q->to, "step", (json_int_t)q->step,
+                     "series", series);
+}

@@ -1,0 +1,648 @@
+/*
+ * engine.c - localization: the smallest set of elements whose leaves explain the change.
+ *
+ * Each leaf has r (now), f (forecast) and w (1/variance). An element's fit is the best common
+ * scale k = sum(w r f) / sum(w f^2) of its leaves (the ripple effect); its evidence is the
+ * chi-square gain sum(w f^2) (k - 1)^2 of rescaling, and it is judged against the rest of the
+ * leaves (gain of two scales over one). The search is greedy: the best element by evidence
+ * minus a per-attribute penalty, then rolled up to a parent when the parent's other leaves
+ * deviate too, then drilled down when one attribute splits it into deviating and clearly
+ * normal children; its leaves are then explained and the search repeats. See
+ * docs/internals/rca.md.
+ */
+#include "rca/rca_int.h"
+
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENG_REST_MAX    0.7  /* the rest may deviate at most this share of an element's deviation */
+#define ENG_OWN_MIN     0.3  /* an element's own deviation is at least this share of its contrast */
+#define ENG_NORMAL_MAX  0.25 /* a "clearly normal" part deviates under this share of the rest */
+#define ENG_DEV_MIN     0.5  /* a deviating child deviates at least this share of its parent */
+#define ENG_MIN_SUPPORT 5.0  /* excess (in counts) an element must carry: one thin leaf is noise */
+#define ENG_PROMISING   16   /* layer-1 values combined into layer-2 and layer-3 candidates */
+
+struct agg {
+    double R, F; /* sums of r and f */
+    double Srf;  /* sum of w r f */
+    double Sff;  /* sum of w f f */
+};
+
+/* A scored candidate while searching. */
+struct scored {
+    struct rca_elem e;
+    double net; /* contrast minus penalty */
+};
+
+struct eng {
+    const struct rca_data *d;
+    const struct rca_opts *o;
+    const struct rca_obs *ob;
+    size_t n;             /* leaves */
+    int na;               /* attributes */
+    unsigned char *live;  /* 1 while the leaf is not explained by an asserted element */
+    double dir;           /* +1: the measure went up, -1: down */
+    double excess;        /* dir * (R - F) over all leaves */
+    struct scored *cands; /* candidates of the first round, with their net evidence */
+    int n_cands, cap_cands;
+};
+
+static void agg_add(struct agg *a, const struct rca_obs *ob, size_t l)
+{
+    double f = ob->f[l], r = ob->r[l], w = ob->w[l];
+    a->R += r;
+    a->F += f;
+    a->Srf += w * r * f;
+    a->Sff += w * f * f;
+}
+
+static struct agg agg_minus(struct agg a, struct agg b)
+{
+    return (struct agg){a.R - b.R, a.F - b.F, a.Srf - b.Srf, a.Sff - b.Sff};
+}
+
+/* The common scale of the leaves in a (1 when there is no forecast mass). */
+static double kval(struct agg a)
+{
+    return a.Sff > 1e-12 ? a.Srf / a.Sff : 1.0;
+}
+
+/* Chi-square gain of rescaling a's leaves by kval(a) instead of k0. */
+static double gain_vs(struct agg a, double k0)
+{
+    if (a.Sff <= 1e-12)
+        return 0;
+    double k = a.Srf / a.Sff;
+    return a.Sff * (k - k0) * (k - k0);
+}
+
+static int leaf_in(const struct eng *g, const struct rca_elem *e, size_t l)
+{
+    const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+    for (int i = 0; i < e->n; i++)
+        if (v[e->attr[i]] != e->val[i])
+            return 0;
+    return 1;
+}
+
+/* Sums over the live leaves of e. */
+static struct agg agg_elem(const struct eng *g, const struct rca_elem *e)
+{
+    struct agg a = {0};
+    for (size_t l = 0; l < g->n; l++)
+        if (g->live[l] && leaf_in(g, e, l))
+            agg_add(&a, g->ob, l);
+    return a;
+}
+
+/* Evidence that e's leaves deviate while the rest of universe u do not: the gain of two
+ * scales (e, rest) over one, or 0 when e deviates less than the rest in the anomaly's
+ * direction, the rest deviates more than ENG_REST_MAX as much as e, or e hardly deviates
+ * from its own forecast (it only looks high because the rest fell). */
+static double contrast(const struct eng *g, struct agg e, struct agg u)
+{
+    struct agg rest = agg_minus(u, e);
+    if (rest.Sff <= 1e-9 * u.Sff)
+        return 0; /* e is (nearly) everything still unexplained: that is no localization */
+    double ke = kval(e), kr = kval(rest);
+    if (g->dir * (ke - kr) <= 0 || g->dir * (kr - 1) > ENG_REST_MAX * g->dir * (ke - 1) ||
+        g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr))
+        return 0;
+    double ku = kval(u);
+    double c = gain_vs(e, ku) + gain_vs(rest, ku);
+    return c > 0 ? c : 0;
+}
+
+/* Fills e's score (the share of the total excess its leaves carry) and sums from a (its
+ * aggregate); c (its contrast) ranks candidates elsewhere. */
+static void elem_fill(const struct eng *g, struct rca_elem *e, struct agg a, double c)
+{
+    (void)c;
+    e->score = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
+    e->score = e->score < 0 ? 0 : e->score > 1 ? 1 : e->score;
+    e->real = a.R;
+    e->expected = a.F;
+}
+
+static void elem_sort(struct rca_elem *e)
+{
+    for (int i = 1; i < e->n; i++)
+        for (int j = i; j > 0 && e->attr[j - 1] > e->attr[j]; j--) {
+            int ta = e->attr[j];
+            uint32_t tv = e->val[j];
+            e->attr[j] = e->attr[j - 1];
+            e->val[j] = e->val[j - 1];
+            e->attr[j - 1] = ta;
+            e->val[j - 1] = tv;
+        }
+}
+
+static double net_of(const struct eng *g, const struct rca_elem *e, double contrast_gain)
+{
+    return contrast_gain - g->o->penalty * (1 + 0.5 * (e->n - 1));
+}
+
+static void cand_push(struct eng *g, const struct rca_elem *e, double net)
+{
+    if (g->n_cands == g->cap_cands) {
+        g->cap_cands = g->cap_cands ? g->cap_cands * 2 : 64;
+        g->cands = oc_realloc(g->cands, (size_t)g->cap_cands * sizeof(*g->cands));
+    }
+    g->cands[g->n_cands++] = (struct scored){*e, net};
+}
+
+/* Considers element e with aggregate a: records it as a candidate in the first round and
+ * keeps it in *best when it beats it. */
+static void consider(struct eng *g, struct rca_elem e, struct agg a, struct agg u, int first,
+                     struct scored *best)
+{
+    double c = contrast(g, a, u);
+    double ex = g->dir * (a.R - a.F);
+    if (c <= 0 || ex < g->o->min_share * g->excess || ex < ENG_MIN_SUPPORT)
+        return;
+    elem_sort(&e);
+    elem_fill(g, &e, a, c);
+    double net = net_of(g, &e, c);
+    if (first)
+        cand_push(g, &e, net);
+    if (net > best->net) {
+        best->e = e;
+        best->net = net;
+    }
+}
+
+/* Offsets of each attribute's values in a flat per-value array; returns the total. */
+static size_t value_offsets(const struct eng *g, size_t *off)
+{
+    size_t total = 0;
+    for (int a = 0; a < g->na; a++) {
+        off[a] = total;
+        total += g->d->dict[a].n;
+    }
+    return total;
+}
+
+static struct agg agg_live(const struct eng *g)
+{
+    struct agg u = {0};
+    for (size_t l = 0; l < g->n; l++)
+        if (g->live[l])
+            agg_add(&u, g->ob, l);
+    return u;
+}
+
+/* Index of the weakest entry of top[0..n-1] by contrast. */
+static int weakest(const double *c, int n)
+{
+    int w = 0;
+    for (int i = 1; i < n; i++)
+        if (c[i] < c[w])
+            w = i;
+    return w;
+}
+
+/* Layer 1: every attr=value. Keeps the ENG_PROMISING values with the most contrast in pa/pv;
+ * returns how many. */
+static int search_layer1(struct eng *g, struct agg u, int first, struct scored *best, int *pa,
+                         uint32_t *pv)
+{
+    size_t off[RCA_MAX_ATTRS], nv = value_offsets(g, off);
+    struct agg *a1 = oc_calloc(nv ? nv : 1, sizeof(*a1));
+    double pc[ENG_PROMISING];
+    int np = 0;
+    for (size_t l = 0; l < g->n; l++) {
+        if (!g->live[l])
+            continue;
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int a = 0; a < g->na; a++)
+            agg_add(&a1[off[a] + v[a]], g->ob, l);
+    }
+    for (int a = 0; a < g->na; a++)
+        for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+            struct agg ag = a1[off[a] + v];
+            struct rca_elem e = {.n = 1, .attr = {a}, .val = {v}};
+            consider(g, e, ag, u, first, best);
+            double c = contrast(g, ag, u);
+            if (c <= 0)
+                continue;
+            int fresh = np < ENG_PROMISING;
+            int slot = fresh ? np++ : weakest(pc, np);
+            if (fresh || c > pc[slot]) {
+                pc[slot] = c;
+                pa[slot] = a;
+                pv[slot] = v;
+            }
+        }
+    free(a1);
+    return np;
+}
+
+/* Layers 2 and 3: combinations of the promising values (distinct attributes). */
+static void search_combos(struct eng *g, struct agg u, int first, struct scored *best,
+                          const int *pa, const uint32_t *pv, int np)
+{
+    size_t p2 = (size_t)np * np, p3 = p2 * np;
+    struct agg *a2 = oc_calloc(p2 + 1, sizeof(*a2)), *a3 = oc_calloc(p3 + 1, sizeof(*a3));
+    unsigned char *used = oc_calloc(p3 + 1, 1);
+    for (size_t l = 0; l < g->n; l++) {
+        if (!g->live[l])
+            continue;
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        int in[ENG_PROMISING], k = 0;
+        for (int i = 0; i < np; i++)
+            if (v[pa[i]] == pv[i])
+                in[k++] = i;
+        for (int i = 0; i < k; i++)
+            for (int j = i + 1; j < k; j++) {
+                agg_add(&a2[in[i] * np + in[j]], g->ob, l);
+                used[in[i] * np + in[j]] |= 1;
+                for (int m = j + 1; m < k; m++) {
+                    size_t x = ((size_t)in[i] * np + in[j]) * np + in[m];
+                    agg_add(&a3[x], g->ob, l);
+                    used[x] |= 2;
+                }
+            }
+    }
+    for (int i = 0; i < np; i++)
+        for (int j = i + 1; j < np; j++) {
+            if (used[i * np + j] & 1) {
+                struct rca_elem e = {.n = 2, .attr = {pa[i], pa[j]}, .val = {pv[i], pv[j]}};
+                consider(g, e, a2[i * np + j], u, first, best);
+            }
+            for (int m = j + 1; m < np; m++) {
+                size_t x = ((size_t)i * np + j) * np + m;
+                if (!(used[x] & 2))
+                    continue;
+                struct rca_elem e = {
+                    .n = 3, .attr = {pa[i], pa[j], pa[m]}, .val = {pv[i], pv[j], pv[m]}};
+                consider(g, e, a3[x], u, first, best);
+            }
+        }
+    free(a2);
+    free(a3);
+    free(used);
+}
+
+/* A part of a parent is "clearly normal" next to a deviating part when it holds enough of
+ * the parent's forecast, deviates less than ENG_NORMAL_MAX as much, and the split is
+ * significant. */
+static int clearly_normal(const struct eng *g, struct agg dev, struct agg norm, double k0,
+                          double penalty)
+{
+    struct agg whole = {dev.R + norm.R, dev.F + norm.F, dev.Srf + norm.Srf, dev.Sff + norm.Sff};
+    double dd = g->dir * (kval(dev) - k0), dn = g->dir * (kval(norm) - k0);
+    if (whole.F <= 0 || norm.F < g->o->split_mass * whole.F || dd <= 0)
+        return 0;
+    double kw = kval(whole);
+    return dn < ENG_NORMAL_MAX * dd && gain_vs(dev, kw) + gain_vs(norm, kw) > penalty;
+}
+
+static struct rca_elem elem_drop(const struct rca_elem *e, int i)
+{
+    struct rca_elem p = {0};
+    for (int j = 0; j < e->n; j++)
+        if (j != i) {
+            p.attr[p.n] = e->attr[j];
+            p.val[p.n++] = e->val[j];
+        }
+    return p;
+}
+
+/* Replaces e by a parent while the parent's other leaves are not clearly normal. */
+static struct rca_elem roll_up(const struct eng *g, struct rca_elem e, struct agg u)
+{
+    while (e.n > 1) {
+        struct agg ae = agg_elem(g, &e);
+        int pick = -1;
+        double pick_c = -1;
+        for (int i = 0; i < e.n; i++) {
+            struct rca_elem p = elem_drop(&e, i);
+            struct agg ap = agg_elem(g, &p);
+            double k0 = kval(agg_minus(u, ap));
+            if (clearly_normal(g, ae, agg_minus(ap, ae), k0, g->o->penalty))
+                continue;
+            double c = contrast(g, ap, u);
+            if (c > pick_c) {
+                pick_c = c;
+                pick = i;
+            }
+        }
+        if (pick < 0 || pick_c <= 0)
+            break;
+        e = elem_drop(&e, pick);
+    }
+    return e;
+}
+
+static int elem_has_attr(const struct rca_elem *e, int a)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->attr[i] == a)
+            return 1;
+    return 0;
+}
+
+/* Picks the attribute that splits e into deviating children and a clearly normal rest;
+ * fills dev[] with the deviating children and returns how many (0: keep e). */
+static int best_split(const struct eng *g, const struct rca_elem *e, struct agg u,
+                      struct rca_elem *dev, int max)
+{
+    size_t off[RCA_MAX_ATTRS], nv = value_offsets(g, off);
+    struct agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch)), ae = {0};
+    for (size_t l = 0; l < g->n; l++) {
+        if (!g->live[l] || !leaf_in(g, e, l))
+            continue;
+        agg_add(&ae, g->ob, l);
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int a = 0; a < g->na; a++)
+            agg_add(&ch[off[a] + v[a]], g->ob, l);
+    }
+    double k0 = kval(agg_minus(u, ae)), de = g->dir * (kval(ae) - k0), best = 0;
+    int n_best = 0;
+    for (int a = 0; a < g->na && de > 0; a++) {
+        if (elem_has_attr(e, a))
+            continue;
+        struct agg D = {0}, N = {0};
+        int nd = 0;
+        for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+            struct agg c = ch[off[a] + v];
+            int is_dev =
+                g->dir * (kval(c) - k0) >= ENG_DEV_MIN * de && gain_vs(c, k0) > g->o->penalty;
+            struct agg *into = is_dev ? &D : &N;
+            *into =
+                (struct agg){into->R + c.R, into->F + c.F, into->Srf + c.Srf, into->Sff + c.Sff};
+            nd += is_dev;
+        }
+        if (nd == 0 || nd > max || !clearly_normal(g, D, N, k0, g->o->penalty * nd))
+            continue;
+        double kw = kval(ae), sg = gain_vs(D, kw) + gain_vs(N, kw);
+        if (sg <= best)
+            continue;
+        best = sg;
+        n_best = 0;
+        for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+            struct agg c = ch[off[a] + v];
+            if (g->dir * (kval(c) - k0) >= ENG_DEV_MIN * de && gain_vs(c, k0) > g->o->penalty) {
+                dev[n_best] = *e;
+                dev[n_best].attr[e->n] = a;
+                dev[n_best].val[e->n] = v;
+                dev[n_best].n = e->n + 1;
+                elem_sort(&dev[n_best++]);
+            }
+        }
+    }
+    free(ch);
+    return n_best;
+}
+
+/* Appends e, or the deviating children it splits into (recursively), to out[*n]. */
+static void drill_down(const struct eng *g, struct rca_elem e, struct agg u, struct rca_elem *out,
+                       int *n, int max)
+{
+    struct rca_elem kids[RCA_MAX_CAUSES];
+    int nk = e.n < RCA_MAX_DEPTH ? best_split(g, &e, u, kids, max - *n) : 0;
+    if (nk == 0) {
+        if (*n < max)
+            out[(*n)++] = e;
+        return;
+    }
+    for (int i = 0; i < nk; i++)
+        drill_down(g, kids[i], u, out, n, max);
+}
+
+/* Drops pairs that do not narrow e's leaves (pop=FRA&region=EMEA is pop=FRA when every FRA
+ * leaf is in EMEA), counting all leaves, explained or not. */
+static struct rca_elem simplify(const struct eng *g, struct rca_elem e)
+{
+    for (int i = 0; i < e.n && e.n > 1;) {
+        struct rca_elem p = elem_drop(&e, i);
+        size_t ne = 0, np = 0;
+        for (size_t l = 0; l < g->n; l++)
+            if (leaf_in(g, &p, l)) {
+                np++;
+                ne += (size_t)leaf_in(g, &e, l);
+            }
+        if (np == ne)
+            e = p;
+        else
+            i++;
+    }
+    return e;
+}
+
+/* Asserts e: fills its score, appends it to r and marks its leaves explained. */
+static int assert_elem(struct eng *g, struct rca_elem e, struct agg u, struct rca_result *r)
+{
+    struct agg ae = agg_elem(g, &e);
+    if (ae.F == 0 && ae.R == 0)
+        return 0;
+    elem_fill(g, &e, ae, gain_vs(ae, kval(agg_minus(u, ae))));
+    r->causes[r->n_causes++] = e;
+    for (size_t l = 0; l < g->n; l++)
+        if (g->live[l] && leaf_in(g, &e, l))
+            g->live[l] = 0;
+    return 1;
+}
+/* One search over the live leaves: the best element, rolled up and drilled down, into
+ * list[*n] (at most max). Returns 0 when no element is worth asserting. */
+static int next_step(struct eng *g, int first, struct rca_elem *list, int *n, int max)
+{
+    struct agg u = agg_live(g);
+    struct scored best = {.net = 0};
+    int pa[ENG_PROMISING];
+    uint32_t pv[ENG_PROMISING];
+    int np = search_layer1(g, u, first, &best, pa, pv);
+    search_combos(g, u, first, &best, pa, pv, np);
+    *n = 0;
+    if (best.net <= 0)
+        return 0;
+    drill_down(g, roll_up(g, best.e, u), u, list, n, max);
+    for (int i = 0; i < *n; i++)
+        list[i] = simplify(g, list[i]);
+    return *n > 0;
+}
+
+static void live_except(struct eng *g, const struct rca_result *r, int skip)
+{
+    memset(g->live, 1, g->n);
+    for (int i = 0; i < r->n_causes; i++)
+        if (i != skip)
+            for (size_t l = 0; l < g->n; l++)
+                if (leaf_in(g, &r->causes[i], l))
+                    g->live[l] = 0;
+}
+
+/* Backfitting: each cause is searched for again with the others fixed; it is dropped when
+ * nothing is worth asserting any more, or replaced by the single element found. */
+static void backfit(struct eng *g, struct rca_result *r)
+{
+    for (int i = 0; i < r->n_causes && r->n_causes > 1;) {
+        struct rca_elem list[RCA_MAX_CAUSES];
+        int n;
+        live_except(g, r, i);
+        struct agg u = agg_live(g);
+        if (!next_step(g, 0, list, &n, RCA_MAX_CAUSES)) {
+            memmove(&r->causes[i], &r->causes[i + 1],
+                    (size_t)(r->n_causes - i - 1) * sizeof(r->causes[0]));
+            r->n_causes--;
+            continue;
+        }
+        if (n == 1) {
+            struct agg a = agg_elem(g, &list[0]);
+            elem_fill(g, &list[0], a, gain_vs(a, kval(agg_minus(u, a))));
+            r->causes[i] = list[0];
+        }
+        i++;
+    }
+}
+
+/* The best net evidence of one search in the current direction. */
+static double best_net(struct eng *g)
+{
+    struct agg u = agg_live(g);
+    struct scored best = {.net = 0};
+    int pa[ENG_PROMISING];
+    uint32_t pv[ENG_PROMISING];
+    int np = search_layer1(g, u, 0, &best, pa, pv);
+    search_combos(g, u, 0, &best, pa, pv, np);
+    return best.net;
+}
+
+/* The anomaly's direction is the one whose best element has more evidence: the total alone
+ * misleads when a drift elsewhere outweighs a sharp local drop. */
+static void choose_direction(struct eng *g)
+{
+    double dir0 = g->dir, ex0 = g->excess;
+    double here = best_net(g);
+    g->dir = -dir0;
+    g->excess = -ex0;
+    if (g->excess <= 0)
+        g->excess = ex0;
+    if (best_net(g) > here)
+        return;
+    g->dir = dir0;
+    g->excess = ex0;
+}
+
+/* The greedy rounds: best element, roll up, drill down, explain its leaves, repeat; then
+ * backfit and drop causes under min_score. */
+static void localize(struct eng *g, struct rca_result *r)
+{
+    int max = g->o->max_causes < RCA_MAX_CAUSES ? g->o->max_causes : RCA_MAX_CAUSES;
+    choose_direction(g);
+    for (int round = 0; r->n_causes < max; round++) {
+        struct agg u = agg_live(g);
+        struct rca_elem list[RCA_MAX_CAUSES];
+        int n = 0, added = 0;
+        if (!next_step(g, round == 0, list, &n, max - r->n_causes))
+            break;
+        for (int i = 0; i < n; i++)
+            added += assert_elem(g, list[i], u, r);
+        if (!added)
+            break;
+    }
+    backfit(g, r);
+    int k = 0;
+    for (int i = 0; i < r->n_causes; i++)
+        if (r->causes[i].score >= g->o->min_score)
+            r->causes[k++] = r->causes[i];
+    r->n_causes = k;
+}
+
+static int elem_same(const struct rca_elem *a, const struct rca_elem *b)
+{
+    if (a->n != b->n)
+        return 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->attr[i] != b->attr[i] || a->val[i] != b->val[i])
+            return 0;
+    return 1;
+}
+
+static int by_net(const void *x, const void *y)
+{
+    double a = ((const struct scored *)x)->net, b = ((const struct scored *)y)->net;
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* The candidate list: the causes first, then the first round's elements by net evidence. */
+static void rank_candidates(struct eng *g, struct rca_result *r)
+{
+    int k = g->o->top_k < RCA_MAX_CANDS ? g->o->top_k : RCA_MAX_CANDS;
+    if (g->n_cands > 1)
+        qsort(g->cands, (size_t)g->n_cands, sizeof(*g->cands), by_net);
+    for (int i = 0; i < r->n_causes && r->n_cands < k; i++)
+        r->cands[r->n_cands++] = r->causes[i];
+    for (int i = 0; i < g->n_cands && r->n_cands < k; i++) {
+        int dup = 0;
+        for (int j = 0; j < r->n_cands && !dup; j++)
+            dup = elem_same(&r->cands[j], &g->cands[i].e);
+        if (!dup)
+            r->cands[r->n_cands++] = g->cands[i].e;
+    }
+}
+
+void rca_opts_default(struct rca_opts *o)
+{
+    o->window = 10;
+    o->max_causes = 5;
+    o->top_k = RCA_DEFAULT_TOPK;
+    o->penalty = 24;
+    o->min_share = 0.05;
+    o->split_mass = 0.15;
+    o->min_score = 0.01;
+}
+
+/* Sets the direction and the totals scores are shares of. */
+static void eng_setup(struct eng *g, struct rca_result *r)
+{
+    struct agg all = {0};
+    for (size_t l = 0; l < g->n; l++) {
+        agg_add(&all, g->ob, l);
+        g->live[l] = 1;
+    }
+    g->dir = all.R >= all.F ? 1 : -1;
+    g->excess = g->dir * (all.R - all.F);
+    double t = g->ob->total_t;
+    r->real = g->d->ratio ? (t > 0 ? all.R / t : 0) : all.R;
+    r->expected = g->d->ratio ? (t > 0 ? all.F / t : 0) : all.F;
+    if (gain_vs(all, 1.0) <= g->o->penalty)
+        r->note = "no significant change at this time bin";
+    else
+        r->note = "the change is spread over all leaves; no element explains it";
+}
+
+int rca_run(const struct rca_data *d, int64_t at, const struct rca_opts *o, struct rca_result *out)
+{
+    struct rca_opts def;
+    struct rca_obs ob;
+    struct eng g = {0};
+    if (!o) {
+        rca_opts_default(&def);
+        o = &def;
+    }
+    memset(out, 0, sizeof(*out));
+    out->at = at;
+    int rc = rca_forecast(d, at, o->window, &ob);
+    if (rc != 0)
+        return rc;
+    g.d = d;
+    g.o = o;
+    g.ob = &ob;
+    g.n = ob.n;
+    g.na = d->n_attrs;
+    g.live = oc_calloc(g.n ? g.n : 1, 1);
+    eng_setup(&g, out);
+    localize(&g, out);
+    if (out->n_causes > 0)
+        out->note = NULL;
+    rank_candidates(&g, out);
+    free(g.live);
+    free(g.cands);
+    rca_obs_free(&ob);
+    return 0;
+}

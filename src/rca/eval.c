@@ -1,0 +1,316 @@
+/*
+ * eval.c - `oncue rca eval DIR`: scores the engine on labelled cases made by `oncue rca gen`.
+ *
+ * For each case_NNNN.truth/.csv pair, runs rca_run at the truth's `at` and compares the
+ * asserted elements with the true ones (exact match of the sorted attr=value pairs). TP, FP
+ * and FN are summed per setting tag; the table gives micro-F1 = 2TP/(2TP+FP+FN), precision,
+ * recall and the median and maximum engine runtime (CSV reading excluded).
+ */
+#include "rca/rca_int.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVAL_MAX_TAGS  16  /* tags per case */
+#define EVAL_MAX_SETS  64  /* distinct tags overall */
+#define EVAL_MAX_TRUTH 8   /* true elements per case */
+#define EVAL_TAG_LEN   32  /* bytes per tag */
+#define EVAL_ELEM_LEN  256 /* bytes per element string */
+
+struct eval_set {
+    char tag[EVAL_TAG_LEN]; /* "all", "ratio", "layer=2", ... */
+    long tp, fp, fn, cases; /* summed counts */
+    double *ms;             /* runtimes, owned */
+    size_t n_ms, cap_ms;
+};
+
+struct eval_truth {
+    long long at;
+    int n_tags, n_el;
+    char tags[EVAL_MAX_TAGS][EVAL_TAG_LEN];
+    char el[EVAL_MAX_TRUTH][EVAL_ELEM_LEN];
+};
+
+static int read_truth(const char *path, struct eval_truth *t)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    memset(t, 0, sizeof(*t));
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, "at ", 3) == 0)
+            t->at = strtoll(line + 3, NULL, 10);
+        else if (strncmp(line, "cause ", 6) == 0 && t->n_el < EVAL_MAX_TRUTH)
+            snprintf(t->el[t->n_el++], EVAL_ELEM_LEN, "%.*s", EVAL_ELEM_LEN - 1, line + 6);
+        else if (strncmp(line, "tags ", 5) == 0) {
+            char *p = line + 5;
+            while (*p && t->n_tags < EVAL_MAX_TAGS) {
+                size_t n = strcspn(p, " ");
+                if (n > 0 && n < EVAL_TAG_LEN) {
+                    memcpy(t->tags[t->n_tags], p, n);
+                    t->tags[t->n_tags++][n] = '\0';
+                }
+                p += n + (p[n] == ' ');
+            }
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static struct eval_set *set_get(struct eval_set *sets, int *n, const char *tag)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(sets[i].tag, tag) == 0)
+            return &sets[i];
+    if (*n == EVAL_MAX_SETS)
+        return NULL;
+    struct eval_set *s = &sets[(*n)++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->tag, sizeof(s->tag), "%s", tag);
+    return s;
+}
+
+static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
+{
+    if (!s)
+        return;
+    s->tp += tp;
+    s->fp += fp;
+    s->fn += fn;
+    s->cases++;
+    if (s->n_ms == s->cap_ms) {
+        s->cap_ms = s->cap_ms ? s->cap_ms * 2 : 64;
+        s->ms = oc_realloc(s->ms, s->cap_ms * sizeof(*s->ms));
+    }
+    s->ms[s->n_ms++] = ms;
+}
+
+/* Runs one case; counts matches of predicted against true elements. 0 or -1. */
+static int eval_case(const char *csv, const struct eval_truth *t, const struct rca_opts *o, int *tp,
+                     int *fp, int *fn, double *ms)
+{
+    struct rca_data *d = NULL;
+    struct rca_result *r = oc_malloc(sizeof(*r));
+    char err[512];
+    int rc = -1;
+    if (rca_csv_read(csv, &d, err, sizeof(err)) != 0) {
+        fprintf(stderr, "oncue rca eval: %s\n", err);
+        goto out;
+    }
+    double t0 = rca_now_ms();
+    if (rca_run(d, (int64_t)t->at, o, r) != 0)
+        goto out;
+    *ms = rca_now_ms() - t0;
+    *tp = 0;
+    for (int i = 0; i < r->n_causes; i++) {
+        struct oc_buf b;
+        oc_buf_init(&b, EVAL_ELEM_LEN);
+        rca_elem_format(d, &r->causes[i], &b);
+        for (int j = 0; j < t->n_el; j++)
+            if (b.data && strcmp(b.data, t->el[j]) == 0) {
+                (*tp)++;
+                break;
+            }
+        oc_buf_free(&b);
+    }
+    *fp = r->n_causes - *tp;
+    *fn = t->n_el - *tp;
+    rc = 0;
+out:
+    rca_data_destroy(d);
+    free(r);
+    return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void set_print(struct eval_set *s, int json, int first)
+{
+    qsort(s->ms, s->n_ms, sizeof(double), cmp_dbl);
+    double p = s->tp + s->fp ? (double)s->tp / (double)(s->tp + s->fp) : 0;
+    double r = s->tp + s->fn ? (double)s->tp / (double)(s->tp + s->fn) : 0;
+    double f1 = 2 * s->tp + s->fp + s->fn ? 2.0 * s->tp / (double)(2 * s->tp + s->fp + s->fn) : 0;
+    double med = s->n_ms ? s->ms[s->n_ms / 2] : 0, mx = s->n_ms ? s->ms[s->n_ms - 1] : 0;
+    if (json)
+        printf("%s{\"setting\":\"%s\",\"cases\":%ld,\"f1\":%.4f,\"precision\":%.4f,"
+               "\"recall\":%.4f,\"median_ms\":%.3f,\"max_ms\":%.3f}",
+               first ? "" : ",", s->tag, s->cases, f1, p, r, med, mx);
+    else
+        printf("| %-14s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f |\n", s->tag, s->cases, f1, p,
+               r, med, mx);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The sorted case_NNNN stems ("DIR/case_NNNN") of dir; *n gets the count. */
+static char **list_cases(const char *dir, size_t *n)
+{
+    DIR *dp = opendir(dir);
+    char **v = NULL;
+    size_t cap = 0;
+    *n = 0;
+    if (!dp)
+        return NULL;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 7 || strcmp(e->d_name + len - 6, ".truth") != 0)
+            continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            v = oc_realloc(v, cap * sizeof(*v));
+        }
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(len - 6), e->d_name);
+        v[(*n)++] = oc_strdup(path);
+    }
+    closedir(dp);
+    if (*n)
+        qsort(v, *n, sizeof(*v), by_name);
+    return v;
+}
+
+/* Scores every case of stems[] into sets; returns the number that failed to run. */
+static int eval_all(char **stems, size_t n, const struct rca_opts *o, int verbose,
+                    struct eval_set *sets, int *n_sets)
+{
+    int failed = 0;
+    set_get(sets, n_sets, "all");
+    for (size_t i = 0; i < n; i++) {
+        char truth[4200], csv[4200];
+        struct eval_truth t;
+        int tp, fp, fn;
+        double ms;
+        snprintf(truth, sizeof(truth), "%s.truth", stems[i]);
+        snprintf(csv, sizeof(csv), "%s.csv", stems[i]);
+        if (read_truth(truth, &t) != 0 || eval_case(csv, &t, o, &tp, &fp, &fn, &ms) != 0) {
+            failed++;
+            continue;
+        }
+        set_add(set_get(sets, n_sets, "all"), tp, fp, fn, ms);
+        for (int k = 0; k < t.n_tags; k++)
+            set_add(set_get(sets, n_sets, t.tags[k]), tp, fp, fn, ms);
+        if (verbose)
+            fprintf(stderr, "%s tp=%d fp=%d fn=%d %.2fms\n", stems[i], tp, fp, fn, ms);
+    }
+    return failed;
+}
+
+static int by_tag(const void *a, const void *b)
+{
+    const struct eval_set *x = a, *y = b;
+    if (strcmp(x->tag, "all") == 0 || strcmp(y->tag, "all") == 0)
+        return strcmp(x->tag, "all") == 0 ? -1 : strcmp(y->tag, "all") == 0;
+    return strcmp(x->tag, y->tag);
+}
+
+/* Tuning options of `oncue rca eval`: name and the field of struct rca_opts it sets. */
+static const struct eval_knob {
+    const char *name;
+    size_t off;
+    int is_int;
+} eval_knobs[] = {
+    {"--penalty", offsetof(struct rca_opts, penalty), 0},
+    {"--min-share", offsetof(struct rca_opts, min_share), 0},
+    {"--split-mass", offsetof(struct rca_opts, split_mass), 0},
+    {"--min-score", offsetof(struct rca_opts, min_score), 0},
+    {"--window", offsetof(struct rca_opts, window), 1},
+    {0, 0, 0},
+};
+
+/* Sets knob name from text v; 0, or -1 when name is not a knob or v not a number. */
+static int eval_knob_set(struct rca_opts *o, const char *name, const char *v)
+{
+    for (const struct eval_knob *k = eval_knobs; k->name; k++) {
+        if (strcmp(k->name, name) != 0)
+            continue;
+        char *end;
+        double x = strtod(v, &end);
+        if (end == v || *end || !(x >= 0 && x <= 1e6))
+            return -1;
+        if (k->is_int)
+            *(int *)(void *)((char *)o + k->off) = (int)x;
+        else
+            *(double *)(void *)((char *)o + k->off) = x;
+        return 0;
+    }
+    return -1;
+}
+
+int rca_eval_main(int argc, char **argv)
+{
+    const char *dir = NULL;
+    int json = 0, verbose = 0;
+    struct rca_opts o;
+    rca_opts_default(&o);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0) {
+            printf("usage: oncue rca eval DIR [--json] [--verbose] [--penalty X] [--min-share X]\n"
+                   "                      [--split-mass X] [--min-score X] [--window N]\n"
+                   "Runs every case of DIR (from `oncue rca gen`) and prints micro-F1,\n"
+                   "precision, recall and median/max runtime per setting. --verbose prints\n"
+                   "each case's TP/FP/FN on stderr; the other options override the engine's\n"
+                   "defaults, for tuning.\n");
+            return 0;
+        }
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--verbose") == 0)
+            verbose = 1;
+        else if (strncmp(argv[i], "--", 2) == 0) {
+            if (i + 1 >= argc || eval_knob_set(&o, argv[i], argv[i + 1]) != 0) {
+                fprintf(stderr, "oncue rca eval: bad option %s\n", argv[i]);
+                return 2;
+            }
+            i++;
+        } else
+            dir = argv[i];
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: oncue rca eval DIR [--json]\n");
+        return 2;
+    }
+    size_t n;
+    char **stems = list_cases(dir, &n);
+    if (n == 0) {
+        fprintf(stderr, "oncue rca eval: no case_*.truth files in %s\n", dir);
+        return 1;
+    }
+    struct eval_set *sets = oc_calloc(EVAL_MAX_SETS, sizeof(*sets));
+    int n_sets = 0, failed = eval_all(stems, n, &o, verbose, sets, &n_sets);
+    qsort(sets, (size_t)n_sets, sizeof(*sets), by_tag);
+    if (json)
+        printf("{\"cases\":%zu,\"failed\":%d,\"settings\":[", n, failed);
+    else
+        printf("| setting        | cases | F1    | prec  | recall | median ms | max ms |\n"
+               "|----------------|-------|-------|-------|--------|-----------|--------|\n");
+    for (int i = 0; i < n_sets; i++)
+        set_print(&sets[i], json, i == 0);
+    printf(json ? "]}\n" : "");
+    if (!json && failed)
+        printf("%d case(s) could not be run\n", failed);
+    for (int i = 0; i < n_sets; i++)
+        free(sets[i].ms);
+    free(sets);
+    for (size_t i = 0; i < n; i++)
+        free(stems[i]);
+    free(stems);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * forecast.c - the per-leaf forecast the localization compares against.
+ *
+ * History is the last `window` distinct time bins before `at`; a leaf with no row in a bin
+ * that exists counts zero there (exports omit empty leaves), and bins absent from the whole
+ * data set are skipped. Additive: the median of the leaf's history bins. Ratio: the leaf's
+ * pooled historical ratio, shrunk toward the global ratio for thin leaves, times the leaf's
+ * total now, so a slice that only gained viewers is not anomalous. The noise of each leaf is
+ * Poisson-like plus the spread (MAD) of its history around the forecast.
+ */
+#include "rca/rca_int.h"
+
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FC_MAX_WINDOW 64   /* cap on history bins */
+#define FC_PRIOR      20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
+#define FC_VAR_FLOOR  0.02 /* variance added to every leaf so empty leaves stay finite */
+
+/* Keeps in bins[] (ascending, at most w) the latest distinct ts below at. */
+static int pick_bins(const struct rca_data *d, int64_t at, int w, int64_t *bins, int *has_now)
+{
+    int n = 0;
+    *has_now = 0;
+    for (size_t i = 0; i < d->n_rows; i++) {
+        int64_t ts = d->rows[i].ts;
+        if (ts == at)
+            *has_now = 1;
+        if (ts >= at || (n == w && ts <= bins[0]))
+            continue;
+        int j = n - 1;
+        while (j >= 0 && bins[j] > ts)
+            j--;
+        if (j >= 0 && bins[j] == ts)
+            continue;
+        if (n == w) { /* drop the oldest, shift left up to the insertion point */
+            memmove(bins, bins + 1, (size_t)j * sizeof(*bins));
+            bins[j] = ts;
+        } else {
+            memmove(bins + j + 2, bins + j + 1, (size_t)(n - j - 1) * sizeof(*bins));
+            bins[j + 1] = ts;
+            n++;
+        }
+    }
+    return n;
+}
+
+static int bin_index(const int64_t *bins, int n, int64_t ts)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (bins[mid] == ts)
+            return mid;
+        if (bins[mid] < ts)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Median of x[0..n-1], n <= FC_MAX_WINDOW; x is not changed. */
+static double median(const double *x, int n)
+{
+    double s[FC_MAX_WINDOW];
+    for (int i = 0; i < n; i++) {
+        double v = x[i];
+        int j = i - 1;
+        while (j >= 0 && s[j] > v) {
+            s[j + 1] = s[j];
+            j--;
+        }
+        s[j + 1] = v;
+    }
+    return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+}
+
+/* 1.4826 * median |x - centre|: a robust standard deviation. */
+static double mad(const double *x, int n, double centre)
+{
+    double dev[FC_MAX_WINDOW];
+    for (int i = 0; i < n; i++)
+        dev[i] = fabs(x[i] - centre);
+    return 1.4826 * median(dev, n);
+}
+
+/* Fills o->f and o->w for leaf l from its history hv/ht (nb bins each). */
+static void leaf_forecast(struct rca_obs *o, size_t l, const double *hv, const double *ht, int nb,
+                          double cur_t, double r_glob, int ratio)
+{
+    double resid[FC_MAX_WINDOW], f, var;
+    if (!ratio) {
+        f = median(hv, nb);
+        double s = mad(hv, nb, f);
+        var = s * s;
+    } else {
+        double sv = 0, st = 0, mean_t = 0;
+        for (int b = 0; b < nb; b++) {
+            sv += hv[b];
+            st += ht[b];
+        }
+        double r_hat = (sv + FC_PRIOR * r_glob) / (st + FC_PRIOR);
+        for (int b = 0; b < nb; b++)
+            resid[b] = hv[b] - ht[b] * r_hat;
+        mean_t = st / nb;
+        double s = mad(resid, nb, 0);
+        f = cur_t * r_hat;
+        var = s * s * (cur_t + 1) / (mean_t + 1);
+    }
+    o->f[l] = f;
+    o->w[l] = 1.0 / (FC_VAR_FLOOR + fmax(fabs(f), var));
+}
+
+int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_obs *o)
+{
+    int64_t bins[FC_MAX_WINDOW];
+    int has_now, w = window < 1 ? 1 : window > FC_MAX_WINDOW ? FC_MAX_WINDOW : window;
+    memset(o, 0, sizeof(*o));
+    int nb = pick_bins(d, at, w, bins, &has_now);
+    if (!has_now || nb == 0)
+        return OC_EINVAL;
+    size_t n = d->n_leaves;
+    double *hv = oc_calloc(n * (size_t)nb, sizeof(double));
+    double *ht = oc_calloc(n * (size_t)nb, sizeof(double));
+    double *cur_t = oc_calloc(n, sizeof(double));
+    double gv = 0, gt = 0;
+    o->n = n;
+    o->bins = nb;
+    o->r = oc_calloc(n, sizeof(double));
+    o->f = oc_calloc(n, sizeof(double));
+    o->w = oc_calloc(n, sizeof(double));
+    for (size_t i = 0; i < d->n_rows; i++) {
+        const struct rca_row *row = &d->rows[i];
+        if (row->ts == at) {
+            o->r[row->leaf] += row->v;
+            cur_t[row->leaf] += row->t;
+            continue;
+        }
+        int b = row->ts < at ? bin_index(bins, nb, row->ts) : -1;
+        if (b < 0)
+            continue;
+        hv[(size_t)row->leaf * nb + b] += row->v;
+        ht[(size_t)row->leaf * nb + b] += row->t;
+        gv += row->v;
+        gt += row->t;
+    }
+    double r_glob = gt > 0 ? gv / gt : 0;
+    for (size_t l = 0; l < n; l++) {
+        leaf_forecast(o, l, hv + l * nb, ht + l * nb, nb, cur_t[l], r_glob, d->ratio);
+        o->total_t += cur_t[l];
+    }
+    free(hv);
+    free(ht);
+    free(cur_t);
+    return 0;
+}
+
+void rca_obs_free(struct rca_obs *o)
+{
+    free(o->r);
+    free(o->f);
+    free(o->w);
+    memset(o, 0, sizeof(*o));
+}

@@ -1,0 +1,188 @@
+/*
+ * hook.c - root-cause localization when an incident opens.
+ *
+ * On "incident.opened" the rca module reads the QoE cube's closed minutes around the
+ * incident's time, builds a struct rca_data for the incident's metric (its title starts with
+ * the metric name; rebuffering share by default), runs the engine, ranks the recorded changes
+ * against the onset of the aggregate, and publishes "rca.localized" {incident_id, at, metric,
+ * causes, candidates, note, changes}. The incident capability puts it on the timeline.
+ */
+#include "rca/rca_int.h"
+
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/module.h"
+#include "ingest/event.h"
+#include "ingest/ingest.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOOK_HISTORY_MIN 30 /* closed minutes read before the anomalous one */
+#define HOOK_LOOKBACK    5  /* minutes searched back from the incident time for a closed one */
+
+/* How a metric maps onto cube columns: value / total per leaf. */
+struct hook_metric {
+    const char *name; /* prefix of the incident title */
+    double (*value)(const struct ingest_minute *m, uint32_t i);
+    double (*total)(const struct ingest_minute *m, uint32_t i);
+};
+
+static double col_fails(const struct ingest_minute *m, uint32_t i)
+{
+    return m->fails[i];
+}
+
+static double col_exits(const struct ingest_minute *m, uint32_t i)
+{
+    return m->exits[i];
+}
+
+static double col_starts(const struct ingest_minute *m, uint32_t i)
+{
+    return m->starts[i];
+}
+
+static double col_rb_sessions(const struct ingest_minute *m, uint32_t i)
+{
+    return m->rb_sessions[i];
+}
+
+static double col_hb_sessions(const struct ingest_minute *m, uint32_t i)
+{
+    return m->hb_sessions[i];
+}
+
+static double col_rebuffer_s(const struct ingest_minute *m, uint32_t i)
+{
+    return (double)m->rebuffer_ms[i] / 1000.0;
+}
+
+static double col_watch_s(const struct ingest_minute *m, uint32_t i)
+{
+    return (double)(m->playing_ms[i] + m->rebuffer_ms[i]) / 1000.0;
+}
+
+/* The first row whose name prefixes the title wins; the last row is the default. */
+static const struct hook_metric hook_metrics[] = {
+    {"vsf_rate", col_fails, col_starts},
+    {"ebvs_rate", col_exits, col_starts},
+    {"rebuffer_ratio", col_rebuffer_s, col_watch_s},
+    {"rebuffering_share", col_rb_sessions, col_hb_sessions},
+    {NULL, col_rb_sessions, col_hb_sessions},
+};
+
+static const struct hook_metric *metric_for(const char *title)
+{
+    const struct hook_metric *h = hook_metrics;
+    for (; h->name; h++)
+        if (title && strncmp(title, h->name, strlen(h->name)) == 0)
+            break;
+    return h;
+}
+
+/* Adds minute m's rows to d; sums the aggregate into *v and *t. 0 or OC_ETOOBIG. */
+static int add_minute(struct ingest_cube *c, const struct ingest_minute *m,
+                      const struct hook_metric *h, struct rca_data *d, double *v, double *t)
+{
+    const char *vals[BEACON_NDIMS];
+    for (uint32_t i = 0; i < m->nrows; i++) {
+        double value = h->value(m, i), total = h->total(m, i);
+        if (total <= 0 && value <= 0)
+            continue;
+        *v += value;
+        *t += total;
+        if (!d)
+            continue;
+        const uint32_t *ids = ingest_cube_leaf_dims(c, m->leaf[i]);
+        for (int k = 0; k < BEACON_NDIMS; k++)
+            vals[k] = ingest_cube_value(c, k, ids[k]);
+        int rc = rca_data_add(d, m->t, vals, value, total);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Fills d from the cube: the closed minute `last` (the latest at or before `at`) is the
+ * anomaly, and the history is the minutes before the onset of the aggregate's move, so bins
+ * already hit by the fault do not raise the forecast. Returns 0 or OC_ENOTFOUND. */
+static int read_cube(struct ingest_cube *c, int64_t at, const struct hook_metric *h,
+                     struct rca_data *d, int64_t *last, int64_t *onset)
+{
+    int64_t t0 = at - at % 60, ts[HOOK_HISTORY_MIN + 1];
+    double agg[HOOK_HISTORY_MIN + 1];
+    size_t n = 0;
+    int rc = OC_ENOTFOUND;
+    ingest_cube_read_begin(c);
+    for (int k = 0; k <= HOOK_LOOKBACK && rc != 0; k++)
+        if (ingest_cube_minute(c, t0 - 60 * k)) {
+            *last = t0 - 60 * k;
+            rc = 0;
+        }
+    for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
+        const struct ingest_minute *m = ingest_cube_minute(c, t);
+        double v = 0, tot = 0;
+        if (m && add_minute(c, m, h, NULL, &v, &tot) == 0) {
+            ts[n] = t;
+            agg[n++] = tot > 0 ? v / tot : 0;
+        }
+    }
+    if (rc == 0 && rca_onset(ts, agg, n, *last, onset) != 0)
+        *onset = *last;
+    for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
+        const struct ingest_minute *m = ingest_cube_minute(c, t);
+        double v = 0, tot = 0;
+        if (m && (t < *onset || t == *last))
+            add_minute(c, m, h, d, &v, &tot);
+    }
+    ingest_cube_read_end(c);
+    return rc;
+}
+
+json_t *rca_localize_cube(struct ingest_cube *c, struct store *st, const json_t *p)
+{
+    const char *title = json_string_value(json_object_get(p, "title"));
+    const struct hook_metric *h = metric_for(title);
+    int64_t at = (int64_t)json_integer_value(json_object_get(p, "at")), last = 0, onset = 0;
+    if (!c)
+        return NULL;
+    struct rca_data *d = rca_data_new(BEACON_NDIMS, beacon_dim_names, 1);
+    struct rca_result *r = malloc(sizeof(*r));
+    json_t *out = NULL;
+    if (r && read_cube(c, at, h, d, &last, &onset) == 0) {
+        double t0 = rca_now_ms();
+        if (rca_run(d, last, NULL, r) == 0) {
+            out = rca_result_to_json(d, r, rca_now_ms() - t0);
+            json_object_set_new(out, "metric",
+                                json_string(h->name ? h->name : "rebuffering_share"));
+            json_object_set(out, "incident_id", json_object_get(p, "incident_id"));
+            if (r->note)
+                json_object_set_new(out, "note", json_string(r->note));
+            json_object_set_new(out, "onset", json_integer((json_int_t)onset));
+            json_t *ch = st ? rca_changes_ranked(st, onset, NULL) : NULL;
+            json_object_set_new(out, "changes", ch ? ch : json_array());
+        }
+    }
+    free(r);
+    rca_data_destroy(d);
+    return out;
+}
+
+void rca_on_incident_opened(const char *topic, const json_t *payload, void *arg)
+{
+    struct oc_app *app = arg;
+    (void)topic;
+    json_t *out = rca_localize_cube(ingest_cube_current(), app->store, payload);
+    if (!out)
+        return;
+    oc_log(OC_LOG_INFO, "rca: incident %s localized to %zu element(s)",
+           json_string_value(json_object_get(payload, "incident_id")),
+           json_array_size(json_object_get(out, "causes")));
+    if (app->bus)
+        oc_bus_publish(app->bus, "rca.localized", out);
+    json_decref(out);
+}

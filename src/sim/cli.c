@@ -1,0 +1,398 @@
+/*
+ * cli.c - `oncue sim`: runs the population against a real server, posting NDJSON batches to
+ * POST /v1/events over one keep-alive libcurl connection, in real time or X times faster
+ * (the server then runs with --clock replay); or writes the NDJSON to stdout. `--demo` runs
+ * a modest population in real time that injects a shipped fault every few minutes.
+ */
+#include "sim/internal.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CLI_MAX_BATCH 10000      /* events per POST (the server takes 8 MiB bodies) */
+#define CLI_BODY_MAX  (8u << 20) /* bytes of one body */
+#define CLI_RETRIES   20         /* 429/503 answers tolerated per batch */
+
+struct cli_args {
+    const char *target, *token, *scenario, *topology, *truth, *duration;
+    double speed, seed, viewers, batch, start;
+    int to_stdout, demo, help;
+};
+
+enum cli_kind { ARG_STR, ARG_NUM, ARG_FLAG };
+
+struct cli_opt {
+    const char *name;   /* --name */
+    enum cli_kind kind; /* what follows */
+    size_t off;         /* field of struct cli_args */
+    const char *help;   /* one line for --help */
+};
+
+#define A(f) offsetof(struct cli_args, f)
+static const struct cli_opt cli_opts[] = {
+    {"--target", ARG_STR, A(target), "server URL (default $ONCUE_SERVER or http://127.0.0.1:8470)"},
+    {"--token", ARG_STR, A(token), "ingest token (default $ONCUE_TOKEN)"},
+    {"--scenario", ARG_STR, A(scenario), "shipped scenario name or a scenario YAML file"},
+    {"--topology", ARG_STR, A(topology), "topology YAML file (default: the shipped one)"},
+    {"--viewers", ARG_NUM, A(viewers), "concurrent viewers at the start (default: topology's)"},
+    {"--speed", ARG_NUM, A(speed),
+     "simulated seconds per wall second; 0 = as fast as possible "
+     "(default 1; above 1 run the server with --clock replay)"},
+    {"--seed", ARG_NUM, A(seed), "random seed (default 1): same seed, same events"},
+    {"--duration", ARG_STR, A(duration), "simulated time to run, e.g. 30m (default: scenario's)"},
+    {"--start", ARG_NUM, A(start),
+     "first simulated instant, unix seconds (default: now; with "
+     "--stdout the scenario's begin on 2026-03-02)"},
+    {"--batch", ARG_NUM, A(batch), "events per POST, at most 10000 (default 5000)"},
+    {"--truth", ARG_STR, A(truth), "write the ground truth JSON to this file"},
+    {"--stdout", ARG_FLAG, A(to_stdout), "write NDJSON to stdout instead of posting"},
+    {"--demo", ARG_FLAG, A(demo),
+     "real time, 2000 viewers, a shipped fault every 5 minutes, "
+     "repeated until stopped (unless --duration)"},
+    {"--help", ARG_FLAG, A(help), "print this help"},
+    {0},
+};
+#undef A
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oncue sim [OPTIONS]\n\nSimulates viewers and posts their beacons to "
+               "POST /v1/events.\nScenarios:");
+    for (int i = 0; sim_scenario_names[i]; i++)
+        fprintf(f, " %s", sim_scenario_names[i]);
+    fprintf(f, "\n\noptions:\n");
+    for (const struct cli_opt *o = cli_opts; o->name; o++)
+        fprintf(f, "  %-12s %s\n", o->name, o->help);
+}
+
+/* Parses argv through the option table: 0 or OC_EINVAL (message printed). */
+static int parse_args(int argc, char **argv, struct cli_args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const struct cli_opt *o = cli_opts;
+        while (o->name && strcmp(o->name, argv[i]) != 0)
+            o++;
+        if (!o->name || (o->kind != ARG_FLAG && i + 1 >= argc)) {
+            fprintf(stderr, "oncue sim: %s '%s'\n",
+                    o->name ? "missing value for" : "unknown option", argv[i]);
+            return OC_EINVAL;
+        }
+        char *field = (char *)a + o->off, *end = NULL;
+        if (o->kind == ARG_FLAG) {
+            *(int *)(void *)field = 1;
+        } else if (o->kind == ARG_STR) {
+            *(const char **)(void *)field = argv[++i];
+        } else {
+            errno = 0;
+            *(double *)(void *)field = strtod(argv[++i], &end);
+            if (errno || *end || end == argv[i]) {
+                fprintf(stderr, "oncue sim: %s: '%s' is not a number\n", o->name, argv[i]);
+                return OC_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Reads a whole file into a heap buffer (caller frees): 0, OC_EIO or OC_ETOOBIG. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    int rc = OC_EIO;
+    char *buf = NULL;
+    if (!f)
+        return OC_EIO;
+    buf = oc_malloc(SIM_MAX_FILE + 1);
+    *len = fread(buf, 1, SIM_MAX_FILE + 1, f);
+    if (ferror(f))
+        goto out;
+    rc = OC_ETOOBIG;
+    if (*len > SIM_MAX_FILE)
+        goto out;
+    buf[*len] = 0;
+    *out = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    fclose(f);
+    free(buf);
+    return rc;
+}
+
+/* The topology and scenario the arguments name. */
+static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim_scenario **sc)
+{
+    char err[256] = "", *text = NULL;
+    size_t n = 0;
+    int rc = a->topology ? read_file(a->topology, &text, &n) : 0;
+    if (rc == 0)
+        rc = text ? sim_topo_parse(text, n, t, err, sizeof(err)) : sim_topo_default(t);
+    free(text);
+    text = NULL;
+    if (rc == 0 && a->scenario && sim_scenario_builtin(a->scenario, sc) == OC_ENOTFOUND) {
+        rc = read_file(a->scenario, &text, &n);
+        if (rc == 0)
+            rc = sim_scenario_parse(text, n, sc, err, sizeof(err));
+        free(text);
+    }
+    if (rc < 0 && err[0])
+        fprintf(stderr, "oncue sim: %s: %s\n", oc_strerror(rc), err);
+    else if (rc < 0)
+        fprintf(stderr, "oncue sim: cannot read %s: %s\n",
+                a->topology && !*t ? a->topology : a->scenario, oc_strerror(rc));
+    return rc;
+}
+
+/* The demo scenario: the first fault of every shipped scenario (blip included), one every
+ * 5 minutes from minute 2, each lasting at most 3 minutes. Strings borrow from srcs. */
+static struct sim_scenario *demo_scenario(struct sim_scenario **srcs)
+{
+    struct sim_scenario *d = oc_calloc(1, sizeof(*d));
+    oc_arena_init(&d->arena, 1024);
+    d->name = "demo";
+    d->duration_ms = 35 * 60000;
+    for (int i = 0; sim_scenario_names[i] && d->n_faults < SIM_MAX_FAULTS; i++) {
+        if (sim_scenario_builtin(sim_scenario_names[i], &srcs[i]) < 0 || !srcs[i]->n_faults)
+            continue;
+        struct sim_fault *f = &d->faults[d->n_faults++];
+        *f = srcs[i]->faults[0];
+        int64_t len = f->truth.end_ms - f->truth.start_ms;
+        f->truth.start_ms = 120000 + (int64_t)i * 300000;
+        f->truth.end_ms = f->truth.start_ms + (len < 180000 ? len : 180000);
+    }
+    return d;
+}
+
+struct poster {
+    CURL *curl;
+    struct curl_slist *hdrs;
+    char url[512];
+    struct oc_buf body;
+    size_t n;     /* events in body */
+    size_t batch; /* flush past this many */
+    FILE *out;    /* --stdout: write here instead */
+    uint64_t posted, failed;
+    int err; /* first fatal error */
+};
+
+static size_t discard(char *p, size_t sz, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return sz * n;
+}
+
+/* Posts the body, retrying on 429/503 after Retry-After. 0 or OC_EIO. */
+static int post(struct poster *p)
+{
+    long status = 0;
+    for (int attempt = 0; attempt < CLI_RETRIES; attempt++) {
+        curl_off_t retry = 0;
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, p->body.data);
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body.len);
+        CURLcode cc = curl_easy_perform(p->curl);
+        if (cc != CURLE_OK) {
+            fprintf(stderr, "oncue sim: POST %s: %s\n", p->url, curl_easy_strerror(cc));
+            return OC_EIO;
+        }
+        curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300)
+            return 0;
+        if (status != 429 && status != 503)
+            break;
+        curl_easy_getinfo(p->curl, CURLINFO_RETRY_AFTER, &retry);
+        struct timespec ts = {retry > 0 && retry < 60 ? (time_t)retry : 1, 0};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "oncue sim: POST %s answered %ld\n", p->url, status);
+    return OC_EIO;
+}
+
+/* Sends what is buffered. */
+static void flush(struct poster *p)
+{
+    if (!p->n || p->err)
+        goto out;
+    if (p->out) {
+        if (fwrite(p->body.data, 1, p->body.len, p->out) != p->body.len)
+            p->err = OC_EIO;
+    } else if ((p->err = post(p)) == 0) {
+        p->posted += p->n;
+    }
+out:
+    oc_buf_reset(&p->body);
+    p->n = 0;
+}
+
+static void poster_sink(void *arg, const struct beacon_event *ev)
+{
+    struct poster *p = arg;
+    if (sim_ndjson_append(&p->body, ev) < 0) {
+        flush(p);
+        sim_ndjson_append(&p->body, ev);
+    }
+    if (++p->n >= p->batch)
+        flush(p);
+}
+
+static int poster_init(struct poster *p, const struct cli_args *a)
+{
+    const char *target = a->target ? a->target : getenv("ONCUE_SERVER");
+    const char *token = a->token ? a->token : getenv("ONCUE_TOKEN");
+    char auth[600];
+    oc_buf_init(&p->body, CLI_BODY_MAX);
+    p->batch = a->batch > 0 && a->batch <= CLI_MAX_BATCH ? (size_t)a->batch : 5000;
+    if (a->to_stdout) {
+        p->out = stdout;
+        return 0;
+    }
+    snprintf(p->url, sizeof(p->url), "%s/v1/events", target ? target : "http://127.0.0.1:8470");
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
+    if (!(p->curl = curl_easy_init()))
+        return OC_EIO;
+    p->hdrs = curl_slist_append(p->hdrs, "Content-Type: application/x-ndjson");
+    p->hdrs = curl_slist_append(p->hdrs, auth);
+    curl_easy_setopt(p->curl, CURLOPT_URL, p->url);
+    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->hdrs);
+    curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(p->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 30L);
+    return 0;
+}
+
+static void poster_free(struct poster *p)
+{
+    if (p->curl)
+        curl_easy_cleanup(p->curl);
+    curl_slist_free_all(p->hdrs);
+    oc_buf_free(&p->body);
+}
+
+/* Writes the ground truth JSON to path. */
+static int write_truth(const struct sim *s, const char *path)
+{
+    struct oc_buf b;
+    FILE *f = fopen(path, "w");
+    int rc = OC_EIO;
+    oc_buf_init(&b, 1 << 20);
+    if (f && sim_truth_json(s, &b) == 0 && fwrite(b.data, 1, b.len, f) == b.len)
+        rc = 0;
+    if (f && fclose(f) != 0)
+        rc = OC_EIO;
+    oc_buf_free(&b);
+    if (rc)
+        fprintf(stderr, "oncue sim: cannot write %s\n", path);
+    return rc;
+}
+
+/* Steps the simulation second by second, pacing it against the wall clock when speed > 0. */
+static int drive(struct sim *s, struct poster *p, int64_t run_ms, double speed)
+{
+    int64_t t0 = sim_now_ms(s), w0 = oc_mono_ns();
+    while (sim_now_ms(s) < t0 + run_ms && !p->err) {
+        sim_run(s, sim_now_ms(s) + 1000);
+        if (speed <= 0)
+            continue;
+        flush(p); /* real time: post every simulated second */
+        int64_t due_ns = w0 + (int64_t)((double)(sim_now_ms(s) - t0) * 1e6 / speed);
+        int64_t wait = due_ns - oc_mono_ns();
+        if (wait > 0) {
+            struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+            nanosleep(&ts, NULL);
+        }
+        if ((sim_now_ms(s) - t0) % 60000 == 0 && !p->out)
+            fprintf(stderr, "oncue sim: t+%llds %d sessions, %llu events posted\n",
+                    (long long)((sim_now_ms(s) - t0) / 1000), sim_sessions(s),
+                    (unsigned long long)p->posted);
+    }
+    flush(p);
+    return p->err;
+}
+
+/* One simulation from start_ms for run_ms: creates the sim, writes the truth, drives it. */
+static int run_once(const struct cli_args *a, const struct sim_topo *t,
+                    const struct sim_scenario *sc, struct poster *p, int64_t start_ms,
+                    uint64_t seed, int64_t run_ms)
+{
+    struct sim *s = NULL;
+    struct sim_opts o = {.seed = seed, .viewers = (int)a->viewers, .start_ms = start_ms};
+    o.sink = poster_sink;
+    o.sink_arg = p;
+    int rc = sim_new(&o, t, sc, &s);
+    if (rc < 0)
+        fprintf(stderr, "oncue sim: %s (at most 4000000 viewers)\n", oc_strerror(rc));
+    if (rc == 0 && a->truth)
+        rc = write_truth(s, a->truth);
+    if (rc == 0)
+        rc = drive(s, p, run_ms, a->speed);
+    sim_destroy(s);
+    return rc;
+}
+
+/* Everything after parsing: inputs, the runs (--demo without --duration repeats its cycle
+ * until killed), the truth file. */
+static int run(struct cli_args *a)
+{
+    struct sim_topo *t = NULL;
+    struct sim_scenario *sc = NULL, *srcs[16] = {0};
+    struct poster p = {0};
+    int64_t run_ms = 0;
+    int rc = load_inputs(a, &t, &sc);
+    if (rc == 0 && a->demo)
+        sc = demo_scenario(srcs);
+    if (rc == 0 && a->duration && sim_parse_duration(a->duration, &run_ms) < 0) {
+        fprintf(stderr, "oncue sim: --duration '%s' is not a duration\n", a->duration);
+        rc = OC_EINVAL;
+    }
+    if (rc == 0)
+        rc = poster_init(&p, a);
+    int forever = a->demo && !run_ms;
+    for (uint64_t cycle = 0; rc == 0 && (cycle == 0 || forever); cycle++) {
+        int64_t start = a->start > 0 ? (int64_t)a->start * 1000
+                                     : (a->to_stdout ? 0 : oc_wall_ms() / 1000 * 1000);
+        rc = run_once(a, t, sc, &p, start, (uint64_t)a->seed + cycle,
+                      run_ms ? run_ms : (sc ? sc->duration_ms : 3600000));
+    }
+    if (rc == 0 && !p.out)
+        fprintf(stderr, "oncue sim: done, %llu events posted\n", (unsigned long long)p.posted);
+    poster_free(&p);
+    sim_scenario_destroy(sc);
+    for (int i = 0; i < 16; i++)
+        sim_scenario_destroy(srcs[i]);
+    sim_topo_destroy(t);
+    return rc;
+}
+
+int sim_cli_main(int argc, char **argv)
+{
+    struct cli_args a = {.speed = -1, .seed = 1};
+    if (parse_args(argc, argv, &a) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (a.help) {
+        usage(stdout);
+        return 0;
+    }
+    if (a.speed < 0)
+        a.speed = a.to_stdout ? 0 : 1;
+    if (a.demo) {
+        a.speed = 1;
+        a.viewers = a.viewers > 0 ? a.viewers : 2000;
+        a.scenario = NULL;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = run(&a);
+    curl_global_cleanup();
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,146 @@
+/*
+ * sim.h - the player-population simulator with fault injection (capability 13, issue 5).
+ *
+ * A population of simulated viewers, drawn from a topology (examples/topology.yaml), emits
+ * the PRODUCT.md beacon events (start, heartbeat every 10 s, error, end). Faults come from
+ * scenario files (examples/scenarios/NAME.yaml): a slice, a start, a ramp, an effect and a
+ * duration; each scenario exposes its ground truth. Players follow content steering the way
+ * hls.js does through a callback (the simulator never includes steer/). Two drivers share
+ * one model: sim_run() steps a virtual clock in-process; `oncue sim` posts NDJSON batches
+ * to a real server. Same seed, same events.
+ */
+#ifndef OC_SIM_SIM_H
+#define OC_SIM_SIM_H
+
+#include "ingest/event.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct oc_buf;
+struct oc_clock;
+struct sim_topo;     /* a parsed topology; opaque */
+struct sim_scenario; /* a parsed scenario; opaque */
+struct sim;          /* one running population; opaque */
+
+#define SIM_NAME_MAX      32           /* bytes in a pathway (CDN) name, with the NUL */
+#define SIM_MAX_PATHWAYS  4            /* pathways a steering answer may list */
+#define SIM_MAX_FAULTS    8            /* faults in one scenario */
+#define SIM_MAX_SLICE_VAL 8            /* values of one dimension in a fault slice */
+#define SIM_MAX_FILE      (1 << 20)    /* bytes in a topology or scenario file */
+#define SIM_DEFAULT_DAY   1772409600LL /* 2026-03-02T00:00:00Z: the day runs start on */
+#define SIM_PENALTY_MS    300000       /* a failing pathway is avoided for 5 minutes */
+
+/* What a player sends when it fetches the steering manifest (strings valid for the call). */
+struct sim_steer_req {
+    const char *session; /* session id */
+    const char *region;  /* the viewer's dimensions */
+    const char *country;
+    const char *isp;
+    const char *device;
+    const char *pathway; /* the pathway (CDN) it plays from now */
+    int64_t now_ms;      /* simulated time */
+};
+
+/* The steering decision: fills pathways (PATHWAY-PRIORITY, best first, at most
+ * SIM_MAX_PATHWAYS), *n and *ttl_s (0: the topology default). Returns 0, or a negative
+ * value when the fetch failed (the player keeps its pathway and retries after the TTL). */
+typedef int sim_steer_fn(void *arg, const struct sim_steer_req *req,
+                         char pathways[][SIM_NAME_MAX] /* OUT */, int *n /* OUT */,
+                         int *ttl_s /* OUT */);
+/* Receives each event; the strings in ev are valid only during the call. */
+typedef void sim_sink_fn(void *arg, const struct beacon_event *ev);
+/* Called after each simulated second, once the clock reads now_ms. */
+typedef void sim_tick_fn(void *arg, int64_t now_ms);
+
+struct sim_opts {
+    uint64_t seed;     /* same seed, same events */
+    int64_t start_ms;  /* first simulated instant; 0: the scenario's begin on
+                          SIM_DEFAULT_DAY (19:30 for emea-cdn) */
+    int viewers;       /* concurrent viewers at the start; 0: the topology's */
+    sim_sink_fn *sink; /* required */
+    void *sink_arg;
+    sim_steer_fn *steer; /* NULL: players stay on their default pathway */
+    void *steer_arg;
+    sim_tick_fn *tick; /* optional */
+    void *tick_arg;
+    struct oc_clock *clock; /* optional virtual clock, set to each simulated second */
+};
+
+/* One fault's ground truth: where and when it was injected. */
+struct sim_slice_dim {
+    enum beacon_dim dim;                 /* which dimension */
+    int n;                               /* values (any of them matches) */
+    const char *vals[SIM_MAX_SLICE_VAL]; /* owned by the scenario */
+};
+struct sim_truth {
+    const char *name; /* fault name */
+    int n_dims;       /* slice: all dims must match */
+    struct sim_slice_dim dims[BEACON_NDIMS];
+    int64_t start_ms;    /* absolute, for this run */
+    int64_t end_ms;      /* start + duration */
+    int expect_incident; /* 0 for noise that must not page (blip) */
+};
+
+/* Parses a topology from n bytes of YAML. 0, OC_EINVAL (writes a reason into err) or
+ * OC_ETOOBIG. The caller owns *out (sim_topo_destroy). */
+int sim_topo_parse(const char *yaml, size_t n, struct sim_topo **out /* OUT */, char *err,
+                   size_t errlen);
+/* The shipped topology (embedded copy of examples/topology.yaml); caller destroys it. */
+int sim_topo_default(struct sim_topo **out /* OUT */);
+/* Frees a topology; NULL is a no-op. A topology must outlive every sim using it. */
+void sim_topo_destroy(struct sim_topo *t);
+
+/* Parses a scenario from YAML (same errors as sim_topo_parse); caller owns *out. */
+int sim_scenario_parse(const char *yaml, size_t n, struct sim_scenario **out /* OUT */, char *err,
+                       size_t errlen);
+/* Loads a shipped scenario by name ("emea-cdn", ...): 0, OC_ENOTFOUND or a parse error. */
+int sim_scenario_builtin(const char *name, struct sim_scenario **out /* OUT */);
+/* Frees a scenario; NULL is a no-op. */
+void sim_scenario_destroy(struct sim_scenario *sc);
+/* The scenario's name, and its default run length in milliseconds. */
+const char *sim_scenario_name(const struct sim_scenario *sc);
+int64_t sim_scenario_duration_ms(const struct sim_scenario *sc);
+
+/* The embedded copy of a shipped file: "topology" or a scenario name. NULL when unknown.
+ * *len gets its length. Static storage. */
+const char *sim_embedded(const char *name, size_t *len /* OUT */);
+/* The shipped scenario names, ending in NULL. */
+extern const char *const sim_scenario_names[];
+
+/* Creates a population at opts->start_ms with opts->viewers sessions already playing. topo
+ * is borrowed (must outlive the sim); sc may be NULL (healthy) and is borrowed too. 0,
+ * OC_EINVAL (no sink) or OC_ETOOBIG (more than 4 million viewers). Destroy with sim_destroy. */
+int sim_new(const struct sim_opts *opts, const struct sim_topo *topo, const struct sim_scenario *sc,
+            struct sim **out /* OUT */);
+/* Frees a sim; NULL is a no-op. */
+void sim_destroy(struct sim *s);
+/* Simulates every whole second before until_ms, delivering events to the sink in order of
+ * simulated time (within a second, in a fixed order). Returns 0. */
+int sim_run(struct sim *s, int64_t until_ms);
+/* The simulated time: the start of the next second to simulate. */
+int64_t sim_now_ms(const struct sim *s);
+/* Events emitted so far, and sessions in progress now. */
+uint64_t sim_events(const struct sim *s);
+int sim_sessions(const struct sim *s);
+
+/* The ground truth of the run: *n faults; the array belongs to the sim. */
+const struct sim_truth *sim_truth(const struct sim *s, int *n /* OUT */);
+/* Appends the ground truth as JSON: {"scenario": NAME, "faults": [{"name", "slice": {dim:
+ * [values]}, "start", "end" (unix seconds), "start_ms", "end_ms", "expect_incident"}]}. */
+int sim_truth_json(const struct sim *s, struct oc_buf *b);
+/* 1 when the event's dimensions match a truth slice, else 0. */
+int sim_truth_match(const struct sim_truth *t, const struct beacon_event *ev);
+
+/* Appends one event as an NDJSON line (PRODUCT.md schema): 0 or OC_ETOOBIG. */
+int sim_ndjson_append(struct oc_buf *b, const struct beacon_event *ev);
+/* Folds an event into a 64-bit FNV-1a hash (start from SIM_HASH_INIT). */
+#define SIM_HASH_INIT 0xcbf29ce484222325ULL
+uint64_t sim_hash_event(uint64_t h, const struct beacon_event *ev);
+
+/* `oncue sim`: drives a real server over HTTP (see `oncue sim --help`). */
+int sim_cli_main(int argc, char **argv);
+/* `oncue bench sim`: prints events per second generated in-process on one core. */
+int sim_bench_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * module.c - the `slo` module: loads slo.file (or the shipped defaults) at start and answers
+ * GET /v1/slos with each SLO's error budget remaining and burn rates, computed on demand
+ * over the closed minutes of the running ingest cube.
+ */
+#include "slo/slo.h"
+#include "config/config.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "http/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Atomic(struct slo_set *) current; /* the running module's set */
+
+const struct slo_set *slo_current(void)
+{
+    return current;
+}
+
+/* GET /v1/slos: {"slos": [...], "at": T}. */
+static void slos_get(struct http_req *req)
+{
+    struct slo_set *set = req->state;
+    struct ingest_cube *cube = ingest_cube_current();
+    int64_t now = oc_clock_now_s(req->app->clock);
+    json_t *arr = json_array();
+    char err[256] = "";
+    for (int i = 0; i < set->n; i++) {
+        struct slo_status st;
+        int ok = cube && slo_status_at(&set->slos[i], cube, now, &st, err, sizeof(err)) == 0;
+        json_array_append_new(arr, slo_json(&set->slos[i], ok ? &st : NULL));
+    }
+    http_reply_json(req, 200, json_pack("{s:o, s:I}", "slos", arr, "now", (json_int_t)now));
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/v1/slos", slos_get, HTTP_VIEWER, 0,
+     "SLOs with error budget remaining and burn rates over 1h and 6h"},
+    {0},
+};
+
+static int slo_init(struct oc_app *app, void **state)
+{
+    char err[512] = "";
+    struct slo_set *set = NULL;
+    int rc = slo_set_load(app->cfg->slo_file, &set, err, sizeof(err));
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "slo: %s", err);
+        return rc;
+    }
+    current = set;
+    *state = set;
+    return 0;
+}
+
+static void slo_stop(struct oc_app *app, void *state)
+{
+    (void)app;
+    current = NULL;
+    slo_set_destroy(state);
+}
+
+const struct oc_module slo_module = {
+    "slo",    "published SLOs and their error budgets (GET /v1/slos)", slo_init, routes, NULL,
+    slo_stop,
+};

@@ -1,0 +1,286 @@
+/*
+ * module.c - steer_module: the HTTP API of content steering, feature flags and mitigations.
+ *
+ * The steering and flag routes are public (players carry no token) and answer with
+ * Cache-Control: no-store and Access-Control-Allow-Origin: *, since players fetch them
+ * cross-origin on every TTL. Policy and mitigation routes need viewer, responder or admin;
+ * the http layer audits every non-GET request, and changes are announced on the bus.
+ */
+#include "steer/steer.h"
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/bus.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/module.h"
+#include "http/http.h"
+
+#include <errno.h>
+#include <event2/http.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MANIFEST_MAX  65536   /* bytes of one steering manifest */
+#define POLICY_BODY   1048576 /* PUT /v1/steering/policies body cap */
+#define MITIGATE_BODY 16384   /* POST /v1/mitigations body cap */
+
+struct steer_mod {
+    struct steer *st;        /* owned */
+    char region_header[128]; /* trusted header naming the region; "" for none */
+};
+
+static void public_headers(struct http_req *req)
+{
+    http_set_header(req, "Cache-Control", "no-store");
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+}
+
+/* GET /v1/steering/{hls|dash}/{asset}: the steering manifest. */
+static void steering(struct http_req *req, enum steer_proto proto)
+{
+    struct steer_mod *m = req->state;
+    struct steer_answer ans;
+    struct oc_buf b;
+    char ra[16];
+    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req->ev);
+    const char *qs = u ? evhttp_uri_get_query(u) : NULL;
+    const char *hdr = m->region_header[0] ? http_header(req, m->region_header) : NULL;
+    oc_buf_init(&b, MANIFEST_MAX);
+    int rc = steer_answer(m->st, proto, http_param(req, "asset"), qs, qs ? strlen(qs) : 0, hdr, &b,
+                          &ans);
+    public_headers(req);
+    if (rc) {
+        http_reply_err(req, rc, "the steering manifest does not fit");
+    } else if (ans.status == 200) {
+        http_reply(req, 200, "application/json", b.data, b.len);
+    } else {
+        if (ans.retry_after_s) {
+            snprintf(ra, sizeof(ra), "%d", ans.retry_after_s);
+            http_set_header(req, "Retry-After", ra);
+        }
+        http_problem(req, ans.status, "%s", b.data ? b.data : "");
+    }
+    oc_buf_free(&b);
+}
+
+static void steering_hls(struct http_req *req)
+{
+    steering(req, STEER_HLS);
+}
+
+static void steering_dash(struct http_req *req)
+{
+    steering(req, STEER_DASH);
+}
+
+/* GET /v1/flags?player=&player_version=&device=&region= */
+static void flags_get(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    json_t *f =
+        steer_flags_eval(m->st, http_query(req, "player"), http_query(req, "player_version"),
+                         http_query(req, "device"), http_query(req, "region"));
+    public_headers(req);
+    http_reply_json(req, 200, json_pack("{s:o}", "flags", f));
+}
+
+/* GET /v1/steering/policies */
+static void policies_get(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    http_reply_json(req, 200, steer_policy_get(m->st));
+}
+
+/* PUT /v1/steering/policies: replaces the base policy. */
+static void policies_put(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    char err[512] = "";
+    json_t *doc = http_body_json(req);
+    if (!doc)
+        return;
+    int rc = steer_policy_set(m->st, doc, req->principal, err, sizeof(err));
+    if (rc == OC_EINVAL || rc == OC_ETOOBIG)
+        http_problem(req, 422, "%s", err);
+    else if (rc)
+        http_reply_err(req, rc, "%s", err);
+    else
+        http_reply_json(req, 200, steer_policy_get(m->st));
+    json_decref(doc);
+}
+
+/* GET /v1/steering/measurements: players' throughput reports per pathway. */
+static void measurements_get(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    struct steer_measure ms[40];
+    int n = steer_measures(m->st, ms, 40);
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s, s:I, s:f, s:f}", "pathway", ms[i].pathway,
+                                           "reports", (json_int_t)ms[i].reports, "avg_bps",
+                                           ms[i].sum_bps / (double)ms[i].reports, "last_bps",
+                                           ms[i].last_bps));
+    http_reply_json(req, 200, json_pack("{s:o}", "pathways", a));
+}
+
+/* GET /v1/mitigations */
+static void mitigations_get(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    http_reply_json(req, 200, json_pack("{s:o}", "mitigations", steer_mitigations(m->st)));
+}
+
+/* POST /v1/mitigations {"kind", args..., "dry_run"} -> 201 record, or 200 before/after. */
+static void mitigations_post(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    char err[512] = "";
+    json_t *out = NULL, *body = http_body_json(req);
+    const char *dq = http_query(req, "dry_run");
+    if (!body)
+        return;
+    int dry = json_is_true(json_object_get(body, "dry_run")) || (dq && strcmp(dq, "1") == 0);
+    int rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
+    if (rc == OC_EINVAL)
+        http_problem(req, 422, "%s", err);
+    else if (rc)
+        http_reply_err(req, rc, "%s", err);
+    else
+        http_reply_json(req, dry ? 200 : 201, out);
+    json_decref(body);
+}
+
+/* POST /v1/mitigations/{id}/revert */
+static void mitigations_revert(struct http_req *req)
+{
+    struct steer_mod *m = req->state;
+    const char *s = http_param(req, "id");
+    char *end = NULL;
+    json_t *out = NULL;
+    errno = 0;
+    long long id = s ? strtoll(s, &end, 10) : 0;
+    if (!s || end == s || *end || errno || id <= 0) {
+        http_problem(req, 404, "no mitigation %s", s ? s : "");
+        return;
+    }
+    int rc = steer_revert(m->st, id, req->principal, &out);
+    if (rc == OC_ENOTFOUND)
+        http_problem(req, 404, "no mitigation %lld", id);
+    else if (rc == OC_ECONFLICT)
+        http_problem(req, 409, "mitigation %lld is already reverted", id);
+    else if (rc)
+        http_reply_err(req, rc, "cannot revert mitigation %lld", id);
+    else
+        http_reply_json(req, 200, out);
+}
+
+static const struct http_route steer_routes[] = {
+    {"GET", "/v1/steering/hls/{asset}", steering_hls, HTTP_PUBLIC, HTTP_DEFAULT_BODY,
+     "HLS content-steering manifest (players add _HLS_pathway, _HLS_throughput)"},
+    {"GET", "/v1/steering/dash/{asset}", steering_dash, HTTP_PUBLIC, HTTP_DEFAULT_BODY,
+     "DASH content-steering manifest (players add _DASH_pathway, _DASH_throughput)"},
+    {"GET", "/v1/steering/policies", policies_get, HTTP_VIEWER, HTTP_DEFAULT_BODY,
+     "the base steering policy"},
+    {"PUT", "/v1/steering/policies", policies_put, HTTP_ADMIN, POLICY_BODY,
+     "replace the base steering policy (validated; announced as steer.policy_changed)"},
+    {"GET", "/v1/steering/measurements", measurements_get, HTTP_VIEWER, HTTP_DEFAULT_BODY,
+     "throughput reported by players, per pathway"},
+    {"GET", "/v1/flags", flags_get, HTTP_PUBLIC, HTTP_DEFAULT_BODY,
+     "feature flags for ?player=&player_version=&device=&region="},
+    {"GET", "/v1/mitigations", mitigations_get, HTTP_VIEWER, HTTP_DEFAULT_BODY,
+     "every mitigation, newest first, with its follow-up item"},
+    {"POST", "/v1/mitigations", mitigations_post, HTTP_RESPONDER, MITIGATE_BODY,
+     "apply a mitigation (shift-cdn, backup-origin, flag, rollback); dry_run shows manifests"},
+    {"POST", "/v1/mitigations/{id}/revert", mitigations_revert, HTTP_RESPONDER, HTTP_DEFAULT_BODY,
+     "revert a mitigation"},
+    {0},
+};
+
+/* Timer: reverts automatic shifts whose pathway has recovered. */
+static void auto_timer(struct oc_app *app, void *state)
+{
+    struct steer_mod *m = state;
+    (void)app;
+    steer_auto_tick(m->st);
+}
+
+static const struct oc_module_timer steer_timers[] = {
+    {"steer-auto", 1000, auto_timer},
+    {0},
+};
+
+/* Applies the policy file named by steer.policy_file, if any. */
+static int load_policy_file(struct steer *st, const char *path)
+{
+    char err[512] = "";
+    json_error_t je;
+    if (!path || !path[0])
+        return 0;
+    json_t *doc = json_load_file(path, 0, &je);
+    int rc = doc ? steer_policy_set(st, doc, "config", err, sizeof(err)) : OC_EINVAL;
+    if (!doc)
+        snprintf(err, sizeof(err), "line %d: %s", je.line, je.text);
+    if (rc)
+        oc_log(OC_LOG_ERROR, "steer: %s: %s", path, err);
+    json_decref(doc);
+    return rc;
+}
+
+static int steer_mod_init(struct oc_app *app, void **state)
+{
+    const struct oc_config *cfg = app->cfg;
+    struct steer_mod *m = calloc(1, sizeof(*m));
+    struct steer_opts o = {
+        .clock = app->clock,
+        .bus = app->bus,
+        .store = app->store,
+        .ttl_s = cfg->steer_ttl_s,
+        .max_rps = cfg->steer_max_rps,
+        .followup_hours = cfg->steer_followup_hours,
+        .backup_origin = cfg->steer_backup_origin,
+    };
+    int rc = m ? steer_new(&o, &m->st) : OC_ENOMEM;
+    if (!rc)
+        rc = load_policy_file(m->st, cfg->steer_policy_file);
+    if (!rc && app->metrics)
+        rc = oc_metrics_register(app->metrics, steer_metrics_write, m->st);
+    if (!rc && app->bus)
+        rc = oc_bus_subscribe(app->bus, "alert.fired", steer_auto_on_alert, m->st);
+    if (!rc && app->bus)
+        rc = oc_bus_subscribe(app->bus, "alert.resolved", steer_auto_on_alert, m->st);
+    if (rc) {
+        if (m && app->bus)
+            oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
+        if (m)
+            steer_destroy(m->st);
+        free(m);
+        return rc;
+    }
+    snprintf(m->region_header, sizeof(m->region_header), "%s",
+             cfg->steer_region_header ? cfg->steer_region_header : "");
+    *state = m;
+    return 0;
+}
+
+static void steer_mod_stop(struct oc_app *app, void *state)
+{
+    struct steer_mod *m = state;
+    if (!m)
+        return;
+    if (app->bus)
+        oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
+    steer_destroy(m->st);
+    free(m);
+}
+
+const struct oc_module steer_module = {
+    .name = "steer",
+    .summary = "content steering (HLS, DASH), feature flags and the one-command mitigations",
+    .init = steer_mod_init,
+    .routes = steer_routes,
+    .timers = steer_timers,
+    .stop = steer_mod_stop,
+};

@@ -1,0 +1,169 @@
+/*
+ * steer.h - content steering for HLS and DASH, and the one-command mitigations.
+ *
+ * A steering server answers players' periodic requests with a steering manifest (VERSION,
+ * TTL, RELOAD-URI, PATHWAY-PRIORITY, PATHWAY-CLONES) computed from a policy: a default pathway
+ * order plus rules by region, country, ISP, ASN and device class, each applying to a sticky
+ * percentage of sessions. Mitigations (shift-cdn, backup-origin, flag, rollback) are overlays
+ * on the base policy: applying one adds rules, clones or flags; reverting removes them.
+ *
+ * Other capabilities include only this header. steer_module mounts the HTTP API.
+ */
+#ifndef OC_STEER_STEER_H
+#define OC_STEER_STEER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oc_buf;
+struct oc_bus;
+struct oc_clock;
+struct oc_module;
+struct store;
+
+#define STEER_ID_MAX       64   /* longest pathway id, region, session, asset, ... */
+#define STEER_MAX_LIST     8    /* pathways (or throughputs) reported in one query */
+#define STEER_QUERY_MAX    4096 /* bytes of one query string */
+#define STEER_MAX_PATHWAYS 16   /* pathways plus clones in one policy */
+#define STEER_MAX_RULES    256  /* rules in one policy, mitigations included */
+#define STEER_MAX_FLAGS    256  /* flag entries in one policy, mitigations included */
+#define STEER_MAX_RETIRED  1024 /* retired assets */
+#define STEER_MAX_PARAMS   8    /* PARAMS entries of one clone */
+#define STEER_MAX_ACTIVE   128  /* active mitigations */
+
+/* What a steering request says about the client, parsed from its query string. Players add
+ * _HLS_pathway/_HLS_throughput (unquoted) or _DASH_pathway/_DASH_throughput (quoted, URL
+ * encoded, comma lists); region, country, isp, asn, device and session come from the
+ * SERVER-URI or from our own RELOAD-URI. Every string is "" when absent. */
+struct steer_query {
+    char pathway[STEER_MAX_LIST][STEER_ID_MAX + 1]; /* reported pathways, in order */
+    int npathway;                                   /* entries in pathway */
+    double throughput[STEER_MAX_LIST];              /* bit/s, parallel to pathway */
+    int nthroughput;                                /* entries in throughput */
+    int dash;                                       /* 1 when a _DASH_ parameter was seen */
+    char region[STEER_ID_MAX + 1];                  /* client region ("EMEA") */
+    char country[STEER_ID_MAX + 1];                 /* ISO country code */
+    char isp[STEER_ID_MAX + 1];                     /* ISP name */
+    char asn[STEER_ID_MAX + 1];                     /* autonomous system number */
+    char device[STEER_ID_MAX + 1];                  /* device class ("tv", "mobile") */
+    char session[STEER_ID_MAX + 1];                 /* stickiness token */
+};
+
+/* Parses the raw query string qs (n bytes, no leading '?', untrusted, not NUL-terminated) into
+ * out. Unknown parameters are ignored; the first occurrence of a parameter wins. Returns 0,
+ * OC_EINVAL (a value with characters outside [A-Za-z0-9._-] or a malformed number or escape)
+ * or OC_ETOOBIG (query, value or list past its cap). out is always fully initialized. */
+int steer_query_parse(const char *qs, size_t n, struct steer_query *out /* OUT */);
+/* 1 when s (NUL-terminated) is a valid identifier: 1..STEER_ID_MAX of [A-Za-z0-9._-]. */
+int steer_id_valid(const char *s);
+
+/* The session's bucket in [0, 10000): a stable hash of the session token. A rule with percent
+ * P applies to the sessions whose bucket is below P*100, so raising P only adds sessions. */
+int steer_bucket(const char *session);
+
+enum steer_proto {
+    STEER_HLS = 0,
+    STEER_DASH,
+};
+
+struct steer_opts {
+    struct oc_clock *clock;    /* time for rate limiting and records; required */
+    struct oc_bus *bus;        /* NULL: announce nothing */
+    struct store *store;       /* NULL: keep everything in memory */
+    int64_t ttl_s;             /* default TTL when the policy has none */
+    int64_t max_rps;           /* token-bucket rate for steering requests; 0: no cap */
+    int64_t followup_hours;    /* deadline of a mitigation's follow-up item */
+    const char *backup_origin; /* default HOST for backup-origin; may be NULL */
+};
+
+struct steer;
+
+/* Creates a steering state with an empty policy (no pathways: requests answer 503) and, when
+ * a store is given, loads the persisted policy and active mitigations. opts strings are
+ * copied. 0, OC_EDB (the store failed) or OC_EIO (no random source); free with
+ * steer_destroy. */
+int steer_new(const struct steer_opts *opts, struct steer **out /* OUT */);
+/* Frees the state (NULL is a no-op). */
+void steer_destroy(struct steer *st);
+
+/* Replaces the base policy with doc (borrowed), validating it first; persists it when a store
+ * is open and announces "steer.policy_changed". 0, or OC_EINVAL/OC_ETOOBIG with a reason in
+ * err; OC_EDB if it could not be saved (the old policy stays). */
+int steer_policy_set(struct steer *st, const json_t *doc, const char *actor, char *err,
+                     size_t errlen);
+/* The base policy document (new reference, caller decrefs). */
+json_t *steer_policy_get(struct steer *st);
+
+/* The outcome of evaluating the effective policy for one client. */
+struct steer_decision {
+    char priority[STEER_MAX_PATHWAYS * (STEER_ID_MAX + 1)]; /* "cdn-b,cdn-a" */
+    char rule[STEER_ID_MAX + 1]; /* name of the rule that decided; "" for the default */
+    int64_t ttl_s;               /* TTL served */
+};
+/* Evaluates the effective policy (base plus active mitigations) for q's attributes and
+ * session. 0, or OC_ENOTFOUND when no policy with pathways is set. */
+int steer_decide(struct steer *st, const struct steer_query *q, struct steer_decision *d /* OUT */);
+
+/* The answer to one steering request. */
+struct steer_answer {
+    int status;        /* 200, 400, 404, 410, 429 or 503 */
+    int retry_after_s; /* for 429 and 503, else 0 */
+};
+/* Answers GET /v1/steering/{hls|dash}/{asset}?qs: on 200 writes the manifest JSON into out,
+ * else a one-line reason. region_header is the trusted header's region or NULL (the query's
+ * region wins). Records throughput measurements. Returns 0, or OC_ETOOBIG if out is full. */
+int steer_answer(struct steer *st, enum steer_proto proto, const char *asset, const char *qs,
+                 size_t qslen, const char *region_header, struct oc_buf *out,
+                 struct steer_answer *ans /* OUT */);
+
+/* Per-pathway throughput measurements reported by players. */
+struct steer_measure {
+    char pathway[STEER_ID_MAX + 1]; /* "_other" collects pathways past the table's cap */
+    uint64_t reports;               /* measurements received */
+    double sum_bps;                 /* sum of reported throughputs */
+    double last_bps;                /* latest reported throughput */
+};
+/* Copies up to max measurements into out; returns how many. */
+int steer_measures(struct steer *st, struct steer_measure *out, int max);
+/* Writes the steering metric families (Prometheus text) into b; an oc_metrics_fn for st. */
+void steer_metrics_write(struct oc_buf *b, void *st);
+
+/* Evaluates the feature flags (base plus active mitigations) for a player: writes an object
+ * {"flag": true|false, ...} (new reference). Any argument may be NULL or "". */
+json_t *steer_flags_eval(struct steer *st, const char *player, const char *player_version,
+                         const char *device, const char *region);
+
+/* Applies a mitigation described by req, an object with "kind" (shift-cdn, backup-origin, flag,
+ * rollback) and its arguments (region, from, to, percent; service, host; name, on,
+ * player_version, player, device; service). With dry_run, nothing changes and *out holds
+ * {"dry_run": true, "before": manifest, "after": manifest}; otherwise the mitigation is
+ * recorded (with a follow-up item), takes effect, is announced on "mitigation.applied" and
+ * *out is its record. 0, OC_EINVAL (reason in err), OC_ETOOBIG, OC_EDB. Caller owns *out. */
+int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int dry_run,
+                   json_t **out /* OUT */, char *err, size_t errlen);
+/* Reverts active mitigation id: 0, OC_ENOTFOUND, OC_ECONFLICT (already reverted) or OC_EDB.
+ * Announces "mitigation.reverted". *out (caller owns) is the updated record; may be NULL. */
+int steer_revert(struct steer *st, int64_t id, const char *actor, json_t **out /* OUT */);
+/* Every mitigation (active and reverted, newest first) as a JSON array (new reference). */
+json_t *steer_mitigations(struct steer *st);
+
+/* Automatic steering (off unless the policy's "auto" object enables it), an oc_bus_fn for
+ * "alert.fired" and "alert.resolved" with arg = struct steer. It reads payloads shaped
+ * {"rule": NAME, "slice": {"region": R, "cdn": C, ...}} (other payloads are ignored; C must be
+ * a pathway id). When an alert fires on (R, C) and R has no automatic shift, R may move (not
+ * sooner than min_interval_s after its last move) and a healthy pathway exists (the first in
+ * the default order with no alert firing in R), it applies shift-cdn R from C to it, as actor
+ * "auto", with a reason for the timeline. */
+void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg);
+/* Reverts automatic shifts whose broken pathway has been healthy for hold_s (and whose region
+ * last moved min_interval_s ago or more). Run periodically; returns how many were reverted. */
+int steer_auto_tick(struct steer *st);
+
+/* `oncue mitigate ...` and `oncue steer ...`: talk to a running server. */
+int steer_mitigate_cli_main(int argc, char **argv);
+int steer_cli_main(int argc, char **argv);
+
+extern const struct oc_module steer_module;
+
+#endif

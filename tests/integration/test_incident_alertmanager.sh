@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# From a real Prometheus Alertmanager to an incident: Debian's prometheus-alertmanager runs on
+# 127.0.0.1 with a webhook receiver pointing at oncue (responder token); one alert fed through
+# its API opens an incident (the alert capability translates the webhook and publishes
+# alert.fired; the incident capability opens INC-1), and its resolved notification is
+# recorded on the incident's timeline (alert.resolved).
+. "$(dirname "$0")/lib.sh"
+AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager || true)
+if [ -z "$AM_BIN" ]; then
+    echo "prometheus-alertmanager is not installed (scripts/deps.sh check installs it)"
+    exit 1
+fi
+AM_PID=""
+am_cleanup() {
+    [ -n "$AM_PID" ] && kill -9 "$AM_PID" 2>/dev/null
+    t_cleanup
+}
+trap am_cleanup EXIT
+
+D=$T_TMP/data
+RESP=$(new_token "$D" responder it-am)
+VIEW=$(new_token "$D" viewer it-view)
+V=(-H "Authorization: Bearer $VIEW")
+start_server "$D" || exit 1
+
+AM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$T_TMP/am.yml" <<YML
+route:
+  receiver: oncue
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: oncue
+    webhook_configs:
+      - url: $BASE/v1/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: $RESP
+YML
+"$AM_BIN" --config.file="$T_TMP/am.yml" --storage.path="$T_TMP/am" \
+    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
+    >"$T_TMP/am.log" 2>&1 &
+AM_PID=$!
+AM=http://127.0.0.1:$AM_PORT
+for i in $(seq 1 100); do
+    curl -sf "$AM/-/ready" >/dev/null && break
+    sleep 0.1
+done
+t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
+
+NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LABELS='"labels":{"alertname":"OriginErrorsIT","severity":"critical","region":"EMEA","cdn":"primary"},"annotations":{"summary":"EMEA primary origin errors"}'
+t_check "alert posted to alertmanager" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        "$AM/api/v2/alerts" --data "[{$LABELS,\"startsAt\":\"$NOW\"}]")"
+
+# wait_for PATH NEEDLE: polls GET PATH (up to 20 s) until its body contains NEEDLE.
+wait_for() {
+    for i in $(seq 1 200); do
+        status GET "$1" "${V[@]}" >/dev/null
+        case "$(body)" in *"$2"*) return 0 ;; esac
+        sleep 0.1
+    done
+    return 1
+}
+wait_for /v1/incidents '"incident_id":"INC-1"'
+t_contains "the alert opened INC-1" '"incident_id":"INC-1"' "$(body)"
+t_contains "with the alertmanager alert" '"alert_id":"am/' "$(body)"
+t_contains "scoped to its labels" '"slice":{"region":"EMEA","cdn":"primary"}' "$(body)"
+t_contains "a paging alert on a CDN in a region is SEV2" '"severity":"SEV2"' "$(body)"
+
+curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$AM/api/v2/alerts" \
+    --data "[{$LABELS,\"startsAt\":\"$NOW\",\"endsAt\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}]"
+wait_for /v1/incidents/INC-1 'back inside its band'
+t_contains "resolved notification on the timeline" 'resolved: OriginErrorsIT back inside its band' "$(body)"
+t_contains "still open until the recovery window passes" '"state":"triggered"' "$(body)"
+t_done

@@ -1,0 +1,594 @@
+/*
+ * test_alert.c - alert rules and their evaluation on a cube built minute by minute on a
+ * virtual clock: sustained windows, hysteresis, min volume, one alert per breaching group,
+ * burn-rate math by value, YAML errors with line numbers, Alertmanager translation, the
+ * firing history and the audit.
+ */
+#define _DEFAULT_SOURCE
+#include "t.h"
+
+#include "alert/alert.h"
+#include "core/bus.h"
+#include "core/clock.h"
+#include "config/config.h"
+#include "core/err.h"
+#include "core/module.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define T0 1772472000LL /* 2026-03-02T17:20:00Z, a minute boundary */
+
+/* One group of one minute: viewers sessions, rebuf of them rebuffering. */
+struct grp {
+    const char *region, *cdn;
+    int viewers, rebuf;
+};
+
+struct fx {
+    struct oc_clock clk;
+    struct ingest_cube *cube;
+    struct ingest_batch batch;
+    struct oc_bus *bus;
+    json_t *events; /* [{"topic", "payload"}] as published */
+    struct slo_set *slos;
+    struct alert_rules *rules;
+    struct alert_engine *eng;
+    int64_t t; /* next minute to add */
+};
+
+static void capture(const char *topic, const json_t *payload, void *arg)
+{
+    json_array_append_new(arg, json_pack("{s:s, s:O}", "topic", topic, "payload", payload));
+}
+
+static void fx_open(struct fx *f, const char *rules_yaml, struct store *st)
+{
+    struct ingest_cube_opts o;
+    char err[512] = "";
+    memset(f, 0, sizeof(*f));
+    oc_clock_init(&f->clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    ingest_cube_opts_default(&o);
+    o.allowed_lateness_s = 0;
+    f->cube = ingest_cube_new(&o, &f->clk);
+    ingest_batch_init(&f->batch, 100000);
+    f->bus = oc_bus_new();
+    f->events = json_array();
+    oc_bus_subscribe(f->bus, "alert.fired", capture, f->events);
+    oc_bus_subscribe(f->bus, "alert.resolved", capture, f->events);
+    T_EQ_INT(slo_set_load(NULL, &f->slos, err, sizeof(err)), 0);
+    T_EQ_INT(alert_rules_parse("t.yaml", rules_yaml, strlen(rules_yaml), f->slos, &f->rules, err,
+                               sizeof(err)),
+             0);
+    T_EQ_STR(err, "");
+    f->eng = alert_engine_new(f->rules, f->slos, f->bus, st);
+    alert_engine_start_at(f->eng, T0);
+    f->t = T0;
+}
+
+static void fx_close(struct fx *f)
+{
+    alert_engine_destroy(f->eng);
+    alert_rules_destroy(f->rules);
+    slo_set_destroy(f->slos);
+    oc_bus_destroy(f->bus);
+    json_decref(f->events);
+    ingest_batch_free(&f->batch);
+    ingest_cube_destroy(f->cube);
+}
+
+/* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
+ * closes it and evaluates; returns the events published by that evaluation. */
+static int fx_minute(struct fx *f, const struct grp *g, int ng)
+{
+    static char body[1 << 22];
+    size_t off = 0;
+    char err[200];
+    for (int i = 0; i < ng; i++)
+        for (int s = 0; s < g[i].viewers; s++)
+            off += (size_t)snprintf(body + off, sizeof(body) - off,
+                                    "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%s-%d\","
+                                    "\"region\":\"%s\",\"cdn\":\"%s\",\"playing_ms\":10000,"
+                                    "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
+                                    (long long)(f->t * 1000 + 1000 + s % 50000), g[i].region,
+                                    g[i].cdn, s, g[i].region, g[i].cdn, s < g[i].rebuf ? 500 : 0);
+    oc_clock_set_ms(&f->clk, f->t * 1000 + 30000);
+    if (off) {
+        T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
+        T_EQ_INT(ingest_cube_add(f->cube, &f->batch), f->batch.nitems);
+    }
+    f->t += 60;
+    oc_clock_set_ms(&f->clk, f->t * 1000 + 1);
+    ingest_cube_tick(f->cube);
+    return alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
+}
+
+/* Shorthand: one minute of one group, EMEA/primary, 1000 viewers, share given in 0.1 %. */
+static int share_minute(struct fx *f, int permille)
+{
+    struct grp g = {"EMEA", "primary", 1000, permille};
+    return fx_minute(f, &g, 1);
+}
+
+static const char *ev_str(struct fx *f, size_t i, const char *key)
+{
+    json_t *e = json_array_get(f->events, i);
+    if (strcmp(key, "topic") == 0)
+        return json_string_value(json_object_get(e, "topic"));
+    return json_string_value(json_object_get(json_object_get(e, "payload"), key));
+}
+
+static json_int_t ev_int(struct fx *f, size_t i, const char *key)
+{
+    return json_integer_value(
+        json_object_get(json_object_get(json_array_get(f->events, i), "payload"), key));
+}
+
+static const char *const rule_page = "rules:\n"
+                                     "  - name: reb-page\n"
+                                     "    metric: rebuffering_share\n"
+                                     "    group_by: [region]\n"
+                                     "    op: \">\"\n"
+                                     "    threshold: 0.05\n"
+                                     "    for: 3m\n"
+                                     "    level: page\n";
+
+/* Two breaching minutes do not fire; three fire once, at the end of the third minute, and a
+ * held condition does not fire again. */
+static void test_sustained(void)
+{
+    struct fx f;
+    fx_open(&f, rule_page, NULL);
+    T_EQ_INT(share_minute(&f, 80), 0);
+    T_EQ_INT(share_minute(&f, 80), 0);
+    T_EQ_INT(share_minute(&f, 10), 0); /* window - 1 minutes, then a good one: nothing */
+    T_EQ_INT(share_minute(&f, 60), 0);
+    T_EQ_INT(share_minute(&f, 70), 0);
+    T_EQ_INT(share_minute(&f, 90), 1); /* the third breaching minute */
+    for (int i = 0; i < 5; i++)
+        T_EQ_INT(share_minute(&f, 90), 0);
+    T_EQ_INT(json_array_size(f.events), 1);
+    T_EQ_STR(ev_str(&f, 0, "topic"), "alert.fired");
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "reb-page/region=EMEA");
+    T_EQ_STR(ev_str(&f, 0, "rule"), "reb-page");
+    T_EQ_STR(ev_str(&f, 0, "metric"), "rebuffering_share");
+    T_EQ_STR(ev_str(&f, 0, "level"), "page");
+    T_EQ_STR(ev_str(&f, 0, "op"), ">");
+    T_EQ_STR(ev_str(&f, 0, "source"), "oncue");
+    T_EQ_INT(ev_int(&f, 0, "since"), T0 + 3 * 60);
+    T_EQ_INT(ev_int(&f, 0, "at"), T0 + 6 * 60);
+    T_EQ_INT(ev_int(&f, 0, "window_s"), 180);
+    json_t *p = json_object_get(json_array_get(f.events, 0), "payload");
+    T_EQ_DBL(json_real_value(json_object_get(p, "value")), 0.09, 1e-12);
+    T_EQ_DBL(json_real_value(json_object_get(p, "threshold")), 0.05, 1e-12);
+    T_EQ_STR(json_string_value(json_object_get(json_object_get(p, "slice"), "region")), "EMEA");
+    T_EQ_INT(json_object_size(json_object_get(p, "slice")), 1);
+    json_t *active = alert_engine_active(f.eng);
+    T_EQ_INT(json_array_size(active), 1);
+    json_decref(active);
+    fx_close(&f);
+}
+
+/* Hovering at the line after firing does not flap; three minutes under 0.8 x resolve once. */
+static void test_hysteresis(void)
+{
+    struct fx f;
+    static const int hover[] = {45, 55, 49, 51, 41, 60, 39, 39, 45, 39, 39};
+    fx_open(&f, rule_page, NULL);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 60);
+    T_EQ_INT(json_array_size(f.events), 1);
+    for (size_t i = 0; i < sizeof(hover) / sizeof(hover[0]); i++)
+        T_EQ_INT(share_minute(&f, hover[i]), 0);
+    T_EQ_INT(json_array_size(f.events), 1);
+    T_EQ_INT(share_minute(&f, 39), 1); /* 39, 39, 39: clear for 3 minutes */
+    T_EQ_INT(json_array_size(f.events), 2);
+    T_EQ_STR(ev_str(&f, 1, "topic"), "alert.resolved");
+    T_EQ_STR(ev_str(&f, 1, "alert_id"), "reb-page/region=EMEA");
+    T_EQ_INT(ev_int(&f, 1, "since"), T0);
+    T_EQ_INT(ev_int(&f, 1, "at"), T0 + 15 * 60);
+    /* Back above the line: it needs the whole window again. */
+    T_EQ_INT(share_minute(&f, 60), 0);
+    T_EQ_INT(share_minute(&f, 60), 0);
+    T_EQ_INT(share_minute(&f, 60), 1);
+    T_EQ_INT(ev_int(&f, 2, "since"), T0 + 15 * 60);
+    fx_close(&f);
+}
+
+/* A group under min_viewers never breaches, however bad; one above it fires. */
+static void test_min_volume(void)
+{
+    struct fx f;
+    static const char *const y = "rules:\n"
+                                 "  - name: vol\n"
+                                 "    metric: rebuffering_share\n"
+                                 "    group_by: [region]\n"
+                                 "    op: \">\"\n"
+                                 "    threshold: 0.05\n"
+                                 "    for: 2m\n"
+                                 "    min_viewers: 100\n"
+                                 "    level: notify\n";
+    struct grp g[] = {{"APAC", "primary", 99, 99}, {"NA", "primary", 100, 10}};
+    fx_open(&f, y, NULL);
+    T_EQ_INT(fx_minute(&f, g, 2), 0);
+    T_EQ_INT(fx_minute(&f, g, 2), 1);
+    T_EQ_INT(fx_minute(&f, g, 2), 0);
+    T_EQ_INT(json_array_size(f.events), 1);
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "vol/region=NA");
+    fx_close(&f);
+}
+
+/* group_by region x cdn: one alert per breaching group, each with its slice and the filter. */
+static void test_group_by(void)
+{
+    struct fx f;
+    static const char *const y = "rules:\n"
+                                 "  - name: rc\n"
+                                 "    metric: rebuffering_share\n"
+                                 "    filter: {live: \"false\"}\n"
+                                 "    group_by: [region, cdn]\n"
+                                 "    op: \">\"\n"
+                                 "    threshold: 0.03\n"
+                                 "    for: 1m\n"
+                                 "    level: notify\n";
+    struct grp g[] = {{"EMEA", "primary", 200, 20},
+                      {"EMEA", "secondary", 200, 1},
+                      {"NA", "primary", 200, 2},
+                      {"APAC", "secondary", 200, 40}};
+    fx_open(&f, y, NULL);
+    T_EQ_INT(fx_minute(&f, g, 4), 0); /* no event carries live: the filter matches nothing */
+    fx_close(&f);
+    static const char *const y2 = "rules:\n"
+                                  "  - name: rc\n"
+                                  "    metric: rebuffering_share\n"
+                                  "    group_by: [region, cdn]\n"
+                                  "    op: \">\"\n"
+                                  "    threshold: 0.03\n"
+                                  "    for: 1m\n"
+                                  "    level: notify\n";
+    fx_open(&f, y2, NULL);
+    T_EQ_INT(fx_minute(&f, g, 4), 2);
+    T_EQ_INT(json_array_size(f.events), 2);
+    int emea = strcmp(ev_str(&f, 0, "alert_id"), "rc/region=EMEA,cdn=primary") == 0 ? 0 : 1;
+    T_EQ_STR(ev_str(&f, (size_t)emea, "alert_id"), "rc/region=EMEA,cdn=primary");
+    T_EQ_STR(ev_str(&f, (size_t)!emea, "alert_id"), "rc/region=APAC,cdn=secondary");
+    json_t *s = json_object_get(json_object_get(json_array_get(f.events, (size_t)emea), "payload"),
+                                "slice");
+    T_EQ_STR(json_string_value(json_object_get(s, "region")), "EMEA");
+    T_EQ_STR(json_string_value(json_object_get(s, "cdn")), "primary");
+    T_EQ_INT(json_object_size(s), 2);
+    fx_close(&f);
+}
+
+/* Burn rates by value: timeslices (bad minutes / minutes / (1 - target)) and occurrences
+ * (ratio / objective), and a burn-rate rule firing when both windows exceed the factor. */
+static void test_burn_math(void)
+{
+    struct fx f;
+    struct slo_count k;
+    struct slo_status st;
+    char err[200] = "";
+    static const char *const y = "rules:\n"
+                                 "  - name: share-burn\n"
+                                 "    type: burn_rate\n"
+                                 "    slo: rebuffering-share\n"
+                                 "    windows:\n"
+                                 "      - {long: 1h, short: 5m, factor: 14.4}\n"
+                                 "    level: page\n";
+    fx_open(&f, y, NULL);
+    const struct slo *share = slo_find(f.slos, "rebuffering-share"); /* < 0.03, 99.5% */
+    const struct slo *ratio = slo_find(f.slos, "rebuffer-ratio");    /* < 0.01, occurrences */
+    T_TRUE(share && ratio);
+    for (int m = 0; m < 60; m++) /* minutes 57, 58, 59 bad (5% rebuffering) */
+        T_EQ_INT(share_minute(&f, m >= 57 ? 50 : 10), 0);
+    T_EQ_INT(slo_count(share, f.cube, T0, T0 + 3600, &k, err, sizeof(err)), 0);
+    T_EQ_INT(k.minutes, 60);
+    T_EQ_INT(k.bad, 3);
+    T_EQ_DBL(slo_burn(share, &k), (3.0 / 60.0) / 0.005, 1e-9); /* 10x */
+    T_EQ_INT(slo_count(share, f.cube, T0 + 55 * 60, T0 + 3600, &k, err, sizeof(err)), 0);
+    T_EQ_DBL(slo_burn(share, &k), (3.0 / 5.0) / 0.005, 1e-9); /* 120x */
+    /* 1h burn 10x < 14.4: the rule holds off until the long window burns too. */
+    T_EQ_INT(json_array_size(f.events), 0);
+    T_EQ_INT(slo_status_at(share, f.cube, T0 + 3600, &st, err, sizeof(err)), 0);
+    T_EQ_INT(st.at, T0 + 3600);
+    T_EQ_DBL(st.burn_1h, 10.0, 1e-9);
+    T_EQ_DBL(st.good_fraction, 57.0 / 60.0, 1e-12);
+    T_EQ_DBL(st.budget_remaining, 1.0 - 10.0, 1e-9);
+    /* Rebuffer ratio: 500 ms of 10500 per rebuffering session; 5% of sessions at minute 59. */
+    T_EQ_INT(slo_count(ratio, f.cube, T0 + 59 * 60, T0 + 3600, &k, err, sizeof(err)), 0);
+    T_EQ_DBL(k.value, (50 * 500.0) / (1000 * 10000.0 + 50 * 500.0), 1e-12);
+    T_EQ_DBL(slo_burn(ratio, &k), k.value / 0.01, 1e-12);
+    /* Two more bad minutes: 1h burn = 5/60/0.005 = 16.7 > 14.4, 5m = 5/5/0.005 = 200. */
+    share_minute(&f, 50);
+    T_EQ_INT(share_minute(&f, 50), 1);
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "share-burn/all");
+    json_t *p = json_object_get(json_array_get(f.events, 0), "payload");
+    T_EQ_DBL(json_real_value(json_object_get(p, "value")), (5.0 / 60.0) / 0.005, 1e-9);
+    T_EQ_DBL(json_real_value(json_object_get(p, "threshold")), 14.4, 1e-12);
+    fx_close(&f);
+}
+
+/* YAML errors name the file, the line and the field. */
+static void test_yaml_errors(void)
+{
+    static const struct {
+        const char *yaml, *err;
+    } cases[] = {
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    treshold: 1\n",
+         "t.yaml:5: rule: unknown field 'treshold'"},
+        {"rules:\n  - name: a\n    metric: vsf\n", "t.yaml:3: metric: unknown metric 'vsf'"},
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: x\n",
+         "t.yaml:5: threshold: expected a number, got 'x'"},
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 1\n"
+         "    for: 3 minutes\n",
+         "t.yaml:6: for: expected a duration like 15s, 3m, 1h or 28d, got '3 minutes'"},
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 1\n"
+         "    for: 3m\n    level: urgent\n",
+         "t.yaml:7: level: expected page, notify or backlog, got 'urgent'"},
+        {"rules:\n  - name: b\n    type: burn_rate\n    slo: nope\n",
+         "t.yaml:4: slo: no SLO named 'nope'"},
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    group_by: [region, planet]\n",
+         "t.yaml:4: group_by: unknown dimension 'planet'"},
+        {"rulez: []\n", "t.yaml:1: rules file: unknown field 'rulez'"},
+        {"rules: [\n", "t.yaml:2: did not find expected node content"},
+    };
+    struct slo_set *slos = NULL;
+    char err[512];
+    T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct alert_rules *r = NULL;
+        err[0] = 0;
+        T_EQ_INT(alert_rules_parse("t.yaml", cases[i].yaml, strlen(cases[i].yaml), slos, &r, err,
+                                   sizeof(err)),
+                 OC_EINVAL);
+        T_EQ_STR(err, cases[i].err);
+        T_TRUE(r == NULL);
+    }
+    slo_set_destroy(slos);
+}
+
+static char *slurp(const char *rel, size_t *len)
+{
+    const char *src = getenv("ONCUE_SRC");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", src ? src : ".", rel);
+    FILE *fp = fopen(path, "rb");
+    char *buf = calloc(1, SLO_MAX_FILE + 1);
+    *len = fp ? fread(buf, 1, SLO_MAX_FILE, fp) : 0;
+    if (fp)
+        fclose(fp);
+    return buf;
+}
+
+/* The shipped rules parse, equal examples/rules.yaml, and carry the rebuffering bands. */
+static void test_defaults(void)
+{
+    struct slo_set *slos = NULL;
+    struct alert_rules *r = NULL;
+    char err[512] = "";
+    size_t n = 0, fn = 0;
+    char *emb = alert_default_yaml(&n), *file = slurp("examples/rules.yaml", &fn);
+    T_EQ_INT(n, fn);
+    T_TRUE(n == fn && memcmp(emb, file, n) == 0);
+    T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
+    T_EQ_INT(alert_rules_load("", slos, &r, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(r->n, 13);
+    static const struct {
+        const char *name;
+        double thr;
+        int level;
+    } bands[] = {{"rebuffering-region-backlog", 0.01, ALERT_BACKLOG},
+                 {"rebuffering-region-notify", 0.03, ALERT_NOTIFY},
+                 {"rebuffering-region-page", 0.05, ALERT_PAGE}};
+    for (int i = 0; i < 3; i++) {
+        T_EQ_STR(r->rules[i].name, bands[i].name);
+        T_EQ_DBL(r->rules[i].threshold, bands[i].thr, 1e-15);
+        T_EQ_DBL(r->rules[i].clear_threshold, bands[i].thr * 0.8, 1e-15);
+        T_EQ_INT(r->rules[i].level, bands[i].level);
+        T_EQ_INT(r->rules[i].for_s, 180);
+        T_EQ_INT(r->rules[i].ngroup, 1);
+    }
+    T_EQ_INT(r->rules[5].ngroup, 2);
+    T_EQ_INT(r->rules[9].kind, ALERT_BURN_RATE);
+    T_EQ_INT(r->rules[9].npairs, 2);
+    T_EQ_DBL(r->rules[9].pairs[0].factor, 14.4, 1e-12);
+    T_EQ_INT(r->rules[9].pairs[1].long_s, 6 * 3600);
+    json_t *j = alert_rule_json(&r->rules[2]);
+    T_EQ_STR(json_string_value(json_object_get(j, "level")), "page");
+    json_decref(j);
+    free(emb);
+    free(file);
+    alert_rules_destroy(r);
+    slo_set_destroy(slos);
+}
+
+static const char *const am_body =
+    "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"oncue\",\"alerts\":["
+    "{\"status\":\"firing\",\"labels\":{\"alertname\":\"EdgeDown\",\"severity\":\"critical\","
+    "\"region\":\"EMEA\",\"pop\":\"FRA\",\"service\":\"cdn\"},\"annotations\":{\"summary\":"
+    "\"FRA edge down\",\"value\":\"0.42\"},\"startsAt\":\"2026-03-02T19:43:10.5+01:00\","
+    "\"endsAt\":\"0001-01-01T00:00:00Z\",\"fingerprint\":\"a1b2c3\"},"
+    "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"DiskFull\",\"severity\":\"info\"},"
+    "\"annotations\":{},\"startsAt\":\"2026-03-02T18:00:00Z\",\"endsAt\":"
+    "\"2026-03-02T18:30:00Z\",\"fingerprint\":\"ffee\"}]}";
+
+/* An Alertmanager webhook becomes the same payloads, source alertmanager. */
+static void test_alertmanager(void)
+{
+    json_t *body = json_loads(am_body, 0, NULL), *out = NULL;
+    char err[200] = "";
+    T_TRUE(body != NULL);
+    T_EQ_INT(alert_am_translate(body, T0, &out, err, sizeof(err)), 0);
+    T_EQ_INT(json_array_size(out), 2);
+    json_t *a = json_array_get(out, 0), *p = json_object_get(a, "payload");
+    T_EQ_STR(json_string_value(json_object_get(a, "topic")), "alert.fired");
+    T_EQ_STR(json_string_value(json_object_get(p, "alert_id")), "am/a1b2c3");
+    T_EQ_STR(json_string_value(json_object_get(p, "rule")), "EdgeDown");
+    T_EQ_STR(json_string_value(json_object_get(p, "level")), "page");
+    T_EQ_STR(json_string_value(json_object_get(p, "source")), "alertmanager");
+    T_EQ_STR(json_string_value(json_object_get(p, "summary")), "FRA edge down");
+    T_EQ_INT(json_integer_value(json_object_get(p, "since")), 1772476990LL);
+    T_EQ_INT(json_integer_value(json_object_get(p, "at")), T0);
+    T_EQ_DBL(json_real_value(json_object_get(p, "value")), 0.42, 1e-12);
+    json_t *s = json_object_get(p, "slice");
+    T_EQ_INT(json_object_size(s), 2); /* region, pop; not alertname, severity, service */
+    T_EQ_STR(json_string_value(json_object_get(s, "region")), "EMEA");
+    T_EQ_STR(json_string_value(json_object_get(s, "pop")), "FRA");
+    a = json_array_get(out, 1);
+    p = json_object_get(a, "payload");
+    T_EQ_STR(json_string_value(json_object_get(a, "topic")), "alert.resolved");
+    T_EQ_STR(json_string_value(json_object_get(p, "level")), "backlog");
+    T_EQ_INT(json_integer_value(json_object_get(p, "at")), 1772474400LL + 1800);
+    T_EQ_INT(json_integer_value(json_object_get(p, "since")), 1772474400LL);
+    T_TRUE(json_is_null(json_object_get(p, "value")));
+    json_decref(out);
+    json_decref(body);
+    body = json_loads("{\"version\":\"4\",\"alerts\":[{\"status\":\"firing\",\"labels\":{}}]}", 0,
+                      NULL);
+    T_EQ_INT(alert_am_translate(body, T0, &out, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "alerts[].fingerprint: required, at most 128 bytes");
+    json_decref(body);
+}
+
+/* The history records fired, resolved, acknowledged and led-to-incident; the audit counts
+ * them per rule and flags rules that never fired or fired without action. */
+static void test_audit(void)
+{
+    char dir[] = "/tmp/oncue-alert-XXXXXX", err[256] = "";
+    struct store *st = NULL;
+    struct fx f;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    fx_open(&f, rule_page, st);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 60);
+    T_EQ_INT(alert_store_is_open(st, "reb-page/region=EMEA"), 1);
+    T_EQ_INT(alert_store_ack(st, "reb-page/region=EMEA", T0 + 400), 0);
+    T_EQ_INT(alert_store_incident(st, "reb-page/region=EMEA", "42"), 0);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 0);
+    T_EQ_INT(alert_store_is_open(st, "reb-page/region=EMEA"), 0);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 60); /* fires again; nobody acts */
+    json_t *recent = alert_store_recent(st, 10);
+    T_EQ_INT(json_array_size(recent), 2);
+    json_t *old = json_array_get(recent, 1);
+    T_EQ_INT(json_integer_value(json_object_get(old, "resolved_at")), T0 + 6 * 60);
+    T_EQ_INT(json_integer_value(json_object_get(old, "acknowledged_at")), T0 + 400);
+    T_EQ_STR(json_string_value(json_object_get(old, "incident_id")), "42");
+    json_decref(recent);
+    json_t *a = alert_audit(st, f.rules, T0 + 3600, 90);
+    json_t *rows = json_object_get(a, "rules");
+    T_EQ_INT(json_array_size(rows), 1);
+    json_t *r = json_array_get(rows, 0);
+    T_EQ_STR(json_string_value(json_object_get(r, "rule")), "reb-page");
+    T_EQ_INT(json_integer_value(json_object_get(r, "fired")), 2);
+    T_EQ_INT(json_integer_value(json_object_get(r, "acknowledged")), 1);
+    T_EQ_INT(json_integer_value(json_object_get(r, "led_to_incident")), 1);
+    T_EQ_STR(json_string_value(json_object_get(r, "flag")), "ok");
+    json_decref(a);
+    a = alert_audit(st, f.rules, T0 + 100 * 86400, 90); /* nothing in the last 90 days */
+    r = json_array_get(json_object_get(a, "rules"), 0);
+    T_EQ_INT(json_integer_value(json_object_get(r, "fired")), 0);
+    T_EQ_STR(json_string_value(json_object_get(r, "flag")), "never_fired");
+    json_decref(a);
+    fx_close(&f);
+    store_close(st);
+}
+
+/* A restarted engine picks up the firings still open in the store and resolves them. */
+static void test_restore(void)
+{
+    char dir[] = "/tmp/oncue-alert-XXXXXX", err[256] = "";
+    struct store *st = NULL;
+    struct fx f;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    fx_open(&f, rule_page, st);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 60);
+    json_t *open = alert_store_open_firings(st);
+    T_EQ_INT(json_array_size(open), 1);
+    alert_engine_destroy(f.eng); /* the restart */
+    f.eng = alert_engine_new(f.rules, f.slos, f.bus, st);
+    alert_engine_start_at(f.eng, f.t);
+    T_EQ_INT(alert_engine_restore(f.eng, open), 1);
+    json_decref(open);
+    T_EQ_INT(share_minute(&f, 60), 0); /* still held: no second alert.fired */
+    for (int i = 0; i < 2; i++)
+        T_EQ_INT(share_minute(&f, 0), 0);
+    T_EQ_INT(share_minute(&f, 0), 1);
+    T_EQ_INT(json_array_size(f.events), 2);
+    T_EQ_STR(ev_str(&f, 1, "topic"), "alert.resolved");
+    T_EQ_INT(ev_int(&f, 1, "since"), T0);
+    T_EQ_INT(alert_store_is_open(st, "reb-page/region=EMEA"), 0);
+    open = alert_store_open_firings(st);
+    T_EQ_INT(json_array_size(open), 0);
+    json_decref(open);
+    fx_close(&f);
+    store_close(st);
+}
+
+/* The module's bus contract: incident.opened and incident.acknowledged (published by
+ * incident/) mark the firings of their alert_ids for the audit. */
+static void test_module_bus(void)
+{
+    char dir[] = "/tmp/oncue-alert-XXXXXX", err[256] = "";
+    struct oc_config cfg;
+    struct oc_clock clk;
+    struct oc_app app = {0};
+    void *state = NULL;
+    T_TRUE(mkdtemp(dir) != NULL);
+    config_defaults(&cfg);
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    app.cfg = &cfg;
+    app.clock = &clk;
+    app.bus = oc_bus_new();
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &app.store, err, sizeof(err)), 0);
+    T_EQ_INT(alert_module.init(&app, &state), 0);
+    json_t *body = json_loads(am_body, 0, NULL), *events = NULL;
+    T_EQ_INT(alert_am_translate(body, T0, &events, err, sizeof(err)), 0);
+    alert_emit(app.bus, app.store, "alert.fired",
+               json_object_get(json_array_get(events, 0), "payload"));
+    json_t *ev = json_pack("{s:s, s:[s]}", "incident_id", "INC-7", "alert_ids", "am/a1b2c3");
+    T_EQ_INT(oc_bus_publish(app.bus, "incident.opened", ev), 1);
+    json_decref(ev);
+    oc_clock_set_ms(&clk, (T0 + 90) * 1000);
+    ev = json_pack("{s:s, s:[s, s]}", "incident_id", "INC-7", "alert_ids", "am/a1b2c3", "am/zz");
+    T_EQ_INT(oc_bus_publish(app.bus, "incident.acknowledged", ev), 1);
+    json_decref(ev);
+    json_t *recent = alert_store_recent(app.store, 5), *r = json_array_get(recent, 0);
+    T_EQ_INT(json_array_size(recent), 1);
+    T_EQ_STR(json_string_value(json_object_get(r, "incident_id")), "INC-7");
+    T_EQ_INT(json_integer_value(json_object_get(r, "acknowledged_at")), T0 + 90);
+    json_decref(recent);
+    json_t *a = alert_audit(app.store, NULL, T0 + 100, 90);
+    r = json_array_get(json_object_get(a, "rules"), 0);
+    T_EQ_STR(json_string_value(json_object_get(r, "rule")), "EdgeDown");
+    T_EQ_STR(json_string_value(json_object_get(r, "source")), "alertmanager");
+    T_EQ_INT(json_integer_value(json_object_get(r, "led_to_incident")), 1);
+    T_EQ_INT(json_integer_value(json_object_get(r, "acknowledged")), 1);
+    json_decref(a);
+    json_decref(events);
+    json_decref(body);
+    alert_module.stop(&app, state);
+    ev = json_object();
+    T_EQ_INT(oc_bus_publish(app.bus, "incident.opened", ev), 0); /* unsubscribed */
+    json_decref(ev);
+    store_close(app.store);
+    oc_bus_destroy(app.bus);
+    config_free(&cfg);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_sustained), T_CASE(test_hysteresis),   T_CASE(test_min_volume),
+    T_CASE(test_group_by),  T_CASE(test_burn_math),    T_CASE(test_yaml_errors),
+    T_CASE(test_defaults),  T_CASE(test_alertmanager), T_CASE(test_audit),
+    T_CASE(test_restore),   T_CASE(test_module_bus),   {0},
+};
+
+T_MAIN(cases)

@@ -1,0 +1,674 @@
+/*
+ * test_ingest.c - the beacon parser (validation reasons, escapes, NDJSON, a differential test
+ * against jansson) and the cube (minutes, lateness, watermark, caps, folding into "other").
+ */
+#include "t.h"
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "ingest/ingest.h"
+
+#include "ingest/minute.h"
+#include "ingest/persist.h"
+#include "store/store.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define TS0 1700000040000LL /* a minute boundary (unix ms) */
+
+static struct ingest_batch batch;
+
+static int parse_n(const char *body, size_t n)
+{
+    char err[200];
+    ingest_batch_free(&batch);
+    ingest_batch_init(&batch, 1000);
+    return ingest_parse(&batch, body, n, err, sizeof err);
+}
+
+static int parse(const char *body)
+{
+    return parse_n(body, strlen(body));
+}
+
+static int str_is(struct beacon_str s, const char *w)
+{
+    return s.p && s.n == strlen(w) && memcmp(s.p, w, s.n) == 0;
+}
+
+static void test_parse_array(void)
+{
+    T_EQ_INT(parse("[{\"ts\":1700000000000,\"type\":\"start\",\"session\":\"s1\",\"outcome\":"
+                   "\"success\",\"startup_ms\":850,\"region\":\"EMEA\",\"cdn\":\"cdn-a\","
+                   "\"live\":true,\"asn\":3320,\"extra\":{\"a\":[1,{\"b\":null}]}},"
+                   "{\"ts\":1700000001000,\"type\":\"heartbeat\",\"session\":\"s1\","
+                   "\"playing_ms\":9000,\"rebuffer_ms\":120,\"bitrate_kbps\":4500.5}]"),
+             0);
+    T_EQ_INT(batch.nitems, 2);
+    T_EQ_INT(batch.nev, 2);
+    struct beacon_event *e = &batch.ev[0];
+    T_EQ_INT(e->ts_ms, 1700000000000LL);
+    T_EQ_INT(e->type, BEACON_START);
+    T_EQ_INT(e->outcome, BEACON_SUCCESS);
+    T_EQ_INT(e->startup_ms, 850);
+    T_TRUE(str_is(e->session, "s1"));
+    T_TRUE(str_is(e->dims[BEACON_REGION], "EMEA"));
+    T_TRUE(str_is(e->dims[BEACON_CDN], "cdn-a"));
+    T_TRUE(str_is(e->dims[BEACON_LIVE], "true"));
+    T_TRUE(str_is(e->dims[BEACON_ASN], "3320"));
+    T_TRUE(e->dims[BEACON_POP].p == NULL);
+    e = &batch.ev[1];
+    T_EQ_INT(e->type, BEACON_HEARTBEAT);
+    T_EQ_INT(e->playing_ms, 9000);
+    T_EQ_INT(e->rebuffer_ms, 120);
+    T_EQ_DBL(e->bitrate_kbps, 4500.5, 0);
+}
+
+static void test_parse_escapes(void)
+{
+    T_EQ_INT(
+        parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"a\\\"b\\\\c\\/d\\n\\u00e9\\ud83d\\ude00\","
+              "\"title\":\"plain\"}]"),
+        0);
+    T_EQ_INT(batch.nev, 1);
+    T_TRUE(str_is(batch.ev[0].session, "a\"b\\c/d\n\xc3\xa9\xf0\x9f\x98\x80"));
+    T_TRUE(str_is(batch.ev[0].dims[BEACON_TITLE], "plain"));
+    /* a lone surrogate, a bad escape, NUL and invalid UTF-8 are syntax errors */
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"\\ud800\"}]"), OC_EINVAL);
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"\\x\"}]"), OC_EINVAL);
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"\\u0000\"}]"), OC_EINVAL);
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"\xc3\x28\"}]"), OC_EINVAL);
+}
+
+struct reason_case {
+    const char *event;
+    enum ingest_reason want;
+};
+
+static const struct reason_case reason_cases[] = {
+    {"{\"type\":\"end\",\"session\":\"s\"}", INGEST_MISSING_TS},
+    {"{\"ts\":-5,\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
+    {"{\"ts\":1.5,\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
+    {"{\"ts\":\"1\",\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
+    {"{\"ts\":1,\"session\":\"s\"}", INGEST_MISSING_TYPE},
+    {"{\"ts\":1,\"type\":\"play\",\"session\":\"s\"}", INGEST_BAD_TYPE},
+    {"{\"ts\":1,\"type\":\"end\"}", INGEST_MISSING_SESSION},
+    {"{\"ts\":1,\"type\":\"end\",\"session\":\"\"}", INGEST_MISSING_SESSION},
+    {"{\"ts\":1,\"type\":\"end\",\"session\":7}", INGEST_BAD_SESSION},
+    {"{\"ts\":1,\"type\":\"start\",\"session\":\"s\"}", INGEST_BAD_OUTCOME},
+    {"{\"ts\":1,\"type\":\"start\",\"session\":\"s\",\"outcome\":\"ok\"}", INGEST_BAD_OUTCOME},
+    {"{\"ts\":1,\"type\":\"start\",\"session\":\"s\",\"outcome\":\"success\"}",
+     INGEST_MISSING_STARTUP_MS},
+    {"{\"ts\":1,\"type\":\"heartbeat\",\"session\":\"s\",\"rebuffer_ms\":-1}",
+     INGEST_NEGATIVE_VALUE},
+    {"{\"ts\":1,\"type\":\"heartbeat\",\"session\":\"s\",\"bitrate_kbps\":-0.5}",
+     INGEST_NEGATIVE_VALUE},
+    {"{\"ts\":1,\"type\":\"heartbeat\",\"session\":\"s\",\"playing_ms\":\"9\"}", INGEST_BAD_VALUE},
+    {"{\"ts\":1,\"type\":\"end\",\"session\":\"s\",\"cdn\":[1]}", INGEST_BAD_DIMENSION},
+    {"{\"ts\":1,\"type\":\"start\",\"session\":\"s\",\"outcome\":\"failure\",\"foo\":1}",
+     INGEST_OK},
+    {"[1]", INGEST_MALFORMED},
+    {"\"str\"", INGEST_MALFORMED},
+    {NULL, 0},
+};
+
+static void test_parse_reasons(void)
+{
+    for (const struct reason_case *c = reason_cases; c->event; c++) {
+        char body[512];
+        snprintf(body, sizeof body, "[%s, {\"ts\":1,\"type\":\"end\",\"session\":\"ok\"}]",
+                 c->event);
+        T_EQ_INT(parse(body), 0);
+        T_EQ_INT(batch.nitems, 2);
+        if (batch.reason[0] != c->want)
+            fprintf(stderr, "  case %s\n", c->event);
+        T_EQ_STR(ingest_reason_names[batch.reason[0]], ingest_reason_names[c->want]);
+        T_EQ_INT(batch.reason[1], INGEST_OK); /* a bad event never costs the good ones */
+        T_EQ_INT(batch.nev, c->want == INGEST_OK ? 2 : 1);
+    }
+}
+
+static void test_parse_ndjson(void)
+{
+    T_EQ_INT(parse("{\"ts\":1,\"type\":\"end\",\"session\":\"a\"}\n"
+                   "not json\n"
+                   "{\"ts\":2,\"type\":\"end\"\n"
+                   "{\"ts\":3,\"type\":\"end\",\"session\":\"b\"} junk\n"
+                   "\r\n{\"ts\":4,\"type\":\"end\",\"session\":\"c\"}"),
+             0);
+    T_EQ_INT(batch.nitems, 5);
+    T_EQ_INT(batch.nev, 2);
+    T_EQ_INT(batch.reason[0], INGEST_OK);
+    T_EQ_INT(batch.reason[1], INGEST_MALFORMED);
+    T_EQ_INT(batch.reason[2], INGEST_MALFORMED);
+    T_EQ_INT(batch.reason[3], INGEST_MALFORMED);
+    T_EQ_INT(batch.reason[4], INGEST_OK);
+    T_EQ_INT(batch.index[1], 4);
+    T_TRUE(str_is(batch.ev[1].session, "c"));
+}
+
+static void test_parse_not_json(void)
+{
+    T_EQ_INT(parse("hello"), OC_EINVAL);
+    T_EQ_INT(parse(""), OC_EINVAL);
+    T_EQ_INT(parse("  \n"), OC_EINVAL);
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"a\"}"), OC_EINVAL);
+    T_EQ_INT(parse("[{\"ts\":1,\"type\":\"end\",\"session\":\"a\"}] x"), OC_EINVAL);
+    T_EQ_INT(parse("{nope}\n{\"a\"\n"), OC_EINVAL);
+    T_EQ_INT(parse("[]"), 0);
+    T_EQ_INT(batch.nitems, 0);
+    T_EQ_INT(parse("[01]"), OC_EINVAL);
+    T_EQ_INT(parse("[1.]"), OC_EINVAL);
+    T_EQ_INT(parse("[tru]"), OC_EINVAL);
+}
+
+static void test_parse_cap(void)
+{
+    char err[100];
+    const char *body = "[{},{},{},{}]";
+    ingest_batch_free(&batch);
+    ingest_batch_init(&batch, 3);
+    T_EQ_INT(ingest_parse(&batch, body, strlen(body), err, sizeof err), OC_ETOOBIG);
+}
+
+/* ---- differential test against jansson on generated valid bodies ---- */
+
+static uint64_t rng_state = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* Appends a random JSON string (with escapes and raw UTF-8) to out. */
+static void gen_string(char **o)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "0",
+                                         "-",
+                                         " ",
+                                         "\\n",
+                                         "\\\"",
+                                         "\\\\",
+                                         "\\/",
+                                         "\\t",
+                                         "\\u00e9",
+                                         "\\u4e2d",
+                                         "\\ud83d\\ude00",
+                                         "\xc3\xa9",
+                                         "\xe4\xb8\xad",
+                                         "\\u0041",
+                                         "\\b"};
+    int n = (int)(rnd() % 12) + 1;
+    *(*o)++ = '"';
+    for (int i = 0; i < n; i++) {
+        const char *p = pieces[rnd() % (sizeof pieces / sizeof *pieces)];
+        size_t l = strlen(p);
+        memcpy(*o, p, l);
+        *o += l;
+    }
+    *(*o)++ = '"';
+}
+
+static void gen_unknown(char **o, int depth)
+{
+    switch (rnd() % (depth > 3 ? 3 : 5)) {
+    case 0:
+        *o += snprintf(*o, 64, "%lld", (long long)(rnd() % 100000) - 500);
+        break;
+    case 1:
+        gen_string(o);
+        break;
+    case 2:
+        *o += snprintf(*o, 64, "%s", rnd() % 2 ? "true" : "null");
+        break;
+    case 3:
+        *(*o)++ = '[';
+        for (int i = 0, n = (int)(rnd() % 3); i < n; i++) {
+            if (i)
+                *(*o)++ = ',';
+            gen_unknown(o, depth + 1);
+        }
+        *(*o)++ = ']';
+        break;
+    default:
+        *o += snprintf(*o, 64, "{\"k\": ");
+        gen_unknown(o, depth + 1);
+        *(*o)++ = '}';
+    }
+}
+
+/* Writes one valid event object with members in random order. */
+static void gen_event(char **o)
+{
+    static const char *const types[] = {"start", "heartbeat", "error", "end"};
+    static const char *const outcomes[] = {"success", "failure", "exit"};
+    int type = (int)(rnd() % 4);
+    int nm = 0;
+    *(*o)++ = '{';
+    int order[24];
+    for (int k = 0; k < 24; k++)
+        order[k] = k;
+    for (int k = 23; k > 0; k--) {
+        int r = (int)(rnd() % (uint64_t)(k + 1)), t = order[k];
+        order[k] = order[r], order[r] = t;
+    }
+    for (int k = 0; k < 24; k++) {
+        int m = order[k];
+        if (m >= 3 && m < 16 && rnd() % 3 == 0)
+            continue;
+        if (nm++)
+            *o += snprintf(*o, 8, " ,\n ");
+        if (m == 0)
+            *o += snprintf(*o, 64, "\"ts\": %lld", TS0 + (long long)(rnd() % 1000000));
+        else if (m == 1)
+            *o += snprintf(*o, 64, "\"type\":\"%s\"", types[type]);
+        else if (m == 2)
+            *o += snprintf(*o, 64, "\"session\":"), gen_string(o);
+        else if (m < 15)
+            *o += snprintf(*o, 64, "\"%s\":", beacon_dim_names[m - 3]), gen_string(o);
+        else if (m == 15 && rnd() % 2)
+            *o += snprintf(*o, 64, "\"asn\": %d", (int)(rnd() % 65000));
+        else if (m == 15)
+            *o += snprintf(*o, 64, "\"live\": %s", rnd() % 2 ? "true" : "false");
+        else if (m == 16)
+            *o += snprintf(*o, 64, "\"outcome\":\"%s\"", type ? "success" : outcomes[rnd() % 3]);
+        else if (m == 17)
+            *o += snprintf(*o, 64, "\"startup_ms\": %d", (int)(rnd() % 30000));
+        else if (m == 18)
+            *o += snprintf(*o, 64, "\"playing_ms\": %d", (int)(rnd() % 60000));
+        else if (m == 19)
+            *o += snprintf(*o, 64, "\"rebuffer_ms\": %de0", (int)(rnd() % 6000));
+        else if (m == 20)
+            *o += snprintf(*o, 64, "\"bitrate_kbps\": %.*g", (int)(rnd() % 17) + 1,
+                           (double)(rnd() % 100000000) / 997.0);
+        else if (m == 21)
+            *o += snprintf(*o, 64, "\"error_code\":"), gen_string(o);
+        else
+            gen_string(o), *(*o)++ = ':', gen_unknown(o, 0);
+    }
+    *(*o)++ = '}';
+}
+
+static int jstr_is(struct beacon_str s, json_t *v)
+{
+    char num[32];
+    if (json_is_string(v))
+        return s.p && s.n == json_string_length(v) && memcmp(s.p, json_string_value(v), s.n) == 0;
+    if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+        return str_is(s, num);
+    }
+    if (json_is_boolean(v))
+        return str_is(s, json_is_true(v) ? "true" : "false");
+    return s.p == NULL;
+}
+
+static int64_t jint(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+    return v ? (int64_t)json_number_value(v) : 0;
+}
+
+/* Compares event e with object o as jansson decoded it; 1 when equal. */
+static int same_event(const struct beacon_event *e, json_t *o)
+{
+    static const char *const types[] = {"", "start", "heartbeat", "error", "end"};
+    static const char *const outcomes[] = {"", "success", "failure", "exit"};
+    json_t *b = json_object_get(o, "bitrate_kbps"), *oc = json_object_get(o, "outcome");
+    int ok = e->ts_ms == jint(o, "ts") && e->startup_ms == jint(o, "startup_ms") &&
+             e->playing_ms == jint(o, "playing_ms") && e->rebuffer_ms == jint(o, "rebuffer_ms") &&
+             e->bitrate_kbps == (b ? json_number_value(b) : 0) &&
+             strcmp(types[e->type], json_string_value(json_object_get(o, "type"))) == 0 &&
+             (oc ? strcmp(outcomes[e->outcome], json_string_value(oc)) == 0 : !e->outcome) &&
+             jstr_is(e->session, json_object_get(o, "session")) &&
+             jstr_is(e->error_code, json_object_get(o, "error_code"));
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        ok = ok && jstr_is(e->dims[d], json_object_get(o, beacon_dim_names[d]));
+    return ok;
+}
+
+static void test_parse_differential(void)
+{
+    size_t cap = 1 << 20;
+    char *body = malloc(cap);
+    for (int round = 0; round < 200; round++) {
+        char *o = body;
+        int n = (int)(rnd() % 20) + 1;
+        *o++ = '[';
+        for (int i = 0; i < n; i++) {
+            if (i)
+                *o++ = ',';
+            gen_event(&o);
+        }
+        *o++ = ']';
+        json_error_t jerr;
+        json_t *arr = json_loadb(body, (size_t)(o - body), 0, &jerr);
+        T_TRUE(arr != NULL);
+        T_EQ_INT(parse_n(body, (size_t)(o - body)), 0);
+        T_EQ_INT(batch.nitems, (size_t)n);
+        size_t nev = 0;
+        for (size_t i = 0; arr && i < json_array_size(arr); i++) {
+            json_t *ev = json_array_get(arr, i);
+            json_t *t = json_object_get(ev, "type");
+            int start = strcmp(json_string_value(t), "start") == 0;
+            json_t *oc = json_object_get(ev, "outcome");
+            int want_ok = json_string_length(json_object_get(ev, "session")) > 0 &&
+                          (!start || (oc && (strcmp(json_string_value(oc), "success") != 0 ||
+                                             json_object_get(ev, "startup_ms"))));
+            T_EQ_INT(batch.reason[i] == INGEST_OK, want_ok);
+            if (want_ok && nev < batch.nev) {
+                if (!same_event(&batch.ev[nev], ev))
+                    T_FAIL_AT("event %zu of round %d differs from jansson", i, round);
+                nev++;
+            }
+        }
+        T_EQ_INT(nev, batch.nev);
+        json_decref(arr);
+    }
+    free(body);
+}
+
+/* ---- the cube: minutes, watermark, lateness, rejections, caps ---- */
+
+static struct oc_clock clk;
+
+static struct ingest_cube *cube_new(uint32_t max_leaves_per_minute)
+{
+    struct ingest_cube_opts o;
+    ingest_cube_opts_default(&o);
+    if (max_leaves_per_minute)
+        o.max_leaves_per_minute = max_leaves_per_minute;
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TS0);
+    return ingest_cube_new(&o, &clk);
+}
+
+/* Parses body and adds it; returns the number accepted. */
+static size_t add(struct ingest_cube *c, const char *body)
+{
+    T_EQ_INT(parse(body), 0);
+    return ingest_cube_add(c, &batch);
+}
+
+static char line[512];
+
+static const char *hb(int64_t ts, const char *sess, const char *cdn, int rebuf)
+{
+    snprintf(line, sizeof line,
+             "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s\",\"cdn\":\"%s\","
+             "\"playing_ms\":1000,\"rebuffer_ms\":%d,\"bitrate_kbps\":2000}",
+             (long long)ts, sess, cdn, rebuf);
+    return line;
+}
+
+static struct ingest_row found_row;
+
+/* The row of cdn in minute t (copied into found_row), or NULL. */
+static const struct ingest_row *row_of(struct ingest_cube *c, int64_t t, const char *cdn)
+{
+    uint32_t id;
+    const struct ingest_minute *m = ingest_cube_minute(c, t);
+    if (!m || ingest_cube_value_id(c, BEACON_CDN, cdn, strlen(cdn), &id) != 0)
+        return NULL;
+    for (uint32_t i = 0; i < m->nrows; i++)
+        if (ingest_cube_leaf_dims(c, m->leaf[i])[BEACON_CDN] == id) {
+            ingest_minute_row(m, i, &found_row);
+            return &found_row;
+        }
+    return NULL;
+}
+
+static void test_cube_late_events_and_watermark(void)
+{
+    struct ingest_cube *c = cube_new(0);
+    struct ingest_cube_stats st;
+    int64_t t = TS0 / 1000;
+    T_EQ_INT(add(c, hb(TS0 + 5000, "s1", "a", 0)), 1);
+    oc_clock_set_ms(&clk, TS0 + 170000);
+    T_EQ_INT(add(c, hb(TS0 + 170000, "s2", "a", 0)), 1); /* watermark: +50 s, nothing closes */
+    T_TRUE(ingest_cube_minute(c, t) == NULL);
+    T_EQ_INT(add(c, hb(TS0 + 30000, "s3", "a", 5)), 1); /* late but within lateness */
+    /* a player whose clock runs 4 minutes ahead is accepted but does not move the watermark */
+    T_EQ_INT(add(c, hb(TS0 + 170000 + 240000, "s7", "a", 0)), 1);
+    T_TRUE(ingest_cube_minute(c, t) == NULL);
+    oc_clock_set_ms(&clk, TS0 + 185000);
+    T_EQ_INT(add(c, hb(TS0 + 185000, "s4", "b", 0)), 1); /* watermark +65 s: minute 0 closes */
+    const struct ingest_row *r = row_of(c, t, "a");
+    T_TRUE(r != NULL);
+    if (r) {
+        T_EQ_INT(r->hb_sessions, 2);
+        T_EQ_INT(r->rb_sessions, 1);
+        T_EQ_INT(r->playing_ms, 2000);
+        T_EQ_INT(r->rebuffer_ms, 5);
+    }
+    oc_clock_set_ms(&clk, TS0 + 200000);
+    T_EQ_INT(add(c, hb(TS0 + 59000, "s5", "a", 0)), 0); /* its minute closed */
+    T_EQ_INT(batch.reason[0], INGEST_TOO_OLD);
+    T_EQ_INT(add(c, hb(TS0 + 200000 + 301000, "s6", "a", 0)), 0);
+    T_EQ_INT(batch.reason[0], INGEST_TOO_FAR_FUTURE);
+    ingest_cube_stats(c, &st);
+    T_EQ_INT(st.accepted, 5);
+    T_EQ_INT(st.rejected[INGEST_TOO_OLD], 1);
+    T_EQ_INT(st.rejected[INGEST_TOO_FAR_FUTURE], 1);
+    T_EQ_INT(st.closed_upto_s, t + 60);
+    ingest_cube_flush(c); /* the future minute was kept in its own slot */
+    T_TRUE(row_of(c, t + 360, "a") != NULL);
+    ingest_cube_destroy(c);
+}
+
+static void test_cube_wall_clock_closes(void)
+{
+    struct ingest_cube *c = cube_new(0);
+    int64_t t = TS0 / 1000;
+    T_EQ_INT(add(c, hb(TS0 + 1000, "s1", "a", 0)), 1);
+    oc_clock_set_ms(&clk, TS0 + 179999);
+    ingest_cube_tick(c);
+    T_TRUE(ingest_cube_minute(c, t) == NULL); /* due at end + lateness = +180 s */
+    oc_clock_set_ms(&clk, TS0 + 180000);
+    ingest_cube_tick(c);
+    T_TRUE(ingest_cube_minute(c, t) != NULL);
+    ingest_cube_destroy(c);
+}
+
+static void test_cube_sessions_exact(void)
+{
+    struct ingest_cube *c = cube_new(0);
+    char body[4096];
+    size_t n = 0;
+    /* s1 three times in cdn a (one rebuffering), s2 in a, s1 again in b (a CDN switch) */
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 1000, "s1", "a", 0));
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 2000, "s1", "a", 7));
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 3000, "s1", "a", 0));
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 4000, "s2", "a", 0));
+    n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 5000, "s1", "b", 0));
+    T_EQ_INT(add(c, body), 5);
+    ingest_cube_flush(c);
+    struct ingest_row ra, rb;
+    const struct ingest_row *a = row_of(c, TS0 / 1000, "a");
+    if (a)
+        ra = *a, a = &ra;
+    const struct ingest_row *b = row_of(c, TS0 / 1000, "b");
+    if (b)
+        rb = *b, b = &rb;
+    T_TRUE(a && b);
+    if (a && b) {
+        T_EQ_INT(a->hb_sessions, 2);
+        T_EQ_INT(a->rb_sessions, 1);
+        T_EQ_INT(b->hb_sessions, 1);
+        T_EQ_INT(b->rb_sessions, 0);
+        T_EQ_DBL(a->bitrate_ms, 2000.0 * 4000, 0);
+    }
+    ingest_cube_destroy(c);
+}
+
+static void test_cube_leaf_cap(void)
+{
+    struct ingest_cube *c = cube_new(2); /* two leaves a minute, then the all-other leaf */
+    struct ingest_cube_stats st;
+    const char *cdns[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++)
+        T_EQ_INT(add(c, hb(TS0 + 1000 * i, "s", cdns[i], 0)), 1);
+    ingest_cube_flush(c);
+    const struct ingest_minute *m = ingest_cube_minute(c, TS0 / 1000);
+    T_TRUE(m != NULL);
+    if (m) {
+        T_EQ_INT(m->nrows, 3);
+        T_EQ_INT(m->leaf[0], 0); /* sorted: the all-other leaf first */
+        T_EQ_INT(m->playing_ms[0], 2000);
+        T_EQ_STR(ingest_cube_value(c, BEACON_CDN, ingest_cube_leaf_dims(c, 0)[BEACON_CDN]),
+                 "other");
+    }
+    ingest_cube_stats(c, &st);
+    T_EQ_INT(st.leaves_folded, 2);
+    ingest_cube_destroy(c);
+}
+
+static void test_sketch_error_bound(void)
+{
+    for (int64_t v = 1; v < 2000000; v = v * 3 / 2 + 1) {
+        int b = ingest_sketch_bucket(v);
+        double got = ingest_sketch_value(b);
+        T_TRUE(fabs(got - (double)v) <= 0.01 * (double)v);
+    }
+    T_EQ_INT(ingest_sketch_bucket(0), 0);
+    T_EQ_INT(ingest_sketch_bucket(1), 1);
+    uint64_t h[INGEST_SKETCH_NB] = {0};
+    h[ingest_sketch_bucket(100)] = 3;
+    h[ingest_sketch_bucket(1000)] = 1;
+    T_EQ_DBL(ingest_sketch_quantile(h, 4, 0.5), ingest_sketch_value(ingest_sketch_bucket(100)), 0);
+    T_EQ_DBL(ingest_sketch_quantile(h, 4, 0.95), ingest_sketch_value(ingest_sketch_bucket(1000)),
+             0);
+}
+
+/* ---- persistence: closed minutes survive a crash, open ones are lost, rollups merge ---- */
+
+static struct store *open_store(char *dir)
+{
+    struct store *st = NULL;
+    char err[256];
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    return st;
+}
+
+static int64_t count_rows(struct store *st, int res)
+{
+    struct store_stmt *q;
+    int64_t n = -1;
+    store_lock(st);
+    if (store_prepare(st, "SELECT count(*) FROM qoe_minutes WHERE res = ?", &q) == 0) {
+        store_bind_int(q, 1, res);
+        if (store_step(q) == STORE_ROW)
+            n = store_col_int(q, 0);
+        store_reset(q);
+    }
+    store_unlock(st);
+    return n;
+}
+
+static void test_persist_restart(void)
+{
+    char dir[] = "/tmp/oc-ingest-XXXXXX", err[256];
+    struct store *st = open_store(dir);
+    struct ingest_cube *a = cube_new(0);
+    int64_t t = TS0 / 1000;
+    T_EQ_INT(ingest_cube_load(a, st, err, sizeof err), 0);
+    T_EQ_INT(add(a, hb(TS0 + 1000, "s1", "a", 3)), 1);
+    T_EQ_INT(add(a, hb(TS0 + 61000, "s2", "b", 0)), 1);
+    oc_clock_set_ms(&clk, TS0 + 250000);
+    T_EQ_INT(add(a, hb(TS0 + 250000, "s3", "c", 0)), 1); /* closes minutes 0 and 1 */
+    T_EQ_INT(ingest_cube_persist(a, st), 2);
+    ingest_cube_destroy(a); /* as kill -9: the open minute (+240 s) is lost */
+    struct ingest_cube *b = cube_new(0);
+    T_EQ_INT(ingest_cube_load(b, st, err, sizeof err), 0);
+    const struct ingest_row *r = row_of(b, t, "a");
+    T_TRUE(r != NULL);
+    if (r) {
+        T_EQ_INT(r->hb_sessions, 1);
+        T_EQ_INT(r->rb_sessions, 1);
+        T_EQ_INT(r->rebuffer_ms, 3);
+    }
+    T_TRUE(row_of(b, t + 60, "b") != NULL);
+    T_TRUE(ingest_cube_minute(b, t + 240) == NULL);
+    uint32_t id;
+    T_EQ_INT(ingest_cube_value_id(b, BEACON_CDN, "c", 1, &id), 0); /* values are kept */
+    oc_clock_set_ms(&clk, TS0 + 200000);
+    T_EQ_INT(add(b, hb(TS0 + 70000, "s9", "a", 0)), 0); /* a stored minute stays closed */
+    T_EQ_INT(batch.reason[0], INGEST_TOO_OLD);
+    T_EQ_INT(add(b, hb(TS0 + 125000, "s4", "new", 0)), 1);
+    ingest_cube_flush(b);
+    T_EQ_INT(ingest_cube_persist(b, st), 1);
+    ingest_cube_destroy(b);
+    /* minutes t, t+60 and t+120 are older than 6 hours: they roll into the 5-minute rows
+     * [t-240, t+60) and [t+60, t+360) (t is 240 s past a 5-minute boundary) */
+    struct ingest_cube *c = cube_new(0);
+    T_EQ_INT(ingest_cube_load(c, st, err, sizeof err), 0);
+    T_EQ_INT(count_rows(st, 60), 3);
+    T_EQ_INT(ingest_cube_compact(c, st, t + 7 * 3600), 0);
+    T_EQ_INT(count_rows(st, 60), 0);
+    T_EQ_INT(count_rows(st, 300), 2);
+    ingest_cube_destroy(c);
+    store_close(st);
+}
+
+static void test_merge_sums(void)
+{
+    struct ingest_cube *c = cube_new(0);
+    T_EQ_INT(add(c, "[{\"ts\":1700000041000,\"type\":\"start\",\"session\":\"x\",\"outcome\":"
+                    "\"success\",\"startup_ms\":500,\"cdn\":\"a\"},"
+                    "{\"ts\":1700000101000,\"type\":\"start\",\"session\":\"y\",\"outcome\":"
+                    "\"success\",\"startup_ms\":500,\"cdn\":\"a\"},"
+                    "{\"ts\":1700000102000,\"type\":\"heartbeat\",\"session\":\"y\",\"cdn\":\"a\","
+                    "\"playing_ms\":10,\"rebuffer_ms\":1}]"),
+             3);
+    ingest_cube_flush(c);
+    struct ingest_minute *ms[2] = {(struct ingest_minute *)ingest_cube_minute(c, TS0 / 1000),
+                                   (struct ingest_minute *)ingest_cube_minute(c, TS0 / 1000 + 60)};
+    T_TRUE(ms[0] && ms[1]);
+    if (!ms[0] || !ms[1])
+        return;
+    struct ingest_minute *m = minute_merge(TS0 / 1000, ms, 2);
+    size_t len;
+    void *blob = minute_encode(m, &len);
+    struct ingest_minute *d = minute_decode(m->t, blob, len, ingest_cube_nleaves(c));
+    T_TRUE(d != NULL);
+    if (d) {
+        T_EQ_INT(d->nrows, 1);
+        T_EQ_INT(d->starts[0], 2);
+        T_EQ_INT(d->hb_sessions[0], 1);
+        T_EQ_INT(d->nsk, 1);
+        T_EQ_INT(INGEST_SK_COUNT(d->sk[0]), 2);
+    }
+    T_TRUE(minute_decode(m->t, blob, len - 1, ingest_cube_nleaves(c)) == NULL);
+    T_TRUE(minute_decode(m->t, blob, len, 0) == NULL); /* names a leaf that does not exist */
+    free(blob);
+    ingest_minute_destroy(d);
+    ingest_minute_destroy(m);
+    ingest_cube_destroy(c);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_parse_array),
+    T_CASE(test_parse_escapes),
+    T_CASE(test_parse_reasons),
+    T_CASE(test_parse_ndjson),
+    T_CASE(test_parse_not_json),
+    T_CASE(test_parse_cap),
+    T_CASE(test_parse_differential),
+    T_CASE(test_cube_late_events_and_watermark),
+    T_CASE(test_cube_wall_clock_closes),
+    T_CASE(test_cube_sessions_exact),
+    T_CASE(test_cube_leaf_cap),
+    T_CASE(test_sketch_error_bound),
+    T_CASE(test_persist_restart),
+    T_CASE(test_merge_sums),
+    {0},
+};
+
+T_MAIN(cases)

@@ -1,0 +1,727 @@
+/*
+ * test_qoe.c - the query engine against the PRODUCT.md formulas computed independently.
+ *
+ * Generated events with known answers go through the real parser and cube; every metric over
+ * several slices, steps and group-bys is compared with a direct computation over the raw
+ * events (to 1e-9; startup percentiles to the sketch's 1% bound). Also: replay and virtual
+ * clocks agree, cardinality caps fold into "other", parameter parsing names the parameter.
+ */
+#include "t.h"
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/buf.h"
+#include "core/metrics.h"
+#include "http/http.h"
+#include "qoe/qoe.h"
+
+#include <curl/curl.h>
+
+#define T0      1700000040LL /* a minute boundary, unix seconds */
+#define MINUTES 10
+#define NSESS   240
+#define MAXEV   20000
+
+static const char *const regions[] = {"NA", "EMEA", "APAC"};
+static const char *const cdns[] = {"cdn-a", "cdn-b"};
+static const char *const pops[] = {"FRA", "AMS", "IAD", "NRT"};
+static const char *const devices[] = {"tv", "web", "ios"};
+
+struct gev {
+    int64_t ts_ms;
+    int type; /* enum beacon_type */
+    int outcome;
+    int sess;
+    int64_t startup, playing, rebuf;
+    double bitrate;
+};
+
+struct sess_dims {
+    int region, cdn, pop, device, live;
+};
+
+static struct gev evs[MAXEV];
+static int nev;
+static struct sess_dims sdims[NSESS];
+static uint64_t rs = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs;
+}
+
+/* Sessions with fixed dimensions; per minute 0-3 heartbeats and sometimes a start. */
+static void generate(void)
+{
+    nev = 0;
+    for (int s = 0; s < NSESS; s++)
+        sdims[s] = (struct sess_dims){(int)(rnd() % 3), (int)(rnd() % 2), (int)(rnd() % 4),
+                                      (int)(rnd() % 3), (int)(rnd() % 2)};
+    for (int m = 0; m < MINUTES; m++)
+        for (int s = 0; s < NSESS; s++) {
+            int64_t base = (T0 + m * 60) * 1000;
+            if (rnd() % 4 == 0) {
+                struct gev *e = &evs[nev++];
+                *e = (struct gev){base + (int64_t)(rnd() % 60000),
+                                  BEACON_START,
+                                  (int)(rnd() % 5 == 0   ? BEACON_FAILURE
+                                        : rnd() % 6 == 0 ? BEACON_EXIT
+                                                         : BEACON_SUCCESS),
+                                  s,
+                                  0,
+                                  0,
+                                  0,
+                                  0};
+                if (e->outcome == BEACON_SUCCESS)
+                    e->startup = 100 + (int64_t)(rnd() % 5000);
+            }
+            for (int h = 0, n = (int)(rnd() % 4); h < n; h++) {
+                struct gev *e = &evs[nev++];
+                *e = (struct gev){base + (int64_t)(rnd() % 60000),
+                                  BEACON_HEARTBEAT,
+                                  0,
+                                  s,
+                                  0,
+                                  (int64_t)(rnd() % 10000),
+                                  rnd() % 4 == 0 ? (int64_t)(rnd() % 2000) + 1 : 0,
+                                  (double)(rnd() % 8000) + 0.25};
+            }
+        }
+}
+
+static size_t write_event(char *o, size_t cap, const struct gev *e)
+{
+    static const char *const types[] = {"", "start", "heartbeat", "error", "end"};
+    static const char *const outs[] = {"", "success", "failure", "exit"};
+    const struct sess_dims *d = &sdims[e->sess];
+    int n = snprintf(o, cap,
+                     "{\"ts\":%lld,\"type\":\"%s\",\"session\":\"sess-%d\",\"region\":\"%s\","
+                     "\"cdn\":\"%s\",\"pop\":\"%s\",\"device\":\"%s\",\"live\":%s",
+                     (long long)e->ts_ms, types[e->type], e->sess, regions[d->region], cdns[d->cdn],
+                     pops[d->pop], devices[d->device], d->live ? "true" : "false");
+    if (e->type == BEACON_START)
+        n += snprintf(o + n, cap - (size_t)n, ",\"outcome\":\"%s\",\"startup_ms\":%lld",
+                      outs[e->outcome], (long long)e->startup);
+    else
+        n += snprintf(o + n, cap - (size_t)n,
+                      ",\"playing_ms\":%lld,\"rebuffer_ms\":%lld,\"bitrate_kbps\":%.17g",
+                      (long long)e->playing, (long long)e->rebuf, e->bitrate);
+    n += snprintf(o + n, cap - (size_t)n, "}\n");
+    return (size_t)n;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct gev *)a)->ts_ms, y = ((const struct gev *)b)->ts_ms;
+    return x < y ? -1 : x > y;
+}
+
+/* Feeds the events in time order, each batch shuffled over up to 60 s (late, in order to
+ * the lateness), in batches of 100; ticks the virtual clock between batches. */
+static size_t feed(struct ingest_cube *c, struct oc_clock *clk)
+{
+    static char body[100 * 400];
+    struct ingest_batch b;
+    char err[100];
+    size_t ok = 0;
+    qsort(evs, (size_t)nev, sizeof *evs, ev_cmp);
+    ingest_batch_init(&b, 1000);
+    for (int i = 0; i < nev; i += 100) {
+        int n = nev - i < 100 ? nev - i : 100;
+        size_t len = 0;
+        for (int k = n - 1; k >= 0; k--) /* reversed: later events first */
+            len += write_event(body + len, sizeof body - len, &evs[i + k]);
+        if (clk->kind == OC_CLOCK_VIRTUAL) {
+            oc_clock_set_ms(clk, evs[i].ts_ms);
+            ingest_cube_tick(c);
+        }
+        T_EQ_INT(ingest_parse(&b, body, len, err, sizeof err), 0);
+        T_EQ_INT(b.nev, (size_t)n);
+        ok += ingest_cube_add(c, &b);
+    }
+    ingest_batch_free(&b);
+    ingest_cube_flush(c);
+    return ok;
+}
+
+static struct ingest_cube *make_cube(struct oc_clock *clk, enum oc_clock_kind kind)
+{
+    struct ingest_cube_opts o;
+    ingest_cube_opts_default(&o);
+    oc_clock_init(clk, kind, T0 * 1000);
+    return ingest_cube_new(&o, clk);
+}
+
+/* The value of dimension d of session s, as the beacons carried it ("unknown" if absent). */
+static const char *sval(int s, int d)
+{
+    switch (d) {
+    case BEACON_REGION:
+        return regions[sdims[s].region];
+    case BEACON_CDN:
+        return cdns[sdims[s].cdn];
+    case BEACON_POP:
+        return pops[sdims[s].pop];
+    case BEACON_DEVICE:
+        return devices[sdims[s].device];
+    case BEACON_LIVE:
+        return sdims[s].live ? "true" : "false";
+    default:
+        return "unknown";
+    }
+}
+
+/* Does session s belong to the query's filter and to the group with these values? */
+static int in_slice(const struct qoe_query *q, int s, const char *const *gv)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        int any = 0, ok = 0;
+        for (int i = 0; i < q->nfilters; i++)
+            if (q->filters[i].dim == d) {
+                any = 1;
+                ok |= strcmp(q->filters[i].value, sval(s, d)) == 0;
+            }
+        if (any && !ok)
+            return 0;
+    }
+    for (int i = 0; gv && i < q->ngroup; i++)
+        if (strcmp(gv[i], sval(s, q->group_by[i])) != 0)
+            return 0;
+    return 1;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* PRODUCT.md, computed directly over the raw events of [t0, t1). */
+static double expected(const struct qoe_query *q, const char *const *gv, int64_t t0, int64_t t1)
+{
+    static double ups[MAXEV];
+    double starts = 0, fails = 0, exits = 0, playing = 0, rebuf = 0, br = 0;
+    double share_sum = 0, conc_sum = 0, nmin = 0;
+    int nups = 0, rows = 0;
+    for (int i = 0; i < nev; i++) {
+        const struct gev *e = &evs[i];
+        if (e->ts_ms < t0 * 1000 || e->ts_ms >= t1 * 1000 || !in_slice(q, e->sess, gv))
+            continue;
+        rows++;
+        if (e->type == BEACON_START) {
+            starts++;
+            fails += e->outcome == BEACON_FAILURE;
+            exits += e->outcome == BEACON_EXIT;
+            if (e->outcome == BEACON_SUCCESS)
+                ups[nups++] = (double)e->startup;
+        } else {
+            playing += (double)e->playing;
+            rebuf += (double)e->rebuf;
+            br += e->bitrate * (double)e->playing;
+        }
+    }
+    for (int64_t m = t0; m < t1; m += 60) {
+        static char hb[NSESS], rb[NSESS];
+        double nhb = 0, nrb = 0;
+        memset(hb, 0, sizeof hb);
+        memset(rb, 0, sizeof rb);
+        for (int i = 0; i < nev; i++) {
+            const struct gev *e = &evs[i];
+            if (e->type != BEACON_HEARTBEAT || e->ts_ms < m * 1000 || e->ts_ms >= (m + 60) * 1000 ||
+                !in_slice(q, e->sess, gv))
+                continue;
+            hb[e->sess] = 1;
+            rb[e->sess] |= e->rebuf > 0;
+        }
+        for (int s = 0; s < NSESS; s++)
+            nhb += hb[s], nrb += rb[s];
+        if (nhb > 0)
+            share_sum += nrb / nhb, conc_sum += nhb, nmin++;
+    }
+    qsort(ups, (size_t)nups, sizeof *ups, dbl_cmp);
+    switch (q->metric) {
+    case QOE_VSF_RATE:
+        return starts ? fails / starts : NAN;
+    case QOE_EBVS_RATE:
+        return starts ? exits / starts : NAN;
+    case QOE_REBUFFER_RATIO:
+        return playing + rebuf > 0 ? rebuf / (playing + rebuf) : NAN;
+    case QOE_REBUFFERING_SHARE:
+        return nmin ? share_sum / nmin : NAN;
+    case QOE_AVG_BITRATE:
+        return playing > 0 ? br / playing : NAN;
+    case QOE_STARTUP_P50:
+        return nups ? ups[(int)ceil(0.5 * nups) - 1] : NAN;
+    case QOE_STARTUP_P95:
+        return nups ? ups[(int)ceil(0.95 * nups) - 1] : NAN;
+    case QOE_PLAYS:
+        return rows ? starts : NAN;
+    case QOE_CONCURRENT:
+        return nmin ? conc_sum / nmin : NAN;
+    default:
+        return NAN;
+    }
+}
+
+/* The number of distinct groups with events in the query range. */
+static int expected_groups(const struct qoe_query *q)
+{
+    static char seen[3 * 2 * 4 * 3 * 2 * 4];
+    int n = 0;
+    memset(seen, 0, sizeof seen);
+    for (int i = 0; i < nev; i++) {
+        const struct gev *e = &evs[i];
+        if (e->ts_ms < q->from * 1000 || e->ts_ms >= q->to * 1000 || !in_slice(q, e->sess, NULL))
+            continue;
+        int key = 0;
+        for (int k = 0; k < q->ngroup; k++) {
+            int d = q->group_by[k];
+            int v = d == BEACON_REGION   ? sdims[e->sess].region
+                    : d == BEACON_CDN    ? sdims[e->sess].cdn
+                    : d == BEACON_POP    ? sdims[e->sess].pop
+                    : d == BEACON_DEVICE ? sdims[e->sess].device
+                                         : sdims[e->sess].live;
+            key = key * 4 + v;
+        }
+        n += !seen[key];
+        seen[key] = 1;
+    }
+    return n;
+}
+
+static int close_enough(enum qoe_metric m, double got, double want)
+{
+    if (isnan(want) || isnan(got))
+        return isnan(want) && isnan(got);
+    if (m == QOE_STARTUP_P50 || m == QOE_STARTUP_P95)
+        return fabs(got - want) <= 0.01 * want + 1e-9;
+    return fabs(got - want) <= 1e-9 * (fabs(want) > 1 ? fabs(want) : 1);
+}
+
+/* Runs q for every metric and compares every point of every series. Returns points checked. */
+static int check_all_metrics(struct ingest_cube *c, struct qoe_query q)
+{
+    int checked = 0;
+    char err[200];
+    for (int m = 0; m < QOE_NMETRICS; m++) {
+        struct qoe_result *r = NULL;
+        q.metric = (enum qoe_metric)m;
+        T_EQ_INT(qoe_query_run(c, &q, &r, err, sizeof err), 0);
+        if (!r)
+            continue;
+        T_EQ_INT(r->nseries, q.ngroup ? expected_groups(&q) : 1);
+        for (int s = 0; s < r->nseries; s++)
+            for (int k = 0; k < r->npoints; k++) {
+                int64_t t0 = q.from + k * q.step;
+                int64_t t1 = t0 + q.step < q.to ? t0 + q.step : q.to;
+                double want = expected(&q, r->series[s].values, t0, t1);
+                double got = qoe_point(r, s, k);
+                if (!close_enough(q.metric, got, want))
+                    T_FAIL_AT("%s series %d point %d: got %.12g want %.12g", qoe_metric_names[m], s,
+                              k, got, want);
+                checked++;
+            }
+        qoe_result_destroy(r);
+    }
+    return checked;
+}
+
+static struct qoe_query base_query(void)
+{
+    struct qoe_query q;
+    memset(&q, 0, sizeof q);
+    q.from = T0;
+    q.to = T0 + MINUTES * 60;
+    q.step = q.to - q.from;
+    q.top = QOE_DEFAULT_TOP;
+    return q;
+}
+
+static void test_formulas_every_slice(void)
+{
+    struct oc_clock clk;
+    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    generate();
+    T_EQ_INT(feed(c, &clk), (size_t)nev);
+    int checked = 0;
+    struct qoe_query q = base_query(); /* whole range, no group */
+    checked += check_all_metrics(c, q);
+    q.step = 60; /* per minute, by cdn */
+    q.ngroup = 1, q.group_by[0] = BEACON_CDN;
+    checked += check_all_metrics(c, q);
+    q = base_query(); /* one region, by cdn x device, a last partial step */
+    q.step = 180;
+    q.nfilters = 1, q.filters[0] = (struct qoe_filter){BEACON_REGION, "EMEA"};
+    q.ngroup = 2, q.group_by[0] = BEACON_CDN, q.group_by[1] = BEACON_DEVICE;
+    checked += check_all_metrics(c, q);
+    q = base_query(); /* two values of one dimension (OR) and another (AND), by pop */
+    q.from = T0 + 120, q.to = T0 + 480, q.step = 120;
+    q.nfilters = 3;
+    q.filters[0] = (struct qoe_filter){BEACON_CDN, "cdn-a"};
+    q.filters[1] = (struct qoe_filter){BEACON_CDN, "cdn-b"};
+    q.filters[2] = (struct qoe_filter){BEACON_REGION, "NA"};
+    q.ngroup = 2, q.group_by[0] = BEACON_POP, q.group_by[1] = BEACON_LIVE;
+    checked += check_all_metrics(c, q);
+    q = base_query(); /* a range past the data: nulls */
+    q.from = T0 + 540, q.to = T0 + 720, q.step = 60;
+    checked += check_all_metrics(c, q);
+    T_TRUE(checked > 500);
+    ingest_cube_destroy(c);
+}
+
+static void test_filter_unknown_value_is_empty(void)
+{
+    struct oc_clock clk;
+    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_result *r = NULL;
+    char err[100];
+    generate();
+    feed(c, &clk);
+    struct qoe_query q = base_query();
+    q.metric = QOE_PLAYS;
+    q.nfilters = 1, q.filters[0] = (struct qoe_filter){BEACON_CDN, "nope"};
+    T_EQ_INT(qoe_query_run(c, &q, &r, err, sizeof err), 0);
+    T_EQ_INT(r->nseries, 1);
+    T_TRUE(isnan(qoe_point(r, 0, 0)));
+    qoe_result_destroy(r);
+    ingest_cube_destroy(c);
+}
+
+static void test_top_k_by_volume(void)
+{
+    struct oc_clock clk;
+    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_result *r = NULL;
+    char err[100];
+    generate();
+    feed(c, &clk);
+    struct qoe_query q = base_query();
+    q.metric = QOE_PLAYS;
+    q.ngroup = 1, q.group_by[0] = BEACON_POP;
+    q.top = 2;
+    T_EQ_INT(qoe_query_run(c, &q, &r, err, sizeof err), 0);
+    T_EQ_INT(r->nseries, 2);
+    /* the two pops with the most plays, largest first */
+    double best = -1, second = -1;
+    for (int p = 0; p < 4; p++) {
+        const char *gv[1] = {pops[p]};
+        double v = expected(&q, gv, q.from, q.to);
+        if (v > best)
+            second = best, best = v;
+        else if (v > second)
+            second = v;
+    }
+    T_EQ_DBL(qoe_point(r, 0, 0), best, 0);
+    T_EQ_DBL(qoe_point(r, 1, 0), second, 0);
+    T_EQ_DBL(r->series[0].volume, best, 0);
+    qoe_result_destroy(r);
+    ingest_cube_destroy(c);
+}
+
+/* The replay clock (no wall clock at all) gives the same answers as the virtual clock. */
+static void test_replay_equals_realtime(void)
+{
+    struct oc_clock c1, c2;
+    struct ingest_cube *a = make_cube(&c1, OC_CLOCK_VIRTUAL);
+    struct ingest_cube *b = make_cube(&c2, OC_CLOCK_REPLAY);
+    char err[100];
+    generate();
+    T_EQ_INT(feed(a, &c1), (size_t)nev);
+    T_EQ_INT(feed(b, &c2), (size_t)nev);
+    struct qoe_query q = base_query();
+    q.step = 60;
+    q.ngroup = 2, q.group_by[0] = BEACON_REGION, q.group_by[1] = BEACON_CDN;
+    for (int m = 0; m < QOE_NMETRICS; m++) {
+        struct qoe_result *ra = NULL, *rb = NULL;
+        q.metric = (enum qoe_metric)m;
+        T_EQ_INT(qoe_query_run(a, &q, &ra, err, sizeof err), 0);
+        T_EQ_INT(qoe_query_run(b, &q, &rb, err, sizeof err), 0);
+        T_EQ_INT(ra->nseries, rb->nseries);
+        for (int s = 0; s < ra->nseries && s < rb->nseries; s++)
+            for (int k = 0; k < ra->npoints; k++) {
+                double x = qoe_point(ra, s, k), y = qoe_point(rb, s, k);
+                T_TRUE((isnan(x) && isnan(y)) || x == y);
+            }
+        qoe_result_destroy(ra);
+        qoe_result_destroy(rb);
+    }
+    ingest_cube_destroy(a);
+    ingest_cube_destroy(b);
+}
+
+/* With max_values_per_dim = 2, the third and later pops fold into "other", counted. */
+static void test_cap_folds_into_other(void)
+{
+    struct oc_clock clk;
+    struct ingest_cube_opts o;
+    struct ingest_cube_stats st;
+    struct qoe_result *r = NULL;
+    char err[100];
+    ingest_cube_opts_default(&o);
+    o.max_values_per_dim = 2;
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    struct ingest_cube *c = ingest_cube_new(&o, &clk);
+    generate();
+    T_EQ_INT(feed(c, &clk), (size_t)nev);
+    ingest_cube_stats(c, &st);
+    T_EQ_INT(st.values[BEACON_POP], 4); /* unknown, other and two real values */
+    T_TRUE(st.folded[BEACON_POP] > 0);
+    int nfold = 0; /* events whose region is not one of the two kept */
+    for (int i = 0; i < nev; i++) {
+        const char *v = sval(evs[i].sess, BEACON_REGION);
+        nfold += strcmp(v, ingest_cube_value(c, BEACON_REGION, 2)) != 0 &&
+                 strcmp(v, ingest_cube_value(c, BEACON_REGION, 3)) != 0;
+    }
+    T_TRUE(nfold > 0);
+    T_EQ_INT(st.folded[BEACON_REGION], nfold);
+    struct qoe_query q = base_query();
+    q.metric = QOE_PLAYS;
+    q.ngroup = 1, q.group_by[0] = BEACON_POP;
+    T_EQ_INT(qoe_query_run(c, &q, &r, err, sizeof err), 0);
+    T_EQ_INT(r->nseries, 3);
+    double total = 0, other = -1;
+    for (int s = 0; s < r->nseries; s++) {
+        total += qoe_point(r, s, 0);
+        if (strcmp(r->series[s].values[0], "other") == 0)
+            other = qoe_point(r, s, 0);
+    }
+    struct qoe_query all = base_query();
+    all.metric = QOE_PLAYS;
+    T_EQ_DBL(total, expected(&all, NULL, all.from, all.to), 0);
+    const char *first[1] = {NULL};
+    double kept = 0;
+    for (int s = 0; s < r->nseries; s++)
+        if (strcmp(r->series[s].values[0], "other") != 0)
+            first[0] = r->series[s].values[0], kept += expected(&q, first, q.from, q.to);
+    T_EQ_DBL(other, total - kept, 0);
+    qoe_result_destroy(r);
+    ingest_cube_destroy(c);
+}
+
+struct params {
+    const char *kv[16];
+};
+
+static const char *pget(void *arg, const char *name)
+{
+    const struct params *p = arg;
+    for (int i = 0; p->kv[i]; i += 2)
+        if (strcmp(p->kv[i], name) == 0)
+            return p->kv[i + 1];
+    return NULL;
+}
+
+struct parse_case {
+    struct params p;
+    int status;
+    const char *detail; /* starts with the parameter */
+};
+
+static const struct parse_case parse_cases[] = {
+    {{{"from", "0", "to", "60", NULL}}, 400, "metric:"},
+    {{{"metric", "nope", "from", "0", "to", "60", NULL}}, 422, "metric:"},
+    {{{"metric", "plays", "to", "60", NULL}}, 400, "from:"},
+    {{{"metric", "plays", "from", "x", "to", "60", NULL}}, 400, "from:"},
+    {{{"metric", "plays", "from", "60", "to", "60", NULL}}, 422, "to:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "step", "90", NULL}}, 422, "step:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "step", "6o", NULL}}, 400, "step:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "filter", "cdn", NULL}}, 400, "filter:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "filter", "colour:red", NULL}}, 422, "filter:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "group_by", "cdn,cdn", NULL}},
+     422,
+     "group_by:"},
+    {{{"metric", "plays", "from", "0", "to", "600", "top", "0", NULL}}, 422, "top:"},
+    {{{"metric", "plays", "from", "-5", "to", "600", NULL}}, 422, "from:"},
+    {{{"metric", "plays", "from", "0", "to", "9223372036854775807", NULL}}, 422, "to:"},
+    {{{"metric", "plays", "from", "0", "to", "6000000", "step", "60", NULL}}, 422, "step:"},
+    {{{"metric", "rebuffer_ratio", "from", "0", "to", "600", "step", "120", "filter",
+       "cdn:a,cdn:b,region:EU", "group_by", "pop,live", "top", "5", NULL}},
+     0,
+     NULL},
+    {{{NULL}}, -1, NULL},
+};
+
+static void test_query_parse(void)
+{
+    struct qoe_query q;
+    char scratch[256], err[200];
+    for (const struct parse_case *c = parse_cases; c->status >= 0; c++) {
+        struct params p = c->p;
+        int st = qoe_query_parse(&q, pget, &p, scratch, sizeof scratch, err, sizeof err);
+        T_EQ_INT(st, c->status);
+        if (c->detail)
+            T_TRUE(strncmp(err, c->detail, strlen(c->detail)) == 0);
+    }
+    struct params ok = parse_cases[14].p;
+    T_EQ_INT(qoe_query_parse(&q, pget, &ok, scratch, sizeof scratch, err, sizeof err), 0);
+    T_EQ_INT(q.metric, QOE_REBUFFER_RATIO);
+    T_EQ_INT(q.step, 120);
+    T_EQ_INT(q.nfilters, 3);
+    T_EQ_STR(q.filters[1].value, "b");
+    T_EQ_INT(q.filters[2].dim, BEACON_REGION);
+    T_EQ_INT(q.ngroup, 2);
+    T_EQ_INT(q.group_by[1], BEACON_LIVE);
+    T_EQ_INT(q.top, 5);
+}
+
+static void test_result_json(void)
+{
+    struct oc_clock clk;
+    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_result *r = NULL;
+    char err[100];
+    generate();
+    feed(c, &clk);
+    struct qoe_query q = base_query();
+    q.metric = QOE_PLAYS;
+    q.from = T0 + 540, q.to = T0 + 660, q.step = 60;
+    q.ngroup = 1, q.group_by[0] = BEACON_CDN;
+    q.top = 1;
+    T_EQ_INT(qoe_query_run(c, &q, &r, err, sizeof err), 0);
+    json_t *j = qoe_result_json(&q, r);
+    char *s = json_dumps(j, JSON_COMPACT);
+    T_CONTAINS(s, "\"metric\":\"plays\"");
+    T_CONTAINS(s, "\"step\":60");
+    T_CONTAINS(s, "\"group\":{\"cdn\":\"cdn-");
+    T_CONTAINS(s, ",[1700000640,null]]"); /* the minute after the data */
+    qoe_result_destroy(r);
+    /* a range of centuries costs no more than the minutes in memory */
+    struct qoe_query all = base_query();
+    all.metric = QOE_PLAYS;
+    all.from = 0, all.to = QOE_MAX_TIME, all.step = QOE_MAX_TIME;
+    int64_t t0 = oc_mono_ns();
+    T_EQ_INT(qoe_query_run(c, &all, &r, err, sizeof err), 0);
+    T_TRUE(oc_mono_ns() - t0 < 1000000000LL);
+    struct qoe_query whole = base_query();
+    whole.metric = QOE_PLAYS;
+    T_EQ_DBL(qoe_point(r, 0, 0), expected(&whole, NULL, whole.from, whole.to), 0);
+    free(s);
+    json_decref(j);
+    qoe_result_destroy(r);
+    ingest_cube_destroy(c);
+}
+
+/* ---- over HTTP: POST /v1/events and GET /v1/qoe through the real server and modules ---- */
+
+static char base[128];
+
+static int any_token(void *arg, const char *token, struct oc_arena *arena, enum http_role *role,
+                     const char **name)
+{
+    (void)arg;
+    *role = strcmp(token, "viewer") == 0 ? HTTP_VIEWER : HTTP_INGEST;
+    *name = oc_arena_strdup(arena, token);
+    return 0;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *arg)
+{
+    oc_buf_append(arg, p, size * n);
+    return size * n;
+}
+
+/* One request; the status, with the body (and headers, when hdr) in out. */
+static long call(const char *method, const char *path, const char *token, const char *body,
+                 struct oc_buf *out, struct oc_buf *hdr)
+{
+    CURL *c = curl_easy_init();
+    char url[512], auth[128];
+    struct curl_slist *h = NULL;
+    snprintf(url, sizeof url, "%s%s", base, path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    h = curl_slist_append(h, auth);
+    h = curl_slist_append(h, "Content-Type: text/plain;charset=UTF-8"); /* as sendBeacon */
+    oc_buf_reset(out);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (hdr) {
+        oc_buf_reset(hdr);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, hdr);
+    }
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (body)
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    long status = 0;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static void test_http_events_and_query(void)
+{
+    struct oc_clock clk;
+    struct oc_app app = {.metrics = oc_metrics_new(), .clock = &clk};
+    struct oc_buf b, hd;
+    void *ist = NULL, *qst = NULL;
+    char err[256] = "", path[256];
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000 + 1000);
+    struct http_server_opts o = {
+        .listen = "127.0.0.1:0", .workers = 2, .max_body = 1 << 24, .arena_max = 1 << 26};
+    struct http_server *srv = http_server_new(&o, &app);
+    T_EQ_INT(ingest_module.init(&app, &ist), 0);
+    T_EQ_INT(qoe_module.init(&app, &qst), 0);
+    T_EQ_INT(http_server_add_routes(srv, ingest_module.routes, ist), 0);
+    T_EQ_INT(http_server_add_routes(srv, qoe_module.routes, qst), 0);
+    struct http_hooks hooks = {any_token, NULL, NULL};
+    http_server_set_hooks(srv, &hooks);
+    T_EQ_INT(http_server_start(srv, err, sizeof err), 0);
+    snprintf(base, sizeof base, "http://%s", http_server_addr(srv));
+    oc_buf_init(&b, 1 << 20);
+    oc_buf_init(&hd, 1 << 16);
+    T_EQ_INT(
+        call("POST", "/v1/events", "ing",
+             "{\"ts\":1700000041000,\"type\":\"start\",\"session\":\"a\",\"outcome\":\"failure\","
+             "\"cdn\":\"x\"}\n{\"ts\":1700000042000,\"type\":\"start\",\"session\":\"b\"}\n"
+             "{\"ts\":1700000043000,\"type\":\"start\",\"session\":\"c\",\"outcome\":\"exit\","
+             "\"cdn\":\"x\"}\n",
+             &b, &hd),
+        200);
+    T_EQ_STR(b.data, "{\"accepted\":2,\"rejected\":1,\"errors\":[{\"index\":1,\"reason\":"
+                     "\"bad_outcome\"}]}\n");
+    T_CONTAINS(hd.data, "Access-Control-Allow-Origin: *");
+    T_EQ_INT(call("POST", "/v1/events", "ing", "not json", &b, &hd), 400);
+    T_CONTAINS(b.data, "not JSON");
+    T_CONTAINS(hd.data, "application/problem+json");
+    T_EQ_INT(call("OPTIONS", "/v1/events", "ing", NULL, &b, &hd), 204);
+    T_CONTAINS(hd.data, "Access-Control-Allow-Origin: *");
+    ingest_cube_flush(ingest_cube_current());
+    snprintf(path, sizeof path, "/v1/qoe?metric=vsf_rate&from=%lld&to=%lld&group_by=cdn",
+             (long long)T0, (long long)T0 + 60);
+    T_EQ_INT(call("GET", path, "viewer", NULL, &b, NULL), 200);
+    T_EQ_STR(b.data, "{\"metric\":\"vsf_rate\",\"from\":1700000040,\"to\":1700000100,\"step\":60,"
+                     "\"series\":[{\"group\":{\"cdn\":\"x\"},\"points\":[[1700000040,0.5]]}]}\n");
+    T_EQ_INT(call("GET", "/v1/qoe?metric=plays&from=1&to=x", "viewer", NULL, &b, NULL), 400);
+    T_CONTAINS(b.data, "to: required");
+    T_EQ_INT(call("GET", "/v1/qoe?metric=nope&from=1&to=2", "viewer", NULL, &b, NULL), 422);
+    T_EQ_INT(call("GET", "/v1/qoe/dimensions", "viewer", NULL, &b, NULL), 200);
+    T_CONTAINS(b.data, "{\"name\":\"cdn\",\"distinct\":3,\"top\":[{\"value\":\"x\"");
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    ingest_module.stop(&app, ist);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+    oc_buf_free(&hd);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_formulas_every_slice),
+    T_CASE(test_filter_unknown_value_is_empty),
+    T_CASE(test_top_k_by_volume),
+    T_CASE(test_replay_equals_realtime),
+    T_CASE(test_cap_folds_into_other),
+    T_CASE(test_query_parse),
+    T_CASE(test_result_json),
+    T_CASE(test_http_events_and_query),
+    {0},
+};
+
+T_MAIN(cases)

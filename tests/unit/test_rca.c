@@ -1,0 +1,586 @@
+/*
+ * test_rca.c - unit tests of root-cause localization (src/rca/).
+ *
+ * The CSV reader's acceptance and its "FILE:LINE: message" errors; and the engine on
+ * hand-built data sets whose answer is known by construction: one element, two elements,
+ * a coarse parent whose children all deviate, three sibling values under a normal parent,
+ * a ratio measure where the additive view misleads, and changes with no cause. Then change
+ * correlation: onsets of metric series and the ranking of recorded changes.
+ */
+#include "t.h"
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "ingest/ingest.h"
+#include "rca/rca.h"
+#include "sim/sim.h"
+#include "store/store.h"
+
+#define T0   1700000000
+#define STEP 60
+#define BINS 10
+
+/* Parses text and returns the data (NULL on error, message in err). */
+static struct rca_data *parse(const char *text, char *err, size_t errlen)
+{
+    struct rca_data *d = NULL;
+    err[0] = '\0';
+    rca_csv_parse("in.csv", text, strlen(text), &d, err, errlen);
+    return d;
+}
+
+static void test_csv_ok(void)
+{
+    char err[256];
+    struct rca_data *d = parse("ts,cdn,region,value,total\r\n"
+                               "60,a,EU,1,10\r\n\r\n60,b,EU,2,20\n120,a,EU,3,30",
+                               err, sizeof(err));
+    T_TRUE(d != NULL);
+    T_EQ_STR(err, "");
+    T_EQ_INT(rca_data_attrs(d), 2);
+    T_EQ_INT(rca_data_is_ratio(d), 1);
+    T_EQ_INT(rca_data_leaves(d), 2);
+    T_EQ_INT(rca_data_rows(d), 3);
+    T_EQ_STR(rca_data_attr_name(d, 1), "region");
+    T_EQ_STR(rca_data_value(d, 0, 1), "b");
+    T_EQ_INT(rca_data_last_ts(d), 120);
+    rca_data_destroy(d);
+}
+
+struct csv_bad {
+    const char *text;  /* input */
+    const char *error; /* expected message */
+};
+
+static const struct csv_bad csv_bad_cases[] = {
+    {"", "in.csv:1: empty file, expected a header line"},
+    {"time,cdn,value\n", "in.csv:1: header must start with column 'ts'"},
+    {"ts,cdn,count\n", "in.csv:1: header must end with 'value' or 'value,total'"},
+    {"ts,value\n1,2\n", "in.csv:1: header has no attribute column"},
+    {"ts,cdn,cdn,value\n", "in.csv:1: column 3: duplicate attribute 'cdn'"},
+    {"ts,a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,value\n", "in.csv:1: more than 16 columns"},
+    {"ts,cdn,value\n", "in.csv:2: no data rows"},
+    {"ts,cdn,value\n60,a,1\n60,a\n", "in.csv:3: expected 3 columns, got 2"},
+    {"ts,cdn,value\n60,a,1\n\n6x,a,1\n", "in.csv:4: ts '6x' is not an integer"},
+    {"ts,cdn,value\n60,a,nan\n", "in.csv:2: value 'nan' is not a finite number"},
+    {"ts,cdn,value,total\n60,a,1,-2\n", "in.csv:2: ratio needs value >= 0 and a finite total >= 0"},
+    {0, 0},
+};
+
+static void test_csv_errors(void)
+{
+    char err[256];
+    for (const struct csv_bad *c = csv_bad_cases; c->text; c++) {
+        struct rca_data *d = parse(c->text, err, sizeof(err));
+        T_TRUE(d == NULL);
+        T_EQ_STR(err, c->error);
+    }
+}
+
+static void test_csv_caps(void)
+{
+    char err[256];
+    struct oc_buf b;
+    oc_buf_init(&b, 1u << 20);
+    oc_buf_puts(&b, "ts,cdn,value\n60,a,1\n60,");
+    for (int i = 0; i < RCA_MAX_LINE; i++)
+        oc_buf_puts(&b, "x");
+    struct rca_data *d = NULL;
+    rca_csv_parse("big.csv", b.data, b.len, &d, err, sizeof(err));
+    T_TRUE(d == NULL);
+    T_EQ_STR(err, "big.csv:3: line longer than 4096 bytes");
+    T_TRUE(rca_csv_parse("nul.csv", "ts,cdn,value\n60,a\0,1\n", 21, &d, err, sizeof(err)) != 0);
+    T_EQ_STR(err, "nul.csv:2: NUL byte in line");
+    T_TRUE(rca_csv_read("/nonexistent/x.csv", &d, err, sizeof(err)) != 0);
+    T_CONTAINS(err, "/nonexistent/x.csv:0: cannot open");
+    oc_buf_free(&b);
+}
+
+static void test_leaf_cap(void)
+{
+    const char *names[] = {"id"};
+    struct rca_data *d = rca_data_new(1, names, 0);
+    char v[16];
+    const char *vals[] = {v};
+    int rc = 0;
+    for (int i = 0; i <= RCA_MAX_LEAVES && rc == 0; i++) {
+        snprintf(v, sizeof(v), "%d", i);
+        rc = rca_data_add(d, 60, vals, 1, 0);
+    }
+    T_EQ_INT(rc, -3); /* OC_ETOOBIG */
+    T_EQ_INT(rca_data_leaves(d), RCA_MAX_LEAVES);
+    rca_data_destroy(d);
+}
+
+/* A hand-built data set: every combination of the values of up to three attributes. */
+struct spec {
+    const char *names[3];    /* attribute names */
+    const char *vals[3][10]; /* values per attribute, NULL-terminated */
+    int ratio;               /* value/total measure */
+    /* The leaf's volume, and its multiplier (of value; of total when ratio) at the last bin. */
+    double (*base)(const char *const *v);
+    double (*now)(const char *const *v);
+    double (*ratio_now)(const char *const *v); /* ratio only: the value/total now */
+};
+
+static double base_flat(const char *const *v)
+{
+    (void)v;
+    return 100;
+}
+
+/* Adds one leaf's rows: BINS history bins with +-2 deterministic noise, then the last bin. */
+static void add_leaf(struct rca_data *d, const struct spec *s, const char *const *v, int leaf)
+{
+    double base = s->base(v);
+    if (base <= 0)
+        return;
+    for (int b = 0; b <= BINS; b++) {
+        double noise = (double)((b * 7 + leaf * 3) % 5) - 2, value, total = 0;
+        if (!s->ratio) {
+            value = b < BINS ? base + noise : base * s->now(v);
+        } else {
+            total = b < BINS ? base + noise : (base + noise) * s->now(v);
+            value = b < BINS ? 0.02 * total : s->ratio_now(v) * total;
+        }
+        rca_data_add(d, T0 + STEP * b, v, value, total);
+    }
+}
+
+static struct rca_data *build(const struct spec *s)
+{
+    int na = s->names[2] ? 3 : 2, leaf = 0;
+    struct rca_data *d = rca_data_new(na, s->names, s->ratio);
+    const char *v[3] = {0};
+    for (int i = 0; s->vals[0][i]; i++)
+        for (int j = 0; s->vals[1][j]; j++)
+            for (int k = 0; na == 2 ? k == 0 : s->vals[2][k] != NULL; k++) {
+                v[0] = s->vals[0][i];
+                v[1] = s->vals[1][j];
+                v[2] = na == 3 ? s->vals[2][k] : NULL;
+                add_leaf(d, s, v, leaf++);
+            }
+    return d;
+}
+
+/* Runs the engine and returns the causes as "e1 | e2 | ...". */
+static const char *causes(const struct rca_data *d, struct rca_result *r)
+{
+    static char out[512];
+    struct oc_buf b;
+    oc_buf_init(&b, sizeof(out) - 1);
+    T_EQ_INT(rca_run(d, T0 + STEP * BINS, NULL, r), 0);
+    for (int i = 0; i < r->n_causes; i++) {
+        if (i)
+            oc_buf_puts(&b, " | ");
+        rca_elem_format(d, &r->causes[i], &b);
+    }
+    snprintf(out, sizeof(out), "%s", b.data ? b.data : "");
+    oc_buf_free(&b);
+    return out;
+}
+
+#define CDN_REGION_DEVICE                                                                          \
+    .names = {"cdn", "region", "device"},                                                          \
+    .vals = {{"a", "b", "c"}, {"EU", "US", "AS"}, {"tv", "phone", "web"}}, .base = base_flat
+
+static int is(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0;
+}
+
+static double now_cdn_b(const char *const *v)
+{
+    return is(v[0], "b") ? 3 : 1;
+}
+
+static void test_single_element(void)
+{
+    struct spec s = {CDN_REGION_DEVICE, .now = now_cdn_b};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "cdn=b");
+    T_EQ_INT(r.n_causes, 1);
+    T_EQ_DBL(r.causes[0].real, 2700, 1e-9);
+    T_TRUE(r.causes[0].expected > 880 && r.causes[0].expected < 920);
+    T_TRUE(r.n_cands >= 1);
+    rca_data_destroy(d);
+}
+
+static double now_two(const char *const *v)
+{
+    if (is(v[0], "a") && is(v[1], "EU"))
+        return 0.2;
+    if (is(v[1], "AS") && is(v[2], "phone"))
+        return 0.2;
+    return 1;
+}
+
+static void test_two_elements(void)
+{
+    struct spec s = {CDN_REGION_DEVICE, .now = now_two};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "cdn=a&region=EU | device=phone&region=AS");
+    rca_data_destroy(d);
+}
+
+static double now_parent(const char *const *v)
+{
+    return is(v[0], "c") && is(v[1], "US") ? 4 : 1;
+}
+
+static void test_parent_not_children(void)
+{
+    struct spec s = {CDN_REGION_DEVICE, .now = now_parent};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "cdn=c&region=US");
+    rca_data_destroy(d);
+}
+
+#define REGION_POP_DEVICE                                                                          \
+    .names = {"device", "pop", "region"},                                                          \
+    .vals = {{"tv", "phone"},                                                                      \
+             {"FRA", "AMS", "PAR", "MAD", "NYC", "LAX", "ORD", "MIA"},                             \
+             {"EMEA", "AMER"}},                                                                    \
+    .base = base_pop
+
+/* pops live in one region only: the other combinations are empty leaves. */
+static double base_pop(const char *const *v)
+{
+    int emea = is(v[1], "FRA") || is(v[1], "AMS") || is(v[1], "PAR") || is(v[1], "MAD");
+    return emea == is(v[2], "EMEA") ? 100 : 0;
+}
+
+static double now_three_pops(const char *const *v)
+{
+    return is(v[1], "FRA") || is(v[1], "AMS") || is(v[1], "PAR") ? 3 : 1;
+}
+
+static void test_sibling_values(void)
+{
+    struct spec s = {REGION_POP_DEVICE, .now = now_three_pops};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "pop=FRA | pop=AMS | pop=PAR");
+    rca_data_destroy(d);
+}
+
+static double now_emea(const char *const *v)
+{
+    return is(v[2], "EMEA") ? 3 : 1;
+}
+
+static void test_whole_region(void)
+{
+    struct spec s = {REGION_POP_DEVICE, .now = now_emea};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "region=EMEA");
+    rca_data_destroy(d);
+}
+
+/* Viewers: cdn=a&region=EU is the big slice, cdn=b&region=AS a small one. */
+static double base_viewers(const char *const *v)
+{
+    if (is(v[0], "a") && is(v[1], "EU"))
+        return 5000;
+    return is(v[0], "b") && is(v[1], "AS") ? 50 : 300;
+}
+
+static double now_viewers(const char *const *v)
+{
+    return is(v[0], "a") && is(v[1], "EU") ? 3 : 1; /* a viewer surge, same stall ratio */
+}
+
+static double now_stall_ratio(const char *const *v)
+{
+    return is(v[0], "b") && is(v[1], "AS") ? 0.2 : 0.02; /* the small slice breaks */
+}
+
+#define STALLS                                                                                     \
+    .names = {"cdn", "region"}, .vals = {{"a", "b"}, {"EU", "US", "AS"}}, .base = base_viewers,    \
+    .now = now_viewers, .ratio_now = now_stall_ratio
+
+static void test_ratio_measure(void)
+{
+    struct spec s = {STALLS, .ratio = 1};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "cdn=b&region=AS");
+    T_EQ_DBL(r.expected, 0.02, 1e-3);
+    T_TRUE(r.real > 0.02);
+    rca_data_destroy(d);
+}
+
+/* The same stalls read as an additive count blame the region that merely grew (its other cdn
+ * is too thin to tell cdn=a&region=EU from region=EU) and miss the broken slice. */
+static void test_ratio_additive_view_misleads(void)
+{
+    const char *names[] = {"cdn", "region"};
+    struct spec s = {STALLS, .ratio = 1};
+    struct rca_data *ratio = build(&s), *counts = rca_data_new(2, names, 0);
+    struct rca_result r;
+    const char *a[] = {"a", "b"}, *g[] = {"EU", "US", "AS"};
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) {
+            const char *v[] = {a[i], g[j]};
+            double base = base_viewers(v);
+            for (int b = 0; b <= BINS; b++) {
+                double t = b < BINS ? base : base * now_viewers(v);
+                rca_data_add(counts, T0 + STEP * b, v, t * (b < BINS ? 0.02 : now_stall_ratio(v)),
+                             0);
+            }
+        }
+    T_EQ_STR(causes(counts, &r), "region=EU");
+    rca_data_destroy(counts);
+    rca_data_destroy(ratio);
+}
+
+static double now_same(const char *const *v)
+{
+    (void)v;
+    return 1;
+}
+
+static double now_all_double(const char *const *v)
+{
+    (void)v;
+    return 2;
+}
+
+static void test_no_cause(void)
+{
+    struct spec quiet = {CDN_REGION_DEVICE, .now = now_same};
+    struct spec global = {CDN_REGION_DEVICE, .now = now_all_double};
+    struct rca_data *d = build(&quiet);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "");
+    T_EQ_STR(r.note, "no significant change at this time bin");
+    rca_data_destroy(d);
+    d = build(&global);
+    T_EQ_STR(causes(d, &r), "");
+    T_EQ_STR(r.note, "the change is spread over all leaves; no element explains it");
+    rca_data_destroy(d);
+}
+
+static void test_json_contract(void)
+{
+    struct spec s = {CDN_REGION_DEVICE, .now = now_parent};
+    struct rca_data *d = build(&s);
+    struct rca_result r;
+    struct oc_buf b;
+    causes(d, &r);
+    oc_buf_init(&b, 1u << 16);
+    rca_result_json(d, &r, 1.5, &b);
+    T_CONTAINS(b.data, "{\"at\":1700000600,\"causes\":[{\"element\":{\"cdn\":\"c\","
+                       "\"region\":\"US\"},\"score\":");
+    T_CONTAINS(b.data, "\"candidates\":[{\"element\":{\"cdn\":\"c\",\"region\":\"US\"}");
+    T_CONTAINS(b.data, "\"runtime_ms\":1.5}");
+    oc_buf_free(&b);
+    T_EQ_INT(rca_run(d, T0 + STEP * (BINS + 1), NULL, &r), -2); /* no rows then */
+    T_EQ_INT(rca_run(d, T0, NULL, &r), -2);                     /* no history */
+    rca_data_destroy(d);
+}
+
+/* 30 one-minute bins around 100; `from` on they sit at `level`. */
+static void series(int64_t *ts, double *v, int from, double level)
+{
+    for (int i = 0; i < 30; i++) {
+        ts[i] = T0 + STEP * i;
+        v[i] = i >= from ? level : 100 + (i % 3) - 1;
+    }
+}
+
+static void test_onset(void)
+{
+    int64_t ts[30], onset = 0;
+    double v[30];
+    series(ts, v, 25, 200);
+    T_EQ_INT(rca_onset(ts, v, 30, ts[29], &onset), 0);
+    T_EQ_INT(onset, ts[25]);
+    series(ts, v, 30, 0); /* nothing moved */
+    T_EQ_INT(rca_onset(ts, v, 30, ts[29], &onset), -4);
+    T_EQ_INT(rca_onset(ts, v, 30, ts[29] + 1, &onset), -4); /* no such bin */
+}
+
+static void test_first_onset(void)
+{
+    int64_t ta[30], tb[30], onset = 0;
+    double va[30], vb[30];
+    size_t which = 9;
+    series(ta, va, 27, 300); /* rebuffering moved at bin 27 */
+    series(tb, vb, 24, 20);  /* start failures moved (down in plays) at bin 24 */
+    struct rca_series s[] = {{"rebuffer", ta, va, 30}, {"plays", tb, vb, 30}};
+    T_EQ_INT(rca_first_onset(s, 2, ta[29], &which, &onset), 0);
+    T_EQ_INT(which, 1);
+    T_EQ_INT(onset, tb[24]);
+}
+
+static void test_changes_rank(void)
+{
+    const int64_t on = T0 + 36000;
+    const struct rca_change ch[] = {
+        {on - 300, "cdn-edge", "deploy", "edge 4.2", "4.2"},
+        {on - 60, "player", "config", "abr tweak", NULL},
+        {on - 18000, "cdn-edge", "deploy", "edge 4.1", "4.1"},
+        {on + 30, "player", "flag", "new-abr on", "true"},
+        {on - 7 * 3600, "cdn-edge", "deploy", "too old", "4.0"},
+        {on + 600, "cdn-edge", "deploy", "after the onset", "4.3"},
+    };
+    struct rca_change_score out[6];
+    size_t n = rca_changes_rank(ch, 6, on, "CDN-EDGE", out);
+    T_EQ_INT(n, 4);
+    T_EQ_INT(out[0].index, 0);
+    T_EQ_DBL(out[0].score, 0.75, 1e-9);
+    T_EQ_INT(out[0].lead_s, 300);
+    T_EQ_INT(out[1].index, 3);
+    T_EQ_DBL(out[1].score, 0.2, 1e-9);
+    T_EQ_INT(out[2].index, 1);
+    T_EQ_DBL(out[2].score, 0.1875, 1e-9);
+    T_EQ_INT(out[3].index, 2);
+    T_EQ_DBL(out[3].score, 1.0 / 21, 1e-9);
+    n = rca_changes_rank(ch, 6, on, NULL, out); /* service unknown: time and kind decide */
+    T_EQ_INT(out[0].index, 3);
+    T_EQ_DBL(out[0].score, 0.4, 1e-9);
+}
+
+/* Changes in a fresh store: recorded, listed with filters, ranked against an onset. */
+static void test_changes_store(void)
+{
+    char dir[] = "/tmp/test_rca_XXXXXX", err[256];
+    struct store *st = NULL;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    const int64_t on = T0 + 36000;
+    const struct rca_change ch[] = {
+        {on - 3 * 3600, "origin", "config", "cache ttl", NULL},
+        {on - 120, "cdn-edge", "deploy", "edge 4.2", "4.2"},
+        {on - 600, "player", "flag", "new-abr", "on"},
+    };
+    int64_t id = 0;
+    for (int i = 0; i < 3; i++)
+        T_EQ_INT(rca_change_add(st, &ch[i], "ci", 1, &id), 0);
+    T_EQ_INT(id, 3);
+    json_t *all = rca_changes_list(st, 0, on, NULL, 10);
+    T_EQ_INT(json_array_size(all), 3);
+    T_EQ_STR(json_string_value(json_object_get(json_array_get(all, 0), "service")), "cdn-edge");
+    T_TRUE(json_is_null(json_object_get(json_array_get(all, 2), "version")));
+    json_decref(all);
+    json_t *one = rca_changes_list(st, 0, on, "player", 10);
+    T_EQ_INT(json_array_size(one), 1);
+    T_EQ_STR(json_string_value(json_object_get(json_array_get(one, 0), "actor")), "ci");
+    json_decref(one);
+    json_t *ranked = rca_changes_ranked(st, on, "player");
+    T_EQ_INT(json_array_size(ranked), 3);
+    json_t *top = json_array_get(ranked, 0);
+    T_EQ_STR(json_string_value(json_object_get(top, "description")), "new-abr");
+    T_EQ_INT(json_integer_value(json_object_get(top, "lead_s")), 600);
+    T_EQ_DBL(json_real_value(json_object_get(top, "score")), 0.8 / (1 + 600.0 / 900), 1e-9);
+    json_decref(ranked);
+    store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    T_EQ_INT(system(cmd), 0);
+}
+
+/* The simulator's emea-cdn scenario through the ingest cube, localized as the rca module does
+ * when an incident opens: the three primary-CDN POPs in EMEA whose caches miss (PAR is served
+ * by the primary CDN only, so pop=PAR is the same slice as cdn=primary&pop=PAR). */
+struct sim_run {
+    struct oc_clock clk;
+    struct ingest_cube *cube;
+    struct ingest_batch batch;
+    struct oc_buf body;
+};
+
+static void sim_sink(void *arg, const struct beacon_event *ev)
+{
+    struct sim_run *r = arg;
+    T_EQ_INT(sim_ndjson_append(&r->body, ev), 0);
+}
+
+static void sim_tick(void *arg, int64_t now_ms)
+{
+    struct sim_run *r = arg;
+    char err[200];
+    (void)now_ms;
+    if (r->body.len) {
+        T_EQ_INT(ingest_parse(&r->batch, r->body.data, r->body.len, err, sizeof(err)), 0);
+        ingest_cube_add(r->cube, &r->batch);
+        oc_buf_reset(&r->body);
+    }
+    ingest_cube_tick(r->cube);
+}
+
+static void test_incident_on_cube(void)
+{
+    struct sim_run *r = calloc(1, sizeof(*r));
+    struct ingest_cube_opts co;
+    struct sim_topo *t = NULL;
+    struct sim_scenario *sc = NULL;
+    struct sim *s = NULL;
+    oc_clock_init(&r->clk, OC_CLOCK_VIRTUAL, 0);
+    ingest_cube_opts_default(&co);
+    r->cube = ingest_cube_new(&co, &r->clk);
+    ingest_batch_init(&r->batch, 1000000);
+    oc_buf_init(&r->body, 64u << 20);
+    struct sim_opts o = {.seed = 7, .viewers = 4000, .sink = sim_sink, .sink_arg = r};
+    o.tick = sim_tick;
+    o.tick_arg = r;
+    o.clock = &r->clk;
+    T_EQ_INT(sim_topo_default(&t), 0);
+    T_EQ_INT(sim_scenario_builtin("emea-cdn", &sc), 0);
+    T_EQ_INT(sim_new(&o, t, sc, &s), 0);
+    int64_t t0 = sim_now_ms(s) / 1000; /* 19:30; the fault starts at 19:43 */
+    sim_run(s, sim_now_ms(s) + 19 * 60000LL);
+    json_t *p = json_pack("{s:s, s:I, s:s}", "incident_id", "INC-1", "at",
+                          (json_int_t)(t0 + 19 * 60), "title", "rebuffering_share in EMEA");
+    json_t *out = rca_localize_cube(r->cube, NULL, p);
+    T_TRUE(out != NULL);
+    char *text = json_dumps(out, JSON_COMPACT);
+    if (getenv("SHOW_RCA"))
+        printf("%s\n", text);
+    T_CONTAINS(text, "\"incident_id\":\"INC-1\"");
+    T_CONTAINS(text, "\"metric\":\"rebuffering_share\"");
+    T_EQ_INT(json_array_size(json_object_get(out, "causes")), 3);
+    T_CONTAINS(text, "\"causes\":[{\"element\":{\"pop\":\"PAR\"},\"score\":");
+    T_CONTAINS(text, "{\"element\":{\"cdn\":\"primary\",\"pop\":\"FRA\"},\"score\":");
+    T_CONTAINS(text, "{\"element\":{\"cdn\":\"primary\",\"pop\":\"AMS\"},\"score\":");
+    free(text);
+    json_decref(out);
+    json_decref(p);
+    T_TRUE(rca_localize_cube(NULL, NULL, p) == NULL);
+    sim_destroy(s);
+    sim_scenario_destroy(sc);
+    sim_topo_destroy(t);
+    ingest_cube_destroy(r->cube);
+    ingest_batch_free(&r->batch);
+    oc_buf_free(&r->body);
+    free(r);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_csv_ok),
+    T_CASE(test_csv_errors),
+    T_CASE(test_csv_caps),
+    T_CASE(test_leaf_cap),
+    T_CASE(test_single_element),
+    T_CASE(test_two_elements),
+    T_CASE(test_parent_not_children),
+    T_CASE(test_sibling_values),
+    T_CASE(test_whole_region),
+    T_CASE(test_ratio_measure),
+    T_CASE(test_ratio_additive_view_misleads),
+    T_CASE(test_no_cause),
+    T_CASE(test_json_contract),
+    T_CASE(test_onset),
+    T_CASE(test_first_onset),
+    T_CASE(test_changes_rank),
+    T_CASE(test_changes_store),
+    T_CASE(test_incident_on_cube),
+    {0},
+};
+
+T_MAIN(cases)
