@@ -9,6 +9,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <stddef.h>
 #include <string.h>
 #include <strings.h>
 
@@ -136,6 +137,8 @@ static int read_body(struct http_server *srv, struct http_req *req, const struct
                      r->pattern, cap);
         return -1;
     }
+    if (n == 0)
+        return 0; /* req->body stays "" */
     char *body = oc_arena_alloc(&req->arena, n + 1);
     if (!body) {
         http_problem(req, 413, "the request needs more memory than one request may hold");
@@ -148,29 +151,53 @@ static int read_body(struct http_server *srv, struct http_req *req, const struct
     return 0;
 }
 
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes raw into out (n bytes); -1 when too long, malformed or decoding to NUL. */
+static int decode_path(const char *raw, char *out, size_t n)
+{
+    size_t j = 0;
+    for (size_t i = 0; raw[i]; i++) {
+        char c = raw[i];
+        if (c == '%') {
+            int hi = hexval(raw[i + 1]), lo = hi < 0 ? -1 : hexval(raw[i + 2]);
+            if (lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            c = (char)(hi * 16 + lo);
+            i += 2;
+        }
+        if (j + 1 >= n)
+            return -1;
+        out[j++] = c;
+    }
+    out[j] = '\0';
+    return 0;
+}
+
 /* Resolves the decoded path into req; -1 (after answering 400/404) when unusable. */
 static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const char **segs,
                         int *nsegs)
 {
+    struct http_req_impl *impl = (struct http_req_impl *)req;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req->ev);
     const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!raw || !*raw)
         raw = "/";
-    if (strlen(raw) >= HTTP_MAX_PATH) {
+    if (decode_path(raw, impl->path, sizeof(impl->path)) != 0) {
         req->path = "/";
-        http_problem(req, 404, "the path is too long");
+        http_problem(req, 400, "the path is too long or not valid percent-encoding");
         return -1;
     }
-    size_t dn = 0;
-    char *dec = evhttp_uridecode(raw, 0, &dn);
-    if (!dec || memchr(dec, '\0', dn)) {
-        free(dec);
-        req->path = "/";
-        http_problem(req, 400, "the path is not valid percent-encoding");
-        return -1;
-    }
-    req->path = oc_arena_strdup(&req->arena, dec);
-    free(dec);
+    req->path = impl->path;
     *nsegs = http_path_split(req->path, segbuf, segn, segs);
     if (*nsegs < 0) {
         http_problem(req, 404, "no route matches %s", req->path);
@@ -225,7 +252,8 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     struct http_server *srv = w->srv;
     int64_t start = oc_mono_ns();
     struct http_req_impl impl;
-    memset(&impl, 0, sizeof(impl));
+    memset(&impl, 0, offsetof(struct http_req_impl, path));
+    impl.path[0] = '\0';
     struct http_req *req = &impl.pub;
     impl.worker = w;
     req->ev = ev;

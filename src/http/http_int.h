@@ -55,6 +55,7 @@ struct http_route_entry {
     void *state;                         /* module state for the handler */
     char pattern_buf[256];               /* segments point in here */
     const char *segs[HTTP_MAX_SEGMENTS]; /* literal text or "{name}" */
+    char names[HTTP_MAX_PARAMS][64];     /* parameter names, in order */
     int nsegs;
 };
 
@@ -63,8 +64,9 @@ struct http_req_impl {
     struct http_req pub;
     struct evkeyvalq query; /* parsed on first http_query */
     int query_parsed;
-    int audit;             /* report to the audit hook once answered */
-    struct worker *worker; /* serving thread */
+    int audit;                /* report to the audit hook once answered */
+    struct worker *worker;    /* serving thread */
+    char path[HTTP_MAX_PATH]; /* the decoded path (req->path points here); must stay last */
 };
 
 /* Compiles r; 0 or OC_EINVAL for a malformed pattern. */

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Splits path into at most max segments (pointers into a copy in buf). Returns the count or
@@ -42,10 +43,16 @@ int http_route_compile(struct http_route_entry *e, const struct http_route *r, v
     if (e->nsegs < 0)
         return OC_EINVAL;
     int params = 0;
-    for (int i = 0; i < e->nsegs; i++)
-        if (e->segs[i][0] == '{')
-            params++;
-    return params > HTTP_MAX_PARAMS ? OC_EINVAL : 0;
+    for (int i = 0; i < e->nsegs; i++) {
+        size_t n = strlen(e->segs[i]);
+        if (e->segs[i][0] != '{')
+            continue;
+        if (n < 3 || e->segs[i][n - 1] != '}' || params == HTTP_MAX_PARAMS)
+            return OC_EINVAL;
+        snprintf(e->names[params], sizeof(e->names[params]), "%.*s", (int)(n - 2), e->segs[i] + 1);
+        params++;
+    }
+    return 0;
 }
 
 int http_route_match(const struct http_route_entry *e, const char *const *segs, int nsegs,
@@ -66,11 +73,9 @@ int http_route_match(const struct http_route_entry *e, const char *const *segs, 
         return 1;
     req->nparams = 0;
     for (int i = 0; i < nsegs; i++) {
-        const char *pat = e->segs[i];
-        if (pat[0] != '{')
+        if (e->segs[i][0] != '{')
             continue;
-        size_t n = strlen(pat);
-        req->param_names[req->nparams] = oc_arena_strndup(&req->arena, pat + 1, n - 2);
+        req->param_names[req->nparams] = e->names[req->nparams];
         req->param_values[req->nparams] = segs[i];
         req->nparams++;
     }
