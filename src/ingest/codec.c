@@ -1,9 +1,11 @@
 /*
  * codec.c - closed minutes as blobs, and merging minutes for rollups (see persist.h).
  *
- * Blob: a header (magic, nrows, nsk), the column block of the minute (layout fixed by
- * ingest_minute_new), then the packed sketch entries. Decoding checks every bound, so a damaged row
- * never reaches a query.
+ * Blob v1 (a minute; rollups written before per-minute detail existed): a header (magic,
+ * nrows, nsk), the column block of the minute (layout fixed by ingest_minute_new), then the
+ * packed sketch entries. Blob v2 (a rollup row): a longer header (also ndet and res), the same
+ * two parts, then det_n (one count per row) and the ndet per-minute entries of the rows in row
+ * order. Decoding checks every bound, so a damaged row never reaches a query.
  */
 #include "ingest/persist.h"
 #include "ingest/minute.h"
@@ -12,23 +14,39 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOB_MAGIC 0x31435551u /* "QUC1" */
+#define BLOB_MAGIC  0x31435551u /* "QUC1" */
+#define BLOB_MAGIC2 0x32435551u /* "QUC2" */
 
 struct blob_head {
     uint32_t magic, nrows, nsk, pad;
 };
 
+struct blob_head2 {
+    uint32_t magic, nrows, nsk, ndet;
+    int32_t res;
+    uint32_t pad;
+};
+
 void *minute_encode(const struct ingest_minute *cm, size_t *len)
 {
     struct blob_head h = {BLOB_MAGIC, cm->nrows, cm->nsk, 0};
+    struct blob_head2 h2 = {BLOB_MAGIC2, cm->nrows, cm->nsk, cm->ndet, cm->res, 0};
+    int v2 = cm->det_n != NULL;
+    size_t hl = v2 ? sizeof h2 : sizeof h, at = 0;
     size_t sk = (size_t)cm->nsk * sizeof *cm->sk;
-    char *b = oc_malloc(sizeof h + cm->mem_len + sk);
-    memcpy(b, &h, sizeof h);
+    size_t dn = v2 ? (size_t)cm->nrows * sizeof *cm->det_n : 0;
+    size_t de = v2 ? (size_t)cm->ndet * sizeof *cm->det : 0;
+    char *b = oc_malloc(hl + cm->mem_len + sk + dn + de);
+    memcpy(b, v2 ? (const void *)&h2 : (const void *)&h, hl), at += hl;
     if (cm->mem_len)
-        memcpy(b + sizeof h, cm->mem, cm->mem_len);
+        memcpy(b + at, cm->mem, cm->mem_len), at += cm->mem_len;
     if (sk)
-        memcpy(b + sizeof h + cm->mem_len, cm->sk, sk);
-    *len = sizeof h + cm->mem_len + sk;
+        memcpy(b + at, cm->sk, sk), at += sk;
+    if (dn)
+        memcpy(b + at, cm->det_n, dn), at += dn;
+    if (de)
+        memcpy(b + at, cm->det, de), at += de;
+    *len = at;
     return b;
 }
 
@@ -45,25 +63,76 @@ static int check(const struct ingest_minute *cm, uint32_t nleaves)
     return 0;
 }
 
+/* Allocates the detail arrays of cm (nrows counts, ndet entries). */
+static void det_alloc(struct ingest_minute *cm, uint32_t ndet)
+{
+    cm->det_off = oc_calloc((size_t)cm->nrows + 1, sizeof *cm->det_off);
+    cm->det_n = oc_calloc((size_t)cm->nrows + 1, sizeof *cm->det_n);
+    cm->det = oc_calloc((size_t)ndet + 1, sizeof *cm->det);
+    cm->ndet = ndet;
+}
+
+/* Sets det_off from det_n; 0 when the counts add up to ndet and each row's minutes ascend
+ * within the row's span. */
+static int det_check(struct ingest_minute *cm)
+{
+    uint64_t at = 0;
+    uint32_t nmin = (uint32_t)(cm->res / 60);
+    for (uint32_t i = 0; i < cm->nrows; i++) {
+        cm->det_off[i] = (uint32_t)at;
+        if ((at += cm->det_n[i]) > cm->ndet)
+            return -1;
+        for (uint32_t k = cm->det_off[i]; k < at; k++)
+            if (cm->det[k].min >= nmin ||
+                (k > cm->det_off[i] && cm->det[k].min <= cm->det[k - 1].min))
+                return -1;
+    }
+    return at == cm->ndet ? 0 : -1;
+}
+
+/* Reads the v2 tail (det_n, det) of a blob whose other parts take used bytes. */
+static int decode_det(struct ingest_minute *cm, const struct blob_head2 *h, const char *blob,
+                      size_t len, size_t used)
+{
+    size_t dn = (size_t)h->nrows * sizeof *cm->det_n, de = (size_t)h->ndet * sizeof *cm->det;
+    if ((h->res != 300 && h->res != 3600) || h->ndet > len || len != used + dn + de)
+        return -1;
+    cm->res = h->res;
+    det_alloc(cm, h->ndet);
+    if (dn)
+        memcpy(cm->det_n, blob + used, dn);
+    if (de)
+        memcpy(cm->det, blob + used + dn, de);
+    return det_check(cm);
+}
+
 struct ingest_minute *minute_decode(int64_t t, const void *blob, size_t len, uint32_t nleaves)
 {
-    struct blob_head h;
-    if (len < sizeof h)
+    struct blob_head2 h;
+    size_t hl = sizeof(struct blob_head);
+    memset(&h, 0, sizeof h);
+    if (len < hl)
         return NULL;
-    memcpy(&h, blob, sizeof h);
-    if (h.magic != BLOB_MAGIC || h.nrows > len || h.nsk > len)
-        return NULL;
-    struct ingest_minute *cm = ingest_minute_new(t, h.nrows, h.nsk);
-    size_t sk = (size_t)h.nsk * sizeof *cm->sk;
-    if (len != sizeof h + cm->mem_len + sk) {
-        ingest_minute_destroy(cm);
+    memcpy(&h, blob, hl);
+    if (h.magic == BLOB_MAGIC2) {
+        if (len < sizeof h)
+            return NULL;
+        memcpy(&h, blob, hl = sizeof h);
+    } else if (h.magic != BLOB_MAGIC) {
         return NULL;
     }
-    if (cm->mem_len)
-        memcpy(cm->mem, (const char *)blob + sizeof h, cm->mem_len);
-    if (sk)
-        memcpy(cm->sk, (const char *)blob + sizeof h + cm->mem_len, sk);
-    if (check(cm, nleaves) != 0) {
+    if (h.nrows > len || h.nsk > len)
+        return NULL;
+    struct ingest_minute *cm = ingest_minute_new(t, h.nrows, h.nsk);
+    size_t sk = (size_t)h.nsk * sizeof *cm->sk, used = hl + cm->mem_len + sk;
+    int bad = h.magic == BLOB_MAGIC ? len != used : len < used;
+    if (!bad && cm->mem_len)
+        memcpy(cm->mem, (const char *)blob + hl, cm->mem_len);
+    if (!bad && sk)
+        memcpy(cm->sk, (const char *)blob + hl + cm->mem_len, sk);
+    if (!bad && h.magic == BLOB_MAGIC2)
+        bad = decode_det(cm, &h, blob, len, used) != 0;
+    if (bad || check(cm, nleaves) != 0) {
         ingest_minute_destroy(cm);
         return NULL;
     }
@@ -86,15 +155,85 @@ static void acc_add(struct minute_acc *a, const struct ingest_row *r, const uint
                            INGEST_SK_COUNT(sk[r->sk_off + k]));
 }
 
-struct ingest_minute *minute_merge(int64_t t, struct ingest_minute *const *ms, int n)
+/* A per-minute entry of the merge, with its leaf. */
+struct ldet {
+    uint32_t leaf;
+    struct ingest_det d;
+};
+
+static int ldet_cmp(const void *a, const void *b)
+{
+    const struct ldet *x = a, *y = b;
+    if (x->leaf != y->leaf)
+        return x->leaf < y->leaf ? -1 : 1;
+    return x->d.min < y->d.min ? -1 : x->d.min > y->d.min;
+}
+
+/* The per-minute entries of part m (a minute, or a rollup row with detail) of the row
+ * starting at t, appended to *v; minutes outside [0, nmin) are dropped. */
+static void collect_det(const struct ingest_minute *m, int64_t t, uint32_t nmin, struct ldet **v,
+                        size_t *n, size_t *cap)
+{
+    int64_t off = (m->t - t) / 60;
+    for (uint32_t i = 0; i < m->nrows; i++) {
+        uint32_t k0 = m->det_n ? m->det_off[i] : 0, k1 = m->det_n ? k0 + m->det_n[i] : 1;
+        if (!m->det_n && (m->res != 60 || !m->hb_sessions[i]))
+            continue; /* no heartbeats, or a rollup without detail */
+        for (uint32_t k = k0; k < k1; k++) {
+            struct ingest_det d =
+                m->det_n ? m->det[k] : (struct ingest_det){0, m->hb_sessions[i], m->rb_sessions[i]};
+            int64_t mi = off + d.min;
+            if (mi < 0 || mi >= nmin)
+                continue;
+            if (*n == *cap)
+                *v = oc_realloc(*v, (*cap = *cap ? *cap * 2 : 256) * sizeof **v);
+            d.min = (uint32_t)mi;
+            (*v)[(*n)++] = (struct ldet){m->leaf[i], d};
+        }
+    }
+}
+
+/* Fills the detail of the merged row out from the sorted entries v (equal leaf and minute
+ * add up; out's leaves ascend and include every leaf of v). */
+static void set_det(struct ingest_minute *out, struct ldet *v, size_t n)
+{
+    size_t w = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (w && v[w - 1].leaf == v[k].leaf && v[w - 1].d.min == v[k].d.min) {
+            v[w - 1].d.hb += v[k].d.hb, v[w - 1].d.rb += v[k].d.rb;
+            continue;
+        }
+        v[w++] = v[k];
+    }
+    det_alloc(out, (uint32_t)w);
+    size_t k = 0;
+    for (uint32_t i = 0; i < out->nrows; i++) {
+        out->det_off[i] = (uint32_t)k;
+        for (; k < w && v[k].leaf == out->leaf[i]; k++)
+            out->det[k] = v[k].d, out->det_n[i]++;
+    }
+}
+
+struct ingest_minute *minute_merge(int64_t t, int res, struct ingest_minute *const *ms, int n)
 {
     struct open_minute om;
     struct ingest_row r;
+    struct ldet *v = NULL;
+    size_t nv = 0, cap = 0;
     minute_open(&om, t);
     for (int i = 0; i < n; i++)
         for (uint32_t k = 0; ms[i] && k < ms[i]->nrows; k++) {
             ingest_minute_row(ms[i], k, &r);
             acc_add(minute_acc(&om, r.leaf, UINT32_MAX), &r, ms[i]->sk);
         }
-    return minute_close(&om); /* its session set is empty: hb and rb stay the sums */
+    for (int i = 0; i < n; i++)
+        if (ms[i])
+            collect_det(ms[i], t, (uint32_t)(res / 60), &v, &nv, &cap);
+    struct ingest_minute *out = minute_close(&om); /* no session set: hb, rb stay the sums */
+    out->res = res;
+    if (nv)
+        qsort(v, nv, sizeof *v, ldet_cmp);
+    set_det(out, v, nv);
+    free(v);
+    return out;
 }

@@ -66,6 +66,7 @@ struct ingest_cube *ingest_cube_new(const struct ingest_cube_opts *opts, struct 
     c->ring = oc_calloc((size_t)c->nring, sizeof *c->ring);
     c->max_ts_ms = INT64_MIN;
     c->closed_upto_s = INT64_MIN;
+    c->mem_lo_s = INT64_MIN;
     c->serial = atomic_fetch_add(&cube_serials, 1) + 1;
     return c;
 }
@@ -271,11 +272,12 @@ void ingest_cube_read_end(struct ingest_cube *c)
 
 void ingest_cube_window(struct ingest_cube *c, int64_t *lo, int64_t *hi)
 {
-    int64_t upto = atomic_load(&c->closed_upto_s);
+    int64_t upto = atomic_load(&c->closed_upto_s), mem_lo = atomic_load(&c->mem_lo_s);
     *lo = *hi = 0;
     if (upto != INT64_MIN) {
         *hi = upto;
         *lo = upto - c->nring * 60;
+        *lo = mem_lo > *lo ? (mem_lo < upto ? mem_lo : upto) : *lo;
     }
 }
 

@@ -13,6 +13,7 @@
 
 struct open_minute;
 struct ingest_minute;
+struct store;
 
 struct ingest_cube {
     struct ingest_cube_opts o;
@@ -26,6 +27,7 @@ struct ingest_cube {
     int nopen;
     int64_t max_ts_ms;             /* highest event time, capped by the clock outside replay */
     _Atomic int64_t closed_upto_s; /* every minute before this is closed; read lock-free */
+    _Atomic int64_t mem_lo_s;      /* set at load: minutes before it are stored (rolled up) only */
     struct ingest_cube_stats st;   /* counters */
     pthread_rwlock_t rw;           /* the ring */
     struct ingest_minute **ring;   /* closed minute t in slot (t / 60) % nring */
@@ -33,6 +35,7 @@ struct ingest_cube {
     uint64_t serial; /* unique per cube: keys the per-thread caches */
     /* persistence (persist.c): the queue under mu, the rest owned by the persisting thread */
     int persist;              /* 1 once loaded from a store: closed minutes queue */
+    struct store *store;      /* the store loaded from (borrowed), read by history queries */
     struct pend_minute *pend; /* closed minutes waiting to be written, oldest first */
     size_t npend, cappend;
     uint64_t pend_dropped;               /* minutes dropped because the queue was full */

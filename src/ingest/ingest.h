@@ -114,8 +114,19 @@ struct ingest_row {
     double bitrate_ms;    /* sum of bitrate_kbps x playing_ms */
 };
 
+/* One minute of one leaf inside a stored rollup row: what makes the per-minute metrics
+ * (share rebuffering, concurrent viewers) exact over any slice, since they are means over
+ * minutes of ratios and distinct counts that do not add up across a row's minutes. */
+struct ingest_det {
+    uint32_t min; /* minute within the row: (minute start - row start) / 60 */
+    uint32_t hb;  /* distinct sessions with a heartbeat in this leaf that minute */
+    uint32_t rb;  /* ... of which at least one heartbeat had rebuffer_ms > 0 */
+};
+
 /* A closed minute, stored by column so that a query reads only the columns its metric needs.
- * Immutable once published. Row i of every column is one leaf; leaves ascend. */
+ * Immutable once published. Row i of every column is one leaf; leaves ascend. A stored
+ * rollup row (res 300 or 3600) has the same shape: its columns are sums over its minutes
+ * (session counts become session-minutes) and det holds each leaf's per-minute sessions. */
 struct ingest_minute {
     int64_t t; /* minute start, unix seconds */
     uint32_t nrows;
@@ -130,6 +141,11 @@ struct ingest_minute {
     size_t mem_len; /* its bytes */
     uint32_t *sk;   /* packed sketch entries; owned */
     uint32_t nsk;
+    int32_t res;            /* seconds covered: 60, or 300 / 3600 for a rollup row */
+    uint32_t *det_off;      /* rollup rows: row i's entries are det[det_off[i] ..] */
+    uint32_t *det_n;        /* ... det_n[i] of them, minutes ascending; NULL: no detail */
+    struct ingest_det *det; /* (a minute, or a rollup stored before detail existed); owned */
+    uint32_t ndet;
 };
 
 /* Row i of m as a struct. */
@@ -194,6 +210,21 @@ int ingest_cube_persist(struct ingest_cube *c, struct store *s);
 /* Rolls stored minutes up to 5-minute and hourly rows and deletes rows past retention
  * (bounded work per call). 0 or OC_EDB. */
 int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s);
+
+/* Reading stored history (the qoe capability), for ranges older than memory. Every stored
+ * row covers [t, t + res) at the best resolution kept (a minute, 5 minutes, an hour); rows never
+ * overlap (a rollup deletes what it merges, in one transaction). Lock order: history_begin
+ * before read_begin, never the other way round.
+ * history_begin returns 1 with the store locked (the rows do not change until history_end)
+ * when the cube was loaded from a store, else 0 (and history_end must not be called). */
+int ingest_cube_history_begin(struct ingest_cube *c);
+void ingest_cube_history_end(struct ingest_cube *c);
+/* The end (t + res) of the latest stored row that starts before t, or INT64_MIN. */
+int64_t ingest_cube_history_cover(struct ingest_cube *c, int64_t t);
+/* Calls fn(arg, row) for every stored row starting in [from, to), decoded one at a time (the
+ * row is valid during the call only; damaged rows are skipped). 0, or OC_EDB. */
+int ingest_cube_history_scan(struct ingest_cube *c, int64_t from, int64_t to,
+                             void (*fn)(void *arg, const struct ingest_minute *row), void *arg);
 
 /* Reading closed minutes (the qoe capability). Between read_begin and read_end minutes are
  * neither added nor evicted; several readers may hold it at once. */

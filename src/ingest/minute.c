@@ -172,6 +172,7 @@ struct ingest_minute *ingest_minute_new(int64_t t, uint32_t nrows, uint32_t nsk)
     struct ingest_minute *cm = oc_calloc(1, sizeof *cm);
     size_t n = nrows, at = 0;
     cm->t = t;
+    cm->res = 60;
     cm->nrows = nrows;
     cm->mem_len = n * (3 * 8 + 8 * 4);
     char *p = cm->mem = oc_calloc(cm->mem_len ? cm->mem_len : 1, 1);
@@ -257,5 +258,8 @@ void ingest_minute_destroy(struct ingest_minute *cm)
         return;
     free(cm->mem);
     free(cm->sk);
+    free(cm->det_off);
+    free(cm->det_n);
+    free(cm->det);
     free(cm);
 }

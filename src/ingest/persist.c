@@ -28,6 +28,7 @@
 #define SQL_LEAVES     "SELECT id, dims FROM qoe_leaves ORDER BY id"
 #define SQL_MINUTES    "SELECT t, data FROM qoe_minutes WHERE res = 60 AND t >= ? ORDER BY t"
 #define SQL_LAST       "SELECT max(t) FROM qoe_minutes WHERE res = 60"
+#define SQL_LAST_ROLL  "SELECT max(t + res) FROM qoe_minutes WHERE res > 60"
 #define SQL_RANGE      "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
 #define SQL_DEL_RANGE  "DELETE FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
 #define SQL_OLDEST     "SELECT min(t) FROM qoe_minutes WHERE res = ?"
@@ -201,12 +202,13 @@ static int load_leaves(struct ingest_cube *c, struct store *s, char *err, size_t
     return rc;
 }
 
-/* The newest stored minute, or INT64_MIN when none. */
-static int64_t last_minute(struct store *s)
+/* The newest stored minute (sql SQL_LAST), or the end of the newest rollup row
+ * (SQL_LAST_ROLL); INT64_MIN when none. */
+static int64_t last_minute(struct store *s, const char *sql)
 {
     struct store_stmt *st;
     int64_t t = INT64_MIN;
-    if (store_prepare(s, SQL_LAST, &st) != 0)
+    if (store_prepare(s, sql, &st) != 0)
         return t;
     if (store_step(st) == STORE_ROW && !store_col_is_null(st, 0))
         t = store_col_int(st, 0);
@@ -215,11 +217,17 @@ static int64_t last_minute(struct store *s)
 }
 
 /* Loads the memory_minutes newest stored minutes into the ring (relative to the newest, not
- * to the clock, so a replayed day reloads too); everything stored counts as closed. */
+ * to the clock, so a replayed day reloads too); everything stored counts as closed. Minutes
+ * up to the end of the newest rollup row are stored only: the memory window starts there. */
 static int load_minutes(struct ingest_cube *c, struct store *s)
 {
     struct store_stmt *st;
-    int64_t last = last_minute(s);
+    int64_t last = last_minute(s, SQL_LAST), roll = last_minute(s, SQL_LAST_ROLL);
+    if (roll != INT64_MIN) {
+        atomic_store(&c->mem_lo_s, roll);
+        if (roll > c->closed_upto_s)
+            c->closed_upto_s = roll;
+    }
     if (last == INT64_MIN)
         return 0;
     int rc = store_prepare(s, SQL_MINUTES, &st), r;
@@ -256,6 +264,7 @@ int ingest_cube_load(struct ingest_cube *c, struct store *s, char *err, size_t e
             c->saved_values[d] = ingest_cube_nvalues(c, d);
         c->saved_leaves = ingest_cube_nleaves(c);
         c->persist = 1;
+        c->store = s;
     }
     pthread_mutex_unlock(&c->mu);
     store_unlock(s);
@@ -275,25 +284,43 @@ static int64_t oldest(struct store *s, int res)
     return t;
 }
 
-/* Merges the rows of resolution res in [b, b + to_res) into one row of to_res (lock held). */
-static int rollup_bucket(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t b)
+/* Decodes the rows of resolution res in [from, to) into ms (at most max), setting their
+ * resolution (a v1 blob does not carry it); returns how many. */
+static int read_rows(struct ingest_cube *c, struct store *s, int res, int64_t from, int64_t to,
+                     struct ingest_minute **ms, int max)
 {
-    struct ingest_minute *ms[60];
     struct store_stmt *st;
-    int n = 0, rc = store_prepare(s, SQL_RANGE, &st);
-    if (rc != 0)
-        return rc;
+    int n = 0;
+    if (store_prepare(s, SQL_RANGE, &st) != 0)
+        return 0;
     store_bind_int(st, 1, res);
-    store_bind_int(st, 2, b);
-    store_bind_int(st, 3, b + to_res);
-    while (n < 60 && store_step(st) == STORE_ROW) {
+    store_bind_int(st, 2, from);
+    store_bind_int(st, 3, to);
+    while (n < max && store_step(st) == STORE_ROW) {
         size_t len = 0;
         const void *blob = store_col_blob(st, 1, &len);
         ms[n] = minute_decode(store_col_int(st, 0), blob, len, ingest_cube_nleaves(c));
-        n += ms[n] != NULL;
+        if (ms[n] && ms[n]->det_n && ms[n]->res != res) {
+            ingest_minute_destroy(ms[n]);
+            ms[n] = NULL;
+        }
+        if (ms[n])
+            ms[n++]->res = res;
     }
     store_reset(st);
-    struct ingest_minute *m = minute_merge(b, ms, n);
+    return n;
+}
+
+/* Merges the rows of resolution res in [b, b + to_res) into one row of to_res (lock held),
+ * together with a row of to_res already at b (a minute written late, after its bucket had
+ * rolled up, must not replace the bucket). */
+static int rollup_bucket(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t b)
+{
+    struct ingest_minute *ms[61];
+    struct store_stmt *st;
+    int rc = 0, n = read_rows(c, s, res, b, b + to_res, ms, 60);
+    n += read_rows(c, s, to_res, b, b + 1, ms + n, 1);
+    struct ingest_minute *m = minute_merge(b, to_res, ms, n);
     size_t len;
     void *blob = minute_encode(m, &len);
     rc = store_prepare(s, SQL_DEL_RANGE, &st);
@@ -337,6 +364,7 @@ static int rollup(struct ingest_cube *c, struct store *s, int res, int to_res, i
 int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s)
 {
     static const int res[] = {60, 300, 3600};
+    store_lock(s); /* a history query holding the lock sees no row move */
     int rc = rollup(c, s, 60, 300, now_s - c->o.rollup_5m_after_s, 48);
     if (rc == 0)
         rc = rollup(c, s, 300, 3600, now_s - c->o.rollup_1h_after_s, 4);
@@ -344,5 +372,6 @@ int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s)
         rc = exec_blob(s, SQL_DEL_OLD, res[i], now_s - c->o.retention_days * 86400, NULL, 0);
     if (rc != 0)
         oc_log(OC_LOG_ERROR, "ingest: compacting the stored minutes failed: %s", store_errmsg(s));
+    store_unlock(s);
     return rc;
 }

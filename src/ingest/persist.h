@@ -12,10 +12,13 @@
 
 /* A malloc'd blob of cm; its length in *len. */
 void *minute_encode(const struct ingest_minute *cm, size_t *len /* OUT */);
-/* The minute t decoded from a blob, or NULL when malformed (any leaf >= nleaves counts as
- * malformed). Free with ingest_minute_destroy. */
+/* The minute (blob v1) or rollup row (v2, with its res and per-minute detail) t decoded
+ * from a blob, or NULL when malformed (any leaf >= nleaves counts as malformed). A v1 blob
+ * decodes with res 60: the caller sets res when it knows better. Free with
+ * ingest_minute_destroy. */
 struct ingest_minute *minute_decode(int64_t t, const void *blob, size_t len, uint32_t nleaves);
-/* One minute summing n minutes per leaf (sessions become session-minutes); caller owns. */
-struct ingest_minute *minute_merge(int64_t t, struct ingest_minute *const *ms, int n);
+/* The rollup row [t, t + res) summing n minutes or rollup rows inside it per leaf (sessions
+ * become session-minutes) and keeping each leaf's per-minute sessions in det; caller owns. */
+struct ingest_minute *minute_merge(int64_t t, int res, struct ingest_minute *const *ms, int n);
 
 #endif

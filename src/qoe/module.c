@@ -151,7 +151,7 @@ static void get_qoe(struct http_req *req)
     }
     int rc = qoe_query_run(c, &q, &r, err, sizeof err);
     if (rc != 0) {
-        http_problem(req, 422, "%s", err);
+        http_problem(req, rc == OC_EDB ? 500 : 422, "%s", err);
         return;
     }
     http_reply_json(req, 200, qoe_result_json(&q, r));

@@ -4,7 +4,9 @@
  * Three steps, all under the cube's read lock: map every leaf to its group (or -1 when the
  * filter excludes it); scan the minutes once for each group's volume and keep the top k; scan
  * again accumulating each kept group's numerators and denominators per step, closing the
- * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly.
+ * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly. A range
+ * reaching before the minutes in memory also streams the stored rows (history.c in ingest)
+ * under the store lock, taken before the read lock; see docs/internals/ingest.md.
  */
 #include "qoe/qoe.h"
 #include "core/alloc.h"
@@ -19,6 +21,9 @@ const char *const qoe_metric_names[QOE_NMETRICS] = {
     "vsf_rate",       "ebvs_rate",      "rebuffer_ratio", "rebuffering_share",  "avg_bitrate_kbps",
     "startup_p50_ms", "startup_p95_ms", "plays",          "concurrent_viewers",
 };
+
+/* Which fields a metric reads: the scan loop touches only those. */
+enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
 
 /* The accumulators of one group over one step. */
 struct cell {
@@ -51,6 +56,13 @@ struct qrun {
     int npoints;
     uint32_t *allow[BEACON_NDIMS]; /* filter: allowed ids per dim (NULL: any) */
     int nallow[BEACON_NDIMS];
+    enum mclass mc;
+    uint64_t *mhb, *mrb; /* per series: sessions of the minute being scanned */
+    /* history (stored rows), only when hist is 1: the store is locked */
+    int hist;
+    int64_t h_hi;        /* stored rows starting before this are read (memory from t_lo) */
+    int volumes_only;    /* the history pass ranks instead of accumulating */
+    uint64_t *dhb, *drb; /* rollup rows: per series x minute of the row, the sessions */
 };
 
 int qoe_metric_parse(const char *s)
@@ -181,17 +193,24 @@ static int64_t minute_ceil(int64_t t)
     return m < t ? m + 60 : m;
 }
 
+/* Adds the rows of one minute (or stored row) to the groups' volumes. */
+static void minute_volumes(struct qrun *r, const struct ingest_minute *m)
+{
+    for (uint32_t i = 0; i < m->nrows; i++) {
+        int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
+        if (g < 0)
+            continue;
+        r->volume[g] += row_volume(r->q->metric, m, i);
+        r->seen[g] = 1;
+    }
+}
+
 static void scan_volumes(struct qrun *r)
 {
     for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
         const struct ingest_minute *m = ingest_cube_minute(r->c, t);
-        for (uint32_t i = 0; m && i < m->nrows; i++) {
-            int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
-            if (g < 0)
-                continue;
-            r->volume[g] += row_volume(r->q->metric, m, i);
-            r->seen[g] = 1;
-        }
+        if (m)
+            minute_volumes(r, m);
     }
 }
 
@@ -233,9 +252,8 @@ static int32_t *rank_groups(struct qrun *r, int *n)
     return ids;
 }
 
-/* Chooses the groups to accumulate: all of them when they fit in top (one pass), else the
- * top by volume after a ranking pass. */
-static void select_top(struct qrun *r)
+/* Allocates the selection; when every group fits in top, selects them all (one pass). */
+static void select_begin(struct qrun *r)
 {
     r->sel = oc_malloc(((size_t)r->ngroups + 1) * sizeof *r->sel);
     r->volume = oc_calloc((size_t)r->ngroups + 1, sizeof *r->volume);
@@ -245,9 +263,12 @@ static void select_top(struct qrun *r)
         r->nseries = (int)r->ngroups;
         for (uint32_t g = 0; g < r->ngroups; g++)
             r->sel[g] = (int32_t)g;
-        return;
     }
-    scan_volumes(r);
+}
+
+/* Keeps the top groups by the volumes of the ranking pass. */
+static void select_rank(struct qrun *r)
+{
     int n;
     r->order = rank_groups(r, &n);
     r->nseries = n < r->q->top ? n : r->q->top;
@@ -257,8 +278,16 @@ static void select_top(struct qrun *r)
         r->sel[r->order[s]] = s;
 }
 
-/* Which fields a metric reads: the scan loop touches only those. */
-enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
+/* Chooses the groups to accumulate: all of them when they fit in top (one pass), else the
+ * top by volume after a ranking pass over the minutes in memory. */
+static void select_top(struct qrun *r)
+{
+    select_begin(r);
+    if (r->one_pass)
+        return;
+    scan_volumes(r);
+    select_rank(r);
+}
 
 static enum mclass metric_class(enum qoe_metric m)
 {
@@ -365,21 +394,82 @@ static void volumes_from_cells(struct qrun *r)
         }
 }
 
+/* Allocates the cells and scans the minutes in memory into them. */
 static void scan_cells(struct qrun *r)
 {
-    enum mclass mc = metric_class(r->q->metric);
-    uint64_t *mhb = oc_calloc((size_t)r->nseries + 1, sizeof *mhb);
-    uint64_t *mrb = oc_calloc((size_t)r->nseries + 1, sizeof *mrb);
+    r->mhb = oc_calloc((size_t)r->nseries + 1, sizeof *r->mhb);
+    r->mrb = oc_calloc((size_t)r->nseries + 1, sizeof *r->mrb);
     r->cells = oc_calloc((size_t)r->nseries * r->npoints + 1, sizeof *r->cells);
     for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
         const struct ingest_minute *m = ingest_cube_minute(r->c, t);
         if (m)
-            scan_minute(r, m, (int)((t - r->q->from) / r->q->step), mhb, mrb, mc);
+            scan_minute(r, m, (int)((t - r->q->from) / r->q->step), r->mhb, r->mrb, r->mc);
     }
-    if (r->one_pass)
-        volumes_from_cells(r);
-    free(mhb);
-    free(mrb);
+}
+
+/* A rollup row under a per-minute metric: each of its minutes inside [from, to) is a minute
+ * of its own step (exact, from the row's per-minute detail; a row without detail adds
+ * nothing). In the ranking pass: session-minutes into the groups' volumes. */
+static void rollup_sess(struct qrun *r, const struct ingest_minute *m)
+{
+    const struct qoe_query *q = r->q;
+    for (uint32_t i = 0; m->det_n && i < m->nrows; i++) {
+        int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
+        int s = g < 0 ? -1 : r->volumes_only ? 0 : r->sel[g];
+        if (s >= 0 && m->t >= q->from && m->t < q->to) { /* the row itself, as a minute's */
+            if (r->volumes_only)
+                r->seen[g] = 1;
+            else
+                r->cells[(size_t)s * r->npoints + (m->t - q->from) / q->step].rows++;
+        }
+        for (uint32_t k = m->det_off[i]; s >= 0 && k < m->det_off[i] + m->det_n[i]; k++) {
+            const struct ingest_det *d = &m->det[k];
+            int64_t tm = m->t + 60 * (int64_t)d->min;
+            if (tm < q->from || tm >= q->to)
+                continue;
+            if (r->volumes_only) {
+                r->volume[g] += d->hb, r->seen[g] = 1;
+                continue;
+            }
+            r->dhb[(size_t)s * 60 + d->min] += d->hb;
+            r->drb[(size_t)s * 60 + d->min] += d->rb;
+        }
+    }
+    for (int j = 0; !r->volumes_only && j < m->res / 60; j++) {
+        int64_t tm = m->t + 60 * (int64_t)j;
+        if (tm < q->from || tm >= q->to)
+            continue;
+        struct cell *cells = r->cells + (tm - q->from) / q->step;
+        for (int s = 0; s < r->nseries; s++) {
+            uint64_t *hb = &r->dhb[(size_t)s * 60 + j], *rb = &r->drb[(size_t)s * 60 + j];
+            if (!*hb)
+                continue;
+            struct cell *c = &cells[(size_t)s * r->npoints];
+            c->share_sum += (double)*rb / (double)*hb;
+            c->conc_sum += (double)*hb;
+            c->nmin++, c->rows++;
+            *hb = *rb = 0;
+        }
+    }
+}
+
+/* One stored row (ingest_cube_history_scan callback). A row counts in the step of its
+ * start when that start lies in [from, to), like a minute; rollup rows under a per-minute
+ * metric count minute by minute (rollup_sess). */
+static void hist_row(void *arg, const struct ingest_minute *m)
+{
+    struct qrun *r = arg;
+    const struct qoe_query *q = r->q;
+    if (m->res != 60 && r->mc == MC_SESS) {
+        rollup_sess(r, m);
+        return;
+    }
+    if (m->t < q->from || m->t >= q->to)
+        return;
+    if (r->volumes_only)
+        minute_volumes(r, m);
+    else
+        scan_minute(r, m, (int)((m->t - q->from) / q->step), r->mhb, r->mrb, r->mc);
 }
 
 static double ratio(double num, double den)
@@ -449,6 +539,10 @@ static void qrun_free(struct qrun *r)
     for (int d = 0; d < BEACON_NDIMS; d++)
         free(r->allow[d]);
     free(r->cells);
+    free(r->mhb);
+    free(r->mrb);
+    free(r->dhb);
+    free(r->drb);
     free(r->group_of);
     free(r->keys);
     free(r->gmap);
@@ -482,6 +576,73 @@ static int check_query(const struct qoe_query *q, int *npoints, char *err, size_
     return 0;
 }
 
+/* Takes the locks and sets the minutes to scan in memory: the store lock first (history)
+ * when the range starts before the minutes in memory and the cube has a store, then the
+ * ring's read lock. A stored rollup row that reaches into memory wins over those minutes. */
+static void lock_range(struct qrun *r)
+{
+    int64_t lo, hi, from = minute_ceil(r->q->from);
+    ingest_cube_window(r->c, &lo, &hi);
+    if (lo > from)
+        r->hist = ingest_cube_history_begin(r->c);
+    ingest_cube_read_begin(r->c);
+    ingest_cube_window(r->c, &lo, &hi); /* under the read lock: no minute comes or goes */
+    if (!r->hist && lo > from) {        /* it moved since: retake in lock order */
+        ingest_cube_read_end(r->c);
+        r->hist = ingest_cube_history_begin(r->c);
+        ingest_cube_read_begin(r->c);
+        ingest_cube_window(r->c, &lo, &hi);
+    }
+    r->t_lo = lo > from ? lo : from;
+    r->t_hi = hi < r->q->to ? hi : r->q->to;
+    if (r->hist) {
+        int64_t cover = ingest_cube_history_cover(r->c, lo);
+        r->h_hi = lo < r->q->to ? lo : r->q->to;
+        r->t_lo = cover > r->t_lo ? cover : r->t_lo;
+    }
+}
+
+/* Streams the stored rows starting in [lo, hi) through hist_row; with reach, also rollup rows
+ * starting up to an hour before lo, which may hold minutes of the range for the per-minute
+ * metrics. */
+static int scan_history(struct qrun *r, int64_t lo, int64_t hi, int reach)
+{
+    if (r->mc == MC_SESS && reach)
+        lo -= 3600 - 60;
+    if (!r->volumes_only && r->mc == MC_SESS && !r->dhb) {
+        r->dhb = oc_calloc((size_t)r->nseries * 60 + 1, sizeof *r->dhb);
+        r->drb = oc_calloc((size_t)r->nseries * 60 + 1, sizeof *r->drb);
+    }
+    return lo < hi ? ingest_cube_history_scan(r->c, lo, hi, hist_row, r) : 0;
+}
+
+/* The stored part of a query (store locked, read lock not held). With a ranking pass, the
+ * stored rows add their volumes first, then the minutes in memory are scanned under the read
+ * lock again; minutes that left memory meanwhile are read from the store. */
+static int run_history(struct qrun *r, char *err, size_t errlen)
+{
+    int rc = 0;
+    if (!r->one_pass) {
+        r->volumes_only = 1;
+        rc = scan_history(r, r->q->from, r->h_hi, 1);
+        r->volumes_only = 0;
+        select_rank(r);
+        int64_t lo, hi, was = r->t_lo;
+        ingest_cube_read_begin(r->c);
+        ingest_cube_window(r->c, &lo, &hi);
+        r->t_lo = lo > r->t_lo ? lo : r->t_lo;
+        scan_cells(r);
+        ingest_cube_read_end(r->c);
+        if (rc == 0 && r->t_lo > was)
+            rc = scan_history(r, was, r->t_lo < r->t_hi ? r->t_lo : r->t_hi, 0);
+    }
+    if (rc == 0)
+        rc = scan_history(r, r->q->from, r->h_hi, 1);
+    if (rc != 0)
+        snprintf(err, errlen, "from: reading the stored history failed");
+    return rc;
+}
+
 int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q, struct qoe_result **out,
                   char *err, size_t errlen)
 {
@@ -489,21 +650,33 @@ int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q, struct qoe_r
     memset(&r, 0, sizeof r);
     r.q = q;
     r.c = c;
+    r.mc = metric_class(q->metric);
     int rc = check_query(q, &r.npoints, err, errlen);
     if (rc != 0)
         return rc;
     resolve_filter(&r);
-    ingest_cube_read_begin(c);
-    ingest_cube_window(c, &r.t_lo, &r.t_hi); /* under the read lock: no minute comes or goes */
-    r.t_lo = r.t_lo > minute_ceil(q->from) ? r.t_lo : minute_ceil(q->from);
-    r.t_hi = r.t_hi < q->to ? r.t_hi : q->to;
+    lock_range(&r);
     rc = build_groups(&r, err, errlen);
-    if (rc == 0) {
+    if (rc == 0 && !r.hist) { /* memory only: everything under one read lock */
         select_top(&r);
         scan_cells(&r);
-        *out = build_result(&r);
+    } else if (rc == 0) {
+        select_begin(&r);
+        if (r.one_pass)
+            scan_cells(&r);
+        else
+            scan_volumes(&r);
     }
     ingest_cube_read_end(c);
+    if (rc == 0 && r.hist)
+        rc = run_history(&r, err, errlen);
+    if (r.hist)
+        ingest_cube_history_end(c);
+    if (rc == 0) {
+        if (r.one_pass)
+            volumes_from_cells(&r);
+        *out = build_result(&r);
+    }
     qrun_free(&r);
     return rc;
 }

@@ -633,7 +633,7 @@ static void test_merge_sums(void)
     T_TRUE(ms[0] && ms[1]);
     if (!ms[0] || !ms[1])
         return;
-    struct ingest_minute *m = minute_merge(TS0 / 1000, ms, 2);
+    struct ingest_minute *m = minute_merge(TS0 / 1000, 300, ms, 2);
     size_t len;
     void *blob = minute_encode(m, &len);
     struct ingest_minute *d = minute_decode(m->t, blob, len, ingest_cube_nleaves(c));
@@ -644,6 +644,35 @@ static void test_merge_sums(void)
         T_EQ_INT(d->hb_sessions[0], 1);
         T_EQ_INT(d->nsk, 1);
         T_EQ_INT(INGEST_SK_COUNT(d->sk[0]), 2);
+        /* per-minute detail: y heartbeated (rebuffering) in the second minute only */
+        T_EQ_INT(d->res, 300);
+        T_EQ_INT(d->ndet, 1);
+        T_TRUE(d->det_n != NULL);
+        if (d->det_n && d->ndet == 1) {
+            T_EQ_INT(d->det_n[0], 1);
+            T_EQ_INT(d->det[0].min, 1);
+            T_EQ_INT(d->det[0].hb, 1);
+            T_EQ_INT(d->det[0].rb, 1);
+        }
+        /* an hourly row of this 5-minute row and the minute after it: minutes shift */
+        struct ingest_minute *parts[2] = {d, ms[1]};
+        struct ingest_minute *h = minute_merge(TS0 / 1000, 3600, parts, 2);
+        T_EQ_INT(h->res, 3600);
+        T_EQ_INT(h->ndet, 1); /* the same minute twice adds up */
+        if (h->ndet == 1) {
+            T_EQ_INT(h->det[0].min, 1);
+            T_EQ_INT(h->det[0].hb, 2);
+        }
+        T_EQ_INT(h->hb_sessions[0], 2);
+        ingest_minute_destroy(h);
+        /* a detail entry past the row's minutes is damage */
+        struct ingest_minute *bad = minute_merge(TS0 / 1000, 300, ms, 2);
+        bad->det[0].min = 5;
+        size_t blen;
+        void *bblob = minute_encode(bad, &blen);
+        T_TRUE(minute_decode(bad->t, bblob, blen, ingest_cube_nleaves(c)) == NULL);
+        free(bblob);
+        ingest_minute_destroy(bad);
     }
     T_TRUE(minute_decode(m->t, blob, len - 1, ingest_cube_nleaves(c)) == NULL);
     T_TRUE(minute_decode(m->t, blob, len, 0) == NULL); /* names a leaf that does not exist */

@@ -1,0 +1,97 @@
+/*
+ * history.c - reading the stored rows of the cube (qoe_minutes) for queries over ranges older
+ * than the minutes held in memory. Rows stream one at a time (one decoded row in memory), at
+ * whatever resolution each span is stored in: rollups delete the rows they merge in the same
+ * transaction, so every span is in exactly one row. The caller holds the store lock (through
+ * ingest_cube_history_begin) for the whole query so that no rollup moves rows under it.
+ */
+#include "ingest/cube_int.h"
+#include "ingest/persist.h"
+#include "ingest/minute.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#define SQL_HIST_LAST "SELECT max(t) FROM qoe_minutes WHERE res = ? AND t < ?"
+#define SQL_HIST_ROWS                                                                              \
+    "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ? ORDER BY t"
+
+static const int hist_res[] = {60, 300, 3600};
+#define HIST_NRES ((int)(sizeof hist_res / sizeof *hist_res))
+
+int ingest_cube_history_begin(struct ingest_cube *c)
+{
+    struct store *s = c->store;
+    if (!s)
+        return 0;
+    store_lock(s);
+    return 1;
+}
+
+void ingest_cube_history_end(struct ingest_cube *c)
+{
+    store_unlock(c->store);
+}
+
+int64_t ingest_cube_history_cover(struct ingest_cube *c, int64_t t)
+{
+    struct store_stmt *st;
+    int64_t end = INT64_MIN;
+    for (int i = 0; i < HIST_NRES; i++) {
+        if (store_prepare(c->store, SQL_HIST_LAST, &st) != 0)
+            break;
+        store_bind_int(st, 1, hist_res[i]);
+        store_bind_int(st, 2, t);
+        if (store_step(st) == STORE_ROW && !store_col_is_null(st, 0)) {
+            int64_t e = store_col_int(st, 0) + hist_res[i];
+            end = e > end ? e : end;
+        }
+        store_reset(st);
+    }
+    return end;
+}
+
+/* Streams the rows of one resolution; 0 or OC_EDB. */
+static int scan_res(struct ingest_cube *c, int res, int64_t from, int64_t to,
+                    void (*fn)(void *arg, const struct ingest_minute *row), void *arg)
+{
+    struct store_stmt *st;
+    int r, rc = store_prepare(c->store, SQL_HIST_ROWS, &st);
+    if (rc != 0)
+        return rc;
+    store_bind_int(st, 1, res);
+    store_bind_int(st, 2, from);
+    store_bind_int(st, 3, to);
+    uint32_t nleaves = ingest_cube_nleaves(c);
+    while ((r = store_step(st)) == STORE_ROW) {
+        size_t len = 0;
+        int64_t t = store_col_int(st, 0);
+        const void *blob = store_col_blob(st, 1, &len);
+        struct ingest_minute *m = minute_decode(t, blob, len, nleaves);
+        if (m && m->det_n && m->res != res) {
+            ingest_minute_destroy(m);
+            m = NULL;
+        }
+        if (!m) {
+            oc_log(OC_LOG_WARN, "qoe: stored row %d/%lld is damaged; skipped", res, (long long)t);
+            continue;
+        }
+        m->res = res; /* a v1 blob does not carry it */
+        fn(arg, m);
+        ingest_minute_destroy(m);
+    }
+    rc = r == STORE_DONE ? 0 : OC_EDB;
+    store_reset(st);
+    return rc;
+}
+
+int ingest_cube_history_scan(struct ingest_cube *c, int64_t from, int64_t to,
+                             void (*fn)(void *arg, const struct ingest_minute *row), void *arg)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < HIST_NRES; i++)
+        rc = scan_res(c, hist_res[i], from, to, fn, arg);
+    if (rc != 0)
+        oc_log(OC_LOG_ERROR, "qoe: reading stored history failed: %s", store_errmsg(c->store));
+    return rc;
+}
