@@ -213,6 +213,25 @@ size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b)
     return ok;
 }
 
+size_t ingest_cube_add_event(struct ingest_cube *c, const struct beacon_event *ev)
+{
+    struct beacon_event copy = *ev;
+    uint32_t index = 0, leaf = 0;
+    uint64_t sh = 0;
+    uint8_t reason = 0;
+    struct ingest_batch one = {.ev = &copy,
+                               .index = &index,
+                               .leaf = &leaf,
+                               .sh = &sh,
+                               .nev = 1,
+                               .cap_ev = 1,
+                               .reason = &reason,
+                               .nitems = 1,
+                               .cap_items = 1,
+                               .max_items = 1};
+    return ingest_cube_add(c, &one);
+}
+
 void ingest_cube_count_rejects(struct ingest_cube *c, const struct ingest_batch *b)
 {
     uint64_t n[INGEST_NREASONS] = {0};

@@ -189,6 +189,9 @@ void ingest_cube_opts_default(struct ingest_cube_opts *o);
  * resolution runs without the lock; folding takes it once per call. Thread-safe. Returns the
  * number accepted. */
 size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b);
+/* Adds one already-valid event (its strings are read during the call only), as the in-process
+ * producers (the drill) do without an NDJSON round trip; 1 if accepted, else 0. */
+size_t ingest_cube_add_event(struct ingest_cube *c, const struct beacon_event *ev);
 /* Counts parse-level rejections of b in the stats (the HTTP handler calls it). */
 void ingest_cube_count_rejects(struct ingest_cube *c, const struct ingest_batch *b);
 /* Closes the minutes the clock says are due (now - lateness passed their end); a no-op on a

@@ -12,6 +12,7 @@
 #include "sim/sim.h"
 #include "incident/incident.h"
 #include "alert/alert.h"
+#include "drill/drill.h"
 
 const struct oc_command oc_commands[] = {
     {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)"},
@@ -28,6 +29,9 @@ const struct oc_command oc_commands[] = {
     {"alerts", alert_cli_main, "alert audit (fired, acknowledged, led to incident), list, rules"},
     {"incident", incident_cli_main,
      "list, show, acknowledge, note, assign roles, post status, resolve and review incidents"},
+    {"drill", drill_cli_main, "run a chaos drill in-process and print its scorecard"},
+    {"runbook", drill_runbook_cli_main,
+     "list the runbooks; show an incident's runbook filled from its root cause"},
     {"version", oc_version_main, "print the version"},
     {0},
 };

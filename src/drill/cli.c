@@ -1,0 +1,227 @@
+/*
+ * cli.c - `oncue drill SCENARIO`: options from a table, the scorecard as one JSON object
+ * (--json) or as a readable report, exit status 0 when the drill passed, 1 when it failed,
+ * 2 on a usage or setup error.
+ */
+#include "drill/drill_int.h"
+
+#include "core/err.h"
+#include "core/log.h"
+#include "sim/sim.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A time as a JSON integer, or null when it never happened. */
+static json_t *when(int64_t t)
+{
+    return t ? json_integer(t) : json_null();
+}
+
+/* b - a in seconds, or null when either is missing. */
+static json_t *span(int64_t a, int64_t b)
+{
+    return a && b ? json_integer(b - a) : json_null();
+}
+
+static json_t *num(double v)
+{
+    return isnan(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
+}
+
+json_t *drill_score_json(const struct drill_score *s)
+{
+    json_t *o = json_object(), *reasons = json_array();
+    for (int i = 0; i < s->n_reasons; i++)
+        json_array_append_new(reasons, json_string(s->reasons[i]));
+    json_object_set_new(o, "scenario", json_string(s->scenario));
+    json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
+    json_object_set_new(o, "viewers", json_integer(s->viewers));
+    json_object_set_new(o, "fault_start", when(s->fault_start));
+    json_object_set_new(o, "detected_at", when(s->detected_at));
+    json_object_set_new(o, "declared_at", when(s->declared_at));
+    json_object_set_new(o, "severity", s->severity[0] ? json_string(s->severity) : json_null());
+    json_object_set_new(o, "cause", json_deep_copy(s->cause));
+    json_object_set_new(o, "cause_correct", json_boolean(s->cause_correct));
+    json_object_set_new(o, "paged", s->paged[0] ? json_string(s->paged) : json_null());
+    json_object_set_new(o, "paged_at", when(s->paged_at));
+    json_object_set_new(o, "acknowledged_at", when(s->acked_at));
+    json_object_set_new(o, "mitigation",
+                        s->mitigation[0] ? json_string(s->mitigation) : json_null());
+    json_object_set_new(o, "mitigated_at", when(s->mitigated_at));
+    json_object_set_new(o, "metric", json_string(s->metric));
+    json_object_set_new(o, "metric_peak", num(s->metric_peak));
+    json_object_set_new(o, "metric_after_mitigation", num(s->metric_after_mitigation));
+    json_object_set_new(o, "relief_at", when(s->relief_at));
+    json_object_set_new(o, "resolved_at", when(s->resolved_at));
+    json_object_set_new(o, "incidents_opened", json_integer(s->incidents_opened));
+    json_object_set_new(o, "notifications", json_integer(s->notifications));
+    json_object_set_new(o, "review_path",
+                        s->review_path[0] ? json_string(s->review_path) : json_null());
+    json_object_set_new(o, "time_to_detect_s", span(s->fault_start, s->detected_at));
+    json_object_set_new(o, "time_to_declare_s", span(s->fault_start, s->declared_at));
+    json_object_set_new(o, "time_to_mitigate_s", span(s->fault_start, s->mitigated_at));
+    json_object_set_new(o, "time_to_resolve_s", span(s->fault_start, s->resolved_at));
+    json_object_set_new(o, "page_to_relief_s", span(s->paged_at, s->relief_at));
+    json_object_set_new(o, "beats_worked_example_by_s",
+                        s->paged_at && s->relief_at
+                            ? json_integer(DRILL_WORKED_EXAMPLE - (s->relief_at - s->paged_at))
+                            : json_null());
+    json_object_set_new(o, "wall_s", json_real(round(s->wall_s * 1000) / 1000));
+    json_object_set_new(o, "pass", json_boolean(s->pass));
+    json_object_set_new(o, "reasons", reasons);
+    return o;
+}
+
+/* Appends "label  HH:MM:SS (+N s)" for time t, or "-" when it never happened. */
+static void line_time(struct oc_buf *b, const char *label, int64_t t, int64_t from)
+{
+    char hms[16] = "-";
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (t && gmtime_r(&tt, &tm))
+        strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+    oc_buf_printf(b, "  %-22s %s", label, hms);
+    if (t && from)
+        oc_buf_printf(b, "  (%+lld s from fault start)", (long long)(t - from));
+    oc_buf_puts(b, "\n");
+}
+
+void drill_score_text(const struct drill_score *s, struct oc_buf *b)
+{
+    char *cause = json_dumps(s->cause, JSON_COMPACT);
+    oc_buf_printf(b, "drill %s (seed %llu, %d viewers): %s\n\n", s->scenario,
+                  (unsigned long long)s->seed, s->viewers, s->pass ? "PASS" : "FAIL");
+    line_time(b, "fault start", s->fault_start, 0);
+    line_time(b, "first alert", s->detected_at, s->fault_start);
+    line_time(b, "incident declared", s->declared_at, s->fault_start);
+    line_time(b, "paged", s->paged_at, s->fault_start);
+    line_time(b, "acknowledged", s->acked_at, s->fault_start);
+    line_time(b, "mitigated", s->mitigated_at, s->fault_start);
+    line_time(b, "relief", s->relief_at, s->fault_start);
+    line_time(b, "resolved", s->resolved_at, s->fault_start);
+    oc_buf_printf(b, "\n  incidents opened       %d\n", s->incidents_opened);
+    oc_buf_printf(b, "  severity               %s\n", s->severity[0] ? s->severity : "-");
+    oc_buf_printf(b, "  cause                  %s (%s)\n", cause ? cause : "[]",
+                  s->cause_correct ? "correct" : "not the ground truth");
+    oc_buf_printf(b, "  paged                  %s\n", s->paged[0] ? s->paged : "-");
+    oc_buf_printf(b, "  mitigation             %s\n", s->mitigation[0] ? s->mitigation : "-");
+    oc_buf_printf(b, "  %-22s peak %.2f%%, one TTL + 1 min after mitigation %.2f%%\n", s->metric,
+                  s->metric_peak * 100, s->metric_after_mitigation * 100);
+    if (s->paged_at && s->relief_at)
+        oc_buf_printf(b,
+                      "  page to relief         %lld s (the worked example: %d s; %lld s faster)\n",
+                      (long long)(s->relief_at - s->paged_at), DRILL_WORKED_EXAMPLE,
+                      (long long)(DRILL_WORKED_EXAMPLE - (s->relief_at - s->paged_at)));
+    oc_buf_printf(b, "  notifications sent     %d (in-process sink)\n", s->notifications);
+    oc_buf_printf(b, "  review                 %s\n", s->review_path[0] ? s->review_path : "-");
+    oc_buf_printf(b, "  wall time              %.2f s\n", s->wall_s);
+    for (int i = 0; i < s->n_reasons; i++)
+        oc_buf_printf(b, "  FAIL: %s\n", s->reasons[i]);
+    free(cause);
+}
+
+/* Options of `oncue drill`. */
+struct drill_cli_opt {
+    const char *flag;
+    int has_value;
+    const char *help;
+};
+static const struct drill_cli_opt drill_cli_opts[] = {
+    {"--viewers", 1, "concurrent viewers (default 20000)"},
+    {"--seed", 1, "simulator seed (default 1)"},
+    {"--auto-mitigate", 0, "let automatic steering mitigate instead of the scripted responder"},
+    {"--json", 0, "print the scorecard as one JSON object"},
+    {"--out", 1, "directory for the post-incident review (default ./oncue-drills)"},
+    {"--verbose", 0, "print the drill's progress on stderr"},
+    {NULL, 0, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: oncue drill SCENARIO [options]\n\nscenarios:");
+    for (const char *const *n = sim_scenario_names; *n; n++)
+        fprintf(f, " %s", *n);
+    fprintf(f, "\n\noptions:\n");
+    for (const struct drill_cli_opt *o = drill_cli_opts; o->flag; o++)
+        fprintf(f, "  %-16s %s\n", o->flag, o->help);
+}
+
+/* Parses argv into o and *json. 0, 1 (--help) or -1 (usage error, printed). */
+static int parse_args(int argc, char **argv, struct drill_opts *o, int *json)
+{
+    char *end;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+            return 1;
+        else if (strcmp(a, "--json") == 0)
+            *json = 1;
+        else if (strcmp(a, "--auto-mitigate") == 0)
+            o->auto_mitigate = 1;
+        else if (strcmp(a, "--verbose") == 0)
+            o->verbose = 1;
+        else if (strcmp(a, "--out") == 0 && v)
+            o->out_dir = argv[++i];
+        else if ((strcmp(a, "--viewers") == 0 || strcmp(a, "--seed") == 0) && v) {
+            errno = 0;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (errno || *end || !*v || (a[2] == 'v' && (n < 1 || n > 4000000))) {
+                fprintf(stderr, "oncue drill: %s: a number%s\n", a,
+                        a[2] == 'v' ? " from 1 to 4000000" : "");
+                return -1;
+            }
+            if (a[2] == 'v')
+                o->viewers = (int)n;
+            else
+                o->seed = n;
+            i++;
+        } else if (a[0] != '-' && !o->scenario)
+            o->scenario = a;
+        else {
+            fprintf(stderr, "oncue drill: unexpected argument %s\n", a);
+            return -1;
+        }
+    }
+    if (!o->scenario) {
+        fprintf(stderr, "oncue drill: name a scenario\n");
+        return -1;
+    }
+    return 0;
+}
+
+int drill_cli_main(int argc, char **argv)
+{
+    struct drill_opts o = {.seed = 1};
+    struct drill_score s;
+    struct oc_buf b;
+    char err[512] = "";
+    int json = 0, rc = parse_args(argc, argv, &o, &json);
+    if (rc != 0) {
+        usage(rc > 0 ? stdout : stderr);
+        return rc > 0 ? 0 : 2;
+    }
+    oc_log_set_level(OC_LOG_ERROR);
+    if ((rc = drill_run(&o, &s, err, sizeof(err))) != 0) {
+        fprintf(stderr, "oncue drill: %s (%s)\n", err[0] ? err : "failed", oc_strerror(rc));
+        return 2;
+    }
+    oc_buf_init(&b, 1 << 20);
+    if (json) {
+        json_t *j = drill_score_json(&s);
+        char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        oc_buf_printf(&b, "%s\n", text ? text : "{}");
+        free(text);
+        json_decref(j);
+    } else
+        drill_score_text(&s, &b);
+    fwrite(b.data, 1, b.len, stdout);
+    rc = s.pass ? 0 : 1;
+    oc_buf_free(&b);
+    drill_score_free(&s);
+    return rc;
+}

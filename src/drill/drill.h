@@ -1,0 +1,128 @@
+/*
+ * drill.h - chaos drills: `oncue drill SCENARIO` replays a shipped simulator scenario through
+ * the real pipeline in-process on a virtual clock (simulator -> ingest cube -> alert rules ->
+ * incident -> rca -> catalog paging -> a scripted responder running the runbook's mitigation
+ * through steer -> recovery -> resolve -> review) and scores the run against the scenario's
+ * ground truth and pass rule. Runbooks (examples/runbooks/NAME.yaml, embedded) are the seven-step
+ * triage per alert kind; their mitigate step is an `oncue mitigate` command template.
+ * See docs/internals/drill.md.
+ */
+#ifndef OC_DRILL_DRILL_H
+#define OC_DRILL_DRILL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct oc_buf;
+
+#define DRILL_MAX_TEXT    512 /* bytes of a command, team, severity or reason line */
+#define DRILL_MAX_REASONS 8   /* reasons kept for a failed pass */
+#define DRILL_MAX_STEPS   12  /* steps in one runbook */
+#define DRILL_MAX_CMDS    8   /* mitigation templates in one runbook */
+
+/* How to run a drill. */
+struct drill_opts {
+    const char *scenario; /* shipped scenario name ("emea-cdn", "blip", ...) */
+    int viewers;          /* concurrent viewers; 0: 20000 */
+    uint64_t seed;        /* simulator seed */
+    int auto_mitigate;    /* 1: automatic steering acts instead of the responder */
+    const char *out_dir;  /* where the review is written; NULL: "./oncue-drills" */
+    int verbose;          /* 1: log progress lines on stderr */
+};
+
+/* The scorecard of one drill. Times are unix seconds of the virtual clock (0: never). */
+struct drill_score {
+    char scenario[64];
+    uint64_t seed;
+    int viewers;
+    int64_t fault_start, detected_at, declared_at, paged_at, acked_at, mitigated_at, relief_at,
+        resolved_at;
+    char severity[8];                /* final severity of the first incident, "" when none */
+    json_t *cause;                   /* array of asserted elements {attr: value} (owned) */
+    int cause_correct;               /* 1 when the causes match the ground truth */
+    char paged[DRILL_MAX_TEXT];      /* team paged first, "" when none */
+    char mitigation[DRILL_MAX_TEXT]; /* the command run, "" when none */
+    char metric[64];                 /* what metric_* measure ("rebuffer_ratio region=EMEA") */
+    double metric_peak;              /* worst minute of the metric during the run */
+    double metric_after_mitigation;  /* over the minute ending one TTL + 1 min after it */
+    int incidents_opened;
+    int notifications; /* messages delivered to the in-process notification sink */
+    char review_path[DRILL_MAX_TEXT];
+    double wall_s; /* wall-clock seconds the drill took */
+    int pass;
+    int n_reasons;
+    char reasons[DRILL_MAX_REASONS][DRILL_MAX_TEXT]; /* why pass is 0 */
+};
+
+/* Runs one drill. 0 with *out filled (free with drill_score_free), or OC_ENOTFOUND (unknown
+ * scenario), OC_EINVAL / OC_EDB / OC_EIO with a reason in err. A failed pass is not an error. */
+int drill_run(const struct drill_opts *o, struct drill_score *out /* OUT */, char *err,
+              size_t errlen);
+/* Frees what a score owns (the cause array). */
+void drill_score_free(struct drill_score *s);
+/* The scorecard as one JSON object (new reference). */
+json_t *drill_score_json(const struct drill_score *s);
+/* Appends the readable report to b. */
+void drill_score_text(const struct drill_score *s, struct oc_buf *b);
+
+/* One step of a runbook; strings owned by the runbook. */
+struct drill_step {
+    char *name; /* "confirm", "scope", ... */
+    char *text; /* what to do, with {placeholders} */
+};
+/* A mitigation template: chosen when the cause names attribute `when`. */
+struct drill_cmd {
+    char *when; /* attribute the cause must name ("cdn", "player_version", ...) */
+    char *run;  /* "oncue mitigate shift-cdn --region {region} --from {cdn} --to {alternate}" */
+};
+/* A runbook: the seven-step triage for one alert kind. */
+struct drill_runbook {
+    char *kind;    /* "rebuffering" */
+    char *metrics; /* comma list of metric names it covers */
+    int nsteps;
+    struct drill_step steps[DRILL_MAX_STEPS];
+    int ncmds;
+    struct drill_cmd cmds[DRILL_MAX_CMDS];
+};
+
+/* Parses a runbook from n bytes of YAML into rb (free with drill_runbook_free): 0 or
+ * OC_EINVAL with a reason in err. */
+int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb /* OUT */, char *err,
+                        size_t errlen);
+/* Frees what rb owns; a zeroed rb is fine. */
+void drill_runbook_free(struct drill_runbook *rb);
+/* Loads the shipped runbook covering metric (e.g. "rebuffering_share"): 0 or OC_ENOTFOUND. */
+int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb /* OUT */);
+/* The embedded copy of examples/runbooks/NAME.yaml (static storage), or NULL; *len its size. */
+const char *drill_runbook_embedded(const char *name, size_t *len /* OUT */);
+/* The shipped runbook names, ending in NULL. */
+extern const char *const drill_runbook_names[];
+/* Fills {name} placeholders of tmpl from vars (an object of strings) into b. 0, or
+ * OC_ENOTFOUND when a placeholder has no value (its name is written into missing). */
+int drill_fill(const char *tmpl, const json_t *vars, struct oc_buf *b, char *missing, size_t mlen);
+/* Picks the first template whose `when` attribute the causes name and fills it from vars:
+ * 0 with the command in b, or OC_ENOTFOUND when no template fits. */
+int drill_runbook_command(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b);
+
+/* The placeholder values for an incident: inc is the incident JSON (incident_id, title whose
+ * first word is the metric, slice, severity), causes the asserted elements
+ * [{"element": {attr: value}}] and pathways the steering policy's pathway list (both may be
+ * NULL). New reference. */
+json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t *pathways);
+/* Appends "runbook KIND: 1. confirm: ... 7. resolve: ..." filled from vars to b (a step with
+ * a placeholder that has no value says so). */
+void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b);
+
+/* Turns "oncue mitigate KIND --opt v ..." (the options of `oncue mitigate`, no quoting) into
+ * the steer_mitigate request that command sends (new reference, caller decrefs), or NULL with
+ * a reason in err. */
+json_t *drill_command_request(const char *cmd, char *err, size_t errlen);
+
+/* `oncue drill SCENARIO [--viewers N] [--seed S] [--auto-mitigate] [--json] [--out DIR]`. */
+int drill_cli_main(int argc, char **argv);
+
+/* `oncue runbook list|show INCIDENT [--server URL] [--token T] [--json]`. */
+int drill_runbook_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * drill_int.h - what the files of the drill capability share: the state of one running drill
+ * (the in-process pipeline, the scripted responder, the event meter) and the scenario pass
+ * rules. Only src/drill/ includes this; others use drill.h.
+ */
+#ifndef OC_DRILL_DRILL_INT_H
+#define OC_DRILL_DRILL_INT_H
+
+#include "drill/drill.h"
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/module.h"
+#include "ingest/event.h"
+#include "ingest/ingest.h"
+
+#define DRILL_DEFAULT_VIEWERS 20000
+#define DRILL_DEFAULT_OUT     "./oncue-drills"
+#define DRILL_TTL_S           60    /* steering TTL of the drill's policy */
+#define DRILL_ACK_S           30    /* the responder acknowledges this long after the page */
+#define DRILL_ACT_S           60    /* ... and runs the runbook's mitigation this long after */
+#define DRILL_EVAL_MS         10000 /* alert and incident rules run every 10 simulated s */
+#define DRILL_BUCKET_MS       10000 /* the meter's resolution */
+#define DRILL_EXTRA_MIN       45    /* minutes run past the scenario waiting for a resolve */
+#define DRILL_WORKED_EXAMPLE  840   /* the worked example's 14 minutes from page to relief */
+#define DRILL_ACTOR           "drill-responder"
+#define DRILL_UPDATE_S        900 /* the responder posts a status update this often */
+
+struct sim_truth;
+struct slo_set;
+struct alert_rules;
+struct alert_engine;
+struct incident_mgr;
+struct steer;
+struct store;
+struct oc_bus;
+
+/* A scenario's pass rule (one row of drill_rules in score.c). */
+struct drill_rule {
+    const char *scenario;   /* NULL ends the table; the last row is the default */
+    int max_incidents;      /* incidents allowed (0: none may open) */
+    const char *severity;   /* expected severity of the first incident, NULL: not checked */
+    const char *cause_must; /* "attr=value" some asserted element must name, or NULL */
+    const char *cause_any;  /* comma list of "attr=value", one must be named, or NULL */
+    int meter_dim;          /* enum beacon_dim the metric is measured on, -1: everyone */
+    const char *meter_val;  /* its value */
+    double relief_below;    /* rebuffer ratio to fall under after mitigation; 0: unchecked */
+    const char *mitigation; /* prefix the command run must have, or NULL */
+};
+
+/* One 10-second bucket of the meter: heartbeats of the metered slice. */
+struct drill_bucket {
+    int64_t rebuffer_ms;
+    int64_t playing_ms;
+};
+
+/* The state of one running drill. */
+struct drill {
+    const struct drill_opts *o;
+    const struct drill_rule *rule;
+    struct drill_score *sc;
+    struct oc_clock clk;
+    struct oc_bus *bus;
+    struct store *store;
+    struct oc_config cfg;
+    struct oc_app app;
+    void *catalog_state;
+    struct ingest_cube *cube;
+    struct slo_set *slos;
+    struct alert_rules *rules;
+    struct alert_engine *eng;
+    struct incident_mgr *m;
+    struct steer *st;
+    char dir[64]; /* temporary data directory (the store) */
+    int64_t t0_ms;
+    /* the meter */
+    struct drill_bucket *buckets;
+    int nbuckets;
+    /* the first incident and the responder */
+    int64_t inc_id;       /* 0 until one opens */
+    char inc_name[32];    /* "INC-1" */
+    char metric_name[64]; /* its metric (from the title) */
+    json_t *rca;          /* rca.localized payload for it (owned) */
+    int tried;            /* the responder has tried the runbook's mitigation */
+    int64_t last_update;  /* time of the responder's last public status update */
+    int inc_resolved;     /* the first incident has resolved */
+    int open_incidents;   /* opened minus resolved */
+    const struct sim_truth *truth;
+};
+
+/* responder.c: bus subscriptions and the scripted responder. */
+void drill_subscribe(struct drill *d);
+void drill_unsubscribe(struct drill *d);
+/* Runs the responder's due actions at now_s. */
+void drill_responder_tick(struct drill *d, int64_t now_s);
+
+/* score.c: the meter, the rules and the verdict. */
+const struct drill_rule *drill_rule_for(const char *scenario);
+void drill_meter_add(struct drill *d, const struct beacon_event *ev);
+/* Names the metered metric in d->sc->metric ("rebuffer_ratio region=EMEA"). */
+void drill_meter_name(struct drill *d);
+/* The metered rebuffer ratio of the heartbeats sent in [from_s, from_s + 60), or NAN. */
+double drill_meter_ratio(const struct drill *d, int64_t from_s);
+/* Fills the metric fields, cause_correct, pass and reasons of d->sc at the end of the run. */
+void drill_judge(struct drill *d);
+
+#endif

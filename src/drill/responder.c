@@ -1,0 +1,318 @@
+/*
+ * responder.c - what happens on the drill's bus, and the scripted responder. The drill
+ * listens like any subscriber (alert.fired, incident.*, mitigation.applied), plays the rca
+ * module's hook (localize on incident.opened, publish rca.localized), counts what reaches the
+ * in-process notification sink, and acts as the paged engineer: acknowledge, take command,
+ * announce, then run the runbook's mitigation for the named cause through steer.
+ */
+#include "drill/drill_int.h"
+
+#include "core/bus.h"
+#include "core/err.h"
+#include "core/log.h"
+#include "incident/incident.h"
+#include "rca/rca.h"
+#include "steer/steer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Topics delivered to the in-process notification sink. */
+static const char *const sink_topics[] = {"incident.page", "incident.acknowledged",
+                                          "incident.status_update", "incident.resolved", NULL};
+
+/* Options of `oncue mitigate` the responder understands: flag -> request key. */
+struct cmd_opt {
+    const char *flag;
+    const char *key;
+    int kind; /* 0 string, 1 number, 2 true, 3 false */
+};
+static const struct cmd_opt cmd_opts[] = {
+    {"--region", "region", 0},
+    {"--from", "from", 0},
+    {"--to", "to", 0},
+    {"--percent", "percent", 1},
+    {"--service", "service", 0},
+    {"--host", "host", 0},
+    {"--name", "name", 0},
+    {"--on", "on", 2},
+    {"--off", "on", 3},
+    {"--player", "player", 0},
+    {"--player-version", "player_version", 0},
+    {"--device", "device", 0},
+    {NULL, NULL, 0},
+};
+
+/* With --verbose: "[+SECONDS] what a" on stderr, seconds from the fault's start. */
+static void log_progress(struct drill *d, const char *what, const char *a)
+{
+    if (d->o->verbose)
+        fprintf(stderr, "[%+6llds] %s%s\n",
+                (long long)(oc_clock_now_s(&d->clk) - d->sc->fault_start), what, a);
+}
+
+/* Sets one key of req from a flag and its value. 0, or -1 (unknown flag or bad value). */
+static int set_opt(json_t *req, const char *flag, const char *val, int *used)
+{
+    char *end;
+    *used = 0;
+    for (const struct cmd_opt *o = cmd_opts; o->flag; o++) {
+        if (strcmp(o->flag, flag) != 0)
+            continue;
+        if (o->kind >= 2)
+            return json_object_set_new(req, o->key, json_boolean(o->kind == 2));
+        if (!val)
+            return -1;
+        *used = 1;
+        if (o->kind == 0)
+            return json_object_set_new(req, o->key, json_string(val));
+        double v = strtod(val, &end);
+        return *end ? -1 : json_object_set_new(req, o->key, json_real(v));
+    }
+    return -1;
+}
+
+json_t *drill_command_request(const char *cmd, char *err, size_t errlen)
+{
+    char buf[DRILL_MAX_TEXT], *argv[32], *save = NULL;
+    int argc = 0, used;
+    snprintf(buf, sizeof(buf), "%s", cmd);
+    for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    if (argc < 3 || strcmp(argv[0], "oncue") != 0 || strcmp(argv[1], "mitigate") != 0) {
+        snprintf(err, errlen, "not an `oncue mitigate KIND ...` command: %s", cmd);
+        return NULL;
+    }
+    json_t *req = json_pack("{s:s}", "kind", argv[2]);
+    for (int i = 3; i < argc; i += 1 + used) {
+        if (set_opt(req, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used) != 0) {
+            snprintf(err, errlen, "option %s: unknown or without its value", argv[i]);
+            json_decref(req);
+            return NULL;
+        }
+    }
+    return req;
+}
+
+/* Writes the filled runbook onto the incident's timeline as one note. */
+static void runbook_note(struct drill *d, const struct drill_runbook *rb, const json_t *vars)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, INCIDENT_MAX_TEXT - 1);
+    drill_runbook_render(rb, vars, &b);
+    if (b.data)
+        incident_note(d->m, d->inc_id, DRILL_ACTOR, b.data);
+    oc_buf_free(&b);
+}
+
+/* Runs the command through steer; on success announces it. */
+static void run_command(struct drill *d, const char *cmd, const json_t *vars)
+{
+    char err[256] = "", body[INCIDENT_MAX_TEXT];
+    json_t *rec = NULL, *req = drill_command_request(cmd, err, sizeof(err));
+    if (req)
+        json_object_set_new(req, "reason", json_string(d->inc_name));
+    if (!req || steer_mitigate(d->st, req, DRILL_ACTOR, 0, &rec, err, sizeof(err)) != 0) {
+        snprintf(body, sizeof(body), "mitigation failed: %s: %s", cmd, err);
+        incident_note(d->m, d->inc_id, DRILL_ACTOR, body);
+        log_progress(d, "", body);
+    } else {
+        snprintf(d->sc->mitigation, sizeof(d->sc->mitigation), "%s", cmd);
+        snprintf(body, sizeof(body),
+                 "Identified: %s. Mitigation in place (%s); players follow within one steering "
+                 "TTL (%d s). We are monitoring.",
+                 json_string_value(json_object_get(vars, "cause")), cmd, DRILL_TTL_S);
+        incident_status_update(d->m, d->inc_id, DRILL_ACTOR, "identified", body, err, sizeof(err));
+        d->last_update = oc_clock_now_s(&d->clk);
+        log_progress(d, "responder ran: ", cmd);
+    }
+    json_decref(req);
+    json_decref(rec);
+}
+
+/* The runbook's mitigate step for the first incident. */
+static void mitigate(struct drill *d)
+{
+    struct drill_runbook rb;
+    struct oc_buf cmd;
+    json_t *inc = NULL, *vars;
+    char note[INCIDENT_MAX_TEXT];
+    if (incident_get_json(d->m, d->inc_id, &inc) != 0)
+        return;
+    json_t *pol = steer_policy_get(d->st);
+    vars = drill_runbook_vars(inc, json_object_get(d->rca, "causes"),
+                              json_object_get(pol, "pathways"));
+    json_decref(pol);
+    oc_buf_init(&cmd, DRILL_MAX_TEXT - 1);
+    if (drill_runbook_for_metric(d->metric_name, &rb) != 0) {
+        snprintf(note, sizeof(note), "no runbook covers %s", d->metric_name);
+        incident_note(d->m, d->inc_id, DRILL_ACTOR, note);
+    } else {
+        runbook_note(d, &rb, vars);
+        /* with --auto-mitigate, automatic steering acts; the responder follows the runbook */
+        if (!d->o->auto_mitigate && drill_runbook_command(&rb, vars, &cmd) == 0)
+            run_command(d, cmd.data, vars);
+        else if (!d->o->auto_mitigate) {
+            snprintf(note, sizeof(note), "runbook %s: no mitigation command fits the cause %s",
+                     rb.kind, json_string_value(json_object_get(vars, "cause")));
+            incident_note(d->m, d->inc_id, DRILL_ACTOR, note);
+        }
+        drill_runbook_free(&rb);
+    }
+    oc_buf_free(&cmd);
+    json_decref(vars);
+    json_decref(inc);
+}
+
+/* Acknowledges the page, takes command and posts the first status update. */
+static void acknowledge(struct drill *d, int64_t now_s)
+{
+    char err[200], body[INCIDENT_MAX_TEXT];
+    d->sc->acked_at = d->last_update = now_s;
+    incident_ack(d->m, d->inc_id, DRILL_ACTOR);
+    incident_role(d->m, d->inc_id, DRILL_ACTOR, "commander", DRILL_ACTOR, err, sizeof(err));
+    snprintf(body, sizeof(body),
+             "We are investigating degraded playback (%s) for some viewers. Next update within "
+             "15 minutes.",
+             d->metric_name);
+    incident_status_update(d->m, d->inc_id, DRILL_ACTOR, "investigating", body, err, sizeof(err));
+    log_progress(d, "responder acknowledged ", d->inc_name);
+}
+
+/* The update the responder promised every 15 minutes while the incident is open. */
+static void periodic_update(struct drill *d, int64_t now_s)
+{
+    char err[200], body[INCIDENT_MAX_TEXT];
+    double v = drill_meter_ratio(d, now_s - 60);
+    d->last_update = now_s;
+    if (d->sc->mitigated_at)
+        snprintf(body, sizeof(body),
+                 "Mitigation in place; %s over the last minute: %.2f%%. Monitoring until the "
+                 "metrics hold inside their bands for the recovery window.",
+                 d->sc->metric, v * 100);
+    else
+        snprintf(body, sizeof(body), "Still investigating; %s over the last minute: %.2f%%.",
+                 d->sc->metric, v * 100);
+    incident_status_update(d->m, d->inc_id, DRILL_ACTOR,
+                           d->sc->mitigated_at ? "monitoring" : "investigating", body, err,
+                           sizeof(err));
+}
+
+void drill_responder_tick(struct drill *d, int64_t now_s)
+{
+    if (!d->inc_id || !d->sc->paged_at)
+        return;
+    if (!d->sc->acked_at && now_s >= d->sc->paged_at + DRILL_ACK_S)
+        acknowledge(d, now_s);
+    if (d->sc->acked_at && !d->tried && now_s >= d->sc->acked_at + DRILL_ACT_S) {
+        d->tried = 1;
+        mitigate(d);
+    }
+    if (d->sc->acked_at && !d->inc_resolved && now_s >= d->last_update + DRILL_UPDATE_S)
+        periodic_update(d, now_s);
+}
+
+/* incident.opened: the first incident is the drill's; localize it as the rca hook does. */
+static void on_opened(struct drill *d, const json_t *p)
+{
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    const char *title = json_string_value(json_object_get(p, "title"));
+    d->sc->incidents_opened++;
+    d->open_incidents++;
+    log_progress(d, "incident opened: ", title ? title : "");
+    if (d->inc_id || !id || incident_id_parse(id, &d->inc_id) != 0)
+        return;
+    snprintf(d->inc_name, sizeof(d->inc_name), "%s", id);
+    snprintf(d->metric_name, sizeof(d->metric_name), "%.*s", title ? (int)strcspn(title, " ") : 0,
+             title ? title : "");
+    d->sc->declared_at = json_integer_value(json_object_get(p, "at"));
+    json_t *out = rca_localize_cube(d->cube, d->store, p);
+    if (!out)
+        return;
+    d->rca = out;
+    json_t *v;
+    size_t i;
+    json_array_foreach(json_object_get(out, "causes"), i, v)
+        json_array_append(d->sc->cause, json_object_get(v, "element"));
+    oc_bus_publish(d->bus, "rca.localized", out);
+}
+
+/* mitigation.applied: when the first one took effect, and what it was. */
+static void on_mitigation(struct drill *d, const json_t *p)
+{
+    const json_t *spec = json_object_get(p, "spec");
+    if (d->sc->mitigated_at)
+        return;
+    d->sc->mitigated_at = oc_clock_now_s(&d->clk);
+    if (!d->sc->mitigation[0])
+        snprintf(d->sc->mitigation, sizeof(d->sc->mitigation),
+                 "oncue mitigate %s --region %s --from %s --to %s (by %s)",
+                 json_string_value(json_object_get(p, "kind")),
+                 json_string_value(json_object_get(spec, "region")),
+                 json_string_value(json_object_get(spec, "from")),
+                 json_string_value(json_object_get(spec, "to")),
+                 json_string_value(json_object_get(p, "actor")));
+}
+
+/* alert.fired: detection is the first viewer-visible alert (not a backlog-level one, which
+ * only feeds dashboards) at or after the fault's start. */
+static void on_alert(struct drill *d, const json_t *p)
+{
+    int64_t now = oc_clock_now_s(&d->clk);
+    const char *level = json_string_value(json_object_get(p, "level"));
+    log_progress(d, "alert fired: ", json_string_value(json_object_get(p, "alert_id")));
+    if (!d->sc->detected_at && now >= d->sc->fault_start && level && strcmp(level, "backlog") != 0)
+        d->sc->detected_at = now;
+}
+
+/* 1 when a page is for the drill's incident (or comes before any incident.opened). */
+static int is_ours(const struct drill *d, const json_t *p)
+{
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    return id && (!d->inc_id || strcmp(id, d->inc_name) == 0);
+}
+
+static void on_event(const char *topic, const json_t *p, void *arg)
+{
+    struct drill *d = arg;
+    for (const char *const *t = sink_topics; *t; t++)
+        if (strcmp(*t, topic) == 0)
+            d->sc->notifications++;
+    if (strcmp(topic, "alert.fired") == 0)
+        on_alert(d, p);
+    else if (strcmp(topic, "incident.opened") == 0)
+        on_opened(d, p);
+    else if (strcmp(topic, "incident.resolved") == 0) {
+        d->open_incidents--;
+        d->inc_resolved |= is_ours(d, p);
+    } else if (strcmp(topic, "mitigation.applied") == 0)
+        on_mitigation(d, p);
+    else if (strcmp(topic, "incident.page") == 0 && !d->sc->paged_at && is_ours(d, p)) {
+        const char *team = json_string_value(json_object_get(p, "team"));
+        d->sc->paged_at = json_integer_value(json_object_get(p, "at"));
+        snprintf(d->sc->paged, sizeof(d->sc->paged), "%s", team ? team : "");
+        log_progress(d, "paged team ", d->sc->paged);
+    }
+}
+
+/* Topics the drill listens to. */
+static const char *const drill_topics[] = {"alert.fired",
+                                           "incident.opened",
+                                           "incident.page",
+                                           "incident.acknowledged",
+                                           "incident.status_update",
+                                           "incident.resolved",
+                                           "mitigation.applied",
+                                           NULL};
+
+void drill_subscribe(struct drill *d)
+{
+    for (const char *const *t = drill_topics; *t; t++)
+        oc_bus_subscribe(d->bus, *t, on_event, d);
+}
+
+void drill_unsubscribe(struct drill *d)
+{
+    oc_bus_unsubscribe(d->bus, on_event, d);
+}

@@ -1,0 +1,300 @@
+/*
+ * runbook.c - runbooks as code: the seven-step triage of one alert kind, read from YAML
+ * (examples/runbooks/NAME.yaml, embedded by embed.sh), with {placeholder} filling and the choice
+ * of the mitigate step's `oncue mitigate` command template from the named root cause.
+ */
+#include "drill/drill.h"
+
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define RUNBOOK_MAX_YAML (64 << 10) /* bytes of one runbook file */
+
+/* The scalar text of node n, or NULL when it is not a scalar. */
+static const char *scalar(yaml_document_t *d, yaml_node_t *n)
+{
+    (void)d;
+    return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* The value node of key in mapping m, or NULL. */
+static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return NULL;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const char *k = scalar(d, yaml_document_get_node(d, p->key));
+        if (k && strcmp(k, key) == 0)
+            return yaml_document_get_node(d, p->value);
+    }
+    return NULL;
+}
+
+/* Joins the scalars of sequence s (or one scalar) with commas into a new string. */
+static char *join_list(yaml_document_t *d, yaml_node_t *s)
+{
+    struct oc_buf b;
+    if (s && s->type == YAML_SCALAR_NODE)
+        return oc_strdup(scalar(d, s));
+    oc_buf_init(&b, 4096);
+    for (yaml_node_item_t *i = s ? s->data.sequence.items.start : NULL;
+         s && s->type == YAML_SEQUENCE_NODE && i < s->data.sequence.items.top; i++) {
+        const char *v = scalar(d, yaml_document_get_node(d, *i));
+        oc_buf_printf(&b, "%s%s", b.len ? "," : "", v ? v : "");
+    }
+    return oc_buf_steal(&b);
+}
+
+/* Reads the mitigate step's commands list into rb. 0 or OC_EINVAL. */
+static int read_cmds(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *rb, char *err,
+                     size_t errlen)
+{
+    if (!s)
+        return 0;
+    if (s->type != YAML_SEQUENCE_NODE) {
+        snprintf(err, errlen, "commands: a list of {when, run}");
+        return OC_EINVAL;
+    }
+    for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
+        yaml_node_t *c = yaml_document_get_node(d, *i);
+        const char *when = scalar(d, map_get(d, c, "when")), *run = scalar(d, map_get(d, c, "run"));
+        if (!when || !run || rb->ncmds == DRILL_MAX_CMDS) {
+            snprintf(err, errlen, "commands[%d]: when and run strings (at most %d commands)",
+                     rb->ncmds, DRILL_MAX_CMDS);
+            return OC_EINVAL;
+        }
+        rb->cmds[rb->ncmds].when = oc_strdup(when);
+        rb->cmds[rb->ncmds++].run = oc_strdup(run);
+    }
+    return 0;
+}
+
+/* Reads the steps list into rb. 0 or OC_EINVAL. */
+static int read_steps(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *rb, char *err,
+                      size_t errlen)
+{
+    if (!s || s->type != YAML_SEQUENCE_NODE) {
+        snprintf(err, errlen, "steps: a list of {name, do}");
+        return OC_EINVAL;
+    }
+    for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
+        yaml_node_t *st = yaml_document_get_node(d, *i);
+        const char *name = scalar(d, map_get(d, st, "name")),
+                   *text = scalar(d, map_get(d, st, "do"));
+        if (!name || !text || rb->nsteps == DRILL_MAX_STEPS) {
+            snprintf(err, errlen, "steps[%d]: name and do strings (at most %d steps)", rb->nsteps,
+                     DRILL_MAX_STEPS);
+            return OC_EINVAL;
+        }
+        rb->steps[rb->nsteps].name = oc_strdup(name);
+        rb->steps[rb->nsteps++].text = oc_strdup(text);
+        int rc = read_cmds(d, map_get(d, st, "commands"), rb, err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb, char *err,
+                        size_t errlen)
+{
+    yaml_parser_t p;
+    yaml_document_t d;
+    int rc = OC_EINVAL, loaded = 0;
+    memset(rb, 0, sizeof(*rb));
+    if (n > RUNBOOK_MAX_YAML) {
+        snprintf(err, errlen, "runbook over %d bytes", RUNBOOK_MAX_YAML);
+        return OC_ETOOBIG;
+    }
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_string(&p, (const unsigned char *)yaml, n);
+    if (!yaml_parser_load(&p, &d)) {
+        snprintf(err, errlen, "line %zu: %s", p.problem_mark.line + 1,
+                 p.problem ? p.problem : "malformed YAML");
+        goto out;
+    }
+    loaded = 1;
+    yaml_node_t *root = yaml_document_get_root_node(&d);
+    const char *kind = scalar(&d, map_get(&d, root, "kind"));
+    if (!kind) {
+        snprintf(err, errlen, "kind: a string is required");
+        goto out;
+    }
+    rb->kind = oc_strdup(kind);
+    rb->metrics = join_list(&d, map_get(&d, root, "metrics"));
+    rc = read_steps(&d, map_get(&d, root, "steps"), rb, err, errlen);
+out:
+    if (loaded)
+        yaml_document_delete(&d);
+    yaml_parser_delete(&p);
+    if (rc != 0)
+        drill_runbook_free(rb);
+    return rc;
+}
+
+void drill_runbook_free(struct drill_runbook *rb)
+{
+    free(rb->kind);
+    free(rb->metrics);
+    for (int i = 0; i < rb->nsteps; i++) {
+        free(rb->steps[i].name);
+        free(rb->steps[i].text);
+    }
+    for (int i = 0; i < rb->ncmds; i++) {
+        free(rb->cmds[i].when);
+        free(rb->cmds[i].run);
+    }
+    memset(rb, 0, sizeof(*rb));
+}
+
+/* 1 when metric is one of the comma list. */
+static int list_has(const char *list, const char *metric)
+{
+    size_t n = strlen(metric);
+    for (const char *p = list; p && *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && strncmp(p, metric, n) == 0)
+            return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb)
+{
+    char err[200];
+    size_t len;
+    for (const char *const *name = drill_runbook_names; *name; name++) {
+        const char *text = drill_runbook_embedded(*name, &len);
+        if (!text || drill_runbook_parse(text, len, rb, err, sizeof(err)) != 0)
+            continue;
+        if (list_has(rb->metrics, metric))
+            return 0;
+        drill_runbook_free(rb);
+    }
+    return OC_ENOTFOUND;
+}
+
+int drill_fill(const char *tmpl, const json_t *vars, struct oc_buf *b, char *missing, size_t mlen)
+{
+    char key[64];
+    for (const char *p = tmpl; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        if (!close || (size_t)(close - p - 1) >= sizeof(key)) {
+            oc_buf_append(b, p++, 1);
+            continue;
+        }
+        snprintf(key, sizeof(key), "%.*s", (int)(close - p - 1), p + 1);
+        const char *v = json_string_value(json_object_get(vars, key));
+        if (!v) {
+            snprintf(missing, mlen, "%s", key);
+            return OC_ENOTFOUND;
+        }
+        oc_buf_puts(b, v);
+        p = close + 1;
+    }
+    return 0;
+}
+
+int drill_runbook_command(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b)
+{
+    char missing[64];
+    for (int i = 0; i < rb->ncmds; i++) {
+        if (!json_string_value(json_object_get(vars, rb->cmds[i].when)))
+            continue;
+        size_t mark = b->len;
+        if (drill_fill(rb->cmds[i].run, vars, b, missing, sizeof(missing)) == 0)
+            return 0;
+        b->len = mark;
+        if (b->data)
+            b->data[mark] = '\0';
+    }
+    return OC_ENOTFOUND;
+}
+
+/* Adds attr -> value to vars unless attr is set; a comma list when set to other values. */
+static void var_add(json_t *vars, const char *attr, const char *val)
+{
+    const char *old = json_string_value(json_object_get(vars, attr));
+    char joined[256];
+    if (!val)
+        return;
+    if (!old)
+        json_object_set_new(vars, attr, json_string(val));
+    else if (!strstr(old, val)) {
+        snprintf(joined, sizeof(joined), "%s,%s", old, val);
+        json_object_set_new(vars, attr, json_string(joined));
+    }
+}
+
+/* Appends "a=b,c=d" of the string members of obj to b, pairs joined by sep. */
+static void format_pairs(const json_t *obj, const char *sep, struct oc_buf *b)
+{
+    const char *k;
+    json_t *v;
+    int first = 1;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        oc_buf_printf(b, "%s%s=%s", first ? "" : sep, k, json_string_value(v));
+        first = 0;
+    }
+}
+
+json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t *pathways)
+{
+    json_t *vars = json_object(), *slice = json_object_get(inc, "slice"), *v;
+    const char *sev = json_string_value(json_object_get(inc, "severity"));
+    const char *title = json_string_value(json_object_get(inc, "title"));
+    const char *id = json_string_value(json_object_get(inc, "incident_id"));
+    struct oc_buf b;
+    size_t i;
+    oc_buf_init(&b, DRILL_MAX_TEXT - 1);
+    format_pairs(slice, ",", &b);
+    json_object_set_new(vars, "slice", json_string(b.data ? b.data : ""));
+    oc_buf_reset(&b);
+    json_object_update(vars, slice);
+    json_array_foreach(causes, i, v)
+    {
+        const char *k;
+        json_t *e;
+        oc_buf_puts(&b, i ? "; " : "");
+        format_pairs(json_object_get(v, "element"), "&", &b);
+        json_object_foreach(json_object_get(v, "element"), k, e)
+            var_add(vars, k, json_string_value(e));
+    }
+    json_object_set_new(vars, "cause", json_string(b.len ? b.data : "not localized"));
+    oc_buf_free(&b);
+    json_object_set_new(vars, "incident", json_string(id ? id : "?"));
+    json_object_set_new(vars, "metric",
+                        json_stringn(title ? title : "", title ? strcspn(title, " ") : 0));
+    json_object_set_new(vars, "severity", json_string(sev ? sev : "?"));
+    const char *cdn = json_string_value(json_object_get(vars, "cdn"));
+    json_array_foreach(pathways, i, v)
+    {
+        const char *p = json_string_value(v);
+        if (p && (!cdn || strcmp(p, cdn) != 0)) {
+            json_object_set_new(vars, "alternate", json_string(p));
+            break;
+        }
+    }
+    return vars;
+}
+
+void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b)
+{
+    char missing[64];
+    oc_buf_printf(b, "runbook %s:", rb->kind);
+    for (int i = 0; i < rb->nsteps; i++) {
+        oc_buf_printf(b, " %d. %s: ", i + 1, rb->steps[i].name);
+        if (drill_fill(rb->steps[i].text, vars, b, missing, sizeof(missing)) != 0)
+            oc_buf_printf(b, "(no value for {%s})", missing);
+    }
+}

@@ -1,0 +1,210 @@
+/*
+ * score.c - the drill's scorecard: the per-scenario pass rules (a table), the meter of the
+ * metered slice's rebuffer ratio in 10-second buckets, the verdict against the scenario's
+ * ground truth, and the scorecard as JSON and as a readable report.
+ */
+#include "drill/drill_int.h"
+
+#include "core/buf.h"
+#include "sim/sim.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Pass rules by scenario; the last row (scenario NULL) is the rule of any other scenario. */
+static const struct drill_rule drill_rules[] = {
+    {"emea-cdn", 1, "SEV2", "cdn=primary", "region=EMEA,pop=FRA,pop=AMS,pop=PAR", BEACON_REGION,
+     "EMEA", 0.012, "oncue mitigate shift-cdn --region EMEA --from primary --to secondary"},
+    {"blip", 0, NULL, NULL, NULL, BEACON_REGION, "EMEA", 0, NULL},
+    /* one incident per region: the grid's incidents share no region, CDN or service slice */
+    {"origin-stall", 2, "SEV1", "live=true", NULL, -1, NULL, 0,
+     "oncue mitigate backup-origin --service live-packager"},
+    /* the simulated peering loss does not depend on the CDN: relief is not checked */
+    {"isp-peering", 1, "SEV2", "isp=vodafone-de", NULL, BEACON_ISP, "vodafone-de", 0,
+     "oncue mitigate shift-cdn"},
+    {NULL, 1000, NULL, NULL, NULL, -1, NULL, 0, NULL},
+};
+
+const struct drill_rule *drill_rule_for(const char *scenario)
+{
+    const struct drill_rule *r = drill_rules;
+    while (r->scenario && strcmp(r->scenario, scenario) != 0)
+        r++;
+    return r;
+}
+
+void drill_meter_add(struct drill *d, const struct beacon_event *ev)
+{
+    const struct drill_rule *r = d->rule;
+    if (ev->type != BEACON_HEARTBEAT || !d->buckets)
+        return;
+    if (r->meter_dim >= 0) {
+        const struct beacon_str *v = &ev->dims[r->meter_dim];
+        if (!v->p || v->n != strlen(r->meter_val) || memcmp(v->p, r->meter_val, v->n) != 0)
+            return;
+    }
+    int64_t k = (ev->ts_ms - d->t0_ms) / DRILL_BUCKET_MS;
+    if (k < 0 || k >= d->nbuckets)
+        return;
+    d->buckets[k].rebuffer_ms += ev->rebuffer_ms;
+    d->buckets[k].playing_ms += ev->playing_ms;
+}
+
+double drill_meter_ratio(const struct drill *d, int64_t from_s)
+{
+    int64_t k0 = (from_s * 1000 - d->t0_ms) / DRILL_BUCKET_MS, rb = 0, pl = 0;
+    for (int64_t k = k0; k < k0 + 60000 / DRILL_BUCKET_MS; k++)
+        if (k >= 0 && k < d->nbuckets) {
+            rb += d->buckets[k].rebuffer_ms;
+            pl += d->buckets[k].playing_ms;
+        }
+    return rb + pl > 0 ? (double)rb / (double)(rb + pl) : NAN;
+}
+
+void drill_meter_name(struct drill *d)
+{
+    struct drill_score *s = d->sc;
+    const struct drill_rule *r = d->rule;
+    snprintf(s->metric, sizeof(s->metric), "rebuffer_ratio%s%s%s", r->meter_dim >= 0 ? " " : "",
+             r->meter_dim >= 0 ? beacon_dim_names[r->meter_dim] : "", r->meter_dim >= 0 ? "=" : "");
+    if (r->meter_val)
+        snprintf(s->metric + strlen(s->metric), sizeof(s->metric) - strlen(s->metric), "%s",
+                 r->meter_val);
+}
+
+/* metric_peak (worst whole minute), metric_after_mitigation and the time of relief. */
+static void measure(struct drill *d)
+{
+    struct drill_score *s = d->sc;
+    int64_t t0 = d->t0_ms / 1000, end = t0 + (int64_t)d->nbuckets * DRILL_BUCKET_MS / 1000;
+    const struct drill_rule *r = d->rule;
+    for (int64_t t = t0; t + 60 <= end; t += 60) {
+        double v = drill_meter_ratio(d, t);
+        if (!isnan(v) && v > s->metric_peak)
+            s->metric_peak = v;
+    }
+    s->metric_after_mitigation = NAN;
+    if (!s->mitigated_at)
+        return;
+    s->metric_after_mitigation = drill_meter_ratio(d, s->mitigated_at + DRILL_TTL_S);
+    for (int64_t t = s->mitigated_at; t + 60 <= end && r->relief_below > 0; t += 10)
+        if (drill_meter_ratio(d, t) < r->relief_below) {
+            s->relief_at = t + 60;
+            break;
+        }
+}
+
+/* 1 when element e (an object of attr: value) names the pair "attr=value". */
+static int names_pair(const json_t *e, const char *pair)
+{
+    size_t k = strcspn(pair, "=");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)e, key, v)
+    {
+        if (strlen(key) == k && strncmp(key, pair, k) == 0 && json_is_string(v) &&
+            strcmp(json_string_value(v), pair + k + 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* 1 when some element of the cause names one of the comma-separated pairs of list. */
+static int cause_names(const json_t *cause, const char *list)
+{
+    char pair[128];
+    size_t i;
+    json_t *e;
+    for (const char *p = list; *p;) {
+        size_t k = strcspn(p, ",");
+        snprintf(pair, sizeof(pair), "%.*s", (int)k, p);
+        json_array_foreach(cause, i, e) if (names_pair(e, pair)) return 1;
+        p += k + (p[k] == ',');
+    }
+    return 0;
+}
+
+/* 1 when every pair of element e lies inside the ground truth's slice. */
+static int inside_truth(const struct sim_truth *t, const json_t *e)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)e, key, v)
+    {
+        int ok = 0;
+        for (int i = 0; i < t->n_dims && !ok; i++) {
+            if (strcmp(beacon_dim_names[t->dims[i].dim], key) != 0)
+                continue;
+            for (int j = 0; j < t->dims[i].n && !ok; j++)
+                ok = json_is_string(v) && strcmp(t->dims[i].vals[j], json_string_value(v)) == 0;
+        }
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* cause_correct: some causes, all inside the truth, naming what the rule requires. */
+static int cause_correct(const struct drill *d)
+{
+    const json_t *cause = d->sc->cause;
+    size_t i;
+    json_t *e;
+    if (!d->truth || json_array_size(cause) == 0)
+        return 0;
+    json_array_foreach(cause, i, e) if (!inside_truth(d->truth, e)) return 0;
+    if (d->rule->cause_must && !cause_names(cause, d->rule->cause_must))
+        return 0;
+    return !d->rule->cause_any || cause_names(cause, d->rule->cause_any);
+}
+
+/* Adds a reason for failing the pass. */
+static void reason(struct drill_score *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void reason(struct drill_score *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (s->n_reasons < DRILL_MAX_REASONS)
+        vsnprintf(s->reasons[s->n_reasons++], DRILL_MAX_TEXT, fmt, ap);
+    va_end(ap);
+}
+
+void drill_judge(struct drill *d)
+{
+    struct drill_score *s = d->sc;
+    const struct drill_rule *r = d->rule;
+    int expect = d->truth ? d->truth->expect_incident : 0;
+    char n[32];
+    measure(d);
+    s->cause_correct = cause_correct(d);
+    snprintf(n, sizeof(n), "%d", s->incidents_opened);
+    if (!expect && s->incidents_opened > 0)
+        reason(s, "%s incident(s) opened for noise that must not page", n);
+    if (!expect) {
+        s->pass = s->n_reasons == 0;
+        return;
+    }
+    if (s->incidents_opened == 0)
+        reason(s, "no incident opened");
+    else if (s->incidents_opened > r->max_incidents)
+        reason(s, "%s incidents opened, expected one", n);
+    if (r->severity && strcmp(s->severity, r->severity) != 0) {
+        reason(s, "severity %s, expected %s", s->severity[0] ? s->severity : "none", r->severity);
+    }
+    if (!s->cause_correct)
+        reason(s, "cause does not match the ground truth (%s)", d->truth ? d->truth->name : "?");
+    if (!s->paged[0])
+        reason(s, "nobody was paged");
+    if (r->mitigation && strncmp(s->mitigation, r->mitigation, strlen(r->mitigation)) != 0)
+        reason(s, "mitigation \"%s\", expected \"%s...\"", s->mitigation, r->mitigation);
+    if (r->relief_below > 0 && !s->mitigated_at)
+        reason(s, "no mitigation ran");
+    else if (r->relief_below > 0 && !(s->metric_after_mitigation < r->relief_below))
+        reason(s, "%s not back under the relief line one TTL + 1 min after mitigation", s->metric);
+    if (!s->resolved_at)
+        reason(s, "the incident was not resolved by the end of the run");
+    s->pass = s->n_reasons == 0;
+}

@@ -1,0 +1,76 @@
+/*
+ * test_drill_scenarios.c - drills past the worked example, one seed each to keep the suite
+ * quick: emea-cdn mitigated by automatic steering (paging alerts only), origin-stall (SEV1,
+ * the live slice named, the runbook's backup-origin run). isp-peering passes by hand (`oncue
+ * drill isp-peering`), left out to keep the suite quick; drm-outage and bad-player-build do
+ * not pass yet (see docs/internals/drill.md).
+ */
+#include "t.h"
+
+#include "drill/drill.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define VIEWERS 5000
+
+/* Runs one drill into *s; the review goes to a temporary directory removed afterwards. */
+static int run(const char *scenario, int auto_mitigate, struct drill_score *s)
+{
+    char dir[64] = "/tmp/oncue-drill-sc.XXXXXX", err[256] = "";
+    struct drill_opts o = {.scenario = scenario, .viewers = VIEWERS, .seed = 11};
+    T_TRUE(mkdtemp(dir) != NULL);
+    o.out_dir = dir;
+    o.auto_mitigate = auto_mitigate;
+    int rc = drill_run(&o, s, err, sizeof(err));
+    T_EQ_STR(err, "");
+    for (int i = 0; rc == 0 && i < s->n_reasons; i++)
+        printf("  %s reason: %s\n", scenario, s->reasons[i]);
+    if (rc == 0 && s->review_path[0])
+        unlink(s->review_path);
+    rmdir(dir);
+    return rc;
+}
+
+static void test_emea_cdn_auto(void)
+{
+    struct drill_score s;
+    T_EQ_INT(run("emea-cdn", 1, &s), 0);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_STR(s.severity, "SEV2");
+    T_EQ_STR(s.mitigation,
+             "oncue mitigate shift-cdn --region EMEA --from primary --to secondary (by auto)");
+    /* steering moves when the first page-level alert fires: with the declaration or within
+     * the next two minutes, before a human could have acted */
+    T_TRUE(s.mitigated_at >= s.declared_at && s.mitigated_at <= s.declared_at + 120);
+    T_TRUE(s.metric_after_mitigation < 0.012);
+    T_TRUE(s.relief_at - s.mitigated_at <= 120);
+    drill_score_free(&s);
+}
+
+static void test_origin_stall_sev1(void)
+{
+    struct drill_score s;
+    T_EQ_INT(run("origin-stall", 0, &s), 0);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_STR(s.severity, "SEV1");
+    T_EQ_INT(s.cause_correct, 1);
+    char *cause = json_dumps(s.cause, JSON_COMPACT);
+    T_EQ_STR(cause, "[{\"live\":\"true\"}]");
+    free(cause);
+    T_EQ_STR(s.mitigation, "oncue mitigate backup-origin --service live-packager");
+    T_TRUE(s.incidents_opened >= 1 && s.incidents_opened <= 2);
+    T_TRUE(s.metric_peak > 0.15); /* the global rebuffer ratio crossed the SEV1 line */
+    T_TRUE(s.resolved_at > 0);
+    drill_score_free(&s);
+}
+
+static const struct t_case cases[] = {
+    T_CASE(test_emea_cdn_auto),
+    T_CASE(test_origin_stall_sev1),
+    {0},
+};
+
+T_MAIN(cases)
