@@ -38,22 +38,23 @@ static const char *method_name(enum evhttp_cmd_type t)
 static void on_complete(struct evhttp_request *ev, void *arg)
 {
     (void)ev;
-    struct http_server *srv = arg;
-    atomic_fetch_sub(&srv->inflight, 1);
+    struct worker *w = arg;
+    atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
 }
 
-static void count(struct http_server *srv, int status, int64_t start_ns)
+static void count(struct worker *w, int status, int64_t start_ns)
 {
+    struct worker_stats *st = &w->st;
     int cls = status / 100;
     if (cls >= 1 && cls <= 5)
-        atomic_fetch_add(&srv->by_class[cls], 1);
-    atomic_fetch_add(&srv->requests, 1);
+        atomic_fetch_add_explicit(&st->by_class[cls], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
     int64_t us = (oc_mono_ns() - start_ns) / 1000;
     size_t i = 0;
     while (i < NDUR && (double)us / 1e6 > http_dur_bounds[i])
         i++;
-    atomic_fetch_add(&srv->dur_buckets[i], 1);
-    atomic_fetch_add(&srv->dur_sum_us, (uint64_t)us);
+    atomic_fetch_add_explicit(&st->dur_buckets[i], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st->dur_sum_us, (uint64_t)us, memory_order_relaxed);
 }
 
 /* Finds the route for method and the split path. Sets *path_matched when some route matches
@@ -262,12 +263,12 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     req->body = "";
     req->principal = "anonymous";
     oc_arena_init(&req->arena, srv->opts.arena_max);
-    atomic_fetch_add(&srv->inflight, 1);
-    evhttp_request_set_on_complete_cb(ev, on_complete, srv);
+    atomic_fetch_add_explicit(&w->st.inflight, 1, memory_order_relaxed);
+    evhttp_request_set_on_complete_cb(ev, on_complete, w);
     run(srv, req);
     if (impl.audit && srv->hooks.audit)
         srv->hooks.audit(srv->hooks.arg, req);
-    count(srv, req->status, start);
+    count(w, req->status, start);
     if (impl.query_parsed)
         evhttp_clear_headers(&impl.query);
     oc_arena_free(&req->arena);

@@ -18,6 +18,20 @@ struct http_route_entry;
 #define HTTP_MAX_ROUTES   512  /* routes per server */
 #define HTTP_MAX_PATH     2048 /* longest request path */
 
+/* Request-duration histogram bucket bounds in seconds. */
+#define NDUR 9
+extern const double http_dur_bounds[NDUR];
+
+/* Counters of one worker, written only by its thread (no cache-line sharing); the renderer
+ * and http_server_requests sum them over the workers. */
+struct worker_stats {
+    _Atomic uint64_t requests;              /* answered */
+    _Atomic int64_t inflight;               /* in a handler or flushing a reply */
+    _Atomic uint64_t by_class[6];           /* answered, by status / 100 */
+    _Atomic uint64_t dur_buckets[NDUR + 1]; /* answered, by duration bucket */
+    _Atomic uint64_t dur_sum_us;            /* total request time */
+} __attribute__((aligned(64)));
+
 struct worker {
     struct http_server *srv;           /* owner */
     pthread_t thread;                  /* runs base */
@@ -25,11 +39,8 @@ struct worker {
     struct evhttp *http;               /* this worker's evhttp */
     struct evhttp_bound_socket *bound; /* its listening socket */
     int started;                       /* thread was created */
+    struct worker_stats st;            /* this worker's counters */
 };
-
-/* Request-duration histogram bucket bounds in seconds. */
-#define NDUR 9
-extern const double http_dur_bounds[NDUR];
 
 struct http_server {
     struct http_server_opts opts;    /* copied; listen points at listen_buf */
@@ -41,12 +52,7 @@ struct http_server {
     struct http_hooks hooks; /* auth and audit */
     struct worker workers[HTTP_MAX_WORKERS];
     int nworkers;
-    char addr[80];                          /* bound "ADDR:PORT" */
-    _Atomic uint64_t requests;              /* answered */
-    _Atomic int64_t inflight;               /* in a handler or flushing a reply */
-    _Atomic uint64_t by_class[6];           /* answered, by status / 100 */
-    _Atomic uint64_t dur_buckets[NDUR + 1]; /* answered, by duration bucket */
-    _Atomic uint64_t dur_sum_us;            /* total request time */
+    char addr[80]; /* bound "ADDR:PORT" */
 };
 
 /* A compiled route. */
@@ -76,6 +82,9 @@ int http_route_match(const struct http_route_entry *e, const char *const *segs, 
                      struct http_req *req);
 /* Splits an absolute path into segments in buf; count or -1. */
 int http_path_split(const char *path, char *buf, size_t bufn, const char **segs);
+
+/* Requests in flight over all workers (for the graceful stop). */
+int64_t http_server_inflight(const struct http_server *srv);
 
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);

@@ -203,7 +203,7 @@ void http_server_stop(struct http_server *srv, int grace_ms)
             stop_accepting(-1, 0, w);
     }
     struct timespec tick = {0, 10 * 1000 * 1000};
-    for (int waited = 0; atomic_load(&srv->inflight) > 0 && waited < grace_ms; waited += 10)
+    for (int waited = 0; http_server_inflight(srv) > 0 && waited < grace_ms; waited += 10)
         nanosleep(&tick, NULL);
     for (int i = 0; i < srv->nworkers; i++) {
         struct worker *w = &srv->workers[i];

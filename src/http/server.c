@@ -31,6 +31,34 @@
 
 const double http_dur_bounds[NDUR] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5};
 
+/* The workers' counters, summed. */
+struct totals {
+    uint64_t requests, by_class[6], dur_buckets[NDUR + 1], dur_sum_us;
+    int64_t inflight;
+};
+
+static void sum_workers(const struct http_server *srv, struct totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int k = 0; k < srv->nworkers; k++) {
+        const struct worker_stats *st = &srv->workers[k].st;
+        t->requests += atomic_load(&st->requests);
+        t->inflight += atomic_load(&st->inflight);
+        t->dur_sum_us += atomic_load(&st->dur_sum_us);
+        for (int c = 0; c < 6; c++)
+            t->by_class[c] += atomic_load(&st->by_class[c]);
+        for (int b = 0; b <= NDUR; b++)
+            t->dur_buckets[b] += atomic_load(&st->dur_buckets[b]);
+    }
+}
+
+int64_t http_server_inflight(const struct http_server *srv)
+{
+    struct totals t;
+    sum_workers(srv, &t);
+    return t.inflight;
+}
+
 static pthread_once_t evthread_once = PTHREAD_ONCE_INIT;
 
 static void evthread_setup(void)
@@ -41,20 +69,21 @@ static void evthread_setup(void)
 static void render_metrics(struct oc_buf *b, void *arg)
 {
     struct http_server *srv = arg;
+    struct totals t;
+    sum_workers(srv, &t);
     oc_metrics_family(b, "oncue_http_requests_total", "counter",
                       "HTTP requests answered, by status class.");
     static const char *const classes[] = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
     for (int i = 1; i < 6; i++) {
         const char *labels[] = {"code", classes[i], NULL};
-        oc_metrics_sample(b, "oncue_http_requests_total", labels,
-                          (double)atomic_load(&srv->by_class[i]));
+        oc_metrics_sample(b, "oncue_http_requests_total", labels, (double)t.by_class[i]);
     }
     oc_metrics_family(b, "oncue_http_request_duration_seconds", "histogram",
                       "Time from dispatch to reply, in seconds.");
     uint64_t cum = 0;
     char le[32];
     for (size_t i = 0; i <= NDUR; i++) {
-        cum += atomic_load(&srv->dur_buckets[i]);
+        cum += t.dur_buckets[i];
         if (i < NDUR)
             snprintf(le, sizeof(le), "%g", http_dur_bounds[i]);
         else
@@ -63,11 +92,11 @@ static void render_metrics(struct oc_buf *b, void *arg)
         oc_metrics_sample(b, "oncue_http_request_duration_seconds_bucket", labels, (double)cum);
     }
     oc_metrics_sample(b, "oncue_http_request_duration_seconds_sum", NULL,
-                      (double)atomic_load(&srv->dur_sum_us) / 1e6);
+                      (double)t.dur_sum_us / 1e6);
     oc_metrics_sample(b, "oncue_http_request_duration_seconds_count", NULL, (double)cum);
     oc_metrics_family(b, "oncue_http_inflight_requests", "gauge",
                       "Requests being handled or flushed now.");
-    oc_metrics_sample(b, "oncue_http_inflight_requests", NULL, (double)atomic_load(&srv->inflight));
+    oc_metrics_sample(b, "oncue_http_inflight_requests", NULL, (double)t.inflight);
 }
 
 struct http_server *http_server_new(const struct http_server_opts *opts, struct oc_app *app)
@@ -142,5 +171,7 @@ const char *http_server_addr(const struct http_server *srv)
 
 uint64_t http_server_requests(const struct http_server *srv)
 {
-    return atomic_load(&srv->requests);
+    struct totals t;
+    sum_workers(srv, &t);
+    return t.requests;
 }
