@@ -327,7 +327,7 @@ static const char *const lines[] = {
     "    runbook: https://runbooks.example.com/player-mobile\n",
     "    rollback_doc: https://runbooks.example.com/player-mobile/rollback\n",
     "    deploy_webhook: https://deploy.example.com/hooks/player-mobile\n",
-    "    serves: [\"device=mobile\", \"player=avplayer\"]\n",
+    "    serves: [\"device=mobile\", \"player=avplayer\", \"player=exoplayer\"]\n",
     "    depends_on: [api-gateway, manifest-service, drm-license, cdn-primary, cdn-secondary]\n",
     "    raci: {responsible: player, accountable: sofia, informed: [playback-services]}\n",
     "  - name: api-gateway\n",

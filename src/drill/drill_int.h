@@ -22,7 +22,7 @@
 #define DRILL_ACT_S           60    /* ... and runs the runbook's mitigation this long after */
 #define DRILL_EVAL_MS         10000 /* alert and incident rules run every 10 simulated s */
 #define DRILL_BUCKET_MS       10000 /* the meter's resolution */
-#define DRILL_EXTRA_MIN       45    /* minutes run past the scenario waiting for a resolve */
+#define DRILL_EXTRA_MIN       60    /* minutes run past the scenario waiting for a resolve */
 #define DRILL_WORKED_EXAMPLE  840   /* the worked example's 14 minutes from page to relief */
 #define DRILL_ACTOR           "drill-responder"
 #define DRILL_UPDATE_S        900 /* the responder posts a status update this often */
@@ -47,6 +47,7 @@ struct drill_rule {
     const char *meter_val;  /* its value */
     double relief_below;    /* rebuffer ratio to fall under after mitigation; 0: unchecked */
     const char *mitigation; /* prefix the command run must have, or NULL */
+    const char *team;       /* team the first page must reach, or NULL: anyone */
 };
 
 /* One 10-second bucket of the meter: heartbeats of the metered slice. */

@@ -16,15 +16,26 @@
 /* Pass rules by scenario; the last row (scenario NULL) is the rule of any other scenario. */
 static const struct drill_rule drill_rules[] = {
     {"emea-cdn", 1, "SEV2", "cdn=primary", "region=EMEA,pop=FRA,pop=AMS,pop=PAR", BEACON_REGION,
-     "EMEA", 0.012, "oncue mitigate shift-cdn --region EMEA --from primary --to secondary"},
-    {"blip", 0, NULL, NULL, NULL, BEACON_REGION, "EMEA", 0, NULL},
+     "EMEA", 0.012, "oncue mitigate shift-cdn --region EMEA --from primary --to secondary",
+     "cdn-ops"},
+    {"blip", 0, NULL, NULL, NULL, BEACON_REGION, "EMEA", 0, NULL, NULL},
     /* one incident per region: the grid's incidents share no region, CDN or service slice */
     {"origin-stall", 2, "SEV1", "live=true", NULL, -1, NULL, 0,
-     "oncue mitigate backup-origin --service live-packager"},
+     "oncue mitigate backup-origin --service live-packager", NULL},
     /* the simulated peering loss does not depend on the CDN: relief is not checked */
     {"isp-peering", 1, "SEV2", "isp=vodafone-de", NULL, BEACON_ISP, "vodafone-de", 0,
-     "oncue mitigate shift-cdn"},
-    {NULL, 1000, NULL, NULL, NULL, -1, NULL, 0, NULL},
+     "oncue mitigate shift-cdn", NULL},
+    /* every region's start failures join the one incident its cause explains; the DRM team
+     * is paged through the cause (no service owns a region). Relief is not checked: the
+     * simulator does not model flags. */
+    {"drm-outage", 1, "SEV2", "drm=playready", NULL, -1, NULL, 0,
+     "oncue mitigate flag --name drm-fallback-playready --on --device smart_tv", "drm"},
+    /* the player-version rule's group names the build; its owner is the player team */
+    {"bad-player-build", 1, NULL, "player_version=2.19.0", NULL, -1, NULL, 0,
+     "oncue mitigate flag --name new-playback-features --off --player exoplayer "
+     "--player-version 2.19.0",
+     "player"},
+    {NULL, 1000, NULL, NULL, NULL, -1, NULL, 0, NULL, NULL},
 };
 
 const struct drill_rule *drill_rule_for(const char *scenario)
@@ -198,6 +209,8 @@ void drill_judge(struct drill *d)
         reason(s, "cause does not match the ground truth (%s)", d->truth ? d->truth->name : "?");
     if (!s->paged[0])
         reason(s, "nobody was paged");
+    else if (r->team && strcmp(s->paged, r->team) != 0)
+        reason(s, "paged team %s, expected %s", s->paged, r->team);
     if (r->mitigation && strncmp(s->mitigation, r->mitigation, strlen(r->mitigation)) != 0)
         reason(s, "mitigation \"%s\", expected \"%s...\"", s->mitigation, r->mitigation);
     if (r->relief_below > 0 && !s->mitigated_at)

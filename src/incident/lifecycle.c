@@ -4,8 +4,12 @@
  * (re-classification, the resolve rule, escalation pages, comms reminders).
  *
  * An alert joins an open incident whose slice overlaps its own (same region, CDN or service,
- * or one service in the other's blast radius) and which opened within the grouping window;
- * otherwise it opens a new incident, routed to an owner through the catalog.
+ * or one service in the other's blast radius), or whose localized root cause explains it (same
+ * metric as an opener, a cause element that does not contradict its slice), and which opened
+ * within the grouping window; otherwise it opens a new incident, routed to an owner through the
+ * catalog. Once the root cause is localized, its owner is paged too when it is not already the
+ * incident's owner (a region has no owner; a DRM failure first seen on one player build is
+ * the DRM team's).
  */
 #include "incident/incident_int.h"
 #include "catalog/catalog.h"
@@ -120,17 +124,18 @@ static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
     a->cleared_s = 0;
 }
 
-/* Routes inc to its owner through the catalog and pages; a timeline entry either way. */
-static void route_and_page(struct incident_mgr *m, struct incident *inc, int64_t now,
-                           const char *unless_team)
+/* Routes inc to the owner of slice (the incident's, or its root cause) through the catalog
+ * and pages; a timeline entry either way unless unless_team is given. */
+static void route_and_page(struct incident_mgr *m, struct incident *inc, const json_t *slice,
+                           int64_t now, const char *unless_team)
 {
     struct catalog_slice cs;
     struct catalog_route r;
-    const char *service = json_string_value(json_object_get(inc->slice, "service"));
+    const char *service = json_string_value(json_object_get(slice, "service"));
     char id[32];
     memset(&cs, 0, sizeof(cs));
     for (int d = 0; d < BEACON_NDIMS; d++)
-        cs.v[d] = json_string_value(json_object_get(inc->slice, beacon_dim_names[d]));
+        cs.v[d] = json_string_value(json_object_get(slice, beacon_dim_names[d]));
     if (catalog_running_route(&cs, service, now * 1000, &r) != 0) {
         if (!unless_team)
             inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0, "no owner to page: %s", r.reason);
@@ -203,7 +208,7 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
     inc_tl_add(m, inc->id, now, "declared", "oncue", json_incref(inc->snap_open), 0,
                "incident declared %s: %s (%.1f%% of viewers affected)", inc_sev_name(inc->sev), why,
                imp.affected_share * 100);
-    route_and_page(m, inc, now, NULL);
+    route_and_page(m, inc, inc->slice, now, NULL);
     inc_save(m, inc);
     inc_publish(m, "incident.opened",
                 json_pack("{s:s, s:o, s:s, s:O, s:s, s:I}", "incident_id", id, "alert_ids",
@@ -259,7 +264,7 @@ static void maybe_narrow(struct incident_mgr *m, struct incident *inc, const jso
     inc_tl_add(m, inc->id, now, "scope", "oncue", json_deep_copy(slice), 0, "scope narrowed to %s",
                where);
     snprintf(team, sizeof(team), "%s", inc->team);
-    route_and_page(m, inc, now, team);
+    route_and_page(m, inc, inc->slice, now, team);
 }
 
 /* 1 when metric is the metric of an alert that opened inc. */
@@ -271,11 +276,44 @@ static int opener_metric(const struct incident *inc, const char *metric)
     return 0;
 }
 
+/* 1 when cause element e does not contradict slice (no dimension of both with other values). */
+static int cause_fits(const json_t *e, const json_t *slice)
+{
+    const char *k;
+    json_t *v, *w;
+    if (!json_is_object(e) || json_object_size(e) == 0)
+        return 0;
+    json_object_foreach((json_t *)e, k, v)
+    {
+        if ((w = json_object_get(slice, k)) != NULL && !json_equal(v, w))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when inc's localized root cause explains an alert on metric in slice: the metric opened
+ * inc and some cause element fits the slice (a DRM failing on smart TVs raises the start
+ * failures of every region: one incident, not one per region). */
+static int explained(const struct incident *inc, const char *metric, const json_t *slice)
+{
+    size_t i;
+    json_t *c;
+    if (!metric || !opener_metric(inc, metric) || !json_is_array(inc->causes))
+        return 0;
+    json_array_foreach(inc->causes, i, c)
+    {
+        if (cause_fits(json_object_get(c, "element"), slice))
+            return 1;
+    }
+    return 0;
+}
+
 /* alert.fired: refresh, join or open. */
 static void on_fired(struct incident_mgr *m, const json_t *p, int64_t now)
 {
     const char *aid = json_string_value(json_object_get(p, "alert_id"));
     const json_t *slice = json_object_get(p, "slice");
+    const char *metric = json_string_value(json_object_get(p, "metric"));
     struct incident *inc;
     if (!aid || (slice && !json_is_object(slice)))
         return;
@@ -294,7 +332,7 @@ static void on_fired(struct incident_mgr *m, const json_t *p, int64_t now)
     for (int i = m->n - 1; i >= 0; i--) {
         inc = m->incs[i];
         if (!inc_is_open(inc) || now - inc->opened_s > m->o.group_window_s ||
-            !slices_overlap(inc->slice, slice))
+            !(slices_overlap(inc->slice, slice) || explained(inc, metric, slice)))
             continue;
         if (inc->nalerts >= INCIDENT_MAX_ALERTS) { /* full: the alert is not tracked */
             oc_log(OC_LOG_WARN, "incident: INC-%lld holds %d alerts; %s not joined",
@@ -304,7 +342,8 @@ static void on_fired(struct incident_mgr *m, const json_t *p, int64_t now)
         struct inc_alert *a = &inc->alerts[inc->nalerts++];
         snprintf(a->id, sizeof(a->id), "%s", aid);
         alert_fill(a, p, now);
-        a->opener = opener_metric(inc, a->metric);
+        /* a backlog alert (the slow burn-rate window) is context: it never holds inc open */
+        a->opener = opener_metric(inc, a->metric) && opens_incident(a->level);
         inc->last_alert_s = now;
         inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
                    "alert %s joined the incident", aid);
@@ -388,6 +427,10 @@ static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
     inc->causes = json_deep_copy(causes);
     inc_tl_add(m, inc->id, now, "rca", "oncue", json_deep_copy(p), 0,
                "root cause localized: %zu element(s)", json_array_size(causes));
+    /* the owner of the (first) cause is paged too unless it owns inc already */
+    if (inc_is_open(inc) && json_array_size(causes) > 0)
+        route_and_page(m, inc, json_object_get(json_array_get(causes, 0), "element"), now,
+                       inc->team);
     inc_save(m, inc);
 }
 

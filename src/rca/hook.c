@@ -143,6 +143,31 @@ static int read_cube(struct ingest_cube *c, int64_t at, const struct hook_metric
     return rc;
 }
 
+/* When nothing stands out in the whole population (one player build, or one DRM on one
+ * device class, is a small share of all starts), the group of the alert that opened the
+ * incident is the localization, provided it names more than a region or country: causes
+ * becomes [{element: the slice, score: 1, source: "alert"}] and note says so. */
+static void cause_from_slice(json_t *out, const json_t *p)
+{
+    const json_t *slice = json_object_get(p, "slice");
+    json_t *causes = json_object_get(out, "causes"), *v;
+    const char *k;
+    int narrow = 0;
+    if (!json_is_array(causes) || json_array_size(causes) > 0 || !json_is_object(slice))
+        return;
+    json_object_foreach((json_t *)slice, k, v)
+    {
+        narrow |= json_is_string(v) && strcmp(k, "region") != 0 && strcmp(k, "country") != 0;
+    }
+    if (!narrow)
+        return;
+    json_array_append_new(
+        causes, json_pack("{s:O, s:f, s:s}", "element", slice, "score", 1.0, "source", "alert"));
+    json_object_set_new(out, "note",
+                        json_string("nothing stands out in the whole population; "
+                                    "the alert's group names the cause"));
+}
+
 json_t *rca_localize_cube(struct ingest_cube *c, struct store *st, const json_t *p)
 {
     const char *title = json_string_value(json_object_get(p, "title"));
@@ -165,6 +190,7 @@ json_t *rca_localize_cube(struct ingest_cube *c, struct store *st, const json_t 
             json_object_set_new(out, "onset", json_integer((json_int_t)onset));
             json_t *ch = st ? rca_changes_ranked(st, onset, NULL) : NULL;
             json_object_set_new(out, "changes", ch ? ch : json_array());
+            cause_from_slice(out, p);
         }
     }
     free(r);

@@ -2,8 +2,9 @@
  * test_drill_scenarios.c - drills past the worked example, one seed each to keep the suite
  * quick: emea-cdn mitigated by automatic steering (paging alerts only), origin-stall (SEV1,
  * the live slice named, the runbook's backup-origin run). isp-peering passes by hand (`oncue
- * drill isp-peering`), left out to keep the suite quick; drm-outage and bad-player-build do
- * not pass yet (see docs/internals/drill.md).
+ * drill isp-peering`), left out to keep the suite quick. drm-outage and bad-player-build
+ * with seeds 1, 2 and 3: one incident, the cause of the ground truth, the owner paged (drm,
+ * player) and the runbook's flag mitigation run.
  */
 #include "t.h"
 
@@ -17,10 +18,10 @@
 #define VIEWERS 5000
 
 /* Runs one drill into *s; the review goes to a temporary directory removed afterwards. */
-static int run(const char *scenario, int auto_mitigate, struct drill_score *s)
+static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct drill_score *s)
 {
     char dir[64] = "/tmp/oncue-drill-sc.XXXXXX", err[256] = "";
-    struct drill_opts o = {.scenario = scenario, .viewers = VIEWERS, .seed = 11};
+    struct drill_opts o = {.scenario = scenario, .viewers = VIEWERS, .seed = seed};
     T_TRUE(mkdtemp(dir) != NULL);
     o.out_dir = dir;
     o.auto_mitigate = auto_mitigate;
@@ -37,7 +38,7 @@ static int run(const char *scenario, int auto_mitigate, struct drill_score *s)
 static void test_emea_cdn_auto(void)
 {
     struct drill_score s;
-    T_EQ_INT(run("emea-cdn", 1, &s), 0);
+    T_EQ_INT(run("emea-cdn", 1, 11, &s), 0);
     T_EQ_INT(s.pass, 1);
     T_EQ_STR(s.severity, "SEV2");
     T_EQ_STR(s.mitigation,
@@ -53,7 +54,7 @@ static void test_emea_cdn_auto(void)
 static void test_origin_stall_sev1(void)
 {
     struct drill_score s;
-    T_EQ_INT(run("origin-stall", 0, &s), 0);
+    T_EQ_INT(run("origin-stall", 0, 11, &s), 0);
     T_EQ_INT(s.pass, 1);
     T_EQ_STR(s.severity, "SEV1");
     T_EQ_INT(s.cause_correct, 1);
@@ -67,9 +68,52 @@ static void test_origin_stall_sev1(void)
     drill_score_free(&s);
 }
 
+/* drm-outage: the regions' start-failure alerts join one incident (its cause explains them),
+ * localized to PlayReady on smart TVs, the drm team paged, the DRM fallback flag turned on. */
+static void test_drm_outage_seeds(void)
+{
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        struct drill_score s;
+        T_EQ_INT(run("drm-outage", 0, seed, &s), 0);
+        T_EQ_INT(s.pass, 1);
+        T_EQ_INT(s.incidents_opened, 1);
+        T_EQ_STR(s.severity, "SEV2");
+        char *cause = json_dumps(s.cause, JSON_COMPACT);
+        T_EQ_STR(cause, "[{\"device\":\"smart_tv\",\"drm\":\"playready\"}]");
+        free(cause);
+        T_EQ_STR(s.paged, "drm");
+        T_EQ_STR(s.mitigation, "oncue mitigate flag --name drm-fallback-playready --on --device "
+                               "smart_tv");
+        T_TRUE(s.paged_at == s.declared_at && s.resolved_at > 0);
+        drill_score_free(&s);
+    }
+}
+
+/* bad-player-build: the player-version rule pages the player team for exoplayer 2.19.0 and
+ * the runbook turns the build's new playback features off for that version only. */
+static void test_bad_player_build_seeds(void)
+{
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        struct drill_score s;
+        T_EQ_INT(run("bad-player-build", 0, seed, &s), 0);
+        T_EQ_INT(s.pass, 1);
+        T_EQ_INT(s.incidents_opened, 1);
+        char *cause = json_dumps(s.cause, JSON_COMPACT);
+        T_EQ_STR(cause, "[{\"player\":\"exoplayer\",\"player_version\":\"2.19.0\"}]");
+        free(cause);
+        T_EQ_STR(s.paged, "player");
+        T_EQ_STR(s.mitigation, "oncue mitigate flag --name new-playback-features --off --player "
+                               "exoplayer --player-version 2.19.0");
+        T_TRUE(s.mitigated_at > s.declared_at && s.resolved_at > 0);
+        drill_score_free(&s);
+    }
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_emea_cdn_auto),
     T_CASE(test_origin_stall_sev1),
+    T_CASE(test_drm_outage_seeds),
+    T_CASE(test_bad_player_build_seeds),
     {0},
 };
 

@@ -376,7 +376,7 @@ static void test_defaults(void)
     T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
     T_EQ_INT(alert_rules_load("", slos, &r, err, sizeof(err)), 0);
     T_EQ_STR(err, "");
-    T_EQ_INT(r->n, 13);
+    T_EQ_INT(r->n, 15);
     static const struct {
         const char *name;
         double thr;
@@ -393,10 +393,17 @@ static void test_defaults(void)
         T_EQ_INT(r->rules[i].ngroup, 1);
     }
     T_EQ_INT(r->rules[5].ngroup, 2);
-    T_EQ_INT(r->rules[9].kind, ALERT_BURN_RATE);
-    T_EQ_INT(r->rules[9].npairs, 2);
-    T_EQ_DBL(r->rules[9].pairs[0].factor, 14.4, 1e-12);
-    T_EQ_INT(r->rules[9].pairs[1].long_s, 6 * 3600);
+    /* start failures of one build and of one DRM on one device class */
+    T_EQ_STR(r->rules[8].name, "vsf-player-version-page");
+    T_EQ_INT(r->rules[8].ngroup, 2);
+    T_EQ_DBL(r->rules[8].threshold, 0.10, 1e-15);
+    T_EQ_STR(r->rules[9].name, "vsf-device-drm-page");
+    T_EQ_DBL(r->rules[9].threshold, 0.20, 1e-15);
+    T_EQ_INT(r->rules[9].level, ALERT_PAGE);
+    T_EQ_INT(r->rules[11].kind, ALERT_BURN_RATE);
+    T_EQ_INT(r->rules[11].npairs, 2);
+    T_EQ_DBL(r->rules[11].pairs[0].factor, 14.4, 1e-12);
+    T_EQ_INT(r->rules[11].pairs[1].long_s, 6 * 3600);
     json_t *j = alert_rule_json(&r->rules[2]);
     T_EQ_STR(json_string_value(json_object_get(j, "level")), "page");
     json_decref(j);

@@ -173,9 +173,10 @@ static void test_graph(void)
     struct catalog_blast b;
     T_EQ_INT(catalog_blast_radius(c, "cdn-primary", &b), 0);
     expect_names(&b.services, "player-mobile player-tv player-web");
-    expect_names(&b.slices, "cdn=primary device=mobile device=set_top device=smart_tv device=web "
-                            "player=avplay player=avplayer player=dash.js player=gstreamer "
-                            "player=hls.js player=roku-player player=shaka");
+    expect_names(&b.slices,
+                 "cdn=primary device=mobile device=set_top device=smart_tv device=web "
+                 "player=avplay player=avplayer player=dash.js player=exoplayer player=gstreamer "
+                 "player=hls.js player=roku-player player=shaka");
     catalog_blast_free(&b);
     T_EQ_INT(catalog_blast_radius(c, "billing", &b), 0);
     expect_names(&b.services, "entitlements api-gateway drm-license manifest-service "
@@ -186,7 +187,8 @@ static void test_graph(void)
     expect_names(&b.slices, "cdn=primary cdn=primary,live=true cdn=secondary "
                             "cdn=secondary,live=true device=mobile device=set_top device=smart_tv "
                             "device=web player=avplay player=avplayer player=dash.js "
-                            "player=gstreamer player=hls.js player=roku-player player=shaka");
+                            "player=exoplayer player=gstreamer player=hls.js player=roku-player "
+                            "player=shaka");
     catalog_blast_free(&b);
     catalog_destroy(c);
 }
