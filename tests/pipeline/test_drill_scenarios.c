@@ -1,10 +1,10 @@
 /*
  * test_drill_scenarios.c - drills past the worked example, one seed each to keep the suite
  * quick: emea-cdn mitigated by automatic steering (paging alerts only), origin-stall (SEV1,
- * the live slice named, the runbook's backup-origin run). isp-peering passes by hand (`oncue
- * drill isp-peering`), left out to keep the suite quick. drm-outage and bad-player-build
- * with seeds 1, 2 and 3: one incident, the cause of the ground truth, the owner paged (drm,
- * player) and the runbook's flag mitigation run.
+ * the live slice named, the runbook's backup-origin run). origin-stall, isp-peering,
+ * drm-outage and bad-player-build with seeds 1, 2 and 3: the scenario's pass rule (one
+ * incident, or two for origin-stall's two regions; the cause of the ground truth; the owner
+ * paged; the runbook's mitigation run).
  */
 #include "t.h"
 
@@ -68,6 +68,24 @@ static void test_origin_stall_sev1(void)
     drill_score_free(&s);
 }
 
+/* The two scenarios without a dedicated case below: the scorecard's pass rule, three seeds. */
+static void test_stall_and_peering_seeds(void)
+{
+    static const char *const scenarios[] = {"origin-stall", "isp-peering"};
+    static const char *const severity[] = {"SEV1", "SEV2"};
+    for (int k = 0; k < 2; k++) {
+        for (uint64_t seed = 1; seed <= 3; seed++) {
+            struct drill_score s;
+            T_EQ_INT(run(scenarios[k], 0, seed, &s), 0);
+            T_EQ_INT(s.pass, 1);
+            T_EQ_INT(s.cause_correct, 1);
+            T_EQ_STR(s.severity, severity[k]);
+            T_TRUE(s.resolved_at > 0);
+            drill_score_free(&s);
+        }
+    }
+}
+
 /* drm-outage: the regions' start-failure alerts join one incident (its cause explains them),
  * localized to PlayReady on smart TVs, the drm team paged, the DRM fallback flag turned on. */
 static void test_drm_outage_seeds(void)
@@ -110,11 +128,9 @@ static void test_bad_player_build_seeds(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_emea_cdn_auto),
-    T_CASE(test_origin_stall_sev1),
-    T_CASE(test_drm_outage_seeds),
-    T_CASE(test_bad_player_build_seeds),
-    {0},
+    T_CASE(test_emea_cdn_auto),           T_CASE(test_origin_stall_sev1),
+    T_CASE(test_stall_and_peering_seeds), T_CASE(test_drm_outage_seeds),
+    T_CASE(test_bad_player_build_seeds),  {0},
 };
 
 T_MAIN(cases)
