@@ -7,10 +7,12 @@ T_PASS=0
 T_FAIL=0
 T_TMP=$(mktemp -d /tmp/oncue-it.XXXXXX)
 SERVER_PID=""
+AM_PID=""
 trap 't_cleanup' EXIT
 
 t_cleanup() {
     [ -n "$SERVER_PID" ] && kill -9 "$SERVER_PID" 2>/dev/null
+    [ -n "$AM_PID" ] && kill -9 "$AM_PID" 2>/dev/null
     rm -rf "$T_TMP"
 }
 
@@ -76,4 +78,44 @@ body() { cat "$T_TMP/body"; }
 # new_token DATA ROLE NAME: prints a token created in the data directory.
 new_token() {
     "$ONCUE_BIN" token create --data "$1" --role "$2" --name "$3" 2>/dev/null
+}
+
+# start_alertmanager TOKEN: starts Debian's prometheus-alertmanager on a free 127.0.0.1 port
+# with one webhook receiver posting to oncue's $BASE/v1/alerts/alertmanager with TOKEN
+# (start_server first); sets $AM (its URL) and checks it is ready.
+start_alertmanager() {
+    local bin port
+    bin=$(command -v prometheus-alertmanager || command -v alertmanager || true)
+    if [ -z "$bin" ]; then
+        echo "prometheus-alertmanager is not installed (scripts/deps.sh check installs it)"
+        return 1
+    fi
+    # A free port (Alertmanager does not report the port it bound).
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$T_TMP/am.yml" <<YML
+route:
+  receiver: oncue
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: oncue
+    webhook_configs:
+      - url: $BASE/v1/alerts/alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            credentials: $1
+YML
+    "$bin" --config.file="$T_TMP/am.yml" --storage.path="$T_TMP/am" \
+        --web.listen-address="127.0.0.1:$port" --cluster.listen-address= \
+        >"$T_TMP/am.log" 2>&1 &
+    AM_PID=$!
+    AM=http://127.0.0.1:$port
+    for _ in $(seq 1 100); do
+        curl -sf "$AM/-/ready" >/dev/null && break
+        sleep 0.1
+    done
+    t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
 }

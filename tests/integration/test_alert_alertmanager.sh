@@ -5,52 +5,13 @@
 # (alert_id am/<fingerprint>, level from severity, slice from the beacon-dimension labels),
 # and its resolved notification closes it.
 . "$(dirname "$0")/lib.sh"
-AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager || true)
-if [ -z "$AM_BIN" ]; then
-    echo "prometheus-alertmanager is not installed (scripts/deps.sh check installs it)"
-    exit 1
-fi
-AM_PID=""
-am_cleanup() {
-    [ -n "$AM_PID" ] && kill -9 "$AM_PID" 2>/dev/null
-    t_cleanup
-}
-trap am_cleanup EXIT
-
 D=$T_TMP/data
 RESP=$(new_token "$D" responder it-am)
 VIEW=$(new_token "$D" viewer it-view)
 V=(-H "Authorization: Bearer $VIEW")
 start_server "$D" || exit 1
 
-# A free port for Alertmanager (it does not report the port it bound).
-AM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T_TMP/am.yml" <<YML
-route:
-  receiver: oncue
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: oncue
-    webhook_configs:
-      - url: $BASE/v1/alerts/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: $RESP
-YML
-"$AM_BIN" --config.file="$T_TMP/am.yml" --storage.path="$T_TMP/am" \
-    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
-    >"$T_TMP/am.log" 2>&1 &
-AM_PID=$!
-AM=http://127.0.0.1:$AM_PORT
-for i in $(seq 1 100); do
-    curl -sf "$AM/-/ready" >/dev/null && break
-    sleep 0.1
-done
-t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
+start_alertmanager "$RESP" || exit 1
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ALERT='[{"labels":{"alertname":"EdgeSlowIT","severity":"warning","region":"EMEA","cdn":"primary","job":"edge"},"annotations":{"summary":"EMEA primary edge slow"},"startsAt":"'$NOW'"}]'

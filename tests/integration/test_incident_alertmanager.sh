@@ -5,51 +5,13 @@
 # alert.fired; the incident capability opens INC-1), and its resolved notification is
 # recorded on the incident's timeline (alert.resolved).
 . "$(dirname "$0")/lib.sh"
-AM_BIN=$(command -v prometheus-alertmanager || command -v alertmanager || true)
-if [ -z "$AM_BIN" ]; then
-    echo "prometheus-alertmanager is not installed (scripts/deps.sh check installs it)"
-    exit 1
-fi
-AM_PID=""
-am_cleanup() {
-    [ -n "$AM_PID" ] && kill -9 "$AM_PID" 2>/dev/null
-    t_cleanup
-}
-trap am_cleanup EXIT
-
 D=$T_TMP/data
 RESP=$(new_token "$D" responder it-am)
 VIEW=$(new_token "$D" viewer it-view)
 V=(-H "Authorization: Bearer $VIEW")
 start_server "$D" || exit 1
 
-AM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$T_TMP/am.yml" <<YML
-route:
-  receiver: oncue
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: oncue
-    webhook_configs:
-      - url: $BASE/v1/alerts/alertmanager
-        send_resolved: true
-        http_config:
-          authorization:
-            credentials: $RESP
-YML
-"$AM_BIN" --config.file="$T_TMP/am.yml" --storage.path="$T_TMP/am" \
-    --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
-    >"$T_TMP/am.log" 2>&1 &
-AM_PID=$!
-AM=http://127.0.0.1:$AM_PORT
-for i in $(seq 1 100); do
-    curl -sf "$AM/-/ready" >/dev/null && break
-    sleep 0.1
-done
-t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
+start_alertmanager "$RESP" || exit 1
 
 NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 LABELS='"labels":{"alertname":"OriginErrorsIT","severity":"critical","region":"EMEA","cdn":"primary"},"annotations":{"summary":"EMEA primary origin errors"}'
