@@ -7,6 +7,7 @@
 #include "alert/alert.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "qoe/qoe.h"
 
 #include <math.h>
@@ -240,18 +241,9 @@ int alert_rules_load(const char *path, const struct slo_set *slos, struct alert_
         free(text);
         return rc;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
-        return OC_EIO;
-    }
-    text = oc_malloc(SLO_MAX_FILE + 1);
-    n = fread(text, 1, SLO_MAX_FILE + 1, f);
-    if (ferror(f))
-        snprintf(err, errlen, "%s: read error", path);
-    else
+    rc = oc_read_file(path, SLO_MAX_FILE, &text, &n, err, errlen);
+    if (rc == 0)
         rc = alert_rules_parse(path, text, n, slos, out, err, errlen);
-    fclose(f);
     free(text);
     return rc;
 }

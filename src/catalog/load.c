@@ -7,6 +7,7 @@
 #include "catalog/internal.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -244,22 +245,11 @@ out:
 
 int catalog_load_file(const char *path, struct catalog **out, char *err, size_t errlen)
 {
-    int rc = OC_EIO;
+    size_t n = 0;
     char *data = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return OC_EIO;
-    }
-    data = oc_malloc((size_t)CATALOG_FILE_MAX + 1);
-    size_t n = fread(data, 1, (size_t)CATALOG_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = catalog_load_buf(path, data, n, out, err, errlen);
-out:
-    fclose(f);
+    int rc = oc_read_file(path, (size_t)CATALOG_FILE_MAX, &data, &n, err, errlen);
+    if (rc == 0)
+        rc = catalog_load_buf(path, data, n, out, err, errlen);
     free(data);
     return rc;
 }

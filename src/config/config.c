@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -332,23 +333,11 @@ out:
 /* Reads at most CONFIG_MAX_BYTES + 1 bytes of path and applies them; 0, OC_EIO or OC_EINVAL. */
 int config_load_file(struct oc_config *cfg, const char *path, char *err, size_t errlen)
 {
-    int rc = OC_EIO;
     size_t n = 0;
-    char *data = oc_malloc(CONFIG_MAX_BYTES + 2);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    n = fread(data, 1, CONFIG_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = config_load_buf(cfg, path, data, n, err, errlen);
-out:
-    if (f)
-        fclose(f);
+    char *data = NULL;
+    int rc = oc_read_file(path, CONFIG_MAX_BYTES, &data, &n, err, errlen);
+    if (rc == 0)
+        rc = config_load_buf(cfg, path, data, n, err, errlen);
     free(data);
     return rc;
 }

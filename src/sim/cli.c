@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/file.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -104,28 +105,17 @@ static int parse_args(int argc, char **argv, struct cli_args *a)
     return 0;
 }
 
-/* Reads a whole file into a heap buffer (caller frees): 0, OC_EIO or OC_ETOOBIG. */
-static int read_file(const char *path, char **out, size_t *len)
+/* Reads a whole file into a heap buffer (caller frees): 0, OC_EIO (reason in err) or
+ * OC_ETOOBIG past SIM_MAX_FILE. */
+static int read_file(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    int rc = OC_EIO;
-    char *buf = NULL;
-    if (!f)
-        return OC_EIO;
-    buf = oc_malloc(SIM_MAX_FILE + 1);
-    *len = fread(buf, 1, SIM_MAX_FILE + 1, f);
-    if (ferror(f))
-        goto out;
-    rc = OC_ETOOBIG;
-    if (*len > SIM_MAX_FILE)
-        goto out;
-    buf[*len] = 0;
-    *out = buf;
-    buf = NULL;
-    rc = 0;
-out:
-    fclose(f);
-    free(buf);
+    int rc = oc_read_file(path, SIM_MAX_FILE, out, len, err, errlen);
+    if (rc == 0 && *len > SIM_MAX_FILE) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, SIM_MAX_FILE);
+        free(*out);
+        *out = NULL;
+        rc = OC_ETOOBIG;
+    }
     return rc;
 }
 
@@ -134,13 +124,13 @@ static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim
 {
     char err[256] = "", *text = NULL;
     size_t n = 0;
-    int rc = a->topology ? read_file(a->topology, &text, &n) : 0;
+    int rc = a->topology ? read_file(a->topology, &text, &n, err, sizeof(err)) : 0;
     if (rc == 0)
         rc = text ? sim_topo_parse(text, n, t, err, sizeof(err)) : sim_topo_default(t);
     free(text);
     text = NULL;
     if (rc == 0 && a->scenario && sim_scenario_builtin(a->scenario, sc) == OC_ENOTFOUND) {
-        rc = read_file(a->scenario, &text, &n);
+        rc = read_file(a->scenario, &text, &n, err, sizeof(err));
         if (rc == 0)
             rc = sim_scenario_parse(text, n, sc, err, sizeof(err));
         free(text);

@@ -6,6 +6,7 @@
 #include "slo/slo.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/file.h"
 #include "qoe/qoe.h"
 
 #include <math.h>
@@ -164,18 +165,9 @@ int slo_set_load(const char *path, struct slo_set **out, char *err, size_t errle
         free(text);
         return rc;
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
-        return OC_EIO;
-    }
-    text = oc_malloc(SLO_MAX_FILE + 1);
-    n = fread(text, 1, SLO_MAX_FILE + 1, f);
-    if (ferror(f))
-        snprintf(err, errlen, "%s: read error", path);
-    else
+    rc = oc_read_file(path, SLO_MAX_FILE, &text, &n, err, errlen);
+    if (rc == 0)
         rc = slo_set_parse(path, text, n, out, err, errlen);
-    fclose(f);
     free(text);
     return rc;
 }
