@@ -9,6 +9,7 @@
 #include "incident/incident.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "http/client.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -33,44 +34,15 @@ struct action {
     const char *help;
 };
 
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    return oc_buf_append(arg, p, size * n) == 0 ? size * n : 0;
-}
-
 /* One request: the answer's status in *status and body in resp; 0 or OC_EIO. */
 static int request(const struct conn *c, const char *method, const char *path, const char *body,
                    long *status, struct oc_buf *resp)
 {
-    char url[2048], auth[1024];
-    struct curl_slist *h = NULL;
-    CURL *curl = curl_easy_init();
-    int rc = OC_EIO;
-    if (!curl)
-        return rc;
-    snprintf(url, sizeof(url), "%s%s", c->server, path);
-    h = curl_slist_append(h, "Content-Type: application/json");
-    if (c->token && c->token[0]) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", c->token);
-        h = curl_slist_append(h, auth);
-    }
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-    if (body)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    CURLcode cc = curl_easy_perform(curl);
-    if (cc == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-        rc = 0;
-    } else {
-        fprintf(stderr, "oncue: %s: %s\n", url, curl_easy_strerror(cc));
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(curl);
+    struct http_client hc = {c->server, c->token && c->token[0] ? c->token : NULL, 30};
+    char err[512];
+    int rc = http_client_call(&hc, method, path, body, status, resp, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "oncue: %s\n", err);
     return rc;
 }
 
@@ -338,8 +310,10 @@ int incident_cli_main(int argc, char **argv)
     struct conn c = {0};
     char **pos = calloc((size_t)argc + 1, sizeof(*pos));
     int code = 2;
-    c.server = getenv("ONCUE_SERVER") ? getenv("ONCUE_SERVER") : "http://127.0.0.1:8470";
-    c.token = getenv("ONCUE_TOKEN");
+    struct http_client env;
+    http_client_from_env(&env);
+    c.server = env.server;
+    c.token = env.token;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         code = argc < 2 ? 2 : 0;
