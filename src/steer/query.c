@@ -141,7 +141,9 @@ static int parse_bps(const char *p, size_t n, double *out)
 }
 
 /* Splits v on commas and parses each item into the pathway or throughput list. An empty
- * value is an empty list (dash.js sends "_DASH_throughput=" on its first poll). */
+ * value is an empty list (dash.js sends "_DASH_throughput=" on its first poll); an empty
+ * throughput item is a pathway without a measurement, kept as NAN so the list stays parallel
+ * to the pathways (dash.js sends "_DASH_throughput=124141000," after a switch). */
 static int parse_list(struct steer_query *q, enum field f, const char *v, size_t len)
 {
     size_t start = 0;
@@ -159,7 +161,8 @@ static int parse_list(struct steer_query *q, enum field f, const char *v, size_t
         } else {
             if (q->nthroughput >= STEER_MAX_LIST)
                 return OC_ETOOBIG;
-            rc = parse_bps(v + start, i - start, &q->throughput[q->nthroughput]);
+            q->throughput[q->nthroughput] = NAN;
+            rc = i == start ? 0 : parse_bps(v + start, i - start, &q->throughput[q->nthroughput]);
             q->nthroughput += rc == 0;
         }
         if (rc)

@@ -13,6 +13,7 @@
 
 #include <sodium.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,8 @@ static void record_measures(struct steer *st, const struct steer_query *q)
 {
     int n = q->npathway < q->nthroughput ? q->npathway : q->nthroughput;
     for (int i = 0; i < n; i++)
-        measure_add(st, q->pathway[i], q->throughput[i]);
+        if (!isnan(q->throughput[i])) /* NAN: that pathway had no measurement */
+            measure_add(st, q->pathway[i], q->throughput[i]);
 }
 
 int steer_measures(struct steer *st, struct steer_measure *out, int max)

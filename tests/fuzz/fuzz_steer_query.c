@@ -7,6 +7,7 @@
 #include "steer/steer.h"
 
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!steer_id_valid(q.pathway[i]))
             abort();
     for (int i = 0; i < q.nthroughput; i++)
-        if (!(q.throughput[i] >= 0))
+        if (!(q.throughput[i] >= 0) && !isnan(q.throughput[i])) /* NAN: no measurement */
             abort();
     check_id(q.region);
     check_id(q.country);

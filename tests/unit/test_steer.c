@@ -44,6 +44,13 @@ static void test_query_dash_quoted_list(void)
     T_EQ_INT(q.npathway, 1);
     T_EQ_STR(q.pathway[0], "cdn-a");
     T_EQ_INT(q.nthroughput, 0);
+    /* dash.js after a switch (seen in the browser test): no measurement for the second
+     * pathway, so the list ends in an empty item; it stays parallel to the pathways */
+    T_EQ_INT(Q("_DASH_pathway=%22cdn-a%2Ccdn-b%22&_DASH_throughput=124141000%2C"), 0);
+    T_EQ_INT(q.npathway, 2);
+    T_EQ_INT(q.nthroughput, 2);
+    T_EQ_DBL(q.throughput[0], 124141000, 0);
+    T_TRUE(isnan(q.throughput[1]));
     /* quotes sent raw rather than encoded */
     T_EQ_INT(Q("_DASH_pathway=\"cdn-b\""), 0);
     T_EQ_STR(q.pathway[0], "cdn-b");
