@@ -48,6 +48,9 @@ struct oc_config {
     /* Capabilities' settings: one group each, after a blank line. */
     int64_t steer_ttl_s;          /* steer.ttl_s */
     char *steer_region_header;    /* steer.region_header */
+    char *steer_client_ip_header; /* steer.client_ip_header */
+    char *steer_geoip_db;         /* steer.geoip_db */
+    char *steer_geoip_regions;    /* steer.geoip_regions */
     int64_t steer_max_rps;        /* steer.max_rps; 0 = no cap */
     int64_t steer_followup_hours; /* steer.followup_hours */
     char *steer_policy_file;      /* steer.policy_file */
@@ -76,6 +79,7 @@ struct oc_config {
     int64_t incident_sev2_pct;          /* incident.sev2_affected_pct */
     char *incident_webhooks_file;       /* incident.webhooks_file */
     char *incident_public_url;          /* incident.public_url */
+    char *incident_deploy_secret;       /* incident.deploy_secret */
 
     /* slo and alert */
     char *slo_file;         /* slo.file; empty = the embedded defaults */

@@ -53,6 +53,15 @@ const struct config_setting config_settings[] = {
      "TTL in seconds of steering manifests when the policy sets none: how fast players follow"},
     {"steer.region_header", CONFIG_STR, "", 0, 0, NULL, F(steer_region_header), NULL,
      "trusted request header (set by the CDN edge) naming the client's region; empty: none"},
+    {"steer.client_ip_header", CONFIG_STR, "", 0, 0, NULL, F(steer_client_ip_header), NULL,
+     "trusted header set by the CDN edge with the client's address (its first entry, as in"
+     " X-Forwarded-For) for MaxMind lookups; empty: the connection's peer"},
+    {"steer.geoip_db", CONFIG_STR, "", 0, 0, NULL, F(steer_geoip_db), NULL,
+     "MaxMind DB files, comma-separated (GeoIP2/GeoLite2 Country or City, ASN, ISP): region,"
+     " country, ASN and ISP of steering clients whose request does not name them; empty: off"},
+    {"steer.geoip_regions", CONFIG_STR, "", 0, 0, NULL, F(steer_geoip_regions), NULL,
+     "continent:XX=REGION and country:XX=REGION entries, comma-separated (a country entry wins),"
+     " mapping MaxMind codes to policy regions; empty: the built-in map (docs/internals/steer.md)"},
     {"steer.max_rps", CONFIG_INT, "0", 0, 10000000, NULL, F(steer_max_rps), NULL,
      "steering requests per second answered before 429 with Retry-After; 0: no cap"},
     {"steer.followup_hours", CONFIG_INT, "72", 1, 8760, NULL, F(steer_followup_hours), NULL,
@@ -104,6 +113,9 @@ const struct config_setting config_settings[] = {
      "YAML list of notification endpoints (name, kind slack|teams|pagerduty|webhook, url, secret)"},
     {"incident.public_url", CONFIG_STR, "", 0, 0, NULL, F(incident_public_url), NULL,
      "base URL of this server as viewers reach it, for status page links; empty: relative"},
+    {"incident.deploy_secret", CONFIG_STR, "", 0, 0, NULL, F(incident_deploy_secret), NULL,
+     "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
+     " empty: unsigned"},
     {"slo.file", CONFIG_STR, "", 0, 0, NULL, F(slo_file), NULL,
      "SLO YAML (OpenSLO-shaped) loaded at start; empty: the shipped examples/slos.yaml"},
     {"alert.rules_file", CONFIG_STR, "", 0, 0, NULL, F(alert_rules_file), NULL,

@@ -16,8 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const topics[] = {"alert.fired",         "alert.resolved", "mitigation.applied",
-                                     "mitigation.reverted", "rca.localized",  NULL};
+static const char *const topics[] = {"alert.fired",
+                                     "alert.resolved",
+                                     "mitigation.applied",
+                                     "mitigation.reverted",
+                                     "rca.localized",
+                                     "steer.policy_changed",
+                                     NULL};
 static const char *const role_names[] = {"commander", "comms", "ops", "scribe", NULL};
 static const char *const public_statuses[] = {"investigating", "identified", "monitoring",
                                               "resolved", NULL};
@@ -41,6 +46,7 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
                      char *err, size_t errlen)
 {
     pthread_mutexattr_t at;
+    char sig[128];
     struct incident_mgr *m = oc_calloc(1, sizeof(*m));
     int rc = OC_EINVAL;
     *out = NULL;
@@ -60,6 +66,15 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
     }
     if ((rc = inc_outbox_new(app, &m->ob)) != 0) {
         snprintf(err, errlen, "incident: cannot open the outbox");
+        goto out;
+    }
+    if (o->deploy_secret && o->deploy_secret[0] &&
+        (strncmp(o->deploy_secret, "whsec_", 6) != 0 || strlen(o->deploy_secret) < 38 ||
+         incident_webhook_sign(o->deploy_secret, "msg_check", 0, "", 0, sig, sizeof(sig)) != 0)) {
+        rc = OC_EINVAL;
+        snprintf(err, errlen,
+                 "incident.deploy_secret: not a Standard Webhooks secret (whsec_ "
+                 "followed by the base64 of 24 to 64 bytes)");
         goto out;
     }
     if (o->webhooks_file && o->webhooks_file[0] &&

@@ -103,6 +103,7 @@ struct incident_opts {
     void *measure_arg;
     const char *webhooks_file; /* YAML or JSON list of endpoints, or NULL */
     const char *public_url;    /* status page base URL, for links ("" if none) */
+    const char *deploy_secret; /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
 };
 
 /* Fills o with the defaults of the settings. */

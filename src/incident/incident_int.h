@@ -117,6 +117,12 @@ struct incident_outbox {
 int inc_outbox_new(struct oc_app *app, struct incident_outbox **out);
 void inc_outbox_destroy(struct incident_outbox *ob);
 void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload);
+/* Queues one call of a catalog service's deploy webhook: the endpoint "deploy/SERVICE" (kind
+ * "deploy", not sent incident events; made, updated or re-enabled here) gets the body
+ * {"type", "timestamp", "data"}, signed per Standard Webhooks when secret is set. Committed
+ * before returning: 0, OC_EINVAL (not an http(s) URL) or OC_EDB. */
+int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
+                      const char *secret, const char *type, const json_t *data);
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
 void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
 

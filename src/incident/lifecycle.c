@@ -380,12 +380,56 @@ static int spec_matches(const json_t *spec, const struct incident *inc)
     return !r || !ir || strcmp(r, ir) == 0;
 }
 
+/* A rollback (applied or reverted) is sent to the deploy webhook the catalog names for its
+ * service, through the outbox; what happened is written into out for the timeline. */
+static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, char *out, size_t n)
+{
+    struct catalog_ref ref;
+    const struct catalog_service *svc;
+    const json_t *spec = json_object_get(p, "spec");
+    const char *name = json_string_value(json_object_get(spec, "service"));
+    char url[2048] = "";
+    if (!name)
+        return;
+    if (catalog_running_get(&ref) != 0) {
+        snprintf(out, n, "; no catalog is loaded, so no deploy webhook was called");
+        return;
+    }
+    svc = catalog_service_find(ref.cat, name);
+    if (svc && svc->deploy_webhook)
+        snprintf(url, sizeof(url), "%s", svc->deploy_webhook);
+    if (!svc)
+        snprintf(out, n, "; %s is not in the catalog, so no deploy webhook was called", name);
+    else if (!url[0])
+        snprintf(out, n, "; %s has no deploy_webhook in the catalog: roll back by hand%s%s", name,
+                 svc->rollback_doc ? " per " : "", svc->rollback_doc ? svc->rollback_doc : "");
+    catalog_running_put(&ref);
+    if (!url[0])
+        return;
+    json_t *data =
+        json_pack("{s:O, s:s, s:O, s:O}", "mitigation_id", json_object_get(p, "id"), "service",
+                  name, "actor", json_object_get(p, "actor"), "reason",
+                  json_object_get(spec, "reason") ? json_object_get(spec, "reason") : json_null());
+    int rc = data ? inc_outbox_deploy(m->ob, name, url, m->o.deploy_secret,
+                                      applied ? "rollback.requested" : "rollback.reverted", data)
+                  : OC_EINVAL;
+    json_decref(data);
+    if (rc)
+        snprintf(out, n, "; the call of %s's deploy webhook could not be queued (%s)", name,
+                 oc_strerror(rc));
+    else
+        snprintf(out, n, "; sent to %s's deploy webhook %.512s", name, url);
+}
+
 /* mitigation.applied / mitigation.reverted: on the timeline of the matching open incidents. */
 static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, int64_t now)
 {
     const json_t *spec = json_object_get(p, "spec"), *fu = json_object_get(p, "followup");
-    char ref[32], id[32];
+    const char *mkind = json_string_value(json_object_get(p, "kind"));
+    char ref[32], id[32], deploy[768] = "";
     snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(json_object_get(p, "id")));
+    if (mkind && strcmp(mkind, "rollback") == 0)
+        deploy_call(m, p, applied, deploy, sizeof(deploy));
     if (!applied)
         inc_fu_done(m, "mitigation", ref, now);
     for (int i = 0; i < m->n; i++) {
@@ -395,8 +439,8 @@ static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, 
             continue;
         const char *kind = json_string_value(json_object_get(p, "kind"));
         inc_tl_add(m, inc->id, now, "mitigation", json_string_value(json_object_get(p, "actor")),
-                   json_deep_copy(p), 0, "mitigation #%s (%s) %s", ref, kind ? kind : "?",
-                   applied ? "applied" : "reverted");
+                   json_deep_copy(p), 0, "mitigation #%s (%s) %s%s", ref, kind ? kind : "?",
+                   applied ? "applied" : "reverted", deploy);
         if (!applied)
             continue;
         const char *title = json_string_value(json_object_get(fu, "title"));
@@ -411,6 +455,32 @@ static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, 
                         json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
         }
         inc_save(m, inc);
+    }
+}
+
+/* steer.policy_changed: a new base steering policy goes on every open incident's timeline. */
+static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const json_t *pol = json_object_get(p, "policy");
+    const char *actor = json_string_value(json_object_get(p, "actor"));
+    char order[256] = "";
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(pol, "pathways"), i, v)
+    {
+        size_t len = strlen(order);
+        snprintf(order + len, sizeof(order) - len, "%s%s", i ? "," : "",
+                 json_is_string(v) ? json_string_value(v) : "?");
+    }
+    for (int k = 0; k < m->n; k++) {
+        struct incident *inc = m->incs[k];
+        if (!inc_is_open(inc))
+            continue;
+        inc_tl_add(m, inc->id, now, "steering", actor && actor[0] ? actor : "oncue",
+                   json_deep_copy(p), 0,
+                   "steering policy replaced: default order %s, %zu rule(s), %zu flag(s)",
+                   order[0] ? order : "(none)", json_array_size(json_object_get(pol, "rules")),
+                   json_array_size(json_object_get(pol, "flags")));
     }
 }
 
@@ -469,6 +539,8 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
         on_mitigation(m, payload, 0, now);
     else if (strcmp(topic, "rca.localized") == 0)
         on_rca(m, payload, now);
+    else if (strcmp(topic, "steer.policy_changed") == 0)
+        on_policy(m, payload, now);
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -263,8 +263,9 @@ static void endpoint_post(struct http_req *req)
                                           body_str(b, "secret"), &id);
     if (rc)
         http_reply_err(req, rc,
-                       "name, kind (slack, teams, pagerduty, webhook), an http(s) url "
-                       "and, for webhook and pagerduty, a secret are required");
+                       "name (not starting with deploy/), kind (slack, teams, pagerduty, "
+                       "webhook), an http(s) url and, for webhook and pagerduty, a secret are "
+                       "required");
     else
         http_reply_json(req, 201,
                         json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", body_str(b, "name")));
@@ -396,6 +397,7 @@ static void opts_from_config(struct incident_opts *o, const struct oc_config *cf
     o->grid.sev2_affected = (double)cfg->incident_sev2_pct / 100.0;
     o->webhooks_file = cfg->incident_webhooks_file;
     o->public_url = cfg->incident_public_url;
+    o->deploy_secret = cfg->incident_deploy_secret;
 }
 
 static void incident_mod_stop(struct oc_app *app, void *state);

@@ -76,6 +76,8 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
         return OC_EINVAL;
     if ((!strcmp(kind, "webhook") || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
         return OC_EINVAL;
+    if (strncmp(name, "deploy/", 7) == 0) /* reserved for the catalog's deploy webhooks */
+        return OC_EINVAL;
     store_lock(s);
     if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
         store_bind_text(st, 1, name);
@@ -172,13 +174,32 @@ static void new_msg_id(char *out, size_t n)
     snprintf(out, n, "msg_%s", hex);
 }
 
+/* Inserts one pending message for endpoint ep, due now (inside the caller's transaction):
+ * 0 or OC_EDB. */
+static int queue_row(struct store *s, int64_t ep, const char *topic, const char *text, int64_t now)
+{
+    struct store_stmt *ins;
+    char msg_id[48];
+    if (store_prepare(s, INC_SQL_OB_ADD, &ins) != 0)
+        return OC_EDB;
+    new_msg_id(msg_id, sizeof(msg_id));
+    store_bind_int(ins, 1, ep);
+    store_bind_text(ins, 2, msg_id);
+    store_bind_text(ins, 3, topic);
+    store_bind_text(ins, 4, text);
+    store_bind_int(ins, 5, now);
+    store_bind_int(ins, 6, now);
+    int rc = store_step(ins) == STORE_DONE ? 0 : OC_EDB;
+    store_reset(ins);
+    return rc;
+}
+
 /* Queues topic/payload for every live endpoint; committed before returning. */
 void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload)
 {
     struct store *s = ob->app->store;
-    struct store_stmt *eps, *ins;
+    struct store_stmt *eps;
     int64_t now = oc_clock_now_s(ob->app->clock);
-    char msg_id[48];
     if (!s || store_begin(s) != 0)
         return;
     if (store_prepare(s, INC_SQL_EP_LIVE, &eps) == 0) {
@@ -188,26 +209,59 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const jso
             json_t *b = body_for(kind, NULL, topic, payload, now);
             char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
             json_decref(b);
-            if (!text || store_prepare(s, INC_SQL_OB_ADD, &ins) != 0) {
-                free(text);
-                continue;
-            }
-            new_msg_id(msg_id, sizeof(msg_id));
-            store_bind_int(ins, 1, ep);
-            store_bind_text(ins, 2, msg_id);
-            store_bind_text(ins, 3, topic);
-            store_bind_text(ins, 4, text);
-            store_bind_int(ins, 5, now);
-            store_bind_int(ins, 6, now);
-            if (store_step(ins) != STORE_DONE)
+            if (text && queue_row(s, ep, topic, text, now) != 0)
                 oc_log(OC_LOG_ERROR, "incident: outbox: %s", store_errmsg(s));
-            store_reset(ins);
             free(text);
         }
         store_reset(eps);
     }
     if (store_commit(s) != 0)
         oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
+}
+
+int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
+                      const char *secret, const char *type, const json_t *data)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *st;
+    char name[160], ts[32];
+    int64_t now = oc_clock_now_s(ob->app->clock), ep = 0;
+    int rc = OC_EDB;
+    if (!service || !url || strlen(url) > URL_MAX ||
+        (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return OC_EINVAL;
+    if (!s || store_begin(s) != 0)
+        return OC_EDB;
+    snprintf(name, sizeof(name), "deploy/%s", service);
+    inc_iso_time(now, ts, sizeof(ts));
+    json_t *b = json_pack("{s:s, s:s, s:O}", "type", type, "timestamp", ts, "data", data);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
+        store_bind_text(st, 1, name);
+        store_bind_text(st, 2, "deploy");
+        store_bind_text(st, 3, url);
+        store_bind_text(st, 4, secret && secret[0] ? secret : NULL);
+        store_bind_int(st, 5, now);
+        if (store_step(st) == STORE_DONE)
+            ep = 1;
+        store_reset(st);
+    }
+    if (ep && store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
+        store_bind_text(st, 1, name);
+        ep = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+        store_reset(st);
+    }
+    if (ep && text)
+        rc = queue_row(s, ep, type, text, now);
+    free(text);
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "incident: deploy call for %s not queued: %s", service,
+               store_errmsg(s));
+        store_rollback(s);
+        return rc;
+    }
+    return store_commit(s) == 0 ? 0 : OC_EDB;
 }
 
 /* One due message, copied out of the store. */
@@ -275,12 +329,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* Adds the Standard Webhooks headers for a generic webhook. */
+/* Adds the Standard Webhooks headers for a generic webhook, and for a deploy webhook that
+ * has a secret. */
 static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d, const char *body,
                                        int64_t now)
 {
     char sig[128], line[192];
-    if (strcmp(d->kind, "webhook") != 0)
+    if (strcmp(d->kind, "webhook") != 0 && (strcmp(d->kind, "deploy") != 0 || !d->secret))
         return h;
     snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);
     h = curl_slist_append(h, line);

@@ -37,8 +37,9 @@
     "INSERT INTO incident_endpoints (name, kind, url, secret, created_s) VALUES (?, ?, ?, ?, ?)"   \
     " ON CONFLICT(name) DO UPDATE SET kind = excluded.kind, url = excluded.url,"                   \
     " secret = excluded.secret, disabled_s = NULL"
-#define INC_SQL_EP_ID   "SELECT id FROM incident_endpoints WHERE name = ?"
-#define INC_SQL_EP_LIVE "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL"
+#define INC_SQL_EP_ID "SELECT id FROM incident_endpoints WHERE name = ?"
+#define INC_SQL_EP_LIVE                                                                            \
+    "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL AND kind <> 'deploy'"
 #define INC_SQL_EP_LIST                                                                            \
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"

@@ -206,6 +206,17 @@ static void print_record(const json_t *r)
     printf("  by %s, follow-up due %s\n", json_string_value(json_object_get(r, "actor")), when);
 }
 
+/* Says where a rollback goes: the answer has "deploy_webhook" when the catalog runs. */
+static void deploy_print(const json_t *v, const char *verb)
+{
+    const json_t *h = json_object_get(v, "deploy_webhook");
+    if (json_is_string(h))
+        printf("rollback %s the deploy webhook %s (see GET /v1/notifications)\n", verb,
+               json_string_value(h));
+    else if (json_is_null(h))
+        printf("the service has no deploy_webhook in the catalog: roll back by hand\n");
+}
+
 /* Prints the answer of a mitigation command in human form. */
 static void mitigate_print(const char *what, const json_t *v)
 {
@@ -216,6 +227,7 @@ static void mitigate_print(const char *what, const json_t *v)
         print_json(json_object_get(v, "before"));
         printf("after:\n");
         print_json(json_object_get(v, "after"));
+        deploy_print(v, "would go to");
     } else if (json_is_array(json_object_get(v, "mitigations"))) {
         json_array_foreach(json_object_get(v, "mitigations"), i, r)
         {
@@ -224,6 +236,7 @@ static void mitigate_print(const char *what, const json_t *v)
     } else {
         printf("%s: ", what);
         print_record(v);
+        deploy_print(v, "queued for");
     }
 }
 

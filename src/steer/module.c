@@ -7,6 +7,7 @@
  * the http layer audits every non-GET request, and changes are announced on the bus.
  */
 #include "steer/steer.h"
+#include "catalog/catalog.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/bus.h"
@@ -18,6 +19,7 @@
 
 #include <errno.h>
 #include <event2/http.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,26 @@
 #define MITIGATE_BODY 16384   /* POST /v1/mitigations body cap */
 
 struct steer_mod {
-    struct steer *st;        /* owned */
-    char region_header[128]; /* trusted header naming the region; "" for none */
+    struct steer *st;           /* owned */
+    struct steer_geo *geo;      /* owned; NULL without steer.geoip_db */
+    char region_header[128];    /* trusted header naming the region; "" for none */
+    char client_ip_header[128]; /* trusted header with the client's address; "" for the peer */
 };
+
+/* The client's address for geo lookups: the trusted header's first entry when one is
+ * configured (the peer is then the CDN edge), else the connection's peer. NULL when unknown. */
+static const struct sockaddr *client_addr(const struct steer_mod *m, struct http_req *req,
+                                          struct sockaddr_storage *ss)
+{
+    if (!m->geo)
+        return NULL;
+    if (m->client_ip_header[0]) {
+        const char *v = http_header(req, m->client_ip_header);
+        return v && steer_client_addr_parse(v, strlen(v), ss) == 0 ? (struct sockaddr *)ss : NULL;
+    }
+    struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
+    return c ? evhttp_connection_get_addr(c) : NULL;
+}
 
 static void public_headers(struct http_req *req)
 {
@@ -46,9 +65,13 @@ static void steering(struct http_req *req, enum steer_proto proto)
     char ra[16];
     const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req->ev);
     const char *qs = u ? evhttp_uri_get_query(u) : NULL;
-    const char *hdr = m->region_header[0] ? http_header(req, m->region_header) : NULL;
+    struct sockaddr_storage ss;
+    struct steer_client cl = {
+        .region = m->region_header[0] ? http_header(req, m->region_header) : NULL,
+        .addr = client_addr(m, req, &ss),
+    };
     oc_buf_init(&b, MANIFEST_MAX);
-    int rc = steer_answer(m->st, proto, http_param(req, "asset"), qs, qs ? strlen(qs) : 0, hdr, &b,
+    int rc = steer_answer(m->st, proto, http_param(req, "asset"), qs, qs ? strlen(qs) : 0, &cl, &b,
                           &ans);
     public_headers(req);
     if (rc) {
@@ -133,17 +156,46 @@ static void mitigations_get(struct http_req *req)
     http_reply_json(req, 200, json_pack("{s:o}", "mitigations", steer_mitigations(m->st)));
 }
 
-/* POST /v1/mitigations {"kind", args..., "dry_run"} -> 201 record, or 200 before/after. */
+/* For a rollback while the catalog runs: 0 and the service's deploy webhook (or null) in
+ * *hook, or OC_EINVAL with a reason when the catalog does not know the service. Other kinds,
+ * or no catalog: 0 and *hook NULL. */
+static int rollback_target(const json_t *body, json_t **hook, char *err, size_t errlen)
+{
+    struct catalog_ref ref;
+    const char *kind = json_string_value(json_object_get(body, "kind"));
+    const char *name = json_string_value(json_object_get(body, "service"));
+    int rc = 0;
+    *hook = NULL;
+    if (!kind || strcmp(kind, "rollback") != 0 || !name || catalog_running_get(&ref) != 0)
+        return 0;
+    const struct catalog_service *svc = catalog_service_find(ref.cat, name);
+    if (!svc) {
+        snprintf(err, errlen, "service: %.64s is not in the catalog", name);
+        rc = OC_EINVAL;
+    } else {
+        *hook = svc->deploy_webhook ? json_string(svc->deploy_webhook) : json_null();
+    }
+    catalog_running_put(&ref);
+    return rc;
+}
+
+/* POST /v1/mitigations {"kind", args..., "dry_run"} -> 201 record, or 200 before/after. A
+ * rollback's answer names the deploy webhook the incident outbox calls. */
 static void mitigations_post(struct http_req *req)
 {
     struct steer_mod *m = req->state;
     char err[512] = "";
-    json_t *out = NULL, *body = http_body_json(req);
+    json_t *out = NULL, *hook = NULL, *body = http_body_json(req);
     const char *dq = http_query(req, "dry_run");
     if (!body)
         return;
     int dry = json_is_true(json_object_get(body, "dry_run")) || (dq && strcmp(dq, "1") == 0);
-    int rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
+    int rc = rollback_target(body, &hook, err, sizeof(err));
+    if (!rc)
+        rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
+    if (!rc && hook)
+        json_object_set(out, "deploy_webhook", hook);
+    json_decref(hook);
     if (rc == OC_EINVAL)
         http_problem(req, 422, "%s", err);
     else if (rc)
@@ -233,6 +285,17 @@ static int steer_mod_init(struct oc_app *app, void **state)
 {
     const struct oc_config *cfg = app->cfg;
     struct steer_mod *m = calloc(1, sizeof(*m));
+    char err[512] = "";
+    int rc = m ? 0 : OC_ENOMEM;
+    if (m && cfg->steer_geoip_db && cfg->steer_geoip_db[0]) {
+        rc = steer_geo_open(cfg->steer_geoip_db, cfg->steer_geoip_regions, &m->geo, err,
+                            sizeof(err));
+        if (rc)
+            oc_log(OC_LOG_ERROR, "steer: %s", err);
+        else
+            oc_log(OC_LOG_INFO, "steer: %d MaxMind database(s) open for client regions",
+                   steer_geo_ndbs(m->geo));
+    }
     struct steer_opts o = {
         .clock = app->clock,
         .bus = app->bus,
@@ -241,8 +304,10 @@ static int steer_mod_init(struct oc_app *app, void **state)
         .max_rps = cfg->steer_max_rps,
         .followup_hours = cfg->steer_followup_hours,
         .backup_origin = cfg->steer_backup_origin,
+        .geo = m ? m->geo : NULL,
     };
-    int rc = m ? steer_new(&o, &m->st) : OC_ENOMEM;
+    if (!rc)
+        rc = steer_new(&o, &m->st);
     if (!rc)
         rc = load_policy_file(m->st, cfg->steer_policy_file);
     if (!rc && app->metrics)
@@ -254,13 +319,17 @@ static int steer_mod_init(struct oc_app *app, void **state)
     if (rc) {
         if (m && app->bus)
             oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
-        if (m)
+        if (m) {
             steer_destroy(m->st);
+            steer_geo_close(m->geo);
+        }
         free(m);
         return rc;
     }
     snprintf(m->region_header, sizeof(m->region_header), "%s",
              cfg->steer_region_header ? cfg->steer_region_header : "");
+    snprintf(m->client_ip_header, sizeof(m->client_ip_header), "%s",
+             cfg->steer_client_ip_header ? cfg->steer_client_ip_header : "");
     *state = m;
     return 0;
 }
@@ -273,6 +342,7 @@ static void steer_mod_stop(struct oc_app *app, void *state)
     if (app->bus)
         oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
     steer_destroy(m->st);
+    steer_geo_close(m->geo);
     free(m);
 }
 

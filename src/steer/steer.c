@@ -30,6 +30,7 @@ int steer_new(const struct steer_opts *opts, struct steer **out)
     st->store = opts->store;
     st->ttl_s = opts->ttl_s > 0 ? opts->ttl_s : 60;
     st->max_rps = opts->max_rps;
+    st->geo = opts->geo;
     st->followup_hours = opts->followup_hours > 0 ? opts->followup_hours : 72;
     st->backup_origin =
         opts->backup_origin && opts->backup_origin[0] ? oc_strdup(opts->backup_origin) : NULL;
@@ -222,7 +223,7 @@ static int answer_check(struct steer *st, const char *asset, int qrc, struct oc_
 }
 
 int steer_answer(struct steer *st, enum steer_proto proto, const char *asset, const char *qs,
-                 size_t qslen, const char *region_header, struct oc_buf *out,
+                 size_t qslen, const struct steer_client *client, struct oc_buf *out,
                  struct steer_answer *ans)
 {
     struct steer_query q;
@@ -231,8 +232,10 @@ int steer_answer(struct steer *st, enum steer_proto proto, const char *asset, co
     int rc = 0;
     if (answer_check(st, asset, qrc, out, ans))
         return 0;
-    if (!q.region[0] && region_header && steer_id_valid(region_header))
-        snprintf(q.region, sizeof(q.region), "%s", region_header);
+    if (!q.region[0] && client && client->region && steer_id_valid(client->region))
+        snprintf(q.region, sizeof(q.region), "%s", client->region);
+    if (st->geo && client && client->addr && (!q.region[0] || !q.country[0] || !q.asn[0]))
+        steer_geo_fill(st->geo, client->addr, &q);
     record_measures(st, &q);
     ensure_session(&q);
     pthread_rwlock_rdlock(&st->lock);
@@ -271,6 +274,15 @@ void steer_metrics_write(struct oc_buf *b, void *arg)
         const char *l[] = {"reason", reasons[i], NULL};
         oc_metrics_sample(b, "oncue_steer_rejected_total", l, (double)st->rejected[i]);
     }
+    if (st->geo) {
+        uint64_t found, missed;
+        steer_geo_counts(st->geo, &found, &missed);
+        oc_metrics_family(b, "oncue_steer_geoip_lookups_total", "counter",
+                          "MaxMind lookups of steering clients, by whether a database knew them");
+        const char *lf[] = {"result", "found", NULL}, *lm[] = {"result", "not_found", NULL};
+        oc_metrics_sample(b, "oncue_steer_geoip_lookups_total", lf, (double)found);
+        oc_metrics_sample(b, "oncue_steer_geoip_lookups_total", lm, (double)missed);
+    }
     oc_metrics_family(b, "oncue_steer_throughput_reports_total", "counter",
                       "throughput measurements reported by players, by pathway");
     for (int i = 0; i < n; i++) {
@@ -298,6 +310,20 @@ static int flag_match(const struct steer_flag *f, const char *player, const char
            (!f->player_version[0] || (version && strcmp(f->player_version, version) == 0)) &&
            (!f->device[0] || (device && strcmp(f->device, device) == 0)) &&
            (!f->region[0] || (region && strcmp(f->region, region) == 0));
+}
+
+int steer_flag_value(struct steer *st, const char *name, const char *player,
+                     const char *player_version, const char *device, const char *region)
+{
+    int v = -1;
+    pthread_rwlock_rdlock(&st->lock);
+    for (int i = 0; st->pol && i < st->pol->nflags && v < 0; i++) {
+        const struct steer_flag *f = &st->pol->flags[i];
+        if (strcmp(f->name, name) == 0 && flag_match(f, player, player_version, device, region))
+            v = f->on;
+    }
+    pthread_rwlock_unlock(&st->lock);
+    return v;
 }
 
 json_t *steer_flags_eval(struct steer *st, const char *player, const char *player_version,

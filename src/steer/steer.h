@@ -75,6 +75,7 @@ struct steer_opts {
     int64_t max_rps;           /* token-bucket rate for steering requests; 0: no cap */
     int64_t followup_hours;    /* deadline of a mitigation's follow-up item */
     const char *backup_origin; /* default HOST for backup-origin; may be NULL */
+    struct steer_geo *geo;     /* MaxMind lookups (borrowed; outlives the state); may be NULL */
 };
 
 struct steer;
@@ -105,16 +106,52 @@ struct steer_decision {
  * session. 0, or OC_ENOTFOUND when no policy with pathways is set. */
 int steer_decide(struct steer *st, const struct steer_query *q, struct steer_decision *d /* OUT */);
 
+/* --- geo.c: the client's region, country, ASN and ISP from MaxMind databases --- */
+
+struct sockaddr;
+struct sockaddr_storage;
+struct steer_geo;
+
+/* Opens the MaxMind databases of paths (comma-separated; NULL or "": none) and the region
+ * map regions ("continent:EU=EMEA,country:MX=LATAM,..."; NULL or "": the built-in map). 0, or
+ * OC_EINVAL with a reason naming the setting (steer.geoip_db, steer.geoip_regions) in err.
+ * Free with steer_geo_close. Lookups are safe from any thread. */
+int steer_geo_open(const char *paths, const char *regions, struct steer_geo **out /* OUT */,
+                   char *err, size_t errlen);
+void steer_geo_close(struct steer_geo *g);
+/* Databases open in g. */
+int steer_geo_ndbs(const struct steer_geo *g);
+/* The region of a country code (looked up first) or continent code, or NULL. */
+const char *steer_geo_region(const struct steer_geo *g, const char *country, const char *continent);
+/* Fills the empty country, region, asn and isp of q from addr's entries in g's databases (the
+ * ISP name as an identifier: "Andrews & Arnold Ltd" -> "andrews-arnold-ltd"). 1 when a
+ * database knew addr, else 0. */
+int steer_geo_fill(struct steer_geo *g, const struct sockaddr *addr, struct steer_query *q);
+/* Lookups that found an entry, and the others. */
+void steer_geo_counts(struct steer_geo *g, uint64_t *found, uint64_t *missed);
+/* Parses the client address from a trusted header's value (n bytes, untrusted): the first
+ * comma-separated entry, spaces trimmed, "1.2.3.4", "1.2.3.4:port", "2001:db8::1" or
+ * "[2001:db8::1]:port". 0 or OC_EINVAL. */
+int steer_client_addr_parse(const char *s, size_t n, struct sockaddr_storage *out /* OUT */);
+
+/* What the connection says about a steering client. */
+struct steer_client {
+    const char *region;          /* the trusted region header's value, or NULL */
+    const struct sockaddr *addr; /* its address (peer, or trusted header), or NULL */
+};
+
 /* The answer to one steering request. */
 struct steer_answer {
     int status;        /* 200, 400, 404, 410, 429 or 503 */
     int retry_after_s; /* for 429 and 503, else 0 */
 };
 /* Answers GET /v1/steering/{hls|dash}/{asset}?qs: on 200 writes the manifest JSON into out,
- * else a one-line reason. region_header is the trusted header's region or NULL (the query's
- * region wins). Records throughput measurements. Returns 0, or OC_ETOOBIG if out is full. */
+ * else a one-line reason. The client's region is the query's, else client->region (a trusted
+ * header), else the geo databases' for client->addr; country, ASN and ISP likewise come from
+ * the query first. client may be NULL. Records throughput measurements. Returns 0, or
+ * OC_ETOOBIG if out is full. */
 int steer_answer(struct steer *st, enum steer_proto proto, const char *asset, const char *qs,
-                 size_t qslen, const char *region_header, struct oc_buf *out,
+                 size_t qslen, const struct steer_client *client, struct oc_buf *out,
                  struct steer_answer *ans /* OUT */);
 
 /* Per-pathway throughput measurements reported by players. */
@@ -133,6 +170,10 @@ void steer_metrics_write(struct oc_buf *b, void *st);
  * {"flag": true|false, ...} (new reference). Any argument may be NULL or "". */
 json_t *steer_flags_eval(struct steer *st, const char *player, const char *player_version,
                          const char *device, const char *region);
+/* One flag's value for a player, without building JSON: 1 on, 0 off, -1 when no entry of the
+ * effective policy matches. */
+int steer_flag_value(struct steer *st, const char *name, const char *player,
+                     const char *player_version, const char *device, const char *region);
 
 /* Applies a mitigation described by req, an object with "kind" (shift-cdn, backup-origin, flag,
  * rollback) and its arguments (region, from, to, percent; service, host; name, on,

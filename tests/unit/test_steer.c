@@ -11,8 +11,12 @@
 #include "core/err.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define Q(s)     steer_query_parse((s), strlen(s), &q)
 #define PRIO_MAX (STEER_MAX_PATHWAYS * (STEER_ID_MAX + 1))
@@ -789,6 +793,105 @@ static void test_auto_picks_healthy_and_off_by_default(void)
     oc_bus_destroy(bus2);
 }
 
+static void test_geo_region_map(void)
+{
+    struct steer_geo *g = NULL;
+    char err[512] = "";
+    T_EQ_INT(steer_geo_open(NULL, NULL, &g, err, sizeof(err)), 0);
+    T_EQ_INT(steer_geo_ndbs(g), 0);
+    T_EQ_STR(steer_geo_region(g, "GB", "EU"), "EMEA");
+    T_EQ_STR(steer_geo_region(g, "SA", "AS"), "EMEA"); /* Saudi Arabia, not South America */
+    T_EQ_STR(steer_geo_region(g, "JP", "AS"), "APAC");
+    T_EQ_STR(steer_geo_region(g, "MX", "NA"), "LATAM");
+    T_EQ_STR(steer_geo_region(g, "US", "NA"), "NA");
+    T_EQ_STR(steer_geo_region(g, "", "SA"), "LATAM");
+    T_EQ_STR(steer_geo_region(g, "ZZ", "OC"), "APAC");
+    T_TRUE(steer_geo_region(g, "ZZ", "") == NULL);
+    T_TRUE(steer_geo_region(g, NULL, NULL) == NULL);
+    steer_geo_close(g);
+    /* a configured map replaces the built-in one; a country entry wins over its continent */
+    T_EQ_INT(steer_geo_open("", "continent:EU=europe, country:GB=uk,,", &g, err, sizeof(err)), 0);
+    T_EQ_STR(steer_geo_region(g, "GB", "EU"), "uk");
+    T_EQ_STR(steer_geo_region(g, "FR", "EU"), "europe");
+    T_TRUE(steer_geo_region(g, "US", "NA") == NULL);
+    steer_geo_close(g);
+}
+
+static void test_geo_rejects(void)
+{
+    static const struct {
+        const char *paths, *regions, *want;
+    } c[] = {
+        {NULL, "continent:eu=EMEA", "steer.geoip_regions: \"continent:eu=EMEA\": expected"},
+        {NULL, "planet:EA=EMEA", "steer.geoip_regions: \"planet:EA=EMEA\""},
+        {NULL, "country:GB=", "steer.geoip_regions: \"country:GB=\""},
+        {NULL, "country:GBR=UK", "\"country:GBR=UK\""},
+        {NULL, "country:GB=U K", "steer.geoip_regions: \"K\""}, /* a space separates */
+        {"/nonexistent/GeoLite2-City.mmdb", NULL,
+         "steer.geoip_db: /nonexistent/GeoLite2-City.mmdb: No such file or directory"},
+        {"a,b,c,d,e", NULL, "steer.geoip_db: a: No such file or directory"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        struct steer_geo *g = (struct steer_geo *)1;
+        char err[512] = "";
+        T_EQ_INT(steer_geo_open(c[i].paths, c[i].regions, &g, err, sizeof(err)), OC_EINVAL);
+        T_TRUE(g == NULL);
+        T_CONTAINS(err, c[i].want);
+    }
+    /* a file that is not a MaxMind database */
+    char path[] = "/tmp/oncue-geo-XXXXXX", err[512] = "";
+    int fd = mkstemp(path);
+    T_TRUE(fd >= 0);
+    T_EQ_INT((int)write(fd, "not a database\n", 15), 15);
+    close(fd);
+    struct steer_geo *g = NULL;
+    T_EQ_INT(steer_geo_open(path, NULL, &g, err, sizeof(err)), OC_EINVAL);
+    T_CONTAINS(err, path);
+    T_CONTAINS(err, "MaxMind DB");
+    unlink(path);
+}
+
+/* The address steer_client_addr_parse finds in s, as text, or "EINVAL". */
+static const char *addr_of(const char *s, char *out, size_t n)
+{
+    struct sockaddr_storage ss;
+    if (steer_client_addr_parse(s, strlen(s), &ss) != 0)
+        return "EINVAL";
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)n);
+    else
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)n);
+    return out;
+}
+
+static void test_client_addr_parse(void)
+{
+    static const struct {
+        const char *in, *want;
+    } c[] = {
+        {"81.2.69.160", "81.2.69.160"},
+        {" 81.2.69.160 , 10.0.0.1, 10.0.0.2", "81.2.69.160"},
+        {"81.2.69.160:51234", "81.2.69.160"},
+        {"2a02:1000::1", "2a02:1000::1"},
+        {"[2a02:1000::1]:443, 10.0.0.1", "2a02:1000::1"},
+        {"::ffff:81.2.69.160", "::ffff:81.2.69.160"},
+        {"", "EINVAL"},
+        {" , 10.0.0.1", "EINVAL"},
+        {"unknown", "EINVAL"},
+        {"[2a02:1000::1", "EINVAL"},
+        {"1.2.3.4.5", "EINVAL"},
+        {"1.2.3.256", "EINVAL"},
+        {"81.2.69.160:80:80", "EINVAL"},
+        {"2a02:1000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0001", "EINVAL"},
+    };
+    char buf[INET6_ADDRSTRLEN];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+        T_EQ_STR(addr_of(c[i].in, buf, sizeof(buf)), c[i].want);
+    struct sockaddr_storage ss;
+    T_EQ_INT(steer_client_addr_parse("81.2.69.160", 5, &ss), OC_EINVAL); /* "81.2." only */
+    T_EQ_INT(steer_client_addr_parse(NULL, 0, &ss), OC_EINVAL);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_query_hls_unquoted),
     T_CASE(test_query_dash_quoted_list),
@@ -813,6 +916,9 @@ static const struct t_case cases[] = {
     T_CASE(test_concurrent_answers_and_changes),
     T_CASE(test_auto_shift_hold_and_cap),
     T_CASE(test_auto_picks_healthy_and_off_by_default),
+    T_CASE(test_geo_region_map),
+    T_CASE(test_geo_rejects),
+    T_CASE(test_client_addr_parse),
     {0},
 };
 
