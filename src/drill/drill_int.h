@@ -48,12 +48,15 @@ struct drill_rule {
     double relief_below;    /* rebuffer ratio to fall under after mitigation; 0: unchecked */
     const char *mitigation; /* prefix the command run must have, or NULL */
     const char *team;       /* team the first page must reach, or NULL: anyone */
+    int meter_vsf;          /* 1: the meter is the start-failure rate (relief_below too) */
 };
 
-/* One 10-second bucket of the meter: heartbeats of the metered slice. */
+/* One 10-second bucket of the meter: heartbeats (or starts) of the metered slice. */
 struct drill_bucket {
     int64_t rebuffer_ms;
     int64_t playing_ms;
+    int64_t starts;   /* start events */
+    int64_t failures; /* of which outcome failure */
 };
 
 /* The state of one running drill. */

@@ -71,6 +71,14 @@ static int ask(void *arg, const struct sim_steer_req *req, char pw[][SIM_NAME_MA
     return 0;
 }
 
+/* The sim_flag_fn: the flag as GET /v1/flags would answer it for the player. */
+static int flag(void *arg, const struct sim_flag_req *req)
+{
+    struct drill *d = arg;
+    return steer_flag_value(d->st, req->flag, req->player, req->player_version, req->device,
+                            req->region);
+}
+
 static int cube_measure(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
 {
     struct drill *d = arg;
@@ -257,6 +265,8 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     struct sim_opts so = {.seed = d->o->seed, .viewers = d->sc->viewers, .sink = sink};
     so.sink_arg = so.steer_arg = so.tick_arg = d;
     so.steer = ask;
+    so.flag = flag;
+    so.flag_arg = d;
     so.tick = tick;
     so.clock = &d->clk;
     if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)

@@ -17,25 +17,27 @@
 static const struct drill_rule drill_rules[] = {
     {"emea-cdn", 1, "SEV2", "cdn=primary", "region=EMEA,pop=FRA,pop=AMS,pop=PAR", BEACON_REGION,
      "EMEA", 0.012, "oncue mitigate shift-cdn --region EMEA --from primary --to secondary",
-     "cdn-ops"},
-    {"blip", 0, NULL, NULL, NULL, BEACON_REGION, "EMEA", 0, NULL, NULL},
+     "cdn-ops", 0},
+    {"blip", 0, NULL, NULL, NULL, BEACON_REGION, "EMEA", 0, NULL, NULL, 0},
     /* one incident per region: the grid's incidents share no region, CDN or service slice */
     {"origin-stall", 2, "SEV1", "live=true", NULL, -1, NULL, 0,
-     "oncue mitigate backup-origin --service live-packager", NULL},
+     "oncue mitigate backup-origin --service live-packager", NULL, 0},
     /* the simulated peering loss does not depend on the CDN: relief is not checked */
     {"isp-peering", 1, "SEV2", "isp=vodafone-de", NULL, BEACON_ISP, "vodafone-de", 0,
-     "oncue mitigate shift-cdn", NULL},
+     "oncue mitigate shift-cdn", NULL, 0},
     /* every region's start failures join the one incident its cause explains; the DRM team
-     * is paged through the cause (no service owns a region). Relief is not checked: the
-     * simulator does not model flags. */
-    {"drm-outage", 1, "SEV2", "drm=playready", NULL, -1, NULL, 0,
-     "oncue mitigate flag --name drm-fallback-playready --on --device smart_tv", "drm"},
-    /* the player-version rule's group names the build; its owner is the player team */
-    {"bad-player-build", 1, NULL, "player_version=2.19.0", NULL, -1, NULL, 0,
+     * is paged through the cause (no service owns a region). Relief: PlayReady's start
+     * failures back under 5% once the TVs read the fallback flag. */
+    {"drm-outage", 1, "SEV2", "drm=playready", NULL, BEACON_DRM, "playready", 0.05,
+     "oncue mitigate flag --name drm-fallback-playready --on --device smart_tv", "drm", 1},
+    /* the player-version rule's group names the build; its owner is the player team. Relief:
+     * the build's start failures back under 5% once its players read the flag off. */
+    {"bad-player-build", 1, NULL, "player_version=2.19.0", NULL, BEACON_PLAYER_VERSION, "2.19.0",
+     0.05,
      "oncue mitigate flag --name new-playback-features --off --player exoplayer "
      "--player-version 2.19.0",
-     "player"},
-    {NULL, 1000, NULL, NULL, NULL, -1, NULL, 0, NULL, NULL},
+     "player", 1},
+    {NULL, 1000, NULL, NULL, NULL, -1, NULL, 0, NULL, NULL, 0},
 };
 
 const struct drill_rule *drill_rule_for(const char *scenario)
@@ -49,7 +51,7 @@ const struct drill_rule *drill_rule_for(const char *scenario)
 void drill_meter_add(struct drill *d, const struct beacon_event *ev)
 {
     const struct drill_rule *r = d->rule;
-    if (ev->type != BEACON_HEARTBEAT || !d->buckets)
+    if (ev->type != (r->meter_vsf ? BEACON_START : BEACON_HEARTBEAT) || !d->buckets)
         return;
     if (r->meter_dim >= 0) {
         const struct beacon_str *v = &ev->dims[r->meter_dim];
@@ -61,25 +63,29 @@ void drill_meter_add(struct drill *d, const struct beacon_event *ev)
         return;
     d->buckets[k].rebuffer_ms += ev->rebuffer_ms;
     d->buckets[k].playing_ms += ev->playing_ms;
+    d->buckets[k].starts++;
+    d->buckets[k].failures += ev->outcome == BEACON_FAILURE;
 }
 
 double drill_meter_ratio(const struct drill *d, int64_t from_s)
 {
-    int64_t k0 = (from_s * 1000 - d->t0_ms) / DRILL_BUCKET_MS, rb = 0, pl = 0;
+    int64_t k0 = (from_s * 1000 - d->t0_ms) / DRILL_BUCKET_MS, num = 0, den = 0;
     for (int64_t k = k0; k < k0 + 60000 / DRILL_BUCKET_MS; k++)
         if (k >= 0 && k < d->nbuckets) {
-            rb += d->buckets[k].rebuffer_ms;
-            pl += d->buckets[k].playing_ms;
+            const struct drill_bucket *b = &d->buckets[k];
+            num += d->rule->meter_vsf ? b->failures : b->rebuffer_ms;
+            den += d->rule->meter_vsf ? b->starts : b->rebuffer_ms + b->playing_ms;
         }
-    return rb + pl > 0 ? (double)rb / (double)(rb + pl) : NAN;
+    return den > 0 ? (double)num / (double)den : NAN;
 }
 
 void drill_meter_name(struct drill *d)
 {
     struct drill_score *s = d->sc;
     const struct drill_rule *r = d->rule;
-    snprintf(s->metric, sizeof(s->metric), "rebuffer_ratio%s%s%s", r->meter_dim >= 0 ? " " : "",
-             r->meter_dim >= 0 ? beacon_dim_names[r->meter_dim] : "", r->meter_dim >= 0 ? "=" : "");
+    snprintf(s->metric, sizeof(s->metric), "%s%s%s%s", r->meter_vsf ? "vsf_rate" : "rebuffer_ratio",
+             r->meter_dim >= 0 ? " " : "", r->meter_dim >= 0 ? beacon_dim_names[r->meter_dim] : "",
+             r->meter_dim >= 0 ? "=" : "");
     if (r->meter_val)
         snprintf(s->metric + strlen(s->metric), sizeof(s->metric) - strlen(s->metric), "%s",
                  r->meter_val);

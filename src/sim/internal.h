@@ -112,6 +112,8 @@ struct sim_fault {
     struct sim_truth truth; /* name, slice; start_ms/end_ms are offsets here */
     int64_t ramp_ms;
     struct sim_effect eff;
+    const char *unless_flag; /* the fault spares players whose flag reads unless_on; or NULL */
+    int unless_on;           /* 1: spared when the flag is on; 0: when it is off */
 };
 
 struct sim_scenario {

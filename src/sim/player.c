@@ -94,7 +94,30 @@ static void choose_pathway(struct sim *m, struct sess *s, int64_t now)
     }
 }
 
-/* Fetches the steering manifest (when a steering callback is set) and follows it. */
+/* Reads the feature flags that spare the session from the faults whose slice matches it,
+ * as a player reads its flags with each steering fetch. */
+static void read_flags(struct sim *m, struct sess *s, int64_t now)
+{
+    const struct beacon_str *v = m->t->vals;
+    s->spared = 0;
+    for (int f = 0; m->o.flag && f < m->n_faults; f++) {
+        const struct sim_fault *sf = m->rf[f].f;
+        if (!sf->unless_flag || !(s->faults & (1u << f)))
+            continue;
+        struct sim_flag_req req = {sf->unless_flag,
+                                   s->sid,
+                                   v[s->v[BEACON_PLAYER]].p,
+                                   v[s->v[BEACON_PLAYER_VERSION]].p,
+                                   v[s->v[BEACON_DEVICE]].p,
+                                   v[s->v[BEACON_REGION]].p,
+                                   now};
+        if (m->o.flag(m->o.flag_arg, &req) == sf->unless_on)
+            s->spared |= 1u << f;
+    }
+}
+
+/* Fetches the steering manifest (when a steering callback is set) and follows it; reads the
+ * feature flags too. */
 static void steer(struct sim *m, struct sess *s, int64_t now)
 {
     const struct beacon_str *v = m->t->vals;
@@ -108,18 +131,19 @@ static void steer(struct sim *m, struct sess *s, int64_t now)
                                 v[s->v[BEACON_CDN]].p,
                                 now};
     s->steer_ms = now + (int64_t)m->t->steering_ttl_s * 1000;
-    if (!m->o.steer || m->o.steer(m->o.steer_arg, &req, pw, &n, &ttl) < 0)
-        return;
-    if (ttl > 0)
-        s->steer_ms = now + (int64_t)ttl * 1000;
-    s->n_prio = 0;
-    for (int k = 0; k < n && k < SIM_MAX_PATHWAYS; k++) {
-        pw[k][SIM_NAME_MAX - 1] = 0;
-        for (int c = 0; c < m->t->n_cdns; c++)
-            if (strcmp(m->t->vals[m->t->cdns[c]].p, pw[k]) == 0)
-                s->prio[s->n_prio++] = (uint8_t)c;
+    if (m->o.steer && m->o.steer(m->o.steer_arg, &req, pw, &n, &ttl) >= 0) {
+        if (ttl > 0)
+            s->steer_ms = now + (int64_t)ttl * 1000;
+        s->n_prio = 0;
+        for (int k = 0; k < n && k < SIM_MAX_PATHWAYS; k++) {
+            pw[k][SIM_NAME_MAX - 1] = 0;
+            for (int c = 0; c < m->t->n_cdns; c++)
+                if (strcmp(m->t->vals[m->t->cdns[c]].p, pw[k]) == 0)
+                    s->prio[s->n_prio++] = (uint8_t)c;
+        }
+        choose_pathway(m, s, now);
     }
-    choose_pathway(m, s, now);
+    read_flags(m, s, now); /* after the pathway, which decides the faults that match */
 }
 
 /* Decides the outcome of a play attempt at now and schedules it. */
@@ -128,7 +152,7 @@ static void decide_start(struct sim *m, uint32_t i, int64_t now)
     struct sess *s = &m->ss[i];
     const struct sim_baseline *b = &m->t->base;
     double p_fail = b->vsf, p_exit = b->ebvs, factor = 1, u = sim_rng_unit(&m->rng);
-    uint32_t act = s->faults & m->active;
+    uint32_t act = s->faults & m->active & ~s->spared;
     s->fault_code = 0;
     for (int f = 0; act; f++, act >>= 1) {
         const struct sim_rfault *r = &m->rf[f];
@@ -263,7 +287,7 @@ static int64_t interval(struct sim *m, struct sess *s, int64_t len, double *kbps
 {
     struct sim_rng *g = &m->rng;
     double reb = 0, cap = 1e9, f = 0;
-    uint32_t act = s->faults & m->active;
+    uint32_t act = s->faults & m->active & ~s->spared;
     if (sim_rng_unit(g) < (s->struggling ? m->p_leave : m->p_enter))
         s->struggling = !s->struggling;
     if (s->struggling)
@@ -290,7 +314,7 @@ static int64_t interval(struct sim *m, struct sess *s, int64_t len, double *kbps
 static double crash_p(struct sim *m, const struct sess *s, int64_t len, int *fault)
 {
     double p = m->t->base.error_per_hour * (double)len / 3600000.0;
-    uint32_t act = s->faults & m->active;
+    uint32_t act = s->faults & m->active & ~s->spared;
     *fault = 0;
     for (int k = 0; act; k++, act >>= 1)
         if ((act & 1) && m->rf[k].f->eff.crash_per_min > 0) {

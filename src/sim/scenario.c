@@ -123,6 +123,22 @@ static int parse_effect(struct sim_scenario *sc, struct sim_yaml *y, yaml_node_t
     return 0;
 }
 
+/* The optional unless_flag: {name: FLAG, value: on|off}: players whose flag FLAG reads value
+ * are spared (the mitigation a runbook would run). */
+static int parse_unless(struct sim_scenario *sc, struct sim_yaml *y, yaml_node_t *u,
+                        struct sim_fault *f)
+{
+    if (!u)
+        return 0;
+    const char *name = sim_yaml_str(sim_yaml_get(y, u, "name"));
+    const char *value = sim_yaml_str(sim_yaml_get(y, u, "value"));
+    if (u->type != YAML_MAPPING_NODE || !name || !name[0] || !value ||
+        (strcmp(value, "on") != 0 && strcmp(value, "off") != 0))
+        return sim_yaml_fail(y, "faults: 'unless_flag' must be {name: FLAG, value: on|off}");
+    f->unless_on = strcmp(value, "on") == 0;
+    return (f->unless_flag = sdup(sc, name)) ? 0 : OC_ETOOBIG;
+}
+
 static int parse_fault(struct sim_scenario *sc, struct sim_yaml *y, yaml_node_t *n, int expect,
                        struct sim_fault *f)
 {
@@ -142,6 +158,8 @@ static int parse_fault(struct sim_scenario *sc, struct sim_yaml *y, yaml_node_t 
     if (dur <= 0)
         return sim_yaml_fail(y, "faults: 'duration' must be positive");
     f->truth.end_ms = f->truth.start_ms + dur;
+    if ((rc = parse_unless(sc, y, sim_yaml_get(y, n, "unless_flag"), f)) < 0)
+        return rc;
     return parse_effect(sc, y, sim_yaml_get(y, n, "effect"), &f->eff);
 }
 

@@ -35,6 +35,7 @@ struct sess {
     uint16_t v[BEACON_NDIMS];       /* dimension value ids */
     uint16_t code;                  /* baseline error code id when fault_code == 0 */
     uint32_t faults;                /* bit i: fault i's slice matches this session */
+    uint32_t spared;                /* bit i: a feature flag spares it from fault i */
     int32_t kbps;                   /* the session's usual bitrate */
     int64_t due_ms;                 /* the next action */
     int64_t last_ms;                /* end of the previous heartbeat interval */

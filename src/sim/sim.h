@@ -48,6 +48,18 @@ struct sim_steer_req {
 typedef int sim_steer_fn(void *arg, const struct sim_steer_req *req,
                          char pathways[][SIM_NAME_MAX] /* OUT */, int *n /* OUT */,
                          int *ttl_s /* OUT */);
+/* What a player asks when it reads a feature flag (strings valid for the call). */
+struct sim_flag_req {
+    const char *flag;    /* the flag's name */
+    const char *session; /* session id */
+    const char *player;  /* the viewer's dimensions */
+    const char *player_version;
+    const char *device;
+    const char *region;
+    int64_t now_ms; /* simulated time */
+};
+/* A feature flag's value for a player: 1 on, 0 off, -1 when nothing sets it. */
+typedef int sim_flag_fn(void *arg, const struct sim_flag_req *req);
 /* Receives each event; the strings in ev are valid only during the call. */
 typedef void sim_sink_fn(void *arg, const struct beacon_event *ev);
 /* Called after each simulated second, once the clock reads now_ms. */
@@ -62,6 +74,8 @@ struct sim_opts {
     void *sink_arg;
     sim_steer_fn *steer; /* NULL: players stay on their default pathway */
     void *steer_arg;
+    sim_flag_fn *flag; /* NULL: no flag is ever set (faults with unless_flag always apply) */
+    void *flag_arg;
     sim_tick_fn *tick; /* optional */
     void *tick_arg;
     struct oc_clock *clock; /* optional virtual clock, set to each simulated second */

@@ -87,7 +87,8 @@ static void test_stall_and_peering_seeds(void)
 }
 
 /* drm-outage: the regions' start-failure alerts join one incident (its cause explains them),
- * localized to PlayReady on smart TVs, the drm team paged, the DRM fallback flag turned on. */
+ * localized to PlayReady on smart TVs, the drm team paged, the DRM fallback flag turned on,
+ * and the simulated TVs that read it are spared. */
 static void test_drm_outage_seeds(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -103,12 +104,18 @@ static void test_drm_outage_seeds(void)
         T_EQ_STR(s.mitigation, "oncue mitigate flag --name drm-fallback-playready --on --device "
                                "smart_tv");
         T_TRUE(s.paged_at == s.declared_at && s.resolved_at > 0);
+        /* the simulated TVs read the flag: PlayReady's VSF back under 5% within two minutes */
+        T_EQ_STR(s.metric, "vsf_rate drm=playready");
+        T_TRUE(s.metric_peak > 0.5);
+        T_TRUE(s.relief_at > 0 && s.relief_at - s.mitigated_at <= 120);
+        T_TRUE(s.metric_after_mitigation < 0.05);
         drill_score_free(&s);
     }
 }
 
 /* bad-player-build: the player-version rule pages the player team for exoplayer 2.19.0 and
- * the runbook turns the build's new playback features off for that version only. */
+ * the runbook turns the build's new playback features off for that version only, which
+ * ends the build's start failures. */
 static void test_bad_player_build_seeds(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -123,6 +130,10 @@ static void test_bad_player_build_seeds(void)
         T_EQ_STR(s.mitigation, "oncue mitigate flag --name new-playback-features --off --player "
                                "exoplayer --player-version 2.19.0");
         T_TRUE(s.mitigated_at > s.declared_at && s.resolved_at > 0);
+        T_EQ_STR(s.metric, "vsf_rate player_version=2.19.0");
+        T_TRUE(s.metric_peak > 0.3);
+        T_TRUE(s.relief_at > 0 && s.relief_at - s.mitigated_at <= 120);
+        T_TRUE(s.metric_after_mitigation < 0.05);
         drill_score_free(&s);
     }
 }

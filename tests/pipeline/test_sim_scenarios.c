@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define VIEWERS 10000
 #define BASE_HI 0.011 /* "at baseline": rebuffer ratio under 1.1% (configured 0.7%) */
@@ -141,6 +142,43 @@ static void test_drm_outage(void)
     T_TRUE(vsf(&r, mob, r.fs, r.fe) < 0.015);
     T_TRUE(ratio(&r, 0, r.fs, r.fe) < BASE_HI); /* playing sessions keep their license */
     T_TRUE(vsf(&r, 0, r.fe + 1, 35) < 0.03);
+    run_close(&r);
+}
+
+/* A flag callback: drm-fallback-playready reads on for smart TVs from flag_on_ms. */
+struct flag_state {
+    int64_t on_ms;
+    int asked, asked_other;
+};
+
+static int fallback_flag(void *arg, const struct sim_flag_req *req)
+{
+    struct flag_state *f = arg;
+    if (strcmp(req->flag, "drm-fallback-playready") != 0 || strcmp(req->device, "smart_tv") != 0) {
+        f->asked_other++;
+        return -1;
+    }
+    f->asked++;
+    return req->now_ms >= f->on_ms ? 1 : -1;
+}
+
+/* drm-outage's unless_flag: TVs that read drm-fallback-playready on are spared. Players read
+ * flags at arrival and with each steering fetch, so a minute after the flag flips (the TTL)
+ * the slice's start failures are back at baseline; before, the fault is in full effect. */
+static void test_flag_spares(void)
+{
+    struct run r;
+    struct flag_state f = {0};
+    struct sim_opts o = {.flag = fallback_flag, .flag_arg = &f};
+    run_open(&r, "drm-outage", NULL, &o);
+    f.on_ms = r.truth.start_ms + 5 * 60000;
+    run_go(&r);
+    printf("  drm-outage with the fallback flag: VSF %.4f before, %.4f after\n",
+           vsf(&r, 0, r.fs + 1, r.fs + 5), vsf(&r, 0, r.fs + 7, r.fe));
+    T_EQ_DBL(vsf(&r, 0, r.fs + 1, r.fs + 5), 0.94, 0.04);
+    T_TRUE(vsf(&r, 0, r.fs + 7, r.fe) < 0.02);
+    T_TRUE(f.asked > 1000);     /* every TV in the slice, at arrival and every TTL */
+    T_EQ_INT(f.asked_other, 0); /* only sessions the fault's slice matches are asked */
     run_close(&r);
 }
 
@@ -313,6 +351,7 @@ static void test_pathway_penalty(void)
 }
 
 static const struct t_case cases[] = {
+    T_CASE(test_flag_spares),
     T_CASE(test_emea_cdn),
     T_CASE(test_drm_outage),
     T_CASE(test_origin_stall),

@@ -143,6 +143,10 @@ static void test_scenario_errors(void)
     T_CONTAINS(err, "duration: '1y'");
     T_EQ_INT(sim_scenario_parse(rng, strlen(rng), &sc, err, sizeof(err)), OC_EINVAL);
     T_CONTAINS(err, "start_failure: 2 is outside");
+    const char *unl = "name: x\nfaults:\n  - {name: f, slice: {}, start: 1m, duration: 1m, "
+                      "unless_flag: {name: g, value: maybe}, effect: {}}\n";
+    T_EQ_INT(sim_scenario_parse(unl, strlen(unl), &sc, err, sizeof(err)), OC_EINVAL);
+    T_CONTAINS(err, "'unless_flag' must be {name: FLAG, value: on|off}");
     T_TRUE(sc == NULL);
 }
 
