@@ -59,6 +59,7 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "relief_at", when(s->relief_at));
     json_object_set_new(o, "resolved_at", when(s->resolved_at));
     json_object_set_new(o, "incidents_opened", json_integer(s->incidents_opened));
+    json_object_set_new(o, "incidents_merged", json_integer(s->incidents_merged));
     json_object_set_new(o, "notifications", json_integer(s->notifications));
     json_object_set_new(o, "review_path",
                         s->review_path[0] ? json_string(s->review_path) : json_null());
@@ -104,7 +105,10 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     line_time(b, "mitigated", s->mitigated_at, s->fault_start);
     line_time(b, "relief", s->relief_at, s->fault_start);
     line_time(b, "resolved", s->resolved_at, s->fault_start);
-    oc_buf_printf(b, "\n  incidents opened       %d\n", s->incidents_opened);
+    oc_buf_printf(b, "\n  incidents opened       %d", s->incidents_opened);
+    if (s->incidents_merged)
+        oc_buf_printf(b, " (%d merged into another with the same root cause)", s->incidents_merged);
+    oc_buf_printf(b, "\n");
     oc_buf_printf(b, "  severity               %s\n", s->severity[0] ? s->severity : "-");
     oc_buf_printf(b, "  cause                  %s (%s)\n", cause ? cause : "[]",
                   s->cause_correct ? "correct" : "not the ground truth");

@@ -47,7 +47,8 @@ struct drill_score {
     double metric_peak;              /* worst minute of the metric during the run */
     double metric_after_mitigation;  /* over the minute ending one TTL + 1 min after it */
     int incidents_opened;
-    int notifications; /* messages delivered to the in-process notification sink */
+    int incidents_merged; /* of those, merged into another with the same root cause */
+    int notifications;    /* messages delivered to the in-process notification sink */
     char review_path[DRILL_MAX_TEXT];
     double wall_s; /* wall-clock seconds the drill took */
     int pass;

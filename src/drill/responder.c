@@ -221,21 +221,21 @@ static void on_opened(struct drill *d, const json_t *p)
     d->sc->incidents_opened++;
     d->open_incidents++;
     log_progress(d, "incident opened: ", title ? title : "");
-    if (d->inc_id || !id || incident_id_parse(id, &d->inc_id) != 0)
-        return;
-    snprintf(d->inc_name, sizeof(d->inc_name), "%s", id);
-    snprintf(d->metric_name, sizeof(d->metric_name), "%.*s", title ? (int)strcspn(title, " ") : 0,
-             title ? title : "");
-    d->sc->declared_at = json_integer_value(json_object_get(p, "at"));
     json_t *out = rca_localize_cube(d->cube, d->store, p);
-    if (!out)
-        return;
-    d->rca = out;
-    json_t *v;
-    size_t i;
-    json_array_foreach(json_object_get(out, "causes"), i, v)
-        json_array_append(d->sc->cause, json_object_get(v, "element"));
-    oc_bus_publish(d->bus, "rca.localized", out);
+    if (!d->inc_id && id && incident_id_parse(id, &d->inc_id) == 0) { /* the drill's */
+        snprintf(d->inc_name, sizeof(d->inc_name), "%s", id);
+        snprintf(d->metric_name, sizeof(d->metric_name), "%.*s",
+                 title ? (int)strcspn(title, " ") : 0, title ? title : "");
+        d->sc->declared_at = json_integer_value(json_object_get(p, "at"));
+        json_t *v;
+        size_t i;
+        json_array_foreach(json_object_get(out, "causes"), i, v)
+            json_array_append(d->sc->cause, json_object_get(v, "element"));
+        d->rca = json_incref(out);
+    }
+    if (out) /* every incident is localized, as the rca hook does: duplicates merge */
+        oc_bus_publish(d->bus, "rca.localized", out);
+    json_decref(out);
 }
 
 /* mitigation.applied: when the first one took effect, and what it was. */
@@ -286,6 +286,9 @@ static void on_event(const char *topic, const json_t *p, void *arg)
     else if (strcmp(topic, "incident.resolved") == 0) {
         d->open_incidents--;
         d->inc_resolved |= is_ours(d, p);
+    } else if (strcmp(topic, "incident.merged") == 0) {
+        d->sc->incidents_merged++;
+        log_progress(d, "incident merged: ", json_string_value(json_object_get(p, "incident_id")));
     } else if (strcmp(topic, "mitigation.applied") == 0)
         on_mitigation(d, p);
     else if (strcmp(topic, "incident.page") == 0 && !d->sc->paged_at && is_ours(d, p)) {
@@ -297,14 +300,10 @@ static void on_event(const char *topic, const json_t *p, void *arg)
 }
 
 /* Topics the drill listens to. */
-static const char *const drill_topics[] = {"alert.fired",
-                                           "incident.opened",
-                                           "incident.page",
-                                           "incident.acknowledged",
-                                           "incident.status_update",
-                                           "incident.resolved",
-                                           "mitigation.applied",
-                                           NULL};
+static const char *const drill_topics[] = {
+    "alert.fired",           "incident.opened",        "incident.page",
+    "incident.acknowledged", "incident.status_update", "incident.resolved",
+    "incident.merged",       "mitigation.applied",     NULL};
 
 void drill_subscribe(struct drill *d)
 {

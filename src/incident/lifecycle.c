@@ -484,6 +484,80 @@ static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
     }
 }
 
+/* 1 when cause lists a and b (arrays of {"element": {...}, ...}) share an element. */
+static int causes_shared(const json_t *a, const json_t *b)
+{
+    size_t i, j;
+    json_t *x, *y;
+    json_array_foreach(a, i, x)
+    {
+        json_array_foreach(b, j, y)
+        {
+            const json_t *ex = json_object_get(x, "element"), *ey = json_object_get(y, "element");
+            if (json_is_object(ex) && json_object_size(ex) > 0 && json_equal(ex, ey))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Widens into's slice to cover other's: drops every dimension on which they differ. */
+static void widen_slice(struct incident *into, const json_t *other)
+{
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(into->slice, tmp, k, v)
+    {
+        if (!json_equal(v, json_object_get(other, k)))
+            json_object_del(into->slice, k);
+    }
+}
+
+/* Once inc is localized: when an older open incident, opened within the group window, has
+ * the same root cause, inc is a duplicate (one cause seen through another metric or region:
+ * origin-stall's exits before start in EMEA next to its rebuffering in NA). Its alerts join
+ * the older incident, whose slice widens to cover both and whose severity is re-measured
+ * (never lowered); inc is resolved as merged. 1 when merged. */
+static int merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    char id[32], into_id[32], cause[256] = "";
+    for (int i = 0; i < m->n; i++) {
+        struct incident *into = m->incs[i];
+        if (into == inc || into->id > inc->id || !inc_is_open(into) ||
+            inc->opened_s - into->opened_s > m->o.group_window_s ||
+            !causes_shared(into->causes, inc->causes))
+            continue;
+        int moved = 0;
+        for (int k = 0; k < inc->nalerts && into->nalerts < INCIDENT_MAX_ALERTS; k++)
+            if (!find_alert(into, inc->alerts[k].id)) {
+                into->alerts[into->nalerts++] = inc->alerts[k]; /* openers stay openers */
+                moved++;
+            }
+        widen_slice(into, inc->slice);
+        if (inc->sev < into->sev && !into->sev_override)
+            into->sev = inc->sev;
+        slice_text(json_object_get(json_array_get(inc->causes, 0), "element"), cause,
+                   sizeof(cause));
+        inc_format_id(inc->id, id, sizeof(id));
+        inc_format_id(into->id, into_id, sizeof(into_id));
+        inc_tl_add(m, into->id, now, "merge", "oncue", NULL, 0,
+                   "%s (%s) merged into this incident: same root cause %s; %d alert(s) joined", id,
+                   inc->title, cause, moved);
+        inc_tl_add(m, inc->id, now, "merge", "oncue", NULL, 1, "merged into %s: same root cause %s",
+                   into_id, cause);
+        inc->last_alert_s = now;
+        inc_reclassify(m, into, now);
+        inc_save(m, into);
+        inc_publish(m, "incident.merged",
+                    json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "into", into_id, "cause",
+                              cause, "at", (json_int_t)now));
+        inc_resolve_locked(m, inc, "oncue", "merged into an incident with the same root cause",
+                           now);
+        return 1;
+    }
+    return 0;
+}
+
 /* rca.localized: the causes go on the incident and its timeline. */
 static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
 {
@@ -497,6 +571,8 @@ static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
     inc->causes = json_deep_copy(causes);
     inc_tl_add(m, inc->id, now, "rca", "oncue", json_deep_copy(p), 0,
                "root cause localized: %zu element(s)", json_array_size(causes));
+    if (inc_is_open(inc) && merge_by_cause(m, inc, now))
+        return; /* saved as resolved: a duplicate pages nobody more */
     /* the owner of the (first) cause is paged too unless it owns inc already */
     if (inc_is_open(inc) && json_array_size(causes) > 0)
         route_and_page(m, inc, json_object_get(json_array_get(causes, 0), "element"), now,

@@ -63,6 +63,7 @@ static void test_origin_stall_sev1(void)
     free(cause);
     T_EQ_STR(s.mitigation, "oncue mitigate backup-origin --service live-packager");
     T_TRUE(s.incidents_opened >= 1 && s.incidents_opened <= 2);
+    T_EQ_INT(s.incidents_opened - s.incidents_merged, 1); /* one cause, one incident */
     T_TRUE(s.metric_peak > 0.15); /* the global rebuffer ratio crossed the SEV1 line */
     T_TRUE(s.resolved_at > 0);
     drill_score_free(&s);

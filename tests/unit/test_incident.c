@@ -782,6 +782,87 @@ static void test_review_markdown(void)
     fx_close(&f);
 }
 
+/* --- merging duplicates by root cause --- */
+
+/* Publishes alert.fired on metric for slice (JSON text), page level. */
+static void fire_metric(struct fx *f, const char *id, const char *metric, const char *slice)
+{
+    json_t *p =
+        json_pack("{s:s, s:s, s:s, s:o, s:f, s:f, s:s, s:s, s:I}", "alert_id", id, "rule", metric,
+                  "metric", metric, "slice", json_loads(slice, 0, NULL), "value", 0.2, "threshold",
+                  0.05, "op", ">", "level", "page", "at", (json_int_t)oc_clock_now_s(&f->clock));
+    oc_bus_publish(f->bus, "alert.fired", p);
+    json_decref(p);
+}
+
+/* Publishes rca.localized for incident id with one cause element (JSON text). */
+static void localized(struct fx *f, const char *id, const char *element)
+{
+    json_t *p = json_pack("{s:s, s:[{s:o, s:f}]}", "incident_id", id, "causes", "element",
+                          json_loads(element, 0, NULL), "score", 0.9);
+    oc_bus_publish(f->bus, "rca.localized", p);
+    json_decref(p);
+}
+
+static int merged_events;
+
+static void count_merged(const char *topic, const json_t *p, void *arg)
+{
+    (void)arg;
+    if (!strcmp(topic, "incident.merged") && !strcmp(str(p, "incident_id"), "INC-2") &&
+        !strcmp(str(p, "into"), "INC-1") && !strcmp(str(p, "cause"), "live=true"))
+        merged_events++;
+}
+
+/* An incident whose root cause is the one of an older open incident is a duplicate: its
+ * alerts join the older one (whose slice widens), it is resolved as merged, and it says so.
+ * An incident with another cause stays its own. */
+static void test_merge_by_cause(void)
+{
+    struct fx f;
+    fx_open(&f);
+    merged_events = 0;
+    oc_bus_subscribe(f.bus, "incident.merged", count_merged, NULL);
+    fake.affected_share = 0.30;
+    fire_metric(&f, "reb/NA", "rebuffering_share", "{\"region\": \"NA\"}");
+    localized(&f, "INC-1", "{\"live\": \"true\"}");
+    advance_s(&f, 180);
+    fire_metric(&f, "ebvs/EMEA", "ebvs_rate", "{\"region\": \"EMEA\"}");
+    fire_metric(&f, "vsf/APAC", "vsf_rate", "{\"region\": \"APAC\"}");
+    json_t *b = get(&f, 2), *c = get(&f, 3);
+    T_EQ_STR(str(b, "state"), "triggered"); /* other metrics, other regions: opened */
+    T_EQ_STR(str(c, "state"), "triggered");
+    json_decref(b);
+    json_decref(c);
+    localized(&f, "INC-3", "{\"drm\": \"playready\"}"); /* another cause: no merge */
+    localized(&f, "INC-2", "{\"live\": \"true\"}");
+    json_t *a = get(&f, 1);
+    b = get(&f, 2);
+    c = get(&f, 3);
+    T_EQ_STR(str(b, "state"), "resolved");
+    T_EQ_STR(str(a, "state"), "triggered");
+    T_EQ_STR(str(c, "state"), "triggered");
+    T_EQ_INT(json_array_size(json_object_get(a, "alerts")), 2);
+    T_EQ_INT(json_object_size(json_object_get(a, "slice")), 0); /* NA and EMEA: widened */
+    T_EQ_INT(count_kind(json_object_get(a, "timeline"), "merge",
+                        "INC-2 (ebvs_rate in region=EMEA) merged into this incident: same root "
+                        "cause live=true; 1 alert(s) joined"),
+             1);
+    T_EQ_INT(count_kind(json_object_get(b, "timeline"), "merge",
+                        "merged into INC-1: same root cause live=true"),
+             1);
+    T_EQ_INT(merged_events, 1);
+    json_decref(a);
+    json_decref(b);
+    json_decref(c);
+    /* the EMEA alert now lives in INC-1: it refreshes there */
+    int64_t holder = 0;
+    T_EQ_INT(incident_find_alert(f.m, "ebvs/EMEA", &holder), 0);
+    T_EQ_INT((int)holder, 1);
+    oc_bus_unsubscribe(f.bus, count_merged, NULL);
+    fx_close(&f);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_grid_table),
     T_CASE(test_open_join_separate),
@@ -800,6 +881,7 @@ static const struct t_case cases[] = {
     T_CASE(test_outbox_410_and_retry_after),
     T_CASE(test_status_json_shape),
     T_CASE(test_review_markdown),
+    T_CASE(test_merge_by_cause),
     {0},
 };
 
