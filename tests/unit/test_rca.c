@@ -350,6 +350,32 @@ static double now_all_double(const char *const *v)
     return 2;
 }
 
+/* Thin counts: a bad build fails 9 of its 42 starts this minute, all 9 in NA (30 starts),
+ * none in EMEA (12 starts). At the build's pooled rate EMEA expected 2.6 failures: seeing none
+ * is not unlikely (p ~ 0.08), so the cause is the build, not the build in NA. The weighted
+ * gain alone called EMEA "clearly normal" and split (the drill's bad-player-build at 20,000
+ * viewers, seed 1, named two titles of the build the same way). */
+static void test_thin_counts_roll_up(void)
+{
+    const char *names[2] = {"version", "region"};
+    const char *versions[3] = {"bad", "good1", "good2"}, *regions[2] = {"NA", "EMEA"};
+    struct rca_data *d = rca_data_new(2, names, 1);
+    struct rca_result r;
+    for (int vi = 0; vi < 3; vi++)
+        for (int ri = 0; ri < 2; ri++) {
+            const char *v[2] = {versions[vi], regions[ri]};
+            double starts = vi == 0 ? (ri == 0 ? 30 : 12) : 100;
+            for (int b = 0; b <= BINS; b++) {
+                double fails = 0.005 * starts; /* the baseline */
+                if (b == BINS)
+                    fails = vi == 0 ? (ri == 0 ? 9 : 0) : (b + vi + ri) % 2;
+                rca_data_add(d, T0 + STEP * b, v, fails, starts);
+            }
+        }
+    T_EQ_STR(causes(d, &r), "version=bad");
+    rca_data_destroy(d);
+}
+
 static void test_no_cause(void)
 {
     struct spec quiet = {CDN_REGION_DEVICE, .now = now_same};
@@ -573,6 +599,7 @@ static const struct t_case cases[] = {
     T_CASE(test_whole_region),
     T_CASE(test_ratio_measure),
     T_CASE(test_ratio_additive_view_misleads),
+    T_CASE(test_thin_counts_roll_up),
     T_CASE(test_no_cause),
     T_CASE(test_json_contract),
     T_CASE(test_onset),
