@@ -20,7 +20,9 @@ if [ ! -s "$data/ingest.token" ]; then
 fi
 admin=$(cat "$data/admin.token")
 
-"$bin" serve --data "$data" --listen "$listen" 2>>"$log" &
+# the simulated players steer between the two shipped CDNs through this policy
+policy=$(cd "$(dirname "$0")/.." && pwd)/examples/steering-policy.json
+"$bin" serve --data "$data" --listen "$listen" --set steer.policy_file="$policy" 2>>"$log" &
 server=$!
 pids=$server
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; echo; echo "demo stopped"; exit 0' INT TERM
@@ -36,7 +38,8 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
         >>"$data/sim.log" 2>&1 &
     pids="$pids $!"
     sim_note="A simulated audience is posting player beacons, with a fault every few minutes
-  (log: $data/sim.log)."
+  (log: $data/sim.log). Its players follow the steering policy
+  (examples/steering-policy.json) and read the feature flags every 10 s."
 else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
 fi
@@ -64,6 +67,8 @@ $extra  API          curl -H "Authorization: Bearer \$(cat $data/admin.token)" $
 
 Try:  export ONCUE_TOKEN=\$(cat $data/admin.token)
       $bin --help
+      $bin mitigate shift-cdn --region EMEA --from primary --to secondary
+          (the simulated EMEA players move within 10 s; $bin mitigate list, revert ID)
 $next
 Press Ctrl-C to stop.
 EOT

@@ -27,7 +27,7 @@
 struct cli_args {
     const char *target, *token, *scenario, *topology, *truth, *duration;
     double speed, seed, viewers, batch, start;
-    int to_stdout, demo, help;
+    int to_stdout, demo, steer, help;
 };
 
 enum cli_kind { ARG_STR, ARG_NUM, ARG_FLAG };
@@ -57,8 +57,10 @@ static const struct cli_opt cli_opts[] = {
     {"--batch", ARG_NUM, A(batch), "events per POST, at most 10000 (default 5000)"},
     {"--truth", ARG_STR, A(truth), "write the ground truth JSON to this file"},
     {"--stdout", ARG_FLAG, A(to_stdout), "write NDJSON to stdout instead of posting"},
+    {"--steer", ARG_FLAG, A(steer),
+     "players follow the server's steering manifests and read its feature flags, every TTL"},
     {"--demo", ARG_FLAG, A(demo),
-     "real time, 2000 viewers, a shipped fault every 5 minutes, "
+     "real time, 2000 viewers, --steer, a shipped fault every 5 minutes, "
      "repeated until stopped (unless --duration)"},
     {"--help", ARG_FLAG, A(help), "print this help"},
     {0},
@@ -172,7 +174,8 @@ struct poster {
     size_t batch; /* flush past this many */
     FILE *out;    /* --stdout: write here instead */
     uint64_t posted, failed;
-    int err; /* first fatal error */
+    int err;                   /* first fatal error */
+    struct sim_remote *remote; /* --steer: the players' steering and flags; or NULL */
 };
 
 static size_t discard(char *p, size_t sz, size_t n, void *arg)
@@ -247,6 +250,8 @@ static int poster_init(struct poster *p, const struct cli_args *a)
         return 0;
     }
     snprintf(p->url, sizeof(p->url), "%s/v1/events", target ? target : "http://127.0.0.1:8470");
+    if (a->steer && sim_remote_new(target ? target : "http://127.0.0.1:8470", &p->remote) != 0)
+        return OC_EIO;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
     if (!(p->curl = curl_easy_init()))
         return OC_EIO;
@@ -262,6 +267,7 @@ static int poster_init(struct poster *p, const struct cli_args *a)
 
 static void poster_free(struct poster *p)
 {
+    sim_remote_free(p->remote);
     if (p->curl)
         curl_easy_cleanup(p->curl);
     curl_slist_free_all(p->hdrs);
@@ -318,6 +324,11 @@ static int run_once(const struct cli_args *a, const struct sim_topo *t,
     struct sim_opts o = {.seed = seed, .viewers = (int)a->viewers, .start_ms = start_ms};
     o.sink = poster_sink;
     o.sink_arg = p;
+    if (p->remote) {
+        o.steer = sim_remote_steer;
+        o.flag = sim_remote_flag;
+        o.steer_arg = o.flag_arg = p->remote;
+    }
     int rc = sim_new(&o, t, sc, &s);
     if (rc < 0)
         fprintf(stderr, "oncue sim: %s (at most 4000000 viewers)\n", oc_strerror(rc));
@@ -355,6 +366,12 @@ static int run(struct cli_args *a)
     }
     if (rc == 0 && !p.out)
         fprintf(stderr, "oncue sim: done, %llu events posted\n", (unsigned long long)p.posted);
+    if (p.remote) {
+        uint64_t fetched, failed;
+        sim_remote_counts(p.remote, &fetched, &failed);
+        fprintf(stderr, "oncue sim: %llu steering manifests followed, %llu fetches failed\n",
+                (unsigned long long)fetched, (unsigned long long)failed);
+    }
     poster_free(&p);
     sim_scenario_destroy(sc);
     for (int i = 0; i < 16; i++)
@@ -376,7 +393,12 @@ int sim_cli_main(int argc, char **argv)
     }
     if (a.speed < 0)
         a.speed = a.to_stdout ? 0 : 1;
+    if (a.steer && a.to_stdout) {
+        fprintf(stderr, "oncue sim: --steer needs a server, not --stdout\n");
+        return 2;
+    }
     if (a.demo) {
+        a.steer = 1;
         a.speed = 1;
         a.viewers = a.viewers > 0 ? a.viewers : 2000;
         a.scenario = NULL;

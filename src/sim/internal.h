@@ -160,4 +160,16 @@ uint16_t sim_topo_find(const struct sim_topo *t, const char *s);
 /* Picks an index from a weighted list given u in [0, 1). */
 int sim_wl_pick(const struct sim_wl *w, double u);
 
+/* remote.c: players of the HTTP driver ask a real server (base URL, copied) for steering
+ * manifests and feature flags. 0 or OC_EIO; free with sim_remote_free. */
+struct sim_remote;
+int sim_remote_new(const char *base, struct sim_remote **out /* OUT */);
+void sim_remote_free(struct sim_remote *r);
+/* The sim_steer_fn and sim_flag_fn of a remote (arg). */
+int sim_remote_steer(void *arg, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,
+                     int *ttl);
+int sim_remote_flag(void *arg, const struct sim_flag_req *req);
+/* Manifests fetched, and fetches that failed or were refused. */
+void sim_remote_counts(const struct sim_remote *r, uint64_t *fetched, uint64_t *failed);
+
 #endif
