@@ -61,6 +61,7 @@ struct alert_rule {
     int64_t clear_for_s;        /* ... and clears for every minute of this one */
     enum alert_level level;
     double min_viewers;     /* groups with fewer concurrent viewers never breach */
+    double noise_z;         /* rebuffering_share: breach only past threshold + z sampling SDs */
     char slo[SLO_NAME_MAX]; /* burn-rate: the SLO's name */
     int npairs;             /* burn-rate: window pairs (any one breaching) */
     struct alert_pair pairs[ALERT_MAX_PAIRS];

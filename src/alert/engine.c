@@ -230,6 +230,19 @@ static double volume_of(const struct alert_rule *r, const struct qoe_result *res
     return 0;
 }
 
+/* The threshold a group of n viewers must cross: with noise_z, the band's edge moved out by
+ * noise_z standard deviations of a share measured over n viewers (binomial at the edge), so
+ * a slice of 270 viewers must show 5.1% rebuffering against a 3% band (z = 2), one of 27,000
+ * viewers 3.2%. */
+static double noisy_threshold(const struct alert_rule *r, double n)
+{
+    double p = r->threshold;
+    if (r->noise_z <= 0 || !(n > 0) || p <= 0 || p >= 1)
+        return p;
+    double sd = sqrt(p * (1 - p) / n);
+    return r->op == SLO_OP_GT ? p + r->noise_z * sd : p - r->noise_z * sd;
+}
+
 static int eval_threshold(struct alert_engine *e, int ri, struct ingest_cube *c, int64_t t)
 {
     const struct alert_rule *r = &e->rules->rules[ri];
@@ -239,14 +252,14 @@ static int eval_threshold(struct alert_engine *e, int ri, struct ingest_cube *c,
     int rc, n = 0;
     query_init(r, &q, r->metric, t);
     rc = qoe_query_run(c, &q, &res, err, sizeof(err));
-    if (rc == 0 && r->min_viewers > 0) {
+    if (rc == 0 && (r->min_viewers > 0 || r->noise_z > 0)) {
         query_init(r, &q, QOE_CONCURRENT, t);
         rc = qoe_query_run(c, &q, &vol, err, sizeof(err));
     }
     for (int i = 0; rc == 0 && i < res->nseries; i++) {
-        double v = qoe_point(res, i, 0);
-        int ok = !isnan(v) && (r->min_viewers <= 0 || volume_of(r, res, i, vol) >= r->min_viewers);
-        int breach = ok && breaches(r->op, v, r->threshold);
+        double v = qoe_point(res, i, 0), viewers = vol ? volume_of(r, res, i, vol) : 0;
+        int ok = !isnan(v) && (r->min_viewers <= 0 || viewers >= r->min_viewers);
+        int breach = ok && breaches(r->op, v, noisy_threshold(r, viewers));
         json_t *slice = group_of(r, res, i, key, sizeof(key));
         struct gstate *g = state(e, ri, key, breach);
         if (g) {

@@ -29,6 +29,7 @@ struct alert_mod {
     struct alert_rules *rules; /* owned */
     struct alert_engine *eng;  /* owned */
     _Atomic long am_events;    /* Alertmanager events published */
+    int replay_started;        /* replay clock: evaluation set to start at the first minute */
 };
 
 /* GET /v1/alerts: {"active": [...], "recent": [...]}. */
@@ -179,12 +180,25 @@ static void on_incident(const char *topic, const json_t *payload, void *arg)
     }
 }
 
+/* Timer: evaluates the minutes closed since the last tick. In real time the first tick
+ * starts at the newest closed minute (history was evaluated when it was live); on a replay
+ * clock every replayed minute counts, so evaluation starts at the first minute in memory,
+ * however far ingest got before the first tick. */
 static void eval_timer(struct oc_app *app, void *state)
 {
     struct alert_mod *m = state;
     struct ingest_cube *c = ingest_cube_current();
-    if (c)
-        alert_eval_tick(m->eng, c, oc_clock_now_s(app->clock));
+    int64_t lo, hi;
+    if (!c)
+        return;
+    if (app->clock->kind == OC_CLOCK_REPLAY && !m->replay_started) {
+        ingest_cube_window(c, &lo, &hi);
+        if (hi <= 0)
+            return; /* nothing closed yet */
+        alert_engine_start_at(m->eng, lo);
+        m->replay_started = 1;
+    }
+    alert_eval_tick(m->eng, c, oc_clock_now_s(app->clock));
 }
 
 /* /metrics: firing alerts of the engine by level, Alertmanager events received. */

@@ -20,9 +20,10 @@ const char *const alert_level_names[3] = {"page", "notify", "backlog"};
 #define CLEAR_FACTOR 0.8 /* default clear threshold: 0.8 x threshold (1/0.8 x for "<") */
 
 static const char *const top_keys[] = {"rules", NULL};
-static const char *const thr_keys[] = {
-    "name", "type",      "metric", "filter",      "group_by", "op", "threshold", "clear_threshold",
-    "for",  "clear_for", "level",  "min_viewers", "summary",  NULL};
+static const char *const thr_keys[] = {"name",     "type",      "metric",    "filter",
+                                       "group_by", "op",        "threshold", "clear_threshold",
+                                       "for",      "clear_for", "level",     "min_viewers",
+                                       "noise_z",  "summary",   NULL};
 static const char *const burn_keys[] = {"name",  "type",      "slo",     "windows",
                                         "level", "clear_for", "summary", NULL};
 static const char *const pair_keys[] = {"long", "short", "factor", NULL};
@@ -97,6 +98,13 @@ static int parse_threshold(struct slo_yaml *y, yaml_node_t *m, struct alert_rule
     r->clear_for_s = r->for_s;
     if (rc == 0)
         rc = slo_yaml_num(y, m, "min_viewers", 0, &r->min_viewers);
+    if (rc == 0)
+        rc = slo_yaml_num(y, m, "noise_z", 0, &r->noise_z);
+    if (rc == 0 && (r->noise_z < 0 || r->noise_z > 10))
+        rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"), "noise_z: from 0 to 10");
+    if (rc == 0 && r->noise_z > 0 && r->metric != QOE_REBUFFERING_SHARE)
+        rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"),
+                           "noise_z: only for rebuffering_share (a share of concurrent viewers)");
     return rc;
 }
 
@@ -262,13 +270,13 @@ json_t *alert_rule_json(const struct alert_rule *r)
     for (int i = 0; i < r->ngroup; i++)
         json_array_append_new(group, json_string(beacon_dim_names[r->group_by[i]]));
     json_t *o =
-        json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:f, s:f, s:I, s:I, s:s, s:f, s:s}", "name",
+        json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:f, s:f, s:I, s:I, s:s, s:f, s:f, s:s}", "name",
                   r->name, "type", r->kind == ALERT_THRESHOLD ? "threshold" : "burn_rate", "metric",
                   qoe_metric_names[r->metric], "filter", filter, "group_by", group, "op",
                   r->op == SLO_OP_GT ? ">" : "<", "threshold", r->threshold, "clear_threshold",
                   r->clear_threshold, "for_s", (json_int_t)r->for_s, "clear_for_s",
                   (json_int_t)r->clear_for_s, "level", alert_level_names[r->level], "min_viewers",
-                  r->min_viewers, "summary", r->summary);
+                  r->min_viewers, "noise_z", r->noise_z, "summary", r->summary);
     if (r->kind == ALERT_BURN_RATE) {
         json_t *w = json_array();
         for (int i = 0; i < r->npairs; i++)

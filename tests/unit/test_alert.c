@@ -221,6 +221,33 @@ static void test_min_volume(void)
     fx_close(&f);
 }
 
+/* noise_z 2 on a 3% band: a group of 270 viewers must show more than 5.07% (3% + 2 x
+ * sqrt(0.03 x 0.97 / 270)); 13 of 270 (4.8%) is noise there, while 4.8% of 10,000 viewers
+ * (threshold 3.34%) breaches; 14 of 270 (5.2%) breaches too. */
+static void test_noise_z(void)
+{
+    struct fx f;
+    static const char *const y = "rules:\n"
+                                 "  - name: nz\n"
+                                 "    metric: rebuffering_share\n"
+                                 "    group_by: [region]\n"
+                                 "    op: \">\"\n"
+                                 "    threshold: 0.03\n"
+                                 "    for: 1m\n"
+                                 "    min_viewers: 100\n"
+                                 "    noise_z: 2\n"
+                                 "    level: notify\n";
+    struct grp g[] = {{"APAC", "primary", 270, 13}, {"NA", "primary", 10000, 480}};
+    fx_open(&f, y, NULL);
+    T_EQ_INT(fx_minute(&f, g, 2), 1);
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "nz/region=NA");
+    g[0].rebuf = 14;
+    T_EQ_INT(fx_minute(&f, g, 2), 1);
+    T_EQ_STR(ev_str(&f, 1, "alert_id"), "nz/region=APAC");
+    T_EQ_INT(json_array_size(f.events), 2);
+    fx_close(&f);
+}
+
 /* group_by region x cdn: one alert per breaching group, each with its slice and the filter. */
 static void test_group_by(void)
 {
@@ -333,6 +360,12 @@ static void test_yaml_errors(void)
         {"rules:\n  - name: a\n    metric: vsf_rate\n    group_by: [region, planet]\n",
          "t.yaml:4: group_by: unknown dimension 'planet'"},
         {"rulez: []\n", "t.yaml:1: rules file: unknown field 'rulez'"},
+        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 0.1\n"
+         "    for: 1m\n    noise_z: 2\n",
+         "t.yaml:7: noise_z: only for rebuffering_share (a share of concurrent viewers)"},
+        {"rules:\n  - name: a\n    metric: rebuffering_share\n    op: \">\"\n    threshold: 0.1\n"
+         "    for: 1m\n    noise_z: 11\n",
+         "t.yaml:7: noise_z: from 0 to 10"},
         {"rules: [\n", "t.yaml:2: did not find expected node content"},
     };
     struct slo_set *slos = NULL;
@@ -592,10 +625,19 @@ static void test_module_bus(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_sustained), T_CASE(test_hysteresis),   T_CASE(test_min_volume),
-    T_CASE(test_group_by),  T_CASE(test_burn_math),    T_CASE(test_yaml_errors),
-    T_CASE(test_defaults),  T_CASE(test_alertmanager), T_CASE(test_audit),
-    T_CASE(test_restore),   T_CASE(test_module_bus),   {0},
+    T_CASE(test_sustained),
+    T_CASE(test_hysteresis),
+    T_CASE(test_min_volume),
+    T_CASE(test_group_by),
+    T_CASE(test_burn_math),
+    T_CASE(test_yaml_errors),
+    T_CASE(test_defaults),
+    T_CASE(test_alertmanager),
+    T_CASE(test_audit),
+    T_CASE(test_restore),
+    T_CASE(test_module_bus),
+    T_CASE(test_noise_z),
+    {0},
 };
 
 T_MAIN(cases)
