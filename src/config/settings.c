@@ -46,7 +46,8 @@ const struct config_setting config_settings[] = {
     {"log.level", CONFIG_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
      "lowest level of the JSON log lines written to stderr"},
     {"clock.kind", CONFIG_ENUM, "real", 0, 0, clock_choices, F(clock), "--clock",
-     "time source: real, virtual (driven by tests and the simulator) or replay (event time)"},
+     "time source: real, virtual (driven by tests and the simulator) or replay (event time:"
+     " starts at the first event and follows the newest)"},
     {"modules", CONFIG_STR, "all", 0, 0, NULL, F(modules), "--modules",
      "comma-separated modules to run (see `oncue serve --help`), or all"},
     {"steer.ttl_s", CONFIG_INT, "10", 1, 86400, NULL, F(steer_ttl_s), NULL,

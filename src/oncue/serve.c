@@ -268,7 +268,9 @@ static int open_services(struct server *srv)
     char err[512];
     enum oc_clock_kind kind = OC_CLOCK_REAL;
     oc_clock_kind_parse(srv->cfg.clock, &kind);
-    oc_clock_init(&srv->clock, kind, kind == OC_CLOCK_REAL ? 0 : oc_wall_ms());
+    /* a replay clock is event time only: it starts at 0 and the first event sets it, so a
+     * replay of an old day stamps, measures and routes its incidents in that day */
+    oc_clock_init(&srv->clock, kind, kind == OC_CLOCK_VIRTUAL ? oc_wall_ms() : 0);
     srv->app.cfg = &srv->cfg;
     srv->app.clock = &srv->clock;
     srv->app.bus = oc_bus_new();
