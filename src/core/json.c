@@ -82,7 +82,8 @@ static int dump_cb(const char *p, size_t n, void *data)
 int oc_json_dump(const json_t *v, struct oc_buf *b)
 {
     size_t before = b->len;
-    if (json_dump_callback(v, dump_cb, b, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+    if (json_dump_callback(v, dump_cb, b,
+                           JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) != 0) {
         b->len = before;
         if (b->data)
             b->data[before] = '\0';

@@ -182,6 +182,13 @@ static void test_json_helpers(void)
     T_EQ_INT(out.len, 0);
     oc_buf_free(&out);
     json_decref(v);
+    /* API answers print doubles with 15 significant digits: 0.05, not 0.050000000000000003 */
+    v = json_pack("{s:f, s:f, s:f}", "a", 0.05, "b", 0.1 + 0.2, "c", 1.0 / 3.0);
+    oc_buf_init(&out, 1024);
+    T_EQ_INT(oc_json_dump(v, &out), 0);
+    T_EQ_STR(out.data, "{\"a\":0.05,\"b\":0.3,\"c\":0.333333333333333}");
+    oc_buf_free(&out);
+    json_decref(v);
     T_EQ_INT(oc_json_parse("{\"a\":", 5, &v, err, sizeof(err)), OC_EINVAL);
     T_CONTAINS(err, "line 1");
 }
