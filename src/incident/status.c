@@ -17,6 +17,19 @@
 static const char *const impacts[] = {"none", "critical", "major", "minor", "none"};
 static const char *const comp_status[] = {"operational", "major_outage", "partial_outage",
                                           "degraded_performance", "operational"};
+/* What the HTML page shows for each comp_status value. */
+static const char *const comp_words[] = {"Operational", "Major outage", "Partial outage",
+                                         "Degraded performance", "Operational"};
+
+/* The words of a component status ("major_outage" -> "Major outage"). */
+static const char *comp_word(const char *status)
+{
+    for (size_t i = 0; status && i < sizeof(comp_status) / sizeof(comp_status[0]); i++)
+        if (strcmp(status, comp_status[i]) == 0)
+            return comp_words[i];
+    return status;
+}
+
 static const char *const descriptions[] = {"All Systems Operational", "Major Service Outage",
                                            "Partial System Outage", "Minor Service Outage",
                                            "All Systems Operational"};
@@ -81,10 +94,68 @@ static json_t *updates(struct incident_mgr *m, const struct incident *inc, const
     return arr;
 }
 
+/* What viewers see of a metric (the first word of an incident's title). */
+static const struct {
+    const char *metric, *phrase;
+} public_phrases[] = {
+    {"rebuffering_share", "Buffering during playback"},
+    {"rebuffer_ratio", "Buffering during playback"},
+    {"vsf_rate", "Videos failing to start"},
+    {"ebvs_rate", "Videos slow to start"},
+    {"avg_bitrate_kbps", "Lower video quality"},
+    {"startup_p50_ms", "Videos slow to start"},
+    {"startup_p95_ms", "Videos slow to start"},
+};
+
+/* Appends to out (len used of n) the region of alert id ("rule/region=EMEA,cdn=x") unless
+ * it is there already; returns how many regions out lists. */
+static int add_region(const char *id, char *out, size_t n, int count)
+{
+    const char *key = strchr(id, '/'), *r = strstr(key ? key : id, "region=");
+    char region[64];
+    if (!r || (r != id && r[-1] != '/' && r[-1] != ','))
+        return count;
+    r += 7;
+    snprintf(region, sizeof(region), "%.*s", (int)strcspn(r, ",/"), r);
+    for (const char *p = out; region[0] && (p = strstr(p, region)) != NULL; p++)
+        if ((p == out || p[-1] == ' ') && (p[strlen(region)] == 0 || p[strlen(region)] == ','))
+            return count;
+    size_t len = strlen(out);
+    if (region[0] && len + strlen(region) + 3 < n) {
+        snprintf(out + len, n - len, "%s%s", count ? ", " : "", region);
+        count++;
+    }
+    return count;
+}
+
+/* The incident's public name: the viewer-facing phrase of its metric and the regions its
+ * alerts name ("Buffering during playback in NA, EMEA"), never the internal title. */
+static void public_name(const struct incident *inc, char *out, size_t n)
+{
+    const char *phrase = "Degraded playback";
+    char regions[256] = "";
+    int nreg = 0;
+    size_t k = strcspn(inc->title, " ");
+    for (size_t i = 0; i < sizeof(public_phrases) / sizeof(public_phrases[0]); i++)
+        if (strlen(public_phrases[i].metric) == k &&
+            strncmp(inc->title, public_phrases[i].metric, k) == 0)
+            phrase = public_phrases[i].phrase;
+    const char *own = json_string_value(json_object_get(inc->slice, "region"));
+    char key[96];
+    if (own) { /* the incident's own region first, in the form alert ids use */
+        snprintf(key, sizeof(key), "region=%s", own);
+        nreg = add_region(key, regions, sizeof(regions), nreg);
+    }
+    for (int i = 0; i < inc->nalerts; i++)
+        nreg = add_region(inc->alerts[i].id, regions, sizeof(regions), nreg);
+    snprintf(out, n, "%s%s%s", phrase, nreg ? " in " : "", regions);
+}
+
 static json_t *incident_json(struct incident_mgr *m, const struct incident *inc, const char *base)
 {
-    char id[32], created[32], updated[32], link[512];
+    char id[32], created[32], updated[32], link[512], name[320];
     json_t *ups;
+    public_name(inc, name, sizeof(name));
     inc_format_id(inc->id, id, sizeof(id));
     inc_iso_time(inc->opened_s, created, sizeof(created));
     ups = updates(m, inc, id);
@@ -92,7 +163,7 @@ static json_t *incident_json(struct incident_mgr *m, const struct incident *inc,
                  sizeof(updated));
     snprintf(link, sizeof(link), "%s/status#%s", base, id);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:s, s:s, s:s, s:s, s:o, s:[]}", "id", id,
-                     "name", inc->title, "status", inc->public_status, "created_at", created,
+                     "name", name, "status", inc->public_status, "created_at", created,
                      "updated_at", updated, "monitoring_at", "resolved_at", "impact",
                      impacts[inc->sev], "shortlink", link, "started_at", created, "page_id",
                      "oncue", "incident_updates", ups, "components");
@@ -206,7 +277,7 @@ char *incident_status_html(struct incident_mgr *m)
         oc_buf_puts(&b, "<li><span>");
         esc(&b, jstr(v, "name"));
         oc_buf_puts(&b, "</span><span>");
-        esc(&b, jstr(v, "status"));
+        esc(&b, comp_word(jstr(v, "status")));
         oc_buf_puts(&b, "</span></li>");
     }
     oc_buf_puts(&b, "</ul>");

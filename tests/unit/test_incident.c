@@ -730,6 +730,7 @@ static void test_status_json_shape(void)
     T_EQ_STR(str(json_object_get(s, "status"), "indicator"), "major");
     json_t *inc = json_array_get(json_object_get(s, "incidents"), 0);
     T_EQ_STR(str(inc, "id"), "INC-1");
+    T_EQ_STR(str(inc, "name"), "Buffering during playback in EMEA"); /* not the internal title */
     T_EQ_STR(str(inc, "status"), "investigating");
     T_EQ_STR(str(inc, "impact"), "major");
     json_t *u = json_array_get(json_object_get(inc, "incident_updates"), 0);
@@ -738,6 +739,8 @@ static void test_status_json_shape(void)
     json_decref(s);
     char *html = incident_status_html(f.m);
     T_CONTAINS(html, "Buffering in Europe.");
+    T_CONTAINS(html, "<h2>Buffering during playback in EMEA</h2>");
+    T_CONTAINS(html, "<span>Video playback</span><span>Partial outage</span>");
     T_TRUE(strstr(html, "<script src") == NULL);
     free(html);
     fx_close(&f);
