@@ -4,9 +4,7 @@
  * bytes) and joined on demand.
  */
 #include "alert/alert.h"
-#include "core/alloc.h"
-
-#include <string.h>
+#include "core/file.h"
 
 static const char *const lines[] = {
     "# rules.yaml - the alert rules oncue ships with (embedded in the binary; override with\n",
@@ -161,15 +159,5 @@ static const char *const lines[] = {
 
 char *alert_default_yaml(size_t *len)
 {
-    size_t n = 0, off = 0;
-    for (int i = 0; lines[i]; i++)
-        n += strlen(lines[i]);
-    char *s = oc_malloc(n + 1);
-    for (int i = 0; lines[i]; i++) {
-        memcpy(s + off, lines[i], strlen(lines[i]));
-        off += strlen(lines[i]);
-    }
-    s[n] = 0;
-    *len = n;
-    return s;
+    return oc_lines_join(lines, len);
 }

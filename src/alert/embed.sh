@@ -16,9 +16,7 @@ gen() { # capability header function example
         echo ' * bytes) and joined on demand.'
         echo ' */'
         echo "#include \"$header\""
-        echo '#include "core/alloc.h"'
-        echo
-        echo '#include <string.h>'
+        echo '#include "core/file.h"'
         echo
         echo 'static const char *const lines[] = {'
         lit "$root/examples/$file"
@@ -27,17 +25,7 @@ gen() { # capability header function example
         echo
         echo "char *$fn(size_t *len)"
         echo '{'
-        echo '    size_t n = 0, off = 0;'
-        echo '    for (int i = 0; lines[i]; i++)'
-        echo '        n += strlen(lines[i]);'
-        echo '    char *s = oc_malloc(n + 1);'
-        echo '    for (int i = 0; lines[i]; i++) {'
-        echo '        memcpy(s + off, lines[i], strlen(lines[i]));'
-        echo '        off += strlen(lines[i]);'
-        echo '    }'
-        echo '    s[n] = 0;'
-        echo '    *len = n;'
-        echo '    return s;'
+        echo '    return oc_lines_join(lines, len);'
         echo '}'
     } >"$root/src/$cap/defaults.c"
 }

@@ -33,3 +33,19 @@ out:
     fclose(f);
     return rc;
 }
+
+char *oc_lines_join(const char *const *lines, size_t *len)
+{
+    size_t n = 0, at = 0;
+    for (int i = 0; lines[i]; i++)
+        n += strlen(lines[i]);
+    char *s = oc_malloc(n + 1);
+    for (int i = 0; lines[i]; i++) {
+        size_t k = strlen(lines[i]);
+        memcpy(s + at, lines[i], k);
+        at += k;
+    }
+    s[n] = 0;
+    *len = n;
+    return s;
+}

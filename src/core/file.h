@@ -1,5 +1,6 @@
 /*
- * file.h - reading a whole file under a cap, for the loaders of YAML and CSV files.
+ * file.h - reading a whole file under a cap, for the loaders of YAML and CSV files; and
+ * joining a file embedded in the binary as a list of lines.
  */
 #ifndef OC_CORE_FILE_H
 #define OC_CORE_FILE_H
@@ -11,5 +12,10 @@
  * it. 0, or OC_EIO with "PATH: cannot open: reason" / "PATH: cannot read: reason" in err. */
 int oc_read_file(const char *path, size_t max, char **out /* OUT */, size_t *n /* OUT */, char *err,
                  size_t errlen);
+
+/* Joins lines (NULL-terminated; a shipped file embedded line by line, since ISO C caps one
+ * string literal at 4095 bytes) into one NUL-terminated heap string (the caller frees); its
+ * length in *len. */
+char *oc_lines_join(const char *const *lines, size_t *len /* OUT */);
 
 #endif

@@ -5,7 +5,7 @@
  */
 #include "sim/sim.h"
 
-#include "core/alloc.h"
+#include "core/file.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -357,19 +357,8 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 /* Joins the lines of every file. */
 static void join_all(void)
 {
-    for (struct embedded *e = files; e->name; e++) {
-        size_t n = 0, at = 0;
-        for (int i = 0; e->lines[i]; i++)
-            n += strlen(e->lines[i]);
-        e->text = oc_malloc(n + 1);
-        for (int i = 0; e->lines[i]; i++) {
-            size_t k = strlen(e->lines[i]);
-            memcpy(e->text + at, e->lines[i], k);
-            at += k;
-        }
-        e->text[n] = 0;
-        e->len = n;
-    }
+    for (struct embedded *e = files; e->name; e++)
+        e->text = oc_lines_join(e->lines, &e->len);
 }
 
 const char *sim_embedded(const char *name, size_t *len)
