@@ -61,10 +61,13 @@ void drill_meter_add(struct drill *d, const struct beacon_event *ev)
     int64_t k = (ev->ts_ms - d->t0_ms) / DRILL_BUCKET_MS;
     if (k < 0 || k >= d->nbuckets)
         return;
-    d->buckets[k].rebuffer_ms += ev->rebuffer_ms;
-    d->buckets[k].playing_ms += ev->playing_ms;
-    d->buckets[k].starts++;
-    d->buckets[k].failures += ev->outcome == BEACON_FAILURE;
+    if (r->meter_vsf) {
+        d->buckets[k].starts++;
+        d->buckets[k].failures += ev->outcome == BEACON_FAILURE;
+    } else {
+        d->buckets[k].rebuffer_ms += ev->rebuffer_ms;
+        d->buckets[k].playing_ms += ev->playing_ms;
+    }
 }
 
 double drill_meter_ratio(const struct drill *d, int64_t from_s)

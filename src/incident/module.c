@@ -102,57 +102,47 @@ static const char *body_str(const json_t *b, const char *k)
     return json_string_value(json_object_get(b, k));
 }
 
-static void note_post(struct http_req *req)
-{
-    int64_t id = req_id(req);
-    json_t *b = id ? http_body_json(req) : NULL;
-    if (!b)
-        return;
-    int rc = incident_note(mgr(req), id, req->principal, body_str(b, "text"));
-    done(req, id, rc, rc == OC_EINVAL ? "text: 1 to 4096 bytes" : "");
-    json_decref(b);
-}
+/* An action on incident id with the request's JSON body b: 0, or an error code with a
+ * reason in err. */
+typedef int body_action_fn(struct http_req *req, int64_t id, const json_t *b, char *err,
+                           size_t errlen);
 
-static void role_post(struct http_req *req)
-{
-    char err[256] = "";
-    int64_t id = req_id(req);
-    json_t *b = id ? http_body_json(req) : NULL;
-    if (!b)
-        return;
-    const char *person = json_is_true(json_object_get(b, "release")) ? NULL : body_str(b, "person");
-    done(req, id,
-         incident_role(mgr(req), id, req->principal, body_str(b, "role"), person, err, sizeof(err)),
-         err);
-    json_decref(b);
-}
-
-static void status_post(struct http_req *req)
-{
-    char err[256] = "";
-    int64_t id = req_id(req);
-    json_t *b = id ? http_body_json(req) : NULL;
-    if (!b)
-        return;
-    done(req, id,
-         incident_status_update(mgr(req), id, req->principal, body_str(b, "status"),
-                                body_str(b, "body"), err, sizeof(err)),
-         err);
-    json_decref(b);
-}
-
-static void resolve_post(struct http_req *req)
+/* POST /v1/incidents/{id}/ACTION {...}: parses the id and the body, runs fn, answers. */
+static void with_body(struct http_req *req, body_action_fn *fn)
 {
     char err[512] = "";
     int64_t id = req_id(req);
     json_t *b = id ? http_body_json(req) : NULL;
     if (!b)
         return;
-    done(req, id,
-         incident_resolve(mgr(req), id, req->principal, json_is_true(json_object_get(b, "force")),
-                          body_str(b, "reason"), err, sizeof(err)),
-         err);
+    done(req, id, fn(req, id, b, err, sizeof(err)), err);
     json_decref(b);
+}
+
+static int note_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
+{
+    int rc = incident_note(mgr(req), id, req->principal, body_str(b, "text"));
+    if (rc == OC_EINVAL)
+        snprintf(err, n, "text: 1 to 4096 bytes");
+    return rc;
+}
+
+static int role_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
+{
+    const char *person = json_is_true(json_object_get(b, "release")) ? NULL : body_str(b, "person");
+    return incident_role(mgr(req), id, req->principal, body_str(b, "role"), person, err, n);
+}
+
+static int status_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
+{
+    return incident_status_update(mgr(req), id, req->principal, body_str(b, "status"),
+                                  body_str(b, "body"), err, n);
+}
+
+static int resolve_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
+{
+    return incident_resolve(mgr(req), id, req->principal, json_is_true(json_object_get(b, "force")),
+                            body_str(b, "reason"), err, n);
 }
 
 static int parse_sev(const json_t *v)
@@ -165,38 +155,51 @@ static int parse_sev(const json_t *v)
     return 0;
 }
 
-static void severity_post(struct http_req *req)
+static int severity_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
 {
-    char err[256] = "";
-    int64_t id = req_id(req);
-    json_t *b = id ? http_body_json(req) : NULL;
-    if (!b)
-        return;
-    done(req, id,
-         incident_set_severity(mgr(req), id, req->principal,
-                               parse_sev(json_object_get(b, "severity")), body_str(b, "reason"),
-                               err, sizeof(err)),
-         err);
-    json_decref(b);
+    return incident_set_severity(mgr(req), id, req->principal,
+                                 parse_sev(json_object_get(b, "severity")), body_str(b, "reason"),
+                                 err, n);
 }
 
-/* POST /v1/incidents/{id}/followups {title, due_at (unix s) | due_hours}. */
-static void followup_post(struct http_req *req)
+/* {title, due_at (unix s) | due_hours} */
+static int followup_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
 {
-    char err[256] = "";
-    int64_t id = req_id(req);
-    json_t *b = id ? http_body_json(req) : NULL;
-    if (!b)
-        return;
     int64_t due = json_integer_value(json_object_get(b, "due_at"));
     if (!due && json_is_integer(json_object_get(b, "due_hours")))
         due = oc_clock_now_s(req->app->clock) +
               json_integer_value(json_object_get(b, "due_hours")) * 3600;
-    done(req, id,
-         incident_followup_add(mgr(req), id, req->principal, body_str(b, "title"), due, err,
-                               sizeof(err)),
-         err);
-    json_decref(b);
+    return incident_followup_add(mgr(req), id, req->principal, body_str(b, "title"), due, err, n);
+}
+
+static void note_post(struct http_req *req)
+{
+    with_body(req, note_act);
+}
+
+static void role_post(struct http_req *req)
+{
+    with_body(req, role_act);
+}
+
+static void status_post(struct http_req *req)
+{
+    with_body(req, status_act);
+}
+
+static void resolve_post(struct http_req *req)
+{
+    with_body(req, resolve_act);
+}
+
+static void severity_post(struct http_req *req)
+{
+    with_body(req, severity_act);
+}
+
+static void followup_post(struct http_req *req)
+{
+    with_body(req, followup_act);
 }
 
 /* POST /v1/incidents: declares an incident by hand with an alert.fired-shaped body. */

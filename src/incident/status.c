@@ -107,48 +107,42 @@ static const struct {
     {"startup_p95_ms", "Videos slow to start"},
 };
 
-/* Appends to out (len used of n) the region of alert id ("rule/region=EMEA,cdn=x") unless
- * it is there already; returns how many regions out lists. */
-static int add_region(const char *id, char *out, size_t n, int count)
+#define NAME_REGIONS 8 /* regions a public name lists */
+
+/* Adds region to regs (nreg used) unless it is empty, there already or regs is full. */
+static int add_region(char regs[][64], int nreg, const char *region, size_t len)
 {
-    const char *key = strchr(id, '/'), *r = strstr(key ? key : id, "region=");
-    char region[64];
-    if (!r || (r != id && r[-1] != '/' && r[-1] != ','))
-        return count;
-    r += 7;
-    snprintf(region, sizeof(region), "%.*s", (int)strcspn(r, ",/"), r);
-    for (const char *p = out; region[0] && (p = strstr(p, region)) != NULL; p++)
-        if ((p == out || p[-1] == ' ') && (p[strlen(region)] == 0 || p[strlen(region)] == ','))
-            return count;
-    size_t len = strlen(out);
-    if (region[0] && len + strlen(region) + 3 < n) {
-        snprintf(out + len, n - len, "%s%s", count ? ", " : "", region);
-        count++;
-    }
-    return count;
+    if (len == 0 || len >= 64 || nreg == NAME_REGIONS)
+        return nreg;
+    for (int i = 0; i < nreg; i++)
+        if (strlen(regs[i]) == len && strncmp(regs[i], region, len) == 0)
+            return nreg;
+    snprintf(regs[nreg], 64, "%.*s", (int)len, region);
+    return nreg + 1;
 }
 
 /* The incident's public name: the viewer-facing phrase of its metric and the regions its
- * alerts name ("Buffering during playback in NA, EMEA"), never the internal title. */
+ * slice and alerts ("rule/region=EMEA,cdn=x") name ("Buffering during playback in NA, EMEA"),
+ * never the internal title. */
 static void public_name(const struct incident *inc, char *out, size_t n)
 {
     const char *phrase = "Degraded playback";
-    char regions[256] = "";
-    int nreg = 0;
-    size_t k = strcspn(inc->title, " ");
+    const char *own = json_string_value(json_object_get(inc->slice, "region"));
+    char regs[NAME_REGIONS][64];
+    int nreg = own ? add_region(regs, 0, own, strlen(own)) : 0;
+    size_t k = strcspn(inc->title, " "), len;
     for (size_t i = 0; i < sizeof(public_phrases) / sizeof(public_phrases[0]); i++)
         if (strlen(public_phrases[i].metric) == k &&
             strncmp(inc->title, public_phrases[i].metric, k) == 0)
             phrase = public_phrases[i].phrase;
-    const char *own = json_string_value(json_object_get(inc->slice, "region"));
-    char key[96];
-    if (own) { /* the incident's own region first, in the form alert ids use */
-        snprintf(key, sizeof(key), "region=%s", own);
-        nreg = add_region(key, regions, sizeof(regions), nreg);
+    for (int i = 0; i < inc->nalerts; i++) {
+        const char *key = strchr(inc->alerts[i].id, '/'), *r = key ? strstr(key, "region=") : NULL;
+        if (r && (r[-1] == '/' || r[-1] == ','))
+            nreg = add_region(regs, nreg, r + 7, strcspn(r + 7, ","));
     }
-    for (int i = 0; i < inc->nalerts; i++)
-        nreg = add_region(inc->alerts[i].id, regions, sizeof(regions), nreg);
-    snprintf(out, n, "%s%s%s", phrase, nreg ? " in " : "", regions);
+    len = (size_t)snprintf(out, n, "%s", phrase);
+    for (int i = 0; i < nreg && len < n; i++)
+        len += (size_t)snprintf(out + len, n - len, "%s%s", i ? ", " : " in ", regs[i]);
 }
 
 static json_t *incident_json(struct incident_mgr *m, const struct incident *inc, const char *base)

@@ -60,6 +60,11 @@ t_check "cli ack twice conflicts" 1 "$("$ONCUE_BIN" incident ack INC-1 2>/dev/nu
 "$ONCUE_BIN" incident role INC-1 comms erin >/dev/null
 "$ONCUE_BIN" incident note INC-1 FRA cache hit ratio is 12% >/dev/null
 t_check "cli status" 0 "$("$ONCUE_BIN" incident status INC-1 identified Viewers in Europe see buffering. >/dev/null; echo $?)"
+t_check "severity override" 200 "$(status POST /v1/incidents/INC-1/severity -H "Authorization: Bearer $RESP" -d '{"severity": "SEV1", "reason": "the whole of Europe"}')"
+t_contains "now SEV1" '"severity":"SEV1"' "$(body)"
+t_check "bad severity 422" 422 "$(status POST /v1/incidents/INC-1/severity -H "Authorization: Bearer $RESP" -d '{"severity": "SEV9", "reason": "x"}')"
+t_check "follow-up item" 200 "$(status POST /v1/incidents/INC-1/followups -H "Authorization: Bearer $RESP" -d '{"title": "Cache-fill alarm for FRA", "due_hours": 48}')"
+t_contains "follow-up listed" '"title":"Cache-fill alarm for FRA"' "$(body)"
 t_check "resolve refused before recovery" 1 "$("$ONCUE_BIN" incident resolve INC-2 2>/dev/null >/dev/null; echo $?)"
 t_check "forced resolve without reason" 1 "$("$ONCUE_BIN" incident resolve INC-2 --force 2>/dev/null >/dev/null; echo $?)"
 t_check "forced resolve with reason" 0 "$("$ONCUE_BIN" incident resolve INC-2 --force --reason "synthetic probe" >/dev/null; echo $?)"

@@ -866,6 +866,23 @@ static void test_merge_by_cause(void)
     fx_close(&f);
 }
 
+/* The public name lists the regions the alerts' group keys name, once each, in order. */
+static void test_public_name_regions(void)
+{
+    struct fx f;
+    fx_open(&f);
+    fake.affected_share = 0.2;
+    fire(&f, "reb-region/region=NA", "{}", "page", 0.08);
+    fire(&f, "reb-cdn/region=EMEA,cdn=primary", "{}", "page", 0.09);
+    fire(&f, "reb-cdn/region=NA,cdn=secondary", "{}", "page", 0.07);
+    json_t *s = incident_status_json(f.m);
+    json_t *inc = json_array_get(json_object_get(s, "incidents"), 0);
+    T_EQ_INT(json_array_size(json_object_get(s, "incidents")), 1);
+    T_EQ_STR(str(inc, "name"), "Buffering during playback in NA, EMEA");
+    json_decref(s);
+    fx_close(&f);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_grid_table),
     T_CASE(test_open_join_separate),
@@ -885,6 +902,7 @@ static const struct t_case cases[] = {
     T_CASE(test_status_json_shape),
     T_CASE(test_review_markdown),
     T_CASE(test_merge_by_cause),
+    T_CASE(test_public_name_regions),
     {0},
 };
 
