@@ -12,7 +12,7 @@
 #define OC_ALERT_ALERT_H
 
 #include "core/module.h"
-#include "ingest/ingest.h"
+#include "qoe/qoe.h"
 #include "slo/slo.h"
 
 #include <jansson.h>
@@ -104,7 +104,7 @@ void alert_engine_start_at(struct alert_engine *e, int64_t minute);
 /* Evaluates, in order, every minute of cube c closed by now_s and not yet evaluated (at most
  * ALERT_MAX_CATCHUP). Returns the number of events published, or a negative oc_err.
  * Deterministic: the same closed minutes give the same events whatever the tick times. */
-int alert_eval_tick(struct alert_engine *e, struct ingest_cube *c, int64_t now_s);
+int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s);
 /* Restores firing states from alert.fired payloads (borrowed; alert_store_open_firings), so
  * that alerts open before a restart resolve normally. Unknown rules are skipped. Returns the
  * number restored. */

@@ -50,7 +50,7 @@ void alert_burn_destroy(struct alert_burn *b)
 }
 
 /* Fills slot of minute m from one query over [m, m + 60). */
-static void fill(struct ring *r, const struct slo *s, struct ingest_cube *c, int64_t m)
+static void fill(struct ring *r, const struct slo *s, struct qoe_cube *c, int64_t m)
 {
     struct qoe_query q;
     struct qoe_result *res = NULL;
@@ -76,7 +76,7 @@ static void fill(struct ring *r, const struct slo *s, struct ingest_cube *c, int
 
 /* Fills the slots of [from, to) with one step-60 query per QOE_MAX_POINTS minutes; only the
  * minutes with data of an occurrences SLO need a query of their own (for the volume). */
-static void fill_range(struct ring *r, const struct slo *s, struct ingest_cube *c, int64_t from,
+static void fill_range(struct ring *r, const struct slo *s, struct qoe_cube *c, int64_t from,
                        int64_t to)
 {
     struct qoe_query q;
@@ -108,8 +108,8 @@ static void fill_range(struct ring *r, const struct slo *s, struct ingest_cube *
     }
 }
 
-double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct ingest_cube *c,
-                       int64_t end, int64_t w)
+double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cube *c, int64_t end,
+                       int64_t w)
 {
     struct ring *r = &b->r[s - b->slos->slos];
     int64_t minutes = 0, bad = 0;

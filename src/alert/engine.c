@@ -243,7 +243,7 @@ static double noisy_threshold(const struct alert_rule *r, double n)
     return r->op == SLO_OP_GT ? p + r->noise_z * sd : p - r->noise_z * sd;
 }
 
-static int eval_threshold(struct alert_engine *e, int ri, struct ingest_cube *c, int64_t t)
+static int eval_threshold(struct alert_engine *e, int ri, struct qoe_cube *c, int64_t t)
 {
     const struct alert_rule *r = &e->rules->rules[ri];
     struct qoe_query q;
@@ -283,7 +283,7 @@ static int eval_threshold(struct alert_engine *e, int ri, struct ingest_cube *c,
     return rc ? rc : n;
 }
 
-static int eval_burn(struct alert_engine *e, int ri, struct ingest_cube *c, int64_t t)
+static int eval_burn(struct alert_engine *e, int ri, struct qoe_cube *c, int64_t t)
 {
     const struct alert_rule *r = &e->rules->rules[ri];
     const struct slo *s = slo_find(e->slos, r->slo);
@@ -312,7 +312,7 @@ static int eval_burn(struct alert_engine *e, int ri, struct ingest_cube *c, int6
     return step(e, g, t, breach, !breach);
 }
 
-int alert_eval_tick(struct alert_engine *e, struct ingest_cube *c, int64_t now_s)
+int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
 {
     int64_t upto = slo_closed_upto(c, now_s);
     int n = 0, done = 0;

@@ -24,12 +24,13 @@
 #define MAX_DAYS   3650
 
 struct alert_mod {
-    struct oc_app *app;        /* borrowed */
-    struct slo_set *slos;      /* owned */
-    struct alert_rules *rules; /* owned */
-    struct alert_engine *eng;  /* owned */
-    _Atomic long am_events;    /* Alertmanager events published */
-    int replay_started;        /* replay clock: evaluation set to start at the first minute */
+    struct oc_app *app;         /* borrowed */
+    const struct slo_set *slos; /* the slo module's, or own_slos */
+    struct slo_set *own_slos;   /* owned: loaded here when the slo module does not run */
+    struct alert_rules *rules;  /* owned */
+    struct alert_engine *eng;   /* owned */
+    _Atomic long am_events;     /* Alertmanager events published */
+    int replay_started;         /* replay clock: evaluation set to start at the first minute */
 };
 
 /* GET /v1/alerts: {"active": [...], "recent": [...]}. */
@@ -187,12 +188,12 @@ static void on_incident(const char *topic, const json_t *payload, void *arg)
 static void eval_timer(struct oc_app *app, void *state)
 {
     struct alert_mod *m = state;
-    struct ingest_cube *c = ingest_cube_current();
+    struct qoe_cube *c = qoe_cube_of(app);
     int64_t lo, hi;
     if (!c)
         return;
     if (app->clock->kind == OC_CLOCK_REPLAY && !m->replay_started) {
-        ingest_cube_window(c, &lo, &hi);
+        qoe_cube_window(c, &lo, &hi);
         if (hi <= 0)
             return; /* nothing closed yet */
         alert_engine_start_at(m->eng, lo);
@@ -234,7 +235,7 @@ static void mod_free(struct alert_mod *m)
 {
     alert_engine_destroy(m->eng);
     alert_rules_destroy(m->rules);
-    slo_set_destroy(m->slos);
+    slo_set_destroy(m->own_slos);
     free(m);
 }
 
@@ -246,7 +247,10 @@ static int alert_init(struct oc_app *app, void **state)
     if (!m)
         return rc;
     m->app = app;
-    rc = slo_set_load(app->cfg->slo_file, &m->slos, err, sizeof(err));
+    m->slos = slo_set_of(app);
+    rc = m->slos ? 0 : slo_set_load(app->cfg->slo_file, &m->own_slos, err, sizeof(err));
+    if (!m->slos)
+        m->slos = m->own_slos;
     if (rc == 0)
         rc = alert_rules_load(app->cfg->alert_rules_file, m->slos, &m->rules, err, sizeof(err));
     if (rc == 0 && app->bus) {

@@ -51,7 +51,7 @@ static int parse_group(struct slo_yaml *y, yaml_node_t *m, struct alert_rule *r)
         return slo_yaml_fail(y, g, "group_by: expected a list of dimensions");
     for (int i = 0; i < slo_yaml_len(g); i++) {
         const char *s = slo_yaml_str(slo_yaml_item(y, g, i));
-        int d = s ? ingest_dim_parse(s) : -1;
+        int d = s ? qoe_dim_parse(s) : -1;
         if (d < 0)
             return slo_yaml_fail(y, g, "group_by: unknown dimension '%s'", s ? s : "?");
         for (int k = 0; k < r->ngroup; k++)

@@ -12,7 +12,7 @@
 #ifndef OC_CATALOG_CATALOG_H
 #define OC_CATALOG_CATALOG_H
 
-#include "ingest/event.h"
+#include "qoe/qoe.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -295,20 +295,24 @@ int catalog_check_refs(const struct catalog *c, const struct catalog_service *s,
 
 /* --- running.c: the catalog of the running module, for other capabilities --- */
 
-/* A borrowed catalog: valid until catalog_running_put; do not keep pointers past it. */
+/* The name the catalog module provides itself under (struct oc_app). */
+#define CATALOG_PROVIDES "catalog"
+
+/* A borrowed catalog: valid until catalog_put; do not keep pointers past it. */
 struct catalog_ref {
     const struct catalog *cat; /* read-only */
     void *priv;                /* the module holding it */
 };
 
-/* Borrows the running module's catalog under its read lock: 0, or OC_ENOTFOUND when the
- * catalog module is not running. Every successful get needs one put, soon (writers wait). */
-int catalog_running_get(struct catalog_ref *ref /* OUT */);
-void catalog_running_put(struct catalog_ref *ref);
-/* catalog_route (slice) or catalog_route_service (service, when not NULL) on the running
+/* Borrows the catalog of app's running catalog module under its read lock: 0, or
+ * OC_ENOTFOUND when the module is not running. Every successful get needs one put, soon
+ * (writers wait). */
+int catalog_get(const struct oc_app *app, struct catalog_ref *ref /* OUT */);
+void catalog_put(struct catalog_ref *ref);
+/* catalog_route (slice) or catalog_route_service (service, when not NULL) on app's running
  * catalog; OC_ENOTFOUND also when the module is not running (out->reason says so). */
-int catalog_running_route(const struct catalog_slice *slice, const char *service, int64_t at_ms,
-                          struct catalog_route *out /* OUT */);
+int catalog_route_app(const struct oc_app *app, const struct catalog_slice *slice,
+                      const char *service, int64_t at_ms, struct catalog_route *out /* OUT */);
 
 /* --- cli.c and module.c --- */
 

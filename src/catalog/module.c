@@ -344,16 +344,22 @@ static int catalog_mod_init(struct oc_app *app, void **state)
         return rc;
     }
     oc_log(OC_LOG_INFO, "catalog: %d services from %s", m->cat->nservices, m->cat->source);
-    catalog_running_set(m);
+    rc = oc_app_provide(app, CATALOG_PROVIDES, m);
+    if (rc != 0) {
+        catalog_mod_destroy(m);
+        return rc;
+    }
     *state = m;
     return 0;
 }
 
 static void catalog_mod_stop(struct oc_app *app, void *state)
 {
-    (void)app;
-    catalog_running_set(NULL);
-    catalog_mod_destroy(state);
+    struct catalog_mod *m = state;
+    oc_app_withdraw(app, CATALOG_PROVIDES);
+    pthread_rwlock_wrlock(&m->lock); /* wait until no borrower holds it */
+    pthread_rwlock_unlock(&m->lock);
+    catalog_mod_destroy(m);
 }
 
 const struct oc_module catalog_module = {

@@ -36,7 +36,4 @@ int catalog_mod_put(struct catalog_mod *m, struct catalog_service *s, int create
 int catalog_mod_delete(struct catalog_mod *m, const char *name, const char *actor, int64_t now_ms,
                        char *err, size_t errlen);
 
-/* Makes m the catalog catalog_running_get lends (NULL withdraws it, waiting for borrowers). */
-void catalog_running_set(struct catalog_mod *m);
-
 #endif

@@ -18,7 +18,21 @@ struct store;
 struct http_server;
 struct http_route;
 
-/* The shared services of a running server (or a pipeline test). Not owned by modules. */
+#define OC_APP_MAX_PROVIDED 32 /* shared instances the modules of one app may provide */
+
+/* One instance a module provides to the others (see oc_app_provide). */
+struct oc_provided {
+    const char *name; /* a capability's constant, e.g. QOE_PROVIDES_CUBE; static storage */
+    void *ptr;        /* owned by the providing module */
+};
+
+/* The shared services of a running server, a drill or a pipeline test: the composition root.
+ * Not owned by modules. Besides the services every module gets, it carries what the modules
+ * provide one another: a module's init provides what it owns (the qoe cube, the running
+ * catalog, the SLO set, ...) and later modules, handlers and subscribers find it by name
+ * through the owner's typed accessor (qoe_cube_of, catalog_borrow, slo_set_of). The list is
+ * written only while modules start and stop, before the HTTP workers run and after they
+ * stop, so reading it needs no lock. */
 struct oc_app {
     const struct oc_config *cfg; /* settings, read-only */
     struct oc_clock *clock;      /* the injected clock */
@@ -26,7 +40,18 @@ struct oc_app {
     struct oc_metrics *metrics;  /* /metrics collectors */
     struct store *store;         /* the operational store; NULL when not open */
     struct http_server *http;    /* NULL outside `serve` */
+    struct oc_provided provided[OC_APP_MAX_PROVIDED]; /* first nprovided in use */
+    int nprovided;
 };
+
+/* Makes ptr (owned by the caller, which withdraws it before freeing it) findable under name
+ * (static storage). 0, OC_ECONFLICT when the name is taken, or OC_ETOOBIG when full. */
+int oc_app_provide(struct oc_app *app, const char *name, void *ptr);
+/* The instance provided under name, or NULL (nothing provides it: its module is not
+ * running). */
+void *oc_app_find(const struct oc_app *app, const char *name);
+/* Removes what was provided under name (a no-op when nothing was). */
+void oc_app_withdraw(struct oc_app *app, const char *name);
 
 /* A periodic task run on the server's main loop. */
 struct oc_module_timer {

@@ -12,8 +12,8 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/module.h"
-#include "ingest/event.h"
-#include "ingest/ingest.h"
+#include "qoe/qoe.h"
+#include "qoe/qoe.h"
 
 #define DRILL_DEFAULT_VIEWERS 20000
 #define DRILL_DEFAULT_OUT     "./oncue-drills"
@@ -70,7 +70,7 @@ struct drill {
     struct oc_config cfg;
     struct oc_app app;
     void *catalog_state;
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct slo_set *slos;
     struct alert_rules *rules;
     struct alert_engine *eng;

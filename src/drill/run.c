@@ -40,7 +40,7 @@ static const char *const drill_policy_auto =
 static void sink(void *arg, const struct beacon_event *ev)
 {
     struct drill *d = arg;
-    ingest_cube_add_event(d->cube, ev); /* straight into the cube: no NDJSON round trip */
+    qoe_cube_add_event(d->cube, ev); /* straight into the cube: no NDJSON round trip */
     drill_meter_add(d, ev);
 }
 
@@ -92,7 +92,7 @@ static int cube_measure(void *arg, const json_t *slice, int64_t now_s, struct in
 static void tick(void *arg, int64_t now_ms)
 {
     struct drill *d = arg;
-    ingest_cube_tick(d->cube);
+    qoe_cube_tick(d->cube);
     if (d->o->auto_mitigate)
         steer_auto_tick(d->st);
     if (now_ms % DRILL_EVAL_MS == 0) {
@@ -131,7 +131,7 @@ static int steer_open(struct drill *d, char *err, size_t errlen)
 /* Opens every capability of the pipeline. 0, or an error with err set. */
 static int pipeline_open(struct drill *d, char *err, size_t errlen)
 {
-    struct ingest_cube_opts co;
+    struct qoe_cube_opts co;
     struct incident_opts io;
     int rc;
     snprintf(d->dir, sizeof(d->dir), "/tmp/oncue-drill.XXXXXX");
@@ -149,8 +149,8 @@ static int pipeline_open(struct drill *d, char *err, size_t errlen)
         snprintf(err, errlen, "catalog: %s", oc_strerror(rc));
         return rc;
     }
-    ingest_cube_opts_default(&co);
-    d->cube = ingest_cube_new(&co, &d->clk);
+    qoe_cube_opts_default(&co);
+    d->cube = qoe_cube_new(&co, &d->clk);
     if ((rc = slo_set_load(NULL, &d->slos, err, errlen)) != 0 ||
         (rc = alert_rules_load(NULL, d->slos, &d->rules, err, errlen)) != 0)
         return rc;
@@ -198,7 +198,7 @@ static void pipeline_close(struct drill *d)
     slo_set_destroy(d->slos);
     if (d->catalog_state)
         catalog_module.stop(&d->app, d->catalog_state);
-    ingest_cube_destroy(d->cube);
+    qoe_cube_destroy(d->cube);
     oc_bus_destroy(d->bus);
     store_close(d->store);
     config_free(&d->cfg);

@@ -66,17 +66,14 @@ int incident_classify(const struct incident_grid *g, const struct incident_impac
  * and returns 0, or OC_ENOTFOUND when there is nothing to measure. */
 typedef int incident_measure_fn(void *arg, const json_t *slice, int64_t now_s,
                                 struct incident_impact *out /* OUT */);
-struct ingest_cube;
+struct qoe_cube;
 /* Measures over cube c (NULL: nothing to measure): in_slice = the slice's share of concurrent
  * viewers over the 5 closed minutes before now_s; affected_share = in_slice x the larger of
  * the slice's share of viewers rebuffering and its VSF + EBVS rates (3 latest minutes);
  * cannot_start_share = in_slice x (VSF + EBVS); how long the global rebuffer ratio has been
  * above g's SEV1 line. 0 or OC_ENOTFOUND (no data). */
-int incident_measure_cube(struct ingest_cube *c, const struct incident_grid *g, const json_t *slice,
+int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, const json_t *slice,
                           int64_t now_s, struct incident_impact *out);
-/* The default measure (arg: the grid): incident_measure_cube over the running ingest cube. */
-int incident_measure_qoe(void *arg, const json_t *slice, int64_t now_s,
-                         struct incident_impact *out /* OUT */);
 
 /* --- sign.c: Standard Webhooks --- */
 
@@ -99,7 +96,7 @@ struct incident_opts {
     int64_t followup_hours;    /* deadline of follow-up items */
     int64_t reclassify_s;      /* how often impact is re-measured */
     struct incident_grid grid;
-    incident_measure_fn *measure; /* NULL: incident_measure_qoe */
+    incident_measure_fn *measure; /* NULL: incident_measure_cube on the app's cube */
     void *measure_arg;
     const char *webhooks_file; /* YAML or JSON list of endpoints, or NULL */
     const char *public_url;    /* status page base URL, for links ("" if none) */

@@ -16,7 +16,7 @@
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "ingest/event.h"
+#include "qoe/qoe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,24 +49,24 @@ static int same_key(const json_t *a, const json_t *b, const char *key)
 }
 
 /* 1 when service a is in the blast radius of b (a depends on b, transitively). */
-static int in_blast(const char *a, const char *b)
+static int in_blast(const struct oc_app *app, const char *a, const char *b)
 {
     struct catalog_ref ref;
     struct catalog_blast bl;
     int hit = 0;
-    if (!a || !b || catalog_running_get(&ref) != 0)
+    if (!a || !b || catalog_get(app, &ref) != 0)
         return 0;
     if (catalog_blast_radius(ref.cat, b, &bl) == 0) {
         for (int i = 0; i < bl.services.n; i++)
             hit |= strcmp(bl.services.v[i], a) == 0;
         catalog_blast_free(&bl);
     }
-    catalog_running_put(&ref);
+    catalog_put(&ref);
     return hit;
 }
 
 /* The overlap rule of grouping (see the file comment); a global slice overlaps everything. */
-static int slices_overlap(const json_t *a, const json_t *b)
+static int slices_overlap(const struct oc_app *app, const json_t *a, const json_t *b)
 {
     if (json_object_size(a) == 0 || json_object_size(b) == 0)
         return 1;
@@ -74,7 +74,7 @@ static int slices_overlap(const json_t *a, const json_t *b)
         return 1;
     const char *sa = json_string_value(json_object_get(a, "service"));
     const char *sb = json_string_value(json_object_get(b, "service"));
-    return in_blast(sa, sb) || in_blast(sb, sa);
+    return in_blast(app, sa, sb) || in_blast(app, sb, sa);
 }
 
 static struct inc_alert *find_alert(struct incident *inc, const char *id)
@@ -136,7 +136,7 @@ static void route_and_page(struct incident_mgr *m, struct incident *inc, const j
     memset(&cs, 0, sizeof(cs));
     for (int d = 0; d < BEACON_NDIMS; d++)
         cs.v[d] = json_string_value(json_object_get(slice, beacon_dim_names[d]));
-    if (catalog_running_route(&cs, service, now * 1000, &r) != 0) {
+    if (catalog_route_app(m->app, &cs, service, now * 1000, &r) != 0) {
         if (!unless_team)
             inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0, "no owner to page: %s", r.reason);
         return;
@@ -332,7 +332,7 @@ static void on_fired(struct incident_mgr *m, const json_t *p, int64_t now)
     for (int i = m->n - 1; i >= 0; i--) {
         inc = m->incs[i];
         if (!inc_is_open(inc) || now - inc->opened_s > m->o.group_window_s ||
-            !(slices_overlap(inc->slice, slice) || explained(inc, metric, slice)))
+            !(slices_overlap(m->app, inc->slice, slice) || explained(inc, metric, slice)))
             continue;
         if (inc->nalerts >= INCIDENT_MAX_ALERTS) { /* full: the alert is not tracked */
             oc_log(OC_LOG_WARN, "incident: INC-%lld holds %d alerts; %s not joined",
@@ -391,7 +391,7 @@ static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, ch
     char url[2048] = "";
     if (!name)
         return;
-    if (catalog_running_get(&ref) != 0) {
+    if (catalog_get(m->app, &ref) != 0) {
         snprintf(out, n, "; no catalog is loaded, so no deploy webhook was called");
         return;
     }
@@ -403,7 +403,7 @@ static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, ch
     else if (!url[0])
         snprintf(out, n, "; %s has no deploy_webhook in the catalog: roll back by hand%s%s", name,
                  svc->rollback_doc ? " per " : "", svc->rollback_doc ? svc->rollback_doc : "");
-    catalog_running_put(&ref);
+    catalog_put(&ref);
     if (!url[0])
         return;
     json_t *data =
@@ -652,12 +652,12 @@ static int escalate(struct incident_mgr *m, struct incident *inc, int64_t now)
     int n = 0, sent = 0;
     char id[32];
     int quiet = clear_since(inc) != 0; /* metrics clear: due pages lapse unsent */
-    if (inc->state != INCIDENT_TRIGGERED || !inc->policy[0] || catalog_running_get(&ref) != 0)
+    if (inc->state != INCIDENT_TRIGGERED || !inc->policy[0] || catalog_get(m->app, &ref) != 0)
         return 0;
     if (catalog_escalation_plan(ref.cat, inc->policy, inc->opened_s * 1000, pages,
                                 CATALOG_MAX_PAGES, &n) != 0)
         n = 0;
-    catalog_running_put(&ref);
+    catalog_put(&ref);
     inc_format_id(inc->id, id, sizeof(id));
     while (inc->page_step < n && pages[inc->page_step].at_ms <= now * 1000) {
         const struct catalog_page *pg = &pages[inc->page_step++];

@@ -9,7 +9,7 @@
 #include "incident/incident_int.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "ingest/ingest.h"
+#include "qoe/qoe.h"
 #include "qoe/qoe.h"
 
 #include <math.h>
@@ -88,7 +88,7 @@ int incident_classify(const struct incident_grid *g, const struct incident_impac
 }
 
 /* Runs one whole-range (or per-minute) query over the slice; NAN when there is no data. */
-static double query_value(struct ingest_cube *c, enum qoe_metric metric, const json_t *slice,
+static double query_value(struct qoe_cube *c, enum qoe_metric metric, const json_t *slice,
                           int64_t from, int64_t to, int64_t step, int k)
 {
     struct qoe_query q;
@@ -105,7 +105,7 @@ static double query_value(struct ingest_cube *c, enum qoe_metric metric, const j
     q.top = 1;
     json_object_foreach((json_t *)slice, key, v)
     {
-        int d = ingest_dim_parse(key);
+        int d = qoe_dim_parse(key);
         if (d < 0 || !json_is_string(v) || q.nfilters >= QOE_MAX_FILTERS)
             continue;
         q.filters[q.nfilters].dim = d;
@@ -119,7 +119,7 @@ static double query_value(struct ingest_cube *c, enum qoe_metric metric, const j
 
 /* Seconds the global rebuffer ratio has been above line, counting back whole minutes from
  * the newest minute with data (the newest minutes may not be closed yet); *last is its value. */
-static int64_t rebuffer_run(struct ingest_cube *c, int64_t to, double line, double *last)
+static int64_t rebuffer_run(struct qoe_cube *c, int64_t to, double line, double *last)
 {
     json_t *empty = json_object();
     int64_t run = 0;
@@ -145,7 +145,7 @@ static double or0(double v)
     return isnan(v) ? 0 : v;
 }
 
-int incident_measure_cube(struct ingest_cube *c, const struct incident_grid *g, const json_t *slice,
+int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, const json_t *slice,
                           int64_t now_s, struct incident_impact *out)
 {
     int64_t to = now_s / 60 * 60, from = to - 300, recent = to - 180;
@@ -172,11 +172,6 @@ int incident_measure_cube(struct ingest_cube *c, const struct incident_grid *g, 
     return rc;
 }
 
-int incident_measure_qoe(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
-{
-    return incident_measure_cube(ingest_cube_current(), arg, slice, now_s, out);
-}
-
 static int slice_scoped(const json_t *slice)
 {
     return json_object_get(slice, "region") || json_object_get(slice, "cdn") ||
@@ -188,9 +183,9 @@ static int slice_scoped(const json_t *slice)
 int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
                 struct incident_impact *imp)
 {
-    incident_measure_fn *fn = m->o.measure ? m->o.measure : incident_measure_qoe;
-    void *arg = m->o.measure ? m->o.measure_arg : &m->o.grid;
-    int rc = fn(arg, inc->slice, now, imp);
+    int rc = m->o.measure
+                 ? m->o.measure(m->o.measure_arg, inc->slice, now, imp)
+                 : incident_measure_cube(qoe_cube_of(m->app), &m->o.grid, inc->slice, now, imp);
     int global = json_object_size(inc->slice) == 0;
     for (int i = 0; i < inc->nalerts; i++) {
         const struct inc_alert *a = &inc->alerts[i];

@@ -123,7 +123,7 @@ static void set_dim(struct fields *f, struct beacon_str *out, const struct jv *v
     switch (v->kind) {
     case JV_STRING:
     case JV_NUMBER:
-        if (v->s.n > INGEST_MAX_DIM_VALUE) {
+        if (v->s.n > QOE_MAX_DIM_VALUE) {
             set_reason(f, INGEST_BAD_DIMENSION);
             return;
         }

@@ -2,7 +2,7 @@
  * ingest.h - player telemetry: the beacon parser, the per-minute QoE cube, POST /v1/events.
  *
  * Flow: a body (JSON array or NDJSON) is parsed by ingest_parse into a batch of validated
- * beacon_events (zero-copy slices into the body); ingest_cube_add folds a batch into the open
+ * beacon_events (zero-copy slices into the body); qoe_cube_add folds a batch into the open
  * minutes of the cube; minutes close on the event-time watermark or the injected clock and
  * become compact, immutable closed minutes (one row per leaf) that the qoe capability reads.
  * See docs/internals/ingest.md for the invariants.
@@ -11,7 +11,7 @@
 #define OC_INGEST_INGEST_H
 
 #include "core/module.h"
-#include "ingest/event.h"
+#include "qoe/qoe.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -36,12 +36,8 @@ enum ingest_reason {
     INGEST_NREASONS,
 };
 
-#define INGEST_MAX_SESSION   256  /* bytes of a session id */
-#define INGEST_MAX_DIM_VALUE 128  /* bytes of a dimension value */
-#define INGEST_MAX_ERRORS    20   /* errors listed in a POST /v1/events answer */
-#define INGEST_SKETCH_GAMMA  1.02 /* startup sketch bucket ratio: <= 1% relative error */
-#define INGEST_SKETCH_NB     2048 /* buckets; bucket 0 holds 0 ms */
-#define INGEST_SKETCH_MAXC   ((1u << 21) - 1) /* count field of a packed sketch entry */
+#define INGEST_MAX_SESSION 256 /* bytes of a session id */
+#define INGEST_MAX_ERRORS  20  /* errors listed in a POST /v1/events answer */
 
 /* The reason names ("missing_ts", ...), indexed by enum ingest_reason ("ok" for 0). */
 extern const char *const ingest_reason_names[INGEST_NREASONS];
@@ -51,8 +47,9 @@ extern const char *const ingest_reason_names[INGEST_NREASONS];
 struct ingest_batch {
     struct beacon_event *ev; /* the valid events, in body order; owned */
     uint32_t *index;         /* ev[i] was item index[i] of the body; owned */
-    uint32_t *leaf;          /* ev[i]'s leaf id, set by ingest_cube_add; owned */
+    uint32_t *leaf;          /* ev[i]'s leaf id, set by qoe_cube_add; owned */
     uint64_t *sh;            /* ev[i]'s session hash (heartbeats), set likewise; owned */
+    uint8_t *verdict;        /* ev[i]'s enum qoe_fold_verdict, set likewise; owned */
     size_t nev, cap_ev;
     uint8_t *reason; /* per item: enum ingest_reason; owned */
     size_t nitems, cap_items;
@@ -70,193 +67,15 @@ void ingest_batch_free(struct ingest_batch *b);
  * OC_ETOOBIG past max_items. Unknown fields are ignored. */
 int ingest_parse(struct ingest_batch *b, const char *body, size_t len, char *err, size_t errlen);
 
-/* 64-bit hash of n bytes (also the session hash of the cube). */
-uint64_t ingest_hash(const void *p, size_t n, uint64_t seed);
-
-/* The startup sketch: a log-bucket histogram, bucket i > 0 holds values in
- * (gamma^(i-1), gamma^i], reported as 2 gamma^i / (gamma + 1). Mergeable by adding counts. */
-int ingest_sketch_bucket(int64_t ms);
-double ingest_sketch_value(int bucket);
-/* The q-quantile (nearest rank, 0 < q <= 1) of a dense histogram of INGEST_SKETCH_NB counts
- * holding n values; NAN when n is 0. */
-double ingest_sketch_quantile(const uint64_t *hist, uint64_t n, double q);
-/* Packed entries of closed minutes: bucket in the top 11 bits, count in the low 21. */
-#define INGEST_SK_BUCKET(e) ((int)((e) >> 21))
-#define INGEST_SK_COUNT(e)  ((e)&INGEST_SKETCH_MAXC)
-
-/* Cube settings (from struct oc_config, or set by tests). */
-struct ingest_cube_opts {
-    int64_t allowed_lateness_s;     /* ingest.allowed_lateness_s */
-    int64_t max_future_skew_s;      /* ingest.max_future_skew_s; not applied to a replay clock */
-    uint32_t max_values_per_dim;    /* ingest.max_values_per_dim, beyond: "other" */
-    uint32_t max_leaves_per_minute; /* ingest.max_leaves_per_minute, beyond: the all-other leaf */
-    uint32_t max_leaves;            /* leaf dictionary cap (all minutes); beyond: all-other leaf */
-    uint32_t max_sessions_per_minute; /* (session, leaf) pairs per minute kept exactly */
-    int64_t memory_minutes;           /* closed minutes kept in memory */
-    int64_t rollup_5m_after_s;        /* stored minutes older than this merge into 5-minute rows */
-    int64_t rollup_1h_after_s;        /* 5-minute rows older than this merge into hourly rows */
-    int64_t retention_days;           /* stored rows older than this are deleted */
+/* Reject counters of one ingest path (parse and cube), by enum ingest_reason. */
+struct ingest_stats {
+    _Atomic uint64_t rejected[INGEST_NREASONS];
 };
 
-/* One leaf of one closed minute: everything the PRODUCT.md formulas need (a row view of the
- * columns of struct ingest_minute; see ingest_minute_row). */
-struct ingest_row {
-    uint32_t leaf;        /* leaf id: ingest_cube_leaf_dims */
-    uint32_t starts;      /* start events */
-    uint32_t fails;       /* ... with outcome failure */
-    uint32_t exits;       /* ... with outcome exit */
-    uint32_t hb_sessions; /* distinct sessions with a heartbeat in this leaf this minute */
-    uint32_t rb_sessions; /* ... of which at least one heartbeat had rebuffer_ms > 0 */
-    uint32_t sk_off;      /* first packed sketch entry in the minute's sk array */
-    uint32_t sk_n;        /* number of packed entries (successful starts by bucket) */
-    int64_t playing_ms;   /* sum over heartbeats */
-    int64_t rebuffer_ms;  /* sum over heartbeats */
-    double bitrate_ms;    /* sum of bitrate_kbps x playing_ms */
-};
-
-/* One minute of one leaf inside a stored rollup row: what makes the per-minute metrics
- * (share rebuffering, concurrent viewers) exact over any slice, since they are means over
- * minutes of ratios and distinct counts that do not add up across a row's minutes. */
-struct ingest_det {
-    uint32_t min; /* minute within the row: (minute start - row start) / 60 */
-    uint32_t hb;  /* distinct sessions with a heartbeat in this leaf that minute */
-    uint32_t rb;  /* ... of which at least one heartbeat had rebuffer_ms > 0 */
-};
-
-/* A closed minute, stored by column so that a query reads only the columns its metric needs.
- * Immutable once published. Row i of every column is one leaf; leaves ascend. A stored
- * rollup row (res 300 or 3600) has the same shape: its columns are sums over its minutes
- * (session counts become session-minutes) and det holds each leaf's per-minute sessions. */
-struct ingest_minute {
-    int64_t t; /* minute start, unix seconds */
-    uint32_t nrows;
-    int64_t *playing_ms; /* the columns, as in struct ingest_row; all inside mem */
-    int64_t *rebuffer_ms;
-    double *bitrate_ms;
-    uint32_t *leaf;
-    uint32_t *starts, *fails, *exits;
-    uint32_t *hb_sessions, *rb_sessions;
-    uint32_t *sk_off, *sk_n;
-    void *mem;      /* one allocation holding every column; owned */
-    size_t mem_len; /* its bytes */
-    uint32_t *sk;   /* packed sketch entries; owned */
-    uint32_t nsk;
-    int32_t res;            /* seconds covered: 60, or 300 / 3600 for a rollup row */
-    uint32_t *det_off;      /* rollup rows: row i's entries are det[det_off[i] ..] */
-    uint32_t *det_n;        /* ... det_n[i] of them, minutes ascending; NULL: no detail */
-    struct ingest_det *det; /* (a minute, or a rollup stored before detail existed); owned */
-    uint32_t ndet;
-};
-
-/* Row i of m as a struct. */
-void ingest_minute_row(const struct ingest_minute *m, uint32_t i, struct ingest_row *out /* OUT */);
-/* A minute of nrows rows with its columns allocated (zeroed) and nsk sketch entries. Free
- * with ingest_minute_destroy. */
-struct ingest_minute *ingest_minute_new(int64_t t, uint32_t nrows, uint32_t nsk);
-/* Sets row i of m from r. */
-void ingest_minute_set(struct ingest_minute *m, uint32_t i, const struct ingest_row *r);
-/* Frees a closed minute (NULL is a no-op). */
-void ingest_minute_destroy(struct ingest_minute *cm);
-
-/* Counters of a cube, for /metrics and tests. */
-struct ingest_cube_stats {
-    uint64_t accepted;                  /* events folded into a minute */
-    uint64_t rejected[INGEST_NREASONS]; /* by reason (parse and cube) */
-    uint64_t folded[BEACON_NDIMS];      /* dimension values folded into "other" */
-    uint64_t leaves_folded;             /* events sent to the all-other leaf by a cap */
-    uint64_t sessions_dropped;          /* heartbeats past max_sessions_per_minute */
-    uint64_t minutes_closed;
-    uint32_t leaves;               /* leaf dictionary size */
-    uint32_t values[BEACON_NDIMS]; /* intern table sizes */
-    int64_t watermark_ms;          /* max event time - lateness */
-    int64_t closed_upto_s;         /* every minute before this is closed */
-    uint64_t persist_pending;      /* closed minutes waiting for the store */
-    uint64_t persist_dropped;      /* closed minutes dropped because the store was stuck */
-};
-
-struct ingest_cube;
-struct oc_clock;
-
-/* Creates a cube reading time from clock (borrowed; outlives the cube). Destroy with
- * ingest_cube_destroy (NULL is a no-op). */
-struct ingest_cube *ingest_cube_new(const struct ingest_cube_opts *opts, struct oc_clock *clock);
-void ingest_cube_destroy(struct ingest_cube *c);
-/* Defaults of every option (the documented setting defaults). */
-void ingest_cube_opts_default(struct ingest_cube_opts *o);
-/* Folds the valid events of b into the cube, setting b->reason for those the cube rejects
- * (too old, too far in the future); may close minutes. b comes from ingest_parse (a batch
- * filled by hand needs ev, index, reason, leaf and sh arrays of cap_ev entries). Leaf
- * resolution runs without the lock; folding takes it once per call. Thread-safe. Returns the
- * number accepted. */
-size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b);
-/* Adds one already-valid event (its strings are read during the call only), as the in-process
- * producers (the drill) do without an NDJSON round trip; 1 if accepted, else 0. */
-size_t ingest_cube_add_event(struct ingest_cube *c, const struct beacon_event *ev);
-/* Counts parse-level rejections of b in the stats (the HTTP handler calls it). */
-void ingest_cube_count_rejects(struct ingest_cube *c, const struct ingest_batch *b);
-/* Closes the minutes the clock says are due (now - lateness passed their end); a no-op on a
- * replay clock, where only the event watermark closes minutes. Thread-safe. */
-void ingest_cube_tick(struct ingest_cube *c);
-/* Closes every open minute (shutdown, tests). Later events for them are too old. */
-void ingest_cube_flush(struct ingest_cube *c);
-void ingest_cube_stats(struct ingest_cube *c, struct ingest_cube_stats *out /* OUT */);
-
-struct store;
-/* Loads the stored dimension values and leaves (same ids) and the memory_minutes newest
- * stored minutes, marks every stored minute closed, and turns on persistence: from then on
- * closed minutes queue for ingest_cube_persist. Call before ingesting. 0, or OC_EDB /
- * OC_EINVAL with a reason in err. */
-int ingest_cube_load(struct ingest_cube *c, struct store *s, char *err, size_t errlen);
-/* Writes the queued closed minutes, one transaction each (with the values and leaves they
- * need). Returns the number written, or a negative oc_err (the rest stay queued). */
-int ingest_cube_persist(struct ingest_cube *c, struct store *s);
-/* Rolls stored minutes up to 5-minute and hourly rows and deletes rows past retention
- * (bounded work per call). 0 or OC_EDB. */
-int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s);
-
-/* Reading stored history (the qoe capability), for ranges older than memory. Every stored
- * row covers [t, t + res) at the best resolution kept (a minute, 5 minutes, an hour); rows never
- * overlap (a rollup deletes what it merges, in one transaction). Lock order: history_begin
- * before read_begin, never the other way round.
- * history_begin returns 1 with the store locked (the rows do not change until history_end)
- * when the cube was loaded from a store, else 0 (and history_end must not be called). */
-int ingest_cube_history_begin(struct ingest_cube *c);
-void ingest_cube_history_end(struct ingest_cube *c);
-/* The end (t + res) of the latest stored row that starts before t, or INT64_MIN. */
-int64_t ingest_cube_history_cover(struct ingest_cube *c, int64_t t);
-/* Calls fn(arg, row) for every stored row starting in [from, to), decoded one at a time (the
- * row is valid during the call only; damaged rows are skipped). 0, or OC_EDB. */
-int ingest_cube_history_scan(struct ingest_cube *c, int64_t from, int64_t to,
-                             void (*fn)(void *arg, const struct ingest_minute *row), void *arg);
-
-/* Reading closed minutes (the qoe capability). Between read_begin and read_end minutes are
- * neither added nor evicted; several readers may hold it at once. */
-void ingest_cube_read_begin(struct ingest_cube *c);
-void ingest_cube_read_end(struct ingest_cube *c);
-/* The minute starts that may be in memory: [*lo, *hi) (empty before the first close). A
- * reader bounds its scan by it, so a huge range costs no more than the ring. Lock-free. */
-void ingest_cube_window(struct ingest_cube *c, int64_t *lo, int64_t *hi);
-/* The closed minute starting at t (unix seconds, a multiple of 60), or NULL. */
-const struct ingest_minute *ingest_cube_minute(struct ingest_cube *c, int64_t t);
-/* The value ids of leaf (BEACON_NDIMS of them; owned by the cube, valid forever). */
-const uint32_t *ingest_cube_leaf_dims(struct ingest_cube *c, uint32_t leaf);
-/* The number of leaves so far (ids are 0 .. n-1). */
-uint32_t ingest_cube_nleaves(struct ingest_cube *c);
-/* The value with this id in dimension d (NUL-terminated; owned by the cube). */
-const char *ingest_cube_value(struct ingest_cube *c, int d, uint32_t id);
-/* The number of values of dimension d so far. */
-uint32_t ingest_cube_nvalues(struct ingest_cube *c, int d);
-/* The id of value s (n bytes) in dimension d: 0, or OC_ENOTFOUND. */
-int ingest_cube_value_id(struct ingest_cube *c, int d, const char *s, size_t n,
-                         uint32_t *out /* OUT */);
-/* The dimension named name (a beacon_dim_names entry), or -1. */
-int ingest_dim_parse(const char *name);
-/* The value absent dimensions get, and the one overflow values fold into (ids 0 and 1). */
-#define INGEST_VALUE_UNKNOWN "unknown"
-#define INGEST_VALUE_OTHER   "other"
-
-/* The cube of the running ingest module (NULL when it is not running). */
-struct ingest_cube *ingest_cube_current(void);
+/* Folds the valid events of b into cube c (qoe_cube_add), sets b->reason of those the cube
+ * refused (too old, too far in the future) and adds every rejected item of b, parse and
+ * cube, to st (NULL: not counted). Returns the number folded. Thread-safe. */
+size_t ingest_fold(struct qoe_cube *c, struct ingest_batch *b, struct ingest_stats *st);
 
 /* The `ingest` module: POST /v1/events, the minute-closing timer and its metrics. */
 extern const struct oc_module ingest_module;

@@ -1,6 +1,6 @@
 /*
- * module.c - the `ingest` module: POST /v1/events, the timer that closes minutes on the
- * clock, and the ingest counters in /metrics.
+ * module.c - the `ingest` module: POST /v1/events into the qoe module's cube, and the
+ * rejected-event counters in /metrics.
  *
  * The handler parses on the HTTP worker thread (no lock), then folds the batch into the cube
  * under one lock per request. The answer lists the first INGEST_MAX_ERRORS rejected items
@@ -8,7 +8,7 @@
  * (the HTTP layer answers the OPTIONS preflight).
  */
 #include "ingest/ingest.h"
-#include "config/config.h"
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -16,19 +16,18 @@
 #include "core/metrics.h"
 #include "http/http.h"
 
-#include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
 #define INGEST_MAX_BODY  (8u << 20) /* bytes of one POST /v1/events */
 #define INGEST_MAX_ITEMS 100000     /* events of one body */
 
-static _Atomic(struct ingest_cube *) current; /* the running module's cube */
-
-struct ingest_cube *ingest_cube_current(void)
-{
-    return atomic_load(&current);
-}
+/* The module's state: the cube it folds into (the qoe module's) and its reject counters. */
+struct ingest_mod {
+    struct qoe_cube *cube;     /* borrowed from the qoe module */
+    struct ingest_stats stats; /* by reason, parse and cube */
+};
 
 static json_t *answer(const struct ingest_batch *b, size_t accepted)
 {
@@ -47,7 +46,7 @@ static json_t *answer(const struct ingest_batch *b, size_t accepted)
 
 static void post_events(struct http_req *req)
 {
-    struct ingest_cube *c = req->state;
+    struct ingest_mod *m = req->state;
     struct ingest_batch b;
     char err[160];
     http_set_header(req, "Access-Control-Allow-Origin", "*");
@@ -58,113 +57,45 @@ static void post_events(struct http_req *req)
     } else if (rc != 0) {
         http_problem(req, 400, "%s", err);
     } else {
-        ingest_cube_count_rejects(c, &b);
-        size_t ok = ingest_cube_add(c, &b);
+        size_t ok = ingest_fold(m->cube, &b, &m->stats);
         http_reply_json(req, 200, answer(&b, ok));
     }
     ingest_batch_free(&b);
 }
 
-static void counter(struct oc_buf *b, const char *name, const char *help, double v)
-{
-    oc_metrics_family(b, name, "counter", help);
-    oc_metrics_sample(b, name, NULL, v);
-}
-
+/* /metrics: the rejected events by reason (the cube's own counters are the qoe module's). */
 static void render(struct oc_buf *b, void *arg)
 {
-    struct ingest_cube_stats st;
-    ingest_cube_stats(arg, &st);
-    counter(b, "oncue_ingest_events_accepted_total", "Beacon events folded into the cube.",
-            (double)st.accepted);
+    struct ingest_mod *m = arg;
     oc_metrics_family(b, "oncue_ingest_events_rejected_total", "counter",
                       "Beacon events rejected, by reason.");
     for (int r = 1; r < INGEST_NREASONS; r++) {
         const char *labels[] = {"reason", ingest_reason_names[r], NULL};
-        oc_metrics_sample(b, "oncue_ingest_events_rejected_total", labels, (double)st.rejected[r]);
+        oc_metrics_sample(b, "oncue_ingest_events_rejected_total", labels,
+                          (double)m->stats.rejected[r]);
     }
-    oc_metrics_family(b, "oncue_ingest_values_folded_total", "counter",
-                      "Events whose dimension value was folded into other by the cap.");
-    for (int d = 0; d < BEACON_NDIMS; d++) {
-        const char *labels[] = {"dim", beacon_dim_names[d], NULL};
-        oc_metrics_sample(b, "oncue_ingest_values_folded_total", labels, (double)st.folded[d]);
-    }
-    counter(b, "oncue_ingest_leaves_folded_total",
-            "Events sent to the all-other leaf by a leaf cap.", (double)st.leaves_folded);
-    counter(b, "oncue_ingest_sessions_dropped_total",
-            "Heartbeats whose session was not counted (per-minute session cap).",
-            (double)st.sessions_dropped);
-    counter(b, "oncue_ingest_windows_closed_total", "One-minute windows closed.",
-            (double)st.minutes_closed);
-    counter(b, "oncue_ingest_windows_dropped_total",
-            "Closed minutes dropped unwritten because the store was stuck.",
-            (double)st.persist_dropped);
-    oc_metrics_family(b, "oncue_ingest_windows_pending", "gauge",
-                      "Closed minutes waiting to be written to the store.");
-    oc_metrics_sample(b, "oncue_ingest_windows_pending", NULL, (double)st.persist_pending);
-    oc_metrics_family(b, "oncue_ingest_leaves", "gauge", "Distinct dimension combinations.");
-    oc_metrics_sample(b, "oncue_ingest_leaves", NULL, st.leaves);
-    oc_metrics_family(b, "oncue_ingest_closed_upto_seconds", "gauge",
-                      "Every minute before this time is closed.");
-    oc_metrics_sample(b, "oncue_ingest_closed_upto_seconds", NULL,
-                      st.closed_upto_s == INT64_MIN ? 0 : (double)st.closed_upto_s);
 }
 
-static void cube_opts(const struct oc_config *cfg, struct ingest_cube_opts *o)
-{
-    ingest_cube_opts_default(o);
-    if (!cfg)
-        return;
-    o->allowed_lateness_s = cfg->ingest_lateness_s;
-    o->max_future_skew_s = cfg->ingest_future_skew_s;
-    o->max_values_per_dim = (uint32_t)cfg->ingest_max_values;
-    o->max_leaves_per_minute = (uint32_t)cfg->ingest_max_leaves_min;
-    o->max_leaves = (uint32_t)cfg->ingest_max_leaves;
-    o->max_sessions_per_minute = (uint32_t)cfg->ingest_max_sessions;
-    o->memory_minutes = cfg->qoe_memory_minutes;
-    o->rollup_5m_after_s = cfg->qoe_rollup_5m_after_s;
-    o->rollup_1h_after_s = cfg->qoe_rollup_1h_after_s;
-    o->retention_days = cfg->qoe_retention_days;
-}
-
+/* Finds the cube; ingest has nothing to fold into without the qoe module. */
 static int ingest_init(struct oc_app *app, void **state)
 {
-    struct ingest_cube_opts o;
-    char err[256];
-    cube_opts(app->cfg, &o);
-    struct ingest_cube *c = ingest_cube_new(&o, app->clock);
-    if (app->store && ingest_cube_load(c, app->store, err, sizeof err) != 0) {
-        oc_log(OC_LOG_ERROR, "ingest: cannot load the stored cube: %s", err);
-        ingest_cube_destroy(c);
-        return OC_EDB;
+    struct qoe_cube *c = qoe_cube_of(app);
+    if (!c) {
+        oc_log(OC_LOG_ERROR, "ingest: the qoe module must run too (it owns the cube)");
+        return OC_ENOTFOUND;
     }
+    struct ingest_mod *m = oc_calloc(1, sizeof(*m));
+    m->cube = c;
     if (app->metrics)
-        oc_metrics_register(app->metrics, render, c);
-    atomic_store(&current, c);
-    *state = c;
+        oc_metrics_register(app->metrics, render, m);
+    *state = m;
     return 0;
-}
-
-static void ingest_timer(struct oc_app *app, void *state)
-{
-    ingest_cube_tick(state);
-    if (app->store)
-        ingest_cube_persist(state, app->store);
-}
-
-static void compact_timer(struct oc_app *app, void *state)
-{
-    if (app->store)
-        ingest_cube_compact(state, app->store, oc_clock_now_s(app->clock));
 }
 
 static void ingest_stop(struct oc_app *app, void *state)
 {
-    atomic_store(&current, NULL);
-    ingest_cube_flush(state);
-    if (app->store)
-        ingest_cube_persist(state, app->store);
-    ingest_cube_destroy(state);
+    (void)app;
+    free(state);
 }
 
 static const struct http_route routes[] = {
@@ -173,17 +104,10 @@ static const struct http_route routes[] = {
     {0},
 };
 
-static const struct oc_module_timer timers[] = {
-    {"ingest.close_minutes", 1000, ingest_timer},
-    {"ingest.compact", 60000, compact_timer},
-    {0},
-};
-
 const struct oc_module ingest_module = {
     .name = "ingest",
-    .summary = "player beacons: POST /v1/events into the per-minute QoE cube",
+    .summary = "player beacons: POST /v1/events into the per-minute QoE cube (needs qoe)",
     .init = ingest_init,
     .routes = routes,
-    .timers = timers,
     .stop = ingest_stop,
 };

@@ -423,6 +423,7 @@ static int grow_items(struct ingest_batch *b)
         b->index = oc_realloc(b->index, b->cap_ev * sizeof *b->index);
         b->leaf = oc_realloc(b->leaf, b->cap_ev * sizeof *b->leaf);
         b->sh = oc_realloc(b->sh, b->cap_ev * sizeof *b->sh);
+        b->verdict = oc_realloc(b->verdict, b->cap_ev * sizeof *b->verdict);
     }
     return 0;
 }
@@ -534,6 +535,7 @@ void ingest_batch_free(struct ingest_batch *b)
     free(b->index);
     free(b->leaf);
     free(b->sh);
+    free(b->verdict);
     free(b->reason);
     free(b->scratch);
     memset(b, 0, sizeof *b);

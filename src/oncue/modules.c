@@ -20,10 +20,10 @@
 const struct oc_module *const oc_modules[] = {
     &builtin_module,
     &auth_module,
-    &steer_module,
     &catalog_module,
-    &ingest_module,
+    &steer_module,
     &qoe_module,
+    &ingest_module,
     &slo_module,
     &alert_module,
     &incident_module,

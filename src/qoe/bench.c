@@ -2,7 +2,7 @@
  * bench.c - `oncue bench qoe`: memory of the in-memory cube and query latency.
  *
  * In-process, on a virtual clock: fills --minutes closed minutes of --leaves active leaves
- * (one heartbeat per leaf a minute, a start for every fourth) through ingest_cube_add, prints
+ * (one heartbeat per leaf a minute, a start for every fourth) through qoe_cube_add, prints
  * the process RSS, then times --queries group-by queries over the last 60 minutes and prints
  * p50/p99. A benchmark prints figures; it never fails on time.
  */
@@ -50,13 +50,14 @@ static void leaf_dims(struct beacon_event *e, int i)
     set_dim(e, BEACON_TITLE, 4, (i / 4800) % 64);
 }
 
-static void fill_minute(struct ingest_cube *c, struct ingest_batch *b, int64_t t, int leaves,
+static void fill_minute(struct qoe_cube *c, struct qoe_fold *b, int64_t t, int leaves,
                         char (*sess)[24])
 {
-    b->nev = b->nitems = 0;
+    struct beacon_event *ev = (struct beacon_event *)b->ev;
+    b->n = 0;
     for (int i = 0; i < leaves; i++) {
         for (int k = 0; k < (i % 4 == 0 ? 2 : 1); k++) {
-            struct beacon_event *e = &b->ev[b->nev];
+            struct beacon_event *e = &ev[b->n];
             memset(e, 0, sizeof *e);
             leaf_dims(e, i);
             e->ts_ms = t * 1000 + (i % 60000);
@@ -68,12 +69,10 @@ static void fill_minute(struct ingest_cube *c, struct ingest_batch *b, int64_t t
             e->playing_ms = 9000;
             e->rebuffer_ms = i % 7 == 0 ? 120 : 0;
             e->bitrate_kbps = 1000 + i % 5000;
-            b->index[b->nev] = (uint32_t)b->nitems;
-            b->reason[b->nitems++] = 0;
-            b->nev++;
+            b->n++;
         }
     }
-    ingest_cube_add(c, b);
+    qoe_cube_add(c, b);
 }
 
 static double thread_cpu_ms(void)
@@ -90,7 +89,7 @@ static int cmp_dbl(const void *a, const void *b)
 }
 
 /* Times n queries of the last 60 minutes grouped by region x cdn; prints p50/p99. */
-static void time_queries(struct ingest_cube *c, int64_t end, int n, int step)
+static void time_queries(struct qoe_cube *c, int64_t end, int n, int step)
 {
     static const enum qoe_metric ms[] = {QOE_REBUFFER_RATIO, QOE_VSF_RATE, QOE_CONCURRENT,
                                          QOE_STARTUP_P95, QOE_REBUFFERING_SHARE};
@@ -137,27 +136,26 @@ int qoe_bench_main(int argc, char **argv)
         return 2;
     }
     struct oc_clock clk;
-    struct ingest_cube_opts o;
-    struct ingest_batch b;
-    ingest_cube_opts_default(&o);
+    struct qoe_cube_opts o;
+    struct qoe_fold b;
+    qoe_cube_opts_default(&o);
     o.memory_minutes = minutes;
     oc_clock_init(&clk, OC_CLOCK_REPLAY, T0 * 1000);
-    struct ingest_cube *c = ingest_cube_new(&o, &clk);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
     char(*sess)[24] = oc_malloc((size_t)leaves * sizeof *sess);
     for (int i = 0; i < leaves; i++)
         snprintf(sess[i], sizeof sess[i], "session-%d", i);
-    ingest_batch_init(&b, (size_t)leaves * 2);
-    b.cap_ev = b.cap_items = (size_t)leaves * 2;
-    b.ev = oc_malloc(b.cap_ev * sizeof *b.ev);
-    b.index = oc_malloc(b.cap_ev * sizeof *b.index);
-    b.leaf = oc_malloc(b.cap_ev * sizeof *b.leaf);
-    b.sh = oc_malloc(b.cap_ev * sizeof *b.sh);
-    b.reason = oc_malloc(b.cap_items);
+    size_t cap = (size_t)leaves * 2;
+    struct beacon_event *ev = oc_malloc(cap * sizeof *ev);
+    b = (struct qoe_fold){.ev = ev,
+                          .leaf = oc_malloc(cap * sizeof *b.leaf),
+                          .sh = oc_malloc(cap * sizeof *b.sh),
+                          .verdict = oc_malloc(cap)};
     long rss0 = rss_kb();
     int64_t t0 = oc_mono_ns();
     for (int m = 0; m < minutes; m++)
         fill_minute(c, &b, T0 + m * 60, leaves, sess);
-    ingest_cube_flush(c);
+    qoe_cube_flush(c);
     double secs = (double)(oc_mono_ns() - t0) / 1e9;
     printf("filled %d minutes x %d leaves (%.0f events) in %.1f s: %.0f events/s in-process\n",
            minutes, leaves, (double)minutes * leaves * 1.25, secs,
@@ -165,8 +163,11 @@ int qoe_bench_main(int argc, char **argv)
     printf("rss_mb %.0f (before filling %.0f)\n", (double)rss_kb() / 1024, (double)rss0 / 1024);
     time_queries(c, T0 + minutes * 60, queries, 3600);
     time_queries(c, T0 + minutes * 60, queries, 60);
-    ingest_batch_free(&b);
+    free(ev);
+    free(b.leaf);
+    free(b.sh);
+    free(b.verdict);
     free(sess);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     return 0;
 }

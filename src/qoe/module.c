@@ -1,13 +1,19 @@
 /*
- * module.c - the `qoe` module: GET /v1/qoe (parameters -> qoe_query_run -> JSON),
- * GET /v1/qoe/dimensions, and Prometheus gauges of the last closed minute per region x cdn.
+ * module.c - the `qoe` module: owns the cube (created and loaded from the store at start,
+ * provided to the other modules as QOE_PROVIDES_CUBE, minutes closed and persisted by a
+ * one-second timer, compacted every minute, flushed at stop), GET /v1/qoe (parameters ->
+ * qoe_query_run -> JSON), GET /v1/qoe/dimensions, and the cube's counters and the QoE gauges
+ * of the last closed minute per region x cdn in /metrics.
  *
  * Missing or malformed parameters answer 400, well-formed but invalid ones 422; the detail
  * always starts with the parameter's name.
  */
 #include "qoe/qoe.h"
+#include "config/config.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/metrics.h"
 #include "http/http.h"
 
@@ -46,7 +52,7 @@ static int parse_filter(struct qoe_query *q, const char *s, char *scratch, size_
         if (!colon || colon == p)
             return FAIL(400, "filter: '%s' is not dim:value", p);
         *colon = 0;
-        int d = ingest_dim_parse(p);
+        int d = qoe_dim_parse(p);
         if (d < 0)
             return FAIL(422, "filter: unknown dimension '%s'", p);
         if (q->nfilters >= QOE_MAX_FILTERS)
@@ -67,7 +73,7 @@ static int parse_group(struct qoe_query *q, const char *s, char *err, size_t err
         char *comma = strchr(p, ',');
         if (comma)
             *comma = 0;
-        int d = ingest_dim_parse(p);
+        int d = qoe_dim_parse(p);
         if (d < 0)
             return FAIL(422, "group_by: unknown dimension '%s'", p);
         for (int i = 0; i < q->ngroup; i++)
@@ -134,19 +140,20 @@ static const char *req_get(void *arg, const char *name)
     return http_query(arg, name);
 }
 
+struct qoe_cube *qoe_cube_of(const struct oc_app *app)
+{
+    return oc_app_find(app, QOE_PROVIDES_CUBE);
+}
+
 static void get_qoe(struct http_req *req)
 {
-    struct ingest_cube *c = ingest_cube_current();
+    struct qoe_cube *c = req->state;
     struct qoe_query q;
     struct qoe_result *r = NULL;
     char scratch[2048], err[200];
     int st = qoe_query_parse(&q, req_get, req, scratch, sizeof scratch, err, sizeof err);
     if (st != 0) {
         http_problem(req, st, "%s", err);
-        return;
-    }
-    if (!c) {
-        http_problem(req, 503, "the ingest module is not running");
         return;
     }
     int rc = qoe_query_run(c, &q, &r, err, sizeof err);
@@ -159,14 +166,14 @@ static void get_qoe(struct http_req *req)
 }
 
 /* The last closed minute's start, or 0 when none closed yet. */
-static int64_t last_closed(struct ingest_cube *c)
+static int64_t last_closed(struct qoe_cube *c)
 {
-    struct ingest_cube_stats st;
-    ingest_cube_stats(c, &st);
+    struct qoe_cube_stats st;
+    qoe_cube_stats(c, &st);
     return st.closed_upto_s == INT64_MIN ? 0 : st.closed_upto_s - 60;
 }
 
-static json_t *dim_values(struct ingest_cube *c, int d, int64_t to, int top)
+static json_t *dim_values(struct qoe_cube *c, int d, int64_t to, int top)
 {
     struct qoe_query q;
     struct qoe_result *r = NULL;
@@ -191,36 +198,71 @@ static json_t *dim_values(struct ingest_cube *c, int d, int64_t to, int top)
 
 static void get_dimensions(struct http_req *req)
 {
-    struct ingest_cube *c = ingest_cube_current();
+    struct qoe_cube *c = req->state;
     const char *topq = http_query(req, "top");
     int64_t top = 20;
     if (topq && (parse_int(topq, &top) != 0 || top < 1 || top > QOE_MAX_TOP)) {
         http_problem(req, 422, "top: must be 1 to %d", QOE_MAX_TOP);
         return;
     }
-    if (!c) {
-        http_problem(req, 503, "the ingest module is not running");
-        return;
-    }
     int64_t to = last_closed(c) + 60;
     json_t *dims = json_array();
     for (int d = 0; d < BEACON_NDIMS; d++)
         json_array_append_new(dims, json_pack("{s:s,s:I,s:o}", "name", beacon_dim_names[d],
-                                              "distinct", (json_int_t)ingest_cube_nvalues(c, d),
-                                              "top", dim_values(c, d, to, (int)top)));
+                                              "distinct", (json_int_t)qoe_cube_nvalues(c, d), "top",
+                                              dim_values(c, d, to, (int)top)));
     http_reply_json(req, 200,
                     json_pack("{s:I,s:I,s:o}", "from", (json_int_t)(to - DIM_WINDOW_S), "to",
                               (json_int_t)to, "dimensions", dims));
 }
 
-/* Gauges of the last closed minute per region x cdn, one family per metric. */
+static void counter(struct oc_buf *b, const char *name, const char *help, double v)
+{
+    oc_metrics_family(b, name, "counter", help);
+    oc_metrics_sample(b, name, NULL, v);
+}
+
+/* The cube's counters (named oncue_ingest_* since before the cube moved here). */
+static void render_cube(struct oc_buf *b, struct qoe_cube *c)
+{
+    struct qoe_cube_stats st;
+    qoe_cube_stats(c, &st);
+    counter(b, "oncue_ingest_events_accepted_total", "Beacon events folded into the cube.",
+            (double)st.accepted);
+    oc_metrics_family(b, "oncue_ingest_values_folded_total", "counter",
+                      "Events whose dimension value was folded into other by the cap.");
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        const char *labels[] = {"dim", beacon_dim_names[d], NULL};
+        oc_metrics_sample(b, "oncue_ingest_values_folded_total", labels, (double)st.folded[d]);
+    }
+    counter(b, "oncue_ingest_leaves_folded_total",
+            "Events sent to the all-other leaf by a leaf cap.", (double)st.leaves_folded);
+    counter(b, "oncue_ingest_sessions_dropped_total",
+            "Heartbeats whose session was not counted (per-minute session cap).",
+            (double)st.sessions_dropped);
+    counter(b, "oncue_ingest_windows_closed_total", "One-minute windows closed.",
+            (double)st.minutes_closed);
+    counter(b, "oncue_ingest_windows_dropped_total",
+            "Closed minutes dropped unwritten because the store was stuck.",
+            (double)st.persist_dropped);
+    oc_metrics_family(b, "oncue_ingest_windows_pending", "gauge",
+                      "Closed minutes waiting to be written to the store.");
+    oc_metrics_sample(b, "oncue_ingest_windows_pending", NULL, (double)st.persist_pending);
+    oc_metrics_family(b, "oncue_ingest_leaves", "gauge", "Distinct dimension combinations.");
+    oc_metrics_sample(b, "oncue_ingest_leaves", NULL, st.leaves);
+    oc_metrics_family(b, "oncue_ingest_closed_upto_seconds", "gauge",
+                      "Every minute before this time is closed.");
+    oc_metrics_sample(b, "oncue_ingest_closed_upto_seconds", NULL,
+                      st.closed_upto_s == INT64_MIN ? 0 : (double)st.closed_upto_s);
+}
+
+/* The cube's counters, then gauges of the last closed minute per region x cdn, one family
+ * per metric. */
 static void render(struct oc_buf *b, void *arg)
 {
-    struct ingest_cube *c = ingest_cube_current();
+    struct qoe_cube *c = arg;
     char name[96], err[200];
-    (void)arg;
-    if (!c)
-        return;
+    render_cube(b, c);
     struct qoe_query q;
     memset(&q, 0, sizeof q);
     q.to = last_closed(c) + 60;
@@ -246,13 +288,76 @@ static void render(struct oc_buf *b, void *arg)
     }
 }
 
+static void cube_opts(const struct oc_config *cfg, struct qoe_cube_opts *o)
+{
+    qoe_cube_opts_default(o);
+    if (!cfg)
+        return;
+    o->allowed_lateness_s = cfg->ingest_lateness_s;
+    o->max_future_skew_s = cfg->ingest_future_skew_s;
+    o->max_values_per_dim = (uint32_t)cfg->ingest_max_values;
+    o->max_leaves_per_minute = (uint32_t)cfg->ingest_max_leaves_min;
+    o->max_leaves = (uint32_t)cfg->ingest_max_leaves;
+    o->max_sessions_per_minute = (uint32_t)cfg->ingest_max_sessions;
+    o->memory_minutes = cfg->qoe_memory_minutes;
+    o->rollup_5m_after_s = cfg->qoe_rollup_5m_after_s;
+    o->rollup_1h_after_s = cfg->qoe_rollup_1h_after_s;
+    o->retention_days = cfg->qoe_retention_days;
+}
+
+/* Creates the cube, loads what the store holds, and provides it to the other modules. */
 static int qoe_init(struct oc_app *app, void **state)
 {
+    struct qoe_cube_opts o;
+    char err[256];
+    cube_opts(app->cfg, &o);
+    struct qoe_cube *c = qoe_cube_new(&o, app->clock);
+    if (app->store && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
+        oc_log(OC_LOG_ERROR, "qoe: cannot load the stored cube: %s", err);
+        qoe_cube_destroy(c);
+        return OC_EDB;
+    }
+    int rc = oc_app_provide(app, QOE_PROVIDES_CUBE, c);
+    if (rc != 0) {
+        qoe_cube_destroy(c);
+        return rc;
+    }
     if (app->metrics)
-        oc_metrics_register(app->metrics, render, NULL);
-    *state = NULL;
+        oc_metrics_register(app->metrics, render, c);
+    *state = c;
     return 0;
 }
+
+/* Every second: close the minutes the clock says are due and write them to the store. */
+static void close_timer(struct oc_app *app, void *state)
+{
+    qoe_cube_tick(state);
+    if (app->store)
+        qoe_cube_persist(state, app->store);
+}
+
+/* Every minute: roll stored minutes up and apply retention. */
+static void compact_timer(struct oc_app *app, void *state)
+{
+    if (app->store)
+        qoe_cube_compact(state, app->store, oc_clock_now_s(app->clock));
+}
+
+static void qoe_stop(struct oc_app *app, void *state)
+{
+    oc_app_withdraw(app, QOE_PROVIDES_CUBE);
+    qoe_cube_flush(state);
+    if (app->store)
+        qoe_cube_persist(state, app->store);
+    qoe_cube_destroy(state);
+}
+
+/* Timer names keep their ingest.* spelling: logs and docs refer to them. */
+static const struct oc_module_timer timers[] = {
+    {"ingest.close_minutes", 1000, close_timer},
+    {"ingest.compact", 60000, compact_timer},
+    {0},
+};
 
 static const struct http_route routes[] = {
     {"GET", "/v1/qoe", get_qoe, HTTP_VIEWER, 0,
@@ -264,7 +369,9 @@ static const struct http_route routes[] = {
 
 const struct oc_module qoe_module = {
     .name = "qoe",
-    .summary = "QoE queries over the cube: GET /v1/qoe, dimensions, gauges",
+    .summary = "the per-minute QoE cube and its queries: GET /v1/qoe, dimensions, gauges",
     .init = qoe_init,
     .routes = routes,
+    .timers = timers,
+    .stop = qoe_stop,
 };

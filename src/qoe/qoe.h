@@ -1,5 +1,5 @@
 /*
- * qoe.h - the QoE query engine over the ingest cube, and GET /v1/qoe.
+ * qoe.h - the per-minute QoE cube (cube.h), the query engine over it, and GET /v1/qoe.
  *
  * A query names one metric of PRODUCT.md ("Beacon events"), a half-open time range in unix
  * seconds, a step, a filter (dim:value pairs; the same dimension repeated means any of those
@@ -13,7 +13,7 @@
 #define OC_QOE_QOE_H
 
 #include "core/module.h"
-#include "ingest/ingest.h"
+#include "qoe/cube.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -82,8 +82,8 @@ int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const cha
                     char *scratch, size_t scratch_len, char *err, size_t errlen);
 /* Runs q over the closed minutes of cube c. 0 and *out (free with qoe_result_destroy), or
  * OC_EINVAL / OC_ETOOBIG with a reason in err naming the parameter. Thread-safe. */
-int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q,
-                  struct qoe_result **out /* OUT */, char *err, size_t errlen);
+int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_result **out /* OUT */,
+                  char *err, size_t errlen);
 void qoe_result_destroy(struct qoe_result *r);
 /* The JSON answer of GET /v1/qoe (new reference). */
 json_t *qoe_result_json(const struct qoe_query *q, const struct qoe_result *r);
@@ -96,5 +96,11 @@ int qoe_bench_main(int argc, char **argv);
 /* The `qoe` module: GET /v1/qoe, GET /v1/qoe/dimensions and the QoE gauges in /metrics. It
  * reads the cube of the ingest module (start it too). */
 extern const struct oc_module qoe_module;
+
+/* The name the qoe module provides its cube under (struct oc_app). */
+#define QOE_PROVIDES_CUBE "qoe.cube"
+/* The cube of app's running qoe module (NULL when it does not run); the module owns it and
+ * it lives until the module stops. */
+struct qoe_cube *qoe_cube_of(const struct oc_app *app);
 
 #endif

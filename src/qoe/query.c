@@ -38,7 +38,7 @@ struct cell {
 
 struct qrun {
     const struct qoe_query *q;
-    struct ingest_cube *c;
+    struct qoe_cube *c;
     uint32_t nleaves;
     int32_t *group_of; /* leaf -> group, -1 when filtered out */
     uint32_t *keys;    /* group -> ngroup value ids */
@@ -81,7 +81,7 @@ static void resolve_filter(struct qrun *r)
         uint32_t id;
         if (!r->allow[f->dim])
             r->allow[f->dim] = oc_calloc(QOE_MAX_FILTERS, sizeof(uint32_t));
-        if (ingest_cube_value_id(r->c, f->dim, f->value, strlen(f->value), &id) == 0)
+        if (qoe_cube_value_id(r->c, f->dim, f->value, strlen(f->value), &id) == 0)
             r->allow[f->dim][r->nallow[f->dim]++] = id;
     }
 }
@@ -102,7 +102,7 @@ static int leaf_passes(const struct qrun *r, const uint32_t *dims)
 
 static uint32_t key_hash(const uint32_t *k, int n)
 {
-    return (uint32_t)ingest_hash(k, (size_t)n * sizeof *k, 3);
+    return (uint32_t)qoe_hash(k, (size_t)n * sizeof *k, 3);
 }
 
 static void gmap_grow(struct qrun *r)
@@ -145,13 +145,13 @@ static int build_groups(struct qrun *r, char *err, size_t errlen)
 {
     uint32_t key[BEACON_NDIMS];
     uint32_t none[1] = {0};
-    r->nleaves = ingest_cube_nleaves(r->c);
+    r->nleaves = qoe_cube_nleaves(r->c);
     r->group_of = oc_malloc(((size_t)r->nleaves + 1) * sizeof *r->group_of);
     gmap_grow(r);
     if (r->q->ngroup == 0)
         group_id(r, none); /* the one group {} always exists */
     for (uint32_t l = 0; l < r->nleaves; l++) {
-        const uint32_t *dims = ingest_cube_leaf_dims(r->c, l);
+        const uint32_t *dims = qoe_cube_leaf_dims(r->c, l);
         r->group_of[l] = -1;
         if (!leaf_passes(r, dims))
             continue;
@@ -168,7 +168,7 @@ static int build_groups(struct qrun *r, char *err, size_t errlen)
 }
 
 /* What top-k ranks a group by: the volume behind the metric (docs/internals/ingest.md). */
-static double row_volume(enum qoe_metric m, const struct ingest_minute *w, uint32_t i)
+static double row_volume(enum qoe_metric m, const struct qoe_minute *w, uint32_t i)
 {
     switch (m) {
     case QOE_REBUFFER_RATIO:
@@ -194,7 +194,7 @@ static int64_t minute_ceil(int64_t t)
 }
 
 /* Adds the rows of one minute (or stored row) to the groups' volumes. */
-static void minute_volumes(struct qrun *r, const struct ingest_minute *m)
+static void minute_volumes(struct qrun *r, const struct qoe_minute *m)
 {
     for (uint32_t i = 0; i < m->nrows; i++) {
         int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
@@ -208,7 +208,7 @@ static void minute_volumes(struct qrun *r, const struct ingest_minute *m)
 static void scan_volumes(struct qrun *r)
 {
     for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
-        const struct ingest_minute *m = ingest_cube_minute(r->c, t);
+        const struct qoe_minute *m = qoe_cube_minute(r->c, t);
         if (m)
             minute_volumes(r, m);
     }
@@ -221,8 +221,8 @@ static int key_cmp(int32_t a, int32_t b)
     const struct qrun *r = sort_run;
     for (int i = 0; i < r->q->ngroup; i++) {
         int d = r->q->group_by[i];
-        const char *x = ingest_cube_value(r->c, d, r->keys[(size_t)a * r->q->ngroup + i]);
-        const char *y = ingest_cube_value(r->c, d, r->keys[(size_t)b * r->q->ngroup + i]);
+        const char *x = qoe_cube_value(r->c, d, r->keys[(size_t)a * r->q->ngroup + i]);
+        const char *y = qoe_cube_value(r->c, d, r->keys[(size_t)b * r->q->ngroup + i]);
         int c = strcmp(x, y);
         if (c)
             return c;
@@ -306,18 +306,18 @@ static enum mclass metric_class(enum qoe_metric m)
     }
 }
 
-static void cell_sketch(struct cell *c, const struct ingest_minute *m, uint32_t i)
+static void cell_sketch(struct cell *c, const struct qoe_minute *m, uint32_t i)
 {
     for (uint32_t k = m->sk_off[i]; k < m->sk_off[i] + m->sk_n[i]; k++) {
         if (!c->hist)
-            c->hist = oc_calloc(INGEST_SKETCH_NB, sizeof *c->hist);
-        c->hist[INGEST_SK_BUCKET(m->sk[k])] += INGEST_SK_COUNT(m->sk[k]);
-        c->ok += INGEST_SK_COUNT(m->sk[k]);
+            c->hist = oc_calloc(QOE_SKETCH_NB, sizeof *c->hist);
+        c->hist[QOE_SK_BUCKET(m->sk[k])] += QOE_SK_COUNT(m->sk[k]);
+        c->ok += QOE_SK_COUNT(m->sk[k]);
     }
 }
 
 /* The series of row i, or -1 when the filter or top-k excludes it. */
-static inline int row_series(const struct qrun *r, const struct ingest_minute *m, uint32_t i)
+static inline int row_series(const struct qrun *r, const struct qoe_minute *m, uint32_t i)
 {
     uint32_t leaf = m->leaf[i];
     int32_t g = leaf < r->nleaves ? r->group_of[leaf] : -1;
@@ -325,7 +325,7 @@ static inline int row_series(const struct qrun *r, const struct ingest_minute *m
 }
 
 /* One minute: the columns the metric class needs into the cells of step k. */
-static void scan_minute(struct qrun *r, const struct ingest_minute *m, int k, uint64_t *mhb,
+static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint64_t *mhb,
                         uint64_t *mrb, enum mclass mc)
 {
     struct cell *cells = r->cells + k;
@@ -401,7 +401,7 @@ static void scan_cells(struct qrun *r)
     r->mrb = oc_calloc((size_t)r->nseries + 1, sizeof *r->mrb);
     r->cells = oc_calloc((size_t)r->nseries * r->npoints + 1, sizeof *r->cells);
     for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
-        const struct ingest_minute *m = ingest_cube_minute(r->c, t);
+        const struct qoe_minute *m = qoe_cube_minute(r->c, t);
         if (m)
             scan_minute(r, m, (int)((t - r->q->from) / r->q->step), r->mhb, r->mrb, r->mc);
     }
@@ -410,7 +410,7 @@ static void scan_cells(struct qrun *r)
 /* A rollup row under a per-minute metric: each of its minutes inside [from, to) is a minute
  * of its own step (exact, from the row's per-minute detail; a row without detail adds
  * nothing). In the ranking pass: session-minutes into the groups' volumes. */
-static void rollup_sess(struct qrun *r, const struct ingest_minute *m)
+static void rollup_sess(struct qrun *r, const struct qoe_minute *m)
 {
     const struct qoe_query *q = r->q;
     for (uint32_t i = 0; m->det_n && i < m->nrows; i++) {
@@ -423,7 +423,7 @@ static void rollup_sess(struct qrun *r, const struct ingest_minute *m)
                 r->cells[(size_t)s * r->npoints + (m->t - q->from) / q->step].rows++;
         }
         for (uint32_t k = m->det_off[i]; s >= 0 && k < m->det_off[i] + m->det_n[i]; k++) {
-            const struct ingest_det *d = &m->det[k];
+            const struct qoe_det *d = &m->det[k];
             int64_t tm = m->t + 60 * (int64_t)d->min;
             if (tm < q->from || tm >= q->to)
                 continue;
@@ -453,10 +453,10 @@ static void rollup_sess(struct qrun *r, const struct ingest_minute *m)
     }
 }
 
-/* One stored row (ingest_cube_history_scan callback). A row counts in the step of its
+/* One stored row (qoe_cube_history_scan callback). A row counts in the step of its
  * start when that start lies in [from, to), like a minute; rollup rows under a per-minute
  * metric count minute by minute (rollup_sess). */
-static void hist_row(void *arg, const struct ingest_minute *m)
+static void hist_row(void *arg, const struct qoe_minute *m)
 {
     struct qrun *r = arg;
     const struct qoe_query *q = r->q;
@@ -480,7 +480,7 @@ static double ratio(double num, double den)
 /* The metric's value of one cell (NAN = null). */
 static double cell_value(enum qoe_metric m, const struct cell *c)
 {
-    uint64_t hist64[INGEST_SKETCH_NB];
+    uint64_t hist64[QOE_SKETCH_NB];
     switch (m) {
     case QOE_VSF_RATE:
         return ratio((double)c->fails, (double)c->starts);
@@ -500,9 +500,9 @@ static double cell_value(enum qoe_metric m, const struct cell *c)
     case QOE_STARTUP_P95:
         if (!c->hist)
             return NAN;
-        for (int i = 0; i < INGEST_SKETCH_NB; i++)
+        for (int i = 0; i < QOE_SKETCH_NB; i++)
             hist64[i] = c->hist[i];
-        return ingest_sketch_quantile(hist64, c->ok, m == QOE_STARTUP_P50 ? 0.5 : 0.95);
+        return qoe_sketch_quantile(hist64, c->ok, m == QOE_STARTUP_P50 ? 0.5 : 0.95);
     default:
         return NAN;
     }
@@ -523,7 +523,7 @@ static struct qoe_result *build_result(struct qrun *r)
         int cs = r->sel[g]; /* the series whose cells hold group g */
         for (int i = 0; i < r->q->ngroup; i++)
             se->values[i] =
-                ingest_cube_value(r->c, r->q->group_by[i], r->keys[(size_t)g * r->q->ngroup + i]);
+                qoe_cube_value(r->c, r->q->group_by[i], r->keys[(size_t)g * r->q->ngroup + i]);
         se->volume = r->volume[g];
         se->points = oc_malloc((size_t)r->npoints * sizeof *se->points);
         for (int k = 0; k < r->npoints; k++)
@@ -582,21 +582,21 @@ static int check_query(const struct qoe_query *q, int *npoints, char *err, size_
 static void lock_range(struct qrun *r)
 {
     int64_t lo, hi, from = minute_ceil(r->q->from);
-    ingest_cube_window(r->c, &lo, &hi);
+    qoe_cube_window(r->c, &lo, &hi);
     if (lo > from)
-        r->hist = ingest_cube_history_begin(r->c);
-    ingest_cube_read_begin(r->c);
-    ingest_cube_window(r->c, &lo, &hi); /* under the read lock: no minute comes or goes */
-    if (!r->hist && lo > from) {        /* it moved since: retake in lock order */
-        ingest_cube_read_end(r->c);
-        r->hist = ingest_cube_history_begin(r->c);
-        ingest_cube_read_begin(r->c);
-        ingest_cube_window(r->c, &lo, &hi);
+        r->hist = qoe_cube_history_begin(r->c);
+    qoe_cube_read_begin(r->c);
+    qoe_cube_window(r->c, &lo, &hi); /* under the read lock: no minute comes or goes */
+    if (!r->hist && lo > from) {     /* it moved since: retake in lock order */
+        qoe_cube_read_end(r->c);
+        r->hist = qoe_cube_history_begin(r->c);
+        qoe_cube_read_begin(r->c);
+        qoe_cube_window(r->c, &lo, &hi);
     }
     r->t_lo = lo > from ? lo : from;
     r->t_hi = hi < r->q->to ? hi : r->q->to;
     if (r->hist) {
-        int64_t cover = ingest_cube_history_cover(r->c, lo);
+        int64_t cover = qoe_cube_history_cover(r->c, lo);
         r->h_hi = lo < r->q->to ? lo : r->q->to;
         r->t_lo = cover > r->t_lo ? cover : r->t_lo;
     }
@@ -613,7 +613,7 @@ static int scan_history(struct qrun *r, int64_t lo, int64_t hi, int reach)
         r->dhb = oc_calloc((size_t)r->nseries * 60 + 1, sizeof *r->dhb);
         r->drb = oc_calloc((size_t)r->nseries * 60 + 1, sizeof *r->drb);
     }
-    return lo < hi ? ingest_cube_history_scan(r->c, lo, hi, hist_row, r) : 0;
+    return lo < hi ? qoe_cube_history_scan(r->c, lo, hi, hist_row, r) : 0;
 }
 
 /* The stored part of a query (store locked, read lock not held). With a ranking pass, the
@@ -628,11 +628,11 @@ static int run_history(struct qrun *r, char *err, size_t errlen)
         r->volumes_only = 0;
         select_rank(r);
         int64_t lo, hi, was = r->t_lo;
-        ingest_cube_read_begin(r->c);
-        ingest_cube_window(r->c, &lo, &hi);
+        qoe_cube_read_begin(r->c);
+        qoe_cube_window(r->c, &lo, &hi);
         r->t_lo = lo > r->t_lo ? lo : r->t_lo;
         scan_cells(r);
-        ingest_cube_read_end(r->c);
+        qoe_cube_read_end(r->c);
         if (rc == 0 && r->t_lo > was)
             rc = scan_history(r, was, r->t_lo < r->t_hi ? r->t_lo : r->t_hi, 0);
     }
@@ -643,8 +643,8 @@ static int run_history(struct qrun *r, char *err, size_t errlen)
     return rc;
 }
 
-int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q, struct qoe_result **out,
-                  char *err, size_t errlen)
+int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_result **out, char *err,
+                  size_t errlen)
 {
     struct qrun r;
     memset(&r, 0, sizeof r);
@@ -667,11 +667,11 @@ int qoe_query_run(struct ingest_cube *c, const struct qoe_query *q, struct qoe_r
         else
             scan_volumes(&r);
     }
-    ingest_cube_read_end(c);
+    qoe_cube_read_end(c);
     if (rc == 0 && r.hist)
         rc = run_history(&r, err, errlen);
     if (r.hist)
-        ingest_cube_history_end(c);
+        qoe_cube_history_end(c);
     if (rc == 0) {
         if (r.one_pass)
             volumes_from_cells(&r);

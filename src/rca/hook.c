@@ -14,8 +14,8 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/module.h"
-#include "ingest/event.h"
-#include "ingest/ingest.h"
+#include "qoe/qoe.h"
+#include "qoe/qoe.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,41 +27,41 @@
 /* How a metric maps onto cube columns: value / total per leaf. */
 struct hook_metric {
     const char *name; /* prefix of the incident title */
-    double (*value)(const struct ingest_minute *m, uint32_t i);
-    double (*total)(const struct ingest_minute *m, uint32_t i);
+    double (*value)(const struct qoe_minute *m, uint32_t i);
+    double (*total)(const struct qoe_minute *m, uint32_t i);
 };
 
-static double col_fails(const struct ingest_minute *m, uint32_t i)
+static double col_fails(const struct qoe_minute *m, uint32_t i)
 {
     return m->fails[i];
 }
 
-static double col_exits(const struct ingest_minute *m, uint32_t i)
+static double col_exits(const struct qoe_minute *m, uint32_t i)
 {
     return m->exits[i];
 }
 
-static double col_starts(const struct ingest_minute *m, uint32_t i)
+static double col_starts(const struct qoe_minute *m, uint32_t i)
 {
     return m->starts[i];
 }
 
-static double col_rb_sessions(const struct ingest_minute *m, uint32_t i)
+static double col_rb_sessions(const struct qoe_minute *m, uint32_t i)
 {
     return m->rb_sessions[i];
 }
 
-static double col_hb_sessions(const struct ingest_minute *m, uint32_t i)
+static double col_hb_sessions(const struct qoe_minute *m, uint32_t i)
 {
     return m->hb_sessions[i];
 }
 
-static double col_rebuffer_s(const struct ingest_minute *m, uint32_t i)
+static double col_rebuffer_s(const struct qoe_minute *m, uint32_t i)
 {
     return (double)m->rebuffer_ms[i] / 1000.0;
 }
 
-static double col_watch_s(const struct ingest_minute *m, uint32_t i)
+static double col_watch_s(const struct qoe_minute *m, uint32_t i)
 {
     return (double)(m->playing_ms[i] + m->rebuffer_ms[i]) / 1000.0;
 }
@@ -85,8 +85,8 @@ static const struct hook_metric *metric_for(const char *title)
 }
 
 /* Adds minute m's rows to d; sums the aggregate into *v and *t. 0 or OC_ETOOBIG. */
-static int add_minute(struct ingest_cube *c, const struct ingest_minute *m,
-                      const struct hook_metric *h, struct rca_data *d, double *v, double *t)
+static int add_minute(struct qoe_cube *c, const struct qoe_minute *m, const struct hook_metric *h,
+                      struct rca_data *d, double *v, double *t)
 {
     const char *vals[BEACON_NDIMS];
     for (uint32_t i = 0; i < m->nrows; i++) {
@@ -97,9 +97,9 @@ static int add_minute(struct ingest_cube *c, const struct ingest_minute *m,
         *t += total;
         if (!d)
             continue;
-        const uint32_t *ids = ingest_cube_leaf_dims(c, m->leaf[i]);
+        const uint32_t *ids = qoe_cube_leaf_dims(c, m->leaf[i]);
         for (int k = 0; k < BEACON_NDIMS; k++)
-            vals[k] = ingest_cube_value(c, k, ids[k]);
+            vals[k] = qoe_cube_value(c, k, ids[k]);
         int rc = rca_data_add(d, m->t, vals, value, total);
         if (rc != 0)
             return rc;
@@ -110,21 +110,21 @@ static int add_minute(struct ingest_cube *c, const struct ingest_minute *m,
 /* Fills d from the cube: the closed minute `last` (the latest at or before `at`) is the
  * anomaly, and the history is the minutes before the onset of the aggregate's move, so bins
  * already hit by the fault do not raise the forecast. Returns 0 or OC_ENOTFOUND. */
-static int read_cube(struct ingest_cube *c, int64_t at, const struct hook_metric *h,
+static int read_cube(struct qoe_cube *c, int64_t at, const struct hook_metric *h,
                      struct rca_data *d, int64_t *last, int64_t *onset)
 {
     int64_t t0 = at - at % 60, ts[HOOK_HISTORY_MIN + 1];
     double agg[HOOK_HISTORY_MIN + 1];
     size_t n = 0;
     int rc = OC_ENOTFOUND;
-    ingest_cube_read_begin(c);
+    qoe_cube_read_begin(c);
     for (int k = 0; k <= HOOK_LOOKBACK && rc != 0; k++)
-        if (ingest_cube_minute(c, t0 - 60 * k)) {
+        if (qoe_cube_minute(c, t0 - 60 * k)) {
             *last = t0 - 60 * k;
             rc = 0;
         }
     for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
-        const struct ingest_minute *m = ingest_cube_minute(c, t);
+        const struct qoe_minute *m = qoe_cube_minute(c, t);
         double v = 0, tot = 0;
         if (m && add_minute(c, m, h, NULL, &v, &tot) == 0) {
             ts[n] = t;
@@ -134,12 +134,12 @@ static int read_cube(struct ingest_cube *c, int64_t at, const struct hook_metric
     if (rc == 0 && rca_onset(ts, agg, n, *last, onset) != 0)
         *onset = *last;
     for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
-        const struct ingest_minute *m = ingest_cube_minute(c, t);
+        const struct qoe_minute *m = qoe_cube_minute(c, t);
         double v = 0, tot = 0;
         if (m && (t < *onset || t == *last))
             add_minute(c, m, h, d, &v, &tot);
     }
-    ingest_cube_read_end(c);
+    qoe_cube_read_end(c);
     return rc;
 }
 
@@ -168,7 +168,7 @@ static void cause_from_slice(json_t *out, const json_t *p)
                                     "the alert's group names the cause"));
 }
 
-json_t *rca_localize_cube(struct ingest_cube *c, struct store *st, const json_t *p)
+json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
 {
     const char *title = json_string_value(json_object_get(p, "title"));
     const struct hook_metric *h = metric_for(title);
@@ -202,7 +202,7 @@ void rca_on_incident_opened(const char *topic, const json_t *payload, void *arg)
 {
     struct oc_app *app = arg;
     (void)topic;
-    json_t *out = rca_localize_cube(ingest_cube_current(), app->store, payload);
+    json_t *out = rca_localize_cube(qoe_cube_of(app), app->store, payload);
     if (!out)
         return;
     oc_log(OC_LOG_INFO, "rca: incident %s localized to %zu element(s)",

@@ -167,7 +167,7 @@ json_t *rca_changes_list(struct store *s, int64_t since, int64_t until, const ch
  * objects plus "score" and "lead_s", best first; the caller owns it. NULL on a store error. */
 json_t *rca_changes_ranked(struct store *s, int64_t onset, const char *service);
 
-struct ingest_cube;
+struct qoe_cube;
 
 /* Localizes an incident on the QoE cube c: p is the "incident.opened" payload (incident_id, at,
  * title starting with the metric name). Reads the closed minutes up to `at`, runs rca_run on
@@ -175,7 +175,7 @@ struct ingest_cube;
  * onset of the aggregate. Returns the "rca.localized" payload {incident_id, at, metric, causes,
  * candidates, runtime_ms, note, onset, changes} (caller owns it), or NULL when c is NULL or has
  * no closed minute near `at`. */
-json_t *rca_localize_cube(struct ingest_cube *c, struct store *st, const json_t *p);
+json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p);
 
 /* The `rca` module of `oncue serve`: POST/GET /v1/changes, GET /v1/changes/rank. */
 extern const struct oc_module rca_module;

@@ -12,7 +12,7 @@
 #ifndef OC_SIM_SIM_H
 #define OC_SIM_SIM_H
 
-#include "ingest/event.h"
+#include "qoe/qoe.h"
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,8 @@
 /*
  * module.c - the `slo` module: loads slo.file (or the shipped defaults) at start and answers
  * GET /v1/slos with each SLO's error budget remaining and burn rates, computed on demand
- * over the closed minutes of the running ingest cube.
+ * over the closed minutes of the qoe module's cube. The set is provided to the other modules
+ * (alert's burn-rate rules) as SLO_PROVIDES_SET.
  */
 #include "slo/slo.h"
 #include "config/config.h"
@@ -13,18 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static _Atomic(struct slo_set *) current; /* the running module's set */
-
-const struct slo_set *slo_current(void)
+const struct slo_set *slo_set_of(const struct oc_app *app)
 {
-    return current;
+    return oc_app_find(app, SLO_PROVIDES_SET);
 }
 
 /* GET /v1/slos: {"slos": [...], "at": T}. */
 static void slos_get(struct http_req *req)
 {
     struct slo_set *set = req->state;
-    struct ingest_cube *cube = ingest_cube_current();
+    struct qoe_cube *cube = qoe_cube_of(req->app);
     int64_t now = oc_clock_now_s(req->app->clock);
     json_t *arr = json_array();
     char err[256] = "";
@@ -51,15 +50,18 @@ static int slo_init(struct oc_app *app, void **state)
         oc_log(OC_LOG_ERROR, "slo: %s", err);
         return rc;
     }
-    current = set;
+    rc = oc_app_provide(app, SLO_PROVIDES_SET, set);
+    if (rc) {
+        slo_set_destroy(set);
+        return rc;
+    }
     *state = set;
     return 0;
 }
 
 static void slo_stop(struct oc_app *app, void *state)
 {
-    (void)app;
-    current = NULL;
+    oc_app_withdraw(app, SLO_PROVIDES_SET);
     slo_set_destroy(state);
 }
 

@@ -203,7 +203,7 @@ static int good(enum slo_op op, double v, double objective)
     return op == SLO_OP_LT ? v < objective : v > objective;
 }
 
-int slo_count(const struct slo *s, struct ingest_cube *c, int64_t from, int64_t to,
+int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
               struct slo_count *out, char *err, size_t errlen)
 {
     struct qoe_query q;
@@ -244,17 +244,17 @@ double slo_burn(const struct slo *s, const struct slo_count *k)
     return ((double)k->bad / (double)k->minutes) / (1.0 - s->target);
 }
 
-int64_t slo_closed_upto(struct ingest_cube *c, int64_t now_s)
+int64_t slo_closed_upto(struct qoe_cube *c, int64_t now_s)
 {
-    struct ingest_cube_stats st;
+    struct qoe_cube_stats st;
     int64_t t = now_s - now_s % 60;
-    ingest_cube_stats(c, &st);
+    qoe_cube_stats(c, &st);
     if (st.closed_upto_s <= 0) /* nothing closed yet */
         return 0;
     return st.closed_upto_s < t ? st.closed_upto_s - st.closed_upto_s % 60 : t;
 }
 
-int slo_status_at(const struct slo *s, struct ingest_cube *c, int64_t now_s, struct slo_status *out,
+int slo_status_at(const struct slo *s, struct qoe_cube *c, int64_t now_s, struct slo_status *out,
                   char *err, size_t errlen)
 {
     struct slo_count k;

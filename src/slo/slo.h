@@ -10,7 +10,7 @@
 #define OC_SLO_SLO_H
 
 #include "core/module.h"
-#include "ingest/ingest.h"
+#include "qoe/qoe.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -36,8 +36,8 @@ enum slo_budgeting {
 
 /* One term of a slice: dimension = value. */
 struct slo_filter {
-    int dim;                              /* enum beacon_dim */
-    char value[INGEST_MAX_DIM_VALUE + 1]; /* NUL-terminated */
+    int dim;                           /* enum beacon_dim */
+    char value[QOE_MAX_DIM_VALUE + 1]; /* NUL-terminated */
 };
 
 struct slo {
@@ -81,7 +81,7 @@ struct slo_count {
 };
 /* Counts s over the closed minutes of c in [from, to) (unix seconds, multiples of 60).
  * 0, or an oc_err from the query with a reason in err. */
-int slo_count(const struct slo *s, struct ingest_cube *c, int64_t from, int64_t to,
+int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
               struct slo_count *out /* OUT */, char *err, size_t errlen);
 /* The burn rate of a count: how many times faster than allowed the budget is spent
  * (timeslices: bad/minutes / (1 - target); occurrences: value / objective value); NAN
@@ -96,17 +96,19 @@ struct slo_status {
     double burn_1h, burn_6h; /* burn rates over the last hour and six hours */
 };
 /* The status of s at now_s (only minutes closed in c count). 0 or an oc_err. */
-int slo_status_at(const struct slo *s, struct ingest_cube *c, int64_t now_s,
+int slo_status_at(const struct slo *s, struct qoe_cube *c, int64_t now_s,
                   struct slo_status *out /* OUT */, char *err, size_t errlen);
 /* One entry of GET /v1/slos (new reference); st may be NULL (no cube). */
 json_t *slo_json(const struct slo *s, const struct slo_status *st);
 
 /* The last minute boundary at or before now_s that c has closed (the end of the newest
  * closed minute); 0 when c has closed nothing yet. */
-int64_t slo_closed_upto(struct ingest_cube *c, int64_t now_s);
+int64_t slo_closed_upto(struct qoe_cube *c, int64_t now_s);
 
-/* The loaded set of the running slo module (NULL when it is not running). */
-const struct slo_set *slo_current(void);
+/* The name the slo module provides its set under (struct oc_app). */
+#define SLO_PROVIDES_SET "slo.set"
+/* The SLO set of app's running slo module, or NULL when it does not run. */
+const struct slo_set *slo_set_of(const struct oc_app *app);
 /* The `slo` module: GET /v1/slos. */
 extern const struct oc_module slo_module;
 

@@ -253,12 +253,12 @@ int slo_yaml_filter(struct slo_yaml *y, yaml_node_t *map, const char *field, str
         yaml_node_t *kn = yaml_document_get_node(&y->doc, p->key);
         const char *k = slo_yaml_str(kn);
         const char *v = slo_yaml_str(yaml_document_get_node(&y->doc, p->value));
-        int d = k ? ingest_dim_parse(k) : -1;
+        int d = k ? qoe_dim_parse(k) : -1;
         if (d < 0)
             return slo_yaml_fail(y, kn, "%s: unknown dimension '%s'", field, k ? k : "?");
-        if (!v || strlen(v) > INGEST_MAX_DIM_VALUE)
+        if (!v || strlen(v) > QOE_MAX_DIM_VALUE)
             return slo_yaml_fail(y, kn, "%s.%s: expected a value of at most %d bytes", field, k,
-                                 INGEST_MAX_DIM_VALUE);
+                                 QOE_MAX_DIM_VALUE);
         if (*n >= SLO_MAX_FILTERS)
             return slo_yaml_fail(y, kn, "%s: more than %d dimensions", field, SLO_MAX_FILTERS);
         f[*n].dim = d;

@@ -159,14 +159,15 @@ static void mitigations_get(struct http_req *req)
 /* For a rollback while the catalog runs: 0 and the service's deploy webhook (or null) in
  * *hook, or OC_EINVAL with a reason when the catalog does not know the service. Other kinds,
  * or no catalog: 0 and *hook NULL. */
-static int rollback_target(const json_t *body, json_t **hook, char *err, size_t errlen)
+static int rollback_target(const struct oc_app *app, const json_t *body, json_t **hook, char *err,
+                           size_t errlen)
 {
     struct catalog_ref ref;
     const char *kind = json_string_value(json_object_get(body, "kind"));
     const char *name = json_string_value(json_object_get(body, "service"));
     int rc = 0;
     *hook = NULL;
-    if (!kind || strcmp(kind, "rollback") != 0 || !name || catalog_running_get(&ref) != 0)
+    if (!kind || strcmp(kind, "rollback") != 0 || !name || catalog_get(app, &ref) != 0)
         return 0;
     const struct catalog_service *svc = catalog_service_find(ref.cat, name);
     if (!svc) {
@@ -175,7 +176,7 @@ static int rollback_target(const json_t *body, json_t **hook, char *err, size_t 
     } else {
         *hook = svc->deploy_webhook ? json_string(svc->deploy_webhook) : json_null();
     }
-    catalog_running_put(&ref);
+    catalog_put(&ref);
     return rc;
 }
 
@@ -190,7 +191,7 @@ static void mitigations_post(struct http_req *req)
     if (!body)
         return;
     int dry = json_is_true(json_object_get(body, "dry_run")) || (dq && strcmp(dq, "1") == 0);
-    int rc = rollback_target(body, &hook, err, sizeof(err));
+    int rc = rollback_target(req->app, body, &hook, err, sizeof(err));
     if (!rc)
         rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
     if (!rc && hook)

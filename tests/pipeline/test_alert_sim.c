@@ -27,7 +27,7 @@ struct run {
     struct oc_clock clk;
     struct oc_buf body;
     struct ingest_batch batch;
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct oc_bus *bus;
     struct slo_set *slos;
     struct alert_rules *rules;
@@ -62,10 +62,10 @@ static void tick(void *arg, int64_t now_ms)
     char err[200];
     if (r->body.len) {
         T_EQ_INT(ingest_parse(&r->batch, r->body.data, r->body.len, err, sizeof(err)), 0);
-        ingest_cube_add(r->cube, &r->batch);
+        ingest_fold(r->cube, &r->batch, NULL);
         oc_buf_reset(&r->body);
     }
-    ingest_cube_tick(r->cube);
+    qoe_cube_tick(r->cube);
     int64_t t = oc_mono_ns();
     alert_eval_tick(r->eng, r->cube, now_ms / 1000);
     r->eval_ns += oc_mono_ns() - t;
@@ -74,7 +74,7 @@ static void tick(void *arg, int64_t now_ms)
 /* Runs scenario for its duration from 19:30 (healthy: the same population, no fault). */
 static void run(struct run *r, const char *scenario, int viewers, int healthy)
 {
-    struct ingest_cube_opts co;
+    struct qoe_cube_opts co;
     struct sim_opts o = {.seed = 7, .viewers = viewers, .sink = sink, .sink_arg = r};
     char err[512] = "";
     int n = 0;
@@ -84,9 +84,9 @@ static void run(struct run *r, const char *scenario, int viewers, int healthy)
     o.clock = &r->clk;
     o.start_ms = (SIM_DEFAULT_DAY + 19 * 3600 + 1800) * 1000;
     oc_clock_init(&r->clk, OC_CLOCK_VIRTUAL, (SIM_DEFAULT_DAY + 19 * 3600 + 1800) * 1000);
-    ingest_cube_opts_default(&co);
+    qoe_cube_opts_default(&co);
     co.allowed_lateness_s = 0; /* the simulator emits in time order */
-    r->cube = ingest_cube_new(&co, &r->clk);
+    r->cube = qoe_cube_new(&co, &r->clk);
     oc_buf_init(&r->body, 64u << 20);
     ingest_batch_init(&r->batch, 1000000);
     r->bus = oc_bus_new();
@@ -119,7 +119,7 @@ static void run_free(struct run *r)
     slo_set_destroy(r->slos);
     oc_bus_destroy(r->bus);
     json_decref(r->events);
-    ingest_cube_destroy(r->cube);
+    qoe_cube_destroy(r->cube);
     ingest_batch_free(&r->batch);
     oc_buf_free(&r->body);
 }

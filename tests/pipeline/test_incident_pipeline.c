@@ -33,7 +33,7 @@ struct run {
     struct oc_config cfg;
     struct oc_app app;
     void *catalog_state;
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct ingest_batch batch;
     struct oc_buf body;
     struct slo_set *slos;
@@ -78,10 +78,10 @@ static void tick(void *arg, int64_t now_ms)
     char err[200];
     if (r->body.len) {
         T_EQ_INT(ingest_parse(&r->batch, r->body.data, r->body.len, err, sizeof(err)), 0);
-        ingest_cube_add(r->cube, &r->batch);
+        ingest_fold(r->cube, &r->batch, NULL);
         oc_buf_reset(&r->body);
     }
-    ingest_cube_tick(r->cube);
+    qoe_cube_tick(r->cube);
     if (now_ms % 10000 == 0) {
         alert_eval_tick(r->eng, r->cube, now_ms / 1000);
         incident_tick(r->m);
@@ -91,7 +91,7 @@ static void tick(void *arg, int64_t now_ms)
 static void run_open(struct run *r)
 {
     char err[512];
-    struct ingest_cube_opts co;
+    struct qoe_cube_opts co;
     struct incident_opts o;
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "/tmp/oncue-incp.XXXXXX");
@@ -102,8 +102,8 @@ static void run_open(struct run *r)
     config_defaults(&r->cfg);
     r->app = (struct oc_app){.cfg = &r->cfg, .clock = &r->clk, .bus = r->bus, .store = r->store};
     T_EQ_INT(catalog_module.init(&r->app, &r->catalog_state), 0);
-    ingest_cube_opts_default(&co);
-    r->cube = ingest_cube_new(&co, &r->clk);
+    qoe_cube_opts_default(&co);
+    r->cube = qoe_cube_new(&co, &r->clk);
     ingest_batch_init(&r->batch, 1000000);
     oc_buf_init(&r->body, 64u << 20);
     T_EQ_INT(slo_set_load(NULL, &r->slos, err, sizeof(err)), 0);
@@ -144,7 +144,7 @@ static void run_close(struct run *r)
     alert_rules_destroy(r->rules);
     slo_set_destroy(r->slos);
     catalog_module.stop(&r->app, r->catalog_state);
-    ingest_cube_destroy(r->cube);
+    qoe_cube_destroy(r->cube);
     ingest_batch_free(&r->batch);
     oc_buf_free(&r->body);
     oc_bus_destroy(r->bus);

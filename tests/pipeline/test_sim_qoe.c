@@ -24,7 +24,7 @@
 struct feed {
     struct oc_buf body;        /* NDJSON of the current simulated second */
     struct ingest_batch batch; /* reused */
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct meter *m; /* the same events, measured directly */
     size_t lines, accepted;
 };
@@ -46,10 +46,10 @@ static void feed_tick(void *arg, int64_t now_ms)
     if (f->body.len) {
         T_EQ_INT(ingest_parse(&f->batch, f->body.data, f->body.len, err, sizeof(err)), 0);
         T_EQ_INT(f->batch.nev, f->batch.nitems);
-        f->accepted += ingest_cube_add(f->cube, &f->batch);
+        f->accepted += ingest_fold(f->cube, &f->batch, NULL);
         oc_buf_reset(&f->body);
     }
-    ingest_cube_tick(f->cube);
+    qoe_cube_tick(f->cube);
 }
 
 struct qrun {
@@ -63,15 +63,15 @@ struct qrun {
 
 static void qrun_n(struct qrun *q, const char *scenario, int minutes, int viewers)
 {
-    struct ingest_cube_opts co;
+    struct qoe_cube_opts co;
     struct sim_opts o = {.seed = 5, .viewers = viewers, .sink = feed_sink, .sink_arg = &q->f};
     memset(q, 0, sizeof(*q));
     o.tick = feed_tick;
     o.tick_arg = &q->f;
     o.clock = &q->clk;
     oc_clock_init(&q->clk, OC_CLOCK_VIRTUAL, (SIM_DEFAULT_DAY + 19 * 3600 + 1800) * 1000);
-    ingest_cube_opts_default(&co);
-    q->f.cube = ingest_cube_new(&co, &q->clk);
+    qoe_cube_opts_default(&co);
+    q->f.cube = qoe_cube_new(&co, &q->clk);
     q->f.m = calloc(1, sizeof(*q->f.m));
     oc_buf_init(&q->f.body, 64u << 20);
     ingest_batch_init(&q->f.batch, 1000000);
@@ -83,7 +83,7 @@ static void qrun_n(struct qrun *q, const char *scenario, int minutes, int viewer
     meter_init(q->f.m, sim_now_ms(q->s));
     meter_add(q->f.m, NULL);
     sim_run(q->s, sim_now_ms(q->s) + minutes * 60000LL);
-    ingest_cube_flush(q->f.cube);
+    qoe_cube_flush(q->f.cube);
     T_EQ_INT(q->f.accepted, q->f.lines);
 }
 
@@ -97,7 +97,7 @@ static void qrun_free(struct qrun *q)
     sim_destroy(q->s);
     sim_scenario_destroy(q->sc);
     sim_topo_destroy(q->t);
-    ingest_cube_destroy(q->f.cube);
+    qoe_cube_destroy(q->f.cube);
     ingest_batch_free(&q->f.batch);
     oc_buf_free(&q->f.body);
     meter_free(q->f.m);
@@ -112,7 +112,7 @@ static struct qoe_result *query(struct qrun *q, enum qoe_metric m, int64_t from,
     struct qoe_result *r = NULL;
     char err[200] = "";
     for (int i = 0; filters && filters[i]; i += 2) {
-        qq.filters[qq.nfilters].dim = ingest_dim_parse(filters[i]);
+        qq.filters[qq.nfilters].dim = qoe_dim_parse(filters[i]);
         qq.filters[qq.nfilters++].value = filters[i + 1];
     }
     for (int i = 0; i < ngroup; i++)

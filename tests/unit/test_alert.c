@@ -5,6 +5,7 @@
  * firing history and the audit.
  */
 #define _DEFAULT_SOURCE
+#include "ingest/ingest.h"
 #include "t.h"
 
 #include "alert/alert.h"
@@ -30,7 +31,7 @@ struct grp {
 
 struct fx {
     struct oc_clock clk;
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct ingest_batch batch;
     struct oc_bus *bus;
     json_t *events; /* [{"topic", "payload"}] as published */
@@ -47,13 +48,13 @@ static void capture(const char *topic, const json_t *payload, void *arg)
 
 static void fx_open(struct fx *f, const char *rules_yaml, struct store *st)
 {
-    struct ingest_cube_opts o;
+    struct qoe_cube_opts o;
     char err[512] = "";
     memset(f, 0, sizeof(*f));
     oc_clock_init(&f->clk, OC_CLOCK_VIRTUAL, T0 * 1000);
-    ingest_cube_opts_default(&o);
+    qoe_cube_opts_default(&o);
     o.allowed_lateness_s = 0;
-    f->cube = ingest_cube_new(&o, &f->clk);
+    f->cube = qoe_cube_new(&o, &f->clk);
     ingest_batch_init(&f->batch, 100000);
     f->bus = oc_bus_new();
     f->events = json_array();
@@ -77,7 +78,7 @@ static void fx_close(struct fx *f)
     oc_bus_destroy(f->bus);
     json_decref(f->events);
     ingest_batch_free(&f->batch);
-    ingest_cube_destroy(f->cube);
+    qoe_cube_destroy(f->cube);
 }
 
 /* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
@@ -98,11 +99,11 @@ static int fx_minute(struct fx *f, const struct grp *g, int ng)
     oc_clock_set_ms(&f->clk, f->t * 1000 + 30000);
     if (off) {
         T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
-        T_EQ_INT(ingest_cube_add(f->cube, &f->batch), f->batch.nitems);
+        T_EQ_INT(ingest_fold(f->cube, &f->batch, NULL), f->batch.nitems);
     }
     f->t += 60;
     oc_clock_set_ms(&f->clk, f->t * 1000 + 1);
-    ingest_cube_tick(f->cube);
+    qoe_cube_tick(f->cube);
     return alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
 }
 

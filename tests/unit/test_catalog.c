@@ -443,18 +443,20 @@ static void test_state_persists(void)
     sl.v[BEACON_CDN] = "primary";
     T_EQ_INT(catalog_route(m->cat, &sl, 0, &r), 0);
     T_EQ_STR(r.service, "cdn-primary");
-    /* Other capabilities reach the running catalog through catalog_running_*. */
-    T_EQ_INT(catalog_running_route(&sl, NULL, 0, &r), OC_ENOTFOUND);
+    /* Other capabilities reach the running catalog through the app it is provided in. */
+    struct oc_app app;
+    memset(&app, 0, sizeof app);
+    T_EQ_INT(catalog_route_app(&app, &sl, NULL, 0, &r), OC_ENOTFOUND);
     T_EQ_STR(r.reason, "the catalog module is not running");
-    catalog_running_set(m);
-    T_EQ_INT(catalog_running_route(NULL, "cdn-tertiary", 0, &r), 0);
+    T_EQ_INT(oc_app_provide(&app, CATALOG_PROVIDES, m), 0);
+    T_EQ_INT(catalog_route_app(&app, NULL, "cdn-tertiary", 0, &r), 0);
     T_EQ_STR(r.team, "cdn-ops");
     struct catalog_ref ref;
-    T_EQ_INT(catalog_running_get(&ref), 0);
+    T_EQ_INT(catalog_get(&app, &ref), 0);
     T_EQ_INT(ref.cat->nservices, 23);
-    catalog_running_put(&ref);
-    catalog_running_set(NULL);
-    T_EQ_INT(catalog_running_get(&ref), OC_ENOTFOUND);
+    catalog_put(&ref);
+    oc_app_withdraw(&app, CATALOG_PROVIDES);
+    T_EQ_INT(catalog_get(&app, &ref), OC_ENOTFOUND);
     catalog_mod_destroy(m);
     store_close(st);
     char cmd[128];

@@ -8,8 +8,8 @@
 #include "core/err.h"
 #include "ingest/ingest.h"
 
-#include "ingest/minute.h"
-#include "ingest/persist.h"
+#include "qoe/minute.h"
+#include "qoe/persist.h"
 #include "store/store.h"
 
 #include <jansson.h>
@@ -379,21 +379,23 @@ static void test_parse_differential(void)
 
 static struct oc_clock clk;
 
-static struct ingest_cube *cube_new(uint32_t max_leaves_per_minute)
+static struct qoe_cube *cube_new(uint32_t max_leaves_per_minute)
 {
-    struct ingest_cube_opts o;
-    ingest_cube_opts_default(&o);
+    struct qoe_cube_opts o;
+    qoe_cube_opts_default(&o);
     if (max_leaves_per_minute)
         o.max_leaves_per_minute = max_leaves_per_minute;
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TS0);
-    return ingest_cube_new(&o, &clk);
+    return qoe_cube_new(&o, &clk);
 }
 
+static struct ingest_stats istats; /* what ingest_fold counted */
+
 /* Parses body and adds it; returns the number accepted. */
-static size_t add(struct ingest_cube *c, const char *body)
+static size_t add(struct qoe_cube *c, const char *body)
 {
     T_EQ_INT(parse(body), 0);
-    return ingest_cube_add(c, &batch);
+    return ingest_fold(c, &batch, &istats);
 }
 
 static char line[512];
@@ -407,18 +409,18 @@ static const char *hb(int64_t ts, const char *sess, const char *cdn, int rebuf)
     return line;
 }
 
-static struct ingest_row found_row;
+static struct qoe_row found_row;
 
 /* The row of cdn in minute t (copied into found_row), or NULL. */
-static const struct ingest_row *row_of(struct ingest_cube *c, int64_t t, const char *cdn)
+static const struct qoe_row *row_of(struct qoe_cube *c, int64_t t, const char *cdn)
 {
     uint32_t id;
-    const struct ingest_minute *m = ingest_cube_minute(c, t);
-    if (!m || ingest_cube_value_id(c, BEACON_CDN, cdn, strlen(cdn), &id) != 0)
+    const struct qoe_minute *m = qoe_cube_minute(c, t);
+    if (!m || qoe_cube_value_id(c, BEACON_CDN, cdn, strlen(cdn), &id) != 0)
         return NULL;
     for (uint32_t i = 0; i < m->nrows; i++)
-        if (ingest_cube_leaf_dims(c, m->leaf[i])[BEACON_CDN] == id) {
-            ingest_minute_row(m, i, &found_row);
+        if (qoe_cube_leaf_dims(c, m->leaf[i])[BEACON_CDN] == id) {
+            qoe_minute_row(m, i, &found_row);
             return &found_row;
         }
     return NULL;
@@ -426,20 +428,20 @@ static const struct ingest_row *row_of(struct ingest_cube *c, int64_t t, const c
 
 static void test_cube_late_events_and_watermark(void)
 {
-    struct ingest_cube *c = cube_new(0);
-    struct ingest_cube_stats st;
+    struct qoe_cube *c = cube_new(0);
+    struct qoe_cube_stats st;
     int64_t t = TS0 / 1000;
     T_EQ_INT(add(c, hb(TS0 + 5000, "s1", "a", 0)), 1);
     oc_clock_set_ms(&clk, TS0 + 170000);
     T_EQ_INT(add(c, hb(TS0 + 170000, "s2", "a", 0)), 1); /* watermark: +50 s, nothing closes */
-    T_TRUE(ingest_cube_minute(c, t) == NULL);
+    T_TRUE(qoe_cube_minute(c, t) == NULL);
     T_EQ_INT(add(c, hb(TS0 + 30000, "s3", "a", 5)), 1); /* late but within lateness */
     /* a player whose clock runs 4 minutes ahead is accepted but does not move the watermark */
     T_EQ_INT(add(c, hb(TS0 + 170000 + 240000, "s7", "a", 0)), 1);
-    T_TRUE(ingest_cube_minute(c, t) == NULL);
+    T_TRUE(qoe_cube_minute(c, t) == NULL);
     oc_clock_set_ms(&clk, TS0 + 185000);
     T_EQ_INT(add(c, hb(TS0 + 185000, "s4", "b", 0)), 1); /* watermark +65 s: minute 0 closes */
-    const struct ingest_row *r = row_of(c, t, "a");
+    const struct qoe_row *r = row_of(c, t, "a");
     T_TRUE(r != NULL);
     if (r) {
         T_EQ_INT(r->hb_sessions, 2);
@@ -452,33 +454,35 @@ static void test_cube_late_events_and_watermark(void)
     T_EQ_INT(batch.reason[0], INGEST_TOO_OLD);
     T_EQ_INT(add(c, hb(TS0 + 200000 + 301000, "s6", "a", 0)), 0);
     T_EQ_INT(batch.reason[0], INGEST_TOO_FAR_FUTURE);
-    ingest_cube_stats(c, &st);
+    qoe_cube_stats(c, &st);
     T_EQ_INT(st.accepted, 5);
-    T_EQ_INT(st.rejected[INGEST_TOO_OLD], 1);
-    T_EQ_INT(st.rejected[INGEST_TOO_FAR_FUTURE], 1);
+    T_EQ_INT(st.too_old, 1);
+    T_EQ_INT(st.too_far_future, 1);
+    T_EQ_INT(istats.rejected[INGEST_TOO_OLD], 1);
+    T_EQ_INT(istats.rejected[INGEST_TOO_FAR_FUTURE], 1);
     T_EQ_INT(st.closed_upto_s, t + 60);
-    ingest_cube_flush(c); /* the future minute was kept in its own slot */
+    qoe_cube_flush(c); /* the future minute was kept in its own slot */
     T_TRUE(row_of(c, t + 360, "a") != NULL);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 static void test_cube_wall_clock_closes(void)
 {
-    struct ingest_cube *c = cube_new(0);
+    struct qoe_cube *c = cube_new(0);
     int64_t t = TS0 / 1000;
     T_EQ_INT(add(c, hb(TS0 + 1000, "s1", "a", 0)), 1);
     oc_clock_set_ms(&clk, TS0 + 179999);
-    ingest_cube_tick(c);
-    T_TRUE(ingest_cube_minute(c, t) == NULL); /* due at end + lateness = +180 s */
+    qoe_cube_tick(c);
+    T_TRUE(qoe_cube_minute(c, t) == NULL); /* due at end + lateness = +180 s */
     oc_clock_set_ms(&clk, TS0 + 180000);
-    ingest_cube_tick(c);
-    T_TRUE(ingest_cube_minute(c, t) != NULL);
-    ingest_cube_destroy(c);
+    qoe_cube_tick(c);
+    T_TRUE(qoe_cube_minute(c, t) != NULL);
+    qoe_cube_destroy(c);
 }
 
 static void test_cube_sessions_exact(void)
 {
-    struct ingest_cube *c = cube_new(0);
+    struct qoe_cube *c = cube_new(0);
     char body[4096];
     size_t n = 0;
     /* s1 three times in cdn a (one rebuffering), s2 in a, s1 again in b (a CDN switch) */
@@ -488,12 +492,12 @@ static void test_cube_sessions_exact(void)
     n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 4000, "s2", "a", 0));
     n += (size_t)snprintf(body + n, sizeof body - n, "%s\n", hb(TS0 + 5000, "s1", "b", 0));
     T_EQ_INT(add(c, body), 5);
-    ingest_cube_flush(c);
-    struct ingest_row ra, rb;
-    const struct ingest_row *a = row_of(c, TS0 / 1000, "a");
+    qoe_cube_flush(c);
+    struct qoe_row ra, rb;
+    const struct qoe_row *a = row_of(c, TS0 / 1000, "a");
     if (a)
         ra = *a, a = &ra;
-    const struct ingest_row *b = row_of(c, TS0 / 1000, "b");
+    const struct qoe_row *b = row_of(c, TS0 / 1000, "b");
     if (b)
         rb = *b, b = &rb;
     T_TRUE(a && b);
@@ -504,46 +508,44 @@ static void test_cube_sessions_exact(void)
         T_EQ_INT(b->rb_sessions, 0);
         T_EQ_DBL(a->bitrate_ms, 2000.0 * 4000, 0);
     }
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 static void test_cube_leaf_cap(void)
 {
-    struct ingest_cube *c = cube_new(2); /* two leaves a minute, then the all-other leaf */
-    struct ingest_cube_stats st;
+    struct qoe_cube *c = cube_new(2); /* two leaves a minute, then the all-other leaf */
+    struct qoe_cube_stats st;
     const char *cdns[] = {"a", "b", "c", "d"};
     for (int i = 0; i < 4; i++)
         T_EQ_INT(add(c, hb(TS0 + 1000 * i, "s", cdns[i], 0)), 1);
-    ingest_cube_flush(c);
-    const struct ingest_minute *m = ingest_cube_minute(c, TS0 / 1000);
+    qoe_cube_flush(c);
+    const struct qoe_minute *m = qoe_cube_minute(c, TS0 / 1000);
     T_TRUE(m != NULL);
     if (m) {
         T_EQ_INT(m->nrows, 3);
         T_EQ_INT(m->leaf[0], 0); /* sorted: the all-other leaf first */
         T_EQ_INT(m->playing_ms[0], 2000);
-        T_EQ_STR(ingest_cube_value(c, BEACON_CDN, ingest_cube_leaf_dims(c, 0)[BEACON_CDN]),
-                 "other");
+        T_EQ_STR(qoe_cube_value(c, BEACON_CDN, qoe_cube_leaf_dims(c, 0)[BEACON_CDN]), "other");
     }
-    ingest_cube_stats(c, &st);
+    qoe_cube_stats(c, &st);
     T_EQ_INT(st.leaves_folded, 2);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 static void test_sketch_error_bound(void)
 {
     for (int64_t v = 1; v < 2000000; v = v * 3 / 2 + 1) {
-        int b = ingest_sketch_bucket(v);
-        double got = ingest_sketch_value(b);
+        int b = qoe_sketch_bucket(v);
+        double got = qoe_sketch_value(b);
         T_TRUE(fabs(got - (double)v) <= 0.01 * (double)v);
     }
-    T_EQ_INT(ingest_sketch_bucket(0), 0);
-    T_EQ_INT(ingest_sketch_bucket(1), 1);
-    uint64_t h[INGEST_SKETCH_NB] = {0};
-    h[ingest_sketch_bucket(100)] = 3;
-    h[ingest_sketch_bucket(1000)] = 1;
-    T_EQ_DBL(ingest_sketch_quantile(h, 4, 0.5), ingest_sketch_value(ingest_sketch_bucket(100)), 0);
-    T_EQ_DBL(ingest_sketch_quantile(h, 4, 0.95), ingest_sketch_value(ingest_sketch_bucket(1000)),
-             0);
+    T_EQ_INT(qoe_sketch_bucket(0), 0);
+    T_EQ_INT(qoe_sketch_bucket(1), 1);
+    uint64_t h[QOE_SKETCH_NB] = {0};
+    h[qoe_sketch_bucket(100)] = 3;
+    h[qoe_sketch_bucket(1000)] = 1;
+    T_EQ_DBL(qoe_sketch_quantile(h, 4, 0.5), qoe_sketch_value(qoe_sketch_bucket(100)), 0);
+    T_EQ_DBL(qoe_sketch_quantile(h, 4, 0.95), qoe_sketch_value(qoe_sketch_bucket(1000)), 0);
 }
 
 /* ---- persistence: closed minutes survive a crash, open ones are lost, rollups merge ---- */
@@ -576,18 +578,18 @@ static void test_persist_restart(void)
 {
     char dir[] = "/tmp/oc-ingest-XXXXXX", err[256];
     struct store *st = open_store(dir);
-    struct ingest_cube *a = cube_new(0);
+    struct qoe_cube *a = cube_new(0);
     int64_t t = TS0 / 1000;
-    T_EQ_INT(ingest_cube_load(a, st, err, sizeof err), 0);
+    T_EQ_INT(qoe_cube_load(a, st, err, sizeof err), 0);
     T_EQ_INT(add(a, hb(TS0 + 1000, "s1", "a", 3)), 1);
     T_EQ_INT(add(a, hb(TS0 + 61000, "s2", "b", 0)), 1);
     oc_clock_set_ms(&clk, TS0 + 250000);
     T_EQ_INT(add(a, hb(TS0 + 250000, "s3", "c", 0)), 1); /* closes minutes 0 and 1 */
-    T_EQ_INT(ingest_cube_persist(a, st), 2);
-    ingest_cube_destroy(a); /* as kill -9: the open minute (+240 s) is lost */
-    struct ingest_cube *b = cube_new(0);
-    T_EQ_INT(ingest_cube_load(b, st, err, sizeof err), 0);
-    const struct ingest_row *r = row_of(b, t, "a");
+    T_EQ_INT(qoe_cube_persist(a, st), 2);
+    qoe_cube_destroy(a); /* as kill -9: the open minute (+240 s) is lost */
+    struct qoe_cube *b = cube_new(0);
+    T_EQ_INT(qoe_cube_load(b, st, err, sizeof err), 0);
+    const struct qoe_row *r = row_of(b, t, "a");
     T_TRUE(r != NULL);
     if (r) {
         T_EQ_INT(r->hb_sessions, 1);
@@ -595,31 +597,31 @@ static void test_persist_restart(void)
         T_EQ_INT(r->rebuffer_ms, 3);
     }
     T_TRUE(row_of(b, t + 60, "b") != NULL);
-    T_TRUE(ingest_cube_minute(b, t + 240) == NULL);
+    T_TRUE(qoe_cube_minute(b, t + 240) == NULL);
     uint32_t id;
-    T_EQ_INT(ingest_cube_value_id(b, BEACON_CDN, "c", 1, &id), 0); /* values are kept */
+    T_EQ_INT(qoe_cube_value_id(b, BEACON_CDN, "c", 1, &id), 0); /* values are kept */
     oc_clock_set_ms(&clk, TS0 + 200000);
     T_EQ_INT(add(b, hb(TS0 + 70000, "s9", "a", 0)), 0); /* a stored minute stays closed */
     T_EQ_INT(batch.reason[0], INGEST_TOO_OLD);
     T_EQ_INT(add(b, hb(TS0 + 125000, "s4", "new", 0)), 1);
-    ingest_cube_flush(b);
-    T_EQ_INT(ingest_cube_persist(b, st), 1);
-    ingest_cube_destroy(b);
+    qoe_cube_flush(b);
+    T_EQ_INT(qoe_cube_persist(b, st), 1);
+    qoe_cube_destroy(b);
     /* minutes t, t+60 and t+120 are older than 6 hours: they roll into the 5-minute rows
      * [t-240, t+60) and [t+60, t+360) (t is 240 s past a 5-minute boundary) */
-    struct ingest_cube *c = cube_new(0);
-    T_EQ_INT(ingest_cube_load(c, st, err, sizeof err), 0);
+    struct qoe_cube *c = cube_new(0);
+    T_EQ_INT(qoe_cube_load(c, st, err, sizeof err), 0);
     T_EQ_INT(count_rows(st, 60), 3);
-    T_EQ_INT(ingest_cube_compact(c, st, t + 7 * 3600), 0);
+    T_EQ_INT(qoe_cube_compact(c, st, t + 7 * 3600), 0);
     T_EQ_INT(count_rows(st, 60), 0);
     T_EQ_INT(count_rows(st, 300), 2);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     store_close(st);
 }
 
 static void test_merge_sums(void)
 {
-    struct ingest_cube *c = cube_new(0);
+    struct qoe_cube *c = cube_new(0);
     T_EQ_INT(add(c, "[{\"ts\":1700000041000,\"type\":\"start\",\"session\":\"x\",\"outcome\":"
                     "\"success\",\"startup_ms\":500,\"cdn\":\"a\"},"
                     "{\"ts\":1700000101000,\"type\":\"start\",\"session\":\"y\",\"outcome\":"
@@ -627,23 +629,23 @@ static void test_merge_sums(void)
                     "{\"ts\":1700000102000,\"type\":\"heartbeat\",\"session\":\"y\",\"cdn\":\"a\","
                     "\"playing_ms\":10,\"rebuffer_ms\":1}]"),
              3);
-    ingest_cube_flush(c);
-    struct ingest_minute *ms[2] = {(struct ingest_minute *)ingest_cube_minute(c, TS0 / 1000),
-                                   (struct ingest_minute *)ingest_cube_minute(c, TS0 / 1000 + 60)};
+    qoe_cube_flush(c);
+    struct qoe_minute *ms[2] = {(struct qoe_minute *)qoe_cube_minute(c, TS0 / 1000),
+                                (struct qoe_minute *)qoe_cube_minute(c, TS0 / 1000 + 60)};
     T_TRUE(ms[0] && ms[1]);
     if (!ms[0] || !ms[1])
         return;
-    struct ingest_minute *m = minute_merge(TS0 / 1000, 300, ms, 2);
+    struct qoe_minute *m = minute_merge(TS0 / 1000, 300, ms, 2);
     size_t len;
     void *blob = minute_encode(m, &len);
-    struct ingest_minute *d = minute_decode(m->t, blob, len, ingest_cube_nleaves(c));
+    struct qoe_minute *d = minute_decode(m->t, blob, len, qoe_cube_nleaves(c));
     T_TRUE(d != NULL);
     if (d) {
         T_EQ_INT(d->nrows, 1);
         T_EQ_INT(d->starts[0], 2);
         T_EQ_INT(d->hb_sessions[0], 1);
         T_EQ_INT(d->nsk, 1);
-        T_EQ_INT(INGEST_SK_COUNT(d->sk[0]), 2);
+        T_EQ_INT(QOE_SK_COUNT(d->sk[0]), 2);
         /* per-minute detail: y heartbeated (rebuffering) in the second minute only */
         T_EQ_INT(d->res, 300);
         T_EQ_INT(d->ndet, 1);
@@ -655,8 +657,8 @@ static void test_merge_sums(void)
             T_EQ_INT(d->det[0].rb, 1);
         }
         /* an hourly row of this 5-minute row and the minute after it: minutes shift */
-        struct ingest_minute *parts[2] = {d, ms[1]};
-        struct ingest_minute *h = minute_merge(TS0 / 1000, 3600, parts, 2);
+        struct qoe_minute *parts[2] = {d, ms[1]};
+        struct qoe_minute *h = minute_merge(TS0 / 1000, 3600, parts, 2);
         T_EQ_INT(h->res, 3600);
         T_EQ_INT(h->ndet, 1); /* the same minute twice adds up */
         if (h->ndet == 1) {
@@ -664,22 +666,22 @@ static void test_merge_sums(void)
             T_EQ_INT(h->det[0].hb, 2);
         }
         T_EQ_INT(h->hb_sessions[0], 2);
-        ingest_minute_destroy(h);
+        qoe_minute_destroy(h);
         /* a detail entry past the row's minutes is damage */
-        struct ingest_minute *bad = minute_merge(TS0 / 1000, 300, ms, 2);
+        struct qoe_minute *bad = minute_merge(TS0 / 1000, 300, ms, 2);
         bad->det[0].min = 5;
         size_t blen;
         void *bblob = minute_encode(bad, &blen);
-        T_TRUE(minute_decode(bad->t, bblob, blen, ingest_cube_nleaves(c)) == NULL);
+        T_TRUE(minute_decode(bad->t, bblob, blen, qoe_cube_nleaves(c)) == NULL);
         free(bblob);
-        ingest_minute_destroy(bad);
+        qoe_minute_destroy(bad);
     }
-    T_TRUE(minute_decode(m->t, blob, len - 1, ingest_cube_nleaves(c)) == NULL);
+    T_TRUE(minute_decode(m->t, blob, len - 1, qoe_cube_nleaves(c)) == NULL);
     T_TRUE(minute_decode(m->t, blob, len, 0) == NULL); /* names a leaf that does not exist */
     free(blob);
-    ingest_minute_destroy(d);
-    ingest_minute_destroy(m);
-    ingest_cube_destroy(c);
+    qoe_minute_destroy(d);
+    qoe_minute_destroy(m);
+    qoe_cube_destroy(c);
 }
 
 static const struct t_case cases[] = {

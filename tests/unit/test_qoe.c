@@ -9,6 +9,7 @@
  * and hourly rows answer every metric exactly, also across store and memory and after a
  * restart.
  */
+#include "ingest/ingest.h"
 #include "t.h"
 
 #include "core/clock.h"
@@ -17,7 +18,7 @@
 #include "core/metrics.h"
 #include "config/config.h"
 #include "http/http.h"
-#include "ingest/persist.h"
+#include "qoe/persist.h"
 #include "qoe/qoe.h"
 #include "store/store.h"
 
@@ -136,7 +137,7 @@ static int ev_cmp(const void *a, const void *b)
 /* Feeds the events in time order, each batch shuffled over up to 60 s (late, in order to
  * the lateness), in batches of 100; ticks the virtual clock between batches; writes the
  * closed minutes to st after each batch when st is not NULL. */
-static size_t feed_store(struct ingest_cube *c, struct oc_clock *clk, struct store *st)
+static size_t feed_store(struct qoe_cube *c, struct oc_clock *clk, struct store *st)
 {
     static char body[100 * 400];
     struct ingest_batch b;
@@ -151,32 +152,32 @@ static size_t feed_store(struct ingest_cube *c, struct oc_clock *clk, struct sto
             len += write_event(body + len, sizeof body - len, &evs[i + k]);
         if (clk->kind == OC_CLOCK_VIRTUAL) {
             oc_clock_set_ms(clk, evs[i].ts_ms);
-            ingest_cube_tick(c);
+            qoe_cube_tick(c);
         }
         T_EQ_INT(ingest_parse(&b, body, len, err, sizeof err), 0);
         T_EQ_INT(b.nev, (size_t)n);
-        ok += ingest_cube_add(c, &b);
+        ok += ingest_fold(c, &b, NULL);
         if (st)
-            T_TRUE(ingest_cube_persist(c, st) >= 0);
+            T_TRUE(qoe_cube_persist(c, st) >= 0);
     }
     ingest_batch_free(&b);
-    ingest_cube_flush(c);
+    qoe_cube_flush(c);
     if (st)
-        T_TRUE(ingest_cube_persist(c, st) >= 0);
+        T_TRUE(qoe_cube_persist(c, st) >= 0);
     return ok;
 }
 
-static size_t feed(struct ingest_cube *c, struct oc_clock *clk)
+static size_t feed(struct qoe_cube *c, struct oc_clock *clk)
 {
     return feed_store(c, clk, NULL);
 }
 
-static struct ingest_cube *make_cube(struct oc_clock *clk, enum oc_clock_kind kind)
+static struct qoe_cube *make_cube(struct oc_clock *clk, enum oc_clock_kind kind)
 {
-    struct ingest_cube_opts o;
-    ingest_cube_opts_default(&o);
+    struct qoe_cube_opts o;
+    qoe_cube_opts_default(&o);
     oc_clock_init(clk, kind, T0 * 1000);
-    return ingest_cube_new(&o, clk);
+    return qoe_cube_new(&o, clk);
 }
 
 /* The value of dimension d of session s, as the beacons carried it ("unknown" if absent). */
@@ -340,7 +341,7 @@ static double expected_res(const struct qoe_query *q, const char *const *gv, int
 
 /* Runs q for every metric and compares every point of every series with the range stored
  * in rows of res seconds. Returns points checked. */
-static int check_metrics_res(struct ingest_cube *c, struct qoe_query q, int64_t res)
+static int check_metrics_res(struct qoe_cube *c, struct qoe_query q, int64_t res)
 {
     int checked = 0;
     char err[200];
@@ -367,7 +368,7 @@ static int check_metrics_res(struct ingest_cube *c, struct qoe_query q, int64_t 
     return checked;
 }
 
-static int check_all_metrics(struct ingest_cube *c, struct qoe_query q)
+static int check_all_metrics(struct qoe_cube *c, struct qoe_query q)
 {
     return check_metrics_res(c, q, 60);
 }
@@ -386,7 +387,7 @@ static struct qoe_query base_query(void)
 static void test_formulas_every_slice(void)
 {
     struct oc_clock clk;
-    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
     generate();
     T_EQ_INT(feed(c, &clk), (size_t)nev);
     int checked = 0;
@@ -412,13 +413,13 @@ static void test_formulas_every_slice(void)
     q.from = T0 + 540, q.to = T0 + 720, q.step = 60;
     checked += check_all_metrics(c, q);
     T_TRUE(checked > 500);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 static void test_filter_unknown_value_is_empty(void)
 {
     struct oc_clock clk;
-    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
     struct qoe_result *r = NULL;
     char err[100];
     generate();
@@ -430,13 +431,13 @@ static void test_filter_unknown_value_is_empty(void)
     T_EQ_INT(r->nseries, 1);
     T_TRUE(isnan(qoe_point(r, 0, 0)));
     qoe_result_destroy(r);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 static void test_top_k_by_volume(void)
 {
     struct oc_clock clk;
-    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
     struct qoe_result *r = NULL;
     char err[100];
     generate();
@@ -461,15 +462,15 @@ static void test_top_k_by_volume(void)
     T_EQ_DBL(qoe_point(r, 1, 0), second, 0);
     T_EQ_DBL(r->series[0].volume, best, 0);
     qoe_result_destroy(r);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 /* The replay clock (no wall clock at all) gives the same answers as the virtual clock. */
 static void test_replay_equals_realtime(void)
 {
     struct oc_clock c1, c2;
-    struct ingest_cube *a = make_cube(&c1, OC_CLOCK_VIRTUAL);
-    struct ingest_cube *b = make_cube(&c2, OC_CLOCK_REPLAY);
+    struct qoe_cube *a = make_cube(&c1, OC_CLOCK_VIRTUAL);
+    struct qoe_cube *b = make_cube(&c2, OC_CLOCK_REPLAY);
     char err[100];
     generate();
     T_EQ_INT(feed(a, &c1), (size_t)nev);
@@ -491,32 +492,32 @@ static void test_replay_equals_realtime(void)
         qoe_result_destroy(ra);
         qoe_result_destroy(rb);
     }
-    ingest_cube_destroy(a);
-    ingest_cube_destroy(b);
+    qoe_cube_destroy(a);
+    qoe_cube_destroy(b);
 }
 
 /* With max_values_per_dim = 2, the third and later pops fold into "other", counted. */
 static void test_cap_folds_into_other(void)
 {
     struct oc_clock clk;
-    struct ingest_cube_opts o;
-    struct ingest_cube_stats st;
+    struct qoe_cube_opts o;
+    struct qoe_cube_stats st;
     struct qoe_result *r = NULL;
     char err[100];
-    ingest_cube_opts_default(&o);
+    qoe_cube_opts_default(&o);
     o.max_values_per_dim = 2;
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
-    struct ingest_cube *c = ingest_cube_new(&o, &clk);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
     generate();
     T_EQ_INT(feed(c, &clk), (size_t)nev);
-    ingest_cube_stats(c, &st);
+    qoe_cube_stats(c, &st);
     T_EQ_INT(st.values[BEACON_POP], 4); /* unknown, other and two real values */
     T_TRUE(st.folded[BEACON_POP] > 0);
     int nfold = 0; /* events whose region is not one of the two kept */
     for (int i = 0; i < nev; i++) {
         const char *v = sval(evs[i].sess, BEACON_REGION);
-        nfold += strcmp(v, ingest_cube_value(c, BEACON_REGION, 2)) != 0 &&
-                 strcmp(v, ingest_cube_value(c, BEACON_REGION, 3)) != 0;
+        nfold += strcmp(v, qoe_cube_value(c, BEACON_REGION, 2)) != 0 &&
+                 strcmp(v, qoe_cube_value(c, BEACON_REGION, 3)) != 0;
     }
     T_TRUE(nfold > 0);
     T_EQ_INT(st.folded[BEACON_REGION], nfold);
@@ -541,7 +542,7 @@ static void test_cap_folds_into_other(void)
             first[0] = r->series[s].values[0], kept += expected(&q, first, q.from, q.to);
     T_EQ_DBL(other, total - kept, 0);
     qoe_result_destroy(r);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 /* ---- history: ranges older than memory answer from the stored rows ---- */
@@ -554,17 +555,17 @@ static void test_cap_folds_into_other(void)
 
 /* A cube keeping HMEM minutes in memory, rolling minutes up after an hour and 5-minute
  * rows after two, loaded from st (persistence on). */
-static struct ingest_cube *history_cube(struct oc_clock *clk, struct store *st)
+static struct qoe_cube *history_cube(struct oc_clock *clk, struct store *st)
 {
-    struct ingest_cube_opts o;
+    struct qoe_cube_opts o;
     char err[256];
-    ingest_cube_opts_default(&o);
+    qoe_cube_opts_default(&o);
     o.memory_minutes = HMEM;
     o.rollup_5m_after_s = 3600;
     o.rollup_1h_after_s = 7200;
     oc_clock_init(clk, OC_CLOCK_VIRTUAL, HSTART * 1000);
-    struct ingest_cube *c = ingest_cube_new(&o, clk);
-    T_EQ_INT(ingest_cube_load(c, st, err, sizeof err), 0);
+    struct qoe_cube *c = qoe_cube_new(&o, clk);
+    T_EQ_INT(qoe_cube_load(c, st, err, sizeof err), 0);
     return c;
 }
 
@@ -604,7 +605,7 @@ static struct qoe_query hquery(int64_t from, int64_t to, int64_t step)
 
 /* Top 2 of 4 pops over store and memory: the same groups, volumes and values as the first
  * two series of the full answer (the ranking pass reads the stored rows too). */
-static void check_history_top(struct ingest_cube *c)
+static void check_history_top(struct qoe_cube *c)
 {
     char err[200];
     struct qoe_query q = hquery(TH0 - 3600, HEND, 3600);
@@ -633,7 +634,7 @@ static void check_history_top(struct ingest_cube *c)
 
 /* Every metric over (a) stored minute rows, (b) 5-minute rows, (c) hourly rows, (d) ranges
  * across all of them and memory. Returns points checked. */
-static int check_history(struct ingest_cube *c)
+static int check_history(struct qoe_cube *c)
 {
     int n = 0;
     struct qoe_query q = hquery(TH0 + 7200, HEND - HMEM * 60, 60); /* (a) minute rows */
@@ -744,7 +745,7 @@ static void test_query_parse(void)
 static void test_result_json(void)
 {
     struct oc_clock clk;
-    struct ingest_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
     struct qoe_result *r = NULL;
     char err[100];
     generate();
@@ -775,7 +776,7 @@ static void test_result_json(void)
     free(s);
     json_decref(j);
     qoe_result_destroy(r);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
 }
 
 /* ---- over HTTP: POST /v1/events and GET /v1/qoe through the real server and modules ---- */
@@ -841,8 +842,9 @@ static void test_http_events_and_query(void)
     struct http_server_opts o = {
         .listen = "127.0.0.1:0", .workers = 2, .max_body = 1 << 24, .arena_max = 1 << 26};
     struct http_server *srv = http_server_new(&o, &app);
-    T_EQ_INT(ingest_module.init(&app, &ist), 0);
+    T_EQ_INT(ingest_module.init(&app, &ist), OC_ENOTFOUND); /* the cube is qoe's */
     T_EQ_INT(qoe_module.init(&app, &qst), 0);
+    T_EQ_INT(ingest_module.init(&app, &ist), 0);
     T_EQ_INT(http_server_add_routes(srv, ingest_module.routes, ist), 0);
     T_EQ_INT(http_server_add_routes(srv, qoe_module.routes, qst), 0);
     struct http_hooks hooks = {any_token, NULL, NULL};
@@ -867,7 +869,7 @@ static void test_http_events_and_query(void)
     T_CONTAINS(hd.data, "application/problem+json");
     T_EQ_INT(call("OPTIONS", "/v1/events", "ing", NULL, &b, &hd), 204);
     T_CONTAINS(hd.data, "Access-Control-Allow-Origin: *");
-    ingest_cube_flush(ingest_cube_current());
+    qoe_cube_flush(qoe_cube_of(&app));
     snprintf(path, sizeof path, "/v1/qoe?metric=vsf_rate&from=%lld&to=%lld&group_by=cdn",
              (long long)T0, (long long)T0 + 60);
     T_EQ_INT(call("GET", path, "viewer", NULL, &b, NULL), 200);
@@ -881,6 +883,8 @@ static void test_http_events_and_query(void)
     http_server_stop(srv, 1000);
     http_server_destroy(srv);
     ingest_module.stop(&app, ist);
+    qoe_module.stop(&app, qst);
+    T_TRUE(qoe_cube_of(&app) == NULL);
     oc_metrics_destroy(app.metrics);
     oc_buf_free(&b);
     oc_buf_free(&hd);
@@ -902,8 +906,9 @@ static void history_http(struct store *st)
     struct http_server_opts o = {
         .listen = "127.0.0.1:0", .workers = 2, .max_body = 1 << 20, .arena_max = 1 << 24};
     struct http_server *srv = http_server_new(&o, &app);
-    T_EQ_INT(ingest_module.init(&app, &ist), 0);
+    T_EQ_INT(ingest_module.init(&app, &ist), OC_ENOTFOUND); /* the cube is qoe's */
     T_EQ_INT(qoe_module.init(&app, &qst), 0);
+    T_EQ_INT(ingest_module.init(&app, &ist), 0);
     T_EQ_INT(http_server_add_routes(srv, qoe_module.routes, qst), 0);
     struct http_hooks hooks = {any_token, NULL, NULL};
     http_server_set_hooks(srv, &hooks);
@@ -922,10 +927,12 @@ static void history_http(struct store *st)
              expected(&q, NULL, TH0, TH0 + 3600));
     T_EQ_INT(call("GET", path, "viewer", NULL, &b, NULL), 200);
     T_EQ_STR(b.data, want);
-    T_TRUE(check_all_metrics(ingest_cube_current(), hquery(TH0 - 3600, HEND, 3600)) > 30);
+    T_TRUE(check_all_metrics(qoe_cube_of(&app), hquery(TH0 - 3600, HEND, 3600)) > 30);
     http_server_stop(srv, 1000);
     http_server_destroy(srv);
     ingest_module.stop(&app, ist);
+    qoe_module.stop(&app, qst);
+    T_TRUE(qoe_cube_of(&app) == NULL);
     oc_metrics_destroy(app.metrics);
     oc_buf_free(&b);
     config_free(&cfg);
@@ -938,27 +945,27 @@ static void test_history_rollups_and_restart(void)
     struct oc_clock clk;
     T_TRUE(mkdtemp(dir) != NULL);
     T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
-    struct ingest_cube *c = history_cube(&clk, st);
+    struct qoe_cube *c = history_cube(&clk, st);
     generate_span(HSTART, (int)((HEND - HSTART) / 60), HSESS);
     T_TRUE(nev > 10000 && nev < MAXEV);
     T_EQ_INT(feed_store(c, &clk, st), (size_t)nev);
     T_EQ_INT(stored_rows(st, 60), (HEND - HSTART) / 60);
     oc_clock_set_ms(&clk, HEND * 1000);
-    T_EQ_INT(ingest_cube_compact(c, st, oc_clock_now_s(&clk)), 0);
+    T_EQ_INT(qoe_cube_compact(c, st, oc_clock_now_s(&clk)), 0);
     T_EQ_INT(stored_rows(st, 60), 60);  /* [TH0 + 2 h, HEND) */
     T_EQ_INT(stored_rows(st, 300), 12); /* [TH0 + 1 h, TH0 + 2 h) */
     T_EQ_INT(stored_rows(st, 3600), 2); /* [TH0 - 1 h, TH0 + 1 h) */
     int64_t lo, hi;
-    ingest_cube_window(c, &lo, &hi);
+    qoe_cube_window(c, &lo, &hi);
     T_EQ_INT(lo, HEND - HMEM * 60); /* the rest is in the store only */
     int checked = check_history(c);
     T_TRUE(checked > 1500);
-    ingest_cube_destroy(c); /* restart: a new store handle and cube answer the same */
+    qoe_cube_destroy(c); /* restart: a new store handle and cube answer the same */
     store_close(st);
     T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     c = history_cube(&clk, st);
     T_EQ_INT(check_history(c), checked);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     history_http(st);
     store_close(st);
     remove_store_dir(dir);
@@ -966,13 +973,13 @@ static void test_history_rollups_and_restart(void)
 
 /* Replaces every stored row with one 5-minute row at t in the format written before rollups
  * kept per-minute detail (blob v1), merged from the minutes of c in memory. */
-static void store_legacy_rollup(struct ingest_cube *c, struct store *st, int64_t t)
+static void store_legacy_rollup(struct qoe_cube *c, struct store *st, int64_t t)
 {
-    struct ingest_minute *ms[5];
+    struct qoe_minute *ms[5];
     struct store_stmt *q;
     for (int i = 0; i < 5; i++)
-        ms[i] = (struct ingest_minute *)ingest_cube_minute(c, t + 60 * i);
-    struct ingest_minute *m = minute_merge(t, 300, ms, 5);
+        ms[i] = (struct qoe_minute *)qoe_cube_minute(c, t + 60 * i);
+    struct qoe_minute *m = minute_merge(t, 300, ms, 5);
     free(m->det_off), free(m->det_n), free(m->det);
     m->det_off = m->det_n = NULL, m->det = NULL, m->ndet = 0;
     size_t len;
@@ -988,7 +995,7 @@ static void store_legacy_rollup(struct ingest_cube *c, struct store *st, int64_t
     store_reset(q);
     store_unlock(st);
     free(blob);
-    ingest_minute_destroy(m);
+    qoe_minute_destroy(m);
 }
 
 /* A store holding only an old-format 5-minute row (after a restart): the memory window
@@ -1000,14 +1007,14 @@ static void test_history_legacy_rollup(void)
     struct oc_clock clk;
     T_TRUE(mkdtemp(dir) != NULL);
     T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
-    struct ingest_cube *c = history_cube(&clk, st);
+    struct qoe_cube *c = history_cube(&clk, st);
     generate_span(TH0, 5, 30);
     T_EQ_INT(feed_store(c, &clk, st), (size_t)nev);
     store_legacy_rollup(c, st, TH0);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     c = history_cube(&clk, st);
     int64_t lo, hi;
-    ingest_cube_window(c, &lo, &hi);
+    qoe_cube_window(c, &lo, &hi);
     T_EQ_INT(lo, TH0 + 300);
     T_EQ_INT(hi, TH0 + 300);
     struct qoe_query q = hquery(TH0, TH0 + 300, 300);
@@ -1023,7 +1030,7 @@ static void test_history_legacy_rollup(void)
         T_TRUE(!isnan(got) || m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT);
         qoe_result_destroy(r);
     }
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     store_close(st);
     remove_store_dir(dir);
 }
@@ -1035,28 +1042,28 @@ static void test_history_rollup_into_memory(void)
     char dir[] = "/tmp/oc-qoe-XXXXXX", err[256];
     struct store *st = NULL;
     struct oc_clock clk;
-    struct ingest_cube_opts o;
+    struct qoe_cube_opts o;
     T_TRUE(mkdtemp(dir) != NULL);
     T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
-    ingest_cube_opts_default(&o);
+    qoe_cube_opts_default(&o);
     o.memory_minutes = 8;
     o.rollup_5m_after_s = 60;
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TH0 * 1000);
-    struct ingest_cube *c = ingest_cube_new(&o, &clk);
-    T_EQ_INT(ingest_cube_load(c, st, err, sizeof err), 0);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
+    T_EQ_INT(qoe_cube_load(c, st, err, sizeof err), 0);
     generate_span(TH0, 30, 30);
     T_EQ_INT(feed_store(c, &clk, st), (size_t)nev);
-    T_EQ_INT(ingest_cube_compact(c, st, TH0 + 1800), 0);
+    T_EQ_INT(qoe_cube_compact(c, st, TH0 + 1800), 0);
     T_EQ_INT(stored_rows(st, 300), 5); /* [TH0, TH0 + 1500): the last one reaches into memory */
     int64_t lo, hi;
-    ingest_cube_window(c, &lo, &hi);
+    qoe_cube_window(c, &lo, &hi);
     T_EQ_INT(lo, TH0 + 1800 - 480);
     int n = check_all_metrics(c, hquery(TH0, TH0 + 1800, 1800));
     struct qoe_query q = hquery(TH0, TH0 + 1800, 300);
     q.ngroup = 1, q.group_by[0] = BEACON_REGION;
     n += check_all_metrics(c, q);
     T_TRUE(n > 100);
-    ingest_cube_destroy(c);
+    qoe_cube_destroy(c);
     store_close(st);
     remove_store_dir(dir);
 }

@@ -516,7 +516,7 @@ static void test_changes_store(void)
  * by the primary CDN only, so pop=PAR is the same slice as cdn=primary&pop=PAR). */
 struct sim_run {
     struct oc_clock clk;
-    struct ingest_cube *cube;
+    struct qoe_cube *cube;
     struct ingest_batch batch;
     struct oc_buf body;
 };
@@ -534,22 +534,22 @@ static void sim_tick(void *arg, int64_t now_ms)
     (void)now_ms;
     if (r->body.len) {
         T_EQ_INT(ingest_parse(&r->batch, r->body.data, r->body.len, err, sizeof(err)), 0);
-        ingest_cube_add(r->cube, &r->batch);
+        ingest_fold(r->cube, &r->batch, NULL);
         oc_buf_reset(&r->body);
     }
-    ingest_cube_tick(r->cube);
+    qoe_cube_tick(r->cube);
 }
 
 static void test_incident_on_cube(void)
 {
     struct sim_run *r = calloc(1, sizeof(*r));
-    struct ingest_cube_opts co;
+    struct qoe_cube_opts co;
     struct sim_topo *t = NULL;
     struct sim_scenario *sc = NULL;
     struct sim *s = NULL;
     oc_clock_init(&r->clk, OC_CLOCK_VIRTUAL, 0);
-    ingest_cube_opts_default(&co);
-    r->cube = ingest_cube_new(&co, &r->clk);
+    qoe_cube_opts_default(&co);
+    r->cube = qoe_cube_new(&co, &r->clk);
     ingest_batch_init(&r->batch, 1000000);
     oc_buf_init(&r->body, 64u << 20);
     struct sim_opts o = {.seed = 7, .viewers = 4000, .sink = sim_sink, .sink_arg = r};
@@ -581,7 +581,7 @@ static void test_incident_on_cube(void)
     sim_destroy(s);
     sim_scenario_destroy(sc);
     sim_topo_destroy(t);
-    ingest_cube_destroy(r->cube);
+    qoe_cube_destroy(r->cube);
     ingest_batch_free(&r->batch);
     oc_buf_free(&r->body);
     free(r);

@@ -2,13 +2,13 @@
  * codec.c - closed minutes as blobs, and merging minutes for rollups (see persist.h).
  *
  * Blob v1 (a minute; rollups written before per-minute detail existed): a header (magic,
- * nrows, nsk), the column block of the minute (layout fixed by ingest_minute_new), then the
+ * nrows, nsk), the column block of the minute (layout fixed by qoe_minute_new), then the
  * packed sketch entries. Blob v2 (a rollup row): a longer header (also ndet and res), the same
  * two parts, then det_n (one count per row) and the ndet per-minute entries of the rows in row
  * order. Decoding checks every bound, so a damaged row never reaches a query.
  */
-#include "ingest/persist.h"
-#include "ingest/minute.h"
+#include "qoe/persist.h"
+#include "qoe/minute.h"
 #include "core/alloc.h"
 
 #include <stdlib.h>
@@ -27,7 +27,7 @@ struct blob_head2 {
     uint32_t pad;
 };
 
-void *minute_encode(const struct ingest_minute *cm, size_t *len)
+void *minute_encode(const struct qoe_minute *cm, size_t *len)
 {
     struct blob_head h = {BLOB_MAGIC, cm->nrows, cm->nsk, 0};
     struct blob_head2 h2 = {BLOB_MAGIC2, cm->nrows, cm->nsk, cm->ndet, cm->res, 0};
@@ -51,20 +51,20 @@ void *minute_encode(const struct ingest_minute *cm, size_t *len)
 }
 
 /* 0 when every row of cm is within bounds and leaves ascend. */
-static int check(const struct ingest_minute *cm, uint32_t nleaves)
+static int check(const struct qoe_minute *cm, uint32_t nleaves)
 {
     for (uint32_t i = 0; i < cm->nrows; i++)
         if (cm->leaf[i] >= nleaves || (uint64_t)cm->sk_off[i] + cm->sk_n[i] > cm->nsk ||
             (i > 0 && cm->leaf[i] <= cm->leaf[i - 1]))
             return -1;
     for (uint32_t k = 0; k < cm->nsk; k++)
-        if (INGEST_SK_BUCKET(cm->sk[k]) >= INGEST_SKETCH_NB)
+        if (QOE_SK_BUCKET(cm->sk[k]) >= QOE_SKETCH_NB)
             return -1;
     return 0;
 }
 
 /* Allocates the detail arrays of cm (nrows counts, ndet entries). */
-static void det_alloc(struct ingest_minute *cm, uint32_t ndet)
+static void det_alloc(struct qoe_minute *cm, uint32_t ndet)
 {
     cm->det_off = oc_calloc((size_t)cm->nrows + 1, sizeof *cm->det_off);
     cm->det_n = oc_calloc((size_t)cm->nrows + 1, sizeof *cm->det_n);
@@ -74,7 +74,7 @@ static void det_alloc(struct ingest_minute *cm, uint32_t ndet)
 
 /* Sets det_off from det_n; 0 when the counts add up to ndet and each row's minutes ascend
  * within the row's span. */
-static int det_check(struct ingest_minute *cm)
+static int det_check(struct qoe_minute *cm)
 {
     uint64_t at = 0;
     uint32_t nmin = (uint32_t)(cm->res / 60);
@@ -91,7 +91,7 @@ static int det_check(struct ingest_minute *cm)
 }
 
 /* Reads the v2 tail (det_n, det) of a blob whose other parts take used bytes. */
-static int decode_det(struct ingest_minute *cm, const struct blob_head2 *h, const char *blob,
+static int decode_det(struct qoe_minute *cm, const struct blob_head2 *h, const char *blob,
                       size_t len, size_t used)
 {
     size_t dn = (size_t)h->nrows * sizeof *cm->det_n, de = (size_t)h->ndet * sizeof *cm->det;
@@ -106,7 +106,7 @@ static int decode_det(struct ingest_minute *cm, const struct blob_head2 *h, cons
     return det_check(cm);
 }
 
-struct ingest_minute *minute_decode(int64_t t, const void *blob, size_t len, uint32_t nleaves)
+struct qoe_minute *minute_decode(int64_t t, const void *blob, size_t len, uint32_t nleaves)
 {
     struct blob_head2 h;
     size_t hl = sizeof(struct blob_head);
@@ -123,7 +123,7 @@ struct ingest_minute *minute_decode(int64_t t, const void *blob, size_t len, uin
     }
     if (h.nrows > len || h.nsk > len)
         return NULL;
-    struct ingest_minute *cm = ingest_minute_new(t, h.nrows, h.nsk);
+    struct qoe_minute *cm = qoe_minute_new(t, h.nrows, h.nsk);
     size_t sk = (size_t)h.nsk * sizeof *cm->sk, used = hl + cm->mem_len + sk;
     int bad = h.magic == BLOB_MAGIC ? len != used : len < used;
     if (!bad && cm->mem_len)
@@ -133,14 +133,14 @@ struct ingest_minute *minute_decode(int64_t t, const void *blob, size_t len, uin
     if (!bad && h.magic == BLOB_MAGIC2)
         bad = decode_det(cm, &h, blob, len, used) != 0;
     if (bad || check(cm, nleaves) != 0) {
-        ingest_minute_destroy(cm);
+        qoe_minute_destroy(cm);
         return NULL;
     }
     return cm;
 }
 
 /* Adds row r (of a minute whose sketch entries are sk) into accumulator a. */
-static void acc_add(struct minute_acc *a, const struct ingest_row *r, const uint32_t *sk)
+static void acc_add(struct minute_acc *a, const struct qoe_row *r, const uint32_t *sk)
 {
     a->starts += r->starts;
     a->fails += r->fails;
@@ -151,14 +151,13 @@ static void acc_add(struct minute_acc *a, const struct ingest_row *r, const uint
     a->rebuffer_ms += r->rebuffer_ms;
     a->bitrate_ms += r->bitrate_ms;
     for (uint32_t k = 0; k < r->sk_n; k++)
-        minute_sketch_addn(a, INGEST_SK_BUCKET(sk[r->sk_off + k]),
-                           INGEST_SK_COUNT(sk[r->sk_off + k]));
+        minute_sketch_addn(a, QOE_SK_BUCKET(sk[r->sk_off + k]), QOE_SK_COUNT(sk[r->sk_off + k]));
 }
 
 /* A per-minute entry of the merge, with its leaf. */
 struct ldet {
     uint32_t leaf;
-    struct ingest_det d;
+    struct qoe_det d;
 };
 
 static int ldet_cmp(const void *a, const void *b)
@@ -171,7 +170,7 @@ static int ldet_cmp(const void *a, const void *b)
 
 /* The per-minute entries of part m (a minute, or a rollup row with detail) of the row
  * starting at t, appended to *v; minutes outside [0, nmin) are dropped. */
-static void collect_det(const struct ingest_minute *m, int64_t t, uint32_t nmin, struct ldet **v,
+static void collect_det(const struct qoe_minute *m, int64_t t, uint32_t nmin, struct ldet **v,
                         size_t *n, size_t *cap)
 {
     int64_t off = (m->t - t) / 60;
@@ -180,8 +179,8 @@ static void collect_det(const struct ingest_minute *m, int64_t t, uint32_t nmin,
         if (!m->det_n && (m->res != 60 || !m->hb_sessions[i]))
             continue; /* no heartbeats, or a rollup without detail */
         for (uint32_t k = k0; k < k1; k++) {
-            struct ingest_det d =
-                m->det_n ? m->det[k] : (struct ingest_det){0, m->hb_sessions[i], m->rb_sessions[i]};
+            struct qoe_det d =
+                m->det_n ? m->det[k] : (struct qoe_det){0, m->hb_sessions[i], m->rb_sessions[i]};
             int64_t mi = off + d.min;
             if (mi < 0 || mi >= nmin)
                 continue;
@@ -195,7 +194,7 @@ static void collect_det(const struct ingest_minute *m, int64_t t, uint32_t nmin,
 
 /* Fills the detail of the merged row out from the sorted entries v (equal leaf and minute
  * add up; out's leaves ascend and include every leaf of v). */
-static void set_det(struct ingest_minute *out, struct ldet *v, size_t n)
+static void set_det(struct qoe_minute *out, struct ldet *v, size_t n)
 {
     size_t w = 0;
     for (size_t k = 0; k < n; k++) {
@@ -214,22 +213,22 @@ static void set_det(struct ingest_minute *out, struct ldet *v, size_t n)
     }
 }
 
-struct ingest_minute *minute_merge(int64_t t, int res, struct ingest_minute *const *ms, int n)
+struct qoe_minute *minute_merge(int64_t t, int res, struct qoe_minute *const *ms, int n)
 {
     struct open_minute om;
-    struct ingest_row r;
+    struct qoe_row r;
     struct ldet *v = NULL;
     size_t nv = 0, cap = 0;
     minute_open(&om, t);
     for (int i = 0; i < n; i++)
         for (uint32_t k = 0; ms[i] && k < ms[i]->nrows; k++) {
-            ingest_minute_row(ms[i], k, &r);
+            qoe_minute_row(ms[i], k, &r);
             acc_add(minute_acc(&om, r.leaf, UINT32_MAX), &r, ms[i]->sk);
         }
     for (int i = 0; i < n; i++)
         if (ms[i])
             collect_det(ms[i], t, (uint32_t)(res / 60), &v, &nv, &cap);
-    struct ingest_minute *out = minute_close(&om); /* no session set: hb, rb stay the sums */
+    struct qoe_minute *out = minute_close(&om); /* no session set: hb, rb stay the sums */
     out->res = res;
     if (nv)
         qsort(v, nv, sizeof *v, ldet_cmp);

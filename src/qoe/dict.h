@@ -7,10 +7,10 @@
  * cap up front and never move. Value 0 of every dimension is "unknown" (absent), value 1 is
  * "other" (overflow past the cap); leaf 0 is the leaf whose every value is "other".
  */
-#ifndef OC_INGEST_DICT_H
-#define OC_INGEST_DICT_H
+#ifndef OC_QOE_DICT_H
+#define OC_QOE_DICT_H
 
-#include "ingest/ingest.h"
+#include "qoe/cube.h"
 
 #include <stdatomic.h>
 #include <stdint.h>

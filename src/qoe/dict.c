@@ -4,7 +4,7 @@
  * Both are open-addressing hash tables kept at most half full, over id arrays sized at the
  * cap when created (calloc: untouched pages cost no memory), so readers never see them move.
  */
-#include "ingest/dict.h"
+#include "qoe/dict.h"
 #include "core/alloc.h"
 #include "core/err.h"
 
@@ -20,7 +20,7 @@ static void values_rehash(struct dict_values *v, uint32_t slots)
     v->mask = slots - 1;
     uint32_t n = atomic_load(&v->n);
     for (uint32_t id = 0; id < n; id++) {
-        uint64_t h = ingest_hash(v->val[id], v->len[id], 0);
+        uint64_t h = qoe_hash(v->val[id], v->len[id], 0);
         uint32_t i = (uint32_t)h & v->mask;
         while (v->slot[i])
             i = (i + 1) & v->mask;
@@ -38,7 +38,7 @@ static uint32_t values_add(struct dict_values *v, const char *s, uint32_t n)
     if ((uint64_t)(id + 1) * 2 > v->mask)
         values_rehash(v, (v->mask + 1) * 2);
     else {
-        uint64_t h = ingest_hash(s, n, 0);
+        uint64_t h = qoe_hash(s, n, 0);
         uint32_t i = (uint32_t)h & v->mask;
         while (v->slot[i])
             i = (i + 1) & v->mask;
@@ -56,8 +56,8 @@ void dict_values_init(struct dict_values *v, uint32_t max)
     v->len = oc_calloc(v->max, sizeof *v->len);
     atomic_init(&v->n, 0);
     values_rehash(v, 64);
-    values_add(v, INGEST_VALUE_UNKNOWN, (uint32_t)strlen(INGEST_VALUE_UNKNOWN));
-    values_add(v, INGEST_VALUE_OTHER, (uint32_t)strlen(INGEST_VALUE_OTHER));
+    values_add(v, QOE_VALUE_UNKNOWN, (uint32_t)strlen(QOE_VALUE_UNKNOWN));
+    values_add(v, QOE_VALUE_OTHER, (uint32_t)strlen(QOE_VALUE_OTHER));
 }
 
 void dict_values_free(struct dict_values *v)
@@ -74,7 +74,7 @@ void dict_values_free(struct dict_values *v)
 
 int dict_value_find(const struct dict_values *v, const char *s, size_t n, uint32_t *out)
 {
-    uint64_t h = ingest_hash(s, n, 0);
+    uint64_t h = qoe_hash(s, n, 0);
     for (uint32_t i = (uint32_t)h & v->mask; v->slot[i]; i = (i + 1) & v->mask) {
         uint32_t id = v->slot[i] - 1;
         if (v->hash[i] == h && v->len[id] == n && memcmp(v->val[id], s, n) == 0) {
@@ -101,7 +101,7 @@ uint32_t dict_value_intern(struct dict_values *v, const char *s, uint32_t n, int
 
 static uint32_t leaf_slot(const uint32_t *dims)
 {
-    return (uint32_t)ingest_hash(dims, BEACON_NDIMS * sizeof *dims, 7);
+    return (uint32_t)qoe_hash(dims, BEACON_NDIMS * sizeof *dims, 7);
 }
 
 static void leaves_rehash(struct dict_leaves *l, uint32_t slots)

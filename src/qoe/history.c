@@ -3,11 +3,11 @@
  * than the minutes held in memory. Rows stream one at a time (one decoded row in memory), at
  * whatever resolution each span is stored in: rollups delete the rows they merge in the same
  * transaction, so every span is in exactly one row. The caller holds the store lock (through
- * ingest_cube_history_begin) for the whole query so that no rollup moves rows under it.
+ * qoe_cube_history_begin) for the whole query so that no rollup moves rows under it.
  */
-#include "ingest/cube_int.h"
-#include "ingest/persist.h"
-#include "ingest/minute.h"
+#include "qoe/cube_int.h"
+#include "qoe/persist.h"
+#include "qoe/minute.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -19,7 +19,7 @@
 static const int hist_res[] = {60, 300, 3600};
 #define HIST_NRES ((int)(sizeof hist_res / sizeof *hist_res))
 
-int ingest_cube_history_begin(struct ingest_cube *c)
+int qoe_cube_history_begin(struct qoe_cube *c)
 {
     struct store *s = c->store;
     if (!s)
@@ -28,12 +28,12 @@ int ingest_cube_history_begin(struct ingest_cube *c)
     return 1;
 }
 
-void ingest_cube_history_end(struct ingest_cube *c)
+void qoe_cube_history_end(struct qoe_cube *c)
 {
     store_unlock(c->store);
 }
 
-int64_t ingest_cube_history_cover(struct ingest_cube *c, int64_t t)
+int64_t qoe_cube_history_cover(struct qoe_cube *c, int64_t t)
 {
     struct store_stmt *st;
     int64_t end = INT64_MIN;
@@ -52,8 +52,8 @@ int64_t ingest_cube_history_cover(struct ingest_cube *c, int64_t t)
 }
 
 /* Streams the rows of one resolution; 0 or OC_EDB. */
-static int scan_res(struct ingest_cube *c, int res, int64_t from, int64_t to,
-                    void (*fn)(void *arg, const struct ingest_minute *row), void *arg)
+static int scan_res(struct qoe_cube *c, int res, int64_t from, int64_t to,
+                    void (*fn)(void *arg, const struct qoe_minute *row), void *arg)
 {
     struct store_stmt *st;
     int r, rc = store_prepare(c->store, SQL_HIST_ROWS, &st);
@@ -62,14 +62,14 @@ static int scan_res(struct ingest_cube *c, int res, int64_t from, int64_t to,
     store_bind_int(st, 1, res);
     store_bind_int(st, 2, from);
     store_bind_int(st, 3, to);
-    uint32_t nleaves = ingest_cube_nleaves(c);
+    uint32_t nleaves = qoe_cube_nleaves(c);
     while ((r = store_step(st)) == STORE_ROW) {
         size_t len = 0;
         int64_t t = store_col_int(st, 0);
         const void *blob = store_col_blob(st, 1, &len);
-        struct ingest_minute *m = minute_decode(t, blob, len, nleaves);
+        struct qoe_minute *m = minute_decode(t, blob, len, nleaves);
         if (m && m->det_n && m->res != res) {
-            ingest_minute_destroy(m);
+            qoe_minute_destroy(m);
             m = NULL;
         }
         if (!m) {
@@ -78,15 +78,15 @@ static int scan_res(struct ingest_cube *c, int res, int64_t from, int64_t to,
         }
         m->res = res; /* a v1 blob does not carry it */
         fn(arg, m);
-        ingest_minute_destroy(m);
+        qoe_minute_destroy(m);
     }
     rc = r == STORE_DONE ? 0 : OC_EDB;
     store_reset(st);
     return rc;
 }
 
-int ingest_cube_history_scan(struct ingest_cube *c, int64_t from, int64_t to,
-                             void (*fn)(void *arg, const struct ingest_minute *row), void *arg)
+int qoe_cube_history_scan(struct qoe_cube *c, int64_t from, int64_t to,
+                          void (*fn)(void *arg, const struct qoe_minute *row), void *arg)
 {
     int rc = 0;
     for (int i = 0; rc == 0 && i < HIST_NRES; i++)

@@ -2,50 +2,50 @@
  * sketch.c - the startup-time sketch and the hash the cube keys on.
  *
  * The sketch is a log-bucket histogram: bucket i > 0 holds values in (g^(i-1), g^i] with
- * g = INGEST_SKETCH_GAMMA, and reports 2 g^i / (g + 1), so any quantile it returns is within
+ * g = QOE_SKETCH_GAMMA, and reports 2 g^i / (g + 1), so any quantile it returns is within
  * (g - 1) / (g + 1) < 1% of a value of the right rank. Histograms merge by adding counts.
  */
-#include "ingest/ingest.h"
+#include "qoe/cube.h"
 
 #include <math.h>
 #include <string.h>
 
-int ingest_sketch_bucket(int64_t ms)
+int qoe_sketch_bucket(int64_t ms)
 {
     if (ms <= 0)
         return 0;
-    double i = ceil(log((double)ms) / log(INGEST_SKETCH_GAMMA));
+    double i = ceil(log((double)ms) / log(QOE_SKETCH_GAMMA));
     /* ceil of a rounded log may be one off at exact powers; fix against the bounds */
     int b = (int)i;
     if (b < 1)
         b = 1;
-    while (b > 1 && pow(INGEST_SKETCH_GAMMA, b - 1) >= (double)ms)
+    while (b > 1 && pow(QOE_SKETCH_GAMMA, b - 1) >= (double)ms)
         b--;
-    while (pow(INGEST_SKETCH_GAMMA, b) < (double)ms)
+    while (pow(QOE_SKETCH_GAMMA, b) < (double)ms)
         b++;
-    return b < INGEST_SKETCH_NB ? b : INGEST_SKETCH_NB - 1;
+    return b < QOE_SKETCH_NB ? b : QOE_SKETCH_NB - 1;
 }
 
-double ingest_sketch_value(int bucket)
+double qoe_sketch_value(int bucket)
 {
     if (bucket <= 0)
         return 0;
-    return 2 * pow(INGEST_SKETCH_GAMMA, bucket) / (INGEST_SKETCH_GAMMA + 1);
+    return 2 * pow(QOE_SKETCH_GAMMA, bucket) / (QOE_SKETCH_GAMMA + 1);
 }
 
-double ingest_sketch_quantile(const uint64_t *hist, uint64_t n, double q)
+double qoe_sketch_quantile(const uint64_t *hist, uint64_t n, double q)
 {
     if (n == 0)
         return NAN;
     uint64_t rank = (uint64_t)ceil(q * (double)n), seen = 0;
     if (rank < 1)
         rank = 1;
-    for (int i = 0; i < INGEST_SKETCH_NB; i++) {
+    for (int i = 0; i < QOE_SKETCH_NB; i++) {
         seen += hist[i];
         if (seen >= rank)
-            return ingest_sketch_value(i);
+            return qoe_sketch_value(i);
     }
-    return ingest_sketch_value(INGEST_SKETCH_NB - 1);
+    return qoe_sketch_value(QOE_SKETCH_NB - 1);
 }
 
 static uint64_t mix(uint64_t x)
@@ -58,7 +58,7 @@ static uint64_t mix(uint64_t x)
     return x;
 }
 
-uint64_t ingest_hash(const void *p, size_t n, uint64_t seed)
+uint64_t qoe_hash(const void *p, size_t n, uint64_t seed)
 {
     const unsigned char *s = p;
     uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), k;

@@ -7,8 +7,8 @@
  * closed minutes: queries hold it shared, publishing a closed minute holds it exclusively for
  * a pointer swap. Dimension values and leaves are read without a lock (dict.h).
  */
-#include "ingest/cube_int.h"
-#include "ingest/minute.h"
+#include "qoe/cube_int.h"
+#include "qoe/minute.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -32,7 +32,7 @@ static int64_t slot_of(int64_t t, int64_t n)
     return i < 0 ? i + n : i;
 }
 
-void ingest_cube_opts_default(struct ingest_cube_opts *o)
+void qoe_cube_opts_default(struct qoe_cube_opts *o)
 {
     o->allowed_lateness_s = 120;
     o->max_future_skew_s = 300;
@@ -46,9 +46,9 @@ void ingest_cube_opts_default(struct ingest_cube_opts *o)
     o->retention_days = 90;
 }
 
-struct ingest_cube *ingest_cube_new(const struct ingest_cube_opts *opts, struct oc_clock *clock)
+struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock *clock)
 {
-    struct ingest_cube *c = oc_calloc(1, sizeof *c);
+    struct qoe_cube *c = oc_calloc(1, sizeof *c);
     c->o = *opts;
     if (c->o.allowed_lateness_s < 0)
         c->o.allowed_lateness_s = 0;
@@ -71,7 +71,7 @@ struct ingest_cube *ingest_cube_new(const struct ingest_cube_opts *opts, struct 
     return c;
 }
 
-void ingest_cube_destroy(struct ingest_cube *c)
+void qoe_cube_destroy(struct qoe_cube *c)
 {
     if (!c)
         return;
@@ -80,7 +80,7 @@ void ingest_cube_destroy(struct ingest_cube *c)
             minute_free(&c->open[i]);
     free(c->open);
     for (int64_t i = 0; i < c->nring; i++)
-        ingest_minute_destroy(c->ring[i]);
+        qoe_minute_destroy(c->ring[i]);
     for (size_t i = 0; i < c->npend; i++)
         free(c->pend[i].blob);
     free(c->pend);
@@ -94,33 +94,33 @@ void ingest_cube_destroy(struct ingest_cube *c)
 }
 
 /* Closes an open slot and publishes it (mu held). */
-static void close_slot(struct ingest_cube *c, struct open_minute *m)
+static void close_slot(struct qoe_cube *c, struct open_minute *m)
 {
-    struct ingest_minute *cm = minute_close(m);
+    struct qoe_minute *cm = minute_close(m);
     int64_t i = slot_of(cm->t, c->nring);
     cube_queue_minute(c, cm);
     pthread_rwlock_wrlock(&c->rw);
-    struct ingest_minute *old = c->ring[i];
+    struct qoe_minute *old = c->ring[i];
     c->ring[i] = cm;
     pthread_rwlock_unlock(&c->rw);
-    ingest_minute_destroy(old);
+    qoe_minute_destroy(old);
     c->st.minutes_closed++;
 }
 
-void cube_install_minute(struct ingest_cube *c, struct ingest_minute *cm)
+void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm)
 {
     int64_t i = slot_of(cm->t, c->nring);
     pthread_rwlock_wrlock(&c->rw);
-    struct ingest_minute *old = c->ring[i];
+    struct qoe_minute *old = c->ring[i];
     c->ring[i] = cm;
     pthread_rwlock_unlock(&c->rw);
-    ingest_minute_destroy(old);
+    qoe_minute_destroy(old);
     if (cm->t + 60 > c->closed_upto_s)
         c->closed_upto_s = cm->t + 60;
 }
 
 /* Closes every open minute before upto_s (mu held). */
-static void advance(struct ingest_cube *c, int64_t upto_s)
+static void advance(struct qoe_cube *c, int64_t upto_s)
 {
     if (upto_s <= c->closed_upto_s)
         return;
@@ -130,7 +130,7 @@ static void advance(struct ingest_cube *c, int64_t upto_s)
     c->closed_upto_s = upto_s;
 }
 
-static struct open_minute *slot_for(struct ingest_cube *c, int64_t t)
+static struct open_minute *slot_for(struct qoe_cube *c, int64_t t)
 {
     struct open_minute *m = &c->open[slot_of(t, c->nopen)];
     if (m->used && m->t != t)
@@ -140,7 +140,7 @@ static struct open_minute *slot_for(struct ingest_cube *c, int64_t t)
     return m;
 }
 
-static void fold_event(struct ingest_cube *c, struct open_minute *m, uint32_t leaf,
+static void fold_event(struct qoe_cube *c, struct open_minute *m, uint32_t leaf,
                        const struct beacon_event *e, uint64_t sh)
 {
     struct minute_acc *a = minute_acc(m, leaf, c->o.max_leaves_per_minute);
@@ -154,7 +154,7 @@ static void fold_event(struct ingest_cube *c, struct open_minute *m, uint32_t le
         a->fails += e->outcome == BEACON_FAILURE;
         a->exits += e->outcome == BEACON_EXIT;
         if (e->outcome == BEACON_SUCCESS)
-            minute_sketch_add(a, ingest_sketch_bucket(e->startup_ms));
+            minute_sketch_add(a, qoe_sketch_bucket(e->startup_ms));
         return;
     }
     a->playing_ms += e->playing_ms;
@@ -164,13 +164,12 @@ static void fold_event(struct ingest_cube *c, struct open_minute *m, uint32_t le
         c->st.sessions_dropped++;
 }
 
-/* Checks and folds event i of b (mu held); returns its reason. */
-static uint8_t add_event(struct ingest_cube *c, const struct ingest_batch *b, size_t i,
-                         int64_t now_ms)
+/* Checks and folds event i of f (mu held); returns its enum qoe_fold_verdict. */
+static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i, int64_t now_ms)
 {
-    const struct beacon_event *e = &b->ev[i];
+    const struct beacon_event *e = &f->ev[i];
     if (c->clock->kind != OC_CLOCK_REPLAY && e->ts_ms > now_ms + c->o.max_future_skew_s * 1000)
-        return INGEST_TOO_FAR_FUTURE;
+        return QOE_FOLD_TOO_FAR_FUTURE;
     /* the watermark follows event time, but outside replay never past the clock: a player
      * whose clock runs ahead must not close minutes early for everyone */
     int64_t w = e->ts_ms;
@@ -182,27 +181,27 @@ static uint8_t add_event(struct ingest_cube *c, const struct ingest_batch *b, si
     }
     int64_t t = floor_div(e->ts_ms, 60000) * 60;
     if (t < c->closed_upto_s)
-        return INGEST_TOO_OLD;
+        return QOE_FOLD_TOO_OLD;
     if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT)
-        fold_event(c, slot_for(c, t), b->leaf[i], e, b->sh[i]);
-    return INGEST_OK;
+        fold_event(c, slot_for(c, t), f->leaf[i], e, f->sh[i]);
+    return QOE_FOLD_OK;
 }
 
-size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b)
+size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f)
 {
     struct resolve_counts rc;
     size_t ok = 0;
     int64_t now_ms = oc_clock_now_ms(c->clock);
-    cube_resolve_batch(c, b, &rc); /* the costly part, outside the lock */
+    cube_resolve_batch(c, f, &rc); /* the costly part, outside the lock */
     pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < b->nev; i++) {
-        uint8_t r = add_event(c, b, i, now_ms);
-        b->reason[b->index[i]] = r;
-        c->st.rejected[r]++;
-        ok += r == INGEST_OK;
+    for (size_t i = 0; i < f->n; i++) {
+        uint8_t v = add_event(c, f, i, now_ms);
+        f->verdict[i] = v;
+        c->st.too_old += v == QOE_FOLD_TOO_OLD;
+        c->st.too_far_future += v == QOE_FOLD_TOO_FAR_FUTURE;
+        ok += v == QOE_FOLD_OK;
     }
     c->st.accepted += ok;
-    c->st.rejected[INGEST_OK] = 0;
     for (int d = 0; d < BEACON_NDIMS; d++)
         c->st.folded[d] += rc.folded[d];
     c->st.leaves_folded += rc.leaves_folded;
@@ -213,37 +212,16 @@ size_t ingest_cube_add(struct ingest_cube *c, struct ingest_batch *b)
     return ok;
 }
 
-size_t ingest_cube_add_event(struct ingest_cube *c, const struct beacon_event *ev)
+size_t qoe_cube_add_event(struct qoe_cube *c, const struct beacon_event *ev)
 {
-    struct beacon_event copy = *ev;
-    uint32_t index = 0, leaf = 0;
+    uint32_t leaf = 0;
     uint64_t sh = 0;
-    uint8_t reason = 0;
-    struct ingest_batch one = {.ev = &copy,
-                               .index = &index,
-                               .leaf = &leaf,
-                               .sh = &sh,
-                               .nev = 1,
-                               .cap_ev = 1,
-                               .reason = &reason,
-                               .nitems = 1,
-                               .cap_items = 1,
-                               .max_items = 1};
-    return ingest_cube_add(c, &one);
+    uint8_t verdict = 0;
+    struct qoe_fold one = {.ev = ev, .n = 1, .leaf = &leaf, .sh = &sh, .verdict = &verdict};
+    return qoe_cube_add(c, &one);
 }
 
-void ingest_cube_count_rejects(struct ingest_cube *c, const struct ingest_batch *b)
-{
-    uint64_t n[INGEST_NREASONS] = {0};
-    for (size_t i = 0; i < b->nitems; i++)
-        n[b->reason[i]]++;
-    pthread_mutex_lock(&c->mu);
-    for (int r = 1; r < INGEST_NREASONS; r++)
-        c->st.rejected[r] += n[r];
-    pthread_mutex_unlock(&c->mu);
-}
-
-void ingest_cube_tick(struct ingest_cube *c)
+void qoe_cube_tick(struct qoe_cube *c)
 {
     if (c->clock->kind == OC_CLOCK_REPLAY)
         return; /* replay ignores the wall clock: only the event watermark closes minutes */
@@ -253,7 +231,7 @@ void ingest_cube_tick(struct ingest_cube *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-void ingest_cube_flush(struct ingest_cube *c)
+void qoe_cube_flush(struct qoe_cube *c)
 {
     int64_t upto = INT64_MIN;
     pthread_mutex_lock(&c->mu);
@@ -264,7 +242,7 @@ void ingest_cube_flush(struct ingest_cube *c)
     pthread_mutex_unlock(&c->mu);
 }
 
-void ingest_cube_stats(struct ingest_cube *c, struct ingest_cube_stats *out)
+void qoe_cube_stats(struct qoe_cube *c, struct qoe_cube_stats *out)
 {
     pthread_mutex_lock(&c->mu);
     *out = c->st;
@@ -279,17 +257,17 @@ void ingest_cube_stats(struct ingest_cube *c, struct ingest_cube_stats *out)
     pthread_mutex_unlock(&c->mu);
 }
 
-void ingest_cube_read_begin(struct ingest_cube *c)
+void qoe_cube_read_begin(struct qoe_cube *c)
 {
     pthread_rwlock_rdlock(&c->rw);
 }
 
-void ingest_cube_read_end(struct ingest_cube *c)
+void qoe_cube_read_end(struct qoe_cube *c)
 {
     pthread_rwlock_unlock(&c->rw);
 }
 
-void ingest_cube_window(struct ingest_cube *c, int64_t *lo, int64_t *hi)
+void qoe_cube_window(struct qoe_cube *c, int64_t *lo, int64_t *hi)
 {
     int64_t upto = atomic_load(&c->closed_upto_s), mem_lo = atomic_load(&c->mem_lo_s);
     *lo = *hi = 0;
@@ -300,33 +278,33 @@ void ingest_cube_window(struct ingest_cube *c, int64_t *lo, int64_t *hi)
     }
 }
 
-const struct ingest_minute *ingest_cube_minute(struct ingest_cube *c, int64_t t)
+const struct qoe_minute *qoe_cube_minute(struct qoe_cube *c, int64_t t)
 {
-    const struct ingest_minute *m = c->ring[slot_of(t, c->nring)];
+    const struct qoe_minute *m = c->ring[slot_of(t, c->nring)];
     return m && m->t == t ? m : NULL;
 }
 
-const uint32_t *ingest_cube_leaf_dims(struct ingest_cube *c, uint32_t leaf)
+const uint32_t *qoe_cube_leaf_dims(struct qoe_cube *c, uint32_t leaf)
 {
     return c->leaves.dims + (size_t)leaf * BEACON_NDIMS;
 }
 
-uint32_t ingest_cube_nleaves(struct ingest_cube *c)
+uint32_t qoe_cube_nleaves(struct qoe_cube *c)
 {
     return atomic_load_explicit(&c->leaves.n, memory_order_acquire);
 }
 
-const char *ingest_cube_value(struct ingest_cube *c, int d, uint32_t id)
+const char *qoe_cube_value(struct qoe_cube *c, int d, uint32_t id)
 {
     return c->vals[d].val[id];
 }
 
-uint32_t ingest_cube_nvalues(struct ingest_cube *c, int d)
+uint32_t qoe_cube_nvalues(struct qoe_cube *c, int d)
 {
     return atomic_load_explicit(&c->vals[d].n, memory_order_acquire);
 }
 
-int ingest_cube_value_id(struct ingest_cube *c, int d, const char *s, size_t n, uint32_t *out)
+int qoe_cube_value_id(struct qoe_cube *c, int d, const char *s, size_t n, uint32_t *out)
 {
     pthread_mutex_lock(&c->mu);
     int rc = dict_value_find(&c->vals[d], s, n, out);
@@ -334,7 +312,7 @@ int ingest_cube_value_id(struct ingest_cube *c, int d, const char *s, size_t n, 
     return rc;
 }
 
-int ingest_dim_parse(const char *name)
+int qoe_dim_parse(const char *name)
 {
     for (int d = 0; d < BEACON_NDIMS; d++)
         if (strcmp(name, beacon_dim_names[d]) == 0)

@@ -4,14 +4,14 @@
  * Closing a minute queues its blob (cube.c, under the cube lock); the module timer writes the
  * queue on the main thread, one transaction per minute, together with the values and leaves
  * created since the last write, so a stored minute never names a leaf the store lacks. At
- * start ingest_cube_load rebuilds the dictionaries with the same ids and the ring of recent
+ * start qoe_cube_load rebuilds the dictionaries with the same ids and the ring of recent
  * minutes, and marks everything up to the newest stored minute closed (later events for those
  * minutes are too old instead of overwriting them). Rollups merge old minutes into 5-minute
  * and hourly rows; retention deletes the oldest.
  */
-#include "ingest/cube_int.h"
-#include "ingest/persist.h"
-#include "ingest/minute.h"
+#include "qoe/cube_int.h"
+#include "qoe/persist.h"
+#include "qoe/minute.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -34,7 +34,7 @@
 #define SQL_OLDEST     "SELECT min(t) FROM qoe_minutes WHERE res = ?"
 #define SQL_DEL_OLD    "DELETE FROM qoe_minutes WHERE res = ? AND t < ?"
 
-void cube_queue_minute(struct ingest_cube *c, const struct ingest_minute *cm)
+void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm)
 {
     if (!c->persist)
         return;
@@ -71,26 +71,26 @@ static int exec_blob(struct store *s, const char *sql, int64_t a, int64_t b, con
 }
 
 /* Writes values and leaves created since the last write (inside the caller's transaction). */
-static int save_dicts(struct ingest_cube *c, struct store *s, uint32_t *vals, uint32_t *leaves)
+static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint32_t *leaves)
 {
     struct store_stmt *st;
     int rc = store_prepare(s, SQL_VALUE_INS, &st);
     for (int d = 0; rc == 0 && d < BEACON_NDIMS; d++) {
-        vals[d] = ingest_cube_nvalues(c, d);
+        vals[d] = qoe_cube_nvalues(c, d);
         for (uint32_t id = c->saved_values[d]; rc == 0 && id < vals[d]; id++) {
             store_bind_int(st, 1, d);
             store_bind_int(st, 2, id);
-            store_bind_text(st, 3, ingest_cube_value(c, d, id));
+            store_bind_text(st, 3, qoe_cube_value(c, d, id));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
     }
-    *leaves = ingest_cube_nleaves(c);
+    *leaves = qoe_cube_nleaves(c);
     if (rc == 0 && c->saved_leaves < *leaves) {
         rc = store_prepare(s, SQL_LEAF_INS, &st);
         for (uint32_t id = c->saved_leaves; rc == 0 && id < *leaves; id++) {
             store_bind_int(st, 1, id);
-            store_bind_blob(st, 2, ingest_cube_leaf_dims(c, id), BEACON_NDIMS * sizeof(uint32_t));
+            store_bind_blob(st, 2, qoe_cube_leaf_dims(c, id), BEACON_NDIMS * sizeof(uint32_t));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
@@ -99,7 +99,7 @@ static int save_dicts(struct ingest_cube *c, struct store *s, uint32_t *vals, ui
 }
 
 /* Takes the queue (so the lock is not held while writing). */
-static struct pend_minute *take_queue(struct ingest_cube *c, size_t *n)
+static struct pend_minute *take_queue(struct qoe_cube *c, size_t *n)
 {
     pthread_mutex_lock(&c->mu);
     struct pend_minute *p = c->pend;
@@ -111,7 +111,7 @@ static struct pend_minute *take_queue(struct ingest_cube *c, size_t *n)
 }
 
 /* Puts minutes that could not be written back at the front of the queue. */
-static void requeue(struct ingest_cube *c, struct pend_minute *p, size_t n)
+static void requeue(struct qoe_cube *c, struct pend_minute *p, size_t n)
 {
     pthread_mutex_lock(&c->mu);
     size_t total = n + c->npend;
@@ -125,7 +125,7 @@ static void requeue(struct ingest_cube *c, struct pend_minute *p, size_t n)
     pthread_mutex_unlock(&c->mu);
 }
 
-int ingest_cube_persist(struct ingest_cube *c, struct store *s)
+int qoe_cube_persist(struct qoe_cube *c, struct store *s)
 {
     size_t n, done = 0;
     uint32_t vals[BEACON_NDIMS], leaves;
@@ -156,7 +156,7 @@ int ingest_cube_persist(struct ingest_cube *c, struct store *s)
     return rc != 0 ? rc : (int)done;
 }
 
-static int load_values(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     struct store_stmt *st;
     int rc = store_prepare(s, SQL_VALUES, &st), r;
@@ -176,7 +176,7 @@ static int load_values(struct ingest_cube *c, struct store *s, char *err, size_t
     return rc;
 }
 
-static int load_leaves(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+static int load_leaves(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     struct store_stmt *st;
     int rc = store_prepare(s, SQL_LEAVES, &st), r;
@@ -189,7 +189,7 @@ static int load_leaves(struct ingest_cube *c, struct store *s, char *err, size_t
         if (ok)
             memcpy(dims, blob, sizeof dims);
         for (int d = 0; ok && d < BEACON_NDIMS; d++)
-            ok = dims[d] < ingest_cube_nvalues(c, d);
+            ok = dims[d] < qoe_cube_nvalues(c, d);
         if (!ok || dict_leaf_load(&c->leaves, (uint32_t)id, dims) != 0) {
             snprintf(err, errlen,
                      "qoe_leaves: leaf %lld does not load (was ingest.max_leaves "
@@ -219,7 +219,7 @@ static int64_t last_minute(struct store *s, const char *sql)
 /* Loads the memory_minutes newest stored minutes into the ring (relative to the newest, not
  * to the clock, so a replayed day reloads too); everything stored counts as closed. Minutes
  * up to the end of the newest rollup row are stored only: the memory window starts there. */
-static int load_minutes(struct ingest_cube *c, struct store *s)
+static int load_minutes(struct qoe_cube *c, struct store *s)
 {
     struct store_stmt *st;
     int64_t last = last_minute(s, SQL_LAST), roll = last_minute(s, SQL_LAST_ROLL);
@@ -238,7 +238,7 @@ static int load_minutes(struct ingest_cube *c, struct store *s)
         size_t n = 0;
         int64_t t = store_col_int(st, 0);
         const void *blob = store_col_blob(st, 1, &n);
-        struct ingest_minute *cm = minute_decode(t, blob, n, ingest_cube_nleaves(c));
+        struct qoe_minute *cm = minute_decode(t, blob, n, qoe_cube_nleaves(c));
         if (cm)
             cube_install_minute(c, cm);
         else
@@ -250,7 +250,7 @@ static int load_minutes(struct ingest_cube *c, struct store *s)
     return 0;
 }
 
-int ingest_cube_load(struct ingest_cube *c, struct store *s, char *err, size_t errlen)
+int qoe_cube_load(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     store_lock(s);
     pthread_mutex_lock(&c->mu);
@@ -261,8 +261,8 @@ int ingest_cube_load(struct ingest_cube *c, struct store *s, char *err, size_t e
         snprintf(err, errlen, "qoe_minutes: %s", store_errmsg(s));
     if (rc == 0) {
         for (int d = 0; d < BEACON_NDIMS; d++)
-            c->saved_values[d] = ingest_cube_nvalues(c, d);
-        c->saved_leaves = ingest_cube_nleaves(c);
+            c->saved_values[d] = qoe_cube_nvalues(c, d);
+        c->saved_leaves = qoe_cube_nleaves(c);
         c->persist = 1;
         c->store = s;
     }
@@ -286,8 +286,8 @@ static int64_t oldest(struct store *s, int res)
 
 /* Decodes the rows of resolution res in [from, to) into ms (at most max), setting their
  * resolution (a v1 blob does not carry it); returns how many. */
-static int read_rows(struct ingest_cube *c, struct store *s, int res, int64_t from, int64_t to,
-                     struct ingest_minute **ms, int max)
+static int read_rows(struct qoe_cube *c, struct store *s, int res, int64_t from, int64_t to,
+                     struct qoe_minute **ms, int max)
 {
     struct store_stmt *st;
     int n = 0;
@@ -299,9 +299,9 @@ static int read_rows(struct ingest_cube *c, struct store *s, int res, int64_t fr
     while (n < max && store_step(st) == STORE_ROW) {
         size_t len = 0;
         const void *blob = store_col_blob(st, 1, &len);
-        ms[n] = minute_decode(store_col_int(st, 0), blob, len, ingest_cube_nleaves(c));
+        ms[n] = minute_decode(store_col_int(st, 0), blob, len, qoe_cube_nleaves(c));
         if (ms[n] && ms[n]->det_n && ms[n]->res != res) {
-            ingest_minute_destroy(ms[n]);
+            qoe_minute_destroy(ms[n]);
             ms[n] = NULL;
         }
         if (ms[n])
@@ -314,13 +314,13 @@ static int read_rows(struct ingest_cube *c, struct store *s, int res, int64_t fr
 /* Merges the rows of resolution res in [b, b + to_res) into one row of to_res (lock held),
  * together with a row of to_res already at b (a minute written late, after its bucket had
  * rolled up, must not replace the bucket). */
-static int rollup_bucket(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t b)
+static int rollup_bucket(struct qoe_cube *c, struct store *s, int res, int to_res, int64_t b)
 {
-    struct ingest_minute *ms[61];
+    struct qoe_minute *ms[61];
     struct store_stmt *st;
     int rc = 0, n = read_rows(c, s, res, b, b + to_res, ms, 60);
     n += read_rows(c, s, to_res, b, b + 1, ms + n, 1);
-    struct ingest_minute *m = minute_merge(b, to_res, ms, n);
+    struct qoe_minute *m = minute_merge(b, to_res, ms, n);
     size_t len;
     void *blob = minute_encode(m, &len);
     rc = store_prepare(s, SQL_DEL_RANGE, &st);
@@ -334,15 +334,14 @@ static int rollup_bucket(struct ingest_cube *c, struct store *s, int res, int to
     if (rc == 0)
         rc = exec_blob(s, SQL_MINUTE_INS, to_res, b, blob, len);
     free(blob);
-    ingest_minute_destroy(m);
+    qoe_minute_destroy(m);
     for (int i = 0; i < n; i++)
-        ingest_minute_destroy(ms[i]);
+        qoe_minute_destroy(ms[i]);
     return rc;
 }
 
 /* Rolls rows of res older than cutoff up into to_res, at most max buckets. */
-static int rollup(struct ingest_cube *c, struct store *s, int res, int to_res, int64_t cutoff,
-                  int max)
+static int rollup(struct qoe_cube *c, struct store *s, int res, int to_res, int64_t cutoff, int max)
 {
     int rc = 0;
     for (int i = 0; rc == 0 && i < max; i++) {
@@ -361,7 +360,7 @@ static int rollup(struct ingest_cube *c, struct store *s, int res, int to_res, i
     return rc;
 }
 
-int ingest_cube_compact(struct ingest_cube *c, struct store *s, int64_t now_s)
+int qoe_cube_compact(struct qoe_cube *c, struct store *s, int64_t now_s)
 {
     static const int res[] = {60, 300, 3600};
     store_lock(s); /* a history query holding the lock sees no row move */

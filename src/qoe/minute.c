@@ -6,7 +6,7 @@
  * sessions in a minute: 3e-8 at one million). Closing counts each leaf's pairs, sorts the rows
  * by leaf id and packs sketches into one array.
  */
-#include "ingest/minute.h"
+#include "qoe/minute.h"
 #include "core/alloc.h"
 
 #include <stdlib.h>
@@ -83,15 +83,15 @@ struct minute_acc *minute_acc(struct open_minute *m, uint32_t leaf, uint32_t max
 void minute_sketch_addn(struct minute_acc *a, int b, uint32_t n)
 {
     for (uint32_t i = 0; i < a->skn && n > 0; i++) {
-        uint32_t c = INGEST_SK_COUNT(a->sk[i]);
-        if (INGEST_SK_BUCKET(a->sk[i]) != b || c == INGEST_SKETCH_MAXC)
+        uint32_t c = QOE_SK_COUNT(a->sk[i]);
+        if (QOE_SK_BUCKET(a->sk[i]) != b || c == QOE_SKETCH_MAXC)
             continue;
-        uint32_t add = INGEST_SKETCH_MAXC - c < n ? INGEST_SKETCH_MAXC - c : n;
+        uint32_t add = QOE_SKETCH_MAXC - c < n ? QOE_SKETCH_MAXC - c : n;
         a->sk[i] += add;
         n -= add;
     }
     while (n > 0) { /* a new entry (more than one if n overflows the count field) */
-        uint32_t add = n < INGEST_SKETCH_MAXC ? n : INGEST_SKETCH_MAXC;
+        uint32_t add = n < QOE_SKETCH_MAXC ? n : QOE_SKETCH_MAXC;
         if (a->skn == a->skcap) {
             a->skcap = a->skcap ? a->skcap * 2 : 4;
             a->sk = oc_realloc(a->sk, a->skcap * sizeof *a->sk);
@@ -167,9 +167,9 @@ static void count_sessions(struct open_minute *m)
     }
 }
 
-struct ingest_minute *ingest_minute_new(int64_t t, uint32_t nrows, uint32_t nsk)
+struct qoe_minute *qoe_minute_new(int64_t t, uint32_t nrows, uint32_t nsk)
 {
-    struct ingest_minute *cm = oc_calloc(1, sizeof *cm);
+    struct qoe_minute *cm = oc_calloc(1, sizeof *cm);
     size_t n = nrows, at = 0;
     cm->t = t;
     cm->res = 60;
@@ -188,7 +188,7 @@ struct ingest_minute *ingest_minute_new(int64_t t, uint32_t nrows, uint32_t nsk)
     return cm;
 }
 
-void ingest_minute_set(struct ingest_minute *m, uint32_t i, const struct ingest_row *r)
+void qoe_minute_set(struct qoe_minute *m, uint32_t i, const struct qoe_row *r)
 {
     m->leaf[i] = r->leaf;
     m->starts[i] = r->starts;
@@ -203,9 +203,9 @@ void ingest_minute_set(struct ingest_minute *m, uint32_t i, const struct ingest_
     m->bitrate_ms[i] = r->bitrate_ms;
 }
 
-void ingest_minute_row(const struct ingest_minute *m, uint32_t i, struct ingest_row *r)
+void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *r)
 {
-    *r = (struct ingest_row){
+    *r = (struct qoe_row){
         .leaf = m->leaf[i],
         .starts = m->starts[i],
         .fails = m->fails[i],
@@ -220,17 +220,17 @@ void ingest_minute_row(const struct ingest_minute *m, uint32_t i, struct ingest_
     };
 }
 
-struct ingest_minute *minute_close(struct open_minute *m)
+struct qoe_minute *minute_close(struct open_minute *m)
 {
     uint32_t nsk = 0, at = 0;
     count_sessions(m);
     qsort(m->acc, m->nacc, sizeof *m->acc, acc_cmp);
     for (uint32_t i = 0; i < m->nacc; i++)
         nsk += m->acc[i].skn;
-    struct ingest_minute *cm = ingest_minute_new(m->t, m->nacc, nsk);
+    struct qoe_minute *cm = qoe_minute_new(m->t, m->nacc, nsk);
     for (uint32_t i = 0; i < m->nacc; i++) {
         const struct minute_acc *a = &m->acc[i];
-        struct ingest_row r = {
+        struct qoe_row r = {
             .leaf = a->leaf,
             .starts = a->starts,
             .fails = a->fails,
@@ -243,7 +243,7 @@ struct ingest_minute *minute_close(struct open_minute *m)
             .rebuffer_ms = a->rebuffer_ms,
             .bitrate_ms = a->bitrate_ms,
         };
-        ingest_minute_set(cm, i, &r);
+        qoe_minute_set(cm, i, &r);
         if (a->skn)
             memcpy(cm->sk + at, a->sk, a->skn * sizeof *a->sk);
         at += a->skn;
@@ -252,7 +252,7 @@ struct ingest_minute *minute_close(struct open_minute *m)
     return cm;
 }
 
-void ingest_minute_destroy(struct ingest_minute *cm)
+void qoe_minute_destroy(struct qoe_minute *cm)
 {
     if (!cm)
         return;

@@ -2,21 +2,21 @@
  * cube_int.h - internal to the cube: its state (cube.c) and the lock-free resolution of
  * event dimensions to leaf ids through per-thread caches (resolve.c).
  */
-#ifndef OC_INGEST_CUBE_INT_H
-#define OC_INGEST_CUBE_INT_H
+#ifndef OC_QOE_CUBE_INT_H
+#define OC_QOE_CUBE_INT_H
 
-#include "ingest/dict.h"
+#include "qoe/dict.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 struct open_minute;
-struct ingest_minute;
+struct qoe_minute;
 struct store;
 
-struct ingest_cube {
-    struct ingest_cube_opts o;
+struct qoe_cube {
+    struct qoe_cube_opts o;
     struct oc_clock *clock; /* borrowed */
     pthread_mutex_t mu;     /* everything below up to rw */
     struct dict_values vals[BEACON_NDIMS];
@@ -28,9 +28,9 @@ struct ingest_cube {
     int64_t max_ts_ms;             /* highest event time, capped by the clock outside replay */
     _Atomic int64_t closed_upto_s; /* every minute before this is closed; read lock-free */
     _Atomic int64_t mem_lo_s;      /* set at load: minutes before it are stored (rolled up) only */
-    struct ingest_cube_stats st;   /* counters */
+    struct qoe_cube_stats st;      /* counters */
     pthread_rwlock_t rw;           /* the ring */
-    struct ingest_minute **ring;   /* closed minute t in slot (t / 60) % nring */
+    struct qoe_minute **ring;      /* closed minute t in slot (t / 60) % nring */
     int64_t nring;
     uint64_t serial; /* unique per cube: keys the per-thread caches */
     /* persistence (persist.c): the queue under mu, the rest owned by the persisting thread */
@@ -56,9 +56,9 @@ struct pend_minute {
 
 /* Puts a minute loaded from the store into the ring (replacing an older one there); every
  * minute up to it counts as closed. Called before ingest starts. */
-void cube_install_minute(struct ingest_cube *c, struct ingest_minute *cm);
+void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm);
 /* Queues cm for the store when persistence is on (mu held). */
-void cube_queue_minute(struct ingest_cube *c, const struct ingest_minute *cm);
+void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm);
 
 /* Counts of one batch's resolution, added to the stats under the lock. */
 struct resolve_counts {
@@ -68,7 +68,6 @@ struct resolve_counts {
 
 /* Sets b->leaf[i] for each start and heartbeat of b (and b->sh[i], the session hash, for
  * heartbeats), without the cube lock except to add a value or leaf never seen. */
-void cube_resolve_batch(struct ingest_cube *c, struct ingest_batch *b,
-                        struct resolve_counts *n /* OUT */);
+void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n /* OUT */);
 
 #endif

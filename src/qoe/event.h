@@ -6,8 +6,8 @@
  * point into the producer's buffer and are valid only for the duration of the call that
  * receives the event; a consumer copies (interns) what it keeps.
  */
-#ifndef OC_INGEST_EVENT_H
-#define OC_INGEST_EVENT_H
+#ifndef OC_QOE_EVENT_H
+#define OC_QOE_EVENT_H
 
 #include <stdint.h>
 

@@ -7,7 +7,7 @@
  * freed when the thread exits. This moves the hashing of 14 strings per event off the one
  * lock, so ingest scales over the HTTP worker threads.
  */
-#include "ingest/cube_int.h"
+#include "qoe/cube_int.h"
 #include "core/alloc.h"
 
 #include <stdlib.h>
@@ -54,7 +54,7 @@ static void tkey_make(void)
     pthread_key_create(&tkey, free);
 }
 
-static struct tcache *tcache_get(const struct ingest_cube *c)
+static struct tcache *tcache_get(const struct qoe_cube *c)
 {
     pthread_once(&tkey_once, tkey_make);
     struct tcache *tc = pthread_getspecific(tkey);
@@ -70,13 +70,13 @@ static struct tcache *tcache_get(const struct ingest_cube *c)
 }
 
 /* The id of s in dimension d; *folded says it became "other". */
-static uint32_t value_id(struct ingest_cube *c, struct tcache *tc, int d, struct beacon_str s,
+static uint32_t value_id(struct qoe_cube *c, struct tcache *tc, int d, struct beacon_str s,
                          uint8_t *folded_out)
 {
     *folded_out = 0;
     if (!s.p)
         return 0;
-    uint64_t h = ingest_hash(s.p, s.n, 0) | 1;
+    uint64_t h = qoe_hash(s.p, s.n, 0) | 1;
     struct vc_ent *e = &tc->v[d][h & (VC_SLOTS - 1)];
     const struct dict_values *v = &c->vals[d];
     if (e->h == h &&
@@ -94,10 +94,10 @@ static uint32_t value_id(struct ingest_cube *c, struct tcache *tc, int d, struct
 }
 
 /* The leaf of ids; *folded says the leaf cap sent it to leaf 0. */
-static uint32_t leaf_id(struct ingest_cube *c, struct tcache *tc, const uint32_t *ids,
+static uint32_t leaf_id(struct qoe_cube *c, struct tcache *tc, const uint32_t *ids,
                         uint8_t *folded_out)
 {
-    uint64_t h = ingest_hash(ids, BEACON_NDIMS * sizeof *ids, 7);
+    uint64_t h = qoe_hash(ids, BEACON_NDIMS * sizeof *ids, 7);
     struct lc_ent *e = &tc->l[h & (LC_SLOTS - 1)];
     if (e->leaf && memcmp(e->ids, ids, sizeof e->ids) == 0) {
         *folded_out = (uint8_t)e->folded;
@@ -137,7 +137,7 @@ static void count(struct resolve_counts *n, uint32_t folded)
 }
 
 /* The leaf of e through the per-dimension caches; *folded gets the flags. */
-static uint32_t resolve_slow(struct ingest_cube *c, struct tcache *tc, const struct beacon_event *e,
+static uint32_t resolve_slow(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
                              uint32_t *folded)
 {
     uint32_t ids[BEACON_NDIMS];
@@ -152,8 +152,8 @@ static uint32_t resolve_slow(struct ingest_cube *c, struct tcache *tc, const str
     return leaf;
 }
 
-static uint32_t resolve_event(struct ingest_cube *c, struct tcache *tc,
-                              const struct beacon_event *e, struct resolve_counts *n)
+static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
+                              struct resolve_counts *n)
 {
     char key[FC_KEY];
     uint32_t folded;
@@ -163,7 +163,7 @@ static uint32_t resolve_event(struct ingest_cube *c, struct tcache *tc,
         count(n, folded);
         return leaf;
     }
-    uint64_t h = ingest_hash(key, len, 11) | 1;
+    uint64_t h = qoe_hash(key, len, 11) | 1;
     /* two-way: the entry may sit in either of two slots; a miss evicts an empty or a random one */
     struct fc_ent *f1 = &tc->f[h & (FC_SLOTS - 1)], *f2 = &tc->f[(h >> 32) & (FC_SLOTS - 1)];
     struct fc_ent *f = f1->h == h && f1->len == len && memcmp(f1->key, key, len) == 0   ? f1
@@ -181,17 +181,17 @@ static uint32_t resolve_event(struct ingest_cube *c, struct tcache *tc,
     return f->leaf;
 }
 
-void cube_resolve_batch(struct ingest_cube *c, struct ingest_batch *b, struct resolve_counts *n)
+void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n)
 {
     struct tcache *tc = tcache_get(c);
     memset(n, 0, sizeof *n);
-    for (size_t i = 0; i < b->nev; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         const struct beacon_event *e = &b->ev[i];
         b->leaf[i] = 0, b->sh[i] = 0;
         if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT)
             continue;
         if (e->type == BEACON_HEARTBEAT)
-            b->sh[i] = ingest_hash(e->session.p, e->session.n, 0);
+            b->sh[i] = qoe_hash(e->session.p, e->session.n, 0);
         b->leaf[i] = resolve_event(c, tc, e, n);
     }
 }

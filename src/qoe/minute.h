@@ -1,12 +1,12 @@
 /*
  * minute.h - internal to the cube: one open minute (per-leaf accumulators and the exact
  * per-minute set of (session, leaf) pairs that heartbeated) and its closing into a compact
- * struct ingest_minute. Not thread-safe: the cube serializes access.
+ * struct qoe_minute. Not thread-safe: the cube serializes access.
  */
-#ifndef OC_INGEST_MINUTE_H
-#define OC_INGEST_MINUTE_H
+#ifndef OC_QOE_MINUTE_H
+#define OC_QOE_MINUTE_H
 
-#include "ingest/ingest.h"
+#include "qoe/cube.h"
 
 #include <stdint.h>
 
@@ -51,7 +51,7 @@ void minute_sketch_addn(struct minute_acc *a, int b, uint32_t n);
 /* Notes a heartbeat of session hash h in leaf; returns -1 when the set holds max pairs and
  * this is a new one (the pair is then not counted). */
 int minute_session(struct open_minute *m, uint64_t h, uint32_t leaf, int rebuffered, uint32_t max);
-/* Builds the closed minute (caller owns; ingest_minute_destroy) and frees the open state. */
-struct ingest_minute *minute_close(struct open_minute *m);
+/* Builds the closed minute (caller owns; qoe_minute_destroy) and frees the open state. */
+struct qoe_minute *minute_close(struct open_minute *m);
 
 #endif
