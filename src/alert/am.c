@@ -6,6 +6,7 @@
  * dimensions and the level from label severity.
  */
 #include "alert/alert.h"
+#include "core/topics.h"
 #include "core/err.h"
 
 #include <errno.h>
@@ -119,9 +120,9 @@ static int one(const json_t *a, int64_t now_s, json_t *out, char *err, size_t er
         level_of(json_string_value(json_object_get(labels, "severity"))), "window_s", 0, "since",
         (json_int_t)since, "at", (json_int_t)at, "source", "alertmanager", "summary",
         first_str(ann, "summary", "description", name), "labels", labels);
-    json_array_append_new(out,
-                          json_pack("{s:s, s:o}", "topic",
-                                    resolved ? "alert.resolved" : "alert.fired", "payload", p));
+    json_array_append_new(out, json_pack("{s:s, s:o}", "topic",
+                                         resolved ? OC_TOPIC_ALERT_RESOLVED : OC_TOPIC_ALERT_FIRED,
+                                         "payload", p));
     return 0;
 }
 

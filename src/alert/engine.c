@@ -7,6 +7,8 @@
  * the events. Thread-safe: one mutex around the states.
  */
 #include "alert/alert_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/err.h"
@@ -74,9 +76,9 @@ void alert_engine_destroy(struct alert_engine *e)
 
 void alert_engine_start_at(struct alert_engine *e, int64_t minute)
 {
-    pthread_mutex_lock(&e->mu);
+    oc_lock(&e->mu);
     e->next = minute - minute % 60;
-    pthread_mutex_unlock(&e->mu);
+    oc_unlock(&e->mu);
 }
 
 void alert_emit(struct oc_bus *bus, struct store *st, const char *topic, const json_t *payload)
@@ -157,7 +159,7 @@ static int step(struct alert_engine *e, struct gstate *g, int64_t t, int breach,
         g->firing = 1;
         g->cleared = 0;
         g->fired_since = g->since;
-        publish(e, "alert.fired", g, t + 60);
+        publish(e, OC_TOPIC_ALERT_FIRED, g, t + 60);
         return 1;
     }
     g->cleared = clear ? g->cleared + 1 : 0;
@@ -166,7 +168,7 @@ static int step(struct alert_engine *e, struct gstate *g, int64_t t, int breach,
     g->firing = 0;
     g->held = 0;
     g->cleared = 0;
-    publish(e, "alert.resolved", g, t + 60);
+    publish(e, OC_TOPIC_ALERT_RESOLVED, g, t + 60);
     return 1;
 }
 
@@ -316,7 +318,7 @@ int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
 {
     int64_t upto = slo_closed_upto(c, now_s);
     int n = 0, done = 0;
-    pthread_mutex_lock(&e->mu);
+    oc_lock(&e->mu);
     if (!e->next && upto > 0)
         e->next = upto - 60;
     while (e->next && e->next + 60 <= upto && done++ < ALERT_MAX_CATCHUP) {
@@ -327,7 +329,7 @@ int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
         }
         e->next += 60;
     }
-    pthread_mutex_unlock(&e->mu);
+    oc_unlock(&e->mu);
     return n;
 }
 
@@ -344,7 +346,7 @@ int alert_engine_restore(struct alert_engine *e, const json_t *payloads)
     size_t i;
     json_t *p;
     int n = 0;
-    pthread_mutex_lock(&e->mu);
+    oc_lock(&e->mu);
     json_array_foreach(payloads, i, p)
     {
         const char *id = json_string_value(json_object_get(p, "alert_id"));
@@ -366,18 +368,18 @@ int alert_engine_restore(struct alert_engine *e, const json_t *payloads)
                        : NAN;
         n++;
     }
-    pthread_mutex_unlock(&e->mu);
+    oc_unlock(&e->mu);
     return n;
 }
 
 json_t *alert_engine_active(struct alert_engine *e)
 {
     json_t *a = json_array();
-    pthread_mutex_lock(&e->mu);
+    oc_lock(&e->mu);
     for (int i = 0; i < e->nstates; i++)
         if (e->states[i].firing)
             json_array_append_new(
                 a, payload(&e->rules->rules[e->states[i].rule], &e->states[i], e->next));
-    pthread_mutex_unlock(&e->mu);
+    oc_unlock(&e->mu);
     return a;
 }

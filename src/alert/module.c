@@ -6,6 +6,7 @@
  * (incident.opened) for the audit.
  */
 #include "alert/alert.h"
+#include "core/topics.h"
 #include "config/config.h"
 #include "core/bus.h"
 #include "core/clock.h"
@@ -72,7 +73,7 @@ static int is_new(struct store *st, const char *topic, const json_t *p)
     int open = alert_store_is_open(st, json_string_value(json_object_get(p, "alert_id")));
     if (open < 0)
         return 1;
-    return strcmp(topic, "alert.fired") == 0 ? !open : open;
+    return strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0 ? !open : open;
 }
 
 /* POST /v1/alerts/alertmanager: the Alertmanager webhook receiver. */
@@ -174,7 +175,7 @@ static void on_incident(const char *topic, const json_t *payload, void *arg)
         const char *s = json_string_value(id);
         if (!s)
             continue;
-        if (strcmp(topic, "incident.acknowledged") == 0)
+        if (strcmp(topic, OC_TOPIC_INCIDENT_ACKNOWLEDGED) == 0)
             alert_store_ack(m->app->store, s, now);
         if (inc) /* also on acknowledged: alerts that joined an open incident */
             alert_store_incident(m->app->store, s, inc);
@@ -253,15 +254,8 @@ static int alert_init(struct oc_app *app, void **state)
         m->slos = m->own_slos;
     if (rc == 0)
         rc = alert_rules_load(app->cfg->alert_rules_file, m->slos, &m->rules, err, sizeof(err));
-    if (rc == 0 && app->bus) {
-        rc = oc_bus_subscribe(app->bus, "incident.acknowledged", on_incident, m);
-        if (rc == 0)
-            rc = oc_bus_subscribe(app->bus, "incident.opened", on_incident, m);
-    }
     if (rc) {
         oc_log(OC_LOG_ERROR, "alert: %s", err[0] ? err : oc_strerror(rc));
-        if (app->bus)
-            oc_bus_unsubscribe(app->bus, on_incident, m);
         mod_free(m);
         return rc;
     }
@@ -281,13 +275,22 @@ static int alert_init(struct oc_app *app, void **state)
 
 static void alert_stop(struct oc_app *app, void *state)
 {
-    if (app->bus)
-        oc_bus_unsubscribe(app->bus, on_incident, state);
+    (void)app;
     mod_free(state);
 }
 
+static const struct oc_module_sub subs[] = {
+    {OC_TOPIC_INCIDENT_ACKNOWLEDGED, on_incident},
+    {OC_TOPIC_INCIDENT_OPENED, on_incident},
+    {0},
+};
+
 const struct oc_module alert_module = {
-    "alert",    "alert rules on closed minutes, Alertmanager intake, the alert audit",
-    alert_init, routes,
-    timers,     alert_stop,
+    .name = "alert",
+    .summary = "alert rules on closed minutes, Alertmanager intake, the alert audit",
+    .init = alert_init,
+    .routes = routes,
+    .timers = timers,
+    .stop = alert_stop,
+    .subs = subs,
 };

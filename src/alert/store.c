@@ -4,6 +4,7 @@
  * flag for rules that never fired or fired without leading to action.
  */
 #include "alert/alert.h"
+#include "core/topics.h"
 #include "alert/sql.h"
 #include "core/err.h"
 #include "store/store.h"
@@ -64,7 +65,7 @@ int alert_store_record(struct store *st, const char *topic, const json_t *payloa
     int rc;
     if (!id || !json_string_value(json_object_get(payload, "rule")))
         return OC_EINVAL;
-    if (strcmp(topic, "alert.resolved") == 0)
+    if (strcmp(topic, OC_TOPIC_ALERT_RESOLVED) == 0)
         return update(st, ALERT_SQL_RESOLVE, json_integer_value(json_object_get(payload, "at")),
                       NULL, id);
     store_lock(st);

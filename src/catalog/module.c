@@ -363,10 +363,9 @@ static void catalog_mod_stop(struct oc_app *app, void *state)
 }
 
 const struct oc_module catalog_module = {
-    "catalog",
-    "service catalog: ownership, dependencies, blast radius, routing, on-call",
-    catalog_mod_init,
-    catalog_routes,
-    NULL,
-    catalog_mod_stop,
+    .name = "catalog",
+    .summary = "service catalog: ownership, dependencies, blast radius, routing, on-call",
+    .init = catalog_mod_init,
+    .routes = catalog_routes,
+    .stop = catalog_mod_stop,
 };

@@ -1,14 +1,22 @@
 /*
- * module.h - what a capability registers to run inside `oncue serve`.
+ * module.h - what a capability registers to run inside `oncue serve` and `oncue drill`, and
+ * the one runner both use.
  *
  * Each capability exports one `const struct oc_module` (for example `ingest_module`) and
- * src/oncue/modules.c lists them; `oncue serve --modules a,b` runs a subset. At start the
- * server calls init for each selected module in table order, mounts its routes and starts its
- * timers; at stop it calls stop in reverse order. struct oc_app is what a module gets to
+ * src/oncue/modules.c lists them; `oncue serve --modules a,b` runs a subset. oc_app_start
+ * calls init for each selected module in table order and subscribes its bus handlers;
+ * oc_app_tick runs the module timers due at a given time on the app's clock and drains the
+ * bus after each; oc_app_stop drains, unsubscribes and calls stop in reverse order. `serve`
+ * also mounts each module's routes and calls oc_app_tick from one libevent timer; the drill
+ * and the pipeline tests call it from their virtual clock, so every host runs the same
+ * handlers on the same topics with the same periods. struct oc_app is what a module gets to
  * reach the shared services; everything in it outlives every module.
  */
 #ifndef OC_CORE_MODULE_H
 #define OC_CORE_MODULE_H
+
+#include <jansson.h>
+#include <stdint.h>
 
 struct oc_config;
 struct oc_clock;
@@ -17,8 +25,24 @@ struct oc_metrics;
 struct store;
 struct http_server;
 struct http_route;
+struct oc_module;
 
 #define OC_APP_MAX_PROVIDED 32 /* shared instances the modules of one app may provide */
+#define OC_APP_MAX_MODULES  32 /* modules one app runs */
+#define OC_APP_MAX_TIMERS   64 /* module timers one app runs */
+
+/* A started module. */
+struct oc_running {
+    const struct oc_module *mod; /* table row */
+    void *state;                 /* from init; the module's own */
+};
+
+/* A module timer and when it is next due on the app's clock. */
+struct oc_timer_slot {
+    const struct oc_module_timer *t;
+    void *state;    /* the module's */
+    int64_t due_ms; /* next run */
+};
 
 /* One instance a module provides to the others (see oc_app_provide). */
 struct oc_provided {
@@ -42,6 +66,10 @@ struct oc_app {
     struct http_server *http;    /* NULL outside `serve` */
     struct oc_provided provided[OC_APP_MAX_PROVIDED]; /* first nprovided in use */
     int nprovided;
+    struct oc_running running[OC_APP_MAX_MODULES]; /* started, in start order */
+    int nrunning;
+    struct oc_timer_slot timers[OC_APP_MAX_TIMERS]; /* of the running modules, in order */
+    int ntimers;
 };
 
 /* Makes ptr (owned by the caller, which withdraws it before freeing it) findable under name
@@ -53,11 +81,31 @@ void *oc_app_find(const struct oc_app *app, const char *name);
 /* Removes what was provided under name (a no-op when nothing was). */
 void oc_app_withdraw(struct oc_app *app, const char *name);
 
+/* 1 when name is in the comma-separated list, or the list is "all". */
+int oc_module_listed(const char *list, const char *name);
+/* Starts the modules of table (ending in NULL) that list names ("all", or "a,b"), in table
+ * order: init, then the subscriptions of its subs table with its state, then its timers, due
+ * one period after the clock's now. Stops at the first init that fails and returns its
+ * error (the modules started so far stay started: call oc_app_stop). 0 on success. */
+int oc_app_start(struct oc_app *app, const struct oc_module *const *table, const char *list);
+/* Runs, in start order, each module timer due at now_ms (then due one period later, or one
+ * period after now when it fell further behind) and drains the bus after each. Call from
+ * one thread, holding no lock. */
+void oc_app_tick(struct oc_app *app, int64_t now_ms);
+/* Drains the bus, removes the modules' subscriptions and stops them in reverse order. */
+void oc_app_stop(struct oc_app *app);
+
 /* A periodic task run on the server's main loop. */
 struct oc_module_timer {
     const char *name;                            /* for logs */
     int interval_ms;                             /* period */
     void (*fn)(struct oc_app *app, void *state); /* runs on the main thread */
+};
+
+/* A bus subscription of a module: fn is called with the module's state as arg. */
+struct oc_module_sub {
+    const char *topic; /* a core/topics.h constant, or "*" */
+    void (*fn)(const char *topic, const json_t *payload, void *state);
 };
 
 struct oc_module {
@@ -69,6 +117,7 @@ struct oc_module {
     const struct oc_module_timer *timers; /* NULL or a table ending in {0} */
     /* Flushes and frees state; called once, after the HTTP workers have stopped. */
     void (*stop)(struct oc_app *app, void *state);
+    const struct oc_module_sub *subs; /* NULL or a table ending in {0} */
 };
 
 #endif

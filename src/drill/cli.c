@@ -198,9 +198,9 @@ static int parse_args(int argc, char **argv, struct drill_opts *o, int *json)
     return 0;
 }
 
-int drill_cli_main(int argc, char **argv)
+int drill_cli_main(int argc, char **argv, const struct drill_host *host)
 {
-    struct drill_opts o = {.seed = 1};
+    struct drill_opts o = {.seed = 1, .host = host};
     struct drill_score s;
     struct oc_buf b;
     char err[512] = "";

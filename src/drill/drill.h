@@ -10,6 +10,8 @@
 #ifndef OC_DRILL_DRILL_H
 #define OC_DRILL_DRILL_H
 
+#include "sim/sim.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,13 +24,34 @@ struct oc_buf;
 #define DRILL_MAX_CMDS    8   /* mitigation templates in one runbook */
 
 /* How to run a drill. */
+struct oc_app;
+struct oc_module;
+
+/* What the drill runs and how its players and responder reach steering: bound above the
+ * capabilities (src/oncue/drill_host.c), since the drill includes neither steer/ nor the
+ * module table. arg and app are the drill's struct oc_app. */
+struct drill_host {
+    const struct oc_module *const *modules; /* the table `serve` runs (ends in NULL) */
+    /* A player's steering request and flag read, as GET /v1/steering and /v1/flags answer. */
+    int (*steer)(void *app, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,
+                 int *ttl);
+    int (*flag)(void *app, const struct sim_flag_req *req);
+    /* An operator's mitigation, as POST /v1/mitigations: 0, or an oc_err with err set; *rec is
+     * the applied record (new reference). */
+    int (*mitigate)(struct oc_app *app, const json_t *req, const char *actor, json_t **rec,
+                    char *err, size_t errlen);
+    /* The steering policy, as GET /v1/steering/policy: a new reference, or NULL. */
+    json_t *(*policy)(struct oc_app *app);
+};
+
 struct drill_opts {
-    const char *scenario; /* shipped scenario name ("emea-cdn", "blip", ...) */
-    int viewers;          /* concurrent viewers; 0: 20000 */
-    uint64_t seed;        /* simulator seed */
-    int auto_mitigate;    /* 1: automatic steering acts instead of the responder */
-    const char *out_dir;  /* where the review is written; NULL: "./oncue-drills" */
-    int verbose;          /* 1: log progress lines on stderr */
+    const struct drill_host *host; /* required */
+    const char *scenario;          /* shipped scenario name ("emea-cdn", "blip", ...) */
+    int viewers;                   /* concurrent viewers; 0: 20000 */
+    uint64_t seed;                 /* simulator seed */
+    int auto_mitigate;             /* 1: automatic steering acts instead of the responder */
+    const char *out_dir;           /* where the review is written; NULL: "./oncue-drills" */
+    int verbose;                   /* 1: log progress lines on stderr */
 };
 
 /* The scorecard of one drill. Times are unix seconds of the virtual clock (0: never). */
@@ -47,8 +70,10 @@ struct drill_score {
     double metric_peak;              /* worst minute of the metric during the run */
     double metric_after_mitigation;  /* over the minute ending one TTL + 1 min after it */
     int incidents_opened;
-    int incidents_merged; /* of those, merged into another with the same root cause */
-    int notifications;    /* messages delivered to the in-process notification sink */
+    int incidents_merged;    /* of those, merged into another with the same root cause */
+    int notifications;       /* messages delivered to the in-process notification sink */
+    uint64_t bus_deliveries; /* subscriber calls the bus made during the drill */
+    uint64_t bus_violations; /* ... of which with a module lock held (must be 0) */
     char review_path[DRILL_MAX_TEXT];
     double wall_s; /* wall-clock seconds the drill took */
     int pass;
@@ -121,7 +146,7 @@ void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, st
 json_t *drill_command_request(const char *cmd, char *err, size_t errlen);
 
 /* `oncue drill SCENARIO [--viewers N] [--seed S] [--auto-mitigate] [--json] [--out DIR]`. */
-int drill_cli_main(int argc, char **argv);
+int drill_cli_main(int argc, char **argv, const struct drill_host *host);
 
 /* `oncue runbook list|show INCIDENT [--server URL] [--token T] [--json]`. */
 int drill_runbook_cli_main(int argc, char **argv);

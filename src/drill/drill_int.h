@@ -68,15 +68,11 @@ struct drill {
     struct oc_bus *bus;
     struct store *store;
     struct oc_config cfg;
-    struct oc_app app;
-    void *catalog_state;
-    struct qoe_cube *cube;
-    struct slo_set *slos;
-    struct alert_rules *rules;
-    struct alert_engine *eng;
-    struct incident_mgr *m;
-    struct steer *st;
-    char dir[64]; /* temporary data directory (the store) */
+    struct oc_app app;      /* the modules `serve` runs, started by oc_app_start */
+    int started;            /* oc_app_start was called */
+    struct qoe_cube *cube;  /* the qoe module's */
+    struct incident_mgr *m; /* the incident module's */
+    char dir[64];           /* temporary data directory (the store, the policy) */
     int64_t t0_ms;
     /* the meter */
     struct drill_bucket *buckets;

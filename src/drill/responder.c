@@ -6,21 +6,21 @@
  * announce, then run the runbook's mitigation for the named cause through steer.
  */
 #include "drill/drill_int.h"
+#include "core/topics.h"
 
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "incident/incident.h"
-#include "rca/rca.h"
-#include "steer/steer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Topics delivered to the in-process notification sink. */
-static const char *const sink_topics[] = {"incident.page", "incident.acknowledged",
-                                          "incident.status_update", "incident.resolved", NULL};
+static const char *const sink_topics[] = {OC_TOPIC_INCIDENT_PAGE, OC_TOPIC_INCIDENT_ACKNOWLEDGED,
+                                          OC_TOPIC_INCIDENT_STATUS_UPDATE,
+                                          OC_TOPIC_INCIDENT_RESOLVED, NULL};
 
 /* Options of `oncue mitigate` the responder understands: flag -> request key. */
 struct cmd_opt {
@@ -113,7 +113,7 @@ static void run_command(struct drill *d, const char *cmd, const json_t *vars)
     json_t *rec = NULL, *req = drill_command_request(cmd, err, sizeof(err));
     if (req)
         json_object_set_new(req, "reason", json_string(d->inc_name));
-    if (!req || steer_mitigate(d->st, req, DRILL_ACTOR, 0, &rec, err, sizeof(err)) != 0) {
+    if (!req || d->o->host->mitigate(&d->app, req, DRILL_ACTOR, &rec, err, sizeof(err)) != 0) {
         snprintf(body, sizeof(body), "mitigation failed: %s: %s", cmd, err);
         incident_note(d->m, d->inc_id, DRILL_ACTOR, body);
         log_progress(d, "", body);
@@ -140,7 +140,7 @@ static void mitigate(struct drill *d)
     char note[INCIDENT_MAX_TEXT];
     if (incident_get_json(d->m, d->inc_id, &inc) != 0)
         return;
-    json_t *pol = steer_policy_get(d->st);
+    json_t *pol = d->o->host->policy(&d->app);
     vars = drill_runbook_vars(inc, json_object_get(d->rca, "causes"),
                               json_object_get(pol, "pathways"));
     json_decref(pol);
@@ -213,29 +213,33 @@ void drill_responder_tick(struct drill *d, int64_t now_s)
         periodic_update(d, now_s);
 }
 
-/* incident.opened: the first incident is the drill's; localize it as the rca hook does. */
+/* incident.opened: the first incident is the drill's. */
 static void on_opened(struct drill *d, const json_t *p)
 {
-    const char *id = json_string_value(json_object_get(p, "incident_id"));
-    const char *title = json_string_value(json_object_get(p, "title"));
+    struct oc_ev_incident_opened ev;
+    if (oc_ev_incident_opened_read(p, &ev) != 0)
+        return;
     d->sc->incidents_opened++;
     d->open_incidents++;
-    log_progress(d, "incident opened: ", title ? title : "");
-    json_t *out = rca_localize_cube(d->cube, d->store, p);
-    if (!d->inc_id && id && incident_id_parse(id, &d->inc_id) == 0) { /* the drill's */
-        snprintf(d->inc_name, sizeof(d->inc_name), "%s", id);
-        snprintf(d->metric_name, sizeof(d->metric_name), "%.*s",
-                 title ? (int)strcspn(title, " ") : 0, title ? title : "");
-        d->sc->declared_at = json_integer_value(json_object_get(p, "at"));
-        json_t *v;
-        size_t i;
-        json_array_foreach(json_object_get(out, "causes"), i, v)
-            json_array_append(d->sc->cause, json_object_get(v, "element"));
-        d->rca = json_incref(out);
+    log_progress(d, "incident opened: ", ev.title);
+    if (!d->inc_id && incident_id_parse(ev.incident_id, &d->inc_id) == 0) { /* the drill's */
+        snprintf(d->inc_name, sizeof(d->inc_name), "%s", ev.incident_id);
+        snprintf(d->metric_name, sizeof(d->metric_name), "%s", ev.metric);
+        d->sc->declared_at = ev.at;
     }
-    if (out) /* every incident is localized, as the rca hook does: duplicates merge */
-        oc_bus_publish(d->bus, "rca.localized", out);
-    json_decref(out);
+}
+
+/* rca.localized for the drill's incident (the rca module localizes every incident). */
+static void on_localized(struct drill *d, const json_t *p)
+{
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    json_t *v;
+    size_t i;
+    if (d->rca || !d->inc_id || !id || strcmp(id, d->inc_name) != 0)
+        return;
+    json_array_foreach(json_object_get(p, "causes"), i, v)
+        json_array_append(d->sc->cause, json_object_get(v, "element"));
+    d->rca = json_deep_copy(p);
 }
 
 /* mitigation.applied: when the first one took effect, and what it was. */
@@ -279,19 +283,21 @@ static void on_event(const char *topic, const json_t *p, void *arg)
     for (const char *const *t = sink_topics; *t; t++)
         if (strcmp(*t, topic) == 0)
             d->sc->notifications++;
-    if (strcmp(topic, "alert.fired") == 0)
+    if (strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0)
         on_alert(d, p);
-    else if (strcmp(topic, "incident.opened") == 0)
+    else if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0)
         on_opened(d, p);
-    else if (strcmp(topic, "incident.resolved") == 0) {
+    else if (strcmp(topic, OC_TOPIC_RCA_LOCALIZED) == 0)
+        on_localized(d, p);
+    else if (strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
         d->open_incidents--;
         d->inc_resolved |= is_ours(d, p);
-    } else if (strcmp(topic, "incident.merged") == 0) {
+    } else if (strcmp(topic, OC_TOPIC_INCIDENT_MERGED) == 0) {
         d->sc->incidents_merged++;
         log_progress(d, "incident merged: ", json_string_value(json_object_get(p, "incident_id")));
-    } else if (strcmp(topic, "mitigation.applied") == 0)
+    } else if (strcmp(topic, OC_TOPIC_MITIGATION_APPLIED) == 0)
         on_mitigation(d, p);
-    else if (strcmp(topic, "incident.page") == 0 && !d->sc->paged_at && is_ours(d, p)) {
+    else if (strcmp(topic, OC_TOPIC_INCIDENT_PAGE) == 0 && !d->sc->paged_at && is_ours(d, p)) {
         const char *team = json_string_value(json_object_get(p, "team"));
         d->sc->paged_at = json_integer_value(json_object_get(p, "at"));
         snprintf(d->sc->paged, sizeof(d->sc->paged), "%s", team ? team : "");
@@ -300,10 +306,16 @@ static void on_event(const char *topic, const json_t *p, void *arg)
 }
 
 /* Topics the drill listens to. */
-static const char *const drill_topics[] = {
-    "alert.fired",           "incident.opened",        "incident.page",
-    "incident.acknowledged", "incident.status_update", "incident.resolved",
-    "incident.merged",       "mitigation.applied",     NULL};
+static const char *const drill_topics[] = {OC_TOPIC_ALERT_FIRED,
+                                           OC_TOPIC_INCIDENT_OPENED,
+                                           OC_TOPIC_INCIDENT_PAGE,
+                                           OC_TOPIC_INCIDENT_ACKNOWLEDGED,
+                                           OC_TOPIC_INCIDENT_STATUS_UPDATE,
+                                           OC_TOPIC_INCIDENT_RESOLVED,
+                                           OC_TOPIC_INCIDENT_MERGED,
+                                           OC_TOPIC_MITIGATION_APPLIED,
+                                           OC_TOPIC_RCA_LOCALIZED,
+                                           NULL};
 
 void drill_subscribe(struct drill *d)
 {

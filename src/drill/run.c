@@ -1,21 +1,21 @@
 /*
- * run.c - one drill: wires the real pipeline in-process on a virtual clock (simulator ->
- * NDJSON -> ingest parser -> cube -> alert engine -> incident manager with the example
- * catalog -> rca on incident.opened -> steering the simulated players follow), steps it
- * second by second until the incident resolves, and writes the post-incident review.
+ * run.c - one drill: starts the modules `serve` runs (the host's table, through the shared
+ * runner of core/module.h, minus the HTTP listener) on a virtual clock and a temporary store,
+ * feeds the simulator's beacons into the qoe cube where POST /v1/events folds them, lets the
+ * simulated players follow steering through the host's bindings, steps everything second by
+ * second until the incident resolves, and writes the post-incident review.
  */
 #include "drill/drill_int.h"
+#include "core/topics.h"
 
-#include "alert/alert.h"
-#include "catalog/catalog.h"
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/metrics.h"
+#include "core/module.h"
 #include "incident/incident.h"
 #include "sim/sim.h"
-#include "slo/slo.h"
-#include "steer/steer.h"
 #include "store/store.h"
 
 #include <dirent.h>
@@ -40,99 +40,49 @@ static const char *const drill_policy_auto =
 static void sink(void *arg, const struct beacon_event *ev)
 {
     struct drill *d = arg;
-    qoe_cube_add_event(d->cube, ev); /* straight into the cube: no NDJSON round trip */
+    qoe_cube_add_event(d->cube, ev); /* where POST /v1/events folds it, without the NDJSON */
     drill_meter_add(d, ev);
 }
 
-/* The sim_steer_fn: asks the steering engine, as a player's steering request would. */
-static int ask(void *arg, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,
-               int *ttl)
-{
-    struct drill *d = arg;
-    struct steer_query q;
-    struct steer_decision dec;
-    memset(&q, 0, sizeof(q));
-    snprintf(q.pathway[0], sizeof(q.pathway[0]), "%s", req->pathway);
-    q.npathway = 1;
-    snprintf(q.region, sizeof(q.region), "%s", req->region);
-    snprintf(q.country, sizeof(q.country), "%s", req->country);
-    snprintf(q.isp, sizeof(q.isp), "%s", req->isp);
-    snprintf(q.device, sizeof(q.device), "%s", req->device);
-    snprintf(q.session, sizeof(q.session), "%s", req->session);
-    if (steer_decide(d->st, &q, &dec) < 0)
-        return -1;
-    *n = 0;
-    for (char *p = dec.priority; *p && *n < SIM_MAX_PATHWAYS;) {
-        size_t k = strcspn(p, ",");
-        snprintf(pw[(*n)++], SIM_NAME_MAX, "%.*s", (int)k, p);
-        p += k + (p[k] == ',');
-    }
-    *ttl = (int)dec.ttl_s;
-    return 0;
-}
-
-/* The sim_flag_fn: the flag as GET /v1/flags would answer it for the player. */
-static int flag(void *arg, const struct sim_flag_req *req)
-{
-    struct drill *d = arg;
-    return steer_flag_value(d->st, req->flag, req->player, req->player_version, req->device,
-                            req->region);
-}
-
-static int cube_measure(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
-{
-    struct drill *d = arg;
-    struct incident_grid g;
-    incident_grid_default(&g);
-    return incident_measure_cube(d->cube, &g, slice, now_s, out);
-}
-
-/* After each simulated second: ingest, close minutes; every 10 s evaluate the alert rules,
- * the incident rules and the responder; automatic steering every second. */
+/* After each simulated second: the module timers due now (as `serve` runs them, with their
+ * own periods) and the bus; every DRILL_EVAL_MS the scripted responder, at a human's pace. */
 static void tick(void *arg, int64_t now_ms)
 {
     struct drill *d = arg;
-    qoe_cube_tick(d->cube);
-    if (d->o->auto_mitigate)
-        steer_auto_tick(d->st);
+    oc_app_tick(&d->app, now_ms);
     if (now_ms % DRILL_EVAL_MS == 0) {
-        alert_eval_tick(d->eng, d->cube, now_ms / 1000);
-        incident_tick(d->m);
         drill_responder_tick(d, now_ms / 1000);
+        oc_bus_drain(d->bus);
     }
 }
 
-/* Automatic steering hears only paging alerts: backlog-level rules fire on baseline noise and
- * notify-level ones are for humans (steer_auto_on_alert itself does not look at the level). */
-static void auto_on_alert(const char *topic, const json_t *payload, void *arg)
+/* Writes the drill's steering policy into the data directory and points the settings at it,
+ * with the drill's TTL and backup origin. 0, or an error with err set. */
+static int settings(struct drill *d, char *err, size_t errlen)
 {
-    const char *level = json_string_value(json_object_get(payload, "level"));
-    if (level && strcmp(level, "page") == 0)
-        steer_auto_on_alert(topic, payload, arg);
-}
-
-/* Creates the steering state with the drill's policy. 0 or an error with err set. */
-static int steer_open(struct drill *d, char *err, size_t errlen)
-{
-    struct steer_opts so = {.clock = &d->clk, .bus = d->bus, .ttl_s = DRILL_TTL_S};
-    so.backup_origin = "origin-backup.drill.invalid";
-    json_t *doc = json_loads(d->o->auto_mitigate ? drill_policy_auto : drill_policy, 0, NULL);
-    int rc = steer_new(&so, &d->st);
+    char path[128], ttl[16];
+    snprintf(path, sizeof(path), "%s/policy.json", d->dir);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(d->o->auto_mitigate ? drill_policy_auto : drill_policy, f) < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return OC_EIO;
+    }
+    fclose(f);
+    snprintf(ttl, sizeof(ttl), "%d", DRILL_TTL_S);
+    int rc = config_set(&d->cfg, "steer.policy_file", path, err, errlen);
     if (rc == 0)
-        rc = steer_policy_set(d->st, doc, "drill", err, errlen);
-    json_decref(doc);
-    if (rc == 0 && d->o->auto_mitigate) {
-        oc_bus_subscribe(d->bus, "alert.fired", auto_on_alert, d->st);
-        oc_bus_subscribe(d->bus, "alert.resolved", auto_on_alert, d->st);
-    }
+        rc = config_set(&d->cfg, "steer.ttl_s", ttl, err, errlen);
+    if (rc == 0)
+        rc = config_set(&d->cfg, "steer.backup_origin", "origin-backup.drill.invalid", err, errlen);
     return rc;
 }
 
-/* Opens every capability of the pipeline. 0, or an error with err set. */
+/* Starts the modules `serve` runs (no HTTP listener) on the drill's clock and store. 0, or
+ * an error with err set. */
 static int pipeline_open(struct drill *d, char *err, size_t errlen)
 {
-    struct qoe_cube_opts co;
-    struct incident_opts io;
     int rc;
     snprintf(d->dir, sizeof(d->dir), "/tmp/oncue-drill.XXXXXX");
     if (!mkdtemp(d->dir)) {
@@ -144,24 +94,21 @@ static int pipeline_open(struct drill *d, char *err, size_t errlen)
         return rc;
     d->bus = oc_bus_new();
     config_defaults(&d->cfg);
+    if ((rc = settings(d, err, errlen)) != 0)
+        return rc;
     d->app = (struct oc_app){.cfg = &d->cfg, .clock = &d->clk, .bus = d->bus, .store = d->store};
-    if ((rc = catalog_module.init(&d->app, &d->catalog_state)) != 0) {
-        snprintf(err, errlen, "catalog: %s", oc_strerror(rc));
+    d->app.metrics = oc_metrics_new();
+    d->started = 1;
+    if ((rc = oc_app_start(&d->app, d->o->host->modules, "all")) != 0) {
+        snprintf(err, errlen, "a module failed to start: %s", oc_strerror(rc));
         return rc;
     }
-    qoe_cube_opts_default(&co);
-    d->cube = qoe_cube_new(&co, &d->clk);
-    if ((rc = slo_set_load(NULL, &d->slos, err, errlen)) != 0 ||
-        (rc = alert_rules_load(NULL, d->slos, &d->rules, err, errlen)) != 0)
-        return rc;
-    d->eng = alert_engine_new(d->rules, d->slos, d->bus, NULL);
-    incident_opts_default(&io);
-    io.measure = cube_measure;
-    io.measure_arg = d;
-    if ((rc = incident_mgr_new(&d->app, &io, &d->m, err, errlen)) != 0)
-        return rc;
-    if ((rc = steer_open(d, err, errlen)) != 0)
-        return rc;
+    d->cube = qoe_cube_of(&d->app);
+    d->m = incident_mgr_of(&d->app);
+    if (!d->cube || !d->m) {
+        snprintf(err, errlen, "the qoe and incident modules must run");
+        return OC_ENOTFOUND;
+    }
     drill_subscribe(d);
     return 0;
 }
@@ -185,20 +132,17 @@ static void remove_dir(const char *dir)
 
 static void pipeline_close(struct drill *d)
 {
-    if (d->bus) {
+    if (d->bus)
         drill_unsubscribe(d);
-        if (d->o->auto_mitigate && d->st) {
-            oc_bus_unsubscribe(d->bus, auto_on_alert, d->st);
-        }
+    if (d->started)
+        oc_app_stop(&d->app);
+    if (d->bus) {
+        struct oc_bus_stats st;
+        oc_bus_stats(d->bus, &st);
+        d->sc->bus_deliveries = st.delivered;
+        d->sc->bus_violations = st.violations;
     }
-    steer_destroy(d->st);
-    incident_mgr_destroy(d->m);
-    alert_engine_destroy(d->eng);
-    alert_rules_destroy(d->rules);
-    slo_set_destroy(d->slos);
-    if (d->catalog_state)
-        catalog_module.stop(&d->app, d->catalog_state);
-    qoe_cube_destroy(d->cube);
+    oc_metrics_destroy(d->app.metrics);
     oc_bus_destroy(d->bus);
     store_close(d->store);
     config_free(&d->cfg);
@@ -263,10 +207,10 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     struct sim *s = NULL;
     int n = 0, rc = sim_topo_default(&t);
     struct sim_opts so = {.seed = d->o->seed, .viewers = d->sc->viewers, .sink = sink};
-    so.sink_arg = so.steer_arg = so.tick_arg = d;
-    so.steer = ask;
-    so.flag = flag;
-    so.flag_arg = d;
+    so.sink_arg = so.tick_arg = d;
+    so.steer = d->o->host->steer;
+    so.steer_arg = so.flag_arg = &d->app;
+    so.flag = d->o->host->flag;
     so.tick = tick;
     so.clock = &d->clk;
     if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)
@@ -284,7 +228,6 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     if (n < 1)
         d->truth = NULL;
     d->sc->fault_start = d->truth ? d->truth->start_ms / 1000 : 0;
-    alert_engine_start_at(d->eng, d->t0_ms / 1000);
     run_sim(d, s, sim_scenario_duration_ms(scn));
     read_incident(d);
     write_review(d);
@@ -311,7 +254,9 @@ int drill_run(const struct drill_opts *o, struct drill_score *out, char *err, si
     d->sc = out;
     d->rule = drill_rule_for(o->scenario);
     oc_clock_init(&d->clk, OC_CLOCK_VIRTUAL, 0);
-    rc = pipeline_open(d, err, errlen);
+    rc = o->host ? pipeline_open(d, err, errlen) : OC_EINVAL;
+    if (!o->host)
+        snprintf(err, errlen, "no drill host (modules and steering bindings)");
     if (rc == 0)
         rc = simulate(d, err, errlen);
     pipeline_close(d);

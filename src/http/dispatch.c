@@ -3,7 +3,9 @@
  * body cap (413), authentication (401/403), the handler, then the audit hook and counters.
  */
 #include "http/http_int.h"
+#include "core/bus.h"
 #include "core/clock.h"
+#include "core/module.h"
 #include "core/log.h"
 
 #include <event2/buffer.h>
@@ -240,7 +242,11 @@ static void run(struct http_server *srv, struct http_req *req)
                                            e->r->role != HTTP_INGEST;
     if (read_body(srv, req, e->r) != 0 || authorize(srv, req, e->r) != 0)
         return;
+    /* Events still being delivered land before this handler looks, and what the handler
+     * publishes is delivered once it let go of its locks (core/bus.h). */
+    oc_bus_drain(req->app ? req->app->bus : NULL);
     e->r->handler(req);
+    oc_bus_drain(req->app ? req->app->bus : NULL);
     if (!req->status) {
         oc_log(OC_LOG_ERROR, "bug: %s %s returned without answering", req->method, req->path);
         http_problem(req, 500, "the handler did not answer");

@@ -6,6 +6,8 @@
  * Every action is written to the timeline with its actor and time before it returns.
  */
 #include "incident/incident_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/err.h"
@@ -16,13 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const topics[] = {"alert.fired",
-                                     "alert.resolved",
-                                     "mitigation.applied",
-                                     "mitigation.reverted",
-                                     "rca.localized",
-                                     "steer.policy_changed",
-                                     NULL};
+const char *const incident_topics[] = {OC_TOPIC_ALERT_FIRED,
+                                       OC_TOPIC_ALERT_RESOLVED,
+                                       OC_TOPIC_MITIGATION_APPLIED,
+                                       OC_TOPIC_MITIGATION_REVERTED,
+                                       OC_TOPIC_RCA_LOCALIZED,
+                                       OC_TOPIC_STEER_POLICY_CHANGED,
+                                       NULL};
 static const char *const role_names[] = {"commander", "comms", "ops", "scribe", NULL};
 static const char *const public_statuses[] = {"investigating", "identified", "monitoring",
                                               "resolved", NULL};
@@ -42,20 +44,25 @@ static void on_bus(const char *topic, const json_t *payload, void *arg)
     incident_on_event(arg, topic, payload);
 }
 
+int incident_mgr_subscribe(struct incident_mgr *m)
+{
+    for (int i = 0; m->app->bus && incident_topics[i]; i++)
+        if (oc_bus_subscribe(m->app->bus, incident_topics[i], on_bus, m) != 0)
+            return OC_ETOOBIG;
+    m->subscribed = m->app->bus != NULL;
+    return 0;
+}
+
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct incident_mgr **out,
                      char *err, size_t errlen)
 {
-    pthread_mutexattr_t at;
     char sig[128];
     struct incident_mgr *m = oc_calloc(1, sizeof(*m));
     int rc = OC_EINVAL;
     *out = NULL;
     m->app = app;
     m->o = *o;
-    pthread_mutexattr_init(&at);
-    pthread_mutexattr_settype(&at, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&m->mu, &at);
-    pthread_mutexattr_destroy(&at);
+    pthread_mutex_init(&m->mu, NULL);
     if (!app->store) {
         snprintf(err, errlen, "incident: the store is not open");
         goto out;
@@ -80,9 +87,6 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
     if (o->webhooks_file && o->webhooks_file[0] &&
         (rc = inc_outbox_load_file(m->ob, o->webhooks_file, err, errlen)) != 0)
         goto out;
-    for (int i = 0; app->bus && topics[i]; i++)
-        oc_bus_subscribe(app->bus, topics[i], on_bus, m);
-    m->subscribed = app->bus != NULL;
     *out = m;
     m = NULL;
     rc = 0;
@@ -113,10 +117,10 @@ struct incident_outbox *incident_outbox(struct incident_mgr *m)
 /* Looks up id under the lock; on success the caller holds m->mu and must unlock. */
 static int lock_find(struct incident_mgr *m, int64_t id, struct incident **inc)
 {
-    pthread_mutex_lock(&m->mu);
+    oc_lock(&m->mu);
     if ((*inc = inc_find(m, id)) != NULL)
         return 0;
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return OC_ENOTFOUND;
 }
 
@@ -145,11 +149,11 @@ int incident_ack(struct incident_mgr *m, int64_t id, const char *actor)
     inc_tl_add(m, id, now, "ack", actor, NULL, 0, "acknowledged by %s", actor);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, "incident.acknowledged",
+    inc_publish(m, OC_TOPIC_INCIDENT_ACKNOWLEDGED,
                 json_pack("{s:s, s:o, s:s, s:I}", "incident_id", ids, "alert_ids",
                           alert_id_list(inc), "by", actor, "at", (json_int_t)now));
 out:
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -162,7 +166,7 @@ int incident_note(struct incident_mgr *m, int64_t id, const char *actor, const c
     if ((rc = lock_find(m, id, &inc)) != 0)
         return rc;
     rc = inc_tl_add(m, id, oc_clock_now_s(m->app->clock), "note", actor, NULL, 0, "%s", text);
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -223,7 +227,7 @@ int incident_role(struct incident_mgr *m, int64_t id, const char *actor, const c
                        "role %s released", role);
         rc = inc_save(m, inc);
     }
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -258,10 +262,10 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
                body);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, "incident.status_update",
+    inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE,
                 json_pack("{s:s, s:s, s:s, s:I}", "incident_id", ids, "status", status, "body",
                           body, "at", (json_int_t)now));
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -294,7 +298,7 @@ int incident_resolve(struct incident_mgr *m, int64_t id, const char *actor, int 
             snprintf(why, sizeof(why), "metrics back inside their band for the recovery window");
         rc = inc_resolve_locked(m, inc, actor, why, now);
     }
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -322,11 +326,11 @@ int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor,
                reason);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, "incident.severity_changed",
+    inc_publish(m, OC_TOPIC_INCIDENT_SEVERITY_CHANGED,
                 json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", ids, "from",
                           inc_sev_name(old), "severity", inc_sev_name(sev), "reason", reason, "at",
                           (json_int_t)now));
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -349,7 +353,7 @@ int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor,
     if (!rc)
         rc = inc_tl_add(m, id, now, "followup", actor, NULL, 0, "follow-up added: %s (due %s)",
                         title, due);
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
@@ -368,14 +372,14 @@ int incident_close(struct incident_mgr *m, int64_t id, const char *actor)
         inc_tl_add(m, id, now, "closed", actor, NULL, 0, "closed by %s", actor);
         rc = inc_save(m, inc);
     }
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return rc;
 }
 
 json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
 {
     json_t *arr = json_array();
-    pthread_mutex_lock(&m->mu);
+    oc_lock(&m->mu);
     for (int i = m->n - 1; i >= 0; i--) {
         const struct incident *inc = m->incs[i];
         if (state_filter && strcmp(state_filter, "open") == 0 && !inc_is_open(inc))
@@ -385,7 +389,7 @@ json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
             continue;
         json_array_append_new(arr, inc_to_json(inc, 0));
     }
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return arr;
 }
 
@@ -399,6 +403,6 @@ int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out)
     *out = inc_to_json(inc, 0);
     json_object_set_new(*out, "timeline", inc_tl_json(m, id));
     json_object_set_new(*out, "followups", inc_fu_json(m, id));
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return 0;
 }

@@ -106,9 +106,10 @@ struct incident_opts {
 /* Fills o with the defaults of the settings. */
 void incident_opts_default(struct incident_opts *o);
 
-/* Creates a manager over app (store required, bus and clock used); loads open incidents and
- * subscribes to the bus. 0 or OC_EDB / OC_EINVAL (err says why). Free with
- * incident_mgr_destroy, which unsubscribes. */
+/* Creates a manager over app (store required, bus and clock used) and loads open incidents.
+ * 0 or OC_EDB / OC_EINVAL (err says why). Free with incident_mgr_destroy. The incident
+ * module subscribes it to incident_topics through its subs table; a host without the module
+ * (a test) calls incident_mgr_subscribe. */
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o,
                      struct incident_mgr **out /* OUT */, char *err, size_t errlen);
 void incident_mgr_destroy(struct incident_mgr *m);
@@ -116,6 +117,18 @@ void incident_mgr_destroy(struct incident_mgr *m);
 /* Runs the timed rules at the clock's now: re-classification, resolve rule, escalation pages,
  * comms reminders. Returns the number of changes made. */
 int incident_tick(struct incident_mgr *m);
+
+/* The name the incident module provides its manager under (struct oc_app). */
+#define INCIDENT_PROVIDES "incident"
+/* The manager of app's running incident module, or NULL when it does not run. */
+struct incident_mgr *incident_mgr_of(const struct oc_app *app);
+
+/* The topics the manager hears (ending in NULL): alert fired and resolved, mitigations,
+ * rca.localized, steering policy changes. */
+extern const char *const incident_topics[];
+/* Subscribes m to incident_topics on its app's bus (undone by incident_mgr_destroy), for
+ * hosts that run a manager without the incident module. 0 or OC_ETOOBIG. */
+int incident_mgr_subscribe(struct incident_mgr *m);
 
 /* Applies one bus event as if published (used by the subscriptions and by tests). */
 void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *payload);

@@ -3,8 +3,10 @@
  *
  * struct incident is one incident in memory; the manager keeps all of them (the store holds
  * each as a JSON document, rewritten on every change) and appends timeline entries as it goes.
- * Locking: one recursive mutex (m->mu) around every read and write of the manager's state;
- * the store lock is taken inside it, never the other way round.
+ * Locking: one plain mutex (m->mu, taken with oc_lock) around every read and write of the
+ * manager's state; the store lock is taken inside it, never the other way round. Nothing
+ * under it calls another capability's subscriber: what the manager publishes is queued and
+ * delivered after it lets go (core/bus.h).
  */
 #ifndef OC_INCIDENT_INT_H
 #define OC_INCIDENT_INT_H
@@ -66,12 +68,12 @@ struct incident_mgr {
     struct oc_app *app;
     struct incident_opts o;
     char *webhooks_file;
-    pthread_mutex_t mu;     /* recursive */
+    pthread_mutex_t mu;     /* plain; oc_lock/oc_unlock */
     struct incident **incs; /* n, by id */
     int n, cap;
     int64_t next_id;
     struct incident_outbox *ob; /* owned */
-    int subscribed;
+    int subscribed;             /* incident_mgr_subscribe was called */
 };
 
 /* model.c */

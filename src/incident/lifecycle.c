@@ -12,6 +12,8 @@
  * the DRM team's).
  */
 #include "incident/incident_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
 #include "catalog/catalog.h"
 #include "core/bus.h"
 #include "core/err.h"
@@ -96,11 +98,11 @@ static struct incident *incident_of_alert(struct incident_mgr *m, const char *id
 
 int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *id)
 {
-    pthread_mutex_lock(&m->mu);
+    oc_lock(&m->mu);
     struct incident *inc = alert_id ? incident_of_alert(m, alert_id) : NULL;
     if (inc)
         *id = inc->id;
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return inc ? 0 : OC_ENOTFOUND;
 }
 
@@ -153,7 +155,7 @@ static void route_and_page(struct incident_mgr *m, struct incident *inc, const j
                          target, "policy", r.policy),
                0, "paged team %s (%s) for service %s: %s", r.team, target[0] ? target : "nobody",
                r.service, r.reason);
-    inc_publish(m, "incident.page",
+    inc_publish(m, OC_TOPIC_INCIDENT_PAGE,
                 json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", id, "team", r.team, "target",
                           target, "service", r.service, "at", (json_int_t)now));
 }
@@ -210,10 +212,16 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
                imp.affected_share * 100);
     route_and_page(m, inc, inc->slice, now, NULL);
     inc_save(m, inc);
-    inc_publish(m, "incident.opened",
-                json_pack("{s:s, s:o, s:s, s:O, s:s, s:I}", "incident_id", id, "alert_ids",
-                          alert_ids(inc), "severity", inc_sev_name(inc->sev), "slice", inc->slice,
-                          "title", inc->title, "at", (json_int_t)now));
+    json_t *ids = alert_ids(inc);
+    struct oc_ev_incident_opened ev = {.incident_id = id,
+                                       .severity = inc_sev_name(inc->sev),
+                                       .title = inc->title,
+                                       .metric = json_string_value(json_object_get(p, "metric")),
+                                       .slice = inc->slice,
+                                       .alert_ids = ids,
+                                       .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_OPENED, oc_ev_incident_opened_build(&ev));
+    json_decref(ids);
 }
 
 /* Which alert levels open an incident (the others only join an open one). */
@@ -451,7 +459,7 @@ static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, 
             inc->state = INCIDENT_MITIGATED;
             inc->mitigated_s = now;
             inc_format_id(inc->id, id, sizeof(id));
-            inc_publish(m, "incident.mitigated",
+            inc_publish(m, OC_TOPIC_INCIDENT_MITIGATED,
                         json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
         }
         inc_save(m, inc);
@@ -548,7 +556,7 @@ static int merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t 
         inc->last_alert_s = now;
         inc_reclassify(m, into, now);
         inc_save(m, into);
-        inc_publish(m, "incident.merged",
+        inc_publish(m, OC_TOPIC_INCIDENT_MERGED,
                     json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "into", into_id, "cause",
                               cause, "at", (json_int_t)now));
         inc_resolve_locked(m, inc, "oncue", "merged into an incident with the same root cause",
@@ -604,20 +612,20 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
     int64_t now = oc_clock_now_s(m->app->clock);
     if (!json_is_object(payload))
         return;
-    pthread_mutex_lock(&m->mu);
-    if (strcmp(topic, "alert.fired") == 0)
+    oc_lock(&m->mu);
+    if (strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0)
         on_fired_labels(m, payload, now);
-    else if (strcmp(topic, "alert.resolved") == 0)
+    else if (strcmp(topic, OC_TOPIC_ALERT_RESOLVED) == 0)
         on_resolved(m, payload, now);
-    else if (strcmp(topic, "mitigation.applied") == 0)
+    else if (strcmp(topic, OC_TOPIC_MITIGATION_APPLIED) == 0)
         on_mitigation(m, payload, 1, now);
-    else if (strcmp(topic, "mitigation.reverted") == 0)
+    else if (strcmp(topic, OC_TOPIC_MITIGATION_REVERTED) == 0)
         on_mitigation(m, payload, 0, now);
-    else if (strcmp(topic, "rca.localized") == 0)
+    else if (strcmp(topic, OC_TOPIC_RCA_LOCALIZED) == 0)
         on_rca(m, payload, now);
-    else if (strcmp(topic, "steer.policy_changed") == 0)
+    else if (strcmp(topic, OC_TOPIC_STEER_POLICY_CHANGED) == 0)
         on_policy(m, payload, now);
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
 }
 
 /* The time since which every alert on the metrics that opened inc has been clear, or 0
@@ -668,7 +676,7 @@ static int escalate(struct incident_mgr *m, struct incident *inc, int64_t now)
                    pg->person[0] && strcmp(pg->person, pg->target) ? " (" : "",
                    pg->person[0] && strcmp(pg->person, pg->target) ? pg->person : "",
                    pg->person[0] && strcmp(pg->person, pg->target) ? ")" : "");
-        inc_publish(m, "incident.page",
+        inc_publish(m, OC_TOPIC_INCIDENT_PAGE,
                     json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "team", pg->target,
                               "target", pg->person[0] ? pg->person : pg->target, "at",
                               (json_int_t)now));
@@ -692,7 +700,7 @@ static int remind_comms(struct incident_mgr *m, struct incident *inc, int64_t no
                "no public status update for %lld min: comms (%s) please post one",
                (long long)((now - (inc->last_public_s ? inc->last_public_s : inc->opened_s)) / 60),
                comms[0] ? comms : "unassigned");
-    inc_publish(m, "incident.comms_reminder",
+    inc_publish(m, OC_TOPIC_INCIDENT_COMMS_REMINDER,
                 json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "role", "comms", "target",
                           comms, "at", (json_int_t)now));
     return 1;
@@ -702,7 +710,7 @@ int incident_tick(struct incident_mgr *m)
 {
     int64_t now = oc_clock_now_s(m->app->clock);
     int changes = 0;
-    pthread_mutex_lock(&m->mu);
+    oc_lock(&m->mu);
     for (int i = 0; i < m->n; i++) {
         struct incident *inc = m->incs[i];
         if (!inc_is_open(inc))
@@ -723,7 +731,7 @@ int incident_tick(struct incident_mgr *m)
             inc_save(m, inc);
         changes += c;
     }
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return changes;
 }
 
@@ -747,7 +755,7 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
                imp.affected_share * 100);
     int rc = inc_save(m, inc);
     inc_format_id(inc->id, id, sizeof(id));
-    inc_publish(m, "incident.resolved",
+    inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED,
                 json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
     return rc;
 }

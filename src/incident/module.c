@@ -7,6 +7,7 @@
  * delivery thread drains the outbox so slow receivers never hold up the loop.
  */
 #include "incident/incident_int.h"
+#include "core/topics.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -215,7 +216,7 @@ static void declare_post(struct http_req *req)
     } else {
         if (!json_object_get(b, "source"))
             json_object_set_new(b, "source", json_string("manual"));
-        incident_on_event(mgr(req), "alert.fired", b);
+        incident_on_event(mgr(req), OC_TOPIC_ALERT_FIRED, b);
         if (incident_find_alert(mgr(req), body_str(b, "alert_id"), &id) == 0)
             reply_incident(req, id, 201);
         else
@@ -419,6 +420,10 @@ static int incident_mod_init(struct oc_app *app, void **state)
         incident_mod_stop(app, im);
         return rc;
     }
+    if ((rc = oc_app_provide(app, INCIDENT_PROVIDES, im->m)) != 0) {
+        incident_mod_stop(app, im);
+        return rc;
+    }
     inc_outbox_retry_now(incident_outbox(im->m), oc_clock_now_s(app->clock));
     if (app->metrics)
         oc_metrics_register(app->metrics, collect, im);
@@ -431,9 +436,10 @@ static int incident_mod_init(struct oc_app *app, void **state)
 static void incident_mod_stop(struct oc_app *app, void *state)
 {
     struct incident_mod *im = state;
-    (void)app;
     if (!im)
         return;
+    if (oc_app_find(app, INCIDENT_PROVIDES) == im->m)
+        oc_app_withdraw(app, INCIDENT_PROVIDES);
     pthread_mutex_lock(&im->mu);
     im->stopping = 1;
     pthread_cond_signal(&im->cv);
@@ -446,6 +452,29 @@ static void incident_mod_stop(struct oc_app *app, void *state)
     free(im);
 }
 
+struct incident_mgr *incident_mgr_of(const struct oc_app *app)
+{
+    return oc_app_find(app, INCIDENT_PROVIDES);
+}
+
+/* The module's bus handler: the manager hears every topic of incident_topics. */
+static void on_event(const char *topic, const json_t *payload, void *state)
+{
+    struct incident_mod *im = state;
+    incident_on_event(im->m, topic, payload);
+}
+
+/* One row per entry of incident_topics (test_incident checks that they agree). */
+static const struct oc_module_sub incident_subs[] = {
+    {OC_TOPIC_ALERT_FIRED, on_event},
+    {OC_TOPIC_ALERT_RESOLVED, on_event},
+    {OC_TOPIC_MITIGATION_APPLIED, on_event},
+    {OC_TOPIC_MITIGATION_REVERTED, on_event},
+    {OC_TOPIC_RCA_LOCALIZED, on_event},
+    {OC_TOPIC_STEER_POLICY_CHANGED, on_event},
+    {0},
+};
+
 const struct oc_module incident_module = {
     .name = "incident",
     .summary = "incidents, severity, timeline, paging, notifications, status page and reviews",
@@ -453,4 +482,5 @@ const struct oc_module incident_module = {
     .routes = incident_routes,
     .timers = incident_timers,
     .stop = incident_mod_stop,
+    .subs = incident_subs,
 };

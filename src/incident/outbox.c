@@ -9,6 +9,7 @@
  * disables the endpoint; 429 and 5xx honour Retry-After.
  */
 #include "incident/incident_int.h"
+#include "core/topics.h"
 #include "incident/sql.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -112,11 +113,11 @@ static void describe(const char *topic, const json_t *p, char *out, size_t n)
 
 static const char *pd_action(const char *topic)
 {
-    if (strcmp(topic, "incident.opened") == 0)
+    if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0)
         return "trigger";
-    if (strcmp(topic, "incident.acknowledged") == 0)
+    if (strcmp(topic, OC_TOPIC_INCIDENT_ACKNOWLEDGED) == 0)
         return "acknowledge";
-    if (strcmp(topic, "incident.resolved") == 0)
+    if (strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0)
         return "resolve";
     return NULL;
 }

@@ -7,6 +7,7 @@
  * the public status updates comms posted (timeline rows marked public).
  */
 #include "incident/incident_int.h"
+#include "core/lock.h"
 #include "core/buf.h"
 
 #include <stdio.h>
@@ -170,7 +171,7 @@ json_t *incident_status_json(struct incident_mgr *m)
     json_t *incs = json_array();
     int worst = 0;
     inc_iso_time(oc_clock_now_s(m->app->clock), now, sizeof(now));
-    pthread_mutex_lock(&m->mu);
+    oc_lock(&m->mu);
     for (int i = m->n - 1; i >= 0; i--) {
         const struct incident *inc = m->incs[i];
         if (!inc_is_open(inc) || inc->sev > 3)
@@ -184,7 +185,7 @@ json_t *incident_status_json(struct incident_mgr *m)
                             "Etc/UTC", "updated_at", now, "components", components(m, now),
                             "incidents", incs, "scheduled_maintenances", "status", "indicator",
                             impacts[worst], "description", descriptions[worst]);
-    pthread_mutex_unlock(&m->mu);
+    oc_unlock(&m->mu);
     return out;
 }
 

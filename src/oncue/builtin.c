@@ -3,6 +3,7 @@
  * list of running modules.
  */
 #include "oncue/builtin.h"
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/metrics.h"
@@ -10,16 +11,14 @@
 #include "store/store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static char running[512];       /* comma-separated module names */
-static int64_t started_wall_ms; /* process start, for the uptime gauge */
-
-void builtin_set_running(const char *names)
-{
-    snprintf(running, sizeof(running), "%s", names);
-}
+/* The module's state: when it started, for the process start gauge. */
+struct builtin_mod {
+    int64_t started_wall_ms;
+};
 
 static void healthz(struct http_req *req)
 {
@@ -47,32 +46,37 @@ static void metrics(struct http_req *req)
 static void modules(struct http_req *req)
 {
     json_t *list = json_array();
-    char copy[sizeof(running)];
-    snprintf(copy, sizeof(copy), "%s", running);
-    char *save = NULL;
-    for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
-        json_array_append_new(list, json_string(p));
+    for (int i = 0; i < req->app->nrunning; i++)
+        json_array_append_new(list, json_string(req->app->running[i].mod->name));
     http_reply_json(req, 200, json_pack("{s:s, s:o}", "version", ONCUE_VERSION, "modules", list));
 }
 
 static void render_process(struct oc_buf *b, void *arg)
 {
-    (void)arg;
+    const struct builtin_mod *m = arg;
     oc_metrics_family(b, "oncue_build_info", "gauge", "Always 1; the version as a label.");
     const char *labels[] = {"version", ONCUE_VERSION, NULL};
     oc_metrics_sample(b, "oncue_build_info", labels, 1);
     oc_metrics_family(b, "oncue_process_start_time_seconds", "gauge",
                       "Unix time the process started.");
     oc_metrics_sample(b, "oncue_process_start_time_seconds", NULL,
-                      (double)started_wall_ms / 1000.0);
+                      (double)m->started_wall_ms / 1000.0);
 }
 
 static int builtin_init(struct oc_app *app, void **state)
 {
-    started_wall_ms = oc_wall_ms();
-    oc_metrics_register(app->metrics, render_process, NULL);
-    *state = NULL;
+    struct builtin_mod *m = oc_calloc(1, sizeof(*m));
+    m->started_wall_ms = oc_wall_ms();
+    if (app->metrics)
+        oc_metrics_register(app->metrics, render_process, m);
+    *state = m;
     return 0;
+}
+
+static void builtin_stop(struct oc_app *app, void *state)
+{
+    (void)app;
+    free(state);
 }
 
 static const struct http_route routes[] = {
@@ -88,4 +92,5 @@ const struct oc_module builtin_module = {
     .summary = "health, readiness, metrics",
     .init = builtin_init,
     .routes = routes,
+    .stop = builtin_stop,
 };

@@ -8,7 +8,4 @@
 
 extern const struct oc_module builtin_module;
 
-/* Names of the modules running now (set by serve before init; comma-separated). */
-void builtin_set_running(const char *names);
-
 #endif

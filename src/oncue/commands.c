@@ -29,7 +29,7 @@ const struct oc_command oc_commands[] = {
     {"alerts", alert_cli_main, "alert audit (fired, acknowledged, led to incident), list, rules"},
     {"incident", incident_cli_main,
      "list, show, acknowledge, note, assign roles, post status, resolve and review incidents"},
-    {"drill", drill_cli_main, "run a chaos drill in-process and print its scorecard"},
+    {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard"},
     {"runbook", drill_runbook_cli_main,
      "list the runbooks; show an incident's runbook filled from its root cause"},
     {"version", oc_version_main, "print the version"},

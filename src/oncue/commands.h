@@ -28,4 +28,10 @@ int oc_bench_main(int argc, char **argv);
 /* Writes the subcommand list as Markdown (docs/cli.md) into b. */
 void oc_commands_doc(struct oc_buf *b);
 
+struct drill_host;
+/* The drill's bindings (src/oncue/drill_host.c): the module table and steering. */
+extern const struct drill_host oncue_drill_host;
+/* `oncue drill ...` with those bindings. */
+int oc_drill_main(int argc, char **argv);
+
 #endif

@@ -1,6 +1,8 @@
 /*
- * serve.c - `oncue serve`: settings, the store, the modules, the HTTP workers, the main loop
- * (module timers and signals), and the graceful stop on SIGTERM or SIGINT.
+ * serve.c - `oncue serve`: settings, the store, the modules (started by the shared runner,
+ * core/module.h), the HTTP workers, the main loop (one tick that runs the module timers due
+ * on the app's clock and drains the bus, and signals), and the graceful stop on SIGTERM or
+ * SIGINT.
  */
 #include "config/config.h"
 #include "core/alloc.h"
@@ -26,33 +28,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_TIMERS 64
-
-/* Modules that always run: the server is not usable without them. */
-static int always_on(const char *name)
-{
-    return strcmp(name, "builtin") == 0 || strcmp(name, "auth") == 0;
-}
-
-struct running {
-    const struct oc_module *mod; /* table row */
-    void *state;                 /* from init */
-};
+#define TICK_MS 100 /* how often the main loop looks for due module timers */
 
 struct server {
     struct oc_config cfg;
     struct oc_clock clock;
     struct oc_app app;
-    struct running mods[32];
-    int nmods;
-    struct event_base *base; /* main loop: signals and timers */
-    struct event *timers[MAX_TIMERS];
-    struct timer_arg {
-        struct server *srv;
-        const struct oc_module_timer *t;
-        void *state;
-    } targs[MAX_TIMERS];
-    int ntimers;
+    struct event_base *base; /* main loop: signals and the tick */
+    struct event *tick;      /* runs oc_app_tick every TICK_MS */
 };
 
 static void usage(FILE *f)
@@ -157,22 +140,6 @@ static int load_pii_key(const char *dir)
     return 0;
 }
 
-/* 1 when name is in the comma-separated list (or the list is "all"). */
-static int in_list(const char *list, const char *name)
-{
-    if (strcmp(list, "all") == 0)
-        return 1;
-    size_t n = strlen(name);
-    for (const char *p = list; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && strncmp(p, name, n) == 0)
-            return 1;
-        p += len + (end ? 1 : 0);
-    }
-    return 0;
-}
-
 /* Checks that every name in list is a module; 0 or -1 after printing the unknown one. */
 static int check_modules(const char *list)
 {
@@ -193,65 +160,37 @@ static int check_modules(const char *list)
     return 0;
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct timer_arg *ta = arg;
-    ta->t->fn(&ta->srv->app, ta->state);
+    struct server *srv = arg;
+    oc_app_tick(&srv->app, oc_clock_now_ms(&srv->clock));
 }
 
-static int start_timers(struct server *srv, const struct running *r)
-{
-    for (const struct oc_module_timer *t = r->mod->timers; t && t->name; t++) {
-        if (srv->ntimers == MAX_TIMERS)
-            return OC_ETOOBIG;
-        struct timer_arg *ta = &srv->targs[srv->ntimers];
-        *ta = (struct timer_arg){srv, t, r->state};
-        struct event *ev = event_new(srv->base, -1, EV_PERSIST, on_timer, ta);
-        struct timeval tv = {t->interval_ms / 1000, (t->interval_ms % 1000) * 1000};
-        event_add(ev, &tv);
-        srv->timers[srv->ntimers++] = ev;
-    }
-    return 0;
-}
-
-/* Initializes the selected modules in table order and mounts their routes and timers. */
+/* Starts builtin, auth and the selected modules (oc_app_start), mounts their routes and
+ * arms the tick. */
 static int start_modules(struct server *srv)
 {
-    struct oc_buf names;
+    struct oc_buf sel, names;
+    oc_buf_init(&sel, 4096);
     oc_buf_init(&names, 4096);
-    int rc = 0;
-    for (const struct oc_module *const *m = oc_modules; *m && rc == 0; m++) {
-        if (!always_on((*m)->name) && !in_list(srv->cfg.modules, (*m)->name))
-            continue;
-        struct running *r = &srv->mods[srv->nmods];
-        r->mod = *m;
-        builtin_set_running(names.data ? names.data : "");
-        rc = (*m)->init ? (*m)->init(&srv->app, &r->state) : 0;
-        if (rc != 0) {
-            oc_log(OC_LOG_ERROR, "module %s failed to start: %s", (*m)->name, oc_strerror(rc));
-            break;
-        }
-        srv->nmods++;
-        oc_buf_printf(&names, "%s%s", names.len ? "," : "", (*m)->name);
-        if ((*m)->routes)
-            rc = http_server_add_routes(srv->app.http, (*m)->routes, r->state);
-        if (rc == 0)
-            rc = start_timers(srv, r);
+    oc_buf_printf(&sel, "builtin,auth,%s", srv->cfg.modules); /* these two always run */
+    int rc = oc_app_start(&srv->app, oc_modules,
+                          strcmp(srv->cfg.modules, "all") == 0 ? "all" : sel.data);
+    for (int i = 0; i < srv->app.nrunning; i++) {
+        const struct oc_running *r = &srv->app.running[i];
+        oc_buf_printf(&names, "%s%s", i ? "," : "", r->mod->name);
+        if (rc == 0 && r->mod->routes)
+            rc = http_server_add_routes(srv->app.http, r->mod->routes, r->state);
     }
-    builtin_set_running(names.data ? names.data : "");
     oc_log_kv(OC_LOG_INFO, "modules started", "modules", names.data ? names.data : "", NULL);
     oc_buf_free(&names);
+    oc_buf_free(&sel);
+    srv->tick = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+    struct timeval tv = {0, TICK_MS * 1000};
+    event_add(srv->tick, &tv);
     return rc;
-}
-
-static void stop_modules(struct server *srv)
-{
-    for (int i = srv->nmods - 1; i >= 0; i--)
-        if (srv->mods[i].mod->stop)
-            srv->mods[i].mod->stop(&srv->app, srv->mods[i].state);
-    srv->nmods = 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -299,8 +238,8 @@ static int open_services(struct server *srv)
 
 static void close_services(struct server *srv)
 {
-    for (int i = 0; i < srv->ntimers; i++)
-        event_free(srv->timers[i]);
+    if (srv->tick)
+        event_free(srv->tick);
     http_server_destroy(srv->app.http);
     store_close(srv->app.store);
     oc_metrics_destroy(srv->app.metrics);
@@ -361,7 +300,7 @@ int oc_serve_main(int argc, char **argv)
         goto stop;
     rc = run(srv);
 stop:
-    stop_modules(srv);
+    oc_app_stop(&srv->app);
 out:
     close_services(srv);
     free(srv);

@@ -8,6 +8,7 @@
  * causes, candidates, note, changes}. The incident capability puts it on the timeline.
  */
 #include "rca/rca_int.h"
+#include "core/topics.h"
 
 #include "core/bus.h"
 #include "core/clock.h"
@@ -170,8 +171,11 @@ static void cause_from_slice(json_t *out, const json_t *p)
 
 json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
 {
-    const char *title = json_string_value(json_object_get(p, "title"));
-    const struct hook_metric *h = metric_for(title);
+    struct oc_ev_incident_opened ev;
+    oc_ev_incident_opened_read(p, &ev);
+    /* the opening alert's metric; an incident from before it was carried names it in its
+     * title */
+    const struct hook_metric *h = metric_for(ev.metric && ev.metric[0] ? ev.metric : ev.title);
     int64_t at = (int64_t)json_integer_value(json_object_get(p, "at")), last = 0, onset = 0;
     if (!c)
         return NULL;
@@ -209,6 +213,6 @@ void rca_on_incident_opened(const char *topic, const json_t *payload, void *arg)
            json_string_value(json_object_get(payload, "incident_id")),
            json_array_size(json_object_get(out, "causes")));
     if (app->bus)
-        oc_bus_publish(app->bus, "rca.localized", out);
+        oc_bus_publish(app->bus, OC_TOPIC_RCA_LOCALIZED, out);
     json_decref(out);
 }

@@ -7,6 +7,7 @@
  * the module localizes it on the QoE cube (hook.c).
  */
 #include "rca/rca_int.h"
+#include "core/topics.h"
 
 #include "core/bus.h"
 #include "core/clock.h"
@@ -65,7 +66,7 @@ static void changes_post(struct http_req *req)
             json_t *ev = json_pack("{s:I, s:I, s:s, s:s}", "id", (json_int_t)id, "time",
                                    (json_int_t)c.time, "service", c.service, "kind", c.kind);
             if (req->app->bus)
-                oc_bus_publish(req->app->bus, "change.recorded", ev);
+                oc_bus_publish(req->app->bus, OC_TOPIC_CHANGE_RECORDED, ev);
             http_reply_json(req, 201, ev);
         }
     }
@@ -143,22 +144,22 @@ static const struct http_route routes[] = {
     {0},
 };
 
+/* The module's state is the app itself: localization reads the qoe cube and the store. */
 static int rca_init(struct oc_app *app, void **state)
 {
-    *state = NULL;
-    return app->bus ? oc_bus_subscribe(app->bus, "incident.opened", rca_on_incident_opened, app)
-                    : 0;
+    *state = app;
+    return 0;
 }
 
-static void rca_stop(struct oc_app *app, void *state)
-{
-    (void)state;
-    if (app->bus)
-        oc_bus_unsubscribe(app->bus, rca_on_incident_opened, app);
-}
+static const struct oc_module_sub subs[] = {
+    {OC_TOPIC_INCIDENT_OPENED, rca_on_incident_opened},
+    {0},
+};
 
 const struct oc_module rca_module = {
-    "rca",    "root-cause localization of incidents, recorded changes and their correlation",
-    rca_init, routes,
-    NULL,     rca_stop,
+    .name = "rca",
+    .summary = "root-cause localization of incidents, recorded changes and their correlation",
+    .init = rca_init,
+    .routes = routes,
+    .subs = subs,
 };

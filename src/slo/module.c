@@ -66,6 +66,9 @@ static void slo_stop(struct oc_app *app, void *state)
 }
 
 const struct oc_module slo_module = {
-    "slo",    "published SLOs and their error budgets (GET /v1/slos)", slo_init, routes, NULL,
-    slo_stop,
+    .name = "slo",
+    .summary = "published SLOs and their error budgets (GET /v1/slos)",
+    .init = slo_init,
+    .routes = routes,
+    .stop = slo_stop,
 };

@@ -9,6 +9,8 @@
  * subscriber may publish alerts in turn.
  */
 #include "steer/steer_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -125,14 +127,14 @@ static void apply_shift(struct steer *st, const char *region, const char *from, 
                             "from", from, "to", to, "reason", reason);
     int rc = steer_mitigate(st, req, "auto", 0, &rec, err, sizeof(err));
     int64_t now = oc_clock_now_ms(st->clock);
-    pthread_mutex_lock(&st->auto_mu);
+    oc_lock(&st->auto_mu);
     struct steer_auto_region *r = region_get(st, region, 0);
     if (r) {
         r->mitigation_id = rc ? 0 : json_integer_value(json_object_get(rec, "id"));
         if (!rc)
             r->last_move_ms = now;
     }
-    pthread_mutex_unlock(&st->auto_mu);
+    oc_unlock(&st->auto_mu);
     if (rc)
         oc_log(OC_LOG_ERROR, "steer auto: shifting %s to %s failed: %s", region, to, err);
     json_decref(rec);
@@ -147,13 +149,14 @@ void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg)
     json_t *slice = json_object_get(payload, "slice");
     const char *region = json_string_value(json_object_get(slice, "region"));
     const char *cdn = json_string_value(json_object_get(slice, "cdn"));
-    int fired = strcmp(topic, "alert.fired") == 0, shift = 0;
-    if (!steer_id_valid(region) || !steer_id_valid(cdn) ||
-        (!fired && strcmp(topic, "alert.resolved") != 0))
+    const char *level = json_string_value(json_object_get(payload, "level"));
+    int fired = strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0, shift = 0;
+    if ((level && strcmp(level, "page") != 0) || !steer_id_valid(region) || !steer_id_valid(cdn) ||
+        (!fired && strcmp(topic, OC_TOPIC_ALERT_RESOLVED) != 0))
         return;
     auto_cfg_read(st, region, &c);
     int64_t now = oc_clock_now_ms(st->clock);
-    pthread_mutex_lock(&st->auto_mu);
+    oc_lock(&st->auto_mu);
     struct steer_auto_firing *f = firing_get(st, region, cdn, fired);
     if (f)
         f->count = fired ? f->count + 1 : (f->count > 0 ? f->count - 1 : 0);
@@ -165,7 +168,7 @@ void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg)
             firing_count(st, region, cdn) == 0)
             r->healthy_since_ms = now;
     }
-    pthread_mutex_unlock(&st->auto_mu);
+    oc_unlock(&st->auto_mu);
     if (shift)
         apply_shift(st, region, cdn, to, json_string_value(json_object_get(payload, "rule")));
 }
@@ -174,15 +177,15 @@ int steer_auto_tick(struct steer *st)
 {
     int64_t due[STEER_AUTO_MAX], now = oc_clock_now_ms(st->clock);
     int ndue = 0, reverted = 0;
-    pthread_mutex_lock(&st->auto_mu);
+    oc_lock(&st->auto_mu);
     for (int i = 0; i < st->nauto; i++) {
         struct steer_auto_region *r = &st->auto_regions[i];
         struct auto_cfg c;
         if (r->mitigation_id <= 0 || !r->healthy_since_ms)
             continue;
-        pthread_mutex_unlock(&st->auto_mu); /* the policy lock is never taken inside auto_mu */
+        oc_unlock(&st->auto_mu); /* the policy lock is never taken inside auto_mu */
         auto_cfg_read(st, r->region, &c);
-        pthread_mutex_lock(&st->auto_mu);
+        oc_lock(&st->auto_mu);
         if (r->mitigation_id > 0 && r->healthy_since_ms && now - r->healthy_since_ms >= c.hold_ms &&
             now - r->last_move_ms >= c.interval_ms) {
             due[ndue++] = r->mitigation_id;
@@ -191,7 +194,7 @@ int steer_auto_tick(struct steer *st)
             r->last_move_ms = now;
         }
     }
-    pthread_mutex_unlock(&st->auto_mu);
+    oc_unlock(&st->auto_mu);
     for (int i = 0; i < ndue; i++) {
         int rc = steer_revert(st, due[i], "auto", NULL);
         reverted += rc == 0;

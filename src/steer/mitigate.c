@@ -7,6 +7,8 @@
  * change is committed to the store before the caller hears "ok".
  */
 #include "steer/steer_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
 #include "steer/sql.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -103,7 +105,7 @@ int steer_policy_set(struct steer *st, const json_t *doc, const char *actor, cha
                      size_t errlen)
 {
     struct steer_policy *pol = NULL;
-    pthread_mutex_lock(&st->write_mu);
+    oc_lock(&st->write_mu);
     int rc = compile_effective(st, doc, NULL, &pol, err, errlen);
     if (!rc && st->store && (rc = save_policy(st, doc, actor)) != 0)
         snprintf(err, errlen, "the policy could not be saved");
@@ -111,10 +113,10 @@ int steer_policy_set(struct steer *st, const json_t *doc, const char *actor, cha
         swap_policy(st, pol, json_deep_copy(doc));
     else
         steer_policy_free(pol);
-    pthread_mutex_unlock(&st->write_mu);
+    oc_unlock(&st->write_mu);
     if (!rc && st->bus) {
         json_t *ev = json_pack("{s:s, s:O}", "actor", actor ? actor : "", "policy", doc);
-        oc_bus_publish(st->bus, "steer.policy_changed", ev);
+        oc_bus_publish(st->bus, OC_TOPIC_STEER_POLICY_CHANGED, ev);
         json_decref(ev);
     }
     return rc;
@@ -250,7 +252,7 @@ int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int d
     snprintf(r.actor, sizeof(r.actor), "%s", actor ? actor : "anonymous");
     r.created_ms = oc_clock_now_ms(st->clock);
     r.followup_due_ms = r.created_ms + st->followup_hours * (DAY_MS / 24);
-    pthread_mutex_lock(&st->write_mu);
+    oc_lock(&st->write_mu);
     r.id = st->next_id;
     if (active_count(st) >= STEER_MAX_ACTIVE) {
         rc = OC_ETOOBIG;
@@ -268,10 +270,10 @@ int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int d
         *out = record_json(&r);
     }
     steer_policy_free(pol);
-    pthread_mutex_unlock(&st->write_mu);
+    oc_unlock(&st->write_mu);
     json_decref(spec);
     if (!rc && !dry_run && st->bus)
-        oc_bus_publish(st->bus, "mitigation.applied", *out);
+        oc_bus_publish(st->bus, OC_TOPIC_MITIGATION_APPLIED, *out);
     return rc;
 }
 
@@ -302,7 +304,7 @@ int steer_revert(struct steer *st, int64_t id, const char *actor, json_t **out)
     int64_t now = oc_clock_now_ms(st->clock);
     if (out)
         *out = NULL;
-    pthread_mutex_lock(&st->write_mu);
+    oc_lock(&st->write_mu);
     for (int i = 0; i < st->nrecords && !r; i++)
         if (st->records[i].id == id)
             r = &st->records[i];
@@ -318,9 +320,9 @@ int steer_revert(struct steer *st, int64_t id, const char *actor, json_t **out)
             oc_log(OC_LOG_ERROR, "steer: revert of %lld: %s", (long long)id, err);
     }
     json_t *rec = rc ? NULL : record_json(r);
-    pthread_mutex_unlock(&st->write_mu);
+    oc_unlock(&st->write_mu);
     if (rec && st->bus)
-        oc_bus_publish(st->bus, "mitigation.reverted", rec);
+        oc_bus_publish(st->bus, OC_TOPIC_MITIGATION_REVERTED, rec);
     if (out)
         *out = rec;
     else

@@ -7,6 +7,7 @@
  * the http layer audits every non-GET request, and changes are announced on the bus.
  */
 #include "steer/steer.h"
+#include "core/topics.h"
 #include "catalog/catalog.h"
 #include "config/config.h"
 #include "core/buf.h"
@@ -313,17 +314,17 @@ static int steer_mod_init(struct oc_app *app, void **state)
         rc = load_policy_file(m->st, cfg->steer_policy_file);
     if (!rc && app->metrics)
         rc = oc_metrics_register(app->metrics, steer_metrics_write, m->st);
-    if (!rc && app->bus)
-        rc = oc_bus_subscribe(app->bus, "alert.fired", steer_auto_on_alert, m->st);
-    if (!rc && app->bus)
-        rc = oc_bus_subscribe(app->bus, "alert.resolved", steer_auto_on_alert, m->st);
     if (rc) {
-        if (m && app->bus)
-            oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
         if (m) {
             steer_destroy(m->st);
             steer_geo_close(m->geo);
         }
+        free(m);
+        return rc;
+    }
+    if ((rc = oc_app_provide(app, STEER_PROVIDES, m->st)) != 0) {
+        steer_destroy(m->st);
+        steer_geo_close(m->geo);
         free(m);
         return rc;
     }
@@ -340,12 +341,29 @@ static void steer_mod_stop(struct oc_app *app, void *state)
     struct steer_mod *m = state;
     if (!m)
         return;
-    if (app->bus)
-        oc_bus_unsubscribe(app->bus, steer_auto_on_alert, m->st);
+    oc_app_withdraw(app, STEER_PROVIDES);
     steer_destroy(m->st);
     steer_geo_close(m->geo);
     free(m);
 }
+
+struct steer *steer_of(const struct oc_app *app)
+{
+    return oc_app_find(app, STEER_PROVIDES);
+}
+
+/* Alerts drive automatic steering (steer_auto_on_alert keeps only paging ones). */
+static void on_alert(const char *topic, const json_t *payload, void *state)
+{
+    struct steer_mod *m = state;
+    steer_auto_on_alert(topic, payload, m->st);
+}
+
+static const struct oc_module_sub steer_subs[] = {
+    {OC_TOPIC_ALERT_FIRED, on_alert},
+    {OC_TOPIC_ALERT_RESOLVED, on_alert},
+    {0},
+};
 
 const struct oc_module steer_module = {
     .name = "steer",
@@ -353,5 +371,6 @@ const struct oc_module steer_module = {
     .init = steer_mod_init,
     .routes = steer_routes,
     .timers = steer_timers,
+    .subs = steer_subs,
     .stop = steer_mod_stop,
 };

@@ -12,6 +12,8 @@
 #ifndef OC_STEER_STEER_H
 #define OC_STEER_STEER_H
 
+#include "core/module.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,7 +194,9 @@ json_t *steer_mitigations(struct steer *st);
 /* Automatic steering (off unless the policy's "auto" object enables it), an oc_bus_fn for
  * "alert.fired" and "alert.resolved" with arg = struct steer. It reads payloads shaped
  * {"rule": NAME, "slice": {"region": R, "cdn": C, ...}} (other payloads are ignored; C must be
- * a pathway id). When an alert fires on (R, C) and R has no automatic shift, R may move (not
+ * a pathway id). Only paging alerts count (a payload whose "level" is not "page" is ignored:
+ * backlog-level rules fire on baseline noise and notify-level ones are for humans). When an
+ * alert fires on (R, C) and R has no automatic shift, R may move (not
  * sooner than min_interval_s after its last move) and a healthy pathway exists (the first in
  * the default order with no alert firing in R), it applies shift-cdn R from C to it, as actor
  * "auto", with a reason for the timeline. */
@@ -203,6 +207,11 @@ int steer_auto_tick(struct steer *st);
 
 /* `oncue mitigate ...` and `oncue steer ...`: talk to a running server. */
 int steer_mitigate_cli_main(int argc, char **argv);
+
+/* The name the steer module provides its engine under (struct oc_app). */
+#define STEER_PROVIDES "steer"
+/* The steering engine of app's running steer module, or NULL when it does not run. */
+struct steer *steer_of(const struct oc_app *app);
 int steer_cli_main(int argc, char **argv);
 
 extern const struct oc_module steer_module;

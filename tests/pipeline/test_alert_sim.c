@@ -69,6 +69,7 @@ static void tick(void *arg, int64_t now_ms)
     int64_t t = oc_mono_ns();
     alert_eval_tick(r->eng, r->cube, now_ms / 1000);
     r->eval_ns += oc_mono_ns() - t;
+    oc_bus_drain(r->bus);
 }
 
 /* Runs scenario for its duration from 19:30 (healthy: the same population, no fault). */

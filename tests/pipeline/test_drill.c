@@ -12,6 +12,15 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "drill/drill.h"
+#include "oncue/commands.h"
+#include "config/config.h"
+#include "core/bus.h"
+#include "core/clock.h"
+#include "core/metrics.h"
+#include "core/module.h"
+#include "incident/incident.h"
+#include "qoe/qoe.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +102,10 @@ static void test_emea_cdn_three_seeds(void)
     char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
     T_TRUE(mkdtemp(dir) != NULL);
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        struct drill_opts o = {.scenario = "emea-cdn", .viewers = VIEWERS, .seed = seeds[i]};
+        struct drill_opts o = {.host = &oncue_drill_host,
+                               .scenario = "emea-cdn",
+                               .viewers = VIEWERS,
+                               .seed = seeds[i]};
         struct drill_score s;
         o.out_dir = dir;
         T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), 0);
@@ -106,6 +118,11 @@ static void test_emea_cdn_three_seeds(void)
                s.wall_s);
         check_emea(&s);
         check_review(&s);
+        /* the real modules ran: alert ticks opened, localized and steered through the bus,
+         * and no subscriber ran while a publisher held its lock */
+        printf("  bus: %llu deliveries\n", (unsigned long long)s.bus_deliveries);
+        T_TRUE(s.bus_deliveries >= 10);
+        T_EQ_INT(s.bus_violations, 0);
         json_t *j = drill_score_json(&s);
         T_EQ_INT(json_is_true(json_object_get(j, "pass")), 1);
         T_EQ_INT(json_integer_value(json_object_get(j, "time_to_mitigate_s")),
@@ -119,11 +136,50 @@ static void test_emea_cdn_three_seeds(void)
     rmdir(dir);
 }
 
+/* The drill runs the table `serve` runs, and starting it subscribes exactly the rows of the
+ * modules' subs tables, in table order: the same handlers on the same topics in both. */
+static void test_same_wiring_as_serve(void)
+{
+    char dir[64] = "/tmp/oncue-wiring.XXXXXX", err[256] = "";
+    struct oc_config cfg;
+    struct oc_clock clk;
+    struct oc_app app = {0};
+    struct oc_bus_sub subs[64];
+    T_TRUE(oncue_drill_host.modules == oc_modules);
+    T_TRUE(mkdtemp(dir) != NULL);
+    config_defaults(&cfg);
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, 1772480580000LL);
+    app = (struct oc_app){
+        .cfg = &cfg, .clock = &clk, .bus = oc_bus_new(), .metrics = oc_metrics_new()};
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &app.store, err, sizeof(err)), 0);
+    T_EQ_INT(oc_app_start(&app, oc_modules, "all"), 0);
+    int n = oc_bus_subscriptions(app.bus, subs, 64), k = 0;
+    for (const struct oc_module *const *m = oc_modules; *m; m++)
+        for (const struct oc_module_sub *r = (*m)->subs; r && r->topic; r++, k++) {
+            T_TRUE(k < n && subs[k].fn == r->fn);
+            T_EQ_STR(k < n ? subs[k].topic : "", r->topic);
+        }
+    T_EQ_INT(n, k);
+    T_EQ_INT(n, 11); /* steer 2, alert 2, incident 6, rca 1 */
+    T_EQ_STR(subs[0].topic, "alert.fired");
+    T_TRUE(qoe_cube_of(&app) != NULL && incident_mgr_of(&app) != NULL);
+    oc_app_stop(&app);
+    T_EQ_INT(oc_bus_subscriptions(app.bus, subs, 64), 0);
+    store_close(app.store);
+    oc_metrics_destroy(app.metrics);
+    oc_bus_destroy(app.bus);
+    config_free(&cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    T_EQ_INT(system(cmd), 0);
+}
+
 static void test_blip_three_seeds(void)
 {
     char err[256] = "";
     for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-        struct drill_opts o = {.scenario = "blip", .viewers = VIEWERS, .seed = seeds[i]};
+        struct drill_opts o = {
+            .host = &oncue_drill_host, .scenario = "blip", .viewers = VIEWERS, .seed = seeds[i]};
         struct drill_score s;
         o.out_dir = "/nonexistent-drill-dir"; /* nothing may be written */
         T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), 0);
@@ -145,7 +201,8 @@ static void test_blip_three_seeds(void)
 
 static void test_unknown_scenario(void)
 {
-    struct drill_opts o = {.scenario = "no-such-scenario", .viewers = 100, .seed = 1};
+    struct drill_opts o = {
+        .host = &oncue_drill_host, .scenario = "no-such-scenario", .viewers = 100, .seed = 1};
     struct drill_score s;
     char err[256] = "";
     T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), OC_ENOTFOUND);
@@ -154,6 +211,7 @@ static void test_unknown_scenario(void)
 
 static const struct t_case cases[] = {
     T_CASE(test_unknown_scenario),
+    T_CASE(test_same_wiring_as_serve),
     T_CASE(test_blip_three_seeds),
     T_CASE(test_emea_cdn_three_seeds),
     {0},

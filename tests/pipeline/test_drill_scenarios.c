@@ -9,6 +9,7 @@
 #include "t.h"
 
 #include "drill/drill.h"
+#include "oncue/commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,8 @@
 static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct drill_score *s)
 {
     char dir[64] = "/tmp/oncue-drill-sc.XXXXXX", err[256] = "";
-    struct drill_opts o = {.scenario = scenario, .viewers = VIEWERS, .seed = seed};
+    struct drill_opts o = {
+        .host = &oncue_drill_host, .scenario = scenario, .viewers = VIEWERS, .seed = seed};
     T_TRUE(mkdtemp(dir) != NULL);
     o.out_dir = dir;
     o.auto_mitigate = auto_mitigate;

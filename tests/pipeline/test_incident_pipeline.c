@@ -84,7 +84,9 @@ static void tick(void *arg, int64_t now_ms)
     qoe_cube_tick(r->cube);
     if (now_ms % 10000 == 0) {
         alert_eval_tick(r->eng, r->cube, now_ms / 1000);
+        oc_bus_drain(r->app.bus);
         incident_tick(r->m);
+        oc_bus_drain(r->app.bus);
     }
 }
 
@@ -113,6 +115,7 @@ static void run_open(struct run *r)
     o.measure = cube_measure;
     o.measure_arg = r;
     T_EQ_INT(incident_mgr_new(&r->app, &o, &r->m, err, sizeof(err)), 0);
+    T_EQ_INT(incident_mgr_subscribe(r->m), 0);
     oc_bus_subscribe(r->bus, "incident.page", on_page, r);
 }
 

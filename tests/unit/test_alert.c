@@ -104,7 +104,9 @@ static int fx_minute(struct fx *f, const struct grp *g, int ng)
     f->t += 60;
     oc_clock_set_ms(&f->clk, f->t * 1000 + 1);
     qoe_cube_tick(f->cube);
-    return alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
+    int n = alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
+    oc_bus_drain(f->bus);
+    return n;
 }
 
 /* Shorthand: one minute of one group, EMEA/primary, 1000 viewers, share given in 0.1 %. */
@@ -582,7 +584,6 @@ static void test_module_bus(void)
     struct oc_config cfg;
     struct oc_clock clk;
     struct oc_app app = {0};
-    void *state = NULL;
     T_TRUE(mkdtemp(dir) != NULL);
     config_defaults(&cfg);
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
@@ -590,17 +591,18 @@ static void test_module_bus(void)
     app.clock = &clk;
     app.bus = oc_bus_new();
     T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &app.store, err, sizeof(err)), 0);
-    T_EQ_INT(alert_module.init(&app, &state), 0);
+    static const struct oc_module *const mods[] = {&alert_module, NULL};
+    T_EQ_INT(oc_app_start(&app, mods, "alert"), 0); /* init, and its subs table */
     json_t *body = json_loads(am_body, 0, NULL), *events = NULL;
     T_EQ_INT(alert_am_translate(body, T0, &events, err, sizeof(err)), 0);
     alert_emit(app.bus, app.store, "alert.fired",
                json_object_get(json_array_get(events, 0), "payload"));
     json_t *ev = json_pack("{s:s, s:[s]}", "incident_id", "INC-7", "alert_ids", "am/a1b2c3");
-    T_EQ_INT(oc_bus_publish(app.bus, "incident.opened", ev), 1);
+    T_EQ_INT((oc_bus_publish(app.bus, "incident.opened", ev), oc_bus_drain(app.bus)), 1);
     json_decref(ev);
     oc_clock_set_ms(&clk, (T0 + 90) * 1000);
     ev = json_pack("{s:s, s:[s, s]}", "incident_id", "INC-7", "alert_ids", "am/a1b2c3", "am/zz");
-    T_EQ_INT(oc_bus_publish(app.bus, "incident.acknowledged", ev), 1);
+    T_EQ_INT((oc_bus_publish(app.bus, "incident.acknowledged", ev), oc_bus_drain(app.bus)), 1);
     json_decref(ev);
     json_t *recent = alert_store_recent(app.store, 5), *r = json_array_get(recent, 0);
     T_EQ_INT(json_array_size(recent), 1);
@@ -616,9 +618,10 @@ static void test_module_bus(void)
     json_decref(a);
     json_decref(events);
     json_decref(body);
-    alert_module.stop(&app, state);
+    oc_app_stop(&app);
     ev = json_object();
-    T_EQ_INT(oc_bus_publish(app.bus, "incident.opened", ev), 0); /* unsubscribed */
+    T_EQ_INT((oc_bus_publish(app.bus, "incident.opened", ev), oc_bus_drain(app.bus)),
+             0); /* unsubscribed */
     json_decref(ev);
     store_close(app.store);
     oc_bus_destroy(app.bus);

@@ -6,6 +6,7 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "core/bus.h"
+#include "core/lock.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
@@ -203,20 +204,64 @@ static void on_event(const char *topic, const json_t *payload, void *arg)
              json_string_value(json_object_get(payload, "id")));
 }
 
+static int chain_order[8], chain_n;
+
+/* Publishes a child event from inside delivery (as the incident manager does on alert.fired). */
+static void on_chain(const char *topic, const json_t *payload, void *arg)
+{
+    struct oc_bus *bus = arg;
+    (void)payload;
+    chain_order[chain_n++ % 8] = topic[0];
+    if (strcmp(topic, "a") == 0) {
+        T_EQ_INT(oc_bus_publish(bus, "c", NULL), 0);
+        T_EQ_INT(oc_bus_drain(bus), 0); /* a drain from inside delivery returns at once */
+    }
+}
+
+static pthread_mutex_t test_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void test_bus(void)
 {
     struct oc_bus *bus = oc_bus_new();
+    struct oc_bus_stats st;
     int one = 1, hundred = 100;
     T_EQ_INT(oc_bus_subscribe(bus, "incident.opened", on_event, &one), 0);
     T_EQ_INT(oc_bus_subscribe(bus, "*", on_event, &hundred), 0);
     json_t *p = json_pack("{s:s}", "id", "INC-1");
-    T_EQ_INT(oc_bus_publish(bus, "incident.opened", p), 2);
+    T_EQ_INT(oc_bus_publish(bus, "incident.opened", p), 0); /* queued, nobody called yet */
+    T_EQ_INT(bus_hits, 0);
+    T_EQ_INT(oc_bus_drain(bus), 2);
     T_EQ_INT(bus_hits, 101);
-    T_EQ_INT(oc_bus_publish(bus, "alert.fired", p), 1);
+    T_EQ_INT(oc_bus_publish(bus, "alert.fired", p), 0);
+    json_object_set_new(p, "id", json_string("changed")); /* the bus delivers its own copy */
+    T_EQ_INT(oc_bus_drain(bus), 1);
     T_EQ_INT(bus_hits, 201);
     T_EQ_STR(bus_last, "alert.fired:INC-1");
     oc_bus_unsubscribe(bus, on_event, &hundred);
     T_EQ_INT(oc_bus_publish(bus, "alert.fired", p), 0);
+    T_EQ_INT(oc_bus_drain(bus), 0);
+    oc_bus_unsubscribe(bus, on_event, &one);
+    /* depth first: what a subscriber publishes comes before older events */
+    T_EQ_INT(oc_bus_subscribe(bus, "*", on_chain, bus), 0);
+    oc_bus_publish(bus, "a", NULL);
+    oc_bus_publish(bus, "b", NULL);
+    T_EQ_INT(oc_bus_drain(bus), 3);
+    T_EQ_INT(chain_n, 3);
+    T_EQ_INT(chain_order[0], 'a');
+    T_EQ_INT(chain_order[1], 'c');
+    T_EQ_INT(chain_order[2], 'b');
+    /* a delivery made while the draining thread holds a module lock is counted */
+    oc_bus_stats(bus, &st);
+    T_EQ_INT(st.violations, 0);
+    oc_bus_publish(bus, "b", NULL);
+    oc_lock(&test_mu);
+    T_EQ_INT(oc_locks_held(), 1);
+    oc_bus_drain(bus);
+    oc_unlock(&test_mu);
+    T_EQ_INT(oc_locks_held(), 0);
+    oc_bus_stats(bus, &st);
+    T_EQ_INT(st.violations, 1);
+    T_EQ_INT(st.published, 7);
     json_decref(p);
     oc_bus_destroy(bus);
     oc_bus_destroy(NULL);

@@ -60,6 +60,7 @@ static void fx_open(struct fx *f)
     incident_opts_default(&o);
     o.measure = fake_measure;
     T_EQ_INT(incident_mgr_new(&f->app, &o, &f->m, err, sizeof(err)), 0);
+    T_EQ_INT(incident_mgr_subscribe(f->m), 0);
 }
 
 static void fx_close(struct fx *f)
@@ -81,7 +82,7 @@ static void fire(struct fx *f, const char *id, const char *slice, const char *le
                   json_loads(slice, 0, NULL), "value", v, "threshold", 0.05, "op", ">", "level",
                   level, "window_s", 120, "since", (json_int_t)oc_clock_now_s(&f->clock) - 120,
                   "at", (json_int_t)oc_clock_now_s(&f->clock), "source", "oncue");
-    oc_bus_publish(f->bus, "alert.fired", p);
+    (oc_bus_publish(f->bus, "alert.fired", p), oc_bus_drain(f->bus));
     json_decref(p);
 }
 
@@ -89,7 +90,7 @@ static void clear(struct fx *f, const char *id)
 {
     json_t *p =
         json_pack("{s:s, s:I}", "alert_id", id, "at", (json_int_t)oc_clock_now_s(&f->clock));
-    oc_bus_publish(f->bus, "alert.resolved", p);
+    (oc_bus_publish(f->bus, "alert.resolved", p), oc_bus_drain(f->bus));
     json_decref(p);
 }
 
@@ -196,7 +197,7 @@ static void test_alertmanager_service_label(void)
                      "\"labels\": {\"service\": \"origin\"}, \"level\": \"page\", "
                      "\"source\": \"alertmanager\"}";
     json_t *p = json_loads(am, 0, NULL);
-    oc_bus_publish(f.bus, "alert.fired", p);
+    (oc_bus_publish(f.bus, "alert.fired", p), oc_bus_drain(f.bus));
     json_decref(p);
     fire(&f, "reb/NA", "{\"region\": \"NA\", \"service\": \"packager\"}", "page", 0.08);
     fire(&f, "vsf/origin", "{\"region\": \"EMEA\", \"service\": \"origin\"}", "page", 0.08);
@@ -361,6 +362,7 @@ static void test_restart_keeps_incidents(void)
     incident_opts_default(&o);
     o.measure = fake_measure;
     T_EQ_INT(incident_mgr_new(&f.app, &o, &f.m, err, sizeof(err)), 0);
+    T_EQ_INT(incident_mgr_subscribe(f.m), 0);
     json_t *j = get(&f, 1);
     T_EQ_STR(str(j, "state"), "acknowledged");
     T_EQ_STR(str(json_array_get(json_object_get(j, "alerts"), 0), "alert_id"), "reb/EMEA");
@@ -419,7 +421,7 @@ static void test_mitigation_followup(void)
                   (json_int_t)(T0 + 300) * 1000, "state", "active", "followup", "id", (json_int_t)4,
                   "title", "Remove or make permanent mitigation #4 (shift-cdn)", "due_ms",
                   (json_int_t)(T0 + 300 + 72 * 3600) * 1000);
-    oc_bus_publish(f.bus, "mitigation.applied", p);
+    (oc_bus_publish(f.bus, "mitigation.applied", p), oc_bus_drain(f.bus));
     json_decref(p);
     json_t *o = get(&f, 1);
     T_EQ_STR(str(o, "state"), "mitigated");
@@ -438,7 +440,7 @@ static void test_mitigation_followup(void)
              0);
     p = json_pack("{s:I, s:s, s:{s:s}, s:s}", "id", (json_int_t)4, "kind", "shift-cdn", "spec",
                   "region", "EMEA", "actor", "ops");
-    oc_bus_publish(f.bus, "mitigation.reverted", p);
+    (oc_bus_publish(f.bus, "mitigation.reverted", p), oc_bus_drain(f.bus));
     json_decref(p);
     o = get(&f, 1);
     json_t *fus = json_object_get(o, "followups");
@@ -757,7 +759,7 @@ static void test_review_markdown(void)
     incident_ack(f.m, 1, "carol");
     json_t *p = json_pack("{s:s, s:[{s:{s:s, s:s}, s:f}]}", "incident_id", "INC-1", "causes",
                           "element", "cdn", "primary", "region", "EMEA", "score", 0.93);
-    oc_bus_publish(f.bus, "rca.localized", p);
+    (oc_bus_publish(f.bus, "rca.localized", p), oc_bus_drain(f.bus));
     json_decref(p);
     clear(&f, "reb/EMEA");
     advance_s(&f, 1800);
@@ -794,7 +796,7 @@ static void fire_metric(struct fx *f, const char *id, const char *metric, const 
         json_pack("{s:s, s:s, s:s, s:o, s:f, s:f, s:s, s:s, s:I}", "alert_id", id, "rule", metric,
                   "metric", metric, "slice", json_loads(slice, 0, NULL), "value", 0.2, "threshold",
                   0.05, "op", ">", "level", "page", "at", (json_int_t)oc_clock_now_s(&f->clock));
-    oc_bus_publish(f->bus, "alert.fired", p);
+    (oc_bus_publish(f->bus, "alert.fired", p), oc_bus_drain(f->bus));
     json_decref(p);
 }
 
@@ -803,7 +805,7 @@ static void localized(struct fx *f, const char *id, const char *element)
 {
     json_t *p = json_pack("{s:s, s:[{s:o, s:f}]}", "incident_id", id, "causes", "element",
                           json_loads(element, 0, NULL), "score", 0.9);
-    oc_bus_publish(f->bus, "rca.localized", p);
+    (oc_bus_publish(f->bus, "rca.localized", p), oc_bus_drain(f->bus));
     json_decref(p);
 }
 

@@ -446,12 +446,14 @@ static void test_mitigation_shift_and_revert(void)
     T_EQ_INT(oc_bus_subscribe(bus, "*", on_bus, NULL), 0);
     bus_seen = 0;
     struct steer *st = mk(1, 0, bus);
+    oc_bus_drain(bus);
     bus_seen = 0; /* the policy change published once */
     char err[256] = "", prio[PRIO_MAX];
     json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "kind", "shift-cdn", "region", "NA", "from",
                             "cdn-a", "to", "cdn-c"),
            *rec = NULL;
     T_EQ_INT(steer_mitigate(st, req, "alice", 0, &rec, err, sizeof(err)), 0);
+    oc_bus_drain(bus);
     T_EQ_STR(err, "");
     T_EQ_INT(bus_seen, 1);
     T_EQ_INT(json_integer_value(json_object_get(rec, "id")), 1);
@@ -469,11 +471,14 @@ static void test_mitigation_shift_and_revert(void)
     T_EQ_INT(json_array_size(list), 1);
     json_decref(list);
     T_EQ_INT(steer_revert(st, 1, "bob", NULL), 0);
+    oc_bus_drain(bus);
     T_EQ_INT(bus_seen, 101); /* mitigation.reverted */
     decide(st, "region=NA&session=z", prio, sizeof(prio));
     T_EQ_STR(prio, "cdn-a,cdn-b");
     T_EQ_INT(steer_revert(st, 1, "bob", NULL), OC_ECONFLICT);
+    oc_bus_drain(bus);
     T_EQ_INT(steer_revert(st, 99, "bob", NULL), OC_ENOTFOUND);
+    oc_bus_drain(bus);
     json_decref(rec);
     json_decref(req);
     steer_destroy(st);
@@ -684,7 +689,7 @@ static void alert(struct oc_bus *bus, const char *topic, const char *region, con
 {
     json_t *ev = json_pack("{s:s, s:{s:s, s:s}}", "rule", "rebuffer-band", "slice", "region",
                            region, "cdn", cdn);
-    oc_bus_publish(bus, topic, ev);
+    (oc_bus_publish(bus, topic, ev), oc_bus_drain(bus));
     json_decref(ev);
 }
 
@@ -735,6 +740,7 @@ static void test_auto_shift_hold_and_cap(void)
     T_EQ_INT(steer_auto_tick(st), 0); /* held, but moved only 700 s ago < 900 */
     oc_clock_advance_ms(&clk, 200000);
     T_EQ_INT(steer_auto_tick(st), 1);
+    oc_bus_drain(bus);
     decide(st, "region=EMEA", prio, sizeof(prio));
     T_EQ_STR(prio, "cdn-a,cdn-b,cdn-c");
     alert(bus, "alert.fired", "EMEA", "cdn-a"); /* flapping: the cap holds it */
@@ -783,6 +789,8 @@ static void test_auto_picks_healthy_and_off_by_default(void)
                              "\"auto\": {\"enabled\": true}}",
                              0, NULL);
     T_EQ_INT(steer_policy_set(st, doc, "t", err, sizeof(err)), 0);
+    oc_bus_drain(bus);
+    oc_bus_drain(bus2);
     json_decref(doc);
     alert(bus2, "alert.fired", "EMEA", "cdn-a");
     decide(st, "region=EMEA", prio, sizeof(prio));

@@ -1,0 +1,75 @@
+/*
+ * topics.h - every bus topic, its payload, and the builders and readers of the payloads that
+ * more than one capability reads.
+ *
+ * A topic is named here once; publishers and subscribers use the constant. The payload of
+ * each is a JSON object with the fields listed beside it (times are unix seconds). Where a
+ * payload is read outside its publisher, oc_ev_* builds and reads it, so the two sides
+ * cannot drift apart. See docs/ARCHITECTURE.md for who publishes and who listens.
+ */
+#ifndef OC_CORE_TOPICS_H
+#define OC_CORE_TOPICS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* alert: {alert_id, rule, metric, slice, value, threshold, op, level, window_s, since, at,
+ * source, summary} (struct oc_ev_alert) */
+#define OC_TOPIC_ALERT_FIRED    "alert.fired"
+#define OC_TOPIC_ALERT_RESOLVED "alert.resolved"
+/* incident: opened {incident_id, alert_ids, severity, slice, title, metric, at}
+ * (struct oc_ev_incident_opened); acknowledged {incident_id, alert_ids, ...}; resolved and
+ * mitigated {incident_id, at}; merged {incident_id, into, cause, at}; page {incident_id,
+ * team, target, level, at}; comms_reminder {incident_id, role, target, at};
+ * severity_changed and status_update {incident_id, ...} */
+#define OC_TOPIC_INCIDENT_OPENED           "incident.opened"
+#define OC_TOPIC_INCIDENT_ACKNOWLEDGED     "incident.acknowledged"
+#define OC_TOPIC_INCIDENT_RESOLVED         "incident.resolved"
+#define OC_TOPIC_INCIDENT_MITIGATED        "incident.mitigated"
+#define OC_TOPIC_INCIDENT_MERGED           "incident.merged"
+#define OC_TOPIC_INCIDENT_PAGE             "incident.page"
+#define OC_TOPIC_INCIDENT_COMMS_REMINDER   "incident.comms_reminder"
+#define OC_TOPIC_INCIDENT_SEVERITY_CHANGED "incident.severity_changed"
+#define OC_TOPIC_INCIDENT_STATUS_UPDATE    "incident.status_update"
+/* rca: {incident_id, at, metric, causes, candidates, note, onset, changes} */
+#define OC_TOPIC_RCA_LOCALIZED "rca.localized"
+/* steer: mitigation applied/reverted {id, kind, ...the mitigation record}; policy_changed
+ * {actor, policy} */
+#define OC_TOPIC_MITIGATION_APPLIED   "mitigation.applied"
+#define OC_TOPIC_MITIGATION_REVERTED  "mitigation.reverted"
+#define OC_TOPIC_STEER_POLICY_CHANGED "steer.policy_changed"
+/* rca changes: {id, time, service, kind, ...} */
+#define OC_TOPIC_CHANGE_RECORDED "change.recorded"
+
+/* The fields of alert.fired / alert.resolved that other capabilities read. Strings and slice
+ * are borrowed from the payload read (valid while it is). */
+struct oc_ev_alert {
+    const char *alert_id; /* "rule/group key" */
+    const char *rule;
+    const char *metric;  /* a qoe metric name, or the Alertmanager alert's name */
+    const char *level;   /* page, notify, backlog */
+    const char *source;  /* "oncue" or "alertmanager" */
+    const json_t *slice; /* {dim: value}; {} for the whole population */
+    int64_t at;
+};
+
+/* Reads an alert payload into out; 0, or -1 when alert_id is missing. */
+int oc_ev_alert_read(const json_t *p, struct oc_ev_alert *out /* OUT */);
+
+/* incident.opened: what an incident is about, for rca, alert and the outbound endpoints. */
+struct oc_ev_incident_opened {
+    const char *incident_id;
+    const char *severity; /* SEV1 .. SEV4 */
+    const char *title;
+    const char *metric;      /* the opening alert's metric ("" when unknown) */
+    const json_t *slice;     /* the incident's slice */
+    const json_t *alert_ids; /* array of strings */
+    int64_t at;              /* declared at */
+};
+
+/* Builds the payload (new reference; the caller frees it). */
+json_t *oc_ev_incident_opened_build(const struct oc_ev_incident_opened *ev);
+/* Reads it (fields borrowed from p); 0, or -1 when incident_id is missing. */
+int oc_ev_incident_opened_read(const json_t *p, struct oc_ev_incident_opened *out /* OUT */);
+
+#endif
