@@ -3,7 +3,7 @@
  * file, so what GET /v1/services/{name} returns can be PUT back unchanged. Also the parser of
  * one service from an API body (parse.c does the work; here only the error wording).
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/err.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * each error reads "FILE:LINE: message". Aliases are refused (no billion laughs); depth,
  * node count and file size are capped.
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/file.h"

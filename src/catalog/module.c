@@ -4,7 +4,7 @@
  * or service to who must be paged, the on-call of a team, teams, and reload. Reads need the
  * viewer role, writes admin; the http layer audits every write.
  */
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/clock.h"

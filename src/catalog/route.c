@@ -4,7 +4,7 @@
  * comes from the owning team's weekly rotation and its overrides. Also the UTC time parsing
  * and formatting the catalog's files and APIs use.
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/err.h"
 
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * serialized, validated against the current catalog, committed to the store, and only then
  * applied in memory, so an edit the client saw succeed survives a restart.
  */
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "catalog/sql.h"
 #include "core/alloc.h"
 #include "core/err.h"

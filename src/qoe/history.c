@@ -5,7 +5,7 @@
  * transaction, so every span is in exactly one row. The caller holds the store lock (through
  * qoe_cube_history_begin) for the whole query so that no rollup moves rows under it.
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "qoe/persist.h"
 #include "qoe/minute.h"
 #include "core/err.h"

@@ -9,7 +9,7 @@
  * minutes are too old instead of overwriting them). Rollups merge old minutes into 5-minute
  * and hourly rows; retention deletes the oldest.
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "qoe/persist.h"
 #include "qoe/minute.h"
 #include "core/alloc.h"

@@ -6,7 +6,7 @@
 #ifndef OC_SIM_SESSION_H
 #define OC_SIM_SESSION_H
 
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 #include "sim/rng.h"
 
 #define SIM_WHEEL        128 /* seconds in the timing wheel: > the longest gap between actions */

@@ -5,7 +5,7 @@
  * missing owners, and JSON bodies round-trip.
  */
 #include "catalog/catalog.h"
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "store/store.h"
