@@ -9,12 +9,12 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const state_names[] = {"triggered", "acknowledged", "mitigated", "resolved",
                                           "closed"};
@@ -55,10 +55,7 @@ void inc_format_id(int64_t id, char *out, size_t n)
 /* Writes unix seconds s as "2026-11-25T19:43:00Z" into out (n >= 21). */
 void inc_iso_time(int64_t s, char *out, size_t n)
 {
-    time_t t = (time_t)s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    oc_time_format(s * 1000, out, n);
 }
 
 int incident_id_parse(const char *s, int64_t *out)

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/timefmt.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -244,13 +245,59 @@ static void test_metrics(void)
     oc_metrics_destroy(m);
 }
 
+static void test_time_format(void)
+{
+    char s[OC_TIME_LEN];
+    oc_time_format(0, s, sizeof s);
+    T_EQ_STR(s, "1970-01-01T00:00:00Z");
+    oc_time_format(1795635780999LL, s, sizeof s);
+    T_EQ_STR(s, "2026-11-25T19:43:00Z");
+    oc_time_format(-1, s, sizeof s); /* floors: the last second of 1969 */
+    T_EQ_STR(s, "1969-12-31T23:59:59Z");
+    oc_time_format(951782400000LL, s, sizeof s); /* a leap day */
+    T_EQ_STR(s, "2000-02-29T00:00:00Z");
+    T_EQ_INT(oc_days_from_civil(2000, 3, 1), 11017);
+}
+
+static void test_time_parse(void)
+{
+    int64_t ms = 7;
+    T_EQ_INT(oc_time_parse("1970-01-01", 0, &ms), 0);
+    T_EQ_INT(ms, 0);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43Z", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25 19:43:05", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635785000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.25Z", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780250LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T20:43:00+01:00", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T18:13:00-01:30", OC_TIME_STRICT, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.5z", OC_TIME_STRICT, &ms), 0);
+    T_EQ_INT(ms, 1795635780500LL);
+    ms = 7;
+    T_EQ_INT(oc_time_parse("2026-11-25T20:43:00+01:00", OC_TIME_UTC, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43Z", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-13-01", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T24:00", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.Z", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-1-25", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25x", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse(NULL, 0, &ms), OC_EINVAL);
+    T_EQ_INT(ms, 7);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_strerror),       T_CASE(test_buf_cap),
     T_CASE(test_buf_growth),     T_CASE(test_arena),
     T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
     T_CASE(test_log_json_lines), T_CASE(test_pii),
     T_CASE(test_json_helpers),   T_CASE(test_bus),
-    T_CASE(test_metrics),        {0},
+    T_CASE(test_metrics),        T_CASE(test_time_format),
+    T_CASE(test_time_parse),     {0},
 };
 
 T_MAIN(cases)
