@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/bus.h"
 #include "core/clock.h"
+#include "core/decode.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
@@ -290,6 +291,46 @@ static void test_time_parse(void)
     T_EQ_INT(ms, 7);
 }
 
+static void test_hex(void)
+{
+    unsigned v = 7;
+    T_EQ_INT(oc_hex_digit('0'), 0);
+    T_EQ_INT(oc_hex_digit('a'), 10);
+    T_EQ_INT(oc_hex_digit('F'), 15);
+    T_EQ_INT(oc_hex_digit('g'), -1);
+    T_EQ_INT(oc_hex_digit('\0'), -1);
+    T_EQ_INT(oc_hex_parse("00e9", 4, &v), 0);
+    T_EQ_INT(v, 0xe9);
+    T_EQ_INT(oc_hex_parse("D83Dxx", 4, &v), 0);
+    T_EQ_INT(v, 0xd83d);
+    v = 7;
+    T_EQ_INT(oc_hex_parse("12", 4, &v), OC_EINVAL); /* stops at the NUL */
+    T_EQ_INT(oc_hex_parse("12g4", 4, &v), OC_EINVAL);
+    T_EQ_INT(v, 7);
+}
+
+static void test_percent_decode(void)
+{
+    char out[8];
+    size_t n = 99;
+    T_EQ_INT(oc_percent_decode("a%2Fb+c", 7, 0, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "a/b+c");
+    T_EQ_INT(n, 5);
+    T_EQ_INT(oc_percent_decode("a%2fb+c", 7, OC_PCT_PLUS, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "a/b c");
+    T_EQ_INT(oc_percent_decode("%41%42xyz", 3, 0, out, sizeof out, NULL), 0); /* only n bytes */
+    T_EQ_STR(out, "A");
+    T_EQ_INT(oc_percent_decode("", 0, 0, out, sizeof out, &n), 0);
+    T_EQ_INT(n, 0);
+    T_EQ_INT(oc_percent_decode("%4", 2, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("%41", 2, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("%zz", 3, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("a%00", 4, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("12345678", 8, 0, out, sizeof out, &n), OC_ETOOBIG);
+    T_EQ_INT(oc_percent_decode("1234567", 7, 0, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "1234567");
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_strerror),       T_CASE(test_buf_cap),
     T_CASE(test_buf_growth),     T_CASE(test_arena),
@@ -297,7 +338,8 @@ static const struct t_case cases[] = {
     T_CASE(test_log_json_lines), T_CASE(test_pii),
     T_CASE(test_json_helpers),   T_CASE(test_bus),
     T_CASE(test_metrics),        T_CASE(test_time_format),
-    T_CASE(test_time_parse),     {0},
+    T_CASE(test_time_parse),     T_CASE(test_hex),
+    T_CASE(test_percent_decode), {0},
 };
 
 T_MAIN(cases)
