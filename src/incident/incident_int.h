@@ -68,7 +68,8 @@ struct incident_mgr {
     char *webhooks_file;
     pthread_mutex_t mu;     /* recursive */
     struct incident **incs; /* n, by id */
-    int n, cap;
+    int n;                  /* incidents held */
+    size_t cap;             /* slots in incs */
     int64_t next_id;
     struct incident_outbox *ob; /* owned */
     int subscribed;

@@ -93,10 +93,7 @@ struct incident *inc_new(struct incident_mgr *m, int64_t now)
 {
     if (m->n >= INC_MAX_KEPT)
         return NULL;
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 64;
-        m->incs = oc_realloc(m->incs, (size_t)m->cap * sizeof(*m->incs));
-    }
+    m->incs = oc_grow(m->incs, &m->cap, (size_t)m->n + 1, sizeof(*m->incs));
     struct incident *inc = oc_calloc(1, sizeof(*inc));
     inc->id = ++m->next_id;
     inc->opened_s = inc->last_alert_s = now;

@@ -395,10 +395,7 @@ static int grow_items(struct ingest_batch *b)
 {
     if (b->nitems >= b->max_items)
         return OC_ETOOBIG;
-    if (b->nitems == b->cap_items) {
-        b->cap_items = b->cap_items ? b->cap_items * 2 : 512;
-        b->reason = oc_realloc(b->reason, b->cap_items);
-    }
+    b->reason = oc_grow(b->reason, &b->cap_items, b->nitems + 1, 1);
     if (b->nev == b->cap_ev) {
         b->cap_ev = b->cap_ev ? b->cap_ev * 2 : 512;
         b->ev = oc_realloc(b->ev, b->cap_ev * sizeof *b->ev);

@@ -44,10 +44,7 @@ void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm)
         c->npend--;
         c->pend_dropped++;
     }
-    if (c->npend == c->cappend) {
-        c->cappend = c->cappend ? c->cappend * 2 : 16;
-        c->pend = oc_realloc(c->pend, c->cappend * sizeof *c->pend);
-    }
+    c->pend = oc_grow(c->pend, &c->cappend, c->npend + 1, sizeof *c->pend);
     struct pend_minute *p = &c->pend[c->npend++];
     p->t = cm->t;
     p->blob = minute_encode(cm, &p->len);

@@ -331,15 +331,49 @@ static void test_percent_decode(void)
     T_EQ_STR(out, "1234567");
 }
 
+static void test_grow(void)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    v = oc_grow(v, &cap, 0, sizeof *v); /* nothing needed: no allocation */
+    T_EQ_INT(v == NULL, 1);
+    T_EQ_INT(cap, 0);
+    v = oc_grow(v, &cap, 1, sizeof *v);
+    T_EQ_INT(cap, OC_GROW_MIN);
+    for (int i = 0; i < 100; i++) {
+        v = oc_grow(v, &cap, (size_t)i + 1, sizeof *v);
+        v[i] = i * 3;
+    }
+    T_EQ_INT(cap, 128);
+    T_EQ_INT(v[99], 297);
+    T_EQ_INT(v[0], 0);
+    int *same = oc_grow(v, &cap, 128, sizeof *v); /* fits: unchanged */
+    T_EQ_INT(same == v, 1);
+    T_EQ_INT(cap, 128);
+    v = oc_grow(v, &cap, 1000, sizeof *v); /* a jump doubles until it fits */
+    T_EQ_INT(cap, 1024);
+    T_EQ_INT(v[50], 150);
+    free(v);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_strerror),       T_CASE(test_buf_cap),
-    T_CASE(test_buf_growth),     T_CASE(test_arena),
-    T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
-    T_CASE(test_log_json_lines), T_CASE(test_pii),
-    T_CASE(test_json_helpers),   T_CASE(test_bus),
-    T_CASE(test_metrics),        T_CASE(test_time_format),
-    T_CASE(test_time_parse),     T_CASE(test_hex),
-    T_CASE(test_percent_decode), {0},
+    T_CASE(test_strerror),
+    T_CASE(test_buf_cap),
+    T_CASE(test_buf_growth),
+    T_CASE(test_arena),
+    T_CASE(test_clock_virtual),
+    T_CASE(test_clock_replay_and_real),
+    T_CASE(test_log_json_lines),
+    T_CASE(test_pii),
+    T_CASE(test_json_helpers),
+    T_CASE(test_bus),
+    T_CASE(test_metrics),
+    T_CASE(test_time_format),
+    T_CASE(test_time_parse),
+    T_CASE(test_hex),
+    T_CASE(test_percent_decode),
+    T_CASE(test_grow),
+    {0},
 };
 
 T_MAIN(cases)
