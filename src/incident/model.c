@@ -276,11 +276,8 @@ int inc_save(struct incident_mgr *m, const struct incident *inc)
     int rc = OC_EDB;
     store_lock(m->app->store);
     if (text && store_prepare(m->app->store, INC_SQL_UPSERT, &st) == 0) {
-        store_bind_int(st, 1, inc->id);
-        store_bind_text(st, 2, incident_state_name(inc->state));
-        store_bind_int(st, 3, inc->sev);
-        store_bind_text(st, 4, inc->service);
-        store_bind_int(st, 5, inc->opened_s);
+        STORE_BIND(st, STORE_INT(inc->id), STORE_TEXT(incident_state_name(inc->state)),
+                   STORE_INT(inc->sev), STORE_TEXT(inc->service), STORE_INT(inc->opened_s));
         if (inc->resolved_s)
             store_bind_int(st, 6, inc->resolved_s);
         store_bind_text(st, 7, text);

@@ -59,9 +59,7 @@ static int scan_res(struct qoe_cube *c, int res, int64_t from, int64_t to,
     int r, rc = store_prepare(c->store, SQL_HIST_ROWS, &st);
     if (rc != 0)
         return rc;
-    store_bind_int(st, 1, res);
-    store_bind_int(st, 2, from);
-    store_bind_int(st, 3, to);
+    STORE_BIND(st, STORE_INT(res), STORE_INT(from), STORE_INT(to));
     uint32_t nleaves = qoe_cube_nleaves(c);
     while ((r = store_step(st)) == STORE_ROW) {
         size_t len = 0;

@@ -75,9 +75,7 @@ static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint3
     for (int d = 0; rc == 0 && d < BEACON_NDIMS; d++) {
         vals[d] = qoe_cube_nvalues(c, d);
         for (uint32_t id = c->saved_values[d]; rc == 0 && id < vals[d]; id++) {
-            store_bind_int(st, 1, d);
-            store_bind_int(st, 2, id);
-            store_bind_text(st, 3, qoe_cube_value(c, d, id));
+            STORE_BIND(st, STORE_INT(d), STORE_INT(id), STORE_TEXT(qoe_cube_value(c, d, id)));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
@@ -290,9 +288,7 @@ static int read_rows(struct qoe_cube *c, struct store *s, int res, int64_t from,
     int n = 0;
     if (store_prepare(s, SQL_RANGE, &st) != 0)
         return 0;
-    store_bind_int(st, 1, res);
-    store_bind_int(st, 2, from);
-    store_bind_int(st, 3, to);
+    STORE_BIND(st, STORE_INT(res), STORE_INT(from), STORE_INT(to));
     while (n < max && store_step(st) == STORE_ROW) {
         size_t len = 0;
         const void *blob = store_col_blob(st, 1, &len);
@@ -322,9 +318,7 @@ static int rollup_bucket(struct qoe_cube *c, struct store *s, int res, int to_re
     void *blob = minute_encode(m, &len);
     rc = store_prepare(s, SQL_DEL_RANGE, &st);
     if (rc == 0) {
-        store_bind_int(st, 1, res);
-        store_bind_int(st, 2, b);
-        store_bind_int(st, 3, b + to_res);
+        STORE_BIND(st, STORE_INT(res), STORE_INT(b), STORE_INT(b + to_res));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }

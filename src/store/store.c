@@ -304,6 +304,34 @@ int store_bind_null(struct store_stmt *st, int idx)
     return sqlite3_bind_null(st->st, idx) == SQLITE_OK ? 0 : OC_EDB;
 }
 
+int store_bind_list(struct store_stmt *st, const struct store_val *v, size_t n)
+{
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        int idx = (int)k + 1;
+        switch (v[k].type) {
+        case 'i':
+            rc = store_bind_int(st, idx, v[k].i);
+            break;
+        case 'd':
+            rc = store_bind_double(st, idx, v[k].d);
+            break;
+        case 's':
+            rc = store_bind_text(st, idx, v[k].p);
+            break;
+        case 'b':
+            rc = store_bind_blob(st, idx, v[k].p, v[k].n);
+            break;
+        case 'n':
+            rc = store_bind_null(st, idx);
+            break;
+        default:
+            rc = OC_EINVAL;
+        }
+    }
+    return rc;
+}
+
 int store_step(struct store_stmt *st)
 {
     int rc = sqlite3_step(st->st);
