@@ -8,13 +8,10 @@
 #include "qoe/qoe_int.h"
 #include "qoe/persist.h"
 #include "qoe/minute.h"
+#include "qoe/sql.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
-
-#define SQL_HIST_LAST "SELECT max(t) FROM qoe_minutes WHERE res = ? AND t < ?"
-#define SQL_HIST_ROWS                                                                              \
-    "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ? ORDER BY t"
 
 static const int hist_res[] = {60, 300, 3600};
 #define HIST_NRES ((int)(sizeof hist_res / sizeof *hist_res))
@@ -38,7 +35,7 @@ int64_t qoe_cube_history_cover(struct qoe_cube *c, int64_t t)
     struct store_stmt *st;
     int64_t end = INT64_MIN;
     for (int i = 0; i < HIST_NRES; i++) {
-        if (store_prepare(c->store, SQL_HIST_LAST, &st) != 0)
+        if (store_prepare(c->store, QOE_SQL_HIST_LAST, &st) != 0)
             break;
         store_bind_int(st, 1, hist_res[i]);
         store_bind_int(st, 2, t);
@@ -56,7 +53,7 @@ static int scan_res(struct qoe_cube *c, int res, int64_t from, int64_t to,
                     void (*fn)(void *arg, const struct qoe_minute *row), void *arg)
 {
     struct store_stmt *st;
-    int r, rc = store_prepare(c->store, SQL_HIST_ROWS, &st);
+    int r, rc = store_prepare(c->store, QOE_SQL_HIST_ROWS, &st);
     if (rc != 0)
         return rc;
     STORE_BIND(st, STORE_INT(res), STORE_INT(from), STORE_INT(to));
