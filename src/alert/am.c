@@ -8,6 +8,7 @@
 #include "alert/alert.h"
 #include "core/topics.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,39 +17,13 @@
 
 #define AM_MAX_ID 128 /* bytes of a fingerprint */
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Parses RFC 3339 ("2026-03-02T19:43:00.5Z", "...+01:00") into unix seconds; 0 or -1. */
 static int parse_time(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6)
+    int64_t ms;
+    if (oc_time_parse(s, OC_TIME_STRICT, &ms) != 0)
         return -1;
-    s += n;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            ;
-    if (*s == '+' || *s == '-') {
-        int sign = *s == '-' ? -1 : 1;
-        if (sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
-            return -1;
-        oh *= sign;
-        om *= sign;
-    } else if (*s != 'Z' && *s != 'z') {
-        return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return -1;
-    *out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - oh * 3600 - om * 60;
+    *out = ms / 1000 - (ms % 1000 < 0);
     return 0;
 }
 

@@ -27,13 +27,13 @@ static int record_fired(struct store *st, const json_t *p)
     char *doc = json_dumps(p, JSON_COMPACT);
     int rc = store_prepare(st, ALERT_SQL_INSERT, &q);
     if (rc == 0) {
-        store_bind_text(q, 1, json_string_value(json_object_get(p, "alert_id")));
-        store_bind_text(q, 2, json_string_value(json_object_get(p, "rule")));
-        store_bind_text(q, 3, json_string_value(json_object_get(p, "source")));
-        store_bind_text(q, 4, json_string_value(json_object_get(p, "level")));
-        store_bind_int(q, 5, json_integer_value(json_object_get(p, "since")));
-        store_bind_int(q, 6, json_integer_value(json_object_get(p, "at")));
-        store_bind_text(q, 7, doc ? doc : "{}");
+        STORE_BIND(q, STORE_TEXT(json_string_value(json_object_get(p, "alert_id"))),
+                   STORE_TEXT(json_string_value(json_object_get(p, "rule"))),
+                   STORE_TEXT(json_string_value(json_object_get(p, "source"))),
+                   STORE_TEXT(json_string_value(json_object_get(p, "level"))),
+                   STORE_INT(json_integer_value(json_object_get(p, "since"))),
+                   STORE_INT(json_integer_value(json_object_get(p, "at"))),
+                   STORE_TEXT(doc ? doc : "{}"));
         rc = run(q);
     }
     free(doc);

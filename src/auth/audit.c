@@ -31,12 +31,9 @@ int auth_audit_append(struct store *s, int64_t ts_ms, const char *actor, const c
     store_lock(s);
     if (store_prepare(s, AUTH_SQL_AUDIT_INSERT, &st) != 0)
         goto out;
-    store_bind_int(st, 1, ts_ms);
-    store_bind_text(st, 2, clip(actor ? actor : "anonymous", a));
-    store_bind_text(st, 3, clip(action ? action : "", b));
-    store_bind_text(st, 4, clip(target, c));
-    store_bind_int(st, 5, status);
-    store_bind_text(st, 6, clip(detail, d));
+    STORE_BIND(st, STORE_INT(ts_ms), STORE_TEXT(clip(actor ? actor : "anonymous", a)),
+               STORE_TEXT(clip(action ? action : "", b)), STORE_TEXT(clip(target, c)),
+               STORE_INT(status), STORE_TEXT(clip(detail, d)));
     rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
     store_reset(st);
 out:

@@ -178,10 +178,8 @@ int auth_token_create(struct store *s, const char *name, enum http_role role, in
     store_lock(s);
     if ((rc = store_prepare(s, AUTH_SQL_TOKEN_INSERT, &st)) != 0)
         goto out;
-    store_bind_text(st, 1, name);
-    store_bind_text(st, 2, http_role_name(role));
-    store_bind_blob(st, 3, hash, sizeof hash);
-    store_bind_int(st, 4, now_ms);
+    STORE_BIND(st, STORE_TEXT(name), STORE_TEXT(http_role_name(role)),
+               STORE_BLOB(hash, sizeof hash), STORE_INT(now_ms));
     rc = store_step(st);
     store_reset(st);
     if (rc != STORE_DONE)

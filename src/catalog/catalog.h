@@ -277,11 +277,10 @@ int catalog_oncall(const struct catalog *c, const char *team, int64_t at_ms,
  * into *n. 0 or OC_ENOTFOUND (no such policy). */
 int catalog_escalation_plan(const struct catalog *c, const char *policy, int64_t start_ms,
                             struct catalog_page *out, int max, int *n /* OUT */);
-/* Parses "2026-11-25", "2026-11-25T19:43Z", "2026-11-25T19:43:00Z" (UTC) or unix seconds into
- * unix milliseconds: 0 or OC_EINVAL. */
+/* Parses "2026-11-25", "2026-11-25T19:43Z", "2026-11-25T19:43:00Z" (UTC, oc_time_parse with
+ * OC_TIME_UTC) or unix seconds into unix milliseconds: 0 or OC_EINVAL. Times are printed
+ * with oc_time_format (core/timefmt.h). */
 int catalog_time_parse(const char *s, int64_t *out_ms /* OUT */);
-/* Formats unix milliseconds as "2026-11-25T19:43:00Z" into out (n >= 21 bytes). */
-void catalog_time_format(int64_t ms, char *out, size_t n);
 
 /* --- lint.c --- */
 

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 #include "core/json.h"
 
 #include <stdio.h>
@@ -162,8 +163,8 @@ static int cmd_oncall(struct cli *cl)
                 rc == OC_ENOTFOUND ? "no such team" : "the team has no rotation");
         return 1;
     }
-    catalog_time_format(sh.from_ms, from, sizeof(from));
-    catalog_time_format(sh.to_ms, to, sizeof(to));
+    oc_time_format(sh.from_ms, from, sizeof(from));
+    oc_time_format(sh.to_ms, to, sizeof(to));
     if (cl->json)
         return print_json(json_pack("{s:s, s:s, s:s, s:s, s:b}", "team", cl->arg, "person",
                                     sh.person, "from", from, "to", to, "override", sh.is_override));

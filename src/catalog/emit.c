@@ -3,8 +3,9 @@
  * file, so what GET /v1/services/{name} returns can be PUT back unchanged. Also the parser of
  * one service from an API body (parse.c does the work; here only the error wording).
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 
@@ -70,14 +71,14 @@ json_t *catalog_team_to_json(const struct catalog_team *t)
         snprintf(hand, sizeof(hand), "%s %02d:%02d", weekday_names[sch->handoff_wday],
                  sch->handoff_min / 60, sch->handoff_min % 60);
         json_object_set_new(oc, "handoff", json_string(hand));
-        catalog_time_format(sch->first_ms, first, sizeof(first));
+        oc_time_format(sch->first_ms, first, sizeof(first));
         json_object_set_new(oc, "start", json_string(first));
         json_object_set_new(oc, "timezone", json_string("UTC"));
         json_t *ovs = json_array();
         for (int i = 0; i < sch->noverrides; i++) {
             char from[32], to[32];
-            catalog_time_format(sch->overrides[i].from_ms, from, sizeof(from));
-            catalog_time_format(sch->overrides[i].to_ms, to, sizeof(to));
+            oc_time_format(sch->overrides[i].from_ms, from, sizeof(from));
+            oc_time_format(sch->overrides[i].to_ms, to, sizeof(to));
             json_array_append_new(ovs, json_pack("{s:s, s:s, s:s}", "from", from, "to", to,
                                                  "person", sch->overrides[i].person));
         }

@@ -4,7 +4,7 @@
  * cycle detection that names the cycle. Edges are resolved by name on every query into a
  * compact adjacency list (services are few, queries rare), so mutations need no upkeep.
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 

@@ -5,7 +5,7 @@
  * `oncue catalog check` prints these problems; the API refuses a service whose references
  * are unknown (catalog_check_refs).
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"

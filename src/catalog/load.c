@@ -4,7 +4,7 @@
  * each error reads "FILE:LINE: message". Aliases are refused (no billion laughs); depth,
  * node count and file size are capped.
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/file.h"
@@ -90,10 +90,7 @@ static int attach(struct ybuild *b, json_t *v, int line)
         json_decref(v);
         return yfail(b, line, "too many nodes");
     }
-    if (b->nlines == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 256;
-        b->lines = oc_realloc(b->lines, b->cap * sizeof(b->lines[0]));
-    }
+    b->lines = oc_grow(b->lines, &b->cap, b->nlines + 1, sizeof(b->lines[0]));
     b->lines[b->nlines++] = (struct yline){v, line};
     if (b->depth == 0) {
         b->root = v;

@@ -2,7 +2,7 @@
  * model.c - the catalog's data: creation and destruction, name lookups over arrays kept sorted
  * by name, service insertion and removal, and QoE slices ("dim=value,dim=value").
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 

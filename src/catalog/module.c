@@ -4,11 +4,12 @@
  * or service to who must be paged, the on-call of a team, teams, and reload. Reads need the
  * viewer role, writes admin; the http layer audits every write.
  */
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 #include "core/log.h"
 #include "core/module.h"
 #include "http/http.h"
@@ -202,7 +203,7 @@ static json_t *plan_json(const struct catalog *c, const char *policy, int64_t at
     catalog_escalation_plan(c, policy, at_ms, pages, CATALOG_MAX_PAGES, &n);
     for (int i = 0; i < n; i++) {
         char when[32];
-        catalog_time_format(pages[i].at_ms, when, sizeof(when));
+        oc_time_format(pages[i].at_ms, when, sizeof(when));
         json_array_append_new(a, json_pack("{s:s, s:i, s:i, s:s, s:s, s:s}", "at", when, "round",
                                            pages[i].round, "step", pages[i].step, "notify",
                                            target_names[pages[i].kind], "target", pages[i].target,
@@ -249,8 +250,8 @@ static void route_get(struct http_req *req)
 static json_t *shift_json(const char *team, const struct catalog_shift *sh)
 {
     char from[32], to[32];
-    catalog_time_format(sh->from_ms, from, sizeof(from));
-    catalog_time_format(sh->to_ms, to, sizeof(to));
+    oc_time_format(sh->from_ms, from, sizeof(from));
+    oc_time_format(sh->to_ms, to, sizeof(to));
     return json_pack("{s:s, s:s, s:s, s:s, s:b}", "team", team, "person", sh->person, "from", from,
                      "to", to, "override", sh->is_override);
 }

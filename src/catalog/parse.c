@@ -3,7 +3,7 @@
  * model. Each object kind is a field table (key, type, where it goes, bounds); one walker
  * checks types, rejects unknown fields and names the field at fault in every message.
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 

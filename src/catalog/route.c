@@ -1,41 +1,18 @@
 /*
  * route.c - who to page. A QoE slice (from an alert or a root cause) goes to the owner of the
  * most specific service serving it; a service name goes to its owner directly. The on-call
- * comes from the owning team's weekly rotation and its overrides. Also the UTC time parsing
- * and formatting the catalog's files and APIs use.
+ * comes from the owning team's weekly rotation and its overrides. Also the time parsing the
+ * catalog's files and APIs use (core/timefmt.h plus bare unix seconds).
  */
-#include "catalog/internal.h"
+#include "catalog/catalog_int.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DAY_MS 86400000LL
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -45,42 +22,12 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 int catalog_time_parse(const char *s, int64_t *out_ms)
 {
-    int y, mo, d, hh = 0, mi = 0, ss = 0, used = 0;
     size_t n = s ? strlen(s) : 0;
     if (n > 0 && n <= 12 && strspn(s, "0123456789") == n) {
         *out_ms = strtoll(s, NULL, 10) * 1000;
         return 0;
     }
-    if (n < 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
-        return OC_EINVAL;
-    const char *t = s + 10;
-    if (*t == 'T' || *t == ' ') {
-        int k = 0;
-        if (sscanf(t + 1, "%2d:%2d%n", &hh, &mi, &k) != 2 || k != 5)
-            return OC_EINVAL;
-        t += 1 + k;
-        if (*t == ':') {
-            if (sscanf(t + 1, "%2d%n", &ss, &k) != 1 || k != 2)
-                return OC_EINVAL;
-            t += 3;
-        }
-        if (*t == 'Z')
-            t++;
-    }
-    if (*t != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || hh > 23 || mi > 59 || ss > 60 ||
-        hh < 0 || mi < 0 || ss < 0)
-        return OC_EINVAL;
-    *out_ms = (days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1000;
-    return 0;
-}
-
-void catalog_time_format(int64_t ms, char *out, size_t n)
-{
-    int64_t s = floor_div(ms, 1000), days = floor_div(s, 86400), sod = s - days * 86400;
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
-    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60));
+    return oc_time_parse(s, OC_TIME_UTC, out_ms);
 }
 
 int catalog_oncall(const struct catalog *c, const char *team, int64_t at_ms,
@@ -129,7 +76,7 @@ static void fill_owner(const struct catalog *c, const struct catalog_service *s,
                             s->team ? s->team : "(none)", s->lead ? s->lead : "(none)");
     if (len >= cap)
         return;
-    catalog_time_format(at_ms, when, sizeof(when));
+    oc_time_format(at_ms, when, sizeof(when));
     if (!t) {
         snprintf(out->reason + len, cap - len, "; no on-call: team %s is not in the catalog",
                  s->team ? s->team : "(none)");
@@ -137,7 +84,7 @@ static void fill_owner(const struct catalog *c, const struct catalog_service *s,
         snprintf(out->reason + len, cap - len, "; no on-call: team %s has no rotation", t->name);
     } else {
         snprintf(out->oncall, sizeof(out->oncall), "%s", sh.person);
-        catalog_time_format(sh.to_ms, until, sizeof(until));
+        oc_time_format(sh.to_ms, until, sizeof(until));
         snprintf(out->reason + len, cap - len, "; on call at %s: %s (%s until %s)", when, sh.person,
                  sh.is_override ? "override" : "weekly rotation", until);
     }

@@ -4,7 +4,7 @@
  * provides itself under CATALOG_PROVIDES at init and withdraws at stop; a caller borrows the
  * catalog under the module's read lock with catalog_get/catalog_put.
  */
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "core/err.h"
 
 #include <stdio.h>

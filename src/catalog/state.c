@@ -4,7 +4,7 @@
  * serialized, validated against the current catalog, committed to the store, and only then
  * applied in memory, so an edit the client saw succeed survives a restart.
  */
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "catalog/sql.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -121,10 +121,7 @@ static int persist(struct catalog_mod *m, const char *name, const char *doc, con
         return 0;
     store_lock(m->store);
     if ((rc = store_prepare(m->store, CATALOG_SQL_PUT, &s)) == 0) {
-        store_bind_text(s, 1, name);
-        store_bind_text(s, 2, doc);
-        store_bind_text(s, 3, actor);
-        store_bind_int(s, 4, now_ms);
+        STORE_BIND(s, STORE_TEXT(name), STORE_TEXT(doc), STORE_TEXT(actor), STORE_INT(now_ms));
         rc = store_step(s) == STORE_DONE ? 0 : OC_EDB;
         store_reset(s);
     }

@@ -3,6 +3,7 @@
  */
 #include "core/alloc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,4 +50,21 @@ char *oc_strndup(const char *s, size_t n)
 char *oc_strdup(const char *s)
 {
     return oc_strndup(s, strlen(s));
+}
+
+void *oc_grow(void *p, size_t *cap, size_t need, size_t elem)
+{
+    size_t n = *cap;
+    if (need <= n)
+        return p;
+    do {
+        if (n > SIZE_MAX / 2)
+            oc_oom(SIZE_MAX);
+        n = n ? n * 2 : OC_GROW_MIN;
+    } while (n < need);
+    if (elem && n > SIZE_MAX / elem)
+        oc_oom(SIZE_MAX);
+    p = oc_realloc(p, n * elem);
+    *cap = n;
+    return p;
 }

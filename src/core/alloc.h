@@ -16,6 +16,14 @@ void *oc_realloc(void *p, size_t n);
 char *oc_strdup(const char *s);
 char *oc_strndup(const char *s, size_t n);
 
+#define OC_GROW_MIN 16 /* oc_grow: the first capacity of an empty array */
+
+/* Growable arrays: makes room for need elements of elem bytes in the array p, which has *cap
+ * slots. When need > *cap, doubles *cap (from OC_GROW_MIN) until need fits and reallocates,
+ * aborting on out-of-memory. Returns the array (moved, or p itself when it already fits); the
+ * caller owns it and frees it with free(). Use: v = oc_grow(v, &cap, n + 1, sizeof *v). */
+void *oc_grow(void *p, size_t *cap, size_t need, size_t elem);
+
 /* Prints "oncue: out of memory (N bytes)" to stderr and aborts. */
 void oc_oom(size_t n);
 

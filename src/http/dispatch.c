@@ -4,6 +4,7 @@
  */
 #include "http/http_int.h"
 #include "core/bus.h"
+#include "core/decode.h"
 #include "core/clock.h"
 #include "core/module.h"
 #include "core/log.h"
@@ -154,38 +155,6 @@ static int read_body(struct http_server *srv, struct http_req *req, const struct
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes raw into out (n bytes); -1 when too long, malformed or decoding to NUL. */
-static int decode_path(const char *raw, char *out, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; raw[i]; i++) {
-        char c = raw[i];
-        if (c == '%') {
-            int hi = hexval(raw[i + 1]), lo = hi < 0 ? -1 : hexval(raw[i + 2]);
-            if (lo < 0 || (hi == 0 && lo == 0))
-                return -1;
-            c = (char)(hi * 16 + lo);
-            i += 2;
-        }
-        if (j + 1 >= n)
-            return -1;
-        out[j++] = c;
-    }
-    out[j] = '\0';
-    return 0;
-}
-
 /* Resolves the decoded path into req; -1 (after answering 400/404) when unusable. */
 static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const char **segs,
                         int *nsegs)
@@ -195,7 +164,7 @@ static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const c
     const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!raw || !*raw)
         raw = "/";
-    if (decode_path(raw, impl->path, sizeof(impl->path)) != 0) {
+    if (oc_percent_decode(raw, strlen(raw), 0, impl->path, sizeof(impl->path), NULL) != 0) {
         req->path = "/";
         http_problem(req, 400, "the path is too long or not valid percent-encoding");
         return -1;

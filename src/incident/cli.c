@@ -9,13 +9,13 @@
 #include "incident/incident.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 #include "http/client.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define RESP_MAX (8 << 20) /* bytes of one answer kept */
 
@@ -68,14 +68,6 @@ static int call(const struct conn *c, const char *method, const char *path, json
     return 1;
 }
 
-static void when(int64_t s, char *out, size_t n)
-{
-    time_t t = (time_t)s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static const char *js(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -85,7 +77,7 @@ static const char *js(const json_t *o, const char *k)
 static void print_row(const json_t *inc)
 {
     char t[32];
-    when(json_integer_value(json_object_get(inc, "opened_at")), t, sizeof(t));
+    oc_time_format(json_integer_value(json_object_get(inc, "opened_at")) * 1000, t, sizeof(t));
     printf("%-8s %-5s %-13s %s  %s\n", js(inc, "incident_id"), js(inc, "severity"),
            js(inc, "state"), t, js(inc, "title"));
 }
@@ -100,7 +92,7 @@ static void print_incident(const json_t *inc)
            js(inc, "public_status"));
     json_array_foreach(json_object_get(inc, "timeline"), i, e)
     {
-        when(json_integer_value(json_object_get(e, "at")), t, sizeof(t));
+        oc_time_format(json_integer_value(json_object_get(e, "at")) * 1000, t, sizeof(t));
         printf("  %s  %-13s %s (%s)\n", t, js(e, "kind"), js(e, "text"), js(e, "actor"));
     }
 }

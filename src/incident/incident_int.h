@@ -70,7 +70,8 @@ struct incident_mgr {
     char *webhooks_file;
     pthread_mutex_t mu;     /* plain; oc_lock/oc_unlock */
     struct incident **incs; /* n, by id */
-    int n, cap;
+    int n;                  /* incidents held */
+    size_t cap;             /* slots in incs */
     int64_t next_id;
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */

@@ -9,12 +9,12 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const char *const state_names[] = {"triggered", "acknowledged", "mitigated", "resolved",
                                           "closed"};
@@ -55,10 +55,7 @@ void inc_format_id(int64_t id, char *out, size_t n)
 /* Writes unix seconds s as "2026-11-25T19:43:00Z" into out (n >= 21). */
 void inc_iso_time(int64_t s, char *out, size_t n)
 {
-    time_t t = (time_t)s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    oc_time_format(s * 1000, out, n);
 }
 
 int incident_id_parse(const char *s, int64_t *out)
@@ -96,10 +93,7 @@ struct incident *inc_new(struct incident_mgr *m, int64_t now)
 {
     if (m->n >= INC_MAX_KEPT)
         return NULL;
-    if (m->n == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 64;
-        m->incs = oc_realloc(m->incs, (size_t)m->cap * sizeof(*m->incs));
-    }
+    m->incs = oc_grow(m->incs, &m->cap, (size_t)m->n + 1, sizeof(*m->incs));
     struct incident *inc = oc_calloc(1, sizeof(*inc));
     inc->id = ++m->next_id;
     inc->opened_s = inc->last_alert_s = now;
@@ -282,11 +276,8 @@ int inc_save(struct incident_mgr *m, const struct incident *inc)
     int rc = OC_EDB;
     store_lock(m->app->store);
     if (text && store_prepare(m->app->store, INC_SQL_UPSERT, &st) == 0) {
-        store_bind_int(st, 1, inc->id);
-        store_bind_text(st, 2, incident_state_name(inc->state));
-        store_bind_int(st, 3, inc->sev);
-        store_bind_text(st, 4, inc->service);
-        store_bind_int(st, 5, inc->opened_s);
+        STORE_BIND(st, STORE_INT(inc->id), STORE_TEXT(incident_state_name(inc->state)),
+                   STORE_INT(inc->sev), STORE_TEXT(inc->service), STORE_INT(inc->opened_s));
         if (inc->resolved_s)
             store_bind_int(st, 6, inc->resolved_s);
         store_bind_text(st, 7, text);

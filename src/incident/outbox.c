@@ -81,11 +81,8 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
         return OC_EINVAL;
     store_lock(s);
     if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
-        store_bind_text(st, 1, name);
-        store_bind_text(st, 2, kind);
-        store_bind_text(st, 3, url);
-        store_bind_text(st, 4, secret);
-        store_bind_int(st, 5, oc_clock_now_s(ob->app->clock));
+        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT(kind), STORE_TEXT(url), STORE_TEXT(secret),
+                   STORE_INT(oc_clock_now_s(ob->app->clock)));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
@@ -184,12 +181,8 @@ static int queue_row(struct store *s, int64_t ep, const char *topic, const char 
     if (store_prepare(s, INC_SQL_OB_ADD, &ins) != 0)
         return OC_EDB;
     new_msg_id(msg_id, sizeof(msg_id));
-    store_bind_int(ins, 1, ep);
-    store_bind_text(ins, 2, msg_id);
-    store_bind_text(ins, 3, topic);
-    store_bind_text(ins, 4, text);
-    store_bind_int(ins, 5, now);
-    store_bind_int(ins, 6, now);
+    STORE_BIND(ins, STORE_INT(ep), STORE_TEXT(msg_id), STORE_TEXT(topic), STORE_TEXT(text),
+               STORE_INT(now), STORE_INT(now));
     int rc = store_step(ins) == STORE_DONE ? 0 : OC_EDB;
     store_reset(ins);
     return rc;
@@ -239,11 +232,8 @@ int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const cha
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
-        store_bind_text(st, 1, name);
-        store_bind_text(st, 2, "deploy");
-        store_bind_text(st, 3, url);
-        store_bind_text(st, 4, secret && secret[0] ? secret : NULL);
-        store_bind_int(st, 5, now);
+        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT("deploy"), STORE_TEXT(url),
+                   STORE_TEXT(secret && secret[0] ? secret : NULL), STORE_INT(now));
         if (store_step(st) == STORE_DONE)
             ep = 1;
         store_reset(st);
@@ -421,19 +411,13 @@ static void record(struct store *s, const struct due *d, const struct attempt *a
     }
     store_begin(s);
     if (store_prepare(s, INC_SQL_AT_ADD, &st) == 0) {
-        store_bind_int(st, 1, d->id);
-        store_bind_int(st, 2, now);
-        store_bind_int(st, 3, a->status);
-        store_bind_text(st, 4, a->error[0] ? a->error : NULL);
-        store_bind_int(st, 5, a->ms);
+        STORE_BIND(st, STORE_INT(d->id), STORE_INT(now), STORE_INT(a->status),
+                   STORE_TEXT(a->error[0] ? a->error : NULL), STORE_INT(a->ms));
         store_step(st);
         store_reset(st);
     }
     if (store_prepare(s, INC_SQL_OB_SET, &st) == 0) {
-        store_bind_text(st, 1, state);
-        store_bind_int(st, 2, next);
-        store_bind_int(st, 3, a->status);
-        store_bind_int(st, 4, d->id);
+        STORE_BIND(st, STORE_TEXT(state), STORE_INT(next), STORE_INT(a->status), STORE_INT(d->id));
         store_step(st);
         store_reset(st);
     }

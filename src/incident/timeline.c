@@ -31,13 +31,9 @@ int inc_tl_add(struct incident_mgr *m, int64_t id, int64_t at, const char *kind,
     va_end(ap);
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_TL_ADD, &st) == 0) {
-        store_bind_int(st, 1, id);
-        store_bind_int(st, 2, at);
-        store_bind_text(st, 3, kind);
-        store_bind_text(st, 4, actor ? actor : "oncue");
-        store_bind_text(st, 5, text);
-        store_bind_text(st, 6, dj);
-        store_bind_int(st, 7, pub);
+        STORE_BIND(st, STORE_INT(id), STORE_INT(at), STORE_TEXT(kind),
+                   STORE_TEXT(actor ? actor : "oncue"), STORE_TEXT(text), STORE_TEXT(dj),
+                   STORE_INT(pub));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
@@ -108,12 +104,8 @@ int inc_fu_add(struct incident_mgr *m, int64_t id, const char *title, const char
     int rc = OC_EDB;
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_FU_ADD, &st) == 0) {
-        store_bind_int(st, 1, id);
-        store_bind_text(st, 2, title);
-        store_bind_text(st, 3, kind);
-        store_bind_text(st, 4, ref);
-        store_bind_int(st, 5, due_s);
-        store_bind_int(st, 6, oc_clock_now_s(m->app->clock));
+        STORE_BIND(st, STORE_INT(id), STORE_TEXT(title), STORE_TEXT(kind), STORE_TEXT(ref),
+                   STORE_INT(due_s), STORE_INT(oc_clock_now_s(m->app->clock)));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
@@ -127,9 +119,7 @@ void inc_fu_done(struct incident_mgr *m, const char *kind, const char *ref, int6
     struct store_stmt *st;
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_FU_DONE, &st) == 0) {
-        store_bind_int(st, 1, now);
-        store_bind_text(st, 2, kind);
-        store_bind_text(st, 3, ref);
+        STORE_BIND(st, STORE_INT(now), STORE_TEXT(kind), STORE_TEXT(ref));
         store_step(st);
         store_reset(st);
     }

@@ -10,6 +10,7 @@
 #include "ingest/ingest.h"
 #include "ingest/fields.h"
 #include "core/alloc.h"
+#include "core/decode.h"
 #include "core/err.h"
 
 #include <math.h>
@@ -87,25 +88,6 @@ static int utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 static char *put_utf8(char *o, unsigned cp)
 {
     if (cp < 0x80) {
@@ -131,14 +113,14 @@ static int unicode_escape(const char **pp, const char *end, char **o)
 {
     const char *p = *pp;
     unsigned cp, lo;
-    if (end - p < 4 || hex4(p, &cp) != 0)
+    if (end - p < 4 || oc_hex_parse(p, 4, &cp) != 0)
         return -1;
     p += 4;
     if (cp == 0 || (cp >= 0xdc00 && cp <= 0xdfff))
         return -1; /* NUL is refused, as jansson does */
     if (cp >= 0xd800 && cp <= 0xdbff) {
-        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || hex4(p + 2, &lo) != 0 || lo < 0xdc00 ||
-            lo > 0xdfff)
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u' || oc_hex_parse(p + 2, 4, &lo) != 0 ||
+            lo < 0xdc00 || lo > 0xdfff)
             return -1;
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         p += 6;
@@ -413,10 +395,7 @@ static int grow_items(struct ingest_batch *b)
 {
     if (b->nitems >= b->max_items)
         return OC_ETOOBIG;
-    if (b->nitems == b->cap_items) {
-        b->cap_items = b->cap_items ? b->cap_items * 2 : 512;
-        b->reason = oc_realloc(b->reason, b->cap_items);
-    }
+    b->reason = oc_grow(b->reason, &b->cap_items, b->nitems + 1, 1);
     if (b->nev == b->cap_ev) {
         b->cap_ev = b->cap_ev ? b->cap_ev * 2 : 512;
         b->ev = oc_realloc(b->ev, b->cap_ev * sizeof *b->ev);

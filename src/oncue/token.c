@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 #include "oncue/commands.h"
 #include "store/store.h"
 
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_DATA "./oncue-data"
@@ -228,15 +228,6 @@ out:
     return rc;
 }
 
-/* Writes ms as "YYYY-MM-DDTHH:MM:SSZ" into out (n bytes). */
-static void fmt_time(int64_t ms, char *out, size_t n)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Prints the token list as a table. */
 static void print_tokens(const json_t *arr)
 {
@@ -247,9 +238,10 @@ static void print_tokens(const json_t *arr)
     {
         char created[32], revoked[32] = "-";
         json_t *r = json_object_get(t, "revoked_ms");
-        fmt_time(json_integer_value(json_object_get(t, "created_ms")), created, sizeof created);
+        oc_time_format(json_integer_value(json_object_get(t, "created_ms")), created,
+                       sizeof created);
         if (json_is_integer(r))
-            fmt_time(json_integer_value(r), revoked, sizeof revoked);
+            oc_time_format(json_integer_value(r), revoked, sizeof revoked);
         printf("%-6" PRId64 " %-24s %-10s %-21s %s\n",
                (int64_t)json_integer_value(json_object_get(t, "id")),
                json_string_value(json_object_get(t, "name")),

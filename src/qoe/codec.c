@@ -184,8 +184,7 @@ static void collect_det(const struct qoe_minute *m, int64_t t, uint32_t nmin, st
             int64_t mi = off + d.min;
             if (mi < 0 || mi >= nmin)
                 continue;
-            if (*n == *cap)
-                *v = oc_realloc(*v, (*cap = *cap ? *cap * 2 : 256) * sizeof **v);
+            *v = oc_grow(*v, cap, *n + 1, sizeof **v);
             d.min = (uint32_t)mi;
             (*v)[(*n)++] = (struct ldet){m->leaf[i], d};
         }

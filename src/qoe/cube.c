@@ -7,7 +7,7 @@
  * closed minutes: queries hold it shared, publishing a closed minute holds it exclusively for
  * a pointer swap. Dimension values and leaves are read without a lock (dict.h).
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "qoe/minute.h"
 #include "core/alloc.h"
 #include "core/clock.h"

@@ -5,16 +5,13 @@
  * transaction, so every span is in exactly one row. The caller holds the store lock (through
  * qoe_cube_history_begin) for the whole query so that no rollup moves rows under it.
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "qoe/persist.h"
 #include "qoe/minute.h"
+#include "qoe/sql.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
-
-#define SQL_HIST_LAST "SELECT max(t) FROM qoe_minutes WHERE res = ? AND t < ?"
-#define SQL_HIST_ROWS                                                                              \
-    "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ? ORDER BY t"
 
 static const int hist_res[] = {60, 300, 3600};
 #define HIST_NRES ((int)(sizeof hist_res / sizeof *hist_res))
@@ -38,7 +35,7 @@ int64_t qoe_cube_history_cover(struct qoe_cube *c, int64_t t)
     struct store_stmt *st;
     int64_t end = INT64_MIN;
     for (int i = 0; i < HIST_NRES; i++) {
-        if (store_prepare(c->store, SQL_HIST_LAST, &st) != 0)
+        if (store_prepare(c->store, QOE_SQL_HIST_LAST, &st) != 0)
             break;
         store_bind_int(st, 1, hist_res[i]);
         store_bind_int(st, 2, t);
@@ -56,12 +53,10 @@ static int scan_res(struct qoe_cube *c, int res, int64_t from, int64_t to,
                     void (*fn)(void *arg, const struct qoe_minute *row), void *arg)
 {
     struct store_stmt *st;
-    int r, rc = store_prepare(c->store, SQL_HIST_ROWS, &st);
+    int r, rc = store_prepare(c->store, QOE_SQL_HIST_ROWS, &st);
     if (rc != 0)
         return rc;
-    store_bind_int(st, 1, res);
-    store_bind_int(st, 2, from);
-    store_bind_int(st, 3, to);
+    STORE_BIND(st, STORE_INT(res), STORE_INT(from), STORE_INT(to));
     uint32_t nleaves = qoe_cube_nleaves(c);
     while ((r = store_step(st)) == STORE_ROW) {
         size_t len = 0;

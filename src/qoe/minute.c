@@ -67,10 +67,7 @@ struct minute_acc *minute_acc(struct open_minute *m, uint32_t leaf, uint32_t max
             return &m->acc[m->lmap[i] - 1];
     if (m->nacc >= max)
         return NULL;
-    if (m->nacc == m->cap) {
-        m->cap = m->cap ? m->cap * 2 : 64;
-        m->acc = oc_realloc(m->acc, m->cap * sizeof *m->acc);
-    }
+    m->acc = oc_grow(m->acc, &m->cap, (size_t)m->nacc + 1, sizeof *m->acc);
     struct minute_acc *a = &m->acc[m->nacc];
     memset(a, 0, sizeof *a);
     a->leaf = leaf;

@@ -33,8 +33,9 @@ struct open_minute {
     int used;       /* 1 while open */
     uint32_t *lmap; /* leaf -> acc index + 1, open addressing */
     uint32_t lmask;
-    struct minute_acc *acc; /* owned */
-    uint32_t nacc, cap;
+    struct minute_acc *acc;   /* owned */
+    uint32_t nacc;            /* accs in use */
+    size_t cap;               /* accs allocated */
     struct minute_sess *sess; /* open addressing; owned */
     uint32_t smask, nsess;
 };

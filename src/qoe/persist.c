@@ -9,9 +9,10 @@
  * minutes are too old instead of overwriting them). Rollups merge old minutes into 5-minute
  * and hourly rows; retention deletes the oldest.
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "qoe/persist.h"
 #include "qoe/minute.h"
+#include "qoe/sql.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/log.h"
@@ -20,19 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define SQL_VALUE_INS  "INSERT OR REPLACE INTO qoe_values(dim, id, value) VALUES (?, ?, ?)"
-#define SQL_LEAF_INS   "INSERT OR REPLACE INTO qoe_leaves(id, dims) VALUES (?, ?)"
-#define SQL_MINUTE_INS "INSERT OR REPLACE INTO qoe_minutes(res, t, data) VALUES (?, ?, ?)"
-#define SQL_VALUES     "SELECT dim, id, value FROM qoe_values ORDER BY dim, id"
-#define SQL_LEAVES     "SELECT id, dims FROM qoe_leaves ORDER BY id"
-#define SQL_MINUTES    "SELECT t, data FROM qoe_minutes WHERE res = 60 AND t >= ? ORDER BY t"
-#define SQL_LAST       "SELECT max(t) FROM qoe_minutes WHERE res = 60"
-#define SQL_LAST_ROLL  "SELECT max(t + res) FROM qoe_minutes WHERE res > 60"
-#define SQL_RANGE      "SELECT t, data FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
-#define SQL_DEL_RANGE  "DELETE FROM qoe_minutes WHERE res = ? AND t >= ? AND t < ?"
-#define SQL_OLDEST     "SELECT min(t) FROM qoe_minutes WHERE res = ?"
-#define SQL_DEL_OLD    "DELETE FROM qoe_minutes WHERE res = ? AND t < ?"
 
 void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm)
 {
@@ -44,10 +32,7 @@ void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm)
         c->npend--;
         c->pend_dropped++;
     }
-    if (c->npend == c->cappend) {
-        c->cappend = c->cappend ? c->cappend * 2 : 16;
-        c->pend = oc_realloc(c->pend, c->cappend * sizeof *c->pend);
-    }
+    c->pend = oc_grow(c->pend, &c->cappend, c->npend + 1, sizeof *c->pend);
     struct pend_minute *p = &c->pend[c->npend++];
     p->t = cm->t;
     p->blob = minute_encode(cm, &p->len);
@@ -74,20 +59,18 @@ static int exec_blob(struct store *s, const char *sql, int64_t a, int64_t b, con
 static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint32_t *leaves)
 {
     struct store_stmt *st;
-    int rc = store_prepare(s, SQL_VALUE_INS, &st);
+    int rc = store_prepare(s, QOE_SQL_VALUE_INS, &st);
     for (int d = 0; rc == 0 && d < BEACON_NDIMS; d++) {
         vals[d] = qoe_cube_nvalues(c, d);
         for (uint32_t id = c->saved_values[d]; rc == 0 && id < vals[d]; id++) {
-            store_bind_int(st, 1, d);
-            store_bind_int(st, 2, id);
-            store_bind_text(st, 3, qoe_cube_value(c, d, id));
+            STORE_BIND(st, STORE_INT(d), STORE_INT(id), STORE_TEXT(qoe_cube_value(c, d, id)));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
     }
     *leaves = qoe_cube_nleaves(c);
     if (rc == 0 && c->saved_leaves < *leaves) {
-        rc = store_prepare(s, SQL_LEAF_INS, &st);
+        rc = store_prepare(s, QOE_SQL_LEAF_INS, &st);
         for (uint32_t id = c->saved_leaves; rc == 0 && id < *leaves; id++) {
             store_bind_int(st, 1, id);
             store_bind_blob(st, 2, qoe_cube_leaf_dims(c, id), BEACON_NDIMS * sizeof(uint32_t));
@@ -136,7 +119,7 @@ int qoe_cube_persist(struct qoe_cube *c, struct store *s)
             break;
         rc = save_dicts(c, s, vals, &leaves);
         if (rc == 0)
-            rc = exec_blob(s, SQL_MINUTE_INS, 60, p[done].t, p[done].blob, p[done].len);
+            rc = exec_blob(s, QOE_SQL_MINUTE_INS, 60, p[done].t, p[done].blob, p[done].len);
         if (rc == 0)
             rc = store_commit(s);
         else
@@ -159,7 +142,7 @@ int qoe_cube_persist(struct qoe_cube *c, struct store *s)
 static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     struct store_stmt *st;
-    int rc = store_prepare(s, SQL_VALUES, &st), r;
+    int rc = store_prepare(s, QOE_SQL_VALUES, &st), r;
     while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
         int64_t d = store_col_int(st, 0), id = store_col_int(st, 1);
         const char *v = store_col_text(st, 2);
@@ -179,7 +162,7 @@ static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t er
 static int load_leaves(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     struct store_stmt *st;
-    int rc = store_prepare(s, SQL_LEAVES, &st), r;
+    int rc = store_prepare(s, QOE_SQL_LEAVES, &st), r;
     while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
         int64_t id = store_col_int(st, 0);
         size_t n = 0;
@@ -202,8 +185,8 @@ static int load_leaves(struct qoe_cube *c, struct store *s, char *err, size_t er
     return rc;
 }
 
-/* The newest stored minute (sql SQL_LAST), or the end of the newest rollup row
- * (SQL_LAST_ROLL); INT64_MIN when none. */
+/* The newest stored minute (sql QOE_SQL_LAST), or the end of the newest rollup row
+ * (QOE_SQL_LAST_ROLL); INT64_MIN when none. */
 static int64_t last_minute(struct store *s, const char *sql)
 {
     struct store_stmt *st;
@@ -222,7 +205,7 @@ static int64_t last_minute(struct store *s, const char *sql)
 static int load_minutes(struct qoe_cube *c, struct store *s)
 {
     struct store_stmt *st;
-    int64_t last = last_minute(s, SQL_LAST), roll = last_minute(s, SQL_LAST_ROLL);
+    int64_t last = last_minute(s, QOE_SQL_LAST), roll = last_minute(s, QOE_SQL_LAST_ROLL);
     if (roll != INT64_MIN) {
         atomic_store(&c->mem_lo_s, roll);
         if (roll > c->closed_upto_s)
@@ -230,7 +213,7 @@ static int load_minutes(struct qoe_cube *c, struct store *s)
     }
     if (last == INT64_MIN)
         return 0;
-    int rc = store_prepare(s, SQL_MINUTES, &st), r;
+    int rc = store_prepare(s, QOE_SQL_MINUTES, &st), r;
     if (rc != 0)
         return rc;
     store_bind_int(st, 1, last - (c->o.memory_minutes - 1) * 60);
@@ -275,7 +258,7 @@ static int64_t oldest(struct store *s, int res)
 {
     struct store_stmt *st;
     int64_t t = INT64_MAX;
-    if (store_prepare(s, SQL_OLDEST, &st) != 0)
+    if (store_prepare(s, QOE_SQL_OLDEST, &st) != 0)
         return t;
     store_bind_int(st, 1, res);
     if (store_step(st) == STORE_ROW && !store_col_is_null(st, 0))
@@ -291,11 +274,9 @@ static int read_rows(struct qoe_cube *c, struct store *s, int res, int64_t from,
 {
     struct store_stmt *st;
     int n = 0;
-    if (store_prepare(s, SQL_RANGE, &st) != 0)
+    if (store_prepare(s, QOE_SQL_RANGE, &st) != 0)
         return 0;
-    store_bind_int(st, 1, res);
-    store_bind_int(st, 2, from);
-    store_bind_int(st, 3, to);
+    STORE_BIND(st, STORE_INT(res), STORE_INT(from), STORE_INT(to));
     while (n < max && store_step(st) == STORE_ROW) {
         size_t len = 0;
         const void *blob = store_col_blob(st, 1, &len);
@@ -323,16 +304,14 @@ static int rollup_bucket(struct qoe_cube *c, struct store *s, int res, int to_re
     struct qoe_minute *m = minute_merge(b, to_res, ms, n);
     size_t len;
     void *blob = minute_encode(m, &len);
-    rc = store_prepare(s, SQL_DEL_RANGE, &st);
+    rc = store_prepare(s, QOE_SQL_DEL_RANGE, &st);
     if (rc == 0) {
-        store_bind_int(st, 1, res);
-        store_bind_int(st, 2, b);
-        store_bind_int(st, 3, b + to_res);
+        STORE_BIND(st, STORE_INT(res), STORE_INT(b), STORE_INT(b + to_res));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
     if (rc == 0)
-        rc = exec_blob(s, SQL_MINUTE_INS, to_res, b, blob, len);
+        rc = exec_blob(s, QOE_SQL_MINUTE_INS, to_res, b, blob, len);
     free(blob);
     qoe_minute_destroy(m);
     for (int i = 0; i < n; i++)
@@ -368,7 +347,7 @@ int qoe_cube_compact(struct qoe_cube *c, struct store *s, int64_t now_s)
     if (rc == 0)
         rc = rollup(c, s, 300, 3600, now_s - c->o.rollup_1h_after_s, 4);
     for (int i = 0; rc == 0 && i < 3; i++)
-        rc = exec_blob(s, SQL_DEL_OLD, res[i], now_s - c->o.retention_days * 86400, NULL, 0);
+        rc = exec_blob(s, QOE_SQL_DEL_OLD, res[i], now_s - c->o.retention_days * 86400, NULL, 0);
     if (rc != 0)
         oc_log(OC_LOG_ERROR, "ingest: compacting the stored minutes failed: %s", store_errmsg(s));
     store_unlock(s);

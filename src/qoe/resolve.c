@@ -7,7 +7,7 @@
  * freed when the thread exits. This moves the hashing of 14 strings per event off the one
  * lock, so ingest scales over the HTTP worker threads.
  */
-#include "qoe/cube_int.h"
+#include "qoe/qoe_int.h"
 #include "core/alloc.h"
 
 #include <stdlib.h>

@@ -19,13 +19,9 @@ int rca_change_add(struct store *s, const struct rca_change *c, const char *acto
     store_lock(s);
     int rc = store_prepare(s, RCA_SQL_CHANGE_INSERT, &st);
     if (rc == 0) {
-        store_bind_int(st, 1, c->time);
-        store_bind_text(st, 2, c->service);
-        store_bind_text(st, 3, c->kind);
-        store_bind_text(st, 4, c->description ? c->description : "");
-        store_bind_text(st, 5, c->version);
-        store_bind_text(st, 6, actor ? actor : "");
-        store_bind_int(st, 7, now_ms);
+        STORE_BIND(st, STORE_INT(c->time), STORE_TEXT(c->service), STORE_TEXT(c->kind),
+                   STORE_TEXT(c->description ? c->description : ""), STORE_TEXT(c->version),
+                   STORE_TEXT(actor ? actor : ""), STORE_INT(now_ms));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
         if (rc == 0 && id)
@@ -52,10 +48,7 @@ json_t *rca_changes_list(struct store *s, int64_t since, int64_t until, const ch
     store_lock(s);
     if (store_prepare(s, RCA_SQL_CHANGE_LIST, &st) != 0)
         goto out;
-    store_bind_int(st, 1, since);
-    store_bind_int(st, 2, until);
-    store_bind_text(st, 3, service);
-    store_bind_int(st, 4, limit);
+    STORE_BIND(st, STORE_INT(since), STORE_INT(until), STORE_TEXT(service), STORE_INT(limit));
     out = json_array();
     int rc;
     while ((rc = store_step(st)) == STORE_ROW)

@@ -58,10 +58,7 @@ static uint32_t dict_intern(struct rca_dict *dc, const char *s)
             return id;
         i = (i + 1) & (dc->hcap - 1);
     }
-    if (dc->n == dc->cap) {
-        dc->cap = dc->cap ? dc->cap * 2 : 16;
-        dc->strs = oc_realloc(dc->strs, dc->cap * sizeof(*dc->strs));
-    }
+    dc->strs = oc_grow(dc->strs, &dc->cap, (size_t)dc->n + 1, sizeof(*dc->strs));
     dc->strs[dc->n] = oc_strndup(s, len);
     dc->ht[i] = dc->n + 1;
     return dc->n++;
@@ -128,10 +125,7 @@ static int leaf_find(struct rca_data *d, const uint32_t *ids, uint32_t *leaf /* 
     }
     if (d->n_leaves >= RCA_MAX_LEAVES)
         return OC_ETOOBIG;
-    if (d->n_leaves == d->cap_leaves) {
-        d->cap_leaves = d->cap_leaves ? d->cap_leaves * 2 : 64;
-        d->leaf_vals = oc_realloc(d->leaf_vals, d->cap_leaves * na * sizeof(*d->leaf_vals));
-    }
+    d->leaf_vals = oc_grow(d->leaf_vals, &d->cap_leaves, d->n_leaves + 1, na * sizeof(*ids));
     memcpy(d->leaf_vals + d->n_leaves * na, ids, na * sizeof(*ids));
     d->leaf_ht[i] = (uint32_t)d->n_leaves + 1;
     *leaf = (uint32_t)d->n_leaves++;
@@ -149,10 +143,7 @@ int rca_data_add(struct rca_data *d, int64_t ts, const char *const *vals, double
     int rc = leaf_find(d, ids, &leaf);
     if (rc != 0)
         return rc;
-    if (d->n_rows == d->cap_rows) {
-        d->cap_rows = d->cap_rows ? d->cap_rows * 2 : 256;
-        d->rows = oc_realloc(d->rows, d->cap_rows * sizeof(*d->rows));
-    }
+    d->rows = oc_grow(d->rows, &d->cap_rows, d->n_rows + 1, sizeof(*d->rows));
     d->rows[d->n_rows++] = (struct rca_row){ts, leaf, value, d->ratio ? total : 0};
     return 0;
 }

@@ -49,7 +49,8 @@ struct eng {
     double dir;           /* +1: the measure went up, -1: down */
     double excess;        /* dir * (R - F) over all leaves */
     struct scored *cands; /* candidates of the first round, with their net evidence */
-    int n_cands, cap_cands;
+    int n_cands;
+    size_t cap_cands;
 };
 
 static void agg_add(struct agg *a, const struct rca_obs *ob, size_t l)
@@ -149,10 +150,7 @@ static double net_of(const struct eng *g, const struct rca_elem *e, double contr
 
 static void cand_push(struct eng *g, const struct rca_elem *e, double net)
 {
-    if (g->n_cands == g->cap_cands) {
-        g->cap_cands = g->cap_cands ? g->cap_cands * 2 : 64;
-        g->cands = oc_realloc(g->cands, (size_t)g->cap_cands * sizeof(*g->cands));
-    }
+    g->cands = oc_grow(g->cands, &g->cap_cands, (size_t)g->n_cands + 1, sizeof(*g->cands));
     g->cands[g->n_cands++] = (struct scored){*e, net};
 }
 

@@ -88,10 +88,7 @@ static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
     s->fp += fp;
     s->fn += fn;
     s->cases++;
-    if (s->n_ms == s->cap_ms) {
-        s->cap_ms = s->cap_ms ? s->cap_ms * 2 : 64;
-        s->ms = oc_realloc(s->ms, s->cap_ms * sizeof(*s->ms));
-    }
+    s->ms = oc_grow(s->ms, &s->cap_ms, s->n_ms + 1, sizeof(*s->ms));
     s->ms[s->n_ms++] = ms;
 }
 
@@ -173,10 +170,7 @@ static char **list_cases(const char *dir, size_t *n)
         size_t len = strlen(e->d_name);
         if (len < 7 || strcmp(e->d_name + len - 6, ".truth") != 0)
             continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 64;
-            v = oc_realloc(v, cap * sizeof(*v));
-        }
+        v = oc_grow(v, &cap, *n + 1, sizeof(*v));
         char path[4096];
         snprintf(path, sizeof(path), "%s/%.*s", dir, (int)(len - 6), e->d_name);
         v[(*n)++] = oc_strdup(path);

@@ -13,7 +13,7 @@
 struct rca_dict {
     char **strs;   /* owned; strs[id] */
     uint32_t n;    /* ids used */
-    uint32_t cap;  /* slots in strs */
+    size_t cap;    /* slots in strs */
     uint32_t *ht;  /* open addressing: id + 1, 0 = empty */
     uint32_t hcap; /* slots in ht, a power of two */
 };

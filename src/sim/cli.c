@@ -4,7 +4,7 @@
  * (the server then runs with --clock replay); or writes the NDJSON to stdout. `--demo` runs
  * a modest population in real time that injects a shipped fault every few minutes.
  */
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

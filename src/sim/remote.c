@@ -6,7 +6,7 @@
  * run the steer module (404), fetches pause for 30 simulated seconds instead of asking again
  * for every player.
  */
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"

@@ -4,7 +4,7 @@
  * the file are offsets from the run's start ("13m") or UTC clock times ("19:43") read against
  * the scenario's `begin`.
  */
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 
 #include "core/alloc.h"
 #include "core/err.h"

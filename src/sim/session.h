@@ -6,7 +6,7 @@
 #ifndef OC_SIM_SESSION_H
 #define OC_SIM_SESSION_H
 
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 #include "sim/rng.h"
 
 #define SIM_WHEEL        128 /* seconds in the timing wheel: > the longest gap between actions */
@@ -64,8 +64,9 @@ struct sim {
     int64_t start_ms, now_ms; /* run start; start of the next second to simulate */
     int hb_ms;                /* heartbeat interval */
     struct sess *ss;          /* sessions by index */
-    uint32_t n_ss, cap_ss, free_head;
-    int alive; /* sessions in progress */
+    uint32_t n_ss, free_head; /* sessions used; head of the free list */
+    size_t cap_ss;            /* slots in ss */
+    int alive;                /* sessions in progress */
     uint32_t head[SIM_WHEEL], tail[SIM_WHEEL];
     double mean_len_ms;     /* mean playing time of a session */
     double region_rate[16]; /* arrivals per second at the start, by region */

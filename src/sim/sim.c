@@ -124,10 +124,7 @@ uint32_t sim_sess_alloc(struct sim *m)
     if (i != SIM_NIL) {
         m->free_head = m->ss[i].next;
     } else {
-        if (m->n_ss == m->cap_ss) {
-            m->cap_ss = m->cap_ss ? m->cap_ss * 2 : 1024;
-            m->ss = oc_realloc(m->ss, (size_t)m->cap_ss * sizeof(*m->ss));
-        }
+        m->ss = oc_grow(m->ss, &m->cap_ss, (size_t)m->n_ss + 1, sizeof(*m->ss));
         i = m->n_ss++;
     }
     memset(&m->ss[i], 0, sizeof(m->ss[i]));

@@ -3,7 +3,7 @@
  * lists of regions, countries, ISPs, CDN POPs, devices, OSes, players, DRMs and titles, with
  * every dimension value interned once so sessions carry 16-bit ids.
  */
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 
 #include "core/alloc.h"
 #include "core/err.h"

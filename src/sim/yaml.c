@@ -2,7 +2,7 @@
  * yaml.c - the small YAML reader the topology and scenario parsers share (libyaml's document
  * API), plus parsing of durations ("15s", "20m") and clock times ("19:43").
  */
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 
 #include "core/err.h"
 

@@ -7,6 +7,7 @@
  * everything lands in the fixed-size struct steer_query, and every list and value is capped.
  */
 #include "steer/steer.h"
+#include "core/decode.h"
 #include "core/err.h"
 
 #include <math.h>
@@ -58,44 +59,6 @@ int steer_id_valid(const char *s)
         if (n >= STEER_ID_MAX || !id_char((unsigned char)s[n]))
             return 0;
     return n > 0;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes p[0..n) into out (cap bytes with the NUL); '+' becomes a space. */
-static int decode(const char *p, size_t n, char *out, size_t cap, size_t *outlen /* OUT */)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c == '%') {
-            int hi = i + 2 < n ? hexval((unsigned char)p[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)p[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return OC_EINVAL;
-            c = (unsigned char)(hi * 16 + lo);
-            i += 2;
-        } else if (c == '+') {
-            c = ' ';
-        }
-        if (c == '\0')
-            return OC_EINVAL;
-        if (o + 1 >= cap)
-            return OC_ETOOBIG;
-        out[o++] = (char)c;
-    }
-    out[o] = '\0';
-    *outlen = o;
-    return 0;
 }
 
 /* Strips one pair of surrounding double quotes (the DASH form) in place. */
@@ -179,14 +142,14 @@ static int parse_pair(struct steer_query *q, const char *p, size_t n, unsigned *
     size_t klen = 0, vlen = 0;
     const char *eq = memchr(p, '=', n);
     size_t kraw = eq ? (size_t)(eq - p) : n;
-    int rc = decode(p, kraw, key, sizeof(key), &klen);
+    int rc = oc_percent_decode(p, kraw, OC_PCT_PLUS, key, sizeof(key), &klen);
     if (rc)
         return 0; /* a long or malformed key is not one of ours: ignore the pair */
     for (int i = 0; params[i].name; i++) {
         if (strcmp(key, params[i].name) != 0 || (*seen & (1u << i)))
             continue;
         *seen |= 1u << i;
-        rc = eq ? decode(eq + 1, n - kraw - 1, val, sizeof(val), &vlen) : 0;
+        rc = eq ? oc_percent_decode(eq + 1, n - kraw - 1, OC_PCT_PLUS, val, sizeof(val), &vlen) : 0;
         if (rc)
             return rc;
         val[vlen] = '\0';

@@ -7,6 +7,7 @@
  */
 #include "store/migrate.h"
 #include "store/store.h"
+#include "store/sql.h"
 #include "core/err.h"
 
 #include <stdio.h>
@@ -195,7 +196,7 @@ static int apply(struct store *s, const struct migration *m, const char *path, c
         store_rollback(s);
         return cur < 0 ? OC_EDB : 0;
     }
-    snprintf(bump, sizeof bump, "PRAGMA user_version = %d", m->version);
+    snprintf(bump, sizeof bump, STORE_SQL_SET_VERSION, m->version);
     if (store_exec(s, m->sql) != 0 || store_exec(s, bump) != 0) {
         snprintf(err, errlen, "%s: migration %d (%s) failed: %s", path, m->version, m->name,
                  store_errmsg(s));

@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 #include "store/migrate.h"
+#include "store/sql.h"
 #include "core/alloc.h"
 #include "core/err.h"
 
@@ -84,13 +85,12 @@ static int configure(struct store *s, enum store_sync sync, char *err, size_t er
     char sql[128];
     sqlite3_stmt *st = NULL;
     int rc = OC_EDB;
-    snprintf(sql, sizeof sql,
-             "PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=%d;",
-             sync == STORE_SYNC_FULL ? "FULL" : "NORMAL", STORE_BUSY_MS);
+    snprintf(sql, sizeof sql, STORE_SQL_CONFIGURE, sync == STORE_SYNC_FULL ? "FULL" : "NORMAL",
+             STORE_BUSY_MS);
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         goto out;
     /* journal_mode answers with the mode in effect, which must be wal */
-    if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(s->db, STORE_SQL_WAL, -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW)
         goto out;
     const unsigned char *mode = sqlite3_column_text(st, 0);
@@ -195,7 +195,7 @@ int store_user_version(struct store *s)
     struct store_stmt *st;
     int v = OC_EDB;
     store_lock(s);
-    if (store_prepare(s, "PRAGMA user_version", &st) == 0) {
+    if (store_prepare(s, STORE_SQL_USER_VERSION, &st) == 0) {
         if (store_step(st) == STORE_ROW)
             v = (int)store_col_int(st, 0);
         store_reset(st);
@@ -209,7 +209,7 @@ int store_ping(struct store *s)
     struct store_stmt *st;
     int rc = OC_EDB;
     store_lock(s);
-    if (store_prepare(s, "SELECT 1", &st) == 0) {
+    if (store_prepare(s, STORE_SQL_PING, &st) == 0) {
         if (store_step(st) == STORE_ROW && store_col_int(st, 0) == 1)
             rc = 0;
         store_reset(st);
@@ -304,6 +304,34 @@ int store_bind_null(struct store_stmt *st, int idx)
     return sqlite3_bind_null(st->st, idx) == SQLITE_OK ? 0 : OC_EDB;
 }
 
+int store_bind_list(struct store_stmt *st, const struct store_val *v, size_t n)
+{
+    int rc = 0;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        int idx = (int)k + 1;
+        switch (v[k].type) {
+        case 'i':
+            rc = store_bind_int(st, idx, v[k].i);
+            break;
+        case 'd':
+            rc = store_bind_double(st, idx, v[k].d);
+            break;
+        case 's':
+            rc = store_bind_text(st, idx, v[k].p);
+            break;
+        case 'b':
+            rc = store_bind_blob(st, idx, v[k].p, v[k].n);
+            break;
+        case 'n':
+            rc = store_bind_null(st, idx);
+            break;
+        default:
+            rc = OC_EINVAL;
+        }
+    }
+    return rc;
+}
+
 int store_step(struct store_stmt *st)
 {
     int rc = sqlite3_step(st->st);
@@ -362,7 +390,7 @@ int store_changes(struct store *s)
 int store_begin(struct store *s)
 {
     store_lock(s);
-    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, STORE_SQL_BEGIN, NULL, NULL, NULL) != SQLITE_OK) {
         store_unlock(s);
         return OC_EDB;
     }
@@ -372,10 +400,10 @@ int store_begin(struct store *s)
 int store_commit(struct store *s)
 {
     int rc = 0;
-    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, STORE_SQL_COMMIT, NULL, NULL, NULL) != SQLITE_OK) {
         rc = OC_EDB;
         if (!sqlite3_get_autocommit(s->db))
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_exec(s->db, STORE_SQL_ROLLBACK, NULL, NULL, NULL);
     }
     store_unlock(s);
     return rc;
@@ -384,7 +412,7 @@ int store_commit(struct store *s)
 void store_rollback(struct store *s)
 {
     if (!sqlite3_get_autocommit(s->db))
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(s->db, STORE_SQL_ROLLBACK, NULL, NULL, NULL);
     store_unlock(s);
 }
 

@@ -53,6 +53,29 @@ int store_bind_double(struct store_stmt *st, int idx, double v);
 int store_bind_text(struct store_stmt *st, int idx, const char *v); /* NULL binds NULL */
 int store_bind_blob(struct store_stmt *st, int idx, const void *p, size_t n);
 int store_bind_null(struct store_stmt *st, int idx);
+
+/* One parameter value for store_bind_list; build it with the STORE_INT, STORE_DBL, STORE_TEXT,
+ * STORE_BLOB and STORE_NULL macros, which convert the value to the field's type. */
+struct store_val {
+    char type;     /* 'i', 'd', 's' (text), 'b' (blob) or 'n' (NULL) */
+    int64_t i;     /* 'i' */
+    double d;      /* 'd' */
+    const void *p; /* 's': NUL-terminated text (NULL binds NULL); 'b': the bytes */
+    size_t n;      /* 'b': the byte count */
+};
+#define STORE_INT(v)         ((struct store_val){.type = 'i', .i = (v)})
+#define STORE_DBL(v)         ((struct store_val){.type = 'd', .d = (v)})
+#define STORE_TEXT(v)        ((struct store_val){.type = 's', .p = (v)})
+#define STORE_BLOB(ptr, len) ((struct store_val){.type = 'b', .p = (ptr), .n = (len)})
+#define STORE_NULL           ((struct store_val){.type = 'n'})
+/* Binds v[0..n) to parameters 1..n in order (text and blobs are copied): 0, OC_EDB for the
+ * first bind that failed, or OC_EINVAL for an unknown type. The caller owns v. */
+int store_bind_list(struct store_stmt *st, const struct store_val *v, size_t n);
+/* STORE_BIND(st, STORE_INT(id), STORE_TEXT(name), ...): store_bind_list over the values
+ * given, counted at compile time. */
+#define STORE_BIND(st, ...)                                                                        \
+    store_bind_list((st), (const struct store_val[]){__VA_ARGS__},                                 \
+                    sizeof((const struct store_val[]){__VA_ARGS__}) / sizeof(struct store_val))
 /* Steps: STORE_ROW, STORE_DONE, OC_ECONFLICT (constraint) or OC_EDB. */
 int store_step(struct store_stmt *st);
 /* Column accessors for the current row (0-based); text is valid until the next step/reset. */

@@ -12,7 +12,7 @@
 #include "ingest/ingest.h"
 #include "pipeline/sim_meter.h"
 #include "qoe/qoe.h"
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 #include "sim/sim.h"
 
 #include <math.h>

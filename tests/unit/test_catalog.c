@@ -5,9 +5,10 @@
  * missing owners, and JSON bodies round-trip.
  */
 #include "catalog/catalog.h"
-#include "catalog/module_int.h"
+#include "catalog/catalog_int.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 #include "store/store.h"
 #include "t.h"
 
@@ -252,7 +253,7 @@ static void test_oncall(void)
     T_EQ_INT(catalog_oncall(c, "cdn-ops", at("2026-11-30T08:59:59Z"), &sh), 0);
     T_EQ_STR(sh.person, "chen");
     T_EQ_INT(sh.is_override, 0);
-    catalog_time_format(sh.from_ms, when, sizeof(when));
+    oc_time_format(sh.from_ms, when, sizeof(when));
     T_EQ_STR(when, "2026-11-23T09:00:00Z");
     T_EQ_INT(catalog_oncall(c, "cdn-ops", at("2026-11-30T09:00:00Z"), &sh), 0);
     T_EQ_STR(sh.person, "dara");
@@ -263,7 +264,7 @@ static void test_oncall(void)
     T_EQ_INT(catalog_oncall(c, "cdn-ops", at("2026-12-25T12:00:00Z"), &sh), 0);
     T_EQ_STR(sh.person, "bjorn");
     T_EQ_INT(sh.is_override, 1);
-    catalog_time_format(sh.to_ms, when, sizeof(when));
+    oc_time_format(sh.to_ms, when, sizeof(when));
     T_EQ_STR(when, "2026-12-27T00:00:00Z");
     T_EQ_INT(catalog_oncall(c, "cdn-ops", at("2026-12-27T00:00:00Z"), &sh), 0);
     T_EQ_STR(sh.person, "chen");
@@ -292,7 +293,7 @@ static void test_escalation_plan(void)
     T_EQ_STR(pages[0].person, "chen");
     T_EQ_INT(pages[0].kind, CATALOG_TARGET_ONCALL);
     T_EQ_STR(pages[1].person, "ines");
-    catalog_time_format(pages[1].at_ms, when, sizeof(when));
+    oc_time_format(pages[1].at_ms, when, sizeof(when));
     T_EQ_STR(when, "2026-11-30T09:00:00Z");
     T_EQ_INT(pages[2].kind, CATALOG_TARGET_WEBHOOK);
     T_EQ_STR(pages[2].target, "https://hooks.example.com/noc-bridge");
@@ -300,7 +301,7 @@ static void test_escalation_plan(void)
     T_EQ_INT(pages[3].round, 1);
     T_EQ_INT(pages[3].step, 0);
     T_EQ_STR(pages[3].person, "dara");
-    catalog_time_format(pages[8].at_ms, when, sizeof(when));
+    oc_time_format(pages[8].at_ms, when, sizeof(when));
     T_EQ_STR(when, "2026-11-30T09:40:00Z"); /* 3 rounds of 15 minutes */
     T_EQ_INT(catalog_escalation_plan(c, "cdn-critical", 0, pages, 2, &n), 0);
     T_EQ_INT(n, 2);
@@ -318,7 +319,7 @@ static void test_time(void)
     T_EQ_INT(ms, 1795635780000LL);
     T_EQ_INT(catalog_time_parse("1795635780", &ms), 0);
     T_EQ_INT(ms, 1795635780000LL);
-    catalog_time_format(ms, s, sizeof(s));
+    oc_time_format(ms, s, sizeof(s));
     T_EQ_STR(s, "2026-11-25T19:43:00Z");
     T_EQ_INT(catalog_time_parse("2026-13-01", &ms), OC_EINVAL);
     T_EQ_INT(catalog_time_parse("2026-11-25T19:43:00+01:00", &ms), OC_EINVAL);

@@ -8,10 +8,12 @@
 #include "core/bus.h"
 #include "core/lock.h"
 #include "core/clock.h"
+#include "core/decode.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/timefmt.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -289,13 +291,134 @@ static void test_metrics(void)
     oc_metrics_destroy(m);
 }
 
+static void test_time_format(void)
+{
+    char s[OC_TIME_LEN];
+    oc_time_format(0, s, sizeof s);
+    T_EQ_STR(s, "1970-01-01T00:00:00Z");
+    oc_time_format(1795635780999LL, s, sizeof s);
+    T_EQ_STR(s, "2026-11-25T19:43:00Z");
+    oc_time_format(-1, s, sizeof s); /* floors: the last second of 1969 */
+    T_EQ_STR(s, "1969-12-31T23:59:59Z");
+    oc_time_format(951782400000LL, s, sizeof s); /* a leap day */
+    T_EQ_STR(s, "2000-02-29T00:00:00Z");
+    T_EQ_INT(oc_days_from_civil(2000, 3, 1), 11017);
+}
+
+static void test_time_parse(void)
+{
+    int64_t ms = 7;
+    T_EQ_INT(oc_time_parse("1970-01-01", 0, &ms), 0);
+    T_EQ_INT(ms, 0);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43Z", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25 19:43:05", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635785000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.25Z", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780250LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T20:43:00+01:00", 0, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T18:13:00-01:30", OC_TIME_STRICT, &ms), 0);
+    T_EQ_INT(ms, 1795635780000LL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.5z", OC_TIME_STRICT, &ms), 0);
+    T_EQ_INT(ms, 1795635780500LL);
+    ms = 7;
+    T_EQ_INT(oc_time_parse("2026-11-25T20:43:00+01:00", OC_TIME_UTC, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43Z", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00", OC_TIME_STRICT, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-13-01", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T24:00", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25T19:43:00.Z", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-1-25", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse("2026-11-25x", 0, &ms), OC_EINVAL);
+    T_EQ_INT(oc_time_parse(NULL, 0, &ms), OC_EINVAL);
+    T_EQ_INT(ms, 7);
+}
+
+static void test_hex(void)
+{
+    unsigned v = 7;
+    T_EQ_INT(oc_hex_digit('0'), 0);
+    T_EQ_INT(oc_hex_digit('a'), 10);
+    T_EQ_INT(oc_hex_digit('F'), 15);
+    T_EQ_INT(oc_hex_digit('g'), -1);
+    T_EQ_INT(oc_hex_digit('\0'), -1);
+    T_EQ_INT(oc_hex_parse("00e9", 4, &v), 0);
+    T_EQ_INT(v, 0xe9);
+    T_EQ_INT(oc_hex_parse("D83Dxx", 4, &v), 0);
+    T_EQ_INT(v, 0xd83d);
+    v = 7;
+    T_EQ_INT(oc_hex_parse("12", 4, &v), OC_EINVAL); /* stops at the NUL */
+    T_EQ_INT(oc_hex_parse("12g4", 4, &v), OC_EINVAL);
+    T_EQ_INT(v, 7);
+}
+
+static void test_percent_decode(void)
+{
+    char out[8];
+    size_t n = 99;
+    T_EQ_INT(oc_percent_decode("a%2Fb+c", 7, 0, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "a/b+c");
+    T_EQ_INT(n, 5);
+    T_EQ_INT(oc_percent_decode("a%2fb+c", 7, OC_PCT_PLUS, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "a/b c");
+    T_EQ_INT(oc_percent_decode("%41%42xyz", 3, 0, out, sizeof out, NULL), 0); /* only n bytes */
+    T_EQ_STR(out, "A");
+    T_EQ_INT(oc_percent_decode("", 0, 0, out, sizeof out, &n), 0);
+    T_EQ_INT(n, 0);
+    T_EQ_INT(oc_percent_decode("%4", 2, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("%41", 2, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("%zz", 3, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("a%00", 4, 0, out, sizeof out, &n), OC_EINVAL);
+    T_EQ_INT(oc_percent_decode("12345678", 8, 0, out, sizeof out, &n), OC_ETOOBIG);
+    T_EQ_INT(oc_percent_decode("1234567", 7, 0, out, sizeof out, &n), 0);
+    T_EQ_STR(out, "1234567");
+}
+
+static void test_grow(void)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    v = oc_grow(v, &cap, 0, sizeof *v); /* nothing needed: no allocation */
+    T_EQ_INT(v == NULL, 1);
+    T_EQ_INT(cap, 0);
+    v = oc_grow(v, &cap, 1, sizeof *v);
+    T_EQ_INT(cap, OC_GROW_MIN);
+    for (int i = 0; i < 100; i++) {
+        v = oc_grow(v, &cap, (size_t)i + 1, sizeof *v);
+        v[i] = i * 3;
+    }
+    T_EQ_INT(cap, 128);
+    T_EQ_INT(v[99], 297);
+    T_EQ_INT(v[0], 0);
+    int *same = oc_grow(v, &cap, 128, sizeof *v); /* fits: unchanged */
+    T_EQ_INT(same == v, 1);
+    T_EQ_INT(cap, 128);
+    v = oc_grow(v, &cap, 1000, sizeof *v); /* a jump doubles until it fits */
+    T_EQ_INT(cap, 1024);
+    T_EQ_INT(v[50], 150);
+    free(v);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_strerror),       T_CASE(test_buf_cap),
-    T_CASE(test_buf_growth),     T_CASE(test_arena),
-    T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
-    T_CASE(test_log_json_lines), T_CASE(test_pii),
-    T_CASE(test_json_helpers),   T_CASE(test_bus),
-    T_CASE(test_metrics),        {0},
+    T_CASE(test_strerror),
+    T_CASE(test_buf_cap),
+    T_CASE(test_buf_growth),
+    T_CASE(test_arena),
+    T_CASE(test_clock_virtual),
+    T_CASE(test_clock_replay_and_real),
+    T_CASE(test_log_json_lines),
+    T_CASE(test_pii),
+    T_CASE(test_json_helpers),
+    T_CASE(test_bus),
+    T_CASE(test_metrics),
+    T_CASE(test_time_format),
+    T_CASE(test_time_parse),
+    T_CASE(test_hex),
+    T_CASE(test_percent_decode),
+    T_CASE(test_grow),
+    {0},
 };
 
 T_MAIN(cases)

@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "pipeline/sim_meter.h"
-#include "sim/internal.h"
+#include "sim/sim_int.h"
 #include "sim/sim.h"
 
 #include <stdio.h>

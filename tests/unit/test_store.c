@@ -149,6 +149,53 @@ out:
     tmp_cleanup();
 }
 
+static void test_bind_list(void)
+{
+    struct store *s = open_ok(tmp_data());
+    struct store_stmt *ins, *sel;
+    size_t n = 0;
+    int small = -7;
+    if (!s)
+        goto out;
+    T_EQ_INT(store_exec(s, "CREATE TABLE t(i INTEGER, d REAL, s TEXT, b BLOB, z TEXT, y TEXT)"), 0);
+    T_EQ_INT(store_prepare(s, "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)", &ins), 0);
+    store_lock(s);
+    T_EQ_INT(STORE_BIND(ins, STORE_INT(small), STORE_DBL(2.5), STORE_TEXT("hi"),
+                        STORE_BLOB("\x00\x01", 2), STORE_NULL, STORE_TEXT(NULL)),
+             0);
+    T_EQ_INT(store_step(ins), STORE_DONE);
+    store_reset(ins);
+    T_EQ_INT(STORE_BIND(ins, STORE_INT(INT64_C(9007199254740993))), 0); /* a prefix */
+    T_EQ_INT(store_step(ins), STORE_DONE);
+    store_reset(ins);
+    struct store_val bad = {.type = 'x'};
+    T_EQ_INT(store_bind_list(ins, &bad, 1), OC_EINVAL);
+    store_reset(ins);
+    T_EQ_INT(STORE_BIND(ins, STORE_INT(1), STORE_INT(2), STORE_INT(3), STORE_INT(4), STORE_INT(5),
+                        STORE_INT(6), STORE_INT(7)),
+             OC_EDB); /* only six parameters */
+    store_reset(ins);
+    store_unlock(s);
+    T_EQ_INT(store_prepare(s, "SELECT i, d, s, b, z, y FROM t ORDER BY rowid", &sel), 0);
+    T_EQ_INT(store_step(sel), STORE_ROW);
+    T_EQ_INT(store_col_int(sel, 0), -7);
+    T_EQ_DBL(store_col_double(sel, 1), 2.5, 0);
+    T_EQ_STR(store_col_text(sel, 2), "hi");
+    const unsigned char *b = store_col_blob(sel, 3, &n);
+    T_EQ_INT(n, 2);
+    T_TRUE(b && b[0] == 0 && b[1] == 1);
+    T_EQ_INT(store_col_is_null(sel, 4), 1);
+    T_EQ_INT(store_col_is_null(sel, 5), 1);
+    T_EQ_INT(store_step(sel), STORE_ROW);
+    T_EQ_INT(store_col_int(sel, 0), INT64_C(9007199254740993));
+    T_EQ_INT(store_col_is_null(sel, 1), 1);
+    T_EQ_INT(store_step(sel), STORE_DONE);
+    store_reset(sel);
+out:
+    store_close(s);
+    tmp_cleanup();
+}
+
 static void test_bad_sql(void)
 {
     struct store *s = open_ok(tmp_data());
@@ -286,6 +333,7 @@ static const struct t_case cases[] = {
     T_CASE(test_open_wal_and_migrations),
     T_CASE(test_sync_full),
     T_CASE(test_roundtrip),
+    T_CASE(test_bind_list),
     T_CASE(test_bad_sql),
     T_CASE(test_constraint_conflict),
     T_CASE(test_transactions),

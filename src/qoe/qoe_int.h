@@ -1,9 +1,9 @@
 /*
- * cube_int.h - internal to the cube: its state (cube.c) and the lock-free resolution of
- * event dimensions to leaf ids through per-thread caches (resolve.c).
+ * qoe_int.h - internal to the qoe folder: the cube's state (cube.c) and the lock-free
+ * resolution of event dimensions to leaf ids through per-thread caches (resolve.c).
  */
-#ifndef OC_QOE_CUBE_INT_H
-#define OC_QOE_CUBE_INT_H
+#ifndef OC_QOE_QOE_INT_H
+#define OC_QOE_QOE_INT_H
 
 #include "qoe/dict.h"
 

@@ -1,9 +1,9 @@
 /*
- * internal.h - the simulator's private types: the parsed topology and scenario, and the small
+ * sim_int.h - the simulator's private types: the parsed topology and scenario, and the small
  * YAML reader both parsers use. Only files under src/sim/ include this; others use sim.h.
  */
-#ifndef OC_SIM_INTERNAL_H
-#define OC_SIM_INTERNAL_H
+#ifndef OC_SIM_SIM_INT_H
+#define OC_SIM_SIM_INT_H
 
 #include "core/arena.h"
 #include "sim/sim.h"
