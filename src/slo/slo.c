@@ -198,9 +198,9 @@ static void query_init(const struct slo *s, struct qoe_query *q, int64_t from, i
         q->filters[q->nfilters++] = (struct qoe_filter){s->filters[i].dim, s->filters[i].value};
 }
 
-static int good(enum slo_op op, double v, double objective)
+int slo_good(const struct slo *s, double v)
 {
-    return op == SLO_OP_LT ? v < objective : v > objective;
+    return s->op == SLO_OP_LT ? v < s->value : v > s->value;
 }
 
 int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
@@ -220,7 +220,7 @@ int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
             if (isnan(v))
                 continue;
             out->minutes++;
-            out->bad += !good(s->op, v, s->value);
+            out->bad += !slo_good(s, v);
         }
         qoe_result_destroy(r);
         r = NULL;

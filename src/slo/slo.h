@@ -83,9 +83,12 @@ struct slo_count {
  * 0, or an oc_err from the query with a reason in err. */
 int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
               struct slo_count *out /* OUT */, char *err, size_t errlen);
+/* Whether value v meets the objective of s (a good minute). */
+int slo_good(const struct slo *s, double v);
 /* The burn rate of a count: how many times faster than allowed the budget is spent
  * (timeslices: bad/minutes / (1 - target); occurrences: value / objective value); NAN
- * without data. */
+ * without data. The one burn-rate formula: the slo status and the alert engine's burn-rate
+ * rules both call it. */
 double slo_burn(const struct slo *s, const struct slo_count *k);
 
 struct slo_status {
