@@ -276,7 +276,7 @@ static void render(struct oc_buf *b, void *arg)
         q.metric = (enum qoe_metric)m;
         if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
             continue;
-        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metric_names[m]);
+        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metrics[m].name);
         oc_metrics_family(b, name, "gauge", "QoE of the last closed minute by region and cdn.");
         for (int s = 0; s < r->nseries; s++) {
             const char *labels[] = {"region", r->series[s].values[0], "cdn", r->series[s].values[1],

@@ -157,7 +157,7 @@ int slo_yaml_duration(struct slo_yaml *y, yaml_node_t *map, const char *field, i
                       int64_t *out);
 /* An op "<" or ">". */
 int slo_yaml_op(struct slo_yaml *y, yaml_node_t *map, const char *field, enum slo_op *out);
-/* A metric name of qoe_metric_names. */
+/* A metric name of the metric table (qoe_metric_find). */
 int slo_yaml_metric(struct slo_yaml *y, yaml_node_t *map, const char *field, int *out);
 /* A slice: a mapping dim: value (dimension names of beacon_dim_names). Optional. */
 int slo_yaml_filter(struct slo_yaml *y, yaml_node_t *map, const char *field,

@@ -359,7 +359,7 @@ static int check_metrics_res(struct qoe_cube *c, struct qoe_query q, int64_t res
                 double want = expected_res(&q, r->series[s].values, t0, t1, res);
                 double got = qoe_point(r, s, k);
                 if (!close_enough(q.metric, got, want))
-                    T_FAIL_AT("%s series %d point %d: got %.12g want %.12g", qoe_metric_names[m], s,
+                    T_FAIL_AT("%s series %d point %d: got %.12g want %.12g", qoe_metrics[m].name, s,
                               k, got, want);
                 checked++;
             }
@@ -1026,7 +1026,7 @@ static void test_history_legacy_rollup(void)
         if (m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT)
             T_TRUE(isnan(got));
         else if (!close_enough(q.metric, got, expected(&q, NULL, TH0, TH0 + 300)))
-            T_FAIL_AT("%s: got %.12g", qoe_metric_names[m], got);
+            T_FAIL_AT("%s: got %.12g", qoe_metrics[m].name, got);
         T_TRUE(!isnan(got) || m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT);
         qoe_result_destroy(r);
     }
