@@ -158,13 +158,22 @@ struct qoe_result {
 };
 
 /* Parses query parameters through get(arg, name) (NULL when absent) into q, whose strings
- * borrow from what get returns and from scratch (scratch_len bytes, for the filter). On
- * failure returns 400 (missing or malformed) or 422 (well-formed but invalid) and writes a
- * detail naming the parameter into err. */
+ * borrow from what get returns and from scratch (scratch_len bytes, for the filter), then
+ * validates q with qoe_query_check. On failure returns OC_EMALFORMED (a parameter missing or
+ * malformed) or OC_EINVAL (well-formed but invalid: an unknown name, or qoe_query_check) and
+ * writes a detail starting with the parameter's name into err; http_status_for maps the code
+ * (400, 422). */
 int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const char *name), void *arg,
                     char *scratch, size_t scratch_len, char *err, size_t errlen);
+/* The one validator of a query, for the HTTP parser and qoe_query_run alike: 0, or OC_EINVAL
+ * with a detail starting with the parameter's name in err. In order: the metric, from and to
+ * (0 to QOE_MAX_TIME, to after from), the step (a positive multiple of 60, or to - from), at
+ * most QOE_MAX_POINTS points, top (1 to QOE_MAX_TOP), and for percentiles at most
+ * QOE_MAX_HIST groups x points. A query asking past a cap is invalid (422), not too big. */
+int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen);
 /* Runs q over the closed minutes of cube c. 0 and *out (free with qoe_result_destroy), or
- * OC_EINVAL / OC_ETOOBIG with a reason in err naming the parameter. Thread-safe. */
+ * OC_EINVAL (qoe_query_check, or more than QOE_MAX_GROUPS groups) / OC_EDB (stored history)
+ * with a reason in err naming the parameter. Thread-safe. */
 int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_result **out /* OUT */,
                   char *err, size_t errlen);
 void qoe_result_destroy(struct qoe_result *r);

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Writes a detail naming the parameter into err and evaluates to OC_EINVAL. */
+#define INVALID(...) (snprintf(err, errlen, __VA_ARGS__), OC_EINVAL)
+
 /* Which fields a metric reads: the scan loop touches only those. */
 enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
 
@@ -137,7 +140,7 @@ static int32_t group_id(struct qrun *r, const uint32_t *key)
     return (int32_t)(r->ngroups - 1);
 }
 
-/* Maps every leaf to its group; OC_ETOOBIG past QOE_MAX_GROUPS. */
+/* Maps every leaf to its group; OC_EINVAL past QOE_MAX_GROUPS (the query must narrow). */
 static int build_groups(struct qrun *r, char *err, size_t errlen)
 {
     uint32_t key[BEACON_NDIMS];
@@ -156,9 +159,7 @@ static int build_groups(struct qrun *r, char *err, size_t errlen)
             key[i] = dims[r->q->group_by[i]];
         r->group_of[l] = group_id(r, key);
         if (r->group_of[l] < 0) {
-            snprintf(err, errlen, "group_by: more than %d groups; narrow the filter",
-                     QOE_MAX_GROUPS);
-            return OC_ETOOBIG;
+            return INVALID("group_by: more than %d groups; narrow the filter", QOE_MAX_GROUPS);
         }
     }
     return 0;
@@ -533,27 +534,25 @@ static void qrun_free(struct qrun *r)
     free(r->order);
 }
 
-static int check_query(const struct qoe_query *q, int *npoints, char *err, size_t errlen)
+int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen)
 {
     if ((int)q->metric < 0 || q->metric >= QOE_NMETRICS)
-        return snprintf(err, errlen, "metric: unknown"), OC_EINVAL;
-    if (q->from < 0 || q->to > QOE_MAX_TIME)
-        return snprintf(err, errlen, "from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME),
-               OC_EINVAL;
+        return INVALID("metric: unknown");
+    if (q->from < 0 || q->from > QOE_MAX_TIME)
+        return INVALID("from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
+    if (q->to < 0 || q->to > QOE_MAX_TIME)
+        return INVALID("to: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
     if (q->to <= q->from)
-        return snprintf(err, errlen, "to: must be after from"), OC_EINVAL;
-    if (q->step <= 0)
-        return snprintf(err, errlen, "step: must be positive"), OC_EINVAL;
+        return INVALID("to: must be after from");
+    if (q->step != q->to - q->from && (q->step < 60 || q->step % 60 != 0))
+        return INVALID("step: a positive multiple of 60 seconds");
     int64_t n = (q->to - q->from + q->step - 1) / q->step;
     if (n > QOE_MAX_POINTS)
-        return snprintf(err, errlen, "step: more than %d points", QOE_MAX_POINTS), OC_ETOOBIG;
+        return INVALID("step: more than %d points; use a larger step", QOE_MAX_POINTS);
     if (q->top < 1 || q->top > QOE_MAX_TOP)
-        return snprintf(err, errlen, "top: must be 1 to %d", QOE_MAX_TOP), OC_EINVAL;
+        return INVALID("top: must be 1 to %d", QOE_MAX_TOP);
     if (qoe_metrics[q->metric].cls == QOE_CLASS_PERCENTILE && n * q->top > QOE_MAX_HIST)
-        return snprintf(err, errlen, "step: percentiles allow at most %d groups x points",
-                        QOE_MAX_HIST),
-               OC_ETOOBIG;
-    *npoints = (int)n;
+        return INVALID("step: percentiles allow at most %d groups x points", QOE_MAX_HIST);
     return 0;
 }
 
@@ -631,9 +630,10 @@ int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_resu
     memset(&r, 0, sizeof r);
     r.q = q;
     r.c = c;
-    int rc = check_query(q, &r.npoints, err, errlen);
+    int rc = qoe_query_check(q, err, errlen);
     if (rc != 0)
         return rc;
+    r.npoints = (int)((q->to - q->from + q->step - 1) / q->step);
     r.md = &qoe_metrics[q->metric];
     r.mc = metric_class(r.md);
     resolve_filter(&r);
