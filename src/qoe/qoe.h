@@ -7,7 +7,7 @@
  * minutes whose start lies in [from, to) and answers one series per group. Ratios sum
  * numerators and denominators over the step before dividing; per-minute metrics (share
  * rebuffering, concurrent viewers) are averaged over the minutes of the step in which the
- * group had heartbeats. See docs/internals/ingest.md.
+ * group had heartbeats. The metrics are one table (qoe_metrics). See docs/internals/qoe.md.
  */
 #ifndef OC_QOE_QOE_H
 #define OC_QOE_QOE_H
