@@ -6,7 +6,8 @@
  * again accumulating each kept group's numerators and denominators per step, closing the
  * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly. A range
  * reaching before the minutes in memory also streams the stored rows (history.c in ingest)
- * under the store lock, taken before the read lock; see docs/internals/qoe.md.
+ * under the store lock, taken before the read lock; see docs/internals/ingest.md (the scan)
+ * and docs/internals/qoe.md (the metric table every value comes from).
  */
 #include "qoe/qoe.h"
 #include "core/alloc.h"
