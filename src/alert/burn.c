@@ -3,7 +3,7 @@
  * the SLO metric's value over its slice and the volume behind it (the ratio's denominator).
  * A burn rate over a window is then a sum over the ring: timeslices count bad minutes,
  * occurrences sum value x volume over volume (numerators and denominators first, as the
- * query engine does).
+ * query engine does); slo_burn turns the counts into the rate.
  */
 #include "alert/alert_int.h"
 #include "core/alloc.h"
@@ -131,11 +131,10 @@ double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cub
         if (isnan(r->value[k]))
             continue;
         minutes++;
-        bad += !(s->op == SLO_OP_LT ? r->value[k] < s->value : r->value[k] > s->value);
+        bad += !slo_good(s, r->value[k]);
         num += r->value[k] * r->volume[k];
         den += r->volume[k];
     }
-    if (s->how == SLO_OCCURRENCES)
-        return den > 0 ? (num / den) / s->value : NAN;
-    return minutes ? ((double)bad / (double)minutes) / (1.0 - s->target) : NAN;
+    struct slo_count count = {minutes, bad, den > 0 ? num / den : NAN};
+    return slo_burn(s, &count);
 }

@@ -98,10 +98,10 @@ static json_t *payload(const struct alert_rule *r, const struct gstate *g, int64
         snprintf(summary, sizeof(summary), "%s (%s)", r->summary, g->key);
     else
         snprintf(summary, sizeof(summary), "%s %s %g%s for %lldm in %s (now %.4g)",
-                 qoe_metric_names[r->metric], r->op == SLO_OP_GT ? ">" : "<", r->threshold, unit,
+                 qoe_metrics[r->metric].name, r->op == SLO_OP_GT ? ">" : "<", r->threshold, unit,
                  (long long)(r->for_s / 60), g->key, g->value);
     return json_pack("{s:s, s:s, s:s, s:O, s:o, s:f, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-                     "alert_id", id, "rule", r->name, "metric", qoe_metric_names[r->metric],
+                     "alert_id", id, "rule", r->name, "metric", qoe_metrics[r->metric].name,
                      "slice", g->slice, "value",
                      isnan(g->value) ? json_null() : json_real(g->value), "threshold", r->threshold,
                      "op", r->op == SLO_OP_GT ? ">" : "<", "level", alert_level_names[r->level],

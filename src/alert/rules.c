@@ -272,7 +272,7 @@ json_t *alert_rule_json(const struct alert_rule *r)
     json_t *o =
         json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:f, s:f, s:I, s:I, s:s, s:f, s:f, s:s}", "name",
                   r->name, "type", r->kind == ALERT_THRESHOLD ? "threshold" : "burn_rate", "metric",
-                  qoe_metric_names[r->metric], "filter", filter, "group_by", group, "op",
+                  qoe_metrics[r->metric].name, "filter", filter, "group_by", group, "op",
                   r->op == SLO_OP_GT ? ">" : "<", "threshold", r->threshold, "clear_threshold",
                   r->clear_threshold, "for_s", (json_int_t)r->for_s, "clear_for_s",
                   (json_int_t)r->clear_for_s, "level", alert_level_names[r->level], "min_viewers",

@@ -30,6 +30,8 @@ const char *oc_strerror(int code)
         return "busy";
     case OC_EGONE:
         return "gone";
+    case OC_EMALFORMED:
+        return "malformed input";
     }
     return "unknown error";
 }

@@ -55,6 +55,8 @@ int http_status_for(int err)
     switch (err) {
     case 0:
         return 200;
+    case OC_EMALFORMED:
+        return 400;
     case OC_EINVAL:
         return 422;
     case OC_ETOOBIG:

@@ -197,11 +197,10 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
         imp->core_down |= a->core_down;
         if (strcmp(a->level, "page") == 0 && slice_scoped(inc->slice))
             imp->scope_broken = 1;
-        if (rc && global &&
-            (!strcmp(a->metric, "rebuffering_share") || !strcmp(a->metric, "vsf_rate") ||
-             !strcmp(a->metric, "ebvs_rate")))
+        const struct qoe_metric_def *md = qoe_metric_find(a->metric);
+        if (rc && global && md && (md->flags & QOE_MF_VIEWER_SHARE))
             imp->affected_share = fmax(imp->affected_share, a->value);
-        if (rc && global && !strcmp(a->metric, "vsf_rate"))
+        if (rc && global && md && md->id == QOE_VSF_RATE)
             imp->cannot_start_share = fmax(imp->cannot_start_share, a->value);
     }
     return rc;

@@ -5,8 +5,9 @@
  * qoe_query_run -> JSON), GET /v1/qoe/dimensions, and the cube's counters and the QoE gauges
  * of the last closed minute per region x cdn in /metrics.
  *
- * Missing or malformed parameters answer 400, well-formed but invalid ones 422; the detail
- * always starts with the parameter's name.
+ * Missing or malformed parameters are OC_EMALFORMED, well-formed but invalid ones OC_EINVAL
+ * (the values from qoe_query_check, the one validator); http_reply_err maps them to 400 and
+ * 422. The detail always starts with the parameter's name.
  */
 #include "qoe/qoe.h"
 #include "config/config.h"
@@ -36,13 +37,14 @@ static int parse_int(const char *s, int64_t *out)
     return 0;
 }
 
-#define FAIL(status, ...) (snprintf(err, errlen, __VA_ARGS__), (status))
+/* Writes a detail naming the parameter into err and evaluates to code (an enum oc_err). */
+#define FAIL(code, ...) (snprintf(err, errlen, __VA_ARGS__), (code))
 
 static int parse_filter(struct qoe_query *q, const char *s, char *scratch, size_t n, char *err,
                         size_t errlen)
 {
     if (strlen(s) >= n)
-        return FAIL(422, "filter: longer than %zu bytes", n - 1);
+        return FAIL(OC_EINVAL, "filter: longer than %zu bytes", n - 1);
     memcpy(scratch, s, strlen(s) + 1);
     for (char *p = scratch; p && *p;) {
         char *comma = strchr(p, ','), *colon;
@@ -50,13 +52,13 @@ static int parse_filter(struct qoe_query *q, const char *s, char *scratch, size_
             *comma = 0;
         colon = strchr(p, ':');
         if (!colon || colon == p)
-            return FAIL(400, "filter: '%s' is not dim:value", p);
+            return FAIL(OC_EMALFORMED, "filter: '%s' is not dim:value", p);
         *colon = 0;
         int d = qoe_dim_parse(p);
         if (d < 0)
-            return FAIL(422, "filter: unknown dimension '%s'", p);
+            return FAIL(OC_EINVAL, "filter: unknown dimension '%s'", p);
         if (q->nfilters >= QOE_MAX_FILTERS)
-            return FAIL(422, "filter: more than %d terms", QOE_MAX_FILTERS);
+            return FAIL(OC_EINVAL, "filter: more than %d terms", QOE_MAX_FILTERS);
         q->filters[q->nfilters++] = (struct qoe_filter){d, colon + 1};
         p = comma ? comma + 1 : NULL;
     }
@@ -67,7 +69,7 @@ static int parse_group(struct qoe_query *q, const char *s, char *err, size_t err
 {
     char buf[256];
     if (strlen(s) >= sizeof buf)
-        return FAIL(422, "group_by: too long");
+        return FAIL(OC_EINVAL, "group_by: too long");
     memcpy(buf, s, strlen(s) + 1);
     for (char *p = buf; p && *p;) {
         char *comma = strchr(p, ',');
@@ -75,37 +77,28 @@ static int parse_group(struct qoe_query *q, const char *s, char *err, size_t err
             *comma = 0;
         int d = qoe_dim_parse(p);
         if (d < 0)
-            return FAIL(422, "group_by: unknown dimension '%s'", p);
+            return FAIL(OC_EINVAL, "group_by: unknown dimension '%s'", p);
         for (int i = 0; i < q->ngroup; i++)
             if (q->group_by[i] == d)
-                return FAIL(422, "group_by: '%s' named twice", p);
+                return FAIL(OC_EINVAL, "group_by: '%s' named twice", p);
         q->group_by[q->ngroup++] = d;
         p = comma ? comma + 1 : NULL;
     }
     return 0;
 }
 
+/* Reads from, to and step (to - from when absent); their values are qoe_query_check's. */
 static int parse_range(struct qoe_query *q, const char *(*get)(void *, const char *), void *arg,
                        char *err, size_t errlen)
 {
     const char *from = get(arg, "from"), *to = get(arg, "to"), *step = get(arg, "step");
     if (!from || parse_int(from, &q->from) != 0)
-        return FAIL(400, "from: required, unix seconds");
+        return FAIL(OC_EMALFORMED, "from: required, unix seconds");
     if (!to || parse_int(to, &q->to) != 0)
-        return FAIL(400, "to: required, unix seconds");
-    if (q->from < 0 || q->from > QOE_MAX_TIME)
-        return FAIL(422, "from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
-    if (q->to < 0 || q->to > QOE_MAX_TIME)
-        return FAIL(422, "to: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
-    if (q->to <= q->from)
-        return FAIL(422, "to: must be after from");
+        return FAIL(OC_EMALFORMED, "to: required, unix seconds");
     q->step = q->to - q->from;
     if (step && parse_int(step, &q->step) != 0)
-        return FAIL(400, "step: not an integer");
-    if (step && (q->step < 60 || q->step % 60 != 0))
-        return FAIL(422, "step: a positive multiple of 60 seconds");
-    if ((q->to - q->from + q->step - 1) / q->step > QOE_MAX_POINTS)
-        return FAIL(422, "step: more than %d points; use a larger step", QOE_MAX_POINTS);
+        return FAIL(OC_EMALFORMED, "step: not an integer");
     return 0;
 }
 
@@ -117,10 +110,10 @@ int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const cha
     int64_t k = QOE_DEFAULT_TOP;
     memset(q, 0, sizeof *q);
     if (!metric)
-        return FAIL(400, "metric: required");
+        return FAIL(OC_EMALFORMED, "metric: required");
     int m = qoe_metric_parse(metric);
     if (m < 0)
-        return FAIL(422, "metric: unknown '%s'", metric);
+        return FAIL(OC_EINVAL, "metric: unknown '%s'", metric);
     q->metric = (enum qoe_metric)m;
     int rc = parse_range(q, get, arg, err, errlen);
     if (rc == 0 && filter)
@@ -128,10 +121,10 @@ int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const cha
     if (rc == 0 && group)
         rc = parse_group(q, group, err, errlen);
     if (rc == 0 && top && parse_int(top, &k) != 0)
-        rc = FAIL(400, "top: not an integer");
-    if (rc == 0 && (k < 1 || k > QOE_MAX_TOP))
-        rc = FAIL(422, "top: must be 1 to %d", QOE_MAX_TOP);
-    q->top = (int)k;
+        rc = FAIL(OC_EMALFORMED, "top: not an integer");
+    q->top = k < 1 || k > QOE_MAX_TOP ? 0 : (int)k; /* 0: qoe_query_check names it */
+    if (rc == 0)
+        rc = qoe_query_check(q, err, errlen);
     return rc;
 }
 
@@ -151,17 +144,13 @@ static void get_qoe(struct http_req *req)
     struct qoe_query q;
     struct qoe_result *r = NULL;
     char scratch[2048], err[200];
-    int st = qoe_query_parse(&q, req_get, req, scratch, sizeof scratch, err, sizeof err);
-    if (st != 0) {
-        http_problem(req, st, "%s", err);
-        return;
-    }
-    int rc = qoe_query_run(c, &q, &r, err, sizeof err);
-    if (rc != 0) {
-        http_problem(req, rc == OC_EDB ? 500 : 422, "%s", err);
-        return;
-    }
-    http_reply_json(req, 200, qoe_result_json(&q, r));
+    int rc = qoe_query_parse(&q, req_get, req, scratch, sizeof scratch, err, sizeof err);
+    if (rc == 0)
+        rc = qoe_query_run(c, &q, &r, err, sizeof err);
+    if (rc != 0)
+        http_reply_err(req, rc, "%s", err);
+    else
+        http_reply_json(req, 200, qoe_result_json(&q, r));
     qoe_result_destroy(r);
 }
 
@@ -276,7 +265,7 @@ static void render(struct oc_buf *b, void *arg)
         q.metric = (enum qoe_metric)m;
         if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
             continue;
-        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metric_names[m]);
+        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metrics[m].name);
         oc_metrics_family(b, name, "gauge", "QoE of the last closed minute by region and cdn.");
         for (int s = 0; s < r->nseries; s++) {
             const char *labels[] = {"region", r->series[s].values[0], "cdn", r->series[s].values[1],

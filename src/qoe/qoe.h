@@ -7,7 +7,7 @@
  * minutes whose start lies in [from, to) and answers one series per group. Ratios sum
  * numerators and denominators over the step before dividing; per-minute metrics (share
  * rebuffering, concurrent viewers) are averaged over the minutes of the step in which the
- * group had heartbeats. See docs/internals/ingest.md.
+ * group had heartbeats. The metrics are one table (qoe_metrics). See docs/internals/qoe.md.
  */
 #ifndef OC_QOE_QOE_H
 #define OC_QOE_QOE_H
@@ -40,10 +40,93 @@ enum qoe_metric {
 #define QOE_MAX_HIST    8192           /* group x point cells of a percentile query */
 #define QOE_MAX_TIME    100000000000LL /* latest from/to accepted (unix seconds) */
 
-/* Metric names ("vsf_rate", ...), indexed by enum qoe_metric. */
-extern const char *const qoe_metric_names[QOE_NMETRICS];
-/* The metric named s, or -1. */
+/* How a metric's value forms from its columns over a step (docs/internals/qoe.md). */
+enum qoe_metric_class {
+    QOE_CLASS_RATIO = 1,  /* sum(numerator) / sum(denominator) over the step */
+    QOE_CLASS_PER_MINUTE, /* mean over the step's minutes with volume of the minute's
+                             numerator / denominator (numerator alone without one) */
+    QOE_CLASS_PERCENTILE, /* a quantile of the merged startup sketch */
+    QOE_CLASS_SUM,        /* sum(numerator); null only where the group had no rows */
+};
+
+/* The columns of a closed minute (struct qoe_minute) a metric reads, and two sums of them. */
+enum qoe_col {
+    QOE_COL_NONE = 0,
+    QOE_COL_STARTS,   /* starts */
+    QOE_COL_FAILS,    /* fails */
+    QOE_COL_EXITS,    /* exits */
+    QOE_COL_OK,       /* starts - fails - exits: successful starts */
+    QOE_COL_PLAYING,  /* playing_ms */
+    QOE_COL_REBUFFER, /* rebuffer_ms */
+    QOE_COL_WATCH,    /* playing_ms + rebuffer_ms */
+    QOE_COL_BITRATE,  /* bitrate_ms: bitrate_kbps x playing_ms */
+    QOE_COL_HB,       /* hb_sessions */
+    QOE_COL_RB,       /* rb_sessions */
+    QOE_COL_SKETCH,   /* the startup sketch (reads as 0: not a number) */
+    QOE_NCOLS,
+};
+
+/* What other capabilities may assume of a metric (struct qoe_metric_def flags). */
+#define QOE_MF_BAD_SHARE                                                                           \
+    1u /* the numerator counts the bad part of the denominator: a share                            \
+          in [0, 1] whose excess rca can localize */
+#define QOE_MF_VIEWER_SHARE                                                                        \
+    2u /* ... of viewers (starts or sessions), not of time: it says                                \
+          how many viewers are affected (incident severity) */
+
+/* One metric: the one description the query engine, alerts, SLOs, rca and the incident
+ * severity all read. */
+struct qoe_metric_def {
+    const char *name;          /* as in the API and the YAML: "vsf_rate" */
+    enum qoe_metric id;        /* its index in qoe_metrics */
+    enum qoe_metric_class cls; /* how the value forms */
+    enum qoe_col num, den;     /* numerator and denominator (den NONE: none) */
+    enum qoe_col volume;       /* what top-k ranks groups by, summed over the range */
+    double quantile;           /* QOE_CLASS_PERCENTILE: 0.5, 0.95 */
+    double unit_per_count;     /* column units per count an attribution weighs (ms: 1000) */
+    unsigned flags;            /* QOE_MF_* */
+};
+
+/* The metrics, indexed by enum qoe_metric, ending in {0} (static, never freed). */
+extern const struct qoe_metric_def qoe_metrics[QOE_NMETRICS + 1];
+/* The metric named name, or NULL (name may be NULL). */
+const struct qoe_metric_def *qoe_metric_find(const char *name);
+/* The metric named s as an enum qoe_metric, or -1. */
 int qoe_metric_parse(const char *s);
+/* Numerator and denominator of metric d in row i of m (a minute or a stored rollup row), in
+ * counts: column units / d->unit_per_count. The denominator is 0 without one. */
+void qoe_metric_counts(const struct qoe_metric_def *d, const struct qoe_minute *m, uint32_t i,
+                       double *num /* OUT */, double *den /* OUT */);
+
+/* Column col of row i of m as a double (QOE_COL_NONE and QOE_COL_SKETCH: 0). Inline: the
+ * query engine's ranking pass reads it per row. */
+static inline double qoe_col_value(enum qoe_col col, const struct qoe_minute *m, uint32_t i)
+{
+    switch (col) {
+    case QOE_COL_STARTS:
+        return (double)m->starts[i];
+    case QOE_COL_FAILS:
+        return (double)m->fails[i];
+    case QOE_COL_EXITS:
+        return (double)m->exits[i];
+    case QOE_COL_OK:
+        return (double)(m->starts[i] - m->fails[i] - m->exits[i]);
+    case QOE_COL_PLAYING:
+        return (double)m->playing_ms[i];
+    case QOE_COL_REBUFFER:
+        return (double)m->rebuffer_ms[i];
+    case QOE_COL_WATCH:
+        return (double)(m->playing_ms[i] + m->rebuffer_ms[i]);
+    case QOE_COL_BITRATE:
+        return m->bitrate_ms[i];
+    case QOE_COL_HB:
+        return (double)m->hb_sessions[i];
+    case QOE_COL_RB:
+        return (double)m->rb_sessions[i];
+    default:
+        return 0;
+    }
+}
 
 struct qoe_filter {
     int dim;           /* enum beacon_dim */
@@ -75,13 +158,22 @@ struct qoe_result {
 };
 
 /* Parses query parameters through get(arg, name) (NULL when absent) into q, whose strings
- * borrow from what get returns and from scratch (scratch_len bytes, for the filter). On
- * failure returns 400 (missing or malformed) or 422 (well-formed but invalid) and writes a
- * detail naming the parameter into err. */
+ * borrow from what get returns and from scratch (scratch_len bytes, for the filter), then
+ * validates q with qoe_query_check. On failure returns OC_EMALFORMED (a parameter missing or
+ * malformed) or OC_EINVAL (well-formed but invalid: an unknown name, or qoe_query_check) and
+ * writes a detail starting with the parameter's name into err; http_status_for maps the code
+ * (400, 422). */
 int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const char *name), void *arg,
                     char *scratch, size_t scratch_len, char *err, size_t errlen);
+/* The one validator of a query, for the HTTP parser and qoe_query_run alike: 0, or OC_EINVAL
+ * with a detail starting with the parameter's name in err. In order: the metric, from and to
+ * (0 to QOE_MAX_TIME, to after from), the step (a positive multiple of 60, or to - from), at
+ * most QOE_MAX_POINTS points, top (1 to QOE_MAX_TOP), and for percentiles at most
+ * QOE_MAX_HIST groups x points. A query asking past a cap is invalid (422), not too big. */
+int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen);
 /* Runs q over the closed minutes of cube c. 0 and *out (free with qoe_result_destroy), or
- * OC_EINVAL / OC_ETOOBIG with a reason in err naming the parameter. Thread-safe. */
+ * OC_EINVAL (qoe_query_check, or more than QOE_MAX_GROUPS groups) / OC_EDB (stored history)
+ * with a reason in err naming the parameter. Thread-safe. */
 int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_result **out /* OUT */,
                   char *err, size_t errlen);
 void qoe_result_destroy(struct qoe_result *r);

@@ -6,7 +6,8 @@
  * again accumulating each kept group's numerators and denominators per step, closing the
  * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly. A range
  * reaching before the minutes in memory also streams the stored rows (history.c in ingest)
- * under the store lock, taken before the read lock; see docs/internals/ingest.md.
+ * under the store lock, taken before the read lock; see docs/internals/ingest.md (the scan)
+ * and docs/internals/qoe.md (the metric table every value comes from).
  */
 #include "qoe/qoe.h"
 #include "core/alloc.h"
@@ -17,27 +18,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const qoe_metric_names[QOE_NMETRICS] = {
-    "vsf_rate",       "ebvs_rate",      "rebuffer_ratio", "rebuffering_share",  "avg_bitrate_kbps",
-    "startup_p50_ms", "startup_p95_ms", "plays",          "concurrent_viewers",
-};
+/* Writes a detail naming the parameter into err and evaluates to OC_EINVAL. */
+#define INVALID(...) (snprintf(err, errlen, __VA_ARGS__), OC_EINVAL)
 
 /* Which fields a metric reads: the scan loop touches only those. */
 enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
+
+/* The fields a metric's numerator lives with (ratio and sum metrics). */
+static const enum mclass col_class[QOE_NCOLS] = {
+    [QOE_COL_STARTS] = MC_START, [QOE_COL_FAILS] = MC_START,   [QOE_COL_EXITS] = MC_START,
+    [QOE_COL_OK] = MC_START,     [QOE_COL_PLAYING] = MC_PLAY,  [QOE_COL_REBUFFER] = MC_PLAY,
+    [QOE_COL_WATCH] = MC_PLAY,   [QOE_COL_BITRATE] = MC_PLAY,  [QOE_COL_HB] = MC_SESS,
+    [QOE_COL_RB] = MC_SESS,      [QOE_COL_SKETCH] = MC_SKETCH,
+};
 
 /* The accumulators of one group over one step. */
 struct cell {
     uint64_t starts, fails, exits, ok;
     int64_t playing, rebuf;
     double br;
-    double share_sum, conc_sum; /* per-minute values summed over minutes with heartbeats */
-    uint32_t nmin;              /* minutes with heartbeats */
-    uint32_t rows;              /* rows seen */
-    uint32_t *hist;             /* startup histogram (percentile metrics); owned */
+    double pm_sum;  /* per-minute metrics: the minute's value summed over minutes with heartbeats */
+    double hb_sum;  /* ... and the sessions with heartbeats (session-minutes) */
+    uint32_t nmin;  /* minutes with heartbeats */
+    uint32_t rows;  /* rows seen */
+    uint32_t *hist; /* startup histogram (percentile metrics); owned */
 };
 
 struct qrun {
     const struct qoe_query *q;
+    const struct qoe_metric_def *md; /* q's metric */
     struct qoe_cube *c;
     uint32_t nleaves;
     int32_t *group_of; /* leaf -> group, -1 when filtered out */
@@ -64,14 +73,6 @@ struct qrun {
     int volumes_only;    /* the history pass ranks instead of accumulating */
     uint64_t *dhb, *drb; /* rollup rows: per series x minute of the row, the sessions */
 };
-
-int qoe_metric_parse(const char *s)
-{
-    for (int m = 0; m < QOE_NMETRICS; m++)
-        if (strcmp(s, qoe_metric_names[m]) == 0)
-            return m;
-    return -1;
-}
 
 /* Resolves the filter values to ids; a value never seen allows nothing. */
 static void resolve_filter(struct qrun *r)
@@ -140,7 +141,7 @@ static int32_t group_id(struct qrun *r, const uint32_t *key)
     return (int32_t)(r->ngroups - 1);
 }
 
-/* Maps every leaf to its group; OC_ETOOBIG past QOE_MAX_GROUPS. */
+/* Maps every leaf to its group; OC_EINVAL past QOE_MAX_GROUPS (the query must narrow). */
 static int build_groups(struct qrun *r, char *err, size_t errlen)
 {
     uint32_t key[BEACON_NDIMS];
@@ -159,31 +160,10 @@ static int build_groups(struct qrun *r, char *err, size_t errlen)
             key[i] = dims[r->q->group_by[i]];
         r->group_of[l] = group_id(r, key);
         if (r->group_of[l] < 0) {
-            snprintf(err, errlen, "group_by: more than %d groups; narrow the filter",
-                     QOE_MAX_GROUPS);
-            return OC_ETOOBIG;
+            return INVALID("group_by: more than %d groups; narrow the filter", QOE_MAX_GROUPS);
         }
     }
     return 0;
-}
-
-/* What top-k ranks a group by: the volume behind the metric (docs/internals/ingest.md). */
-static double row_volume(enum qoe_metric m, const struct qoe_minute *w, uint32_t i)
-{
-    switch (m) {
-    case QOE_REBUFFER_RATIO:
-        return (double)(w->playing_ms[i] + w->rebuffer_ms[i]);
-    case QOE_AVG_BITRATE:
-        return (double)w->playing_ms[i];
-    case QOE_REBUFFERING_SHARE:
-    case QOE_CONCURRENT:
-        return (double)w->hb_sessions[i];
-    case QOE_STARTUP_P50:
-    case QOE_STARTUP_P95:
-        return (double)(w->starts[i] - w->fails[i] - w->exits[i]);
-    default:
-        return (double)w->starts[i];
-    }
 }
 
 /* The first minute start at or after t. */
@@ -193,14 +173,16 @@ static int64_t minute_ceil(int64_t t)
     return m < t ? m + 60 : m;
 }
 
-/* Adds the rows of one minute (or stored row) to the groups' volumes. */
+/* Adds the rows of one minute (or stored row) to the groups' volumes: what top-k ranks a
+ * group by is the metric's volume column (docs/internals/qoe.md). */
 static void minute_volumes(struct qrun *r, const struct qoe_minute *m)
 {
+    enum qoe_col vc = r->md->volume;
     for (uint32_t i = 0; i < m->nrows; i++) {
         int32_t g = m->leaf[i] < r->nleaves ? r->group_of[m->leaf[i]] : -1;
         if (g < 0)
             continue;
-        r->volume[g] += row_volume(r->q->metric, m, i);
+        r->volume[g] += qoe_col_value(vc, m, i);
         r->seen[g] = 1;
     }
 }
@@ -289,20 +271,50 @@ static void select_top(struct qrun *r)
     select_rank(r);
 }
 
-static enum mclass metric_class(enum qoe_metric m)
+/* The fields the scan reads for metric d. */
+static enum mclass metric_class(const struct qoe_metric_def *d)
 {
-    switch (m) {
-    case QOE_REBUFFER_RATIO:
-    case QOE_AVG_BITRATE:
-        return MC_PLAY;
-    case QOE_REBUFFERING_SHARE:
-    case QOE_CONCURRENT:
-        return MC_SESS;
-    case QOE_STARTUP_P50:
-    case QOE_STARTUP_P95:
+    if (d->cls == QOE_CLASS_PERCENTILE)
         return MC_SKETCH;
+    if (d->cls == QOE_CLASS_PER_MINUTE)
+        return MC_SESS;
+    return col_class[d->num];
+}
+
+/* A per-minute metric's value over one minute of a group with hb > 0 sessions with
+ * heartbeats, rb of them rebuffering. */
+static double minute_value(const struct qoe_metric_def *d, uint64_t hb, uint64_t rb)
+{
+    double num = (double)(d->num == QOE_COL_RB ? rb : hb);
+    if (d->den == QOE_COL_NONE)
+        return num;
+    return num / (double)(d->den == QOE_COL_RB ? rb : hb);
+}
+
+/* Column col summed over the rows of a cell (QOE_COL_HB: session-minutes). */
+static double cell_col(enum qoe_col col, const struct cell *c)
+{
+    switch (col) {
+    case QOE_COL_STARTS:
+        return (double)c->starts;
+    case QOE_COL_FAILS:
+        return (double)c->fails;
+    case QOE_COL_EXITS:
+        return (double)c->exits;
+    case QOE_COL_OK:
+        return (double)c->ok;
+    case QOE_COL_PLAYING:
+        return (double)c->playing;
+    case QOE_COL_REBUFFER:
+        return (double)c->rebuf;
+    case QOE_COL_WATCH:
+        return (double)(c->playing + c->rebuf);
+    case QOE_COL_BITRATE:
+        return c->br;
+    case QOE_COL_HB:
+        return c->hb_sum;
     default:
-        return MC_START;
+        return 0;
     }
 }
 
@@ -356,40 +368,20 @@ static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint6
         if (!mhb[s])
             continue;
         struct cell *c = &cells[(size_t)s * np];
-        c->share_sum += (double)mrb[s] / (double)mhb[s];
-        c->conc_sum += (double)mhb[s];
+        c->pm_sum += minute_value(r->md, mhb[s], mrb[s]);
+        c->hb_sum += (double)mhb[s];
         c->nmin++;
         mhb[s] = mrb[s] = 0;
     }
 }
 
-/* One pass: each group's volume and whether it had rows, from its cells (as row_volume). */
+/* One pass: each group's volume and whether it had rows, from its cells (as minute_volumes). */
 static void volumes_from_cells(struct qrun *r)
 {
     for (int s = 0; s < r->nseries; s++)
         for (int k = 0; k < r->npoints; k++) {
             const struct cell *c = &r->cells[(size_t)s * r->npoints + k];
-            double v;
-            switch (r->q->metric) {
-            case QOE_REBUFFER_RATIO:
-                v = (double)(c->playing + c->rebuf);
-                break;
-            case QOE_AVG_BITRATE:
-                v = (double)c->playing;
-                break;
-            case QOE_REBUFFERING_SHARE:
-            case QOE_CONCURRENT:
-                v = c->conc_sum;
-                break;
-            case QOE_STARTUP_P50:
-            case QOE_STARTUP_P95:
-                v = (double)c->ok;
-                break;
-            default:
-                v = (double)c->starts;
-                break;
-            }
-            r->volume[s] += v;
+            r->volume[s] += cell_col(r->md->volume, c);
             r->seen[s] |= c->rows > 0;
         }
 }
@@ -445,8 +437,8 @@ static void rollup_sess(struct qrun *r, const struct qoe_minute *m)
             if (!*hb)
                 continue;
             struct cell *c = &cells[(size_t)s * r->npoints];
-            c->share_sum += (double)*rb / (double)*hb;
-            c->conc_sum += (double)*hb;
+            c->pm_sum += minute_value(r->md, *hb, *rb);
+            c->hb_sum += (double)*hb;
             c->nmin++, c->rows++;
             *hb = *rb = 0;
         }
@@ -477,32 +469,23 @@ static double ratio(double num, double den)
     return den > 0 ? num / den : NAN;
 }
 
-/* The metric's value of one cell (NAN = null). */
-static double cell_value(enum qoe_metric m, const struct cell *c)
+/* Metric d's value of one cell (NAN = null), by its class. */
+static double cell_value(const struct qoe_metric_def *d, const struct cell *c)
 {
     uint64_t hist64[QOE_SKETCH_NB];
-    switch (m) {
-    case QOE_VSF_RATE:
-        return ratio((double)c->fails, (double)c->starts);
-    case QOE_EBVS_RATE:
-        return ratio((double)c->exits, (double)c->starts);
-    case QOE_REBUFFER_RATIO:
-        return ratio((double)c->rebuf, (double)(c->playing + c->rebuf));
-    case QOE_REBUFFERING_SHARE:
-        return ratio(c->share_sum, c->nmin);
-    case QOE_AVG_BITRATE:
-        return ratio(c->br, (double)c->playing);
-    case QOE_CONCURRENT:
-        return ratio(c->conc_sum, c->nmin);
-    case QOE_PLAYS:
-        return c->rows ? (double)c->starts : NAN;
-    case QOE_STARTUP_P50:
-    case QOE_STARTUP_P95:
+    switch (d->cls) {
+    case QOE_CLASS_RATIO:
+        return ratio(cell_col(d->num, c), cell_col(d->den, c));
+    case QOE_CLASS_PER_MINUTE:
+        return ratio(c->pm_sum, c->nmin);
+    case QOE_CLASS_SUM:
+        return c->rows ? cell_col(d->num, c) : NAN;
+    case QOE_CLASS_PERCENTILE:
         if (!c->hist)
             return NAN;
         for (int i = 0; i < QOE_SKETCH_NB; i++)
             hist64[i] = c->hist[i];
-        return qoe_sketch_quantile(hist64, c->ok, m == QOE_STARTUP_P50 ? 0.5 : 0.95);
+        return qoe_sketch_quantile(hist64, c->ok, d->quantile);
     default:
         return NAN;
     }
@@ -527,7 +510,7 @@ static struct qoe_result *build_result(struct qrun *r)
         se->volume = r->volume[g];
         se->points = oc_malloc((size_t)r->npoints * sizeof *se->points);
         for (int k = 0; k < r->npoints; k++)
-            se->points[k] = cell_value(r->q->metric, &r->cells[(size_t)cs * r->npoints + k]);
+            se->points[k] = cell_value(r->md, &r->cells[(size_t)cs * r->npoints + k]);
     }
     return res;
 }
@@ -552,27 +535,25 @@ static void qrun_free(struct qrun *r)
     free(r->order);
 }
 
-static int check_query(const struct qoe_query *q, int *npoints, char *err, size_t errlen)
+int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen)
 {
     if ((int)q->metric < 0 || q->metric >= QOE_NMETRICS)
-        return snprintf(err, errlen, "metric: unknown"), OC_EINVAL;
-    if (q->from < 0 || q->to > QOE_MAX_TIME)
-        return snprintf(err, errlen, "from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME),
-               OC_EINVAL;
+        return INVALID("metric: unknown");
+    if (q->from < 0 || q->from > QOE_MAX_TIME)
+        return INVALID("from: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
+    if (q->to < 0 || q->to > QOE_MAX_TIME)
+        return INVALID("to: unix seconds, 0 to %lld", (long long)QOE_MAX_TIME);
     if (q->to <= q->from)
-        return snprintf(err, errlen, "to: must be after from"), OC_EINVAL;
-    if (q->step <= 0)
-        return snprintf(err, errlen, "step: must be positive"), OC_EINVAL;
+        return INVALID("to: must be after from");
+    if (q->step != q->to - q->from && (q->step < 60 || q->step % 60 != 0))
+        return INVALID("step: a positive multiple of 60 seconds");
     int64_t n = (q->to - q->from + q->step - 1) / q->step;
     if (n > QOE_MAX_POINTS)
-        return snprintf(err, errlen, "step: more than %d points", QOE_MAX_POINTS), OC_ETOOBIG;
+        return INVALID("step: more than %d points; use a larger step", QOE_MAX_POINTS);
     if (q->top < 1 || q->top > QOE_MAX_TOP)
-        return snprintf(err, errlen, "top: must be 1 to %d", QOE_MAX_TOP), OC_EINVAL;
-    if ((q->metric == QOE_STARTUP_P50 || q->metric == QOE_STARTUP_P95) && n * q->top > QOE_MAX_HIST)
-        return snprintf(err, errlen, "step: percentiles allow at most %d groups x points",
-                        QOE_MAX_HIST),
-               OC_ETOOBIG;
-    *npoints = (int)n;
+        return INVALID("top: must be 1 to %d", QOE_MAX_TOP);
+    if (qoe_metrics[q->metric].cls == QOE_CLASS_PERCENTILE && n * q->top > QOE_MAX_HIST)
+        return INVALID("step: percentiles allow at most %d groups x points", QOE_MAX_HIST);
     return 0;
 }
 
@@ -650,10 +631,12 @@ int qoe_query_run(struct qoe_cube *c, const struct qoe_query *q, struct qoe_resu
     memset(&r, 0, sizeof r);
     r.q = q;
     r.c = c;
-    r.mc = metric_class(q->metric);
-    int rc = check_query(q, &r.npoints, err, errlen);
+    int rc = qoe_query_check(q, err, errlen);
     if (rc != 0)
         return rc;
+    r.npoints = (int)((q->to - q->from + q->step - 1) / q->step);
+    r.md = &qoe_metrics[q->metric];
+    r.mc = metric_class(r.md);
     resolve_filter(&r);
     lock_range(&r);
     rc = build_groups(&r, err, errlen);
@@ -706,15 +689,15 @@ json_t *qoe_result_json(const struct qoe_query *q, const struct qoe_result *r)
                                 json_string(r->series[s].values[i]));
         for (int k = 0; k < r->npoints; k++) {
             double v = r->series[s].points[k];
-            json_t *jv = isnan(v)                 ? json_null()
-                         : q->metric == QOE_PLAYS ? json_integer((json_int_t)v)
-                                                  : json_real(v);
+            json_t *jv = isnan(v)                                      ? json_null()
+                         : qoe_metrics[q->metric].cls == QOE_CLASS_SUM ? json_integer((json_int_t)v)
+                                                                       : json_real(v);
             json_array_append_new(points,
                                   json_pack("[Io]", (json_int_t)(q->from + k * q->step), jv));
         }
         json_array_append_new(series, json_pack("{s:o,s:o}", "group", group, "points", points));
     }
-    return json_pack("{s:s,s:I,s:I,s:I,s:o}", "metric", qoe_metric_names[q->metric], "from",
+    return json_pack("{s:s,s:I,s:I,s:I,s:o}", "metric", qoe_metrics[q->metric].name, "from",
                      (json_int_t)q->from, "to", (json_int_t)q->to, "step", (json_int_t)q->step,
                      "series", series);
 }

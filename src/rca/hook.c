@@ -16,7 +16,6 @@
 #include "core/log.h"
 #include "core/module.h"
 #include "qoe/qoe.h"
-#include "qoe/qoe.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -25,73 +24,24 @@
 #define HOOK_HISTORY_MIN 30 /* closed minutes read before the anomalous one */
 #define HOOK_LOOKBACK    5  /* minutes searched back from the incident time for a closed one */
 
-/* How a metric maps onto cube columns: value / total per leaf. */
-struct hook_metric {
-    const char *name; /* prefix of the incident title */
-    double (*value)(const struct qoe_minute *m, uint32_t i);
-    double (*total)(const struct qoe_minute *m, uint32_t i);
-};
-
-static double col_fails(const struct qoe_minute *m, uint32_t i)
+/* The metric of an incident: the first metric rca can localize (QOE_MF_BAD_SHARE in the
+ * metric table) whose name prefixes the title; rebuffering share by default. */
+static const struct qoe_metric_def *metric_for(const char *title)
 {
-    return m->fails[i];
-}
-
-static double col_exits(const struct qoe_minute *m, uint32_t i)
-{
-    return m->exits[i];
-}
-
-static double col_starts(const struct qoe_minute *m, uint32_t i)
-{
-    return m->starts[i];
-}
-
-static double col_rb_sessions(const struct qoe_minute *m, uint32_t i)
-{
-    return m->rb_sessions[i];
-}
-
-static double col_hb_sessions(const struct qoe_minute *m, uint32_t i)
-{
-    return m->hb_sessions[i];
-}
-
-static double col_rebuffer_s(const struct qoe_minute *m, uint32_t i)
-{
-    return (double)m->rebuffer_ms[i] / 1000.0;
-}
-
-static double col_watch_s(const struct qoe_minute *m, uint32_t i)
-{
-    return (double)(m->playing_ms[i] + m->rebuffer_ms[i]) / 1000.0;
-}
-
-/* The first row whose name prefixes the title wins; the last row is the default. */
-static const struct hook_metric hook_metrics[] = {
-    {"vsf_rate", col_fails, col_starts},
-    {"ebvs_rate", col_exits, col_starts},
-    {"rebuffer_ratio", col_rebuffer_s, col_watch_s},
-    {"rebuffering_share", col_rb_sessions, col_hb_sessions},
-    {NULL, col_rb_sessions, col_hb_sessions},
-};
-
-static const struct hook_metric *metric_for(const char *title)
-{
-    const struct hook_metric *h = hook_metrics;
-    for (; h->name; h++)
-        if (title && strncmp(title, h->name, strlen(h->name)) == 0)
-            break;
-    return h;
+    for (const struct qoe_metric_def *d = qoe_metrics; title && d->name; d++)
+        if ((d->flags & QOE_MF_BAD_SHARE) && strncmp(title, d->name, strlen(d->name)) == 0)
+            return d;
+    return &qoe_metrics[QOE_REBUFFERING_SHARE];
 }
 
 /* Adds minute m's rows to d; sums the aggregate into *v and *t. 0 or OC_ETOOBIG. */
-static int add_minute(struct qoe_cube *c, const struct qoe_minute *m, const struct hook_metric *h,
-                      struct rca_data *d, double *v, double *t)
+static int add_minute(struct qoe_cube *c, const struct qoe_minute *m,
+                      const struct qoe_metric_def *h, struct rca_data *d, double *v, double *t)
 {
     const char *vals[BEACON_NDIMS];
     for (uint32_t i = 0; i < m->nrows; i++) {
-        double value = h->value(m, i), total = h->total(m, i);
+        double value, total;
+        qoe_metric_counts(h, m, i, &value, &total);
         if (total <= 0 && value <= 0)
             continue;
         *v += value;
@@ -111,7 +61,7 @@ static int add_minute(struct qoe_cube *c, const struct qoe_minute *m, const stru
 /* Fills d from the cube: the closed minute `last` (the latest at or before `at`) is the
  * anomaly, and the history is the minutes before the onset of the aggregate's move, so bins
  * already hit by the fault do not raise the forecast. Returns 0 or OC_ENOTFOUND. */
-static int read_cube(struct qoe_cube *c, int64_t at, const struct hook_metric *h,
+static int read_cube(struct qoe_cube *c, int64_t at, const struct qoe_metric_def *h,
                      struct rca_data *d, int64_t *last, int64_t *onset)
 {
     int64_t t0 = at - at % 60, ts[HOOK_HISTORY_MIN + 1];
@@ -173,9 +123,9 @@ json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
 {
     struct oc_ev_incident_opened ev;
     oc_ev_incident_opened_read(p, &ev);
-    /* the opening alert's metric; an incident from before it was carried names it in its
+    /* the opening alert's metric; an incident stored before it was carried names it in its
      * title */
-    const struct hook_metric *h = metric_for(ev.metric && ev.metric[0] ? ev.metric : ev.title);
+    const struct qoe_metric_def *h = metric_for(ev.metric && ev.metric[0] ? ev.metric : ev.title);
     int64_t at = (int64_t)json_integer_value(json_object_get(p, "at")), last = 0, onset = 0;
     if (!c)
         return NULL;
@@ -186,8 +136,7 @@ json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
         double t0 = rca_now_ms();
         if (rca_run(d, last, NULL, r) == 0) {
             out = rca_result_to_json(d, r, rca_now_ms() - t0);
-            json_object_set_new(out, "metric",
-                                json_string(h->name ? h->name : "rebuffering_share"));
+            json_object_set_new(out, "metric", json_string(h->name));
             json_object_set(out, "incident_id", json_object_get(p, "incident_id"));
             if (r->note)
                 json_object_set_new(out, "note", json_string(r->note));

@@ -71,7 +71,8 @@ static int parse_objective(struct slo_yaml *y, yaml_node_t *spec, struct slo *s)
     if (s->how == SLO_TIMESLICES && !(s->target > 0 && s->target < 1))
         return slo_yaml_fail(y, obj, "objective.target: required, between 0 and 1 (exclusive)");
     if (s->how == SLO_OCCURRENCES &&
-        (s->op != SLO_OP_LT || s->metric > QOE_REBUFFER_RATIO || !(s->value > 0)))
+        (s->op != SLO_OP_LT || qoe_metrics[s->metric].cls != QOE_CLASS_RATIO ||
+         !(qoe_metrics[s->metric].flags & QOE_MF_BAD_SHARE) || !(s->value > 0)))
         return slo_yaml_fail(y, obj,
                              "objective: Occurrences needs vsf_rate, ebvs_rate or "
                              "rebuffer_ratio with op < and a positive value");
@@ -198,9 +199,9 @@ static void query_init(const struct slo *s, struct qoe_query *q, int64_t from, i
         q->filters[q->nfilters++] = (struct qoe_filter){s->filters[i].dim, s->filters[i].value};
 }
 
-static int good(enum slo_op op, double v, double objective)
+int slo_good(const struct slo *s, double v)
 {
-    return op == SLO_OP_LT ? v < objective : v > objective;
+    return s->op == SLO_OP_LT ? v < s->value : v > s->value;
 }
 
 int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
@@ -220,7 +221,7 @@ int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
             if (isnan(v))
                 continue;
             out->minutes++;
-            out->bad += !good(s->op, v, s->value);
+            out->bad += !slo_good(s, v);
         }
         qoe_result_destroy(r);
         r = NULL;
@@ -292,7 +293,7 @@ json_t *slo_json(const struct slo *s, const struct slo_status *st)
                             json_string(s->filters[i].value));
     json_t *o = json_pack("{s:s, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:f}, s:I, s:s}", "name", s->name,
                           "service", s->service, "description", s->description, "indicator",
-                          "metric", qoe_metric_names[s->metric], "filter", filter, "objective",
+                          "metric", qoe_metrics[s->metric].name, "filter", filter, "objective",
                           "op", s->op == SLO_OP_LT ? "<" : ">", "value", s->value, "window_s",
                           (json_int_t)s->window_s, "budgeting_method",
                           s->how == SLO_TIMESLICES ? "timeslices" : "occurrences");

@@ -83,9 +83,12 @@ struct slo_count {
  * 0, or an oc_err from the query with a reason in err. */
 int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
               struct slo_count *out /* OUT */, char *err, size_t errlen);
+/* Whether value v meets the objective of s (a good minute). */
+int slo_good(const struct slo *s, double v);
 /* The burn rate of a count: how many times faster than allowed the budget is spent
  * (timeslices: bad/minutes / (1 - target); occurrences: value / objective value); NAN
- * without data. */
+ * without data. The one burn-rate formula: the slo status and the alert engine's burn-rate
+ * rules both call it. */
 double slo_burn(const struct slo *s, const struct slo_count *k);
 
 struct slo_status {
@@ -154,7 +157,7 @@ int slo_yaml_duration(struct slo_yaml *y, yaml_node_t *map, const char *field, i
                       int64_t *out);
 /* An op "<" or ">". */
 int slo_yaml_op(struct slo_yaml *y, yaml_node_t *map, const char *field, enum slo_op *out);
-/* A metric name of qoe_metric_names. */
+/* A metric name of the metric table (qoe_metric_find). */
 int slo_yaml_metric(struct slo_yaml *y, yaml_node_t *map, const char *field, int *out);
 /* A slice: a mapping dim: value (dimension names of beacon_dim_names). Optional. */
 int slo_yaml_filter(struct slo_yaml *y, yaml_node_t *map, const char *field,

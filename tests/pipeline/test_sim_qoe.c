@@ -231,7 +231,7 @@ static void test_qoe_scenarios(void)
         double before = value(q, c->metric, q->t0 + 60, q->t0 + fs, filters);
         double during = value(q, c->metric, q->t0 + fs + 120, q->t0 + fs + 360, filters);
         printf("  qoe %s: %s in the truth slice %.4f before, %.4f during\n", c->scenario,
-               qoe_metric_names[c->metric], before, during);
+               qoe_metrics[c->metric].name, before, during);
         T_TRUE(before < c->before_max);
         T_TRUE(during > c->during_min);
         sim_scenario_destroy(sc);

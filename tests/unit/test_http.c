@@ -224,6 +224,7 @@ static void test_role_table(void)
     T_EQ_INT(http_role_parse("root", &r), OC_EINVAL);
     T_EQ_INT(http_status_for(OC_ETOOBIG), 413);
     T_EQ_INT(http_status_for(OC_EINVAL), 422);
+    T_EQ_INT(http_status_for(OC_EMALFORMED), 400);
     T_EQ_INT(http_status_for(OC_EBUSY), 503);
     T_EQ_INT(http_status_for(OC_EDB), 500);
     T_EQ_STR(http_reason(422), "Unprocessable Content");

@@ -359,7 +359,7 @@ static int check_metrics_res(struct qoe_cube *c, struct qoe_query q, int64_t res
                 double want = expected_res(&q, r->series[s].values, t0, t1, res);
                 double got = qoe_point(r, s, k);
                 if (!close_enough(q.metric, got, want))
-                    T_FAIL_AT("%s series %d point %d: got %.12g want %.12g", qoe_metric_names[m], s,
+                    T_FAIL_AT("%s series %d point %d: got %.12g want %.12g", qoe_metrics[m].name, s,
                               k, got, want);
                 checked++;
             }
@@ -725,8 +725,8 @@ static void test_query_parse(void)
     char scratch[256], err[200];
     for (const struct parse_case *c = parse_cases; c->status >= 0; c++) {
         struct params p = c->p;
-        int st = qoe_query_parse(&q, pget, &p, scratch, sizeof scratch, err, sizeof err);
-        T_EQ_INT(st, c->status);
+        int rc = qoe_query_parse(&q, pget, &p, scratch, sizeof scratch, err, sizeof err);
+        T_EQ_INT(rc ? http_status_for(rc) : 0, c->status); /* the one oc_err -> status map */
         if (c->detail)
             T_TRUE(strncmp(err, c->detail, strlen(c->detail)) == 0);
     }
@@ -740,6 +740,68 @@ static void test_query_parse(void)
     T_EQ_INT(q.ngroup, 2);
     T_EQ_INT(q.group_by[1], BEACON_LIVE);
     T_EQ_INT(q.top, 5);
+}
+
+/* The metric table: indexed by its enum, names unique and found by name, ending in {0}; a
+ * row's counts come from the right columns (rebuffer in seconds). */
+static void test_metric_table(void)
+{
+    for (int m = 0; m < QOE_NMETRICS; m++) {
+        T_EQ_INT(qoe_metrics[m].id, m);
+        T_TRUE(qoe_metric_find(qoe_metrics[m].name) == &qoe_metrics[m]);
+        T_EQ_INT(qoe_metric_parse(qoe_metrics[m].name), m);
+        T_TRUE(qoe_metrics[m].cls != 0 && qoe_metrics[m].unit_per_count > 0);
+    }
+    T_TRUE(qoe_metrics[QOE_NMETRICS].name == NULL);
+    T_TRUE(qoe_metric_find("vsf") == NULL && qoe_metric_find(NULL) == NULL);
+    T_EQ_INT(qoe_metric_parse("rebuffering_share"), QOE_REBUFFERING_SHARE);
+    struct qoe_minute *w = qoe_minute_new(T0, 1, 0);
+    struct qoe_row row = {.leaf = 0,
+                          .starts = 10,
+                          .fails = 2,
+                          .exits = 3,
+                          .hb_sessions = 8,
+                          .rb_sessions = 1,
+                          .playing_ms = 9000,
+                          .rebuffer_ms = 1000};
+    qoe_minute_set(w, 0, &row);
+    double num, den;
+    qoe_metric_counts(&qoe_metrics[QOE_VSF_RATE], w, 0, &num, &den);
+    T_EQ_DBL(num, 2, 0);
+    T_EQ_DBL(den, 10, 0);
+    qoe_metric_counts(&qoe_metrics[QOE_REBUFFER_RATIO], w, 0, &num, &den);
+    T_EQ_DBL(num, 1, 0);
+    T_EQ_DBL(den, 10, 0);
+    qoe_metric_counts(&qoe_metrics[QOE_REBUFFERING_SHARE], w, 0, &num, &den);
+    T_EQ_DBL(num, 1, 0);
+    T_EQ_DBL(den, 8, 0);
+    T_EQ_DBL(qoe_col_value(QOE_COL_OK, w, 0), 5, 0);
+    qoe_minute_destroy(w);
+}
+
+/* The one validator: codes, the parameter named first, and the percentile cap. */
+static void test_query_check(void)
+{
+    char err[200];
+    struct qoe_query q = base_query();
+    q.from = 0, q.to = 600, q.step = 60, q.top = 10;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0);
+    q.step = 90;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "step: a positive multiple of 60 seconds");
+    q.step = 600; /* the whole range */
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0);
+    q.metric = QOE_STARTUP_P95, q.from = 0, q.to = 60 * 1000, q.step = 60, q.top = 9;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "step: percentiles allow at most 8192 groups x points");
+    q.metric = QOE_PLAYS;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0);
+    q.top = 0;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "top: must be 1 to 1000");
+    q.metric = (enum qoe_metric)QOE_NMETRICS;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "metric: unknown");
 }
 
 static void test_result_json(void)
@@ -1026,7 +1088,7 @@ static void test_history_legacy_rollup(void)
         if (m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT)
             T_TRUE(isnan(got));
         else if (!close_enough(q.metric, got, expected(&q, NULL, TH0, TH0 + 300)))
-            T_FAIL_AT("%s: got %.12g", qoe_metric_names[m], got);
+            T_FAIL_AT("%s: got %.12g", qoe_metrics[m].name, got);
         T_TRUE(!isnan(got) || m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT);
         qoe_result_destroy(r);
     }
@@ -1079,6 +1141,8 @@ static const struct t_case cases[] = {
     T_CASE(test_history_legacy_rollup),
     T_CASE(test_history_rollup_into_memory),
     T_CASE(test_query_parse),
+    T_CASE(test_metric_table),
+    T_CASE(test_query_check),
     T_CASE(test_result_json),
     T_CASE(test_http_events_and_query),
     {0},
