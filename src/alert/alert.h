@@ -146,4 +146,9 @@ int alert_cli_main(int argc, char **argv);
  * POST /v1/alerts/alertmanager, GET /v1/alerts/audit. Start slo, ingest and qoe with it. */
 extern const struct oc_module alert_module;
 
+/* The alert module's options (its settings rows are in alert/module.c). */
+struct alert_opts {
+    char *rules_file; /* alert.rules_file; "" = the embedded defaults */
+};
+
 #endif

@@ -5,10 +5,16 @@
  * src/oncue/modules.c lists them; `oncue serve --modules a,b` runs a subset. At start the
  * server calls init for each selected module in table order, mounts its routes and starts its
  * timers; at stop it calls stop in reverse order. struct oc_app is what a module gets to
- * reach the shared services; everything in it outlives every module.
+ * reach the shared services; everything in it outlives every module. A module that has
+ * settings declares them as rows (.settings) over its own options struct; init reads its block
+ * with config_module_opts (config/config.h).
  */
 #ifndef OC_CORE_MODULE_H
 #define OC_CORE_MODULE_H
+
+#include "core/setting.h"
+
+#include <stddef.h>
 
 struct oc_config;
 struct oc_clock;
@@ -69,6 +75,11 @@ struct oc_module {
     const struct oc_module_timer *timers; /* NULL or a table ending in {0} */
     /* Flushes and frees state; called once, after the HTTP workers have stopped. */
     void (*stop)(struct oc_app *app, void *state);
+    /* The module's settings: NULL or rows ending in {0} whose offsets point into the
+     * module's own options struct of opts_size bytes. The config holds one such block per
+     * module (config_module_opts); config/ parses, documents and defaults them. */
+    const struct oc_setting *settings;
+    size_t opts_size; /* sizeof the options struct; 0 without settings */
 };
 
 #endif

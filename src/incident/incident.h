@@ -55,7 +55,7 @@ struct incident_grid {
     double sev2_affected;     /* 0.05 */
 };
 
-/* Fills g with the PRODUCT.md defaults. */
+/* Fills g with the PRODUCT.md defaults (the incident.sev* settings' defaults). */
 void incident_grid_default(struct incident_grid *g);
 /* The severity 1..4 the grid gives impact (first matching row of a static table). When why is
  * not NULL, the matching row's description is written there. */
@@ -103,6 +103,8 @@ struct incident_opts {
     const char *deploy_secret; /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
 };
 
+/* The incident module's settings (incident.*) over struct incident_opts, ending in {0}. */
+extern const struct oc_setting incident_settings[];
 /* Fills o with the defaults of the settings. */
 void incident_opts_default(struct incident_opts *o);
 

@@ -158,7 +158,9 @@ static void rca_stop(struct oc_app *app, void *state)
 }
 
 const struct oc_module rca_module = {
-    "rca",    "root-cause localization of incidents, recorded changes and their correlation",
-    rca_init, routes,
-    NULL,     rca_stop,
+    .name = "rca",
+    .summary = "root-cause localization of incidents, recorded changes and their correlation",
+    .init = rca_init,
+    .routes = routes,
+    .stop = rca_stop,
 };
