@@ -103,10 +103,11 @@ static int parse_one(const struct oc_cli *c, int argc, char **argv, int *i, void
 int oc_cli_parse(const struct oc_cli *c, int argc, char **argv, void *opts, const char **args,
                  int *nargs)
 {
+    int options = 1; /* until "--" */
     *nargs = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
             struct oc_buf b;
             oc_buf_init(&b, 1 << 20);
             oc_cli_help(c, &b);
@@ -114,10 +115,12 @@ int oc_cli_parse(const struct oc_cli *c, int argc, char **argv, void *opts, cons
             oc_buf_free(&b);
             return 1;
         }
-        if (a[0] == '-' && a[1]) {
+        if (options && strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (options && a[0] == '-' && a[1] == '-') {
             if (parse_one(c, argc, argv, &i, opts) != 0)
                 return -1;
-        } else if (*nargs < c->max_args) {
+        } else if (c->max_args < 0 || *nargs < c->max_args) {
             args[(*nargs)++] = a;
         } else {
             fprintf(stderr, "oncue %s: unexpected argument '%s' (see oncue %s --help)\n", c->name,

@@ -40,14 +40,15 @@ struct oc_cli {
     const char *usage;         /* synopsis after "usage: oncue NAME " (may hold "\n       ") */
     const char *about;         /* what it does: a paragraph, lines ending in \n, or NULL */
     const struct oc_opt *opts; /* table ending in {0} */
-    int max_args;              /* positional arguments allowed (0: none) */
+    int max_args;              /* positional arguments allowed (0: none; -1: any number) */
 };
 
 /* Parses argv[0..argc) (the arguments after the subcommand's name) into opts (the options
  * struct, already filled with defaults): "--flag VALUE", "--flag=VALUE" and flags; other
- * words are positional, stored in args (borrowed from argv, up to c->max_args) and counted
- * in *nargs. Returns 0; 1 after printing help to stdout (--help or -h); or -1 after printing
- * one line to stderr ("oncue X: unknown option --y (see oncue X --help)"). */
+ * words (a single dash is not an option: "-5" is a word) and every word after "--" are
+ * positional, stored in args (borrowed from argv; room for c->max_args, or argc when it is
+ * -1) and counted in *nargs. Returns 0; 1 after printing help to stdout (--help or -h); or -1 after
+ * printing one line to stderr ("oncue X: unknown option --y (see oncue X --help)"). */
 int oc_cli_parse(const struct oc_cli *c, int argc, char **argv, void *opts,
                  const char **args /* OUT */, int *nargs /* OUT */);
 /* Writes `oncue NAME --help`: usage, about, and one line per option, into b. */

@@ -12,6 +12,7 @@
 #define OC_INCIDENT_INCIDENT_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -192,6 +193,8 @@ void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *deliv
 
 /* `oncue incident list|show|ack|note|role|status|resolve|review`; returns the exit status. */
 int incident_cli_main(int argc, char **argv);
+/* Its options (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli incident_cli[];
 
 /* The incident module: /v1/incidents..., /v1/notifications, /v1/reports/incidents, /status. */
 extern const struct oc_module incident_module;

@@ -12,6 +12,8 @@
 #ifndef OC_STEER_STEER_H
 #define OC_STEER_STEER_H
 
+#include "core/opt.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -204,6 +206,8 @@ int steer_auto_tick(struct steer *st);
 /* `oncue mitigate ...` and `oncue steer ...`: talk to a running server. */
 int steer_mitigate_cli_main(int argc, char **argv);
 int steer_cli_main(int argc, char **argv);
+/* The options of `oncue steer` (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli steer_cli[];
 
 extern const struct oc_module steer_module;
 
