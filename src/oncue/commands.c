@@ -38,7 +38,7 @@ const struct oc_command oc_commands[] = {
     {"incident", incident_cli_main,
      "list, show, acknowledge, note, assign roles, post status, resolve and review incidents",
      NULL},
-    {"drill", drill_cli_main, "run a chaos drill in-process and print its scorecard", NULL},
+    {"drill", drill_cli_main, "run a chaos drill in-process and print its scorecard", drill_cli},
     {"runbook", drill_runbook_cli_main,
      "list the runbooks; show an incident's runbook filled from its root cause", NULL},
     {"version", oc_version_main, "print the version", NULL},
