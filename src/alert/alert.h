@@ -12,6 +12,7 @@
 #define OC_ALERT_ALERT_H
 
 #include "core/module.h"
+#include "core/opt.h"
 #include "qoe/qoe.h"
 #include "slo/slo.h"
 
@@ -141,9 +142,16 @@ void alert_emit(struct oc_bus *bus, struct store *st, const char *topic, const j
 
 /* `oncue alerts audit ...` (argv[0] is "alerts"). */
 int alert_cli_main(int argc, char **argv);
+/* The options of `oncue alerts` (its --help and docs/cli.md section), ending in {0}. */
+extern const struct oc_cli alert_cli[];
 
 /* The `alert` module: the evaluation timer, GET /v1/alerts, GET /v1/rules,
  * POST /v1/alerts/alertmanager, GET /v1/alerts/audit. Start slo, ingest and qoe with it. */
 extern const struct oc_module alert_module;
+
+/* The alert module's options (its settings rows are in alert/module.c). */
+struct alert_opts {
+    char *rules_file; /* alert.rules_file; "" = the embedded defaults */
+};
 
 #endif

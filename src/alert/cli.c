@@ -8,9 +8,11 @@
 #include "core/clock.h"
 #include "http/client.h"
 #include "core/err.h"
+#include "core/opt.h"
 #include "store/store.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,62 +30,56 @@ struct opts {
     int json;           /* --json */
 };
 
-static int usage(FILE *f)
-{
-    fprintf(f, "usage: oncue alerts audit [--days 90] [--data DIR [--rules F] [--slos F] |\n"
-               "                          --server URL --token T] [--json]\n"
-               "       oncue alerts list|rules [--server URL] [--token T] [--json]\n"
-               "       oncue alerts check [--rules F] [--slos F]\n\n"
-               "audit: per rule over the last --days days: times fired, acknowledged and led to\n"
-               "an incident; flags never_fired and no_action (fired, nobody acted).\n"
-               "list: active and recent alerts. rules: the loaded rules. check: loads a rules\n"
-               "and an SLO file (default: the shipped ones) and reports the first error.\n"
-               "--server defaults to $ONCUE_SERVER (else http://127.0.0.1:8470), --token to\n"
-               "$ONCUE_TOKEN; --data reads DIR/oncue.db without a server.\n");
-    return f == stdout ? 0 : 2;
-}
+#define F(field) offsetof(struct opts, field)
 
+static const struct oc_opt options[] = {
+    {"--days", OC_OPT_LONG, F(days), "N", "audit: the last N days (default 90)", 1, 3650, NULL},
+    {"--data", OC_OPT_STR, F(data), "DIR", "audit: read DIR/oncue.db without a server", 0, 0, NULL},
+    {"--rules", OC_OPT_STR, F(rules), "FILE",
+     "alert rules YAML (with --data, and for check); default: the shipped ones", 0, 0, NULL},
+    {"--slos", OC_OPT_STR, F(slos), "FILE",
+     "SLO YAML (with --data, and for check); default: the shipped ones", 0, 0, NULL},
+    {"--server", OC_OPT_STR, F(server), "URL",
+     "the server (default $ONCUE_SERVER, else http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "T", "API token (default $ONCUE_TOKEN)", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print the JSON answer", 0, 0, NULL},
+    {0},
+};
+
+#undef F
+
+const struct oc_cli alert_cli[] = {
+    {
+        .name = "alerts",
+        .usage = "audit [--days 90] [--data DIR [--rules F] [--slos F] | --server URL --token T] "
+                 "[--json]\n"
+                 "       oncue alerts list|rules [--server URL] [--token T] [--json]\n"
+                 "       oncue alerts check [--rules F] [--slos F]",
+        .about = "audit: per rule over the last --days days: times fired, acknowledged and led to\n"
+                 "an incident; flags never_fired and no_action (fired, nobody acted).\n"
+                 "list: active and recent alerts. rules: the loaded rules. check: loads a rules\n"
+                 "and an SLO file (default: the shipped ones) and reports the first error.\n",
+        .opts = options,
+        .max_args = 1,
+    },
+    {0}};
+
+/* Fills o with the defaults, then argv; 0, 1 (help shown) or -1 (message printed). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+    struct http_client env;
+    int nargs = 0;
     memset(o, 0, sizeof(*o));
     o->days = 90;
-    struct http_client env;
     http_client_from_env(&env);
     o->server = env.server;
     o->token = env.token;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char *end;
-        if (strcmp(a, "--json") == 0) {
-            o->json = 1;
-            continue;
-        }
-        if (a[0] != '-' && !o->cmd) {
-            o->cmd = a;
-            continue;
-        }
-        if (!v)
-            return -1;
-        i++;
-        if (strcmp(a, "--data") == 0)
-            o->data = v;
-        else if (strcmp(a, "--server") == 0)
-            o->server = v;
-        else if (strcmp(a, "--token") == 0)
-            o->token = v;
-        else if (strcmp(a, "--rules") == 0)
-            o->rules = v;
-        else if (strcmp(a, "--slos") == 0)
-            o->slos = v;
-        else if (strcmp(a, "--days") == 0) {
-            errno = 0;
-            o->days = strtol(v, &end, 10);
-            if (errno || *end || o->days < 1 || o->days > 3650)
-                return -1;
-        } else
-            return -1;
+    int rc = oc_cli_parse(alert_cli, argc - 1, argv + 1, o, &o->cmd, &nargs);
+    if (rc == 0 && !o->cmd) {
+        fprintf(stderr, "oncue alerts: which command? (see oncue alerts --help)\n");
+        rc = -1;
     }
-    return o->cmd ? 0 : -1;
+    return rc;
 }
 
 /* GET path from the server; the parsed JSON answer, or NULL (message printed). */
@@ -209,10 +205,9 @@ int alert_cli_main(int argc, char **argv)
     struct opts o;
     char path[64];
     json_t *a = NULL;
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-        return usage(stdout);
-    if (parse_args(argc, argv, &o) != 0)
-        return usage(stderr);
+    int rc = parse_args(argc, argv, &o);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
     if (strcmp(o.cmd, "check") == 0)
         return check(&o);
     if (strcmp(o.cmd, "audit") == 0 && o.data) {
@@ -223,7 +218,8 @@ int alert_cli_main(int argc, char **argv)
     } else if (strcmp(o.cmd, "list") == 0 || strcmp(o.cmd, "rules") == 0) {
         a = fetch(&o, o.cmd[0] == 'l' ? "/v1/alerts" : "/v1/rules");
     } else {
-        return usage(stderr);
+        fprintf(stderr, "oncue alerts: unknown command '%s' (see oncue alerts --help)\n", o.cmd);
+        return 2;
     }
     if (!a)
         return 1;

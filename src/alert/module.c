@@ -16,6 +16,7 @@
 #include "http/http.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,16 +245,20 @@ static int alert_init(struct oc_app *app, void **state)
 {
     char err[512] = "";
     struct alert_mod *m = calloc(1, sizeof(*m));
+    struct slo_opts sdef;
+    struct alert_opts adef;
+    const struct slo_opts *so = config_module_opts(app->cfg, &slo_module, &sdef);
+    const struct alert_opts *ao = config_module_opts(app->cfg, &alert_module, &adef);
     int rc = OC_ENOMEM;
     if (!m)
         return rc;
     m->app = app;
     m->slos = slo_set_of(app);
-    rc = m->slos ? 0 : slo_set_load(app->cfg->slo_file, &m->own_slos, err, sizeof(err));
+    rc = m->slos ? 0 : slo_set_load(so->file, &m->own_slos, err, sizeof(err));
     if (!m->slos)
         m->slos = m->own_slos;
     if (rc == 0)
-        rc = alert_rules_load(app->cfg->alert_rules_file, m->slos, &m->rules, err, sizeof(err));
+        rc = alert_rules_load(ao->rules_file, m->slos, &m->rules, err, sizeof(err));
     if (rc) {
         oc_log(OC_LOG_ERROR, "alert: %s", err[0] ? err : oc_strerror(rc));
         mod_free(m);
@@ -285,6 +290,16 @@ static const struct oc_module_sub subs[] = {
     {0},
 };
 
+#define F(field) offsetof(struct alert_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"alert.rules_file", OC_SETTING_STR, "", 0, 0, NULL, F(rules_file), NULL,
+     "alert rules YAML loaded at start; empty: the shipped examples/rules.yaml"},
+    {0},
+};
+
+#undef F
+
 const struct oc_module alert_module = {
     .name = "alert",
     .summary = "alert rules on closed minutes, Alertmanager intake, the alert audit",
@@ -293,4 +308,6 @@ const struct oc_module alert_module = {
     .timers = timers,
     .stop = alert_stop,
     .subs = subs,
+    .settings = settings,
+    .opts_size = sizeof(struct alert_opts),
 };

@@ -12,6 +12,7 @@
 #ifndef OC_CATALOG_CATALOG_H
 #define OC_CATALOG_CATALOG_H
 
+#include "core/opt.h"
 #include "qoe/qoe.h"
 
 #include <jansson.h>
@@ -317,6 +318,8 @@ int catalog_route_app(const struct oc_app *app, const struct catalog_slice *slic
 
 /* `oncue catalog check|show|blast-radius|route|oncall ...`; returns the exit status. */
 int catalog_cli_main(int argc, char **argv);
+/* Its options (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli catalog_cli[];
 
 /* The catalog module: /v1/services, /v1/route, /v1/oncall, /v1/catalog/reload. */
 extern const struct oc_module catalog_module;

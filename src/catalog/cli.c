@@ -8,8 +8,10 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/timefmt.h"
+#include "core/opt.h"
 #include "core/json.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,44 +193,56 @@ static const struct {
     {NULL, NULL, 0, NULL},
 };
 
+extern const struct oc_cli catalog_cli[];
+
+/* The commands, then the options (from the options table). */
 static void usage(FILE *f)
 {
+    struct oc_buf b;
     fprintf(f, "usage: oncue catalog COMMAND [--file FILE] [--json]\n"
                "  the catalog is FILE, or the embedded example (examples/catalog.yaml)\n"
                "  TIME is 2026-11-25T19:43:00Z or unix seconds; default now\n");
     for (int i = 0; subs[i].name; i++)
         fprintf(f, "  oncue catalog %s\n", subs[i].usage);
+    oc_buf_init(&b, 1 << 20);
+    oc_cli_help(catalog_cli, &b);
+    fprintf(f, "\n%s", strstr(b.data, "options:\n"));
+    oc_buf_free(&b);
 }
 
-/* Parses options after the command word; 0 or 2 (usage). */
-static int parse_args(int argc, char **argv, struct cli *cl)
+/* --at TIME: 2026-11-25T19:43:00Z or unix seconds. */
+static int set_at(void *opts, const char *v, char *why, size_t n)
 {
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--json") == 0) {
-            cl->json = 1;
-            continue;
-        }
-        if (a[0] != '-') {
-            if (cl->arg)
-                return 2;
-            cl->arg = a;
-            continue;
-        }
-        if (!v)
-            return 2;
-        i++;
-        if (strcmp(a, "--file") == 0)
-            cl->file = v;
-        else if (strcmp(a, "--slice") == 0)
-            cl->slice = v;
-        else if (strcmp(a, "--service") == 0)
-            cl->service = v;
-        else if (strcmp(a, "--at") != 0 || catalog_time_parse(v, &cl->at_ms) != 0)
-            return 2;
-    }
-    return 0;
+    struct cli *cl = opts;
+    if (catalog_time_parse(v, &cl->at_ms) == 0)
+        return 0;
+    snprintf(why, n, "expected 2026-11-25T19:43:00Z or unix seconds, got \"%s\"", v);
+    return -1;
 }
+
+#define F(field) offsetof(struct cli, field)
+
+static const struct oc_opt options[] = {
+    {"--file", OC_OPT_STR, F(file), "FILE",
+     "the catalog YAML (default: the embedded example, examples/catalog.yaml)", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON", 0, 0, NULL},
+    {"--slice", OC_OPT_STR, F(slice), "DIM=V,...", "route: the QoE slice to route", 0, 0, NULL},
+    {"--service", OC_OPT_STR, F(service), "NAME", "route: the service to route", 0, 0, NULL},
+    {"--at", OC_OPT_FN, 0, "TIME",
+     "route, oncall: at this time (2026-11-25T19:43:00Z or unix seconds; default now)", 0, 0,
+     set_at},
+    {0},
+};
+
+#undef F
+
+const struct oc_cli catalog_cli[] = {
+    {"catalog", "COMMAND [NAME] [--file FILE] [--json]",
+     "Commands: check, show, upstream, downstream, blast-radius, route, oncall\n"
+     "(`oncue catalog --help` shows what each takes).\n",
+     options, 1},
+    {0},
+};
 
 int catalog_cli_main(int argc, char **argv)
 {
@@ -244,7 +258,10 @@ int catalog_cli_main(int argc, char **argv)
     struct oc_clock clock;
     oc_clock_init(&clock, OC_CLOCK_REAL, 0);
     cl.at_ms = oc_clock_now_ms(&clock); /* --at overrides it */
-    if (!subs[k].name || parse_args(argc, argv, &cl) != 0 || (subs[k].needs_arg && !cl.arg)) {
+    int nargs = 0, prc = oc_cli_parse(catalog_cli, argc - 2, argv + 2, &cl, &cl.arg, &nargs);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    if (!subs[k].name || (subs[k].needs_arg && !cl.arg)) {
         usage(stderr);
         return 2;
     }

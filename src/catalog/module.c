@@ -14,6 +14,7 @@
 #include "core/module.h"
 #include "http/http.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,11 +335,28 @@ static const struct http_route catalog_routes[] = {
     {0},
 };
 
+/* The catalog module's options. */
+struct catalog_opts {
+    char *file; /* catalog.file; "" = the embedded example */
+};
+
+#define F(field) offsetof(struct catalog_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"catalog.file", OC_SETTING_STR, "", 0, 0, NULL, F(file), NULL,
+     "service catalog YAML loaded at start and on POST /v1/catalog/reload; empty: the example"},
+    {0},
+};
+
+#undef F
+
 static int catalog_mod_init(struct oc_app *app, void **state)
 {
     struct catalog_mod *m = NULL;
     char err[CATALOG_ERR_MAX];
-    const char *file = app->cfg ? app->cfg->catalog_file : NULL;
+    struct catalog_opts def;
+    const struct catalog_opts *o = config_module_opts(app->cfg, &catalog_module, &def);
+    const char *file = o->file;
     int rc = catalog_mod_new(app->store, file, &m, err, sizeof(err));
     if (rc) {
         oc_log(OC_LOG_ERROR, "catalog: %s", err);
@@ -369,4 +387,6 @@ const struct oc_module catalog_module = {
     .init = catalog_mod_init,
     .routes = catalog_routes,
     .stop = catalog_mod_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct catalog_opts),
 };

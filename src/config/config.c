@@ -2,9 +2,10 @@
  * config.c - reads a YAML configuration document (libyaml's event API) into struct oc_config.
  *
  * Nested mappings flatten to dotted names ("http:\n  listen: x" is "http.listen: x"); every
- * leaf must name a setting of the table in settings.c. The document is untrusted: it is
- * bounded (size, depth, key length), aliases and sequences are refused, and every problem is
- * reported once as "FILE:LINE: what is wrong" (libyaml marks are 0-based; lines here 1-based).
+ * leaf must name a setting: a row of the server's table (settings.c) or of a module's table. The
+ * document is untrusted: it is bounded (size, depth, key length), aliases and sequences are
+ * refused, and every problem is reported once as "FILE:LINE: what is wrong" (libyaml marks are
+ * 0-based; lines here 1-based).
  */
 #include "config/config.h"
 #include "core/alloc.h"
@@ -109,10 +110,11 @@ static const char *quoted_name(const struct loader *ld, char *out, size_t outlen
     return out;
 }
 
-/* Whether some setting's name starts with prefix followed by a '.'. */
-static int known_prefix(const char *prefix, size_t n)
+/* Whether some setting of cfg has a name that starts with prefix followed by a '.'. */
+static int known_prefix(const struct oc_config *cfg, const char *prefix, size_t n)
 {
-    for (const struct config_setting *s = config_settings; s->name; s++)
+    struct config_walk w = {0};
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;)
         if (strncmp(s->name, prefix, n) == 0 && s->name[n] == '.')
             return 1;
     return 0;
@@ -139,7 +141,7 @@ static int remember(struct loader *ld, size_t line)
 static int unknown(struct loader *ld, size_t line)
 {
     char q[64];
-    const char *near = config_suggest(ld->name);
+    const char *near = config_suggest(ld->cfg, ld->name);
     return fail(ld, line, "unknown setting %s%s%s%s", quoted_name(ld, q, sizeof(q)),
                 near ? "; did you mean " : "", near ? near : "", near ? "?" : "");
 }
@@ -158,10 +160,11 @@ static int leaf(struct loader *ld)
     char why[768];
     size_t line = ev_line(ld), len = ld->ev.data.scalar.length;
     const char *v = (const char *)ld->ev.data.scalar.value;
-    const struct config_setting *s = config_find(ld->name);
-    if (!s && known_prefix(ld->name, ld->name_len) && is_null_scalar(ld))
+    void *base = NULL;
+    const struct oc_setting *s = config_locate(ld->cfg, ld->name, &base);
+    if (!s && known_prefix(ld->cfg, ld->name, ld->name_len) && is_null_scalar(ld))
         return remember(ld, line); /* "http:" with nothing under it */
-    if (!s && known_prefix(ld->name, ld->name_len))
+    if (!s && known_prefix(ld->cfg, ld->name, ld->name_len))
         return fail(ld, line, "%s: expected a mapping of settings, got a single value", ld->name);
     if (!s)
         return unknown(ld, line);
@@ -169,12 +172,12 @@ static int leaf(struct loader *ld)
         return OC_EINVAL;
     if (strlen(v) != len)
         return fail(ld, line, "%s: the value contains a NUL byte", s->name);
-    if (is_null_scalar(ld) && s->type == CONFIG_STR)
+    if (is_null_scalar(ld) && s->type == OC_SETTING_STR)
         v = ""; /* "name:" with nothing after it is an empty string */
     else if (is_null_scalar(ld))
         return fail(ld, line, "%s: no value given (remove the line to keep the default %s)",
                     s->name, s->def);
-    if (config_apply(ld->cfg, s, v, why, sizeof(why)) != 0)
+    if (config_apply(base, s, v, why, sizeof(why)) != 0)
         return fail(ld, line, "%s: %s", s->name, why);
     return 0;
 }
@@ -187,7 +190,7 @@ static int value(struct loader *ld, int depth, size_t key_line)
 {
     char q[64];
     size_t line = ev_line(ld);
-    const struct config_setting *s = config_find(ld->name);
+    const struct oc_setting *s = config_find(ld->cfg, ld->name);
     switch (ld->ev.type) {
     case YAML_SCALAR_EVENT:
         return leaf(ld);
@@ -252,7 +255,7 @@ static int mapping(struct loader *ld, int depth)
         ld->name[base] = '\0';
         keys++;
     }
-    if (keys == 0 && base > 0 && !known_prefix(ld->name, base))
+    if (keys == 0 && base > 0 && !known_prefix(ld->cfg, ld->name, base))
         return unknown(ld, start_line);
     return 0;
 }

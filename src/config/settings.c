@@ -1,14 +1,17 @@
 /*
- * settings.c - the one table of oncue's settings, and everything that reads it: defaults,
- * typed parsing of values (config_apply, config_set), typo suggestions and the generated
- * reference (docs/config.md and the settings part of `oncue serve --help`).
+ * settings.c - the server's own settings table, the walk over it and every module's table,
+ * and everything that reads them: defaults, typed parsing of values (config_apply,
+ * config_set), typo suggestions and the generated reference (docs/config.md and the settings
+ * part of `oncue serve --help`).
  *
- * To add a setting: add a field to struct oc_config (config.h) and one row below.
+ * A module's setting is a row in that module's table (struct oc_module's .settings); only
+ * the server's own settings (store, http, log, clock, modules) are rows below.
  */
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/module.h"
 
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -23,125 +26,119 @@ static const char *const clock_choices[] = {"real", "virtual", "replay", NULL};
 
 #define F(field) offsetof(struct oc_config, field)
 
-const struct config_setting config_settings[] = {
-    {"store.data_dir", CONFIG_STR, "./oncue-data", 0, 0, NULL, F(data_dir), "--data",
+const struct oc_setting config_server_settings[] = {
+    {"store.data_dir", OC_SETTING_STR, "./oncue-data", 0, 0, NULL, F(data_dir), "--data",
      "directory holding the SQLite store and all other state"},
-    {"store.synchronous", CONFIG_ENUM, "full", 0, 0, sync_choices, F(store_sync), NULL,
+    {"store.synchronous", OC_SETTING_ENUM, "full", 0, 0, sync_choices, F(store_sync), NULL,
      "SQLite synchronous mode: full survives power loss, normal only a process crash"},
-    {"http.listen", CONFIG_ADDR, "127.0.0.1:8470", 0, 0, NULL, F(listen), "--listen",
+    {"http.listen", OC_SETTING_ADDR, "127.0.0.1:8470", 0, 0, NULL, F(listen), "--listen",
      "address and port to listen on; port 0 picks a free port (logged as `listening on`)"},
-    {"http.workers", CONFIG_INT, "0", 0, 64, NULL, F(http_workers), "--workers",
+    {"http.workers", OC_SETTING_INT, "0", 0, 64, NULL, F(http_workers), "--workers",
      "event-loop worker threads sharing the listening socket; 0 means one per core"},
-    {"http.max_body_bytes", CONFIG_INT, "16777216", 1024, 268435456, NULL, F(http_max_body), NULL,
+    {"http.max_body_bytes", OC_SETTING_INT, "16777216", 1024, 268435456, NULL, F(http_max_body),
+     NULL,
      "largest request body the server reads at all; each route has its own lower cap "
      "(1 MiB unless it says otherwise); larger bodies get 413"},
-    {"http.max_header_bytes", CONFIG_INT, "16384", 1024, 1048576, NULL, F(http_max_header), NULL,
-     "largest request line plus headers accepted"},
-    {"http.timeout_s", CONFIG_INT, "30", 1, 3600, NULL, F(http_timeout_s), NULL,
+    {"http.max_header_bytes", OC_SETTING_INT, "16384", 1024, 1048576, NULL, F(http_max_header),
+     NULL, "largest request line plus headers accepted"},
+    {"http.timeout_s", OC_SETTING_INT, "30", 1, 3600, NULL, F(http_timeout_s), NULL,
      "seconds a connection may take to send its request or read the reply"},
-    {"http.shutdown_grace_ms", CONFIG_INT, "5000", 0, 60000, NULL, F(http_grace_ms), NULL,
+    {"http.shutdown_grace_ms", OC_SETTING_INT, "5000", 0, 60000, NULL, F(http_grace_ms), NULL,
      "milliseconds in-flight requests get to finish after SIGTERM or SIGINT"},
-    {"http.request_memory_bytes", CONFIG_INT, "67108864", 65536, 1073741824, NULL,
+    {"http.request_memory_bytes", OC_SETTING_INT, "67108864", 65536, 1073741824, NULL,
      F(http_arena_max), NULL, "cap on the memory one request may use; past it the request fails"},
-    {"log.level", CONFIG_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
+    {"log.level", OC_SETTING_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
      "lowest level of the JSON log lines written to stderr"},
-    {"clock.kind", CONFIG_ENUM, "real", 0, 0, clock_choices, F(clock), "--clock",
+    {"clock.kind", OC_SETTING_ENUM, "real", 0, 0, clock_choices, F(clock), "--clock",
      "time source: real, virtual (driven by tests and the simulator) or replay (event time:"
      " starts at the first event and follows the newest)"},
-    {"modules", CONFIG_STR, "all", 0, 0, NULL, F(modules), "--modules",
+    {"modules", OC_SETTING_STR, "all", 0, 0, NULL, F(modules), "--modules",
      "comma-separated modules to run (see `oncue serve --help`), or all"},
-    {"steer.ttl_s", CONFIG_INT, "10", 1, 86400, NULL, F(steer_ttl_s), NULL,
-     "TTL in seconds of steering manifests when the policy sets none: how fast players follow"},
-    {"steer.region_header", CONFIG_STR, "", 0, 0, NULL, F(steer_region_header), NULL,
-     "trusted request header (set by the CDN edge) naming the client's region; empty: none"},
-    {"steer.client_ip_header", CONFIG_STR, "", 0, 0, NULL, F(steer_client_ip_header), NULL,
-     "trusted header set by the CDN edge with the client's address (its first entry, as in"
-     " X-Forwarded-For) for MaxMind lookups; empty: the connection's peer"},
-    {"steer.geoip_db", CONFIG_STR, "", 0, 0, NULL, F(steer_geoip_db), NULL,
-     "MaxMind DB files, comma-separated (GeoIP2/GeoLite2 Country or City, ASN, ISP): region,"
-     " country, ASN and ISP of steering clients whose request does not name them; empty: off"},
-    {"steer.geoip_regions", CONFIG_STR, "", 0, 0, NULL, F(steer_geoip_regions), NULL,
-     "continent:XX=REGION and country:XX=REGION entries, comma-separated (a country entry wins),"
-     " mapping MaxMind codes to policy regions; empty: the built-in map (docs/internals/steer.md)"},
-    {"steer.max_rps", CONFIG_INT, "0", 0, 10000000, NULL, F(steer_max_rps), NULL,
-     "steering requests per second answered before 429 with Retry-After; 0: no cap"},
-    {"steer.followup_hours", CONFIG_INT, "72", 1, 8760, NULL, F(steer_followup_hours), NULL,
-     "deadline in hours of the follow-up item each mitigation creates"},
-    {"steer.policy_file", CONFIG_STR, "", 0, 0, NULL, F(steer_policy_file), NULL,
-     "JSON steering policy applied at start (replaces the stored one); empty: keep the stored"},
-    {"steer.backup_origin", CONFIG_STR, "", 0, 0, NULL, F(steer_backup_origin), NULL,
-     "host[:port] that `oncue mitigate backup-origin` steers to when --host is not given"},
-    {"catalog.file", CONFIG_STR, "", 0, 0, NULL, F(catalog_file), NULL,
-     "service catalog YAML loaded at start and on POST /v1/catalog/reload; empty: the example"},
-    {"ingest.allowed_lateness_s", CONFIG_INT, "120", 0, 3600, NULL, F(ingest_lateness_s), NULL,
-     "seconds an event may arrive after the latest event time and still land in its minute"},
-    {"ingest.max_future_skew_s", CONFIG_INT, "300", 0, 86400, NULL, F(ingest_future_skew_s), NULL,
-     "events more than this many seconds ahead of the clock are rejected (not in replay)"},
-    {"ingest.max_values_per_dim", CONFIG_INT, "10000", 1, 1000000, NULL, F(ingest_max_values), NULL,
-     "distinct values kept per dimension; later new values fold into `other`"},
-    {"ingest.max_leaves_per_minute", CONFIG_INT, "200000", 1, 10000000, NULL,
-     F(ingest_max_leaves_min), NULL,
-     "dimension combinations kept per minute; beyond, events go to the all-`other` leaf"},
-    {"ingest.max_leaves", CONFIG_INT, "1000000", 1, 100000000, NULL, F(ingest_max_leaves), NULL,
-     "dimension combinations kept in all; beyond, events go to the all-`other` leaf"},
-    {"ingest.max_sessions_per_minute", CONFIG_INT, "2000000", 1, 100000000, NULL,
-     F(ingest_max_sessions), NULL,
-     "(session, leaf) pairs counted exactly per minute; beyond, new pairs are not counted"},
-    {"qoe.memory_minutes", CONFIG_INT, "360", 1, 100000, NULL, F(qoe_memory_minutes), NULL,
-     "closed minutes kept in memory for queries (6 hours by default)"},
-    {"qoe.rollup_5m_after_s", CONFIG_INT, "21600", 60, 315360000, NULL, F(qoe_rollup_5m_after_s),
-     NULL, "stored minutes older than this merge into 5-minute rows"},
-    {"qoe.rollup_1h_after_s", CONFIG_INT, "604800", 300, 315360000, NULL, F(qoe_rollup_1h_after_s),
-     NULL, "stored 5-minute rows older than this merge into hourly rows"},
-    {"qoe.retention_days", CONFIG_INT, "90", 1, 36500, NULL, F(qoe_retention_days), NULL,
-     "stored QoE rows older than this many days are deleted"},
-    {"incident.group_window_s", CONFIG_INT, "1800", 0, 604800, NULL, F(incident_group_window_s),
-     NULL, "a firing alert joins an open incident with an overlapping slice opened this recently"},
-    {"incident.recovery_window_s", CONFIG_INT, "1800", 0, 604800, NULL,
-     F(incident_recovery_window_s), NULL,
-     "seconds the metrics that opened an incident must stay inside their band before it resolves"},
-    {"incident.followup_hours", CONFIG_INT, "72", 1, 8760, NULL, F(incident_followup_hours), NULL,
-     "deadline of follow-up items for temporary mitigations that name none"},
-    {"incident.sev1_cannot_start_pct", CONFIG_INT, "25", 1, 100, NULL, F(incident_sev1_start_pct),
-     NULL, "severity grid: SEV1 when more than this % of viewers cannot start"},
-    {"incident.sev1_rebuffer_pct", CONFIG_INT, "15", 1, 100, NULL, F(incident_sev1_rebuffer_pct),
-     NULL, "severity grid: SEV1 when the global rebuffer ratio is above this %..."},
-    {"incident.sev1_rebuffer_for_s", CONFIG_INT, "120", 0, 86400, NULL, F(incident_sev1_rebuffer_s),
-     NULL, "...for longer than this many seconds"},
-    {"incident.sev2_affected_pct", CONFIG_INT, "5", 1, 100, NULL, F(incident_sev2_pct), NULL,
-     "severity grid: SEV2 when more than this % of viewers are affected"},
-    {"incident.webhooks_file", CONFIG_STR, "", 0, 0, NULL, F(incident_webhooks_file), NULL,
-     "YAML list of notification endpoints (name, kind slack|teams|pagerduty|webhook, url, secret)"},
-    {"incident.public_url", CONFIG_STR, "", 0, 0, NULL, F(incident_public_url), NULL,
-     "base URL of this server as viewers reach it, for status page links; empty: relative"},
-    {"incident.deploy_secret", CONFIG_STR, "", 0, 0, NULL, F(incident_deploy_secret), NULL,
-     "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
-     " empty: unsigned"},
-    {"slo.file", CONFIG_STR, "", 0, 0, NULL, F(slo_file), NULL,
-     "SLO YAML (OpenSLO-shaped) loaded at start; empty: the shipped examples/slos.yaml"},
-    {"alert.rules_file", CONFIG_STR, "", 0, 0, NULL, F(alert_rules_file), NULL,
-     "alert rules YAML loaded at start; empty: the shipped examples/rules.yaml"},
     {0},
 };
 
 #undef F
 
-/* The row named name, or NULL (a linear scan: the table is small). */
-const struct config_setting *config_find(const char *name)
+static const struct oc_setting no_rows[] = {{0}};
+
+/* Whether s keeps its value as a string (char *) at its offset. */
+static int is_string(const struct oc_setting *s)
 {
-    for (const struct config_setting *s = config_settings; s->name; s++)
-        if (strcmp(s->name, name) == 0)
+    return s->type == OC_SETTING_STR || s->type == OC_SETTING_ENUM || s->type == OC_SETTING_ADDR;
+}
+
+/* Whether s reads an integer (whatever it is stored as). */
+static int is_int(const struct oc_setting *s)
+{
+    return s->type == OC_SETTING_INT || s->type == OC_SETTING_U32 || s->type == OC_SETTING_PCT;
+}
+
+/* Moves w to the next row of cfg: the server's table first, then each module's table in
+ * module-table order. Returns the row (w->base is where its options struct is) or NULL. */
+static const struct oc_setting *walk_next(const struct oc_config *cfg, struct config_walk *w)
+{
+    if (!w->row) {
+        w->row = config_server_settings;
+        w->base = (void *)cfg; /* the caller's config, not a constant */
+        w->mod = 0;
+    } else if (w->row->name) {
+        w->row++;
+    }
+    while (!w->row->name) {
+        if (!cfg->mods || w->mod >= cfg->nmods)
+            return NULL;
+        const struct oc_module *m = cfg->mods[w->mod];
+        w->base = cfg->blocks[w->mod];
+        w->row = m->settings && w->base ? m->settings : no_rows;
+        w->mod++;
+    }
+    return w->row;
+}
+
+/* Starts or continues a walk over every row of cfg; see config.h. */
+const struct oc_setting *config_walk(const struct oc_config *cfg, struct config_walk *w)
+{
+    return walk_next(cfg, w);
+}
+
+/* The row named name and (in *base, when not NULL) its options struct, or NULL. */
+const struct oc_setting *config_locate(const struct oc_config *cfg, const char *name, void **base)
+{
+    struct config_walk w = {0};
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+        if (strcmp(s->name, name) == 0) {
+            if (base)
+                *base = w.base;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* The row named name, or NULL (a linear scan: the tables are small). */
+const struct oc_setting *config_find(const struct oc_config *cfg, const char *name)
+{
+    return config_locate(cfg, name, NULL);
+}
+
+/* The row whose flag is flag ("--listen"), or NULL. */
+const struct oc_setting *config_find_flag(const struct oc_config *cfg, const char *flag)
+{
+    struct config_walk w = {0};
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
+        if (s->flag && strcmp(s->flag, flag) == 0)
             return s;
     return NULL;
 }
 
-/* The row whose flag is flag ("--listen"), or NULL. */
-const struct config_setting *config_find_flag(const char *flag)
+/* The i-th row of cfg, or NULL. */
+const struct oc_setting *config_row(const struct oc_config *cfg, size_t i)
 {
-    for (const struct config_setting *s = config_settings; s->name; s++)
-        if (s->flag && strcmp(s->flag, flag) == 0)
-            return s;
-    return NULL;
+    struct config_walk w = {0};
+    const struct oc_setting *s = walk_next(cfg, &w);
+    for (; s && i > 0; i--)
+        s = walk_next(cfg, &w);
+    return s;
 }
 
 /* Quotes and escapes s for a message; see config.h. */
@@ -235,29 +232,31 @@ static int check_addr(const char *v)
 }
 
 /* Writes "a, b, c" (the choices of s) into b. */
-static void put_choices(struct oc_buf *b, const struct config_setting *s, const char *sep)
+static void put_choices(struct oc_buf *b, const struct oc_setting *s, const char *sep)
 {
     for (size_t i = 0; s->choices[i]; i++)
         oc_buf_printf(b, "%s%s", i ? sep : "", s->choices[i]);
 }
 
 /* Writes what a valid value of s looks like ("an integer between 0 and 64") into out. */
-static void expected(const struct config_setting *s, char *out, size_t outlen)
+static void expected(const struct oc_setting *s, char *out, size_t outlen)
 {
     struct oc_buf b;
     oc_buf_init(&b, 1024);
     switch (s->type) {
-    case CONFIG_INT:
+    case OC_SETTING_INT:
+    case OC_SETTING_U32:
+    case OC_SETTING_PCT:
         oc_buf_printf(&b, "an integer between %lld and %lld", (long long)s->min, (long long)s->max);
         break;
-    case CONFIG_BOOL:
+    case OC_SETTING_BOOL:
         oc_buf_puts(&b, "true or false (or yes/no, on/off)");
         break;
-    case CONFIG_ENUM:
+    case OC_SETTING_ENUM:
         oc_buf_puts(&b, "one of ");
         put_choices(&b, s, ", ");
         break;
-    case CONFIG_ADDR:
+    case OC_SETTING_ADDR:
         oc_buf_puts(&b, "ADDR:PORT (an IPv4 address or [IPv6] address, and a port 0-65535)");
         break;
     default:
@@ -269,31 +268,58 @@ static void expected(const struct config_setting *s, char *out, size_t outlen)
 }
 
 /* Checks value against the type of s; 0 or OC_EINVAL. Sets *iv for ints and booleans. */
-static int check_value(const struct config_setting *s, const char *value, int64_t *iv)
+static int check_value(const struct oc_setting *s, const char *value, int64_t *iv)
 {
     int bv = 0;
     switch (s->type) {
-    case CONFIG_INT:
+    case OC_SETTING_INT:
+    case OC_SETTING_U32:
+    case OC_SETTING_PCT:
         return parse_int(value, iv) == 0 && *iv >= s->min && *iv <= s->max ? 0 : OC_EINVAL;
-    case CONFIG_BOOL:
+    case OC_SETTING_BOOL:
         if (parse_bool(value, &bv) != 0)
             return OC_EINVAL;
         *iv = bv;
         return 0;
-    case CONFIG_ENUM:
+    case OC_SETTING_ENUM:
         for (size_t i = 0; s->choices[i]; i++)
             if (strcmp(s->choices[i], value) == 0)
                 return 0;
         return OC_EINVAL;
-    case CONFIG_ADDR:
+    case OC_SETTING_ADDR:
         return check_addr(value);
     default:
         return 0; /* any string, empty included ("none" for some settings) */
     }
 }
 
+/* Stores a checked value at field as s->type says: iv for integers and booleans, str (now
+ * owned by the field) for the string types, freeing the string stored there before unless it
+ * is the row's static default. */
+static void store_value(const struct oc_setting *s, char *field, int64_t iv, char *str)
+{
+    if (s->type == OC_SETTING_U32) {
+        uint32_t u = (uint32_t)iv;
+        memcpy(field, &u, sizeof(u));
+    } else if (s->type == OC_SETTING_PCT) {
+        double d = (double)iv / 100.0;
+        memcpy(field, &d, sizeof(d));
+    } else if (s->type == OC_SETTING_INT) {
+        memcpy(field, &iv, sizeof(iv));
+    } else if (s->type == OC_SETTING_BOOL) {
+        int bv = (int)iv;
+        memcpy(field, &bv, sizeof(bv));
+    } else {
+        char *old;
+        memcpy(&old, field, sizeof(old));
+        if (old != s->def)
+            free(old);
+        memcpy(field, &str, sizeof(str));
+    }
+}
+
 /* Parses value as s and stores it in base; 0 or OC_EINVAL with why. See config.h. */
-int config_apply(void *base, const struct config_setting *s, const char *value, char *why,
+int config_apply(void *base, const struct oc_setting *s, const char *value, char *why,
                  size_t whylen)
 {
     char *field = (char *)base + s->offset, exp[256], got[64];
@@ -309,58 +335,106 @@ int config_apply(void *base, const struct config_setting *s, const char *value, 
         snprintf(why, whylen, "expected %s, got %s", exp, got);
         return OC_EINVAL;
     }
-    if (s->type == CONFIG_INT) {
-        memcpy(field, &iv, sizeof(iv));
-    } else if (s->type == CONFIG_BOOL) {
-        int bv = (int)iv;
-        memcpy(field, &bv, sizeof(bv));
-    } else {
-        char *old, *dup = oc_strdup(value);
-        memcpy(&old, field, sizeof(old));
-        free(old);
-        memcpy(field, &dup, sizeof(dup));
-    }
+    store_value(s, field, iv, is_string(s) ? oc_strdup(value) : NULL);
     return 0;
 }
 
-/* Fills cfg from every row's default; a default that does not parse is a bug: abort. */
-void config_defaults(struct oc_config *cfg)
+/* Fills the rows of table at base with their defaults (strings point at the static default
+ * text); a default that does not parse is a bug: abort. */
+void config_settings_defaults(const struct oc_setting *table, void *base)
 {
-    char why[512];
-    memset(cfg, 0, sizeof(*cfg));
-    for (const struct config_setting *s = config_settings; s->name; s++) {
-        if (config_apply(cfg, s, s->def, why, sizeof(why)) != 0) {
+    char why[512], exp[256];
+    for (const struct oc_setting *s = table; s && s->name; s++) {
+        int64_t iv = 0;
+        if (check_value(s, s->def, &iv) != 0) {
+            expected(s, exp, sizeof(exp));
+            snprintf(why, sizeof(why), "expected %s", exp);
             fprintf(stderr, "oncue: bad default for %s: %s\n", s->name, why);
             abort();
+        }
+        if (is_string(s)) {
+            char *def = (char *)s->def; /* static; never freed (see store_value) */
+            memcpy((char *)base + s->offset, &def, sizeof(def));
+        } else {
+            store_value(s, (char *)base + s->offset, iv, NULL);
         }
     }
 }
 
-/* Frees every string setting of cfg and sets it to NULL, so a second call is harmless. */
+/* Fills cfg with the server's defaults and one block per module of mods; see config.h. */
+void config_init(struct oc_config *cfg, const struct oc_module *const *mods)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    config_settings_defaults(config_server_settings, cfg);
+    if (!mods)
+        return;
+    while (mods[cfg->nmods])
+        cfg->nmods++;
+    cfg->mods = mods;
+    cfg->blocks = oc_calloc(cfg->nmods ? cfg->nmods : 1, sizeof(*cfg->blocks));
+    for (size_t i = 0; i < cfg->nmods; i++) {
+        if (!mods[i]->settings || mods[i]->opts_size == 0)
+            continue;
+        cfg->blocks[i] = oc_calloc(1, mods[i]->opts_size);
+        config_settings_defaults(mods[i]->settings, cfg->blocks[i]);
+    }
+}
+
+/* The server's settings only. */
+void config_defaults(struct oc_config *cfg)
+{
+    config_init(cfg, NULL);
+}
+
+/* m's block in cfg, or scratch filled with m's defaults; see config.h. */
+const void *config_module_opts(const struct oc_config *cfg, const struct oc_module *m,
+                               void *scratch)
+{
+    for (size_t i = 0; cfg && i < cfg->nmods; i++)
+        if (cfg->mods[i] == m && cfg->blocks[i])
+            return cfg->blocks[i];
+    if (scratch) {
+        memset(scratch, 0, m->opts_size);
+        config_settings_defaults(m->settings, scratch);
+    }
+    return scratch;
+}
+
+/* Frees every owned string setting of cfg and sets it to NULL, then the module blocks, so a
+ * second call is harmless. */
 void config_free(struct oc_config *cfg)
 {
-    for (const struct config_setting *s = config_settings; s->name; s++) {
-        if (s->type == CONFIG_INT || s->type == CONFIG_BOOL)
+    struct config_walk w = {0};
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+        if (!is_string(s))
             continue;
         char *p, *null = NULL;
-        memcpy(&p, (char *)cfg + s->offset, sizeof(p));
-        free(p);
-        memcpy((char *)cfg + s->offset, &null, sizeof(null));
+        memcpy(&p, (char *)w.base + s->offset, sizeof(p));
+        if (p != s->def)
+            free(p);
+        memcpy((char *)w.base + s->offset, &null, sizeof(null));
     }
+    for (size_t i = 0; i < cfg->nmods; i++)
+        free(cfg->blocks[i]);
+    free(cfg->blocks);
+    cfg->blocks = NULL;
+    cfg->mods = NULL;
+    cfg->nmods = 0;
 }
 
 /* Sets one setting by name from text; 0, OC_ENOTFOUND or OC_EINVAL with "NAME: ...". */
 int config_set(struct oc_config *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
     char why[512];
-    const struct config_setting *s = config_find(name);
+    void *base = NULL;
+    const struct oc_setting *s = config_locate(cfg, name, &base);
     if (!s) {
-        const char *near = config_suggest(name);
+        const char *near = config_suggest(cfg, name);
         snprintf(err, errlen, "%s: unknown setting%s%s%s", name, near ? "; did you mean " : "",
                  near ? near : "", near ? "?" : "");
         return OC_ENOTFOUND;
     }
-    if (config_apply(cfg, s, value, why, sizeof(why)) != 0) {
+    if (config_apply(base, s, value, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s: %s", name, why);
         return OC_EINVAL;
     }
@@ -397,11 +471,12 @@ static const char *last_part(const char *name)
 }
 
 /* Closest known name: by edit distance, then same last part, then as a prefix; or NULL. */
-const char *config_suggest(const char *name)
+const char *config_suggest(const struct oc_config *cfg, const char *name)
 {
     const char *best = NULL;
     size_t best_d = (size_t)-1, n = strlen(name);
-    for (const struct config_setting *s = config_settings; n < 128 && s->name; s++) {
+    struct config_walk w = {0};
+    for (const struct oc_setting *s; n < 128 && (s = walk_next(cfg, &w)) != NULL;) {
         size_t d = strlen(s->name) < 128 ? distance(name, s->name) : (size_t)-1;
         if (d < best_d) {
             best_d = d;
@@ -410,18 +485,21 @@ const char *config_suggest(const char *name)
     }
     if (best && best_d <= 2 + strlen(best) / 8)
         return best;
-    for (const struct config_setting *s = config_settings; s->name; s++)
+    memset(&w, 0, sizeof(w));
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
         if (strcmp(last_part(s->name), last_part(name)) == 0)
             return s->name;
-    for (const struct config_setting *s = config_settings; s->name; s++)
+    memset(&w, 0, sizeof(w));
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
         if (n >= 4 && strncmp(s->name, name, n) == 0)
             return s->name;
     return NULL;
 }
 
 static const char *const type_names[] = {
-    [CONFIG_STR] = "string", [CONFIG_INT] = "integer",  [CONFIG_BOOL] = "boolean",
-    [CONFIG_ENUM] = "enum",  [CONFIG_ADDR] = "address",
+    [OC_SETTING_STR] = "string",   [OC_SETTING_INT] = "integer",  [OC_SETTING_U32] = "integer",
+    [OC_SETTING_PCT] = "integer",  [OC_SETTING_BOOL] = "boolean", [OC_SETTING_ENUM] = "enum",
+    [OC_SETTING_ADDR] = "address",
 };
 
 /* A default as shown in the docs: an empty one as "". */
@@ -431,14 +509,14 @@ static const char *shown(const char *def)
 }
 
 /* Writes the placeholder for a flag's value ("N", "ADDR:PORT", "DIR") into b. */
-static void put_metavar(struct oc_buf *b, const struct config_setting *s)
+static void put_metavar(struct oc_buf *b, const struct oc_setting *s)
 {
     const char *p = last_part(s->name), *u = strrchr(p, '_');
-    if (s->type == CONFIG_INT) {
+    if (is_int(s)) {
         oc_buf_puts(b, "N");
-    } else if (s->type == CONFIG_ADDR) {
+    } else if (s->type == OC_SETTING_ADDR) {
         oc_buf_puts(b, "ADDR:PORT");
-    } else if (s->type == CONFIG_BOOL) {
+    } else if (s->type == OC_SETTING_BOOL) {
         oc_buf_puts(b, "true|false");
     } else {
         for (p = u ? u + 1 : p; *p; p++)
@@ -447,15 +525,15 @@ static void put_metavar(struct oc_buf *b, const struct config_setting *s)
 }
 
 /* Writes the bounds or choices of s ("0..64", "normal|full") into b, or nothing. */
-static void put_bounds(struct oc_buf *b, const struct config_setting *s, const char *sep)
+static void put_bounds(struct oc_buf *b, const struct oc_setting *s, const char *sep)
 {
-    if (s->type == CONFIG_INT)
+    if (is_int(s))
         oc_buf_printf(b, "%lld..%lld", (long long)s->min, (long long)s->max);
-    else if (s->type == CONFIG_ENUM)
+    else if (s->type == OC_SETTING_ENUM)
         put_choices(b, s, sep);
-    else if (s->type == CONFIG_ADDR)
+    else if (s->type == OC_SETTING_ADDR)
         oc_buf_puts(b, "IPv4:PORT or [IPv6]:PORT");
-    else if (s->type == CONFIG_BOOL)
+    else if (s->type == OC_SETTING_BOOL)
         oc_buf_puts(b, "true, false");
 }
 
@@ -487,22 +565,25 @@ static void put_example(struct oc_buf *b, const char *prev, const char *name, co
 }
 
 /* Writes docs/config.md: title, how to use, the YAML of every default, then the table. */
-void config_doc_markdown(struct oc_buf *b)
+void config_doc_markdown(const struct oc_config *cfg, struct oc_buf *b)
 {
     const char *prev = NULL;
+    struct config_walk w = {0};
     oc_buf_puts(b, "# oncue configuration\n\n"
-                   "This file is generated from the settings table in `src/config/settings.c` "
+                   "This file is generated from the settings tables (the server's in "
+                   "`src/config/settings.c`, each module's in its `struct oc_module`) "
                    "by `oncue docs config`; do not edit it by hand.\n\n"
                    "Every setting has a default, so no file is needed. Pass a YAML file with "
                    "`oncue serve --config FILE`, set one setting with `--set NAME=VALUE`, or use "
                    "the flag listed below. Nested mappings and dotted names are the same "
                    "(`http:` then `  listen: ...` is `http.listen: ...`). This file holds every "
                    "default:\n\n```yaml\n");
-    for (const struct config_setting *s = config_settings; s->name; prev = s->name, s++)
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL; prev = s->name)
         put_example(b, prev, s->name, s->def);
     oc_buf_puts(b, "```\n\n| setting | type | default | bounds/choices | flag | description |\n"
                    "|---|---|---|---|---|---|\n");
-    for (const struct config_setting *s = config_settings; s->name; s++) {
+    memset(&w, 0, sizeof(w));
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
         oc_buf_printf(b, "| `%s` | %s | `%s` | ", s->name, type_names[s->type], shown(s->def));
         put_bounds(b, s, ", ");
         oc_buf_puts(b, " | ");
@@ -523,10 +604,11 @@ static void pad_to(struct oc_buf *b, size_t start, size_t col)
 }
 
 /* Writes the flags, then every setting, as plain-text lines for `oncue serve --help`. */
-void config_doc_help(struct oc_buf *b)
+void config_doc_help(const struct oc_config *cfg, struct oc_buf *b)
 {
+    struct config_walk w = {0};
     oc_buf_puts(b, "Settings flags (each sets one setting):\n");
-    for (const struct config_setting *s = config_settings; s->name; s++) {
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
         if (!s->flag)
             continue;
         size_t start = b->len;
@@ -536,12 +618,13 @@ void config_doc_help(struct oc_buf *b)
         oc_buf_printf(b, "%s (default %s): %s\n", s->name, shown(s->def), s->desc);
     }
     oc_buf_puts(b, "\nAll settings (in --config FILE as YAML, or as --set NAME=VALUE):\n");
-    for (const struct config_setting *s = config_settings; s->name; s++) {
+    memset(&w, 0, sizeof(w));
+    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
         size_t start = b->len;
         oc_buf_printf(b, "  %s", s->name);
         pad_to(b, start, 30);
         oc_buf_printf(b, "%s", type_names[s->type]);
-        if (s->type != CONFIG_STR) {
+        if (s->type != OC_SETTING_STR) {
             oc_buf_puts(b, " ");
             put_bounds(b, s, "|");
         }

@@ -11,11 +11,16 @@
  * and the pipeline tests call it from their virtual clock, so every host runs the same
  * handlers on the same topics with the same periods. struct oc_app is what a module gets to
  * reach the shared services; everything in it outlives every module.
+ * A module that has settings declares them as rows (.settings) over its own options
+ * struct; init reads its block with config_module_opts (config/config.h).
  */
 #ifndef OC_CORE_MODULE_H
 #define OC_CORE_MODULE_H
 
+#include "core/setting.h"
+
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct oc_config;
@@ -118,6 +123,11 @@ struct oc_module {
     /* Flushes and frees state; called once, after the HTTP workers have stopped. */
     void (*stop)(struct oc_app *app, void *state);
     const struct oc_module_sub *subs; /* NULL or a table ending in {0} */
+    /* The module's settings: NULL or rows ending in {0} whose offsets point into the
+     * module's own options struct of opts_size bytes. The config holds one such block per
+     * module (config_module_opts); config/ parses, documents and defaults them. */
+    const struct oc_setting *settings;
+    size_t opts_size; /* sizeof the options struct; 0 without settings */
 };
 
 #endif

@@ -1,16 +1,19 @@
 /*
- * cli.c - `oncue drill SCENARIO`: options from a table, the scorecard as one JSON object
+ * cli.c - `oncue drill SCENARIO`: options from a table (core/opt.h), the scorecard as one JSON
+ * object
  * (--json) or as a readable report, exit status 0 when the drill passed, 1 when it failed,
  * 2 on a usage or setup error.
  */
 #include "drill/drill_int.h"
 
 #include "core/err.h"
+#include "core/opt.h"
 #include "core/log.h"
 #include "sim/sim.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,93 +132,111 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     free(cause);
 }
 
-/* Options of `oncue drill`. */
-struct drill_cli_opt {
-    const char *flag;
-    int has_value;
-    const char *help;
-};
-static const struct drill_cli_opt drill_cli_opts[] = {
-    {"--viewers", 1, "concurrent viewers (default 20000)"},
-    {"--seed", 1, "simulator seed (default 1)"},
-    {"--auto-mitigate", 0, "let automatic steering mitigate instead of the scripted responder"},
-    {"--json", 0, "print the scorecard as one JSON object"},
-    {"--out", 1, "directory for the post-incident review (default ./oncue-drills)"},
-    {"--verbose", 0, "print the drill's progress on stderr"},
-    {NULL, 0, NULL},
+/* What the command line of `oncue drill` says. */
+struct args {
+    struct drill_opts o; /* the drill */
+    int json;            /* --json */
 };
 
+/* --viewers N: 1 to 4000000. */
+static int set_viewers(void *p, const char *v, char *why, size_t n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || !*v || x < 1 || x > 4000000) {
+        snprintf(why, n, "a number from 1 to 4000000");
+        return -1;
+    }
+    ((struct args *)p)->o.viewers = (int)x;
+    return 0;
+}
+
+/* --seed N: any unsigned 64-bit number. */
+static int set_seed(void *p, const char *v, char *why, size_t n)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (errno || *end || !*v) {
+        snprintf(why, n, "a number");
+        return -1;
+    }
+    ((struct args *)p)->o.seed = x;
+    return 0;
+}
+
+#define F(field) offsetof(struct args, field)
+
+static const struct oc_opt options[] = {
+    {"--viewers", OC_OPT_FN, 0, "N", "concurrent viewers (default 20000)", 0, 0, set_viewers},
+    {"--seed", OC_OPT_FN, 0, "N", "simulator seed (default 1)", 0, 0, set_seed},
+    {"--auto-mitigate", OC_OPT_FLAG, F(o.auto_mitigate), NULL,
+     "let automatic steering mitigate instead of the scripted responder", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
+    {"--out", OC_OPT_STR, F(o.out_dir), "DIR",
+     "directory for the post-incident review (default ./oncue-drills)", 0, 0, NULL},
+    {"--verbose", OC_OPT_FLAG, F(o.verbose), NULL, "print the drill's progress on stderr", 0, 0,
+     NULL},
+    {0},
+};
+
+#undef F
+
+const struct oc_cli drill_cli[] = {
+    {"drill", "SCENARIO [options]",
+     "Runs a chaos drill in-process on a virtual clock and prints its scorecard; exit 0 when\n"
+     "it passed, 1 when it failed. `oncue drill --help` lists the scenarios.\n",
+     options, 1},
+    {0},
+};
+
+/* The scenarios, then the options (from the table). */
 static void usage(FILE *f)
 {
+    struct oc_buf b;
     fprintf(f, "usage: oncue drill SCENARIO [options]\n\nscenarios:");
     for (const char *const *n = sim_scenario_names; *n; n++)
         fprintf(f, " %s", *n);
-    fprintf(f, "\n\noptions:\n");
-    for (const struct drill_cli_opt *o = drill_cli_opts; o->flag; o++)
-        fprintf(f, "  %-16s %s\n", o->flag, o->help);
+    oc_buf_init(&b, 1 << 20);
+    oc_cli_help(drill_cli, &b);
+    fprintf(f, "\n\n%s", strstr(b.data, "options:\n"));
+    oc_buf_free(&b);
 }
 
-/* Parses argv into o and *json. 0, 1 (--help) or -1 (usage error, printed). */
-static int parse_args(int argc, char **argv, struct drill_opts *o, int *json)
+/* Parses argv into a. 0, 1 (--help) or -1 (usage error, printed). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
-    char *end;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-            return 1;
-        else if (strcmp(a, "--json") == 0)
-            *json = 1;
-        else if (strcmp(a, "--auto-mitigate") == 0)
-            o->auto_mitigate = 1;
-        else if (strcmp(a, "--verbose") == 0)
-            o->verbose = 1;
-        else if (strcmp(a, "--out") == 0 && v)
-            o->out_dir = argv[++i];
-        else if ((strcmp(a, "--viewers") == 0 || strcmp(a, "--seed") == 0) && v) {
-            errno = 0;
-            unsigned long long n = strtoull(v, &end, 10);
-            if (errno || *end || !*v || (a[2] == 'v' && (n < 1 || n > 4000000))) {
-                fprintf(stderr, "oncue drill: %s: a number%s\n", a,
-                        a[2] == 'v' ? " from 1 to 4000000" : "");
-                return -1;
-            }
-            if (a[2] == 'v')
-                o->viewers = (int)n;
-            else
-                o->seed = n;
-            i++;
-        } else if (a[0] != '-' && !o->scenario)
-            o->scenario = a;
-        else {
-            fprintf(stderr, "oncue drill: unexpected argument %s\n", a);
-            return -1;
-        }
-    }
-    if (!o->scenario) {
+    int nargs = 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1; /* the scenarios too, not only the options */
+    int rc = oc_cli_parse(drill_cli, argc - 1, argv + 1, a, &a->o.scenario, &nargs);
+    if (rc == 0 && !a->o.scenario) {
         fprintf(stderr, "oncue drill: name a scenario\n");
         return -1;
     }
-    return 0;
+    return rc;
 }
 
 int drill_cli_main(int argc, char **argv, const struct drill_host *host)
 {
-    struct drill_opts o = {.seed = 1, .host = host};
+    struct args a = {.o = {.seed = 1, .host = host}};
     struct drill_score s;
     struct oc_buf b;
     char err[512] = "";
-    int json = 0, rc = parse_args(argc, argv, &o, &json);
+    int rc = parse_args(argc, argv, &a);
     if (rc != 0) {
         usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? 0 : 2;
     }
     oc_log_set_level(OC_LOG_ERROR);
-    if ((rc = drill_run(&o, &s, err, sizeof(err))) != 0) {
+    if ((rc = drill_run(&a.o, &s, err, sizeof(err))) != 0) {
         fprintf(stderr, "oncue drill: %s (%s)\n", err[0] ? err : "failed", oc_strerror(rc));
         return 2;
     }
     oc_buf_init(&b, 1 << 20);
-    if (json) {
+    if (a.json) {
         json_t *j = drill_score_json(&s);
         char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         oc_buf_printf(&b, "%s\n", text ? text : "{}");

@@ -11,6 +11,7 @@
 #define OC_DRILL_DRILL_H
 
 #include "sim/sim.h"
+#include "core/opt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -147,6 +148,8 @@ json_t *drill_command_request(const char *cmd, char *err, size_t errlen);
 
 /* `oncue drill SCENARIO [--viewers N] [--seed S] [--auto-mitigate] [--json] [--out DIR]`. */
 int drill_cli_main(int argc, char **argv, const struct drill_host *host);
+/* Its options (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli drill_cli[];
 
 /* `oncue runbook list|show INCIDENT [--server URL] [--token T] [--json]`. */
 int drill_runbook_cli_main(int argc, char **argv);

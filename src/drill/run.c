@@ -93,7 +93,7 @@ static int pipeline_open(struct drill *d, char *err, size_t errlen)
     if ((rc = store_open(d->dir, STORE_SYNC_NORMAL, &d->store, err, errlen)) != 0)
         return rc;
     d->bus = oc_bus_new();
-    config_defaults(&d->cfg);
+    config_init(&d->cfg, d->o->host->modules);
     if ((rc = settings(d, err, errlen)) != 0)
         return rc;
     d->app = (struct oc_app){.cfg = &d->cfg, .clock = &d->clk, .bus = d->bus, .store = d->store};

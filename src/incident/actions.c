@@ -8,12 +8,14 @@
 #include "incident/incident_int.h"
 #include "core/lock.h"
 #include "core/topics.h"
+#include "config/config.h"
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,14 +31,45 @@ static const char *const role_names[] = {"commander", "comms", "ops", "scribe", 
 static const char *const public_statuses[] = {"investigating", "identified", "monitoring",
                                               "resolved", NULL};
 
+#define F(field) offsetof(struct incident_opts, field)
+
+/* The incident module's settings over struct incident_opts (the grid's percentages are
+ * stored as shares). */
+const struct oc_setting incident_settings[] = {
+    {"incident.group_window_s", OC_SETTING_INT, "1800", 0, 604800, NULL, F(group_window_s), NULL,
+     "a firing alert joins an open incident with an overlapping slice opened this recently"},
+    {"incident.recovery_window_s", OC_SETTING_INT, "1800", 0, 604800, NULL, F(recovery_window_s),
+     NULL,
+     "seconds the metrics that opened an incident must stay inside their band before it resolves"},
+    {"incident.followup_hours", OC_SETTING_INT, "72", 1, 8760, NULL, F(followup_hours), NULL,
+     "deadline of follow-up items for temporary mitigations that name none"},
+    {"incident.sev1_cannot_start_pct", OC_SETTING_PCT, "25", 1, 100, NULL,
+     F(grid.sev1_cannot_start), NULL,
+     "severity grid: SEV1 when more than this % of viewers cannot start"},
+    {"incident.sev1_rebuffer_pct", OC_SETTING_PCT, "15", 1, 100, NULL, F(grid.sev1_rebuffer), NULL,
+     "severity grid: SEV1 when the global rebuffer ratio is above this %..."},
+    {"incident.sev1_rebuffer_for_s", OC_SETTING_INT, "120", 0, 86400, NULL, F(grid.sev1_rebuffer_s),
+     NULL, "...for longer than this many seconds"},
+    {"incident.sev2_affected_pct", OC_SETTING_PCT, "5", 1, 100, NULL, F(grid.sev2_affected), NULL,
+     "severity grid: SEV2 when more than this % of viewers are affected"},
+    {"incident.webhooks_file", OC_SETTING_STR, "", 0, 0, NULL, F(webhooks_file), NULL,
+     "YAML list of notification endpoints (name, kind slack|teams|pagerduty|webhook, url, secret)"},
+    {"incident.public_url", OC_SETTING_STR, "", 0, 0, NULL, F(public_url), NULL,
+     "base URL of this server as viewers reach it, for status page links; empty: relative"},
+    {"incident.deploy_secret", OC_SETTING_STR, "", 0, 0, NULL, F(deploy_secret), NULL,
+     "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
+     " empty: unsigned"},
+    {0},
+};
+
+#undef F
+
+/* Fills o with the rows' defaults; the fields that are not settings get theirs here. */
 void incident_opts_default(struct incident_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    o->group_window_s = 1800;
-    o->recovery_window_s = 1800;
-    o->followup_hours = 72;
+    config_settings_defaults(incident_settings, o);
     o->reclassify_s = 60;
-    incident_grid_default(&o->grid);
 }
 
 static void on_bus(const char *topic, const json_t *payload, void *arg)

@@ -10,9 +10,11 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/timefmt.h"
+#include "core/opt.h"
 #include "http/client.h"
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,42 +261,42 @@ static const struct action actions[] = {
     {0},
 };
 
+#define F(field) offsetof(struct conn, field)
+
+static const struct oc_opt options[] = {
+    {"--server", OC_OPT_STR, F(server), "URL",
+     "the server (default $ONCUE_SERVER, else http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "T", "API token (default $ONCUE_TOKEN)", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print the JSON answer", 0, 0, NULL},
+    {"--state", OC_OPT_STR, F(state), "STATE", "list: only incidents in this state", 0, 0, NULL},
+    {"--force", OC_OPT_FLAG, F(force), NULL, "resolve: without waiting for the recovery window", 0,
+     0, NULL},
+    {"--reason", OC_OPT_STR, F(reason), "TEXT", "resolve --force: why", 0, 0, NULL},
+    {"--output", OC_OPT_STR, F(output), "FILE", "review: write to FILE instead of stdout", 0, 0,
+     NULL},
+    {0},
+};
+
+#undef F
+
+const struct oc_cli incident_cli[] = {
+    {"incident", "ACTION [ARGS...] [--server URL] [--token T] [--json] ...",
+     "Acts on incidents through a running server; `oncue incident --help` lists the actions\n"
+     "(list, show, ack, note, role, status, resolve, review) and their arguments.\n",
+     options, -1},
+    {0},
+};
+
 static void usage(FILE *f)
 {
+    struct oc_buf b;
     fprintf(f, "usage: oncue incident ACTION [--server URL] [--token T] [--json] ...\n\n");
     for (const struct action *a = actions; a->name; a++)
         fprintf(f, "  %-8s %-30s %s\n", a->name, a->usage, a->help);
-    fprintf(f, "\n--server defaults to $ONCUE_SERVER, else http://127.0.0.1:8470; --token to "
-               "$ONCUE_TOKEN.\n");
-}
-
-/* Takes the flags out of argv (in place); returns the number of positional args or -1. */
-static int parse_flags(struct conn *c, int argc, char **argv, char **pos)
-{
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char **dst = !strcmp(a, "--server")   ? &c->server
-                           : !strcmp(a, "--token")  ? &c->token
-                           : !strcmp(a, "--state")  ? &c->state
-                           : !strcmp(a, "--reason") ? &c->reason
-                           : !strcmp(a, "--output") ? &c->output
-                                                    : NULL;
-        if (dst) {
-            if (i + 1 >= argc)
-                return -1;
-            *dst = argv[++i];
-        } else if (!strcmp(a, "--json")) {
-            c->json = 1;
-        } else if (!strcmp(a, "--force")) {
-            c->force = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
-            return -1;
-        } else {
-            pos[n++] = argv[i];
-        }
-    }
-    return n;
+    oc_buf_init(&b, 1 << 20);
+    oc_cli_help(incident_cli, &b);
+    fprintf(f, "\n%s", strstr(b.data, "options:\n"));
+    oc_buf_free(&b);
 }
 
 int incident_cli_main(int argc, char **argv)
@@ -311,12 +313,12 @@ int incident_cli_main(int argc, char **argv)
         code = argc < 2 ? 2 : 0;
         goto out;
     }
-    int n = parse_flags(&c, argc - 2, argv + 2, pos);
+    int n = 0, rc = oc_cli_parse(incident_cli, argc - 2, argv + 2, &c, (const char **)pos, &n);
     const struct action *a = actions;
     while (a->name && strcmp(a->name, argv[1]) != 0)
         a++;
-    if (n < 0) {
-        fprintf(stderr, "oncue incident: bad option\n");
+    if (rc != 0) {
+        code = rc == 1 ? 0 : 2;
         goto out;
     }
     if (!a->name || n < a->nargs) {

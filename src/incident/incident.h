@@ -12,6 +12,7 @@
 #define OC_INCIDENT_INCIDENT_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -55,7 +56,7 @@ struct incident_grid {
     double sev2_affected;     /* 0.05 */
 };
 
-/* Fills g with the PRODUCT.md defaults. */
+/* Fills g with the PRODUCT.md defaults (the incident.sev* settings' defaults). */
 void incident_grid_default(struct incident_grid *g);
 /* The severity 1..4 the grid gives impact (first matching row of a static table). When why is
  * not NULL, the matching row's description is written there. */
@@ -103,6 +104,8 @@ struct incident_opts {
     const char *deploy_secret; /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
 };
 
+/* The incident module's settings (incident.*) over struct incident_opts, ending in {0}. */
+extern const struct oc_setting incident_settings[];
 /* Fills o with the defaults of the settings. */
 void incident_opts_default(struct incident_opts *o);
 
@@ -203,6 +206,8 @@ void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *deliv
 
 /* `oncue incident list|show|ack|note|role|status|resolve|review`; returns the exit status. */
 int incident_cli_main(int argc, char **argv);
+/* Its options (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli incident_cli[];
 
 /* The incident module: /v1/incidents..., /v1/notifications, /v1/reports/incidents, /status. */
 extern const struct oc_module incident_module;

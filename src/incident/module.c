@@ -389,19 +389,13 @@ static void collect(struct oc_buf *b, void *arg)
     oc_metrics_sample(b, "oncue_notifications", lf, f);
 }
 
+/* The defaults, with the settings of the config's incident block (when it has one). */
 static void opts_from_config(struct incident_opts *o, const struct oc_config *cfg)
 {
     incident_opts_default(o);
-    o->group_window_s = cfg->incident_group_window_s;
-    o->recovery_window_s = cfg->incident_recovery_window_s;
-    o->followup_hours = cfg->incident_followup_hours;
-    o->grid.sev1_cannot_start = (double)cfg->incident_sev1_start_pct / 100.0;
-    o->grid.sev1_rebuffer = (double)cfg->incident_sev1_rebuffer_pct / 100.0;
-    o->grid.sev1_rebuffer_s = cfg->incident_sev1_rebuffer_s;
-    o->grid.sev2_affected = (double)cfg->incident_sev2_pct / 100.0;
-    o->webhooks_file = cfg->incident_webhooks_file;
-    o->public_url = cfg->incident_public_url;
-    o->deploy_secret = cfg->incident_deploy_secret;
+    const struct incident_opts *set = config_module_opts(cfg, &incident_module, NULL);
+    if (set)
+        oc_settings_copy(incident_settings, o, set);
 }
 
 static void incident_mod_stop(struct oc_app *app, void *state);
@@ -483,4 +477,6 @@ const struct oc_module incident_module = {
     .timers = incident_timers,
     .stop = incident_mod_stop,
     .subs = incident_subs,
+    .settings = incident_settings,
+    .opts_size = sizeof(struct incident_opts),
 };

@@ -11,7 +11,6 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "qoe/qoe.h"
-#include "qoe/qoe.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -46,10 +45,9 @@ static const struct grid_row grid_rows[] = {
 
 void incident_grid_default(struct incident_grid *g)
 {
-    g->sev1_cannot_start = 0.25;
-    g->sev1_rebuffer = 0.15;
-    g->sev1_rebuffer_s = 120;
-    g->sev2_affected = 0.05;
+    struct incident_opts o;
+    incident_opts_default(&o); /* the defaults are the incident.sev* rows' */
+    *g = o.grid;
 }
 
 static int row_holds(const struct incident_grid *g, const struct incident_impact *imp,

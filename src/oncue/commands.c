@@ -6,6 +6,7 @@
  */
 #include "oncue/commands.h"
 #include "core/buf.h"
+#include "core/opt.h"
 #include "rca/rca.h"
 #include "catalog/catalog.h"
 #include "steer/steer.h"
@@ -14,25 +15,33 @@
 #include "alert/alert.h"
 #include "drill/drill.h"
 
+/* Every subcommand; the function lives in its capability (or here in oncue/). */
 const struct oc_command oc_commands[] = {
-    {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)"},
-    {"token", oc_token_main, "create, list and revoke API tokens in a data directory"},
-    {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown"},
-    {"sim", sim_cli_main, "simulate viewers with fault injection against a server"},
-    {"bench", oc_bench_main, "run a benchmark that prints figures (oncue bench --help)"},
-    {"rca", rca_cli_main, "localize an anomaly to the slices that explain it (rca gen, rca eval)"},
+    {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)", NULL},
+    {"token", oc_token_main, "create, list and revoke API tokens in a data directory",
+     oc_token_cli},
+    {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown", NULL},
+    {"sim", sim_cli_main, "simulate viewers with fault injection against a server", NULL},
+    {"bench", oc_bench_main, "run a benchmark that prints figures (oncue bench --help)", NULL},
+    {"rca", rca_cli_main, "localize an anomaly to the slices that explain it (rca gen, rca eval)",
+     NULL},
     {"mitigate", steer_mitigate_cli_main,
-     "apply, dry-run, list or revert a mitigation (shift-cdn, backup-origin, flag, rollback)"},
-    {"steer", steer_cli_main, "show or set the steering policy; fetch a steering manifest"},
+     "apply, dry-run, list or revert a mitigation (shift-cdn, backup-origin, flag, rollback)",
+     NULL},
+    {"steer", steer_cli_main, "show or set the steering policy; fetch a steering manifest",
+     steer_cli},
     {"catalog", catalog_cli_main,
-     "service catalog: check ownership, show, blast-radius, route a slice, who is on call"},
-    {"alerts", alert_cli_main, "alert audit (fired, acknowledged, led to incident), list, rules"},
+     "service catalog: check ownership, show, blast-radius, route a slice, who is on call",
+     catalog_cli},
+    {"alerts", alert_cli_main, "alert audit (fired, acknowledged, led to incident), list, rules",
+     alert_cli},
     {"incident", incident_cli_main,
-     "list, show, acknowledge, note, assign roles, post status, resolve and review incidents"},
-    {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard"},
+     "list, show, acknowledge, note, assign roles, post status, resolve and review incidents",
+     NULL},
+    {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard", drill_cli},
     {"runbook", drill_runbook_cli_main,
-     "list the runbooks; show an incident's runbook filled from its root cause"},
-    {"version", oc_version_main, "print the version"},
+     "list the runbooks; show an incident's runbook filled from its root cause", NULL},
+    {"version", oc_version_main, "print the version", NULL},
     {0},
 };
 
@@ -41,8 +50,12 @@ void oc_commands_doc(struct oc_buf *b)
     oc_buf_puts(b, "# oncue command line\n\n"
                    "Generated from the subcommand table (`src/oncue/commands.c`) by "
                    "`oncue docs cli`; do not edit.\n\n"
-                   "Each subcommand prints its own options with `--help`.\n\n"
+                   "Each subcommand prints its own options with `--help`; those declared as "
+                   "option tables (`struct oc_cli`, `src/core/opt.h`) are listed below too.\n\n"
                    "| command | what it does |\n|---|---|\n");
     for (const struct oc_command *c = oc_commands; c->name; c++)
         oc_buf_printf(b, "| `oncue %s` | %s |\n", c->name, c->summary);
+    for (const struct oc_command *c = oc_commands; c->name; c++)
+        for (const struct oc_cli *o = c->cli; o && o->name; o++)
+            oc_cli_doc(o, b);
 }

@@ -5,6 +5,7 @@
 #define OC_ONCUE_COMMANDS_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 struct oc_buf;
 
@@ -12,6 +13,7 @@ struct oc_command {
     const char *name;                 /* `oncue NAME` */
     int (*fn)(int argc, char **argv); /* argv[0] is NAME; returns the exit status */
     const char *summary;              /* one line for `oncue --help` */
+    const struct oc_cli *cli;         /* NULL, or its option tables (core/opt.h) ending in {0} */
 };
 
 /* The subcommands, ending in {0}. */
@@ -25,7 +27,10 @@ int oc_token_main(int argc, char **argv);
 int oc_version_main(int argc, char **argv);
 int oc_docs_main(int argc, char **argv);
 int oc_bench_main(int argc, char **argv);
-/* Writes the subcommand list as Markdown (docs/cli.md) into b. */
+/* The options of `oncue token create|list|revoke`, ending in {0}. */
+extern const struct oc_cli oc_token_cli[];
+/* Writes the subcommand list, then the options of each subcommand that has a table, as
+ * Markdown (docs/cli.md) into b. */
 void oc_commands_doc(struct oc_buf *b);
 
 struct drill_host;

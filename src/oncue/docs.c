@@ -37,9 +37,12 @@ int oc_docs_main(int argc, char **argv)
     }
     struct oc_buf b;
     oc_buf_init(&b, 4 << 20);
-    if (strcmp(argv[1], "config") == 0)
-        config_doc_markdown(&b);
-    else if (strcmp(argv[1], "api") == 0)
+    if (strcmp(argv[1], "config") == 0) {
+        struct oc_config cfg;
+        config_init(&cfg, oc_modules);
+        config_doc_markdown(&cfg, &b);
+        config_free(&cfg);
+    } else if (strcmp(argv[1], "api") == 0)
         api_doc(&b);
     else if (strcmp(argv[1], "cli") == 0)
         oc_commands_doc(&b);

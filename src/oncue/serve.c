@@ -38,11 +38,11 @@ struct server {
     struct event *tick;      /* runs oc_app_tick every TICK_MS */
 };
 
-static void usage(FILE *f)
+static void usage(const struct oc_config *cfg, FILE *f)
 {
     struct oc_buf b;
     oc_buf_init(&b, 1 << 20);
-    config_doc_help(&b);
+    config_doc_help(cfg, &b);
     fprintf(f,
             "usage: oncue serve [--config FILE] [--data DIR] [--listen ADDR:PORT] "
             "[--modules a,b] [--set NAME=VALUE]...\n\n"
@@ -63,7 +63,7 @@ static int parse_args(struct oc_config *cfg, int argc, char **argv)
     char err[512];
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
+            usage(cfg, stdout);
             return 1;
         }
         if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -87,7 +87,7 @@ static int parse_args(struct oc_config *cfg, int argc, char **argv)
             fprintf(stderr, "oncue serve: %s needs a value (see oncue serve --help)\n", flag);
             return -1;
         }
-        const struct config_setting *s = config_find_flag(flag);
+        const struct oc_setting *s = config_find_flag(cfg, flag);
         int rc;
         if (strcmp(flag, "--set") == 0) {
             const char *e2 = strchr(val, '=');
@@ -280,7 +280,7 @@ int oc_serve_main(int argc, char **argv)
 {
     struct server *srv = oc_calloc(1, sizeof(*srv));
     int rc = 2;
-    config_defaults(&srv->cfg);
+    config_init(&srv->cfg, oc_modules);
     int pa = parse_args(&srv->cfg, argc, argv);
     if (pa != 0) {
         rc = pa == 1 ? 0 : 2;

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/timefmt.h"
+#include "core/opt.h"
 #include "oncue/commands.h"
 #include "store/store.h"
 
@@ -31,29 +32,46 @@ struct args {
     const char *name; /* --name NAME */
     const char *id;   /* the positional argument */
     int json;         /* --json */
-    int help;         /* --help */
 };
 
-enum { OPT_DATA = 1, OPT_ROLE = 2, OPT_NAME = 4, OPT_JSON = 8, OPT_ID = 16 };
+#define F(field)      offsetof(struct args, field)
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x)  STRINGIFY_(x)
+#define DATA_OPT                                                                                   \
+    {                                                                                              \
+        "--data", OC_OPT_STR, F(data), "DIR", "the data directory (default " DEFAULT_DATA ")", 0,  \
+            0, NULL                                                                                \
+    }
 
-/* The options, as a table: flag, bit, whether it takes a value, where the value goes. */
-static const struct opt_def {
-    const char *flag;
-    int bit;
-    size_t off; /* offsetof(struct args, field) for flags with a value; SIZE_MAX for none */
-} opt_defs[] = {
-    {"--data", OPT_DATA, offsetof(struct args, data)},
-    {"--role", OPT_ROLE, offsetof(struct args, role)},
-    {"--name", OPT_NAME, offsetof(struct args, name)},
-    {"--json", OPT_JSON, SIZE_MAX},
+static const struct oc_opt create_opts[] = {
+    DATA_OPT,
+    {"--role", OC_OPT_STR, F(role), "ROLE", "viewer, responder, admin or ingest", 0, 0, NULL},
+    {"--name", OC_OPT_STR, F(name), "NAME",
+     "1 to " STRINGIFY(AUTH_NAME_MAX) " characters of A-Z a-z 0-9 . _ -, unique", 0, 0, NULL},
+    {0},
+};
+static const struct oc_opt list_opts[] = {
+    DATA_OPT,
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON", 0, 0, NULL},
+    {0},
+};
+static const struct oc_opt revoke_opts[] = {DATA_OPT, {0}};
+
+#undef DATA_OPT
+#undef F
+
+const struct oc_cli oc_token_cli[] = {
+    {"token create", "[--data DIR] --role viewer|responder|admin|ingest --name NAME",
+     "Creates a token and prints it (shown once; only its hash is stored).\n", create_opts, 0},
+    {"token list", "[--data DIR] [--json]", "Lists tokens (never their secrets).\n", list_opts, 0},
+    {"token revoke", "[--data DIR] ID", "Revokes the token with this id.\n", revoke_opts, 1},
     {0},
 };
 
 struct sub {
     const char *name;                /* `oncue token NAME` */
     int (*fn)(const struct args *a); /* returns the exit status */
-    int accepts;                     /* OPT_* bits */
-    const char *usage;               /* synopsis */
+    const struct oc_cli *cli;        /* its options */
     const char *summary;             /* one line */
 };
 
@@ -62,94 +80,38 @@ static int cmd_list(const struct args *a);
 static int cmd_revoke(const struct args *a);
 
 static const struct sub subs[] = {
-    {"create", cmd_create, OPT_DATA | OPT_ROLE | OPT_NAME,
-     "oncue token create [--data DIR] --role viewer|responder|admin|ingest --name NAME",
+    {"create", cmd_create, &oc_token_cli[0],
      "create a token and print it (shown once; only its hash is stored)"},
-    {"list", cmd_list, OPT_DATA | OPT_JSON, "oncue token list [--data DIR] [--json]",
-     "list tokens (never their secrets)"},
-    {"revoke", cmd_revoke, OPT_DATA | OPT_ID, "oncue token revoke [--data DIR] ID",
-     "revoke the token with this id"},
+    {"list", cmd_list, &oc_token_cli[1], "list tokens (never their secrets)"},
+    {"revoke", cmd_revoke, &oc_token_cli[2], "revoke the token with this id"},
     {0},
 };
 
-/* Prints the help of one subcommand, or of `oncue token` when s is NULL. */
-static void usage(FILE *f, const struct sub *s)
+/* Prints the help of `oncue token`. */
+static void usage(FILE *f)
 {
-    if (s) {
-        fprintf(f, "usage: %s\n\n%s.\n\n", s->usage, s->summary);
-        fprintf(f, "  --data DIR   the data directory (default %s)\n", DEFAULT_DATA);
-        if (s->accepts & OPT_ROLE)
-            fprintf(f, "  --role ROLE  viewer, responder, admin or ingest\n");
-        if (s->accepts & OPT_NAME)
-            fprintf(f, "  --name NAME  1 to %d characters of A-Z a-z 0-9 . _ -, unique\n",
-                    AUTH_NAME_MAX);
-        if (s->accepts & OPT_JSON)
-            fprintf(f, "  --json       print JSON\n");
-        return;
-    }
     fprintf(f, "usage: oncue token COMMAND [OPTIONS]\n\ncommands:\n");
     for (const struct sub *c = subs; c->name; c++)
         fprintf(f, "  %-8s %s\n", c->name, c->summary);
     fprintf(f, "\nRun `oncue token COMMAND --help` for its options.\n");
 }
 
-/* Applies one flag (argv[*i], maybe "--flag=value"); 0, or -1 after printing why. */
-static int parse_flag(const struct sub *s, int argc, char **argv, int *i, struct args *a, int *seen)
-{
-    const char *arg = argv[*i], *eq = strchr(arg, '=');
-    size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
-    for (const struct opt_def *d = opt_defs; d->flag; d++) {
-        if (strlen(d->flag) != flen || strncmp(arg, d->flag, flen) != 0)
-            continue;
-        if (!(s->accepts & d->bit))
-            break;
-        *seen |= d->bit;
-        if (d->off == SIZE_MAX) {
-            a->json = 1;
-            if (eq)
-                fprintf(stderr, "oncue token %s: %s takes no value\n", s->name, d->flag);
-            return eq ? -1 : 0;
-        }
-        const char *v = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
-        if (!v) {
-            fprintf(stderr, "oncue token %s: %s needs a value\n", s->name, d->flag);
-            return -1;
-        }
-        *(const char **)((char *)a + d->off) = v;
-        return 0;
-    }
-    fprintf(stderr, "oncue token %s: unknown option '%s'\n", s->name, arg);
-    return -1;
-}
-
-/* Parses argv (after the subcommand name) into a; 0, or -1 after printing why. */
+/* Parses argv (after the subcommand name) into a; 0, 1 (help shown) or -1 after printing
+ * why. */
 static int parse_args(const struct sub *s, int argc, char **argv, struct args *a)
 {
-    int seen = 0;
+    int nargs = 0;
     memset(a, 0, sizeof *a);
     a->data = DEFAULT_DATA;
-    for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            a->help = 1;
-            return 0;
-        }
-        if (argv[i][0] == '-' && argv[i][1]) {
-            if (parse_flag(s, argc, argv, &i, a, &seen) != 0)
-                return -1;
-        } else if ((s->accepts & OPT_ID) && !a->id) {
-            a->id = argv[i];
-        } else {
-            fprintf(stderr, "oncue token %s: unexpected argument '%s'\n", s->name, argv[i]);
-            return -1;
-        }
-    }
-    int need = s->accepts & (OPT_ROLE | OPT_NAME | OPT_ID);
-    if ((need & OPT_ROLE && !a->role) || (need & OPT_NAME && !a->name) ||
-        (need & OPT_ID && !a->id)) {
-        fprintf(stderr, "oncue token %s: missing %s\n", s->name,
-                need & OPT_ROLE && !a->role   ? "--role"
-                : need & OPT_NAME && !a->name ? "--name"
-                                              : "ID");
+    int rc = oc_cli_parse(s->cli, argc, argv, a, &a->id, &nargs);
+    if (rc != 0)
+        return rc;
+    const char *missing = s->fn == cmd_create && !a->role   ? "--role"
+                          : s->fn == cmd_create && !a->name ? "--name"
+                          : s->fn == cmd_revoke && !a->id   ? "ID"
+                                                            : NULL;
+    if (missing) {
+        fprintf(stderr, "oncue token %s: missing %s\n", s->name, missing);
         return -1;
     }
     return 0;
@@ -316,7 +278,7 @@ int oc_token_main(int argc, char **argv)
     struct args a;
     const struct sub *s;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout, NULL);
+        usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
     for (s = subs; s->name; s++)
@@ -324,16 +286,14 @@ int oc_token_main(int argc, char **argv)
             break;
     if (!s->name) {
         fprintf(stderr, "oncue token: unknown command '%s'\n\n", argv[1]);
-        usage(stderr, NULL);
+        usage(stderr);
         return EXIT_USAGE;
     }
-    if (parse_args(s, argc - 2, argv + 2, &a) != 0) {
-        fprintf(stderr, "usage: %s\n", s->usage);
-        return EXIT_USAGE;
-    }
-    if (a.help) {
-        usage(stdout, s);
-        return 0;
+    int rc = parse_args(s, argc - 2, argv + 2, &a);
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, "usage: oncue %s %s\n", s->cli->name, s->cli->usage);
+        return rc < 0 ? EXIT_USAGE : 0;
     }
     return s->fn(&a);
 }

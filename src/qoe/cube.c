@@ -9,12 +9,14 @@
  */
 #include "qoe/qoe_int.h"
 #include "qoe/minute.h"
+#include "config/config.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,18 +34,42 @@ static int64_t slot_of(int64_t t, int64_t n)
     return i < 0 ? i + n : i;
 }
 
+#define F(field) offsetof(struct qoe_cube_opts, field)
+
+/* The settings of the qoe module (ingest.* and qoe.*: the cube is what ingest fills). */
+const struct oc_setting qoe_cube_settings[] = {
+    {"ingest.allowed_lateness_s", OC_SETTING_INT, "120", 0, 3600, NULL, F(allowed_lateness_s), NULL,
+     "seconds an event may arrive after the latest event time and still land in its minute"},
+    {"ingest.max_future_skew_s", OC_SETTING_INT, "300", 0, 86400, NULL, F(max_future_skew_s), NULL,
+     "events more than this many seconds ahead of the clock are rejected (not in replay)"},
+    {"ingest.max_values_per_dim", OC_SETTING_U32, "10000", 1, 1000000, NULL, F(max_values_per_dim),
+     NULL, "distinct values kept per dimension; later new values fold into `other`"},
+    {"ingest.max_leaves_per_minute", OC_SETTING_U32, "200000", 1, 10000000, NULL,
+     F(max_leaves_per_minute), NULL,
+     "dimension combinations kept per minute; beyond, events go to the all-`other` leaf"},
+    {"ingest.max_leaves", OC_SETTING_U32, "1000000", 1, 100000000, NULL, F(max_leaves), NULL,
+     "dimension combinations kept in all; beyond, events go to the all-`other` leaf"},
+    {"ingest.max_sessions_per_minute", OC_SETTING_U32, "2000000", 1, 100000000, NULL,
+     F(max_sessions_per_minute), NULL,
+     "(session, leaf) pairs counted exactly per minute; beyond, new pairs are not counted"},
+    {"qoe.memory_minutes", OC_SETTING_INT, "360", 1, 100000, NULL, F(memory_minutes), NULL,
+     "closed minutes kept in memory for queries (6 hours by default)"},
+    {"qoe.rollup_5m_after_s", OC_SETTING_INT, "21600", 60, 315360000, NULL, F(rollup_5m_after_s),
+     NULL, "stored minutes older than this merge into 5-minute rows"},
+    {"qoe.rollup_1h_after_s", OC_SETTING_INT, "604800", 300, 315360000, NULL, F(rollup_1h_after_s),
+     NULL, "stored 5-minute rows older than this merge into hourly rows"},
+    {"qoe.retention_days", OC_SETTING_INT, "90", 1, 36500, NULL, F(retention_days), NULL,
+     "stored QoE rows older than this many days are deleted"},
+    {0},
+};
+
+#undef F
+
+/* Fills o with the defaults of qoe_cube_settings. */
 void qoe_cube_opts_default(struct qoe_cube_opts *o)
 {
-    o->allowed_lateness_s = 120;
-    o->max_future_skew_s = 300;
-    o->max_values_per_dim = 10000;
-    o->max_leaves_per_minute = 200000;
-    o->max_leaves = 1000000;
-    o->max_sessions_per_minute = 2000000;
-    o->memory_minutes = 360;
-    o->rollup_5m_after_s = 6 * 3600;
-    o->rollup_1h_after_s = 7 * 86400;
-    o->retention_days = 90;
+    memset(o, 0, sizeof(*o));
+    config_settings_defaults(qoe_cube_settings, o);
 }
 
 struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock *clock)

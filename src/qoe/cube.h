@@ -8,6 +8,7 @@
 #define OC_QOE_CUBE_H
 
 #include "qoe/event.h"
+#include "core/setting.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,7 @@ double qoe_sketch_quantile(const uint64_t *hist, uint64_t n, double q);
 #define QOE_SK_BUCKET(e) ((int)((e) >> 21))
 #define QOE_SK_COUNT(e)  ((e)&QOE_SKETCH_MAXC)
 
-/* Cube settings (from struct oc_config, or set by tests). */
+/* Cube settings: the qoe module's options block (rows in qoe_cube_settings), or set by tests. */
 struct qoe_cube_opts {
     int64_t allowed_lateness_s;     /* ingest.allowed_lateness_s */
     int64_t max_future_skew_s;      /* ingest.max_future_skew_s; not applied to a replay clock */
@@ -147,6 +148,8 @@ struct oc_clock;
 struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock *clock);
 void qoe_cube_destroy(struct qoe_cube *c);
 /* Defaults of every option (the documented setting defaults). */
+/* The rows of the settings above (ingest.* and qoe.*), ending in {0}: the qoe module's. */
+extern const struct oc_setting qoe_cube_settings[];
 void qoe_cube_opts_default(struct qoe_cube_opts *o);
 /* Folds the events of f into the cube, setting f->verdict[i] for each (too old, too far in
  * the future, or folded); may close minutes. Leaf resolution runs without the lock; folding

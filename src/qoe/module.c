@@ -277,29 +277,12 @@ static void render(struct oc_buf *b, void *arg)
     }
 }
 
-static void cube_opts(const struct oc_config *cfg, struct qoe_cube_opts *o)
-{
-    qoe_cube_opts_default(o);
-    if (!cfg)
-        return;
-    o->allowed_lateness_s = cfg->ingest_lateness_s;
-    o->max_future_skew_s = cfg->ingest_future_skew_s;
-    o->max_values_per_dim = (uint32_t)cfg->ingest_max_values;
-    o->max_leaves_per_minute = (uint32_t)cfg->ingest_max_leaves_min;
-    o->max_leaves = (uint32_t)cfg->ingest_max_leaves;
-    o->max_sessions_per_minute = (uint32_t)cfg->ingest_max_sessions;
-    o->memory_minutes = cfg->qoe_memory_minutes;
-    o->rollup_5m_after_s = cfg->qoe_rollup_5m_after_s;
-    o->rollup_1h_after_s = cfg->qoe_rollup_1h_after_s;
-    o->retention_days = cfg->qoe_retention_days;
-}
-
 /* Creates the cube, loads what the store holds, and provides it to the other modules. */
 static int qoe_init(struct oc_app *app, void **state)
 {
     struct qoe_cube_opts o;
     char err[256];
-    cube_opts(app->cfg, &o);
+    o = *(const struct qoe_cube_opts *)config_module_opts(app->cfg, &qoe_module, &o);
     struct qoe_cube *c = qoe_cube_new(&o, app->clock);
     if (app->store && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "qoe: cannot load the stored cube: %s", err);
@@ -363,4 +346,6 @@ const struct oc_module qoe_module = {
     .routes = routes,
     .timers = timers,
     .stop = qoe_stop,
+    .settings = qoe_cube_settings,
+    .opts_size = sizeof(struct qoe_cube_opts),
 };

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "http/http.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -45,7 +46,9 @@ static int slo_init(struct oc_app *app, void **state)
 {
     char err[512] = "";
     struct slo_set *set = NULL;
-    int rc = slo_set_load(app->cfg->slo_file, &set, err, sizeof(err));
+    struct slo_opts def;
+    const struct slo_opts *o = config_module_opts(app->cfg, &slo_module, &def);
+    int rc = slo_set_load(o->file, &set, err, sizeof(err));
     if (rc) {
         oc_log(OC_LOG_ERROR, "slo: %s", err);
         return rc;
@@ -65,10 +68,22 @@ static void slo_stop(struct oc_app *app, void *state)
     slo_set_destroy(state);
 }
 
+#define F(field) offsetof(struct slo_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"slo.file", OC_SETTING_STR, "", 0, 0, NULL, F(file), NULL,
+     "SLO YAML (OpenSLO-shaped) loaded at start; empty: the shipped examples/slos.yaml"},
+    {0},
+};
+
+#undef F
+
 const struct oc_module slo_module = {
     .name = "slo",
     .summary = "published SLOs and their error budgets (GET /v1/slos)",
     .init = slo_init,
     .routes = routes,
     .stop = slo_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct slo_opts),
 };

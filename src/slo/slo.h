@@ -115,6 +115,11 @@ const struct slo_set *slo_set_of(const struct oc_app *app);
 /* The `slo` module: GET /v1/slos. */
 extern const struct oc_module slo_module;
 
+/* The slo module's options (its settings rows are in slo/module.c). */
+struct slo_opts {
+    char *file; /* slo.file; "" = the embedded defaults */
+};
+
 /* ---- YAML helpers shared with alert/ (libyaml documents with line numbers) ---- */
 
 struct slo_yaml {

@@ -8,8 +8,10 @@
 #include "steer/steer_int.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/opt.h"
 #include "http/client.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,19 +290,49 @@ static char *read_policy(const char *file)
     return s;
 }
 
+#define F(field) offsetof(struct conn, field)
+
+static const struct oc_opt steer_opts[] = {
+    {"--server", OC_OPT_STR, F(server), "URL",
+     "the server (default $ONCUE_SERVER, else http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "T", "API token (default $ONCUE_TOKEN)", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON (every answer is JSON already)", 0, 0, NULL},
+    {0},
+};
+
+#undef F
+
+const struct oc_cli steer_cli[] = {
+    {"steer",
+     "policy show | policy set FILE.json\n"
+     "       oncue steer manifest ASSET [hls|dash] [QUERY]   e.g. region=EMEA\n"
+     "       oncue steer measurements",
+     "Shows or sets the steering policy, fetches a steering manifest as a player would, or\n"
+     "lists the measurements, through a running server.\n",
+     steer_opts, 4},
+    {0},
+};
+
 int steer_cli_main(int argc, char **argv)
 {
     struct conn c = {0};
-    int dry = 0, help = 0, n = 0, code = 2;
-    char **w = calloc((size_t)argc + 1, sizeof(*w)), path[512];
+    int n = 0, code = 2;
+    const char *w[4];
+    char path[512];
     json_t *out = NULL;
-    common_args(argc, argv, &c, &dry, &help, w, &n);
-    if (help || n == 0) {
-        fprintf(help ? stdout : stderr,
-                "usage: oncue steer policy show | policy set FILE.json\n"
-                "       oncue steer manifest ASSET [hls|dash] [QUERY]   e.g. region=EMEA\n"
-                "       oncue steer measurements\n"
-                "common: --server URL (env ONCUE_SERVER), --token T (env ONCUE_TOKEN)\n");
+    struct http_client env;
+    http_client_from_env(&env);
+    c.server = env.server;
+    c.token = env.token;
+    int prc = oc_cli_parse(steer_cli, argc - 1, argv + 1, &c, w, &n);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    if (n == 0) {
+        struct oc_buf b;
+        oc_buf_init(&b, 1 << 20);
+        oc_cli_help(steer_cli, &b);
+        fprintf(stderr, "%s", b.data);
+        oc_buf_free(&b);
     } else if (n == 2 && strcmp(w[0], "policy") == 0 && strcmp(w[1], "show") == 0) {
         code = run(&c, "GET", "/v1/steering/policies", NULL, &out);
     } else if (n == 3 && strcmp(w[0], "policy") == 0 && strcmp(w[1], "set") == 0) {
@@ -317,6 +349,5 @@ int steer_cli_main(int argc, char **argv)
     if (out)
         print_json(out);
     json_decref(out);
-    free(w);
-    return help ? 0 : code;
+    return code;
 }

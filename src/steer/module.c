@@ -19,6 +19,7 @@
 #include "http/http.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <event2/http.h>
 #include <sys/socket.h>
 #include <stdio.h>
@@ -283,15 +284,57 @@ static int load_policy_file(struct steer *st, const char *path)
     return rc;
 }
 
+/* The steer module's options. */
+struct steer_mod_opts {
+    int64_t ttl_s;          /* steer.ttl_s */
+    char *region_header;    /* steer.region_header */
+    char *client_ip_header; /* steer.client_ip_header */
+    char *geoip_db;         /* steer.geoip_db */
+    char *geoip_regions;    /* steer.geoip_regions */
+    int64_t max_rps;        /* steer.max_rps; 0 = no cap */
+    int64_t followup_hours; /* steer.followup_hours */
+    char *policy_file;      /* steer.policy_file */
+    char *backup_origin;    /* steer.backup_origin */
+};
+
+#define F(field) offsetof(struct steer_mod_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"steer.ttl_s", OC_SETTING_INT, "10", 1, 86400, NULL, F(ttl_s), NULL,
+     "TTL in seconds of steering manifests when the policy sets none: how fast players follow"},
+    {"steer.region_header", OC_SETTING_STR, "", 0, 0, NULL, F(region_header), NULL,
+     "trusted request header (set by the CDN edge) naming the client's region; empty: none"},
+    {"steer.client_ip_header", OC_SETTING_STR, "", 0, 0, NULL, F(client_ip_header), NULL,
+     "trusted header set by the CDN edge with the client's address (its first entry, as in"
+     " X-Forwarded-For) for MaxMind lookups; empty: the connection's peer"},
+    {"steer.geoip_db", OC_SETTING_STR, "", 0, 0, NULL, F(geoip_db), NULL,
+     "MaxMind DB files, comma-separated (GeoIP2/GeoLite2 Country or City, ASN, ISP): region,"
+     " country, ASN and ISP of steering clients whose request does not name them; empty: off"},
+    {"steer.geoip_regions", OC_SETTING_STR, "", 0, 0, NULL, F(geoip_regions), NULL,
+     "continent:XX=REGION and country:XX=REGION entries, comma-separated (a country entry wins),"
+     " mapping MaxMind codes to policy regions; empty: the built-in map (docs/internals/steer.md)"},
+    {"steer.max_rps", OC_SETTING_INT, "0", 0, 10000000, NULL, F(max_rps), NULL,
+     "steering requests per second answered before 429 with Retry-After; 0: no cap"},
+    {"steer.followup_hours", OC_SETTING_INT, "72", 1, 8760, NULL, F(followup_hours), NULL,
+     "deadline in hours of the follow-up item each mitigation creates"},
+    {"steer.policy_file", OC_SETTING_STR, "", 0, 0, NULL, F(policy_file), NULL,
+     "JSON steering policy applied at start (replaces the stored one); empty: keep the stored"},
+    {"steer.backup_origin", OC_SETTING_STR, "", 0, 0, NULL, F(backup_origin), NULL,
+     "host[:port] that `oncue mitigate backup-origin` steers to when --host is not given"},
+    {0},
+};
+
+#undef F
+
 static int steer_mod_init(struct oc_app *app, void **state)
 {
-    const struct oc_config *cfg = app->cfg;
+    struct steer_mod_opts def;
+    const struct steer_mod_opts *cfg = config_module_opts(app->cfg, &steer_module, &def);
     struct steer_mod *m = calloc(1, sizeof(*m));
     char err[512] = "";
     int rc = m ? 0 : OC_ENOMEM;
-    if (m && cfg->steer_geoip_db && cfg->steer_geoip_db[0]) {
-        rc = steer_geo_open(cfg->steer_geoip_db, cfg->steer_geoip_regions, &m->geo, err,
-                            sizeof(err));
+    if (m && cfg->geoip_db && cfg->geoip_db[0]) {
+        rc = steer_geo_open(cfg->geoip_db, cfg->geoip_regions, &m->geo, err, sizeof(err));
         if (rc)
             oc_log(OC_LOG_ERROR, "steer: %s", err);
         else
@@ -302,16 +345,16 @@ static int steer_mod_init(struct oc_app *app, void **state)
         .clock = app->clock,
         .bus = app->bus,
         .store = app->store,
-        .ttl_s = cfg->steer_ttl_s,
-        .max_rps = cfg->steer_max_rps,
-        .followup_hours = cfg->steer_followup_hours,
-        .backup_origin = cfg->steer_backup_origin,
+        .ttl_s = cfg->ttl_s,
+        .max_rps = cfg->max_rps,
+        .followup_hours = cfg->followup_hours,
+        .backup_origin = cfg->backup_origin,
         .geo = m ? m->geo : NULL,
     };
     if (!rc)
         rc = steer_new(&o, &m->st);
     if (!rc)
-        rc = load_policy_file(m->st, cfg->steer_policy_file);
+        rc = load_policy_file(m->st, cfg->policy_file);
     if (!rc && app->metrics)
         rc = oc_metrics_register(app->metrics, steer_metrics_write, m->st);
     if (rc) {
@@ -329,9 +372,9 @@ static int steer_mod_init(struct oc_app *app, void **state)
         return rc;
     }
     snprintf(m->region_header, sizeof(m->region_header), "%s",
-             cfg->steer_region_header ? cfg->steer_region_header : "");
+             cfg->region_header ? cfg->region_header : "");
     snprintf(m->client_ip_header, sizeof(m->client_ip_header), "%s",
-             cfg->steer_client_ip_header ? cfg->steer_client_ip_header : "");
+             cfg->client_ip_header ? cfg->client_ip_header : "");
     *state = m;
     return 0;
 }
@@ -373,4 +416,6 @@ const struct oc_module steer_module = {
     .timers = steer_timers,
     .subs = steer_subs,
     .stop = steer_mod_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct steer_mod_opts),
 };

@@ -13,6 +13,7 @@
 #define OC_STEER_STEER_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -213,6 +214,8 @@ int steer_mitigate_cli_main(int argc, char **argv);
 /* The steering engine of app's running steer module, or NULL when it does not run. */
 struct steer *steer_of(const struct oc_app *app);
 int steer_cli_main(int argc, char **argv);
+/* The options of `oncue steer` (--help and docs/cli.md), ending in {0}. */
+extern const struct oc_cli steer_cli[];
 
 extern const struct oc_module steer_module;
 

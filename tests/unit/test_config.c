@@ -1,10 +1,14 @@
 /*
  * test_config.c - the settings table, the YAML loader and its "FILE:LINE: what is wrong"
- * messages, command-line overrides (config_set) and the generated reference docs.
+ * messages, command-line overrides (config_set) and the generated reference docs. The
+ * config is made over the real module table, so the modules' rows are walked too.
  */
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "incident/incident.h"
+#include "oncue/commands.h"
+#include "qoe/qoe.h"
 #include "t.h"
 
 #include <stddef.h>
@@ -16,7 +20,7 @@ static char err[1024];
 static int load(struct oc_config *cfg, const char *doc)
 {
     err[0] = '\0';
-    config_defaults(cfg);
+    config_init(cfg, oc_modules);
     return config_load_buf(cfg, "x.yaml", doc, strlen(doc), err, sizeof(err));
 }
 
@@ -55,20 +59,54 @@ static void test_defaults(void)
 static void test_table(void)
 {
     size_t n = 0;
-    for (const struct config_setting *s = config_settings; s->name; s++, n++) {
+    struct oc_config cfg;
+    const struct oc_setting *s;
+    config_init(&cfg, oc_modules);
+    for (; (s = config_row(&cfg, n)) != NULL; n++) {
         T_TRUE(s->def != NULL && s->desc != NULL && *s->desc);
-        T_TRUE(config_find(s->name) == s);
-        T_TRUE(s->type != CONFIG_ENUM || s->choices != NULL);
+        T_TRUE(config_find(&cfg, s->name) == s);
+        T_TRUE(s->type != OC_SETTING_ENUM || s->choices != NULL);
     }
     T_TRUE(n >= 12); /* the foundation's rows; capabilities add more */
-    T_EQ_STR(config_find_flag("--data")->name, "store.data_dir");
-    T_EQ_STR(config_find_flag("--listen")->name, "http.listen");
-    T_EQ_STR(config_find_flag("--workers")->name, "http.workers");
-    T_EQ_STR(config_find_flag("--log-level")->name, "log.level");
-    T_EQ_STR(config_find_flag("--clock")->name, "clock.kind");
-    T_EQ_STR(config_find_flag("--modules")->name, "modules");
-    T_TRUE(config_find_flag("--nope") == NULL);
-    T_TRUE(config_find("http") == NULL);
+    T_TRUE(n > 12);  /* ... and the modules' tables are walked */
+    T_EQ_STR(config_find_flag(&cfg, "--data")->name, "store.data_dir");
+    T_EQ_STR(config_find_flag(&cfg, "--listen")->name, "http.listen");
+    T_EQ_STR(config_find_flag(&cfg, "--workers")->name, "http.workers");
+    T_EQ_STR(config_find_flag(&cfg, "--log-level")->name, "log.level");
+    T_EQ_STR(config_find_flag(&cfg, "--clock")->name, "clock.kind");
+    T_EQ_STR(config_find_flag(&cfg, "--modules")->name, "modules");
+    T_TRUE(config_find_flag(&cfg, "--nope") == NULL);
+    T_TRUE(config_find(&cfg, "http") == NULL);
+    config_free(&cfg);
+}
+
+/* A module's setting lands in its own options block, typed as its row says. */
+static void test_module_blocks(void)
+{
+    struct oc_config cfg;
+    struct incident_opts def;
+    T_EQ_INT(load(&cfg, "incident:\n  recovery_window_s: 60\n  sev2_affected_pct: 7\n"
+                        "ingest.max_leaves: 5\ncatalog.file: /x.yaml\n"),
+             0);
+    const struct incident_opts *io = config_module_opts(&cfg, &incident_module, NULL);
+    T_EQ_INT(io->recovery_window_s, 60);
+    T_EQ_INT(io->group_window_s, 1800); /* untouched */
+    T_EQ_DBL(io->grid.sev2_affected, 0.07, 1e-12);
+    T_EQ_DBL(io->grid.sev1_cannot_start, 0.25, 1e-12);
+    const struct qoe_cube_opts *qo = config_module_opts(&cfg, &qoe_module, NULL);
+    T_EQ_INT(qo->max_leaves, 5);
+    T_EQ_INT(qo->max_values_per_dim, 10000);
+    T_EQ_INT(config_set(&cfg, "incident.deploy_secret", "whsec_x", err, sizeof(err)), 0);
+    T_EQ_STR(io->deploy_secret, "whsec_x");
+    T_EQ_INT(config_set(&cfg, "incident.sev2_affected_pct", "0", err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "incident.sev2_affected_pct: expected an integer between 1 and 100, got \"0\"");
+    /* without a block, the module's defaults: the same rows */
+    incident_opts_default(&def);
+    T_TRUE(config_module_opts(NULL, &incident_module, &def) == &def);
+    T_EQ_INT(def.recovery_window_s, 1800);
+    T_EQ_DBL(def.grid.sev2_affected, 0.05, 1e-12);
+    T_EQ_STR(def.public_url, "");
+    config_free(&cfg);
 }
 
 static void test_nested_and_dotted(void)
@@ -162,10 +200,11 @@ struct tcfg {
 
 static void test_bool_and_str_values(void)
 {
-    const struct config_setting b = {
-        "t.flag", CONFIG_BOOL, "false", 0, 0, NULL, offsetof(struct tcfg, flag), NULL, "a boolean"};
-    const struct config_setting s = {
-        "t.text", CONFIG_STR, "x", 0, 0, NULL, offsetof(struct tcfg, text), NULL, "a string"};
+    const struct oc_setting b = {
+        "t.flag", OC_SETTING_BOOL, "false", 0, 0, NULL, offsetof(struct tcfg, flag),
+        NULL,     "a boolean"};
+    const struct oc_setting s = {
+        "t.text", OC_SETTING_STR, "x", 0, 0, NULL, offsetof(struct tcfg, text), NULL, "a string"};
     struct tcfg t = {7, NULL};
     char why[256];
     static const char *const yes[] = {"true", "yes", "on", "TRUE", "On"};
@@ -233,13 +272,17 @@ static void test_set_errors(void)
 
 static void test_suggest(void)
 {
-    T_EQ_STR(config_suggest("http.lisen"), "http.listen");
-    T_EQ_STR(config_suggest("http.worker"), "http.workers");
-    T_EQ_STR(config_suggest("listen"), "http.listen");
-    T_EQ_STR(config_suggest("server.workers"), "http.workers");
-    T_EQ_STR(config_suggest("http.max_body"), "http.max_body_bytes");
-    T_EQ_STR(config_suggest("log.levle"), "log.level");
-    T_TRUE(config_suggest("completely.unrelated.thing") == NULL);
+    struct oc_config cfg;
+    config_init(&cfg, oc_modules);
+    T_EQ_STR(config_suggest(&cfg, "http.lisen"), "http.listen");
+    T_EQ_STR(config_suggest(&cfg, "http.worker"), "http.workers");
+    T_EQ_STR(config_suggest(&cfg, "listen"), "http.listen");
+    T_EQ_STR(config_suggest(&cfg, "server.workers"), "http.workers");
+    T_EQ_STR(config_suggest(&cfg, "http.max_body"), "http.max_body_bytes");
+    T_EQ_STR(config_suggest(&cfg, "log.levle"), "log.level");
+    T_EQ_STR(config_suggest(&cfg, "incident.recovery_window"), "incident.recovery_window_s");
+    T_TRUE(config_suggest(&cfg, "completely.unrelated.thing") == NULL);
+    config_free(&cfg);
 }
 
 /* The acceptance case: a wrong type on line 7 names line 7. */
@@ -359,12 +402,16 @@ static void test_errors_bounds(void)
 static void test_docs(void)
 {
     struct oc_buf md, help;
+    struct oc_config cfg;
+    const struct oc_setting *s;
+    config_init(&cfg, oc_modules);
     oc_buf_init(&md, 1 << 20);
     oc_buf_init(&help, 1 << 20);
-    config_doc_markdown(&md);
-    config_doc_help(&help);
+    config_doc_markdown(&cfg, &md);
+    config_doc_help(&cfg, &help);
     T_TRUE(strncmp(md.data, "# oncue configuration\n", 22) == 0);
-    T_CONTAINS(md.data, "generated from the settings table in `src/config/settings.c` by "
+    T_CONTAINS(md.data, "generated from the settings tables (the server's in "
+                        "`src/config/settings.c`, each module's in its `struct oc_module`) by "
                         "`oncue docs config`");
     T_CONTAINS(md.data, "```yaml\nstore:\n  data_dir: ./oncue-data\n  synchronous: full\nhttp:\n"
                         "  listen: 127.0.0.1:8470\n");
@@ -377,7 +424,8 @@ static void test_docs(void)
     T_CONTAINS(help.data, "--set NAME=VALUE");
     T_CONTAINS(help.data, "  http.max_header_bytes       integer 1024..1048576, default "
                           "16384: ");
-    for (const struct config_setting *s = config_settings; s->name; s++) {
+    T_CONTAINS(md.data, "| `incident.sev2_affected_pct` | integer | `5` | 1..100 |  | ");
+    for (size_t i = 0; (s = config_row(&cfg, i)) != NULL; i++) {
         char cell[128];
         snprintf(cell, sizeof(cell), "| `%s` |", s->name);
         T_CONTAINS(md.data, cell);
@@ -387,6 +435,7 @@ static void test_docs(void)
     }
     oc_buf_free(&md);
     oc_buf_free(&help);
+    config_free(&cfg);
 }
 
 /* The example YAML in docs/config.md must itself load and give the defaults. */
@@ -395,9 +444,11 @@ static void test_docs_example_loads(void)
     struct oc_buf md;
     struct oc_config cfg;
     oc_buf_init(&md, 1 << 20);
-    config_doc_markdown(&md);
+    config_init(&cfg, oc_modules);
+    config_doc_markdown(&cfg, &md);
+    config_free(&cfg);
     const char *start = strstr(md.data, "```yaml\n") + 8, *end = strstr(start, "```");
-    config_defaults(&cfg);
+    config_init(&cfg, oc_modules);
     err[0] = '\0';
     T_EQ_INT(config_load_buf(&cfg, "example", start, (size_t)(end - start), err, sizeof(err)), 0);
     T_EQ_STR(err, "");
@@ -409,6 +460,7 @@ static void test_docs_example_loads(void)
 static const struct t_case cases[] = {
     T_CASE(test_defaults),
     T_CASE(test_table),
+    T_CASE(test_module_blocks),
     T_CASE(test_nested_and_dotted),
     T_CASE(test_empty_documents),
     T_CASE(test_empty_string_value),

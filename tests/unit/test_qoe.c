@@ -957,9 +957,12 @@ static void test_http_events_and_query(void)
 static void history_http(struct store *st)
 {
     struct oc_clock clk;
+    static const struct oc_module *const mods[] = {&qoe_module, &ingest_module, NULL};
     struct oc_config cfg;
-    config_defaults(&cfg);
-    cfg.qoe_memory_minutes = HMEM;
+    char mem[32], why[256];
+    config_init(&cfg, mods);
+    snprintf(mem, sizeof mem, "%d", HMEM);
+    T_EQ_INT(config_set(&cfg, "qoe.memory_minutes", mem, why, sizeof why), 0);
     struct oc_app app = {.metrics = oc_metrics_new(), .clock = &clk, .store = st, .cfg = &cfg};
     struct oc_buf b;
     void *ist = NULL, *qst = NULL;
