@@ -99,9 +99,6 @@ struct config_walk {
 const struct oc_setting *config_walk(const struct oc_config *cfg, struct config_walk *w);
 /* The setting named name and (when base is not NULL) the options struct holding it, or NULL. */
 const struct oc_setting *config_locate(const struct oc_config *cfg, const char *name, void **base);
-/* The i-th setting of cfg (the server's rows, then each module's in table order), or NULL
- * past the last. */
-const struct oc_setting *config_row(const struct oc_config *cfg, size_t i);
 /* Writes cfg's settings as Markdown (docs/config.md) or as --help text into b. */
 void config_doc_markdown(const struct oc_config *cfg, struct oc_buf *b);
 void config_doc_help(const struct oc_config *cfg, struct oc_buf *b);

@@ -75,7 +75,7 @@ static int is_int(const struct oc_setting *s)
 
 /* Moves w to the next row of cfg: the server's table first, then each module's table in
  * module-table order. Returns the row (w->base is where its options struct is) or NULL. */
-static const struct oc_setting *walk_next(const struct oc_config *cfg, struct config_walk *w)
+const struct oc_setting *config_walk(const struct oc_config *cfg, struct config_walk *w)
 {
     if (!w->row) {
         w->row = config_server_settings;
@@ -95,17 +95,11 @@ static const struct oc_setting *walk_next(const struct oc_config *cfg, struct co
     return w->row;
 }
 
-/* Starts or continues a walk over every row of cfg; see config.h. */
-const struct oc_setting *config_walk(const struct oc_config *cfg, struct config_walk *w)
-{
-    return walk_next(cfg, w);
-}
-
 /* The row named name and (in *base, when not NULL) its options struct, or NULL. */
 const struct oc_setting *config_locate(const struct oc_config *cfg, const char *name, void **base)
 {
     struct config_walk w = {0};
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;) {
         if (strcmp(s->name, name) == 0) {
             if (base)
                 *base = w.base;
@@ -125,20 +119,10 @@ const struct oc_setting *config_find(const struct oc_config *cfg, const char *na
 const struct oc_setting *config_find_flag(const struct oc_config *cfg, const char *flag)
 {
     struct config_walk w = {0};
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;)
         if (s->flag && strcmp(s->flag, flag) == 0)
             return s;
     return NULL;
-}
-
-/* The i-th row of cfg, or NULL. */
-const struct oc_setting *config_row(const struct oc_config *cfg, size_t i)
-{
-    struct config_walk w = {0};
-    const struct oc_setting *s = walk_next(cfg, &w);
-    for (; s && i > 0; i--)
-        s = walk_next(cfg, &w);
-    return s;
 }
 
 /* Quotes and escapes s for a message; see config.h. */
@@ -405,7 +389,7 @@ const void *config_module_opts(const struct oc_config *cfg, const struct oc_modu
 void config_free(struct oc_config *cfg)
 {
     struct config_walk w = {0};
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;) {
         if (!is_string(s))
             continue;
         char *p, *null = NULL;
@@ -476,7 +460,7 @@ const char *config_suggest(const struct oc_config *cfg, const char *name)
     const char *best = NULL;
     size_t best_d = (size_t)-1, n = strlen(name);
     struct config_walk w = {0};
-    for (const struct oc_setting *s; n < 128 && (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; n < 128 && (s = config_walk(cfg, &w)) != NULL;) {
         size_t d = strlen(s->name) < 128 ? distance(name, s->name) : (size_t)-1;
         if (d < best_d) {
             best_d = d;
@@ -486,11 +470,11 @@ const char *config_suggest(const struct oc_config *cfg, const char *name)
     if (best && best_d <= 2 + strlen(best) / 8)
         return best;
     memset(&w, 0, sizeof(w));
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;)
         if (strcmp(last_part(s->name), last_part(name)) == 0)
             return s->name;
     memset(&w, 0, sizeof(w));
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;)
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;)
         if (n >= 4 && strncmp(s->name, name, n) == 0)
             return s->name;
     return NULL;
@@ -578,12 +562,12 @@ void config_doc_markdown(const struct oc_config *cfg, struct oc_buf *b)
                    "the flag listed below. Nested mappings and dotted names are the same "
                    "(`http:` then `  listen: ...` is `http.listen: ...`). This file holds every "
                    "default:\n\n```yaml\n");
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL; prev = s->name)
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL; prev = s->name)
         put_example(b, prev, s->name, s->def);
     oc_buf_puts(b, "```\n\n| setting | type | default | bounds/choices | flag | description |\n"
                    "|---|---|---|---|---|---|\n");
     memset(&w, 0, sizeof(w));
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;) {
         oc_buf_printf(b, "| `%s` | %s | `%s` | ", s->name, type_names[s->type], shown(s->def));
         put_bounds(b, s, ", ");
         oc_buf_puts(b, " | ");
@@ -608,7 +592,7 @@ void config_doc_help(const struct oc_config *cfg, struct oc_buf *b)
 {
     struct config_walk w = {0};
     oc_buf_puts(b, "Settings flags (each sets one setting):\n");
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;) {
         if (!s->flag)
             continue;
         size_t start = b->len;
@@ -619,7 +603,7 @@ void config_doc_help(const struct oc_config *cfg, struct oc_buf *b)
     }
     oc_buf_puts(b, "\nAll settings (in --config FILE as YAML, or as --set NAME=VALUE):\n");
     memset(&w, 0, sizeof(w));
-    for (const struct oc_setting *s; (s = walk_next(cfg, &w)) != NULL;) {
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL;) {
         size_t start = b->len;
         oc_buf_printf(b, "  %s", s->name);
         pad_to(b, start, 30);

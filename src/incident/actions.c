@@ -20,13 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const incident_topics[] = {OC_TOPIC_ALERT_FIRED,
-                                       OC_TOPIC_ALERT_RESOLVED,
-                                       OC_TOPIC_MITIGATION_APPLIED,
-                                       OC_TOPIC_MITIGATION_REVERTED,
-                                       OC_TOPIC_RCA_LOCALIZED,
-                                       OC_TOPIC_STEER_POLICY_CHANGED,
-                                       NULL};
 static const char *const role_names[] = {"commander", "comms", "ops", "scribe", NULL};
 static const char *const public_statuses[] = {"investigating", "identified", "monitoring",
                                               "resolved", NULL};
@@ -79,8 +72,8 @@ static void on_bus(const char *topic, const json_t *payload, void *arg)
 
 int incident_mgr_subscribe(struct incident_mgr *m)
 {
-    for (int i = 0; m->app->bus && incident_topics[i]; i++)
-        if (oc_bus_subscribe(m->app->bus, incident_topics[i], on_bus, m) != 0)
+    for (const struct oc_module_sub *r = incident_module.subs; m->app->bus && r->topic; r++)
+        if (oc_bus_subscribe(m->app->bus, r->topic, on_bus, m) != 0)
             return OC_ETOOBIG;
     m->subscribed = m->app->bus != NULL;
     return 0;

@@ -111,7 +111,7 @@ void incident_opts_default(struct incident_opts *o);
 
 /* Creates a manager over app (store required, bus and clock used) and loads open incidents.
  * 0 or OC_EDB / OC_EINVAL (err says why). Free with incident_mgr_destroy. The incident
- * module subscribes it to incident_topics through its subs table; a host without the module
+ * module subscribes it through its subs table; a host without the module
  * (a test) calls incident_mgr_subscribe. */
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o,
                      struct incident_mgr **out /* OUT */, char *err, size_t errlen);
@@ -126,11 +126,9 @@ int incident_tick(struct incident_mgr *m);
 /* The manager of app's running incident module, or NULL when it does not run. */
 struct incident_mgr *incident_mgr_of(const struct oc_app *app);
 
-/* The topics the manager hears (ending in NULL): alert fired and resolved, mitigations,
- * rca.localized, steering policy changes. */
-extern const char *const incident_topics[];
-/* Subscribes m to incident_topics on its app's bus (undone by incident_mgr_destroy), for
- * hosts that run a manager without the incident module. 0 or OC_ETOOBIG. */
+/* Subscribes m to the topics of the incident module's subs table (alert fired and resolved,
+ * mitigations, rca.localized, steering policy changes) on its app's bus, undone by
+ * incident_mgr_destroy: for hosts that run a manager without the module. 0 or OC_ETOOBIG. */
 int incident_mgr_subscribe(struct incident_mgr *m);
 
 /* Applies one bus event as if published (used by the subscriptions and by tests). */

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *text = malloc(size + 1);
         memcpy(text, data, size);
         text[size] = '\0';
-        for (size_t i = 0; (s = config_row(&cfg, i)) != NULL; i++)
+        struct config_walk w = {0};
+        while ((s = config_walk(&cfg, &w)) != NULL)
             config_set(&cfg, s->name, text, err, sizeof(err));
         config_set(&cfg, text, "1", err, sizeof(err));
         free(text);

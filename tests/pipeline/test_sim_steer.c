@@ -9,6 +9,9 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/module.h"
+#include "drill/drill.h"
+#include "oncue/commands.h"
 #include "pipeline/sim_meter.h"
 #include "sim/sim.h"
 #include "steer/steer.h"
@@ -20,37 +23,21 @@
 struct loop {
     struct oc_clock clk;
     struct steer *st;
+    struct oc_app app;   /* provides st, as the steer module would */
     int64_t mitigate_ms; /* when shift-cdn is applied */
     int applied, calls, failures;
 };
 
-/* The sim_steer_fn: asks the steering engine, as a player's steering request would. */
+/* The sim_steer_fn: the drill's binding (a player's steering request), counted. */
 static int ask(void *arg, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,
                int *ttl)
 {
     struct loop *l = arg;
-    struct steer_query q;
-    struct steer_decision d;
-    memset(&q, 0, sizeof(q));
-    snprintf(q.pathway[0], sizeof(q.pathway[0]), "%s", req->pathway);
-    q.npathway = 1;
-    snprintf(q.region, sizeof(q.region), "%s", req->region);
-    snprintf(q.country, sizeof(q.country), "%s", req->country);
-    snprintf(q.isp, sizeof(q.isp), "%s", req->isp);
-    snprintf(q.device, sizeof(q.device), "%s", req->device);
-    snprintf(q.session, sizeof(q.session), "%s", req->session);
     l->calls++;
-    if (steer_decide(l->st, &q, &d) < 0) {
+    if (oncue_drill_host.steer(&l->app, req, pw, n, ttl) != 0) {
         l->failures++;
         return -1;
     }
-    *n = 0;
-    for (char *p = d.priority; *p && *n < SIM_MAX_PATHWAYS;) {
-        size_t k = strcspn(p, ",");
-        snprintf(pw[(*n)++], SIM_NAME_MAX, "%.*s", (int)k, p);
-        p += k + (p[k] == ',');
-    }
-    *ttl = (int)d.ttl_s;
     return 0;
 }
 
@@ -89,6 +76,7 @@ static void test_shift_cdn_closed_loop(void)
     oc_clock_init(&l.clk, OC_CLOCK_VIRTUAL, (SIM_DEFAULT_DAY + 19 * 3600 + 1800) * 1000);
     T_EQ_INT(steer_new(&so, &l.st), 0);
     T_EQ_INT(steer_policy_set(l.st, doc, "test", err, sizeof(err)), 0);
+    T_EQ_INT(oc_app_provide(&l.app, STEER_PROVIDES, l.st), 0);
     T_EQ_STR(err, "");
     json_decref(doc);
     o.steer = ask;

@@ -61,8 +61,9 @@ static void test_table(void)
     size_t n = 0;
     struct oc_config cfg;
     const struct oc_setting *s;
+    struct config_walk w = {0};
     config_init(&cfg, oc_modules);
-    for (; (s = config_row(&cfg, n)) != NULL; n++) {
+    for (; (s = config_walk(&cfg, &w)) != NULL; n++) {
         T_TRUE(s->def != NULL && s->desc != NULL && *s->desc);
         T_TRUE(config_find(&cfg, s->name) == s);
         T_TRUE(s->type != OC_SETTING_ENUM || s->choices != NULL);
@@ -425,7 +426,8 @@ static void test_docs(void)
     T_CONTAINS(help.data, "  http.max_header_bytes       integer 1024..1048576, default "
                           "16384: ");
     T_CONTAINS(md.data, "| `incident.sev2_affected_pct` | integer | `5` | 1..100 |  | ");
-    for (size_t i = 0; (s = config_row(&cfg, i)) != NULL; i++) {
+    struct config_walk w = {0};
+    while ((s = config_walk(&cfg, &w)) != NULL) {
         char cell[128];
         snprintf(cell, sizeof(cell), "| `%s` |", s->name);
         T_CONTAINS(md.data, cell);
