@@ -1,4 +1,4 @@
-# Test discovery. One executable per file; the folder gives the CTest label (STYLE.md "Tests").
+# Test discovery. One executable per file; the folder gives the CTest label (docs/ARCHITECTURE.md "Build and tests").
 enable_testing()
 
 function(oc_add_c_tests dir label)

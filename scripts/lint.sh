@@ -16,7 +16,7 @@ if ! clang-format --dry-run --Werror $files; then
 fi
 banned='\b(strcpy|sprintf|vsprintf|strtok|atoi|gets)[[:space:]]*\('
 if grep -nE "$banned" $files; then
-    echo "lint: banned function used (see STYLE.md)"
+    echo "lint: banned function used (strcpy, sprintf, strtok, atoi, gets; see docs/ARCHITECTURE.md)"
     fail=1
 fi
 [ $fail -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"

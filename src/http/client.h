@@ -3,7 +3,7 @@
  *
  * Subcommands that talk to a server take --server URL and --token T, defaulting to the
  * environment variables ONCUE_SERVER (else http://127.0.0.1:8470) and ONCUE_TOKEN
- * (PRODUCT.md "Command line"). One call, one request, over libcurl.
+ * (docs/contracts.md "Command line"). One call, one request, over libcurl.
  */
 #ifndef OC_HTTP_CLIENT_H
 #define OC_HTTP_CLIENT_H

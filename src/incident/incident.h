@@ -48,7 +48,7 @@ struct incident_impact {
     int viewer_visible;        /* 0: visible on dashboards only (backlog-level alerts) */
 };
 
-/* The thresholds of the grid (PRODUCT.md defaults; configurable). */
+/* The thresholds of the grid (docs/contracts.md "Severity grid" defaults; configurable). */
 struct incident_grid {
     double sev1_cannot_start; /* 0.25 */
     double sev1_rebuffer;     /* 0.15 */
@@ -56,7 +56,8 @@ struct incident_grid {
     double sev2_affected;     /* 0.05 */
 };
 
-/* Fills g with the PRODUCT.md defaults (the incident.sev* settings' defaults). */
+/* Fills g with the defaults of docs/contracts.md "Severity grid" (the incident.sev*
+ * settings' defaults). */
 void incident_grid_default(struct incident_grid *g);
 /* The severity 1..4 the grid gives impact (first matching row of a static table). When why is
  * not NULL, the matching row's description is written there. */

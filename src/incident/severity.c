@@ -1,6 +1,6 @@
 /*
- * severity.c - the severity grid (PRODUCT.md) as a static table, the measurement of impact
- * through the QoE query engine, and upward re-classification.
+ * severity.c - the severity grid (docs/contracts.md "Severity grid") as a static table, the
+ * measurement of impact through the QoE query engine, and upward re-classification.
  *
  * incident_classify is pure: rows are tried in order and the first that holds gives the
  * severity. Re-classification only ever raises the severity (with a timeline entry and

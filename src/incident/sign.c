@@ -4,7 +4,8 @@
  * The signed content is "msg_id.timestamp.body"; the key is the base64-decoded secret after
  * an optional "whsec_" prefix; the signature is "v1," + base64(HMAC-SHA256). A verifier
  * accepts when any space-separated v1 entry matches (constant-time) and the timestamp is
- * within 300 s of now. Checked against /work/shared/vectors/webhook-signatures.md in tests.
+ * within 300 s of now. Checked against the published test vectors in tests/unit (see
+ * docs/contracts.md "Outbound webhook signatures").
  */
 #include "incident/incident.h"
 #include "core/err.h"

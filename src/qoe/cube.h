@@ -63,8 +63,8 @@ struct qoe_cube_opts {
     int64_t retention_days;           /* stored rows older than this are deleted */
 };
 
-/* One leaf of one closed minute: everything the PRODUCT.md formulas need (a row view of the
- * columns of struct qoe_minute; see qoe_minute_row). */
+/* One leaf of one closed minute: everything the formulas of docs/contracts.md "Metrics" need
+ * (a row view of the columns of struct qoe_minute; see qoe_minute_row). */
 struct qoe_row {
     uint32_t leaf;        /* leaf id: qoe_cube_leaf_dims */
     uint32_t starts;      /* start events */

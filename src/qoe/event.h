@@ -1,5 +1,5 @@
 /*
- * event.h - one player beacon event, as PRODUCT.md "Beacon events" defines it.
+ * event.h - one player beacon event, as docs/contracts.md "Beacon events" defines it.
  *
  * This struct is the contract between everything that produces beacons (the HTTP parser,
  * the simulator) and everything that consumes them (the QoE cube). Strings are slices that

@@ -1,7 +1,7 @@
 /*
  * qoe.h - the per-minute QoE cube (cube.h), the query engine over it, and GET /v1/qoe.
  *
- * A query names one metric of PRODUCT.md ("Beacon events"), a half-open time range in unix
+ * A query names one metric of docs/contracts.md "Metrics", a half-open time range in unix
  * seconds, a step, a filter (dim:value pairs; the same dimension repeated means any of those
  * values, different dimensions must all match), a group-by and a top-k. It scans the closed
  * minutes whose start lies in [from, to) and answers one series per group. Ratios sum

@@ -4,10 +4,11 @@
  * Three steps, all under the cube's read lock: map every leaf to its group (or -1 when the
  * filter excludes it); scan the minutes once for each group's volume and keep the top k; scan
  * again accumulating each kept group's numerators and denominators per step, closing the
- * per-minute metrics at the end of each minute. Values follow PRODUCT.md exactly. A range
- * reaching before the minutes in memory also streams the stored rows (history.c in ingest)
- * under the store lock, taken before the read lock; see docs/internals/ingest.md (the scan)
- * and docs/internals/qoe.md (the metric table every value comes from).
+ * per-minute metrics at the end of each minute. Values follow docs/contracts.md "Metrics"
+ * exactly. A range reaching before the minutes in memory also streams the stored rows
+ * (history.c in ingest) under the store lock, taken before the read lock; see
+ * docs/internals/ingest.md (the scan) and docs/internals/qoe.md (the metric table every value
+ * comes from).
  */
 #include "qoe/qoe.h"
 #include "core/alloc.h"

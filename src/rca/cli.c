@@ -2,7 +2,7 @@
  * cli.c - `oncue rca`: localize the change in an exported CSV, and the report formats.
  *
  * `oncue rca --input FILE.csv --at TS [--json] [--top K]` prints the asserted root-cause set
- * and a ranked candidate list (JSON per PRODUCT.md "Root-cause input" with --json);
+ * and a ranked candidate list (JSON per docs/contracts.md "Root-cause input" with --json);
  * `oncue rca gen` and `oncue rca eval` are dispatched to gen.c and eval.c.
  */
 #include "rca/rca_int.h"
@@ -129,7 +129,7 @@ static void cli_usage(FILE *f)
             "       oncue rca eval DIR [--json]\n\n"
             "Localizes the change at time bin TS (default: the last bin in the file) to the\n"
             "smallest set of attr=value elements that explains it. FILE.csv has a header\n"
-            "ts,ATTR...,value[,total] (PRODUCT.md \"Root-cause input\"); rows before TS are\n"
+            "ts,ATTR...,value[,total] (docs/contracts.md); rows before TS are\n"
             "the history the forecast is made from.\n\n"
             "  --input FILE  the CSV to read\n"
             "  --at TS       the anomalous time bin (unix seconds)\n"

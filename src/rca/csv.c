@@ -1,5 +1,6 @@
 /*
- * csv.c - the reader of the "Root-cause input" CSV (PRODUCT.md) into a struct rca_data.
+ * csv.c - the reader of the root-cause input CSV (docs/contracts.md "Root-cause input") into a
+ * struct rca_data.
  *
  * Input is untrusted: lines are capped at RCA_MAX_LINE bytes, columns at RCA_MAX_COLS, rows and
  * leaves by rca_data_add. Every error is reported as "FILE:LINE: message". Bytes are fed in

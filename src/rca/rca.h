@@ -100,7 +100,7 @@ json_t *rca_result_to_json(const struct rca_data *d, const struct rca_result *r,
 void rca_result_text(const struct rca_data *d, const struct rca_result *r, double runtime_ms,
                      struct oc_buf *b);
 
-/* Reads a CSV in the "Root-cause input" format (PRODUCT.md) from path (name is used in
+/* Reads a CSV in the "Root-cause input" format (docs/contracts.md) from path (name is used in
  * messages). On error returns OC_EINVAL/OC_ETOOBIG/OC_EIO and writes "FILE:LINE: message"
  * into err. On success *out is a new data set the caller destroys. */
 int rca_csv_read(const char *path, struct rca_data **out /* OUT */, char *err, size_t errlen);

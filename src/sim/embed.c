@@ -281,9 +281,11 @@ static const char *const file3[] = {
 };
 
 static const char *const file4[] = {
-    "# emea-cdn - the PRODUCT.md worked example. At 19:43 three POPs of the primary CDN in EMEA\n",
-    "# (FRA, AMS, PAR) start missing their caches; rebuffering on them climbs about one point a\n",
-    "# minute. Steering EMEA to the secondary CDN is the mitigation.\n",
+    "# emea-cdn - the worked example (docs/contracts.md \"The reference scenario\"). At 19:43\n",
+    "# three POPs of the primary CDN in EMEA (FRA, AMS, PAR) start missing their caches;\n",
+    "# rebuffering on them climbs about one point a minute. Steering EMEA to the secondary CDN "
+    "is\n",
+    "# the mitigation.\n",
     "name: emea-cdn\n",
     "description: three primary-CDN POPs in EMEA (FRA, AMS, PAR) miss their caches from 19:43\n",
     "begin: \"19:30\"          # the simulated clock starts at this UTC time\n",

@@ -1,5 +1,5 @@
 /*
- * emit.c - what leaves the simulator as bytes: events as NDJSON lines in the PRODUCT.md
+ * emit.c - what leaves the simulator as bytes: events as NDJSON lines in the docs/contracts.md
  * schema, the stable event hash the determinism test pins, and the ground truth as JSON.
  */
 #include "sim/session.h"

@@ -2,8 +2,8 @@
  * sim.h - the player-population simulator with fault injection (capability 13, issue 5).
  *
  * A population of simulated viewers, drawn from a topology (examples/topology.yaml), emits
- * the PRODUCT.md beacon events (start, heartbeat every 10 s, error, end). Faults come from
- * scenario files (examples/scenarios/NAME.yaml): a slice, a start, a ramp, an effect and a
+ * the beacon events of docs/contracts.md (start, heartbeat every 10 s, error, end). Faults come
+ * from scenario files (examples/scenarios/NAME.yaml): a slice, a start, a ramp, an effect and a
  * duration; each scenario exposes its ground truth. Players follow content steering the way
  * hls.js does through a callback (the simulator never includes steer/). Two drivers share
  * one model: sim_run() steps a virtual clock in-process; `oncue sim` posts NDJSON batches
@@ -146,7 +146,7 @@ int sim_truth_json(const struct sim *s, struct oc_buf *b);
 /* 1 when the event's dimensions match a truth slice, else 0. */
 int sim_truth_match(const struct sim_truth *t, const struct beacon_event *ev);
 
-/* Appends one event as an NDJSON line (PRODUCT.md schema): 0 or OC_ETOOBIG. */
+/* Appends one event as an NDJSON line (docs/contracts.md "Beacon events"): 0 or OC_ETOOBIG. */
 int sim_ndjson_append(struct oc_buf *b, const struct beacon_event *ev);
 /* Folds an event into a 64-bit FNV-1a hash (start from SIM_HASH_INIT). */
 #define SIM_HASH_INIT 0xcbf29ce484222325ULL

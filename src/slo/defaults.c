@@ -8,10 +8,12 @@
 
 static const char *const lines[] = {
     "# slos.yaml - the SLOs oncue ships with (embedded in the binary; override with slo.file).\n",
-    "# OpenSLO-shaped: one document per SLO. An indicator is a PRODUCT.md metric over a slice\n",
-    "# (filter: dimension: value); the objective says which side of value is good. Timeslices\n",
-    "# count good minutes over the rolling window against target; Occurrences treat the ratio\n",
-    "# itself as the bad fraction, value being the whole error budget.\n",
+    "# OpenSLO-shaped: one document per SLO. An indicator is a metric (docs/contracts.md\n",
+    "# \"Metrics\") over a slice (filter: dimension: value); the objective says which side of "
+    "value\n",
+    "# is good. Timeslices count good minutes over the rolling window against target;\n",
+    "# Occurrences treat the ratio itself as the bad fraction, value being the whole error "
+    "budget.\n",
     "apiVersion: openslo/v1\n",
     "kind: SLO\n",
     "metadata:\n",

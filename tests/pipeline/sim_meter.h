@@ -1,5 +1,5 @@
 /*
- * sim_meter.h - test helper: computes the PRODUCT.md metrics directly from simulated events,
+ * sim_meter.h - test helper: computes the docs/contracts.md metrics directly from simulated events,
  * per slice and per minute, so simulator tests do not depend on the QoE cube. Header-only
  * (static functions); include it from one test file.
  *

@@ -453,7 +453,7 @@ static void test_mitigation_followup(void)
     fx_close(&f);
 }
 
-/* --- Standard Webhooks vectors (/work/shared/vectors/webhook-signatures.md) --- */
+/* --- Standard Webhooks vectors (docs/contracts.md "Outbound webhook signatures") --- */
 
 static void test_webhook_vectors(void)
 {

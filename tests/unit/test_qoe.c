@@ -1,5 +1,5 @@
 /*
- * test_qoe.c - the query engine against the PRODUCT.md formulas computed independently.
+ * test_qoe.c - the query engine against the docs/contracts.md formulas computed independently.
  *
  * Generated events with known answers go through the real parser and cube; every metric over
  * several slices, steps and group-bys is compared with a direct computation over the raw
@@ -224,7 +224,7 @@ static int dbl_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* PRODUCT.md, computed directly over the raw events of [t0, t1). */
+/* docs/contracts.md "Metrics", computed directly over the raw events of [t0, t1). */
 static double expected(const struct qoe_query *q, const char *const *gv, int64_t t0, int64_t t1)
 {
     static double ups[MAXEV];
