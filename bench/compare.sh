@@ -24,7 +24,7 @@ ingest() {
     mkdir -p "$d"
     tok=$("$bin" token create --data "$d" --role ingest --name bench 2>/dev/null)
     "$bin" serve --data "$d" --listen 127.0.0.1:0 --modules builtin,auth,qoe,ingest \
-        --log-level warn --set http.workers=2 2>"$d/log" &
+        --log-level info --set http.workers=2 2>"$d/log" &
     PID=$!
     for _ in $(seq 1 200); do
         port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$d/log" | head -1 | cut -d: -f2) || true
