@@ -79,13 +79,25 @@ static int settings(struct drill *d, char *err, size_t errlen)
     return rc;
 }
 
+/* Creates the drill's data directory: in memory where the machine has /dev/shm (the store
+ * does what serve's does, minus waiting for a disk), else in /tmp. 0 or -1 (errno set). */
+static int make_dir(char *dir, size_t n)
+{
+    static const char *const where[] = {"/dev/shm", "/tmp"};
+    for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+        snprintf(dir, n, "%s/oncue-drill.XXXXXX", where[i]);
+        if (mkdtemp(dir))
+            return 0;
+    }
+    return -1;
+}
+
 /* Starts the modules `serve` runs (no HTTP listener) on the drill's clock and store. 0, or
  * an error with err set. */
 static int pipeline_open(struct drill *d, char *err, size_t errlen)
 {
     int rc;
-    snprintf(d->dir, sizeof(d->dir), "/tmp/oncue-drill.XXXXXX");
-    if (!mkdtemp(d->dir)) {
+    if (make_dir(d->dir, sizeof(d->dir)) != 0) {
         snprintf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
         d->dir[0] = '\0';
         return OC_EIO;
