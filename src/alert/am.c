@@ -11,6 +11,7 @@
 #include "core/timefmt.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,15 @@ static const char *level_of(const char *severity)
 }
 
 /* A numeric annotation as a JSON number, else null. */
-static json_t *number(const json_t *ann, const char *key)
+static double number(const json_t *ann, const char *key)
 {
     const char *s = json_string_value(json_object_get(ann, key));
     char *end;
     if (!s)
-        return json_null();
+        return NAN;
     errno = 0;
     double v = strtod(s, &end);
-    return errno || end == s || *end ? json_null() : json_real(v);
+    return errno || end == s || *end ? NAN : v;
 }
 
 static json_t *slice_of(const json_t *labels)
@@ -88,13 +89,23 @@ static int one(const json_t *a, int64_t now_s, json_t *out, char *err, size_t er
         at = now_s;
     snprintf(id, sizeof(id), "am/%s", fp);
     const char *name = first_str(labels, "alertname", NULL, "alertmanager");
-    json_t *p = json_pack(
-        "{s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:s, s:i, s:I, s:I, s:s, s:s, s:O}", "alert_id", id,
-        "rule", name, "metric", first_str(labels, "metric", NULL, name), "slice", slice_of(labels),
-        "value", number(ann, "value"), "threshold", number(ann, "threshold"), "op", ">", "level",
-        level_of(json_string_value(json_object_get(labels, "severity"))), "window_s", 0, "since",
-        (json_int_t)since, "at", (json_int_t)at, "source", "alertmanager", "summary",
-        first_str(ann, "summary", "description", name), "labels", labels);
+    json_t *slice = slice_of(labels);
+    struct oc_ev_alert ev = {.alert_id = id,
+                             .rule = name,
+                             .metric = first_str(labels, "metric", NULL, name),
+                             .level =
+                                 level_of(json_string_value(json_object_get(labels, "severity"))),
+                             .source = "alertmanager",
+                             .op = ">",
+                             .summary = first_str(ann, "summary", "description", name),
+                             .slice = slice,
+                             .labels = labels,
+                             .value = number(ann, "value"),
+                             .threshold = number(ann, "threshold"),
+                             .since = since,
+                             .at = at};
+    json_t *p = oc_ev_alert_build(&ev);
+    json_decref(slice);
     json_array_append_new(out, json_pack("{s:s, s:o}", "topic",
                                          resolved ? OC_TOPIC_ALERT_RESOLVED : OC_TOPIC_ALERT_FIRED,
                                          "payload", p));

@@ -100,13 +100,20 @@ static json_t *payload(const struct alert_rule *r, const struct gstate *g, int64
         snprintf(summary, sizeof(summary), "%s %s %g%s for %lldm in %s (now %.4g)",
                  qoe_metrics[r->metric].name, r->op == SLO_OP_GT ? ">" : "<", r->threshold, unit,
                  (long long)(r->for_s / 60), g->key, g->value);
-    return json_pack("{s:s, s:s, s:s, s:O, s:o, s:f, s:s, s:s, s:I, s:I, s:I, s:s, s:s}",
-                     "alert_id", id, "rule", r->name, "metric", qoe_metrics[r->metric].name,
-                     "slice", g->slice, "value",
-                     isnan(g->value) ? json_null() : json_real(g->value), "threshold", r->threshold,
-                     "op", r->op == SLO_OP_GT ? ">" : "<", "level", alert_level_names[r->level],
-                     "window_s", (json_int_t)r->for_s, "since", (json_int_t)g->fired_since, "at",
-                     (json_int_t)at, "source", "oncue", "summary", summary);
+    struct oc_ev_alert ev = {.alert_id = id,
+                             .rule = r->name,
+                             .metric = qoe_metrics[r->metric].name,
+                             .level = alert_level_names[r->level],
+                             .source = "oncue",
+                             .op = r->op == SLO_OP_GT ? ">" : "<",
+                             .summary = summary,
+                             .slice = g->slice,
+                             .value = g->value,
+                             .threshold = r->threshold,
+                             .window_s = r->for_s,
+                             .since = g->fired_since,
+                             .at = at};
+    return oc_ev_alert_build(&ev);
 }
 
 static void publish(struct alert_engine *e, const char *topic, const struct gstate *g, int64_t at)

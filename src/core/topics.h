@@ -41,19 +41,30 @@
 /* rca changes: {id, time, service, kind, ...} */
 #define OC_TOPIC_CHANGE_RECORDED "change.recorded"
 
-/* The fields of alert.fired / alert.resolved that other capabilities read. Strings and slice
- * are borrowed from the payload read (valid while it is). */
+/* alert.fired / alert.resolved. Built by the alert engine and the Alertmanager intake; the
+ * strings, slice and labels are borrowed (from the builder's caller, or from the payload
+ * read, valid while it is). */
 struct oc_ev_alert {
-    const char *alert_id; /* "rule/group key" */
+    const char *alert_id; /* "rule/group key", or "am/FINGERPRINT" */
     const char *rule;
-    const char *metric;  /* a qoe metric name, or the Alertmanager alert's name */
-    const char *level;   /* page, notify, backlog */
-    const char *source;  /* "oncue" or "alertmanager" */
-    const json_t *slice; /* {dim: value}; {} for the whole population */
-    int64_t at;
+    const char *metric;   /* a qoe metric name, or the Alertmanager alert's name */
+    const char *level;    /* page, notify, backlog */
+    const char *source;   /* "oncue" or "alertmanager" */
+    const char *op;       /* ">" or "<" */
+    const char *summary;  /* one line for humans */
+    const json_t *slice;  /* {dim: value}; {} for the whole population */
+    const json_t *labels; /* Alertmanager's labels; NULL for oncue's own alerts */
+    double value;         /* the group's value now; NAN: none (null in JSON) */
+    double threshold;     /* NAN: none */
+    int64_t window_s;     /* how long the condition held before firing */
+    int64_t since, at;    /* firing since; this event's time */
 };
 
-/* Reads an alert payload into out; 0, or -1 when alert_id is missing. */
+/* Builds the payload (new reference; the caller frees it). */
+json_t *oc_ev_alert_build(const struct oc_ev_alert *ev);
+/* Reads an alert payload into out: absent strings read "", absent numbers NAN (value,
+ * threshold) or 0, absent objects NULL. 0, or -1 when alert_id is missing (out still
+ * filled). */
 int oc_ev_alert_read(const json_t *p, struct oc_ev_alert *out /* OUT */);
 
 /* incident.opened: what an incident is about, for rca, alert and the outbound endpoints. */

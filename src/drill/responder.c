@@ -264,9 +264,11 @@ static void on_mitigation(struct drill *d, const json_t *p)
 static void on_alert(struct drill *d, const json_t *p)
 {
     int64_t now = oc_clock_now_s(&d->clk);
-    const char *level = json_string_value(json_object_get(p, "level"));
-    log_progress(d, "alert fired: ", json_string_value(json_object_get(p, "alert_id")));
-    if (!d->sc->detected_at && now >= d->sc->fault_start && level && strcmp(level, "backlog") != 0)
+    struct oc_ev_alert ev;
+    oc_ev_alert_read(p, &ev);
+    log_progress(d, "alert fired: ", ev.alert_id);
+    if (!d->sc->detected_at && now >= d->sc->fault_start && ev.level[0] &&
+        strcmp(ev.level, "backlog") != 0)
         d->sc->detected_at = now;
 }
 

@@ -146,13 +146,13 @@ void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg)
     struct steer *st = arg;
     struct auto_cfg c;
     char to[STEER_ID_BUF];
-    json_t *slice = json_object_get(payload, "slice");
-    const char *region = json_string_value(json_object_get(slice, "region"));
-    const char *cdn = json_string_value(json_object_get(slice, "cdn"));
-    const char *level = json_string_value(json_object_get(payload, "level"));
+    struct oc_ev_alert ev;
+    oc_ev_alert_read(payload, &ev); /* fields absent from payload read as "" or NULL */
+    const char *region = json_string_value(json_object_get(ev.slice, "region"));
+    const char *cdn = json_string_value(json_object_get(ev.slice, "cdn"));
     int fired = strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0, shift = 0;
-    if ((level && strcmp(level, "page") != 0) || !steer_id_valid(region) || !steer_id_valid(cdn) ||
-        (!fired && strcmp(topic, OC_TOPIC_ALERT_RESOLVED) != 0))
+    if ((ev.level[0] && strcmp(ev.level, "page") != 0) || !steer_id_valid(region) ||
+        !steer_id_valid(cdn) || (!fired && strcmp(topic, OC_TOPIC_ALERT_RESOLVED) != 0))
         return;
     auto_cfg_read(st, region, &c);
     int64_t now = oc_clock_now_ms(st->clock);
@@ -170,7 +170,7 @@ void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg)
     }
     oc_unlock(&st->auto_mu);
     if (shift)
-        apply_shift(st, region, cdn, to, json_string_value(json_object_get(payload, "rule")));
+        apply_shift(st, region, cdn, to, ev.rule[0] ? ev.rule : NULL);
 }
 
 int steer_auto_tick(struct steer *st)
