@@ -7,7 +7,6 @@
 #include "incident/incident_int.h"
 #include "core/lock.h"
 #include "core/topics.h"
-#include "catalog/catalog.h"
 #include "core/bus.h"
 #include "core/err.h"
 
@@ -48,31 +47,25 @@ static int spec_matches(const json_t *spec, const struct incident *inc)
     return !r || !ir || strcmp(r, ir) == 0;
 }
 
-/* A rollback (applied or reverted) is sent to the deploy webhook the catalog names for its
- * service, through the outbox; what happened is written into out for the timeline. */
+/* A rollback (applied or reverted) is sent, through the outbox, to the deploy webhook that
+ * steer resolved from the catalog and put in the record p ("deploy_webhook", or
+ * "deploy_unresolved" / "rollback_doc" when there is none: core/topics.h); what happened is
+ * written into out for the timeline. */
 static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, char *out, size_t n)
 {
-    struct catalog_ref ref;
-    const struct catalog_service *svc;
-    const json_t *spec = json_object_get(p, "spec");
+    const json_t *spec = json_object_get(p, "spec"), *hook = json_object_get(p, "deploy_webhook");
     const char *name = json_string_value(json_object_get(spec, "service"));
-    char url[2048] = "";
+    const char *why = json_string_value(json_object_get(p, "deploy_unresolved"));
+    const char *doc = json_string_value(json_object_get(p, "rollback_doc"));
+    const char *url = json_string_value(hook);
     if (!name)
         return;
-    if (catalog_get(m->app, &ref) != 0) {
-        snprintf(out, n, "; no catalog is loaded, so no deploy webhook was called");
-        return;
-    }
-    svc = catalog_service_find(ref.cat, name);
-    if (svc && svc->deploy_webhook)
-        snprintf(url, sizeof(url), "%s", svc->deploy_webhook);
-    if (!svc)
-        snprintf(out, n, "; %s is not in the catalog, so no deploy webhook was called", name);
-    else if (!url[0])
+    if (why)
+        snprintf(out, n, "; %s, so no deploy webhook was called", why);
+    else if (json_is_null(hook) || (url && !url[0]))
         snprintf(out, n, "; %s has no deploy_webhook in the catalog: roll back by hand%s%s", name,
-                 svc->rollback_doc ? " per " : "", svc->rollback_doc ? svc->rollback_doc : "");
-    catalog_put(&ref);
-    if (!url[0])
+                 doc ? " per " : "", doc ? doc : "");
+    if (!url || !url[0])
         return;
     json_t *data =
         json_pack("{s:O, s:s, s:O, s:O}", "mitigation_id", json_object_get(p, "id"), "service",
