@@ -35,6 +35,12 @@
 #define OC_TOPIC_RCA_LOCALIZED "rca.localized"
 /* steer: mitigation applied/reverted {id, kind, ...the mitigation record}; policy_changed
  * {actor, policy} */
+/* A rollback's record (kind "rollback", spec.service) also says where the rollback goes, as
+ * steer resolved it from the catalog when it was applied or reverted: "deploy_webhook" is the
+ * service's URL (incident queues rollback.requested / rollback.reverted for it), or null when
+ * the catalog names none ("rollback_doc": the runbook URL, when the catalog has one); instead,
+ * "deploy_unresolved" says why there is none ("no catalog is loaded", "S is not in the
+ * catalog"). No field at all when steer runs without the module (no resolver). */
 #define OC_TOPIC_MITIGATION_APPLIED   "mitigation.applied"
 #define OC_TOPIC_MITIGATION_REVERTED  "mitigation.reverted"
 #define OC_TOPIC_STEER_POLICY_CHANGED "steer.policy_changed"

@@ -99,10 +99,39 @@ int inc_fu_add(struct incident_mgr *m, int64_t id, const char *title, const char
 void inc_fu_done(struct incident_mgr *m, const char *kind, const char *ref, int64_t now);
 json_t *inc_fu_json(struct incident_mgr *m, int64_t id);
 
-/* lifecycle.c */
+/* events.c */
+/* Publishes payload (stolen) on the bus and queues it in the outbox. */
 void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload);
+
+/* grouping.c (every function: caller holds m->mu) */
+/* alert.fired (payload p, borrowed): refresh the alert in its open incident, or join an open
+ * incident within the grouping window that it overlaps or whose root cause explains it, or
+ * open a new one (page and notify levels only). */
+void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now);
+/* The open incident holding alert id, or NULL (borrowed from m). */
+struct incident *inc_of_alert(struct incident_mgr *m, const char *id);
+/* The alert id of inc, or NULL (borrowed from inc). */
+struct inc_alert *inc_alert_find(struct incident *inc, const char *id);
+/* Once inc has causes: merges it into an older open incident with a shared cause element
+ * (alerts join, slice widens, inc is resolved as merged). 1 when merged, else 0. */
+int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now);
+
+/* paging.c (every function: caller holds m->mu) */
+/* Routes inc to the owner of slice (borrowed) and pages that team, unless it is unless_team. */
+void inc_route_and_page(struct incident_mgr *m, struct incident *inc, const json_t *slice,
+                        int64_t now, const char *unless_team);
+/* Sends the escalation pages that are due while inc is triggered; returns how many. */
+int inc_escalate(struct incident_mgr *m, struct incident *inc, int64_t now);
+/* Reminds the comms role of a SEV1/SEV2 without a recent public update; 1 when it did. */
+int inc_remind_comms(struct incident_mgr *m, struct incident *inc, int64_t now);
+
+/* tick.c (every function: caller holds m->mu) */
+/* Since when every alert on the metrics that opened inc is clear; 0 while one fires. */
+int64_t inc_clear_since(const struct incident *inc);
+/* Resolves inc at now (timeline snapshots, saved, incident.resolved): 0 or OC_EDB. */
 int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char *actor,
                        const char *why, int64_t now);
+/* 1 when the resolve rule holds for inc at now (it may be resolved without force). */
 int inc_recovered(const struct incident_mgr *m, const struct incident *inc, int64_t now);
 
 /* severity.c */

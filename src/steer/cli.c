@@ -238,7 +238,8 @@ static void mitigate_print(const char *what, const json_t *v)
     } else {
         printf("%s: ", what);
         print_record(v);
-        deploy_print(v, "queued for");
+        if (strcmp(what, "applied") == 0) /* a revert's record names the webhook too */
+            deploy_print(v, "queued for");
     }
 }
 

@@ -234,16 +234,38 @@ static int commit_record(struct steer *st, struct steer_record *r, char *err, si
     return 0;
 }
 
+/* Where the rollback in spec goes, through the host's resolver: *out is a new object with the
+ * fields the record carries ("deploy_webhook", ...), or NULL for other kinds or without a
+ * resolver. 0, or OC_EINVAL (reason in err) when a running catalog does not know the service. */
+static int deploy_resolve(struct steer *st, const json_t *spec, json_t **out, char *err,
+                          size_t errlen)
+{
+    const char *kind = json_string_value(json_object_get(spec, "kind"));
+    const char *service = json_string_value(json_object_get(spec, "service"));
+    int rc = 0;
+    *out = NULL;
+    if (st->deploy && kind && strcmp(kind, "rollback") == 0 && service) {
+        *out = json_object();
+        if (st->deploy(st->deploy_arg, service, *out) == OC_ENOTFOUND) {
+            snprintf(err, errlen, "service: %.64s is not in the catalog", service);
+            rc = OC_EINVAL;
+        }
+    }
+    return rc;
+}
+
 int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int dry_run,
                    json_t **out, char *err, size_t errlen)
 {
     struct steer_record r;
     struct steer_policy *pol = NULL;
-    json_t *spec = NULL;
+    json_t *spec = NULL, *deploy = NULL;
     int rc = steer_overlay_check(req, &spec, err, errlen);
     *out = NULL;
     if (rc)
         return rc;
+    if ((rc = deploy_resolve(st, spec, &deploy, err, errlen)) != 0)
+        goto out;
     if (!json_object_get(spec, "host") && st->backup_origin &&
         strcmp(json_string_value(json_object_get(spec, "kind")), "backup-origin") == 0)
         json_object_set_new(spec, "host", json_string(st->backup_origin));
@@ -271,9 +293,13 @@ int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int d
     }
     steer_policy_free(pol);
     oc_unlock(&st->write_mu);
-    json_decref(spec);
+    if (!rc && deploy)
+        json_object_update(*out, deploy);
     if (!rc && !dry_run && st->bus)
         oc_bus_publish(st->bus, OC_TOPIC_MITIGATION_APPLIED, *out);
+out:
+    json_decref(spec);
+    json_decref(deploy);
     return rc;
 }
 
@@ -319,8 +345,16 @@ int steer_revert(struct steer *st, int64_t id, const char *actor, json_t **out)
         if (steer_rebuild(st, err, sizeof(err)))
             oc_log(OC_LOG_ERROR, "steer: revert of %lld: %s", (long long)id, err);
     }
-    json_t *rec = rc ? NULL : record_json(r);
+    json_t *rec = rc ? NULL : record_json(r), *deploy = NULL;
     oc_unlock(&st->write_mu);
+    /* resolved again at revert, outside write_mu, so a revert after a restart knows where the
+     * rollback went; a service the catalog no longer knows leaves "deploy_unresolved" and
+     * does not stop the revert */
+    if (rec)
+        (void)deploy_resolve(st, json_object_get(rec, "spec"), &deploy, err, sizeof(err));
+    if (deploy)
+        json_object_update(rec, deploy);
+    json_decref(deploy);
     if (rec && st->bus)
         oc_bus_publish(st->bus, OC_TOPIC_MITIGATION_REVERTED, rec);
     if (out)

@@ -158,47 +158,46 @@ static void mitigations_get(struct http_req *req)
     http_reply_json(req, 200, json_pack("{s:o}", "mitigations", steer_mitigations(m->st)));
 }
 
-/* For a rollback while the catalog runs: 0 and the service's deploy webhook (or null) in
- * *hook, or OC_EINVAL with a reason when the catalog does not know the service. Other kinds,
- * or no catalog: 0 and *hook NULL. */
-static int rollback_target(const struct oc_app *app, const json_t *body, json_t **hook, char *err,
-                           size_t errlen)
+/* The steer_deploy_fn of the module (arg: the app): the one place a rollback's deploy webhook
+ * is resolved, from the running catalog's entry for service. The record carries it on the bus,
+ * where the incident outbox reads it. */
+static int deploy_lookup(void *arg, const char *service, json_t *rec)
 {
     struct catalog_ref ref;
-    const char *kind = json_string_value(json_object_get(body, "kind"));
-    const char *name = json_string_value(json_object_get(body, "service"));
+    const struct catalog_service *svc;
     int rc = 0;
-    *hook = NULL;
-    if (!kind || strcmp(kind, "rollback") != 0 || !name || catalog_get(app, &ref) != 0)
-        return 0;
-    const struct catalog_service *svc = catalog_service_find(ref.cat, name);
+    if (catalog_get(arg, &ref) != 0) {
+        json_object_set_new(rec, "deploy_unresolved", json_string("no catalog is loaded"));
+        goto out;
+    }
+    svc = catalog_service_find(ref.cat, service);
     if (!svc) {
-        snprintf(err, errlen, "service: %.64s is not in the catalog", name);
-        rc = OC_EINVAL;
+        json_object_set_new(rec, "deploy_unresolved",
+                            json_sprintf("%s is not in the catalog", service));
+        rc = OC_ENOTFOUND;
     } else {
-        *hook = svc->deploy_webhook ? json_string(svc->deploy_webhook) : json_null();
+        json_object_set_new(rec, "deploy_webhook",
+                            svc->deploy_webhook ? json_string(svc->deploy_webhook) : json_null());
+        if (svc->rollback_doc)
+            json_object_set_new(rec, "rollback_doc", json_string(svc->rollback_doc));
     }
     catalog_put(&ref);
+out:
     return rc;
 }
 
 /* POST /v1/mitigations {"kind", args..., "dry_run"} -> 201 record, or 200 before/after. A
- * rollback's answer names the deploy webhook the incident outbox calls. */
+ * rollback's answer names the deploy webhook the incident outbox calls (deploy_lookup). */
 static void mitigations_post(struct http_req *req)
 {
     struct steer_mod *m = req->state;
     char err[512] = "";
-    json_t *out = NULL, *hook = NULL, *body = http_body_json(req);
+    json_t *out = NULL, *body = http_body_json(req);
     const char *dq = http_query(req, "dry_run");
     if (!body)
         return;
     int dry = json_is_true(json_object_get(body, "dry_run")) || (dq && strcmp(dq, "1") == 0);
-    int rc = rollback_target(req->app, body, &hook, err, sizeof(err));
-    if (!rc)
-        rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
-    if (!rc && hook)
-        json_object_set(out, "deploy_webhook", hook);
-    json_decref(hook);
+    int rc = steer_mitigate(m->st, body, req->principal, dry, &out, err, sizeof(err));
     if (rc == OC_EINVAL)
         http_problem(req, 422, "%s", err);
     else if (rc)
@@ -350,6 +349,8 @@ static int steer_mod_init(struct oc_app *app, void **state)
         .followup_hours = cfg->followup_hours,
         .backup_origin = cfg->backup_origin,
         .geo = m ? m->geo : NULL,
+        .deploy = deploy_lookup,
+        .deploy_arg = app,
     };
     if (!rc)
         rc = steer_new(&o, &m->st);

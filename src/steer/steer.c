@@ -31,6 +31,8 @@ int steer_new(const struct steer_opts *opts, struct steer **out)
     st->ttl_s = opts->ttl_s > 0 ? opts->ttl_s : 60;
     st->max_rps = opts->max_rps;
     st->geo = opts->geo;
+    st->deploy = opts->deploy;
+    st->deploy_arg = opts->deploy_arg;
     st->followup_hours = opts->followup_hours > 0 ? opts->followup_hours : 72;
     st->backup_origin =
         opts->backup_origin && opts->backup_origin[0] ? oc_strdup(opts->backup_origin) : NULL;

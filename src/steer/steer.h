@@ -70,6 +70,14 @@ enum steer_proto {
     STEER_DASH,
 };
 
+/* Where a rollback of service goes, resolved by the host (steer_module asks the running
+ * catalog): adds to rec (a mitigation record or dry-run answer, borrowed) "deploy_webhook" (the
+ * service's URL, or null when it has none; then also "rollback_doc" when one is known) or
+ * "deploy_unresolved" (why no webhook could be resolved: "no catalog is loaded", "S is not in
+ * the catalog"). Returns 0, or OC_ENOTFOUND when the catalog runs and does not know service.
+ * Called without steer's locks held. */
+typedef int steer_deploy_fn(void *arg, const char *service, json_t *rec);
+
 struct steer_opts {
     struct oc_clock *clock;    /* time for rate limiting and records; required */
     struct oc_bus *bus;        /* NULL: announce nothing */
@@ -79,6 +87,8 @@ struct steer_opts {
     int64_t followup_hours;    /* deadline of a mitigation's follow-up item */
     const char *backup_origin; /* default HOST for backup-origin; may be NULL */
     struct steer_geo *geo;     /* MaxMind lookups (borrowed; outlives the state); may be NULL */
+    steer_deploy_fn *deploy; /* resolves a rollback's deploy webhook; NULL: rollbacks carry none */
+    void *deploy_arg;        /* its first argument */
 };
 
 struct steer;
@@ -183,11 +193,14 @@ int steer_flag_value(struct steer *st, const char *name, const char *player,
  * player_version, player, device; service). With dry_run, nothing changes and *out holds
  * {"dry_run": true, "before": manifest, "after": manifest}; otherwise the mitigation is
  * recorded (with a follow-up item), takes effect, is announced on "mitigation.applied" and
- * *out is its record. 0, OC_EINVAL (reason in err), OC_ETOOBIG, OC_EDB. Caller owns *out. */
+ * *out is its record. A rollback's answer and record also carry its deploy webhook as
+ * opts.deploy resolves it (a service that a running catalog does not know is OC_EINVAL).
+ * 0, OC_EINVAL (reason in err), OC_ETOOBIG, OC_EDB. Caller owns *out. */
 int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int dry_run,
                    json_t **out /* OUT */, char *err, size_t errlen);
 /* Reverts active mitigation id: 0, OC_ENOTFOUND, OC_ECONFLICT (already reverted) or OC_EDB.
- * Announces "mitigation.reverted". *out (caller owns) is the updated record; may be NULL. */
+ * Announces "mitigation.reverted". *out (caller owns) is the updated record; may be NULL. A
+ * rollback's deploy webhook is resolved again through opts.deploy (after a restart too). */
 int steer_revert(struct steer *st, int64_t id, const char *actor, json_t **out /* OUT */);
 /* Every mitigation (active and reverted, newest first) as a JSON array (new reference). */
 json_t *steer_mitigations(struct steer *st);

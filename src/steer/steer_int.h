@@ -108,8 +108,10 @@ struct steer {
     struct oc_bus *bus;
     struct store *store;
     int64_t ttl_s, max_rps, followup_hours;
-    char *backup_origin;   /* owned; may be NULL */
-    struct steer_geo *geo; /* borrowed; may be NULL */
+    char *backup_origin;     /* owned; may be NULL */
+    struct steer_geo *geo;   /* borrowed; may be NULL */
+    steer_deploy_fn *deploy; /* may be NULL */
+    void *deploy_arg;        /* its first argument */
 
     pthread_mutex_t write_mu;     /* serializes every change (policy, mitigations) */
     pthread_rwlock_t lock;        /* guards pol, base, records */

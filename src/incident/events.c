@@ -1,0 +1,209 @@
+/*
+ * events.c - the bus adapters of the incident manager: what it publishes (inc_publish) and
+ * what each subscribed topic does: alerts firing (grouped by grouping.c) and clearing,
+ * mitigations (with the rollback's deploy webhook call) and steering policy changes on the
+ * timeline, root causes landing on the incident (merge or page their owner).
+ */
+#include "incident/incident_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
+#include "core/bus.h"
+#include "core/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Publishes payload (stolen) on the bus and queues it for the outbound endpoints. */
+void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload)
+{
+    if (m->app->bus)
+        oc_bus_publish(m->app->bus, topic, payload);
+    if (m->ob)
+        inc_outbox_enqueue(m->ob, topic, payload);
+    json_decref(payload);
+}
+
+/* alert.resolved: the alert is back inside its band. */
+static void on_resolved(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const char *aid = json_string_value(json_object_get(p, "alert_id"));
+    struct incident *inc = aid ? inc_of_alert(m, aid) : NULL;
+    struct inc_alert *a = inc ? inc_alert_find(inc, aid) : NULL;
+    if (!a || !a->firing)
+        return;
+    a->firing = 0;
+    a->cleared_s = now;
+    if (json_is_number(json_object_get(p, "value")))
+        a->value = json_number_value(json_object_get(p, "value"));
+    inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
+               "alert %s resolved: %s back inside its band", aid, a->metric);
+    inc_save(m, inc);
+}
+
+static int spec_matches(const json_t *spec, const struct incident *inc)
+{
+    const char *r = json_string_value(json_object_get(spec, "region"));
+    const char *ir = json_string_value(json_object_get(inc->slice, "region"));
+    return !r || !ir || strcmp(r, ir) == 0;
+}
+
+/* A rollback (applied or reverted) is sent, through the outbox, to the deploy webhook that
+ * steer resolved from the catalog and put in the record p ("deploy_webhook", or
+ * "deploy_unresolved" / "rollback_doc" when there is none: core/topics.h); what happened is
+ * written into out for the timeline. */
+static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, char *out, size_t n)
+{
+    const json_t *spec = json_object_get(p, "spec"), *hook = json_object_get(p, "deploy_webhook");
+    const char *name = json_string_value(json_object_get(spec, "service"));
+    const char *why = json_string_value(json_object_get(p, "deploy_unresolved"));
+    const char *doc = json_string_value(json_object_get(p, "rollback_doc"));
+    const char *url = json_string_value(hook);
+    if (!name)
+        return;
+    if (why)
+        snprintf(out, n, "; %s, so no deploy webhook was called", why);
+    else if (json_is_null(hook) || (url && !url[0]))
+        snprintf(out, n, "; %s has no deploy_webhook in the catalog: roll back by hand%s%s", name,
+                 doc ? " per " : "", doc ? doc : "");
+    if (!url || !url[0])
+        return;
+    json_t *data =
+        json_pack("{s:O, s:s, s:O, s:O}", "mitigation_id", json_object_get(p, "id"), "service",
+                  name, "actor", json_object_get(p, "actor"), "reason",
+                  json_object_get(spec, "reason") ? json_object_get(spec, "reason") : json_null());
+    int rc = data ? inc_outbox_deploy(m->ob, name, url, m->o.deploy_secret,
+                                      applied ? "rollback.requested" : "rollback.reverted", data)
+                  : OC_EINVAL;
+    json_decref(data);
+    if (rc)
+        snprintf(out, n, "; the call of %s's deploy webhook could not be queued (%s)", name,
+                 oc_strerror(rc));
+    else
+        snprintf(out, n, "; sent to %s's deploy webhook %.512s", name, url);
+}
+
+/* mitigation.applied / mitigation.reverted: on the timeline of the matching open incidents. */
+static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, int64_t now)
+{
+    const json_t *spec = json_object_get(p, "spec"), *fu = json_object_get(p, "followup");
+    const char *mkind = json_string_value(json_object_get(p, "kind"));
+    char ref[32], id[32], deploy[768] = "";
+    snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(json_object_get(p, "id")));
+    if (mkind && strcmp(mkind, "rollback") == 0)
+        deploy_call(m, p, applied, deploy, sizeof(deploy));
+    if (!applied)
+        inc_fu_done(m, "mitigation", ref, now);
+    for (int i = 0; i < m->n; i++) {
+        struct incident *inc = m->incs[i];
+        if (inc->state == INCIDENT_CLOSED || (applied && !inc_is_open(inc)) ||
+            !spec_matches(spec, inc))
+            continue;
+        const char *kind = json_string_value(json_object_get(p, "kind"));
+        inc_tl_add(m, inc->id, now, "mitigation", json_string_value(json_object_get(p, "actor")),
+                   json_deep_copy(p), 0, "mitigation #%s (%s) %s%s", ref, kind ? kind : "?",
+                   applied ? "applied" : "reverted", deploy);
+        if (!applied)
+            continue;
+        const char *title = json_string_value(json_object_get(fu, "title"));
+        int64_t due = json_integer_value(json_object_get(fu, "due_ms")) / 1000;
+        inc_fu_add(m, inc->id, title ? title : "Remove or make permanent the mitigation",
+                   "mitigation", ref, due ? due : now + m->o.followup_hours * 3600);
+        if (inc->state < INCIDENT_MITIGATED) {
+            inc->state = INCIDENT_MITIGATED;
+            inc->mitigated_s = now;
+            inc_format_id(inc->id, id, sizeof(id));
+            inc_publish(m, OC_TOPIC_INCIDENT_MITIGATED,
+                        json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
+        }
+        inc_save(m, inc);
+    }
+}
+
+/* steer.policy_changed: a new base steering policy goes on every open incident's timeline. */
+static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const json_t *pol = json_object_get(p, "policy");
+    const char *actor = json_string_value(json_object_get(p, "actor"));
+    char order[256] = "";
+    size_t i;
+    const json_t *v;
+    json_array_foreach(json_object_get(pol, "pathways"), i, v)
+    {
+        size_t len = strlen(order);
+        snprintf(order + len, sizeof(order) - len, "%s%s", i ? "," : "",
+                 json_is_string(v) ? json_string_value(v) : "?");
+    }
+    for (int k = 0; k < m->n; k++) {
+        struct incident *inc = m->incs[k];
+        if (!inc_is_open(inc))
+            continue;
+        inc_tl_add(m, inc->id, now, "steering", actor && actor[0] ? actor : "oncue",
+                   json_deep_copy(p), 0,
+                   "steering policy replaced: default order %s, %zu rule(s), %zu flag(s)",
+                   order[0] ? order : "(none)", json_array_size(json_object_get(pol, "rules")),
+                   json_array_size(json_object_get(pol, "flags")));
+    }
+}
+
+/* rca.localized: the causes go on the incident and its timeline. */
+static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    int64_t id;
+    const json_t *causes = json_object_get(p, "causes");
+    struct incident *inc;
+    if (incident_id_parse(json_string_value(json_object_get(p, "incident_id")), &id) ||
+        !(inc = inc_find(m, id)) || !json_is_array(causes))
+        return;
+    json_decref(inc->causes);
+    inc->causes = json_deep_copy(causes);
+    inc_tl_add(m, inc->id, now, "rca", "oncue", json_deep_copy(p), 0,
+               "root cause localized: %zu element(s)", json_array_size(causes));
+    if (inc_is_open(inc) && inc_merge_by_cause(m, inc, now))
+        return; /* saved as resolved: a duplicate pages nobody more */
+    /* the owner of the (first) cause is paged too unless it owns inc already */
+    if (inc_is_open(inc) && json_array_size(causes) > 0)
+        inc_route_and_page(m, inc, json_object_get(json_array_get(causes, 0), "element"), now,
+                           inc->team);
+    inc_save(m, inc);
+}
+
+/* An Alertmanager alert names its service in labels.service (not a beacon dimension, so
+ * not in its slice): it is added to the slice, for grouping and routing by service. */
+static void on_fired_labels(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const json_t *svc = json_object_get(json_object_get(p, "labels"), "service");
+    const json_t *slice = json_object_get(p, "slice");
+    if (!json_is_string(svc) || (slice && !json_is_object(slice)) ||
+        json_object_get(slice, "service")) {
+        inc_group_alert(m, p, now);
+        return;
+    }
+    json_t *q = json_deep_copy(p);
+    if (!json_is_object(json_object_get(q, "slice")))
+        json_object_set_new(q, "slice", json_object());
+    json_object_set(json_object_get(q, "slice"), "service", (json_t *)svc);
+    inc_group_alert(m, q, now);
+    json_decref(q);
+}
+
+/* Applies one bus event under m->mu; payload is borrowed (see incident.h). */
+void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *payload)
+{
+    int64_t now = oc_clock_now_s(m->app->clock);
+    if (!json_is_object(payload))
+        return;
+    oc_lock(&m->mu);
+    if (strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0)
+        on_fired_labels(m, payload, now);
+    else if (strcmp(topic, OC_TOPIC_ALERT_RESOLVED) == 0)
+        on_resolved(m, payload, now);
+    else if (strcmp(topic, OC_TOPIC_MITIGATION_APPLIED) == 0)
+        on_mitigation(m, payload, 1, now);
+    else if (strcmp(topic, OC_TOPIC_MITIGATION_REVERTED) == 0)
+        on_mitigation(m, payload, 0, now);
+    else if (strcmp(topic, OC_TOPIC_RCA_LOCALIZED) == 0)
+        on_rca(m, payload, now);
+    else if (strcmp(topic, OC_TOPIC_STEER_POLICY_CHANGED) == 0)
+        on_policy(m, payload, now);
+    oc_unlock(&m->mu);
+}

@@ -1,0 +1,387 @@
+/*
+ * grouping.c - which incident an alert belongs to: slice overlap (same region, CDN or service,
+ * or one service in the other's blast radius), a localized root cause that explains the alert,
+ * narrowing an incident's scope, opening a new incident, and merging duplicates that turn out
+ * to share a root cause (the older incident's slice widens to cover both).
+ */
+#include "incident/incident_int.h"
+#include "core/lock.h"
+#include "core/topics.h"
+#include "catalog/catalog.h"
+#include "core/err.h"
+#include "core/log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static json_t *alert_ids(const struct incident *inc)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < inc->nalerts; i++)
+        json_array_append_new(a, json_string(inc->alerts[i].id));
+    return a;
+}
+
+static int same_key(const json_t *a, const json_t *b, const char *key)
+{
+    const char *x = json_string_value(json_object_get(a, key));
+    const char *y = json_string_value(json_object_get(b, key));
+    return x && y && strcmp(x, y) == 0;
+}
+
+/* 1 when service a is in the blast radius of b (a depends on b, transitively). */
+static int in_blast(const struct oc_app *app, const char *a, const char *b)
+{
+    struct catalog_ref ref;
+    struct catalog_blast bl;
+    int hit = 0;
+    if (!a || !b || catalog_get(app, &ref) != 0)
+        return 0;
+    if (catalog_blast_radius(ref.cat, b, &bl) == 0) {
+        for (int i = 0; i < bl.services.n; i++)
+            hit |= strcmp(bl.services.v[i], a) == 0;
+        catalog_blast_free(&bl);
+    }
+    catalog_put(&ref);
+    return hit;
+}
+
+/* The overlap rule of grouping (see the file comment); a global slice overlaps everything. */
+static int slices_overlap(const struct oc_app *app, const json_t *a, const json_t *b)
+{
+    if (json_object_size(a) == 0 || json_object_size(b) == 0)
+        return 1;
+    if (same_key(a, b, "region") || same_key(a, b, "cdn") || same_key(a, b, "service"))
+        return 1;
+    const char *sa = json_string_value(json_object_get(a, "service"));
+    const char *sb = json_string_value(json_object_get(b, "service"));
+    return in_blast(app, sa, sb) || in_blast(app, sb, sa);
+}
+
+/* The alert id of inc, or NULL. */
+struct inc_alert *inc_alert_find(struct incident *inc, const char *id)
+{
+    for (int i = 0; i < inc->nalerts; i++)
+        if (strcmp(inc->alerts[i].id, id) == 0)
+            return &inc->alerts[i];
+    return NULL;
+}
+
+/* The open incident already holding alert id, or NULL. Caller holds m->mu. */
+struct incident *inc_of_alert(struct incident_mgr *m, const char *id)
+{
+    for (int i = m->n - 1; i >= 0; i--)
+        if (inc_is_open(m->incs[i]) && inc_alert_find(m->incs[i], id))
+            return m->incs[i];
+    return NULL;
+}
+
+/* The id of the open incident holding alert_id: 0 or OC_ENOTFOUND (see incident.h). */
+int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *id)
+{
+    oc_lock(&m->mu);
+    struct incident *inc = alert_id ? inc_of_alert(m, alert_id) : NULL;
+    if (inc)
+        *id = inc->id;
+    oc_unlock(&m->mu);
+    return inc ? 0 : OC_ENOTFOUND;
+}
+
+static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
+{
+    const char *s;
+    s = json_string_value(json_object_get(p, "metric"));
+    snprintf(a->metric, sizeof(a->metric), "%s", s ? s : "");
+    s = json_string_value(json_object_get(p, "op"));
+    snprintf(a->op, sizeof(a->op), "%s", s ? s : ">");
+    s = json_string_value(json_object_get(p, "level"));
+    snprintf(a->level, sizeof(a->level), "%s", s ? s : "page");
+    a->threshold = json_number_value(json_object_get(p, "threshold"));
+    a->value = json_number_value(json_object_get(p, "value"));
+    if (!a->firing || a->value > a->peak)
+        a->peak = a->firing ? a->value : (a->peak > a->value ? a->peak : a->value);
+    a->core_down = json_is_true(json_object_get(p, "core_service_down"));
+    if (!a->firing)
+        a->fired_s = now;
+    a->firing = 1;
+    a->cleared_s = 0;
+}
+
+static void slice_text(const json_t *slice, char *out, size_t n)
+{
+    const char *k;
+    json_t *v;
+    size_t len = 0;
+    out[0] = 0;
+    json_object_foreach((json_t *)slice, k, v)
+    {
+        if (json_is_string(v) && len < n)
+            len += (size_t)snprintf(out + len, n - len, "%s%s=%s", len ? " & " : "", k,
+                                    json_string_value(v));
+    }
+    if (!out[0])
+        snprintf(out, n, "all viewers");
+}
+
+/* Opens a new incident for the alert in payload. Caller holds m->mu. */
+static void open_incident(struct incident_mgr *m, const json_t *p, const char *aid, int64_t now)
+{
+    struct incident_impact imp;
+    char why[160], id[32], where[200];
+    int open = 0;
+    for (int i = 0; i < m->n; i++)
+        open += inc_is_open(m->incs[i]);
+    struct incident *inc = open < INCIDENT_MAX_OPEN ? inc_new(m, now) : NULL;
+    const char *summary = json_string_value(json_object_get(p, "summary"));
+    if (!inc) {
+        oc_log(OC_LOG_ERROR, "incident: cap reached (%d open, %d in all); alert %s dropped",
+               INCIDENT_MAX_OPEN, INC_MAX_KEPT, aid);
+        return;
+    }
+    json_object_update(inc->slice, json_object_get(p, "slice"));
+    struct inc_alert *a = &inc->alerts[inc->nalerts++];
+    snprintf(a->id, sizeof(a->id), "%s", aid);
+    alert_fill(a, p, now);
+    a->opener = 1;
+    slice_text(inc->slice, where, sizeof(where));
+    snprintf(inc->title, sizeof(inc->title), "%s in %s", a->metric[0] ? a->metric : "alert", where);
+    inc_measure(m, inc, now, &imp);
+    inc->sev = incident_classify(&m->o.grid, &imp, why, sizeof(why));
+    inc->snap_open = inc_snapshot(inc, &imp, now);
+    inc->snap_peak = inc_snapshot(inc, &imp, now);
+    inc->peak_share = imp.affected_share;
+    inc->peak_s = inc->last_measure_s = now;
+    inc_format_id(inc->id, id, sizeof(id));
+    inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0, "alert %s fired: %s", aid,
+               summary ? summary : inc->title);
+    inc_tl_add(m, inc->id, now, "declared", "oncue", json_incref(inc->snap_open), 0,
+               "incident declared %s: %s (%.1f%% of viewers affected)", inc_sev_name(inc->sev), why,
+               imp.affected_share * 100);
+    inc_route_and_page(m, inc, inc->slice, now, NULL);
+    inc_save(m, inc);
+    json_t *ids = alert_ids(inc);
+    struct oc_ev_incident_opened ev = {.incident_id = id,
+                                       .severity = inc_sev_name(inc->sev),
+                                       .title = inc->title,
+                                       .metric = json_string_value(json_object_get(p, "metric")),
+                                       .slice = inc->slice,
+                                       .alert_ids = ids,
+                                       .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_OPENED, oc_ev_incident_opened_build(&ev));
+    json_decref(ids);
+}
+
+/* Which alert levels open an incident (the others only join an open one). */
+static const struct {
+    const char *level;
+    int opens;
+} levels[] = {
+    {"page", 1},
+    {"notify", 1},
+    {"backlog", 0},
+    {0},
+};
+
+static int opens_incident(const char *level)
+{
+    for (int i = 0; level && levels[i].level; i++)
+        if (strcmp(level, levels[i].level) == 0)
+            return levels[i].opens;
+    return !level; /* no level given: treat as paging */
+}
+
+/* 1 when slice b says everything a says and more (b is narrower). */
+static int narrower(const json_t *a, const json_t *b)
+{
+    const char *k;
+    json_t *v;
+    if (json_object_size(b) <= json_object_size(a))
+        return 0;
+    json_object_foreach((json_t *)a, k, v)
+    {
+        if (!json_equal(v, json_object_get(b, k)))
+            return 0;
+    }
+    return 1;
+}
+
+/* A joining alert with a narrower slice narrows the incident's scope; when that changes the
+ * owner, the new owner is paged too. */
+static void maybe_narrow(struct incident_mgr *m, struct incident *inc, const json_t *slice,
+                         int64_t now)
+{
+    char where[200], team[INC_NAME_MAX];
+    if (!slice || !narrower(inc->slice, slice))
+        return;
+    json_decref(inc->slice);
+    inc->slice = json_deep_copy(slice);
+    slice_text(inc->slice, where, sizeof(where));
+    inc_tl_add(m, inc->id, now, "scope", "oncue", json_deep_copy(slice), 0, "scope narrowed to %s",
+               where);
+    snprintf(team, sizeof(team), "%s", inc->team);
+    inc_route_and_page(m, inc, inc->slice, now, team);
+}
+
+/* 1 when metric is the metric of an alert that opened inc. */
+static int opener_metric(const struct incident *inc, const char *metric)
+{
+    for (int i = 0; i < inc->nalerts; i++)
+        if (inc->alerts[i].opener && strcmp(inc->alerts[i].metric, metric) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when cause element e does not contradict slice (no dimension of both with other values). */
+static int cause_fits(const json_t *e, const json_t *slice)
+{
+    const char *k;
+    json_t *v, *w;
+    if (!json_is_object(e) || json_object_size(e) == 0)
+        return 0;
+    json_object_foreach((json_t *)e, k, v)
+    {
+        if ((w = json_object_get(slice, k)) != NULL && !json_equal(v, w))
+            return 0;
+    }
+    return 1;
+}
+
+/* 1 when inc's localized root cause explains an alert on metric in slice: the metric opened
+ * inc and some cause element fits the slice (a DRM failing on smart TVs raises the start
+ * failures of every region: one incident, not one per region). */
+static int explained(const struct incident *inc, const char *metric, const json_t *slice)
+{
+    size_t i;
+    json_t *c;
+    if (!metric || !opener_metric(inc, metric) || !json_is_array(inc->causes))
+        return 0;
+    json_array_foreach(inc->causes, i, c)
+    {
+        if (cause_fits(json_object_get(c, "element"), slice))
+            return 1;
+    }
+    return 0;
+}
+
+/* alert.fired (payload p, borrowed): refreshes the alert in its open incident, or joins an
+ * open incident it overlaps or that explains it, or opens one. Caller holds m->mu. */
+void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const char *aid = json_string_value(json_object_get(p, "alert_id"));
+    const json_t *slice = json_object_get(p, "slice");
+    const char *metric = json_string_value(json_object_get(p, "metric"));
+    struct incident *inc;
+    if (!aid || (slice && !json_is_object(slice)))
+        return;
+    if ((inc = inc_of_alert(m, aid)) != NULL) {
+        struct inc_alert *a = inc_alert_find(inc, aid);
+        if (!a->firing)
+            inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
+                       "alert %s fired again (%.4g %s %.4g)", aid,
+                       json_number_value(json_object_get(p, "value")), a->op, a->threshold);
+        alert_fill(a, p, now);
+        inc->last_alert_s = now;
+        inc_reclassify(m, inc, now);
+        inc_save(m, inc);
+        return;
+    }
+    for (int i = m->n - 1; i >= 0; i--) {
+        inc = m->incs[i];
+        if (!inc_is_open(inc) || now - inc->opened_s > m->o.group_window_s ||
+            !(slices_overlap(m->app, inc->slice, slice) || explained(inc, metric, slice)))
+            continue;
+        if (inc->nalerts >= INCIDENT_MAX_ALERTS) { /* full: the alert is not tracked */
+            oc_log(OC_LOG_WARN, "incident: INC-%lld holds %d alerts; %s not joined",
+                   (long long)inc->id, INCIDENT_MAX_ALERTS, aid);
+            return;
+        }
+        struct inc_alert *a = &inc->alerts[inc->nalerts++];
+        snprintf(a->id, sizeof(a->id), "%s", aid);
+        alert_fill(a, p, now);
+        /* a backlog alert (the slow burn-rate window) is context: it never holds inc open */
+        a->opener = opener_metric(inc, a->metric) && opens_incident(a->level);
+        inc->last_alert_s = now;
+        inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
+                   "alert %s joined the incident", aid);
+        maybe_narrow(m, inc, slice, now);
+        inc_reclassify(m, inc, now);
+        inc_save(m, inc);
+        return;
+    }
+    if (opens_incident(json_string_value(json_object_get(p, "level"))))
+        open_incident(m, p, aid, now);
+}
+
+/* 1 when cause lists a and b (arrays of {"element": {...}, ...}) share an element. */
+static int causes_shared(const json_t *a, const json_t *b)
+{
+    size_t i, j;
+    json_t *x, *y;
+    json_array_foreach(a, i, x)
+    {
+        json_array_foreach(b, j, y)
+        {
+            const json_t *ex = json_object_get(x, "element"), *ey = json_object_get(y, "element");
+            if (json_is_object(ex) && json_object_size(ex) > 0 && json_equal(ex, ey))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Widens into's slice to cover other's: drops every dimension on which they differ. */
+static void widen_slice(struct incident *into, const json_t *other)
+{
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(into->slice, tmp, k, v)
+    {
+        if (!json_equal(v, json_object_get(other, k)))
+            json_object_del(into->slice, k);
+    }
+}
+
+/* Once inc is localized: when an older open incident, opened within the group window, has
+ * the same root cause, inc is a duplicate (one cause seen through another metric or region:
+ * origin-stall's exits before start in EMEA next to its rebuffering in NA). Its alerts join
+ * the older incident, whose slice widens to cover both and whose severity is re-measured
+ * (never lowered); inc is resolved as merged. 1 when merged. Caller holds m->mu. */
+int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    char id[32], into_id[32], cause[256] = "";
+    for (int i = 0; i < m->n; i++) {
+        struct incident *into = m->incs[i];
+        if (into == inc || into->id > inc->id || !inc_is_open(into) ||
+            inc->opened_s - into->opened_s > m->o.group_window_s ||
+            !causes_shared(into->causes, inc->causes))
+            continue;
+        int moved = 0;
+        for (int k = 0; k < inc->nalerts && into->nalerts < INCIDENT_MAX_ALERTS; k++)
+            if (!inc_alert_find(into, inc->alerts[k].id)) {
+                into->alerts[into->nalerts++] = inc->alerts[k]; /* openers stay openers */
+                moved++;
+            }
+        widen_slice(into, inc->slice);
+        if (inc->sev < into->sev && !into->sev_override)
+            into->sev = inc->sev;
+        slice_text(json_object_get(json_array_get(inc->causes, 0), "element"), cause,
+                   sizeof(cause));
+        inc_format_id(inc->id, id, sizeof(id));
+        inc_format_id(into->id, into_id, sizeof(into_id));
+        inc_tl_add(m, into->id, now, "merge", "oncue", NULL, 0,
+                   "%s (%s) merged into this incident: same root cause %s; %d alert(s) joined", id,
+                   inc->title, cause, moved);
+        inc_tl_add(m, inc->id, now, "merge", "oncue", NULL, 1, "merged into %s: same root cause %s",
+                   into_id, cause);
+        inc->last_alert_s = now;
+        inc_reclassify(m, into, now);
+        inc_save(m, into);
+        inc_publish(m, OC_TOPIC_INCIDENT_MERGED,
+                    json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "into", into_id, "cause",
+                              cause, "at", (json_int_t)now));
+        inc_resolve_locked(m, inc, "oncue", "merged into an incident with the same root cause",
+                           now);
+        return 1;
+    }
+    return 0;
+}
