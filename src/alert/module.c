@@ -145,41 +145,28 @@ static const struct http_route routes[] = {
     {0},
 };
 
-/* The incident id of a payload as text (string or integer), into buf. */
-static const char *incident_text(const json_t *p, char *buf, size_t n)
-{
-    const json_t *v = json_object_get(p, "incident_id");
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_integer(v)) {
-        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-        return buf;
-    }
-    return NULL;
-}
-
 /* incident.acknowledged {"alert_ids": [...]} and incident.opened {"incident_id", "alert_ids"}:
  * acknowledged marks each alert's latest firing acknowledged, and both mark it as having led
  * to the incident (an alert that joined an open incident appears in its acknowledgement). */
 static void on_incident(const char *topic, const json_t *payload, void *arg)
 {
     struct alert_mod *m = arg;
-    char buf[32];
-    const char *inc = incident_text(payload, buf, sizeof(buf));
-    const json_t *ids = json_object_get(payload, "alert_ids"), *id;
+    struct oc_ev_incident ev; /* incident.opened has these two fields too */
+    const json_t *id;
     int64_t now = oc_clock_now_s(m->app->clock);
     size_t i;
+    oc_ev_incident_read(payload, &ev);
     if (!m->app->store)
         return;
-    json_array_foreach(ids, i, id)
+    json_array_foreach(ev.alert_ids, i, id)
     {
         const char *s = json_string_value(id);
         if (!s)
             continue;
         if (strcmp(topic, OC_TOPIC_INCIDENT_ACKNOWLEDGED) == 0)
             alert_store_ack(m->app->store, s, now);
-        if (inc) /* also on acknowledged: alerts that joined an open incident */
-            alert_store_incident(m->app->store, s, inc);
+        if (ev.incident_id[0]) /* also on acknowledged: alerts that joined an open incident */
+            alert_store_incident(m->app->store, s, ev.incident_id);
     }
 }
 

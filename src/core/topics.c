@@ -4,6 +4,7 @@
 #include "core/topics.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 static const char *str(const json_t *p, const char *key)
@@ -79,4 +80,85 @@ int oc_ev_incident_opened_read(const json_t *p, struct oc_ev_incident_opened *ou
     out->alert_ids = json_object_get(p, "alert_ids");
     out->at = (int64_t)json_integer_value(json_object_get(p, "at"));
     return 0;
+}
+
+/* The optional string fields of struct oc_ev_incident, in payload order. */
+static const struct {
+    const char *key;
+    size_t off;
+} incident_fields[] = {
+    {"by", offsetof(struct oc_ev_incident, by)},
+    {"team", offsetof(struct oc_ev_incident, team)},
+    {"role", offsetof(struct oc_ev_incident, role)},
+    {"target", offsetof(struct oc_ev_incident, target)},
+    {"service", offsetof(struct oc_ev_incident, service)},
+    {"into", offsetof(struct oc_ev_incident, into)},
+    {"cause", offsetof(struct oc_ev_incident, cause)},
+    {"from", offsetof(struct oc_ev_incident, from)},
+    {"severity", offsetof(struct oc_ev_incident, severity)},
+    {"reason", offsetof(struct oc_ev_incident, reason)},
+    {"status", offsetof(struct oc_ev_incident, status)},
+    {"body", offsetof(struct oc_ev_incident, body)},
+    {NULL, 0},
+};
+
+/* The string field of ev at off. */
+static const char **field_at(const struct oc_ev_incident *ev, size_t off)
+{
+    return (const char **)((const char *)ev + off);
+}
+
+json_t *oc_ev_incident_build(const struct oc_ev_incident *ev)
+{
+    json_t *p = json_pack("{s:s}", "incident_id", ev->incident_id);
+    if (ev->alert_ids)
+        json_object_set(p, "alert_ids", (json_t *)ev->alert_ids);
+    for (int i = 0; incident_fields[i].key; i++) {
+        const char *v = *field_at(ev, incident_fields[i].off);
+        if (v)
+            json_object_set_new(p, incident_fields[i].key, json_string(v));
+    }
+    json_object_set_new(p, "at", json_integer((json_int_t)ev->at));
+    return p;
+}
+
+int oc_ev_incident_read(const json_t *p, struct oc_ev_incident *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->incident_id = str(p, "incident_id");
+    out->alert_ids = json_object_get(p, "alert_ids");
+    for (int i = 0; incident_fields[i].key; i++)
+        *(const char **)((char *)out + incident_fields[i].off) = str(p, incident_fields[i].key);
+    out->at = (int64_t)json_integer_value(json_object_get(p, "at"));
+    return out->incident_id[0] ? 0 : -1;
+}
+
+int oc_ev_rca_read(const json_t *p, struct oc_ev_rca *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->incident_id = str(p, "incident_id");
+    out->metric = str(p, "metric");
+    out->causes = json_object_get(p, "causes");
+    out->note = str(p, "note");
+    out->onset = (int64_t)json_integer_value(json_object_get(p, "onset"));
+    return out->incident_id[0] ? 0 : -1;
+}
+
+int oc_ev_mitigation_read(const json_t *p, struct oc_ev_mitigation *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->id = (int64_t)json_integer_value(json_object_get(p, "id"));
+    out->kind = str(p, "kind");
+    out->actor = str(p, "actor");
+    out->state = str(p, "state");
+    out->spec = json_object_get(p, "spec");
+    out->followup = json_object_get(p, "followup");
+    return json_is_integer(json_object_get(p, "id")) ? 0 : -1;
+}
+
+int oc_ev_policy_read(const json_t *p, struct oc_ev_policy *out)
+{
+    out->actor = str(p, "actor");
+    out->policy = json_object_get(p, "policy");
+    return json_is_object(out->policy) ? 0 : -1;
 }

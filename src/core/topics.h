@@ -18,10 +18,11 @@
 #define OC_TOPIC_ALERT_FIRED    "alert.fired"
 #define OC_TOPIC_ALERT_RESOLVED "alert.resolved"
 /* incident: opened {incident_id, alert_ids, severity, slice, title, metric, at}
- * (struct oc_ev_incident_opened); acknowledged {incident_id, alert_ids, ...}; resolved and
- * mitigated {incident_id, at}; merged {incident_id, into, cause, at}; page {incident_id,
- * team, target, level, at}; comms_reminder {incident_id, role, target, at};
- * severity_changed and status_update {incident_id, ...} */
+ * (struct oc_ev_incident_opened); the others are struct oc_ev_incident:
+ * acknowledged {incident_id, alert_ids, by, at}; resolved and mitigated {incident_id, at};
+ * merged {incident_id, into, cause, at}; page {incident_id, team, target, [service], at};
+ * comms_reminder {incident_id, role, target, at}; severity_changed {incident_id, from,
+ * severity, reason, at}; status_update {incident_id, status, body, at} */
 #define OC_TOPIC_INCIDENT_OPENED           "incident.opened"
 #define OC_TOPIC_INCIDENT_ACKNOWLEDGED     "incident.acknowledged"
 #define OC_TOPIC_INCIDENT_RESOLVED         "incident.resolved"
@@ -31,10 +32,12 @@
 #define OC_TOPIC_INCIDENT_COMMS_REMINDER   "incident.comms_reminder"
 #define OC_TOPIC_INCIDENT_SEVERITY_CHANGED "incident.severity_changed"
 #define OC_TOPIC_INCIDENT_STATUS_UPDATE    "incident.status_update"
-/* rca: {incident_id, at, metric, causes, candidates, note, onset, changes} */
+/* rca: {incident_id, metric, causes, candidates, note, onset, changes, ...} built by
+ * rca_localize_cube (rca/hook.c), read with oc_ev_rca_read */
 #define OC_TOPIC_RCA_LOCALIZED "rca.localized"
-/* steer: mitigation applied/reverted {id, kind, ...the mitigation record}; policy_changed
- * {actor, policy} */
+/* steer: mitigation applied/reverted {id, kind, spec, actor, created_ms, state, reverted_ms,
+ * followup {id, title, due_ms}} built by steer's record_json (steer/mitigate.c), read with
+ * oc_ev_mitigation_read; policy_changed {actor, policy} (read with oc_ev_policy_read) */
 /* A rollback's record (kind "rollback", spec.service) also says where the rollback goes, as
  * steer resolved it from the catalog when it was applied or reverted: "deploy_webhook" is the
  * service's URL (incident queues rollback.requested / rollback.reverted for it), or null when
@@ -88,5 +91,57 @@ struct oc_ev_incident_opened {
 json_t *oc_ev_incident_opened_build(const struct oc_ev_incident_opened *ev);
 /* Reads it (fields borrowed from p); 0, or -1 when incident_id is missing. */
 int oc_ev_incident_opened_read(const json_t *p, struct oc_ev_incident_opened *out /* OUT */);
+
+/* Every incident.* topic but opened: which fields each sets is listed with the topics above;
+ * the builder leaves out NULL fields, the reader gives "" for absent strings. */
+struct oc_ev_incident {
+    const char *incident_id;
+    const json_t *alert_ids;                    /* acknowledged: array of strings */
+    const char *by;                             /* acknowledged: who */
+    const char *team, *role, *target, *service; /* page, comms_reminder */
+    const char *into, *cause;                   /* merged */
+    const char *from, *severity, *reason;       /* severity_changed */
+    const char *status, *body;                  /* status_update */
+    int64_t at;
+};
+
+/* Builds the payload (new reference; the caller frees it). */
+json_t *oc_ev_incident_build(const struct oc_ev_incident *ev);
+/* Reads it (fields borrowed from p); 0, or -1 when incident_id is missing (out still filled). */
+int oc_ev_incident_read(const json_t *p, struct oc_ev_incident *out /* OUT */);
+
+/* rca.localized, as the incident capability and the drill read it (borrowed from p). */
+struct oc_ev_rca {
+    const char *incident_id;
+    const char *metric;   /* what was localized */
+    const json_t *causes; /* array of {element: {dim: value}, score, ...}, best first */
+    const char *note;     /* "" when none */
+    int64_t onset;        /* start of the aggregate's move */
+};
+
+/* Reads it; 0, or -1 when incident_id is missing (out still filled). */
+int oc_ev_rca_read(const json_t *p, struct oc_ev_rca *out /* OUT */);
+
+/* mitigation.applied / mitigation.reverted (borrowed from p). */
+struct oc_ev_mitigation {
+    int64_t id;
+    const char *kind; /* shift-cdn, flag, rollback, backup-origin, ... */
+    const char *actor;
+    const char *state;      /* active or reverted */
+    const json_t *spec;     /* the request: region, from, to, service, ... */
+    const json_t *followup; /* {id, title, due_ms} */
+};
+
+/* Reads it; 0, or -1 when id is missing (out still filled). */
+int oc_ev_mitigation_read(const json_t *p, struct oc_ev_mitigation *out /* OUT */);
+
+/* steer.policy_changed (borrowed from p). */
+struct oc_ev_policy {
+    const char *actor;
+    const json_t *policy; /* the new base policy document */
+};
+
+/* Reads it; 0, or -1 when policy is missing (out still filled). */
+int oc_ev_policy_read(const json_t *p, struct oc_ev_policy *out /* OUT */);
 
 #endif

@@ -232,12 +232,13 @@ static void on_opened(struct drill *d, const json_t *p)
 /* rca.localized for the drill's incident (the rca module localizes every incident). */
 static void on_localized(struct drill *d, const json_t *p)
 {
-    const char *id = json_string_value(json_object_get(p, "incident_id"));
-    json_t *v;
+    struct oc_ev_rca ev;
+    const json_t *v;
     size_t i;
-    if (d->rca || !d->inc_id || !id || strcmp(id, d->inc_name) != 0)
+    if (d->rca || !d->inc_id || oc_ev_rca_read(p, &ev) != 0 ||
+        strcmp(ev.incident_id, d->inc_name) != 0)
         return;
-    json_array_foreach(json_object_get(p, "causes"), i, v)
+    json_array_foreach(ev.causes, i, v)
         json_array_append(d->sc->cause, json_object_get(v, "element"));
     d->rca = json_deep_copy(p);
 }
@@ -245,18 +246,17 @@ static void on_localized(struct drill *d, const json_t *p)
 /* mitigation.applied: when the first one took effect, and what it was. */
 static void on_mitigation(struct drill *d, const json_t *p)
 {
-    const json_t *spec = json_object_get(p, "spec");
+    struct oc_ev_mitigation mi;
     if (d->sc->mitigated_at)
         return;
     d->sc->mitigated_at = oc_clock_now_s(&d->clk);
+    oc_ev_mitigation_read(p, &mi);
     if (!d->sc->mitigation[0])
         snprintf(d->sc->mitigation, sizeof(d->sc->mitigation),
-                 "oncue mitigate %s --region %s --from %s --to %s (by %s)",
-                 json_string_value(json_object_get(p, "kind")),
-                 json_string_value(json_object_get(spec, "region")),
-                 json_string_value(json_object_get(spec, "from")),
-                 json_string_value(json_object_get(spec, "to")),
-                 json_string_value(json_object_get(p, "actor")));
+                 "oncue mitigate %s --region %s --from %s --to %s (by %s)", mi.kind,
+                 json_string_value(json_object_get(mi.spec, "region")),
+                 json_string_value(json_object_get(mi.spec, "from")),
+                 json_string_value(json_object_get(mi.spec, "to")), mi.actor);
 }
 
 /* alert.fired: detection is the first viewer-visible alert (not a backlog-level one, which
@@ -272,11 +272,28 @@ static void on_alert(struct drill *d, const json_t *p)
         d->sc->detected_at = now;
 }
 
-/* 1 when a page is for the drill's incident (or comes before any incident.opened). */
-static int is_ours(const struct drill *d, const json_t *p)
+/* 1 when an incident event is about the drill's incident (or comes before any opened). */
+static int is_ours(const struct drill *d, const struct oc_ev_incident *ev)
 {
-    const char *id = json_string_value(json_object_get(p, "incident_id"));
-    return id && (!d->inc_id || strcmp(id, d->inc_name) == 0);
+    return ev->incident_id[0] && (!d->inc_id || strcmp(ev->incident_id, d->inc_name) == 0);
+}
+
+/* The incident.* topics other than opened. */
+static void on_incident(struct drill *d, const char *topic, const json_t *p)
+{
+    struct oc_ev_incident ev;
+    oc_ev_incident_read(p, &ev);
+    if (strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
+        d->open_incidents--;
+        d->inc_resolved |= is_ours(d, &ev);
+    } else if (strcmp(topic, OC_TOPIC_INCIDENT_MERGED) == 0) {
+        d->sc->incidents_merged++;
+        log_progress(d, "incident merged: ", ev.incident_id);
+    } else if (strcmp(topic, OC_TOPIC_INCIDENT_PAGE) == 0 && !d->sc->paged_at && is_ours(d, &ev)) {
+        d->sc->paged_at = ev.at;
+        snprintf(d->sc->paged, sizeof(d->sc->paged), "%s", ev.team);
+        log_progress(d, "paged team ", d->sc->paged);
+    }
 }
 
 static void on_event(const char *topic, const json_t *p, void *arg)
@@ -291,20 +308,10 @@ static void on_event(const char *topic, const json_t *p, void *arg)
         on_opened(d, p);
     else if (strcmp(topic, OC_TOPIC_RCA_LOCALIZED) == 0)
         on_localized(d, p);
-    else if (strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
-        d->open_incidents--;
-        d->inc_resolved |= is_ours(d, p);
-    } else if (strcmp(topic, OC_TOPIC_INCIDENT_MERGED) == 0) {
-        d->sc->incidents_merged++;
-        log_progress(d, "incident merged: ", json_string_value(json_object_get(p, "incident_id")));
-    } else if (strcmp(topic, OC_TOPIC_MITIGATION_APPLIED) == 0)
+    else if (strcmp(topic, OC_TOPIC_MITIGATION_APPLIED) == 0)
         on_mitigation(d, p);
-    else if (strcmp(topic, OC_TOPIC_INCIDENT_PAGE) == 0 && !d->sc->paged_at && is_ours(d, p)) {
-        const char *team = json_string_value(json_object_get(p, "team"));
-        d->sc->paged_at = json_integer_value(json_object_get(p, "at"));
-        snprintf(d->sc->paged, sizeof(d->sc->paged), "%s", team ? team : "");
-        log_progress(d, "paged team ", d->sc->paged);
-    }
+    else if (strncmp(topic, "incident.", 9) == 0)
+        on_incident(d, topic, p);
 }
 
 /* Topics the drill listens to. */

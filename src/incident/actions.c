@@ -175,9 +175,10 @@ int incident_ack(struct incident_mgr *m, int64_t id, const char *actor)
     inc_tl_add(m, id, now, "ack", actor, NULL, 0, "acknowledged by %s", actor);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, OC_TOPIC_INCIDENT_ACKNOWLEDGED,
-                json_pack("{s:s, s:o, s:s, s:I}", "incident_id", ids, "alert_ids",
-                          alert_id_list(inc), "by", actor, "at", (json_int_t)now));
+    json_t *alerts = alert_id_list(inc);
+    struct oc_ev_incident ev = {.incident_id = ids, .alert_ids = alerts, .by = actor, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_ACKNOWLEDGED, oc_ev_incident_build(&ev));
+    json_decref(alerts);
 out:
     oc_unlock(&m->mu);
     return rc;
@@ -288,9 +289,8 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
                body);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE,
-                json_pack("{s:s, s:s, s:s, s:I}", "incident_id", ids, "status", status, "body",
-                          body, "at", (json_int_t)now));
+    struct oc_ev_incident ev = {.incident_id = ids, .status = status, .body = body, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE, oc_ev_incident_build(&ev));
     oc_unlock(&m->mu);
     return rc;
 }
@@ -352,10 +352,7 @@ int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor,
                reason);
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
-    inc_publish(m, OC_TOPIC_INCIDENT_SEVERITY_CHANGED,
-                json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", ids, "from",
-                          inc_sev_name(old), "severity", inc_sev_name(sev), "reason", reason, "at",
-                          (json_int_t)now));
+    inc_publish_severity(m, ids, old, sev, reason, now);
     oc_unlock(&m->mu);
     return rc;
 }

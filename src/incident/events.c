@@ -14,6 +14,17 @@
 #include <string.h>
 
 /* Publishes payload (stolen) on the bus and queues it for the outbound endpoints. */
+void inc_publish_severity(struct incident_mgr *m, const char *id, int from, int to,
+                          const char *reason, int64_t now)
+{
+    struct oc_ev_incident ev = {.incident_id = id,
+                                .from = inc_sev_name(from),
+                                .severity = inc_sev_name(to),
+                                .reason = reason,
+                                .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_SEVERITY_CHANGED, oc_ev_incident_build(&ev));
+}
+
 void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload)
 {
     if (m->app->bus)
@@ -85,35 +96,34 @@ static void deploy_call(struct incident_mgr *m, const json_t *p, int applied, ch
 /* mitigation.applied / mitigation.reverted: on the timeline of the matching open incidents. */
 static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, int64_t now)
 {
-    const json_t *spec = json_object_get(p, "spec"), *fu = json_object_get(p, "followup");
-    const char *mkind = json_string_value(json_object_get(p, "kind"));
+    struct oc_ev_mitigation mi;
     char ref[32], id[32], deploy[768] = "";
-    snprintf(ref, sizeof(ref), "%lld", (long long)json_integer_value(json_object_get(p, "id")));
-    if (mkind && strcmp(mkind, "rollback") == 0)
+    oc_ev_mitigation_read(p, &mi);
+    snprintf(ref, sizeof(ref), "%lld", (long long)mi.id);
+    if (strcmp(mi.kind, "rollback") == 0)
         deploy_call(m, p, applied, deploy, sizeof(deploy));
     if (!applied)
         inc_fu_done(m, "mitigation", ref, now);
     for (int i = 0; i < m->n; i++) {
         struct incident *inc = m->incs[i];
         if (inc->state == INCIDENT_CLOSED || (applied && !inc_is_open(inc)) ||
-            !spec_matches(spec, inc))
+            !spec_matches(mi.spec, inc))
             continue;
-        const char *kind = json_string_value(json_object_get(p, "kind"));
-        inc_tl_add(m, inc->id, now, "mitigation", json_string_value(json_object_get(p, "actor")),
-                   json_deep_copy(p), 0, "mitigation #%s (%s) %s%s", ref, kind ? kind : "?",
+        inc_tl_add(m, inc->id, now, "mitigation", mi.actor, json_deep_copy(p), 0,
+                   "mitigation #%s (%s) %s%s", ref, mi.kind[0] ? mi.kind : "?",
                    applied ? "applied" : "reverted", deploy);
         if (!applied)
             continue;
-        const char *title = json_string_value(json_object_get(fu, "title"));
-        int64_t due = json_integer_value(json_object_get(fu, "due_ms")) / 1000;
+        const char *title = json_string_value(json_object_get(mi.followup, "title"));
+        int64_t due = json_integer_value(json_object_get(mi.followup, "due_ms")) / 1000;
         inc_fu_add(m, inc->id, title ? title : "Remove or make permanent the mitigation",
                    "mitigation", ref, due ? due : now + m->o.followup_hours * 3600);
         if (inc->state < INCIDENT_MITIGATED) {
             inc->state = INCIDENT_MITIGATED;
             inc->mitigated_s = now;
             inc_format_id(inc->id, id, sizeof(id));
-            inc_publish(m, OC_TOPIC_INCIDENT_MITIGATED,
-                        json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
+            struct oc_ev_incident ev = {.incident_id = id, .at = now};
+            inc_publish(m, OC_TOPIC_INCIDENT_MITIGATED, oc_ev_incident_build(&ev));
         }
         inc_save(m, inc);
     }
@@ -122,12 +132,12 @@ static void on_mitigation(struct incident_mgr *m, const json_t *p, int applied, 
 /* steer.policy_changed: a new base steering policy goes on every open incident's timeline. */
 static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
 {
-    const json_t *pol = json_object_get(p, "policy");
-    const char *actor = json_string_value(json_object_get(p, "actor"));
+    struct oc_ev_policy ev;
     char order[256] = "";
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(pol, "pathways"), i, v)
+    oc_ev_policy_read(p, &ev);
+    json_array_foreach(json_object_get(ev.policy, "pathways"), i, v)
     {
         size_t len = strlen(order);
         snprintf(order + len, sizeof(order) - len, "%s%s", i ? "," : "",
@@ -137,11 +147,11 @@ static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
         struct incident *inc = m->incs[k];
         if (!inc_is_open(inc))
             continue;
-        inc_tl_add(m, inc->id, now, "steering", actor && actor[0] ? actor : "oncue",
-                   json_deep_copy(p), 0,
-                   "steering policy replaced: default order %s, %zu rule(s), %zu flag(s)",
-                   order[0] ? order : "(none)", json_array_size(json_object_get(pol, "rules")),
-                   json_array_size(json_object_get(pol, "flags")));
+        inc_tl_add(m, inc->id, now, "steering", ev.actor[0] ? ev.actor : "oncue", json_deep_copy(p),
+                   0, "steering policy replaced: default order %s, %zu rule(s), %zu flag(s)",
+                   order[0] ? order : "(none)",
+                   json_array_size(json_object_get(ev.policy, "rules")),
+                   json_array_size(json_object_get(ev.policy, "flags")));
     }
 }
 
@@ -149,10 +159,12 @@ static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
 static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
 {
     int64_t id;
-    const json_t *causes = json_object_get(p, "causes");
+    struct oc_ev_rca ev;
     struct incident *inc;
-    if (incident_id_parse(json_string_value(json_object_get(p, "incident_id")), &id) ||
-        !(inc = inc_find(m, id)) || !json_is_array(causes))
+    oc_ev_rca_read(p, &ev);
+    const json_t *causes = ev.causes;
+    if (incident_id_parse(ev.incident_id, &id) || !(inc = inc_find(m, id)) ||
+        !json_is_array(causes))
         return;
     json_decref(inc->causes);
     inc->causes = json_deep_copy(causes);

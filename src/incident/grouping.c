@@ -376,9 +376,8 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
         inc->last_alert_s = now;
         inc_reclassify(m, into, now);
         inc_save(m, into);
-        inc_publish(m, OC_TOPIC_INCIDENT_MERGED,
-                    json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "into", into_id, "cause",
-                              cause, "at", (json_int_t)now));
+        struct oc_ev_incident ev = {.incident_id = id, .into = into_id, .cause = cause, .at = now};
+        inc_publish(m, OC_TOPIC_INCIDENT_MERGED, oc_ev_incident_build(&ev));
         inc_resolve_locked(m, inc, "oncue", "merged into an incident with the same root cause",
                            now);
         return 1;

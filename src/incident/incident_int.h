@@ -102,6 +102,9 @@ json_t *inc_fu_json(struct incident_mgr *m, int64_t id);
 /* events.c */
 /* Publishes payload (stolen) on the bus and queues it in the outbox. */
 void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload);
+/* Publishes incident.severity_changed for incident id (from and to: enum of inc_sev_name). */
+void inc_publish_severity(struct incident_mgr *m, const char *id, int from, int to,
+                          const char *reason, int64_t now);
 
 /* grouping.c (every function: caller holds m->mu) */
 /* alert.fired (payload p, borrowed): refresh the alert in its open incident, or join an open

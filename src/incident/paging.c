@@ -43,9 +43,9 @@ void inc_route_and_page(struct incident_mgr *m, struct incident *inc, const json
                          target, "policy", r.policy),
                0, "paged team %s (%s) for service %s: %s", r.team, target[0] ? target : "nobody",
                r.service, r.reason);
-    inc_publish(m, OC_TOPIC_INCIDENT_PAGE,
-                json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", id, "team", r.team, "target",
-                          target, "service", r.service, "at", (json_int_t)now));
+    struct oc_ev_incident ev = {
+        .incident_id = id, .team = r.team, .target = target, .service = r.service, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_PAGE, oc_ev_incident_build(&ev));
 }
 
 /* Escalation: while triggered, sends the pages of the team's policy that are due; returns
@@ -73,10 +73,11 @@ int inc_escalate(struct incident_mgr *m, struct incident *inc, int64_t now)
                    pg->person[0] && strcmp(pg->person, pg->target) ? " (" : "",
                    pg->person[0] && strcmp(pg->person, pg->target) ? pg->person : "",
                    pg->person[0] && strcmp(pg->person, pg->target) ? ")" : "");
-        inc_publish(m, OC_TOPIC_INCIDENT_PAGE,
-                    json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "team", pg->target,
-                              "target", pg->person[0] ? pg->person : pg->target, "at",
-                              (json_int_t)now));
+        struct oc_ev_incident ev = {.incident_id = id,
+                                    .team = pg->target,
+                                    .target = pg->person[0] ? pg->person : pg->target,
+                                    .at = now};
+        inc_publish(m, OC_TOPIC_INCIDENT_PAGE, oc_ev_incident_build(&ev));
         sent++;
     }
     return sent;
@@ -98,8 +99,7 @@ int inc_remind_comms(struct incident_mgr *m, struct incident *inc, int64_t now)
                "no public status update for %lld min: comms (%s) please post one",
                (long long)((now - (inc->last_public_s ? inc->last_public_s : inc->opened_s)) / 60),
                comms[0] ? comms : "unassigned");
-    inc_publish(m, OC_TOPIC_INCIDENT_COMMS_REMINDER,
-                json_pack("{s:s, s:s, s:s, s:I}", "incident_id", id, "role", "comms", "target",
-                          comms, "at", (json_int_t)now));
+    struct oc_ev_incident ev = {.incident_id = id, .role = "comms", .target = comms, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_COMMS_REMINDER, oc_ev_incident_build(&ev));
     return 1;
 }

@@ -240,10 +240,7 @@ void inc_reclassify(struct incident_mgr *m, struct incident *inc, int64_t now)
         inc_tl_add(m, inc->id, now, "severity", "oncue", inc_snapshot(inc, &imp, now), 0,
                    "re-classified %s -> %s: %s (%.1f%% of viewers affected)", inc_sev_name(old),
                    inc_sev_name(sev), why, imp.affected_share * 100);
-        inc_publish(m, OC_TOPIC_INCIDENT_SEVERITY_CHANGED,
-                    json_pack("{s:s, s:s, s:s, s:s, s:I}", "incident_id", id, "from",
-                              inc_sev_name(old), "severity", inc_sev_name(sev), "reason", why, "at",
-                              (json_int_t)now));
+        inc_publish_severity(m, id, old, sev, why, now);
         changed = 1;
     }
     if (changed)

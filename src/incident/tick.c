@@ -83,8 +83,8 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
                imp.affected_share * 100);
     int rc = inc_save(m, inc);
     inc_format_id(inc->id, id, sizeof(id));
-    inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED,
-                json_pack("{s:s, s:I}", "incident_id", id, "at", (json_int_t)now));
+    struct oc_ev_incident ev = {.incident_id = id, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED, oc_ev_incident_build(&ev));
     return rc;
 }
 
