@@ -6,7 +6,6 @@
  * second until the incident resolves, and writes the post-incident review.
  */
 #include "drill/drill_int.h"
-#include "core/topics.h"
 
 #include "core/alloc.h"
 #include "core/bus.h"

@@ -7,7 +7,6 @@
  * "incident.severity_changed"); a responder's override with a reason is the only way down.
  */
 #include "incident/incident_int.h"
-#include "core/topics.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "qoe/qoe.h"
