@@ -90,7 +90,7 @@ static void am_post(struct http_req *req)
     int rc = alert_am_translate(body, oc_clock_now_s(req->app->clock), &events, err, sizeof(err));
     json_decref(body);
     if (rc) {
-        http_problem(req, rc == OC_ETOOBIG ? 413 : 422, "%s", err);
+        http_reply_err(req, rc, "%s", err);
         return;
     }
     json_array_foreach(events, i, ev)

@@ -301,7 +301,7 @@ static void reload_post(struct http_req *req)
     int n = 0;
     int rc = catalog_mod_reload(m, &n, err, sizeof(err));
     if (rc)
-        http_problem(req, rc == OC_EINVAL ? 422 : 500, "%s", err);
+        http_reply_err(req, rc, "%s", err);
     else
         http_reply_json(
             req, 200,
