@@ -128,10 +128,7 @@ static int remember(struct loader *ld, size_t line)
         if (strcmp(ld->seen[i].name, ld->name) == 0)
             return fail(ld, line, "duplicate key: %s was already given on line %zu",
                         quoted_name(ld, q, sizeof(q)), ld->seen[i].line);
-    if (ld->nseen == ld->seen_cap) {
-        ld->seen_cap = ld->seen_cap ? ld->seen_cap * 2 : 16;
-        ld->seen = oc_realloc(ld->seen, ld->seen_cap * sizeof(*ld->seen));
-    }
+    ld->seen = oc_grow(ld->seen, &ld->seen_cap, ld->nseen + 1, sizeof(*ld->seen));
     ld->seen[ld->nseen].name = oc_strdup(ld->name);
     ld->seen[ld->nseen++].line = line;
     return 0;

@@ -52,7 +52,8 @@ struct qrun {
     uint32_t nleaves;
     int32_t *group_of; /* leaf -> group, -1 when filtered out */
     uint32_t *keys;    /* group -> ngroup value ids */
-    uint32_t ngroups, kcap;
+    uint32_t ngroups;
+    size_t kcap;
     uint32_t *gmap; /* open addressing: group + 1 */
     uint32_t gmask;
     double *volume; /* per group */
@@ -131,10 +132,8 @@ static int32_t group_id(struct qrun *r, const uint32_t *key)
             return (int32_t)(r->gmap[i] - 1);
     if (r->ngroups >= QOE_MAX_GROUPS)
         return -1;
-    if (r->ngroups == r->kcap) {
-        r->kcap = r->kcap ? r->kcap * 2 : 64;
-        r->keys = oc_realloc(r->keys, (size_t)r->kcap * (n ? n : 1) * sizeof *r->keys);
-    }
+    r->keys =
+        oc_grow(r->keys, &r->kcap, (size_t)r->ngroups + 1, (size_t)(n ? n : 1) * sizeof *r->keys);
     memcpy(r->keys + (size_t)r->ngroups * n, key, (size_t)n * sizeof *key);
     r->gmap[i] = ++r->ngroups;
     if ((uint64_t)r->ngroups * 2 > r->gmask)

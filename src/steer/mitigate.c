@@ -90,9 +90,7 @@ static int save_policy(struct steer *st, const json_t *doc, const char *actor)
     int rc = OC_EDB;
     store_lock(st->store);
     if (store_prepare(st->store, STEER_SQL_POLICY_PUT, &s) == 0) {
-        store_bind_text(s, 1, text);
-        store_bind_text(s, 2, actor);
-        store_bind_int(s, 3, oc_clock_now_ms(st->clock));
+        STORE_BIND(s, STORE_TEXT(text), STORE_TEXT(actor), STORE_INT(oc_clock_now_ms(st->clock)));
         rc = store_step(s) == STORE_DONE ? 0 : OC_EDB;
         store_reset(s);
     }
@@ -158,19 +156,15 @@ static int save_record(struct steer *st, struct steer_record *r)
     rc = OC_EDB;
     if (store_prepare(st->store, STEER_SQL_MIT_INSERT, &s))
         goto fail;
-    store_bind_text(s, 1, json_string_value(json_object_get(r->spec, "kind")));
-    store_bind_text(s, 2, spec);
-    store_bind_text(s, 3, r->actor);
-    store_bind_int(s, 4, r->created_ms);
+    STORE_BIND(s, STORE_TEXT(json_string_value(json_object_get(r->spec, "kind"))), STORE_TEXT(spec),
+               STORE_TEXT(r->actor), STORE_INT(r->created_ms));
     int step = store_step(s);
     store_reset(s);
     if (step != STORE_DONE || store_prepare(st->store, STEER_SQL_FOLLOWUP_INSERT, &s))
         goto fail;
     r->id = store_last_id(st->store);
     snprintf(title, sizeof(title), "Remove or make permanent mitigation #%lld", (long long)r->id);
-    store_bind_int(s, 1, r->id);
-    store_bind_text(s, 2, title);
-    store_bind_int(s, 3, r->followup_due_ms);
+    STORE_BIND(s, STORE_INT(r->id), STORE_TEXT(title), STORE_INT(r->followup_due_ms));
     step = store_step(s);
     store_reset(s);
     r->followup_id = store_last_id(st->store);
@@ -310,9 +304,7 @@ static int save_revert(struct steer *st, int64_t id, int64_t now, const char *ac
     int rc = OC_EDB;
     store_lock(st->store);
     if (store_prepare(st->store, STEER_SQL_MIT_REVERT, &s) == 0) {
-        store_bind_int(s, 1, id);
-        store_bind_int(s, 2, now);
-        store_bind_text(s, 3, actor);
+        STORE_BIND(s, STORE_INT(id), STORE_INT(now), STORE_TEXT(actor));
         rc = store_step(s) == STORE_DONE ? 0 : OC_EDB;
         store_reset(s);
         if (!rc && store_changes(st->store) == 0)
