@@ -91,15 +91,20 @@ void alert_emit(struct oc_bus *bus, struct store *st, const char *topic, const j
 
 static json_t *payload(const struct alert_rule *r, const struct gstate *g, int64_t at)
 {
-    char id[SLO_NAME_MAX + KEY_MAX + 2], summary[SLO_TEXT_MAX + KEY_MAX + 64];
+    char id[SLO_NAME_MAX + KEY_MAX + 2], summary[SLO_TEXT_MAX + KEY_MAX + 64], now[32];
     const char *unit = r->kind == ALERT_BURN_RATE ? "x burn" : "";
     snprintf(id, sizeof(id), "%s/%s", r->name, g->key);
+    /* a group that lost its traffic has no value: it says so rather than "nan" */
+    if (isnan(g->value))
+        snprintf(now, sizeof(now), "no data");
+    else
+        snprintf(now, sizeof(now), "now %.4g", g->value);
     if (r->summary[0])
         snprintf(summary, sizeof(summary), "%s (%s)", r->summary, g->key);
     else
-        snprintf(summary, sizeof(summary), "%s %s %g%s for %lldm in %s (now %.4g)",
+        snprintf(summary, sizeof(summary), "%s %s %g%s for %lldm in %s (%s)",
                  qoe_metrics[r->metric].name, r->op == SLO_OP_GT ? ">" : "<", r->threshold, unit,
-                 (long long)(r->for_s / 60), g->key, g->value);
+                 (long long)(r->for_s / 60), g->key, now);
     struct oc_ev_alert ev = {.alert_id = id,
                              .rule = r->name,
                              .metric = qoe_metrics[r->metric].name,

@@ -201,6 +201,27 @@ static void test_hysteresis(void)
     fx_close(&f);
 }
 
+/* A group that loses its traffic while firing resolves after the clear window, saying "no
+ * data" (its value is null), not "nan". */
+static void test_lost_traffic_resolves(void)
+{
+    struct fx f;
+    fx_open(&f, rule_page, NULL);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 60);
+    T_EQ_INT(json_array_size(f.events), 1);
+    T_EQ_INT(fx_minute(&f, NULL, 0), 0);
+    T_EQ_INT(fx_minute(&f, NULL, 0), 0);
+    T_EQ_INT(fx_minute(&f, NULL, 0), 1); /* no data for 3 minutes: clear */
+    T_EQ_INT(json_array_size(f.events), 2);
+    T_EQ_STR(ev_str(&f, 1, "topic"), "alert.resolved");
+    json_t *p = json_object_get(json_array_get(f.events, 1), "payload");
+    T_TRUE(json_is_null(json_object_get(p, "value")));
+    T_EQ_STR(json_string_value(json_object_get(p, "summary")),
+             "rebuffering_share > 0.05 for 3m in region=EMEA (no data)");
+    fx_close(&f);
+}
+
 /* A group under min_viewers never breaches, however bad; one above it fires. */
 static void test_min_volume(void)
 {
@@ -631,6 +652,7 @@ static void test_module_bus(void)
 static const struct t_case cases[] = {
     T_CASE(test_sustained),
     T_CASE(test_hysteresis),
+    T_CASE(test_lost_traffic_resolves),
     T_CASE(test_min_volume),
     T_CASE(test_group_by),
     T_CASE(test_burn_math),
