@@ -285,6 +285,9 @@ void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
         inc_save(m, inc);
         return;
     }
+    /* backlog-level alerts feed dashboards: they neither open, join nor widen an incident */
+    if (!opens_incident(json_string_value(json_object_get(p, "level"))))
+        return;
     for (int i = m->n - 1; i >= 0; i--) {
         inc = m->incs[i];
         if (!inc_is_open(inc) || now - inc->opened_s > m->o.group_window_s ||
@@ -308,8 +311,7 @@ void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
         inc_save(m, inc);
         return;
     }
-    if (opens_incident(json_string_value(json_object_get(p, "level"))))
-        open_incident(m, p, aid, now);
+    open_incident(m, p, aid, now);
 }
 
 /* 1 when cause lists a and b (arrays of {"element": {...}, ...}) share an element. */

@@ -155,6 +155,9 @@ static void test_open_join_separate(void)
     fire(&f, "vsf/EMEA-primary", "{\"region\": \"EMEA\", \"cdn\": \"primary\"}", "page", 0.09);
     advance_s(&f, 60);
     fire(&f, "reb/NA-secondary", "{\"region\": \"NA\", \"cdn\": \"secondary\"}", "notify", 0.04);
+    /* backlog-level alerts neither join (same region as INC-1) nor open an incident */
+    fire(&f, "reb-backlog/EMEA", "{\"region\": \"EMEA\"}", "backlog", 0.02);
+    fire(&f, "reb-backlog/APAC", "{\"region\": \"APAC\"}", "backlog", 0.02);
     json_t *l = incident_list_json(f.m, NULL);
     T_EQ_INT(json_array_size(l), 2);
     json_decref(l);
