@@ -28,7 +28,7 @@ const struct oc_command oc_commands[] = {
      rca_cli},
     {"mitigate", steer_mitigate_cli_main,
      "apply, dry-run, list or revert a mitigation (shift-cdn, backup-origin, flag, rollback)",
-     NULL},
+     steer_mitigate_cli},
     {"steer", steer_cli_main, "show or set the steering policy; fetch a steering manifest",
      steer_cli},
     {"catalog", catalog_cli_main,
@@ -41,7 +41,7 @@ const struct oc_command oc_commands[] = {
      incident_cli},
     {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard", drill_cli},
     {"runbook", drill_runbook_cli_main,
-     "list the runbooks; show an incident's runbook filled from its root cause", NULL},
+     "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
     {"version", oc_version_main, "print the version", NULL},
     {0},
 };
