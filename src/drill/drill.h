@@ -153,5 +153,7 @@ extern const struct oc_cli drill_cli[];
 
 /* `oncue runbook list|show INCIDENT [--server URL] [--token T] [--json]`. */
 int drill_runbook_cli_main(int argc, char **argv);
+/* The options of `oncue runbook list` and `oncue runbook show`, ending in {0}. */
+extern const struct oc_cli drill_runbook_cli[];
 
 #endif

@@ -7,9 +7,11 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/opt.h"
 #include "http/client.h"
 #include "incident/incident.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,43 +113,58 @@ static int print_runbook(const json_t *inc, const json_t *pathways, int as_json)
     return 0;
 }
 
+/* What the command line of `oncue runbook show` says. */
+struct show_args {
+    struct http_client c; /* --server, --token (defaults from the environment) */
+    int json;             /* --json */
+};
+
+#define F(f) offsetof(struct show_args, f)
+static const struct oc_opt show_opts[] = {
+    {"--server", OC_OPT_STR, F(c.server), "URL",
+     "the server (default $ONCUE_SERVER, else " HTTP_CLIENT_DEFAULT_SERVER ")", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(c.token), "TOKEN", "a viewer token (default $ONCUE_TOKEN)", 0, 0,
+     NULL},
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print the filled runbook as JSON", 0, 0, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli drill_runbook_cli[] = {
+    {"runbook list", "[--help]",
+     "Lists the shipped runbooks: the alert kind and the metrics each covers.\n", NULL, 0},
+    {"runbook show", "INCIDENT [--server URL] [--token T] [--json]",
+     "Prints the runbook of the incident's alert kind with its steps and its mitigation\n"
+     "command filled in from the incident and its root cause.\n",
+     show_opts, 1},
+    {0},
+};
+
+/* The synopsis of both actions. */
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: oncue runbook list\n"
-            "       oncue runbook show INCIDENT [--server URL] [--token T] [--json]\n\n"
-            "show prints the runbook of the incident's alert kind with its steps and its\n"
-            "mitigation command filled in from the incident and its root cause.\n"
-            "--server defaults to $ONCUE_SERVER (else %s), --token to $ONCUE_TOKEN.\n",
-            HTTP_CLIENT_DEFAULT_SERVER);
+    fprintf(f, "usage: oncue runbook list\n"
+               "       oncue runbook show INCIDENT [--server URL] [--token T] [--json]\n\n"
+               "(oncue runbook list --help, oncue runbook show --help)\n");
 }
 
 /* `oncue runbook show INCIDENT`: fetches the incident and the steering policy. */
 static int show(int argc, char **argv)
 {
-    struct http_client c;
+    struct show_args a = {.json = 0};
     const char *id = NULL;
     char path[128];
-    int as_json = 0;
     int64_t n;
     json_t *inc = NULL, *pol = NULL;
-    http_client_from_env(&c);
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--server") == 0 && i + 1 < argc)
-            c.server = argv[++i];
-        else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc)
-            c.token = argv[++i];
-        else if (strcmp(argv[i], "--json") == 0)
-            as_json = 1;
-        else if (argv[i][0] != '-' && !id)
-            id = argv[i];
-        else {
-            usage(stderr);
-            return 2;
-        }
-    }
+    http_client_from_env(&a.c);
+    int nargs = 0, p = oc_cli_parse(&drill_runbook_cli[1], argc - 2, argv + 2, &a, &id, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    struct http_client c = a.c;
+    int as_json = a.json;
     if (!id || incident_id_parse(id, &n) != 0) {
-        usage(stderr);
+        fprintf(stderr, "oncue runbook show: %s (see oncue runbook show --help)\n",
+                id ? "not an incident id" : "name an incident");
         return 2;
     }
     snprintf(path, sizeof(path), "/v1/incidents/INC-%lld", (long long)n);
@@ -164,6 +181,11 @@ static int show(int argc, char **argv)
 int drill_runbook_cli_main(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+        const char *none = NULL;
+        int nargs = 0,
+            p = oc_cli_parse(&drill_runbook_cli[0], argc - 2, argv + 2, NULL, &none, &nargs);
+        if (p != 0)
+            return p > 0 ? 0 : 2;
         struct drill_runbook rb;
         char err[200];
         size_t len;
@@ -178,7 +200,7 @@ int drill_runbook_cli_main(int argc, char **argv)
     }
     if (argc >= 2 && strcmp(argv[1], "show") == 0)
         return show(argc, argv);
-    usage(argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) ? stdout
-                                                                                      : stderr);
-    return argc >= 2 && argv[1][0] == '-' && argv[1][1] == 'h' ? 0 : 2;
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    usage(help ? stdout : stderr);
+    return help ? 0 : 2;
 }

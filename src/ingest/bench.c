@@ -10,9 +10,11 @@
 #include "ingest/ingest.h"
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/opt.h"
 
 #include <netdb.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,38 +208,62 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* What the command line of `oncue bench ingest` says. */
+struct bench_args {
+    const char *target, *token;                  /* --target, --token */
+    long duration, connections, batch, sessions; /* the numbers */
+};
+
+#define F(f) offsetof(struct bench_args, f)
+static const struct oc_opt bench_opts_table[] = {
+    {"--target", OC_OPT_STR, F(target), "http://HOST:PORT",
+     "the server (default $ONCUE_SERVER or http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "TOKEN", "an ingest token (default $ONCUE_TOKEN)", 0, 0,
+     NULL},
+    {"--duration", OC_OPT_LONG, F(duration), "S", "seconds to run (default 10)", 1, 86400, NULL},
+    {"--connections", OC_OPT_LONG, F(connections), "C",
+     "keep-alive connections, one thread each (default 4)", 1, 256, NULL},
+    {"--batch", OC_OPT_LONG, F(batch), "N", "events per POST (default 500)", 1, 100000, NULL},
+    {"--sessions", OC_OPT_LONG, F(sessions), "N", "distinct sessions (default 200000)", 1,
+     100000000, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli ingest_bench_cli[] = {
+    {"bench ingest", "--target http://HOST:PORT --token T [OPTIONS]",
+     "Posts NDJSON batches to POST /v1/events over C connections for S seconds and prints\n"
+     "events/s, requests/s and the p50/p99 latency.\n",
+     bench_opts_table, 0},
+    {0},
+};
+
+/* Parses argv into o; 0, 1 (help printed) or -1 (error printed). */
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
-    const char *target = getenv("ONCUE_SERVER");
-    o->token = getenv("ONCUE_TOKEN");
-    o->duration_s = 10, o->connections = 4, o->batch = 500, o->sessions = 200000;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || !v)
-            return -1;
-        i++;
-        if (strcmp(a, "--target") == 0)
-            target = v;
-        else if (strcmp(a, "--token") == 0)
-            o->token = v;
-        else if (strcmp(a, "--duration") == 0)
-            o->duration_s = (int)strtol(v, NULL, 10);
-        else if (strcmp(a, "--connections") == 0)
-            o->connections = (int)strtol(v, NULL, 10);
-        else if (strcmp(a, "--batch") == 0)
-            o->batch = (int)strtol(v, NULL, 10);
-        else if (strcmp(a, "--sessions") == 0)
-            o->sessions = (int)strtol(v, NULL, 10);
-        else
-            return -1;
-    }
-    if (!target)
-        target = "http://127.0.0.1:8470";
+    struct bench_args a = {.target = getenv("ONCUE_SERVER"),
+                           .token = getenv("ONCUE_TOKEN"),
+                           .duration = 10,
+                           .connections = 4,
+                           .batch = 500,
+                           .sessions = 200000};
+    int nargs = 0, p = oc_cli_parse(ingest_bench_cli, argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p != 0)
+        return p;
+    const char *target = a.target ? a.target : "http://127.0.0.1:8470";
     if (strncmp(target, "http://", 7) != 0 ||
-        sscanf(target + 7, "%255[^:/]:%15[0-9]", o->host, o->port) != 2 || !o->token ||
-        o->duration_s < 1 || o->connections < 1 || o->connections > 256 || o->batch < 1 ||
-        o->batch > 100000 || o->sessions < 1)
+        sscanf(target + 7, "%255[^:/]:%15[0-9]", o->host, o->port) != 2) {
+        fprintf(stderr, "oncue bench ingest: --target: expected http://HOST:PORT, got \"%s\"\n",
+                target);
         return -1;
+    }
+    if (!a.token) {
+        fprintf(stderr, "oncue bench ingest: --token is required (or $ONCUE_TOKEN)\n");
+        return -1;
+    }
+    o->token = a.token;
+    o->duration_s = (int)a.duration, o->connections = (int)a.connections;
+    o->batch = (int)a.batch, o->sessions = (int)a.sessions;
     return 0;
 }
 
@@ -268,11 +294,9 @@ int ingest_bench_main(int argc, char **argv)
 {
     struct bench_opts o;
     memset(&o, 0, sizeof o);
-    if (parse_opts(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: oncue bench ingest --target http://HOST:PORT --token T "
-                        "[--duration S] [--connections C] [--batch N] [--sessions N]\n");
-        return 2;
-    }
+    int p = parse_opts(argc, argv, &o);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
     struct worker *w = oc_calloc((size_t)o.connections, sizeof *w);
     int64_t t0 = oc_mono_ns();
     for (int i = 0; i < o.connections; i++) {

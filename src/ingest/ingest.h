@@ -12,6 +12,7 @@
 
 #include "core/module.h"
 #include "qoe/qoe.h"
+#include "core/opt.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -82,5 +83,7 @@ extern const struct oc_module ingest_module;
 
 /* `oncue bench ingest`: the load generator (argv[0] is "ingest"). */
 int ingest_bench_main(int argc, char **argv);
+/* The options of `oncue bench ingest`, ending in {0}. */
+extern const struct oc_cli ingest_bench_cli[];
 
 #endif

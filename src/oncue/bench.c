@@ -5,6 +5,7 @@
  * add one row.
  */
 #include "oncue/commands.h"
+#include "core/buf.h"
 #include "ingest/ingest.h"
 #include "qoe/qoe.h"
 #include "sim/sim.h"
@@ -16,12 +17,15 @@ struct bench_entry {
     const char *name;                 /* `oncue bench NAME` */
     int (*fn)(int argc, char **argv); /* argv[0] is NAME */
     const char *summary;              /* one line */
+    const struct oc_cli *cli;         /* its option tables, ending in {0} */
 };
 
 static const struct bench_entry benches[] = {
-    {"sim", sim_bench_main, "in-process simulator: events/s generated on one core"},
-    {"ingest", ingest_bench_main, "POST /v1/events load: events/s, requests/s, p50/p99 latency"},
-    {"qoe", qoe_bench_main, "cube memory for N leaves x M minutes, group-by query p50/p99"},
+    {"sim", sim_bench_main, "in-process simulator: events/s generated on one core", sim_bench_cli},
+    {"ingest", ingest_bench_main, "POST /v1/events load: events/s, requests/s, p50/p99 latency",
+     ingest_bench_cli},
+    {"qoe", qoe_bench_main, "cube memory for N leaves x M minutes, group-by query p50/p99",
+     qoe_bench_cli},
     {0},
 };
 
@@ -44,4 +48,11 @@ int oc_bench_main(int argc, char **argv)
     fprintf(stderr, "oncue bench: unknown benchmark '%s'\n", argv[1]);
     bench_usage(stderr);
     return 2;
+}
+
+void oc_bench_doc(struct oc_buf *b)
+{
+    for (const struct bench_entry *e = benches; e->name; e++)
+        for (const struct oc_cli *c = e->cli; c && c->name; c++)
+            oc_cli_doc(c, b);
 }

@@ -20,14 +20,15 @@ const struct oc_command oc_commands[] = {
     {"serve", oc_serve_main, "run the server (all modules, or --modules a,b)", NULL},
     {"token", oc_token_main, "create, list and revoke API tokens in a data directory",
      oc_token_cli},
-    {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown", NULL},
-    {"sim", sim_cli_main, "simulate viewers with fault injection against a server", NULL},
+    {"docs", oc_docs_main, "print generated reference docs (config, api, cli) as Markdown",
+     oc_docs_cli},
+    {"sim", sim_cli_main, "simulate viewers with fault injection against a server", sim_cli},
     {"bench", oc_bench_main, "run a benchmark that prints figures (oncue bench --help)", NULL},
     {"rca", rca_cli_main, "localize an anomaly to the slices that explain it (rca gen, rca eval)",
-     NULL},
+     rca_cli},
     {"mitigate", steer_mitigate_cli_main,
      "apply, dry-run, list or revert a mitigation (shift-cdn, backup-origin, flag, rollback)",
-     NULL},
+     steer_mitigate_cli},
     {"steer", steer_cli_main, "show or set the steering policy; fetch a steering manifest",
      steer_cli},
     {"catalog", catalog_cli_main,
@@ -37,10 +38,10 @@ const struct oc_command oc_commands[] = {
      alert_cli},
     {"incident", incident_cli_main,
      "list, show, acknowledge, note, assign roles, post status, resolve and review incidents",
-     NULL},
+     incident_cli},
     {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard", drill_cli},
     {"runbook", drill_runbook_cli_main,
-     "list the runbooks; show an incident's runbook filled from its root cause", NULL},
+     "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
     {"version", oc_version_main, "print the version", NULL},
     {0},
 };
@@ -58,4 +59,5 @@ void oc_commands_doc(struct oc_buf *b)
     for (const struct oc_command *c = oc_commands; c->name; c++)
         for (const struct oc_cli *o = c->cli; o && o->name; o++)
             oc_cli_doc(o, b);
+    oc_bench_doc(b);
 }

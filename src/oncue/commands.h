@@ -27,6 +27,10 @@ int oc_token_main(int argc, char **argv);
 int oc_version_main(int argc, char **argv);
 int oc_docs_main(int argc, char **argv);
 int oc_bench_main(int argc, char **argv);
+/* Writes the options of each `oncue bench NAME` as Markdown sections of docs/cli.md into b. */
+void oc_bench_doc(struct oc_buf *b);
+/* The synopsis of `oncue docs`, ending in {0}. */
+extern const struct oc_cli oc_docs_cli[];
 /* The options of `oncue token create|list|revoke`, ending in {0}. */
 extern const struct oc_cli oc_token_cli[];
 /* Writes the subcommand list, then the options of each subcommand that has a table, as

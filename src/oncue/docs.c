@@ -24,30 +24,38 @@ static void api_doc(struct oc_buf *b)
             http_routes_doc(b, (*m)->name, (*m)->routes);
 }
 
+const struct oc_cli oc_docs_cli[] = {
+    {"docs", "config|api|cli",
+     "Prints a reference page generated from its table as Markdown: `config` the settings\n"
+     "(docs/config.md), `api` the HTTP routes of every module (docs/api.md), `cli` the\n"
+     "subcommands and their options (docs/cli.md).\n",
+     NULL, 1},
+    {0},
+};
+
 int oc_docs_main(int argc, char **argv)
 {
-    if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc == 2 ? stdout : stderr,
-                "usage: oncue docs config|api|cli\n\n"
-                "Prints a reference page generated from its table as Markdown:\n"
-                "  config   the settings (docs/config.md)\n"
-                "  api      the HTTP routes of every module (docs/api.md)\n"
-                "  cli      the subcommands (docs/cli.md)\n");
-        return argc == 2 ? 0 : 2;
+    const char *page = NULL;
+    int nargs = 0, p = oc_cli_parse(oc_docs_cli, argc - 1, argv + 1, NULL, &page, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    if (!page) {
+        fprintf(stderr, "oncue docs: name a page: config, api or cli (see oncue docs --help)\n");
+        return 2;
     }
     struct oc_buf b;
     oc_buf_init(&b, 4 << 20);
-    if (strcmp(argv[1], "config") == 0) {
+    if (strcmp(page, "config") == 0) {
         struct oc_config cfg;
         config_init(&cfg, oc_modules);
         config_doc_markdown(&cfg, &b);
         config_free(&cfg);
-    } else if (strcmp(argv[1], "api") == 0)
+    } else if (strcmp(page, "api") == 0)
         api_doc(&b);
-    else if (strcmp(argv[1], "cli") == 0)
+    else if (strcmp(page, "cli") == 0)
         oc_commands_doc(&b);
     else {
-        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api or cli)\n", argv[1]);
+        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api or cli)\n", page);
         oc_buf_free(&b);
         return 2;
     }

@@ -9,8 +9,10 @@
 #include "qoe/qoe.h"
 #include "core/alloc.h"
 #include "core/clock.h"
+#include "core/opt.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,21 +122,40 @@ static void time_queries(struct qoe_cube *c, int64_t end, int n, int step)
     free(cpu);
 }
 
+/* What the command line of `oncue bench qoe` says. */
+struct bench_args {
+    long leaves;  /* --leaves */
+    long minutes; /* --minutes */
+    long queries; /* --queries */
+};
+
+#define F(f) offsetof(struct bench_args, f)
+static const struct oc_opt bench_opts[] = {
+    {"--leaves", OC_OPT_LONG, F(leaves), "N", "distinct leaves per minute (default 50000)", 1,
+     300000, NULL},
+    {"--minutes", OC_OPT_LONG, F(minutes), "M", "minutes filled, at least 60 (default 360)", 60,
+     1000000, NULL},
+    {"--queries", OC_OPT_LONG, F(queries), "Q", "group-by queries timed per step (default 100)", 1,
+     1000000, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli qoe_bench_cli[] = {
+    {"bench qoe", "[OPTIONS]",
+     "Fills a cube with N leaves x M minutes in-process, prints its memory, then the p50/p99\n"
+     "of a group-by query over the last hour at 60 s and 1 s steps.\n",
+     bench_opts, 0},
+    {0},
+};
+
 int qoe_bench_main(int argc, char **argv)
 {
-    int leaves = 50000, minutes = 360, queries = 100;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--leaves") == 0)
-            leaves = (int)strtol(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--minutes") == 0)
-            minutes = (int)strtol(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--queries") == 0)
-            queries = (int)strtol(argv[i + 1], NULL, 10);
-    }
-    if (leaves < 1 || leaves > 300000 || minutes < 60 || queries < 1) {
-        fprintf(stderr, "usage: oncue bench qoe [--leaves N] [--minutes M] [--queries Q]\n");
-        return 2;
-    }
+    struct bench_args a = {.leaves = 50000, .minutes = 360, .queries = 100};
+    int nargs = 0, p = oc_cli_parse(qoe_bench_cli, argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    int leaves = (int)a.leaves, minutes = (int)a.minutes, queries = (int)a.queries;
     struct oc_clock clk;
     struct qoe_cube_opts o;
     struct qoe_fold b;

@@ -14,6 +14,7 @@
 
 #include "core/module.h"
 #include "qoe/cube.h"
+#include "core/opt.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -184,6 +185,8 @@ double qoe_point(const struct qoe_result *r, int series, int k);
 
 /* `oncue bench qoe`: cube memory and query latency, in-process (argv[0] is "qoe"). */
 int qoe_bench_main(int argc, char **argv);
+/* The options of `oncue bench qoe`, ending in {0}. */
+extern const struct oc_cli qoe_bench_cli[];
 
 /* The `qoe` module: GET /v1/qoe, GET /v1/qoe/dimensions and the QoE gauges in /metrics. It
  * reads the cube of the ingest module (start it too). */

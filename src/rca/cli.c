@@ -9,10 +9,12 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/opt.h"
 
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,35 +123,6 @@ void rca_result_text(const struct rca_data *d, const struct rca_result *r, doubl
     oc_buf_printf(b, "runtime %.3f ms\n", runtime_ms);
 }
 
-static void cli_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: oncue rca --input FILE.csv [--at TS] [--json] [--top K]\n"
-            "       oncue rca gen --out DIR [--cases N] [--seed S] [--leaves L]\n"
-            "       oncue rca eval DIR [--json]\n\n"
-            "Localizes the change at time bin TS (default: the last bin in the file) to the\n"
-            "smallest set of attr=value elements that explains it. FILE.csv has a header\n"
-            "ts,ATTR...,value[,total] (docs/contracts.md); rows before TS are\n"
-            "the history the forecast is made from.\n\n"
-            "  --input FILE  the CSV to read\n"
-            "  --at TS       the anomalous time bin (unix seconds)\n"
-            "  --json        print {\"at\",\"causes\",\"candidates\",\"runtime_ms\"}\n"
-            "  --top K       candidates to list (default %d, at most %d)\n",
-            RCA_DEFAULT_TOPK, RCA_MAX_CANDS);
-}
-
-/* Parses a whole decimal integer in [lo, hi]; 0 or -1. */
-static int parse_ll(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 double rca_now_ms(void)
 {
     struct timespec ts;
@@ -162,40 +135,61 @@ struct cli_args {
     long long at;      /* --at */
     int has_at;        /* --at given */
     int json;          /* --json */
-    long long top;     /* --top */
+    long top;          /* --top */
 };
 
-/* Parses argv into a; returns -1 (usage error), 1 (--help) or 0. */
-static int cli_parse(int argc, char **argv, struct cli_args *a)
+/* --at TS: any whole number of unix seconds. */
+static int set_at(void *p, const char *v, char *why, size_t n)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0)
-            return 1;
-        if (strcmp(o, "--json") == 0) {
-            a->json = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "oncue rca: %s needs a value\n", o);
-            return -1;
-        }
-        i++;
-        if (strcmp(o, "--input") == 0)
-            a->input = v;
-        else if (strcmp(o, "--at") == 0 && parse_ll(v, INT64_MIN, INT64_MAX, &a->at) == 0)
-            a->has_at = 1;
-        else if (strcmp(o, "--top") != 0 || parse_ll(v, 0, RCA_MAX_CANDS, &a->top) != 0) {
-            fprintf(stderr, "oncue rca: bad option %s %s\n", o, v);
-            return -1;
-        }
-    }
-    if (!a->input) {
-        fprintf(stderr, "oncue rca: --input is required\n");
+    struct cli_args *a = p;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno) {
+        snprintf(why, n, "expected unix seconds, got \"%s\"", v);
         return -1;
     }
+    a->at = x;
+    a->has_at = 1;
     return 0;
 }
+
+#define F(f) offsetof(struct cli_args, f)
+static const struct oc_opt cli_opts[] = {
+    {"--input", OC_OPT_STR, F(input), "FILE.csv", "the CSV to read (required)", 0, 0, NULL},
+    {"--at", OC_OPT_FN, 0, "TS", "the anomalous time bin, unix seconds (default: the last)", 0, 0,
+     set_at},
+    {"--json", OC_OPT_FLAG, F(json), NULL,
+     "print {\"at\",\"causes\",\"candidates\",\"runtime_ms\"}", 0, 0, NULL},
+    {"--top", OC_OPT_LONG, F(top), "K", "candidates to list (default 10)", 0, RCA_MAX_CANDS, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli rca_cli[] = {
+    {"rca",
+     "--input FILE.csv [--at TS] [--json] [--top K]\n"
+     "       oncue rca gen --out DIR [--cases N] [--seed S] [--leaves L]\n"
+     "       oncue rca eval DIR [--json] [--verbose] [--penalty X] ...",
+     "Localizes the change at time bin TS (default: the last bin in the file) to the\n"
+     "smallest set of attr=value elements that explains it. FILE.csv has a header\n"
+     "ts,ATTR...,value[,total] (docs/contracts.md); rows before TS are\n"
+     "the history the forecast is made from.\n",
+     cli_opts, 0},
+    {"rca gen", "--out DIR [--cases N] [--seed S] [--leaves L]",
+     "Writes N labelled cases (case_NNNN.csv + .truth) into DIR, cycling through\n"
+     "measure x layer x elements x noise; L fixes the leaves per case.\n",
+     rca_gen_opts, 0},
+    {"rca eval",
+     "DIR [--json] [--verbose] [--penalty X] [--min-share X] [--split-mass X]\n"
+     "       [--min-score X] [--window N]",
+     "Runs every case of DIR (from `oncue rca gen`) and prints micro-F1,\n"
+     "precision, recall and median/max runtime per setting. --verbose prints\n"
+     "each case's TP/FP/FN on stderr; the other options override the engine's\n"
+     "defaults, for tuning.\n",
+     rca_eval_opts, 1},
+    {0},
+};
 
 /* Reads, localizes and prints; returns the exit status. */
 static int cli_run(const struct cli_args *a)
@@ -244,10 +238,12 @@ int rca_cli_main(int argc, char **argv)
         return rca_gen_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "eval") == 0)
         return rca_eval_main(argc - 1, argv + 1);
-    int p = cli_parse(argc, argv, &a);
-    if (p != 0) {
-        cli_usage(p > 0 ? stdout : stderr);
+    int nargs = 0, p = oc_cli_parse(rca_cli, argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p != 0)
         return p > 0 ? 0 : 2;
+    if (!a.input) {
+        fprintf(stderr, "oncue rca: --input is required (see oncue rca --help)\n");
+        return 2;
     }
     return cli_run(&a);
 }

@@ -10,6 +10,7 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/opt.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -215,72 +216,59 @@ static int by_tag(const void *a, const void *b)
     return strcmp(x->tag, y->tag);
 }
 
-/* Tuning options of `oncue rca eval`: name and the field of struct rca_opts it sets. */
-static const struct eval_knob {
-    const char *name;
-    size_t off;
-    int is_int;
-} eval_knobs[] = {
-    {"--penalty", offsetof(struct rca_opts, penalty), 0},
-    {"--min-share", offsetof(struct rca_opts, min_share), 0},
-    {"--split-mass", offsetof(struct rca_opts, split_mass), 0},
-    {"--min-score", offsetof(struct rca_opts, min_score), 0},
-    {"--window", offsetof(struct rca_opts, window), 1},
-    {0, 0, 0},
+/* What the command line of `oncue rca eval` says. */
+struct eval_args {
+    struct rca_opts o; /* the engine, defaults overridden by the tuning options */
+    int json;          /* --json */
+    int verbose;       /* --verbose */
 };
 
-/* Sets knob name from text v; 0, or -1 when name is not a knob or v not a number. */
-static int eval_knob_set(struct rca_opts *o, const char *name, const char *v)
+/* --window N: history bins, 0 to 1000000. */
+static int set_window(void *p, const char *v, char *why, size_t n)
 {
-    for (const struct eval_knob *k = eval_knobs; k->name; k++) {
-        if (strcmp(k->name, name) != 0)
-            continue;
-        char *end;
-        double x = strtod(v, &end);
-        if (end == v || *end || !(x >= 0 && x <= 1e6))
-            return -1;
-        if (k->is_int)
-            *(int *)(void *)((char *)o + k->off) = (int)x;
-        else
-            *(double *)(void *)((char *)o + k->off) = x;
-        return 0;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (end == v || *end || errno || x < 0 || x > 1000000) {
+        snprintf(why, n, "expected an integer between 0 and 1000000, got \"%s\"", v);
+        return -1;
     }
-    return -1;
+    ((struct eval_args *)p)->o.window = (int)x;
+    return 0;
 }
+
+#define F(f) offsetof(struct eval_args, f)
+const struct oc_opt rca_eval_opts[] = {
+    {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
+    {"--verbose", OC_OPT_FLAG, F(verbose), NULL, "print each case's TP/FP/FN on stderr", 0, 0,
+     NULL},
+    {"--penalty", OC_OPT_DOUBLE, F(o.penalty), "X", "tuning: the engine's penalty", 0, 1000000,
+     NULL},
+    {"--min-share", OC_OPT_DOUBLE, F(o.min_share), "X", "tuning: the engine's min_share", 0,
+     1000000, NULL},
+    {"--split-mass", OC_OPT_DOUBLE, F(o.split_mass), "X", "tuning: the engine's split_mass", 0,
+     1000000, NULL},
+    {"--min-score", OC_OPT_DOUBLE, F(o.min_score), "X", "tuning: the engine's min_score", 0,
+     1000000, NULL},
+    {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
+    {0},
+};
+#undef F
 
 int rca_eval_main(int argc, char **argv)
 {
     const char *dir = NULL;
-    int json = 0, verbose = 0;
-    struct rca_opts o;
-    rca_opts_default(&o);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            printf("usage: oncue rca eval DIR [--json] [--verbose] [--penalty X] [--min-share X]\n"
-                   "                      [--split-mass X] [--min-score X] [--window N]\n"
-                   "Runs every case of DIR (from `oncue rca gen`) and prints micro-F1,\n"
-                   "precision, recall and median/max runtime per setting. --verbose prints\n"
-                   "each case's TP/FP/FN on stderr; the other options override the engine's\n"
-                   "defaults, for tuning.\n");
-            return 0;
-        }
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (strcmp(argv[i], "--verbose") == 0)
-            verbose = 1;
-        else if (strncmp(argv[i], "--", 2) == 0) {
-            if (i + 1 >= argc || eval_knob_set(&o, argv[i], argv[i + 1]) != 0) {
-                fprintf(stderr, "oncue rca eval: bad option %s\n", argv[i]);
-                return 2;
-            }
-            i++;
-        } else
-            dir = argv[i];
-    }
+    struct eval_args a = {.json = 0};
+    rca_opts_default(&a.o);
+    int nargs = 0, p = oc_cli_parse(&rca_cli[RCA_CLI_EVAL], argc - 1, argv + 1, &a, &dir, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
     if (!dir) {
-        fprintf(stderr, "usage: oncue rca eval DIR [--json]\n");
+        fprintf(stderr, "oncue rca eval: name a directory (see oncue rca eval --help)\n");
         return 2;
     }
+    int json = a.json, verbose = a.verbose;
+    struct rca_opts o = a.o;
     size_t n;
     char **stems = list_cases(dir, &n);
     if (n == 0) {

@@ -12,9 +12,12 @@
 
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/opt.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -335,36 +338,32 @@ static int gen_write(const char *dir, int i, struct gcase *c, struct rng *r, int
     return fclose(f) != 0 || bad ? -1 : 0;
 }
 
+/* What the command line of `oncue rca gen` says. */
+struct gen_args {
+    const char *out;          /* --out */
+    long cases, seed, leaves; /* --cases, --seed, --leaves */
+};
+
+#define F(f) offsetof(struct gen_args, f)
+const struct oc_opt rca_gen_opts[] = {
+    {"--out", OC_OPT_STR, F(out), "DIR", "directory to write the cases into (required)", 0, 0,
+     NULL},
+    {"--cases", OC_OPT_LONG, F(cases), "N", "cases to write (default 200)", 0, 100000, NULL},
+    {"--seed", OC_OPT_LONG, F(seed), "S", "random seed (default 1)", 0, LONG_MAX, NULL},
+    {"--leaves", OC_OPT_LONG, F(leaves), "L", "leaves per case (default: varies per case)", 0,
+     RCA_MAX_LEAVES, NULL},
+    {0},
+};
+#undef F
+
 int rca_gen_main(int argc, char **argv)
 {
-    const char *out = NULL;
-    long long cases = 200, seed = 1, leaves = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
-        char *end = NULL;
-        if (strcmp(o, "--help") == 0) {
-            printf("usage: oncue rca gen --out DIR [--cases N] [--seed S] [--leaves L]\n"
-                   "Writes N labelled cases (case_NNNN.csv + .truth) into DIR, cycling through\n"
-                   "measure x layer x elements x noise; L fixes the leaves per case.\n");
-            return 0;
-        }
-        i++;
-        errno = 0;
-        long long x = strtoll(v, &end, 10);
-        int num_ok = end != v && *end == '\0' && errno == 0 && x >= 0;
-        if (strcmp(o, "--out") == 0)
-            out = v;
-        else if (strcmp(o, "--cases") == 0 && num_ok && x <= 100000)
-            cases = x;
-        else if (strcmp(o, "--seed") == 0 && num_ok)
-            seed = x;
-        else if (strcmp(o, "--leaves") == 0 && num_ok && x <= RCA_MAX_LEAVES)
-            leaves = x;
-        else {
-            fprintf(stderr, "oncue rca gen: bad option %s %s\n", o, v);
-            return 2;
-        }
-    }
+    struct gen_args a = {.cases = 200, .seed = 1};
+    int nargs = 0, p = oc_cli_parse(&rca_cli[RCA_CLI_GEN], argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    const char *out = a.out;
+    long long cases = a.cases, seed = a.seed, leaves = a.leaves;
     if (!out || !*out) {
         fprintf(stderr, "oncue rca gen: --out DIR is required\n");
         return 2;

@@ -10,6 +10,8 @@
 #ifndef OC_RCA_RCA_H
 #define OC_RCA_RCA_H
 
+#include "core/opt.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -185,5 +187,10 @@ int rca_cli_main(int argc, char **argv);
 /* `oncue rca gen` and `oncue rca eval` (argv[0] is "gen"/"eval"); exit status. */
 int rca_gen_main(int argc, char **argv);
 int rca_eval_main(int argc, char **argv);
+/* The options of `oncue rca`, `rca gen` and `rca eval` (indices RCA_CLI_GEN, RCA_CLI_EVAL),
+ * ending in {0}. */
+extern const struct oc_cli rca_cli[];
+#define RCA_CLI_GEN  1
+#define RCA_CLI_EVAL 2
 
 #endif

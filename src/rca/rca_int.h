@@ -64,4 +64,8 @@ double rca_now_ms(void);
 /* FNV-1a over n bytes, continuing from h (start with 2166136261u). */
 uint32_t rca_hash(uint32_t h, const void *p, size_t n);
 
+/* The option rows of `oncue rca gen` (gen.c) and `oncue rca eval` (eval.c), ending in {0}. */
+extern const struct oc_opt rca_gen_opts[];
+extern const struct oc_opt rca_eval_opts[];
+
 #endif

@@ -8,7 +8,9 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/opt.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,22 +57,38 @@ static int pass(const struct sim_topo *t, const struct sim_scenario *sc, int vie
     return rc;
 }
 
+/* What the command line of `oncue bench sim` says. */
+struct bench_args {
+    long viewers; /* --viewers */
+    long minutes; /* --minutes */
+};
+
+#define F(f) offsetof(struct bench_args, f)
+static const struct oc_opt bench_opts[] = {
+    {"--viewers", OC_OPT_LONG, F(viewers), "N", "concurrent viewers (default 80000)", 1, 4000000,
+     NULL},
+    {"--minutes", OC_OPT_LONG, F(minutes), "M", "simulated minutes (default 60)", 1, 100000, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli sim_bench_cli[] = {
+    {"bench sim", "[OPTIONS]",
+     "Runs emea-cdn in-process on one core and prints events/s: counting only, then encoding\n"
+     "NDJSON as `oncue sim` does.\n",
+     bench_opts, 0},
+    {0},
+};
+
 int sim_bench_main(int argc, char **argv)
 {
-    int viewers = 80000, minutes = 60;
+    struct bench_args a = {.viewers = 80000, .minutes = 60};
     struct sim_topo *t = NULL;
     struct sim_scenario *sc = NULL;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--viewers") == 0)
-            viewers = (int)strtol(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--minutes") == 0)
-            minutes = (int)strtol(argv[i + 1], NULL, 10);
-    }
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: oncue bench sim [--viewers N (80000)] [--minutes M (60)]\n"
-               "runs emea-cdn in-process on one core; prints events/s\n");
-        return 0;
-    }
+    int nargs = 0, p = oc_cli_parse(sim_bench_cli, argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    int viewers = (int)a.viewers, minutes = (int)a.minutes;
     int rc = sim_topo_default(&t);
     if (rc == 0)
         rc = sim_scenario_builtin("emea-cdn", &sc);

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/file.h"
+#include "core/opt.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -27,85 +28,56 @@
 struct cli_args {
     const char *target, *token, *scenario, *topology, *truth, *duration;
     double speed, seed, viewers, batch, start;
-    int to_stdout, demo, steer, help;
-};
-
-enum cli_kind { ARG_STR, ARG_NUM, ARG_FLAG };
-
-struct cli_opt {
-    const char *name;   /* --name */
-    enum cli_kind kind; /* what follows */
-    size_t off;         /* field of struct cli_args */
-    const char *help;   /* one line for --help */
+    int to_stdout, demo, steer;
 };
 
 #define A(f) offsetof(struct cli_args, f)
-static const struct cli_opt cli_opts[] = {
-    {"--target", ARG_STR, A(target), "server URL (default $ONCUE_SERVER or http://127.0.0.1:8470)"},
-    {"--token", ARG_STR, A(token), "ingest token (default $ONCUE_TOKEN)"},
-    {"--scenario", ARG_STR, A(scenario), "shipped scenario name or a scenario YAML file"},
-    {"--topology", ARG_STR, A(topology), "topology YAML file (default: the shipped one)"},
-    {"--viewers", ARG_NUM, A(viewers), "concurrent viewers at the start (default: topology's)"},
-    {"--speed", ARG_NUM, A(speed),
+static const struct oc_opt cli_opts[] = {
+    {"--target", OC_OPT_STR, A(target), "URL",
+     "server URL (default $ONCUE_SERVER or http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, A(token), "TOKEN", "ingest token (default $ONCUE_TOKEN)", 0, 0, NULL},
+    {"--scenario", OC_OPT_STR, A(scenario), "NAME|FILE",
+     "shipped scenario name or a scenario YAML file", 0, 0, NULL},
+    {"--topology", OC_OPT_STR, A(topology), "FILE", "topology YAML file (default: the shipped one)",
+     0, 0, NULL},
+    {"--viewers", OC_OPT_DOUBLE, A(viewers), "N",
+     "concurrent viewers at the start (default: topology's)", 0, 0, NULL},
+    {"--speed", OC_OPT_DOUBLE, A(speed), "X",
      "simulated seconds per wall second; 0 = as fast as possible "
-     "(default 1; above 1 run the server with --clock replay)"},
-    {"--seed", ARG_NUM, A(seed), "random seed (default 1): same seed, same events"},
-    {"--duration", ARG_STR, A(duration), "simulated time to run, e.g. 30m (default: scenario's)"},
-    {"--start", ARG_NUM, A(start),
+     "(default 1; above 1 run the server with --clock replay)",
+     0, 0, NULL},
+    {"--seed", OC_OPT_DOUBLE, A(seed), "N", "random seed (default 1): same seed, same events", 0, 0,
+     NULL},
+    {"--duration", OC_OPT_STR, A(duration), "DURATION",
+     "simulated time to run, e.g. 30m (default: scenario's)", 0, 0, NULL},
+    {"--start", OC_OPT_DOUBLE, A(start), "TS",
      "first simulated instant, unix seconds (default: now; with "
-     "--stdout the scenario's begin on 2026-03-02)"},
-    {"--batch", ARG_NUM, A(batch), "events per POST, at most 10000 (default 5000)"},
-    {"--truth", ARG_STR, A(truth), "write the ground truth JSON to this file"},
-    {"--stdout", ARG_FLAG, A(to_stdout), "write NDJSON to stdout instead of posting"},
-    {"--steer", ARG_FLAG, A(steer),
-     "players follow the server's steering manifests and read its feature flags, every TTL"},
-    {"--demo", ARG_FLAG, A(demo),
+     "--stdout the scenario's begin on 2026-03-02)",
+     0, 0, NULL},
+    {"--batch", OC_OPT_DOUBLE, A(batch), "N", "events per POST, at most 10000 (default 5000)", 0, 0,
+     NULL},
+    {"--truth", OC_OPT_STR, A(truth), "FILE", "write the ground truth JSON to this file", 0, 0,
+     NULL},
+    {"--stdout", OC_OPT_FLAG, A(to_stdout), NULL, "write NDJSON to stdout instead of posting", 0, 0,
+     NULL},
+    {"--steer", OC_OPT_FLAG, A(steer), NULL,
+     "players follow the server's steering manifests and read its feature flags, every TTL", 0, 0,
+     NULL},
+    {"--demo", OC_OPT_FLAG, A(demo), NULL,
      "real time, 2000 viewers, --steer, a shipped fault every 5 minutes, "
-     "repeated until stopped (unless --duration)"},
-    {"--help", ARG_FLAG, A(help), "print this help"},
+     "repeated until stopped (unless --duration)",
+     0, 0, NULL},
     {0},
 };
 #undef A
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: oncue sim [OPTIONS]\n\nSimulates viewers and posts their beacons to "
-               "POST /v1/events.\nScenarios:");
-    for (int i = 0; sim_scenario_names[i]; i++)
-        fprintf(f, " %s", sim_scenario_names[i]);
-    fprintf(f, "\n\noptions:\n");
-    for (const struct cli_opt *o = cli_opts; o->name; o++)
-        fprintf(f, "  %-12s %s\n", o->name, o->help);
-}
-
-/* Parses argv through the option table: 0 or OC_EINVAL (message printed). */
-static int parse_args(int argc, char **argv, struct cli_args *a)
-{
-    for (int i = 1; i < argc; i++) {
-        const struct cli_opt *o = cli_opts;
-        while (o->name && strcmp(o->name, argv[i]) != 0)
-            o++;
-        if (!o->name || (o->kind != ARG_FLAG && i + 1 >= argc)) {
-            fprintf(stderr, "oncue sim: %s '%s'\n",
-                    o->name ? "missing value for" : "unknown option", argv[i]);
-            return OC_EINVAL;
-        }
-        char *field = (char *)a + o->off, *end = NULL;
-        if (o->kind == ARG_FLAG) {
-            *(int *)(void *)field = 1;
-        } else if (o->kind == ARG_STR) {
-            *(const char **)(void *)field = argv[++i];
-        } else {
-            errno = 0;
-            *(double *)(void *)field = strtod(argv[++i], &end);
-            if (errno || *end || end == argv[i]) {
-                fprintf(stderr, "oncue sim: %s: '%s' is not a number\n", o->name, argv[i]);
-                return OC_EINVAL;
-            }
-        }
-    }
-    return 0;
-}
+const struct oc_cli sim_cli[] = {
+    {"sim", "[OPTIONS]",
+     "Simulates viewers and posts their beacons to POST /v1/events (or writes them to stdout\n"
+     "with --stdout). `oncue sim --help` lists the shipped scenarios.\n",
+     cli_opts, 0},
+    {0},
+};
 
 /* Reads a whole file into a heap buffer (caller frees): 0, OC_EIO (reason in err) or
  * OC_ETOOBIG past SIM_MAX_FILE. */
@@ -383,14 +355,16 @@ static int run(struct cli_args *a)
 int sim_cli_main(int argc, char **argv)
 {
     struct cli_args a = {.speed = -1, .seed = 1};
-    if (parse_args(argc, argv, &a) < 0) {
-        usage(stderr);
-        return 2;
-    }
-    if (a.help) {
-        usage(stdout);
+    int nargs = 0, p = oc_cli_parse(sim_cli, argc - 1, argv + 1, &a, NULL, &nargs);
+    if (p > 0) { /* the options are printed; the scenarios follow */
+        printf("\nscenarios:");
+        for (int i = 0; sim_scenario_names[i]; i++)
+            printf(" %s", sim_scenario_names[i]);
+        printf("\n");
         return 0;
     }
+    if (p < 0)
+        return 2;
     if (a.speed < 0)
         a.speed = a.to_stdout ? 0 : 1;
     if (a.steer && a.to_stdout) {

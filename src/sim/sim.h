@@ -13,6 +13,7 @@
 #define OC_SIM_SIM_H
 
 #include "qoe/qoe.h"
+#include "core/opt.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -154,7 +155,11 @@ uint64_t sim_hash_event(uint64_t h, const struct beacon_event *ev);
 
 /* `oncue sim`: drives a real server over HTTP (see `oncue sim --help`). */
 int sim_cli_main(int argc, char **argv);
+/* The options of `oncue sim`, ending in {0}. */
+extern const struct oc_cli sim_cli[];
 /* `oncue bench sim`: prints events per second generated in-process on one core. */
 int sim_bench_main(int argc, char **argv);
+/* The options of `oncue bench sim`, ending in {0}. */
+extern const struct oc_cli sim_bench_cli[];
 
 #endif

@@ -19,38 +19,6 @@
 
 #define RESP_MAX (8 << 20) /* bytes of one response kept */
 
-enum opt_type {
-    OPT_STR = 1, /* --flag VALUE, a string */
-    OPT_NUM,     /* --flag VALUE, a number */
-    OPT_ON,      /* --flag sets key to true */
-    OPT_OFF,     /* --flag sets key to false */
-};
-
-struct opt {
-    const char *flag;   /* "--region" */
-    const char *key;    /* request member */
-    enum opt_type type; /* how the value is read */
-    const char *help;   /* one line */
-};
-
-static const struct opt mit_opts[] = {
-    {"--region", "region", OPT_STR, "region to shift (shift-cdn), or to match (flag)"},
-    {"--from", "from", OPT_STR, "pathway to move away from, served last (shift-cdn)"},
-    {"--to", "to", OPT_STR, "pathway to move to, served first (shift-cdn)"},
-    {"--percent", "percent", OPT_NUM, "sticky share of the region's sessions, default 100"},
-    {"--service", "service", OPT_STR, "service (backup-origin, rollback)"},
-    {"--host", "host", OPT_STR, "backup origin host[:port] (default steer.backup_origin)"},
-    {"--name", "name", OPT_STR, "feature flag name (flag)"},
-    {"--on", "on", OPT_ON, "turn the flag on"},
-    {"--off", "on", OPT_OFF, "turn the flag off"},
-    {"--player", "player", OPT_STR, "only for this player (flag)"},
-    {"--player-version", "player_version", OPT_STR, "only for this player version (flag)"},
-    {"--device", "device", OPT_STR, "only for this device class (flag)"},
-    {"--reason", "reason", OPT_STR,
-     "why, for the audit trail and the incident timeline (any kind)"},
-    {0},
-};
-
 /* Connection settings shared by both commands. */
 struct conn {
     const char *server; /* base URL */
@@ -115,71 +83,95 @@ static void print_json(const json_t *v)
     free(s);
 }
 
-static void mitigate_usage(FILE *f)
+/* What the command line of `oncue mitigate` says. */
+struct mit_args {
+    struct conn c; /* --server, --token, --json */
+    int dry;       /* --dry-run */
+    int on, off;   /* --on, --off */
+    json_t *body;  /* the request body: one member per option given */
+};
+
+/* One callback per body member: --FLAG VALUE sets the member KEY to the string VALUE. */
+#define BODY_STR(fn, key)                                                                          \
+    static int fn(void *p, const char *v, char *why, size_t n)                                     \
+    {                                                                                              \
+        (void)why, (void)n;                                                                        \
+        return json_object_set_new(((struct mit_args *)p)->body, key, json_string(v));             \
+    }
+BODY_STR(set_region, "region")
+BODY_STR(set_from, "from")
+BODY_STR(set_to, "to")
+BODY_STR(set_service, "service")
+BODY_STR(set_host, "host")
+BODY_STR(set_name, "name")
+BODY_STR(set_player, "player")
+BODY_STR(set_player_version, "player_version")
+BODY_STR(set_device, "device")
+BODY_STR(set_reason, "reason")
+#undef BODY_STR
+
+/* --percent X: the member "percent" as a number. */
+static int set_percent(void *p, const char *v, char *why, size_t n)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end) {
+        snprintf(why, n, "expected a number, got \"%s\"", v);
+        return -1;
+    }
+    return json_object_set_new(((struct mit_args *)p)->body, "percent", json_real(x));
+}
+
+#define F(field) offsetof(struct mit_args, field)
+static const struct oc_opt mit_opts[] = {
+    {"--region", OC_OPT_FN, 0, "REGION", "region to shift (shift-cdn), or to match (flag)", 0, 0,
+     set_region},
+    {"--from", OC_OPT_FN, 0, "PATHWAY", "pathway to move away from, served last (shift-cdn)", 0, 0,
+     set_from},
+    {"--to", OC_OPT_FN, 0, "PATHWAY", "pathway to move to, served first (shift-cdn)", 0, 0, set_to},
+    {"--percent", OC_OPT_FN, 0, "P", "sticky share of the region's sessions, default 100", 0, 0,
+     set_percent},
+    {"--service", OC_OPT_FN, 0, "SERVICE", "service (backup-origin, rollback)", 0, 0, set_service},
+    {"--host", OC_OPT_FN, 0, "HOST[:PORT]", "backup origin (default steer.backup_origin)", 0, 0,
+     set_host},
+    {"--name", OC_OPT_FN, 0, "FLAG", "feature flag name (flag)", 0, 0, set_name},
+    {"--on", OC_OPT_FLAG, F(on), NULL, "turn the flag on", 0, 0, NULL},
+    {"--off", OC_OPT_FLAG, F(off), NULL, "turn the flag off", 0, 0, NULL},
+    {"--player", OC_OPT_FN, 0, "PLAYER", "only for this player (flag)", 0, 0, set_player},
+    {"--player-version", OC_OPT_FN, 0, "VERSION", "only for this player version (flag)", 0, 0,
+     set_player_version},
+    {"--device", OC_OPT_FN, 0, "DEVICE", "only for this device class (flag)", 0, 0, set_device},
+    {"--reason", OC_OPT_FN, 0, "TEXT",
+     "why, for the audit trail and the incident timeline (any kind)", 0, 0, set_reason},
+    {"--dry-run", OC_OPT_FLAG, F(dry), NULL, "show a session before and after; apply nothing", 0, 0,
+     NULL},
+    {"--server", OC_OPT_STR, F(c.server), "URL",
+     "the server (default $ONCUE_SERVER, else http://127.0.0.1:8470)", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(c.token), "T", "API token (default $ONCUE_TOKEN)", 0, 0, NULL},
+    {"--json", OC_OPT_FLAG, F(c.json), NULL, "print the JSON answer", 0, 0, NULL},
+    {0},
+};
+#undef F
+
+const struct oc_cli steer_mitigate_cli[] = {
+    {"mitigate",
+     "KIND [options] [--dry-run]\n"
+     "       oncue mitigate revert ID\n"
+     "       oncue mitigate list",
+     "Applies (or dry-runs), lists or reverts a mitigation through a running server. Each\n"
+     "option below becomes the member of the request body of the same name (--player-version:\n"
+     "player_version; --on/--off: on). `oncue mitigate --help` lists the kinds.\n",
+     mit_opts, 2},
+    {0},
+};
+
+/* The options (from the table), then the kinds. */
+static void mitigate_kinds(FILE *f)
 {
     const char *name, *summary;
-    fprintf(f, "usage: oncue mitigate KIND [options] [--dry-run]\n"
-               "       oncue mitigate revert ID\n"
-               "       oncue mitigate list\n"
-               "common: --server URL (env ONCUE_SERVER), --token T (env ONCUE_TOKEN), --json\n\n"
-               "kinds:\n");
+    fprintf(f, "\nkinds:\n");
     for (int i = 0; (summary = steer_kind_summary(i, &name)) != NULL; i++)
         fprintf(f, "  %-14s %s\n", name, summary);
-    fprintf(f, "\noptions:\n");
-    for (const struct opt *o = mit_opts; o->flag; o++)
-        fprintf(f, "  %-16s %s%s\n", o->flag, o->type <= OPT_NUM ? "VALUE  " : "       ", o->help);
-}
-
-/* Reads --server, --token, --json, --dry-run, --help; leaves other words in rest. */
-static int common_args(int argc, char **argv, struct conn *c, int *dry, int *help, char **rest,
-                       int *nrest)
-{
-    struct http_client env;
-    http_client_from_env(&env);
-    c->server = env.server;
-    c->token = env.token;
-    for (int i = 1; i < argc; i++) {
-        int has = i + 1 < argc;
-        if (strcmp(argv[i], "--server") == 0 && has)
-            c->server = argv[++i];
-        else if (strcmp(argv[i], "--token") == 0 && has)
-            c->token = argv[++i];
-        else if (strcmp(argv[i], "--json") == 0)
-            c->json = 1;
-        else if (strcmp(argv[i], "--dry-run") == 0)
-            *dry = 1;
-        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-            *help = 1;
-        else
-            rest[(*nrest)++] = argv[i];
-    }
-    return 0;
-}
-
-/* Builds the request body for KIND from the option words; NULL (message printed) if bad. */
-static json_t *mitigate_body(char **w, int n, int dry)
-{
-    json_t *body = json_pack("{s:s}", "kind", w[0]);
-    for (int i = 1; i < n; i++) {
-        const struct opt *o = mit_opts;
-        while (o->flag && strcmp(o->flag, w[i]) != 0)
-            o++;
-        if (!o->flag || (o->type <= OPT_NUM && i + 1 >= n)) {
-            fprintf(stderr, "oncue mitigate: %s: %s\n", w[i],
-                    o->flag ? "needs a value" : "unknown option (see --help)");
-            json_decref(body);
-            return NULL;
-        }
-        if (o->type == OPT_STR)
-            json_object_set_new(body, o->key, json_string(w[++i]));
-        else if (o->type == OPT_NUM)
-            json_object_set_new(body, o->key, json_real(strtod(w[++i], NULL)));
-        else
-            json_object_set_new(body, o->key, json_boolean(o->type == OPT_ON));
-    }
-    if (dry)
-        json_object_set_new(body, "dry_run", json_true());
-    return body;
 }
 
 /* Prints a record in one line. */
@@ -245,27 +237,47 @@ static void mitigate_print(const char *what, const json_t *v)
 
 int steer_mitigate_cli_main(int argc, char **argv)
 {
-    struct conn c = {0};
-    int dry = 0, help = 0, n = 0, code;
-    char **w = calloc((size_t)argc + 1, sizeof(*w)), path[64];
-    json_t *out = NULL, *body = NULL;
-    common_args(argc, argv, &c, &dry, &help, w, &n);
-    if (help || n == 0) {
-        mitigate_usage(help ? stdout : stderr);
-        free(w);
-        return help ? 0 : 2;
+    struct mit_args a = {.body = json_object()};
+    int n = 0, code;
+    const char *w[2];
+    char path[64];
+    json_t *out = NULL, *body = a.body;
+    struct http_client env;
+    http_client_from_env(&env);
+    a.c.server = env.server;
+    a.c.token = env.token;
+    int p = oc_cli_parse(steer_mitigate_cli, argc - 1, argv + 1, &a, w, &n);
+    if (p > 0)
+        mitigate_kinds(stdout);
+    if (p == 0 && n == 0)
+        fprintf(stderr,
+                "oncue mitigate: name a kind, list or revert (see oncue mitigate --help)\n");
+    if (p != 0 || n == 0) {
+        json_decref(body);
+        return p > 0 ? 0 : 2;
     }
+    const struct conn c = a.c;
     if (strcmp(w[0], "list") == 0) {
         code = run(&c, "GET", "/v1/mitigations", NULL, &out);
     } else if (strcmp(w[0], "revert") == 0 && n == 2) {
         snprintf(path, sizeof(path), "/v1/mitigations/%.20s/revert", w[1]);
         code = run(&c, "POST", path, "{}", &out);
-    } else if ((body = mitigate_body(w, n, dry)) != NULL) {
+    } else if (n > 1) {
+        fprintf(stderr, "oncue mitigate: unexpected argument '%s' (see oncue mitigate --help)\n",
+                w[1]);
+        code = 2;
+    } else {
+        json_t *req = json_pack("{s:s}", "kind", w[0]); /* "kind" first, then the options */
+        json_object_update(req, body);
+        json_decref(body);
+        body = req;
+        if (a.on || a.off)
+            json_object_set_new(body, "on", json_boolean(!a.off));
+        if (a.dry)
+            json_object_set_new(body, "dry_run", json_true());
         char *text = json_dumps(body, JSON_COMPACT);
         code = run(&c, "POST", "/v1/mitigations", text, &out);
         free(text);
-    } else {
-        code = 2;
     }
     if (out && c.json)
         print_json(out);
@@ -273,7 +285,6 @@ int steer_mitigate_cli_main(int argc, char **argv)
         mitigate_print(strcmp(w[0], "revert") == 0 ? "reverted" : "applied", out);
     json_decref(out);
     json_decref(body);
-    free(w);
     return code;
 }
 

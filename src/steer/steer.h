@@ -221,6 +221,8 @@ int steer_auto_tick(struct steer *st);
 
 /* `oncue mitigate ...` and `oncue steer ...`: talk to a running server. */
 int steer_mitigate_cli_main(int argc, char **argv);
+/* The options of `oncue mitigate`, ending in {0}; each becomes a member of the request body. */
+extern const struct oc_cli steer_mitigate_cli[];
 
 /* The name the steer module provides its engine under (struct oc_app). */
 #define STEER_PROVIDES "steer"
