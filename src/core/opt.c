@@ -68,33 +68,54 @@ static int apply(const struct oc_opt *o, void *opts, const char *v, char *why, s
     return -1;
 }
 
-/* Applies the option at argv[*i] (maybe "--flag=value"); 0, or -1 after printing why. */
-static int parse_one(const struct oc_cli *c, int argc, char **argv, int *i, void *opts)
+/* Applies the option at argv[*i] (maybe "--flag=value"); 0, or -1 with why in err. */
+static int parse_one(const struct oc_cli *c, int argc, char **argv, int *i, void *opts, char *err,
+                     size_t errlen)
 {
     const char *arg = argv[*i], *eq = strchr(arg, '='), *v = NULL;
     size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
     const struct oc_opt *o = find(c, arg, flen);
     char why[512] = "";
-    if (!o) {
-        fprintf(stderr, "oncue %s: unknown option %.*s (see oncue %s --help)\n", c->name, (int)flen,
-                arg, c->name);
-        return -1;
-    }
-    if (o->kind == OC_OPT_FLAG && eq) {
-        fprintf(stderr, "oncue %s: %s takes no value\n", c->name, o->flag);
-        return -1;
-    }
+    if (!o)
+        return snprintf(err, errlen, "oncue %s: unknown option %.*s (see oncue %s --help)", c->name,
+                        (int)flen, arg, c->name),
+               -1;
+    if (o->kind == OC_OPT_FLAG && eq)
+        return snprintf(err, errlen, "oncue %s: %s takes no value", c->name, o->flag), -1;
     if (o->kind != OC_OPT_FLAG) {
         v = eq ? eq + 1 : (*i + 1 < argc ? argv[++*i] : NULL);
-        if (!v) {
-            fprintf(stderr, "oncue %s: %s needs a value (see oncue %s --help)\n", c->name, o->flag,
-                    c->name);
+        if (!v)
+            return snprintf(err, errlen, "oncue %s: %s needs a value (see oncue %s --help)",
+                            c->name, o->flag, c->name),
+                   -1;
+    }
+    if (apply(o, opts, v, why, sizeof(why)) != 0)
+        return snprintf(err, errlen, "oncue %s: %s: %s", c->name, o->flag, why), -1;
+    return 0;
+}
+
+/* Parses argv into opts and args without printing; see opt.h. */
+int oc_cli_parse_quiet(const struct oc_cli *c, int argc, char **argv, void *opts, const char **args,
+                       int *nargs, char *err, size_t errlen)
+{
+    int options = 1; /* until "--" */
+    *nargs = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+            return 1;
+        if (options && strcmp(a, "--") == 0) {
+            options = 0;
+        } else if (options && a[0] == '-' && a[1] == '-') {
+            if (parse_one(c, argc, argv, &i, opts, err, errlen) != 0)
+                return -1;
+        } else if (c->max_args < 0 || *nargs < c->max_args) {
+            args[(*nargs)++] = a;
+        } else {
+            snprintf(err, errlen, "oncue %s: unexpected argument '%s' (see oncue %s --help)",
+                     c->name, a, c->name);
             return -1;
         }
-    }
-    if (apply(o, opts, v, why, sizeof(why)) != 0) {
-        fprintf(stderr, "oncue %s: %s: %s\n", c->name, o->flag, why);
-        return -1;
     }
     return 0;
 }
@@ -103,32 +124,18 @@ static int parse_one(const struct oc_cli *c, int argc, char **argv, int *i, void
 int oc_cli_parse(const struct oc_cli *c, int argc, char **argv, void *opts, const char **args,
                  int *nargs)
 {
-    int options = 1; /* until "--" */
-    *nargs = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (options && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
-            struct oc_buf b;
-            oc_buf_init(&b, 1 << 20);
-            oc_cli_help(c, &b);
-            fwrite(b.data ? b.data : "", 1, b.len, stdout);
-            oc_buf_free(&b);
-            return 1;
-        }
-        if (options && strcmp(a, "--") == 0) {
-            options = 0;
-        } else if (options && a[0] == '-' && a[1] == '-') {
-            if (parse_one(c, argc, argv, &i, opts) != 0)
-                return -1;
-        } else if (c->max_args < 0 || *nargs < c->max_args) {
-            args[(*nargs)++] = a;
-        } else {
-            fprintf(stderr, "oncue %s: unexpected argument '%s' (see oncue %s --help)\n", c->name,
-                    a, c->name);
-            return -1;
-        }
+    char err[640];
+    int rc = oc_cli_parse_quiet(c, argc, argv, opts, args, nargs, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "%s\n", err);
+    } else if (rc > 0) {
+        struct oc_buf b;
+        oc_buf_init(&b, 1 << 20);
+        oc_cli_help(c, &b);
+        fwrite(b.data ? b.data : "", 1, b.len, stdout);
+        oc_buf_free(&b);
     }
-    return 0;
+    return rc;
 }
 
 /* Writes "--flag METAVAR" of o into b. */

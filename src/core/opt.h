@@ -51,6 +51,11 @@ struct oc_cli {
  * printing one line to stderr ("oncue X: unknown option --y (see oncue X --help)"). */
 int oc_cli_parse(const struct oc_cli *c, int argc, char **argv, void *opts,
                  const char **args /* OUT */, int *nargs /* OUT */);
+/* oc_cli_parse without printing, for commands parsed inside the program (the drill's
+ * runbook commands): --help returns 1 and prints nothing; an error returns -1 with the line
+ * oc_cli_parse would print (no newline) in err. */
+int oc_cli_parse_quiet(const struct oc_cli *c, int argc, char **argv, void *opts,
+                       const char **args /* OUT */, int *nargs /* OUT */, char *err, size_t errlen);
 /* Writes `oncue NAME --help`: usage, about, and one line per option, into b. */
 void oc_cli_help(const struct oc_cli *c, struct oc_buf *b);
 /* Writes c as a Markdown section of docs/cli.md into b. */

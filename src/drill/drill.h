@@ -43,6 +43,9 @@ struct drill_host {
                     char *err, size_t errlen);
     /* The steering policy, as GET /v1/steering/policy: a new reference, or NULL. */
     json_t *(*policy)(struct oc_app *app);
+    /* `oncue mitigate KIND [options]` (argv[0] is KIND) as the request body it sends: 0 and a
+     * new reference in *req, or an oc_err with the command's error line in err. */
+    int (*request)(int argc, char **argv, json_t **req, char *err, size_t errlen);
 };
 
 struct drill_opts {
@@ -141,10 +144,11 @@ json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t
  * a placeholder that has no value says so). */
 void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b);
 
-/* Turns "oncue mitigate KIND --opt v ..." (the options of `oncue mitigate`, no quoting) into
- * the steer_mitigate request that command sends (new reference, caller decrefs), or NULL with
- * a reason in err. */
-json_t *drill_command_request(const char *cmd, char *err, size_t errlen);
+/* The request body of a runbook's "oncue mitigate KIND [options]" command line, read by
+ * h->request with `oncue mitigate`'s own option table: a new reference, or NULL with why in
+ * err (not such a command, or the command's error line). */
+json_t *drill_command_request(const struct drill_host *h, const char *cmd, char *err,
+                              size_t errlen);
 
 /* `oncue drill SCENARIO [--viewers N] [--seed S] [--auto-mitigate] [--json] [--out DIR]`. */
 int drill_cli_main(int argc, char **argv, const struct drill_host *host);

@@ -22,28 +22,6 @@ static const char *const sink_topics[] = {OC_TOPIC_INCIDENT_PAGE, OC_TOPIC_INCID
                                           OC_TOPIC_INCIDENT_STATUS_UPDATE,
                                           OC_TOPIC_INCIDENT_RESOLVED, NULL};
 
-/* Options of `oncue mitigate` the responder understands: flag -> request key. */
-struct cmd_opt {
-    const char *flag;
-    const char *key;
-    int kind; /* 0 string, 1 number, 2 true, 3 false */
-};
-static const struct cmd_opt cmd_opts[] = {
-    {"--region", "region", 0},
-    {"--from", "from", 0},
-    {"--to", "to", 0},
-    {"--percent", "percent", 1},
-    {"--service", "service", 0},
-    {"--host", "host", 0},
-    {"--name", "name", 0},
-    {"--on", "on", 2},
-    {"--off", "on", 3},
-    {"--player", "player", 0},
-    {"--player-version", "player_version", 0},
-    {"--device", "device", 0},
-    {NULL, NULL, 0},
-};
-
 /* With --verbose: "[+SECONDS] what a" on stderr, seconds from the fault's start. */
 static void log_progress(struct drill *d, const char *what, const char *a)
 {
@@ -52,31 +30,11 @@ static void log_progress(struct drill *d, const char *what, const char *a)
                 (long long)(oc_clock_now_s(&d->clk) - d->sc->fault_start), what, a);
 }
 
-/* Sets one key of req from a flag and its value. 0, or -1 (unknown flag or bad value). */
-static int set_opt(json_t *req, const char *flag, const char *val, int *used)
-{
-    char *end;
-    *used = 0;
-    for (const struct cmd_opt *o = cmd_opts; o->flag; o++) {
-        if (strcmp(o->flag, flag) != 0)
-            continue;
-        if (o->kind >= 2)
-            return json_object_set_new(req, o->key, json_boolean(o->kind == 2));
-        if (!val)
-            return -1;
-        *used = 1;
-        if (o->kind == 0)
-            return json_object_set_new(req, o->key, json_string(val));
-        double v = strtod(val, &end);
-        return *end ? -1 : json_object_set_new(req, o->key, json_real(v));
-    }
-    return -1;
-}
-
-json_t *drill_command_request(const char *cmd, char *err, size_t errlen)
+json_t *drill_command_request(const struct drill_host *h, const char *cmd, char *err, size_t errlen)
 {
     char buf[DRILL_MAX_TEXT], *argv[32], *save = NULL;
-    int argc = 0, used;
+    int argc = 0;
+    json_t *req = NULL;
     snprintf(buf, sizeof(buf), "%s", cmd);
     for (char *t = strtok_r(buf, " ", &save); t && argc < 32; t = strtok_r(NULL, " ", &save))
         argv[argc++] = t;
@@ -84,15 +42,8 @@ json_t *drill_command_request(const char *cmd, char *err, size_t errlen)
         snprintf(err, errlen, "not an `oncue mitigate KIND ...` command: %s", cmd);
         return NULL;
     }
-    json_t *req = json_pack("{s:s}", "kind", argv[2]);
-    for (int i = 3; i < argc; i += 1 + used) {
-        if (set_opt(req, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used) != 0) {
-            snprintf(err, errlen, "option %s: unknown or without its value", argv[i]);
-            json_decref(req);
-            return NULL;
-        }
-    }
-    return req;
+    /* the command's own option table reads it, as `oncue mitigate` would */
+    return h->request(argc - 2, argv + 2, &req, err, errlen) == 0 ? req : NULL;
 }
 
 /* Writes the filled runbook onto the incident's timeline as one note. */
@@ -110,7 +61,7 @@ static void runbook_note(struct drill *d, const struct drill_runbook *rb, const 
 static void run_command(struct drill *d, const char *cmd, const json_t *vars)
 {
     char err[256] = "", body[INCIDENT_MAX_TEXT];
-    json_t *rec = NULL, *req = drill_command_request(cmd, err, sizeof(err));
+    json_t *rec = NULL, *req = drill_command_request(d->o->host, cmd, err, sizeof(err));
     if (req)
         json_object_set_new(req, "reason", json_string(d->inc_name));
     if (!req || d->o->host->mitigate(&d->app, req, DRILL_ACTOR, &rec, err, sizeof(err)) != 0) {

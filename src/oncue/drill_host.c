@@ -70,6 +70,7 @@ const struct drill_host oncue_drill_host = {
     .flag = drill_flag,
     .mitigate = drill_mitigate,
     .policy = drill_policy,
+    .request = steer_mitigate_request,
 };
 
 int oc_drill_main(int argc, char **argv)

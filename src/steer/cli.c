@@ -235,13 +235,48 @@ static void mitigate_print(const char *what, const json_t *v)
     }
 }
 
+/* The request body of `KIND [options]` from parsed args: "kind" first, then the options,
+ * "on" from --on/--off, "dry_run". Takes a->body; returns a new reference. */
+static json_t *mitigate_body(struct mit_args *a, const char *kind)
+{
+    json_t *req = json_pack("{s:s}", "kind", kind);
+    json_object_update(req, a->body);
+    json_decref(a->body);
+    a->body = NULL;
+    if (a->on || a->off)
+        json_object_set_new(req, "on", json_boolean(!a->off));
+    if (a->dry)
+        json_object_set_new(req, "dry_run", json_true());
+    return req;
+}
+
+int steer_mitigate_request(int argc, char **argv, json_t **req, char *err, size_t errlen)
+{
+    struct mit_args a = {.body = json_object()};
+    const char *w[2];
+    int n = 0;
+    int rc = oc_cli_parse_quiet(steer_mitigate_cli, argc, argv, &a, w, &n, err, errlen);
+    *req = NULL;
+    if (rc == 0 && n != 1) {
+        snprintf(err, errlen, "oncue mitigate: name one kind (see oncue mitigate --help)");
+        rc = -1;
+    } else if (rc > 0) {
+        snprintf(err, errlen, "oncue mitigate: --help is not a mitigation");
+        rc = -1;
+    }
+    if (rc == 0)
+        *req = mitigate_body(&a, w[0]);
+    json_decref(a.body);
+    return rc == 0 ? 0 : OC_EINVAL;
+}
+
 int steer_mitigate_cli_main(int argc, char **argv)
 {
     struct mit_args a = {.body = json_object()};
     int n = 0, code;
     const char *w[2];
     char path[64];
-    json_t *out = NULL, *body = a.body;
+    json_t *out = NULL, *body = NULL;
     struct http_client env;
     http_client_from_env(&env);
     a.c.server = env.server;
@@ -253,7 +288,7 @@ int steer_mitigate_cli_main(int argc, char **argv)
         fprintf(stderr,
                 "oncue mitigate: name a kind, list or revert (see oncue mitigate --help)\n");
     if (p != 0 || n == 0) {
-        json_decref(body);
+        json_decref(a.body);
         return p > 0 ? 0 : 2;
     }
     const struct conn c = a.c;
@@ -267,14 +302,7 @@ int steer_mitigate_cli_main(int argc, char **argv)
                 w[1]);
         code = 2;
     } else {
-        json_t *req = json_pack("{s:s}", "kind", w[0]); /* "kind" first, then the options */
-        json_object_update(req, body);
-        json_decref(body);
-        body = req;
-        if (a.on || a.off)
-            json_object_set_new(body, "on", json_boolean(!a.off));
-        if (a.dry)
-            json_object_set_new(body, "dry_run", json_true());
+        body = mitigate_body(&a, w[0]);
         char *text = json_dumps(body, JSON_COMPACT);
         code = run(&c, "POST", "/v1/mitigations", text, &out);
         free(text);
@@ -285,6 +313,7 @@ int steer_mitigate_cli_main(int argc, char **argv)
         mitigate_print(strcmp(w[0], "revert") == 0 ? "reverted" : "applied", out);
     json_decref(out);
     json_decref(body);
+    json_decref(a.body);
     return code;
 }
 

@@ -220,6 +220,10 @@ void steer_auto_on_alert(const char *topic, const json_t *payload, void *arg);
 int steer_auto_tick(struct steer *st);
 
 /* `oncue mitigate ...` and `oncue steer ...`: talk to a running server. */
+/* The request body POST /v1/mitigations takes for `oncue mitigate KIND [options]`, read from
+ * argv (argv[0] is KIND) with the same option table as the command: 0 and *req (new
+ * reference), or OC_EINVAL with the command's error line in err. */
+int steer_mitigate_request(int argc, char **argv, json_t **req /* OUT */, char *err, size_t errlen);
 int steer_mitigate_cli_main(int argc, char **argv);
 /* The options of `oncue mitigate`, ending in {0}; each becomes a member of the request body. */
 extern const struct oc_cli steer_mitigate_cli[];

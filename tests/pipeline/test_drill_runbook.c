@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "drill/drill.h"
+#include "oncue/commands.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,7 @@ static void test_command_request(void)
 {
     char err[200] = "";
     json_t *r = drill_command_request(
+        &oncue_drill_host,
         "oncue mitigate shift-cdn --region EMEA --from primary --to secondary --percent 50", err,
         sizeof(err));
     T_TRUE(r != NULL);
@@ -174,17 +176,19 @@ static void test_command_request(void)
                    "\"EMEA\",\"to\":\"secondary\"}");
     free(text);
     json_decref(r);
-    r = drill_command_request("oncue mitigate flag --name abr-v2 --off --player-version 7.2.0", err,
+    r = drill_command_request(&oncue_drill_host,
+                              "oncue mitigate flag --name abr-v2 --off --player-version 7.2.0", err,
                               sizeof(err));
     text = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS);
     T_EQ_STR(text, "{\"kind\":\"flag\",\"name\":\"abr-v2\",\"on\":false,\"player_version\":"
                    "\"7.2.0\"}");
     free(text);
     json_decref(r);
-    T_TRUE(drill_command_request("rm -rf /", err, sizeof(err)) == NULL);
+    T_TRUE(drill_command_request(&oncue_drill_host, "rm -rf /", err, sizeof(err)) == NULL);
     T_CONTAINS(err, "not an `oncue mitigate KIND ...` command");
-    T_TRUE(drill_command_request("oncue mitigate flag --bogus 1", err, sizeof(err)) == NULL);
-    T_EQ_STR(err, "option --bogus: unknown or without its value");
+    T_TRUE(drill_command_request(&oncue_drill_host, "oncue mitigate flag --bogus 1", err,
+                                 sizeof(err)) == NULL);
+    T_EQ_STR(err, "oncue mitigate: unknown option --bogus (see oncue mitigate --help)");
 }
 
 static const struct t_case cases[] = {
