@@ -37,9 +37,17 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
     "$bin" sim --demo --target "$base" --token "$(cat "$data/ingest.token")" \
         >>"$data/sim.log" 2>&1 &
     pids="$pids $!"
-    sim_note="A simulated audience is posting player beacons, with a fault every few minutes
-  (log: $data/sim.log). Its players follow the steering policy
-  (examples/steering-policy.json) and read the feature flags every 10 s."
+    for _ in $(seq 1 50); do # the simulator logs its plan first
+        grep -q "plan: fault" "$data/sim.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
+    sim_note="A simulated audience of 2,000 viewers is posting player beacons (log: $data/sim.log).
+  Its players follow the steering policy (examples/steering-policy.json) and read the
+  feature flags every 10 s. It injects one fault every 5 minutes, then repeats:
+$plan
+  Each fault should open one incident a few minutes after it starts; the blip should open
+  none. The simulator's log says when each fault starts and ends."
 else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
 fi

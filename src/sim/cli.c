@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/opt.h"
+#include "core/timefmt.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -263,12 +264,57 @@ static int write_truth(const struct sim *s, const char *path)
     return rc;
 }
 
+/* Writes f's slice as "dim=a|b, dim=c" (or "everyone") into out. */
+static void slice_text(const struct sim_truth *f, char *out, size_t n)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int d = 0; d < f->n_dims && len < n; d++) {
+        len += (size_t)snprintf(out + len, n - len, "%s%s=", d ? ", " : "",
+                                beacon_dim_names[f->dims[d].dim]);
+        for (int v = 0; v < f->dims[d].n && len < n; v++)
+            len += (size_t)snprintf(out + len, n - len, "%s%s", v ? "|" : "", f->dims[d].vals[v]);
+    }
+    if (!f->n_dims)
+        snprintf(out, n, "everyone");
+}
+
+/* Logs on stderr, so whoever watches knows what runs: with when < 0 the plan (every fault,
+ * its slice, start and end); else each fault that started or ended in (when - 1 s, when]. */
+static void log_faults(struct sim *s, int64_t t0, int64_t when)
+{
+    int n = 0;
+    const struct sim_truth *tr = sim_truth(s, &n);
+    char slice[512], at[32];
+    for (int i = 0; i < n; i++) {
+        const struct sim_truth *f = &tr[i];
+        int starts = when >= 0 && f->start_ms > when - 1000 && f->start_ms <= when;
+        int ends = when >= 0 && f->end_ms > when - 1000 && f->end_ms <= when;
+        if (when >= 0 && !starts && !ends)
+            continue;
+        slice_text(f, slice, sizeof(slice));
+        oc_time_format(ends ? f->end_ms : f->start_ms, at, sizeof(at));
+        if (when < 0)
+            fprintf(stderr, "oncue sim: plan: fault %s on %s at t+%llds (%s) for %llds%s\n",
+                    f->name, slice, (long long)((f->start_ms - t0) / 1000), at,
+                    (long long)((f->end_ms - f->start_ms) / 1000),
+                    f->expect_incident ? "" : " (noise: no incident expected)");
+        else
+            fprintf(stderr, "oncue sim: fault %s %s at %s on %s\n", f->name,
+                    ends ? "ended" : "started", at, slice);
+    }
+}
+
 /* Steps the simulation second by second, pacing it against the wall clock when speed > 0. */
 static int drive(struct sim *s, struct poster *p, int64_t run_ms, double speed)
 {
     int64_t t0 = sim_now_ms(s), w0 = oc_mono_ns();
+    if (!p->out)
+        log_faults(s, t0, -1);
     while (sim_now_ms(s) < t0 + run_ms && !p->err) {
         sim_run(s, sim_now_ms(s) + 1000);
+        if (!p->out)
+            log_faults(s, t0, sim_now_ms(s));
         if (speed <= 0)
             continue;
         flush(p); /* real time: post every simulated second */

@@ -2,7 +2,8 @@
 # `oncue sim` against the real server: NDJSON batches over one keep-alive connection into
 # POST /v1/events (server on a replay clock), then the server's own /v1/qoe answers: every
 # play the simulator generated is counted, and emea-cdn shows only in EMEA/primary. The
-# --stdout stream of the same seed is byte-identical across runs; bad options are refused.
+# --stdout stream of the same seed is byte-identical across runs; the log gives the fault plan
+# and each fault's start; bad options are refused.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ING=$(new_token "$D" ingest it-sim | tail -1)
@@ -21,6 +22,11 @@ t_check "sim exits 0" 0 $?
 t_contains "every event posted" "done, $lines events posted" "$(cat "$T_TMP/sim.log")"
 t_contains "truth names the slice" '"pop":["FRA","AMS","PAR"]' "$(cat "$T_TMP/truth.json")"
 t_contains "truth has the start" '"start":1772480580' "$(cat "$T_TMP/truth.json")"
+t_contains "the log gives the plan" \
+    "plan: fault emea-primary-cache-miss on region=EMEA, cdn=primary, pop=FRA|AMS|PAR at t+780s (2026-03-02T19:43:00Z) for 1800s" \
+    "$(cat "$T_TMP/sim.log")"
+t_contains "the log says when the fault starts" \
+    "fault emea-primary-cache-miss started at 2026-03-02T19:43:00Z on region=EMEA" "$(cat "$T_TMP/sim.log")"
 
 q() { curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/qoe?$1"; }
 to=$((T0 + 18 * 60)) # the replay watermark has closed these minutes
