@@ -137,6 +137,7 @@ struct catalog {
     int npeople;
     struct catalog_policy *policies;
     int npolicies;
+    char *default_owner; /* the service that owns a slice no service serves; NULL: none */
 };
 
 /* An owned list of names returned by queries; free with catalog_names_free. */
@@ -266,6 +267,11 @@ int catalog_find_cycle(const struct catalog *c, char *msg, size_t msglen,
  * 0, or OC_ENOTFOUND (with out->reason saying why) when no service serves the slice. */
 int catalog_route(const struct catalog *c, const struct catalog_slice *slice, int64_t at_ms,
                   struct catalog_route *out /* OUT */);
+/* The owner of what no service serves: the service named by the catalog's default_owner,
+ * with its team and on-call at at_ms (out->reason says it is the default). 0, or OC_ENOTFOUND
+ * when the catalog names none. */
+int catalog_route_default(const struct catalog *c, int64_t at_ms,
+                          struct catalog_route *out /* OUT */);
 /* Who to page for a named service. 0 or OC_ENOTFOUND. */
 int catalog_route_service(const struct catalog *c, const char *name, int64_t at_ms,
                           struct catalog_route *out /* OUT */);
@@ -310,7 +316,8 @@ struct catalog_ref {
 int catalog_get(const struct oc_app *app, struct catalog_ref *ref /* OUT */);
 void catalog_put(struct catalog_ref *ref);
 /* catalog_route (slice) or catalog_route_service (service, when not NULL) on app's running
- * catalog; OC_ENOTFOUND also when the module is not running (out->reason says so). */
+ * catalog, or catalog_route_default when both are NULL; OC_ENOTFOUND also when the module is
+ * not running (out->reason says so). */
 int catalog_route_app(const struct oc_app *app, const struct catalog_slice *slice,
                       const char *service, int64_t at_ms, struct catalog_route *out /* OUT */);
 

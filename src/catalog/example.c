@@ -15,6 +15,11 @@ static const char *const lines[] = {
     "# set_top, mobile, web; their players). Format: docs/internals/catalog.md.\n",
     "# Check it with `oncue catalog check`.\n",
     "version: 1\n",
+    "# Who owns a slice that no service serves (an alert on a whole region, say): the team of "
+    "this\n",
+    "# service is paged, and the timeline says it was the default. Without it such an incident\n",
+    "# pages nobody.\n",
+    "default_owner: manifest-service\n",
     "\n",
     "people:\n",
     "  - {name: ines, full_name: Ines Duarte, email: ines@example.com, phone: \"+351 210 000 "

@@ -83,6 +83,7 @@ void catalog_destroy(struct catalog *c)
     for (int i = 0; i < c->nservices; i++)
         catalog_service_destroy(c->services[i]);
     free(c->services);
+    free(c->default_owner);
     for (int i = 0; i < c->nteams; i++)
         team_free(&c->teams[i]);
     free(c->teams);

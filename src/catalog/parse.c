@@ -562,19 +562,37 @@ static const struct {
     {"services", parse_services}, {NULL, NULL},
 };
 
+/* default_owner: the name of a service (checked once the services are read). */
+static int parse_default_owner(const json_t *v, struct catalog *c, struct catalog_perr *e)
+{
+    const char *s = json_string_value(v);
+    if (!s || !s[0] || strlen(s) >= CATALOG_NAME_MAX)
+        return fail(e, v, "field \"default_owner\" must be a service name");
+    free(c->default_owner);
+    c->default_owner = oc_strdup(s);
+    return 0;
+}
+
 int catalog_parse_doc(const json_t *root, struct catalog *c, struct catalog_perr *e)
 {
     const char *key;
-    const json_t *v;
+    const json_t *v, *owner = NULL;
     if (!json_is_object(root))
         return fail(e, root,
                     "the catalog must be a mapping (version, people, teams, "
-                    "escalation_policies, services)");
+                    "escalation_policies, services, default_owner)");
     json_object_foreach((json_t *)root, key, v)
     {
         if (strcmp(key, "version") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) != 1)
                 return fail(e, v, "field \"version\" must be 1");
+            continue;
+        }
+        if (strcmp(key, "default_owner") == 0) {
+            int rc = parse_default_owner(v, c, e);
+            if (rc)
+                return rc;
+            owner = v;
             continue;
         }
         int k = 0;
@@ -590,5 +608,9 @@ int catalog_parse_doc(const json_t *root, struct catalog *c, struct catalog_perr
         if (rc)
             return rc;
     }
-    return catalog_sort(c, e);
+    int rc = catalog_sort(c, e);
+    if (rc == 0 && c->default_owner && !catalog_service_find(c, c->default_owner))
+        rc =
+            fail(e, owner, "field \"default_owner\": no service named \"%.64s\"", c->default_owner);
+    return rc;
 }

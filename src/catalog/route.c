@@ -153,6 +153,20 @@ int catalog_route(const struct catalog *c, const struct catalog_slice *slice, in
     return 0;
 }
 
+int catalog_route_default(const struct catalog *c, int64_t at_ms, struct catalog_route *out)
+{
+    const struct catalog_service *s =
+        c->default_owner ? catalog_service_find(c, c->default_owner) : NULL;
+    memset(out, 0, sizeof(*out));
+    if (!s) {
+        snprintf(out->reason, sizeof(out->reason), "the catalog names no default_owner");
+        return OC_ENOTFOUND;
+    }
+    snprintf(out->reason, sizeof(out->reason), "the catalog's default owner %s", s->name);
+    fill_owner(c, s, at_ms, out);
+    return 0;
+}
+
 int catalog_route_service(const struct catalog *c, const char *name, int64_t at_ms,
                           struct catalog_route *out)
 {

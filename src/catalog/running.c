@@ -40,7 +40,8 @@ int catalog_route_app(const struct oc_app *app, const struct catalog_slice *slic
         return OC_ENOTFOUND;
     }
     int rc = service ? catalog_route_service(ref.cat, service, at_ms, out)
-                     : catalog_route(ref.cat, slice, at_ms, out);
+             : slice ? catalog_route(ref.cat, slice, at_ms, out)
+                     : catalog_route_default(ref.cat, at_ms, out);
     catalog_put(&ref);
     return rc;
 }

@@ -172,10 +172,13 @@ static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
                "root cause localized: %zu element(s)", json_array_size(causes));
     if (inc_is_open(inc) && inc_merge_by_cause(m, inc, now))
         return; /* saved as resolved: a duplicate pages nobody more */
-    /* the owner of the (first) cause is paged too unless it owns inc already */
+    /* the owner of the (first) cause is paged too unless it owns inc already; with no owner
+     * either way, the catalog's default owner */
     if (inc_is_open(inc) && json_array_size(causes) > 0)
         inc_route_and_page(m, inc, json_object_get(json_array_get(causes, 0), "element"), now,
                            inc->team);
+    if (inc_is_open(inc))
+        inc_page_default(m, inc, now);
     inc_save(m, inc);
 }
 

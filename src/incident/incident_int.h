@@ -16,9 +16,10 @@
 
 #include <pthread.h>
 
-#define INC_MAX_KEPT  100000 /* incidents kept in memory (and in the store) */
-#define INC_NAME_MAX  128    /* person, team, service names */
-#define INC_ALERT_MAX 192    /* bytes of an alert id */
+#define INC_MAX_KEPT             100000 /* incidents kept in memory (and in the store) */
+#define INC_NAME_MAX             128    /* person, team, service names */
+#define INC_ALERT_MAX            192    /* bytes of an alert id */
+#define INC_DEFAULT_OWNER_WAIT_S 60     /* an unowned incident waits this long for its root cause */
 
 enum inc_role { ROLE_COMMANDER = 0, ROLE_COMMS, ROLE_OPS, ROLE_SCRIBE, ROLE_NSINGLE };
 
@@ -45,6 +46,7 @@ struct incident {
     json_t *slice;              /* owned object of dimension values (union of alerts) */
     char service[INC_NAME_MAX]; /* the routed service ("" if none) */
     char team[INC_NAME_MAX];    /* the paged team */
+    int default_tried;          /* inc_page_default ran (not stored: a restart tries again) */
     char policy[INC_NAME_MAX];  /* its escalation policy */
     char title[256];            /* public name */
     char public_status[16];     /* investigating, identified, monitoring, resolved */
@@ -123,6 +125,10 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
 /* Routes inc to the owner of slice (borrowed) and pages that team, unless it is unless_team. */
 void inc_route_and_page(struct incident_mgr *m, struct incident *inc, const json_t *slice,
                         int64_t now, const char *unless_team);
+/* When inc still has no owner (neither its slice nor its root cause routes to a service),
+ * makes the catalog's default_owner its owner and pages it; says so on the timeline when the
+ * catalog names none. Once per incident. Caller holds m->mu. */
+void inc_page_default(struct incident_mgr *m, struct incident *inc, int64_t now);
 /* Sends the escalation pages that are due while inc is triggered; returns how many. */
 int inc_escalate(struct incident_mgr *m, struct incident *inc, int64_t now);
 /* Reminds the comms role of a SEV1/SEV2 without a recent public update; 1 when it did. */

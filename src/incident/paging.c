@@ -13,39 +13,65 @@
 
 #define MIN_S 60
 
+/* Makes r's service and team inc's owner and pages the team: a timeline entry and
+ * incident.page. Caller holds m->mu. */
+static void page(struct incident_mgr *m, struct incident *inc, const struct catalog_route *r,
+                 int64_t now)
+{
+    char id[32];
+    snprintf(inc->service, sizeof(inc->service), "%s", r->service);
+    snprintf(inc->team, sizeof(inc->team), "%s", r->team);
+    snprintf(inc->policy, sizeof(inc->policy), "%s", r->policy);
+    const char *target = r->oncall[0] ? r->oncall : r->lead;
+    inc_format_id(inc->id, id, sizeof(id));
+    inc_tl_add(m, inc->id, now, "page", "oncue",
+               json_pack("{s:s, s:s, s:s, s:s}", "service", r->service, "team", r->team, "target",
+                         target, "policy", r->policy),
+               0, "paged team %s (%s) for service %s: %s", r->team, target[0] ? target : "nobody",
+               r->service, r->reason);
+    struct oc_ev_incident ev = {
+        .incident_id = id, .team = r->team, .target = target, .service = r->service, .at = now};
+    inc_publish(m, OC_TOPIC_INCIDENT_PAGE, oc_ev_incident_build(&ev));
+}
+
 /* Routes inc to the owner of slice (the incident's, or its root cause; borrowed) through the
- * catalog and pages; a timeline entry either way unless unless_team is given (then nothing
- * happens when that team is the owner, or there is none). Caller holds m->mu. */
+ * catalog and pages; when no service serves the slice, a timeline entry says who will be
+ * paged instead, unless unless_team is given (then nothing happens when that team is the
+ * owner, or there is none). Caller holds m->mu. */
 void inc_route_and_page(struct incident_mgr *m, struct incident *inc, const json_t *slice,
                         int64_t now, const char *unless_team)
 {
     struct catalog_slice cs;
     struct catalog_route r;
     const char *service = json_string_value(json_object_get(slice, "service"));
-    char id[32];
     memset(&cs, 0, sizeof(cs));
     for (int d = 0; d < BEACON_NDIMS; d++)
         cs.v[d] = json_string_value(json_object_get(slice, beacon_dim_names[d]));
     if (catalog_route_app(m->app, &cs, service, now * 1000, &r) != 0) {
         if (!unless_team)
-            inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0, "no owner to page: %s", r.reason);
+            inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0,
+                       "no owner to page yet: %s (the root cause's owner is paged once it is "
+                       "localized, else the catalog's default owner)",
+                       r.reason);
         return;
     }
     if (unless_team && strcmp(unless_team, r.team) == 0)
         return;
-    snprintf(inc->service, sizeof(inc->service), "%s", r.service);
-    snprintf(inc->team, sizeof(inc->team), "%s", r.team);
-    snprintf(inc->policy, sizeof(inc->policy), "%s", r.policy);
-    const char *target = r.oncall[0] ? r.oncall : r.lead;
-    inc_format_id(inc->id, id, sizeof(id));
-    inc_tl_add(m, inc->id, now, "page", "oncue",
-               json_pack("{s:s, s:s, s:s, s:s}", "service", r.service, "team", r.team, "target",
-                         target, "policy", r.policy),
-               0, "paged team %s (%s) for service %s: %s", r.team, target[0] ? target : "nobody",
-               r.service, r.reason);
-    struct oc_ev_incident ev = {
-        .incident_id = id, .team = r.team, .target = target, .service = r.service, .at = now};
-    inc_publish(m, OC_TOPIC_INCIDENT_PAGE, oc_ev_incident_build(&ev));
+    page(m, inc, &r, now);
+}
+
+/* Pages the catalog's default owner for inc when nothing else owns it; see incident_int.h. */
+void inc_page_default(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    struct catalog_route r;
+    if (inc->team[0] || inc->default_tried)
+        return;
+    inc->default_tried = 1;
+    if (catalog_route_app(m->app, NULL, NULL, now * 1000, &r) != 0) {
+        inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0, "no owner to page: %s", r.reason);
+        return;
+    }
+    page(m, inc, &r, now);
 }
 
 /* Escalation: while triggered, sends the pages of the team's policy that are due; returns

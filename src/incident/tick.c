@@ -54,6 +54,9 @@ int incident_tick(struct incident_mgr *m)
             inc_reclassify(m, inc, now);
             changes += inc->sev != before;
         }
+        /* no localization came (rca not running, or nothing found): the default owner */
+        if (!inc->team[0] && now - inc->opened_s >= INC_DEFAULT_OWNER_WAIT_S)
+            inc_page_default(m, inc, now);
         int c = inc_escalate(m, inc, now) + inc_remind_comms(m, inc, now);
         if (c)
             inc_save(m, inc);

@@ -119,6 +119,10 @@ static void test_loader_errors(void)
     T_EQ_STR(err, "t.yaml:3: service \"a\" is defined twice (also at line 2)");
     load_text("people:\n  - {name: x}\nsurprise: 1\n", err, sizeof(err));
     T_EQ_STR(err, "t.yaml:3: unknown field \"surprise\"");
+    load_text("default_owner: nope\nservices:\n  - {name: a, kind: cdn}\n", err, sizeof(err));
+    T_EQ_STR(err, "t.yaml:1: field \"default_owner\": no service named \"nope\"");
+    load_text("default_owner: [a]\n", err, sizeof(err));
+    T_EQ_STR(err, "t.yaml:1: field \"default_owner\" must be a service name");
     load_text("a: &x 1\nb: *x\n", err, sizeof(err));
     T_EQ_STR(err, "t.yaml:2: aliases (*name) are not supported");
     load_text("services: [\n", err, sizeof(err));
@@ -237,6 +241,11 @@ static void test_route(void)
     T_EQ_STR(r.service, "player-mobile");
     route_slice(c, "region=EMEA", t, &r, OC_ENOTFOUND);
     T_EQ_STR(r.reason, "no service in the catalog serves region=EMEA");
+    /* what nothing serves belongs to the example's default_owner */
+    T_EQ_INT(catalog_route_default(c, t, &r), 0);
+    T_EQ_STR(r.service, "manifest-service");
+    T_EQ_STR(r.team, "playback-services");
+    T_CONTAINS(r.reason, "the catalog's default owner manifest-service");
     T_EQ_INT(catalog_route_service(c, "search", t, &r), 0);
     T_EQ_STR(r.team, "discovery");
     T_EQ_STR(r.lead, "carla");

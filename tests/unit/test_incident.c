@@ -6,6 +6,7 @@
  * status page shape and the post-incident review.
  */
 #include "t.h"
+#include "catalog/catalog.h"
 #include "incident/incident.h"
 #include "core/bus.h"
 #include "core/clock.h"
@@ -175,6 +176,44 @@ static void test_open_join_separate(void)
     l = incident_list_json(f.m, "open");
     T_EQ_INT(json_array_size(l), 3);
     json_decref(l);
+    fx_close(&f);
+}
+
+/* An incident whose slice and root cause route to no service pages the catalog's default owner:
+ * at once when the localization routes nowhere, else once it has waited a minute for one. */
+static void test_default_owner(void)
+{
+    struct fx f;
+    void *cat = NULL;
+    fx_open(&f);
+    fake.affected_share = 0.30;
+    T_EQ_INT(catalog_module.init(&f.app, &cat), 0); /* the example catalog */
+    fire(&f, "vsf/NA", "{\"region\": \"NA\"}", "page", 0.08);
+    json_t *a = get(&f, 1);
+    T_EQ_STR(str(a, "team"), ""); /* nothing serves region=NA: not yet */
+    json_decref(a);
+    advance_s(&f, 59);
+    incident_tick(f.m);
+    a = get(&f, 1);
+    T_EQ_STR(str(a, "team"), "");
+    json_decref(a);
+    advance_s(&f, 1);
+    incident_tick(f.m);
+    oc_bus_drain(f.bus);
+    a = get(&f, 1);
+    T_EQ_STR(str(a, "team"), "playback-services");
+    T_EQ_STR(str(a, "service"), "manifest-service");
+    json_decref(a);
+    /* a localization that routes nowhere pages the default owner at once */
+    fire(&f, "vsf/APAC", "{\"region\": \"APAC\"}", "page", 0.08);
+    json_t *p = json_pack("{s:s, s:[{s:{s:s}}]}", "incident_id", "INC-2", "causes", "element",
+                          "region", "APAC");
+    (oc_bus_publish(f.bus, "rca.localized", p), oc_bus_drain(f.bus));
+    json_decref(p);
+    a = get(&f, 2);
+    T_EQ_STR(str(a, "team"), "playback-services");
+    json_decref(a);
+    catalog_module.stop(&f.app, cat);
     fx_close(&f);
 }
 
@@ -891,6 +930,7 @@ static void test_public_name_regions(void)
 static const struct t_case cases[] = {
     T_CASE(test_grid_table),
     T_CASE(test_open_join_separate),
+    T_CASE(test_default_owner),
     T_CASE(test_alertmanager_service_label),
     T_CASE(test_reclassify_upward),
     T_CASE(test_recovery_window),
