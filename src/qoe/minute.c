@@ -147,7 +147,8 @@ static int acc_cmp(const void *a, const void *b)
 }
 
 /* Counts the session pairs of each leaf into its accumulator. */
-static void count_sessions(struct open_minute *m)
+/* Counts the (session, leaf) pairs of m into acc, a copy of m->acc in the same order. */
+static void count_sessions(const struct open_minute *m, struct minute_acc *acc)
 {
     for (uint32_t k = 0; k <= m->smask; k++) {
         if (!m->sess[k].h)
@@ -158,7 +159,7 @@ static void count_sessions(struct open_minute *m)
             i = (i + 1) & m->lmask;
         if (!m->lmap[i])
             continue; /* cannot happen: a heartbeat creates its accumulator */
-        struct minute_acc *a = &m->acc[m->lmap[i] - 1];
+        struct minute_acc *a = &acc[m->lmap[i] - 1];
         a->hb++;
         a->rb += m->sess[k].rebuf;
     }
@@ -217,16 +218,21 @@ void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *r)
     };
 }
 
-struct qoe_minute *minute_close(struct open_minute *m)
+struct qoe_minute *minute_snapshot(const struct open_minute *m)
 {
     uint32_t nsk = 0, at = 0;
-    count_sessions(m);
-    qsort(m->acc, m->nacc, sizeof *m->acc, acc_cmp);
+    /* a copy of the accumulators (sketches shared, read only), counted and sorted by leaf;
+     * m itself stays as it is, so it can go on accumulating */
+    struct minute_acc *acc = oc_malloc((m->nacc ? m->nacc : 1) * sizeof *acc);
+    if (m->nacc)
+        memcpy(acc, m->acc, m->nacc * sizeof *acc);
+    count_sessions(m, acc); /* onto hb and rb: 0 in a live minute, sums in a merge (codec.c) */
+    qsort(acc, m->nacc, sizeof *acc, acc_cmp);
     for (uint32_t i = 0; i < m->nacc; i++)
-        nsk += m->acc[i].skn;
+        nsk += acc[i].skn;
     struct qoe_minute *cm = qoe_minute_new(m->t, m->nacc, nsk);
     for (uint32_t i = 0; i < m->nacc; i++) {
-        const struct minute_acc *a = &m->acc[i];
+        const struct minute_acc *a = &acc[i];
         struct qoe_row r = {
             .leaf = a->leaf,
             .starts = a->starts,
@@ -245,6 +251,13 @@ struct qoe_minute *minute_close(struct open_minute *m)
             memcpy(cm->sk + at, a->sk, a->skn * sizeof *a->sk);
         at += a->skn;
     }
+    free(acc);
+    return cm;
+}
+
+struct qoe_minute *minute_close(struct open_minute *m)
+{
+    struct qoe_minute *cm = minute_snapshot(m);
     minute_free(m);
     return cm;
 }

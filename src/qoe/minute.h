@@ -54,5 +54,8 @@ void minute_sketch_addn(struct minute_acc *a, int b, uint32_t n);
 int minute_session(struct open_minute *m, uint64_t h, uint32_t leaf, int rebuffered, uint32_t max);
 /* Builds the closed minute (caller owns; qoe_minute_destroy) and frees the open state. */
 struct qoe_minute *minute_close(struct open_minute *m);
+/* The minute m would close into now (the caller owns it; qoe_minute_destroy), leaving m open:
+ * what queries see of a minute that is complete but may still be revised by late events. */
+struct qoe_minute *minute_snapshot(const struct open_minute *m);
 
 #endif
