@@ -40,6 +40,10 @@ static int64_t slot_of(int64_t t, int64_t n)
 const struct oc_setting qoe_cube_settings[] = {
     {"ingest.allowed_lateness_s", OC_SETTING_INT, "120", 0, 3600, NULL, F(allowed_lateness_s), NULL,
      "seconds an event may arrive after the latest event time and still land in its minute"},
+    {"ingest.complete_after_s", OC_SETTING_INT, "120", 0, 3600, NULL, F(complete_after_s), NULL,
+     "a minute is complete, and queries and alert rules read it, once the latest event time is"
+     " this many seconds past its end (players beacon every 10 s); events arriving later, up to"
+     " ingest.allowed_lateness_s, still revise it"},
     {"ingest.max_future_skew_s", OC_SETTING_INT, "300", 0, 86400, NULL, F(max_future_skew_s), NULL,
      "events more than this many seconds ahead of the clock are rejected (not in replay)"},
     {"ingest.max_values_per_dim", OC_SETTING_U32, "10000", 1, 1000000, NULL, F(max_values_per_dim),
@@ -92,6 +96,9 @@ struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock 
     c->ring = oc_calloc((size_t)c->nring, sizeof *c->ring);
     c->max_ts_ms = INT64_MIN;
     c->closed_upto_s = INT64_MIN;
+    c->complete_upto_s = INT64_MIN;
+    if (c->o.complete_after_s < 0 || c->o.complete_after_s > c->o.allowed_lateness_s)
+        c->o.complete_after_s = c->o.allowed_lateness_s;
     c->mem_lo_s = INT64_MIN;
     c->serial = atomic_fetch_add(&cube_serials, 1) + 1;
     return c;
@@ -119,30 +126,51 @@ void qoe_cube_destroy(struct qoe_cube *c)
     free(c);
 }
 
-/* Closes an open slot and publishes it (mu held). */
-static void close_slot(struct qoe_cube *c, struct open_minute *m)
+/* Puts cm in the ring, replacing what its slot held (a snapshot of the same minute, or a
+ * minute nring minutes older). */
+static void ring_put(struct qoe_cube *c, struct qoe_minute *cm)
 {
-    struct qoe_minute *cm = minute_close(m);
     int64_t i = slot_of(cm->t, c->nring);
-    cube_queue_minute(c, cm);
     pthread_rwlock_wrlock(&c->rw);
     struct qoe_minute *old = c->ring[i];
     c->ring[i] = cm;
     pthread_rwlock_unlock(&c->rw);
     qoe_minute_destroy(old);
+}
+
+/* Closes an open slot and publishes it, revising its snapshot if it had one (mu held). */
+static void close_slot(struct qoe_cube *c, struct open_minute *m)
+{
+    c->st.minutes_revised += m->published && m->dirty;
+    struct qoe_minute *cm = minute_close(m);
+    cube_queue_minute(c, cm);
+    ring_put(c, cm);
     c->st.minutes_closed++;
+}
+
+/* Publishes a snapshot of every open minute before upto_s not yet in the ring: complete for
+ * queries and alerts, still open to late events (mu held). */
+static void publish_complete(struct qoe_cube *c, int64_t upto_s)
+{
+    if (upto_s <= c->complete_upto_s)
+        return;
+    for (int i = 0; i < c->nopen; i++) {
+        struct open_minute *m = &c->open[i];
+        if (m->used && !m->published && m->t < upto_s) {
+            ring_put(c, minute_snapshot(m));
+            m->published = 1;
+        }
+    }
+    c->complete_upto_s = upto_s;
 }
 
 void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm)
 {
-    int64_t i = slot_of(cm->t, c->nring);
-    pthread_rwlock_wrlock(&c->rw);
-    struct qoe_minute *old = c->ring[i];
-    c->ring[i] = cm;
-    pthread_rwlock_unlock(&c->rw);
-    qoe_minute_destroy(old);
+    ring_put(c, cm);
     if (cm->t + 60 > c->closed_upto_s)
         c->closed_upto_s = cm->t + 60;
+    if (c->closed_upto_s > c->complete_upto_s)
+        c->complete_upto_s = c->closed_upto_s;
 }
 
 /* Closes every open minute before upto_s (mu held). */
@@ -154,6 +182,8 @@ static void advance(struct qoe_cube *c, int64_t upto_s)
         if (c->open[i].used && c->open[i].t < upto_s)
             close_slot(c, &c->open[i]);
     c->closed_upto_s = upto_s;
+    if (upto_s > c->complete_upto_s)
+        c->complete_upto_s = upto_s;
 }
 
 static struct open_minute *slot_for(struct qoe_cube *c, int64_t t)
@@ -204,12 +234,16 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
     if (w > c->max_ts_ms) {
         c->max_ts_ms = w;
         advance(c, floor_div(w - c->o.allowed_lateness_s * 1000, 60000) * 60);
+        publish_complete(c, floor_div(w - c->o.complete_after_s * 1000, 60000) * 60);
     }
     int64_t t = floor_div(e->ts_ms, 60000) * 60;
     if (t < c->closed_upto_s)
         return QOE_FOLD_TOO_OLD;
-    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT)
-        fold_event(c, slot_for(c, t), f->leaf[i], e, f->sh[i]);
+    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT) {
+        struct open_minute *m = slot_for(c, t);
+        fold_event(c, m, f->leaf[i], e, f->sh[i]);
+        m->dirty |= m->published;
+    }
     return QOE_FOLD_OK;
 }
 
@@ -254,6 +288,7 @@ void qoe_cube_tick(struct qoe_cube *c)
     int64_t now = oc_clock_now_ms(c->clock);
     pthread_mutex_lock(&c->mu);
     advance(c, floor_div(now - c->o.allowed_lateness_s * 1000, 60000) * 60);
+    publish_complete(c, floor_div(now - c->o.complete_after_s * 1000, 60000) * 60);
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -278,6 +313,7 @@ void qoe_cube_stats(struct qoe_cube *c, struct qoe_cube_stats *out)
     out->watermark_ms =
         c->max_ts_ms == INT64_MIN ? INT64_MIN : c->max_ts_ms - c->o.allowed_lateness_s * 1000;
     out->closed_upto_s = c->closed_upto_s;
+    out->complete_upto_s = c->complete_upto_s;
     out->persist_pending = c->npend;
     out->persist_dropped = c->pend_dropped;
     pthread_mutex_unlock(&c->mu);
@@ -295,7 +331,7 @@ void qoe_cube_read_end(struct qoe_cube *c)
 
 void qoe_cube_window(struct qoe_cube *c, int64_t *lo, int64_t *hi)
 {
-    int64_t upto = atomic_load(&c->closed_upto_s), mem_lo = atomic_load(&c->mem_lo_s);
+    int64_t upto = atomic_load(&c->complete_upto_s), mem_lo = atomic_load(&c->mem_lo_s);
     *lo = *hi = 0;
     if (upto != INT64_MIN) {
         *hi = upto;

@@ -52,6 +52,7 @@ double qoe_sketch_quantile(const uint64_t *hist, uint64_t n, double q);
 /* Cube settings: the qoe module's options block (rows in qoe_cube_settings), or set by tests. */
 struct qoe_cube_opts {
     int64_t allowed_lateness_s;     /* ingest.allowed_lateness_s */
+    int64_t complete_after_s;       /* ingest.complete_after_s: published this long after its end */
     int64_t max_future_skew_s;      /* ingest.max_future_skew_s; not applied to a replay clock */
     uint32_t max_values_per_dim;    /* ingest.max_values_per_dim, beyond: "other" */
     uint32_t max_leaves_per_minute; /* ingest.max_leaves_per_minute, beyond: the all-other leaf */
@@ -136,6 +137,8 @@ struct qoe_cube_stats {
     uint32_t values[BEACON_NDIMS]; /* intern table sizes */
     int64_t watermark_ms;          /* max event time - lateness */
     int64_t closed_upto_s;         /* every minute before this is closed */
+    int64_t complete_upto_s;       /* every minute before this is readable (complete or closed) */
+    uint64_t minutes_revised;      /* published minutes that late events changed before closing */
     uint64_t persist_pending;      /* closed minutes waiting for the store */
     uint64_t persist_dropped;      /* closed minutes dropped because the store was stuck */
 };

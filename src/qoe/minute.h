@@ -38,6 +38,8 @@ struct open_minute {
     size_t cap;               /* accs allocated */
     struct minute_sess *sess; /* open addressing; owned */
     uint32_t smask, nsess;
+    int published; /* a snapshot of it is in the ring (it is complete) */
+    int dirty;     /* events arrived since that snapshot: closing revises it */
 };
 
 /* Starts minute t in an unused slot. */

@@ -159,7 +159,7 @@ static int64_t last_closed(struct qoe_cube *c)
 {
     struct qoe_cube_stats st;
     qoe_cube_stats(c, &st);
-    return st.closed_upto_s == INT64_MIN ? 0 : st.closed_upto_s - 60;
+    return st.complete_upto_s == INT64_MIN ? 0 : st.complete_upto_s - 60;
 }
 
 static json_t *dim_values(struct qoe_cube *c, int d, int64_t to, int top)
@@ -239,6 +239,13 @@ static void render_cube(struct oc_buf *b, struct qoe_cube *c)
     oc_metrics_sample(b, "oncue_ingest_windows_pending", NULL, (double)st.persist_pending);
     oc_metrics_family(b, "oncue_ingest_leaves", "gauge", "Distinct dimension combinations.");
     oc_metrics_sample(b, "oncue_ingest_leaves", NULL, st.leaves);
+    oc_metrics_family(b, "oncue_ingest_complete_upto_seconds", "gauge",
+                      "Every minute before this is complete: queries and alert rules read it.");
+    oc_metrics_sample(b, "oncue_ingest_complete_upto_seconds", NULL,
+                      st.complete_upto_s == INT64_MIN ? 0 : (double)st.complete_upto_s);
+    counter(b, "oncue_ingest_windows_revised_total",
+            "Complete minutes that late events changed before they closed.",
+            (double)st.minutes_revised);
     oc_metrics_family(b, "oncue_ingest_closed_upto_seconds", "gauge",
                       "Every minute before this time is closed.");
     oc_metrics_sample(b, "oncue_ingest_closed_upto_seconds", NULL,

@@ -209,7 +209,7 @@ static int load_minutes(struct qoe_cube *c, struct store *s)
     if (roll != INT64_MIN) {
         atomic_store(&c->mem_lo_s, roll);
         if (roll > c->closed_upto_s)
-            c->closed_upto_s = roll;
+            c->closed_upto_s = c->complete_upto_s = roll;
     }
     if (last == INT64_MIN)
         return 0;
@@ -229,7 +229,7 @@ static int load_minutes(struct qoe_cube *c, struct store *s)
     }
     store_reset(st);
     if (last + 60 > c->closed_upto_s)
-        c->closed_upto_s = last + 60;
+        c->closed_upto_s = c->complete_upto_s = last + 60;
     return 0;
 }
 

@@ -25,12 +25,14 @@ struct qoe_cube {
      * [closed_upto, closed_upto + lateness + skew + 60] */
     struct open_minute *open;
     int nopen;
-    int64_t max_ts_ms;             /* highest event time, capped by the clock outside replay */
-    _Atomic int64_t closed_upto_s; /* every minute before this is closed; read lock-free */
-    _Atomic int64_t mem_lo_s;      /* set at load: minutes before it are stored (rolled up) only */
-    struct qoe_cube_stats st;      /* counters */
-    pthread_rwlock_t rw;           /* the ring */
-    struct qoe_minute **ring;      /* closed minute t in slot (t / 60) % nring */
+    int64_t max_ts_ms;               /* highest event time, capped by the clock outside replay */
+    _Atomic int64_t closed_upto_s;   /* every minute before this is closed; read lock-free */
+    _Atomic int64_t complete_upto_s; /* every minute before this is in the ring: closed, or
+                                        published complete (may still be revised) */
+    _Atomic int64_t mem_lo_s; /* set at load: minutes before it are stored (rolled up) only */
+    struct qoe_cube_stats st; /* counters */
+    pthread_rwlock_t rw;      /* the ring */
+    struct qoe_minute **ring; /* closed minute t in slot (t / 60) % nring */
     int64_t nring;
     uint64_t serial; /* unique per cube: keys the per-thread caches */
     /* persistence (persist.c): the queue under mu, the rest owned by the persisting thread */

@@ -250,9 +250,9 @@ int64_t slo_closed_upto(struct qoe_cube *c, int64_t now_s)
     struct qoe_cube_stats st;
     int64_t t = now_s - now_s % 60;
     qoe_cube_stats(c, &st);
-    if (st.closed_upto_s <= 0) /* nothing closed yet */
+    if (st.complete_upto_s <= 0) /* nothing complete yet */
         return 0;
-    return st.closed_upto_s < t ? st.closed_upto_s - st.closed_upto_s % 60 : t;
+    return st.complete_upto_s < t ? st.complete_upto_s - st.complete_upto_s % 60 : t;
 }
 
 int slo_status_at(const struct slo *s, struct qoe_cube *c, int64_t now_s, struct slo_status *out,

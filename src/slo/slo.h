@@ -104,8 +104,9 @@ int slo_status_at(const struct slo *s, struct qoe_cube *c, int64_t now_s,
 /* One entry of GET /v1/slos (new reference); st may be NULL (no cube). */
 json_t *slo_json(const struct slo *s, const struct slo_status *st);
 
-/* The last minute boundary at or before now_s that c has closed (the end of the newest
- * closed minute); 0 when c has closed nothing yet. */
+/* The last minute boundary at or before now_s up to which c's minutes are complete (closed,
+ * or published once the event time passed their end by ingest.complete_after_s); 0 when no
+ * minute is complete yet. */
 int64_t slo_closed_upto(struct qoe_cube *c, int64_t now_s);
 
 /* The name the slo module provides its set under (struct oc_app). */

@@ -426,6 +426,51 @@ static const struct qoe_row *row_of(struct qoe_cube *c, int64_t t, const char *c
     return NULL;
 }
 
+/* With ingest.complete_after_s below the lateness, a minute is readable (complete) 15 s
+ * after its end while it still takes late events, and closing it revises it. */
+static void test_cube_complete_then_revised(void)
+{
+    struct qoe_cube_opts o;
+    struct qoe_cube_stats st;
+    int64_t t = TS0 / 1000;
+    qoe_cube_opts_default(&o);
+    T_EQ_INT(o.complete_after_s, 120); /* the default: complete when closed */
+    o.complete_after_s = 15;
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TS0);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
+    T_EQ_INT(add(c, hb(TS0 + 5000, "s1", "a", 0)), 1);
+    oc_clock_set_ms(&clk, TS0 + 74000);
+    T_EQ_INT(add(c, hb(TS0 + 74000, "s2", "a", 0)), 1); /* watermark end + 14 s */
+    T_TRUE(qoe_cube_minute(c, t) == NULL);
+    oc_clock_set_ms(&clk, TS0 + 75000);
+    T_EQ_INT(add(c, hb(TS0 + 75000, "s2", "a", 0)), 1); /* end + 15 s: complete */
+    const struct qoe_row *r = row_of(c, t, "a");
+    T_TRUE(r != NULL);
+    if (r)
+        T_EQ_INT(r->hb_sessions, 1);
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.complete_upto_s, t + 60);
+    T_TRUE(st.closed_upto_s < t + 60); /* not closed: late events still land */
+    T_EQ_INT(add(c, hb(TS0 + 30000, "s3", "a", 5)), 1);
+    r = row_of(c, t, "a");
+    T_TRUE(r != NULL);
+    if (r)
+        T_EQ_INT(r->hb_sessions, 1); /* the snapshot until the minute closes */
+    oc_clock_set_ms(&clk, TS0 + 185000);
+    T_EQ_INT(add(c, hb(TS0 + 185000, "s4", "a", 0)), 1); /* end + 125 s > lateness: closes */
+    r = row_of(c, t, "a");
+    T_TRUE(r != NULL);
+    if (r) {
+        T_EQ_INT(r->hb_sessions, 2); /* revised: s1 and the late s3 */
+        T_EQ_INT(r->rb_sessions, 1);
+        T_EQ_INT(r->rebuffer_ms, 5);
+    }
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.closed_upto_s, t + 60);
+    T_EQ_INT(st.minutes_revised, 1);
+    qoe_cube_destroy(c);
+}
+
 static void test_cube_late_events_and_watermark(void)
 {
     struct qoe_cube *c = cube_new(0);
@@ -693,6 +738,7 @@ static const struct t_case cases[] = {
     T_CASE(test_parse_cap),
     T_CASE(test_parse_differential),
     T_CASE(test_cube_late_events_and_watermark),
+    T_CASE(test_cube_complete_then_revised),
     T_CASE(test_cube_wall_clock_closes),
     T_CASE(test_cube_sessions_exact),
     T_CASE(test_cube_leaf_cap),
