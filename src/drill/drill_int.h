@@ -19,7 +19,7 @@
 #define DRILL_TTL_S           60    /* steering TTL of the drill's policy */
 #define DRILL_ACK_S           30    /* the responder acknowledges this long after the page */
 #define DRILL_ACT_S           60    /* ... and runs the runbook's mitigation this long after */
-#define DRILL_EVAL_MS         10000 /* the scripted responder acts every 10 simulated s */
+#define DRILL_EVAL_MS         1000  /* the scripted responder looks every simulated second */
 #define DRILL_BUCKET_MS       10000 /* the meter's resolution */
 #define DRILL_EXTRA_MIN       60    /* minutes run past the scenario waiting for a resolve */
 #define DRILL_WORKED_EXAMPLE  840   /* the worked example's 14 minutes from page to relief */

@@ -156,11 +156,17 @@ int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, con
         double reb = or0(query_value(c, QOE_REBUFFERING_SHARE, slice, recent, to, to - recent, 0));
         double fail = or0(query_value(c, QOE_VSF_RATE, slice, recent, to, to - recent, 0)) +
                       or0(query_value(c, QOE_EBVS_RATE, slice, recent, to, to - recent, 0));
+        /* who cannot start is counted over the same minutes as the failures: the slice's
+         * failed starts over everyone's starts (a slice that steering just drained has few
+         * starts, and its concurrent share of the last 5 minutes would overstate them) */
+        double plays = query_value(c, QOE_PLAYS, empty, recent, to, to - recent, 0);
+        double plays_in = or0(query_value(c, QOE_PLAYS, slice, recent, to, to - recent, 0));
         if (!isnan(all) && all > 0 && !isnan(part)) {
             double in_slice = part / all, hit = reb > fail ? reb : fail;
+            double start_share = !isnan(plays) && plays > 0 ? plays_in / plays : in_slice;
             out->affected_share = in_slice * (hit > 1 ? 1 : hit);
             out->viewers = part * (hit > 1 ? 1 : hit);
-            out->cannot_start_share = in_slice * (fail > 1 ? 1 : fail);
+            out->cannot_start_share = start_share * (fail > 1 ? 1 : fail);
             out->global_rebuffer_s =
                 rebuffer_run(c, to, g ? g->sev1_rebuffer : 0.15, &out->global_rebuffer);
             rc = 0;

@@ -40,7 +40,7 @@ static int64_t slot_of(int64_t t, int64_t n)
 const struct oc_setting qoe_cube_settings[] = {
     {"ingest.allowed_lateness_s", OC_SETTING_INT, "120", 0, 3600, NULL, F(allowed_lateness_s), NULL,
      "seconds an event may arrive after the latest event time and still land in its minute"},
-    {"ingest.complete_after_s", OC_SETTING_INT, "120", 0, 3600, NULL, F(complete_after_s), NULL,
+    {"ingest.complete_after_s", OC_SETTING_INT, "15", 0, 3600, NULL, F(complete_after_s), NULL,
      "a minute is complete, and queries and alert rules read it, once the latest event time is"
      " this many seconds past its end (players beacon every 10 s); events arriving later, up to"
      " ingest.allowed_lateness_s, still revise it"},

@@ -385,6 +385,7 @@ static struct qoe_cube *cube_new(uint32_t max_leaves_per_minute)
     qoe_cube_opts_default(&o);
     if (max_leaves_per_minute)
         o.max_leaves_per_minute = max_leaves_per_minute;
+    o.complete_after_s = o.allowed_lateness_s; /* these tests are about closing */
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TS0);
     return qoe_cube_new(&o, &clk);
 }
@@ -434,8 +435,7 @@ static void test_cube_complete_then_revised(void)
     struct qoe_cube_stats st;
     int64_t t = TS0 / 1000;
     qoe_cube_opts_default(&o);
-    T_EQ_INT(o.complete_after_s, 120); /* the default: complete when closed */
-    o.complete_after_s = 15;
+    T_EQ_INT(o.complete_after_s, 15); /* the default */
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, TS0);
     struct qoe_cube *c = qoe_cube_new(&o, &clk);
     T_EQ_INT(add(c, hb(TS0 + 5000, "s1", "a", 0)), 1);

@@ -549,6 +549,7 @@ static void test_incident_on_cube(void)
     struct sim *s = NULL;
     oc_clock_init(&r->clk, OC_CLOCK_VIRTUAL, 0);
     qoe_cube_opts_default(&co);
+    co.complete_after_s = co.allowed_lateness_s; /* the newest minute read is 19:46, as pinned */
     r->cube = qoe_cube_new(&co, &r->clk);
     ingest_batch_init(&r->batch, 1000000);
     oc_buf_init(&r->body, 64u << 20);
