@@ -3,7 +3,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 REL    := build/rel
 ASAN   := build/asan
 
-.PHONY: all build demo check deps deps-check test docs format clean
+.PHONY: all build demo check check-long deps deps-check test docs format clean
 
 all: build
 
@@ -27,10 +27,14 @@ check: deps-check
 	cmake --build $(REL) -j $(JOBS)
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DOC_SANITIZE=ON -DOC_WERROR=ON >/dev/null
 	cmake --build $(ASAN) -j $(JOBS)
-	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -LE long
+
+# Hours of simulated traffic at scale (tests/long/), on the release build.
+check-long: build
+	cd $(REL) && ctest --output-on-failure -L long
 
 test:
-	cd $(ASAN) && ctest --output-on-failure -j $(JOBS)
+	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -LE long
 
 docs: build
 	$(REL)/oncue docs config > docs/config.md

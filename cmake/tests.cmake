@@ -28,6 +28,16 @@ foreach(f ${oc_sh_tests})
     ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
 endforeach()
 
+# Long tests (tests/long/test_*.sh, label "long"): hours of simulated traffic at scale, run on
+# the release build by `make check-long`; `make check` leaves them out.
+file(GLOB oc_long_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/long/test_*.sh)
+foreach(f ${oc_long_tests})
+  get_filename_component(name ${f} NAME_WE)
+  add_test(NAME long/${name} COMMAND bash ${f})
+  set_tests_properties(long/${name} PROPERTIES LABELS long TIMEOUT 21600
+    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
+endforeach()
+
 # Real-player steering test (tests/browser/run.sh): installs chromium, ffmpeg and the npm
 # players itself; exits 77 (skipped, reason printed) where they cannot be installed.
 add_test(NAME browser/steer_players COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/run.sh)

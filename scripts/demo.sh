@@ -42,9 +42,9 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
         sleep 0.1
     done
     plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
-    sim_note="A simulated audience of 2,000 viewers is posting player beacons (log: $data/sim.log).
+    sim_note="A simulated audience of 10,000 viewers is posting player beacons (log: $data/sim.log).
   Its players follow the steering policy (examples/steering-policy.json) and read the
-  feature flags every 10 s. It injects one fault every 5 minutes, then repeats:
+  feature flags every 10 s. It injects one fault every 8 minutes, then repeats:
 $plan
   Each fault should open one incident a few minutes after it starts; the blip should open
   none. The simulator's log says when each fault starts and ends."

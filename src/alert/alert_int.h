@@ -17,6 +17,6 @@ void alert_burn_destroy(struct alert_burn *b);
 /* The burn rate of s (an SLO of the set) over [end - w, end), as slo_burn(slo_count(...))
  * would answer it; NAN without data. Queries c only for minutes not cached yet. */
 double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cube *c, int64_t end,
-                       int64_t w);
+                       int64_t w, int64_t *minutes /* OUT: minutes with data */);
 
 #endif

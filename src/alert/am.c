@@ -2,8 +2,8 @@
  * am.c - Prometheus Alertmanager webhook intake: translates a v4 webhook body (version,
  * status, alerts[] with status, labels, annotations, startsAt, endsAt, fingerprint) into the
  * same alert.fired / alert.resolved payloads the engine publishes, with source
- * "alertmanager", alert_id "am/<fingerprint>", the slice from the labels that are beacon
- * dimensions and the level from label severity.
+ * "alertmanager", alert_id "am/<fingerprint>", an empty slice (the labels ride along in
+ * labels, out of the QoE slice) and the level from label severity.
  */
 #include "alert/alert.h"
 #include "core/topics.h"
@@ -49,17 +49,6 @@ static double number(const json_t *ann, const char *key)
     return errno || end == s || *end ? NAN : v;
 }
 
-static json_t *slice_of(const json_t *labels)
-{
-    json_t *slice = json_object();
-    for (int d = 0; d < BEACON_NDIMS; d++) {
-        const char *v = json_string_value(json_object_get(labels, beacon_dim_names[d]));
-        if (v)
-            json_object_set_new(slice, beacon_dim_names[d], json_string(v));
-    }
-    return slice;
-}
-
 static const char *first_str(const json_t *o, const char *a, const char *b, const char *def)
 {
     const char *s = json_string_value(json_object_get(o, a));
@@ -89,13 +78,16 @@ static int one(const json_t *a, int64_t now_s, json_t *out, char *err, size_t er
         at = now_s;
     snprintf(id, sizeof(id), "am/%s", fp);
     const char *name = first_str(labels, "alertname", NULL, "alertmanager");
-    json_t *slice = slice_of(labels);
+    /* the labels stay in labels: a QoE slice is what viewers saw, and an Alertmanager
+     * alert's region or cdn label says where a server is (incident adds labels.service) */
+    json_t *slice = json_object();
     struct oc_ev_alert ev = {.alert_id = id,
                              .rule = name,
                              .metric = first_str(labels, "metric", NULL, name),
                              .level =
                                  level_of(json_string_value(json_object_get(labels, "severity"))),
                              .source = "alertmanager",
+                             .kind = "alertmanager",
                              .op = ">",
                              .summary = first_str(ann, "summary", "description", name),
                              .slice = slice,

@@ -109,7 +109,7 @@ static void fill_range(struct ring *r, const struct slo *s, struct qoe_cube *c, 
 }
 
 double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cube *c, int64_t end,
-                       int64_t w)
+                       int64_t w, int64_t *nminutes)
 {
     struct ring *r = &b->r[s - b->slos->slos];
     int64_t minutes = 0, bad = 0;
@@ -136,5 +136,6 @@ double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cub
         den += r->volume[k];
     }
     struct slo_count count = {minutes, bad, den > 0 ? num / den : NAN};
+    *nminutes = minutes;
     return slo_burn(s, &count);
 }

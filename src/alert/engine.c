@@ -110,6 +110,7 @@ static json_t *payload(const struct alert_rule *r, const struct gstate *g, int64
                              .metric = qoe_metrics[r->metric].name,
                              .level = alert_level_names[r->level],
                              .source = "oncue",
+                             .kind = r->kind == ALERT_BURN_RATE ? "burn_rate" : "threshold",
                              .op = r->op == SLO_OP_GT ? ">" : "<",
                              .summary = summary,
                              .slice = g->slice,
@@ -154,11 +155,17 @@ static struct gstate *state(struct alert_engine *e, int rule, const char *key, i
     return g;
 }
 
-/* Advances g by minute t: breach or clear (both 0: in the hysteresis band). */
-static int step(struct alert_engine *e, struct gstate *g, int64_t t, int breach, int clear)
+/* Advances g by minute t: breach or clear (both 0: in the hysteresis band). streak >= 0
+ * replaces the count of breaching minutes ending with t, as re-read from the cube (minutes
+ * revised by late events count as revised); -1 counts on from the previous minute. */
+static int step_streak(struct alert_engine *e, struct gstate *g, int64_t t, int breach, int clear,
+                       int streak)
 {
     const struct alert_rule *r = &e->rules->rules[g->rule];
-    if (breach) {
+    if (streak >= 0 && !g->firing) {
+        g->held = streak;
+        g->since = t - 60LL * (streak - 1);
+    } else if (breach) {
         if (g->held++ == 0)
             g->since = t;
     } else {
@@ -182,6 +189,11 @@ static int step(struct alert_engine *e, struct gstate *g, int64_t t, int breach,
     g->cleared = 0;
     publish(e, OC_TOPIC_ALERT_RESOLVED, g, t + 60);
     return 1;
+}
+
+static int step(struct alert_engine *e, struct gstate *g, int64_t t, int breach, int clear)
+{
+    return step_streak(e, g, t, breach, clear, -1);
 }
 
 static int breaches(enum slo_op op, double v, double line)
@@ -216,11 +228,13 @@ static json_t *group_of(const struct alert_rule *r, const struct qoe_result *res
     return slice;
 }
 
-static void query_init(const struct alert_rule *r, struct qoe_query *q, int metric, int64_t t)
+/* The query of rule r's groups, minute by minute, from minute `from` to the evaluated one. */
+static void query_init(const struct alert_rule *r, struct qoe_query *q, int metric, int64_t from,
+                       int64_t t)
 {
     memset(q, 0, sizeof(*q));
     q->metric = (enum qoe_metric)metric;
-    q->from = t;
+    q->from = from;
     q->to = t + 60;
     q->step = 60;
     q->top = QOE_MAX_TOP;
@@ -230,16 +244,18 @@ static void query_init(const struct alert_rule *r, struct qoe_query *q, int metr
     memcpy(q->group_by, r->group_by, sizeof(q->group_by));
 }
 
-/* Concurrent viewers of the group of series i of res in vol (matched by values). */
+/* Concurrent viewers at point k of the group of series i of res in vol (matched by values). */
 static double volume_of(const struct alert_rule *r, const struct qoe_result *res, int i,
-                        const struct qoe_result *vol)
+                        const struct qoe_result *vol, int k)
 {
     for (int j = 0; vol && j < vol->nseries; j++) {
         int same = 1;
-        for (int k = 0; same && k < r->ngroup; k++)
-            same = strcmp(res->series[i].values[k], vol->series[j].values[k]) == 0;
-        if (same)
-            return qoe_point(vol, j, 0);
+        for (int d = 0; same && d < r->ngroup; d++)
+            same = strcmp(res->series[i].values[d], vol->series[j].values[d]) == 0;
+        if (same) {
+            double n = qoe_point(vol, j, k);
+            return isnan(n) ? 0 : n;
+        }
     }
     return 0;
 }
@@ -264,16 +280,27 @@ static int eval_threshold(struct alert_engine *e, int ri, struct qoe_cube *c, in
     struct qoe_result *res = NULL, *vol = NULL;
     char err[256], key[KEY_MAX];
     int rc, n = 0;
-    query_init(r, &q, r->metric, t);
+    /* the rule's whole window is read again each minute, so a minute revised by late events
+     * after it was first evaluated counts as revised in every window still open over it */
+    int win = r->for_s > 60 ? (int)((r->for_s + 59) / 60) : 1;
+    query_init(r, &q, r->metric, t - 60LL * (win - 1), t);
     rc = qoe_query_run(c, &q, &res, err, sizeof(err));
     if (rc == 0 && (r->min_viewers > 0 || r->noise_z > 0)) {
-        query_init(r, &q, QOE_CONCURRENT, t);
+        query_init(r, &q, QOE_CONCURRENT, t - 60LL * (win - 1), t);
         rc = qoe_query_run(c, &q, &vol, err, sizeof(err));
     }
     for (int i = 0; rc == 0 && i < res->nseries; i++) {
-        double v = qoe_point(res, i, 0), viewers = vol ? volume_of(r, res, i, vol) : 0;
-        int ok = !isnan(v) && (r->min_viewers <= 0 || viewers >= r->min_viewers);
-        int breach = ok && breaches(r->op, v, noisy_threshold(r, viewers));
+        int streak = 0, ok = 0, breach = 0;
+        double v = NAN;
+        for (int k = 0; k < win && k < res->npoints; k++) {
+            double viewers = vol ? volume_of(r, res, i, vol, k) : 0;
+            v = qoe_point(res, i, k);
+            ok = !isnan(v) && (r->min_viewers <= 0 || viewers >= r->min_viewers);
+            breach = ok && breaches(r->op, v, noisy_threshold(r, viewers));
+            streak = breach ? streak + 1 : 0;
+        }
+        if (isnan(v)) /* no data in minute t: the loop below takes the group */
+            continue;
         json_t *slice = group_of(r, res, i, key, sizeof(key));
         struct gstate *g = state(e, ri, key, breach);
         if (g) {
@@ -281,7 +308,7 @@ static int eval_threshold(struct alert_engine *e, int ri, struct qoe_cube *c, in
                 g->slice = json_incref(slice);
             g->seen = t;
             g->value = v;
-            n += step(e, g, t, breach, !ok || clears(r->op, v, r->clear_threshold));
+            n += step_streak(e, g, t, breach, !ok || clears(r->op, v, r->clear_threshold), streak);
         }
         json_decref(slice);
     }
@@ -307,9 +334,12 @@ static int eval_burn(struct alert_engine *e, int ri, struct qoe_cube *c, int64_t
     if (!s)
         return 0;
     for (int i = 0; i < r->npairs; i++) {
-        double bl = alert_burn_rate(e->burn, s, c, t + 60, r->pairs[i].long_s);
-        double bs = alert_burn_rate(e->burn, s, c, t + 60, r->pairs[i].short_s);
-        if (bl > r->pairs[i].factor && bs > r->pairs[i].factor)
+        int64_t nl, ns;
+        double bl = alert_burn_rate(e->burn, s, c, t + 60, r->pairs[i].long_s, &nl);
+        double bs = alert_burn_rate(e->burn, s, c, t + 60, r->pairs[i].short_s, &ns);
+        /* a pair speaks once the data spans its short window: a fresh server's first minute
+         * (48 starts, one failure: a burn of 2) is not a 3-day trend */
+        if (nl * 60 >= r->pairs[i].short_s && bl > r->pairs[i].factor && bs > r->pairs[i].factor)
             breach = 1;
         if (i == 0 || bl > best)
             best = bl;
@@ -334,11 +364,18 @@ int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
     if (!e->next && upto > 0)
         e->next = upto - 60;
     while (e->next && e->next + 60 <= upto && done++ < ALERT_MAX_CATCHUP) {
-        for (int i = 0; i < e->rules->n; i++) {
-            int rc = e->rules->rules[i].kind == ALERT_THRESHOLD ? eval_threshold(e, i, c, e->next)
-                                                                : eval_burn(e, i, c, e->next);
-            n += rc > 0 ? rc : 0;
-        }
+        /* page-level rules first: when several fire on one minute, the most urgent opens the
+         * incident (its slice routes it) and the others meet it */
+        static const int order[] = {ALERT_PAGE, ALERT_NOTIFY, ALERT_BACKLOG};
+        for (int l = 0; l < 3; l++)
+            for (int i = 0; i < e->rules->n; i++) {
+                if ((int)e->rules->rules[i].level != order[l])
+                    continue;
+                int rc = e->rules->rules[i].kind == ALERT_THRESHOLD
+                             ? eval_threshold(e, i, c, e->next)
+                             : eval_burn(e, i, c, e->next);
+                n += rc > 0 ? rc : 0;
+            }
         e->next += 60;
     }
     oc_unlock(&e->mu);

@@ -102,9 +102,11 @@ static int parse_threshold(struct slo_yaml *y, yaml_node_t *m, struct alert_rule
         rc = slo_yaml_num(y, m, "noise_z", 0, &r->noise_z);
     if (rc == 0 && (r->noise_z < 0 || r->noise_z > 10))
         rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"), "noise_z: from 0 to 10");
-    if (rc == 0 && r->noise_z > 0 && r->metric != QOE_REBUFFERING_SHARE)
+    if (rc == 0 && r->noise_z > 0 && r->metric != QOE_REBUFFERING_SHARE &&
+        r->metric != QOE_CONCURRENT_REBUFFERING)
         rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"),
-                           "noise_z: only for rebuffering_share (a share of concurrent viewers)");
+                           "noise_z: only for rebuffering_share and concurrent_rebuffering_share "
+                           "(shares of concurrent viewers)");
     return rc;
 }
 

@@ -245,6 +245,7 @@ static const char *const lines[] = {
     "    runbook: https://runbooks.example.com/live-packager\n",
     "    rollback_doc: https://runbooks.example.com/live-packager/rollback\n",
     "    deploy_webhook: https://deploy.example.com/hooks/live-packager\n",
+    "    serves: [\"live=true\"] # the live origin: a stall of every live stream is its\n",
     "    depends_on: [encoder]\n",
     "    raci: {responsible: live-ops, accountable: kenji, consulted: [media-pipeline]}\n",
     "  - name: encoder\n",

@@ -36,6 +36,8 @@ json_t *oc_ev_alert_build(const struct oc_ev_alert *ev)
                           (json_int_t)ev->at, "source", ev->source, "summary", ev->summary);
     if (p && ev->labels)
         json_object_set(p, "labels", (json_t *)ev->labels);
+    if (p && ev->kind && ev->kind[0])
+        json_object_set_new(p, "kind", json_string(ev->kind));
     return p;
 }
 
@@ -47,6 +49,7 @@ int oc_ev_alert_read(const json_t *p, struct oc_ev_alert *out)
     out->metric = str(p, "metric");
     out->level = str(p, "level");
     out->source = str(p, "source");
+    out->kind = str(p, "kind");
     out->op = str(p, "op");
     out->summary = str(p, "summary");
     out->slice = json_object_get(p, "slice");

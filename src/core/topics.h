@@ -59,6 +59,8 @@ struct oc_ev_alert {
     const char *metric;   /* a qoe metric name, or the Alertmanager alert's name */
     const char *level;    /* page, notify, backlog */
     const char *source;   /* "oncue" or "alertmanager" */
+    const char *kind;     /* "threshold", "burn_rate" (value and threshold are burn rates of
+                             the metric's SLO) or "alertmanager"; "" when absent */
     const char *op;       /* ">" or "<" */
     const char *summary;  /* one line for humans */
     const json_t *slice;  /* {dim: value}; {} for the whole population */

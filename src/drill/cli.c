@@ -61,6 +61,10 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "metric_after_mitigation", num(s->metric_after_mitigation));
     json_object_set_new(o, "relief_at", when(s->relief_at));
     json_object_set_new(o, "resolved_at", when(s->resolved_at));
+    json_object_set_new(o, "simulated_s", json_integer((json_int_t)s->simulated_s));
+    json_object_set_new(o, "alerts_fired",
+                        json_pack("{s:i, s:i, s:i}", "page", s->alerts_page, "notify",
+                                  s->alerts_notify, "backlog", s->alerts_backlog));
     json_object_set_new(o, "incidents_opened", json_integer(s->incidents_opened));
     json_object_set_new(o, "incidents_merged", json_integer(s->incidents_merged));
     json_object_set_new(o, "notifications", json_integer(s->notifications));
@@ -108,7 +112,9 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     line_time(b, "mitigated", s->mitigated_at, s->fault_start);
     line_time(b, "relief", s->relief_at, s->fault_start);
     line_time(b, "resolved", s->resolved_at, s->fault_start);
-    oc_buf_printf(b, "\n  incidents opened       %d", s->incidents_opened);
+    oc_buf_printf(b, "\n  alerts fired           %d page, %d notify, %d backlog\n", s->alerts_page,
+                  s->alerts_notify, s->alerts_backlog);
+    oc_buf_printf(b, "  incidents opened       %d", s->incidents_opened);
     if (s->incidents_merged)
         oc_buf_printf(b, " (%d merged into another with the same root cause)", s->incidents_merged);
     oc_buf_printf(b, "\n");
@@ -126,7 +132,8 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
                       (long long)(DRILL_WORKED_EXAMPLE - (s->relief_at - s->paged_at)));
     oc_buf_printf(b, "  notifications sent     %d (in-process sink)\n", s->notifications);
     oc_buf_printf(b, "  review                 %s\n", s->review_path[0] ? s->review_path : "-");
-    oc_buf_printf(b, "  wall time              %.2f s\n", s->wall_s);
+    oc_buf_printf(b, "  wall time              %.2f s for %lld simulated minutes\n", s->wall_s,
+                  (long long)(s->simulated_s / 60));
     for (int i = 0; i < s->n_reasons; i++)
         oc_buf_printf(b, "  FAIL: %s\n", s->reasons[i]);
     free(cause);
@@ -166,11 +173,25 @@ static int set_seed(void *p, const char *v, char *why, size_t n)
     return 0;
 }
 
+/* --duration DURATION: simulated time, 1 minute to 7 days ("90m", "24h"). */
+static int set_duration(void *p, const char *v, char *why, size_t n)
+{
+    int64_t ms = 0;
+    if (sim_parse_duration(v, &ms) < 0 || ms < 60000 || ms > 7 * 86400000LL) {
+        snprintf(why, n, "a duration from 1m to 7d, e.g. 90m or 24h");
+        return -1;
+    }
+    ((struct args *)p)->o.duration_ms = ms;
+    return 0;
+}
+
 #define F(field) offsetof(struct args, field)
 
 static const struct oc_opt options[] = {
     {"--viewers", OC_OPT_FN, 0, "N", "concurrent viewers (default 20000)", 0, 0, set_viewers},
     {"--seed", OC_OPT_FN, 0, "N", "simulator seed (default 1)", 0, 0, set_seed},
+    {"--duration", OC_OPT_FN, 0, "DURATION",
+     "simulated time to run (default: the scenario's; healthy: 24h)", 0, 0, set_duration},
     {"--auto-mitigate", OC_OPT_FLAG, F(o.auto_mitigate), NULL,
      "let automatic steering mitigate instead of the scripted responder", 0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
@@ -186,7 +207,8 @@ static const struct oc_opt options[] = {
 const struct oc_cli drill_cli[] = {
     {"drill", "SCENARIO [options]",
      "Runs a chaos drill in-process on a virtual clock and prints its scorecard; exit 0 when\n"
-     "it passed, 1 when it failed. `oncue drill --help` lists the scenarios.\n",
+     "it passed, 1 when it failed. `oncue drill --help` lists the scenarios; `healthy` runs\n"
+     "the population without a fault and passes when no alert of any level fires.\n",
      options, 1},
     {0},
 };
@@ -198,6 +220,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: oncue drill SCENARIO [options]\n\nscenarios:");
     for (const char *const *n = sim_scenario_names; *n; n++)
         fprintf(f, " %s", *n);
+    fprintf(f, " %s", DRILL_HEALTHY);
     oc_buf_init(&b, 1 << 20);
     oc_cli_help(drill_cli, &b);
     fprintf(f, "\n\n%s", strstr(b.data, "options:\n"));

@@ -24,6 +24,11 @@ struct oc_buf;
 #define DRILL_MAX_STEPS   12  /* steps in one runbook */
 #define DRILL_MAX_CMDS    8   /* mitigation templates in one runbook */
 
+/* The drill of healthy traffic: the shipped topology's population, no fault, from midnight
+ * of the simulator's default day; it passes when no alert of any level fires. */
+#define DRILL_HEALTHY    "healthy"
+#define DRILL_HEALTHY_MS (24 * 3600000LL)
+
 /* How to run a drill. */
 struct oc_app;
 struct oc_module;
@@ -50,7 +55,9 @@ struct drill_host {
 
 struct drill_opts {
     const struct drill_host *host; /* required */
-    const char *scenario;          /* shipped scenario name ("emea-cdn", "blip", ...) */
+    const char *scenario;          /* shipped scenario name ("emea-cdn", "blip", ...), or
+                                      DRILL_HEALTHY: the population without a fault */
+    int64_t duration_ms;           /* simulated time; 0: the scenario's (healthy: 24 h) */
     int viewers;                   /* concurrent viewers; 0: 20000 */
     uint64_t seed;                 /* simulator seed */
     int auto_mitigate;             /* 1: automatic steering acts instead of the responder */
@@ -73,6 +80,8 @@ struct drill_score {
     char metric[64];                 /* what metric_* measure ("rebuffer_ratio region=EMEA") */
     double metric_peak;              /* worst minute of the metric during the run */
     double metric_after_mitigation;  /* over the minute ending one TTL + 1 min after it */
+    int64_t simulated_s;             /* simulated time the drill ran */
+    int alerts_page, alerts_notify, alerts_backlog; /* alert.fired events by level */
     int incidents_opened;
     int incidents_merged;    /* of those, merged into another with the same root cause */
     int notifications;       /* messages delivered to the in-process notification sink */

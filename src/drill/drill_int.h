@@ -101,6 +101,9 @@ void drill_meter_add(struct drill *d, const struct beacon_event *ev);
 void drill_meter_name(struct drill *d);
 /* The metered rebuffer ratio of the heartbeats sent in [from_s, from_s + 60), or NAN. */
 double drill_meter_ratio(const struct drill *d, int64_t from_s);
+/* Adds a reason for failing the pass (the first DRILL_MAX_REASONS are kept). */
+void drill_reason(struct drill_score *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Fills the metric fields, cause_correct, pass and reasons of d->sc at the end of the run. */
 void drill_judge(struct drill *d);
 

@@ -48,7 +48,7 @@ static const struct embedded files[] = {
      "# The mitigate step's commands are tried in order: the first whose `when` attribute the\n"
      "# cause names is the one the responder (or `oncue drill`) runs.\n"
      "kind: rebuffering\n"
-     "metrics: [rebuffering_share, rebuffer_ratio]\n"
+     "metrics: [concurrent_rebuffering_share, rebuffering_share, rebuffer_ratio]\n"
      "steps:\n"
      "  - name: confirm\n"
      "    do: \"Open {incident}: is {metric} above its band in {slice} for more than one "

@@ -218,6 +218,15 @@ static void on_alert(struct drill *d, const json_t *p)
     struct oc_ev_alert ev;
     oc_ev_alert_read(p, &ev);
     log_progress(d, "alert fired: ", ev.alert_id);
+    if (strcmp(ev.level, "backlog") == 0)
+        d->sc->alerts_backlog++;
+    else if (strcmp(ev.level, "notify") == 0)
+        d->sc->alerts_notify++;
+    else
+        d->sc->alerts_page++;
+    if (!d->truth || !d->truth->expect_incident) /* healthy traffic or noise: false alarms */
+        drill_reason(d->sc, "alert %s fired at %s level (%.4g against %.4g)", ev.alert_id,
+                     ev.level[0] ? ev.level : "page", ev.value, ev.threshold);
     if (!d->sc->detected_at && now >= d->sc->fault_start && ev.level[0] &&
         strcmp(ev.level, "backlog") != 0)
         d->sc->detected_at = now;

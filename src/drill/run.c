@@ -224,14 +224,20 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     so.flag = d->o->host->flag;
     so.tick = tick;
     so.clock = &d->clk;
-    if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)
+    int healthy = strcmp(d->o->scenario, DRILL_HEALTHY) == 0;
+    if (healthy)
+        so.start_ms = SIM_DEFAULT_DAY * 1000; /* a whole day from midnight */
+    else if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)
         snprintf(err, errlen, "unknown scenario %s", d->o->scenario);
     if (rc == 0 && (rc = sim_new(&so, t, scn, &s)) != 0)
         snprintf(err, errlen, "simulator: %s", oc_strerror(rc));
     if (rc != 0)
         goto out;
     d->t0_ms = sim_now_ms(s);
-    int64_t len_ms = sim_scenario_duration_ms(scn) + DRILL_EXTRA_MIN * 60000LL;
+    int64_t run_ms = d->o->duration_ms > 0 ? d->o->duration_ms
+                     : healthy             ? DRILL_HEALTHY_MS
+                                           : sim_scenario_duration_ms(scn);
+    int64_t len_ms = run_ms + DRILL_EXTRA_MIN * 60000LL;
     d->nbuckets = (int)(len_ms / DRILL_BUCKET_MS) + 8;
     d->buckets = oc_calloc((size_t)d->nbuckets, sizeof(*d->buckets));
     drill_meter_name(d);
@@ -239,7 +245,8 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     if (n < 1)
         d->truth = NULL;
     d->sc->fault_start = d->truth ? d->truth->start_ms / 1000 : 0;
-    run_sim(d, s, sim_scenario_duration_ms(scn));
+    run_sim(d, s, run_ms);
+    d->sc->simulated_s = (sim_now_ms(s) - d->t0_ms) / 1000;
     read_incident(d);
     write_review(d);
     drill_judge(d);

@@ -7,6 +7,7 @@
 #include "incident/incident_int.h"
 #include "core/lock.h"
 #include "core/topics.h"
+#include "qoe/qoe.h"
 #include "core/bus.h"
 #include "core/err.h"
 
@@ -155,7 +156,31 @@ static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
     }
 }
 
-/* rca.localized: the causes go on the incident and its timeline. */
+/* 1 when causes (inc's, just localized) account for the alert that opened inc, by the rule
+ * grouping follows (explain.c); an incident opened by something else has nothing to check. */
+static int causes_fit_opener(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    const struct inc_alert *a = inc->nalerts > 0 && inc->alerts[0].opener ? &inc->alerts[0] : NULL;
+    if (!a || !qoe_metric_find(a->metric))
+        return 1;
+    struct oc_ev_alert ev = {.alert_id = a->id,
+                             .metric = a->metric,
+                             .level = a->level,
+                             .source = "oncue",
+                             .kind = "threshold",
+                             .op = a->op,
+                             .summary = "",
+                             .slice = inc->slice,
+                             .value = a->value,
+                             .threshold = a->threshold,
+                             .window_s = 180,
+                             .at = now};
+    return inc_explains(m, inc, &ev);
+}
+
+/* rca.localized: the causes go on the incident and its timeline. Causes that do not account
+ * for the opening alert (a localization thrown off by another fault in its history) give way
+ * to the alert's own group, which is then the cause grouping, merging and routing use. */
 static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
 {
     int64_t id;
@@ -170,8 +195,26 @@ static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
     inc->causes = json_deep_copy(causes);
     inc_tl_add(m, inc->id, now, "rca", "oncue", json_deep_copy(p), 0,
                "root cause localized: %zu element(s)", json_array_size(causes));
+    if (json_array_size(causes) > 0 && json_object_size(inc->slice) > 0 &&
+        !causes_fit_opener(m, inc, now)) {
+        json_t *el = json_object();
+        for (int d = 0; d < BEACON_NDIMS; d++)
+            if (json_object_get(inc->slice, beacon_dim_names[d]))
+                json_object_set(el, beacon_dim_names[d],
+                                json_object_get(inc->slice, beacon_dim_names[d]));
+        json_decref(inc->causes);
+        inc->causes =
+            json_pack("[{s:o, s:f, s:s}]", "element", el, "score", 1.0, "source", "alert");
+        causes = inc->causes;
+        inc_tl_add(m, inc->id, now, "rca", "oncue", json_deep_copy(inc->causes), 0,
+                   "the localized elements do not account for alert %s; its group stands as the "
+                   "cause",
+                   inc->alerts[0].id);
+    }
     if (inc_is_open(inc) && inc_merge_by_cause(m, inc, now))
         return; /* saved as resolved: a duplicate pages nobody more */
+    if (inc_is_open(inc))
+        inc_retitle(m, inc, causes, now);
     /* the owner of the (first) cause is paged too unless it owns inc already; with no owner
      * either way, the catalog's default owner */
     if (inc_is_open(inc) && json_array_size(causes) > 0)

@@ -1,13 +1,13 @@
 /*
- * grouping.c - which incident an alert belongs to: slice overlap (same region, CDN or service,
- * or one service in the other's blast radius), a localized root cause that explains the alert,
- * narrowing an incident's scope, opening a new incident, and merging duplicates that turn out
- * to share a root cause (the older incident's slice widens to cover both).
+ * grouping.c - which incident an alert belongs to: the open incident whose cause explains it
+ * (explain.c; not merely an overlapping slice), narrowing an incident's scope, opening a new
+ * incident, and merging duplicates that turn out to share a root cause (the older incident's
+ * slice widens to cover both).
  */
 #include "incident/incident_int.h"
 #include "core/lock.h"
 #include "core/topics.h"
-#include "catalog/catalog.h"
+#include "qoe/event.h"
 #include "core/err.h"
 #include "core/log.h"
 
@@ -20,42 +20,6 @@ static json_t *alert_ids(const struct incident *inc)
     for (int i = 0; i < inc->nalerts; i++)
         json_array_append_new(a, json_string(inc->alerts[i].id));
     return a;
-}
-
-static int same_key(const json_t *a, const json_t *b, const char *key)
-{
-    const char *x = json_string_value(json_object_get(a, key));
-    const char *y = json_string_value(json_object_get(b, key));
-    return x && y && strcmp(x, y) == 0;
-}
-
-/* 1 when service a is in the blast radius of b (a depends on b, transitively). */
-static int in_blast(const struct oc_app *app, const char *a, const char *b)
-{
-    struct catalog_ref ref;
-    struct catalog_blast bl;
-    int hit = 0;
-    if (!a || !b || catalog_get(app, &ref) != 0)
-        return 0;
-    if (catalog_blast_radius(ref.cat, b, &bl) == 0) {
-        for (int i = 0; i < bl.services.n; i++)
-            hit |= strcmp(bl.services.v[i], a) == 0;
-        catalog_blast_free(&bl);
-    }
-    catalog_put(&ref);
-    return hit;
-}
-
-/* The overlap rule of grouping (see the file comment); a global slice overlaps everything. */
-static int slices_overlap(const struct oc_app *app, const json_t *a, const json_t *b)
-{
-    if (json_object_size(a) == 0 || json_object_size(b) == 0)
-        return 1;
-    if (same_key(a, b, "region") || same_key(a, b, "cdn") || same_key(a, b, "service"))
-        return 1;
-    const char *sa = json_string_value(json_object_get(a, "service"));
-    const char *sb = json_string_value(json_object_get(b, "service"));
-    return in_blast(app, sa, sb) || in_blast(app, sb, sa);
 }
 
 /* The alert id of inc, or NULL. */
@@ -87,9 +51,33 @@ int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *i
     return inc ? 0 : OC_ENOTFOUND;
 }
 
+/* 1 when obj (a slice, or Alertmanager labels) names a region, CDN or device. */
+static int names_scope(const json_t *obj)
+{
+    return json_is_string(json_object_get(obj, "region")) ||
+           json_is_string(json_object_get(obj, "cdn")) ||
+           json_is_string(json_object_get(obj, "device"));
+}
+
+/* The slice an incident opened by p is routed by: its slice, plus, for an Alertmanager alert,
+ * the labels that name catalog dimensions (its QoE slice leaves them out, its owner does not).
+ * New reference. */
+static json_t *route_slice(const json_t *slice, const json_t *p)
+{
+    json_t *r = json_deep_copy(slice), *labels = json_object_get(p, "labels");
+    for (int d = 0; d < BEACON_NDIMS && json_is_object(labels); d++) {
+        json_t *v = json_object_get(labels, beacon_dim_names[d]);
+        if (json_is_string(v) && !json_object_get(r, beacon_dim_names[d]))
+            json_object_set(r, beacon_dim_names[d], v);
+    }
+    return r;
+}
+
 static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
 {
     const char *s;
+    a->scoped =
+        names_scope(json_object_get(p, "slice")) || names_scope(json_object_get(p, "labels"));
     s = json_string_value(json_object_get(p, "metric"));
     snprintf(a->metric, sizeof(a->metric), "%s", s ? s : "");
     s = json_string_value(json_object_get(p, "op"));
@@ -157,7 +145,9 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
     inc_tl_add(m, inc->id, now, "declared", "oncue", json_incref(inc->snap_open), 0,
                "incident declared %s: %s (%.1f%% of viewers affected)", inc_sev_name(inc->sev), why,
                imp.affected_share * 100);
-    inc_route_and_page(m, inc, inc->slice, now, NULL);
+    json_t *route = route_slice(inc->slice, p);
+    inc_route_and_page(m, inc, route, now, NULL);
+    json_decref(route);
     inc_save(m, inc);
     json_t *ids = alert_ids(inc);
     struct oc_ev_incident_opened ev = {.incident_id = id,
@@ -218,62 +208,51 @@ static void maybe_narrow(struct incident_mgr *m, struct incident *inc, const jso
     slice_text(inc->slice, where, sizeof(where));
     inc_tl_add(m, inc->id, now, "scope", "oncue", json_deep_copy(slice), 0, "scope narrowed to %s",
                where);
+    if (json_array_size(inc->causes) > 0)
+        return; /* a localized incident is owned through its cause, not its scope */
     snprintf(team, sizeof(team), "%s", inc->team);
     inc_route_and_page(m, inc, inc->slice, now, team);
 }
 
-/* 1 when metric is the metric of an alert that opened inc. */
-static int opener_metric(const struct incident *inc, const char *metric)
+void inc_retitle(struct incident_mgr *m, struct incident *inc, const json_t *causes, int64_t now)
 {
-    for (int i = 0; i < inc->nalerts; i++)
-        if (inc->alerts[i].opener && strcmp(inc->alerts[i].metric, metric) == 0)
-            return 1;
-    return 0;
+    char where[200], title[sizeof(inc->title)];
+    const char *metric = "";
+    size_t n = json_array_size(causes);
+    for (int i = 0; i < inc->nalerts && !metric[0]; i++)
+        if (inc->alerts[i].opener)
+            metric = inc->alerts[i].metric;
+    if (n == 0 || !metric[0])
+        return;
+    slice_text(json_object_get(json_array_get(causes, 0), "element"), where, sizeof(where));
+    char more[32] = "";
+    if (n > 1)
+        snprintf(more, sizeof(more), " and %zu more", n - 1);
+    if (snprintf(title, sizeof(title), "%s in %s%s", metric, where, more) >= (int)sizeof(title))
+        title[sizeof(title) - 1] = '\0'; /* a long title is cut, as slice_text cuts */
+    if (strcmp(title, inc->title) == 0)
+        return;
+    inc_tl_add(m, inc->id, now, "title", "oncue", NULL, 0, "retitled from \"%s\" after its cause",
+               inc->title);
+    snprintf(inc->title, sizeof(inc->title), "%s", title);
 }
 
-/* 1 when cause element e does not contradict slice (no dimension of both with other values). */
-static int cause_fits(const json_t *e, const json_t *slice)
-{
-    const char *k;
-    json_t *v, *w;
-    if (!json_is_object(e) || json_object_size(e) == 0)
-        return 0;
-    json_object_foreach((json_t *)e, k, v)
-    {
-        if ((w = json_object_get(slice, k)) != NULL && !json_equal(v, w))
-            return 0;
-    }
-    return 1;
-}
-
-/* 1 when inc's localized root cause explains an alert on metric in slice: the metric opened
- * inc and some cause element fits the slice (a DRM failing on smart TVs raises the start
- * failures of every region: one incident, not one per region). */
-static int explained(const struct incident *inc, const char *metric, const json_t *slice)
-{
-    size_t i;
-    json_t *c;
-    if (!metric || !opener_metric(inc, metric) || !json_is_array(inc->causes))
-        return 0;
-    json_array_foreach(inc->causes, i, c)
-    {
-        if (cause_fits(json_object_get(c, "element"), slice))
-            return 1;
-    }
-    return 0;
-}
-
-/* alert.fired (payload p, borrowed): refreshes the alert in its open incident, or joins an
- * open incident it overlaps or that explains it, or opens one. Caller holds m->mu. */
+/* alert.fired (payload p, borrowed): refreshes the alert in its open incident, or joins the
+ * newest open incident whose cause explains it (explain.c), or opens one. Caller holds
+ * m->mu. */
 void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
 {
-    const char *aid = json_string_value(json_object_get(p, "alert_id"));
-    const json_t *slice = json_object_get(p, "slice");
-    const char *metric = json_string_value(json_object_get(p, "metric"));
+    struct oc_ev_alert ev;
+    const char *aid = oc_ev_alert_read(p, &ev) == 0 ? ev.alert_id : NULL;
+    const json_t *slice = ev.slice;
     struct incident *inc;
     if (!aid || (slice && !json_is_object(slice)))
         return;
-    if ((inc = inc_of_alert(m, aid)) != NULL) {
+    /* an alert firing again after it cleared belongs to its incident only while that
+     * incident's cause still explains it (the same CDN's viewers stalling again, two faults
+     * later, for another reason, is another incident) */
+    if ((inc = inc_of_alert(m, aid)) != NULL &&
+        (inc_alert_find(inc, aid)->firing || inc_explains(m, inc, &ev))) {
         struct inc_alert *a = inc_alert_find(inc, aid);
         if (!a->firing)
             inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
@@ -291,7 +270,7 @@ void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
     for (int i = m->n - 1; i >= 0; i--) {
         inc = m->incs[i];
         if (!inc_is_open(inc) || now - inc->opened_s > m->o.group_window_s ||
-            !(slices_overlap(m->app, inc->slice, slice) || explained(inc, metric, slice)))
+            !inc_explains(m, inc, &ev))
             continue;
         if (inc->nalerts >= INCIDENT_MAX_ALERTS) { /* full: the alert is not tracked */
             oc_log(OC_LOG_WARN, "incident: INC-%lld holds %d alerts; %s not joined",
@@ -302,7 +281,7 @@ void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now)
         snprintf(a->id, sizeof(a->id), "%s", aid);
         alert_fill(a, p, now);
         /* a backlog alert (the slow burn-rate window) is context: it never holds inc open */
-        a->opener = opener_metric(inc, a->metric) && opens_incident(a->level);
+        a->opener = inc_opener_metric(inc, a->metric) && opens_incident(a->level);
         inc->last_alert_s = now;
         inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0,
                    "alert %s joined the incident", aid);

@@ -34,6 +34,8 @@ struct inc_alert {
     int firing;             /* 1 until alert.resolved */
     int core_down;          /* the alert says a core service is down */
     int opener;             /* its metric opened the incident: the resolve rule waits for it */
+    int scoped;             /* its slice, or an Alertmanager alert's labels, name a region, CDN
+                               or device (the grid's "one region, CDN or device class") */
     int64_t fired_s;        /* first fired */
     int64_t cleared_s;      /* last alert.resolved (0 while firing) */
 };
@@ -109,10 +111,13 @@ void inc_publish_severity(struct incident_mgr *m, const char *id, int from, int 
                           const char *reason, int64_t now);
 
 /* grouping.c (every function: caller holds m->mu) */
-/* alert.fired (payload p, borrowed): refresh the alert in its open incident, or join an open
- * incident within the grouping window that it overlaps or whose root cause explains it, or
+/* alert.fired (payload p, borrowed): refresh the alert in its open incident, or join the
+ * newest open incident within the grouping window whose cause explains it (inc_explains), or
  * open a new one (page and notify levels only). */
 void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now);
+/* Titles inc after its root cause ("vsf_rate in device=smart_tv & drm=playready"), with a
+ * timeline entry saying what the title was. */
+void inc_retitle(struct incident_mgr *m, struct incident *inc, const json_t *causes, int64_t now);
 /* The open incident holding alert id, or NULL (borrowed from m). */
 struct incident *inc_of_alert(struct incident_mgr *m, const char *id);
 /* The alert id of inc, or NULL (borrowed from inc). */
@@ -120,6 +125,13 @@ struct inc_alert *inc_alert_find(struct incident *inc, const char *id);
 /* Once inc has causes: merges it into an older open incident with a shared cause element
  * (alerts join, slice widens, inc is resolved as merged). 1 when merged, else 0. */
 int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now);
+
+/* explain.c (caller holds m->mu; reads the cube and the catalog) */
+struct oc_ev_alert;
+/* 1 when inc's cause accounts for alert a (the rule in explain.c's file comment), else 0. */
+int inc_explains(struct incident_mgr *m, const struct incident *inc, const struct oc_ev_alert *a);
+/* 1 when metric is the metric of an alert that opened inc. */
+int inc_opener_metric(const struct incident *inc, const char *metric);
 
 /* paging.c (every function: caller holds m->mu) */
 /* Routes inc to the owner of slice (borrowed) and pages that team, unless it is unless_team. */

@@ -190,15 +190,17 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
     int rc = m->o.measure
                  ? m->o.measure(m->o.measure_arg, inc->slice, now, imp)
                  : incident_measure_cube(qoe_cube_of(m->app), &m->o.grid, inc->slice, now, imp);
-    int global = json_object_size(inc->slice) == 0;
+    int global = json_object_size(inc->slice) == 0, rebuffering = 0;
     for (int i = 0; i < inc->nalerts; i++) {
         const struct inc_alert *a = &inc->alerts[i];
+        const struct qoe_metric_def *om = a->opener ? qoe_metric_find(a->metric) : NULL;
+        rebuffering |= om && (om->num == QOE_COL_REBUFFER || om->num == QOE_COL_RB);
         if (strcmp(a->level, "backlog") != 0)
             imp->viewer_visible = 1;
         if (!a->firing)
             continue;
         imp->core_down |= a->core_down;
-        if (strcmp(a->level, "page") == 0 && slice_scoped(inc->slice))
+        if (strcmp(a->level, "page") == 0 && (slice_scoped(inc->slice) || a->scoped))
             imp->scope_broken = 1;
         const struct qoe_metric_def *md = qoe_metric_find(a->metric);
         if (rc && global && md && (md->flags & QOE_MF_VIEWER_SHARE))
@@ -206,6 +208,10 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
         if (rc && global && md && md->id == QOE_VSF_RATE)
             imp->cannot_start_share = fmax(imp->cannot_start_share, a->value);
     }
+    /* the global rebuffering line speaks for incidents about rebuffering: a start-failure
+     * incident still open when the origin stalls is not what stalls the world */
+    if (!rebuffering)
+        imp->global_rebuffer_s = 0;
     return rc;
 }
 

@@ -99,6 +99,7 @@ static json_t *updates(struct incident_mgr *m, const struct incident *inc, const
 static const struct {
     const char *metric, *phrase;
 } public_phrases[] = {
+    {"concurrent_rebuffering_share", "Buffering during playback"},
     {"rebuffering_share", "Buffering during playback"},
     {"rebuffer_ratio", "Buffering during playback"},
     {"vsf_rate", "Videos failing to start"},

@@ -30,6 +30,11 @@ const struct qoe_metric_def qoe_metrics[QOE_NMETRICS + 1] = {
     {"startup_p95_ms", QOE_STARTUP_P95, P, QOE_COL_SKETCH, QOE_COL_NONE, QOE_COL_OK, 0.95, 1, 0},
     {"plays", QOE_PLAYS, S, QOE_COL_STARTS, QOE_COL_NONE, QOE_COL_STARTS, 0, 1, 0},
     {"concurrent_viewers", QOE_CONCURRENT, PM, QOE_COL_HB, QOE_COL_NONE, QOE_COL_HB, 0, 1, 0},
+    /* the share of the viewers present that is rebuffering at an instant, averaged over the
+     * step: rebuffering time over watching time (the rebuffer ratio's value, read as a share
+     * of concurrent viewers; the bands of the seed apply to it) */
+    {"concurrent_rebuffering_share", QOE_CONCURRENT_REBUFFERING, R, QOE_COL_REBUFFER, QOE_COL_WATCH,
+     QOE_COL_WATCH, 0, 1000, BAD | VWR},
     {0},
 };
 

@@ -30,6 +30,7 @@ enum qoe_metric {
     QOE_STARTUP_P95,
     QOE_PLAYS,
     QOE_CONCURRENT,
+    QOE_CONCURRENT_REBUFFERING, /* the seed's 1/3/5% bands: time-averaged share of viewers */
     QOE_NMETRICS,
 };
 

@@ -142,27 +142,47 @@ static int32_t group_id(struct qrun *r, const uint32_t *key)
 }
 
 /* Maps every leaf to its group; OC_EINVAL past QOE_MAX_GROUPS (the query must narrow). */
+#define QRUN_SPARSE_MINUTES 15   /* ranges this short map only the leaves with rows */
+#define QRUN_SPARSE_LEAVES  4096 /* ... in a cube with more leaves than this */
+
 static int build_groups(struct qrun *r, char *err, size_t errlen)
 {
     uint32_t key[BEACON_NDIMS];
     uint32_t none[1] = {0};
+    uint8_t *present = NULL;
     r->nleaves = qoe_cube_nleaves(r->c);
     r->group_of = oc_malloc(((size_t)r->nleaves + 1) * sizeof *r->group_of);
     gmap_grow(r);
     if (r->q->ngroup == 0)
         group_id(r, none); /* the one group {} always exists */
+    /* a few minutes in memory (an alert rule's minute): only the leaves with rows in them are
+     * looked at, not every leaf the cube has seen (leaf order, hence group order, is kept) */
+    if (!r->hist && r->t_hi - r->t_lo <= 60 * QRUN_SPARSE_MINUTES &&
+        r->nleaves > QRUN_SPARSE_LEAVES) {
+        present = oc_calloc((size_t)r->nleaves + 1, 1);
+        for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
+            const struct qoe_minute *m = qoe_cube_minute(r->c, t);
+            for (uint32_t i = 0; m && i < m->nrows; i++)
+                if (m->leaf[i] < r->nleaves)
+                    present[m->leaf[i]] = 1;
+        }
+    }
     for (uint32_t l = 0; l < r->nleaves; l++) {
-        const uint32_t *dims = qoe_cube_leaf_dims(r->c, l);
         r->group_of[l] = -1;
+        if (present && !present[l])
+            continue;
+        const uint32_t *dims = qoe_cube_leaf_dims(r->c, l);
         if (!leaf_passes(r, dims))
             continue;
         for (int i = 0; i < r->q->ngroup; i++)
             key[i] = dims[r->q->group_by[i]];
         r->group_of[l] = group_id(r, key);
         if (r->group_of[l] < 0) {
+            free(present);
             return INVALID("group_by: more than %d groups; narrow the filter", QOE_MAX_GROUPS);
         }
     }
+    free(present);
     return 0;
 }
 

@@ -23,20 +23,33 @@
 
 #define HOOK_HISTORY_MIN 30 /* closed minutes read before the anomalous one */
 #define HOOK_LOOKBACK    5  /* minutes searched back from the incident time for a closed one */
+#define HOOK_WINDOW_MIN  3  /* the anomaly spans at least the alert rules' 3-minute window */
+#define HOOK_ANOMALY_MAX 10 /* ... and at most this many minutes */
 
-/* The metric of an incident: the first metric rca can localize (QOE_MF_BAD_SHARE in the
- * metric table) whose name prefixes the title; rebuffering share by default. */
-static const struct qoe_metric_def *metric_for(const char *title)
+/* The metric of an incident: the metric rca can localize (QOE_MF_BAD_SHARE in the metric
+ * table) that its opening alert names, or whose name starts the title of an incident stored
+ * before the alert's metric was carried (the longest such name); rebuffering share by default,
+ * NULL when the opening alert names something else (an Alertmanager alert's name: no QoE to
+ * localize). */
+static const struct qoe_metric_def *metric_for(const char *metric, const char *title)
 {
+    const struct qoe_metric_def *best = NULL;
+    if (metric && metric[0]) {
+        const struct qoe_metric_def *d = qoe_metric_find(metric);
+        return d && (d->flags & QOE_MF_BAD_SHARE) ? d : NULL;
+    }
     for (const struct qoe_metric_def *d = qoe_metrics; title && d->name; d++)
-        if ((d->flags & QOE_MF_BAD_SHARE) && strncmp(title, d->name, strlen(d->name)) == 0)
-            return d;
-    return &qoe_metrics[QOE_REBUFFERING_SHARE];
+        if ((d->flags & QOE_MF_BAD_SHARE) && strncmp(title, d->name, strlen(d->name)) == 0 &&
+            (!best || strlen(d->name) > strlen(best->name)))
+            best = d;
+    return best ? best : &qoe_metrics[QOE_REBUFFERING_SHARE];
 }
 
-/* Adds minute m's rows to d; sums the aggregate into *v and *t. 0 or OC_ETOOBIG. */
+/* Adds minute m's rows to d in bin `bin`; sums the aggregate into *v and *t. 0 or
+ * OC_ETOOBIG. */
 static int add_minute(struct qoe_cube *c, const struct qoe_minute *m,
-                      const struct qoe_metric_def *h, struct rca_data *d, double *v, double *t)
+                      const struct qoe_metric_def *h, struct rca_data *d, int64_t bin, double *v,
+                      double *t)
 {
     const char *vals[BEACON_NDIMS];
     for (uint32_t i = 0; i < m->nrows; i++) {
@@ -51,16 +64,21 @@ static int add_minute(struct qoe_cube *c, const struct qoe_minute *m,
         const uint32_t *ids = qoe_cube_leaf_dims(c, m->leaf[i]);
         for (int k = 0; k < BEACON_NDIMS; k++)
             vals[k] = qoe_cube_value(c, k, ids[k]);
-        int rc = rca_data_add(d, m->t, vals, value, total);
+        int rc = rca_data_add(d, bin, vals, value, total);
         if (rc != 0)
             return rc;
     }
     return 0;
 }
 
-/* Fills d from the cube: the closed minute `last` (the latest at or before `at`) is the
- * anomaly, and the history is the minutes before the onset of the aggregate's move, so bins
- * already hit by the fault do not raise the forecast. Returns 0 or OC_ENOTFOUND. */
+/* Fills d from the cube. The anomaly is one bin, at `last` (the latest complete minute at or
+ * before `at`), summing the minutes from the onset of the aggregate's move, or at least the
+ * alert's window (HOOK_WINDOW_MIN: a fault on a small slice barely moves the aggregate, and
+ * one minute of a few hundred starts is too thin to tell it from noise), at most
+ * HOOK_ANOMALY_MAX minutes. The history is the minutes before that, so bins already hit by
+ * the fault do not raise the forecast. Ratio measures make a summed bin comparable with
+ * one-minute history bins (forecasts are ratios times the total now). Returns 0 or
+ * OC_ENOTFOUND. */
 static int read_cube(struct qoe_cube *c, int64_t at, const struct qoe_metric_def *h,
                      struct rca_data *d, int64_t *last, int64_t *onset)
 {
@@ -77,18 +95,22 @@ static int read_cube(struct qoe_cube *c, int64_t at, const struct qoe_metric_def
     for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
         const struct qoe_minute *m = qoe_cube_minute(c, t);
         double v = 0, tot = 0;
-        if (m && add_minute(c, m, h, NULL, &v, &tot) == 0) {
+        if (m && add_minute(c, m, h, NULL, t, &v, &tot) == 0) {
             ts[n] = t;
             agg[n++] = tot > 0 ? v / tot : 0;
         }
     }
     if (rc == 0 && rca_onset(ts, agg, n, *last, onset) != 0)
         *onset = *last;
+    int64_t from =
+        *onset < *last - 60 * (HOOK_WINDOW_MIN - 1) ? *onset : *last - 60 * (HOOK_WINDOW_MIN - 1);
+    if (from < *last - 60 * (HOOK_ANOMALY_MAX - 1))
+        from = *last - 60 * (HOOK_ANOMALY_MAX - 1);
     for (int64_t t = *last - 60 * HOOK_HISTORY_MIN; rc == 0 && t <= *last; t += 60) {
         const struct qoe_minute *m = qoe_cube_minute(c, t);
         double v = 0, tot = 0;
-        if (m && (t < *onset || t == *last))
-            add_minute(c, m, h, d, &v, &tot);
+        if (m)
+            add_minute(c, m, h, d, t < from ? t : *last, &v, &tot);
     }
     qoe_cube_read_end(c);
     return rc;
@@ -125,9 +147,9 @@ json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
     oc_ev_incident_opened_read(p, &ev);
     /* the opening alert's metric; an incident stored before it was carried names it in its
      * title */
-    const struct qoe_metric_def *h = metric_for(ev.metric && ev.metric[0] ? ev.metric : ev.title);
+    const struct qoe_metric_def *h = metric_for(ev.metric, ev.title);
     int64_t at = (int64_t)json_integer_value(json_object_get(p, "at")), last = 0, onset = 0;
-    if (!c)
+    if (!c || !h)
         return NULL;
     struct rca_data *d = rca_data_new(BEACON_NDIMS, beacon_dim_names, 1);
     struct rca_result *r = malloc(sizeof(*r));

@@ -65,8 +65,8 @@ static const struct oc_opt cli_opts[] = {
      "players follow the server's steering manifests and read its feature flags, every TTL", 0, 0,
      NULL},
     {"--demo", OC_OPT_FLAG, A(demo), NULL,
-     "real time, 2000 viewers, --steer, a shipped fault every 5 minutes, "
-     "repeated until stopped (unless --duration)",
+     "10000 viewers, --steer, a shipped fault every 8 minutes, repeated until stopped "
+     "(unless --duration); real time unless --speed",
      0, 0, NULL},
     {0},
 };
@@ -104,7 +104,8 @@ static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim
         rc = text ? sim_topo_parse(text, n, t, err, sizeof(err)) : sim_topo_default(t);
     free(text);
     text = NULL;
-    if (rc == 0 && a->scenario && sim_scenario_builtin(a->scenario, sc) == OC_ENOTFOUND) {
+    if (rc == 0 && a->scenario && strcmp(a->scenario, "demo") != 0 &&
+        sim_scenario_builtin(a->scenario, sc) == OC_ENOTFOUND) {
         rc = read_file(a->scenario, &text, &n, err, sizeof(err));
         if (rc == 0)
             rc = sim_scenario_parse(text, n, sc, err, sizeof(err));
@@ -119,21 +120,27 @@ static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim
 }
 
 /* The demo scenario: the first fault of every shipped scenario (blip included), one every
- * 5 minutes from minute 2, each lasting at most 3 minutes. Strings borrow from srcs. */
+ * DEMO_EVERY_MS from minute 2, each lasting at most DEMO_FAULT_MS (long enough for a rule's
+ * 3-minute window after a ramp, short enough that the next fault starts on a healthy
+ * platform). Strings borrow from srcs. */
+#define DEMO_FIRST_MS 120000 /* the first fault starts 2 minutes in */
+#define DEMO_EVERY_MS 480000 /* one fault every 8 minutes */
+#define DEMO_FAULT_MS 360000 /* each lasting at most 6 minutes */
+
 static struct sim_scenario *demo_scenario(struct sim_scenario **srcs)
 {
     struct sim_scenario *d = oc_calloc(1, sizeof(*d));
     oc_arena_init(&d->arena, 1024);
     d->name = "demo";
-    d->duration_ms = 35 * 60000;
+    d->duration_ms = DEMO_FIRST_MS + 6 * DEMO_EVERY_MS;
     for (int i = 0; sim_scenario_names[i] && d->n_faults < SIM_MAX_FAULTS; i++) {
         if (sim_scenario_builtin(sim_scenario_names[i], &srcs[i]) < 0 || !srcs[i]->n_faults)
             continue;
         struct sim_fault *f = &d->faults[d->n_faults++];
         *f = srcs[i]->faults[0];
         int64_t len = f->truth.end_ms - f->truth.start_ms;
-        f->truth.start_ms = 120000 + (int64_t)i * 300000;
-        f->truth.end_ms = f->truth.start_ms + (len < 180000 ? len : 180000);
+        f->truth.start_ms = DEMO_FIRST_MS + (int64_t)i * DEMO_EVERY_MS;
+        f->truth.end_ms = f->truth.start_ms + (len < DEMO_FAULT_MS ? len : DEMO_FAULT_MS);
     }
     return d;
 }
@@ -367,7 +374,7 @@ static int run(struct cli_args *a)
     struct poster p = {0};
     int64_t run_ms = 0;
     int rc = load_inputs(a, &t, &sc);
-    if (rc == 0 && a->demo)
+    if (rc == 0 && (a->demo || (a->scenario && strcmp(a->scenario, "demo") == 0)))
         sc = demo_scenario(srcs);
     if (rc == 0 && a->duration && sim_parse_duration(a->duration, &run_ms) < 0) {
         fprintf(stderr, "oncue sim: --duration '%s' is not a duration\n", a->duration);
@@ -406,22 +413,22 @@ int sim_cli_main(int argc, char **argv)
         printf("\nscenarios:");
         for (int i = 0; sim_scenario_names[i]; i++)
             printf(" %s", sim_scenario_names[i]);
-        printf("\n");
+        printf(" demo (--demo's schedule)\n");
         return 0;
     }
     if (p < 0)
         return 2;
+    if (a.demo) { /* real time unless --speed says otherwise (tests replay it at 60x) */
+        a.steer = !a.to_stdout;
+        a.speed = a.speed < 0 ? 1 : a.speed;
+        a.viewers = a.viewers > 0 ? a.viewers : 10000;
+        a.scenario = NULL;
+    }
     if (a.speed < 0)
         a.speed = a.to_stdout ? 0 : 1;
     if (a.steer && a.to_stdout) {
         fprintf(stderr, "oncue sim: --steer needs a server, not --stdout\n");
         return 2;
-    }
-    if (a.demo) {
-        a.steer = 1;
-        a.speed = 1;
-        a.viewers = a.viewers > 0 ? a.viewers : 2000;
-        a.scenario = NULL;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = run(&a);

@@ -162,4 +162,8 @@ int sim_bench_main(int argc, char **argv);
 /* The options of `oncue bench sim`, ending in {0}. */
 extern const struct oc_cli sim_bench_cli[];
 
+/* Parses a duration as scenario files write it ("90", "15s", "20m", "1.5h", "250ms") into
+ * ms: 0 or OC_EINVAL. */
+int sim_parse_duration(const char *s, int64_t *ms /* OUT */);
+
 #endif

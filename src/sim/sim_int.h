@@ -147,9 +147,7 @@ const char *sim_yaml_str(yaml_node_t *n);
 int sim_yaml_num(struct sim_yaml *y, yaml_node_t *n, const char *what, double *out /* OUT */);
 /* Sets y->err to a formatted reason; returns OC_EINVAL. */
 int sim_yaml_fail(struct sim_yaml *y, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Parses "90", "15s", "20m", "1h" into ms (0 or OC_EINVAL); and "HH:MM[:SS]" into seconds of
- * the day (0 or OC_EINVAL). */
-int sim_parse_duration(const char *s, int64_t *ms /* OUT */);
+/* Parses "HH:MM[:SS]" into seconds of the day (0 or OC_EINVAL); durations: sim.h. */
 int sim_parse_clock(const char *s, int *sod /* OUT */);
 
 /* Dimension names (JSON), indexed by enum beacon_dim; and the lookup by name (-1 if none). */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The acceptance path over real HTTP: `oncue sim emea-cdn` posts beacons at full speed into a
 # server on a replay clock; the server's own alert timer evaluates the closed minutes and
-# fires rebuffering-region-page/region=EMEA (at = since + its 3-minute window, since after the
+# fires stalled-viewers-region-cdn-page/region=EMEA,cdn=primary (at = since + its 3-minute window, since after the
 # fault starts), nothing pages outside EMEA, and GET /v1/slos shows the rebuffer-ratio budget
 # being spent.
 . "$(dirname "$0")/lib.sh"
@@ -19,13 +19,13 @@ t_check "sim exits 0" 0 $?
 # The watermark closes minutes up to the last event - 120 s; the timer runs every second.
 for i in $(seq 1 100); do
     curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/alerts" > "$T_TMP/alerts.json"
-    jq -e '.recent[] | select(.alert_id == "rebuffering-region-page/region=EMEA")' \
+    jq -e '.recent[] | select(.alert_id == "stalled-viewers-region-cdn-page/region=EMEA,cdn=primary")' \
         "$T_TMP/alerts.json" >/dev/null && break
     sleep 0.1
 done
-page=$(jq -c '[.recent[] | select(.alert_id == "rebuffering-region-page/region=EMEA")][0]' \
+page=$(jq -c '[.recent[] | select(.alert_id == "stalled-viewers-region-cdn-page/region=EMEA,cdn=primary")][0]' \
     "$T_TMP/alerts.json")
-t_contains "EMEA page fired" '"rule":"rebuffering-region-page","metric":"rebuffering_share","slice":{"region":"EMEA"}' "$page"
+t_contains "EMEA page fired" '"rule":"stalled-viewers-region-cdn-page","metric":"rebuffering_share","slice":{"region":"EMEA","cdn":"primary"}' "$page"
 since=$(jq '.since' <<<"$page")
 echo "  EMEA page: since fault +$((since - FAULT)) s, at fault +$(( $(jq .at <<<"$page") - FAULT)) s"
 at=$(jq '.at' <<<"$page")
@@ -34,7 +34,7 @@ t_check "the condition started after the fault" 1 $((since >= FAULT && since <= 
 t_check "every page is in EMEA" 0 \
     "$(jq '[.recent[] | select(.level == "page" and .slice.region != "EMEA")] | length' "$T_TMP/alerts.json")"
 t_check "one EMEA page" 1 \
-    "$(jq '[.recent[] | select(.alert_id == "rebuffering-region-page/region=EMEA")] | length' "$T_TMP/alerts.json")"
+    "$(jq '[.recent[] | select(.alert_id == "stalled-viewers-region-cdn-page/region=EMEA,cdn=primary")] | length' "$T_TMP/alerts.json")"
 curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/slos" > "$T_TMP/slos.json"
 t_check "rebuffer-ratio burning faster than allowed" 1 \
     "$(jq '[.slos[] | select(.name == "rebuffer-ratio" and .burn_rate_1h > 1)] | length' "$T_TMP/slos.json")"

@@ -31,7 +31,8 @@ wait_for() {
 wait_for /v1/incidents '"incident_id":"INC-1"'
 t_contains "the alert opened INC-1" '"incident_id":"INC-1"' "$(body)"
 t_contains "with the alertmanager alert" '"alert_id":"am/' "$(body)"
-t_contains "scoped to its labels" '"slice":{"region":"EMEA","cdn":"primary"}' "$(body)"
+t_contains "its labels stay out of the QoE slice" '"slice":{}' "$(body)"
+t_contains "routed by its labels to the CDN's owner" '"team":"cdn-ops"' "$(body)"
 t_contains "a paging alert on a CDN in a region is SEV2" '"severity":"SEV2"' "$(body)"
 
 curl -s -o /dev/null -X POST -H 'Content-Type: application/json' "$AM/api/v2/alerts" \

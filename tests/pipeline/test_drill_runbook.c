@@ -78,7 +78,7 @@ static void test_for_metric(void)
     struct drill_runbook rb;
     T_EQ_INT(drill_runbook_for_metric("rebuffering_share", &rb), 0);
     T_EQ_STR(rb.kind, "rebuffering");
-    T_EQ_STR(rb.metrics, "rebuffering_share,rebuffer_ratio");
+    T_EQ_STR(rb.metrics, "concurrent_rebuffering_share,rebuffering_share,rebuffer_ratio");
     drill_runbook_free(&rb);
     T_EQ_INT(drill_runbook_for_metric("vsf_rate", &rb), 0);
     T_EQ_STR(rb.kind, "start-failures");

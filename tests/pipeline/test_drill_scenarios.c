@@ -127,7 +127,9 @@ static void test_bad_player_build_seeds(void)
         T_EQ_INT(s.pass, 1);
         T_EQ_INT(s.incidents_opened, 1);
         char *cause = json_dumps(s.cause, JSON_COMPACT);
-        T_EQ_STR(cause, "[{\"player\":\"exoplayer\",\"player_version\":\"2.19.0\"}]");
+        /* the build, with or without its player (only exoplayer has a 2.19.0) */
+        T_CONTAINS(cause, "\"player_version\":\"2.19.0\"}]");
+        T_EQ_INT(json_array_size(s.cause), 1);
         free(cause);
         T_EQ_STR(s.paged, "player");
         T_EQ_STR(s.mitigation, "oncue mitigate flag --name new-playback-features --off --player "

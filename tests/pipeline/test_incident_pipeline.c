@@ -1,24 +1,27 @@
 /*
  * test_incident_pipeline.c - from simulated viewers to an incident, in-process on the virtual
- * clock: the simulator feeds the ingest cube, the alert engine evaluates the shipped rules
- * each closed minute and publishes on the bus, the incident manager (measuring over the same
- * cube, routing through the example catalog) opens, classifies and pages.
- *   blip: no incident, no page. emea-cdn: one incident, SEV2, scope EMEA, the CDN owner paged,
- *   declared within the rule window after the band is crossed; its review has the timeline.
+ * clock, through the module table `oncue serve` runs (oc_modules, started by oc_app_start, no
+ * HTTP listener, no responder): the simulator's NDJSON is parsed and folded into the qoe
+ * module's cube as POST /v1/events does, and every simulated second oc_app_tick runs the
+ * module timers (minutes complete and close, alert rules, incident rules) with the bus
+ * drained after each: alert -> incident (open, classify, route) -> rca (localize) -> incident.
+ *   blip: no incident, no page. emea-cdn: one incident, SEV2, localized to the primary CDN's
+ *   EMEA POPs, the CDN owner paged, declared within the rule window + 30 s of the fault, resolved
+ *   the recovery window after it ends; its review has the timeline.
  */
 #include "t.h"
 
-#include "alert/alert.h"
-#include "catalog/catalog.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/module.h"
 #include "incident/incident.h"
 #include "ingest/ingest.h"
+#include "oncue/commands.h"
+#include "qoe/qoe.h"
 #include "sim/sim.h"
-#include "slo/slo.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -32,14 +35,10 @@ struct run {
     struct store *store;
     struct oc_config cfg;
     struct oc_app app;
-    void *catalog_state;
-    struct qoe_cube *cube;
+    struct qoe_cube *cube;  /* the qoe module's */
+    struct incident_mgr *m; /* the incident module's */
     struct ingest_batch batch;
     struct oc_buf body;
-    struct slo_set *slos;
-    struct alert_rules *rules;
-    struct alert_engine *eng;
-    struct incident_mgr *m;
     int pages; /* incident.page events */
     char dir[64];
 };
@@ -58,20 +57,8 @@ static void sink(void *arg, const struct beacon_event *ev)
     T_EQ_INT(sim_ndjson_append(&r->body, ev), 0);
 }
 
-static int cube_measure(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
-{
-    struct run *r = arg;
-    struct incident_grid g;
-    incident_grid_default(&g);
-    int rc = incident_measure_cube(r->cube, &g, slice, now_s, out);
-    if (getenv("SHOW_MEASURE"))
-        printf("measure %lld: share %.3f cannot %.3f global %.3f for %lld s\n", (long long)now_s,
-               out->affected_share, out->cannot_start_share, out->global_rebuffer,
-               (long long)out->global_rebuffer_s);
-    return rc;
-}
-
-/* After each simulated second: ingest, close minutes, evaluate alerts, run incident rules. */
+/* After each simulated second: what POST /v1/events does with the second's beacons, then the
+ * module timers due (serve's periods) with the bus drained after each. */
 static void tick(void *arg, int64_t now_ms)
 {
     struct run *r = arg;
@@ -81,41 +68,26 @@ static void tick(void *arg, int64_t now_ms)
         ingest_fold(r->cube, &r->batch, NULL);
         oc_buf_reset(&r->body);
     }
-    qoe_cube_tick(r->cube);
-    if (now_ms % 10000 == 0) {
-        alert_eval_tick(r->eng, r->cube, now_ms / 1000);
-        oc_bus_drain(r->app.bus);
-        incident_tick(r->m);
-        oc_bus_drain(r->app.bus);
-    }
+    oc_app_tick(&r->app, now_ms);
 }
 
 static void run_open(struct run *r)
 {
     char err[512];
-    struct qoe_cube_opts co;
-    struct incident_opts o;
     memset(r, 0, sizeof(*r));
     snprintf(r->dir, sizeof(r->dir), "/tmp/oncue-incp.XXXXXX");
     T_TRUE(mkdtemp(r->dir) != NULL);
     T_EQ_INT(store_open(r->dir, STORE_SYNC_NORMAL, &r->store, err, sizeof(err)), 0);
     oc_clock_init(&r->clk, OC_CLOCK_VIRTUAL, 0);
     r->bus = oc_bus_new();
-    config_defaults(&r->cfg);
+    config_init(&r->cfg, oc_modules);
     r->app = (struct oc_app){.cfg = &r->cfg, .clock = &r->clk, .bus = r->bus, .store = r->store};
-    T_EQ_INT(catalog_module.init(&r->app, &r->catalog_state), 0);
-    qoe_cube_opts_default(&co);
-    r->cube = qoe_cube_new(&co, &r->clk);
+    T_EQ_INT(oc_app_start(&r->app, oc_modules, "all"), 0);
+    r->cube = qoe_cube_of(&r->app);
+    r->m = incident_mgr_of(&r->app);
+    T_TRUE(r->cube != NULL && r->m != NULL);
     ingest_batch_init(&r->batch, 1000000);
     oc_buf_init(&r->body, 64u << 20);
-    T_EQ_INT(slo_set_load(NULL, &r->slos, err, sizeof(err)), 0);
-    T_EQ_INT(alert_rules_load(NULL, r->slos, &r->rules, err, sizeof(err)), 0);
-    r->eng = alert_engine_new(r->rules, r->slos, r->bus, NULL);
-    incident_opts_default(&o);
-    o.measure = cube_measure;
-    o.measure_arg = r;
-    T_EQ_INT(incident_mgr_new(&r->app, &o, &r->m, err, sizeof(err)), 0);
-    T_EQ_INT(incident_mgr_subscribe(r->m), 0);
     oc_bus_subscribe(r->bus, "incident.page", on_page, r);
 }
 
@@ -132,7 +104,6 @@ static void run_sim(struct run *r, const char *scenario, int minutes, int64_t *t
     T_EQ_INT(sim_scenario_builtin(scenario, &sc), 0);
     T_EQ_INT(sim_new(&o, t, sc, &s), 0);
     *t0 = sim_now_ms(s) / 1000;
-    alert_engine_start_at(r->eng, *t0);
     sim_run(s, sim_now_ms(s) + minutes * 60000LL);
     sim_destroy(s);
     sim_scenario_destroy(sc);
@@ -142,12 +113,8 @@ static void run_sim(struct run *r, const char *scenario, int minutes, int64_t *t
 static void run_close(struct run *r)
 {
     char cmd[128];
-    incident_mgr_destroy(r->m);
-    alert_engine_destroy(r->eng);
-    alert_rules_destroy(r->rules);
-    slo_set_destroy(r->slos);
-    catalog_module.stop(&r->app, r->catalog_state);
-    qoe_cube_destroy(r->cube);
+    oc_bus_unsubscribe(r->bus, on_page, r);
+    oc_app_stop(&r->app);
     ingest_batch_free(&r->batch);
     oc_buf_free(&r->body);
     oc_bus_destroy(r->bus);
@@ -183,19 +150,26 @@ static void test_emea_cdn_sev2(void)
     json_t *inc = json_array_get(l, 0);
     T_EQ_STR(json_string_value(json_object_get(inc, "severity")), "SEV2");
     T_EQ_STR(json_string_value(json_object_get(json_object_get(inc, "slice"), "region")), "EMEA");
+    T_EQ_STR(json_string_value(json_object_get(json_object_get(inc, "slice"), "cdn")), "primary");
     T_EQ_STR(json_string_value(json_object_get(inc, "team")), "cdn-ops");
+    char *causes = json_dumps(json_object_get(inc, "causes"), JSON_COMPACT);
+    T_CONTAINS(causes, "\"pop\":\"FRA\"");
+    T_CONTAINS(causes, "\"pop\":\"AMS\"");
+    T_CONTAINS(causes, "\"pop\":\"PAR\"");
+    free(causes);
     int64_t opened = json_integer_value(json_object_get(inc, "opened_at"));
     double share = json_number_value(json_object_get(
         json_object_get(json_object_get(inc, "snapshots"), "declaration"), "affected_share"));
     printf("  emea-cdn: %.1f%% of viewers affected at declaration\n", share * 100);
-    /* minutes are complete 15 s after their end (ingest.complete_after_s), so the incident is
-     * declared 3 minutes into the fault, when 4% are affected (SEV3), and re-classified SEV2
-     * a minute later as the share passes 5% */
-    T_TRUE(share > 0.03 && share < 0.05);
+    /* minutes are complete 15 s after their end (ingest.complete_after_s); the stalled
+     * viewers of the region's CDN page once they held for 3 minutes above 4% plus the noise
+     * margin of this thin population (a minute more than the 80,000 viewers of the drill),
+     * when more than 5% of all viewers are affected: SEV2 at once */
+    T_TRUE(share > 0.05 && share < 0.08);
     printf("  emea-cdn: fault at %lld, incident declared at %lld (+%lld s), %d page(s)\n",
            (long long)(t0 + 13 * 60), (long long)opened, (long long)(opened - t0 - 13 * 60),
            r->pages);
-    T_TRUE(opened > t0 + 13 * 60 && opened <= t0 + 13 * 60 + 210); /* window + 30 s */
+    T_TRUE(opened > t0 + 13 * 60 && opened <= t0 + 13 * 60 + 270); /* window + 90 s */
     T_TRUE(r->pages >= 1);
     /* the fault ends at 20:13; every alert clears, and 30 minutes later it resolves */
     int64_t resolved = json_integer_value(json_object_get(inc, "resolved_at"));
@@ -207,8 +181,8 @@ static void test_emea_cdn_sev2(void)
     if (getenv("SHOW_REVIEW"))
         printf("%s\n", md);
     T_CONTAINS(md, "paged team cdn-ops");
-    T_CONTAINS(md, "incident declared SEV3: a localised share of viewers affected (4.0%");
-    T_CONTAINS(md, "re-classified SEV3 -> SEV2: more than the SEV2 share of viewers affected");
+    T_CONTAINS(md, "incident declared SEV2: more than the SEV2 share of viewers affected (5.8%");
+    T_CONTAINS(md, "retitled from \"rebuffering_share in region=EMEA & cdn=primary\"");
     T_CONTAINS(md, "incident resolved: metrics back inside their band for the recovery window");
     free(md);
     json_decref(l);
@@ -217,8 +191,7 @@ static void test_emea_cdn_sev2(void)
 }
 
 /* The live manifest stalls everywhere: the global rebuffer ratio stays above 15% for more
- * than 2 minutes, so every incident of the run is SEV1 (one per region: they share no region,
- * CDN or service slice). */
+ * than 2 minutes; one incident (its cause, live=true, explains every region's alerts), SEV1. */
 static void test_origin_stall_sev1(void)
 {
     struct run *r = calloc(1, sizeof(*r));
@@ -226,7 +199,7 @@ static void test_origin_stall_sev1(void)
     run_open(r);
     run_sim(r, "origin-stall", 25, &t0);
     json_t *l = incident_list_json(r->m, NULL);
-    T_TRUE(json_array_size(l) >= 1);
+    T_EQ_INT(json_array_size(l), 1);
     for (size_t i = 0; i < json_array_size(l); i++) {
         json_t *inc = json_array_get(l, i);
         printf("  origin-stall: %s %s %s\n", json_string_value(json_object_get(inc, "incident_id")),

@@ -175,6 +175,66 @@ static void test_sustained(void)
     fx_close(&f);
 }
 
+/* Posts n heartbeats of minute t (tag makes the sessions distinct), rb of them rebuffering,
+ * at the clock's current time (late when that is past the minute). */
+static void post_minute(struct fx *f, int64_t t, const char *tag, int n, int rb)
+{
+    static char body[1 << 20];
+    size_t off = 0;
+    char err[200];
+    for (int s = 0; s < n; s++)
+        off += (size_t)snprintf(body + off, sizeof(body) - off,
+                                "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%d\","
+                                "\"region\":\"EMEA\",\"cdn\":\"primary\",\"playing_ms\":10000,"
+                                "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
+                                (long long)(t * 1000 + 1000 + s), tag, s, s < rb ? 500 : 0);
+    T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
+    T_EQ_INT(ingest_fold(f->cube, &f->batch, NULL), f->batch.nitems);
+}
+
+/* Sets the clock, ticks the cube, evaluates; the events of that evaluation. */
+static int eval_at(struct fx *f, int64_t now_s)
+{
+    oc_clock_set_ms(&f->clk, now_s * 1000);
+    qoe_cube_tick(f->cube);
+    int n = alert_eval_tick(f->eng, f->cube, now_s);
+    oc_bus_drain(f->bus);
+    return n;
+}
+
+/* A minute revised by late events counts as revised in the windows still open over it: minute
+ * 0 reads 1% when it is complete (15 s after its end), late events make it 10% before it
+ * closes (120 s), and with minutes 1 and 2 at 8% the rule's 3-minute window holds at minute 2
+ * (since minute 0), not a minute later. */
+static void test_revised_minute_counts(void)
+{
+    struct fx f;
+    struct qoe_cube_opts o;
+    fx_open(&f, rule_page, NULL);
+    qoe_cube_destroy(f.cube); /* the defaults: complete at 15 s, closed at 120 s */
+    qoe_cube_opts_default(&o);
+    f.cube = qoe_cube_new(&o, &f.clk);
+    oc_clock_set_ms(&f.clk, T0 * 1000 + 30000);
+    post_minute(&f, T0, "a", 1000, 10);
+    oc_clock_set_ms(&f.clk, T0 * 1000 + 90000);
+    post_minute(&f, T0 + 60, "b", 1000, 80);
+    T_EQ_INT(eval_at(&f, T0 + 90), 0);     /* minute 0 complete at 1%: no breach */
+    post_minute(&f, T0, "late", 100, 100); /* 110 of 1100 rebuffering: 10% */
+    oc_clock_set_ms(&f.clk, T0 * 1000 + 150000);
+    post_minute(&f, T0 + 120, "c", 1000, 80);
+    T_EQ_INT(eval_at(&f, T0 + 150), 0); /* minute 1 complete: two breaching of three */
+    oc_clock_set_ms(&f.clk, T0 * 1000 + 200000);
+    post_minute(&f, T0 + 180, "d", 10, 0); /* the watermark passes minute 2's end + 15 s */
+    struct qoe_cube_stats st;
+    T_EQ_INT(eval_at(&f, T0 + 200), 1);
+    qoe_cube_stats(f.cube, &st);
+    T_EQ_INT(st.minutes_revised, 1);
+    T_EQ_STR(ev_str(&f, 0, "topic"), "alert.fired");
+    T_EQ_INT(ev_int(&f, 0, "since"), T0);
+    T_EQ_INT(ev_int(&f, 0, "at"), T0 + 180);
+    fx_close(&f);
+}
+
 /* Hovering at the line after firing does not flap; three minutes under 0.8 x resolve once. */
 static void test_hysteresis(void)
 {
@@ -386,7 +446,8 @@ static void test_yaml_errors(void)
         {"rulez: []\n", "t.yaml:1: rules file: unknown field 'rulez'"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 2\n",
-         "t.yaml:7: noise_z: only for rebuffering_share (a share of concurrent viewers)"},
+         "t.yaml:7: noise_z: only for rebuffering_share and concurrent_rebuffering_share (shares "
+         "of concurrent viewers)"},
         {"rules:\n  - name: a\n    metric: rebuffering_share\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 11\n",
          "t.yaml:7: noise_z: from 0 to 10"},
@@ -433,7 +494,7 @@ static void test_defaults(void)
     T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
     T_EQ_INT(alert_rules_load("", slos, &r, err, sizeof(err)), 0);
     T_EQ_STR(err, "");
-    T_EQ_INT(r->n, 15);
+    T_EQ_INT(r->n, 17);
     static const struct {
         const char *name;
         double thr;
@@ -450,17 +511,22 @@ static void test_defaults(void)
         T_EQ_INT(r->rules[i].ngroup, 1);
     }
     T_EQ_INT(r->rules[5].ngroup, 2);
+    for (int i = 0; i < 7; i++) /* the seed's bands are on the time-averaged share */
+        T_EQ_INT(r->rules[i].metric, QOE_CONCURRENT_REBUFFERING);
+    T_EQ_STR(r->rules[7].name, "stalled-viewers-region-cdn-page");
+    T_EQ_INT(r->rules[7].metric, QOE_REBUFFERING_SHARE);
+    T_EQ_DBL(r->rules[7].threshold, 0.04, 1e-15);
     /* start failures of one build and of one DRM on one device class */
-    T_EQ_STR(r->rules[8].name, "vsf-player-version-page");
-    T_EQ_INT(r->rules[8].ngroup, 2);
-    T_EQ_DBL(r->rules[8].threshold, 0.10, 1e-15);
-    T_EQ_STR(r->rules[9].name, "vsf-device-drm-page");
-    T_EQ_DBL(r->rules[9].threshold, 0.20, 1e-15);
-    T_EQ_INT(r->rules[9].level, ALERT_PAGE);
-    T_EQ_INT(r->rules[11].kind, ALERT_BURN_RATE);
-    T_EQ_INT(r->rules[11].npairs, 2);
-    T_EQ_DBL(r->rules[11].pairs[0].factor, 14.4, 1e-12);
-    T_EQ_INT(r->rules[11].pairs[1].long_s, 6 * 3600);
+    T_EQ_STR(r->rules[10].name, "vsf-player-version-page");
+    T_EQ_INT(r->rules[10].ngroup, 2);
+    T_EQ_DBL(r->rules[10].threshold, 0.10, 1e-15);
+    T_EQ_STR(r->rules[11].name, "vsf-device-drm-page");
+    T_EQ_DBL(r->rules[11].threshold, 0.20, 1e-15);
+    T_EQ_INT(r->rules[11].level, ALERT_PAGE);
+    T_EQ_INT(r->rules[13].kind, ALERT_BURN_RATE);
+    T_EQ_INT(r->rules[13].npairs, 2);
+    T_EQ_DBL(r->rules[13].pairs[0].factor, 14.4, 1e-12);
+    T_EQ_INT(r->rules[13].pairs[1].long_s, 6 * 3600);
     json_t *j = alert_rule_json(&r->rules[2]);
     T_EQ_STR(json_string_value(json_object_get(j, "level")), "page");
     json_decref(j);
@@ -498,10 +564,11 @@ static void test_alertmanager(void)
     T_EQ_INT(json_integer_value(json_object_get(p, "since")), 1772476990LL);
     T_EQ_INT(json_integer_value(json_object_get(p, "at")), T0);
     T_EQ_DBL(json_real_value(json_object_get(p, "value")), 0.42, 1e-12);
-    json_t *s = json_object_get(p, "slice");
-    T_EQ_INT(json_object_size(s), 2); /* region, pop; not alertname, severity, service */
-    T_EQ_STR(json_string_value(json_object_get(s, "region")), "EMEA");
-    T_EQ_STR(json_string_value(json_object_get(s, "pop")), "FRA");
+    json_t *s = json_object_get(p, "slice"), *l = json_object_get(p, "labels");
+    T_EQ_INT(json_object_size(s), 0); /* the labels stay out of the QoE slice ... */
+    T_EQ_STR(json_string_value(json_object_get(l, "region")), "EMEA"); /* ... in labels */
+    T_EQ_STR(json_string_value(json_object_get(l, "pop")), "FRA");
+    T_EQ_STR(json_string_value(json_object_get(p, "kind")), "alertmanager");
     a = json_array_get(out, 1);
     p = json_object_get(a, "payload");
     T_EQ_STR(json_string_value(json_object_get(a, "topic")), "alert.resolved");
@@ -651,6 +718,7 @@ static void test_module_bus(void)
 
 static const struct t_case cases[] = {
     T_CASE(test_sustained),
+    T_CASE(test_revised_minute_counts),
     T_CASE(test_hysteresis),
     T_CASE(test_lost_traffic_resolves),
     T_CASE(test_min_volume),

@@ -191,7 +191,7 @@ static void test_graph(void)
     T_EQ_INT(b.services.n, 12);
     expect_names(&b.slices, "cdn=primary cdn=primary,live=true cdn=secondary "
                             "cdn=secondary,live=true device=mobile device=set_top device=smart_tv "
-                            "device=web player=avplay player=avplayer player=dash.js "
+                            "device=web live=true player=avplay player=avplayer player=dash.js "
                             "player=exoplayer player=gstreamer player=hls.js player=roku-player "
                             "player=shaka");
     catalog_blast_free(&b);

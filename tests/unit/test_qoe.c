@@ -274,6 +274,7 @@ static double expected(const struct qoe_query *q, const char *const *gv, int64_t
     case QOE_EBVS_RATE:
         return starts ? exits / starts : NAN;
     case QOE_REBUFFER_RATIO:
+    case QOE_CONCURRENT_REBUFFERING: /* the same formula, read as a share of viewers */
         return playing + rebuf > 0 ? rebuf / (playing + rebuf) : NAN;
     case QOE_REBUFFERING_SHARE:
         return nmin ? share_sum / nmin : NAN;
@@ -413,6 +414,60 @@ static void test_formulas_every_slice(void)
     q.from = T0 + 540, q.to = T0 + 720, q.step = 60;
     checked += check_all_metrics(c, q);
     T_TRUE(checked > 500);
+    qoe_cube_destroy(c);
+}
+
+/* Late events: about one event in seven reaches the server 90 s after it happened, after its
+ * minute was complete (readable 15 s after its end) and before it closes (120 s): the
+ * complete minutes answer without them, closing revises them, and once every event is in
+ * every query answers the formulas over all of them. */
+static void test_formulas_with_late_events(void)
+{
+    static char body[400];
+    static int held[MAXEV];
+    struct oc_clock clk;
+    struct qoe_cube_stats st;
+    struct ingest_batch b;
+    char err[100];
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    int nheld = 0, first = 0;
+    size_t ok = 0;
+    generate();
+    qsort(evs, (size_t)nev, sizeof *evs, ev_cmp);
+    ingest_batch_init(&b, 10);
+    for (int i = 0; i <= nev; i++) {
+        /* after the last event: the ones still held arrive (under 90 s late, before their
+         * minutes close) */
+        int64_t now = i < nev ? evs[i].ts_ms : evs[nev - 1].ts_ms + 1000;
+        oc_clock_set_ms(&clk, now);
+        qoe_cube_tick(c);
+        while (first < nheld && (i == nev || evs[held[first]].ts_ms + 90000 <= now)) {
+            size_t len = write_event(body, sizeof body, &evs[held[first++]]);
+            T_EQ_INT(ingest_parse(&b, body, len, err, sizeof err), 0);
+            ok += ingest_fold(c, &b, NULL);
+        }
+        if (i == nev)
+            break;
+        if (rnd() % 7 == 0) {
+            held[nheld++] = i;
+            continue;
+        }
+        size_t len = write_event(body, sizeof body, &evs[i]);
+        T_EQ_INT(ingest_parse(&b, body, len, err, sizeof err), 0);
+        ok += ingest_fold(c, &b, NULL);
+    }
+    ingest_batch_free(&b);
+    qoe_cube_flush(c);
+    T_EQ_INT(ok, (size_t)nev);
+    T_TRUE(nheld > nev / 10);
+    qoe_cube_stats(c, &st);
+    T_TRUE(st.minutes_revised >= MINUTES - 1); /* every minute but possibly the last */
+    struct qoe_query q = base_query();
+    int checked = check_all_metrics(c, q);
+    q.step = 60;
+    q.ngroup = 2, q.group_by[0] = BEACON_REGION, q.group_by[1] = BEACON_CDN;
+    checked += check_all_metrics(c, q);
+    T_TRUE(checked > 200);
     qoe_cube_destroy(c);
 }
 
@@ -1136,6 +1191,7 @@ static void test_history_rollup_into_memory(void)
 /* clang-format off */
 static const struct t_case cases[] = {
     T_CASE(test_formulas_every_slice),
+    T_CASE(test_formulas_with_late_events),
     T_CASE(test_filter_unknown_value_is_empty),
     T_CASE(test_top_k_by_volume),
     T_CASE(test_replay_equals_realtime),
