@@ -104,6 +104,18 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     char *cause = json_dumps(s->cause, JSON_COMPACT);
     oc_buf_printf(b, "drill %s (seed %llu, %d viewers): %s\n\n", s->scenario,
                   (unsigned long long)s->seed, s->viewers, s->pass ? "PASS" : "FAIL");
+    if (!s->fault_start) { /* healthy traffic: no fault, no timeline, every alert a failure */
+        oc_buf_printf(b, "  simulated              %lld minutes without a fault\n",
+                      (long long)(s->simulated_s / 60));
+        oc_buf_printf(b, "  alerts fired           %d page, %d notify, %d backlog\n",
+                      s->alerts_page, s->alerts_notify, s->alerts_backlog);
+        oc_buf_printf(b, "  incidents opened       %d\n", s->incidents_opened);
+        oc_buf_printf(b, "  wall time              %.2f s\n", s->wall_s);
+        for (int i = 0; i < s->n_reasons; i++)
+            oc_buf_printf(b, "  FAIL: %s\n", s->reasons[i]);
+        free(cause);
+        return;
+    }
     line_time(b, "fault start", s->fault_start, 0);
     line_time(b, "first alert", s->detected_at, s->fault_start);
     line_time(b, "incident declared", s->declared_at, s->fault_start);
@@ -185,6 +197,19 @@ static int set_duration(void *p, const char *v, char *why, size_t n)
     return 0;
 }
 
+/* --from HH:MM: the time of day (UTC) a healthy drill starts at. */
+static int set_from(void *p, const char *v, char *why, size_t n)
+{
+    int h = 0, m = 0, used = 0;
+    if (sscanf(v, "%2d:%2d%n", &h, &m, &used) != 2 || v[used] || h < 0 || h > 23 || m < 0 ||
+        m > 59) {
+        snprintf(why, n, "a time of day, HH:MM (UTC)");
+        return -1;
+    }
+    ((struct args *)p)->o.healthy_from_s = h * 3600 + m * 60;
+    return 0;
+}
+
 #define F(field) offsetof(struct args, field)
 
 static const struct oc_opt options[] = {
@@ -192,6 +217,8 @@ static const struct oc_opt options[] = {
     {"--seed", OC_OPT_FN, 0, "N", "simulator seed (default 1)", 0, 0, set_seed},
     {"--duration", OC_OPT_FN, 0, "DURATION",
      "simulated time to run (default: the scenario's; healthy: 24h)", 0, 0, set_duration},
+    {"--from", OC_OPT_FN, 0, "HH:MM", "healthy: the time of day (UTC) to start at (default 00:00)",
+     0, 0, set_from},
     {"--auto-mitigate", OC_OPT_FLAG, F(o.auto_mitigate), NULL,
      "let automatic steering mitigate instead of the scripted responder", 0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},

@@ -58,6 +58,7 @@ struct drill_opts {
     const char *scenario;          /* shipped scenario name ("emea-cdn", "blip", ...), or
                                       DRILL_HEALTHY: the population without a fault */
     int64_t duration_ms;           /* simulated time; 0: the scenario's (healthy: 24 h) */
+    int healthy_from_s;            /* healthy: second of the day it starts at (0: midnight) */
     int viewers;                   /* concurrent viewers; 0: 20000 */
     uint64_t seed;                 /* simulator seed */
     int auto_mitigate;             /* 1: automatic steering acts instead of the responder */

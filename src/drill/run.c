@@ -226,7 +226,7 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     so.clock = &d->clk;
     int healthy = strcmp(d->o->scenario, DRILL_HEALTHY) == 0;
     if (healthy)
-        so.start_ms = SIM_DEFAULT_DAY * 1000; /* a whole day from midnight */
+        so.start_ms = (SIM_DEFAULT_DAY + d->o->healthy_from_s) * 1000; /* midnight by default */
     else if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)
         snprintf(err, errlen, "unknown scenario %s", d->o->scenario);
     if (rc == 0 && (rc = sim_new(&so, t, scn, &s)) != 0)

@@ -12,4 +12,12 @@ t_check "no alert of any level" '{"page":0,"notify":0,"backlog":0}' \
     "$(jq -c .alerts_fired "$T_TMP/score.json")"
 t_check "no incident" 0 "$(jq .incidents_opened "$T_TMP/score.json")"
 t_check "pass" true "$(jq .pass "$T_TMP/score.json")"
+# --from and --duration choose the stretch of the day; bad values are usage errors
+"$ONCUE_BIN" drill healthy --viewers 500 --from 18:30 --duration 30m --json > "$T_TMP/s2.json"
+t_check "half an hour from 18:30" 1800 "$(jq .simulated_s "$T_TMP/s2.json")"
+"$ONCUE_BIN" drill healthy --from 24:00 2> "$T_TMP/err" >/dev/null
+t_check "--from 24:00 is a usage error" 2 $?
+t_contains "named" "--from: a time of day, HH:MM (UTC)" "$(cat "$T_TMP/err")"
+"$ONCUE_BIN" drill healthy --duration 30s 2> "$T_TMP/err" >/dev/null
+t_check "--duration 30s is a usage error" 2 $?
 t_done
