@@ -17,9 +17,9 @@
  *     in the catalog.
  *
  * The residual is computed from the cube's complete minutes (qoe_cube_read_begin/end), row by
- * row: a row counts in the slice when it has every value the slice names, and in the cause
- * when it has every value of one element. Percentile metrics have no residual: for them a
- * fitting cause on an opening metric is enough.
+ * row, on value ids (no string compares per row): a row counts in the slice when it has every
+ * value the slice names, and in the cause when it has every value of one element. Percentile
+ * metrics have no residual: for them a fitting cause on an opening metric is enough.
  */
 #include "incident/incident_int.h"
 #include "catalog/catalog.h"
@@ -33,30 +33,34 @@
 #define EXPLAIN_MAX_ELEMS    16  /* cause elements considered */
 #define EXPLAIN_Z            2.0 /* significance of a thin residual's excess */
 
-/* A conjunction of dimension values: a slice or a cause element. */
+/* A conjunction of dimension values (as the cube's value ids): a slice or a cause element. */
 struct pred {
     int n;
+    int none; /* names a value the cube has never seen: matches no row */
     int dim[BEACON_NDIMS];
-    const char *val[BEACON_NDIMS];
+    uint32_t id[BEACON_NDIMS];
 };
 
 /* Reads obj's beacon-dimension keys into p (other keys, such as service, are not QoE). */
-static void pred_of(const json_t *obj, struct pred *p)
+static void pred_of(struct qoe_cube *c, const json_t *obj, struct pred *p)
 {
-    p->n = 0;
+    p->n = p->none = 0;
     for (int d = 0; d < BEACON_NDIMS && json_is_object(obj); d++) {
         const char *v = json_string_value(json_object_get(obj, beacon_dim_names[d]));
-        if (v) {
-            p->dim[p->n] = d;
-            p->val[p->n++] = v;
-        }
+        if (!v)
+            continue;
+        p->dim[p->n] = d;
+        if (qoe_cube_value_id(c, d, v, strlen(v), &p->id[p->n++]) != 0)
+            p->none = 1;
     }
 }
 
-static int pred_match(const struct pred *p, const char *const *vals)
+static int pred_match(const struct pred *p, const uint32_t *ids)
 {
+    if (p->none)
+        return 0;
     for (int i = 0; i < p->n; i++)
-        if (!vals[p->dim[i]] || strcmp(vals[p->dim[i]], p->val[i]) != 0)
+        if (ids[p->dim[i]] != p->id[i])
             return 0;
     return 1;
 }
@@ -103,7 +107,6 @@ static int contains(const json_t *a, const json_t *b)
 static void sums(struct qoe_cube *c, const struct qoe_metric_def *h, const struct pred *slice,
                  const struct pred *elems, int nelems, int64_t from, int64_t to, double out[4])
 {
-    const char *vals[BEACON_NDIMS];
     memset(out, 0, 4 * sizeof(double));
     qoe_cube_read_begin(c);
     for (int64_t t = from; t < to; t += 60) {
@@ -111,16 +114,14 @@ static void sums(struct qoe_cube *c, const struct qoe_metric_def *h, const struc
         for (uint32_t i = 0; m && i < m->nrows; i++) {
             const uint32_t *ids = qoe_cube_leaf_dims(c, m->leaf[i]);
             double num, den;
-            for (int d = 0; d < BEACON_NDIMS; d++)
-                vals[d] = qoe_cube_value(c, d, ids[d]);
-            if (!pred_match(slice, vals))
+            if (!pred_match(slice, ids))
                 continue;
             qoe_metric_counts(h, m, i, &num, &den);
             out[0] += num;
             out[1] += den;
             int in_cause = 0;
             for (int e = 0; e < nelems && !in_cause; e++)
-                in_cause = pred_match(&elems[e], vals);
+                in_cause = pred_match(&elems[e], ids);
             if (!in_cause) {
                 out[2] += num;
                 out[3] += den;
@@ -144,12 +145,12 @@ static int residual_explains(struct incident_mgr *m, const struct incident *inc,
     double s[4];
     if (!c || !h || h->cls == QOE_CLASS_PERCENTILE || isnan(a->threshold))
         return -1;
-    pred_of(a->slice, &slice);
+    pred_of(c, a->slice, &slice);
     json_array_foreach(inc->causes, i, cause)
     {
         const json_t *e = json_object_get(cause, "element");
         if (n < EXPLAIN_MAX_ELEMS && cause_fits(e, a->slice))
-            pred_of(e, &elems[n++]);
+            pred_of(c, e, &elems[n++]);
     }
     if (n == 0)
         return 0;
