@@ -19,24 +19,21 @@ oc_add_c_tests(unit unit)
 oc_add_c_tests(pipeline pipeline)
 oc_add_c_tests(integration integration)
 
-# Shell-driven integration tests: tests/integration/test_*.sh get $ONCUE_BIN and $ONCUE_SRC.
-file(GLOB oc_sh_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.sh)
-foreach(f ${oc_sh_tests})
-  get_filename_component(name ${f} NAME_WE)
-  add_test(NAME integration/${name} COMMAND bash ${f})
-  set_tests_properties(integration/${name} PROPERTIES LABELS integration TIMEOUT 600
-    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
-endforeach()
+# Shell-driven tests: tests/DIR/test_*.sh under LABEL, with $ONCUE_BIN and $ONCUE_SRC.
+function(oc_add_sh_tests dir label timeout)
+  file(GLOB files CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${dir}/test_*.sh)
+  foreach(f ${files})
+    get_filename_component(name ${f} NAME_WE)
+    add_test(NAME ${label}/${name} COMMAND bash ${f})
+    set_tests_properties(${label}/${name} PROPERTIES LABELS ${label} TIMEOUT ${timeout}
+      ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
+  endforeach()
+endfunction()
 
-# Long tests (tests/long/test_*.sh, label "long"): hours of simulated traffic at scale, run on
-# the release build by `make check-long`; `make check` leaves them out.
-file(GLOB oc_long_tests CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/long/test_*.sh)
-foreach(f ${oc_long_tests})
-  get_filename_component(name ${f} NAME_WE)
-  add_test(NAME long/${name} COMMAND bash ${f})
-  set_tests_properties(long/${name} PROPERTIES LABELS long TIMEOUT 21600
-    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
-endforeach()
+oc_add_sh_tests(integration integration 600)
+# Long tests (label "long"): hours of simulated traffic at scale, run on the release build by
+# `make check-long`; `make check` leaves them out.
+oc_add_sh_tests(long long 21600)
 
 # Real-player steering test (tests/browser/run.sh): installs chromium, ffmpeg and the npm
 # players itself; exits 77 (skipped, reason printed) where they cannot be installed.

@@ -162,13 +162,15 @@ static int residual_explains(struct incident_mgr *m, const struct incident *inc,
     if (s[3] <= 0) /* all of the slice's traffic is the cause's */
         return 1;
     double rest = s[2] / s[3];
+    int below = strcmp(a->op, "<") == 0;     /* the good side is above the threshold */
     if (strcmp(a->kind, "burn_rate") == 0) { /* the burn scales with the metric */
         double all = s[0] / s[1];
         rest = all > 0 ? a->value * rest / all : 0;
-        return strcmp(a->op, "<") == 0 ? rest >= a->threshold : rest <= a->threshold;
     }
-    if (strcmp(a->op, "<") == 0 ? rest >= a->threshold : rest <= a->threshold)
+    if (below ? rest >= a->threshold : rest <= a->threshold)
         return 1;
+    if (strcmp(a->kind, "burn_rate") == 0)
+        return 0;
     /* a ratio of counts (starts, sessions): what is left of a thin group (a player build with
      * a dozen starts once the failing TVs are out) is explained unless its excess over the
      * threshold is significant (binomial, EXPLAIN_Z standard deviations) */
@@ -176,7 +178,7 @@ static int residual_explains(struct incident_mgr *m, const struct incident *inc,
     if (h->unit_per_count != 1 || p <= 0 || p >= 1)
         return 0;
     double z = (s[2] - p * s[3]) / sqrt(p * (1 - p) * s[3]);
-    return strcmp(a->op, "<") == 0 ? -z < EXPLAIN_Z : z < EXPLAIN_Z;
+    return (below ? -z : z) < EXPLAIN_Z;
 }
 
 /* 1 when service a is in the blast radius of b (a depends on b, transitively). */

@@ -51,14 +51,6 @@ int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *i
     return inc ? 0 : OC_ENOTFOUND;
 }
 
-/* 1 when obj (a slice, or Alertmanager labels) names a region, CDN or device. */
-static int names_scope(const json_t *obj)
-{
-    return json_is_string(json_object_get(obj, "region")) ||
-           json_is_string(json_object_get(obj, "cdn")) ||
-           json_is_string(json_object_get(obj, "device"));
-}
-
 /* The slice an incident opened by p is routed by: its slice, plus, for an Alertmanager alert,
  * the labels that name catalog dimensions (its QoE slice leaves them out, its owner does not).
  * New reference. */
@@ -76,8 +68,8 @@ static json_t *route_slice(const json_t *slice, const json_t *p)
 static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
 {
     const char *s;
-    a->scoped =
-        names_scope(json_object_get(p, "slice")) || names_scope(json_object_get(p, "labels"));
+    a->scoped = inc_names_scope(json_object_get(p, "slice")) ||
+                inc_names_scope(json_object_get(p, "labels"));
     s = json_string_value(json_object_get(p, "metric"));
     snprintf(a->metric, sizeof(a->metric), "%s", s ? s : "");
     s = json_string_value(json_object_get(p, "op"));

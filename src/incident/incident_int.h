@@ -126,6 +126,10 @@ struct inc_alert *inc_alert_find(struct incident *inc, const char *id);
  * (alerts join, slice widens, inc is resolved as merged). 1 when merged, else 0. */
 int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now);
 
+/* 1 when obj (a slice, or an Alertmanager alert's labels) names a region, CDN or device: the
+ * grid's "one region, CDN or device class" (severity.c). */
+int inc_names_scope(const json_t *obj);
+
 /* explain.c (caller holds m->mu; reads the cube and the catalog) */
 struct oc_ev_alert;
 /* 1 when inc's cause accounts for alert a (the rule in explain.c's file comment), else 0. */

@@ -176,10 +176,11 @@ int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, con
     return rc;
 }
 
-static int slice_scoped(const json_t *slice)
+int inc_names_scope(const json_t *obj)
 {
-    return json_object_get(slice, "region") || json_object_get(slice, "cdn") ||
-           json_object_get(slice, "device");
+    return json_is_string(json_object_get(obj, "region")) ||
+           json_is_string(json_object_get(obj, "cdn")) ||
+           json_is_string(json_object_get(obj, "device"));
 }
 
 /* The impact of inc at now: measured (or from the alert values when nothing can be measured)
@@ -200,7 +201,7 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
         if (!a->firing)
             continue;
         imp->core_down |= a->core_down;
-        if (strcmp(a->level, "page") == 0 && (slice_scoped(inc->slice) || a->scoped))
+        if (strcmp(a->level, "page") == 0 && (inc_names_scope(inc->slice) || a->scoped))
             imp->scope_broken = 1;
         const struct qoe_metric_def *md = qoe_metric_find(a->metric);
         if (rc && global && md && (md->flags & QOE_MF_VIEWER_SHARE))
