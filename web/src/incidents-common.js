@@ -1,0 +1,31 @@
+// Incident list rows, shared by the Now view and the incident list.
+import { html } from './html.js';
+import { Sev, Tag } from './ui.js';
+export const isOpen = inc => inc.state !== 'resolved' && inc.state !== 'closed';
+
+import { fmtAgo, fmtDur, fmtNum, fmtPct, sliceText } from './fmt.js';
+
+export function affected(inc) {
+    const s = (inc.snapshots && (inc.snapshots.peak || inc.snapshots.declaration)) || null;
+    return s ? { viewers: s.viewers, share: s.affected_share } : { viewers: null, share: inc.peak_share };
+}
+
+export function IncidentRows({ incidents, now, compact }) {
+    return html`<table><thead><tr><th>sev</th><th>incident</th><th>state</th>${compact ? null : html`<th>scope</th>`}
+        <th>owner</th><th class="num">viewers affected (peak)</th><th>opened</th>${compact ? null : html`<th class="num">duration</th>`}</tr></thead>
+        <tbody>${incidents.map(i => {
+        const a = affected(i);
+        const end = i.resolved_at || i.closed_at || now;
+        const go = () => { location.hash = '#/incidents/' + i.incident_id; };
+        return html`<tr class="click" data-incident=${i.incident_id} onClick=${go}>
+            <td><${Sev} s=${i.severity} /></td>
+            <td><a href=${'#/incidents/' + i.incident_id} onClick=${e => e.stopPropagation()}>${i.incident_id}</a> ${i.title}</td>
+            <td><${Tag} k=${i.state}>${i.state}</${Tag}>${i.acknowledged_at || !isOpen(i) ? null : html` <${Tag} k="warn">unacked</${Tag}>`}</td>
+            ${compact ? null : html`<td class="mono">${sliceText(i.slice)}</td>`}
+            <td>${i.service || '–'}${i.team ? html` <span class="dim">(${i.team})</span>` : null}</td>
+            <td class="num">${a.viewers != null ? fmtNum(a.viewers) : '–'} <span class="dim">${a.share != null ? fmtPct(a.share, 1) : ''}</span></td>
+            <td title=${new Date(i.opened_at * 1000).toISOString()}>${fmtAgo(i.opened_at, now)}</td>
+            ${compact ? null : html`<td class="num">${fmtDur(end - i.opened_at)}</td>`}
+        </tr>`;
+    })}</tbody></table>`;
+}

@@ -1,0 +1,131 @@
+// Dashboards (#/dashboards?d=ID&from=-3h): the seven war-room dashboards in runbook order.
+// Panels fed by player beacons draw now; panels whose source is not built or configured yet
+// (manifest prober, scraped service metrics, CDN logs) say so instead of drawing nothing.
+import { html } from '../html.js';
+import { api, qoe } from '../api.js';
+import { useFetch } from '../hooks.js';
+import { Chart, toColumns } from '../chart.js';
+import { Async, Panel, NotConfigured, Empty } from '../ui.js';
+import { range, fmtValue, fmtNum, metricLabel, sliceText } from '../fmt.js';
+import { setQuery } from '../router.js';
+
+const PROBE = 'The probe module (live HLS/DASH manifest prober and Prometheus scraper of origin, packager, DRM license and CDN services) is not built yet. When it ships, its `probe.*` settings (docs/config.md, coming) will name the targets; until then this panel has no source. Beacon panels on this dashboard are real.';
+const SCRAPE = what => ({ kind: 'none', what: `no scraped ${what} metrics`, how: PROBE });
+
+export const BOARDS = [
+    { id: 'origin', title: 'Origin', why: 'An origin fault shows on every CDN at once: startup and failures rise on all pathways together.', panels: [
+        SCRAPE('origin (request rate, 5xx, latency)'),
+        { kind: 'chart', title: 'Startup time p95 by CDN', metric: 'startup_p95_ms', group_by: 'cdn' },
+        { kind: 'chart', title: 'Video start failures by CDN', metric: 'vsf_rate', group_by: 'cdn' },
+    ] },
+    { id: 'packager', title: 'Packager', why: 'A stale or broken packager hits live streams first: compare live=true with on-demand.', panels: [
+        SCRAPE('packager (segment output, encode lag)'),
+        { kind: 'chart', title: 'Rebuffer ratio, live vs on-demand', metric: 'rebuffer_ratio', group_by: 'live' },
+        { kind: 'chart', title: 'Video start failures, live vs on-demand', metric: 'vsf_rate', group_by: 'live' },
+    ] },
+    { id: 'cdn', title: 'CDN edge', why: 'Per CDN and POP, as players see them.', panels: [
+        { kind: 'none', what: 'no CDN log shipper configured', how: 'CDN logs (cache hit ratio, edge 5xx, throughput per POP) arrive through the CDN log ingest, which is not built yet; configure your CDN\'s log streaming to oncue once it is (docs/config.md `ingest.*`, coming). The panels below come from player beacons.' },
+        { kind: 'chart', title: 'Rebuffer ratio by CDN', metric: 'rebuffer_ratio', group_by: 'cdn' },
+        { kind: 'chart', title: 'Startup time p95 by CDN', metric: 'startup_p95_ms', group_by: 'cdn' },
+        { kind: 'chart', title: 'Concurrent viewers rebuffering by POP (top 10)', metric: 'concurrent_rebuffering_share', group_by: 'pop', top: 10 },
+        { kind: 'chart', title: 'Concurrent viewers by CDN', metric: 'concurrent_viewers', group_by: 'cdn' },
+    ] },
+    { id: 'manifest', title: 'Manifest validity', why: 'Do live manifests parse, advance, and point at reachable segments on every CDN?', panels: [
+        { kind: 'none', what: 'no manifest prober configured', how: PROBE },
+    ] },
+    { id: 'drm', title: 'DRM license', why: 'License failures stop playback before the first frame: start failures by key system.', panels: [
+        SCRAPE('DRM license service (grant rate, errors, latency)'),
+        { kind: 'chart', title: 'Video start failures by DRM', metric: 'vsf_rate', group_by: 'drm' },
+        { kind: 'chart', title: 'Video start failures by DRM and device (top 10)', metric: 'vsf_rate', group_by: 'drm,device', top: 10 },
+    ] },
+    { id: 'errors', title: 'Player error codes', why: 'Which errors players report, and which builds report them.', panels: [
+        { kind: 'errors' },
+        { kind: 'chart', title: 'Video start failures by player', metric: 'vsf_rate', group_by: 'player' },
+        { kind: 'chart', title: 'Video start failures by player version (top 10)', metric: 'vsf_rate', group_by: 'player,player_version', top: 10 },
+    ] },
+    { id: 'isp-cdn', title: 'ISP/CDN correlation', why: 'A bad ISP shows across CDNs; a bad CDN across ISPs.', panels: [
+        { kind: 'matrix', metric: 'rebuffer_ratio', rows: 'isp', cols: 'cdn' },
+        { kind: 'matrix', metric: 'vsf_rate', rows: 'isp', cols: 'cdn' },
+    ] },
+];
+
+function ChartPanel({ p, from }) {
+    const r = useFetch(async () => {
+        const rg = range(from, 'now', null);
+        const ans = await qoe({ metric: p.metric, from: rg.from, to: rg.to, step: rg.step, group_by: p.group_by, top: p.top });
+        const c = toColumns(ans, rg);
+        return { x: c.x, series: c.ys.map(y => ({ label: sliceText(y.group), values: y.values })) };
+    }, [p.metric, p.group_by, from], { every: 60000 });
+    return html`<${Panel} title=${p.title} sub=${`${p.metric}, from player beacons`}>
+        <${Async} r=${r} what="the chart">${d => html`<${Chart} x=${d.x} series=${d.series} metric=${p.metric} height=${190} sync="dash" />`}</${Async}>
+        <div class="src"><a href=${`#/explore?metric=${p.metric}&from=${from}&to=now&group_by=${p.group_by}`}>open in explorer →</a></div>
+    </${Panel}>`;
+}
+
+function MatrixPanel({ p, from }) {
+    const r = useFetch(async () => {
+        const rg = range(from, 'now', null);
+        const gb = `${p.rows},${p.cols}`;
+        const [v, vol] = await Promise.all([
+            qoe({ metric: p.metric, from: rg.from, to: rg.to, group_by: gb, top: 400 }),
+            qoe({ metric: 'concurrent_viewers', from: rg.from, to: rg.to, group_by: gb, top: 400 }),
+        ]);
+        const val = new Map(), vw = new Map(), rowVol = new Map(), cols = new Set();
+        const one = s => (s.points[0] ? s.points[0][1] : null);
+        for (const s of v.series) { val.set(s.group[p.rows] + '\u0000' + s.group[p.cols], one(s)); cols.add(s.group[p.cols]); }
+        for (const s of vol.series) {
+            vw.set(s.group[p.rows] + '\u0000' + s.group[p.cols], one(s));
+            rowVol.set(s.group[p.rows], (rowVol.get(s.group[p.rows]) || 0) + (one(s) || 0));
+        }
+        const rows = [...rowVol.keys()].sort((a, b) => rowVol.get(b) - rowVol.get(a));
+        const all = [...val.values()].filter(x => x != null).sort((a, b) => a - b);
+        const median = all.length ? all[Math.floor(all.length / 2)] : 0;
+        return { rows, cols: [...cols].sort(), val, vw, median };
+    }, [p.metric, from], { every: 60000 });
+    return html`<${Panel} title=${`${metricLabel(p.metric)}: ${p.rows} × ${p.cols}`} sub="over the range; red cells are well above the median cell; click to explore">
+        <${Async} r=${r} what="the table">${d => (!d.rows.length ? html`<${Empty}>No beacons in this range.</${Empty}>` : html`<div class="scroll"><table class="heat">
+            <thead><tr><th>${p.rows}</th>${d.cols.map(c => html`<th class="num">${c}</th>`)}</tr></thead>
+            <tbody>${d.rows.map(row => html`<tr><td>${row}</td>${d.cols.map(c => {
+            const k = row + '\u0000' + c;
+            const x = d.val.get(k);
+            const hot = x != null && d.median > 0 ? Math.min(1, Math.max(0, (x / d.median - 1.5) / 3)) : 0;
+            const go = `#/explore?metric=${p.metric}&from=${from}&to=now&filter=${p.rows}:${row},${p.cols}:${c}`;
+            return html`<td class="num cell" style=${hot > 0 ? { background: `rgba(248,81,73,${(0.15 + hot * 0.55).toFixed(2)})` } : null}
+                title=${`${fmtNum(d.vw.get(k))} concurrent viewers (mean)`}><a href=${go} style="color:inherit">${fmtValue(p.metric, x)}</a></td>`;
+        })}</tr>`)}</tbody></table></div>`)}</${Async}>
+    </${Panel}>`;
+}
+
+function ErrorCodesPanel({ from }) {
+    const dims = useFetch(() => api('/v1/qoe/dimensions'), []);
+    return html`<${Async} r=${dims} what="dimensions">${d => (d.dimensions.some(x => x.name === 'error_code')
+        ? html`<${ChartPanel} p=${{ title: 'Start failures by error code (top 10)', metric: 'vsf_rate', group_by: 'error_code', top: 10 }} from=${from} />`
+        : html`<${Panel} title="Failures by error code"><${NotConfigured} what="the QoE cube has no error_code dimension"
+            how="Players send error_code on failed starts and error events (docs/contracts.md, Beacon events), but the cube aggregates by region, country, cdn, pop, isp, asn, device, os, player, player_version, drm, title and live only, so failures cannot be split by code yet. The panels below split start failures by player and build instead." /></${Panel}>`)}</${Async}>`;
+}
+
+function Board({ b, from }) {
+    return html`<section class="stack" id=${'board-' + b.id} aria-labelledby=${'h-' + b.id}>
+        <h2 id=${'h-' + b.id} style="font-size:15px;margin-top:6px">${b.title} <span class="sub">${b.why}</span></h2>
+        <div class="grid">${b.panels.map(p => (p.kind === 'chart' ? html`<${ChartPanel} p=${p} from=${from} />`
+            : p.kind === 'matrix' ? html`<${MatrixPanel} p=${p} from=${from} />`
+            : p.kind === 'errors' ? html`<${ErrorCodesPanel} from=${from} />`
+            : html`<${Panel} title=${p.what[0].toUpperCase() + p.what.slice(1)}><${NotConfigured} what=${p.what} how=${p.how} /></${Panel}>`))}</div>
+    </section>`;
+}
+
+export function DashboardsView({ q }) {
+    const d = q.get('d') || 'all';
+    const from = q.get('from') || '-3h';
+    const shown = d === 'all' ? BOARDS : BOARDS.filter(b => b.id === d);
+    return html`<div data-view="dashboards" class="stack">
+        <div class="toolbar"><h1 style="margin:0;flex:1">Dashboards</h1>
+            <label>range<select value=${from} onChange=${e => setQuery({ from: e.currentTarget.value })}>
+                ${['-1h', '-3h', '-6h', '-24h'].map(r => html`<option value=${r}>last ${r.slice(1)}</option>`)}</select></label></div>
+        <nav class="tabs" aria-label="dashboards">
+            <a href="#/dashboards?d=all" class=${d === 'all' ? 'on' : ''}>All, in runbook order</a>
+            ${BOARDS.map((b, i) => html`<a href=${`#/dashboards?d=${b.id}&from=${from}`} class=${d === b.id ? 'on' : ''}>${i + 1}. ${b.title}</a>`)}
+        </nav>
+        ${shown.length ? shown.map(b => html`<${Board} b=${b} from=${from} />`) : html`<${Empty}>No dashboard '${d}'.</${Empty}>`}
+    </div>`;
+}
