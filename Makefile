@@ -3,7 +3,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 REL    := build/rel
 ASAN   := build/asan
 
-.PHONY: all build demo check check-long deps deps-check test docs format clean
+.PHONY: all build web demo check check-long deps deps-check test docs format clean
 
 all: build
 
@@ -13,7 +13,14 @@ deps:
 deps-check:
 	@scripts/deps.sh check
 
-build: deps
+# The web console bundle (web/dist/, committed; the server embeds it). Rebuilt from web/src/
+# with the pinned npm packages; where npm cannot install, the committed bundle is used as is.
+web:
+	@scripts/web.sh build; rc=$$?; \
+	if [ $$rc -eq 77 ]; then echo "note: web console not rebuilt (npm unavailable); using the committed web/dist/"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
+
+build: deps web
 	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOC_WERROR=ON >/dev/null
 	cmake --build $(REL) -j $(JOBS)
 

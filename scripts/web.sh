@@ -77,8 +77,11 @@ build)
 check)
     if ! diff -r "$tmp/dist" "$WEB/dist" >/dev/null 2>&1; then
         echo "web/dist/ is stale (it does not match what web/src/ builds):"
-        diff -rq "$tmp/dist" "$WEB/dist" 2>&1 | sed -e "s|$tmp/dist|built|g" -e "s|$WEB/dist|web/dist|g" |
-            sed 's/^/  /'
+        diff -rq "$tmp/dist" "$WEB/dist" 2>&1 | sed -E \
+            -e "s|^Files $tmp/dist/([^ ]*) and .* differ$|  web/dist/\1 (out of date)|" \
+            -e "s|^Only in $tmp/dist(/[^:]*)?: (.*)$|  web/dist\1/\2 (missing)|" \
+            -e "s|^Only in $WEB/dist(/[^:]*)?: (.*)$|  web/dist\1/\2 (no longer built)|" \
+            -e "s|//|/|g"
         echo "run make web and commit web/dist/"
         exit 1
     fi

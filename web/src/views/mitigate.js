@@ -26,8 +26,9 @@ function cause(inc) {
     return out;
 }
 
-/** Fields pre-filled from the incident's scope, cause and owner. */
-function defaults(kind, inc, cdns) {
+/** Fields pre-filled from the incident's scope, cause and owner, and the steering policy's
+ * pathways and flags. */
+function defaults(kind, inc, cdns, policy) {
     const c = cause(inc);
     const reason = `${inc.incident_id}: ${inc.title}`.slice(0, 500);
     switch (kind) {
@@ -36,7 +37,10 @@ function defaults(kind, inc, cdns) {
         return { region: c.region || '', from, to: (cdns.find(x => x !== from && x !== 'other') || ''), percent: '', reason };
     }
     case 'backup-origin': return { service: inc.service || '', host: '', reason };
-    case 'flag': return { name: '', on: 'false', player: c.player || '', player_version: c.player_version || '', device: c.device || '', region: c.region || '', reason };
+    case 'flag': {
+        const f = (policy && policy.flags && policy.flags[0]) || null;
+        return { name: f ? f.name : '', on: f ? String(!f.on) : 'false', player: c.player || '', player_version: c.player_version || '', device: c.device || '', region: c.region || '', reason };
+    }
     default: return { service: inc.service || '', reason };
     }
 }
@@ -62,7 +66,7 @@ function DryRun({ res }) {
         <div><b>Dry run:</b> <span class="mono">${JSON.stringify(res.mitigation)}</span></div>
         ${same ? html`<div class="dim">The steering manifest does not change (this kind is recorded and announced; its effect is the owner's tool).</div>` : null}
         <div class="diff"><div><div class="sub">steering manifest now</div><pre>${before}</pre></div>
-            <div><div class="sub">after the mitigation</div><pre>${after.split('\n').map(l => (had.has(l) ? l + '\n' : html`<mark>${l}</mark>\n`))}</pre></div></div>
+            <div><div class="sub">after the mitigation</div><pre>${after.split('\n').map(l => (had.has(l) ? l + '\n' : [html`<mark>${l}</mark>`, '\n']))}</pre></div></div>
     </div>`;
 }
 
@@ -75,7 +79,11 @@ export function MitigationPanel({ inc, canAct, onApplied }) {
     const [done, setDone] = useState(null);
     const dims = useFetch(() => api('/v1/qoe/dimensions'), []);
     const mits = useFetch(() => api('/v1/mitigations'), [], { live: topics('mitigation.', 'steer.') });
-    const cdns = dims.data ? ((dims.data.dimensions.find(d => d.name === 'cdn') || {}).top || []).map(t => t.value) : [];
+    const policy = useFetch(() => api('/v1/steering/policies'), [], { live: topics('steer.', 'mitigation.') });
+    // Pathways of the steering policy when it names them, else the CDNs players report.
+    const cdnsOf = (d, pol) => ((pol && pol.pathways && pol.pathways.length) ? pol.pathways
+        : d ? ((d.dimensions.find(x => x.name === 'cdn') || {}).top || []).map(t => t.value) : []);
+    const cdns = cdnsOf(dims.data, policy.data);
 
     const dryRun = async (k, f) => {
         setBusy(true); setError(null); setDry(null); setDone(null);
@@ -87,8 +95,11 @@ export function MitigationPanel({ inc, canAct, onApplied }) {
             setBusy(false);
         }
     };
-    const choose = k => {
-        const f = defaults(k, inc, cdns);
+    const choose = async k => {
+        // The CDN names come from the cube's dimensions; wait for them on a quick first click.
+        const d = dims.data || await api('/v1/qoe/dimensions').catch(() => null);
+        const pol = policy.data || await api('/v1/steering/policies').catch(() => null);
+        const f = defaults(k, inc, cdnsOf(d, pol), pol);
         setKind(k);
         setFields(f);
         dryRun(k, f);
