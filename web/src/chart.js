@@ -1,7 +1,7 @@
 // Charts: uPlot, drawn from column arrays built once per query (no per-point work at draw time).
 // Every draw is wrapped in performance marks 'chart-start'/'chart-end' and measured as 'chart'.
 import uPlot from 'uplot';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { METRICS, fmtValue, fmtPct, fmtMs, fmtNum } from './fmt.js';
 
@@ -67,6 +67,8 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
     const plot = useRef(null);
     const u0 = unit || (METRICS[metric] ? METRICS[metric].unit : 'count');
     const empty = !x || !series || !series.length || !hasData(series);
+    const compact = !!series && series.length > 6;
+    const [hidden, setHidden] = useState({});
 
     useEffect(() => {
         if (empty || !el.current) {
@@ -81,7 +83,9 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
             height,
             tzDate: ts => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
             cursor: sync ? { sync: { key: sync } } : {},
-            legend: { live: true },
+            // Past a few series uPlot's live legend is a wall of rows (and costs a lot of DOM
+            // on every draw): a compact legend of our own replaces it.
+            legend: { show: !compact },
             scales: {
                 x: { time: true },
                 y: { range: (u, min, max) => [0, Math.max(max || 0, hi * 1.15) * 1.05 || (u0 === 'ratio' ? 0.01 : 1)] },
@@ -104,11 +108,13 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
                 draw: [u => {
                     const { ctx, bbox } = u;
                     const r = devicePixelRatio || 1;
-                    for (const b of bands) {
+                    let shaded = false;
+                    bands.forEach((b, i) => {
                         const y = u.valToPos(b.value, 'y', true);
-                        if (!(y >= bbox.top && y <= bbox.top + bbox.height)) continue;
+                        if (!(y >= bbox.top && y <= bbox.top + bbox.height)) return;
                         ctx.save();
-                        if (b.above) {
+                        if (b.above && !shaded) {
+                            shaded = true;
                             ctx.fillStyle = shade;
                             ctx.fillRect(bbox.left, bbox.top, bbox.width, y - bbox.top);
                         }
@@ -122,10 +128,11 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
                         ctx.fillStyle = b.color || bad;
                         ctx.font = `${10 * r}px system-ui, sans-serif`;
                         ctx.textAlign = 'right';
-                        ctx.textBaseline = 'bottom';
-                        ctx.fillText(b.label, bbox.left + bbox.width - 4 * r, y - 2 * r);
+                        // Alternate labels above and below their lines so close bands stay legible.
+                        ctx.textBaseline = i % 2 ? 'top' : 'bottom';
+                        ctx.fillText(b.label, bbox.left + bbox.width - 4 * r, i % 2 ? y + 2 * r : y - 2 * r);
                         ctx.restore();
-                    }
+                    });
                 }],
             },
         };
@@ -133,8 +140,11 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
         performance.mark('chart-start');
         if (plot.current) plot.current.destroy();
         plot.current = new uPlot(opts, data, el.current);
+        // uPlot draws in a microtask; an empty batch draws now, so the measure covers the draw.
+        plot.current.batch(() => {});
         performance.mark('chart-end');
         performance.measure('chart', 'chart-start', 'chart-end');
+        setHidden({});
     }, [idOf(x), series && series.map(s => `${idOf(s.values)}/${s.label}/${s.color}/${s.dash}/${s.width}`).join('|'),
         JSON.stringify(bands), height, empty, metric]);
 
@@ -154,5 +164,13 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
     return html`<div class="chart-wrap">
         ${empty ? html`<div class="empty" style=${{ minHeight: height + 'px' }}>${emptyText ||
             'No data in this range (no beacons for this slice): not the same as healthy.'}</div>` : null}
-        <div class="chart" data-chart ref=${el} hidden=${empty}></div></div>`;
+        <div class="chart" data-chart ref=${el} hidden=${empty}></div>
+        ${compact && !empty ? html`<ul class="legend" aria-label="series">${series.map((s, i) => html`<li>
+            <button type="button" class=${'link' + (hidden[i] ? ' off' : '')} aria-pressed=${!hidden[i]} title="show or hide this series"
+                onClick=${() => {
+                    const h = { ...hidden, [i]: !hidden[i] };
+                    setHidden(h);
+                    if (plot.current) plot.current.setSeries(i + 1, { show: !h[i] });
+                }}><i class="sw" style=${{ background: s.color || PALETTE[i % PALETTE.length], borderStyle: s.dash ? 'dashed' : 'solid' }}></i>${s.label}</button></li>`)}</ul>` : null}
+        </div>`;
 }

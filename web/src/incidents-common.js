@@ -24,8 +24,8 @@ export function IncidentRows({ incidents, now, compact }) {
             ${compact ? null : html`<td class="mono">${sliceText(i.slice)}</td>`}
             <td>${i.service || '–'}${i.team ? html` <span class="dim">(${i.team})</span>` : null}</td>
             <td class="num">${a.viewers != null ? fmtNum(a.viewers) : '–'} <span class="dim">${a.share != null ? fmtPct(a.share, 1) : ''}</span></td>
-            <td title=${new Date(i.opened_at * 1000).toISOString()}>${fmtAgo(i.opened_at, now)}</td>
-            ${compact ? null : html`<td class="num">${fmtDur(end - i.opened_at)}</td>`}
+            <td class="nw" title=${new Date(i.opened_at * 1000).toISOString()}>${fmtAgo(i.opened_at, now)}</td>
+            ${compact ? null : html`<td class="num nw">${fmtDur(end - i.opened_at)}</td>`}
         </tr>`;
     })}</tbody></table>`;
 }

@@ -14,7 +14,7 @@ export function href(path, params) {
     if (params) {
         const p = new URLSearchParams();
         for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
-        const qs = p.toString().replace(/%3A/gi, ':').replace(/%2C/gi, ',');
+        const qs = p.toString().replace(/%3A/gi, ':').replace(/%2C/gi, ',').replace(/%2F/gi, '/');
         if (qs) s += '?' + qs;
     }
     return s;

@@ -22,7 +22,7 @@ function AlertRows({ alerts, now, active }) {
             <td><${Tag} k=${a.level === 'page' ? 'firing' : ''}>${a.level}</${Tag}></td>
             <td class="num">${a.kind === 'burn_rate' ? (a.value != null ? a.value.toFixed(2) + '×' : '–') : fmtValue(a.metric, a.value)}</td>
             <td class="num">${a.op} ${a.kind === 'burn_rate' ? a.threshold + '×' : fmtValue(a.metric, a.threshold)}</td>
-            <td title=${fmtTime(a.fired_at)}>${fmtAgo(a.fired_at, now)}</td>
+            <td class="nw" title=${`condition held since ${fmtTime(a.since)}`}>${fmtAgo(a.fired_at ?? a.at, now)}</td>
             ${active ? null : html`<td>${a.resolved_at ? html`<span title=${fmtTime(a.resolved_at)}>after ${fmtDur(a.resolved_at - a.fired_at)}</span>` : html`<${Tag} k="firing">firing</${Tag}>`}</td>`}
             <td>${a.incident_id ? html`<a href=${'#/incidents/' + a.incident_id}>${a.incident_id}</a>` : html`<span class="dim">–</span>`}</td></tr>`)}</tbody></table></div>`;
 }

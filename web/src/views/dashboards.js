@@ -9,7 +9,7 @@ import { Async, Panel, NotConfigured, Empty } from '../ui.js';
 import { range, fmtValue, fmtNum, metricLabel, sliceText } from '../fmt.js';
 import { setQuery } from '../router.js';
 
-const PROBE = 'The probe module (live HLS/DASH manifest prober and Prometheus scraper of origin, packager, DRM license and CDN services) is not built yet. When it ships, its `probe.*` settings (docs/config.md, coming) will name the targets; until then this panel has no source. Beacon panels on this dashboard are real.';
+const PROBE = 'The probe module (live manifest prober; Prometheus scraper of origin, packager, DRM license and CDN services) is not built yet: its `probe.*` settings (docs/config.md, coming) will name the targets. Until then this panel has no source; the beacon panels here are real.';
 const SCRAPE = what => ({ kind: 'none', what: `no scraped ${what} metrics`, how: PROBE });
 
 export const BOARDS = [
@@ -123,7 +123,7 @@ export function DashboardsView({ q }) {
             <label>range<select value=${from} onChange=${e => setQuery({ from: e.currentTarget.value })}>
                 ${['-1h', '-3h', '-6h', '-24h'].map(r => html`<option value=${r}>last ${r.slice(1)}</option>`)}</select></label></div>
         <nav class="tabs" aria-label="dashboards">
-            <a href="#/dashboards?d=all" class=${d === 'all' ? 'on' : ''}>All, in runbook order</a>
+            <a href=${`#/dashboards?d=all&from=${from}`} class=${d === 'all' ? 'on' : ''}>All, in runbook order</a>
             ${BOARDS.map((b, i) => html`<a href=${`#/dashboards?d=${b.id}&from=${from}`} class=${d === b.id ? 'on' : ''}>${i + 1}. ${b.title}</a>`)}
         </nav>
         ${shown.length ? shown.map(b => html`<${Board} b=${b} from=${from} />`) : html`<${Empty}>No dashboard '${d}'.</${Empty}>`}

@@ -52,13 +52,13 @@ export function BreakdownTable({ metric, data, onPick }) {
     const fmtImpact = v => (v == null ? '–' : unit === 'ratio' ? (v * 100).toFixed(3) + ' pt' : unit === 'ms' ? Math.round(v) + ' ms' : fmtNum(v, 1) + (unit === 'kbps' ? ' kbps' : ''));
     return html`<div class="scroll"><table><thead><tr><th>slice</th><th class="num">${metricLabel(metric)}</th>
         <th class="num">vs total</th><th class="num" title=${`share of ${data.vol} over the range`}>share of traffic</th>
-        ${data.isCount ? null : html`<th class="num" title=${IMPACT_HELP}>impact <span aria-label=${IMPACT_HELP}>ⓘ</span></th>`}<th></th></tr></thead>
+        ${data.isCount ? null : html`<th class="num" title=${IMPACT_HELP}>impact <span class="help" tabindex="0" role="img" aria-label=${IMPACT_HELP}>?</span></th>`}<th></th></tr></thead>
         <tbody>${data.rows.map(r => {
         const worse = r.impact != null && r.impact > 0;
         return html`<tr class="click" onClick=${() => onPick(r.group)} title="add this slice to the filter">
             <td class="mono">${sliceText(r.group)}</td>
             <td class=${'num ' + (worse ? 'bad' : '')}>${fmtValue(metric, r.value)}</td>
-            <td class="num dim">${r.value != null && data.total != null ? (unit === 'ratio' ? ((r.value - data.total) * 100).toFixed(2) + ' pt' : fmtValue(metric, r.value - data.total)) : '–'}</td>
+            <td class="num dim">${r.value != null && data.total != null ? ((r.value >= data.total ? '+' : '') + (unit === 'ratio' ? ((r.value - data.total) * 100).toFixed(2) + ' pt' : fmtValue(metric, r.value - data.total))) : '–'}</td>
             <td class="num">${fmtPct(r.share, 1)}</td>
             ${data.isCount ? null : html`<td class=${'num ' + (worse ? 'bad' : 'good')}>${worse ? '+' : ''}${fmtImpact(r.impact)}</td>`}
             <td><button type="button" class="link" onClick=${e => { e.stopPropagation(); onPick(r.group); }}
@@ -105,7 +105,8 @@ export function ExploreView({ q }) {
                 series.push({ label: sliceText(y.group) + ' (24 h earlier)', values: y.values, color: PALETTE[i % PALETTE.length], dash: [6, 4], width: 1 });
             });
         }
-        return { r, x: c.x, series };
+        const prevEmpty = !!prev && !prev.series.some(s => s.points.some(p => p[1] != null));
+        return { r, x: c.x, series, prevEmpty };
     }, [key], { every: to === 'now' ? 60000 : 0 });
     const bd = useFetch(async () => {
         const r = range(from, to, stepText);
@@ -160,7 +161,7 @@ export function ExploreView({ q }) {
         <${Panel} title=${metricLabel(metric)} sub=${`${sliceText(Object.fromEntries(pairs))}${groupBy ? ' by ' + groupBy : ''}${compare ? ' · dashed: 24 h earlier' : ''}`}>
             <${Async} r=${chart} what="the chart">${d => html`<${Chart} x=${d.x} series=${d.series} metric=${metric} height=${300}
                 emptyText="No data for this metric and filter in this range." />
-                <div class="src">${d.series.length} series · step ${d.r.step} s · ${d.r.n} points each</div>`}</${Async}>
+                <div class="src">${d.series.length} series · step ${d.r.step} s · ${d.r.n} points each${d.prevEmpty ? ' · no data 24 h earlier to compare with' : ''}</div>`}</${Async}>
         </${Panel}>
         <${Panel} title="Breakdown" sub=${`by ${by}, ranked by negative impact on the total; click a row to add it to the filter`}>
             ${groupBy ? null : html`<div class="toolbar"><label>break down by<select value=${by} onChange=${e => setQuery({ by: e.currentTarget.value })}>

@@ -102,5 +102,5 @@ export function NowView({ q }) {
 
 export function describeSpec(spec) {
     if (!spec) return '';
-    return Object.entries(spec).filter(([k]) => k !== 'kind').map(([k, v]) => `${k}=${v}`).join(' ');
+    return Object.entries(spec).filter(([k]) => k !== 'kind' && k !== 'reason').map(([k, v]) => `${k}=${v}`).join(' ');
 }

@@ -8,7 +8,7 @@ import { useFetch } from '../hooks.js';
 import { Async, Panel, Empty, ErrorBox, Loading } from '../ui.js';
 import { setQuery } from '../router.js';
 
-const W = 168, H = 48, GX = 16, GY = 64, PAD = 16;
+const W = 176, H = 50, GX = 16, GY = 64, PAD = 16;
 
 /** Layers by depth (0: depends on nothing in the catalog), barycentre-ordered, with positions. */
 export function layout(services) {
@@ -96,7 +96,7 @@ export function ServicesView({ q }) {
         const oncallOf = new Map(d.oncall.map(o => [o.team, o.person]));
         const s = d.services.find(x => x.name === sel);
         const pick = n => setQuery({ sel: n === sel ? null : n });
-        return html`<div class="grid2">
+        return html`<div class="grid2 wide">
             <${Panel} title="Dependencies" sub="arrows point from a service to what it depends on; top: what viewers touch">
                 <div class="legend-row"><span><i class="sw" style="background:rgba(248,81,73,.3);border-color:var(--bad)"></i>named by an open incident</span>
                     <span><i class="sw" style="border-color:var(--accent)"></i>selected</span>
@@ -110,7 +110,7 @@ export function ServicesView({ q }) {
                         const p = L.pos.get(a), t = L.pos.get(b);
                         const x1 = p.x + W / 2, y1 = p.y + H, x2 = t.x + W / 2, y2 = t.y;
                         const on = hot.has(a) && hot.has(b);
-                        return html`<path class=${'edge' + (on ? ' hot' : '')} d=${`M${x1},${y1} C${x1},${y1 + GY / 2} ${x2},${y2 - GY / 2} ${x2},${y2}`} />`;
+                        return html`<path class=${'edge' + (on ? ' hot' : '')} d=${`M${x1},${y1} C${x1},${y1 + GY / 2} ${x2},${y2 - GY / 2} ${x2},${y2}`} marker-end="url(#arr)" />`;
                     })}
                     ${d.services.map(x => {
                         const p = L.pos.get(x.name);
@@ -120,9 +120,9 @@ export function ServicesView({ q }) {
                             aria-label=${`${x.name}, team ${x.team}, on call ${oncallOf.get(x.team) || 'nobody'}${red.has(x.name) ? ', open incident' : ''}`}
                             onClick=${() => pick(x.name)} onKeyDown=${e => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); pick(x.name); } }}>
                             <rect width=${W} height=${H} rx="5" />
-                            <text x="8" y="17">${x.name.length > 24 ? x.name.slice(0, 23) + '…' : x.name}</text>
-                            <text class="sub" x="8" y="31">${x.team} · on call ${oncallOf.get(x.team) || '–'}</text>
-                            <text class="sub" x="8" y="43">tier ${x.tier}${red.has(x.name) ? ' · INCIDENT' : ''}</text></g>`;
+                            <text x="8" y="17">${x.name.length > 21 ? x.name.slice(0, 20) + '…' : x.name}</text>
+                            <text class="sub" x="8" y="32">${x.team} · on call ${oncallOf.get(x.team) || '–'}</text>
+                            <text class="sub" x="8" y="45">tier ${x.tier}${red.has(x.name) ? ' · INCIDENT' : ''}</text></g>`;
                     })}
                 </svg></div>
             </${Panel}>
