@@ -98,7 +98,7 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
                 .concat(series.map((s, i) => ({
                     label: s.label,
                     stroke: s.color || PALETTE[i % PALETTE.length],
-                    width: s.width || 1.5,
+                    width: s.width || (compact ? 1 : 1.5),
                     dash: s.dash,
                     points: { show: false },
                     spanGaps: false,

@@ -49,7 +49,7 @@ export async function breakdown({ metric, from, to, filter, dims, top = 50 }) {
 export function BreakdownTable({ metric, data, onPick }) {
     if (!data.rows.length) return html`<${Empty}>No slices with data in this range.</${Empty}>`;
     const unit = METRICS[metric] ? METRICS[metric].unit : 'count';
-    const fmtImpact = v => (v == null ? '–' : unit === 'ratio' ? (v * 100).toFixed(3) + ' pt' : unit === 'ms' ? Math.round(v) + ' ms' : fmtNum(v, 1) + (unit === 'kbps' ? ' kbps' : ''));
+    const fmtImpact = v => (v == null ? '–' : Math.abs(v) < (unit === 'ratio' ? 5e-6 : 5e-4) ? '0' : unit === 'ratio' ? (v * 100).toFixed(3) + ' pt' : unit === 'ms' ? Math.round(v) + ' ms' : fmtNum(v, 1) + (unit === 'kbps' ? ' kbps' : ''));
     return html`<div class="scroll"><table><thead><tr><th>slice</th><th class="num">${metricLabel(metric)}</th>
         <th class="num">vs total</th><th class="num" title=${`share of ${data.vol} over the range`}>share of traffic</th>
         ${data.isCount ? null : html`<th class="num" title=${IMPACT_HELP}>impact <span class="help" tabindex="0" role="img" aria-label=${IMPACT_HELP}>?</span></th>`}<th></th></tr></thead>

@@ -131,7 +131,8 @@ export function MitigationPanel({ inc, canAct, onApplied }) {
         }
     };
     const since = (inc.opened_at - 3600) * 1000;
-    const related = ((mits.data && mits.data.mitigations) || []).filter(m => m.created_ms >= since);
+    const until = inc.resolved_at ? inc.resolved_at * 1000 : Infinity;
+    const related = ((mits.data && mits.data.mitigations) || []).filter(m => m.created_ms >= since && m.created_ms <= until);
     const set = (k, v) => { setFields({ ...fields, [k]: v }); setDry(null); };
     const closed = !isOpen(inc);
 
@@ -158,12 +159,12 @@ export function MitigationPanel({ inc, canAct, onApplied }) {
             <div class="row"><button type="button" class="danger" data-confirm disabled=${busy} onClick=${confirm}>Confirm: apply ${KINDS[kind].label.toLowerCase()} for real</button>
                 <button type="button" onClick=${() => { setDry(null); setKind(null); }}>Cancel</button></div>` : null}
         ${done ? html`<div role="status" data-applied>✓ Applied mitigation #${done.id ?? (done.mitigation && done.mitigation.id) ?? ''}${done.followup ? ` · follow-up "${done.followup.title}" created` : ''}</div>` : null}
-        <h3>Mitigations since this incident opened</h3>
+        <h3>Mitigations during this incident</h3>
         ${related.length ? html`<table><tbody>${related.map(m => html`<tr>
             <td class="mono">#${m.id} ${m.kind}</td><td class="mono">${Object.entries(m.spec || {}).filter(([k]) => k !== 'kind' && k !== 'reason').map(([k, v]) => `${k}=${v}`).join(' ')}</td>
             <td title=${fmtTime(m.created_ms / 1000)}>${fmtAgo(m.created_ms / 1000)} by ${m.actor}</td>
             <td><${Tag} k=${m.state}>${m.state}</${Tag}></td>
             <td>${m.state === 'active' && canAct ? html`<button type="button" disabled=${busy} onClick=${() => revert(m.id)}>Revert</button>` : null}</td></tr>`)}</tbody></table>`
-            : html`<${Empty}>No mitigation applied since the incident opened.</${Empty}>`}
+            : html`<${Empty}>No mitigation applied during this incident.</${Empty}>`}
     </div>`;
 }
