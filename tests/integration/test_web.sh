@@ -86,6 +86,8 @@ sleep 0.5
 t_check "cookie POST from its own origin passes" 201 \
     "$(status POST /v1/incidents "${CK[@]}" -H "Origin: $BASE" -d "$INC")"
 t_check "INC-1 declared" INC-1 "$(body | jq -r .incident_id)"
+sleep 1 # a viewer sees the event within 1 s of its publication (the stream is still open)
+t_contains "incident.opened on the stream within 1 s" "event: incident.opened" "$(cat "$T_TMP/stream1")"
 t_check "Referer of this origin passes" 201 \
     "$(status POST /v1/incidents "${CK[@]}" -H "Referer: $BASE/#/incidents" -d "${INC//EMEA/APAC}")"
 t_check "bearer POST needs no Origin" 200 \
