@@ -32,7 +32,7 @@ layer() { # layer MESSAGE FILES... < pattern on stdin
     fi
 }
 src_in() { git ls-files -co --exclude-standard -- "$@" 2>/dev/null; }
-layer "core/ includes only core/" $(src_in 'src/core/*.[ch]') <<<'#include "(config|store|http|ingest|qoe|slo|alert|incident|rca|steer|catalog|sim|drill|auth|oncue)/'
+layer "core/ includes only core/" $(src_in 'src/core/*.[ch]') <<<'#include "(config|store|http|ingest|qoe|slo|alert|incident|rca|steer|catalog|sim|drill|auth|web|oncue)/'
 layer "only ingest/ and oncue/ include ingest/" \
     $(src_in 'src/*.[ch]' | grep -vE '^src/(ingest|oncue)/') <<<'#include "ingest/'
 layer "only steer/ and oncue/ include steer/" \

@@ -2,9 +2,12 @@
  * auth.h - API tokens with roles, stored hashed, and the append-only audit log.
  *
  * A token is "oct_" followed by 43 base64url characters (32 random bytes); it is shown once
- * at creation and the store keeps only its SHA-256. The audit table refuses UPDATE and DELETE
- * (triggers), so the trail is append-only. auth_module mounts /v1/tokens and /v1/audit and
- * installs the http authentication and audit hooks.
+ * at creation and the store keeps only its SHA-256. A browser session is opened with a token
+ * (POST /v1/session) and lives in an HttpOnly cookie: 64 hex characters (32 random bytes), of
+ * which the store too keeps only the SHA-256; it has the token's role and name, ends at its
+ * expiry, at sign-out, or when its token is revoked. The audit table refuses UPDATE and DELETE
+ * (triggers), so the trail is append-only. auth_module mounts /v1/tokens, /v1/session(s) and
+ * /v1/audit and installs the http authentication (token and cookie) and audit hooks.
  */
 #ifndef OC_AUTH_AUTH_H
 #define OC_AUTH_AUTH_H
@@ -28,7 +31,10 @@ int auth_token_create(struct store *s, const char *name, enum http_role role, in
  * OC_EAUTH when unknown or revoked. */
 int auth_token_lookup(struct store *s, const char *token, enum http_role *role /* OUT */,
                       char *name_out, size_t n);
-/* Revokes token id at now_ms: 0 or OC_ENOTFOUND. */
+/* As auth_token_lookup, and also gives the token's id (id may be NULL). */
+int auth_token_find(struct store *s, const char *token, enum http_role *role /* OUT */,
+                    char *name_out, size_t n, int64_t *id /* OUT */);
+/* Revokes token id at now_ms, and ends its sessions: 0, OC_ENOTFOUND or OC_EDB. */
 int auth_token_revoke(struct store *s, int64_t id, int64_t now_ms);
 /* Appends one audit record: 0 or OC_EDB. */
 int auth_audit_append(struct store *s, int64_t ts_ms, const char *actor, const char *action,
@@ -44,13 +50,47 @@ int auth_token_list(struct store *s, json_t **out /* OUT */);
  * (1..AUTH_LIST_MAX), as a JSON array of {"id", "ts_ms", "actor", "action", "target",
  * "status", "detail"}. 0, OC_EINVAL (limit) or OC_EDB; the caller owns *out. */
 int auth_audit_list(struct store *s, int64_t before_id, int limit, json_t **out /* OUT */);
-/* Empties the in-memory token cache. auth_token_revoke does this itself; cached entries
- * also expire after AUTH_CACHE_TTL_MS, which bounds how long a revocation made by another
- * process (the CLI) takes to reach a running server. */
+/* Empties the in-memory token and session cache. Every revocation does this itself; cached
+ * entries also expire after AUTH_CACHE_TTL_MS, which bounds how long a revocation made by
+ * another process (the CLI) takes to reach a running server. */
 void auth_cache_clear(void);
 
 #define AUTH_LIST_MAX     10000 /* rows a listing returns at most */
-#define AUTH_CACHE_TTL_MS 5000  /* lifetime of a cached token lookup */
+#define AUTH_CACHE_TTL_MS 5000  /* lifetime of a cached token or session lookup */
+
+#define AUTH_SESSION_LEN        64       /* hex characters of a session's cookie value */
+#define AUTH_SESSIONS_PER_TOKEN 64       /* live sessions of one token; older ones are ended */
+#define AUTH_SESSION_KEEP_MS    86400000 /* ended sessions are forgotten this long after */
+
+/* A session as auth_session_lookup finds it. */
+struct auth_session {
+    int64_t token_id;             /* the token it was opened with */
+    enum http_role role;          /* the token's role */
+    char name[AUTH_NAME_MAX + 1]; /* the token's name */
+    int64_t expires_ms;           /* its end, on the app clock */
+};
+
+/* Opens a session for token token_id (with its role and name) at now_ms, lasting ttl_ms;
+ * writes its cookie value into out. Forgets sessions ended more than AUTH_SESSION_KEEP_MS
+ * ago and ends the token's oldest live sessions past AUTH_SESSIONS_PER_TOKEN. 0, OC_EINVAL
+ * (role, name or ttl) or OC_EDB. */
+int auth_session_create(struct store *s, int64_t token_id, enum http_role role, const char *name,
+                        int64_t now_ms, int64_t ttl_ms, char out[AUTH_SESSION_LEN + 1]);
+/* Looks the session with cookie value `value` up at now_ms (cached like tokens): 0 with *out
+ * filled; OC_EAUTH when malformed, unknown, ended, or its token is revoked; OC_EGONE when it
+ * expired. */
+int auth_session_lookup(struct store *s, const char *value, int64_t now_ms,
+                        struct auth_session *out /* OUT */);
+/* Ends the session with cookie value `value` at now_ms: 0, OC_ENOTFOUND (unknown or ended
+ * already) or OC_EDB. */
+int auth_session_revoke(struct store *s, const char *value, int64_t now_ms);
+/* Ends every session of token token_id at now_ms (its revocation calls this): 0 or OC_EDB.
+ * The caller empties the cache (auth_token_revoke does). */
+int auth_session_revoke_token(struct store *s, int64_t token_id, int64_t now_ms);
+/* The live sessions at now_ms (at most AUTH_LIST_MAX, oldest first) as a JSON array of
+ * {"id" (the first 8 hex digits of the stored hash), "name", "role", "created_ms",
+ * "expires_ms"}; never the cookie. 0 or OC_EDB; the caller owns *out. */
+int auth_session_list(struct store *s, int64_t now_ms, json_t **out /* OUT */);
 
 extern const struct oc_module auth_module;
 

@@ -1,20 +1,26 @@
 /*
- * module.c - the auth module: the http authentication and audit hooks, and the admin routes
- * /v1/tokens and /v1/audit.
+ * module.c - the auth module: the http authentication hooks (token and session cookie), the
+ * audit hook, the admin routes /v1/tokens and /v1/audit, and the browser session routes
+ * /v1/session (sign in, who am I, sign out) and /v1/sessions.
  *
  * The hooks are installed on the server at init, so every route of every module is
- * authenticated by token lookup (cached, see token.c) and every mutating request leaves one
- * audit row stamped with the injected clock.
+ * authenticated by token or session lookup (cached, see cache.c) and every mutating request
+ * leaves one audit row stamped with the injected clock. The session cookie's attributes and
+ * lifetime come from the settings auth.session_ttl_s and auth.cookie_secure.
  */
 #include "auth/auth.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/module.h"
+#include "config/config.h"
 #include "store/store.h"
 
 #include <errno.h>
+#include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,24 +28,52 @@
 #define AUDIT_DEFAULT_LIMIT 100  /* GET /v1/audit without limit */
 #define AUDIT_MAX_LIMIT     1000 /* largest limit accepted (larger values are clamped) */
 #define TOKENS_MAX_BODY     4096 /* POST /v1/tokens body cap */
+#define SESSION_MAX_BODY    4096 /* POST /v1/session body cap */
 #define ACTION_MAX          512  /* "METHOD /path" bytes kept in an audit row */
+
+/* The module's settings. */
+struct auth_opts {
+    int64_t session_ttl_s; /* auth.session_ttl_s */
+    char *cookie_secure;   /* auth.cookie_secure: auto, always, never */
+};
+
+/* The module's state, the hooks' argument. */
+struct auth_state {
+    struct oc_app *app;    /* shared services */
+    int64_t session_ttl_s; /* a session's lifetime */
+    char secure;           /* 'a'uto, 'y' always, 'n' never: the cookie's Secure attribute */
+};
 
 /* authenticate hook: token -> role and name copied into the request arena. */
 static int hook_authenticate(void *arg, const char *token, struct oc_arena *arena,
                              enum http_role *role, const char **name)
 {
-    struct oc_app *app = arg;
+    struct auth_state *st = arg;
     char buf[AUTH_NAME_MAX + 1];
-    if (auth_token_lookup(app->store, token, role, buf, sizeof buf) != 0)
+    if (auth_token_lookup(st->app->store, token, role, buf, sizeof buf) != 0)
         return OC_EAUTH;
     *name = oc_arena_strdup(arena, buf);
+    return *name ? 0 : OC_ETOOBIG;
+}
+
+/* authenticate_session hook: cookie value -> role and name copied into the request arena. */
+static int hook_session(void *arg, const char *value, struct oc_arena *arena, enum http_role *role,
+                        const char **name)
+{
+    struct auth_state *st = arg;
+    struct auth_session sess;
+    int rc = auth_session_lookup(st->app->store, value, oc_clock_now_ms(st->app->clock), &sess);
+    if (rc)
+        return rc;
+    *role = sess.role;
+    *name = oc_arena_strdup(arena, sess.name);
     return *name ? 0 : OC_ETOOBIG;
 }
 
 /* audit hook: one row for each mutating request, after it was answered. */
 static void hook_audit(void *arg, const struct http_req *req)
 {
-    struct oc_app *app = arg;
+    struct oc_app *app = ((struct auth_state *)arg)->app;
     char action[ACTION_MAX];
     if (!app->store || strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0)
         return;
@@ -175,6 +209,138 @@ static void audit_list(struct http_req *req)
                               last ? json_object_get(last, "id") : json_null()));
 }
 
+/* 1 when the session cookie gets the Secure attribute for req. */
+static int cookie_secure(const struct auth_state *st, const struct http_req *req)
+{
+    return st->secure == 'y' || (st->secure == 'a' && http_forwarded_https(req));
+}
+
+/* Sets the session cookie: value for max_age_s seconds, or "" with Max-Age=0 to clear it. */
+static void set_cookie(struct http_req *req, const char *value, int64_t max_age_s)
+{
+    char c[256];
+    snprintf(c, sizeof c, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld%s",
+             HTTP_SESSION_COOKIE, value, (long long)max_age_s,
+             cookie_secure(req->state, req) ? "; Secure" : "");
+    http_set_header(req, "Set-Cookie", c);
+    http_set_header(req, "Cache-Control", "no-store");
+    sodium_memzero(c, sizeof c);
+}
+
+/* Reads the token of a POST /v1/session body and checks it as Bearer auth would; answers
+ * 400/401/403/422 itself and returns -1 when it cannot open a session. */
+static int session_token(struct http_req *req, enum http_role *role, char *name, size_t n,
+                         int64_t *id)
+{
+    static const char *const allowed[] = {"token", NULL};
+    json_t *body = http_body_json(req), *t;
+    const char *unknown;
+    int rc = -1;
+    if (!body)
+        return -1;
+    t = json_object_get(body, "token");
+    if ((unknown = oc_json_unknown_key(body, allowed)) != NULL) {
+        http_problem(req, 422, "%s: unknown field (allowed: token)", unknown);
+    } else if (t && !json_is_string(t)) {
+        http_problem(req, 422, "token: must be a string (an API token)");
+    } else if (!t) {
+        http_problem(req, 401, "token: required (an API token, from oncue token create)");
+    } else if (auth_token_find(req->app->store, json_string_value(t), role, name, n, id) != 0) {
+        http_problem(req, 401, "token: unknown or revoked");
+    } else if (*role == HTTP_INGEST) {
+        http_problem(req, 403,
+                     "token: an ingest token cannot open a session; sessions are for "
+                     "people (use a viewer, responder or admin token)");
+    } else {
+        rc = 0;
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* POST /v1/session {"token"} -> 201 {"name", "role", "expires_ms"} and the session cookie */
+static void session_open(struct http_req *req)
+{
+    struct auth_state *st = req->state;
+    char why[512], name[AUTH_NAME_MAX + 1], value[AUTH_SESSION_LEN + 1];
+    enum http_role role;
+    int64_t id, now = oc_clock_now_ms(req->app->clock), ttl_ms = st->session_ttl_s * 1000;
+    /* login forgery: a page of another site must not sign the browser in */
+    if (http_header(req, "Origin") && http_same_origin(req, why, sizeof why) != 0) {
+        http_problem(req, 403, "cross-site request refused: %s", why);
+        return;
+    }
+    if (session_token(req, &role, name, sizeof name, &id) != 0)
+        return;
+    req->principal = oc_arena_strdup(&req->arena, name);
+    if (!req->principal)
+        req->principal = "anonymous";
+    int rc = auth_session_create(req->app->store, id, role, name, now, ttl_ms, value);
+    if (rc) {
+        http_reply_err(req, rc, "cannot open the session");
+        return;
+    }
+    set_cookie(req, value, st->session_ttl_s);
+    sodium_memzero(value, sizeof value);
+    http_reply_json(req, 201,
+                    json_pack("{s:s, s:s, s:I}", "name", name, "role", http_role_name(role),
+                              "expires_ms", (json_int_t)(now + ttl_ms)));
+}
+
+/* GET /v1/session -> {"name", "role", "expires_ms" (null for a token), "via"} */
+static void session_get(struct http_req *req)
+{
+    struct auth_session sess;
+    http_set_header(req, "Cache-Control", "no-store");
+    if (!req->session) {
+        http_reply_json(req, 200,
+                        json_pack("{s:s, s:s, s:n, s:s}", "name", req->principal, "role",
+                                  http_role_name(req->role), "expires_ms", "via", "token"));
+        return;
+    }
+    int rc =
+        auth_session_lookup(req->app->store, req->session, oc_clock_now_ms(req->app->clock), &sess);
+    if (rc) {
+        http_problem(req, 401, "the session has ended; sign in again");
+        return;
+    }
+    http_reply_json(req, 200,
+                    json_pack("{s:s, s:s, s:I, s:s}", "name", sess.name, "role",
+                              http_role_name(sess.role), "expires_ms", (json_int_t)sess.expires_ms,
+                              "via", "cookie"));
+}
+
+/* DELETE /v1/session -> 204 and an expired cookie */
+static void session_close(struct http_req *req)
+{
+    if (!req->session) {
+        http_problem(req, 409,
+                     "this request was authenticated by a token, not a session: there "
+                     "is nothing to sign out (tokens are revoked with DELETE "
+                     "/v1/tokens/{id})");
+        return;
+    }
+    int rc = auth_session_revoke(req->app->store, req->session, oc_clock_now_ms(req->app->clock));
+    if (rc && rc != OC_ENOTFOUND) {
+        http_reply_err(req, rc, "cannot end the session");
+        return;
+    }
+    set_cookie(req, "", 0);
+    http_reply(req, 204, NULL, NULL, 0);
+}
+
+/* GET /v1/sessions -> {"sessions": [...]} */
+static void sessions_list(struct http_req *req)
+{
+    json_t *arr;
+    int rc = auth_session_list(req->app->store, oc_clock_now_ms(req->app->clock), &arr);
+    if (rc) {
+        http_reply_err(req, rc, "cannot list sessions");
+        return;
+    }
+    http_reply_json(req, 200, json_pack("{s:o}", "sessions", arr));
+}
+
 static const struct http_route auth_routes[] = {
     {"GET", "/v1/tokens", tokens_list, HTTP_ADMIN, HTTP_DEFAULT_BODY,
      "list API tokens (id, name, role, created_ms, revoked_ms; never the secret)"},
@@ -184,37 +350,79 @@ static const struct http_route auth_routes[] = {
      "revoke a token (204, or 404)"},
     {"GET", "/v1/audit", audit_list, HTTP_ADMIN, HTTP_DEFAULT_BODY,
      "the audit log, newest first (?limit=N up to 1000, ?before=ID to page)"},
+    {"POST", "/v1/session", session_open, HTTP_PUBLIC, SESSION_MAX_BODY,
+     "sign a browser in with {\"token\"}: 201 {name, role, expires_ms} and the HttpOnly session"
+     " cookie"},
+    {"GET", "/v1/session", session_get, HTTP_VIEWER, HTTP_DEFAULT_BODY,
+     "who the caller is: {name, role, expires_ms (null for a token), via: cookie or token}"},
+    {"DELETE", "/v1/session", session_close, HTTP_VIEWER, HTTP_DEFAULT_BODY,
+     "sign out: ends the cookie's session (204) and clears the cookie"},
+    {"GET", "/v1/sessions", sessions_list, HTTP_ADMIN, HTTP_DEFAULT_BODY,
+     "live browser sessions (id: first 8 hex of the stored hash, name, role, created_ms,"
+     " expires_ms; never the cookie)"},
     {0},
 };
+
+#define F(field) offsetof(struct auth_opts, field)
+
+static const char *const secure_choices[] = {"auto", "always", "never", NULL};
+
+static const struct oc_setting settings[] = {
+    {"auth.session_ttl_s", OC_SETTING_INT, "43200", 60, 2592000, NULL, F(session_ttl_s), NULL,
+     "lifetime in seconds of a browser session (POST /v1/session), also the cookie's Max-Age"},
+    {"auth.cookie_secure", OC_SETTING_ENUM, "auto", 0, 0, secure_choices, F(cookie_secure), NULL,
+     "Secure attribute of the session cookie: auto (when X-Forwarded-Proto is https), always,"
+     " never"},
+    {0},
+};
+
+#undef F
 
 /* Module init: needs the store; installs the hooks when a server runs. */
 static int auth_init(struct oc_app *app, void **state)
 {
-    *state = app;
+    struct auth_opts def;
+    *state = NULL;
     if (!app->store) {
         oc_log(OC_LOG_ERROR, "auth: the module needs the store");
         return OC_EINVAL;
     }
+    const struct auth_opts *o = config_module_opts(app->cfg, &auth_module, &def);
+    struct auth_state *st = oc_calloc(1, sizeof *st);
+    st->app = app;
+    st->session_ttl_s = o->session_ttl_s;
+    st->secure = !o->cookie_secure || strcmp(o->cookie_secure, "auto") == 0 ? 'a'
+                 : strcmp(o->cookie_secure, "always") == 0                  ? 'y'
+                                                                            : 'n';
     if (app->http) {
-        struct http_hooks hooks = {hook_authenticate, hook_audit, app};
+        struct http_hooks hooks = {
+            .authenticate = hook_authenticate,
+            .audit = hook_audit,
+            .arg = st,
+            .authenticate_session = hook_session,
+        };
         http_server_set_hooks(app->http, &hooks);
     }
+    *state = st;
     return 0;
 }
 
-/* Module stop: forgets cached tokens. */
+/* Module stop: forgets cached tokens and sessions. */
 static void auth_stop(struct oc_app *app, void *state)
 {
     (void)app;
-    (void)state;
+    free(state);
     auth_cache_clear();
 }
 
 const struct oc_module auth_module = {
     .name = "auth",
-    .summary = "API tokens with roles, authentication of every request, the audit log",
+    .summary = "API tokens with roles, browser sessions, authentication of every request, the"
+               " audit log",
     .init = auth_init,
     .routes = auth_routes,
     .timers = NULL,
     .stop = auth_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct auth_opts),
 };

@@ -3,130 +3,20 @@
  *
  * A token is "oct_" + base64url(32 random bytes) without padding; the store keeps only the
  * SHA-256 of the whole token string, so lookup is by hash and needs no constant-time compare.
- * Lookups are cached (hash -> role, name) so the ingest hot path does not touch SQLite; the
- * cache is capped, emptied on every revocation and its entries expire after a few seconds.
+ * Lookups are cached (cache.c) so the ingest hot path does not touch SQLite; revoking a token
+ * ends its browser sessions too (session.c) and empties the cache.
  */
-#include "auth/auth.h"
+#include "auth/auth_int.h"
 #include "auth/sql.h"
-#include "core/alloc.h"
-#include "core/clock.h"
 #include "core/err.h"
 #include "store/store.h"
 
-#include <pthread.h>
-#include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define TOKEN_PREFIX     "oct_"
 #define TOKEN_PREFIX_LEN 4
-#define TOKEN_RAW        32   /* random bytes in a token */
-#define CACHE_BUCKETS    1024 /* cache hash buckets */
-#define CACHE_MAX        4096 /* cached tokens at most; the cache is emptied when full */
-#define HASH_LEN         crypto_hash_sha256_BYTES
-
-struct cache_entry {
-    struct cache_entry *next;     /* bucket chain */
-    const struct store *s;        /* the store the token was found in */
-    unsigned char hash[HASH_LEN]; /* SHA-256 of the token */
-    enum http_role role;          /* its role */
-    int64_t expires_ns;           /* oc_mono_ns deadline */
-    char name[AUTH_NAME_MAX + 1]; /* its name */
-};
-
-static struct {
-    pthread_mutex_t mu;                         /* guards everything below */
-    struct cache_entry *buckets[CACHE_BUCKETS]; /* owned entries */
-    int n;                                      /* entries */
-} cache = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static pthread_once_t sodium_once = PTHREAD_ONCE_INIT;
-
-/* Initializes libsodium once per process; aborts if it cannot (no usable randomness). */
-static void sodium_start(void)
-{
-    if (sodium_init() < 0) {
-        fprintf(stderr, "oncue: libsodium failed to initialize\n");
-        abort();
-    }
-}
-
-/* Empties the cache; the caller holds cache.mu. */
-static void cache_clear_locked(void)
-{
-    for (int i = 0; i < CACHE_BUCKETS; i++) {
-        struct cache_entry *e = cache.buckets[i], *next;
-        for (; e; e = next) {
-            next = e->next;
-            free(e);
-        }
-        cache.buckets[i] = NULL;
-    }
-    cache.n = 0;
-}
-
-void auth_cache_clear(void)
-{
-    pthread_mutex_lock(&cache.mu);
-    cache_clear_locked();
-    pthread_mutex_unlock(&cache.mu);
-}
-
-/* The bucket of a hash (SHA-256 output is uniform, so its first bytes do). */
-static struct cache_entry **bucket(const unsigned char *hash)
-{
-    uint32_t h = (uint32_t)hash[0] | (uint32_t)hash[1] << 8 | (uint32_t)hash[2] << 16;
-    return &cache.buckets[h % CACHE_BUCKETS];
-}
-
-/* The entry for (s, hash), fresh or not, or NULL; the caller holds cache.mu. */
-static struct cache_entry *cache_find(const struct store *s, const unsigned char *hash)
-{
-    for (struct cache_entry *e = *bucket(hash); e; e = e->next)
-        if (e->s == s && memcmp(e->hash, hash, HASH_LEN) == 0)
-            return e;
-    return NULL;
-}
-
-/* Looks (s, hash) up: 1 with role and name copied out when cached and fresh, else 0. */
-static int cache_get(const struct store *s, const unsigned char *hash, enum http_role *role,
-                     char *name, size_t n)
-{
-    int hit = 0;
-    pthread_mutex_lock(&cache.mu);
-    struct cache_entry *e = cache_find(s, hash);
-    if (e && e->expires_ns > oc_mono_ns()) {
-        *role = e->role;
-        if (name && n)
-            snprintf(name, n, "%s", e->name);
-        hit = 1;
-    }
-    pthread_mutex_unlock(&cache.mu);
-    return hit;
-}
-
-/* Caches (s, hash) -> role, name for AUTH_CACHE_TTL_MS. */
-static void cache_put(const struct store *s, const unsigned char *hash, enum http_role role,
-                      const char *name)
-{
-    pthread_mutex_lock(&cache.mu);
-    struct cache_entry *e = cache_find(s, hash);
-    if (!e) {
-        if (cache.n >= CACHE_MAX)
-            cache_clear_locked();
-        e = oc_calloc(1, sizeof *e);
-        e->s = s;
-        memcpy(e->hash, hash, HASH_LEN);
-        e->next = *bucket(hash);
-        *bucket(hash) = e;
-        cache.n++;
-    }
-    e->role = role;
-    snprintf(e->name, sizeof e->name, "%s", name);
-    e->expires_ns = oc_mono_ns() + (int64_t)AUTH_CACHE_TTL_MS * 1000000;
-    pthread_mutex_unlock(&cache.mu);
-}
+#define TOKEN_RAW        32 /* random bytes in a token */
 
 int auth_name_valid(const char *name)
 {
@@ -146,17 +36,11 @@ static int token_well_formed(const char *token)
                                             "0123456789-_") == AUTH_TOKEN_LEN - TOKEN_PREFIX_LEN;
 }
 
-/* The stored form of a token: SHA-256 of its characters. */
-static void token_hash(const char *token, unsigned char hash[HASH_LEN])
-{
-    crypto_hash_sha256(hash, (const unsigned char *)token, strlen(token));
-}
-
 /* Writes a fresh random token into out. */
 static void token_generate(char out[AUTH_TOKEN_LEN + 1])
 {
     unsigned char raw[TOKEN_RAW];
-    pthread_once(&sodium_once, sodium_start);
+    auth_sodium_start();
     randombytes_buf(raw, sizeof raw);
     memcpy(out, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
     sodium_bin2base64(out + TOKEN_PREFIX_LEN, AUTH_TOKEN_LEN + 1 - TOKEN_PREFIX_LEN, raw,
@@ -167,14 +51,14 @@ static void token_generate(char out[AUTH_TOKEN_LEN + 1])
 int auth_token_create(struct store *s, const char *name, enum http_role role, int64_t now_ms,
                       char out[AUTH_TOKEN_LEN + 1], int64_t *id)
 {
-    unsigned char hash[HASH_LEN];
+    unsigned char hash[AUTH_HASH_LEN];
     char token[AUTH_TOKEN_LEN + 1];
     struct store_stmt *st;
     int rc = OC_EINVAL;
     if (!auth_name_valid(name) || role <= HTTP_PUBLIC || role > HTTP_INGEST)
         return rc;
     token_generate(token);
-    token_hash(token, hash);
+    auth_hash(token, hash);
     store_lock(s);
     if ((rc = store_prepare(s, AUTH_SQL_TOKEN_INSERT, &st)) != 0)
         goto out;
@@ -194,19 +78,21 @@ out:
     return rc == OC_ECONFLICT || rc == 0 ? rc : OC_EDB;
 }
 
-/* Reads the token with this hash from the store: 0 with role and name, else OC_EAUTH. */
-static int lookup_db(struct store *s, const unsigned char *hash, enum http_role *role,
-                     char name[AUTH_NAME_MAX + 1])
+/* Reads the token with this hash from the store: 0 with what the cache keeps, else
+ * OC_EAUTH (unknown or revoked). */
+static int lookup_db(struct store *s, const unsigned char *hash, struct auth_cached *out)
 {
     struct store_stmt *st;
     int rc = OC_EAUTH;
     store_lock(s);
     if (store_prepare(s, AUTH_SQL_TOKEN_BY_HASH, &st) != 0)
         goto out;
-    store_bind_blob(st, 1, hash, HASH_LEN);
+    store_bind_blob(st, 1, hash, AUTH_HASH_LEN);
     if (store_step(st) == STORE_ROW && store_col_is_null(st, 2) &&
-        http_role_parse(store_col_text(st, 0), role) == 0 && *role != HTTP_PUBLIC) {
-        snprintf(name, AUTH_NAME_MAX + 1, "%s", store_col_text(st, 1));
+        http_role_parse(store_col_text(st, 0), &out->role) == 0 && out->role != HTTP_PUBLIC) {
+        snprintf(out->name, sizeof out->name, "%s", store_col_text(st, 1));
+        out->token_id = store_col_int(st, 3);
+        out->expires_ms = 0;
         rc = 0;
     }
     store_reset(st);
@@ -215,22 +101,31 @@ out:
     return rc;
 }
 
+int auth_token_find(struct store *s, const char *token, enum http_role *role, char *name_out,
+                    size_t n, int64_t *id)
+{
+    unsigned char hash[AUTH_HASH_LEN];
+    struct auth_cached v;
+    if (!s || !token_well_formed(token))
+        return OC_EAUTH;
+    auth_hash(token, hash);
+    if (!auth_cache_get(s, hash, &v)) {
+        if (lookup_db(s, hash, &v) != 0)
+            return OC_EAUTH;
+        auth_cache_put(s, hash, &v);
+    }
+    *role = v.role;
+    if (name_out && n)
+        snprintf(name_out, n, "%s", v.name);
+    if (id)
+        *id = v.token_id;
+    return 0;
+}
+
 int auth_token_lookup(struct store *s, const char *token, enum http_role *role, char *name_out,
                       size_t n)
 {
-    unsigned char hash[HASH_LEN];
-    char name[AUTH_NAME_MAX + 1];
-    if (!s || !token_well_formed(token))
-        return OC_EAUTH;
-    token_hash(token, hash);
-    if (cache_get(s, hash, role, name_out, n))
-        return 0;
-    if (lookup_db(s, hash, role, name) != 0)
-        return OC_EAUTH;
-    cache_put(s, hash, *role, name);
-    if (name_out && n)
-        snprintf(name_out, n, "%s", name);
-    return 0;
+    return auth_token_find(s, token, role, name_out, n, NULL);
 }
 
 int auth_token_revoke(struct store *s, int64_t id, int64_t now_ms)
@@ -249,6 +144,8 @@ int auth_token_revoke(struct store *s, int64_t id, int64_t now_ms)
         goto out;
     }
     rc = store_changes(s) > 0 ? 0 : OC_ENOTFOUND;
+    if (rc == 0)
+        rc = auth_session_revoke_token(s, id, now_ms);
 out:
     store_unlock(s);
     if (rc == 0)

@@ -1,6 +1,7 @@
 /*
  * dispatch.c - one request from evhttp to a handler: route match (404/405), CORS preflight,
- * body cap (413), authentication (401/403), the handler, then the audit hook and counters.
+ * body cap (413), authentication by token or session cookie (401/403, and the cross-site
+ * guard for cookies), the handler, then the audit hook and counters.
  */
 #include "http/http_int.h"
 #include "core/bus.h"
@@ -8,6 +9,7 @@
 #include "core/clock.h"
 #include "core/module.h"
 #include "core/log.h"
+#include "core/err.h"
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -91,7 +93,45 @@ static void preflight(struct http_req *req, const char *allow)
     http_reply(req, 204, NULL, NULL, 0);
 }
 
-/* Authenticates req for route r; answers 401/403 itself and returns -1 when refused. */
+/* 1 for the methods that change nothing (no cross-site check for them). */
+static int safe_method(const char *m)
+{
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* Authenticates req by the value of its session cookie (no Authorization header was sent)
+ * for route r: 0, or -1 after answering 401 (no usable session) or 403 (cross-site, role). */
+static int authorize_cookie(struct http_server *srv, struct http_req *req,
+                            const struct http_route *r, const char *value)
+{
+    char why[512];
+    enum http_role role;
+    const char *name;
+    int rc = srv->hooks.authenticate_session(srv->hooks.arg, value, &req->arena, &role, &name);
+    if (rc != 0) {
+        http_problem(req, 401, "%s",
+                     rc == OC_EGONE ? "the session expired; sign in again"
+                                    : "the session is unknown or has ended; sign in again");
+        return -1;
+    }
+    req->role = role;
+    req->principal = name;
+    req->session = oc_arena_strdup(&req->arena, value);
+    if (!safe_method(req->method) && http_same_origin(req, why, sizeof(why)) != 0) {
+        http_problem(req, 403, "cross-site request refused: %s", why);
+        return -1;
+    }
+    if (!http_role_allows(role, r->role)) {
+        http_problem(req, 403, "this route needs the %s role; the session has %s",
+                     http_role_name(r->role), http_role_name(role));
+        return -1;
+    }
+    return 0;
+}
+
+/* Authenticates req for route r; answers 401/403 itself and returns -1 when refused. A
+ * Bearer token wins; without an Authorization header the session cookie is used (on routes
+ * that need a role). */
 static int authorize(struct http_server *srv, struct http_req *req, const struct http_route *r)
 {
     req->role = HTTP_PUBLIC;
@@ -99,6 +139,11 @@ static int authorize(struct http_server *srv, struct http_req *req, const struct
     const char *h = http_header(req, "Authorization");
     if (r->role == HTTP_PUBLIC && !h)
         return 0;
+    const char *cookie = h ? NULL : http_header(req, "Cookie");
+    char value[HTTP_COOKIE_VALUE_MAX];
+    if (cookie && srv->hooks.authenticate_session &&
+        http_cookie_get(cookie, strlen(cookie), HTTP_SESSION_COOKIE, value, sizeof(value)) == 0)
+        return authorize_cookie(srv, req, r, value);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !srv->hooks.authenticate) {
         if (r->role == HTTP_PUBLIC)
             return 0;

@@ -9,7 +9,15 @@
  * the audit hook afterwards.
  *
  * A handler runs on a worker thread and must answer exactly once with one of the http_reply*
- * functions. Everything it allocates from req->arena is freed when the request ends.
+ * functions, or hand the request over as a stream (http_stream_start). Everything it
+ * allocates from req->arena is freed when the request ends.
+ *
+ * Browsers authenticate with the session cookie HTTP_SESSION_COOKIE instead of a token (when
+ * no Authorization header is sent). A cookie-authenticated request that changes something
+ * (any method but GET, HEAD, OPTIONS) must come from the server's own origin
+ * (http_same_origin), else it is refused with 403: the cookie is ambient, so this is the
+ * cross-site request forgery guard. Bearer-token requests carry no ambient credential and are
+ * not checked.
  */
 #ifndef OC_HTTP_HTTP_H
 #define OC_HTTP_HTTP_H
@@ -64,19 +72,31 @@ struct http_req {
     int nparams;
     const char *body; /* NUL-terminated copy in the arena ("" if none) */
     size_t body_len;
-    enum http_role role;   /* of the caller's token (HTTP_PUBLIC if none) */
+    enum http_role role;   /* of the caller's token or session (HTTP_PUBLIC if none) */
     const char *principal; /* token name, or "anonymous" */
+    const char *session;   /* the session cookie's value (arena) when the request was
+                              authenticated by it; NULL for a token or no credential */
     int status;            /* set by http_reply*; 0 until answered */
 };
 
 /* Hooks the auth capability installs. authenticate: token -> role and name (copied into the
- * arena); returns 0 or OC_EAUTH. audit: called after each non-GET request is answered. */
+ * arena); returns 0 or OC_EAUTH. audit: called after each non-GET request is answered.
+ * authenticate_session: the value of the session cookie -> role and name of the session
+ * (copied into the arena); returns 0, OC_EAUTH (unknown, signed out, or its token revoked) or
+ * OC_EGONE (expired); NULL: cookies authenticate nobody. */
 struct http_hooks {
     int (*authenticate)(void *arg, const char *token, struct oc_arena *arena,
                         enum http_role *role /* OUT */, const char **name /* OUT */);
     void (*audit)(void *arg, const struct http_req *req);
     void *arg;
+    int (*authenticate_session)(void *arg, const char *session, struct oc_arena *arena,
+                                enum http_role *role /* OUT */, const char **name /* OUT */);
 };
+
+#define HTTP_SESSION_COOKIE    "oncue_session" /* the browser session cookie's name */
+#define HTTP_COOKIE_VALUE_MAX  256             /* longest cookie value http_cookie_get copies */
+#define HTTP_STREAM_TICK_MS    250             /* how often open streams are pumped */
+#define HTTP_STREAM_MAX_BUFFER (1 << 20)       /* unsent bytes past which a stream is dropped */
 
 struct http_server_opts {
     const char *listen; /* "ADDR:PORT"; port 0 picks a free port */
@@ -133,6 +153,54 @@ const char *http_reason(int status);
 /* Parses the body as a JSON object; on failure answers 400 (or 422 if not an object) and
  * returns NULL. The caller owns the result. */
 json_t *http_body_json(struct http_req *req);
+
+/* Finds cookie name in the Cookie header value hdr (len bytes; RFC 6265 "a=1; b=2", a value
+ * may be in double quotes, which are removed) and copies the first value of that name into
+ * out (n bytes, NUL-terminated). 0, OC_ENOTFOUND (absent, or hdr is not a cookie list), or
+ * OC_ETOOBIG (the value does not fit; out is then ""). Reads nothing past hdr + len. */
+int http_cookie_get(const char *hdr, size_t len, const char *name, char *out, size_t n);
+
+/* The headers a cross-site check looks at (each NULL when absent); borrowed. */
+struct http_origin_in {
+    const char *host;            /* Host */
+    const char *forwarded_proto; /* X-Forwarded-Proto ("https": the client used TLS) */
+    const char *origin;          /* Origin */
+    const char *referer;         /* Referer */
+    const char *fetch_site;      /* Sec-Fetch-Site */
+};
+/* 0 when a request with these headers comes from the server's own origin ("http://" or
+ * "https://" per forwarded_proto, then host): Origin equals it, or, without Origin, Referer
+ * starts with it and "/"; and Sec-Fetch-Site, when sent, is neither "cross-site" nor
+ * "same-site". Else -1 with the reason in why (whyn bytes). */
+int http_origin_check(const struct http_origin_in *in, char *why, size_t whyn);
+/* http_origin_check over req's own headers. */
+int http_same_origin(const struct http_req *req, char *why, size_t whyn);
+/* 1 when X-Forwarded-Proto says the client reached the server over TLS, else 0. */
+int http_forwarded_https(const struct http_req *req);
+
+/* Streams: a reply that stays open (server-sent events). The handler calls
+ * http_stream_start instead of replying; from then on the stream belongs to the worker that
+ * served the request. Every HTTP_STREAM_TICK_MS (and right after start) the worker calls pump,
+ * which writes with http_stream_write and returns 0 to stay open or -1 to end the stream.
+ * The stream ends when pump says so, when the client goes away, when the client reads too
+ * slowly (more than HTTP_STREAM_MAX_BUFFER bytes unsent: the connection is dropped) or when
+ * the server stops (http_server_stop ends every stream first); then free_fn(arg) runs, once,
+ * on the worker's thread. pump and free_fn never run concurrently for one stream. */
+struct http_stream;
+typedef int http_stream_pump_fn(struct http_stream *s, void *arg);
+typedef void http_stream_free_fn(void *arg);
+/* Answers req with 200, the headers set so far and Content-Type content_type, keeps it open
+ * as a stream and calls pump as soon as the handler has returned. 0; or OC_EBUSY when the server is
+ * stopping (answered 503) or OC_EIO when the connection is gone (answered): free_fn(arg) has then
+ * run. */
+int http_stream_start(struct http_req *req, const char *content_type, http_stream_pump_fn *pump,
+                      http_stream_free_fn *free_fn, void *arg);
+/* Queues n bytes (copied) on the stream, from pump. 0, or OC_ETOOBIG when the client has
+ * more than HTTP_STREAM_MAX_BUFFER bytes unread (nothing is queued; the stream is dropped
+ * once pump returns). */
+int http_stream_write(struct http_stream *s, const void *p, size_t n);
+/* Streams open now over every worker. */
+int http_server_streams(const struct http_server *srv);
 
 /* Role names: "viewer", "responder", "admin", "ingest" ("public" for HTTP_PUBLIC). */
 const char *http_role_name(enum http_role r);

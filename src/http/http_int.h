@@ -10,8 +10,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+struct event;
 struct evhttp_request;
 struct http_route_entry;
+struct http_stream;
 
 #define HTTP_MAX_WORKERS  64   /* event-loop threads */
 #define HTTP_MAX_SEGMENTS 16   /* path segments per pattern or request */
@@ -40,6 +42,11 @@ struct worker {
     struct evhttp_bound_socket *bound; /* its listening socket */
     int started;                       /* thread was created */
     struct worker_stats st;            /* this worker's counters */
+    /* Streams (stream.c): touched only on this worker's thread. */
+    struct http_stream *streams; /* open streams, a doubly linked list; owned */
+    struct event *stream_tick;   /* pumps the streams every HTTP_STREAM_TICK_MS while any */
+    int stopping;                /* http_server_stop began: no new stream */
+    _Atomic int nstreams;        /* open streams (read by other threads for metrics) */
 };
 
 struct http_server {
@@ -88,5 +95,12 @@ int64_t http_server_inflight(const struct http_server *srv);
 
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);
+
+/* Creates w's stream timer (not armed); 0 or OC_EIO. */
+int http_streams_init(struct worker *w);
+/* On w's thread: refuses new streams and ends every open one (their free_fn runs). */
+void http_streams_stop(struct worker *w);
+/* Frees w's stream timer (after its loop stopped). */
+void http_streams_free(struct worker *w);
 
 #endif

@@ -7,7 +7,8 @@
  * 130k requests/s from run to run, against 119k-132k with SO_REUSEPORT (bench/README.md),
  * most likely because both loops wake on a new connection and one may take a whole burst.
  * Port 0 is resolved by the first bind and reused by the others. Stop closes the listening
- * sockets first, waits (bounded) for requests in flight, then ends the loops.
+ * sockets and ends the open streams (stream.c) first, waits (bounded) for requests in
+ * flight, then ends the loops.
  */
 #include "http/http_int.h"
 #include "core/err.h"
@@ -127,7 +128,7 @@ static int setup_worker(struct http_server *srv, struct worker *w, int fd)
     w->srv = srv;
     w->base = event_base_new();
     w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http) {
+    if (!w->http || http_streams_init(w) != 0) {
         close(fd);
         return OC_EIO;
     }
@@ -187,6 +188,7 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
         evhttp_del_accept_socket(w->http, w->bound);
         w->bound = NULL;
     }
+    http_streams_stop(w);
 }
 
 void http_server_stop(struct http_server *srv, int grace_ms)

@@ -97,6 +97,9 @@ static void render_metrics(struct oc_buf *b, void *arg)
     oc_metrics_family(b, "oncue_http_inflight_requests", "gauge",
                       "Requests being handled or flushed now.");
     oc_metrics_sample(b, "oncue_http_inflight_requests", NULL, (double)t.inflight);
+    oc_metrics_family(b, "oncue_http_open_streams", "gauge",
+                      "Streamed replies (server-sent events) open now.");
+    oc_metrics_sample(b, "oncue_http_open_streams", NULL, (double)http_server_streams(srv));
 }
 
 struct http_server *http_server_new(const struct http_server_opts *opts, struct oc_app *app)
@@ -128,6 +131,7 @@ void http_server_destroy(struct http_server *srv)
     if (!srv)
         return;
     for (int i = 0; i < srv->nworkers; i++) {
+        http_streams_free(&srv->workers[i]);
         if (srv->workers[i].http)
             evhttp_free(srv->workers[i].http);
         if (srv->workers[i].base)

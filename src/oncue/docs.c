@@ -18,7 +18,10 @@ static void api_doc(struct oc_buf *b)
                    "`public` need `Authorization: Bearer <token>`: a missing or unknown token is "
                    "401, a token without the role 403. `admin` may use every route; "
                    "`responder` includes `viewer`; `ingest` may only post telemetry. A body over "
-                   "the route's cap is 413.\n");
+                   "the route's cap is 413. A browser may instead send the session cookie "
+                   "`oncue_session` from `POST /v1/session` (same roles); a cookie-authenticated "
+                   "request other than GET, HEAD or OPTIONS must come from this server's own "
+                   "origin, else 403 (docs/contracts.md \"Sessions\").\n");
     for (const struct oc_module *const *m = oc_modules; *m; m++)
         if ((*m)->routes)
             http_routes_doc(b, (*m)->name, (*m)->routes);

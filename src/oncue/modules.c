@@ -14,6 +14,7 @@
 #include "slo/slo.h"
 #include "alert/alert.h"
 #include "rca/rca.h"
+#include "web/web.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -28,6 +29,7 @@ const struct oc_module *const oc_modules[] = {
     &alert_module,
     &incident_module,
     &rca_module,
+    &web_module,
     NULL,
 };
 // clang-format on

@@ -169,6 +169,17 @@ static const struct migration migrations[] = {
      " actor TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL);"
      "CREATE INDEX changes_time ON changes (time);"},
+    {8, "auth: browser sessions (the SHA-256 of each cookie, never the cookie)",
+     "CREATE TABLE sessions ("
+     " id INTEGER PRIMARY KEY,"
+     " hash BLOB NOT NULL UNIQUE,"
+     " token_id INTEGER NOT NULL REFERENCES tokens(id),"
+     " role TEXT NOT NULL,"
+     " name TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " expires_ms INTEGER NOT NULL,"
+     " revoked_ms INTEGER);"
+     "CREATE INDEX sessions_token ON sessions (token_id);"},
     {0},
 };
 

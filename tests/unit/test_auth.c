@@ -1,6 +1,8 @@
 /*
- * test_auth.c - API tokens (create, lookup, revoke, name rules, format, hashed storage) and
- * the append-only audit log, against a store in a temporary directory.
+ * test_auth.c - API tokens (create, lookup, revoke, name rules, format, hashed storage),
+ * browser sessions (lifetime, expiry, sign-out, ending with their token, hashed storage, the
+ * per-token cap, listing, purging) and the append-only audit log, against a store in a
+ * temporary directory.
  */
 #include "auth/auth.h"
 #include "core/err.h"
@@ -379,6 +381,165 @@ static void test_module_init(void)
     close_tmp(s);
 }
 
+/* A token for role named name, and its id. */
+static int64_t token_for(struct store *s, const char *name, enum http_role role, char *tok)
+{
+    int64_t id = 0;
+    T_EQ_INT(auth_token_create(s, name, role, T0, tok, &id), 0);
+    return id;
+}
+
+static void test_session_lifetime(void)
+{
+    struct store *s = open_tmp();
+    char tok[AUTH_TOKEN_LEN + 1], v[AUTH_SESSION_LEN + 1], name[AUTH_NAME_MAX + 1];
+    struct auth_session sess;
+    enum http_role role;
+    int64_t found = 0;
+    if (!s)
+        goto out;
+    int64_t id = token_for(s, "alice", HTTP_RESPONDER, tok);
+    T_EQ_INT(auth_token_find(s, tok, &role, name, sizeof name, &found), 0);
+    T_EQ_INT(found, id);
+    T_EQ_INT(auth_session_create(s, id, role, name, T0, 1000, v), 0);
+    T_EQ_INT(strlen(v), 64);
+    T_EQ_INT(strspn(v, "0123456789abcdef"), 64);
+    T_EQ_INT(auth_session_lookup(s, v, T0, &sess), 0);
+    T_EQ_INT(sess.role, HTTP_RESPONDER);
+    T_EQ_STR(sess.name, "alice");
+    T_EQ_INT(sess.token_id, id);
+    T_EQ_INT(sess.expires_ms, T0 + 1000);
+    T_EQ_INT(auth_session_lookup(s, v, T0 + 999, &sess), 0);
+    T_EQ_INT(auth_session_lookup(s, v, T0 + 1000, &sess), OC_EGONE); /* cached, still expires */
+    auth_cache_clear();
+    T_EQ_INT(auth_session_lookup(s, v, T0 + 5000, &sess), OC_EGONE); /* from the store */
+    /* malformed or unknown values */
+    char upper[AUTH_SESSION_LEN + 1];
+    for (int i = 0; i <= AUTH_SESSION_LEN; i++)
+        upper[i] = (char)(v[i] >= 'a' && v[i] <= 'f' ? v[i] - 32 : v[i]);
+    T_EQ_INT(auth_session_lookup(s, upper, T0, &sess), strcmp(upper, v) ? OC_EAUTH : 0);
+    T_EQ_INT(auth_session_lookup(s, "abc", T0, &sess), OC_EAUTH);
+    T_EQ_INT(auth_session_lookup(s, tok, T0, &sess), OC_EAUTH); /* a token is not a session */
+    char other[AUTH_SESSION_LEN + 1];
+    memset(other, '0', AUTH_SESSION_LEN);
+    other[AUTH_SESSION_LEN] = '\0';
+    T_EQ_INT(auth_session_lookup(s, other, T0, &sess), OC_EAUTH);
+    /* sessions are for people: no ingest role, no public one, a valid name, a positive ttl */
+    T_EQ_INT(auth_session_create(s, id, HTTP_INGEST, "alice", T0, 1000, v), OC_EINVAL);
+    T_EQ_INT(auth_session_create(s, id, HTTP_PUBLIC, "alice", T0, 1000, v), OC_EINVAL);
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "a b", T0, 1000, v), OC_EINVAL);
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "alice", T0, 0, v), OC_EINVAL);
+out:
+    close_tmp(s);
+}
+
+static void test_session_revoke(void)
+{
+    struct store *s = open_tmp();
+    char tok[AUTH_TOKEN_LEN + 1], tok2[AUTH_TOKEN_LEN + 1], a[AUTH_SESSION_LEN + 1],
+        b[AUTH_SESSION_LEN + 1], c[AUTH_SESSION_LEN + 1];
+    struct auth_session sess;
+    if (!s)
+        goto out;
+    int64_t id = token_for(s, "bob", HTTP_VIEWER, tok), id2 = token_for(s, "eve", HTTP_ADMIN, tok2);
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "bob", T0, 60000, a), 0);
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "bob", T0, 60000, b), 0);
+    T_EQ_INT(auth_session_create(s, id2, HTTP_ADMIN, "eve", T0, 60000, c), 0);
+    T_TRUE(strcmp(a, b) != 0);
+    /* sign-out: refused at once although the lookup was cached */
+    T_EQ_INT(auth_session_lookup(s, a, T0, &sess), 0);
+    T_EQ_INT(auth_session_revoke(s, a, T0 + 1), 0);
+    T_EQ_INT(auth_session_lookup(s, a, T0 + 2, &sess), OC_EAUTH);
+    T_EQ_INT(auth_session_revoke(s, a, T0 + 3), OC_ENOTFOUND);
+    T_EQ_INT(auth_session_revoke(s, "zz", T0 + 3), OC_ENOTFOUND);
+    /* revoking the token ends its other sessions, cached or not, and no one else's */
+    T_EQ_INT(auth_session_lookup(s, b, T0, &sess), 0);
+    T_EQ_INT(auth_token_revoke(s, id, T0 + 10), 0);
+    T_EQ_INT(auth_session_lookup(s, b, T0 + 11, &sess), OC_EAUTH);
+    T_EQ_INT(auth_session_lookup(s, c, T0 + 11, &sess), 0);
+    T_EQ_INT(query_int(s, "SELECT count(*) FROM sessions WHERE revoked_ms IS NOT NULL"), 2);
+    /* a session whose token was revoked by another process (the CLI: no session update) is
+     * refused by the join once the cache lets go */
+    T_EQ_INT(store_exec(s, "UPDATE tokens SET revoked_ms = 1 WHERE name = 'eve'"), 0);
+    auth_cache_clear();
+    T_EQ_INT(auth_session_lookup(s, c, T0 + 12, &sess), OC_EAUTH);
+out:
+    close_tmp(s);
+}
+
+static void test_session_hashed(void)
+{
+    struct store *s = open_tmp();
+    char tok[AUTH_TOKEN_LEN + 1], v[AUTH_SESSION_LEN + 1];
+    unsigned char want[crypto_hash_sha256_BYTES];
+    struct store_stmt *st;
+    size_t n = 0;
+    if (!s)
+        goto out;
+    int64_t id = token_for(s, "carol", HTTP_ADMIN, tok);
+    T_EQ_INT(auth_session_create(s, id, HTTP_ADMIN, "carol", T0, 60000, v), 0);
+    crypto_hash_sha256(want, (const unsigned char *)v, strlen(v));
+    T_EQ_INT(store_prepare(s,
+                           "SELECT hash, token_id, role, name, created_ms, expires_ms"
+                           " FROM sessions",
+                           &st),
+             0);
+    T_EQ_INT(store_step(st), STORE_ROW);
+    const void *h = store_col_blob(st, 0, &n);
+    T_EQ_INT(n, sizeof want);
+    T_TRUE(h && memcmp(h, want, sizeof want) == 0);
+    T_EQ_INT(store_col_int(st, 1), id);
+    T_EQ_STR(store_col_text(st, 2), "admin");
+    T_EQ_STR(store_col_text(st, 3), "carol");
+    T_EQ_INT(store_col_int(st, 4), T0);
+    T_EQ_INT(store_col_int(st, 5), T0 + 60000);
+    store_reset(st);
+out:
+    close_tmp(s);
+}
+
+static void test_session_cap_list_purge(void)
+{
+    struct store *s = open_tmp();
+    char tok[AUTH_TOKEN_LEN + 1], first[AUTH_SESSION_LEN + 1], v[AUTH_SESSION_LEN + 1];
+    struct auth_session sess;
+    json_t *arr = NULL;
+    if (!s)
+        goto out;
+    int64_t id = token_for(s, "dave", HTTP_VIEWER, tok);
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "dave", T0, 60000, first), 0);
+    for (int i = 1; i <= AUTH_SESSIONS_PER_TOKEN; i++)
+        T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "dave", T0 + i, 60000, v), 0);
+    /* one past the cap: the oldest was ended */
+    T_EQ_INT(auth_session_lookup(s, first, T0 + 100, &sess), OC_EAUTH);
+    T_EQ_INT(auth_session_lookup(s, v, T0 + 100, &sess), 0);
+    T_EQ_INT(auth_session_list(s, T0 + 100, &arr), 0);
+    T_EQ_INT(json_array_size(arr), AUTH_SESSIONS_PER_TOKEN);
+    json_t *e = json_array_get(arr, 0);
+    T_EQ_INT(strlen(json_string_value(json_object_get(e, "id"))), 8);
+    T_EQ_STR(json_string_value(json_object_get(e, "name")), "dave");
+    T_EQ_STR(json_string_value(json_object_get(e, "role")), "viewer");
+    T_EQ_INT(json_integer_value(json_object_get(e, "created_ms")), T0 + 1);
+    T_EQ_INT(json_integer_value(json_object_get(e, "expires_ms")), T0 + 60001);
+    char *text = json_dumps(arr, 0);
+    T_TRUE(text && !strstr(text, v)); /* never the cookie */
+    free(text);
+    json_decref(arr);
+    /* expired sessions are not listed */
+    T_EQ_INT(auth_session_list(s, T0 + 60001, &arr), 0);
+    T_EQ_INT(json_array_size(arr), AUTH_SESSIONS_PER_TOKEN - 1);
+    json_decref(arr);
+    arr = NULL;
+    /* a day after they ended, the next sign-in forgets them all */
+    T_EQ_INT(query_int(s, "SELECT count(*) FROM sessions"), AUTH_SESSIONS_PER_TOKEN + 1);
+    int64_t later = T0 + 60000 + AUTH_SESSION_KEEP_MS + AUTH_SESSIONS_PER_TOKEN;
+    T_EQ_INT(auth_session_create(s, id, HTTP_VIEWER, "dave", later, 60000, v), 0);
+    T_EQ_INT(query_int(s, "SELECT count(*) FROM sessions"), 1);
+out:
+    json_decref(arr);
+    close_tmp(s);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_create_and_lookup),
     T_CASE(test_token_format),
@@ -392,6 +553,10 @@ static const struct t_case cases[] = {
     T_CASE(test_cache_past_cap),
     T_CASE(test_concurrent_lookups),
     T_CASE(test_module_init),
+    T_CASE(test_session_lifetime),
+    T_CASE(test_session_revoke),
+    T_CASE(test_session_hashed),
+    T_CASE(test_session_cap_list_purge),
     {0},
 };
 

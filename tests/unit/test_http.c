@@ -2,20 +2,27 @@
  * test_http.c - the HTTP server in-process on 127.0.0.1 port 0: routing and parameters,
  * 404/405/413 problem+json, roles (401/403) through injected hooks, the audit hook, CORS
  * preflight, a handler that forgets to answer, and a graceful stop that lets an in-flight
- * request finish.
+ * request finish. Browser support: the Cookie parser, the same-origin rule, session cookies
+ * through the hook with the cross-site guard, and streams (ended by the pump, by the client
+ * leaving, by a slow client, by the server stopping).
  */
 #include "core/arena.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/metrics.h"
 #include "core/module.h"
 #include "http/http.h"
 #include "t.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static char base[128];
 static char last_audit[256];
@@ -63,6 +70,62 @@ static void gated(struct http_req *req)
     http_reply(req, 200, "text/plain", "finished", 8);
 }
 
+/* Streams: each counts its pumps; "/t/stream3" ends after three, "/t/forever" never does,
+ * "/t/flood" writes 256 KiB a pump. freed counts free_fn calls. */
+static _Atomic int freed, flood_refused;
+
+struct tstream {
+    int pumps, limit; /* limit 0: forever */
+    size_t chunk;     /* bytes a pump writes (0: one line) */
+};
+
+static int tpump(struct http_stream *s, void *arg)
+{
+    struct tstream *t = arg;
+    char line[32];
+    t->pumps++;
+    if (t->chunk) {
+        static char big[256 * 1024];
+        memset(big, 'x', sizeof(big));
+        if (http_stream_write(s, big, sizeof(big)) != 0)
+            atomic_fetch_add(&flood_refused, 1);
+        return 0;
+    }
+    int n = snprintf(line, sizeof(line), "pump %d\n", t->pumps);
+    http_stream_write(s, line, (size_t)n);
+    return t->limit && t->pumps >= t->limit ? -1 : 0;
+}
+
+static void tfree(void *arg)
+{
+    free(arg);
+    atomic_fetch_add(&freed, 1);
+}
+
+static void stream_route(struct http_req *req, int limit, size_t chunk)
+{
+    struct tstream *t = calloc(1, sizeof(*t));
+    t->limit = limit;
+    t->chunk = chunk;
+    http_set_header(req, "Cache-Control", "no-cache");
+    http_stream_start(req, "text/plain", tpump, tfree, t);
+}
+
+static void stream3(struct http_req *req)
+{
+    stream_route(req, 3, 0);
+}
+
+static void forever(struct http_req *req)
+{
+    stream_route(req, 0, 0);
+}
+
+static void flood(struct http_req *req)
+{
+    stream_route(req, 0, 256 * 1024);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/t/echo/{a}/{b}", echo, HTTP_PUBLIC, 0, "echo"},
     {"POST", "/t/small", small, HTTP_PUBLIC, 100, "small body"},
@@ -72,6 +135,9 @@ static const struct http_route routes[] = {
     {"POST", "/t/act", failing, HTTP_RESPONDER, 0, "responder"},
     {"GET", "/t/noreply", noreply, HTTP_PUBLIC, 0, "bug"},
     {"GET", "/t/gated", gated, HTTP_PUBLIC, 0, "waits for the test"},
+    {"GET", "/t/stream3", stream3, HTTP_PUBLIC, 0, "three pumps"},
+    {"GET", "/t/forever", forever, HTTP_VIEWER, 0, "a stream that never ends"},
+    {"GET", "/t/flood", flood, HTTP_PUBLIC, 0, "a stream faster than its reader"},
     {0},
 };
 
@@ -96,6 +162,20 @@ static int authenticate(void *arg, const char *token, struct oc_arena *arena, en
     return OC_EAUTH;
 }
 
+/* The session hook: "s-viewer" and "s-resp" are live sessions, "s-old" expired. */
+static int authenticate_session(void *arg, const char *value, struct oc_arena *arena,
+                                enum http_role *role, const char **name)
+{
+    (void)arg;
+    if (strcmp(value, "s-old") == 0)
+        return OC_EGONE;
+    if (strcmp(value, "s-viewer") != 0 && strcmp(value, "s-resp") != 0)
+        return OC_EAUTH;
+    *role = value[2] == 'v' ? HTTP_VIEWER : HTTP_RESPONDER;
+    *name = oc_arena_strdup(arena, value);
+    return 0;
+}
+
 static void audit(void *arg, const struct http_req *req)
 {
     (void)arg;
@@ -109,9 +189,10 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* Performs one request; returns the status and leaves the body in *out. */
-static long call(const char *method, const char *path, const char *token, const char *body,
-                 struct oc_buf *out)
+/* Performs one request with extra headers (NULL-terminated, or NULL); returns the status
+ * and leaves the body in *out. */
+static long call_h(const char *method, const char *path, const char *token, const char *body,
+                   const char *const *headers, struct oc_buf *out)
 {
     CURL *c = curl_easy_init();
     char url[512], auth[128];
@@ -121,6 +202,8 @@ static long call(const char *method, const char *path, const char *token, const 
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
         h = curl_slist_append(h, auth);
     }
+    for (int i = 0; headers && headers[i]; i++)
+        h = curl_slist_append(h, headers[i]);
     oc_buf_reset(out);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -138,12 +221,22 @@ static long call(const char *method, const char *path, const char *token, const 
     return status;
 }
 
+/* Performs one request; returns the status and leaves the body in *out. */
+static long call(const char *method, const char *path, const char *token, const char *body,
+                 struct oc_buf *out)
+{
+    return call_h(method, path, token, body, NULL, out);
+}
+
 static struct http_server *start(struct oc_app *app, int workers)
 {
     struct http_server_opts o = {.listen = "127.0.0.1:0", .workers = workers, .max_body = 4096};
     struct http_server *srv = http_server_new(&o, app);
     T_EQ_INT(http_server_add_routes(srv, routes, NULL), 0);
-    struct http_hooks hooks = {authenticate, audit, NULL};
+    struct http_hooks hooks = {.authenticate = authenticate,
+                               .audit = audit,
+                               .arg = NULL,
+                               .authenticate_session = authenticate_session};
     http_server_set_hooks(srv, &hooks);
     char err[256] = "";
     T_EQ_INT(http_server_start(srv, err, sizeof(err)), 0);
@@ -284,12 +377,192 @@ static void test_graceful_stop(void)
     oc_buf_free(&f.body);
 }
 
+static void test_cookie_parse(void)
+{
+    static const struct {
+        const char *hdr, *name;
+        int rc;
+        const char *want;
+    } cases[] = {
+        {"oncue_session=abc", "oncue_session", 0, "abc"},
+        {"theme=dark; oncue_session=abc; x=1", "oncue_session", 0, "abc"},
+        {"  theme = dark ;oncue_session = \"q v\" ", "oncue_session", 0, "q v"},
+        {"xoncue_session=1; oncue_sessionx=2", "oncue_session", OC_ENOTFOUND, ""},
+        {"oncue_session=first; oncue_session=second", "oncue_session", 0, "first"},
+        {"oncue_session=", "oncue_session", 0, ""},
+        {"oncue_session", "oncue_session", OC_ENOTFOUND, ""},
+        {";;; ; =x; oncue_session=ok", "oncue_session", 0, "ok"},
+        {"a=\"", "a", 0, "\""},
+        {"", "oncue_session", OC_ENOTFOUND, ""},
+        {"oncue_session=0123456789", "oncue_session", OC_ETOOBIG, ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[8] = "junk";
+        int rc =
+            http_cookie_get(cases[i].hdr, strlen(cases[i].hdr), cases[i].name, out, sizeof(out));
+        T_EQ_INT(rc, cases[i].rc);
+        T_EQ_STR(out, cases[i].want);
+    }
+    char out[16];
+    /* the length bounds the read: the value stops at len, not at the NUL */
+    T_EQ_INT(http_cookie_get("a=12345", 4, "a", out, sizeof(out)), 0);
+    T_EQ_STR(out, "12");
+    T_EQ_INT(http_cookie_get(NULL, 0, "a", out, sizeof(out)), OC_ENOTFOUND);
+}
+
+static void test_origin_check(void)
+{
+    static const struct {
+        struct http_origin_in in;
+        int ok;
+        const char *why;
+    } cases[] = {
+        {{"h:1", NULL, "http://h:1", NULL, NULL}, 1, ""},
+        {{"H:1", NULL, "http://h:1", NULL, "same-origin"}, 1, ""},
+        {{"h:1", "https", "https://h:1", NULL, NULL}, 1, ""},
+        {{"h:1", " HTTPS , http", "https://h:1", NULL, NULL}, 1, ""},
+        {{"h:1", "https", "http://h:1", NULL, NULL}, 0, "is not this server's origin https://h:1"},
+        {{"h:1", NULL, "http://evil.example", NULL, NULL}, 0, "Origin http://evil.example"},
+        {{"h:1", NULL, "http://h:1.evil", NULL, NULL}, 0, "is not this server's origin"},
+        {{"h:1", NULL, "null", NULL, NULL}, 0, "Origin null"},
+        {{"h:1", NULL, NULL, "http://h:1/#/incidents", NULL}, 1, ""},
+        {{"h:1", NULL, NULL, "http://h:1", NULL}, 0, "Referer"},
+        {{"h:1", NULL, NULL, "http://h:1.evil/", NULL}, 0, "Referer"},
+        {{"h:1", NULL, "http://h:1", "http://evil/", NULL}, 1, ""},
+        {{"h:1", NULL, NULL, NULL, NULL}, 0, "neither Origin nor Referer"},
+        {{"h:1", NULL, "http://h:1", NULL, "cross-site"}, 0, "Sec-Fetch-Site: cross-site"},
+        {{"h:1", NULL, "http://h:1", NULL, "same-site"}, 0, "Sec-Fetch-Site: same-site"},
+        {{NULL, NULL, "http://h:1", NULL, NULL}, 0, "no usable Host"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char why[512] = "";
+        int rc = http_origin_check(&cases[i].in, why, sizeof(why));
+        T_EQ_INT(rc, cases[i].ok ? 0 : -1);
+        if (cases[i].ok)
+            T_EQ_STR(why, "");
+        else
+            T_CONTAINS(why, cases[i].why);
+    }
+}
+
+/* Cookies authenticate through the session hook; writes from them need this origin. */
+static void test_session_cookies(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 1);
+    struct oc_buf b;
+    char origin[160], bad[] = "Origin: http://evil.example";
+    oc_buf_init(&b, 1 << 20);
+    snprintf(origin, sizeof(origin), "Origin: %s", base);
+    const char *resp[] = {"Cookie: a=1; oncue_session=s-resp", NULL, NULL};
+    const char *view[] = {"Cookie: oncue_session=s-viewer", origin, NULL};
+    const char *old[] = {"Cookie: oncue_session=s-old", NULL};
+    const char *gone[] = {"Cookie: oncue_session=nope", NULL};
+    const char *other[] = {"Cookie: theme=dark", NULL};
+    T_EQ_INT(call_h("GET", "/t/viewer", NULL, NULL, resp, &b), 200);
+    T_EQ_INT(call_h("GET", "/t/viewer", NULL, NULL, old, &b), 401);
+    T_CONTAINS(b.data, "the session expired; sign in again");
+    T_EQ_INT(call_h("GET", "/t/viewer", NULL, NULL, gone, &b), 401);
+    T_CONTAINS(b.data, "unknown or has ended");
+    T_EQ_INT(call_h("GET", "/t/viewer", NULL, NULL, other, &b), 401);
+    T_CONTAINS(b.data, "needs a token");
+    T_EQ_INT(call_h("POST", "/t/act", NULL, "{}", resp, &b), 403); /* no Origin */
+    T_CONTAINS(b.data, "cross-site request refused: neither Origin nor Referer");
+    T_EQ_STR(last_audit, "s-resp POST /t/act 403");
+    resp[1] = bad;
+    T_EQ_INT(call_h("POST", "/t/act", NULL, "{}", resp, &b), 403);
+    T_CONTAINS(b.data, "Origin http://evil.example is not this server's origin");
+    resp[1] = origin;
+    T_EQ_INT(call_h("POST", "/t/act", NULL, "{}", resp, &b), 409); /* reached the handler */
+    T_EQ_INT(call_h("POST", "/t/act", NULL, "{}", view, &b), 403);
+    T_CONTAINS(b.data, "needs the responder role; the session has viewer");
+    /* a token wins over a cookie and needs no Origin */
+    T_EQ_INT(call_h("POST", "/t/act", "resp-tok", "{}", old, &b), 409);
+    T_EQ_INT(call_h("GET", "/t/echo/a/b", NULL, NULL, old, &b), 200); /* public: not looked at */
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+}
+
+/* Opens a raw connection to the server and sends a GET of path; the socket, or -1. */
+static int raw_get(const char *path, const char *extra)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = (int)strtol(strrchr(base, ':') + 1, NULL, 10);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    char req[512];
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return -1;
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n", path, extra);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Waits up to 10 s for cond (polled every 10 ms); its last value. */
+#define WAIT_FOR(cond)                                                                             \
+    do {                                                                                           \
+        struct timespec t_tick = {0, 10 * 1000 * 1000};                                            \
+        for (int t_i = 0; t_i < 1000 && !(cond); t_i++)                                            \
+            nanosleep(&t_tick, NULL);                                                              \
+    } while (0)
+
+static void test_streams(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 1);
+    struct oc_buf b;
+    char buf[4096];
+    oc_buf_init(&b, 1 << 20);
+    atomic_store(&freed, 0);
+    /* ended by its pump: the whole body arrives, chunked, and the state is freed */
+    T_EQ_INT(call("GET", "/t/stream3", NULL, NULL, &b), 200);
+    T_EQ_STR(b.data, "pump 1\npump 2\npump 3\n");
+    WAIT_FOR(atomic_load(&freed) == 1);
+    T_EQ_INT(atomic_load(&freed), 1);
+    T_EQ_INT(http_server_streams(srv), 0);
+    /* roles apply as to any route */
+    T_EQ_INT(call("GET", "/t/forever", NULL, NULL, &b), 401);
+    /* the client leaves: noticed without waiting for a write timeout */
+    int fd = raw_get("/t/forever", "Authorization: Bearer viewer-tok\r\n");
+    T_TRUE(fd >= 0);
+    T_TRUE(read(fd, buf, sizeof(buf)) > 0); /* the headers and the first pump */
+    T_EQ_INT(http_server_streams(srv), 1);
+    close(fd);
+    WAIT_FOR(atomic_load(&freed) == 2);
+    T_EQ_INT(atomic_load(&freed), 2);
+    T_EQ_INT(http_server_streams(srv), 0);
+    /* a client that does not read is dropped once 1 MiB waits for it */
+    fd = raw_get("/t/flood", "");
+    T_TRUE(fd >= 0);
+    WAIT_FOR(atomic_load(&freed) == 3);
+    T_EQ_INT(atomic_load(&freed), 3);
+    T_TRUE(atomic_load(&flood_refused) >= 1);
+    close(fd);
+    /* stop ends open streams first, then returns well before its grace period */
+    fd = raw_get("/t/forever", "Authorization: Bearer viewer-tok\r\n");
+    T_TRUE(fd >= 0);
+    T_TRUE(read(fd, buf, sizeof(buf)) > 0);
+    int64_t t0 = oc_mono_ns();
+    http_server_stop(srv, 20000);
+    T_TRUE(oc_mono_ns() - t0 < 5000000000LL);
+    T_EQ_INT(atomic_load(&freed), 4);
+    T_EQ_INT(http_server_streams(srv), 0);
+    http_server_destroy(srv); /* closes the connection */
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    close(fd);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_routing_and_errors),
-    T_CASE(test_roles),
-    T_CASE(test_role_table),
-    T_CASE(test_graceful_stop),
-    {0},
+    T_CASE(test_routing_and_errors), T_CASE(test_roles),        T_CASE(test_role_table),
+    T_CASE(test_graceful_stop),      T_CASE(test_cookie_parse), T_CASE(test_origin_check),
+    T_CASE(test_session_cookies),    T_CASE(test_streams),      {0},
 };
 
 int main(int argc, char **argv)

@@ -964,7 +964,7 @@ static void test_http_events_and_query(void)
     T_EQ_INT(ingest_module.init(&app, &ist), 0);
     T_EQ_INT(http_server_add_routes(srv, ingest_module.routes, ist), 0);
     T_EQ_INT(http_server_add_routes(srv, qoe_module.routes, qst), 0);
-    struct http_hooks hooks = {any_token, NULL, NULL};
+    struct http_hooks hooks = {.authenticate = any_token};
     http_server_set_hooks(srv, &hooks);
     T_EQ_INT(http_server_start(srv, err, sizeof err), 0);
     snprintf(base, sizeof base, "http://%s", http_server_addr(srv));
@@ -1030,7 +1030,7 @@ static void history_http(struct store *st)
     T_EQ_INT(qoe_module.init(&app, &qst), 0);
     T_EQ_INT(ingest_module.init(&app, &ist), 0);
     T_EQ_INT(http_server_add_routes(srv, qoe_module.routes, qst), 0);
-    struct http_hooks hooks = {any_token, NULL, NULL};
+    struct http_hooks hooks = {.authenticate = any_token};
     http_server_set_hooks(srv, &hooks);
     T_EQ_INT(http_server_start(srv, err, sizeof err), 0);
     snprintf(base, sizeof base, "http://%s", http_server_addr(srv));
