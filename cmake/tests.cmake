@@ -41,6 +41,11 @@ add_test(NAME browser/steer_players COMMAND bash ${CMAKE_SOURCE_DIR}/tests/brows
 set_tests_properties(browser/steer_players PROPERTIES LABELS browser TIMEOUT 900
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser")
+# The web console in chromium (tests/browser/console.sh): sign-in, live incidents, mitigation.
+add_test(NAME browser/console COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/console.sh)
+set_tests_properties(browser/console PROPERTIES LABELS browser TIMEOUT 900
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-console")
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Under gcc each builds
 # with tests/fuzz/replay.c into a program that replays tests/fuzz/corpus/NAME/ as a test.

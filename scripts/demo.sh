@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh ONCUE - what `make demo` runs after building: starts `oncue serve` on the embedded
 # default (./oncue-data, 127.0.0.1:8470), creates a first admin token, starts a modest
-# simulated audience when the simulator is built in, and says where to look. Ctrl-C stops all.
+# simulated audience when the simulator is built in, and says where to look: the web console
+# at the server's root first. Ctrl-C stops all.
 set -uo pipefail
 bin=${1:-build/rel/oncue}
 data=${ONCUE_DATA:-./oncue-data}
@@ -64,6 +65,8 @@ cat <<EOT
 
 oncue is running (server log: $log).
 
+  console      $base/
+               sign in with the first admin token below; the incidents appear there live
   health       $base/healthz
   metrics      $base/metrics
 $extra  API          curl -H "Authorization: Bearer \$(cat $data/admin.token)" $base/v1/modules

@@ -56,13 +56,21 @@ static int hook_authenticate(void *arg, const char *token, struct oc_arena *aren
     return *name ? 0 : OC_ETOOBIG;
 }
 
+/* The time sessions live by. A session is a person's sign-in, so it ages in real time: on a
+ * replay clock (event time, which starts at 0 and jumps to the replayed day) the wall clock;
+ * otherwise the app's clock, so tests and drills on a virtual clock stay deterministic. */
+static int64_t session_now_ms(struct oc_app *app)
+{
+    return app->clock->kind == OC_CLOCK_REPLAY ? oc_wall_ms() : oc_clock_now_ms(app->clock);
+}
+
 /* authenticate_session hook: cookie value -> role and name copied into the request arena. */
 static int hook_session(void *arg, const char *value, struct oc_arena *arena, enum http_role *role,
                         const char **name)
 {
     struct auth_state *st = arg;
     struct auth_session sess;
-    int rc = auth_session_lookup(st->app->store, value, oc_clock_now_ms(st->app->clock), &sess);
+    int rc = auth_session_lookup(st->app->store, value, session_now_ms(st->app), &sess);
     if (rc)
         return rc;
     *role = sess.role;
@@ -264,7 +272,7 @@ static void session_open(struct http_req *req)
     struct auth_state *st = req->state;
     char why[512], name[AUTH_NAME_MAX + 1], value[AUTH_SESSION_LEN + 1];
     enum http_role role;
-    int64_t id, now = oc_clock_now_ms(req->app->clock), ttl_ms = st->session_ttl_s * 1000;
+    int64_t id, now = session_now_ms(req->app), ttl_ms = st->session_ttl_s * 1000;
     /* login forgery: a page of another site must not sign the browser in */
     if (http_header(req, "Origin") && http_same_origin(req, why, sizeof why) != 0) {
         http_problem(req, 403, "cross-site request refused: %s", why);
@@ -283,31 +291,34 @@ static void session_open(struct http_req *req)
     set_cookie(req, value, st->session_ttl_s);
     sodium_memzero(value, sizeof value);
     http_reply_json(req, 201,
-                    json_pack("{s:s, s:s, s:I}", "name", name, "role", http_role_name(role),
-                              "expires_ms", (json_int_t)(now + ttl_ms)));
+                    json_pack("{s:s, s:s, s:I, s:I}", "name", name, "role", http_role_name(role),
+                              "expires_ms", (json_int_t)(now + ttl_ms), "now_ms",
+                              (json_int_t)oc_clock_now_ms(req->app->clock)));
 }
 
-/* GET /v1/session -> {"name", "role", "expires_ms" (null for a token), "via"} */
+/* GET /v1/session -> {"name", "role", "expires_ms" (null for a token), "via", "now_ms"}; now_ms
+ * is the server's clock (event time on a replay clock), which the console's "now" follows. */
 static void session_get(struct http_req *req)
 {
     struct auth_session sess;
     http_set_header(req, "Cache-Control", "no-store");
     if (!req->session) {
         http_reply_json(req, 200,
-                        json_pack("{s:s, s:s, s:n, s:s}", "name", req->principal, "role",
-                                  http_role_name(req->role), "expires_ms", "via", "token"));
+                        json_pack("{s:s, s:s, s:n, s:s, s:I}", "name", req->principal, "role",
+                                  http_role_name(req->role), "expires_ms", "via", "token", "now_ms",
+                                  (json_int_t)oc_clock_now_ms(req->app->clock)));
         return;
     }
-    int rc =
-        auth_session_lookup(req->app->store, req->session, oc_clock_now_ms(req->app->clock), &sess);
+    int rc = auth_session_lookup(req->app->store, req->session, session_now_ms(req->app), &sess);
     if (rc) {
         http_problem(req, 401, "the session has ended; sign in again");
         return;
     }
     http_reply_json(req, 200,
-                    json_pack("{s:s, s:s, s:I, s:s}", "name", sess.name, "role",
+                    json_pack("{s:s, s:s, s:I, s:s, s:I}", "name", sess.name, "role",
                               http_role_name(sess.role), "expires_ms", (json_int_t)sess.expires_ms,
-                              "via", "cookie"));
+                              "via", "cookie", "now_ms",
+                              (json_int_t)oc_clock_now_ms(req->app->clock)));
 }
 
 /* DELETE /v1/session -> 204 and an expired cookie */
@@ -320,7 +331,7 @@ static void session_close(struct http_req *req)
                      "/v1/tokens/{id})");
         return;
     }
-    int rc = auth_session_revoke(req->app->store, req->session, oc_clock_now_ms(req->app->clock));
+    int rc = auth_session_revoke(req->app->store, req->session, session_now_ms(req->app));
     if (rc && rc != OC_ENOTFOUND) {
         http_reply_err(req, rc, "cannot end the session");
         return;
@@ -333,7 +344,7 @@ static void session_close(struct http_req *req)
 static void sessions_list(struct http_req *req)
 {
     json_t *arr;
-    int rc = auth_session_list(req->app->store, oc_clock_now_ms(req->app->clock), &arr);
+    int rc = auth_session_list(req->app->store, session_now_ms(req->app), &arr);
     if (rc) {
         http_reply_err(req, rc, "cannot list sessions");
         return;

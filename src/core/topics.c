@@ -102,6 +102,7 @@ static const struct {
     {"reason", offsetof(struct oc_ev_incident, reason)},
     {"status", offsetof(struct oc_ev_incident, status)},
     {"body", offsetof(struct oc_ev_incident, body)},
+    {"kind", offsetof(struct oc_ev_incident, kind)},
     {NULL, 0},
 };
 

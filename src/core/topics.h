@@ -22,7 +22,9 @@
  * acknowledged {incident_id, alert_ids, by, at}; resolved and mitigated {incident_id, at};
  * merged {incident_id, into, cause, at}; page {incident_id, team, target, [service], at};
  * comms_reminder {incident_id, role, target, at}; severity_changed {incident_id, from,
- * severity, reason, at}; status_update {incident_id, status, body, at} */
+ * severity, reason, at}; status_update {incident_id, status, body, at}; timeline {incident_id,
+ * kind, at}: any entry added to the timeline (notes, roles, follow-ups included), so that a
+ * console showing it can refetch; heard by the web module only (no webhook). */
 #define OC_TOPIC_INCIDENT_OPENED           "incident.opened"
 #define OC_TOPIC_INCIDENT_ACKNOWLEDGED     "incident.acknowledged"
 #define OC_TOPIC_INCIDENT_RESOLVED         "incident.resolved"
@@ -32,6 +34,7 @@
 #define OC_TOPIC_INCIDENT_COMMS_REMINDER   "incident.comms_reminder"
 #define OC_TOPIC_INCIDENT_SEVERITY_CHANGED "incident.severity_changed"
 #define OC_TOPIC_INCIDENT_STATUS_UPDATE    "incident.status_update"
+#define OC_TOPIC_INCIDENT_TIMELINE         "incident.timeline"
 /* rca: {incident_id, metric, causes, candidates, note, onset, changes, ...} built by
  * rca_localize_cube (rca/hook.c), read with oc_ev_rca_read */
 #define OC_TOPIC_RCA_LOCALIZED "rca.localized"
@@ -104,6 +107,7 @@ struct oc_ev_incident {
     const char *into, *cause;                   /* merged */
     const char *from, *severity, *reason;       /* severity_changed */
     const char *status, *body;                  /* status_update */
+    const char *kind;                           /* timeline: the entry's kind */
     int64_t at;
 };
 

@@ -8,7 +8,9 @@
  */
 #include "incident/incident_int.h"
 #include "incident/sql.h"
+#include "core/bus.h"
 #include "core/err.h"
+#include "core/topics.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -41,6 +43,14 @@ int inc_tl_add(struct incident_mgr *m, int64_t id, int64_t at, const char *kind,
     if (rc)
         oc_log(OC_LOG_ERROR, "incident: timeline of INC-%lld: %s", (long long)id,
                store_errmsg(m->app->store));
+    else if (m->app->bus) { /* announced to consoles only: not through the outbox */
+        char iid[32];
+        inc_format_id(id, iid, sizeof iid);
+        struct oc_ev_incident ev = {.incident_id = iid, .kind = kind, .at = at};
+        json_t *p = oc_ev_incident_build(&ev);
+        oc_bus_publish(m->app->bus, OC_TOPIC_INCIDENT_TIMELINE, p);
+        json_decref(p);
+    }
     free(dj);
     json_decref(data);
     return rc;

@@ -17,34 +17,8 @@ SERVER_PID=""
 mkdir -p "$WORK"
 trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; wait 2>/dev/null' EXIT
 
-skip() {
-    echo "SKIP: $*"
-    echo "0 passed, 0 failed, 1 skipped"
-    exit 77
-}
-
-# Debian packages: chromium, ffmpeg (and node/npm when absent).
-need=()
-command -v chromium >/dev/null || need+=(chromium)
-command -v ffmpeg >/dev/null || need+=(ffmpeg)
-command -v npm >/dev/null || need+=(nodejs npm)
-if [ ${#need[@]} -gt 0 ]; then
-    [ "$(id -u)" -eq 0 ] || skip "not root, cannot install ${need[*]} (run: apt-get install -y ${need[*]})"
-    echo "installing: ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; } \
-        >"$WORK/apt.log" 2>&1 || skip "apt-get install ${need[*]} failed (see $WORK/apt.log)"
-fi
-
-# npm packages, pinned by the committed lock file, into the work dir (never the source tree).
-NODE_DIR=$WORK/node
-mkdir -p "$NODE_DIR"
-if ! cmp -s "$HERE/package-lock.json" "$NODE_DIR/package-lock.json" ||
-    [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
-    cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
-    (cd "$NODE_DIR" && npm ci --no-audit --no-fund) >"$WORK/npm.log" 2>&1 ||
-        skip "npm ci (playwright-core, hls.js, dashjs) failed (see $WORK/npm.log)"
-fi
+. "$HERE/lib.sh"
+browser_setup ffmpeg
 
 # The stream: 90 s of H.264 High + AAC-LC, 2 s segments, as HLS fMP4 and as DASH.
 STREAM=$WORK/stream
@@ -73,20 +47,10 @@ rm -rf "$DATA"
 echo "{\"ttl\": $TTL, \"pathways\": [\"cdn-a\", \"cdn-b\"]}" >"$WORK/policy.json"
 ONCUE_TOKEN=$("$ONCUE_BIN" token create --data "$DATA" --role responder --name browser 2>/dev/null) ||
     { echo "FAIL: oncue token create"; exit 1; }
-"$ONCUE_BIN" serve --data "$DATA" --listen 127.0.0.1:0 --modules steer \
-    --set steer.policy_file="$WORK/policy.json" 2>"$WORK/server.log" &
-SERVER_PID=$!
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$WORK/server.log" | head -1 | cut -d: -f2)
-    [ -n "$port" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.05
-done
-[ -n "$port" ] || { echo "FAIL: oncue serve did not start"; cat "$WORK/server.log"; exit 1; }
+start_oncue "$WORK/server.log" --data "$DATA" --modules steer \
+    --set steer.policy_file="$WORK/policy.json" || exit 1
 
-export ONCUE_BIN ONCUE_TOKEN WORK NODE_DIR STREAM_DIR=$STREAM STEER_TTL=$TTL
-export ONCUE_SERVER=http://127.0.0.1:$port
+export ONCUE_BIN ONCUE_TOKEN ONCUE_SERVER WORK NODE_DIR STREAM_DIR=$STREAM STEER_TTL=$TTL
 # Run from NODE_DIR so that its imports resolve in the installed node_modules.
 cp "$HERE/steer_players.mjs" "$NODE_DIR/"
 node "$NODE_DIR/steer_players.mjs"

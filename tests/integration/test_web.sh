@@ -21,7 +21,7 @@ t_contains "GET / nosniff" "x-content-type-options: nosniff" "$(tr -d '\r' <"$H"
 t_contains "GET / referrer policy" "referrer-policy: same-origin" "$(tr -d '\r' <"$H" | tr A-Z a-z)"
 t_contains "GET / no framing" "x-frame-options: deny" "$(tr -d '\r' <"$H" | tr A-Z a-z)"
 t_contains "GET / revalidates" "cache-control: no-cache" "$(tr -d '\r' <"$H" | tr A-Z a-z)"
-t_contains "GET / is the console" "<div id=app" "$(body)"
+t_contains "GET / is the console" '<div id="app">' "$(body)"
 ETAG=$(tr -d '\r' <"$H" | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')
 t_check "ETag is strong and quoted" 0 "$([[ $ETAG =~ ^\"[0-9a-f]{16}\"$ ]]; echo $?)"
 t_check "If-None-Match gives 304" 304 "$(status GET / -H "If-None-Match: $ETAG")"
@@ -39,7 +39,7 @@ t_check "index.html is only at /" 404 "$(status GET /index.html)"
 status GET / -H 'Accept-Encoding: gzip' -D "$H" >/dev/null
 if grep -qi '^content-encoding: gzip' "$H"; then
     t_contains "gzip varies" "vary: accept-encoding" "$(tr -d '\r' <"$H" | tr A-Z a-z)"
-    t_contains "gzip decodes to the console" "<div id=app" "$(curl -s --compressed "$BASE/")"
+    t_contains "gzip decodes to the console" '<div id="app">' "$(curl -s --compressed "$BASE/")"
 fi
 t_check "gzip;q=0 is plain" "" "$(curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip;q=0' "$BASE/" | grep -i '^content-encoding')"
 
@@ -67,6 +67,8 @@ CK=(-H "Cookie: theme=dark; $C")
 t_check "GET /v1/session by cookie" 200 "$(status GET /v1/session "${CK[@]}")"
 t_check "session has the role" "responder cookie" "$(body | jq -r '"\(.role) \(.via)"')"
 t_check "GET /v1/session by token" 200 "$(status GET /v1/session -H "Authorization: Bearer $VIEW")"
+t_check "it tells the server's clock" 1 "$(body | jq '(.now_ms - (now * 1000) | fabs) < 60000' |
+    grep -c true)"
 t_check "token has no expiry" "viewer token null" "$(body | jq -r '"\(.role) \(.via) \(.expires_ms)"')"
 t_check "behind TLS the cookie is Secure" 201 "$(login "$RESP" -H 'X-Forwarded-Proto: https')"
 t_contains "Secure set" "; Secure" "$(tr -d '\r' <"$H" | grep -i '^set-cookie:')"
@@ -98,6 +100,9 @@ t_contains "stream starts with retry" "retry: 2000" "$S1"
 t_contains "stream carries incident.opened" "event: incident.opened" "$S1"
 DATA=$(printf '%s\n' "$S1" | grep -A1 '^event: incident.opened' | sed -n 's/^data: //p' | head -1)
 t_check "event data names the incident" "incident.opened INC-1" "$(printf '%s' "$DATA" | jq -r '"\(.topic) \(.incident)"')"
+NOTE=$(printf '%s\n' "$S1" | grep -A1 '^event: incident.timeline' | sed -n 's/^data: //p' |
+    jq -r 'select(.incident == "INC-1") | .topic' | sort -u)
+t_check "a note is announced as incident.timeline" "incident.timeline" "$NOTE"
 t_check "event data has seq and at_ms" "number number" "$(printf '%s' "$DATA" | jq -r '"\(.seq|type) \(.at_ms|type)"')"
 ID1=$(printf '%s' "$DATA" | jq -r .seq)
 t_contains "the id line is the seq" "id: $ID1" "$S1"

@@ -21,7 +21,7 @@ static void test_assets(void)
     if (!a)
         return;
     T_EQ_STR(a->type, "text/html; charset=utf-8");
-    T_CONTAINS((const char *)a->data, "<div id=app");
+    T_CONTAINS((const char *)a->data, "<div id=\"app\">");
     T_EQ_INT(a->data[a->len], 0);
     T_EQ_INT(a->etag[0], '"');
     T_EQ_INT(strlen(a->etag), 18);

@@ -77,7 +77,16 @@ export function fmtDur(s) {
     return two(Math.floor(s / 86400), 'd', Math.floor((s % 86400) / 3600), 'h');
 }
 
-export function fmtAgo(s, now = Date.now() / 1000) {
+/* The server's clock, as unix seconds. The console's "now" is the server's: on a server
+ * replaying a past day (--clock replay) "the last 3 hours" are that day's. serverNow follows
+ * the offset measured by setServerNow(now_ms) from GET /v1/session. */
+let skewMs = 0;
+export function setServerNow(nowMs) {
+    if (Number.isFinite(nowMs) && nowMs > 0) skewMs = nowMs - Date.now();
+}
+export const serverNow = () => (Date.now() + skewMs) / 1000;
+
+export function fmtAgo(s, now = serverNow()) {
     if (s == null) return '–';
     const d = now - s;
     return d < 0 ? `in ${fmtDur(-d)}` : `${fmtDur(d)} ago`;
@@ -86,7 +95,7 @@ export function fmtAgo(s, now = Date.now() / 1000) {
 const UNIT = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 
 /** 'now', '-6h', '-30m', '-2d', unix seconds (or ms) or an ISO time -> unix seconds. */
-export function parseTime(v, now = Date.now() / 1000) {
+export function parseTime(v, now = serverNow()) {
     if (v == null || v === '' || v === 'now') return Math.floor(now);
     const m = /^(?:now)?-(\d+(?:\.\d+)?)([smhdw])$/.exec(String(v).trim());
     if (m) return Math.floor(now - Number(m[1]) * UNIT[m[2]]);
@@ -100,7 +109,7 @@ export function parseTime(v, now = Date.now() / 1000) {
 
 /** The query range for from/to/step texts: minute-aligned, the open minute left out, and a
  * step (a multiple of 60) that keeps a chart under ~1500 points unless one is given. */
-export function range(fromText, toText, stepText, now = Date.now() / 1000) {
+export function range(fromText, toText, stepText, now = serverNow()) {
     let to = parseTime(toText || 'now', now);
     let from = parseTime(fromText || '-3h', now);
     const errors = [];

@@ -1,5 +1,6 @@
 import { useState, useEffect, useRef, useCallback } from 'preact/hooks';
 import { onLive } from './live.js';
+import { serverNow } from './fmt.js';
 
 /**
  * Loads fn() when deps change; keeps the previous data while reloading (no flicker).
@@ -45,9 +46,9 @@ export function useFetch(fn, deps, opts = {}) {
 
 /** Seconds since the epoch, refreshed every `ms`. */
 export function useNow(ms = 1000) {
-    const [now, setNow] = useState(() => Date.now() / 1000);
+    const [now, setNow] = useState(() => serverNow());
     useEffect(() => {
-        const i = setInterval(() => setNow(Date.now() / 1000), ms);
+        const i = setInterval(() => setNow(serverNow()), ms);
         return () => clearInterval(i);
     }, [ms]);
     return now;

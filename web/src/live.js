@@ -1,9 +1,11 @@
 // Live updates: GET /v1/stream (server-sent events, one event name per topic). Views subscribe
 // with a predicate; `reset`, a stream error or a closed stream mean "refetch everything".
 // While the stream is down, a reset is emitted every 5 s so views keep within 5 s of the truth.
+import { setServerNow } from './fmt.js';
+
 const TOPICS = ['incident.opened', 'incident.page', 'incident.resolved', 'incident.merged',
     'incident.mitigated', 'incident.status_update', 'incident.severity_changed',
-    'incident.acknowledged', 'rca.localized', 'mitigation.applied', 'mitigation.reverted',
+    'incident.acknowledged', 'incident.timeline', 'rca.localized', 'mitigation.applied', 'mitigation.reverted',
     'alert.fired', 'alert.resolved', 'steer.policy_changed', 'reset'];
 
 const subs = new Set();
@@ -28,6 +30,7 @@ function emit(ev) {
 function onMessage(e) {
     let d = {};
     try { d = JSON.parse(e.data); } catch { /* keep the topic */ }
+    if (d.at_ms) setServerNow(d.at_ms); // a replaying server's clock moves with its events
     emit({ topic: e.type, incident: d.incident ?? null, seq: d.seq, at_ms: d.at_ms });
 }
 

@@ -9,7 +9,7 @@ import { startLive, stopLive, onLiveState, topics } from './live.js';
 import { useRoute, navigate, href } from './router.js';
 import { useFetch, useNow } from './hooks.js';
 import { ErrorBox, Loading } from './ui.js';
-import { fmtClock } from './fmt.js';
+import { fmtClock, setServerNow } from './fmt.js';
 import { SigninView } from './views/signin.js';
 import { NowView } from './views/now.js';
 import { ExploreView } from './views/explore.js';
@@ -69,7 +69,7 @@ function App() {
     const [session, setSession] = useState(undefined);
     const [error, setError] = useState(null);
 
-    const check = () => api('/v1/session').then(s => { setSession(s); setError(null); }, e => {
+    const check = () => api('/v1/session').then(s => { setServerNow(s.now_ms); setSession(s); setError(null); }, e => {
         if (e.status === 401) setSession(null);
         else setError(e);
     });

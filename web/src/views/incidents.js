@@ -8,7 +8,7 @@ import { Chart, toColumns } from '../chart.js';
 import { Markdown } from '../md.js';
 import { IncidentRows, affected, isOpen } from '../incidents-common.js';
 import { Async, Panel, Empty, ErrorBox, Sev, Tag, Loading } from '../ui.js';
-import { range, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel } from '../fmt.js';
+import { range, serverNow, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel } from '../fmt.js';
 import { describeSpec } from './now.js';
 import { MitigationPanel } from './mitigate.js';
 
@@ -72,7 +72,7 @@ function CauseChart({ inc }) {
     const key = `${inc.incident_id}|${metric}|${JSON.stringify(causes)}|${inc.resolved_at}`;
     const r = useFetch(async () => {
         if (!metric) return null;
-        const now = Date.now() / 1000;
+        const now = serverNow();
         const end = Math.min(now, (inc.resolved_at || now) + 900);
         const rg = range(String(inc.opened_at - 1800), String(Math.ceil(end)), '60');
         const qs = [qoe({ metric, from: rg.from, to: rg.to, step: rg.step })]
@@ -164,7 +164,7 @@ function Followups({ inc, canAct, act }) {
     const [title, setTitle] = useState('');
     const [hours, setHours] = useState('72');
     const items = inc.followups || [];
-    const now = Date.now() / 1000;
+    const now = serverNow();
     return html`${items.length ? html`<table><tbody>${items.map(f => html`<tr>
         <td>${f.title || f.text}${f.kind ? html` <span class="tag">${f.kind}</span>` : null}${f.ref ? html` <span class="dim mono">${f.ref}</span>` : null}</td>
         <td class=${'num ' + (f.due_at && f.due_at < now && !f.done_at ? 'bad' : '')}>${f.due_at ? 'due ' + fmtTime(f.due_at) : ''}</td></tr>`)}</tbody></table>`

@@ -9,7 +9,7 @@ import { Chart, toColumns } from '../chart.js';
 import { sloBands, SloTable } from '../slo.js';
 import { IncidentRows } from '../incidents-common.js';
 import { Async, Panel, Empty } from '../ui.js';
-import { range, fmtValue, fmtTime, fmtAgo, metricLabel } from '../fmt.js';
+import { range, serverNow, fmtValue, fmtTime, fmtAgo, metricLabel } from '../fmt.js';
 import { setQuery } from '../router.js';
 
 const CHARTS = [
@@ -40,7 +40,7 @@ export function NowView({ q }) {
     const slos = useFetch(() => api('/v1/slos'), [], { every: 60000, live: topics('alert.') });
     const open = useFetch(() => api('/v1/incidents?state=open'), [], { live: topics('incident.', 'rca.', 'mitigation.') });
     const changes = useFetch(async () => {
-        const since = Math.floor(Date.now() / 1000) - 6 * 3600;
+        const since = Math.floor(serverNow()) - 6 * 3600;
         const [c, m] = await Promise.all([api(`/v1/changes?since=${since}`), api('/v1/mitigations')]);
         const rows = [];
         for (const x of c.changes || []) rows.push({ at: x.time ?? x.at ?? x.recorded_at, kind: x.kind, what: `${x.service || ''} ${x.version || ''}`.trim(), text: x.description, by: x.actor });
@@ -76,7 +76,7 @@ export function NowView({ q }) {
             <div class="stack">
                 <${Panel} title="Active incidents" sub="open, newest first">
                     <${Async} r=${open} what="incidents">${d => (d.incidents.length
-                        ? html`<${IncidentRows} incidents=${d.incidents} now=${Date.now() / 1000} compact />`
+                        ? html`<${IncidentRows} incidents=${d.incidents} now=${serverNow()} compact />`
                         : html`<${Empty}>No open incidents.</${Empty}>`)}</${Async}></${Panel}>
                 <${Async} r=${series} what="QoE">${d => html`<div class="grid">${CHARTS.map(c => html`<${Panel} title=${c.title}
                     sub=${c.metrics.length > 1 ? c.metrics.map(metricLabel).join(' and ') : ''}>

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
 import { ErrorBox } from '../ui.js';
+import { setServerNow } from '../fmt.js';
 
 export function SigninView({ onSignedIn }) {
     const [token, setToken] = useState('');
@@ -14,6 +15,7 @@ export function SigninView({ onSignedIn }) {
         try {
             const s = await api('/v1/session', { method: 'POST', body: { token: token.trim() } });
             setToken('');
+            setServerNow(s.now_ms);
             onSignedIn(s);
         } catch (err) {
             setError(err.status === 401 ? `${err.message} (the token is unknown, revoked or mistyped)` : err);
