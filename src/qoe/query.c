@@ -572,8 +572,12 @@ int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen)
         return INVALID("step: more than %d points; use a larger step", QOE_MAX_POINTS);
     if (q->top < 1 || q->top > QOE_MAX_TOP)
         return INVALID("top: must be 1 to %d", QOE_MAX_TOP);
-    if (qoe_metrics[q->metric].cls == QOE_CLASS_PERCENTILE && n * q->top > QOE_MAX_HIST)
-        return INVALID("step: percentiles allow at most %d groups x points", QOE_MAX_HIST);
+    /* without group_by there is one group whatever top says */
+    if (qoe_metrics[q->metric].cls == QOE_CLASS_PERCENTILE &&
+        n * (q->ngroup ? q->top : 1) > QOE_MAX_HIST)
+        return INVALID("step: percentiles allow at most %d groups x points (lower top or use a "
+                       "larger step)",
+                       QOE_MAX_HIST);
     return 0;
 }
 

@@ -3,29 +3,44 @@
  * GET /v1/slos with each SLO's error budget remaining and burn rates, computed on demand
  * over the closed minutes of the qoe module's cube. The set is provided to the other modules
  * (alert's burn-rate rules) as SLO_PROVIDES_SET.
+ *
+ * The answer depends only on the last complete minute, so it is computed once per minute:
+ * the first request after a minute completes scans the window (a 30-day window reads a month
+ * of stored minutes); the others, consoles polling included, copy the cached text. One request
+ * computes at a time; the others meanwhile answer the previous minute's text when there is one.
  */
 #include "slo/slo.h"
 #include "config/config.h"
+#include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "http/http.h"
+
+#include <pthread.h>
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct slo_set *slo_set_of(const struct oc_app *app)
 {
     return oc_app_find(app, SLO_PROVIDES_SET);
 }
 
-/* GET /v1/slos: {"slos": [...], "at": T}. */
-static void slos_get(struct http_req *req)
+struct slo_module_state {
+    struct slo_set *set;
+    pthread_mutex_t mu; /* guards the cache; a leaf lock, never held while computing */
+    int64_t cached_to;  /* the complete minute the cached text was computed for */
+    char *cached;       /* the "slos" array as JSON text, or NULL */
+    int computing;      /* a request is computing the next text */
+};
+
+/* The "slos" array for the minutes complete up to to, as JSON text (malloc'd). */
+static char *compute(const struct slo_set *set, struct qoe_cube *cube, int64_t now)
 {
-    struct slo_set *set = req->state;
-    struct qoe_cube *cube = qoe_cube_of(req->app);
-    int64_t now = oc_clock_now_s(req->app->clock);
     json_t *arr = json_array();
     char err[256] = "";
     for (int i = 0; i < set->n; i++) {
@@ -33,7 +48,52 @@ static void slos_get(struct http_req *req)
         int ok = cube && slo_status_at(&set->slos[i], cube, now, &st, err, sizeof(err)) == 0;
         json_array_append_new(arr, slo_json(&set->slos[i], ok ? &st : NULL));
     }
-    http_reply_json(req, 200, json_pack("{s:o, s:I}", "slos", arr, "now", (json_int_t)now));
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+/* GET /v1/slos: {"slos": [...], "now": T}. */
+static void slos_get(struct http_req *req)
+{
+    struct slo_module_state *ms = req->state;
+    struct qoe_cube *cube = qoe_cube_of(req->app);
+    int64_t now = oc_clock_now_s(req->app->clock);
+    int64_t to = cube ? slo_closed_upto(cube, now) : 0;
+    char *text = NULL;
+    oc_lock(&ms->mu);
+    int fresh = ms->cached && ms->cached_to == to;
+    int mine = !fresh && !ms->computing;
+    if (fresh || (!mine && ms->cached))
+        text = oc_strdup(ms->cached);
+    if (mine)
+        ms->computing = 1;
+    oc_unlock(&ms->mu);
+    if (!text) {
+        text = compute(ms->set, cube, now);
+        if (mine) {
+            oc_lock(&ms->mu);
+            free(ms->cached);
+            ms->cached = text ? oc_strdup(text) : NULL;
+            ms->cached_to = to;
+            ms->computing = 0;
+            oc_unlock(&ms->mu);
+        }
+    }
+    if (!text) {
+        http_problem(req, 500, "cannot serialize the SLOs");
+        return;
+    }
+    size_t cap = strlen(text) + 64;
+    char *body = oc_arena_alloc(&req->arena, cap);
+    if (!body) {
+        free(text);
+        http_problem(req, 413, "the answer needs more memory than one request may hold");
+        return;
+    }
+    int n = snprintf(body, cap, "{\"slos\":%s,\"now\":%lld}", text, (long long)now);
+    free(text);
+    http_reply(req, 200, "application/json", body, (size_t)n);
 }
 
 static const struct http_route routes[] = {
@@ -53,19 +113,27 @@ static int slo_init(struct oc_app *app, void **state)
         oc_log(OC_LOG_ERROR, "slo: %s", err);
         return rc;
     }
+    struct slo_module_state *ms = oc_calloc(1, sizeof *ms);
     rc = oc_app_provide(app, SLO_PROVIDES_SET, set);
     if (rc) {
+        free(ms);
         slo_set_destroy(set);
         return rc;
     }
-    *state = set;
+    ms->set = set;
+    pthread_mutex_init(&ms->mu, NULL);
+    *state = ms;
     return 0;
 }
 
 static void slo_stop(struct oc_app *app, void *state)
 {
+    struct slo_module_state *ms = state;
     oc_app_withdraw(app, SLO_PROVIDES_SET);
-    slo_set_destroy(state);
+    slo_set_destroy(ms->set);
+    pthread_mutex_destroy(&ms->mu);
+    free(ms->cached);
+    free(ms);
 }
 
 #define F(field) offsetof(struct slo_opts, field)

@@ -847,8 +847,11 @@ static void test_query_check(void)
     q.step = 600; /* the whole range */
     T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0);
     q.metric = QOE_STARTUP_P95, q.from = 0, q.to = 60 * 1000, q.step = 60, q.top = 9;
+    T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0); /* no group_by: one group, 1000 points */
+    q.ngroup = 1, q.group_by[0] = BEACON_CDN;
     T_EQ_INT(qoe_query_check(&q, err, sizeof err), OC_EINVAL);
-    T_EQ_STR(err, "step: percentiles allow at most 8192 groups x points");
+    T_EQ_STR(err, "step: percentiles allow at most 8192 groups x points (lower top or use a "
+                  "larger step)");
     q.metric = QOE_PLAYS;
     T_EQ_INT(qoe_query_check(&q, err, sizeof err), 0);
     q.top = 0;

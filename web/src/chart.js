@@ -144,6 +144,8 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
         plot.current.batch(() => {});
         performance.mark('chart-end');
         performance.measure('chart', 'chart-start', 'chart-end');
+        // what the measure covered, for bench/console.mjs: series and points per series drawn
+        window.__oncueChartShape = { series: series.length, points: x.length };
         setHidden({});
     }, [idOf(x), series && series.map(s => `${idOf(s.values)}/${s.label}/${s.color}/${s.dash}/${s.width}`).join('|'),
         JSON.stringify(bands), height, empty, metric]);
