@@ -11,10 +11,12 @@
  */
 #include "qoe/qoe.h"
 #include "config/config.h"
+#include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/memo.h"
 #include "core/metrics.h"
 #include "http/http.h"
 
@@ -25,6 +27,12 @@
 #include <string.h>
 
 #define DIM_WINDOW_S 3600 /* GET /v1/qoe/dimensions ranks values over the last hour */
+#define DIM_TOP      20   /* its default top, the one whose answer is kept per minute */
+
+struct qoe_module_state {
+    struct qoe_cube *cube;
+    struct oc_memo dims; /* GET /v1/qoe/dimensions with the default top, per closed minute */
+};
 
 static int parse_int(const char *s, int64_t *out)
 {
@@ -140,7 +148,7 @@ struct qoe_cube *qoe_cube_of(const struct oc_app *app)
 
 static void get_qoe(struct http_req *req)
 {
-    struct qoe_cube *c = req->state;
+    struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
     struct qoe_query q;
     struct qoe_result *r = NULL;
     char scratch[2048], err[200];
@@ -187,22 +195,37 @@ static json_t *dim_values(struct qoe_cube *c, int d, int64_t to, int top)
 
 static void get_dimensions(struct http_req *req)
 {
-    struct qoe_cube *c = req->state;
+    struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
     const char *topq = http_query(req, "top");
-    int64_t top = 20;
+    int64_t top = DIM_TOP;
     if (topq && (parse_int(topq, &top) != 0 || top < 1 || top > QOE_MAX_TOP)) {
         http_problem(req, 422, "top: must be 1 to %d", QOE_MAX_TOP);
         return;
     }
     int64_t to = last_closed(c) + 60;
-    json_t *dims = json_array();
-    for (int d = 0; d < BEACON_NDIMS; d++)
-        json_array_append_new(dims, json_pack("{s:s,s:I,s:o}", "name", beacon_dim_names[d],
-                                              "distinct", (json_int_t)qoe_cube_nvalues(c, d), "top",
-                                              dim_values(c, d, to, (int)top)));
-    http_reply_json(req, 200,
-                    json_pack("{s:I,s:I,s:o}", "from", (json_int_t)(to - DIM_WINDOW_S), "to",
-                              (json_int_t)to, "dimensions", dims));
+    /* the answer changes once a minute: the default one is computed once (core/memo.h) */
+    struct oc_memo *memo = top == DIM_TOP ? &((struct qoe_module_state *)req->state)->dims : NULL;
+    int mine = 0;
+    char *text = memo ? oc_memo_get(memo, to, &mine) : NULL;
+    if (!text) {
+        json_t *dims = json_array();
+        for (int d = 0; d < BEACON_NDIMS; d++)
+            json_array_append_new(dims, json_pack("{s:s,s:I,s:o}", "name", beacon_dim_names[d],
+                                                  "distinct", (json_int_t)qoe_cube_nvalues(c, d),
+                                                  "top", dim_values(c, d, to, (int)top)));
+        json_t *o = json_pack("{s:I,s:I,s:o}", "from", (json_int_t)(to - DIM_WINDOW_S), "to",
+                              (json_int_t)to, "dimensions", dims);
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (mine)
+            oc_memo_put(memo, to, text);
+    }
+    if (!text) {
+        http_problem(req, 500, "cannot serialize the dimensions");
+        return;
+    }
+    http_reply(req, 200, "application/json", text, strlen(text));
+    free(text);
 }
 
 static void counter(struct oc_buf *b, const char *name, const char *help, double v)
@@ -303,32 +326,40 @@ static int qoe_init(struct oc_app *app, void **state)
     }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, c);
-    *state = c;
+    struct qoe_module_state *ms = oc_calloc(1, sizeof *ms);
+    ms->cube = c;
+    oc_memo_init(&ms->dims);
+    *state = ms;
     return 0;
 }
 
 /* Every second: close the minutes the clock says are due and write them to the store. */
 static void close_timer(struct oc_app *app, void *state)
 {
-    qoe_cube_tick(state);
+    struct qoe_cube *c = ((struct qoe_module_state *)state)->cube;
+    qoe_cube_tick(c);
     if (app->store)
-        qoe_cube_persist(state, app->store);
+        qoe_cube_persist(c, app->store);
 }
 
 /* Every minute: roll stored minutes up and apply retention. */
 static void compact_timer(struct oc_app *app, void *state)
 {
     if (app->store)
-        qoe_cube_compact(state, app->store, oc_clock_now_s(app->clock));
+        qoe_cube_compact(((struct qoe_module_state *)state)->cube, app->store,
+                         oc_clock_now_s(app->clock));
 }
 
 static void qoe_stop(struct oc_app *app, void *state)
 {
+    struct qoe_module_state *ms = state;
     oc_app_withdraw(app, QOE_PROVIDES_CUBE);
-    qoe_cube_flush(state);
+    qoe_cube_flush(ms->cube);
     if (app->store)
-        qoe_cube_persist(state, app->store);
-    qoe_cube_destroy(state);
+        qoe_cube_persist(ms->cube, app->store);
+    qoe_cube_destroy(ms->cube);
+    oc_memo_free(&ms->dims);
+    free(ms);
 }
 
 /* Timer names keep their ingest.* spelling: logs and docs refer to them. */

@@ -6,19 +6,16 @@
  *
  * The answer depends only on the last complete minute, so it is computed once per minute:
  * the first request after a minute completes scans the window (a 30-day window reads a month
- * of stored minutes); the others, consoles polling included, copy the cached text. One request
- * computes at a time; the others meanwhile answer the previous minute's text when there is one.
+ * of stored minutes); the others, consoles polling included, copy the text (core/memo.h).
  */
 #include "slo/slo.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/lock.h"
+#include "core/memo.h"
 #include "core/log.h"
 #include "http/http.h"
-
-#include <pthread.h>
 
 #include <stddef.h>
 #include <stdio.h>
@@ -32,10 +29,7 @@ const struct slo_set *slo_set_of(const struct oc_app *app)
 
 struct slo_module_state {
     struct slo_set *set;
-    pthread_mutex_t mu; /* guards the cache; a leaf lock, never held while computing */
-    int64_t cached_to;  /* the complete minute the cached text was computed for */
-    char *cached;       /* the "slos" array as JSON text, or NULL */
-    int computing;      /* a request is computing the next text */
+    struct oc_memo answer; /* the "slos" array as JSON text, per complete minute */
 };
 
 /* The "slos" array for the minutes complete up to to, as JSON text (malloc'd). */
@@ -60,25 +54,12 @@ static void slos_get(struct http_req *req)
     struct qoe_cube *cube = qoe_cube_of(req->app);
     int64_t now = oc_clock_now_s(req->app->clock);
     int64_t to = cube ? slo_closed_upto(cube, now) : 0;
-    char *text = NULL;
-    oc_lock(&ms->mu);
-    int fresh = ms->cached && ms->cached_to == to;
-    int mine = !fresh && !ms->computing;
-    if (fresh || (!mine && ms->cached))
-        text = oc_strdup(ms->cached);
-    if (mine)
-        ms->computing = 1;
-    oc_unlock(&ms->mu);
+    int mine;
+    char *text = oc_memo_get(&ms->answer, to, &mine);
     if (!text) {
         text = compute(ms->set, cube, now);
-        if (mine) {
-            oc_lock(&ms->mu);
-            free(ms->cached);
-            ms->cached = text ? oc_strdup(text) : NULL;
-            ms->cached_to = to;
-            ms->computing = 0;
-            oc_unlock(&ms->mu);
-        }
+        if (mine)
+            oc_memo_put(&ms->answer, to, text);
     }
     if (!text) {
         http_problem(req, 500, "cannot serialize the SLOs");
@@ -121,7 +102,7 @@ static int slo_init(struct oc_app *app, void **state)
         return rc;
     }
     ms->set = set;
-    pthread_mutex_init(&ms->mu, NULL);
+    oc_memo_init(&ms->answer);
     *state = ms;
     return 0;
 }
@@ -131,8 +112,7 @@ static void slo_stop(struct oc_app *app, void *state)
     struct slo_module_state *ms = state;
     oc_app_withdraw(app, SLO_PROVIDES_SET);
     slo_set_destroy(ms->set);
-    pthread_mutex_destroy(&ms->mu);
-    free(ms->cached);
+    oc_memo_free(&ms->answer);
     free(ms);
 }
 

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "core/memo.h"
 #include "core/metrics.h"
 #include "core/timefmt.h"
 #include "t.h"
@@ -401,24 +402,48 @@ static void test_grow(void)
     free(v);
 }
 
+/* One computation per key: the first caller computes, the others copy or wait it out on the
+ * previous text; a failed computation hands the turn back. */
+static void test_memo(void)
+{
+    struct oc_memo m;
+    int mine;
+    oc_memo_init(&m);
+    T_EQ_INT(oc_memo_get(&m, 60, &mine) == NULL, 1);
+    T_EQ_INT(mine, 1);                               /* first: compute */
+    T_EQ_INT(oc_memo_get(&m, 60, &mine) == NULL, 1); /* meanwhile, nothing to copy */
+    T_EQ_INT(mine, 0);                               /* ... and not its turn */
+    oc_memo_put(&m, 60, "[1]");
+    char *t = oc_memo_get(&m, 60, &mine);
+    T_EQ_STR(t, "[1]");
+    T_EQ_INT(mine, 0);
+    free(t);
+    T_EQ_INT(oc_memo_get(&m, 120, &mine) == NULL, 1); /* the minute moved: compute again */
+    T_EQ_INT(mine, 1);
+    t = oc_memo_get(&m, 120, &mine); /* meanwhile the previous text */
+    T_EQ_STR(t, "[1]");
+    T_EQ_INT(mine, 0);
+    free(t);
+    oc_memo_put(&m, 120, NULL); /* failed: the old text stays, the turn is free */
+    T_EQ_INT(oc_memo_get(&m, 120, &mine) == NULL, 1);
+    T_EQ_INT(mine, 1);
+    oc_memo_put(&m, 120, "[2]");
+    t = oc_memo_get(&m, 120, &mine);
+    T_EQ_STR(t, "[2]");
+    free(t);
+    oc_memo_free(&m);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_strerror),
-    T_CASE(test_buf_cap),
-    T_CASE(test_buf_growth),
-    T_CASE(test_arena),
-    T_CASE(test_clock_virtual),
-    T_CASE(test_clock_replay_and_real),
-    T_CASE(test_log_json_lines),
-    T_CASE(test_pii),
-    T_CASE(test_json_helpers),
-    T_CASE(test_bus),
-    T_CASE(test_metrics),
-    T_CASE(test_time_format),
-    T_CASE(test_time_parse),
-    T_CASE(test_hex),
-    T_CASE(test_percent_decode),
-    T_CASE(test_grow),
-    {0},
+    T_CASE(test_strerror),       T_CASE(test_buf_cap),
+    T_CASE(test_buf_growth),     T_CASE(test_arena),
+    T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
+    T_CASE(test_log_json_lines), T_CASE(test_pii),
+    T_CASE(test_json_helpers),   T_CASE(test_bus),
+    T_CASE(test_metrics),        T_CASE(test_time_format),
+    T_CASE(test_time_parse),     T_CASE(test_hex),
+    T_CASE(test_percent_decode), T_CASE(test_grow),
+    T_CASE(test_memo),           {0},
 };
 
 T_MAIN(cases)
