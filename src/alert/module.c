@@ -35,7 +35,31 @@ struct alert_mod {
     int replay_started;         /* replay clock: evaluation set to start at the first minute */
 };
 
-/* GET /v1/alerts: {"active": [...], "recent": [...]}. */
+/* Gives each active alert the incident_id of its open firing in recent (null when none). */
+static void link_incidents(json_t *active, const json_t *recent)
+{
+    size_t i, j;
+    json_t *a, *r;
+    json_array_foreach(active, i, a)
+    {
+        if (json_object_get(a, "incident_id"))
+            continue;
+        const char *id = json_string_value(json_object_get(a, "alert_id"));
+        json_t *inc = json_null();
+        json_array_foreach(recent, j, r)
+        {
+            const char *rid = json_string_value(json_object_get(r, "alert_id"));
+            if (id && rid && strcmp(id, rid) == 0 &&
+                json_is_null(json_object_get(r, "resolved_at"))) {
+                inc = json_object_get(r, "incident_id");
+                break;
+            }
+        }
+        json_object_set(a, "incident_id", inc);
+    }
+}
+
+/* GET /v1/alerts: {"active": [...], "recent": [...]}, each with its incident_id or null. */
 static void alerts_get(struct http_req *req)
 {
     struct alert_mod *m = req->state;
@@ -53,6 +77,7 @@ static void alerts_get(struct http_req *req)
                 json_array_append(active, r);
         }
     }
+    link_incidents(active, recent);
     http_reply_json(req, 200, json_pack("{s:o, s:o}", "active", active, "recent", recent));
 }
 
@@ -145,9 +170,10 @@ static const struct http_route routes[] = {
     {0},
 };
 
-/* incident.acknowledged {"alert_ids": [...]} and incident.opened {"incident_id", "alert_ids"}:
- * acknowledged marks each alert's latest firing acknowledged, and both mark it as having led
- * to the incident (an alert that joined an open incident appears in its acknowledgement). */
+/* incident.acknowledged {"alert_ids": [...]}, incident.opened {"incident_id", "alert_ids"} and
+ * incident.timeline (an "alert" entry: an alert joined the incident or fired again in it):
+ * acknowledged marks each alert's latest firing acknowledged, and all three mark it as having
+ * led to the incident. */
 static void on_incident(const char *topic, const json_t *payload, void *arg)
 {
     struct alert_mod *m = arg;
@@ -274,6 +300,7 @@ static void alert_stop(struct oc_app *app, void *state)
 static const struct oc_module_sub subs[] = {
     {OC_TOPIC_INCIDENT_ACKNOWLEDGED, on_incident},
     {OC_TOPIC_INCIDENT_OPENED, on_incident},
+    {OC_TOPIC_INCIDENT_TIMELINE, on_incident},
     {0},
 };
 

@@ -7,6 +7,8 @@
  * updates that the status page shows.
  */
 #include "incident/incident_int.h"
+
+#include <string.h>
 #include "incident/sql.h"
 #include "core/bus.h"
 #include "core/err.h"
@@ -46,8 +48,14 @@ int inc_tl_add(struct incident_mgr *m, int64_t id, int64_t at, const char *kind,
     else if (m->app->bus) { /* announced to consoles only: not through the outbox */
         char iid[32];
         inc_format_id(id, iid, sizeof iid);
-        struct oc_ev_incident ev = {.incident_id = iid, .kind = kind, .at = at};
+        /* an alert entry names its alert, so the alert history links the firing to us */
+        const char *aid = data && strcmp(kind, "alert") == 0
+                              ? json_string_value(json_object_get(data, "alert_id"))
+                              : NULL;
+        json_t *ids = aid ? json_pack("[s]", aid) : NULL;
+        struct oc_ev_incident ev = {.incident_id = iid, .kind = kind, .alert_ids = ids, .at = at};
         json_t *p = oc_ev_incident_build(&ev);
+        json_decref(ids);
         oc_bus_publish(m->app->bus, OC_TOPIC_INCIDENT_TIMELINE, p);
         json_decref(p);
     }
