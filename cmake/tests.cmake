@@ -47,6 +47,13 @@ set_tests_properties(browser/console PROPERTIES LABELS browser TIMEOUT 900
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-console")
 
+# Notifications checked by the vendors' npm client libraries (tests/peers/notify.sh): installs
+# node and the packages itself; exits 77 (skipped, reason printed) where it cannot.
+add_test(NAME peers/notify COMMAND bash ${CMAKE_SOURCE_DIR}/tests/peers/notify.sh)
+set_tests_properties(peers/notify PROPERTIES LABELS peers TIMEOUT 600
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_PEERS_WORK=${CMAKE_BINARY_DIR}/peers")
+
 # Fuzz targets: tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Under gcc each builds
 # with tests/fuzz/replay.c into a program that replays tests/fuzz/corpus/NAME/ as a test.
 file(GLOB oc_fuzzers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)

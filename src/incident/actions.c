@@ -46,7 +46,8 @@ const struct oc_setting incident_settings[] = {
     {"incident.sev2_affected_pct", OC_SETTING_PCT, "5", 1, 100, NULL, F(grid.sev2_affected), NULL,
      "severity grid: SEV2 when more than this % of viewers are affected"},
     {"incident.webhooks_file", OC_SETTING_STR, "", 0, 0, NULL, F(webhooks_file), NULL,
-     "YAML list of notification endpoints (name, kind slack|teams|pagerduty|webhook, url, secret)"},
+     "YAML list of notification endpoints (name, kind slack|teams|teams_legacy|pagerduty|webhook,"
+     " url, secret)"},
     {"incident.public_url", OC_SETTING_STR, "", 0, 0, NULL, F(public_url), NULL,
      "base URL of this server as viewers reach it, for status page links; empty: relative"},
     {"incident.deploy_secret", OC_SETTING_STR, "", 0, 0, NULL, F(deploy_secret), NULL,

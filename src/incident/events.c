@@ -9,12 +9,13 @@
 #include "core/topics.h"
 #include "qoe/qoe.h"
 #include "core/bus.h"
+#include "core/alloc.h"
 #include "core/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* Publishes payload (stolen) on the bus and queues it for the outbound endpoints. */
 void inc_publish_severity(struct incident_mgr *m, const char *id, int from, int to,
                           const char *reason, int64_t now)
 {
@@ -30,8 +31,12 @@ void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload)
 {
     if (m->app->bus)
         oc_bus_publish(m->app->bus, topic, payload);
-    if (m->ob)
-        inc_outbox_enqueue(m->ob, topic, payload);
+    if (m->ob) {
+        struct inc_msg *msg = oc_malloc(sizeof *msg); /* about 6 KiB: not on the stack */
+        inc_msg_fill(m, topic, payload, msg);
+        inc_outbox_enqueue(m->ob, msg);
+        free(msg);
+    }
     json_decref(payload);
 }
 

@@ -87,7 +87,7 @@ static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
     a->cleared_s = 0;
 }
 
-static void slice_text(const json_t *slice, char *out, size_t n)
+void inc_slice_text(const json_t *slice, char *out, size_t n)
 {
     const char *k;
     json_t *v;
@@ -123,7 +123,7 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
     snprintf(a->id, sizeof(a->id), "%s", aid);
     alert_fill(a, p, now);
     a->opener = 1;
-    slice_text(inc->slice, where, sizeof(where));
+    inc_slice_text(inc->slice, where, sizeof(where));
     snprintf(inc->title, sizeof(inc->title), "%s in %s", a->metric[0] ? a->metric : "alert", where);
     inc_measure(m, inc, now, &imp);
     inc->sev = incident_classify(&m->o.grid, &imp, why, sizeof(why));
@@ -197,7 +197,7 @@ static void maybe_narrow(struct incident_mgr *m, struct incident *inc, const jso
         return;
     json_decref(inc->slice);
     inc->slice = json_deep_copy(slice);
-    slice_text(inc->slice, where, sizeof(where));
+    inc_slice_text(inc->slice, where, sizeof(where));
     inc_tl_add(m, inc->id, now, "scope", "oncue", json_deep_copy(slice), 0, "scope narrowed to %s",
                where);
     if (json_array_size(inc->causes) > 0)
@@ -216,7 +216,7 @@ void inc_retitle(struct incident_mgr *m, struct incident *inc, const json_t *cau
             metric = inc->alerts[i].metric;
     if (n == 0 || !metric[0])
         return;
-    slice_text(json_object_get(json_array_get(causes, 0), "element"), where, sizeof(where));
+    inc_slice_text(json_object_get(json_array_get(causes, 0), "element"), where, sizeof(where));
     char more[32] = "";
     if (n > 1)
         snprintf(more, sizeof(more), " and %zu more", n - 1);
@@ -337,8 +337,8 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
         widen_slice(into, inc->slice);
         if (inc->sev < into->sev && !into->sev_override)
             into->sev = inc->sev;
-        slice_text(json_object_get(json_array_get(inc->causes, 0), "element"), cause,
-                   sizeof(cause));
+        inc_slice_text(json_object_get(json_array_get(inc->causes, 0), "element"), cause,
+                       sizeof(cause));
         inc_format_id(inc->id, id, sizeof(id));
         inc_format_id(into->id, into_id, sizeof(into_id));
         inc_tl_add(m, into->id, now, "merge", "oncue", NULL, 0,

@@ -79,12 +79,17 @@ int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, con
 
 /* --- sign.c: Standard Webhooks --- */
 
+/* At most this many secrets sign one message (a key rotation needs two). */
+#define WEBHOOK_SECRETS_MAX 4
+
 /* Writes "v1,<base64 HMAC-SHA256 of id.ts.body>" with secret ("whsec_" + base64, or bare
- * base64) into out (n >= 64). 0 or OC_EINVAL (empty or undecodable secret). */
+ * base64) into out (n >= 64). secret may hold up to WEBHOOK_SECRETS_MAX secrets separated by
+ * spaces (during a key rotation): out then holds one signature per secret, space-separated
+ * (about 50 bytes each). 0 or OC_EINVAL (no secret, one undecodable, too many, out too small). */
 int incident_webhook_sign(const char *secret, const char *msg_id, int64_t ts, const char *body,
                           size_t len, char *out, size_t n);
-/* Verifies a webhook-signature header (space-separated entries) at now_s with a 300 s
- * tolerance: 0, or OC_EAUTH. */
+/* Verifies a webhook-signature header (space-separated entries) with one secret at now_s
+ * with a 300 s tolerance: 0, or OC_EAUTH. */
 int incident_webhook_verify(const char *secret, const char *msg_id, const char *ts_text,
                             const char *body, size_t len, const char *header, int64_t now_s);
 

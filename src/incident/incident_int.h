@@ -104,7 +104,8 @@ void inc_fu_done(struct incident_mgr *m, const char *kind, const char *ref, int6
 json_t *inc_fu_json(struct incident_mgr *m, int64_t id);
 
 /* events.c */
-/* Publishes payload (stolen) on the bus and queues it in the outbox. */
+/* Publishes payload (stolen) on the bus and queues it in the outbox with the incident's
+ * context (inc_msg_fill). Caller holds m->mu. */
 void inc_publish(struct incident_mgr *m, const char *topic, json_t *payload);
 /* Publishes incident.severity_changed for incident id (from and to: enum of inc_sev_name). */
 void inc_publish_severity(struct incident_mgr *m, const char *id, int from, int to,
@@ -118,6 +119,8 @@ void inc_group_alert(struct incident_mgr *m, const json_t *p, int64_t now);
 /* Titles inc after its root cause ("vsf_rate in device=smart_tv & drm=playready"), with a
  * timeline entry saying what the title was. */
 void inc_retitle(struct incident_mgr *m, struct incident *inc, const json_t *causes, int64_t now);
+/* "region=EMEA & cdn=x" for a slice object ("all viewers" when empty). */
+void inc_slice_text(const json_t *slice, char *out, size_t n);
 /* The open incident holding alert id, or NULL (borrowed from m). */
 struct incident *inc_of_alert(struct incident_mgr *m, const char *id);
 /* The alert id of inc, or NULL (borrowed from inc). */
@@ -170,10 +173,33 @@ struct incident_outbox {
     pthread_mutex_t deliver_mu; /* one deliverer at a time */
 };
 
+/* message.c: an incident event with the incident around it, as notifications show it. */
+struct inc_msg {
+    const char *topic;     /* incident.* */
+    const json_t *payload; /* the bus payload (borrowed) */
+    int found;             /* the incident was found: the fields below are filled */
+    char id[32], severity[8], state[16], title[256];
+    char service[INC_NAME_MAX], team[INC_NAME_MAX], oncall[INC_NAME_MAX];
+    char slice[512];       /* "region=EMEA & cdn=x" */
+    char metric[48];       /* the opening alert's metric ("" when none) */
+    char runbook[1024];    /* the service's runbook from the catalog ("" when none) */
+    char url[1200];        /* the incident in the console ("" without incident.public_url) */
+    char status_url[1200]; /* the public status page (same) */
+    char detail[1024];     /* what this event adds ("Paged erin of cdn-ops.") */
+};
+/* Fills msg for topic and payload p (borrowed; must outlive msg). Caller holds m->mu. */
+void inc_msg_fill(struct incident_mgr *m, const char *topic, const json_t *p,
+                  struct inc_msg *msg /* OUT */);
+/* The one-line text of msg ("[oncue] INC-3 opened SEV2: <title> team <team>"). */
+void inc_msg_line(const struct inc_msg *msg, char *out, size_t n);
+/* The body sent to an endpoint of kind (new reference), or NULL when kind ignores the topic.
+ * PagerDuty's routing_key is left "" (the outbox adds it at send time). */
+json_t *inc_msg_body(const char *kind, const struct inc_msg *msg, int64_t now);
+
 /* outbox.c */
 int inc_outbox_new(struct oc_app *app, struct incident_outbox **out);
 void inc_outbox_destroy(struct incident_outbox *ob);
-void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload);
+void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg);
 /* Queues one call of a catalog service's deploy webhook: the endpoint "deploy/SERVICE" (kind
  * "deploy", not sent incident events; made, updated or re-enabled here) gets the body
  * {"type", "timestamp", "data"}, signed per Standard Webhooks when secret is set. Committed

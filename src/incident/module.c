@@ -267,9 +267,10 @@ static void endpoint_post(struct http_req *req)
                                           body_str(b, "secret"), &id);
     if (rc)
         http_reply_err(req, rc,
-                       "name (not starting with deploy/), kind (slack, teams, pagerduty, "
-                       "webhook), an http(s) url and, for webhook and pagerduty, a secret are "
-                       "required");
+                       "name (not starting with deploy/), kind (slack, teams, teams_legacy, "
+                       "pagerduty, webhook), an http(s) url and, for webhook and pagerduty, a "
+                       "secret (webhook: whsec_... base64, up to 4 space-separated while a "
+                       "key rotates) are required");
     else
         http_reply_json(req, 201,
                         json_pack("{s:I, s:s}", "id", (json_int_t)id, "name", body_str(b, "name")));

@@ -3,9 +3,10 @@
  *
  * incident.webhooks_file is YAML (or JSON, which YAML includes) holding a list of endpoints:
  *   - name: ops-slack
- *     kind: slack            # slack | teams | pagerduty | webhook
+ *     kind: slack            # slack | teams | teams_legacy | pagerduty | webhook
  *     url: https://hooks.slack.com/services/...
- *     secret: whsec_...      # webhook: signing secret; pagerduty: routing key
+ *     secret: whsec_...      # webhook: signing secret(s), space-separated while a key
+ *                            # rotates (each signs); pagerduty: routing key
  * Endpoints are upserted by name at start; the API can add more.
  */
 #include "incident/incident_int.h"
@@ -36,9 +37,10 @@ static int add_parsed(struct incident_outbox *ob, struct ep_parse *p, const char
     if (rc)
         snprintf(err, errlen,
                  "%s:%d: endpoint \"%s\": needs name, kind (slack, teams, "
-                 "pagerduty, webhook), an http(s) url and, for webhook and "
-                 "pagerduty, a secret",
-                 path, line, p->val[0]);
+                 "teams_legacy, pagerduty, webhook), an http(s) url and, for webhook and "
+                 "pagerduty, a secret (webhook: whsec_... base64, up to %d separated by "
+                 "spaces while a key rotates)",
+                 path, line, p->val[0], WEBHOOK_SECRETS_MAX);
     memset(p->val, 0, sizeof(p->val));
     p->n++;
     return rc;

@@ -1,6 +1,7 @@
 /*
  * outbox.c - the durable notification outbox: Slack and Microsoft Teams incoming webhooks,
- * PagerDuty Events API v2 and generic JSON webhooks signed per Standard Webhooks.
+ * PagerDuty Events API v2 and generic JSON webhooks signed per Standard Webhooks (the
+ * bodies are shaped in message.c).
  *
  * Every incident.* event becomes one row per live endpoint, committed to the store before the
  * publisher returns, so nothing queued is lost across a crash. incident_outbox_deliver sends
@@ -33,7 +34,7 @@
 static const int retry_after_attempt[] = {0, 5, 300, 1800, 7200, 18000, 36000, 36000, 0};
 #define MAX_ATTEMPTS 8
 
-static const char *const kinds[] = {"slack", "teams", "pagerduty", "webhook", NULL};
+static const char *const kinds[] = {"slack", "teams", "teams_legacy", "pagerduty", "webhook", NULL};
 
 /* A new outbox over app's store (borrowed): 0 or OC_EIO when libsodium cannot start. */
 int inc_outbox_new(struct oc_app *app, struct incident_outbox **out)
@@ -77,6 +78,10 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
         return OC_EINVAL;
     if ((!strcmp(kind, "webhook") || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
         return OC_EINVAL;
+    char sig[64 * WEBHOOK_SECRETS_MAX];
+    if (!strcmp(kind, "webhook") &&
+        incident_webhook_sign(secret, "msg_check", 0, "", 0, sig, sizeof sig) != 0)
+        return OC_EINVAL;                 /* an undecodable secret would send unsigned messages */
     if (strncmp(name, "deploy/", 7) == 0) /* reserved for the catalog's deploy webhooks */
         return OC_EINVAL;
     store_lock(s);
@@ -93,74 +98,6 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
     }
     store_unlock(s);
     return rc;
-}
-
-/* One human line describing the event, for chat messages. */
-static void describe(const char *topic, const json_t *p, char *out, size_t n)
-{
-    const char *id = json_string_value(json_object_get(p, "incident_id"));
-    const char *sev = json_string_value(json_object_get(p, "severity"));
-    const char *title = json_string_value(json_object_get(p, "title"));
-    const char *body = json_string_value(json_object_get(p, "body"));
-    const char *team = json_string_value(json_object_get(p, "team"));
-    snprintf(out, n, "[oncue] %s %s%s%s%s%s%s%s", id ? id : "?", topic + 9, sev ? " " : "",
-             sev ? sev : "", title || body ? ": " : "", title ? title : (body ? body : ""),
-             team ? " team " : "", team ? team : "");
-}
-
-static const char *pd_action(const char *topic)
-{
-    if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0)
-        return "trigger";
-    if (strcmp(topic, OC_TOPIC_INCIDENT_ACKNOWLEDGED) == 0)
-        return "acknowledge";
-    if (strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0)
-        return "resolve";
-    return NULL;
-}
-
-static const char *pd_severity(const char *sev)
-{
-    if (sev && !strcmp(sev, "SEV1"))
-        return "critical";
-    if (sev && !strcmp(sev, "SEV2"))
-        return "error";
-    if (sev && !strcmp(sev, "SEV3"))
-        return "warning";
-    return "info";
-}
-
-/* The body for an endpoint of kind (new reference), or NULL when kind ignores topic. */
-static json_t *body_for(const char *kind, const char *secret, const char *topic, const json_t *p,
-                        int64_t now)
-{
-    char line[512], ts[32], dedup[64];
-    const char *id = json_string_value(json_object_get(p, "incident_id"));
-    describe(topic, p, line, sizeof(line));
-    inc_iso_time(now, ts, sizeof(ts));
-    if (strcmp(kind, "slack") == 0)
-        return json_pack("{s:s}", "text", line);
-    if (strcmp(kind, "teams") == 0)
-        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "@type", "MessageCard", "@context",
-                         "https://schema.org/extensions", "summary", line, "themeColor", "D93F0B",
-                         "title", id ? id : "oncue", "text", line);
-    if (strcmp(kind, "pagerduty") == 0) {
-        const char *action = pd_action(topic);
-        if (!action)
-            return NULL;
-        snprintf(dedup, sizeof(dedup), "oncue/%s", id ? id : "?");
-        json_t *b = json_pack("{s:s, s:s, s:s}", "routing_key", secret ? secret : "",
-                              "event_action", action, "dedup_key", dedup);
-        if (!strcmp(action, "trigger"))
-            json_object_set_new(
-                b, "payload",
-                json_pack("{s:s, s:s, s:s, s:s, s:O}", "summary", line, "source", "oncue",
-                          "severity",
-                          pd_severity(json_string_value(json_object_get(p, "severity"))),
-                          "timestamp", ts, "custom_details", p));
-        return b;
-    }
-    return json_pack("{s:s, s:s, s:O}", "type", topic, "timestamp", ts, "data", p);
 }
 
 static void new_msg_id(char *out, size_t n)
@@ -189,7 +126,7 @@ static int queue_row(struct store *s, int64_t ep, const char *topic, const char 
 }
 
 /* Queues topic/payload for every live endpoint; committed before returning. */
-void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const json_t *payload)
+void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg)
 {
     struct store *s = ob->app->store;
     struct store_stmt *eps;
@@ -200,10 +137,10 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const char *topic, const jso
         while (store_step(eps) == STORE_ROW) {
             int64_t ep = store_col_int(eps, 0);
             const char *kind = store_col_text(eps, 1);
-            json_t *b = body_for(kind, NULL, topic, payload, now);
+            json_t *b = inc_msg_body(kind, msg, now);
             char *text = b ? json_dumps(b, JSON_COMPACT) : NULL;
             json_decref(b);
-            if (text && queue_row(s, ep, topic, text, now) != 0)
+            if (text && queue_row(s, ep, msg->topic, text, now) != 0)
                 oc_log(OC_LOG_ERROR, "incident: outbox: %s", store_errmsg(s));
             free(text);
         }
@@ -325,7 +262,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d, const char *body,
                                        int64_t now)
 {
-    char sig[128], line[192];
+    char sig[64 * WEBHOOK_SECRETS_MAX], line[64 * WEBHOOK_SECRETS_MAX + 32];
     if (strcmp(d->kind, "webhook") != 0 && (strcmp(d->kind, "deploy") != 0 || !d->secret))
         return h;
     snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);

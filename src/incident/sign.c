@@ -45,20 +45,52 @@ static void mac(const unsigned char *key, int klen, const char *msg_id, int64_t 
     crypto_auth_hmacsha256_final(&st, out);
 }
 
-int incident_webhook_sign(const char *secret, const char *msg_id, int64_t ts, const char *body,
-                          size_t len, char *out, size_t n)
+/* Appends "v1,<signature>" of one secret (NUL-terminated) to out at *len: 0 or OC_EINVAL. */
+static int sign_one(const char *secret, const char *msg_id, int64_t ts, const char *body,
+                    size_t len, char *out, size_t n, size_t *at)
 {
     unsigned char key[KEY_MAX], sig[crypto_auth_hmacsha256_BYTES];
     char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
                                        sodium_base64_VARIANT_ORIGINAL)];
     int klen = decode_secret(secret, key);
-    if (klen <= 0 || !msg_id || n < 64)
+    if (klen <= 0)
         return OC_EINVAL;
     mac(key, klen, msg_id, ts, body, len, sig);
-    sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-    snprintf(out, n, "v1,%s", b64);
     sodium_memzero(key, sizeof(key));
+    sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+    int w = snprintf(out + *at, n - *at, "%sv1,%s", *at ? " " : "", b64);
+    if (w < 0 || (size_t)w >= n - *at)
+        return OC_EINVAL;
+    *at += (size_t)w;
     return 0;
+}
+
+int incident_webhook_sign(const char *secret, const char *msg_id, int64_t ts, const char *body,
+                          size_t len, char *out, size_t n)
+{
+    char one[KEY_MAX * 2];
+    size_t at = 0;
+    int count = 0;
+    if (!secret || !msg_id || n < 64)
+        return OC_EINVAL;
+    out[0] = 0;
+    for (const char *p = secret; *p;) { /* several secrets, space-separated: key rotation */
+        while (*p == ' ')
+            p++;
+        size_t tl = strcspn(p, " ");
+        if (tl == 0)
+            break;
+        if (tl >= sizeof one || ++count > WEBHOOK_SECRETS_MAX)
+            return OC_EINVAL;
+        memcpy(one, p, tl);
+        one[tl] = 0;
+        int rc = sign_one(one, msg_id, ts, body, len, out, n, &at);
+        sodium_memzero(one, sizeof one);
+        if (rc)
+            return rc;
+        p += tl;
+    }
+    return count ? 0 : OC_EINVAL;
 }
 
 /* Parses a whole-number timestamp: 0 or OC_EINVAL. */
@@ -79,11 +111,11 @@ int incident_webhook_verify(const char *secret, const char *msg_id, const char *
 {
     char want[128];
     int64_t ts;
-    if (!msg_id || !header || !body || parse_ts(ts_text, &ts) != 0 || ts < now_s - TOLERANCE ||
-        ts > now_s + TOLERANCE ||
-        incident_webhook_sign(secret, msg_id, ts, body, len, want, sizeof(want)) != 0)
+    size_t wl = 0;
+    if (!secret || !msg_id || !header || !body || parse_ts(ts_text, &ts) != 0 ||
+        ts < now_s - TOLERANCE || ts > now_s + TOLERANCE ||
+        sign_one(secret, msg_id, ts, body, len, want, sizeof(want), &wl) != 0)
         return OC_EAUTH;
-    size_t wl = strlen(want);
     const char *p = header;
     while (*p) {
         while (*p == ' ')

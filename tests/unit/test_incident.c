@@ -43,6 +43,8 @@ struct fx {
     struct incident_mgr *m;
 };
 
+static const char *fx_public_url = ""; /* incident.public_url of the next fx_open */
+
 static void fx_open(struct fx *f)
 {
     char err[256];
@@ -60,6 +62,7 @@ static void fx_open(struct fx *f)
     f->app.store = f->store;
     incident_opts_default(&o);
     o.measure = fake_measure;
+    o.public_url = fx_public_url;
     T_EQ_INT(incident_mgr_new(&f->app, &o, &f->m, err, sizeof(err)), 0);
     T_EQ_INT(incident_mgr_subscribe(f->m), 0);
 }
@@ -545,7 +548,7 @@ struct receiver {
     int fail_first;         /* answer fail_code this many times */
     int fail_code;          /* 0: 500 */
     int retry_after;        /* sent with failures when > 0 */
-    char bodies[8][2048];   /* the first requests' paths and bodies */
+    char bodies[8][8192];   /* the first requests' paths and bodies */
     int requests, verified; /* counted */
     char secret[64];
     pthread_t th;
@@ -678,12 +681,42 @@ static void test_outbox_retry_schedule(void)
     fx_close(&f);
 }
 
+/* The JSON body of a receiver's record "path {...}" (new reference). */
+static json_t *body_json(const char *rec)
+{
+    const char *b = strchr(rec, ' ');
+    json_t *j = b ? json_loads(b + 1, 0, NULL) : NULL;
+    T_TRUE(j != NULL);
+    return j;
+}
+
+/* The value at a jansson path of dot-separated keys and array indexes ("a.0.b"), or NULL. */
+static const json_t *at(const json_t *j, const char *path)
+{
+    char key[64];
+    while (j && *path) {
+        size_t n = strcspn(path, ".");
+        snprintf(key, sizeof key, "%.*s", (int)n, path);
+        j = json_is_array(j) ? json_array_get(j, strtoul(key, NULL, 10)) : json_object_get(j, key);
+        path += n + (path[n] == '.');
+    }
+    return j;
+}
+
+static const char *at_str(const json_t *j, const char *path)
+{
+    const char *s = json_string_value(at(j, path));
+    return s ? s : "(none)";
+}
+
 static void test_outbox_kinds(void)
 {
     struct fx f;
     struct receiver r;
     char url[96];
+    fx_public_url = "https://oncue.example/";
     fx_open(&f);
+    fx_public_url = "";
     memset(&r, 0, sizeof(r));
     receiver_start(&r);
     struct incident_outbox *ob = incident_outbox(f.m);
@@ -693,20 +726,78 @@ static void test_outbox_kinds(void)
     T_EQ_INT(incident_outbox_add_endpoint(ob, "t", "teams", url, NULL, NULL), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/pd", r.port);
     T_EQ_INT(incident_outbox_add_endpoint(ob, "p", "pagerduty", url, "R0UTINGKEY", NULL), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/legacy", r.port);
+    T_EQ_INT(incident_outbox_add_endpoint(ob, "l", "teams_legacy", url, NULL, NULL), 0);
     T_EQ_INT(incident_outbox_add_endpoint(ob, "x", "email", url, NULL, NULL), OC_EINVAL);
+    T_EQ_INT(incident_outbox_add_endpoint(ob, "w", "webhook", url, "whsec_not*base64", NULL),
+             OC_EINVAL);
     fake.affected_share = 0.2;
     fire(&f, "reb/EMEA", "{\"region\": \"EMEA\"}", "page", 0.08);
-    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 3);
+    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 4);
     T_EQ_INT(incident_ack(f.m, 1, "carol"), 0);
-    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 3);
-    T_EQ_INT(r.requests, 6);
-    T_EQ_STR(r.bodies[0], "slack {\"text\":\"[oncue] INC-1 opened SEV2: rebuffering_share in "
-                          "region=EMEA\"}");
-    T_CONTAINS(r.bodies[1], "teams {\"@type\":\"MessageCard\"");
-    T_CONTAINS(r.bodies[2], "pd {\"routing_key\":\"R0UTINGKEY\",\"event_action\":\"trigger\","
-                            "\"dedup_key\":\"oncue/INC-1\"");
-    T_CONTAINS(r.bodies[2], "\"severity\":\"error\"");
-    T_EQ_STR(r.bodies[5], "pd {\"routing_key\":\"R0UTINGKEY\",\"event_action\":\"acknowledge\","
+    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 4);
+    T_EQ_INT(r.requests, 8);
+
+    /* Slack: Block Kit with the text fallback, the facts and the links */
+    T_TRUE(strncmp(r.bodies[0], "slack ", 6) == 0);
+    json_t *j = body_json(r.bodies[0]);
+    T_EQ_STR(at_str(j, "text"), "[oncue] INC-1 opened SEV2: rebuffering_share in region=EMEA");
+    T_EQ_STR(at_str(j, "blocks.0.type"), "header");
+    T_EQ_STR(at_str(j, "blocks.0.text.text"),
+             "INC-1 opened SEV2: rebuffering_share in region=EMEA");
+    T_EQ_STR(at_str(j, "blocks.1.type"), "section");
+    T_EQ_STR(at_str(j, "blocks.1.fields.0.text"), "*Severity*\nSEV2");
+    T_EQ_STR(at_str(j, "blocks.1.fields.1.text"), "*State*\ntriggered");
+    T_EQ_STR(at_str(j, "blocks.1.fields.2.text"), "*Slice*\nregion=EMEA");
+    T_EQ_STR(at_str(j, "blocks.2.type"), "actions");
+    T_EQ_STR(at_str(j, "blocks.2.elements.0.url"), "https://oncue.example/#/incidents/INC-1");
+    T_EQ_STR(at_str(j, "blocks.2.elements.1.text.text"), "Status page");
+    T_EQ_STR(at_str(j, "blocks.2.elements.1.url"), "https://oncue.example/status");
+    json_decref(j);
+
+    /* Teams: a Workflows message with one Adaptive Card */
+    j = body_json(r.bodies[1]);
+    T_EQ_STR(at_str(j, "type"), "message");
+    T_EQ_STR(at_str(j, "attachments.0.contentType"), "application/vnd.microsoft.card.adaptive");
+    T_TRUE(json_is_null(at(j, "attachments.0.contentUrl")));
+    T_EQ_STR(at_str(j, "attachments.0.content.type"), "AdaptiveCard");
+    T_EQ_STR(at_str(j, "attachments.0.content.version"), "1.4");
+    T_EQ_STR(at_str(j, "attachments.0.content.body.0.text"),
+             "INC-1 opened SEV2: rebuffering_share in region=EMEA");
+    T_EQ_STR(at_str(j, "attachments.0.content.body.0.color"), "Attention");
+    T_EQ_STR(at_str(j, "attachments.0.content.body.1.type"), "FactSet");
+    T_EQ_STR(at_str(j, "attachments.0.content.body.1.facts.2.title"), "Slice");
+    T_EQ_STR(at_str(j, "attachments.0.content.body.1.facts.2.value"), "region=EMEA");
+    T_EQ_STR(at_str(j, "attachments.0.content.actions.0.type"), "Action.OpenUrl");
+    T_EQ_STR(at_str(j, "attachments.0.content.actions.0.url"),
+             "https://oncue.example/#/incidents/INC-1");
+    json_decref(j);
+
+    /* PagerDuty: routing key at send time; source, class, links and client_url */
+    j = body_json(r.bodies[2]);
+    T_EQ_STR(at_str(j, "routing_key"), "R0UTINGKEY");
+    T_EQ_STR(at_str(j, "event_action"), "trigger");
+    T_EQ_STR(at_str(j, "dedup_key"), "oncue/INC-1");
+    T_EQ_STR(at_str(j, "payload.severity"), "error");
+    T_EQ_STR(at_str(j, "payload.source"), "region=EMEA"); /* no service routed here */
+    T_EQ_STR(at_str(j, "payload.class"), "rebuffering_share");
+    T_TRUE(at(j, "payload.component") == NULL);
+    T_EQ_STR(at_str(j, "client"), "oncue");
+    T_EQ_STR(at_str(j, "client_url"), "https://oncue.example/#/incidents/INC-1");
+    T_EQ_STR(at_str(j, "links.0.href"), "https://oncue.example/#/incidents/INC-1");
+    T_EQ_STR(at_str(j, "links.1.text"), "Status page");
+    json_decref(j);
+
+    T_CONTAINS(r.bodies[3], "legacy {\"@type\":\"MessageCard\"");
+
+    /* the acknowledgement: Slack says who, PagerDuty acknowledges the same dedup key */
+    j = body_json(r.bodies[4]);
+    T_EQ_STR(at_str(j, "text"), "[oncue] INC-1 acknowledged SEV2: rebuffering_share in "
+                                "region=EMEA");
+    T_EQ_STR(at_str(j, "blocks.1.text.text"), "Acknowledged by carol.");
+    T_EQ_STR(at_str(j, "blocks.2.fields.1.text"), "*State*\nacknowledged");
+    json_decref(j);
+    T_EQ_STR(r.bodies[6], "pd {\"routing_key\":\"R0UTINGKEY\",\"event_action\":\"acknowledge\","
                           "\"dedup_key\":\"oncue/INC-1\"}");
     receiver_stop(&r);
     fx_close(&f);
