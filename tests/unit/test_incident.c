@@ -500,6 +500,37 @@ static void test_mitigation_followup(void)
 
 /* --- Standard Webhooks vectors (docs/contracts.md "Outbound webhook signatures") --- */
 
+/* A key rotation: two secrets sign one message; each signature is the one the secret alone
+ * gives (the published vector), and a receiver holding either secret verifies. */
+static void test_webhook_rotation(void)
+{
+    char sig[256];
+    const char *b1 = "{\"test\": 2432232314}", *id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const char *old = "whsec_b25jdWUgcGVlcnM6IHRoZSBrZXkgYmVmb3JlIHJvdGF0aW9u";
+    char both[128], old_alone[128];
+    snprintf(both, sizeof both, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw  %s ", old);
+    T_EQ_INT(
+        incident_webhook_sign(old, id, 1614265330, b1, strlen(b1), old_alone, sizeof(old_alone)),
+        0);
+    T_EQ_INT(incident_webhook_sign(both, id, 1614265330, b1, strlen(b1), sig, sizeof(sig)), 0);
+    char want[256];
+    snprintf(want, sizeof want, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= %s", old_alone);
+    T_EQ_STR(sig, want);
+    T_EQ_INT(incident_webhook_verify(old, id, "1614265330", b1, strlen(b1), sig, 1614265330), 0);
+    T_EQ_INT(incident_webhook_verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", id, "1614265330", b1,
+                                     strlen(b1), sig, 1614265330),
+             0);
+    /* refused: one undecodable secret, five secrets, no room for both */
+    T_EQ_INT(incident_webhook_sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_***", id, 1, b1,
+                                   strlen(b1), sig, sizeof(sig)),
+             OC_EINVAL);
+    T_EQ_INT(
+        incident_webhook_sign("MTIz MTIz MTIz MTIz MTIz", id, 1, b1, strlen(b1), sig, sizeof(sig)),
+        OC_EINVAL);
+    T_EQ_INT(incident_webhook_sign(both, id, 1, b1, strlen(b1), sig, 64), OC_EINVAL);
+    T_EQ_INT(incident_webhook_sign("   ", id, 1, b1, strlen(b1), sig, sizeof(sig)), OC_EINVAL);
+}
+
 static void test_webhook_vectors(void)
 {
     char sig[128];
@@ -1032,6 +1063,7 @@ static const struct t_case cases[] = {
     T_CASE(test_comms_reminders),
     T_CASE(test_mitigation_followup),
     T_CASE(test_webhook_vectors),
+    T_CASE(test_webhook_rotation),
     T_CASE(test_outbox_retry_schedule),
     T_CASE(test_outbox_kinds),
     T_CASE(test_outbox_410_and_retry_after),
