@@ -9,6 +9,7 @@
 #include "http/client.h"
 #include "core/err.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -218,7 +219,14 @@ int alert_cli_main(int argc, char **argv)
     } else if (strcmp(o.cmd, "list") == 0 || strcmp(o.cmd, "rules") == 0) {
         a = fetch(&o, o.cmd[0] == 'l' ? "/v1/alerts" : "/v1/rules");
     } else {
-        fprintf(stderr, "oncue alerts: unknown command '%s' (see oncue alerts --help)\n", o.cmd);
+        static const char *const cmds[] = {"list", "rules", "audit", "check"};
+        struct oc_suggest sg;
+        char hint[160];
+        oc_suggest_init(&sg, o.cmd, strlen(o.cmd));
+        for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+            oc_suggest_add(&sg, cmds[i]);
+        fprintf(stderr, "oncue alerts: unknown command '%s'%s (see oncue alerts --help)\n", o.cmd,
+                oc_suggest_hint(&sg, hint, sizeof hint));
         return 2;
     }
     if (!a)

@@ -21,7 +21,8 @@
 
 #define SERVICE_BODY (64 * 1024) /* one service as JSON */
 
-/* The time given as ?at= (ISO 8601 UTC or unix seconds), else the app clock. 0 or 422. */
+/* The time given as ?at= (ISO 8601 UTC, unix seconds or now-1h), else the app clock. 0 or
+ * 422. */
 static int query_time(struct http_req *req, int64_t *at_ms)
 {
     const char *at = http_query(req, "at");
@@ -31,8 +32,13 @@ static int query_time(struct http_req *req, int64_t *at_ms)
     }
     if (catalog_time_parse(at, at_ms) == 0)
         return 0;
-    http_problem(req, 422, "at: \"%.64s\" is not a time (2026-11-25T19:43:00Z or unix seconds)",
-                 at);
+    char why[160];
+    int64_t s;
+    if (oc_time_param(at, oc_clock_now_s(req->app->clock), &s, why, sizeof why) == 0) {
+        *at_ms = s * 1000; /* now-1h and the like */
+        return 0;
+    }
+    http_problem(req, 422, "at: %s", why);
     return OC_EINVAL;
 }
 

@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/module.h"
+#include "core/suggest.h"
 
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -425,28 +426,6 @@ int config_set(struct oc_config *cfg, const char *name, const char *value, char 
     return 0;
 }
 
-/* Levenshtein distance between a and b (b at most 127 bytes). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t m = strlen(b), row[128];
-    for (size_t j = 0; j <= m; j++)
-        row[j] = j;
-    for (size_t i = 1; a[i - 1]; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= m; j++) {
-            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            diag = up;
-            row[j] = best;
-        }
-    }
-    return row[m];
-}
-
 /* The part of name after its last '.'. */
 static const char *last_part(const char *name)
 {
@@ -461,7 +440,7 @@ const char *config_suggest(const struct oc_config *cfg, const char *name)
     size_t best_d = (size_t)-1, n = strlen(name);
     struct config_walk w = {0};
     for (const struct oc_setting *s; n < 128 && (s = config_walk(cfg, &w)) != NULL;) {
-        size_t d = strlen(s->name) < 128 ? distance(name, s->name) : (size_t)-1;
+        size_t d = (size_t)oc_suggest_distance(name, n, s->name, strlen(s->name));
         if (d < best_d) {
             best_d = d;
             best = s->name;

@@ -4,6 +4,7 @@
  */
 #include "core/opt.h"
 #include "core/buf.h"
+#include "core/suggest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -76,10 +77,17 @@ static int parse_one(const struct oc_cli *c, int argc, char **argv, int *i, void
     size_t flen = eq ? (size_t)(eq - arg) : strlen(arg);
     const struct oc_opt *o = find(c, arg, flen);
     char why[512] = "";
-    if (!o)
-        return snprintf(err, errlen, "oncue %s: unknown option %.*s (see oncue %s --help)", c->name,
-                        (int)flen, arg, c->name),
+    if (!o) {
+        struct oc_suggest sg;
+        char hint[160];
+        oc_suggest_init(&sg, arg, flen);
+        for (const struct oc_opt *x = c->opts; x && x->flag; x++)
+            oc_suggest_add(&sg, x->flag);
+        oc_suggest_add(&sg, "--help");
+        return snprintf(err, errlen, "oncue %s: unknown option %.*s%s (see oncue %s --help)",
+                        c->name, (int)flen, arg, oc_suggest_hint(&sg, hint, sizeof hint), c->name),
                -1;
+    }
     if (o->kind == OC_OPT_FLAG && eq)
         return snprintf(err, errlen, "oncue %s: %s takes no value", c->name, o->flag), -1;
     if (o->kind != OC_OPT_FLAG) {

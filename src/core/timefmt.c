@@ -7,6 +7,7 @@
 #include "core/err.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Floor division (rounds toward negative infinity), for times before 1970. */
 static int64_t floor_div(int64_t a, int64_t b)
@@ -142,4 +143,75 @@ int oc_time_parse(const char *s, unsigned flags, int64_t *out_ms)
     rc = 0;
 out:
     return rc;
+}
+
+#define TIME_MAX_S 253402300799LL /* 9999-12-31T23:59:59Z */
+
+int oc_duration_parse(const char *s, int64_t *out_s)
+{
+    static const struct {
+        char unit;
+        int64_t s;
+    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+    int64_t v = 0;
+    const char *p = s;
+    if (!p || *p < '0' || *p > '9')
+        return OC_EINVAL;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > TIME_MAX_S)
+            return OC_EINVAL;
+        v = v * 10 + (*p - '0');
+    }
+    int64_t mult = 1;
+    if (*p) {
+        size_t i = 0;
+        while (i < sizeof units / sizeof units[0] && units[i].unit != *p)
+            i++;
+        if (i == sizeof units / sizeof units[0] || p[1])
+            return OC_EINVAL;
+        mult = units[i].s;
+    }
+    if (v > TIME_MAX_S / mult)
+        return OC_EINVAL;
+    *out_s = v * mult;
+    return 0;
+}
+
+int oc_time_param(const char *s, int64_t now_s, int64_t *out_s, char *why, size_t n)
+{
+    int64_t v, d;
+    const char *p = s;
+    if (!s || !*s)
+        return snprintf(why, n, "empty; give unix seconds, an ISO 8601 time or now-1h"),
+               OC_EMALFORMED;
+    if (strncmp(s, "now", 3) == 0) {
+        v = now_s;
+        if (s[3] && ((s[3] != '-' && s[3] != '+') || oc_duration_parse(s + 4, &d) != 0))
+            return snprintf(why, n,
+                            "'%.40s': after now, + or - and a duration such as 90s, 15m, 1h, 7d"
+                            " or 2w",
+                            s),
+                   OC_EMALFORMED;
+        if (s[3])
+            v = s[3] == '-' ? now_s - d : now_s + d;
+    } else if (*p == '-' && p[1] && strspn(p + 1, "0123456789") == strlen(p + 1)) {
+        return snprintf(why, n, "'%.40s' is before 1970", s), OC_EINVAL;
+    } else if (*p >= '0' && *p <= '9' && strspn(p, "0123456789") == strlen(p)) {
+        /* 12 digits and more: after the year 5138 in seconds, 1973 on in milliseconds */
+        if (strlen(p) >= 12 || oc_duration_parse(p, &v) != 0 || v >= 100000000000LL)
+            return snprintf(why, n, "'%.40s' looks like milliseconds; this takes unix seconds", s),
+                   OC_EINVAL;
+    } else if (oc_time_parse(s, 0, &v) == 0) {
+        v = v >= 0 ? v / 1000 : -((-v + 999) / 1000);
+    } else {
+        return snprintf(why, n,
+                        "'%.40s': give unix seconds, an ISO 8601 time (2026-03-02T19:40:00Z) or"
+                        " now-1h",
+                        s),
+               OC_EMALFORMED;
+    }
+    if (v < 0 || v > TIME_MAX_S)
+        return snprintf(why, n, "'%.40s' is before 1970 or after 9999", s), OC_EINVAL;
+    *out_s = v;
+    return 0;
 }

@@ -24,6 +24,18 @@ void oc_time_format(int64_t ms, char *out, size_t n);
  * Returns 0, or OC_EINVAL (*out_ms unset). */
 int oc_time_parse(const char *s, unsigned flags, int64_t *out_ms /* OUT */);
 
+/* Parses a duration: whole seconds ("300") or a number with a unit s, m, h, d or w ("5m",
+ * "1h", "7d"). Returns 0, or OC_EINVAL (*out_s unset). */
+int oc_duration_parse(const char *s, int64_t *out_s /* OUT */);
+
+/* Parses a time given to the API or a CLI, in unix seconds: whole unix seconds ("1772480400"),
+ * a date-time as oc_time_parse takes it ("2026-03-02T19:40:00Z", fractions dropped), "now",
+ * or "now" plus or minus a duration ("now-1h", "now-90m", "now+5m") on now_s. Returns 0;
+ * OC_EMALFORMED when s is none of these; OC_EINVAL when it is a time out of range (before
+ * 1970, after 9999, or a number that reads as milliseconds); both with a sentence saying what
+ * was wrong in why. */
+int oc_time_param(const char *s, int64_t now_s, int64_t *out_s /* OUT */, char *why, size_t n);
+
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (negative before 1970). */
 int64_t oc_days_from_civil(int64_t y, int m, int d);
 

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NUM_MAX     400  /* bytes of a number we convert; longer ones are bad values */
-#define MAX_MS      1e12 /* bound of a *_ms value */
-#define MAX_BITRATE 1e9  /* bound of bitrate_kbps */
-#define MAX_TS      9007199254740992.0 /* 2^53 */
+#define NUM_MAX        400  /* bytes of a number we convert; longer ones are bad values */
+#define MAX_MS         1e12 /* bound of a *_ms value */
+#define MAX_BITRATE    1e9  /* bound of bitrate_kbps */
+#define MAX_TS         9007199254740992.0 /* 2^53 */
+#define TS_SECONDS_MIN 1e8                /* a ts from here ... */
+#define TS_SECONDS_MAX 1e11 /* ... to here reads as seconds (1973 to 5138), not ms (1970) */
 
 enum field_kind { F_TS = 1, F_TYPE, F_SESSION, F_DIM, F_OUTCOME, F_ERROR, F_MS, F_BITRATE };
 
@@ -111,6 +113,10 @@ static void set_ts(struct fields *f, struct beacon_event *ev, const struct jv *v
     double d = v->kind == JV_NUMBER ? field_number(v->s) : NAN;
     if (!(d > 0 && d <= MAX_TS && d == floor(d))) {
         set_reason(f, INGEST_BAD_TS);
+        return;
+    }
+    if (d >= TS_SECONDS_MIN && d < TS_SECONDS_MAX) { /* 1973..5138 in seconds, 1970 in ms */
+        set_reason(f, INGEST_TS_IN_SECONDS);
         return;
     }
     ev->ts_ms = (int64_t)d;

@@ -34,6 +34,7 @@ enum ingest_reason {
     INGEST_BAD_DIMENSION,      /* a dimension not a string/number/boolean, or too long */
     INGEST_TOO_OLD,            /* its minute has already closed */
     INGEST_TOO_FAR_FUTURE,     /* more than ingest.max_future_skew_s ahead of the clock */
+    INGEST_TS_IN_SECONDS,      /* ts is a whole number that reads as unix seconds, not ms */
     INGEST_NREASONS,
 };
 
@@ -42,6 +43,8 @@ enum ingest_reason {
 
 /* The reason names ("missing_ts", ...), indexed by enum ingest_reason ("ok" for 0). */
 extern const char *const ingest_reason_names[INGEST_NREASONS];
+/* One sentence per reason saying what to fix, for the "detail" of an error. */
+extern const char *const ingest_reason_details[INGEST_NREASONS];
 
 /* A parsed body. Strings in ev point into the body or into scratch. Init with
  * ingest_batch_init, reuse across bodies, free with ingest_batch_free. */

@@ -36,8 +36,9 @@ static json_t *answer(const struct ingest_batch *b, size_t accepted)
     for (size_t i = 0; i < b->nitems && listed < INGEST_MAX_ERRORS; i++) {
         if (b->reason[i] == INGEST_OK)
             continue;
-        json_array_append_new(errors, json_pack("{s:I,s:s}", "index", (json_int_t)i, "reason",
-                                                ingest_reason_names[b->reason[i]]));
+        json_array_append_new(errors, json_pack("{s:I,s:s,s:s}", "index", (json_int_t)i, "reason",
+                                                ingest_reason_names[b->reason[i]], "detail",
+                                                ingest_reason_details[b->reason[i]]));
         listed++;
     }
     return json_pack("{s:I,s:I,s:o}", "accepted", (json_int_t)accepted, "rejected",

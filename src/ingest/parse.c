@@ -41,6 +41,26 @@ const char *const ingest_reason_names[INGEST_NREASONS] = {
     "bad_dimension",
     "too_old",
     "too_far_future",
+    "ts_in_seconds",
+};
+
+const char *const ingest_reason_details[INGEST_NREASONS] = {
+    "",
+    "not a JSON object, or a syntax error on its line",
+    "ts is required: the event time in unix milliseconds",
+    "ts must be a positive whole number of unix milliseconds",
+    "type is required: start, heartbeat, error or end",
+    "type must be start, heartbeat, error or end",
+    "session is required: a non-empty string",
+    "session must be a string of at most 256 bytes",
+    "a start needs outcome success, failure or exit",
+    "a successful start needs startup_ms",
+    "*_ms and bitrate_kbps cannot be negative",
+    "a known field has the wrong JSON type or is out of range",
+    "a dimension must be a string, number or boolean of at most 128 bytes",
+    "its minute has closed (ts is older than the allowed lateness)",
+    "ts is further ahead of the server's clock than ingest.max_future_skew_s",
+    "ts looks like unix seconds; it is unix milliseconds (multiply by 1000)",
 };
 
 /* The parser's cursor. */

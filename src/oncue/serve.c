@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/suggest.h"
 #include "http/http.h"
 #include "oncue/builtin.h"
 #include "oncue/commands.h"
@@ -101,7 +102,16 @@ static int parse_args(struct oc_config *cfg, int argc, char **argv)
         } else if (s) {
             rc = config_set(cfg, s->name, val, err, sizeof(err));
         } else {
-            fprintf(stderr, "oncue serve: unknown option %s (see oncue serve --help)\n", flag);
+            struct oc_suggest sg;
+            struct config_walk w = {0};
+            char hint[160];
+            oc_suggest_init(&sg, flag, strlen(flag));
+            oc_suggest_add(&sg, "--config");
+            oc_suggest_add(&sg, "--set");
+            for (const struct oc_setting *x; (x = config_walk(cfg, &w)) != NULL;)
+                oc_suggest_add(&sg, x->flag);
+            fprintf(stderr, "oncue serve: unknown option %s%s (see oncue serve --help)\n", flag,
+                    oc_suggest_hint(&sg, hint, sizeof hint));
             return -1;
         }
         if (rc != 0) {

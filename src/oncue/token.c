@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/timefmt.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "oncue/commands.h"
 #include "store/store.h"
 
@@ -285,7 +286,13 @@ int oc_token_main(int argc, char **argv)
         if (strcmp(argv[1], s->name) == 0)
             break;
     if (!s->name) {
-        fprintf(stderr, "oncue token: unknown command '%s'\n\n", argv[1]);
+        struct oc_suggest sg;
+        char hint[160];
+        oc_suggest_init(&sg, argv[1], strlen(argv[1]));
+        for (s = subs; s->name; s++)
+            oc_suggest_add(&sg, s->name);
+        fprintf(stderr, "oncue token: unknown command '%s'%s\n\n", argv[1],
+                oc_suggest_hint(&sg, hint, sizeof hint));
         usage(stderr);
         return EXIT_USAGE;
     }

@@ -5,7 +5,9 @@
  * metrics up in it. See docs/internals/qoe.md.
  */
 #include "qoe/qoe.h"
+#include "core/suggest.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define R   QOE_CLASS_RATIO
@@ -50,6 +52,21 @@ int qoe_metric_parse(const char *s)
 {
     const struct qoe_metric_def *d = qoe_metric_find(s);
     return d ? (int)d->id : -1;
+}
+
+void qoe_metric_unknown(const char *s, char *out, size_t n)
+{
+    struct oc_suggest sg;
+    char hint[160];
+    size_t at;
+    oc_suggest_init(&sg, s ? s : "", s ? strlen(s) : 0);
+    for (int i = 0; i < QOE_NMETRICS; i++)
+        oc_suggest_add(&sg, qoe_metrics[i].name);
+    at = (size_t)snprintf(out, n, "unknown '%.64s'%s%s", s ? s : "",
+                          oc_suggest_hint(&sg, hint, sizeof hint),
+                          oc_suggest_best(&sg) ? " valid:" : "; valid:");
+    for (int i = 0; i < QOE_NMETRICS && at < n; i++)
+        at += (size_t)snprintf(out + at, n - at, "%s %s", i ? "," : "", qoe_metrics[i].name);
 }
 
 void qoe_metric_counts(const struct qoe_metric_def *d, const struct qoe_minute *m, uint32_t i,

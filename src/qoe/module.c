@@ -17,6 +17,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/memo.h"
+#include "core/timefmt.h"
 #include "core/metrics.h"
 #include "http/http.h"
 
@@ -97,21 +98,27 @@ static int parse_group(struct qoe_query *q, const char *s, char *err, size_t err
 
 /* Reads from, to and step (to - from when absent); their values are qoe_query_check's. */
 static int parse_range(struct qoe_query *q, const char *(*get)(void *, const char *), void *arg,
-                       char *err, size_t errlen)
+                       int64_t now_s, char *err, size_t errlen)
 {
     const char *from = get(arg, "from"), *to = get(arg, "to"), *step = get(arg, "step");
-    if (!from || parse_int(from, &q->from) != 0)
-        return FAIL(OC_EMALFORMED, "from: required, unix seconds");
-    if (!to || parse_int(to, &q->to) != 0)
-        return FAIL(OC_EMALFORMED, "to: required, unix seconds");
+    char why[160];
+    int rc;
+    if (!from)
+        return FAIL(OC_EMALFORMED, "from: required (unix seconds, ISO 8601 or now-1h)");
+    if ((rc = oc_time_param(from, now_s, &q->from, why, sizeof why)) != 0)
+        return FAIL(rc, "from: %s", why);
+    if (!to)
+        return FAIL(OC_EMALFORMED, "to: required (unix seconds, ISO 8601 or now)");
+    if ((rc = oc_time_param(to, now_s, &q->to, why, sizeof why)) != 0)
+        return FAIL(rc, "to: %s", why);
     q->step = q->to - q->from;
-    if (step && parse_int(step, &q->step) != 0)
-        return FAIL(OC_EMALFORMED, "step: not an integer");
+    if (step && oc_duration_parse(step, &q->step) != 0)
+        return FAIL(OC_EMALFORMED, "step: '%.40s' is not seconds or a duration (60, 5m, 1h)", step);
     return 0;
 }
 
 int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const char *name), void *arg,
-                    char *scratch, size_t scratch_len, char *err, size_t errlen)
+                    int64_t now_s, char *scratch, size_t scratch_len, char *err, size_t errlen)
 {
     const char *metric = get(arg, "metric"), *filter = get(arg, "filter");
     const char *group = get(arg, "group_by"), *top = get(arg, "top");
@@ -120,10 +127,13 @@ int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const cha
     if (!metric)
         return FAIL(OC_EMALFORMED, "metric: required");
     int m = qoe_metric_parse(metric);
-    if (m < 0)
-        return FAIL(OC_EINVAL, "metric: unknown '%s'", metric);
+    if (m < 0) {
+        char why[1024];
+        qoe_metric_unknown(metric, why, sizeof why);
+        return FAIL(OC_EINVAL, "metric: %s", why);
+    }
     q->metric = (enum qoe_metric)m;
-    int rc = parse_range(q, get, arg, err, errlen);
+    int rc = parse_range(q, get, arg, now_s, err, errlen);
     if (rc == 0 && filter)
         rc = parse_filter(q, filter, scratch, scratch_len, err, errlen);
     if (rc == 0 && group)
@@ -151,8 +161,9 @@ static void get_qoe(struct http_req *req)
     struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
     struct qoe_query q;
     struct qoe_result *r = NULL;
-    char scratch[2048], err[200];
-    int rc = qoe_query_parse(&q, req_get, req, scratch, sizeof scratch, err, sizeof err);
+    char scratch[2048], err[1024];
+    int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
+                             sizeof scratch, err, sizeof err);
     if (rc == 0)
         rc = qoe_query_run(c, &q, &r, err, sizeof err);
     if (rc != 0)

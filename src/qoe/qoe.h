@@ -95,6 +95,9 @@ extern const struct qoe_metric_def qoe_metrics[QOE_NMETRICS + 1];
 const struct qoe_metric_def *qoe_metric_find(const char *name);
 /* The metric named s as an enum qoe_metric, or -1. */
 int qoe_metric_parse(const char *s);
+/* Writes why s is not a metric, for an error message: "unknown 'S'; did you mean X? valid:
+ * a, b, ..." (truncated to n). */
+void qoe_metric_unknown(const char *s, char *out, size_t n);
 /* Numerator and denominator of metric d in row i of m (a minute or a stored rollup row), in
  * counts: column units / d->unit_per_count. The denominator is 0 without one. */
 void qoe_metric_counts(const struct qoe_metric_def *d, const struct qoe_minute *m, uint32_t i,
@@ -159,14 +162,15 @@ struct qoe_result {
     struct qoe_series *series; /* owned */
 };
 
-/* Parses query parameters through get(arg, name) (NULL when absent) into q, whose strings
+/* Parses query parameters through get(arg, name) (NULL when absent) into q (from and to are
+ * unix seconds, ISO 8601 or "now-1h" relative to now_s; step seconds or "5m"), whose strings
  * borrow from what get returns and from scratch (scratch_len bytes, for the filter), then
  * validates q with qoe_query_check. On failure returns OC_EMALFORMED (a parameter missing or
  * malformed) or OC_EINVAL (well-formed but invalid: an unknown name, or qoe_query_check) and
  * writes a detail starting with the parameter's name into err; http_status_for maps the code
  * (400, 422). */
 int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const char *name), void *arg,
-                    char *scratch, size_t scratch_len, char *err, size_t errlen);
+                    int64_t now_s, char *scratch, size_t scratch_len, char *err, size_t errlen);
 /* The one validator of a query, for the HTTP parser and qoe_query_run alike: 0, or OC_EINVAL
  * with a detail starting with the parameter's name in err. In order: the metric, from and to
  * (0 to QOE_MAX_TIME, to after from), the step (a positive multiple of 60, or to - from), at

@@ -235,9 +235,11 @@ int slo_yaml_metric(struct slo_yaml *y, yaml_node_t *map, const char *field, int
     if (rc <= 0)
         return rc ? rc : OC_EINVAL;
     *out = qoe_metric_parse(s);
-    if (*out < 0)
-        return slo_yaml_fail(y, slo_yaml_get(y, map, field), "%s: unknown metric '%s'", field, s);
-    return 0;
+    if (*out >= 0)
+        return 0;
+    char why[1024];
+    qoe_metric_unknown(s, why, sizeof why);
+    return slo_yaml_fail(y, slo_yaml_get(y, map, field), "%s: %s", field, why);
 }
 
 int slo_yaml_filter(struct slo_yaml *y, yaml_node_t *map, const char *field, struct slo_filter *f,

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/memo.h"
 #include "core/metrics.h"
+#include "core/suggest.h"
 #include "core/timefmt.h"
 #include "t.h"
 
@@ -337,6 +338,83 @@ static void test_time_parse(void)
     T_EQ_INT(ms, 7);
 }
 
+/* Times as the API and the CLIs take them: unix seconds, ISO 8601, now and now +- duration;
+ * refused with a sentence: milliseconds, before 1970, nonsense. */
+static void test_time_param(void)
+{
+    int64_t s = 0, d = 0;
+    char why[160];
+    const int64_t now = 1772480400; /* 2026-03-02T19:40:00Z */
+    T_EQ_INT(oc_time_param("1772480400", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, 1772480400);
+    T_EQ_INT(oc_time_param("2026-03-02T18:40:00Z", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, now - 3600);
+    T_EQ_INT(oc_time_param("now", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, now);
+    T_EQ_INT(oc_time_param("now-1h", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, now - 3600);
+    T_EQ_INT(oc_time_param("now+5m", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, now + 300);
+    T_EQ_INT(oc_time_param("now-2w", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, now - 14 * 86400);
+    T_EQ_INT(oc_time_param("0", now, &s, why, sizeof why), 0);
+    T_EQ_INT(s, 0);
+    T_EQ_INT(oc_time_param("1772480400000", now, &s, why, sizeof why), OC_EINVAL);
+    T_EQ_STR(why, "'1772480400000' looks like milliseconds; this takes unix seconds");
+    T_EQ_INT(oc_time_param("-5", now, &s, why, sizeof why), OC_EINVAL);
+    T_EQ_STR(why, "'-5' is before 1970");
+    T_EQ_INT(oc_time_param("now-99999999999w", now, &s, why, sizeof why), OC_EMALFORMED);
+    T_EQ_INT(oc_time_param("now-1y", now, &s, why, sizeof why), OC_EMALFORMED);
+    T_CONTAINS(why, "a duration such as 90s, 15m, 1h, 7d or 2w");
+    T_EQ_INT(oc_time_param("nowish", now, &s, why, sizeof why), OC_EMALFORMED);
+    T_EQ_INT(oc_time_param("yesterday", now, &s, why, sizeof why), OC_EMALFORMED);
+    T_EQ_STR(why,
+             "'yesterday': give unix seconds, an ISO 8601 time (2026-03-02T19:40:00Z) or now-1h");
+    T_EQ_INT(oc_time_param("", now, &s, why, sizeof why), OC_EMALFORMED);
+    T_EQ_INT(oc_time_param("now-2h", 3600, &s, why, sizeof why), OC_EINVAL); /* before 1970 */
+    T_EQ_INT(oc_duration_parse("90", &d), 0);
+    T_EQ_INT(d, 90);
+    T_EQ_INT(oc_duration_parse("5m", &d), 0);
+    T_EQ_INT(d, 300);
+    T_EQ_INT(oc_duration_parse("7d", &d), 0);
+    T_EQ_INT(d, 604800);
+    T_EQ_INT(oc_duration_parse("5mm", &d), OC_EINVAL);
+    T_EQ_INT(oc_duration_parse("m", &d), OC_EINVAL);
+    T_EQ_INT(oc_duration_parse("-5m", &d), OC_EINVAL);
+    T_EQ_INT(oc_duration_parse("99999999999999999999", &d), OC_EINVAL);
+}
+
+/* "did you mean": the closest candidate within reach, typos and transpositions, a prefix,
+ * nothing for a word far from all. */
+static void test_suggest(void)
+{
+    static const char *const cmds[] = {"serve", "sim", "drill", "token", "incident", "alerts"};
+    struct oc_suggest sg;
+    char hint[64];
+    const struct {
+        const char *typed, *want;
+    } cases[] = {
+        {"serv", "serve"},     {"srevr", "serve"}, {"drlil", "drill"}, {"Token", "token"},
+        {"incid", "incident"}, {"xyzzy", NULL},    {"s", NULL},        {"alert", "alerts"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        oc_suggest_init(&sg, cases[i].typed, strlen(cases[i].typed));
+        for (size_t k = 0; k < sizeof cmds / sizeof cmds[0]; k++)
+            oc_suggest_add(&sg, cmds[k]);
+        T_EQ_STR(oc_suggest_best(&sg) ? oc_suggest_best(&sg) : "(none)",
+                 cases[i].want ? cases[i].want : "(none)");
+    }
+    oc_suggest_init(&sg, "--viewer", 8);
+    oc_suggest_add(&sg, "--seed");
+    oc_suggest_add(&sg, "--viewers");
+    T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "; did you mean --viewers?");
+    oc_suggest_init(&sg, "--zzz", 5);
+    oc_suggest_add(&sg, "--viewers");
+    T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "");
+    T_EQ_INT(oc_suggest_distance("ab", 2, "ba", 2), 1);
+    T_EQ_INT(oc_suggest_distance("kitten", 6, "sitting", 7), 3);
+}
+
 static void test_hex(void)
 {
     unsigned v = 7;
@@ -443,7 +521,8 @@ static const struct t_case cases[] = {
     T_CASE(test_metrics),        T_CASE(test_time_format),
     T_CASE(test_time_parse),     T_CASE(test_hex),
     T_CASE(test_percent_decode), T_CASE(test_grow),
-    T_CASE(test_memo),           {0},
+    T_CASE(test_memo),           T_CASE(test_time_param),
+    T_CASE(test_suggest),        {0},
 };
 
 T_MAIN(cases)

@@ -91,6 +91,7 @@ static const struct reason_case reason_cases[] = {
     {"{\"type\":\"end\",\"session\":\"s\"}", INGEST_MISSING_TS},
     {"{\"ts\":-5,\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
     {"{\"ts\":1.5,\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
+    {"{\"ts\":1772480400,\"type\":\"end\",\"session\":\"s\"}", INGEST_TS_IN_SECONDS},
     {"{\"ts\":\"1\",\"type\":\"end\",\"session\":\"s\"}", INGEST_BAD_TS},
     {"{\"ts\":1,\"session\":\"s\"}", INGEST_MISSING_TYPE},
     {"{\"ts\":1,\"type\":\"play\",\"session\":\"s\"}", INGEST_BAD_TYPE},

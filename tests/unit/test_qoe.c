@@ -767,6 +767,16 @@ static const struct parse_case parse_cases[] = {
     {{{"metric", "plays", "from", "-5", "to", "600", NULL}}, 422, "from:"},
     {{{"metric", "plays", "from", "0", "to", "9223372036854775807", NULL}}, 422, "to:"},
     {{{"metric", "plays", "from", "0", "to", "6000000", "step", "60", NULL}}, 422, "step:"},
+    {{{"metric", "plays", "from", "0", "to", "1772480400000", NULL}},
+     422,
+     "to: '1772480400000' looks like milliseconds"},
+    {{{"metric", "plays", "from", "now-1x", "to", "now", NULL}}, 400, "from: 'now-1x': after now"},
+    {{{"metric", "plays", "from", "yesterday", "to", "now", NULL}},
+     400,
+     "from: 'yesterday': give unix seconds"},
+    {{{"metric", "rebufer_ratio", "from", "0", "to", "600", NULL}},
+     422,
+     "metric: unknown 'rebufer_ratio'; did you mean rebuffer_ratio? valid: "},
     {{{"metric", "rebuffer_ratio", "from", "0", "to", "600", "step", "120", "filter",
        "cdn:a,cdn:b,region:EU", "group_by", "pop,live", "top", "5", NULL}},
      0,
@@ -777,16 +787,16 @@ static const struct parse_case parse_cases[] = {
 static void test_query_parse(void)
 {
     struct qoe_query q;
-    char scratch[256], err[200];
+    char scratch[256], err[1024];
     for (const struct parse_case *c = parse_cases; c->status >= 0; c++) {
         struct params p = c->p;
-        int rc = qoe_query_parse(&q, pget, &p, scratch, sizeof scratch, err, sizeof err);
+        int rc = qoe_query_parse(&q, pget, &p, 0, scratch, sizeof scratch, err, sizeof err);
         T_EQ_INT(rc ? http_status_for(rc) : 0, c->status); /* the one oc_err -> status map */
         if (c->detail)
-            T_TRUE(strncmp(err, c->detail, strlen(c->detail)) == 0);
+            T_EQ_STR(strncmp(err, c->detail, strlen(c->detail)) == 0 ? c->detail : err, c->detail);
     }
-    struct params ok = parse_cases[14].p;
-    T_EQ_INT(qoe_query_parse(&q, pget, &ok, scratch, sizeof scratch, err, sizeof err), 0);
+    struct params ok = parse_cases[18].p;
+    T_EQ_INT(qoe_query_parse(&q, pget, &ok, 0, scratch, sizeof scratch, err, sizeof err), 0);
     T_EQ_INT(q.metric, QOE_REBUFFER_RATIO);
     T_EQ_INT(q.step, 120);
     T_EQ_INT(q.nfilters, 3);
@@ -795,6 +805,18 @@ static void test_query_parse(void)
     T_EQ_INT(q.ngroup, 2);
     T_EQ_INT(q.group_by[1], BEACON_LIVE);
     T_EQ_INT(q.top, 5);
+    /* times as people write them: ISO 8601 and relative to the clock; steps as durations */
+    struct params rel = {{"metric", "plays", "from", "now-2h", "to", "now", "step", "15m", NULL}};
+    T_EQ_INT(qoe_query_parse(&q, pget, &rel, 1772480400, scratch, sizeof scratch, err, sizeof err),
+             0);
+    T_EQ_INT(q.from, 1772480400 - 7200);
+    T_EQ_INT(q.to, 1772480400);
+    T_EQ_INT(q.step, 900);
+    struct params iso = {{"metric", "plays", "from", "2026-03-02T19:40:00Z", "to",
+                          "2026-03-02T21:40:00.999+01:00", NULL}};
+    T_EQ_INT(qoe_query_parse(&q, pget, &iso, 0, scratch, sizeof scratch, err, sizeof err), 0);
+    T_EQ_INT(q.from, 1772480400);
+    T_EQ_INT(q.to, 1772484000); /* the offset applied, the fraction dropped */
 }
 
 /* The metric table: indexed by its enum, names unique and found by name, ending in {0}; a
@@ -981,8 +1003,9 @@ static void test_http_events_and_query(void)
              "\"cdn\":\"x\"}\n",
              &b, &hd),
         200);
-    T_EQ_STR(b.data, "{\"accepted\":2,\"rejected\":1,\"errors\":[{\"index\":1,\"reason\":"
-                     "\"bad_outcome\"}]}\n");
+    T_EQ_STR(b.data,
+             "{\"accepted\":2,\"rejected\":1,\"errors\":[{\"index\":1,\"reason\":"
+             "\"bad_outcome\",\"detail\":\"a start needs outcome success, failure or exit\"}]}\n");
     T_CONTAINS(hd.data, "Access-Control-Allow-Origin: *");
     T_EQ_INT(call("POST", "/v1/events", "ing", "not json", &b, &hd), 400);
     T_CONTAINS(b.data, "not JSON");
@@ -996,7 +1019,7 @@ static void test_http_events_and_query(void)
     T_EQ_STR(b.data, "{\"metric\":\"vsf_rate\",\"from\":1700000040,\"to\":1700000100,\"step\":60,"
                      "\"series\":[{\"group\":{\"cdn\":\"x\"},\"points\":[[1700000040,0.5]]}]}\n");
     T_EQ_INT(call("GET", "/v1/qoe?metric=plays&from=1&to=x", "viewer", NULL, &b, NULL), 400);
-    T_CONTAINS(b.data, "to: required");
+    T_CONTAINS(b.data, "to: 'x': give unix seconds");
     T_EQ_INT(call("GET", "/v1/qoe?metric=nope&from=1&to=2", "viewer", NULL, &b, NULL), 422);
     T_EQ_INT(call("GET", "/v1/qoe/dimensions", "viewer", NULL, &b, NULL), 200);
     T_CONTAINS(b.data, "{\"name\":\"cdn\",\"distinct\":3,\"top\":[{\"value\":\"x\"");

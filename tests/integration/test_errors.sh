@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Errors that teach, with the real binary: a mistyped subcommand or option gets "did you mean";
+# the API takes ISO 8601 and relative times and says why it refuses milliseconds; an unknown
+# metric suggests the closest and lists the valid ones; a beacon stamped in seconds says so.
+. "$(dirname "$0")/lib.sh"
+D=$T_TMP/data
+
+out=$("$ONCUE_BIN" serv 2>&1); rc=$?
+t_check "mistyped command exits 2" 2 "$rc"
+t_contains "mistyped command: did you mean" "oncue: unknown command 'serv'; did you mean serve?" "$out"
+out=$("$ONCUE_BIN" drill healthy --vewers 10 2>&1)
+t_contains "mistyped option: did you mean" \
+    "oncue drill: unknown option --vewers; did you mean --viewers? (see oncue drill --help)" "$out"
+out=$("$ONCUE_BIN" serve --dta "$D" 2>&1)
+t_contains "serve: mistyped option" "oncue serve: unknown option --dta; did you mean --data?" "$out"
+out=$("$ONCUE_BIN" serve --set http.wokers=2 2>&1)
+t_contains "serve: mistyped setting" "http.wokers: unknown setting; did you mean http.workers?" "$out"
+out=$("$ONCUE_BIN" alerts lsit 2>&1)
+t_contains "alerts: mistyped command" "oncue alerts: unknown command 'lsit'; did you mean list?" "$out"
+out=$("$ONCUE_BIN" token craete 2>&1)
+t_contains "token: mistyped command" "oncue token: unknown command 'craete'; did you mean create?" "$out"
+out=$("$ONCUE_BIN" qwerty 2>&1)
+t_check "nothing close: no suggestion" "oncue: unknown command 'qwerty'" "$(head -1 <<<"$out")"
+
+ING=$(new_token "$D" ingest it-ing)
+VIEW=$(new_token "$D" viewer it-view)
+start_server "$D" || exit 1
+V=(-H "Authorization: Bearer $VIEW")
+t_check "from=now-1h&to=now" 200 "$(status GET '/v1/qoe?metric=plays&from=now-1h&to=now&step=5m' "${V[@]}")"
+t_check "the answer is an hour in 5-minute steps" "3600 300" "$(body | jq -r '"\(.to - .from) \(.step)"')"
+t_check "ISO 8601 times" 200 \
+    "$(status GET '/v1/qoe?metric=plays&from=2026-03-02T19:00:00Z&to=2026-03-02T21:00:00%2B01:00' "${V[@]}")"
+t_check "ISO 8601: from and to (21:00+01:00 is 20:00Z)" "1772478000 1772481600" "$(body | jq -r '"\(.from) \(.to)"')"
+t_check "milliseconds refused" 422 "$(status GET '/v1/qoe?metric=plays&from=1772478000000&to=now' "${V[@]}")"
+t_check "and said so" "from: '1772478000000' looks like milliseconds; this takes unix seconds" \
+    "$(body | jq -r .detail)"
+t_check "nonsense time" 400 "$(status GET '/v1/qoe?metric=plays&from=yesterday&to=now' "${V[@]}")"
+t_check "metric typo" 422 "$(status GET '/v1/qoe?metric=rebufer_ratio&from=now-1h&to=now' "${V[@]}")"
+t_contains "metric typo: did you mean, valid ones" \
+    "metric: unknown 'rebufer_ratio'; did you mean rebuffer_ratio? valid: vsf_rate," "$(body | jq -r .detail)"
+
+NOW=$(date +%s)
+t_check "a beacon stamped in seconds" 200 "$(status POST /v1/events -H "Authorization: Bearer $ING" \
+    -d "[{\"ts\": $NOW, \"type\": \"heartbeat\", \"session\": \"s1\"}]")"
+t_check "rejected as ts_in_seconds, with the fix" \
+    "ts_in_seconds ts looks like unix seconds; it is unix milliseconds (multiply by 1000)" \
+    "$(body | jq -r '.errors[0] | "\(.reason) \(.detail)"')"
+t_done
