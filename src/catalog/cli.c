@@ -5,6 +5,7 @@
  */
 #include "catalog/catalog.h"
 #include "core/buf.h"
+#include "core/suggest.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/timefmt.h"
@@ -250,6 +251,8 @@ int catalog_cli_main(int argc, char **argv)
     char err[CATALOG_ERR_MAX];
     int k = 0;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (argc < 2)
+            fprintf(stderr, "oncue catalog: name a command\n\n");
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -262,6 +265,12 @@ int catalog_cli_main(int argc, char **argv)
     if (prc != 0)
         return prc == 1 ? 0 : 2;
     if (!subs[k].name || (subs[k].needs_arg && !cl.arg)) {
+        char hint[160];
+        if (!subs[k].name)
+            fprintf(stderr, "oncue catalog: unknown command '%s'%s\n\n", argv[1],
+                    OC_SUGGEST_TABLE(argv[1], subs, hint));
+        else
+            fprintf(stderr, "oncue catalog %s: name a service\n\n", subs[k].name);
         usage(stderr);
         return 2;
     }

@@ -73,3 +73,18 @@ const char *oc_suggest_hint(const struct oc_suggest *s, char *out, size_t n)
         out[0] = 0;
     return out;
 }
+
+const char *oc_suggest_names(const char *word, const void *table, size_t stride, char *out,
+                             size_t n)
+{
+    struct oc_suggest s;
+    oc_suggest_init(&s, word ? word : "", word ? strlen(word) : 0);
+    for (const char *row = table;; row += stride) {
+        const char *name;
+        memcpy(&name, row, sizeof name); /* the first member */
+        if (!name)
+            break;
+        oc_suggest_add(&s, name);
+    }
+    return oc_suggest_hint(&s, out, n);
+}

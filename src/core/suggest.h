@@ -28,4 +28,11 @@ const char *oc_suggest_best(const struct oc_suggest *s);
 /* Writes "; did you mean BEST?" into out, or "" when nothing is close; returns out. */
 const char *oc_suggest_hint(const struct oc_suggest *s, char *out, size_t n);
 
+/* The hint for word among a table of structs whose FIRST member is `const char *name`, ended
+ * by an entry with a NULL name: oc_suggest_hint's sentence ("" when nothing is close). */
+const char *oc_suggest_names(const char *word, const void *table, size_t stride, char *out,
+                             size_t n);
+#define OC_SUGGEST_TABLE(word, table, out)                                                         \
+    oc_suggest_names((word), (table), sizeof(table)[0], (out), sizeof(out))
+
 #endif

@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/bus.h"
 #include "core/err.h"
+#include "core/suggest.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/module.h"
@@ -227,8 +228,12 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     int healthy = strcmp(d->o->scenario, DRILL_HEALTHY) == 0;
     if (healthy)
         so.start_ms = (SIM_DEFAULT_DAY + d->o->healthy_from_s) * 1000; /* midnight by default */
-    else if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0)
-        snprintf(err, errlen, "unknown scenario %s", d->o->scenario);
+    else if (rc == 0 && (rc = sim_scenario_builtin(d->o->scenario, &scn)) != 0) {
+        char hint[160];
+        snprintf(err, errlen, "unknown scenario %s%s", d->o->scenario,
+                 oc_suggest_names(d->o->scenario, sim_scenario_names, sizeof sim_scenario_names[0],
+                                  hint, sizeof hint));
+    }
     if (rc == 0 && (rc = sim_new(&so, t, scn, &s)) != 0)
         snprintf(err, errlen, "simulator: %s", oc_strerror(rc));
     if (rc != 0)

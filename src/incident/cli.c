@@ -8,6 +8,7 @@
  */
 #include "incident/incident.h"
 #include "core/buf.h"
+#include "core/suggest.h"
 #include "core/err.h"
 #include "core/timefmt.h"
 #include "core/opt.h"
@@ -309,6 +310,8 @@ int incident_cli_main(int argc, char **argv)
     c.server = env.server;
     c.token = env.token;
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        if (argc < 2)
+            fprintf(stderr, "oncue incident: name an action\n\n");
         usage(argc < 2 ? stderr : stdout);
         code = argc < 2 ? 2 : 0;
         goto out;
@@ -322,6 +325,12 @@ int incident_cli_main(int argc, char **argv)
         goto out;
     }
     if (!a->name || n < a->nargs) {
+        char hint[160];
+        if (!a->name)
+            fprintf(stderr, "oncue incident: unknown action '%s'%s\n\n", argv[1],
+                    OC_SUGGEST_TABLE(argv[1], actions, hint));
+        else
+            fprintf(stderr, "oncue incident %s: needs %s\n\n", a->name, a->usage);
         usage(stderr);
         goto out;
     }

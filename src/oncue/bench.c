@@ -6,6 +6,7 @@
  */
 #include "oncue/commands.h"
 #include "core/buf.h"
+#include "core/suggest.h"
 #include "ingest/ingest.h"
 #include "qoe/qoe.h"
 #include "sim/sim.h"
@@ -39,13 +40,17 @@ static void bench_usage(FILE *f)
 int oc_bench_main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (argc < 2)
+            fprintf(stderr, "oncue bench: name a benchmark\n\n");
         bench_usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     for (const struct bench_entry *b = benches; b->name; b++)
         if (strcmp(argv[1], b->name) == 0)
             return b->fn(argc - 1, argv + 1);
-    fprintf(stderr, "oncue bench: unknown benchmark '%s'\n", argv[1]);
+    char hint[160];
+    fprintf(stderr, "oncue bench: unknown benchmark '%s'%s\n\n", argv[1],
+            OC_SUGGEST_TABLE(argv[1], benches, hint));
     bench_usage(stderr);
     return 2;
 }

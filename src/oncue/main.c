@@ -30,13 +30,9 @@ int main(int argc, char **argv)
     for (const struct oc_command *c = oc_commands; c->name; c++)
         if (strcmp(argv[1], c->name) == 0)
             return c->fn(argc - 1, argv + 1);
-    struct oc_suggest sg;
     char hint[160];
-    oc_suggest_init(&sg, argv[1], strlen(argv[1]));
-    for (const struct oc_command *c = oc_commands; c->name; c++)
-        oc_suggest_add(&sg, c->name);
     fprintf(stderr, "oncue: unknown command '%s'%s\n\n", argv[1],
-            oc_suggest_hint(&sg, hint, sizeof hint));
+            oc_suggest_names(argv[1], oc_commands, sizeof oc_commands[0], hint, sizeof hint));
     usage(stderr);
     return 2;
 }

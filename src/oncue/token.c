@@ -279,6 +279,8 @@ int oc_token_main(int argc, char **argv)
     struct args a;
     const struct sub *s;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (argc < 2)
+            fprintf(stderr, "oncue token: name a command\n\n");
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
@@ -286,13 +288,9 @@ int oc_token_main(int argc, char **argv)
         if (strcmp(argv[1], s->name) == 0)
             break;
     if (!s->name) {
-        struct oc_suggest sg;
         char hint[160];
-        oc_suggest_init(&sg, argv[1], strlen(argv[1]));
-        for (s = subs; s->name; s++)
-            oc_suggest_add(&sg, s->name);
         fprintf(stderr, "oncue token: unknown command '%s'%s\n\n", argv[1],
-                oc_suggest_hint(&sg, hint, sizeof hint));
+                OC_SUGGEST_TABLE(argv[1], subs, hint));
         usage(stderr);
         return EXIT_USAGE;
     }

@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "core/timefmt.h"
 
 #include <curl/curl.h>
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CLI_MAX_BATCH 10000      /* events per POST (the server takes 8 MiB bodies) */
 #define CLI_BODY_MAX  (8u << 20) /* bytes of one body */
@@ -107,6 +109,16 @@ static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim
     if (rc == 0 && a->scenario && strcmp(a->scenario, "demo") != 0 &&
         sim_scenario_builtin(a->scenario, sc) == OC_ENOTFOUND) {
         rc = read_file(a->scenario, &text, &n, err, sizeof(err));
+        if (rc != 0 && access(a->scenario, F_OK) != 0) { /* neither a built-in nor a file */
+            char hint[160], names[256] = "";
+            for (size_t i = 0, at = 0; sim_scenario_names[i] && at < sizeof names; i++)
+                at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
+                                       sim_scenario_names[i]);
+            snprintf(err, sizeof(err), "%s: not a built-in scenario (%s) nor a file%s", a->scenario,
+                     names,
+                     oc_suggest_names(a->scenario, sim_scenario_names, sizeof sim_scenario_names[0],
+                                      hint, sizeof hint));
+        }
         if (rc == 0)
             rc = sim_scenario_parse(text, n, sc, err, sizeof(err));
         free(text);

@@ -19,6 +19,17 @@ out=$("$ONCUE_BIN" alerts lsit 2>&1)
 t_contains "alerts: mistyped command" "oncue alerts: unknown command 'lsit'; did you mean list?" "$out"
 out=$("$ONCUE_BIN" token craete 2>&1)
 t_contains "token: mistyped command" "oncue token: unknown command 'craete'; did you mean create?" "$out"
+out=$("$ONCUE_BIN" incident ak INC-1 2>&1)
+t_contains "incident: mistyped action" "oncue incident: unknown action 'ak'; did you mean ack?" "$out"
+out=$("$ONCUE_BIN" incident show 2>&1)
+t_check "incident: a missing argument is named" "oncue incident show: needs ID" "$(head -1 <<<"$out")"
+out=$("$ONCUE_BIN" catalog 2>&1)
+t_check "catalog: bare usage says why" "oncue catalog: name a command" "$(head -1 <<<"$out")"
+out=$("$ONCUE_BIN" drill emea-cnd 2>&1)
+t_contains "drill: mistyped scenario" "unknown scenario emea-cnd; did you mean emea-cdn?" "$out"
+out=$("$ONCUE_BIN" sim --scenario emea-cdm --duration 1m 2>&1)
+t_contains "sim: neither a scenario nor a file" \
+    "emea-cdm: not a built-in scenario (emea-cdn, drm-outage, origin-stall, isp-peering, bad-player-build, blip) nor a file; did you mean emea-cdn?" "$out"
 out=$("$ONCUE_BIN" qwerty 2>&1)
 t_check "nothing close: no suggestion" "oncue: unknown command 'qwerty'" "$(head -1 <<<"$out")"
 
