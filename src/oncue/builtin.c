@@ -10,10 +10,14 @@
 #include "http/http.h"
 #include "store/store.h"
 
+#include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The module's state: when it started, for the process start gauge. */
 struct builtin_mod {
@@ -51,16 +55,80 @@ static void modules(struct http_req *req)
     http_reply_json(req, 200, json_pack("{s:s, s:o}", "version", ONCUE_VERSION, "modules", list));
 }
 
+/* What /proc says of this process: CPU seconds, memory, descriptors; 0, or -1 off Linux. */
+struct proc_stats {
+    double cpu_s, vsize, rss;
+    double open_fds, max_fds;
+};
+
+static int proc_read(struct proc_stats *ps)
+{
+    char buf[1024];
+    FILE *f = fopen("/proc/self/stat", "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    /* the fields after the command's closing parenthesis: state is field 3 */
+    const char *p = strrchr(buf, ')');
+    unsigned long utime, stime, vsize;
+    long rss;
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %*d %*d "
+                     "%*u %lu %ld",
+                     &utime, &stime, &vsize, &rss) != 4)
+        return -1;
+    double tick = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
+    ps->cpu_s = (double)(utime + stime) / (tick > 0 ? tick : 100);
+    ps->vsize = (double)vsize;
+    ps->rss = (double)rss * page;
+    ps->open_fds = 0;
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        ps->open_fds += e->d_name[0] != '.';
+    if (d) {
+        closedir(d);
+        ps->open_fds--; /* the one opendir held */
+    }
+    struct rlimit rl;
+    ps->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (double)rl.rlim_cur : 0;
+    return 0;
+}
+
 static void render_process(struct oc_buf *b, void *arg)
 {
     const struct builtin_mod *m = arg;
+    struct proc_stats ps;
     oc_metrics_family(b, "oncue_build_info", "gauge", "Always 1; the version as a label.");
     const char *labels[] = {"version", ONCUE_VERSION, NULL};
     oc_metrics_sample(b, "oncue_build_info", labels, 1);
-    oc_metrics_family(b, "oncue_process_start_time_seconds", "gauge",
-                      "Unix time the process started.");
-    oc_metrics_sample(b, "oncue_process_start_time_seconds", NULL,
-                      (double)m->started_wall_ms / 1000.0);
+    /* the standard process collector's names, as every Prometheus client library exports */
+    oc_metrics_family(b, "process_start_time_seconds", "gauge",
+                      "Start time of the process since unix epoch in seconds.");
+    oc_metrics_sample(b, "process_start_time_seconds", NULL, (double)m->started_wall_ms / 1000.0);
+    if (proc_read(&ps) != 0)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } rows[] = {
+        {"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+         offsetof(struct proc_stats, cpu_s)},
+        {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+         offsetof(struct proc_stats, rss)},
+        {"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+         offsetof(struct proc_stats, vsize)},
+        {"process_open_fds", "gauge", "Number of open file descriptors.",
+         offsetof(struct proc_stats, open_fds)},
+        {"process_max_fds", "gauge", "Maximum number of open file descriptors.",
+         offsetof(struct proc_stats, max_fds)},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        double v;
+        memcpy(&v, (const char *)&ps + rows[i].off, sizeof v);
+        oc_metrics_family(b, rows[i].name, rows[i].type, rows[i].help);
+        oc_metrics_sample(b, rows[i].name, NULL, v);
+    }
 }
 
 static int builtin_init(struct oc_app *app, void **state)

@@ -286,12 +286,42 @@ static void render_cube(struct oc_buf *b, struct qoe_cube *c)
                       st.closed_upto_s == INT64_MIN ? 0 : (double)st.closed_upto_s);
 }
 
+/* The Prometheus family of a QoE metric, in base units: "_ms" becomes "_seconds" (x 0.001),
+ * "_kbps" "_bytes_per_second" (x 125), and a percentile's "_pNN" moves into a "percentile"
+ * label ("startup_p95_ms" -> oncue_qoe_startup_seconds{percentile="95"}; promtool keeps the
+ * "quantile" label for summaries). Returns the factor; *pct is "" for other metrics. */
+static double prom_name(const char *metric, char *name, size_t n, char *pct, size_t pn)
+{
+    char base[64];
+    double scale = 1;
+    size_t len = strlen(metric);
+    snprintf(base, sizeof base, "%s", metric);
+    pct[0] = 0;
+    if (len > 3 && strcmp(metric + len - 3, "_ms") == 0) {
+        base[len - 3] = 0;
+        scale = 0.001;
+        char *p = strrchr(base, '_');
+        if (p && p[1] == 'p' && p[2] >= '0' && p[2] <= '9') {
+            snprintf(pct, pn, "%s", p + 2);
+            *p = 0;
+        }
+        snprintf(name, n, "oncue_qoe_%s_seconds", base);
+    } else if (len > 5 && strcmp(metric + len - 5, "_kbps") == 0) {
+        base[len - 5] = 0;
+        scale = 1000.0 / 8;
+        snprintf(name, n, "oncue_qoe_%s_bytes_per_second", base);
+    } else {
+        snprintf(name, n, "oncue_qoe_%s", base);
+    }
+    return scale;
+}
+
 /* The cube's counters, then gauges of the last closed minute per region x cdn, one family
- * per metric. */
+ * per metric (both startup percentiles in one). */
 static void render(struct oc_buf *b, void *arg)
 {
     struct qoe_cube *c = arg;
-    char name[96], err[200];
+    char name[96], last[96] = "", pct[8], err[200];
     render_cube(b, c);
     struct qoe_query q;
     memset(&q, 0, sizeof q);
@@ -306,13 +336,21 @@ static void render(struct oc_buf *b, void *arg)
         q.metric = (enum qoe_metric)m;
         if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
             continue;
-        snprintf(name, sizeof name, "oncue_qoe_%s", qoe_metrics[m].name);
-        oc_metrics_family(b, name, "gauge", "QoE of the last closed minute by region and cdn.");
+        double scale = prom_name(qoe_metrics[m].name, name, sizeof name, pct, sizeof pct);
+        if (strcmp(name, last) != 0)
+            oc_metrics_family(b, name, "gauge",
+                              "QoE of the last closed minute by region and cdn (base units).");
+        snprintf(last, sizeof last, "%s", name);
         for (int s = 0; s < r->nseries; s++) {
-            const char *labels[] = {"region", r->series[s].values[0], "cdn", r->series[s].values[1],
+            const char *labels[] = {"region",
+                                    r->series[s].values[0],
+                                    "cdn",
+                                    r->series[s].values[1],
+                                    pct[0] ? "percentile" : NULL,
+                                    pct,
                                     NULL};
             if (!isnan(r->series[s].points[0]))
-                oc_metrics_sample(b, name, labels, r->series[s].points[0]);
+                oc_metrics_sample(b, name, labels, r->series[s].points[0] * scale);
         }
         qoe_result_destroy(r);
     }

@@ -285,23 +285,20 @@ void steer_metrics_write(struct oc_buf *b, void *arg)
         oc_metrics_sample(b, "oncue_steer_geoip_lookups_total", lf, (double)found);
         oc_metrics_sample(b, "oncue_steer_geoip_lookups_total", lm, (double)missed);
     }
-    oc_metrics_family(b, "oncue_steer_throughput_reports_total", "counter",
-                      "throughput measurements reported by players, by pathway");
+    /* a summary without quantiles: _count reports, _sum their throughputs (mean = sum/count) */
+    oc_metrics_family(b, "oncue_steer_throughput_bytes_per_second", "summary",
+                      "throughputs reported by players, by pathway");
     for (int i = 0; i < n; i++) {
         const char *l[] = {"pathway", m[i].pathway, NULL};
-        oc_metrics_sample(b, "oncue_steer_throughput_reports_total", l, (double)m[i].reports);
+        oc_metrics_sample(b, "oncue_steer_throughput_bytes_per_second_sum", l, m[i].sum_bps / 8);
+        oc_metrics_sample(b, "oncue_steer_throughput_bytes_per_second_count", l,
+                          (double)m[i].reports);
     }
-    oc_metrics_family(b, "oncue_steer_throughput_bps_sum", "counter",
-                      "sum of reported throughputs in bit/s, by pathway");
+    oc_metrics_family(b, "oncue_steer_throughput_last_bytes_per_second", "gauge",
+                      "latest reported throughput, by pathway");
     for (int i = 0; i < n; i++) {
         const char *l[] = {"pathway", m[i].pathway, NULL};
-        oc_metrics_sample(b, "oncue_steer_throughput_bps_sum", l, m[i].sum_bps);
-    }
-    oc_metrics_family(b, "oncue_steer_throughput_last_bps", "gauge",
-                      "latest reported throughput in bit/s, by pathway");
-    for (int i = 0; i < n; i++) {
-        const char *l[] = {"pathway", m[i].pathway, NULL};
-        oc_metrics_sample(b, "oncue_steer_throughput_last_bps", l, m[i].last_bps);
+        oc_metrics_sample(b, "oncue_steer_throughput_last_bytes_per_second", l, m[i].last_bps / 8);
     }
 }
 

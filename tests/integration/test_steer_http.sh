@@ -99,8 +99,9 @@ t_contains "audited" '/v1/mitigations' "$(body)"
 
 # --- metrics ---
 m=$(curl -s "$BASE/metrics")
-t_contains "throughput counted" 'oncue_steer_throughput_reports_total{pathway="cdn-a"} 1' "$m"
+t_contains "throughput counted" 'oncue_steer_throughput_bytes_per_second_count{pathway="cdn-a"} 1' "$m"
 t_contains "410 counted" 'oncue_steer_rejected_total{reason="retired"} 1' "$m"
+t_check "promtool accepts the steering metrics" "" "$(promtool check metrics <<<"$m" 2>&1)"
 stop_server
 
 # --- overload: 429 with Retry-After ---

@@ -375,7 +375,7 @@ static void test_throughput_measures_and_metrics(void)
     T_EQ_DBL(m[1].sum_bps, 1000, 0);
     oc_buf_init(&b, 1 << 16);
     steer_metrics_write(&b, st);
-    T_CONTAINS(b.data, "oncue_steer_throughput_reports_total{pathway=\"cdn-a\"} 2");
+    T_CONTAINS(b.data, "oncue_steer_throughput_bytes_per_second_count{pathway=\"cdn-a\"} 2");
     T_CONTAINS(b.data, "oncue_steer_requests_total{protocol=\"dash\"} 1");
     oc_buf_free(&b);
     steer_destroy(st);
