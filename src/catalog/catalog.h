@@ -66,6 +66,7 @@ struct catalog_service {
     char *rollback_doc;           /* rollback document URL, or NULL */
     char *deploy_webhook;         /* URL the rollback mitigation calls, or NULL */
     char *description;            /* one line, or NULL */
+    char *public_name;            /* what viewers call it on the status page, or NULL */
     int tier;                     /* 1 (most critical) to 4; 0 when unset */
     struct catalog_slice *serves; /* nserves slices this service serves (each owns buf) */
     int nserves;

@@ -35,6 +35,7 @@ json_t *catalog_service_to_json(const struct catalog_service *s)
     set_str(o, "rollback_doc", s->rollback_doc);
     set_str(o, "deploy_webhook", s->deploy_webhook);
     set_str(o, "description", s->description);
+    set_str(o, "public_name", s->public_name);
     if (s->tier)
         json_object_set_new(o, "tier", json_integer(s->tier));
     json_t *serves = json_array();

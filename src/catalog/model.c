@@ -46,6 +46,7 @@ void catalog_service_destroy(struct catalog_service *s)
     free(s->rollback_doc);
     free(s->deploy_webhook);
     free(s->description);
+    free(s->public_name);
     for (int i = 0; i < s->nserves; i++)
         catalog_slice_free(&s->serves[i]);
     free(s->serves);

@@ -49,6 +49,7 @@ static const struct field service_fields[] = {
     {"rollback_doc", F_TEXT, SVC(rollback_doc), 0, 0, 0},
     {"deploy_webhook", F_TEXT, SVC(deploy_webhook), 0, 0, 0},
     {"description", F_TEXT, SVC(description), 0, 0, 0},
+    {"public_name", F_TEXT, SVC(public_name), 0, 0, 0},
     {"tier", F_INT, SVC(tier), 0, 1, 4},
     {"serves", F_SLICES, SVC(serves), 0, 0, 0},
     {"depends_on", F_NAMES, SVC(depends_on), 0, 0, 0},

@@ -182,7 +182,18 @@ json_t *incident_report_json(struct incident_mgr *m);
 
 /* --- status.c --- */
 
-/* The Statuspage-shaped summary (new reference). */
+/* The documents of the public status page, shaped like Statuspage's public API v2. */
+enum incident_status_doc {
+    STATUS_SUMMARY,      /* summary.json: page, components, unresolved incidents, status */
+    STATUS_STATUS,       /* status.json: page and the indicator */
+    STATUS_COMPONENTS,   /* components.json */
+    STATUS_INCIDENTS,    /* incidents.json: the last 50, resolved ones included */
+    STATUS_UNRESOLVED,   /* incidents/unresolved.json */
+    STATUS_MAINTENANCES, /* scheduled-maintenances*.json: none are kept yet (empty lists) */
+};
+/* One document (new reference). */
+json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc);
+/* The summary (incident_status_doc STATUS_SUMMARY; new reference). */
 json_t *incident_status_json(struct incident_mgr *m);
 /* The public status page as self-contained HTML (caller frees). */
 char *incident_status_html(struct incident_mgr *m);

@@ -284,6 +284,26 @@ static void status_json_get(struct http_req *req)
     http_reply_json(req, 200, incident_status_json(mgr(req)));
 }
 
+/* GET /api/v2/...: one Statuspage document, public, readable from any origin. */
+static void status_doc(struct http_req *req, enum incident_status_doc doc)
+{
+    http_set_header(req, "Cache-Control", "no-cache");
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_reply_json(req, 200, incident_status_doc(mgr(req), doc));
+}
+
+#define STATUS_ROUTE(fn, doc)                                                                      \
+    static void fn(struct http_req *req)                                                           \
+    {                                                                                              \
+        status_doc(req, doc);                                                                      \
+    }
+STATUS_ROUTE(sp_summary, STATUS_SUMMARY)
+STATUS_ROUTE(sp_status, STATUS_STATUS)
+STATUS_ROUTE(sp_components, STATUS_COMPONENTS)
+STATUS_ROUTE(sp_incidents, STATUS_INCIDENTS)
+STATUS_ROUTE(sp_unresolved, STATUS_UNRESOLVED)
+STATUS_ROUTE(sp_maintenances, STATUS_MAINTENANCES)
+
 static void status_html_get(struct http_req *req)
 {
     char *html = incident_status_html(mgr(req));
@@ -323,6 +343,21 @@ static const struct http_route incident_routes[] = {
     {"GET", "/status.json", status_json_get, HTTP_PUBLIC, 0,
      "public status summary (Statuspage-shaped)"},
     {"GET", "/status", status_html_get, HTTP_PUBLIC, 0, "public status page (HTML)"},
+    {"GET", "/api/v2/summary.json", sp_summary, HTTP_PUBLIC, 0,
+     "Statuspage API: page, components, unresolved incidents, status"},
+    {"GET", "/api/v2/status.json", sp_status, HTTP_PUBLIC, 0, "Statuspage API: the indicator"},
+    {"GET", "/api/v2/components.json", sp_components, HTTP_PUBLIC, 0,
+     "Statuspage API: components (public names, stable ids)"},
+    {"GET", "/api/v2/incidents.json", sp_incidents, HTTP_PUBLIC, 0,
+     "Statuspage API: the last 50 incidents, resolved ones included"},
+    {"GET", "/api/v2/incidents/unresolved.json", sp_unresolved, HTTP_PUBLIC, 0,
+     "Statuspage API: unresolved incidents"},
+    {"GET", "/api/v2/scheduled-maintenances.json", sp_maintenances, HTTP_PUBLIC, 0,
+     "Statuspage API: scheduled maintenances (none are kept yet)"},
+    {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maintenances, HTTP_PUBLIC, 0,
+     "Statuspage API: upcoming maintenances (none are kept yet)"},
+    {"GET", "/api/v2/scheduled-maintenances/active.json", sp_maintenances, HTTP_PUBLIC, 0,
+     "Statuspage API: active maintenances (none are kept yet)"},
     {0},
 };
 

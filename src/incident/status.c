@@ -1,19 +1,27 @@
 /*
- * status.c - the public status page: GET /status.json shaped like Atlassian Statuspage's
- * summary (page, components, incidents with incident_updates, scheduled_maintenances, status
- * indicator) and GET /status, the same as one self-contained HTML page (no external assets).
+ * status.c - the public status page: the documents of Atlassian Statuspage's public API v2
+ * (/api/v2/summary.json, status.json, components.json, incidents.json,
+ * incidents/unresolved.json, scheduled-maintenances*.json; /status.json is the summary) and
+ * GET /status, the same as one self-contained HTML page (no external assets).
  *
- * Only unresolved incidents that viewers can notice (SEV1-SEV3) are shown; their updates are
- * the public status updates comms posted (timeline rows marked public).
+ * Only incidents viewers can notice (SEV1-SEV3) are shown; their updates are the public status
+ * updates comms posted (timeline rows marked public). Components are public names (a
+ * service's catalog public_name, else a name from its kind), never internal service names,
+ * with ids stable across requests and restarts (a hash of the name) and times taken from
+ * the incidents that touched them.
  */
 #include "incident/incident_int.h"
+#include "catalog/catalog.h"
+#include "core/alloc.h"
 #include "core/lock.h"
 #include "core/buf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define HTML_MAX (4 << 20) /* bytes of the HTML page */
+#define HTML_MAX   (4 << 20) /* bytes of the HTML page */
+#define PAST_SHOWN 10        /* resolved incidents the HTML page lists */
 
 static const char *const impacts[] = {"none", "critical", "major", "minor", "none"};
 static const char *const comp_status[] = {"operational", "major_outage", "partial_outage",
@@ -35,43 +43,154 @@ static const char *const descriptions[] = {"All Systems Operational", "Major Ser
                                            "Partial System Outage", "Minor Service Outage",
                                            "All Systems Operational"};
 
-static json_t *component(const char *name, int pos, int worst, const char *ts)
+/* What viewers call a service of a kind when the catalog gives it no public_name: never the
+ * service's own (internal) name. */
+static const struct {
+    const char *kind, *name;
+} kind_names[] = {
+    {"cdn", "Video streaming"},
+    {"origin", "Video streaming"},
+    {"packager", "Video streaming"},
+    {"encoder", "Video streaming"},
+    {"manifest", "Video streaming"},
+    {"storage", "Video streaming"},
+    {"playback", "Video streaming"},
+    {"drm", "Protected playback"},
+    {"player", "Video players"},
+    {"api", "Apps and website"},
+    {"auth", "Sign-in"},
+    {"profile", "Profiles"},
+    {"entitlements", "Subscriptions"},
+    {"billing", "Subscriptions"},
+    {"search", "Browse and search"},
+    {"metadata", "Browse and search"},
+    {"resume", "Continue watching"},
+    {"ads", "Ads"},
+};
+
+#define COMPONENTS_MAX 64               /* components a page lists */
+#define PLAYBACK       "Video playback" /* the first component: every incident touches it */
+
+/* One status page component. */
+struct comp {
+    char name[128];
+    int worst;       /* the worst severity of the open incidents on it (0: none) */
+    int64_t changed; /* the last time an incident on it opened, changed or resolved (0: never) */
+};
+
+struct comps {
+    struct comp c[COMPONENTS_MAX];
+    int n;
+};
+
+/* The public component name of service (into out), from the catalog; "" when unknown. */
+static void public_component(const struct catalog *cat, const char *service, char *out, size_t n)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", name,
-                     "name", name, "status", comp_status[worst], "created_at", ts, "updated_at", ts,
-                     "position", pos, "description", "showcase", 1, "group", 0, "group_id",
-                     "page_id", "oncue", "only_show_if_degraded", 0);
+    const struct catalog_service *s = cat && service[0] ? catalog_service_find(cat, service) : NULL;
+    out[0] = 0;
+    if (s && s->public_name && s->public_name[0]) {
+        snprintf(out, n, "%s", s->public_name);
+        return;
+    }
+    for (size_t i = 0; s && i < sizeof kind_names / sizeof kind_names[0]; i++)
+        if (strcmp(s->kind, kind_names[i].kind) == 0) {
+            snprintf(out, n, "%s", kind_names[i].name);
+            return;
+        }
+    if (s)
+        snprintf(out, n, "Other services");
 }
 
-/* Components: "Video playback" (worst of every shown incident) then one per service named by
- * an open incident, each with the worst severity touching it. */
-static json_t *components(struct incident_mgr *m, const char *ts)
+/* The component named name in cs, added when new (NULL when the list is full). */
+static struct comp *comp_get(struct comps *cs, const char *name)
+{
+    for (int i = 0; i < cs->n; i++)
+        if (strcmp(cs->c[i].name, name) == 0)
+            return &cs->c[i];
+    if (cs->n == COMPONENTS_MAX || !name[0])
+        return NULL;
+    struct comp *c = &cs->c[cs->n++];
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "%s", name);
+    return c;
+}
+
+/* When inc last changed as viewers see it (resolved, last public update, or opened). */
+static int64_t inc_changed(const struct incident *inc)
+{
+    int64_t t = inc->opened_s;
+    if (inc->last_public_s > t)
+        t = inc->last_public_s;
+    if (!inc_is_open(inc) && inc->resolved_s > t)
+        t = inc->resolved_s;
+    return t;
+}
+
+/* Whether the status page shows inc: SEV1-SEV3 (a SEV4 is invisible to viewers). */
+static int shown(const struct incident *inc)
+{
+    return inc->sev <= 3;
+}
+
+/* The components: "Video playback" first, then every public component of the catalog's
+ * services in catalog order, then any an incident names beyond those; statuses from the open
+ * incidents. Caller holds m->mu. */
+static void comps_build(struct incident_mgr *m, struct comps *cs)
+{
+    struct catalog_ref ref;
+    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    char name[128];
+    cs->n = 0;
+    comp_get(cs, PLAYBACK);
+    for (int i = 0; cat && i < cat->nservices; i++) {
+        public_component(cat, cat->services[i]->name, name, sizeof name);
+        comp_get(cs, name);
+    }
+    for (int i = 0; i < m->n; i++) {
+        const struct incident *inc = m->incs[i];
+        if (!shown(inc))
+            continue;
+        public_component(cat, inc->service, name, sizeof name);
+        struct comp *on[2] = {&cs->c[0], name[0] ? comp_get(cs, name) : NULL};
+        for (int k = 0; k < 2; k++) {
+            if (!on[k])
+                continue;
+            if (inc_is_open(inc) && (!on[k]->worst || inc->sev < on[k]->worst))
+                on[k]->worst = inc->sev;
+            if (inc_changed(inc) > on[k]->changed)
+                on[k]->changed = inc_changed(inc);
+        }
+    }
+    if (cat)
+        catalog_put(&ref);
+}
+
+/* A stable id for a component name: 12 hex digits of its 64-bit FNV-1a hash. */
+static void comp_id(const char *name, char *out, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    snprintf(out, n, "%012llx", (unsigned long long)(h >> 16));
+}
+
+static json_t *comp_json(const struct comp *c, int pos, int64_t since)
+{
+    char id[16], ts[32];
+    comp_id(c->name, id, sizeof id);
+    inc_iso_time(c->changed ? c->changed : since, ts, sizeof ts);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", id,
+                     "name", c->name, "status", comp_status[c->worst], "created_at", ts,
+                     "updated_at", ts, "position", pos, "description", "showcase", 1, "group", 0,
+                     "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
+}
+
+/* The components as JSON. since: the time shown for a component no incident touched. */
+static json_t *components(const struct comps *cs, int64_t since)
 {
     json_t *arr = json_array();
-    int worst = 0;
-    for (int i = 0; i < m->n; i++) {
-        const struct incident *inc = m->incs[i];
-        if (inc_is_open(inc) && inc->sev <= 3 && (!worst || inc->sev < worst))
-            worst = inc->sev;
-    }
-    json_array_append_new(arr, component("Video playback", 1, worst, ts));
-    for (int i = 0; i < m->n; i++) {
-        const struct incident *inc = m->incs[i];
-        int w = 0, seen = 0;
-        if (!inc_is_open(inc) || !inc->service[0] || inc->sev > 3)
-            continue;
-        for (int j = 0; j < m->n; j++) {
-            const struct incident *o = m->incs[j];
-            if (inc_is_open(o) && o->sev <= 3 && !strcmp(o->service, inc->service)) {
-                seen |= j < i;
-                if (!w || o->sev < w)
-                    w = o->sev;
-            }
-        }
-        if (!seen)
-            json_array_append_new(arr,
-                                  component(inc->service, (int)json_array_size(arr) + 1, w, ts));
-    }
+    for (int i = 0; i < cs->n; i++)
+        json_array_append_new(arr, comp_json(&cs->c[i], i + 1, since));
     return arr;
 }
 
@@ -147,47 +266,109 @@ static void public_name(const struct incident *inc, char *out, size_t n)
         len += (size_t)snprintf(out + len, n - len, "%s%s", i ? ", " : " in ", regs[i]);
 }
 
-static json_t *incident_json(struct incident_mgr *m, const struct incident *inc, const char *base)
+static json_t *opt_time(int64_t t)
 {
-    char id[32], created[32], updated[32], link[512], name[320];
-    json_t *ups;
+    char ts[32];
+    if (!t)
+        return json_null();
+    inc_iso_time(t, ts, sizeof ts);
+    return json_string(ts);
+}
+
+/* One incident as Statuspage shows it, with the components it touches (cs). Caller holds
+ * m->mu. */
+static json_t *incident_json(struct incident_mgr *m, const struct incident *inc, const char *base,
+                             const struct comps *cs, const struct catalog *cat)
+{
+    char id[32], created[32], link[512], name[320], comp[128];
+    json_t *ups, *touched = json_array();
     public_name(inc, name, sizeof(name));
     inc_format_id(inc->id, id, sizeof(id));
     inc_iso_time(inc->opened_s, created, sizeof(created));
     ups = updates(m, inc, id);
-    inc_iso_time(json_array_size(ups) ? inc->last_public_s : inc->opened_s, updated,
-                 sizeof(updated));
+    public_component(cat, inc->service, comp, sizeof comp);
+    for (int i = 0; i < cs->n; i++)
+        if (i == 0 || (comp[0] && strcmp(cs->c[i].name, comp) == 0))
+            json_array_append_new(touched, comp_json(&cs->c[i], i + 1, inc->opened_s));
+    int open = inc_is_open(inc);
     snprintf(link, sizeof(link), "%s/status#%s", base, id);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:s, s:s, s:s, s:s, s:o, s:[]}", "id", id,
-                     "name", name, "status", inc->public_status, "created_at", created,
-                     "updated_at", updated, "monitoring_at", "resolved_at", "impact",
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "id", id,
+                     "name", name, "status", open ? inc->public_status : "resolved", "created_at",
+                     created, "updated_at", opt_time(inc_changed(inc)), "monitoring_at",
+                     "resolved_at", opt_time(open ? 0 : inc->resolved_s), "impact",
                      impacts[inc->sev], "shortlink", link, "started_at", created, "page_id",
-                     "oncue", "incident_updates", ups, "components");
+                     "oncue", "incident_updates", ups, "components", touched);
+}
+
+/* The page object; updated_at is the last change anything on it saw (now when none). */
+static json_t *page_json(const char *base, int64_t updated)
+{
+    char ts[32];
+    inc_iso_time(updated, ts, sizeof ts);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", "oncue", "name", "Streaming status", "url",
+                     base, "time_zone", "Etc/UTC", "updated_at", ts);
+}
+
+#define HISTORY_MAX 50 /* incidents in incidents.json, newest first */
+
+json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc)
+{
+    const char *base = m->o.public_url ? m->o.public_url : "";
+    int64_t now = oc_clock_now_s(m->app->clock), updated = 0;
+    struct comps *cs = oc_malloc(sizeof *cs);
+    struct catalog_ref ref;
+    json_t *incs = json_array(), *out;
+    int listed = 0;
+    oc_lock(&m->mu);
+    comps_build(m, cs);
+    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    for (int i = 0; i < cs->n; i++)
+        if (cs->c[i].changed > updated)
+            updated = cs->c[i].changed;
+    for (int i = m->n - 1; i >= 0; i--) {
+        const struct incident *inc = m->incs[i];
+        int want = doc == STATUS_INCIDENTS ? listed < HISTORY_MAX
+                                           : doc == STATUS_SUMMARY || doc == STATUS_UNRESOLVED;
+        if (!shown(inc) || !want || (doc != STATUS_INCIDENTS && !inc_is_open(inc)))
+            continue;
+        json_array_append_new(incs, incident_json(m, inc, base, cs, cat));
+        listed++;
+    }
+    if (cat)
+        catalog_put(&ref);
+    int worst = cs->c[0].worst;
+    json_t *page = page_json(base, updated ? updated : now);
+    json_t *status =
+        json_pack("{s:s, s:s}", "indicator", impacts[worst], "description", descriptions[worst]);
+    switch (doc) {
+    case STATUS_SUMMARY:
+        out =
+            json_pack("{s:o, s:o, s:O, s:[], s:O}", "page", page, "components", components(cs, now),
+                      "incidents", incs, "scheduled_maintenances", "status", status);
+        break;
+    case STATUS_STATUS:
+        out = json_pack("{s:o, s:O}", "page", page, "status", status);
+        break;
+    case STATUS_COMPONENTS:
+        out = json_pack("{s:o, s:o}", "page", page, "components", components(cs, now));
+        break;
+    case STATUS_INCIDENTS:
+    case STATUS_UNRESOLVED:
+        out = json_pack("{s:o, s:O}", "page", page, "incidents", incs);
+        break;
+    default: /* scheduled maintenances: none are kept yet */
+        out = json_pack("{s:o, s:[]}", "page", page, "scheduled_maintenances");
+    }
+    oc_unlock(&m->mu);
+    json_decref(incs);
+    json_decref(status);
+    free(cs);
+    return out;
 }
 
 json_t *incident_status_json(struct incident_mgr *m)
 {
-    char now[32];
-    const char *base = m->o.public_url ? m->o.public_url : "";
-    json_t *incs = json_array();
-    int worst = 0;
-    inc_iso_time(oc_clock_now_s(m->app->clock), now, sizeof(now));
-    oc_lock(&m->mu);
-    for (int i = m->n - 1; i >= 0; i--) {
-        const struct incident *inc = m->incs[i];
-        if (!inc_is_open(inc) || inc->sev > 3)
-            continue;
-        if (!worst || inc->sev < worst)
-            worst = inc->sev;
-        json_array_append_new(incs, incident_json(m, inc, base));
-    }
-    json_t *out = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:[], s:{s:s, s:s}}", "page",
-                            "id", "oncue", "name", "Streaming status", "url", base, "time_zone",
-                            "Etc/UTC", "updated_at", now, "components", components(m, now),
-                            "incidents", incs, "scheduled_maintenances", "status", "indicator",
-                            impacts[worst], "description", descriptions[worst]);
-    oc_unlock(&m->mu);
-    return out;
+    return incident_status_doc(m, STATUS_SUMMARY);
 }
 
 static void esc(struct oc_buf *b, const char *s)
@@ -232,6 +413,10 @@ static void html_incident(struct oc_buf *b, const json_t *inc)
     esc(b, jstr(inc, "impact"));
     oc_buf_puts(b, " &middot; since ");
     esc(b, jstr(inc, "started_at"));
+    if (jstr(inc, "resolved_at")[0]) {
+        oc_buf_puts(b, " &middot; resolved ");
+        esc(b, jstr(inc, "resolved_at"));
+    }
     oc_buf_puts(b, "</p>");
     json_array_foreach(json_object_get(inc, "incident_updates"), i, u)
     {
@@ -278,6 +463,19 @@ char *incident_status_html(struct incident_mgr *m)
     }
     oc_buf_puts(&b, "</ul>");
     json_array_foreach(json_object_get(s, "incidents"), i, v) html_incident(&b, v);
+    json_t *past = incident_status_doc(m, STATUS_INCIDENTS);
+    int npast = 0;
+    json_array_foreach(json_object_get(past, "incidents"), i, v)
+    {
+        if (strcmp(jstr(v, "status"), "resolved") != 0 || npast == PAST_SHOWN)
+            continue;
+        if (npast++ == 0)
+            oc_buf_puts(&b, "<h2 class=\"past\">Past incidents</h2>");
+        html_incident(&b, v);
+    }
+    if (npast == 0)
+        oc_buf_puts(&b, "<p class=\"meta\">No incidents reported recently.</p>");
+    json_decref(past);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
     esc(&b, jstr(json_object_get(s, "page"), "updated_at"));
     oc_buf_puts(&b, "</p></body></html>\n");

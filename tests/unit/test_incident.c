@@ -907,7 +907,28 @@ static void test_status_json_shape(void)
     T_CONTAINS(html, "Buffering in Europe.");
     T_CONTAINS(html, "<h2>Buffering during playback in EMEA</h2>");
     T_CONTAINS(html, "<span>Video playback</span><span>Partial outage</span>");
+    T_CONTAINS(html, "No incidents reported recently.");
     T_TRUE(strstr(html, "<script src") == NULL);
+    free(html);
+    /* resolved, it leaves the summary and stays in the history with its updates */
+    T_EQ_INT(incident_resolve(f.m, 1, "erin", 1, "synthetic check", err, sizeof(err)), 0);
+    s = incident_status_doc(f.m, STATUS_UNRESOLVED);
+    T_EQ_INT(json_array_size(json_object_get(s, "incidents")), 0);
+    json_decref(s);
+    s = incident_status_doc(f.m, STATUS_INCIDENTS);
+    inc = json_array_get(json_object_get(s, "incidents"), 0);
+    T_EQ_STR(str(inc, "id"), "INC-1");
+    T_EQ_STR(str(inc, "status"), "resolved");
+    T_EQ_STR(str(inc, "resolved_at"), "2025-11-25T19:45:00Z");
+    T_EQ_STR(str(json_array_get(json_object_get(inc, "components"), 0), "name"), "Video playback");
+    json_decref(s);
+    s = incident_status_doc(f.m, STATUS_STATUS);
+    T_EQ_STR(str(json_object_get(s, "status"), "indicator"), "none");
+    T_EQ_STR(str(json_object_get(s, "page"), "updated_at"), "2025-11-25T19:45:00Z");
+    json_decref(s);
+    html = incident_status_html(f.m);
+    T_CONTAINS(html, "<h2 class=\"past\">Past incidents</h2>");
+    T_CONTAINS(html, "resolved 2025-11-25T19:45:00Z");
     free(html);
     fx_close(&f);
 }

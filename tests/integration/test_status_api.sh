@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The public status page as status aggregators poll it: Statuspage's /api/v2/*.json paths on
+# the real server with the example catalog. Components carry public names (never internal
+# service names) and ids stable across requests and restarts; times come from the incidents
+# (not "now" on every request); a resolved incident leaves summary.json and stays in
+# incidents.json with its updates.
+. "$(dirname "$0")/lib.sh"
+D=$T_TMP/data
+RESP=$(new_token "$D" responder it-resp)
+start_server "$D" || exit 1
+get() { curl -s "$BASE/api/v2/$1"; }
+
+t_check "summary.json without a token" 200 "$(status GET /api/v2/summary.json)"
+t_check "all operational" "none All Systems Operational" \
+    "$(body | jq -r '"\(.status.indicator) \(.status.description)"')"
+t_check "components: Video playback first" "Video playback" "$(get components.json | jq -r '.components[0].name')"
+t_check "public names only: no service name of the catalog" 0 \
+    "$(get components.json | grep -c -E 'cdn-primary|player-web|drm-license|api-gateway')"
+t_contains "a catalog public_name" '"Video streaming"' "$(get components.json | jq -c '[.components[].name]')"
+t_contains "a name from the kind" '"Sign-in"' "$(get components.json | jq -c '[.components[].name]')"
+IDS1=$(get components.json | jq -c '[.components[] | [.name, .id]]')
+for p in status.json incidents.json incidents/unresolved.json scheduled-maintenances.json \
+    scheduled-maintenances/upcoming.json scheduled-maintenances/active.json; do
+    t_check "GET /api/v2/$p" 200 "$(status GET "/api/v2/$p")"
+done
+t_check "no maintenance kept" "[]" "$(get scheduled-maintenances/active.json | jq -c .scheduled_maintenances)"
+
+t_check "declare on the primary CDN in EMEA" 201 "$(status POST /v1/incidents -H "Authorization: Bearer $RESP" \
+    -d '{"alert_id": "reb/EMEA", "metric": "rebuffering_share", "slice": {"region": "EMEA", "cdn": "primary"},
+         "value": 0.08, "threshold": 0.05, "op": ">", "level": "page", "summary": "rebuffering"}')"
+SUM=$(get summary.json)
+t_check "one unresolved incident" "INC-1" "$(jq -r '[.incidents[].id] | join(",")' <<<"$SUM")"
+t_check "its public name" "Buffering during playback in EMEA" "$(jq -r '.incidents[0].name' <<<"$SUM")"
+t_check "its components: playback and the public name of cdn-primary" '["Video playback","Video streaming"]' \
+    "$(jq -c '[.incidents[0].components[].name]' <<<"$SUM")"
+t_check "Video streaming degraded" "partial_outage" \
+    "$(jq -r '.components[] | select(.name == "Video streaming") | .status' <<<"$SUM")"
+t_check "the internal title is not shown" 0 "$(grep -c 'rebuffering_share\|cdn=primary' <<<"$SUM")"
+U1=$(get status.json | jq -r .page.updated_at)
+sleep 1.1
+t_check "updated_at is the last change, not now" "$U1" "$(get status.json | jq -r .page.updated_at)"
+
+t_check "resolve (forced)" 200 "$(status POST /v1/incidents/INC-1/resolve -H "Authorization: Bearer $RESP" \
+    -d '{"force": true, "reason": "synthetic check"}')"
+t_check "unresolved is empty" 0 "$(get incidents/unresolved.json | jq '.incidents | length')"
+t_check "summary back to operational" "none" "$(get summary.json | jq -r .status.indicator)"
+H=$(get incidents.json | jq -c '.incidents[0]')
+t_check "history keeps it, resolved, with resolved_at" "INC-1 resolved true" \
+    "$(jq -r '"\(.id) \(.status) \(.resolved_at != null)"' <<<"$H")"
+t_contains "the HTML page lists it as past" "Past incidents" "$(curl -s "$BASE/status")"
+
+stop_server
+start_server "$D" || exit 1
+t_check "component ids survive a restart" "$IDS1" "$(get components.json | jq -c '[.components[] | [.name, .id]]')"
+t_check "history survives a restart" "INC-1 resolved" "$(get incidents.json | jq -r '.incidents[0] | "\(.id) \(.status)"')"
+t_done
