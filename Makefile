@@ -3,7 +3,7 @@ JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 REL    := build/rel
 ASAN   := build/asan
 
-.PHONY: all build web demo check check-long deps deps-check test docs format clean
+.PHONY: all build web demo check check-long deps deps-check test docs deb format clean
 
 all: build
 
@@ -42,6 +42,10 @@ check-long: build
 
 test:
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -LE long
+
+# The Debian package (scripts/deb.sh): build/oncue_VERSION_ARCH.deb.
+deb: build
+	scripts/deb.sh $(REL) build
 
 docs: build
 	$(REL)/oncue docs config > docs/config.md

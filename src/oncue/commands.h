@@ -36,6 +36,11 @@ extern const struct oc_cli oc_token_cli[];
 /* Writes the subcommand list, then the options of each subcommand that has a table, as
  * Markdown (docs/cli.md) into b. */
 void oc_commands_doc(struct oc_buf *b);
+/* Writes the manual page oncue(1) in roff (man -l): the commands, the server's flags and
+ * every option table. */
+void oc_commands_man(struct oc_buf *b);
+/* Writes a completion script for shell ("bash" or "zsh"): subcommands, then their flags. */
+void oc_commands_completion(struct oc_buf *b, const char *shell);
 
 struct drill_host;
 /* The drill's bindings (src/oncue/drill_host.c): the module table and steering. */

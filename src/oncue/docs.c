@@ -1,6 +1,7 @@
 /*
- * docs.c - `oncue docs config|api|cli` and `oncue version`: reference docs generated from
- * the settings, route and subcommand tables (docs/config.md, docs/api.md, docs/cli.md).
+ * docs.c - `oncue docs config|api|cli|man|bash|zsh` and `oncue version`: reference docs
+ * generated from the settings, route and subcommand tables (docs/config.md, docs/api.md,
+ * docs/cli.md), the manual page and shell completions.
  */
 #include "config/config.h"
 #include "core/buf.h"
@@ -28,10 +29,12 @@ static void api_doc(struct oc_buf *b)
 }
 
 const struct oc_cli oc_docs_cli[] = {
-    {"docs", "config|api|cli",
+    {"docs", "config|api|cli|man|bash|zsh",
      "Prints a reference page generated from its table as Markdown: `config` the settings\n"
      "(docs/config.md), `api` the HTTP routes of every module (docs/api.md), `cli` the\n"
-     "subcommands and their options (docs/cli.md).\n",
+     "subcommands and their options (docs/cli.md); `man` the manual page oncue(1) in roff;\n"
+     "`bash` and `zsh` shell completion scripts. `make` builds the last three into the build\n"
+     "tree and `cmake --install` installs them.\n",
      NULL, 1},
     {0},
 };
@@ -43,7 +46,8 @@ int oc_docs_main(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : 2;
     if (!page) {
-        fprintf(stderr, "oncue docs: name a page: config, api or cli (see oncue docs --help)\n");
+        fprintf(stderr, "oncue docs: name a page: config, api, cli, man, bash or zsh (see oncue "
+                        "docs --help)\n");
         return 2;
     }
     struct oc_buf b;
@@ -57,8 +61,13 @@ int oc_docs_main(int argc, char **argv)
         api_doc(&b);
     else if (strcmp(page, "cli") == 0)
         oc_commands_doc(&b);
+    else if (strcmp(page, "man") == 0)
+        oc_commands_man(&b);
+    else if (strcmp(page, "bash") == 0 || strcmp(page, "zsh") == 0)
+        oc_commands_completion(&b, page);
     else {
-        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api or cli)\n", page);
+        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api, cli, man, bash or zsh)\n",
+                page);
         oc_buf_free(&b);
         return 2;
     }
