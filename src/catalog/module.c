@@ -7,6 +7,7 @@
 #include "catalog/catalog_int.h"
 #include "config/config.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/timefmt.h"
@@ -387,6 +388,20 @@ static void catalog_mod_stop(struct oc_app *app, void *state)
     catalog_mod_destroy(m);
 }
 
+/* SIGHUP: catalog.file again, with the API's stored edits on top. */
+static int catalog_mod_reload_hup(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct catalog_mod *m = state;
+    char err[CATALOG_ERR_MAX];
+    int n = 0, rc = catalog_mod_reload(m, &n, err, sizeof(err));
+    (void)app;
+    if (rc)
+        oc_buf_printf(say, "catalog: kept the old one: %s", err);
+    else
+        oc_buf_printf(say, "catalog: %d services from %s", n, m->file ? m->file : "the example");
+    return rc;
+}
+
 const struct oc_module catalog_module = {
     .name = "catalog",
     .summary = "service catalog: ownership, dependencies, blast radius, routing, on-call",
@@ -395,4 +410,5 @@ const struct oc_module catalog_module = {
     .stop = catalog_mod_stop,
     .settings = settings,
     .opts_size = sizeof(struct catalog_opts),
+    .reload = catalog_mod_reload_hup,
 };

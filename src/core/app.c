@@ -5,6 +5,7 @@
  * bus draining, stop.
  */
 #include "core/module.h"
+#include "core/buf.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -102,6 +103,21 @@ void oc_app_tick(struct oc_app *app, int64_t now_ms)
         if (s->due_ms <= now_ms)
             s->due_ms = now_ms + s->t->interval_ms;
     }
+}
+
+int oc_app_reload(struct oc_app *app, struct oc_buf *say)
+{
+    int failed = 0;
+    for (int i = 0; i < app->nrunning; i++) {
+        const struct oc_running *r = &app->running[i];
+        if (!r->mod->reload)
+            continue;
+        if (say->len)
+            oc_buf_puts(say, "; ");
+        failed += r->mod->reload(app, r->state, say) != 0;
+        oc_bus_drain(app->bus);
+    }
+    return failed;
 }
 
 void oc_app_stop(struct oc_app *app)

@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct oc_buf;
+
 struct oc_config;
 struct oc_clock;
 struct oc_bus;
@@ -99,6 +101,9 @@ int oc_app_start(struct oc_app *app, const struct oc_module *const *table, const
 void oc_app_tick(struct oc_app *app, int64_t now_ms);
 /* Drains the bus, removes the modules' subscriptions and stops them in reverse order. */
 void oc_app_stop(struct oc_app *app);
+/* Calls every running module's reload in order, then drains the bus; each appends a sentence
+ * to say ("; " between them). Returns how many failed. */
+int oc_app_reload(struct oc_app *app, struct oc_buf *say);
 
 /* A periodic task run on the server's main loop. */
 struct oc_module_timer {
@@ -128,6 +133,10 @@ struct oc_module {
      * module (config_module_opts); config/ parses, documents and defaults them. */
     const struct oc_setting *settings;
     size_t opts_size; /* sizeof the options struct; 0 without settings */
+    /* SIGHUP: re-reads the module's files while serving, on the main thread, and appends one
+     * sentence of what it did to say ("catalog: 23 services from catalog.yaml"); returns 0, or
+     * an oc_err after appending why (the module keeps what it had). NULL: nothing to re-read. */
+    int (*reload)(struct oc_app *app, void *state, struct oc_buf *say);
 };
 
 #endif

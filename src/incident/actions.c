@@ -80,6 +80,16 @@ int incident_mgr_subscribe(struct incident_mgr *m)
     return 0;
 }
 
+int incident_reload_endpoints(struct incident_mgr *m, char *say, size_t n)
+{
+    if (!m->o.webhooks_file || !m->o.webhooks_file[0])
+        return snprintf(say, n, "no incident.webhooks_file to re-read"), 0;
+    int rc = inc_outbox_load_file(m->ob, m->o.webhooks_file, say, n);
+    if (rc == 0)
+        snprintf(say, n, "notification endpoints re-read from %s", m->o.webhooks_file);
+    return rc;
+}
+
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct incident_mgr **out,
                      char *err, size_t errlen)
 {

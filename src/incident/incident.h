@@ -182,6 +182,10 @@ json_t *incident_report_json(struct incident_mgr *m);
 
 /* --- status.c --- */
 
+/* Re-reads incident.webhooks_file (endpoints upserted by name): 0 with what was done in say,
+ * or an oc_err with "FILE:LINE: ..." in say. */
+int incident_reload_endpoints(struct incident_mgr *m, char *say, size_t n);
+
 /* The documents of the public status page, shaped like Statuspage's public API v2. */
 enum incident_status_doc {
     STATUS_SUMMARY,      /* summary.json: page, components, unresolved incidents, status */

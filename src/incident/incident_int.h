@@ -71,7 +71,6 @@ struct incident {
 struct incident_mgr {
     struct oc_app *app;
     struct incident_opts o;
-    char *webhooks_file;
     pthread_mutex_t mu;     /* plain; oc_lock/oc_unlock */
     struct incident **incs; /* n, by id */
     int n;                  /* incidents held */

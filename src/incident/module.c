@@ -8,6 +8,7 @@
  */
 #include "incident/incident_int.h"
 #include "core/topics.h"
+#include "core/buf.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/err.h"
@@ -505,6 +506,17 @@ static const struct oc_module_sub incident_subs[] = {
     {0},
 };
 
+/* SIGHUP: incident.webhooks_file again (endpoints upserted by name; none removed). */
+static int incident_mod_reload(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct incident_mod *im = state;
+    char err[512];
+    (void)app;
+    int rc = incident_reload_endpoints(im->m, err, sizeof err);
+    oc_buf_printf(say, "incident: %s", err);
+    return rc;
+}
+
 const struct oc_module incident_module = {
     .name = "incident",
     .summary = "incidents, severity, timeline, paging, notifications, status page and reviews",
@@ -515,4 +527,5 @@ const struct oc_module incident_module = {
     .subs = incident_subs,
     .settings = incident_settings,
     .opts_size = sizeof(struct incident_opts),
+    .reload = incident_mod_reload,
 };

@@ -136,7 +136,11 @@ void oc_commands_man(struct oc_buf *b)
                 roff_tp(b, x->flag, x->metavar, x->help);
         }
     oc_buf_puts(b, ".SH SIGNALS\n\\fBoncue serve\\fR stops gracefully on SIGTERM and SIGINT "
-                   "(requests in flight get \\fBhttp.shutdown_grace_ms\\fR).\n"
+                   "(requests in flight get \\fBhttp.shutdown_grace_ms\\fR). SIGHUP re-reads "
+                   "\\fBcatalog.file\\fR, \\fBincident.webhooks_file\\fR and "
+                   "\\fBsteer.policy_file\\fR while serving and logs one line saying what it "
+                   "did; a file that does not load keeps what was in force. Alert rules, SLOs "
+                   "and settings are read at start only.\n"
                    ".SH FILES\n.TP\n\\fI/etc/oncue/oncue.yaml\\fR\nthe settings the packaged "
                    "service starts with\n.TP\n\\fI/var/lib/oncue\\fR\nits data directory "
                    "(SQLite store, key for hashing viewer ids)\n"

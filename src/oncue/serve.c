@@ -211,6 +211,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     event_base_loopbreak(srv->base);
 }
 
+/* SIGHUP: every module re-reads its files; one log line says what changed. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig, (void)what;
+    struct server *srv = arg;
+    struct oc_buf say;
+    oc_buf_init(&say, 64 << 10);
+    int failed = oc_app_reload(&srv->app, &say);
+    oc_log(failed ? OC_LOG_WARN : OC_LOG_INFO, "SIGHUP: reloaded: %s%s",
+           say.len ? say.data : "nothing to re-read",
+           failed ? " (failures keep the old state)" : "");
+    oc_buf_free(&say);
+}
+
 /* Opens what the modules share: clock, bus, metrics, store, HTTP server (not started). */
 static int open_services(struct server *srv)
 {
@@ -265,8 +279,10 @@ static int run(struct server *srv)
     char err[512];
     struct event *sigint = evsignal_new(srv->base, SIGINT, on_signal, srv);
     struct event *sigterm = evsignal_new(srv->base, SIGTERM, on_signal, srv);
+    struct event *sighup = evsignal_new(srv->base, SIGHUP, on_hup, srv);
     event_add(sigint, NULL);
     event_add(sigterm, NULL);
+    event_add(sighup, NULL);
     int rc = 1;
     if (http_server_start(srv->app.http, err, sizeof(err)) != 0) {
         oc_log(OC_LOG_ERROR, "%s", err);
@@ -283,6 +299,7 @@ static int run(struct server *srv)
 out:
     event_free(sigint);
     event_free(sigterm);
+    event_free(sighup);
     return rc;
 }
 

@@ -266,20 +266,30 @@ static const struct oc_module_timer steer_timers[] = {
     {0},
 };
 
-/* Applies the policy file named by steer.policy_file, if any. */
-static int load_policy_file(struct steer *st, const char *path)
+/* Applies the policy file named by steer.policy_file, if any; on failure err says
+ * "PATH: why" (the policy in force stays). */
+static int apply_policy_file(struct steer *st, const char *path, char *err, size_t errlen)
 {
-    char err[512] = "";
+    char why[512] = "";
     json_error_t je;
     if (!path || !path[0])
         return 0;
     json_t *doc = json_load_file(path, 0, &je);
-    int rc = doc ? steer_policy_set(st, doc, "config", err, sizeof(err)) : OC_EINVAL;
+    int rc = doc ? steer_policy_set(st, doc, "config", why, sizeof(why)) : OC_EINVAL;
     if (!doc)
-        snprintf(err, sizeof(err), "line %d: %s", je.line, je.text);
+        snprintf(why, sizeof(why), "line %d: %s", je.line, je.text);
     if (rc)
-        oc_log(OC_LOG_ERROR, "steer: %s: %s", path, err);
+        snprintf(err, errlen, "%s: %s", path, why);
     json_decref(doc);
+    return rc;
+}
+
+static int load_policy_file(struct steer *st, const char *path)
+{
+    char err[640];
+    int rc = apply_policy_file(st, path, err, sizeof err);
+    if (rc)
+        oc_log(OC_LOG_ERROR, "steer: %s", err);
     return rc;
 }
 
@@ -409,6 +419,25 @@ static const struct oc_module_sub steer_subs[] = {
     {0},
 };
 
+/* SIGHUP: steer.policy_file again. */
+static int steer_mod_reload(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct steer_mod *m = state;
+    struct steer_mod_opts def;
+    const struct steer_mod_opts *cfg = config_module_opts(app->cfg, &steer_module, &def);
+    char err[640];
+    if (!cfg->policy_file || !cfg->policy_file[0]) {
+        oc_buf_puts(say, "steer: no steer.policy_file to re-read");
+        return 0;
+    }
+    int rc = apply_policy_file(m->st, cfg->policy_file, err, sizeof err);
+    if (rc)
+        oc_buf_printf(say, "steer: kept the policy in force: %s", err);
+    else
+        oc_buf_printf(say, "steer: policy re-read from %s", cfg->policy_file);
+    return rc;
+}
+
 const struct oc_module steer_module = {
     .name = "steer",
     .summary = "content steering (HLS, DASH), feature flags and the one-command mitigations",
@@ -419,4 +448,5 @@ const struct oc_module steer_module = {
     .stop = steer_mod_stop,
     .settings = settings,
     .opts_size = sizeof(struct steer_mod_opts),
+    .reload = steer_mod_reload,
 };

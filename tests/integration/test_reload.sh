@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SIGHUP with the real server: the catalog, the notification endpoints and the steering policy
+# are re-read from their files while it serves, one log line says what was done, and a broken
+# file keeps what was in force (its FILE:LINE in the line).
+. "$(dirname "$0")/lib.sh"
+SRC=${ONCUE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+D=$T_TMP/data
+ADMIN=$(new_token "$D" admin it-admin)
+A=(-H "Authorization: Bearer $ADMIN")
+cp "$SRC/examples/catalog.yaml" "$T_TMP/catalog.yaml"
+cat >"$T_TMP/hooks.yaml" <<YML
+- name: chat
+  kind: slack
+  url: http://127.0.0.1:9/chat
+YML
+echo '{"ttl": 10, "pathways": ["primary", "secondary"]}' >"$T_TMP/policy.json"
+start_server "$D" --set catalog.file="$T_TMP/catalog.yaml" \
+    --set incident.webhooks_file="$T_TMP/hooks.yaml" --set steer.policy_file="$T_TMP/policy.json" || exit 1
+N0=$(curl -s "${A[@]}" "$BASE/v1/services" | jq '.services | length')
+t_check "endpoints at start" '["chat"]' "$(curl -s "${A[@]}" "$BASE/v1/notifications" | jq -c '[.endpoints[].name]')"
+t_check "policy at start" 10 "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq .ttl)"
+
+cat >>"$T_TMP/catalog.yaml" <<YML
+  - name: recommendations
+    kind: metadata
+    team: cdn-ops
+    runbook: https://runbooks.example.com/recommendations
+    rollback_doc: https://runbooks.example.com/recommendations/rollback
+YML
+cat >>"$T_TMP/hooks.yaml" <<YML
+- name: war-room
+  kind: teams
+  url: http://127.0.0.1:9/teams
+YML
+echo '{"ttl": 30, "pathways": ["secondary", "primary"]}' >"$T_TMP/policy.json"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do grep -q 'SIGHUP' "$T_TMP/server.log" && break; sleep 0.1; done
+LINE=$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)
+t_contains "one line says what was re-read" "catalog: $((N0 + 1)) services from $T_TMP/catalog.yaml" "$LINE"
+t_contains "... the endpoints" "incident: notification endpoints re-read from $T_TMP/hooks.yaml" "$LINE"
+t_contains "... the policy" "steer: policy re-read from $T_TMP/policy.json" "$LINE"
+t_check "the new service is served" "recommendations" \
+    "$(curl -s "${A[@]}" "$BASE/v1/services/recommendations" | jq -r .name)"
+t_check "the new endpoint is there" '["chat","war-room"]' \
+    "$(curl -s "${A[@]}" "$BASE/v1/notifications" | jq -c '[.endpoints[].name] | sort')"
+t_check "the new policy is in force" "30 secondary" \
+    "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq -r '"\(.ttl) \(.pathways[0])"')"
+
+printf 'services:\n  - name: [broken\n' >"$T_TMP/catalog.yaml"
+echo '{"ttl": ' >"$T_TMP/policy.json"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 2 ] && break; sleep 0.1; done
+LINE=$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)
+t_contains "a broken catalog is named with its line" "catalog: kept the old one: $T_TMP/catalog.yaml:" "$LINE"
+t_contains "a broken policy keeps the one in force" "steer: kept the policy in force: $T_TMP/policy.json" "$LINE"
+t_check "the old catalog still serves" "recommendations" \
+    "$(curl -s "${A[@]}" "$BASE/v1/services/recommendations" | jq -r .name)"
+t_check "the old policy still serves" 30 "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq .ttl)"
+t_check "still up" 200 "$(status GET /healthz)"
+t_done
