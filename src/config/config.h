@@ -42,6 +42,7 @@ struct oc_config {
     int64_t http_grace_ms;   /* http.shutdown_grace_ms */
     int64_t http_arena_max;  /* http.request_memory_bytes */
     char *log_level;         /* log.level */
+    char *log_format;        /* log.format: json or text */
     char *clock;             /* clock.kind */
     char *modules;           /* modules */
 

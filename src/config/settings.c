@@ -23,6 +23,7 @@
 
 static const char *const sync_choices[] = {"normal", "full", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_format_choices[] = {"json", "text", NULL};
 static const char *const clock_choices[] = {"real", "virtual", "replay", NULL};
 
 #define F(field) offsetof(struct oc_config, field)
@@ -49,7 +50,10 @@ const struct oc_setting config_server_settings[] = {
     {"http.request_memory_bytes", OC_SETTING_INT, "67108864", 65536, 1073741824, NULL,
      F(http_arena_max), NULL, "cap on the memory one request may use; past it the request fails"},
     {"log.level", OC_SETTING_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
-     "lowest level of the JSON log lines written to stderr"},
+     "lowest level of the log lines written to stderr"},
+    {"log.format", OC_SETTING_ENUM, "json", 0, 0, log_format_choices, F(log_format), "--log-format",
+     "json (one JSON object a line, for collectors) or text (\"TIME level message key=value\", for"
+     " a terminal)"},
     {"clock.kind", OC_SETTING_ENUM, "real", 0, 0, clock_choices, F(clock), "--clock",
      "time source: real, virtual (driven by tests and the simulator) or replay (event time:"
      " starts at the first event and follows the newest)"},

@@ -19,6 +19,12 @@ static FILE *log_stream;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error", "off"};
+static _Atomic int log_text; /* 1: the human-readable form (oc_log_set_text) */
+
+void oc_log_set_text(int on)
+{
+    atomic_store(&log_text, on != 0);
+}
 
 void oc_log_set_level(enum oc_log_level level)
 {
@@ -60,6 +66,46 @@ static void put_json_str(struct oc_buf *b, const char *s)
     oc_buf_puts(b, "\"");
 }
 
+/* Appends s as the text form writes a message: as is, but on one line (a newline as \n). */
+static void put_text(struct oc_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n')
+            oc_buf_puts(b, "\\n");
+        else if (*p < 0x20)
+            oc_buf_printf(b, "\\x%02x", *p);
+        else
+            oc_buf_append(b, p, 1);
+    }
+}
+
+/* Appends a message: a JSON string, or the text form's words. */
+static void put_msg(struct oc_buf *b, const char *s)
+{
+    if (atomic_load(&log_text))
+        put_text(b, s);
+    else
+        put_json_str(b, s);
+}
+
+/* Appends one key and value: ,"k":"v" in JSON; " k=v" in text (v quoted when it holds a
+ * space, a quote or an equals sign, or is empty). */
+static void put_kv(struct oc_buf *b, const char *k, const char *v)
+{
+    if (!atomic_load(&log_text)) {
+        oc_buf_puts(b, ",");
+        put_json_str(b, k);
+        oc_buf_puts(b, ":");
+        put_json_str(b, v);
+        return;
+    }
+    oc_buf_printf(b, " %s=", k);
+    if (!*v || strpbrk(v, " \"=\t\n"))
+        put_json_str(b, v);
+    else
+        put_text(b, v);
+}
+
 static void line_start(struct oc_buf *b, enum oc_log_level level)
 {
     int64_t ms = oc_wall_ms();
@@ -68,13 +114,16 @@ static void line_start(struct oc_buf *b, enum oc_log_level level)
     gmtime_r(&sec, &tm);
     char stamp[32];
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-    oc_buf_printf(b, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"msg\":", stamp, (int)(ms % 1000),
-                  level_names[level]);
+    if (atomic_load(&log_text))
+        oc_buf_printf(b, "%s.%03dZ %-5s ", stamp, (int)(ms % 1000), level_names[level]);
+    else
+        oc_buf_printf(b, "{\"ts\":\"%s.%03dZ\",\"level\":\"%s\",\"msg\":", stamp, (int)(ms % 1000),
+                      level_names[level]);
 }
 
 static void line_emit(struct oc_buf *b)
 {
-    oc_buf_puts(b, "}\n");
+    oc_buf_puts(b, atomic_load(&log_text) ? "\n" : "}\n");
     pthread_mutex_lock(&log_lock);
     FILE *f = log_stream ? log_stream : stderr;
     fwrite(b->data, 1, b->len, f);
@@ -94,7 +143,7 @@ void oc_log(enum oc_log_level level, const char *fmt, ...)
     oc_buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     line_start(&line, level);
-    put_json_str(&line, msg.data ? msg.data : "");
+    put_msg(&line, msg.data ? msg.data : "");
     line_emit(&line);
     oc_buf_free(&msg);
     oc_buf_free(&line);
@@ -107,16 +156,13 @@ void oc_log_kv(enum oc_log_level level, const char *msg, ...)
     struct oc_buf line;
     oc_buf_init(&line, 128 * 1024);
     line_start(&line, level);
-    put_json_str(&line, msg);
+    put_msg(&line, msg);
     va_list ap;
     va_start(ap, msg);
     const char *k;
     while ((k = va_arg(ap, const char *)) != NULL) {
         const char *v = va_arg(ap, const char *);
-        oc_buf_puts(&line, ",");
-        put_json_str(&line, k);
-        oc_buf_puts(&line, ":");
-        put_json_str(&line, v ? v : "");
+        put_kv(&line, k, v ? v : "");
     }
     va_end(ap);
     line_emit(&line);

@@ -1,7 +1,8 @@
 /*
  * log.h - structured logging as JSON lines, and PII helpers.
  *
- * Every log line is one JSON object: {"ts":"...Z","level":"info","msg":"...", extra fields}.
+ * Every log line is one JSON object: {"ts":"...Z","level":"info","msg":"...", extra fields};
+ * or, with oc_log_set_text, one line of text with the same fields for people to read.
  * Viewer identifiers never reach a log in clear: hash them with oc_pii_hash_id (keyed
  * BLAKE2b), and truncate client addresses with oc_pii_ip_truncate (IPv4 /24, IPv6 /48).
  * Thread-safe: each line is written with a single fwrite under a lock.
@@ -24,6 +25,9 @@ enum oc_log_level {
 void oc_log_set_level(enum oc_log_level level);
 /* Parses "debug", "info", "warn", "error" or "off"; 0 or OC_EINVAL. */
 int oc_log_level_parse(const char *s, enum oc_log_level *out /* OUT */);
+/* 1: write "2026-12-06T19:43:00.123Z info  msg key=value" lines for people reading a
+ * terminal instead of JSON lines (log.format text); 0: JSON (the default). */
+void oc_log_set_text(int on);
 /* Sets the stream written to (default stderr); not owned. */
 void oc_log_set_stream(FILE *f);
 /* Writes one line with a printf-formatted message. */

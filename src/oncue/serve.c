@@ -317,6 +317,7 @@ int oc_serve_main(int argc, char **argv)
     }
     enum oc_log_level lvl = OC_LOG_INFO;
     oc_log_level_parse(srv->cfg.log_level, &lvl);
+    oc_log_set_text(srv->cfg.log_format && strcmp(srv->cfg.log_format, "text") == 0);
     oc_log_set_level(lvl);
     signal(SIGPIPE, SIG_IGN);
     rc = 1;

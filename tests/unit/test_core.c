@@ -133,6 +133,29 @@ static void test_log_json_lines(void)
     fclose(f);
 }
 
+/* log.format text: one line each, the level, the message on one line, key=value (quoted
+ * when it must be). */
+static void test_log_text_lines(void)
+{
+    FILE *f = tmpfile();
+    char line[512];
+    oc_log_set_stream(f);
+    oc_log_set_text(1);
+    oc_log(OC_LOG_WARN, "two\nlines %d", 7);
+    oc_log_kv(OC_LOG_INFO, "oncue serving", "version", "1.0", "data", "/var/lib/my data", "e", "",
+              NULL);
+    oc_log_set_text(0);
+    oc_log_set_stream(NULL);
+    rewind(f);
+    T_TRUE(fgets(line, sizeof(line), f) != NULL);
+    T_EQ_STR(line + 24, " warn  two\\nlines 7\n"); /* after "2026-12-06T19:43:00.123Z" */
+    T_EQ_INT(line[23], 'Z');
+    T_TRUE(fgets(line, sizeof(line), f) != NULL);
+    T_EQ_STR(line + 24, " info  oncue serving version=1.0 data=\"/var/lib/my data\" e=\"\"\n");
+    T_TRUE(fgets(line, sizeof(line), f) == NULL);
+    fclose(f);
+}
+
 static void test_pii(void)
 {
     unsigned char key[OC_PII_KEY_LEN] = {1, 2, 3};
@@ -513,16 +536,27 @@ static void test_memo(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_strerror),       T_CASE(test_buf_cap),
-    T_CASE(test_buf_growth),     T_CASE(test_arena),
-    T_CASE(test_clock_virtual),  T_CASE(test_clock_replay_and_real),
-    T_CASE(test_log_json_lines), T_CASE(test_pii),
-    T_CASE(test_json_helpers),   T_CASE(test_bus),
-    T_CASE(test_metrics),        T_CASE(test_time_format),
-    T_CASE(test_time_parse),     T_CASE(test_hex),
-    T_CASE(test_percent_decode), T_CASE(test_grow),
-    T_CASE(test_memo),           T_CASE(test_time_param),
-    T_CASE(test_suggest),        {0},
+    T_CASE(test_strerror),
+    T_CASE(test_buf_cap),
+    T_CASE(test_buf_growth),
+    T_CASE(test_arena),
+    T_CASE(test_clock_virtual),
+    T_CASE(test_clock_replay_and_real),
+    T_CASE(test_log_json_lines),
+    T_CASE(test_log_text_lines),
+    T_CASE(test_pii),
+    T_CASE(test_json_helpers),
+    T_CASE(test_bus),
+    T_CASE(test_metrics),
+    T_CASE(test_time_format),
+    T_CASE(test_time_parse),
+    T_CASE(test_hex),
+    T_CASE(test_percent_decode),
+    T_CASE(test_grow),
+    T_CASE(test_memo),
+    T_CASE(test_time_param),
+    T_CASE(test_suggest),
+    {0},
 };
 
 T_MAIN(cases)
