@@ -120,7 +120,7 @@ static void slo_stop(struct oc_app *app, void *state)
 
 static const struct oc_setting settings[] = {
     {"slo.file", OC_SETTING_STR, "", 0, 0, NULL, F(file), NULL,
-     "SLO YAML (OpenSLO-shaped) loaded at start; empty: the shipped examples/slos.yaml"},
+     "SLO YAML (OpenSLO v1) loaded at start; empty: the shipped examples/slos.yaml"},
     {0},
 };
 

@@ -3,7 +3,7 @@
  * the closed minutes of the QoE cube: counts of good and bad minutes, burn rates, budget
  * remaining, and the JSON of GET /v1/slos.
  */
-#include "slo/slo.h"
+#include "slo/slo_int.h"
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/file.h"
@@ -109,7 +109,8 @@ static int parse_spec(struct slo_yaml *y, yaml_node_t *spec, struct slo *s)
     return rc;
 }
 
-static int parse_one(struct slo_yaml *y, yaml_node_t *root, struct slo_set *set)
+static int parse_one(struct slo_yaml *y, yaml_node_t *root, const struct slo_refs *refs,
+                     struct slo_set *set)
 {
     struct slo *s;
     yaml_node_t *spec;
@@ -124,7 +125,7 @@ static int parse_one(struct slo_yaml *y, yaml_node_t *root, struct slo_set *set)
     spec = slo_yaml_get(y, root, "spec");
     if (!spec)
         return slo_yaml_fail(y, root, "spec: required");
-    rc = parse_spec(y, spec, s);
+    rc = slo_v1_is(y, spec) ? slo_v1_spec(y, spec, refs, s) : parse_spec(y, spec, s);
     if (rc)
         return rc;
     if (slo_find(set, s->name))
@@ -138,15 +139,26 @@ int slo_set_parse(const char *name, const char *text, size_t n, struct slo_set *
 {
     struct slo_yaml y;
     struct slo_set *set = oc_calloc(1, sizeof(*set));
+    struct slo_refs *refs = oc_calloc(1, sizeof(*refs));
     yaml_node_t *root;
-    int rc = slo_yaml_open(&y, name, text, n, err, errlen), more;
-    while (rc == 0 && (more = slo_yaml_next(&y, &root)) != 0) {
-        if (more < 0)
-            rc = more;
-        else if (!(root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-            rc = parse_one(&y, root, set);
+    int rc = 0, more;
+    /* three passes: DataSources, SLIs, SLOs, so a document may refer to one defined later */
+    for (int pass = 0; pass < 3 && rc == 0; pass++) {
+        rc = slo_yaml_open(&y, name, text, n, err, errlen);
+        while (rc == 0 && (more = slo_yaml_next(&y, &root)) != 0) {
+            const char *kind = slo_yaml_str(slo_yaml_get(&y, root, "kind"));
+            if (more < 0)
+                rc = more;
+            else if (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)
+                continue;
+            else if (pass < 2)
+                rc = slo_v1_collect(&y, root, pass, refs);
+            else if (!kind || strcmp(kind, "SLO") == 0)
+                rc = parse_one(&y, root, refs, set);
+        }
+        slo_yaml_free(&y);
     }
-    slo_yaml_free(&y);
+    free(refs);
     if (rc) {
         free(set);
         return rc;
@@ -201,6 +213,8 @@ static void query_init(const struct slo *s, struct qoe_query *q, int64_t from, i
 
 int slo_good(const struct slo *s, double v)
 {
+    if (s->inclusive && v == s->value)
+        return 1;
     return s->op == SLO_OP_LT ? v < s->value : v > s->value;
 }
 

@@ -48,6 +48,7 @@ struct slo {
     int nfilters;                   /* spec.indicator.filter terms */
     struct slo_filter filters[SLO_MAX_FILTERS];
     enum slo_op op;         /* spec.objective.op: the good side */
+    int inclusive;          /* the value itself is good (OpenSLO lte, gte) */
     double value;           /* spec.objective.value */
     double target;          /* spec.objective.target: good fraction (timeslices) */
     int64_t window_s;       /* spec.timeWindow.duration (rolling) */

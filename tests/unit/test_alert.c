@@ -430,7 +430,10 @@ static void test_yaml_errors(void)
     } cases[] = {
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    treshold: 1\n",
          "t.yaml:5: rule: unknown field 'treshold'"},
-        {"rules:\n  - name: a\n    metric: vsf\n", "t.yaml:3: metric: unknown metric 'vsf'"},
+        {"rules:\n  - name: a\n    metric: vsf\n",
+         "t.yaml:3: metric: unknown 'vsf'; did you mean vsf_rate? valid: vsf_rate, ebvs_rate, "
+         "rebuffer_ratio, rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, "
+         "plays, concurrent_viewers, concurrent_rebuffering_share"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: x\n",
          "t.yaml:5: threshold: expected a number, got 'x'"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 1\n"

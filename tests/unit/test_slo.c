@@ -10,6 +10,7 @@
 #include "qoe/qoe.h"
 #include "slo/slo.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,9 +95,14 @@ static void test_errors(void)
     } cases[] = {
         {HEAD "spec:\n  service: s\n  colour: red\n", "s.yaml:7: spec: unknown field 'colour'"},
         {"apiVersion: openslo/v2\nkind: SLO\n", "s.yaml:1: apiVersion: expected openslo/v1"},
-        {"apiVersion: openslo/v1\nkind: SLI\n", "s.yaml:1: kind: expected SLO"},
+        {"apiVersion: openslo/v1\nkind: SLI\n", "s.yaml:1: metadata: required"},
+        {"apiVersion: openslo/v1\nkind: AlertPolicy\n",
+         "s.yaml:2: kind: unsupported: AlertPolicy (oncue reads SLO, SLI, DataSource and Service; "
+         "its alerting is the burn-rate rules of alert.rules_file)"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: bogus\n",
-         "s.yaml:8: metric: unknown metric 'bogus'"},
+         "s.yaml:8: metric: unknown 'bogus'; valid: vsf_rate, ebvs_rate, rebuffer_ratio, "
+         "rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, plays, "
+         "concurrent_viewers, concurrent_rebuffering_share"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: vsf_rate\n    filter: {planet: x}\n",
          "s.yaml:9: filter: unknown dimension 'planet'"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: vsf_rate\n  objective:\n"
@@ -127,6 +133,155 @@ static void test_errors(void)
     }
 }
 
+/* The shipped SLOs in oncue's shorthand (as they were before they became OpenSLO v1): the
+ * v1 file must read to exactly the same SLOs. */
+static const char shorthand[] =
+    "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: vsf-rate}\nspec:\n  service: playback\n"
+    "  indicator: {metric: vsf_rate}\n  objective: {op: \"<\", value: 0.01}\n"
+    "  timeWindow: {duration: 28d, isRolling: true}\n  budgetingMethod: Occurrences\n---\n"
+    "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: ebvs-rate}\nspec:\n  service: playback\n"
+    "  indicator: {metric: ebvs_rate}\n  objective: {op: \"<\", value: 0.05, target: 0.99}\n"
+    "  timeWindow: {duration: 28d, isRolling: true}\n  budgetingMethod: Timeslices\n---\n"
+    "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: rebuffer-ratio}\nspec:\n"
+    "  service: playback\n  indicator: {metric: rebuffer_ratio}\n"
+    "  objective: {op: \"<\", value: 0.01}\n  timeWindow: {duration: 28d, isRolling: true}\n"
+    "  budgetingMethod: Occurrences\n---\n"
+    "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: rebuffering-share}\nspec:\n"
+    "  service: playback\n  indicator: {metric: rebuffering_share}\n"
+    "  objective: {op: \"<\", value: 0.03, target: 0.995}\n"
+    "  timeWindow: {duration: 28d, isRolling: true}\n  budgetingMethod: Timeslices\n---\n"
+    "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: startup-p95}\nspec:\n"
+    "  service: playback\n  indicator: {metric: startup_p95_ms}\n"
+    "  objective: {op: \"<\", value: 4000, target: 0.99}\n"
+    "  timeWindow: {duration: 28d, isRolling: true}\n  budgetingMethod: Timeslices\n";
+
+static void test_openslo_v1_same_slos(void)
+{
+    struct slo_set *v1 = NULL, *old = NULL;
+    char err[256] = "";
+    T_EQ_INT(slo_set_load("", &v1, err, sizeof(err)), 0);
+    T_EQ_INT(slo_set_parse("old.yaml", shorthand, strlen(shorthand), &old, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(v1->n, old->n);
+    for (int i = 0; i < old->n && i < v1->n; i++) {
+        const struct slo *a = &old->slos[i], *b = &v1->slos[i];
+        T_EQ_STR(b->name, a->name);
+        T_EQ_STR(b->service, a->service);
+        T_EQ_INT(b->metric, a->metric);
+        T_EQ_INT(b->op, a->op);
+        T_EQ_INT(b->inclusive, a->inclusive);
+        T_TRUE(b->value == a->value); /* exactly: the budget is rounded, not 0.0100...09 */
+        T_TRUE(b->target == a->target || (isnan(b->target) && isnan(a->target)));
+        T_EQ_INT(b->window_s, a->window_s);
+        T_EQ_INT(b->how, a->how);
+    }
+    slo_set_destroy(v1);
+    slo_set_destroy(old);
+}
+
+#define V1_HEAD "apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x}\nspec:\n  service: s\n"
+#define V1_WIN  "  timeWindow:\n    - {duration: 7d, isRolling: true}\n"
+
+/* SLI and DataSource documents referred to (after the SLO that names them), lte and
+ * targetPercent, and a ratio read in time slices. */
+static void test_openslo_v1_refs(void)
+{
+    static const char y[] = V1_HEAD
+        "  indicatorRef: emea-startup\n" V1_WIN "  budgetingMethod: Timeslices\n"
+        "  objectives:\n    - {op: lte, value: 3000, targetPercent: 99.5}\n"
+        "---\napiVersion: openslo/v1\nkind: SLO\nmetadata: {name: y}\nspec:\n"
+        "  service: s\n  indicatorRef: live-stalls\n" V1_WIN "  budgetingMethod: Timeslices\n"
+        "  objectives:\n    - {target: 0.9, timeSliceTarget: 0.98, timeSliceWindow: 1m}\n"
+        "---\napiVersion: openslo/v1\nkind: SLI\nmetadata: {name: emea-startup}\nspec:\n"
+        "  thresholdMetric:\n    metricSource:\n      metricSourceRef: qoe\n"
+        "      spec: {metric: startup_p95_ms, filter: {region: EMEA}}\n"
+        "---\napiVersion: openslo/v1\nkind: SLI\nmetadata: {name: live-stalls}\nspec:\n"
+        "  ratioMetric:\n    rawType: failure\n    raw:\n      metricSource:\n"
+        "        type: oncue\n        spec: {metric: rebuffer_ratio, filter: {live: "
+        "\"true\"}}\n"
+        "---\napiVersion: openslo/v1\nkind: DataSource\nmetadata: {name: qoe}\n"
+        "spec: {type: oncue}\n";
+    struct slo_set *s = NULL;
+    char err[256] = "";
+    T_EQ_INT(slo_set_parse("v1.yaml", y, strlen(y), &s, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(s->n, 2);
+    const struct slo *x = slo_find(s, "x"), *r = slo_find(s, "y");
+    T_EQ_INT(x->metric, QOE_STARTUP_P95);
+    T_EQ_STR(x->filters[0].value, "EMEA");
+    T_EQ_INT(x->how, SLO_TIMESLICES);
+    T_EQ_DBL(x->target, 0.995, 1e-12);
+    T_TRUE(slo_good(x, 3000) && !slo_good(x, 3000.5)); /* lte: the value itself is good */
+    T_EQ_INT(r->metric, QOE_REBUFFER_RATIO);
+    T_EQ_INT(r->how, SLO_TIMESLICES);
+    T_TRUE(slo_good(r, 0.02) && !slo_good(r, 0.021)); /* a minute at 98% success is good */
+    slo_set_destroy(s);
+}
+
+/* Shapes of the OpenSLO specification oncue cannot measure: refused, naming the field. */
+static void test_openslo_v1_unsupported(void)
+{
+    static const struct {
+        const char *yaml, *err;
+    } cases[] = {
+        {V1_HEAD "  indicator:\n    metadata: {name: i}\n    spec:\n      ratioMetric:\n"
+                 "        counter: true\n        good:\n          metricSource:\n"
+                 "            type: Any\n            spec: {query: Any}\n",
+         "v1.yaml:12: ratioMetric.good: unsupported (oncue's ratio metrics are precomputed: use "
+         "raw with rawType failure)"},
+        {V1_HEAD "  indicator:\n    metadata: {name: i}\n    spec:\n      thresholdMetric:\n"
+                 "        metricSource:\n          type: Any\n          spec: {query: Any}\n",
+         "v1.yaml:11: metricSource.type: unsupported: 'Any' (oncue reads its own QoE metrics: "
+         "type oncue, spec: {metric, filter})"},
+        {V1_HEAD "  indicator:\n    metadata: {name: i}\n    spec:\n      thresholdMetric:\n"
+                 "        metricSource:\n          type: oncue\n          spec: {query: x}\n",
+         "v1.yaml:12: metricSource.spec.query: unsupported (name a QoE metric with metric: and "
+         "its slice with filter:)"},
+        {V1_HEAD "  indicatorRef: i\n" V1_WIN "  budgetingMethod: RatioTimeslices\n"
+                 "  objectives: [{target: 0.9}]\n---\napiVersion: openslo/v1\nkind: SLI\n"
+                 "metadata: {name: i}\nspec:\n  thresholdMetric:\n    metricSource:\n"
+                 "      type: oncue\n      spec: {metric: plays}\n",
+         "v1.yaml:9: budgetingMethod: unsupported: 'RatioTimeslices' (Occurrences or "
+         "Timeslices)"},
+        {V1_HEAD "  indicatorRef: nope\n",
+         "v1.yaml:6: indicatorRef: no SLI named 'nope' in this file"},
+        {V1_HEAD "  indicatorRef: i\n  timeWindow:\n    - duration: 1M\n      calendar: "
+                 "{startTime: 2022-01-01 12:00:00, timeZone: UTC}\n  budgetingMethod: "
+                 "Timeslices\n  objectives: [{op: lt, value: 1, target: 0.9}]\n---\n"
+                 "apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: i}\nspec:\n"
+                 "  thresholdMetric:\n    metricSource:\n      type: oncue\n"
+                 "      spec: {metric: plays}\n",
+         "v1.yaml:8: timeWindow[0]: unsupported: calendar-aligned windows (give isRolling: "
+         "true)"},
+        {V1_HEAD "  indicatorRef: i\n" V1_WIN "  budgetingMethod: Occurrences\n"
+                 "  objectives: [{op: lt, value: 500, target: 0.99}]\n---\n"
+                 "apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: i}\nspec:\n"
+                 "  thresholdMetric:\n    metricSource:\n      type: oncue\n"
+                 "      spec: {metric: startup_p95_ms}\n",
+         "v1.yaml:5: budgetingMethod: Occurrences with a thresholdMetric is unsupported (oncue "
+         "counts minutes: use Timeslices, or a ratioMetric)"},
+        {V1_HEAD "  indicatorRef: i\n" V1_WIN "  budgetingMethod: Timeslices\n"
+                 "  objectives: [{target: 0.9}, {target: 0.99}]\n---\n"
+                 "apiVersion: openslo/v1\nkind: SLI\nmetadata: {name: i}\nspec:\n"
+                 "  thresholdMetric:\n    metricSource:\n      type: oncue\n"
+                 "      spec: {metric: plays}\n",
+         "v1.yaml:10: objectives: unsupported: more than one (composite SLOs)"},
+        {"apiVersion: openslo/v1\nkind: DataSource\nmetadata: {name: p}\n"
+         "spec: {type: Prometheus, connectionDetails: {url: x}}\n",
+         "v1.yaml:4: DataSource.spec.type: unsupported: 'Prometheus' (oncue reads its own QoE "
+         "metrics: type oncue)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct slo_set *s = NULL;
+        char err[512] = "";
+        T_EQ_INT(
+            slo_set_parse("v1.yaml", cases[i].yaml, strlen(cases[i].yaml), &s, err, sizeof(err)),
+            OC_EINVAL);
+        T_EQ_STR(err, cases[i].err);
+        T_TRUE(s == NULL);
+    }
+}
+
 static void test_durations(void)
 {
     int64_t v = 0;
@@ -145,7 +300,10 @@ static void test_durations(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_defaults), T_CASE(test_parse), T_CASE(test_errors), T_CASE(test_durations), {0},
+    T_CASE(test_defaults),        T_CASE(test_parse),
+    T_CASE(test_errors),          T_CASE(test_openslo_v1_same_slos),
+    T_CASE(test_openslo_v1_refs), T_CASE(test_openslo_v1_unsupported),
+    T_CASE(test_durations),       {0},
 };
 
 T_MAIN(cases)

@@ -1,0 +1,39 @@
+/*
+ * slo_int.h - internal to slo/: the OpenSLO v1 reader (openslo.c) that slo.c's loader calls.
+ */
+#ifndef OC_SLO_SLO_INT_H
+#define OC_SLO_SLO_INT_H
+
+#include "slo/slo.h"
+
+#define SLO_MAX_SOURCES 16 /* DataSource documents in one file */
+
+/* An SLI as oncue reads it: a QoE metric over a slice, a failure ratio or a threshold. */
+struct slo_sli {
+    char name[SLO_NAME_MAX];
+    int metric; /* enum qoe_metric */
+    int nfilters;
+    struct slo_filter filters[SLO_MAX_FILTERS];
+    int ratio; /* 1: ratioMetric raw (rawType failure); 0: thresholdMetric */
+};
+
+/* What the first pass over a stream collected for the SLOs to refer to. */
+struct slo_refs {
+    struct slo_sli sli[SLO_MAX];
+    int nsli;
+    char sources[SLO_MAX_SOURCES][SLO_NAME_MAX]; /* DataSources of type oncue */
+    int nsources;
+};
+
+/* Passes 0 and 1: records a DataSource (pass 0) or an SLI (pass 1) in refs, checks a Service
+ * (pass 0), skips an SLO (and a document without kind, which the last pass reports), and
+ * refuses other kinds. 0 or OC_EINVAL with "FILE:LINE: ..." in y's err. */
+int slo_v1_collect(struct slo_yaml *y, yaml_node_t *root, int pass, struct slo_refs *refs);
+/* Last pass: reads an OpenSLO v1 SLO spec (objectives, indicator or indicatorRef, a list of
+ * one timeWindow) into s. 0 or OC_EINVAL. */
+int slo_v1_spec(struct slo_yaml *y, yaml_node_t *spec, const struct slo_refs *refs, struct slo *s);
+/* 1 when spec is written in OpenSLO v1 form rather than oncue's shorthand (indicator.metric,
+ * one objective mapping, a timeWindow mapping). */
+int slo_v1_is(struct slo_yaml *y, yaml_node_t *spec);
+
+#endif
