@@ -59,7 +59,7 @@ static int write_op(struct store *s, const struct resume_op *op)
         rc = STORE_BIND(st, STORE_TEXT(w->profile), STORE_TEXT(w->title), STORE_TEXT(w->r.device),
                         STORE_TEXT(w->r.session), STORE_INT(w->r.position_ms),
                         STORE_INT(w->r.duration_ms), STORE_INT(w->r.seq), STORE_INT(w->r.ts),
-                        STORE_INT(w->r.t), STORE_INT((int64_t)w->r.state));
+                        STORE_INT(w->r.t), STORE_INT(w->r.since), STORE_INT((int64_t)w->r.state));
     if (!rc && store_step(st) != STORE_DONE)
         rc = OC_EDB;
     store_reset(st);
@@ -136,7 +136,8 @@ static void read_row(struct store_stmt *st, struct resume_write *w)
     w->r.seq = store_col_int(st, 6);
     w->r.ts = store_col_int(st, 7);
     w->r.t = store_col_int(st, 8);
-    int64_t state = store_col_int(st, 9);
+    w->r.since = store_col_int(st, 9);
+    int64_t state = store_col_int(st, 10);
     w->r.state =
         state >= RESUME_PAUSED && state <= RESUME_ENDED ? (enum resume_state)state : RESUME_PAUSED;
 }
@@ -145,8 +146,7 @@ int resume_log_load(struct store *s, struct resume_table *t)
 {
     struct store_stmt *st = NULL;
     struct resume_write w;
-    struct resume_report gone;
-    int rc, ev;
+    int rc;
     store_lock(s);
     rc = store_prepare(s, RESUME_SQL_ALL, &st);
     while (!rc && (rc = store_step(st)) == STORE_ROW) {
@@ -155,8 +155,10 @@ int resume_log_load(struct store *s, struct resume_table *t)
         rc = resume_table_put(t, w.profile, w.title, SIZE_MAX, 1 << 30, &p);
         if (rc)
             break;
+        if (p->n >= RESUME_DEVICES)
+            continue; /* not written by this binary: one row per device, at most 16 */
         resume_point_reserve(p);
-        resume_apply(p->r, &p->n, &w.r, &gone, &ev);
+        p->r[p->n++] = w.r; /* as stored, since included */
     }
     if (rc == STORE_DONE)
         rc = 0;

@@ -93,6 +93,7 @@ int resume_parse_object(const json_t *obj, int ids, int64_t recv_ms, struct resu
         get_state(obj, &r->state, err, errlen))
         return OC_EINVAL;
     r->t = r->ts < recv_ms ? r->ts : recv_ms;
+    r->since = r->t;
     return 0;
 }
 

@@ -43,7 +43,10 @@ struct resume_report {
     int64_t duration_ms;                  /* 1 .. RESUME_POS_MAX_MS */
     int64_t seq;                          /* the device's sequence number */
     int64_t ts;                           /* event time the device sent (unix ms) */
-    int64_t t;                            /* ts clamped to the receive time: what the rule uses */
+    int64_t t;                            /* ts clamped to the receive time: last heard */
+    int64_t since;                        /* the t at which the device first reported this
+                                             session, position, duration and state: when its
+                                             point last moved */
     enum resume_state state;
 };
 
@@ -74,7 +77,7 @@ int resume_parse_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
                        size_t errlen);
 
 /* Orders two reports of one device: > 0 when a supersedes b (higher seq; on equal seq, a
- * total order over the other fields), < 0 when b supersedes a, 0 when they are equal. */
+ * total order over the other fields but since), < 0 when b supersedes a, 0 when equal. */
 int resume_device_cmp(const struct resume_report *a, const struct resume_report *b);
 /* The index of the winning report among the n (> 0) reports of one point, one per device
  * (distinct device ids), idle_ms being the idle window of the rule. A pure function of the
@@ -87,10 +90,13 @@ enum resume_outcome {
     RESUME_COALESCED,   /* newer, but the same session, position, duration and state */
     RESUME_STALE,       /* a duplicate or an older report of the device: refused */
 };
-/* Folds report w into the set r of *n reports (capacity RESUME_DEVICES): replaces the
- * device's report when w supersedes it, adds it otherwise, and when the set is full drops
- * the report with the lowest (t, device) first (*evicted is then set to its index before the
- * write, and the evicted report copied into *gone). The outcome. */
+/* Folds report w (w->since = w->t) into the set r of *n reports (capacity RESUME_DEVICES):
+ * replaces the device's report when w supersedes it (keeping the earlier since when w only
+ * repeats the session, position, duration and state: coalesced), adds it otherwise, and when
+ * the set is full drops the report with the lowest (t, device) first (*evicted is then set to
+ * its index and the evicted report copied into *gone). A stale report that repeats the
+ * device's kept one still lowers its since, so the kept since is the earliest time the device
+ * reported that point, whatever the arrival order. The outcome. */
 enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct resume_report *w,
                                  struct resume_report *gone /* OUT */, int *evicted /* OUT */);
 

@@ -34,13 +34,13 @@ int resume_device_cmp(const struct resume_report *a, const struct resume_report 
 
 /* The class of r in the set (higher wins): 3 an end not followed by a later viewing, 2 playing
  * and heard within idle_ms of the newest report, 1 paused or idle, 0 an end that a later
- * viewing (a report more than idle_ms after it) superseded. */
+ * viewing superseded (another device's point moved more than idle_ms after the end). */
 static int rank(const struct resume_report *r, const struct resume_report *all, int n,
                 int64_t newest, int64_t idle_ms)
 {
     if (r->state == RESUME_ENDED) {
         for (int i = 0; i < n; i++)
-            if (all[i].state != RESUME_ENDED && all[i].t > r->t + idle_ms)
+            if (all[i].state != RESUME_ENDED && all[i].since > r->since + idle_ms)
                 return 0;
         return 3;
     }
@@ -49,8 +49,9 @@ static int rank(const struct resume_report *r, const struct resume_report *all, 
     return 1;
 }
 
-/* The winner: highest class, then latest t, then highest seq, then the greatest device id
- * (distinct within a point), so the order is total and the answer a function of the set. */
+/* The winner: highest class, then the latest since (the point that moved last), then the
+ * latest t, then the highest seq, then the greatest device id (distinct within a point), so
+ * the order is total and the answer a function of the set. */
 int resume_winner(const struct resume_report *r, int n, int64_t idle_ms)
 {
     int64_t newest = r[0].t;
@@ -60,6 +61,8 @@ int resume_winner(const struct resume_report *r, int n, int64_t idle_ms)
     int best = 0, best_rank = rank(&r[0], r, n, newest, idle_ms);
     for (int i = 1; i < n; i++) {
         int k = rank(&r[i], r, n, newest, idle_ms), c = k - best_rank;
+        if (!c)
+            c = cmp_i64(r[i].since, r[best].since);
         if (!c)
             c = cmp_i64(r[i].t, r[best].t);
         if (!c)
@@ -86,6 +89,13 @@ static int oldest(const struct resume_report *r, int n)
     return o;
 }
 
+/* 1 when a and b report the same point: session, position, duration and state. */
+static int same_point(const struct resume_report *a, const struct resume_report *b)
+{
+    return a->position_ms == b->position_ms && a->duration_ms == b->duration_ms &&
+           a->state == b->state && strcmp(a->session, b->session) == 0;
+}
+
 /* Folds w into the set; see resume.h. */
 enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct resume_report *w,
                                  struct resume_report *gone, int *evicted)
@@ -94,11 +104,15 @@ enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct r
     for (int i = 0; i < *n; i++) {
         if (strcmp(r[i].device, w->device) != 0)
             continue;
-        if (resume_device_cmp(w, &r[i]) <= 0)
+        int same = same_point(&r[i], w);
+        int64_t since = same && r[i].since < w->t ? r[i].since : w->t;
+        if (resume_device_cmp(w, &r[i]) <= 0) {
+            if (same)
+                r[i].since = since;
             return RESUME_STALE;
-        int same = r[i].position_ms == w->position_ms && r[i].duration_ms == w->duration_ms &&
-                   r[i].state == w->state && strcmp(r[i].session, w->session) == 0;
+        }
         r[i] = *w;
+        r[i].since = since;
         return same ? RESUME_COALESCED : RESUME_APPLIED;
     }
     if (*n == RESUME_DEVICES) {
@@ -108,9 +122,11 @@ enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct r
         *gone = r[o];
         *evicted = o;
         r[o] = *w;
+        r[o].since = w->t;
         return RESUME_APPLIED;
     }
-    r[(*n)++] = *w;
+    r[*n] = *w;
+    r[(*n)++].since = w->t;
     return RESUME_APPLIED;
 }
 

@@ -191,6 +191,7 @@ static const struct migration migrations[] = {
      " seq INTEGER NOT NULL,"
      " ts_ms INTEGER NOT NULL,"
      " t_ms INTEGER NOT NULL,"
+     " since_ms INTEGER NOT NULL,"
      " state INTEGER NOT NULL,"
      " PRIMARY KEY (profile, title, device)) WITHOUT ROWID;"},
     {0},

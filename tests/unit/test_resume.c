@@ -26,7 +26,7 @@ static struct resume_report rep(const char *d, int64_t seq, int64_t t, int64_t p
     snprintf(r.device, sizeof r.device, "%s", d);
     snprintf(r.session, sizeof r.session, "s-%s", d);
     r.seq = seq;
-    r.ts = r.t = t;
+    r.ts = r.t = r.since = t;
     r.position_ms = pos;
     r.duration_ms = 3600000;
     r.state = st;
@@ -158,20 +158,29 @@ static void test_rule_table(void)
     struct resume_report a[] = {rep("phone", 1, NOW - 30000, 3500000, RESUME_ENDED),
                                 rep("tv", 9, NOW, 1000, RESUME_PLAYING)};
     T_EQ_STR(winner(a, 2), "phone");
-    /* ...unless that report comes more than the idle window after it: a new viewing. */
-    a[0].t = NOW - IDLE - 1;
+    /* ...unless another device's point moved more than the idle window after it: a new
+     * viewing. */
+    a[0].t = a[0].since = NOW - IDLE - 1;
     T_EQ_STR(winner(a, 2), "tv");
     /* A paused TV that keeps reporting does not beat a phone that is playing. */
     struct resume_report b[] = {rep("tv", 50, NOW, 600000, RESUME_PAUSED),
                                 rep("phone", 3, NOW - 20000, 900000, RESUME_PLAYING)};
     T_EQ_STR(winner(b, 2), "phone");
-    /* A phone silent for longer than the idle window is idle: the later report wins. */
-    b[1].t = NOW - IDLE - 1;
+    /* A phone silent for longer than the idle window is idle: the point that moved last wins
+     * (here the TV's, paused after the phone went silent). */
+    b[1].t = b[1].since = NOW - IDLE - 1;
     T_EQ_STR(winner(b, 2), "tv");
-    /* Two paused: the later event time; equal times: the higher seq; then the device id. */
+    /* The TV's heartbeats repeat a pause older than the phone's last move: the phone's. */
+    b[0].since = NOW - IDLE - 2;
+    T_EQ_STR(winner(b, 2), "phone");
+    /* Two paused: the later since, then the later t, then the higher seq, then the device. */
     struct resume_report c[] = {rep("a", 1, NOW - 5, 10, RESUME_PAUSED),
                                 rep("b", 1, NOW - 6, 20, RESUME_PAUSED)};
     T_EQ_STR(winner(c, 2), "a");
+    c[1].t = NOW - 4;
+    T_EQ_STR(winner(c, 2), "a");
+    c[1].since = NOW - 5;
+    T_EQ_STR(winner(c, 2), "b");
     c[1].t = NOW - 5;
     T_EQ_STR(winner(c, 2), "b");
     c[1].seq = 0;
@@ -250,24 +259,47 @@ static void fold(const struct resume_report *w, const int *order, int n, struct 
     *out = set[resume_winner(set, k, IDLE)];
 }
 
-/* Random writes from up to 6 devices (with duplicates, reordered seqs, equal seqs with other
- * content, ends and clock ties), folded in 200 random orders each: every order ends with the
- * same winner, field for field. */
+/* One device's report stream as players send it: seq rising by one, the session's position
+ * never going back, paused or playing, heartbeats that repeat a paused point, now and then an
+ * end; each report also sent twice now and then (a retry). Appends to w from *n. */
+static void stream(uint64_t *s, const char *d, struct resume_report *w, int *n)
+{
+    int64_t t = NOW - 600000 + (int64_t)(rng_next(s) % 300000), pos = 0;
+    int count = 3 + (int)(rng_next(s) % 8);
+    enum resume_state st = RESUME_PLAYING;
+    for (int i = 0; i < count; i++) {
+        int r = (int)(rng_next(s) % 10);
+        t += 10000 + (int64_t)(rng_next(s) % 3) * 10000;
+        if (st == RESUME_PLAYING)
+            pos += 10000;
+        st = r < 6 ? RESUME_PLAYING : r < 9 ? RESUME_PAUSED : RESUME_ENDED;
+        if (st == RESUME_ENDED)
+            pos = 3600000;
+        w[*n] = rep(d, i + 1, t, pos, st);
+        (*n)++;
+        if (rng_next(s) % 4 == 0) {
+            w[*n] = w[*n - 1];
+            (*n)++;
+        }
+        if (st == RESUME_ENDED)
+            break;
+    }
+}
+
+/* Streams from up to 6 devices, delivered in 200 random orders each (interleaved, reordered
+ * within a device, duplicated): every order ends with the same winner, field for field,
+ * since included. */
 static void test_permutations_converge(void)
 {
     static const char *const devices[] = {"phone", "tv", "laptop", "tablet", "car", "web"};
     uint64_t s = 0x9e3779b97f4a7c15ULL;
     for (int round = 0; round < 300; round++) {
-        struct resume_report w[40];
-        int order[40], n = 8 + (int)(rng_next(&s) % 32), bad = 0;
-        for (int i = 0; i < n; i++) {
-            const char *d = devices[rng_next(&s) % 6];
-            w[i] = rep(d, (int64_t)(rng_next(&s) % 8), NOW - (int64_t)(rng_next(&s) % 5) * 40000,
-                       (int64_t)(rng_next(&s) % 4) * 60000, (enum resume_state)(rng_next(&s) % 3));
-            if (i > 0 && rng_next(&s) % 5 == 0)
-                w[i] = w[rng_next(&s) % (uint64_t)i]; /* a duplicate */
+        struct resume_report w[6 * 20];
+        int order[6 * 20], n = 0, bad = 0, nd = 1 + (int)(rng_next(&s) % 6);
+        for (int d = 0; d < nd; d++)
+            stream(&s, devices[d], w, &n);
+        for (int i = 0; i < n; i++)
             order[i] = i;
-        }
         struct resume_report first, again;
         fold(w, order, n, &first);
         for (int p = 0; p < 200; p++) {
@@ -277,11 +309,35 @@ static void test_permutations_converge(void)
                 order[j] = x;
             }
             fold(w, order, n, &again);
-            if (resume_device_cmp(&first, &again) != 0 || strcmp(first.device, again.device))
+            if (resume_device_cmp(&first, &again) != 0 || first.since != again.since ||
+                strcmp(first.device, again.device) != 0)
                 bad++;
         }
         T_EQ_INT(bad, 0);
     }
+}
+
+/* The paused TV keeps reporting its old point while the phone plays, and goes on reporting
+ * after the phone went silent (the app was closed without a pause): the phone's point, which
+ * moved last, stays the resume point. */
+static void test_paused_heartbeats_do_not_overwrite(void)
+{
+    struct resume_report set[RESUME_DEVICES], gone;
+    int n = 0, ev, seq = 0;
+    for (int64_t t = 0; t <= 600000; t += 30000) { /* TV paused at 10 min, reporting */
+        struct resume_report tv = rep("tv", ++seq, NOW + t, 600000, RESUME_PAUSED);
+        resume_apply(set, &n, &tv, &gone, &ev);
+    }
+    for (int64_t t = 60000; t <= 300000; t += 10000) { /* the phone plays 1..5 min in */
+        struct resume_report ph = rep("phone", t / 10000, NOW + t, 600000 + t, RESUME_PLAYING);
+        resume_apply(set, &n, &ph, &gone, &ev);
+    }
+    const struct resume_report *win = &set[resume_winner(set, n, IDLE)];
+    T_EQ_STR(win->device, "phone");
+    T_EQ_INT(win->position_ms, 900000);
+    for (int i = 0; i < n; i++)
+        if (strcmp(set[i].device, "tv") == 0)
+            T_EQ_INT(set[i].since, NOW); /* heartbeats did not move the TV's point */
 }
 
 static void test_watched_thresholds(void)
@@ -411,6 +467,7 @@ static const struct t_case cases[] = {
     T_CASE(test_apply_stale_and_coalesced),
     T_CASE(test_apply_full_evicts_oldest),
     T_CASE(test_permutations_converge),
+    T_CASE(test_paused_heartbeats_do_not_overwrite),
     T_CASE(test_watched_thresholds),
     T_CASE(test_table_caps),
     T_CASE(test_group_commit_reloads),
