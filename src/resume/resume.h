@@ -12,6 +12,7 @@
 #define OC_RESUME_RESUME_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,11 @@ enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct r
 /* 1 when a point counts as watched and stays out of the continue-watching row: ended, or
  * duration under min_duration_ms, or position under lo or over hi (shares of duration). */
 int resume_watched(const struct resume_report *r, double lo, double hi, int64_t min_duration_ms);
+
+/* `oncue bench resume`: load on a running server's resume routes (bench.c). */
+int resume_bench_main(int argc, char **argv);
+/* The options of `oncue bench resume`, ending in {0}. */
+extern const struct oc_cli resume_bench_cli[];
 
 /* The module: PUT/GET /v1/resume/{profile}/{title}, POST /v1/resume, GET
  * /v1/resume/{profile}; needs the store. */
