@@ -14,7 +14,7 @@
 #define RESUME_SQL_DELETE                                                                          \
     "DELETE FROM resume_reports WHERE profile = ?1 AND title = ?2 AND device = ?3"
 #define RESUME_SQL_ALL                                                                             \
-    "SELECT profile, title, device, session, position_ms, duration_ms, seq, ts_ms, t_ms,"         \
+    "SELECT profile, title, device, session, position_ms, duration_ms, seq, ts_ms, t_ms,"          \
     " since_ms, state FROM resume_reports"
 
 #endif

@@ -36,7 +36,7 @@ static void fold(void *arg, const struct sim_resume_report *s)
 {
     struct run *run = arg;
     struct resume_report r, gone;
-    int ev, k = atoi(s->profile + strlen("profile-"));
+    int ev, k = (int)strtol(s->profile + strlen("profile-"), NULL, 10);
     memset(&r, 0, sizeof r);
     snprintf(r.device, sizeof r.device, "%s", s->device);
     snprintf(r.session, sizeof r.session, "%s", s->session);
