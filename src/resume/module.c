@@ -126,15 +126,18 @@ static void put_point(struct http_req *req)
     char err[200];
     uint64_t batch = 0;
     int rc;
+    int64_t now = oc_clock_now_ms(m->app->clock);
     if (path_ids(req, &w) != 0)
         goto bad;
-    if (oc_json_parse(req->body, req->body_len, &body, err, sizeof err) != 0) {
-        http_problem(req, 400, "body: not JSON: %s", err);
-        goto bad;
-    }
-    if (resume_parse_object(body, 0, oc_clock_now_ms(m->app->clock), &w, err, sizeof err)) {
-        http_problem(req, 422, "%s", err);
-        goto bad;
+    if (resume_fast_object(req->body, req->body_len, now, &w) != 0) {
+        if (oc_json_parse(req->body, req->body_len, &body, err, sizeof err) != 0) {
+            http_problem(req, 400, "body: not JSON: %s", err);
+            goto bad;
+        }
+        if (resume_parse_object(body, 0, now, &w, err, sizeof err)) {
+            http_problem(req, 422, "%s", err);
+            goto bad;
+        }
     }
     oc_wrlock(&m->lock);
     rc = apply_one(m, &w, &batch);

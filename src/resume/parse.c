@@ -107,6 +107,8 @@ int resume_parse_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
     int rc = OC_EMALFORMED;
     *out = NULL;
     *nout = 0;
+    if (resume_fast_batch(p, n, max, recv_ms, out, nout) == 0)
+        return 0;
     if (oc_json_parse(p, n, &arr, why, sizeof why) != 0) {
         snprintf(err, errlen, "body: not JSON: %s", why);
         goto out;

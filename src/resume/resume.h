@@ -77,6 +77,14 @@ int resume_parse_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
                        struct resume_write **out /* OUT */, size_t *nout /* OUT */, char *err,
                        size_t errlen);
 
+/* The hot path of both (fast.c): reads the plain shape of a PUT body (one object) or a POST
+ * body (an array) without a JSON tree. 0 with the same result the functions above give, or
+ * -1 when the body is anything else (escapes, other members, non-ASCII, a bound broken, not
+ * JSON): then call them for the answer. The caller frees *out. */
+int resume_fast_object(const char *p, size_t n, int64_t recv_ms, struct resume_write *w /* OUT */);
+int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
+                      struct resume_write **out /* OUT */, size_t *nout /* OUT */);
+
 /* Orders two reports of one device: > 0 when a supersedes b (higher seq; on equal seq, a
  * total order over the other fields but since), < 0 when b supersedes a, 0 when equal. */
 int resume_device_cmp(const struct resume_report *a, const struct resume_report *b);

@@ -4,7 +4,8 @@
  *
  * Besides not crashing: an accepted batch holds at most the cap, and every accepted write has
  * ids in their charset and length, position within [0, duration], duration, seq and ts within
- * their bounds, and t = min(ts, receive time).
+ * their bounds, and t = min(ts, receive time). Differential: whenever the hot path (fast.c)
+ * accepts a body, the jansson path accepts it too with the very same writes.
  */
 #include "core/err.h"
 #include "resume/resume.h"
@@ -33,11 +34,51 @@ static void check(const struct resume_write *w, int ids)
         abort();
 }
 
+/* 1 when a and b hold the same write (the bytes after each string's NUL are not compared). */
+static int same(const struct resume_write *a, const struct resume_write *b, int ids)
+{
+    const struct resume_report *x = &a->r, *y = &b->r;
+    return (!ids || (strcmp(a->profile, b->profile) == 0 && strcmp(a->title, b->title) == 0)) &&
+           strcmp(x->device, y->device) == 0 && strcmp(x->session, y->session) == 0 &&
+           x->position_ms == y->position_ms && x->duration_ms == y->duration_ms &&
+           x->seq == y->seq && x->ts == y->ts && x->t == y->t && x->since == y->since &&
+           x->state == y->state;
+}
+
+/* The jansson path alone (what resume_parse_batch does when the hot path declines). */
+static int slow_batch(const char *p, size_t size, struct resume_write **out, size_t *n)
+{
+    char err[240];
+    json_t *arr = json_loadb(p, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    int rc = arr && json_is_array(arr) && json_array_size(arr) <= 64 ? 0 : -1;
+    *n = rc ? 0 : json_array_size(arr);
+    *out = calloc(*n + 1, sizeof **out);
+    for (size_t i = 0; i < *n && !rc; i++)
+        rc = resume_parse_object(json_array_get(arr, i), 1, RECV, &(*out)[i], err, sizeof err);
+    json_decref(arr);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct resume_write *w = NULL;
     size_t n = 0;
     char err[240];
+    struct resume_write *fw = NULL, one, fone;
+    size_t fn = 0;
+    if (resume_fast_batch((const char *)data, size, 64, RECV, &fw, &fn) == 0) {
+        if (slow_batch((const char *)data, size, &w, &n) != 0 || n != fn)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if (!same(&w[i], &fw[i], 1))
+                abort();
+        free(w);
+    }
+    free(fw);
     int rc = resume_parse_batch((const char *)data, size, 64, RECV, &w, &n, err, sizeof err);
     if (rc == 0) {
         if (n > 64)
@@ -48,12 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     free(w);
-    json_t *obj = json_loadb((const char *)data, size, JSON_ALLOW_NUL, NULL);
-    if (obj) {
-        struct resume_write one;
-        if (resume_parse_object(obj, 0, RECV, &one, err, sizeof err) == 0)
-            check(&one, 0);
-        json_decref(obj);
-    }
+    memset(&one, 0, sizeof one);
+    memset(&fone, 0, sizeof fone);
+    int fast = resume_fast_object((const char *)data, size, RECV, &fone);
+    json_t *obj =
+        json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    int slow = obj ? resume_parse_object(obj, 0, RECV, &one, err, sizeof err) : -1;
+    if (slow == 0)
+        check(&one, 0);
+    if (fast == 0 && (slow != 0 || !same(&one, &fone, 0)))
+        abort();
+    json_decref(obj);
     return 0;
 }

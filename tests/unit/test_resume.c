@@ -146,6 +146,43 @@ static void test_parse_batch(void)
     T_TRUE(w == NULL);
 }
 
+/* The hot path reads the plain shape itself and declines the rest (which parse.c then reads). */
+static void test_fast_path(void)
+{
+    struct resume_write *w = NULL, one;
+    size_t n = 0;
+    const char *ok = " [{\"profile\":\"p\",\"title\":\"t\",\"position_ms\":5,\"duration_ms\":9,"
+                     "\"device\":\"d\",\"session\":\"s\",\"seq\":2,\"state\":\"playing\","
+                     "\"ts\":1764000009000} ]\n";
+    T_EQ_INT(resume_fast_batch(ok, strlen(ok), 10, NOW, &w, &n), 0);
+    T_EQ_INT(n, 1);
+    if (n == 1) {
+        T_EQ_STR(w[0].title, "t");
+        T_EQ_INT(w[0].r.position_ms, 5);
+        T_EQ_INT(w[0].r.t, NOW);
+        T_EQ_INT(w[0].r.state, RESUME_PLAYING);
+    }
+    free(w);
+    const char *declined[] = {
+        "[{\"profile\":\"\\u0070\"}]",             /* an escape */
+        "[{\"profile\":\"p\",\"profile\":\"p\"}]", /* a duplicate */
+        "{\"position_ms\":1.0}",                   /* a fraction */
+        "[1]",
+        "[{}] x",
+        "",
+        "[{\"extra\":1}]",
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+        T_EQ_INT(resume_fast_batch(declined[i], strlen(declined[i]), 10, NOW, &w, &n), -1);
+        T_EQ_INT(resume_fast_object(declined[i], strlen(declined[i]), NOW, &one), -1);
+    }
+    const char *put = "{\"position_ms\":0,\"duration_ms\":1,\"device\":\"d\",\"session\":\"s\","
+                      "\"seq\":0,\"state\":\"ended\",\"ts\":946684800000}";
+    T_EQ_INT(resume_fast_object(put, strlen(put), NOW, &one), 0);
+    T_EQ_INT(one.r.state, RESUME_ENDED);
+    T_EQ_INT(one.r.t, 946684800000LL);
+}
+
 /* The winner's device among reports r[0..n). */
 static const char *winner(const struct resume_report *r, int n)
 {
@@ -462,6 +499,7 @@ static const struct t_case cases[] = {
     T_CASE(test_parse_refusals_name_the_field),
     T_CASE(test_ids),
     T_CASE(test_parse_batch),
+    T_CASE(test_fast_path),
     T_CASE(test_rule_table),
     T_CASE(test_future_clock_cannot_win_forever),
     T_CASE(test_apply_stale_and_coalesced),
