@@ -45,14 +45,12 @@ uint64_t resume_log_add(struct resume_log *l, const struct resume_op *op)
     return b;
 }
 
-/* Writes one change inside the open transaction: 0 or OC_EDB. */
-static int write_op(struct store *s, const struct resume_op *op)
+/* Writes one change inside the open transaction with put or del (prepared): 0 or OC_EDB. */
+static int write_op(struct store_stmt *put, struct store_stmt *del, const struct resume_op *op)
 {
-    struct store_stmt *st;
     const struct resume_write *w = &op->w;
-    int rc = store_prepare(s, op->del ? RESUME_SQL_DELETE : RESUME_SQL_PUT, &st);
-    if (rc)
-        return rc;
+    struct store_stmt *st = op->del ? del : put;
+    int rc;
     if (op->del)
         rc = STORE_BIND(st, STORE_TEXT(w->profile), STORE_TEXT(w->title), STORE_TEXT(w->r.device));
     else
@@ -69,11 +67,15 @@ static int write_op(struct store *s, const struct resume_op *op)
 /* Writes ops[0..n) in one transaction: 0 or OC_EDB. Holds the store's lock only. */
 static int write_batch(struct store *s, const struct resume_op *ops, size_t n)
 {
+    struct store_stmt *put, *del;
     int rc = store_begin(s);
     if (rc)
         return rc;
+    rc = store_prepare(s, RESUME_SQL_PUT, &put);
+    if (!rc)
+        rc = store_prepare(s, RESUME_SQL_DELETE, &del);
     for (size_t i = 0; i < n && !rc; i++)
-        rc = write_op(s, &ops[i]);
+        rc = write_op(put, del, &ops[i]);
     if (rc) {
         oc_log(OC_LOG_ERROR, "resume: cannot write %zu reports: %s", n, store_errmsg(s));
         store_rollback(s);
