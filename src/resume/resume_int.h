@@ -18,31 +18,35 @@
 struct store;
 struct resume_profile;
 
+/* A hash chain's link, the first member of what the table's two hashes hold. */
+struct resume_link {
+    struct resume_link *next; /* the chain */
+    uint64_t hash;            /* the key's */
+};
+
 /* One point: the reports of one profile's title, one per device. */
 struct resume_point {
-    struct resume_point *next;      /* hash chain */
+    struct resume_link link;        /* in the table's points, hash of (profile, title) */
     struct resume_point *pnext;     /* the profile's next point */
     struct resume_profile *profile; /* owner of the id */
     char *title;                    /* owned */
-    uint64_t hash;                  /* of (profile, title) */
     struct resume_report *r;        /* n reports (cap slots), owned */
     int n, cap;                     /* cap grows 1, 2, 4 .. RESUME_DEVICES */
 };
 
 /* One profile: its id and its points (the continue-watching candidates). */
 struct resume_profile {
-    struct resume_profile *next; /* hash chain */
+    struct resume_link link;     /* in the table's profiles, hash of the id */
     char *id;                    /* owned */
-    uint64_t hash;
     struct resume_point *points; /* list through pnext */
     int npoints;
 };
 
 /* Every point, by (profile, title) and by profile. */
 struct resume_table {
-    struct resume_point **pb; /* point buckets, npb a power of two */
+    struct resume_link **pb; /* point buckets, npb a power of two */
     size_t npb, npoints;
-    struct resume_profile **fb; /* profile buckets, nfb a power of two */
+    struct resume_link **fb; /* profile buckets, nfb a power of two */
     size_t nfb, nprofiles;
 };
 

@@ -43,17 +43,18 @@ void resume_table_init(struct resume_table *t)
 void resume_table_free(struct resume_table *t)
 {
     for (size_t i = 0; i < t->npb; i++)
-        for (struct resume_point *p = t->pb[i], *nx; p; p = nx) {
-            nx = p->next;
+        for (struct resume_link *l = t->pb[i], *nx; l; l = nx) {
+            struct resume_point *p = (struct resume_point *)l;
+            nx = l->next;
             free(p->title);
             free(p->r);
             free(p);
         }
     for (size_t i = 0; i < t->nfb; i++)
-        for (struct resume_profile *f = t->fb[i], *nx; f; f = nx) {
-            nx = f->next;
-            free(f->id);
-            free(f);
+        for (struct resume_link *l = t->fb[i], *nx; l; l = nx) {
+            nx = l->next;
+            free(((struct resume_profile *)l)->id);
+            free(l);
         }
     free(t->pb);
     free(t->fb);
@@ -63,9 +64,9 @@ void resume_table_free(struct resume_table *t)
 struct resume_profile *resume_table_profile(const struct resume_table *t, const char *profile)
 {
     uint64_t h = profile_hash(profile);
-    for (struct resume_profile *f = t->fb[h & (t->nfb - 1)]; f; f = f->next)
-        if (f->hash == h && strcmp(f->id, profile) == 0)
-            return f;
+    for (struct resume_link *l = t->fb[h & (t->nfb - 1)]; l; l = l->next)
+        if (l->hash == h && strcmp(((struct resume_profile *)l)->id, profile) == 0)
+            return (struct resume_profile *)l;
     return NULL;
 }
 
@@ -73,42 +74,32 @@ struct resume_point *resume_table_get(const struct resume_table *t, const char *
                                       const char *title)
 {
     uint64_t h = point_hash(profile, title);
-    for (struct resume_point *p = t->pb[h & (t->npb - 1)]; p; p = p->next)
-        if (p->hash == h && strcmp(p->title, title) == 0 && strcmp(p->profile->id, profile) == 0)
-            return p;
+    for (struct resume_link *l = t->pb[h & (t->npb - 1)]; l; l = l->next) {
+        const struct resume_point *p = (const struct resume_point *)l;
+        if (l->hash == h && strcmp(p->title, title) == 0 && strcmp(p->profile->id, profile) == 0)
+            return (struct resume_point *)l;
+    }
     return NULL;
 }
 
-/* Doubles the point buckets. */
-static void grow_points(struct resume_table *t)
+/* Links l into the buckets b (*n of them), doubling them first when *count reaches *n. */
+static void link_in(struct resume_link ***b, size_t *n, size_t count, struct resume_link *l)
 {
-    size_t n = t->npb * 2;
-    struct resume_point **b = oc_calloc(n, sizeof *b);
-    for (size_t i = 0; i < t->npb; i++)
-        for (struct resume_point *p = t->pb[i], *nx; p; p = nx) {
-            nx = p->next;
-            p->next = b[p->hash & (n - 1)];
-            b[p->hash & (n - 1)] = p;
-        }
-    free(t->pb);
-    t->pb = b;
-    t->npb = n;
-}
-
-/* Doubles the profile buckets. */
-static void grow_profiles(struct resume_table *t)
-{
-    size_t n = t->nfb * 2;
-    struct resume_profile **b = oc_calloc(n, sizeof *b);
-    for (size_t i = 0; i < t->nfb; i++)
-        for (struct resume_profile *f = t->fb[i], *nx; f; f = nx) {
-            nx = f->next;
-            f->next = b[f->hash & (n - 1)];
-            b[f->hash & (n - 1)] = f;
-        }
-    free(t->fb);
-    t->fb = b;
-    t->nfb = n;
+    if (count >= *n) {
+        size_t m = *n * 2;
+        struct resume_link **nb = oc_calloc(m, sizeof *nb);
+        for (size_t i = 0; i < *n; i++)
+            for (struct resume_link *x = (*b)[i], *nx; x; x = nx) {
+                nx = x->next;
+                x->next = nb[x->hash & (m - 1)];
+                nb[x->hash & (m - 1)] = x;
+            }
+        free(*b);
+        *b = nb;
+        *n = m;
+    }
+    l->next = (*b)[l->hash & (*n - 1)];
+    (*b)[l->hash & (*n - 1)] = l;
 }
 
 /* The profile, created when absent. */
@@ -117,14 +108,10 @@ static struct resume_profile *profile_put(struct resume_table *t, const char *pr
     struct resume_profile *f = resume_table_profile(t, profile);
     if (f)
         return f;
-    if (t->nprofiles >= t->nfb)
-        grow_profiles(t);
     f = oc_calloc(1, sizeof *f);
     f->id = oc_strdup(profile);
-    f->hash = profile_hash(profile);
-    f->next = t->fb[f->hash & (t->nfb - 1)];
-    t->fb[f->hash & (t->nfb - 1)] = f;
-    t->nprofiles++;
+    f->link.hash = profile_hash(profile);
+    link_in(&t->fb, &t->nfb, t->nprofiles++, &f->link);
     return f;
 }
 
@@ -140,14 +127,11 @@ int resume_table_put(struct resume_table *t, const char *profile, const char *ti
     if (t->npoints >= max_points || (f && f->npoints >= max_titles))
         return OC_ETOOBIG;
     f = profile_put(t, profile);
-    if (t->npoints >= t->npb)
-        grow_points(t);
     p = oc_calloc(1, sizeof *p);
     p->title = oc_strdup(title);
     p->profile = f;
-    p->hash = point_hash(profile, title);
-    p->next = t->pb[p->hash & (t->npb - 1)];
-    t->pb[p->hash & (t->npb - 1)] = p;
+    p->link.hash = point_hash(profile, title);
+    link_in(&t->pb, &t->npb, t->npoints, &p->link);
     p->pnext = f->points;
     f->points = p;
     f->npoints++;
