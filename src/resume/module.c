@@ -334,8 +334,9 @@ static const struct oc_setting settings[] = {
      "continue watching leaves out titles whose position is over this share of the duration"},
     {"resume.min_duration_s", OC_SETTING_INT, "300", 0, 604800, NULL, F(min_duration_s), NULL,
      "continue watching leaves out titles shorter than this"},
-    {"resume.max_points", OC_SETTING_INT, "5000000", 1, 1000000000, NULL, F(max_points), NULL,
-     "resume points (profile and title) held; writes for new ones past it answer 409"},
+    {"resume.max_points", OC_SETTING_INT, "2000000", 1, 1000000000, NULL, F(max_points), NULL,
+     "resume points (profile and title) held in memory, about 400 bytes each with one device;"
+     " writes for new ones past it answer 409"},
     {"resume.max_titles", OC_SETTING_INT, "10000", 1, 1000000, NULL, F(max_titles), NULL,
      "titles one profile may hold; writes for new ones past it answer 409"},
     {"resume.row_limit", OC_SETTING_INT, "20", 1, ROW_MAX_LIMIT, NULL, F(row_limit), NULL,
