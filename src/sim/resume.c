@@ -84,9 +84,9 @@ static void plan_profile(struct plan *p, struct sim_resume_truth *tr, int64_t t0
                tv = {"tv", 0, 0, ""};
     int64_t off = (int64_t)sim_rng_below(&p->rng, 20000), dur = 120 * MIN_MS, pos;
     t0 += off;
-    snprintf(lap.session, sizeof lap.session, "%s-l", tr->profile);
-    snprintf(ph.session, sizeof ph.session, "%s-p", tr->profile);
-    snprintf(tv.session, sizeof tv.session, "%s-t", tr->profile);
+    snprintf(lap.session, sizeof lap.session, "%.24s-l", tr->profile);
+    snprintf(ph.session, sizeof ph.session, "%.24s-p", tr->profile);
+    snprintf(tv.session, sizeof tv.session, "%.24s-t", tr->profile);
     if (tr->variant == 1)
         dur = 45 * MIN_MS;
     /* Half an hour earlier on the laptop (whose clock says 5.5 hours later): 0 -> 5 min. */

@@ -115,6 +115,7 @@ static void test_same_seed_same_reports(void)
     T_EQ_INT(x.reports, y.reports);
     T_TRUE(x.hash == y.hash);
     T_EQ_INT(memcmp(a, b, sizeof a), 0);
+    free(y.pts);
     play(12, 1, b, &y);
     T_TRUE(x.hash != y.hash);
     free(x.pts);
