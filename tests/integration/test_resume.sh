@@ -9,11 +9,7 @@ VIEW=$(new_token "$D" viewer resume-viewer)
 start_server "$D" || exit 1
 NOW=$(( $(date +%s) * 1000 ))
 
-# report DEVICE SEQ POS STATE TS [DURATION]: one report body
-report() {
-    printf '{"position_ms":%s,"duration_ms":%s,"device":"%s","session":"s-%s","seq":%s,"state":"%s","ts":%s}' \
-        "$3" "${6:-3600000}" "$1" "$1" "$2" "$4" "$5"
-}
+report() { resume_report "$@"; }
 put() { status PUT "/v1/resume/$1/$2" -H "Authorization: Bearer $ING" -d "$3"; }
 get() { status GET "$1" -H "Authorization: Bearer $VIEW"; }
 

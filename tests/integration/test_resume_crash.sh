@@ -11,11 +11,8 @@ VIEW=$(new_token "$D" viewer crash-viewer)
 start_server "$D" || exit 1
 NOW=$(( $(date +%s) * 1000 ))
 
-# report DEVICE SEQ POS
-report() {
-    printf '{"position_ms":%s,"duration_ms":7200000,"device":"%s","session":"s","seq":%s,"state":"playing","ts":%s}' \
-        "$3" "$1" "$2" "$NOW"
-}
+# report DEVICE SEQ POS: playing, at NOW, of a 2-hour title
+report() { resume_report "$1" "$2" "$3" playing "$NOW" 7200000; }
 
 writer() {
     local w=$1 i code

@@ -14,9 +14,8 @@ SKEW=$((6 * 3600 * 1000))
 
 # report DEVICE SEQ POS STATE TS
 send() {
-    status PUT /v1/resume/fam/movie -H "Authorization: Bearer $ING" -d \
-        "$(printf '{"position_ms":%s,"duration_ms":7200000,"device":"%s","session":"s-%s","seq":%s,"state":"%s","ts":%s}' \
-            "$3" "$1" "$1" "$2" "$4" "$5")" >/dev/null
+    status PUT /v1/resume/fam/movie -H "Authorization: Bearer $ING" \
+        -d "$(resume_report "$1" "$2" "$3" "$4" "$5" 7200000)" >/dev/null
 }
 point() {
     curl -s "$BASE/v1/resume/fam/movie" -H "Authorization: Bearer $VIEW" |
