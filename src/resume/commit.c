@@ -154,6 +154,13 @@ int resume_log_load(struct store *s, struct resume_table *t)
     while (!rc && (rc = store_step(st)) == STORE_ROW) {
         struct resume_point *p;
         read_row(st, &w);
+        if (!resume_id_valid(w.profile, RESUME_ID_MAX) ||
+            !resume_id_valid(w.title, RESUME_ID_MAX) ||
+            !resume_id_valid(w.r.device, RESUME_DEVICE_MAX) ||
+            !resume_id_valid(w.r.session, RESUME_SESSION_MAX)) {
+            oc_log(OC_LOG_ERROR, "resume: skipping a stored report with a malformed id");
+            continue;
+        }
         rc = resume_table_put(t, w.profile, w.title, SIZE_MAX, 1 << 30, &p);
         if (rc)
             break;

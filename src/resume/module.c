@@ -25,7 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_MAX_LIMIT 200 /* largest limit of GET /v1/resume/{profile} */
+#define ROW_MAX_LIMIT 200  /* largest limit of GET /v1/resume/{profile} */
+#define ANSWER_MAX    1024 /* bytes of one point's JSON (its strings take at most 460) */
 
 /* The module's settings. */
 struct resume_opts {
@@ -88,15 +89,24 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
     return (int)oc;
 }
 
-/* The winning report of p as the API's object. */
-static json_t *point_json(const struct resume_mod *m, const struct resume_point *p)
+/* Appends the winning report of p to b as the API's JSON object. Ids are checked against
+ * resume_id_valid's charset on the way in (and when loaded), so none needs escaping. */
+static void point_text(struct oc_buf *b, const struct resume_mod *m, const struct resume_point *p)
 {
     const struct resume_report *r = &p->r[resume_winner(p->r, p->n, m->o.idle_s * 1000)];
-    return json_pack("{s:s, s:s, s:I, s:I, s:s, s:s, s:I, s:s, s:I}", "profile", p->profile->id,
-                     "title", p->title, "position_ms", (json_int_t)r->position_ms, "duration_ms",
-                     (json_int_t)r->duration_ms, "device", r->device, "session", r->session, "seq",
-                     (json_int_t)r->seq, "state", resume_state_names[r->state], "ts",
-                     (json_int_t)r->t);
+    oc_buf_printf(b,
+                  "{\"profile\":\"%s\",\"title\":\"%s\",\"position_ms\":%lld,\"duration_ms\":%lld,"
+                  "\"device\":\"%s\",\"session\":\"%s\",\"seq\":%lld,\"state\":\"%s\",\"ts\":%lld}",
+                  p->profile->id, p->title, (long long)r->position_ms, (long long)r->duration_ms,
+                  r->device, r->session, (long long)r->seq, resume_state_names[r->state],
+                  (long long)r->t);
+}
+
+/* Answers 200 with the JSON text in b (the caller still frees b). */
+static void reply_text(struct http_req *req, struct oc_buf *b)
+{
+    oc_buf_puts(b, "\n");
+    http_reply(req, 200, "application/json", b->data, b->len);
 }
 
 /* Checks the path's profile and title into w; answers 422 and returns -1 if bad. */
@@ -122,11 +132,13 @@ static void put_point(struct http_req *req)
 {
     struct resume_mod *m = req->state;
     struct resume_write w;
-    json_t *body = NULL, *point = NULL;
+    struct oc_buf out;
+    json_t *body = NULL;
     char err[200];
     uint64_t batch = 0;
     int rc;
     int64_t now = oc_clock_now_ms(m->app->clock);
+    oc_buf_init(&out, ANSWER_MAX);
     if (path_ids(req, &w) != 0)
         goto bad;
     if (resume_fast_object(req->body, req->body_len, now, &w) != 0) {
@@ -141,8 +153,11 @@ static void put_point(struct http_req *req)
     }
     oc_wrlock(&m->lock);
     rc = apply_one(m, &w, &batch);
-    if (rc >= 0)
-        point = point_json(m, resume_table_get(&m->table, w.profile, w.title));
+    if (rc >= 0) {
+        oc_buf_printf(&out, "{\"outcome\":\"%s\",\"point\":", outcome_names[rc]);
+        point_text(&out, m, resume_table_get(&m->table, w.profile, w.title));
+        oc_buf_puts(&out, "}");
+    }
     oc_rwunlock(&m->lock);
     if (rc == OC_ETOOBIG) {
         http_problem(req, 409, "the resume table is full (resume.max_points, resume.max_titles)");
@@ -153,14 +168,14 @@ static void put_point(struct http_req *req)
         atomic_fetch_add(&m->st.store, 1);
         http_problem(req, 503, "the write could not be stored");
     } else {
-        http_reply_json(req, 200,
-                        json_pack("{s:s, s:O}", "outcome", outcome_names[rc], "point", point));
+        reply_text(req, &out);
     }
-    json_decref(point);
+    oc_buf_free(&out);
     json_decref(body);
     return;
 bad:
     atomic_fetch_add(&m->st.invalid, 1);
+    oc_buf_free(&out);
     json_decref(body);
 }
 
@@ -205,18 +220,20 @@ static void get_point(struct http_req *req)
 {
     struct resume_mod *m = req->state;
     struct resume_write w;
-    json_t *point = NULL;
+    struct oc_buf out;
     if (path_ids(req, &w) != 0)
         return;
+    oc_buf_init(&out, ANSWER_MAX);
     oc_rdlock(&m->lock);
     const struct resume_point *p = resume_table_get(&m->table, w.profile, w.title);
     if (p && p->n > 0)
-        point = point_json(m, p);
+        point_text(&out, m, p);
     oc_rwunlock(&m->lock);
-    if (!point)
+    if (out.len == 0)
         http_problem(req, 404, "no resume point for %s/%s", w.profile, w.title);
     else
-        http_reply_json(req, 200, point);
+        reply_text(req, &out);
+    oc_buf_free(&out);
 }
 
 /* One row candidate: a point's winner. */
@@ -258,9 +275,11 @@ static void get_row(struct http_req *req)
     struct row_item *items = NULL;
     size_t n = 0;
     int64_t limit;
-    json_t *arr = json_array();
+    struct oc_buf out;
+    oc_buf_init(&out, ANSWER_MAX * (ROW_MAX_LIMIT + 1));
     if (path_ids(req, &w) != 0 || row_limit(req, m->o.row_limit, &limit) != 0)
         goto out;
+    oc_buf_puts(&out, "{\"items\":[");
     oc_rdlock(&m->lock);
     const struct resume_profile *f = resume_table_profile(&m->table, w.profile);
     if (f) {
@@ -273,14 +292,18 @@ static void get_row(struct http_req *req)
                 items[n++] = (struct row_item){p, r};
         }
         qsort(items, n, sizeof *items, by_recent);
-        for (size_t i = 0; i < n && i < (size_t)limit; i++)
-            json_array_append_new(arr, point_json(m, items[i].p));
+        for (size_t i = 0; i < n && i < (size_t)limit; i++) {
+            if (i)
+                oc_buf_puts(&out, ",");
+            point_text(&out, m, items[i].p);
+        }
     }
     oc_rwunlock(&m->lock);
-    http_reply_json(req, 200, json_pack("{s:O}", "items", arr));
+    oc_buf_puts(&out, "]}");
+    reply_text(req, &out);
 out:
     free(items);
-    json_decref(arr);
+    oc_buf_free(&out);
 }
 
 /* /metrics: writes by outcome, refusals, conflicts, commits. */
