@@ -3,6 +3,7 @@
 #
 #   scripts/deps.sh build   what building and running needs (make demo)
 #   scripts/deps.sh check   that plus what the tests need (make check)
+#   scripts/deps.sh bench   that plus what bench/ compares against (nginx, wrk, redis-server)
 #
 # As root, missing packages are installed with apt-get; otherwise the one apt-get line to run
 # is printed and the script fails.
@@ -12,9 +13,11 @@ build_pkgs=(gcc make cmake pkg-config libevent-dev libcurl4-openssl-dev libsqlit
             libsodium-dev libyaml-dev libjansson-dev libmaxminddb-dev zlib1g-dev curl sqlite3)
 check_pkgs=(clang-format prometheus prometheus-alertmanager chromium ffmpeg
             libmaxmind-db-writer-perl jq man-db systemd)
+bench_pkgs=(nginx wrk redis-server)
 
 want=("${build_pkgs[@]}")
 [ "${1:-build}" = check ] && want+=("${check_pkgs[@]}")
+[ "${1:-build}" = bench ] && want+=("${check_pkgs[@]}" "${bench_pkgs[@]}")
 
 missing=()
 for p in "${want[@]}"; do

@@ -9,6 +9,7 @@
 #include "core/suggest.h"
 #include "ingest/ingest.h"
 #include "qoe/qoe.h"
+#include "resume/resume.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -27,6 +28,9 @@ static const struct bench_entry benches[] = {
      ingest_bench_cli},
     {"qoe", qoe_bench_main, "cube memory for N leaves x M minutes, group-by query p50/p99",
      qoe_bench_cli},
+    {"resume", resume_bench_main,
+     "PUT, batched POST or GET on /v1/resume: requests/s, positions/s, p50/p99 latency",
+     resume_bench_cli},
     {0},
 };
 

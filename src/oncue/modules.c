@@ -15,6 +15,7 @@
 #include "alert/alert.h"
 #include "rca/rca.h"
 #include "web/web.h"
+#include "resume/resume.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -30,6 +31,7 @@ const struct oc_module *const oc_modules[] = {
     &incident_module,
     &rca_module,
     &web_module,
+    &resume_module,
     NULL,
 };
 // clang-format on

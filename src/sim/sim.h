@@ -166,4 +166,41 @@ extern const struct oc_cli sim_bench_cli[];
  * ms: 0 or OC_EINVAL. */
 int sim_parse_duration(const char *s, int64_t *ms /* OUT */);
 
+/* Cross-device resume (issue 20): each profile watches one title on three devices, a laptop
+ * whose clock runs SIM_RESUME_SKEW_MS ahead, a phone and a TV, in one of three variants: the
+ * TV plays last and goes silent while the paused phone keeps reporting (the TV's point is the
+ * truth); the TV plays the title to its end (ended); the TV is paused and keeps reporting
+ * while the phone plays on (the phone's point). Reports reach the server 0 to 4 s late, one
+ * in ten twice (a retry 5 s later), and are delivered in order of arrival. */
+#define SIM_RESUME_SKEW_MS (6LL * 3600000LL) /* the laptop's clock is 6 hours ahead */
+#define SIM_RESUME_ID_MAX  32                /* bytes of an id, with the NUL */
+
+/* One report as a device sends it and when it reaches the server. */
+struct sim_resume_report {
+    char profile[SIM_RESUME_ID_MAX];
+    char title[SIM_RESUME_ID_MAX];
+    char device[SIM_RESUME_ID_MAX];
+    char session[SIM_RESUME_ID_MAX];
+    int64_t position_ms, duration_ms, seq;
+    int64_t ts;        /* the device's own clock (skewed on the laptop) */
+    int64_t recv_ms;   /* true time of arrival at the server */
+    const char *state; /* "playing", "paused" or "ended"; static */
+};
+/* Where each profile's title must end: the ground truth. */
+struct sim_resume_truth {
+    char profile[SIM_RESUME_ID_MAX];
+    char title[SIM_RESUME_ID_MAX];
+    char device[SIM_RESUME_ID_MAX]; /* the device whose point it is */
+    int64_t position_ms;
+    const char *state; /* static */
+    int variant;       /* 0, 1 or 2, as above */
+};
+/* Receives each report in order of arrival; r is valid only during the call. */
+typedef void sim_resume_sink_fn(void *arg, const struct sim_resume_report *r);
+/* Plays the scenario for n profiles from start_ms (true time) with seed, delivering every
+ * report to sink, and fills truth[0..n) (the caller's array). 0, or OC_EINVAL (n < 1 or more
+ * than 100000). Same seed, same reports. */
+int sim_resume_run(uint64_t seed, int n, int64_t start_ms, sim_resume_sink_fn *sink, void *arg,
+                   struct sim_resume_truth *truth /* OUT */);
+
 #endif

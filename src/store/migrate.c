@@ -180,6 +180,20 @@ static const struct migration migrations[] = {
      " expires_ms INTEGER NOT NULL,"
      " revoked_ms INTEGER);"
      "CREATE INDEX sessions_token ON sessions (token_id);"},
+    {9, "resume: each device's latest playback report per profile and title",
+     "CREATE TABLE resume_reports ("
+     " profile TEXT NOT NULL,"
+     " title TEXT NOT NULL,"
+     " device TEXT NOT NULL,"
+     " session TEXT NOT NULL,"
+     " position_ms INTEGER NOT NULL,"
+     " duration_ms INTEGER NOT NULL,"
+     " seq INTEGER NOT NULL,"
+     " ts_ms INTEGER NOT NULL,"
+     " t_ms INTEGER NOT NULL,"
+     " since_ms INTEGER NOT NULL,"
+     " state INTEGER NOT NULL,"
+     " PRIMARY KEY (profile, title, device)) WITHOUT ROWID;"},
     {0},
 };
 

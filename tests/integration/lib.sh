@@ -75,6 +75,13 @@ status() {
 
 body() { cat "$T_TMP/body"; }
 
+# resume_report DEVICE SEQ POS STATE TS [DURATION]: one resume report body (PUT /v1/resume/...)
+# from DEVICE in its session s-DEVICE; DURATION defaults to 3600000 ms.
+resume_report() {
+    printf '{"position_ms":%s,"duration_ms":%s,"device":"%s","session":"s-%s","seq":%s,"state":"%s","ts":%s}' \
+        "$3" "${6:-3600000}" "$1" "$1" "$2" "$4" "$5"
+}
+
 # new_token DATA ROLE NAME: prints a token created in the data directory.
 new_token() {
     "$ONCUE_BIN" token create --data "$1" --role "$2" --name "$3" 2>/dev/null

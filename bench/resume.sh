@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# resume.sh - cross-device resume writes and reads against Redis, side by side in one run, on
+# loopback with the same client count: single unpipelined writes (oncue PUT vs Redis SET),
+# batched writes (oncue POST /v1/resume), reads (oncue GET vs Redis GET) with p99. Redis runs
+# with appendonly yes, appendfsync everysec. Prints both and the ratio (a figure, never
+# pass/fail).
+#
+#   bench/resume.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server:
+#                                  scripts/deps.sh bench)
+#   env: DURATION (s per oncue run, default 10), CONNS (clients, default 50),
+#        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
+#        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
+#        N (Redis requests per test, default 300000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-${ONCUE_BIN:-build/rel/oncue}}
+DURATION=${DURATION:-10}
+CONNS=${CONNS:-50}
+WORKERS=${WORKERS:-2}
+SYNC=${SYNC:-full}
+BATCH=${BATCH:-1000}
+BATCH_CONNS=${BATCH_CONNS:-4}
+N=${N:-300000}
+for t in redis-server redis-benchmark; do
+    command -v $t >/dev/null ||
+        { echo "bench/resume.sh: needs $t (scripts/deps.sh bench)" >&2; exit 1; }
+done
+[ -x "$BIN" ] || { echo "bench/resume.sh: no oncue binary at $BIN (make build)" >&2; exit 1; }
+W=$(mktemp -d /tmp/oncue-bench-resume.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- Redis: SET and GET, 160-byte values (an oncue report is about as long), 50 clients ---
+RPORT=$(free_port)
+mkdir -p "$W/redis"
+redis-server --port "$RPORT" --bind 127.0.0.1 --appendonly yes --appendfsync everysec \
+    --save "" --dir "$W/redis" >"$W/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis-benchmark -p "$RPORT" -c "$CONNS" -n "$N" -r 100000 -d 160 -t set,get --csv \
+    >"$W/redis.csv" 2>/dev/null
+# "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...
+redis_field() { grep "^\"$1\"" "$W/redis.csv" | tr -d '"' | cut -d, -f"$2"; }
+r_set=$(redis_field SET 2); r_set_p99=$(redis_field SET 7)
+r_get=$(redis_field GET 2); r_get_p99=$(redis_field GET 7)
+
+# --- oncue: the resume module alone ---
+ING=$("$BIN" token create --data "$W/data" --role ingest --name bench-ingest 2>/dev/null)
+VIEW=$("$BIN" token create --data "$W/data" --role viewer --name bench-viewer 2>/dev/null)
+"$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules resume \
+    --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/oncue.log" &
+PIDS+=($!)
+port=""
+for _ in $(seq 1 200); do
+    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$W/oncue.log" | head -1 | cut -d: -f2) || true
+    [ -n "$port" ] && break
+    sleep 0.05
+done
+[ -n "$port" ] || { echo "oncue did not start:"; cat "$W/oncue.log"; exit 1; }
+U=http://127.0.0.1:$port
+fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
+"$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
+    --points 100 --duration "$DURATION" >"$W/put.txt"
+m=$(curl -s "$U/metrics")
+commits=$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)
+changes=$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)
+"$BIN" bench resume --target "$U" --token "$ING" --mode batch --connections "$BATCH_CONNS" \
+    --batch "$BATCH" --points 100000 --duration "$DURATION" >"$W/batch.txt"
+"$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
+    --points 100 --duration "$DURATION" >"$W/get.txt"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
+echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %14s %14s %8s\n' "" oncue redis ratio
+printf '%-34s %14s %14s %8s\n' "single writes/s (PUT vs SET)" "$(fig "$W/put.txt" requests/s)" \
+    "$r_set" "$(ratio "$(fig "$W/put.txt" requests/s)" "$r_set")"
+printf '%-34s %14s %14s\n' "single write p99 ms" "$(fig "$W/put.txt" latency_p99_ms)" "$r_set_p99"
+printf '%-34s %14s %14s\n' "batched positions/s ($BATCH_CONNS x $BATCH)" \
+    "$(fig "$W/batch.txt" positions/s)" "-"
+printf '%-34s %14s %14s\n' "batch request p99 ms" "$(fig "$W/batch.txt" latency_p99_ms)" "-"
+printf '%-34s %14s %14s %8s\n' "reads/s (GET vs GET)" "$(fig "$W/get.txt" requests/s)" \
+    "$r_get" "$(ratio "$(fig "$W/get.txt" requests/s)" "$r_get")"
+printf '%-34s %14s %14s\n' "read p99 ms" "$(fig "$W/get.txt" latency_p99_ms)" "$r_get_p99"
+printf '%-34s %14s\n' "failed requests (put/batch/get)" \
+    "$(grep -h '^requests ' "$W"/put.txt "$W"/batch.txt "$W"/get.txt | cut -d' ' -f4 | paste -sd/)"
+printf '%-34s %14s\n' "single writes per group commit" "$(ratio "$changes" "$commits")"

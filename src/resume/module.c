@@ -1,0 +1,436 @@
+/*
+ * module.c - the `resume` module: PUT and GET /v1/resume/{profile}/{title}, the batched
+ * POST /v1/resume, the continue-watching row GET /v1/resume/{profile}, its settings and its
+ * counters in /metrics.
+ *
+ * Writes run on the HTTP workers: parse without a lock, fold into the table under its write
+ * lock (queueing the changes in the same order), then wait, holding no lock, for the group
+ * commit that puts them on disk (commit.c) before answering. Reads take the read lock.
+ */
+#include "resume/resume_int.h"
+#include "config/config.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "core/lock.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "http/http.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ROW_MAX_LIMIT 200  /* largest limit of GET /v1/resume/{profile} */
+#define ANSWER_MAX    1024 /* bytes of one point's JSON (its strings take at most 460) */
+
+/* The module's settings. */
+struct resume_opts {
+    int64_t idle_s;         /* resume.idle_s */
+    double watched_lo;      /* resume.watched_below_pct */
+    double watched_hi;      /* resume.watched_above_pct */
+    int64_t min_duration_s; /* resume.min_duration_s */
+    int64_t max_points;     /* resume.max_points */
+    int64_t max_titles;     /* resume.max_titles */
+    int64_t row_limit;      /* resume.row_limit */
+};
+
+/* Counters for /metrics. */
+struct resume_stats {
+    atomic_ullong outcome[3]; /* by enum resume_outcome */
+    atomic_ullong invalid;    /* refused bodies (400, 413, 422) */
+    atomic_ullong full;       /* refused: a cap on points or titles */
+    atomic_ullong store;      /* acknowledged as failed: the commit failed */
+    atomic_ullong conflicts;  /* accepted writes to a point holding several devices */
+};
+
+/* The module's state. */
+struct resume_mod {
+    struct oc_app *app;
+    pthread_rwlock_t lock; /* guards table */
+    struct resume_table table;
+    struct resume_log log; /* group commit */
+    struct resume_opts o;
+    struct resume_stats st;
+};
+
+static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
+
+/* Folds one write into the table (write lock held) and queues what the store must change;
+ * *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG (a cap). */
+static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t *batch)
+{
+    struct resume_point *p;
+    struct resume_op op = {.del = 0, .w = *w};
+    struct resume_report gone;
+    int ev;
+    if (resume_table_put(&m->table, w->profile, w->title, (size_t)m->o.max_points,
+                         (int)m->o.max_titles, &p) != 0) {
+        atomic_fetch_add(&m->st.full, 1);
+        return OC_ETOOBIG;
+    }
+    resume_point_reserve(p);
+    enum resume_outcome oc = resume_apply(p->r, &p->n, &w->r, &gone, &ev);
+    atomic_fetch_add(&m->st.outcome[oc], 1);
+    if (oc != RESUME_STALE && p->n > 1)
+        atomic_fetch_add(&m->st.conflicts, 1);
+    if (oc != RESUME_APPLIED)
+        return (int)oc;
+    *batch = resume_log_add(&m->log, &op);
+    if (ev >= 0) {
+        op.del = 1;
+        op.w.r = gone;
+        *batch = resume_log_add(&m->log, &op);
+    }
+    return (int)oc;
+}
+
+/* Appends the winning report of p to b as the API's JSON object. Ids are checked against
+ * resume_id_valid's charset on the way in (and when loaded), so none needs escaping. */
+static void point_text(struct oc_buf *b, const struct resume_mod *m, const struct resume_point *p)
+{
+    const struct resume_report *r = &p->r[resume_winner(p->r, p->n, m->o.idle_s * 1000)];
+    oc_buf_printf(b,
+                  "{\"profile\":\"%s\",\"title\":\"%s\",\"position_ms\":%lld,\"duration_ms\":%lld,"
+                  "\"device\":\"%s\",\"session\":\"%s\",\"seq\":%lld,\"state\":\"%s\",\"ts\":%lld}",
+                  p->profile->id, p->title, (long long)r->position_ms, (long long)r->duration_ms,
+                  r->device, r->session, (long long)r->seq, resume_state_names[r->state],
+                  (long long)r->t);
+}
+
+/* Answers 200 with the JSON text in b (the caller still frees b). */
+static void reply_text(struct http_req *req, struct oc_buf *b)
+{
+    oc_buf_puts(b, "\n");
+    http_reply(req, 200, "application/json", b->data, b->len);
+}
+
+/* Checks the path's profile and title into w; answers 422 and returns -1 if bad. */
+static int path_ids(struct http_req *req, struct resume_write *w)
+{
+    const char *p = http_param(req, "profile"), *t = http_param(req, "title");
+    if (!p || !resume_id_valid(p, RESUME_ID_MAX)) {
+        http_problem(req, 422, "profile: 1 to %d characters of A-Z a-z 0-9 . _ : -", RESUME_ID_MAX);
+        return -1;
+    }
+    if (t && !resume_id_valid(t, RESUME_ID_MAX)) {
+        http_problem(req, 422, "title: 1 to %d characters of A-Z a-z 0-9 . _ : -", RESUME_ID_MAX);
+        return -1;
+    }
+    memcpy(w->profile, p, strlen(p) + 1);
+    if (t)
+        memcpy(w->title, t, strlen(t) + 1);
+    return 0;
+}
+
+/* PUT /v1/resume/{profile}/{title} */
+static void put_point(struct http_req *req)
+{
+    struct resume_mod *m = req->state;
+    struct resume_write w;
+    struct oc_buf out;
+    json_t *body = NULL;
+    char err[200];
+    uint64_t batch = 0;
+    int rc;
+    int64_t now = oc_clock_now_ms(m->app->clock);
+    oc_buf_init(&out, ANSWER_MAX);
+    if (path_ids(req, &w) != 0)
+        goto bad;
+    if (resume_fast_object(req->body, req->body_len, now, &w) != 0) {
+        if (oc_json_parse(req->body, req->body_len, &body, err, sizeof err) != 0) {
+            http_problem(req, 400, "body: not JSON: %s", err);
+            goto bad;
+        }
+        if (resume_parse_object(body, 0, now, &w, err, sizeof err)) {
+            http_problem(req, 422, "%s", err);
+            goto bad;
+        }
+    }
+    oc_wrlock(&m->lock);
+    rc = apply_one(m, &w, &batch);
+    if (rc >= 0) {
+        oc_buf_printf(&out, "{\"outcome\":\"%s\",\"point\":", outcome_names[rc]);
+        point_text(&out, m, resume_table_get(&m->table, w.profile, w.title));
+        oc_buf_puts(&out, "}");
+    }
+    oc_rwunlock(&m->lock);
+    if (rc == OC_ETOOBIG) {
+        http_problem(req, 409, "the resume table is full (resume.max_points, resume.max_titles)");
+    } else if (rc == RESUME_STALE) {
+        http_problem(req, 409, "seq: stale, device %s has sent seq %lld or a later report",
+                     w.r.device, (long long)w.r.seq);
+    } else if (batch && resume_log_wait(&m->log, batch) != 0) {
+        atomic_fetch_add(&m->st.store, 1);
+        http_problem(req, 503, "the write could not be stored");
+    } else {
+        reply_text(req, &out);
+    }
+    oc_buf_free(&out);
+    json_decref(body);
+    return;
+bad:
+    atomic_fetch_add(&m->st.invalid, 1);
+    oc_buf_free(&out);
+    json_decref(body);
+}
+
+/* POST /v1/resume [{profile, title, ...}, ...] */
+static void post_batch(struct http_req *req)
+{
+    struct resume_mod *m = req->state;
+    struct resume_write *w;
+    size_t n, count[3] = {0}, full = 0;
+    uint64_t batch = 0;
+    char err[240];
+    int rc = resume_parse_batch(req->body, req->body_len, RESUME_BATCH_MAX,
+                                oc_clock_now_ms(m->app->clock), &w, &n, err, sizeof err);
+    if (rc) {
+        atomic_fetch_add(&m->st.invalid, 1);
+        http_problem(req, rc == OC_EINVAL ? 422 : rc == OC_ETOOBIG ? 413 : 400, "%s", err);
+        return;
+    }
+    oc_wrlock(&m->lock);
+    for (size_t i = 0; i < n; i++) {
+        rc = apply_one(m, &w[i], &batch);
+        if (rc < 0)
+            full++;
+        else
+            count[rc]++;
+    }
+    oc_rwunlock(&m->lock);
+    free(w);
+    if (batch && resume_log_wait(&m->log, batch) != 0) {
+        atomic_fetch_add(&m->st.store, 1);
+        http_problem(req, 503, "the writes could not be stored");
+        return;
+    }
+    http_reply_json(req, 200,
+                    json_pack("{s:I, s:I, s:I, s:I}", "applied", (json_int_t)count[0], "coalesced",
+                              (json_int_t)count[1], "stale", (json_int_t)count[2], "refused_full",
+                              (json_int_t)full));
+}
+
+/* GET /v1/resume/{profile}/{title} */
+static void get_point(struct http_req *req)
+{
+    struct resume_mod *m = req->state;
+    struct resume_write w;
+    struct oc_buf out;
+    if (path_ids(req, &w) != 0)
+        return;
+    oc_buf_init(&out, ANSWER_MAX);
+    oc_rdlock(&m->lock);
+    const struct resume_point *p = resume_table_get(&m->table, w.profile, w.title);
+    if (p && p->n > 0)
+        point_text(&out, m, p);
+    oc_rwunlock(&m->lock);
+    if (out.len == 0)
+        http_problem(req, 404, "no resume point for %s/%s", w.profile, w.title);
+    else
+        reply_text(req, &out);
+    oc_buf_free(&out);
+}
+
+/* One row candidate: a point's winner. */
+struct row_item {
+    const struct resume_point *p;
+    const struct resume_report *r;
+};
+
+static int by_recent(const void *a, const void *b)
+{
+    const struct row_item *x = a, *y = b;
+    if (x->r->t != y->r->t)
+        return x->r->t < y->r->t ? 1 : -1;
+    return strcmp(x->p->title, y->p->title);
+}
+
+/* Reads the limit query parameter; answers 422 and returns -1 if bad. */
+static int row_limit(struct http_req *req, int64_t def, int64_t *out)
+{
+    const char *v = http_query(req, "limit");
+    char *end;
+    *out = def;
+    if (!v)
+        return 0;
+    long long l = strtoll(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || l < 1 || l > ROW_MAX_LIMIT) {
+        http_problem(req, 422, "limit: an integer from 1 to %d", ROW_MAX_LIMIT);
+        return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+/* GET /v1/resume/{profile}?limit=N -> {"items": [...]} most recent first, unwatched only */
+static void get_row(struct http_req *req)
+{
+    struct resume_mod *m = req->state;
+    struct resume_write w;
+    struct row_item *items = NULL;
+    size_t n = 0;
+    int64_t limit;
+    struct oc_buf out;
+    oc_buf_init(&out, ANSWER_MAX * (ROW_MAX_LIMIT + 1));
+    if (path_ids(req, &w) != 0 || row_limit(req, m->o.row_limit, &limit) != 0)
+        goto out;
+    oc_buf_puts(&out, "{\"items\":[");
+    oc_rdlock(&m->lock);
+    const struct resume_profile *f = resume_table_profile(&m->table, w.profile);
+    if (f) {
+        items = oc_malloc(((size_t)f->npoints + 1) * sizeof *items);
+        for (const struct resume_point *p = f->points; p; p = p->pnext) {
+            if (p->n == 0)
+                continue;
+            const struct resume_report *r = &p->r[resume_winner(p->r, p->n, m->o.idle_s * 1000)];
+            if (!resume_watched(r, m->o.watched_lo, m->o.watched_hi, m->o.min_duration_s * 1000))
+                items[n++] = (struct row_item){p, r};
+        }
+        qsort(items, n, sizeof *items, by_recent);
+        for (size_t i = 0; i < n && i < (size_t)limit; i++) {
+            if (i)
+                oc_buf_puts(&out, ",");
+            point_text(&out, m, items[i].p);
+        }
+    }
+    oc_rwunlock(&m->lock);
+    oc_buf_puts(&out, "]}");
+    reply_text(req, &out);
+out:
+    free(items);
+    oc_buf_free(&out);
+}
+
+/* /metrics: writes by outcome, refusals, conflicts, commits. */
+static void render(struct oc_buf *b, void *arg)
+{
+    struct resume_mod *m = arg;
+    double total = 0, stale = (double)atomic_load(&m->st.outcome[RESUME_STALE]);
+    oc_metrics_family(b, "oncue_resume_writes_total", "counter",
+                      "Resume reports received, by outcome (applied, coalesced: did not move"
+                      " the point, stale: a duplicate or older report of the device, refused).");
+    for (int i = 0; i < 3; i++) {
+        const char *labels[] = {"outcome", outcome_names[i], NULL};
+        double v = (double)atomic_load(&m->st.outcome[i]);
+        total += v;
+        oc_metrics_sample(b, "oncue_resume_writes_total", labels, v);
+    }
+    oc_metrics_family(b, "oncue_resume_stale_writes_ratio", "gauge",
+                      "Share of resume reports refused as stale since start.");
+    oc_metrics_sample(b, "oncue_resume_stale_writes_ratio", NULL, total > 0 ? stale / total : 0);
+    oc_metrics_family(b, "oncue_resume_write_errors_total", "counter",
+                      "Resume writes refused or failed, by reason (invalid body, table full,"
+                      " store failure).");
+    const char *reasons[] = {"invalid", "full", "store"};
+    atomic_ullong *counts[] = {&m->st.invalid, &m->st.full, &m->st.store};
+    for (int i = 0; i < 3; i++) {
+        const char *labels[] = {"reason", reasons[i], NULL};
+        oc_metrics_sample(b, "oncue_resume_write_errors_total", labels,
+                          (double)atomic_load(counts[i]));
+    }
+    oc_metrics_family(b, "oncue_resume_conflicts_resolved_total", "counter",
+                      "Accepted resume reports on a point holding reports from several devices.");
+    oc_metrics_sample(b, "oncue_resume_conflicts_resolved_total", NULL,
+                      (double)atomic_load(&m->st.conflicts));
+    oc_metrics_family(b, "oncue_resume_commits_total", "counter",
+                      "Group-commit transactions of resume reports.");
+    oc_metrics_sample(b, "oncue_resume_commits_total", NULL, (double)atomic_load(&m->log.commits));
+    oc_metrics_family(b, "oncue_resume_committed_changes_total", "counter",
+                      "Resume report rows written or deleted by those transactions.");
+    oc_metrics_sample(b, "oncue_resume_committed_changes_total", NULL,
+                      (double)atomic_load(&m->log.rows));
+}
+
+#define F(field) offsetof(struct resume_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"resume.idle_s", OC_SETTING_INT, "60", 1, 86400, NULL, F(idle_s), NULL,
+     "a playing report heard this long before the newest report of its point counts as idle"},
+    {"resume.watched_below_pct", OC_SETTING_PCT, "5", 0, 100, NULL, F(watched_lo), NULL,
+     "continue watching leaves out titles whose position is under this share of the duration"},
+    {"resume.watched_above_pct", OC_SETTING_PCT, "90", 0, 100, NULL, F(watched_hi), NULL,
+     "continue watching leaves out titles whose position is over this share of the duration"},
+    {"resume.min_duration_s", OC_SETTING_INT, "300", 0, 604800, NULL, F(min_duration_s), NULL,
+     "continue watching leaves out titles shorter than this"},
+    {"resume.max_points", OC_SETTING_INT, "2000000", 1, 1000000000, NULL, F(max_points), NULL,
+     "resume points (profile and title) held in memory, about 400 bytes each with one device;"
+     " writes for new ones past it answer 409"},
+    {"resume.max_titles", OC_SETTING_INT, "10000", 1, 1000000, NULL, F(max_titles), NULL,
+     "titles one profile may hold; writes for new ones past it answer 409"},
+    {"resume.row_limit", OC_SETTING_INT, "20", 1, ROW_MAX_LIMIT, NULL, F(row_limit), NULL,
+     "items of the continue-watching row when the request sets no limit"},
+    {0},
+};
+
+#undef F
+
+/* Module init: needs the store; loads every stored report. */
+static int resume_init(struct oc_app *app, void **state)
+{
+    struct resume_opts def;
+    *state = NULL;
+    if (!app->store) {
+        oc_log(OC_LOG_ERROR, "resume: the module needs the store");
+        return OC_EINVAL;
+    }
+    struct resume_mod *m = oc_calloc(1, sizeof *m);
+    m->app = app;
+    m->o = *(const struct resume_opts *)config_module_opts(app->cfg, &resume_module, &def);
+    pthread_rwlock_init(&m->lock, NULL);
+    resume_table_init(&m->table);
+    resume_log_init(&m->log, app->store);
+    int rc = resume_log_load(app->store, &m->table);
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "resume: cannot load the stored reports: %s",
+               store_errmsg(app->store));
+        resume_log_free(&m->log);
+        resume_table_free(&m->table);
+        pthread_rwlock_destroy(&m->lock);
+        free(m);
+        return rc;
+    }
+    if (app->metrics)
+        oc_metrics_register(app->metrics, render, m);
+    *state = m;
+    return 0;
+}
+
+/* Module stop: every write was committed before it was answered; frees the table. */
+static void resume_stop(struct oc_app *app, void *state)
+{
+    struct resume_mod *m = state;
+    (void)app;
+    if (!m)
+        return;
+    resume_log_free(&m->log);
+    resume_table_free(&m->table);
+    pthread_rwlock_destroy(&m->lock);
+    free(m);
+}
+
+static const struct http_route routes[] = {
+    {"PUT", "/v1/resume/{profile}/{title}", put_point, HTTP_INGEST, RESUME_PUT_MAX_BODY,
+     "one device's playback report -> the outcome and the winning resume point (409: stale)"},
+    {"POST", "/v1/resume", post_batch, HTTP_INGEST, RESUME_BATCH_MAX_BODY,
+     "a JSON array of reports, each with profile and title -> applied, coalesced, stale"},
+    {"GET", "/v1/resume/{profile}/{title}", get_point, HTTP_VIEWER, 0,
+     "the resume point of a profile's title (the winning report)"},
+    {"GET", "/v1/resume/{profile}", get_row, HTTP_VIEWER, 0,
+     "continue watching: ?limit=N unwatched points, most recent first -> {\"items\": [...]}"},
+    {0},
+};
+
+const struct oc_module resume_module = {
+    .name = "resume",
+    .summary = "cross-device resume points: device reports, the conflict rule, continue watching",
+    .init = resume_init,
+    .routes = routes,
+    .stop = resume_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct resume_opts),
+};
