@@ -150,8 +150,9 @@ void http_reply_err(struct http_req *req, int err, const char *fmt, ...)
 int http_status_for(int err);
 /* The reason phrase of a status ("Not Found"). */
 const char *http_reason(int status);
-/* Parses the body as a JSON object; on failure answers 400 (or 422 if not an object) and
- * returns NULL. The caller owns the result. */
+/* Parses the body as a JSON object; on failure answers 400 (or 422 if not an object, or if a
+ * string anywhere in it holds a NUL, "\u0000", naming the field) and returns NULL. The caller
+ * owns the result. Integers in it are read with oc_json_get_int_range (core/json.h). */
 json_t *http_body_json(struct http_req *req);
 
 /* Finds cookie name in the Cookie header value hdr (len bytes; RFC 6265 "a=1; b=2", a value

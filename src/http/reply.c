@@ -166,6 +166,11 @@ json_t *http_body_json(struct http_req *req)
         http_problem(req, 422, "the body must be a JSON object");
         return NULL;
     }
+    if (oc_json_find_nul(v, err, sizeof(err)) != 0) {
+        json_decref(v);
+        http_problem(req, 422, "%s: a string must not contain a NUL character (\\u0000)", err);
+        return NULL;
+    }
     return v;
 }
 
