@@ -84,13 +84,64 @@ static struct http_route_entry *find_route(struct http_server *srv, const char *
     return NULL;
 }
 
-static void preflight(struct http_req *req, const char *allow)
+/* Answers a CORS preflight (OPTIONS on a path whose routes take other methods). Which origins
+ * may send the request asked for (Access-Control-Request-Method) follows that route's role:
+ * public and ingest routes (steering, beacons, the status feed) any origin; viewer and
+ * responder routes only the server's own origin; admin routes none. Without an allowed origin
+ * the answer carries no CORS header, so the browser does not send the request. */
+static void preflight(struct http_server *srv, struct http_req *req, const char *const *segs,
+                      int nsegs)
 {
-    http_set_header(req, "Access-Control-Allow-Origin", "*");
-    http_set_header(req, "Access-Control-Allow-Methods", allow[0] ? allow : "GET");
-    http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-    http_set_header(req, "Access-Control-Max-Age", "86400");
+    char allow[128], why[256];
+    int matched;
+    const char *want = http_header(req, "Access-Control-Request-Method");
+    const char *origin = http_header(req, "Origin");
+    struct http_route_entry *e =
+        want ? find_route(srv, want, segs, nsegs, &matched, allow, sizeof(allow)) : NULL;
+    enum http_role role = e ? e->r->role : HTTP_ADMIN;
+    http_set_header(req, "Vary", "Origin");
+    if (role == HTTP_PUBLIC || role == HTTP_INGEST)
+        http_set_header(req, "Access-Control-Allow-Origin", "*");
+    else if (role != HTTP_ADMIN && origin && http_same_origin(req, why, sizeof(why)) == 0)
+        http_set_header(req, "Access-Control-Allow-Origin", origin);
+    else
+        role = HTTP_ADMIN; /* no origin allowed */
+    if (role != HTTP_ADMIN) {
+        http_set_header(req, "Access-Control-Allow-Methods", e->r->method);
+        http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        http_set_header(req, "Access-Control-Max-Age", "86400");
+    }
     http_reply(req, 204, NULL, NULL, 0);
+}
+
+/* 0 when the request's framing is unambiguous; else -1 after answering 400 and closing the
+ * connection: two Content-Length headers that differ, or Content-Length with
+ * Transfer-Encoding. libevent reads the body by the first Content-Length it finds, so a proxy
+ * that reads by another would see a second request hidden in this one (request smuggling). */
+static int check_framing(struct http_req *req)
+{
+    const char *len = NULL;
+    int te = 0;
+    for (const struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first; h;
+         h = h->next.tqe_next) {
+        if (strcasecmp(h->key, "Transfer-Encoding") == 0)
+            te = 1;
+        if (strcasecmp(h->key, "Content-Length") != 0)
+            continue;
+        if (len && strcmp(len, h->value) != 0) {
+            http_set_header(req, "Connection", "close");
+            http_problem(req, 400, "two different Content-Length headers (%.20s, %.20s)", len,
+                         h->value);
+            return -1;
+        }
+        len = h->value;
+    }
+    if (len && te) {
+        http_set_header(req, "Connection", "close");
+        http_problem(req, 400, "Content-Length and Transfer-Encoding together");
+        return -1;
+    }
+    return 0;
 }
 
 /* 1 for the methods that change nothing (no cross-site check for them). */
@@ -228,12 +279,12 @@ static void run(struct http_server *srv, struct http_req *req)
     char segbuf[HTTP_MAX_PATH], allow[128];
     const char *segs[HTTP_MAX_SEGMENTS];
     int nsegs, path_matched;
-    if (resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
+    if (check_framing(req) != 0 || resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
         return;
     struct http_route_entry *e =
         find_route(srv, req->method, segs, nsegs, &path_matched, allow, sizeof(allow));
     if (!e && path_matched && strcmp(req->method, "OPTIONS") == 0) {
-        preflight(req, allow);
+        preflight(srv, req, segs, nsegs);
         return;
     }
     if (!e) {

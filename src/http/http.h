@@ -135,7 +135,12 @@ const char *http_header(const struct http_req *req, const char *name);
 /* Adds a response header (before replying). */
 void http_set_header(struct http_req *req, const char *name, const char *value);
 
-/* Answers with status and body (copied). */
+/* Sets the headers every HTML page answers with: Content-Security-Policy csp, no framing
+ * (X-Frame-Options: DENY), Referrer-Policy: same-origin and X-Content-Type-Options: nosniff.
+ * The console (src/web/) and the public status page use it. */
+void http_set_page_headers(struct http_req *req, const char *csp);
+/* Answers with status and body (copied). A HEAD request gets the headers only, with the
+ * Content-Length the body would have. */
 void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
                 size_t len);
 /* Answers with the JSON serialization of v, and releases v (steals the reference). */

@@ -300,10 +300,17 @@ static void status_json_get(struct http_req *req)
     http_reply_json(req, 200, incident_status_json(mgr(req)));
 }
 
+/* The status page is one document with an inline style sheet: nothing else may load, and no
+ * other site may frame it. */
+#define STATUS_CSP                                                                                 \
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "     \
+    "form-action 'none'"
+
 static void status_html_get(struct http_req *req)
 {
     char *html = incident_status_html(mgr(req));
     http_set_header(req, "Cache-Control", "no-cache");
+    http_set_page_headers(req, STATUS_CSP);
     http_reply(req, 200, "text/html; charset=utf-8", html, strlen(html));
     free(html);
 }
