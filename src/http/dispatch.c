@@ -42,9 +42,9 @@ static const char *method_name(enum evhttp_cmd_type t)
 
 static void on_complete(struct evhttp_request *ev, void *arg)
 {
-    (void)ev;
     struct worker *w = arg;
     atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
+    http_conn_request_done(w, ev);
 }
 
 static void count(struct worker *w, int status, int64_t start_ns)
@@ -224,14 +224,34 @@ static int authorize(struct http_server *srv, struct http_req *req, const struct
     return 0;
 }
 
+/* The body cap of route r (NULL: a request no route takes). */
+static size_t route_cap(const struct http_server *srv, const struct http_route *r)
+{
+    size_t cap = r && r->max_body ? r->max_body : HTTP_ROUTE_BODY_DEFAULT;
+    return cap < srv->opts.max_body ? cap : srv->opts.max_body;
+}
+
+size_t http_route_body_cap(struct http_server *srv, const char *method, const char *target)
+{
+    char path[HTTP_MAX_PATH], segbuf[HTTP_MAX_PATH], allow[128];
+    const char *segs[HTTP_MAX_SEGMENTS];
+    int matched, nsegs;
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return route_cap(srv, NULL); /* no GET route sets a cap of its own */
+    if (oc_percent_decode(target, strcspn(target, "?#"), 0, path, sizeof(path), NULL) != 0 ||
+        (nsegs = http_path_split(path, segbuf, sizeof(segbuf), segs)) < 0)
+        return route_cap(srv, NULL);
+    struct http_route_entry *e =
+        find_route(srv, method, segs, nsegs, &matched, allow, sizeof(allow));
+    return route_cap(srv, e ? e->r : NULL);
+}
+
 /* Copies the body into the arena; -1 (after answering 413) past the route's cap. */
 static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
     size_t n = evbuffer_get_length(in);
-    size_t cap = r->max_body ? r->max_body : HTTP_ROUTE_BODY_DEFAULT;
-    if (cap > srv->opts.max_body)
-        cap = srv->opts.max_body;
+    size_t cap = route_cap(srv, r);
     if (n > cap) {
         http_problem(req, 413, "the body is %zu bytes; %s %s accepts at most %zu", n, r->method,
                      r->pattern, cap);
@@ -324,6 +344,7 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     struct http_server *srv = w->srv;
     int64_t start = oc_mono_ns();
     struct http_req_impl impl;
+    http_conn_request_read(w, ev);
     memset(&impl, 0, offsetof(struct http_req_impl, path));
     impl.path[0] = '\0';
     struct http_req *req = &impl.pub;

@@ -99,12 +99,18 @@ struct http_hooks {
 #define HTTP_STREAM_MAX_BUFFER (1 << 20)       /* unsent bytes past which a stream is dropped */
 
 struct http_server_opts {
-    const char *listen; /* "ADDR:PORT"; port 0 picks a free port */
-    int workers;        /* event-loop threads; 0: number of cores */
-    size_t max_body;    /* largest body read at all; route caps apply below it */
-    size_t max_headers; /* header bytes cap */
-    int timeout_s;      /* idle/read timeout per connection */
-    size_t arena_max;   /* per-request arena cap */
+    const char *listen;         /* "ADDR:PORT"; port 0 picks a free port */
+    int workers;                /* event-loop threads; 0: number of cores */
+    size_t max_body;            /* largest body read at all; route caps apply below it */
+    size_t max_headers;         /* header bytes cap */
+    int timeout_s;              /* idle/read timeout per connection */
+    size_t arena_max;           /* per-request arena cap */
+    int max_connections;        /* open connections over all workers; 0: the descriptor limit
+                                   (RLIMIT_NOFILE) less a tenth (at least 64) for everything else */
+    int max_connections_per_ip; /* open connections from one client address; 0: half of
+                                   max_connections */
+    int request_deadline_s;     /* a request (headers and body) must arrive whole within it,
+                                   counted from accept or the end of the previous answer */
 };
 
 /* Creates a server (not yet listening). Free with http_server_destroy. */
@@ -121,6 +127,8 @@ int http_server_start(struct http_server *srv, char *err, size_t errlen);
 const char *http_server_addr(const struct http_server *srv);
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then joins workers. */
 void http_server_stop(struct http_server *srv, int grace_ms);
+/* Connections open now over every worker. */
+int http_server_connections(const struct http_server *srv);
 /* Requests started and answered so far, and those in flight now. */
 uint64_t http_server_requests(const struct http_server *srv);
 /* Appends one module's route table as a Markdown section of docs/api.md to b. */

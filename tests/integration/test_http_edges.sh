@@ -53,6 +53,38 @@ t_contains "Content-Length with chunked: 400" "HTTP/1.1 400" "$out"
 out=$(raw 'POST /v1/session HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}')
 t_contains "the same Content-Length twice is one" "HTTP/1.1 401" "$out"
 
+# A chunked body on a route capped at 4 KiB (POST /v1/session): 413 once past the cap, not
+# after http.max_body_bytes (16 MiB). The client sends 1 KiB chunks and looks for an answer
+# after each; it gives up (fail) after 256 KiB.
+cat > "$T_TMP/chunked.py" <<'PY'
+import select, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+sent, chunk = 0, b"400\r\n" + b"x" * 1024 + b"\r\n"
+while sent < 256 * 1024:
+    try:
+        s.sendall(chunk)
+    except OSError:
+        break
+    sent += 1024
+    if select.select([s], [], [], 0.005)[0]:
+        break
+s.settimeout(5)
+try:
+    answer = s.recv(200).decode("latin-1").split("\r\n")[0]
+except OSError as e:
+    answer = repr(e)
+print(answer, "after", sent // 1024, "KiB")
+PY
+out=$(python3 "$T_TMP/chunked.py" "$PORT")
+echo "$out"
+t_contains "chunked past the route cap: 413" "413" "$out"
+t_check "chunked: refused within 16 KiB of the 4 KiB cap" 1 "$(echo "$out" | awk '{print ($(NF-1) <= 16)}')"
+out=$(raw 'POST /v1/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n')
+t_contains "a small chunked body still reaches the handler" "HTTP/1.1 401" "$out"
+t_check "keep-alive after a capped chunked request: the next one is whole" 200 \
+    "$(curl -s -o /dev/null -w '%{http_code}' -H 'Transfer-Encoding: chunked' -d '{}' "$BASE/v1/session" -o /dev/null --next -s -o /dev/null -w '%{http_code}' "$BASE/healthz" | tail -c 3)"
+
 # Steering without a policy: 503 with exactly one Retry-After.
 h=$(curl -s -D - -o /dev/null "$BASE/v1/steering/hls/a1")
 t_contains "steering 503" "HTTP/1.1 503" "$h"
