@@ -84,30 +84,46 @@ static struct http_route_entry *find_route(struct http_server *srv, const char *
     return NULL;
 }
 
-/* Answers a CORS preflight (OPTIONS on a path whose routes take other methods). Which origins
- * may send the request asked for (Access-Control-Request-Method) follows that route's role:
- * public and ingest routes (steering, beacons, the status feed) any origin; viewer and
- * responder routes only the server's own origin; admin routes none. Without an allowed origin
+/* Who may call the routes on a path from another origin: 0 any origin (public and ingest
+ * routes: steering, beacons, the status feed), 1 the server's own origin only (viewer and
+ * responder routes), 2 none (admin routes). Of the routes taking method (any method when
+ * NULL), the strictest; 2 when none does. */
+static int cors_rank(struct http_server *srv, const char *method, const char *const *segs,
+                     int nsegs)
+{
+    int rank = -1;
+    for (int i = 0; i < srv->nroutes; i++) {
+        const struct http_route *r = srv->routes[i].r;
+        if ((method && strcmp(r->method, method) != 0) ||
+            !http_route_match(&srv->routes[i], segs, nsegs, NULL))
+            continue;
+        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST ? 0
+                : r->role == HTTP_ADMIN                          ? 2
+                                                                 : 1;
+        rank = k > rank ? k : rank;
+    }
+    return rank < 0 ? 2 : rank;
+}
+
+/* Answers a CORS preflight (OPTIONS on a path whose routes take other methods) for the
+ * method asked for (Access-Control-Request-Method) by cors_rank. Without an allowed origin
  * the answer carries no CORS header, so the browser does not send the request. */
 static void preflight(struct http_server *srv, struct http_req *req, const char *const *segs,
-                      int nsegs)
+                      int nsegs, const char *allow)
 {
-    char allow[128], why[256];
-    int matched;
+    char why[256];
     const char *want = http_header(req, "Access-Control-Request-Method");
     const char *origin = http_header(req, "Origin");
-    struct http_route_entry *e =
-        want ? find_route(srv, want, segs, nsegs, &matched, allow, sizeof(allow)) : NULL;
-    enum http_role role = e ? e->r->role : HTTP_ADMIN;
+    int rank = cors_rank(srv, want, segs, nsegs);
     http_set_header(req, "Vary", "Origin");
-    if (role == HTTP_PUBLIC || role == HTTP_INGEST)
+    if (rank == 0)
         http_set_header(req, "Access-Control-Allow-Origin", "*");
-    else if (role != HTTP_ADMIN && origin && http_same_origin(req, why, sizeof(why)) == 0)
+    else if (rank == 1 && origin && http_same_origin(req, why, sizeof(why)) == 0)
         http_set_header(req, "Access-Control-Allow-Origin", origin);
     else
-        role = HTTP_ADMIN; /* no origin allowed */
-    if (role != HTTP_ADMIN) {
-        http_set_header(req, "Access-Control-Allow-Methods", e->r->method);
+        rank = 2;
+    if (rank < 2) {
+        http_set_header(req, "Access-Control-Allow-Methods", want ? want : allow);
         http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
         http_set_header(req, "Access-Control-Max-Age", "86400");
     }
@@ -304,7 +320,7 @@ static void run(struct http_server *srv, struct http_req *req)
     struct http_route_entry *e =
         find_route(srv, req->method, segs, nsegs, &path_matched, allow, sizeof(allow));
     if (!e && path_matched && strcmp(req->method, "OPTIONS") == 0) {
-        preflight(srv, req, segs, nsegs);
+        preflight(srv, req, segs, nsegs, allow);
         return;
     }
     if (!e) {

@@ -99,6 +99,7 @@ pre() { # pre PATH METHOD ORIGIN: the preflight's headers
 t_contains "ingest route: any origin" "Access-Control-Allow-Origin: *" "$(pre /v1/events POST https://player.example)"
 t_check "admin route: no origin" "" "$(pre /v1/tokens POST https://evil.example | grep -i '^Access-Control-Allow')"
 t_check "admin route: not even its own origin" "" "$(pre /v1/tokens POST "http://127.0.0.1:$PORT" | grep -i '^Access-Control-Allow')"
+t_check "admin route, no method asked: none" "" "$(curl -s -D - -o /dev/null -X OPTIONS "$BASE/v1/tokens" -H 'Origin: https://evil.example' | grep -i '^Access-Control-Allow')"
 t_check "viewer route from elsewhere: none" "" "$(pre /v1/incidents/INC-1/note POST https://evil.example | grep -i '^Access-Control-Allow')"
 t_contains "viewer route from its own origin" "Access-Control-Allow-Origin: http://127.0.0.1:$PORT" \
     "$(pre /v1/incidents/INC-1/note POST "http://127.0.0.1:$PORT")"
