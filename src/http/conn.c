@@ -32,11 +32,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#define IP_KEY        17   /* family byte + 16 address bytes */
-#define IP_BUCKETS    4096 /* per-address count table */
-#define LINE_MAX_PEEK (HTTP_MAX_PATH + 64)
-#define PAUSE_MS      100   /* accept stays paused this long after EMFILE (or until a close) */
-#define LOG_EVERY_MS  10000 /* at most one "accept paused" log line per this */
+#define IP_KEY       17    /* family byte + 16 address bytes */
+#define IP_BUCKETS   4096  /* per-address count table */
+#define PAUSE_MS     100   /* accept stays paused this long after EMFILE (or until a close) */
+#define LOG_EVERY_MS 10000 /* at most one "accept paused" log line per this */
 
 /* One accepted connection. */
 struct http_conn {
@@ -189,29 +188,6 @@ static void peer_key(int fd, unsigned char *key)
 
 /* --- the body cap of chunked requests --- */
 
-/* Where the header block in[0..) ends (past its empty line), or -1 while it is incomplete. */
-static ev_ssize_t headers_end(struct evbuffer *in)
-{
-    struct evbuffer_ptr a = evbuffer_search(in, "\n\r\n", 3, NULL);
-    struct evbuffer_ptr b = evbuffer_search(in, "\n\n", 2, NULL);
-    if (a.pos >= 0 && (b.pos < 0 || a.pos < b.pos))
-        return a.pos + 3;
-    return b.pos >= 0 ? b.pos + 2 : -1;
-}
-
-/* 1 when the header block h[0..n) has a Transfer-Encoding header. */
-static int has_transfer_encoding(const char *h, size_t n)
-{
-    static const char name[] = "transfer-encoding:";
-    for (const char *p = h, *e = h + n; p < e;) {
-        const char *nl = memchr(p, '\n', (size_t)(e - p));
-        if ((size_t)(e - p) >= sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0)
-            return 1;
-        p = nl ? nl + 1 : e;
-    }
-    return 0;
-}
-
 /* At the start of a request whose header block is buffered: a chunked body (whose length
  * libevent learns only as it reads) gets the route's body cap as the connection's, so
  * libevent answers 413 as soon as the body passes it. A body with a Content-Length is read
@@ -221,43 +197,29 @@ static void apply_route_cap(struct http_conn *c)
 {
     struct http_server *srv = c->w->srv;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    unsigned char head[5] = {0};
+    unsigned char first[4] = {0};
+    struct http_head h;
     if (!c->at_start || !c->evcon)
         return;
-    evbuffer_copyout(in, head, 4);
-    if (memcmp(head, "GET ", 4) == 0 || memcmp(head, "HEAD", 4) == 0) {
+    evbuffer_copyout(in, first, sizeof(first));
+    if (memcmp(first, "GET ", 4) == 0 || memcmp(first, "HEAD", 4) == 0) {
         c->at_start = 0;
         evhttp_connection_set_max_body_size(c->evcon, (ev_ssize_t)srv->opts.max_body);
         return;
     }
-    ev_ssize_t end = headers_end(in);
-    if (end < 0) {
-        if (evbuffer_get_length(in) > srv->opts.max_headers + 4)
-            c->at_start = 0; /* evhttp refuses it */
+    size_t n = evbuffer_get_length(in), most = srv->opts.max_headers + 4;
+    if (n > most)
+        n = most;
+    const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
+    if (!p || !http_head_scan(p, n, &h)) {
+        if (n == most)
+            c->at_start = 0; /* no end of headers within the cap: evhttp refuses it */
         return;
     }
     c->at_start = 0;
-    const char *h = (const char *)evbuffer_pullup(in, end);
-    size_t cap = srv->opts.max_body;
-    if (h && has_transfer_encoding(h, (size_t)end)) {
-        char line[LINE_MAX_PEEK];
-        size_t left = (size_t)end;
-        while (left && (*h == '\r' || *h == '\n')) { /* evhttp skips empty lines first */
-            h++;
-            left--;
-        }
-        const char *nl = memchr(h, '\n', left);
-        size_t n = nl ? (size_t)(nl - h) : 0;
-        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), h);
-        char *sp = strchr(line, ' '), *target = sp ? sp + 1 : NULL, *e;
-        if (target) {
-            *sp = '\0';
-            if ((e = strpbrk(target, " \r")) != NULL)
-                *e = '\0';
-            cap = http_route_body_cap(srv, line, target);
-        }
-    }
-    evhttp_connection_set_max_body_size(c->evcon, (ev_ssize_t)cap);
+    evhttp_connection_set_max_body_size(
+        c->evcon, (ev_ssize_t)(h.chunked ? http_route_body_cap(srv, h.method, h.target)
+                                         : srv->opts.max_body));
 }
 
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)

@@ -262,6 +262,49 @@ size_t http_route_body_cap(struct http_server *srv, const char *method, const ch
     return route_cap(srv, e ? e->r : NULL);
 }
 
+/* Copies the word at *p (up to a space or e) into out (n bytes, cut to fit); *p moves past it
+ * and one space. */
+static void word(const char **p, const char *e, char *out, size_t n)
+{
+    const char *s = *p;
+    while (*p < e && **p != ' ')
+        (*p)++;
+    size_t len = (size_t)(*p - s) < n - 1 ? (size_t)(*p - s) : n - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    if (*p < e)
+        (*p)++;
+}
+
+int http_head_scan(const char *p, size_t n, struct http_head *h)
+{
+    static const char te[] = "transfer-encoding:";
+    size_t i = 0, k;
+    h->end = 0;
+    h->chunked = 0;
+    while (i < n && (p[i] == '\r' || p[i] == '\n'))
+        i++;
+    for (k = i; k < n && !h->end; k++) {
+        if (p[k] == '\n' && k + 1 < n && p[k + 1] == '\n')
+            h->end = k + 2;
+        else if (p[k] == '\n' && k + 2 < n && p[k + 1] == '\r' && p[k + 2] == '\n')
+            h->end = k + 3;
+    }
+    if (!h->end)
+        return 0;
+    const char *line = p + i, *e = memchr(line, '\n', h->end - i);
+    const char *le = e > line && e[-1] == '\r' ? e - 1 : e;
+    word(&line, le, h->method, sizeof(h->method));
+    word(&line, le, h->target, sizeof(h->target));
+    for (const char *q = e + 1, *end = p + h->end; q < end;) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if ((size_t)(end - q) >= sizeof(te) - 1 && strncasecmp(q, te, sizeof(te) - 1) == 0)
+            h->chunked = 1;
+        q = nl ? nl + 1 : end;
+    }
+    return 1;
+}
+
 /* Copies the body into the arena; -1 (after answering 413) past the route's cap. */
 static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r)
 {

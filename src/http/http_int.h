@@ -113,6 +113,19 @@ int64_t http_server_inflight(const struct http_server *srv);
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);
 
+/* The start of a request as conn.c reads it from the raw bytes, before evhttp does. */
+struct http_head {
+    size_t end;                 /* bytes of the request line and headers, empty line included */
+    int chunked;                /* a Transfer-Encoding header is present */
+    char method[16];            /* the request line's first word, cut to fit */
+    char target[HTTP_MAX_PATH]; /* its second word, cut to fit */
+};
+/* Scans the untrusted bytes p[0..n) of a request's start (empty lines before the request
+ * line are skipped, as evhttp does; lines end in LF or CRLF). 1 with *h filled when the
+ * header block is complete within n, else 0. Reads nothing past p + n. Fuzzed by
+ * tests/fuzz/fuzz_http_head.c. */
+int http_head_scan(const char *p, size_t n, struct http_head *h);
+
 /* The body cap of the route a request line (method, target) reaches, for conn.c: the route's
  * own or the default, never above opts.max_body. */
 size_t http_route_body_cap(struct http_server *srv, const char *method, const char *target);
