@@ -32,19 +32,22 @@ struct oc_module;
 #define CONFIG_MAX_VALUE 4096          /* bytes in one value */
 
 struct oc_config {
-    char *data_dir;          /* store.data_dir */
-    char *store_sync;        /* store.synchronous: normal | full */
-    char *listen;            /* http.listen */
-    int64_t http_workers;    /* http.workers; 0 = number of cores */
-    int64_t http_max_body;   /* http.max_body_bytes */
-    int64_t http_max_header; /* http.max_header_bytes */
-    int64_t http_timeout_s;  /* http.timeout_s */
-    int64_t http_grace_ms;   /* http.shutdown_grace_ms */
-    int64_t http_arena_max;  /* http.request_memory_bytes */
-    char *log_level;         /* log.level */
-    char *log_format;        /* log.format: json or text */
-    char *clock;             /* clock.kind */
-    char *modules;           /* modules */
+    char *data_dir;                /* store.data_dir */
+    char *store_sync;              /* store.synchronous: normal | full */
+    char *listen;                  /* http.listen */
+    int64_t http_workers;          /* http.workers; 0 = number of cores */
+    int64_t http_max_body;         /* http.max_body_bytes */
+    int64_t http_max_header;       /* http.max_header_bytes */
+    int64_t http_timeout_s;        /* http.timeout_s */
+    int64_t http_grace_ms;         /* http.shutdown_grace_ms */
+    int64_t http_arena_max;        /* http.request_memory_bytes */
+    int64_t http_max_conns;        /* http.max_connections; 0 = from the descriptor limit */
+    int64_t http_max_conns_per_ip; /* http.max_connections_per_ip; 0 = half the above */
+    int64_t http_deadline_s;       /* http.request_deadline_s */
+    char *log_level;               /* log.level */
+    char *log_format;              /* log.format: json or text */
+    char *clock;                   /* clock.kind */
+    char *modules;                 /* modules */
 
     /* The modules' settings: one options block per module of the table given to config_init
      * (see config_module_opts). */

@@ -49,6 +49,17 @@ const struct oc_setting config_server_settings[] = {
      "milliseconds in-flight requests get to finish after SIGTERM or SIGINT"},
     {"http.request_memory_bytes", OC_SETTING_INT, "67108864", 65536, 1073741824, NULL,
      F(http_arena_max), NULL, "cap on the memory one request may use; past it the request fails"},
+    {"http.max_connections", OC_SETTING_INT, "0", 0, 10000000, NULL, F(http_max_conns), NULL,
+     "open client connections at most; past it a new connection gets 503 and is closed. 0: "
+     "the descriptor limit (ulimit -n) less a tenth of it (at least 64) for the store and "
+     "everything else"},
+    {"http.max_connections_per_ip", OC_SETTING_INT, "0", 0, 10000000, NULL,
+     F(http_max_conns_per_ip), NULL,
+     "open connections from one client address at most (503 and closed past it), so one "
+     "client cannot take every connection. 0: half of http.max_connections"},
+    {"http.request_deadline_s", OC_SETTING_INT, "30", 1, 3600, NULL, F(http_deadline_s), NULL,
+     "seconds a client has to send a whole request (headers and body) from connecting or from "
+     "the end of the previous answer; then the connection is closed (slow senders)"},
     {"log.level", OC_SETTING_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
      "lowest level of the log lines written to stderr"},
     {"log.format", OC_SETTING_ENUM, "json", 0, 0, log_format_choices, F(log_format), "--log-format",

@@ -52,6 +52,69 @@ int oc_json_get_int(const json_t *obj, const char *key, int64_t *out)
     return OC_EINVAL;
 }
 
+int oc_json_get_int_range(const json_t *obj, const char *ctx, const char *key, int64_t min,
+                          int64_t max, int64_t *out, char *err, size_t errlen)
+{
+    int64_t v;
+    int rc = oc_json_get_int(obj, key, &v);
+    if (rc == 0 && (v < min || v > max))
+        rc = OC_EINVAL;
+    if (rc == OC_EINVAL && err && errlen)
+        snprintf(err, errlen, "%s%s%s: an integer from %lld to %lld", ctx ? ctx : "",
+                 ctx ? "." : "", key, (long long)min, (long long)max);
+    if (rc == 0)
+        *out = v;
+    return rc;
+}
+
+/* Appends ".key" or "[i]" to path[0..len) when it fits (a cut path still names the field). */
+static void path_push(char *path, size_t pathn, size_t len, const char *key, size_t i)
+{
+    if (len >= pathn)
+        return;
+    if (key)
+        snprintf(path + len, pathn - len, "%s%s", len ? "." : "", key);
+    else
+        snprintf(path + len, pathn - len, "[%zu]", i);
+}
+
+/* oc_json_find_nul on v, whose path so far is path[0..len). Recursive: jansson's parser caps
+ * nesting at 2048 levels. */
+static int find_nul(const json_t *v, char *path, size_t pathn, size_t len)
+{
+    const char *key;
+    json_t *m;
+    size_t i;
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) ? OC_EINVAL : 0;
+    json_object_foreach((json_t *)v, key, m)
+    {
+        path_push(path, pathn, len, key, 0);
+        if (find_nul(m, path, pathn, strnlen(path, pathn)) != 0)
+            return OC_EINVAL;
+    }
+    json_array_foreach(v, i, m)
+    {
+        path_push(path, pathn, len, NULL, i);
+        if (find_nul(m, path, pathn, strnlen(path, pathn)) != 0)
+            return OC_EINVAL;
+    }
+    if (len < pathn)
+        path[len] = '\0';
+    return 0;
+}
+
+int oc_json_find_nul(const json_t *v, char *path, size_t pathn)
+{
+    char none[1];
+    if (!pathn) {
+        path = none;
+        pathn = sizeof(none);
+    }
+    path[0] = '\0';
+    return find_nul(v, path, pathn, 0);
+}
+
 int oc_json_get_num(const json_t *obj, const char *key, double *out)
 {
     json_t *v = json_object_get(obj, key);

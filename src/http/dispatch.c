@@ -42,9 +42,9 @@ static const char *method_name(enum evhttp_cmd_type t)
 
 static void on_complete(struct evhttp_request *ev, void *arg)
 {
-    (void)ev;
     struct worker *w = arg;
     atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
+    http_conn_request_done(w, ev);
 }
 
 static void count(struct worker *w, int status, int64_t start_ns)
@@ -84,13 +84,80 @@ static struct http_route_entry *find_route(struct http_server *srv, const char *
     return NULL;
 }
 
-static void preflight(struct http_req *req, const char *allow)
+/* Who may call the routes on a path from another origin: 0 any origin (public and ingest
+ * routes: steering, beacons, the status feed), 1 the server's own origin only (viewer and
+ * responder routes), 2 none (admin routes). Of the routes taking method (any method when
+ * NULL), the strictest; 2 when none does. */
+static int cors_rank(struct http_server *srv, const char *method, const char *const *segs,
+                     int nsegs)
 {
-    http_set_header(req, "Access-Control-Allow-Origin", "*");
-    http_set_header(req, "Access-Control-Allow-Methods", allow[0] ? allow : "GET");
-    http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
-    http_set_header(req, "Access-Control-Max-Age", "86400");
+    int rank = -1;
+    for (int i = 0; i < srv->nroutes; i++) {
+        const struct http_route *r = srv->routes[i].r;
+        if ((method && strcmp(r->method, method) != 0) ||
+            !http_route_match(&srv->routes[i], segs, nsegs, NULL))
+            continue;
+        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST ? 0
+                : r->role == HTTP_ADMIN                          ? 2
+                                                                 : 1;
+        rank = k > rank ? k : rank;
+    }
+    return rank < 0 ? 2 : rank;
+}
+
+/* Answers a CORS preflight (OPTIONS on a path whose routes take other methods) for the
+ * method asked for (Access-Control-Request-Method) by cors_rank. Without an allowed origin
+ * the answer carries no CORS header, so the browser does not send the request. */
+static void preflight(struct http_server *srv, struct http_req *req, const char *const *segs,
+                      int nsegs, const char *allow)
+{
+    char why[256];
+    const char *want = http_header(req, "Access-Control-Request-Method");
+    const char *origin = http_header(req, "Origin");
+    int rank = cors_rank(srv, want, segs, nsegs);
+    http_set_header(req, "Vary", "Origin");
+    if (rank == 0)
+        http_set_header(req, "Access-Control-Allow-Origin", "*");
+    else if (rank == 1 && origin && http_same_origin(req, why, sizeof(why)) == 0)
+        http_set_header(req, "Access-Control-Allow-Origin", origin);
+    else
+        rank = 2;
+    if (rank < 2) {
+        http_set_header(req, "Access-Control-Allow-Methods", want ? want : allow);
+        http_set_header(req, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+        http_set_header(req, "Access-Control-Max-Age", "86400");
+    }
     http_reply(req, 204, NULL, NULL, 0);
+}
+
+/* 0 when the request's framing is unambiguous; else -1 after answering 400 and closing the
+ * connection: two Content-Length headers that differ, or Content-Length with
+ * Transfer-Encoding. libevent reads the body by the first Content-Length it finds, so a proxy
+ * that reads by another would see a second request hidden in this one (request smuggling). */
+static int check_framing(struct http_req *req)
+{
+    const char *len = NULL;
+    int te = 0;
+    for (const struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first; h;
+         h = h->next.tqe_next) {
+        if (strcasecmp(h->key, "Transfer-Encoding") == 0)
+            te = 1;
+        if (strcasecmp(h->key, "Content-Length") != 0)
+            continue;
+        if (len && strcmp(len, h->value) != 0) {
+            http_set_header(req, "Connection", "close");
+            http_problem(req, 400, "two different Content-Length headers (%.20s, %.20s)", len,
+                         h->value);
+            return -1;
+        }
+        len = h->value;
+    }
+    if (len && te) {
+        http_set_header(req, "Connection", "close");
+        http_problem(req, 400, "Content-Length and Transfer-Encoding together");
+        return -1;
+    }
+    return 0;
 }
 
 /* 1 for the methods that change nothing (no cross-site check for them). */
@@ -173,14 +240,77 @@ static int authorize(struct http_server *srv, struct http_req *req, const struct
     return 0;
 }
 
+/* The body cap of route r (NULL: a request no route takes). */
+static size_t route_cap(const struct http_server *srv, const struct http_route *r)
+{
+    size_t cap = r && r->max_body ? r->max_body : HTTP_ROUTE_BODY_DEFAULT;
+    return cap < srv->opts.max_body ? cap : srv->opts.max_body;
+}
+
+size_t http_route_body_cap(struct http_server *srv, const char *method, const char *target)
+{
+    char path[HTTP_MAX_PATH], segbuf[HTTP_MAX_PATH], allow[128];
+    const char *segs[HTTP_MAX_SEGMENTS];
+    int matched, nsegs;
+    if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        return route_cap(srv, NULL); /* no GET route sets a cap of its own */
+    if (oc_percent_decode(target, strcspn(target, "?#"), 0, path, sizeof(path), NULL) != 0 ||
+        (nsegs = http_path_split(path, segbuf, sizeof(segbuf), segs)) < 0)
+        return route_cap(srv, NULL);
+    struct http_route_entry *e =
+        find_route(srv, method, segs, nsegs, &matched, allow, sizeof(allow));
+    return route_cap(srv, e ? e->r : NULL);
+}
+
+/* Copies the word at *p (up to a space or e) into out (n bytes, cut to fit); *p moves past it
+ * and one space. */
+static void word(const char **p, const char *e, char *out, size_t n)
+{
+    const char *s = *p;
+    while (*p < e && **p != ' ')
+        (*p)++;
+    size_t len = (size_t)(*p - s) < n - 1 ? (size_t)(*p - s) : n - 1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    if (*p < e)
+        (*p)++;
+}
+
+int http_head_scan(const char *p, size_t n, struct http_head *h)
+{
+    static const char te[] = "transfer-encoding:";
+    size_t i = 0, k;
+    h->end = 0;
+    h->chunked = 0;
+    while (i < n && (p[i] == '\r' || p[i] == '\n'))
+        i++;
+    for (k = i; k < n && !h->end; k++) {
+        if (p[k] == '\n' && k + 1 < n && p[k + 1] == '\n')
+            h->end = k + 2;
+        else if (p[k] == '\n' && k + 2 < n && p[k + 1] == '\r' && p[k + 2] == '\n')
+            h->end = k + 3;
+    }
+    if (!h->end)
+        return 0;
+    const char *line = p + i, *e = memchr(line, '\n', h->end - i);
+    const char *le = e > line && e[-1] == '\r' ? e - 1 : e;
+    word(&line, le, h->method, sizeof(h->method));
+    word(&line, le, h->target, sizeof(h->target));
+    for (const char *q = e + 1, *end = p + h->end; q < end;) {
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        if ((size_t)(end - q) >= sizeof(te) - 1 && strncasecmp(q, te, sizeof(te) - 1) == 0)
+            h->chunked = 1;
+        q = nl ? nl + 1 : end;
+    }
+    return 1;
+}
+
 /* Copies the body into the arena; -1 (after answering 413) past the route's cap. */
 static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
     size_t n = evbuffer_get_length(in);
-    size_t cap = r->max_body ? r->max_body : HTTP_ROUTE_BODY_DEFAULT;
-    if (cap > srv->opts.max_body)
-        cap = srv->opts.max_body;
+    size_t cap = route_cap(srv, r);
     if (n > cap) {
         http_problem(req, 413, "the body is %zu bytes; %s %s accepts at most %zu", n, r->method,
                      r->pattern, cap);
@@ -228,12 +358,12 @@ static void run(struct http_server *srv, struct http_req *req)
     char segbuf[HTTP_MAX_PATH], allow[128];
     const char *segs[HTTP_MAX_SEGMENTS];
     int nsegs, path_matched;
-    if (resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
+    if (check_framing(req) != 0 || resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
         return;
     struct http_route_entry *e =
         find_route(srv, req->method, segs, nsegs, &path_matched, allow, sizeof(allow));
     if (!e && path_matched && strcmp(req->method, "OPTIONS") == 0) {
-        preflight(req, allow);
+        preflight(srv, req, segs, nsegs, allow);
         return;
     }
     if (!e) {
@@ -273,6 +403,7 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     struct http_server *srv = w->srv;
     int64_t start = oc_mono_ns();
     struct http_req_impl impl;
+    http_conn_request_read(w, ev);
     memset(&impl, 0, offsetof(struct http_req_impl, path));
     impl.path[0] = '\0';
     struct http_req *req = &impl.pub;

@@ -99,12 +99,18 @@ struct http_hooks {
 #define HTTP_STREAM_MAX_BUFFER (1 << 20)       /* unsent bytes past which a stream is dropped */
 
 struct http_server_opts {
-    const char *listen; /* "ADDR:PORT"; port 0 picks a free port */
-    int workers;        /* event-loop threads; 0: number of cores */
-    size_t max_body;    /* largest body read at all; route caps apply below it */
-    size_t max_headers; /* header bytes cap */
-    int timeout_s;      /* idle/read timeout per connection */
-    size_t arena_max;   /* per-request arena cap */
+    const char *listen;         /* "ADDR:PORT"; port 0 picks a free port */
+    int workers;                /* event-loop threads; 0: number of cores */
+    size_t max_body;            /* largest body read at all; route caps apply below it */
+    size_t max_headers;         /* header bytes cap */
+    int timeout_s;              /* idle/read timeout per connection */
+    size_t arena_max;           /* per-request arena cap */
+    int max_connections;        /* open connections over all workers; 0: the descriptor limit
+                                   (RLIMIT_NOFILE) less a tenth (at least 64) for everything else */
+    int max_connections_per_ip; /* open connections from one client address; 0: half of
+                                   max_connections */
+    int request_deadline_s;     /* a request (headers and body) must arrive whole within it,
+                                   counted from accept or the end of the previous answer */
 };
 
 /* Creates a server (not yet listening). Free with http_server_destroy. */
@@ -121,6 +127,8 @@ int http_server_start(struct http_server *srv, char *err, size_t errlen);
 const char *http_server_addr(const struct http_server *srv);
 /* Stops accepting, lets in-flight requests finish for up to grace_ms, then joins workers. */
 void http_server_stop(struct http_server *srv, int grace_ms);
+/* Connections open now over every worker. */
+int http_server_connections(const struct http_server *srv);
 /* Requests started and answered so far, and those in flight now. */
 uint64_t http_server_requests(const struct http_server *srv);
 /* Appends one module's route table as a Markdown section of docs/api.md to b. */
@@ -135,7 +143,12 @@ const char *http_header(const struct http_req *req, const char *name);
 /* Adds a response header (before replying). */
 void http_set_header(struct http_req *req, const char *name, const char *value);
 
-/* Answers with status and body (copied). */
+/* Sets the headers every HTML page answers with: Content-Security-Policy csp, no framing
+ * (X-Frame-Options: DENY), Referrer-Policy: same-origin and X-Content-Type-Options: nosniff.
+ * The console (src/web/) and the public status page use it. */
+void http_set_page_headers(struct http_req *req, const char *csp);
+/* Answers with status and body (copied). A HEAD request gets the headers only, with the
+ * Content-Length the body would have. */
 void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
                 size_t len);
 /* Answers with the JSON serialization of v, and releases v (steals the reference). */
@@ -150,8 +163,9 @@ void http_reply_err(struct http_req *req, int err, const char *fmt, ...)
 int http_status_for(int err);
 /* The reason phrase of a status ("Not Found"). */
 const char *http_reason(int status);
-/* Parses the body as a JSON object; on failure answers 400 (or 422 if not an object) and
- * returns NULL. The caller owns the result. */
+/* Parses the body as a JSON object; on failure answers 400 (or 422 if not an object, or if a
+ * string anywhere in it holds a NUL, "\u0000", naming the field) and returns NULL. The caller
+ * owns the result. Integers in it are read with oc_json_get_int_range (core/json.h). */
 json_t *http_body_json(struct http_req *req);
 
 /* Finds cookie name in the Cookie header value hdr (len bytes; RFC 6265 "a=1; b=2", a value

@@ -11,7 +11,10 @@
 #include <stdatomic.h>
 
 struct event;
+struct evhttp_connection;
 struct evhttp_request;
+struct http_conn;
+struct ip_count;
 struct http_route_entry;
 struct http_stream;
 
@@ -47,6 +50,11 @@ struct worker {
     struct event *stream_tick;   /* pumps the streams every HTTP_STREAM_TICK_MS while any */
     int stopping;                /* http_server_stop began: no new stream */
     _Atomic int nstreams;        /* open streams (read by other threads for metrics) */
+    /* Connections (conn.c): touched only on this worker's thread. */
+    struct http_conn **conn_slot; /* open connections by evhttp connection; conn_cap slots */
+    size_t conn_cap, nconn;
+    int accept_paused;           /* the listener is disabled after EMFILE/ENFILE */
+    struct event *accept_resume; /* enables it again */
 };
 
 struct http_server {
@@ -60,6 +68,15 @@ struct http_server {
     struct worker workers[HTTP_MAX_WORKERS];
     int nworkers;
     char addr[80]; /* bound "ADDR:PORT" */
+    /* Connections (conn.c), over all workers. */
+    _Atomic int nconns;               /* open and counted */
+    _Atomic uint64_t conns_refused;   /* refused at a connection cap */
+    _Atomic uint64_t deadline_closed; /* closed at the request deadline */
+    _Atomic uint64_t accept_pauses;   /* accept paused for lack of descriptors */
+    _Atomic int64_t refuse_logged_ms; /* last "refusing connections" log line */
+    _Atomic int64_t pause_logged_ms;  /* last "accept paused" log line */
+    pthread_mutex_t ip_mu;            /* guards ip_buckets (a leaf lock) */
+    struct ip_count **ip_buckets;     /* open connections per client address */
 };
 
 /* A compiled route. */
@@ -95,6 +112,44 @@ int64_t http_server_inflight(const struct http_server *srv);
 
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);
+
+/* The start of a request as conn.c reads it from the raw bytes, before evhttp does. */
+struct http_head {
+    size_t end;                 /* bytes of the request line and headers, empty line included */
+    int chunked;                /* a Transfer-Encoding header is present */
+    char method[16];            /* the request line's first word, cut to fit */
+    char target[HTTP_MAX_PATH]; /* its second word, cut to fit */
+};
+/* Scans the untrusted bytes p[0..n) of a request's start (empty lines before the request
+ * line are skipped, as evhttp does; lines end in LF or CRLF). 1 with *h filled when the
+ * header block is complete within n, else 0. Reads nothing past p + n. Fuzzed by
+ * tests/fuzz/fuzz_http_head.c. */
+int http_head_scan(const char *p, size_t n, struct http_head *h);
+
+/* The body cap of the route a request line (method, target) reaches, for conn.c: the route's
+ * own or the default, never above opts.max_body. */
+size_t http_route_body_cap(struct http_server *srv, const char *method, const char *target);
+
+/* conn.c. Fills the connection defaults into srv->opts and sets up the per-address counts;
+ * http_conn_free_limits undoes it (after the workers' evhttp are freed). */
+void http_conn_limits(struct http_server *srv);
+void http_conn_free_limits(struct http_server *srv);
+/* Hooks w's evhttp (before binding); 0 or OC_EIO. */
+int http_conn_init(struct worker *w);
+/* After w->bound is set: pauses accepting on EMFILE/ENFILE instead of spinning. */
+void http_conn_listen(struct worker *w);
+/* On w's thread, before its loop runs. */
+void http_conn_thread(struct worker *w);
+/* Frees what http_conn_init made, after evhttp_free. */
+void http_conn_free(struct worker *w);
+/* The request ev has arrived whole (dispatch): its connection's deadline stops. */
+void http_conn_request_read(struct worker *w, struct evhttp_request *ev);
+/* The answer to ev is sent: the connection's next request begins, its deadline starts. */
+void http_conn_request_done(struct worker *w, struct evhttp_request *ev);
+/* Sets the callback run when evcon closes (a stream's), NULL to clear it; the connection's
+ * own accounting runs as well. */
+void http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,
+                        void (*cb)(struct evhttp_connection *, void *), void *arg);
 
 /* Creates w's stream timer (not armed); 0 or OC_EIO. */
 int http_streams_init(struct worker *w);

@@ -124,6 +124,7 @@ out:
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
+    http_conn_thread(w);
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -133,7 +134,7 @@ static int setup_worker(struct http_server *srv, struct worker *w, int fd)
     w->srv = srv;
     w->base = event_base_new();
     w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http || http_streams_init(w) != 0) {
+    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0) {
         close(fd);
         return OC_EIO;
     }
@@ -149,6 +150,7 @@ static int setup_worker(struct http_server *srv, struct worker *w, int fd)
         close(fd);
         return OC_EIO;
     }
+    http_conn_listen(w);
     return 0;
 }
 

@@ -83,6 +83,14 @@ void http_set_header(struct http_req *req, const char *name, const char *value)
     evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
 }
 
+void http_set_page_headers(struct http_req *req, const char *csp)
+{
+    http_set_header(req, "Content-Security-Policy", csp);
+    http_set_header(req, "X-Frame-Options", "DENY");
+    http_set_header(req, "Referrer-Policy", "same-origin");
+    http_set_header(req, "X-Content-Type-Options", "nosniff");
+}
+
 void http_reply(struct http_req *req, int status, const char *content_type, const void *body,
                 size_t len)
 {
@@ -94,8 +102,14 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
     struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
     if (content_type && len)
         evhttp_add_header(h, "Content-Type", content_type);
-    if (len)
+    if (len && strcmp(req->method, "HEAD") == 0) {
+        /* The GET answer's headers without its body: libevent would send the body. */
+        char n[32];
+        snprintf(n, sizeof(n), "%zu", len);
+        evhttp_add_header(h, "Content-Length", n);
+    } else if (len) {
         evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len);
+    }
     evhttp_send_reply(req->ev, status, http_reason(status), NULL);
 }
 
@@ -127,8 +141,9 @@ static void vproblem(struct http_req *req, int status, const char *fmt, va_list 
     oc_json_dump(p, &b);
     oc_buf_puts(&b, "\n");
     json_decref(p);
-    if (status == 503 || status == 429)
-        http_set_header(req, "Retry-After", "1");
+    if ((status == 503 || status == 429) &&
+        !evhttp_find_header(evhttp_request_get_output_headers(req->ev), "Retry-After"))
+        http_set_header(req, "Retry-After", "1"); /* unless the handler said when */
     http_reply(req, status, "application/problem+json", b.data, b.len);
     oc_buf_free(&b);
 }
@@ -164,6 +179,11 @@ json_t *http_body_json(struct http_req *req)
     if (!json_is_object(v)) {
         json_decref(v);
         http_problem(req, 422, "the body must be a JSON object");
+        return NULL;
+    }
+    if (oc_json_find_nul(v, err, sizeof(err)) != 0) {
+        json_decref(v);
+        http_problem(req, 422, "%s: a string must not contain a NUL character (\\u0000)", err);
         return NULL;
     }
     return v;

@@ -100,6 +100,22 @@ static void render_metrics(struct oc_buf *b, void *arg)
     oc_metrics_family(b, "oncue_http_open_streams", "gauge",
                       "Streamed replies (server-sent events) open now.");
     oc_metrics_sample(b, "oncue_http_open_streams", NULL, (double)http_server_streams(srv));
+    oc_metrics_family(b, "oncue_http_connections", "gauge", "Client connections open now.");
+    oc_metrics_sample(b, "oncue_http_connections", NULL, (double)atomic_load(&srv->nconns));
+    oc_metrics_family(b, "oncue_http_connections_refused_total", "counter",
+                      "Connections refused at http.max_connections or "
+                      "http.max_connections_per_ip.");
+    oc_metrics_sample(b, "oncue_http_connections_refused_total", NULL,
+                      (double)atomic_load(&srv->conns_refused));
+    oc_metrics_family(b, "oncue_http_deadline_closed_total", "counter",
+                      "Connections closed because a request did not arrive whole within "
+                      "http.request_deadline_s.");
+    oc_metrics_sample(b, "oncue_http_deadline_closed_total", NULL,
+                      (double)atomic_load(&srv->deadline_closed));
+    oc_metrics_family(b, "oncue_http_accept_pauses_total", "counter",
+                      "Times accepting paused because the process ran out of descriptors.");
+    oc_metrics_sample(b, "oncue_http_accept_pauses_total", NULL,
+                      (double)atomic_load(&srv->accept_pauses));
 }
 
 struct http_server *http_server_new(const struct http_server_opts *opts, struct oc_app *app)
@@ -119,6 +135,7 @@ struct http_server *http_server_new(const struct http_server_opts *opts, struct 
     if (srv->opts.arena_max == 0)
         srv->opts.arena_max = 64 << 20;
     srv->evhttp_max_body = srv->opts.max_body; /* bodies past it get libevent's own 413 */
+    http_conn_limits(srv);
     srv->routes = oc_calloc(HTTP_MAX_ROUTES, sizeof(*srv->routes));
     srv->app = app;
     if (app && app->metrics)
@@ -133,10 +150,12 @@ void http_server_destroy(struct http_server *srv)
     for (int i = 0; i < srv->nworkers; i++) {
         http_streams_free(&srv->workers[i]);
         if (srv->workers[i].http)
-            evhttp_free(srv->workers[i].http);
+            evhttp_free(srv->workers[i].http); /* closes connections: conn.c's on_close */
+        http_conn_free(&srv->workers[i]);
         if (srv->workers[i].base)
             event_base_free(srv->workers[i].base);
     }
+    http_conn_free_limits(srv);
     free(srv->routes);
     free(srv);
 }
@@ -171,6 +190,11 @@ void http_server_set_hooks(struct http_server *srv, const struct http_hooks *hoo
 const char *http_server_addr(const struct http_server *srv)
 {
     return srv->addr;
+}
+
+int http_server_connections(const struct http_server *srv)
+{
+    return atomic_load(&srv->nconns);
 }
 
 uint64_t http_server_requests(const struct http_server *srv)

@@ -86,8 +86,9 @@ static void stream_io(struct http_stream *s, int on)
 static void stream_end(struct http_stream *s)
 {
     unlink_stream(s);
-    evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    http_conn_on_close(s->w, s->evcon, NULL, NULL);
     stream_io(s, 0);
+    http_conn_request_done(s->w, s->ev); /* the connection's next request begins */
     evhttp_send_reply_end(s->ev);
     finish(s);
 }
@@ -98,7 +99,7 @@ static void stream_drop(struct http_stream *s)
     oc_log(OC_LOG_WARN, "http: dropping a stream whose client is more than %d bytes behind",
            HTTP_STREAM_MAX_BUFFER);
     unlink_stream(s);
-    evhttp_connection_set_closecb(s->evcon, NULL, NULL);
+    http_conn_on_close(s->w, s->evcon, NULL, NULL);
     evhttp_connection_free(s->evcon);
     finish(s);
 }
@@ -188,7 +189,7 @@ int http_stream_start(struct http_req *req, const char *content_type, http_strea
     evhttp_request_set_on_complete_cb(req->ev, NULL, NULL);
     evhttp_add_header(evhttp_request_get_output_headers(req->ev), "Content-Type", content_type);
     evhttp_send_reply_start(req->ev, 200, "OK");
-    evhttp_connection_set_closecb(evcon, on_close, s);
+    http_conn_on_close(w, evcon, on_close, s);
     stream_io(s, 1);
     s->next = w->streams;
     if (w->streams)

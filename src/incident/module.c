@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "http/http.h"
@@ -147,30 +148,31 @@ static int resolve_act(struct http_req *req, int64_t id, const json_t *b, char *
                             body_str(b, "reason"), err, n);
 }
 
-static int parse_sev(const json_t *v)
-{
-    const char *s = json_string_value(v);
-    if (json_is_integer(v))
-        return (int)json_integer_value(v);
-    if (s && (strncmp(s, "SEV", 3) == 0 || strncmp(s, "sev", 3) == 0) && strlen(s) == 4)
-        return s[3] - '0';
-    return 0;
-}
-
 static int severity_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
 {
-    return incident_set_severity(mgr(req), id, req->principal,
-                                 parse_sev(json_object_get(b, "severity")), body_str(b, "reason"),
-                                 err, n);
+    int64_t sev = 0;
+    const char *s = body_str(b, "severity");
+    if (s && (strncmp(s, "SEV", 3) == 0 || strncmp(s, "sev", 3) == 0) && strlen(s) == 4)
+        sev = s[3] - '0';
+    else if (!s && oc_json_get_int_range(b, NULL, "severity", 1, 4, &sev, err, n) == OC_EINVAL)
+        return OC_EINVAL;
+    return incident_set_severity(mgr(req), id, req->principal, (int)sev, body_str(b, "reason"), err,
+                                 n);
 }
+
+#define FOLLOWUP_MAX_HOURS (24 * 366 * 10) /* due_hours: at most about ten years ahead */
 
 /* {title, due_at (unix s) | due_hours} */
 static int followup_act(struct http_req *req, int64_t id, const json_t *b, char *err, size_t n)
 {
-    int64_t due = json_integer_value(json_object_get(b, "due_at"));
-    if (!due && json_is_integer(json_object_get(b, "due_hours")))
-        due = oc_clock_now_s(req->app->clock) +
-              json_integer_value(json_object_get(b, "due_hours")) * 3600;
+    int64_t due = 0, hours = 0;
+    if (oc_json_get_int_range(b, NULL, "due_at", 0, OC_JSON_UNIX_S_MAX, &due, err, n) ==
+            OC_EINVAL ||
+        oc_json_get_int_range(b, NULL, "due_hours", 1, FOLLOWUP_MAX_HOURS, &hours, err, n) ==
+            OC_EINVAL)
+        return OC_EINVAL;
+    if (!due && hours)
+        due = oc_clock_now_s(req->app->clock) + hours * 3600;
     return incident_followup_add(mgr(req), id, req->principal, body_str(b, "title"), due, err, n);
 }
 
@@ -204,6 +206,18 @@ static void followup_post(struct http_req *req)
     with_body(req, followup_act);
 }
 
+/* The times of an alert.fired-shaped body, which the incident reads as they are: each absent
+ * or within bounds. 0, or OC_EINVAL with the detail in err. */
+static int declare_times(const json_t *b, char *err, size_t n)
+{
+    static const char *const keys[] = {"at", "since", "window_s", NULL};
+    int64_t t;
+    for (const char *const *k = keys; *k; k++)
+        if (oc_json_get_int_range(b, NULL, *k, 0, OC_JSON_UNIX_S_MAX, &t, err, n) == OC_EINVAL)
+            return OC_EINVAL;
+    return 0;
+}
+
 /* POST /v1/incidents: declares an incident by hand with an alert.fired-shaped body. */
 static void declare_post(struct http_req *req)
 {
@@ -212,8 +226,11 @@ static void declare_post(struct http_req *req)
     if (!b)
         return;
     const json_t *slice = json_object_get(b, "slice");
+    char err[128];
     if (!body_str(b, "alert_id") || (slice && !json_is_object(slice))) {
         http_problem(req, 422, "alert_id (string) is required; slice must be an object");
+    } else if (declare_times(b, err, sizeof(err)) != 0) {
+        http_problem(req, 422, "%s", err);
     } else {
         if (!json_object_get(b, "source"))
             json_object_set_new(b, "source", json_string("manual"));
@@ -285,6 +302,12 @@ static void status_json_get(struct http_req *req)
     http_reply_json(req, 200, incident_status_json(mgr(req)));
 }
 
+/* The status page is one document with an inline style sheet: nothing else may load, and no
+ * other site may frame it. */
+#define STATUS_CSP                                                                                 \
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; "     \
+    "form-action 'none'"
+
 /* GET /api/v2/...: one Statuspage document, public, readable from any origin. */
 static void status_doc(struct http_req *req, enum incident_status_doc doc)
 {
@@ -309,6 +332,7 @@ static void status_html_get(struct http_req *req)
 {
     char *html = incident_status_html(mgr(req));
     http_set_header(req, "Cache-Control", "no-cache");
+    http_set_page_headers(req, STATUS_CSP);
     http_reply(req, 200, "text/html; charset=utf-8", html, strlen(html));
     free(html);
 }

@@ -255,6 +255,9 @@ static int open_services(struct server *srv)
         .max_headers = (size_t)srv->cfg.http_max_header,
         .timeout_s = (int)srv->cfg.http_timeout_s,
         .arena_max = (size_t)srv->cfg.http_arena_max,
+        .max_connections = (int)srv->cfg.http_max_conns,
+        .max_connections_per_ip = (int)srv->cfg.http_max_conns_per_ip,
+        .request_deadline_s = (int)srv->cfg.http_deadline_s,
     };
     srv->app.http = http_server_new(&o, &srv->app);
     return 0;

@@ -64,6 +64,14 @@ const struct oc_setting qoe_cube_settings[] = {
      NULL, "stored 5-minute rows older than this merge into hourly rows"},
     {"qoe.retention_days", OC_SETTING_INT, "90", 1, 36500, NULL, F(retention_days), NULL,
      "stored QoE rows older than this many days are deleted"},
+    {"qoe.query_max_cells", OC_SETTING_INT, "250000", 1000, 100000000, NULL, F(query_max_cells),
+     NULL,
+     "values one GET /v1/qoe answer may hold (groups x points, groups being top when grouped); "
+     "a larger query is refused with 422 before it runs, saying which step would fit"},
+    {"qoe.query_max_answer_bytes", OC_SETTING_INT, "8388608", 65536, 1073741824, NULL,
+     F(query_max_answer_bytes), NULL,
+     "bytes of JSON one GET /v1/qoe answer may have (estimated before the query runs, checked "
+     "while it is written); past it 422"},
     {0},
 };
 

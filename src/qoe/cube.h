@@ -62,6 +62,8 @@ struct qoe_cube_opts {
     int64_t rollup_5m_after_s;        /* stored minutes older than this merge into 5-minute rows */
     int64_t rollup_1h_after_s;        /* 5-minute rows older than this merge into hourly rows */
     int64_t retention_days;           /* stored rows older than this are deleted */
+    int64_t query_max_cells;          /* qoe.query_max_cells: groups x points of one answer */
+    int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
 };
 
 /* One leaf of one closed minute: everything the formulas of docs/contracts.md "Metrics" need

@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/memo.h"
 #include "core/timefmt.h"
@@ -30,9 +31,18 @@
 #define DIM_WINDOW_S 3600 /* GET /v1/qoe/dimensions ranks values over the last hour */
 #define DIM_TOP      20   /* its default top, the one whose answer is kept per minute */
 
+/* What one value of a GET /v1/qoe answer costs, for the check before the query runs: bytes
+ * of JSON ("[1772479800,0.0123456789012]," is 29, most are shorter), and memory (the result's
+ * double, the JSON tree's array, integer and real, and the text). */
+#define CELL_JSON_BYTES 24
+#define CELL_MEMORY     (8 + 120 + CELL_JSON_BYTES)
+#define GROUP_BYTES     256 /* a series' group labels and keys */
+
 struct qoe_module_state {
     struct qoe_cube *cube;
-    struct oc_memo dims; /* GET /v1/qoe/dimensions with the default top, per closed minute */
+    int64_t max_cells;        /* qoe.query_max_cells */
+    int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
+    struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
 };
 
 static int parse_int(const char *s, int64_t *out)
@@ -156,21 +166,67 @@ struct qoe_cube *qoe_cube_of(const struct oc_app *app)
     return oc_app_find(app, QOE_PROVIDES_CUBE);
 }
 
+/* The cost of q's answer, checked before it runs: at most max_cells values (groups x points),
+ * max_answer_bytes of JSON, and the request's memory cap (http.request_memory_bytes). 0, or
+ * OC_EINVAL with a detail in err that says how to narrow the query. */
+static int check_cost(const struct qoe_module_state *ms, const struct http_req *req,
+                      const struct qoe_query *q, char *err, size_t errlen)
+{
+    int64_t range = q->to - q->from, points = (range + q->step - 1) / q->step;
+    int64_t groups = q->ngroup ? q->top : 1, cells = groups * points;
+    int64_t bytes = cells * CELL_JSON_BYTES + groups * GROUP_BYTES;
+    int64_t memory = cells * CELL_MEMORY + groups * GROUP_BYTES;
+    int64_t fit = ms->max_cells, mem_cap = (int64_t)req->arena.max;
+    if (fit > (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES)
+        fit = (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES;
+    if (fit > (mem_cap - groups * GROUP_BYTES) / CELL_MEMORY)
+        fit = (mem_cap - groups * GROUP_BYTES) / CELL_MEMORY;
+    if (cells <= fit)
+        return 0;
+    /* the smallest step (a multiple of 60) whose points fit with this top */
+    int64_t per_group = fit / groups > 0 ? fit / groups : 1;
+    int64_t step = ((range + per_group - 1) / per_group + 59) / 60 * 60;
+    return FAIL(OC_EINVAL,
+                "the answer would hold %lld groups x %lld points = %lld values (about %lld "
+                "bytes, %lld MiB of memory); at most %lld fit (qoe.query_max_cells %lld, "
+                "qoe.query_max_answer_bytes %lld, http.request_memory_bytes %lld): use step=%lld "
+                "or more, a shorter range, or a smaller top",
+                (long long)groups, (long long)points, (long long)cells, (long long)bytes,
+                (long long)(memory >> 20), (long long)fit, (long long)ms->max_cells,
+                (long long)ms->max_answer_bytes, (long long)mem_cap, (long long)step);
+}
+
 static void get_qoe(struct http_req *req)
 {
-    struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
+    struct qoe_module_state *ms = req->state;
     struct qoe_query q;
     struct qoe_result *r = NULL;
+    struct oc_buf b;
     char scratch[2048], err[1024];
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
     int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
-        rc = qoe_query_run(c, &q, &r, err, sizeof err);
+        rc = check_cost(ms, req, &q, err, sizeof err);
+    if (rc == 0)
+        rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err);
+    if (rc == 0) {
+        json_t *v = qoe_result_json(&q, r);
+        if (oc_json_dump(v, &b) != 0 || oc_buf_puts(&b, "\n") != 0) {
+            rc = OC_EINVAL;
+            snprintf(err, sizeof err,
+                     "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, "
+                     "a shorter range, or a smaller top",
+                     (long long)ms->max_answer_bytes);
+        }
+        json_decref(v);
+    }
     if (rc != 0)
         http_reply_err(req, rc, "%s", err);
     else
-        http_reply_json(req, 200, qoe_result_json(&q, r));
+        http_reply(req, 200, "application/json", b.data, b.len);
     qoe_result_destroy(r);
+    oc_buf_free(&b);
 }
 
 /* The last closed minute's start, or 0 when none closed yet. */
@@ -377,6 +433,8 @@ static int qoe_init(struct oc_app *app, void **state)
         oc_metrics_register(app->metrics, render, c);
     struct qoe_module_state *ms = oc_calloc(1, sizeof *ms);
     ms->cube = c;
+    ms->max_cells = o.query_max_cells;
+    ms->max_answer_bytes = o.query_max_answer_bytes;
     oc_memo_init(&ms->dims);
     *state = ms;
     return 0;

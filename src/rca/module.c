@@ -47,12 +47,13 @@ static void changes_post(struct http_req *req)
     struct rca_change c = {0};
     json_t *body = http_body_json(req);
     int64_t id = 0, t;
+    char err[128];
     if (!body)
         return;
-    int rc = oc_json_get_int(body, "time", &t);
+    int rc = oc_json_get_int_range(body, NULL, "time", 0, OC_JSON_UNIX_S_MAX, &t, err, sizeof(err));
     c.time = rc == OC_ENOTFOUND ? oc_clock_now_s(req->app->clock) : t;
-    if (rc == OC_EINVAL || (rc == 0 && t < 0))
-        http_problem(req, 422, "time: unix seconds");
+    if (rc == OC_EINVAL)
+        http_problem(req, 422, "%s (unix seconds)", err);
     else if (body_str(req, body, "service", CHANGE_FIELD_MAX, 1, &c.service) == 0 &&
              body_str(req, body, "kind", CHANGE_FIELD_MAX, 1, &c.kind) == 0 &&
              body_str(req, body, "description", CHANGE_DESC_MAX, 0, &c.description) == 0 &&

@@ -99,7 +99,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err, size_
 /* The topology and scenario the arguments name. */
 static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim_scenario **sc)
 {
-    char err[256] = "", *text = NULL;
+    char err[640] = "", *text = NULL;
     size_t n = 0;
     int rc = a->topology ? read_file(a->topology, &text, &n, err, sizeof(err)) : 0;
     if (rc == 0)
@@ -114,8 +114,8 @@ static int load_inputs(const struct cli_args *a, struct sim_topo **t, struct sim
             for (size_t i = 0, at = 0; sim_scenario_names[i] && at < sizeof names; i++)
                 at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "",
                                        sim_scenario_names[i]);
-            snprintf(err, sizeof(err), "%s: not a built-in scenario (%s) nor a file%s", a->scenario,
-                     names,
+            snprintf(err, sizeof(err), "%.128s: not a built-in scenario (%s) nor a file%s",
+                     a->scenario, names,
                      oc_suggest_names(a->scenario, sim_scenario_names, sizeof sim_scenario_names[0],
                                       hint, sizeof hint));
         }

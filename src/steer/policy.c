@@ -265,8 +265,8 @@ static int compile_pathways(struct steer_policy *p, const json_t *doc, int64_t d
     }
     p->npathways = p->nnames;
     p->ttl_s = default_ttl;
-    if (oc_json_get_int(doc, "ttl", &p->ttl_s) == OC_EINVAL || p->ttl_s < 1 || p->ttl_s > 86400)
-        return fail(err, errlen, OC_EINVAL, "ttl: whole seconds between 1 and 86400");
+    if (oc_json_get_int_range(doc, NULL, "ttl", 1, 86400, &p->ttl_s, err, errlen) == OC_EINVAL)
+        return OC_EINVAL;
     return 0;
 }
 
@@ -356,12 +356,11 @@ static int compile_auto(struct steer_policy *p, const json_t *doc, char *err, si
                     "min_interval_s");
     if (oc_json_get_bool(a, "enabled", &p->auto_enabled) == OC_EINVAL)
         return fail(err, errlen, OC_EINVAL, "auto.enabled: true or false");
-    if (oc_json_get_int(a, "hold_s", &p->auto_hold_s) == OC_EINVAL || p->auto_hold_s < 0 ||
-        p->auto_hold_s > 86400)
-        return fail(err, errlen, OC_EINVAL, "auto.hold_s: seconds between 0 and 86400");
-    if (oc_json_get_int(a, "min_interval_s", &p->auto_interval_s) == OC_EINVAL ||
-        p->auto_interval_s < 0 || p->auto_interval_s > 86400)
-        return fail(err, errlen, OC_EINVAL, "auto.min_interval_s: seconds between 0 and 86400");
+    if (oc_json_get_int_range(a, "auto", "hold_s", 0, 86400, &p->auto_hold_s, err, errlen) ==
+            OC_EINVAL ||
+        oc_json_get_int_range(a, "auto", "min_interval_s", 0, 86400, &p->auto_interval_s, err,
+                              errlen) == OC_EINVAL)
+        return OC_EINVAL;
     int rc = array_member(a, "regions", STEER_MAX_RULES, &regions, err, errlen);
     if (rc)
         return rc;

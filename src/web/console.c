@@ -91,21 +91,19 @@ int web_etag_matches(const char *inm, const char *etag)
     return 0;
 }
 
-/* Answers one embedded file (HEAD too: evhttp sends the headers only). */
+/* Answers one embedded file (HEAD too: http_reply sends the headers only). */
 static void serve(struct http_req *req, const struct web_asset *a)
 {
     int gz = a->gz && web_accepts_gzip(http_header(req, "Accept-Encoding"));
     const char *etag = gz ? a->gz_etag : a->etag;
     http_set_header(req, "ETag", etag);
     http_set_header(req, "Cache-Control", "no-cache");
-    http_set_header(req, "X-Content-Type-Options", "nosniff");
     if (a->gz)
         http_set_header(req, "Vary", "Accept-Encoding");
-    if (strncmp(a->type, "text/html", 9) == 0) {
-        http_set_header(req, "Content-Security-Policy", WEB_CSP);
-        http_set_header(req, "Referrer-Policy", "same-origin");
-        http_set_header(req, "X-Frame-Options", "DENY");
-    }
+    if (strncmp(a->type, "text/html", 9) == 0)
+        http_set_page_headers(req, WEB_CSP);
+    else
+        http_set_header(req, "X-Content-Type-Options", "nosniff");
     if (web_etag_matches(http_header(req, "If-None-Match"), etag)) {
         http_reply(req, 304, NULL, NULL, 0);
         return;

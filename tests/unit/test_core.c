@@ -221,6 +221,57 @@ static void test_json_helpers(void)
     T_CONTAINS(err, "line 1");
 }
 
+/* Bounded integers name the field; 4294967297 is refused, not truncated to 1; 2^63-1 does
+ * not reach arithmetic (issue 26, finding 5). */
+static void test_json_int_range(void)
+{
+    const char *doc = "{\"sev\":4294967297,\"h\":9223372036854775807,\"ok\":3,\"lo\":-1,"
+                      "\"big\":1e300,\"s\":\"3\"}";
+    json_t *v = NULL;
+    char err[128] = "";
+    int64_t i = 77;
+    T_EQ_INT(oc_json_parse(doc, strlen(doc), &v, NULL, 0), 0);
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "sev", 1, 4, &i, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "sev: an integer from 1 to 4");
+    T_EQ_INT(i, 77);
+    T_EQ_INT(oc_json_get_int_range(v, "auto", "h", 0, 8760, &i, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "auto.h: an integer from 0 to 8760");
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "lo", 0, 10, &i, err, sizeof(err)), OC_EINVAL);
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "big", 0, 10, &i, err, sizeof(err)), OC_EINVAL);
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "s", 0, 10, &i, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "s: an integer from 0 to 10");
+    err[0] = '\0';
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "absent", 0, 10, &i, err, sizeof(err)), OC_ENOTFOUND);
+    T_EQ_STR(err, "");
+    T_EQ_INT(oc_json_get_int_range(v, NULL, "ok", 1, 4, &i, err, sizeof(err)), 0);
+    T_EQ_INT(i, 3);
+    json_decref(v);
+}
+
+/* "\u0000" inside a string is found with the field's path, at any depth. */
+static void test_json_find_nul(void)
+{
+    const char *doc = "{\"a\":\"fine\",\"l\":[1,{\"t\":\"x\\u0000y\"}]}";
+    json_t *v = NULL;
+    char path[64];
+    T_EQ_INT(oc_json_parse(doc, strlen(doc), &v, NULL, 0), 0);
+    T_EQ_INT(oc_json_find_nul(v, path, sizeof(path)), OC_EINVAL);
+    T_EQ_STR(path, "l[1].t");
+    json_decref(v);
+    doc = "{\"title\":\"\\u0000\"}";
+    T_EQ_INT(oc_json_parse(doc, strlen(doc), &v, NULL, 0), 0);
+    T_EQ_INT(oc_json_find_nul(v, path, sizeof(path)), OC_EINVAL);
+    T_EQ_STR(path, "title");
+    T_EQ_INT(oc_json_find_nul(v, path, 4), OC_EINVAL); /* a cut path still names it */
+    T_EQ_STR(path, "tit");
+    json_decref(v);
+    doc = "{\"a\":\"\\u00e9\",\"b\":[[\"x\"]],\"c\":{}}";
+    T_EQ_INT(oc_json_parse(doc, strlen(doc), &v, NULL, 0), 0);
+    T_EQ_INT(oc_json_find_nul(v, path, sizeof(path)), 0);
+    T_EQ_STR(path, "");
+    json_decref(v);
+}
+
 static int bus_hits;
 static char bus_last[64];
 
@@ -556,6 +607,8 @@ static const struct t_case cases[] = {
     T_CASE(test_memo),
     T_CASE(test_time_param),
     T_CASE(test_suggest),
+    T_CASE(test_json_int_range),
+    T_CASE(test_json_find_nul),
     {0},
 };
 

@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "core/module.h"
 #include "http/http.h"
+#include "http/http_int.h"
 #include "t.h"
 
 #include <arpa/inet.h>
@@ -559,10 +560,40 @@ static void test_streams(void)
     oc_buf_free(&b);
 }
 
+/* The scan conn.c runs on a request's first bytes: complete or not, the method, the target,
+ * whether the body is chunked. */
+static void test_head_scan(void)
+{
+    struct http_head h;
+    const char *a =
+        "POST /v1/session?x=1 HTTP/1.1\r\nHost: x\r\nTransfer-encoding: chunked\r\n\r\n4";
+    T_EQ_INT(http_head_scan(a, strlen(a), &h), 1);
+    T_EQ_STR(h.method, "POST");
+    T_EQ_STR(h.target, "/v1/session?x=1");
+    T_EQ_INT(h.chunked, 1);
+    T_EQ_INT(h.end, strlen(a) - 1);
+    T_EQ_INT(http_head_scan(a, 40, &h), 0); /* headers not complete yet */
+    const char *b = "\r\n\nPUT /v1/services/x HTTP/1.1\nContent-Length: 2\n\n{}";
+    T_EQ_INT(http_head_scan(b, strlen(b), &h), 1);
+    T_EQ_STR(h.method, "PUT");
+    T_EQ_STR(h.target, "/v1/services/x");
+    T_EQ_INT(h.chunked, 0);
+    T_EQ_INT(h.end, strlen(b) - 2);
+    const char *c =
+        "XTRANSFER-ENCODING-IS-A-VERY-LONG-METHOD /a\r\nX-Transfer-Encoding: no\r\n\r\n";
+    T_EQ_INT(http_head_scan(c, strlen(c), &h), 1);
+    T_EQ_STR(h.method, "XTRANSFER-ENCOD"); /* cut to fit */
+    T_EQ_STR(h.target, "/a");
+    T_EQ_INT(h.chunked, 0);
+    T_EQ_INT(http_head_scan("\n\n\n", 3, &h), 0);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_routing_and_errors), T_CASE(test_roles),        T_CASE(test_role_table),
-    T_CASE(test_graceful_stop),      T_CASE(test_cookie_parse), T_CASE(test_origin_check),
-    T_CASE(test_session_cookies),    T_CASE(test_streams),      {0},
+    T_CASE(test_routing_and_errors), T_CASE(test_roles),
+    T_CASE(test_role_table),         T_CASE(test_graceful_stop),
+    T_CASE(test_cookie_parse),       T_CASE(test_origin_check),
+    T_CASE(test_session_cookies),    T_CASE(test_streams),
+    T_CASE(test_head_scan),          {0},
 };
 
 int main(int argc, char **argv)
