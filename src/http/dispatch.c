@@ -47,7 +47,7 @@ static void on_complete(struct evhttp_request *ev, void *arg)
     http_conn_request_done(w, ev);
 }
 
-static void count(struct worker *w, int status, int64_t start_ns)
+void http_count(struct worker *w, int status, int64_t start_ns)
 {
     struct worker_stats *st = &w->st;
     int cls = status / 100;
@@ -391,7 +391,7 @@ static void run(struct http_server *srv, struct http_req *req)
     oc_bus_drain(req->app ? req->app->bus : NULL);
     e->r->handler(req);
     oc_bus_drain(req->app ? req->app->bus : NULL);
-    if (!req->status) {
+    if (!req->status && !((struct http_req_impl *)req)->later) {
         oc_log(OC_LOG_ERROR, "bug: %s %s returned without answering", req->method, req->path);
         http_problem(req, 500, "the handler did not answer");
     }
@@ -408,6 +408,7 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     impl.path[0] = '\0';
     struct http_req *req = &impl.pub;
     impl.worker = w;
+    impl.start_ns = start;
     req->ev = ev;
     req->app = srv->app;
     req->method = method_name(evhttp_request_get_command(ev));
@@ -419,7 +420,8 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     run(srv, req);
     if (impl.audit && srv->hooks.audit)
         srv->hooks.audit(srv->hooks.arg, req);
-    count(w, req->status, start);
+    if (!impl.later) /* else counted when the later answer is written */
+        http_count(w, req->status, start);
     if (impl.query_parsed)
         evhttp_clear_headers(&impl.query);
     oc_arena_free(&req->arena);

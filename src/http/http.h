@@ -156,6 +156,22 @@ void http_reply_json(struct http_req *req, int status, json_t *v);
 /* Answers application/problem+json with title from the status and a formatted detail. */
 void http_problem(struct http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* An answer given later, from any thread: a handler that waits for something slow (a group
+ * commit) without holding its worker. http_later takes req's answer out of the handler: the
+ * handler returns without answering, the worker serves other requests, and whoever holds
+ * the handle answers exactly once with http_later_reply or http_later_problem (any thread;
+ * the answer is written on the worker's thread, and dropped if the client left meanwhile).
+ * NULL, and the handler answers as usual, when the server is stopping, the route is audited,
+ * or the request was answered already. */
+struct http_later;
+struct http_later *http_later(struct http_req *req);
+/* Answers with status and a copy of body (len bytes of content_type) and frees l. */
+void http_later_reply(struct http_later *l, int status, const char *content_type, const void *body,
+                      size_t len);
+/* Answers problem+json (as http_problem) and frees l. */
+void http_later_problem(struct http_later *l, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Maps an oc_err to its status (the one place that does) and answers http_problem. */
 void http_reply_err(struct http_req *req, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -96,6 +96,8 @@ struct http_req_impl {
     int query_parsed;
     int audit;                /* report to the audit hook once answered */
     struct worker *worker;    /* serving thread */
+    int64_t start_ns;         /* when dispatch began (for the duration histogram) */
+    struct http_later *later; /* the handler will answer later (later.c) */
     char path[HTTP_MAX_PATH]; /* the decoded path (req->path points here); must stay last */
 };
 
@@ -109,6 +111,11 @@ int http_path_split(const char *path, char *buf, size_t bufn, const char **segs)
 
 /* Requests in flight over all workers (for the graceful stop). */
 int64_t http_server_inflight(const struct http_server *srv);
+
+/* Counts one answered request of worker w: its status class and duration since start_ns. */
+void http_count(struct worker *w, int status, int64_t start_ns);
+/* The problem+json document http_problem sends (new reference). */
+json_t *http_problem_doc(int status, const char *detail, const char *instance);
 
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);

@@ -129,13 +129,18 @@ void http_reply_json(struct http_req *req, int status, json_t *v)
     oc_buf_free(&b);
 }
 
+json_t *http_problem_doc(int status, const char *detail, const char *instance)
+{
+    return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
+                     http_reason(status), "status", status, "detail", detail, "instance",
+                     instance ? instance : "");
+}
+
 static void vproblem(struct http_req *req, int status, const char *fmt, va_list ap)
 {
     char detail[1024];
     vsnprintf(detail, sizeof(detail), fmt, ap);
-    json_t *p =
-        json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", http_reason(status),
-                  "status", status, "detail", detail, "instance", req->path ? req->path : "");
+    json_t *p = http_problem_doc(status, detail, req->path);
     struct oc_buf b;
     oc_buf_init(&b, 64 * 1024);
     oc_json_dump(p, &b);

@@ -48,6 +48,14 @@ struct resume_stats {
     atomic_ullong conflicts;  /* accepted writes to a point holding several devices */
 };
 
+/* A write waiting for its batch to commit, its answer ready (an answer given later). */
+struct pending {
+    struct http_later *later;
+    uint64_t batch;
+    char *answer; /* the 200 body; owned */
+    size_t len;
+};
+
 /* The module's state. */
 struct resume_mod {
     struct oc_app *app;
@@ -56,6 +64,15 @@ struct resume_mod {
     struct resume_log log; /* group commit */
     struct resume_opts o;
     struct resume_stats st;
+    /* The committer: answers writes once their batch is on disk, so a write does not hold an
+     * HTTP worker while it waits and one commit carries every write that arrived meanwhile. */
+    pthread_t committer;
+    int committer_started;
+    pthread_mutex_t pmu; /* guards pend, npend, stopping (a leaf lock) */
+    pthread_cond_t pcv;
+    struct pending *pend; /* queued answers; owned */
+    size_t npend, pcap;
+    int stopping;
 };
 
 static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
@@ -107,6 +124,80 @@ static void reply_text(struct http_req *req, struct oc_buf *b)
 {
     oc_buf_puts(b, "\n");
     http_reply(req, 200, "application/json", b->data, b->len);
+}
+
+/* After the write is queued in batch: answers 200 with body (len bytes) once the batch is on
+ * disk, 503 if it could not be stored. The answer is given later by the committer when the
+ * HTTP layer allows it (the worker goes on serving), else here after waiting. */
+static void answer_after_commit(struct resume_mod *m, struct http_req *req, uint64_t batch,
+                                const char *body, size_t len, const char *what)
+{
+    struct http_later *l = batch && m->committer_started ? http_later(req) : NULL;
+    if (l) {
+        pthread_mutex_lock(&m->pmu);
+        m->pend = oc_grow(m->pend, &m->pcap, m->npend + 1, sizeof *m->pend);
+        struct pending *p = &m->pend[m->npend++];
+        p->later = l;
+        p->batch = batch;
+        p->answer = oc_malloc(len);
+        memcpy(p->answer, body, len);
+        p->len = len;
+        pthread_cond_signal(&m->pcv);
+        pthread_mutex_unlock(&m->pmu);
+        return;
+    }
+    if (batch && resume_log_wait(&m->log, batch) != 0) {
+        atomic_fetch_add(&m->st.store, 1);
+        http_problem(req, 503, "%s could not be stored", what);
+        return;
+    }
+    http_reply(req, 200, "application/json", body, len);
+}
+
+/* The committer thread: takes the queued answers, leads the commit of every batch they wait
+ * for (resume_log_wait writes all that was queued so far in one transaction) and answers
+ * each. Runs until the module stops and nothing is queued. */
+static void *committer_main(void *arg)
+{
+    struct resume_mod *m = arg;
+    struct pending *batch = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&m->pmu);
+    for (;;) {
+        while (!m->npend && !m->stopping)
+            pthread_cond_wait(&m->pcv, &m->pmu);
+        if (!m->npend)
+            break;
+        /* swap the queue for an empty one: writers queue into it while this commit runs */
+        struct pending *take = m->pend;
+        size_t n = m->npend, tcap = m->pcap;
+        m->pend = batch;
+        m->pcap = cap;
+        m->npend = 0;
+        pthread_mutex_unlock(&m->pmu);
+        uint64_t last = 0;
+        int failed = 0;
+        for (size_t i = 0; i < n; i++) { /* waiting on a batch already done returns at once */
+            if (take[i].batch != last) {
+                last = take[i].batch;
+                failed = resume_log_wait(&m->log, last) != 0;
+            }
+            if (failed) {
+                atomic_fetch_add(&m->st.store, 1);
+                http_later_problem(take[i].later, 503, "the write could not be stored");
+            } else {
+                http_later_reply(take[i].later, 200, "application/json", take[i].answer,
+                                 take[i].len);
+            }
+            free(take[i].answer);
+        }
+        batch = take;
+        cap = tcap;
+        pthread_mutex_lock(&m->pmu);
+    }
+    pthread_mutex_unlock(&m->pmu);
+    free(batch);
+    return NULL;
 }
 
 /* Checks the path's profile and title into w; answers 422 and returns -1 if bad. */
@@ -164,11 +255,9 @@ static void put_point(struct http_req *req)
     } else if (rc == RESUME_STALE) {
         http_problem(req, 409, "seq: stale, device %s has sent seq %lld or a later report",
                      w.r.device, (long long)w.r.seq);
-    } else if (batch && resume_log_wait(&m->log, batch) != 0) {
-        atomic_fetch_add(&m->st.store, 1);
-        http_problem(req, 503, "the write could not be stored");
     } else {
-        reply_text(req, &out);
+        oc_buf_puts(&out, "\n");
+        answer_after_commit(m, req, batch, out.data, out.len, "the write");
     }
     oc_buf_free(&out);
     json_decref(body);
@@ -204,15 +293,11 @@ static void post_batch(struct http_req *req)
     }
     oc_rwunlock(&m->lock);
     free(w);
-    if (batch && resume_log_wait(&m->log, batch) != 0) {
-        atomic_fetch_add(&m->st.store, 1);
-        http_problem(req, 503, "the writes could not be stored");
-        return;
-    }
-    http_reply_json(req, 200,
-                    json_pack("{s:I, s:I, s:I, s:I}", "applied", (json_int_t)count[0], "coalesced",
-                              (json_int_t)count[1], "stale", (json_int_t)count[2], "refused_full",
-                              (json_int_t)full));
+    char text[160];
+    int len = snprintf(text, sizeof text,
+                       "{\"applied\":%zu,\"coalesced\":%zu,\"stale\":%zu,\"refused_full\":%zu}\n",
+                       count[0], count[1], count[2], full);
+    answer_after_commit(m, req, batch, text, (size_t)len, "the writes");
 }
 
 /* GET /v1/resume/{profile}/{title} */
@@ -396,6 +481,11 @@ static int resume_init(struct oc_app *app, void **state)
     }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
+    pthread_mutex_init(&m->pmu, NULL);
+    pthread_cond_init(&m->pcv, NULL);
+    m->committer_started = pthread_create(&m->committer, NULL, committer_main, m) == 0;
+    if (!m->committer_started)
+        oc_log(OC_LOG_WARN, "resume: no committer thread; writes wait for their commit");
     *state = m;
     return 0;
 }
@@ -407,6 +497,16 @@ static void resume_stop(struct oc_app *app, void *state)
     (void)app;
     if (!m)
         return;
+    if (m->committer_started) { /* answers every write still queued, then ends */
+        pthread_mutex_lock(&m->pmu);
+        m->stopping = 1;
+        pthread_cond_signal(&m->pcv);
+        pthread_mutex_unlock(&m->pmu);
+        pthread_join(m->committer, NULL);
+    }
+    free(m->pend);
+    pthread_cond_destroy(&m->pcv);
+    pthread_mutex_destroy(&m->pmu);
     resume_log_free(&m->log);
     resume_table_free(&m->table);
     pthread_rwlock_destroy(&m->lock);

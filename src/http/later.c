@@ -1,0 +1,122 @@
+/*
+ * later.c - answers given after the handler returned (see http_later in http.h).
+ *
+ * http_later marks the request (dispatch then neither complains that the handler did not
+ * answer nor counts it) and keeps what the answer needs beyond the handler's arena: the
+ * libevent request, its worker, the path for a problem's instance, when it began. The answer
+ * is copied into the handle on the calling thread and written by a one-shot event on the
+ * worker's loop (libevent is thread-aware: server.c calls evthread_use_pthreads), so every
+ * touch of the request stays on its worker's thread.
+ *
+ * A client that leaves while its answer is pending: libevent detaches the unanswered request
+ * from the connection instead of freeing it (the request is the handler's until answered),
+ * and sending on a detached request frees it. The completion callback does not run for it,
+ * so the in-flight count is given back here; the graceful stop waits for later answers like
+ * for any request in flight.
+ */
+#include "http/http_int.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/log.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct http_later {
+    struct worker *w;          /* the worker whose loop writes the answer */
+    struct evhttp_request *ev; /* libevent's request */
+    int64_t start_ns;          /* when dispatch began */
+    int head;                  /* a HEAD request: headers only */
+    char *path;                /* for a problem's instance; owned */
+    int status;                /* the answer, filled by the caller's thread */
+    const char *content_type;  /* static strings only */
+    char *body;                /* owned */
+    size_t len;
+};
+
+struct http_later *http_later(struct http_req *req)
+{
+    struct http_req_impl *impl = (struct http_req_impl *)req;
+    if (req->status || impl->audit || impl->later || impl->worker->stopping)
+        return NULL;
+    struct http_later *l = oc_calloc(1, sizeof *l);
+    l->w = impl->worker;
+    l->ev = req->ev;
+    l->start_ns = impl->start_ns;
+    l->head = strcmp(req->method, "HEAD") == 0;
+    l->path = oc_strdup(req->path ? req->path : "");
+    impl->later = l;
+    return l;
+}
+
+/* On the worker's thread: writes the answer (or drops it for a client that left). */
+static void write_answer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    struct http_later *l = arg;
+    struct worker *w = l->w;
+    int gone = evhttp_request_get_connection(l->ev) == NULL;
+    if (!gone) {
+        struct evkeyvalq *h = evhttp_request_get_output_headers(l->ev);
+        if (l->content_type && l->len)
+            evhttp_add_header(h, "Content-Type", l->content_type);
+        if (l->status == 503 || l->status == 429)
+            evhttp_add_header(h, "Retry-After", "1");
+        if (l->len && l->head) {
+            char n[32];
+            snprintf(n, sizeof n, "%zu", l->len);
+            evhttp_add_header(h, "Content-Length", n);
+        } else if (l->len) {
+            evbuffer_add(evhttp_request_get_output_buffer(l->ev), l->body, l->len);
+        }
+    }
+    /* on a detached request this frees it; else the completion callback runs as usual */
+    evhttp_send_reply(l->ev, l->status, http_reason(l->status), NULL);
+    if (gone)
+        atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
+    http_count(w, l->status, l->start_ns);
+    free(l->body);
+    free(l->path);
+    free(l);
+}
+
+void http_later_reply(struct http_later *l, int status, const char *content_type, const void *body,
+                      size_t len)
+{
+    l->status = status;
+    l->content_type = content_type;
+    l->len = len;
+    l->body = len ? oc_malloc(len) : NULL;
+    if (len)
+        memcpy(l->body, body, len);
+    struct timeval now = {0, 0};
+    if (event_base_once(l->w->base, -1, EV_TIMEOUT, write_answer, l, &now) != 0) {
+        oc_log(OC_LOG_ERROR, "http: cannot schedule a later answer (%d) on its worker", status);
+        free(l->body);
+        free(l->path);
+        free(l);
+    }
+}
+
+void http_later_problem(struct http_later *l, int status, const char *fmt, ...)
+{
+    char detail[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    json_t *p = http_problem_doc(status, detail, l->path);
+    struct oc_buf b;
+    oc_buf_init(&b, 64 * 1024);
+    oc_json_dump(p, &b);
+    oc_buf_puts(&b, "\n");
+    json_decref(p);
+    http_later_reply(l, status, "application/problem+json", b.data, b.len);
+    oc_buf_free(&b);
+}
