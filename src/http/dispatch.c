@@ -47,12 +47,15 @@ static void on_complete(struct evhttp_request *ev, void *arg)
     http_conn_request_done(w, ev);
 }
 
-void http_count(struct worker *w, int status, int64_t start_ns)
+void http_count(struct worker *w, struct http_route_entry *e, int status, int64_t start_ns)
 {
     struct worker_stats *st = &w->st;
     int cls = status / 100;
-    if (cls >= 1 && cls <= 5)
+    if (cls >= 1 && cls <= 5) {
         atomic_fetch_add_explicit(&st->by_class[cls], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(e ? &e->by_class[cls] : &w->srv->unmatched_by_class[cls], 1,
+                                  memory_order_relaxed);
+    }
     atomic_fetch_add_explicit(&st->requests, 1, memory_order_relaxed);
     int64_t us = (oc_mono_ns() - start_ns) / 1000;
     size_t i = 0;
@@ -378,6 +381,7 @@ static void run(struct http_server *srv, struct http_req *req)
     }
     req->route = e->r;
     req->state = e->state;
+    ((struct http_req_impl *)req)->entry = e;
     http_route_match(e, segs, nsegs, req);
     /* Every mutating request on a route is audited, refused ones included; telemetry posts
      * (the ingest role) are not: they are data, not actions. */
@@ -421,7 +425,7 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     if (impl.audit && srv->hooks.audit)
         srv->hooks.audit(srv->hooks.arg, req);
     if (!impl.later) /* else counted when the later answer is written */
-        http_count(w, req->status, start);
+        http_count(w, impl.entry, req->status, start);
     if (impl.query_parsed)
         evhttp_clear_headers(&impl.query);
     oc_arena_free(&req->arena);

@@ -68,6 +68,7 @@ struct http_server {
     struct worker workers[HTTP_MAX_WORKERS];
     int nworkers;
     char addr[80]; /* bound "ADDR:PORT" */
+    _Atomic uint64_t unmatched_by_class[6]; /* answered without a route (404, 405, ...) */
     /* Connections (conn.c), over all workers. */
     _Atomic int nconns;               /* open and counted */
     _Atomic uint64_t conns_refused;   /* refused at a connection cap */
@@ -87,6 +88,7 @@ struct http_route_entry {
     const char *segs[HTTP_MAX_SEGMENTS]; /* literal text or "{name}" */
     char names[HTTP_MAX_PARAMS][64];     /* parameter names, in order */
     int nsegs;
+    _Atomic uint64_t by_class[6]; /* answered on this route, by status / 100 (all workers) */
 };
 
 /* A request with what only the server needs. pub must stay first. */
@@ -98,6 +100,7 @@ struct http_req_impl {
     struct worker *worker;    /* serving thread */
     int64_t start_ns;         /* when dispatch began (for the duration histogram) */
     struct http_later *later; /* the handler will answer later (later.c) */
+    struct http_route_entry *entry; /* the matched route, or NULL */
     char path[HTTP_MAX_PATH]; /* the decoded path (req->path points here); must stay last */
 };
 
@@ -112,8 +115,9 @@ int http_path_split(const char *path, char *buf, size_t bufn, const char **segs)
 /* Requests in flight over all workers (for the graceful stop). */
 int64_t http_server_inflight(const struct http_server *srv);
 
-/* Counts one answered request of worker w: its status class and duration since start_ns. */
-void http_count(struct worker *w, int status, int64_t start_ns);
+/* Counts one answered request of worker w on route e (NULL: none matched): its status class
+ * and duration since start_ns. */
+void http_count(struct worker *w, struct http_route_entry *e, int status, int64_t start_ns);
 /* The problem+json document http_problem sends (new reference). */
 json_t *http_problem_doc(int status, const char *detail, const char *instance);
 

@@ -31,6 +31,7 @@
 struct http_later {
     struct worker *w;          /* the worker whose loop writes the answer */
     struct evhttp_request *ev; /* libevent's request */
+    struct http_route_entry *e; /* its route, for the counters */
     int64_t start_ns;          /* when dispatch began */
     int head;                  /* a HEAD request: headers only */
     char *path;                /* for a problem's instance; owned */
@@ -48,6 +49,7 @@ struct http_later *http_later(struct http_req *req)
     struct http_later *l = oc_calloc(1, sizeof *l);
     l->w = impl->worker;
     l->ev = req->ev;
+    l->e = impl->entry;
     l->start_ns = impl->start_ns;
     l->head = strcmp(req->method, "HEAD") == 0;
     l->path = oc_strdup(req->path ? req->path : "");
@@ -80,7 +82,7 @@ static void write_answer(evutil_socket_t fd, short what, void *arg)
     evhttp_send_reply(l->ev, l->status, http_reason(l->status), NULL);
     if (gone)
         atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
-    http_count(w, l->status, l->start_ns);
+    http_count(w, l->e, l->status, l->start_ns);
     free(l->body);
     free(l->path);
     free(l);

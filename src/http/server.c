@@ -72,11 +72,20 @@ static void render_metrics(struct oc_buf *b, void *arg)
     struct totals t;
     sum_workers(srv, &t);
     oc_metrics_family(b, "oncue_http_requests_total", "counter",
-                      "HTTP requests answered, by status class.");
+                      "HTTP requests answered, by route (method and pattern; \"unmatched\" when "
+                      "none matched) and status class; series appear once counted.");
     static const char *const classes[] = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    for (int i = 1; i < 6; i++) {
-        const char *labels[] = {"code", classes[i], NULL};
-        oc_metrics_sample(b, "oncue_http_requests_total", labels, (double)t.by_class[i]);
+    char route[320];
+    for (int r = 0; r <= srv->nroutes; r++) {
+        const struct http_route_entry *e = r < srv->nroutes ? &srv->routes[r] : NULL;
+        if (e)
+            snprintf(route, sizeof route, "%s %s", e->r->method, e->r->pattern);
+        for (int i = 1; i < 6; i++) {
+            uint64_t n = atomic_load(e ? &e->by_class[i] : &srv->unmatched_by_class[i]);
+            const char *labels[] = {"route", e ? route : "unmatched", "code", classes[i], NULL};
+            if (n)
+                oc_metrics_sample(b, "oncue_http_requests_total", labels, (double)n);
+        }
     }
     oc_metrics_family(b, "oncue_http_request_duration_seconds", "histogram",
                       "Time from dispatch to reply, in seconds.");

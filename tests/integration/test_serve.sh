@@ -42,7 +42,13 @@ if command -v promtool >/dev/null; then
 else
     t_check "promtool is installed (make check installs prometheus)" yes no
 fi
-t_contains "metrics count requests" 'oncue_http_requests_total{code="2xx"}' "$(cat "$T_TMP/metrics.txt")"
+t_contains "metrics count requests by route" 'oncue_http_requests_total{route="POST /v1/tokens",code="2xx"} 1' \
+    "$(cat "$T_TMP/metrics.txt")"
+t_contains "... and the audit read" 'oncue_http_requests_total{route="GET /v1/audit",code="2xx"} 1' \
+    "$(cat "$T_TMP/metrics.txt")"
+curl -s "$BASE/no/such/path" >/dev/null
+t_contains "a path no route matches counts as unmatched" \
+    'oncue_http_requests_total{route="unmatched",code="4xx"}' "$(curl -s "$BASE/metrics")"
 
 stop_server TERM
 t_check "SIGTERM exits 0" 0 "$SERVER_RC"
