@@ -67,7 +67,7 @@ struct http_server {
     struct http_hooks hooks; /* auth and audit */
     struct worker workers[HTTP_MAX_WORKERS];
     int nworkers;
-    char addr[80]; /* bound "ADDR:PORT" */
+    char addr[80];                          /* bound "ADDR:PORT" */
     _Atomic uint64_t unmatched_by_class[6]; /* answered without a route (404, 405, ...) */
     /* Connections (conn.c), over all workers. */
     _Atomic int nconns;               /* open and counted */
@@ -96,12 +96,12 @@ struct http_req_impl {
     struct http_req pub;
     struct evkeyvalq query; /* parsed on first http_query */
     int query_parsed;
-    int audit;                /* report to the audit hook once answered */
-    struct worker *worker;    /* serving thread */
-    int64_t start_ns;         /* when dispatch began (for the duration histogram) */
-    struct http_later *later; /* the handler will answer later (later.c) */
+    int audit;                      /* report to the audit hook once answered */
+    struct worker *worker;          /* serving thread */
+    int64_t start_ns;               /* when dispatch began (for the duration histogram) */
+    struct http_later *later;       /* the handler will answer later (later.c) */
     struct http_route_entry *entry; /* the matched route, or NULL */
-    char path[HTTP_MAX_PATH]; /* the decoded path (req->path points here); must stay last */
+    char path[HTTP_MAX_PATH];       /* the decoded path (req->path points here); must stay last */
 };
 
 /* Compiles r; 0 or OC_EINVAL for a malformed pattern. */

@@ -29,15 +29,15 @@
 #include <string.h>
 
 struct http_later {
-    struct worker *w;          /* the worker whose loop writes the answer */
-    struct evhttp_request *ev; /* libevent's request */
+    struct worker *w;           /* the worker whose loop writes the answer */
+    struct evhttp_request *ev;  /* libevent's request */
     struct http_route_entry *e; /* its route, for the counters */
-    int64_t start_ns;          /* when dispatch began */
-    int head;                  /* a HEAD request: headers only */
-    char *path;                /* for a problem's instance; owned */
-    int status;                /* the answer, filled by the caller's thread */
-    const char *content_type;  /* static strings only */
-    char *body;                /* owned */
+    int64_t start_ns;           /* when dispatch began */
+    int head;                   /* a HEAD request: headers only */
+    char *path;                 /* for a problem's instance; owned */
+    int status;                 /* the answer, filled by the caller's thread */
+    const char *content_type;   /* static strings only */
+    char *body;                 /* owned */
     size_t len;
 };
 
