@@ -211,8 +211,9 @@ struct incident_outbox *incident_outbox(struct incident_mgr *m);
  * secret (webhook) or routing key (pagerduty). 0, OC_EINVAL or OC_EDB; *id when not NULL. */
 int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, const char *kind,
                                  const char *url, const char *secret, int64_t *id /* OUT */);
-/* Endpoints (secrets hidden) as JSON (new reference). */
-json_t *incident_outbox_endpoints_json(struct incident_outbox *ob);
+/* Endpoints as JSON (new reference); secrets are never included, and with redact the URLs
+ * are cut after their host (a chat webhook's path is its credential: for non-admins). */
+json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact);
 /* Delivers every message due at now_s (one attempt each) with libcurl; returns the number of
  * attempts made. Thread-safe; one deliverer at a time. */
 int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s);

@@ -270,7 +270,8 @@ static void notifications_get(struct http_req *req)
     incident_outbox_counts(ob, &p, &d, &f);
     http_reply_json(req, 200,
                     json_pack("{s:{s:i, s:i, s:i}, s:o, s:o}", "counts", "pending", p, "delivered",
-                              d, "failed", f, "endpoints", incident_outbox_endpoints_json(ob),
+                              d, "failed", f, "endpoints",
+                              incident_outbox_endpoints_json(ob, req->role != HTTP_ADMIN),
                               "messages", incident_outbox_json(ob, limit)));
 }
 

@@ -79,6 +79,12 @@ t_contains "status page html" "<!doctype html>" "$(body)"
 t_contains "review written" "# Post-incident review: INC-2" "$(cat "$T_TMP/review.md")"
 t_check "reports" 200 "$(status GET /v1/reports/incidents -H "Authorization: Bearer $VIEW")"
 
+# A webhook URL is a credential: a viewer sees it cut after its host, an admin in full
+status GET /v1/notifications -H "Authorization: Bearer $ADMIN" >/dev/null
+t_check "admin sees the endpoint's URL" "http://127.0.0.1:$RPORT/hook" "$(body | jq -r '.endpoints[0].url')"
+status GET /v1/notifications -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "a viewer sees it cut after the host" "http://127.0.0.1:$RPORT/…" "$(body | jq -r '.endpoints[0].url')"
+
 # The receiver is down: everything queued so far stays pending. kill -9, then restart.
 status GET /v1/notifications -H "Authorization: Bearer $VIEW" >/dev/null
 queued=$(body | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["messages"]))')

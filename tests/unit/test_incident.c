@@ -864,7 +864,7 @@ static void test_outbox_410_and_retry_after(void)
     T_EQ_INT(incident_ack(f.m, 1, "carol"), 0);
     T_EQ_INT(incident_status_update(f.m, 1, "c", "identified", "y", err, sizeof(err)), 0);
     T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 1);
-    json_t *eps = incident_outbox_endpoints_json(ob);
+    json_t *eps = incident_outbox_endpoints_json(ob, 0);
     T_TRUE(json_is_integer(json_object_get(json_array_get(eps, 0), "disabled_at")));
     json_decref(eps);
     incident_outbox_counts(ob, &pending, &delivered, &failed);
