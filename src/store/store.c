@@ -12,12 +12,14 @@
 #include "core/err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_BUCKETS   64   /* statement cache hash buckets */
 #define STORE_MAX_STMTS 1024 /* distinct SQL texts cached at most */
@@ -133,6 +135,16 @@ int store_open(const char *dir, enum store_sync sync, struct store **out, char *
     if (snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME) >= (int)sizeof path) {
         snprintf(err, errlen, "%s: data directory path too long", dir);
         return OC_EIO;
+    }
+    /* the database holds webhook secrets and routing keys: only its owner reads it. SQLite
+     * gives the -wal and -shm files the database file's mode, so creating it 0600 (and
+     * tightening one made before) covers all three. */
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        struct stat sb;
+        if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
+            (void)fchmod(fd, 0600);
+        close(fd);
     }
     s = store_alloc();
     rc = OC_EDB;

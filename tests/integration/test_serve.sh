@@ -9,6 +9,9 @@ t_check "admin token format" 47 "${#ADMIN}"
 start_server "$D" || exit 1
 
 t_check "healthz" 200 "$(status GET /healthz)"
+# the data directory holds secrets (webhook secrets, routing keys, the PII key): owner only
+t_check "data directory 0700, database, its WAL and the PII key 0600" "700 600 600 600" \
+    "$(stat -c %a "$D" "$D/oncue.db" "$D/oncue.db-wal" "$D/pii.key" | tr '\n' ' ' | sed 's/ $//')"
 t_check "readyz" 200 "$(status GET /readyz)"
 t_check "unknown route 404" 404 "$(status GET /no/such/route)"
 t_contains "404 is problem+json" '"status":404' "$(body)"
