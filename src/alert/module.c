@@ -35,7 +35,8 @@ struct alert_mod {
     int replay_started;         /* replay clock: evaluation set to start at the first minute */
 };
 
-/* Gives each active alert the incident_id of its open firing in recent (null when none). */
+/* Gives each active alert the incident_id and fired_at of its open firing in recent (null
+ * when none). */
 static void link_incidents(json_t *active, const json_t *recent)
 {
     size_t i, j;
@@ -45,17 +46,20 @@ static void link_incidents(json_t *active, const json_t *recent)
         if (json_object_get(a, "incident_id"))
             continue;
         const char *id = json_string_value(json_object_get(a, "alert_id"));
-        json_t *inc = json_null();
+        json_t *inc = json_null(), *fired = json_null();
         json_array_foreach(recent, j, r)
         {
             const char *rid = json_string_value(json_object_get(r, "alert_id"));
             if (id && rid && strcmp(id, rid) == 0 &&
                 json_is_null(json_object_get(r, "resolved_at"))) {
                 inc = json_object_get(r, "incident_id");
+                fired = json_object_get(r, "fired_at");
                 break;
             }
         }
         json_object_set(a, "incident_id", inc);
+        if (!json_object_get(a, "fired_at"))
+            json_object_set(a, "fired_at", fired);
     }
 }
 

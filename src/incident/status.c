@@ -474,7 +474,7 @@ char *incident_status_html(struct incident_mgr *m)
         html_incident(&b, v);
     }
     if (npast == 0)
-        oc_buf_puts(&b, "<p class=\"meta\">No incidents reported recently.</p>");
+        oc_buf_puts(&b, "<p class=\"meta\">No past incidents.</p>");
     json_decref(past);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
     esc(&b, jstr(json_object_get(s, "page"), "updated_at"));

@@ -17,15 +17,22 @@ start_server "$D" --clock replay || exit 1
 SIM=$!
 # while the stall lasts, GET /v1/alerts shows the firing alerts with the incident they are in
 ACTIVE=none
+FIRED=none
 while kill -0 $SIM 2>/dev/null; do
-    A=$(curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/alerts" |
-        jq -c '[.active[] | select(.level == "page") | .incident_id] | unique')
-    [ "$A" != "[]" ] && [ "${A#\[null}" = "$A" ] && ACTIVE=$A && break # (null sorts first)
+    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/alerts" >"$T_TMP/active.json"
+    A=$(jq -c '[.active[] | select(.level == "page") | .incident_id] | unique' "$T_TMP/active.json")
+    if [ "$A" != "[]" ] && [ "${A#\[null}" = "$A" ]; then # (null sorts first)
+        ACTIVE=$A
+        FIRED=$(jq -c '[.active[] | select(.level == "page") | .fired_at | type] | unique' \
+            "$T_TMP/active.json")
+        break
+    fi
     sleep 0.2
 done
 wait $SIM
 t_check "sim exits 0" 0 $?
 t_check "firing page alerts name their incident" '["INC-1"]' "$ACTIVE"
+t_check "... and when they fired" '["number"]' "$FIRED"
 for _ in $(seq 1 50); do # the alert and incident timers tick every second
     curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/incidents/INC-1" > "$T_TMP/inc.json"
     jq -e '.timeline[] | select(.kind == "rca")' "$T_TMP/inc.json" >/dev/null 2>&1 && break

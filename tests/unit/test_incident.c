@@ -907,7 +907,7 @@ static void test_status_json_shape(void)
     T_CONTAINS(html, "Buffering in Europe.");
     T_CONTAINS(html, "<h2>Buffering during playback in EMEA</h2>");
     T_CONTAINS(html, "<span>Video playback</span><span>Partial outage</span>");
-    T_CONTAINS(html, "No incidents reported recently.");
+    T_CONTAINS(html, "No past incidents.");
     T_TRUE(strstr(html, "<script src") == NULL);
     free(html);
     /* resolved, it leaves the summary and stays in the history with its updates */
