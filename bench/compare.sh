@@ -8,6 +8,7 @@
 #        LEAVES, MINUTES, QUERIES (oncue bench qoe; defaults 20000, 120, 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 [ $# -eq 2 ] || { echo "usage: bench/compare.sh OLD_BIN NEW_BIN" >&2; exit 2; }
 DURATION=${DURATION:-15}
 ROUNDS=${ROUNDS:-2}
@@ -26,11 +27,7 @@ ingest() {
     "$bin" serve --data "$d" --listen 127.0.0.1:0 --modules builtin,auth,qoe,ingest \
         --log-level info --set http.workers=2 2>"$d/log" &
     PID=$!
-    for _ in $(seq 1 200); do
-        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$d/log" | head -1 | cut -d: -f2) || true
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
+    port=$(listen_port "$d/log" "$PID")
     local t0 t1
     t0=$(awk '{print $14 + $15}' /proc/$PID/stat)
     "$bin" bench ingest --target "http://127.0.0.1:$port" --token "$tok" \

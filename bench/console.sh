@@ -14,6 +14,7 @@
 # whole day as fast as the server takes it (about 2 minutes), then the peak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${1:-build/rel/oncue}
 DAY_VIEWERS=${DAY_VIEWERS:-2000}
 PEAK_VIEWERS=${PEAK_VIEWERS:-150000}
@@ -48,12 +49,7 @@ ING=$("$BIN" token create --data "$D" --role ingest --name bench-sim 2>/dev/null
 TOK=$("$BIN" token create --data "$D" --role viewer --name bench-console 2>/dev/null)
 "$BIN" serve --data "$D" --listen 127.0.0.1:0 --clock replay 2>"$W/server.log" &
 PID=$!
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$W/server.log" | head -1 | cut -d: -f2) || true
-    [ -n "$port" ] && break
-    sleep 0.05
-done
+port=$(listen_port "$W/server.log" "$PID")
 [ -n "$port" ] || { echo "the server did not start"; cat "$W/server.log"; exit 1; }
 BASE=http://127.0.0.1:$port
 T0=1772409600 # 2026-03-02 00:00 UTC

@@ -13,6 +13,7 @@
 #        N (Redis requests per test, default 300000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${1:-${ONCUE_BIN:-build/rel/oncue}}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
@@ -53,12 +54,7 @@ VIEW=$("$BIN" token create --data "$W/data" --role viewer --name bench-viewer 2>
 "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules resume \
     --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/oncue.log" &
 PIDS+=($!)
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$W/oncue.log" | head -1 | cut -d: -f2) || true
-    [ -n "$port" ] && break
-    sleep 0.05
-done
+port=$(listen_port "$W/oncue.log" "${PIDS[-1]}")
 [ -n "$port" ] || { echo "oncue did not start:"; cat "$W/oncue.log"; exit 1; }
 U=http://127.0.0.1:$port
 fig() { grep "^$2 " "$1" | cut -d' ' -f2; }

@@ -9,6 +9,7 @@
 #        ROUNDS (interleaved nginx/oncue rounds, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 BIN=${1:-${ONCUE_BIN:-build/rel/oncue}}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
@@ -35,16 +36,7 @@ JSON
 "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules steer --log-level warn \
     --set http.workers="$WORKERS" --set steer.policy_file="$W/policy.json" 2>"$W/oncue.log" &
 PIDS+=($!)
-port=""
-for _ in $(seq 1 200); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$W/oncue.log" | head -1 | cut -d: -f2) || true
-    [ -n "$port" ] && break
-    sleep 0.05
-done
-if [ -z "$port" ]; then # --log-level warn may hide the line: ask the OS
-    port=$(ss -ltnp 2>/dev/null | grep "pid=${PIDS[0]}," | grep -o '127.0.0.1:[0-9]*' | head -1 |
-        cut -d: -f2)
-fi
+port=$(listen_port "$W/oncue.log" "${PIDS[-1]}")
 [ -n "$port" ] || { echo "oncue did not start"; cat "$W/oncue.log"; exit 1; }
 URL="http://127.0.0.1:$port/v1/steering/hls/movie?region=EMEA&session=4f2a9c01&_HLS_pathway=cdn-a&_HLS_throughput=985600"
 

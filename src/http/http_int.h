@@ -7,8 +7,11 @@
 #include "http/http.h"
 
 #include <event2/keyvalq_struct.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
+
+struct oc_buf;
 
 struct event;
 struct evhttp_connection;
@@ -118,8 +121,13 @@ int64_t http_server_inflight(const struct http_server *srv);
 /* Counts one answered request of worker w on route e (NULL: none matched): its status class
  * and duration since start_ns. */
 void http_count(struct worker *w, struct http_route_entry *e, int status, int64_t start_ns);
-/* The problem+json document http_problem sends (new reference). */
-json_t *http_problem_doc(int status, const char *detail, const char *instance);
+/* Writes an answer on ev (on its worker's thread): Content-Type when there is a body, the
+ * body (for HEAD, only its Content-Length), then sends it. */
+void http_send(struct evhttp_request *ev, int head, int status, const char *content_type,
+               const void *body, size_t len);
+/* The problem+json text http_problem sends, into b (initialized here; the caller frees). */
+void http_problem_text(struct oc_buf *b, int status, const char *fmt, va_list ap,
+                       const char *instance);
 
 /* The evhttp callback of every worker; arg is the struct worker. */
 void http_dispatch(struct evhttp_request *ev, void *arg);

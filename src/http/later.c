@@ -36,6 +36,7 @@ struct http_later {
     int head;                   /* a HEAD request: headers only */
     char *path;                 /* for a problem's instance; owned */
     int status;                 /* the answer, filled by the caller's thread */
+    int retry;                  /* a problem that asks to retry: Retry-After: 1 */
     const char *content_type;   /* static strings only */
     char *body;                 /* owned */
     size_t len;
@@ -64,22 +65,10 @@ static void write_answer(evutil_socket_t fd, short what, void *arg)
     struct http_later *l = arg;
     struct worker *w = l->w;
     int gone = evhttp_request_get_connection(l->ev) == NULL;
-    if (!gone) {
-        struct evkeyvalq *h = evhttp_request_get_output_headers(l->ev);
-        if (l->content_type && l->len)
-            evhttp_add_header(h, "Content-Type", l->content_type);
-        if (l->status == 503 || l->status == 429)
-            evhttp_add_header(h, "Retry-After", "1");
-        if (l->len && l->head) {
-            char n[32];
-            snprintf(n, sizeof n, "%zu", l->len);
-            evhttp_add_header(h, "Content-Length", n);
-        } else if (l->len) {
-            evbuffer_add(evhttp_request_get_output_buffer(l->ev), l->body, l->len);
-        }
-    }
+    if (l->retry)
+        evhttp_add_header(evhttp_request_get_output_headers(l->ev), "Retry-After", "1");
     /* on a detached request this frees it; else the completion callback runs as usual */
-    evhttp_send_reply(l->ev, l->status, http_reason(l->status), NULL);
+    http_send(l->ev, l->head, l->status, l->content_type, l->body, l->len);
     if (gone)
         atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
     http_count(w, l->e, l->status, l->start_ns);
@@ -108,17 +97,12 @@ void http_later_reply(struct http_later *l, int status, const char *content_type
 
 void http_later_problem(struct http_later *l, int status, const char *fmt, ...)
 {
-    char detail[1024];
+    struct oc_buf b;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    http_problem_text(&b, status, fmt, ap, l->path);
     va_end(ap);
-    json_t *p = http_problem_doc(status, detail, l->path);
-    struct oc_buf b;
-    oc_buf_init(&b, 64 * 1024);
-    oc_json_dump(p, &b);
-    oc_buf_puts(&b, "\n");
-    json_decref(p);
+    l->retry = status == 503 || status == 429; /* as http_problem */
     http_later_reply(l, status, "application/problem+json", b.data, b.len);
     oc_buf_free(&b);
 }

@@ -99,18 +99,24 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
         return;
     }
     req->status = status;
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req->ev);
+    http_send(req->ev, strcmp(req->method, "HEAD") == 0, status, content_type, body, len);
+}
+
+void http_send(struct evhttp_request *ev, int head, int status, const char *content_type,
+               const void *body, size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
     if (content_type && len)
         evhttp_add_header(h, "Content-Type", content_type);
-    if (len && strcmp(req->method, "HEAD") == 0) {
+    if (len && head) {
         /* The GET answer's headers without its body: libevent would send the body. */
         char n[32];
         snprintf(n, sizeof(n), "%zu", len);
         evhttp_add_header(h, "Content-Length", n);
     } else if (len) {
-        evbuffer_add(evhttp_request_get_output_buffer(req->ev), body, len);
+        evbuffer_add(evhttp_request_get_output_buffer(ev), body, len);
     }
-    evhttp_send_reply(req->ev, status, http_reason(status), NULL);
+    evhttp_send_reply(ev, status, http_reason(status), NULL);
 }
 
 void http_reply_json(struct http_req *req, int status, json_t *v)
@@ -129,23 +135,24 @@ void http_reply_json(struct http_req *req, int status, json_t *v)
     oc_buf_free(&b);
 }
 
-json_t *http_problem_doc(int status, const char *detail, const char *instance)
+void http_problem_text(struct oc_buf *b, int status, const char *fmt, va_list ap,
+                       const char *instance)
 {
-    return json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title",
-                     http_reason(status), "status", status, "detail", detail, "instance",
-                     instance ? instance : "");
+    char detail[1024];
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    json_t *p =
+        json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", "about:blank", "title", http_reason(status),
+                  "status", status, "detail", detail, "instance", instance ? instance : "");
+    oc_buf_init(b, 64 * 1024);
+    oc_json_dump(p, b);
+    oc_buf_puts(b, "\n");
+    json_decref(p);
 }
 
 static void vproblem(struct http_req *req, int status, const char *fmt, va_list ap)
 {
-    char detail[1024];
-    vsnprintf(detail, sizeof(detail), fmt, ap);
-    json_t *p = http_problem_doc(status, detail, req->path);
     struct oc_buf b;
-    oc_buf_init(&b, 64 * 1024);
-    oc_json_dump(p, &b);
-    oc_buf_puts(&b, "\n");
-    json_decref(p);
+    http_problem_text(&b, status, fmt, ap, req->path);
     if ((status == 503 || status == 429) &&
         !evhttp_find_header(evhttp_request_get_output_headers(req->ev), "Retry-After"))
         http_set_header(req, "Retry-After", "1"); /* unless the handler said when */

@@ -133,12 +133,10 @@ static int shown(const struct incident *inc)
 }
 
 /* The components: "Video playback" first, then every public component of the catalog's
- * services in catalog order, then any an incident names beyond those; statuses from the open
- * incidents. Caller holds m->mu. */
-static void comps_build(struct incident_mgr *m, struct comps *cs)
+ * services (cat, NULL without a catalog) in catalog order, then any an incident names beyond
+ * those; statuses from the open incidents. Caller holds m->mu. */
+static void comps_build(struct incident_mgr *m, const struct catalog *cat, struct comps *cs)
 {
-    struct catalog_ref ref;
-    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
     char name[128];
     cs->n = 0;
     comp_get(cs, PLAYBACK);
@@ -161,8 +159,6 @@ static void comps_build(struct incident_mgr *m, struct comps *cs)
                 on[k]->changed = inc_changed(inc);
         }
     }
-    if (cat)
-        catalog_put(&ref);
 }
 
 /* A stable id for a component name: 12 hex digits of its 64-bit FNV-1a hash. */
@@ -320,8 +316,8 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     json_t *incs = json_array(), *out;
     int listed = 0;
     oc_lock(&m->mu);
-    comps_build(m, cs);
     const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    comps_build(m, cat, cs);
     for (int i = 0; i < cs->n; i++)
         if (cs->c[i].changed > updated)
             updated = cs->c[i].changed;

@@ -4,6 +4,7 @@
  * durations ("3m", "28d"), ops, metric names and slices.
  */
 #include "slo/slo.h"
+#include "core/timefmt.h"
 #include "core/err.h"
 #include "qoe/qoe.h"
 
@@ -182,21 +183,11 @@ int slo_yaml_int(struct slo_yaml *y, yaml_node_t *map, const char *field, int re
 
 int slo_parse_duration(const char *s, int64_t *out)
 {
-    static const struct {
-        char unit;
-        int64_t s;
-    } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}, {0, 0}};
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0 || v > 1000000 || !end[0] || end[1])
+    size_t n = s ? strlen(s) : 0;
+    /* the core's durations, a unit required (a bare number is ambiguous in a file) */
+    if (n < 2 || (s[n - 1] >= '0' && s[n - 1] <= '9') || oc_duration_parse(s, out) != 0)
         return -1;
-    for (int i = 0; units[i].unit; i++)
-        if (units[i].unit == end[0]) {
-            *out = v * units[i].s;
-            return 0;
-        }
-    return -1;
+    return 0;
 }
 
 int slo_yaml_duration(struct slo_yaml *y, yaml_node_t *map, const char *field, int required,
