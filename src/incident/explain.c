@@ -134,7 +134,7 @@ static void sums(struct qoe_cube *c, const struct qoe_metric_def *h, const struc
 /* The residual rule for a QoE alert a on a localized inc: 1 explained, 0 not, -1 cannot say
  * (no cube, a percentile metric, or no data in the window). */
 static int residual_explains(struct incident_mgr *m, const struct incident *inc,
-                             const struct oc_ev_alert *a)
+                             const struct oc_ev_alert *a, double *value)
 {
     const struct qoe_metric_def *h = qoe_metric_find(a->metric);
     struct qoe_cube *c = qoe_cube_of(m->app);
@@ -159,6 +159,8 @@ static int residual_explains(struct incident_mgr *m, const struct incident *inc,
     sums(c, h, &slice, elems, n, to - w, to, s);
     if (s[1] <= 0)
         return -1;
+    if (value)
+        *value = s[0] / s[1];
     if (s[3] <= 0) /* all of the slice's traffic is the cause's */
         return 1;
     double rest = s[2] / s[3];
@@ -211,7 +213,7 @@ int inc_explains(struct incident_mgr *m, const struct incident *inc, const struc
     if (!a->metric[0] || !json_is_object(a->slice))
         return 0;
     if (json_is_array(inc->causes) && json_array_size(inc->causes) > 0) {
-        int r = residual_explains(m, inc, a);
+        int r = residual_explains(m, inc, a, NULL);
         if (r >= 0)
             return r;
         /* no residual to compute: a fitting cause on an opening metric */
@@ -228,4 +230,17 @@ int inc_explains(struct incident_mgr *m, const struct incident *inc, const struc
     }
     return inc_opener_metric(inc, a->metric) &&
            (contains(inc->slice, a->slice) || contains(a->slice, inc->slice));
+}
+
+int inc_still_explains(struct incident_mgr *m, const struct incident *inc,
+                       const struct inc_alert *a, int64_t upto, double *value)
+{
+    struct oc_ev_alert ev;
+    *value = NAN;
+    if (!a->event || oc_ev_alert_read(a->event, &ev) != 0 || strcmp(ev.source, "oncue") != 0 ||
+        strcmp(ev.kind, "threshold") != 0 || !ev.metric[0] || !json_is_object(ev.slice) ||
+        json_object_get(ev.slice, "service") || json_array_size(inc->causes) == 0)
+        return -1;
+    ev.at = upto;
+    return residual_explains(m, inc, &ev, value);
 }

@@ -81,6 +81,9 @@ static void alert_fill(struct inc_alert *a, const json_t *p, int64_t now)
     if (!a->firing || a->value > a->peak)
         a->peak = a->firing ? a->value : (a->peak > a->value ? a->peak : a->value);
     a->core_down = json_is_true(json_object_get(p, "core_service_down"));
+    json_decref(a->event);
+    a->event = json_deep_copy(p);
+    a->unexplained = 0;
     if (!a->firing)
         a->fired_s = now;
     a->firing = 1;
@@ -302,6 +305,27 @@ static int causes_shared(const json_t *a, const json_t *b)
     return 0;
 }
 
+/* 1 when causes came from the opening alert's own group (rca found nothing that stands out,
+ * or what it found did not account for the alert: events.c), not from a localization. */
+static int cause_from_alert(const json_t *causes)
+{
+    const char *src = json_string_value(json_object_get(json_array_get(causes, 0), "source"));
+    return json_array_size(causes) == 1 && src && strcmp(src, "alert") == 0;
+}
+
+/* 1 when inc's (localized) cause explains the alert that opened into (explain.c), as if that
+ * alert fired now. */
+static int explains_opener(struct incident_mgr *m, const struct incident *inc,
+                           const struct incident *into, int64_t now)
+{
+    struct oc_ev_alert ev;
+    if (into->nalerts == 0 || !into->alerts[0].event ||
+        oc_ev_alert_read(into->alerts[0].event, &ev) != 0)
+        return 0;
+    ev.at = now;
+    return inc_explains(m, inc, &ev);
+}
+
 /* Widens into's slice to cover other's: drops every dimension on which they differ. */
 static void widen_slice(struct incident *into, const json_t *other)
 {
@@ -325,13 +349,25 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
     for (int i = 0; i < m->n; i++) {
         struct incident *into = m->incs[i];
         if (into == inc || into->id > inc->id || !inc_is_open(into) ||
-            inc->opened_s - into->opened_s > m->o.group_window_s ||
-            !causes_shared(into->causes, inc->causes))
+            inc->opened_s - into->opened_s > m->o.group_window_s)
             continue;
+        /* an older incident that only had its alert's group as a cause (rca saw nothing in
+         * a history another fault had just disturbed) takes the cause inc found when that
+         * cause explains its opening alert */
+        int adopt = !causes_shared(into->causes, inc->causes) && cause_from_alert(into->causes) &&
+                    !cause_from_alert(inc->causes) && explains_opener(m, inc, into, now);
+        if (!adopt && !causes_shared(into->causes, inc->causes))
+            continue;
+        if (adopt) {
+            json_decref(into->causes);
+            into->causes = json_deep_copy(inc->causes);
+            inc_retitle(m, into, into->causes, now);
+        }
         int moved = 0;
         for (int k = 0; k < inc->nalerts && into->nalerts < INCIDENT_MAX_ALERTS; k++)
             if (!inc_alert_find(into, inc->alerts[k].id)) {
-                into->alerts[into->nalerts++] = inc->alerts[k]; /* openers stay openers */
+                into->alerts[into->nalerts] = inc->alerts[k]; /* openers stay openers */
+                json_incref(into->alerts[into->nalerts++].event);
                 moved++;
             }
         widen_slice(into, inc->slice);
@@ -341,12 +377,20 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
                        sizeof(cause));
         inc_format_id(inc->id, id, sizeof(id));
         inc_format_id(into->id, into_id, sizeof(into_id));
+        const char *why =
+            adopt ? "its root cause explains this one's alerts too:" : "same root cause";
         inc_tl_add(m, into->id, now, "merge", "oncue", NULL, 0,
-                   "%s (%s) merged into this incident: same root cause %s; %d alert(s) joined", id,
-                   inc->title, cause, moved);
-        inc_tl_add(m, inc->id, now, "merge", "oncue", NULL, 1, "merged into %s: same root cause %s",
-                   into_id, cause);
+                   "%s (%s) merged into this incident: %s %s; %d alert(s) joined", id, inc->title,
+                   why, cause, moved);
+        inc_tl_add(m, inc->id, now, "merge", "oncue", NULL, 1, "merged into %s: %s %s", into_id,
+                   adopt ? "the root cause it found explains that incident's alerts:"
+                         : "same root cause",
+                   cause);
+        if (adopt) /* the owner of the cause it took is paged too, as on localization */
+            inc_route_and_page(m, into, json_object_get(json_array_get(into->causes, 0), "element"),
+                               now, into->team);
         inc->last_alert_s = now;
+        snprintf(inc->merged_into, sizeof(inc->merged_into), "%s", into_id);
         inc_reclassify(m, into, now);
         inc_save(m, into);
         struct oc_ev_incident ev = {.incident_id = id, .into = into_id, .cause = cause, .at = now};

@@ -20,6 +20,9 @@
 #define INC_NAME_MAX             128    /* person, team, service names */
 #define INC_ALERT_MAX            192    /* bytes of an alert id */
 #define INC_DEFAULT_OWNER_WAIT_S 60     /* an unowned incident waits this long for its root cause */
+#define INC_LEAVE_MINUTES                                                                          \
+    2 /* closed minutes in a row an alert must go unexplained by                                   \
+         its incident's cause before it leaves (regroup.c) */
 
 enum inc_role { ROLE_COMMANDER = 0, ROLE_COMMS, ROLE_OPS, ROLE_SCRIBE, ROLE_NSINGLE };
 
@@ -38,6 +41,10 @@ struct inc_alert {
                                or device (the grid's "one region, CDN or device class") */
     int64_t fired_s;        /* first fired */
     int64_t cleared_s;      /* last alert.resolved (0 while firing) */
+    json_t *event;          /* its last alert.fired payload (owned; NULL for one stored before
+                               it was kept): what re-checking and regrouping it read */
+    int unexplained;        /* closed minutes in a row the cause no longer explained it (not
+                               stored: a restart counts afresh) */
 };
 
 struct incident {
@@ -52,6 +59,7 @@ struct incident {
     char policy[INC_NAME_MAX];  /* its escalation policy */
     char title[256];            /* public name */
     char public_status[16];     /* investigating, identified, monitoring, resolved */
+    char merged_into[32];       /* "INC-4" once merged into another incident, else "" */
     int64_t opened_s, acked_s, mitigated_s, resolved_s, closed_s;
     int64_t last_alert_s;                   /* last alert joined or fired */
     int64_t last_public_s;                  /* last public status update (0: none) */
@@ -78,6 +86,7 @@ struct incident_mgr {
     int64_t next_id;
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */
+    int64_t rechecked_upto;     /* the closed minutes regroup.c last re-checked alerts up to */
 };
 
 /* model.c */
@@ -136,8 +145,22 @@ int inc_names_scope(const json_t *obj);
 struct oc_ev_alert;
 /* 1 when inc's cause accounts for alert a (the rule in explain.c's file comment), else 0. */
 int inc_explains(struct incident_mgr *m, const struct incident *inc, const struct oc_ev_alert *a);
+/* Whether inc's cause still explains its firing alert a over the closed minutes before upto:
+ * 1 yes, 0 no, -1 cannot say (an alert that was never explained by a residual: not a QoE
+ * ratio, a burn rate, an Alertmanager or service alert, an incident not localized, no data).
+ * *value: the alert's metric over its slice in that window (NAN when unknown). */
+int inc_still_explains(struct incident_mgr *m, const struct incident *inc,
+                       const struct inc_alert *a, int64_t upto, double *value /* OUT */);
 /* 1 when metric is the metric of an alert that opened inc. */
 int inc_opener_metric(const struct incident *inc, const char *metric);
+
+/* regroup.c (caller holds m->mu) */
+/* Once per newly closed minute (upto: the minutes before it are closed): each firing alert
+ * that joined an open incident and that the incident's cause has not explained for
+ * INC_LEAVE_MINUTES closed minutes in a row leaves it (timeline entries in both) and is
+ * grouped again as if it fired now (inc_group_alert): it joins the incident that explains it
+ * or opens its own. Returns how many alerts left. */
+int inc_regroup(struct incident_mgr *m, int64_t upto, int64_t now);
 
 /* paging.c (every function: caller holds m->mu) */
 /* Routes inc to the owner of slice (borrowed) and pages that team, unless it is unless_team. */

@@ -113,6 +113,8 @@ void inc_free(struct incident *inc)
     json_decref(inc->snap_open);
     json_decref(inc->snap_peak);
     json_decref(inc->causes);
+    for (int i = 0; i < inc->nalerts; i++)
+        json_decref(inc->alerts[i].event);
     free(inc);
 }
 
@@ -121,13 +123,16 @@ static json_t *opt_int(int64_t v)
     return v ? json_integer(v) : json_null();
 }
 
-static json_t *alert_json(const struct inc_alert *a)
+static json_t *alert_json(const struct inc_alert *a, int full)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:b, s:b, s:b, s:I, s:o}", "alert_id",
-                     a->id, "metric", a->metric, "op", a->op, "level", a->level, "threshold",
-                     a->threshold, "value", a->value, "peak", a->peak, "firing", a->firing,
-                     "core_service_down", a->core_down, "opener", a->opener, "fired_at",
-                     (json_int_t)a->fired_s, "cleared_at", opt_int(a->cleared_s));
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:f, s:b, s:b, s:b, s:I, s:o}",
+                          "alert_id", a->id, "metric", a->metric, "op", a->op, "level", a->level,
+                          "threshold", a->threshold, "value", a->value, "peak", a->peak, "firing",
+                          a->firing, "core_service_down", a->core_down, "opener", a->opener,
+                          "fired_at", (json_int_t)a->fired_s, "cleared_at", opt_int(a->cleared_s));
+    if (full && a->event)
+        json_object_set(o, "event", a->event);
+    return o;
 }
 
 static json_t *roles_json(const struct incident *inc)
@@ -151,7 +156,7 @@ json_t *inc_to_json(const struct incident *inc, int full)
     json_t *alerts = json_array(), *o;
     inc_format_id(inc->id, id, sizeof(id));
     for (int i = 0; i < inc->nalerts; i++)
-        json_array_append_new(alerts, alert_json(&inc->alerts[i]));
+        json_array_append_new(alerts, alert_json(&inc->alerts[i], full));
     o = json_pack("{s:s, s:I, s:s, s:s, s:i, s:O, s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
                   "incident_id", id, "id", (json_int_t)inc->id, "state",
                   incident_state_name(inc->state), "severity", inc_sev_name(inc->sev),
@@ -162,6 +167,8 @@ json_t *inc_to_json(const struct incident *inc, int full)
                   opt_int(inc->resolved_s), "closed_at", opt_int(inc->closed_s), "alerts", alerts);
     json_object_set_new(o, "roles", roles_json(inc));
     json_object_set_new(o, "public_status", json_string(inc->public_status));
+    json_object_set_new(o, "merged_into",
+                        inc->merged_into[0] ? json_string(inc->merged_into) : json_null());
     json_object_set_new(o, "peak_share", json_real(inc->peak_share));
     json_object_set_new(
         o, "snapshots",
@@ -210,6 +217,7 @@ static void alert_from_json(struct inc_alert *a, const json_t *o)
     a->opener = json_is_true(json_object_get(o, "opener"));
     a->fired_s = get_int(o, "fired_at");
     a->cleared_s = get_int(o, "cleared_at");
+    a->event = get_obj(o, "event");
 }
 
 static void roles_from_json(struct incident *inc, const json_t *r)
@@ -243,6 +251,7 @@ static void inc_from_json(struct incident *inc, const json_t *o)
     copy_str(inc->team, sizeof(inc->team), o, "team");
     copy_str(inc->title, sizeof(inc->title), o, "title");
     copy_str(inc->public_status, sizeof(inc->public_status), o, "public_status");
+    copy_str(inc->merged_into, sizeof(inc->merged_into), o, "merged_into");
     inc->opened_s = get_int(o, "opened_at");
     inc->acked_s = get_int(o, "acknowledged_at");
     inc->mitigated_s = get_int(o, "mitigated_at");

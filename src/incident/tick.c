@@ -6,6 +6,7 @@
 #include "incident/incident_int.h"
 #include "core/lock.h"
 #include "core/topics.h"
+#include "qoe/qoe.h"
 
 #include <stdio.h>
 
@@ -38,7 +39,17 @@ int incident_tick(struct incident_mgr *m)
 {
     int64_t now = oc_clock_now_s(m->app->clock);
     int changes = 0;
+    struct qoe_cube *cube = qoe_cube_of(m->app);
+    struct qoe_cube_stats st = {0};
+    if (cube)
+        qoe_cube_stats(cube, &st);
     oc_lock(&m->mu);
+    /* the minutes before upto are complete: alerts are re-checked once per new minute */
+    int64_t upto = st.complete_upto_s > 0 ? st.complete_upto_s - st.complete_upto_s % 60 : 0;
+    if (upto > now - now % 60)
+        upto = now - now % 60;
+    if (upto > 0)
+        changes += inc_regroup(m, upto, now);
     for (int i = 0; i < m->n; i++) {
         struct incident *inc = m->incs[i];
         if (!inc_is_open(inc))

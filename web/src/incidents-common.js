@@ -20,7 +20,7 @@ export function IncidentRows({ incidents, now, compact }) {
         return html`<tr class="click" data-incident=${i.incident_id} onClick=${go}>
             <td><${Sev} s=${i.severity} /></td>
             <td><a href=${'#/incidents/' + i.incident_id} onClick=${e => e.stopPropagation()}>${i.incident_id}</a> ${i.title}</td>
-            <td><${Tag} k=${i.state}>${i.state}</${Tag}>${i.acknowledged_at || !isOpen(i) ? null : html` <${Tag} k="warn">unacked</${Tag}>`}</td>
+            <td><${Tag} k=${i.state}>${i.state}</${Tag}>${i.acknowledged_at || !isOpen(i) ? null : html` <${Tag} k="warn">unacked</${Tag}>`}${i.merged_into ? html` <${Tag}>merged into ${i.merged_into}</${Tag}>` : null}</td>
             ${compact ? null : html`<td class="mono">${sliceText(i.slice)}</td>`}
             <td>${i.service || '–'}${i.team ? html` <span class="dim">(${i.team})</span>` : null}</td>
             <td class="num">${a.viewers != null ? fmtNum(a.viewers) : '–'} <span class="dim">${a.share != null ? fmtPct(a.share, 1) : ''}</span></td>

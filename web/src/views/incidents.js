@@ -233,6 +233,7 @@ export function IncidentView({ id, session }) {
             <${Sev} s=${d.severity} /><h1>${d.incident_id}: ${d.title}</h1>
             <${Tag} k=${d.state}>${d.state}</${Tag}> <${Tag}>public: ${d.public_status}</${Tag}>
             ${d.severity_override ? html`<${Tag} k="warn">severity overridden</${Tag}>` : null}
+            ${d.merged_into ? html`<${Tag}>merged into <a href=${'#/incidents/' + d.merged_into}>${d.merged_into}</a></${Tag}>` : null}
         </div>
         <${ErrorBox} error=${act.error || inc.error} />
         ${act.ok ? html`<div class="src" role="status">✓ ${act.ok}</div>` : null}
