@@ -313,16 +313,16 @@ static int cause_from_alert(const json_t *causes)
     return json_array_size(causes) == 1 && src && strcmp(src, "alert") == 0;
 }
 
-/* 1 when inc's (localized) cause explains the alert that opened into (explain.c), as if that
- * alert fired now. */
+/* 1 when inc's (localized) cause explains the alert that opened into (explain.c) over the
+ * minutes before that alert fired: what into saw then, not now (once into's fault is over,
+ * any cause would "explain" its healthy minutes). */
 static int explains_opener(struct incident_mgr *m, const struct incident *inc,
-                           const struct incident *into, int64_t now)
+                           const struct incident *into)
 {
     struct oc_ev_alert ev;
     if (into->nalerts == 0 || !into->alerts[0].event ||
         oc_ev_alert_read(into->alerts[0].event, &ev) != 0)
         return 0;
-    ev.at = now;
     return inc_explains(m, inc, &ev);
 }
 
@@ -355,7 +355,7 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
          * a history another fault had just disturbed) takes the cause inc found when that
          * cause explains its opening alert */
         int adopt = !causes_shared(into->causes, inc->causes) && cause_from_alert(into->causes) &&
-                    !cause_from_alert(inc->causes) && explains_opener(m, inc, into, now);
+                    !cause_from_alert(inc->causes) && explains_opener(m, inc, into);
         if (!adopt && !causes_shared(into->causes, inc->causes))
             continue;
         if (adopt) {
