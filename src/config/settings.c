@@ -542,10 +542,54 @@ static void put_example(struct oc_buf *b, const char *prev, const char *name, co
     oc_buf_puts(b, "\n");
 }
 
+/* A setting in the example YAML: its place in the walk, and the place of the first setting
+ * with the same top-level key ("ingest" of "ingest.wal"). */
+struct example_row {
+    const struct oc_setting *s;
+    size_t order, top;
+};
+
+/* Orders by top-level key, in the order the keys first appear, then by walk order: settings
+ * of one top-level mapping given by several modules are written under one key. */
+static int cmp_example(const void *a, const void *b)
+{
+    const struct example_row *x = a, *y = b;
+    if (x->top != y->top)
+        return x->top < y->top ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* 1 when names a and b start with the same top-level key. */
+static int same_top(const char *a, const char *b)
+{
+    size_t na = strcspn(a, "."), nb = strcspn(b, ".");
+    return na == nb && memcmp(a, b, na) == 0;
+}
+
+/* Writes the YAML of every default, grouped by top-level key. */
+static void put_examples(const struct oc_config *cfg, struct oc_buf *b)
+{
+    struct config_walk w = {0};
+    size_t n = 0, cap = 64;
+    struct example_row *rows = oc_malloc(cap * sizeof(*rows));
+    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL; n++) {
+        if (n == cap)
+            rows = oc_realloc(rows, (cap *= 2) * sizeof(*rows));
+        size_t top = n;
+        for (size_t i = 0; i < n && top == n; i++)
+            if (same_top(rows[i].s->name, s->name))
+                top = rows[i].top;
+        rows[n] = (struct example_row){s, n, top};
+    }
+    qsort(rows, n, sizeof(*rows), cmp_example);
+    for (size_t i = 0; i < n; i++)
+        put_example(b, i ? rows[i - 1].s->name : NULL, rows[i].s->name, rows[i].s->def);
+    free(rows);
+}
+
 /* Writes docs/config.md: title, how to use, the YAML of every default, then the table. */
 void config_doc_markdown(const struct oc_config *cfg, struct oc_buf *b)
 {
-    const char *prev = NULL;
     struct config_walk w = {0};
     oc_buf_puts(b, "# oncue configuration\n\n"
                    "This file is generated from the settings tables (the server's in "
@@ -556,8 +600,7 @@ void config_doc_markdown(const struct oc_config *cfg, struct oc_buf *b)
                    "the flag listed below. Nested mappings and dotted names are the same "
                    "(`http:` then `  listen: ...` is `http.listen: ...`). This file holds every "
                    "default:\n\n```yaml\n");
-    for (const struct oc_setting *s; (s = config_walk(cfg, &w)) != NULL; prev = s->name)
-        put_example(b, prev, s->name, s->def);
+    put_examples(cfg, b);
     oc_buf_puts(b, "```\n\n| setting | type | default | bounds/choices | flag | description |\n"
                    "|---|---|---|---|---|---|\n");
     memset(&w, 0, sizeof(w));

@@ -81,6 +81,42 @@ struct ingest_stats {
  * cube, to st (NULL: not counted). Returns the number folded. Thread-safe. */
 size_t ingest_fold(struct qoe_cube *c, struct ingest_batch *b, struct ingest_stats *st);
 
+/* The write-ahead log of accepted bodies (wal.c): POST /v1/events answers only once the
+ * events the cube accepted are in it; it is replayed into the cube at start. */
+#define INGEST_WAL_MAX_BODY   (8u << 20) /* bytes of one record's body (POST /v1/events' cap) */
+#define INGEST_WAL_MAX_EVENTS 100000     /* events of one record (the cap on items per body) */
+struct ingest_wal;
+/* One record: the body as received, the bitmap of the events the cube accepted (bit i of
+ * bits[i / 8] for parsed event i; nev events) and the newest accepted event time. */
+typedef void (*ingest_wal_record_fn)(void *arg, const char *body, size_t len, const uint8_t *bits,
+                                     uint32_t nev, int64_t max_ts_ms);
+/* Opens the log in DATA_DIR/ingest-wal (created 0700), first calling fn for every whole
+ * record of its segments, oldest first (*records: how many), then starts a new segment.
+ * sync: fdatasync before an append returns (else the OS page cache: a process crash loses
+ * nothing, a power loss may). 0 and *out (free with ingest_wal_close), or OC_EIO (logged). */
+int ingest_wal_open(const char *data_dir, int sync, ingest_wal_record_fn fn, void *arg,
+                    struct ingest_wal **out /* OUT */, size_t *records /* OUT */);
+/* Appends one record (see ingest_wal_record_fn; body and bits borrowed) and returns once it
+ * is durable (group commit: one sync covers every writer waiting). 0, OC_ETOOBIG (over a
+ * cap), or OC_EIO (a write or sync failed; every later append fails too). Thread-safe. */
+int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
+                      uint32_t nev, int64_t max_ts_ms);
+/* Deletes the segments whose accepted events all fall in minutes before stored_upto_s (every
+ * one of them is in the store), closing the open segment first when it is such a one. Returns
+ * how many were deleted. Thread-safe. */
+int ingest_wal_trim(struct ingest_wal *w, int64_t stored_upto_s);
+/* Syncs and closes the log (NULL is a no-op). */
+void ingest_wal_close(struct ingest_wal *w);
+/* Calls fn for each whole record at the start of the len bytes at p (a segment's contents)
+ * and stops at the first that is not (torn, corrupt or over a cap): *used is where. Returns
+ * the number of records. fn may be NULL. */
+int ingest_wal_scan(const uint8_t *p, size_t len, ingest_wal_record_fn fn, void *arg,
+                    size_t *used /* OUT */);
+/* Keeps in b only the parsed events whose bit is set in bits (nev bits; b->nev must equal
+ * nev): how a replayed record folds exactly what the cube accepted the first time. 0, or
+ * OC_EINVAL when nev does not match. */
+int ingest_batch_keep(struct ingest_batch *b, const uint8_t *bits, uint32_t nev);
+
 /* The `ingest` module: POST /v1/events, the minute-closing timer and its metrics. */
 extern const struct oc_module ingest_module;
 

@@ -3,12 +3,15 @@
  * rejected-event counters in /metrics.
  *
  * The handler parses on the HTTP worker thread (no lock), then folds the batch into the cube
- * under one lock per request. The answer lists the first INGEST_MAX_ERRORS rejected items
- * with their index in the body and the reason; CORS lets browser players post from any origin
- * (the HTTP layer answers the OPTIONS preflight).
+ * under one lock per request, and answers once the accepted events are in the write-ahead log
+ * (wal.c; replayed into the cube when the module starts). The answer lists the first
+ * INGEST_MAX_ERRORS rejected items with their index in the body and the reason; CORS lets browser
+ * players post from any origin (the HTTP layer answers the OPTIONS preflight).
  */
 #include "ingest/ingest.h"
 #include "core/alloc.h"
+#include "core/arena.h"
+#include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -16,6 +19,8 @@
 #include "core/metrics.h"
 #include "http/http.h"
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,10 +28,19 @@
 #define INGEST_MAX_BODY  (8u << 20) /* bytes of one POST /v1/events */
 #define INGEST_MAX_ITEMS 100000     /* events of one body */
 
-/* The module's state: the cube it folds into (the qoe module's) and its reject counters. */
+/* The module's settings. */
+struct ingest_opts {
+    int wal; /* ingest.wal */
+};
+
+/* The module's state: the cube it folds into (the qoe module's), the write-ahead log and the
+ * reject counters. */
 struct ingest_mod {
-    struct qoe_cube *cube;     /* borrowed from the qoe module */
-    struct ingest_stats stats; /* by reason, parse and cube */
+    struct qoe_cube *cube;       /* borrowed from the qoe module */
+    struct ingest_wal *wal;      /* owned; NULL without a store or with ingest.wal off */
+    struct ingest_stats stats;   /* by reason, parse and cube */
+    _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
+    _Atomic uint64_t replayed;   /* events folded again from the log at start */
 };
 
 static json_t *answer(const struct ingest_batch *b, size_t accepted)
@@ -45,6 +59,23 @@ static json_t *answer(const struct ingest_batch *b, size_t accepted)
                      (json_int_t)(b->nitems - accepted), "errors", errors);
 }
 
+/* Appends the body and which of its events the cube accepted to the log; 0 once durable. */
+static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct ingest_batch *b)
+{
+    size_t nbits = (b->nev + 7) / 8;
+    uint8_t *bits = oc_arena_alloc(&req->arena, nbits ? nbits : 1);
+    int64_t max_ts = INT64_MIN;
+    if (!bits)
+        return OC_ENOMEM;
+    memset(bits, 0, nbits);
+    for (size_t i = 0; i < b->nev; i++)
+        if (b->verdict[i] == QOE_FOLD_OK) {
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+            max_ts = b->ev[i].ts_ms > max_ts ? b->ev[i].ts_ms : max_ts;
+        }
+    return ingest_wal_append(m->wal, req->body, req->body_len, bits, (uint32_t)b->nev, max_ts);
+}
+
 static void post_events(struct http_req *req)
 {
     struct ingest_mod *m = req->state;
@@ -59,7 +90,13 @@ static void post_events(struct http_req *req)
         http_problem(req, 400, "%s", err);
     } else {
         size_t ok = ingest_fold(m->cube, &b, &m->stats);
-        http_reply_json(req, 200, answer(&b, ok));
+        if (ok && m->wal && log_accepted(m, req, &b) != 0) {
+            atomic_fetch_add(&m->wal_failed, 1);
+            http_set_header(req, "Retry-After", "5");
+            http_problem(req, 503, "the events could not be written to the ingest log; retry");
+        } else {
+            http_reply_json(req, 200, answer(&b, ok));
+        }
     }
     ingest_batch_free(&b);
 }
@@ -75,9 +112,64 @@ static void render(struct oc_buf *b, void *arg)
         oc_metrics_sample(b, "oncue_ingest_events_rejected_total", labels,
                           (double)m->stats.rejected[r]);
     }
+    oc_metrics_family(b, "oncue_ingest_log_failures_total", "counter",
+                      "POST /v1/events answered 503 because the write-ahead log failed.");
+    oc_metrics_sample(b, "oncue_ingest_log_failures_total", NULL,
+                      (double)atomic_load(&m->wal_failed));
+    oc_metrics_family(b, "oncue_ingest_log_replayed_events_total", "counter",
+                      "Events folded again from the write-ahead log at start.");
+    oc_metrics_sample(b, "oncue_ingest_log_replayed_events_total", NULL,
+                      (double)atomic_load(&m->replayed));
 }
 
-/* Finds the cube; ingest has nothing to fold into without the qoe module. */
+/* One record of the log at start: its accepted events folded again (those of minutes
+ * already stored are refused as too old: counted once). */
+static void replay_record(void *arg, const char *body, size_t len, const uint8_t *bits,
+                          uint32_t nev, int64_t max_ts_ms)
+{
+    struct ingest_mod *m = arg;
+    struct ingest_batch b;
+    char err[160];
+    (void)max_ts_ms;
+    ingest_batch_init(&b, INGEST_MAX_ITEMS);
+    if (ingest_parse(&b, body, len, err, sizeof(err)) == 0 && ingest_batch_keep(&b, bits, nev) == 0)
+        atomic_fetch_add(&m->replayed, ingest_fold(m->cube, &b, NULL));
+    ingest_batch_free(&b);
+}
+
+#define F(field) offsetof(struct ingest_opts, field)
+
+static const struct oc_setting settings[] = {
+    {"ingest.wal", OC_SETTING_BOOL, "true", 0, 0, NULL, F(wal), NULL,
+     "answer POST /v1/events only once its accepted events are in the write-ahead log "
+     "(DATA/ingest-wal, synced as store.synchronous says), replayed at start"},
+    {0},
+};
+
+#undef F
+
+/* Opens the log (replaying it into the cube) when the server serves HTTP with a store and
+ * ingest.wal is on. */
+static int open_wal(struct oc_app *app, struct ingest_mod *m)
+{
+    struct ingest_opts def;
+    const struct ingest_opts *o = config_module_opts(app->cfg, &ingest_module, &def);
+    size_t records = 0;
+    /* only bodies that come over HTTP are logged (a drill folds its own events) */
+    if (!o->wal || !app->store || !app->http || !app->cfg || !app->cfg->data_dir)
+        return 0;
+    int sync = !app->cfg->store_sync || strcmp(app->cfg->store_sync, "normal") != 0;
+    int rc = ingest_wal_open(app->cfg->data_dir, sync, replay_record, m, &m->wal, &records);
+    if (rc == 0 && records)
+        oc_log(OC_LOG_INFO,
+               "ingest: replayed %zu logged bodies: %llu events not yet stored "
+               "folded again",
+               records, (unsigned long long)atomic_load(&m->replayed));
+    return rc;
+}
+
+/* Finds the cube (ingest has nothing to fold into without the qoe module) and opens the
+ * log. */
 static int ingest_init(struct oc_app *app, void **state)
 {
     struct qoe_cube *c = qoe_cube_of(app);
@@ -87,17 +179,42 @@ static int ingest_init(struct oc_app *app, void **state)
     }
     struct ingest_mod *m = oc_calloc(1, sizeof(*m));
     m->cube = c;
+    int rc = open_wal(app, m);
+    if (rc) {
+        free(m);
+        return rc;
+    }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     *state = m;
     return 0;
 }
 
+/* Every 10 s: the log's segments whose minutes are all stored are deleted. */
+static void trim_timer(struct oc_app *app, void *state)
+{
+    struct ingest_mod *m = state;
+    struct qoe_cube_stats st;
+    (void)app;
+    if (!m->wal)
+        return;
+    qoe_cube_stats(m->cube, &st);
+    if (st.persist_pending == 0) /* every closed minute is in the store */
+        ingest_wal_trim(m->wal, st.closed_upto_s);
+}
+
 static void ingest_stop(struct oc_app *app, void *state)
 {
+    struct ingest_mod *m = state;
     (void)app;
-    free(state);
+    ingest_wal_close(m->wal);
+    free(m);
 }
+
+static const struct oc_module_timer timers[] = {
+    {"ingest.trim_log", 10000, trim_timer},
+    {0},
+};
 
 static const struct http_route routes[] = {
     {"POST", "/v1/events", post_events, HTTP_INGEST, INGEST_MAX_BODY,
@@ -110,5 +227,8 @@ const struct oc_module ingest_module = {
     .summary = "player beacons: POST /v1/events into the per-minute QoE cube (needs qoe)",
     .init = ingest_init,
     .routes = routes,
+    .timers = timers,
     .stop = ingest_stop,
+    .settings = settings,
+    .opts_size = sizeof(struct ingest_opts),
 };

@@ -730,6 +730,103 @@ static void test_merge_sums(void)
     qoe_cube_destroy(c);
 }
 
+/* What the log hands back when it is reopened. */
+struct wal_seen {
+    int records;
+    size_t bytes;
+    uint32_t nev;
+    uint8_t bits0;
+    int64_t max_ts;
+};
+
+static void wal_seen_fn(void *arg, const char *body, size_t len, const uint8_t *bits, uint32_t nev,
+                        int64_t max_ts_ms)
+{
+    struct wal_seen *w = arg;
+    (void)body;
+    w->records++;
+    w->bytes += len;
+    w->nev = nev;
+    w->bits0 = nev ? bits[0] : 0;
+    w->max_ts = max_ts_ms;
+}
+
+/* Records written, reopened (replayed in order), a torn tail ignored, a corrupt record and
+ * everything after it ignored, trimmed once stored, and a batch kept to its accepted bits. */
+static void test_wal_roundtrip(void)
+{
+    char dir[] = "/tmp/oncue-wal.XXXXXX", cmd[128], path[200];
+    struct ingest_wal *w = NULL;
+    struct wal_seen seen = {0};
+    size_t records = 9;
+    const uint8_t bits[1] = {0x05}; /* events 0 and 2 of 3 accepted */
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(ingest_wal_open(dir, 1, wal_seen_fn, &seen, &w, &records), 0);
+    T_EQ_INT((int)records, 0);
+    T_EQ_INT(ingest_wal_append(w, "abc", 3, bits, 3, 120000), 0);
+    T_EQ_INT(ingest_wal_append(w, "defgh", 5, bits, 3, 180500), 0);
+    T_EQ_INT(ingest_wal_append(w, "x", 1, bits, INGEST_WAL_MAX_EVENTS + 1, 0), OC_ETOOBIG);
+    ingest_wal_close(w);
+    /* a torn tail: half a header appended to the segment */
+    snprintf(path, sizeof(path), "%s/ingest-wal/000000000001.log", dir);
+    FILE *f = fopen(path, "ab");
+    T_TRUE(f != NULL);
+    fwrite("OCW1\x10\0", 1, 6, f);
+    fclose(f);
+    T_EQ_INT(ingest_wal_open(dir, 0, wal_seen_fn, &seen, &w, &records), 0);
+    T_EQ_INT((int)records, 2);
+    T_EQ_INT(seen.records, 2);
+    T_EQ_INT((int)seen.bytes, 8);
+    T_EQ_INT((int)seen.nev, 3);
+    T_EQ_INT(seen.bits0, 0x05);
+    T_EQ_INT((int)seen.max_ts, 180500);
+    /* minutes before 180 stored: the first segment still holds an event of minute 180 */
+    T_EQ_INT(ingest_wal_trim(w, 180), 0);
+    T_EQ_INT(ingest_wal_trim(w, 240), 1);
+    T_EQ_INT(access(path, F_OK), -1);
+    ingest_wal_close(w);
+
+    /* a flipped byte in a record's body: it and what follows are not replayed */
+    uint8_t buf[256];
+    size_t used = 0;
+    T_EQ_INT(ingest_wal_open(dir, 0, NULL, NULL, &w, &records), 0);
+    T_EQ_INT(ingest_wal_append(w, "hello", 5, bits, 3, 1000), 0);
+    T_EQ_INT(ingest_wal_append(w, "world", 5, bits, 3, 2000), 0);
+    ingest_wal_close(w);
+    snprintf(path, sizeof(path), "%s/ingest-wal/000000000003.log", dir);
+    f = fopen(path, "rb");
+    T_TRUE(f != NULL);
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    T_EQ_INT((int)n, 2 * (24 + 1 + 5));
+    T_EQ_INT(ingest_wal_scan(buf, n, NULL, NULL, &used), 2);
+    T_EQ_INT((int)used, 60);
+    buf[24 + 1 + 2] ^= 0x20; /* "hEllo" */
+    T_EQ_INT(ingest_wal_scan(buf, n, NULL, NULL, &used), 0);
+    T_EQ_INT((int)used, 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    T_EQ_INT(system(cmd), 0);
+
+    /* a replayed body keeps exactly the events the cube accepted */
+    struct ingest_batch b;
+    char err[160];
+    const char *body = "{\"ts\":1772479800000,\"type\":\"start\",\"session\":\"a\","
+                       "\"outcome\":\"exit\"}\n"
+                       "{\"ts\":1772479801000,\"type\":\"start\",\"session\":\"b\","
+                       "\"outcome\":\"exit\"}\n"
+                       "{\"ts\":1772479802000,\"type\":\"start\",\"session\":\"c\","
+                       "\"outcome\":\"exit\"}\n";
+    ingest_batch_init(&b, 100);
+    T_EQ_INT(ingest_parse(&b, body, strlen(body), err, sizeof(err)), 0);
+    T_EQ_INT((int)b.nev, 3);
+    T_EQ_INT(ingest_batch_keep(&b, bits, 2), OC_EINVAL);
+    T_EQ_INT(ingest_batch_keep(&b, bits, 3), 0);
+    T_EQ_INT((int)b.nev, 2);
+    T_EQ_INT((int)(b.ev[1].ts_ms - 1772479800000LL), 2000);
+    T_EQ_INT(b.reason[1], INGEST_TOO_OLD);
+    ingest_batch_free(&b);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_parse_array),
     T_CASE(test_parse_escapes),
@@ -746,6 +843,7 @@ static const struct t_case cases[] = {
     T_CASE(test_sketch_error_bound),
     T_CASE(test_persist_restart),
     T_CASE(test_merge_sums),
+    T_CASE(test_wal_roundtrip),
     {0},
 };
 
