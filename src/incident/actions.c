@@ -50,6 +50,9 @@ const struct oc_setting incident_settings[] = {
      " url, secret)"},
     {"incident.public_url", OC_SETTING_STR, "", 0, 0, NULL, F(public_url), NULL,
      "base URL of this server as viewers reach it, for status page links; empty: relative"},
+    {"incident.outbound_allow", OC_SETTING_STR, "", 0, 0, NULL, F(outbound_allow), NULL,
+     "addresses or ranges (\"127.0.0.1/32 10.0.0.0/8\") notifications and deploy webhooks may"
+     " reach although loopback, private or link-local; empty: public addresses only"},
     {"incident.deploy_secret", OC_SETTING_STR, "", 0, 0, NULL, F(deploy_secret), NULL,
      "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
      " empty: unsigned"},
@@ -108,10 +111,8 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
         snprintf(err, errlen, "incident: cannot load incidents: %s", store_errmsg(app->store));
         goto out;
     }
-    if ((rc = inc_outbox_new(app, &m->ob)) != 0) {
-        snprintf(err, errlen, "incident: cannot open the outbox");
+    if ((rc = inc_outbox_new(app, o->outbound_allow, &m->ob, err, errlen)) != 0)
         goto out;
-    }
     if (o->deploy_secret && o->deploy_secret[0] &&
         (strncmp(o->deploy_secret, "whsec_", 6) != 0 || strlen(o->deploy_secret) < 38 ||
          incident_webhook_sign(o->deploy_secret, "msg_check", 0, "", 0, sig, sizeof(sig)) != 0)) {

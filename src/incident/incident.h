@@ -105,9 +105,10 @@ struct incident_opts {
     struct incident_grid grid;
     incident_measure_fn *measure; /* NULL: incident_measure_cube on the app's cube */
     void *measure_arg;
-    const char *webhooks_file; /* YAML or JSON list of endpoints, or NULL */
-    const char *public_url;    /* status page base URL, for links ("" if none) */
-    const char *deploy_secret; /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
+    const char *webhooks_file;  /* YAML or JSON list of endpoints, or NULL */
+    const char *public_url;     /* status page base URL, for links ("" if none) */
+    const char *deploy_secret;  /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
+    const char *outbound_allow; /* private ranges deliveries may reach (NULL/"": none) */
 };
 
 /* The incident module's settings (incident.*) over struct incident_opts, ending in {0}. */

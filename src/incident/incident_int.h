@@ -13,6 +13,7 @@
 
 #include "incident/incident.h"
 #include "core/clock.h"
+#include "core/netguard.h"
 
 #include <pthread.h>
 
@@ -193,6 +194,7 @@ json_t *inc_snapshot(const struct incident *inc, const struct incident_impact *i
 struct incident_outbox {
     struct oc_app *app;
     pthread_mutex_t deliver_mu; /* one deliverer at a time */
+    struct oc_netguard guard;   /* private ranges deliveries may still reach */
 };
 
 /* message.c: an incident event with the incident around it, as notifications show it. */
@@ -219,7 +221,10 @@ void inc_msg_line(const struct inc_msg *msg, char *out, size_t n);
 json_t *inc_msg_body(const char *kind, const struct inc_msg *msg, int64_t now);
 
 /* outbox.c */
-int inc_outbox_new(struct oc_app *app, struct incident_outbox **out);
+/* Creates the outbox; allow: the ranges of incident.outbound_allow (NULL: none). 0, or
+ * OC_EINVAL / OC_ETOOBIG with err naming the setting, or OC_EIO. */
+int inc_outbox_new(struct oc_app *app, const char *allow, struct incident_outbox **out, char *err,
+                   size_t errlen);
 void inc_outbox_destroy(struct incident_outbox *ob);
 void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg);
 /* Queues one call of a catalog service's deploy webhook: the endpoint "deploy/SERVICE" (kind

@@ -18,7 +18,10 @@
 #include "core/log.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,14 +40,24 @@ static const int retry_after_attempt[] = {0, 5, 300, 1800, 7200, 18000, 36000, 3
 static const char *const kinds[] = {"slack", "teams", "teams_legacy", "pagerduty", "webhook", NULL};
 
 /* A new outbox over app's store (borrowed): 0 or OC_EIO when libsodium cannot start. */
-int inc_outbox_new(struct oc_app *app, struct incident_outbox **out)
+int inc_outbox_new(struct oc_app *app, const char *allow, struct incident_outbox **out, char *err,
+                   size_t errlen)
 {
+    struct oc_netguard g;
+    char why[160];
+    int rc = oc_netguard_parse(&g, allow, why, sizeof(why));
+    if (rc) {
+        snprintf(err, errlen, "incident.outbound_allow: %s", why);
+        return rc;
+    }
     struct incident_outbox *ob = oc_calloc(1, sizeof(*ob));
     if (sodium_init() < 0) {
         free(ob);
+        snprintf(err, errlen, "incident: libsodium cannot start");
         return OC_EIO;
     }
     ob->app = app;
+    ob->guard = g;
     pthread_mutex_init(&ob->deliver_mu, NULL);
     *out = ob;
     return 0;
@@ -277,8 +290,39 @@ static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d
     return h;
 }
 
-static void post(const struct due *d, const char *body, struct attempt *a)
+/* What the socket callback needs: the allow list, and where to say why it refused. */
+struct guard_ctx {
+    const struct oc_netguard *g;
+    char refused[160];
+};
+
+/* libcurl's socket opener: refuses the server's own host, private networks and link-local
+ * (cloud metadata) addresses unless incident.outbound_allow lists them. It sees the address
+ * after DNS, so a name pointing at a private address is refused too. */
+static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
 {
+    struct guard_ctx *gc = arg;
+    char text[INET6_ADDRSTRLEN] = "?";
+    (void)purpose;
+    const char *why = oc_netguard_refuses(gc->g, &addr->addr);
+    if (why) {
+        const void *a = addr->family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)(void *)&addr->addr)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)(void *)&addr->addr)->sin_addr;
+        inet_ntop(addr->family, a, text, sizeof(text));
+        snprintf(gc->refused, sizeof(gc->refused),
+                 "refused to connect to %s: a %s address (list it in incident.outbound_allow "
+                 "to allow it)",
+                 text, why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(addr->family, addr->socktype, addr->protocol);
+}
+
+static void post(const struct oc_netguard *g, const struct due *d, const char *body,
+                 struct attempt *a)
+{
+    struct guard_ctx gc = {g, ""};
     struct curl_slist *h = NULL;
     struct oc_buf resp;
     CURL *c = curl_easy_init();
@@ -304,11 +348,14 @@ static void post(const struct due *d, const char *body, struct attempt *a)
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
+    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &gc);
     CURLcode cc = curl_easy_perform(c);
     if (cc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
     else
-        snprintf(a->error, sizeof(a->error), "%s", curl_easy_strerror(cc));
+        snprintf(a->error, sizeof(a->error), "%s",
+                 gc.refused[0] ? gc.refused : curl_easy_strerror(cc));
     a->ms = (oc_mono_ns() - t0) / 1000000;
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
@@ -387,7 +434,7 @@ int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
     for (int i = 0; i < n; i++) {
         char *body = gone_ep && d[i].ep == gone_ep ? NULL : final_body(&d[i]);
         if (body) {
-            post(&d[i], body, &a);
+            post(&ob->guard, &d[i], body, &a);
             record(ob->app->store, &d[i], &a, now_s);
             sent++;
             if (a.status == 410)

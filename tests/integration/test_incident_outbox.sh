@@ -40,7 +40,7 @@ cat > "$T_TMP/hooks.yaml" <<EOF2
   url: http://127.0.0.1:$RPORT/hook
   secret: $SECRET
 EOF2
-start_server "$D" --set incident.webhooks_file="$T_TMP/hooks.yaml" || exit 1
+start_server "$D" --set incident.outbound_allow=127.0.0.1 --set incident.webhooks_file="$T_TMP/hooks.yaml" || exit 1
 
 declare_inc() {
     status POST /v1/incidents -H "Authorization: Bearer $RESP" \
@@ -100,7 +100,7 @@ for i in $(seq 1 100); do # the receiver must listen before the server retries
     sleep 0.05
 done
 : > "$T_TMP/got.log"
-start_server "$D" --set incident.webhooks_file="$T_TMP/hooks.yaml" || { kill $RECV_PID; exit 1; }
+start_server "$D" --set incident.outbound_allow=127.0.0.1 --set incident.webhooks_file="$T_TMP/hooks.yaml" || { kill $RECV_PID; exit 1; }
 for i in $(seq 1 100); do
     n=$(grep -c . "$T_TMP/got.log" 2>/dev/null || echo 0)
     [ "$n" -ge "$queued" ] && break

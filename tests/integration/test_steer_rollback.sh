@@ -54,7 +54,7 @@ t_contains "names the setting" "incident.deploy_secret: not a Standard Webhooks 
     "$(cat "$T_TMP/bad.log")"
 
 start_server "$D" --set catalog.file="$T_TMP/catalog.yaml" \
-    --set incident.deploy_secret="$SECRET" || exit 1
+    --set incident.deploy_secret="$SECRET" --set incident.outbound_allow=127.0.0.1/32 || exit 1
 export ONCUE_SERVER=$BASE ONCUE_TOKEN=$RESP
 
 # waits (at most 10 s) until the receiver logged N calls

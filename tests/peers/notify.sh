@@ -61,7 +61,7 @@ cat >"$T_TMP/hooks.yaml" <<YML
 YML
 D=$T_TMP/data
 RESP=$(new_token "$D" responder peers-resp)
-start_server "$D" --set incident.webhooks_file="$T_TMP/hooks.yaml" \
+start_server "$D" --set incident.outbound_allow=127.0.0.1 --set incident.webhooks_file="$T_TMP/hooks.yaml" \
     --set incident.public_url=https://oncue.example/ || exit 1
 t_check "declare an incident" 201 "$(status POST /v1/incidents -H "Authorization: Bearer $RESP" \
     -d '{"alert_id": "reb/EMEA", "metric": "rebuffering_share", "slice": {"region": "EMEA"},

@@ -14,10 +14,13 @@
 #include "core/log.h"
 #include "core/memo.h"
 #include "core/metrics.h"
+#include "core/netguard.h"
 #include "core/suggest.h"
 #include "core/timefmt.h"
 #include "t.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 
 static void test_strerror(void)
@@ -586,6 +589,61 @@ static void test_memo(void)
     oc_memo_free(&m);
 }
 
+/* Why g refuses the address text (IPv4 or IPv6), or "ok". */
+static const char *guard_says(const struct oc_netguard *g, const char *text)
+{
+    struct sockaddr_in a4 = {.sin_family = AF_INET};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+    const char *why;
+    if (inet_pton(AF_INET, text, &a4.sin_addr) == 1)
+        why = oc_netguard_refuses(g, (const struct sockaddr *)&a4);
+    else if (inet_pton(AF_INET6, text, &a6.sin6_addr) == 1)
+        why = oc_netguard_refuses(g, (const struct sockaddr *)&a6);
+    else
+        return "unparsable";
+    return why ? why : "ok";
+}
+
+/* Outbound addresses: the refused classes, IPv4-mapped IPv6 judged as IPv4, allow lists with
+ * and without prefixes, and the errors of a bad list. */
+static void test_netguard(void)
+{
+    struct oc_netguard none = {.n = 0}, g;
+    char err[128];
+    T_EQ_STR(guard_says(&none, "93.184.216.34"), "ok");
+    T_EQ_STR(guard_says(&none, "127.0.0.1"), "loopback");
+    T_EQ_STR(guard_says(&none, "10.1.2.3"), "private");
+    T_EQ_STR(guard_says(&none, "172.31.255.255"), "private");
+    T_EQ_STR(guard_says(&none, "172.32.0.1"), "ok");
+    T_EQ_STR(guard_says(&none, "192.168.0.10"), "private");
+    T_EQ_STR(guard_says(&none, "169.254.169.254"), "link-local (cloud metadata lives here)");
+    T_EQ_STR(guard_says(&none, "100.100.100.200"), "carrier-grade NAT");
+    T_EQ_STR(guard_says(&none, "0.0.0.0"), "unspecified");
+    T_EQ_STR(guard_says(&none, "224.0.0.1"), "multicast");
+    T_EQ_STR(guard_says(&none, "::1"), "loopback");
+    T_EQ_STR(guard_says(&none, "::"), "unspecified");
+    T_EQ_STR(guard_says(&none, "fe80::1"), "link-local (cloud metadata lives here)");
+    T_EQ_STR(guard_says(&none, "fd00:ec2::254"), "unique local");
+    T_EQ_STR(guard_says(&none, "::ffff:127.0.0.1"), "loopback");
+    T_EQ_STR(guard_says(&none, "::ffff:8.8.8.8"), "ok");
+    T_EQ_STR(guard_says(&none, "2001:db8::1"), "ok");
+    T_EQ_INT(oc_netguard_parse(&g, "127.0.0.1, 10.0.0.0/8 fd00::/8", err, sizeof(err)), 0);
+    T_EQ_INT(g.n, 3);
+    T_EQ_STR(guard_says(&g, "127.0.0.1"), "ok");
+    T_EQ_STR(guard_says(&g, "127.0.0.2"), "loopback");
+    T_EQ_STR(guard_says(&g, "10.200.0.1"), "ok");
+    T_EQ_STR(guard_says(&g, "::ffff:10.0.0.1"), "ok");
+    T_EQ_STR(guard_says(&g, "fd12::1"), "ok");
+    T_EQ_STR(guard_says(&g, "fc00::1"), "unique local");
+    T_EQ_STR(guard_says(&g, "169.254.169.254"), "link-local (cloud metadata lives here)");
+    T_EQ_INT(oc_netguard_parse(&g, "", err, sizeof(err)), 0);
+    T_EQ_INT(g.n, 0);
+    T_EQ_INT(oc_netguard_parse(&g, "10.0.0.0/8 nope", err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "\"nope\" is not an address or a range (10.0.0.0/8, ::1)");
+    T_EQ_INT(oc_netguard_parse(&g, "::1/129", err, sizeof(err)), OC_EINVAL);
+    T_EQ_INT(oc_netguard_parse(&g, "10.0.0.0/", err, sizeof(err)), OC_EINVAL);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_strerror),
     T_CASE(test_buf_cap),
@@ -609,6 +667,7 @@ static const struct t_case cases[] = {
     T_CASE(test_suggest),
     T_CASE(test_json_int_range),
     T_CASE(test_json_find_nul),
+    T_CASE(test_netguard),
     {0},
 };
 

@@ -43,7 +43,8 @@ struct fx {
     struct incident_mgr *m;
 };
 
-static const char *fx_public_url = ""; /* incident.public_url of the next fx_open */
+static const char *fx_public_url = "";     /* incident.public_url of the next fx_open */
+static const char *fx_allow = "127.0.0.1"; /* incident.outbound_allow of the next fx_open */
 
 static void fx_open(struct fx *f)
 {
@@ -61,6 +62,7 @@ static void fx_open(struct fx *f)
     f->app.bus = f->bus;
     f->app.store = f->store;
     incident_opts_default(&o);
+    o.outbound_allow = fx_allow; /* the local receivers */
     o.measure = fake_measure;
     o.public_url = fx_public_url;
     T_EQ_INT(incident_mgr_new(&f->app, &o, &f->m, err, sizeof(err)), 0);
@@ -405,6 +407,7 @@ static void test_restart_keeps_incidents(void)
     incident_ack(f.m, 1, "carol");
     incident_mgr_destroy(f.m);
     incident_opts_default(&o);
+    o.outbound_allow = fx_allow; /* the local receivers */
     o.measure = fake_measure;
     T_EQ_INT(incident_mgr_new(&f.app, &o, &f.m, err, sizeof(err)), 0);
     T_EQ_INT(incident_mgr_subscribe(f.m), 0);
@@ -709,6 +712,44 @@ static void test_outbox_retry_schedule(void)
              500);
     json_decref(log);
     receiver_stop(&r);
+    fx_close(&f);
+}
+
+/* Without incident.outbound_allow a delivery to the server's own host is refused at connect
+ * time (the receiver hears nothing) and the attempt log says why and how to allow it; a bad
+ * allow list stops the manager from starting, naming the setting. */
+static void test_outbox_refuses_loopback(void)
+{
+    struct fx f;
+    struct receiver r;
+    char url[64], err[256];
+    fx_allow = "";
+    fx_open(&f);
+    fx_allow = "127.0.0.1";
+    memset(&r, 0, sizeof(r));
+    snprintf(r.secret, sizeof(r.secret), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    receiver_start(&r);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", r.port);
+    struct incident_outbox *ob = incident_outbox(f.m);
+    T_EQ_INT(incident_outbox_add_endpoint(ob, "local", "webhook", url, r.secret, NULL), 0);
+    fire(&f, "reb/EMEA", "{\"region\": \"EMEA\"}", "page", 0.08);
+    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 1);
+    T_EQ_INT(r.requests, 0);
+    json_t *log = incident_outbox_json(ob, 10);
+    const char *e = json_string_value(json_object_get(
+        json_array_get(json_object_get(json_array_get(log, 0), "attempt_log"), 0), "error"));
+    T_EQ_STR(e ? e : "(none)", "refused to connect to 127.0.0.1: a loopback address (list it in "
+                               "incident.outbound_allow to allow it)");
+    json_decref(log);
+    receiver_stop(&r);
+
+    struct incident_opts o;
+    struct incident_mgr *m = NULL;
+    incident_opts_default(&o);
+    o.outbound_allow = "10.0.0.0/33";
+    T_EQ_INT(incident_mgr_new(&f.app, &o, &m, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "incident.outbound_allow: \"10.0.0.0/33\" is not an address or a range "
+                  "(10.0.0.0/8, ::1)");
     fx_close(&f);
 }
 
@@ -1086,6 +1127,7 @@ static const struct t_case cases[] = {
     T_CASE(test_webhook_vectors),
     T_CASE(test_webhook_rotation),
     T_CASE(test_outbox_retry_schedule),
+    T_CASE(test_outbox_refuses_loopback),
     T_CASE(test_outbox_kinds),
     T_CASE(test_outbox_410_and_retry_after),
     T_CASE(test_status_json_shape),

@@ -1,0 +1,42 @@
+/*
+ * netguard.h - which addresses a server-side request may connect to: outbound webhooks must
+ * not reach the server's own host, the private network or a cloud metadata service through a
+ * URL someone configured (request forgery), unless the operator allow-lists the range.
+ * The check is made on the address actually connected to (after DNS), so a name that resolves
+ * to a private address later is caught too.
+ */
+#ifndef OC_CORE_NETGUARD_H
+#define OC_CORE_NETGUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sockaddr;
+
+#define OC_NETGUARD_MAX 32 /* ranges in one allow list */
+
+/* One address range. */
+struct oc_cidr {
+    int family;       /* AF_INET or AF_INET6 */
+    uint8_t addr[16]; /* network order; 4 bytes for AF_INET */
+    int bits;         /* prefix length */
+};
+
+/* An allow list of ranges. */
+struct oc_netguard {
+    struct oc_cidr allow[OC_NETGUARD_MAX];
+    int n;
+};
+
+/* Parses a list of ranges separated by spaces or commas ("127.0.0.1/32, 10.0.0.0/8 ::1"; an
+ * address without a prefix is one host) into g. 0, or OC_EINVAL with the bad entry in err,
+ * or OC_ETOOBIG past OC_NETGUARD_MAX. NULL or "" is the empty list. */
+int oc_netguard_parse(struct oc_netguard *g, const char *list, char *err, size_t errlen);
+
+/* Why a connection to sa is refused: "loopback", "private", "link-local (cloud metadata
+ * lives here)", "carrier-grade NAT", "unique local", "unspecified", "multicast" or
+ * "broadcast"; NULL when the address is public or g allows it. IPv4-mapped IPv6 addresses
+ * are judged as IPv4. */
+const char *oc_netguard_refuses(const struct oc_netguard *g, const struct sockaddr *sa);
+
+#endif
