@@ -193,9 +193,9 @@ int billing_exchange(int fd, const char *req, size_t len, char *buf, size_t cap,
 
 /* The webhook storm (storm.c). */
 struct billing_storm_event {
-    char id[24], sub[16], account[16];
-    int v;            /* index into the storm's vocabulary */
-    int64_t event_ms; /* the event's own time */
+    char id[48], sub[40], account[40]; /* the storm's prefix, then a number */
+    int v;                             /* index into the storm's vocabulary */
+    int64_t event_ms;                  /* the event's own time */
 };
 struct billing_storm {
     struct billing_storm_event *ev; /* nevents, owned */
@@ -204,10 +204,13 @@ struct billing_storm {
     size_t ndeliv;
     enum billing_state *truth; /* nsubs: each subscription's final state */
     int nsubs;
+    char prefix[17]; /* of every id: separates storms sent to one server */
 };
-/* Makes the storm of nsubs subscriptions (1..1000000) from seed, lives ending before now_ms:
- * 0 or OC_EINVAL. Free with billing_storm_free. */
-int billing_storm_make(int nsubs, uint64_t seed, int64_t now_ms, struct billing_storm *st);
+/* Makes the storm of nsubs subscriptions (1..1000000) from seed, every id starting with prefix
+ * (up to 16 id characters, "" for none), lives ending before now_ms: 0 or OC_EINVAL. Free with
+ * billing_storm_free. */
+int billing_storm_make(int nsubs, uint64_t seed, const char *prefix, int64_t now_ms,
+                       struct billing_storm *st);
 void billing_storm_free(struct billing_storm *st);
 /* Writes event e's Standard Webhooks body (period end period_end_ms) into out: its length. */
 int billing_storm_body(const struct billing_storm *st, size_t e, int64_t period_end_ms, char *out,

@@ -24,7 +24,7 @@
 #define REPLY_MAX (1 << 16) /* bytes of one answer read */
 
 struct cli {
-    const char *data, *target, *secret, *token;
+    const char *data, *target, *secret, *token, *prefix;
     long subs, seed, connections, retry_s;
     int json;
     const char *args[3];
@@ -44,6 +44,9 @@ static const struct oc_opt options[] = {
     {"--subscriptions", OC_OPT_LONG, F(subs), "N", "storm: subscriptions (default 1000)", 1,
      1000000, NULL},
     {"--seed", OC_OPT_LONG, F(seed), "N", "storm: the generator's seed (default 1)", 0, 2147483647,
+     NULL},
+    {"--prefix", OC_OPT_STR, F(prefix), "P",
+     "storm: starts every event, subscription and account id (storms sent to one server)", 0, 0,
      NULL},
     {"--connections", OC_OPT_LONG, F(connections), "N", "storm: parallel connections (default 8)",
      1, 256, NULL},
@@ -216,15 +219,15 @@ static size_t storm_check(struct storm_run *r)
     int fd = billing_connect(r->host, r->port);
     for (int i = 0; i < r->st.nsubs; i++) {
         int len = snprintf(req, sizeof req,
-                           "GET /v1/entitlements/acct-%06d HTTP/1.1\r\nHost: %s:%s\r\n"
+                           "GET /v1/entitlements/%sacct-%06d HTTP/1.1\r\nHost: %s:%s\r\n"
                            "Authorization: Bearer %s\r\n\r\n",
-                           i, r->host, r->port, r->c->token);
+                           r->st.prefix, i, r->host, r->port, r->c->token);
         int status = fd >= 0 ? billing_exchange(fd, req, (size_t)len, buf, REPLY_MAX, &rb) : -1;
         snprintf(want, sizeof want, "\"state\":\"%s\"", billing_state_names[r->st.truth[i]]);
         if (status != 200 || !strstr(rb, want)) {
             if (!bad++)
-                fprintf(stderr, "acct-%06d: expected %s, got %d %s\n", i, want, status,
-                        status > 0 ? rb : "");
+                fprintf(stderr, "%sacct-%06d: expected %s, got %d %s\n", r->st.prefix, i, want,
+                        status, status > 0 ? rb : "");
         }
     }
     if (fd >= 0)
@@ -268,7 +271,10 @@ static int cmd_storm(struct cli *c)
     r.klen = (size_t)kl;
     int64_t now = oc_wall_ms();
     r.period_end_ms = now + 30LL * 86400 * 1000;
-    billing_storm_make((int)c->subs, (uint64_t)c->seed, now, &r.st);
+    if (billing_storm_make((int)c->subs, (uint64_t)c->seed, c->prefix, now, &r.st) != 0) {
+        fprintf(stderr, "oncue billing storm: --prefix: up to 16 printable characters\n");
+        return 2;
+    }
     r.acked = oc_calloc(r.st.nevents, sizeof *r.acked);
     r.applied = oc_calloc(r.st.nevents, sizeof *r.applied);
     pthread_t *th = oc_calloc((size_t)n, sizeof *th);
@@ -288,8 +294,12 @@ static int cmd_storm(struct cli *c)
 
 int billing_cli_main(int argc, char **argv)
 {
-    struct cli c = {
-        .data = "./oncue-data", .subs = 1000, .seed = 1, .connections = 8, .retry_s = 30};
+    struct cli c = {.data = "./oncue-data",
+                    .prefix = "",
+                    .subs = 1000,
+                    .seed = 1,
+                    .connections = 8,
+                    .retry_s = 30};
     int nargs = 0;
     int prc = oc_cli_parse(billing_cli, argc - 1, argv + 1, &c, c.args, &nargs);
     if (prc != 0)

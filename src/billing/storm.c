@@ -59,9 +59,9 @@ static uint64_t rnd(uint64_t *s)
 static void add(struct billing_storm *st, int i, int v, int64_t t_ms, int k)
 {
     struct billing_storm_event *e = &st->ev[st->nevents++];
-    snprintf(e->id, sizeof e->id, "evt-%06d-%02d", i, k);
-    snprintf(e->sub, sizeof e->sub, "sub-%06d", i);
-    snprintf(e->account, sizeof e->account, "acct-%06d", i);
+    snprintf(e->id, sizeof e->id, "%sevt-%06d-%02d", st->prefix, i, k);
+    snprintf(e->sub, sizeof e->sub, "%ssub-%06d", st->prefix, i);
+    snprintf(e->account, sizeof e->account, "%sacct-%06d", st->prefix, i);
     e->v = v;
     e->event_ms = t_ms;
 }
@@ -99,11 +99,14 @@ static void life(struct billing_storm *st, int i, int64_t start_ms, uint64_t *se
     st->truth[i] = vocab[st->ev[best].v].state;
 }
 
-int billing_storm_make(int nsubs, uint64_t seed, int64_t now_ms, struct billing_storm *st)
+int billing_storm_make(int nsubs, uint64_t seed, const char *prefix, int64_t now_ms,
+                       struct billing_storm *st)
 {
     memset(st, 0, sizeof *st);
-    if (nsubs < 1 || nsubs > 1000000)
+    if (nsubs < 1 || nsubs > 1000000 || strlen(prefix) >= sizeof st->prefix ||
+        (prefix[0] && !billing_id_valid(prefix, sizeof st->prefix)))
         return OC_EINVAL;
+    memcpy(st->prefix, prefix, strlen(prefix) + 1);
     uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 1;
     st->nsubs = nsubs;
     st->ev = oc_calloc((size_t)nsubs * 26, sizeof *st->ev); /* 1 + 8 x 3 at most */

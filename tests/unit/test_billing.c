@@ -458,8 +458,8 @@ static void test_audit_chain(void)
 static void test_storm_generator(void)
 {
     struct billing_storm a, b;
-    T_EQ_INT(billing_storm_make(500, 7, 1800000000000LL, &a), 0);
-    T_EQ_INT(billing_storm_make(500, 7, 1800000000000LL, &b), 0);
+    T_EQ_INT(billing_storm_make(500, 7, "", 1800000000000LL, &a), 0);
+    T_EQ_INT(billing_storm_make(500, 7, "", 1800000000000LL, &b), 0);
     T_EQ_INT(a.nevents, b.nevents);
     T_EQ_INT(a.ndeliv, b.ndeliv);
     T_EQ_INT(memcmp(a.truth, b.truth, 500 * sizeof *a.truth), 0);
@@ -474,6 +474,12 @@ static void test_storm_generator(void)
         T_TRUE(a.truth[i] > BILLING_NONE && a.truth[i] < BILLING_NSTATES);
     }
     T_EQ_INT(missing, 0);
+    struct billing_storm p;
+    T_EQ_INT(billing_storm_make(2, 7, "r2-", 1800000000000LL, &p), 0);
+    T_EQ_STR(p.ev[0].id, "r2-evt-000000-00");
+    T_EQ_STR(p.ev[0].account, "r2-acct-000000");
+    billing_storm_free(&p);
+    T_EQ_INT(billing_storm_make(2, 7, "has space", 1800000000000LL, &p), OC_EINVAL);
     T_TRUE(revoked > 10); /* ties with refunds do happen */
     /* the truth is what the server's rule converges on, over the storm's bodies */
     char body[512], err[240];
