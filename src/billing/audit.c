@@ -87,7 +87,7 @@ int billing_audit_verify(const char *dir, int64_t *rows, int64_t *bad, char *why
     struct store *s = NULL;
     struct store_stmt *st = NULL;
     unsigned char prev[BILLING_HASH_LEN] = {0};
-    int rc;
+    int rc, step = STORE_DONE;
     *rows = 0;
     *bad = 0;
     snprintf(path, sizeof path, "%s/oncue.db", dir);
@@ -101,7 +101,7 @@ int billing_audit_verify(const char *dir, int64_t *rows, int64_t *bad, char *why
     }
     store_lock(s);
     rc = store_prepare(s, BILLING_SQL_AUDIT_ALL, &st) == 0 ? 0 : -1;
-    while (rc == 0 && store_step(st) == STORE_ROW) {
+    while (rc == 0 && (step = store_step(st)) == STORE_ROW) {
         if (check_row(st, *rows + 1, prev, why, whylen) != 0) {
             *bad = store_col_int(st, 0);
             rc = 1;
@@ -109,6 +109,8 @@ int billing_audit_verify(const char *dir, int64_t *rows, int64_t *bad, char *why
         }
         (*rows)++;
     }
+    if (rc == 0 && step < 0)
+        rc = -1;
     if (rc < 0)
         snprintf(why, whylen, "cannot read the audit: %s", store_errmsg(s));
     if (st)

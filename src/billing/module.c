@@ -132,9 +132,11 @@ static void post_webhook(struct http_req *req)
     op->plen = req->body_len;
     op->recv_ms = oc_clock_now_ms(m->app->clock);
     op->later = http_later(req);
-    billing_submit(m, op);
-    if (op->later)
-        return; /* the committer answers and frees op */
+    if (op->later) {
+        billing_submit(m, op); /* the committer answers and frees op: it is not ours now */
+        return;
+    }
+    billing_submit(m, op); /* waits for the answer */
     if (op->status == 200)
         http_reply(req, 200, "application/json", op->answer, strlen(op->answer));
     else

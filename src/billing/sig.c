@@ -256,8 +256,10 @@ int billing_standard_verify(const struct billing_keys *k, const char *id, const 
         if (!el)
             break;
         int r = entry_ok(k, p, el, id, ts, body, n, macs);
-        if (r < 0)
-            return BILLING_SIG_MALFORMED;
+        if (r < 0) {
+            seen = 0; /* an entry without a comma: the header is malformed */
+            break;
+        }
         found = r;
         seen++;
         p += el;
