@@ -219,6 +219,12 @@ int billing_storm_body(const struct billing_storm *st, size_t e, int64_t period_
 int billing_storm_request(const char *host, const char *port, const unsigned char *key, size_t klen,
                           const char *id, const char *body, size_t blen, char *out, size_t n);
 
+/* Deletes event ids received before events_before and Idempotency-Key answers created before
+ * idem_before (unix ms), 20,000 rows per hold of the store's lock, at most 2,000,000 of each
+ * per call; *deleted counts them. 0 or OC_EDB. */
+int billing_prune(struct store *s, int64_t events_before, int64_t idem_before,
+                  int64_t *deleted /* OUT */);
+
 /* Reads the current row of a BILLING_SQL_SUB_* statement into out. */
 struct store_stmt;
 void billing_sub_read(struct store_stmt *st, struct billing_sub *out /* OUT */);

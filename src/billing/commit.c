@@ -148,39 +148,49 @@ static int decide_one(struct billing_mod *m, struct billing_overlay *ov, struct 
     return rc ? rc : (int)d;
 }
 
-/* Decides e for every subscription it targets: its own, else every one of its account. The
- * overall decision (applied if any applied, else stale if any stale, else recorded), or a
- * negative oc_err. Appends "sub: from -> to" items to changes. */
+/* Decides e (its subscription set to id) against cur, noting an applied change in changes and
+ * raising *best (applied over stale over recorded). 0, or a negative oc_err. */
+static int fan_one(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op,
+                   const struct billing_sub *cur, json_t *changes, int *best)
+{
+    struct billing_event *e = &op->ev;
+    enum billing_state from, to;
+    if (cur)
+        memcpy(e->subscription, cur->id, sizeof e->subscription);
+    int rc = decide_one(m, ov, op, cur, e, &from, &to);
+    if (rc < 0)
+        return rc;
+    if (rc == BILLING_APPLIED)
+        json_array_append_new(changes,
+                              json_pack("{s:s,s:s,s:s}", "subscription", e->subscription, "from",
+                                        billing_state_names[from], "to", billing_state_names[to]));
+    if (rc == BILLING_APPLIED || (rc == BILLING_STALE && *best == BILLING_RECORDED))
+        *best = rc;
+    return 0;
+}
+
+/* Decides e for every subscription it targets: its own, else every one of its account (those
+ * of the table and those created earlier in this batch). The overall decision (applied if any
+ * applied, else stale if any stale, else recorded), or a negative oc_err. */
 static int decide_event(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op,
                         json_t *changes)
 {
     struct billing_event *e = &op->ev;
-    const struct billing_account *a;
-    enum billing_state from, to;
-    int best = BILLING_RECORDED, rc;
+    int best = BILLING_RECORDED, rc = 0;
     if (e->subscription[0]) {
-        rc = decide_one(m, ov, op, billing_ov_get(m, ov, e->subscription), e, &from, &to);
-        if (rc == BILLING_APPLIED)
-            json_array_append_new(
-                changes, json_pack("{s:s,s:s,s:s}", "subscription", e->subscription, "from",
-                                   billing_state_names[from], "to", billing_state_names[to]));
-        return rc;
+        rc = fan_one(m, ov, op, billing_ov_get(m, ov, e->subscription), changes, &best);
+        return rc ? rc : best;
     }
-    a = e->account[0] ? bmap_get(&m->table.accounts, e->account) : NULL;
-    for (size_t i = 0; a && i < a->n; i++) {
-        memcpy(e->subscription, a->subs[i]->id, sizeof e->subscription);
-        rc = decide_one(m, ov, op, billing_ov_get(m, ov, a->subs[i]->id), e, &from, &to);
-        if (rc < 0)
-            return rc;
-        if (rc == BILLING_APPLIED)
-            json_array_append_new(
-                changes, json_pack("{s:s,s:s,s:s}", "subscription", e->subscription, "from",
-                                   billing_state_names[from], "to", billing_state_names[to]));
-        best =
-            rc == BILLING_APPLIED || (rc == BILLING_STALE && best == BILLING_RECORDED) ? rc : best;
-    }
+    if (!e->account[0])
+        return BILLING_RECORDED;
+    const struct billing_account *a = bmap_get(&m->table.accounts, e->account);
+    for (size_t i = 0; a && i < a->n && !rc; i++)
+        rc = fan_one(m, ov, op, billing_ov_get(m, ov, a->subs[i]->id), changes, &best);
+    for (size_t i = 0; i < ov->n && !rc; i++)
+        if (strcmp(ov->v[i]->account, e->account) == 0 && !bmap_get(&m->table.subs, ov->v[i]->id))
+            rc = fan_one(m, ov, op, ov->v[i], changes, &best);
     e->subscription[0] = '\0';
-    return best;
+    return rc ? rc : best;
 }
 
 /* Records the event row: 0 or OC_EDB. */

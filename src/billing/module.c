@@ -387,23 +387,14 @@ static void render(struct oc_buf *b, void *arg)
 }
 
 /* Timer: forgets event ids older than billing.retention_s and Idempotency-Key answers older
- * than billing.idempotency_ttl_s. */
+ * than billing.idempotency_ttl_s (billing_prune). */
 static void prune(struct oc_app *app, void *state)
 {
     struct billing_mod *m = state;
-    int64_t now = oc_clock_now_ms(app->clock);
-    const char *sql[2] = {BILLING_SQL_EVENT_PRUNE, BILLING_SQL_IDEM_PRUNE};
-    int64_t before[2] = {now - m->o.retention_s * 1000, now - m->o.idem_ttl_s * 1000};
-    store_lock(app->store);
-    for (int i = 0; i < 2; i++) {
-        struct store_stmt *q;
-        if (store_prepare(app->store, sql[i], &q) != 0)
-            continue;
-        if (STORE_BIND(q, STORE_INT(before[i])) != 0 || store_step(q) != STORE_DONE)
-            oc_log(OC_LOG_ERROR, "billing: prune failed: %s", store_errmsg(app->store));
-        store_reset(q);
-    }
-    store_unlock(app->store);
+    int64_t now = oc_clock_now_ms(app->clock), n = 0;
+    if (billing_prune(app->store, now - m->o.retention_s * 1000, now - m->o.idem_ttl_s * 1000,
+                      &n) != 0)
+        oc_log(OC_LOG_ERROR, "billing: prune failed: %s", store_errmsg(app->store));
 }
 
 #define F(field) offsetof(struct billing_opts, field)

@@ -1,7 +1,8 @@
 /*
  * show.c - the account view for support: an account's subscriptions as stored, its
  * entitlement verdict now, and its latest audit rows (received events with their decisions,
- * support actions). Read from the store, so the CLI shows it without a running server.
+ * support actions). Read from the store, so the CLI shows it without a running server. Also
+ * the pruning of event ids and Idempotency-Key answers, in chunks.
  */
 #include "billing/billing_int.h"
 #include "billing/sql.h"
@@ -11,6 +12,9 @@
 
 #include <jansson.h>
 #include <string.h>
+
+#define PRUNE_CHUNK  20000 /* rows deleted under one hold of the store's lock */
+#define PRUNE_CHUNKS 100   /* chunks per table per run (2,000,000 rows a minute) */
 
 /* The subscriptions of account into arr and subs (up to BILLING_SUBS_PER_ACCOUNT). */
 static int read_subs(struct store *s, const char *account, json_t *arr, struct billing_sub *subs,
@@ -91,5 +95,39 @@ int billing_account_json(struct store *s, const char *account, int64_t now_ms, i
     *out = json_pack("{s:s,s:b,s:s,s:s,s:o,s:o}", "account", account, "allowed", v.allowed, "state",
                      billing_state_names[v.state], "reason", v.reason, "subscriptions", arr,
                      "audit", audit);
+    return 0;
+}
+
+/* Deletes up to PRUNE_CHUNK rows of sql older than before: how many, or OC_EDB. The store's
+ * lock is held for one chunk only, so the committer waits at most that long. */
+static int64_t prune_chunk(struct store *s, const char *sql, int64_t before)
+{
+    struct store_stmt *q;
+    int64_t n = OC_EDB;
+    store_lock(s);
+    if (store_prepare(s, sql, &q) == 0) {
+        if (STORE_BIND(q, STORE_INT(before), STORE_INT(PRUNE_CHUNK)) == 0 &&
+            store_step(q) == STORE_DONE)
+            n = store_changes(s);
+        store_reset(q);
+    }
+    store_unlock(s);
+    return n;
+}
+
+int billing_prune(struct store *s, int64_t events_before, int64_t idem_before, int64_t *deleted)
+{
+    const char *sql[2] = {BILLING_SQL_EVENT_PRUNE, BILLING_SQL_IDEM_PRUNE};
+    int64_t before[2] = {events_before, idem_before};
+    *deleted = 0;
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < PRUNE_CHUNKS; k++) {
+            int64_t n = prune_chunk(s, sql[i], before[i]);
+            if (n < 0)
+                return OC_EDB;
+            *deleted += n;
+            if (n < PRUNE_CHUNK)
+                break;
+        }
     return 0;
 }

@@ -13,7 +13,9 @@
 #define BILLING_SQL_EVENT_PUT                                                                      \
     "INSERT INTO billing_events(provider, id, type, subscription, account, event_ms,"              \
     " received_ms, decision, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-#define BILLING_SQL_EVENT_PRUNE "DELETE FROM billing_events WHERE received_ms < ?1"
+#define BILLING_SQL_EVENT_PRUNE                                                                    \
+    "DELETE FROM billing_events WHERE (provider, id) IN (SELECT provider, id FROM billing_events"  \
+    " WHERE received_ms < ?1 LIMIT ?2)"
 #define BILLING_SQL_SUB_PUT                                                                        \
     "INSERT OR REPLACE INTO billing_subs(id, account, provider, state, period_end_ms, regions,"    \
     " last_ms, last_tie, last_event, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -37,6 +39,8 @@
 #define BILLING_SQL_IDEM_PUT                                                                       \
     "INSERT INTO billing_idem(key, fingerprint, status, answer, created_ms)"                       \
     " VALUES (?1, ?2, ?3, ?4, ?5)"
-#define BILLING_SQL_IDEM_PRUNE "DELETE FROM billing_idem WHERE created_ms < ?1"
+#define BILLING_SQL_IDEM_PRUNE                                                                     \
+    "DELETE FROM billing_idem WHERE key IN (SELECT key FROM billing_idem WHERE created_ms < ?1"    \
+    " LIMIT ?2)"
 
 #endif

@@ -455,6 +455,48 @@ static void test_audit_chain(void)
     T_EQ_INT(system(cmd), 0);
 }
 
+/* The rows of table in store s. */
+static int64_t count_rows(struct store *s, const char *sql)
+{
+    struct store_stmt *q;
+    int64_t n = -1;
+    if (store_prepare(s, sql, &q) == 0 && store_step(q) == STORE_ROW)
+        n = store_col_int(q, 0);
+    store_reset(q);
+    return n;
+}
+
+static void test_prune(void)
+{
+    char dir[] = "/tmp/oncue-test-billing.XXXXXX", err[300], sql[300], cmd[400];
+    struct store *s;
+    int64_t n = 0;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
+    T_EQ_INT(store_exec(s, "BEGIN"), 0);
+    for (int i = 0; i < 45000; i++) { /* received at 0 .. 44999 ms: three chunks to delete */
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO billing_events VALUES ('standard', 'e%d', 't', 's', 'a', 1, %d,"
+                 " 'applied', '{}')",
+                 i, i);
+        store_exec(s, sql);
+    }
+    T_EQ_INT(store_exec(s, "INSERT INTO billing_idem VALUES ('k1', x'00', 200, '{}', 10);"
+                           "INSERT INTO billing_idem VALUES ('k2', x'00', 200, '{}', 99999);"
+                           "COMMIT"),
+             0);
+    T_EQ_INT(billing_prune(s, 44000, 50000, &n), 0);
+    T_EQ_INT(n, 44001);
+    T_EQ_INT(count_rows(s, "SELECT count(*) FROM billing_events"), 1000);
+    T_EQ_INT(count_rows(s, "SELECT min(received_ms) FROM billing_events"), 44000);
+    T_EQ_INT(count_rows(s, "SELECT count(*) FROM billing_idem"), 1);
+    T_EQ_INT(billing_prune(s, 44000, 50000, &n), 0);
+    T_EQ_INT(n, 0);
+    store_close(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    T_EQ_INT(system(cmd), 0);
+}
+
 static void test_storm_generator(void)
 {
     struct billing_storm a, b;
@@ -519,6 +561,7 @@ static const struct t_case cases[] = {
     T_CASE(test_order_independence),
     T_CASE(test_verdict),
     T_CASE(test_audit_chain),
+    T_CASE(test_prune),
     T_CASE(test_storm_generator),
     {0},
 };
