@@ -4,10 +4,12 @@
 # a viewer token vs Redis GET of a 160-byte value), then verified, durably committed webhooks
 # (signed Standard Webhooks renewals, each answered only after its transaction committed with
 # store.synchronous=full). Prints both and the ratio (a figure, never pass/fail), and the
-# events the server counted, to show every answered webhook was committed.
+# events the server counted, to show every answered webhook was committed. The checks are
+# driven twice: by wrk (one event-driven thread, like redis-benchmark: the comparison) and by
+# `oncue bench billing --mode check` (one thread per connection).
 #
-#   bench/billing.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server:
-#                                   scripts/deps.sh bench)
+#   bench/billing.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server and
+#                                   wrk: scripts/deps.sh bench, apt-get install -y wrk)
 #   env: DURATION (s per oncue run, default 10), CONNS (clients, default 50),
 #        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous, default full),
 #        ACCOUNTS (default 10000), N (Redis requests per test, default 300000)
@@ -22,7 +24,7 @@ SYNC=${SYNC:-full}
 ACCOUNTS=${ACCOUNTS:-10000}
 N=${N:-300000}
 SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
-for t in redis-server redis-benchmark; do
+for t in redis-server redis-benchmark wrk; do
     command -v $t >/dev/null ||
         { echo "bench/billing.sh: needs $t (scripts/deps.sh bench)" >&2; exit 1; }
 done
@@ -63,15 +65,36 @@ events=$(grep '^oncue_billing_events_total{provider="standard"' <<<"$m" | awk '{
 commits=$(grep '^oncue_billing_commits_total ' <<<"$m" | cut -d' ' -f2)
 "$BIN" bench billing --target "$U" --mode check --token "$VIEW" --connections "$CONNS" \
     --accounts "$ACCOUNTS" --duration "$DURATION" >"$W/check.txt"
+cat >"$W/check.lua" <<'LUA'
+local n = tonumber(os.getenv("ACCOUNTS"))
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("VIEW")
+request = function()
+    return wrk.format("GET", "/v1/entitlements/bacct-" .. math.random(0, n - 1) ..
+                      "?title=t1&region=US")
+end
+LUA
+ACCOUNTS=$ACCOUNTS VIEW=$VIEW wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -s "$W/check.lua" "$U" \
+    >"$W/wrk.txt"
+to_ms() { # wrk's "812.00us", "1.23ms" or "1.02s" -> milliseconds
+    awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); x = v + 0;
+        printf "%.3f", u == "us" ? x / 1000 : u == "s" ? x * 1000 : x }'
+}
+w_rps=$(awk '/Requests\/sec/ {printf "%d", $2}' "$W/wrk.txt")
+w_p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$W/wrk.txt")")
+w_p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$W/wrk.txt")")
+w_bad=$(awk '/Non-2xx/ {print $NF}' "$W/wrk.txt" | grep . || echo 0)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: no persistence;"
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-40s %14s %14s %8s\n' "" oncue redis ratio
-printf '%-40s %14s %14s %8s\n' "entitlement checks/s (GET vs GET)" "$(fig "$W/check.txt" requests/s)" \
-    "$r_get" "$(ratio "$(fig "$W/check.txt" requests/s)" "$r_get")"
-printf '%-40s %14s %14s\n' "check p99 ms" "$(fig "$W/check.txt" latency_p99_ms)" "$r_get_p99"
-printf '%-40s %14s\n' "check p50 ms" "$(fig "$W/check.txt" latency_p50_ms)"
+printf '%-40s %14s %14s %8s\n' "entitlement checks/s, wrk (GET vs GET)" "$w_rps" "$r_get" \
+    "$(ratio "$w_rps" "$r_get")"
+printf '%-40s %14s %14s\n' "check p99 ms, wrk" "$w_p99" "$r_get_p99"
+printf '%-40s %14s\n' "check p50 ms, wrk" "$w_p50"
+printf '%-40s %14s\n' "checks not answered 200, wrk" "$w_bad"
+printf '%-40s %14s\n' "checks/s, oncue bench (thread each)" "$(fig "$W/check.txt" requests/s)"
+printf '%-40s %14s\n' "check p99 ms, oncue bench" "$(fig "$W/check.txt" latency_p99_ms)"
 printf '%-40s %14s\n' "verified committed webhooks/s" "$(fig "$W/webhook.txt" requests/s)"
 printf '%-40s %14s\n' "webhook p99 ms" "$(fig "$W/webhook.txt" latency_p99_ms)"
 printf '%-40s %14s\n' "failed requests (check/webhook)" \
