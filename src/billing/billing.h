@@ -48,7 +48,7 @@ int billing_state_parse(const char *s, enum billing_state *out /* OUT */);
 enum billing_provider {
     BILLING_STRIPE = 0,
     BILLING_STANDARD, /* Standard Webhooks, with oncue's event vocabulary */
-    BILLING_APPLE,    /* App Store Server Notifications V2: table only, not yet received */
+    BILLING_APPLE,    /* App Store Server Notifications V2 (signed JWS with its chain) */
     BILLING_GOOGLE,   /* Play real-time developer notifications: table only, not yet received */
     BILLING_MANUAL,   /* support actions (POST /v1/billing/accounts/{account}/actions) */
     BILLING_NPROVIDERS,
@@ -125,6 +125,7 @@ enum billing_sig {
     BILLING_SIG_STALE,     /* the timestamp is outside the tolerance */
     BILLING_SIG_NOMATCH,   /* no signature verifies with any configured key */
     BILLING_SIG_NOKEY,     /* the provider has no key configured */
+    BILLING_SIG_CHAIN,     /* Apple: the certificate chain does not lead to a configured root */
 };
 extern const char *const billing_sig_reasons[];
 
@@ -152,6 +153,28 @@ int billing_stripe_verify(const struct billing_keys *k, const char *header, cons
 int billing_standard_verify(const struct billing_keys *k, const char *id, const char *ts_text,
                             const char *sigs, const char *body, size_t n, int64_t now_s,
                             int64_t tolerance_s);
+/* --- Apple (jws.c) --- */
+
+/* Loads the PEM certificates of path as the trusted roots (*out, freed with
+ * billing_roots_free): 0, or OC_EINVAL with err. */
+int billing_roots_load(const char *path, void **out /* OUT */, char *err, size_t errlen);
+void billing_roots_free(void *roots);
+/* Verifies the compact JWS t (n bytes): ES256, its x5c chain leading to one of roots at
+ * now_s, the leaf's signature. BILLING_SIG_OK with the payload object in *payload (the
+ * caller's), or another billing_sig value (NOKEY when roots is NULL). */
+int billing_jws_verify(void *roots, const char *t, size_t n, int64_t now_s,
+                       json_t **payload /* OUT */);
+/* Reads an App Store Server Notification V2 body {"signedPayload"} into out: the outer JWS and
+ * its data.signedTransactionInfo verified with roots at now_s (*sig gets the billing_sig of
+ * the first that fails; then -1); then notificationUUID (the id), notificationType and
+ * subtype (the rule "TYPE/SUBTYPE" when the table has one, else "TYPE"), signedDate (the event
+ * time), the transaction's originalTransactionId (the subscription), appAccountToken (the
+ * account; the subscription when absent) and expiresDate (the period end). 0; -1 (a
+ * signature); OC_EMALFORMED or OC_EINVAL with err. */
+int billing_parse_apple(void *roots, const char *body, size_t n, int64_t now_s,
+                        struct billing_event *out /* OUT */, int *sig /* OUT */, char *err,
+                        size_t errlen);
+
 /* Writes the Stripe-Signature header of body at t with secret into out (n >= 100): 0 or
  * OC_EINVAL. For the storm, the benchmark and the tests. */
 int billing_stripe_sign(const char *secret, int64_t t, const char *body, size_t len, char *out,

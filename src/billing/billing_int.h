@@ -103,7 +103,7 @@ struct billing_op {
 struct billing_stats {
     atomic_ullong decisions[BILLING_NPROVIDERS][3]; /* by provider and decision */
     atomic_ullong duplicates;                       /* events answered duplicate */
-    atomic_ullong refused[6];                       /* by enum billing_sig (0: bad payload) */
+    atomic_ullong refused[7];                       /* by enum billing_sig (0: bad payload) */
     atomic_ullong commits;                          /* transactions */
     atomic_ullong failed;                           /* operations answered 503 */
     atomic_ullong checks;                           /* entitlement checks */
@@ -114,6 +114,7 @@ struct billing_stats {
 struct billing_opts {
     char *stripe_secrets;   /* billing.stripe_secrets */
     char *standard_secrets; /* billing.standard_secrets */
+    char *apple_root_pem;   /* billing.apple_root_pem */
     int64_t tolerance_s;    /* billing.tolerance_s */
     int64_t retention_s;    /* billing.retention_s */
     int64_t idem_ttl_s;     /* billing.idempotency_ttl_s */
@@ -125,6 +126,7 @@ struct billing_mod {
     struct oc_app *app;
     struct billing_opts o;
     struct billing_keys keys[2]; /* by provider: stripe, standard */
+    void *apple_roots;           /* X509_STORE of billing.apple_root_pem, or NULL */
     pthread_rwlock_t lock;       /* guards table */
     struct billing_table table;
     struct billing_stats st;

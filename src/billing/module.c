@@ -109,6 +109,32 @@ static int standard_in(struct billing_mod *m, struct http_req *req, struct billi
     return 0;
 }
 
+/* Verifies an App Store Server Notification V2 and parses it into e: 0, or -1 after
+ * answering. Apple retries one signed notification for days, so signedDate is not held to
+ * billing.tolerance_s: the notification UUID, remembered billing.retention_s, stops
+ * replays. */
+static int apple_in(struct billing_mod *m, struct http_req *req, struct billing_event *e)
+{
+    char err[240];
+    int sig = 0;
+    int rc = billing_parse_apple(m->apple_roots, req->body, req->body_len,
+                                 oc_clock_now_s(m->app->clock), e, &sig, err, sizeof err);
+    if (rc == -1) {
+        refuse(m, req, sig,
+               sig == BILLING_SIG_NOKEY       ? "billing.apple_root_pem is not set"
+               : sig == BILLING_SIG_CHAIN     ? "the x5c chain does not lead to a configured root"
+               : sig == BILLING_SIG_MALFORMED ? "a JWS that is not ES256 with an x5c chain"
+                                              : "the ES256 signature does not verify");
+        return -1;
+    }
+    if (rc) {
+        atomic_fetch_add(&m->st.refused[0], 1);
+        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* POST /v1/billing/webhooks/{provider} */
 static void post_webhook(struct http_req *req)
 {
@@ -121,8 +147,10 @@ static void post_webhook(struct http_req *req)
         rc = stripe_in(m, req, &op->ev);
     else if (strcmp(p, "standard") == 0)
         rc = standard_in(m, req, &op->ev);
+    else if (strcmp(p, "apple") == 0)
+        rc = apple_in(m, req, &op->ev);
     else
-        http_problem(req, 404, "unknown provider: %s (this oncue receives stripe and standard)",
+        http_problem(req, 404, "unknown provider: %s (this oncue receives stripe, standard, apple)",
                      billing_id_valid(p, 32) ? p : "?");
     if (rc) {
         billing_op_free(op);
@@ -366,9 +394,9 @@ static void render(struct oc_buf *b, void *arg)
                       (double)atomic_load(&m->st.duplicates));
     oc_metrics_family(b, "oncue_billing_refused_total", "counter",
                       "Webhook deliveries refused, by reason.");
-    static const char *const why[] = {"payload", "missing", "malformed",
-                                      "stale",   "nomatch", "nokey"};
-    for (int i = 0; i < 6; i++) {
+    static const char *const why[] = {"payload", "missing", "malformed", "stale",
+                                      "nomatch", "nokey",   "chain"};
+    for (int i = 0; i < 7; i++) {
         const char *labels[] = {"reason", why[i], NULL};
         oc_metrics_sample(b, "oncue_billing_refused_total", labels,
                           (double)atomic_load(&m->st.refused[i]));
@@ -405,6 +433,9 @@ static const struct oc_setting settings[] = {
     {"billing.standard_secrets", OC_SETTING_STR, "", 0, 0, NULL, F(standard_secrets), NULL,
      "Standard Webhooks keys, space-separated: whsec_ base64 secrets (v1) and whpk_ base64"
      " Ed25519 public keys (v1a); never logged"},
+    {"billing.apple_root_pem", OC_SETTING_STR, "", 0, 0, NULL, F(apple_root_pem), NULL,
+     "PEM file of the roots an App Store notification's x5c chain must lead to (Apple Root CA -"
+     " G3); empty: /v1/billing/webhooks/apple answers 503"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
      "a webhook whose signed timestamp is further than this from now is refused"},
     {"billing.retention_s", OC_SETTING_INT, "691200", 345600, 315360000, NULL, F(retention_s), NULL,
@@ -418,10 +449,16 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
-/* Reads the keys of both providers: 0, or OC_EINVAL after logging which entry is bad. */
+/* Reads the keys of both providers and Apple's roots: 0, or OC_EINVAL after logging which
+ * entry is bad. */
 static int read_keys(struct billing_mod *m)
 {
-    char err[200];
+    char err[300];
+    if (m->o.apple_root_pem && m->o.apple_root_pem[0] &&
+        billing_roots_load(m->o.apple_root_pem, &m->apple_roots, err, sizeof err) != 0) {
+        oc_log(OC_LOG_ERROR, "billing: billing.apple_root_pem: %s", err);
+        return OC_EINVAL;
+    }
     if (billing_keys_parse(BILLING_STRIPE, m->o.stripe_secrets, &m->keys[0], err, sizeof err) ||
         billing_keys_parse(BILLING_STANDARD, m->o.standard_secrets, &m->keys[1], err, sizeof err)) {
         oc_log(OC_LOG_ERROR, "billing: %s", err);
@@ -463,8 +500,9 @@ static int billing_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     oc_log(OC_LOG_INFO,
-           "billing: %zu subscriptions of %zu accounts; %d stripe and %d standard keys",
-           m->table.subs.n, m->table.accounts.n, m->keys[0].n, m->keys[1].n);
+           "billing: %zu subscriptions of %zu accounts; %d stripe and %d standard keys, %s",
+           m->table.subs.n, m->table.accounts.n, m->keys[0].n, m->keys[1].n,
+           m->apple_roots ? "apple roots" : "no apple roots");
     *state = m;
     return 0;
 }
@@ -482,6 +520,7 @@ static void billing_stop(struct oc_app *app, void *state)
     pthread_mutex_destroy(&m->imu);
     pthread_rwlock_destroy(&m->lock);
     sodium_memzero(m->keys, sizeof m->keys);
+    billing_roots_free(m->apple_roots);
     free(m);
 }
 
@@ -493,7 +532,8 @@ static const struct oc_module_timer timers[] = {
 static const struct http_route routes[] = {
     {"POST", "/v1/billing/webhooks/{provider}", post_webhook, HTTP_SIGNED, BILLING_BODY_MAX,
      "a provider's webhook (stripe: Stripe-Signature; standard: webhook-id, webhook-timestamp,"
-     " webhook-signature) -> {duplicate, id, decision, changes}; 401 names the refusal"},
+     " webhook-signature; apple: {signedPayload}, a JWS with its x5c chain) -> {duplicate, id,"
+     " decision, changes}; 401 names the refusal"},
     {"GET", "/v1/entitlements/{account}", get_entitlement, HTTP_VIEWER, 0,
      "?title=T&region=R -> {account, title, region, allowed, state, reason} from memory"},
     {"GET", "/v1/billing/accounts/{account}", get_account, HTTP_VIEWER, 0,

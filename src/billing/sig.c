@@ -24,6 +24,7 @@ const char *const billing_sig_reasons[] = {
     "stale timestamp",
     "no matching signature",
     "no signing key configured",
+    "untrusted certificate chain",
 };
 
 /* Adds one key text (n bytes) of provider p to out: 0 or OC_EINVAL. */

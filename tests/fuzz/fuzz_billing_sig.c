@@ -7,14 +7,48 @@
  * Besides not crashing: every answer is a billing_sig value; a Stripe header verifies only
  * when it holds the real HMAC of its t and the body; a Standard Webhooks header verifies only
  * when it holds the real "v1," signature; a key list parses into at most BILLING_KEYS_MAX keys.
+ * The whole input is also an App Store notification body checked against a root no input can
+ * chain to: it never verifies.
  */
 #include "billing/billing.h"
 #include "core/webhook.h"
 
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* A self-signed P-256 root made for this target (its key was not kept). */
+static const char root_pem[] = "-----BEGIN CERTIFICATE-----\n"
+                               "MIIBijCCATGgAwIBAgIUBLqRLydOUntFPQ+oAuFNllrCIiswCgYIKoZIzj0EAwIw\n"
+                               "GjEYMBYGA1UEAwwPb25jdWUgZnV6eiByb290MCAXDTI2MTIwNjA5NDcxOFoYDzIx\n"
+                               "MjYxMTEyMDk0NzE4WjAaMRgwFgYDVQQDDA9vbmN1ZSBmdXp6IHJvb3QwWTATBgcq\n"
+                               "hkjOPQIBBggqhkjOPQMBBwNCAAQYiDx2FDSmLn93YUssY0uzZkyV+CtH7sstUhcp\n"
+                               "AxIclse9nC5ZXc/K1WIdEIvv2+wRzBFp2w21rd/7Srp8Kz8Jo1MwUTAdBgNVHQ4E\n"
+                               "FgQUDpNl+T2NXXEP9BYMJhbhMyjZI/QwHwYDVR0jBBgwFoAUDpNl+T2NXXEP9BYM\n"
+                               "JhbhMyjZI/QwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiAaY18u\n"
+                               "P19vkcoIdlgQBGGEIAkuote3FWM1RQsnmSETsQIgXGDZLYB0iKyxon6goOEJXrDp\n"
+                               "5MlkFyxlE45Hv6YKvgY=\n"
+                               "-----END CERTIFICATE-----\n";
+
+/* The roots, loaded once from root_pem through a temporary file. */
+static void *roots(void)
+{
+    static void *r;
+    char path[] = "/tmp/oncue-fuzz-root.XXXXXX", err[200];
+    if (r)
+        return r;
+    int fd = mkstemp(path);
+    if (fd < 0 || write(fd, root_pem, sizeof root_pem - 1) != (ssize_t)(sizeof root_pem - 1))
+        abort();
+    close(fd);
+    if (billing_roots_load(path, &r, err, sizeof err) != 0)
+        abort();
+    unlink(path);
+    return r;
+}
 
 #define NOW 1700000000
 
@@ -40,7 +74,7 @@ static void check_stripe(const char *hdr, const char *body, size_t n)
     if (billing_keys_parse(BILLING_STRIPE, "whsec_test_secret", &k, err, sizeof err) != 0)
         abort();
     int r = billing_stripe_verify(&k, hdr, body, n, NOW, 300, &ts);
-    if (r < BILLING_SIG_OK || r > BILLING_SIG_NOKEY)
+    if (r < BILLING_SIG_OK || r > BILLING_SIG_CHAIN)
         abort();
     if (r == BILLING_SIG_OK) {
         billing_stripe_sign("whsec_test_secret", ts, body, n, want, sizeof want);
@@ -58,7 +92,7 @@ static void check_standard(const char *id, const char *ts, const char *sig, cons
                            sizeof err) != 0)
         abort();
     int r = billing_standard_verify(&k, id, ts, sig, body, n, NOW, 300);
-    if (r < BILLING_SIG_OK || r > BILLING_SIG_NOKEY)
+    if (r < BILLING_SIG_OK || r > BILLING_SIG_CHAIN)
         abort();
     if (r == BILLING_SIG_OK) {
         unsigned char mac[OC_WEBHOOK_MAC_LEN];
@@ -74,14 +108,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
     char *stripe = line(&p, end), *id = line(&p, end), *ts = line(&p, end), *sig = line(&p, end);
+    char err[200];
     size_t n = (size_t)(end - p);
     char *body = malloc(n + 1);
     memcpy(body, p, n);
     body[n] = '\0';
     check_stripe(stripe, body, n);
+    struct billing_event e;
+    int asig = 0;
+    if (billing_parse_apple(roots(), (const char *)data, size, NOW, &e, &asig, err, sizeof err) ==
+        0)
+        abort(); /* nothing chains to a root whose key is gone */
     check_standard(id, ts, sig, body, n);
     struct billing_keys k;
-    char err[200];
     for (int prov = BILLING_STRIPE; prov <= BILLING_STANDARD; prov++)
         if (billing_keys_parse((enum billing_provider)prov, stripe, &k, err, sizeof err) == 0 &&
             (k.n < 0 || k.n > BILLING_KEYS_MAX))

@@ -1,7 +1,8 @@
 /*
  * test_billing.c - billing: the shared signature vectors (Stripe, Standard Webhooks v1 and
  * v1a) and their must-fail cases (tampered, stale either way, wrong key, malformed, missing),
- * key lists for rotation, the payload parsers, the rule table and Stripe's status map, the
+ * key lists for rotation, the payload parsers (Apple's refusals; its JWS chain is tested over
+ * HTTP by test_billing_apple.sh), the rule table and Stripe's status map, the
  * ordering rule (stale events, refunds win ties, creations lose them, order independence),
  * the entitlement verdict, the audit chain against a tampered store, and the storm generator.
  */
@@ -229,6 +230,23 @@ static void test_parse_standard(void)
     T_EQ_INT(billing_parse_standard("m", badreg, strlen(badreg), &e, err, sizeof err), OC_EINVAL);
     T_CONTAINS(err, "regions");
     T_EQ_INT(billing_parse_standard("has space", b, strlen(b), &e, err, sizeof err), OC_EINVAL);
+}
+
+static void test_parse_apple_refusals(void)
+{
+    struct billing_event e;
+    char err[240];
+    int sig = -1;
+    const char *b = "{\"signedPayload\":\"a.b.c\"}";
+    T_EQ_INT(billing_parse_apple(NULL, b, strlen(b), 1, &e, &sig, err, sizeof err), -1);
+    T_EQ_INT(sig, BILLING_SIG_NOKEY);
+    T_EQ_INT(billing_parse_apple(NULL, "{}", 2, 1, &e, &sig, err, sizeof err), OC_EMALFORMED);
+    T_EQ_STR(err, "the body is not {\"signedPayload\": \"<JWS>\"}");
+    T_EQ_STR(billing_sig_reasons[BILLING_SIG_CHAIN], "untrusted certificate chain");
+    /* the subtype picks its own row when the table has one */
+    T_EQ_INT(billing_rule_find(BILLING_APPLE, "DID_FAIL_TO_RENEW/GRACE_PERIOD")->state,
+             BILLING_GRACE);
+    T_EQ_INT(billing_rule_find(BILLING_APPLE, "DID_FAIL_TO_RENEW")->state, BILLING_PAST_DUE);
 }
 
 static void test_rule_table(void)
@@ -547,23 +565,15 @@ static void test_storm_generator(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_standard_v1_vectors),
-    T_CASE(test_standard_v1a_vector),
-    T_CASE(test_standard_must_fail),
-    T_CASE(test_keys_parse),
-    T_CASE(test_stripe_vector),
-    T_CASE(test_parse_stripe),
-    T_CASE(test_parse_standard),
-    T_CASE(test_rule_table),
-    T_CASE(test_stripe_status),
-    T_CASE(test_ordering_stale),
-    T_CASE(test_refund_wins_tie),
-    T_CASE(test_order_independence),
-    T_CASE(test_verdict),
-    T_CASE(test_audit_chain),
-    T_CASE(test_prune),
-    T_CASE(test_storm_generator),
-    {0},
+    T_CASE(test_standard_v1_vectors), T_CASE(test_standard_v1a_vector),
+    T_CASE(test_standard_must_fail),  T_CASE(test_keys_parse),
+    T_CASE(test_stripe_vector),       T_CASE(test_parse_stripe),
+    T_CASE(test_parse_standard),      T_CASE(test_parse_apple_refusals),
+    T_CASE(test_rule_table),          T_CASE(test_stripe_status),
+    T_CASE(test_ordering_stale),      T_CASE(test_refund_wins_tie),
+    T_CASE(test_order_independence),  T_CASE(test_verdict),
+    T_CASE(test_audit_chain),         T_CASE(test_prune),
+    T_CASE(test_storm_generator),     {0},
 };
 
 T_MAIN(cases)
