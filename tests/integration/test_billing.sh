@@ -164,6 +164,7 @@ t_contains "duplicates" 'oncue_billing_duplicates_total 2' "$m"
 
 # --- restart: states, duplicates and the audit chain survive ---
 stop_server TERM
+t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
 t_check "audit verify" 0 "$("$ONCUE_BIN" billing audit verify --data "$D" >"$T_TMP/verify" ; echo $?)"
 t_check "audit rows" "ok: 14 rows, the chain is intact" "$(cat "$T_TMP/verify")"
 t_contains "show" "account a1: not allowed (revoked)" "$("$ONCUE_BIN" billing show a1 --data "$D")"
@@ -198,6 +199,7 @@ t_contains "killed storm: no regression" "regressions 0" "$(cat "$T_TMP/storm2")
 t_contains "killed storm: none applied twice" "applied_twice 0" "$(cat "$T_TMP/storm2")"
 t_contains "killed storm: none lost" "lost 0" "$(cat "$T_TMP/storm2")"
 stop_server TERM
+t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
 t_check "audit verify after the storms" 0 "$("$ONCUE_BIN" billing audit verify --data "$D" >/dev/null; echo $?)"
 sqlite3 "$D/oncue.db" "DROP TRIGGER billing_audit_no_update; UPDATE billing_audit SET detail = replace(detail, 'applied', 'stale') WHERE id = 5;" 2>/dev/null ||
     python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.executescript(\"DROP TRIGGER billing_audit_no_update; UPDATE billing_audit SET detail = replace(detail, 'applied', 'stale') WHERE id = 5;\"); c.commit()" "$D/oncue.db"

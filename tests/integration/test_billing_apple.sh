@@ -105,9 +105,11 @@ t_contains "names it" "malformed header" "$(jq -r .detail <<<"$(body)")"
 t_check "not the V2 body" 400 "$(post '{"unsigned":1}')"
 t_check "still revoked" "false revoked" "$(ent acct-apple)"
 stop_server TERM
+t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
 
 start_server "$T_TMP/data2" --modules billing || exit 1
 t_check "no roots configured" 503 "$(post "$B1")"
 t_contains "names it" "billing.apple_root_pem is not set" "$(jq -r .detail <<<"$(body)")"
 stop_server TERM
+t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
 t_done
