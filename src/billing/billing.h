@@ -49,7 +49,7 @@ enum billing_provider {
     BILLING_STRIPE = 0,
     BILLING_STANDARD, /* Standard Webhooks, with oncue's event vocabulary */
     BILLING_APPLE,    /* App Store Server Notifications V2 (signed JWS with its chain) */
-    BILLING_GOOGLE,   /* Play real-time developer notifications: table only, not yet received */
+    BILLING_GOOGLE,   /* Play real-time developer notifications (Pub/Sub push with its JWT) */
     BILLING_MANUAL,   /* support actions (POST /v1/billing/accounts/{account}/actions) */
     BILLING_NPROVIDERS,
 };
@@ -174,6 +174,24 @@ int billing_jws_verify(void *roots, const char *t, size_t n, int64_t now_s,
 int billing_parse_apple(void *roots, const char *body, size_t n, int64_t now_s,
                         struct billing_event *out /* OUT */, int *sig /* OUT */, char *err,
                         size_t errlen);
+
+/* --- Google (google.c) --- */
+
+/* Loads the PEM public keys of path (Google's push signing keys; *out freed with
+ * billing_google_keys_free): 0, or OC_EINVAL with err. */
+int billing_google_keys_load(const char *path, void **out /* OUT */, char *err, size_t errlen);
+void billing_google_keys_free(void *keys);
+/* Verifies a Pub/Sub push's Authorization header ("Bearer <JWT>"): RS256 under one of keys,
+ * issuer accounts.google.com, audience aud, not expired at now_s (tol s of skew). A
+ * billing_sig value (NOKEY when keys or aud are missing). */
+int billing_google_verify(void *keys, const char *aud, const char *authz, int64_t now_s,
+                          int64_t tol);
+/* Reads a Pub/Sub push body whose message.data is a DeveloperNotification into out: id the
+ * messageId, type "SUBSCRIPTION_<NAME>" of notificationType, event time eventTimeMillis,
+ * subscription and account "gp-" + 32 hex digits of the purchase token's SHA-256. 0;
+ * OC_EMALFORMED or OC_EINVAL with err. */
+int billing_parse_google(const char *body, size_t n, struct billing_event *out /* OUT */, char *err,
+                         size_t errlen);
 
 /* Writes the Stripe-Signature header of body at t with secret into out (n >= 100): 0 or
  * OC_EINVAL. For the storm, the benchmark and the tests. */

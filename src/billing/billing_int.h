@@ -115,6 +115,8 @@ struct billing_opts {
     char *stripe_secrets;   /* billing.stripe_secrets */
     char *standard_secrets; /* billing.standard_secrets */
     char *apple_root_pem;   /* billing.apple_root_pem */
+    char *google_keys_pem;  /* billing.google_keys_pem */
+    char *google_audience;  /* billing.google_audience */
     int64_t tolerance_s;    /* billing.tolerance_s */
     int64_t retention_s;    /* billing.retention_s */
     int64_t idem_ttl_s;     /* billing.idempotency_ttl_s */
@@ -127,6 +129,7 @@ struct billing_mod {
     struct billing_opts o;
     struct billing_keys keys[2]; /* by provider: stripe, standard */
     void *apple_roots;           /* X509_STORE of billing.apple_root_pem, or NULL */
+    void *google_keys;           /* billing.google_keys_pem, or NULL */
     pthread_rwlock_t lock;       /* guards table */
     struct billing_table table;
     struct billing_stats st;

@@ -135,6 +135,33 @@ static int apple_in(struct billing_mod *m, struct http_req *req, struct billing_
     return 0;
 }
 
+/* Verifies a Pub/Sub push of a Play notification and parses it into e: 0, or -1 after
+ * answering. */
+static int google_in(struct billing_mod *m, struct http_req *req, struct billing_event *e)
+{
+    char err[240];
+    int sig = billing_google_verify(m->google_keys, m->o.google_audience,
+                                    http_header(req, "Authorization"),
+                                    oc_clock_now_s(m->app->clock), m->o.tolerance_s);
+    if (sig) {
+        refuse(m, req, sig,
+               sig == BILLING_SIG_MISSING     ? "Authorization (the push's Bearer JWT)"
+               : sig == BILLING_SIG_MALFORMED ? "Authorization: Bearer <RS256 JWT>"
+               : sig == BILLING_SIG_STALE     ? "the push JWT has expired"
+               : sig == BILLING_SIG_NOKEY ? "billing.google_keys_pem or billing.google_audience "
+                                            "is not set"
+                                          : "the JWT is not Google's for billing.google_audience");
+        return -1;
+    }
+    int rc = billing_parse_google(req->body, req->body_len, e, err, sizeof err);
+    if (rc) {
+        atomic_fetch_add(&m->st.refused[0], 1);
+        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* POST /v1/billing/webhooks/{provider} */
 static void post_webhook(struct http_req *req)
 {
@@ -149,8 +176,10 @@ static void post_webhook(struct http_req *req)
         rc = standard_in(m, req, &op->ev);
     else if (strcmp(p, "apple") == 0)
         rc = apple_in(m, req, &op->ev);
+    else if (strcmp(p, "google") == 0)
+        rc = google_in(m, req, &op->ev);
     else
-        http_problem(req, 404, "unknown provider: %s (this oncue receives stripe, standard, apple)",
+        http_problem(req, 404, "unknown provider: %s (stripe, standard, apple, google)",
                      billing_id_valid(p, 32) ? p : "?");
     if (rc) {
         billing_op_free(op);
@@ -436,6 +465,11 @@ static const struct oc_setting settings[] = {
     {"billing.apple_root_pem", OC_SETTING_STR, "", 0, 0, NULL, F(apple_root_pem), NULL,
      "PEM file of the roots an App Store notification's x5c chain must lead to (Apple Root CA -"
      " G3); empty: /v1/billing/webhooks/apple answers 503"},
+    {"billing.google_keys_pem", OC_SETTING_STR, "", 0, 0, NULL, F(google_keys_pem), NULL,
+     "PEM public keys that sign Pub/Sub push JWTs (Google's, from its certs endpoint); empty:"
+     " /v1/billing/webhooks/google answers 503"},
+    {"billing.google_audience", OC_SETTING_STR, "", 0, 0, NULL, F(google_audience), NULL,
+     "the audience the push subscription puts in its JWT (the push endpoint's URL)"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
      "a webhook whose signed timestamp is further than this from now is refused"},
     {"billing.retention_s", OC_SETTING_INT, "691200", 345600, 315360000, NULL, F(retention_s), NULL,
@@ -457,6 +491,11 @@ static int read_keys(struct billing_mod *m)
     if (m->o.apple_root_pem && m->o.apple_root_pem[0] &&
         billing_roots_load(m->o.apple_root_pem, &m->apple_roots, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "billing: billing.apple_root_pem: %s", err);
+        return OC_EINVAL;
+    }
+    if (m->o.google_keys_pem && m->o.google_keys_pem[0] &&
+        billing_google_keys_load(m->o.google_keys_pem, &m->google_keys, err, sizeof err) != 0) {
+        oc_log(OC_LOG_ERROR, "billing: billing.google_keys_pem: %s", err);
         return OC_EINVAL;
     }
     if (billing_keys_parse(BILLING_STRIPE, m->o.stripe_secrets, &m->keys[0], err, sizeof err) ||
@@ -521,6 +560,7 @@ static void billing_stop(struct oc_app *app, void *state)
     pthread_rwlock_destroy(&m->lock);
     sodium_memzero(m->keys, sizeof m->keys);
     billing_roots_free(m->apple_roots);
+    billing_google_keys_free(m->google_keys);
     free(m);
 }
 
@@ -532,7 +572,8 @@ static const struct oc_module_timer timers[] = {
 static const struct http_route routes[] = {
     {"POST", "/v1/billing/webhooks/{provider}", post_webhook, HTTP_SIGNED, BILLING_BODY_MAX,
      "a provider's webhook (stripe: Stripe-Signature; standard: webhook-id, webhook-timestamp,"
-     " webhook-signature; apple: {signedPayload}, a JWS with its x5c chain) -> {duplicate, id,"
+     " webhook-signature; apple: {signedPayload}, a JWS with its x5c chain; google: a Pub/Sub"
+     " push with its Bearer JWT) -> {duplicate, id,"
      " decision, changes}; 401 names the refusal"},
     {"GET", "/v1/entitlements/{account}", get_entitlement, HTTP_VIEWER, 0,
      "?title=T&region=R -> {account, title, region, allowed, state, reason} from memory"},

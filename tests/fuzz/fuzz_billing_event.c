@@ -1,7 +1,7 @@
 /*
- * fuzz_billing_event.c - fuzzes the webhook payload parsers (billing/event.c) with raw bodies,
- * as Stripe or a Standard Webhooks sender could sign them, then runs the ordering rule on what
- * they accept.
+ * fuzz_billing_event.c - fuzzes the webhook payload parsers (billing/event.c, google.c) with
+ * raw bodies, as Stripe, a Standard Webhooks sender or a Pub/Sub push could sign them, then
+ * runs the ordering rule on what they accept.
  *
  * Besides not crashing: a refusal is OC_EINVAL or OC_EMALFORMED; an accepted event has a
  * valid id and type, valid (or empty) subscription and account ids, a region list within its
@@ -48,6 +48,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = billing_parse_standard("msg_fuzz", (const char *)data, size, &e, err, sizeof err);
     if (rc == 0)
         check(&e, BILLING_STANDARD);
+    else if (rc != OC_EINVAL && rc != OC_EMALFORMED)
+        abort();
+    rc = billing_parse_google((const char *)data, size, &e, err, sizeof err);
+    if (rc == 0)
+        check(&e, BILLING_GOOGLE);
     else if (rc != OC_EINVAL && rc != OC_EMALFORMED)
         abort();
     return 0;

@@ -8,7 +8,8 @@
  * when it holds the real HMAC of its t and the body; a Standard Webhooks header verifies only
  * when it holds the real "v1," signature; a key list parses into at most BILLING_KEYS_MAX keys.
  * The whole input is also an App Store notification body checked against a root no input can
- * chain to: it never verifies.
+ * chain to, and its first line a Pub/Sub push's Authorization header checked against an RSA
+ * key whose private half is gone: neither ever verifies.
  */
 #include "billing/billing.h"
 #include "core/webhook.h"
@@ -33,21 +34,44 @@ static const char root_pem[] = "-----BEGIN CERTIFICATE-----\n"
                                "5MlkFyxlE45Hv6YKvgY=\n"
                                "-----END CERTIFICATE-----\n";
 
-/* The roots, loaded once from root_pem through a temporary file. */
-static void *roots(void)
+/* An RSA public key made for this target (its private key was not kept). */
+static const char rsa_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+                              "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA0+WHIzjwwFZCcJ79S1KH\n"
+                              "stZkfKWgdYeZi9OpWZbFPTYcTe849Ogk5CCO/ZoafUq5z+3p8cAnshWm6zAuQeAa\n"
+                              "wIOdNAavxtVQlJ8nDhHNveW4U8bxmzZLFimRdx1YT8pgDjRt3zeL7JphDaksY8Cd\n"
+                              "xe7305WBaP78y+fLbis+w+hix21ZsCxTHw35Ia7i0T91QpaE7c3ne8OwFqbvEprv\n"
+                              "tatIQQOa/S5wwZWP24BdxuDWA+2iT48Z+8tEYLIjMmy7ZNnWU7xTraMKLdLi1bMs\n"
+                              "Vk43JCbOjAl3brf8Amc42We4jkNTg6CFC0lUhR/fA0DSXkzMRyGkA9eODjxxYUcS\n"
+                              "twIDAQAB\n"
+                              "-----END PUBLIC KEY-----\n";
+
+/* Loads text (n bytes) through a temporary file with load: the result, or abort. */
+static void *load_pem(const char *text, size_t n,
+                      int (*load)(const char *, void **, char *, size_t))
 {
-    static void *r;
-    char path[] = "/tmp/oncue-fuzz-root.XXXXXX", err[200];
-    if (r)
-        return r;
+    char path[] = "/tmp/oncue-fuzz-pem.XXXXXX", err[200];
+    void *r = NULL;
     int fd = mkstemp(path);
-    if (fd < 0 || write(fd, root_pem, sizeof root_pem - 1) != (ssize_t)(sizeof root_pem - 1))
+    if (fd < 0 || write(fd, text, n) != (ssize_t)n)
         abort();
     close(fd);
-    if (billing_roots_load(path, &r, err, sizeof err) != 0)
+    if (load(path, &r, err, sizeof err) != 0)
         abort();
     unlink(path);
     return r;
+}
+
+/* The roots and the Google key, loaded once. */
+static void *roots(void)
+{
+    static void *r;
+    return r ? r : (r = load_pem(root_pem, sizeof root_pem - 1, billing_roots_load));
+}
+
+static void *gkeys(void)
+{
+    static void *k;
+    return k ? k : (k = load_pem(rsa_pem, sizeof rsa_pem - 1, billing_google_keys_load));
 }
 
 #define NOW 1700000000
@@ -119,6 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (billing_parse_apple(roots(), (const char *)data, size, NOW, &e, &asig, err, sizeof err) ==
         0)
         abort(); /* nothing chains to a root whose key is gone */
+    if (billing_google_verify(gkeys(), "aud", stripe, NOW, 300) == BILLING_SIG_OK)
+        abort(); /* nor is signed by a key that is gone */
     check_standard(id, ts, sig, body, n);
     struct billing_keys k;
     for (int prov = BILLING_STRIPE; prov <= BILLING_STANDARD; prov++)

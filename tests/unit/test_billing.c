@@ -249,6 +249,28 @@ static void test_parse_apple_refusals(void)
     T_EQ_INT(billing_rule_find(BILLING_APPLE, "DID_FAIL_TO_RENEW")->state, BILLING_PAST_DUE);
 }
 
+static void test_parse_google(void)
+{
+    struct billing_event e;
+    char err[240];
+    /* message.data = base64 of {"eventTimeMillis":"1700000000123","subscriptionNotification":
+     * {"notificationType":6,"purchaseToken":"tok"}} */
+    const char *b =
+        "{\"message\":{\"data\":\"eyJldmVudFRpbWVNaWxsaXMiOiIxNzAwMDAwMDAwMTIzIiwic3Vic2NyaXB0aW9u"
+        "Tm90aWZpY2F0aW9uIjp7Im5vdGlmaWNhdGlvblR5cGUiOjYsInB1cmNoYXNlVG9rZW4iOiJ0b2sif"
+        "X0=\",\"messageId\":\"m-7\"}}";
+    T_EQ_INT(billing_parse_google(b, strlen(b), &e, err, sizeof err), 0);
+    T_EQ_STR(e.id, "m-7");
+    T_EQ_STR(e.type, "SUBSCRIPTION_IN_GRACE_PERIOD");
+    T_EQ_INT(e.event_ms, 1700000000123LL);
+    /* "gp-" and the first 32 hex digits of SHA-256("tok") */
+    T_EQ_STR(e.subscription, "gp-1a7674eb4ee78df7e1ac439a93c3fa8e");
+    T_EQ_STR(e.account, e.subscription);
+    T_TRUE(e.rule && e.rule->state == BILLING_GRACE);
+    T_EQ_INT(billing_parse_google("{\"message\":{}}", 14, &e, err, sizeof err), OC_EMALFORMED);
+    T_EQ_INT(billing_google_verify(NULL, "aud", "Bearer x", 1, 300), BILLING_SIG_NOKEY);
+}
+
 static void test_rule_table(void)
 {
     const struct {
@@ -565,15 +587,25 @@ static void test_storm_generator(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_standard_v1_vectors), T_CASE(test_standard_v1a_vector),
-    T_CASE(test_standard_must_fail),  T_CASE(test_keys_parse),
-    T_CASE(test_stripe_vector),       T_CASE(test_parse_stripe),
-    T_CASE(test_parse_standard),      T_CASE(test_parse_apple_refusals),
-    T_CASE(test_rule_table),          T_CASE(test_stripe_status),
-    T_CASE(test_ordering_stale),      T_CASE(test_refund_wins_tie),
-    T_CASE(test_order_independence),  T_CASE(test_verdict),
-    T_CASE(test_audit_chain),         T_CASE(test_prune),
-    T_CASE(test_storm_generator),     {0},
+    T_CASE(test_standard_v1_vectors),
+    T_CASE(test_standard_v1a_vector),
+    T_CASE(test_standard_must_fail),
+    T_CASE(test_keys_parse),
+    T_CASE(test_stripe_vector),
+    T_CASE(test_parse_stripe),
+    T_CASE(test_parse_standard),
+    T_CASE(test_parse_apple_refusals),
+    T_CASE(test_parse_google),
+    T_CASE(test_rule_table),
+    T_CASE(test_stripe_status),
+    T_CASE(test_ordering_stale),
+    T_CASE(test_refund_wins_tie),
+    T_CASE(test_order_independence),
+    T_CASE(test_verdict),
+    T_CASE(test_audit_chain),
+    T_CASE(test_prune),
+    T_CASE(test_storm_generator),
+    {0},
 };
 
 T_MAIN(cases)
