@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kind_names[] = {"", "grant", "revoke", "extend"};
+static const char *const kind_names[] = {"", "grant", "revoke", "extend", "repair"};
 
 /* The subscriptions an action targets (as the batch sees them) into out (cap entries): their
  * count. A grant without a subscription targets "manual-ACCOUNT", which may not exist yet
@@ -29,19 +29,46 @@ static int targets(struct billing_mod *m, struct billing_overlay *ov,
                    char *new_id)
 {
     new_id[0] = '\0';
-    if (a->subscription[0] || a->kind == BILLING_GRANT) {
+    int creates = a->kind == BILLING_GRANT || a->kind == BILLING_REPAIR;
+    if (a->subscription[0] || creates) {
         if (a->subscription[0])
             snprintf(new_id, BILLING_ID_MAX + 1, "%s", a->subscription);
         else
             snprintf(new_id, BILLING_ID_MAX + 1, "manual-%.120s", a->account);
         out[0] = billing_ov_get(m, ov, new_id);
-        return out[0] || a->kind == BILLING_GRANT ? 1 : 0;
+        return out[0] || creates ? 1 : 0;
     }
     const struct billing_account *acc = bmap_get(&m->table.accounts, a->account);
     int n = 0;
     for (size_t i = 0; acc && i < acc->n && n < cap; i++)
         out[n++] = billing_ov_get(m, ov, acc->subs[i]->id);
     return n;
+}
+
+/* A repair: the provider's state and period end, whatever the ordering key (the provider's
+ * current state is newer than every event), on cur or a new subscription of e. Changed: 1. */
+static int repair(const struct billing_op *op, const struct billing_sub *cur,
+                  const struct billing_event *e, struct billing_sub *next)
+{
+    if (cur) {
+        *next = *cur;
+    } else {
+        memset(next, 0, sizeof *next);
+        memcpy(next->id, e->subscription, sizeof next->id);
+        memcpy(next->account, e->account, sizeof next->account);
+        next->provider = op->act.provider;
+    }
+    if (cur && cur->state == op->act.state &&
+        (!e->period_end_ms || cur->period_end_ms == e->period_end_ms))
+        return 0;
+    next->state = op->act.state;
+    if (e->period_end_ms)
+        next->period_end_ms = e->period_end_ms;
+    next->last_ms = e->event_ms > next->last_ms ? e->event_ms : next->last_ms;
+    next->last_tie = e->rule ? e->rule->tie : 2;
+    snprintf(next->last_event, sizeof next->last_event, "%s", e->id);
+    next->updated_ms = op->recv_ms;
+    return 1;
 }
 
 /* Applies the action to one subscription cur (NULL: a grant's new one, id new_id) into next:
@@ -53,13 +80,18 @@ static int apply(const struct billing_op *op, const struct billing_sub *cur, con
     struct billing_event e;
     memset(&e, 0, sizeof e);
     e.provider = BILLING_MANUAL;
-    snprintf(e.id, sizeof e.id, "action:%.120s", a->key);
+    if (a->key[0])
+        snprintf(e.id, sizeof e.id, "action:%.120s", a->key);
+    else
+        snprintf(e.id, sizeof e.id, "reconcile:%.110s", a->subscription);
     snprintf(e.type, sizeof e.type, "%s", kind_names[a->kind]);
     snprintf(e.subscription, sizeof e.subscription, "%s", cur ? cur->id : new_id);
     snprintf(e.account, sizeof e.account, "%s", a->account);
     e.event_ms = op->recv_ms;
     e.period_end_ms = a->until_ms;
     e.rule = billing_rule_find(BILLING_MANUAL, kind_names[a->kind]);
+    if (a->kind == BILLING_REPAIR)
+        return repair(op, cur, &e, next);
     if (a->kind != BILLING_EXTEND)
         return billing_decide(cur, &e, op->recv_ms, next) == BILLING_APPLIED;
     *next = *cur;
@@ -79,6 +111,8 @@ static int apply(const struct billing_op *op, const struct billing_sub *cur, con
 static int write_idem(struct store *st, const struct billing_op *op)
 {
     struct store_stmt *q;
+    if (!op->act.key[0]) /* a repair: no key */
+        return 0;
     int rc = store_prepare(st, BILLING_SQL_IDEM_PUT, &q);
     if (!rc)
         rc = STORE_BIND(q, STORE_TEXT(op->act.key), STORE_BLOB(op->act.fingerprint, 32),
@@ -128,7 +162,7 @@ static int run_targets(struct billing_mod *m, struct billing_overlay *ov, struct
     for (int i = 0; i < n; i++) {
         if (t[i] && strcmp(t[i]->account, op->act.account) != 0)
             return OC_ECONFLICT;
-        if (!t[i] && op->act.kind != BILLING_GRANT)
+        if (!t[i] && op->act.kind != BILLING_GRANT && op->act.kind != BILLING_REPAIR)
             return OC_ENOTFOUND;
         if (!apply(op, t[i], new_id, &next))
             continue;

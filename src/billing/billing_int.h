@@ -71,6 +71,7 @@ enum billing_action_kind {
     BILLING_GRANT = 1,  /* active until `until` (0: open-ended) */
     BILLING_REVOKE_ALL, /* revoked */
     BILLING_EXTEND,     /* period end moved to `until`; expired becomes canceled */
+    BILLING_REPAIR,     /* reconciliation: the provider's state (and period end) */
 };
 /* A support action as parsed from POST /v1/billing/accounts/{account}/actions. */
 struct billing_action {
@@ -82,6 +83,8 @@ struct billing_action {
     char key[BILLING_IDEM_KEY_MAX + 1]; /* the Idempotency-Key */
     unsigned char fingerprint[32];      /* SHA-256 of method, path and body */
     char actor[128];                    /* the token's name */
+    enum billing_state state;           /* BILLING_REPAIR: the state to set */
+    enum billing_provider provider;     /* BILLING_REPAIR: of a subscription it creates */
 };
 
 /* One queued operation and, once done, its answer. */
@@ -121,6 +124,8 @@ struct billing_opts {
     int64_t retention_s;    /* billing.retention_s */
     int64_t idem_ttl_s;     /* billing.idempotency_ttl_s */
     int64_t max_subs;       /* billing.max_subscriptions */
+    char *stripe_api_url;   /* billing.stripe_api_url */
+    char *stripe_api_key;   /* billing.stripe_api_key */
 };
 
 /* The module's state. */
@@ -169,6 +174,14 @@ int billing_write_audit(struct billing_mod *m, int64_t ts_ms, const char *kind, 
                         const char *sub, const char *detail);
 /* Runs support action op inside the batch's transaction (action.c): 0 (answered) or OC_EDB. */
 int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
+
+/* Reconciliation (reconcile.c): fetches every Stripe subscription from
+ * billing.stripe_api_url and compares it with the table: *report gets {"provider",
+ * "checked", "missing", "extra", "mismatch", "repaired"} (the caller's). With repair, each
+ * missing or mismatched subscription is set to the provider's state by a support action of
+ * kind repair (audited) by actor. 0, or OC_EIO / OC_EINVAL with err. */
+int billing_reconcile(struct billing_mod *m, int repair, const char *actor,
+                      json_t **report /* OUT */, char *err, size_t errlen);
 
 /* Loads every stored subscription into the table and the audit chain's head (start-up). 0 or
  * OC_EDB. */

@@ -403,6 +403,29 @@ static void post_action(struct http_req *req)
     billing_op_free(op);
 }
 
+/* POST /v1/billing/reconcile {"repair": false} */
+static void post_reconcile(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    json_t *b = req->body_len ? http_body_json(req) : json_object(), *report = NULL;
+    char err[300];
+    int repair = 0;
+    if (!b)
+        return;
+    if (json_object_get(b, "repair") && oc_json_get_bool(b, "repair", &repair) != 0) {
+        json_decref(b);
+        http_problem(req, 422, "repair: true or false");
+        return;
+    }
+    json_decref(b);
+    int rc = billing_reconcile(m, repair, req->principal, &report, err, sizeof err);
+    if (rc) {
+        http_problem(req, rc == OC_EINVAL ? 503 : 502, "reconciliation failed: %s", err);
+        return;
+    }
+    http_reply_json(req, 200, report);
+}
+
 /* /metrics */
 static void render(struct oc_buf *b, void *arg)
 {
@@ -470,6 +493,11 @@ static const struct oc_setting settings[] = {
      " /v1/billing/webhooks/google answers 503"},
     {"billing.google_audience", OC_SETTING_STR, "", 0, 0, NULL, F(google_audience), NULL,
      "the audience the push subscription puts in its JWT (the push endpoint's URL)"},
+    {"billing.stripe_api_url", OC_SETTING_STR, "https://api.stripe.com", 0, 0, NULL,
+     F(stripe_api_url), NULL, "Stripe's API, read by POST /v1/billing/reconcile"},
+    {"billing.stripe_api_key", OC_SETTING_STR, "", 0, 0, NULL, F(stripe_api_key), NULL,
+     "a Stripe restricted key that may read subscriptions; never logged; empty: no"
+     " reconciliation"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
      "a webhook whose signed timestamp is further than this from now is refused"},
     {"billing.retention_s", OC_SETTING_INT, "691200", 345600, 315360000, NULL, F(retention_s), NULL,
@@ -582,6 +610,9 @@ static const struct http_route routes[] = {
     {"POST", "/v1/billing/accounts/{account}/actions", post_action, HTTP_ADMIN, 4096,
      "a support action {action: grant|revoke|extend, subscription?, until?, reason} with an"
      " Idempotency-Key header (replayed; 422 other body; 409 in flight)"},
+    {"POST", "/v1/billing/reconcile", post_reconcile, HTTP_ADMIN, 4096,
+     "{repair?: bool} -> Stripe's subscriptions compared with oncue's: {checked, missing, extra,"
+     " mismatch, repaired}; repair sets missing and mismatched ones to Stripe's state (audited)"},
     {0},
 };
 

@@ -115,6 +115,8 @@ const struct billing_rule billing_rules[] = {
      "support action: revoked"},
     {BILLING_MANUAL, "extend", BILLING_RECORD, BILLING_NONE, TIE_END,
      "support action: the period end moves to `until`; expired becomes canceled"},
+    {BILLING_MANUAL, "repair", BILLING_RECORD, BILLING_NONE, TIE_END,
+     "reconciliation: the provider's current state and period end, audited"},
     {0},
 };
 // clang-format on
