@@ -222,12 +222,13 @@ int billing_parse_google(const char *body, size_t n, struct billing_event *out, 
     int rc = OC_EMALFORMED;
     memset(out, 0, sizeof *out);
     out->provider = BILLING_GOOGLE;
-    const json_t *msg;
-    if (oc_json_parse(body, n, &root, err, errlen) != 0 || !json_is_object(root) ||
-        !json_is_object(msg = json_object_get(root, "message")) ||
-        oc_json_get_str(msg, "data", &data) != 0 || strlen(data) > DATA_MAX ||
-        !(raw = unb64(data, strlen(data), 0, &dl)) ||
-        !json_is_object(dn = json_loadb((const char *)raw, dl, 0, NULL))) {
+    const json_t *msg = NULL;
+    if (oc_json_parse(body, n, &root, err, errlen) == 0)
+        msg = json_object_get(root, "message"); /* NULL unless root is an object */
+    if (json_is_object(msg) && oc_json_get_str(msg, "data", &data) == 0 &&
+        strlen(data) <= DATA_MAX && (raw = unb64(data, strlen(data), 0, &dl)) != NULL)
+        dn = json_loadb((const char *)raw, dl, 0, NULL); /* json_is_* evaluate twice */
+    if (!json_is_object(dn)) {
         snprintf(err, errlen, "the body is not a Pub/Sub push of a DeveloperNotification");
         goto out;
     }
