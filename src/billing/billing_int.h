@@ -126,6 +126,8 @@ struct billing_opts {
     int64_t max_subs;       /* billing.max_subscriptions */
     char *stripe_api_url;   /* billing.stripe_api_url */
     char *stripe_api_key;   /* billing.stripe_api_key */
+    int64_t reconcile_s;    /* billing.reconcile_interval_s */
+    int reconcile_repair;   /* billing.reconcile_repair */
 };
 
 /* The module's state. */
@@ -151,6 +153,15 @@ struct billing_mod {
     /* Idempotency-Key requests in flight */
     pthread_mutex_t imu;
     struct bmap inflight; /* key -> (void *)1 */
+    /* scheduled reconciliation (reconcile.c) */
+    pthread_mutex_t rmu;     /* guards the four below (a leaf lock) */
+    json_t *last_report;     /* the last reconciliation's report, or NULL; owned */
+    int64_t last_ms;         /* when it ended (the injected clock) */
+    char last_error[300];    /* "" or why it failed */
+    int64_t next_ms;         /* when the schedule runs next */
+    pthread_t rthread;       /* a scheduled run */
+    int rthread_started;     /* not yet joined */
+    atomic_int rthread_done; /* it has finished */
 };
 
 /* The subscriptions one batch changed, in order (owned until installed), and an index by id. */
@@ -182,6 +193,14 @@ int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct
  * kind repair (audited) by actor. 0, or OC_EIO / OC_EINVAL with err. */
 int billing_reconcile(struct billing_mod *m, int repair, const char *actor,
                       json_t **report /* OUT */, char *err, size_t errlen);
+
+/* Keeps report (taken; NULL when it failed with err) as the last reconciliation's. */
+void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *err);
+/* Timer: starts a scheduled reconciliation on its own thread when billing.reconcile_interval_s
+ * has passed and none runs; joins one that ended. */
+void billing_reconcile_tick(struct oc_app *app, void *state);
+/* Joins a scheduled run still going (before the committer stops) and frees the last report. */
+void billing_reconcile_stop(struct billing_mod *m);
 
 /* Loads every stored subscription into the table and the audit chain's head (start-up). 0 or
  * OC_EDB. */

@@ -419,11 +419,23 @@ static void post_reconcile(struct http_req *req)
     }
     json_decref(b);
     int rc = billing_reconcile(m, repair, req->principal, &report, err, sizeof err);
+    billing_reconcile_keep(m, report ? json_incref(report) : NULL, err);
     if (rc) {
         http_problem(req, rc == OC_EINVAL ? 503 : 502, "reconciliation failed: %s", err);
         return;
     }
     http_reply_json(req, 200, report);
+}
+
+/* GET /v1/billing/reconcile -> {"report": the last one or null, "at_ms", "error"} */
+static void get_reconcile(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    oc_lock(&m->rmu);
+    json_t *out = json_pack("{s:O?,s:I,s:s}", "report", m->last_report, "at_ms",
+                            (json_int_t)m->last_ms, "error", m->last_error);
+    oc_unlock(&m->rmu);
+    http_reply_json(req, 200, out);
 }
 
 /* /metrics */
@@ -498,6 +510,11 @@ static const struct oc_setting settings[] = {
     {"billing.stripe_api_key", OC_SETTING_STR, "", 0, 0, NULL, F(stripe_api_key), NULL,
      "a Stripe restricted key that may read subscriptions; never logged; empty: no"
      " reconciliation"},
+    {"billing.reconcile_interval_s", OC_SETTING_INT, "0", 0, 604800, NULL, F(reconcile_s), NULL,
+     "reconcile with Stripe this often on a thread of its own (GET /v1/billing/reconcile shows"
+     " the last report); 0: only on request"},
+    {"billing.reconcile_repair", OC_SETTING_BOOL, "false", 0, 0, NULL, F(reconcile_repair), NULL,
+     "scheduled reconciliations also repair missing and mismatched subscriptions (audited)"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
      "a webhook whose signed timestamp is further than this from now is refused"},
     {"billing.retention_s", OC_SETTING_INT, "691200", 345600, 315360000, NULL, F(retention_s), NULL,
@@ -550,6 +567,7 @@ static int billing_init(struct oc_app *app, void **state)
     m->o = *(const struct billing_opts *)config_module_opts(app->cfg, &billing_module, &def);
     pthread_rwlock_init(&m->lock, NULL);
     pthread_mutex_init(&m->imu, NULL);
+    pthread_mutex_init(&m->rmu, NULL);
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     pthread_cond_init(&m->dcv, NULL);
@@ -581,10 +599,12 @@ static void billing_stop(struct oc_app *app, void *state)
     (void)app;
     if (!m)
         return;
+    billing_reconcile_stop(m); /* its repairs go through the committer */
     billing_committer_stop(m);
     bmap_free(&m->inflight, NULL);
     billing_table_free(&m->table);
     pthread_mutex_destroy(&m->imu);
+    pthread_mutex_destroy(&m->rmu);
     pthread_rwlock_destroy(&m->lock);
     sodium_memzero(m->keys, sizeof m->keys);
     billing_roots_free(m->apple_roots);
@@ -594,6 +614,7 @@ static void billing_stop(struct oc_app *app, void *state)
 
 static const struct oc_module_timer timers[] = {
     {"billing prune", 60000, prune},
+    {"billing reconcile", 1000, billing_reconcile_tick},
     {0},
 };
 
@@ -610,6 +631,8 @@ static const struct http_route routes[] = {
     {"POST", "/v1/billing/accounts/{account}/actions", post_action, HTTP_ADMIN, 4096,
      "a support action {action: grant|revoke|extend, subscription?, until?, reason} with an"
      " Idempotency-Key header (replayed; 422 other body; 409 in flight)"},
+    {"GET", "/v1/billing/reconcile", get_reconcile, HTTP_VIEWER, 0,
+     "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error}"},
     {"POST", "/v1/billing/reconcile", post_reconcile, HTTP_ADMIN, 4096,
      "{repair?: bool} -> Stripe's subscriptions compared with oncue's: {checked, missing, extra,"
      " mismatch, repaired}; repair sets missing and mismatched ones to Stripe's state (audited)"},

@@ -181,3 +181,49 @@ int billing_reconcile(struct billing_mod *m, int repair, const char *actor, json
     json_decref(fix);
     return rc;
 }
+
+void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *err)
+{
+    oc_lock(&m->rmu);
+    json_decref(m->last_report);
+    m->last_report = report;
+    m->last_ms = oc_clock_now_ms(m->app->clock);
+    snprintf(m->last_error, sizeof m->last_error, "%s", report ? "" : err);
+    oc_unlock(&m->rmu);
+}
+
+/* A scheduled run: reconciles (repairing when billing.reconcile_repair) and keeps the report. */
+static void *scheduled(void *arg)
+{
+    struct billing_mod *m = arg;
+    json_t *report = NULL;
+    char err[300] = "";
+    billing_reconcile(m, m->o.reconcile_repair, "schedule", &report, err, sizeof err);
+    billing_reconcile_keep(m, report, err);
+    atomic_store(&m->rthread_done, 1);
+    return NULL;
+}
+
+void billing_reconcile_tick(struct oc_app *app, void *state)
+{
+    struct billing_mod *m = state;
+    int64_t now = oc_clock_now_ms(app->clock);
+    if (m->rthread_started && atomic_load(&m->rthread_done)) {
+        pthread_join(m->rthread, NULL);
+        m->rthread_started = 0;
+    }
+    if (m->o.reconcile_s <= 0 || m->rthread_started || now < m->next_ms)
+        return;
+    m->next_ms = now + m->o.reconcile_s * 1000;
+    atomic_store(&m->rthread_done, 0);
+    m->rthread_started = pthread_create(&m->rthread, NULL, scheduled, m) == 0;
+}
+
+void billing_reconcile_stop(struct billing_mod *m)
+{
+    if (m->rthread_started)
+        pthread_join(m->rthread, NULL);
+    m->rthread_started = 0;
+    json_decref(m->last_report);
+    m->last_report = NULL;
+}

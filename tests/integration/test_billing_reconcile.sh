@@ -4,7 +4,8 @@
 # them in the same state, one in another state, one oncue never heard of, and not the third.
 # POST /v1/billing/reconcile finds each planted discrepancy (missing, extra, mismatch); with
 # repair the missing and mismatched ones take the provider's state (audited: the chain still
-# verifies, `oncue billing show` lists the repair), and a second run finds only the extra one.
+# verifies, `oncue billing show` lists the repair), and a second run finds only the extra one,
+# as does the scheduled run (billing.reconcile_interval_s), whose report GET shows.
 . "$(dirname "$0")/lib.sh"
 KEY=rk_test_oncue_reconcile
 STRIPE=whsec_test_secret
@@ -94,5 +95,18 @@ start_server "$D" --modules billing --set "billing.stripe_api_url=$FAKE" \
     --set "billing.stripe_api_key=rk_wrong" || exit 1
 t_check "wrong key" 502 "$(rec '{}')"
 t_contains "names it" "status 401" "$(jq -r .detail <<<"$(body)")"
+t_contains "the failure is kept" "status 401" "$(curl -s "$BASE/v1/billing/reconcile" -H "Authorization: Bearer $VIEW" | jq -r .error)"
 stop_server TERM
+
+# on a schedule: the first run starts within a second of the start
+start_server "$D" --modules billing --set "billing.stripe_api_url=$FAKE" \
+    --set "billing.stripe_api_key=$KEY" --set billing.reconcile_interval_s=3600 || exit 1
+for _ in $(seq 1 100); do
+    last=$(curl -s "$BASE/v1/billing/reconcile" -H "Authorization: Bearer $VIEW")
+    [ "$(jq -r '.report != null' <<<"$last")" = true ] && break
+    sleep 0.05
+done
+t_check "scheduled report" "3 0 1 0" "$(jq -r '.report | "\(.checked) \(.missing | length) \(.extra | length) \(.mismatch | length)"' <<<"$last")"
+stop_server TERM
+t_check "server exits cleanly after a scheduled run" 0 "$SERVER_RC"
 t_done
