@@ -51,6 +51,7 @@ docs: build
 	$(REL)/oncue docs config > docs/config.md
 	$(REL)/oncue docs api > docs/api.md
 	$(REL)/oncue docs cli > docs/cli.md
+	$(REL)/oncue docs billing > docs/billing.md
 
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')

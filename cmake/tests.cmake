@@ -54,6 +54,13 @@ set_tests_properties(peers/notify PROPERTIES LABELS peers TIMEOUT 600
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_PEERS_WORK=${CMAKE_BINARY_DIR}/peers")
 
+# Billing webhooks signed by the providers' npm libraries (tests/peers/billing.sh): stripe and
+# standardwebhooks from the committed lock file; exits 77 (skipped) where npm cannot install.
+add_test(NAME peers/billing COMMAND bash ${CMAKE_SOURCE_DIR}/tests/peers/billing.sh)
+set_tests_properties(peers/billing PROPERTIES LABELS peers TIMEOUT 600
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_PEERS_WORK=${CMAKE_BINARY_DIR}/peers-billing")
+
 # Fuzz targets: tests/fuzz/fuzz_NAME.c defines LLVMFuzzerTestOneInput. Under gcc each builds
 # with tests/fuzz/replay.c into a program that replays tests/fuzz/corpus/NAME/ as a test.
 file(GLOB oc_fuzzers CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_*.c)

@@ -5,7 +5,7 @@ set -uo pipefail
 bin=$1
 cd "$(dirname "$0")/.."
 fail=0
-for doc in config api cli; do
+for doc in config api cli billing; do
     if ! "$bin" docs "$doc" | diff -u "docs/$doc.md" - ; then
         echo "docs/$doc.md is stale: run 'make docs'"
         fail=1

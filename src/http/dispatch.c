@@ -100,9 +100,9 @@ static int cors_rank(struct http_server *srv, const char *method, const char *co
         if ((method && strcmp(r->method, method) != 0) ||
             !http_route_match(&srv->routes[i], segs, nsegs, NULL))
             continue;
-        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST ? 0
-                : r->role == HTTP_ADMIN                          ? 2
-                                                                 : 1;
+        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST || r->role == HTTP_SIGNED ? 0
+                : r->role == HTTP_ADMIN                                                    ? 2
+                                                                                           : 1;
         rank = k > rank ? k : rank;
     }
     return rank < 0 ? 2 : rank;
@@ -207,6 +207,8 @@ static int authorize(struct http_server *srv, struct http_req *req, const struct
     req->role = HTTP_PUBLIC;
     req->principal = "anonymous";
     const char *h = http_header(req, "Authorization");
+    if (r->role == HTTP_SIGNED) /* the handler checks the signature; a token adds nothing */
+        return 0;
     if (r->role == HTTP_PUBLIC && !h)
         return 0;
     const char *cookie = h ? NULL : http_header(req, "Cookie");
@@ -384,10 +386,11 @@ static void run(struct http_server *srv, struct http_req *req)
     ((struct http_req_impl *)req)->entry = e;
     http_route_match(e, segs, nsegs, req);
     /* Every mutating request on a route is audited, refused ones included; telemetry posts
-     * (the ingest role) are not: they are data, not actions. */
+     * (the ingest role) are not: they are data, not actions; nor are signed provider
+     * webhooks, which their capability audits in its own chain. */
     ((struct http_req_impl *)req)->audit = strcmp(req->method, "GET") != 0 &&
                                            strcmp(req->method, "HEAD") != 0 &&
-                                           e->r->role != HTTP_INGEST;
+                                           e->r->role != HTTP_INGEST && e->r->role != HTTP_SIGNED;
     if (read_body(srv, req, e->r) != 0 || authorize(srv, req, e->r) != 0)
         return;
     /* Events still being delivered land before this handler looks, and what the handler

@@ -40,6 +40,8 @@ enum http_role {
     HTTP_RESPONDER,  /* act on incidents; includes viewer */
     HTTP_ADMIN,      /* everything */
     HTTP_INGEST,     /* post telemetry only (admin may too) */
+    HTTP_SIGNED,     /* no token: the handler authenticates the body's signature (provider
+                        webhooks); left out of the generic audit, its capability keeps its own */
 };
 
 #define HTTP_MAX_PARAMS         8         /* {name} segments per pattern */
@@ -232,7 +234,8 @@ int http_stream_write(struct http_stream *s, const void *p, size_t n);
 /* Streams open now over every worker. */
 int http_server_streams(const struct http_server *srv);
 
-/* Role names: "viewer", "responder", "admin", "ingest" ("public" for HTTP_PUBLIC). */
+/* Role names: "viewer", "responder", "admin", "ingest" ("public" for HTTP_PUBLIC, "signed"
+ * for HTTP_SIGNED, which no token holds). */
 const char *http_role_name(enum http_role r);
 /* 0 or OC_EINVAL. */
 int http_role_parse(const char *s, enum http_role *out /* OUT */);

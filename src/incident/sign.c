@@ -4,46 +4,20 @@
  * The signed content is "msg_id.timestamp.body"; the key is the base64-decoded secret after
  * an optional "whsec_" prefix; the signature is "v1," + base64(HMAC-SHA256). A verifier
  * accepts when any space-separated v1 entry matches (constant-time) and the timestamp is
- * within 300 s of now. Checked against the published test vectors in tests/unit (see
- * docs/contracts.md "Outbound webhook signatures").
+ * within 300 s of now (the key and the MAC: core/webhook.h, shared with billing/). Checked against
+ * the published test vectors in tests/unit (see docs/contracts.md "Outbound webhook signatures").
  */
 #include "incident/incident.h"
 #include "core/err.h"
+#include "core/webhook.h"
 
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX   256 /* bytes of a decoded secret */
-#define TOLERANCE 300 /* seconds a timestamp may be away from now */
-
-/* Decodes secret into key: its length, or -1. */
-static int decode_secret(const char *secret, unsigned char *key)
-{
-    size_t n = 0;
-    if (!secret)
-        return -1;
-    if (strncmp(secret, "whsec_", 6) == 0)
-        secret += 6;
-    if (!secret[0] || sodium_base642bin(key, KEY_MAX, secret, strlen(secret), NULL, &n, NULL,
-                                        sodium_base64_VARIANT_ORIGINAL) != 0)
-        return -1;
-    return (int)n;
-}
-
-static void mac(const unsigned char *key, int klen, const char *msg_id, int64_t ts,
-                const char *body, size_t len, unsigned char out[crypto_auth_hmacsha256_BYTES])
-{
-    crypto_auth_hmacsha256_state st;
-    char tsbuf[32];
-    snprintf(tsbuf, sizeof(tsbuf), ".%lld.", (long long)ts);
-    crypto_auth_hmacsha256_init(&st, key, (size_t)klen);
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)msg_id, strlen(msg_id));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)tsbuf, strlen(tsbuf));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, len);
-    crypto_auth_hmacsha256_final(&st, out);
-}
+#define KEY_MAX   OC_WEBHOOK_KEY_MAX /* bytes of a decoded secret */
+#define TOLERANCE 300                /* seconds a timestamp may be away from now */
 
 /* Appends "v1,<signature>" of one secret (NUL-terminated) to out at *len: 0 or OC_EINVAL. */
 static int sign_one(const char *secret, const char *msg_id, int64_t ts, const char *body,
@@ -52,10 +26,10 @@ static int sign_one(const char *secret, const char *msg_id, int64_t ts, const ch
     unsigned char key[KEY_MAX], sig[crypto_auth_hmacsha256_BYTES];
     char b64[sodium_base64_ENCODED_LEN(crypto_auth_hmacsha256_BYTES,
                                        sodium_base64_VARIANT_ORIGINAL)];
-    int klen = decode_secret(secret, key);
+    int klen = oc_webhook_key(secret, key);
     if (klen <= 0)
         return OC_EINVAL;
-    mac(key, klen, msg_id, ts, body, len, sig);
+    oc_webhook_mac(key, (size_t)klen, msg_id, ts, body, len, sig);
     sodium_memzero(key, sizeof(key));
     sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
     int w = snprintf(out + *at, n - *at, "%sv1,%s", *at ? " " : "", b64);

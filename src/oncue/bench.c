@@ -10,6 +10,7 @@
 #include "ingest/ingest.h"
 #include "qoe/qoe.h"
 #include "resume/resume.h"
+#include "billing/billing.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -31,6 +32,9 @@ static const struct bench_entry benches[] = {
     {"resume", resume_bench_main,
      "PUT, batched POST or GET on /v1/resume: requests/s, positions/s, p50/p99 latency",
      resume_bench_cli},
+    {"billing", billing_bench_main,
+     "GET /v1/entitlements checks or signed webhooks: requests/s, p50/p99 latency",
+     billing_bench_cli},
     {0},
 };
 

@@ -15,6 +15,7 @@
 #include "incident/incident.h"
 #include "alert/alert.h"
 #include "drill/drill.h"
+#include "billing/billing.h"
 
 #include <string.h>
 
@@ -45,6 +46,9 @@ const struct oc_command oc_commands[] = {
     {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard", drill_cli},
     {"runbook", drill_runbook_cli_main,
      "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
+    {"billing", billing_cli_main,
+     "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth)",
+     billing_cli},
     {"version", oc_version_main, "print the version", NULL},
     {0},
 };

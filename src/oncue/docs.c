@@ -1,12 +1,14 @@
 /*
  * docs.c - `oncue docs config|api|cli|man|bash|zsh` and `oncue version`: reference docs
  * generated from the settings, route and subcommand tables (docs/config.md, docs/api.md,
- * docs/cli.md), the manual page and shell completions.
+ * docs/cli.md), the billing event table (docs/billing.md), the manual page and shell
+ * completions.
  */
 #include "config/config.h"
 #include "core/buf.h"
 #include "http/http.h"
 #include "oncue/commands.h"
+#include "billing/billing.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +18,9 @@ static void api_doc(struct oc_buf *b)
     oc_buf_puts(b, "# oncue HTTP API\n\n"
                    "Generated from the modules' route tables by `oncue docs api`; do not edit.\n\n"
                    "Errors are `application/problem+json` (RFC 9457). Routes whose role is not "
-                   "`public` need `Authorization: Bearer <token>`: a missing or unknown token is "
+                   "`public` or `signed` need `Authorization: Bearer <token>` (a `signed` route, "
+                   "a provider's webhook, is authenticated by its body's signature instead): a "
+                   "missing or unknown token is "
                    "401, a token without the role 403. `admin` may use every route; "
                    "`responder` includes `viewer`; `ingest` may only post telemetry. A body over "
                    "the route's cap is 413. A browser may instead send the session cookie "
@@ -29,10 +33,11 @@ static void api_doc(struct oc_buf *b)
 }
 
 const struct oc_cli oc_docs_cli[] = {
-    {"docs", "config|api|cli|man|bash|zsh",
+    {"docs", "config|api|cli|billing|man|bash|zsh",
      "Prints a reference page generated from its table as Markdown: `config` the settings\n"
      "(docs/config.md), `api` the HTTP routes of every module (docs/api.md), `cli` the\n"
-     "subcommands and their options (docs/cli.md); `man` the manual page oncue(1) in roff;\n"
+     "subcommands and their options (docs/cli.md), `billing` the entitlement state machine's\n"
+     "event table (docs/billing.md); `man` the manual page oncue(1) in roff;\n"
      "`bash` and `zsh` shell completion scripts. `make` builds the last three into the build\n"
      "tree and `cmake --install` installs them.\n",
      NULL, 1},
@@ -46,8 +51,8 @@ int oc_docs_main(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : 2;
     if (!page) {
-        fprintf(stderr, "oncue docs: name a page: config, api, cli, man, bash or zsh (see oncue "
-                        "docs --help)\n");
+        fprintf(stderr, "oncue docs: name a page: config, api, cli, billing, man, bash or zsh (see "
+                        "oncue docs --help)\n");
         return 2;
     }
     struct oc_buf b;
@@ -61,12 +66,20 @@ int oc_docs_main(int argc, char **argv)
         api_doc(&b);
     else if (strcmp(page, "cli") == 0)
         oc_commands_doc(&b);
-    else if (strcmp(page, "man") == 0)
+    else if (strcmp(page, "billing") == 0) {
+        oc_buf_puts(&b, "# oncue billing events\n\n"
+                        "Generated from the rule table (`src/billing/rule.c`) by `oncue docs "
+                        "billing`; do not edit. What each provider event type does to its "
+                        "subscription's entitlement state; the ordering rule and the states are "
+                        "in [internals/billing.md](internals/billing.md).\n\n");
+        billing_rules_doc(&b);
+    } else if (strcmp(page, "man") == 0)
         oc_commands_man(&b);
     else if (strcmp(page, "bash") == 0 || strcmp(page, "zsh") == 0)
         oc_commands_completion(&b, page);
     else {
-        fprintf(stderr, "oncue docs: unknown page \"%s\" (config, api, cli, man, bash or zsh)\n",
+        fprintf(stderr,
+                "oncue docs: unknown page \"%s\" (config, api, cli, billing, man, bash or zsh)\n",
                 page);
         oc_buf_free(&b);
         return 2;
