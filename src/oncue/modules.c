@@ -16,6 +16,7 @@
 #include "rca/rca.h"
 #include "web/web.h"
 #include "resume/resume.h"
+#include "search/search.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -32,6 +33,7 @@ const struct oc_module *const oc_modules[] = {
     &rca_module,
     &web_module,
     &resume_module,
+    &search_module,
     NULL,
 };
 // clang-format on

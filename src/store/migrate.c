@@ -194,6 +194,12 @@ static const struct migration migrations[] = {
      " since_ms INTEGER NOT NULL,"
      " state INTEGER NOT NULL,"
      " PRIMARY KEY (profile, title, device)) WITHOUT ROWID;"},
+    {10, "search: catalog titles (each one's JSON, NULL once deleted) and the write that set it",
+     "CREATE TABLE search_titles ("
+     " id TEXT PRIMARY KEY,"
+     " doc TEXT,"
+     " gen INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX search_titles_gen ON search_titles (gen);"},
     {0},
 };
 

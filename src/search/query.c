@@ -1,0 +1,665 @@
+/*
+ * query.c - runs a search over the index: expands each query word into terms (exact,
+ * synonyms, typos through the delete dictionary, prefixes of the last word), walks the
+ * rarest required word's postings into candidates, checks the other words against them
+ * (scanning short posting lists, galloping through long ones), then scores, ranks and counts
+ * facets. The formula is in docs/internals/search.md.
+ */
+#include "search/search_int.h"
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXP_MAX        64    /* terms one query word expands to */
+#define TYPO_CANDS     256   /* typo candidates checked per word */
+#define PREFIX_TERMS   24    /* most frequent completions of the last word */
+#define PREFIX_SCAN    50000 /* terms looked at for completions */
+#define SCRATCH_REJECT UINT32_MAX
+
+/* One term a query word matches, with the quality of the match. */
+struct exp {
+    uint32_t term;
+    float q;
+};
+
+struct word {
+    struct exp e[EXP_MAX];
+    int n;
+    uint32_t terms[EXP_MAX]; /* the terms, sorted, for the phrase check */
+    uint64_t df;             /* postings over the expansions */
+    int required;
+};
+
+/* A candidate document. */
+struct cand {
+    uint32_t doc;
+    float sum;      /* best match of each word so far, added */
+    float cur;      /* best match of the current word */
+    uint16_t mask;  /* words matched */
+    uint16_t tmask; /* words matched in the title */
+    uint8_t curt;   /* the current word matched in the title */
+};
+
+/* Resolved filters: tag ids (-1: any). */
+struct filt {
+    int genre, lang, region, ent, kind, ymin, ymax;
+};
+
+/* What one run holds. */
+struct run {
+    const struct search_index *x;
+    const struct search_query *q;
+    const struct search_weights *w;
+    struct word *words;
+    struct cand *c;
+    size_t nc, ccap;
+    struct sscratch *s;
+    uint32_t *touched; /* docs whose slot was set, to clear */
+    size_t nt, tcap;
+    struct filt f;
+    int sorted; /* candidates are in document order */
+};
+
+static void exp_add(struct word *w, uint32_t t, float q)
+{
+    for (int i = 0; i < w->n; i++)
+        if (w->e[i].term == t) {
+            if (q > w->e[i].q)
+                w->e[i].q = q;
+            return;
+        }
+    if (w->n < EXP_MAX)
+        w->e[w->n++] = (struct exp){t, q};
+}
+
+/* A typo candidate. */
+struct tc {
+    uint32_t term;
+    int dist;
+    uint32_t df;
+};
+
+static int cmp_tc(const void *a, const void *b)
+{
+    const struct tc *x = a, *y = b;
+    if (x->dist != y->dist)
+        return x->dist - y->dist;
+    if (x->df != y->df)
+        return x->df > y->df ? -1 : 1;
+    return x->term < y->term ? -1 : x->term > y->term;
+}
+
+/* Adds term t as a typo candidate of s (n bytes) when within d edits. */
+static void typo_check(const struct search_index *x, uint32_t t, const char *s, size_t n, int d,
+                       struct tc *c, int *nc)
+{
+    for (int i = 0; i < *nc; i++)
+        if (c[i].term == t)
+            return;
+    if (*nc >= TYPO_CANDS)
+        return;
+    int dist = search_distance(s, n, search_term_str(x, t), x->terms[t].len, d);
+    if (dist >= 1 && dist <= d)
+        c[(*nc)++] = (struct tc){t, dist, x->terms[t].n};
+}
+
+/* Looks up one variant v (n bytes) of the query word s: as a term, and in the delete
+ * dictionary. */
+static void typo_variant(const struct search_index *x, const char *v, size_t vn, const char *s,
+                         size_t n, int d, struct tc *c, int *nc)
+{
+    uint32_t t = search_term_find(x, v, vn);
+    if (t != UINT32_MAX)
+        typo_check(x, t, s, n, d, c, nc);
+    uint32_t h = (uint32_t)search_hash(v, vn);
+    for (uint32_t e = x->del.heads[h & (x->del.nheads - 1)]; e; e = x->del.e[e - 1].next)
+        if (x->del.e[e - 1].h == h)
+            typo_check(x, x->del.e[e - 1].term, s, n, d, c, nc);
+}
+
+/* Expands word s (canonical) by typos: 1 edit for 4 to 7 bytes, 2 for 8 and more. */
+static void expand_typos(const struct run *r, struct word *w, const char *s)
+{
+    size_t n = strlen(s);
+    int d = search_typos_for(n);
+    struct tc c[TYPO_CANDS];
+    char v[SEARCH_TOKEN_MAX], v2[SEARCH_TOKEN_MAX];
+    int nc = 0;
+    if (d == 0 || strspn(s, "0123456789") == n)
+        return;
+    typo_variant(r->x, s, n, s, n, d, c, &nc);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(v, s, i);
+        memcpy(v + i, s + i + 1, n - i - 1);
+        typo_variant(r->x, v, n - 1, s, n, d, c, &nc);
+        for (size_t j = i; d == 2 && j < n - 1; j++) {
+            memcpy(v2, v, j);
+            memcpy(v2 + j, v + j + 1, n - 2 - j);
+            typo_variant(r->x, v2, n - 2, s, n, d, c, &nc);
+        }
+    }
+    qsort(c, (size_t)nc, sizeof c[0], cmp_tc);
+    for (int i = 0; i < nc; i++)
+        exp_add(w, c[i].term, (float)(c[i].dist == 1 ? r->w->q_typo1 : r->w->q_typo2));
+}
+
+/* Keeps term t in the top PREFIX_TERMS completions by postings. */
+static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n)
+{
+    int i = *n < PREFIX_TERMS ? (*n)++ : PREFIX_TERMS - 1;
+    if (i == PREFIX_TERMS - 1 && *n == PREFIX_TERMS && x->terms[top[i]].n >= x->terms[t].n &&
+        top[i] != t)
+        return;
+    top[i] = t;
+    for (; i > 0 && x->terms[top[i - 1]].n < x->terms[top[i]].n; i--) {
+        uint32_t k = top[i];
+        top[i] = top[i - 1];
+        top[i - 1] = k;
+    }
+}
+
+/* Expands the last word p by its most frequent completions. */
+static void expand_prefix(const struct run *r, struct word *w, const char *p)
+{
+    const struct search_index *x = r->x;
+    size_t pl = strlen(p), lo = 0, hi = x->nsorted;
+    uint32_t top[PREFIX_TERMS];
+    int n = 0;
+    if (pl == 0)
+        return;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(search_term_str(x, x->sorted[mid]), p) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo, k = 0; i < x->nsorted && k < PREFIX_SCAN; i++, k++) {
+        if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
+            break;
+        prefix_keep(x, x->sorted[i], top, &n);
+    }
+    for (uint32_t t = x->nsorted; t < x->nterms; t++)
+        if (strncmp(search_term_str(x, t), p, pl) == 0)
+            prefix_keep(x, t, top, &n);
+    for (int i = 0; i < n; i++) {
+        double share = (double)pl / x->terms[top[i]].len;
+        exp_add(w, top[i], (float)(r->w->q_prefix + (r->w->q_exact - r->w->q_prefix) * share));
+    }
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Builds the expansions of every word. */
+static void expand_all(struct run *r, const struct search_synonyms *syn)
+{
+    const struct search_query *q = r->q;
+    for (int i = 0; i < q->nw; i++) {
+        struct word *w = &r->words[i];
+        uint32_t t = search_term_find(r->x, q->w[i], strlen(q->w[i]));
+        w->required = !(i == 0 && q->optional0);
+        if (t != UINT32_MAX)
+            exp_add(w, t, (float)r->w->q_exact);
+        for (int k = 0; syn && k < syn->n; k++)
+            if (strcmp(syn->a[k], q->w[i]) == 0 &&
+                (t = search_term_find(r->x, syn->b[k], strlen(syn->b[k]))) != UINT32_MAX)
+                exp_add(w, t, (float)r->w->q_syn);
+        if (i == q->nw - 1 && q->prefix)
+            expand_prefix(r, w, q->last_raw);
+        expand_typos(r, w, q->w[i]);
+        for (int k = 0; k < w->n; k++) {
+            w->df += r->x->terms[w->e[k].term].n;
+            w->terms[k] = w->e[k].term;
+        }
+        qsort(w->terms, (size_t)w->n, sizeof w->terms[0], cmp_u32);
+    }
+}
+
+/* Resolves the tag filters; -1 when a filter names a value no title has. */
+static int resolve_filters(struct run *r)
+{
+    const struct search_query *q = r->q;
+    struct filt *f = &r->f;
+    f->genre = f->lang = f->region = f->ent = -1;
+    f->kind = q->kind;
+    f->ymin = q->year_min;
+    f->ymax = q->year_max;
+    const char *vals[] = {q->genre, q->language, q->region, q->entitlement};
+    int *outs[] = {&f->genre, &f->lang, &f->region, &f->ent};
+    const int kinds[] = {TAG_GENRE, TAG_LANG, TAG_REGION, TAG_ENT};
+    for (int i = 0; i < 4; i++)
+        if (vals[i][0] && (*outs[i] = search_tag_find(r->x, kinds[i], vals[i])) < 0)
+            return -1;
+    return 0;
+}
+
+/* 1 when tag id is among the n tags at t. */
+static int has_tag(const uint16_t *t, int n, int id)
+{
+    for (int i = 0; i < n; i++)
+        if (t[i] == id)
+            return 1;
+    return 0;
+}
+
+/* 1 when document d passes the filters. */
+static int passes(const struct sdoc *d, const struct filt *f)
+{
+    if (!d->blob || (f->kind >= 0 && d->kind != f->kind) || (f->ymin && d->year < f->ymin) ||
+        (f->ymax && (d->year == 0 || d->year > f->ymax)) ||
+        (f->lang >= 0 && d->lang != f->lang + 1))
+        return 0;
+    const uint16_t *t = sdoc_tags(d);
+    return (f->genre < 0 || has_tag(t, d->ngenre, f->genre)) &&
+           (f->region < 0 || has_tag(t + d->ngenre, d->nregion, f->region)) &&
+           (f->ent < 0 || has_tag(t + d->ngenre + d->nregion, d->nent, f->ent));
+}
+
+/* The weight of the best field among the bits of f. */
+static float field_weight(const struct search_weights *w, uint32_t f)
+{
+    return (float)((f & SF_TITLE)    ? w->f_title
+                   : (f & SF_ALT)    ? w->f_alt
+                   : (f & SF_PEOPLE) ? w->f_people
+                                     : w->f_desc);
+}
+
+static void credit(struct run *r, struct cand *c, uint32_t post, float q)
+{
+    float s = q * field_weight(r->w, post & 15u);
+    if (s > c->cur)
+        c->cur = s;
+    if (post & SF_TITLE)
+        c->curt = 1;
+}
+
+/* Takes a scratch map sized to the documents from the index's free list. */
+static struct sscratch *scratch_take(const struct search_index *x)
+{
+    struct search_index *m = (struct search_index *)x; /* the free list only */
+    pthread_mutex_lock(&m->smu);
+    struct sscratch *s = m->free_scratch;
+    if (s)
+        m->free_scratch = s->next;
+    pthread_mutex_unlock(&m->smu);
+    if (!s)
+        s = oc_calloc(1, sizeof *s);
+    if (s->cap < x->ndocs) {
+        size_t cap = x->ndocs + x->ndocs / 4 + 1024;
+        s->slot = oc_realloc(s->slot, cap * sizeof *s->slot);
+        memset(s->slot + s->cap, 0, (cap - s->cap) * sizeof *s->slot);
+        s->cap = cap;
+    }
+    return s;
+}
+
+static void scratch_give(const struct search_index *x, struct sscratch *s)
+{
+    struct search_index *m = (struct search_index *)x;
+    pthread_mutex_lock(&m->smu);
+    s->next = m->free_scratch;
+    m->free_scratch = s;
+    pthread_mutex_unlock(&m->smu);
+}
+
+/* Walks the postings of the driving word into new candidates. */
+static void drive(struct run *r, const struct word *w)
+{
+    for (int k = 0; k < w->n; k++) {
+        const struct sterm *t = &r->x->terms[w->e[k].term];
+        for (uint32_t i = 0; i < t->n; i++) {
+            uint32_t doc = t->post[i] >> SP_SHIFT, *slot = &r->s->slot[doc];
+            if (*slot == SCRATCH_REJECT)
+                continue;
+            if (*slot == 0) {
+                r->touched = oc_grow(r->touched, &r->tcap, r->nt + 1, sizeof *r->touched);
+                r->touched[r->nt++] = doc;
+                if (!passes(&r->x->docs[doc], &r->f)) {
+                    *slot = SCRATCH_REJECT;
+                    continue;
+                }
+                r->c = oc_grow(r->c, &r->ccap, r->nc + 1, sizeof *r->c);
+                r->c[r->nc] = (struct cand){.doc = doc};
+                *slot = (uint32_t)++r->nc;
+            }
+            credit(r, &r->c[*slot - 1], t->post[i], w->e[k].q);
+        }
+    }
+}
+
+static int cmp_cand_doc(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+/* Puts the candidates in document order (for galloping) and renumbers their slots. */
+static void sort_cands(struct run *r)
+{
+    if (r->sorted)
+        return;
+    qsort(r->c, r->nc, sizeof *r->c, cmp_cand_doc);
+    for (size_t i = 0; i < r->nc; i++)
+        r->s->slot[r->c[i].doc] = (uint32_t)i + 1;
+    r->sorted = 1;
+}
+
+/* Credits the candidates that term t (match quality q) holds. */
+static void check_term(struct run *r, const struct sterm *t, float q)
+{
+    if ((size_t)t->n <= 8 * r->nc + 64) { /* scan the postings */
+        for (uint32_t i = 0; i < t->n; i++) {
+            uint32_t slot = r->s->slot[t->post[i] >> SP_SHIFT];
+            if (slot && slot != SCRATCH_REJECT)
+                credit(r, &r->c[slot - 1], t->post[i], q);
+        }
+        return;
+    }
+    sort_cands(r);
+    uint32_t pos = 0;
+    for (size_t i = 0; i < r->nc && pos < t->n; i++) { /* gallop */
+        uint32_t key = r->c[i].doc << SP_SHIFT, step = 1, lo = pos, hi;
+        while (lo + step < t->n && t->post[lo + step] < key)
+            lo += step, step *= 2;
+        hi = lo + step < t->n ? lo + step : t->n;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            if (t->post[mid] < key)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        pos = lo;
+        if (pos < t->n && (t->post[pos] >> SP_SHIFT) == r->c[i].doc)
+            credit(r, &r->c[i], t->post[pos], q);
+    }
+}
+
+/* Closes word k: adds each candidate's best match; drops those missing a required word. */
+static void close_word(struct run *r, int k, int required)
+{
+    size_t out = 0;
+    for (size_t i = 0; i < r->nc; i++) {
+        struct cand c = r->c[i];
+        if (c.cur > 0) {
+            c.sum += c.cur;
+            c.mask |= (uint16_t)(1u << k);
+            if (c.curt)
+                c.tmask |= (uint16_t)(1u << k);
+        }
+        c.cur = 0;
+        c.curt = 0;
+        if (required && !(c.mask & (1u << k))) {
+            r->s->slot[c.doc] = SCRATCH_REJECT;
+            continue;
+        }
+        r->s->slot[c.doc] = (uint32_t)out + 1;
+        r->c[out++] = c;
+    }
+    r->nc = out;
+}
+
+/* 1 when term t is among the word's terms. */
+static int word_has(const struct word *w, uint32_t t)
+{
+    int lo = 0, hi = w->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (w->terms[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < w->n && w->terms[lo] == t;
+}
+
+/* 1 when the title of d holds words [from, nw) consecutively. */
+static int phrase_in(const struct sdoc *d, const struct word *w, int from, int nw)
+{
+    const uint32_t *t = sdoc_toks(d);
+    int len = nw - from;
+    for (int j = 0; j + len <= d->ntok; j++) {
+        int k = 0;
+        while (k < len && word_has(&w[from + k], t[j + k]))
+            k++;
+        if (k == len)
+            return 1;
+    }
+    return 0;
+}
+
+/* The score of candidate c; see docs/internals/search.md. */
+static double score(const struct run *r, const struct cand *c, int now_year)
+{
+    const struct search_weights *w = r->w;
+    const struct sdoc *d = &r->x->docs[c->doc];
+    int nw = r->q->nw, from = r->q->optional0 && !(c->mask & 1u) ? 1 : 0;
+    double text = c->sum, phrase = 0, cover = 0;
+    if (nw - from >= 2 && phrase_in(d, r->words, from, nw))
+        phrase = 1;
+    int intitle = __builtin_popcount(c->tmask & ~(r->q->optional0 ? 1u : 0u));
+    int ntitle = d->ntok - d->lead;
+    cover = ntitle > 0 ? (double)intitle / ntitle : 0;
+    if (cover > 1)
+        cover = 1;
+    text = (text + w->phrase * phrase + w->coverage * cover) / (nw + w->phrase + w->coverage);
+    double pop = r->x->max_pop > 0 ? log1p(d->pop) / log1p(r->x->max_pop) : 0;
+    double rec = 0;
+    if (d->year) {
+        double age = now_year > d->year ? now_year - d->year : 0;
+        rec = 1 / (1 + age / w->recency_half_life_y);
+    }
+    return w->text * text + w->popularity * pop + w->recency * rec;
+}
+
+/* 1 when hit a ranks below hit b: lower score, or the same score and a later id. */
+static int below(const struct search_index *x, const struct search_hit *a,
+                 const struct search_hit *b)
+{
+    if (a->score != b->score)
+        return a->score < b->score;
+    return strcmp(sdoc_id(&x->docs[a->doc]), sdoc_id(&x->docs[b->doc])) > 0;
+}
+
+/* Offers h to the heap of the best limit hits (its root is the lowest). */
+static void heap_offer(const struct search_index *x, struct search_hit *hp, int *n, int limit,
+                       struct search_hit h)
+{
+    int i;
+    if (*n < limit) {
+        for (i = (*n)++; i > 0 && below(x, &h, &hp[(i - 1) / 2]); i = (i - 1) / 2)
+            hp[i] = hp[(i - 1) / 2];
+        hp[i] = h;
+        return;
+    }
+    if (!below(x, &hp[0], &h))
+        return;
+    for (i = 0;;) {
+        int l = 2 * i + 1, m = l;
+        if (l >= *n)
+            break;
+        if (l + 1 < *n && below(x, &hp[l + 1], &hp[l]))
+            m = l + 1;
+        if (!below(x, &hp[m], &h))
+            break;
+        hp[i] = hp[m];
+        i = m;
+    }
+    hp[i] = h;
+}
+
+/* Facet counters of one run. */
+struct counts {
+    uint32_t *genre, *lang;                               /* by tag id */
+    uint32_t kind[SEARCH_KINDS];                          /* by kind */
+    uint32_t year[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* by year */
+};
+
+static void count_doc(const struct sdoc *d, struct counts *k)
+{
+    const uint16_t *t = sdoc_tags(d);
+    for (int i = 0; i < d->ngenre; i++)
+        k->genre[t[i]]++;
+    if (d->lang)
+        k->lang[d->lang - 1]++;
+    k->kind[d->kind]++;
+    if (d->year >= SEARCH_YEAR_MIN && d->year <= SEARCH_YEAR_MAX)
+        k->year[d->year - SEARCH_YEAR_MIN]++;
+}
+
+/* Keeps the top values of counts c (n of them, names in names) in out, by count then name. */
+static int top_values(const uint32_t *c, uint32_t n, char *const *names, struct search_facet *out,
+                      int max)
+{
+    int m = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!c[i])
+            continue;
+        int j = m < max ? m++ : max - 1;
+        if (j == max - 1 && m == max &&
+            (out[j].count > c[i] || (out[j].count == c[i] && strcmp(out[j].value, names[i]) < 0)))
+            continue;
+        out[j] = (struct search_facet){.value = names[i], .count = c[i]};
+        for (; j > 0 &&
+               (out[j - 1].count < out[j].count ||
+                (out[j - 1].count == out[j].count && strcmp(out[j - 1].value, out[j].value) > 0));
+             j--) {
+            struct search_facet s = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = s;
+        }
+    }
+    return m;
+}
+
+/* Fills the facets of out from k. */
+static void facets_out(const struct search_index *x, const struct counts *k,
+                       struct search_result *out)
+{
+    out->ngenre = top_values(k->genre, x->tags[TAG_GENRE].n, x->tags[TAG_GENRE].s, out->genre,
+                             SEARCH_FACET_TOP);
+    out->nlanguage = top_values(k->lang, x->tags[TAG_LANG].n, x->tags[TAG_LANG].s, out->language,
+                                SEARCH_FACET_TOP);
+    for (int i = 0; i < SEARCH_KINDS; i++)
+        if (k->kind[i])
+            out->kind[out->nkind++] =
+                (struct search_facet){.value = search_kind_names[i], .count = k->kind[i]};
+    for (int y = SEARCH_YEAR_MAX; y >= SEARCH_YEAR_MIN && out->nyear < 50; y--)
+        if (k->year[y - SEARCH_YEAR_MIN])
+            out->year[out->nyear++] =
+                (struct search_facet){.year = y, .count = k->year[y - SEARCH_YEAR_MIN]};
+}
+
+/* Scores the surviving candidates into the hits and the facets. */
+static void rank(struct run *r, int now_year, struct search_result *out)
+{
+    struct search_hit heap[SEARCH_LIMIT_MAX];
+    int n = 0;
+    struct counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
+    if (k) {
+        k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
+        k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
+    }
+    for (size_t i = 0; i < r->nc; i++) {
+        struct search_hit h = {r->c[i].doc, score(r, &r->c[i], now_year)};
+        heap_offer(r->x, heap, &n, r->q->limit, h);
+        if (k)
+            count_doc(&r->x->docs[h.doc], k);
+    }
+    out->total = (uint32_t)r->nc;
+    for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
+        struct search_hit low = heap[0];
+        heap[0] = heap[n - 1];
+        int m = n - 1, i = 0;
+        for (;;) {
+            int l = 2 * i + 1, c = l;
+            if (l >= m)
+                break;
+            if (l + 1 < m && below(r->x, &heap[l + 1], &heap[l]))
+                c = l + 1;
+            if (!below(r->x, &heap[c], &heap[i]))
+                break;
+            struct search_hit s = heap[i];
+            heap[i] = heap[c];
+            heap[c] = s;
+            i = c;
+        }
+        out->hits[n - 1] = low;
+    }
+    if (k) {
+        facets_out(r->x, k, out);
+        free(k->genre);
+        free(k->lang);
+        free(k);
+    }
+}
+
+/* Runs the words against the candidates: the driver first, then the others. */
+static void match(struct run *r)
+{
+    int nw = r->q->nw, drv = -1;
+    for (int i = 0; i < nw; i++)
+        if (r->words[i].required && (drv < 0 || r->words[i].df < r->words[drv].df))
+            drv = i;
+    drive(r, &r->words[drv]);
+    close_word(r, drv, 1);
+    for (int i = 0; i < nw && r->nc; i++) {
+        if (i == drv)
+            continue;
+        for (int k = 0; k < r->words[i].n; k++)
+            check_term(r, &r->x->terms[r->words[i].e[k].term], r->words[i].e[k].q);
+        close_word(r, i, r->words[i].required);
+    }
+}
+
+int search_run(const struct search_index *x, const struct search_query *q,
+               const struct search_synonyms *syn, const struct search_weights *w, int now_year,
+               struct search_result *out)
+{
+    struct run r = {.x = x, .q = q, .w = w};
+    memset(out, 0, sizeof *out);
+    if (q->nw == 0 || resolve_filters(&r) != 0)
+        return 0;
+    r.words = oc_calloc((size_t)q->nw, sizeof *r.words);
+    expand_all(&r, syn);
+    for (int i = 0; i < q->nw; i++)
+        if (r.words[i].required && r.words[i].n == 0)
+            goto out;
+    r.s = scratch_take(x);
+    match(&r);
+    rank(&r, now_year, out);
+    for (size_t i = 0; i < r.nt; i++)
+        r.s->slot[r.touched[i]] = 0;
+    scratch_give(x, r.s);
+out:
+    free(r.words);
+    free(r.c);
+    free(r.touched);
+    return 0;
+}
+
+void search_hit_json(const struct search_index *x, const struct search_hit *h, json_t *out)
+{
+    const struct sdoc *d = &x->docs[h->doc];
+    json_t *o = json_object(), *g = json_array();
+    json_object_set_new(o, "id", json_string(sdoc_id(d)));
+    json_object_set_new(o, "title", json_string(sdoc_title(d)));
+    json_object_set_new(o, "score", json_real(round(h->score * 10000) / 10000));
+    if (d->year)
+        json_object_set_new(o, "year", json_integer(d->year));
+    json_object_set_new(o, "kind", json_string(search_kind_names[d->kind]));
+    if (d->lang)
+        json_object_set_new(o, "language", json_string(x->tags[TAG_LANG].s[d->lang - 1]));
+    for (int i = 0; i < d->ngenre; i++)
+        json_array_append_new(g, json_string(x->tags[TAG_GENRE].s[sdoc_tags(d)[i]]));
+    json_object_set_new(o, "genres", g);
+    json_array_append_new(out, o);
+}

@@ -1,0 +1,304 @@
+/*
+ * snap.c - the index's snapshot file (search.idx next to the database): written whole to a
+ * temporary file and renamed, read back in one pass with every count, offset and id checked,
+ * and a checksum over the whole file, so a damaged or foreign file is refused (and the index
+ * rebuilt from SQLite) rather than trusted. The hashes, the sorted term list and the delete
+ * dictionary are rebuilt on read.
+ */
+#include "search/search_int.h"
+#include "core/alloc.h"
+#include "core/err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SNAP_MAGIC   "OCSRCH01"
+#define SNAP_END     "OCSRCEND"
+#define SNAP_VERSION 1u
+#define SNAP_ENDIAN  0x01020304u
+
+static uint64_t sum_of(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* A snapshot being written and the checksum of what was written so far. */
+struct wr {
+    FILE *f;
+    uint64_t sum;
+};
+
+static void put(struct wr *w, const void *p, size_t n)
+{
+    if (n) {
+        fwrite(p, 1, n, w->f);
+        w->sum = sum_of(w->sum, p, n);
+    }
+}
+
+/* Writes the header, the tags and the term strings. */
+static void write_head(struct wr *f, const struct search_index *x, int64_t gen)
+{
+    uint32_t v[2] = {SNAP_VERSION, SNAP_ENDIAN};
+    uint64_t pool = x->pool_len;
+    put(f, SNAP_MAGIC, 8);
+    put(f, v, sizeof v);
+    put(f, &gen, 8);
+    put(f, &x->ndocs, 4);
+    put(f, &x->nterms, 4);
+    put(f, &pool, 8);
+    put(f, &x->max_pop, 4);
+    for (int k = 0; k < TAG_KINDS; k++) {
+        put(f, &x->tags[k].n, 4);
+        for (uint32_t i = 0; i < x->tags[k].n; i++) {
+            uint16_t l = (uint16_t)strlen(x->tags[k].s[i]);
+            put(f, &l, 2);
+            put(f, x->tags[k].s[i], l);
+        }
+    }
+    put(f, x->pool, x->pool_len);
+}
+
+int search_snapshot_write(const struct search_index *x, int64_t gen, const char *path)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct wr wf = {fd >= 0 ? fdopen(fd, "wb") : NULL, 1469598103934665603ULL}, *w = &wf;
+    FILE *f = wf.f;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
+        return OC_EIO;
+    }
+    write_head(w, x, gen);
+    for (uint32_t i = 0; i < x->nterms; i++) {
+        const struct sterm *t = &x->terms[i];
+        put(w, &t->str, 4);
+        put(w, &t->len, 1);
+        put(w, &t->n, 4);
+        put(w, t->post, (size_t)t->n * 4);
+    }
+    for (uint32_t i = 0; i < x->ndocs; i++) {
+        const struct sdoc *d = &x->docs[i];
+        uint8_t alive = d->blob != NULL;
+        put(w, &alive, 1);
+        if (!alive)
+            continue;
+        uint32_t bl = (uint32_t)sdoc_blob_size(d);
+        put(w, (const char *)d + offsetof(struct sdoc, pop),
+            offsetof(struct sdoc, lead) + 1 - offsetof(struct sdoc, pop));
+        put(w, &bl, 4);
+        put(w, d->blob, bl);
+    }
+    put(w, SNAP_END, 8);
+    uint64_t sum = w->sum;
+    put(w, &sum, 8);
+    int bad = ferror(f) | fflush(f) | fsync(fileno(f));
+    bad |= fclose(f);
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return OC_EIO;
+    }
+    return 0;
+}
+
+/* A bounds-checked reader over the file's bytes. */
+struct cur {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static const void *take(struct cur *c, size_t n)
+{
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = 1;
+        return NULL;
+    }
+    const void *r = c->p;
+    c->p += n;
+    return r;
+}
+
+static void get(struct cur *c, void *out, size_t n)
+{
+    const void *p = take(c, n);
+    if (p)
+        memcpy(out, p, n);
+    else
+        memset(out, 0, n);
+}
+
+/* Reads the tags and term strings into x. */
+static int read_head(struct cur *c, struct search_index *x, int64_t *gen)
+{
+    uint32_t v[2];
+    uint64_t pool;
+    const void *m = take(c, 8);
+    if (!m || memcmp(m, SNAP_MAGIC, 8) != 0)
+        return -1;
+    get(c, v, sizeof v);
+    get(c, gen, 8);
+    get(c, &x->ndocs, 4);
+    get(c, &x->nterms, 4);
+    get(c, &pool, 8);
+    get(c, &x->max_pop, 4);
+    if (c->bad || v[0] != SNAP_VERSION || v[1] != SNAP_ENDIAN || x->ndocs > SEARCH_DOCS_MAX ||
+        pool > UINT32_MAX || x->nterms > pool)
+        return -1;
+    for (int k = 0; k < TAG_KINDS; k++) {
+        uint32_t n;
+        get(c, &n, 4);
+        for (uint32_t i = 0; i < n && !c->bad; i++) {
+            uint16_t l;
+            char s[SEARCH_TAG_MAX + 1];
+            get(c, &l, 2);
+            const char *p = l <= SEARCH_TAG_MAX ? take(c, l) : NULL;
+            if (!p)
+                return -1;
+            memcpy(s, p, l);
+            s[l] = 0;
+            if (search_tag_intern(x, k, s) != (int)i)
+                return -1;
+        }
+    }
+    const char *p = take(c, (size_t)pool);
+    if (!p || (pool && p[pool - 1] != 0))
+        return -1;
+    x->pool = oc_malloc(pool + 1);
+    memcpy(x->pool, p, pool);
+    x->pool_len = x->pool_cap = pool;
+    return c->bad ? -1 : 0;
+}
+
+/* Reads the terms and their postings. */
+static int read_terms(struct cur *c, struct search_index *x)
+{
+    x->terms = oc_calloc(x->nterms + 1, sizeof *x->terms);
+    x->terms_cap = x->nterms + 1;
+    for (uint32_t i = 0; i < x->nterms; i++) {
+        struct sterm *t = &x->terms[i];
+        get(c, &t->str, 4);
+        get(c, &t->len, 1);
+        get(c, &t->n, 4);
+        if (c->bad || t->len == 0 || t->len > SEARCH_TOKEN_MAX ||
+            t->str + (size_t)t->len >= x->pool_len || x->pool[t->str + t->len] != 0 ||
+            strlen(x->pool + t->str) != t->len || t->n > x->ndocs)
+            return -1;
+        const uint32_t *p = take(c, (size_t)t->n * 4);
+        if (!p)
+            return -1;
+        t->cap = t->n;
+        t->post = oc_malloc(((size_t)t->n + 1) * 4);
+        memcpy(t->post, p, (size_t)t->n * 4);
+        for (uint32_t k = 0; k < t->n; k++)
+            if ((t->post[k] >> SP_SHIFT) >= x->ndocs || (k && t->post[k] <= t->post[k - 1]))
+                return -1;
+    }
+    return 0;
+}
+
+/* 1 when the blob of d (bl bytes) is well formed against x's tags and terms. */
+static int blob_ok(const struct search_index *x, const struct sdoc *d, const char *b, uint32_t bl)
+{
+    size_t fixed = d->ntok * 4u + (d->ngenre + d->nregion + d->nent) * 2u;
+    if (bl < fixed + 4 || d->kind >= SEARCH_KINDS || d->ntok > SEARCH_TITLE_TOKS ||
+        d->lang > x->tags[TAG_LANG].n || b[bl - 1] != 0)
+        return 0;
+    const char *id = b + fixed, *end = b + bl;
+    size_t il = strnlen(id, (size_t)(end - id));
+    if (il == 0 || id + il + 1 >= end)
+        return 0;
+    const char *title = id + il + 1;
+    size_t tl = strnlen(title, (size_t)(end - title));
+    if (tl == 0 || title + tl != end - 1)
+        return 0;
+    uint32_t t;
+    uint16_t g;
+    for (int i = 0; i < d->ntok; i++) {
+        memcpy(&t, b + 4 * i, 4);
+        if (t >= x->nterms)
+            return 0;
+    }
+    const uint32_t lim[] = {x->tags[TAG_GENRE].n, x->tags[TAG_REGION].n, x->tags[TAG_ENT].n};
+    const int cnt[] = {d->ngenre, d->nregion, d->nent};
+    for (int l = 0, k = 0; l < 3; l++)
+        for (int i = 0; i < cnt[l]; i++, k++) {
+            memcpy(&g, b + d->ntok * 4u + 2u * k, 2);
+            if (g >= lim[l])
+                return 0;
+        }
+    return 1;
+}
+
+/* Reads the documents. */
+static int read_docs(struct cur *c, struct search_index *x)
+{
+    const size_t fields = offsetof(struct sdoc, lead) + 1 - offsetof(struct sdoc, pop);
+    x->docs = oc_calloc(x->ndocs + 1, sizeof *x->docs);
+    x->docs_cap = x->ndocs + 1;
+    for (uint32_t i = 0; i < x->ndocs; i++) {
+        struct sdoc *d = &x->docs[i];
+        uint8_t alive;
+        uint32_t bl;
+        get(c, &alive, 1);
+        if (!alive)
+            continue;
+        get(c, (char *)d + offsetof(struct sdoc, pop), fields);
+        get(c, &bl, 4);
+        const char *b = take(c, bl);
+        if (!b || !blob_ok(x, d, b, bl))
+            return -1;
+        d->blob = oc_malloc(bl);
+        memcpy(d->blob, b, bl);
+        x->blob_bytes += bl;
+        x->live++;
+        if (search_doc_find(x, sdoc_id(d)) != UINT32_MAX)
+            return -1;
+        search_ids_add(x, i);
+    }
+    const void *m = take(c, 8);
+    return m && memcmp(m, SNAP_END, 8) == 0 && c->p + 8 == c->end ? 0 : -1;
+}
+
+int search_snapshot_read(const char *path, struct search_index **out, int64_t *gen)
+{
+    struct stat st;
+    unsigned char *buf = NULL;
+    struct search_index *x = NULL;
+    int rc = OC_EIO;
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? OC_ENOTFOUND : OC_EIO;
+    if (fstat(fileno(f), &st) != 0 || st.st_size < 16)
+        goto out;
+    buf = oc_malloc((size_t)st.st_size);
+    if (fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+        goto out;
+    uint64_t sum;
+    memcpy(&sum, buf + st.st_size - 8, 8);
+    if (sum_of(1469598103934665603ULL, buf, (size_t)st.st_size - 8) != sum)
+        goto out;
+    struct cur c = {buf, buf + st.st_size, 0};
+    x = search_index_new();
+    if (read_head(&c, x, gen) || read_terms(&c, x) || read_docs(&c, x))
+        goto out;
+    search_index_rehash(x);
+    *out = x;
+    x = NULL;
+    rc = 0;
+out:
+    search_index_destroy(x);
+    free(buf);
+    fclose(f);
+    return rc;
+}
