@@ -10,6 +10,7 @@
 #include "ingest/ingest.h"
 #include "qoe/qoe.h"
 #include "resume/resume.h"
+#include "search/search.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -31,6 +32,9 @@ static const struct bench_entry benches[] = {
     {"resume", resume_bench_main,
      "PUT, batched POST or GET on /v1/resume: requests/s, positions/s, p50/p99 latency",
      resume_bench_cli},
+    {"search", search_bench_main,
+     "catalog search at 1M titles vs SQLite FTS5: p50/p95/p99, top-1/top-10 recall, size",
+     search_bench_cli},
     {0},
 };
 

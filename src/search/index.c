@@ -8,6 +8,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,10 @@ void search_index_destroy(struct search_index *x)
         return;
     for (uint32_t i = 0; x->docs && i < x->ndocs; i++)
         free(x->docs[i].blob);
-    for (uint32_t i = 0; x->terms && i < x->nterms; i++)
-        free(x->terms[i].post);
+    for (uint32_t i = 0; x->terms && i < x->nterms; i++) {
+        free(x->terms[i].l[0].p);
+        free(x->terms[i].l[1].p);
+    }
     for (int k = 0; k < TAG_KINDS; k++) {
         for (uint32_t i = 0; i < x->tags[k].n; i++)
             free(x->tags[k].s[i]);
@@ -60,6 +63,9 @@ void search_index_destroy(struct search_index *x)
     }
     pthread_mutex_destroy(&x->smu);
     free(x->docs);
+    free(x->blocks);
+    free(x->feat);
+    free(x->dead);
     free(x->terms);
     free(x->pool);
     free(x->tslots);
@@ -334,6 +340,39 @@ static void ids_remove(struct search_index *x, uint32_t d)
 
 /* ---- documents ---- */
 
+void search_doc_meta(struct search_index *x, uint32_t d)
+{
+    size_t b = d >> SBLOCK_SHIFT, words = (size_t)(d >> 6) + 1, old = x->dead_cap;
+    if (b >= x->blocks_cap) {
+        size_t cap = x->blocks_cap;
+        x->blocks = oc_grow(x->blocks, &cap, b + 1, sizeof *x->blocks);
+        memset(x->blocks + x->blocks_cap, 0, (cap - x->blocks_cap) * sizeof *x->blocks);
+        x->blocks_cap = cap;
+    }
+    if (words > old) {
+        x->dead = oc_grow(x->dead, &x->dead_cap, words, sizeof *x->dead);
+        memset(x->dead + old, 0, (x->dead_cap - old) * sizeof *x->dead);
+    }
+    x->feat = oc_grow(x->feat, &x->feat_cap, (size_t)d + 1, sizeof *x->feat);
+    const struct sdoc *sd = &x->docs[d];
+    if (!sd->blob) {
+        x->dead[d >> 6] |= 1ULL << (d & 63);
+        return;
+    }
+    x->dead[d >> 6] &= ~(1ULL << (d & 63));
+    double lp = log1p(sd->pop) * SFEAT_LPOP_SCALE;
+    struct sfeat *f = &x->feat[d];
+    f->lpop = lp > 65535 ? 65535 : (uint16_t)lround(lp);
+    f->year = sd->year;
+    f->ntitle = (uint16_t)(sd->ntok - sd->lead);
+    if (f->lpop > x->max_lpop)
+        x->max_lpop = f->lpop;
+    if (f->lpop > x->blocks[b].lpop)
+        x->blocks[b].lpop = f->lpop;
+    if (sd->year > x->blocks[b].year)
+        x->blocks[b].year = sd->year;
+}
+
 int search_index_delete(struct search_index *x, const char *id)
 {
     uint32_t d = search_doc_find(x, id);
@@ -343,6 +382,7 @@ int search_index_delete(struct search_index *x, const char *id)
     x->blob_bytes -= sdoc_blob_size(&x->docs[d]);
     free(x->docs[d].blob);
     x->docs[d].blob = NULL;
+    search_doc_meta(x, d);
     x->live--;
     return 0;
 }
@@ -377,12 +417,12 @@ static void add_postings(struct search_index *x, uint32_t d, size_t n)
         uint32_t t = (uint32_t)(x->pairs[i] >> 32), f = 0;
         for (; i < n && (uint32_t)(x->pairs[i] >> 32) == t; i++)
             f |= (uint32_t)x->pairs[i];
-        struct sterm *st = &x->terms[t];
-        if (st->n == st->cap) {
-            st->cap = st->cap ? st->cap * 2 : 2;
-            st->post = oc_realloc(st->post, st->cap * sizeof *st->post);
+        struct splist *l = &x->terms[t].l[f == SF_DESC];
+        if (l->n == l->cap) {
+            l->cap = l->cap < 4 ? l->cap + 1 : l->cap + l->cap / 2;
+            l->p = oc_realloc(l->p, l->cap * sizeof *l->p);
         }
-        st->post[st->n++] = d << SP_SHIFT | f;
+        l->p[l->n++] = d << SP_SHIFT | f;
     }
 }
 
@@ -462,6 +502,7 @@ int search_index_put(struct search_index *x, const struct search_title *t)
     if (sd.pop > x->max_pop)
         x->max_pop = sd.pop;
     search_ids_add(x, d);
+    search_doc_meta(x, d);
     return replaced;
 }
 
@@ -476,7 +517,8 @@ size_t search_index_bytes(const struct search_index *x)
                x->terms_cap * sizeof *x->terms + x->pool_cap + x->ntslots * 4u + x->nids * 4u +
                x->nsorted * 4u + x->del.nheads * 4u + x->del.cap * sizeof *x->del.e;
     for (uint32_t i = 0; i < x->nterms; i++)
-        b += x->terms[i].cap * 4u + (x->terms[i].cap ? 16 : 0);
+        for (int k = 0; k < 2; k++)
+            b += x->terms[i].l[k].cap * 4u + (x->terms[i].l[k].cap ? 16 : 0);
     return b;
 }
 

@@ -16,9 +16,11 @@
 
 #define EXP_MAX        64    /* terms one query word expands to */
 #define TYPO_CANDS     256   /* typo candidates checked per word */
-#define PREFIX_TERMS   24    /* most frequent completions of the last word */
+#define PREFIX_TERMS   24    /* most frequent completions of the last word (of 3+ bytes) */
+#define TYPO_SKIP_DF   1000  /* a word found as typed in this many titles is not corrected */
 #define PREFIX_SCAN    50000 /* terms looked at for completions */
 #define SCRATCH_REJECT UINT32_MAX
+#define FACET_EXACT    10000 /* matches past which facets are counted on a sample */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -62,6 +64,7 @@ struct run {
     size_t nt, tcap;
     struct filt f;
     int sorted; /* candidates are in document order */
+    int tier;   /* 0: titles, alternative titles, people; 1: descriptions too */
 };
 
 static void exp_add(struct word *w, uint32_t t, float q)
@@ -104,7 +107,7 @@ static void typo_check(const struct search_index *x, uint32_t t, const char *s, 
         return;
     int dist = search_distance(s, n, search_term_str(x, t), x->terms[t].len, d);
     if (dist >= 1 && dist <= d)
-        c[(*nc)++] = (struct tc){t, dist, x->terms[t].n};
+        c[(*nc)++] = (struct tc){t, dist, STERM_DF(&x->terms[t])};
 }
 
 /* Looks up one variant v (n bytes) of the query word s: as a term, and in the delete
@@ -148,14 +151,13 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
 }
 
 /* Keeps term t in the top PREFIX_TERMS completions by postings. */
-static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n)
+static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
 {
-    int i = *n < PREFIX_TERMS ? (*n)++ : PREFIX_TERMS - 1;
-    if (i == PREFIX_TERMS - 1 && *n == PREFIX_TERMS && x->terms[top[i]].n >= x->terms[t].n &&
-        top[i] != t)
+    int i = *n < max ? (*n)++ : max - 1;
+    if (i == max - 1 && *n == max && STERM_DF(&x->terms[top[i]]) >= STERM_DF(&x->terms[t]))
         return;
     top[i] = t;
-    for (; i > 0 && x->terms[top[i - 1]].n < x->terms[top[i]].n; i--) {
+    for (; i > 0 && STERM_DF(&x->terms[top[i - 1]]) < STERM_DF(&x->terms[top[i]]); i--) {
         uint32_t k = top[i];
         top[i] = top[i - 1];
         top[i - 1] = k;
@@ -168,7 +170,7 @@ static void expand_prefix(const struct run *r, struct word *w, const char *p)
     const struct search_index *x = r->x;
     size_t pl = strlen(p), lo = 0, hi = x->nsorted;
     uint32_t top[PREFIX_TERMS];
-    int n = 0;
+    int n = 0, max = pl == 1 ? 4 : pl == 2 ? 8 : PREFIX_TERMS;
     if (pl == 0)
         return;
     while (lo < hi) {
@@ -181,11 +183,11 @@ static void expand_prefix(const struct run *r, struct word *w, const char *p)
     for (size_t i = lo, k = 0; i < x->nsorted && k < PREFIX_SCAN; i++, k++) {
         if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
             break;
-        prefix_keep(x, x->sorted[i], top, &n);
+        prefix_keep(x, x->sorted[i], top, &n, max);
     }
     for (uint32_t t = x->nsorted; t < x->nterms; t++)
         if (strncmp(search_term_str(x, t), p, pl) == 0)
-            prefix_keep(x, t, top, &n);
+            prefix_keep(x, t, top, &n, max);
     for (int i = 0; i < n; i++) {
         double share = (double)pl / x->terms[top[i]].len;
         exp_add(w, top[i], (float)(r->w->q_prefix + (r->w->q_exact - r->w->q_prefix) * share));
@@ -214,11 +216,11 @@ static void expand_all(struct run *r, const struct search_synonyms *syn)
                 exp_add(w, t, (float)r->w->q_syn);
         if (i == q->nw - 1 && q->prefix)
             expand_prefix(r, w, q->last_raw);
-        expand_typos(r, w, q->w[i]);
-        for (int k = 0; k < w->n; k++) {
-            w->df += r->x->terms[w->e[k].term].n;
+        t = search_term_find(r->x, q->w[i], strlen(q->w[i]));
+        if (t == UINT32_MAX || STERM_DF(&r->x->terms[t]) < TYPO_SKIP_DF)
+            expand_typos(r, w, q->w[i]);
+        for (int k = 0; k < w->n; k++)
             w->terms[k] = w->e[k].term;
-        }
         qsort(w->terms, (size_t)w->n, sizeof w->terms[0], cmp_u32);
     }
 }
@@ -310,29 +312,24 @@ static void scratch_give(const struct search_index *x, struct sscratch *s)
     pthread_mutex_unlock(&m->smu);
 }
 
-/* Walks the postings of the driving word into new candidates. */
+/* Walks the postings of the driving word into new candidates (filters apply when ranking). */
 static void drive(struct run *r, const struct word *w)
 {
-    for (int k = 0; k < w->n; k++) {
-        const struct sterm *t = &r->x->terms[w->e[k].term];
-        for (uint32_t i = 0; i < t->n; i++) {
-            uint32_t doc = t->post[i] >> SP_SHIFT, *slot = &r->s->slot[doc];
-            if (*slot == SCRATCH_REJECT)
-                continue;
-            if (*slot == 0) {
-                r->touched = oc_grow(r->touched, &r->tcap, r->nt + 1, sizeof *r->touched);
-                r->touched[r->nt++] = doc;
-                if (!passes(&r->x->docs[doc], &r->f)) {
-                    *slot = SCRATCH_REJECT;
-                    continue;
+    for (int k = 0; k < w->n; k++)
+        for (int li = 0; li <= r->tier; li++) {
+            const struct splist *l = &r->x->terms[w->e[k].term].l[li];
+            for (uint32_t i = 0; i < l->n; i++) {
+                uint32_t doc = l->p[i] >> SP_SHIFT, *slot = &r->s->slot[doc];
+                if (*slot == 0) {
+                    r->touched = oc_grow(r->touched, &r->tcap, r->nt + 1, sizeof *r->touched);
+                    r->touched[r->nt++] = doc;
+                    r->c = oc_grow(r->c, &r->ccap, r->nc + 1, sizeof *r->c);
+                    r->c[r->nc] = (struct cand){.doc = doc};
+                    *slot = (uint32_t)++r->nc;
                 }
-                r->c = oc_grow(r->c, &r->ccap, r->nc + 1, sizeof *r->c);
-                r->c[r->nc] = (struct cand){.doc = doc};
-                *slot = (uint32_t)++r->nc;
+                credit(r, &r->c[*slot - 1], l->p[i], w->e[k].q);
             }
-            credit(r, &r->c[*slot - 1], t->post[i], w->e[k].q);
         }
-    }
 }
 
 static int cmp_cand_doc(const void *a, const void *b)
@@ -352,14 +349,14 @@ static void sort_cands(struct run *r)
     r->sorted = 1;
 }
 
-/* Credits the candidates that term t (match quality q) holds. */
-static void check_term(struct run *r, const struct sterm *t, float q)
+/* Credits the candidates that the posting list t (match quality q) holds. */
+static void check_term(struct run *r, const struct splist *t, float q)
 {
     if ((size_t)t->n <= 8 * r->nc + 64) { /* scan the postings */
         for (uint32_t i = 0; i < t->n; i++) {
-            uint32_t slot = r->s->slot[t->post[i] >> SP_SHIFT];
+            uint32_t slot = r->s->slot[t->p[i] >> SP_SHIFT];
             if (slot && slot != SCRATCH_REJECT)
-                credit(r, &r->c[slot - 1], t->post[i], q);
+                credit(r, &r->c[slot - 1], t->p[i], q);
         }
         return;
     }
@@ -367,19 +364,19 @@ static void check_term(struct run *r, const struct sterm *t, float q)
     uint32_t pos = 0;
     for (size_t i = 0; i < r->nc && pos < t->n; i++) { /* gallop */
         uint32_t key = r->c[i].doc << SP_SHIFT, step = 1, lo = pos, hi;
-        while (lo + step < t->n && t->post[lo + step] < key)
+        while (lo + step < t->n && t->p[lo + step] < key)
             lo += step, step *= 2;
         hi = lo + step < t->n ? lo + step : t->n;
         while (lo < hi) {
             uint32_t mid = (lo + hi) / 2;
-            if (t->post[mid] < key)
+            if (t->p[mid] < key)
                 lo = mid + 1;
             else
                 hi = mid;
         }
         pos = lo;
-        if (pos < t->n && (t->post[pos] >> SP_SHIFT) == r->c[i].doc)
-            credit(r, &r->c[i], t->post[pos], q);
+        if (pos < t->n && (t->p[pos] >> SP_SHIFT) == r->c[i].doc)
+            credit(r, &r->c[i], t->p[pos], q);
     }
 }
 
@@ -436,28 +433,34 @@ static int phrase_in(const struct sdoc *d, const struct word *w, int from, int n
     return 0;
 }
 
-/* The score of candidate c; see docs/internals/search.md. */
-static double score(const struct run *r, const struct cand *c, int now_year)
+/* The recency of a year: 1 this year, 1/2 after the half-life, 0 unknown. */
+static double recency(const struct search_weights *w, int year, int now_year)
+{
+    if (!year)
+        return 0;
+    double age = now_year > year ? now_year - year : 0;
+    return 1 / (1 + age / w->recency_half_life_y);
+}
+
+/* The score of candidate c (docs/internals/search.md). The phrase, which reads the title,
+ * is checked only when it could lift the score to floor (the lowest hit kept so far). */
+static double score(const struct run *r, const struct cand *c, int now_year, double floor)
 {
     const struct search_weights *w = r->w;
-    const struct sdoc *d = &r->x->docs[c->doc];
+    const struct sfeat *f = &r->x->feat[c->doc];
     int nw = r->q->nw, from = r->q->optional0 && !(c->mask & 1u) ? 1 : 0;
-    double text = c->sum, phrase = 0, cover = 0;
-    if (nw - from >= 2 && phrase_in(d, r->words, from, nw))
-        phrase = 1;
+    double norm = nw + w->phrase + w->coverage;
     int intitle = __builtin_popcount(c->tmask & ~(r->q->optional0 ? 1u : 0u));
-    int ntitle = d->ntok - d->lead;
-    cover = ntitle > 0 ? (double)intitle / ntitle : 0;
+    double cover = f->ntitle > 0 ? (double)intitle / f->ntitle : 0;
     if (cover > 1)
         cover = 1;
-    text = (text + w->phrase * phrase + w->coverage * cover) / (nw + w->phrase + w->coverage);
-    double pop = r->x->max_pop > 0 ? log1p(d->pop) / log1p(r->x->max_pop) : 0;
-    double rec = 0;
-    if (d->year) {
-        double age = now_year > d->year ? now_year - d->year : 0;
-        rec = 1 / (1 + age / w->recency_half_life_y);
-    }
-    return w->text * text + w->popularity * pop + w->recency * rec;
+    double pop = r->x->max_lpop > 0 ? (double)f->lpop / r->x->max_lpop : 0;
+    double s = w->text * (c->sum + w->coverage * cover) / norm + w->popularity * pop +
+               w->recency * recency(w, f->year, now_year);
+    double gain = w->text * w->phrase / norm;
+    if (nw - from >= 2 && s + gain >= floor && phrase_in(&r->x->docs[c->doc], r->words, from, nw))
+        s += gain;
+    return s;
 }
 
 /* 1 when hit a ranks below hit b: lower score, or the same score and a later id. */
@@ -540,6 +543,19 @@ static int top_values(const uint32_t *c, uint32_t n, char *const *names, struct 
     return m;
 }
 
+/* Multiplies every count of k by step (a sample's counts). */
+static void scale_counts(const struct search_index *x, struct counts *k, uint32_t step)
+{
+    for (uint32_t i = 0; i < x->tags[TAG_GENRE].n; i++)
+        k->genre[i] *= step;
+    for (uint32_t i = 0; i < x->tags[TAG_LANG].n; i++)
+        k->lang[i] *= step;
+    for (int i = 0; i < SEARCH_KINDS; i++)
+        k->kind[i] *= step;
+    for (int i = 0; i <= SEARCH_YEAR_MAX - SEARCH_YEAR_MIN; i++)
+        k->year[i] *= step;
+}
+
 /* Fills the facets of out from k. */
 static void facets_out(const struct search_index *x, const struct counts *k,
                        struct search_result *out)
@@ -558,23 +574,115 @@ static void facets_out(const struct search_index *x, const struct counts *k,
                 (struct search_facet){.year = y, .count = k->year[y - SEARCH_YEAR_MIN]};
 }
 
-/* Scores the surviving candidates into the hits and the facets. */
+/* A ranking block holding candidates and the best score any of them could reach. */
+struct bub {
+    uint32_t b;
+    double ub;
+};
+
+static int cmp_bub(const void *a, const void *b)
+{
+    const struct bub *x = a, *y = b;
+    return x->ub > y->ub ? -1 : x->ub < y->ub ? 1 : (x->b > y->b) - (x->b < y->b);
+}
+
+/* The best score a candidate of block b with text sum at most sum could reach. */
+static double block_bound(const struct run *r, uint32_t b, float sum, int now_year)
+{
+    const struct search_weights *w = r->w;
+    const struct sblock *k = &r->x->blocks[b];
+    int nw = r->q->nw;
+    double text = (sum + (nw >= 2 ? w->phrase : 0) + w->coverage) / (nw + w->phrase + w->coverage);
+    double pop = r->x->max_lpop > 0 ? (double)k->lpop / r->x->max_lpop : 0;
+    return w->text * text + w->popularity * pop + w->recency * recency(w, k->year, now_year) + 1e-9;
+}
+
+/* Ranks the candidates (no filters) block by block, best bound first, skipping the blocks
+ * that cannot enter the hits. */
+static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_year)
+{
+    size_t nb = ((size_t)r->x->ndocs >> SBLOCK_SHIFT) + 1, nbl = 0;
+    uint32_t *start = oc_calloc(nb + 1, sizeof *start), *order, *at;
+    float *maxsum = oc_calloc(nb, sizeof *maxsum);
+    for (size_t i = 0; i < r->nc; i++) {
+        uint32_t b = r->c[i].doc >> SBLOCK_SHIFT;
+        start[b + 1]++;
+        if (r->c[i].sum > maxsum[b])
+            maxsum[b] = r->c[i].sum;
+    }
+    for (size_t b = 0; b < nb; b++)
+        nbl += start[b + 1] > 0, start[b + 1] += start[b];
+    order = oc_malloc((r->nc + 1) * sizeof *order);
+    at = oc_malloc((nb + 1) * sizeof *at);
+    memcpy(at, start, (nb + 1) * sizeof *at);
+    for (size_t i = 0; i < r->nc; i++)
+        order[at[r->c[i].doc >> SBLOCK_SHIFT]++] = (uint32_t)i;
+    struct bub *bl = oc_malloc((nbl + 1) * sizeof *bl);
+    nbl = 0;
+    for (uint32_t b = 0; b < nb; b++)
+        if (start[b + 1] > start[b])
+            bl[nbl++] = (struct bub){b, block_bound(r, b, maxsum[b], now_year)};
+    qsort(bl, nbl, sizeof *bl, cmp_bub);
+    for (size_t i = 0; i < nbl; i++) {
+        if (*n == r->q->limit && bl[i].ub < heap[0].score)
+            break;
+        for (uint32_t j = start[bl[i].b]; j < start[bl[i].b + 1]; j++) {
+            const struct cand *c = &r->c[order[j]];
+            double floor = *n == r->q->limit ? heap[0].score : -1;
+            if (!search_doc_dead(r->x, c->doc))
+                heap_offer(r->x, heap, n, r->q->limit,
+                           (struct search_hit){c->doc, score(r, c, now_year, floor)});
+        }
+    }
+    free(bl);
+    free(at);
+    free(order);
+    free(maxsum);
+    free(start);
+}
+
+/* Counts the facets and the total; past FACET_EXACT candidates the facets are counted on an
+ * even sample and scaled. With filters, also ranks (every candidate is read anyway). */
+static void count_all(struct run *r, struct counts *k, int filtered, struct search_hit *heap,
+                      int *n, int now_year, struct search_result *out)
+{
+    size_t step = r->nc > FACET_EXACT ? (r->nc + FACET_EXACT - 1) / FACET_EXACT : 1;
+    for (size_t i = 0; i < r->nc; i++) {
+        const struct sdoc *d = &r->x->docs[r->c[i].doc];
+        if (filtered) {
+            if (!passes(d, &r->f))
+                continue;
+            double floor = *n == r->q->limit ? heap[0].score : -1;
+            heap_offer(r->x, heap, n, r->q->limit,
+                       (struct search_hit){r->c[i].doc, score(r, &r->c[i], now_year, floor)});
+        } else if (search_doc_dead(r->x, r->c[i].doc)) {
+            continue;
+        }
+        if (k && out->total % step == 0)
+            count_doc(d, k);
+        out->total++;
+    }
+    out->facets_sampled = step > 1;
+    if (k && step > 1)
+        scale_counts(r->x, k, (uint32_t)step);
+}
+
+/* Scores the surviving candidates into the hits and counts the facets. */
 static void rank(struct run *r, int now_year, struct search_result *out)
 {
     struct search_hit heap[SEARCH_LIMIT_MAX];
     int n = 0;
+    const struct filt *f = &r->f;
+    int filtered = f->genre >= 0 || f->lang >= 0 || f->region >= 0 || f->ent >= 0 || f->kind >= 0 ||
+                   f->ymin || f->ymax;
     struct counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
     if (k) {
         k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
         k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
     }
-    for (size_t i = 0; i < r->nc; i++) {
-        struct search_hit h = {r->c[i].doc, score(r, &r->c[i], now_year)};
-        heap_offer(r->x, heap, &n, r->q->limit, h);
-        if (k)
-            count_doc(&r->x->docs[h.doc], k);
-    }
-    out->total = (uint32_t)r->nc;
+    count_all(r, k, filtered, heap, &n, now_year, out);
+    if (!filtered)
+        rank_blocks(r, heap, &n, now_year);
     for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
         struct search_hit low = heap[0];
         heap[0] = heap[n - 1];
@@ -602,22 +710,39 @@ static void rank(struct run *r, int now_year, struct search_result *out)
     }
 }
 
-/* Runs the words against the candidates: the driver first, then the others. */
+/* Runs the words against the candidates: the driver (the required word with the fewest
+ * postings) first, then the others. */
 static void match(struct run *r)
 {
     int nw = r->q->nw, drv = -1;
-    for (int i = 0; i < nw; i++)
-        if (r->words[i].required && (drv < 0 || r->words[i].df < r->words[drv].df))
+    for (int i = 0; i < nw; i++) {
+        struct word *w = &r->words[i];
+        w->df = 0;
+        for (int k = 0; k < w->n; k++)
+            for (int li = 0; li <= r->tier; li++)
+                w->df += r->x->terms[w->e[k].term].l[li].n;
+        if (w->required && (drv < 0 || w->df < r->words[drv].df))
             drv = i;
+    }
     drive(r, &r->words[drv]);
     close_word(r, drv, 1);
     for (int i = 0; i < nw && r->nc; i++) {
         if (i == drv)
             continue;
         for (int k = 0; k < r->words[i].n; k++)
-            check_term(r, &r->x->terms[r->words[i].e[k].term], r->words[i].e[k].q);
+            for (int li = 0; li <= r->tier; li++)
+                check_term(r, &r->x->terms[r->words[i].e[k].term].l[li], r->words[i].e[k].q);
         close_word(r, i, r->words[i].required);
     }
+}
+
+/* Clears the scratch map and the candidates for another tier. */
+static void reset(struct run *r)
+{
+    for (size_t i = 0; i < r->nt; i++)
+        r->s->slot[r->touched[i]] = 0;
+    r->nt = r->nc = 0;
+    r->sorted = 0;
 }
 
 int search_run(const struct search_index *x, const struct search_query *q,
@@ -634,10 +759,14 @@ int search_run(const struct search_index *x, const struct search_query *q,
         if (r.words[i].required && r.words[i].n == 0)
             goto out;
     r.s = scratch_take(x);
-    match(&r);
-    rank(&r, now_year, out);
-    for (size_t i = 0; i < r.nt; i++)
-        r.s->slot[r.touched[i]] = 0;
+    for (r.tier = 0; r.tier < 2; r.tier++) { /* descriptions only when titles give too few */
+        memset(out, 0, sizeof *out);
+        match(&r);
+        rank(&r, now_year, out);
+        reset(&r);
+        if (out->total >= (uint32_t)q->limit)
+            break;
+    }
     scratch_give(x, r.s);
 out:
     free(r.words);

@@ -38,13 +38,22 @@ struct sdoc {
     uint8_t lead; /* 1 when the first title token is an article */
 };
 
-/* One term: its postings in increasing document order. */
-struct sterm {
-    uint32_t *post; /* owned */
+/* Postings in increasing document order. */
+struct splist {
+    uint32_t *p; /* owned */
     uint32_t n, cap;
+};
+
+/* One term: the documents holding it in a title, alternative title or person (l[0], with
+ * the description bit too when it is there as well), and those holding it only in their
+ * description (l[1]), searched only when the first give too few hits. */
+struct sterm {
+    struct splist l[2];
     uint32_t str; /* offset of its bytes (NUL-terminated) in the string pool */
     uint8_t len;  /* bytes */
 };
+/* Documents holding term t anywhere. */
+#define STERM_DF(t) ((t)->l[0].n + (t)->l[1].n)
 
 /* A dictionary of strings to small ids (tags: genres, languages, regions, entitlements). */
 struct sdict {
@@ -76,6 +85,25 @@ struct sscratch {
 
 enum { TAG_GENRE = 0, TAG_LANG, TAG_REGION, TAG_ENT, TAG_KINDS };
 
+#define SBLOCK_SHIFT 8 /* documents per ranking block: 256 */
+
+/* The best popularity and the latest year of a block of documents (dead ones included), so
+ * the ranking skips blocks whose best possible score cannot enter the hits. */
+struct sblock {
+    uint16_t lpop; /* the largest sfeat.lpop */
+    int16_t year;  /* the latest year */
+};
+
+#define SFEAT_LPOP_SCALE 1800.0 /* sfeat.lpop = log1p(popularity) * this, rounded */
+
+/* What ranking reads of a document, packed apart from the documents so that scoring many
+ * candidates stays in cache. */
+struct sfeat {
+    uint16_t lpop;   /* log1p(popularity), scaled */
+    int16_t year;    /* 0: unknown */
+    uint16_t ntitle; /* title tokens, a leading article left out */
+};
+
 struct search_index {
     struct sdoc *docs;
     uint32_t ndocs, live; /* slots used, live titles */
@@ -94,7 +122,14 @@ struct search_index {
     struct sdel del;
     struct sdict tags[TAG_KINDS];
     float max_pop;
-    size_t blob_bytes; /* bytes of live blobs */
+    size_t blob_bytes;  /* bytes of live blobs */
+    struct sfeat *feat; /* by document */
+    size_t feat_cap;
+    uint16_t max_lpop;     /* the largest sfeat.lpop */
+    struct sblock *blocks; /* by document >> SBLOCK_SHIFT */
+    size_t blocks_cap;
+    uint64_t *dead; /* a bit per document slot: replaced or deleted */
+    size_t dead_cap;
     /* the writer's scratch */
     struct search_toks *toks;
     uint64_t *pairs; /* term << 32 | fields, for one document */
@@ -122,6 +157,13 @@ void search_index_rehash(struct search_index *x);
 uint32_t search_doc_find(const struct search_index *x, const char *id);
 /* Adds doc slot d (live, blob set) to the id hash. */
 void search_ids_add(struct search_index *x, uint32_t d);
+/* Records document slot d in its ranking block and the dead bits (after put or read). */
+void search_doc_meta(struct search_index *x, uint32_t d);
+/* 1 when document slot d is dead. */
+static inline int search_doc_dead(const struct search_index *x, uint32_t d)
+{
+    return (int)(x->dead[d >> 6] >> (d & 63)) & 1;
+}
 /* Interns a tag of kind k: id, or -1 when the dictionary is full. */
 int search_tag_intern(struct search_index *x, int k, const char *s);
 /* The tag id of s in kind k, or -1. */
@@ -151,5 +193,30 @@ static inline size_t sdoc_blob_size(const struct sdoc *d)
     const char *id = sdoc_id(d), *t = id + strlen(id) + 1;
     return (size_t)(t + strlen(t) + 1 - (const char *)d->blob);
 }
+
+/* ---- the bench's corpus (bench_gen.c, bench.c) ---- */
+
+/* One title of a bench corpus; lists are joined by '|'. Strings live in the corpus's pool. */
+struct bench_title {
+    const char *id, *title, *people, *genres, *desc, *language, *regions, *ents;
+    int year, kind;
+    double pop;
+};
+struct bench_corpus {
+    struct bench_title *t;
+    size_t n;
+    char **chunks; /* string storage */
+    size_t nchunks, used;
+    char *name; /* "generated ..." or the file */
+};
+/* Generates n titles from seed: Zipf word frequencies over a vocabulary of vocab words. */
+void bench_corpus_generate(struct bench_corpus *c, size_t n, uint64_t seed, size_t vocab);
+/* Reads an NDJSON file of title objects; 0, or -1 with a message printed. */
+int bench_corpus_read(struct bench_corpus *c, const char *path);
+void bench_corpus_free(struct bench_corpus *c);
+/* Puts title b into x (splitting its lists); the search_index_put result. */
+int bench_put(struct search_index *x, const struct bench_title *b);
+/* A deterministic generator (splitmix64). */
+uint64_t bench_rand(uint64_t *state);
 
 #endif

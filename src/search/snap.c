@@ -84,8 +84,10 @@ int search_snapshot_write(const struct search_index *x, int64_t gen, const char 
         const struct sterm *t = &x->terms[i];
         put(w, &t->str, 4);
         put(w, &t->len, 1);
-        put(w, &t->n, 4);
-        put(w, t->post, (size_t)t->n * 4);
+        for (int k = 0; k < 2; k++) {
+            put(w, &t->l[k].n, 4);
+            put(w, t->l[k].p, (size_t)t->l[k].n * 4);
+        }
     }
     for (uint32_t i = 0; i < x->ndocs; i++) {
         const struct sdoc *d = &x->docs[i];
@@ -179,6 +181,24 @@ static int read_head(struct cur *c, struct search_index *x, int64_t *gen)
     return c->bad ? -1 : 0;
 }
 
+/* Reads one posting list; -1 when it is cut short or out of order. */
+static int read_list(struct cur *c, struct splist *l, uint32_t ndocs)
+{
+    get(c, &l->n, 4);
+    if (c->bad || l->n > ndocs)
+        return -1;
+    const uint32_t *p = take(c, (size_t)l->n * 4);
+    if (!p)
+        return -1;
+    l->cap = l->n;
+    l->p = oc_malloc(((size_t)l->n + 1) * 4);
+    memcpy(l->p, p, (size_t)l->n * 4);
+    for (uint32_t k = 0; k < l->n; k++)
+        if ((l->p[k] >> SP_SHIFT) >= ndocs || (k && l->p[k] <= l->p[k - 1]))
+            return -1;
+    return 0;
+}
+
 /* Reads the terms and their postings. */
 static int read_terms(struct cur *c, struct search_index *x)
 {
@@ -188,19 +208,12 @@ static int read_terms(struct cur *c, struct search_index *x)
         struct sterm *t = &x->terms[i];
         get(c, &t->str, 4);
         get(c, &t->len, 1);
-        get(c, &t->n, 4);
         if (c->bad || t->len == 0 || t->len > SEARCH_TOKEN_MAX ||
             t->str + (size_t)t->len >= x->pool_len || x->pool[t->str + t->len] != 0 ||
-            strlen(x->pool + t->str) != t->len || t->n > x->ndocs)
+            strlen(x->pool + t->str) != t->len)
             return -1;
-        const uint32_t *p = take(c, (size_t)t->n * 4);
-        if (!p)
-            return -1;
-        t->cap = t->n;
-        t->post = oc_malloc(((size_t)t->n + 1) * 4);
-        memcpy(t->post, p, (size_t)t->n * 4);
-        for (uint32_t k = 0; k < t->n; k++)
-            if ((t->post[k] >> SP_SHIFT) >= x->ndocs || (k && t->post[k] <= t->post[k - 1]))
+        for (int k = 0; k < 2; k++)
+            if (read_list(c, &t->l[k], x->ndocs) != 0)
                 return -1;
     }
     return 0;
@@ -265,6 +278,8 @@ static int read_docs(struct cur *c, struct search_index *x)
             return -1;
         search_ids_add(x, i);
     }
+    for (uint32_t i = 0; i < x->ndocs; i++)
+        search_doc_meta(x, i);
     const void *m = take(c, 8);
     return m && memcmp(m, SNAP_END, 8) == 0 && c->p + 8 == c->end ? 0 : -1;
 }
