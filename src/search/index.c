@@ -35,7 +35,6 @@ struct search_index *search_index_new(void)
     x->del.nheads = 4096;
     x->del.heads = oc_calloc(x->del.nheads, sizeof *x->del.heads);
     x->toks = oc_malloc(sizeof *x->toks);
-    pthread_mutex_init(&x->smu, NULL);
     return x;
 }
 
@@ -55,13 +54,6 @@ void search_index_destroy(struct search_index *x)
         free(x->tags[k].s);
         free(x->tags[k].slots);
     }
-    while (x->free_scratch) {
-        struct sscratch *s = x->free_scratch;
-        x->free_scratch = s->next;
-        free(s->slot);
-        free(s);
-    }
-    pthread_mutex_destroy(&x->smu);
     free(x->docs);
     free(x->blocks);
     free(x->feat);

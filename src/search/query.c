@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXP_MAX        64    /* terms one query word expands to */
-#define TYPO_CANDS     256   /* typo candidates checked per word */
-#define PREFIX_TERMS   24    /* most frequent completions of the last word (of 3+ bytes) */
-#define TYPO_SKIP_DF   1000  /* a word found as typed in this many titles is not corrected */
-#define PREFIX_SCAN    50000 /* terms looked at for completions */
-#define SCRATCH_REJECT UINT32_MAX
-#define FACET_EXACT    10000 /* matches past which facets are counted on a sample */
+#define EXP_MAX      64    /* terms one query word expands to */
+#define TYPO_CANDS   256   /* typo candidates checked per word */
+#define PREFIX_TERMS 24    /* most frequent completions of the last word (of 3+ bytes) */
+#define TYPO_SKIP_DF 1000  /* a word found as typed in this many titles is not corrected */
+#define PREFIX_SCAN  50000 /* terms looked at for completions */
+#define FACET_EXACT  2000  /* matches past which facets are counted on a sample */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -59,12 +58,8 @@ struct run {
     struct word *words;
     struct cand *c;
     size_t nc, ccap;
-    struct sscratch *s;
-    uint32_t *touched; /* docs whose slot was set, to clear */
-    size_t nt, tcap;
     struct filt f;
-    int sorted; /* candidates are in document order */
-    int tier;   /* 0: titles, alternative titles, people; 1: descriptions too */
+    int tier; /* 0: titles, alternative titles, people; 1: descriptions too */
 };
 
 static void exp_add(struct word *w, uint32_t t, float q)
@@ -283,86 +278,77 @@ static void credit(struct run *r, struct cand *c, uint32_t post, float q)
         c->curt = 1;
 }
 
-/* Takes a scratch map sized to the documents from the index's free list. */
-static struct sscratch *scratch_take(const struct search_index *x)
+/* Sorts n keys by their high 32 bits (the document, under 2^30) in three passes of 10 bits,
+ * using tmp (n keys) as the other buffer. */
+static void radix_docs(uint64_t *k, uint64_t *tmp, size_t n)
 {
-    struct search_index *m = (struct search_index *)x; /* the free list only */
-    pthread_mutex_lock(&m->smu);
-    struct sscratch *s = m->free_scratch;
-    if (s)
-        m->free_scratch = s->next;
-    pthread_mutex_unlock(&m->smu);
-    if (!s)
-        s = oc_calloc(1, sizeof *s);
-    if (s->cap < x->ndocs) {
-        size_t cap = x->ndocs + x->ndocs / 4 + 1024;
-        s->slot = oc_realloc(s->slot, cap * sizeof *s->slot);
-        memset(s->slot + s->cap, 0, (cap - s->cap) * sizeof *s->slot);
-        s->cap = cap;
+    uint32_t cnt[1024];
+    for (int pass = 0; pass < 3; pass++) {
+        int sh = 32 + 10 * pass;
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[(k[i] >> sh) & 1023]++;
+        for (uint32_t i = 0, sum = 0; i < 1024; i++) {
+            uint32_t c = cnt[i];
+            cnt[i] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[cnt[(k[i] >> sh) & 1023]++] = k[i];
+        memcpy(k, tmp, n * sizeof *k);
     }
-    return s;
 }
 
-static void scratch_give(const struct search_index *x, struct sscratch *s)
-{
-    struct search_index *m = (struct search_index *)x;
-    pthread_mutex_lock(&m->smu);
-    s->next = m->free_scratch;
-    m->free_scratch = s;
-    pthread_mutex_unlock(&m->smu);
-}
-
-/* Walks the postings of the driving word into new candidates (filters apply when ranking). */
+/* Walks the postings of the driving word into candidates in document order (filters apply
+ * when ranking): each posting as (document, its credit, the title bit), sorted, merged. */
 static void drive(struct run *r, const struct word *w)
 {
-    for (int k = 0; k < w->n; k++)
+    size_t n = 0, cap = 0;
+    uint64_t *k = NULL, *tmp;
+    for (int e = 0; e < w->n; e++)
         for (int li = 0; li <= r->tier; li++) {
-            const struct splist *l = &r->x->terms[w->e[k].term].l[li];
+            const struct splist *l = &r->x->terms[w->e[e].term].l[li];
+            k = oc_grow(k, &cap, n + l->n + 1, sizeof *k);
             for (uint32_t i = 0; i < l->n; i++) {
-                uint32_t doc = l->p[i] >> SP_SHIFT, *slot = &r->s->slot[doc];
-                if (*slot == 0) {
-                    r->touched = oc_grow(r->touched, &r->tcap, r->nt + 1, sizeof *r->touched);
-                    r->touched[r->nt++] = doc;
-                    r->c = oc_grow(r->c, &r->ccap, r->nc + 1, sizeof *r->c);
-                    r->c[r->nc] = (struct cand){.doc = doc};
-                    *slot = (uint32_t)++r->nc;
-                }
-                credit(r, &r->c[*slot - 1], l->p[i], w->e[k].q);
+                float c = w->e[e].q * field_weight(r->w, l->p[i] & 15u);
+                k[n++] = (uint64_t)(l->p[i] >> SP_SHIFT) << 32 | (uint32_t)(c * (1 << 24)) << 1 |
+                         ((l->p[i] & SF_TITLE) != 0);
             }
         }
+    tmp = oc_malloc((n + 1) * sizeof *tmp);
+    if (w->n > 1 || r->tier)
+        radix_docs(k, tmp, n);
+    free(tmp);
+    r->c = oc_grow(r->c, &r->ccap, n + 1, sizeof *r->c);
+    for (size_t i = 0; i < n;) {
+        uint32_t doc = (uint32_t)(k[i] >> 32), best = 0, t = 0;
+        for (; i < n && (uint32_t)(k[i] >> 32) == doc; i++) {
+            uint32_t v = (uint32_t)k[i];
+            best = v >> 1 > best ? v >> 1 : best;
+            t |= v & 1;
+        }
+        r->c[r->nc++] =
+            (struct cand){.doc = doc, .cur = (float)best / (1 << 24), .curt = (uint8_t)t};
+    }
+    free(k);
 }
 
-static int cmp_cand_doc(const void *a, const void *b)
-{
-    const struct cand *x = a, *y = b;
-    return x->doc < y->doc ? -1 : x->doc > y->doc;
-}
-
-/* Puts the candidates in document order (for galloping) and renumbers their slots. */
-static void sort_cands(struct run *r)
-{
-    if (r->sorted)
-        return;
-    qsort(r->c, r->nc, sizeof *r->c, cmp_cand_doc);
-    for (size_t i = 0; i < r->nc; i++)
-        r->s->slot[r->c[i].doc] = (uint32_t)i + 1;
-    r->sorted = 1;
-}
-
-/* Credits the candidates that the posting list t (match quality q) holds. */
+/* Credits the candidates (in document order) that the posting list t (quality q) holds:
+ * merging when the list is short, galloping through it when it is long. */
 static void check_term(struct run *r, const struct splist *t, float q)
 {
-    if ((size_t)t->n <= 8 * r->nc + 64) { /* scan the postings */
-        for (uint32_t i = 0; i < t->n; i++) {
-            uint32_t slot = r->s->slot[t->p[i] >> SP_SHIFT];
-            if (slot && slot != SCRATCH_REJECT)
-                credit(r, &r->c[slot - 1], t->p[i], q);
+    uint32_t pos = 0;
+    if ((size_t)t->n <= 8 * r->nc + 64) {
+        for (size_t i = 0; i < r->nc && pos < t->n; i++) {
+            uint32_t key = r->c[i].doc << SP_SHIFT;
+            while (pos < t->n && t->p[pos] < key)
+                pos++;
+            if (pos < t->n && (t->p[pos] >> SP_SHIFT) == r->c[i].doc)
+                credit(r, &r->c[i], t->p[pos], q);
         }
         return;
     }
-    sort_cands(r);
-    uint32_t pos = 0;
-    for (size_t i = 0; i < r->nc && pos < t->n; i++) { /* gallop */
+    for (size_t i = 0; i < r->nc && pos < t->n; i++) {
         uint32_t key = r->c[i].doc << SP_SHIFT, step = 1, lo = pos, hi;
         while (lo + step < t->n && t->p[lo + step] < key)
             lo += step, step *= 2;
@@ -394,12 +380,8 @@ static void close_word(struct run *r, int k, int required)
         }
         c.cur = 0;
         c.curt = 0;
-        if (required && !(c.mask & (1u << k))) {
-            r->s->slot[c.doc] = SCRATCH_REJECT;
-            continue;
-        }
-        r->s->slot[c.doc] = (uint32_t)out + 1;
-        r->c[out++] = c;
+        if (!required || (c.mask & (1u << k)))
+            r->c[out++] = c;
     }
     r->nc = out;
 }
@@ -601,33 +583,29 @@ static double block_bound(const struct run *r, uint32_t b, float sum, int now_ye
  * that cannot enter the hits. */
 static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_year)
 {
-    size_t nb = ((size_t)r->x->ndocs >> SBLOCK_SHIFT) + 1, nbl = 0;
-    uint32_t *start = oc_calloc(nb + 1, sizeof *start), *order, *at;
-    float *maxsum = oc_calloc(nb, sizeof *maxsum);
-    for (size_t i = 0; i < r->nc; i++) {
+    struct bub *bl = NULL;
+    size_t nbl = 0, cap = 0;
+    uint32_t *start = NULL;
+    size_t scap = 0;
+    for (size_t i = 0; i < r->nc;) { /* candidates are in document order: blocks are runs */
         uint32_t b = r->c[i].doc >> SBLOCK_SHIFT;
-        start[b + 1]++;
-        if (r->c[i].sum > maxsum[b])
-            maxsum[b] = r->c[i].sum;
+        float maxsum = 0;
+        bl = oc_grow(bl, &cap, nbl + 1, sizeof *bl);
+        start = oc_grow(start, &scap, nbl + 2, sizeof *start);
+        start[nbl] = (uint32_t)i;
+        for (; i < r->nc && r->c[i].doc >> SBLOCK_SHIFT == b; i++)
+            maxsum = r->c[i].sum > maxsum ? r->c[i].sum : maxsum;
+        bl[nbl] = (struct bub){(uint32_t)nbl, block_bound(r, b, maxsum, now_year)};
+        nbl++;
+        start[nbl] = (uint32_t)i;
     }
-    for (size_t b = 0; b < nb; b++)
-        nbl += start[b + 1] > 0, start[b + 1] += start[b];
-    order = oc_malloc((r->nc + 1) * sizeof *order);
-    at = oc_malloc((nb + 1) * sizeof *at);
-    memcpy(at, start, (nb + 1) * sizeof *at);
-    for (size_t i = 0; i < r->nc; i++)
-        order[at[r->c[i].doc >> SBLOCK_SHIFT]++] = (uint32_t)i;
-    struct bub *bl = oc_malloc((nbl + 1) * sizeof *bl);
-    nbl = 0;
-    for (uint32_t b = 0; b < nb; b++)
-        if (start[b + 1] > start[b])
-            bl[nbl++] = (struct bub){b, block_bound(r, b, maxsum[b], now_year)};
-    qsort(bl, nbl, sizeof *bl, cmp_bub);
+    if (nbl)
+        qsort(bl, nbl, sizeof *bl, cmp_bub);
     for (size_t i = 0; i < nbl; i++) {
         if (*n == r->q->limit && bl[i].ub < heap[0].score)
             break;
         for (uint32_t j = start[bl[i].b]; j < start[bl[i].b + 1]; j++) {
-            const struct cand *c = &r->c[order[j]];
+            const struct cand *c = &r->c[j];
             double floor = *n == r->q->limit ? heap[0].score : -1;
             if (!search_doc_dead(r->x, c->doc))
                 heap_offer(r->x, heap, n, r->q->limit,
@@ -635,9 +613,6 @@ static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_
         }
     }
     free(bl);
-    free(at);
-    free(order);
-    free(maxsum);
     free(start);
 }
 
@@ -736,13 +711,10 @@ static void match(struct run *r)
     }
 }
 
-/* Clears the scratch map and the candidates for another tier. */
+/* Clears the candidates for another tier. */
 static void reset(struct run *r)
 {
-    for (size_t i = 0; i < r->nt; i++)
-        r->s->slot[r->touched[i]] = 0;
-    r->nt = r->nc = 0;
-    r->sorted = 0;
+    r->nc = 0;
 }
 
 int search_run(const struct search_index *x, const struct search_query *q,
@@ -758,7 +730,6 @@ int search_run(const struct search_index *x, const struct search_query *q,
     for (int i = 0; i < q->nw; i++)
         if (r.words[i].required && r.words[i].n == 0)
             goto out;
-    r.s = scratch_take(x);
     for (r.tier = 0; r.tier < 2; r.tier++) { /* descriptions only when titles give too few */
         memset(out, 0, sizeof *out);
         match(&r);
@@ -767,11 +738,9 @@ int search_run(const struct search_index *x, const struct search_query *q,
         if (out->total >= (uint32_t)q->limit)
             break;
     }
-    scratch_give(x, r.s);
 out:
     free(r.words);
     free(r.c);
-    free(r.touched);
     return 0;
 }
 

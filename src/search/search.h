@@ -182,7 +182,7 @@ struct search_result {
     struct search_facet genre[SEARCH_FACET_TOP], language[SEARCH_FACET_TOP];
     struct search_facet kind[SEARCH_KINDS], year[50];
     int ngenre, nlanguage, nkind, nyear;
-    int facets_sampled; /* 1: over 10,000 matches, facets counted on an even sample, scaled */
+    int facets_sampled; /* 1: over 2,000 matches, facets counted on an even sample, scaled */
 };
 /* Runs q over x (readers may run concurrently; writers must be excluded) with the synonyms
  * syn (or NULL) and weights w; now_year is the current year for recency. Fills out. 0. */

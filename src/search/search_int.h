@@ -76,13 +76,6 @@ struct sdel {
     size_t n, cap;
 };
 
-/* Per-query scratch: the document -> candidate map, kept sized to the documents. */
-struct sscratch {
-    uint32_t *slot; /* doc -> candidate index + 1, or SCRATCH_REJECT; all 0 between queries */
-    size_t cap;
-    struct sscratch *next; /* the index's free list */
-};
-
 enum { TAG_GENRE = 0, TAG_LANG, TAG_REGION, TAG_ENT, TAG_KINDS };
 
 #define SBLOCK_SHIFT 8 /* documents per ranking block: 256 */
@@ -134,9 +127,6 @@ struct search_index {
     struct search_toks *toks;
     uint64_t *pairs; /* term << 32 | fields, for one document */
     size_t pairs_cap;
-    /* readers' scratch, a free list under a leaf mutex */
-    pthread_mutex_t smu;
-    struct sscratch *free_scratch;
 };
 
 /* FNV-1a over n bytes. */
