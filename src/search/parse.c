@@ -135,6 +135,15 @@ int search_parse_title(const json_t *obj, struct search_title *t, char *err, siz
     return 0;
 }
 
+/* 1 when the n bytes at p are all spaces, tabs or carriage returns. */
+static int blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
 /* Reads the items of body p (n bytes) into the array *items: a JSON array, or NDJSON. */
 static int read_items(const char *p, size_t n, size_t max, json_t **items, char *err, size_t errlen)
 {
@@ -155,7 +164,7 @@ static int read_items(const char *p, size_t n, size_t max, json_t **items, char 
         size_t len = nl ? (size_t)(nl - (p + i)) : n - i;
         json_t *one;
         line++;
-        if (strspn(p + i, " \t\r") < len) {
+        if (!blank(p + i, len)) {
             if (json_array_size(*items) >= max)
                 return OC_ETOOBIG;
             if (oc_json_parse(p + i, len, &one, why, sizeof why) != 0) {
