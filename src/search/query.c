@@ -148,8 +148,8 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
 /* Keeps term t in the top PREFIX_TERMS completions by postings. */
 static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
 {
-    int i = *n < max ? (*n)++ : max - 1;
-    if (i == max - 1 && *n == max && STERM_DF(&x->terms[top[i]]) >= STERM_DF(&x->terms[t]))
+    int full = *n == max, i = full ? max - 1 : (*n)++;
+    if (full && STERM_DF(&x->terms[top[i]]) >= STERM_DF(&x->terms[t]))
         return;
     top[i] = t;
     for (; i > 0 && STERM_DF(&x->terms[top[i - 1]]) < STERM_DF(&x->terms[top[i]]); i--) {
@@ -508,8 +508,8 @@ static int top_values(const uint32_t *c, uint32_t n, char *const *names, struct 
     for (uint32_t i = 0; i < n; i++) {
         if (!c[i])
             continue;
-        int j = m < max ? m++ : max - 1;
-        if (j == max - 1 && m == max &&
+        int full = m == max, j = full ? max - 1 : m++;
+        if (full &&
             (out[j].count > c[i] || (out[j].count == c[i] && strcmp(out[j].value, names[i]) < 0)))
             continue;
         out[j] = (struct search_facet){.value = names[i], .count = c[i]};

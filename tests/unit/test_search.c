@@ -316,6 +316,31 @@ static void test_facets(void)
     search_index_destroy(x);
 }
 
+/* More genres than a facet keeps: the top 20 by count, then by name (a regression: the
+ * twentieth value compared a slot not yet filled). */
+static void test_facet_top_values(void)
+{
+    struct search_index *x = search_index_new();
+    char id[16], genre[16];
+    for (int i = 0; i < 25; i++) {
+        struct spec s = {id, "Common", NULL, genre, NULL, NULL, NULL, 2000, SEARCH_MOVIE, 1};
+        snprintf(id, sizeof id, "t%02d", i);
+        snprintf(genre, sizeof genre, "g%02d", 24 - i);
+        put(x, &s);
+    }
+    struct spec extra = {"t99", "Common", NULL, "g20", NULL, NULL, NULL, 2000, SEARCH_MOVIE, 1};
+    put(x, &extra);
+    ids(x, "q=common");
+    T_EQ_INT(res.total, 26);
+    T_EQ_INT(res.ngenre, SEARCH_FACET_TOP);
+    T_EQ_STR(res.genre[0].value, "g20");
+    T_EQ_INT(res.genre[0].count, 2);
+    T_EQ_STR(res.genre[1].value, "g00");
+    T_EQ_STR(res.genre[19].value, "g18"); /* g20 took a place */
+    T_EQ_INT(res.genre[19].count, 1);
+    search_index_destroy(x);
+}
+
 static void test_updates_and_deletion(void)
 {
     struct search_index *x = build();
@@ -464,6 +489,7 @@ static const struct t_case cases[] = {
     T_CASE(test_ties_by_id),
     T_CASE(test_filters),
     T_CASE(test_facets),
+    T_CASE(test_facet_top_values),
     T_CASE(test_updates_and_deletion),
     T_CASE(test_snapshot_round_trip),
     T_CASE(test_body_parser),
