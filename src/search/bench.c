@@ -12,6 +12,8 @@
 #include "core/opt.h"
 #include "store/store.h"
 
+#include <jansson.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,7 @@ static const char *const kind_names[] = {"exact", "prefix", "typo1"};
 
 struct args {
     long titles, queries, fts_queries, seed, vocab, fts, slow_ms;
-    const char *corpus, *dir;
+    const char *corpus, *dir, *emit;
 };
 
 /* One query and the title it means. */
@@ -444,6 +446,45 @@ static void print_table(const struct args *a, const struct bench_corpus *c, stru
     }
 }
 
+/* Appends the '|' list s as a JSON array member key to o. */
+static void list_member(json_t *o, const char *key, const char *s)
+{
+    json_t *a = json_array();
+    for (const char *p = s; p && *p;) {
+        size_t l = strcspn(p, "|");
+        json_array_append_new(a, json_stringn(p, l));
+        p += l + (p[l] ? 1 : 0);
+    }
+    json_object_set_new(o, key, a);
+}
+
+/* Writes the corpus as NDJSON titles to path: 0, or 1 after a message. */
+static int emit(const struct bench_corpus *c, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "oncue bench search: cannot write %s\n", path);
+        return 1;
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        const struct bench_title *t = &c->t[i];
+        json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:f}", "id", t->id, "title", t->title, "kind",
+                              search_kind_names[t->kind], "year", t->year, "popularity", t->pop);
+        if (t->desc)
+            json_object_set_new(o, "description", json_string(t->desc));
+        if (t->language)
+            json_object_set_new(o, "language", json_string(t->language));
+        list_member(o, "people", t->people);
+        list_member(o, "genres", t->genres);
+        list_member(o, "regions", t->regions);
+        list_member(o, "entitlements", t->ents);
+        json_dumpf(o, f, JSON_COMPACT);
+        fputc('\n', f);
+        json_decref(o);
+    }
+    return fclose(f) == 0 ? 0 : 1;
+}
+
 #define F(f) offsetof(struct args, f)
 static const struct oc_opt opts[] = {
     {"--titles", OC_OPT_LONG, F(titles), "N", "titles to generate (default 1000000)", 1, 20000000,
@@ -463,6 +504,8 @@ static const struct oc_opt opts[] = {
     {"--show-slow", OC_OPT_LONG, F(slow_ms), "MS",
      "print each oncue query slower than MS milliseconds to stderr (default 0: none)", 0, 100000,
      NULL},
+    {"--emit", OC_OPT_STR, F(emit), "FILE",
+     "write the corpus as NDJSON titles (a POST /v1/titles body) to FILE and stop", 0, 0, NULL},
     {"--dir", OC_OPT_STR, F(dir), "DIR",
      "where the snapshot and the FTS5 database go (default a new /tmp directory)", 0, 0, NULL},
     {0},
@@ -481,7 +524,7 @@ const struct oc_cli search_bench_cli[] = {
 
 int search_bench_main(int argc, char **argv)
 {
-    struct args a = {1000000, 1000, 200, 21, 100000, 1, 0, NULL, NULL};
+    struct args a = {1000000, 1000, 200, 21, 100000, 1, 0, NULL, NULL, NULL};
     struct bench_corpus c;
     struct engine e[3] = {{.name = "oncue"}, {.name = "fts5-word"}, {.name = "fts5-trigram"}};
     char tmp[] = "/tmp/oncue-bench-search.XXXXXX";
@@ -497,6 +540,11 @@ int search_bench_main(int argc, char **argv)
         return 1;
     if (!a.corpus)
         bench_corpus_generate(&c, (size_t)a.titles, (uint64_t)a.seed, (size_t)a.vocab);
+    if (a.emit) {
+        int rc = emit(&c, a.emit);
+        bench_corpus_free(&c);
+        return rc;
+    }
     struct bq *qs = make_queries(&c, a.queries, (uint64_t)a.seed);
     run_oncue(&a, &c, qs, &e[0]);
     if (a.fts)

@@ -223,16 +223,8 @@ void search_index_rehash(struct search_index *x)
     while ((x->nterms + 1) * 2 > x->ntslots)
         x->ntslots *= 2;
     x->tslots = oc_calloc(x->ntslots, sizeof *x->tslots);
-    x->del.n = 0;
-    memset(x->del.heads, 0, x->del.nheads * sizeof *x->del.heads);
-    for (uint32_t i = 0; i < x->nterms; i++) {
+    for (uint32_t i = 0; i < x->nterms; i++)
         tslot_put(x, i);
-        del_term(x, i, search_term_str(x, i), x->terms[i].len);
-    }
-    x->nsorted = 0;
-    free(x->sorted);
-    x->sorted = NULL;
-    sort_tail(x, 1);
 }
 
 /* ---- tags ---- */

@@ -86,23 +86,33 @@ static int store_titles(struct search_mod *m, const struct search_title *t, char
     return store_commit(s);
 }
 
-/* 0 when the new tags of the titles fit the index's caps (counted generously). */
+/* Counts tag s of kind k into seen (a scratch index's dictionaries) when x lacks it. */
+static void new_tag(const struct search_index *x, struct search_index *seen, int k, const char *s)
+{
+    if (search_tag_find(x, k, s) < 0)
+        search_tag_intern(seen, k, s);
+}
+
+/* 0 when the new distinct tags of the titles fit the index's caps, else OC_ETOOBIG. */
 static int tags_fit(const struct search_index *x, const struct search_title *t, size_t n)
 {
-    uint32_t add[TAG_KINDS] = {0};
+    struct search_index *seen = search_index_new();
+    int rc = x->ndocs + n > SEARCH_DOCS_MAX ? OC_ETOOBIG : 0;
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < t[i].ngenres; k++)
-            add[TAG_GENRE] += search_tag_find(x, TAG_GENRE, t[i].genres[k]) < 0;
+            new_tag(x, seen, TAG_GENRE, t[i].genres[k]);
         for (int k = 0; k < t[i].nregions; k++)
-            add[TAG_REGION] += search_tag_find(x, TAG_REGION, t[i].regions[k]) < 0;
+            new_tag(x, seen, TAG_REGION, t[i].regions[k]);
         for (int k = 0; k < t[i].nentitlements; k++)
-            add[TAG_ENT] += search_tag_find(x, TAG_ENT, t[i].entitlements[k]) < 0;
-        add[TAG_LANG] += t[i].language && search_tag_find(x, TAG_LANG, t[i].language) < 0;
+            new_tag(x, seen, TAG_ENT, t[i].entitlements[k]);
+        if (t[i].language)
+            new_tag(x, seen, TAG_LANG, t[i].language);
     }
-    for (int k = 0; k < TAG_KINDS; k++)
-        if (x->tags[k].n + add[k] > SEARCH_TAGS_MAX)
-            return OC_ETOOBIG;
-    return x->ndocs + n > SEARCH_DOCS_MAX ? OC_ETOOBIG : 0;
+    for (int k = 0; k < TAG_KINDS; k++) /* seen stops at the cap: a full one is over it */
+        if (x->tags[k].n + seen->tags[k].n > SEARCH_TAGS_MAX || seen->tags[k].n == SEARCH_TAGS_MAX)
+            rc = OC_ETOOBIG;
+    search_index_destroy(seen);
+    return rc;
 }
 
 /* Applies the titles to the index, a chunk per hold of the write lock; counts replacements. */

@@ -140,8 +140,7 @@ static inline const char *search_term_str(const struct search_index *x, uint32_t
 }
 /* Adds the term s (n bytes, n <= SEARCH_TOKEN_MAX) if new (and its deletions); its id. */
 uint32_t search_term_intern(struct search_index *x, const char *s, size_t n);
-/* Re-creates the term hash, the sorted order and the delete dictionary from terms (after a
- * snapshot is read). */
+/* Re-creates the term hash from the terms (after a snapshot is read). */
 void search_index_rehash(struct search_index *x);
 /* The document number of id, or UINT32_MAX. */
 uint32_t search_doc_find(const struct search_index *x, const char *id);

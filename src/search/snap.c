@@ -19,29 +19,55 @@
 
 #define SNAP_MAGIC   "OCSRCH01"
 #define SNAP_END     "OCSRCEND"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_ENDIAN  0x01020304u
 
+#define SUM_SEED  1469598103934665603ULL
+#define SUM_PRIME 1099511628211ULL
+
+/* The checksum of n bytes at p continued from h: 8-byte words, then the last bytes. */
 static uint64_t sum_of(uint64_t h, const void *p, size_t n)
 {
     const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ULL;
+    size_t i = 0;
+    for (uint64_t w; i + 8 <= n; i += 8) {
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * SUM_PRIME;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ b[i]) * SUM_PRIME;
     return h;
 }
 
-/* A snapshot being written and the checksum of what was written so far. */
+/* A snapshot being written: the checksum of the words written so far, and the bytes of the
+ * word not yet complete. */
 struct wr {
     FILE *f;
     uint64_t sum;
+    unsigned char carry[8];
+    size_t nc;
 };
 
 static void put(struct wr *w, const void *p, size_t n)
 {
-    if (n) {
-        fwrite(p, 1, n, w->f);
-        w->sum = sum_of(w->sum, p, n);
+    const unsigned char *b = p;
+    if (!n)
+        return;
+    fwrite(p, 1, n, w->f);
+    while (n && w->nc) { /* complete the pending word */
+        w->carry[w->nc++] = *b++, n--;
+        if (w->nc == 8) {
+            w->sum = sum_of(w->sum, w->carry, 8);
+            w->nc = 0;
+        }
     }
+    if (!n)
+        return;
+    size_t whole = n & ~(size_t)7;
+    w->sum = sum_of(w->sum, b, whole);
+    memcpy(w->carry, b + whole, n - whole);
+    w->nc = n - whole;
 }
 
 /* Writes the header, the tags and the term strings. */
@@ -72,7 +98,7 @@ int search_snapshot_write(const struct search_index *x, int64_t gen, const char 
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    struct wr wf = {fd >= 0 ? fdopen(fd, "wb") : NULL, 1469598103934665603ULL}, *w = &wf;
+    struct wr wf = {fd >= 0 ? fdopen(fd, "wb") : NULL, SUM_SEED, {0}, 0}, *w = &wf;
     FILE *f = wf.f;
     if (!f) {
         if (fd >= 0)
@@ -89,6 +115,13 @@ int search_snapshot_write(const struct search_index *x, int64_t gen, const char 
             put(w, t->l[k].p, (size_t)t->l[k].n * 4);
         }
     }
+    uint64_t ndel = x->del.n;
+    put(w, &x->nsorted, 4);
+    put(w, x->sorted, (size_t)x->nsorted * 4);
+    put(w, &x->del.nheads, 4);
+    put(w, &ndel, 8);
+    put(w, x->del.heads, (size_t)x->del.nheads * 4);
+    put(w, x->del.e, x->del.n * sizeof *x->del.e);
     for (uint32_t i = 0; i < x->ndocs; i++) {
         const struct sdoc *d = &x->docs[i];
         uint8_t alive = d->blob != NULL;
@@ -102,7 +135,7 @@ int search_snapshot_write(const struct search_index *x, int64_t gen, const char 
         put(w, d->blob, bl);
     }
     put(w, SNAP_END, 8);
-    uint64_t sum = w->sum;
+    uint64_t sum = sum_of(w->sum, w->carry, w->nc);
     put(w, &sum, 8);
     int bad = ferror(f) | fflush(f) | fsync(fileno(f));
     bad |= fclose(f);
@@ -219,6 +252,43 @@ static int read_terms(struct cur *c, struct search_index *x)
     return 0;
 }
 
+/* Reads the sorted term order and the delete dictionary, each id and link checked. */
+static int read_dicts(struct cur *c, struct search_index *x)
+{
+    uint64_t n;
+    get(c, &x->nsorted, 4);
+    const uint32_t *p = x->nsorted <= x->nterms ? take(c, (size_t)x->nsorted * 4) : NULL;
+    if (!p)
+        return -1;
+    x->sorted = oc_malloc(((size_t)x->nsorted + 1) * 4);
+    memcpy(x->sorted, p, (size_t)x->nsorted * 4);
+    for (uint32_t i = 0; i < x->nsorted; i++)
+        if (x->sorted[i] >= x->nterms)
+            return -1;
+    get(c, &x->del.nheads, 4);
+    get(c, &n, 8);
+    if (c->bad || x->del.nheads == 0 || (x->del.nheads & (x->del.nheads - 1)) ||
+        x->del.nheads > (1u << 30) || n > UINT32_MAX - 1)
+        return -1;
+    const uint32_t *h = take(c, (size_t)x->del.nheads * 4);
+    const void *e = take(c, (size_t)n * sizeof *x->del.e);
+    if (!h || !e)
+        return -1;
+    free(x->del.heads);
+    x->del.heads = oc_malloc((size_t)x->del.nheads * 4);
+    memcpy(x->del.heads, h, (size_t)x->del.nheads * 4);
+    x->del.e = oc_malloc(((size_t)n + 1) * sizeof *x->del.e);
+    memcpy(x->del.e, e, (size_t)n * sizeof *x->del.e);
+    x->del.n = x->del.cap = (size_t)n;
+    for (uint32_t i = 0; i < x->del.nheads; i++)
+        if (x->del.heads[i] > n)
+            return -1;
+    for (size_t i = 0; i < n; i++)
+        if (x->del.e[i].term >= x->nterms || x->del.e[i].next > n)
+            return -1;
+    return 0;
+}
+
 /* 1 when the blob of d (bl bytes) is well formed against x's tags and terms. */
 static int blob_ok(const struct search_index *x, const struct sdoc *d, const char *b, uint32_t bl)
 {
@@ -274,8 +344,6 @@ static int read_docs(struct cur *c, struct search_index *x)
         memcpy(d->blob, b, bl);
         x->blob_bytes += bl;
         x->live++;
-        if (search_doc_find(x, sdoc_id(d)) != UINT32_MAX)
-            return -1;
         search_ids_add(x, i);
     }
     for (uint32_t i = 0; i < x->ndocs; i++)
@@ -301,11 +369,11 @@ int search_snapshot_read(const char *path, struct search_index **out, int64_t *g
         goto out;
     uint64_t sum;
     memcpy(&sum, buf + st.st_size - 8, 8);
-    if (sum_of(1469598103934665603ULL, buf, (size_t)st.st_size - 8) != sum)
+    if (sum_of(SUM_SEED, buf, (size_t)st.st_size - 8) != sum)
         goto out;
     struct cur c = {buf, buf + st.st_size, 0};
     x = search_index_new();
-    if (read_head(&c, x, gen) || read_terms(&c, x) || read_docs(&c, x))
+    if (read_head(&c, x, gen) || read_terms(&c, x) || read_dicts(&c, x) || read_docs(&c, x))
         goto out;
     search_index_rehash(x);
     *out = x;
