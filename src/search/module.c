@@ -23,6 +23,9 @@
 #include "store/store.h"
 
 #include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -30,7 +33,8 @@
 #include <string.h>
 #include <time.h>
 
-#define PUT_CHUNK 256 /* titles applied per hold of the index's write lock */
+#define PUT_CHUNK  256  /* titles applied per hold of the index's write lock */
+#define TRIM_AFTER 1000 /* titles of a request after which freed memory goes back to the OS */
 
 /* The module's settings. */
 struct search_opts {
@@ -155,6 +159,12 @@ static void post_titles(struct http_req *req)
     size_t replaced = rc ? 0 : index_titles(m, t, n);
     size_t live = search_index_count(m->x);
     pthread_mutex_unlock(&m->wmu);
+    json_decref(items); /* the parse tree of a bulk body is large: give its pages back */
+    items = NULL;
+#ifdef __GLIBC__
+    if (n >= TRIM_AFTER)
+        malloc_trim(0);
+#endif
     if (rc == OC_ETOOBIG) {
         http_problem(req, 409,
                      "the index is full: at most %d distinct values of genres, "

@@ -26,7 +26,7 @@
 #define SEARCH_TAG_MAX      64          /* bytes of a genre, language, region, entitlement */
 #define SEARCH_TAGS_MAX     4096        /* distinct values of each tag kind in one index */
 #define SEARCH_BATCH_MAX    10000       /* titles of one POST /v1/titles */
-#define SEARCH_BODY_MAX     (32u << 20) /* bytes of one POST /v1/titles */
+#define SEARCH_BODY_MAX     (16u << 20) /* bytes of one POST /v1/titles (http.max_body_bytes too) */
 #define SEARCH_TOKEN_MAX    32          /* bytes of one token (longer ones are cut) */
 #define SEARCH_TOKENS_MAX   4096        /* tokens one text yields at most */
 #define SEARCH_QUERY_MAX    256         /* bytes of q */
