@@ -490,9 +490,58 @@ int search_index_put(struct search_index *x, const struct search_title *t)
     return replaced;
 }
 
+/* Renumbers the postings of list l through map (UINT32_MAX: dropped); gives back room. */
+static void remap_list(struct splist *l, const uint32_t *map)
+{
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < l->n; i++) {
+        uint32_t m = map[l->p[i] >> SP_SHIFT];
+        if (m != UINT32_MAX)
+            l->p[out++] = m << SP_SHIFT | (l->p[i] & ((1u << SP_SHIFT) - 1));
+    }
+    l->n = out;
+    if (out < l->cap / 2) {
+        l->cap = out;
+        l->p = out ? oc_realloc(l->p, out * sizeof *l->p) : (free(l->p), NULL);
+    }
+}
+
+size_t search_index_compact(struct search_index *x)
+{
+    uint32_t *map = oc_malloc(((size_t)x->ndocs + 1) * sizeof *map), n = 0;
+    for (uint32_t d = 0; d < x->ndocs; d++)
+        map[d] = x->docs[d].blob ? n++ : UINT32_MAX;
+    size_t dropped = x->ndocs - n;
+    if (dropped) {
+        for (uint32_t t = 0; t < x->nterms; t++)
+            for (int k = 0; k < 2; k++)
+                remap_list(&x->terms[t].l[k], map);
+        for (uint32_t d = 0; d < x->ndocs; d++)
+            if (map[d] != UINT32_MAX)
+                x->docs[map[d]] = x->docs[d];
+        x->ndocs = n;
+        memset(x->ids, 0, x->nids * sizeof *x->ids);
+        x->ids_used = 0;
+        memset(x->blocks, 0, x->blocks_cap * sizeof *x->blocks);
+        memset(x->dead, 0, x->dead_cap * sizeof *x->dead);
+        x->max_lpop = 0;
+        for (uint32_t d = 0; d < n; d++) {
+            search_ids_add(x, d);
+            search_doc_meta(x, d);
+        }
+    }
+    free(map);
+    return dropped;
+}
+
 size_t search_index_count(const struct search_index *x)
 {
     return x->live;
+}
+
+size_t search_index_dead(const struct search_index *x)
+{
+    return x->ndocs - x->live;
 }
 
 size_t search_index_bytes(const struct search_index *x)

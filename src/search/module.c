@@ -33,7 +33,9 @@
 #include <string.h>
 #include <time.h>
 
-#define PUT_CHUNK  256  /* titles applied per hold of the index's write lock */
+#define PUT_CHUNK 256 /* titles applied per hold of the index's write lock */
+#define COMPACT_MIN                                                                                \
+    1000 /* dead slots past which (and past a quarter of the live) a snapshot compacts */
 #define TRIM_AFTER 1000 /* titles of a request after which freed memory goes back to the OS */
 
 /* The module's settings. */
@@ -295,8 +297,9 @@ static void get_search(struct http_req *req)
     atomic_fetch_add(&m->st.queries, 1);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double took = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-    json_t *o = json_pack("{s:o,s:I,s:o,s:f}", "hits", hits, "total", (json_int_t)r->total,
-                          "facets", facets, "took_ms", round(took * 1000) / 1000);
+    json_t *o = json_pack("{s:o,s:I,s:o,s:b,s:f}", "hits", hits, "total", (json_int_t)r->total,
+                          "facets", facets, "facets_sampled", r->facets_sampled, "took_ms",
+                          round(took * 1000) / 1000);
     free(r);
     http_reply_json(req, 200, o);
 }
@@ -380,8 +383,10 @@ static int load(struct search_mod *m)
     return 0;
 }
 
-/* Writes the snapshot when the index changed since the last one, then drops the tombstones it
- * covers. Holds the writer mutex (writes wait) and the read lock (queries go on). */
+/* Writes the snapshot when the index changed since the last one (compacting it first when
+ * replaced and deleted titles hold more than a quarter of the slots), then drops the
+ * tombstones it covers. Holds the writer mutex (writes wait) and the read lock (queries go
+ * on; the compaction takes the write lock). */
 static void snapshot(struct search_mod *m)
 {
     pthread_mutex_lock(&m->wmu);
@@ -389,6 +394,16 @@ static void snapshot(struct search_mod *m)
     if (gen == m->snap_gen) {
         pthread_mutex_unlock(&m->wmu);
         return;
+    }
+    size_t dead = search_index_dead(m->x);
+    if (dead > COMPACT_MIN && dead > search_index_count(m->x) / 4) {
+        oc_wrlock(&m->lock);
+        search_index_compact(m->x);
+        oc_rwunlock(&m->lock);
+        oc_log(OC_LOG_INFO,
+               "search: compacted the index: %zu slots of replaced or deleted titles"
+               " dropped",
+               dead);
     }
     oc_rdlock(&m->lock);
     int rc = search_snapshot_write(m->x, gen, m->path);
@@ -569,7 +584,7 @@ static const struct http_route routes[] = {
      "removes a title from the catalog search"},
     {"GET", "/v1/search", get_search, HTTP_VIEWER, 0,
      "?q=...&limit=N (genre, kind, language, year_min, year_max, region, entitlement, prefix,"
-     " facets) -> {\"hits\": [...], \"total\", \"facets\", \"took_ms\"}"},
+     " facets) -> {\"hits\": [...], \"total\", \"facets\", \"facets_sampled\", \"took_ms\"}"},
     {0},
 };
 

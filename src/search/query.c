@@ -14,12 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXP_MAX      64    /* terms one query word expands to */
-#define TYPO_CANDS   256   /* typo candidates checked per word */
-#define PREFIX_TERMS 24    /* most frequent completions of the last word (of 3+ bytes) */
-#define TYPO_SKIP_DF 1000  /* a word found as typed in this many titles is not corrected */
-#define PREFIX_SCAN  50000 /* terms looked at for completions */
-#define FACET_EXACT  2000  /* matches past which facets are counted on a sample */
+#define EXP_MAX            64    /* terms one query word expands to */
+#define TYPO_CANDS         256   /* typo candidates checked per word */
+#define PREFIX_TERMS       24    /* most frequent completions of the last word (of 3+ bytes) */
+#define TYPO_SKIP_DF       1000  /* a word found as typed in this many titles is not corrected */
+#define PREFIX_SCAN        50000 /* terms looked at for completions */
+#define PREFIX_TITLE_CANDS 4000  /* candidates whose titles are read for rarer completions */
+#define FACET_EXACT        2000  /* matches past which facets are counted on a sample */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -685,28 +686,55 @@ static void rank(struct run *r, int now_year, struct search_result *out)
     }
 }
 
+/* Credits the candidates not yet matching the last word p whose title has a word beginning
+ * with it: completions rarer than the ones expanded, read from the few titles left. */
+static void prefix_in_titles(struct run *r, const char *p)
+{
+    size_t pl = strlen(p);
+    if (!pl || r->nc > PREFIX_TITLE_CANDS)
+        return;
+    for (size_t i = 0; i < r->nc; i++) {
+        const struct sdoc *d = &r->x->docs[r->c[i].doc];
+        if (r->c[i].cur > 0 || !d->blob)
+            continue;
+        for (int j = 0; j < d->ntok; j++) {
+            const struct sterm *t = &r->x->terms[sdoc_toks(d)[j]];
+            if (t->len >= pl && memcmp(r->x->pool + t->str, p, pl) == 0)
+                credit(r, &r->c[i], SF_TITLE,
+                       (float)(r->w->q_prefix +
+                               (r->w->q_exact - r->w->q_prefix) * (double)pl / t->len));
+        }
+    }
+}
+
 /* Runs the words against the candidates: the driver (the required word with the fewest
- * postings) first, then the others. */
+ * postings, not the completed last word when others are required) first, the completed last
+ * word last. */
 static void match(struct run *r)
 {
-    int nw = r->q->nw, drv = -1;
+    int nw = r->q->nw, drv = -1, nreq = 0;
+    for (int i = 0; i < nw; i++)
+        nreq += r->words[i].required;
+    int pw = r->q->prefix && nreq >= 2 ? nw - 1 : -1; /* the completed word goes last */
     for (int i = 0; i < nw; i++) {
         struct word *w = &r->words[i];
         w->df = 0;
         for (int k = 0; k < w->n; k++)
             for (int li = 0; li <= r->tier; li++)
                 w->df += r->x->terms[w->e[k].term].l[li].n;
-        if (w->required && (drv < 0 || w->df < r->words[drv].df))
+        if (w->required && i != pw && (drv < 0 || w->df < r->words[drv].df))
             drv = i;
     }
     drive(r, &r->words[drv]);
     close_word(r, drv, 1);
-    for (int i = 0; i < nw && r->nc; i++) {
+    for (int i = 0; i < nw && r->nc; i++) { /* pw, when set, is the last word: it goes last */
         if (i == drv)
             continue;
         for (int k = 0; k < r->words[i].n; k++)
             for (int li = 0; li <= r->tier; li++)
                 check_term(r, &r->x->terms[r->words[i].e[k].term].l[li], r->words[i].e[k].q);
+        if (i == pw)
+            prefix_in_titles(r, r->q->last_raw);
         close_word(r, i, r->words[i].required);
     }
 }

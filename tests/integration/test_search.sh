@@ -54,6 +54,7 @@ search 'q=bad' >/dev/null
 t_check "facets: kinds" "series:1 episode:1" "$(jq -r '[.facets.kind[] | "\(.value):\(.count)"] | join(" ")' <<<"$(body)")"
 t_check "facets: years newest first" "2013 2008" "$(jq -r '[.facets.year[].value] | join(" ")' <<<"$(body)")"
 t_check "total" 2 "$(jq -r .total <<<"$(body)")"
+t_check "facets counted exactly" false "$(jq -r .facets_sampled <<<"$(body)")"
 t_check "limit" 1 "$(search 'q=bad&limit=1' >/dev/null; jq '.hits | length' <<<"$(body)")"
 
 # --- refusals name the field ---

@@ -246,6 +246,27 @@ static void test_prefix_and_synonyms(void)
     search_index_destroy(x);
 }
 
+/* A rare completion of the last word, beyond the most frequent ones expanded, is found in the
+ * titles the other words leave. */
+static void test_rare_completion(void)
+{
+    struct search_index *x = search_index_new();
+    char id[16], title[32];
+    struct spec s = {id, title, NULL, NULL, NULL, NULL, NULL, 2000, SEARCH_MOVIE, 1};
+    for (int i = 0; i < 60; i++) { /* 30 completions of "qui" in two titles each */
+        snprintf(id, sizeof id, "f%02d", i);
+        snprintf(title, sizeof title, "qui%c%c", 'a' + (i / 2) % 26, 'a' + (i / 2) / 26);
+        put(x, &s);
+    }
+    struct spec z = {"z1", "Zebra Quintessential", NULL, NULL, NULL, NULL, NULL,
+                     2000, SEARCH_MOVIE,           1};
+    put(x, &z);
+    T_EQ_STR(ids(x, "q=zebra qui"), "z1");
+    T_EQ_STR(ids(x, "q=zebra quintessential"), "z1");
+    T_EQ_STR(ids(x, "q=zebra qux"), "");
+    search_index_destroy(x);
+}
+
 static void test_fields_and_ranking(void)
 {
     struct search_index *x = build();
@@ -358,6 +379,29 @@ static void test_updates_and_deletion(void)
     struct spec n = {"n1", "Brand New", NULL, NULL, NULL, NULL, NULL, 2024, SEARCH_MOVIE, 1};
     T_EQ_INT(put(x, &n), 0);
     T_EQ_STR(ids(x, "q=brand new"), "n1");
+    search_index_destroy(x);
+}
+
+static void test_compact(void)
+{
+    struct search_index *x = build();
+    struct spec s = catalog[0];
+    s.title = "The Matrix Again";
+    put(x, &s);
+    put(x, &s); /* two dead slots for m1 */
+    search_index_delete(x, "m3");
+    T_EQ_INT(search_index_dead(x), 3);
+    T_EQ_INT(search_index_compact(x), 3);
+    T_EQ_INT(search_index_dead(x), 0);
+    T_EQ_INT(search_index_count(x), 9);
+    T_EQ_STR(ids(x, "q=matrix again"), "m1");
+    T_EQ_STR(ids(x, "q=matrix&limit=3"), "m1 m2");
+    T_EQ_STR(ids(x, "q=rocky"), "");
+    T_EQ_STR(ids(x, "q=bryan&kind=episode"), "e1");
+    T_EQ_STR(ids(x, "q=intrstellar"), "m6");
+    T_EQ_INT(put(x, &catalog[2]), 0);
+    T_EQ_STR(ids(x, "q=rocky 2"), "m3");
+    T_EQ_INT(search_index_compact(x), 0);
     search_index_destroy(x);
 }
 
@@ -485,12 +529,14 @@ static const struct t_case cases[] = {
     T_CASE(test_exact_and_articles),
     T_CASE(test_each_typo_class),
     T_CASE(test_prefix_and_synonyms),
+    T_CASE(test_rare_completion),
     T_CASE(test_fields_and_ranking),
     T_CASE(test_ties_by_id),
     T_CASE(test_filters),
     T_CASE(test_facets),
     T_CASE(test_facet_top_values),
     T_CASE(test_updates_and_deletion),
+    T_CASE(test_compact),
     T_CASE(test_snapshot_round_trip),
     T_CASE(test_body_parser),
     T_CASE(test_query_parser),
