@@ -44,6 +44,7 @@ struct cand {
     uint16_t mask;  /* words matched */
     uint16_t tmask; /* words matched in the title */
     uint8_t curt;   /* the current word matched in the title */
+    uint8_t ntm;    /* words matched in the title, an optional article left out */
 };
 
 /* Resolved filters: tag ids (-1: any). */
@@ -61,6 +62,9 @@ struct run {
     size_t nc, ccap;
     struct filt f;
     int tier; /* 0: titles, alternative titles, people; 1: descriptions too */
+    double rec[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* recency by year, this query's */
+    double pop_scale;                                  /* 1 / the largest sfeat.lpop */
+    double inv_norm;                                   /* 1 / (words + phrase + coverage) */
 };
 
 static void exp_add(struct word *w, uint32_t t, float q)
@@ -334,36 +338,67 @@ static void drive(struct run *r, const struct word *w)
     free(k);
 }
 
+/* The first candidate at or after from whose document is at least doc (galloping). */
+static size_t cand_seek(const struct run *r, size_t from, uint32_t doc)
+{
+    size_t step = 1, lo = from, hi;
+    while (lo + step < r->nc && r->c[lo + step].doc < doc)
+        lo += step, step *= 2;
+    hi = lo + step < r->nc ? lo + step : r->nc;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r->c[mid].doc < doc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The first posting at or after from whose key is at least key (galloping). */
+static uint32_t post_seek(const struct splist *t, uint32_t from, uint32_t key)
+{
+    uint32_t step = 1, lo = from, hi;
+    while (lo + step < t->n && t->p[lo + step] < key)
+        lo += step, step *= 2;
+    hi = lo + step < t->n ? lo + step : t->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (t->p[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Credits the candidates (in document order) that the posting list t (quality q) holds:
- * merging when the list is short, galloping through it when it is long. */
+ * galloping through the candidates for a short list, through the list for a long one,
+ * merging the two when their sizes are near. */
 static void check_term(struct run *r, const struct splist *t, float q)
 {
     uint32_t pos = 0;
-    if ((size_t)t->n <= 8 * r->nc + 64) {
-        for (size_t i = 0; i < r->nc && pos < t->n; i++) {
+    size_t i = 0;
+    if ((size_t)t->n * 8 < r->nc) {
+        for (uint32_t k = 0; k < t->n && i < r->nc; k++) {
+            i = cand_seek(r, i, t->p[k] >> SP_SHIFT);
+            if (i < r->nc && r->c[i].doc == t->p[k] >> SP_SHIFT)
+                credit(r, &r->c[i], t->p[k], q);
+        }
+    } else if ((size_t)t->n <= 8 * r->nc + 64) {
+        for (; i < r->nc && pos < t->n; i++) {
             uint32_t key = r->c[i].doc << SP_SHIFT;
             while (pos < t->n && t->p[pos] < key)
                 pos++;
             if (pos < t->n && (t->p[pos] >> SP_SHIFT) == r->c[i].doc)
                 credit(r, &r->c[i], t->p[pos], q);
         }
-        return;
-    }
-    for (size_t i = 0; i < r->nc && pos < t->n; i++) {
-        uint32_t key = r->c[i].doc << SP_SHIFT, step = 1, lo = pos, hi;
-        while (lo + step < t->n && t->p[lo + step] < key)
-            lo += step, step *= 2;
-        hi = lo + step < t->n ? lo + step : t->n;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi) / 2;
-            if (t->p[mid] < key)
-                lo = mid + 1;
-            else
-                hi = mid;
+    } else {
+        for (; i < r->nc && pos < t->n; i++) {
+            pos = post_seek(t, pos, r->c[i].doc << SP_SHIFT);
+            if (pos < t->n && (t->p[pos] >> SP_SHIFT) == r->c[i].doc)
+                credit(r, &r->c[i], t->p[pos], q);
         }
-        pos = lo;
-        if (pos < t->n && (t->p[pos] >> SP_SHIFT) == r->c[i].doc)
-            credit(r, &r->c[i], t->p[pos], q);
     }
 }
 
@@ -376,8 +411,10 @@ static void close_word(struct run *r, int k, int required)
         if (c.cur > 0) {
             c.sum += c.cur;
             c.mask |= (uint16_t)(1u << k);
-            if (c.curt)
+            if (c.curt) {
                 c.tmask |= (uint16_t)(1u << k);
+                c.ntm += !(k == 0 && r->q->optional0);
+            }
         }
         c.cur = 0;
         c.curt = 0;
@@ -427,20 +464,16 @@ static double recency(const struct search_weights *w, int year, int now_year)
 
 /* The score of candidate c (docs/internals/search.md). The phrase, which reads the title,
  * is checked only when it could lift the score to floor (the lowest hit kept so far). */
-static double score(const struct run *r, const struct cand *c, int now_year, double floor)
+static double score(const struct run *r, const struct cand *c, double floor)
 {
     const struct search_weights *w = r->w;
     const struct sfeat *f = &r->x->feat[c->doc];
     int nw = r->q->nw, from = r->q->optional0 && !(c->mask & 1u) ? 1 : 0;
-    double norm = nw + w->phrase + w->coverage;
-    int intitle = __builtin_popcount(c->tmask & ~(r->q->optional0 ? 1u : 0u));
-    double cover = f->ntitle > 0 ? (double)intitle / f->ntitle : 0;
-    if (cover > 1)
-        cover = 1;
-    double pop = r->x->max_lpop > 0 ? (double)f->lpop / r->x->max_lpop : 0;
-    double s = w->text * (c->sum + w->coverage * cover) / norm + w->popularity * pop +
-               w->recency * recency(w, f->year, now_year);
-    double gain = w->text * w->phrase / norm;
+    double cover = f->ntitle > c->ntm ? (double)c->ntm / f->ntitle : f->ntitle ? 1 : 0;
+    double s = w->text * (c->sum + w->coverage * cover) * r->inv_norm +
+               w->popularity * f->lpop * r->pop_scale +
+               w->recency * (f->year ? r->rec[f->year - SEARCH_YEAR_MIN] : 0);
+    double gain = w->text * w->phrase * r->inv_norm;
     if (nw - from >= 2 && s + gain >= floor && phrase_in(&r->x->docs[c->doc], r->words, from, nw))
         s += gain;
     return s;
@@ -570,19 +603,19 @@ static int cmp_bub(const void *a, const void *b)
 }
 
 /* The best score a candidate of block b with text sum at most sum could reach. */
-static double block_bound(const struct run *r, uint32_t b, float sum, int now_year)
+static double block_bound(const struct run *r, uint32_t b, float sum)
 {
     const struct search_weights *w = r->w;
     const struct sblock *k = &r->x->blocks[b];
     int nw = r->q->nw;
     double text = (sum + (nw >= 2 ? w->phrase : 0) + w->coverage) / (nw + w->phrase + w->coverage);
-    double pop = r->x->max_lpop > 0 ? (double)k->lpop / r->x->max_lpop : 0;
-    return w->text * text + w->popularity * pop + w->recency * recency(w, k->year, now_year) + 1e-9;
+    return w->text * text + w->popularity * k->lpop * r->pop_scale +
+           w->recency * (k->year ? r->rec[k->year - SEARCH_YEAR_MIN] : 0) + 1e-9;
 }
 
 /* Ranks the candidates (no filters) block by block, best bound first, skipping the blocks
  * that cannot enter the hits. */
-static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_year)
+static void rank_blocks(struct run *r, struct search_hit *heap, int *n)
 {
     struct bub *bl = NULL;
     size_t nbl = 0, cap = 0;
@@ -596,7 +629,7 @@ static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_
         start[nbl] = (uint32_t)i;
         for (; i < r->nc && r->c[i].doc >> SBLOCK_SHIFT == b; i++)
             maxsum = r->c[i].sum > maxsum ? r->c[i].sum : maxsum;
-        bl[nbl] = (struct bub){(uint32_t)nbl, block_bound(r, b, maxsum, now_year)};
+        bl[nbl] = (struct bub){(uint32_t)nbl, block_bound(r, b, maxsum)};
         nbl++;
         start[nbl] = (uint32_t)i;
     }
@@ -610,7 +643,7 @@ static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_
             double floor = *n == r->q->limit ? heap[0].score : -1;
             if (!search_doc_dead(r->x, c->doc))
                 heap_offer(r->x, heap, n, r->q->limit,
-                           (struct search_hit){c->doc, score(r, c, now_year, floor)});
+                           (struct search_hit){c->doc, score(r, c, floor)});
         }
     }
     free(bl);
@@ -620,7 +653,7 @@ static void rank_blocks(struct run *r, struct search_hit *heap, int *n, int now_
 /* Counts the facets and the total; past FACET_EXACT candidates the facets are counted on an
  * even sample and scaled. With filters, also ranks (every candidate is read anyway). */
 static void count_all(struct run *r, struct counts *k, int filtered, struct search_hit *heap,
-                      int *n, int now_year, struct search_result *out)
+                      int *n, struct search_result *out)
 {
     size_t step = r->nc > FACET_EXACT ? (r->nc + FACET_EXACT - 1) / FACET_EXACT : 1;
     for (size_t i = 0; i < r->nc; i++) {
@@ -630,7 +663,7 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
                 continue;
             double floor = *n == r->q->limit ? heap[0].score : -1;
             heap_offer(r->x, heap, n, r->q->limit,
-                       (struct search_hit){r->c[i].doc, score(r, &r->c[i], now_year, floor)});
+                       (struct search_hit){r->c[i].doc, score(r, &r->c[i], floor)});
         } else if (search_doc_dead(r->x, r->c[i].doc)) {
             continue;
         }
@@ -644,7 +677,7 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
 }
 
 /* Scores the surviving candidates into the hits and counts the facets. */
-static void rank(struct run *r, int now_year, struct search_result *out)
+static void rank(struct run *r, struct search_result *out)
 {
     struct search_hit heap[SEARCH_LIMIT_MAX];
     int n = 0;
@@ -656,9 +689,9 @@ static void rank(struct run *r, int now_year, struct search_result *out)
         k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
         k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
     }
-    count_all(r, k, filtered, heap, &n, now_year, out);
+    count_all(r, k, filtered, heap, &n, out);
     if (!filtered)
-        rank_blocks(r, heap, &n, now_year);
+        rank_blocks(r, heap, &n);
     for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
         struct search_hit low = heap[0];
         heap[0] = heap[n - 1];
@@ -754,6 +787,10 @@ int search_run(const struct search_index *x, const struct search_query *q,
     if (q->nw == 0 || resolve_filters(&r) != 0)
         return 0;
     r.words = oc_calloc((size_t)q->nw, sizeof *r.words);
+    for (int y = SEARCH_YEAR_MIN; y <= SEARCH_YEAR_MAX; y++)
+        r.rec[y - SEARCH_YEAR_MIN] = recency(w, y, now_year);
+    r.pop_scale = x->max_lpop ? 1.0 / x->max_lpop : 0;
+    r.inv_norm = 1 / (q->nw + w->phrase + w->coverage);
     expand_all(&r, syn);
     for (int i = 0; i < q->nw; i++)
         if (r.words[i].required && r.words[i].n == 0)
@@ -761,7 +798,7 @@ int search_run(const struct search_index *x, const struct search_query *q,
     for (r.tier = 0; r.tier < 2; r.tier++) { /* descriptions only when titles give too few */
         memset(out, 0, sizeof *out);
         match(&r);
-        rank(&r, now_year, out);
+        rank(&r, out);
         reset(&r);
         if (out->total >= (uint32_t)q->limit)
             break;
