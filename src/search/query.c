@@ -740,9 +740,15 @@ static void prefix_in_titles(struct run *r, const char *p)
     }
 }
 
+/* The postings of word i, counted 8 times over for the completed last word pw: its
+ * completions are only the most frequent, so it drives only when far rarer than the others. */
+static uint64_t weight(const struct run *r, int i, int pw)
+{
+    return i == pw ? r->words[i].df * 8 : r->words[i].df;
+}
+
 /* Runs the words against the candidates: the driver (the required word with the fewest
- * postings, not the completed last word when others are required) first, the completed last
- * word last. */
+ * postings, see weight) first, the completed last word last. */
 static void match(struct run *r)
 {
     int nw = r->q->nw, drv = -1, nreq = 0;
@@ -755,7 +761,7 @@ static void match(struct run *r)
         for (int k = 0; k < w->n; k++)
             for (int li = 0; li <= r->tier; li++)
                 w->df += r->x->terms[w->e[k].term].l[li].n;
-        if (w->required && i != pw && (drv < 0 || w->df < r->words[drv].df))
+        if (w->required && (drv < 0 || weight(r, i, pw) < weight(r, drv, pw)))
             drv = i;
     }
     drive(r, &r->words[drv]);
@@ -766,7 +772,7 @@ static void match(struct run *r)
         for (int k = 0; k < r->words[i].n; k++)
             for (int li = 0; li <= r->tier; li++)
                 check_term(r, &r->x->terms[r->words[i].e[k].term].l[li], r->words[i].e[k].q);
-        if (i == pw)
+        if (i == pw) /* not the driver: its rarer completions are looked up in the titles */
             prefix_in_titles(r, r->q->last_raw);
         close_word(r, i, r->words[i].required);
     }
