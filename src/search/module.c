@@ -5,8 +5,8 @@
  * A write holds the writer mutex: it commits to SQLite first (one transaction, one new
  * generation), then applies the same change to the index under the index's write lock, so
  * an answered write is on disk and already searchable. Queries take the read lock. At start
- * the index is read from its snapshot (data_dir/search.idx) and the rows of later
- * generations are applied; without a usable snapshot it is rebuilt from the table.
+ * the index is read from its snapshot (search.idx next to the database file) and the rows of
+ * later generations are applied; without a usable snapshot it is rebuilt from the table.
  */
 #include "search/search_int.h"
 #include "search/sql.h"
@@ -358,7 +358,7 @@ static int load(struct search_mod *m)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (stored_gen(m->app->store, &m->gen) != 0)
         return OC_EDB;
-    int rc = search_snapshot_read(m->path, &m->x, &snap);
+    int rc = m->path[0] ? search_snapshot_read(m->path, &m->x, &snap) : OC_ENOTFOUND;
     if (rc == 0 && snap > m->gen) {
         search_index_destroy(m->x);
         m->x = NULL;
@@ -391,7 +391,7 @@ static void snapshot(struct search_mod *m)
 {
     pthread_mutex_lock(&m->wmu);
     int64_t gen = m->gen;
-    if (gen == m->snap_gen) {
+    if (gen == m->snap_gen || !m->path[0]) {
         pthread_mutex_unlock(&m->wmu);
         return;
     }
@@ -505,6 +505,23 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
+/* The snapshot's file, next to the database file: search.idx in its directory, or "" (no
+ * snapshots) for a database without a file. */
+static void snapshot_path(struct store *s, char *path, size_t n)
+{
+    struct store_stmt *st = NULL;
+    path[0] = 0;
+    store_lock(s);
+    if (store_prepare(s, SEARCH_SQL_DBFILE, &st) == 0 && store_step(st) == STORE_ROW) {
+        const char *file = store_col_text(st, 0), *slash = file ? strrchr(file, '/') : NULL;
+        if (slash && (size_t)(slash - file) + sizeof "/search.idx" <= n)
+            snprintf(path, n, "%.*s/search.idx", (int)(slash - file), file);
+    }
+    if (st)
+        store_reset(st);
+    store_unlock(s);
+}
+
 /* The weights from the settings; the blend is scaled to sum to 1. */
 static void weights_of(const struct search_opts *o, struct search_weights *w)
 {
@@ -541,7 +558,7 @@ static int search_init(struct oc_app *app, void **state)
         free(m);
         return OC_EINVAL;
     }
-    snprintf(m->path, sizeof m->path, "%s/search.idx", app->cfg->data_dir);
+    snapshot_path(app->store, m->path, sizeof m->path);
     pthread_rwlock_init(&m->lock, NULL);
     pthread_mutex_init(&m->wmu, NULL);
     int rc = load(m);
