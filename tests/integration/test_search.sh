@@ -109,4 +109,22 @@ t_check "write survives kill -9" n1 "$(ids 'q=nosferatu')"
 t_check "delete survives kill -9" "" "$(ids 'q=amelie')"
 t_check "older titles too" m1 "$(ids 'q=matrix')"
 stop_server TERM
+
+# --- the snapshot timer compacts once replaced titles hold a quarter of the slots ---
+start_server "$D" --set search.snapshot_interval_s=1 || exit 1
+many() { # many WORD: 1,200 titles c0..c1199 named "WORD N" as NDJSON
+    for i in $(seq 0 1199); do printf '{"id":"c%d","title":"%s %d"}\n' "$i" "$1" "$i"; done
+}
+t_check "1,200 titles" 200 "$(post "$(many alpha)")"
+t_check "all replaced" "0 1200" "$(post "$(many omega)" >/dev/null; jq -r '"\(.added) \(.replaced)"' <<<"$(body)")"
+for _ in $(seq 1 50); do grep -q "compacted the index" "$T_TMP/server.log" && break; sleep 0.1; done
+t_contains "compacted (with the 3 slots of the earlier replacement and deletions)" "compacted the index: 1203 slots" "$(cat "$T_TMP/server.log")"
+t_check "old words gone" 0 "$(search 'q=alpha' >/dev/null; jq -r .total <<<"$(body)")"
+t_check "new words found" 1200 "$(search 'q=omega' >/dev/null; jq -r .total <<<"$(body)")"
+t_check "one of them" c77 "$(ids 'q=omega%2077&prefix=false')"
+stop_server TERM
+start_server "$D" || exit 1
+t_check "compacted snapshot read back" c77 "$(ids 'q=omega%2077&prefix=false')"
+t_check "and the rest" m1 "$(ids 'q=matrix')"
+stop_server TERM
 t_done
