@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,27 +523,46 @@ const struct oc_cli search_bench_cli[] = {
     {0},
 };
 
+/* Removes what the bench wrote under dir (which it created) and dir itself. */
+static void remove_work(const char *dir)
+{
+    static const char *const files[] = {"search.idx",       "fts/oncue.db", "fts/oncue.db-wal",
+                                        "fts/oncue.db-shm", "fts",          ""};
+    char path[4200];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%.4000s/%s", dir, files[i]);
+        if (remove(path) != 0 && errno != ENOENT)
+            fprintf(stderr, "oncue bench search: cannot remove %s\n", path);
+    }
+}
+
 int search_bench_main(int argc, char **argv)
 {
     struct args a = {1000000, 1000, 200, 21, 100000, 1, 0, NULL, NULL, NULL};
     struct bench_corpus c;
+    const char *own = NULL; /* the directory the bench made, removed at the end */
     struct engine e[3] = {{.name = "oncue"}, {.name = "fts5-word"}, {.name = "fts5-trigram"}};
     char tmp[] = "/tmp/oncue-bench-search.XXXXXX";
     int nargs = 0, p = oc_cli_parse(search_bench_cli, argc - 1, argv + 1, &a, NULL, &nargs);
     if (p != 0)
         return p > 0 ? 0 : 2;
-    if (!a.dir && !(a.dir = mkdtemp(tmp))) {
+    if (!a.dir && !(a.dir = own = mkdtemp(tmp))) {
         fprintf(stderr, "oncue bench search: cannot create a directory in /tmp\n");
         return 1;
     }
     mkdir(a.dir, 0700);
-    if (a.corpus ? bench_corpus_read(&c, a.corpus) != 0 : 0)
+    if (a.corpus ? bench_corpus_read(&c, a.corpus) != 0 : 0) {
+        if (own)
+            remove_work(own);
         return 1;
+    }
     if (!a.corpus)
         bench_corpus_generate(&c, (size_t)a.titles, (uint64_t)a.seed, (size_t)a.vocab);
     if (a.emit) {
         int rc = emit(&c, a.emit);
         bench_corpus_free(&c);
+        if (own)
+            remove_work(own);
         return rc;
     }
     struct bq *qs = make_queries(&c, a.queries, (uint64_t)a.seed);
@@ -555,5 +575,7 @@ int search_bench_main(int argc, char **argv)
             free(e[i].k[k].ms);
     free(qs);
     bench_corpus_free(&c);
+    if (own)
+        remove_work(own);
     return 0;
 }
