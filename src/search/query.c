@@ -474,7 +474,9 @@ static double score(const struct run *r, const struct cand *c, double floor)
                w->popularity * f->lpop * r->pop_scale +
                w->recency * (f->year ? r->rec[f->year - SEARCH_YEAR_MIN] : 0);
     double gain = w->text * w->phrase * r->inv_norm;
-    if (nw - from >= 2 && s + gain >= floor && phrase_in(&r->x->docs[c->doc], r->words, from, nw))
+    uint32_t need = ((1u << (nw - from)) - 1) << from; /* the phrase's words, all in the title */
+    if (nw - from >= 2 && (c->tmask & need) == need && s + gain >= floor &&
+        phrase_in(&r->x->docs[c->doc], r->words, from, nw))
         s += gain;
     return s;
 }
@@ -656,6 +658,7 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
                       int *n, struct search_result *out)
 {
     size_t step = r->nc > FACET_EXACT ? (r->nc + FACET_EXACT - 1) / FACET_EXACT : 1;
+    size_t since = step - 1; /* matches since the last one counted: the first is counted */
     for (size_t i = 0; i < r->nc; i++) {
         const struct sdoc *d = &r->x->docs[r->c[i].doc];
         if (filtered) {
@@ -667,8 +670,10 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
         } else if (search_doc_dead(r->x, r->c[i].doc)) {
             continue;
         }
-        if (k && out->total % step == 0)
+        if (k && ++since == step) { /* every step-th match */
             count_doc(d, k);
+            since = 0;
+        }
         out->total++;
     }
     out->facets_sampled = step > 1;

@@ -362,6 +362,32 @@ static void test_facet_top_values(void)
     search_index_destroy(x);
 }
 
+/* Past 2,000 matches the facets come from every step-th match, scaled; the total is exact. */
+static void test_facets_sampled(void)
+{
+    struct search_index *x = search_index_new();
+    char id[16], genre[8];
+    for (int i = 0; i < 2500; i++) {
+        struct spec s = {id, "Common", NULL, genre, NULL, NULL, NULL, 2000, SEARCH_MOVIE, 1};
+        snprintf(id, sizeof id, "t%04d", i);
+        snprintf(genre, sizeof genre, "g%d", i % 3);
+        put(x, &s);
+    }
+    ids(x, "q=common");
+    T_EQ_INT(res.total, 2500);
+    T_EQ_INT(res.facets_sampled, 1);
+    T_EQ_INT(res.ngenre, 3); /* every second match: i = 0, 2, 4, ... counted twice */
+    T_EQ_STR(res.genre[0].value, "g0");
+    T_EQ_INT(res.genre[0].count, 834);
+    T_EQ_STR(res.genre[1].value, "g2");
+    T_EQ_INT(res.genre[1].count, 834);
+    T_EQ_STR(res.genre[2].value, "g1");
+    T_EQ_INT(res.genre[2].count, 832);
+    T_EQ_INT(res.nhits, 10);
+    T_EQ_STR(search_doc_id(x, res.hits[0].doc), "t0000"); /* equal scores: by id */
+    search_index_destroy(x);
+}
+
 static void test_updates_and_deletion(void)
 {
     struct search_index *x = build();
@@ -535,6 +561,7 @@ static const struct t_case cases[] = {
     T_CASE(test_filters),
     T_CASE(test_facets),
     T_CASE(test_facet_top_values),
+    T_CASE(test_facets_sampled),
     T_CASE(test_updates_and_deletion),
     T_CASE(test_compact),
     T_CASE(test_snapshot_round_trip),
