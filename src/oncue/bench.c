@@ -11,6 +11,7 @@
 #include "qoe/qoe.h"
 #include "resume/resume.h"
 #include "billing/billing.h"
+#include "search/search.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -35,6 +36,9 @@ static const struct bench_entry benches[] = {
     {"billing", billing_bench_main,
      "GET /v1/entitlements checks or signed webhooks: requests/s, p50/p99 latency",
      billing_bench_cli},
+    {"search", search_bench_main,
+     "catalog search at 1M titles vs SQLite FTS5: p50/p95/p99, top-1/top-10 recall, size",
+     search_bench_cli},
     {0},
 };
 

@@ -17,6 +17,7 @@
 #include "web/web.h"
 #include "resume/resume.h"
 #include "billing/billing.h"
+#include "search/search.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -34,6 +35,7 @@ const struct oc_module *const oc_modules[] = {
     &web_module,
     &resume_module,
     &billing_module,
+    &search_module,
     NULL,
 };
 // clang-format on

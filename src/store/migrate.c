@@ -239,6 +239,12 @@ static const struct migration migrations[] = {
      " status INTEGER NOT NULL,"
      " answer TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL) WITHOUT ROWID;"},
+    {11, "search: catalog titles (each one's JSON, NULL once deleted) and the write that set it",
+     "CREATE TABLE search_titles ("
+     " id TEXT PRIMARY KEY,"
+     " doc TEXT,"
+     " gen INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE INDEX search_titles_gen ON search_titles (gen);"},
     {0},
 };
 
