@@ -83,11 +83,12 @@ static void recheck(struct incident_mgr *m, struct incident *inc, int64_t upto, 
 
 int inc_regroup(struct incident_mgr *m, int64_t upto, int64_t now)
 {
-    json_t *again = json_array(), *p;
+    json_t *again, *p;
     size_t i;
     if (upto <= m->rechecked_upto)
         return 0;
     m->rechecked_upto = upto;
+    again = json_array();
     for (int k = 0; k < m->n; k++)
         if (inc_is_open(m->incs[k]))
             recheck(m, m->incs[k], upto, now, again);

@@ -105,6 +105,8 @@ int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const 
  * one of them is in the store), closing the open segment first when it is such a one. Returns
  * how many were deleted. Thread-safe. */
 int ingest_wal_trim(struct ingest_wal *w, int64_t stored_upto_s);
+/* Bytes in the log's segments: what waits for its minutes to be stored. Thread-safe. */
+uint64_t ingest_wal_bytes(struct ingest_wal *w);
 /* Syncs and closes the log (NULL is a no-op). */
 void ingest_wal_close(struct ingest_wal *w);
 /* Calls fn for each whole record at the start of the len bytes at p (a segment's contents)

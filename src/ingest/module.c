@@ -30,17 +30,23 @@
 
 /* The module's settings. */
 struct ingest_opts {
-    int wal; /* ingest.wal */
+    int wal;               /* ingest.wal */
+    int64_t wal_max_bytes; /* ingest.wal_max_bytes */
 };
+
+#define INGEST_BEHIND_MINUTES 5 /* closed minutes waiting for the store: ingest is behind */
 
 /* The module's state: the cube it folds into (the qoe module's), the write-ahead log and the
  * reject counters. */
 struct ingest_mod {
     struct qoe_cube *cube;       /* borrowed from the qoe module */
     struct ingest_wal *wal;      /* owned; NULL without a store or with ingest.wal off */
+    struct ingest_opts o;        /* the settings */
+    int replay;                  /* the clock is a replay's: event time closes minutes */
     struct ingest_stats stats;   /* by reason, parse and cube */
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
     _Atomic uint64_t replayed;   /* events folded again from the log at start */
+    _Atomic uint64_t overloaded; /* bodies answered 503: ingest is behind */
 };
 
 static json_t *answer(const struct ingest_batch *b, size_t accepted)
@@ -76,12 +82,38 @@ static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct
     return ingest_wal_append(m->wal, req->body, req->body_len, bits, (uint32_t)b->nev, max_ts);
 }
 
+/* 1 (after answering 503 with Retry-After) when ingest is behind: the log holds
+ * ingest.wal_max_bytes of events whose minutes are not stored yet, or closed minutes wait
+ * for a store that does not keep up. Nothing of the body is counted; the client retries. */
+static int behind(struct ingest_mod *m, struct http_req *req)
+{
+    struct qoe_cube_stats st;
+    /* a replay's minutes close only on its own events: a full log would never drain */
+    uint64_t logged = m->wal && !m->replay ? ingest_wal_bytes(m->wal) : 0;
+    qoe_cube_stats(m->cube, &st);
+    if (logged < (uint64_t)m->o.wal_max_bytes && st.persist_pending < INGEST_BEHIND_MINUTES)
+        return 0;
+    atomic_fetch_add(&m->overloaded, 1);
+    http_set_header(req, "Retry-After", "10");
+    if (st.persist_pending >= INGEST_BEHIND_MINUTES)
+        http_problem(req, 503, "ingest is behind: %llu closed minutes wait for the store; retry",
+                     (unsigned long long)st.persist_pending);
+    else
+        http_problem(req, 503,
+                     "ingest is behind: the log holds %llu bytes of events whose minutes are "
+                     "not stored yet (ingest.wal_max_bytes %lld); retry",
+                     (unsigned long long)logged, (long long)m->o.wal_max_bytes);
+    return 1;
+}
+
 static void post_events(struct http_req *req)
 {
     struct ingest_mod *m = req->state;
     struct ingest_batch b;
     char err[160];
     http_set_header(req, "Access-Control-Allow-Origin", "*");
+    if (behind(m, req))
+        return;
     ingest_batch_init(&b, INGEST_MAX_ITEMS);
     int rc = ingest_parse(&b, req->body, req->body_len, err, sizeof err);
     if (rc == OC_ETOOBIG) {
@@ -116,6 +148,14 @@ static void render(struct oc_buf *b, void *arg)
                       "POST /v1/events answered 503 because the write-ahead log failed.");
     oc_metrics_sample(b, "oncue_ingest_log_failures_total", NULL,
                       (double)atomic_load(&m->wal_failed));
+    oc_metrics_family(b, "oncue_ingest_overloaded_total", "counter",
+                      "POST /v1/events answered 503 with Retry-After because ingest is behind.");
+    oc_metrics_sample(b, "oncue_ingest_overloaded_total", NULL,
+                      (double)atomic_load(&m->overloaded));
+    oc_metrics_family(b, "oncue_ingest_log_bytes", "gauge",
+                      "Bytes in the ingest log: accepted events whose minutes are not stored yet.");
+    oc_metrics_sample(b, "oncue_ingest_log_bytes", NULL,
+                      m->wal ? (double)ingest_wal_bytes(m->wal) : 0);
     oc_metrics_family(b, "oncue_ingest_log_replayed_events_total", "counter",
                       "Events folded again from the write-ahead log at start.");
     oc_metrics_sample(b, "oncue_ingest_log_replayed_events_total", NULL,
@@ -143,6 +183,11 @@ static const struct oc_setting settings[] = {
     {"ingest.wal", OC_SETTING_BOOL, "true", 0, 0, NULL, F(wal), NULL,
      "answer POST /v1/events only once its accepted events are in the write-ahead log "
      "(DATA/ingest-wal, synced as store.synchronous says), replayed at start"},
+    {"ingest.wal_max_bytes", OC_SETTING_INT, "8589934592", 1048576, INT64_MAX / 2, NULL,
+     F(wal_max_bytes), NULL,
+     "past this many bytes of logged events whose minutes are not stored yet, POST /v1/events"
+     " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"
+     " after they end)"},
     {0},
 };
 
@@ -152,11 +197,9 @@ static const struct oc_setting settings[] = {
  * ingest.wal is on. */
 static int open_wal(struct oc_app *app, struct ingest_mod *m)
 {
-    struct ingest_opts def;
-    const struct ingest_opts *o = config_module_opts(app->cfg, &ingest_module, &def);
     size_t records = 0;
     /* only bodies that come over HTTP are logged (a drill folds its own events) */
-    if (!o->wal || !app->store || !app->http || !app->cfg || !app->cfg->data_dir)
+    if (!m->o.wal || !app->store || !app->http || !app->cfg || !app->cfg->data_dir)
         return 0;
     int sync = !app->cfg->store_sync || strcmp(app->cfg->store_sync, "normal") != 0;
     int rc = ingest_wal_open(app->cfg->data_dir, sync, replay_record, m, &m->wal, &records);
@@ -177,8 +220,11 @@ static int ingest_init(struct oc_app *app, void **state)
         oc_log(OC_LOG_ERROR, "ingest: the qoe module must run too (it owns the cube)");
         return OC_ENOTFOUND;
     }
+    struct ingest_opts def;
     struct ingest_mod *m = oc_calloc(1, sizeof(*m));
     m->cube = c;
+    m->o = *(const struct ingest_opts *)config_module_opts(app->cfg, &ingest_module, &def);
+    m->replay = app->clock && app->clock->kind == OC_CLOCK_REPLAY;
     int rc = open_wal(app, m);
     if (rc) {
         free(m);

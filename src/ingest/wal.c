@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@
 struct wal_seg {
     uint64_t no;       /* its file number */
     int64_t max_ts_ms; /* newest accepted event in it (INT64_MIN: none) */
+    uint64_t bytes;    /* its size */
 };
 
 struct ingest_wal {
@@ -52,7 +54,8 @@ struct ingest_wal {
     size_t seg_bytes;                  /* bytes in the open segment */
     struct wal_seg segs[WAL_MAX_SEGS]; /* oldest first; the last is the open one */
     int nsegs;
-    int failed; /* a write or sync failed: appends answer OC_EIO */
+    int failed;             /* a write or sync failed: appends answer OC_EIO */
+    _Atomic uint64_t total; /* bytes in every segment */
 };
 
 static void seg_path(const struct ingest_wal *w, uint64_t no, char *out, size_t n)
@@ -77,7 +80,7 @@ static int open_seg(struct ingest_wal *w, uint64_t no)
     }
     w->fd = fd;
     w->seg_bytes = 0;
-    w->segs[w->nsegs++] = (struct wal_seg){.no = no, .max_ts_ms = INT64_MIN};
+    w->segs[w->nsegs++] = (struct wal_seg){.no = no, .max_ts_ms = INT64_MIN, .bytes = 0};
     return 0;
 }
 
@@ -142,7 +145,8 @@ static int replay_seg(struct ingest_wal *w, uint64_t no, ingest_wal_record_fn fn
         return OC_EIO;
     }
     struct wal_seg *s = &w->segs[w->nsegs++];
-    *s = (struct wal_seg){.no = no, .max_ts_ms = INT64_MIN};
+    *s = (struct wal_seg){.no = no, .max_ts_ms = INT64_MIN, .bytes = len};
+    w->total += len;
     *records += (size_t)ingest_wal_scan((const uint8_t *)data, len, fn, arg, &used);
     /* the newest event time: the headers read again */
     for (size_t off = 0; off + WAL_HEAD <= used;) {
@@ -239,6 +243,8 @@ static int append(struct ingest_wal *w, const char *body, size_t len, const uint
     }
     w->seg_bytes += WAL_HEAD + nbits + len;
     struct wal_seg *s = &w->segs[w->nsegs - 1];
+    s->bytes += WAL_HEAD + nbits + len;
+    w->total += WAL_HEAD + nbits + len;
     s->max_ts_ms = max_ts_ms > s->max_ts_ms ? max_ts_ms : s->max_ts_ms;
     w->appended++;
     return 0;
@@ -299,6 +305,7 @@ int ingest_wal_trim(struct ingest_wal *w, int64_t stored_upto_s)
         seg_path(w, w->segs[0].no, path, sizeof(path));
         if (unlink(path) != 0 && errno != ENOENT)
             break;
+        w->total -= w->segs[0].bytes;
         memmove(w->segs, w->segs + 1, (size_t)(w->nsegs - 1) * sizeof(w->segs[0]));
         w->nsegs--;
         removed++;
@@ -310,6 +317,7 @@ int ingest_wal_trim(struct ingest_wal *w, int64_t stored_upto_s)
         int i = w->nsegs - 2; /* the segment just closed */
         seg_path(w, w->segs[i].no, path, sizeof(path));
         if (unlink(path) == 0) {
+            w->total -= w->segs[i].bytes;
             w->segs[i] = w->segs[i + 1];
             w->nsegs--;
             removed++;
@@ -330,4 +338,9 @@ void ingest_wal_close(struct ingest_wal *w)
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->synced);
     free(w);
+}
+
+uint64_t ingest_wal_bytes(struct ingest_wal *w)
+{
+    return atomic_load(&w->total);
 }
