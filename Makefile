@@ -2,6 +2,7 @@
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 REL    := build/rel
 ASAN   := build/asan
+TSAN   := build/tsan
 
 .PHONY: all build web demo check check-long deps deps-check test docs deb format clean
 
@@ -27,11 +28,15 @@ build: deps web
 demo: build
 	@scripts/demo.sh $(REL)/oncue
 
-# The gate: the -O2 -Werror build, then the whole suite on the ASan+UBSan build (its CTest
-# summary is the last thing printed).
+# The gate: the -O2 -Werror build, the server built with ThreadSanitizer under a minute of
+# concurrent load (scripts/tsan-load.sh: no report), then the whole suite on the ASan+UBSan
+# build (its CTest summary is the last thing printed).
 check: deps-check
 	cmake -S . -B $(REL) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOC_WERROR=ON >/dev/null
 	cmake --build $(REL) -j $(JOBS)
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOC_TSAN=ON -DOC_WERROR=ON >/dev/null
+	cmake --build $(TSAN) -j $(JOBS) --target oncue
+	scripts/tsan-load.sh $(TSAN)/oncue
 	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DOC_SANITIZE=ON -DOC_WERROR=ON >/dev/null
 	cmake --build $(ASAN) -j $(JOBS)
 	cd $(ASAN) && ctest --output-on-failure -j $(JOBS) -LE long

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# tsan-load.sh - the server built with ThreadSanitizer under concurrent load: the simulator's
+# demo schedule at 30x (faults, alerts, incidents, steering), `oncue bench ingest` on three
+# connections, resume writes and reads, and a reader hitting the query, incident, status,
+# metrics, search and entitlement routes, all at once for about a minute. Fails on any
+# ThreadSanitizer report or when the server does not stop cleanly.
+# usage: scripts/tsan-load.sh BUILD/oncue   (make check builds build/tsan and runs it)
+set -u
+BIN=${1:?usage: scripts/tsan-load.sh ONCUE_BIN}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+. "$HERE/bench/lib.sh"
+TMP=$(mktemp -d /tmp/oncue-tsan.XXXXXX)
+PIDS=""
+trap 'for p in $PIDS; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+D=$TMP/data
+ADMIN=$("$BIN" token create --data "$D" --role admin --name tsan-admin 2>/dev/null | tail -1)
+ING=$("$BIN" token create --data "$D" --role ingest --name tsan-ingest 2>/dev/null | tail -1)
+export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=4"
+"$BIN" serve --data "$D" --listen 127.0.0.1:0 2> "$TMP/server.log" &
+SERVER=$!
+PIDS="$SERVER"
+PORT=$(listen_port "$TMP/server.log" "$SERVER")
+[ -n "$PORT" ] || { echo "tsan-load: the server did not start"; cat "$TMP/server.log"; exit 1; }
+BASE=http://127.0.0.1:$PORT
+echo "tsan-load: server pid $SERVER on $BASE"
+
+"$BIN" sim --target "$BASE" --token "$ING" --viewers 3000 --demo --speed 30 --duration 30m \
+    > "$TMP/sim.log" 2>&1 &
+PIDS="$PIDS $!"
+"$BIN" bench ingest --target "$BASE" --token "$ING" --duration 30 --connections 3 --batch 200 \
+    > "$TMP/bench.log" 2>&1 &
+PIDS="$PIDS $!"
+reader() {
+    local end=$((SECONDS + 60)) p
+    while [ $SECONDS -lt $end ]; do
+        for p in "/v1/qoe?metric=rebuffering_share&from=now-30m&to=now&step=1m&group_by=region" \
+            /v1/incidents /v1/alerts /v1/slos /metrics /status.json /v1/qoe/dimensions \
+            "/v1/search?q=rocky" /v1/entitlements/acct-1 /v1/resume/p1 /v1/stream?once=1; do
+            curl -s -m 5 -o /dev/null -H "Authorization: Bearer $ADMIN" "$BASE$p"
+        done
+    done
+}
+writer() {
+    local end=$((SECONDS + 60)) i=0
+    while [ $SECONDS -lt $end ]; do
+        i=$((i + 1))
+        curl -s -m 5 -o /dev/null -X PUT -H "Authorization: Bearer $ADMIN" "$BASE/v1/resume/p1/t$((i % 7))" \
+            --data "{\"position_ms\":$((i * 1000)),\"duration_ms\":7200000,\"device\":\"d$((i % 3))\",\"session\":\"s\",\"seq\":$i,\"state\":\"playing\",\"ts\":$(($(date +%s) * 1000))}"
+    done
+}
+reader & R1=$!
+reader & R2=$!
+writer & W=$!
+wait $R1 $R2 $W
+kill -TERM "$SERVER"
+wait "$SERVER"
+rc=$?
+PIDS=""
+reports=$(grep -c "WARNING: ThreadSanitizer" "$TMP/server.log")
+echo "tsan-load: $(grep -o 'events/s [0-9]*' "$TMP/bench.log") from the bench; $(tail -1 "$TMP/sim.log")"
+echo "tsan-load: server exit $rc, $reports ThreadSanitizer report(s)"
+if [ "$reports" -ne 0 ] || [ "$rc" -ne 0 ]; then
+    grep -A30 "WARNING: ThreadSanitizer" "$TMP/server.log" | head -200
+    exit 1
+fi
