@@ -183,7 +183,7 @@ static const struct oc_setting settings[] = {
     {"ingest.wal", OC_SETTING_BOOL, "true", 0, 0, NULL, F(wal), NULL,
      "answer POST /v1/events only once its accepted events are in the write-ahead log "
      "(DATA/ingest-wal, synced as store.synchronous says), replayed at start"},
-    {"ingest.wal_max_bytes", OC_SETTING_INT, "8589934592", 1048576, INT64_MAX / 2, NULL,
+    {"ingest.wal_max_bytes", OC_SETTING_INT, "8589934592", 65536, INT64_MAX / 2, NULL,
      F(wal_max_bytes), NULL,
      "past this many bytes of logged events whose minutes are not stored yet, POST /v1/events"
      " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"

@@ -798,12 +798,27 @@ static void test_wal_roundtrip(void)
     T_TRUE(f != NULL);
     size_t n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
-    T_EQ_INT((int)n, 2 * (24 + 1 + 5));
+    T_EQ_INT((int)n, 2 * (32 + 1 + 5));
     T_EQ_INT(ingest_wal_scan(buf, n, NULL, NULL, &used), 2);
-    T_EQ_INT((int)used, 60);
-    buf[24 + 1 + 2] ^= 0x20; /* "hEllo" */
+    T_EQ_INT((int)used, 76);
+    buf[32 + 1 + 2] ^= 0x20; /* "hEllo" */
     T_EQ_INT(ingest_wal_scan(buf, n, NULL, NULL, &used), 0);
     T_EQ_INT((int)used, 0);
+
+    /* a body of 512 bytes or more is stored compressed and replayed as received */
+    char big[4000];
+    struct wal_seen again = {0};
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = "{\"ts\":1772479800000,\"type\":\"heartbeat\"}\n"[i % 41];
+    T_EQ_INT(ingest_wal_open(dir, 0, NULL, NULL, &w, &records), 0);
+    T_EQ_INT(ingest_wal_append(w, big, sizeof(big), bits, 3, 5000), 0);
+    T_TRUE(ingest_wal_bytes(w) < 1000); /* 4,000 repetitive bytes compress well */
+    ingest_wal_close(w);
+    T_EQ_INT(ingest_wal_open(dir, 0, wal_seen_fn, &again, &w, &records), 0);
+    T_EQ_INT(again.records, 3);
+    T_EQ_INT((int)again.bytes, 5 + 5 + (int)sizeof(big));
+    T_EQ_INT((int)again.max_ts, 5000);
+    ingest_wal_close(w);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     T_EQ_INT(system(cmd), 0);
 
