@@ -143,6 +143,7 @@ void incident_mgr_destroy(struct incident_mgr *m)
         inc_free(m->incs[i]);
     free(m->incs);
     inc_outbox_destroy(m->ob);
+    json_decref(m->regroup);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }

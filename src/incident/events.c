@@ -46,6 +46,8 @@ static void on_resolved(struct incident_mgr *m, const json_t *p, int64_t now)
     const char *aid = json_string_value(json_object_get(p, "alert_id"));
     struct incident *inc = aid ? inc_of_alert(m, aid) : NULL;
     struct inc_alert *a = inc ? inc_alert_find(inc, aid) : NULL;
+    if (aid)
+        inc_regroup_drop(m, aid); /* it resolved before it was grouped again */
     if (!a || !a->firing)
         return;
     a->firing = 0;

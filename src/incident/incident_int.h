@@ -88,6 +88,8 @@ struct incident_mgr {
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */
     int64_t rechecked_upto;     /* the closed minutes regroup.c last re-checked alerts up to */
+    json_t *regroup;            /* alert.fired payloads of alerts that left their incident,
+                                   grouped again one per tick (owned array; not stored) */
 };
 
 /* model.c */
@@ -158,10 +160,16 @@ int inc_opener_metric(const struct incident *inc, const char *metric);
 /* regroup.c (caller holds m->mu) */
 /* Once per newly closed minute (upto: the minutes before it are closed): each firing alert
  * that joined an open incident and that the incident's cause has not explained for
- * INC_LEAVE_MINUTES closed minutes in a row leaves it (timeline entries in both) and is
- * grouped again as if it fired now (inc_group_alert): it joins the incident that explains it
- * or opens its own. Returns how many alerts left. */
+ * INC_LEAVE_MINUTES closed minutes in a row leaves it (timeline entries in both) and waits
+ * in m->regroup to be grouped again as if it fired now (inc_regroup_next): it joins the
+ * incident that explains it or opens its own. Returns how many alerts left. */
 int inc_regroup(struct incident_mgr *m, int64_t upto, int64_t now);
+/* Groups the oldest alert waiting in m->regroup (inc_group_alert); 1 if there was one. One a
+ * tick, so that the incident the previous one opened is localized (its rca.localized is
+ * delivered when the tick lets go of the lock) before the next is grouped. */
+int inc_regroup_next(struct incident_mgr *m, int64_t now);
+/* Drops alert_id from m->regroup (it resolved while waiting). */
+void inc_regroup_drop(struct incident_mgr *m, const char *alert_id);
 
 /* paging.c (every function: caller holds m->mu) */
 /* Routes inc to the owner of slice (borrowed) and pages that team, unless it is unless_team. */

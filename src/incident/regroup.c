@@ -6,7 +6,10 @@
  * fails two minutes after the stall ends). So once per closed minute each firing alert that
  * joined an open incident is re-checked with the rule it joined by (explain.c); one that has
  * gone unexplained for INC_LEAVE_MINUTES minutes in a row leaves, and is grouped again as if
- * it fired now: it joins the incident that explains it, or opens its own.
+ * it fired now: it joins the incident that explains it, or opens its own. Alerts that leave
+ * in the same minute are grouped again one per tick (a second apart), so each meets the
+ * incidents the ones before it opened already localized: two alerts of one new fault that
+ * leave together open one incident, not two.
  */
 #include "incident/incident_int.h"
 #include "core/log.h"
@@ -83,24 +86,41 @@ static void recheck(struct incident_mgr *m, struct incident *inc, int64_t upto, 
 
 int inc_regroup(struct incident_mgr *m, int64_t upto, int64_t now)
 {
-    json_t *again, *p;
-    size_t i;
+    size_t before;
     if (upto <= m->rechecked_upto)
         return 0;
     m->rechecked_upto = upto;
-    again = json_array();
+    if (!m->regroup)
+        m->regroup = json_array();
+    before = json_array_size(m->regroup);
     for (int k = 0; k < m->n; k++)
         if (inc_is_open(m->incs[k]))
-            recheck(m, m->incs[k], upto, now, again);
-    /* grouped once every incident was re-checked (the rule that made an alert leave keeps it
-     * from rejoining the same incident: both read the same minutes) */
-    json_array_foreach(again, i, p)
-    {
-        oc_log(OC_LOG_INFO, "incident: alert %s regrouped",
-               json_string_value(json_object_get(p, "alert_id")));
-        inc_group_alert(m, p, now);
+            recheck(m, m->incs[k], upto, now, m->regroup);
+    return (int)(json_array_size(m->regroup) - before);
+}
+
+int inc_regroup_next(struct incident_mgr *m, int64_t now)
+{
+    json_t *p = json_array_get(m->regroup, 0);
+    if (!p)
+        return 0;
+    json_incref(p);
+    json_array_remove(m->regroup, 0);
+    oc_log(OC_LOG_INFO, "incident: alert %s regrouped",
+           json_string_value(json_object_get(p, "alert_id")));
+    /* the rule that made it leave keeps it from rejoining the same incident: both read the
+     * same minutes */
+    inc_group_alert(m, p, now);
+    json_decref(p);
+    return 1;
+}
+
+void inc_regroup_drop(struct incident_mgr *m, const char *alert_id)
+{
+    for (size_t i = 0; i < json_array_size(m->regroup); i++) {
+        const char *id =
+            json_string_value(json_object_get(json_array_get(m->regroup, i), "alert_id"));
+        if (id && strcmp(id, alert_id) == 0)
+            json_array_remove(m->regroup, i--);
     }
-    int n = (int)json_array_size(again);
-    json_decref(again);
-    return n;
 }
