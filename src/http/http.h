@@ -140,6 +140,8 @@ void http_routes_doc(struct oc_buf *b, const char *module, const struct http_rou
 const char *http_param(const struct http_req *req, const char *name);
 /* The decoded value of query parameter name (first occurrence), or NULL. */
 const char *http_query(struct http_req *req, const char *name);
+/* The raw (still percent-encoded) query string, without '?', or NULL when there is none. */
+const char *http_query_string(struct http_req *req);
 /* The value of request header name, or NULL. */
 const char *http_header(const struct http_req *req, const char *name);
 /* Adds a response header (before replying). */
