@@ -381,6 +381,9 @@ static int read_window(const struct params *ps, int instant, int64_t now_s, stru
         w->start = now_s - now_s % 60;
         rc = t ? prom_time("time", t, now_s, &w->start, err, n) : 0;
         w->end = w->start;
+        if (rc == 0 && w->start < 60)
+            return snprintf(err, n, "time: must be at least a minute after 1970-01-01"),
+                   OC_EMALFORMED;
         return rc;
     }
     if (!start || !end || !step)
@@ -395,6 +398,8 @@ static int read_window(const struct params *ps, int instant, int64_t now_s, stru
         return rc;
     if (w->end < w->start)
         return snprintf(err, n, "end: must not be before start"), OC_EMALFORMED;
+    if (w->start < w->step) /* point k covers the step that ends at start + k * step */
+        return snprintf(err, n, "start: must be at least one step after 1970-01-01"), OC_EMALFORMED;
     if ((w->end - w->start) / w->step + 1 > QOE_MAX_POINTS)
         return snprintf(err, n,
                         "exceeded maximum resolution of %d points per timeseries: use a "
