@@ -231,6 +231,24 @@ static int cmp_desc(const void *a, const void *b)
     return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Lowers *groups to the number of groups q finds over its range (one point of plays, whose
+ * groups are those with rows), so that the cost check and the percentile cap count the groups
+ * that exist rather than the product of the dictionaries. 0, or qoe_query_run's error. */
+static int count_groups(struct qoe_cube *c, const struct qoe_query *q, int64_t *groups, char *err,
+                        size_t n)
+{
+    struct qoe_query cq = *q;
+    struct qoe_result *r = NULL;
+    cq.metric = QOE_PLAYS;
+    cq.step = cq.to - cq.from;
+    cq.top = QOE_MAX_TOP;
+    int rc = qoe_query_run(c, &cq, &r, err, n);
+    if (rc == 0 && r->nseries < *groups)
+        *groups = r->nseries > 0 ? r->nseries : 1;
+    qoe_result_destroy(r);
+    return rc;
+}
+
 struct prom_window {
     int64_t start, end, step; /* evaluation times start, start + step, ... <= end */
     int instant;              /* /api/v1/query: one point, answered as a vector */
@@ -359,6 +377,8 @@ static int build_query(struct qoe_module_state *ms, const struct http_req *req,
         if (e->group_mask & (1u << d))
             q->group_by[q->ngroup++] = d;
     int rc = apply_matchers(ms->cube, e, q, empty, &groups, err, n);
+    if (rc == 0 && q->ngroup && !*empty)
+        rc = count_groups(ms->cube, q, &groups, err, n);
     q->top = (int)groups; /* every group (percentiles' cells count top x points) */
     if (rc == 0)
         rc = qoe_query_check(q, err, n);
