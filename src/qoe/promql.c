@@ -442,10 +442,12 @@ static int factor(struct parser *p, double *v)
 {
     skip_ws(p);
     char c = p->s[p->i], *end;
-    if (c == '-' || c == '+') {
-        p->i++;
+    if (c == '-' || c == '+') { /* a run of signs, read in a loop: no recursion per sign */
+        int neg = 0;
+        for (; p->s[p->i] == '-' || p->s[p->i] == '+'; skip_ws(p))
+            neg ^= p->s[p->i++] == '-';
         int rc = factor(p, v);
-        *v = c == '-' ? -*v : *v;
+        *v = neg ? -*v : *v;
         return rc;
     }
     if (c == '(') {

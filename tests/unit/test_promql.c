@@ -77,6 +77,8 @@ static void test_aggregations(void)
     T_EQ_DBL(e.value, 0, 1e-12);
     T_EQ_INT(parse("1 + 2 * 3"), 0);
     T_EQ_DBL(e.value, 7, 0);
+    T_EQ_INT(parse("- - -2 + + 1"), 0);
+    T_EQ_DBL(e.value, -1, 0);
 }
 
 /* Every class of refusal says what is wrong. */
