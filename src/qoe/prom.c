@@ -56,9 +56,11 @@ static int parse_pairs(struct http_req *req, const char *s, size_t len, struct p
     return 0;
 }
 
-/* The query string's and, for a form POST, the body's parameters. */
+/* The query string's and, for a form POST, the body's parameters. A POST here only reads:
+ * it is not audited. */
 static int read_params(struct http_req *req, struct params *ps)
 {
+    http_skip_audit(req);
     const char *qs = http_query_string(req), *ct = http_header(req, "Content-Type");
     int rc = qs ? parse_pairs(req, qs, strlen(qs), ps) : 0;
     if (rc == 0 && strcmp(req->method, "POST") == 0 && ct &&
@@ -501,6 +503,7 @@ static void reply_list(struct http_req *req, const char **v, size_t n)
 
 void qoe_prom_labels(struct http_req *req)
 {
+    http_skip_audit(req); /* a POST here only reads */
     const char *v[BEACON_NDIMS + 1];
     v[0] = "__name__";
     for (int d = 0; d < BEACON_NDIMS; d++)

@@ -9,6 +9,7 @@
 D=$T_TMP/data
 ING=$(new_token "$D" ingest it-sim | tail -1)
 VIEW=$(new_token "$D" viewer it-view | tail -1)
+ADM=$(new_token "$D" admin it-admin | tail -1)
 T0=1772479800 # 2026-03-02 19:30 UTC
 start_server "$D" --clock replay --modules builtin,auth,ingest,qoe --set qoe.query_max_cells=2000 || exit 1
 "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --speed 0 --batch 4000 \
@@ -88,6 +89,11 @@ code=$(curl -s -o "$T_TMP/e.json" -w '%{http_code}' "${H[@]}" -G "$BASE/api/v1/q
 t_check "too many cells: 422" 422 "$code"
 t_contains "422 says how to narrow" '"errorType":"execution","error":"the answer would hold' "$(cat "$T_TMP/e.json")"
 t_contains "422 names the step" 'use step=' "$(cat "$T_TMP/e.json")"
+# a refused POST is audited (before any handler runs): the one /api/v1 entry
+curl -s -o /dev/null -X POST "$BASE/api/v1/query" -d 'query=1'
+t_check "POST queries are reads, not audited actions (only the refused one is)" '["POST /api/v1/query 401"]' \
+    "$(curl -s -H "Authorization: Bearer $ADM" "$BASE/v1/audit?limit=100" |
+        jq -c '[.entries[] | select(.action | contains("/api/v1/")) | "\(.action) \(.status)"]')"
 t_check "no token: 401" 401 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/api/v1/labels")"
 
 # the real tool: promtool query range (a bearer token through --header)
