@@ -102,8 +102,10 @@ static int json_point(struct oc_buf *b, int64_t t, double v)
         snprintf(s, sizeof s, "NaN");
     else if (isinf(v))
         snprintf(s, sizeof s, "%sInf", v > 0 ? "+" : "-");
-    else if (snprintf(s, sizeof s, "%.15g", v) > 0 && strtod(s, NULL) != v)
-        snprintf(s, sizeof s, "%.17g", v);
+    else
+        for (int prec = 15; prec <= 17; prec++)
+            if (snprintf(s, sizeof s, "%.*g", prec, v) > 0 && strtod(s, NULL) == v)
+                break;
     return oc_buf_printf(b, "[%lld,\"%s\"]", (long long)t, s);
 }
 

@@ -229,6 +229,25 @@ static void check_envelopes(struct oc_buf *b)
              200);
     T_EQ_STR(b->data,
              OK_MATRIX "{\"metric\":{\"cdn\":\"x\"},\"values\":[[1700000100,\"2\"]]}]}}\n");
+    /* topk per point: x is the worst in the first minute, y in the second */
+    T_EQ_INT(call("GET",
+                  "/api/v1/query_range?query=topk(1,sum%20by(cdn)(oncue_qoe_vsf_rate))"
+                  "&start=1700000100&end=1700000160&step=60",
+                  "viewer", NULL, 0, b),
+             200);
+    T_EQ_STR(b->data,
+             OK_MATRIX "{\"metric\":{\"cdn\":\"x\"},\"values\":[[1700000100,\"0.5\"]]},"
+                       "{\"metric\":{\"cdn\":\"y\"},\"values\":[[1700000160,\"1\"]]}]}}\n");
+    /* one two-minute step ending at 1700000160: the ratio over both minutes (x 1/3, y 1/2),
+     * written as the shortest decimal that reads back, as Prometheus writes it */
+    T_EQ_INT(call("GET",
+                  "/api/v1/query_range?query=sum%20by(cdn)(oncue_qoe_vsf_rate)"
+                  "&start=1700000160&end=1700000160&step=2m",
+                  "viewer", NULL, 0, b),
+             200);
+    T_EQ_STR(b->data, OK_MATRIX "{\"metric\":{\"cdn\":\"x\"},\"values\":[[1700000160,"
+                                "\"0.3333333333333333\"]]},{\"metric\":{\"cdn\":\"y\"},"
+                                "\"values\":[[1700000160,\"0.5\"]]}]}}\n");
     T_EQ_INT(call("GET", "/api/v1/query?query=1%2B1&time=1700000100", "viewer", NULL, 0, b), 200);
     T_EQ_STR(b->data, "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":"
                       "[1700000100,\"2\"]}}\n");
@@ -310,7 +329,12 @@ static void test_http_envelopes(void)
                   "{\"ts\":1700000042000,\"type\":\"start\",\"session\":\"b\",\"outcome\":"
                   "\"success\",\"startup_ms\":900,\"cdn\":\"x\"}\n"
                   "{\"ts\":1700000043000,\"type\":\"start\",\"session\":\"c\",\"outcome\":"
-                  "\"success\",\"startup_ms\":900,\"cdn\":\"y\"}\n",
+                  "\"success\",\"startup_ms\":900,\"cdn\":\"y\"}\n"
+                  /* the next minute: y fails, x does not */
+                  "{\"ts\":1700000101000,\"type\":\"start\",\"session\":\"d\",\"outcome\":"
+                  "\"failure\",\"cdn\":\"y\"}\n"
+                  "{\"ts\":1700000102000,\"type\":\"start\",\"session\":\"e\",\"outcome\":"
+                  "\"success\",\"startup_ms\":900,\"cdn\":\"x\"}\n",
                   0, &b),
              200);
     qoe_cube_flush(qoe_cube_of(&app));
