@@ -460,7 +460,7 @@ static void run(struct http_req *req, int instant)
     } else if (e->kind == PROMQL_SCALAR) {
         prom_ok(req, &b, emit_scalar(&b, e->value, &w), ms->max_answer_bytes);
     } else if ((rc = build_query(ms, req, e, &w, &q, &empty, err, sizeof err)) != 0) {
-        prom_error(req, OC_ETOOBIG, err);
+        prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
     } else if (!empty && (rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err)) != 0) {
         prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err);
     } else {
