@@ -24,3 +24,6 @@ set(ONCUE_UNIT_DIR "/lib/systemd/system" CACHE PATH "where the systemd unit is i
 set(ONCUE_CONF_DIR "/etc/oncue" CACHE PATH "where the default oncue.yaml is installed")
 install(FILES packaging/oncue.service DESTINATION ${ONCUE_UNIT_DIR})
 install(FILES packaging/oncue.yaml DESTINATION ${ONCUE_CONF_DIR})
+# the Grafana dashboards on the Prometheus-compatible API (docs/internals/promql.md)
+install(DIRECTORY packaging/grafana/ DESTINATION ${CMAKE_INSTALL_DATADIR}/oncue/grafana
+        FILES_MATCHING PATTERN "*.json")

@@ -140,6 +140,11 @@ void http_routes_doc(struct oc_buf *b, const char *module, const struct http_rou
 const char *http_param(const struct http_req *req, const char *name);
 /* The decoded value of query parameter name (first occurrence), or NULL. */
 const char *http_query(struct http_req *req, const char *name);
+/* The raw (still percent-encoded) query string, without '?', or NULL when there is none. */
+const char *http_query_string(struct http_req *req);
+/* Marks a POST that only reads (a query sent as a form, as Grafana does) as not audited:
+ * the audit hook records actions, not reads. Call before answering. */
+void http_skip_audit(struct http_req *req);
 /* The value of request header name, or NULL. */
 const char *http_header(const struct http_req *req, const char *name);
 /* Adds a response header (before replying). */

@@ -223,6 +223,16 @@ const char *http_query(struct http_req *req, const char *name)
     return evhttp_find_header(&r->query, name);
 }
 
+void http_skip_audit(struct http_req *req)
+{
+    ((struct http_req_impl *)req)->audit = 0;
+}
+
+const char *http_query_string(struct http_req *req)
+{
+    return evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
+}
+
 const char *http_header(const struct http_req *req, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);

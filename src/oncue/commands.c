@@ -16,6 +16,7 @@
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
+#include "qoe/promql.h"
 
 #include <string.h>
 
@@ -49,6 +50,9 @@ const struct oc_command oc_commands[] = {
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth)",
      billing_cli},
+    {"promql", promql_cli_main,
+     "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",
+     NULL},
     {"version", oc_version_main, "print the version", NULL},
     {0},
 };

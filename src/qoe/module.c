@@ -10,6 +10,7 @@
  * 422. The detail always starts with the parameter's name.
  */
 #include "qoe/qoe.h"
+#include "qoe/qoe_int.h"
 #include "config/config.h"
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -37,13 +38,6 @@
 #define CELL_JSON_BYTES 24
 #define CELL_MEMORY     (8 + 120 + CELL_JSON_BYTES)
 #define GROUP_BYTES     256 /* a series' group labels and keys */
-
-struct qoe_module_state {
-    struct qoe_cube *cube;
-    int64_t max_cells;        /* qoe.query_max_cells */
-    int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
-    struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
-};
 
 static int parse_int(const char *s, int64_t *out)
 {
@@ -166,14 +160,11 @@ struct qoe_cube *qoe_cube_of(const struct oc_app *app)
     return oc_app_find(app, QOE_PROVIDES_CUBE);
 }
 
-/* The cost of q's answer, checked before it runs: at most max_cells values (groups x points),
- * max_answer_bytes of JSON, and the request's memory cap (http.request_memory_bytes). 0, or
- * OC_EINVAL with a detail in err that says how to narrow the query. */
-static int check_cost(const struct qoe_module_state *ms, const struct http_req *req,
-                      const struct qoe_query *q, char *err, size_t errlen)
+int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
+                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen)
 {
     int64_t range = q->to - q->from, points = (range + q->step - 1) / q->step;
-    int64_t groups = q->ngroup ? q->top : 1, cells = groups * points;
+    int64_t cells = groups * points;
     int64_t bytes = cells * CELL_JSON_BYTES + groups * GROUP_BYTES;
     int64_t memory = cells * CELL_MEMORY + groups * GROUP_BYTES;
     int64_t fit = ms->max_cells, mem_cap = (int64_t)req->arena.max;
@@ -207,7 +198,7 @@ static void get_qoe(struct http_req *req)
     int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
-        rc = check_cost(ms, req, &q, err, sizeof err);
+        rc = qoe_cost_check(ms, req, &q, q.ngroup ? q.top : 1, err, sizeof err);
     if (rc == 0)
         rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err);
     if (rc == 0) {
@@ -481,6 +472,28 @@ static const struct http_route routes[] = {
      "a QoE metric over a range: metric, from, to, step, filter, group_by, top"},
     {"GET", "/v1/qoe/dimensions", get_dimensions, HTTP_VIEWER, 0,
      "the dimensions, their distinct counts and top values over the last hour"},
+    {"GET", "/api/v1/query", qoe_prom_query, HTTP_VIEWER, 0,
+     "Prometheus API: a PromQL-subset query at one time (docs/internals/promql.md)"},
+    {"POST", "/api/v1/query", qoe_prom_query, HTTP_VIEWER, PROM_MAX_BODY,
+     "Prometheus API: the same, parameters as a form body (Grafana)"},
+    {"GET", "/api/v1/query_range", qoe_prom_query_range, HTTP_VIEWER, 0,
+     "Prometheus API: a PromQL-subset query over start, end, step (a matrix)"},
+    {"POST", "/api/v1/query_range", qoe_prom_query_range, HTTP_VIEWER, PROM_MAX_BODY,
+     "Prometheus API: the same, parameters as a form body (Grafana)"},
+    {"GET", "/api/v1/labels", qoe_prom_labels, HTTP_VIEWER, 0,
+     "Prometheus API: the label names (__name__ and the QoE dimensions)"},
+    {"POST", "/api/v1/labels", qoe_prom_labels, HTTP_VIEWER, PROM_MAX_BODY,
+     "Prometheus API: the same as a POST (Grafana)"},
+    {"GET", "/api/v1/label/{name}/values", qoe_prom_label_values, HTTP_VIEWER, 0,
+     "Prometheus API: the metric names (__name__) or a dimension's values"},
+    {"GET", "/api/v1/series", qoe_prom_series, HTTP_VIEWER, 0,
+     "Prometheus API: the series of match[] selectors (name and equality labels)"},
+    {"POST", "/api/v1/series", qoe_prom_series, HTTP_VIEWER, PROM_MAX_BODY,
+     "Prometheus API: the same, match[] in a form body (Grafana)"},
+    {"GET", "/api/v1/metadata", qoe_prom_metadata, HTTP_VIEWER, 0,
+     "Prometheus API: type and help of each QoE metric"},
+    {"GET", "/api/v1/status/buildinfo", qoe_prom_buildinfo, HTTP_VIEWER, 0,
+     "Prometheus API: the Prometheus API version served (Grafana probes it)"},
     {0},
 };
 

@@ -5,6 +5,7 @@
 #ifndef OC_QOE_QOE_INT_H
 #define OC_QOE_QOE_INT_H
 
+#include "core/memo.h"
 #include "qoe/dict.h"
 
 #include <pthread.h>
@@ -71,5 +72,32 @@ struct resolve_counts {
 /* Sets b->leaf[i] for each start and heartbeat of b (and b->sh[i], the session hash, for
  * heartbeats), without the cube lock except to add a value or leaf never seen. */
 void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n /* OUT */);
+
+/* The qoe module's state (module.c); the Prometheus API (prom.c) reads it too. */
+struct qoe_module_state {
+    struct qoe_cube *cube;
+    int64_t max_cells;        /* qoe.query_max_cells */
+    int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
+    struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
+};
+
+struct http_req;
+struct qoe_query;
+/* The cost of q's answer with at most groups groups, checked before it runs: at most
+ * qoe.query_max_cells values (groups x points), qoe.query_max_answer_bytes of JSON, and the
+ * request's memory cap (http.request_memory_bytes). 0, or OC_EINVAL with a detail in err
+ * that says how to narrow the query. */
+int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
+                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen);
+
+/* The Prometheus-compatible API (prom.c), routes of the qoe module. */
+#define PROM_MAX_BODY 65536 /* form body of a POST */
+void qoe_prom_query(struct http_req *req);
+void qoe_prom_query_range(struct http_req *req);
+void qoe_prom_labels(struct http_req *req);
+void qoe_prom_label_values(struct http_req *req);
+void qoe_prom_series(struct http_req *req);
+void qoe_prom_metadata(struct http_req *req);
+void qoe_prom_buildinfo(struct http_req *req);
 
 #endif

@@ -1,0 +1,604 @@
+/*
+ * prom.c - the Prometheus-compatible query API over the QoE cube: /api/v1/query,
+ * /api/v1/query_range, labels, label values, series, metadata and buildinfo, answering the
+ * Prometheus HTTP API's JSON envelope so Grafana's Prometheus data source and `promtool
+ * query` work against oncue. A query (promql.h) becomes one qoe_query: matchers become the
+ * filter, `sum by` the group-by; the cost is checked as for GET /v1/qoe before it runs.
+ * See docs/internals/promql.md.
+ */
+#include "qoe/promql.h"
+#include "qoe/qoe.h"
+#include "qoe/qoe_int.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/decode.h"
+#include "core/err.h"
+#include "core/timefmt.h"
+#include "http/http.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROM_MAX_PARAMS  64       /* parameters of a request, query string and form */
+#define PROM_MAX_VALUES  100000   /* label values listed by /api/v1/label/NAME/values */
+#define PROM_API_VERSION "2.42.0" /* the Prometheus HTTP API level answered */
+#define PROM_FORM        "application/x-www-form-urlencoded"
+
+struct params {
+    int n;
+    const char *k[PROM_MAX_PARAMS], *v[PROM_MAX_PARAMS]; /* decoded, in the request's arena */
+};
+
+/* Adds the pairs of a query string or form body s[0..len) to ps. 0, or OC_EMALFORMED. */
+static int parse_pairs(struct http_req *req, const char *s, size_t len, struct params *ps)
+{
+    const char *end = s + len;
+    while (s < end) {
+        const char *amp = memchr(s, '&', (size_t)(end - s)), *stop = amp ? amp : end;
+        const char *eq = memchr(s, '=', (size_t)(stop - s)), *kend = eq ? eq : stop;
+        if (stop > s) {
+            if (ps->n >= PROM_MAX_PARAMS)
+                return OC_EMALFORMED;
+            size_t kn = (size_t)(kend - s), vn = eq ? (size_t)(stop - eq - 1) : 0;
+            char *k = oc_arena_alloc(&req->arena, kn + 1), *v = oc_arena_alloc(&req->arena, vn + 1);
+            if (!k || !v)
+                return OC_ETOOBIG;
+            if (oc_percent_decode(s, kn, OC_PCT_PLUS, k, kn + 1, NULL) != 0 ||
+                oc_percent_decode(eq ? eq + 1 : "", vn, OC_PCT_PLUS, v, vn + 1, NULL) != 0)
+                return OC_EMALFORMED;
+            ps->k[ps->n] = k, ps->v[ps->n++] = v;
+        }
+        s = stop + 1;
+    }
+    return 0;
+}
+
+/* The query string's and, for a form POST, the body's parameters. A POST here only reads:
+ * it is not audited. */
+static int read_params(struct http_req *req, struct params *ps)
+{
+    http_skip_audit(req);
+    const char *qs = http_query_string(req), *ct = http_header(req, "Content-Type");
+    int rc = qs ? parse_pairs(req, qs, strlen(qs), ps) : 0;
+    if (rc == 0 && strcmp(req->method, "POST") == 0 && ct &&
+        strncmp(ct, PROM_FORM, strlen(PROM_FORM)) == 0)
+        rc = parse_pairs(req, req->body, req->body_len, ps);
+    return rc;
+}
+
+static const char *param(const struct params *ps, const char *name)
+{
+    for (int i = 0; i < ps->n; i++)
+        if (strcmp(ps->k[i], name) == 0)
+            return ps->v[i];
+    return NULL;
+}
+
+/* Appends s as a JSON string; nonzero when b hit its cap. */
+static int json_str(struct oc_buf *b, const char *s)
+{
+    int rc = oc_buf_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            rc |= oc_buf_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            rc |= oc_buf_printf(b, "\\u%04x", c);
+        else
+            rc |= oc_buf_append(b, s, 1);
+    }
+    return rc | oc_buf_puts(b, "\"");
+}
+
+/* Appends [t,"v"], v as Prometheus writes it (the shortest decimal that reads back, NaN,
+ * +Inf); nonzero when b hit its cap. */
+static int json_point(struct oc_buf *b, int64_t t, double v)
+{
+    char s[40];
+    if (isnan(v))
+        snprintf(s, sizeof s, "NaN");
+    else if (isinf(v))
+        snprintf(s, sizeof s, "%sInf", v > 0 ? "+" : "-");
+    else
+        for (int prec = 15; prec <= 17; prec++)
+            if (snprintf(s, sizeof s, "%.*g", prec, v) > 0 && strtod(s, NULL) == v)
+                break;
+    return oc_buf_printf(b, "[%lld,\"%s\"]", (long long)t, s);
+}
+
+/* Answers the error envelope: 400 bad_data for a request that does not parse, 422 execution
+ * for one that parses but cannot run (a cap), 503 for the store. */
+static void prom_error(struct http_req *req, int rc, const char *msg)
+{
+    struct oc_buf b;
+    int status = rc == OC_EMALFORMED || rc == OC_EINVAL ? 400 : rc == OC_EDB ? 503 : 422;
+    const char *type = status == 400 ? "bad_data" : status == 503 ? "unavailable" : "execution";
+    if (rc == OC_ETOOBIG)
+        status = 422, type = "execution";
+    oc_buf_init(&b, 8192);
+    oc_buf_printf(&b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+    json_str(&b, msg);
+    oc_buf_puts(&b, "}\n");
+    http_reply(req, status, "application/json", b.data, b.len);
+    oc_buf_free(&b);
+}
+
+/* Answers a success envelope around data (already JSON), or 422 when it hit the byte cap. */
+static void prom_ok(struct http_req *req, struct oc_buf *data, int overflow, int64_t cap)
+{
+    char msg[256];
+    if (overflow) {
+        snprintf(msg, sizeof msg,
+                 "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, a "
+                 "shorter range, fewer groups (topk) or narrower matchers",
+                 (long long)cap);
+        prom_error(req, OC_ETOOBIG, msg);
+        return;
+    }
+    http_reply(req, 200, "application/json", data->data, data->len);
+}
+
+/* A time as Prometheus takes it (unix seconds with a fraction, RFC 3339) or as GET /v1/qoe
+ * does (now-1h); floored to the minute, as QoE points are per minute. */
+static int prom_time(const char *name, const char *s, int64_t now_s, int64_t *out, char *err,
+                     size_t n)
+{
+    char *end, why[160];
+    double v = strtod(s, &end);
+    if (*s && !*end && (s[0] >= '0' && s[0] <= '9')) {
+        if (!(v >= 0 && v <= (double)QOE_MAX_TIME))
+            return snprintf(err, n, "%s: %.40s is out of range", name, s), OC_EMALFORMED;
+        *out = (int64_t)v;
+    } else if (oc_time_param(s, now_s, out, why, sizeof why) != 0) {
+        return snprintf(err, n, "%s: cannot parse %.40s: %s", name, s, why), OC_EMALFORMED;
+    }
+    *out -= *out % 60;
+    return 0;
+}
+
+/* A step: seconds (with a fraction) or a duration ("60s", "5m"); rounded up to a whole
+ * number of minutes (at least one). */
+static int prom_step(const char *s, int64_t *out, char *err, size_t n)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (*s && !*end && s[0] >= '0' && s[0] <= '9' && v > 0 && v <= (double)QOE_MAX_TIME)
+        *out = (int64_t)ceil(v);
+    else if (oc_duration_parse(s, out) != 0 || *out <= 0)
+        return snprintf(err, n, "step: cannot parse %.40s as seconds or a duration", s),
+               OC_EMALFORMED;
+    *out = (*out + 59) / 60 * 60;
+    return 0;
+}
+
+/* How many values of dimension d all of e's matchers on d accept (filling q's filter with
+ * them when add); -1 when e has no matcher on d. */
+static int select_values(struct qoe_cube *c, const struct promql_expr *e, int d,
+                         struct qoe_query *q, int add)
+{
+    int any = 0, count = 0;
+    for (int i = 0; i < e->nmatchers; i++)
+        any |= e->m[i].dim == d;
+    if (!any)
+        return -1;
+    uint32_t nv = qoe_cube_nvalues(c, d);
+    for (uint32_t id = 0; id < nv; id++) {
+        const char *v = qoe_cube_value(c, d, id);
+        int ok = 1;
+        for (int i = 0; ok && i < e->nmatchers; i++)
+            ok = e->m[i].dim != d || promql_match(&e->m[i], v);
+        if (ok && add && q->nfilters < QOE_MAX_FILTERS)
+            q->filters[q->nfilters++] = (struct qoe_filter){d, v};
+        count += ok;
+    }
+    return count;
+}
+
+/* Turns e's matchers into q's filter: per dimension, the dictionary values every matcher on
+ * it accepts (no filter when all do). *empty when some dimension accepts none. *groups gets
+ * an upper bound on the groups the query can answer. 0, or OC_EINVAL past QOE_MAX_FILTERS. */
+static int apply_matchers(struct qoe_cube *c, const struct promql_expr *e, struct qoe_query *q,
+                          int *empty, int64_t *groups, char *err, size_t n)
+{
+    *empty = 0;
+    *groups = 1;
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        int k = select_values(c, e, d, q, 0);
+        int64_t nv = qoe_cube_nvalues(c, d);
+        if (k == 0)
+            *empty = 1;
+        if (e->group_mask & (1u << d) && *groups <= QOE_MAX_TOP)
+            *groups *= k > 0 ? k : nv;
+        if (k <= 0 || k == nv)
+            continue;
+        if (q->nfilters + k > QOE_MAX_FILTERS)
+            return snprintf(err, n,
+                            "label %s: the matchers select %d values, more than the %d a query "
+                            "may filter on in all: narrow the regex",
+                            beacon_dim_names[d], k, QOE_MAX_FILTERS),
+                   OC_EINVAL;
+        select_values(c, e, d, q, 1);
+    }
+    if (*groups > QOE_MAX_TOP)
+        *groups = QOE_MAX_TOP;
+    if (*groups < 1)
+        *groups = 1;
+    return 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Lowers *groups to the number of groups q finds over its range (one point of plays, whose
+ * groups are those with rows), so that the cost check and the percentile cap count the groups
+ * that exist rather than the product of the dictionaries. 0, or qoe_query_run's error. */
+static int count_groups(struct qoe_cube *c, const struct qoe_query *q, int64_t *groups, char *err,
+                        size_t n)
+{
+    struct qoe_query cq = *q;
+    struct qoe_result *r = NULL;
+    cq.metric = QOE_PLAYS;
+    cq.step = cq.to - cq.from;
+    cq.top = QOE_MAX_TOP;
+    int rc = qoe_query_run(c, &cq, &r, err, n);
+    if (rc == 0 && r->nseries < *groups)
+        *groups = r->nseries > 0 ? r->nseries : 1;
+    qoe_result_destroy(r);
+    return rc;
+}
+
+struct prom_window {
+    int64_t start, end, step; /* evaluation times start, start + step, ... <= end */
+    int instant;              /* /api/v1/query: one point, answered as a vector */
+};
+
+/* Keeps, at each point, only the n largest values (ties: the earlier series). */
+static void keep_topk(struct qoe_result *r, int n)
+{
+    double *vals = oc_calloc((size_t)r->nseries + 1, sizeof *vals);
+    for (int k = 0; k < r->npoints; k++) {
+        int m = 0;
+        for (int s = 0; s < r->nseries; s++)
+            if (!isnan(r->series[s].points[k]))
+                vals[m++] = r->series[s].points[k];
+        if (m <= n)
+            continue;
+        /* the n-th largest: n passes of "largest below the previous" would be O(n * m); a
+         * sort is O(m log m) and m is bounded by the cost check */
+        qsort(vals, (size_t)m, sizeof *vals, cmp_desc);
+        double cut = vals[n - 1];
+        int ties = 0; /* values equal to cut that still fit */
+        for (int i = 0; i < n; i++)
+            ties += vals[i] == cut;
+        for (int s = 0; s < r->nseries; s++) {
+            double *v = &r->series[s].points[k];
+            if (isnan(*v) || *v > cut)
+                continue;
+            if (*v == cut && ties > 0)
+                ties--;
+            else
+                *v = NAN;
+        }
+    }
+    free(vals);
+}
+
+/* The labels of series s: __name__ and the equality matchers' labels for a selector (sum
+ * drops the name, as in Prometheus), then the group's labels. */
+static int emit_labels(struct oc_buf *b, const struct promql_expr *e, const struct qoe_query *q,
+                       const struct qoe_series *s)
+{
+    char name[96];
+    int rc = oc_buf_puts(b, "{"), first = 1;
+    if (e->kind == PROMQL_SELECTOR) {
+        promql_metric_name(e->metric, name, sizeof name);
+        rc |= oc_buf_puts(b, "\"__name__\":") | json_str(b, name);
+        first = 0;
+        for (int i = 0; i < e->nmatchers; i++) {
+            int seen = 0;
+            for (int j = 0; j < i; j++)
+                seen |= e->m[j].op == PROMQL_EQ && e->m[j].dim == e->m[i].dim;
+            if (e->m[i].op != PROMQL_EQ || seen)
+                continue;
+            rc |= oc_buf_puts(b, ",") | json_str(b, beacon_dim_names[e->m[i].dim]);
+            rc |= oc_buf_puts(b, ":") | json_str(b, e->m[i].value);
+        }
+    }
+    for (int g = 0; s && g < q->ngroup; g++) {
+        rc |= oc_buf_puts(b, first ? "" : ",") | json_str(b, beacon_dim_names[q->group_by[g]]);
+        rc |= oc_buf_puts(b, ":") | json_str(b, s->values[g]);
+        first = 0;
+    }
+    return rc | oc_buf_puts(b, "}");
+}
+
+/* The success envelope of r: a matrix, or a vector for an instant query; series without
+ * a value are left out, as are null points. Nonzero when b hit its cap. */
+static int emit_result(struct oc_buf *b, const struct promql_expr *e, const struct qoe_query *q,
+                       const struct qoe_result *r, const struct prom_window *w)
+{
+    int rc = oc_buf_printf(b,
+                           "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\","
+                           "\"result\":[",
+                           w->instant ? "vector" : "matrix");
+    int first = 1;
+    for (int s = 0; r && s < r->nseries && rc == 0; s++) {
+        int any = 0;
+        for (int k = 0; k < r->npoints; k++)
+            any |= !isnan(r->series[s].points[k]);
+        if (!any)
+            continue;
+        rc |= oc_buf_puts(b, first ? "{\"metric\":" : ",{\"metric\":");
+        rc |= emit_labels(b, e, q, &r->series[s]);
+        rc |= oc_buf_puts(b, w->instant ? ",\"value\":" : ",\"values\":[");
+        for (int k = 0, n = 0; k < r->npoints; k++) {
+            double v = r->series[s].points[k];
+            if (isnan(v))
+                continue;
+            rc |= (n++ ? oc_buf_puts(b, ",") : 0) | json_point(b, w->start + k * w->step, v);
+        }
+        rc |= oc_buf_puts(b, w->instant ? "}" : "]}");
+        first = 0;
+    }
+    return rc | oc_buf_puts(b, "]}}\n");
+}
+
+/* A constant: a scalar for an instant query, one series without labels over a range. */
+static int emit_scalar(struct oc_buf *b, double v, const struct prom_window *w)
+{
+    if (w->instant)
+        return oc_buf_puts(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+                              "\"result\":") |
+               json_point(b, w->start, v) | oc_buf_puts(b, "}}\n");
+    int rc = oc_buf_puts(b, "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\","
+                            "\"result\":[{\"metric\":{},\"values\":[");
+    for (int64_t t = w->start; t <= w->end && rc == 0; t += w->step)
+        rc |= (t > w->start ? oc_buf_puts(b, ",") : 0) | json_point(b, t, v);
+    return rc | oc_buf_puts(b, "]}]}}\n");
+}
+
+/* Builds the qoe_query of e over w: point k is the metric over the step that ends at
+ * w->start + k * step. 0 (with *empty when the matchers select nothing), OC_EINVAL with a
+ * reason (a cap). */
+static int build_query(struct qoe_module_state *ms, const struct http_req *req,
+                       const struct promql_expr *e, const struct prom_window *w,
+                       struct qoe_query *q, int *empty, char *err, size_t n)
+{
+    int64_t groups, points = (w->end - w->start) / w->step + 1;
+    memset(q, 0, sizeof *q);
+    q->metric = (enum qoe_metric)e->metric;
+    q->step = w->step;
+    q->from = w->start - w->step;
+    q->to = q->from + points * w->step;
+    q->top = QOE_MAX_TOP;
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        if (e->group_mask & (1u << d))
+            q->group_by[q->ngroup++] = d;
+    int rc = apply_matchers(ms->cube, e, q, empty, &groups, err, n);
+    if (rc == 0 && q->ngroup && !*empty)
+        rc = count_groups(ms->cube, q, &groups, err, n);
+    q->top = (int)groups; /* every group (percentiles' cells count top x points) */
+    if (rc == 0)
+        rc = qoe_query_check(q, err, n);
+    if (rc == 0)
+        rc = qoe_cost_check(ms, req, q, q->ngroup ? groups : 1, err, n);
+    return rc;
+}
+
+/* The evaluation window of a request: time (instant; default now) or start, end, step. */
+static int read_window(const struct params *ps, int instant, int64_t now_s, struct prom_window *w,
+                       char *err, size_t n)
+{
+    const char *t = param(ps, "time"), *start = param(ps, "start"), *end = param(ps, "end");
+    const char *step = param(ps, "step");
+    int rc;
+    memset(w, 0, sizeof *w);
+    w->instant = instant;
+    if (instant) {
+        w->step = 60;
+        w->start = now_s - now_s % 60;
+        rc = t ? prom_time("time", t, now_s, &w->start, err, n) : 0;
+        w->end = w->start;
+        if (rc == 0 && w->start < 60)
+            return snprintf(err, n, "time: must be at least a minute after 1970-01-01"),
+                   OC_EMALFORMED;
+        return rc;
+    }
+    if (!start || !end || !step)
+        return snprintf(err, n, "%s: required",
+                        !start ? "start"
+                        : !end ? "end"
+                               : "step"),
+               OC_EMALFORMED;
+    if ((rc = prom_time("start", start, now_s, &w->start, err, n)) != 0 ||
+        (rc = prom_time("end", end, now_s, &w->end, err, n)) != 0 ||
+        (rc = prom_step(step, &w->step, err, n)) != 0)
+        return rc;
+    if (w->end < w->start)
+        return snprintf(err, n, "end: must not be before start"), OC_EMALFORMED;
+    if (w->start < w->step) /* point k covers the step that ends at start + k * step */
+        return snprintf(err, n, "start: must be at least one step after 1970-01-01"), OC_EMALFORMED;
+    if ((w->end - w->start) / w->step + 1 > QOE_MAX_POINTS)
+        return snprintf(err, n,
+                        "exceeded maximum resolution of %d points per timeseries: use a "
+                        "larger step",
+                        QOE_MAX_POINTS),
+               OC_EMALFORMED;
+    return 0;
+}
+
+/* Parses, checks the cost of, runs and answers one query of req. */
+static void run(struct http_req *req, int instant)
+{
+    struct qoe_module_state *ms = req->state;
+    struct params ps = {0};
+    struct prom_window w;
+    struct promql_expr *e = oc_calloc(1, sizeof *e);
+    struct qoe_result *r = NULL;
+    struct qoe_query q;
+    struct oc_buf b;
+    char err[1400];
+    int empty = 0, rc = read_params(req, &ps);
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    if (rc != 0)
+        snprintf(err, sizeof err, "cannot parse the parameters (at most %d, percent-encoded)",
+                 PROM_MAX_PARAMS);
+    if (rc == 0)
+        rc = read_window(&ps, instant, oc_clock_now_s(req->app->clock), &w, err, sizeof err);
+    if (rc == 0 && !param(&ps, "query"))
+        rc = OC_EMALFORMED, snprintf(err, sizeof err, "query: required");
+    if (rc == 0)
+        rc = promql_parse(param(&ps, "query"), e, err, sizeof err);
+    if (rc != 0) {
+        prom_error(req, OC_EMALFORMED, err);
+    } else if (e->kind == PROMQL_SCALAR) {
+        prom_ok(req, &b, emit_scalar(&b, e->value, &w), ms->max_answer_bytes);
+    } else if ((rc = build_query(ms, req, e, &w, &q, &empty, err, sizeof err)) != 0) {
+        prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
+    } else if (!empty && (rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err)) != 0) {
+        prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err);
+    } else {
+        if (r && e->topk)
+            keep_topk(r, e->topk);
+        prom_ok(req, &b, emit_result(&b, e, &q, r, &w), ms->max_answer_bytes);
+    }
+    qoe_result_destroy(r);
+    oc_buf_free(&b);
+    free(e);
+}
+
+void qoe_prom_query(struct http_req *req)
+{
+    run(req, 1);
+}
+
+void qoe_prom_query_range(struct http_req *req)
+{
+    run(req, 0);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Answers {"status":"success","data":[names...]} with the n strings of v, sorted. */
+static void reply_list(struct http_req *req, const char **v, size_t n)
+{
+    struct qoe_module_state *ms = req->state;
+    struct oc_buf b;
+    int rc;
+    qsort(v, n, sizeof *v, cmp_str);
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    rc = oc_buf_puts(&b, "{\"status\":\"success\",\"data\":[");
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc |= (i ? oc_buf_puts(&b, ",") : 0) | json_str(&b, v[i]);
+    prom_ok(req, &b, rc | oc_buf_puts(&b, "]}\n"), ms->max_answer_bytes);
+    oc_buf_free(&b);
+}
+
+void qoe_prom_labels(struct http_req *req)
+{
+    http_skip_audit(req); /* a POST here only reads */
+    const char *v[BEACON_NDIMS + 1];
+    v[0] = "__name__";
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        v[d + 1] = beacon_dim_names[d];
+    reply_list(req, v, BEACON_NDIMS + 1);
+}
+
+void qoe_prom_label_values(struct http_req *req)
+{
+    struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
+    const char *label = http_param(req, "name");
+    int d = qoe_dim_parse(label);
+    if (strcmp(label, "__name__") == 0) {
+        const char *v[QOE_NMETRICS];
+        for (int m = 0; m < QOE_NMETRICS; m++) {
+            char name[96];
+            promql_metric_name(m, name, sizeof name);
+            v[m] = oc_arena_strdup(&req->arena, name);
+        }
+        reply_list(req, v, QOE_NMETRICS);
+        return;
+    }
+    uint32_t n = d < 0 ? 0 : qoe_cube_nvalues(c, d);
+    if (n > PROM_MAX_VALUES)
+        n = PROM_MAX_VALUES;
+    const char **v = oc_calloc((size_t)n + 1, sizeof *v);
+    for (uint32_t id = 0; id < n; id++)
+        v[id] = qoe_cube_value(c, d, id);
+    reply_list(req, v, n); /* an unknown label has no values, as in Prometheus */
+    free(v);
+}
+
+/* GET /api/v1/series: per match[] selector, its name and equality labels (a QoE metric is
+ * one series over the population; its dimensions are the labels to group by). */
+void qoe_prom_series(struct http_req *req)
+{
+    struct qoe_module_state *ms = req->state;
+    struct params ps = {0};
+    struct promql_expr *e = oc_calloc(1, sizeof *e);
+    struct oc_buf b;
+    char err[1400];
+    int rc = read_params(req, &ps), n = 0;
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    rc |= oc_buf_puts(&b, "{\"status\":\"success\",\"data\":[");
+    for (int i = 0; rc == 0 && i < ps.n; i++) {
+        if (strcmp(ps.k[i], "match[]") != 0)
+            continue;
+        if (promql_parse(ps.v[i], e, err, sizeof err) != 0 || e->kind != PROMQL_SELECTOR ||
+            e->topk) {
+            if (e->kind != PROMQL_SELECTOR)
+                snprintf(err, sizeof err, "match[]: %.200s is not a selector", ps.v[i]);
+            prom_error(req, OC_EMALFORMED, err);
+            goto out;
+        }
+        rc |= (n++ ? oc_buf_puts(&b, ",") : 0) | emit_labels(&b, e, NULL, NULL);
+    }
+    if (rc == 0 && n == 0) {
+        prom_error(req, OC_EMALFORMED, "no match[] parameter provided");
+        goto out;
+    }
+    prom_ok(req, &b, rc | oc_buf_puts(&b, "]}\n"), ms->max_answer_bytes);
+out:
+    oc_buf_free(&b);
+    free(e);
+}
+
+void qoe_prom_metadata(struct http_req *req)
+{
+    struct oc_buf b;
+    char name[96];
+    int rc;
+    oc_buf_init(&b, 65536);
+    rc = oc_buf_puts(&b, "{\"status\":\"success\",\"data\":{");
+    for (int m = 0; m < QOE_NMETRICS; m++) {
+        promql_metric_name(m, name, sizeof name);
+        rc |= oc_buf_printf(&b,
+                            "%s\"%s\":[{\"type\":\"gauge\",\"help\":\"QoE metric %s per step "
+                            "(docs/contracts.md Metrics)\",\"unit\":\"\"}]",
+                            m ? "," : "", name, qoe_metrics[m].name);
+    }
+    prom_ok(req, &b, rc | oc_buf_puts(&b, "}}\n"), 65536);
+    oc_buf_free(&b);
+}
+
+void qoe_prom_buildinfo(struct http_req *req)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, 4096);
+    int rc = oc_buf_printf(&b,
+                           "{\"status\":\"success\",\"data\":{\"version\":\"%s\",\"revision\":"
+                           "\"oncue %s\",\"branch\":\"\",\"buildUser\":\"\",\"buildDate\":\"\","
+                           "\"goVersion\":\"\"}}\n",
+                           PROM_API_VERSION, ONCUE_VERSION);
+    prom_ok(req, &b, rc, 4096);
+    oc_buf_free(&b);
+}
