@@ -101,6 +101,15 @@ int ingest_wal_open(const char *data_dir, int sync, ingest_wal_record_fn fn, voi
  * cap), or OC_EIO (a write or sync failed; every later append fails too). Thread-safe. */
 int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
                       uint32_t nev, int64_t max_ts_ms);
+/* The two halves of ingest_wal_append, for a caller that answers from another thread: write
+ * appends the record (*seq: its sequence number) without waiting; sync returns once every
+ * record up to seq is durable (leading or joining a group commit; at once without sync).
+ * 0, OC_ETOOBIG or OC_EIO. Thread-safe. */
+int ingest_wal_write(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
+                     uint32_t nev, int64_t max_ts_ms, uint64_t *seq /* OUT */);
+int ingest_wal_sync(struct ingest_wal *w, uint64_t seq);
+/* 1 when appends are synced before they count as durable (store.synchronous full). */
+int ingest_wal_synced(const struct ingest_wal *w);
 /* Deletes the segments whose accepted events all fall in minutes before stored_upto_s (every
  * one of them is in the store), closing the open segment first when it is such a one. Returns
  * how many were deleted. Thread-safe. */

@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "http/http.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -47,6 +48,22 @@ struct ingest_mod {
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
     _Atomic uint64_t replayed;   /* events folded again from the log at start */
     _Atomic uint64_t overloaded; /* bodies answered 503: ingest is behind */
+    /* The syncer: answers bodies once their record is synced, so a worker does not wait in
+     * fdatasync and every body that arrives meanwhile shares the next sync. */
+    pthread_t syncer;
+    int syncer_started;
+    pthread_mutex_t qmu;   /* guards queue, nqueue, qcap, stopping (a leaf lock) */
+    pthread_cond_t qcv;    /* signalled when an answer is queued or the module stops */
+    struct waiting *queue; /* answers waiting for their record's sync */
+    size_t nqueue, qcap;
+    int stopping;
+};
+
+/* One answer waiting for the sync of its body's record. */
+struct waiting {
+    struct http_later *later; /* the request, answered once */
+    uint64_t seq;             /* its record */
+    char *answer;             /* the 200 body (owned) */
 };
 
 static json_t *answer(const struct ingest_batch *b, size_t accepted)
@@ -65,8 +82,10 @@ static json_t *answer(const struct ingest_batch *b, size_t accepted)
                      (json_int_t)(b->nitems - accepted), "errors", errors);
 }
 
-/* Appends the body and which of its events the cube accepted to the log; 0 once durable. */
-static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct ingest_batch *b)
+/* Appends the body and which of its events the cube accepted to the log (not yet synced):
+ * 0 and *seq, or an oc_err. */
+static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct ingest_batch *b,
+                        uint64_t *seq)
 {
     size_t nbits = (b->nev + 7) / 8;
     uint8_t *bits = oc_arena_alloc(&req->arena, nbits ? nbits : 1);
@@ -79,7 +98,7 @@ static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct
             bits[i / 8] |= (uint8_t)(1u << (i % 8));
             max_ts = b->ev[i].ts_ms > max_ts ? b->ev[i].ts_ms : max_ts;
         }
-    return ingest_wal_append(m->wal, req->body, req->body_len, bits, (uint32_t)b->nev, max_ts);
+    return ingest_wal_write(m->wal, req->body, req->body_len, bits, (uint32_t)b->nev, max_ts, seq);
 }
 
 /* 1 (after answering 503 with Retry-After) when ingest is behind: the log holds
@@ -106,6 +125,42 @@ static int behind(struct ingest_mod *m, struct http_req *req)
     return 1;
 }
 
+/* 503 for a body whose events were folded but could not be logged. */
+static void refuse_unlogged(struct ingest_mod *m, struct http_req *req)
+{
+    atomic_fetch_add(&m->wal_failed, 1);
+    http_set_header(req, "Retry-After", "5");
+    http_problem(req, 503, "the events could not be written to the ingest log; retry");
+}
+
+/* Answers v (stolen) once record seq is durable: here at once without a sync to wait for;
+ * else by the syncer thread through http_later (the worker goes on serving); else here after
+ * waiting for the sync. */
+static void answer_when_durable(struct ingest_mod *m, struct http_req *req, uint64_t seq, json_t *v)
+{
+    struct http_later *l = NULL;
+    if (!seq || !ingest_wal_synced(m->wal)) {
+        http_reply_json(req, 200, v);
+        return;
+    }
+    if (m->syncer_started && (l = http_later(req)) != NULL) {
+        char *text = json_dumps(v, JSON_COMPACT);
+        json_decref(v);
+        pthread_mutex_lock(&m->qmu);
+        m->queue = oc_grow(m->queue, &m->qcap, m->nqueue + 1, sizeof(*m->queue));
+        m->queue[m->nqueue++] = (struct waiting){l, seq, text ? text : oc_strdup("{}")};
+        pthread_cond_signal(&m->qcv);
+        pthread_mutex_unlock(&m->qmu);
+        return;
+    }
+    if (ingest_wal_sync(m->wal, seq) != 0) {
+        json_decref(v);
+        refuse_unlogged(m, req);
+        return;
+    }
+    http_reply_json(req, 200, v);
+}
+
 static void post_events(struct http_req *req)
 {
     struct ingest_mod *m = req->state;
@@ -122,15 +177,51 @@ static void post_events(struct http_req *req)
         http_problem(req, 400, "%s", err);
     } else {
         size_t ok = ingest_fold(m->cube, &b, &m->stats);
-        if (ok && m->wal && log_accepted(m, req, &b) != 0) {
-            atomic_fetch_add(&m->wal_failed, 1);
-            http_set_header(req, "Retry-After", "5");
-            http_problem(req, 503, "the events could not be written to the ingest log; retry");
-        } else {
-            http_reply_json(req, 200, answer(&b, ok));
-        }
+        uint64_t seq = 0;
+        if (ok && m->wal && log_accepted(m, req, &b, &seq) != 0)
+            refuse_unlogged(m, req);
+        else
+            answer_when_durable(m, req, seq, answer(&b, ok));
     }
     ingest_batch_free(&b);
+}
+
+/* The syncer thread: takes the queued answers, leads (or joins) the sync that covers the
+ * newest of them and answers each. Runs until the module stops and nothing is queued. */
+static void *syncer_main(void *arg)
+{
+    struct ingest_mod *m = arg;
+    pthread_mutex_lock(&m->qmu);
+    for (;;) {
+        while (!m->nqueue && !m->stopping)
+            pthread_cond_wait(&m->qcv, &m->qmu);
+        if (!m->nqueue)
+            break;
+        struct waiting *take = m->queue;
+        size_t n = m->nqueue;
+        m->queue = NULL;
+        m->nqueue = m->qcap = 0;
+        pthread_mutex_unlock(&m->qmu);
+        uint64_t upto = 0;
+        for (size_t i = 0; i < n; i++)
+            upto = take[i].seq > upto ? take[i].seq : upto;
+        int rc = ingest_wal_sync(m->wal, upto);
+        for (size_t i = 0; i < n; i++) {
+            if (rc) {
+                atomic_fetch_add(&m->wal_failed, 1);
+                http_later_problem(take[i].later, 503,
+                                   "the events could not be written to the ingest log; retry");
+            } else {
+                http_later_reply(take[i].later, 200, "application/json", take[i].answer,
+                                 strlen(take[i].answer));
+            }
+            free(take[i].answer);
+        }
+        free(take);
+        pthread_mutex_lock(&m->qmu);
+    }
+    pthread_mutex_unlock(&m->qmu);
+    return NULL;
 }
 
 /* /metrics: the rejected events by reason (the cube's own counters are the qoe module's). */
@@ -230,6 +321,13 @@ static int ingest_init(struct oc_app *app, void **state)
         free(m);
         return rc;
     }
+    pthread_mutex_init(&m->qmu, NULL);
+    pthread_cond_init(&m->qcv, NULL);
+    if (m->wal && ingest_wal_synced(m->wal)) {
+        m->syncer_started = pthread_create(&m->syncer, NULL, syncer_main, m) == 0;
+        if (!m->syncer_started)
+            oc_log(OC_LOG_WARN, "ingest: no syncer thread; bodies wait for their sync");
+    }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     *state = m;
@@ -253,6 +351,15 @@ static void ingest_stop(struct oc_app *app, void *state)
 {
     struct ingest_mod *m = state;
     (void)app;
+    if (m->syncer_started) { /* answers every body still queued, then ends */
+        pthread_mutex_lock(&m->qmu);
+        m->stopping = 1;
+        pthread_cond_signal(&m->qcv);
+        pthread_mutex_unlock(&m->qmu);
+        pthread_join(m->syncer, NULL);
+    }
+    pthread_mutex_destroy(&m->qmu);
+    pthread_cond_destroy(&m->qcv);
     ingest_wal_close(m->wal);
     free(m);
 }

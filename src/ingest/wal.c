@@ -282,8 +282,8 @@ static int append(struct ingest_wal *w, const char *stored, size_t len, uint32_t
     return 0;
 }
 
-int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
-                      uint32_t nev, int64_t max_ts_ms)
+int ingest_wal_write(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
+                     uint32_t nev, int64_t max_ts_ms, uint64_t *seq)
 {
     int rc = 0, zlen = 0;
     char *z = NULL;
@@ -307,10 +307,18 @@ int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const 
     if (rc == 0)
         rc = zlen ? append(w, z, (size_t)zlen, (uint32_t)len, bits, nev, max_ts_ms)
                   : append(w, body, len, 0, bits, nev, max_ts_ms);
-    uint64_t mine = w->appended;
-    /* group commit: the first writer to find no sync running syncs for everyone appended so
+    *seq = w->appended;
+    pthread_mutex_unlock(&w->mu);
+    free(z);
+    return rc;
+}
+
+int ingest_wal_sync(struct ingest_wal *w, uint64_t seq)
+{
+    pthread_mutex_lock(&w->mu);
+    /* group commit: the first caller to find no sync running syncs for everything appended so
      * far; the others wait for a sync that covers them */
-    while (rc == 0 && w->sync && w->durable < mine && !w->failed) {
+    while (w->sync && w->durable < seq && !w->failed) {
         if (w->syncing) {
             pthread_cond_wait(&w->synced, &w->mu);
             continue;
@@ -330,11 +338,22 @@ int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const 
         }
         pthread_cond_broadcast(&w->synced);
     }
-    if (rc == 0 && w->failed)
-        rc = OC_EIO;
+    int rc = w->failed ? OC_EIO : 0;
     pthread_mutex_unlock(&w->mu);
-    free(z);
     return rc;
+}
+
+int ingest_wal_append(struct ingest_wal *w, const char *body, size_t len, const uint8_t *bits,
+                      uint32_t nev, int64_t max_ts_ms)
+{
+    uint64_t seq = 0;
+    int rc = ingest_wal_write(w, body, len, bits, nev, max_ts_ms, &seq);
+    return rc ? rc : ingest_wal_sync(w, seq);
+}
+
+int ingest_wal_synced(const struct ingest_wal *w)
+{
+    return w->sync;
 }
 
 int ingest_wal_trim(struct ingest_wal *w, int64_t stored_upto_s)
