@@ -190,21 +190,22 @@ static int narrower(const json_t *a, const json_t *b)
     return 1;
 }
 
-/* A joining alert with a narrower slice narrows the incident's scope; when that changes the
- * owner, the new owner is paged too. */
+/* A joining alert with a narrower slice narrows the scope of an incident not localized yet;
+ * when that changes the owner, the new owner is paged too. */
 static void maybe_narrow(struct incident_mgr *m, struct incident *inc, const json_t *slice,
                          int64_t now)
 {
     char where[200], team[INC_NAME_MAX];
-    if (!slice || !narrower(inc->slice, slice))
+    /* a localized incident's scope is its cause's business: a player build's start failures
+     * joining a DRM outage must not shrink the outage to that build (its impact is measured
+     * over the scope) */
+    if (!slice || json_array_size(inc->causes) > 0 || !narrower(inc->slice, slice))
         return;
     json_decref(inc->slice);
     inc->slice = json_deep_copy(slice);
     inc_slice_text(inc->slice, where, sizeof(where));
     inc_tl_add(m, inc->id, now, "scope", "oncue", json_deep_copy(slice), 0, "scope narrowed to %s",
                where);
-    if (json_array_size(inc->causes) > 0)
-        return; /* a localized incident is owned through its cause, not its scope */
     snprintf(team, sizeof(team), "%s", inc->team);
     inc_route_and_page(m, inc, inc->slice, now, team);
 }
