@@ -4,7 +4,8 @@
  * "id.ts.body", base64) and v1a (Ed25519 over the same content), several space-separated
  * entries in one header, against several configured keys (rotation). Comparisons are constant
  * time; timestamps outside the tolerance either way are refused before any MAC is computed.
- * The vectors of ../shared/vectors/webhook-signatures.md are in tests/unit/test_billing.c.
+ * The published test vectors of Stripe and of Standard Webhooks (v1, v1a) are in
+ * tests/unit/test_billing.c.
  */
 #include "billing/billing.h"
 #include "core/err.h"
