@@ -1,0 +1,43 @@
+// dash.js - the dash.js adapter: oncue.dash(tracker, player) before or after initialize().
+//
+// Play intent is MANIFEST_LOADING_STARTED; the CDN is the serviceLocation (content steering)
+// of the latest fragment; the bitrate is the rendered video representation's; ERROR events
+// are failures (error_code: dash.js's numeric code, then ":" and the latest HTTP error
+// status when a response failed). Response headers come from a response interceptor.
+import { safe, headerOf } from './core.js';
+
+/** Reports the dash.js MediaPlayer p through tracker t. */
+export function dash(t, p) {
+  let status = 0;
+  const on = (ev, f) => p.on(ev, safe(f));
+  const media = safe(() => t.media(p.getVideoElement()));
+  t.dims({ player: 'dash.js', player_version: p.getVersion() });
+  media();
+  on('manifestLoadingStarted', () => {
+    media();
+    status = 0;
+    t.intent();
+  });
+  on('streamInitialized', () => {
+    media();
+    t.dims({ live: p.isDynamic() });
+  });
+  on('qualityChangeRendered', (e) => {
+    if (e.mediaType == 'video' && e.newRepresentation) t.kbps(e.newRepresentation.bandwidth / 1000);
+  });
+  on('fragmentLoadingCompleted', (e) => {
+    const loc = e.request && e.request.serviceLocation;
+    if (loc) t.pathway(loc);
+  });
+  on('error', (e) => {
+    const er = e.error || {};
+    t.fatal(er.code + (status ? ':' + status : ''));
+  });
+  p.addResponseInterceptor((r) => {
+    safe(() => {
+      if (r.status > 399) status = r.status;
+      t.response(r.url, headerOf(r.headers));
+    })();
+    return Promise.resolve(r);
+  });
+}
