@@ -47,6 +47,12 @@ add_test(NAME browser/console COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/con
 set_tests_properties(browser/console PROPERTIES LABELS browser TIMEOUT 900
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-console")
+# The beacon plugin (sdk/web) in hls.js, dash.js, Shaka Player and a bare <video>
+# (tests/browser/sdk.sh): builds the plugin (5 KB gzip check), beacons into a real server.
+add_test(NAME browser/sdk COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/sdk.sh)
+set_tests_properties(browser/sdk PROPERTIES LABELS browser TIMEOUT 900
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-sdk")
 
 # Notifications checked by the vendors' npm client libraries (tests/peers/notify.sh): installs
 # node and the packages itself; exits 77 (skipped, reason printed) where it cannot.

@@ -115,6 +115,7 @@ export function init(cfg = {}) {
     if (v.st == 'play') {
       v.playMs += d;
       v.bits += d * rate;
+      if (rate) v.rateMs += d;
     } else if (v.st == 'stall') {
       v.rebufMs += d;
       v.stallMs += d;
@@ -134,9 +135,9 @@ export function init(cfg = {}) {
     count(n);
     if (v.playMs || v.rebufMs) {
       const h = { playing_ms: Math.round(v.playMs), rebuffer_ms: Math.round(v.rebufMs) };
-      if (v.bits && v.playMs) h.bitrate_kbps = Math.round(v.bits / v.playMs);
+      if (v.bits) h.bitrate_kbps = Math.round(v.bits / v.rateMs);
       emit('heartbeat', h);
-      v.playMs = v.rebufMs = v.bits = 0;
+      v.playMs = v.rebufMs = v.bits = v.rateMs = 0;
     }
   };
 
@@ -154,7 +155,7 @@ export function init(cfg = {}) {
     finish('new_view');
     const n = now();
     v = { id: rid(), t0: n, st: '', at: n, idle: n, pos: 0,
-      playMs: 0, rebufMs: 0, bits: 0, stallMs: 0 };
+      playMs: 0, rebufMs: 0, bits: 0, rateMs: 0, stallMs: 0 };
   };
 
   // Sends the queue: sendBeacon (beacon true: the page is going away) or fetch, in bodies
@@ -281,6 +282,7 @@ export function init(cfg = {}) {
       emit('start', { outcome: 'failure', error_code });
     } else emit('error', { error_code });
     finish('error');
+    flush();
   });
   /** A media response: url, and header(name) giving a response header or null. */
   t.response = safe((url, header) => {

@@ -26,8 +26,9 @@ export function dash(t, p) {
     if (e.mediaType == 'video' && e.newRepresentation) t.kbps(e.newRepresentation.bandwidth / 1000);
   });
   on('fragmentLoadingCompleted', (e) => {
+    // Without content steering dash.js names the BaseURL itself: not a pathway.
     const loc = e.request && e.request.serviceLocation;
-    if (loc) t.pathway(loc);
+    if (loc && !/\//.test(loc)) t.pathway(loc);
   });
   on('error', (e) => {
     const er = e.error || {};

@@ -1,0 +1,451 @@
+// sdk_players.mjs - the beacon plugin (sdk/web) in real players against a real oncue server.
+//
+// One local server (the page origin) serves the pages, the players, the built plugin and the
+// streams: HLS fMP4 (with a content-steering tag naming pathway cdn-a), DASH, a progressive MP4,
+// an HLS live playlist sliding over the same segments and a dynamic DASH MPD; it can hold one
+// segment's body (a stall) and 404 a manifest, and sends a CDN request id (x-amz-cf-id, exposed
+// to CORS) with every media response. A second local server, another origin, is the beacon
+// endpoint: it records each body the plugin posts and forwards it to oncue's /v1/events.
+// Scenarios run in two waves of headless chromium tabs; then one late event closes the
+// replay clock's minutes and /v1/qoe is checked against what the plugin sent.
+// Prints one line per check and "N passed, N failed".
+//
+// Environment: ONCUE_SERVER, INGEST_TOKEN, VIEWER_TOKEN, ONCUE_KEY (a public ingest key; when
+// set the plugin posts with ?key= and the recorder adds nothing, else the recorder adds the
+// ingest token), STREAM_DIR, SDK_DIST, NODE_DIR, WORK.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k) => {
+  if (!process.env[k]) throw new Error(`${k} is not set`);
+  return process.env[k];
+};
+const SERVER = env('ONCUE_SERVER');
+const INGEST = env('INGEST_TOKEN');
+const VIEWER = env('VIEWER_TOKEN');
+const KEY = process.env.ONCUE_KEY || '';
+const STREAM = env('STREAM_DIR');
+const DIST = env('SDK_DIST');
+const NODE_DIR = env('NODE_DIR');
+const WORK = env('WORK');
+const T0 = Date.now();
+const now = () => Date.now() - T0;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let passed = 0;
+let failed = 0;
+
+function check(name, ok, detail) {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail !== undefined ? ': ' + detail : ''}`);
+}
+const near = (a, b, rel) => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
+
+const TYPES = {
+  '.m3u8': 'application/vnd.apple.mpegurl',
+  '.mpd': 'application/dash+xml',
+  '.mp4': 'video/mp4',
+  '.m4s': 'video/iso.segment',
+  '.js': 'text/javascript',
+  '.html': 'text/html',
+  '.json': 'application/json',
+};
+const STALL_PATH = '/stall/hls/seg_005.m4s'; // the held segment
+const STALL_HOLD_MS = 10000; // how long its body is held (headers go out at once)
+const LIVE_AHEAD_S = 10; // the live streams start this far into the 40 s of segments
+
+// --- the page and media server -------------------------------------------------------------
+const issuedIds = new Set(); // x-amz-cf-id values sent
+let liveStart = 0; // first live request, ms since T0
+let held = false; // the stall segment has been held once
+
+function hlsMaster() {
+  const ff = fs.readFileSync(path.join(STREAM, 'hls', 'ffmaster.m3u8'), 'utf8');
+  const inf = ff.split('\n').find((l) => l.startsWith('#EXT-X-STREAM-INF'));
+  return ['#EXTM3U', '#EXT-X-VERSION:7',
+    '#EXT-X-CONTENT-STEERING:SERVER-URI="/steer.json",PATHWAY-ID="cdn-a"',
+    `${inf},PATHWAY-ID="cdn-a"`, 'media.m3u8', ''].join('\n');
+}
+
+// The live HLS playlist: the newest four of the segments made available so far.
+function hlsLive() {
+  if (!liveStart) liveStart = now();
+  const total = fs.readdirSync(path.join(STREAM, 'hls')).filter((f) => f.endsWith('.m4s')).length;
+  const newest = Math.min(total - 1, Math.floor(((now() - liveStart) / 1000 + LIVE_AHEAD_S) / 2));
+  const first = Math.max(0, newest - 3);
+  const out = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-TARGETDURATION:2',
+    `#EXT-X-MEDIA-SEQUENCE:${first}`, '#EXT-X-MAP:URI="init.mp4"'];
+  for (let i = first; i <= newest; i++)
+    out.push('#EXTINF:2.000000,', `seg_${String(i).padStart(3, '0')}.m4s`);
+  return out.join('\n') + '\n';
+}
+
+// The dynamic MPD: the static one made live, its availability starting LIVE_AHEAD_S ago.
+function dashLive() {
+  if (!liveStart) liveStart = now();
+  const ast = new Date(T0 + liveStart - LIVE_AHEAD_S * 1000).toISOString();
+  return fs.readFileSync(path.join(STREAM, 'dash', 'stream.mpd'), 'utf8')
+    .replace(/<ProgramInformation>[\s\S]*?<\/ProgramInformation>\s*/, '')
+    .replace(/<ServiceDescription[\s\S]*?<\/ServiceDescription>\s*/, '')
+    .replace('type="static"', `type="dynamic" availabilityStartTime="${ast}" ` +
+      `publishTime="${ast}" minimumUpdatePeriod="PT2S" timeShiftBufferDepth="PT10S" ` +
+      'suggestedPresentationDelay="PT4S"')
+    .replace(/\s*mediaPresentationDuration="[^"]*"/, '');
+}
+
+function pageServer(pages) {
+  const js = {
+    '/js/hls.js': 'hls.js/dist/hls.min.js',
+    '/js/dash.js': 'dashjs/dist/legacy/umd/dash.all.min.js',
+    '/js/shaka.js': 'shaka-player/dist/shaka-player.compiled.js',
+  };
+  const srv = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const send = (code, type, body, extra = {}) => {
+      res.writeHead(code, { 'Content-Type': type, 'Access-Control-Allow-Origin': '*', ...extra });
+      res.end(body);
+    };
+    if (pages[p]) return send(200, 'text/html', pages[p]);
+    if (js[p]) return send(200, 'text/javascript', fs.readFileSync(path.join(NODE_DIR, 'node_modules', js[p])));
+    if (p.startsWith('/js/oncue-')) return send(200, 'text/javascript', fs.readFileSync(path.join(DIST, p.slice(4))));
+    if (p == '/steer.json')
+      return send(200, 'application/json', '{"VERSION":1,"TTL":300,"PATHWAY-PRIORITY":["cdn-a"]}');
+    if (p.endsWith('/missing.m3u8') || p.endsWith('/missing.mpd')) return send(404, 'text/plain', '');
+    let body;
+    if (p.endsWith('/master.m3u8')) body = hlsMaster();
+    else if (p == '/live/hls/live.m3u8') body = hlsLive();
+    else if (p == '/live/dash/live.mpd') body = dashLive();
+    else {
+      // /<anything>/<hls|dash|mp4>/<file> -> STREAM_DIR/<hls|dash|mp4>/<file>
+      const m = /^\/[a-z]+\/(hls|dash|mp4)\/([\w.-]+)$/.exec(p);
+      try {
+        body = m && fs.readFileSync(path.join(STREAM, m[1], m[2]));
+      } catch (e) {
+        body = null;
+      }
+      if (!body) return send(404, 'text/plain', '');
+    }
+    const id = crypto.randomBytes(12).toString('base64url');
+    issuedIds.add(id);
+    const head = { 'Content-Type': TYPES[path.extname(p)] || 'application/octet-stream',
+      'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'x-amz-cf-id',
+      'x-amz-cf-id': id, 'Cache-Control': 'no-store', 'Content-Length': body.length };
+    res.writeHead(200, head);
+    if (p == STALL_PATH && !held) {
+      held = true; // once: a player abandoning the slow request gets it at once next time
+      res.flushHeaders();
+      setTimeout(() => res.end(body), STALL_HOLD_MS);
+    } else res.end(body);
+  });
+  return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({ srv, port: srv.address().port })));
+}
+
+// --- the beacon recorder (another origin), forwarding to oncue -----------------------------
+const beacons = []; // { at, ev } per event received
+const answers = []; // oncue's answers: { status, accepted, rejected }
+let preflights = 0;
+
+function recorder() {
+  const srv = http.createServer((req, res) => {
+    if (req.method == 'OPTIONS') {
+      preflights++;
+      res.writeHead(204, { 'Access-Control-Allow-Origin': '*' });
+      return res.end();
+    }
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const at = now();
+      for (const line of body.toString('utf8').split('\n'))
+        if (line.trim()) beacons.push({ at, ev: JSON.parse(line) });
+      const headers = { 'Content-Type': req.headers['content-type'] || 'text/plain' };
+      if (!KEY) headers.Authorization = `Bearer ${INGEST}`;
+      fetch(SERVER + req.url, { method: 'POST', headers, body }).then(async (r) => {
+        const text = await r.text();
+        let a = {};
+        try {
+          a = JSON.parse(text);
+        } catch (e) { /* a problem answer */ }
+        answers.push({ status: r.status, accepted: a.accepted, rejected: a.rejected, text });
+        res.writeHead(r.status, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/json' });
+        res.end(text);
+      }, (e) => {
+        answers.push({ status: 0, text: `${e} ${e.cause || ''}` });
+        res.writeHead(502);
+        res.end();
+      });
+    });
+  });
+  return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({ srv, port: srv.address().port })));
+}
+
+// --- the scenarios -------------------------------------------------------------------------
+// player: the adapter and its library; src: the stream; end: how the view is left.
+const SCENARIOS = [
+  { title: 'hls-close', player: 'hls', src: '/vod/hls/master.m3u8', end: 'close', playMs: 6000 },
+  { title: 'hls-stall', player: 'hls', src: '/stall/hls/master.m3u8', end: 'stall' },
+  { title: 'hls-404', player: 'hls', src: '/vod/hls/missing.m3u8', end: 'fail' },
+  { title: 'dash-404', player: 'dash', src: '/vod/dash/missing.mpd', end: 'fail' },
+  { title: 'shaka-404', player: 'shaka', src: '/vod/dash/missing.mpd', end: 'fail' },
+  { title: 'dash-clean', player: 'dash', src: '/vod/dash/stream.mpd', end: 'close', playMs: 22000 },
+  { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
+  { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
+  { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000 },
+];
+const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404'],
+  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4']];
+
+const SETUP = {
+  hls: `const h = new Hls({ maxBufferLength: 6, maxMaxBufferLength: 6 });
+oncue.hls(oc, h); h.loadSource(SRC); h.attachMedia(v);`,
+  dash: `const p = dashjs.MediaPlayer().create();
+p.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_NONE } });
+oncue.dash(oc, p); p.initialize(v, SRC, true);`,
+  shaka: `const p = new shaka.Player();
+oncue.shaka(oc, p); p.attach(v).then(() => p.load(SRC)).catch((e) => { window.loadError = e.code; });`,
+  video: `oncue.video(oc, v); v.src = SRC;`,
+};
+
+function page(sc, endpoint, mp4Host) {
+  const lib = sc.player == 'video' ? '' : `<script src="/js/${sc.player}.js"></script>`;
+  const cfg = { endpoint, key: KEY || undefined,
+    dims: { title: sc.title, region: 'EMEA', country: 'DE' } };
+  if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
+  // The page's own measure of stalls, independent of the plugin: time from each waiting to
+  // the next playing, after the first playing, leaving out waits during a seek.
+  return `<!doctype html><video id=v muted autoplay playsinline></video>${lib}
+<script src="/js/oncue-${sc.player}.min.js"></script><script>
+const v = document.getElementById('v');
+window.waitMs = 0; window.stalls = 0;
+let shown = false, w = 0;
+v.addEventListener('playing', () => { if (w) { window.waitMs += performance.now() - w; w = 0; } shown = true; });
+v.addEventListener('waiting', () => { if (shown && !v.seeking && !w) { w = performance.now(); window.stalls++; } });
+const SRC = ${JSON.stringify(sc.src)};
+const oc = oncue.init(${JSON.stringify(cfg)});
+${SETUP[sc.player]}
+</script>`;
+}
+
+const state = (tab) => tab.evaluate(() => {
+  const v = document.getElementById('v');
+  return { t: v.currentTime, waitMs: window.waitMs, stalls: window.stalls, waiting: v.readyState < 3 };
+});
+
+// Runs one scenario in its own tab and leaves it as sc.end says; returns what it measured.
+async function run(ctx, base, sc) {
+  const tab = await ctx.newPage();
+  const r = { sc, opened: now() };
+  tab.on('pageerror', (e) => { r.pageError = String(e); });
+  await tab.goto(`${base}/page/${sc.title}.html`);
+  if (sc.end == 'fail') {
+    const until = now() + 20000;
+    while (now() < until && !beacons.some((b) => b.ev.title == sc.title && b.ev.type == 'end'))
+      await sleep(200);
+    r.left = now();
+    await tab.close();
+    return r;
+  }
+  if (sc.end == 'stall') {
+    // Until the held segment's stall is over and 3 s more have played (at most 40 s).
+    const until = now() + 40000;
+    let s = await state(tab);
+    while (now() < until && !(s.stalls > 0 && !s.waiting && s.waitMs > 0)) {
+      await sleep(200);
+      s = await state(tab);
+    }
+    await sleep(3000);
+  } else await sleep(sc.playMs);
+  Object.assign(r, await state(tab));
+  r.left = now();
+  if (sc.end == 'navigate') {
+    await tab.goto('about:blank');
+    await tab.close();
+  } else await tab.close({ runBeforeUnload: true });
+  return r;
+}
+
+// --- checks --------------------------------------------------------------------------------
+const of = (title, type) => beacons.filter((b) => b.ev.title == title && (!type || b.ev.type == type));
+const sum = (list, k) => list.reduce((s, b) => s + (b.ev[k] || 0), 0);
+
+async function qoe(metric, filter) {
+  const r = await fetch(`${SERVER}/v1/qoe?metric=${metric}&from=${qFrom}&to=${qTo}` +
+    `&filter=${encodeURIComponent(filter)}`, { headers: { Authorization: `Bearer ${VIEWER}` } });
+  const j = await r.json();
+  return j.series && j.series[0] ? j.series[0].points[0][1] : undefined;
+}
+let qFrom = 0;
+let qTo = 0;
+
+function checkStart(r, sc) {
+  const t = sc.title;
+  const starts = of(t, 'start');
+  check(`${t}: one start event`, starts.length == 1, `${starts.length}`);
+  const s = starts[0] ? starts[0].ev : {};
+  return s;
+}
+
+function checkPlayed(r, wantPlayer, wantVersion, wantCdn) {
+  const t = r.sc.title;
+  const s = checkStart(r, r.sc);
+  check(`${t}: start success, startup_ms in 1..8000`, s.outcome == 'success' &&
+    s.startup_ms >= 1 && s.startup_ms <= 8000, `${s.outcome} ${s.startup_ms}`);
+  const hb = of(t, 'heartbeat');
+  const play = sum(hb, 'playing_ms');
+  const spent = r.left - r.opened;
+  check(`${t}: heartbeats' playing_ms within the time the tab was open`, hb.length > 0 &&
+    play > 0.5 * (spent - s.startup_ms - 3000) && play <= spent, `${hb.length} heartbeats, ` +
+    `${play} ms playing of ${spent} ms open`);
+  const sessions = new Set(of(t).map((b) => b.ev.session));
+  check(`${t}: one session id, 32 hex digits`, sessions.size == 1 &&
+    /^[0-9a-f]{32}$/.test(s.session), [...sessions].join(','));
+  check(`${t}: player ${wantPlayer} ${wantVersion}`, s.player == wantPlayer &&
+    s.player_version == wantVersion, `${s.player} ${s.player_version}`);
+  check(`${t}: cdn ${wantCdn}`, s.cdn == wantCdn, s.cdn);
+  check(`${t}: device desktop, os linux, region and country from the page`, s.device == 'desktop' &&
+    s.os == 'linux' && s.region == 'EMEA' && s.country == 'DE',
+  `${s.device} ${s.os} ${s.region} ${s.country}`);
+  const end = of(t, 'end');
+  check(`${t}: one end event, the last`, end.length == 1 &&
+    of(t).at(-1).ev.type == 'end', end.map((b) => b.ev.reason).join(','));
+  return { s, hb, play, reb: sum(hb, 'rebuffer_ms') };
+}
+
+async function checkAll(results, versions) {
+  const R = Object.fromEntries(results.map((r) => [r.sc.title, r]));
+  for (const r of results) if (r.pageError) check(`${r.sc.title}: no page error`, false, r.pageError);
+  check('every post accepted by oncue (200, rejected 0)', answers.length > 0 &&
+    answers.every((a) => a.status == 200 && a.rejected === 0),
+  answers.filter((a) => a.status != 200 || a.rejected).map((a) => a.text).join(' | ') || `${answers.length} posts`);
+  check('no CORS preflight (text/plain bodies)', preflights == 0, `${preflights}`);
+
+  // The tab closed before the first 10 s batch: everything came with the page going away.
+  {
+    const r = R['hls-close'];
+    const x = checkPlayed(r, 'hls.js', versions.hls, 'cdn-a');
+    const all = of('hls-close');
+    check('hls-close: nothing sent before the tab closed, all of it after', all.length >= 3 &&
+      all.every((b) => b.at >= r.left), `${all.length} events, first at ${all[0] && all[0].at - r.left} ms after close`);
+    check('hls-close: end reason pagehide', of('hls-close', 'end')[0]?.ev.reason == 'pagehide');
+    check('hls-close: rebuffer_ms 0, bitrate_kbps 986 (the level BANDWIDTH)', x.reb == 0 &&
+      x.hb.every((b) => b.ev.bitrate_kbps == 986), x.hb.map((b) => b.ev.bitrate_kbps).join(','));
+    check('hls-close: live false (a boolean)', x.s.live === false, `${x.s.live}`);
+    check('hls-close: cdn_request_id is an x-amz-cf-id the server sent',
+      issuedIds.has(x.s.cdn_request_id), x.s.cdn_request_id);
+    check('/v1/qoe plays title:hls-close = 1', await qoe('plays', 'title:hls-close') == 1);
+    const p50 = await qoe('startup_p50_ms', 'title:hls-close');
+    check('/v1/qoe startup_p50_ms title:hls-close = the start event\'s (1%)', near(p50, x.s.startup_ms, 0.01),
+      `${p50} vs ${x.s.startup_ms}`);
+  }
+  // The held segment: the plugin's rebuffer time against the page's own waiting time.
+  {
+    const r = R['hls-stall'];
+    const x = checkPlayed(r, 'hls.js', versions.hls, 'cdn-a');
+    check('hls-stall: the page saw one stall of at least 2 s', r.stalls == 1 && r.waitMs >= 2000,
+      `${r.stalls} stalls, ${Math.round(r.waitMs)} ms waiting`);
+    check('hls-stall: plugin rebuffer_ms within 10% of the page\'s waiting time',
+      near(x.reb, r.waitMs, 0.1), `plugin ${x.reb} ms, page ${Math.round(r.waitMs)} ms`);
+    const ratio = await qoe('rebuffer_ratio', 'title:hls-stall');
+    const want = x.reb / (x.reb + x.play);
+    check('/v1/qoe rebuffer_ratio title:hls-stall = the plugin\'s rebuffer / (playing + rebuffer)',
+      ratio > 0 && Math.abs(ratio - want) < 1e-4, `${ratio} vs ${want.toFixed(6)}`);
+    check('/v1/qoe rebuffering_share title:hls-stall > 0', await qoe('rebuffering_share', 'title:hls-stall') > 0);
+  }
+  // Manifest 404s: a failed start with the player's code.
+  // (dash.js 25: DOWNLOAD_ERROR_ID_MANIFEST_CODE; Shaka 1001: BAD_HTTP_STATUS.)
+  for (const [t, code, player] of [['hls-404', 'manifestLoadError:404', 'hls.js'],
+    ['dash-404', '25:404', 'dash.js'], ['shaka-404', '1001:404', 'shaka']]) {
+    const s = checkStart(R[t], R[t].sc);
+    check(`${t}: start failure, error_code ${code}, player ${player}`, s.outcome == 'failure' &&
+      s.error_code == code && s.player == player, `${s.outcome} ${s.error_code} ${s.player}`);
+    check(`${t}: no heartbeat, one end`, of(t, 'heartbeat').length == 0 && of(t, 'end').length == 1);
+    check(`/v1/qoe vsf_rate title:${t} = 1`, await qoe('vsf_rate', `title:${t}`) == 1);
+  }
+  // A clean VOD play with heartbeats every 10 s.
+  {
+    const r = R['dash-clean'];
+    const x = checkPlayed(r, 'dash.js', versions.dash, 'cloudfront');
+    check('dash-clean: at least 2 heartbeats before the close, rebuffer_ms 0', x.hb.filter((b) => b.at < r.left).length >= 2 && x.reb == 0,
+      `${x.hb.length} heartbeats, ${x.reb} ms`);
+    check('dash-clean: bitrate_kbps 800 (the video Representation)', x.hb.every((b) => b.ev.bitrate_kbps == 800),
+      x.hb.map((b) => b.ev.bitrate_kbps).join(','));
+    check('/v1/qoe plays title:dash-clean = 1', await qoe('plays', 'title:dash-clean') == 1);
+    check('/v1/qoe rebuffer_ratio title:dash-clean = 0', await qoe('rebuffer_ratio', 'title:dash-clean') === 0);
+    check('/v1/qoe avg_bitrate_kbps title:dash-clean = 800', await qoe('avg_bitrate_kbps', 'title:dash-clean') == 800);
+  }
+  // Live streams.
+  for (const [t, player, version] of [['hls-live', 'hls.js', versions.hls], ['shaka-live', 'shaka', versions.shaka]]) {
+    const x = checkPlayed(R[t], player, version, 'cloudfront');
+    check(`${t}: live true`, x.s.live === true && of(t, 'heartbeat').every((b) => b.ev.live === true));
+    check(`/v1/qoe plays live:true,title:${t} = 1`, await qoe('plays', `live:true,title:${t}`) == 1);
+  }
+  // The bare element, left by navigating away; its CDN from the page's host map.
+  {
+    const x = checkPlayed(R['video-mp4'], 'html5', versions.video, 'origin-mp4');
+    check('video-mp4: end reason pagehide after navigating away', of('video-mp4', 'end')[0]?.ev.reason == 'pagehide');
+    check('video-mp4: rebuffer_ms 0', x.reb == 0, `${x.reb}`);
+    check('/v1/qoe plays cdn:origin-mp4 = 1', await qoe('plays', 'cdn:origin-mp4') == 1);
+  }
+}
+
+async function main() {
+  const pages = {};
+  const media = await pageServer(pages);
+  const rec = await recorder();
+  const base = `http://127.0.0.1:${media.port}`;
+  const endpoint = `http://127.0.0.1:${rec.port}/v1/events`;
+  for (const sc of SCENARIOS) pages[`/page/${sc.title}.html`] = page(sc, endpoint, `127.0.0.1:${media.port}`);
+
+  const ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(WORK, 'profile-')), {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+  const results = [];
+  let versions = {};
+  try {
+    const tab = await ctx.newPage();
+    pages['/page/blank.html'] = '<!doctype html><title>blank</title>';
+    await tab.goto(`${base}/page/blank.html`);
+    for (const lib of ['hls', 'dash', 'shaka']) await tab.addScriptTag({ url: `${base}/js/${lib}.js` });
+    versions = await tab.evaluate(() => ({ hls: Hls.version, dash: dashjs.Version || dashjs.MediaPlayer().create().getVersion(),
+      shaka: shaka.Player.version, video: 'chrome-' + /Chrome\/(\d+)/.exec(navigator.userAgent)[1] }));
+    await tab.close();
+    console.log(`players: hls.js ${versions.hls}, dash.js ${versions.dash}, shaka ${versions.shaka}, ${versions.video}`);
+    qFrom = Math.floor(Date.now() / 60000) * 60;
+    for (const wave of WAVES) {
+      const scs = wave.map((t) => SCENARIOS.find((s) => s.title == t));
+      results.push(...await Promise.all(scs.map((sc) => run(ctx, base, sc))));
+    }
+  } finally {
+    await ctx.close();
+  }
+  await sleep(500);
+  // One late event moves the replay clock past the minutes played, closing them.
+  qTo = (Math.floor(Date.now() / 60000) + 1) * 60;
+  const late = { ts: qTo * 1000 + 30000, type: 'heartbeat', session: 'clock', title: 'clock',
+    playing_ms: 1, rebuffer_ms: 0 };
+  const lr = await fetch(`${SERVER}/v1/events`, { method: 'POST', body: JSON.stringify([late]),
+    headers: { Authorization: `Bearer ${INGEST}` } });
+  check('the late event is accepted', lr.status == 200, `${lr.status}`);
+  for (let i = 0; i < 50 && (await qoe('plays', 'title:video-mp4')) == null; i++) await sleep(200);
+  fs.writeFileSync(path.join(WORK, 'beacons.ndjson'), beacons.map((b) => JSON.stringify(b)).join('\n') + '\n');
+  fs.writeFileSync(path.join(WORK, 'answers.json'), JSON.stringify(answers, null, 1));
+  await checkAll(results, versions);
+  media.srv.close();
+  rec.srv.close();
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log(`FAIL ${e.stack || e}${e.cause ? ' (' + e.cause + ')' : ''}`);
+  console.log(`${passed} passed, ${failed + 1} failed`);
+  process.exit(1);
+});
