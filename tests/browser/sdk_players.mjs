@@ -61,6 +61,8 @@ const LIVE_AHEAD_S = 10; // the live streams start this far into the 40 s of seg
 const issuedIds = new Set(); // x-amz-cf-id values sent
 let liveStart = 0; // first live request, ms since T0
 let held = false; // the stall segment has been held once
+const HANG_PATH = '/hang/mp4/video.mp4'; // served in part, then held until the end
+const hanging = []; // its responses
 
 function hlsMaster() {
   const ff = fs.readFileSync(path.join(STREAM, 'hls', 'ffmaster.m3u8'), 'utf8');
@@ -134,6 +136,12 @@ function pageServer(pages) {
       'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'x-amz-cf-id',
       'x-amz-cf-id': id, 'Cache-Control': 'no-store', 'Content-Length': body.length };
     res.writeHead(200, head);
+    if (p == HANG_PATH) {
+      // A quarter of the file, then nothing until the test ends: playback stalls for good.
+      hanging.push(res);
+      res.write(body.subarray(0, body.length >> 2));
+      return;
+    }
     if (p == STALL_PATH && !held) {
       held = true; // once: a player abandoning the slow request gets it at once next time
       res.flushHeaders();
@@ -162,6 +170,10 @@ function recorder() {
       const at = now();
       for (const line of body.toString('utf8').split('\n'))
         if (line.trim()) beacons.push({ at, ev: JSON.parse(line) });
+      if (req.url.startsWith('/dry/')) {
+        res.writeHead(200, { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/json' });
+        return res.end('{}');
+      }
       const headers = { 'Content-Type': req.headers['content-type'] || 'text/plain' };
       if (!KEY) headers.Authorization = `Bearer ${INGEST}`;
       fetch(SERVER + req.url, { method: 'POST', headers, body }).then(async (r) => {
@@ -195,9 +207,14 @@ const SCENARIOS = [
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
   { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000 },
+  { title: 'hls-seek', player: 'hls', src: '/vod/hls/master.m3u8', end: 'seek', playMs: 12000 },
+  // On a fake clock (Date, performance, timers), and not forwarded to oncue (their events
+  // jump minutes and an hour ahead): 5 minutes of stall, an hour paused.
+  { title: 'video-stall-limit', player: 'video', src: HANG_PATH, end: 'stall-limit', dry: 1 },
+  { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
-const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404'],
-  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4']];
+const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'video-stall-limit'],
+  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4', 'hls-seek', 'video-idle']];
 
 const SETUP = {
   hls: `const h = new Hls({ maxBufferLength: 6, maxMaxBufferLength: 6 });
@@ -212,7 +229,8 @@ oncue.shaka(oc, p); p.attach(v).then(() => p.load(SRC)).catch((e) => { window.lo
 
 function page(sc, endpoint, mp4Host) {
   const lib = sc.player == 'video' ? '' : `<script src="/js/${sc.player}.js"></script>`;
-  const cfg = { endpoint, key: KEY || undefined,
+  const cfg = { endpoint: sc.dry ? endpoint.replace('/v1/', '/dry/v1/') : endpoint,
+    key: KEY || undefined,
     dims: { title: sc.title, region: 'EMEA', country: 'DE' } };
   if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
   // The page's own measure of stalls, independent of the plugin: time from each waiting to
@@ -220,10 +238,13 @@ function page(sc, endpoint, mp4Host) {
   return `<!doctype html><video id=v muted autoplay playsinline></video>${lib}
 <script src="/js/oncue-${sc.player}.min.js"></script><script>
 const v = document.getElementById('v');
-window.waitMs = 0; window.stalls = 0;
+window.waitMs = 0; window.stalls = 0; window.seekWaits = 0;
 let shown = false, w = 0;
 v.addEventListener('playing', () => { if (w) { window.waitMs += performance.now() - w; w = 0; } shown = true; });
-v.addEventListener('waiting', () => { if (shown && !v.seeking && !w) { w = performance.now(); window.stalls++; } });
+v.addEventListener('waiting', () => {
+  if (v.seeking) window.seekWaits++;
+  else if (shown && !w) { w = performance.now(); window.stalls++; }
+});
 const SRC = ${JSON.stringify(sc.src)};
 const oc = oncue.init(${JSON.stringify(cfg)});
 ${SETUP[sc.player]}
@@ -232,19 +253,26 @@ ${SETUP[sc.player]}
 
 const state = (tab) => tab.evaluate(() => {
   const v = document.getElementById('v');
-  return { t: v.currentTime, waitMs: window.waitMs, stalls: window.stalls, waiting: v.readyState < 3 };
+  return { t: v.currentTime, waitMs: window.waitMs, stalls: window.stalls, waiting: v.readyState < 3,
+    seekWaits: window.seekWaits };
 });
 
 // Runs one scenario in its own tab and leaves it as sc.end says; returns what it measured.
-async function run(ctx, base, sc) {
-  const tab = await ctx.newPage();
+async function run(browser, ctx, base, sc) {
+  // The fake clock is a context's: the scenarios on it get a context each.
+  const own = sc.dry ? await browser.newContext() : null;
+  const tab = await (own || ctx).newPage();
   const r = { sc, opened: now() };
   tab.on('pageerror', (e) => { r.pageError = String(e); });
+  if (sc.dry) {
+    await tab.goto(`${base}/page/blank.html`); // (install fails on the first about:blank)
+    await tab.clock.install();
+  }
   await tab.goto(`${base}/page/${sc.title}.html`);
+  const ended = () => beacons.some((b) => b.ev.title == sc.title && b.ev.type == 'end');
   if (sc.end == 'fail') {
     const until = now() + 20000;
-    while (now() < until && !beacons.some((b) => b.ev.title == sc.title && b.ev.type == 'end'))
-      await sleep(200);
+    while (now() < until && !ended()) await sleep(200);
     r.left = now();
     await tab.close();
     return r;
@@ -258,6 +286,28 @@ async function run(ctx, base, sc) {
       s = await state(tab);
     }
     await sleep(3000);
+  } else if (sc.end == 'stall-limit') {
+    // Until stalled for 2 s (at most 30 s), then 5 minutes and a second later.
+    const until = now() + 30000;
+    while (now() < until && !((await state(tab)).stalls > 0)) await sleep(200);
+    await sleep(2000);
+    r.stalledAt = now();
+    await tab.clock.fastForward('05:01');
+    for (let i = 0; i < 50 && !ended(); i++) await sleep(100);
+  } else if (sc.end == 'idle') {
+    // Plays 4 s, pauses, an hour goes by, plays again for 3 s.
+    await sleep(4000);
+    await tab.evaluate(() => document.getElementById('v').pause());
+    await sleep(500);
+    await tab.clock.fastForward('01:00:01');
+    await sleep(1000);
+    await tab.evaluate(() => document.getElementById('v').play());
+    await sleep(3000);
+  } else if (sc.end == 'seek') {
+    // Plays 5 s, seeks to 24 s (past what hls.js buffered), plays on.
+    await sleep(5000);
+    await tab.evaluate(() => { document.getElementById('v').currentTime = 24; });
+    await sleep(sc.playMs - 5000);
   } else await sleep(sc.playMs);
   Object.assign(r, await state(tab));
   r.left = now();
@@ -265,6 +315,7 @@ async function run(ctx, base, sc) {
     await tab.goto('about:blank');
     await tab.close();
   } else await tab.close({ runBeforeUnload: true });
+  if (own) await own.close();
   return r;
 }
 
@@ -390,6 +441,41 @@ async function checkAll(results, versions) {
     check('video-mp4: rebuffer_ms 0', x.reb == 0, `${x.reb}`);
     check('/v1/qoe plays cdn:origin-mp4 = 1', await qoe('plays', 'cdn:origin-mp4') == 1);
   }
+  // A seek past the buffer waits, but is not rebuffering.
+  {
+    const r = R['hls-seek'];
+    const x = checkPlayed(r, 'hls.js', versions.hls, 'cdn-a');
+    check('hls-seek: the element waited during the seek, the page saw no stall', r.seekWaits > 0 &&
+      r.stalls == 0 && r.t > 24, `${r.seekWaits} waits while seeking, ${r.stalls} stalls, currentTime ${r.t}`);
+    check('hls-seek: rebuffer_ms 0', x.reb == 0, `${x.reb}`);
+    check('/v1/qoe rebuffer_ratio title:hls-seek = 0', await qoe('rebuffer_ratio', 'title:hls-seek') === 0);
+  }
+  // Five minutes of continuous rebuffering end the view.
+  {
+    const t = 'video-stall-limit';
+    const r = R[t];
+    const s = checkStart(r, r.sc);
+    const hb = of(t, 'heartbeat');
+    const end = of(t, 'end');
+    check(`${t}: start success, then heartbeats with at least 300,000 ms rebuffering`,
+      s.outcome == 'success' && sum(hb, 'rebuffer_ms') >= 300000, `${s.outcome} ${sum(hb, 'rebuffer_ms')} ms`);
+    check(`${t}: end reason rebuffering, sent while the tab was still open`, end.length == 1 &&
+      end[0].ev.reason == 'rebuffering' && end[0].at < r.left, end.map((b) => b.ev.reason).join(','));
+  }
+  // An hour paused: the next play is a new view.
+  {
+    const t = 'video-idle';
+    const byS = new Map();
+    for (const b of of(t)) byS.set(b.ev.session, [...(byS.get(b.ev.session) || []), b.ev]);
+    const v = [...byS.values()];
+    const types = v.map((l) => l.map((e) => e.type + (e.outcome ? ':' + e.outcome : '') +
+      (e.reason ? ':' + e.reason : '')).join(' '));
+    check(`${t}: two views; the first ends idle, the second starts on play and ends at pagehide`,
+      v.length == 2 && /^start:success( heartbeat)+ end:idle$/.test(types[0]) &&
+      /^start:success( heartbeat)+ end:pagehide$/.test(types[1]), types.join(' | '));
+    const st = v[1] && v[1][0].startup_ms;
+    check(`${t}: the second view's startup_ms counts from the play (under 1,000 ms)`, st >= 0 && st < 1000, `${st}`);
+  }
 }
 
 async function main() {
@@ -400,13 +486,14 @@ async function main() {
   const endpoint = `http://127.0.0.1:${rec.port}/v1/events`;
   for (const sc of SCENARIOS) pages[`/page/${sc.title}.html`] = page(sc, endpoint, `127.0.0.1:${media.port}`);
 
-  const ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(WORK, 'profile-')), {
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--autoplay-policy=no-user-gesture-required'],
   });
+  const ctx = await browser.newContext();
   const results = [];
   let versions = {};
   try {
@@ -421,10 +508,10 @@ async function main() {
     qFrom = Math.floor(Date.now() / 60000) * 60;
     for (const wave of WAVES) {
       const scs = wave.map((t) => SCENARIOS.find((s) => s.title == t));
-      results.push(...await Promise.all(scs.map((sc) => run(ctx, base, sc))));
+      results.push(...await Promise.all(scs.map((sc) => run(browser, ctx, base, sc))));
     }
   } finally {
-    await ctx.close();
+    await browser.close();
   }
   await sleep(500);
   // One late event moves the replay clock past the minutes played, closing them.
@@ -438,6 +525,7 @@ async function main() {
   fs.writeFileSync(path.join(WORK, 'beacons.ndjson'), beacons.map((b) => JSON.stringify(b)).join('\n') + '\n');
   fs.writeFileSync(path.join(WORK, 'answers.json'), JSON.stringify(answers, null, 1));
   await checkAll(results, versions);
+  for (const res of hanging) res.destroy();
   media.srv.close();
   rec.srv.close();
   console.log(`${passed} passed, ${failed} failed`);
