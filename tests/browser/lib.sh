@@ -33,7 +33,7 @@ browser_setup() {
         [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
         cp "$HERE/package.json" "$HERE/package-lock.json" "$NODE_DIR/"
         (cd "$NODE_DIR" && npm ci --no-audit --no-fund) >"$WORK/npm.log" 2>&1 ||
-            skip "npm ci (playwright-core, hls.js, dashjs) failed (see $WORK/npm.log)"
+            skip "npm ci (playwright-core, hls.js, dashjs, shaka-player) failed (see $WORK/npm.log)"
     fi
 }
 
