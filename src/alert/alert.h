@@ -18,6 +18,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define ALERT_MAX_RULES   256       /* rules in one file */
@@ -83,6 +84,9 @@ int alert_rules_parse(const char *name, const char *text, size_t n, const struct
 /* Reads and parses a file; "" or NULL: the embedded defaults (examples/rules.yaml). */
 int alert_rules_load(const char *path, const struct slo_set *slos,
                      struct alert_rules **out /* OUT */, char *err, size_t errlen);
+/* Writes slos and the burn-rate rules of rules as OpenSLO v1 YAML documents (Service, SLO,
+ * AlertPolicy with inline AlertConditions) to f; slo.file reads them back (openslo.c). */
+void alert_openslo_write(FILE *f, const struct slo_set *slos, const struct alert_rules *rules);
 void alert_rules_destroy(struct alert_rules *r);
 /* The embedded copy of examples/rules.yaml, joined; the caller frees it. */
 char *alert_default_yaml(size_t *len /* OUT */);

@@ -55,11 +55,13 @@ const struct oc_cli alert_cli[] = {
         .usage = "audit [--days 90] [--data DIR [--rules F] [--slos F] | --server URL --token T] "
                  "[--json]\n"
                  "       oncue alerts list|rules [--server URL] [--token T] [--json]\n"
-                 "       oncue alerts check [--rules F] [--slos F]",
+                 "       oncue alerts check|openslo [--rules F] [--slos F]",
         .about = "audit: per rule over the last --days days: times fired, acknowledged and led to\n"
                  "an incident; flags never_fired and no_action (fired, nobody acted).\n"
                  "list: active and recent alerts. rules: the loaded rules. check: loads a rules\n"
-                 "and an SLO file (default: the shipped ones) and reports the first error.\n",
+                 "and an SLO file (default: the shipped ones) and reports the first error.\n"
+                 "openslo: writes the SLOs and their burn-rate rules as OpenSLO v1 documents\n"
+                 "(Service, SLO, AlertPolicy with AlertConditions); slo.file reads them back.\n",
         .opts = options,
         .max_args = 1,
     },
@@ -184,6 +186,7 @@ static void print_rules(const json_t *a)
 }
 
 /* `oncue alerts check`: 0 when both files load, else 1 with "FILE:LINE: message". */
+/* check: loads the files and says how many; openslo: writes them as OpenSLO v1. */
 static int check(const struct opts *o)
 {
     struct slo_set *slos = NULL;
@@ -194,6 +197,8 @@ static int check(const struct opts *o)
         rc = alert_rules_load(o->rules, slos, &rules, err, sizeof(err));
     if (rc)
         fprintf(stderr, "oncue: %s\n", err);
+    else if (o->cmd[0] == 'o')
+        alert_openslo_write(stdout, slos, rules);
     else
         printf("ok: %d SLOs, %d rules\n", slos->n, rules->n);
     alert_rules_destroy(rules);
@@ -209,7 +214,7 @@ int alert_cli_main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    if (strcmp(o.cmd, "check") == 0)
+    if (strcmp(o.cmd, "check") == 0 || strcmp(o.cmd, "openslo") == 0)
         return check(&o);
     if (strcmp(o.cmd, "audit") == 0 && o.data) {
         a = audit_local(&o);
@@ -219,7 +224,7 @@ int alert_cli_main(int argc, char **argv)
     } else if (strcmp(o.cmd, "list") == 0 || strcmp(o.cmd, "rules") == 0) {
         a = fetch(&o, o.cmd[0] == 'l' ? "/v1/alerts" : "/v1/rules");
     } else {
-        static const char *const cmds[] = {"list", "rules", "audit", "check"};
+        static const char *const cmds[] = {"list", "rules", "audit", "check", "openslo"};
         struct oc_suggest sg;
         char hint[160];
         oc_suggest_init(&sg, o.cmd, strlen(o.cmd));

@@ -217,6 +217,63 @@ static int parse_doc(struct slo_yaml *y, yaml_node_t *root, const struct slo_set
     return rc;
 }
 
+/* The index of the rule named name in set, or -1. */
+static int rule_named(const struct alert_rules *set, const char *name)
+{
+    for (int i = 0; i < set->n; i++)
+        if (strcmp(set->rules[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+/* Appends a burn-rate rule for each OpenSLO alert policy of the SLOs (slo.file's
+ * alertPolicies), named after the policy ("POLICY-SLO" when an earlier SLO took the name); a
+ * rule of the rules file with that name is kept instead. 0, or OC_ETOOBIG past
+ * ALERT_MAX_RULES with why in err. */
+static int add_slo_policies(struct alert_rules *set, const struct slo_set *slos, char *err,
+                            size_t errlen)
+{
+    for (int i = 0; slos && i < slos->n; i++) {
+        const struct slo *so = &slos->slos[i];
+        for (int k = 0; k < so->nalerts; k++) {
+            const struct slo_alert *a = &so->alerts[k];
+            char name[SLO_NAME_MAX];
+            snprintf(name, sizeof name, "%s", a->name);
+            if (rule_named(set, name) >= 0) {
+                const struct alert_rule *o = &set->rules[rule_named(set, name)];
+                if (o->kind == ALERT_BURN_RATE && strcmp(o->slo, so->name) == 0)
+                    continue; /* the rules file says it already (an export loaded back) */
+                snprintf(name, sizeof name, "%.31s-%.31s", a->name, so->name);
+                if (rule_named(set, name) >= 0)
+                    continue;
+            }
+            if (set->n == ALERT_MAX_RULES) {
+                snprintf(err, errlen, "SLO %s: alert policy %s: more than %d rules in all",
+                         so->name, a->name, ALERT_MAX_RULES);
+                return OC_ETOOBIG;
+            }
+            struct alert_rule *r = &set->rules[set->n++];
+            memset(r, 0, sizeof *r);
+            snprintf(r->name, sizeof r->name, "%s", name);
+            snprintf(r->slo, sizeof r->slo, "%s", so->name);
+            r->kind = ALERT_BURN_RATE;
+            r->metric = so->metric;
+            r->nfilters = so->nfilters;
+            memcpy(r->filters, so->filters, sizeof r->filters);
+            r->op = SLO_OP_GT;
+            r->level = (enum alert_level)a->level;
+            for (int c = 0; c < a->nconds && c < ALERT_MAX_PAIRS; c++)
+                r->pairs[r->npairs++] = (struct alert_pair){
+                    a->conds[c].lookback_s, a->conds[c].short_s, a->conds[c].threshold};
+            r->threshold = r->clear_threshold = r->pairs[0].factor;
+            r->for_s = a->conds[0].alert_after_s;
+            r->clear_for_s = r->pairs[0].short_s;
+            r->line = so->line;
+        }
+    }
+    return 0;
+}
+
 int alert_rules_parse(const char *name, const char *text, size_t n, const struct slo_set *slos,
                       struct alert_rules **out, char *err, size_t errlen)
 {
@@ -231,6 +288,8 @@ int alert_rules_parse(const char *name, const char *text, size_t n, const struct
             rc = parse_doc(&y, root, slos, set);
     }
     slo_yaml_free(&y);
+    if (rc == 0)
+        rc = add_slo_policies(set, slos, err, errlen);
     if (rc) {
         free(set);
         return rc;

@@ -50,6 +50,42 @@ int auth_token_list(struct store *s, json_t **out /* OUT */);
  * (1..AUTH_LIST_MAX), as a JSON array of {"id", "ts_ms", "actor", "action", "target",
  * "status", "detail"}. 0, OC_EINVAL (limit) or OC_EDB; the caller owns *out. */
 int auth_audit_list(struct store *s, int64_t before_id, int limit, json_t **out /* OUT */);
+/* Public ingest keys (key.c): write-only, not secret, limited by origin and rate. */
+#define AUTH_KEY_LEN                 26   /* characters in a key ("opk_" + 22), without the NUL */
+#define AUTH_ORIGIN_MAX              256  /* longest origin */
+#define AUTH_KEY_ORIGINS_N           16   /* origins of one key at most */
+#define AUTH_KEY_ORIGINS_MAX         2048 /* bytes of a key's origins, space-separated */
+#define AUTH_KEY_RATE_MAX            1000000 /* largest rate_per_s or client_per_min */
+#define AUTH_KEY_RATE_DEFAULT        1000    /* requests a second of one key */
+#define AUTH_KEY_CLIENT_RATE_DEFAULT 120     /* requests a minute of one key from one client */
+
+/* 1 when origin is "*" or "http(s)://host[:port]" (no path), at most AUTH_ORIGIN_MAX. */
+int auth_origin_valid(const char *origin);
+/* Joins n (1..AUTH_KEY_ORIGINS_N) valid origins into out, space-separated: 0, OC_EINVAL (a
+ * bad origin or count) or OC_ETOOBIG. */
+int auth_key_origins_join(const char *const *origins, int n, char *out, size_t outn);
+/* 1 when key has the shape of a public key. */
+int auth_key_well_formed(const char *key);
+/* Creates a key named name for origins (auth_key_origins_join's form) with its limits at
+ * now_ms; writes it into out and its id into *id. 0, OC_EINVAL, OC_ECONFLICT (name taken) or
+ * OC_EDB. */
+int auth_key_create(struct store *s, const char *name, const char *origins, int64_t rate_per_s,
+                    int64_t client_per_min, int64_t now_ms, char out[AUTH_KEY_LEN + 1],
+                    int64_t *id /* OUT, may be NULL */);
+/* Revokes key id at now_ms: 0, OC_ENOTFOUND or OC_EDB. */
+int auth_key_revoke(struct store *s, int64_t id, int64_t now_ms);
+/* The keys (at most AUTH_LIST_MAX) as a JSON array of {"id", "name", "key", "origins",
+ * "rate_per_s", "client_per_min", "created_ms", "revoked_ms"}. 0 or OC_EDB. */
+int auth_key_list(struct store *s, json_t **out /* OUT */);
+/* Checks one request sent with key from origin (NULL: no Origin header) and client (its
+ * address) and counts it against the key's limits: 0 with the key's name in name_out;
+ * OC_EAUTH (unknown or revoked), OC_EPERM (origin not listed) or OC_EBUSY (over a limit; the
+ * seconds to wait in *retry_s), with why. Thread-safe. */
+int auth_key_check(struct store *s, const char *key, const char *origin, const char *client,
+                   char *name_out, size_t n, int *retry_s /* OUT */, char *why, size_t whyn);
+/* Empties the key lookup cache (revocations do). */
+void auth_key_cache_clear(void);
+
 /* Empties the in-memory token and session cache. Every revocation does this itself; cached
  * entries also expire after AUTH_CACHE_TTL_MS, which bounds how long a revocation made by
  * another process (the CLI) takes to reach a running server. */

@@ -72,6 +72,7 @@ void auth_cache_clear(void)
     pthread_mutex_lock(&cache.mu);
     cache_clear_locked();
     pthread_mutex_unlock(&cache.mu);
+    auth_key_cache_clear();
 }
 
 /* The bucket of a hash (SHA-256 output is uniform, so its first bytes do). */

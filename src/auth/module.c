@@ -1,7 +1,7 @@
 /*
  * module.c - the auth module: the http authentication hooks (token and session cookie), the
- * audit hook, the admin routes /v1/tokens and /v1/audit, and the browser session routes
- * /v1/session (sign in, who am I, sign out) and /v1/sessions.
+ * audit hook, the admin routes /v1/tokens, /v1/ingest-keys and /v1/audit, and the browser
+ * session routes /v1/session (sign in, who am I, sign out) and /v1/sessions.
  *
  * The hooks are installed on the server at init, so every route of every module is
  * authenticated by token or session lookup (cached, see cache.c) and every mutating request
@@ -52,6 +52,21 @@ static int hook_authenticate(void *arg, const char *token, struct oc_arena *aren
     char buf[AUTH_NAME_MAX + 1];
     if (auth_token_lookup(st->app->store, token, role, buf, sizeof buf) != 0)
         return OC_EAUTH;
+    *name = oc_arena_strdup(arena, buf);
+    return *name ? 0 : OC_ETOOBIG;
+}
+
+/* authenticate_key hook: a public ingest key, checked against its origins and limits. */
+static int hook_key(void *arg, const char *key, const char *origin, const char *client,
+                    struct oc_arena *arena, const char **name, int *retry_s, char *why, size_t whyn)
+{
+    struct auth_state *st = arg;
+    char buf[AUTH_NAME_MAX + 8];
+    memcpy(buf, "key:", 4);
+    int rc = auth_key_check(st->app->store, key, origin, client, buf + 4, sizeof buf - 4, retry_s,
+                            why, whyn);
+    if (rc)
+        return rc;
     *name = oc_arena_strdup(arena, buf);
     return *name ? 0 : OC_ETOOBIG;
 }
@@ -217,6 +232,108 @@ static void audit_list(struct http_req *req)
                               last ? json_object_get(last, "id") : json_null()));
 }
 
+/* GET /v1/ingest-keys */
+static void keys_list(struct http_req *req)
+{
+    json_t *arr;
+    int rc = auth_key_list(req->app->store, &arr);
+    if (rc) {
+        http_reply_err(req, rc, "cannot list the public ingest keys");
+        return;
+    }
+    http_reply_json(req, 200, json_pack("{s:o}", "keys", arr));
+}
+
+/* Reads the "origins" member (an array of 1..AUTH_KEY_ORIGINS_N origins) into out; answers
+ * 422 itself and returns -1 when bad. */
+static int key_origins(struct http_req *req, const json_t *body, char *out, size_t outn)
+{
+    const char *list[AUTH_KEY_ORIGINS_N];
+    json_t *a = json_object_get(body, "origins"), *v;
+    size_t i;
+    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > AUTH_KEY_ORIGINS_N) {
+        http_problem(req, 422,
+                     "origins: required, an array of 1 to %d origins (\"https://www.example.com\","
+                     " or \"*\" for any page)",
+                     AUTH_KEY_ORIGINS_N);
+        return -1;
+    }
+    json_array_foreach(a, i, v)
+    {
+        list[i] = json_string_value(v);
+        if (!list[i] || !auth_origin_valid(list[i])) {
+            http_problem(req, 422,
+                         "origins[%zu]: not an origin (scheme://host[:port] with no path, at most "
+                         "%d characters, or \"*\")",
+                         i, AUTH_ORIGIN_MAX);
+            return -1;
+        }
+    }
+    if (auth_key_origins_join(list, (int)json_array_size(a), out, outn) != 0) {
+        http_problem(req, 422, "origins: longer than %d bytes in all", AUTH_KEY_ORIGINS_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* POST /v1/ingest-keys {"name", "origins", "rate_per_s", "client_per_min"} -> 201 the key */
+static void keys_create(struct http_req *req)
+{
+    static const char *const allowed[] = {"name", "origins", "rate_per_s", "client_per_min", NULL};
+    char origins[AUTH_KEY_ORIGINS_MAX], key[AUTH_KEY_LEN + 1], err[256];
+    const char *name, *unknown;
+    int64_t rate = AUTH_KEY_RATE_DEFAULT, client = AUTH_KEY_CLIENT_RATE_DEFAULT, id = 0;
+    json_t *body = http_body_json(req), *created;
+    if (!body)
+        return;
+    if ((unknown = oc_json_unknown_key(body, allowed)) != NULL) {
+        http_problem(req, 422,
+                     "%s: unknown field (allowed: name, origins, rate_per_s, client_per_min)",
+                     unknown);
+    } else if (oc_json_get_str(body, "name", &name) != 0 || !auth_name_valid(name)) {
+        http_problem(req, 422, "name: required, 1 to %d characters of A-Z a-z 0-9 . _ -",
+                     AUTH_NAME_MAX);
+    } else if (key_origins(req, body, origins, sizeof origins) != 0) {
+        /* answered */
+    } else if (oc_json_get_int_range(body, NULL, "rate_per_s", 1, AUTH_KEY_RATE_MAX, &rate, err,
+                                     sizeof err) == OC_EINVAL ||
+               oc_json_get_int_range(body, NULL, "client_per_min", 1, AUTH_KEY_RATE_MAX, &client,
+                                     err, sizeof err) == OC_EINVAL) {
+        http_problem(req, 422, "%s", err);
+    } else {
+        int rc = auth_key_create(req->app->store, name, origins, rate, client,
+                                 oc_clock_now_ms(req->app->clock), key, &id);
+        if (rc == OC_ECONFLICT) {
+            http_problem(req, 409, "name: a key named '%s' exists already", name);
+        } else if (rc) {
+            http_reply_err(req, rc, "cannot create the key");
+        } else {
+            created =
+                json_pack("{s:I, s:s, s:s, s:O, s:I, s:I}", "id", (json_int_t)id, "name", name,
+                          "key", key, "origins", json_object_get(body, "origins"), "rate_per_s",
+                          (json_int_t)rate, "client_per_min", (json_int_t)client);
+            http_reply_json(req, 201, created);
+        }
+    }
+    json_decref(body);
+}
+
+/* DELETE /v1/ingest-keys/{id} -> 204, or 404 */
+static void keys_revoke(struct http_req *req)
+{
+    const char *p = http_param(req, "id");
+    int64_t id;
+    int rc = parse_id(p, &id);
+    if (rc == 0)
+        rc = auth_key_revoke(req->app->store, id, oc_clock_now_ms(req->app->clock));
+    if (rc == OC_EINVAL || rc == OC_ENOTFOUND)
+        http_problem(req, 404, "no public ingest key with id '%s'", p ? p : "");
+    else if (rc)
+        http_reply_err(req, rc, "cannot revoke the key");
+    else
+        http_reply(req, 204, NULL, NULL, 0);
+}
+
 /* 1 when the session cookie gets the Secure attribute for req. */
 static int cookie_secure(const struct auth_state *st, const struct http_req *req)
 {
@@ -359,6 +476,14 @@ static const struct http_route auth_routes[] = {
      "create a token from {\"name\", \"role\"}; 201 returns it once"},
     {"DELETE", "/v1/tokens/{id}", tokens_revoke, HTTP_ADMIN, HTTP_DEFAULT_BODY,
      "revoke a token (204, or 404)"},
+    {"GET", "/v1/ingest-keys", keys_list, HTTP_ADMIN, HTTP_DEFAULT_BODY,
+     "list public ingest keys (id, name, key, origins, rate_per_s, client_per_min, created_ms,"
+     " revoked_ms)"},
+    {"POST", "/v1/ingest-keys", keys_create, HTTP_ADMIN, TOKENS_MAX_BODY,
+     "create a public ingest key from {\"name\", \"origins\", \"rate_per_s\","
+     " \"client_per_min\"}: 201 with the key"},
+    {"DELETE", "/v1/ingest-keys/{id}", keys_revoke, HTTP_ADMIN, HTTP_DEFAULT_BODY,
+     "revoke a public ingest key (204, or 404); requests with it get 401 within 5 s"},
     {"GET", "/v1/audit", audit_list, HTTP_ADMIN, HTTP_DEFAULT_BODY,
      "the audit log, newest first (?limit=N up to 1000, ?before=ID to page)"},
     {"POST", "/v1/session", session_open, HTTP_PUBLIC, SESSION_MAX_BODY,
@@ -411,6 +536,7 @@ static int auth_init(struct oc_app *app, void **state)
             .audit = hook_audit,
             .arg = st,
             .authenticate_session = hook_session,
+            .authenticate_key = hook_key,
         };
         http_server_set_hooks(app->http, &hooks);
     }

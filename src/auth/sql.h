@@ -1,7 +1,8 @@
 /*
  * sql.h - internal to auth/: every SQL statement of the auth capability, as named macros.
  *
- * The tables are created by migrations 1 (tokens, audit) and 8 (sessions) in store/migrate.c.
+ * The tables are created by migrations 1 (tokens, audit), 8 (sessions) and 12 (ingest_keys) in
+ * store/migrate.c.
  * Statements are prepared once (store_prepare caches them by text) and bound, stepped and reset per
  * call.
  */
@@ -44,5 +45,17 @@
     " FROM sessions s JOIN tokens t ON t.id = s.token_id"                                          \
     " WHERE s.revoked_ms IS NULL AND t.revoked_ms IS NULL AND s.expires_ms > ?1"                   \
     " ORDER BY s.id LIMIT ?2"
+
+#define AUTH_SQL_KEY_INSERT                                                                        \
+    "INSERT INTO ingest_keys(name, key, origins, rate_per_s, client_per_min, created_ms)"          \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+#define AUTH_SQL_KEY_BY_KEY                                                                        \
+    "SELECT id, name, origins, rate_per_s, client_per_min, revoked_ms FROM ingest_keys"            \
+    " WHERE key = ?1"
+#define AUTH_SQL_KEY_REVOKE                                                                        \
+    "UPDATE ingest_keys SET revoked_ms = COALESCE(revoked_ms, ?2) WHERE id = ?1"
+#define AUTH_SQL_KEY_LIST                                                                          \
+    "SELECT id, name, key, origins, rate_per_s, client_per_min, created_ms, revoked_ms"            \
+    " FROM ingest_keys ORDER BY id LIMIT ?1"
 
 #endif

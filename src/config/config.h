@@ -44,6 +44,7 @@ struct oc_config {
     int64_t http_max_conns;        /* http.max_connections; 0 = from the descriptor limit */
     int64_t http_max_conns_per_ip; /* http.max_connections_per_ip; 0 = half the above */
     int64_t http_deadline_s;       /* http.request_deadline_s */
+    int http_trust_xff;            /* http.trust_forwarded_for */
     char *log_level;               /* log.level */
     char *log_format;              /* log.format: json or text */
     char *clock;                   /* clock.kind */

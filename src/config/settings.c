@@ -60,6 +60,11 @@ const struct oc_setting config_server_settings[] = {
     {"http.request_deadline_s", OC_SETTING_INT, "30", 1, 3600, NULL, F(http_deadline_s), NULL,
      "seconds a client has to send a whole request (headers and body) from connecting or from "
      "the end of the previous answer; then the connection is closed (slow senders)"},
+    {"http.trust_forwarded_for", OC_SETTING_BOOL, "false", 0, 0, NULL, F(http_trust_xff), NULL,
+     "take the client's address from the last X-Forwarded-For entry (the one your proxy "
+     "adds) instead of the peer's: set it only behind a proxy that always sets it, since a "
+     "client reaching the server directly could write any address there. Per-client rate "
+     "limits of public ingest keys count by this address"},
     {"log.level", OC_SETTING_ENUM, "info", 0, 0, level_choices, F(log_level), "--log-level",
      "lowest level of the log lines written to stderr"},
     {"log.format", OC_SETTING_ENUM, "json", 0, 0, log_format_choices, F(log_format), "--log-format",

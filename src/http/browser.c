@@ -1,6 +1,7 @@
 /*
- * browser.c - what only browsers need: reading a cookie out of the Cookie header, and the
- * same-origin check that guards cookie-authenticated requests against cross-site forgery.
+ * browser.c - what only browsers need: reading a cookie out of the Cookie header, the
+ * same-origin check that guards cookie-authenticated requests against cross-site forgery, and
+ * the client's address that public ingest keys are rate-limited by.
  *
  * Both read untrusted header bytes; the cookie parser is fuzzed (tests/fuzz/fuzz_cookie.c).
  * The origin rule is in http.h (http_origin_check); docs/contracts.md "Sessions" states it
@@ -9,6 +10,8 @@
 #include "http/http_int.h"
 #include "core/err.h"
 
+#include <event2/http.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -116,4 +119,34 @@ int http_same_origin(const struct http_req *req, char *why, size_t whyn)
 int http_forwarded_https(const struct http_req *req)
 {
     return proto_https(http_header(req, "X-Forwarded-Proto"));
+}
+
+void http_client_addr(struct http_req *req, char *out, size_t n)
+{
+    struct http_req_impl *impl = (struct http_req_impl *)req;
+    const char *xff = impl->worker && impl->worker->srv->opts.trust_forwarded_for
+                          ? http_header(req, "X-Forwarded-For")
+                          : NULL;
+    if (n)
+        out[0] = '\0';
+    if (xff) {
+        const char *p = strrchr(xff, ','), *e;
+        p = p ? p + 1 : xff;
+        while (is_space(*p))
+            p++;
+        e = p + strlen(p);
+        trim(&p, &e);
+        if (e > p) {
+            snprintf(out, n, "%.*s", (int)(e - p), p);
+            return;
+        }
+    }
+    struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
+    char *addr = NULL;
+    uint16_t port = 0;
+    if (c) {
+        evhttp_connection_get_peer(c, &addr, &port);
+        if (addr)
+            snprintf(out, n, "%s", addr);
+    }
 }

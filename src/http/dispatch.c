@@ -100,9 +100,11 @@ static int cors_rank(struct http_server *srv, const char *method, const char *co
         if ((method && strcmp(r->method, method) != 0) ||
             !http_route_match(&srv->routes[i], segs, nsegs, NULL))
             continue;
-        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST || r->role == HTTP_SIGNED ? 0
-                : r->role == HTTP_ADMIN                                                    ? 2
-                                                                                           : 1;
+        int k = r->role == HTTP_PUBLIC || r->role == HTTP_INGEST || r->role == HTTP_SIGNED ||
+                        r->role == HTTP_BEACON
+                    ? 0
+                : r->role == HTTP_ADMIN ? 2
+                                        : 1;
         rank = k > rank ? k : rank;
     }
     return rank < 0 ? 2 : rank;
@@ -199,9 +201,54 @@ static int authorize_cookie(struct http_server *srv, struct http_req *req,
     return 0;
 }
 
+/* Authenticates req, sent to an HTTP_BEACON route with no Authorization header, by
+ * the public ingest key key: 0 with the ingest role, or -1 after answering 401, 403, 413 or
+ * 429. */
+static int authorize_key(struct http_server *srv, struct http_req *req, const char *key)
+{
+    char client[64], why[256] = "";
+    const char *name;
+    int retry_s = 1;
+    /* a page's script may read why it was refused */
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_set_header(req, "Access-Control-Expose-Headers", "Retry-After");
+    if (!srv->hooks.authenticate_key) {
+        http_problem(req, 401, "key: public ingest keys are not enabled on this server");
+        return -1;
+    }
+    http_client_addr(req, client, sizeof client);
+    int rc = srv->hooks.authenticate_key(srv->hooks.arg, key, http_header(req, "Origin"), client,
+                                         &req->arena, &name, &retry_s, why, sizeof why);
+    if (rc == OC_EBUSY) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", retry_s > 0 ? retry_s : 1);
+        http_set_header(req, "Retry-After", ra);
+        http_problem(req, 429, "key: %s", why[0] ? why : "over its rate limit");
+        return -1;
+    }
+    if (rc == OC_EPERM) {
+        http_problem(req, 403, "key: %s", why[0] ? why : "this origin may not use the key");
+        return -1;
+    }
+    if (rc != 0) {
+        http_problem(req, 401, "key: unknown or revoked public ingest key");
+        return -1;
+    }
+    if (req->body_len > HTTP_KEY_MAX_BODY) {
+        http_problem(req, 413,
+                     "a body sent with a public key may be at most %u bytes (this one: "
+                     "%zu); send smaller batches",
+                     HTTP_KEY_MAX_BODY, req->body_len);
+        return -1;
+    }
+    req->role = HTTP_INGEST;
+    req->principal = name;
+    return 0;
+}
+
 /* Authenticates req for route r; answers 401/403 itself and returns -1 when refused. A
  * Bearer token wins; without an Authorization header the session cookie is used (on routes
- * that need a role). */
+ * that need a role), or on a route that takes them a public ingest key in ?key=. */
 static int authorize(struct http_server *srv, struct http_req *req, const struct http_route *r)
 {
     req->role = HTTP_PUBLIC;
@@ -211,6 +258,9 @@ static int authorize(struct http_server *srv, struct http_req *req, const struct
         return 0;
     if (r->role == HTTP_PUBLIC && !h)
         return 0;
+    const char *key = !h && r->role == HTTP_BEACON ? http_query(req, "key") : NULL;
+    if (key)
+        return authorize_key(srv, req, key);
     const char *cookie = h ? NULL : http_header(req, "Cookie");
     char value[HTTP_COOKIE_VALUE_MAX];
     if (cookie && srv->hooks.authenticate_session &&
@@ -388,9 +438,9 @@ static void run(struct http_server *srv, struct http_req *req)
     /* Every mutating request on a route is audited, refused ones included; telemetry posts
      * (the ingest role) are not: they are data, not actions; nor are signed provider
      * webhooks, which their capability audits in its own chain. */
-    ((struct http_req_impl *)req)->audit = strcmp(req->method, "GET") != 0 &&
-                                           strcmp(req->method, "HEAD") != 0 &&
-                                           e->r->role != HTTP_INGEST && e->r->role != HTTP_SIGNED;
+    ((struct http_req_impl *)req)->audit =
+        strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+        e->r->role != HTTP_INGEST && e->r->role != HTTP_SIGNED && e->r->role != HTTP_BEACON;
     if (read_body(srv, req, e->r) != 0 || authorize(srv, req, e->r) != 0)
         return;
     /* Events still being delivered land before this handler looks, and what the handler

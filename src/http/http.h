@@ -42,11 +42,13 @@ enum http_role {
     HTTP_INGEST,     /* post telemetry only (admin may too) */
     HTTP_SIGNED,     /* no token: the handler authenticates the body's signature (provider
                         webhooks); left out of the generic audit, its capability keeps its own */
+    HTTP_BEACON,     /* ingest, or a public ingest key in ?key= (player telemetry from web pages) */
 };
 
-#define HTTP_MAX_PARAMS         8         /* {name} segments per pattern */
-#define HTTP_DEFAULT_BODY       0         /* http_route.max_body: use HTTP_ROUTE_BODY_DEFAULT */
-#define HTTP_ROUTE_BODY_DEFAULT (1 << 20) /* body cap of a route that sets none */
+#define HTTP_MAX_PARAMS         8            /* {name} segments per pattern */
+#define HTTP_DEFAULT_BODY       0            /* http_route.max_body: use HTTP_ROUTE_BODY_DEFAULT */
+#define HTTP_ROUTE_BODY_DEFAULT (1 << 20)    /* body cap of a route that sets none */
+#define HTTP_KEY_MAX_BODY       (256u << 10) /* body cap of a request sent with a public key */
 
 struct http_req;
 typedef void http_handler_fn(struct http_req *req);
@@ -93,6 +95,14 @@ struct http_hooks {
     void *arg;
     int (*authenticate_session)(void *arg, const char *session, struct oc_arena *arena,
                                 enum http_role *role /* OUT */, const char **name /* OUT */);
+    /* A public ingest key (?key= on an HTTP_BEACON route, no Authorization header):
+     * the request's Origin header (NULL when absent) and client address are checked against
+     * the key's origins and rate limits. 0 with the key's name (in the arena), OC_EAUTH
+     * (unknown or revoked: 401), OC_EPERM (origin not listed: 403, why says which), or
+     * OC_EBUSY (over a rate: 429 with Retry-After *retry_s). NULL: keys authenticate nobody. */
+    int (*authenticate_key)(void *arg, const char *key, const char *origin, const char *client,
+                            struct oc_arena *arena, const char **name /* OUT */,
+                            int *retry_s /* OUT */, char *why, size_t whyn);
 };
 
 #define HTTP_SESSION_COOKIE    "oncue_session" /* the browser session cookie's name */
@@ -113,6 +123,7 @@ struct http_server_opts {
                                    max_connections */
     int request_deadline_s;     /* a request (headers and body) must arrive whole within it,
                                    counted from accept or the end of the previous answer */
+    int trust_forwarded_for;    /* the client address is the last X-Forwarded-For entry */
 };
 
 /* Creates a server (not yet listening). Free with http_server_destroy. */
@@ -212,6 +223,10 @@ struct http_origin_in {
 int http_origin_check(const struct http_origin_in *in, char *why, size_t whyn);
 /* http_origin_check over req's own headers. */
 int http_same_origin(const struct http_req *req, char *why, size_t whyn);
+/* The client's address as text into out (n bytes): the peer's, or with
+ * http.trust_forwarded_for the last entry of X-Forwarded-For (the one the proxy in front
+ * added). "" when unknown. */
+void http_client_addr(struct http_req *req, char *out, size_t n);
 /* 1 when X-Forwarded-Proto says the client reached the server over TLS, else 0. */
 int http_forwarded_https(const struct http_req *req);
 
@@ -240,7 +255,7 @@ int http_stream_write(struct http_stream *s, const void *p, size_t n);
 int http_server_streams(const struct http_server *srv);
 
 /* Role names: "viewer", "responder", "admin", "ingest" ("public" for HTTP_PUBLIC, "signed"
- * for HTTP_SIGNED, which no token holds). */
+ * for HTTP_SIGNED, which no token holds, "ingest or public key" for HTTP_BEACON). */
 const char *http_role_name(enum http_role r);
 /* 0 or OC_EINVAL. */
 int http_role_parse(const char *s, enum http_role *out /* OUT */);

@@ -238,12 +238,12 @@ const char *http_header(const struct http_req *req, const char *name)
     return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
 }
 
-static const char *const role_names[] = {"public", "viewer", "responder",
-                                         "admin",  "ingest", "signed"};
+static const char *const role_names[] = {"public", "viewer", "responder",           "admin",
+                                         "ingest", "signed", "ingest or public key"};
 
 const char *http_role_name(enum http_role r)
 {
-    return (unsigned)r <= HTTP_SIGNED ? role_names[r] : "unknown";
+    return (unsigned)r <= HTTP_BEACON ? role_names[r] : "unknown";
 }
 
 int http_role_parse(const char *s, enum http_role *out)
@@ -261,6 +261,8 @@ int http_role_allows(enum http_role have, enum http_role need)
 {
     if (need == HTTP_PUBLIC || need == HTTP_SIGNED || have == HTTP_ADMIN)
         return 1;
+    if (need == HTTP_BEACON)
+        need = HTTP_INGEST;
     if (need == HTTP_INGEST || have == HTTP_INGEST)
         return have == need;
     return have >= need;

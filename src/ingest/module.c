@@ -370,7 +370,7 @@ static const struct oc_module_timer timers[] = {
 };
 
 static const struct http_route routes[] = {
-    {"POST", "/v1/events", post_events, HTTP_INGEST, INGEST_MAX_BODY,
+    {"POST", "/v1/events", post_events, HTTP_BEACON, INGEST_MAX_BODY,
      "beacon events (JSON array or NDJSON, also text/plain) -> accepted, rejected, errors"},
     {0},
 };

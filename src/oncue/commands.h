@@ -24,6 +24,7 @@ extern const struct oc_module *const oc_modules[];
 /* `oncue serve`, `oncue token`, `oncue version`, `oncue docs`. */
 int oc_serve_main(int argc, char **argv);
 int oc_token_main(int argc, char **argv);
+int oc_key_main(int argc, char **argv);
 int oc_version_main(int argc, char **argv);
 int oc_docs_main(int argc, char **argv);
 int oc_bench_main(int argc, char **argv);
@@ -33,6 +34,8 @@ void oc_bench_doc(struct oc_buf *b);
 extern const struct oc_cli oc_docs_cli[];
 /* The options of `oncue token create|list|revoke`, ending in {0}. */
 extern const struct oc_cli oc_token_cli[];
+/* The options of `oncue key create|list|revoke`, ending in {0}. */
+extern const struct oc_cli oc_key_cli[];
 /* Writes the subcommand list, then the options of each subcommand that has a table, as
  * Markdown (docs/cli.md) into b. */
 void oc_commands_doc(struct oc_buf *b);

@@ -258,6 +258,7 @@ static int open_services(struct server *srv)
         .max_connections = (int)srv->cfg.http_max_conns,
         .max_connections_per_ip = (int)srv->cfg.http_max_conns_per_ip,
         .request_deadline_s = (int)srv->cfg.http_deadline_s,
+        .trust_forwarded_for = srv->cfg.http_trust_xff,
     };
     srv->app.http = http_server_new(&o, &srv->app);
     return 0;

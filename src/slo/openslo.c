@@ -9,10 +9,16 @@
  *   ratioMetric raw (rawType failure: vsf_rate, ebvs_rate, rebuffer_ratio) + Occurrences: the
  *     ratio is the bad fraction; the error budget is 1 - target.
  *   ratioMetric raw + Timeslices: a minute is good when 1 - ratio >= timeSliceTarget.
+ * Alerting: an SLO's alertPolicies (AlertPolicy documents or inline, each with AlertConditions
+ * of kind burnrate, referenced or inline) become burn-rate rules of the alert module: a
+ * condition's lookbackWindow is the long window, its threshold the factor, its alertAfter
+ * the hold, and the short window is the annotation oncue.dev/short-window or a twelfth of
+ * the long one (the SRE workbook's ratio: 1h/5m, 6h/30m, 3d/6h).
  * Everything else (good/bad/total queries, RatioTimeslices, calendar windows, composite SLOs,
- * alert policies, other data sources) is refused with "FILE:LINE: FIELD: unsupported: why",
- * never silently dropped. Three passes over the stream (DataSources and Services, then SLIs,
- * then SLOs) let a document refer to one defined later.
+ * notification targets, no-data alerts, other data sources) is refused with "FILE:LINE:
+ * FIELD: unsupported: why", never silently dropped. Three passes over the stream
+ * (DataSources, Services and AlertConditions, then SLIs and AlertPolicies, then SLOs) let a
+ * document refer to one defined later.
  */
 #include "slo/slo_int.h"
 #include "core/err.h"
@@ -47,6 +53,19 @@ static const char *const obj_keys[] = {"displayName",
 static const char *const win_keys[] = {"duration", "isRolling", "calendar", NULL};
 static const char *const ds_keys[] = {"description", "type", "connectionDetails", NULL};
 static const char *const svc_keys[] = {"description", NULL};
+static const char *const inline_doc_keys[] = {"apiVersion", "kind", "metadata", "spec", NULL};
+static const char *const cond_spec_keys[] = {"description", "severity", "condition", NULL};
+static const char *const cond_keys[] = {"kind",           "op",         "threshold",
+                                        "lookbackWindow", "alertAfter", NULL};
+static const char *const policy_spec_keys[] = {"description",
+                                               "alertWhenNoData",
+                                               "alertWhenResolved",
+                                               "alertWhenBreaching",
+                                               "conditions",
+                                               "notificationTargets",
+                                               NULL};
+
+#define SHORT_WINDOW_ANNOTATION "oncue.dev/short-window"
 
 /* The name in metadata (required, at most SLO_NAME_MAX - 1 bytes) into out. */
 static int meta_name(struct slo_yaml *y, yaml_node_t *root, char *out, size_t n)
@@ -150,6 +169,164 @@ static int sli_spec(struct slo_yaml *y, yaml_node_t *spec, const struct slo_refs
     return rc;
 }
 
+/* The alert level a severity names: 0 page, 1 notify, 2 backlog; -1 when unknown. */
+static int severity_level(const char *sev)
+{
+    static const char *const names[3][4] = {{"page", "critical", "high", NULL},
+                                            {"notify", "warning", "medium", NULL},
+                                            {"backlog", "low", "info", "ticket"}};
+    for (int l = 0; sev && l < 3; l++)
+        for (int i = 0; i < 4 && names[l][i]; i++)
+            if (strcasecmp(sev, names[l][i]) == 0)
+                return l;
+    return -1;
+}
+
+/* An AlertCondition (a document, or a policy's inline one: kind, metadata, spec) into c and
+ * its severity's level. */
+static int read_condition(struct slo_yaml *y, yaml_node_t *doc, struct slo_alert_cond *c,
+                          int *level)
+{
+    yaml_node_t *spec = slo_yaml_get(y, doc, "spec"), *cond, *ann;
+    const char *kind = slo_yaml_str(slo_yaml_get(y, doc, "kind"));
+    int rc = slo_yaml_keys(y, doc, inline_doc_keys, "AlertCondition");
+    memset(c, 0, sizeof *c);
+    if (rc == 0 && (!kind || strcmp(kind, "AlertCondition") != 0))
+        rc = slo_yaml_fail(y, doc, "kind: expected AlertCondition");
+    if (rc == 0)
+        rc = meta_name(y, doc, c->name, sizeof c->name);
+    if (rc == 0 && !spec)
+        rc = slo_yaml_fail(y, doc, "AlertCondition.spec: required");
+    if (rc == 0)
+        rc = slo_yaml_keys(y, spec, cond_spec_keys, "AlertCondition.spec");
+    if (rc)
+        return rc;
+    const char *sev = slo_yaml_str(slo_yaml_get(y, spec, "severity"));
+    if ((*level = severity_level(sev)) < 0)
+        return slo_yaml_fail(
+            y, slo_yaml_get(y, spec, "severity") ? slo_yaml_get(y, spec, "severity") : spec,
+            "AlertCondition.spec.severity: expected page, notify or backlog (or "
+            "critical, high, warning, medium, low, info), got '%s'",
+            sev ? sev : "");
+    if (!(cond = slo_yaml_get(y, spec, "condition")))
+        return slo_yaml_fail(y, spec, "AlertCondition.spec.condition: required");
+    if ((rc = slo_yaml_keys(y, cond, cond_keys, "condition")) != 0)
+        return rc;
+    const char *ck = slo_yaml_str(slo_yaml_get(y, cond, "kind"));
+    const char *op = slo_yaml_str(slo_yaml_get(y, cond, "op"));
+    if (!ck || strcmp(ck, "burnrate") != 0)
+        return slo_yaml_fail(y, cond,
+                             "condition.kind: %s '%s' (oncue alerts on burn rates: burnrate)",
+                             ck ? "unsupported:" : "required,", ck ? ck : "");
+    if (!op || (strcmp(op, "gt") != 0 && strcmp(op, "gte") != 0))
+        return slo_yaml_fail(y, cond,
+                             "condition.op: %s '%s' (a burn rate alerts above its threshold: gt "
+                             "or gte)",
+                             op ? "unsupported:" : "required,", op ? op : "");
+    c->alert_after_s = 60;
+    if ((rc = slo_yaml_num(y, cond, "threshold", 1, &c->threshold)) != 0 ||
+        (rc = slo_yaml_duration(y, cond, "lookbackWindow", 1, &c->lookback_s)) != 0 ||
+        (rc = slo_yaml_duration(y, cond, "alertAfter", 0, &c->alert_after_s)) != 0)
+        return rc;
+    if (!(c->threshold > 0))
+        return slo_yaml_fail(y, cond, "condition.threshold: must be positive");
+    if (c->lookback_s < 120 || c->lookback_s % 60 || c->lookback_s > SLO_MAX_WINDOW_S)
+        return slo_yaml_fail(y, cond, "condition.lookbackWindow: whole minutes, from 2m to 90d");
+    if (c->alert_after_s < 60 || c->alert_after_s % 60 || c->alert_after_s > 86400)
+        return slo_yaml_fail(y, cond, "condition.alertAfter: whole minutes, from 1m to 1d");
+    c->short_s = c->lookback_s / 12 / 60 * 60;
+    if (c->short_s < 60)
+        c->short_s = 60;
+    ann = slo_yaml_get(y, slo_yaml_get(y, doc, "metadata"), "annotations");
+    if (ann && slo_yaml_get(y, ann, SHORT_WINDOW_ANNOTATION)) {
+        if ((rc = slo_yaml_duration(y, ann, SHORT_WINDOW_ANNOTATION, 1, &c->short_s)) != 0)
+            return rc;
+        if (c->short_s < 60 || c->short_s % 60 || c->short_s >= c->lookback_s)
+            return slo_yaml_fail(
+                y, ann, SHORT_WINDOW_ANNOTATION ": whole minutes, shorter than the lookbackWindow");
+    }
+    return 0;
+}
+
+/* The name a list item refers to ({refkey: name}, or a bare name), or NULL when it is an
+ * inline document. */
+static const char *item_ref(struct slo_yaml *y, yaml_node_t *item, const char *refkey)
+{
+    if (item && item->type == YAML_SCALAR_NODE)
+        return slo_yaml_str(item);
+    return slo_yaml_str(slo_yaml_get(y, item, refkey));
+}
+
+/* An AlertPolicy (a document, or an SLO's inline one) into p. */
+static int read_policy(struct slo_yaml *y, yaml_node_t *doc, const struct slo_refs *refs,
+                       struct slo_alert *p)
+{
+    yaml_node_t *spec = slo_yaml_get(y, doc, "spec"), *conds;
+    const char *kind = slo_yaml_str(slo_yaml_get(y, doc, "kind"));
+    int rc = slo_yaml_keys(y, doc, inline_doc_keys, "AlertPolicy");
+    memset(p, 0, sizeof *p);
+    p->level = -1;
+    if (rc == 0 && (!kind || strcmp(kind, "AlertPolicy") != 0))
+        rc = slo_yaml_fail(y, doc, "kind: expected AlertPolicy");
+    if (rc == 0)
+        rc = meta_name(y, doc, p->name, sizeof p->name);
+    if (rc == 0 && !spec)
+        rc = slo_yaml_fail(y, doc, "AlertPolicy.spec: required");
+    if (rc == 0)
+        rc = slo_yaml_keys(y, spec, policy_spec_keys, "AlertPolicy.spec");
+    if (rc)
+        return rc;
+    const char *no_data = slo_yaml_str(slo_yaml_get(y, spec, "alertWhenNoData"));
+    const char *breaching = slo_yaml_str(slo_yaml_get(y, spec, "alertWhenBreaching"));
+    if (no_data && strcmp(no_data, "false") != 0)
+        return slo_yaml_fail(y, slo_yaml_get(y, spec, "alertWhenNoData"),
+                             "alertWhenNoData: unsupported: %s (oncue alerts on what viewers "
+                             "report; silence is watched by the manifest prober and /healthz)",
+                             no_data);
+    if (breaching && strcmp(breaching, "true") != 0)
+        return slo_yaml_fail(y, slo_yaml_get(y, spec, "alertWhenBreaching"),
+                             "alertWhenBreaching: unsupported: %s (a policy alerts when its "
+                             "condition breaches)",
+                             breaching);
+    if (slo_yaml_len(slo_yaml_get(y, spec, "notificationTargets")) > 0)
+        return slo_yaml_fail(y, slo_yaml_get(y, spec, "notificationTargets"),
+                             "notificationTargets: unsupported (oncue pages the on-call of the "
+                             "team that owns the slice, from the service catalog, and notifies "
+                             "the endpoints of incident.webhooks_file)");
+    conds = slo_yaml_get(y, spec, "conditions");
+    int n = slo_yaml_len(conds);
+    if (n < 1 || n > SLO_MAX_CONDS)
+        return slo_yaml_fail(y, conds ? conds : spec,
+                             "AlertPolicy.spec.conditions: required, a list of 1 to %d",
+                             SLO_MAX_CONDS);
+    for (int i = 0; i < n; i++) {
+        yaml_node_t *it = slo_yaml_item(y, conds, i);
+        const char *ref = item_ref(y, it, "conditionRef");
+        int level = -1, found = -1;
+        if (ref) {
+            for (int k = 0; k < refs->nconds; k++)
+                if (strcmp(refs->conds[k].name, ref) == 0)
+                    found = k;
+            if (found < 0)
+                return slo_yaml_fail(
+                    y, it, "conditionRef: no AlertCondition named '%s' in this file", ref);
+            p->conds[i] = refs->conds[found];
+            level = refs->cond_level[found];
+        } else if ((rc = read_condition(y, it, &p->conds[i], &level)) != 0) {
+            return rc;
+        }
+        if (p->level >= 0 && level != p->level)
+            return slo_yaml_fail(y, it,
+                                 "conditions[%d]: unsupported: a severity other than the "
+                                 "policy's first condition's (oncue makes one rule, one level, "
+                                 "of a policy)",
+                                 i);
+        p->level = level;
+        p->nconds++;
+    }
+    return 0;
+}
+
 int slo_v1_collect(struct slo_yaml *y, yaml_node_t *root, int pass, struct slo_refs *refs)
 {
     const char *kind = slo_yaml_str(slo_yaml_get(y, root, "kind"));
@@ -159,15 +336,30 @@ int slo_v1_collect(struct slo_yaml *y, yaml_node_t *root, int pass, struct slo_r
     const char *api = slo_yaml_str(slo_yaml_get(y, root, "apiVersion"));
     if (!kind || strcmp(kind, "SLO") == 0)
         return 0; /* the second pass */
-    if (strcmp(kind, "SLI") != 0 && strcmp(kind, "DataSource") != 0 && strcmp(kind, "Service") != 0)
+    int late = strcmp(kind, "SLI") == 0 || strcmp(kind, "AlertPolicy") == 0;
+    if (!late && strcmp(kind, "DataSource") != 0 && strcmp(kind, "Service") != 0 &&
+        strcmp(kind, "AlertCondition") != 0)
         return slo_yaml_fail(y, slo_yaml_get(y, root, "kind"),
-                             "kind: unsupported: %s (oncue reads SLO, SLI, DataSource and "
-                             "Service; its alerting is the burn-rate rules of alert.rules_file)",
+                             "kind: unsupported: %s (oncue reads SLO, SLI, DataSource, Service, "
+                             "AlertPolicy and AlertCondition)",
                              kind);
     if (!api || strcmp(api, "openslo/v1") != 0)
         return slo_yaml_fail(y, root, "apiVersion: expected openslo/v1");
-    if ((strcmp(kind, "SLI") == 0) != (pass == 1))
-        return 0; /* DataSources and Services in pass 0, SLIs in pass 1 */
+    if (late != (pass == 1))
+        return 0; /* DataSources, Services, AlertConditions in pass 0; the others in pass 1 */
+    if (strcmp(kind, "AlertCondition") == 0 || strcmp(kind, "AlertPolicy") == 0) {
+        int cond = strcmp(kind, "AlertCondition") == 0;
+        if ((cond ? refs->nconds : refs->npolicies) == SLO_MAX_REFS)
+            return slo_yaml_fail(y, root, "more than %d %ss", SLO_MAX_REFS, kind);
+        if (cond)
+            rc = read_condition(y, root, &refs->conds[refs->nconds],
+                                &refs->cond_level[refs->nconds]);
+        else
+            rc = read_policy(y, root, refs, &refs->policies[refs->npolicies]);
+        if (rc == 0)
+            *(cond ? &refs->nconds : &refs->npolicies) += 1;
+        return rc;
+    }
     if ((rc = slo_yaml_keys(y, root, top_keys, kind)) != 0 ||
         (rc = meta_name(y, root, name, sizeof name)) != 0)
         return rc;
@@ -303,10 +495,29 @@ int slo_v1_spec(struct slo_yaml *y, yaml_node_t *spec, const struct slo_refs *re
         rc = slo_yaml_text(y, spec, "description", 0, s->description, sizeof(s->description));
     if (rc)
         return rc;
-    if (alerts && slo_yaml_len(alerts) > 0)
-        return slo_yaml_fail(y, alerts,
-                             "alertPolicies: unsupported (oncue pages on the burn-rate rules "
-                             "of alert.rules_file)");
+    if (slo_yaml_len(alerts) > SLO_MAX_ALERTS)
+        return slo_yaml_fail(y, alerts, "alertPolicies: at most %d", SLO_MAX_ALERTS);
+    for (int i = 0; i < slo_yaml_len(alerts); i++) {
+        yaml_node_t *it = slo_yaml_item(y, alerts, i);
+        const char *pref = item_ref(y, it, "alertPolicyRef");
+        struct slo_alert *a = &s->alerts[s->nalerts];
+        if (pref) {
+            int found = -1;
+            for (int k = 0; k < refs->npolicies; k++)
+                if (strcmp(refs->policies[k].name, pref) == 0)
+                    found = k;
+            if (found < 0)
+                return slo_yaml_fail(
+                    y, it, "alertPolicyRef: no AlertPolicy named '%s' in this file", pref);
+            *a = refs->policies[found];
+        } else if ((rc = read_policy(y, it, refs, a)) != 0) {
+            return rc;
+        }
+        for (int k = 0; k < s->nalerts; k++)
+            if (strcmp(s->alerts[k].name, a->name) == 0)
+                return slo_yaml_fail(y, it, "alertPolicies[%d]: '%s' listed twice", i, a->name);
+        s->nalerts++;
+    }
     if (!ind == !ref)
         return slo_yaml_fail(y, spec, "spec: exactly one of indicator and indicatorRef");
     if (ref) {

@@ -40,6 +40,28 @@ struct slo_filter {
     char value[QOE_MAX_DIM_VALUE + 1]; /* NUL-terminated */
 };
 
+#define SLO_MAX_ALERTS 4 /* OpenSLO alert policies of one SLO */
+#define SLO_MAX_CONDS  4 /* conditions of one alert policy */
+
+/* One OpenSLO AlertCondition (kind burnrate) as oncue reads it: the burn rate over lookback_s
+ * (and, as in every oncue burn-rate rule, over the shorter short_s) above threshold. */
+struct slo_alert_cond {
+    char name[SLO_NAME_MAX]; /* the AlertCondition's metadata.name */
+    double threshold;        /* condition.threshold: the burn-rate factor */
+    int64_t lookback_s;      /* condition.lookbackWindow: the long window */
+    int64_t short_s;         /* annotation oncue.dev/short-window, else lookback / 12 */
+    int64_t alert_after_s;   /* condition.alertAfter (60 when absent) */
+};
+
+/* One OpenSLO AlertPolicy of an SLO: a burn-rate rule of the alert module, firing when any
+ * of its conditions holds. */
+struct slo_alert {
+    char name[SLO_NAME_MAX]; /* the AlertPolicy's metadata.name */
+    int level;               /* 0 page, 1 notify, 2 backlog (its conditions' severity) */
+    int nconds;
+    struct slo_alert_cond conds[SLO_MAX_CONDS];
+};
+
 struct slo {
     char name[SLO_NAME_MAX];        /* metadata.name */
     char service[SLO_NAME_MAX];     /* spec.service */
@@ -54,6 +76,8 @@ struct slo {
     int64_t window_s;       /* spec.timeWindow.duration (rolling) */
     enum slo_budgeting how; /* spec.budgetingMethod */
     int line;               /* line of its document in the file */
+    int nalerts;            /* spec.alertPolicies */
+    struct slo_alert alerts[SLO_MAX_ALERTS];
 };
 
 struct slo_set {

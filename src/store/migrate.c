@@ -245,6 +245,16 @@ static const struct migration migrations[] = {
      " doc TEXT,"
      " gen INTEGER NOT NULL) WITHOUT ROWID;"
      "CREATE INDEX search_titles_gen ON search_titles (gen);"},
+    {12, "auth: public ingest keys (not secret: kept in clear) with their origins and limits",
+     "CREATE TABLE ingest_keys ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " key TEXT NOT NULL UNIQUE,"
+     " origins TEXT NOT NULL,"
+     " rate_per_s INTEGER NOT NULL,"
+     " client_per_min INTEGER NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " revoked_ms INTEGER);"},
     {0},
 };
 

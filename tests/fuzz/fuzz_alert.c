@@ -1,6 +1,7 @@
 /*
- * fuzz_alert.c - fuzzes the two parsers of alert/: the Alertmanager webhook translation
- * (untrusted HTTP bodies) and, on inputs starting with "rules:", the rule loader.
+ * fuzz_alert.c - fuzzes the parsers of alert/: the Alertmanager webhook translation
+ * (untrusted HTTP bodies), on inputs starting with "rules:" the rule loader, and on inputs
+ * starting with "apiVersion:" the OpenSLO reader with the rules its alert policies make.
  *
  * Besides not crashing: a translated webhook gives at most ALERT_MAX_AM events, each with
  * topic alert.fired or alert.resolved and an alert_id starting with "am/"; a failed rule
@@ -51,9 +52,31 @@ static void rules(const uint8_t *data, size_t size)
         abort();
 }
 
+static void openslo(const uint8_t *data, size_t size)
+{
+    struct slo_set *slos = NULL;
+    struct alert_rules *r = NULL;
+    char err[512] = "";
+    if (slo_set_parse("f.yaml", (const char *)data, size, &slos, err, sizeof(err)) != 0) {
+        if (strncmp(err, "f.yaml:", 7) != 0)
+            abort();
+        return;
+    }
+    if (alert_rules_parse("r.yaml", "rules: []\n", 10, slos, &r, err, sizeof(err)) == 0) {
+        for (int i = 0; i < r->n; i++)
+            if (r->rules[i].kind != ALERT_BURN_RATE || r->rules[i].npairs < 1 ||
+                !slo_find(slos, r->rules[i].slo))
+                abort();
+        alert_rules_destroy(r);
+    }
+    slo_set_destroy(slos);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size >= 6 && memcmp(data, "rules:", 6) == 0)
+    if (size >= 11 && memcmp(data, "apiVersion:", 11) == 0)
+        openslo(data, size);
+    else if (size >= 6 && memcmp(data, "rules:", 6) == 0)
         rules(data, size);
     else
         webhook(data, size);

@@ -57,4 +57,23 @@ printf 'rules:\n  - name: a\n    metric: vsf_rate\n    colour: red\n' > "$T_TMP/
 OUT=$("$ONCUE_BIN" alerts check --rules "$T_TMP/bad.yaml" 2>&1)
 t_check "check exits 1 on a bad file" 1 $?
 t_check "check names the line and field" "oncue: $T_TMP/bad.yaml:4: rule: unknown field 'colour'" "$OUT"
+
+# OpenSLO out and back in: the SLOs and burn-rate rules written as v1 documents, served as
+# slo.file with a rules file holding only a threshold rule, give the same burn-rate rules.
+"$ONCUE_BIN" alerts openslo >"$T_TMP/openslo.yaml"
+t_check "openslo exits 0" 0 $?
+t_check "openslo writes 4 AlertPolicies" 4 "$(grep -c '^kind: AlertPolicy' "$T_TMP/openslo.yaml")"
+t_check "openslo writes 5 SLOs" 5 "$(grep -c '^kind: SLO' "$T_TMP/openslo.yaml")"
+printf 'rules:\n  - name: vsf-page\n    metric: vsf_rate\n    op: ">"\n    threshold: 0.2\n    for: 3m\n    level: page\n' >"$T_TMP/one.yaml"
+t_check "check reads it back" "ok: 5 SLOs, 5 rules" \
+    "$("$ONCUE_BIN" alerts check --slos "$T_TMP/openslo.yaml" --rules "$T_TMP/one.yaml")"
+start_server "$T_TMP/data2" --set slo.file="$T_TMP/openslo.yaml" --set alert.rules_file="$T_TMP/one.yaml" || exit 1
+VIEW2=$(new_token "$T_TMP/data2" viewer v2)
+status GET /v1/rules -H "Authorization: Bearer $VIEW2" >/dev/null
+t_check "served rules: the threshold rule and the four policies" \
+    '["vsf-page","vsf-rate-burn-fast","vsf-rate-burn-slow","rebuffer-ratio-burn-fast","rebuffer-ratio-burn-slow"]' \
+    "$(body | jq -c '[.rules[].name]')"
+t_check "a policy's windows" '[{"long_s":3600,"short_s":300,"factor":14.4},{"long_s":21600,"short_s":1800,"factor":6}]' \
+    "$(body | jq -c '.rules[] | select(.name == "vsf-rate-burn-fast") | .windows')"
+stop_server
 t_done

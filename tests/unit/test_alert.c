@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -539,6 +540,214 @@ static void test_defaults(void)
     slo_set_destroy(slos);
 }
 
+/* Writes the SLOs and rules as OpenSLO into a string (caller frees). */
+static char *openslo_text(const struct slo_set *slos, const struct alert_rules *rules, size_t *len)
+{
+    char *text = NULL;
+    FILE *f = open_memstream(&text, len);
+    alert_openslo_write(f, slos, rules);
+    fclose(f);
+    return text;
+}
+
+/* The shipped SLOs and burn-rate rules written as OpenSLO read back to the same SLOs, and
+ * their AlertPolicies make the same burn-rate rules. */
+static void test_openslo_roundtrip(void)
+{
+    struct slo_set *slos = NULL, *back = NULL;
+    struct alert_rules *rules = NULL, *made = NULL;
+    char err[512] = "";
+    size_t len = 0;
+    T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
+    T_EQ_INT(alert_rules_load("", slos, &rules, err, sizeof(err)), 0);
+    char *text = openslo_text(slos, rules, &len);
+    T_CONTAINS(text, "kind: AlertPolicy");
+    T_CONTAINS(text, "oncue.dev/short-window: 5m");
+    T_EQ_INT(slo_set_parse("x.yaml", text, len, &back, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(back->n, slos->n);
+    for (int i = 0; i < slos->n && i < back->n; i++) {
+        const struct slo *a = &slos->slos[i], *b = &back->slos[i];
+        T_EQ_STR(b->name, a->name);
+        T_EQ_STR(b->service, a->service);
+        T_EQ_STR(b->description, a->description);
+        T_EQ_INT(b->metric, a->metric);
+        T_EQ_INT(b->nfilters, a->nfilters);
+        T_EQ_INT(b->op, a->op);
+        T_EQ_INT(b->inclusive, a->inclusive);
+        T_EQ_DBL(b->value, a->value, 0);
+        T_TRUE((isnan(a->target) && isnan(b->target)) || a->target == b->target);
+        T_EQ_INT(b->window_s, a->window_s);
+        T_EQ_INT(b->how, a->how);
+    }
+    /* with no rules file, the policies alone give the four shipped burn-rate rules */
+    T_EQ_INT(alert_rules_parse("none.yaml", "rules: []\n", 10, back, &made, err, sizeof(err)), 0);
+    T_EQ_INT(made->n, 4);
+    int matched = 0;
+    for (int i = 0; i < rules->n; i++) {
+        const struct alert_rule *a = &rules->rules[i];
+        for (int k = 0; a->kind == ALERT_BURN_RATE && k < made->n; k++) {
+            const struct alert_rule *b = &made->rules[k];
+            if (strcmp(a->name, b->name) != 0)
+                continue;
+            matched++;
+            T_EQ_STR(b->slo, a->slo);
+            T_EQ_INT(b->kind, ALERT_BURN_RATE);
+            T_EQ_INT(b->metric, a->metric);
+            T_EQ_INT(b->level, a->level);
+            T_EQ_INT(b->npairs, a->npairs);
+            for (int p = 0; p < a->npairs; p++) {
+                T_EQ_INT(b->pairs[p].long_s, a->pairs[p].long_s);
+                T_EQ_INT(b->pairs[p].short_s, a->pairs[p].short_s);
+                T_EQ_DBL(b->pairs[p].factor, a->pairs[p].factor, 0);
+            }
+            T_EQ_INT(b->for_s, a->for_s);
+            T_EQ_INT(b->clear_for_s, a->clear_for_s);
+            T_EQ_DBL(b->threshold, a->threshold, 0);
+        }
+    }
+    T_EQ_INT(matched, 4);
+    alert_rules_destroy(made);
+    /* with the shipped rules file too, nothing is doubled */
+    T_EQ_INT(alert_rules_load("", back, &made, err, sizeof(err)), 0);
+    T_EQ_INT(made->n, rules->n);
+    alert_rules_destroy(made);
+    free(text);
+    slo_set_destroy(back);
+    alert_rules_destroy(rules);
+    slo_set_destroy(slos);
+}
+
+/* An OpenSLO file in the specification's style: a DataSource, an SLI, AlertConditions and an
+ * AlertPolicy referenced by name, and a policy written inline. */
+static const char *const openslo_doc =
+    "apiVersion: openslo/v1\nkind: AlertCondition\nmetadata:\n  name: fast\n"
+    "spec:\n  description: two per cent of a month in an hour\n  severity: critical\n"
+    "  condition:\n    kind: burnrate\n    op: gte\n    threshold: 14.4\n"
+    "    lookbackWindow: 1h\n    alertAfter: 2m\n"
+    "---\napiVersion: openslo/v1\nkind: AlertPolicy\nmetadata:\n  name: page-fast\n"
+    "spec:\n  alertWhenBreaching: true\n  alertWhenResolved: false\n"
+    "  conditions:\n    - conditionRef: fast\n"
+    "---\napiVersion: openslo/v1\nkind: DataSource\nmetadata:\n  name: qoe\n"
+    "spec:\n  type: oncue\n"
+    "---\napiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: vsf\nspec:\n"
+    "  ratioMetric:\n    rawType: failure\n    raw:\n      metricSource:\n"
+    "        metricSourceRef: qoe\n        spec: {metric: vsf_rate, filter: {region: EMEA}}\n"
+    "---\napiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: emea-starts\nspec:\n"
+    "  service: playback\n  indicatorRef: vsf\n  timeWindow:\n    - duration: 7d\n"
+    "      isRolling: true\n  budgetingMethod: Occurrences\n  objectives:\n"
+    "    - target: 0.995\n  alertPolicies:\n    - alertPolicyRef: page-fast\n"
+    "    - kind: AlertPolicy\n      metadata:\n        name: slow\n      spec:\n"
+    "        conditions:\n          - kind: AlertCondition\n            metadata:\n"
+    "              name: slow-burn\n            spec:\n              severity: low\n"
+    "              condition: {kind: burnrate, op: gt, threshold: 1, lookbackWindow: 3d}\n"
+    "---\napiVersion: openslo/v1\nkind: SLO\nmetadata:\n  name: emea-starts-2\nspec:\n"
+    "  service: playback\n  indicatorRef: vsf\n  timeWindow:\n    - duration: 7d\n"
+    "      isRolling: true\n  budgetingMethod: Occurrences\n  objectives:\n"
+    "    - target: 0.99\n  alertPolicies:\n    - page-fast\n";
+
+static void test_openslo_policies(void)
+{
+    struct slo_set *slos = NULL;
+    struct alert_rules *r = NULL;
+    char err[512] = "";
+    T_EQ_INT(slo_set_parse("o.yaml", openslo_doc, strlen(openslo_doc), &slos, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(slos->n, 2);
+    const struct slo *s = &slos->slos[0];
+    T_EQ_INT(s->nalerts, 2);
+    T_EQ_STR(s->alerts[0].name, "page-fast");
+    T_EQ_INT(s->alerts[0].level, ALERT_PAGE); /* severity critical */
+    T_EQ_INT(s->alerts[0].conds[0].lookback_s, 3600);
+    T_EQ_INT(s->alerts[0].conds[0].short_s, 300); /* a twelfth of the hour */
+    T_EQ_INT(s->alerts[0].conds[0].alert_after_s, 120);
+    T_EQ_STR(s->alerts[1].name, "slow");
+    T_EQ_INT(s->alerts[1].level, ALERT_BACKLOG); /* severity low */
+    T_EQ_INT(s->alerts[1].conds[0].short_s, 6 * 3600);
+    T_EQ_INT(s->alerts[1].conds[0].alert_after_s, 60);
+    T_EQ_INT(alert_rules_parse("none.yaml", "rules: []\n", 10, slos, &r, err, sizeof(err)), 0);
+    T_EQ_INT(r->n, 3);
+    T_EQ_STR(r->rules[0].name, "page-fast");
+    T_EQ_STR(r->rules[0].slo, "emea-starts");
+    T_EQ_INT(r->rules[0].nfilters, 1);
+    T_EQ_STR(r->rules[0].filters[0].value, "EMEA");
+    T_EQ_DBL(r->rules[0].pairs[0].factor, 14.4, 0);
+    T_EQ_INT(r->rules[0].for_s, 120);
+    T_EQ_STR(r->rules[1].name, "slow");
+    T_EQ_INT(r->rules[1].level, ALERT_BACKLOG);
+    /* the second SLO's use of the same policy is named after both */
+    T_EQ_STR(r->rules[2].name, "page-fast-emea-starts-2");
+    T_EQ_STR(r->rules[2].slo, "emea-starts-2");
+    alert_rules_destroy(r);
+    slo_set_destroy(slos);
+}
+
+/* What oncue's OpenSLO reader refuses, with the line and the field. */
+static void test_openslo_errors(void)
+{
+    static const char *const head =
+        "apiVersion: openslo/v1\nkind: AlertCondition\nmetadata:\n  name: c\nspec:\n";
+    static const struct {
+        const char *spec, *err;
+    } cases[] = {
+        {"  severity: page\n  condition: {kind: threshold, op: gt, threshold: 1, "
+         "lookbackWindow: 1h}\n",
+         "o.yaml:7: condition.kind: unsupported: 'threshold' (oncue alerts on burn rates: "
+         "burnrate)"},
+        {"  severity: page\n  condition: {kind: burnrate, op: lt, threshold: 1, "
+         "lookbackWindow: 1h}\n",
+         "o.yaml:7: condition.op: unsupported: 'lt' (a burn rate alerts above its threshold: "
+         "gt or gte)"},
+        {"  severity: urgent\n  condition: {kind: burnrate, op: gt, threshold: 1, "
+         "lookbackWindow: 1h}\n",
+         "o.yaml:6: AlertCondition.spec.severity: expected page, notify or backlog (or critical, "
+         "high, warning, medium, low, info), got 'urgent'"},
+        {"  severity: page\n  condition: {kind: burnrate, op: gt, threshold: 1, "
+         "lookbackWindow: 90s}\n",
+         "o.yaml:7: condition.lookbackWindow: whole minutes, from 2m to 90d"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char doc[1024], err[512] = "";
+        struct slo_set *slos = NULL;
+        snprintf(doc, sizeof doc, "%s%s", head, cases[i].spec);
+        T_EQ_INT(slo_set_parse("o.yaml", doc, strlen(doc), &slos, err, sizeof(err)), OC_EINVAL);
+        T_EQ_STR(err, cases[i].err);
+        T_TRUE(slos == NULL);
+    }
+    static const struct {
+        const char *doc, *err;
+    } policy[] = {
+        {"apiVersion: openslo/v1\nkind: AlertPolicy\nmetadata: {name: p}\nspec:\n"
+         "  conditions: [{conditionRef: nope}]\n",
+         "o.yaml:5: conditionRef: no AlertCondition named 'nope' in this file"},
+        {"apiVersion: openslo/v1\nkind: AlertPolicy\nmetadata: {name: p}\nspec:\n"
+         "  alertWhenNoData: true\n  conditions: [{conditionRef: nope}]\n",
+         "o.yaml:5: alertWhenNoData: unsupported: true (oncue alerts on what viewers report; "
+         "silence is watched by the manifest prober and /healthz)"},
+        {"apiVersion: openslo/v1\nkind: AlertPolicy\nmetadata: {name: p}\nspec:\n"
+         "  conditions: [{conditionRef: c}]\n  notificationTargets:\n    - targetRef: pd\n",
+         "o.yaml:7: notificationTargets: unsupported (oncue pages the on-call of the team that "
+         "owns the slice, from the service catalog, and notifies the endpoints of "
+         "incident.webhooks_file)"},
+        {"apiVersion: openslo/v1\nkind: AlertNotificationTarget\nmetadata: {name: pd}\n"
+         "spec: {target: pagerduty}\n",
+         "o.yaml:2: kind: unsupported: AlertNotificationTarget (oncue reads SLO, SLI, DataSource, "
+         "Service, AlertPolicy and AlertCondition)"},
+        {"apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: s}\nspec:\n  service: x\n"
+         "  alertPolicies: [{alertPolicyRef: nope}]\n  indicator:\n    metadata: {name: i}\n"
+         "    spec: {thresholdMetric: {metricSource: {type: oncue, spec: {metric: plays}}}}\n",
+         "o.yaml:6: alertPolicyRef: no AlertPolicy named 'nope' in this file"},
+    };
+    for (size_t i = 0; i < sizeof policy / sizeof policy[0]; i++) {
+        char err[512] = "";
+        struct slo_set *slos = NULL;
+        T_EQ_INT(
+            slo_set_parse("o.yaml", policy[i].doc, strlen(policy[i].doc), &slos, err, sizeof(err)),
+            OC_EINVAL);
+        T_EQ_STR(err, policy[i].err);
+    }
+}
+
 static const char *const am_body =
     "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"oncue\",\"alerts\":["
     "{\"status\":\"firing\",\"labels\":{\"alertname\":\"EdgeDown\",\"severity\":\"critical\","
@@ -734,6 +943,9 @@ static const struct t_case cases[] = {
     T_CASE(test_restore),
     T_CASE(test_module_bus),
     T_CASE(test_noise_z),
+    T_CASE(test_openslo_roundtrip),
+    T_CASE(test_openslo_policies),
+    T_CASE(test_openslo_errors),
     {0},
 };
 

@@ -96,9 +96,10 @@ static void test_errors(void)
         {HEAD "spec:\n  service: s\n  colour: red\n", "s.yaml:7: spec: unknown field 'colour'"},
         {"apiVersion: openslo/v2\nkind: SLO\n", "s.yaml:1: apiVersion: expected openslo/v1"},
         {"apiVersion: openslo/v1\nkind: SLI\n", "s.yaml:1: metadata: required"},
-        {"apiVersion: openslo/v1\nkind: AlertPolicy\n",
-         "s.yaml:2: kind: unsupported: AlertPolicy (oncue reads SLO, SLI, DataSource and Service; "
-         "its alerting is the burn-rate rules of alert.rules_file)"},
+        {"apiVersion: openslo/v1\nkind: AlertPolicy\n", "s.yaml:1: metadata: required"},
+        {"apiVersion: openslo/v1\nkind: AlertNotificationTarget\n",
+         "s.yaml:2: kind: unsupported: AlertNotificationTarget (oncue reads SLO, SLI, DataSource, "
+         "Service, AlertPolicy and AlertCondition)"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: bogus\n",
          "s.yaml:8: metric: unknown 'bogus'; valid: vsf_rate, ebvs_rate, rebuffer_ratio, "
          "rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, plays, "
