@@ -4,7 +4,7 @@
 # Builds sdk/web with the esbuild of its own lock file (npm ci into the work dir) and checks
 # every bundle (core plus one adapter) is at most 5 KB gzipped; makes a 40 s HLS fMP4, DASH and
 # progressive MP4 stream with ffmpeg; starts `oncue serve` (ingest and qoe, replay clock) on
-# 127.0.0.1 port 0 with a public ingest key; and runs sdk_players.mjs, which plays the streams
+# 127.0.0.1 port 0; and runs sdk_players.mjs, which plays the streams
 # with hls.js, dash.js, Shaka Player and a bare <video> in Debian's headless chromium and checks
 # what the plugin sent and what /v1/qoe then says. Exits 77 (CTest SKIP) after saying why when
 # chromium, ffmpeg, node or the npm packages cannot be installed.
@@ -60,16 +60,17 @@ if [ ! -f "$STREAM/dash/stream.mpd" ] || [ ! -f "$STREAM/hls/media.m3u8" ] ||
         -movflags +faststart video.mp4) || { echo "FAIL: ffmpeg (MP4)"; exit 1; }
 fi
 
-# The server: ingest and qoe on a replay clock (minutes close as event time moves on), with
-# an ingest token (the key's stand-in until public keys exist) and a viewer token.
+# The server: ingest and qoe on a replay clock (minutes close as event time moves on). The
+# admin token creates the public ingest key for the page's origin once that is known; the
+# ingest token posts the one late event that closes the minutes.
 DATA=$WORK/data
 rm -rf "$DATA"
 tok() { "$ONCUE_BIN" token create --data "$DATA" --role "$1" --name "sdk-$1" 2>/dev/null; }
-INGEST_TOKEN=$(tok ingest) && VIEWER_TOKEN=$(tok viewer) ||
+INGEST_TOKEN=$(tok ingest) && VIEWER_TOKEN=$(tok viewer) && ADMIN_TOKEN=$(tok admin) ||
     { echo "FAIL: oncue token create"; exit 1; }
 start_oncue "$WORK/server.log" --data "$DATA" --clock replay --modules builtin,auth,ingest,qoe ||
     exit 1
 
-export ONCUE_BIN ONCUE_SERVER INGEST_TOKEN VIEWER_TOKEN WORK NODE_DIR SDK_DIST STREAM_DIR=$STREAM
+export ONCUE_BIN ONCUE_SERVER INGEST_TOKEN VIEWER_TOKEN ADMIN_TOKEN WORK NODE_DIR SDK_DIST STREAM_DIR=$STREAM
 cp "$HERE/sdk_players.mjs" "$NODE_DIR/"
 node "$NODE_DIR/sdk_players.mjs"

@@ -5,14 +5,15 @@
 // an HLS live playlist sliding over the same segments and a dynamic DASH MPD; it can hold one
 // segment's body (a stall) and 404 a manifest, and sends a CDN request id (x-amz-cf-id, exposed
 // to CORS) with every media response. A second local server, another origin, is the beacon
-// endpoint: it records each body the plugin posts and forwards it to oncue's /v1/events.
+// endpoint: it records each body the plugin posts and forwards it to oncue's /v1/events as it
+// came (the ?key= query, Origin, Content-Type). One scenario posts straight to oncue. The
+// public ingest key is created for the page's origin through POST /v1/ingest-keys.
 // Scenarios run in two waves of headless chromium tabs; then one late event closes the
 // replay clock's minutes and /v1/qoe is checked against what the plugin sent.
 // Prints one line per check and "N passed, N failed".
 //
-// Environment: ONCUE_SERVER, INGEST_TOKEN, VIEWER_TOKEN, ONCUE_KEY (a public ingest key; when
-// set the plugin posts with ?key= and the recorder adds nothing, else the recorder adds the
-// ingest token), STREAM_DIR, SDK_DIST, NODE_DIR, WORK.
+// Environment: ONCUE_SERVER, INGEST_TOKEN (the late event), VIEWER_TOKEN (/v1/qoe),
+// ADMIN_TOKEN (the key), STREAM_DIR, SDK_DIST, NODE_DIR, WORK.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -26,7 +27,8 @@ const env = (k) => {
 const SERVER = env('ONCUE_SERVER');
 const INGEST = env('INGEST_TOKEN');
 const VIEWER = env('VIEWER_TOKEN');
-const KEY = process.env.ONCUE_KEY || '';
+const ADMIN = env('ADMIN_TOKEN');
+let KEY = ''; // the public ingest key, made in main()
 const STREAM = env('STREAM_DIR');
 const DIST = env('SDK_DIST');
 const NODE_DIR = env('NODE_DIR');
@@ -155,6 +157,7 @@ function pageServer(pages) {
 const beacons = []; // { at, ev } per event received
 const answers = []; // oncue's answers: { status, accepted, rejected }
 let preflights = 0;
+const posts = []; // { url, auth } of each post received
 
 function recorder() {
   const srv = http.createServer((req, res) => {
@@ -168,6 +171,7 @@ function recorder() {
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const at = now();
+      posts.push({ url: req.url, auth: !!req.headers.authorization, origin: req.headers.origin });
       for (const line of body.toString('utf8').split('\n'))
         if (line.trim()) beacons.push({ at, ev: JSON.parse(line) });
       if (req.url.startsWith('/dry/')) {
@@ -175,7 +179,7 @@ function recorder() {
         return res.end('{}');
       }
       const headers = { 'Content-Type': req.headers['content-type'] || 'text/plain' };
-      if (!KEY) headers.Authorization = `Bearer ${INGEST}`;
+      if (req.headers.origin) headers.Origin = req.headers.origin;
       fetch(SERVER + req.url, { method: 'POST', headers, body }).then(async (r) => {
         const text = await r.text();
         let a = {};
@@ -207,6 +211,9 @@ const SCENARIOS = [
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
   { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000 },
+  // Straight to oncue (cross-origin, the key in the query), left before the first batch.
+  { title: 'video-direct', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 6000,
+    direct: 1 },
   { title: 'hls-seek', player: 'hls', src: '/vod/hls/master.m3u8', end: 'seek', playMs: 12000 },
   // On a fake clock (Date, performance, timers), and not forwarded to oncue (their events
   // jump minutes and an hour ahead): 5 minutes of stall, an hour paused.
@@ -214,7 +221,7 @@ const SCENARIOS = [
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
 const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'video-stall-limit'],
-  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4', 'hls-seek', 'video-idle']];
+  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
 const SETUP = {
   hls: `const h = new Hls({ maxBufferLength: 6, maxMaxBufferLength: 6 });
@@ -229,8 +236,8 @@ oncue.shaka(oc, p); p.attach(v).then(() => p.load(SRC)).catch((e) => { window.lo
 
 function page(sc, endpoint, mp4Host) {
   const lib = sc.player == 'video' ? '' : `<script src="/js/${sc.player}.js"></script>`;
-  const cfg = { endpoint: sc.dry ? endpoint.replace('/v1/', '/dry/v1/') : endpoint,
-    key: KEY || undefined,
+  const cfg = { endpoint: sc.dry ? endpoint.replace('/v1/', '/dry/v1/') : sc.direct
+    ? `${SERVER}/v1/events` : endpoint, key: KEY,
     dims: { title: sc.title, region: 'EMEA', country: 'DE' } };
   if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
   // The page's own measure of stalls, independent of the plugin: time from each waiting to
@@ -330,6 +337,7 @@ async function qoe(metric, filter) {
   return j.series && j.series[0] ? j.series[0].points[0][1] : undefined;
 }
 let qFrom = 0;
+let pageOrigin = '';
 let qTo = 0;
 
 function checkStart(r, sc) {
@@ -373,6 +381,10 @@ async function checkAll(results, versions) {
     answers.every((a) => a.status == 200 && a.rejected === 0),
   answers.filter((a) => a.status != 200 || a.rejected).map((a) => a.text).join(' | ') || `${answers.length} posts`);
   check('no CORS preflight (text/plain bodies)', preflights == 0, `${preflights}`);
+  const live = posts.filter((p) => !p.url.startsWith('/dry/'));
+  check('every post carries ?key= with the public key, its page\'s Origin and no Authorization',
+    live.length > 0 && live.every((p) => p.url == `/v1/events?key=${KEY}` && !p.auth &&
+    p.origin == pageOrigin), `${live.length} posts, e.g. ${live[0] && live[0].url} from ${live[0] && live[0].origin}`);
 
   // The tab closed before the first 10 s batch: everything came with the page going away.
   {
@@ -439,7 +451,15 @@ async function checkAll(results, versions) {
     const x = checkPlayed(R['video-mp4'], 'html5', versions.video, 'origin-mp4');
     check('video-mp4: end reason pagehide after navigating away', of('video-mp4', 'end')[0]?.ev.reason == 'pagehide');
     check('video-mp4: rebuffer_ms 0', x.reb == 0, `${x.reb}`);
-    check('/v1/qoe plays cdn:origin-mp4 = 1', await qoe('plays', 'cdn:origin-mp4') == 1);
+    check('/v1/qoe plays cdn:origin-mp4 = 2 (video-mp4, video-direct)', await qoe('plays', 'cdn:origin-mp4') == 2);
+  }
+  // Straight to oncue with the key, everything in the pagehide beacon: only /v1/qoe sees it.
+  {
+    const t = 'title:video-direct';
+    check('video-direct: /v1/qoe plays = 1, vsf_rate 0', await qoe('plays', t) == 1 && await qoe('vsf_rate', t) === 0);
+    check('video-direct: /v1/qoe rebuffer_ratio = 0 and concurrent_viewers = 1 (its heartbeat came)',
+      await qoe('rebuffer_ratio', t) === 0 && await qoe('concurrent_viewers', t) == 1);
+    check('video-direct: nothing of it came through the recorder', of('video-direct').length == 0);
   }
   // A seek past the buffer waits, but is not rebuffering.
   {
@@ -484,6 +504,13 @@ async function main() {
   const rec = await recorder();
   const base = `http://127.0.0.1:${media.port}`;
   const endpoint = `http://127.0.0.1:${rec.port}/v1/events`;
+  pageOrigin = base;
+  const kr = await fetch(`${SERVER}/v1/ingest-keys`, { method: 'POST',
+    headers: { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'sdk-web', origins: [base] }) });
+  KEY = (await kr.json()).key;
+  check('POST /v1/ingest-keys makes a key for the page origin', kr.status == 201 &&
+    /^opk_[A-Za-z0-9_-]{22}$/.test(KEY), `${kr.status} ${KEY}`);
   for (const sc of SCENARIOS) pages[`/page/${sc.title}.html`] = page(sc, endpoint, `127.0.0.1:${media.port}`);
 
   const browser = await chromium.launch({
