@@ -210,6 +210,7 @@ const SCENARIOS = [
   { title: 'dash-clean', player: 'dash', src: '/vod/dash/stream.mpd', end: 'close', playMs: 22000 },
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
+  { title: 'dash-live', player: 'dash', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
   { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000 },
   // Straight to oncue (cross-origin, the key in the query), left before the first batch.
   { title: 'video-direct', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 6000,
@@ -221,7 +222,7 @@ const SCENARIOS = [
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
 const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'video-stall-limit'],
-  ['dash-clean', 'hls-live', 'shaka-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
+  ['dash-clean', 'hls-live', 'shaka-live', 'dash-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
 const SETUP = {
   hls: `const h = new Hls({ maxBufferLength: 6, maxMaxBufferLength: 6 });
@@ -441,7 +442,8 @@ async function checkAll(results, versions) {
     check('/v1/qoe avg_bitrate_kbps title:dash-clean = 800', await qoe('avg_bitrate_kbps', 'title:dash-clean') == 800);
   }
   // Live streams.
-  for (const [t, player, version] of [['hls-live', 'hls.js', versions.hls], ['shaka-live', 'shaka', versions.shaka]]) {
+  for (const [t, player, version] of [['hls-live', 'hls.js', versions.hls],
+    ['shaka-live', 'shaka', versions.shaka], ['dash-live', 'dash.js', versions.dash]]) {
     const x = checkPlayed(R[t], player, version, 'cloudfront');
     check(`${t}: live true`, x.s.live === true && of(t, 'heartbeat').every((b) => b.ev.live === true));
     check(`/v1/qoe plays live:true,title:${t} = 1`, await qoe('plays', `live:true,title:${t}`) == 1);

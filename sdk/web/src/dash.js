@@ -1,6 +1,7 @@
 // dash.js - the dash.js adapter: oncue.dash(tracker, player) before or after initialize().
 //
-// Play intent is MANIFEST_LOADING_STARTED; the CDN is the serviceLocation (content steering)
+// Play intent is the first MANIFEST_LOADING_STARTED of a source (a live MPD's refreshes fire it
+// again); the CDN is the serviceLocation (content steering)
 // of the latest fragment; the bitrate is the rendered video representation's; ERROR events
 // are failures (error_code: dash.js's numeric code, then ":" and the latest HTTP error
 // status when a response failed). Response headers come from a response interceptor.
@@ -9,14 +10,20 @@ import { safe, headerOf } from './core.js';
 /** Reports the dash.js MediaPlayer p through tracker t. */
 export function dash(t, p) {
   let status = 0;
+  let src = 0; // the source of the current view
   const on = (ev, f) => p.on(ev, safe(f));
   const media = safe(() => t.media(p.getVideoElement()));
   t.dims({ player: 'dash.js', player_version: p.getVersion() });
   media();
   on('manifestLoadingStarted', () => {
+    if (p.getSource() === src) return;
+    src = p.getSource();
     media();
     status = 0;
     t.intent();
+  });
+  on('streamTeardownComplete', () => {
+    src = 0;
   });
   on('streamInitialized', () => {
     media();
