@@ -42,6 +42,9 @@ browser_setup() {
 start_oncue() {
     local log=$1 port=""
     shift
+    # Emptied here, not by the background job's redirection, which may come after the first
+    # grep below: a work dir reused from an earlier run would give that run's port.
+    : >"$log"
     "$ONCUE_BIN" serve --listen 127.0.0.1:0 "$@" 2>"$log" &
     SERVER_PID=$!
     for _ in $(seq 1 200); do

@@ -58,12 +58,14 @@ const TYPES = {
 const STALL_PATH = '/stall/hls/seg_005.m4s'; // the held segment
 const STALL_HOLD_MS = 10000; // how long its body is held (headers go out at once)
 const LIVE_AHEAD_S = 10; // the live streams start this far into the 40 s of segments
+const LONG = '\u00e9'.repeat(100); // a 200-byte dimension value: the plugin keeps 128 bytes
 
 // --- the page and media server -------------------------------------------------------------
 const issuedIds = new Set(); // x-amz-cf-id values sent
 let liveStart = 0; // first live request, ms since T0
 let held = false; // the stall segment has been held once
 const HANG_PATH = '/hang/mp4/video.mp4'; // served in part, then held until the end
+const GONE_PATH = '/gone/dash/chunk-0-00004.m4s'; // a video segment answered 404
 const hanging = []; // its responses
 
 function hlsMaster() {
@@ -117,7 +119,8 @@ function pageServer(pages) {
     if (p.startsWith('/js/oncue-')) return send(200, 'text/javascript', fs.readFileSync(path.join(DIST, p.slice(4))));
     if (p == '/steer.json')
       return send(200, 'application/json', '{"VERSION":1,"TTL":300,"PATHWAY-PRIORITY":["cdn-a"]}');
-    if (p.endsWith('/missing.m3u8') || p.endsWith('/missing.mpd')) return send(404, 'text/plain', '');
+    if (p.endsWith('/missing.m3u8') || p.endsWith('/missing.mpd') || p == GONE_PATH)
+      return send(404, 'text/plain', '');
     let body;
     if (p.endsWith('/master.m3u8')) body = hlsMaster();
     else if (p == '/live/hls/live.m3u8') body = hlsLive();
@@ -207,6 +210,7 @@ const SCENARIOS = [
   { title: 'hls-404', player: 'hls', src: '/vod/hls/missing.m3u8', end: 'fail' },
   { title: 'dash-404', player: 'dash', src: '/vod/dash/missing.mpd', end: 'fail' },
   { title: 'shaka-404', player: 'shaka', src: '/vod/dash/missing.mpd', end: 'fail' },
+  { title: 'shaka-gone', player: 'shaka', src: '/gone/dash/stream.mpd', end: 'fail' },
   { title: 'dash-clean', player: 'dash', src: '/vod/dash/stream.mpd', end: 'close', playMs: 22000 },
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
@@ -221,7 +225,8 @@ const SCENARIOS = [
   { title: 'video-stall-limit', player: 'video', src: HANG_PATH, end: 'stall-limit', dry: 1 },
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
-const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'video-stall-limit'],
+const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'shaka-gone',
+  'video-stall-limit'],
   ['dash-clean', 'hls-live', 'shaka-live', 'dash-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
 const SETUP = {
@@ -239,11 +244,11 @@ function page(sc, endpoint, mp4Host) {
   const lib = sc.player == 'video' ? '' : `<script src="/js/${sc.player}.js"></script>`;
   const cfg = { endpoint: sc.dry ? endpoint.replace('/v1/', '/dry/v1/') : sc.direct
     ? `${SERVER}/v1/events` : endpoint, key: KEY,
-    dims: { title: sc.title, region: 'EMEA', country: 'DE' } };
+    dims: { title: sc.title, region: 'EMEA', country: 'DE', pop: LONG } };
   if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
   // The page's own measure of stalls, independent of the plugin: time from each waiting to
   // the next playing, after the first playing, leaving out waits during a seek.
-  return `<!doctype html><video id=v muted autoplay playsinline></video>${lib}
+  return `<!doctype html><meta charset=utf-8><video id=v muted autoplay playsinline></video>${lib}
 <script src="/js/oncue-${sc.player}.min.js"></script><script>
 const v = document.getElementById('v');
 window.waitMs = 0; window.stalls = 0; window.seekWaits = 0;
@@ -398,6 +403,8 @@ async function checkAll(results, versions) {
     check('hls-close: rebuffer_ms 0, bitrate_kbps 986 (the level BANDWIDTH)', x.reb == 0 &&
       x.hb.every((b) => b.ev.bitrate_kbps == 986), x.hb.map((b) => b.ev.bitrate_kbps).join(','));
     check('hls-close: live false (a boolean)', x.s.live === false, `${x.s.live}`);
+    check('hls-close: a 200-byte dimension value cut to its first 128 bytes (64 characters)',
+      x.s.pop == LONG.slice(0, 64), `${x.s.pop && Buffer.byteLength(x.s.pop)} bytes`);
     check('hls-close: cdn_request_id is an x-amz-cf-id the server sent',
       issuedIds.has(x.s.cdn_request_id), x.s.cdn_request_id);
     check('/v1/qoe plays title:hls-close = 1', await qoe('plays', 'title:hls-close') == 1);
@@ -428,6 +435,16 @@ async function checkAll(results, versions) {
       s.error_code == code && s.player == player, `${s.outcome} ${s.error_code} ${s.player}`);
     check(`${t}: no heartbeat, one end`, of(t, 'heartbeat').length == 0 && of(t, 'end').length == 1);
     check(`/v1/qoe vsf_rate title:${t} = 1`, await qoe('vsf_rate', `title:${t}`) == 1);
+  }
+  // A segment gone after the first frame: an error event, then the end.
+  {
+    const t = 'shaka-gone';
+    const seq = of(t).map((b) => b.ev.type + (b.ev.outcome ? ':' + b.ev.outcome : '') +
+      (b.ev.error_code ? ':' + b.ev.error_code : '') + (b.ev.reason ? ':' + b.ev.reason : ''));
+    check(`${t}: start success, heartbeats, then error 1001:404, then end`, /^start:success( heartbeat)+ error:1001:404 end:error$/.test(seq.join(' ')),
+      seq.join(' '));
+    check(`/v1/qoe plays title:${t} = 1, vsf_rate 0`, await qoe('plays', `title:${t}`) == 1 &&
+      await qoe('vsf_rate', `title:${t}`) === 0);
   }
   // A clean VOD play with heartbeats every 10 s.
   {

@@ -177,7 +177,7 @@ export function init(cfg = {}) {
           navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) continue;
       const back = () => q.length < MAX_QUEUE && q.unshift(...batch);
       fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' })
-        .then((r) => r.status > 499 && back(), back);
+        .then((r) => (r.status > 499 || r.status == 429) && back(), back);
     }
   };
 
@@ -280,7 +280,11 @@ export function init(cfg = {}) {
     if (!v.ok) {
       v.failed = 1;
       emit('start', { outcome: 'failure', error_code });
-    } else emit('error', { error_code });
+    } else {
+      heartbeat(now()); // what played before the error, then the error
+      v.st = '';
+      emit('error', { error_code });
+    }
     finish('error');
     flush();
   });
