@@ -65,6 +65,7 @@ const issuedIds = new Set(); // x-amz-cf-id values sent
 let liveStart = 0; // first live request, ms since T0
 let held = false; // the stall segment has been held once
 const HANG_PATH = '/hang/mp4/video.mp4'; // served in part, then held until the end
+const HANG_MANIFEST = '/hang/hls/master.m3u8'; // never answered
 const GONE_PATH = '/gone/dash/chunk-0-00004.m4s'; // a video segment answered 404
 const hanging = []; // its responses
 
@@ -141,6 +142,7 @@ function pageServer(pages) {
       'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'x-amz-cf-id',
       'x-amz-cf-id': id, 'Cache-Control': 'no-store', 'Content-Length': body.length };
     res.writeHead(200, head);
+    if (p == HANG_MANIFEST) return hanging.push(res);
     if (p == HANG_PATH) {
       // A quarter of the file, then nothing until the test ends: playback stalls for good.
       hanging.push(res);
@@ -211,6 +213,11 @@ const SCENARIOS = [
   { title: 'dash-404', player: 'dash', src: '/vod/dash/missing.mpd', end: 'fail' },
   { title: 'shaka-404', player: 'shaka', src: '/vod/dash/missing.mpd', end: 'fail' },
   { title: 'shaka-gone', player: 'shaka', src: '/gone/dash/stream.mpd', end: 'fail' },
+  // The manifest never comes: the viewer leaves before the first frame.
+  { title: 'hls-exit', player: 'hls', src: HANG_MANIFEST, end: 'close', playMs: 3000 },
+  // No autoplay and no play: not a play attempt, nothing is sent.
+  { title: 'video-noplay', player: 'video', src: '/vod/mp4/video.mp4', end: 'close', playMs: 3000,
+    noAutoplay: 1 },
   { title: 'dash-clean', player: 'dash', src: '/vod/dash/stream.mpd', end: 'close', playMs: 22000 },
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
@@ -226,7 +233,7 @@ const SCENARIOS = [
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
 const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'shaka-gone',
-  'video-stall-limit'],
+  'video-stall-limit', 'hls-exit', 'video-noplay'],
   ['dash-clean', 'hls-live', 'shaka-live', 'dash-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
 const SETUP = {
@@ -248,7 +255,7 @@ function page(sc, endpoint, mp4Host) {
   if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
   // The page's own measure of stalls, independent of the plugin: time from each waiting to
   // the next playing, after the first playing, leaving out waits during a seek.
-  return `<!doctype html><meta charset=utf-8><video id=v muted autoplay playsinline></video>${lib}
+  return `<!doctype html><meta charset=utf-8><video id=v muted ${sc.noAutoplay ? '' : 'autoplay '}playsinline></video>${lib}
 <script src="/js/oncue-${sc.player}.min.js"></script><script>
 const v = document.getElementById('v');
 window.waitMs = 0; window.stalls = 0; window.seekWaits = 0;
@@ -267,6 +274,7 @@ ${SETUP[sc.player]}
 const state = (tab) => tab.evaluate(() => {
   const v = document.getElementById('v');
   return { t: v.currentTime, waitMs: window.waitMs, stalls: window.stalls, waiting: v.readyState < 3,
+    ready: v.readyState,
     seekWaits: window.seekWaits };
 });
 
@@ -435,6 +443,15 @@ async function checkAll(results, versions) {
       s.error_code == code && s.player == player, `${s.outcome} ${s.error_code} ${s.player}`);
     check(`${t}: no heartbeat, one end`, of(t, 'heartbeat').length == 0 && of(t, 'end').length == 1);
     check(`/v1/qoe vsf_rate title:${t} = 1`, await qoe('vsf_rate', `title:${t}`) == 1);
+  }
+  // Left before the first frame: an exit; never asked to play: nothing.
+  {
+    const seq = of('hls-exit').map((b) => b.ev.type + ':' + (b.ev.outcome || b.ev.reason));
+    check('hls-exit: start exit, end pagehide', seq.join(' ') == 'start:exit end:pagehide', seq.join(' '));
+    check('/v1/qoe ebvs_rate title:hls-exit = 1', await qoe('ebvs_rate', 'title:hls-exit') == 1);
+    const r = R['video-noplay'];
+    check('video-noplay: the element loaded, paused; nothing sent', r.t === 0 && r.ready >= 1 &&
+      of('video-noplay').length == 0, `readyState ${r.ready}, ${of('video-noplay').length} events`);
   }
   // A segment gone after the first frame: an error event, then the end.
   {

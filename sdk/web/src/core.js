@@ -141,13 +141,17 @@ export function init(cfg = {}) {
     }
   };
 
-  // Ends the current view: its last heartbeat (or an exit start) and an end event.
+  // Ends the current view: its last heartbeat (or an exit start) and an end event. A view
+  // nobody asked to play (no autoplay, no play) was no play attempt: it sends nothing.
   const finish = (reason) => {
     if (!v || v.done) return;
-    if (v.ok) heartbeat(now());
-    else if (!v.failed) emit('start', { outcome: 'exit' });
-    emit('end', { reason });
     v.done = 1;
+    if (v.ok) heartbeat(now());
+    else if (!v.failed) {
+      if (!v.asked && !(el && el.autoplay)) return;
+      emit('start', { outcome: 'exit' });
+    }
+    emit('end', { reason });
   };
 
   // Starts a new view (ending the previous one), its play intent now.
@@ -202,6 +206,7 @@ export function init(cfg = {}) {
       // startup counts from it, so that preloading and seeking before it are not startup.
       if (!v || v.done || (v.ok && n - v.idle >= IDLE_MS)) view();
       else if (!v.ok && !el.autoplay && el.readyState > 2) v.t0 = n;
+      v.asked = 1;
     },
     playing() {
       if (!v || v.done) return;
@@ -240,8 +245,8 @@ export function init(cfg = {}) {
 
   const hide = safe((e) => {
     if (e.type == 'pagehide') finish('pagehide');
-    else if (document.visibilityState == 'hidden' && live()) heartbeat(now());
-    else return;
+    else if (document.visibilityState != 'hidden') return;
+    else if (live()) heartbeat(now());
     flush(1);
   });
 
