@@ -340,6 +340,54 @@ async function run(browser, ctx, base, sc) {
   return r;
 }
 
+// The core without a player, in a blank page (sendBeacon and fetch replaced to count): bad
+// calls throw nothing into the page; 800 events queued before an endpoint is set send
+// nothing; at pagehide they go out by sendBeacon, as text/plain NDJSON bodies of at most
+// 60,000 bytes, with the key in the query.
+async function coreChecks(ctx, base) {
+  const tab = await ctx.newPage();
+  await tab.goto(`${base}/page/blank.html`);
+  await tab.addScriptTag({ url: `${base}/js/oncue-video.min.js` });
+  const u = await tab.evaluate(async () => {
+    const sent = [];
+    let fetched = 0;
+    navigator.sendBeacon = (url, blob) => sent.push({ url, blob }) > 0;
+    window.fetch = () => Promise.resolve(new Response('{}', { status: 200 }), fetched++);
+    const oc = oncue.init({ dims: { title: 'x'.repeat(300) } });
+    let threw = 0;
+    for (const f of [() => oncue.video(oc, null), () => oncue.video(null, null), () => oc.kbps('x'),
+      () => oc.response(null, null), () => oc.fatal(), () => oc.media(42), () => oc.dims(null)]) {
+      try {
+        f();
+      } catch (e) {
+        threw++;
+      }
+    }
+    for (let i = 0; i < 400; i++) {
+      oc.intent();
+      oc.fatal('E' + i);
+    }
+    const before = fetched + sent.length;
+    oc.configure({ endpoint: 'http://127.0.0.1:9/v1/events', key: 'opk_test' });
+    dispatchEvent(new PageTransitionEvent('pagehide'));
+    const bodies = await Promise.all(sent.map((s) => s.blob.text()));
+    const lines = bodies.flatMap((b) => b.split('\n')).map((l) => JSON.parse(l));
+    return { threw, before, fetched, sizes: sent.map((s) => s.blob.size),
+      types: [...new Set(sent.map((s) => s.blob.type))], urls: [...new Set(sent.map((s) => s.url))],
+      n: lines.length, failures: lines.filter((e) => e.outcome == 'failure').length,
+      titles: [...new Set(lines.map((e) => e.title.length))] };
+  });
+  await tab.close();
+  check('core: bad calls throw nothing into the page', u.threw == 0, `${u.threw}`);
+  check('core: nothing sent before an endpoint is set', u.before == 0, `${u.before}`);
+  check('core: at pagehide, 400 failed starts and 400 ends by sendBeacon', u.n == 800 &&
+    u.failures == 400 && u.fetched == 0, `${u.n} events, ${u.failures} failures, ${u.fetched} fetches`);
+  check('core: bodies of at most 60,000 bytes, text/plain, ?key= in the URL', u.sizes.length >= 3 &&
+    u.sizes.every((s) => s <= 60000) && u.types.join() == 'text/plain' &&
+    u.urls.join() == 'http://127.0.0.1:9/v1/events?key=opk_test', `${u.sizes.join(',')} bytes; ${u.types}; ${u.urls}`);
+  check('core: a 300-byte title cut to 128', u.titles.join() == '128', u.titles.join());
+}
+
 // --- checks --------------------------------------------------------------------------------
 const of = (title, type) => beacons.filter((b) => b.ev.title == title && (!type || b.ev.type == type));
 const sum = (list, k) => list.reduce((s, b) => s + (b.ev[k] || 0), 0);
@@ -568,6 +616,7 @@ async function main() {
       shaka: shaka.Player.version, video: 'chrome-' + /Chrome\/(\d+)/.exec(navigator.userAgent)[1] }));
     await tab.close();
     console.log(`players: hls.js ${versions.hls}, dash.js ${versions.dash}, shaka ${versions.shaka}, ${versions.video}`);
+    await coreChecks(ctx, base);
     qFrom = Math.floor(Date.now() / 60000) * 60;
     for (const wave of WAVES) {
       const scs = wave.map((t) => SCENARIOS.find((s) => s.title == t));

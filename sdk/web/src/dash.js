@@ -7,8 +7,8 @@
 // status when a response failed). Response headers come from a response interceptor.
 import { safe, headerOf } from './core.js';
 
-/** Reports the dash.js MediaPlayer p through tracker t. */
-export function dash(t, p) {
+/** Reports the dash.js MediaPlayer p through tracker t (never throws). */
+export const dash = /* @__PURE__ */ safe((t, p) => {
   let status = 0;
   let src = 0; // the source of the current view
   const on = (ev, f) => p.on(ev, safe(f));
@@ -48,4 +48,4 @@ export function dash(t, p) {
     })();
     return Promise.resolve(r);
   });
-}
+});

@@ -5,8 +5,8 @@
 // (error_code: hls.js's details, then ":" and the HTTP status when there is one).
 import { safe, headerOf } from './core.js';
 
-/** Reports the hls.js instance h through tracker t. */
-export function hls(t, h) {
+/** Reports the hls.js instance h through tracker t (never throws). */
+export const hls = /* @__PURE__ */ safe((t, h) => {
   const on = (ev, f) => h.on('hls' + ev, safe(f));
   const level = (i) => {
     const l = h.levels && h.levels[i];
@@ -32,4 +32,4 @@ export function hls(t, h) {
     if (d.fatal) t.fatal(d.details + (code ? ':' + code : ''));
   });
   on('Destroying', () => t.destroy());
-}
+});

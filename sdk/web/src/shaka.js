@@ -6,8 +6,8 @@
 // 1001). Response headers come from a networking-engine response filter.
 import { safe, headerOf, drmName } from './core.js';
 
-/** Reports the shaka.Player p through tracker t. */
-export function shaka(t, p) {
+/** Reports the shaka.Player p through tracker t (never throws). */
+export const shaka = /* @__PURE__ */ safe((t, p) => {
   const on = (ev, f) => p.addEventListener(ev, safe(f));
   const media = () => p.getMediaElement() && t.media(p.getMediaElement());
   const fail = safe((e) => {
@@ -41,4 +41,4 @@ export function shaka(t, p) {
   safe(() =>
     p.getNetworkingEngine().registerResponseFilter(
       safe((type, r) => t.response(r.uri, headerOf(r.headers)))))();
-}
+});

@@ -8,8 +8,8 @@ import { safe } from './core.js';
 
 const CODES = [0, 0, 'MEDIA_ERR_NETWORK', 'MEDIA_ERR_DECODE', 'MEDIA_ERR_SRC_NOT_SUPPORTED'];
 
-/** Reports the media element el through tracker t. */
-export function video(t, el) {
+/** Reports the media element el through tracker t (never throws). */
+export const video = /* @__PURE__ */ safe((t, el) => {
   const on = (ev, f) => el.addEventListener(ev, safe(f));
   const ua = /(Chrome|Firefox|Version)\/(\d+)/.exec(navigator.userAgent);
   t.dims({ player: 'html5', player_version: ua ? ua[1].toLowerCase() + '-' + ua[2] : 'unknown' });
@@ -24,4 +24,4 @@ export function video(t, el) {
     const c = CODES[el.error && el.error.code];
     if (c) t.fatal(c);
   });
-}
+});
