@@ -447,7 +447,14 @@ async function checkAll(results, versions) {
   check('every post carries ?key= with the public key, its page\'s Origin and no Authorization',
     live.length > 0 && live.every((p) => p.url == `/v1/events?key=${KEY}` && !p.auth &&
     p.origin == pageOrigin), `${live.length} posts, e.g. ${live[0] && live[0].url} from ${live[0] && live[0].origin}`);
+  await checkHls(R, versions);
+  await checkFailures(R, versions);
+  await checkPlays(R, versions);
+  await checkLimits(R, versions);
+}
 
+// hls.js on VOD: the tab closed before the first batch, the held segment.
+async function checkHls(R, versions) {
   // The tab closed before the first 10 s batch: everything came with the page going away.
   {
     const r = R['hls-close'];
@@ -482,6 +489,10 @@ async function checkAll(results, versions) {
       ratio > 0 && Math.abs(ratio - want) < 1e-4, `${ratio} vs ${want.toFixed(6)}`);
     check('/v1/qoe rebuffering_share title:hls-stall > 0', await qoe('rebuffering_share', 'title:hls-stall') > 0);
   }
+}
+
+// Failures: manifest 404s, an exit, a segment gone after the first frame.
+async function checkFailures(R, versions) {
   // Manifest 404s: a failed start with the player's code.
   // (dash.js 25: DOWNLOAD_ERROR_ID_MANIFEST_CODE; Shaka 1001: BAD_HTTP_STATUS.)
   for (const [t, code, player] of [['hls-404', 'manifestLoadError:404', 'hls.js'],
@@ -511,6 +522,10 @@ async function checkAll(results, versions) {
     check(`/v1/qoe plays title:${t} = 1, vsf_rate 0`, await qoe('plays', `title:${t}`) == 1 &&
       await qoe('vsf_rate', `title:${t}`) === 0);
   }
+}
+
+// Clean plays: dash.js VOD, the live streams, the bare element, a seek.
+async function checkPlays(R, versions) {
   // A clean VOD play with heartbeats every 10 s.
   {
     const r = R['dash-clean'];
@@ -554,6 +569,10 @@ async function checkAll(results, versions) {
     check('hls-seek: rebuffer_ms 0', x.reb == 0, `${x.reb}`);
     check('/v1/qoe rebuffer_ratio title:hls-seek = 0', await qoe('rebuffer_ratio', 'title:hls-seek') === 0);
   }
+}
+
+// The fake-clock scenarios: the 5-minute stall, the hour idle.
+async function checkLimits(R, versions) {
   // Five minutes of continuous rebuffering end the view.
   {
     const t = 'video-stall-limit';
