@@ -314,7 +314,7 @@ export function init(cfg = {}) {
   t.session = () => (v ? v.id : null);
 
   addEventListener('pagehide', hide);
-  addEventListener('visibilitychange', hide);
+  document.addEventListener('visibilitychange', hide);
   t.configure(cfg);
   return t;
 }
