@@ -1,7 +1,8 @@
 // sdk_players.mjs - the beacon plugin (sdk/web) in real players against a real oncue server.
 //
 // One local server (the page origin) serves the pages, the players, the built plugin and the
-// streams: HLS fMP4 (with a content-steering tag naming pathway cdn-a), DASH, a progressive MP4,
+// streams: HLS fMP4 (with a content-steering tag naming pathway cdn-a), DASH (one MPD with
+// two steered BaseURLs, the steering server preferring cdn-b), a progressive MP4,
 // an HLS live playlist sliding over the same segments and a dynamic DASH MPD; it can hold one
 // segment's body (a stall) and 404 a manifest, and sends a CDN request id (x-amz-cf-id, exposed
 // to CORS) with every media response. A second local server, another origin, is the beacon
@@ -90,6 +91,17 @@ function hlsLive() {
   return out.join('\n') + '\n';
 }
 
+// The VOD MPD with content steering: two BaseURLs (cdn-a, cdn-b: the same files here) and a
+// steering server preferring cdn-b, asked before the start.
+function dashSteered(base) {
+  return fs.readFileSync(path.join(STREAM, 'dash', 'stream.mpd'), 'utf8')
+    .replace(/<ProgramInformation>[\s\S]*?<\/ProgramInformation>\s*/, '')
+    .replace(/<ServiceDescription[\s\S]*?<\/ServiceDescription>\s*/, '')
+    .replace(/(<MPD[^>]*>)/, `$1\n<BaseURL serviceLocation="cdn-a">${base}/a/dash/</BaseURL>` +
+      `\n<BaseURL serviceLocation="cdn-b">${base}/b/dash/</BaseURL>` +
+      `\n<ContentSteering defaultServiceLocation="cdn-a" queryBeforeStart="true">${base}/steer-b.json</ContentSteering>`);
+}
+
 // The dynamic MPD: the static one made live, its availability starting LIVE_AHEAD_S ago.
 function dashLive() {
   if (!liveStart) liveStart = now();
@@ -120,12 +132,15 @@ function pageServer(pages) {
     if (p.startsWith('/js/oncue-')) return send(200, 'text/javascript', fs.readFileSync(path.join(DIST, p.slice(4))));
     if (p == '/steer.json')
       return send(200, 'application/json', '{"VERSION":1,"TTL":300,"PATHWAY-PRIORITY":["cdn-a"]}');
+    if (p == '/steer-b.json')
+      return send(200, 'application/json', '{"VERSION":1,"TTL":300,"PATHWAY-PRIORITY":["cdn-b","cdn-a"]}');
     if (p.endsWith('/missing.m3u8') || p.endsWith('/missing.mpd') || p == GONE_PATH)
       return send(404, 'text/plain', '');
     let body;
     if (p.endsWith('/master.m3u8')) body = hlsMaster();
     else if (p == '/live/hls/live.m3u8') body = hlsLive();
     else if (p == '/live/dash/live.mpd') body = dashLive();
+    else if (p == '/steered/dash/stream.mpd') body = dashSteered(`http://${req.headers.host}`);
     else {
       // /<anything>/<hls|dash|mp4>/<file> -> STREAM_DIR/<hls|dash|mp4>/<file>
       const m = /^\/[a-z]+\/(hls|dash|mp4)\/([\w.-]+)$/.exec(p);
@@ -218,7 +233,7 @@ const SCENARIOS = [
   // No autoplay and no play: not a play attempt, nothing is sent.
   { title: 'video-noplay', player: 'video', src: '/vod/mp4/video.mp4', end: 'close', playMs: 3000,
     noAutoplay: 1 },
-  { title: 'dash-clean', player: 'dash', src: '/vod/dash/stream.mpd', end: 'close', playMs: 22000 },
+  { title: 'dash-clean', player: 'dash', src: '/steered/dash/stream.mpd', end: 'close', playMs: 22000 },
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
   { title: 'dash-live', player: 'dash', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
@@ -530,7 +545,7 @@ async function checkPlays(R, versions) {
   // A clean VOD play with heartbeats every 10 s.
   {
     const r = R['dash-clean'];
-    const x = checkPlayed(r, 'dash.js', versions.dash, 'cloudfront');
+    const x = checkPlayed(r, 'dash.js', versions.dash, 'cdn-b'); // the steering pathway
     check('dash-clean: at least 2 heartbeats before the close, rebuffer_ms 0', x.hb.filter((b) => b.at < r.left).length >= 2 && x.reb == 0,
       `${x.hb.length} heartbeats, ${x.reb} ms`);
     check('dash-clean: bitrate_kbps 800 (the video Representation)', x.hb.every((b) => b.ev.bitrate_kbps == 800),
