@@ -2,7 +2,8 @@
 # tsan-load.sh - the server built with ThreadSanitizer under concurrent load: the simulator's
 # demo schedule at 30x (faults, alerts, incidents, steering), `oncue bench ingest` on three
 # connections, resume writes and reads, and a reader hitting the query, incident, status,
-# metrics, search and entitlement routes, all at once for about a minute. Fails on any
+# metrics, search and entitlement routes, and a SIGHUP every 5 s (the SLOs, rules, catalog and
+# policy re-read under the readers), all at once for about a minute. Fails on any
 # ThreadSanitizer report or when the server does not stop cleanly.
 # usage: scripts/tsan-load.sh BUILD/oncue   (make check builds build/tsan and runs it)
 set -u
@@ -48,17 +49,25 @@ writer() {
             --data "{\"position_ms\":$((i * 1000)),\"duration_ms\":7200000,\"device\":\"d$((i % 3))\",\"session\":\"s\",\"seq\":$i,\"state\":\"playing\",\"ts\":$(($(date +%s) * 1000))}"
     done
 }
+hupper() {
+    local end=$((SECONDS + 60))
+    while [ $SECONDS -lt $end ]; do
+        sleep 5
+        kill -HUP "$SERVER" 2>/dev/null
+    done
+}
 reader & R1=$!
 reader & R2=$!
 writer & W=$!
-wait $R1 $R2 $W
+hupper & H=$!
+wait $R1 $R2 $W $H
 kill -TERM "$SERVER"
 wait "$SERVER"
 rc=$?
 PIDS=""
 reports=$(grep -c "WARNING: ThreadSanitizer" "$TMP/server.log")
 echo "tsan-load: $(grep -o 'events/s [0-9]*' "$TMP/bench.log") from the bench; $(tail -1 "$TMP/sim.log")"
-echo "tsan-load: server exit $rc, $reports ThreadSanitizer report(s)"
+echo "tsan-load: $(grep -c 'SIGHUP: reloaded' "$TMP/server.log") reloads; server exit $rc, $reports ThreadSanitizer report(s)"
 if [ "$reports" -ne 0 ] || [ "$rc" -ne 0 ]; then
     grep -A30 "WARNING: ThreadSanitizer" "$TMP/server.log" | head -200
     exit 1

@@ -113,6 +113,10 @@ int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s);
 /* Restores firing states from alert.fired payloads (borrowed; alert_store_open_firings), so
  * that alerts open before a restart resolve normally. Unknown rules are skipped. Returns the
  * number restored. */
+/* Makes rules (borrowed; must outlive the engine or the next call) the engine's rules: the
+ * states of rules kept by name carry over, those of rules that are gone are dropped (a firing
+ * one publishing alert.resolved). Returns how many were dropped. Thread-safe. */
+int alert_engine_set_rules(struct alert_engine *e, const struct alert_rules *rules);
 int alert_engine_restore(struct alert_engine *e, const json_t *payloads);
 /* The engine's firing alerts as a JSON array of their alert.fired payloads (new reference). */
 json_t *alert_engine_active(struct alert_engine *e);

@@ -22,6 +22,7 @@ struct ring {
 
 struct alert_burn {
     const struct slo_set *slos; /* borrowed */
+    uint64_t generation;        /* of slos when the rings were filled */
     struct ring r[SLO_MAX];     /* by index in slos */
 };
 
@@ -29,6 +30,7 @@ struct alert_burn *alert_burn_new(const struct slo_set *slos)
 {
     struct alert_burn *b = oc_calloc(1, sizeof(*b));
     b->slos = slos;
+    b->generation = slos ? slos->generation : 0;
     return b;
 }
 
@@ -111,6 +113,11 @@ static void fill_range(struct ring *r, const struct slo *s, struct qoe_cube *c, 
 double alert_burn_rate(struct alert_burn *b, const struct slo *s, struct qoe_cube *c, int64_t end,
                        int64_t w, int64_t *nminutes)
 {
+    if (b->generation != b->slos->generation) { /* the SLOs were replaced: start over */
+        for (int i = 0; i < SLO_MAX; i++)
+            ring_free(&b->r[i]);
+        b->generation = b->slos->generation;
+    }
     struct ring *r = &b->r[s - b->slos->slos];
     int64_t minutes = 0, bad = 0;
     double num = 0, den = 0;

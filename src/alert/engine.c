@@ -331,8 +331,12 @@ static int eval_burn(struct alert_engine *e, int ri, struct qoe_cube *c, int64_t
     char key[KEY_MAX];
     double best = NAN;
     int breach = 0;
-    if (!s)
-        return 0;
+    if (!s) { /* its SLO went with a reload: a firing alert clears */
+        json_t *none = group_of(r, NULL, 0, key, sizeof(key));
+        struct gstate *g = state(e, ri, key, 0);
+        json_decref(none);
+        return g && g->firing ? step(e, g, t, 0, 1) : 0;
+    }
     for (int i = 0; i < r->npairs; i++) {
         int64_t nl, ns;
         double bl = alert_burn_rate(e->burn, s, c, t + 60, r->pairs[i].long_s, &nl);
@@ -356,11 +360,20 @@ static int eval_burn(struct alert_engine *e, int ri, struct qoe_cube *c, int64_t
     return step(e, g, t, breach, !breach);
 }
 
+static int rule_index(const struct alert_rules *rules, const char *name)
+{
+    for (int i = 0; name && i < rules->n; i++)
+        if (strcmp(rules->rules[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
 int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
 {
     int64_t upto = slo_closed_upto(c, now_s);
     int n = 0, done = 0;
     oc_lock(&e->mu);
+    slo_set_rdlock(e->slos); /* a SIGHUP may replace the SLOs; never in the middle of a tick */
     if (!e->next && upto > 0)
         e->next = upto - 60;
     while (e->next && e->next + 60 <= upto && done++ < ALERT_MAX_CATCHUP) {
@@ -378,16 +391,32 @@ int alert_eval_tick(struct alert_engine *e, struct qoe_cube *c, int64_t now_s)
             }
         e->next += 60;
     }
+    slo_set_unlock(e->slos);
     oc_unlock(&e->mu);
     return n;
 }
 
-static int rule_index(const struct alert_rules *rules, const char *name)
+int alert_engine_set_rules(struct alert_engine *e, const struct alert_rules *rules)
 {
-    for (int i = 0; name && i < rules->n; i++)
-        if (strcmp(rules->rules[i].name, name) == 0)
-            return i;
-    return -1;
+    int dropped = 0;
+    oc_lock(&e->mu);
+    for (int i = 0; i < e->nstates; i++) {
+        struct gstate *g = &e->states[i];
+        int ri = rule_index(rules, e->rules->rules[g->rule].name);
+        if (ri >= 0) {
+            g->rule = ri;
+            continue;
+        }
+        /* its rule is gone: a firing alert resolves now, so its incident can recover */
+        if (g->firing)
+            publish(e, OC_TOPIC_ALERT_RESOLVED, g, e->next ? e->next : g->seen + 60);
+        json_decref(g->slice);
+        e->states[i--] = e->states[--e->nstates];
+        dropped++;
+    }
+    e->rules = rules;
+    oc_unlock(&e->mu);
+    return dropped;
 }
 
 int alert_engine_restore(struct alert_engine *e, const json_t *payloads)

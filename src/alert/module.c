@@ -6,6 +6,7 @@
  * (incident.opened) for the audit.
  */
 #include "alert/alert.h"
+#include "core/buf.h"
 #include "core/topics.h"
 #include "config/config.h"
 #include "core/bus.h"
@@ -17,6 +18,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,8 @@ struct alert_mod {
     struct oc_app *app;         /* borrowed */
     const struct slo_set *slos; /* the slo module's, or own_slos */
     struct slo_set *own_slos;   /* owned: loaded here when the slo module does not run */
-    struct alert_rules *rules;  /* owned */
+    struct alert_rules *rules;  /* owned; replaced by a SIGHUP under rules_mu */
+    pthread_rwlock_t rules_mu;  /* readers of rules on HTTP threads; the reload writes */
     struct alert_engine *eng;   /* owned */
     _Atomic long am_events;     /* Alertmanager events published */
     int replay_started;         /* replay clock: evaluation set to start at the first minute */
@@ -90,8 +93,10 @@ static void rules_get(struct http_req *req)
 {
     struct alert_mod *m = req->state;
     json_t *a = json_array();
+    pthread_rwlock_rdlock(&m->rules_mu);
     for (int i = 0; i < m->rules->n; i++)
         json_array_append_new(a, alert_rule_json(&m->rules->rules[i]));
+    pthread_rwlock_unlock(&m->rules_mu);
     http_reply_json(req, 200, json_pack("{s:o}", "rules", a));
 }
 
@@ -157,7 +162,9 @@ static void audit_get(struct http_req *req)
         http_problem(req, 503, "the store is not open");
         return;
     }
+    pthread_rwlock_rdlock(&m->rules_mu);
     json_t *a = alert_audit(req->app->store, m->rules, oc_clock_now_s(req->app->clock), (int)days);
+    pthread_rwlock_unlock(&m->rules_mu);
     if (!a)
         http_reply_err(req, OC_EDB, "cannot read the alert history");
     else
@@ -255,7 +262,55 @@ static void mod_free(struct alert_mod *m)
     alert_engine_destroy(m->eng);
     alert_rules_destroy(m->rules);
     slo_set_destroy(m->own_slos);
+    pthread_rwlock_destroy(&m->rules_mu);
     free(m);
+}
+
+/* SIGHUP: re-reads slo.file (when the slo module does not run, which re-reads it otherwise)
+ * and alert.rules_file; the engine keeps the state of every rule kept by name. A file that
+ * does not load leaves the rules in force and says why. */
+static int alert_reload(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct alert_mod *m = state;
+    struct slo_opts sdef;
+    struct alert_opts adef;
+    const struct slo_opts *so = config_module_opts(app->cfg, &slo_module, &sdef);
+    const struct alert_opts *ao = config_module_opts(app->cfg, &alert_module, &adef);
+    struct alert_rules *rules = NULL, *old;
+    char err[512] = "";
+    int rc = 0;
+    if (m->own_slos) {
+        struct slo_set *set = NULL;
+        if ((rc = slo_set_load(so->file, &set, err, sizeof(err))) == 0) {
+            slo_set_replace(m->own_slos, set);
+            slo_set_destroy(set);
+        }
+    }
+    if (rc == 0) {
+        slo_set_rdlock(m->slos);
+        rc = alert_rules_load(ao->rules_file, m->slos, &rules, err, sizeof(err));
+        slo_set_unlock(m->slos);
+    }
+    if (rc) {
+        oc_buf_printf(say, "alert: kept the %d rules in force: %s", m->rules->n, err);
+        return rc;
+    }
+    int added = 0, was = m->rules->n;
+    for (int i = 0; i < rules->n; i++) {
+        int found = 0;
+        for (int k = 0; k < m->rules->n && !found; k++)
+            found = strcmp(rules->rules[i].name, m->rules->rules[k].name) == 0;
+        added += !found;
+    }
+    int dropped = alert_engine_set_rules(m->eng, rules);
+    pthread_rwlock_wrlock(&m->rules_mu);
+    old = m->rules;
+    m->rules = rules;
+    pthread_rwlock_unlock(&m->rules_mu);
+    oc_buf_printf(say, "alert: %d rules (%d new, %d gone; %d alert states dropped)", rules->n,
+                  added, was - (rules->n - added), dropped);
+    alert_rules_destroy(old);
+    return 0;
 }
 
 static int alert_init(struct oc_app *app, void **state)
@@ -270,6 +325,7 @@ static int alert_init(struct oc_app *app, void **state)
     if (!m)
         return rc;
     m->app = app;
+    pthread_rwlock_init(&m->rules_mu, NULL);
     m->slos = slo_set_of(app);
     rc = m->slos ? 0 : slo_set_load(so->file, &m->own_slos, err, sizeof(err));
     if (!m->slos)
@@ -312,7 +368,8 @@ static const struct oc_module_sub subs[] = {
 
 static const struct oc_setting settings[] = {
     {"alert.rules_file", OC_SETTING_STR, "", 0, 0, NULL, F(rules_file), NULL,
-     "alert rules YAML loaded at start; empty: the shipped examples/rules.yaml"},
+     "alert rules YAML loaded at start and re-read on SIGHUP (with the burn-rate rules of "
+     "slo.file's alert policies); empty: the shipped examples/rules.yaml"},
     {0},
 };
 
@@ -325,6 +382,7 @@ const struct oc_module alert_module = {
     .routes = routes,
     .timers = timers,
     .stop = alert_stop,
+    .reload = alert_reload,
     .subs = subs,
     .settings = settings,
     .opts_size = sizeof(struct alert_opts),

@@ -4,6 +4,8 @@
  * over the closed minutes of the qoe module's cube. The set is provided to the other modules
  * (alert's burn-rate rules) as SLO_PROVIDES_SET.
  *
+ * SIGHUP re-reads slo.file into the same set (slo_set_replace, under the set's lock).
+ *
  * The answer depends only on the last complete minute, so it is computed once per minute:
  * the first request after a minute completes scans the window (a 30-day window reads a month
  * of stored minutes); the others, consoles polling included, copy the text (core/memo.h).
@@ -11,6 +13,7 @@
 #include "slo/slo.h"
 #include "config/config.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/memo.h"
@@ -55,12 +58,16 @@ static void slos_get(struct http_req *req)
     int64_t now = oc_clock_now_s(req->app->clock);
     int64_t to = cube ? slo_closed_upto(cube, now) : 0;
     int mine;
-    char *text = oc_memo_get(&ms->answer, to, &mine);
+    slo_set_rdlock(ms->set);
+    /* the minute and the set's generation: a reload answers anew within the minute */
+    int64_t key = to + (int64_t)((ms->set->generation & 0xfffff) << 40);
+    char *text = oc_memo_get(&ms->answer, key, &mine);
     if (!text) {
         text = compute(ms->set, cube, now);
         if (mine)
-            oc_memo_put(&ms->answer, to, text);
+            oc_memo_put(&ms->answer, key, text);
     }
+    slo_set_unlock(ms->set);
     if (!text) {
         http_problem(req, 500, "cannot serialize the SLOs");
         return;
@@ -107,6 +114,26 @@ static int slo_init(struct oc_app *app, void **state)
     return 0;
 }
 
+/* SIGHUP: re-reads slo.file into the set the other modules borrow (slo_set_replace); a file
+ * that does not load leaves the SLOs in force and says why. */
+static int slo_reload(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct slo_module_state *ms = state;
+    struct slo_opts def;
+    const struct slo_opts *o = config_module_opts(app->cfg, &slo_module, &def);
+    struct slo_set *set = NULL;
+    char err[512] = "";
+    int was = ms->set->n, rc = slo_set_load(o->file, &set, err, sizeof(err));
+    if (rc) {
+        oc_buf_printf(say, "slo: kept the %d SLOs in force: %s", was, err);
+        return rc;
+    }
+    slo_set_replace(ms->set, set);
+    oc_buf_printf(say, "slo: %d SLOs (were %d)", set->n, was);
+    slo_set_destroy(set);
+    return 0;
+}
+
 static void slo_stop(struct oc_app *app, void *state)
 {
     struct slo_module_state *ms = state;
@@ -120,7 +147,8 @@ static void slo_stop(struct oc_app *app, void *state)
 
 static const struct oc_setting settings[] = {
     {"slo.file", OC_SETTING_STR, "", 0, 0, NULL, F(file), NULL,
-     "SLO YAML (OpenSLO v1) loaded at start; empty: the shipped examples/slos.yaml"},
+     "SLO YAML (OpenSLO v1) loaded at start and re-read on SIGHUP; empty: the shipped "
+     "examples/slos.yaml"},
     {0},
 };
 
@@ -132,6 +160,7 @@ const struct oc_module slo_module = {
     .init = slo_init,
     .routes = routes,
     .stop = slo_stop,
+    .reload = slo_reload,
     .settings = settings,
     .opts_size = sizeof(struct slo_opts),
 };

@@ -139,6 +139,7 @@ int slo_set_parse(const char *name, const char *text, size_t n, struct slo_set *
 {
     struct slo_yaml y;
     struct slo_set *set = oc_calloc(1, sizeof(*set));
+    pthread_rwlock_init(&set->lock, NULL);
     struct slo_refs *refs = oc_calloc(1, sizeof(*refs));
     yaml_node_t *root;
     int rc = 0, more;
@@ -160,7 +161,7 @@ int slo_set_parse(const char *name, const char *text, size_t n, struct slo_set *
     }
     free(refs);
     if (rc) {
-        free(set);
+        slo_set_destroy(set);
         return rc;
     }
     *out = set;
@@ -187,7 +188,30 @@ int slo_set_load(const char *path, struct slo_set **out, char *err, size_t errle
 
 void slo_set_destroy(struct slo_set *s)
 {
+    if (s)
+        pthread_rwlock_destroy(&s->lock);
     free(s);
+}
+
+void slo_set_rdlock(const struct slo_set *s)
+{
+    if (s)
+        pthread_rwlock_rdlock((pthread_rwlock_t *)&s->lock);
+}
+
+void slo_set_unlock(const struct slo_set *s)
+{
+    if (s)
+        pthread_rwlock_unlock((pthread_rwlock_t *)&s->lock);
+}
+
+void slo_set_replace(struct slo_set *dst, const struct slo_set *src)
+{
+    pthread_rwlock_wrlock(&dst->lock);
+    dst->n = src->n;
+    memcpy(dst->slos, src->slos, sizeof dst->slos);
+    dst->generation++;
+    pthread_rwlock_unlock(&dst->lock);
 }
 
 const struct slo *slo_find(const struct slo_set *s, const char *name)

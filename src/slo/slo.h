@@ -13,6 +13,7 @@
 #include "qoe/qoe.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <yaml.h>
@@ -83,6 +84,12 @@ struct slo {
 struct slo_set {
     int n;
     struct slo slos[SLO_MAX];
+    /* A running server re-reads slo.file on SIGHUP into the same set (slo_set_replace), so
+     * the modules that borrow it keep their pointer; whoever reads it while the server runs
+     * holds the read lock, and generation counts the replacements (caches keyed by SLO
+     * position start over when it moves). */
+    pthread_rwlock_t lock;
+    uint64_t generation;
 };
 
 /* Parses a YAML stream of SLO documents (n bytes, named name in messages) into a new set
@@ -93,6 +100,12 @@ int slo_set_parse(const char *name, const char *text, size_t n, struct slo_set *
 /* Reads and parses a file; "" or NULL path: the embedded defaults (examples/slos.yaml). */
 int slo_set_load(const char *path, struct slo_set **out /* OUT */, char *err, size_t errlen);
 void slo_set_destroy(struct slo_set *s);
+/* Read lock and unlock of a set another thread may replace (the lock is not const). */
+void slo_set_rdlock(const struct slo_set *s);
+void slo_set_unlock(const struct slo_set *s);
+/* Replaces the SLOs of dst by those of src (copied) under dst's write lock and moves its
+ * generation on. */
+void slo_set_replace(struct slo_set *dst, const struct slo_set *src);
 /* The SLO named name, or NULL. */
 const struct slo *slo_find(const struct slo_set *s, const char *name);
 /* The embedded copy of examples/slos.yaml, joined; the caller frees it. */

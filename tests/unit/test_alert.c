@@ -176,6 +176,45 @@ static void test_sustained(void)
     fx_close(&f);
 }
 
+/* A reload (alert_engine_set_rules): a rule kept by name keeps its firing state (no second
+ * alert.fired), a rule that is gone resolves its firing alert at once. */
+static void test_set_rules(void)
+{
+    static const char *const two = "rules:\n"
+                                   "  - name: other\n    metric: vsf_rate\n    op: \">\"\n"
+                                   "    threshold: 0.5\n    for: 1m\n    level: notify\n"
+                                   "  - name: reb-page\n    metric: rebuffering_share\n"
+                                   "    group_by: [region]\n    op: \">\"\n    threshold: 0.05\n"
+                                   "    for: 3m\n    level: page\n";
+    struct fx f;
+    struct alert_rules *moved = NULL, *none = NULL;
+    char err[512] = "";
+    fx_open(&f, rule_page, NULL);
+    for (int i = 0; i < 3; i++)
+        share_minute(&f, 90);
+    T_EQ_INT(json_array_size(f.events), 1); /* fired */
+    T_EQ_INT(alert_rules_parse("t.yaml", two, strlen(two), f.slos, &moved, err, sizeof(err)), 0);
+    T_EQ_INT(alert_engine_set_rules(f.eng, moved), 0); /* reb-page is now rule 1: kept */
+    T_EQ_INT(share_minute(&f, 90), 0);
+    T_EQ_INT(json_array_size(f.events), 1); /* still firing, not fired again */
+    json_t *active = alert_engine_active(f.eng);
+    T_EQ_STR(json_string_value(json_object_get(json_array_get(active, 0), "rule")), "reb-page");
+    json_decref(active);
+    T_EQ_INT(alert_rules_parse("t.yaml", "rules: []\n", 10, f.slos, &none, err, sizeof(err)), 0);
+    T_EQ_INT(alert_engine_set_rules(f.eng, none), 1);
+    oc_bus_drain(f.bus);
+    T_EQ_INT(json_array_size(f.events), 2);
+    T_EQ_STR(ev_str(&f, 1, "topic"), "alert.resolved");
+    T_EQ_STR(ev_str(&f, 1, "alert_id"), "reb-page/region=EMEA");
+    T_EQ_INT(ev_int(&f, 1, "at"), T0 + 4 * 60);
+    active = alert_engine_active(f.eng);
+    T_EQ_INT(json_array_size(active), 0);
+    json_decref(active);
+    fx_close(&f); /* the engine's rules are none now; f.rules is freed by fx_close */
+    alert_rules_destroy(moved);
+    alert_rules_destroy(none);
+}
+
 /* Posts n heartbeats of minute t (tag makes the sessions distinct), rb of them rebuffering,
  * at the clock's current time (late when that is past the minute). */
 static void post_minute(struct fx *f, int64_t t, const char *tag, int n, int rb)
@@ -943,6 +982,7 @@ static const struct t_case cases[] = {
     T_CASE(test_restore),
     T_CASE(test_module_bus),
     T_CASE(test_noise_z),
+    T_CASE(test_set_rules),
     T_CASE(test_openslo_roundtrip),
     T_CASE(test_openslo_policies),
     T_CASE(test_openslo_errors),
