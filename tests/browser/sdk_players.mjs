@@ -56,15 +56,17 @@ const TYPES = {
   '.html': 'text/html',
   '.json': 'application/json',
 };
-const STALL_PATH = '/stall/hls/seg_005.m4s'; // the held segment
-const STALL_HOLD_MS = 10000; // how long its body is held (headers go out at once)
+// The held segments: from the first request on, for this long, every request for one gets its
+// headers at once and its body when the time is up (a player that gives up and asks again
+// waits the rest).
+const HOLD = { '/stall/hls/seg_005.m4s': 10000, '/stall/dash/chunk-0-00008.m4s': 16000 };
 const LIVE_AHEAD_S = 10; // the live streams start this far into the 40 s of segments
 const LONG = '\u00e9'.repeat(100); // a 200-byte dimension value: the plugin keeps 128 bytes
 
 // --- the page and media server -------------------------------------------------------------
 const issuedIds = new Set(); // x-amz-cf-id values sent
 let liveStart = 0; // first live request, ms since T0
-let held = false; // the stall segment has been held once
+const heldUntil = {}; // path of HOLD -> when its bodies go out (Date.now())
 const HANG_PATH = '/hang/mp4/video.mp4'; // served in part, then held until the end
 const HANG_MANIFEST = '/hang/hls/master.m3u8'; // never answered
 const GONE_PATH = '/gone/dash/chunk-0-00004.m4s'; // a video segment answered 404
@@ -164,10 +166,9 @@ function pageServer(pages) {
       res.write(body.subarray(0, body.length >> 2));
       return;
     }
-    if (p == STALL_PATH && !held) {
-      held = true; // once: a player abandoning the slow request gets it at once next time
+    if (HOLD[p] && (heldUntil[p] ??= Date.now() + HOLD[p]) > Date.now()) {
       res.flushHeaders();
-      setTimeout(() => res.end(body), STALL_HOLD_MS);
+      setTimeout(() => res.end(body), heldUntil[p] - Date.now());
     } else res.end(body);
   });
   return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({ srv, port: srv.address().port })));
@@ -224,6 +225,7 @@ function recorder() {
 const SCENARIOS = [
   { title: 'hls-close', player: 'hls', src: '/vod/hls/master.m3u8', end: 'close', playMs: 6000 },
   { title: 'hls-stall', player: 'hls', src: '/stall/hls/master.m3u8', end: 'stall' },
+  { title: 'shaka-stall', player: 'shaka', src: '/stall/dash/stream.mpd', end: 'stall' },
   { title: 'hls-404', player: 'hls', src: '/vod/hls/missing.m3u8', end: 'fail' },
   { title: 'dash-404', player: 'dash', src: '/vod/dash/missing.mpd', end: 'fail' },
   { title: 'shaka-404', player: 'shaka', src: '/vod/dash/missing.mpd', end: 'fail' },
@@ -247,7 +249,7 @@ const SCENARIOS = [
   { title: 'video-stall-limit', player: 'video', src: HANG_PATH, end: 'stall-limit', dry: 1 },
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
-const WAVES = [['hls-close', 'hls-stall', 'hls-404', 'dash-404', 'shaka-404', 'shaka-gone',
+const WAVES = [['hls-close', 'hls-stall', 'shaka-stall', 'hls-404', 'dash-404', 'shaka-404', 'shaka-gone',
   'video-stall-limit', 'hls-exit', 'video-noplay'],
   ['dash-clean', 'hls-live', 'shaka-live', 'dash-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
@@ -314,8 +316,8 @@ async function run(browser, ctx, base, sc) {
     return r;
   }
   if (sc.end == 'stall') {
-    // Until the held segment's stall is over and 3 s more have played (at most 40 s).
-    const until = now() + 40000;
+    // Until the held segment's stall is over and 3 s more have played (at most 45 s).
+    const until = now() + 45000;
     let s = await state(tab);
     while (now() < until && !(s.stalls > 0 && !s.waiting && s.waitMs > 0)) {
       await sleep(200);
@@ -491,20 +493,23 @@ async function checkHls(R, versions) {
     check('/v1/qoe startup_p50_ms title:hls-close = the start event\'s (1%)', near(p50, x.s.startup_ms, 0.01),
       `${p50} vs ${x.s.startup_ms}`);
   }
-  // The held segment: the plugin's rebuffer time against the page's own waiting time.
-  {
-    const r = R['hls-stall'];
-    const x = checkPlayed(r, 'hls.js', versions.hls, 'cdn-a');
-    check('hls-stall: the page saw one stall of at least 2 s', r.stalls == 1 && r.waitMs >= 2000,
-      `${r.stalls} stalls, ${Math.round(r.waitMs)} ms waiting`);
-    check('hls-stall: plugin rebuffer_ms within 10% of the page\'s waiting time',
-      near(x.reb, r.waitMs, 0.1), `plugin ${x.reb} ms, page ${Math.round(r.waitMs)} ms`);
-    const ratio = await qoe('rebuffer_ratio', 'title:hls-stall');
-    const want = x.reb / (x.reb + x.play);
-    check('/v1/qoe rebuffer_ratio title:hls-stall = the plugin\'s rebuffer / (playing + rebuffer)',
-      ratio > 0 && Math.abs(ratio - want) < 1e-4, `${ratio} vs ${want.toFixed(6)}`);
-    check('/v1/qoe rebuffering_share title:hls-stall > 0', await qoe('rebuffering_share', 'title:hls-stall') > 0);
-  }
+  await checkStall(R['hls-stall'], 'hls.js', versions.hls, 'cdn-a');
+  await checkStall(R['shaka-stall'], 'shaka', versions.shaka, 'cloudfront');
+}
+
+// A held segment: the plugin's rebuffer time against the page's own waiting time, and /v1/qoe.
+async function checkStall(r, player, version, cdn) {
+  const t = r.sc.title;
+  const x = checkPlayed(r, player, version, cdn);
+  check(`${t}: the page saw one stall of at least 2 s`, r.stalls == 1 && r.waitMs >= 2000,
+    `${r.stalls} stalls, ${Math.round(r.waitMs)} ms waiting`);
+  check(`${t}: plugin rebuffer_ms within 10% of the page's waiting time`,
+    near(x.reb, r.waitMs, 0.1), `plugin ${x.reb} ms, page ${Math.round(r.waitMs)} ms`);
+  const ratio = await qoe('rebuffer_ratio', `title:${t}`);
+  const want = x.reb / (x.reb + x.play);
+  check(`/v1/qoe rebuffer_ratio title:${t} = the plugin's rebuffer / (playing + rebuffer)`,
+    ratio > 0 && Math.abs(ratio - want) < 1e-4, `${ratio} vs ${want.toFixed(6)}`);
+  check(`/v1/qoe rebuffering_share title:${t} > 0`, await qoe('rebuffering_share', `title:${t}`) > 0);
 }
 
 // Failures: manifest 404s, an exit, a segment gone after the first frame.
