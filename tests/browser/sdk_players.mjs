@@ -3,8 +3,8 @@
 // One local server (the page origin) serves the pages, the players, the built plugin and the
 // streams: HLS fMP4 (with a content-steering tag naming pathway cdn-a), DASH (one MPD with
 // two steered BaseURLs, the steering server preferring cdn-b), a progressive MP4,
-// an HLS live playlist sliding over the same segments and a dynamic DASH MPD; it can hold one
-// segment's body (a stall) and 404 a manifest, and sends a CDN request id (x-amz-cf-id, exposed
+// an HLS live playlist sliding over the same segments and a dynamic DASH MPD; it can hold a
+// segment's body (a stall), hang a file part-way, 404 a manifest or a segment, and sends a CDN request id (x-amz-cf-id, exposed
 // to CORS) with every media response. A second local server, another origin, is the beacon
 // endpoint: it records each body the plugin posts and forwards it to oncue's /v1/events as it
 // came (the ?key= query, Origin, Content-Type). One scenario posts straight to oncue. The
