@@ -406,6 +406,41 @@ async function coreChecks(ctx, base) {
   check('core: a 300-byte title cut to 128', u.titles.join() == '128', u.titles.join());
 }
 
+// The device and os dimensions read from user agents (a context each, fetch replaced).
+const AGENTS = [
+  ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1', 'mobile', 'ios'],
+  ['Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1', 'tablet', 'ios'],
+  ['Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36', 'mobile', 'android'],
+  ['Mozilla/5.0 (Linux; Android 13; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36', 'tablet', 'android'],
+  ['Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36', 'desktop', 'windows'],
+  ['Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15', 'desktop', 'macos'],
+  ['Mozilla/5.0 (SMART-TV; LINUX; Tizen 7.0) AppleWebKit/537.36 (KHTML, like Gecko) 6.0 TV Safari/537.36', 'tv', 'tizen'],
+  ['Mozilla/5.0 (Web0S; Linux/SmartTV) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/94.0.4606.128 Safari/537.36 WebAppManager', 'tv', 'webos'],
+  ['Mozilla/5.0 (X11; CrOS x86_64 15917.71.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36', 'desktop', 'chromeos'],
+];
+
+async function agentChecks(browser, base) {
+  const got = [];
+  for (const [userAgent] of AGENTS) {
+    const ctx = await browser.newContext({ userAgent });
+    const tab = await ctx.newPage();
+    await tab.goto(`${base}/page/blank.html`);
+    await tab.addScriptTag({ url: `${base}/js/oncue-video.min.js` });
+    got.push(await tab.evaluate(() => {
+      let body = '';
+      window.fetch = (url, o) => Promise.resolve(new Response('{}'), (body = o.body));
+      const oc = oncue.init({ endpoint: 'http://127.0.0.1:9/v1/events' });
+      oc.intent();
+      oc.fatal('x');
+      const e = JSON.parse(body.split('\n')[0]);
+      return `${e.device}/${e.os}`;
+    }));
+    await ctx.close();
+  }
+  const want = AGENTS.map((a) => `${a[1]}/${a[2]}`);
+  check('core: device and os from 9 user agents', got.join() == want.join(), got.join(' '));
+}
+
 // --- checks --------------------------------------------------------------------------------
 const of = (title, type) => beacons.filter((b) => b.ev.title == title && (!type || b.ev.type == type));
 const sum = (list, k) => list.reduce((s, b) => s + (b.ev[k] || 0), 0);
@@ -657,6 +692,7 @@ async function main() {
     await tab.close();
     console.log(`players: hls.js ${versions.hls}, dash.js ${versions.dash}, shaka ${versions.shaka}, ${versions.video}`);
     await coreChecks(ctx, base);
+    await agentChecks(browser, base);
     qFrom = Math.floor(Date.now() / 60000) * 60;
     for (const wave of WAVES) {
       const scs = wave.map((t) => SCENARIOS.find((s) => s.title == t));
