@@ -153,12 +153,23 @@ function pageServer(pages) {
       }
       if (!body) return send(404, 'text/plain', '');
     }
+    // A byte range (the bare <video> seeks in the MP4 with them).
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
+    let code = 200;
+    const extra = p == HANG_PATH ? {} : { 'Accept-Ranges': 'bytes' };
+    if (range && Buffer.isBuffer(body) && p != HANG_PATH) {
+      const from = Number(range[1]);
+      const to = Math.min(body.length - 1, range[2] ? Number(range[2]) : body.length - 1);
+      extra['Content-Range'] = `bytes ${from}-${to}/${body.length}`;
+      body = body.subarray(from, to + 1);
+      code = 206;
+    }
     const id = crypto.randomBytes(12).toString('base64url');
     issuedIds.add(id);
     const head = { 'Content-Type': TYPES[path.extname(p)] || 'application/octet-stream',
       'Access-Control-Allow-Origin': '*', 'Access-Control-Expose-Headers': 'x-amz-cf-id',
-      'x-amz-cf-id': id, 'Cache-Control': 'no-store', 'Content-Length': body.length };
-    res.writeHead(200, head);
+      'x-amz-cf-id': id, 'Cache-Control': 'no-store', 'Content-Length': body.length, ...extra };
+    res.writeHead(code, head);
     if (p == HANG_MANIFEST) return hanging.push(res);
     if (p == HANG_PATH) {
       // A quarter of the file, then nothing until the test ends: playback stalls for good.
@@ -234,15 +245,18 @@ const SCENARIOS = [
   { title: 'hls-exit', player: 'hls', src: HANG_MANIFEST, end: 'close', playMs: 3000 },
   // No autoplay and no play: not a play attempt, nothing is sent.
   { title: 'video-noplay', player: 'video', src: '/vod/mp4/video.mp4', end: 'close', playMs: 3000,
-    noAutoplay: 1 },
+    noAutoplay: 1, quiet: 1 },
+  // No autoplay: loaded, a seek while paused, 3 s later the viewer plays.
+  { title: 'video-scrub', player: 'video', src: '/vod/mp4/video.mp4', end: 'scrub', noAutoplay: 1 },
   { title: 'dash-clean', player: 'dash', src: '/steered/dash/stream.mpd', end: 'close', playMs: 22000 },
   { title: 'hls-live', player: 'hls', src: '/live/hls/live.m3u8', end: 'close', playMs: 12000 },
   { title: 'shaka-live', player: 'shaka', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
   { title: 'dash-live', player: 'dash', src: '/live/dash/live.mpd', end: 'close', playMs: 12000 },
-  { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000 },
+  { title: 'video-mp4', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 12000,
+    cdnMap: 1 },
   // Straight to oncue (cross-origin, the key in the query), left before the first batch.
   { title: 'video-direct', player: 'video', src: '/vod/mp4/video.mp4', end: 'navigate', playMs: 6000,
-    direct: 1 },
+    direct: 1, cdnMap: 1 },
   { title: 'hls-seek', player: 'hls', src: '/vod/hls/master.m3u8', end: 'seek', playMs: 12000 },
   // On a fake clock (Date, performance, timers), and not forwarded to oncue (their events
   // jump minutes and an hour ahead): 5 minutes of stall, an hour paused.
@@ -250,7 +264,7 @@ const SCENARIOS = [
   { title: 'video-idle', player: 'video', src: '/vod/mp4/video.mp4', end: 'idle', dry: 1 },
 ];
 const WAVES = [['hls-close', 'hls-stall', 'shaka-stall', 'hls-404', 'dash-404', 'shaka-404', 'shaka-gone',
-  'video-stall-limit', 'hls-exit', 'video-noplay'],
+  'video-stall-limit', 'hls-exit', 'video-noplay', 'video-scrub'],
   ['dash-clean', 'hls-live', 'shaka-live', 'dash-live', 'video-mp4', 'hls-seek', 'video-idle', 'video-direct']];
 
 const SETUP = {
@@ -269,7 +283,7 @@ function page(sc, endpoint, mp4Host) {
   const cfg = { endpoint: sc.dry ? endpoint.replace('/v1/', '/dry/v1/') : sc.direct
     ? `${SERVER}/v1/events` : endpoint, key: KEY,
     dims: { title: sc.title, region: 'EMEA', country: 'DE', pop: LONG } };
-  if (sc.player == 'video') cfg.cdns = { [mp4Host]: 'origin-mp4' };
+  if (sc.cdnMap) cfg.cdns = { [mp4Host]: 'origin-mp4' };
   // The page's own measure of stalls, independent of the plugin: time from each waiting to
   // the next playing, after the first playing, leaving out waits during a seek.
   return `<!doctype html><meta charset=utf-8><video id=v muted ${sc.noAutoplay ? '' : 'autoplay '}playsinline></video>${lib}
@@ -341,6 +355,13 @@ async function run(browser, ctx, base, sc) {
     await sleep(1000);
     await tab.evaluate(() => document.getElementById('v').play());
     await sleep(3000);
+  } else if (sc.end == 'scrub') {
+    await sleep(2000);
+    await tab.evaluate(() => { document.getElementById('v').currentTime = 10; });
+    await sleep(3000);
+    r.played = now();
+    await tab.evaluate(() => document.getElementById('v').play());
+    await sleep(4000);
   } else if (sc.end == 'seek') {
     // Plays 5 s, seeks to 24 s (past what hls.js buffered), plays on.
     await sleep(5000);
@@ -353,6 +374,10 @@ async function run(browser, ctx, base, sc) {
     await tab.goto('about:blank');
     await tab.close();
   } else await tab.close({ runBeforeUnload: true });
+  // The page's last beacon is on its way: the browser must not close before it lands (one
+  // not seen here, straight to oncue or not expected at all, gets a fixed 2 s).
+  if (sc.direct || sc.quiet) await sleep(2000);
+  else for (let i = 0; i < 50 && !ended(); i++) await sleep(100);
   if (own) await own.close();
   return r;
 }
@@ -567,6 +592,10 @@ async function checkFailures(R, versions) {
     const r = R['video-noplay'];
     check('video-noplay: the element loaded, paused; nothing sent', r.t === 0 && r.ready >= 1 &&
       of('video-noplay').length == 0, `readyState ${r.ready}, ${of('video-noplay').length} events`);
+    const s = checkStart(R['video-scrub'], R['video-scrub'].sc);
+    check('video-scrub: startup_ms counts from the play, not the load 5 s before (under 1,000 ms)',
+      s.outcome == 'success' && s.startup_ms >= 0 && s.startup_ms < 1000 && R['video-scrub'].t > 12,
+      `${s.outcome} ${s.startup_ms} ms, currentTime ${R['video-scrub'].t}`);
   }
   // A segment gone after the first frame: an error event, then the end.
   {
