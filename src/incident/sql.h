@@ -43,6 +43,12 @@
 #define INC_SQL_EP_LIST                                                                            \
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
+/* endpoints whose URL or secret is still in clear (stored before sealing) */
+#define INC_SQL_EP_PLAIN                                                                           \
+    "SELECT id FROM incident_endpoints WHERE substr(url, 1, 8) <> 'sealed1:'"                      \
+    " OR (secret IS NOT NULL AND substr(secret, 1, 8) <> 'sealed1:') ORDER BY id"
+#define INC_SQL_EP_SECRETS "SELECT url, secret FROM incident_endpoints WHERE id = ?"
+#define INC_SQL_EP_SEAL    "UPDATE incident_endpoints SET url = ?, secret = ? WHERE id = ?"
 
 #define INC_SQL_OB_ADD                                                                             \
     "INSERT INTO incident_outbox (endpoint_id, msg_id, topic, body, created_s, next_s,"            \
