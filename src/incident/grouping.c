@@ -122,6 +122,7 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
         return;
     }
     json_object_update(inc->slice, json_object_get(p, "slice"));
+    inc->test = json_is_true(json_object_get(p, "test"));
     struct inc_alert *a = &inc->alerts[inc->nalerts++];
     snprintf(a->id, sizeof(a->id), "%s", aid);
     alert_fill(a, p, now);

@@ -109,6 +109,8 @@ struct incident_opts {
     const char *public_url;     /* status page base URL, for links ("" if none) */
     const char *deploy_secret;  /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
     const char *outbound_allow; /* private ranges deliveries may reach (NULL/"": none) */
+    int64_t publish_after_s[5]; /* by severity (1..3 used): seconds after opening a rule
+                                   publishes an incident on the status page; -1 never */
 };
 
 /* The incident module's settings (incident.*) over struct incident_opts, ending in {0}. */
@@ -162,6 +164,11 @@ int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor,
  * INCIDENT_MAX_TEXT bytes. */
 int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor, const char *title,
                           int64_t due_s, char *err, size_t errlen);
+/* Publishes a draft incident on the status page (a new incident is a draft until a person
+ * or its severity's rule publishes it): 0, OC_ENOTFOUND, OC_ECONFLICT (already published,
+ * with who and when in err) or OC_EDB. */
+int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char *err,
+                     size_t errlen);
 /* Closes a resolved incident. */
 int incident_close(struct incident_mgr *m, int64_t id, const char *actor);
 
@@ -225,7 +232,8 @@ void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *deliv
 
 /* --- cli.c and module.c --- */
 
-/* `oncue incident list|show|ack|note|role|status|resolve|review`; returns the exit status. */
+/* `oncue incident list|show|ack|publish|note|role|status|resolve|review`; returns the exit status.
+ */
 int incident_cli_main(int argc, char **argv);
 /* Its options (--help and docs/cli.md), ending in {0}. */
 extern const struct oc_cli incident_cli[];

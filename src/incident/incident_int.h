@@ -51,16 +51,19 @@ struct inc_alert {
 struct incident {
     int64_t id;
     enum incident_state state;
-    int sev;                    /* 1..4 */
-    int sev_override;           /* grid severity when a responder overrode it (0: none) */
-    json_t *slice;              /* owned object of dimension values (union of alerts) */
-    char service[INC_NAME_MAX]; /* the routed service ("" if none) */
-    char team[INC_NAME_MAX];    /* the paged team */
-    int default_tried;          /* inc_page_default ran (not stored: a restart tries again) */
-    char policy[INC_NAME_MAX];  /* its escalation policy */
-    char title[256];            /* public name */
-    char public_status[16];     /* investigating, identified, monitoring, resolved */
-    char merged_into[32];       /* "INC-4" once merged into another incident, else "" */
+    int sev;                         /* 1..4 */
+    int sev_override;                /* grid severity when a responder overrode it (0: none) */
+    json_t *slice;                   /* owned object of dimension values (union of alerts) */
+    char service[INC_NAME_MAX];      /* the routed service ("" if none) */
+    char team[INC_NAME_MAX];         /* the paged team */
+    int default_tried;               /* inc_page_default ran (not stored: a restart tries again) */
+    char policy[INC_NAME_MAX];       /* its escalation policy */
+    char title[256];                 /* public name */
+    char public_status[16];          /* investigating, identified, monitoring, resolved */
+    char merged_into[32];            /* "INC-4" once merged into another incident, else "" */
+    int64_t published_s;             /* when the status page first showed it (0: still a draft) */
+    char published_by[INC_NAME_MAX]; /* the person who published it, or "rule" */
+    int test;                        /* opened by a test alert: no rule ever publishes it */
     int64_t opened_s, acked_s, mitigated_s, resolved_s, closed_s;
     int64_t last_alert_s;                   /* last alert joined or fired */
     int64_t last_public_s;                  /* last public status update (0: none) */
@@ -192,6 +195,16 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
                        const char *why, int64_t now);
 /* 1 when the resolve rule holds for inc at now (it may be resolved without force). */
 int inc_recovered(const struct incident_mgr *m, const struct incident *inc, int64_t now);
+
+/* publish.c (caller holds m->mu) */
+/* Publishes inc on the status page at now by actor ("rule" for the severity rule) with a
+ * timeline entry saying who and why (how: "" or a few words); saved. 0, OC_ECONFLICT (already
+ * published) or OC_EDB. */
+int inc_publish_locked(struct incident_mgr *m, struct incident *inc, const char *actor,
+                       const char *how, int64_t now);
+/* Publishes inc by its severity's rule when that is due at now (open, not a test, not yet
+ * published, incident.publish_sevN_after_s elapsed since it opened); 1 when it did. */
+int inc_publish_by_rule(struct incident_mgr *m, struct incident *inc, int64_t now);
 
 /* severity.c */
 int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,

@@ -100,6 +100,14 @@ static void close_post(struct http_req *req)
         done(req, id, incident_close(mgr(req), id, req->principal), "");
 }
 
+static void publish_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    if (id)
+        done(req, id, incident_publish(mgr(req), id, req->principal, err, sizeof err), err);
+}
+
 static const char *body_str(const json_t *b, const char *k)
 {
     return json_string_value(json_object_get(b, k));
@@ -344,6 +352,8 @@ static const struct http_route incident_routes[] = {
      "declare an incident by hand (an alert.fired-shaped body)"},
     {"GET", "/v1/incidents/{id}", one_get, HTTP_VIEWER, 0, "one incident with its timeline"},
     {"POST", "/v1/incidents/{id}/ack", ack_post, HTTP_RESPONDER, ACTION_BODY, "acknowledge"},
+    {"POST", "/v1/incidents/{id}/publish", publish_post, HTTP_RESPONDER, ACTION_BODY,
+     "publish a draft incident on the public status page"},
     {"POST", "/v1/incidents/{id}/note", note_post, HTTP_RESPONDER, ACTION_BODY,
      "add a note to the timeline {text}"},
     {"POST", "/v1/incidents/{id}/role", role_post, HTTP_RESPONDER, ACTION_BODY,

@@ -4,11 +4,11 @@
  * incidents/unresolved.json, scheduled-maintenances*.json; /status.json is the summary) and
  * GET /status, the same as one self-contained HTML page (no external assets).
  *
- * Only incidents viewers can notice (SEV1-SEV3) are shown; their updates are the public status
- * updates comms posted (timeline rows marked public). Components are public names (a
- * service's catalog public_name, else a name from its kind), never internal service names,
- * with ids stable across requests and restarts (a hash of the name) and times taken from
- * the incidents that touched them.
+ * Only published incidents (publish.c) viewers can notice (SEV1-SEV3) are shown; their updates are
+ * the public status updates comms posted (timeline rows marked public). Components are public names
+ * (a service's catalog public_name, else a name from its kind), never internal service names, with
+ * ids stable across requests and restarts (a hash of the name) and times taken from the incidents
+ * that touched them.
  */
 #include "incident/incident_int.h"
 #include "catalog/catalog.h"
@@ -126,10 +126,11 @@ static int64_t inc_changed(const struct incident *inc)
     return t;
 }
 
-/* Whether the status page shows inc: SEV1-SEV3 (a SEV4 is invisible to viewers). */
+/* Whether the status page shows inc: published (publish.c) and SEV1-SEV3 (a SEV4 is
+ * invisible to viewers). */
 static int shown(const struct incident *inc)
 {
-    return inc->sev <= 3;
+    return inc->published_s && inc->sev <= 3;
 }
 
 /* The components: "Video playback" first, then every public component of the catalog's

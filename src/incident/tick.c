@@ -1,7 +1,7 @@
 /*
  * tick.c - the timed rules of incident_tick (the resolve rule, re-classification, escalation
- * pages, comms reminders) and resolving an incident. An incident resolves once every alert on
- * the metrics that opened it has been clear for the recovery window.
+ * pages, comms reminders, the status page's publish rule) and resolving an incident. An incident
+ * resolves once every alert on the metrics that opened it has been clear for the recovery window.
  */
 #include "incident/incident_int.h"
 #include "core/lock.h"
@@ -69,6 +69,7 @@ int incident_tick(struct incident_mgr *m)
         /* no localization came (rca not running, or nothing found): the default owner */
         if (!inc->team[0] && now - inc->opened_s >= INC_DEFAULT_OWNER_WAIT_S)
             inc_page_default(m, inc, now);
+        changes += inc_publish_by_rule(m, inc, now);
         int c = inc_escalate(m, inc, now) + inc_remind_comms(m, inc, now);
         if (c)
             inc_save(m, inc);

@@ -3,11 +3,13 @@
 # the real server with the example catalog. Components carry public names (never internal
 # service names) and ids stable across requests and restarts; times come from the incidents
 # (not "now" on every request); a resolved incident leaves summary.json and stays in
-# incidents.json with its updates.
+# incidents.json with its updates. The publish gate: a new incident is a draft until a person
+# publishes it (the API, the CLI, a public status update) or its severity's rule does
+# (incident.publish_sev2_after_s, set to 2 s here); a test alert's incident never by rule.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 RESP=$(new_token "$D" responder it-resp)
-start_server "$D" || exit 1
+start_server "$D" --set incident.publish_sev2_after_s=2 || exit 1
 get() { curl -s "$BASE/api/v2/$1"; }
 
 t_check "summary.json without a token" 200 "$(status GET /api/v2/summary.json)"
@@ -28,6 +30,19 @@ t_check "no maintenance kept" "[]" "$(get scheduled-maintenances/active.json | j
 t_check "declare on the primary CDN in EMEA" 201 "$(status POST /v1/incidents -H "Authorization: Bearer $RESP" \
     -d '{"alert_id": "reb/EMEA", "metric": "rebuffering_share", "slice": {"region": "EMEA", "cdn": "primary"},
          "value": 0.08, "threshold": 0.05, "op": ">", "level": "page", "summary": "rebuffering"}')"
+t_check "a draft: not on summary.json" 0 "$(get summary.json | jq '.incidents | length')"
+t_check "a draft: not in incidents.json" 0 "$(get incidents.json | jq '.incidents | length')"
+t_check "a draft: not on the HTML page" 0 "$(curl -s "$BASE/status" | grep -c 'Buffering during playback')"
+t_check "the API says draft" "null SEV2" \
+    "$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-1" | jq -r '"\(.published_at) \(.severity)"')"
+t_check "publish without a token" 401 "$(status POST /v1/incidents/INC-1/publish)"
+t_check "publish" 200 "$(status POST /v1/incidents/INC-1/publish -H "Authorization: Bearer $RESP")"
+t_check "published by the person" "it-resp true" "$(body | jq -r '"\(.published_by) \(.published_at > 0)"')"
+t_check "publish twice conflicts" 409 "$(status POST /v1/incidents/INC-1/publish -H "Authorization: Bearer $RESP")"
+t_contains "naming who did" "already published by it-resp" "$(body)"
+t_check "publish an unknown incident" 404 "$(status POST /v1/incidents/INC-99/publish -H "Authorization: Bearer $RESP")"
+t_contains "the timeline says who published" "published on the status page by it-resp" \
+    "$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-1" | jq -r '.timeline[].text')"
 SUM=$(get summary.json)
 t_check "one unresolved incident" "INC-1" "$(jq -r '[.incidents[].id] | join(",")' <<<"$SUM")"
 t_check "its public name" "Buffering during playback in EMEA" "$(jq -r '.incidents[0].name' <<<"$SUM")"
@@ -49,8 +64,31 @@ t_check "history keeps it, resolved, with resolved_at" "INC-1 resolved true" \
     "$(jq -r '"\(.id) \(.status) \(.resolved_at != null)"' <<<"$H")"
 t_contains "the HTML page lists it as past" "Past incidents" "$(curl -s "$BASE/status")"
 
+# the SEV2 rule publishes a draft 2 s after it opened; never one a test alert opened
+declare_sev2() {
+    status POST /v1/incidents -H "Authorization: Bearer $RESP" -d "{\"alert_id\": \"$1\",
+        \"metric\": \"vsf_rate\", \"slice\": {\"region\": \"$2\"}, \"value\": 0.2, \"threshold\": 0.05,
+        \"op\": \">\", \"level\": \"page\", \"summary\": \"failures\"$3}"
+}
+t_check "a test alert's incident" 201 "$(declare_sev2 vsf/APAC APAC ', "test": true')"
+t_check "INC-2 is a test" "INC-2 true" "$(body | jq -r '"\(.incident_id) \(.test)"')"
+t_check "an ordinary one" 201 "$(declare_sev2 vsf/LATAM LATAM '')"
+t_check "INC-3" "INC-3 SEV2" "$(body | jq -r '"\(.incident_id) \(.severity)"')"
+for _ in $(seq 1 50); do
+    [ "$(get incidents/unresolved.json | jq '.incidents | length')" != 0 ] && break
+    sleep 0.2
+done
+t_check "the rule published INC-3 only" "INC-3" "$(get incidents/unresolved.json | jq -r '[.incidents[].id] | join(",")')"
+t_contains "published by rule" "published on the status page by rule (SEV2 still open" \
+    "$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-3" | jq -r '.timeline[].text')"
+t_check "cli publish" 0 "$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$RESP "$ONCUE_BIN" incident publish INC-2 >/dev/null; echo $?)"
+t_check "now both" "INC-3,INC-2" "$(get incidents/unresolved.json | jq -r '[.incidents[].id] | join(",")')"
+t_check "cli publish twice fails" 1 "$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$RESP "$ONCUE_BIN" incident publish INC-2 2>/dev/null >/dev/null; echo $?)"
+
 stop_server
 start_server "$D" || exit 1
 t_check "component ids survive a restart" "$IDS1" "$(get components.json | jq -c '[.components[] | [.name, .id]]')"
-t_check "history survives a restart" "INC-1 resolved" "$(get incidents.json | jq -r '.incidents[0] | "\(.id) \(.status)"')"
+t_check "history survives a restart" "INC-1 resolved" "$(get incidents.json | jq -r '.incidents[] | select(.id == "INC-1") | "\(.id) \(.status)"')"
+t_check "publication survives a restart" "it-resp" \
+    "$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-1" | jq -r .published_by)"
 t_done

@@ -974,6 +974,106 @@ static void test_status_json_shape(void)
     fx_close(&f);
 }
 
+static void o_sev_check(struct fx *f, const char *sev)
+{
+    json_t *o = get(f, 1);
+    T_EQ_STR(str(o, "severity"), sev);
+    json_decref(o);
+}
+
+/* The number of incidents summary.json shows. */
+static int shown_count(struct fx *f)
+{
+    json_t *s = incident_status_json(f->m);
+    int n = (int)json_array_size(json_object_get(s, "incidents"));
+    json_decref(s);
+    return n;
+}
+
+/* The text of incident id's last timeline entry of kind (static buffer; "" when none). */
+static const char *tl_text(struct fx *f, int64_t id, const char *kind)
+{
+    static char out[512];
+    json_t *o = get(f, id), *e;
+    size_t i;
+    out[0] = 0;
+    json_array_foreach(json_object_get(o, "timeline"), i, e)
+    {
+        if (strcmp(str(e, "kind"), kind) == 0)
+            snprintf(out, sizeof out, "%s", str(e, "text"));
+    }
+    json_decref(o);
+    return out;
+}
+
+/* A new incident is a draft: a person publishes it, or its severity's rule once it has been
+ * open incident.publish_sev2_after_s; never the rule for one a test alert opened. */
+static void test_publish_gate(void)
+{
+    struct fx f;
+    char err[256] = "";
+    fx_open(&f);
+    fake.affected_share = 0.2; /* SEV2 */
+    fire(&f, "reb/EMEA", "{\"region\": \"EMEA\"}", "page", 0.08);
+    T_EQ_INT(shown_count(&f), 0);
+    json_t *o = get(&f, 1);
+    T_EQ_STR(str(o, "severity"), "SEV2");
+    T_TRUE(json_is_null(json_object_get(o, "published_at")));
+    json_decref(o);
+    advance_s(&f, 599);
+    incident_tick(f.m);
+    T_EQ_INT(shown_count(&f), 0);
+    advance_s(&f, 1);
+    incident_tick(f.m);
+    T_EQ_INT(shown_count(&f), 1);
+    T_EQ_STR(tl_text(&f, 1, "published"),
+             "published on the status page by rule (SEV2 still open 600 s after it opened)");
+    T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), OC_ECONFLICT);
+    T_EQ_STR(err, "already published by rule at 2025-11-25T19:53:00Z");
+    /* a test alert's incident stays a draft until a person publishes it */
+    json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s}, s:f, s:f, s:s, s:s, s:b, s:s}", "alert_id",
+                          "reb/NA", "rule", "rebuffering", "metric", "rebuffering_share", "slice",
+                          "region", "NA", "value", 0.08, "threshold", 0.05, "op", ">", "level",
+                          "page", "test", 1, "source", "manual");
+    incident_on_event(f.m, "alert.fired", p);
+    json_decref(p);
+    advance_s(&f, 3600);
+    incident_tick(f.m);
+    o = get(&f, 2);
+    T_TRUE(json_is_true(json_object_get(o, "test")));
+    T_TRUE(json_is_null(json_object_get(o, "published_at")));
+    json_decref(o);
+    T_EQ_INT(incident_publish(f.m, 2, "erin", err, sizeof err), 0);
+    T_EQ_STR(tl_text(&f, 2, "published"), "published on the status page by erin");
+    o = get(&f, 2);
+    T_EQ_STR(str(o, "published_by"), "erin");
+    json_decref(o);
+    T_EQ_INT(incident_publish(f.m, 9, "erin", err, sizeof err), OC_ENOTFOUND);
+    fx_close(&f);
+}
+
+/* A SEV3 waits for a person by default; a public status update is a person publishing. */
+static void test_publish_sev3_by_update(void)
+{
+    struct fx f;
+    char err[256] = "";
+    fx_open(&f);
+    fake.affected_share = 0.03; /* SEV3 */
+    fake.viewer_visible = 1;
+    fire(&f, "reb/isp", "{\"isp\": \"fibre-one\"}", "notify", 0.04);
+    o_sev_check(&f, "SEV3");
+    advance_s(&f, 86400);
+    incident_tick(f.m);
+    T_EQ_INT(shown_count(&f), 0);
+    T_EQ_INT(incident_status_update(f.m, 1, "carol", "identified", "A fix is rolling out.", err,
+                                    sizeof err),
+             0);
+    T_EQ_INT(shown_count(&f), 1);
+    T_EQ_STR(tl_text(&f, 1, "published"),
+             "published on the status page by carol with a public status update");
+    fx_close(&f);
+}
+
 static void test_review_markdown(void)
 {
     struct fx f;
@@ -1103,6 +1203,8 @@ static void test_public_name_regions(void)
     fire(&f, "reb-region/region=NA", "{}", "page", 0.08);
     fire(&f, "reb-cdn/region=EMEA,cdn=primary", "{}", "page", 0.09);
     fire(&f, "reb-cdn/region=NA,cdn=secondary", "{}", "page", 0.07);
+    char err[128];
+    T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), 0);
     json_t *s = incident_status_json(f.m);
     json_t *inc = json_array_get(json_object_get(s, "incidents"), 0);
     T_EQ_INT(json_array_size(json_object_get(s, "incidents")), 1);
@@ -1113,6 +1215,8 @@ static void test_public_name_regions(void)
 
 static const struct t_case cases[] = {
     T_CASE(test_grid_table),
+    T_CASE(test_publish_gate),
+    T_CASE(test_publish_sev3_by_update),
     T_CASE(test_open_join_separate),
     T_CASE(test_default_owner),
     T_CASE(test_alertmanager_service_label),
