@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTML_MAX   (4 << 20) /* bytes of the HTML page */
-#define PAST_SHOWN 10        /* resolved incidents the HTML page lists */
+#define HTML_MAX  (4 << 20) /* bytes of the HTML page */
+#define PAST_DAYS 14        /* days of resolved incidents the HTML page lists */
 
 static const char *const impacts[] = {"none", "critical", "major", "minor", "none"};
 static const char *const comp_status[] = {"operational", "major_outage", "partial_outage",
@@ -191,21 +191,50 @@ static json_t *components(const struct comps *cs, int64_t since)
     return arr;
 }
 
+/* One incident update as Statuspage shows it. */
+static json_t *update_json(const char *id, const char *uid, const char *status, const char *body,
+                           int64_t at)
+{
+    char ts[32];
+    inc_iso_time(at, ts, sizeof(ts));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "id", uid, "status", status,
+                     "body", body, "incident_id", id, "created_at", ts, "updated_at", ts,
+                     "display_at", ts, "affected_components");
+}
+
+/* The incident's updates, newest first: the public status updates people posted, with, as
+ * Statuspage always has them, a first one when it was published (when nobody wrote one) and
+ * a last one when it resolved (when nobody wrote "resolved"). */
 static json_t *updates(struct incident_mgr *m, const struct incident *inc, const char *id)
 {
     json_t *pub = inc_tl_public(m, inc->id), *arr = json_array(), *u;
     size_t i;
-    char ts[32], uid[64];
+    char uid[64];
+    int said_resolved = 0;
     json_array_foreach(pub, i, u)
     {
-        inc_iso_time(json_integer_value(json_object_get(u, "at")), ts, sizeof(ts));
+        said_resolved |= strcmp(json_string_value(json_object_get(u, "status")), "resolved") == 0;
+    }
+    if (!inc_is_open(inc) && !said_resolved) {
+        snprintf(uid, sizeof(uid), "%s-resolved", id);
+        json_array_append_new(
+            arr,
+            update_json(id, uid, "resolved", "This incident has been resolved.", inc->resolved_s));
+    }
+    json_array_foreach(pub, i, u)
+    {
         snprintf(uid, sizeof(uid), "%s-u%lld", id,
                  (long long)json_integer_value(json_object_get(u, "seq")));
-        json_array_append_new(arr, json_pack("{s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:n}", "id", uid,
-                                             "status", json_object_get(u, "status"), "body",
-                                             json_object_get(u, "body"), "incident_id", id,
-                                             "created_at", ts, "updated_at", ts, "display_at", ts,
-                                             "affected_components"));
+        json_array_append_new(arr,
+                              update_json(id, uid, json_string_value(json_object_get(u, "status")),
+                                          json_string_value(json_object_get(u, "body")),
+                                          json_integer_value(json_object_get(u, "at"))));
+    }
+    if (json_array_size(pub) == 0) {
+        snprintf(uid, sizeof(uid), "%s-published", id);
+        json_array_append_new(arr,
+                              update_json(id, uid, "investigating",
+                                          "We are investigating this issue.", inc->published_s));
     }
     json_decref(pub);
     return arr;
@@ -428,6 +457,33 @@ static void html_incident(struct oc_buf *b, const json_t *inc)
     oc_buf_puts(b, "</section>");
 }
 
+/* "Past incidents": the last PAST_DAYS UTC days, newest first, each with the resolved
+ * incidents that opened that day and their updates, or "No incidents reported.". */
+static void html_past(struct oc_buf *b, struct incident_mgr *m)
+{
+    int64_t now = oc_clock_now_s(m->app->clock), today = now - now % 86400;
+    json_t *past = incident_status_doc(m, STATUS_INCIDENTS), *v;
+    size_t i;
+    char date[32];
+    oc_buf_puts(b, "<h2 class=\"past\">Past incidents</h2>");
+    for (int d = 0; d < PAST_DAYS; d++) {
+        int any = 0;
+        inc_iso_time(today - (int64_t)d * 86400, date, sizeof date);
+        oc_buf_printf(b, "<h3 class=\"day\">%.10s</h3>", date);
+        json_array_foreach(json_object_get(past, "incidents"), i, v)
+        {
+            if (strcmp(jstr(v, "status"), "resolved") != 0 ||
+                strncmp(jstr(v, "created_at"), date, 10) != 0)
+                continue;
+            html_incident(b, v);
+            any = 1;
+        }
+        if (!any)
+            oc_buf_puts(b, "<p class=\"meta\">No incidents reported.</p>");
+    }
+    json_decref(past);
+}
+
 char *incident_status_html(struct incident_mgr *m)
 {
     struct oc_buf b;
@@ -460,19 +516,7 @@ char *incident_status_html(struct incident_mgr *m)
     }
     oc_buf_puts(&b, "</ul>");
     json_array_foreach(json_object_get(s, "incidents"), i, v) html_incident(&b, v);
-    json_t *past = incident_status_doc(m, STATUS_INCIDENTS);
-    int npast = 0;
-    json_array_foreach(json_object_get(past, "incidents"), i, v)
-    {
-        if (strcmp(jstr(v, "status"), "resolved") != 0 || npast == PAST_SHOWN)
-            continue;
-        if (npast++ == 0)
-            oc_buf_puts(&b, "<h2 class=\"past\">Past incidents</h2>");
-        html_incident(&b, v);
-    }
-    if (npast == 0)
-        oc_buf_puts(&b, "<p class=\"meta\">No past incidents.</p>");
-    json_decref(past);
+    html_past(&b, m);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
     esc(&b, jstr(json_object_get(s, "page"), "updated_at"));
     oc_buf_puts(&b, "</p></body></html>\n");

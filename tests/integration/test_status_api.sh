@@ -55,6 +55,8 @@ U1=$(get status.json | jq -r .page.updated_at)
 sleep 1.1
 t_check "updated_at is the last change, not now" "$U1" "$(get status.json | jq -r .page.updated_at)"
 
+t_check "a public update" 200 "$(status POST /v1/incidents/INC-1/status -H "Authorization: Bearer $RESP" \
+    -d '{"status": "identified", "body": "Traffic is moving to another CDN."}')"
 t_check "resolve (forced)" 200 "$(status POST /v1/incidents/INC-1/resolve -H "Authorization: Bearer $RESP" \
     -d '{"force": true, "reason": "synthetic check"}')"
 t_check "unresolved is empty" 0 "$(get incidents/unresolved.json | jq '.incidents | length')"
@@ -62,7 +64,17 @@ t_check "summary back to operational" "none" "$(get summary.json | jq -r .status
 H=$(get incidents.json | jq -c '.incidents[0]')
 t_check "history keeps it, resolved, with resolved_at" "INC-1 resolved true" \
     "$(jq -r '"\(.id) \(.status) \(.resolved_at != null)"' <<<"$H")"
-t_contains "the HTML page lists it as past" "Past incidents" "$(curl -s "$BASE/status")"
+t_check "its updates, newest first (resolved added)" \
+    'resolved:This incident has been resolved.|identified:Traffic is moving to another CDN.' \
+    "$(jq -r '[.incident_updates[] | "\(.status):\(.body)"] | join("|")' <<<"$H")"
+t_check "update ids and incident ids" "INC-1-resolved INC-1" \
+    "$(jq -r '"\(.incident_updates[0].id) \(.incident_updates[1].incident_id)"' <<<"$H")"
+PAGE=$(curl -s "$BASE/status")
+t_contains "the HTML page lists it as past" "Past incidents" "$PAGE"
+t_contains "under today's date, with its update" \
+    "<h3 class=\"day\">$(date -u +%F)</h3><section class=\"inc\" id=\"INC-1\">" "$PAGE"
+t_contains "the update on the page" "<b>identified</b> &mdash; Traffic is moving to another CDN." "$PAGE"
+t_check "14 days of history" 14 "$(grep -o '<h3 class="day">' <<<"$PAGE" | wc -l)"
 
 # the SEV2 rule publishes a draft 2 s after it opened; never one a test alert opened
 declare_sev2() {

@@ -948,7 +948,8 @@ static void test_status_json_shape(void)
     T_CONTAINS(html, "Buffering in Europe.");
     T_CONTAINS(html, "<h2>Buffering during playback in EMEA</h2>");
     T_CONTAINS(html, "<span>Video playback</span><span>Partial outage</span>");
-    T_CONTAINS(html, "No past incidents.");
+    T_CONTAINS(html, "<h3 class=\"day\">2025-11-25</h3><p class=\"meta\">No incidents reported.</p>"
+                     "<h3 class=\"day\">2025-11-24</h3>");
     T_TRUE(strstr(html, "<script src") == NULL);
     free(html);
     /* resolved, it leaves the summary and stays in the history with its updates */
@@ -962,6 +963,12 @@ static void test_status_json_shape(void)
     T_EQ_STR(str(inc, "status"), "resolved");
     T_EQ_STR(str(inc, "resolved_at"), "2025-11-25T19:45:00Z");
     T_EQ_STR(str(json_array_get(json_object_get(inc, "components"), 0), "name"), "Video playback");
+    u = json_object_get(inc, "incident_updates"); /* newest first, a resolved one added */
+    T_EQ_INT(json_array_size(u), 2);
+    T_EQ_STR(str(json_array_get(u, 0), "id"), "INC-1-resolved");
+    T_EQ_STR(str(json_array_get(u, 0), "status"), "resolved");
+    T_EQ_STR(str(json_array_get(u, 1), "body"), "Buffering in Europe.");
+    T_EQ_STR(str(json_array_get(u, 1), "incident_id"), "INC-1");
     json_decref(s);
     s = incident_status_doc(f.m, STATUS_STATUS);
     T_EQ_STR(str(json_object_get(s, "status"), "indicator"), "none");
@@ -970,6 +977,12 @@ static void test_status_json_shape(void)
     html = incident_status_html(f.m);
     T_CONTAINS(html, "<h2 class=\"past\">Past incidents</h2>");
     T_CONTAINS(html, "resolved 2025-11-25T19:45:00Z");
+    T_CONTAINS(html, "<h3 class=\"day\">2025-11-25</h3><section class=\"inc\" id=\"INC-1\">");
+    T_CONTAINS(html, "<b>resolved</b> &mdash; This incident has been resolved.");
+    T_CONTAINS(html, "<b>investigating</b> &mdash; Buffering in Europe.");
+    T_CONTAINS(html,
+               "<h3 class=\"day\">2025-11-12</h3><p class=\"meta\">No incidents reported.</p>");
+    T_TRUE(strstr(html, "2025-11-11") == NULL); /* 14 days */
     free(html);
     fx_close(&f);
 }
