@@ -202,6 +202,7 @@ enum incident_status_doc {
     STATUS_INCIDENTS,    /* incidents.json: the last 50, resolved ones included */
     STATUS_UNRESOLVED,   /* incidents/unresolved.json */
     STATUS_MAINTENANCES, /* scheduled-maintenances*.json: none are kept yet (empty lists) */
+    STATUS_UPTIME,       /* uptime.json (an oncue extension): 90 days per component */
 };
 /* One document (new reference). */
 json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc);

@@ -206,6 +206,44 @@ int inc_publish_locked(struct incident_mgr *m, struct incident *inc, const char 
  * published, incident.publish_sevN_after_s elapsed since it opened); 1 when it did. */
 int inc_publish_by_rule(struct incident_mgr *m, struct incident *inc, int64_t now);
 
+/* status.c: the status page's components */
+#define INC_COMPONENTS_MAX 64 /* components a status page lists */
+
+/* One status page component. */
+struct inc_comp {
+    char name[128];  /* its public name */
+    int worst;       /* the worst severity of the open incidents on it (0: none) */
+    int64_t changed; /* the last time an incident on it opened, changed or resolved (0: never) */
+    int maintenance; /* a maintenance on it is in progress */
+};
+
+struct inc_comps {
+    struct inc_comp c[INC_COMPONENTS_MAX];
+    int n;
+};
+
+struct catalog;
+/* The public component name of service (into out), from the catalog cat (NULL: none); ""
+ * when unknown. Never the service's own name. */
+void inc_public_component(const struct catalog *cat, const char *service, char *out, size_t n);
+/* The components (into cs): "Video playback" first, then every public component of cat's
+ * services in catalog order, then any an incident names beyond those; statuses from the
+ * open incidents. Caller holds m->mu. */
+void inc_comps_build(struct incident_mgr *m, const struct catalog *cat, struct inc_comps *cs);
+/* A stable id for a component name: 12 hex digits of its 64-bit FNV-1a hash. */
+void inc_comp_id(const char *name, char *out, size_t n);
+/* 1 when the status page shows inc: published and SEV1-SEV3. */
+int inc_status_shown(const struct incident *inc);
+
+/* uptime.c */
+#define INC_UPTIME_DAYS 90 /* days of uptime a component shows */
+/* The uptime of each component of cs (same order) over the INC_UPTIME_DAYS UTC days up to
+ * now, from m's published incidents (cat: their public components): [{id, name,
+ * uptime_percentage, days: [{date, status, major_outage_minutes, partial_outage_minutes,
+ * degraded_performance_minutes}] oldest first}]. New reference. Caller holds m->mu. */
+json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
+                        const struct catalog *cat, int64_t now);
+
 /* severity.c */
 int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
                 struct incident_impact *imp);

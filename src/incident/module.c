@@ -336,6 +336,7 @@ STATUS_ROUTE(sp_components, STATUS_COMPONENTS)
 STATUS_ROUTE(sp_incidents, STATUS_INCIDENTS)
 STATUS_ROUTE(sp_unresolved, STATUS_UNRESOLVED)
 STATUS_ROUTE(sp_maintenances, STATUS_MAINTENANCES)
+STATUS_ROUTE(sp_uptime, STATUS_UPTIME)
 
 static void status_html_get(struct http_req *req)
 {
@@ -388,6 +389,8 @@ static const struct http_route incident_routes[] = {
      "Statuspage API: the last 50 incidents, resolved ones included"},
     {"GET", "/api/v2/incidents/unresolved.json", sp_unresolved, HTTP_PUBLIC, 0,
      "Statuspage API: unresolved incidents"},
+    {"GET", "/api/v2/uptime.json", sp_uptime, HTTP_PUBLIC, 0,
+     "oncue extension: 90 UTC days per component (worst status, outage minutes) and uptime %"},
     {"GET", "/api/v2/scheduled-maintenances.json", sp_maintenances, HTTP_PUBLIC, 0,
      "Statuspage API: scheduled maintenances (none are kept yet)"},
     {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maintenances, HTTP_PUBLIC, 0,

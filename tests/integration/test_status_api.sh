@@ -75,6 +75,25 @@ t_contains "under today's date, with its update" \
     "<h3 class=\"day\">$(date -u +%F)</h3><section class=\"inc\" id=\"INC-1\">" "$PAGE"
 t_contains "the update on the page" "<b>identified</b> &mdash; Traffic is moving to another CDN." "$PAGE"
 t_check "14 days of history" 14 "$(grep -o '<h3 class="day">' <<<"$PAGE" | wc -l)"
+# uptime: 90 UTC days per component from the published incidents
+UP=$(get uptime.json)
+t_check "uptime.json: 90 days" "90 90" "$(jq -r '"\(.days) \(.components[0].days | length)"' <<<"$UP")"
+t_check "same components and ids as components.json" "$IDS1" "$(jq -c '[.components[] | [.name, .id]]' <<<"$UP")"
+t_check "the last day is today" "$(date -u +%F)" "$(jq -r '.components[0].days[-1].date' <<<"$UP")"
+INC1=$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-1")
+MIN=$(jq '((.resolved_at + 59) / 60 | floor) - (.opened_at / 60 | floor)' <<<"$INC1")
+t_check "Video streaming: today partial outage for the incident's minutes" "partial_outage $MIN" \
+    "$(jq -r '.components[] | select(.name == "Video streaming") | .days[-1] | "\(.status) \(.partial_outage_minutes)"' <<<"$UP")"
+t_check "Sign-in untouched: 100%" "100 operational" \
+    "$(jq -r '.components[] | select(.name == "Sign-in") | "\(.uptime_percentage) \([.days[].status] | unique | join(","))"' <<<"$UP")"
+t_check "yesterday operational" "operational 0" \
+    "$(jq -r '.components[0].days[-2] | "\(.status) \(.partial_outage_minutes)"' <<<"$UP")"
+t_check "no internal name in uptime.json" 0 "$(grep -c -E 'cdn-primary|player-web|drm-license|api-gateway' <<<"$UP")"
+NC=$(jq '.components | length' <<<"$UP")
+t_check "90 bars per component on the page" $((90 * NC)) "$(grep -o '<span class="d ' <<<"$PAGE" | wc -l)"
+t_contains "a bar titled with the date and minutes" \
+    "<span class=\"d partial_outage\" title=\"$(date -u +%F): partial outage $MIN min\">" "$PAGE"
+t_contains "the uptime percentage" "% uptime</span>" "$PAGE"
 
 # the SEV2 rule publishes a draft 2 s after it opened; never one a test alert opened
 declare_sev2() {

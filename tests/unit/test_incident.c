@@ -982,7 +982,7 @@ static void test_status_json_shape(void)
     T_CONTAINS(html, "<b>investigating</b> &mdash; Buffering in Europe.");
     T_CONTAINS(html,
                "<h3 class=\"day\">2025-11-12</h3><p class=\"meta\">No incidents reported.</p>");
-    T_TRUE(strstr(html, "2025-11-11") == NULL); /* 14 days */
+    T_TRUE(strstr(html, "<h3 class=\"day\">2025-11-11") == NULL); /* 14 days */
     free(html);
     fx_close(&f);
 }
@@ -1084,6 +1084,64 @@ static void test_publish_sev3_by_update(void)
     T_EQ_INT(shown_count(&f), 1);
     T_EQ_STR(tl_text(&f, 1, "published"),
              "published on the status page by carol with a public status update");
+    fx_close(&f);
+}
+
+/* The day of uptime.json's first component at index d (borrowed). */
+static json_t *uptime_day(json_t *up, int d)
+{
+    json_t *c = json_array_get(json_object_get(up, "components"), 0);
+    return json_array_get(json_object_get(c, "days"), (size_t)d);
+}
+
+/* 90 days per component from the published incidents, split at UTC midnight; a draft does
+ * not count; the percentage weighs a partial outage at 30%. */
+static void test_uptime(void)
+{
+    struct fx f;
+    char err[256];
+    fx_open(&f);
+    fake.affected_share = 0.2; /* SEV2: partial_outage */
+    fire(&f, "reb/EMEA", "{\"region\": \"EMEA\"}", "page", 0.08);
+    T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), 0);
+    advance_s(&f, 1800);
+    T_EQ_INT(incident_resolve(f.m, 1, "erin", 1, "synthetic check", err, sizeof err), 0);
+    fire(&f, "reb/NA", "{\"region\": \"NA\"}", "page", 0.08); /* a draft: not counted */
+    T_EQ_INT(incident_resolve(f.m, 2, "erin", 1, "synthetic check", err, sizeof err), 0);
+    json_t *up = incident_status_doc(f.m, STATUS_UPTIME);
+    T_EQ_INT((int)json_integer_value(json_object_get(up, "days")), 90);
+    json_t *c = json_array_get(json_object_get(up, "components"), 0);
+    T_EQ_STR(str(c, "name"), "Video playback");
+    T_EQ_INT((int)json_array_size(json_object_get(c, "days")), 90);
+    T_EQ_STR(str(uptime_day(up, 0), "date"), "2025-08-28");
+    T_EQ_STR(str(uptime_day(up, 0), "status"), "operational");
+    T_EQ_STR(str(uptime_day(up, 89), "date"), "2025-11-25");
+    T_EQ_STR(str(uptime_day(up, 89), "status"), "partial_outage");
+    T_EQ_INT((int)json_integer_value(json_object_get(uptime_day(up, 89), "partial_outage_minutes")),
+             30);
+    /* 1 - 0.3 x 30 / 129,373 observed minutes */
+    T_EQ_DBL(json_number_value(json_object_get(c, "uptime_percentage")), 99.99, 1e-9);
+    json_decref(up);
+    /* one across midnight: 10 minutes on each day */
+    advance_s(&f, 3 * 3600 + 37 * 60); /* 23:50 */
+    fire(&f, "reb/APAC", "{\"region\": \"APAC\"}", "page", 0.08);
+    T_EQ_INT(incident_publish(f.m, 3, "erin", err, sizeof err), 0);
+    advance_s(&f, 1200);
+    T_EQ_INT(incident_resolve(f.m, 3, "erin", 1, "synthetic check", err, sizeof err), 0);
+    up = incident_status_doc(f.m, STATUS_UPTIME);
+    T_EQ_STR(str(uptime_day(up, 88), "date"), "2025-11-25");
+    T_EQ_INT((int)json_integer_value(json_object_get(uptime_day(up, 88), "partial_outage_minutes")),
+             40);
+    T_EQ_STR(str(uptime_day(up, 89), "date"), "2025-11-26");
+    T_EQ_INT((int)json_integer_value(json_object_get(uptime_day(up, 89), "partial_outage_minutes")),
+             10);
+    json_decref(up);
+    char *html = incident_status_html(f.m);
+    T_CONTAINS(html, "<span class=\"d partial_outage\" title=\"2025-11-26: partial outage 10 min\">"
+                     "</span></div>");
+    T_CONTAINS(html, "<span class=\"d operational\" title=\"2025-08-29: no downtime recorded\">");
+    T_CONTAINS(html, "<span>99.99 % uptime</span>");
+    free(html);
     fx_close(&f);
 }
 
@@ -1230,6 +1288,7 @@ static const struct t_case cases[] = {
     T_CASE(test_grid_table),
     T_CASE(test_publish_gate),
     T_CASE(test_publish_sev3_by_update),
+    T_CASE(test_uptime),
     T_CASE(test_open_join_separate),
     T_CASE(test_default_owner),
     T_CASE(test_alertmanager_service_label),
