@@ -196,18 +196,33 @@ int incident_reload_endpoints(struct incident_mgr *m, char *say, size_t n);
 
 /* The documents of the public status page, shaped like Statuspage's public API v2. */
 enum incident_status_doc {
-    STATUS_SUMMARY,      /* summary.json: page, components, unresolved incidents, status */
-    STATUS_STATUS,       /* status.json: page and the indicator */
-    STATUS_COMPONENTS,   /* components.json */
-    STATUS_INCIDENTS,    /* incidents.json: the last 50, resolved ones included */
-    STATUS_UNRESOLVED,   /* incidents/unresolved.json */
-    STATUS_MAINTENANCES, /* scheduled-maintenances*.json: none are kept yet (empty lists) */
-    STATUS_UPTIME,       /* uptime.json (an oncue extension): 90 days per component */
+    STATUS_SUMMARY,        /* summary.json: page, components, unresolved incidents, status */
+    STATUS_STATUS,         /* status.json: page and the indicator */
+    STATUS_COMPONENTS,     /* components.json */
+    STATUS_INCIDENTS,      /* incidents.json: the last 50, resolved ones included */
+    STATUS_UNRESOLVED,     /* incidents/unresolved.json */
+    STATUS_MAINTENANCES,   /* scheduled-maintenances.json: the 50 newest windows */
+    STATUS_MAINT_UPCOMING, /* scheduled-maintenances/upcoming.json: not started */
+    STATUS_MAINT_ACTIVE,   /* scheduled-maintenances/active.json: in progress */
+    STATUS_UPTIME,         /* uptime.json (an oncue extension): 90 days per component */
 };
 /* One document (new reference). */
 json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc);
 /* The summary (incident_status_doc STATUS_SUMMARY; new reference). */
 json_t *incident_status_json(struct incident_mgr *m);
+/* --- maint.c: scheduled maintenances --- */
+
+#define INCIDENT_MAINT_MAX 1000 /* maintenances kept */
+/* Schedules a maintenance from body b {name, components (public names or ids), scheduled_for,
+ * scheduled_until (RFC 3339 or unix seconds), body}; *out: it as Statuspage shows it (new
+ * reference). 0, OC_EINVAL (the field in err), OC_ETOOBIG (INCIDENT_MAINT_MAX kept), OC_EDB. */
+int incident_maint_add(struct incident_mgr *m, const char *actor, const json_t *b,
+                       json_t **out /* OUT */, char *err, size_t errlen);
+/* Deletes maintenance id: 0, OC_ENOTFOUND or OC_EDB. */
+int incident_maint_delete(struct incident_mgr *m, int64_t id);
+/* The 50 newest maintenances as Statuspage shows them (new reference). */
+json_t *incident_maint_list_json(struct incident_mgr *m);
+
 /* The public status page as self-contained HTML (caller frees). */
 char *incident_status_html(struct incident_mgr *m);
 

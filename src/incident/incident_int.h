@@ -235,6 +235,23 @@ void inc_comp_id(const char *name, char *out, size_t n);
 /* 1 when the status page shows inc: published and SEV1-SEV3. */
 int inc_status_shown(const struct incident *inc);
 
+/* A component as Statuspage shows it (position pos, 1-based; since: the time shown when no
+ * incident touched it). New reference. */
+json_t *inc_comp_json(const struct inc_comp *c, int pos, int64_t since);
+
+/* maint.c (caller holds m->mu) */
+#define INC_MAINT_LISTED 50 /* maintenances scheduled-maintenances.json lists, newest first */
+enum inc_maint_which {
+    MAINT_ALL,      /* the INC_MAINT_LISTED newest windows */
+    MAINT_UPCOMING, /* scheduled: not started */
+    MAINT_ACTIVE,   /* in progress */
+    MAINT_CURRENT,  /* upcoming and in progress (summary.json) */
+};
+/* The maintenances of which as Statuspage shows them, newest window first (new reference);
+ * marks the components of cs under one in progress (maintenance = 1). base: the page URL. */
+json_t *inc_maint_json(struct incident_mgr *m, struct inc_comps *cs, const char *base, int64_t now,
+                       enum inc_maint_which which);
+
 /* uptime.c */
 #define INC_UPTIME_DAYS 90 /* days of uptime a component shows */
 /* The uptime of each component of cs (same order) over the INC_UPTIME_DAYS UTC days up to

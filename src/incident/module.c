@@ -336,7 +336,44 @@ STATUS_ROUTE(sp_components, STATUS_COMPONENTS)
 STATUS_ROUTE(sp_incidents, STATUS_INCIDENTS)
 STATUS_ROUTE(sp_unresolved, STATUS_UNRESOLVED)
 STATUS_ROUTE(sp_maintenances, STATUS_MAINTENANCES)
+STATUS_ROUTE(sp_maint_upcoming, STATUS_MAINT_UPCOMING)
+STATUS_ROUTE(sp_maint_active, STATUS_MAINT_ACTIVE)
 STATUS_ROUTE(sp_uptime, STATUS_UPTIME)
+
+static void maint_list(struct http_req *req)
+{
+    http_reply_json(
+        req, 200, json_pack("{s:o}", "scheduled_maintenances", incident_maint_list_json(mgr(req))));
+}
+
+static void maint_post(struct http_req *req)
+{
+    char err[256] = "";
+    json_t *b = http_body_json(req), *out = NULL;
+    if (!b)
+        return;
+    int rc = incident_maint_add(mgr(req), req->principal, b, &out, err, sizeof err);
+    if (rc)
+        http_reply_err(req, rc, "%s", err[0] ? err : oc_strerror(rc));
+    else
+        http_reply_json(req, 201, out);
+    json_decref(b);
+}
+
+static void maint_delete(struct http_req *req)
+{
+    const char *p = http_param(req, "id");
+    char *end;
+    long long id = strtoll(p && (p[0] == 'M' || p[0] == 'm') && strlen(p) > 4 ? p + 4
+                           : p                                                ? p
+                                                                              : "",
+                           &end, 10);
+    int rc = id > 0 && !*end ? incident_maint_delete(mgr(req), id) : OC_ENOTFOUND;
+    if (rc)
+        http_reply_err(req, rc, "no maintenance %s", p ? p : "");
+    else
+        http_reply(req, 204, NULL, NULL, 0);
+}
 
 static void status_html_get(struct http_req *req)
 {
@@ -392,11 +429,17 @@ static const struct http_route incident_routes[] = {
     {"GET", "/api/v2/uptime.json", sp_uptime, HTTP_PUBLIC, 0,
      "oncue extension: 90 UTC days per component (worst status, outage minutes) and uptime %"},
     {"GET", "/api/v2/scheduled-maintenances.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: scheduled maintenances (none are kept yet)"},
-    {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: upcoming maintenances (none are kept yet)"},
-    {"GET", "/api/v2/scheduled-maintenances/active.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: active maintenances (none are kept yet)"},
+     "Statuspage API: the 50 newest scheduled maintenances"},
+    {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maint_upcoming, HTTP_PUBLIC, 0,
+     "Statuspage API: maintenances not yet started"},
+    {"GET", "/api/v2/scheduled-maintenances/active.json", sp_maint_active, HTTP_PUBLIC, 0,
+     "Statuspage API: maintenances in progress"},
+    {"GET", "/v1/maintenances", maint_list, HTTP_VIEWER, 0,
+     "scheduled maintenances of the status page, newest window first"},
+    {"POST", "/v1/maintenances", maint_post, HTTP_RESPONDER, ACTION_BODY,
+     "schedule a maintenance {name, components, scheduled_for, scheduled_until, body}"},
+    {"DELETE", "/v1/maintenances/{id}", maint_delete, HTTP_RESPONDER, 0,
+     "delete a scheduled maintenance (MNT-3 or 3)"},
     {0},
 };
 

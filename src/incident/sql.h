@@ -3,7 +3,8 @@
  *
  * Tables (migration "incident: ..."): incidents (one JSON document per incident plus the
  * columns reports filter on), incident_timeline (append-only: triggers refuse UPDATE and
- * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts.
+ * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts;
+ * incident_maintenances (migration 13: the status page's scheduled maintenances).
  */
 #ifndef OC_INCIDENT_SQL_H
 #define OC_INCIDENT_SQL_H
@@ -67,5 +68,14 @@
     "INSERT INTO incident_attempts (outbox_id, at_s, status, error, ms) VALUES (?, ?, ?, ?, ?)"
 #define INC_SQL_AT_LIST                                                                            \
     "SELECT at_s, status, error, ms FROM incident_attempts WHERE outbox_id = ? ORDER BY id"
+
+#define INC_SQL_MNT_ADD                                                                            \
+    "INSERT INTO incident_maintenances (name, components, body, scheduled_for,"                    \
+    " scheduled_until, created_s, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+#define INC_SQL_MNT_COUNT "SELECT count(*) FROM incident_maintenances"
+#define INC_SQL_MNT_DEL   "DELETE FROM incident_maintenances WHERE id = ?"
+#define INC_SQL_MNT_LIST                                                                           \
+    "SELECT id, name, components, body, scheduled_for, scheduled_until, created_s, created_by"     \
+    " FROM incident_maintenances ORDER BY scheduled_for DESC, id DESC LIMIT ?"
 
 #endif

@@ -29,6 +29,7 @@ static const char *const comp_status[] = {"operational", "major_outage", "partia
 /* What the HTML page shows for each comp_status value. */
 static const char *const comp_words[] = {"Operational", "Major outage", "Partial outage",
                                          "Degraded performance", "Operational"};
+#define MAINT_WORDS "Under maintenance" /* what the HTML page shows for under_maintenance */
 
 /* The words of a component status ("major_outage" -> "Major outage"). */
 static const char *comp_word(const char *status)
@@ -36,7 +37,7 @@ static const char *comp_word(const char *status)
     for (size_t i = 0; status && i < sizeof(comp_status) / sizeof(comp_status[0]); i++)
         if (strcmp(status, comp_status[i]) == 0)
             return comp_words[i];
-    return status;
+    return status && strcmp(status, "under_maintenance") == 0 ? MAINT_WORDS : status;
 }
 
 static const char *const descriptions[] = {"All Systems Operational", "Major Service Outage",
@@ -158,15 +159,16 @@ void inc_comp_id(const char *name, char *out, size_t n)
     snprintf(out, n, "%012llx", (unsigned long long)(h >> 16));
 }
 
-static json_t *comp_json(const struct inc_comp *c, int pos, int64_t since)
+json_t *inc_comp_json(const struct inc_comp *c, int pos, int64_t since)
 {
     char id[16], ts[32];
     inc_comp_id(c->name, id, sizeof id);
     inc_iso_time(c->changed ? c->changed : since, ts, sizeof ts);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", id,
-                     "name", c->name, "status", comp_status[c->worst], "created_at", ts,
-                     "updated_at", ts, "position", pos, "description", "showcase", 1, "group", 0,
-                     "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
+                     "name", c->name, "status",
+                     !c->worst && c->maintenance ? "under_maintenance" : comp_status[c->worst],
+                     "created_at", ts, "updated_at", ts, "position", pos, "description", "showcase",
+                     1, "group", 0, "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
 }
 
 /* The components as JSON. since: the time shown for a component no incident touched. */
@@ -174,7 +176,7 @@ static json_t *components(const struct inc_comps *cs, int64_t since)
 {
     json_t *arr = json_array();
     for (int i = 0; i < cs->n; i++)
-        json_array_append_new(arr, comp_json(&cs->c[i], i + 1, since));
+        json_array_append_new(arr, inc_comp_json(&cs->c[i], i + 1, since));
     return arr;
 }
 
@@ -302,7 +304,7 @@ static json_t *incident_json(struct incident_mgr *m, const struct incident *inc,
     inc_public_component(cat, inc->service, comp, sizeof comp);
     for (int i = 0; i < cs->n; i++)
         if (i == 0 || (comp[0] && strcmp(cs->c[i].name, comp) == 0))
-            json_array_append_new(touched, comp_json(&cs->c[i], i + 1, inc->opened_s));
+            json_array_append_new(touched, inc_comp_json(&cs->c[i], i + 1, inc->opened_s));
     int open = inc_is_open(inc);
     snprintf(link, sizeof(link), "%s/status#%s", base, id);
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "id", id,
@@ -347,15 +349,26 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
         json_array_append_new(incs, incident_json(m, inc, base, cs, cat));
         listed++;
     }
-    int worst = cs->c[0].worst;
+    enum inc_maint_which which = doc == STATUS_MAINTENANCES     ? MAINT_ALL
+                                 : doc == STATUS_MAINT_UPCOMING ? MAINT_UPCOMING
+                                 : doc == STATUS_MAINT_ACTIVE   ? MAINT_ACTIVE
+                                                                : MAINT_CURRENT;
+    json_t *maint = inc_maint_json(m, cs, base, now, which), *status;
+    int worst = cs->c[0].worst, under = 0;
+    for (int i = 0; i < cs->n; i++)
+        under |= cs->c[i].maintenance;
     json_t *page = page_json(base, updated ? updated : now);
-    json_t *status =
-        json_pack("{s:s, s:s}", "indicator", impacts[worst], "description", descriptions[worst]);
+    if (!worst && under)
+        status = json_pack("{s:s, s:s}", "indicator", "maintenance", "description",
+                           "Service Under Maintenance");
+    else
+        status = json_pack("{s:s, s:s}", "indicator", impacts[worst], "description",
+                           descriptions[worst]);
     switch (doc) {
     case STATUS_SUMMARY:
         out =
-            json_pack("{s:o, s:o, s:O, s:[], s:O}", "page", page, "components", components(cs, now),
-                      "incidents", incs, "scheduled_maintenances", "status", status);
+            json_pack("{s:o, s:o, s:O, s:O, s:O}", "page", page, "components", components(cs, now),
+                      "incidents", incs, "scheduled_maintenances", maint, "status", status);
         break;
     case STATUS_STATUS:
         out = json_pack("{s:o, s:O}", "page", page, "status", status);
@@ -371,13 +384,14 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     case STATUS_UNRESOLVED:
         out = json_pack("{s:o, s:O}", "page", page, "incidents", incs);
         break;
-    default: /* scheduled maintenances: none are kept yet */
-        out = json_pack("{s:o, s:[]}", "page", page, "scheduled_maintenances");
+    default: /* scheduled maintenances */
+        out = json_pack("{s:o, s:O}", "page", page, "scheduled_maintenances", maint);
     }
     if (cat)
         catalog_put(&ref);
     oc_unlock(&m->mu);
     json_decref(incs);
+    json_decref(maint);
     json_decref(status);
     free(cs);
     return out;
@@ -430,6 +444,10 @@ static void html_incident(struct oc_buf *b, const json_t *inc)
     esc(b, jstr(inc, "impact"));
     oc_buf_puts(b, " &middot; since ");
     esc(b, jstr(inc, "started_at"));
+    if (jstr(inc, "scheduled_until")[0]) {
+        oc_buf_puts(b, " &middot; until ");
+        esc(b, jstr(inc, "scheduled_until"));
+    }
     if (jstr(inc, "resolved_at")[0]) {
         oc_buf_puts(b, " &middot; resolved ");
         esc(b, jstr(inc, "resolved_at"));
@@ -550,6 +568,12 @@ char *incident_status_html(struct incident_mgr *m)
     json_decref(up);
     oc_buf_puts(&b, "</ul>");
     json_array_foreach(json_object_get(s, "incidents"), i, v) html_incident(&b, v);
+    json_array_foreach(json_object_get(s, "scheduled_maintenances"), i, v)
+    {
+        if (i == 0)
+            oc_buf_puts(&b, "<h2 class=\"maint\">Scheduled maintenance</h2>");
+        html_incident(&b, v);
+    }
     html_past(&b, m);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
     esc(&b, jstr(json_object_get(s, "page"), "updated_at"));
