@@ -305,13 +305,15 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
     }
     if ((rc = lock_find(m, id, &inc)) != 0)
         return rc;
-    if (!inc->published_s) /* a person writing to viewers publishes the draft */
-        inc_publish_locked(m, inc, actor, "with a public status update", now);
     snprintf(inc->public_status, sizeof(inc->public_status), "%s", status);
     inc->last_public_s = now;
     inc_tl_add(m, id, now, "status_update", actor, json_pack("{s:s}", "status", status), 1, "%s",
                body);
     rc = inc_save(m, inc);
+    if (!inc->published_s) /* a person writing to viewers publishes the draft */
+        inc_publish_locked(m, inc, actor, "with a public status update", now);
+    else
+        inc_status_notify(m, "incident.updated", inc, NULL);
     inc_format_id(id, ids, sizeof(ids));
     struct oc_ev_incident ev = {.incident_id = ids, .status = status, .body = body, .at = now};
     inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE, oc_ev_incident_build(&ev));

@@ -223,6 +223,8 @@ int incident_maint_delete(struct incident_mgr *m, int64_t id);
 /* The 50 newest maintenances as Statuspage shows them (new reference). */
 json_t *incident_maint_list_json(struct incident_mgr *m);
 
+/* The public status page as an Atom feed (RFC 4287; caller frees). */
+char *incident_status_atom(struct incident_mgr *m);
 /* The public status page as self-contained HTML (caller frees). */
 char *incident_status_html(struct incident_mgr *m);
 
@@ -235,6 +237,9 @@ struct incident_outbox *incident_outbox(struct incident_mgr *m);
  * secret (webhook) or routing key (pagerduty). 0, OC_EINVAL or OC_EDB; *id when not NULL. */
 int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, const char *kind,
                                  const char *url, const char *secret, int64_t *id /* OUT */);
+/* Disables endpoint name (it gets nothing more; its pending messages are dropped): 0,
+ * OC_ENOTFOUND or OC_EDB. */
+int incident_outbox_disable(struct incident_outbox *ob, const char *name);
 /* Endpoints as JSON (new reference); secrets are never included, and with redact the URLs
  * are cut after their host (a chat webhook's path is its credential: for non-admins). */
 json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact);

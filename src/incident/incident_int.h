@@ -252,6 +252,17 @@ enum inc_maint_which {
 json_t *inc_maint_json(struct incident_mgr *m, struct inc_comps *cs, const char *base, int64_t now,
                        enum inc_maint_which which);
 
+/* subscribe.c (caller holds m->mu) */
+/* Tells the status page's webhook subscribers about inc (type "incident.published",
+ * "incident.updated", "incident.resolved"; nothing for a draft or a SEV4) or, with inc NULL,
+ * about maint (borrowed; "maintenance.scheduled", "maintenance.deleted"): data is {"page",
+ * "incident" | "scheduled_maintenance"} as the public status API shows them. */
+void inc_status_notify(struct incident_mgr *m, const char *type, const struct incident *inc,
+                       const json_t *maint);
+/* status.c: {"page": {id, status_indicator, status_description}} with inc (NULL: none) as
+ * "incident" as incidents.json shows it. New reference. Caller holds m->mu. */
+json_t *inc_status_payload(struct incident_mgr *m, const struct incident *inc);
+
 /* uptime.c */
 #define INC_UPTIME_DAYS 90 /* days of uptime a component shows */
 /* The uptime of each component of cs (same order) over the INC_UPTIME_DAYS UTC days up to
@@ -309,6 +320,11 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg);
  * before returning: 0, OC_EINVAL (not an http(s) URL) or OC_EDB. */
 int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
                       const char *secret, const char *type, const json_t *data);
+/* 1 when a status page subscription (an endpoint of kind "status") is live. */
+int inc_outbox_has_status(struct incident_outbox *ob);
+/* Queues {"type", "timestamp", "data": data (borrowed)} for every live status page
+ * subscription, signed per Standard Webhooks at delivery; committed before returning. */
+void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data);
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
 void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
 

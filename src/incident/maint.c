@@ -296,6 +296,7 @@ int incident_maint_add(struct incident_mgr *m, const char *actor, const json_t *
             *out = maint_json(r, cs, m->o.public_url ? m->o.public_url : "", now);
     }
     json_decref(all);
+    inc_status_notify(m, "maintenance.scheduled", NULL, *out);
 out:
     if (cat)
         catalog_put(&ref);
@@ -306,10 +307,24 @@ out:
     return rc;
 }
 
+static json_t *list_locked(struct incident_mgr *m);
+
 int incident_maint_delete(struct incident_mgr *m, int64_t id)
 {
     struct store_stmt *st;
     int rc = OC_EDB;
+    char mid[32];
+    snprintf(mid, sizeof mid, "MNT-%lld", (long long)id);
+    json_t *gone = NULL, *all, *r;
+    size_t i;
+    oc_lock(&m->mu);
+    all = list_locked(m);
+    json_array_foreach(all, i, r)
+    {
+        if (strcmp(json_string_value(json_object_get(r, "id")), mid) == 0)
+            gone = json_incref(r);
+    }
+    json_decref(all);
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_MNT_DEL, &st) == 0) {
         store_bind_int(st, 1, id);
@@ -319,21 +334,32 @@ int incident_maint_delete(struct incident_mgr *m, int64_t id)
             rc = OC_ENOTFOUND;
     }
     store_unlock(m->app->store);
+    if (rc == 0 && gone)
+        inc_status_notify(m, "maintenance.deleted", NULL, gone);
+    oc_unlock(&m->mu);
+    json_decref(gone);
     return rc;
 }
 
-json_t *incident_maint_list_json(struct incident_mgr *m)
+/* incident_maint_list_json with m->mu held. */
+static json_t *list_locked(struct incident_mgr *m)
 {
     struct inc_comps *cs = oc_malloc(sizeof *cs);
     struct catalog_ref ref;
-    oc_lock(&m->mu);
     const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
     inc_comps_build(m, cat, cs);
     json_t *out = inc_maint_json(m, cs, m->o.public_url ? m->o.public_url : "",
                                  oc_clock_now_s(m->app->clock), MAINT_ALL);
     if (cat)
         catalog_put(&ref);
-    oc_unlock(&m->mu);
     free(cs);
+    return out;
+}
+
+json_t *incident_maint_list_json(struct incident_mgr *m)
+{
+    oc_lock(&m->mu);
+    json_t *out = list_locked(m);
+    oc_unlock(&m->mu);
     return out;
 }

@@ -21,7 +21,9 @@ int inc_publish_locked(struct incident_mgr *m, struct incident *inc, const char 
     snprintf(inc->published_by, sizeof inc->published_by, "%s", actor);
     inc_tl_add(m, inc->id, now, "published", actor, NULL, 0,
                "published on the status page by %s%s%s", actor, how[0] ? " " : "", how);
-    return inc_save(m, inc);
+    int rc = inc_save(m, inc);
+    inc_status_notify(m, "incident.published", inc, NULL);
+    return rc;
 }
 
 int inc_publish_by_rule(struct incident_mgr *m, struct incident *inc, int64_t now)

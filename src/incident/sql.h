@@ -40,7 +40,10 @@
     " secret = excluded.secret, disabled_s = NULL"
 #define INC_SQL_EP_ID "SELECT id FROM incident_endpoints WHERE name = ?"
 #define INC_SQL_EP_LIVE                                                                            \
-    "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL AND kind <> 'deploy'"
+    "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL"                             \
+    " AND kind NOT IN ('deploy', 'status')"
+#define INC_SQL_EP_STATUS                                                                          \
+    "SELECT id FROM incident_endpoints WHERE disabled_s IS NULL AND kind = 'status'"
 #define INC_SQL_EP_LIST                                                                            \
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"

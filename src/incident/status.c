@@ -326,6 +326,36 @@ static json_t *page_json(const char *base, int64_t updated)
 
 #define HISTORY_MAX 50 /* incidents in incidents.json, newest first */
 
+/* The page's indicator and its words from the components (maintenance flags set). */
+static void page_status(const struct inc_comps *cs, const char **indicator,
+                        const char **description)
+{
+    int worst = cs->c[0].worst, under = 0;
+    for (int i = 0; i < cs->n; i++)
+        under |= cs->c[i].maintenance;
+    *indicator = !worst && under ? "maintenance" : impacts[worst];
+    *description = !worst && under ? "Service Under Maintenance" : descriptions[worst];
+}
+
+json_t *inc_status_payload(struct incident_mgr *m, const struct incident *inc)
+{
+    const char *base = m->o.public_url ? m->o.public_url : "", *indicator, *description;
+    struct inc_comps *cs = oc_malloc(sizeof *cs);
+    struct catalog_ref ref;
+    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    inc_comps_build(m, cat, cs);
+    json_decref(inc_maint_json(m, cs, base, oc_clock_now_s(m->app->clock), MAINT_ACTIVE));
+    page_status(cs, &indicator, &description);
+    json_t *out = json_pack("{s:{s:s, s:s, s:s}}", "page", "id", "oncue", "status_indicator",
+                            indicator, "status_description", description);
+    if (inc)
+        json_object_set_new(out, "incident", incident_json(m, inc, base, cs, cat));
+    if (cat)
+        catalog_put(&ref);
+    free(cs);
+    return out;
+}
+
 json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc)
 {
     const char *base = m->o.public_url ? m->o.public_url : "";
@@ -354,16 +384,10 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
                                  : doc == STATUS_MAINT_ACTIVE   ? MAINT_ACTIVE
                                                                 : MAINT_CURRENT;
     json_t *maint = inc_maint_json(m, cs, base, now, which), *status;
-    int worst = cs->c[0].worst, under = 0;
-    for (int i = 0; i < cs->n; i++)
-        under |= cs->c[i].maintenance;
+    const char *indicator, *description;
+    page_status(cs, &indicator, &description);
     json_t *page = page_json(base, updated ? updated : now);
-    if (!worst && under)
-        status = json_pack("{s:s, s:s}", "indicator", "maintenance", "description",
-                           "Service Under Maintenance");
-    else
-        status = json_pack("{s:s, s:s}", "indicator", impacts[worst], "description",
-                           descriptions[worst]);
+    status = json_pack("{s:s, s:s}", "indicator", indicator, "description", description);
     switch (doc) {
     case STATUS_SUMMARY:
         out =

@@ -101,6 +101,7 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
     inc_format_id(inc->id, id, sizeof(id));
     struct oc_ev_incident ev = {.incident_id = id, .at = now};
     inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED, oc_ev_incident_build(&ev));
+    inc_status_notify(m, "incident.resolved", inc, NULL);
     return rc;
 }
 
