@@ -1061,6 +1061,15 @@ static void test_publish_gate(void)
     o = get(&f, 2);
     T_EQ_STR(str(o, "published_by"), "erin");
     json_decref(o);
+    /* an Alertmanager alert labelled test="true" is a test alert too */
+    p = json_pack("{s:s, s:s, s:s, s:{s:s}, s:{s:s}, s:s, s:s}", "alert_id", "am/f00d", "rule",
+                  "DrmDown", "metric", "DrmDown", "slice", "region", "LATAM", "labels", "test",
+                  "true", "level", "page", "source", "alertmanager");
+    incident_on_event(f.m, "alert.fired", p);
+    json_decref(p);
+    o = get(&f, 3);
+    T_TRUE(json_is_true(json_object_get(o, "test")));
+    json_decref(o);
     T_EQ_INT(incident_publish(f.m, 9, "erin", err, sizeof err), OC_ENOTFOUND);
     fx_close(&f);
 }
