@@ -263,6 +263,10 @@ void inc_status_notify(struct incident_mgr *m, const char *type, const struct in
  * "incident" as incidents.json shows it. New reference. Caller holds m->mu. */
 json_t *inc_status_payload(struct incident_mgr *m, const struct incident *inc);
 
+/* Tells the status page's subscribers about maintenances that started or completed by now
+ * ("maintenance.updated"), each once; returns how many. */
+int inc_maint_tick(struct incident_mgr *m, int64_t now);
+
 /* uptime.c */
 #define INC_UPTIME_DAYS 90 /* days of uptime a component shows */
 /* The uptime of each component of cs (same order) over the INC_UPTIME_DAYS UTC days up to

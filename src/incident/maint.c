@@ -1,8 +1,9 @@
 /*
  * maint.c - the status page's scheduled maintenances: a name, the public components it
  * touches, a window and a note for viewers, kept in incident_maintenances. Whether one is
- * scheduled, in progress or completed follows from the server clock; a component under one
- * in progress reads under_maintenance unless an open incident makes it worse.
+ * scheduled, in progress or completed follows from the server clock (each tick tells the
+ * status page's subscribers when one starts or completes); a component under one in
+ * progress reads under_maintenance unless an open incident makes it worse.
  */
 #include "incident/incident_int.h"
 #include "incident/sql.h"
@@ -307,7 +308,20 @@ out:
     return rc;
 }
 
-static json_t *list_locked(struct incident_mgr *m);
+/* incident_maint_list_json with m->mu held. */
+static json_t *list_locked(struct incident_mgr *m)
+{
+    struct inc_comps *cs = oc_malloc(sizeof *cs);
+    struct catalog_ref ref;
+    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    inc_comps_build(m, cat, cs);
+    json_t *out = inc_maint_json(m, cs, m->o.public_url ? m->o.public_url : "",
+                                 oc_clock_now_s(m->app->clock), MAINT_ALL);
+    if (cat)
+        catalog_put(&ref);
+    free(cs);
+    return out;
+}
 
 int incident_maint_delete(struct incident_mgr *m, int64_t id)
 {
@@ -341,19 +355,41 @@ int incident_maint_delete(struct incident_mgr *m, int64_t id)
     return rc;
 }
 
-/* incident_maint_list_json with m->mu held. */
-static json_t *list_locked(struct incident_mgr *m)
+#define DUE_MAX 16 /* maintenances that changed status one tick tells subscribers about */
+
+int inc_maint_tick(struct incident_mgr *m, int64_t now)
 {
-    struct inc_comps *cs = oc_malloc(sizeof *cs);
-    struct catalog_ref ref;
-    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
-    inc_comps_build(m, cat, cs);
-    json_t *out = inc_maint_json(m, cs, m->o.public_url ? m->o.public_url : "",
-                                 oc_clock_now_s(m->app->clock), MAINT_ALL);
-    if (cat)
-        catalog_put(&ref);
-    free(cs);
-    return out;
+    struct store_stmt *st;
+    int64_t ids[DUE_MAX];
+    char status[DUE_MAX][16], mid[32];
+    int n = 0;
+    store_lock(m->app->store);
+    if (store_prepare(m->app->store, INC_SQL_MNT_DUE, &st) == 0) {
+        store_bind_int(st, 1, now);
+        while (n < DUE_MAX && store_step(st) == STORE_ROW) {
+            ids[n] = store_col_int(st, 0);
+            snprintf(status[n++], sizeof status[0], "%s", store_col_text(st, 1));
+        }
+        store_reset(st);
+    }
+    for (int i = 0; i < n && store_prepare(m->app->store, INC_SQL_MNT_NOTIFIED, &st) == 0; i++) {
+        STORE_BIND(st, STORE_TEXT(status[i]), STORE_INT(ids[i]));
+        store_step(st);
+        store_reset(st);
+    }
+    store_unlock(m->app->store);
+    json_t *all = n ? list_locked(m) : NULL, *r;
+    size_t k;
+    for (int i = 0; i < n; i++) {
+        snprintf(mid, sizeof mid, "MNT-%lld", (long long)ids[i]);
+        json_array_foreach(all, k, r)
+        {
+            if (strcmp(json_string_value(json_object_get(r, "id")), mid) == 0)
+                inc_status_notify(m, "maintenance.updated", NULL, r);
+        }
+    }
+    json_decref(all);
+    return n;
 }
 
 json_t *incident_maint_list_json(struct incident_mgr *m)

@@ -76,7 +76,12 @@
     "INSERT INTO incident_maintenances (name, components, body, scheduled_for,"                    \
     " scheduled_until, created_s, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
 #define INC_SQL_MNT_COUNT "SELECT count(*) FROM incident_maintenances"
-#define INC_SQL_MNT_DEL   "DELETE FROM incident_maintenances WHERE id = ?"
+#define INC_SQL_MNT_DUE                                                                            \
+    "SELECT id, CASE WHEN scheduled_until <= ?1 THEN 'completed' ELSE 'in_progress' END"           \
+    " FROM incident_maintenances WHERE (notified = 'scheduled' AND scheduled_for <= ?1)"           \
+    " OR (notified = 'in_progress' AND scheduled_until <= ?1) LIMIT 16"
+#define INC_SQL_MNT_NOTIFIED "UPDATE incident_maintenances SET notified = ? WHERE id = ?"
+#define INC_SQL_MNT_DEL      "DELETE FROM incident_maintenances WHERE id = ?"
 #define INC_SQL_MNT_LIST                                                                           \
     "SELECT id, name, components, body, scheduled_for, scheduled_until, created_s, created_by"     \
     " FROM incident_maintenances ORDER BY scheduled_for DESC, id DESC LIMIT ?"

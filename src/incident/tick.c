@@ -51,6 +51,7 @@ int incident_tick(struct incident_mgr *m)
     if (upto > 0)
         changes += inc_regroup(m, upto, now);
     changes += inc_regroup_next(m, now);
+    changes += inc_maint_tick(m, now);
     for (int i = 0; i < m->n; i++) {
         struct incident *inc = m->incs[i];
         if (!inc_is_open(inc))

@@ -264,7 +264,8 @@ static const struct migration migrations[] = {
      " scheduled_for INTEGER NOT NULL,"
      " scheduled_until INTEGER NOT NULL,"
      " created_s INTEGER NOT NULL,"
-     " created_by TEXT NOT NULL);"
+     " created_by TEXT NOT NULL,"
+     " notified TEXT NOT NULL DEFAULT 'scheduled');"
      "CREATE INDEX incident_maintenances_until ON incident_maintenances (scheduled_until);"},
     {0},
 };

@@ -5,7 +5,8 @@
 # and checked against RFC 4287's required elements; it holds published incidents with their
 # updates and maintenances, never a draft or an internal name. A subscription (admin only)
 # hears, signed per Standard Webhooks through the durable outbox, exactly: published,
-# updated, resolved, maintenance scheduled and deleted; nothing about a draft.
+# updated, resolved, maintenance scheduled, started, completed and deleted; nothing about a
+# draft.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 if ! $PY -c 'import feedparser' 2>/dev/null; then
@@ -140,11 +141,24 @@ print(",".join(re.findall(r"<strong>(\w+)</strong>", e.content[0].value)))' "$T_
 t_contains "escaped once for HTML, once for XML" "Traffic is moving to another CDN &amp;amp; back." "$FEED"
 t_check "no internal name in the feed" 0 "$(grep -c -E 'rebuffering_share|cdn=primary|cdn-primary|FRA|cdn-ops' <<<"$FEED")"
 
+# a short maintenance: subscribers hear when it starts and when it completes, once each
+NOW=$(date +%s)
+t_check "a maintenance starting in 2 s" 201 "$(status POST /v1/maintenances -H "Authorization: Bearer $RESP" -d "{\"name\": \"Cache warm-up\",
+    \"components\": [\"Video streaming\"], \"scheduled_for\": $((NOW + 2)), \"scheduled_until\": $((NOW + 3)), \"body\": \"Short.\"}")"
+for _ in $(seq 1 100); do
+    [ "$(grep -c . "$T_TMP/got.log")" -ge 7 ] && break
+    sleep 0.1
+done
+t_check "scheduled, in progress, completed" "MNT-2:scheduled MNT-2:in_progress MNT-2:completed" \
+    "$(cut -d' ' -f2- "$T_TMP/got.log" | jq -rs '[.[4:][] | .data.scheduled_maintenance | "\(.id):\(.status)"] | join(" ")')"
+t_check "as maintenance.updated" "maintenance.scheduled maintenance.updated maintenance.updated" \
+    "$(cut -d' ' -f2- "$T_TMP/got.log" | jq -rs '[.[4:][] | .type] | join(" ")')"
+t_check "every signature still valid" 0 "$(grep -c INVALID "$T_TMP/got.log")"
 t_check "delete the maintenance" 204 "$(status DELETE /v1/maintenances/MNT-1 -H "Authorization: Bearer $RESP")"
 t_check "unsubscribe" 204 "$(status DELETE /v1/status/subscriptions/aggregator -H "Authorization: Bearer $ADMIN")"
 t_check "unsubscribe again" 404 "$(status DELETE /v1/status/subscriptions/nobody -H "Authorization: Bearer $ADMIN")"
 t_check "publish INC-2" 200 "$(status POST /v1/incidents/INC-2/publish -H "Authorization: Bearer $RESP")"
 t_check "nothing queued after unsubscribing" \
-    "incident.published,incident.updated,incident.resolved,maintenance.scheduled,maintenance.deleted" "$(queued)"
+    "incident.published,incident.updated,incident.resolved,maintenance.scheduled,maintenance.scheduled,maintenance.updated,maintenance.updated,maintenance.deleted" "$(queued)"
 kill "$RECV_PID" 2>/dev/null
 t_done
