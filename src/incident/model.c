@@ -169,6 +169,10 @@ json_t *inc_to_json(const struct incident *inc, int full)
     json_object_set_new(o, "public_status", json_string(inc->public_status));
     json_object_set_new(o, "merged_into",
                         inc->merged_into[0] ? json_string(inc->merged_into) : json_null());
+    json_object_set_new(o, "published_at", opt_int(inc->published_s));
+    json_object_set_new(o, "published_by",
+                        inc->published_s ? json_string(inc->published_by) : json_null());
+    json_object_set_new(o, "test", json_boolean(inc->test));
     json_object_set_new(o, "peak_share", json_real(inc->peak_share));
     json_object_set_new(
         o, "snapshots",
@@ -257,6 +261,14 @@ static void inc_from_json(struct incident *inc, const json_t *o)
     inc->mitigated_s = get_int(o, "mitigated_at");
     inc->resolved_s = get_int(o, "resolved_at");
     inc->closed_s = get_int(o, "closed_at");
+    if (json_object_get(o, "published_at")) {
+        inc->published_s = get_int(o, "published_at");
+        copy_str(inc->published_by, sizeof(inc->published_by), o, "published_by");
+    } else { /* stored before the publish gate: it was on the status page from the start */
+        inc->published_s = inc->opened_s;
+        snprintf(inc->published_by, sizeof(inc->published_by), "oncue");
+    }
+    inc->test = json_is_true(json_object_get(o, "test"));
     inc->peak_share = json_number_value(json_object_get(o, "peak_share"));
     inc->snap_open = get_obj(json_object_get(o, "snapshots"), "declaration");
     inc->snap_peak = get_obj(json_object_get(o, "snapshots"), "peak");

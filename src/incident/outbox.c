@@ -37,7 +37,14 @@
 static const int retry_after_attempt[] = {0, 5, 300, 1800, 7200, 18000, 36000, 36000, 0};
 #define MAX_ATTEMPTS 8
 
-static const char *const kinds[] = {"slack", "teams", "teams_legacy", "pagerduty", "webhook", NULL};
+static const char *const kinds[] = {"slack",  "teams", "teams_legacy", "pagerduty", "webhook",
+                                    "status", NULL};
+
+/* 1 for the kinds whose messages are signed per Standard Webhooks (a secret is required). */
+static int signed_kind(const char *k)
+{
+    return strcmp(k, "webhook") == 0 || strcmp(k, "status") == 0;
+}
 
 /* Seals the endpoint URLs and secrets stored in clear by a version before sealing (once:
  * sealed values are left alone). */
@@ -132,10 +139,12 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
     if (!name || !name[0] || strlen(name) > 128 || !kind_ok(kind) || !url ||
         strlen(url) > URL_MAX || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
         return OC_EINVAL;
-    if ((!strcmp(kind, "webhook") || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
+    if ((signed_kind(kind) || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
         return OC_EINVAL;
+    if ((strcmp(kind, "status") == 0) != (strncmp(name, "status/", 7) == 0))
+        return OC_EINVAL; /* status subscriptions are "status/NAME", and only they */
     char sig[64 * WEBHOOK_SECRETS_MAX];
-    if (!strcmp(kind, "webhook") &&
+    if (signed_kind(kind) &&
         incident_webhook_sign(secret, "msg_check", 0, "", 0, sig, sizeof sig) != 0)
         return OC_EINVAL;                 /* an undecodable secret would send unsigned messages */
     if (strncmp(name, "deploy/", 7) == 0) /* reserved for the catalog's deploy webhooks */
@@ -207,6 +216,72 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg)
     }
     if (store_commit(s) != 0)
         oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
+}
+
+int inc_outbox_has_status(struct incident_outbox *ob)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *st;
+    int any = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_STATUS, &st) == 0) {
+        any = store_step(st) == STORE_ROW;
+        store_reset(st);
+    }
+    store_unlock(s);
+    return any;
+}
+
+void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *eps;
+    int64_t now = oc_clock_now_s(ob->app->clock);
+    char ts[32];
+    inc_iso_time(now, ts, sizeof ts);
+    json_t *b = json_pack("{s:s, s:s, s:O}", "type", type, "timestamp", ts, "data", data);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    if (!text || !s || store_begin(s) != 0) {
+        free(text);
+        return;
+    }
+    if (store_prepare(s, INC_SQL_EP_STATUS, &eps) == 0) {
+        while (store_step(eps) == STORE_ROW)
+            if (queue_row(s, store_col_int(eps, 0), type, text, now) != 0)
+                oc_log(OC_LOG_ERROR, "incident: outbox: %s", store_errmsg(s));
+        store_reset(eps);
+    }
+    if (store_commit(s) != 0)
+        oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
+    free(text);
+}
+
+int incident_outbox_disable(struct incident_outbox *ob, const char *name)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *st;
+    int64_t id = 0;
+    int rc = OC_EDB;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
+        store_bind_text(st, 1, name);
+        id = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+        store_reset(st);
+        rc = id ? OC_EDB : OC_ENOTFOUND;
+    }
+    if (id && store_prepare(s, INC_SQL_EP_DISABLE, &st) == 0) {
+        STORE_BIND(st, STORE_INT(oc_clock_now_s(ob->app->clock)), STORE_INT(id));
+        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    if (!rc && store_prepare(s, INC_SQL_OB_DISABLE_EP, &st) == 0) {
+        store_bind_int(st, 1, id);
+        store_step(st);
+        store_reset(st);
+    }
+    store_unlock(s);
+    return rc;
 }
 
 int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
@@ -329,7 +404,7 @@ static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d
                                        int64_t now)
 {
     char sig[64 * WEBHOOK_SECRETS_MAX], line[64 * WEBHOOK_SECRETS_MAX + 32];
-    if (strcmp(d->kind, "webhook") != 0 && (strcmp(d->kind, "deploy") != 0 || !d->secret))
+    if (!signed_kind(d->kind) && (strcmp(d->kind, "deploy") != 0 || !d->secret))
         return h;
     snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);
     h = curl_slist_append(h, line);

@@ -129,6 +129,9 @@ function Actions({ inc, canAct, act }) {
         <div class="row">
             <button type="button" class="primary" data-action="ack" disabled=${act.busy || !!inc.acknowledged_at || closed}
                 onClick=${() => act.run('acknowledged', () => post(`/v1/incidents/${id}/ack`))}>${inc.acknowledged_at ? 'Acknowledged ' + fmtClock(inc.acknowledged_at) : 'Acknowledge'}</button>
+            <button type="button" data-action="publish" disabled=${act.busy || !!inc.published_at}
+                title="show it on the public status page (a draft until a person or its severity's rule publishes it)"
+                onClick=${() => act.run('published on the status page', () => post(`/v1/incidents/${id}/publish`))}>${inc.published_at ? 'Published ' + fmtClock(inc.published_at) : 'Publish on status page'}</button>
             ${inc.state === 'resolved' ? html`<button type="button" onClick=${() => act.run('closed', () => post(`/v1/incidents/${id}/close`))} disabled=${act.busy}>Close</button>` : null}
         </div>
         ${closed ? null : html`<form class="inline" data-action="resolve" onSubmit=${e => {
@@ -231,7 +234,8 @@ export function IncidentView({ id, session }) {
     return html`<div data-view="incident" data-incident-id=${d.incident_id} data-state=${d.state} class="stack">
         <div class="inc-head"><a href="#/incidents">← incidents</a>
             <${Sev} s=${d.severity} /><h1>${d.incident_id}: ${d.title}</h1>
-            <${Tag} k=${d.state}>${d.state}</${Tag}> <${Tag}>public: ${d.public_status}</${Tag}>
+            <${Tag} k=${d.state}>${d.state}</${Tag}> <${Tag}>public: ${d.published_at ? d.public_status : 'draft'}</${Tag}>
+            ${d.test ? html`<${Tag} k="warn">test</${Tag}>` : null}
             ${d.severity_override ? html`<${Tag} k="warn">severity overridden</${Tag}>` : null}
             ${d.merged_into ? html`<${Tag}>merged into <a href=${'#/incidents/' + d.merged_into}>${d.merged_into}</a></${Tag}>` : null}
         </div>
