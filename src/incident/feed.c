@@ -11,45 +11,16 @@
 
 #define FEED_MAX (4 << 20) /* bytes of the feed */
 
-/* Appends s escaped for XML text and attribute values. */
-static void xesc(struct oc_buf *b, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<':
-            oc_buf_puts(b, "&lt;");
-            break;
-        case '>':
-            oc_buf_puts(b, "&gt;");
-            break;
-        case '&':
-            oc_buf_puts(b, "&amp;");
-            break;
-        case '"':
-            oc_buf_puts(b, "&quot;");
-            break;
-        default:
-            oc_buf_append(b, s, 1);
-        }
-    }
-}
-
-static const char *jstr(const json_t *o, const char *k)
-{
-    const char *s = json_string_value(json_object_get(o, k));
-    return s ? s : "";
-}
-
 /* The IRI that names id for good: under the page's URL when it has one, else a URN. */
 static void iri(struct oc_buf *b, const char *base, const char *id)
 {
     if (strncmp(base, "http://", 7) == 0 || strncmp(base, "https://", 8) == 0) {
-        xesc(b, base);
+        inc_esc(b, base);
         oc_buf_puts(b, "/status#");
     } else {
         oc_buf_puts(b, "urn:oncue:status:");
     }
-    xesc(b, id);
+    inc_esc(b, id);
 }
 
 /* The HTML of an incident's or maintenance's updates (escaped once here, and once more as
@@ -63,29 +34,29 @@ static void content(struct oc_buf *b, const json_t *x)
     json_array_foreach(json_object_get(x, "incident_updates"), i, u)
     {
         oc_buf_puts(&h, "<p><small>");
-        xesc(&h, jstr(u, "created_at"));
+        inc_esc(&h, inc_jstr(u, "created_at"));
         oc_buf_puts(&h, "</small><br><strong>");
-        xesc(&h, jstr(u, "status"));
+        inc_esc(&h, inc_jstr(u, "status"));
         oc_buf_puts(&h, "</strong> - ");
-        xesc(&h, jstr(u, "body"));
+        inc_esc(&h, inc_jstr(u, "body"));
         oc_buf_puts(&h, "</p>");
     }
-    xesc(b, h.data ? h.data : "");
+    inc_esc(b, h.data ? h.data : "");
     oc_buf_free(&h);
 }
 
 static void entry(struct oc_buf *b, const char *base, const json_t *x)
 {
     oc_buf_puts(b, "<entry><id>");
-    iri(b, base, jstr(x, "id"));
+    iri(b, base, inc_jstr(x, "id"));
     oc_buf_puts(b, "</id><title type=\"text\">");
-    xesc(b, jstr(x, "name"));
+    inc_esc(b, inc_jstr(x, "name"));
     oc_buf_puts(b, "</title><published>");
-    xesc(b, jstr(x, "created_at"));
+    inc_esc(b, inc_jstr(x, "created_at"));
     oc_buf_puts(b, "</published><updated>");
-    xesc(b, jstr(x, "updated_at"));
+    inc_esc(b, inc_jstr(x, "updated_at"));
     oc_buf_puts(b, "</updated><link rel=\"alternate\" type=\"text/html\" href=\"");
-    xesc(b, jstr(x, "shortlink"));
+    inc_esc(b, inc_jstr(x, "shortlink"));
     oc_buf_puts(b, "\"/><content type=\"html\">");
     content(b, x);
     oc_buf_puts(b, "</content></entry>\n");
@@ -103,12 +74,12 @@ char *incident_status_atom(struct incident_mgr *m)
                     "<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"en\"><id>");
     iri(&b, base, "feed");
     oc_buf_puts(&b, "</id><title>Streaming status</title><updated>");
-    xesc(&b, jstr(json_object_get(incs, "page"), "updated_at"));
+    inc_esc(&b, inc_jstr(json_object_get(incs, "page"), "updated_at"));
     oc_buf_puts(&b, "</updated><author><name>Streaming status</name></author>"
                     "<link rel=\"self\" type=\"application/atom+xml\" href=\"");
-    xesc(&b, base);
+    inc_esc(&b, base);
     oc_buf_puts(&b, "/status/feed.atom\"/><link rel=\"alternate\" type=\"text/html\" href=\"");
-    xesc(&b, base);
+    inc_esc(&b, base);
     oc_buf_puts(&b, "/status\"/>\n");
     json_array_foreach(json_object_get(incs, "incidents"), i, x) entry(&b, base, x);
     json_array_foreach(json_object_get(maint, "scheduled_maintenances"), i, x) entry(&b, base, x);

@@ -332,4 +332,9 @@ void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
 void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
 
+/* status.c: appends s to b escaped for HTML and XML text and attribute values (< > & "), and
+ * the string member k of o ("" when absent or not a string); the page and the feed share them. */
+void inc_esc(struct oc_buf *b, const char *s);
+const char *inc_jstr(const json_t *o, const char *k);
+
 #endif

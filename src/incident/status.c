@@ -426,7 +426,7 @@ json_t *incident_status_json(struct incident_mgr *m)
     return incident_status_doc(m, STATUS_SUMMARY);
 }
 
-static void esc(struct oc_buf *b, const char *s)
+void inc_esc(struct oc_buf *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -448,7 +448,7 @@ static void esc(struct oc_buf *b, const char *s)
     }
 }
 
-static const char *jstr(const json_t *o, const char *k)
+const char *inc_jstr(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
@@ -459,32 +459,32 @@ static void html_incident(struct oc_buf *b, const json_t *inc)
     size_t i;
     json_t *u;
     oc_buf_puts(b, "<section class=\"inc\" id=\"");
-    esc(b, jstr(inc, "id"));
+    inc_esc(b, inc_jstr(inc, "id"));
     oc_buf_puts(b, "\"><h2>");
-    esc(b, jstr(inc, "name"));
+    inc_esc(b, inc_jstr(inc, "name"));
     oc_buf_puts(b, "</h2><p class=\"meta\">");
-    esc(b, jstr(inc, "status"));
+    inc_esc(b, inc_jstr(inc, "status"));
     oc_buf_puts(b, " &middot; impact ");
-    esc(b, jstr(inc, "impact"));
+    inc_esc(b, inc_jstr(inc, "impact"));
     oc_buf_puts(b, " &middot; since ");
-    esc(b, jstr(inc, "started_at"));
-    if (jstr(inc, "scheduled_until")[0]) {
+    inc_esc(b, inc_jstr(inc, "started_at"));
+    if (inc_jstr(inc, "scheduled_until")[0]) {
         oc_buf_puts(b, " &middot; until ");
-        esc(b, jstr(inc, "scheduled_until"));
+        inc_esc(b, inc_jstr(inc, "scheduled_until"));
     }
-    if (jstr(inc, "resolved_at")[0]) {
+    if (inc_jstr(inc, "resolved_at")[0]) {
         oc_buf_puts(b, " &middot; resolved ");
-        esc(b, jstr(inc, "resolved_at"));
+        inc_esc(b, inc_jstr(inc, "resolved_at"));
     }
     oc_buf_puts(b, "</p>");
     json_array_foreach(json_object_get(inc, "incident_updates"), i, u)
     {
         oc_buf_puts(b, "<div class=\"upd\"><b>");
-        esc(b, jstr(u, "status"));
+        inc_esc(b, inc_jstr(u, "status"));
         oc_buf_puts(b, "</b> &mdash; ");
-        esc(b, jstr(u, "body"));
+        inc_esc(b, inc_jstr(u, "body"));
         oc_buf_puts(b, " <time>");
-        esc(b, jstr(u, "created_at"));
+        inc_esc(b, inc_jstr(u, "created_at"));
         oc_buf_puts(b, "</time></div>");
     }
     oc_buf_puts(b, "</section>");
@@ -497,7 +497,8 @@ static void html_bar(struct oc_buf *b, const json_t *day)
                                        "degraded_performance_minutes"};
     static const char *const words[] = {"major outage", "partial outage", "degraded performance"};
     int said = 0;
-    oc_buf_printf(b, "<span class=\"d %s\" title=\"%s: ", jstr(day, "status"), jstr(day, "date"));
+    oc_buf_printf(b, "<span class=\"d %s\" title=\"%s: ", inc_jstr(day, "status"),
+                  inc_jstr(day, "date"));
     for (int k = 0; k < 3; k++) {
         json_int_t n = json_integer_value(json_object_get(day, keys[k]));
         if (n)
@@ -513,7 +514,7 @@ static void html_bars(struct oc_buf *b, const json_t *up, const char *name)
     json_t *c, *day;
     json_array_foreach(json_object_get(up, "components"), i, c)
     {
-        if (strcmp(jstr(c, "name"), name) != 0)
+        if (strcmp(inc_jstr(c, "name"), name) != 0)
             continue;
         oc_buf_puts(b, "<div class=\"bars\">");
         json_array_foreach(json_object_get(c, "days"), k, day) html_bar(b, day);
@@ -540,8 +541,8 @@ static void html_past(struct oc_buf *b, struct incident_mgr *m)
         oc_buf_printf(b, "<h3 class=\"day\">%.10s</h3>", date);
         json_array_foreach(json_object_get(past, "incidents"), i, v)
         {
-            if (strcmp(jstr(v, "status"), "resolved") != 0 ||
-                strncmp(jstr(v, "created_at"), date, 10) != 0)
+            if (strcmp(inc_jstr(v, "status"), "resolved") != 0 ||
+                strncmp(inc_jstr(v, "created_at"), date, 10) != 0)
                 continue;
             html_incident(b, v);
             any = 1;
@@ -575,18 +576,18 @@ char *incident_status_html(struct incident_mgr *m)
                     "#555;font-size:.9rem}.upd{margin-top:.5rem}</style></head><body>"
                     "<h1>Streaming status</h1>");
     json_t *st = json_object_get(s, "status");
-    oc_buf_printf(&b, "<div class=\"banner %s\">", jstr(st, "indicator"));
-    esc(&b, jstr(st, "description"));
+    oc_buf_printf(&b, "<div class=\"banner %s\">", inc_jstr(st, "indicator"));
+    inc_esc(&b, inc_jstr(st, "description"));
     oc_buf_puts(&b, "</div><ul>");
     json_t *up = incident_status_doc(m, STATUS_UPTIME);
     json_array_foreach(json_object_get(s, "components"), i, v)
     {
         oc_buf_puts(&b, "<li><div class=\"row\"><span>");
-        esc(&b, jstr(v, "name"));
+        inc_esc(&b, inc_jstr(v, "name"));
         oc_buf_puts(&b, "</span><span>");
-        esc(&b, comp_word(jstr(v, "status")));
+        inc_esc(&b, comp_word(inc_jstr(v, "status")));
         oc_buf_puts(&b, "</span></div>");
-        html_bars(&b, up, jstr(v, "name"));
+        html_bars(&b, up, inc_jstr(v, "name"));
         oc_buf_puts(&b, "</li>");
     }
     json_decref(up);
@@ -600,7 +601,7 @@ char *incident_status_html(struct incident_mgr *m)
     }
     html_past(&b, m);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
-    esc(&b, jstr(json_object_get(s, "page"), "updated_at"));
+    inc_esc(&b, inc_jstr(json_object_get(s, "page"), "updated_at"));
     oc_buf_puts(&b, "</p></body></html>\n");
     json_decref(s);
     return oc_buf_steal(&b);
