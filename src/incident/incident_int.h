@@ -48,6 +48,8 @@ struct inc_alert {
                                stored: a restart counts afresh) */
 };
 
+#define INC_XC_DETAIL_MAX 640 /* bytes of a cross-check's sentence */
+
 struct incident {
     int64_t id;
     enum incident_state state;
@@ -74,6 +76,10 @@ struct incident {
     int64_t peak_s;                         /* when */
     json_t *snap_open, *snap_peak;          /* metric snapshots (owned objects or NULL) */
     json_t *causes;                         /* rca.localized causes (owned array or NULL) */
+    char xc_verdict[16];                    /* crosscheck.c: agrees, disagrees, no_data, "" */
+    char xc_detail[INC_XC_DETAIL_MAX];      /* ... in words */
+    int64_t xc_at;                          /* ... when (0: not yet) */
+    json_t *xc_edge;                        /* ... the edge views compared (owned or NULL) */
     char roles[ROLE_NSINGLE][INC_NAME_MAX]; /* "" when unassigned */
     char smes[INCIDENT_MAX_SMES][INC_NAME_MAX];
     int nalerts;
@@ -336,5 +342,17 @@ void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
  * the string member k of o ("" when absent or not a string); the page and the feed share them. */
 void inc_esc(struct oc_buf *b, const char *s);
 const char *inc_jstr(const json_t *o, const char *k);
+
+/* severity.c: the metric over slice (its beacon-dimension members) from from to to: the whole
+ * range (step 0), or point k of steps of step seconds; NAN without data. */
+double inc_query_value(struct qoe_cube *c, int metric /* enum qoe_metric */, const json_t *slice,
+                       int64_t from, int64_t to, int64_t step, int k);
+
+/* crosscheck.c: compares the CDN logs' edge metrics of inc's slice with the hour before (the
+ * runbook's "confirm with an independent source"), from 3 minutes after it opened and then
+ * every 5 minutes; keeps the verdict on inc and writes it on the timeline when it changes.
+ * upto: the end of the complete minutes. Returns 1 when the verdict changed. Caller holds
+ * m->mu. */
+int inc_crosscheck(struct incident_mgr *m, struct incident *inc, int64_t upto, int64_t now);
 
 #endif

@@ -113,6 +113,7 @@ void inc_free(struct incident *inc)
     json_decref(inc->snap_open);
     json_decref(inc->snap_peak);
     json_decref(inc->causes);
+    json_decref(inc->xc_edge);
     for (int i = 0; i < inc->nalerts; i++)
         json_decref(inc->alerts[i].event);
     free(inc);
@@ -178,6 +179,11 @@ json_t *inc_to_json(const struct incident *inc, int full)
         o, "snapshots",
         json_pack("{s:O?, s:O?}", "declaration", inc->snap_open, "peak", inc->snap_peak));
     json_object_set_new(o, "causes", inc->causes ? json_incref(inc->causes) : json_array());
+    json_object_set_new(o, "cross_check",
+                        inc->xc_at ? json_pack("{s:s, s:s, s:s, s:I, s:O?}", "source", "cdn_logs",
+                                               "verdict", inc->xc_verdict, "detail", inc->xc_detail,
+                                               "at", (json_int_t)inc->xc_at, "edge", inc->xc_edge)
+                                   : json_null());
     if (full)
         json_object_set_new(o, "private",
                             json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "policy", inc->policy,
@@ -273,6 +279,13 @@ static void inc_from_json(struct incident *inc, const json_t *o)
     inc->snap_open = get_obj(json_object_get(o, "snapshots"), "declaration");
     inc->snap_peak = get_obj(json_object_get(o, "snapshots"), "peak");
     inc->causes = get_obj(o, "causes");
+    const json_t *xc = json_object_get(o, "cross_check");
+    if (json_is_object(xc)) {
+        copy_str(inc->xc_verdict, sizeof(inc->xc_verdict), xc, "verdict");
+        copy_str(inc->xc_detail, sizeof(inc->xc_detail), xc, "detail");
+        inc->xc_at = get_int(xc, "at");
+        inc->xc_edge = get_obj(xc, "edge");
+    }
     roles_from_json(inc, json_object_get(o, "roles"));
     json_array_foreach(json_object_get(o, "alerts"), i, v)
     {
