@@ -207,7 +207,10 @@ function RcaDetails({ inc }) {
     const causes = inc.causes || [];
     const cands = rca && rca.data.candidates ? rca.data.candidates : [];
     const changes = rca && rca.data.changes ? rca.data.changes : [];
+    const xc = inc.cross_check;
+    const xcClass = xc && xc.verdict === 'agrees' ? 'tag firing' : xc && xc.verdict === 'disagrees' ? 'tag warn' : 'tag';
     return html`<div>
+        ${xc ? html`<p><span class=${xcClass}>CDN logs: ${xc.verdict.replace('_', ' ')}</span> <span class="dim">${xc.detail}</span></p>` : null}
         ${causes.length ? html`<p>${causes.map(c => html`<span class="chip mono" style="padding-right:8px">${sliceText(c.element)} <span class="dim">score ${Number(c.score).toFixed(3)}</span></span> `)}</p>`
             : html`<p class="dim">${rca ? 'Localization found no single cause.' : 'Not localized yet.'}</p>`}
         ${cands.length > causes.length ? html`<details><summary>${cands.length} candidates</summary><table><tbody>${cands.map(c => html`<tr><td class="mono">${sliceText(c.element)}</td><td class="num">${Number(c.score).toFixed(3)}</td></tr>`)}</tbody></table></details>` : null}
