@@ -56,6 +56,9 @@ fi
 extra=""
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/status" 2>/dev/null)
 [ "$code" = 200 ] && extra="  status page  $base/status
+               what viewers see: an incident shows there once a responder publishes it
+               (console or oncue incident publish ID), or by rule 10 minutes after a SEV1/SEV2
+               opened
 "
 next=""
 "$bin" drill --help >/dev/null 2>&1 &&

@@ -208,3 +208,9 @@ int oc_pii_ip_truncate(const char *ip, char *out, size_t n)
     }
     return OC_EINVAL;
 }
+
+int oc_log_due(_Atomic int64_t *last_ms, int64_t every_ms)
+{
+    int64_t now = oc_mono_ns() / 1000000, last = atomic_load(last_ms);
+    return now - last >= every_ms && atomic_compare_exchange_strong(last_ms, &last, now);
+}

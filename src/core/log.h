@@ -10,8 +10,10 @@
 #ifndef OC_CORE_LOG_H
 #define OC_CORE_LOG_H
 
-#include <stdio.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 enum oc_log_level {
     OC_LOG_DEBUG = 0,
@@ -32,6 +34,9 @@ void oc_log_set_text(int on);
 void oc_log_set_stream(FILE *f);
 /* Writes one line with a printf-formatted message. */
 void oc_log(enum oc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 at most once every every_ms milliseconds (monotonic) per *last_ms, which starts at 0: the
+ * guard of a log line a client can trigger at will, so it cannot flood the log. */
+int oc_log_due(_Atomic int64_t *last_ms, int64_t every_ms);
 /* Writes one line with msg and extra string fields given as key, value pairs ending in NULL. */
 void oc_log_kv(enum oc_log_level level, const char *msg, ...);
 

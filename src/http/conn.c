@@ -265,14 +265,6 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
         resume_accept(-1, 0, w);
 }
 
-/* 1 for the one caller (over every worker) that may write a log line now, LOG_EVERY_MS after
- * the last one whose time is in *last_ms. */
-static int log_due(_Atomic int64_t *last_ms)
-{
-    int64_t now = oc_mono_ns() / 1000000, last = atomic_load(last_ms);
-    return now - last >= LOG_EVERY_MS && atomic_compare_exchange_strong(last_ms, &last, now);
-}
-
 /* Refuses c before evhttp reads anything: a short 503 written straight to the socket, then
  * the connection is closed. */
 static void refuse(struct http_conn *c, const char *why)
@@ -283,7 +275,7 @@ static void refuse(struct http_conn *c, const char *why)
     ssize_t r = send(bufferevent_getfd(c->bev), msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     (void)r; /* best effort: the client may see the close only */
     atomic_fetch_add_explicit(&srv->conns_refused, 1, memory_order_relaxed);
-    if (log_due(&srv->refuse_logged_ms))
+    if (oc_log_due(&srv->refuse_logged_ms, LOG_EVERY_MS))
         oc_log(OC_LOG_WARN, "http: refusing connections (%s); %llu refused so far", why,
                (unsigned long long)atomic_load(&srv->conns_refused));
     evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
@@ -388,7 +380,7 @@ static void on_accept_error(struct evconnlistener *lev, void *ptr)
     struct timeval tv = {0, PAUSE_MS * 1000};
     evtimer_add(w->accept_resume, &tv);
     atomic_fetch_add_explicit(&srv->accept_pauses, 1, memory_order_relaxed);
-    if (log_due(&srv->pause_logged_ms))
+    if (oc_log_due(&srv->pause_logged_ms, LOG_EVERY_MS))
         oc_log(OC_LOG_ERROR,
                "http: accept failed (%s) with %d connections open; accepting paused for %d ms "
                "at a time (%llu pauses so far; lower http.max_connections or raise the "

@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define STREAM_READ_MAX 4096 /* bytes a client may send while its stream is open */
@@ -96,8 +97,13 @@ static void stream_end(struct http_stream *s)
 /* Drops a client too far behind: closes its connection, which frees the request. */
 static void stream_drop(struct http_stream *s)
 {
-    oc_log(OC_LOG_WARN, "http: dropping a stream whose client is more than %d bytes behind",
-           HTTP_STREAM_MAX_BUFFER);
+    static _Atomic int64_t logged_ms; /* a slow client can trigger it: one line per 10 s */
+    static _Atomic uint64_t dropped;
+    uint64_t n = atomic_fetch_add(&dropped, 1) + 1;
+    if (oc_log_due(&logged_ms, 10000))
+        oc_log(OC_LOG_WARN,
+               "http: dropping a stream whose client is more than %d bytes behind (%llu so far)",
+               HTTP_STREAM_MAX_BUFFER, (unsigned long long)n);
     unlink_stream(s);
     http_conn_on_close(s->w, s->evcon, NULL, NULL);
     evhttp_connection_free(s->evcon);

@@ -56,6 +56,14 @@ const struct oc_setting incident_settings[] = {
     {"incident.deploy_secret", OC_SETTING_STR, "", 0, 0, NULL, F(deploy_secret), NULL,
      "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
      " empty: unsigned"},
+    {"incident.publish_sev1_after_s", OC_SETTING_INT, "600", -1, 86400, NULL, F(publish_after_s[1]),
+     NULL,
+     "status page: a SEV1 still a draft this many seconds after it opened is published by rule"
+     " (-1: only a person publishes)"},
+    {"incident.publish_sev2_after_s", OC_SETTING_INT, "600", -1, 86400, NULL, F(publish_after_s[2]),
+     NULL, "status page: the same for a SEV2"},
+    {"incident.publish_sev3_after_s", OC_SETTING_INT, "-1", -1, 86400, NULL, F(publish_after_s[3]),
+     NULL, "status page: the same for a SEV3 (-1: only a person publishes)"},
     {0},
 };
 
@@ -67,6 +75,7 @@ void incident_opts_default(struct incident_opts *o)
     memset(o, 0, sizeof(*o));
     config_settings_defaults(incident_settings, o);
     o->reclassify_s = 60;
+    o->publish_after_s[4] = -1; /* a SEV4 is never on the status page */
 }
 
 static void on_bus(const char *topic, const json_t *payload, void *arg)
@@ -301,6 +310,10 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
     inc_tl_add(m, id, now, "status_update", actor, json_pack("{s:s}", "status", status), 1, "%s",
                body);
     rc = inc_save(m, inc);
+    if (!inc->published_s) /* a person writing to viewers publishes the draft */
+        inc_publish_locked(m, inc, actor, "with a public status update", now);
+    else
+        inc_status_notify(m, "incident.updated", inc, NULL);
     inc_format_id(id, ids, sizeof(ids));
     struct oc_ev_incident ev = {.incident_id = ids, .status = status, .body = body, .at = now};
     inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE, oc_ev_incident_build(&ev));

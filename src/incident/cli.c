@@ -1,5 +1,5 @@
 /*
- * cli.c - `oncue incident list|show|ack|note|role|status|resolve|review`: a client of a
+ * cli.c - `oncue incident list|show|ack|publish|note|role|status|resolve|review`: a client of a
  * running server's /v1/incidents API over libcurl.
  *
  * --server URL (default $ONCUE_SERVER, else http://127.0.0.1:8470), --token T (default
@@ -180,6 +180,15 @@ static int do_ack(const struct conn *c, char **a, int n)
     return run(c, "POST", path, json_object(), print_row);
 }
 
+static int do_publish(const struct conn *c, char **a, int n)
+{
+    char path[256];
+    (void)n;
+    if (path_of(a[0], "/publish", path, sizeof(path)))
+        return 2;
+    return run(c, "POST", path, json_object(), print_row);
+}
+
 static int do_note(const struct conn *c, char **a, int n)
 {
     char path[256], *text;
@@ -251,6 +260,7 @@ static const struct action actions[] = {
     {"list", 0, do_list, "[--state open|triggered|...]", "list incidents, newest first"},
     {"show", 1, do_show, "ID", "one incident with its timeline"},
     {"ack", 1, do_ack, "ID", "acknowledge (stops escalation)"},
+    {"publish", 1, do_publish, "ID", "publish a draft incident on the public status page"},
     {"note", 2, do_note, "ID TEXT...", "add a note to the timeline"},
     {"role", 2, do_role, "ID ROLE [PERSON]",
      "assign commander|comms|ops|sme|scribe (no PERSON releases it)"},
@@ -283,7 +293,7 @@ static const struct oc_opt options[] = {
 const struct oc_cli incident_cli[] = {
     {"incident", "ACTION [ARGS...] [--server URL] [--token T] [--json] ...",
      "Acts on incidents through a running server; `oncue incident --help` lists the actions\n"
-     "(list, show, ack, note, role, status, resolve, review) and their arguments.\n",
+     "(list, show, ack, publish, note, role, status, resolve, review) and their arguments.\n",
      options, -1},
     {0},
 };

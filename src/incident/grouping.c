@@ -122,6 +122,9 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
         return;
     }
     json_object_update(inc->slice, json_object_get(p, "slice"));
+    /* a test alert: "test": true, or an Alertmanager alert labelled test="true" */
+    const char *label = json_string_value(json_object_get(json_object_get(p, "labels"), "test"));
+    inc->test = json_is_true(json_object_get(p, "test")) || (label && strcmp(label, "true") == 0);
     struct inc_alert *a = &inc->alerts[inc->nalerts++];
     snprintf(a->id, sizeof(a->id), "%s", aid);
     alert_fill(a, p, now);

@@ -109,6 +109,8 @@ struct incident_opts {
     const char *public_url;     /* status page base URL, for links ("" if none) */
     const char *deploy_secret;  /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
     const char *outbound_allow; /* private ranges deliveries may reach (NULL/"": none) */
+    int64_t publish_after_s[5]; /* by severity (1..3 used): seconds after opening a rule
+                                   publishes an incident on the status page; -1 never */
 };
 
 /* The incident module's settings (incident.*) over struct incident_opts, ending in {0}. */
@@ -162,6 +164,11 @@ int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor,
  * INCIDENT_MAX_TEXT bytes. */
 int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor, const char *title,
                           int64_t due_s, char *err, size_t errlen);
+/* Publishes a draft incident on the status page (a new incident is a draft until a person
+ * or its severity's rule publishes it): 0, OC_ENOTFOUND, OC_ECONFLICT (already published,
+ * with who and when in err) or OC_EDB. */
+int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char *err,
+                     size_t errlen);
 /* Closes a resolved incident. */
 int incident_close(struct incident_mgr *m, int64_t id, const char *actor);
 
@@ -189,17 +196,35 @@ int incident_reload_endpoints(struct incident_mgr *m, char *say, size_t n);
 
 /* The documents of the public status page, shaped like Statuspage's public API v2. */
 enum incident_status_doc {
-    STATUS_SUMMARY,      /* summary.json: page, components, unresolved incidents, status */
-    STATUS_STATUS,       /* status.json: page and the indicator */
-    STATUS_COMPONENTS,   /* components.json */
-    STATUS_INCIDENTS,    /* incidents.json: the last 50, resolved ones included */
-    STATUS_UNRESOLVED,   /* incidents/unresolved.json */
-    STATUS_MAINTENANCES, /* scheduled-maintenances*.json: none are kept yet (empty lists) */
+    STATUS_SUMMARY,        /* summary.json: page, components, unresolved incidents, status */
+    STATUS_STATUS,         /* status.json: page and the indicator */
+    STATUS_COMPONENTS,     /* components.json */
+    STATUS_INCIDENTS,      /* incidents.json: the last 50, resolved ones included */
+    STATUS_UNRESOLVED,     /* incidents/unresolved.json */
+    STATUS_MAINTENANCES,   /* scheduled-maintenances.json: the 50 newest windows */
+    STATUS_MAINT_UPCOMING, /* scheduled-maintenances/upcoming.json: not started */
+    STATUS_MAINT_ACTIVE,   /* scheduled-maintenances/active.json: in progress */
+    STATUS_UPTIME,         /* uptime.json (an oncue extension): 90 days per component */
 };
 /* One document (new reference). */
 json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc);
 /* The summary (incident_status_doc STATUS_SUMMARY; new reference). */
 json_t *incident_status_json(struct incident_mgr *m);
+/* --- maint.c: scheduled maintenances --- */
+
+#define INCIDENT_MAINT_MAX 1000 /* maintenances kept */
+/* Schedules a maintenance from body b {name, components (public names or ids), scheduled_for,
+ * scheduled_until (RFC 3339 or unix seconds), body}; *out: it as Statuspage shows it (new
+ * reference). 0, OC_EINVAL (the field in err), OC_ETOOBIG (INCIDENT_MAINT_MAX kept), OC_EDB. */
+int incident_maint_add(struct incident_mgr *m, const char *actor, const json_t *b,
+                       json_t **out /* OUT */, char *err, size_t errlen);
+/* Deletes maintenance id: 0, OC_ENOTFOUND or OC_EDB. */
+int incident_maint_delete(struct incident_mgr *m, int64_t id);
+/* The 50 newest maintenances as Statuspage shows them (new reference). */
+json_t *incident_maint_list_json(struct incident_mgr *m);
+
+/* The public status page as an Atom feed (RFC 4287; caller frees). */
+char *incident_status_atom(struct incident_mgr *m);
 /* The public status page as self-contained HTML (caller frees). */
 char *incident_status_html(struct incident_mgr *m);
 
@@ -212,6 +237,9 @@ struct incident_outbox *incident_outbox(struct incident_mgr *m);
  * secret (webhook) or routing key (pagerduty). 0, OC_EINVAL or OC_EDB; *id when not NULL. */
 int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, const char *kind,
                                  const char *url, const char *secret, int64_t *id /* OUT */);
+/* Disables endpoint name (it gets nothing more; its pending messages are dropped): 0,
+ * OC_ENOTFOUND or OC_EDB. */
+int incident_outbox_disable(struct incident_outbox *ob, const char *name);
 /* Endpoints as JSON (new reference); secrets are never included, and with redact the URLs
  * are cut after their host (a chat webhook's path is its credential: for non-admins). */
 json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact);
@@ -225,7 +253,8 @@ void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *deliv
 
 /* --- cli.c and module.c --- */
 
-/* `oncue incident list|show|ack|note|role|status|resolve|review`; returns the exit status. */
+/* `oncue incident list|show|ack|publish|note|role|status|resolve|review`; returns the exit status.
+ */
 int incident_cli_main(int argc, char **argv);
 /* Its options (--help and docs/cli.md), ending in {0}. */
 extern const struct oc_cli incident_cli[];

@@ -48,19 +48,24 @@ struct inc_alert {
                                stored: a restart counts afresh) */
 };
 
+#define INC_XC_DETAIL_MAX 640 /* bytes of a cross-check's sentence */
+
 struct incident {
     int64_t id;
     enum incident_state state;
-    int sev;                    /* 1..4 */
-    int sev_override;           /* grid severity when a responder overrode it (0: none) */
-    json_t *slice;              /* owned object of dimension values (union of alerts) */
-    char service[INC_NAME_MAX]; /* the routed service ("" if none) */
-    char team[INC_NAME_MAX];    /* the paged team */
-    int default_tried;          /* inc_page_default ran (not stored: a restart tries again) */
-    char policy[INC_NAME_MAX];  /* its escalation policy */
-    char title[256];            /* public name */
-    char public_status[16];     /* investigating, identified, monitoring, resolved */
-    char merged_into[32];       /* "INC-4" once merged into another incident, else "" */
+    int sev;                         /* 1..4 */
+    int sev_override;                /* grid severity when a responder overrode it (0: none) */
+    json_t *slice;                   /* owned object of dimension values (union of alerts) */
+    char service[INC_NAME_MAX];      /* the routed service ("" if none) */
+    char team[INC_NAME_MAX];         /* the paged team */
+    int default_tried;               /* inc_page_default ran (not stored: a restart tries again) */
+    char policy[INC_NAME_MAX];       /* its escalation policy */
+    char title[256];                 /* public name */
+    char public_status[16];          /* investigating, identified, monitoring, resolved */
+    char merged_into[32];            /* "INC-4" once merged into another incident, else "" */
+    int64_t published_s;             /* when the status page first showed it (0: still a draft) */
+    char published_by[INC_NAME_MAX]; /* the person who published it, or "rule" */
+    int test;                        /* opened by a test alert: no rule ever publishes it */
     int64_t opened_s, acked_s, mitigated_s, resolved_s, closed_s;
     int64_t last_alert_s;                   /* last alert joined or fired */
     int64_t last_public_s;                  /* last public status update (0: none) */
@@ -71,6 +76,10 @@ struct incident {
     int64_t peak_s;                         /* when */
     json_t *snap_open, *snap_peak;          /* metric snapshots (owned objects or NULL) */
     json_t *causes;                         /* rca.localized causes (owned array or NULL) */
+    char xc_verdict[16];                    /* crosscheck.c: agrees, disagrees, no_data, "" */
+    char xc_detail[INC_XC_DETAIL_MAX];      /* ... in words */
+    int64_t xc_at;                          /* ... when (0: not yet) */
+    json_t *xc_edge;                        /* ... the edge views compared (owned or NULL) */
     char roles[ROLE_NSINGLE][INC_NAME_MAX]; /* "" when unassigned */
     char smes[INCIDENT_MAX_SMES][INC_NAME_MAX];
     int nalerts;
@@ -193,6 +202,86 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
 /* 1 when the resolve rule holds for inc at now (it may be resolved without force). */
 int inc_recovered(const struct incident_mgr *m, const struct incident *inc, int64_t now);
 
+/* publish.c (caller holds m->mu) */
+/* Publishes inc on the status page at now by actor ("rule" for the severity rule) with a
+ * timeline entry saying who and why (how: "" or a few words); saved. 0, OC_ECONFLICT (already
+ * published) or OC_EDB. */
+int inc_publish_locked(struct incident_mgr *m, struct incident *inc, const char *actor,
+                       const char *how, int64_t now);
+/* Publishes inc by its severity's rule when that is due at now (open, not a test, not yet
+ * published, incident.publish_sevN_after_s elapsed since it opened); 1 when it did. */
+int inc_publish_by_rule(struct incident_mgr *m, struct incident *inc, int64_t now);
+
+/* status.c: the status page's components */
+#define INC_COMPONENTS_MAX 64 /* components a status page lists */
+
+/* One status page component. */
+struct inc_comp {
+    char name[128];  /* its public name */
+    int worst;       /* the worst severity of the open incidents on it (0: none) */
+    int64_t changed; /* the last time an incident on it opened, changed or resolved (0: never) */
+    int maintenance; /* a maintenance on it is in progress */
+};
+
+struct inc_comps {
+    struct inc_comp c[INC_COMPONENTS_MAX];
+    int n;
+};
+
+struct catalog;
+/* The public component name of service (into out), from the catalog cat (NULL: none); ""
+ * when unknown. Never the service's own name. */
+void inc_public_component(const struct catalog *cat, const char *service, char *out, size_t n);
+/* The components (into cs): "Video playback" first, then every public component of cat's
+ * services in catalog order, then any an incident names beyond those; statuses from the
+ * open incidents. Caller holds m->mu. */
+void inc_comps_build(struct incident_mgr *m, const struct catalog *cat, struct inc_comps *cs);
+/* A stable id for a component name: 12 hex digits of its 64-bit FNV-1a hash. */
+void inc_comp_id(const char *name, char *out, size_t n);
+/* 1 when the status page shows inc: published and SEV1-SEV3. */
+int inc_status_shown(const struct incident *inc);
+
+/* A component as Statuspage shows it (position pos, 1-based; since: the time shown when no
+ * incident touched it). New reference. */
+json_t *inc_comp_json(const struct inc_comp *c, int pos, int64_t since);
+
+/* maint.c (caller holds m->mu) */
+#define INC_MAINT_LISTED 50 /* maintenances scheduled-maintenances.json lists, newest first */
+enum inc_maint_which {
+    MAINT_ALL,      /* the INC_MAINT_LISTED newest windows */
+    MAINT_UPCOMING, /* scheduled: not started */
+    MAINT_ACTIVE,   /* in progress */
+    MAINT_CURRENT,  /* upcoming and in progress (summary.json) */
+};
+/* The maintenances of which as Statuspage shows them, newest window first (new reference);
+ * marks the components of cs under one in progress (maintenance = 1). base: the page URL. */
+json_t *inc_maint_json(struct incident_mgr *m, struct inc_comps *cs, const char *base, int64_t now,
+                       enum inc_maint_which which);
+
+/* subscribe.c (caller holds m->mu) */
+/* Tells the status page's webhook subscribers about inc (type "incident.published",
+ * "incident.updated", "incident.resolved"; nothing for a draft or a SEV4) or, with inc NULL,
+ * about maint (borrowed; "maintenance.scheduled", "maintenance.deleted"): data is {"page",
+ * "incident" | "scheduled_maintenance"} as the public status API shows them. */
+void inc_status_notify(struct incident_mgr *m, const char *type, const struct incident *inc,
+                       const json_t *maint);
+/* status.c: {"page": {id, status_indicator, status_description}} with inc (NULL: none) as
+ * "incident" as incidents.json shows it. New reference. Caller holds m->mu. */
+json_t *inc_status_payload(struct incident_mgr *m, const struct incident *inc);
+
+/* Tells the status page's subscribers about maintenances that started or completed by now
+ * ("maintenance.updated"), each once; returns how many. */
+int inc_maint_tick(struct incident_mgr *m, int64_t now);
+
+/* uptime.c */
+#define INC_UPTIME_DAYS 90 /* days of uptime a component shows */
+/* The uptime of each component of cs (same order) over the INC_UPTIME_DAYS UTC days up to
+ * now, from m's published incidents (cat: their public components): [{id, name,
+ * uptime_percentage, days: [{date, status, major_outage_minutes, partial_outage_minutes,
+ * degraded_performance_minutes}] oldest first}]. New reference. Caller holds m->mu. */
+json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
+                        const struct catalog *cat, int64_t now);
+
 /* severity.c */
 int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
                 struct incident_impact *imp);
@@ -241,7 +330,29 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg);
  * before returning: 0, OC_EINVAL (not an http(s) URL) or OC_EDB. */
 int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
                       const char *secret, const char *type, const json_t *data);
+/* 1 when a status page subscription (an endpoint of kind "status") is live. */
+int inc_outbox_has_status(struct incident_outbox *ob);
+/* Queues {"type", "timestamp", "data": data (borrowed)} for every live status page
+ * subscription, signed per Standard Webhooks at delivery; committed before returning. */
+void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data);
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
 void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
+
+/* status.c: appends s to b escaped for HTML and XML text and attribute values (< > & "), and
+ * the string member k of o ("" when absent or not a string); the page and the feed share them. */
+void inc_esc(struct oc_buf *b, const char *s);
+const char *inc_jstr(const json_t *o, const char *k);
+
+/* severity.c: the metric over slice (its beacon-dimension members) from from to to: the whole
+ * range (step 0), or point k of steps of step seconds; NAN without data. */
+double inc_query_value(struct qoe_cube *c, int metric /* enum qoe_metric */, const json_t *slice,
+                       int64_t from, int64_t to, int64_t step, int k);
+
+/* crosscheck.c: compares the CDN logs' edge metrics of inc's slice with the hour before (the
+ * runbook's "confirm with an independent source"), from 3 minutes after it opened and then
+ * every 5 minutes; keeps the verdict on inc and writes it on the timeline when it changes.
+ * upto: the end of the complete minutes. Returns 1 when the verdict changed. Caller holds
+ * m->mu. */
+int inc_crosscheck(struct incident_mgr *m, struct incident *inc, int64_t upto, int64_t now);
 
 #endif

@@ -113,6 +113,7 @@ void inc_free(struct incident *inc)
     json_decref(inc->snap_open);
     json_decref(inc->snap_peak);
     json_decref(inc->causes);
+    json_decref(inc->xc_edge);
     for (int i = 0; i < inc->nalerts; i++)
         json_decref(inc->alerts[i].event);
     free(inc);
@@ -169,11 +170,20 @@ json_t *inc_to_json(const struct incident *inc, int full)
     json_object_set_new(o, "public_status", json_string(inc->public_status));
     json_object_set_new(o, "merged_into",
                         inc->merged_into[0] ? json_string(inc->merged_into) : json_null());
+    json_object_set_new(o, "published_at", opt_int(inc->published_s));
+    json_object_set_new(o, "published_by",
+                        inc->published_s ? json_string(inc->published_by) : json_null());
+    json_object_set_new(o, "test", json_boolean(inc->test));
     json_object_set_new(o, "peak_share", json_real(inc->peak_share));
     json_object_set_new(
         o, "snapshots",
         json_pack("{s:O?, s:O?}", "declaration", inc->snap_open, "peak", inc->snap_peak));
     json_object_set_new(o, "causes", inc->causes ? json_incref(inc->causes) : json_array());
+    json_object_set_new(o, "cross_check",
+                        inc->xc_at ? json_pack("{s:s, s:s, s:s, s:I, s:O?}", "source", "cdn_logs",
+                                               "verdict", inc->xc_verdict, "detail", inc->xc_detail,
+                                               "at", (json_int_t)inc->xc_at, "edge", inc->xc_edge)
+                                   : json_null());
     if (full)
         json_object_set_new(o, "private",
                             json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "policy", inc->policy,
@@ -257,10 +267,25 @@ static void inc_from_json(struct incident *inc, const json_t *o)
     inc->mitigated_s = get_int(o, "mitigated_at");
     inc->resolved_s = get_int(o, "resolved_at");
     inc->closed_s = get_int(o, "closed_at");
+    if (json_object_get(o, "published_at")) {
+        inc->published_s = get_int(o, "published_at");
+        copy_str(inc->published_by, sizeof(inc->published_by), o, "published_by");
+    } else { /* stored before the publish gate: it was on the status page from the start */
+        inc->published_s = inc->opened_s;
+        snprintf(inc->published_by, sizeof(inc->published_by), "oncue");
+    }
+    inc->test = json_is_true(json_object_get(o, "test"));
     inc->peak_share = json_number_value(json_object_get(o, "peak_share"));
     inc->snap_open = get_obj(json_object_get(o, "snapshots"), "declaration");
     inc->snap_peak = get_obj(json_object_get(o, "snapshots"), "peak");
     inc->causes = get_obj(o, "causes");
+    const json_t *xc = json_object_get(o, "cross_check");
+    if (json_is_object(xc)) {
+        copy_str(inc->xc_verdict, sizeof(inc->xc_verdict), xc, "verdict");
+        copy_str(inc->xc_detail, sizeof(inc->xc_detail), xc, "detail");
+        inc->xc_at = get_int(xc, "at");
+        inc->xc_edge = get_obj(xc, "edge");
+    }
     roles_from_json(inc, json_object_get(o, "roles"));
     json_array_foreach(json_object_get(o, "alerts"), i, v)
     {

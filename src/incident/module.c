@@ -100,6 +100,14 @@ static void close_post(struct http_req *req)
         done(req, id, incident_close(mgr(req), id, req->principal), "");
 }
 
+static void publish_post(struct http_req *req)
+{
+    char err[256] = "";
+    int64_t id = req_id(req);
+    if (id)
+        done(req, id, incident_publish(mgr(req), id, req->principal, err, sizeof err), err);
+}
+
 static const char *body_str(const json_t *b, const char *k)
 {
     return json_string_value(json_object_get(b, k));
@@ -328,6 +336,114 @@ STATUS_ROUTE(sp_components, STATUS_COMPONENTS)
 STATUS_ROUTE(sp_incidents, STATUS_INCIDENTS)
 STATUS_ROUTE(sp_unresolved, STATUS_UNRESOLVED)
 STATUS_ROUTE(sp_maintenances, STATUS_MAINTENANCES)
+STATUS_ROUTE(sp_maint_upcoming, STATUS_MAINT_UPCOMING)
+STATUS_ROUTE(sp_maint_active, STATUS_MAINT_ACTIVE)
+STATUS_ROUTE(sp_uptime, STATUS_UPTIME)
+
+static void maint_list(struct http_req *req)
+{
+    http_reply_json(
+        req, 200, json_pack("{s:o}", "scheduled_maintenances", incident_maint_list_json(mgr(req))));
+}
+
+static void maint_post(struct http_req *req)
+{
+    char err[256] = "";
+    json_t *b = http_body_json(req), *out = NULL;
+    if (!b)
+        return;
+    int rc = incident_maint_add(mgr(req), req->principal, b, &out, err, sizeof err);
+    if (rc)
+        http_reply_err(req, rc, "%s", err[0] ? err : oc_strerror(rc));
+    else
+        http_reply_json(req, 201, out);
+    json_decref(b);
+}
+
+static void maint_delete(struct http_req *req)
+{
+    const char *p = http_param(req, "id");
+    char *end;
+    long long id = strtoll(p && (p[0] == 'M' || p[0] == 'm') && strlen(p) > 4 ? p + 4
+                           : p                                                ? p
+                                                                              : "",
+                           &end, 10);
+    int rc = id > 0 && !*end ? incident_maint_delete(mgr(req), id) : OC_ENOTFOUND;
+    if (rc)
+        http_reply_err(req, rc, "no maintenance %s", p ? p : "");
+    else
+        http_reply(req, 204, NULL, NULL, 0);
+}
+
+#define SUB_NAME_MAX 64 /* bytes of a subscription's name */
+
+/* POST /v1/status/subscriptions {name, url, secret}: an admin subscribes a webhook URL to
+ * the public status page (an outbox endpoint "status/NAME" of kind "status"). */
+static void sub_post(struct http_req *req)
+{
+    char name[SUB_NAME_MAX + 16];
+    int64_t id = 0;
+    json_t *b = http_body_json(req);
+    if (!b)
+        return;
+    const char *n = body_str(b, "name"), *secret = body_str(b, "secret");
+    if (!n || !n[0] || strlen(n) > SUB_NAME_MAX || strchr(n, '/')) {
+        http_problem(req, 422, "name: 1 to %d bytes without '/'", SUB_NAME_MAX);
+    } else if (!secret || strncmp(secret, "whsec_", 6) != 0 || strlen(secret) < 38) {
+        http_problem(req, 422,
+                     "secret: a Standard Webhooks secret (whsec_ and the base64 of 24 "
+                     "to 64 bytes)");
+    } else {
+        snprintf(name, sizeof name, "status/%s", n);
+        int rc = incident_outbox_add_endpoint(incident_outbox(mgr(req)), name, "status",
+                                              body_str(b, "url"), body_str(b, "secret"), &id);
+        if (rc)
+            http_reply_err(req, rc,
+                           "url: an http(s) URL; secret: a Standard Webhooks secret (whsec_ "
+                           "followed by base64)");
+        else
+            http_reply_json(req, 201,
+                            json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "name", name, "url",
+                                      body_str(b, "url")));
+    }
+    json_decref(b);
+}
+
+static void sub_list(struct http_req *req)
+{
+    json_t *all = incident_outbox_endpoints_json(incident_outbox(mgr(req)), 0), *out = json_array();
+    json_t *e;
+    size_t i;
+    json_array_foreach(all, i, e)
+    {
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (kind && strcmp(kind, "status") == 0)
+            json_array_append(out, e);
+    }
+    json_decref(all);
+    http_reply_json(req, 200, json_pack("{s:o}", "subscriptions", out));
+}
+
+static void sub_delete(struct http_req *req)
+{
+    char name[SUB_NAME_MAX + 16];
+    const char *n = http_param(req, "name");
+    snprintf(name, sizeof name, "status/%s", n ? n : "");
+    int rc = incident_outbox_disable(incident_outbox(mgr(req)), name);
+    if (rc)
+        http_reply_err(req, rc, "no subscription %s", n ? n : "");
+    else
+        http_reply(req, 204, NULL, NULL, 0);
+}
+
+static void status_atom_get(struct http_req *req)
+{
+    char *xml = incident_status_atom(mgr(req));
+    http_set_header(req, "Cache-Control", "no-cache");
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_reply(req, 200, "application/atom+xml; charset=utf-8", xml, strlen(xml));
+    free(xml);
+}
 
 static void status_html_get(struct http_req *req)
 {
@@ -344,6 +460,8 @@ static const struct http_route incident_routes[] = {
      "declare an incident by hand (an alert.fired-shaped body)"},
     {"GET", "/v1/incidents/{id}", one_get, HTTP_VIEWER, 0, "one incident with its timeline"},
     {"POST", "/v1/incidents/{id}/ack", ack_post, HTTP_RESPONDER, ACTION_BODY, "acknowledge"},
+    {"POST", "/v1/incidents/{id}/publish", publish_post, HTTP_RESPONDER, ACTION_BODY,
+     "publish a draft incident on the public status page"},
     {"POST", "/v1/incidents/{id}/note", note_post, HTTP_RESPONDER, ACTION_BODY,
      "add a note to the timeline {text}"},
     {"POST", "/v1/incidents/{id}/role", role_post, HTTP_RESPONDER, ACTION_BODY,
@@ -369,6 +487,9 @@ static const struct http_route incident_routes[] = {
     {"GET", "/status.json", status_json_get, HTTP_PUBLIC, 0,
      "public status summary (Statuspage-shaped)"},
     {"GET", "/status", status_html_get, HTTP_PUBLIC, 0, "public status page (HTML)"},
+    {"GET", "/status/feed.atom", status_atom_get, HTTP_PUBLIC, 0,
+     "public status page as an Atom feed: published incidents and maintenances with updates"},
+    {"GET", "/history.atom", status_atom_get, HTTP_PUBLIC, 0, "the same feed at Statuspage's path"},
     {"GET", "/api/v2/summary.json", sp_summary, HTTP_PUBLIC, 0,
      "Statuspage API: page, components, unresolved incidents, status"},
     {"GET", "/api/v2/status.json", sp_status, HTTP_PUBLIC, 0, "Statuspage API: the indicator"},
@@ -378,12 +499,26 @@ static const struct http_route incident_routes[] = {
      "Statuspage API: the last 50 incidents, resolved ones included"},
     {"GET", "/api/v2/incidents/unresolved.json", sp_unresolved, HTTP_PUBLIC, 0,
      "Statuspage API: unresolved incidents"},
+    {"GET", "/api/v2/uptime.json", sp_uptime, HTTP_PUBLIC, 0,
+     "oncue extension: 90 UTC days per component (worst status, outage minutes) and uptime %"},
     {"GET", "/api/v2/scheduled-maintenances.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: scheduled maintenances (none are kept yet)"},
-    {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: upcoming maintenances (none are kept yet)"},
-    {"GET", "/api/v2/scheduled-maintenances/active.json", sp_maintenances, HTTP_PUBLIC, 0,
-     "Statuspage API: active maintenances (none are kept yet)"},
+     "Statuspage API: the 50 newest scheduled maintenances"},
+    {"GET", "/api/v2/scheduled-maintenances/upcoming.json", sp_maint_upcoming, HTTP_PUBLIC, 0,
+     "Statuspage API: maintenances not yet started"},
+    {"GET", "/api/v2/scheduled-maintenances/active.json", sp_maint_active, HTTP_PUBLIC, 0,
+     "Statuspage API: maintenances in progress"},
+    {"POST", "/v1/status/subscriptions", sub_post, HTTP_ADMIN, ACTION_BODY,
+     "subscribe a webhook URL to the public status page {name, url, secret}"},
+    {"GET", "/v1/status/subscriptions", sub_list, HTTP_ADMIN, 0,
+     "the status page's webhook subscriptions"},
+    {"DELETE", "/v1/status/subscriptions/{name}", sub_delete, HTTP_ADMIN, 0,
+     "end a status page webhook subscription"},
+    {"GET", "/v1/maintenances", maint_list, HTTP_VIEWER, 0,
+     "scheduled maintenances of the status page, newest window first"},
+    {"POST", "/v1/maintenances", maint_post, HTTP_RESPONDER, ACTION_BODY,
+     "schedule a maintenance {name, components, scheduled_for, scheduled_until, body}"},
+    {"DELETE", "/v1/maintenances/{id}", maint_delete, HTTP_RESPONDER, 0,
+     "delete a scheduled maintenance (MNT-3 or 3)"},
     {0},
 };
 

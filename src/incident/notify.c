@@ -10,6 +10,7 @@
  * Endpoints are upserted by name at start; the API can add more.
  */
 #include "incident/incident_int.h"
+#include "core/alloc.h"
 #include "incident/sql.h"
 #include "core/err.h"
 #include "store/store.h"
@@ -127,7 +128,9 @@ json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact)
     store_lock(ob->app->store);
     if (store_prepare(ob->app->store, INC_SQL_EP_LIST, &st) == 0) {
         while (store_step(st) == STORE_ROW) {
-            const char *url = store_col_text(st, 3);
+            char *url = NULL;
+            if (store_unseal(ob->app->store, store_col_text(st, 3), &url) != 0)
+                url = oc_strdup("(sealed with another key)");
             if (redact)
                 redact_url(url ? url : "", shown, sizeof shown);
             json_array_append_new(
@@ -138,6 +141,7 @@ json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact)
                           store_col_is_null(st, 4) ? json_null()
                                                    : json_integer(store_col_int(st, 4)),
                           "created_at", (json_int_t)store_col_int(st, 5)));
+            free(url);
         }
         store_reset(st);
     }

@@ -37,7 +37,55 @@
 static const int retry_after_attempt[] = {0, 5, 300, 1800, 7200, 18000, 36000, 36000, 0};
 #define MAX_ATTEMPTS 8
 
-static const char *const kinds[] = {"slack", "teams", "teams_legacy", "pagerduty", "webhook", NULL};
+static const char *const kinds[] = {"slack",  "teams", "teams_legacy", "pagerduty", "webhook",
+                                    "status", NULL};
+
+/* 1 for the kinds whose messages are signed per Standard Webhooks (a secret is required). */
+static int signed_kind(const char *k)
+{
+    return strcmp(k, "webhook") == 0 || strcmp(k, "status") == 0;
+}
+
+/* Seals the endpoint URLs and secrets stored in clear by a version before sealing (once:
+ * sealed values are left alone). */
+static void seal_plain(struct store *s)
+{
+    struct store_stmt *st;
+    int64_t ids[256];
+    int n = 0, done = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_PLAIN, &st) == 0) {
+        while (n < 256 && store_step(st) == STORE_ROW)
+            ids[n++] = store_col_int(st, 0);
+        store_reset(st);
+    }
+    for (int i = 0; i < n; i++) {
+        char *url = NULL, *secret = NULL, *surl, *ssec;
+        if (store_prepare(s, INC_SQL_EP_SECRETS, &st) != 0)
+            break;
+        store_bind_int(st, 1, ids[i]);
+        if (store_step(st) == STORE_ROW) {
+            store_unseal(s, store_col_text(st, 0), &url);
+            store_unseal(s, store_col_text(st, 1), &secret);
+        }
+        store_reset(st);
+        surl = store_seal(s, url);
+        ssec = store_seal(s, secret);
+        if (url && store_prepare(s, INC_SQL_EP_SEAL, &st) == 0) {
+            STORE_BIND(st, STORE_TEXT(surl), STORE_TEXT(ssec), STORE_INT(ids[i]));
+            done += store_step(st) == STORE_DONE;
+            store_reset(st);
+        }
+        free(url);
+        free(secret);
+        free(surl);
+        free(ssec);
+    }
+    store_unlock(s);
+    if (done)
+        oc_log(OC_LOG_INFO, "incident: sealed the URLs and secrets of %d notification endpoints",
+               done);
+}
 
 /* A new outbox over app's store (borrowed): 0 or OC_EIO when libsodium cannot start. */
 int inc_outbox_new(struct oc_app *app, const char *allow, struct incident_outbox **out, char *err,
@@ -59,6 +107,8 @@ int inc_outbox_new(struct oc_app *app, const char *allow, struct incident_outbox
     ob->app = app;
     ob->guard = g;
     pthread_mutex_init(&ob->deliver_mu, NULL);
+    if (app->store)
+        seal_plain(app->store);
     *out = ob;
     return 0;
 }
@@ -89,21 +139,26 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
     if (!name || !name[0] || strlen(name) > 128 || !kind_ok(kind) || !url ||
         strlen(url) > URL_MAX || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
         return OC_EINVAL;
-    if ((!strcmp(kind, "webhook") || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
+    if ((signed_kind(kind) || !strcmp(kind, "pagerduty")) && (!secret || !secret[0]))
         return OC_EINVAL;
+    if ((strcmp(kind, "status") == 0) != (strncmp(name, "status/", 7) == 0))
+        return OC_EINVAL; /* status subscriptions are "status/NAME", and only they */
     char sig[64 * WEBHOOK_SECRETS_MAX];
-    if (!strcmp(kind, "webhook") &&
+    if (signed_kind(kind) &&
         incident_webhook_sign(secret, "msg_check", 0, "", 0, sig, sizeof sig) != 0)
         return OC_EINVAL;                 /* an undecodable secret would send unsigned messages */
     if (strncmp(name, "deploy/", 7) == 0) /* reserved for the catalog's deploy webhooks */
         return OC_EINVAL;
+    char *surl = store_seal(s, url), *ssecret = store_seal(s, secret);
     store_lock(s);
     if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
-        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT(kind), STORE_TEXT(url), STORE_TEXT(secret),
+        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT(kind), STORE_TEXT(surl), STORE_TEXT(ssecret),
                    STORE_INT(oc_clock_now_s(ob->app->clock)));
         rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
+    free(surl);
+    free(ssecret);
     if (!rc && id && store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
         store_bind_text(st, 1, name);
         *id = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
@@ -163,6 +218,72 @@ void inc_outbox_enqueue(struct incident_outbox *ob, const struct inc_msg *msg)
         oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
 }
 
+int inc_outbox_has_status(struct incident_outbox *ob)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *st;
+    int any = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_STATUS, &st) == 0) {
+        any = store_step(st) == STORE_ROW;
+        store_reset(st);
+    }
+    store_unlock(s);
+    return any;
+}
+
+void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *eps;
+    int64_t now = oc_clock_now_s(ob->app->clock);
+    char ts[32];
+    inc_iso_time(now, ts, sizeof ts);
+    json_t *b = json_pack("{s:s, s:s, s:O}", "type", type, "timestamp", ts, "data", data);
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    if (!text || !s || store_begin(s) != 0) {
+        free(text);
+        return;
+    }
+    if (store_prepare(s, INC_SQL_EP_STATUS, &eps) == 0) {
+        while (store_step(eps) == STORE_ROW)
+            if (queue_row(s, store_col_int(eps, 0), type, text, now) != 0)
+                oc_log(OC_LOG_ERROR, "incident: outbox: %s", store_errmsg(s));
+        store_reset(eps);
+    }
+    if (store_commit(s) != 0)
+        oc_log(OC_LOG_ERROR, "incident: outbox commit failed: %s", store_errmsg(s));
+    free(text);
+}
+
+int incident_outbox_disable(struct incident_outbox *ob, const char *name)
+{
+    struct store *s = ob->app->store;
+    struct store_stmt *st;
+    int64_t id = 0;
+    int rc = OC_EDB;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
+        store_bind_text(st, 1, name);
+        id = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
+        store_reset(st);
+        rc = id ? OC_EDB : OC_ENOTFOUND;
+    }
+    if (id && store_prepare(s, INC_SQL_EP_DISABLE, &st) == 0) {
+        STORE_BIND(st, STORE_INT(oc_clock_now_s(ob->app->clock)), STORE_INT(id));
+        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_reset(st);
+    }
+    if (!rc && store_prepare(s, INC_SQL_OB_DISABLE_EP, &st) == 0) {
+        store_bind_int(st, 1, id);
+        store_step(st);
+        store_reset(st);
+    }
+    store_unlock(s);
+    return rc;
+}
+
 int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const char *url,
                       const char *secret, const char *type, const json_t *data)
 {
@@ -181,13 +302,16 @@ int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const cha
     json_t *b = json_pack("{s:s, s:s, s:O}", "type", type, "timestamp", ts, "data", data);
     char *text = json_dumps(b, JSON_COMPACT);
     json_decref(b);
+    char *surl = store_seal(s, url), *ssecret = store_seal(s, secret && secret[0] ? secret : NULL);
     if (store_prepare(s, INC_SQL_EP_ADD, &st) == 0) {
-        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT("deploy"), STORE_TEXT(url),
-                   STORE_TEXT(secret && secret[0] ? secret : NULL), STORE_INT(now));
+        STORE_BIND(st, STORE_TEXT(name), STORE_TEXT("deploy"), STORE_TEXT(surl),
+                   STORE_TEXT(ssecret), STORE_INT(now));
         if (store_step(st) == STORE_DONE)
             ep = 1;
         store_reset(st);
     }
+    free(surl);
+    free(ssecret);
     if (ep && store_prepare(s, INC_SQL_EP_ID, &st) == 0) {
         store_bind_text(st, 1, name);
         ep = store_step(st) == STORE_ROW ? store_col_int(st, 0) : 0;
@@ -210,6 +334,7 @@ struct due {
     int64_t id, ep, attempts, created;
     char msg_id[48], kind[16];
     char *body, *url, *secret;
+    int sealed_bad; /* its URL or secret did not open with the data directory's key */
 };
 
 static int load_due(struct store *s, int64_t now, struct due *d, int max)
@@ -222,14 +347,17 @@ static int load_due(struct store *s, int64_t now, struct due *d, int max)
         while (n < max && store_step(st) == STORE_ROW) {
             struct due *x = &d[n++];
             const char *sec = store_col_text(st, 7);
+            memset(x, 0, sizeof *x);
             x->id = store_col_int(st, 0);
             snprintf(x->msg_id, sizeof(x->msg_id), "%s", store_col_text(st, 1));
             x->body = oc_strdup(store_col_text(st, 2));
             x->attempts = store_col_int(st, 3);
             x->created = store_col_int(st, 4);
             snprintf(x->kind, sizeof(x->kind), "%s", store_col_text(st, 5));
-            x->url = oc_strdup(store_col_text(st, 6));
-            x->secret = sec ? oc_strdup(sec) : NULL;
+            /* sealed at rest; one that does not open is sent nowhere (deliver says why) */
+            if (store_unseal(s, store_col_text(st, 6), &x->url) != 0 ||
+                store_unseal(s, sec, &x->secret) != 0)
+                x->sealed_bad = 1;
             x->ep = store_col_int(st, 8);
         }
         store_reset(st);
@@ -276,7 +404,7 @@ static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d
                                        int64_t now)
 {
     char sig[64 * WEBHOOK_SECRETS_MAX], line[64 * WEBHOOK_SECRETS_MAX + 32];
-    if (strcmp(d->kind, "webhook") != 0 && (strcmp(d->kind, "deploy") != 0 || !d->secret))
+    if (!signed_kind(d->kind) && (strcmp(d->kind, "deploy") != 0 || !d->secret))
         return h;
     snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);
     h = curl_slist_append(h, line);
@@ -433,7 +561,13 @@ int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
     n = load_due(ob->app->store, now_s, d, DUE_MAX);
     for (int i = 0; i < n; i++) {
         char *body = gone_ep && d[i].ep == gone_ep ? NULL : final_body(&d[i]);
-        if (body) {
+        if (body && d[i].sealed_bad) { /* an attempt that failed here, with why */
+            memset(&a, 0, sizeof a);
+            snprintf(a.error, sizeof a.error,
+                     "the endpoint's URL or secret does not open with DATA/oncue.key (was the "
+                     "key file replaced? define the endpoint again)");
+            record(ob->app->store, &d[i], &a, now_s);
+        } else if (body) {
             post(&ob->guard, &d[i], body, &a);
             record(ob->app->store, &d[i], &a, now_s);
             sent++;

@@ -86,8 +86,8 @@ int incident_classify(const struct incident_grid *g, const struct incident_impac
 }
 
 /* Runs one whole-range (or per-minute) query over the slice; NAN when there is no data. */
-static double query_value(struct qoe_cube *c, enum qoe_metric metric, const json_t *slice,
-                          int64_t from, int64_t to, int64_t step, int k)
+double inc_query_value(struct qoe_cube *c, int metric, const json_t *slice, int64_t from,
+                       int64_t to, int64_t step, int k)
 {
     struct qoe_query q;
     struct qoe_result *r = NULL;
@@ -96,7 +96,7 @@ static double query_value(struct qoe_cube *c, enum qoe_metric metric, const json
     json_t *v;
     double out = NAN;
     memset(&q, 0, sizeof(q));
-    q.metric = metric;
+    q.metric = (enum qoe_metric)metric;
     q.from = from;
     q.to = to;
     q.step = step;
@@ -124,7 +124,7 @@ static int64_t rebuffer_run(struct qoe_cube *c, int64_t to, double line, double 
     int seen = 0;
     *last = 0;
     for (int k = 9; k >= 0; k--) {
-        double v = query_value(c, QOE_REBUFFER_RATIO, empty, to - 600, to, 60, k);
+        double v = inc_query_value(c, QOE_REBUFFER_RATIO, empty, to - 600, to, 60, k);
         if (isnan(v) && !seen)
             continue;
         if (!seen)
@@ -151,16 +151,17 @@ int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, con
     int rc = OC_ENOTFOUND;
     memset(out, 0, sizeof(*out));
     if (c) {
-        double all = query_value(c, QOE_CONCURRENT, empty, from, to, to - from, 0);
-        double part = query_value(c, QOE_CONCURRENT, slice, from, to, to - from, 0);
-        double reb = or0(query_value(c, QOE_REBUFFERING_SHARE, slice, recent, to, to - recent, 0));
-        double fail = or0(query_value(c, QOE_VSF_RATE, slice, recent, to, to - recent, 0)) +
-                      or0(query_value(c, QOE_EBVS_RATE, slice, recent, to, to - recent, 0));
+        double all = inc_query_value(c, QOE_CONCURRENT, empty, from, to, to - from, 0);
+        double part = inc_query_value(c, QOE_CONCURRENT, slice, from, to, to - from, 0);
+        double reb =
+            or0(inc_query_value(c, QOE_REBUFFERING_SHARE, slice, recent, to, to - recent, 0));
+        double fail = or0(inc_query_value(c, QOE_VSF_RATE, slice, recent, to, to - recent, 0)) +
+                      or0(inc_query_value(c, QOE_EBVS_RATE, slice, recent, to, to - recent, 0));
         /* who cannot start is counted over the same minutes as the failures: the slice's
          * failed starts over everyone's starts (a slice that steering just drained has few
          * starts, and its concurrent share of the last 5 minutes would overstate them) */
-        double plays = query_value(c, QOE_PLAYS, empty, recent, to, to - recent, 0);
-        double plays_in = or0(query_value(c, QOE_PLAYS, slice, recent, to, to - recent, 0));
+        double plays = inc_query_value(c, QOE_PLAYS, empty, recent, to, to - recent, 0);
+        double plays_in = or0(inc_query_value(c, QOE_PLAYS, slice, recent, to, to - recent, 0));
         if (!isnan(all) && all > 0 && !isnan(part)) {
             double in_slice = part / all, hit = reb > fail ? reb : fail;
             double start_share = !isnan(plays) && plays > 0 ? plays_in / plays : in_slice;

@@ -3,7 +3,8 @@
  *
  * Tables (migration "incident: ..."): incidents (one JSON document per incident plus the
  * columns reports filter on), incident_timeline (append-only: triggers refuse UPDATE and
- * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts.
+ * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts;
+ * incident_maintenances (migration 13: the status page's scheduled maintenances).
  */
 #ifndef OC_INCIDENT_SQL_H
 #define OC_INCIDENT_SQL_H
@@ -39,10 +40,19 @@
     " secret = excluded.secret, disabled_s = NULL"
 #define INC_SQL_EP_ID "SELECT id FROM incident_endpoints WHERE name = ?"
 #define INC_SQL_EP_LIVE                                                                            \
-    "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL AND kind <> 'deploy'"
+    "SELECT id, kind FROM incident_endpoints WHERE disabled_s IS NULL"                             \
+    " AND kind NOT IN ('deploy', 'status')"
+#define INC_SQL_EP_STATUS                                                                          \
+    "SELECT id FROM incident_endpoints WHERE disabled_s IS NULL AND kind = 'status'"
 #define INC_SQL_EP_LIST                                                                            \
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
+/* endpoints whose URL or secret is still in clear (stored before sealing) */
+#define INC_SQL_EP_PLAIN                                                                           \
+    "SELECT id FROM incident_endpoints WHERE substr(url, 1, 8) <> 'sealed1:'"                      \
+    " OR (secret IS NOT NULL AND substr(secret, 1, 8) <> 'sealed1:') ORDER BY id"
+#define INC_SQL_EP_SECRETS "SELECT url, secret FROM incident_endpoints WHERE id = ?"
+#define INC_SQL_EP_SEAL    "UPDATE incident_endpoints SET url = ?, secret = ? WHERE id = ?"
 
 #define INC_SQL_OB_ADD                                                                             \
     "INSERT INTO incident_outbox (endpoint_id, msg_id, topic, body, created_s, next_s,"            \
@@ -67,5 +77,19 @@
     "INSERT INTO incident_attempts (outbox_id, at_s, status, error, ms) VALUES (?, ?, ?, ?, ?)"
 #define INC_SQL_AT_LIST                                                                            \
     "SELECT at_s, status, error, ms FROM incident_attempts WHERE outbox_id = ? ORDER BY id"
+
+#define INC_SQL_MNT_ADD                                                                            \
+    "INSERT INTO incident_maintenances (name, components, body, scheduled_for,"                    \
+    " scheduled_until, created_s, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+#define INC_SQL_MNT_COUNT "SELECT count(*) FROM incident_maintenances"
+#define INC_SQL_MNT_DUE                                                                            \
+    "SELECT id, CASE WHEN scheduled_until <= ?1 THEN 'completed' ELSE 'in_progress' END"           \
+    " FROM incident_maintenances WHERE (notified = 'scheduled' AND scheduled_for <= ?1)"           \
+    " OR (notified = 'in_progress' AND scheduled_until <= ?1) LIMIT 16"
+#define INC_SQL_MNT_NOTIFIED "UPDATE incident_maintenances SET notified = ? WHERE id = ?"
+#define INC_SQL_MNT_DEL      "DELETE FROM incident_maintenances WHERE id = ?"
+#define INC_SQL_MNT_LIST                                                                           \
+    "SELECT id, name, components, body, scheduled_for, scheduled_until, created_s, created_by"     \
+    " FROM incident_maintenances ORDER BY scheduled_for DESC, id DESC LIMIT ?"
 
 #endif

@@ -4,11 +4,11 @@
  * incidents/unresolved.json, scheduled-maintenances*.json; /status.json is the summary) and
  * GET /status, the same as one self-contained HTML page (no external assets).
  *
- * Only incidents viewers can notice (SEV1-SEV3) are shown; their updates are the public status
- * updates comms posted (timeline rows marked public). Components are public names (a
- * service's catalog public_name, else a name from its kind), never internal service names,
- * with ids stable across requests and restarts (a hash of the name) and times taken from
- * the incidents that touched them.
+ * Only published incidents (publish.c) viewers can notice (SEV1-SEV3) are shown; their updates are
+ * the public status updates comms posted (timeline rows marked public). Components are public names
+ * (a service's catalog public_name, else a name from its kind), never internal service names, with
+ * ids stable across requests and restarts (a hash of the name) and times taken from the incidents
+ * that touched them.
  */
 #include "incident/incident_int.h"
 #include "catalog/catalog.h"
@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HTML_MAX   (4 << 20) /* bytes of the HTML page */
-#define PAST_SHOWN 10        /* resolved incidents the HTML page lists */
+#define HTML_MAX  (4 << 20) /* bytes of the HTML page */
+#define PAST_DAYS 14        /* days of resolved incidents the HTML page lists */
 
 static const char *const impacts[] = {"none", "critical", "major", "minor", "none"};
 static const char *const comp_status[] = {"operational", "major_outage", "partial_outage",
@@ -29,6 +29,7 @@ static const char *const comp_status[] = {"operational", "major_outage", "partia
 /* What the HTML page shows for each comp_status value. */
 static const char *const comp_words[] = {"Operational", "Major outage", "Partial outage",
                                          "Degraded performance", "Operational"};
+#define MAINT_WORDS "Under maintenance" /* what the HTML page shows for under_maintenance */
 
 /* The words of a component status ("major_outage" -> "Major outage"). */
 static const char *comp_word(const char *status)
@@ -36,7 +37,7 @@ static const char *comp_word(const char *status)
     for (size_t i = 0; status && i < sizeof(comp_status) / sizeof(comp_status[0]); i++)
         if (strcmp(status, comp_status[i]) == 0)
             return comp_words[i];
-    return status;
+    return status && strcmp(status, "under_maintenance") == 0 ? MAINT_WORDS : status;
 }
 
 static const char *const descriptions[] = {"All Systems Operational", "Major Service Outage",
@@ -68,23 +69,10 @@ static const struct {
     {"ads", "Ads"},
 };
 
-#define COMPONENTS_MAX 64               /* components a page lists */
-#define PLAYBACK       "Video playback" /* the first component: every incident touches it */
-
-/* One status page component. */
-struct comp {
-    char name[128];
-    int worst;       /* the worst severity of the open incidents on it (0: none) */
-    int64_t changed; /* the last time an incident on it opened, changed or resolved (0: never) */
-};
-
-struct comps {
-    struct comp c[COMPONENTS_MAX];
-    int n;
-};
+#define PLAYBACK "Video playback" /* the first component: every incident touches it */
 
 /* The public component name of service (into out), from the catalog; "" when unknown. */
-static void public_component(const struct catalog *cat, const char *service, char *out, size_t n)
+void inc_public_component(const struct catalog *cat, const char *service, char *out, size_t n)
 {
     const struct catalog_service *s = cat && service[0] ? catalog_service_find(cat, service) : NULL;
     out[0] = 0;
@@ -102,14 +90,14 @@ static void public_component(const struct catalog *cat, const char *service, cha
 }
 
 /* The component named name in cs, added when new (NULL when the list is full). */
-static struct comp *comp_get(struct comps *cs, const char *name)
+static struct inc_comp *comp_get(struct inc_comps *cs, const char *name)
 {
     for (int i = 0; i < cs->n; i++)
         if (strcmp(cs->c[i].name, name) == 0)
             return &cs->c[i];
-    if (cs->n == COMPONENTS_MAX || !name[0])
+    if (cs->n == INC_COMPONENTS_MAX || !name[0])
         return NULL;
-    struct comp *c = &cs->c[cs->n++];
+    struct inc_comp *c = &cs->c[cs->n++];
     memset(c, 0, sizeof *c);
     snprintf(c->name, sizeof c->name, "%s", name);
     return c;
@@ -126,30 +114,31 @@ static int64_t inc_changed(const struct incident *inc)
     return t;
 }
 
-/* Whether the status page shows inc: SEV1-SEV3 (a SEV4 is invisible to viewers). */
-static int shown(const struct incident *inc)
+/* Whether the status page shows inc: published (publish.c) and SEV1-SEV3 (a SEV4 is
+ * invisible to viewers). */
+int inc_status_shown(const struct incident *inc)
 {
-    return inc->sev <= 3;
+    return inc->published_s && inc->sev <= 3;
 }
 
 /* The components: "Video playback" first, then every public component of the catalog's
  * services (cat, NULL without a catalog) in catalog order, then any an incident names beyond
  * those; statuses from the open incidents. Caller holds m->mu. */
-static void comps_build(struct incident_mgr *m, const struct catalog *cat, struct comps *cs)
+void inc_comps_build(struct incident_mgr *m, const struct catalog *cat, struct inc_comps *cs)
 {
     char name[128];
     cs->n = 0;
     comp_get(cs, PLAYBACK);
     for (int i = 0; cat && i < cat->nservices; i++) {
-        public_component(cat, cat->services[i]->name, name, sizeof name);
+        inc_public_component(cat, cat->services[i]->name, name, sizeof name);
         comp_get(cs, name);
     }
     for (int i = 0; i < m->n; i++) {
         const struct incident *inc = m->incs[i];
-        if (!shown(inc))
+        if (!inc_status_shown(inc))
             continue;
-        public_component(cat, inc->service, name, sizeof name);
-        struct comp *on[2] = {&cs->c[0], name[0] ? comp_get(cs, name) : NULL};
+        inc_public_component(cat, inc->service, name, sizeof name);
+        struct inc_comp *on[2] = {&cs->c[0], name[0] ? comp_get(cs, name) : NULL};
         for (int k = 0; k < 2; k++) {
             if (!on[k])
                 continue;
@@ -162,7 +151,7 @@ static void comps_build(struct incident_mgr *m, const struct catalog *cat, struc
 }
 
 /* A stable id for a component name: 12 hex digits of its 64-bit FNV-1a hash. */
-static void comp_id(const char *name, char *out, size_t n)
+void inc_comp_id(const char *name, char *out, size_t n)
 {
     uint64_t h = 14695981039346656037ULL;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
@@ -170,41 +159,71 @@ static void comp_id(const char *name, char *out, size_t n)
     snprintf(out, n, "%012llx", (unsigned long long)(h >> 16));
 }
 
-static json_t *comp_json(const struct comp *c, int pos, int64_t since)
+json_t *inc_comp_json(const struct inc_comp *c, int pos, int64_t since)
 {
     char id[16], ts[32];
-    comp_id(c->name, id, sizeof id);
+    inc_comp_id(c->name, id, sizeof id);
     inc_iso_time(c->changed ? c->changed : since, ts, sizeof ts);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", id,
-                     "name", c->name, "status", comp_status[c->worst], "created_at", ts,
-                     "updated_at", ts, "position", pos, "description", "showcase", 1, "group", 0,
-                     "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
+                     "name", c->name, "status",
+                     !c->worst && c->maintenance ? "under_maintenance" : comp_status[c->worst],
+                     "created_at", ts, "updated_at", ts, "position", pos, "description", "showcase",
+                     1, "group", 0, "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
 }
 
 /* The components as JSON. since: the time shown for a component no incident touched. */
-static json_t *components(const struct comps *cs, int64_t since)
+static json_t *components(const struct inc_comps *cs, int64_t since)
 {
     json_t *arr = json_array();
     for (int i = 0; i < cs->n; i++)
-        json_array_append_new(arr, comp_json(&cs->c[i], i + 1, since));
+        json_array_append_new(arr, inc_comp_json(&cs->c[i], i + 1, since));
     return arr;
 }
 
+/* One incident update as Statuspage shows it. */
+static json_t *update_json(const char *id, const char *uid, const char *status, const char *body,
+                           int64_t at)
+{
+    char ts[32];
+    inc_iso_time(at, ts, sizeof(ts));
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:n}", "id", uid, "status", status,
+                     "body", body, "incident_id", id, "created_at", ts, "updated_at", ts,
+                     "display_at", ts, "affected_components");
+}
+
+/* The incident's updates, newest first: the public status updates people posted, with, as
+ * Statuspage always has them, a first one when it was published (when nobody wrote one) and
+ * a last one when it resolved (when nobody wrote "resolved"). */
 static json_t *updates(struct incident_mgr *m, const struct incident *inc, const char *id)
 {
     json_t *pub = inc_tl_public(m, inc->id), *arr = json_array(), *u;
     size_t i;
-    char ts[32], uid[64];
+    char uid[64];
+    int said_resolved = 0;
     json_array_foreach(pub, i, u)
     {
-        inc_iso_time(json_integer_value(json_object_get(u, "at")), ts, sizeof(ts));
+        said_resolved |= strcmp(json_string_value(json_object_get(u, "status")), "resolved") == 0;
+    }
+    if (!inc_is_open(inc) && !said_resolved) {
+        snprintf(uid, sizeof(uid), "%s-resolved", id);
+        json_array_append_new(
+            arr,
+            update_json(id, uid, "resolved", "This incident has been resolved.", inc->resolved_s));
+    }
+    json_array_foreach(pub, i, u)
+    {
         snprintf(uid, sizeof(uid), "%s-u%lld", id,
                  (long long)json_integer_value(json_object_get(u, "seq")));
-        json_array_append_new(arr, json_pack("{s:s, s:O, s:O, s:s, s:s, s:s, s:s, s:n}", "id", uid,
-                                             "status", json_object_get(u, "status"), "body",
-                                             json_object_get(u, "body"), "incident_id", id,
-                                             "created_at", ts, "updated_at", ts, "display_at", ts,
-                                             "affected_components"));
+        json_array_append_new(arr,
+                              update_json(id, uid, json_string_value(json_object_get(u, "status")),
+                                          json_string_value(json_object_get(u, "body")),
+                                          json_integer_value(json_object_get(u, "at"))));
+    }
+    if (json_array_size(pub) == 0) {
+        snprintf(uid, sizeof(uid), "%s-published", id);
+        json_array_append_new(arr,
+                              update_json(id, uid, "investigating",
+                                          "We are investigating this issue.", inc->published_s));
     }
     json_decref(pub);
     return arr;
@@ -274,7 +293,7 @@ static json_t *opt_time(int64_t t)
 /* One incident as Statuspage shows it, with the components it touches (cs). Caller holds
  * m->mu. */
 static json_t *incident_json(struct incident_mgr *m, const struct incident *inc, const char *base,
-                             const struct comps *cs, const struct catalog *cat)
+                             const struct inc_comps *cs, const struct catalog *cat)
 {
     char id[32], created[32], link[512], name[320], comp[128];
     json_t *ups, *touched = json_array();
@@ -282,10 +301,10 @@ static json_t *incident_json(struct incident_mgr *m, const struct incident *inc,
     inc_format_id(inc->id, id, sizeof(id));
     inc_iso_time(inc->opened_s, created, sizeof(created));
     ups = updates(m, inc, id);
-    public_component(cat, inc->service, comp, sizeof comp);
+    inc_public_component(cat, inc->service, comp, sizeof comp);
     for (int i = 0; i < cs->n; i++)
         if (i == 0 || (comp[0] && strcmp(cs->c[i].name, comp) == 0))
-            json_array_append_new(touched, comp_json(&cs->c[i], i + 1, inc->opened_s));
+            json_array_append_new(touched, inc_comp_json(&cs->c[i], i + 1, inc->opened_s));
     int open = inc_is_open(inc);
     snprintf(link, sizeof(link), "%s/status#%s", base, id);
     return json_pack("{s:s, s:s, s:s, s:s, s:o, s:n, s:o, s:s, s:s, s:s, s:s, s:o, s:o}", "id", id,
@@ -307,17 +326,47 @@ static json_t *page_json(const char *base, int64_t updated)
 
 #define HISTORY_MAX 50 /* incidents in incidents.json, newest first */
 
+/* The page's indicator and its words from the components (maintenance flags set). */
+static void page_status(const struct inc_comps *cs, const char **indicator,
+                        const char **description)
+{
+    int worst = cs->c[0].worst, under = 0;
+    for (int i = 0; i < cs->n; i++)
+        under |= cs->c[i].maintenance;
+    *indicator = !worst && under ? "maintenance" : impacts[worst];
+    *description = !worst && under ? "Service Under Maintenance" : descriptions[worst];
+}
+
+json_t *inc_status_payload(struct incident_mgr *m, const struct incident *inc)
+{
+    const char *base = m->o.public_url ? m->o.public_url : "", *indicator, *description;
+    struct inc_comps *cs = oc_malloc(sizeof *cs);
+    struct catalog_ref ref;
+    const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
+    inc_comps_build(m, cat, cs);
+    json_decref(inc_maint_json(m, cs, base, oc_clock_now_s(m->app->clock), MAINT_ACTIVE));
+    page_status(cs, &indicator, &description);
+    json_t *out = json_pack("{s:{s:s, s:s, s:s}}", "page", "id", "oncue", "status_indicator",
+                            indicator, "status_description", description);
+    if (inc)
+        json_object_set_new(out, "incident", incident_json(m, inc, base, cs, cat));
+    if (cat)
+        catalog_put(&ref);
+    free(cs);
+    return out;
+}
+
 json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc)
 {
     const char *base = m->o.public_url ? m->o.public_url : "";
     int64_t now = oc_clock_now_s(m->app->clock), updated = 0;
-    struct comps *cs = oc_malloc(sizeof *cs);
+    struct inc_comps *cs = oc_malloc(sizeof *cs);
     struct catalog_ref ref;
     json_t *incs = json_array(), *out;
     int listed = 0;
     oc_lock(&m->mu);
     const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
-    comps_build(m, cat, cs);
+    inc_comps_build(m, cat, cs);
     for (int i = 0; i < cs->n; i++)
         if (cs->c[i].changed > updated)
             updated = cs->c[i].changed;
@@ -325,22 +374,25 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
         const struct incident *inc = m->incs[i];
         int want = doc == STATUS_INCIDENTS ? listed < HISTORY_MAX
                                            : doc == STATUS_SUMMARY || doc == STATUS_UNRESOLVED;
-        if (!shown(inc) || !want || (doc != STATUS_INCIDENTS && !inc_is_open(inc)))
+        if (!inc_status_shown(inc) || !want || (doc != STATUS_INCIDENTS && !inc_is_open(inc)))
             continue;
         json_array_append_new(incs, incident_json(m, inc, base, cs, cat));
         listed++;
     }
-    if (cat)
-        catalog_put(&ref);
-    int worst = cs->c[0].worst;
+    enum inc_maint_which which = doc == STATUS_MAINTENANCES     ? MAINT_ALL
+                                 : doc == STATUS_MAINT_UPCOMING ? MAINT_UPCOMING
+                                 : doc == STATUS_MAINT_ACTIVE   ? MAINT_ACTIVE
+                                                                : MAINT_CURRENT;
+    json_t *maint = inc_maint_json(m, cs, base, now, which), *status;
+    const char *indicator, *description;
+    page_status(cs, &indicator, &description);
     json_t *page = page_json(base, updated ? updated : now);
-    json_t *status =
-        json_pack("{s:s, s:s}", "indicator", impacts[worst], "description", descriptions[worst]);
+    status = json_pack("{s:s, s:s}", "indicator", indicator, "description", description);
     switch (doc) {
     case STATUS_SUMMARY:
         out =
-            json_pack("{s:o, s:o, s:O, s:[], s:O}", "page", page, "components", components(cs, now),
-                      "incidents", incs, "scheduled_maintenances", "status", status);
+            json_pack("{s:o, s:o, s:O, s:O, s:O}", "page", page, "components", components(cs, now),
+                      "incidents", incs, "scheduled_maintenances", maint, "status", status);
         break;
     case STATUS_STATUS:
         out = json_pack("{s:o, s:O}", "page", page, "status", status);
@@ -348,15 +400,22 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     case STATUS_COMPONENTS:
         out = json_pack("{s:o, s:o}", "page", page, "components", components(cs, now));
         break;
+    case STATUS_UPTIME:
+        out = json_pack("{s:o, s:i, s:o}", "page", page, "days", INC_UPTIME_DAYS, "components",
+                        inc_uptime_json(m, cs, cat, now));
+        break;
     case STATUS_INCIDENTS:
     case STATUS_UNRESOLVED:
         out = json_pack("{s:o, s:O}", "page", page, "incidents", incs);
         break;
-    default: /* scheduled maintenances: none are kept yet */
-        out = json_pack("{s:o, s:[]}", "page", page, "scheduled_maintenances");
+    default: /* scheduled maintenances */
+        out = json_pack("{s:o, s:O}", "page", page, "scheduled_maintenances", maint);
     }
+    if (cat)
+        catalog_put(&ref);
     oc_unlock(&m->mu);
     json_decref(incs);
+    json_decref(maint);
     json_decref(status);
     free(cs);
     return out;
@@ -367,7 +426,7 @@ json_t *incident_status_json(struct incident_mgr *m)
     return incident_status_doc(m, STATUS_SUMMARY);
 }
 
-static void esc(struct oc_buf *b, const char *s)
+void inc_esc(struct oc_buf *b, const char *s)
 {
     for (; s && *s; s++) {
         switch (*s) {
@@ -389,7 +448,7 @@ static void esc(struct oc_buf *b, const char *s)
     }
 }
 
-static const char *jstr(const json_t *o, const char *k)
+const char *inc_jstr(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
@@ -400,31 +459,98 @@ static void html_incident(struct oc_buf *b, const json_t *inc)
     size_t i;
     json_t *u;
     oc_buf_puts(b, "<section class=\"inc\" id=\"");
-    esc(b, jstr(inc, "id"));
+    inc_esc(b, inc_jstr(inc, "id"));
     oc_buf_puts(b, "\"><h2>");
-    esc(b, jstr(inc, "name"));
+    inc_esc(b, inc_jstr(inc, "name"));
     oc_buf_puts(b, "</h2><p class=\"meta\">");
-    esc(b, jstr(inc, "status"));
+    inc_esc(b, inc_jstr(inc, "status"));
     oc_buf_puts(b, " &middot; impact ");
-    esc(b, jstr(inc, "impact"));
+    inc_esc(b, inc_jstr(inc, "impact"));
     oc_buf_puts(b, " &middot; since ");
-    esc(b, jstr(inc, "started_at"));
-    if (jstr(inc, "resolved_at")[0]) {
+    inc_esc(b, inc_jstr(inc, "started_at"));
+    if (inc_jstr(inc, "scheduled_until")[0]) {
+        oc_buf_puts(b, " &middot; until ");
+        inc_esc(b, inc_jstr(inc, "scheduled_until"));
+    }
+    if (inc_jstr(inc, "resolved_at")[0]) {
         oc_buf_puts(b, " &middot; resolved ");
-        esc(b, jstr(inc, "resolved_at"));
+        inc_esc(b, inc_jstr(inc, "resolved_at"));
     }
     oc_buf_puts(b, "</p>");
     json_array_foreach(json_object_get(inc, "incident_updates"), i, u)
     {
         oc_buf_puts(b, "<div class=\"upd\"><b>");
-        esc(b, jstr(u, "status"));
+        inc_esc(b, inc_jstr(u, "status"));
         oc_buf_puts(b, "</b> &mdash; ");
-        esc(b, jstr(u, "body"));
+        inc_esc(b, inc_jstr(u, "body"));
         oc_buf_puts(b, " <time>");
-        esc(b, jstr(u, "created_at"));
+        inc_esc(b, inc_jstr(u, "created_at"));
         oc_buf_puts(b, "</time></div>");
     }
     oc_buf_puts(b, "</section>");
+}
+
+/* One day's bar: its colour from its worst status, its title the date and the minutes. */
+static void html_bar(struct oc_buf *b, const json_t *day)
+{
+    static const char *const keys[] = {"major_outage_minutes", "partial_outage_minutes",
+                                       "degraded_performance_minutes"};
+    static const char *const words[] = {"major outage", "partial outage", "degraded performance"};
+    int said = 0;
+    oc_buf_printf(b, "<span class=\"d %s\" title=\"%s: ", inc_jstr(day, "status"),
+                  inc_jstr(day, "date"));
+    for (int k = 0; k < 3; k++) {
+        json_int_t n = json_integer_value(json_object_get(day, keys[k]));
+        if (n)
+            oc_buf_printf(b, "%s%s %lld min", said++ ? ", " : "", words[k], (long long)n);
+    }
+    oc_buf_printf(b, "%s\"></span>", said ? "" : "no downtime recorded");
+}
+
+/* The uptime bars of the component named name from the uptime document up. */
+static void html_bars(struct oc_buf *b, const json_t *up, const char *name)
+{
+    size_t i, k;
+    json_t *c, *day;
+    json_array_foreach(json_object_get(up, "components"), i, c)
+    {
+        if (strcmp(inc_jstr(c, "name"), name) != 0)
+            continue;
+        oc_buf_puts(b, "<div class=\"bars\">");
+        json_array_foreach(json_object_get(c, "days"), k, day) html_bar(b, day);
+        oc_buf_printf(b,
+                      "</div><div class=\"meta row\"><span>%d days ago</span><span>%.2f %% "
+                      "uptime</span><span>Today</span></div>",
+                      INC_UPTIME_DAYS, json_number_value(json_object_get(c, "uptime_percentage")));
+        return;
+    }
+}
+
+/* "Past incidents": the last PAST_DAYS UTC days, newest first, each with the resolved
+ * incidents that opened that day and their updates, or "No incidents reported.". */
+static void html_past(struct oc_buf *b, struct incident_mgr *m)
+{
+    int64_t now = oc_clock_now_s(m->app->clock), today = now - now % 86400;
+    json_t *past = incident_status_doc(m, STATUS_INCIDENTS), *v;
+    size_t i;
+    char date[32];
+    oc_buf_puts(b, "<h2 class=\"past\">Past incidents</h2>");
+    for (int d = 0; d < PAST_DAYS; d++) {
+        int any = 0;
+        inc_iso_time(today - (int64_t)d * 86400, date, sizeof date);
+        oc_buf_printf(b, "<h3 class=\"day\">%.10s</h3>", date);
+        json_array_foreach(json_object_get(past, "incidents"), i, v)
+        {
+            if (strcmp(inc_jstr(v, "status"), "resolved") != 0 ||
+                strncmp(inc_jstr(v, "created_at"), date, 10) != 0)
+                continue;
+            html_incident(b, v);
+            any = 1;
+        }
+        if (!any)
+            oc_buf_puts(b, "<p class=\"meta\">No incidents reported.</p>");
+    }
+    json_decref(past);
 }
 
 char *incident_status_html(struct incident_mgr *m)
@@ -440,40 +566,42 @@ char *incident_status_html(struct incident_mgr *m)
                     "padding:0 1rem;color:#1b1b1b}h1{font-size:1.6rem}.banner{padding:1rem;"
                     "border-radius:6px;color:#fff;font-weight:600}.none{background:#2e7d32}"
                     ".minor{background:#b26a00}.major{background:#c2410c}.critical{background:"
-                    "#b91c1c}ul{padding:0;list-style:none}li{display:flex;justify-content:"
-                    "space-between;border-bottom:1px solid #ddd;padding:.5rem 0}.inc{margin:1.5rem"
-                    " 0;padding:1rem;border:1px solid #ddd;border-radius:6px}.meta,time{color:"
+                    "#b91c1c}ul{padding:0;list-style:none}li{border-bottom:1px solid #ddd;padding:"
+                    ".5rem 0}.row{display:flex;justify-content:space-between}.bars{display:flex;"
+                    "gap:1px;height:2rem;margin:.4rem 0 .2rem}.bars .d{flex:1;border-radius:1px}"
+                    ".d.operational{background:#3ba55c}.d.degraded_performance{background:#e3b341}"
+                    ".d.partial_outage{background:#e8590c}.d.major_outage{background:#c92a2a}"
+                    ".inc{margin:1.5rem 0;padding:1rem;border:1px solid "
+                    "#ddd;border-radius:6px}.meta,time{color:"
                     "#555;font-size:.9rem}.upd{margin-top:.5rem}</style></head><body>"
                     "<h1>Streaming status</h1>");
     json_t *st = json_object_get(s, "status");
-    oc_buf_printf(&b, "<div class=\"banner %s\">", jstr(st, "indicator"));
-    esc(&b, jstr(st, "description"));
+    oc_buf_printf(&b, "<div class=\"banner %s\">", inc_jstr(st, "indicator"));
+    inc_esc(&b, inc_jstr(st, "description"));
     oc_buf_puts(&b, "</div><ul>");
+    json_t *up = incident_status_doc(m, STATUS_UPTIME);
     json_array_foreach(json_object_get(s, "components"), i, v)
     {
-        oc_buf_puts(&b, "<li><span>");
-        esc(&b, jstr(v, "name"));
+        oc_buf_puts(&b, "<li><div class=\"row\"><span>");
+        inc_esc(&b, inc_jstr(v, "name"));
         oc_buf_puts(&b, "</span><span>");
-        esc(&b, comp_word(jstr(v, "status")));
-        oc_buf_puts(&b, "</span></li>");
+        inc_esc(&b, comp_word(inc_jstr(v, "status")));
+        oc_buf_puts(&b, "</span></div>");
+        html_bars(&b, up, inc_jstr(v, "name"));
+        oc_buf_puts(&b, "</li>");
     }
+    json_decref(up);
     oc_buf_puts(&b, "</ul>");
     json_array_foreach(json_object_get(s, "incidents"), i, v) html_incident(&b, v);
-    json_t *past = incident_status_doc(m, STATUS_INCIDENTS);
-    int npast = 0;
-    json_array_foreach(json_object_get(past, "incidents"), i, v)
+    json_array_foreach(json_object_get(s, "scheduled_maintenances"), i, v)
     {
-        if (strcmp(jstr(v, "status"), "resolved") != 0 || npast == PAST_SHOWN)
-            continue;
-        if (npast++ == 0)
-            oc_buf_puts(&b, "<h2 class=\"past\">Past incidents</h2>");
+        if (i == 0)
+            oc_buf_puts(&b, "<h2 class=\"maint\">Scheduled maintenance</h2>");
         html_incident(&b, v);
     }
-    if (npast == 0)
-        oc_buf_puts(&b, "<p class=\"meta\">No past incidents.</p>");
-    json_decref(past);
+    html_past(&b, m);
     oc_buf_puts(&b, "<p class=\"meta\">Updated ");
-    esc(&b, jstr(json_object_get(s, "page"), "updated_at"));
+    inc_esc(&b, inc_jstr(json_object_get(s, "page"), "updated_at"));
     oc_buf_puts(&b, "</p></body></html>\n");
     json_decref(s);
     return oc_buf_steal(&b);

@@ -1,7 +1,7 @@
 /*
  * tick.c - the timed rules of incident_tick (the resolve rule, re-classification, escalation
- * pages, comms reminders) and resolving an incident. An incident resolves once every alert on
- * the metrics that opened it has been clear for the recovery window.
+ * pages, comms reminders, the status page's publish rule) and resolving an incident. An incident
+ * resolves once every alert on the metrics that opened it has been clear for the recovery window.
  */
 #include "incident/incident_int.h"
 #include "core/lock.h"
@@ -51,6 +51,7 @@ int incident_tick(struct incident_mgr *m)
     if (upto > 0)
         changes += inc_regroup(m, upto, now);
     changes += inc_regroup_next(m, now);
+    changes += inc_maint_tick(m, now);
     for (int i = 0; i < m->n; i++) {
         struct incident *inc = m->incs[i];
         if (!inc_is_open(inc))
@@ -69,7 +70,10 @@ int incident_tick(struct incident_mgr *m)
         /* no localization came (rca not running, or nothing found): the default owner */
         if (!inc->team[0] && now - inc->opened_s >= INC_DEFAULT_OWNER_WAIT_S)
             inc_page_default(m, inc, now);
+        changes += inc_publish_by_rule(m, inc, now);
         int c = inc_escalate(m, inc, now) + inc_remind_comms(m, inc, now);
+        int at = inc->xc_at;
+        c += inc_crosscheck(m, inc, upto, now) || inc->xc_at != at;
         if (c)
             inc_save(m, inc);
         changes += c;
@@ -100,6 +104,7 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
     inc_format_id(inc->id, id, sizeof(id));
     struct oc_ev_incident ev = {.incident_id = id, .at = now};
     inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED, oc_ev_incident_build(&ev));
+    inc_status_notify(m, "incident.resolved", inc, NULL);
     return rc;
 }
 

@@ -308,40 +308,54 @@ out:
     return rc;
 }
 
-static int cmd_revoke(const struct args *a)
+/* `oncue token revoke ID` and `oncue key revoke ID`: what is "token" or "key", fn revokes. */
+static int revoke_id(const struct args *a, const char *what,
+                     int (*fn)(struct store *s, int64_t id, int64_t now_ms))
 {
-    char *end;
+    char *end, action[32];
     struct store *s = NULL;
     int64_t t = now_ms();
     int rc = EXIT_USAGE;
     errno = 0;
     long long id = strtoll(a->id, &end, 10);
     if (errno || *end || end == a->id || id <= 0) {
-        fprintf(stderr, "oncue token revoke: ID must be a positive integer (see token list)\n");
+        fprintf(stderr, "%s revoke: ID must be a positive integer (see %s list)\n", a->prog,
+                a->prog);
         goto out;
     }
     rc = EXIT_FAILURE;
     if (!(s = open_store(a->prog, a->data, 1)))
         goto out;
     if (store_begin(s) != 0) {
-        fprintf(stderr, "oncue token revoke: %s\n", store_errmsg(s));
+        fprintf(stderr, "%s revoke: %s\n", a->prog, store_errmsg(s));
         goto out;
     }
-    int err = auth_token_revoke(s, id, t);
+    int err = fn(s, id, t);
+    snprintf(action, sizeof action, "%s revoke", what);
     if (err == 0 || err == OC_ENOTFOUND)
-        auth_audit_append(s, t, "cli", "token revoke", a->id, err ? 404 : 204, NULL);
+        auth_audit_append(s, t, "cli", action, a->id, err ? 404 : 204, NULL);
     if (store_commit(s) != 0 && err == 0)
         err = OC_EDB;
     if (err) {
-        fprintf(stderr, "oncue token revoke: %s\n",
-                err == OC_ENOTFOUND ? "no token with this id" : store_errmsg(s));
+        fprintf(stderr, "%s revoke: %s\n", a->prog,
+                err == OC_ENOTFOUND ? "no such id" : store_errmsg(s));
         goto out;
     }
-    fprintf(stderr, "revoked token %lld\n", id);
+    fprintf(stderr, "revoked %s %lld\n", what, id);
     rc = 0;
 out:
     store_close(s);
     return rc;
+}
+
+static int cmd_revoke(const struct args *a)
+{
+    return revoke_id(a, "token", auth_token_revoke);
+}
+
+static int cmd_key_revoke(const struct args *a)
+{
+    return revoke_id(a, "key", auth_key_revoke);
 }
 
 static int cmd_key_create(const struct args *a)
@@ -435,36 +449,6 @@ static int cmd_key_list(const struct args *a)
     rc = 0;
 out:
     json_decref(arr);
-    store_close(s);
-    return rc;
-}
-
-static int cmd_key_revoke(const struct args *a)
-{
-    char *end;
-    struct store *s = NULL;
-    int64_t t = now_ms();
-    int rc = EXIT_USAGE;
-    errno = 0;
-    long long id = strtoll(a->id, &end, 10);
-    if (errno || *end || end == a->id || id <= 0) {
-        fprintf(stderr, "oncue key revoke: ID must be a positive integer (see key list)\n");
-        goto out;
-    }
-    rc = EXIT_FAILURE;
-    if (!(s = open_store(a->prog, a->data, 1)))
-        goto out;
-    int err = auth_key_revoke(s, id, t);
-    if (err == 0 || err == OC_ENOTFOUND)
-        auth_audit_append(s, t, "cli", "key revoke", a->id, err ? 404 : 204, NULL);
-    if (err) {
-        fprintf(stderr, "oncue key revoke: %s\n",
-                err == OC_ENOTFOUND ? "no key with this id" : store_errmsg(s));
-        goto out;
-    }
-    fprintf(stderr, "revoked key %lld\n", id);
-    rc = 0;
-out:
     store_close(s);
     return rc;
 }

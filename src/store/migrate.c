@@ -255,6 +255,18 @@ static const struct migration migrations[] = {
      " client_per_min INTEGER NOT NULL,"
      " created_ms INTEGER NOT NULL,"
      " revoked_ms INTEGER);"},
+    {13, "incident: the status page's scheduled maintenances",
+     "CREATE TABLE incident_maintenances ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL,"
+     " components TEXT NOT NULL,"
+     " body TEXT NOT NULL,"
+     " scheduled_for INTEGER NOT NULL,"
+     " scheduled_until INTEGER NOT NULL,"
+     " created_s INTEGER NOT NULL,"
+     " created_by TEXT NOT NULL,"
+     " notified TEXT NOT NULL DEFAULT 'scheduled');"
+     "CREATE INDEX incident_maintenances_until ON incident_maintenances (scheduled_until);"},
     {0},
 };
 

@@ -5,7 +5,7 @@
  * statements are cached by SQL text in a small chained hash map (capped, finalized at close).
  * Schema migrations live in migrate.c and run from store_open.
  */
-#include "store/store.h"
+#include "store/store_int.h"
 #include "store/migrate.h"
 #include "store/sql.h"
 #include "core/alloc.h"
@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,26 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STORE_BUCKETS   64   /* statement cache hash buckets */
 #define STORE_MAX_STMTS 1024 /* distinct SQL texts cached at most */
 #define STORE_BUSY_MS   5000 /* busy_timeout: wait for another process's write lock */
 #define STORE_DB_NAME   "oncue.db"
-
-struct store_stmt {
-    struct store *s;         /* owning store */
-    sqlite3_stmt *st;        /* the prepared statement; owned */
-    char *sql;               /* the SQL text it was prepared from; owned */
-    uint32_t hash;           /* hash of sql */
-    struct store_stmt *next; /* bucket chain */
-};
-
-struct store {
-    sqlite3 *db;                               /* the connection; owned */
-    pthread_mutex_t mu;                        /* recursive; see store_lock */
-    struct store_stmt *buckets[STORE_BUCKETS]; /* statement cache */
-    int nstmts;                                /* statements cached */
-    int version;                               /* schema version after migrations */
-};
 
 /* FNV-1a over a NUL-terminated string. */
 static uint32_t hash_str(const char *p)
@@ -160,6 +144,8 @@ int store_open(const char *dir, enum store_sync sync, struct store **out, char *
         goto out;
     if ((rc = store_migrate(s, path, err, errlen)) != 0)
         goto out;
+    if ((rc = store_key_load(s, dir, err, errlen)) != 0)
+        goto out;
     s->version = rc = store_user_version(s);
     if (rc < 0)
         goto out;
@@ -188,6 +174,7 @@ static void store_free(struct store *s, int checkpoint)
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->mu);
+    sodium_memzero(s->key, sizeof s->key);
     free(s);
 }
 

@@ -32,6 +32,18 @@ int store_open(const char *dir, enum store_sync sync, struct store **out /* OUT 
                size_t errlen);
 /* Finalizes cached statements, checkpoints the WAL and closes (NULL is a no-op). */
 void store_close(struct store *s);
+
+/* Secrets at rest (seal.c): values sealed with the data directory's key file
+ * (DATA/oncue.key, 0600, made at the first open): STORE_SEALED_PREFIX and base64url of a
+ * libsodium secretbox. */
+#define STORE_SEALED_PREFIX "sealed1:"
+/* plain sealed (malloc'd; NULL for NULL). */
+char *store_seal(struct store *s, const char *plain);
+/* Opens text into *plain (malloc'd; NULL for NULL): 0; a value stored before sealing (no
+ * prefix) is copied as it is; OC_EAUTH when it does not open (another key, or altered). */
+int store_unseal(struct store *s, const char *text, char **plain /* OUT */);
+/* 1 when text is a sealed value. */
+int store_is_sealed(const char *text);
 /* The schema version after migrations. */
 int store_schema_version(struct store *s);
 /* The schema version this binary knows: the number of the last migration in migrate.c. */

@@ -114,4 +114,19 @@ t_check "every signature valid" 0 "$(grep -c INVALID "$T_TMP/got.log")"
 status GET /v1/notifications -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "outbox drained" "0 $queued" "$(body | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; print(c["pending"], c["delivered"])')"
 stop_server
+# secrets at rest: the endpoint's URL and signing secret are sealed with DATA/oncue.key
+t_check "the key file is 32 bytes, mode 600" "32 600" "$(stat -c '%s %a' "$D/oncue.key")"
+leak=$(cat "$D"/oncue.db* | grep -a -c -e "${SECRET#whsec_}" -e "127.0.0.1:$RPORT/hook")
+t_check "neither the URL nor the secret is in the database files" 0 "$leak"
+t_check "the stored values are sealed" 2 \
+    "$(sqlite3 "$D/oncue.db" "SELECT (url LIKE 'sealed1:%') + (secret LIKE 'sealed1:%') FROM incident_endpoints WHERE name = 'it-webhook'" 2>/dev/null || python3 -c "
+import sqlite3; r = sqlite3.connect('$D/oncue.db').execute(\"SELECT (url LIKE 'sealed1:%') + (secret LIKE 'sealed1:%') FROM incident_endpoints WHERE name = 'it-webhook'\").fetchone(); print(r[0])")"
+# a replaced key file: the server refuses to start on a malformed one, and with another key
+# the sealed endpoint is not sent anywhere (its attempt says why)
+head -c 10 /dev/urandom >"$D/oncue.key"
+"$ONCUE_BIN" serve --data "$D" --listen 127.0.0.1:0 2>"$T_TMP/badkey.log" &
+BK=$!
+for _ in $(seq 1 50); do kill -0 $BK 2>/dev/null || break; sleep 0.1; done
+kill -0 $BK 2>/dev/null && { kill $BK; wait $BK; }
+t_contains "a malformed key file is named" "oncue.key: expected 32 bytes, found 10" "$(cat "$T_TMP/badkey.log")"
 t_done

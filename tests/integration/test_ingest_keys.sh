@@ -38,7 +38,7 @@ start_server "$D" || exit 1
 A=(-H "Authorization: Bearer $ADMIN")
 J=(-H 'Content-Type: application/json')
 t_check "POST /v1/ingest-keys 201" 201 "$(status POST /v1/ingest-keys "${A[@]}" "${J[@]}" \
-    -d '{"name":"tight","origins":["*"],"rate_per_s":2,"client_per_min":1000}')"
+    -d '{"name":"tight","origins":["*"],"rate_per_s":1,"client_per_min":1000}')"
 TIGHT=$(body | sed -n 's/.*"key":"\(opk_[A-Za-z0-9_-]*\)".*/\1/p')
 TIGHT_ID=$(body | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
 t_check "201 returns the key" 26 "${#TIGHT}"
@@ -90,13 +90,19 @@ ra=$(curl -s -D - -o /dev/null -X POST "$BASE/v1/events?key=$KEY" "${P[@]}" -d "
 # one request a 12 s at 5 a minute: 12, or 11 if the machine took over a second since
 case "$ra" in 11 | 12) ra_ok=yes ;; *) ra_ok="no ($ra)" ;; esac
 t_check "429 carries Retry-After (the 12 s refill of one request)" yes "$ra_ok"
-# per key: 2 a second, bursts of 4, whatever the client
+# per key: 1 a second, bursts of 2, whatever the client: of 8 requests sent at once the
+# first two pass and the later ones meet 429 (one more passes for each second the loop takes)
 codes=""
-for i in 1 2 3 4 5 6; do
+t0=$SECONDS
+for i in 1 2 3 4 5 6 7 8; do
     codes="$codes $(status POST "/v1/events?key=$TIGHT" "${P[@]}" -d "$(ev t$i)")"
 done
-t_contains "the per-key rate answers 429 past its burst" "200 200 200 200 429" "$codes"
-t_contains "429 explains the key rate" "over its 2 requests a second" "$(body)"
+took=$((SECONDS - t0))
+t_contains "the per-key rate lets the burst through" " 200 200 " "$codes"
+n200=$(printf '%s\n' $codes | grep -c 200)
+ok=$([ "$n200" -le $((2 + took + 1)) ] && [ "$n200" -lt 8 ] && echo yes || echo "no ($codes in ${took}s)")
+t_check "the per-key rate answers 429 past its burst" yes "$ok"
+t_contains "429 explains the key rate" "over its 1 requests a second" "$(body)"
 
 t_check "DELETE revokes 204" 204 "$(status DELETE "/v1/ingest-keys/$TIGHT_ID" "${A[@]}")"
 t_check "a revoked key is refused" 401 "$(status POST "/v1/events?key=$TIGHT" "${P[@]}" -d "$(ev r)")"

@@ -639,10 +639,10 @@ static int64_t stored_rows(struct store *st, int res)
     return n;
 }
 
-/* Removes a test's store directory (the database and its WAL files). */
+/* Removes a test's store directory (the database, its WAL files and its key file). */
 static void remove_store_dir(const char *dir)
 {
-    static const char *const files[] = {"oncue.db", "oncue.db-wal", "oncue.db-shm"};
+    static const char *const files[] = {"oncue.db", "oncue.db-wal", "oncue.db-shm", "oncue.key"};
     char path[256];
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -284,6 +284,60 @@ out:
     tmp_cleanup();
 }
 
+/* Secrets at rest: a sealed value opens with the data directory's key and no other; each seal
+ * differs; an altered byte, another key or a malformed key file are refused; a value stored
+ * before sealing reads as it is. */
+static void test_seal(void)
+{
+    const char *dir = tmp_data();
+    char path[256], other[256], err[256] = "";
+    struct stat sb;
+    struct store *s = open_ok(dir), *t = NULL;
+    char *a = NULL, *b = NULL, *p = NULL;
+    if (!s)
+        goto out;
+    snprintf(path, sizeof path, "%s/oncue.key", dir);
+    T_EQ_INT(stat(path, &sb), 0);
+    T_EQ_INT(sb.st_size, 32);
+    T_EQ_INT(sb.st_mode & 0777, 0600);
+    a = store_seal(s, "https://hooks.slack.com/services/T0/B0/secret");
+    b = store_seal(s, "https://hooks.slack.com/services/T0/B0/secret");
+    T_TRUE(store_is_sealed(a));
+    T_TRUE(strcmp(a, b) != 0); /* a fresh nonce each time */
+    T_TRUE(strstr(a, "slack") == NULL);
+    T_EQ_INT(store_unseal(s, a, &p), 0);
+    T_EQ_STR(p, "https://hooks.slack.com/services/T0/B0/secret");
+    free(p);
+    T_EQ_INT(store_unseal(s, "http://plain.example/hook", &p), 0); /* stored before sealing */
+    T_EQ_STR(p, "http://plain.example/hook");
+    free(p);
+    T_EQ_INT(store_unseal(s, NULL, &p), 0);
+    T_TRUE(p == NULL);
+    b[strlen(b) - 3] = b[strlen(b) - 3] == 'A' ? 'B' : 'A'; /* one altered character */
+    T_EQ_INT(store_unseal(s, b, &p), OC_EAUTH);
+    T_TRUE(p == NULL);
+    T_EQ_INT(store_unseal(s, "sealed1:***", &p), OC_EAUTH);
+    /* another data directory has another key: it cannot open a */
+    snprintf(other, sizeof other, "%s/other", tmp_root);
+    t = open_ok(other);
+    if (t)
+        T_EQ_INT(store_unseal(t, a, &p), OC_EAUTH);
+    store_close(t);
+    store_close(s);
+    s = NULL;
+    /* a key file of the wrong size stops the store from opening, naming it */
+    FILE *f = fopen(path, "w");
+    fputs("short", f);
+    fclose(f);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &t, err, sizeof err), OC_EIO);
+    T_CONTAINS(err, "oncue.key: expected 32 bytes, found 5");
+out:
+    free(a);
+    free(b);
+    store_close(s);
+    tmp_cleanup();
+}
+
 static void test_future_version_refused(void)
 {
     const char *dir = tmp_data();
@@ -341,6 +395,7 @@ static const struct t_case cases[] = {
     T_CASE(test_future_version_refused),
     T_CASE(test_open_fails_on_file),
     T_CASE(test_close_null),
+    T_CASE(test_seal),
     {0},
 };
 

@@ -129,6 +129,9 @@ function Actions({ inc, canAct, act }) {
         <div class="row">
             <button type="button" class="primary" data-action="ack" disabled=${act.busy || !!inc.acknowledged_at || closed}
                 onClick=${() => act.run('acknowledged', () => post(`/v1/incidents/${id}/ack`))}>${inc.acknowledged_at ? 'Acknowledged ' + fmtClock(inc.acknowledged_at) : 'Acknowledge'}</button>
+            <button type="button" data-action="publish" disabled=${act.busy || !!inc.published_at}
+                title="show it on the public status page (a draft until a person or its severity's rule publishes it)"
+                onClick=${() => act.run('published on the status page', () => post(`/v1/incidents/${id}/publish`))}>${inc.published_at ? 'Published ' + fmtClock(inc.published_at) : 'Publish on status page'}</button>
             ${inc.state === 'resolved' ? html`<button type="button" onClick=${() => act.run('closed', () => post(`/v1/incidents/${id}/close`))} disabled=${act.busy}>Close</button>` : null}
         </div>
         ${closed ? null : html`<form class="inline" data-action="resolve" onSubmit=${e => {
@@ -204,7 +207,10 @@ function RcaDetails({ inc }) {
     const causes = inc.causes || [];
     const cands = rca && rca.data.candidates ? rca.data.candidates : [];
     const changes = rca && rca.data.changes ? rca.data.changes : [];
+    const xc = inc.cross_check;
+    const xcClass = xc && xc.verdict === 'agrees' ? 'tag firing' : xc && xc.verdict === 'disagrees' ? 'tag warn' : 'tag';
     return html`<div>
+        ${xc ? html`<p><span class=${xcClass}>CDN logs: ${xc.verdict.replace('_', ' ')}</span> <span class="dim">${xc.detail}</span></p>` : null}
         ${causes.length ? html`<p>${causes.map(c => html`<span class="chip mono" style="padding-right:8px">${sliceText(c.element)} <span class="dim">score ${Number(c.score).toFixed(3)}</span></span> `)}</p>`
             : html`<p class="dim">${rca ? 'Localization found no single cause.' : 'Not localized yet.'}</p>`}
         ${cands.length > causes.length ? html`<details><summary>${cands.length} candidates</summary><table><tbody>${cands.map(c => html`<tr><td class="mono">${sliceText(c.element)}</td><td class="num">${Number(c.score).toFixed(3)}</td></tr>`)}</tbody></table></details>` : null}
@@ -231,7 +237,8 @@ export function IncidentView({ id, session }) {
     return html`<div data-view="incident" data-incident-id=${d.incident_id} data-state=${d.state} class="stack">
         <div class="inc-head"><a href="#/incidents">← incidents</a>
             <${Sev} s=${d.severity} /><h1>${d.incident_id}: ${d.title}</h1>
-            <${Tag} k=${d.state}>${d.state}</${Tag}> <${Tag}>public: ${d.public_status}</${Tag}>
+            <${Tag} k=${d.state}>${d.state}</${Tag}> <${Tag}>public: ${d.published_at ? d.public_status : 'draft'}</${Tag}>
+            ${d.test ? html`<${Tag} k="warn">test</${Tag}>` : null}
             ${d.severity_override ? html`<${Tag} k="warn">severity overridden</${Tag}>` : null}
             ${d.merged_into ? html`<${Tag}>merged into <a href=${'#/incidents/' + d.merged_into}>${d.merged_into}</a></${Tag}>` : null}
         </div>
