@@ -167,6 +167,7 @@ static void post_events(struct http_req *req)
     struct ingest_batch b;
     char err[160];
     http_set_header(req, "Access-Control-Allow-Origin", "*");
+    http_set_header(req, "Access-Control-Expose-Headers", "Retry-After"); /* players back off */
     if (behind(m, req))
         return;
     ingest_batch_init(&b, INGEST_MAX_ITEMS);

@@ -439,6 +439,45 @@ async function coreChecks(ctx, base) {
   check('core: a 300-byte title cut to 128', u.titles.join() == '128', u.titles.join());
 }
 
+// Backing off (a context of its own, on a fake clock, fetch replaced): a 503 with Retry-After
+// 30 holds every fetch for 30 s, however many flushes come meanwhile; the first 10 s tick after
+// that (at 40 s: the one at 30 s comes a few ms early) sends the held events in one body.
+async function backoffCheck(browser, base) {
+  const own = await browser.newContext();
+  const tab = await own.newPage();
+  await tab.goto(`${base}/page/blank.html`); // (install fails on the first about:blank)
+  await tab.clock.install();
+  await tab.goto(`${base}/page/blank.html`);
+  await tab.addScriptTag({ url: `${base}/js/oncue-video.min.js` });
+  await tab.evaluate(() => {
+    window.got = [];
+    window.fetch = (url, o) => {
+      window.got.push(o.body);
+      const busy = window.got.length == 1;
+      return Promise.resolve(new Response('{}', { status: busy ? 503 : 200,
+        headers: busy ? { 'Retry-After': '30' } : {} }));
+    };
+    window.oc = oncue.init({ endpoint: 'http://127.0.0.1:9/v1/events', key: 'opk_test' });
+    oc.intent();
+    oc.fatal('E1'); // sent at once: answered 503, Retry-After 30
+  });
+  const fetches = () => tab.evaluate(() => window.got.length);
+  const first = await fetches();
+  await tab.evaluate(() => { oc.intent(); oc.fatal('E2'); }); // a flush while held
+  const held = await fetches();
+  await tab.clock.fastForward('00:25'); // two ticks, still held
+  const still = await fetches();
+  await tab.clock.fastForward('00:20'); // 45 s: the tick at 40 s sends
+  const after = await fetches();
+  const body = await tab.evaluate(() => window.got[1] || '');
+  await own.close();
+  const codes = body.split('\n').filter((l) => l).map((l) => JSON.parse(l))
+    .filter((e) => e.outcome == 'failure').map((e) => e.error_code);
+  check('back-off: a 503 with Retry-After 30 holds the next fetch past 30 s', first == 1 && held == 1 &&
+    still == 1 && after == 2, `fetches ${first}, ${held}, ${still}, ${after}`);
+  check('back-off: the held events go in the next body', codes.join() == 'E1,E2', codes.join());
+}
+
 // The device and os dimensions read from user agents (a context each, fetch replaced).
 const AGENTS = [
   ['Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1', 'mobile', 'ios'],
@@ -729,6 +768,7 @@ async function main() {
     await tab.close();
     console.log(`players: hls.js ${versions.hls}, dash.js ${versions.dash}, shaka ${versions.shaka}, ${versions.video}`);
     await coreChecks(ctx, base);
+    await backoffCheck(browser, base);
     await agentChecks(browser, base);
     qFrom = Math.floor(Date.now() / 60000) * 60;
     for (const wave of WAVES) {

@@ -12,6 +12,7 @@ const MAX_STALL_MS = 300000; // 5 minutes of continuous rebuffering ends the vie
 const IDLE_MS = 3600000; // an hour idle: the next play is a new view
 const MAX_BODY = 60000; // bytes of one request: under sendBeacon's 64 KiB
 const MAX_QUEUE = 1000; // events kept while the endpoint is unset or unreachable
+const MAX_HOLD_S = 300; // longest back-off after refusals, seconds
 const MAX_DIM = 128; // bytes of one dimension value
 // CDN request-id headers, and the CDN each one names.
 const IDS = { 'cf-ray': 'cloudflare', 'x-amz-cf-id': 'cloudfront', 'x-akamai-request-id': 'akamai' };
@@ -162,10 +163,21 @@ export function init(cfg = {}) {
       playMs: 0, rebufMs: 0, bits: 0, rateMs: 0, stallMs: 0 };
   };
 
+  // Backing off: after a 429 or 5xx answer (or no answer) nothing is fetched before the
+  // server's Retry-After, and never sooner than 10 s doubling with each failure in a row, up
+  // to 5 minutes; the page going away still sends by sendBeacon.
+  let holdUntil = 0;
+  let fails = 0;
+  const hold = (r) => {
+    fails++;
+    const ra = Number(r && r.headers && r.headers.get('Retry-After')) || 0;
+    holdUntil = now() + 1000 * Math.min(MAX_HOLD_S, Math.max(ra, 10 * 2 ** Math.min(fails - 1, 5)));
+  };
+
   // Sends the queue: sendBeacon (beacon true: the page is going away) or fetch, in bodies
   // of at most MAX_BODY bytes of NDJSON; events fetch could not deliver go back in the queue.
   const flush = (beacon) => {
-    if (!c.endpoint || !q.length) return;
+    if (!c.endpoint || !q.length || (!beacon && now() < holdUntil)) return;
     const url = c.endpoint + (c.key ? (/\?/.test(c.endpoint) ? '&' : '?') + 'key=' +
       encodeURIComponent(c.key) : '');
     while (q.length) {
@@ -179,9 +191,13 @@ export function init(cfg = {}) {
       const batch = q.splice(0, i);
       if (beacon && navigator.sendBeacon &&
           navigator.sendBeacon(url, new Blob([body], { type: 'text/plain' }))) continue;
-      const back = () => q.length < MAX_QUEUE && q.unshift(...batch);
+      const back = (r) => {
+        if (q.length < MAX_QUEUE) q.unshift(...batch);
+        hold(r);
+      };
       fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' })
-        .then((r) => (r.status > 499 || r.status == 429) && back(), back);
+        .then((r) => (r.status > 499 || r.status == 429 ? back(r) : (fails = 0)), () => back());
+      if (!beacon) break; // one body per tick: a refusal holds the rest back
     }
   };
 
