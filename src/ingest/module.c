@@ -9,6 +9,7 @@
  * players post from any origin (the HTTP layer answers the OPTIONS preflight).
  */
 #include "ingest/ingest.h"
+#include "ingest/cmcd.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "config/config.h"
@@ -48,6 +49,9 @@ struct ingest_mod {
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
     _Atomic uint64_t replayed;   /* events folded again from the log at start */
     _Atomic uint64_t overloaded; /* bodies answered 503: ingest is behind */
+    /* POST /v1/cmcd (0) and /v1/cdn-logs (1): lines accepted, lines rejected by reason */
+    _Atomic uint64_t lines_ok[2];
+    _Atomic uint64_t lines_rejected[2][CMCD_NREASONS];
     /* The syncer: answers bodies once their record is synced, so a worker does not wait in
      * fdatasync and every body that arrives meanwhile shares the next sync. */
     pthread_t syncer;
@@ -186,6 +190,103 @@ static void post_events(struct http_req *req)
     ingest_batch_free(&b);
 }
 
+/* The answer of a CMCD or CDN log body: counts and the first refused lines. */
+static json_t *cmcd_answer(const struct cmcd_batch *b, size_t folded)
+{
+    json_t *errors = json_array();
+    for (size_t i = 0; i < b->nerrors; i++)
+        json_array_append_new(errors,
+                              json_pack("{s:I,s:s,s:s}", "line", (json_int_t)b->errors[i].line,
+                                        "reason", cmcd_reason_names[b->errors[i].reason], "detail",
+                                        b->errors[i].detail));
+    return json_pack("{s:I,s:I,s:I,s:o}", "accepted", (json_int_t)(b->nlines - b->rejected),
+                     "rejected", (json_int_t)b->rejected, "player_events", (json_int_t)folded,
+                     "errors", errors);
+}
+
+/* The route's default dimensions: any dimension named as a query parameter (region=emea). */
+static int query_dims(struct http_req *req, struct cmcd_dims *d)
+{
+    memset(d, 0, sizeof *d);
+    for (int i = 0; i < BEACON_NDIMS; i++) {
+        const char *v = http_query(req, beacon_dim_names[i]);
+        if (!v)
+            continue;
+        size_t n = strlen(v);
+        if (n == 0 || n > QOE_MAX_DIM_VALUE) {
+            http_problem(req, 422, "%s: a dimension value of 1 to %d bytes", beacon_dim_names[i],
+                         QOE_MAX_DIM_VALUE);
+            return -1;
+        }
+        d->d[i] = (struct beacon_str){v, (uint32_t)n};
+    }
+    return 0;
+}
+
+/* Folds a parsed CMCD or CDN log body, counts its lines and answers (route 0: /v1/cmcd,
+ * 1: /v1/cdn-logs). */
+static void cmcd_finish(struct ingest_mod *m, struct http_req *req, struct cmcd_batch *b, int route)
+{
+    size_t folded = cmcd_fold(m->cube, b, m->lines_rejected[route]);
+    atomic_fetch_add(&m->lines_ok[route], b->nlines - b->rejected);
+    http_reply_json(req, 200, cmcd_answer(b, folded));
+}
+
+static void post_cmcd(struct http_req *req)
+{
+    struct ingest_mod *m = req->state;
+    struct cmcd_batch b;
+    struct cmcd_dims dims;
+    http_set_header(req, "Access-Control-Allow-Origin", "*");
+    if (behind(m, req) || query_dims(req, &dims) != 0)
+        return;
+    cmcd_batch_init(&b, CMCD_MAX_LINES);
+    if (cmcd_parse_events(&b, req->body, req->body_len, &dims) == OC_ETOOBIG)
+        http_problem(req, 413, "more than %d reports in one body", CMCD_MAX_LINES);
+    else if (b.nlines == 0)
+        http_problem(req, 400, "empty body: one CMCD report a line (or a JSON array)");
+    else
+        cmcd_finish(m, req, &b, 0);
+    cmcd_batch_free(&b);
+}
+
+static void post_cdn_logs(struct http_req *req)
+{
+    struct ingest_mod *m = req->state;
+    struct cmcd_batch b;
+    struct cmcd_dims dims;
+    struct cdnlog_fields fields;
+    enum cdnlog_format f;
+    char why[CMCD_MAX_DETAIL];
+    const char *fmt = http_query(req, "format"), *list = http_query(req, "fields");
+    if (cdnlog_format_parse(fmt, &f) != 0) {
+        http_problem(req, 422, "format: %s '%.40s'; one of fastly, akamai, cloudfront",
+                     fmt ? "unknown" : "required, got", fmt ? fmt : "");
+        return;
+    }
+    if (list && f != CDNLOG_CLOUDFRONT) {
+        http_problem(req, 422, "fields: only for format=cloudfront (JSON lines name their fields)");
+        return;
+    }
+    if (f == CDNLOG_CLOUDFRONT && cdnlog_fields_parse(list, &fields, why, sizeof why) != 0) {
+        http_problem(req, 422, "%s", why);
+        return;
+    }
+    if (behind(m, req) || query_dims(req, &dims) != 0)
+        return;
+    if (!dims.d[BEACON_CDN].p)
+        dims.d[BEACON_CDN] = (struct beacon_str){fmt, (uint32_t)strlen(fmt)};
+    cmcd_batch_init(&b, CMCD_MAX_LINES);
+    if (cdnlog_parse(&b, f, f == CDNLOG_CLOUDFRONT ? &fields : NULL, req->body, req->body_len,
+                     &dims) == OC_ETOOBIG)
+        http_problem(req, 413, "more than %d lines in one body", CMCD_MAX_LINES);
+    else if (b.nlines == 0)
+        http_problem(req, 400, "empty body: one log line a line");
+    else
+        cmcd_finish(m, req, &b, 1);
+    cmcd_batch_free(&b);
+}
+
 /* The syncer thread: takes the queued answers, leads (or joins) the sync that covers the
  * newest of them and answers each. Runs until the module stops and nothing is queued. */
 static void *syncer_main(void *arg)
@@ -235,6 +336,22 @@ static void render(struct oc_buf *b, void *arg)
         oc_metrics_sample(b, "oncue_ingest_events_rejected_total", labels,
                           (double)m->stats.rejected[r]);
     }
+    static const char *const routes[] = {"/v1/cmcd", "/v1/cdn-logs"};
+    oc_metrics_family(b, "oncue_ingest_lines_accepted_total", "counter",
+                      "CMCD reports and CDN log lines accepted, by route.");
+    for (int r = 0; r < 2; r++) {
+        const char *labels[] = {"route", routes[r], NULL};
+        oc_metrics_sample(b, "oncue_ingest_lines_accepted_total", labels,
+                          (double)atomic_load(&m->lines_ok[r]));
+    }
+    oc_metrics_family(b, "oncue_ingest_lines_rejected_total", "counter",
+                      "CMCD reports and CDN log lines rejected, by route and reason.");
+    for (int r = 0; r < 2; r++)
+        for (int k = 1; k < CMCD_NREASONS; k++) {
+            const char *labels[] = {"route", routes[r], "reason", cmcd_reason_names[k], NULL};
+            oc_metrics_sample(b, "oncue_ingest_lines_rejected_total", labels,
+                              (double)atomic_load(&m->lines_rejected[r][k]));
+        }
     oc_metrics_family(b, "oncue_ingest_log_failures_total", "counter",
                       "POST /v1/events answered 503 because the write-ahead log failed.");
     oc_metrics_sample(b, "oncue_ingest_log_failures_total", NULL,
@@ -372,6 +489,12 @@ static const struct oc_module_timer timers[] = {
 static const struct http_route routes[] = {
     {"POST", "/v1/events", post_events, HTTP_INGEST, INGEST_MAX_BODY,
      "beacon events (JSON array or NDJSON, also text/plain) -> accepted, rejected, errors"},
+    {"POST", "/v1/cmcd", post_cmcd, HTTP_INGEST, INGEST_MAX_BODY,
+     "CMCD v2 event-mode reports (one CMCD dictionary or JSON object a line, or a JSON array;"
+     " ?DIM=value sets a dimension) -> accepted, rejected, player_events, errors"},
+    {"POST", "/v1/cdn-logs", post_cdn_logs, HTTP_INGEST, INGEST_MAX_BODY,
+     "CDN log lines with CMCD: ?format=fastly|akamai|cloudfront (&fields=... for cloudfront,"
+     " ?DIM=value) -> accepted, rejected, player_events, errors"},
     {0},
 };
 

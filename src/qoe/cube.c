@@ -224,7 +224,8 @@ static void fold_event(struct qoe_cube *c, struct open_minute *m, uint32_t leaf,
     a->playing_ms += e->playing_ms;
     a->rebuffer_ms += e->rebuffer_ms;
     a->bitrate_ms += e->bitrate_kbps * (double)e->playing_ms;
-    if (minute_session(m, sh, leaf, e->rebuffer_ms > 0, c->o.max_sessions_per_minute) != 0)
+    if (minute_session(m, sh, leaf, e->rebuffer_ms > 0 || e->stalled,
+                       c->o.max_sessions_per_minute) != 0)
         c->st.sessions_dropped++;
 }
 

@@ -60,6 +60,8 @@ struct beacon_event {
     int64_t playing_ms;                   /* heartbeats */
     int64_t rebuffer_ms;                  /* heartbeats */
     double bitrate_kbps;                  /* heartbeats: average over playing_ms */
+    uint8_t stalled; /* heartbeats: a stall reported without its duration (CMCD bs): the
+                        session counts as rebuffering even with rebuffer_ms 0 */
 };
 
 /* The JSON names of the dimensions, indexed by enum beacon_dim. */
