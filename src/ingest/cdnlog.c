@@ -458,15 +458,32 @@ static void finish(struct cmcd_batch *b, size_t n, struct line *l, const struct 
     if (b->nedge == b->cap_edge)
         b->edge = oc_grow(b->edge, &b->cap_edge, b->nedge + 1, sizeof *b->edge);
     b->edge[b->nedge++] = l->edge;
-    if (!CMCD_HAS(&l->c, CMCD_SID))
-        return;
-    struct beacon_event *ev = cmcd_batch_event(b, n);
-    cmcd_to_event(&l->c, l->ts_ms, ev);
-    ev->dims[BEACON_CDN] = (struct beacon_str){0}; /* the log says which CDN served it */
+    /* the player side (with a sid), and the request itself as an edge event with the same
+     * dimensions, so both land in one leaf */
+    struct beacon_event pe;
+    int player = CMCD_HAS(&l->c, CMCD_SID) && cmcd_to_event(&l->c, l->ts_ms, &pe) == 0;
+    if (!player) {
+        memset(&pe, 0, sizeof pe);
+        pe.ts_ms = l->ts_ms;
+        if (CMCD_HAS(&l->c, CMCD_CID))
+            pe.dims[BEACON_TITLE] = l->c.cid;
+    }
+    pe.dims[BEACON_CDN] = (struct beacon_str){0}; /* the log says which CDN served it */
     for (int d = 0; d < BEACON_NDIMS; d++)
         if (l->dims[d].p)
-            ev->dims[d] = l->dims[d];
-    cmcd_apply_dims(ev, dims);
+            pe.dims[d] = l->dims[d];
+    cmcd_apply_dims(&pe, dims);
+    if (player)
+        *cmcd_batch_event(b, n) = pe;
+    struct beacon_event *ee = cmcd_batch_event(b, n);
+    *ee = (struct beacon_event){.ts_ms = l->ts_ms,
+                                .type = BEACON_EDGE,
+                                .edge_status = l->edge.status,
+                                .edge_miss = l->edge.cache == CDN_CACHE_MISS,
+                                .edge_origin = l->edge.cache == CDN_CACHE_MISS ||
+                                               l->edge.cache == CDN_CACHE_PASS,
+                                .edge_ttfb_ms = l->edge.ttfb_ms};
+    memcpy(ee->dims, pe.dims, sizeof ee->dims);
 }
 
 int cdnlog_parse(struct cmcd_batch *b, enum cdnlog_format f, const struct cdnlog_fields *fields,

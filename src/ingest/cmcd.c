@@ -609,10 +609,15 @@ static void text_line(struct cmcd_batch *b, size_t line, const char *s, const ch
 {
     struct cmcd c = {0};
     char why[CMCD_MAX_DETAIL];
-    if (*s == '{') {
+    if (*s == '{') { /* the whole line must be the object: checked before its event is kept */
         struct jscan j = {s, e, b->scratch, &b->used};
-        if (json_line(b, line, &j, dims) == 0 && jscan_end(&j) != 0)
-            cmcd_batch_reject(b, line, CMCD_R_MALFORMED, "bytes after the JSON object");
+        int r = json_report(&j, &c, why, sizeof why);
+        if (r == -2)
+            cmcd_batch_reject(b, line, CMCD_R_BAD_CMCD, "%s", why);
+        else if (r != 0 || jscan_end(&j) != 0)
+            cmcd_batch_reject(b, line, CMCD_R_MALFORMED, "not one JSON object");
+        else
+            report_event(b, line, &c, dims);
         return;
     }
     if (cmcd_parse_dict(s, (size_t)(e - s), &c, b->scratch, &b->used, why, sizeof why) != 0) {
@@ -657,6 +662,8 @@ size_t cmcd_fold(struct qoe_cube *c, struct cmcd_batch *b, _Atomic uint64_t *rej
     struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict};
     size_t ok = b->nev ? qoe_cube_add(c, &f) : 0;
     for (size_t i = 0; i < b->nev; i++) {
+        if (b->reason[b->ev_line[i]] != CMCD_OK) /* a line's edge and player events */
+            continue;
         if (b->verdict[i] == QOE_FOLD_TOO_OLD)
             cmcd_batch_reject(b, b->ev_line[i], CMCD_R_TOO_OLD,
                               "its minute has closed (older than ingest.allowed_lateness_s)");

@@ -191,17 +191,21 @@ static void post_events(struct http_req *req)
 }
 
 /* The answer of a CMCD or CDN log body: counts and the first refused lines. */
-static json_t *cmcd_answer(const struct cmcd_batch *b, size_t folded)
+static json_t *cmcd_answer(const struct cmcd_batch *b)
 {
     json_t *errors = json_array();
+    size_t player = 0, edge = 0;
+    for (size_t i = 0; i < b->nev; i++)
+        if (b->verdict[i] == QOE_FOLD_OK && b->reason[b->ev_line[i]] == CMCD_OK)
+            *(b->ev[i].type == BEACON_EDGE ? &edge : &player) += 1;
     for (size_t i = 0; i < b->nerrors; i++)
         json_array_append_new(errors,
                               json_pack("{s:I,s:s,s:s}", "line", (json_int_t)b->errors[i].line,
                                         "reason", cmcd_reason_names[b->errors[i].reason], "detail",
                                         b->errors[i].detail));
-    return json_pack("{s:I,s:I,s:I,s:o}", "accepted", (json_int_t)(b->nlines - b->rejected),
-                     "rejected", (json_int_t)b->rejected, "player_events", (json_int_t)folded,
-                     "errors", errors);
+    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "accepted", (json_int_t)(b->nlines - b->rejected),
+                     "rejected", (json_int_t)b->rejected, "player_events", (json_int_t)player,
+                     "edge_requests", (json_int_t)edge, "errors", errors);
 }
 
 /* The route's default dimensions: any dimension named as a query parameter (region=emea). */
@@ -227,9 +231,9 @@ static int query_dims(struct http_req *req, struct cmcd_dims *d)
  * 1: /v1/cdn-logs). */
 static void cmcd_finish(struct ingest_mod *m, struct http_req *req, struct cmcd_batch *b, int route)
 {
-    size_t folded = cmcd_fold(m->cube, b, m->lines_rejected[route]);
+    cmcd_fold(m->cube, b, m->lines_rejected[route]);
     atomic_fetch_add(&m->lines_ok[route], b->nlines - b->rejected);
-    http_reply_json(req, 200, cmcd_answer(b, folded));
+    http_reply_json(req, 200, cmcd_answer(b));
 }
 
 static void post_cmcd(struct http_req *req)

@@ -1,7 +1,8 @@
 /*
  * cdn_check.h - what the CMCD and CDN log fuzz targets (fuzz_cmcd_*.c, fuzz_cdnlog_*.c)
  * check of a parsed batch: counts consistent, every reason known, every event valid with its
- * strings inside the body, the scratch buffer or a static string, every edge record sane.
+ * strings inside the body, the scratch buffer or a static string (at most two events a line:
+ * the player's and the edge request), every edge record sane.
  */
 #ifndef OC_TESTS_FUZZ_CDN_CHECK_H
 #define OC_TESTS_FUZZ_CDN_CHECK_H
@@ -26,7 +27,7 @@ static int cdn_inside(struct beacon_str s, const char *a, size_t an, const char 
 static void cdn_check(const struct cmcd_batch *b, const char *body, size_t size)
 {
     size_t rejected = 0;
-    if (b->nev > b->nlines || b->nedge > b->nlines || b->used > b->scratch_cap)
+    if (b->nev > 2 * b->nlines || b->nedge > b->nlines || b->used > b->scratch_cap)
         abort();
     for (size_t i = 0; i < b->nlines; i++) {
         if (b->reason[i] >= CMCD_NREASONS)
@@ -39,7 +40,9 @@ static void cdn_check(const struct cmcd_batch *b, const char *body, size_t size)
         const struct beacon_event *e = &b->ev[i];
         if (b->ev_line[i] >= b->nlines || b->reason[b->ev_line[i]] != CMCD_OK)
             abort();
-        if (e->ts_ms <= 0 || e->session.n == 0 || e->type < BEACON_START || e->type > BEACON_END)
+        if (e->ts_ms <= 0 || e->type < BEACON_START || e->type > BEACON_EDGE)
+            abort();
+        if (e->type == BEACON_EDGE ? e->session.n != 0 || e->edge_ttfb_ms < -1 : e->session.n == 0)
             abort();
         if (e->startup_ms < 0 || e->playing_ms < 0 || e->rebuffer_ms < 0 || e->bitrate_kbps < 0)
             abort();

@@ -17,14 +17,16 @@ cat >"$T_TMP/fastly.ndjson" <<EOF
 {"timestamp":"$M.100","pop":"FRA","status":200,"cache_status":"HIT","ttfb_ms":12,"url":"/v/seg1.m4s?CMCD=br%3D3000%2Cd%3D4000%2Cot%3Dv%2Csid%3D%22s1%22"}
 {"timestamp":"$((M + 4)).100","pop":"FRA","status":200,"cache_status":"MISS","ttfb_ms":80,"url":"/v/seg2.m4s?CMCD=br%3D1000%2Cd%3D4000%2Cbs%2Cot%3Dv%2Csid%3D%22s1%22"}
 {"timestamp":"$((M + 4)).200","pop":"FRA","status":200,"url":"/v/seg1.m4s?CMCD=br%3D3000%2Cd%3D4000%2Csid%3D%22s2%22"}
+{"timestamp":"$((M + 6))","pop":"FRA","status":503,"cache_status":"PASS","ttfb_ms":400}
 {"timestamp":"$((M + 5))","pop":"FRA","status":999}
 this is not json
 EOF
 st=$(status POST "/v1/cdn-logs?format=fastly&region=emea" "${A[@]}" --data-binary @"$T_TMP/fastly.ndjson")
 t_check "fastly: 200" 200 "$st"
-t_check "fastly: counts" "3 2 3" "$(body | jq -r '"\(.accepted) \(.rejected) \(.player_events)"')"
+t_check "fastly: counts" "4 2 3 4" \
+    "$(body | jq -r '"\(.accepted) \(.rejected) \(.player_events) \(.edge_requests)"')"
 t_check "fastly: errors name line, reason and field" \
-    "4 bad_field status: '999' is not an HTTP status (100-599)|5 malformed not a JSON object" \
+    "5 bad_field status: '999' is not an HTTP status (100-599)|6 malformed not a JSON object" \
     "$(body | jq -r '[.errors[] | "\(.line) \(.reason) \(.detail)"] | join("|")')"
 
 # Akamai: a third session at AMS; CloudFront: a fourth at LHR (custom columns)
@@ -74,6 +76,21 @@ t_check "startup p50 from msd (sketch within 1%)" true \
     "$(q "metric=startup_p50_ms" | jq '.series[0].points[0][1] | (. > 1188 and . < 1212)')"
 t_check "cdn dimension from the route" '["akamai","cloudfront","fastly"]' \
     "$(q "metric=concurrent_viewers&group_by=cdn" | jq -c '[.series[].group.cdn] | sort')"
+# the edge series, per CDN and POP, from the log lines (with or without CMCD)
+pops() { q "metric=$1&group_by=pop" | jq -cS '[.series[] | {(.group.pop): .points[0][1]}] | add'; }
+t_check "edge requests by POP" '{"AMS":1,"FRA":4,"LHR56-P1":1}' "$(pops edge_requests)"
+t_check "edge 5xx rate at FRA: 1 of 4" 0.25 \
+    "$(q "metric=edge_5xx_rate&filter=pop:FRA" | jq '.series[0].points[0][1]')"
+t_check "edge cache miss rate by POP" '{"AMS":0,"FRA":0.25,"LHR56-P1":0}' "$(pops edge_cache_miss_rate)"
+t_check "origin pulls at FRA: a miss and a pass" 2 \
+    "$(q "metric=edge_origin_pulls&filter=pop:FRA" | jq '.series[0].points[0][1]')"
+t_check "edge TTFB at FRA: (12+80+400)/3 ms" 164 \
+    "$(q "metric=edge_ttfb_ms&filter=pop:FRA" | jq '.series[0].points[0][1]')"
+t_check "edge requests by CDN" '{"akamai":1,"cloudfront":1,"fastly":4}' \
+    "$(q "metric=edge_requests&group_by=cdn" | jq -cS '[.series[] | {(.group.cdn): .points[0][1]}] | add')"
+t_check "PromQL reads them too" 0.25 \
+    "$(curl -s -H "Authorization: Bearer $VIEW" --data-urlencode 'query=oncue_qoe_edge_5xx_rate{pop="FRA"}' \
+        --data-urlencode "time=$((M + 60))" "$BASE/api/v1/query" | jq -r '.data.result[0].value[1]')"
 
 curl -s -H "Authorization: Bearer $VIEW" "$BASE/metrics" >"$T_TMP/m.txt"
 t_check "metrics: rejected lines by route and reason" 1 \
@@ -81,7 +98,7 @@ t_check "metrics: rejected lines by route and reason" 1 \
 t_check "metrics: missing_ts on /v1/cmcd" 1 \
     "$(grep -c '^oncue_ingest_lines_rejected_total{route="/v1/cmcd",reason="missing_ts"} 1$' "$T_TMP/m.txt")"
 t_check "metrics: lines accepted on /v1/cdn-logs" 1 \
-    "$(grep -c '^oncue_ingest_lines_accepted_total{route="/v1/cdn-logs"} 6$' "$T_TMP/m.txt")"
+    "$(grep -c '^oncue_ingest_lines_accepted_total{route="/v1/cdn-logs"} 7$' "$T_TMP/m.txt")"
 stop_server
 t_check "server stops cleanly" 0 "$SERVER_RC"
 t_done

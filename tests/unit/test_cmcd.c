@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "ingest/cmcd.h"
+#include "qoe/persist.h"
 
 #include <stdatomic.h>
 #include <string.h>
@@ -259,7 +260,18 @@ static void test_fastly(void)
     T_EQ_INT(b.edge[1].status, 503);
     T_EQ_INT(b.edge[1].cache, CDN_CACHE_MISS);
     T_EQ_INT(b.edge[1].ttfb_ms, 250);
-    T_EQ_INT(b.nev, 1); /* only the first line carries a sid */
+    T_EQ_INT(b.nev, 3); /* a player event (the first line has a sid), an edge event a line */
+    T_EQ_INT(b.ev[0].type, BEACON_HEARTBEAT);
+    T_EQ_INT(b.ev[1].type, BEACON_EDGE);
+    T_EQ_INT(b.ev[1].edge_status, 200);
+    T_EQ_INT(b.ev[1].edge_miss + b.ev[1].edge_origin, 0);
+    T_EQ_INT(b.ev[1].edge_ttfb_ms, 12);
+    T_TRUE(str_is(b.ev[1].dims[BEACON_TITLE], "t1")); /* the player's leaf */
+    T_EQ_INT(b.ev[2].type, BEACON_EDGE);
+    T_EQ_INT(b.ev[2].edge_status, 503);
+    T_EQ_INT(b.ev[2].edge_miss, 1);
+    T_EQ_INT(b.ev[2].edge_origin, 1);
+    T_TRUE(str_is(b.ev[2].dims[BEACON_POP], "LHR") && str_is(b.ev[2].dims[BEACON_CDN], "fastly"));
     T_EQ_INT(b.ev[0].playing_ms, 4000);
     T_TRUE(str_is(b.ev[0].session, "s1") && str_is(b.ev[0].dims[BEACON_TITLE], "t1"));
     T_TRUE(str_is(b.ev[0].dims[BEACON_CDN], "fastly") && str_is(b.ev[0].dims[BEACON_POP], "FRA"));
@@ -299,11 +311,14 @@ static void test_akamai(void)
     T_TRUE(str_is(b.edge[0].pop, "198.51.100.7")); /* no pop: edgeIP */
     T_EQ_INT(b.edge[1].cache, CDN_CACHE_PASS);
     T_TRUE(str_is(b.edge[1].pop, "FRA"));
-    T_EQ_INT(b.nev, 2);
+    T_EQ_INT(b.nev, 4); /* player, edge, player, edge */
     T_EQ_INT(b.ev[0].stalled, 1);
     T_EQ_INT(b.ev[0].playing_ms, 2000);
-    T_EQ_INT(b.ev[1].rebuffer_ms, 500);
-    T_TRUE(str_is(b.ev[1].dims[BEACON_CDN], "akamai"));
+    T_EQ_INT(b.ev[1].edge_miss, 1);
+    T_EQ_INT(b.ev[2].rebuffer_ms, 500);
+    T_TRUE(str_is(b.ev[2].dims[BEACON_CDN], "akamai"));
+    T_EQ_INT(b.ev[3].edge_miss, 0);   /* not cacheable: a pass, */
+    T_EQ_INT(b.ev[3].edge_origin, 1); /* ... pulled from the origin */
     T_EQ_INT(b.nerrors, 1);
     T_EQ_STR(b.errors[0].detail, "cacheStatus: '2' is not 0 or 1");
     cmcd_batch_free(&b);
@@ -336,8 +351,10 @@ static void test_cloudfront(void)
     T_TRUE(str_is(b.edge[0].pop, "FRA56-P1"));
     T_EQ_INT(b.edge[1].status, 502);
     T_EQ_INT(b.edge[1].ttfb_ms, 300);
-    T_EQ_INT(b.nev, 1);
+    T_EQ_INT(b.nev, 3);
     T_EQ_INT(b.ev[0].stalled, 1);
+    T_EQ_INT(b.ev[2].edge_status, 502);
+    T_EQ_INT(b.ev[2].edge_ttfb_ms, 300);
     T_TRUE(str_is(b.ev[0].dims[BEACON_LIVE], "true"));
     T_TRUE(str_is(b.ev[0].dims[BEACON_CDN], "cloudfront"));
     T_EQ_INT(b.nerrors, 2);
@@ -376,8 +393,8 @@ static void test_fold_joins_sid(void)
     cmcd_batch_init(&b, 100);
     T_EQ_INT(cdnlog_parse(&b, CDNLOG_FASTLY, NULL, logs, strlen(logs), &d), 0);
     qoe_cube_tick(c);
-    T_EQ_INT(cmcd_fold(c, &b, rejected), 3);
-    T_EQ_INT(rejected[CMCD_R_TOO_OLD], 1); /* the fourth line: its minute had closed */
+    T_EQ_INT(cmcd_fold(c, &b, rejected), 6); /* three lines: a player and an edge event each */
+    T_EQ_INT(rejected[CMCD_R_TOO_OLD], 1);   /* the fourth line: its minute had closed */
     const char *rep = "sid=\"s1\",e=ps,sta=s,msd=1200,ts=1767268805000\n";
     struct cmcd_dims d2 = cdn_dims("fastly");
     d2.d[BEACON_POP] = (struct beacon_str){"FRA", 3};
@@ -396,23 +413,73 @@ static void test_fold_joins_sid(void)
         T_EQ_DBL(r.bitrate_ms, 4000.0 * 3000 + 4000.0 * 1000 * 2, 1e-6);
         T_EQ_INT(r.starts, 1);
         T_EQ_INT(r.sk_n, 1);
+        T_EQ_INT(r.edge_req, 3);
+        T_EQ_INT(r.edge_ttfb_n, 0); /* the lines had no ttfb */
     }
     cmcd_batch_free(&b);
     qoe_cube_destroy(c);
 }
 
+/* The edge columns persist (blob flag BLOB_EDGE); a minute without them encodes byte for byte
+ * as before, and a blob of the old format (pad 0) loads without edge columns. */
+static void test_edge_blob(void)
+{
+    struct qoe_minute *m = qoe_minute_new(1767268800, 2, 0), *d;
+    struct qoe_row r = {.leaf = 0, .starts = 1, .playing_ms = 7};
+    size_t len, len0;
+    qoe_minute_set(m, 0, &r);
+    r = (struct qoe_row){.leaf = 1, .hb_sessions = 2};
+    qoe_minute_set(m, 1, &r);
+    void *old = minute_encode(m, &len0);
+    T_EQ_INT(len0, 16 + m->mem_len); /* v1: header, columns, no sketch */
+    T_EQ_INT(((const uint32_t *)old)[3], 0);
+    d = minute_decode(1767268800, old, len0, 2);
+    T_TRUE(d && !d->edge_req && d->playing_ms[0] == 7 && d->hb_sessions[1] == 2);
+    qoe_minute_destroy(d);
+    qoe_minute_edge_alloc(m);
+    r = (struct qoe_row){.leaf = 1,
+                         .hb_sessions = 2,
+                         .edge_req = 9,
+                         .edge_5xx = 2,
+                         .edge_miss = 3,
+                         .edge_origin = 4,
+                         .edge_ttfb_n = 8,
+                         .edge_ttfb_ms = 640};
+    qoe_minute_set(m, 1, &r);
+    void *blob = minute_encode(m, &len);
+    T_EQ_INT(len, len0 + 2 * 28);
+    T_EQ_INT(((const uint32_t *)blob)[3], 1);
+    d = minute_decode(1767268800, blob, len, 2);
+    T_TRUE(d && d->edge_req);
+    if (d && d->edge_req) {
+        qoe_minute_row(d, 1, &r);
+        T_EQ_INT(r.edge_req, 9);
+        T_EQ_INT(r.edge_5xx, 2);
+        T_EQ_INT(r.edge_miss, 3);
+        T_EQ_INT(r.edge_origin, 4);
+        T_EQ_INT(r.edge_ttfb_n, 8);
+        T_EQ_INT(r.edge_ttfb_ms, 640);
+        T_EQ_INT(d->edge_req[0], 0);
+    }
+    qoe_minute_destroy(d);
+    T_TRUE(minute_decode(1767268800, blob, len - 1, 2) == NULL); /* cut short */
+    ((uint32_t *)blob)[3] = 3;                                   /* an unknown flag */
+    T_TRUE(minute_decode(1767268800, blob, len, 2) == NULL);
+    /* a rollup of the two keeps the sums */
+    struct qoe_minute *ms[2] = {m, m};
+    d = minute_merge(1767268800, 300, ms, 2);
+    T_TRUE(d && d->edge_req && d->edge_req[1] == 18 && d->edge_ttfb_ms[1] == 1280);
+    qoe_minute_destroy(d);
+    free(old);
+    free(blob);
+    qoe_minute_destroy(m);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_query_v1),
-    T_CASE(test_headers),
-    T_CASE(test_dict_v2),
-    T_CASE(test_dict_errors),
-    T_CASE(test_to_event),
-    T_CASE(test_event_body),
-    T_CASE(test_fastly),
-    T_CASE(test_akamai),
-    T_CASE(test_cloudfront),
-    T_CASE(test_fold_joins_sid),
-    {0},
+    T_CASE(test_query_v1),       T_CASE(test_headers),   T_CASE(test_dict_v2),
+    T_CASE(test_dict_errors),    T_CASE(test_to_event),  T_CASE(test_event_body),
+    T_CASE(test_fastly),         T_CASE(test_akamai),    T_CASE(test_cloudfront),
+    T_CASE(test_fold_joins_sid), T_CASE(test_edge_blob), {0},
 };
 
 T_MAIN(cases)
