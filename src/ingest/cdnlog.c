@@ -32,6 +32,7 @@ enum field_id {
     F_ASN,
     F_COUNTRY,
     F_REGION,
+    F_CDN,         /* the CDN's name (a custom field of a multi-CDN log pipeline) */
     F_QUERY,       /* a URL or query string holding CMCD= */
     F_CMCD,        /* a CMCD dictionary (or a query string holding CMCD=) */
     F_CMCD_HEADER, /* one of the CMCD-* header values */
@@ -59,6 +60,7 @@ static const struct field_name fastly_fields[] = {
     {"country", F_COUNTRY},
     {"geo_country_code", F_COUNTRY},
     {"region", F_REGION},
+    {"cdn", F_CDN},
     {"url", F_QUERY},
     {"cmcd", F_CMCD},
     {"cmcd_object", F_CMCD_HEADER},
@@ -80,6 +82,7 @@ static const struct field_name akamai_fields[] = {
     {"asn", F_ASN},
     {"country", F_COUNTRY},
     {"region", F_REGION},
+    {"cdn", F_CDN},
     {"queryStr", F_QUERY},
     {"cmcd", F_CMCD},
     {0},
@@ -322,6 +325,7 @@ static void field(struct cmcd_batch *b, struct line *l, uint8_t id, struct fname
     case F_ASN:
     case F_COUNTRY:
     case F_REGION:
+    case F_CDN:
     case F_POP_FALLBACK:
         if (!printable(v)) {
             bad(l, CMCD_R_BAD_FIELD, name, "is not 1 to 128 printable ASCII bytes", v);
@@ -333,6 +337,7 @@ static void field(struct cmcd_batch *b, struct line *l, uint8_t id, struct fname
             l->dims[id == F_POP       ? BEACON_POP
                     : id == F_ASN     ? BEACON_ASN
                     : id == F_COUNTRY ? BEACON_COUNTRY
+                    : id == F_CDN     ? BEACON_CDN
                                       : BEACON_REGION] = v;
         break;
     case F_STATUS:

@@ -47,7 +47,7 @@ struct cell {
     uint32_t *hist; /* startup histogram (percentile metrics); owned */
     uint64_t e_req, e_5xx, e_miss, e_origin, e_ttfb_n; /* CDN edge columns */
     int64_t e_ttfb;
-    uint32_t e_rows; /* rows with edge columns: an edge sum is null without any */
+    uint32_t e_rows; /* rows with edge requests: an edge sum is null without any */
 };
 
 struct qrun {
@@ -401,7 +401,7 @@ static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint6
             break;
         case MC_EDGE:
             if (m->edge_req) {
-                c->e_rows++;
+                c->e_rows += m->edge_req[i] > 0;
                 c->e_req += m->edge_req[i], c->e_5xx += m->edge_5xx[i];
                 c->e_miss += m->edge_miss[i], c->e_origin += m->edge_origin[i];
                 c->e_ttfb += m->edge_ttfb_ms[i], c->e_ttfb_n += m->edge_ttfb_n[i];

@@ -136,6 +136,61 @@ static void test_emea_cdn_three_seeds(void)
     rmdir(dir);
 }
 
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The elements of a cause as sorted compact JSON, one a line (the caller frees). */
+static char *cause_set(json_t *cause)
+{
+    size_t n = json_array_size(cause);
+    char **v = calloc(n + 1, sizeof *v);
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 16);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_dumps(json_array_get(cause, i), JSON_COMPACT | JSON_SORT_KEYS);
+    qsort(v, n, sizeof *v, str_cmp);
+    for (size_t i = 0; i < n; i++) {
+        oc_buf_printf(&b, "%s%s", i ? " " : "", v[i]);
+        free(v[i]);
+    }
+    free(v);
+    oc_buf_puts(&b, "");
+    return oc_buf_steal(&b);
+}
+
+/* Issue 17: with the players arriving as CDN log lines with CMCD (the parser and fold of POST
+ * /v1/cdn-logs) instead of beacons, emea-cdn localizes to the same POPs, at the same time and
+ * with the same scorecard as with beacons alone. */
+static void test_emea_cdn_cdn_logs(void)
+{
+    char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
+    T_TRUE(mkdtemp(dir) != NULL);
+    struct drill_score s[2];
+    for (int logs = 0; logs < 2; logs++) {
+        struct drill_opts o = {.host = &oncue_drill_host,
+                               .scenario = "emea-cdn",
+                               .viewers = VIEWERS,
+                               .seed = seeds[0],
+                               .cdn_logs = logs};
+        o.out_dir = dir;
+        T_EQ_INT(drill_run(&o, &s[logs], err, sizeof(err)), 0);
+        unlink(s[logs].review_path);
+    }
+    check_emea(&s[1]);
+    char *a = cause_set(s[0].cause), *b = cause_set(s[1].cause);
+    printf("  emea-cdn with beacons: %s; with CDN logs: %s (%.1f s wall)\n", a, b, s[1].wall_s);
+    T_EQ_STR(b, a); /* the same elements (their order follows their scores) */
+    T_EQ_INT(s[1].detected_at, s[0].detected_at);
+    T_EQ_INT(s[1].mitigated_at, s[0].mitigated_at);
+    free(a);
+    free(b);
+    drill_score_free(&s[0]);
+    drill_score_free(&s[1]);
+    rmdir(dir);
+}
+
 /* The drill runs the table `serve` runs, and starting it subscribes exactly the rows of the
  * modules' subs tables, in table order: the same handlers on the same topics in both. */
 static void test_same_wiring_as_serve(void)
@@ -210,11 +265,9 @@ static void test_unknown_scenario(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_unknown_scenario),
-    T_CASE(test_same_wiring_as_serve),
-    T_CASE(test_blip_three_seeds),
-    T_CASE(test_emea_cdn_three_seeds),
-    {0},
+    T_CASE(test_unknown_scenario),  T_CASE(test_same_wiring_as_serve),
+    T_CASE(test_blip_three_seeds),  T_CASE(test_emea_cdn_three_seeds),
+    T_CASE(test_emea_cdn_cdn_logs), {0},
 };
 
 T_MAIN(cases)
