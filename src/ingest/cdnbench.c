@@ -2,8 +2,9 @@
  * cdnbench.c - `oncue bench cdnlog`: the CDN log parsers on one core, in-process. Builds a
  * body of --lines realistic lines per format (each with CMCD of its player: sid, cid, br, bl,
  * d, ot, st, and a starvation every 50th line), parses it --rounds times and prints lines/s
- * and MB/s; the anchor is the beacon parser (ingest_parse) on NDJSON beacons carrying the
- * same facts. A benchmark prints figures; it never fails on time.
+ * and MB/s, then again parsed and folded into a cube (the whole intake but HTTP); the anchor
+ * is the beacon parser (ingest_parse) on NDJSON beacons carrying the same facts. A benchmark
+ * prints figures; it never fails on time.
  */
 #include "ingest/cmcd.h"
 #include "core/alloc.h"
@@ -92,11 +93,15 @@ static void beacon(struct oc_buf *b, long i)
 }
 
 static void report(const char *name, long lines, long rounds, size_t bytes, int64_t ns,
-                   size_t events)
+                   const struct beacon_event *ev, size_t nev)
 {
     double secs = (double)ns / 1e9, n = (double)lines * (double)rounds;
-    printf("%-12s lines/s %.0f  MB/s %.1f  bytes/line %.0f  player_events %zu\n", name, n / secs,
-           (double)bytes * (double)rounds / secs / 1e6, (double)bytes / (double)lines, events);
+    size_t edge = 0;
+    for (size_t i = 0; i < nev; i++)
+        edge += ev[i].type == BEACON_EDGE;
+    printf("%-15s lines/s %.0f  MB/s %.1f  bytes/line %.0f  player_events %zu  edge_events %zu\n",
+           name, n / secs, (double)bytes * (double)rounds / secs / 1e6,
+           (double)bytes / (double)lines, nev - edge, edge);
 }
 
 int cdnlog_bench_main(int argc, char **argv)
@@ -119,7 +124,22 @@ int cdnlog_bench_main(int argc, char **argv)
         int64_t t0 = oc_mono_ns();
         for (long r = 0; r < a.rounds; r++)
             cdnlog_parse(&cb, (enum cdnlog_format)f, NULL, b.data, b.len, &dims);
-        report(names[f], a.lines, a.rounds, b.len, oc_mono_ns() - t0, cb.nev);
+        report(names[f], a.lines, a.rounds, b.len, oc_mono_ns() - t0, cb.ev, cb.nev);
+        /* the whole intake: parsed and folded into a cube (replay clock: nothing too old) */
+        struct oc_clock clk;
+        struct qoe_cube_opts co;
+        char label[32];
+        qoe_cube_opts_default(&co);
+        oc_clock_init(&clk, OC_CLOCK_REPLAY, 0);
+        struct qoe_cube *c = qoe_cube_new(&co, &clk);
+        t0 = oc_mono_ns();
+        for (long r = 0; r < a.rounds; r++) {
+            cdnlog_parse(&cb, (enum cdnlog_format)f, NULL, b.data, b.len, &dims);
+            cmcd_fold(c, &cb, NULL);
+        }
+        snprintf(label, sizeof label, "%s+fold", names[f]);
+        report(label, a.lines, a.rounds, b.len, oc_mono_ns() - t0, cb.ev, cb.nev);
+        qoe_cube_destroy(c);
         if (cb.rejected)
             printf("  (%zu lines rejected: %s)\n", cb.rejected, cb.errors[0].detail);
         oc_buf_free(&b);
@@ -133,7 +153,7 @@ int cdnlog_bench_main(int argc, char **argv)
     int64_t t0 = oc_mono_ns();
     for (long r = 0; r < a.rounds; r++)
         ingest_parse(&ib, b.data, b.len, err, sizeof err);
-    report("anchor:beacons", a.lines, a.rounds, b.len, oc_mono_ns() - t0, ib.nev);
+    report("anchor:beacons", a.lines, a.rounds, b.len, oc_mono_ns() - t0, ib.ev, ib.nev);
     oc_buf_free(&b);
     ingest_batch_free(&ib);
     cmcd_batch_free(&cb);

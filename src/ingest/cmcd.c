@@ -657,6 +657,20 @@ int cmcd_parse_events(struct cmcd_batch *b, const char *body, size_t len,
     return 0;
 }
 
+int cmcd_batch_keep(struct cmcd_batch *b, const uint8_t *bits, uint32_t nev)
+{
+    size_t k = 0;
+    if (b->nev != nev)
+        return OC_EINVAL;
+    for (size_t i = 0; i < b->nev; i++)
+        if (bits[i / 8] & (1u << (i % 8))) {
+            b->ev[k] = b->ev[i];
+            b->ev_line[k++] = b->ev_line[i];
+        }
+    b->nev = k;
+    return 0;
+}
+
 size_t cmcd_fold(struct qoe_cube *c, struct cmcd_batch *b, _Atomic uint64_t *rejected)
 {
     struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict};

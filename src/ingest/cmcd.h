@@ -187,6 +187,9 @@ void cmcd_batch_reset(struct cmcd_batch *b, size_t len);
 int cmcd_batch_line(struct cmcd_batch *b);
 struct beacon_event *cmcd_batch_event(struct cmcd_batch *b, size_t line);
 void cmcd_apply_dims(struct beacon_event *ev, const struct cmcd_dims *dims);
+/* Keeps in b only the events whose bit is set in bits (nev bits; b->nev must equal nev): how
+ * a logged body folds again exactly what the cube accepted the first time. 0, or OC_EINVAL. */
+int cmcd_batch_keep(struct cmcd_batch *b, const uint8_t *bits, uint32_t nev);
 /* Folds b's events into the cube; a line whose event the cube refused becomes too old / too
  * far in the future (its edge record is dropped too). Counts every refused line by reason in
  * rejected (NULL: not counted). Returns the events folded. Thread-safe. */

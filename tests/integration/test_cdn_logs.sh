@@ -101,4 +101,29 @@ t_check "metrics: lines accepted on /v1/cdn-logs" 1 \
     "$(grep -c '^oncue_ingest_lines_accepted_total{route="/v1/cdn-logs"} 7$' "$T_TMP/m.txt")"
 stop_server
 t_check "server stops cleanly" 0 "$SERVER_RC"
+
+# the ingest log covers these bodies: a line of an open minute survives kill -9, and a minute
+# already stored is not counted twice
+start_server "$D" --clock replay || exit 1
+printf '{"timestamp":"%s","pop":"LHR","status":503,"url":"/?CMCD=d%%3D4000%%2Csid%%3D%%22s7%%22"}\n' "$((M + 420))" |
+    curl -s -o /dev/null "${A[@]}" --data-binary @- "$BASE/v1/cdn-logs?format=fastly&region=emea"
+printf 'sid="s8",ts=%s000,msd=900\n' "$((M + 421))" |
+    curl -s -o /dev/null "${A[@]}" --data-binary @- "$BASE/v1/cmcd?region=emea&pop=LHR"
+stop_server KILL
+start_server "$D" --clock replay || exit 1
+t_contains "replayed at start" "replayed" "$(grep 'replayed' "$T_TMP/server.log")"
+printf '{"timestamp":"%s","pop":"FRA"}\n' "$((M + 900))" |
+    curl -s -o /dev/null "${A[@]}" --data-binary @- "$BASE/v1/cdn-logs?format=fastly&region=emea"
+r() { curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/qoe?from=$((M + 420))&to=$((M + 480))&$1" | jq -c '.series[0].points[0][1]'; }
+for _ in $(seq 1 50); do
+    [ "$(r metric=edge_requests)" != "null" ] && break
+    sleep 0.2
+done
+t_check "after kill -9: the open minute's log line is back" 1 "$(r metric=edge_requests)"
+t_check "after kill -9: its 5xx too" 1 "$(r metric=edge_5xx_rate)"
+t_check "after kill -9: the CMCD report's start" 1 "$(r metric=plays)"
+t_check "after kill -9: the stored minute counted once" '{"AMS":1,"FRA":2,"LHR56-P1":1}' \
+    "$(q "metric=concurrent_viewers&group_by=pop" | jq -cS '[.series[] | {(.group.pop): .points[0][1]}] | add')"
+t_check "after kill -9: edge requests counted once" '{"AMS":1,"FRA":4,"LHR56-P1":1}' "$(pops edge_requests)"
+stop_server
 t_done

@@ -420,6 +420,23 @@ static void test_fold_joins_sid(void)
     qoe_cube_destroy(c);
 }
 
+/* A logged body folds again exactly the events the cube accepted the first time. */
+static void test_batch_keep(void)
+{
+    struct cmcd_batch b;
+    const char *body = "sid=\"a\",ts=1767268800000,d=1\nsid=\"b\",ts=1767268800000,d=2\n"
+                       "sid=\"c\",ts=1767268800000,d=3\n";
+    uint8_t bits[1] = {5}; /* the first and the third */
+    cmcd_batch_init(&b, 10);
+    T_EQ_INT(cmcd_parse_events(&b, body, strlen(body), NULL), 0);
+    T_EQ_INT(cmcd_batch_keep(&b, bits, 2), OC_EINVAL);
+    T_EQ_INT(cmcd_batch_keep(&b, bits, 3), 0);
+    T_EQ_INT(b.nev, 2);
+    T_EQ_INT(b.ev[1].playing_ms, 3);
+    T_EQ_INT(b.ev_line[1], 2);
+    cmcd_batch_free(&b);
+}
+
 /* The edge columns persist (blob flag BLOB_EDGE); a minute without them encodes byte for byte
  * as before, and a blob of the old format (pad 0) loads without edge columns. */
 static void test_edge_blob(void)
@@ -476,10 +493,19 @@ static void test_edge_blob(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_query_v1),       T_CASE(test_headers),   T_CASE(test_dict_v2),
-    T_CASE(test_dict_errors),    T_CASE(test_to_event),  T_CASE(test_event_body),
-    T_CASE(test_fastly),         T_CASE(test_akamai),    T_CASE(test_cloudfront),
-    T_CASE(test_fold_joins_sid), T_CASE(test_edge_blob), {0},
+    T_CASE(test_query_v1),
+    T_CASE(test_headers),
+    T_CASE(test_dict_v2),
+    T_CASE(test_dict_errors),
+    T_CASE(test_to_event),
+    T_CASE(test_event_body),
+    T_CASE(test_fastly),
+    T_CASE(test_akamai),
+    T_CASE(test_cloudfront),
+    T_CASE(test_fold_joins_sid),
+    T_CASE(test_edge_blob),
+    T_CASE(test_batch_keep),
+    {0},
 };
 
 T_MAIN(cases)
