@@ -32,7 +32,7 @@ struct key_def {
 };
 
 #define O(f) offsetof(struct cmcd, f)
-/* Sorted by nothing: at most 24 short compares per key, cheaper than hashing. */
+/* Looked up by a linear scan: 24 short names, the first byte rules out most of them. */
 static const struct key_def key_defs[] = {
     {"br", CMCD_BR, K_INT, O(br)},
     {"bl", CMCD_BL, K_INT, O(bl)},
