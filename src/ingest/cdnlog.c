@@ -33,6 +33,7 @@ enum field_id {
     F_COUNTRY,
     F_REGION,
     F_CDN,         /* the CDN's name (a custom field of a multi-CDN log pipeline) */
+    F_ISP,         /* the client's network by name (Fastly client.as.name) */
     F_QUERY,       /* a URL or query string holding CMCD= */
     F_CMCD,        /* a CMCD dictionary (or a query string holding CMCD=) */
     F_CMCD_HEADER, /* one of the CMCD-* header values */
@@ -61,6 +62,8 @@ static const struct field_name fastly_fields[] = {
     {"geo_country_code", F_COUNTRY},
     {"region", F_REGION},
     {"cdn", F_CDN},
+    {"isp", F_ISP},
+    {"client_as_name", F_ISP},
     {"url", F_QUERY},
     {"cmcd", F_CMCD},
     {"cmcd_object", F_CMCD_HEADER},
@@ -83,6 +86,7 @@ static const struct field_name akamai_fields[] = {
     {"country", F_COUNTRY},
     {"region", F_REGION},
     {"cdn", F_CDN},
+    {"isp", F_ISP},
     {"queryStr", F_QUERY},
     {"cmcd", F_CMCD},
     {0},
@@ -326,6 +330,7 @@ static void field(struct cmcd_batch *b, struct line *l, uint8_t id, struct fname
     case F_COUNTRY:
     case F_REGION:
     case F_CDN:
+    case F_ISP:
     case F_POP_FALLBACK:
         if (!printable(v)) {
             bad(l, CMCD_R_BAD_FIELD, name, "is not 1 to 128 printable ASCII bytes", v);
@@ -338,6 +343,7 @@ static void field(struct cmcd_batch *b, struct line *l, uint8_t id, struct fname
                     : id == F_ASN     ? BEACON_ASN
                     : id == F_COUNTRY ? BEACON_COUNTRY
                     : id == F_CDN     ? BEACON_CDN
+                    : id == F_ISP     ? BEACON_ISP
                                       : BEACON_REGION] = v;
         break;
     case F_STATUS:

@@ -54,6 +54,7 @@ int sim_cdnlog_append(struct oc_buf *b, const struct beacon_event *ev)
     rc |= member(b, "pop", ev->dims[BEACON_POP]);
     rc |= member(b, "region", ev->dims[BEACON_REGION]);
     rc |= member(b, "asn", ev->dims[BEACON_ASN]);
+    rc |= member(b, "client_as_name", ev->dims[BEACON_ISP]);
     rc |= member(b, "country", ev->dims[BEACON_COUNTRY]);
     rc |= oc_buf_puts(b, ",\"cmcd\":\"sid=\\\"");
     rc |= cmcd_str(b, ev->session);

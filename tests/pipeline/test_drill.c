@@ -214,6 +214,31 @@ static void test_emea_cdn_cdn_logs(void)
     rmdir(dir);
 }
 
+/* isp-peering, the other CDN scenario, with CDN logs only: the ISP comes from the log line
+ * (Fastly's client.as.name), so the cause is the ISP, as with beacons. */
+static void test_isp_peering_cdn_logs(void)
+{
+    char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
+    T_TRUE(mkdtemp(dir) != NULL);
+    struct drill_opts o = {.host = &oncue_drill_host,
+                           .scenario = "isp-peering",
+                           .viewers = VIEWERS,
+                           .seed = seeds[0],
+                           .cdn_logs = 1};
+    struct drill_score s;
+    o.out_dir = dir;
+    T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), 0);
+    char *cause = cause_set(s.cause);
+    printf("  isp-peering with CDN logs: %s\n", cause);
+    T_EQ_STR(cause, "{\"isp\":\"vodafone-de\"}");
+    T_EQ_INT(s.cause_correct, 1);
+    T_EQ_INT(s.pass, 1);
+    free(cause);
+    unlink(s.review_path);
+    drill_score_free(&s);
+    rmdir(dir);
+}
+
 /* The drill runs the table `serve` runs, and starting it subscribes exactly the rows of the
  * modules' subs tables, in table order: the same handlers on the same topics in both. */
 static void test_same_wiring_as_serve(void)
@@ -288,9 +313,13 @@ static void test_unknown_scenario(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_unknown_scenario),  T_CASE(test_same_wiring_as_serve),
-    T_CASE(test_blip_three_seeds),  T_CASE(test_emea_cdn_three_seeds),
-    T_CASE(test_emea_cdn_cdn_logs), {0},
+    T_CASE(test_unknown_scenario),
+    T_CASE(test_same_wiring_as_serve),
+    T_CASE(test_blip_three_seeds),
+    T_CASE(test_emea_cdn_three_seeds),
+    T_CASE(test_emea_cdn_cdn_logs),
+    T_CASE(test_isp_peering_cdn_logs),
+    {0},
 };
 
 T_MAIN(cases)

@@ -239,6 +239,7 @@ static void test_fastly(void)
         "\"region\":\"emea\",\"url\":\"/v/seg1.m4s?CMCD=br%3D3200%2Cd%3D4000%2Cot%3Dv%2C"
         "sid%3D%22s1%22%2Ccid%3D%22t1%22\",\"tags\":{\"a\":[1,2]}}\n"
         "{\"time\":\"2026-01-01T12:00:01.5Z\",\"server_datacenter\":\"LHR\",\"status\":\"503\","
+        "\"client_as_name\":\"vodafone-de\","
         "\"cache_status\":\"MISS\",\"time_to_first_byte\":0.25}\n"
         "{\"timestamp\":1767268802000,\"pop\":\"FRA\",\"status\":700}\n"
         "{\"pop\":\"FRA\"}\n"
@@ -272,6 +273,7 @@ static void test_fastly(void)
     T_EQ_INT(b.ev[2].edge_miss, 1);
     T_EQ_INT(b.ev[2].edge_origin, 1);
     T_TRUE(str_is(b.ev[2].dims[BEACON_POP], "LHR") && str_is(b.ev[2].dims[BEACON_CDN], "fastly"));
+    T_TRUE(str_is(b.ev[2].dims[BEACON_ISP], "vodafone-de"));
     T_EQ_INT(b.ev[0].playing_ms, 4000);
     T_TRUE(str_is(b.ev[0].session, "s1") && str_is(b.ev[0].dims[BEACON_TITLE], "t1"));
     T_TRUE(str_is(b.ev[0].dims[BEACON_CDN], "fastly") && str_is(b.ev[0].dims[BEACON_POP], "FRA"));
