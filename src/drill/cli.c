@@ -221,6 +221,10 @@ static const struct oc_opt options[] = {
      0, 0, set_from},
     {"--auto-mitigate", OC_OPT_FLAG, F(o.auto_mitigate), NULL,
      "let automatic steering mitigate instead of the scripted responder", 0, 0, NULL},
+    {"--cdn-logs", OC_OPT_FLAG, F(o.cdn_logs), NULL,
+     "the players arrive as CDN log lines with CMCD (POST /v1/cdn-logs's parser) instead of "
+     "beacons",
+     0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
     {"--out", OC_OPT_STR, F(o.out_dir), "DIR",
      "directory for the post-incident review (default ./oncue-drills)", 0, 0, NULL},

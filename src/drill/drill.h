@@ -51,6 +51,9 @@ struct drill_host {
     /* `oncue mitigate KIND [options]` (argv[0] is KIND) as the request body it sends: 0 and a
      * new reference in *req, or an oc_err with the command's error line in err. */
     int (*request)(int argc, char **argv, json_t **req, char *err, size_t errlen);
+    /* A body of Fastly log lines with CMCD folded into the cube, as POST
+     * /v1/cdn-logs?format=fastly folds it (drill_opts cdn_logs). Returns the lines refused. */
+    size_t (*cdn_logs)(struct qoe_cube *c, const char *body, size_t len);
 };
 
 struct drill_opts {
@@ -62,8 +65,10 @@ struct drill_opts {
     int viewers;                   /* concurrent viewers; 0: 20000 */
     uint64_t seed;                 /* simulator seed */
     int auto_mitigate;             /* 1: automatic steering acts instead of the responder */
-    const char *out_dir;           /* where the review is written; NULL: "./oncue-drills" */
-    int verbose;                   /* 1: log progress lines on stderr */
+    int cdn_logs;        /* 1: the players arrive as Fastly log lines with CMCD, through the parser
+                            and fold of POST /v1/cdn-logs, instead of beacons */
+    const char *out_dir; /* where the review is written; NULL: "./oncue-drills" */
+    int verbose;         /* 1: log progress lines on stderr */
 };
 
 /* The scorecard of one drill. Times are unix seconds of the virtual clock (0: never). */

@@ -86,6 +86,7 @@ struct drill {
     int inc_resolved;     /* the first incident has resolved */
     int open_incidents;   /* opened minus resolved */
     const struct sim_truth *truth;
+    struct oc_buf logs; /* --cdn-logs: the second's log lines, folded before its timers run */
 };
 
 /* responder.c: bus subscriptions and the scripted responder. */

@@ -37,10 +37,29 @@ static const char *const drill_policy_auto =
     " \"priority\": [\"secondary\", \"primary\"], \"percent\": 20}], \"auto\": {\"enabled\": true,"
     " \"hold_s\": 7200, \"min_interval_s\": 900}}";
 
+#define DRILL_LOG_BYTES (8u << 20) /* log lines buffered before a parse and fold */
+
+/* --cdn-logs: the buffered log lines through the CDN log parser into the cube, as POST
+ * /v1/cdn-logs?format=fastly folds them. */
+static void flush_logs(struct drill *d)
+{
+    if (!d->logs.len)
+        return;
+    d->o->host->cdn_logs(d->cube, d->logs.data, d->logs.len);
+    oc_buf_reset(&d->logs);
+}
+
 static void sink(void *arg, const struct beacon_event *ev)
 {
     struct drill *d = arg;
-    qoe_cube_add_event(d->cube, ev); /* where POST /v1/events folds it, without the NDJSON */
+    if (d->o->cdn_logs) { /* the same event, as the CDN logs its request */
+        if (sim_cdnlog_append(&d->logs, ev) != 0) {
+            flush_logs(d);
+            sim_cdnlog_append(&d->logs, ev);
+        }
+    } else {
+        qoe_cube_add_event(d->cube, ev); /* where POST /v1/events folds it, without NDJSON */
+    }
     drill_meter_add(d, ev);
 }
 
@@ -49,6 +68,7 @@ static void sink(void *arg, const struct beacon_event *ev)
 static void tick(void *arg, int64_t now_ms)
 {
     struct drill *d = arg;
+    flush_logs(d);
     oc_app_tick(&d->app, now_ms);
     if (now_ms % DRILL_EVAL_MS == 0) {
         drill_responder_tick(d, now_ms / 1000);
@@ -276,13 +296,16 @@ int drill_run(const struct drill_opts *o, struct drill_score *out, char *err, si
     d->o = o;
     d->sc = out;
     d->rule = drill_rule_for(o->scenario);
+    oc_buf_init(&d->logs, DRILL_LOG_BYTES);
     oc_clock_init(&d->clk, OC_CLOCK_VIRTUAL, 0);
-    rc = o->host ? pipeline_open(d, err, errlen) : OC_EINVAL;
-    if (!o->host)
-        snprintf(err, errlen, "no drill host (modules and steering bindings)");
+    int host_ok = o->host && (!o->cdn_logs || o->host->cdn_logs);
+    rc = host_ok ? pipeline_open(d, err, errlen) : OC_EINVAL;
+    if (!host_ok)
+        snprintf(err, errlen, "no drill host (modules, steering and CDN log bindings)");
     if (rc == 0)
         rc = simulate(d, err, errlen);
     pipeline_close(d);
+    oc_buf_free(&d->logs);
     free(d);
     clock_gettime(CLOCK_MONOTONIC, &b);
     out->wall_s = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;

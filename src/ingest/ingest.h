@@ -83,8 +83,12 @@ size_t ingest_fold(struct qoe_cube *c, struct ingest_batch *b, struct ingest_sta
 
 /* The write-ahead log of accepted bodies (wal.c): POST /v1/events answers only once the
  * events the cube accepted are in it; it is replayed into the cube at start. */
-#define INGEST_WAL_MAX_BODY   (8u << 20) /* bytes of one record's body (POST /v1/events' cap) */
-#define INGEST_WAL_MAX_EVENTS 100000     /* events of one record (the cap on items per body) */
+/* bytes of one record's body: POST /v1/events' cap, or a CMCD or CDN log body of the same cap
+ * with its route and query string (at most 4 KiB) before it */
+#define INGEST_WAL_MAX_BODY ((8u << 20) + 8192)
+/* events of one record: the items of a beacon body (100,000), or two events (the player's and
+ * the edge request) for each of the 200,000 lines of a CDN log body */
+#define INGEST_WAL_MAX_EVENTS 400000
 struct ingest_wal;
 /* One record: the body as received, the bitmap of the events the cube accepted (bit i of
  * bits[i / 8] for parsed event i; nev events) and the newest accepted event time. */

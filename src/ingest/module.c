@@ -9,11 +9,13 @@
  * players post from any origin (the HTTP layer answers the OPTIONS preflight).
  */
 #include "ingest/ingest.h"
+#include "ingest/cmcd.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "config/config.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/decode.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -48,6 +50,9 @@ struct ingest_mod {
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
     _Atomic uint64_t replayed;   /* events folded again from the log at start */
     _Atomic uint64_t overloaded; /* bodies answered 503: ingest is behind */
+    /* POST /v1/cmcd (0) and /v1/cdn-logs (1): lines accepted, lines rejected by reason */
+    _Atomic uint64_t lines_ok[2];
+    _Atomic uint64_t lines_rejected[2][CMCD_NREASONS];
     /* The syncer: answers bodies once their record is synced, so a worker does not wait in
      * fdatasync and every body that arrives meanwhile shares the next sync. */
     pthread_t syncer;
@@ -187,6 +192,220 @@ static void post_events(struct http_req *req)
     ingest_batch_free(&b);
 }
 
+/* The answer of a CMCD or CDN log body: counts and the first refused lines. */
+/* The answer of a CMCD or CDN log body: counts and the first refused lines. */
+static json_t *cmcd_answer(const struct cmcd_batch *b)
+{
+    json_t *errors = json_array();
+    size_t player = 0, edge = 0;
+    for (size_t i = 0; i < b->nev; i++)
+        if (b->verdict[i] == QOE_FOLD_OK && b->reason[b->ev_line[i]] == CMCD_OK)
+            *(b->ev[i].type == BEACON_EDGE ? &edge : &player) += 1;
+    for (size_t i = 0; i < b->nerrors; i++)
+        json_array_append_new(errors,
+                              json_pack("{s:I,s:s,s:s}", "line", (json_int_t)b->errors[i].line,
+                                        "reason", cmcd_reason_names[b->errors[i].reason], "detail",
+                                        b->errors[i].detail));
+    return json_pack("{s:I,s:I,s:I,s:I,s:o}", "accepted", (json_int_t)(b->nlines - b->rejected),
+                     "rejected", (json_int_t)b->rejected, "player_events", (json_int_t)player,
+                     "edge_requests", (json_int_t)edge, "errors", errors);
+}
+
+/* What a CMCD or CDN log request says besides its body, read from its query parameters: the
+ * HTTP request's, or at replay those logged with the body. */
+struct cdn_params {
+    int logs;                    /* 1: /v1/cdn-logs, 0: /v1/cmcd */
+    enum cdnlog_format f;        /* logs: the format */
+    struct cdnlog_fields fields; /* logs, CloudFront: the columns */
+    struct cmcd_dims dims;       /* dimensions named as parameters */
+};
+typedef const char *(*param_fn)(void *ctx, const char *name);
+
+/* Reads p from get: 0, or 422 with why (naming the parameter). */
+static int cdn_params(param_fn get, void *ctx, struct cdn_params *p, char *why, size_t n)
+{
+    for (int i = 0; i < BEACON_NDIMS; i++) {
+        const char *v = get(ctx, beacon_dim_names[i]);
+        size_t len = v ? strlen(v) : 0;
+        if (v && (len == 0 || len > QOE_MAX_DIM_VALUE)) {
+            snprintf(why, n, "%s: a dimension value of 1 to %d bytes", beacon_dim_names[i],
+                     QOE_MAX_DIM_VALUE);
+            return -1;
+        }
+        p->dims.d[i] = (struct beacon_str){v, (uint32_t)len};
+    }
+    if (!p->logs)
+        return 0;
+    const char *fmt = get(ctx, "format"), *list = get(ctx, "fields");
+    if (cdnlog_format_parse(fmt, &p->f) != 0) {
+        snprintf(why, n, "format: %s '%.40s'; one of fastly, akamai, cloudfront",
+                 fmt ? "unknown" : "required, got", fmt ? fmt : "");
+        return -1;
+    }
+    if (list && p->f != CDNLOG_CLOUDFRONT) {
+        snprintf(why, n, "fields: only for format=cloudfront (JSON lines name their fields)");
+        return -1;
+    }
+    if (p->f == CDNLOG_CLOUDFRONT && cdnlog_fields_parse(list, &p->fields, why, n) != 0)
+        return -1;
+    if (!p->dims.d[BEACON_CDN].p)
+        p->dims.d[BEACON_CDN] = (struct beacon_str){fmt, (uint32_t)strlen(fmt)};
+    return 0;
+}
+
+/* Parses body as p says into b: 0, or OC_ETOOBIG. */
+static int cdn_parse(struct cmcd_batch *b, const struct cdn_params *p, const char *body, size_t len)
+{
+    if (!p->logs)
+        return cmcd_parse_events(b, body, len, &p->dims);
+    return cdnlog_parse(b, p->f, p->f == CDNLOG_CLOUDFRONT ? &p->fields : NULL, body, len,
+                        &p->dims);
+}
+
+#define CMCD_LOG_MARK  '\x01' /* a logged CMCD or CDN log body: MARK, "PATH?QUERY\n", the body */
+#define CMCD_MAX_QUERY 4096   /* bytes of the query string of a CMCD or CDN log request */
+
+/* Appends the body with its route and query string and which events the cube accepted to
+ * the log (not yet synced): 0 and *seq, or an oc_err. A beacon body never starts with the
+ * mark (it is not JSON), so replay tells the two apart by the first byte. */
+static int log_cmcd(struct ingest_mod *m, struct http_req *req, const struct cmcd_batch *b,
+                    uint64_t *seq)
+{
+    const char *q = http_query_string(req);
+    size_t nbits = (b->nev + 7) / 8, hn, len;
+    int64_t max_ts = INT64_MIN;
+    uint8_t *bits = oc_calloc(nbits ? nbits : 1, 1);
+    for (size_t i = 0; i < b->nev; i++)
+        if (b->verdict[i] == QOE_FOLD_OK) {
+            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+            max_ts = b->ev[i].ts_ms > max_ts ? b->ev[i].ts_ms : max_ts;
+        }
+    char head[CMCD_MAX_QUERY + 32];
+    hn = (size_t)snprintf(head, sizeof head, "%c%s?%s\n", CMCD_LOG_MARK, req->path, q ? q : "");
+    char *rec = oc_malloc(hn + req->body_len);
+    memcpy(rec, head, hn);
+    memcpy(rec + hn, req->body, req->body_len);
+    len = hn + req->body_len;
+    int rc = ingest_wal_write(m->wal, rec, len, bits, (uint32_t)b->nev, max_ts, seq);
+    free(rec);
+    free(bits);
+    return rc;
+}
+
+/* Folds a parsed CMCD or CDN log body, counts its lines, logs it and answers once it is
+ * durable (route 0: /v1/cmcd, 1: /v1/cdn-logs). */
+static void cmcd_finish(struct ingest_mod *m, struct http_req *req, struct cmcd_batch *b, int route)
+{
+    uint64_t seq = 0;
+    size_t ok = cmcd_fold(m->cube, b, m->lines_rejected[route]);
+    atomic_fetch_add(&m->lines_ok[route], b->nlines - b->rejected);
+    if (ok && m->wal && log_cmcd(m, req, b, &seq) != 0)
+        refuse_unlogged(m, req);
+    else
+        answer_when_durable(m, req, seq, cmcd_answer(b));
+}
+
+static const char *http_param_of(void *req, const char *name)
+{
+    return http_query(req, name);
+}
+
+/* POST /v1/cmcd (logs 0) and POST /v1/cdn-logs (logs 1). */
+static void post_cdn(struct http_req *req, int logs)
+{
+    struct ingest_mod *m = req->state;
+    struct cmcd_batch b;
+    struct cdn_params p = {.logs = logs};
+    char why[CMCD_MAX_DETAIL];
+    const char *q = http_query_string(req);
+    if (!logs) { /* players post CMCD from web pages, with a public key */
+        http_set_header(req, "Access-Control-Allow-Origin", "*");
+        http_set_header(req, "Access-Control-Expose-Headers", "Retry-After");
+    }
+    if (q && strlen(q) > CMCD_MAX_QUERY) {
+        http_problem(req, 422, "the query string is longer than %d bytes", CMCD_MAX_QUERY);
+        return;
+    }
+    if (cdn_params(http_param_of, req, &p, why, sizeof why) != 0) {
+        http_problem(req, 422, "%s", why);
+        return;
+    }
+    if (behind(m, req))
+        return;
+    cmcd_batch_init(&b, CMCD_MAX_LINES);
+    if (cdn_parse(&b, &p, req->body, req->body_len) == OC_ETOOBIG)
+        http_problem(req, 413, "more than %d lines in one body", CMCD_MAX_LINES);
+    else if (b.nlines == 0)
+        http_problem(req, 400, "empty body: %s",
+                     logs ? "one log line a line" : "one CMCD report a line (or a JSON array)");
+    else
+        cmcd_finish(m, req, &b, logs);
+    cmcd_batch_free(&b);
+}
+
+static void post_cmcd(struct http_req *req)
+{
+    post_cdn(req, 0);
+}
+
+static void post_cdn_logs(struct http_req *req)
+{
+    post_cdn(req, 1);
+}
+
+/* Replay: the parameters of a logged query string, percent-decoded into buf. */
+struct logged_query {
+    const char *q;
+    size_t n;
+    char buf[CMCD_MAX_QUERY + 64];
+    size_t used;
+};
+
+static const char *logged_param(void *ctx, const char *name)
+{
+    struct logged_query *lq = ctx;
+    size_t nl = strlen(name);
+    for (const char *p = lq->q, *end = lq->q + lq->n; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p)), *stop = amp ? amp : end;
+        size_t dn = 0;
+        if ((size_t)(stop - p) > nl && p[nl] == '=' && memcmp(p, name, nl) == 0 &&
+            oc_percent_decode(p + nl + 1, (size_t)(stop - p) - nl - 1, OC_PCT_PLUS,
+                              lq->buf + lq->used, sizeof lq->buf - lq->used, &dn) == 0) {
+            const char *v = lq->buf + lq->used;
+            lq->used += dn + 1;
+            return v;
+        }
+        p = stop + 1;
+    }
+    return NULL;
+}
+
+/* A logged CMCD or CDN log body (after the mark): parsed with its logged parameters and its
+ * accepted events folded again. */
+static size_t replay_cmcd(struct ingest_mod *m, const char *rec, size_t len, const uint8_t *bits,
+                          uint32_t nev)
+{
+    const char *nl = memchr(rec, '\n', len), *qm = nl ? memchr(rec, '?', (size_t)(nl - rec)) : NULL;
+    struct logged_query lq = {0};
+    struct cdn_params p = {0};
+    struct cmcd_batch b;
+    char why[CMCD_MAX_DETAIL];
+    size_t ok = 0;
+    if (!qm || (size_t)(nl - qm) > CMCD_MAX_QUERY)
+        return 0;
+    p.logs = (size_t)(qm - rec) == strlen("/v1/cdn-logs") && !memcmp(rec, "/v1/cdn-logs", 12);
+    lq.q = qm + 1;
+    lq.n = (size_t)(nl - qm - 1);
+    if (cdn_params(logged_param, &lq, &p, why, sizeof why) != 0)
+        return 0;
+    cmcd_batch_init(&b, CMCD_MAX_LINES);
+    if (cdn_parse(&b, &p, nl + 1, len - (size_t)(nl + 1 - rec)) == 0 &&
+        cmcd_batch_keep(&b, bits, nev) == 0)
+        ok = cmcd_fold(m->cube, &b, NULL);
+    cmcd_batch_free(&b);
+    return ok;
+}
+
 /* The syncer thread: takes the queued answers, leads (or joins) the sync that covers the
  * newest of them and answers each. Runs until the module stops and nothing is queued. */
 static void *syncer_main(void *arg)
@@ -236,6 +455,22 @@ static void render(struct oc_buf *b, void *arg)
         oc_metrics_sample(b, "oncue_ingest_events_rejected_total", labels,
                           (double)m->stats.rejected[r]);
     }
+    static const char *const routes[] = {"/v1/cmcd", "/v1/cdn-logs"};
+    oc_metrics_family(b, "oncue_ingest_lines_accepted_total", "counter",
+                      "CMCD reports and CDN log lines accepted, by route.");
+    for (int r = 0; r < 2; r++) {
+        const char *labels[] = {"route", routes[r], NULL};
+        oc_metrics_sample(b, "oncue_ingest_lines_accepted_total", labels,
+                          (double)atomic_load(&m->lines_ok[r]));
+    }
+    oc_metrics_family(b, "oncue_ingest_lines_rejected_total", "counter",
+                      "CMCD reports and CDN log lines rejected, by route and reason.");
+    for (int r = 0; r < 2; r++)
+        for (int k = 1; k < CMCD_NREASONS; k++) {
+            const char *labels[] = {"route", routes[r], "reason", cmcd_reason_names[k], NULL};
+            oc_metrics_sample(b, "oncue_ingest_lines_rejected_total", labels,
+                              (double)atomic_load(&m->lines_rejected[r][k]));
+        }
     oc_metrics_family(b, "oncue_ingest_log_failures_total", "counter",
                       "POST /v1/events answered 503 because the write-ahead log failed.");
     oc_metrics_sample(b, "oncue_ingest_log_failures_total", NULL,
@@ -263,6 +498,10 @@ static void replay_record(void *arg, const char *body, size_t len, const uint8_t
     struct ingest_batch b;
     char err[160];
     (void)max_ts_ms;
+    if (len > 0 && body[0] == CMCD_LOG_MARK) {
+        atomic_fetch_add(&m->replayed, replay_cmcd(m, body + 1, len - 1, bits, nev));
+        return;
+    }
     ingest_batch_init(&b, INGEST_MAX_ITEMS);
     if (ingest_parse(&b, body, len, err, sizeof(err)) == 0 && ingest_batch_keep(&b, bits, nev) == 0)
         atomic_fetch_add(&m->replayed, ingest_fold(m->cube, &b, NULL));
@@ -373,6 +612,12 @@ static const struct oc_module_timer timers[] = {
 static const struct http_route routes[] = {
     {"POST", "/v1/events", post_events, HTTP_BEACON, INGEST_MAX_BODY,
      "beacon events (JSON array or NDJSON, also text/plain) -> accepted, rejected, errors"},
+    {"POST", "/v1/cmcd", post_cmcd, HTTP_BEACON, INGEST_MAX_BODY,
+     "CMCD v2 event-mode reports (one CMCD dictionary or JSON object a line, or a JSON array;"
+     " ?DIM=value sets a dimension) -> accepted, rejected, player_events, errors"},
+    {"POST", "/v1/cdn-logs", post_cdn_logs, HTTP_INGEST, INGEST_MAX_BODY,
+     "CDN log lines with CMCD: ?format=fastly|akamai|cloudfront (&fields=... for cloudfront,"
+     " ?DIM=value) -> accepted, rejected, player_events, errors"},
     {0},
 };
 

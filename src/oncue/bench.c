@@ -8,6 +8,7 @@
 #include "core/buf.h"
 #include "core/suggest.h"
 #include "ingest/ingest.h"
+#include "ingest/cmcd.h"
 #include "qoe/qoe.h"
 #include "resume/resume.h"
 #include "billing/billing.h"
@@ -28,6 +29,9 @@ static const struct bench_entry benches[] = {
     {"sim", sim_bench_main, "in-process simulator: events/s generated on one core", sim_bench_cli},
     {"ingest", ingest_bench_main, "POST /v1/events load: events/s, requests/s, p50/p99 latency",
      ingest_bench_cli},
+    {"cdnlog", cdnlog_bench_main,
+     "CDN log lines with CMCD parsed on one core: lines/s per format, beside the beacon parser",
+     cdnlog_bench_cli},
     {"qoe", qoe_bench_main, "cube memory for N leaves x M minutes, group-by query p50/p99",
      qoe_bench_cli},
     {"resume", resume_bench_main,

@@ -6,6 +6,7 @@
 #include "oncue/commands.h"
 #include "core/module.h"
 #include "drill/drill.h"
+#include "ingest/cmcd.h"
 #include "steer/steer.h"
 
 #include <stdio.h>
@@ -64,6 +65,19 @@ static json_t *drill_policy(struct oc_app *app)
     return st ? steer_policy_get(st) : NULL;
 }
 
+static size_t drill_cdn_logs(struct qoe_cube *c, const char *body, size_t len)
+{
+    struct cmcd_batch b;
+    size_t refused = 0;
+    cmcd_batch_init(&b, CMCD_MAX_LINES);
+    if (cdnlog_parse(&b, CDNLOG_FASTLY, NULL, body, len, NULL) == 0) {
+        cmcd_fold(c, &b, NULL);
+        refused = b.rejected;
+    }
+    cmcd_batch_free(&b);
+    return refused;
+}
+
 const struct drill_host oncue_drill_host = {
     .modules = oc_modules,
     .steer = drill_steer,
@@ -71,6 +85,7 @@ const struct drill_host oncue_drill_host = {
     .mitigate = drill_mitigate,
     .policy = drill_policy,
     .request = steer_mitigate_request,
+    .cdn_logs = drill_cdn_logs,
 };
 
 int oc_drill_main(int argc, char **argv)

@@ -213,6 +213,17 @@ static void fold_event(struct qoe_cube *c, struct open_minute *m, uint32_t leaf,
         leaf = 0;
         a = minute_acc(m, 0, UINT32_MAX);
     }
+    if (e->type == BEACON_EDGE) {
+        a->edge_req++;
+        a->edge_5xx += e->edge_status >= 500 && e->edge_status <= 599;
+        a->edge_miss += e->edge_miss;
+        a->edge_origin += e->edge_origin;
+        if (e->edge_ttfb_ms >= 0) {
+            a->edge_ttfb_n++;
+            a->edge_ttfb_ms += e->edge_ttfb_ms;
+        }
+        return;
+    }
     if (e->type == BEACON_START) {
         a->starts++;
         a->fails += e->outcome == BEACON_FAILURE;
@@ -224,7 +235,8 @@ static void fold_event(struct qoe_cube *c, struct open_minute *m, uint32_t leaf,
     a->playing_ms += e->playing_ms;
     a->rebuffer_ms += e->rebuffer_ms;
     a->bitrate_ms += e->bitrate_kbps * (double)e->playing_ms;
-    if (minute_session(m, sh, leaf, e->rebuffer_ms > 0, c->o.max_sessions_per_minute) != 0)
+    if (minute_session(m, sh, leaf, e->rebuffer_ms > 0 || e->stalled,
+                       c->o.max_sessions_per_minute) != 0)
         c->st.sessions_dropped++;
 }
 
@@ -247,7 +259,7 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
     int64_t t = floor_div(e->ts_ms, 60000) * 60;
     if (t < c->closed_upto_s)
         return QOE_FOLD_TOO_OLD;
-    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT) {
+    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT || e->type == BEACON_EDGE) {
         struct open_minute *m = slot_for(c, t);
         fold_event(c, m, f->leaf[i], e, f->sh[i]);
         m->dirty |= m->published;

@@ -80,6 +80,12 @@ struct qoe_row {
     int64_t playing_ms;   /* sum over heartbeats */
     int64_t rebuffer_ms;  /* sum over heartbeats */
     double bitrate_ms;    /* sum of bitrate_kbps x playing_ms */
+    uint32_t edge_req;    /* CDN edge requests (log lines) */
+    uint32_t edge_5xx;    /* ... answered 5xx */
+    uint32_t edge_miss;   /* ... cache misses */
+    uint32_t edge_origin; /* ... pulled from the origin (misses and passes) */
+    uint32_t edge_ttfb_n; /* ... with a time to first byte */
+    int64_t edge_ttfb_ms; /* sum of those times to first byte */
 };
 
 /* One minute of one leaf inside a stored rollup row: what makes the per-minute metrics
@@ -114,6 +120,12 @@ struct qoe_minute {
     uint32_t *det_n;     /* ... det_n[i] of them, minutes ascending; NULL: no detail */
     struct qoe_det *det; /* (a minute, or a rollup stored before detail existed); owned */
     uint32_t ndet;
+    /* the CDN edge columns (struct qoe_row edge_*): NULL, all of them, unless some row had
+     * an edge request (a minute without CDN logs costs nothing); one allocation, edge_mem */
+    uint32_t *edge_req, *edge_5xx, *edge_miss, *edge_origin, *edge_ttfb_n;
+    int64_t *edge_ttfb_ms;
+    void *edge_mem;  /* owned */
+    size_t edge_len; /* its bytes */
 };
 
 /* Row i of m as a struct. */
@@ -121,7 +133,9 @@ void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *out 
 /* A minute of nrows rows with its columns allocated (zeroed) and nsk sketch entries. Free
  * with qoe_minute_destroy. */
 struct qoe_minute *qoe_minute_new(int64_t t, uint32_t nrows, uint32_t nsk);
-/* Sets row i of m from r. */
+/* Allocates m's edge columns (zeroed), if it has none yet. */
+void qoe_minute_edge_alloc(struct qoe_minute *m);
+/* Sets row i of m from r (the edge fields only when m has edge columns). */
 void qoe_minute_set(struct qoe_minute *m, uint32_t i, const struct qoe_row *r);
 /* Frees a closed minute (NULL is a no-op). */
 void qoe_minute_destroy(struct qoe_minute *cm);

@@ -34,6 +34,7 @@ enum beacon_type {
     BEACON_HEARTBEAT, /* what happened since the session's previous heartbeat */
     BEACON_ERROR,     /* a fatal error after playback started */
     BEACON_END,       /* the session ended */
+    BEACON_EDGE,      /* one request a CDN edge served (a log line; never from a player) */
 };
 
 enum beacon_outcome {
@@ -60,6 +61,13 @@ struct beacon_event {
     int64_t playing_ms;                   /* heartbeats */
     int64_t rebuffer_ms;                  /* heartbeats */
     double bitrate_kbps;                  /* heartbeats: average over playing_ms */
+    uint8_t stalled; /* heartbeats: a stall reported without its duration (CMCD bs): the
+                        session counts as rebuffering even with rebuffer_ms 0 */
+    /* BEACON_EDGE only: what the CDN's log line says of the request */
+    int edge_status;      /* HTTP status sent to the client; 0 unknown */
+    uint8_t edge_miss;    /* 1: a cache miss (the edge fetched the object) */
+    uint8_t edge_origin;  /* 1: the edge pulled from the origin (a miss or a pass) */
+    int64_t edge_ttfb_ms; /* edge time to first byte; -1 unknown */
 };
 
 /* The JSON names of the dimensions, indexed by enum beacon_dim. */

@@ -37,6 +37,17 @@ const struct qoe_metric_def qoe_metrics[QOE_NMETRICS + 1] = {
      * of concurrent viewers; the bands of the seed apply to it) */
     {"concurrent_rebuffering_share", QOE_CONCURRENT_REBUFFERING, R, QOE_COL_REBUFFER, QOE_COL_WATCH,
      QOE_COL_WATCH, 0, 1000, BAD | VWR},
+    /* the CDN edge, from CDN log lines (POST /v1/cdn-logs): shares of requests, not viewers */
+    {"edge_requests", QOE_EDGE_REQUESTS, S, QOE_COL_EDGE_REQ, QOE_COL_NONE, QOE_COL_EDGE_REQ, 0, 1,
+     0},
+    {"edge_5xx_rate", QOE_EDGE_5XX_RATE, R, QOE_COL_EDGE_5XX, QOE_COL_EDGE_REQ, QOE_COL_EDGE_REQ, 0,
+     1, BAD},
+    {"edge_cache_miss_rate", QOE_EDGE_CACHE_MISS_RATE, R, QOE_COL_EDGE_MISS, QOE_COL_EDGE_REQ,
+     QOE_COL_EDGE_REQ, 0, 1, BAD},
+    {"edge_origin_pulls", QOE_EDGE_ORIGIN_PULLS, S, QOE_COL_EDGE_ORIGIN, QOE_COL_NONE,
+     QOE_COL_EDGE_REQ, 0, 1, 0},
+    {"edge_ttfb_ms", QOE_EDGE_TTFB, R, QOE_COL_EDGE_TTFB, QOE_COL_EDGE_TTFB_N, QOE_COL_EDGE_TTFB_N,
+     0, 1, 0},
     {0},
 };
 

@@ -186,8 +186,30 @@ struct qoe_minute *qoe_minute_new(int64_t t, uint32_t nrows, uint32_t nsk)
     return cm;
 }
 
+void qoe_minute_edge_alloc(struct qoe_minute *m)
+{
+    size_t n = m->nrows;
+    if (m->edge_mem)
+        return;
+    m->edge_len = n * (8 + 5 * 4);
+    char *p = m->edge_mem = oc_calloc(m->edge_len ? m->edge_len : 1, 1);
+    m->edge_ttfb_ms = (int64_t *)p, p += n * 8;
+    uint32_t **u32[] = {&m->edge_req, &m->edge_5xx, &m->edge_miss, &m->edge_origin,
+                        &m->edge_ttfb_n};
+    for (size_t k = 0; k < sizeof u32 / sizeof *u32; k++)
+        *u32[k] = (uint32_t *)p, p += n * 4;
+}
+
 void qoe_minute_set(struct qoe_minute *m, uint32_t i, const struct qoe_row *r)
 {
+    if (m->edge_req) {
+        m->edge_req[i] = r->edge_req;
+        m->edge_5xx[i] = r->edge_5xx;
+        m->edge_miss[i] = r->edge_miss;
+        m->edge_origin[i] = r->edge_origin;
+        m->edge_ttfb_n[i] = r->edge_ttfb_n;
+        m->edge_ttfb_ms[i] = r->edge_ttfb_ms;
+    }
     m->leaf[i] = r->leaf;
     m->starts[i] = r->starts;
     m->fails[i] = r->fails;
@@ -216,6 +238,14 @@ void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *r)
         .rebuffer_ms = m->rebuffer_ms[i],
         .bitrate_ms = m->bitrate_ms[i],
     };
+    if (m->edge_req) {
+        r->edge_req = m->edge_req[i];
+        r->edge_5xx = m->edge_5xx[i];
+        r->edge_miss = m->edge_miss[i];
+        r->edge_origin = m->edge_origin[i];
+        r->edge_ttfb_n = m->edge_ttfb_n[i];
+        r->edge_ttfb_ms = m->edge_ttfb_ms[i];
+    }
 }
 
 struct qoe_minute *minute_snapshot(const struct open_minute *m)
@@ -228,9 +258,14 @@ struct qoe_minute *minute_snapshot(const struct open_minute *m)
         memcpy(acc, m->acc, m->nacc * sizeof *acc);
     count_sessions(m, acc); /* onto hb and rb: 0 in a live minute, sums in a merge (codec.c) */
     qsort(acc, m->nacc, sizeof *acc, acc_cmp);
-    for (uint32_t i = 0; i < m->nacc; i++)
+    int edge = 0;
+    for (uint32_t i = 0; i < m->nacc; i++) {
         nsk += acc[i].skn;
+        edge |= acc[i].edge_req > 0;
+    }
     struct qoe_minute *cm = qoe_minute_new(m->t, m->nacc, nsk);
+    if (edge)
+        qoe_minute_edge_alloc(cm);
     for (uint32_t i = 0; i < m->nacc; i++) {
         const struct minute_acc *a = &acc[i];
         struct qoe_row r = {
@@ -245,6 +280,12 @@ struct qoe_minute *minute_snapshot(const struct open_minute *m)
             .playing_ms = a->playing_ms,
             .rebuffer_ms = a->rebuffer_ms,
             .bitrate_ms = a->bitrate_ms,
+            .edge_req = a->edge_req,
+            .edge_5xx = a->edge_5xx,
+            .edge_miss = a->edge_miss,
+            .edge_origin = a->edge_origin,
+            .edge_ttfb_n = a->edge_ttfb_n,
+            .edge_ttfb_ms = a->edge_ttfb_ms,
         };
         qoe_minute_set(cm, i, &r);
         if (a->skn)
@@ -271,5 +312,6 @@ void qoe_minute_destroy(struct qoe_minute *cm)
     free(cm->det_off);
     free(cm->det_n);
     free(cm->det);
+    free(cm->edge_mem);
     free(cm);
 }

@@ -19,6 +19,8 @@ struct minute_acc {
     uint32_t *sk; /* packed sketch entries (bucket << 21 | count); owned */
     uint32_t skn, skcap;
     uint32_t hb, rb; /* session pairs, counted when the minute closes */
+    uint32_t edge_req, edge_5xx, edge_miss, edge_origin, edge_ttfb_n; /* CDN edge requests */
+    int64_t edge_ttfb_ms;
 };
 
 /* One (session, leaf) pair that heartbeated this minute. */

@@ -31,6 +31,11 @@ enum qoe_metric {
     QOE_PLAYS,
     QOE_CONCURRENT,
     QOE_CONCURRENT_REBUFFERING, /* the seed's 1/3/5% bands: time-averaged share of viewers */
+    QOE_EDGE_REQUESTS,          /* CDN logs: requests the edges served */
+    QOE_EDGE_5XX_RATE,          /* ... share answered 5xx */
+    QOE_EDGE_CACHE_MISS_RATE,   /* ... share that missed the cache */
+    QOE_EDGE_ORIGIN_PULLS,      /* ... fetched from the origin (misses and passes) */
+    QOE_EDGE_TTFB,              /* ... mean edge time to first byte */
     QOE_NMETRICS,
 };
 
@@ -54,17 +59,23 @@ enum qoe_metric_class {
 /* The columns of a closed minute (struct qoe_minute) a metric reads, and two sums of them. */
 enum qoe_col {
     QOE_COL_NONE = 0,
-    QOE_COL_STARTS,   /* starts */
-    QOE_COL_FAILS,    /* fails */
-    QOE_COL_EXITS,    /* exits */
-    QOE_COL_OK,       /* starts - fails - exits: successful starts */
-    QOE_COL_PLAYING,  /* playing_ms */
-    QOE_COL_REBUFFER, /* rebuffer_ms */
-    QOE_COL_WATCH,    /* playing_ms + rebuffer_ms */
-    QOE_COL_BITRATE,  /* bitrate_ms: bitrate_kbps x playing_ms */
-    QOE_COL_HB,       /* hb_sessions */
-    QOE_COL_RB,       /* rb_sessions */
-    QOE_COL_SKETCH,   /* the startup sketch (reads as 0: not a number) */
+    QOE_COL_STARTS,      /* starts */
+    QOE_COL_FAILS,       /* fails */
+    QOE_COL_EXITS,       /* exits */
+    QOE_COL_OK,          /* starts - fails - exits: successful starts */
+    QOE_COL_PLAYING,     /* playing_ms */
+    QOE_COL_REBUFFER,    /* rebuffer_ms */
+    QOE_COL_WATCH,       /* playing_ms + rebuffer_ms */
+    QOE_COL_BITRATE,     /* bitrate_ms: bitrate_kbps x playing_ms */
+    QOE_COL_HB,          /* hb_sessions */
+    QOE_COL_RB,          /* rb_sessions */
+    QOE_COL_SKETCH,      /* the startup sketch (reads as 0: not a number) */
+    QOE_COL_EDGE_REQ,    /* edge_req (0 in a minute without edge columns), likewise: */
+    QOE_COL_EDGE_5XX,    /* edge_5xx */
+    QOE_COL_EDGE_MISS,   /* edge_miss */
+    QOE_COL_EDGE_ORIGIN, /* edge_origin */
+    QOE_COL_EDGE_TTFB,   /* edge_ttfb_ms */
+    QOE_COL_EDGE_TTFB_N, /* edge_ttfb_n */
     QOE_NCOLS,
 };
 
@@ -128,6 +139,18 @@ static inline double qoe_col_value(enum qoe_col col, const struct qoe_minute *m,
         return (double)m->hb_sessions[i];
     case QOE_COL_RB:
         return (double)m->rb_sessions[i];
+    case QOE_COL_EDGE_REQ:
+        return m->edge_req ? (double)m->edge_req[i] : 0;
+    case QOE_COL_EDGE_5XX:
+        return m->edge_req ? (double)m->edge_5xx[i] : 0;
+    case QOE_COL_EDGE_MISS:
+        return m->edge_req ? (double)m->edge_miss[i] : 0;
+    case QOE_COL_EDGE_ORIGIN:
+        return m->edge_req ? (double)m->edge_origin[i] : 0;
+    case QOE_COL_EDGE_TTFB:
+        return m->edge_req ? (double)m->edge_ttfb_ms[i] : 0;
+    case QOE_COL_EDGE_TTFB_N:
+        return m->edge_req ? (double)m->edge_ttfb_n[i] : 0;
     default:
         return 0;
     }

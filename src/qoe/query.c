@@ -23,14 +23,16 @@
 #define INVALID(...) (snprintf(err, errlen, __VA_ARGS__), OC_EINVAL)
 
 /* Which fields a metric reads: the scan loop touches only those. */
-enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH };
+enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH, MC_EDGE };
 
 /* The fields a metric's numerator lives with (ratio and sum metrics). */
 static const enum mclass col_class[QOE_NCOLS] = {
-    [QOE_COL_STARTS] = MC_START, [QOE_COL_FAILS] = MC_START,   [QOE_COL_EXITS] = MC_START,
-    [QOE_COL_OK] = MC_START,     [QOE_COL_PLAYING] = MC_PLAY,  [QOE_COL_REBUFFER] = MC_PLAY,
-    [QOE_COL_WATCH] = MC_PLAY,   [QOE_COL_BITRATE] = MC_PLAY,  [QOE_COL_HB] = MC_SESS,
-    [QOE_COL_RB] = MC_SESS,      [QOE_COL_SKETCH] = MC_SKETCH,
+    [QOE_COL_STARTS] = MC_START,   [QOE_COL_FAILS] = MC_START,      [QOE_COL_EXITS] = MC_START,
+    [QOE_COL_OK] = MC_START,       [QOE_COL_PLAYING] = MC_PLAY,     [QOE_COL_REBUFFER] = MC_PLAY,
+    [QOE_COL_WATCH] = MC_PLAY,     [QOE_COL_BITRATE] = MC_PLAY,     [QOE_COL_HB] = MC_SESS,
+    [QOE_COL_RB] = MC_SESS,        [QOE_COL_SKETCH] = MC_SKETCH,    [QOE_COL_EDGE_REQ] = MC_EDGE,
+    [QOE_COL_EDGE_5XX] = MC_EDGE,  [QOE_COL_EDGE_MISS] = MC_EDGE,   [QOE_COL_EDGE_ORIGIN] = MC_EDGE,
+    [QOE_COL_EDGE_TTFB] = MC_EDGE, [QOE_COL_EDGE_TTFB_N] = MC_EDGE,
 };
 
 /* The accumulators of one group over one step. */
@@ -43,6 +45,9 @@ struct cell {
     uint32_t nmin;  /* minutes with heartbeats */
     uint32_t rows;  /* rows seen */
     uint32_t *hist; /* startup histogram (percentile metrics); owned */
+    uint64_t e_req, e_5xx, e_miss, e_origin, e_ttfb_n; /* CDN edge columns */
+    int64_t e_ttfb;
+    uint32_t e_rows; /* rows with edge requests: an edge sum is null without any */
 };
 
 struct qrun {
@@ -333,6 +338,18 @@ static double cell_col(enum qoe_col col, const struct cell *c)
         return c->br;
     case QOE_COL_HB:
         return c->hb_sum;
+    case QOE_COL_EDGE_REQ:
+        return (double)c->e_req;
+    case QOE_COL_EDGE_5XX:
+        return (double)c->e_5xx;
+    case QOE_COL_EDGE_MISS:
+        return (double)c->e_miss;
+    case QOE_COL_EDGE_ORIGIN:
+        return (double)c->e_origin;
+    case QOE_COL_EDGE_TTFB:
+        return (double)c->e_ttfb;
+    case QOE_COL_EDGE_TTFB_N:
+        return (double)c->e_ttfb_n;
     default:
         return 0;
     }
@@ -381,6 +398,14 @@ static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint6
             break;
         case MC_SKETCH:
             cell_sketch(c, m, i);
+            break;
+        case MC_EDGE:
+            if (m->edge_req) {
+                c->e_rows += m->edge_req[i] > 0;
+                c->e_req += m->edge_req[i], c->e_5xx += m->edge_5xx[i];
+                c->e_miss += m->edge_miss[i], c->e_origin += m->edge_origin[i];
+                c->e_ttfb += m->edge_ttfb_ms[i], c->e_ttfb_n += m->edge_ttfb_n[i];
+            }
             break;
         }
     }
@@ -498,7 +523,9 @@ static double cell_value(const struct qoe_metric_def *d, const struct cell *c)
         return ratio(cell_col(d->num, c), cell_col(d->den, c));
     case QOE_CLASS_PER_MINUTE:
         return ratio(c->pm_sum, c->nmin);
-    case QOE_CLASS_SUM:
+    case QOE_CLASS_SUM: /* an edge sum counts only where CDN logs came in */
+        if (col_class[d->num] == MC_EDGE)
+            return c->e_rows ? cell_col(d->num, c) : NAN;
         return c->rows ? cell_col(d->num, c) : NAN;
     case QOE_CLASS_PERCENTILE:
         if (!c->hist)

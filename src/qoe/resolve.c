@@ -236,7 +236,7 @@ void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_c
     for (size_t i = 0; i < b->n; i++) {
         const struct beacon_event *e = &b->ev[i];
         b->leaf[i] = 0, b->sh[i] = 0;
-        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT)
+        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE)
             continue;
         if (e->type == BEACON_HEARTBEAT)
             b->sh[i] = qoe_hash(e->session.p, e->session.n, 0);

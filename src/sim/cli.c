@@ -31,7 +31,7 @@
 struct cli_args {
     const char *target, *token, *scenario, *topology, *truth, *duration;
     double speed, seed, viewers, batch, start;
-    int to_stdout, demo, steer;
+    int to_stdout, demo, steer, cdn_logs;
 };
 
 #define A(f) offsetof(struct cli_args, f)
@@ -61,6 +61,10 @@ static const struct oc_opt cli_opts[] = {
      NULL},
     {"--truth", OC_OPT_STR, A(truth), "FILE", "write the ground truth JSON to this file", 0, 0,
      NULL},
+    {"--cdn-logs", OC_OPT_FLAG, A(cdn_logs), NULL,
+     "speak as the CDN: each event as the Fastly log line of its request, with CMCD, posted to "
+     "/v1/cdn-logs?format=fastly (or written by --stdout) instead of beacons",
+     0, 0, NULL},
     {"--stdout", OC_OPT_FLAG, A(to_stdout), NULL, "write NDJSON to stdout instead of posting", 0, 0,
      NULL},
     {"--steer", OC_OPT_FLAG, A(steer), NULL,
@@ -167,6 +171,7 @@ struct poster {
     FILE *out;    /* --stdout: write here instead */
     uint64_t posted, failed;
     int err;                   /* first fatal error */
+    int cdn_logs;              /* --cdn-logs: Fastly log lines with CMCD, not beacons */
     struct sim_remote *remote; /* --steer: the players' steering and flags; or NULL */
 };
 
@@ -222,9 +227,11 @@ out:
 static void poster_sink(void *arg, const struct beacon_event *ev)
 {
     struct poster *p = arg;
-    if (sim_ndjson_append(&p->body, ev) < 0) {
+    int (*append)(struct oc_buf *, const struct beacon_event *) =
+        p->cdn_logs ? sim_cdnlog_append : sim_ndjson_append;
+    if (append(&p->body, ev) < 0) {
         flush(p);
-        sim_ndjson_append(&p->body, ev);
+        append(&p->body, ev);
     }
     if (++p->n >= p->batch)
         flush(p);
@@ -237,11 +244,13 @@ static int poster_init(struct poster *p, const struct cli_args *a)
     char auth[600];
     oc_buf_init(&p->body, CLI_BODY_MAX);
     p->batch = a->batch > 0 && a->batch <= CLI_MAX_BATCH ? (size_t)a->batch : 5000;
+    p->cdn_logs = a->cdn_logs;
     if (a->to_stdout) {
         p->out = stdout;
         return 0;
     }
-    snprintf(p->url, sizeof(p->url), "%s/v1/events", target ? target : "http://127.0.0.1:8470");
+    snprintf(p->url, sizeof(p->url), "%s%s", target ? target : "http://127.0.0.1:8470",
+             a->cdn_logs ? "/v1/cdn-logs?format=fastly" : "/v1/events");
     if (a->steer && sim_remote_new(target ? target : "http://127.0.0.1:8470", &p->remote) != 0)
         return OC_EIO;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");

@@ -149,6 +149,10 @@ int sim_truth_match(const struct sim_truth *t, const struct beacon_event *ev);
 
 /* Appends one event as an NDJSON line (docs/contracts.md "Beacon events"): 0 or OC_ETOOBIG. */
 int sim_ndjson_append(struct oc_buf *b, const struct beacon_event *ev);
+/* Appends ev as the Fastly NDJSON log line of the request carrying its CMCD (cdnlog.c; what
+ * POST /v1/cdn-logs?format=fastly reads back into the same event, less the dimensions CMCD
+ * and the log cannot carry). 0, or -1 when b is full (b unchanged). */
+int sim_cdnlog_append(struct oc_buf *b, const struct beacon_event *ev);
 /* Folds an event into a 64-bit FNV-1a hash (start from SIM_HASH_INIT). */
 #define SIM_HASH_INIT 0xcbf29ce484222325ULL
 uint64_t sim_hash_event(uint64_t h, const struct beacon_event *ev);

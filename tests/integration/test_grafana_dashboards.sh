@@ -9,7 +9,7 @@ D=$T_TMP/data
 VIEW=$(new_token "$D" viewer it-view | tail -1)
 start_server "$D" --modules builtin,auth,ingest,qoe || exit 1
 files=("$ONCUE_SRC"/packaging/grafana/*.json)
-t_check "four dashboards" 4 "${#files[@]}"
+t_check "five dashboards" 5 "${#files[@]}"
 now=$(date +%s)
 for f in "${files[@]}"; do
     n=$(basename "$f")

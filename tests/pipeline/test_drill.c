@@ -97,6 +97,22 @@ static void check_review(const struct drill_score *s)
     free(md);
 }
 
+/* emea-cdn seed 1 with beacons, kept by test_emea_cdn_three_seeds for test_emea_cdn_cdn_logs
+ * (which runs it itself when run alone). */
+static struct {
+    json_t *cause; /* owned */
+    int64_t detected_at, mitigated_at;
+} beacons_seed1;
+
+static void keep_seed1(const struct drill_score *s)
+{
+    if (beacons_seed1.cause)
+        return;
+    beacons_seed1.cause = json_deep_copy(s->cause);
+    beacons_seed1.detected_at = s->detected_at;
+    beacons_seed1.mitigated_at = s->mitigated_at;
+}
+
 static void test_emea_cdn_three_seeds(void)
 {
     char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
@@ -118,6 +134,8 @@ static void test_emea_cdn_three_seeds(void)
                s.wall_s);
         check_emea(&s);
         check_review(&s);
+        if (i == 0)
+            keep_seed1(&s);
         /* the real modules ran: alert ticks opened, localized and steered through the bus,
          * and no subscriber ran while a publisher held its lock */
         printf("  bus: %llu deliveries\n", (unsigned long long)s.bus_deliveries);
@@ -133,6 +151,91 @@ static void test_emea_cdn_three_seeds(void)
         unlink(s.review_path);
         drill_score_free(&s);
     }
+    rmdir(dir);
+}
+
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* The elements of a cause as sorted compact JSON, one a line (the caller frees). */
+static char *cause_set(json_t *cause)
+{
+    size_t n = json_array_size(cause);
+    char **v = calloc(n + 1, sizeof *v);
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 16);
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_dumps(json_array_get(cause, i), JSON_COMPACT | JSON_SORT_KEYS);
+    qsort(v, n, sizeof *v, str_cmp);
+    for (size_t i = 0; i < n; i++) {
+        oc_buf_printf(&b, "%s%s", i ? " " : "", v[i]);
+        free(v[i]);
+    }
+    free(v);
+    oc_buf_puts(&b, "");
+    return oc_buf_steal(&b);
+}
+
+/* Issue 17: with the players arriving as CDN log lines with CMCD (the parser and fold of POST
+ * /v1/cdn-logs) instead of beacons, emea-cdn localizes to the same POPs, at the same time and
+ * with the same scorecard as with beacons alone. */
+static void test_emea_cdn_cdn_logs(void)
+{
+    char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
+    T_TRUE(mkdtemp(dir) != NULL);
+    struct drill_score s;
+    for (int logs = beacons_seed1.cause ? 1 : 0; logs < 2; logs++) {
+        struct drill_opts o = {.host = &oncue_drill_host,
+                               .scenario = "emea-cdn",
+                               .viewers = VIEWERS,
+                               .seed = seeds[0],
+                               .cdn_logs = logs};
+        o.out_dir = dir;
+        T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), 0);
+        unlink(s.review_path);
+        if (!logs) {
+            keep_seed1(&s);
+            drill_score_free(&s);
+        }
+    }
+    check_emea(&s);
+    char *a = cause_set(beacons_seed1.cause), *b = cause_set(s.cause);
+    printf("  emea-cdn with beacons: %s; with CDN logs: %s (%.1f s wall)\n", a, b, s.wall_s);
+    T_EQ_STR(b, a); /* the same elements (their order follows their scores) */
+    T_EQ_INT(s.detected_at, beacons_seed1.detected_at);
+    T_EQ_INT(s.mitigated_at, beacons_seed1.mitigated_at);
+    free(a);
+    free(b);
+    drill_score_free(&s);
+    json_decref(beacons_seed1.cause);
+    beacons_seed1.cause = NULL;
+    rmdir(dir);
+}
+
+/* isp-peering, the other CDN scenario, with CDN logs only: the ISP comes from the log line
+ * (Fastly's client.as.name), so the cause is the ISP, as with beacons. */
+static void test_isp_peering_cdn_logs(void)
+{
+    char dir[64] = "/tmp/oncue-drill-test.XXXXXX", err[256] = "";
+    T_TRUE(mkdtemp(dir) != NULL);
+    struct drill_opts o = {.host = &oncue_drill_host,
+                           .scenario = "isp-peering",
+                           .viewers = VIEWERS,
+                           .seed = seeds[0],
+                           .cdn_logs = 1};
+    struct drill_score s;
+    o.out_dir = dir;
+    T_EQ_INT(drill_run(&o, &s, err, sizeof(err)), 0);
+    char *cause = cause_set(s.cause);
+    printf("  isp-peering with CDN logs: %s\n", cause);
+    T_EQ_STR(cause, "{\"isp\":\"vodafone-de\"}");
+    T_EQ_INT(s.cause_correct, 1);
+    T_EQ_INT(s.pass, 1);
+    free(cause);
+    unlink(s.review_path);
+    drill_score_free(&s);
     rmdir(dir);
 }
 
@@ -214,6 +317,8 @@ static const struct t_case cases[] = {
     T_CASE(test_same_wiring_as_serve),
     T_CASE(test_blip_three_seeds),
     T_CASE(test_emea_cdn_three_seeds),
+    T_CASE(test_emea_cdn_cdn_logs),
+    T_CASE(test_isp_peering_cdn_logs),
     {0},
 };
 

@@ -473,7 +473,8 @@ static void test_yaml_errors(void)
         {"rules:\n  - name: a\n    metric: vsf\n",
          "t.yaml:3: metric: unknown 'vsf'; did you mean vsf_rate? valid: vsf_rate, ebvs_rate, "
          "rebuffer_ratio, rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, "
-         "plays, concurrent_viewers, concurrent_rebuffering_share"},
+         "plays, concurrent_viewers, concurrent_rebuffering_share, edge_requests, edge_5xx_rate, "
+         "edge_cache_miss_rate, edge_origin_pulls, edge_ttfb_ms"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: x\n",
          "t.yaml:5: threshold: expected a number, got 'x'"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 1\n"

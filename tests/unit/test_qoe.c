@@ -1173,7 +1173,9 @@ static void test_history_legacy_rollup(void)
             T_TRUE(isnan(got));
         else if (!close_enough(q.metric, got, expected(&q, NULL, TH0, TH0 + 300)))
             T_FAIL_AT("%s: got %.12g", qoe_metrics[m].name, got);
-        T_TRUE(!isnan(got) || m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT);
+        /* the edge metrics have no data here: no CDN logs came in */
+        T_TRUE(!isnan(got) || m == QOE_REBUFFERING_SHARE || m == QOE_CONCURRENT ||
+               m >= QOE_EDGE_REQUESTS);
         qoe_result_destroy(r);
     }
     qoe_cube_destroy(c);

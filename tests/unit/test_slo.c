@@ -103,7 +103,8 @@ static void test_errors(void)
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: bogus\n",
          "s.yaml:8: metric: unknown 'bogus'; valid: vsf_rate, ebvs_rate, rebuffer_ratio, "
          "rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, plays, "
-         "concurrent_viewers, concurrent_rebuffering_share"},
+         "concurrent_viewers, concurrent_rebuffering_share, edge_requests, edge_5xx_rate, "
+         "edge_cache_miss_rate"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: vsf_rate\n    filter: {planet: x}\n",
          "s.yaml:9: filter: unknown dimension 'planet'"},
         {HEAD "spec:\n  service: s\n  indicator:\n    metric: vsf_rate\n  objective:\n"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The simulator speaking as the CDN (`oncue sim --cdn-logs`): emea-cdn's players arrive only as
+# Fastly log lines with CMCD on POST /v1/cdn-logs, every line is accepted, and both the
+# player-side metric (rebuffer ratio, from CMCD d and bsd) and the edge series (cache miss
+# rate) single out the faulty POPs (FRA, AMS, PAR of the primary CDN in EMEA) once the fault
+# runs, from the log lines alone.
+. "$(dirname "$0")/lib.sh"
+D=$T_TMP/data
+ING=$(new_token "$D" ingest it-ing)
+VIEW=$(new_token "$D" viewer it-view)
+start_server "$D" --clock replay || exit 1
+"$ONCUE_BIN" sim --target "$BASE" --token "$ING" --scenario emea-cdn --cdn-logs --speed 0 \
+    --viewers 2000 --duration 28m --seed 7 --start 1772479800 2>"$T_TMP/sim.log"
+t_check "sim --cdn-logs exits 0" 0 $?
+F=1772480580 # 19:43, the fault's start; 19:50-19:57 is well into it
+top3() {
+    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/qoe?metric=$1&from=$((F + 420))&to=$((F + 840))&filter=region:EMEA,cdn:primary&group_by=pop" |
+        jq -r '[.series[] | {pop: .group.pop, v: .points[0][1]}] | sort_by(-.v) | .[0:3] | map(.pop) | sort | join(",")'
+}
+for _ in $(seq 1 50); do
+    [ "$(top3 rebuffer_ratio)" = "AMS,FRA,PAR" ] && break
+    sleep 0.2
+done
+curl -s -H "Authorization: Bearer $VIEW" "$BASE/metrics" >"$T_TMP/m.txt"
+t_check "no line rejected" 0 \
+    "$(grep '^oncue_ingest_lines_rejected_total{route="/v1/cdn-logs"' "$T_TMP/m.txt" | awk '{s += $2} END {print s + 0}')"
+t_check "lines accepted" 1 \
+    "$(awk '/^oncue_ingest_lines_accepted_total\{route="\/v1\/cdn-logs"\}/ {print ($2 > 100000)}' "$T_TMP/m.txt")"
+t_check "rebuffer ratio from CMCD: the faulty POPs lead" "AMS,FRA,PAR" "$(top3 rebuffer_ratio)"
+t_check "edge cache miss rate: the same POPs lead" "AMS,FRA,PAR" "$(top3 edge_cache_miss_rate)"
+t_check "startup from msd" true \
+    "$(curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/qoe?metric=startup_p50_ms&from=$((F - 600))&to=$F" | jq '.series[0].points[0][1] > 100')"
+stop_server
+t_check "server stops cleanly" 0 "$SERVER_RC"
+t_done
