@@ -48,6 +48,8 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "detected_at", when(s->detected_at));
     json_object_set_new(o, "declared_at", when(s->declared_at));
     json_object_set_new(o, "severity", s->severity[0] ? json_string(s->severity) : json_null());
+    json_object_set_new(o, "cross_check",
+                        s->cross_check[0] ? json_string(s->cross_check) : json_null());
     json_object_set_new(o, "cause", json_deep_copy(s->cause));
     json_object_set_new(o, "cause_correct", json_boolean(s->cause_correct));
     json_object_set_new(o, "paged", s->paged[0] ? json_string(s->paged) : json_null());
@@ -131,6 +133,7 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
         oc_buf_printf(b, " (%d merged into another with the same root cause)", s->incidents_merged);
     oc_buf_printf(b, "\n");
     oc_buf_printf(b, "  severity               %s\n", s->severity[0] ? s->severity : "-");
+    oc_buf_printf(b, "  CDN logs cross-check   %s\n", s->cross_check[0] ? s->cross_check : "-");
     oc_buf_printf(b, "  cause                  %s (%s)\n", cause ? cause : "[]",
                   s->cause_correct ? "correct" : "not the ground truth");
     oc_buf_printf(b, "  paged                  %s\n", s->paged[0] ? s->paged : "-");

@@ -79,6 +79,8 @@ struct drill_score {
     int64_t fault_start, detected_at, declared_at, paged_at, acked_at, mitigated_at, relief_at,
         resolved_at;
     char severity[8];                /* final severity of the first incident, "" when none */
+    char cross_check[16];            /* its last cross-check with the CDN logs: agrees,
+                                        disagrees, no_data; "" when none was made */
     json_t *cause;                   /* array of asserted elements {attr: value} (owned) */
     int cause_correct;               /* 1 when the causes match the ground truth */
     char paged[DRILL_MAX_TEXT];      /* team paged first, "" when none */

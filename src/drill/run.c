@@ -219,7 +219,7 @@ static void write_review(struct drill *d)
     free(md);
 }
 
-/* Reads the first incident's final severity and resolve time. */
+/* Reads the first incident's final severity, resolve time and cross-check. */
 static void read_incident(struct drill *d)
 {
     json_t *inc = NULL;
@@ -228,6 +228,9 @@ static void read_incident(struct drill *d)
     const char *sev = json_string_value(json_object_get(inc, "severity"));
     snprintf(d->sc->severity, sizeof(d->sc->severity), "%s", sev ? sev : "");
     d->sc->resolved_at = json_integer_value(json_object_get(inc, "resolved_at"));
+    const char *xc =
+        json_string_value(json_object_get(json_object_get(inc, "cross_check"), "verdict"));
+    snprintf(d->sc->cross_check, sizeof(d->sc->cross_check), "%s", xc ? xc : "");
     json_decref(inc);
 }
 

@@ -3,12 +3,13 @@
  * with one independent source". The beacons say viewers suffer; the CDN's own logs of the same
  * slice (the edge metrics of POST /v1/cdn-logs) say whether the edge saw it too. For an open
  * incident, once XC_FIRST_S after it opened and then every XC_EVERY_S, the edge metrics of its
- * slice (its root cause's first element when localized) over the incident's window are set
- * against the same slice in the hour before:
+ * slice (its root cause's first element when localized) over the incident's window (from 5
+ * minutes before it opened, at most 30 minutes) are set against the same slice in the hour
+ * before:
  *
- *   agrees     the edge degraded too: 5xx rate at least 1% and three times before, or cache
- *              misses 15 points and half again above before, or time to first byte doubled and
- *              100 ms slower;
+ *   agrees     the edge degraded too: its 5xx rate or its cache-miss rate at least doubled
+ *              (by half a point and a point at least, and by XC_Z standard errors), or its
+ *              time to first byte half again as long and 50 ms slower;
  *   disagrees  enough requests (XC_MIN_REQUESTS) and none of those: the edge looks healthy, so
  *              the cause is likely upstream of it (origin, packager) or in the player;
  *   no_data    too few logged requests for the slice (no CDN logs are sent, or not for it).
@@ -31,6 +32,7 @@
 #define XC_MAX_WINDOW_S 1800 /* and spans at most the last 30 minutes */
 #define XC_BEFORE_S     3600 /* the reference: the hour before the window */
 #define XC_MIN_REQUESTS 100  /* edge requests of the slice in the window to speak at all */
+#define XC_Z            4.0  /* standard errors a share must rise by to count */
 
 /* The edge view of one slice over one range. */
 struct edge_view {
@@ -41,7 +43,7 @@ static double metric_over(struct qoe_cube *c, const char *name, const json_t *sl
                           int64_t to)
 {
     const struct qoe_metric_def *d = qoe_metric_find(name);
-    return d && to > from ? inc_query_value(c, (int)d->id, slice, from, to, 0, 0) : NAN;
+    return d && to > from ? inc_query_value(c, (int)d->id, slice, from, to, to - from, 0) : NAN;
 }
 
 static void view_of(struct qoe_cube *c, const json_t *slice, int64_t from, int64_t to,
@@ -53,15 +55,24 @@ static void view_of(struct qoe_cube *c, const json_t *slice, int64_t from, int64
     v->ttfb = metric_over(c, "edge_ttfb_ms", slice, from, to);
 }
 
+/* 1 when share w over n requests is above the reference share r: at least twice it, min_gap
+ * above it, and by XC_Z binomial standard errors of the reference (a handful of misses in a
+ * thin slice is not a finding). */
+static int share_up(double w, double r, double n, double min_gap)
+{
+    if (isnan(w) || isnan(r) || !(n > 0))
+        return 0;
+    double se = sqrt((r > 0.001 ? r : 0.001) * (1 - r) / n);
+    return w >= 2 * r && w - r >= min_gap && (w - r) / se >= XC_Z;
+}
+
 /* 1 when the window's view w is degraded against the reference r (see the file comment). */
 static int degraded(const struct edge_view *w, const struct edge_view *r)
 {
-    int e =
-        !isnan(w->err5xx) && w->err5xx >= 0.01 && (isnan(r->err5xx) || w->err5xx >= 3 * r->err5xx);
-    int m =
-        !isnan(w->miss) && !isnan(r->miss) && w->miss >= r->miss + 0.15 && w->miss >= 1.5 * r->miss;
+    int e = share_up(w->err5xx, isnan(r->err5xx) ? 0 : r->err5xx, w->requests, 0.005);
+    int m = share_up(w->miss, r->miss, w->requests, 0.01);
     int t =
-        !isnan(w->ttfb) && !isnan(r->ttfb) && w->ttfb >= 2 * r->ttfb && w->ttfb >= r->ttfb + 100;
+        !isnan(w->ttfb) && !isnan(r->ttfb) && w->ttfb >= 1.5 * r->ttfb && w->ttfb >= r->ttfb + 50;
     return e || m || t;
 }
 
@@ -104,11 +115,14 @@ int inc_crosscheck(struct incident_mgr *m, struct incident *inc, int64_t upto, i
         return 0;
     const json_t *cause = json_object_get(json_array_get(inc->causes, 0), "element");
     const json_t *slice = json_is_object(cause) ? cause : inc->slice;
-    int64_t to = upto - upto % 60, from = inc->opened_s - inc->opened_s % 60 - XC_LEAD_S;
-    if (to - from > XC_MAX_WINDOW_S)
-        from = to - XC_MAX_WINDOW_S;
-    if (to <= from)
-        return 0;
+    /* the window is anchored on the onset: after mitigation the slice may see no traffic at
+     * all (it was steered away), which says nothing about the fault */
+    int64_t from = inc->opened_s - inc->opened_s % 60 - XC_LEAD_S, to = upto - upto % 60;
+    if (to > from + XC_MAX_WINDOW_S)
+        to = from + XC_MAX_WINDOW_S;
+    if (to <= from || to == inc->xc_upto)
+        return 0; /* no new minute since the last look */
+    inc->xc_upto = to;
     view_of(c, slice, from, to, &w);
     view_of(c, slice, from - XC_BEFORE_S, from, &r);
     int ref_before = !isnan(r.requests) && r.requests >= XC_MIN_REQUESTS;

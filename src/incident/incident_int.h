@@ -79,6 +79,7 @@ struct incident {
     char xc_verdict[16];                    /* crosscheck.c: agrees, disagrees, no_data, "" */
     char xc_detail[INC_XC_DETAIL_MAX];      /* ... in words */
     int64_t xc_at;                          /* ... when (0: not yet) */
+    int64_t xc_upto;                        /* ... the end of the window then (not stored) */
     json_t *xc_edge;                        /* ... the edge views compared (owned or NULL) */
     char roles[ROLE_NSINGLE][INC_NAME_MAX]; /* "" when unassigned */
     char smes[INCIDENT_MAX_SMES][INC_NAME_MAX];

@@ -102,6 +102,7 @@ static void check_review(const struct drill_score *s)
 static struct {
     json_t *cause; /* owned */
     int64_t detected_at, mitigated_at;
+    char cross_check[16];
 } beacons_seed1;
 
 static void keep_seed1(const struct drill_score *s)
@@ -111,6 +112,7 @@ static void keep_seed1(const struct drill_score *s)
     beacons_seed1.cause = json_deep_copy(s->cause);
     beacons_seed1.detected_at = s->detected_at;
     beacons_seed1.mitigated_at = s->mitigated_at;
+    snprintf(beacons_seed1.cross_check, sizeof beacons_seed1.cross_check, "%s", s->cross_check);
 }
 
 static void test_emea_cdn_three_seeds(void)
@@ -206,6 +208,10 @@ static void test_emea_cdn_cdn_logs(void)
     T_EQ_STR(b, a); /* the same elements (their order follows their scores) */
     T_EQ_INT(s.detected_at, beacons_seed1.detected_at);
     T_EQ_INT(s.mitigated_at, beacons_seed1.mitigated_at);
+    /* the runbook's first step: beacons alone have no CDN logs to cross-check; with them the
+     * edge of the POPs (cache misses, slow first bytes) agrees with the viewers */
+    T_EQ_STR(beacons_seed1.cross_check, "no_data");
+    T_EQ_STR(s.cross_check, "agrees");
     free(a);
     free(b);
     drill_score_free(&s);
