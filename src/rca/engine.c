@@ -48,6 +48,7 @@ struct eng {
     unsigned char *live;  /* 1 while the leaf is not explained by an asserted element */
     double dir;           /* +1: the measure went up, -1: down */
     double excess;        /* dir * (R - F) over all leaves */
+    double sig;           /* dir * (r - f) over the leaves beyond 3 sigma in the direction */
     struct scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;
@@ -119,6 +120,36 @@ static double contrast(const struct eng *g, struct agg e, struct agg u)
     return c > 0 ? c : 0;
 }
 
+/* The change min_share is a share of: the total excess, or when smaller the excess of the
+ * leaves that deviate beyond noise (3 sigma). Where thousands of leaves carry forecast error,
+ * the net total is mostly that error and a fault of single leaves would be a small share. */
+static double share_base(const struct eng *g)
+{
+    return g->sig > 0 && g->sig < g->excess ? g->sig : g->excess;
+}
+
+/* Sets the direction d and the excess and significant excess in it. */
+static void set_dir(struct eng *g, double d)
+{
+    double R = 0, F = 0, sig = 0;
+    for (size_t l = 0; l < g->n; l++) {
+        double r = g->ob->r[l], f = g->ob->f[l], x = d * (r - f);
+        R += r;
+        F += f;
+        if (x > 0 && g->ob->w[l] * x * x > 9)
+            sig += x;
+    }
+    g->dir = d;
+    g->excess = d * (R - F) > 0 ? d * (R - F) : fabs(R - F);
+    g->sig = sig;
+}
+
+/* Excess an asserted element carries at least: ENG_MIN_SUPPORT counts, nothing for amounts. */
+static double support(const struct eng *g)
+{
+    return g->ob->counts ? ENG_MIN_SUPPORT : 0;
+}
+
 /* Fills e's score (the share of the total excess its leaves carry) and sums from a (its
  * aggregate); c (its contrast) ranks candidates elsewhere. */
 static void elem_fill(const struct eng *g, struct rca_elem *e, struct agg a, double c)
@@ -161,7 +192,7 @@ static void consider(struct eng *g, struct rca_elem e, struct agg a, struct agg 
 {
     double c = contrast(g, a, u);
     double ex = g->dir * (a.R - a.F);
-    if (c <= 0 || ex < g->o->min_share * g->excess || ex < ENG_MIN_SUPPORT)
+    if (c <= 0 || ex < g->o->min_share * share_base(g) || ex < support(g))
         return;
     elem_sort(&e);
     elem_fill(g, &e, a, c);
@@ -240,13 +271,56 @@ static int search_layer1(struct eng *g, struct agg u, int first, struct scored *
     return np;
 }
 
-/* Layers 2 and 3: combinations of the promising values (distinct attributes). */
+/* Aggregates of combinations of promising values, keyed by the bit mask of the values (open
+ * addressing; a key has at least two bits, so 0 marks an empty slot). */
+struct combo_map {
+    uint32_t *key;
+    struct agg *a;
+    size_t cap, used; /* slots (a power of two), keys stored */
+};
+
+static struct agg *combo_slot(struct combo_map *m, uint32_t key)
+{
+    if (2 * (m->used + 1) > m->cap) {
+        struct combo_map big = {oc_calloc(m->cap * 2, sizeof(uint32_t)),
+                                oc_calloc(m->cap * 2, sizeof(struct agg)), m->cap * 2, 0};
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->key[i])
+                *combo_slot(&big, m->key[i]) = m->a[i];
+        free(m->key);
+        free(m->a);
+        *m = big;
+    }
+    size_t i = (key * 2654435761u) & (m->cap - 1);
+    while (m->key[i] && m->key[i] != key)
+        i = (i + 1) & (m->cap - 1);
+    if (!m->key[i]) {
+        m->key[i] = key;
+        m->used++;
+    }
+    return &m->a[i];
+}
+
+/* Adds leaf l to every combination of 2..depth of the promising values in[0..k). */
+static void combo_add(struct combo_map *m, const struct rca_obs *ob, size_t l, const int *in, int k,
+                      int depth, int from, uint32_t mask, int bits)
+{
+    for (int i = from; i < k; i++) {
+        uint32_t mk = mask | (1u << in[i]);
+        if (bits + 1 >= 2)
+            agg_add(combo_slot(m, mk), ob, l);
+        if (bits + 1 < depth)
+            combo_add(m, ob, l, in, k, depth, i + 1, mk, bits + 1);
+    }
+}
+
+/* Layers 2 to RCA_MAX_DEPTH: combinations of the promising values (distinct attributes, as
+ * a leaf carries one value per attribute). */
 static void search_combos(struct eng *g, struct agg u, int first, struct scored *best,
                           const int *pa, const uint32_t *pv, int np)
 {
-    size_t p2 = (size_t)np * np, p3 = p2 * np;
-    struct agg *a2 = oc_calloc(p2 + 1, sizeof(*a2)), *a3 = oc_calloc(p3 + 1, sizeof(*a3));
-    unsigned char *used = oc_calloc(p3 + 1, 1);
+    struct combo_map m = {oc_calloc(1024, sizeof(uint32_t)), oc_calloc(1024, sizeof(struct agg)),
+                          1024, 0};
     for (size_t l = 0; l < g->n; l++) {
         if (!g->live[l])
             continue;
@@ -255,35 +329,45 @@ static void search_combos(struct eng *g, struct agg u, int first, struct scored 
         for (int i = 0; i < np; i++)
             if (v[pa[i]] == pv[i])
                 in[k++] = i;
-        for (int i = 0; i < k; i++)
-            for (int j = i + 1; j < k; j++) {
-                agg_add(&a2[in[i] * np + in[j]], g->ob, l);
-                used[in[i] * np + in[j]] |= 1;
-                for (int m = j + 1; m < k; m++) {
-                    size_t x = ((size_t)in[i] * np + in[j]) * np + in[m];
-                    agg_add(&a3[x], g->ob, l);
-                    used[x] |= 2;
-                }
-            }
+        combo_add(&m, g->ob, l, in, k, RCA_MAX_DEPTH, 0, 0, 0);
     }
-    for (int i = 0; i < np; i++)
-        for (int j = i + 1; j < np; j++) {
-            if (used[i * np + j] & 1) {
-                struct rca_elem e = {.n = 2, .attr = {pa[i], pa[j]}, .val = {pv[i], pv[j]}};
-                consider(g, e, a2[i * np + j], u, first, best);
+    for (size_t s = 0; s < m.cap; s++) {
+        if (!m.key[s])
+            continue;
+        struct rca_elem e = {0};
+        for (int i = 0; i < np; i++)
+            if (m.key[s] & (1u << i)) {
+                e.attr[e.n] = pa[i];
+                e.val[e.n++] = pv[i];
             }
-            for (int m = j + 1; m < np; m++) {
-                size_t x = ((size_t)i * np + j) * np + m;
-                if (!(used[x] & 2))
-                    continue;
-                struct rca_elem e = {
-                    .n = 3, .attr = {pa[i], pa[j], pa[m]}, .val = {pv[i], pv[j], pv[m]}};
-                consider(g, e, a3[x], u, first, best);
-            }
+        consider(g, e, m.a[s], u, first, best);
+    }
+    free(m.key);
+    free(m.a);
+}
+
+/* The deepest layer when the leaves themselves are elements (no more than RCA_MAX_DEPTH
+ * attributes): every leaf is a candidate, so a fault of single leaves is found even when
+ * none of its values stands out among the promising ones. */
+static void search_leaves(struct eng *g, struct agg u, int first, struct scored *best)
+{
+    if (g->na > RCA_MAX_DEPTH || g->na < 2)
+        return;
+    for (size_t l = 0; l < g->n; l++) {
+        if (!g->live[l])
+            continue;
+        struct agg a = {0};
+        agg_add(&a, g->ob, l);
+        if (g->dir * (a.R - a.F) < support(g))
+            continue;
+        struct rca_elem e = {.n = g->na};
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int i = 0; i < g->na; i++) {
+            e.attr[i] = i;
+            e.val[i] = v[i];
         }
-    free(a2);
-    free(a3);
-    free(used);
+        consider(g, e, a, u, first, best);
+    }
 }
 
 /* Pearson chi-square of dev and norm against their pooled scale R / F, with the variance a
@@ -367,7 +451,7 @@ static int elem_has_attr(const struct rca_elem *e, int a)
 static int child_deviates(const struct eng *g, struct agg c, double k0, double de)
 {
     return g->dir * (kval(c) - k0) >= ENG_DEV_MIN * de && gain_vs(c, k0) > g->o->penalty &&
-           g->dir * (c.R - c.F) >= ENG_MIN_SUPPORT;
+           g->dir * (c.R - c.F) >= support(g);
 }
 
 /* Picks the attribute that splits e into deviating children and a clearly normal rest;
@@ -480,6 +564,7 @@ static int next_step(struct eng *g, int first, struct rca_elem *list, int *n, in
     uint32_t pv[ENG_PROMISING];
     int np = search_layer1(g, u, first, &best, pa, pv);
     search_combos(g, u, first, &best, pa, pv, np);
+    search_leaves(g, u, first, &best);
     *n = 0;
     if (best.net <= 0)
         return 0;
@@ -532,6 +617,7 @@ static double best_net(struct eng *g)
     uint32_t pv[ENG_PROMISING];
     int np = search_layer1(g, u, 0, &best, pa, pv);
     search_combos(g, u, 0, &best, pa, pv, np);
+    search_leaves(g, u, 0, &best);
     return best.net;
 }
 
@@ -539,16 +625,12 @@ static double best_net(struct eng *g)
  * misleads when a drift elsewhere outweighs a sharp local drop. */
 static void choose_direction(struct eng *g)
 {
-    double dir0 = g->dir, ex0 = g->excess;
+    double dir0 = g->dir;
     double here = best_net(g);
-    g->dir = -dir0;
-    g->excess = -ex0;
-    if (g->excess <= 0)
-        g->excess = ex0;
+    set_dir(g, -dir0);
     if (best_net(g) > here)
         return;
-    g->dir = dir0;
-    g->excess = ex0;
+    set_dir(g, dir0);
 }
 
 /* The greedy rounds: best element, roll up, drill down, explain its leaves, repeat; then
@@ -628,8 +710,7 @@ static void eng_setup(struct eng *g, struct rca_result *r)
         agg_add(&all, g->ob, l);
         g->live[l] = 1;
     }
-    g->dir = all.R >= all.F ? 1 : -1;
-    g->excess = g->dir * (all.R - all.F);
+    set_dir(g, all.R >= all.F ? 1 : -1);
     double t = g->ob->total_t;
     r->real = g->d->ratio ? (t > 0 ? all.R / t : 0) : all.R;
     r->expected = g->d->ratio ? (t > 0 ? all.F / t : 0) : all.F;
