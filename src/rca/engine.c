@@ -16,6 +16,7 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,11 @@
 #define ENG_MIN_SUPPORT 5.0  /* excess (in counts) an element must carry: one thin leaf is noise */
 #define ENG_PROMISING   16   /* layer-1 values combined into layer-2 and layer-3 candidates */
 #define ENG_POOLED_MIN  6.63 /* pooled chi-square a split needs (1 degree of freedom, p < 0.01) */
+#define ENG_SIDE_SHARE  0.2  /* a further cause carries this share of the change, */
+#define ENG_SIDE_EFFECT 0.35 /* or deviates at least this much as the first cause */
+#define ENG_MOST        0.5  /* a lone first candidate with this share of the change is asserted */
+#define ENG_DISP_SAMPLE 2000 /* leaves sampled for the dispersion */
+#define ENG_POOL        8    /* first-round candidates the set is chosen from, besides the greedy's */
 
 struct agg {
     double R, F; /* sums of r and f */
@@ -48,7 +54,8 @@ struct eng {
     unsigned char *live;  /* 1 while the leaf is not explained by an asserted element */
     double dir;           /* +1: the measure went up, -1: down */
     double excess;        /* dir * (R - F) over all leaves */
-    double sig;           /* dir * (r - f) over the leaves beyond 3 sigma in the direction */
+    double sig;           /* dir * (r - f) over the leaves beyond noise in the direction */
+    double phi;           /* dispersion: how much the noise exceeds the variance model, >= 1 */
     struct scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;
@@ -121,8 +128,10 @@ static double contrast(const struct eng *g, struct agg e, struct agg u)
 }
 
 /* The change min_share is a share of: the total excess, or when smaller the excess of the
- * leaves that deviate beyond noise (3 sigma). Where thousands of leaves carry forecast error,
- * the net total is mostly that error and a fault of single leaves would be a small share. */
+ * leaves that deviate beyond noise (a chi-square over 2 ln(leaves) + 4, at least 9: about 5%
+ * of false leaves over the whole data set, whatever its size). Where thousands of leaves carry
+ * forecast error, the net total is mostly that error and a fault of single leaves would be a
+ * small share of it. */
 static double share_base(const struct eng *g)
 {
     return g->sig > 0 && g->sig < g->excess ? g->sig : g->excess;
@@ -131,12 +140,12 @@ static double share_base(const struct eng *g)
 /* Sets the direction d and the excess and significant excess in it. */
 static void set_dir(struct eng *g, double d)
 {
-    double R = 0, F = 0, sig = 0;
+    double R = 0, F = 0, sig = 0, line = 2 * log((double)g->n + 1) + 4;
     for (size_t l = 0; l < g->n; l++) {
         double r = g->ob->r[l], f = g->ob->f[l], x = d * (r - f);
         R += r;
         F += f;
-        if (x > 0 && g->ob->w[l] * x * x > 9)
+        if (x > 0 && g->ob->w[l] * x * x > (line > 9 ? line : 9))
             sig += x;
     }
     g->dir = d;
@@ -633,6 +642,341 @@ static void choose_direction(struct eng *g)
     set_dir(g, dir0);
 }
 
+/* ---- The set-level decision ------------------------------------------------------------
+ * The greedy rounds propose; the asserted set is chosen once, by one objective: the
+ * partition gain of the set (one scale per element, one for the rest, against one for all)
+ * divided by the dispersion, minus the penalty of each element. A parent beats its children
+ * when they deviate alike (same gain, fewer elements); a child beats its parent when the
+ * siblings are normal (the split gain exceeds the child's extra penalty). */
+
+static int elem_same(const struct rca_elem *a, const struct rca_elem *b);
+static int by_net(const void *x, const void *y);
+
+static double q_of(struct agg a)
+{
+    return a.Sff > 1e-12 ? a.Srf * a.Srf / a.Sff : 0;
+}
+
+static struct agg agg_plus(struct agg a, struct agg b)
+{
+    return (struct agg){a.R + b.R, a.F + b.F, a.Srf + b.Srf, a.Sff + b.Sff};
+}
+
+static double pen_of(const struct eng *g, const struct rca_elem *e)
+{
+    return g->o->penalty * (1 + 0.5 * (e->n - 1));
+}
+
+/* Two elements can share leaves unless they name different values of one attribute. */
+static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
+{
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++)
+            if (a->attr[i] == b->attr[j] && a->val[i] != b->val[j])
+                return 0;
+    return 1;
+}
+
+/* The set being chosen: elements, their aggregates (leaves go to the first element holding
+ * them), the rest, and each leaf's owner (-1: the rest). */
+struct choice {
+    int n;
+    struct rca_elem e[RCA_MAX_CAUSES];
+    struct agg part[RCA_MAX_CAUSES];
+    struct agg rest;
+    int *owner;
+};
+
+static double choice_obj(const struct eng *g, const struct choice *c)
+{
+    double q = q_of(c->rest), pen = 0;
+    for (int i = 0; i < c->n; i++) {
+        q += q_of(c->part[i]);
+        pen += pen_of(g, &c->e[i]);
+    }
+    struct agg all = c->rest;
+    for (int i = 0; i < c->n; i++)
+        all = agg_plus(all, c->part[i]);
+    return (q - q_of(all)) / g->phi - pen;
+}
+
+/* An element is worth its place when it deviates in the anomaly's direction, more than the
+ * rest does, and carries the support every cause needs. */
+static int part_valid(const struct eng *g, struct agg a, struct agg rest)
+{
+    double kr = kval(rest);
+    return g->dir * (kval(a) - kr) > 0 && g->dir * (kval(a) - 1) > 0 &&
+           g->dir * (a.R - a.F) >= support(g) && g->dir * (a.R - a.F) > 0;
+}
+
+/* Aggregate of the leaves of e still owned by the rest. */
+static struct agg agg_free(const struct eng *g, const struct choice *c, const struct rca_elem *e)
+{
+    struct agg a = {0};
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] < 0 && leaf_in(g, e, l))
+            agg_add(&a, g->ob, l);
+    return a;
+}
+
+static void choice_add(const struct eng *g, struct choice *c, const struct rca_elem *e)
+{
+    int k = c->n++;
+    c->e[k] = *e;
+    c->part[k] = (struct agg){0};
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] < 0 && leaf_in(g, e, l)) {
+            c->owner[l] = k;
+            agg_add(&c->part[k], g->ob, l);
+        }
+    c->rest = agg_minus(c->rest, c->part[k]);
+}
+
+/* Removes element k, its leaves going back to the rest. */
+static void choice_remove(const struct eng *g, struct choice *c, int k)
+{
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] == k)
+            c->owner[l] = -1;
+        else if (c->owner[l] > k)
+            c->owner[l]--;
+    c->rest = agg_plus(c->rest, c->part[k]);
+    memmove(&c->e[k], &c->e[k + 1], (size_t)(c->n - k - 1) * sizeof(c->e[0]));
+    memmove(&c->part[k], &c->part[k + 1], (size_t)(c->n - k - 1) * sizeof(c->part[0]));
+    c->n--;
+}
+
+/* A further element must carry a fair share of the change or deviate comparably to the first:
+ * several weak slices beside a strong cause are noise, not causes. */
+static int side_ok(const struct eng *g, const struct choice *c, struct agg a)
+{
+    if (c->n == 0 || getenv("RCA_NOSIDE"))
+        return 1;
+    double share = g->dir * (a.R - a.F) / (g->excess > 0 ? g->excess : 1);
+    double kr = kval(c->rest), top = g->dir * (kval(c->part[0]) - kr);
+    return share >= ENG_SIDE_SHARE || g->dir * (kval(a) - kr) >= ENG_SIDE_EFFECT * top;
+}
+
+/* Objective gain of adding e (its free leaves a) to c. */
+static double add_delta(const struct eng *g, const struct choice *c, const struct rca_elem *e,
+                        struct agg a)
+{
+    struct agg rest = agg_minus(c->rest, a);
+    double dq = q_of(a) + q_of(rest) - q_of(c->rest);
+    return dq / g->phi - pen_of(g, e);
+}
+
+/* Greedy over the pool by the objective: the best addition while it pays. */
+static void choose_from_pool(const struct eng *g, struct choice *c, const struct rca_elem *pool,
+                             int np, int max)
+{
+    while (c->n < max) {
+        int pick = -1;
+        double best = 0;
+        struct rca_elem pe;
+        for (int i = 0; i < np; i++) {
+            int clash = 0;
+            for (int j = 0; j < c->n && !clash; j++)
+                clash = may_overlap(&pool[i], &c->e[j]);
+            if (clash)
+                continue;
+            struct agg a = agg_free(g, c, &pool[i]);
+            if (!part_valid(g, a, agg_minus(c->rest, a)) || !side_ok(g, c, a))
+                continue;
+            double d = add_delta(g, c, &pool[i], a);
+            if (d > best) {
+                best = d;
+                pick = i;
+            }
+        }
+        if (pick < 0)
+            break;
+        pe = pool[pick];
+        choice_add(g, c, &pe);
+    }
+}
+
+/* Replaces element k of c by alt[0..na) (one trial); returns the new objective, or -INFINITY
+ * when an element of the trial is not valid. c is left unchanged. */
+static double trial(const struct eng *g, const struct choice *c, int k, const struct rca_elem *alt,
+                    int na, struct choice *t)
+{
+    t->n = c->n;
+    memcpy(t->e, c->e, sizeof(c->e));
+    memcpy(t->part, c->part, sizeof(c->part));
+    t->rest = c->rest;
+    memcpy(t->owner, c->owner, g->n * sizeof(int));
+    choice_remove(g, t, k);
+    for (int i = 0; i < na; i++) {
+        if (t->n == RCA_MAX_CAUSES)
+            return -INFINITY;
+        choice_add(g, t, &alt[i]);
+    }
+    for (int i = 0; i < t->n; i++)
+        if (!part_valid(g, t->part[i], t->rest))
+            return -INFINITY;
+    return choice_obj(g, t);
+}
+
+/* Children of element k of c along attribute a that deviate at least ENG_DEV_MIN as much as
+ * it does, significantly: into kids (at most max); returns how many, 0 when none or all do
+ * (all children alike is the parent). dev/norm get the two parts' aggregates. */
+static int deviating_kids(const struct eng *g, const struct choice *c, int k, int a,
+                          const struct agg *ch, struct rca_elem *kids, int max, struct agg *dev,
+                          struct agg *norm)
+{
+    const struct rca_elem *e = &c->e[k];
+    double kr = kval(c->rest), de = g->dir * (kval(c->part[k]) - kr);
+    int nk = 0, nonempty = 0;
+    *dev = *norm = (struct agg){0};
+    for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+        struct agg x = ch[v];
+        if (x.F <= 0 && x.R <= 0)
+            continue;
+        nonempty++;
+        int is_dev = g->dir * (kval(x) - kr) >= ENG_DEV_MIN * de &&
+                     gain_vs(x, kr) / g->phi > g->o->penalty &&
+                     g->dir * (x.R - x.F) >= support(g) && g->dir * (x.R - x.F) > 0;
+        if (!is_dev) {
+            *norm = agg_plus(*norm, x);
+            continue;
+        }
+        *dev = agg_plus(*dev, x);
+        if (nk == max)
+            return 0;
+        kids[nk] = *e;
+        kids[nk].attr[e->n] = a;
+        kids[nk].val[e->n] = v;
+        kids[nk].n = e->n + 1;
+        elem_sort(&kids[nk++]);
+    }
+    return nk < nonempty ? nk : 0;
+}
+
+/* The parents and the deviating children of element k; keeps the best of them and k by the
+ * objective. Counts: a split is kept only when the pooled chi-square also holds it (thin
+ * counts overstate it). Returns 1 when k was replaced. */
+static int refine(const struct eng *g, struct choice *c, int k, struct choice *t)
+{
+    struct rca_elem cur = c->e[k], best[3];
+    int nb = 0;
+    double obj = choice_obj(g, c);
+    for (int i = 0; i < cur.n && cur.n > 1; i++) {
+        struct rca_elem p = elem_drop(&cur, i);
+        int clash = 0;
+        for (int j = 0; j < c->n && !clash; j++)
+            clash = j != k && may_overlap(&p, &c->e[j]);
+        if (clash)
+            continue;
+        struct agg sib = agg_free(g, c, &p);
+        double o = trial(g, c, k, &p, 1, t);
+        int thin = g->ob->counts && pooled_chi2(c->part[k], sib) <= ENG_POOLED_MIN;
+        if (o > obj || (thin && o > -INFINITY)) {
+            obj = o > obj ? o : obj;
+            best[0] = p;
+            nb = 1;
+        }
+    }
+    if (cur.n < RCA_MAX_DEPTH && nb == 0) {
+        size_t off[RCA_MAX_ATTRS], nv = value_offsets(g, off);
+        struct agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
+        for (size_t l = 0; l < g->n; l++) {
+            if (c->owner[l] != k)
+                continue;
+            const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+            for (int a = 0; a < g->na; a++)
+                agg_add(&ch[off[a] + v[a]], g->ob, l);
+        }
+        for (int a = 0; a < g->na; a++) {
+            struct rca_elem kids[3];
+            struct agg dev, norm;
+            if (elem_has_attr(&cur, a))
+                continue;
+            int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm);
+            if (getenv("RCA_DBG")) {
+                double kr = kval(c->rest);
+                fprintf(stderr, "attr %d nk %d kpar %.3f krest %.3f phi %.2f", a, nk, kval(c->part[k]), kr, g->phi);
+                for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+                    struct agg x = ch[off[a] + v];
+                    if (x.F > 0)
+                        fprintf(stderr, " [v%u k=%.2f g=%.1f R=%.0f F=%.1f]", v, kval(x), gain_vs(x, kr), x.R, x.F);
+                }
+                fprintf(stderr, " pooled %.1f obj %.1f trial %.1f\n", pooled_chi2(dev, norm), obj, nk ? trial(g, c, k, kids, nk, t) : 0);
+            }
+            if (nk == 0 || (g->ob->counts && pooled_chi2(dev, norm) <= ENG_POOLED_MIN))
+                continue;
+            double o = trial(g, c, k, kids, nk, t);
+            if (o > obj) {
+                obj = o;
+                memcpy(best, kids, sizeof(kids[0]) * (size_t)nk);
+                nb = nk;
+            }
+        }
+        free(ch);
+    }
+    if (nb == 0)
+        return 0;
+    trial(g, c, k, best, nb, t);
+    c->n = t->n;
+    memcpy(c->e, t->e, sizeof(c->e));
+    memcpy(c->part, t->part, sizeof(c->part));
+    c->rest = t->rest;
+    memcpy(c->owner, t->owner, g->n * sizeof(int));
+    return 1;
+}
+
+/* The asserted set, chosen once from the greedy's causes and the first round's best
+ * candidates: additions by the objective, the first candidate alone when it carries most of
+ * the change, then the granularity of each element (parent or children) by the objective. */
+static void choose_set(struct eng *g, struct rca_result *r)
+{
+    struct rca_elem pool[RCA_MAX_CAUSES + ENG_POOL];
+    int np = 0, max = g->o->max_causes < RCA_MAX_CAUSES ? g->o->max_causes : RCA_MAX_CAUSES;
+    for (int i = 0; i < r->n_causes; i++)
+        pool[np++] = r->causes[i];
+    if (g->n_cands > 1)
+        qsort(g->cands, (size_t)g->n_cands, sizeof(*g->cands), by_net);
+    for (int i = 0; i < g->n_cands && np < RCA_MAX_CAUSES + ENG_POOL; i++) {
+        int dup = 0;
+        for (int j = 0; j < np && !dup; j++)
+            dup = elem_same(&pool[j], &g->cands[i].e);
+        if (!dup)
+            pool[np++] = g->cands[i].e;
+        if (np >= r->n_causes + ENG_POOL)
+            break;
+    }
+    struct choice c = {0}, t = {0};
+    c.owner = oc_malloc((g->n ? g->n : 1) * sizeof(int));
+    t.owner = oc_malloc((g->n ? g->n : 1) * sizeof(int));
+    for (size_t l = 0; l < g->n; l++) {
+        c.owner[l] = -1;
+        agg_add(&c.rest, g->ob, l);
+    }
+    choose_from_pool(g, &c, pool, np, max);
+    if (c.n == 0 && np > 0) {
+        struct agg a = agg_free(g, &c, &pool[0]);
+        double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
+        struct agg all = agg_plus(c.rest, (struct agg){0});
+        if (share >= ENG_MOST && part_valid(g, a, agg_minus(c.rest, a)) &&
+            gain_vs(all, 1.0) / g->phi > g->o->penalty &&
+            add_delta(g, &c, &pool[0], a) + pen_of(g, &pool[0]) > ENG_POOLED_MIN)
+            choice_add(g, &c, &pool[0]);
+    }
+    for (int pass = 0, changed = 1; pass < 3 && changed; pass++) {
+        changed = 0;
+        for (int k = 0; k < c.n; k++)
+            changed |= refine(g, &c, k, &t);
+    }
+    r->n_causes = 0;
+    for (int i = 0; i < c.n; i++) {
+        struct rca_elem e = simplify(g, c.e[i]);
+        elem_fill(g, &e, c.part[i], 0);
+        r->causes[r->n_causes++] = e;
+    }
+    free(c.owner);
+    free(t.owner);
+}
+
 /* The greedy rounds: best element, roll up, drill down, explain its leaves, repeat; then
  * backfit and drop causes under min_score. */
 static void localize(struct eng *g, struct rca_result *r)
@@ -651,6 +995,9 @@ static void localize(struct eng *g, struct rca_result *r)
             break;
     }
     backfit(g, r);
+    memset(g->live, 1, g->n);
+    if (!getenv("RCA_NOCHOOSE"))
+        choose_set(g, r);
     int k = 0;
     for (int i = 0; i < r->n_causes; i++)
         if (r->causes[i].score >= g->o->min_score)
@@ -702,6 +1049,48 @@ void rca_opts_default(struct rca_opts *o)
     o->min_score = 0.01;
 }
 
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* How much the leaves' scatter around one common scale exceeds the variance model: the mean of
+ * the lower three quarters of w (r - k f)^2 over leaves of some size (counts: forecast >= 10,
+ * where a count is no longer too discrete to tell) around their median scale, against
+ * chi-square's (0.368), at least 1. Median and trimmed mean stay near the noise while up to a
+ * quarter of the leaves are anomalous; ratios
+ * with a noisy, diurnal history get a larger value and so need more evidence. */
+static double dispersion(const struct eng *g)
+{
+    double x[ENG_DISP_SAMPLE], kr[ENG_DISP_SAMPLE], sum = 0;
+    size_t idx[ENG_DISP_SAMPLE];
+    int m = 0;
+    size_t step = g->n / ENG_DISP_SAMPLE + 1;
+    for (size_t l = 0; l < g->n && m < ENG_DISP_SAMPLE; l += step)
+        if (g->ob->f[l] >= (g->ob->counts ? 10 : 1e-9)) {
+            kr[m] = g->ob->r[l] / g->ob->f[l];
+            idx[m++] = l;
+        }
+    if (m < 20)
+        return 1;
+    qsort(kr, (size_t)m, sizeof(double), dbl_cmp);
+    double k = kr[m / 2]; /* the common scale of the normal leaves, robust to the anomaly */
+    for (int i = 0; i < m; i++) {
+        double d = g->ob->r[idx[i]] - k * g->ob->f[idx[i]];
+        x[i] = g->ob->w[idx[i]] * d * d;
+    }
+    qsort(x, (size_t)m, sizeof(double), dbl_cmp);
+    for (int i = 0; i < 3 * m / 4; i++)
+        sum += x[i];
+    double phi = sum / (3 * m / 4) / 0.368;
+    if (getenv("RCA_PHIDIV"))
+        phi /= atof(getenv("RCA_PHIDIV"));
+    if (getenv("RCA_PHISQRT"))
+        phi = sqrt(phi);
+    return phi < 1 ? 1 : phi > 10 ? 10 : phi;
+}
+
 /* Sets the direction and the totals scores are shares of. */
 static void eng_setup(struct eng *g, struct rca_result *r)
 {
@@ -711,6 +1100,9 @@ static void eng_setup(struct eng *g, struct rca_result *r)
         g->live[l] = 1;
     }
     set_dir(g, all.R >= all.F ? 1 : -1);
+    g->phi = getenv("RCA_NOPHI") ? 1 : dispersion(g);
+    if (getenv("RCA_SHOWPHI"))
+        fprintf(stderr, "phi %.2f counts %d ratio %d\n", g->phi, g->ob->counts, g->d->ratio);
     double t = g->ob->total_t;
     r->real = g->d->ratio ? (t > 0 ? all.R / t : 0) : all.R;
     r->expected = g->d->ratio ? (t > 0 ? all.F / t : 0) : all.F;

@@ -112,6 +112,22 @@ static int eval_data(const struct rca_data *d, const struct rca_truth *t,
     }
     *fp = r->n_causes - *tp;
     *fn = t->n_el - *tp;
+    if (verbose) { /* is each true element among the first three candidates? */
+        int top3 = 0;
+        for (int j = 0; j < t->n_el; j++)
+            for (int i = 0; i < r->n_cands && i < 3; i++) {
+                struct oc_buf b;
+                oc_buf_init(&b, EVAL_ELEM_LEN);
+                rca_elem_format(d, &r->cands[i], &b);
+                int hit = b.data && strcmp(b.data, t->el[j]) == 0;
+                oc_buf_free(&b);
+                if (hit) {
+                    top3++;
+                    break;
+                }
+            }
+        fprintf(stderr, "  top3 %d/%d\n", top3, t->n_el);
+    }
     if (verbose && (*fp || *fn)) {
         struct oc_buf b;
         oc_buf_init(&b, 4096);
