@@ -16,7 +16,6 @@
 #include "core/err.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -682,6 +681,7 @@ static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
 struct choice {
     int n;
     struct rca_elem e[RCA_MAX_CAUSES];
+    double rank[RCA_MAX_CAUSES]; /* order of report: the pool's order, children in their parent's */
     struct agg part[RCA_MAX_CAUSES];
     struct agg rest;
     int *owner;
@@ -719,10 +719,11 @@ static struct agg agg_free(const struct eng *g, const struct choice *c, const st
     return a;
 }
 
-static void choice_add(const struct eng *g, struct choice *c, const struct rca_elem *e)
+static void choice_add(const struct eng *g, struct choice *c, const struct rca_elem *e, double rank)
 {
     int k = c->n++;
     c->e[k] = *e;
+    c->rank[k] = rank;
     c->part[k] = (struct agg){0};
     for (size_t l = 0; l < g->n; l++)
         if (c->owner[l] < 0 && leaf_in(g, e, l)) {
@@ -743,6 +744,7 @@ static void choice_remove(const struct eng *g, struct choice *c, int k)
     c->rest = agg_plus(c->rest, c->part[k]);
     memmove(&c->e[k], &c->e[k + 1], (size_t)(c->n - k - 1) * sizeof(c->e[0]));
     memmove(&c->part[k], &c->part[k + 1], (size_t)(c->n - k - 1) * sizeof(c->part[0]));
+    memmove(&c->rank[k], &c->rank[k + 1], (size_t)(c->n - k - 1) * sizeof(c->rank[0]));
     c->n--;
 }
 
@@ -792,7 +794,7 @@ static void choose_from_pool(const struct eng *g, struct choice *c, const struct
         if (pick < 0)
             break;
         pe = pool[pick];
-        choice_add(g, c, &pe);
+        choice_add(g, c, &pe, pick);
     }
 }
 
@@ -801,16 +803,18 @@ static void choose_from_pool(const struct eng *g, struct choice *c, const struct
 static double trial(const struct eng *g, const struct choice *c, int k, const struct rca_elem *alt,
                     int na, struct choice *t)
 {
+    double rank = c->rank[k];
     t->n = c->n;
     memcpy(t->e, c->e, sizeof(c->e));
     memcpy(t->part, c->part, sizeof(c->part));
+    memcpy(t->rank, c->rank, sizeof(c->rank));
     t->rest = c->rest;
     memcpy(t->owner, c->owner, g->n * sizeof(int));
     choice_remove(g, t, k);
     for (int i = 0; i < na; i++) {
         if (t->n == RCA_MAX_CAUSES)
             return -INFINITY;
-        choice_add(g, t, &alt[i]);
+        choice_add(g, t, &alt[i], rank + 0.01 * i);
     }
     for (int i = 0; i < t->n; i++)
         if (!part_valid(g, t->part[i], t->rest))
@@ -893,16 +897,6 @@ static int refine(const struct eng *g, struct choice *c, int k, struct choice *t
             if (elem_has_attr(&cur, a))
                 continue;
             int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm);
-            if (getenv("RCA_DBG")) {
-                double kr = kval(c->rest);
-                fprintf(stderr, "attr %d nk %d kpar %.3f krest %.3f phi %.2f", a, nk, kval(c->part[k]), kr, g->phi);
-                for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
-                    struct agg x = ch[off[a] + v];
-                    if (x.F > 0)
-                        fprintf(stderr, " [v%u k=%.2f g=%.1f R=%.0f F=%.1f]", v, kval(x), gain_vs(x, kr), x.R, x.F);
-                }
-                fprintf(stderr, " pooled %.1f obj %.1f trial %.1f\n", pooled_chi2(dev, norm), obj, nk ? trial(g, c, k, kids, nk, t) : 0);
-            }
             if (nk == 0 || (g->ob->counts && pooled_chi2(dev, norm) <= ENG_POOLED_MIN))
                 continue;
             double o = trial(g, c, k, kids, nk, t);
@@ -920,6 +914,7 @@ static int refine(const struct eng *g, struct choice *c, int k, struct choice *t
     c->n = t->n;
     memcpy(c->e, t->e, sizeof(c->e));
     memcpy(c->part, t->part, sizeof(c->part));
+    memcpy(c->rank, t->rank, sizeof(c->rank));
     c->rest = t->rest;
     memcpy(c->owner, t->owner, g->n * sizeof(int));
     return 1;
@@ -958,9 +953,9 @@ static void choose_set(struct eng *g, struct rca_result *r)
         double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
         struct agg all = agg_plus(c.rest, (struct agg){0});
         if (share >= ENG_MOST && part_valid(g, a, agg_minus(c.rest, a)) &&
-            gain_vs(all, 1.0) / g->phi > g->o->penalty &&
+            gain_vs(all, 1.0) / g->phi > ENG_POOLED_MIN &&
             add_delta(g, &c, &pool[0], a) + pen_of(g, &pool[0]) > ENG_POOLED_MIN)
-            choice_add(g, &c, &pool[0]);
+            choice_add(g, &c, &pool[0], 0);
     }
     for (int pass = 0, changed = 1; pass < 3 && changed; pass++) {
         changed = 0;
@@ -968,10 +963,15 @@ static void choose_set(struct eng *g, struct rca_result *r)
             changed |= refine(g, &c, k, &t);
     }
     r->n_causes = 0;
-    for (int i = 0; i < c.n; i++) {
+    for (int done = 0; done < c.n; done++) { /* in rank order */
+        int i = -1;
+        for (int j = 0; j < c.n; j++)
+            if (c.rank[j] >= 0 && (i < 0 || c.rank[j] < c.rank[i]))
+                i = j;
         struct rca_elem e = simplify(g, c.e[i]);
         elem_fill(g, &e, c.part[i], 0);
         r->causes[r->n_causes++] = e;
+        c.rank[i] = -1;
     }
     free(c.owner);
     free(t.owner);
@@ -996,8 +996,7 @@ static void localize(struct eng *g, struct rca_result *r)
     }
     backfit(g, r);
     memset(g->live, 1, g->n);
-    if (!getenv("RCA_NOCHOOSE"))
-        choose_set(g, r);
+    choose_set(g, r);
     int k = 0;
     for (int i = 0; i < r->n_causes; i++)
         if (r->causes[i].score >= g->o->min_score)
@@ -1084,10 +1083,6 @@ static double dispersion(const struct eng *g)
     for (int i = 0; i < 3 * m / 4; i++)
         sum += x[i];
     double phi = sum / (3 * m / 4) / 0.368;
-    if (getenv("RCA_PHIDIV"))
-        phi /= atof(getenv("RCA_PHIDIV"));
-    if (getenv("RCA_PHISQRT"))
-        phi = sqrt(phi);
     return phi < 1 ? 1 : phi > 10 ? 10 : phi;
 }
 
@@ -1100,9 +1095,7 @@ static void eng_setup(struct eng *g, struct rca_result *r)
         g->live[l] = 1;
     }
     set_dir(g, all.R >= all.F ? 1 : -1);
-    g->phi = getenv("RCA_NOPHI") ? 1 : dispersion(g);
-    if (getenv("RCA_SHOWPHI"))
-        fprintf(stderr, "phi %.2f counts %d ratio %d\n", g->phi, g->ob->counts, g->d->ratio);
+    g->phi = dispersion(g);
     double t = g->ob->total_t;
     r->real = g->d->ratio ? (t > 0 ? all.R / t : 0) : all.R;
     r->expected = g->d->ratio ? (t > 0 ? all.F / t : 0) : all.F;
