@@ -897,8 +897,10 @@ static int refine(const struct eng *g, struct choice *c, int k, struct choice *t
             if (elem_has_attr(&cur, a))
                 continue;
             int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm);
-            if (nk == 0 || (g->ob->counts && pooled_chi2(dev, norm) <= ENG_POOLED_MIN))
-                continue;
+            double kr = kval(c->rest);
+            if (nk == 0 || (g->ob->counts && pooled_chi2(dev, norm) <= ENG_POOLED_MIN) ||
+                g->dir * (kval(norm) - kr) >= ENG_NORMAL_MAX * g->dir * (kval(dev) - kr))
+                continue; /* the other children must be clearly normal, not just less hit */
             double o = trial(g, c, k, kids, nk, t);
             if (o > obj) {
                 obj = o;
