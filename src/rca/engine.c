@@ -30,7 +30,7 @@
 #define ENG_SIDE_EFFECT 0.35 /* or deviates at least this much as the first cause */
 #define ENG_MOST        0.5  /* a lone first candidate with this share of the change is asserted */
 #define ENG_DISP_SAMPLE 2000 /* leaves sampled for the dispersion */
-#define ENG_POOL        8    /* first-round candidates the set is chosen from, besides the greedy's */
+#define ENG_POOL        8 /* first-round candidates the set is chosen from, besides the greedy's */
 
 struct agg {
     double R, F; /* sums of r and f */

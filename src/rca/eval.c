@@ -88,8 +88,8 @@ static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
 }
 
 /* Runs the engine on d; counts matches of predicted against true elements. 0 or -1. */
-static int eval_data(const struct rca_data *d, const struct rca_truth *t,
-                     const struct rca_opts *o, int verbose, int *tp, int *fp, int *fn, double *ms)
+static int eval_data(const struct rca_data *d, const struct rca_truth *t, const struct rca_opts *o,
+                     int verbose, int *tp, int *fp, int *fn, double *ms)
 {
     struct rca_result *r = oc_malloc(sizeof(*r));
     double t0 = rca_now_ms();
@@ -176,7 +176,7 @@ static int cmp_dbl(const void *a, const void *b)
  * not read the paper's table (the authors' repository holds the generator, not the results),
  * so every entry is unknown (NAN) and printed as "n/a"; fill them in from the paper. */
 struct eval_paper {
-    const char *tag;        /* setting */
+    const char *tag;         /* setting */
     double riskloc, squeeze; /* published micro-F1, NAN when unknown */
 };
 
@@ -213,8 +213,8 @@ static void set_print(struct eval_set *s, int json, int first)
                "\"recall\":%.4f,\"median_ms\":%.3f,\"max_ms\":%.3f}",
                first ? "" : ",", s->tag, s->cases, f1, p, r, med, mx);
     else
-        printf("| %-22s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f | %-13s |\n", s->tag,
-               s->cases, f1, p, r, med, mx, paper);
+        printf("| %-22s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f | %-13s |\n", s->tag, s->cases,
+               f1, p, r, med, mx, paper);
 }
 
 static int by_name(const void *a, const void *b)
@@ -360,8 +360,7 @@ const struct oc_opt rca_eval_opts[] = {
      0, 0, NULL},
     {"--cases", OC_OPT_LONG, F(cases), "N", "with --gen: cases per profile (default 200)", 1,
      100000, NULL},
-    {"--seed", OC_OPT_LONG, F(seed), "S", "with --gen: random seed (default 1)", 0, LONG_MAX,
-     NULL},
+    {"--seed", OC_OPT_LONG, F(seed), "S", "with --gen: random seed (default 1)", 0, LONG_MAX, NULL},
     {"--leaves", OC_OPT_LONG, F(leaves), "L", "with --gen: leaves per case (default: varies)", 0,
      RCA_MAX_LEAVES, NULL},
     {"--penalty", OC_OPT_DOUBLE, F(o.penalty), "X", "tuning: the engine's penalty", 0, 1000000,

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FC_MAX_WINDOW 64   /* cap on history bins */
-#define FC_PRIOR      20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
-#define FC_VAR_FLOOR  0.02 /* variance added to every leaf so empty leaves stay finite */
+#define FC_MAX_WINDOW  64   /* cap on history bins */
+#define FC_PRIOR       20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
+#define FC_VAR_FLOOR   0.02 /* variance added to every leaf so empty leaves stay finite */
 #define FC_DISP_SAMPLE 2000 /* leaves sampled to tell counts from amounts */
 #define FC_PRIOR_BINS  4    /* amounts: bins' worth of weight of the pooled relative spread */
 

@@ -92,28 +92,28 @@ static const char *const gen_kind_names[] = {"plain", "child", "parent", "weak"}
 
 /* One generated case. */
 struct gcase {
-    int profile;                   /* RCA_GEN_DEFAULT or RCA_GEN_REAL */
-    int na, nvals[RCA_MAX_ATTRS];  /* attributes and values per attribute */
-    int ratio, layer, n_el;        /* setting; n_el: elements that are causes */
-    int kind, n_all;               /* real: enum gen_kind; elements injected (causes first) */
-    double noise;                  /* multiplicative noise sd of volumes */
-    double rnoise;                 /* ratio: sd of the per-bin ratio noise (overdispersion) */
-    double diurnal;                /* amplitude of the daily cycle over the history */
-    int phase;                     /* bins into the day of the first bin */
-    int n_leaves;                  /* leaves */
-    uint8_t *lv;                   /* n_leaves * na value indices */
-    double *base;                  /* expected volume (additive) or viewers (ratio) */
-    double *rate;                  /* ratio: stall probability */
-    double *k_now;                 /* multiplier of the measure at the anomalous bin */
-    double *t_now;                 /* ratio: multiplier of the total at the anomalous bin */
-    int el_n[GEN_EL];              /* pairs per element */
-    int el_attr[GEN_EL][3];        /* the injected elements */
+    int profile;                  /* RCA_GEN_DEFAULT or RCA_GEN_REAL */
+    int na, nvals[RCA_MAX_ATTRS]; /* attributes and values per attribute */
+    int ratio, layer, n_el;       /* setting; n_el: elements that are causes */
+    int kind, n_all;              /* real: enum gen_kind; elements injected (causes first) */
+    double noise;                 /* multiplicative noise sd of volumes */
+    double rnoise;                /* ratio: sd of the per-bin ratio noise (overdispersion) */
+    double diurnal;               /* amplitude of the daily cycle over the history */
+    int phase;                    /* bins into the day of the first bin */
+    int n_leaves;                 /* leaves */
+    uint8_t *lv;                  /* n_leaves * na value indices */
+    double *base;                 /* expected volume (additive) or viewers (ratio) */
+    double *rate;                 /* ratio: stall probability */
+    double *k_now;                /* multiplier of the measure at the anomalous bin */
+    double *t_now;                /* ratio: multiplier of the total at the anomalous bin */
+    int el_n[GEN_EL];             /* pairs per element */
+    int el_attr[GEN_EL][3];       /* the injected elements */
     int el_val[GEN_EL][3];
-    double el_k[GEN_EL];           /* their multipliers */
-    double el_spread[GEN_EL];      /* sd of the multiplier's log spread over their leaves */
-    int up;                        /* additive: the anomaly is a surge */
-    double drift;                  /* global multiplier at the anomalous bin (trend) */
-    double min_move;               /* a cause moves the total measure by at least this share */
+    double el_k[GEN_EL];      /* their multipliers */
+    double el_spread[GEN_EL]; /* sd of the multiplier's log spread over their leaves */
+    int up;                   /* additive: the anomaly is a surge */
+    double drift;             /* global multiplier at the anomalous bin (trend) */
+    double min_move;          /* a cause moves the total measure by at least this share */
 };
 
 static int leaf_match(const struct gcase *c, int l, const int *attr, const int *val, int n)
@@ -388,8 +388,7 @@ void rca_gen_sink_open(struct rca_gen_sink *s, struct rca_data **d_out)
     s->d = d_out ? (*d_out = rca_data_new(s->na, s->attr, s->ratio)) : NULL;
 }
 
-void rca_gen_sink_row(struct rca_gen_sink *s, long long ts, const uint8_t *vals, double v,
-                      double t)
+void rca_gen_sink_row(struct rca_gen_sink *s, long long ts, const uint8_t *vals, double v, double t)
 {
     char buf[RCA_MAX_ATTRS][40];
     const char *p[RCA_MAX_ATTRS];

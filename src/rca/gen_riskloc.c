@@ -23,14 +23,14 @@
 
 /* The published parameters of one dataset (ranges are [lo, hi]). */
 struct rl_params {
-    const char *name;       /* tag */
+    const char *name;         /* tag */
     int na, dims[RL_MAX_DIM]; /* attributes and values per attribute */
-    double noise[2];        /* relative forecast error of normal leaves */
-    double severity[2];     /* anomaly severity (noise level added) */
-    double deviation[2];    /* spread of the severity within an anomaly */
-    int n_anom[2];          /* anomalies per case */
-    int n_el[2];            /* elements per anomaly */
-    int last_layer;         /* anomalies only in the lowest layer (full leaves) */
+    double noise[2];          /* relative forecast error of normal leaves */
+    double severity[2];       /* anomaly severity (noise level added) */
+    double deviation[2];      /* spread of the severity within an anomaly */
+    int n_anom[2];            /* anomalies per case */
+    int n_el[2];              /* elements per anomaly */
+    int last_layer;           /* anomalies only in the lowest layer (full leaves) */
 };
 
 static const struct rl_params rl_sets[] = {
@@ -43,17 +43,17 @@ static const char *const rl_names[] = {"a", "b", "c", "d", "e", "f"};
 
 /* One anomaly: its attributes and the value tuples of its elements. */
 struct rl_anom {
-    int level, n_el;                        /* attributes, elements */
-    int attr[RL_MAX_DIM];                   /* sorted attribute indices */
-    int val[RL_MAX_EL][RL_MAX_DIM];         /* element e's value per attribute */
-    double severity, deviation;             /* scale: 1 - N(severity, deviation) */
+    int level, n_el;                /* attributes, elements */
+    int attr[RL_MAX_DIM];           /* sorted attribute indices */
+    int val[RL_MAX_EL][RL_MAX_DIM]; /* element e's value per attribute */
+    double severity, deviation;     /* scale: 1 - N(severity, deviation) */
 };
 
 struct rl_case {
     const struct rl_params *p;
-    size_t n;              /* leaves: the whole cube */
-    uint8_t *lv;           /* n * na value indices */
-    double *real, *pred;   /* now and forecast per leaf */
+    size_t n;            /* leaves: the whole cube */
+    uint8_t *lv;         /* n * na value indices */
+    double *real, *pred; /* now and forecast per leaf */
     int n_an;
     struct rl_anom an[RL_MAX_AN];
 };

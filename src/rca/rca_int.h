@@ -73,10 +73,10 @@ uint32_t rca_hash(uint32_t h, const void *p, size_t n);
 
 /* What a generated case is and what its true root-cause set is. */
 struct rca_truth {
-    long long at;                             /* the anomalous bin */
-    int n_tags, n_el;                         /* tags and true elements used */
-    char tags[RCA_TRUTH_TAGS][32];            /* "ratio", "layer=2", "real:kind=child", ... */
-    char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN];    /* "attr=v&attr2=w", pairs sorted by name */
+    long long at;                          /* the anomalous bin */
+    int n_tags, n_el;                      /* tags and true elements used */
+    char tags[RCA_TRUTH_TAGS][32];         /* "ratio", "layer=2", "real:kind=child", ... */
+    char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN]; /* "attr=v&attr2=w", pairs sorted by name */
 };
 
 /* Generator profiles (gen.c, gen_riskloc.c). */
@@ -106,8 +106,8 @@ int rca_gen_riskloc(int p, long long seed, int i, FILE *csv, struct rca_data **d
 struct rca_rng {
     uint64_t s; /* state, never 0 */
 };
-double rca_rnd(struct rca_rng *r);        /* uniform in [0, 1) */
-double rca_rnd_normal(struct rca_rng *r); /* standard normal */
+double rca_rnd(struct rca_rng *r);             /* uniform in [0, 1) */
+double rca_rnd_normal(struct rca_rng *r);      /* standard normal */
 int rca_int_cmp(const void *a, const void *b); /* qsort comparator of int */
 
 /* A destination for generated rows: a CSV file, an in-memory data set, or both. */
