@@ -26,8 +26,8 @@
 #define ENG_MIN_SUPPORT 5.0  /* excess (in counts) an element must carry: one thin leaf is noise */
 #define ENG_PROMISING   16   /* layer-1 values combined into layer-2 and layer-3 candidates */
 #define ENG_POOLED_MIN  6.63 /* pooled chi-square a split needs (1 degree of freedom, p < 0.01) */
-#define ENG_SIDE_SHARE  0.2  /* a further cause carries this share of the change, */
-#define ENG_SIDE_EFFECT 0.35 /* or deviates at least this much as the first cause */
+#define ENG_SIDE_SHARE  0.1  /* a further cause carries this share of the change, */
+#define ENG_SIDE_EFFECT 0.2  /* or deviates at least this much as the first cause */
 #define ENG_MOST        0.5  /* a lone first candidate with this share of the change is asserted */
 #define ENG_DISP_SAMPLE 2000 /* leaves sampled for the dispersion */
 #define ENG_POOL        8 /* first-round candidates the set is chosen from, besides the greedy's */
@@ -322,13 +322,18 @@ static void combo_add(struct combo_map *m, const struct rca_obs *ob, size_t l, c
     }
 }
 
-/* Layers 2 to RCA_MAX_DEPTH: combinations of the promising values (distinct attributes, as
- * a leaf carries one value per attribute). */
+/* Layers 2 to 3, or to RCA_MAX_DEPTH - 1 when the leaves have at most RCA_MAX_DEPTH
+ * attributes: combinations of the promising values (distinct attributes, as a leaf carries
+ * one value per attribute). */
 static void search_combos(struct eng *g, struct agg u, int first, struct scored *best,
                           const int *pa, const uint32_t *pv, int np)
 {
     struct combo_map m = {oc_calloc(1024, sizeof(uint32_t)), oc_calloc(1024, sizeof(struct agg)),
                           1024, 0};
+    /* Up to the layer under the leaves when leaves are candidates themselves (at most
+     * RCA_MAX_DEPTH attributes); 3 attributes in wider data, where deeper elements cost much
+     * and explain little. */
+    int depth = g->na <= RCA_MAX_DEPTH ? g->na - 1 : 3;
     for (size_t l = 0; l < g->n; l++) {
         if (!g->live[l])
             continue;
@@ -337,7 +342,7 @@ static void search_combos(struct eng *g, struct agg u, int first, struct scored 
         for (int i = 0; i < np; i++)
             if (v[pa[i]] == pv[i])
                 in[k++] = i;
-        combo_add(&m, g->ob, l, in, k, RCA_MAX_DEPTH, 0, 0, 0);
+        combo_add(&m, g->ob, l, in, k, depth, 0, 0, 0);
     }
     for (size_t s = 0; s < m.cap; s++) {
         if (!m.key[s])
