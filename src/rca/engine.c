@@ -958,9 +958,8 @@ static void choose_set(struct eng *g, struct rca_result *r)
     if (c.n == 0 && np > 0) {
         struct agg a = agg_free(g, &c, &pool[0]);
         double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
-        struct agg all = agg_plus(c.rest, (struct agg){0});
         if (share >= ENG_MOST && part_valid(g, a, agg_minus(c.rest, a)) &&
-            gain_vs(all, 1.0) / g->phi > ENG_POOLED_MIN &&
+            gain_vs(c.rest, 1.0) / g->phi > ENG_POOLED_MIN && /* c.rest: all leaves still */
             add_delta(g, &c, &pool[0], a) + pen_of(g, &pool[0]) > ENG_POOLED_MIN)
             choice_add(g, &c, &pool[0], 0);
     }
