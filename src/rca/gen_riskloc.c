@@ -1,10 +1,10 @@
 /*
  * gen_riskloc.c - the synthetic datasets S, L and H of the RiskLoc paper (Kalander, 2022),
- * regenerated from the parameters its generator publishes, so our figures can be set beside
- * the paper's. Written from the description of the parameters, not from its code: every leaf of
- * the full cube, Weibull-distributed values, a share of zero leaves, a relative forecast error,
- * 1-5 anomalies of one to several elements scaling their leaves by (1 - severity). The paper
- * gives a forecast per leaf; we give a history whose median is that forecast.
+ * regenerated from the parameters its generator publishes (the authors' generate_dataset.py
+ * was read for them and for the steps; this is our own code), so our figures can be set beside
+ * the paper's: every leaf of the full cube, Weibull-distributed values, a share of zero leaves,
+ * a relative forecast error, 1-5 anomalies of one to several elements scaling their leaves by
+ * (1 - severity). The paper gives a forecast per leaf; we give a history whose median is it.
  */
 #include "rca/rca_int.h"
 
