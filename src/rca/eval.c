@@ -302,8 +302,9 @@ static int eval_gen(const struct eval_args *a, struct eval_set *sets, int *n_set
         if (next)
             *next++ = '\0';
         int prof = rca_gen_profile_of(p);
-        if (prof < 0) {
-            fprintf(stderr, "oncue rca eval: unknown profile \"%s\"\n", p);
+        if (prof < 0 || prof == RCA_GEN_RISKLOC_H) {
+            fprintf(stderr, "oncue rca eval: %s: %s\n", p,
+                    prof < 0 ? "unknown profile" : "2,400,000 leaves, over the 100,000-leaf cap");
             return -1;
         }
         for (long i = 0; i < a->cases; i++) {
