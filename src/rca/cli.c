@@ -169,21 +169,25 @@ static const struct oc_opt cli_opts[] = {
 const struct oc_cli rca_cli[] = {
     {"rca",
      "--input FILE.csv [--at TS] [--json] [--top K]\n"
-     "       oncue rca gen --out DIR [--cases N] [--seed S] [--leaves L]\n"
-     "       oncue rca eval DIR [--json] [--verbose] [--penalty X] ...",
+     "       oncue rca gen --out DIR [--profile P] [--cases N] [--seed S] [--leaves L]\n"
+     "       oncue rca eval DIR|--gen P,... [--json] [--verbose] [--penalty X] ...",
      "Localizes the change at time bin TS (default: the last bin in the file) to the\n"
      "smallest set of attr=value elements that explains it. FILE.csv has a header\n"
      "ts,ATTR...,value[,total] (docs/contracts.md); rows before TS are\n"
      "the history the forecast is made from.\n",
      cli_opts, 0},
-    {"rca gen", "--out DIR [--cases N] [--seed S] [--leaves L]",
-     "Writes N labelled cases (case_NNNN.csv + .truth) into DIR, cycling through\n"
-     "measure x layer x elements x noise; L fixes the leaves per case.\n",
+    {"rca gen", "--out DIR [--profile P] [--cases N] [--seed S] [--leaves L]",
+     "Writes N labelled cases (case_NNNN.csv + .truth) into DIR. Profile default\n"
+     "cycles through measure x layer x elements x noise; real adds heavy-tailed\n"
+     "leaves, a diurnal noisy ratio history and parent/child/weak-decoy cases;\n"
+     "riskloc-s and riskloc-l regenerate the RiskLoc paper's datasets S and L.\n"
+     "L fixes the leaves per case (default and real only).\n",
      rca_gen_opts, 0},
     {"rca eval",
-     "DIR [--json] [--verbose] [--penalty X] [--min-share X] [--split-mass X]\n"
-     "       [--min-score X] [--window N]",
-     "Runs every case of DIR (from `oncue rca gen`) and prints micro-F1,\n"
+     "DIR|--gen P,... [--cases N] [--seed S] [--leaves L] [--json] [--verbose]\n"
+     "       [--penalty X] [--min-share X] [--split-mass X] [--min-score X] [--window N]",
+     "Runs every case of DIR (from `oncue rca gen`), or N cases per profile\n"
+     "generated in memory (--gen default,real,riskloc-s,riskloc-l), and prints micro-F1,\n"
      "precision, recall and median/max runtime per setting. --verbose prints\n"
      "each case's TP/FP/FN on stderr; the other options override the engine's\n"
      "defaults, for tuning.\n",

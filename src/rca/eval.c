@@ -1,10 +1,11 @@
 /*
  * eval.c - `oncue rca eval DIR`: scores the engine on labelled cases made by `oncue rca gen`.
  *
- * For each case_NNNN.truth/.csv pair, runs rca_run at the truth's `at` and compares the
- * asserted elements with the true ones (exact match of the sorted attr=value pairs). TP, FP
- * and FN are summed per setting tag; the table gives micro-F1 = 2TP/(2TP+FP+FN), precision,
- * recall and the median and maximum engine runtime (CSV reading excluded).
+ * For each case_NNNN.truth/.csv pair (or each case generated in memory with --gen), runs
+ * rca_run at the truth's `at` and compares the asserted elements with the true ones (exact
+ * match of the sorted attr=value pairs). TP, FP and FN are summed per setting tag; the table
+ * gives micro-F1 = 2TP/(2TP+FP+FN), precision, recall and the median and maximum engine
+ * runtime (CSV reading and generation excluded).
  */
 #include "rca/rca_int.h"
 
@@ -14,16 +15,16 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EVAL_MAX_TAGS  16  /* tags per case */
-#define EVAL_MAX_SETS  64  /* distinct tags overall */
-#define EVAL_MAX_TRUTH 8   /* true elements per case */
-#define EVAL_TAG_LEN   32  /* bytes per tag */
-#define EVAL_ELEM_LEN  256 /* bytes per element string */
+#define EVAL_MAX_SETS 96  /* distinct tags overall */
+#define EVAL_TAG_LEN  32  /* bytes per tag */
+#define EVAL_ELEM_LEN 256 /* bytes per element string */
 
 struct eval_set {
     char tag[EVAL_TAG_LEN]; /* "all", "ratio", "layer=2", ... */
@@ -32,14 +33,7 @@ struct eval_set {
     size_t n_ms, cap_ms;
 };
 
-struct eval_truth {
-    long long at;
-    int n_tags, n_el;
-    char tags[EVAL_MAX_TAGS][EVAL_TAG_LEN];
-    char el[EVAL_MAX_TRUTH][EVAL_ELEM_LEN];
-};
-
-static int read_truth(const char *path, struct eval_truth *t)
+static int read_truth(const char *path, struct rca_truth *t)
 {
     char line[1024];
     FILE *f = fopen(path, "r");
@@ -50,11 +44,11 @@ static int read_truth(const char *path, struct eval_truth *t)
         line[strcspn(line, "\r\n")] = '\0';
         if (strncmp(line, "at ", 3) == 0)
             t->at = strtoll(line + 3, NULL, 10);
-        else if (strncmp(line, "cause ", 6) == 0 && t->n_el < EVAL_MAX_TRUTH)
-            snprintf(t->el[t->n_el++], EVAL_ELEM_LEN, "%.*s", EVAL_ELEM_LEN - 1, line + 6);
+        else if (strncmp(line, "cause ", 6) == 0 && t->n_el < RCA_TRUTH_ELS)
+            snprintf(t->el[t->n_el++], RCA_TRUTH_LEN, "%.*s", RCA_TRUTH_LEN - 1, line + 6);
         else if (strncmp(line, "tags ", 5) == 0) {
             char *p = line + 5;
-            while (*p && t->n_tags < EVAL_MAX_TAGS) {
+            while (*p && t->n_tags < RCA_TRUTH_TAGS) {
                 size_t n = strcspn(p, " ");
                 if (n > 0 && n < EVAL_TAG_LEN) {
                     memcpy(t->tags[t->n_tags], p, n);
@@ -93,21 +87,16 @@ static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
     s->ms[s->n_ms++] = ms;
 }
 
-/* Runs one case; counts matches of predicted against true elements. 0 or -1. */
-static int eval_case(const char *csv, const struct eval_truth *t, const struct rca_opts *o, int *tp,
-                     int *fp, int *fn, double *ms)
+/* Runs the engine on d; counts matches of predicted against true elements. 0 or -1. */
+static int eval_data(const struct rca_data *d, const struct rca_truth *t, const struct rca_opts *o,
+                     int verbose, int *tp, int *fp, int *fn, double *ms)
 {
-    struct rca_data *d = NULL;
     struct rca_result *r = oc_malloc(sizeof(*r));
-    char err[512];
-    int rc = -1;
-    if (rca_csv_read(csv, &d, err, sizeof(err)) != 0) {
-        fprintf(stderr, "oncue rca eval: %s\n", err);
-        goto out;
-    }
     double t0 = rca_now_ms();
-    if (rca_run(d, (int64_t)t->at, o, r) != 0)
-        goto out;
+    if (rca_run(d, (int64_t)t->at, o, r) != 0) {
+        free(r);
+        return -1;
+    }
     *ms = rca_now_ms() - t0;
     *tp = 0;
     for (int i = 0; i < r->n_causes; i++) {
@@ -123,10 +112,57 @@ static int eval_case(const char *csv, const struct eval_truth *t, const struct r
     }
     *fp = r->n_causes - *tp;
     *fn = t->n_el - *tp;
-    rc = 0;
-out:
-    rca_data_destroy(d);
+    if (verbose) { /* is each true element among the first three candidates? */
+        int top3 = 0;
+        for (int j = 0; j < t->n_el; j++)
+            for (int i = 0; i < r->n_cands && i < 3; i++) {
+                struct oc_buf b;
+                oc_buf_init(&b, EVAL_ELEM_LEN);
+                rca_elem_format(d, &r->cands[i], &b);
+                int hit = b.data && strcmp(b.data, t->el[j]) == 0;
+                oc_buf_free(&b);
+                if (hit) {
+                    top3++;
+                    break;
+                }
+            }
+        fprintf(stderr, "  top3 %d/%d\n", top3, t->n_el);
+    }
+    if (verbose && (*fp || *fn)) {
+        struct oc_buf b;
+        oc_buf_init(&b, 4096);
+        oc_buf_puts(&b, "  asserted:");
+        for (int i = 0; i < r->n_causes; i++) {
+            oc_buf_puts(&b, " ");
+            rca_elem_format(d, &r->causes[i], &b);
+        }
+        oc_buf_puts(&b, "  first candidate: ");
+        if (r->n_cands > 0)
+            rca_elem_format(d, &r->cands[0], &b);
+        oc_buf_puts(&b, "  true:");
+        for (int j = 0; j < t->n_el; j++) {
+            oc_buf_puts(&b, " ");
+            oc_buf_puts(&b, t->el[j]);
+        }
+        fprintf(stderr, "%s\n", b.data ? b.data : "");
+        oc_buf_free(&b);
+    }
     free(r);
+    return 0;
+}
+
+/* Reads csv and runs it; 0 or -1. */
+static int eval_case(const char *csv, const struct rca_truth *t, const struct rca_opts *o,
+                     int verbose, int *tp, int *fp, int *fn, double *ms)
+{
+    struct rca_data *d = NULL;
+    char err[512];
+    if (rca_csv_read(csv, &d, err, sizeof(err)) != 0) {
+        fprintf(stderr, "oncue rca eval: %s\n", err);
+        return -1;
+    }
+    int rc = eval_data(d, t, o, verbose, tp, fp, fn, ms);
+    rca_data_destroy(d);
     return rc;
 }
 
@@ -136,20 +172,49 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The F1 the RiskLoc paper publishes for its methods on a setting, when we have it. We could
+ * not read the paper's table (the authors' repository holds the generator, not the results),
+ * so every entry is unknown (NAN) and printed as "n/a"; fill them in from the paper. */
+struct eval_paper {
+    const char *tag;         /* setting */
+    double riskloc, squeeze; /* published micro-F1, NAN when unknown */
+};
+
+static const struct eval_paper eval_papers[] = {
+    {"riskloc-s", NAN, NAN},
+    {"riskloc-l", NAN, NAN},
+    {"riskloc-h", NAN, NAN},
+    {0},
+};
+
+static void paper_cell(const char *tag, char *out, size_t n)
+{
+    snprintf(out, n, "%s", "");
+    for (const struct eval_paper *p = eval_papers; p->tag; p++)
+        if (strcmp(p->tag, tag) == 0) {
+            if (isnan(p->riskloc))
+                snprintf(out, n, "n/a");
+            else
+                snprintf(out, n, "%.3f", p->riskloc);
+        }
+}
+
 static void set_print(struct eval_set *s, int json, int first)
 {
+    char paper[16];
     qsort(s->ms, s->n_ms, sizeof(double), cmp_dbl);
     double p = s->tp + s->fp ? (double)s->tp / (double)(s->tp + s->fp) : 0;
     double r = s->tp + s->fn ? (double)s->tp / (double)(s->tp + s->fn) : 0;
     double f1 = 2 * s->tp + s->fp + s->fn ? 2.0 * s->tp / (double)(2 * s->tp + s->fp + s->fn) : 0;
     double med = s->n_ms ? s->ms[s->n_ms / 2] : 0, mx = s->n_ms ? s->ms[s->n_ms - 1] : 0;
+    paper_cell(s->tag, paper, sizeof(paper));
     if (json)
         printf("%s{\"setting\":\"%s\",\"cases\":%ld,\"f1\":%.4f,\"precision\":%.4f,"
                "\"recall\":%.4f,\"median_ms\":%.3f,\"max_ms\":%.3f}",
                first ? "" : ",", s->tag, s->cases, f1, p, r, med, mx);
     else
-        printf("| %-14s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f |\n", s->tag, s->cases, f1, p,
-               r, med, mx);
+        printf("| %-22s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f | %-13s |\n", s->tag, s->cases,
+               f1, p, r, med, mx, paper);
 }
 
 static int by_name(const void *a, const void *b)
@@ -182,6 +247,15 @@ static char **list_cases(const char *dir, size_t *n)
     return v;
 }
 
+/* Adds one case's counts to "all" and to each of its tags. */
+static void record(struct eval_set *sets, int *n_sets, const struct rca_truth *t, int tp, int fp,
+                   int fn, double ms)
+{
+    set_add(set_get(sets, n_sets, "all"), tp, fp, fn, ms);
+    for (int k = 0; k < t->n_tags; k++)
+        set_add(set_get(sets, n_sets, t->tags[k]), tp, fp, fn, ms);
+}
+
 /* Scores every case of stems[] into sets; returns the number that failed to run. */
 static int eval_all(char **stems, size_t n, const struct rca_opts *o, int verbose,
                     struct eval_set *sets, int *n_sets)
@@ -190,20 +264,66 @@ static int eval_all(char **stems, size_t n, const struct rca_opts *o, int verbos
     set_get(sets, n_sets, "all");
     for (size_t i = 0; i < n; i++) {
         char truth[4200], csv[4200];
-        struct eval_truth t;
+        struct rca_truth t;
         int tp, fp, fn;
         double ms;
         snprintf(truth, sizeof(truth), "%s.truth", stems[i]);
         snprintf(csv, sizeof(csv), "%s.csv", stems[i]);
-        if (read_truth(truth, &t) != 0 || eval_case(csv, &t, o, &tp, &fp, &fn, &ms) != 0) {
+        if (read_truth(truth, &t) != 0 || eval_case(csv, &t, o, verbose, &tp, &fp, &fn, &ms) != 0) {
             failed++;
             continue;
         }
-        set_add(set_get(sets, n_sets, "all"), tp, fp, fn, ms);
-        for (int k = 0; k < t.n_tags; k++)
-            set_add(set_get(sets, n_sets, t.tags[k]), tp, fp, fn, ms);
+        record(sets, n_sets, &t, tp, fp, fn, ms);
         if (verbose)
             fprintf(stderr, "%s tp=%d fp=%d fn=%d %.2fms\n", stems[i], tp, fp, fn, ms);
+    }
+    return failed;
+}
+
+/* What the command line of `oncue rca eval` says. */
+struct eval_args {
+    struct rca_opts o;        /* the engine, defaults overridden by the tuning options */
+    int json;                 /* --json */
+    int verbose;              /* --verbose */
+    const char *gen;          /* --gen P1,P2,...: generate in memory instead of reading DIR */
+    long cases, seed, leaves; /* --cases, --seed, --leaves (with --gen) */
+};
+
+/* Generates and scores a.cases cases of each profile named in the comma list a->gen; returns
+ * the number that could not be drawn or run, or -1 for an unknown profile. */
+static int eval_gen(const struct eval_args *a, struct eval_set *sets, int *n_sets, size_t *n)
+{
+    char list[256];
+    int failed = 0;
+    snprintf(list, sizeof(list), "%s", a->gen);
+    set_get(sets, n_sets, "all");
+    for (char *p = list, *next; p && *p; p = next) {
+        next = strchr(p, ',');
+        if (next)
+            *next++ = '\0';
+        int prof = rca_gen_profile_of(p);
+        if (prof < 0 || prof == RCA_GEN_RISKLOC_H) {
+            fprintf(stderr, "oncue rca eval: %s: %s\n", p,
+                    prof < 0 ? "unknown profile" : "2,400,000 leaves, over the 100,000-leaf cap");
+            return -1;
+        }
+        for (long i = 0; i < a->cases; i++) {
+            struct rca_data *d = NULL;
+            struct rca_truth t;
+            int tp, fp, fn;
+            double ms;
+            (*n)++;
+            if (rca_gen_case(prof, a->seed, (int)i, (int)a->leaves, NULL, &d, &t) != 0 ||
+                eval_data(d, &t, &a->o, a->verbose, &tp, &fp, &fn, &ms) != 0) {
+                rca_data_destroy(d);
+                failed++;
+                continue;
+            }
+            rca_data_destroy(d);
+            record(sets, n_sets, &t, tp, fp, fn, ms);
+            if (a->verbose)
+                fprintf(stderr, "%s/%ld tp=%d fp=%d fn=%d %.2fms\n", p, i, tp, fp, fn, ms);
+        }
     }
     return failed;
 }
@@ -215,13 +335,6 @@ static int by_tag(const void *a, const void *b)
         return strcmp(x->tag, "all") == 0 ? -1 : strcmp(y->tag, "all") == 0;
     return strcmp(x->tag, y->tag);
 }
-
-/* What the command line of `oncue rca eval` says. */
-struct eval_args {
-    struct rca_opts o; /* the engine, defaults overridden by the tuning options */
-    int json;          /* --json */
-    int verbose;       /* --verbose */
-};
 
 /* --window N: history bins, 0 to 1000000. */
 static int set_window(void *p, const char *v, char *why, size_t n)
@@ -242,6 +355,15 @@ const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
     {"--verbose", OC_OPT_FLAG, F(verbose), NULL, "print each case's TP/FP/FN on stderr", 0, 0,
      NULL},
+    {"--gen", OC_OPT_STR, F(gen), "P,...",
+     "generate the cases in memory from these profiles (default, real, riskloc-s, riskloc-l) "
+     "instead of reading DIR",
+     0, 0, NULL},
+    {"--cases", OC_OPT_LONG, F(cases), "N", "with --gen: cases per profile (default 200)", 1,
+     100000, NULL},
+    {"--seed", OC_OPT_LONG, F(seed), "S", "with --gen: random seed (default 1)", 0, LONG_MAX, NULL},
+    {"--leaves", OC_OPT_LONG, F(leaves), "L", "with --gen: leaves per case (default: varies)", 0,
+     RCA_MAX_LEAVES, NULL},
     {"--penalty", OC_OPT_DOUBLE, F(o.penalty), "X", "tuning: the engine's penalty", 0, 1000000,
      NULL},
     {"--min-share", OC_OPT_DOUBLE, F(o.min_share), "X", "tuning: the engine's min_share", 0,
@@ -258,41 +380,49 @@ const struct oc_opt rca_eval_opts[] = {
 int rca_eval_main(int argc, char **argv)
 {
     const char *dir = NULL;
-    struct eval_args a = {.json = 0};
+    struct eval_args a = {.json = 0, .cases = 200, .seed = 1};
     rca_opts_default(&a.o);
     int nargs = 0, p = oc_cli_parse(&rca_cli[RCA_CLI_EVAL], argc - 1, argv + 1, &a, &dir, &nargs);
     if (p != 0)
         return p > 0 ? 0 : 2;
-    if (!dir) {
-        fprintf(stderr, "oncue rca eval: name a directory (see oncue rca eval --help)\n");
+    if (!dir == !a.gen) {
+        fprintf(stderr, "oncue rca eval: name a directory or --gen (see oncue rca eval --help)\n");
         return 2;
     }
-    int json = a.json, verbose = a.verbose;
-    struct rca_opts o = a.o;
-    size_t n;
-    char **stems = list_cases(dir, &n);
-    if (n == 0) {
-        fprintf(stderr, "oncue rca eval: no case_*.truth files in %s\n", dir);
-        return 1;
-    }
+    size_t n = 0;
+    char **stems = NULL;
     struct eval_set *sets = oc_calloc(EVAL_MAX_SETS, sizeof(*sets));
-    int n_sets = 0, failed = eval_all(stems, n, &o, verbose, sets, &n_sets);
+    int n_sets = 0, failed;
+    if (dir) {
+        stems = list_cases(dir, &n);
+        if (n == 0) {
+            fprintf(stderr, "oncue rca eval: no case_*.truth files in %s\n", dir);
+            free(sets);
+            return 1;
+        }
+        failed = eval_all(stems, n, &a.o, a.verbose, sets, &n_sets);
+    } else if ((failed = eval_gen(&a, sets, &n_sets, &n)) < 0) {
+        free(sets);
+        return 2;
+    }
     qsort(sets, (size_t)n_sets, sizeof(*sets), by_tag);
-    if (json)
+    if (a.json)
         printf("{\"cases\":%zu,\"failed\":%d,\"settings\":[", n, failed);
     else
-        printf("| setting        | cases | F1    | prec  | recall | median ms | max ms |\n"
-               "|----------------|-------|-------|-------|--------|-----------|--------|\n");
+        printf("| setting                | cases | F1    | prec  | recall | median ms | max ms "
+               "| paper RiskLoc |\n"
+               "|------------------------|-------|-------|-------|--------|-----------|--------"
+               "|---------------|\n");
     for (int i = 0; i < n_sets; i++)
-        set_print(&sets[i], json, i == 0);
-    printf(json ? "]}\n" : "");
-    if (!json && failed)
-        printf("%d case(s) could not be run\n", failed);
+        set_print(&sets[i], a.json, i == 0);
+    printf(a.json ? "]}\n" : "");
+    if (!a.json && failed)
+        printf("%d case(s) could not be drawn or run\n", failed);
     for (int i = 0; i < n_sets; i++)
         free(sets[i].ms);
     free(sets);
     for (size_t i = 0; i < n; i++)
-        free(stems[i]);
+        free(stems ? stems[i] : NULL);
     free(stems);
     return failed ? 1 : 0;
 }

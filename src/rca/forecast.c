@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FC_MAX_WINDOW 64   /* cap on history bins */
-#define FC_PRIOR      20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
-#define FC_VAR_FLOOR  0.02 /* variance added to every leaf so empty leaves stay finite */
+#define FC_MAX_WINDOW  64   /* cap on history bins */
+#define FC_PRIOR       20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
+#define FC_VAR_FLOOR   0.02 /* variance added to every leaf so empty leaves stay finite */
+#define FC_DISP_SAMPLE 2000 /* leaves sampled to tell counts from amounts */
+#define FC_PRIOR_BINS  4    /* amounts: bins' worth of weight of the pooled relative spread */
 
 /* Keeps in bins[] (ascending, at most w) the latest distinct ts below at. */
 static int pick_bins(const struct rca_data *d, int64_t at, int w, int64_t *bins, int *has_now)
@@ -113,7 +115,42 @@ static void leaf_forecast(struct rca_obs *o, size_t l, const double *hv, const d
         var = s * s * (cur_t + 1) / (mean_t + 1);
     }
     o->f[l] = f;
-    o->w[l] = 1.0 / (FC_VAR_FLOOR + fmax(fabs(f), var));
+    o->w[l] = var; /* turned into a weight by set_weights */
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Turns the spreads in o->w into weights. A count varies at least as much as Poisson from bin
+ * to bin; when the typical leaf of some size (forecast >= 5) varies far less (spread^2 under a
+ * tenth of its forecast), the measure is not a count (amounts, or an export's own forecast)
+ * and the Poisson floor would drown every small leaf's change: only the spread counts then. */
+static void set_weights(struct rca_obs *o)
+{
+    double ratio[FC_DISP_SAMPLE], rel[FC_DISP_SAMPLE], rel_med = 0;
+    int m = 0;
+    size_t step = o->n / FC_DISP_SAMPLE + 1;
+    for (size_t l = 0; l < o->n && m < FC_DISP_SAMPLE; l += step)
+        if (o->f[l] >= 5) {
+            ratio[m] = o->w[l] / o->f[l];
+            rel[m++] = o->w[l] / (o->f[l] * o->f[l]);
+        }
+    o->counts = 1;
+    if (m >= 20) {
+        qsort(ratio, (size_t)m, sizeof(double), dbl_cmp);
+        qsort(rel, (size_t)m, sizeof(double), dbl_cmp);
+        o->counts = ratio[m / 2] >= 0.1;
+        rel_med = rel[m / 2];
+    }
+    for (size_t l = 0; l < o->n; l++) {
+        double f = fabs(o->f[l]), var = o->w[l];
+        if (!o->counts) /* a few bins tell a leaf's spread poorly: pool the relative spread */
+            var = (o->bins * var + FC_PRIOR_BINS * rel_med * f * f) / (o->bins + FC_PRIOR_BINS);
+        o->w[l] = 1.0 / (FC_VAR_FLOOR + (o->counts ? fmax(f, var) : var));
+    }
 }
 
 int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_obs *o)
@@ -154,6 +191,7 @@ int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_ob
         leaf_forecast(o, l, hv + l * nb, ht + l * nb, nb, cur_t[l], r_glob, d->ratio);
         o->total_t += cur_t[l];
     }
+    set_weights(o);
     free(hv);
     free(ht);
     free(cur_t);

@@ -23,7 +23,7 @@ struct oc_buf;
 #define RCA_MAX_ROWS     2000000 /* rows per data set */
 #define RCA_MAX_LEAVES   100000  /* distinct leaves per data set */
 #define RCA_MAX_LINE     4096    /* bytes per CSV line, newline included */
-#define RCA_MAX_DEPTH    3       /* attributes per element */
+#define RCA_MAX_DEPTH    5       /* attributes per element */
 #define RCA_MAX_CAUSES   8       /* elements in an asserted root-cause set */
 #define RCA_MAX_CANDS    100     /* candidates kept */
 #define RCA_DEFAULT_TOPK 10      /* candidates printed by default */

@@ -9,6 +9,8 @@
 
 #include "rca/rca.h"
 
+#include <stdio.h>
+
 /* Strings of one attribute, each with a dense id. */
 struct rca_dict {
     char **strs;   /* owned; strs[id] */
@@ -47,6 +49,7 @@ struct rca_obs {
     double *w;      /* 1 / variance of r - f */
     double total_t; /* ratio: sum of totals now; additive: 0 */
     int bins;       /* history bins used */
+    int counts;     /* 1: the measure varies like a count (Poisson floor, support in counts) */
 };
 
 /* Forecasts every leaf of d at `at` from at most `window` earlier bins into o (arrays owned by
@@ -63,6 +66,63 @@ double rca_now_ms(void);
 
 /* FNV-1a over n bytes, continuing from h (start with 2166136261u). */
 uint32_t rca_hash(uint32_t h, const void *p, size_t n);
+
+#define RCA_TRUTH_TAGS 16  /* setting tags per generated case */
+#define RCA_TRUTH_ELS  12  /* true elements per generated case */
+#define RCA_TRUTH_LEN  256 /* bytes per tag or element string */
+
+/* What a generated case is and what its true root-cause set is. */
+struct rca_truth {
+    long long at;                          /* the anomalous bin */
+    int n_tags, n_el;                      /* tags and true elements used */
+    char tags[RCA_TRUTH_TAGS][32];         /* "ratio", "layer=2", "real:kind=child", ... */
+    char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN]; /* "attr=v&attr2=w", pairs sorted by name */
+};
+
+/* Generator profiles (gen.c, gen_riskloc.c). */
+enum rca_gen_profile {
+    RCA_GEN_DEFAULT,   /* the original mix: measure x layer x elements x noise */
+    RCA_GEN_REAL,      /* what real stall data does: see docs/internals/rca.md "Evaluation" */
+    RCA_GEN_RISKLOC_S, /* the RiskLoc paper's synthetic dataset S, regenerated */
+    RCA_GEN_RISKLOC_L, /* ... dataset L */
+    RCA_GEN_RISKLOC_H, /* ... dataset H (2.4 million leaves: over RCA_MAX_LEAVES, refused) */
+};
+
+/* The profile named s ("default", "real", "riskloc-s", "riskloc-l", "riskloc-h"), or -1. */
+int rca_gen_profile_of(const char *s);
+/* The name of profile p. */
+const char *rca_gen_profile_name(int p);
+/* Generates case i of profile p with seed (leaves > 0 fixes the leaves; default and real
+ * profiles only). Writes the CSV to csv when not NULL, and/or fills *d (a new data set the
+ * caller destroys) when d is not NULL; fills *t. Returns 0, or -1 when the profile cannot be
+ * generated (riskloc-h) or the case could not be drawn. */
+int rca_gen_case(int p, long long seed, int i, int leaves, FILE *csv, struct rca_data **d,
+                 struct rca_truth *t /* OUT */);
+/* The RiskLoc-style generator (gen_riskloc.c); same contract as rca_gen_case. */
+int rca_gen_riskloc(int p, long long seed, int i, FILE *csv, struct rca_data **d,
+                    struct rca_truth *t /* OUT */);
+
+/* The generators' random numbers: xorshift64*, reproducible from a seed. */
+struct rca_rng {
+    uint64_t s; /* state, never 0 */
+};
+double rca_rnd(struct rca_rng *r);             /* uniform in [0, 1) */
+double rca_rnd_normal(struct rca_rng *r);      /* standard normal */
+int rca_int_cmp(const void *a, const void *b); /* qsort comparator of int */
+
+/* A destination for generated rows: a CSV file, an in-memory data set, or both. */
+struct rca_gen_sink {
+    FILE *f;                 /* CSV, or NULL */
+    struct rca_data *d;      /* data set, or NULL */
+    int na, ratio;           /* attributes, measure */
+    const char *const *attr; /* attribute names; values are written "<name><index + base>" */
+    int base;                /* 0 or 1: first value's number */
+};
+/* Writes the CSV header (when s->f) and creates s->d when d_out is not NULL. */
+void rca_gen_sink_open(struct rca_gen_sink *s, struct rca_data **d_out);
+/* One row: leaf with value indices vals[na] at ts. Zero rows are skipped. */
+void rca_gen_sink_row(struct rca_gen_sink *s, long long ts, const uint8_t *vals, double v,
+                      double t);
 
 /* The option rows of `oncue rca gen` (gen.c) and `oncue rca eval` (eval.c), ending in {0}. */
 extern const struct oc_opt rca_gen_opts[];
