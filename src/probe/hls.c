@@ -84,6 +84,24 @@ static int parse_extinf(const char *s, double *out)
     return 0;
 }
 
+/* EXT-X-PROGRAM-DATE-TIME: ISO 8601 with a zone; a "+HHMM" offset (as ffmpeg writes) is
+ * read as "+HH:MM". 0 or -1. */
+static int parse_pdt(const char *s, int64_t *out)
+{
+    char t[64];
+    size_t n = strlen(s);
+    if (n < 5 || n >= sizeof t - 1)
+        return -1;
+    memcpy(t, s, n + 1);
+    const char *z = s + n - 5;
+    if ((z[0] == '+' || z[0] == '-') && strspn(z + 1, "0123456789") == 4 && n > 10) {
+        memcpy(t + n - 2, ":", 1);
+        memcpy(t + n - 1, z + 3, 2);
+        t[n + 1] = '\0';
+    }
+    return oc_time_parse(t, 0, out) == 0 && *out > 0 ? 0 : -1;
+}
+
 /* The value of attribute URI="..." in an attribute list, copied into out; 1 when found. */
 static int attr_uri(const char *s, char *out, size_t n)
 {
@@ -186,7 +204,7 @@ static int tag(struct hls_p *p, const char *s)
         h->endlist = 1;
         p->media_tags = 1;
     } else if (!strncmp(s, "#EXT-X-PROGRAM-DATE-TIME:", 25)) {
-        if (oc_time_parse(s + 25, 0, &p->pdt_ms) != 0 || p->pdt_ms <= 0)
+        if (parse_pdt(s + 25, &p->pdt_ms) != 0)
             return fail(p, OC_EINVAL, "#EXT-X-PROGRAM-DATE-TIME: not an ISO 8601 date and time");
     } else if (!strncmp(s, "#EXT-X-STREAM-INF:", 18)) {
         if (p->want_variant)

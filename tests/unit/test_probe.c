@@ -17,6 +17,7 @@ static const char *live6 = "#EXTM3U\n"
                            "#EXTINF:2.000000,\n"
                            "seg41.ts\n"
                            "#EXT-X-DISCONTINUITY\n"
+                           "#EXT-X-PROGRAM-DATE-TIME:2026-12-06T13:00:00.500+0100\n"
                            "#EXTINF:1.960000,\n"
                            "seg42.ts\n";
 
@@ -43,6 +44,7 @@ static void test_media_playlist(void)
     T_EQ_DBL(h.segs[2].duration, 1.96, 1e-9);
     T_EQ_INT(h.segs[0].pdt_ms, 1796558400000LL);
     T_EQ_INT(h.segs[1].pdt_ms, 1796558402000LL);
+    T_EQ_INT(h.segs[2].pdt_ms, 1796558400500LL);
     T_EQ_INT(h.endlist, 0);
     probe_hls_free(&h);
 }
