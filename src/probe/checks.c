@@ -155,3 +155,141 @@ int probe_hls_agree(const struct probe_hls *a, const char *pa, const struct prob
     }
     return 0;
 }
+
+/* The timeline of m with key, or NULL. */
+static const struct probe_dash_tl *tl_find(const struct probe_dash *d, const char *key)
+{
+    for (int i = 0; i < d->ntl; i++)
+        if (!strcmp(d->tl[i].key, key))
+            return &d->tl[i];
+    return NULL;
+}
+
+/* The end of a timeline's newest segment in seconds of media time; -1 when empty. */
+static double tl_end_s(const struct probe_dash_tl *t)
+{
+    if (t->n == 0)
+        return -1;
+    return (double)(t->t[t->n - 1] + t->d[t->n - 1] - t->pto) / (double)t->timescale;
+}
+
+/* The longest segment of any timeline, in seconds (at least 1). */
+static double longest_s(const struct probe_dash *d)
+{
+    double m = d->max_seg_s;
+    for (int i = 0; i < d->ntl; i++)
+        for (int k = 0; k < d->tl[i].n; k++)
+            if ((double)d->tl[i].d[k] / (double)d->tl[i].timescale > m)
+                m = (double)d->tl[i].d[k] / (double)d->tl[i].timescale;
+    return m < 1 ? 1 : m;
+}
+
+/* The same start time with another duration between two polls of one timeline. */
+static int tl_changed(const struct probe_dash_tl *a, const struct probe_dash_tl *b,
+                      struct probe_obs *obs, int n)
+{
+    int i = 0, k = 0;
+    while (i < a->n && k < b->n) {
+        if (a->t[i] < b->t[k]) {
+            i++;
+        } else if (a->t[i] > b->t[k]) {
+            k++;
+        } else {
+            if (a->d[i] != b->d[k])
+                return add(obs, n, PROBE_CHANGED_SAME_SEQUENCE,
+                           "representation %s: the segment at %lld lasted %lld, now %lld",
+                           b->rep_id, (long long)b->t[k], (long long)a->d[i], (long long)b->d[k]);
+            i++, k++;
+        }
+    }
+    return n;
+}
+
+/* Timelines: gaps inside, changes against the previous poll, availability against now.
+ * Sets *grew when some timeline's newest end grew. */
+static int dash_timelines(const struct probe_dash_memo *m, const struct probe_dash *cur,
+                          int64_t now_ms, struct probe_obs *obs, int n, int *grew)
+{
+    for (int i = 0; i < cur->ntl; i++) {
+        const struct probe_dash_tl *t = &cur->tl[i];
+        const struct probe_dash_tl *was = m->have ? tl_find(&m->last, t->key) : NULL;
+        if (t->gap[0])
+            n = add(obs, n, PROBE_TIMELINE_GAP, "%s", t->gap);
+        if (!was || tl_end_s(t) > tl_end_s(was))
+            *grew = 1;
+        if (was && tl_end_s(t) < tl_end_s(was))
+            n = add(obs, n, PROBE_WENT_BACK,
+                    "representation %s: the timeline ends at %.3f s, "
+                    "it ended at %.3f s",
+                    t->rep_id, tl_end_s(t), tl_end_s(was));
+        if (was)
+            n = tl_changed(was, t, obs, n);
+        if (cur->dynamic && cur->ast_ms && t->n) {
+            double avail = (double)(cur->ast_ms + t->period_start_ms) / 1000.0 + tl_end_s(t);
+            double ahead = avail - (double)now_ms / 1000.0;
+            if (ahead > 2.0)
+                n = add(obs, n, PROBE_AVAILABILITY_SKEW,
+                        "representation %s: the newest segment "
+                        "is available only in %.1f s (availabilityStartTime + timeline)",
+                        t->rep_id, ahead);
+        }
+    }
+    return n;
+}
+
+int probe_dash_check(struct probe_dash_memo *m, struct probe_dash *cur, int64_t now_ms,
+                     struct probe_obs *obs)
+{
+    int n = 0, grew = !m->have;
+    double limit_s = 1.5 * longest_s(cur);
+    n = dash_timelines(m, cur, now_ms, obs, n, &grew);
+    if (grew)
+        m->advanced_ms = now_ms;
+    if (!m->have || cur->publish_ms > m->last.publish_ms)
+        m->published_ms = now_ms;
+    if (m->have && cur->publish_ms < m->last.publish_ms)
+        n = add(obs, n, PROBE_WENT_BACK, "publishTime went back by %.3f s",
+                (double)(m->last.publish_ms - cur->publish_ms) / 1000.0);
+    if (cur->dynamic) {
+        double stale_s = (double)(now_ms - m->advanced_ms) / 1000.0;
+        double pub_s = (double)(now_ms - m->published_ms) / 1000.0;
+        if (stale_s > limit_s)
+            n = add(obs, n, PROBE_STALE, "no timeline has grown for %.1f s (limit %.1f s)", stale_s,
+                    limit_s);
+        if (cur->publish_ms && pub_s > limit_s)
+            n = add(obs, n, PROBE_PUBLISH_TIME_STALE,
+                    "publishTime has not advanced for %.1f s (limit %.1f s)", pub_s, limit_s);
+    }
+    probe_dash_free(&m->last);
+    m->last = *cur;
+    memset(cur, 0, sizeof(*cur));
+    m->have = 1;
+    return n;
+}
+
+void probe_dash_memo_free(struct probe_dash_memo *m)
+{
+    probe_dash_free(&m->last);
+    memset(m, 0, sizeof(*m));
+}
+
+int probe_dash_agree(const struct probe_dash *a, const char *pa, const struct probe_dash *b,
+                     const char *pb, struct probe_obs *obs)
+{
+    double seg = longest_s(a);
+    for (int i = 0; i < a->ntl; i++) {
+        const struct probe_dash_tl *x = &a->tl[i], *y = tl_find(b, x->key);
+        if (!y || x->n == 0 || y->n == 0)
+            continue;
+        double ex = tl_end_s(x), ey = tl_end_s(y);
+        if (fabs(ex - ey) >= 2 * seg) {
+            snprintf(obs->detail, sizeof(obs->detail),
+                     "%s is %.1f s behind %s (representation %s ends at %.3f s vs %.3f s)",
+                     ex > ey ? pb : pa, fabs(ex - ey), ex > ey ? pa : pb, x->rep_id,
+                     ex > ey ? ey : ex, ex > ey ? ex : ey);
+            obs->kind = PROBE_ORIGINS_DISAGREE;
+            return 1;
+        }
+    }
+    return 0;
+}

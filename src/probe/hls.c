@@ -44,6 +44,8 @@ static const char *const kind_names[PROBE_NKINDS] = {
     "origins_disagree",
     "discontinuity_mismatch",
     "publish_time_stale",
+    "timeline_gap",
+    "availability_skew",
 };
 
 const char *probe_kind_name(enum probe_kind k)

@@ -62,6 +62,10 @@ static json_t *path_json(const struct probe_stream *s, int i)
                   "segment_ttfb_s", p->seg_ttfb_s, "segment_bytes_per_s", p->seg_bps);
     json_object_set_new(o, "live_latency_s",
                         p->latency_s >= 0 ? json_real(p->latency_s) : json_null());
+    if (p->dash.have) {
+        json_object_set_new(o, "timelines", json_integer(p->dash.last.ntl));
+        json_object_set_new(o, "publish_time", json_integer(p->dash.last.publish_ms / 1000));
+    }
     if (p->nmedia && p->media[0].memo.have) {
         const struct probe_hls *h = &p->media[0].memo.last;
         json_object_set_new(o, "media_sequence", json_integer(h->media_sequence));
@@ -354,14 +358,21 @@ static void load_stored(struct probe_state *ps)
     store_unlock(ps->app->store);
 }
 
+void probe_stream_clear(struct probe_stream *s)
+{
+    for (int p = 0; p < PROBE_MAX_PATHS; p++) {
+        for (int m = 0; m < s->paths[p].nmedia; m++)
+            probe_hls_memo_free(&s->paths[p].media[m].memo);
+        s->paths[p].nmedia = 0;
+        probe_dash_memo_free(&s->paths[p].dash);
+    }
+}
+
 static void free_streams(struct probe_state *ps)
 {
     for (int i = 0; i < ps->nstreams; i++) {
-        struct probe_stream *s = ps->streams[i];
-        for (int p = 0; p < PROBE_MAX_PATHS; p++)
-            for (int m = 0; m < s->paths[p].nmedia; m++)
-                probe_hls_memo_free(&s->paths[p].media[m].memo);
-        free(s);
+        probe_stream_clear(ps->streams[i]);
+        free(ps->streams[i]);
     }
     free(ps->streams);
 }
@@ -444,7 +455,7 @@ static const struct oc_setting settings[] = {
 
 const struct oc_module probe_module = {
     .name = "probe",
-    .summary = "live HLS manifest prober: findings, /v1/probes, probe.failed/recovered",
+    .summary = "live HLS and DASH manifest prober: findings, /v1/probes, probe.failed/recovered",
     .init = probe_init,
     .routes = routes,
     .stop = probe_stop,

@@ -244,6 +244,40 @@ static void on_multivariant(struct probe_state *ps, struct job *j, const struct 
         start(ps, j->s, JOB_MEDIA, j->path, i, 0, p->media[i].url);
 }
 
+/* An MPD arrived and parsed: the checks, the measurements, the newest segments of each
+ * timeline. */
+static void on_dash(struct probe_state *ps, struct outbox *ob, struct job *j, struct probe_dash *d,
+                    int64_t now)
+{
+    struct probe_stream *s = j->s;
+    struct probe_path *p = &s->paths[j->path];
+    struct probe_obs obs[PROBE_OBS_MAX];
+    char rel[PROBE_URL_MAX], url[PROBE_URL_MAX];
+    int n = probe_dash_check(&p->dash, d, now, obs);
+    for (int i = 0; i < n; i++)
+        observe(ps, ob, s, obs[i].kind, s->spec.path_name[j->path], obs[i].detail, now);
+    p->dash_ok_poll = j->poll;
+    p->up = 1;
+    p->age_s = (double)(now - p->dash.advanced_ms) / 1000.0;
+    p->latency_s = -1;
+    const struct probe_dash *last = &p->dash.last;
+    for (int t = 0; t < last->ntl; t++) {
+        const struct probe_dash_tl *tl = &last->tl[t];
+        if (t == 0 && last->dynamic && last->ast_ms && tl->n)
+            p->latency_s =
+                (double)(now - last->ast_ms - tl->period_start_ms) / 1000.0 -
+                (double)(tl->t[tl->n - 1] + tl->d[tl->n - 1] - tl->pto) / (double)tl->timescale;
+        int from = tl->n - (int)ps->o.segments;
+        for (int i = from < 0 ? 0 : from; i < tl->n; i++) {
+            if (p->dash_seg_ok[t] && tl->t[i] <= p->dash_seg_ok[t] - 1)
+                continue;
+            if (probe_dash_segment_url(tl, i, rel, sizeof rel) == 0 &&
+                resolve(j->url, rel, url, sizeof url) == 0)
+                start(ps, s, JOB_SEG, j->path, t, tl->t[i], url);
+        }
+    }
+}
+
 /* A playlist fetch ended: status, parse, then multivariant or media. */
 static void on_playlist(struct probe_state *ps, struct outbox *ob, struct job *j, CURLcode cc,
                         long status, int64_t now)
@@ -268,6 +302,17 @@ static void on_playlist(struct probe_state *ps, struct outbox *ob, struct job *j
     if (status != 200) {
         snprintf(detail, sizeof detail, "%ld from %s", status, j->url);
         observe(ps, ob, s, PROBE_HTTP_STATUS, pw, detail, now);
+        return;
+    }
+    if (!strcmp(s->spec.kind, "dash")) {
+        struct probe_dash d;
+        if (probe_dash_parse(j->body.data ? j->body.data : "", j->body.len, &d, err, sizeof err)) {
+            snprintf(detail, sizeof detail, "%s: %s", j->url, err);
+            observe(ps, ob, s, PROBE_PARSE_ERROR, pw, detail, now);
+        } else {
+            on_dash(ps, ob, j, &d, now);
+        }
+        probe_dash_free(&d);
         return;
     }
     if (probe_hls_parse(j->body.data ? j->body.data : "", j->body.len, &h, err, sizeof err)) {
@@ -307,10 +352,13 @@ static void on_segment(struct probe_state *ps, struct outbox *ob, struct job *j,
     struct probe_media *m = &p->media[j->media];
     char detail[PROBE_URL_MAX + 400];
     curl_off_t ttfb = 0, total = 0;
-    if (j->media >= p->nmedia || strcmp(m->url, "") == 0)
+    int dash = !strcmp(s->spec.kind, "dash");
+    if (!dash && (j->media >= p->nmedia || strcmp(m->url, "") == 0))
         return;
     if (cc == CURLE_OK && status == 200) {
-        if (j->msn > m->seg_ok_msn)
+        if (dash && j->msn + 1 > p->dash_seg_ok[j->media])
+            p->dash_seg_ok[j->media] = j->msn + 1; /* 0 means none */
+        else if (!dash && j->msn > m->seg_ok_msn)
             m->seg_ok_msn = j->msn;
         curl_easy_getinfo(j->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
         curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &total);
@@ -333,6 +381,14 @@ static void agree(struct probe_state *ps, struct outbox *ob, struct probe_stream
 {
     struct probe_obs o;
     const struct probe_path *a = &s->paths[0];
+    if (!strcmp(s->spec.kind, "dash")) {
+        for (int i = 1; i < s->spec.npaths && a->dash_ok_poll == s->poll; i++)
+            if (s->paths[i].dash_ok_poll == s->poll &&
+                probe_dash_agree(&a->dash.last, s->spec.path_name[0], &s->paths[i].dash.last,
+                                 s->spec.path_name[i], &o))
+                observe(ps, ob, s, o.kind, s->spec.path_name[i], o.detail, now);
+        return;
+    }
     if (s->spec.npaths < 2 || a->nmedia == 0 || a->media[0].ok_poll != s->poll)
         return;
     for (int i = 1; i < s->spec.npaths; i++) {
@@ -390,9 +446,7 @@ static int start_due(struct probe_state *ps, struct outbox *ob, int64_t now)
         struct probe_stream *s = ps->streams[i];
         if (s->deleted) {
             if (s->inflight == 0) {
-                for (int p = 0; p < PROBE_MAX_PATHS; p++)
-                    for (int m = 0; m < s->paths[p].nmedia; m++)
-                        probe_hls_memo_free(&s->paths[p].media[m].memo);
+                probe_stream_clear(s);
                 free(s);
                 ps->streams[i--] = ps->streams[--ps->nstreams];
             }

@@ -32,7 +32,9 @@ enum probe_kind {
     PROBE_SEGMENT_MISSING,        /* a listed segment answered 404 (or another error) */
     PROBE_ORIGINS_DISAGREE,       /* two pathways of one stream differ by a segment or more */
     PROBE_DISCONTINUITY_MISMATCH, /* discontinuity sequence not what left the window says */
-    PROBE_PUBLISH_TIME_STALE,     /* DASH: publishTime did not advance (not yet probed) */
+    PROBE_PUBLISH_TIME_STALE,     /* DASH: publishTime did not advance */
+    PROBE_TIMELINE_GAP,           /* DASH: a SegmentTimeline with a gap or an overlap */
+    PROBE_AVAILABILITY_SKEW,      /* DASH: a segment listed before the wall clock reaches it */
     PROBE_NKINDS
 };
 
@@ -96,6 +98,72 @@ void probe_hls_memo_free(struct probe_hls_memo *m);
  * media sequences differ by 2 or more, or a sequence number both list names another file. */
 int probe_hls_agree(const struct probe_hls *a, const char *pa, const struct probe_hls *b,
                     const char *pb, struct probe_obs *obs);
+
+#define PROBE_DASH_MAX_BYTES     (4u << 20) /* an MPD larger than this is refused */
+#define PROBE_DASH_MAX_ELEMENTS  100000     /* XML elements in one MPD */
+#define PROBE_DASH_MAX_DEPTH     32         /* XML nesting */
+#define PROBE_DASH_MAX_TIMELINES 16         /* SegmentTimelines kept (one per Representation) */
+#define PROBE_DASH_MAX_SEGMENTS  20000      /* segments over every timeline, repeats expanded */
+
+/* One SegmentTimeline with what makes its segments' URLs. */
+struct probe_dash_tl {
+    char key[160];           /* "period/adaptation set/representation" ids, to match polls */
+    char rep_id[64];         /* Representation@id */
+    char media[512];         /* SegmentTemplate@media */
+    int64_t bandwidth;       /* Representation@bandwidth */
+    int64_t timescale;       /* SegmentTemplate@timescale (1 when absent) */
+    int64_t pto;             /* @presentationTimeOffset */
+    int64_t start_number;    /* @startNumber (1 when absent) */
+    int64_t period_start_ms; /* Period@start */
+    int64_t *t, *d;          /* each segment's start and duration in timescale units (owned) */
+    int n;
+    char gap[160]; /* the first discontinuity inside the timeline, "" when none */
+};
+
+/* A parsed MPD: what the checks need. */
+struct probe_dash {
+    int dynamic;        /* MPD@type="dynamic" */
+    int64_t publish_ms; /* MPD@publishTime, 0 when absent */
+    int64_t ast_ms;     /* MPD@availabilityStartTime, 0 when absent */
+    double max_seg_s;   /* MPD@maxSegmentDuration, 0 when absent */
+    struct probe_dash_tl tl[PROBE_DASH_MAX_TIMELINES];
+    int ntl;
+};
+
+/* Parses n bytes of an MPD (expat; no DTD, no entities) into *out (zeroed first; free with
+ * probe_dash_free even on failure). 0; OC_EINVAL with "line N: why" in err; OC_ETOOBIG past
+ * the PROBE_DASH_MAX_* caps. */
+int probe_dash_parse(const char *text, size_t n, struct probe_dash *out /* OUT */, char *err,
+                     size_t errlen);
+/* Frees what probe_dash_parse allocated and zeroes p (NULL is a no-op). */
+void probe_dash_free(struct probe_dash *p);
+/* The URL of segment i of tl from its media template ($RepresentationID$, $Number$,
+ * $Time$, $Bandwidth$ with %0Nd, $$), relative to the MPD; 0, or -1 when it does not fit n
+ * or the template is not understood. */
+int probe_dash_segment_url(const struct probe_dash_tl *tl, int i, char *out, size_t n);
+
+/* What the checks remember of one MPD between polls. */
+struct probe_dash_memo {
+    struct probe_dash last; /* the previous MPD (owned) */
+    int have;
+    int64_t advanced_ms;  /* when the newest timeline end last grew */
+    int64_t published_ms; /* when publishTime last grew */
+};
+
+/* Compares cur, fetched at now_ms, with m and adopts it (cur is left empty): publishTime
+ * going back (went_back) or not advancing for 1.5 x the longest segment
+ * (publish_time_stale), the timeline's newest end not growing for as long (stale), a
+ * timeline with a gap or overlap (timeline_gap), a segment starting at the same time with
+ * another duration (changed_same_sequence), the newest segment ending later than the wall
+ * clock allows (availability_skew). Returns how many observations were written to obs. */
+int probe_dash_check(struct probe_dash_memo *m, struct probe_dash *cur, int64_t now_ms,
+                     struct probe_obs *obs /* OUT */);
+/* Frees what m holds. */
+void probe_dash_memo_free(struct probe_dash_memo *m);
+/* Two pathways' MPDs of one stream: 1 and obs filled when the same timeline's newest ends
+ * differ by 2 or more of its longest segments. */
+int probe_dash_agree(const struct probe_dash *a, const char *pa, const struct probe_dash *b,
+                     const char *pb, struct probe_obs *obs);
 
 /* The module (src/oncue/modules.c). */
 extern const struct oc_module probe_module;

@@ -26,7 +26,7 @@
 struct probe_spec {
     char name[PROBE_NAME_MAX];
     char service[PROBE_NAME_MAX]; /* catalog service name, "" when none */
-    char kind[8];                 /* "hls" (or "dash", refused until it is probed) */
+    char kind[8];                 /* "hls" or "dash" */
     int poll_ms;                  /* 0: probe.poll_s */
     int npaths;
     char path_name[PROBE_MAX_PATHS][PROBE_NAME_MAX]; /* "default" for a lone url */
@@ -62,7 +62,11 @@ struct probe_path {
     double seg_ttfb_s; /* of the last segment fetched */
     double seg_bps;    /* its throughput, bytes per second */
     double age_s;      /* since the newest media sequence grew */
-    double latency_s;  /* now less the end of the newest segment's program date time; -1 */
+    double latency_s;  /* now less the end of the newest segment (program date time, or the
+                          MPD's availability times); -1 when unknown */
+    struct probe_dash_memo dash;                   /* kind dash: the previous MPD */
+    int64_t dash_ok_poll;                          /* the last poll that parsed it */
+    int64_t dash_seg_ok[PROBE_DASH_MAX_TIMELINES]; /* 1 + newest segment start fetched whole */
 };
 
 /* A fault kind's state on one stream. */
@@ -114,6 +118,8 @@ struct probe_stream *probe_find(struct probe_state *ps, const char *name);
 /* Adds a stream made from spec (copied); call under ps->mu. OC_ECONFLICT when the name is
  * taken, OC_ETOOBIG past probe.max_streams. */
 int probe_add(struct probe_state *ps, const struct probe_spec *spec, int from_api);
+/* Frees what a stream's pathways hold (not s itself). */
+void probe_stream_clear(struct probe_stream *s);
 /* The stream's state and findings as JSON (new reference); call under ps->mu. */
 json_t *probe_stream_json(const struct probe_stream *s, int64_t now_ms);
 

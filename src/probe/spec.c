@@ -4,7 +4,7 @@
  *
  * probe.file is a YAML list:
  *   - name: news            # [A-Za-z0-9._-], at most 63 bytes
- *     kind: hls
+ *     kind: hls             # or dash
  *     service: packager     # the catalog service it belongs to (optional)
  *     poll_s: 2             # optional; probe.poll_s otherwise
  *     urls:                 # pathway: URL (or one `url:`), at most 4
@@ -125,11 +125,11 @@ int probe_spec_from_json(const json_t *o, struct probe_spec *s, char *err, size_
         return OC_EINVAL;
     }
     snprintf(s->name, sizeof s->name, "%s", name);
-    if (kind && strcmp(kind, "hls") != 0) {
-        snprintf(err, errlen, "%s: kind \"%s\": only hls is probed so far", name, kind);
+    if (kind && strcmp(kind, "hls") != 0 && strcmp(kind, "dash") != 0) {
+        snprintf(err, errlen, "%s: kind \"%s\": hls or dash", name, kind);
         return OC_EINVAL;
     }
-    snprintf(s->kind, sizeof s->kind, "hls");
+    snprintf(s->kind, sizeof s->kind, "%s", kind ? kind : "hls");
     if (service && strlen(service) >= PROBE_NAME_MAX) {
         snprintf(err, errlen, "%s: service names are under %d bytes", name, PROBE_NAME_MAX);
         return OC_EINVAL;

@@ -256,7 +256,144 @@ static void test_origins_agree(void)
     probe_hls_free(&b);
 }
 
+/* A dynamic MPD: publishTime pub, one Representation whose timeline starts at t0 (timescale
+ * 12800, 2 s segments, n of them, numbers from start). */
+static void mpd(struct probe_dash *d, const char *pub, long long t0, int n, long long start)
+{
+    char t[4096], err[200] = "";
+    int at =
+        snprintf(t, sizeof t,
+                 "<?xml version=\"1.0\"?>\n"
+                 "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"dynamic\"\n"
+                 "  availabilityStartTime=\"2026-12-06T12:00:00Z\" publishTime=\"%s\"\n"
+                 "  maxSegmentDuration=\"PT2.0S\">\n"
+                 " <Period id=\"0\" start=\"PT0.0S\">\n"
+                 "  <AdaptationSet id=\"0\">\n"
+                 "   <Representation id=\"0\" bandwidth=\"200000\">\n"
+                 "    <SegmentTemplate timescale=\"12800\" startNumber=\"%lld\"\n"
+                 "      media=\"chunk-$RepresentationID$-$Number%%05d$.m4s\">\n"
+                 "     <SegmentTimeline><S t=\"%lld\" d=\"25600\" r=\"%d\"/></SegmentTimeline>\n"
+                 "    </SegmentTemplate>\n"
+                 "   </Representation>\n"
+                 "  </AdaptationSet>\n"
+                 " </Period>\n"
+                 "</MPD>\n",
+                 pub, start, t0, n - 1);
+    if (probe_dash_parse(t, (size_t)at, d, err, sizeof err) != 0)
+        T_FAIL_AT("fixture does not parse: %s", err);
+}
+
+static void test_dash_parse(void)
+{
+    struct probe_dash d;
+    char url[256];
+    mpd(&d, "2026-12-06T12:00:20Z", 25600 * 4, 6, 5);
+    T_EQ_INT(d.dynamic, 1);
+    T_EQ_INT(d.publish_ms, 1796558420000LL);
+    T_EQ_INT(d.ast_ms, 1796558400000LL);
+    T_EQ_DBL(d.max_seg_s, 2.0, 1e-9);
+    T_EQ_INT(d.ntl, 1);
+    T_EQ_STR(d.tl[0].key, "0/0/0");
+    T_EQ_INT(d.tl[0].n, 6);
+    T_EQ_INT(d.tl[0].t[5], 25600 * 9);
+    T_EQ_INT(d.tl[0].timescale, 12800);
+    T_EQ_STR(d.tl[0].gap, "");
+    T_EQ_INT(probe_dash_segment_url(&d.tl[0], 5, url, sizeof url), 0);
+    T_EQ_STR(url, "chunk-0-00010.m4s");
+    snprintf(d.tl[0].media, sizeof d.tl[0].media, "v/$Time$_$Bandwidth$$$.mp4");
+    T_EQ_INT(probe_dash_segment_url(&d.tl[0], 0, url, sizeof url), 0);
+    T_EQ_STR(url, "v/102400_200000$.mp4");
+    snprintf(d.tl[0].media, sizeof d.tl[0].media, "v/$Number%%d$.mp4");
+    T_EQ_INT(probe_dash_segment_url(&d.tl[0], 0, url, sizeof url), -1);
+    probe_dash_free(&d);
+}
+
+static void test_dash_errors(void)
+{
+    static const struct {
+        const char *text, *err;
+    } cases[] = {
+        {"<MPD type=\"dynamic\">\n<Period>\n<AdaptationSet>", "line 3: no element found"},
+        {"<?xml version=\"1.0\"?>\n<html/>", "line 2: not an MPD: the root is <html>"},
+        {"<MPD publishTime=\"soon\"/>", "line 1: MPD@publishTime: not an ISO 8601 date and time"},
+        {"<!DOCTYPE MPD [<!ENTITY a \"b\">]>\n<MPD/>", "line 1: a DOCTYPE (DTDs are not read)"},
+        {"<MPD><Period><AdaptationSet><Representation id=\"1\"><SegmentTemplate>\n"
+         "<SegmentTimeline><S d=\"1\"/></SegmentTimeline></SegmentTemplate></Representation>"
+         "</AdaptationSet></Period></MPD>",
+         "line 2: S: d must be a positive integer and the first S needs t"},
+        {"", "line 1: no element found"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct probe_dash d;
+        char err[200] = "";
+        T_EQ_INT(probe_dash_parse(cases[i].text, strlen(cases[i].text), &d, err, sizeof err),
+                 OC_EINVAL);
+        T_EQ_STR(err, cases[i].err);
+        probe_dash_free(&d);
+    }
+}
+
+static void test_dash_checks(void)
+{
+    struct probe_dash_memo m = {0};
+    struct probe_dash d;
+    struct probe_obs obs[PROBE_OBS_MAX];
+    /* now: 12:00:20, the newest segment (5 of 2 s from t=4 segments) ends at 20 s */
+    int64_t now = 1796558420000LL;
+    mpd(&d, "2026-12-06T12:00:20Z", 25600 * 4, 6, 5);
+    T_EQ_INT(probe_dash_check(&m, &d, now, obs), 0);
+    mpd(&d, "2026-12-06T12:00:22Z", 25600 * 5, 6, 6);
+    T_EQ_INT(probe_dash_check(&m, &d, now + 2000, obs), 0);
+    /* the same MPD for 3.5 s: the timeline and publishTime are stale (limit 3 s) */
+    mpd(&d, "2026-12-06T12:00:22Z", 25600 * 5, 6, 6);
+    T_EQ_INT(probe_dash_check(&m, &d, now + 5500, obs), 2);
+    T_EQ_INT(obs[0].kind, PROBE_STALE);
+    T_EQ_STR(obs[0].detail, "no timeline has grown for 3.5 s (limit 3.0 s)");
+    T_EQ_INT(obs[1].kind, PROBE_PUBLISH_TIME_STALE);
+    T_EQ_STR(obs[1].detail, "publishTime has not advanced for 3.5 s (limit 3.0 s)");
+    /* publishTime back, and a timeline ending 6 s ahead of the clock */
+    mpd(&d, "2026-12-06T12:00:21Z", 25600 * 10, 6, 11);
+    T_EQ_INT(probe_dash_check(&m, &d, now + 6000, obs), 3);
+    T_EQ_INT(obs[0].kind, PROBE_AVAILABILITY_SKEW);
+    T_EQ_STR(obs[0].detail, "representation 0: the newest segment is available only in 6.0 s "
+                            "(availabilityStartTime + timeline)");
+    T_EQ_STR(probe_kind_name(obs[1].kind), "went_back");
+    T_EQ_STR(obs[1].detail, "publishTime went back by 1.000 s");
+    T_EQ_STR(probe_kind_name(obs[2].kind), "publish_time_stale"); /* 22 s was 4 s ago */
+    probe_dash_memo_free(&m);
+}
+
+static void test_dash_gap_and_agree(void)
+{
+    struct probe_dash d, a, b;
+    char err[200] = "";
+    struct probe_obs o;
+    const char *t = "<MPD><Period><AdaptationSet><Representation id=\"v\"><SegmentTemplate "
+                    "timescale=\"1000\"><SegmentTimeline><S t=\"0\" d=\"2000\" r=\"1\"/>"
+                    "<S t=\"4500\" d=\"2000\"/></SegmentTimeline></SegmentTemplate>"
+                    "</Representation></AdaptationSet></Period></MPD>";
+    T_EQ_INT(probe_dash_parse(t, strlen(t), &d, err, sizeof err), 0);
+    T_EQ_INT(d.tl[0].n, 3);
+    T_EQ_STR(d.tl[0].gap, "representation v: a segment starts at 4500, the one before ends at "
+                          "4000 (gap)");
+    probe_dash_free(&d);
+    mpd(&a, "2026-12-06T12:00:20Z", 25600 * 4, 6, 5);
+    mpd(&b, "2026-12-06T12:00:20Z", 25600 * 3, 6, 4);
+    T_EQ_INT(probe_dash_agree(&a, "cdn-a", &b, "cdn-b", &o), 0);
+    probe_dash_free(&b);
+    mpd(&b, "2026-12-06T12:00:20Z", 25600 * 2, 6, 3);
+    T_EQ_INT(probe_dash_agree(&a, "cdn-a", &b, "cdn-b", &o), 1);
+    T_EQ_STR(o.detail, "cdn-b is 4.0 s behind cdn-a (representation 0 ends at 16.000 s vs "
+                       "20.000 s)");
+    probe_dash_free(&a);
+    probe_dash_free(&b);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_dash_parse),
+    T_CASE(test_dash_errors),
+    T_CASE(test_dash_checks),
+    T_CASE(test_dash_gap_and_agree),
     T_CASE(test_media_playlist),
     T_CASE(test_multivariant),
     T_CASE(test_errors_name_the_line),
