@@ -33,6 +33,7 @@ struct mpd_p {
     /* the SegmentTemplate open now */
     int in_template;
     int64_t tpl_timescale, tpl_pto, tpl_start;
+    int tpl_incomplete;
     char tpl_media[512];
     char rep_id[64];
     int64_t bandwidth;
@@ -162,6 +163,8 @@ static void on_template(struct mpd_p *p, const char **a, int in_rep)
         return;
     }
     p->tpl_timescale = ts, p->tpl_pto = pto, p->tpl_start = sn;
+    const char *atc = attr(a, "availabilityTimeComplete");
+    p->tpl_incomplete = atc && !strcmp(atc, "false");
     snprintf(p->tpl_media, sizeof p->tpl_media, "%s", media ? media : in_rep ? p->as_media : "");
     p->in_template = 1;
     if (!in_rep) {
@@ -187,6 +190,7 @@ static void on_timeline(struct mpd_p *p)
     t->bandwidth = p->bandwidth;
     t->timescale = p->tpl_timescale, t->pto = p->tpl_pto, t->start_number = p->tpl_start;
     t->period_start_ms = p->period_start_ms;
+    t->incomplete = p->tpl_incomplete;
     p->cur = t;
     p->tcap = 0;
     p->next_t = -1;

@@ -267,8 +267,9 @@ static void on_dash(struct probe_state *ps, struct outbox *ob, struct job *j, st
             p->latency_s =
                 (double)(now - last->ast_ms - tl->period_start_ms) / 1000.0 -
                 (double)(tl->t[tl->n - 1] + tl->d[tl->n - 1] - tl->pto) / (double)tl->timescale;
-        int from = tl->n - (int)ps->o.segments;
-        for (int i = from < 0 ? 0 : from; i < tl->n; i++) {
+        int complete = tl->n - tl->incomplete; /* the newest may still be written */
+        int from = complete - (int)ps->o.segments;
+        for (int i = from < 0 ? 0 : from; i < complete; i++) {
             if (p->dash_seg_ok[t] && tl->t[i] <= p->dash_seg_ok[t] - 1)
                 continue;
             if (probe_dash_segment_url(tl, i, rel, sizeof rel) == 0 &&

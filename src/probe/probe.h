@@ -117,7 +117,8 @@ struct probe_dash_tl {
     int64_t period_start_ms; /* Period@start */
     int64_t *t, *d;          /* each segment's start and duration in timescale units (owned) */
     int n;
-    char gap[160]; /* the first discontinuity inside the timeline, "" when none */
+    char gap[160];  /* the first discontinuity inside the timeline, "" when none */
+    int incomplete; /* @availabilityTimeComplete="false": the newest may be in progress */
 };
 
 /* A parsed MPD: what the checks need. */
