@@ -10,6 +10,7 @@
 #define OC_PROBE_PROBE_H
 
 #include "core/module.h"
+#include "core/opt.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -168,6 +169,10 @@ int probe_dash_agree(const struct probe_dash *a, const char *pa, const struct pr
 
 /* The module (src/oncue/modules.c). */
 extern const struct oc_module probe_module;
+
+/* `oncue bench probe` (bench.c): argv[0] is "probe". Exit status. */
+int probe_bench_main(int argc, char **argv);
+extern const struct oc_cli probe_bench_cli[];
 
 /* Options of the probe module (probe.* settings). */
 struct probe_opts {
