@@ -492,6 +492,12 @@ static void publish(struct probe_state *ps, struct outbox *ob)
                            store_errmsg(ps->app->store));
                 store_reset(st);
             }
+            if (++ps->written % PROBE_TRIM_EVERY == 0 &&
+                store_prepare(ps->app->store, PROBE_SQL_FINDING_TRIM, &st) == 0) {
+                STORE_BIND(st, STORE_INT(PROBE_FINDINGS_KEEP));
+                store_step(st);
+                store_reset(st);
+            }
             store_unlock(ps->app->store);
         }
         oc_log(OC_LOG_INFO, "probe: %s %s %s: %s", topic,

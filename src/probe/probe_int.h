@@ -21,6 +21,8 @@
 #define PROBE_FILE_MAX      (1u << 20) /* bytes of probe.file */
 #define PROBE_SEG_MAX_BYTES (64u << 20) /* a segment fetch stops past this many bytes */
 #define PROBE_MAX_SEGMENTS  4           /* probe.segments at most */
+#define PROBE_FINDINGS_KEEP 100000      /* stored findings kept (the oldest go) */
+#define PROBE_TRIM_EVERY    1000        /* findings written between two trims */
 
 /* What a stream is, as probe.file or POST /v1/probes give it. */
 struct probe_spec {
@@ -106,6 +108,7 @@ struct probe_state {
     int thread_started;
     volatile int stop;           /* set under mu, then curl_multi_wakeup */
     uint64_t requests, failures; /* fetches made and failed (under mu) */
+    uint64_t written;            /* findings stored (probe thread) */
 };
 
 /* Starts the probe thread; 0 or OC_EIO. */

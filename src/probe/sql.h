@@ -13,6 +13,10 @@
     "SELECT kind, state, detail, at_ms FROM probe_findings WHERE stream = ?1 "                     \
     "ORDER BY id DESC LIMIT ?2"
 
+/* Keeps the newest ?1 findings. */
+#define PROBE_SQL_FINDING_TRIM                                                                     \
+    "DELETE FROM probe_findings WHERE id <= (SELECT MAX(id) FROM probe_findings) - ?1"
+
 #define PROBE_SQL_STREAM_PUT                                                                       \
     "INSERT INTO probe_streams(name, doc, created_ms) VALUES (?1, ?2, ?3) "                        \
     "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, created_ms = excluded.created_ms"

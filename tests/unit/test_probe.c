@@ -5,6 +5,9 @@
 #include "t.h"
 #include "core/err.h"
 #include "probe/probe.h"
+#include "probe/probe_int.h"
+
+#include <unistd.h>
 
 static const char *live6 = "#EXTM3U\n"
                            "#EXT-X-VERSION:3\n"
@@ -389,7 +392,79 @@ static void test_dash_gap_and_agree(void)
     probe_dash_free(&b);
 }
 
+static void test_spec(void)
+{
+    static const struct {
+        const char *json, *err;
+    } bad[] = {
+        {"{\"name\":\"a b\",\"url\":\"http://x/a.m3u8\"}", "name: 1 to 63 of A-Z a-z 0-9 . _ -"},
+        {"{\"name\":\"a\",\"url\":\"ftp://x/a.m3u8\"}",
+         "a: the URL of pathway default must be http:// or https://, without spaces, under 2048 "
+         "bytes"},
+        {"{\"name\":\"a\"}", "a: give either url or urls {pathway: url}"},
+        {"{\"name\":\"a\",\"kind\":\"smooth\",\"url\":\"http://x/a\"}",
+         "a: kind \"smooth\": hls or dash"},
+        {"{\"name\":\"a\",\"poll_s\":0.1,\"url\":\"http://x/a\"}",
+         "a: poll_s must be a number of seconds from 0.5 to 3600"},
+        {"{\"name\":\"a\",\"uri\":\"http://x/a\"}",
+         "unknown field \"uri\" (fields: name, kind, service, poll_s, url, urls)"},
+        {"{\"name\":\"a\",\"urls\":{\"1\":\"http://x/1\",\"2\":\"http://x/2\",\"3\":\"http://x/3\","
+         "\"4\":\"http://x/4\",\"5\":\"http://x/5\"}}",
+         "a: more than 4 pathways"},
+    };
+    struct probe_spec sp;
+    char err[256];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *o = json_loads(bad[i].json, 0, NULL);
+        T_EQ_INT(probe_spec_from_json(o, &sp, err, sizeof err), OC_EINVAL);
+        T_EQ_STR(err, bad[i].err);
+        json_decref(o);
+    }
+    json_t *o =
+        json_loads("{\"name\":\"news\",\"kind\":\"dash\",\"service\":\"packager\",\"poll_s\":1.5,"
+                   "\"urls\":{\"cdn-a\":\"http://a/x.mpd\",\"cdn-b\":\"https://b/x.mpd\"}}",
+                   0, NULL);
+    T_EQ_INT(probe_spec_from_json(o, &sp, err, sizeof err), 0);
+    json_decref(o);
+    T_EQ_STR(sp.kind, "dash");
+    T_EQ_INT(sp.poll_ms, 1500);
+    T_EQ_INT(sp.npaths, 2);
+    T_EQ_STR(sp.path_name[1], "cdn-b");
+    T_EQ_STR(sp.url[1], "https://b/x.mpd");
+    T_EQ_STR(sp.service, "packager");
+}
+
+static void test_file(void)
+{
+    char path[] = "/tmp/oncue-probe-XXXXXX";
+    int fd = mkstemp(path);
+    const char *yaml = "- name: live\n  kind: hls\n  poll_s: 2\n  urls:\n"
+                       "    cdn-a: http://127.0.0.1:1/a.m3u8\n- name: two\n"
+                       "  url: http://127.0.0.1:1/b.m3u8\n";
+    T_EQ_INT(write(fd, yaml, strlen(yaml)), (long long)strlen(yaml));
+    close(fd);
+    json_t *list = NULL;
+    char err[256] = "";
+    struct probe_spec sp;
+    T_EQ_INT(probe_file_load(path, &list, err, sizeof err), 0);
+    T_EQ_INT(json_array_size(list), 2);
+    T_EQ_INT(probe_spec_from_json(json_array_get(list, 0), &sp, err, sizeof err), 0);
+    T_EQ_INT(sp.poll_ms, 2000);
+    T_EQ_STR(sp.path_name[0], "cdn-a");
+    T_EQ_INT(probe_spec_from_json(json_array_get(list, 1), &sp, err, sizeof err), 0);
+    T_EQ_STR(sp.path_name[0], "default");
+    json_decref(list);
+    FILE *f = fopen(path, "w");
+    fputs("name: not a list\n", f);
+    fclose(f);
+    T_EQ_INT(probe_file_load(path, &list, err, sizeof err), OC_EINVAL);
+    T_TRUE(strstr(err, ": must be a list of streams") != NULL);
+    unlink(path);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_spec),
+    T_CASE(test_file),
     T_CASE(test_dash_parse),
     T_CASE(test_dash_errors),
     T_CASE(test_dash_checks),
