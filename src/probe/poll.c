@@ -544,7 +544,8 @@ int probe_engine_start(struct probe_state *ps)
     ps->multi = curl_multi_init();
     if (!ps->multi)
         return OC_EIO;
-    curl_multi_setopt(ps->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 16L);
+    /* many streams share a CDN host: their fetches queue for at most 64 connections to it */
+    curl_multi_setopt(ps->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 64L);
     if (pthread_create(&ps->thread, NULL, engine_main, ps) != 0)
         return OC_EIO;
     ps->thread_started = 1;
