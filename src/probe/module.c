@@ -89,6 +89,7 @@ json_t *probe_stream_json(const struct probe_stream *s, int64_t now_ms)
                               "detail", f->detail, "seen", (json_int_t)(f->seen_ms / 1000));
         if (f->active) {
             json_object_set_new(o, "since", json_integer(f->since_ms / 1000));
+            json_object_set_new(o, "since_ms", json_integer(f->since_ms));
             json_array_append(active, o);
         }
         json_array_append_new(last, o);

@@ -79,6 +79,16 @@ for p in json.load(sys.stdin)["probes"]:
             if f["kind"] == sys.argv[1]:
                 print(f["detail"])' "$1"
 }
+# since_ms KIND: when the active finding of KIND on stream live was raised (unix ms, the
+# server's clock)
+since_ms() {
+    probes | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["probes"]:
+    for f in p["findings"]:
+        if p["name"] == "live" and f["kind"] == sys.argv[1]:
+            print(f["since_ms"])' "$1"
+}
 # history KIND STATE: how many stored findings of KIND in STATE (failed / recovered)
 history() {
     curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes/live/findings?limit=500" |
