@@ -123,6 +123,11 @@ done
 t_check "no parse errors besides the injected one" 1 "$(history parse_error failed)"
 t_check "no timeline gaps" 0 "$(history timeline_gap failed)"
 t_check "no availability skew" 0 "$(history availability_skew failed)"
+# each fault went out on the bus (the probe thread logs each event as it publishes it)
+for k in stale publish_time_stale http_status parse_error segment_missing origins_disagree; do
+    t_check "bus: probe.failed and probe.recovered live $k" "1 1" \
+        "$([ "$(grep -c "probe: probe.failed live $k: " "$T_TMP/server.log")" -ge 1 ] && echo 1) $([ "$(grep -c "probe: probe.recovered live $k: " "$T_TMP/server.log")" -ge 1 ] && echo 1)"
+done
 stop_server
 t_check "server stopped cleanly" 0 "$SERVER_RC"
 t_done

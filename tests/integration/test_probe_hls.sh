@@ -137,6 +137,11 @@ t_check "viewer cannot POST" 403 "$(status POST /v1/probes -H "Authorization: Be
 t_check "two streams listed" 2 "$(probes | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["probes"]))')"
 t_check "DELETE /v1/probes/api" 204 "$(status DELETE /v1/probes/api -H "Authorization: Bearer $ADMIN")"
 t_check "DELETE it again" 404 "$(status DELETE /v1/probes/api -H "Authorization: Bearer $ADMIN")"
+# each fault went out on the bus (the probe thread logs each event as it publishes it)
+for k in stale http_status parse_error segment_missing origins_disagree; do
+    t_check "bus: probe.failed and probe.recovered live $k" "1 1" \
+        "$([ "$(grep -c "probe: probe.failed live $k: " "$T_TMP/server.log")" -ge 1 ] && echo 1) $([ "$(grep -c "probe: probe.recovered live $k: " "$T_TMP/server.log")" -ge 1 ] && echo 1)"
+done
 stop_server
 t_check "server stopped cleanly" 0 "$SERVER_RC"
 t_done
