@@ -50,6 +50,14 @@
 #define OC_TOPIC_MITIGATION_APPLIED   "mitigation.applied"
 #define OC_TOPIC_MITIGATION_REVERTED  "mitigation.reverted"
 #define OC_TOPIC_STEER_POLICY_CHANGED "steer.policy_changed"
+/* probe (src/probe/): failed {stream, service, kind, pathway, detail, at} when a fault kind
+ * (stale, went_back, changed_same_sequence, shrank, parse_error, http_status, unreachable,
+ * segment_too_long, segment_missing, origins_disagree, discontinuity_mismatch,
+ * publish_time_stale) is first seen on a stream; recovered {stream, service, kind, detail,
+ * since, at} once it has not been seen for probe.recovery_polls whole polls. See
+ * docs/internals/probe.md. */
+#define OC_TOPIC_PROBE_FAILED    "probe.failed"
+#define OC_TOPIC_PROBE_RECOVERED "probe.recovered"
 /* rca changes: {id, time, service, kind, ...} */
 #define OC_TOPIC_CHANGE_RECORDED "change.recorded"
 

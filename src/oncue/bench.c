@@ -13,6 +13,7 @@
 #include "resume/resume.h"
 #include "billing/billing.h"
 #include "search/search.h"
+#include "probe/probe.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -43,6 +44,9 @@ static const struct bench_entry benches[] = {
     {"search", search_bench_main,
      "catalog search at 1M titles vs SQLite FTS5: p50/p95/p99, top-1/top-10 recall, size",
      search_bench_cli},
+    {"probe", probe_bench_main,
+     "live HLS prober over generated local playlists: streams per core, CPU per stream",
+     probe_bench_cli},
     {0},
 };
 

@@ -18,6 +18,7 @@
 #include "resume/resume.h"
 #include "billing/billing.h"
 #include "search/search.h"
+#include "probe/probe.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -26,6 +27,7 @@ const struct oc_module *const oc_modules[] = {
     &auth_module,
     &catalog_module,
     &steer_module,
+    &probe_module,
     &qoe_module,
     &ingest_module,
     &slo_module,

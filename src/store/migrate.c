@@ -267,6 +267,19 @@ static const struct migration migrations[] = {
      " created_by TEXT NOT NULL,"
      " notified TEXT NOT NULL DEFAULT 'scheduled');"
      "CREATE INDEX incident_maintenances_until ON incident_maintenances (scheduled_until);"},
+    {14, "probe: streams added by the API and the history of findings",
+     "CREATE TABLE probe_streams ("
+     " name TEXT PRIMARY KEY,"
+     " doc TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE probe_findings ("
+     " id INTEGER PRIMARY KEY,"
+     " stream TEXT NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " state TEXT NOT NULL,"
+     " detail TEXT NOT NULL,"
+     " at_ms INTEGER NOT NULL);"
+     "CREATE INDEX probe_findings_stream ON probe_findings (stream, id);"},
     {0},
 };
 
