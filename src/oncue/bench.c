@@ -12,6 +12,7 @@
 #include "resume/resume.h"
 #include "billing/billing.h"
 #include "search/search.h"
+#include "tickets/tickets.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -39,6 +40,9 @@ static const struct bench_entry benches[] = {
     {"search", search_bench_main,
      "catalog search at 1M titles vs SQLite FTS5: p50/p95/p99, top-1/top-10 recall, size",
      search_bench_cli},
+    {"tickets", tickets_bench_main,
+     "labelled ticket storm clustered on one core: precision, recall, tickets/min",
+     tickets_bench_cli},
     {0},
 };
 

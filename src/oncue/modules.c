@@ -18,6 +18,7 @@
 #include "resume/resume.h"
 #include "billing/billing.h"
 #include "search/search.h"
+#include "tickets/tickets.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -31,6 +32,7 @@ const struct oc_module *const oc_modules[] = {
     &slo_module,
     &alert_module,
     &incident_module,
+    &tickets_module,
     &rca_module,
     &web_module,
     &resume_module,
