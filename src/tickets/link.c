@@ -140,6 +140,17 @@ static void relate_all(struct tickets_mod *m, int64_t id, const char *kind, cons
             tickets_outbox_queue(m, m->cs.c[i].id, id, kind, status, now_ms);
 }
 
+/* Removes open incident id (under mu), if remembered. */
+static void forget(struct tickets_mod *m, int64_t id)
+{
+    for (int i = 0; i < m->nopen; i++)
+        if (m->open[i].id == id) {
+            memmove(m->open + i, m->open + i + 1, sizeof m->open[0] * (size_t)(m->nopen - i - 1));
+            m->nopen--;
+            return;
+        }
+}
+
 void tickets_on_incident(const char *topic, const json_t *payload, void *state)
 {
     struct tickets_mod *m = state;
@@ -148,6 +159,7 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
     if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0) {
         struct tickets_open o;
         if (read_opened(payload, &o) == 0) {
+            forget(m, o.id);                    /* heard again: the newer slice replaces it */
             if (m->nopen == TICKETS_OPEN_MAX) { /* the oldest goes */
                 memmove(m->open, m->open + 1, sizeof m->open[0] * (TICKETS_OPEN_MAX - 1));
                 m->nopen--;
@@ -161,13 +173,7 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         if (oc_ev_incident_read(payload, &ev) != 0 || incident_id_parse(ev.incident_id, &id) != 0)
             id = 0;
         if (id > 0 && strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
-            for (int i = 0; i < m->nopen; i++)
-                if (m->open[i].id == id) {
-                    memmove(m->open + i, m->open + i + 1,
-                            sizeof m->open[0] * (size_t)(m->nopen - i - 1));
-                    m->nopen--;
-                    break;
-                }
+            forget(m, id);
             relate_all(m, id, "status_update", "resolved", now);
         } else if (id > 0) {
             relate_all(m, id, "status_update", ev.status[0] ? ev.status : "update", now);

@@ -272,11 +272,12 @@ static json_t *row_json(struct store_stmt *q)
     char up[OC_TIME_LEN], rec[OC_TIME_LEN];
     oc_time_format(store_col_int(q, 3), up, sizeof up);
     oc_time_format(store_col_int(q, 5), rec, sizeof rec);
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s?, s:s?, s:o*, s:o*, s:I, s:o}", "id",
+    return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:o*, s:o*, s:I, s:o}", "id",
                      (json_int_t)store_col_int(q, 0), "source", store_col_text(q, 1), "external_id",
-                     store_col_text(q, 2), "updated_at", up, "received_at", rec, "subject",
-                     store_col_text(q, 6), "body", store_col_text(q, 7), "fields", fields, "tags",
-                     tags, "cluster_id", (json_int_t)store_col_int(q, 10), "incident_id",
+                     store_col_text(q, 2), "updated_at", store_col_int(q, 3) ? up : NULL,
+                     "received_at", rec, "subject", store_col_text(q, 6), "body",
+                     store_col_text(q, 7), "fields", fields, "tags", tags, "cluster_id",
+                     (json_int_t)store_col_int(q, 10), "incident_id",
                      inc ? json_integer(inc) : json_null());
 }
 

@@ -6,8 +6,9 @@
 # mappings; tickets of one fault cluster and, when an incident is declared over
 # POST /v1/incidents with an overlapping slice, the cluster is linked at once (well within
 # 60 s), the incident's timeline says how many tickets, a later ticket of the cluster answers
-# with the incident, the relations go to tickets.sync_url (a python3 receiver on 127.0.0.1),
-# and clusters and links survive a restart.
+# with the incident, the relations (the link, then the incident's status update) go to
+# tickets.sync_url (a python3 receiver on 127.0.0.1), and clusters and links survive a
+# restart.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 VIEW=$(new_token "$D" viewer tk-viewer)
@@ -131,6 +132,17 @@ done
 t_check "five relations sent" 5 "$n"
 t_contains "relation path, token and body" "/api/relations Bearer sync-tok {" "$(head -1 "$T_TMP/relations")"
 t_check "relation fields" "zendesk incident $INC linked" "$(head -1 "$T_TMP/relations" | cut -d' ' -f4- | jq -r '"\(.source) \(.relation) \(.incident_id) \(.kind)"')"
+
+# a status update of the incident goes back for each of the cluster's six tickets
+t_check "status update" 200 "$(status POST "/v1/incidents/$INC/status" -H "Authorization: Bearer $RESP" \
+    -H 'Content-Type: application/json' -d '{"status":"identified","body":"A CDN node in Frankfurt drops segments."}')"
+for i in $(seq 1 150); do # bounded: 15 s (10 relations per 2 s tick)
+    n=$(grep -c '"kind":"status_update"' "$T_TMP/relations")
+    [ "$n" -ge 6 ] && break
+    sleep 0.1
+done
+t_check "six status relations" 6 "$n"
+t_check "with the status" identified "$(grep '"kind":"status_update"' "$T_TMP/relations" | head -1 | cut -d' ' -f4- | jq -r .status)"
 
 # --- restart: clusters and links survive ---
 stop_server
