@@ -84,15 +84,9 @@ static void tag(struct tickets_mod *m, struct tickets_ticket *t)
     free(alias);
 }
 
-/* What one intake did. */
-struct outcome {
-    const char *what; /* created, updated, duplicate */
-    int64_t id, cluster, incident;
-};
-
 /* Under mu: inserts t (clustering it) or updates it when newer. 0 or OC_EDB/OC_ETOOBIG. */
 static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_ms,
-                  struct outcome *out)
+                  struct tickets_result *out)
 {
     struct store *s = m->app->store;
     struct store_stmt *q = NULL;
@@ -112,12 +106,12 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
         found = 1;
         out->id = store_col_int(q, 0);
         have_ms = store_col_int(q, 1);
-        out->cluster = store_col_int(q, 2);
-        out->incident = store_col_int(q, 3);
+        out->cluster_id = store_col_int(q, 2);
+        out->incident_id = store_col_int(q, 3);
     }
     tickets_stmt_done(q);
     if (found && t->updated_ms <= have_ms) {
-        out->what = "duplicate";
+        out->outcome = "duplicate";
         rc = 0;
         goto out;
     }
@@ -131,21 +125,21 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
             goto out;
         }
         tickets_stmt_done(q);
-        out->what = "updated";
+        out->outcome = "updated";
         rc = 0;
         goto out;
     }
     int64_t at = t->updated_ms ? t->updated_ms : now_ms;
-    if ((rc = tickets_clusters_add(&m->cs, h, &t->tags, at, &out->cluster)) != 0)
+    if ((rc = tickets_clusters_add(&m->cs, h, &t->tags, at, &out->cluster_id)) != 0)
         goto out;
     rc = OC_EDB;
-    struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster);
-    out->incident = c->incident_id;
+    struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
+    out->incident_id = c->incident_id;
     if (store_prepare(s, TICKETS_SQL_INSERT, &q) != 0 ||
         STORE_BIND(q, STORE_TEXT(src), STORE_TEXT(t->ext_id), STORE_INT(t->updated_ms),
                    STORE_INT(t->created_ms), STORE_INT(now_ms), STORE_TEXT(t->subject),
                    STORE_TEXT(t->body), STORE_TEXT(fields), STORE_TEXT(tags), STORE_INT((int64_t)h),
-                   STORE_INT(out->cluster), STORE_INT(out->incident)) != 0 ||
+                   STORE_INT(out->cluster_id), STORE_INT(out->incident_id)) != 0 ||
         store_step(q) != STORE_DONE) {
         tickets_stmt_done(q);
         c->n--; /* the ticket is not stored: the cluster does not count it */
@@ -153,14 +147,14 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
     }
     tickets_stmt_done(q);
     out->id = store_last_id(s);
-    out->what = "created";
+    out->outcome = "created";
     rc = 0;
 out:
     store_unlock(s);
-    if (rc == 0 && strcmp(out->what, "created") == 0) {
-        struct tickets_cluster *nc = tickets_cluster_get(&m->cs, out->cluster);
+    if (rc == 0 && strcmp(out->outcome, "created") == 0) {
+        struct tickets_cluster *nc = tickets_cluster_get(&m->cs, out->cluster_id);
         if (nc && !nc->incident_id && tickets_link_cluster(m, nc, now_ms))
-            out->incident = nc->incident_id;
+            out->incident_id = nc->incident_id;
     }
     json_decref(fj);
     json_decref(tj);
@@ -169,31 +163,48 @@ out:
     return rc;
 }
 
-/* Stores a parsed ticket and answers. */
-static void intake(struct tickets_mod *m, struct http_req *req, struct tickets_ticket *t)
+/* Tags and stores t: 0 or the upsert's error (counted). */
+static int submit(struct tickets_mod *m, struct tickets_ticket *t, struct tickets_result *o)
 {
-    struct outcome o = {0};
     int64_t now = oc_clock_now_ms(m->app->clock);
+    memset(o, 0, sizeof *o);
     if (!t->updated_ms)
         t->updated_ms = t->created_ms;
     tag(m, t);
     oc_lock(&m->mu);
-    int rc = upsert(m, t, now, &o);
+    int rc = upsert(m, t, now, o);
     oc_unlock(&m->mu);
-    if (rc) {
+    if (rc)
         atomic_fetch_add(&m->refused, 1);
+    else
+        atomic_fetch_add(strcmp(o->outcome, "duplicate") == 0 ? &m->duplicates : &m->accepted, 1);
+    return rc;
+}
+
+int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out)
+{
+    struct tickets_mod *m = oc_app_find(app, TICKETS_PROVIDES);
+    return m ? submit(m, t, out) : OC_ENOTFOUND;
+}
+
+/* Stores a parsed ticket and answers. */
+static void intake(struct tickets_mod *m, struct http_req *req, struct tickets_ticket *t)
+{
+    struct tickets_result o;
+    int rc = submit(m, t, &o);
+    if (rc) {
         http_reply_err(req, rc == OC_ETOOBIG ? OC_EBUSY : rc, "%s",
                        rc == OC_ETOOBIG ? "tickets.max_clusters reached"
                                         : "the ticket was not stored");
         return;
     }
-    atomic_fetch_add(strcmp(o.what, "duplicate") == 0 ? &m->duplicates : &m->accepted, 1);
     json_t *tj = tags_json(&t->tags);
-    http_reply_json(req, strcmp(o.what, "created") == 0 ? 201 : 200,
-                    json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)o.id,
-                              "source", tickets_format_names[t->format], "external_id", t->ext_id,
-                              "outcome", o.what, "cluster_id", (json_int_t)o.cluster, "incident_id",
-                              o.incident ? json_integer(o.incident) : json_null(), "tags", tj));
+    http_reply_json(
+        req, strcmp(o.outcome, "created") == 0 ? 201 : 200,
+        json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)o.id, "source",
+                  tickets_format_names[t->format], "external_id", t->ext_id, "outcome", o.outcome,
+                  "cluster_id", (json_int_t)o.cluster_id, "incident_id",
+                  o.incident_id ? json_integer(o.incident_id) : json_null(), "tags", tj));
 }
 
 /* POST /v1/tickets/zendesk */
@@ -591,6 +602,7 @@ static int tickets_init(struct oc_app *app, void **state)
     }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
+    oc_app_provide(app, TICKETS_PROVIDES, m);
     oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s", m->cs.n,
            m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
            m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off");
@@ -601,9 +613,10 @@ static int tickets_init(struct oc_app *app, void **state)
 static void tickets_stop(struct oc_app *app, void *state)
 {
     struct tickets_mod *m = state;
-    (void)app;
     if (!m)
         return;
+    if (oc_app_find(app, TICKETS_PROVIDES) == m)
+        oc_app_withdraw(app, TICKETS_PROVIDES);
     tickets_clusters_free(&m->cs);
     pthread_mutex_destroy(&m->mu);
     free(m);

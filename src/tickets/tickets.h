@@ -227,6 +227,22 @@ const struct tickets_service *tickets_storm_services(int *ns /* OUT */);
 void tickets_pair_scores(const int64_t *cluster, const int *label, size_t n,
                          double *precision /* OUT */, double *recall /* OUT */);
 
+/* The name the tickets module provides itself under (struct oc_app). */
+#define TICKETS_PROVIDES "tickets"
+
+/* What one submitted ticket did. */
+struct tickets_result {
+    const char *outcome; /* "created", "updated" or "duplicate" (static storage) */
+    int64_t id;          /* the stored ticket's id */
+    int64_t cluster_id;
+    int64_t incident_id; /* 0: not linked */
+};
+/* Tags and stores t (filled by tickets_parse; tags overwritten) in app's running tickets
+ * module, as the intake routes do, linking its cluster when it overlaps an open incident:
+ * 0 with out filled, OC_ENOTFOUND when the module is not running, OC_ETOOBIG past
+ * tickets.max_clusters, OC_EDB. For pipeline tests and in-process hosts. */
+int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out);
+
 /* `oncue bench tickets`; returns the exit status. */
 int tickets_bench_main(int argc, char **argv);
 extern const struct oc_cli tickets_bench_cli[];
