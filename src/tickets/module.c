@@ -84,82 +84,112 @@ static void tag(struct tickets_mod *m, struct tickets_ticket *t)
     free(alias);
 }
 
-/* Under mu: inserts t (clustering it) or updates it when newer. 0 or OC_EDB/OC_ETOOBIG. */
+/* A ticket's stored form: its texts as JSON and its SimHash. */
+struct row {
+    char *fields, *tags; /* owned (json_dumps) */
+    uint64_t h;
+};
+
+/* Under the store's lock: the stored row of t's source and id into out (id, cluster_id,
+ * incident_id) and its updated_ms into *have_ms: 1 found, 0 not, OC_EDB. */
+static int find_row(struct store *s, const struct tickets_ticket *t, struct tickets_result *out,
+                    int64_t *have_ms)
+{
+    struct store_stmt *q = NULL;
+    int r = OC_EDB;
+    if (store_prepare(s, TICKETS_SQL_FIND, &q) == 0 &&
+        STORE_BIND(q, STORE_TEXT(tickets_format_names[t->format]), STORE_TEXT(t->ext_id)) == 0) {
+        r = store_step(q);
+        if (r == STORE_ROW) {
+            out->id = store_col_int(q, 0);
+            *have_ms = store_col_int(q, 1);
+            out->cluster_id = store_col_int(q, 2);
+            out->incident_id = store_col_int(q, 3);
+        }
+        r = r == STORE_ROW ? 1 : r == STORE_DONE ? 0 : OC_EDB;
+    }
+    tickets_stmt_done(q);
+    return r;
+}
+
+/* Under the store's lock: replaces the row id's texts with t's: 0 or OC_EDB. */
+static int update_row(struct store *s, int64_t id, const struct tickets_ticket *t,
+                      const struct row *w)
+{
+    struct store_stmt *q = NULL;
+    int ok = store_prepare(s, TICKETS_SQL_UPDATE, &q) == 0 &&
+             STORE_BIND(q, STORE_INT(id), STORE_INT(t->updated_ms), STORE_INT(t->created_ms),
+                        STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(w->fields),
+                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h)) == 0 &&
+             store_step(q) == STORE_DONE;
+    tickets_stmt_done(q);
+    return ok ? 0 : OC_EDB;
+}
+
+/* Under mu and the store's lock: clusters t and inserts it (out->id, cluster_id,
+ * incident_id): 0, OC_ETOOBIG (no cluster left) or OC_EDB (the cluster does not count it). */
+static int insert_row(struct tickets_mod *m, const struct tickets_ticket *t, const struct row *w,
+                      int64_t now_ms, struct tickets_result *out)
+{
+    struct store *s = m->app->store;
+    struct store_stmt *q = NULL;
+    int rc = tickets_clusters_add(&m->cs, w->h, &t->tags, t->updated_ms ? t->updated_ms : now_ms,
+                                  &out->cluster_id);
+    if (rc)
+        return rc;
+    struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
+    out->incident_id = c->incident_id;
+    int ok = store_prepare(s, TICKETS_SQL_INSERT, &q) == 0 &&
+             STORE_BIND(q, STORE_TEXT(tickets_format_names[t->format]), STORE_TEXT(t->ext_id),
+                        STORE_INT(t->updated_ms), STORE_INT(t->created_ms), STORE_INT(now_ms),
+                        STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(w->fields),
+                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h), STORE_INT(out->cluster_id),
+                        STORE_INT(out->incident_id)) == 0 &&
+             store_step(q) == STORE_DONE;
+    tickets_stmt_done(q);
+    if (!ok) {
+        c->n--;
+        return OC_EDB;
+    }
+    out->id = store_last_id(s);
+    return 0;
+}
+
+/* Under mu: inserts t (clustering it, and linking its cluster when it now overlaps an open
+ * incident), or replaces it when its updated_ms is later than the stored one, or changes
+ * nothing (a duplicate). 0 with out filled, or OC_EDB / OC_ETOOBIG. */
 static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_ms,
                   struct tickets_result *out)
 {
     struct store *s = m->app->store;
-    struct store_stmt *q = NULL;
-    const char *src = tickets_format_names[t->format];
-    int rc = OC_EDB, found = 0;
+    struct row w;
     int64_t have_ms = 0;
-    char *fields = NULL, *tags = NULL;
     json_t *fj = fields_json(t), *tj = tags_json(&t->tags);
-    fields = json_dumps(fj, JSON_COMPACT);
-    tags = json_dumps(tj, JSON_COMPACT);
-    uint64_t h = tickets_simhash(t);
+    w.fields = json_dumps(fj, JSON_COMPACT);
+    w.tags = json_dumps(tj, JSON_COMPACT);
+    w.h = tickets_simhash(t);
     store_lock(s);
-    if (store_prepare(s, TICKETS_SQL_FIND, &q) != 0 ||
-        STORE_BIND(q, STORE_TEXT(src), STORE_TEXT(t->ext_id)) != 0)
-        goto out;
-    if (store_step(q) == STORE_ROW) {
-        found = 1;
-        out->id = store_col_int(q, 0);
-        have_ms = store_col_int(q, 1);
-        out->cluster_id = store_col_int(q, 2);
-        out->incident_id = store_col_int(q, 3);
-    }
-    tickets_stmt_done(q);
-    if (found && t->updated_ms <= have_ms) {
+    int rc = find_row(s, t, out, &have_ms);
+    if (rc == 1 && t->updated_ms <= have_ms) {
         out->outcome = "duplicate";
         rc = 0;
-        goto out;
-    }
-    if (found) {
-        if (store_prepare(s, TICKETS_SQL_UPDATE, &q) != 0 ||
-            STORE_BIND(q, STORE_INT(out->id), STORE_INT(t->updated_ms), STORE_INT(t->created_ms),
-                       STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(fields),
-                       STORE_TEXT(tags), STORE_INT((int64_t)h)) != 0 ||
-            store_step(q) != STORE_DONE) {
-            tickets_stmt_done(q);
-            goto out;
-        }
-        tickets_stmt_done(q);
+    } else if (rc == 1) {
         out->outcome = "updated";
-        rc = 0;
-        goto out;
+        rc = update_row(s, out->id, t, &w);
+    } else if (rc == 0) {
+        out->outcome = "created";
+        rc = insert_row(m, t, &w, now_ms, out);
     }
-    int64_t at = t->updated_ms ? t->updated_ms : now_ms;
-    if ((rc = tickets_clusters_add(&m->cs, h, &t->tags, at, &out->cluster_id)) != 0)
-        goto out;
-    rc = OC_EDB;
-    struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
-    out->incident_id = c->incident_id;
-    if (store_prepare(s, TICKETS_SQL_INSERT, &q) != 0 ||
-        STORE_BIND(q, STORE_TEXT(src), STORE_TEXT(t->ext_id), STORE_INT(t->updated_ms),
-                   STORE_INT(t->created_ms), STORE_INT(now_ms), STORE_TEXT(t->subject),
-                   STORE_TEXT(t->body), STORE_TEXT(fields), STORE_TEXT(tags), STORE_INT((int64_t)h),
-                   STORE_INT(out->cluster_id), STORE_INT(out->incident_id)) != 0 ||
-        store_step(q) != STORE_DONE) {
-        tickets_stmt_done(q);
-        c->n--; /* the ticket is not stored: the cluster does not count it */
-        goto out;
-    }
-    tickets_stmt_done(q);
-    out->id = store_last_id(s);
-    out->outcome = "created";
-    rc = 0;
-out:
     store_unlock(s);
     if (rc == 0 && strcmp(out->outcome, "created") == 0) {
-        struct tickets_cluster *nc = tickets_cluster_get(&m->cs, out->cluster_id);
-        if (nc && !nc->incident_id && tickets_link_cluster(m, nc, now_ms))
-            out->incident_id = nc->incident_id;
+        struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
+        if (c && !c->incident_id && tickets_link_cluster(m, c, now_ms))
+            out->incident_id = c->incident_id;
     }
     json_decref(fj);
     json_decref(tj);
-    free(fields);
-    free(tags);
+    free(w.fields);
+    free(w.tags);
     return rc;
 }
 
