@@ -183,7 +183,10 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
     store_unlock(s);
     if (rc == 0 && strcmp(out->outcome, "created") == 0) {
         struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
-        if (c && !c->incident_id && tickets_link_cluster(m, c, now_ms))
+        if (out->incident_id) /* joined a linked cluster: this ticket is related too */
+            tickets_outbox_queue_one(m, tickets_format_names[t->format], t->ext_id, c->id,
+                                     out->incident_id, now_ms);
+        else if (tickets_link_cluster(m, c, now_ms))
             out->incident_id = c->incident_id;
     }
     json_decref(fj);

@@ -31,43 +31,56 @@
 #define PER_CLUSTER   1000 /* relations queued for one cluster event */
 #define URL_MAX       1024
 
+/* Under the store's lock: queues one relation. */
+static void put_one(struct store *s, const char *src, const char *ext, int64_t cluster,
+                    int64_t incident, const char *kind, const char *status, int64_t now_ms)
+{
+    struct store_stmt *ins = NULL;
+    json_t *b = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "source", src, "external_id", ext,
+                          "relation", "incident", "incident_id", (json_int_t)incident, "kind", kind,
+                          "status", status, "cluster_id", (json_int_t)cluster);
+    char *body = json_dumps(b, JSON_COMPACT);
+    if (store_prepare(s, TICKETS_SQL_OUTBOX_PUT, &ins) == 0 &&
+        STORE_BIND(ins, STORE_TEXT(src), STORE_TEXT(ext), STORE_INT(incident), STORE_TEXT(kind),
+                   STORE_TEXT(body), STORE_INT(now_ms)) == 0 &&
+        store_step(ins) != STORE_DONE)
+        oc_log(OC_LOG_ERROR, "tickets: cannot queue a relation: %s", store_errmsg(s));
+    tickets_stmt_done(ins);
+    free(body);
+    json_decref(b);
+}
+
+void tickets_outbox_queue_one(struct tickets_mod *m, const char *src, const char *ext,
+                              int64_t cluster, int64_t incident, int64_t now_ms)
+{
+    if (!m->o.sync_url || !m->o.sync_url[0])
+        return;
+    store_lock(m->app->store);
+    put_one(m->app->store, src, ext, cluster, incident, "linked", "investigating", now_ms);
+    store_unlock(m->app->store);
+}
+
 void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incident,
                           const char *kind, const char *status, int64_t now_ms)
 {
     struct store *s = m->app->store;
-    struct store_stmt *q = NULL, *ins = NULL;
+    struct store_stmt *q = NULL;
     char src[16][TICKETS_ID_MAX + 1], ext[16][TICKETS_ID_MAX + 1];
     if (!m->o.sync_url || !m->o.sync_url[0])
         return;
     store_lock(s);
-    if (store_prepare(s, TICKETS_SQL_OF_CLUSTER, &q) != 0 ||
-        STORE_BIND(q, STORE_INT(cluster), STORE_INT(PER_CLUSTER)) != 0) {
-        store_unlock(s);
-        return;
-    }
-    for (;;) { /* in chunks of 16, so the reading and the inserting statements alternate */
-        int n = 0;
-        while (n < 16 && store_step(q) == STORE_ROW) {
-            snprintf(src[n], sizeof src[n], "%s", store_col_text(q, 0));
-            snprintf(ext[n], sizeof ext[n], "%s", store_col_text(q, 1));
-            n++;
+    if (store_prepare(s, TICKETS_SQL_OF_CLUSTER, &q) == 0 &&
+        STORE_BIND(q, STORE_INT(cluster), STORE_INT(PER_CLUSTER)) == 0) {
+        for (int n = 16; n == 16;) { /* 16 at a time: read, then insert */
+            n = 0;
+            while (n < 16 && store_step(q) == STORE_ROW) {
+                snprintf(src[n], sizeof src[n], "%s", store_col_text(q, 0));
+                snprintf(ext[n], sizeof ext[n], "%s", store_col_text(q, 1));
+                n++;
+            }
+            for (int i = 0; i < n; i++)
+                put_one(s, src[i], ext[i], cluster, incident, kind, status, now_ms);
         }
-        for (int i = 0; i < n; i++) {
-            json_t *b =
-                json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "source", src[i], "external_id",
-                          ext[i], "relation", "incident", "incident_id", (json_int_t)incident,
-                          "kind", kind, "status", status, "cluster_id", (json_int_t)cluster);
-            char *body = json_dumps(b, JSON_COMPACT);
-            if (store_prepare(s, TICKETS_SQL_OUTBOX_PUT, &ins) == 0 &&
-                STORE_BIND(ins, STORE_TEXT(src[i]), STORE_TEXT(ext[i]), STORE_INT(incident),
-                           STORE_TEXT(kind), STORE_TEXT(body), STORE_INT(now_ms)) == 0)
-                store_step(ins);
-            tickets_stmt_done(ins);
-            free(body);
-            json_decref(b);
-        }
-        if (n < 16)
-            break;
     }
     tickets_stmt_done(q);
     store_unlock(s);

@@ -74,6 +74,9 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state);
 /* Queues a relation for every ticket of cluster (under mu, in the store). */
 void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incident,
                           const char *kind, const char *status, int64_t now_ms);
+/* Queues the "linked" relation of one ticket that joined a linked cluster (under mu). */
+void tickets_outbox_queue_one(struct tickets_mod *m, const char *src, const char *ext,
+                              int64_t cluster, int64_t incident, int64_t now_ms);
 /* Timer: sends due relations to tickets.sync_url. */
 void tickets_outbox_tick(struct oc_app *app, void *state);
 /* {queued, pending, delivered} of the outbox (a new reference). */

@@ -126,10 +126,11 @@ t_check "the payment cluster is not linked" 0 "$(curl -s "$BASE/v1/tickets?incid
 n=0
 for i in $(seq 1 100); do # bounded: 10 s
     [ -f "$T_TMP/relations" ] && n=$(wc -l <"$T_TMP/relations")
-    [ "$n" -ge 5 ] && break
+    [ "$n" -ge 6 ] && break
     sleep 0.1
 done
-t_check "five relations sent" 5 "$n"
+t_check "six relations sent (the five linked, then the one that joined)" 6 "$n"
+t_contains "the later ticket is related too" '"external_id":"106"' "$(cat "$T_TMP/relations")"
 t_contains "relation path, token and body" "/api/relations Bearer sync-tok {" "$(head -1 "$T_TMP/relations")"
 t_check "relation fields" "zendesk incident $INC linked" "$(head -1 "$T_TMP/relations" | cut -d' ' -f4- | jq -r '"\(.source) \(.relation) \(.incident_id) \(.kind)"')"
 
