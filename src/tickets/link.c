@@ -50,6 +50,19 @@ static int overlaps(const struct tickets_mod *m, const struct tickets_cluster *c
     return match > 0 && c->n >= m->o.link_min && c->last_ms >= o->at_ms - m->o.link_window_s * 1000;
 }
 
+void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms)
+{
+    char id[24];
+    snprintf(id, sizeof id, "INC-%lld", (long long)c->incident_id);
+    json_t *p = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I}", "incident_id", id, "cluster_id",
+                          (json_int_t)c->id, "tickets", (json_int_t)c->n, "service",
+                          c->tags.service, "symptom", c->tags.symptom, "region", c->tags.region,
+                          "at", (json_int_t)(now_ms / 1000));
+    oc_bus_publish(m->app->bus, OC_TOPIC_TICKETS_LINKED, p);
+    json_decref(p);
+    c->reported = c->n;
+}
+
 /* Records the link of c to o: store, tickets.linked, relations. */
 static void link(struct tickets_mod *m, struct tickets_cluster *c, const struct tickets_open *o,
                  int64_t now_ms)
@@ -67,14 +80,7 @@ static void link(struct tickets_mod *m, struct tickets_cluster *c, const struct 
         tickets_stmt_done(q);
     store_unlock(s);
     atomic_fetch_add(&m->links, 1);
-    char id[24];
-    snprintf(id, sizeof id, "INC-%lld", (long long)o->id);
-    json_t *p = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:I}", "incident_id", id, "cluster_id",
-                          (json_int_t)c->id, "tickets", (json_int_t)c->n, "service",
-                          c->tags.service, "symptom", c->tags.symptom, "region", c->tags.region,
-                          "at", (json_int_t)(now_ms / 1000));
-    oc_bus_publish(m->app->bus, OC_TOPIC_TICKETS_LINKED, p);
-    json_decref(p);
+    tickets_link_report(m, c, now_ms);
     tickets_outbox_queue(m, c->id, o->id, "linked", "investigating", now_ms);
 }
 

@@ -183,10 +183,12 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
     store_unlock(s);
     if (rc == 0 && strcmp(out->outcome, "created") == 0) {
         struct tickets_cluster *c = tickets_cluster_get(&m->cs, out->cluster_id);
-        if (out->incident_id) /* joined a linked cluster: this ticket is related too */
+        if (out->incident_id) { /* joined a linked cluster: this ticket is related too */
             tickets_outbox_queue_one(m, tickets_format_names[t->format], t->ext_id, c->id,
                                      out->incident_id, now_ms);
-        else if (tickets_link_cluster(m, c, now_ms))
+            if (c->n >= 2 * c->reported)
+                tickets_link_report(m, c, now_ms);
+        } else if (tickets_link_cluster(m, c, now_ms))
             out->incident_id = c->incident_id;
     }
     json_decref(fj);
@@ -586,6 +588,8 @@ static int replay(struct tickets_mod *m)
     tickets_stmt_done(q);
     if (r == STORE_DONE)
         rc = 0;
+    for (size_t i = 0; i < m->cs.n; i++) /* the incident heard these counts already */
+        m->cs.c[i].reported = m->cs.c[i].n;
 out:
     store_unlock(s);
     if (moved)

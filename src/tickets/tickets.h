@@ -188,6 +188,7 @@ struct tickets_cluster {
     int64_t first_ms, last_ms; /* times of its tickets (updated or received) */
     int64_t incident_id;       /* linked incident, 0: none */
     int64_t linked_ms;         /* when it was linked */
+    int64_t reported;          /* tickets when tickets.linked last told the incident */
 };
 
 /* Clusters, with the LSH buckets that find candidates. */

@@ -69,6 +69,9 @@ struct tickets_mod {
 int tickets_link_incident(struct tickets_mod *m, const struct tickets_open *o, int64_t now_ms);
 /* Links cluster c to the first open incident it overlaps (under mu): 1 when linked. */
 int tickets_link_cluster(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
+/* Publishes tickets.linked for linked cluster c with its count now (under mu); called at the
+ * link and again each time the cluster doubles, so the incident's timeline follows it. */
+void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
 /* Bus handler of incident.opened, .resolved and .status_update. */
 void tickets_on_incident(const char *topic, const json_t *payload, void *state);
 /* Queues a relation for every ticket of cluster (under mu, in the store). */

@@ -3,7 +3,8 @@
  * clock through the module table `oncue serve` runs: a storm of tickets of one fault
  * clusters, an incident declared with an overlapping slice links the cluster in the bus
  * delivery of its declaration (the 60 s target, with no time passing), the incident's
- * timeline counts the tickets, a later ticket carries the incident, a cluster of another
+ * timeline counts the tickets (and counts again when the cluster doubles), a later ticket
+ * carries the incident, a cluster of another
  * symptom stays unlinked, a cluster that reaches tickets.link_min_tickets while an incident is
  * open links then, and after the incident resolves a new cluster does not link to it.
  */
@@ -154,6 +155,16 @@ static void test_link_on_declaration(void)
     T_EQ_INT(submit(&r, "p3", "I was charged twice, refund please", "EU", &o), 0);
     T_EQ_INT(o.cluster_id, pay);
     T_EQ_INT(o.incident_id, 0); /* payment contradicts the slice's symptom */
+    /* the incident hears the cluster again once it doubles (5 linked -> 10) */
+    for (int i = 6; i < 10; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%d", i);
+        T_EQ_INT(submit(&r, id, "the video keeps buffering", "EU", &o), 0);
+        T_EQ_INT(o.incident_id, inc);
+        T_EQ_STR(tickets_entry(&r, inc, &at),
+                 i < 9 ? "5 support tickets linked (cluster 1: buffering)"
+                       : "10 support tickets linked (cluster 1: buffering)");
+    }
     /* a duplicate answers the stored ticket and links nothing again */
     T_EQ_INT(submit(&r, "b5", "still buffering, the video keeps buffering", "EU", &o), 0);
     T_EQ_STR(o.outcome, "duplicate");
