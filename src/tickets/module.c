@@ -633,6 +633,8 @@ static int tickets_init(struct oc_app *app, void **state)
     int rc = read_files(m);
     if (!rc && (rc = replay(m)) != 0)
         oc_log(OC_LOG_ERROR, "tickets: cannot load the tickets: %s", store_errmsg(app->store));
+    if (!rc && (rc = tickets_outbox_start(m)) != 0)
+        oc_log(OC_LOG_ERROR, "tickets: cannot start the relation thread");
     if (rc) {
         tickets_stop(app, m);
         return rc;
@@ -654,15 +656,11 @@ static void tickets_stop(struct oc_app *app, void *state)
         return;
     if (oc_app_find(app, TICKETS_PROVIDES) == m)
         oc_app_withdraw(app, TICKETS_PROVIDES);
+    tickets_outbox_stop(m);
     tickets_clusters_free(&m->cs);
     pthread_mutex_destroy(&m->mu);
     free(m);
 }
-
-static const struct oc_module_timer timers[] = {
-    {"tickets sync", 2000, tickets_outbox_tick},
-    {0},
-};
 
 static const struct oc_module_sub subs[] = {
     {OC_TOPIC_INCIDENT_OPENED, tickets_on_incident},
@@ -693,7 +691,6 @@ const struct oc_module tickets_module = {
     .summary = "support tickets: signed Zendesk and mapped intakes, tags, clusters, incident links",
     .init = tickets_init,
     .routes = routes,
-    .timers = timers,
     .stop = tickets_stop,
     .subs = subs,
     .settings = settings,

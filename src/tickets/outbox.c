@@ -1,17 +1,20 @@
 /*
  * outbox.c - the relation back to the ticketing system: when a cluster links to an incident,
  * and when that incident's status changes or it resolves, one row per ticket of the cluster
- * is queued in tickets_outbox (in the store, so a restart loses none) and the module's timer
+ * is queued in tickets_outbox (in the store, so a restart loses none) and the delivery thread
  * POSTs each to tickets.sync_url + "/relations" as {source, external_id, relation:
  * "incident", incident_id, kind, status}: an adapter (or the ticketing system's automation)
  * turns it into Zendesk's problem/incident link or a Salesforce parent case. Delivery uses
- * libcurl with a short timeout, at most SEND_PER_TICK rows per tick, retrying with backoff;
+ * libcurl with a short timeout on a thread of its own (so a slow helpdesk never holds the main
+ * loop), waking every second or when a relation is queued, at most SEND_PER_TICK rows per
+ * round, retrying with backoff;
  * the socket opener refuses private and loopback addresses unless tickets.outbound_allow lists
  * them (core/netguard.h). The token is never logged.
  */
 #include "tickets/tickets_int.h"
 #include "tickets/sql.h"
 #include "core/alloc.h"
+#include "core/err.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/netguard.h"
@@ -24,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define SEND_PER_TICK 10   /* relations sent per timer tick */
 #define TIMEOUT_MS    3000 /* per delivery */
@@ -58,6 +62,7 @@ void tickets_outbox_queue_one(struct tickets_mod *m, const char *src, const char
     store_lock(m->app->store);
     put_one(m->app->store, src, ext, cluster, incident, "linked", "investigating", now_ms);
     store_unlock(m->app->store);
+    tickets_outbox_wake(m);
 }
 
 void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incident,
@@ -84,6 +89,7 @@ void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incide
     }
     tickets_stmt_done(q);
     store_unlock(s);
+    tickets_outbox_wake(m);
 }
 
 /* What the socket opener needs. */
@@ -159,9 +165,10 @@ struct due {
     char *body;
 };
 
-void tickets_outbox_tick(struct oc_app *app, void *state)
+/* Sends the due relations, SEND_PER_TICK at most, and records each outcome. */
+static void send_due(struct tickets_mod *m)
 {
-    struct tickets_mod *m = state;
+    struct oc_app *app = m->app;
     struct store *s = app->store;
     struct store_stmt *q = NULL;
     struct due d[SEND_PER_TICK];
@@ -203,6 +210,65 @@ void tickets_outbox_tick(struct oc_app *app, void *state)
         store_unlock(s);
         free(d[i].body);
     }
+}
+
+/* The delivery thread: sends what is due every second, or at once when signalled. */
+static void *deliver(void *arg)
+{
+    struct tickets_mod *m = arg;
+    pthread_mutex_lock(&m->omu);
+    while (!m->ostop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&m->ocv, &m->omu, &ts);
+        if (m->ostop)
+            break;
+        pthread_mutex_unlock(&m->omu);
+        send_due(m);
+        pthread_mutex_lock(&m->omu);
+    }
+    pthread_mutex_unlock(&m->omu);
+    return NULL;
+}
+
+int tickets_outbox_start(struct tickets_mod *m)
+{
+    pthread_mutex_init(&m->omu, NULL);
+    pthread_cond_init(&m->ocv, NULL);
+    m->ostarted = 1;
+    if (!m->o.sync_url || !m->o.sync_url[0])
+        return 0;
+    if (pthread_create(&m->oth, NULL, deliver, m) != 0)
+        return OC_EIO;
+    m->othread = 1;
+    return 0;
+}
+
+void tickets_outbox_wake(struct tickets_mod *m)
+{
+    if (!m->othread)
+        return;
+    pthread_mutex_lock(&m->omu);
+    pthread_cond_signal(&m->ocv);
+    pthread_mutex_unlock(&m->omu);
+}
+
+void tickets_outbox_stop(struct tickets_mod *m)
+{
+    if (!m->ostarted)
+        return;
+    if (m->othread) {
+        pthread_mutex_lock(&m->omu);
+        m->ostop = 1;
+        pthread_cond_signal(&m->ocv);
+        pthread_mutex_unlock(&m->omu);
+        pthread_join(m->oth, NULL); /* a delivery under way ends within TIMEOUT_MS */
+        m->othread = 0;
+    }
+    pthread_cond_destroy(&m->ocv);
+    pthread_mutex_destroy(&m->omu);
+    m->ostarted = 0;
 }
 
 json_t *tickets_outbox_json(struct tickets_mod *m)

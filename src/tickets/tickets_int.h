@@ -6,7 +6,8 @@
  * Threads and locks: intake handlers (HTTP workers) parse, verify and tag without a lock,
  * then take the module's mutex `mu` for the store write and the cluster assignment; bus
  * handlers (incident.*) take `mu` too. Under `mu` only the store's lock is taken; the
- * catalog is borrowed before `mu`, and incident queries are made after letting it go.
+ * catalog is borrowed before `mu`, and incident queries are made after letting it go. The
+ * delivery thread takes only the store's lock (and `omu`, a leaf, to sleep).
  */
 #ifndef OC_TICKETS_INT_H
 #define OC_TICKETS_INT_H
@@ -62,6 +63,10 @@ struct tickets_mod {
     struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */
     int nopen;
     atomic_long accepted, duplicates, refused, links, sent, send_failed;
+    pthread_t oth;       /* the delivery thread (outbox.c), when othread */
+    pthread_mutex_t omu; /* ostop; with ocv, the thread's sleep */
+    pthread_cond_t ocv;
+    int ostop, othread, ostarted;
 };
 
 /* Links every cluster that overlaps open incident o (under mu): how many it linked. Each
@@ -80,8 +85,12 @@ void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incide
 /* Queues the "linked" relation of one ticket that joined a linked cluster (under mu). */
 void tickets_outbox_queue_one(struct tickets_mod *m, const char *src, const char *ext,
                               int64_t cluster, int64_t incident, int64_t now_ms);
-/* Timer: sends due relations to tickets.sync_url. */
-void tickets_outbox_tick(struct oc_app *app, void *state);
+/* Starts the delivery thread when tickets.sync_url is set: 0 or OC_EIO. */
+int tickets_outbox_start(struct tickets_mod *m);
+/* Wakes the delivery thread (something was queued); a no-op without it. */
+void tickets_outbox_wake(struct tickets_mod *m);
+/* Stops and joins it (a no-op when not started). */
+void tickets_outbox_stop(struct tickets_mod *m);
 /* {queued, pending, delivered} of the outbox (a new reference). */
 json_t *tickets_outbox_json(struct tickets_mod *m);
 
