@@ -60,6 +60,10 @@
 #define OC_TOPIC_PROBE_RECOVERED "probe.recovered"
 /* rca changes: {id, time, service, kind, ...} */
 #define OC_TOPIC_CHANGE_RECORDED "change.recorded"
+/* tickets: linked {incident_id, cluster_id, tickets, service, symptom, region, at}: a cluster
+ * of near-duplicate support tickets was linked to an open incident (tickets/link.c); the
+ * incident records it on its timeline. */
+#define OC_TOPIC_TICKETS_LINKED "tickets.linked"
 
 /* alert.fired / alert.resolved. Built by the alert engine and the Alertmanager intake; the
  * strings, slice and labels are borrowed (from the builder's caller, or from the payload

@@ -163,6 +163,23 @@ static void on_policy(struct incident_mgr *m, const json_t *p, int64_t now)
     }
 }
 
+/* tickets.linked: a cluster of support tickets joined an incident; its timeline says how many
+ * (the tickets capability publishes it; incident does not include tickets/). */
+static void on_tickets(struct incident_mgr *m, const json_t *p, int64_t now)
+{
+    const char *id = json_string_value(json_object_get(p, "incident_id"));
+    int64_t n = 0;
+    struct incident *inc = id && incident_id_parse(id, &n) == 0 ? inc_find(m, n) : NULL;
+    const char *sym = json_string_value(json_object_get(p, "symptom"));
+    if (!inc)
+        return;
+    inc_tl_add(m, inc->id, now, "tickets", "tickets", json_deep_copy(p), 0,
+               "%lld support tickets linked (cluster %lld%s%s)",
+               (long long)json_integer_value(json_object_get(p, "tickets")),
+               (long long)json_integer_value(json_object_get(p, "cluster_id")),
+               sym && sym[0] ? ": " : "", sym && sym[0] ? sym : "");
+}
+
 /* 1 when causes (inc's, just localized) account for the alert that opened inc, by the rule
  * grouping follows (explain.c); an incident opened by something else has nothing to check. */
 static int causes_fit_opener(struct incident_mgr *m, struct incident *inc, int64_t now)
@@ -270,5 +287,7 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
         on_rca(m, payload, now);
     else if (strcmp(topic, OC_TOPIC_STEER_POLICY_CHANGED) == 0)
         on_policy(m, payload, now);
+    else if (strcmp(topic, OC_TOPIC_TICKETS_LINKED) == 0)
+        on_tickets(m, payload, now);
     oc_unlock(&m->mu);
 }

@@ -656,6 +656,7 @@ static void on_event(const char *topic, const json_t *payload, void *state)
 }
 
 /* The topics the manager hears; incident_mgr_subscribe walks the same rows. */
+// clang-format off
 static const struct oc_module_sub incident_subs[] = {
     {OC_TOPIC_ALERT_FIRED, on_event},
     {OC_TOPIC_ALERT_RESOLVED, on_event},
@@ -663,8 +664,10 @@ static const struct oc_module_sub incident_subs[] = {
     {OC_TOPIC_MITIGATION_REVERTED, on_event},
     {OC_TOPIC_RCA_LOCALIZED, on_event},
     {OC_TOPIC_STEER_POLICY_CHANGED, on_event},
+    {OC_TOPIC_TICKETS_LINKED, on_event},
     {0},
 };
+// clang-format on
 
 /* SIGHUP: incident.webhooks_file again (endpoints upserted by name; none removed). */
 static int incident_mod_reload(struct oc_app *app, void *state, struct oc_buf *say)

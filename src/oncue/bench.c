@@ -14,6 +14,7 @@
 #include "billing/billing.h"
 #include "search/search.h"
 #include "probe/probe.h"
+#include "tickets/tickets.h"
 #include "sim/sim.h"
 
 #include <stdio.h>
@@ -47,6 +48,9 @@ static const struct bench_entry benches[] = {
     {"probe", probe_bench_main,
      "live HLS prober over generated local playlists: streams per core, CPU per stream",
      probe_bench_cli},
+    {"tickets", tickets_bench_main,
+     "labelled ticket storm clustered on one core: precision, recall, tickets/min",
+     tickets_bench_cli},
     {0},
 };
 

@@ -19,6 +19,7 @@
 #include "billing/billing.h"
 #include "search/search.h"
 #include "probe/probe.h"
+#include "tickets/tickets.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -33,6 +34,7 @@ const struct oc_module *const oc_modules[] = {
     &slo_module,
     &alert_module,
     &incident_module,
+    &tickets_module,
     &rca_module,
     &web_module,
     &resume_module,

@@ -280,6 +280,38 @@ static const struct migration migrations[] = {
      " detail TEXT NOT NULL,"
      " at_ms INTEGER NOT NULL);"
      "CREATE INDEX probe_findings_stream ON probe_findings (stream, id);"},
+    {15,
+     "tickets: support tickets (one row per source and external id) and the relations sent back",
+     "CREATE TABLE tickets ("
+     " id INTEGER PRIMARY KEY,"
+     " source TEXT NOT NULL,"
+     " ext_id TEXT NOT NULL,"
+     " updated_ms INTEGER NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " received_ms INTEGER NOT NULL,"
+     " subject TEXT NOT NULL,"
+     " body TEXT NOT NULL,"
+     " fields TEXT NOT NULL,"
+     " tags TEXT NOT NULL,"
+     " simhash INTEGER NOT NULL,"
+     " cluster_id INTEGER NOT NULL,"
+     " incident_id INTEGER NOT NULL DEFAULT 0,"
+     " UNIQUE (source, ext_id));"
+     "CREATE INDEX tickets_cluster ON tickets (cluster_id);"
+     "CREATE INDEX tickets_incident ON tickets (incident_id);"
+     "CREATE TABLE tickets_outbox ("
+     " id INTEGER PRIMARY KEY,"
+     " source TEXT NOT NULL,"
+     " ext_id TEXT NOT NULL,"
+     " incident_id INTEGER NOT NULL,"
+     " kind TEXT NOT NULL,"
+     " body TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL,"
+     " next_ms INTEGER NOT NULL,"
+     " attempts INTEGER NOT NULL,"
+     " status INTEGER,"
+     " done_ms INTEGER);"
+     "CREATE INDEX tickets_outbox_due ON tickets_outbox (done_ms, next_ms);"},
     {0},
 };
 

@@ -1,0 +1,254 @@
+/*
+ * tickets.h - support tickets as a reliability signal: signed Zendesk webhooks and a generic
+ * JSON intake with field-mapping tables (Freshdesk, Salesforce Case, generic), auto-tagging
+ * (service, symptom, tier, device, app version, region), near-duplicate clusters (64-bit
+ * SimHash with banded LSH, incremental) and their link to the open incident whose slice they
+ * overlap.
+ *
+ * The pure parts (signature, mapping, tagging, SimHash, clusters, the labelled storm) are here
+ * for the unit tests, the fuzz targets and `oncue bench tickets`; the module (module.c)
+ * serves /v1/tickets. See docs/internals/tickets.md.
+ */
+#ifndef OC_TICKETS_TICKETS_H
+#define OC_TICKETS_TICKETS_H
+
+#include "core/module.h"
+#include "core/opt.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TICKETS_BODY_MAX     (256 << 10) /* bytes of one intake body */
+#define TICKETS_ID_MAX       64          /* bytes of an external ticket id */
+#define TICKETS_SUBJECT_MAX  256         /* bytes of a subject kept (longer is cut) */
+#define TICKETS_TEXT_MAX     4096        /* bytes of a description kept (longer is cut) */
+#define TICKETS_FIELD_MAX    64          /* bytes of a short field (tier, device, region...) */
+#define TICKETS_TAGS_IN_MAX  512         /* bytes of the provider's own tags, space-separated */
+#define TICKETS_SECRET_MAX   256         /* bytes of a Zendesk signing secret */
+#define TICKETS_MAP_ROWS     64          /* rows of a mapping or keyword file */
+#define TICKETS_PATHS_MAX    256         /* bytes of one field's candidate paths */
+#define TICKETS_KEYWORDS_MAX 128         /* keyword rows (built-in plus file) */
+
+/* The Zendesk signature check's outcomes (tickets_zendesk_verify). */
+enum tickets_sig {
+    TICKETS_SIG_OK = 0,
+    TICKETS_SIG_MISSING,   /* a header is absent */
+    TICKETS_SIG_MALFORMED, /* the timestamp is not a time */
+    TICKETS_SIG_STALE,     /* the timestamp is further than max_skew_s from now */
+    TICKETS_SIG_NOMATCH,   /* the signature is not the body's */
+    TICKETS_SIG_NOKEY,     /* tickets.zendesk_secret is empty */
+};
+
+/* Names of enum tickets_sig, for refusals. */
+extern const char *const tickets_sig_reasons[];
+
+/* Checks a Zendesk webhook: sig is X-Zendesk-Webhook-Signature (base64 HMAC-SHA256 under
+ * secret of ts + body), ts is X-Zendesk-Webhook-Signature-Timestamp (RFC 3339, or unix
+ * seconds), body is len bytes. A timestamp further than max_skew_s from now_s either way is
+ * stale; its unix seconds go to *ts_s when it parses. Constant-time comparison. */
+enum tickets_sig tickets_zendesk_verify(const char *secret, const char *sig, const char *ts,
+                                        const char *body, size_t len, int64_t now_s,
+                                        int64_t max_skew_s, int64_t *ts_s /* OUT */);
+/* Writes the base64 signature of ts + body under secret into out (n >= 45 bytes). For the
+ * tests, the fuzz target and the storm. */
+void tickets_zendesk_sign(const char *secret, const char *ts, const char *body, size_t len,
+                          char *out, size_t n);
+
+/* The intake formats. */
+enum tickets_format {
+    TICKETS_ZENDESK = 0,
+    TICKETS_FRESHDESK,
+    TICKETS_SALESFORCE,
+    TICKETS_GENERIC,
+    TICKETS_NFORMATS,
+};
+extern const char *const tickets_format_names[]; /* "zendesk", ... */
+/* The format named s, or -1. */
+int tickets_format_find(const char *s);
+
+/* The fields a mapping fills, in the order of tickets_field_names. */
+enum tickets_field {
+    TICKETS_F_ID = 0,
+    TICKETS_F_SUBJECT,
+    TICKETS_F_BODY,
+    TICKETS_F_UPDATED,
+    TICKETS_F_CREATED,
+    TICKETS_F_STATUS,
+    TICKETS_F_PRIORITY,
+    TICKETS_F_TIER,
+    TICKETS_F_SEGMENT,
+    TICKETS_F_DEVICE,
+    TICKETS_F_APP_VERSION,
+    TICKETS_F_REGION,
+    TICKETS_F_SERVICE,
+    TICKETS_F_TAGS,
+    TICKETS_NFIELDS,
+};
+extern const char *const tickets_field_names[]; /* "id", "subject", ... */
+
+/* A mapping: for each field, candidate JSON paths separated by '|', each a dot-separated
+ * walk of object keys ("ticket.requester.tier"); the first present wins. */
+struct tickets_map {
+    char paths[TICKETS_NFIELDS][TICKETS_PATHS_MAX];
+};
+/* The built-in mapping of format f into out. */
+void tickets_map_builtin(enum tickets_format f, struct tickets_map *out /* OUT */);
+/* Reads a mapping file (flat YAML "field: path|path", '#' comments) over out, which keeps the
+ * fields the file does not name: 0, or OC_EINVAL / OC_EIO with "FILE:LINE: why" in err. */
+int tickets_map_load(const char *path, struct tickets_map *out, char *err, size_t errlen);
+/* The same over n bytes of text named name (for messages). */
+int tickets_map_parse(const char *name, const char *text, size_t n, struct tickets_map *out,
+                      char *err, size_t errlen);
+
+/* What the tags say about a ticket (tag.c). Empty strings: unknown. */
+struct tickets_tags {
+    char service[TICKETS_FIELD_MAX]; /* a catalog service */
+    char symptom[32];                /* cannot_start, buffering, login, ... (tickets_symptoms) */
+    char tier[16];                   /* premium, standard, free */
+    char segment[32];                /* as given (lower-case) */
+    char device[32];                 /* ios, android, web, roku, ... */
+    char app_version[32];
+    char region[16];
+    int vip; /* 1 when a VIP */
+};
+
+/* One ticket as read from a payload, then tagged. */
+struct tickets_ticket {
+    int format;                        /* enum tickets_format it came in */
+    char ext_id[TICKETS_ID_MAX + 1];   /* the ticketing system's id */
+    int64_t updated_ms;                /* the system's last update; 0 when not given */
+    int64_t created_ms;                /* 0 when not given */
+    char subject[TICKETS_SUBJECT_MAX]; /* cut at a character boundary */
+    char body[TICKETS_TEXT_MAX];
+    char status[32], priority[32];
+    char f_tier[TICKETS_FIELD_MAX], f_segment[TICKETS_FIELD_MAX], f_device[TICKETS_FIELD_MAX];
+    char f_app_version[TICKETS_FIELD_MAX], f_region[TICKETS_FIELD_MAX];
+    char f_service[TICKETS_FIELD_MAX];
+    char tags_in[TICKETS_TAGS_IN_MAX]; /* the system's own tags, space-separated */
+    struct tickets_tags tags;          /* filled by tickets_tag */
+};
+
+/* Reads a JSON payload of n bytes with map into t (zeroed first): 0, OC_EMALFORMED (not a
+ * JSON object) or OC_EINVAL (a field is missing or bad); err names the field. The id is
+ * required; text longer than a field's cap is cut at a UTF-8 boundary. */
+int tickets_parse(const struct tickets_map *map, int format, const char *body, size_t n,
+                  struct tickets_ticket *t /* OUT */, char *err, size_t errlen);
+
+/* One keyword row: text containing any of the keywords (words or phrases, matched at word
+ * starts of the normalized text) gets value for dim ("symptom", "device", "tier",
+ * "service"). */
+struct tickets_keyword {
+    char dim[16];
+    char value[TICKETS_FIELD_MAX];
+    char words[512]; /* '|'-separated, normalized */
+};
+/* The keyword table the tagger uses: the built-in rows, then a file's. */
+struct tickets_keywords {
+    struct tickets_keyword rows[TICKETS_KEYWORDS_MAX];
+    int n;
+};
+/* The built-in table (docs/internals/tickets.md lists it). */
+void tickets_keywords_builtin(struct tickets_keywords *out /* OUT */);
+/* Adds or replaces rows from a file (flat YAML "dim.value: kw, kw", '#' comments): a row of
+ * the same dim and value is replaced. 0 or OC_EINVAL / OC_EIO / OC_ETOOBIG with FILE:LINE. */
+int tickets_keywords_load(const char *path, struct tickets_keywords *kw, char *err, size_t errlen);
+int tickets_keywords_parse(const char *name, const char *text, size_t n,
+                           struct tickets_keywords *kw, char *err, size_t errlen);
+
+/* A service the tagger knows: its name and the names viewers use for it. */
+struct tickets_service {
+    const char *name;    /* catalog name */
+    const char *aliases; /* '|'-separated, or NULL (the catalog's public_name) */
+};
+
+/* Normalizes text into out (n bytes): ASCII lower-case, every run of other than [a-z0-9]
+ * one space, a leading and a trailing space (so " word" finds word starts). */
+void tickets_normalize(const char *text, char *out, size_t n);
+/* Fills t->tags from its fields and text with kw and the services (ns of them). */
+void tickets_tag(struct tickets_ticket *t, const struct tickets_keywords *kw,
+                 const struct tickets_service *svcs, int ns);
+
+/* The 64-bit SimHash of a ticket: normalized word unigrams and bigrams (weight 1) and its
+ * tag tokens (service, symptom, device, region; heavier). */
+uint64_t tickets_simhash(const struct tickets_ticket *t);
+/* Bits that differ. */
+int tickets_hamming(uint64_t a, uint64_t b);
+
+#define TICKETS_BANDS     16                   /* LSH bands */
+#define TICKETS_BAND_BITS (64 / TICKETS_BANDS) /* bits of a band */
+#define TICKETS_BAND_MASK ((1 << TICKETS_BAND_BITS) - 1)
+
+/* One cluster of near-duplicate tickets. */
+struct tickets_cluster {
+    int64_t id;                /* 1, 2, ... in creation order */
+    uint64_t rep;              /* the SimHash of its first ticket */
+    struct tickets_tags tags;  /* of its first ticket, unknowns filled by later ones */
+    int64_t n;                 /* tickets */
+    int64_t first_ms, last_ms; /* times of its tickets (updated or received) */
+    int64_t incident_id;       /* linked incident, 0: none */
+    int64_t linked_ms;         /* when it was linked */
+    int64_t reported;          /* tickets when tickets.linked last told the incident */
+};
+
+/* Clusters, with the LSH buckets that find candidates. */
+struct tickets_clusters {
+    struct tickets_cluster *c; /* n of cap, by id - 1 */
+    size_t n, cap, max;        /* max: the cap (OC_ETOOBIG past it) */
+    int threshold;             /* largest Hamming distance that joins */
+    int32_t *bucket[TICKETS_BANDS]
+                   [TICKETS_BAND_MASK + 1]; /* cluster indexes, each array's [0] is its count */
+    int32_t bcap[TICKETS_BANDS][TICKETS_BAND_MASK + 1];
+};
+/* Empty clusters: up to max, joining within threshold bits. Free with tickets_clusters_free. */
+void tickets_clusters_init(struct tickets_clusters *cs, size_t max, int threshold);
+void tickets_clusters_free(struct tickets_clusters *cs);
+/* Puts a ticket of SimHash h, tags tg, at at_ms into the closest cluster within the
+ * threshold whose known tags agree (service, symptom, region), or a new one: 0 with its id
+ * in *id, or OC_ETOOBIG when a new one would pass max. */
+int tickets_clusters_add(struct tickets_clusters *cs, uint64_t h, const struct tickets_tags *tg,
+                         int64_t at_ms, int64_t *id /* OUT */);
+/* The cluster of id, or NULL. */
+struct tickets_cluster *tickets_cluster_get(struct tickets_clusters *cs, int64_t id);
+
+/* A labelled storm (storm.c): tickets with the fault each came from (-1: noise). */
+struct tickets_storm {
+    struct tickets_ticket *t; /* n, owned */
+    int *label;               /* n, owned */
+    size_t n;
+};
+/* Generates n tickets from faults templates with paraphrases, typos and noise_pct % noise,
+ * deterministic in seed; tagged with the storm's keyword table and services. */
+void tickets_storm_make(size_t n, int noise_pct, uint64_t seed, struct tickets_storm *out);
+void tickets_storm_free(struct tickets_storm *s);
+/* The services the storm's tickets mention (ns set to their count); static storage. */
+const struct tickets_service *tickets_storm_services(int *ns /* OUT */);
+/* Pairwise precision and recall of cluster ids against labels (n of each; -1 labels are
+ * each their own class). */
+void tickets_pair_scores(const int64_t *cluster, const int *label, size_t n,
+                         double *precision /* OUT */, double *recall /* OUT */);
+
+/* The name the tickets module provides itself under (struct oc_app). */
+#define TICKETS_PROVIDES "tickets"
+
+/* What one submitted ticket did. */
+struct tickets_result {
+    const char *outcome; /* "created", "updated" or "duplicate" (static storage) */
+    int64_t id;          /* the stored ticket's id */
+    int64_t cluster_id;
+    int64_t incident_id; /* 0: not linked */
+};
+/* Tags and stores t (filled by tickets_parse; tags overwritten) in app's running tickets
+ * module, as the intake routes do, linking its cluster when it overlaps an open incident:
+ * 0 with out filled, OC_ENOTFOUND when the module is not running, OC_ETOOBIG past
+ * tickets.max_clusters, OC_EDB. For pipeline tests and in-process hosts. */
+int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out);
+
+/* `oncue bench tickets`; returns the exit status. */
+int tickets_bench_main(int argc, char **argv);
+extern const struct oc_cli tickets_bench_cli[];
+
+/* The tickets module: /v1/tickets. */
+extern const struct oc_module tickets_module;
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * tickets_int.h - internal to tickets/: the module's options and state, shared by module.c
+ * (routes, intake, store), link.c (open incidents, linking, tickets.linked) and outbox.c
+ * (the relation sent back to the ticketing system).
+ *
+ * Threads and locks: intake handlers (HTTP workers) parse, verify and tag without a lock,
+ * then take the module's mutex `mu` for the store write and the cluster assignment; bus
+ * handlers (incident.*) take `mu` too. Under `mu` only the store's lock is taken; the
+ * catalog is borrowed before `mu`, and incident queries are made after letting it go. The
+ * delivery thread takes only the store's lock (and `omu`, a leaf, to sleep).
+ */
+#ifndef OC_TICKETS_INT_H
+#define OC_TICKETS_INT_H
+
+#include "tickets/tickets.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct store_stmt;
+void store_reset(struct store_stmt *st);
+
+/* store_reset of a statement that may not have been prepared (NULL). */
+static inline void tickets_stmt_done(struct store_stmt *q)
+{
+    if (q)
+        store_reset(q);
+}
+
+#define TICKETS_OPEN_MAX 256 /* open incidents remembered for linking */
+
+struct tickets_opts {
+    char *zendesk_secret;  /* tickets.zendesk_secret */
+    int64_t max_skew_s;    /* tickets.max_skew_s */
+    char *mapping_file;    /* tickets.mapping_file */
+    char *keywords_file;   /* tickets.keywords_file */
+    char *sync_url;        /* tickets.sync_url */
+    char *sync_token;      /* tickets.sync_token */
+    char *outbound_allow;  /* tickets.outbound_allow */
+    int64_t threshold;     /* tickets.cluster_threshold */
+    int64_t max_clusters;  /* tickets.max_clusters */
+    int64_t link_window_s; /* tickets.link_window_s */
+    int64_t link_min;      /* tickets.link_min_tickets */
+};
+
+/* An open incident as incident.opened described it. */
+struct tickets_open {
+    int64_t id;
+    int64_t at_ms;                   /* declared */
+    char service[TICKETS_FIELD_MAX]; /* slice dims tickets understand ("" : not in the slice) */
+    char region[16];
+    char symptom[32];
+    char device[32];
+};
+
+struct tickets_mod {
+    struct oc_app *app;
+    struct tickets_opts o;
+    struct tickets_map maps[TICKETS_NFORMATS];
+    struct tickets_keywords kw;
+    pthread_mutex_t mu;                         /* clusters, open, the store writes */
+    struct tickets_clusters cs;                 /* under mu */
+    struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */
+    int nopen;
+    atomic_long accepted, duplicates, refused, links, sent, send_failed;
+    pthread_t oth;       /* the delivery thread (outbox.c), when othread */
+    pthread_mutex_t omu; /* ostop; with ocv, the thread's sleep */
+    pthread_cond_t ocv;
+    int ostop, othread, ostarted;
+};
+
+/* Links every cluster that overlaps open incident o (under mu): how many it linked. Each
+ * link updates the store and queues tickets.linked and the relations back. */
+int tickets_link_incident(struct tickets_mod *m, const struct tickets_open *o, int64_t now_ms);
+/* Links cluster c to the first open incident it overlaps (under mu): 1 when linked. */
+int tickets_link_cluster(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
+/* Publishes tickets.linked for linked cluster c with its count now (under mu); called at the
+ * link and again each time the cluster doubles, so the incident's timeline follows it. */
+void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
+/* Bus handler of incident.opened, .resolved and .status_update. */
+void tickets_on_incident(const char *topic, const json_t *payload, void *state);
+/* Queues a relation for every ticket of cluster (under mu, in the store). */
+void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incident,
+                          const char *kind, const char *status, int64_t now_ms);
+/* Queues the "linked" relation of one ticket that joined a linked cluster (under mu). */
+void tickets_outbox_queue_one(struct tickets_mod *m, const char *src, const char *ext,
+                              int64_t cluster, int64_t incident, int64_t now_ms);
+/* Starts the delivery thread when tickets.sync_url is set: 0 or OC_EIO. */
+int tickets_outbox_start(struct tickets_mod *m);
+/* Wakes the delivery thread (something was queued); a no-op without it. */
+void tickets_outbox_wake(struct tickets_mod *m);
+/* Stops and joins it (a no-op when not started). */
+void tickets_outbox_stop(struct tickets_mod *m);
+/* {queued, pending, delivered} of the outbox (a new reference). */
+json_t *tickets_outbox_json(struct tickets_mod *m);
+
+#endif
