@@ -146,6 +146,10 @@ json_t *alert_store_recent(struct store *st, int limit);
 json_t *alert_audit(struct store *st, const struct alert_rules *rules, int64_t now_s, int days);
 
 /* Publishes one alert event: records it in st (may be NULL), then publishes it on bus. */
+/* probe.c: the alert.fired (probe.failed) or alert.resolved (probe.recovered) payload of a
+ * prober finding p, its topic in *out_topic; NULL for another topic or a payload without
+ * stream and kind. New reference. */
+json_t *alert_probe_translate(const char *topic, const json_t *p, const char **out_topic);
 void alert_emit(struct oc_bus *bus, struct store *st, const char *topic, const json_t *payload);
 
 /* `oncue alerts audit ...` (argv[0] is "alerts"). */

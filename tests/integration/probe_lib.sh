@@ -58,13 +58,14 @@ CONF
 NG_PID=$!
 
 
-# start_oncue: the server probing probes.yaml (written by the test), with tokens VIEW and ADMIN
+# start_oncue: the server probing probes.yaml (written by the test), with tokens VIEW and ADMIN;
+# the alert and incident modules run too, so findings become alerts and incidents
 start_oncue() {
     D="$T_TMP/data"
     mkdir -p "$D"
     VIEW=$(new_token "$D" viewer it-view)
     ADMIN=$(new_token "$D" admin it-admin)
-    start_server "$D" --modules probe --set probe.file="$T_TMP/probes.yaml" \
+    start_server "$D" --modules catalog,qoe,alert,incident,probe --set probe.file="$T_TMP/probes.yaml" \
         --set probe.outbound_allow=127.0.0.1 --set probe.timeout_ms=1500
 }
 

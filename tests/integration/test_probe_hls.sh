@@ -65,6 +65,13 @@ echo "     stale flagged ${ms} ms after the packager stopped (the newest segment
 t_check "stale within 1.5 x target + two polls of the stop" yes "$([ "$ms" -le 5250 ] && echo yes || echo "no ($ms ms)")"
 kill -CONT "$FF_PID"
 t_check "stale recovers once the packager runs" yes "$(wait_recovered stale 15)"
+# the finding was an alert (probe/live/stale, paging) that opened an incident for the stream's
+# service, and its recovery resolved the alert
+INC=$(curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/incidents")
+t_check "stale opened one incident for the packager" 'probe/live/stale packager page' \
+    "$(printf '%s' "$INC" | jq -r '[.incidents[] | select(.slice.service == "packager")] | .[0] | "\(.alerts[0].alert_id) \(.service // .slice.service) \(.alerts[0].level)"')"
+t_check "its alert resolved with the finding" false \
+    "$(printf '%s' "$INC" | jq -r '[.incidents[] | select(.slice.service == "packager")] | .[0].alerts[0].firing')"
 
 # 2. the origin answers 5xx (cdn-a's playlists)
 nginx_fault a 'location ~ \.m3u8$ { return 503; }'

@@ -9,6 +9,7 @@
 #include "t.h"
 
 #include "alert/alert.h"
+#include "core/topics.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "config/config.h"
@@ -788,6 +789,41 @@ static void test_openslo_errors(void)
     }
 }
 
+/* A prober finding is an alert like any other: paging kinds page, the others notify, the
+ * labels carry the service for incident's routing, a recovery resolves the same alert_id. */
+static void test_probe_alerts(void)
+{
+    const char *topic = NULL;
+    json_t *f =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "stream", "live-1", "service", "packager",
+                  "kind", "stale", "pathway", "cdn-a", "detail",
+                  "media sequence 41 has not advanced for 6.1 s", "at", (json_int_t)1772482000);
+    json_t *p = alert_probe_translate(OC_TOPIC_PROBE_FAILED, f, &topic);
+    T_EQ_STR(topic, OC_TOPIC_ALERT_FIRED);
+    T_EQ_STR(json_string_value(json_object_get(p, "alert_id")), "probe/live-1/stale");
+    T_EQ_STR(json_string_value(json_object_get(p, "level")), "page");
+    T_EQ_STR(json_string_value(json_object_get(p, "source")), "probe");
+    T_EQ_STR(json_string_value(json_object_get(json_object_get(p, "labels"), "service")),
+             "packager");
+    T_EQ_INT(json_integer_value(json_object_get(p, "at")), 1772482000);
+    T_CONTAINS(json_string_value(json_object_get(p, "summary")), "live-1: stale: media sequence");
+    json_decref(p);
+    json_object_set_new(f, "kind", json_string("origins_disagree"));
+    p = alert_probe_translate(OC_TOPIC_PROBE_FAILED, f, &topic);
+    T_EQ_STR(json_string_value(json_object_get(p, "level")), "notify");
+    json_decref(p);
+    json_object_set_new(f, "since", json_integer(1772481900));
+    p = alert_probe_translate(OC_TOPIC_PROBE_RECOVERED, f, &topic);
+    T_EQ_STR(topic, OC_TOPIC_ALERT_RESOLVED);
+    T_EQ_STR(json_string_value(json_object_get(p, "alert_id")), "probe/live-1/origins_disagree");
+    T_EQ_INT(json_integer_value(json_object_get(p, "since")), 1772481900);
+    json_decref(p);
+    T_TRUE(alert_probe_translate(OC_TOPIC_ALERT_FIRED, f, &topic) == NULL);
+    json_object_del(f, "stream");
+    T_TRUE(alert_probe_translate(OC_TOPIC_PROBE_FAILED, f, &topic) == NULL);
+    json_decref(f);
+}
+
 static const char *const am_body =
     "{\"version\":\"4\",\"status\":\"firing\",\"receiver\":\"oncue\",\"alerts\":["
     "{\"status\":\"firing\",\"labels\":{\"alertname\":\"EdgeDown\",\"severity\":\"critical\","
@@ -984,6 +1020,7 @@ static const struct t_case cases[] = {
     T_CASE(test_module_bus),
     T_CASE(test_noise_z),
     T_CASE(test_set_rules),
+    T_CASE(test_probe_alerts),
     T_CASE(test_openslo_roundtrip),
     T_CASE(test_openslo_policies),
     T_CASE(test_openslo_errors),
