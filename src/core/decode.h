@@ -1,6 +1,7 @@
 /*
- * decode.h - hex digits and percent-encoding (RFC 3986 %XX, optionally '+' for a space), for
- * the parsers of untrusted bytes: request paths, query strings, JSON \uXXXX escapes.
+ * decode.h - hex digits, percent-encoding (RFC 3986 %XX, optionally '+' for a space) and UTF-8
+ * encoding, for the parsers of untrusted bytes: request paths, query strings, JSON \uXXXX
+ * escapes.
  */
 #ifndef OC_CORE_DECODE_H
 #define OC_CORE_DECODE_H
@@ -22,5 +23,9 @@ int oc_hex_parse(const char *p, size_t n, unsigned *out /* OUT */);
  * unspecified). The caller owns both buffers. */
 int oc_percent_decode(const char *p, size_t n, unsigned flags, char *out, size_t cap,
                       size_t *outlen /* OUT */);
+
+/* Writes code point cp (at most 0x10FFFF) as UTF-8 at o (1 to 4 bytes) and returns the byte
+ * after it; the JSON parsers' \uXXXX escapes. */
+char *oc_utf8_put(char *o, unsigned cp);
 
 #endif

@@ -23,26 +23,6 @@ int jscan_eq(struct beacon_str s, const char *w)
     return s.p && s.n == n && memcmp(s.p, w, n) == 0;
 }
 
-static char *put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    } else {
-        *o++ = (char)(0xF0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return o;
-}
-
 /* One \uXXXX (and its low surrogate) at q (after the 'u'): the code point, q advanced; a lone
  * surrogate becomes U+FFFD. -1 when the digits are bad. */
 static long uesc(const char **q, const char *end)
@@ -111,7 +91,7 @@ static int str(struct jscan *j, struct beacon_str *out)
             long cp = uesc(&q, j->end);
             if (cp <= 0) /* bad digits, or \u0000 */
                 return -1;
-            o = put_utf8(o, (unsigned)cp);
+            o = oc_utf8_put(o, (unsigned)cp);
             break;
         }
         default:

@@ -108,26 +108,6 @@ static int utf8_len(const unsigned char *p, size_t n)
     return len;
 }
 
-static char *put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (char)(0xc0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *o++ = (char)(0xe0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    } else {
-        *o++ = (char)(0xf0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (char)(0x80 | (cp & 0x3f));
-    }
-    return o;
-}
-
 /* One \u escape (p after the 'u'), with a surrogate pair; advances *pp. -1 if invalid. */
 static int unicode_escape(const char **pp, const char *end, char **o)
 {
@@ -145,7 +125,7 @@ static int unicode_escape(const char **pp, const char *end, char **o)
         cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
         p += 6;
     }
-    *o = put_utf8(*o, cp);
+    *o = oc_utf8_put(*o, cp);
     *pp = p;
     return 0;
 }
