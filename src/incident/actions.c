@@ -6,6 +6,7 @@
  * Every action is written to the timeline with its actor and time before it returns.
  */
 #include "incident/incident_int.h"
+#include "incident/sql.h"
 #include "core/lock.h"
 #include "core/topics.h"
 #include "config/config.h"
@@ -102,6 +103,32 @@ int incident_reload_endpoints(struct incident_mgr *m, char *say, size_t n)
     return rc;
 }
 
+/* The status page's first observed second (m->since_s): kept in store_meta from the first
+ * start; an installation that had incidents before the table existed counts from its oldest
+ * one. */
+static void load_since(struct incident_mgr *m)
+{
+    struct store *s = m->app->store;
+    struct store_stmt *st;
+    int64_t now = oc_clock_now_s(m->app->clock), first = now;
+    for (int i = 0; i < m->n; i++)
+        if (m->incs[i]->opened_s < first)
+            first = m->incs[i]->opened_s;
+    m->since_s = first;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_SINCE_SET, &st) == 0) {
+        store_bind_int(st, 1, first);
+        store_step(st);
+        store_reset(st);
+    }
+    if (store_prepare(s, INC_SQL_SINCE_GET, &st) == 0) {
+        if (store_step(st) == STORE_ROW)
+            m->since_s = store_col_int(st, 0);
+        store_reset(st);
+    }
+    store_unlock(s);
+}
+
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct incident_mgr **out,
                      char *err, size_t errlen)
 {
@@ -120,6 +147,7 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
         snprintf(err, errlen, "incident: cannot load incidents: %s", store_errmsg(app->store));
         goto out;
     }
+    load_since(m);
     if ((rc = inc_outbox_new(app, o->outbound_allow, &m->ob, err, errlen)) != 0)
         goto out;
     if (o->deploy_secret && o->deploy_secret[0] &&

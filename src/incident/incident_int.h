@@ -98,6 +98,7 @@ struct incident_mgr {
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */
     int64_t rechecked_upto;     /* the closed minutes regroup.c last re-checked alerts up to */
+    int64_t since_s;            /* the status page watches from here (uptime before: no data) */
     json_t *regroup;            /* alert.fired payloads of alerts that left their incident,
                                    grouped again one per tick (owned array; not stored) */
 };

@@ -46,6 +46,10 @@
     "SELECT id FROM incident_endpoints WHERE disabled_s IS NULL AND kind = 'status'"
 #define INC_SQL_EP_LIST                                                                            \
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
+/* the status page's first observed second: set once, at the first start with this table */
+#define INC_SQL_SINCE_SET                                                                          \
+    "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('status_since_s', ?)"
+#define INC_SQL_SINCE_GET  "SELECT value FROM store_meta WHERE key = 'status_since_s'"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
 /* endpoints whose URL or secret is still in clear (stored before sealing) */
 #define INC_SQL_EP_PLAIN                                                                           \

@@ -504,7 +504,10 @@ static void html_bar(struct oc_buf *b, const json_t *day)
         if (n)
             oc_buf_printf(b, "%s%s %lld min", said++ ? ", " : "", words[k], (long long)n);
     }
-    oc_buf_printf(b, "%s\"></span>", said ? "" : "no downtime recorded");
+    oc_buf_printf(b, "%s\"></span>",
+                  said                                              ? ""
+                  : strcmp(inc_jstr(day, "status"), "no_data") == 0 ? "no data (not watched yet)"
+                                                                    : "no downtime recorded");
 }
 
 /* The uptime bars of the component named name from the uptime document up. */
@@ -571,6 +574,7 @@ char *incident_status_html(struct incident_mgr *m)
                     "gap:1px;height:2rem;margin:.4rem 0 .2rem}.bars .d{flex:1;border-radius:1px}"
                     ".d.operational{background:#3ba55c}.d.degraded_performance{background:#e3b341}"
                     ".d.partial_outage{background:#e8590c}.d.major_outage{background:#c92a2a}"
+                    ".d.no_data{background:#d0d4d9}"
                     ".inc{margin:1.5rem 0;padding:1rem;border:1px solid "
                     "#ddd;border-radius:6px}.meta,time{color:"
                     "#555;font-size:.9rem}.upd{margin-top:.5rem}</style></head><body>"

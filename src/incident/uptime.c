@@ -3,7 +3,9 @@
  * incidents (exact to the minute, and no second record to keep in step with them): for each
  * UTC day the worst status and the minutes at each level, and an uptime percentage that
  * weighs them as Statuspage does (a major outage counts whole, a partial outage 30%,
- * degraded performance not at all). Only published SEV1-SEV3 incidents count.
+ * degraded performance not at all). Only published SEV1-SEV3 incidents count. Days before the
+ * installation's first (m->since_s) are "no_data" and count for nothing: a page that did not
+ * watch them does not claim they were up.
  */
 #include "incident/incident_int.h"
 #include "core/alloc.h"
@@ -16,7 +18,8 @@
 #define PARTIAL_WEIGHT 0.3 /* share of a partial outage's minutes counted as downtime */
 
 static const char *const levels[] = {"operational", "major_outage", "partial_outage",
-                                     "degraded_performance"};
+                                     "degraded_performance", "no_data"};
+#define LEVEL_NO_DATA 4
 
 /* Marks minutes [from, to) of mins (n of them) with sev where no worse severity is. */
 static void mark(unsigned char *mins, int64_t from, int64_t to, int sev, int64_t n)
@@ -32,7 +35,7 @@ static void mark(unsigned char *mins, int64_t from, int64_t to, int sev, int64_t
 
 /* The days of one component from its marked minutes (oldest first), and its uptime in %
  * over the observed minutes. New reference. */
-static json_t *days_json(const unsigned char *mins, int64_t start, int64_t observed,
+static json_t *days_json(const unsigned char *mins, int64_t start, int64_t since, int64_t observed,
                          double *uptime /* OUT */)
 {
     json_t *days = json_array();
@@ -46,6 +49,8 @@ static json_t *days_json(const unsigned char *mins, int64_t start, int64_t obser
             if (s && (!worst || s < worst))
                 worst = s;
         }
+        if (start + (int64_t)(d + 1) * 86400 <= since && !worst)
+            worst = LEVEL_NO_DATA; /* before the page watched */
         down += count[1] + PARTIAL_WEIGHT * count[2];
         inc_iso_time(start + (int64_t)d * 86400, date, sizeof date);
         date[10] = 0;
@@ -84,7 +89,8 @@ json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
                         const struct catalog *cat, int64_t now)
 {
     int64_t today = now - now % 86400, start = today - (INC_UPTIME_DAYS - 1) * 86400;
-    int64_t n = (int64_t)INC_UPTIME_DAYS * DAY_MINUTES, observed = (now - start) / 60;
+    int64_t since = m->since_s > start ? m->since_s : start;
+    int64_t n = (int64_t)INC_UPTIME_DAYS * DAY_MINUTES, observed = (now - since + 59) / 60;
     unsigned char *mins = oc_malloc((size_t)n);
     int *at = incident_comps(m, cs, cat, start);
     json_t *arr = json_array();
@@ -101,7 +107,7 @@ json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
             any = 1;
         }
         double uptime;
-        json_t *days = days_json(any ? mins : NULL, start, observed, &uptime);
+        json_t *days = days_json(any ? mins : NULL, start, m->since_s, observed, &uptime);
         inc_comp_id(cs->c[k].name, id, sizeof id);
         json_array_append_new(arr,
                               json_pack("{s:s, s:s, s:f, s:o}", "id", id, "name", cs->c[k].name,

@@ -312,6 +312,10 @@ static const struct migration migrations[] = {
      " status INTEGER,"
      " done_ms INTEGER);"
      "CREATE INDEX tickets_outbox_due ON tickets_outbox (done_ms, next_ms);"},
+    {16, "store: small facts of the installation (the status page's first day)",
+     "CREATE TABLE store_meta ("
+     " key TEXT PRIMARY KEY,"
+     " value INTEGER NOT NULL) WITHOUT ROWID;"},
     {0},
 };
 
