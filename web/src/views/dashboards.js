@@ -1,6 +1,7 @@
 // Dashboards (#/dashboards?d=ID&from=-3h): the seven war-room dashboards in runbook order.
-// Panels fed by player beacons draw now; panels whose source is not built or configured yet
-// (manifest prober, scraped service metrics, CDN logs) say so instead of drawing nothing.
+// Panels fed by player beacons draw now; the CDN edge panels draw from CDN logs and the
+// manifest panel from the prober once they have data; a panel whose source is not configured
+// or not built (scraped service metrics) says so instead of drawing nothing.
 import { html } from '../html.js';
 import { api, qoe } from '../api.js';
 import { useFetch } from '../hooks.js';
@@ -9,8 +10,9 @@ import { Async, Panel, NotConfigured, Empty } from '../ui.js';
 import { range, fmtValue, fmtNum, metricLabel, sliceText } from '../fmt.js';
 import { setQuery } from '../router.js';
 
-const PROBE = 'The probe module (live manifest prober; Prometheus scraper of origin, packager, DRM license and CDN services) is not built yet: its `probe.*` settings (docs/config.md, coming) will name the targets. Until then this panel has no source; the beacon panels here are real.';
-const SCRAPE = what => ({ kind: 'none', what: `no scraped ${what} metrics`, how: PROBE });
+const SCRAPER = 'oncue does not scrape service metrics yet (a Prometheus scraper of origin, packager, DRM license and CDN services is planned). Until then this panel has no source; the beacon panels here are real, and the Manifest validity dashboard shows what the manifest prober sees.';
+const SCRAPE = what => ({ kind: 'none', what: `no scraped ${what} metrics`, how: SCRAPER });
+const EDGE_HOW = 'Point your CDN\'s log streaming at POST /v1/cdn-logs?format=fastly|akamai|cloudfront with an ingest token (docs/contracts.md, "CMCD and CDN logs"): each line gives the edge series below (cache misses, 5xx, time to first byte per POP) and, with CMCD, the player side too.';
 
 export const BOARDS = [
     { id: 'origin', title: 'Origin', why: 'An origin fault shows on every CDN at once: startup and failures rise on all pathways together.', panels: [
@@ -24,14 +26,16 @@ export const BOARDS = [
         { kind: 'chart', title: 'Video start failures, live vs on-demand', metric: 'vsf_rate', group_by: 'live' },
     ] },
     { id: 'cdn', title: 'CDN edge', why: 'Per CDN and POP, as players see them.', panels: [
-        { kind: 'none', what: 'no CDN log shipper configured', how: 'CDN logs (cache hit ratio, edge 5xx, throughput per POP) arrive through the CDN log ingest, which is not built yet; configure your CDN\'s log streaming to oncue once it is (docs/config.md `ingest.*`, coming). The panels below come from player beacons.' },
+        { kind: 'edge', title: 'Edge cache miss rate by POP (top 10)', metric: 'edge_cache_miss_rate', group_by: 'pop', top: 10 },
+        { kind: 'edge', title: 'Edge 5xx rate by CDN', metric: 'edge_5xx_rate', group_by: 'cdn' },
+        { kind: 'edge', title: 'Edge time to first byte by POP (top 10)', metric: 'edge_ttfb_ms', group_by: 'pop', top: 10 },
         { kind: 'chart', title: 'Rebuffer ratio by CDN', metric: 'rebuffer_ratio', group_by: 'cdn' },
         { kind: 'chart', title: 'Startup time p95 by CDN', metric: 'startup_p95_ms', group_by: 'cdn' },
         { kind: 'chart', title: 'Concurrent viewers rebuffering by POP (top 10)', metric: 'concurrent_rebuffering_share', group_by: 'pop', top: 10 },
         { kind: 'chart', title: 'Concurrent viewers by CDN', metric: 'concurrent_viewers', group_by: 'cdn' },
     ] },
     { id: 'manifest', title: 'Manifest validity', why: 'Do live manifests parse, advance, and point at reachable segments on every CDN?', panels: [
-        { kind: 'none', what: 'no manifest prober configured', how: PROBE },
+        { kind: 'probes' },
     ] },
     { id: 'drm', title: 'DRM license', why: 'License failures stop playback before the first frame: start failures by key system.', panels: [
         SCRAPE('DRM license service (grant rate, errors, latency)'),
@@ -56,9 +60,40 @@ function ChartPanel({ p, from }) {
         const c = toColumns(ans, rg);
         return { x: c.x, series: c.ys.map(y => ({ label: sliceText(y.group), values: y.values })) };
     }, [p.metric, p.group_by, from], { every: 60000 });
-    return html`<${Panel} title=${p.title} sub=${`${p.metric}, from player beacons`}>
+    return html`<${Panel} title=${p.title} sub=${`${p.metric}, from ${p.src || 'player beacons'}`}>
         <${Async} r=${r} what="the chart">${d => html`<${Chart} x=${d.x} series=${d.series} metric=${p.metric} height=${190} sync="dash" />`}</${Async}>
         <div class="src"><a href=${`#/explore?metric=${p.metric}&from=${from}&to=now&group_by=${p.group_by}`}>open in explorer →</a></div>
+    </${Panel}>`;
+}
+
+// An edge panel: the chart once CDN log lines came in over the range, else how to send them.
+function EdgePanel({ p, from }) {
+    const r = useFetch(async () => {
+        const rg = range(from, 'now', null);
+        const ans = await qoe({ metric: 'edge_requests', from: rg.from, to: rg.to });
+        const pts = ans.series[0] ? ans.series[0].points : [];
+        return pts.some(x => x[1] > 0);
+    }, [from], { every: 60000 });
+    return html`<${Async} r=${r} what="the edge series">${has => (has
+        ? html`<${ChartPanel} p=${{ ...p, src: 'CDN logs' }} from=${from} />`
+        : html`<${Panel} title=${p.title}><${NotConfigured} what="no CDN log lines in this range" how=${EDGE_HOW} /></${Panel}>`)}</${Async}>`;
+}
+
+// The manifest prober's streams: each pathway's state and the findings active now.
+function ProbesPanel() {
+    const r = useFetch(() => api('/v1/probes').catch(e => ({ error: e })), [], { every: 10000 });
+    return html`<${Panel} title="Live manifests, as the prober sees them" sub="GET /v1/probes; a finding is also an alert (source probe)">
+        <${Async} r=${r} what="the probes">${d => (d.error || !d.probes.length
+        ? html`<${NotConfigured} what="no streams to probe"
+            how="List your live streams in probe.file (YAML: name, kind hls|dash, service, urls per CDN pathway) or POST /v1/probes as an admin (docs/internals/probe.md). The prober polls each one, checks that its manifest parses, advances and points at reachable segments on every pathway, and raises a finding (an alert) when not." />`
+        : html`<div class="scroll"><table><thead><tr><th>stream</th><th>service</th><th>pathway</th><th>up</th><th class="num">manifest age</th><th class="num">live latency</th><th>findings now</th></tr></thead>
+            <tbody>${d.probes.flatMap(s => s.pathways.map((pw, i) => html`<tr>
+                <td>${i ? '' : s.name}</td><td>${i ? '' : s.service || '–'}</td><td>${pw.pathway}</td>
+                <td><span class=${pw.up ? 'tag ok' : 'tag firing'}>${pw.up ? 'up' : 'down'}</span></td>
+                <td class="num">${pw.manifest_age_s != null ? pw.manifest_age_s.toFixed(1) + ' s' : '–'}</td>
+                <td class="num">${pw.live_latency_s != null ? pw.live_latency_s.toFixed(1) + ' s' : '–'}</td>
+                <td>${i ? '' : (s.findings.length ? s.findings.map(f => html`<span class="tag firing" title=${f.detail}>${f.kind}</span> `) : html`<span class="dim">none</span>`)}</td>
+            </tr>`))}</tbody></table></div>`)}</${Async}>
     </${Panel}>`;
 }
 
@@ -110,6 +145,8 @@ function Board({ b, from }) {
         <div class="grid">${b.panels.map(p => (p.kind === 'chart' ? html`<${ChartPanel} p=${p} from=${from} />`
             : p.kind === 'matrix' ? html`<${MatrixPanel} p=${p} from=${from} />`
             : p.kind === 'errors' ? html`<${ErrorCodesPanel} from=${from} />`
+            : p.kind === 'edge' ? html`<${EdgePanel} p=${p} from=${from} />`
+            : p.kind === 'probes' ? html`<${ProbesPanel} />`
             : html`<${Panel} title=${p.what[0].toUpperCase() + p.what.slice(1)}><${NotConfigured} what=${p.what} how=${p.how} /></${Panel}>`))}</div>
     </section>`;
 }
