@@ -13,6 +13,12 @@ export const METRICS = {
     avg_bitrate_kbps: { label: 'Average bitrate', unit: 'kbps', bad: 'low', volume: 'concurrent_viewers' },
     startup_p50_ms: { label: 'Startup time p50', unit: 'ms', bad: 'high', volume: 'plays' },
     startup_p95_ms: { label: 'Startup time p95', unit: 'ms', bad: 'high', volume: 'plays' },
+    // the CDN's side, from CDN log lines (POST /v1/cdn-logs)
+    edge_requests: { label: 'Edge requests', unit: 'count', bad: 'low', volume: 'edge_requests' },
+    edge_5xx_rate: { label: 'Edge 5xx rate', unit: 'ratio', bad: 'high', volume: 'edge_requests' },
+    edge_cache_miss_rate: { label: 'Edge cache miss rate', unit: 'ratio', bad: 'high', volume: 'edge_requests' },
+    edge_origin_pulls: { label: 'Origin pulls', unit: 'count', bad: 'high', volume: 'edge_requests' },
+    edge_ttfb_ms: { label: 'Edge time to first byte', unit: 'ms', bad: 'high', volume: 'edge_requests' },
 };
 export const metricLabel = m => (METRICS[m] ? METRICS[m].label : m);
 

@@ -82,7 +82,7 @@ function EdgePanel({ p, from }) {
 // The manifest prober's streams: each pathway's state and the findings active now.
 function ProbesPanel() {
     const r = useFetch(() => api('/v1/probes').catch(e => ({ error: e })), [], { every: 10000 });
-    return html`<${Panel} title="Live manifests, as the prober sees them" sub="GET /v1/probes; a finding is also an alert (source probe)">
+    return html`<${Panel} cls="span-all" title="Live manifests, as the prober sees them" sub="GET /v1/probes; a finding is also an alert (source probe)">
         <${Async} r=${r} what="the probes">${d => (d.error || !d.probes.length
         ? html`<${NotConfigured} what="no streams to probe"
             how="List your live streams in probe.file (YAML: name, kind hls|dash, service, urls per CDN pathway) or POST /v1/probes as an admin (docs/internals/probe.md). The prober polls each one, checks that its manifest parses, advances and points at reachable segments on every pathway, and raises a finding (an alert) when not." />`
@@ -90,8 +90,8 @@ function ProbesPanel() {
             <tbody>${d.probes.flatMap(s => s.pathways.map((pw, i) => html`<tr>
                 <td>${i ? '' : s.name}</td><td>${i ? '' : s.service || '–'}</td><td>${pw.pathway}</td>
                 <td><span class=${pw.up ? 'tag ok' : 'tag firing'}>${pw.up ? 'up' : 'down'}</span></td>
-                <td class="num">${pw.manifest_age_s != null ? pw.manifest_age_s.toFixed(1) + ' s' : '–'}</td>
-                <td class="num">${pw.live_latency_s != null ? pw.live_latency_s.toFixed(1) + ' s' : '–'}</td>
+                <td class="num">${pw.up && pw.manifest_age_s != null ? pw.manifest_age_s.toFixed(1) + ' s' : '–'}</td>
+                <td class="num">${pw.up && pw.live_latency_s != null ? pw.live_latency_s.toFixed(1) + ' s' : '–'}</td>
                 <td>${i ? '' : (s.findings.length ? s.findings.map(f => html`<span class="tag firing" title=${f.detail}>${f.kind}</span> `) : html`<span class="dim">none</span>`)}</td>
             </tr>`))}</tbody></table></div>`)}</${Async}>
     </${Panel}>`;
