@@ -89,7 +89,7 @@ static void put(char *out, size_t n, const char *what, double w, double r, int p
         snprintf(out, n, "%s %s", what, a);
     else {
         snprintf(b, sizeof b, pct ? "%.3g%%" : "%.0f ms", pct ? r * 100 : r);
-        snprintf(out, n, "%s %s (%s %s)", what, a, "before", b);
+        snprintf(out, n, "%s %s (before %s)", what, a, b);
     }
 }
 
@@ -162,5 +162,5 @@ int inc_crosscheck(struct incident_mgr *m, struct incident *inc, int64_t upto, i
         inc_tl_add(m, inc->id, now, "cross_check", "oncue",
                    json_pack("{s:s, s:O}", "verdict", verdict, "edge", inc->xc_edge), 0, "%s",
                    detail);
-    return changed;
+    return 1;
 }

@@ -353,8 +353,8 @@ double inc_query_value(struct qoe_cube *c, int metric /* enum qoe_metric */, con
 /* crosscheck.c: compares the CDN logs' edge metrics of inc's slice with the hour before (the
  * runbook's "confirm with an independent source"), from 3 minutes after it opened and then
  * every 5 minutes; keeps the verdict on inc and writes it on the timeline when it changes.
- * upto: the end of the complete minutes. Returns 1 when the verdict changed. Caller holds
- * m->mu. */
+ * upto: the end of the complete minutes. Returns 1 when it looked again (inc changed: save
+ * it), else 0. Caller holds m->mu. */
 int inc_crosscheck(struct incident_mgr *m, struct incident *inc, int64_t upto, int64_t now);
 
 #endif

@@ -72,8 +72,7 @@ int incident_tick(struct incident_mgr *m)
             inc_page_default(m, inc, now);
         changes += inc_publish_by_rule(m, inc, now);
         int c = inc_escalate(m, inc, now) + inc_remind_comms(m, inc, now);
-        int at = inc->xc_at;
-        c += inc_crosscheck(m, inc, upto, now) || inc->xc_at != at;
+        c += inc_crosscheck(m, inc, upto, now);
         if (c)
             inc_save(m, inc);
         changes += c;

@@ -128,3 +128,21 @@ import json,sys
 p=json.load(sys.stdin)["probes"][0]
 if p["polls"]>=3 and all(x["up"] for x in p["pathways"]): print(p["state"], len(p["findings"]))'
 }
+
+# lag_copy FILE SECONDS EXT: in the background (LAG_PID), every second snapshots FILE and
+# writes the one taken SECONDS earlier to $T_TMP/lag.EXT (atomically): what a pathway that
+# lags the origin by SECONDS serves
+lag_copy() {
+    local f=$1 behind=$2 ext=$3
+    (
+        i=0
+        while :; do
+            cp "$f" "$T_TMP/snaps/$i.$ext"
+            [ "$i" -ge "$behind" ] && cp "$T_TMP/snaps/$((i - behind)).$ext" "$T_TMP/lag.tmp" &&
+                mv "$T_TMP/lag.tmp" "$T_TMP/lag.$ext"
+            i=$((i + 1))
+            sleep 1
+        done
+    ) &
+    LAG_PID=$!
+}

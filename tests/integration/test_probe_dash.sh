@@ -97,16 +97,7 @@ DEL_PID=""
 t_check "segment_missing recovers" yes "$(wait_recovered segment_missing 15)"
 
 # 5. cdn-b lags: its MPD is the one cdn-a served 6 s earlier
-(
-    i=0
-    while :; do
-        cp "$f" "$T_TMP/snaps/$i.mpd"
-        [ "$i" -ge 6 ] && cp "$T_TMP/snaps/$((i - 6)).mpd" "$T_TMP/lag.tmp" && mv "$T_TMP/lag.tmp" "$T_TMP/lag.mpd"
-        i=$((i + 1))
-        sleep 1
-    done
-) &
-LAG_PID=$!
+lag_copy "$f" 6 mpd
 sleep 6.5
 nginx_fault b "location = /live/live.mpd { alias $T_TMP/lag.mpd; }"
 d=$(wait_for 10 active origins_disagree)

@@ -107,16 +107,7 @@ DEL_PID=""
 t_check "segment_missing recovers" yes "$(wait_recovered segment_missing 15)"
 
 # 5. cdn-b lags: its media playlist is the one cdn-a served 4 s earlier
-(
-    i=0
-    while :; do
-        cp "$f" "$T_TMP/snaps/$i.m3u8"
-        [ "$i" -ge 4 ] && cp "$T_TMP/snaps/$((i - 4)).m3u8" "$T_TMP/lag.tmp" && mv "$T_TMP/lag.tmp" "$T_TMP/lag.m3u8"
-        i=$((i + 1))
-        sleep 1
-    done
-) &
-LAG_PID=$!
+lag_copy "$f" 4 m3u8
 sleep 4.5
 nginx_fault b "location = /live/media.m3u8 { alias $T_TMP/lag.m3u8; }"
 d=$(wait_for 10 active origins_disagree)
