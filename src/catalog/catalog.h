@@ -153,6 +153,9 @@ struct catalog_blast {
     struct catalog_names slices;   /* slices served by the service and its dependents, sorted */
 };
 
+/* A served value matching any value of its dimension (serves: ["isp=*"]). */
+#define CATALOG_ANY "*"
+
 /* Who to page for a slice or a service (catalog_route). Every field is a copy. */
 struct catalog_route {
     char service[CATALOG_NAME_MAX];    /* the chosen service */

@@ -11,10 +11,10 @@
 #include <string.h>
 
 const char *const catalog_kinds[] = {
-    "playback", "player",    "cdn",    "origin",   "packager", "encoder",
-    "manifest", "drm",       "search", "profile",  "billing",  "entitlements",
-    "ads",      "api",       "auth",   "metadata", "resume",   "analytics",
-    "storage",  "messaging", "other",  NULL,
+    "playback", "player",    "cdn",     "origin",   "packager", "encoder",
+    "manifest", "drm",       "search",  "profile",  "billing",  "entitlements",
+    "ads",      "api",       "auth",    "metadata", "resume",   "analytics",
+    "storage",  "messaging", "network", "other",    NULL,
 };
 
 struct catalog *catalog_new(const char *source)

@@ -90,13 +90,25 @@ static void fill_owner(const struct catalog *c, const struct catalog_service *s,
     }
 }
 
-/* 1 when every dimension served constrains has the same value in slice. */
+/* 1 when every dimension served constrains has the same value in slice ("*": any value). */
 static int covers(const struct catalog_slice *served, const struct catalog_slice *slice)
 {
     for (int d = 0; d < BEACON_NDIMS; d++)
-        if (served->v[d] && (!slice->v[d] || strcmp(served->v[d], slice->v[d]) != 0))
+        if (served->v[d] && (!slice->v[d] || (strcmp(served->v[d], CATALOG_ANY) != 0 &&
+                                              strcmp(served->v[d], slice->v[d]) != 0)))
             return 0;
     return 1;
+}
+
+/* How specific a served slice is: two points per exact value, one per "*", so that
+ * "cdn=primary" outranks "isp=*" and "cdn=primary,isp=*" outranks both. */
+static int specificity(const struct catalog_slice *served)
+{
+    int k = 0;
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        if (served->v[d])
+            k += strcmp(served->v[d], CATALOG_ANY) == 0 ? 1 : 2;
+    return k;
 }
 
 static int tier_rank(const struct catalog_service *s)
@@ -104,13 +116,13 @@ static int tier_rank(const struct catalog_service *s)
     return s->tier ? s->tier : 5;
 }
 
-/* The dimensions of the most specific slice of s covering slice (0 if none), and which. */
+/* The specificity of the most specific slice of s covering slice (0 if none), and which. */
 static int service_score(const struct catalog_service *s, const struct catalog_slice *slice,
                          const struct catalog_slice **which /* OUT */)
 {
     int best = 0;
     for (int k = 0; k < s->nserves; k++) {
-        int score = catalog_slice_dims(&s->serves[k]);
+        int score = specificity(&s->serves[k]);
         if (score > best && covers(&s->serves[k], slice)) {
             best = score;
             *which = &s->serves[k];
@@ -144,10 +156,10 @@ int catalog_route(const struct catalog *c, const struct catalog_slice *slice, in
         return OC_ENOTFOUND;
     }
     catalog_slice_format(best_slice, out->matched, sizeof(out->matched));
-    out->score = best_score;
+    out->score = catalog_slice_dims(best_slice);
     snprintf(out->reason, sizeof(out->reason),
              "%.400s is served most specifically by %s (serves %.400s: %d of %d dimensions)%s",
-             want, best->name, out->matched, best_score, catalog_slice_dims(slice),
+             want, best->name, out->matched, out->score, catalog_slice_dims(slice),
              ties ? ", chosen over equally specific services by tier, then name" : "");
     fill_owner(c, best, at_ms, out);
     return 0;

@@ -9,7 +9,9 @@
 # minutes after the live stall ends, while alerts the stall's cause explained still fire:
 # they leave the stall's incident once that cause stops explaining them (regroup.c) and open
 # the ISP's incident, whose first alert (viewers stalling on one CDN in EMEA, page level) makes
-# it SEV2 and cdn-ops's by the grid; its cause, isp=vodafone-de, routes to no other service.
+# it SEV2 and cdn-ops's by the grid; its cause, isp=vodafone-de, routes to cdn-ops too (the
+# example catalog's isp-interconnect serves isp=*), so the owner no longer depends on which
+# alert comes first.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 T0=1772479800 # 2026-03-02 19:30 UTC

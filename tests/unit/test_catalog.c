@@ -66,7 +66,7 @@ static void test_example_loads(void)
     T_TRUE(c != NULL);
     if (!c)
         return;
-    T_EQ_INT(c->nservices, 23);
+    T_EQ_INT(c->nservices, 24);
     T_EQ_INT(c->nteams, 11);
     T_EQ_INT(c->npeople, 27);
     T_EQ_INT(c->npolicies, 11);
@@ -239,6 +239,16 @@ static void test_route(void)
     /* player-web and player-mobile are both tier 2 and match one dimension: name decides. */
     route_slice(c, "device=mobile,player=hls.js", t, &r, 0);
     T_EQ_STR(r.service, "player-mobile");
+    /* isp-interconnect serves "isp=*": any one ISP, below an exact value of another service */
+    route_slice(c, "isp=vodafone-de,region=EMEA", t, &r, 0);
+    T_EQ_STR(r.service, "isp-interconnect");
+    T_EQ_STR(r.team, "cdn-ops");
+    T_EQ_STR(r.matched, "isp=*");
+    T_EQ_INT(r.score, 1);
+    route_slice(c, "cdn=primary,isp=vodafone-de", t, &r, 0);
+    T_EQ_STR(r.service, "cdn-primary");
+    route_slice(c, "device=smart_tv,isp=telekom-de", t, &r, 0);
+    T_EQ_STR(r.service, "player-tv");
     route_slice(c, "region=EMEA", t, &r, OC_ENOTFOUND);
     T_EQ_STR(r.reason, "no service in the catalog serves region=EMEA");
     /* what nothing serves belongs to the example's default_owner */
@@ -445,7 +455,7 @@ static void test_state_persists(void)
     catalog_mod_destroy(m);
     m = NULL;
     T_EQ_INT(catalog_mod_new(st, NULL, &m, err, sizeof(err)), 0);
-    T_EQ_INT(m->cat->nservices, 23); /* 23 + cdn-tertiary - player-web */
+    T_EQ_INT(m->cat->nservices, 24); /* 24 + cdn-tertiary - player-web */
     T_TRUE(catalog_service_find(m->cat, "player-web") == NULL);
     T_EQ_STR(catalog_service_find(m->cat, "cdn-tertiary")->team, "cdn-ops");
     struct catalog_route r;
@@ -463,7 +473,7 @@ static void test_state_persists(void)
     T_EQ_STR(r.team, "cdn-ops");
     struct catalog_ref ref;
     T_EQ_INT(catalog_get(&app, &ref), 0);
-    T_EQ_INT(ref.cat->nservices, 23);
+    T_EQ_INT(ref.cat->nservices, 24);
     catalog_put(&ref);
     oc_app_withdraw(&app, CATALOG_PROVIDES);
     T_EQ_INT(catalog_get(&app, &ref), OC_ENOTFOUND);
