@@ -35,7 +35,7 @@ done
 base="http://$listen"
 
 if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
-    "$bin" sim --demo --target "$base" --token "$(cat "$data/ingest.token")" \
+    "$bin" sim --demo --edge-logs --target "$base" --token "$(cat "$data/ingest.token")" \
         >>"$data/sim.log" 2>&1 &
     pids="$pids $!"
     for _ in $(seq 1 50); do # the simulator logs its plan first
@@ -43,7 +43,7 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
         sleep 0.1
     done
     plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
-    sim_note="A simulated audience of 10,000 viewers is posting player beacons (log: $data/sim.log).
+    sim_note="A simulated audience of 10,000 viewers is posting player beacons, and its CDN the log lines of their requests (log: $data/sim.log).
   Its players follow the steering policy (examples/steering-policy.json) and read the
   feature flags every 10 s. It injects one fault every 8 minutes, then repeats:
 $plan

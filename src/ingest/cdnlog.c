@@ -484,7 +484,7 @@ static void finish(struct cmcd_batch *b, size_t n, struct line *l, const struct 
         if (l->dims[d].p)
             pe.dims[d] = l->dims[d];
     cmcd_apply_dims(&pe, dims);
-    if (player)
+    if (player && !(dims && dims->edge_only))
         *cmcd_batch_event(b, n) = pe;
     struct beacon_event *ee = cmcd_batch_event(b, n);
     *ee = (struct beacon_event){.ts_ms = l->ts_ms,

@@ -162,6 +162,8 @@ struct cmcd_batch {
  * route, borrowed until the fold). A NULL p: absent. */
 struct cmcd_dims {
     struct beacon_str d[BEACON_NDIMS];
+    int edge_only; /* logs: CMCD only names the request's dimensions; no player event (for
+                    * players that also send beacons, so no session is counted twice) */
 };
 
 void cmcd_batch_init(struct cmcd_batch *b, size_t max_lines);

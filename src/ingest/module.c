@@ -248,6 +248,12 @@ static int cdn_params(param_fn get, void *ctx, struct cdn_params *p, char *why, 
     }
     if (p->f == CDNLOG_CLOUDFRONT && cdnlog_fields_parse(list, &p->fields, why, n) != 0)
         return -1;
+    const char *pe = get(ctx, "player_events");
+    if (pe && strcmp(pe, "0") != 0 && strcmp(pe, "1") != 0) {
+        snprintf(why, n, "player_events: 0 or 1, got '%.40s'", pe);
+        return -1;
+    }
+    p->dims.edge_only = pe && pe[0] == '0';
     if (!p->dims.d[BEACON_CDN].p)
         p->dims.d[BEACON_CDN] = (struct beacon_str){fmt, (uint32_t)strlen(fmt)};
     return 0;
@@ -617,7 +623,8 @@ static const struct http_route routes[] = {
      " ?DIM=value sets a dimension) -> accepted, rejected, player_events, errors"},
     {"POST", "/v1/cdn-logs", post_cdn_logs, HTTP_INGEST, INGEST_MAX_BODY,
      "CDN log lines with CMCD: ?format=fastly|akamai|cloudfront (&fields=... for cloudfront,"
-     " ?DIM=value) -> accepted, rejected, player_events, errors"},
+     " ?DIM=value, &player_events=0 for edge series only) -> accepted, rejected, player_events,"
+     " errors"},
     {0},
 };
 

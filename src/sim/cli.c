@@ -31,7 +31,7 @@
 struct cli_args {
     const char *target, *token, *scenario, *topology, *truth, *duration;
     double speed, seed, viewers, batch, start;
-    int to_stdout, demo, steer, cdn_logs;
+    int to_stdout, demo, steer, cdn_logs, edge_logs;
 };
 
 #define A(f) offsetof(struct cli_args, f)
@@ -64,6 +64,11 @@ static const struct oc_opt cli_opts[] = {
     {"--cdn-logs", OC_OPT_FLAG, A(cdn_logs), NULL,
      "speak as the CDN: each event as the Fastly log line of its request, with CMCD, posted to "
      "/v1/cdn-logs?format=fastly (or written by --stdout) instead of beacons",
+     0, 0, NULL},
+    {"--edge-logs", OC_OPT_FLAG, A(edge_logs), NULL,
+     "beacons and, besides them, each event's Fastly log line posted to "
+     "/v1/cdn-logs?format=fastly&player_events=0: the CDN edge series fill while beacons stay "
+     "the only player source (nothing counted twice)",
      0, 0, NULL},
     {"--stdout", OC_OPT_FLAG, A(to_stdout), NULL, "write NDJSON to stdout instead of posting", 0, 0,
      NULL},
@@ -173,6 +178,7 @@ struct poster {
     int err;                   /* first fatal error */
     int cdn_logs;              /* --cdn-logs: Fastly log lines with CMCD, not beacons */
     struct sim_remote *remote; /* --steer: the players' steering and flags; or NULL */
+    struct poster *edge;       /* --edge-logs: the same events as edge-only log lines; or NULL */
 };
 
 static size_t discard(char *p, size_t sz, size_t n, void *arg)
@@ -208,9 +214,14 @@ static int post(struct poster *p)
     return OC_EIO;
 }
 
-/* Sends what is buffered. */
+/* Sends what is buffered (and what the edge-log poster holds). */
 static void flush(struct poster *p)
 {
+    if (p->edge) {
+        flush(p->edge);
+        if (p->edge->err && !p->err)
+            p->err = p->edge->err;
+    }
     if (!p->n || p->err)
         goto out;
     if (p->out) {
@@ -235,23 +246,35 @@ static void poster_sink(void *arg, const struct beacon_event *ev)
     }
     if (++p->n >= p->batch)
         flush(p);
+    if (p->edge)
+        poster_sink(p->edge, ev);
 }
 
-static int poster_init(struct poster *p, const struct cli_args *a)
+/* edge: 1 for the --edge-logs poster (edge-only log lines beside the beacons). */
+static int poster_init(struct poster *p, const struct cli_args *a, int edge)
 {
     const char *target = a->target ? a->target : getenv("ONCUE_SERVER");
     const char *token = a->token ? a->token : getenv("ONCUE_TOKEN");
     char auth[600];
     oc_buf_init(&p->body, CLI_BODY_MAX);
     p->batch = a->batch > 0 && a->batch <= CLI_MAX_BATCH ? (size_t)a->batch : 5000;
-    p->cdn_logs = a->cdn_logs;
+    p->cdn_logs = a->cdn_logs || edge;
     if (a->to_stdout) {
         p->out = stdout;
         return 0;
     }
     snprintf(p->url, sizeof(p->url), "%s%s", target ? target : "http://127.0.0.1:8470",
-             a->cdn_logs ? "/v1/cdn-logs?format=fastly" : "/v1/events");
-    if (a->steer && sim_remote_new(target ? target : "http://127.0.0.1:8470", &p->remote) != 0)
+             edge          ? "/v1/cdn-logs?format=fastly&player_events=0"
+             : a->cdn_logs ? "/v1/cdn-logs?format=fastly"
+                           : "/v1/events");
+    if (!edge && a->edge_logs) {
+        p->edge = oc_calloc(1, sizeof *p->edge);
+        int rc = poster_init(p->edge, a, 1);
+        if (rc)
+            return rc;
+    }
+    if (!edge && a->steer &&
+        sim_remote_new(target ? target : "http://127.0.0.1:8470", &p->remote) != 0)
         return OC_EIO;
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token ? token : "");
     if (!(p->curl = curl_easy_init()))
@@ -268,6 +291,10 @@ static int poster_init(struct poster *p, const struct cli_args *a)
 
 static void poster_free(struct poster *p)
 {
+    if (p->edge) {
+        poster_free(p->edge);
+        free(p->edge);
+    }
     sim_remote_free(p->remote);
     if (p->curl)
         curl_easy_cleanup(p->curl);
@@ -402,7 +429,7 @@ static int run(struct cli_args *a)
         rc = OC_EINVAL;
     }
     if (rc == 0)
-        rc = poster_init(&p, a);
+        rc = poster_init(&p, a, 0);
     int forever = a->demo && !run_ms;
     for (uint64_t cycle = 0; rc == 0 && (cycle == 0 || forever); cycle++) {
         int64_t start = a->start > 0 ? (int64_t)a->start * 1000
@@ -449,6 +476,11 @@ int sim_cli_main(int argc, char **argv)
         a.speed = a.to_stdout ? 0 : 1;
     if (a.steer && a.to_stdout) {
         fprintf(stderr, "oncue sim: --steer needs a server, not --stdout\n");
+        return 2;
+    }
+    if (a.edge_logs && (a.to_stdout || a.cdn_logs)) {
+        fprintf(stderr, "oncue sim: --edge-logs posts beside beacons: not with %s\n",
+                a.to_stdout ? "--stdout" : "--cdn-logs (log lines only)");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

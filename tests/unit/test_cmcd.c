@@ -288,6 +288,16 @@ static void test_fastly(void)
     T_EQ_INT(b.errors[4].line, 7);
     T_CONTAINS(b.errors[4].detail, "pop: ");
     T_CONTAINS(b.errors[4].detail, "printable ASCII");
+    /* player_events=0: the same lines give the edge events only, the first still in the
+     * player's leaf (its CMCD names the title) */
+    d.edge_only = 1;
+    T_EQ_INT(cdnlog_parse(&b, CDNLOG_FASTLY, NULL, body, strlen(body), &d), 0);
+    T_EQ_INT(b.nedge, 2);
+    T_EQ_INT(b.nev, 2);
+    T_EQ_INT(b.ev[0].type, BEACON_EDGE);
+    T_TRUE(str_is(b.ev[0].dims[BEACON_TITLE], "t1"));
+    T_EQ_INT(b.ev[1].type, BEACON_EDGE);
+    T_EQ_INT(b.ev[1].edge_status, 503);
     cmcd_batch_free(&b);
 }
 
