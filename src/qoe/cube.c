@@ -85,10 +85,14 @@ const struct oc_setting qoe_cube_settings[] = {
     {"ingest.value_idle_s", OC_SETTING_INT, "604800", 60, 315360000, NULL, F(value_idle_s), NULL,
      "a dimension value not seen for this many seconds ages out: its id is free for a new value"
      " and its past minutes count under `other` (7 days by default)"},
-    {"ingest.new_values_per_minute", OC_SETTING_U32, "100", 1, 1000000, NULL,
+    {"ingest.new_values_per_minute", OC_SETTING_U32, "2000", 1, 1000000, NULL,
      F(new_values_per_minute), NULL,
-     "dimension values never seen before that one token or public ingest key may add per minute"
-     " (all dimensions together); past it the event counts with the value as `other`"},
+     "dimension values never seen before that one token or public ingest key may add to one"
+     " dimension per minute; past it the event counts with the value as `other`"},
+    {"ingest.junk_max_events", OC_SETTING_U32, "10", 0, 1000000, NULL, F(junk_max_events), NULL,
+     "when a dimension is nearly full, values seen in at most this many events..."},
+    {"ingest.junk_idle_s", OC_SETTING_INT, "3600", 60, 315360000, NULL, F(junk_idle_s), NULL,
+     "... and not for this many seconds are junk: aged out early to keep room for new values"},
     {"ingest.regions", OC_SETTING_STR, "", 0, 0, NULL, F(closed_regions), NULL,
      "comma-separated: the only region values kept (the topology's regions); any other counts as"
      " `other`. Empty: any region, within the caps"},

@@ -69,7 +69,9 @@ struct qoe_cube_opts {
     int64_t query_max_cells;          /* qoe.query_max_cells: groups x points of one answer */
     int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
     int64_t value_idle_s;             /* ingest.value_idle_s: unseen this long, a value ages out */
-    uint32_t new_values_per_minute;   /* ingest.new_values_per_minute, per principal */
+    uint32_t new_values_per_minute;   /* ingest.new_values_per_minute, per principal and dim */
+    uint32_t junk_max_events;         /* ingest.junk_max_events: a junk value's events at most */
+    int64_t junk_idle_s;              /* ingest.junk_idle_s: and idle at least */
     char *closed_regions;             /* ingest.regions: "" open, else the only regions */
     char *closed_cdns;                /* ingest.cdns: likewise for cdn */
 };

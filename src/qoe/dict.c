@@ -70,6 +70,7 @@ void dict_values_init(struct dict_values *v, uint32_t max)
     v->buf = oc_calloc(v->max, DICT_STRIDE);
     v->len = oc_calloc(v->max, sizeof *v->len);
     v->seen = oc_calloc(v->max, sizeof *v->seen);
+    v->events = oc_calloc(v->max, sizeof *v->events);
     v->saved = oc_calloc(v->max, sizeof *v->saved);
     v->isfree = oc_calloc(v->max, sizeof *v->isfree);
     v->freelist = oc_calloc(v->max, sizeof *v->freelist);
@@ -84,6 +85,7 @@ void dict_values_free(struct dict_values *v)
     free(v->buf);
     free(v->len);
     free(v->seen);
+    free(v->events);
     free(v->saved);
     free(v->isfree);
     free(v->freelist);
@@ -127,6 +129,7 @@ uint32_t dict_value_intern(struct dict_values *v, const char *s, uint32_t n, int
         id = v->freelist[--v->nfree];
         values_put(v, id, s, n);
         v->seen[id] = now_s;
+        v->events[id] = 0;
         v->reused = oc_grow(v->reused, &v->capreused, v->nreused + 1, sizeof *v->reused);
         v->reused[v->nreused++] = id;
     } else {
@@ -143,6 +146,7 @@ void dict_value_free(struct dict_values *v, uint32_t id)
     v->len[id] = 0;
     v->buf[(size_t)id * DICT_STRIDE] = 0;
     v->seen[id] = 0;
+    v->events[id] = 0;
     v->freelist[v->nfree++] = id;
 }
 
@@ -212,7 +216,8 @@ uint32_t dict_leaf_intern(struct dict_leaves *l, const uint32_t *dims, int *fold
     return id;
 }
 
-int dict_value_load(struct dict_values *v, uint32_t id, const char *s, uint32_t n, int64_t seen_s)
+int dict_value_load(struct dict_values *v, uint32_t id, const char *s, uint32_t n, int64_t seen_s,
+                    uint32_t events)
 {
     uint32_t have;
     if (id < atomic_load(&v->n) || id >= v->max || n > QOE_MAX_DIM_VALUE ||
@@ -225,6 +230,7 @@ int dict_value_load(struct dict_values *v, uint32_t id, const char *s, uint32_t 
         atomic_store_explicit(&v->n, gap + 1, memory_order_release);
     }
     values_add(v, s, n, seen_s);
+    v->events[id] = events;
     return 0;
 }
 

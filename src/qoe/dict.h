@@ -29,6 +29,7 @@ struct dict_values {
     uint32_t *len;      /* id -> length */
     int64_t *seen;      /* id -> start (unix s) of the newest closed minute holding it, or when
                            it was added; 0: never (loaded without one) */
+    uint32_t *events;   /* id -> events counted with it in closed minutes (saturating) */
     int64_t *saved;     /* id -> seen as last written to the store: set when the id is added
                            (before it is published), then by the persisting thread */
     uint8_t *isfree;    /* id -> 1 while free (aged out, not yet reused) */
@@ -74,7 +75,8 @@ int dict_value_find(const struct dict_values *v, const char *s, size_t n, uint32
 
 /* Appends s as value id (loading from the store), seen at seen_s: 0, or OC_EINVAL unless id
  * is past the last id loaded, s is new and the cap allows it. Ids skipped over are free. */
-int dict_value_load(struct dict_values *v, uint32_t id, const char *s, uint32_t n, int64_t seen_s);
+int dict_value_load(struct dict_values *v, uint32_t id, const char *s, uint32_t n, int64_t seen_s,
+                    uint32_t events);
 
 void dict_leaves_init(struct dict_leaves *l, uint32_t max);
 void dict_leaves_free(struct dict_leaves *l);

@@ -81,9 +81,11 @@ int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen)
     return rc;
 }
 
-/* 1 when principal may add one more value this minute (and counts it), else 0 (mu held). */
-static int budget_take(struct qoe_cube *c, uint64_t principal, int64_t minute)
+/* 1 when principal may add one more value to dimension d this minute (and counts it), else 0
+ * (mu held). */
+static int budget_take(struct qoe_cube *c, uint64_t principal, int d, int64_t minute)
 {
+    principal = qoe_hash(&principal, sizeof principal, (uint64_t)d + 1) | 1;
     struct cube_budget *b = &c->budget[principal % BUDGET_SLOTS];
     if (b->minute != minute || (b->who != principal && b->used == 0)) {
         b->minute = minute;
@@ -116,7 +118,7 @@ uint32_t cube_value_intern(struct qoe_cube *c, int d, const char *s, uint32_t n,
         *why = INTERN_FOLDED;
         return 1;
     }
-    if (principal && !budget_take(c, principal, now_s / 60)) {
+    if (principal && !budget_take(c, principal, d, now_s / 60)) {
         *why = INTERN_REFUSED;
         return 1;
     }
@@ -126,19 +128,64 @@ uint32_t cube_value_intern(struct qoe_cube *c, int d, const char *s, uint32_t n,
     return id;
 }
 
-/* Marks the values of leaf seen at t (mu held). */
-static void mark_leaf(struct qoe_cube *c, uint32_t leaf, int64_t t)
+/* Marks the values of leaf seen at t in events more events (mu held). */
+static void mark_leaf(struct qoe_cube *c, uint32_t leaf, int64_t t, uint64_t events)
 {
     const uint32_t *dims = c->leaves.dims + (size_t)leaf * BEACON_NDIMS;
-    for (int d = 0; d < BEACON_NDIMS; d++)
-        if (c->vals[d].seen[dims[d]] < t)
-            c->vals[d].seen[dims[d]] = t;
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        struct dict_values *v = &c->vals[d];
+        uint32_t id = dims[d];
+        if (v->seen[id] < t)
+            v->seen[id] = t;
+        v->events[id] =
+            v->events[id] + events > UINT32_MAX ? UINT32_MAX : (uint32_t)(v->events[id] + events);
+    }
 }
 
 void cube_mark_seen(struct qoe_cube *c, const struct qoe_minute *cm)
 {
     for (uint32_t i = 0; i < cm->nrows; i++)
-        mark_leaf(c, cm->leaf[i], cm->t);
+        mark_leaf(c, cm->leaf[i], cm->t,
+                  (uint64_t)cm->starts[i] + cm->hb_sessions[i] +
+                      (cm->edge_req ? cm->edge_req[i] : 0));
+}
+
+struct junk {
+    int64_t seen;
+    uint32_t id;
+};
+
+static int junk_cmp(const void *a, const void *b)
+{
+    const struct junk *x = a, *y = b;
+    return x->seen < y->seen ? -1 : x->seen > y->seen ? 1 : x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Marks in *gone (allocated if NULL) the junk of dimension d to free so that a reserve of ids
+ * (a hundredth of the cap, at least 16) is free: values seen in at most junk_max_events
+ * events and idle junk_idle_s, least recently seen first (mu held). Returns how many. */
+static int pick_junk(struct qoe_cube *c, int d, uint8_t **gonep, uint32_t already, int64_t now_s)
+{
+    struct dict_values *v = &c->vals[d];
+    uint32_t n = atomic_load(&v->n), reserve = v->max / 100 > 16 ? v->max / 100 : 16;
+    uint32_t room = v->nfree + (v->max - n) + already;
+    if (room >= reserve)
+        return 0;
+    if (!*gonep)
+        *gonep = oc_calloc(n, 1);
+    uint8_t *gone = *gonep;
+    struct junk *j = oc_malloc((size_t)n * sizeof *j);
+    uint32_t nj = 0;
+    for (uint32_t id = 2; id < n; id++)
+        if (!v->isfree[id] && !gone[id] && v->events[id] <= c->o.junk_max_events &&
+            v->seen[id] + c->o.junk_idle_s <= now_s && (!c->persist || id < c->saved_values[d]))
+            j[nj++] = (struct junk){v->seen[id], id};
+    qsort(j, nj, sizeof *j, junk_cmp);
+    uint32_t take = reserve - room < nj ? reserve - room : nj;
+    for (uint32_t i = 0; i < take; i++)
+        gone[j[i].id] = 1;
+    free(j);
+    return (int)take;
 }
 
 int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
@@ -151,7 +198,7 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
     c->last_sweep_s = now_s;
     for (int i = 0; i < c->nopen; i++)
         for (uint32_t k = 0; c->open[i].used && k < c->open[i].nacc; k++)
-            mark_leaf(c, c->open[i].acc[k].leaf, c->open[i].t);
+            mark_leaf(c, c->open[i].acc[k].leaf, c->open[i].t, 0);
     char ignore[8];
     close_dim(c, BEACON_REGION, c->closed[BEACON_REGION] ? c->o.closed_regions : NULL, "", now_s,
               ignore, sizeof ignore);
@@ -160,7 +207,7 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
     uint8_t *gone[BEACON_NDIMS] = {0};
     for (int d = 0; d < BEACON_NDIMS; d++) {
         struct dict_values *v = &c->vals[d];
-        uint32_t n = atomic_load(&v->n);
+        uint32_t n = atomic_load(&v->n), nd = 0;
         for (uint32_t id = 2; id < n; id++) {
             if (v->isfree[id])
                 continue;
@@ -172,8 +219,10 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
             if (!gone[d])
                 gone[d] = oc_calloc(n, 1);
             gone[d][id] = 1;
-            aged++;
+            nd++;
         }
+        nd += (uint32_t)pick_junk(c, d, &gone[d], nd, now_s);
+        aged += (int)nd;
     }
     if (aged) {
         pthread_rwlock_wrlock(&c->rw);
@@ -207,7 +256,6 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
                 }
             if (gone[d])
                 dict_values_rehash(v);
-            free(gone[d]);
         }
         dict_leaves_rehash(&c->leaves);
         c->serial = cube_new_serial(); /* every thread's cache is stale */
@@ -215,9 +263,11 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
     }
     pthread_mutex_unlock(&c->mu);
     pthread_rwlock_unlock(&c->dict_rw);
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        free(gone[d]);
     if (aged)
-        oc_log(OC_LOG_INFO, "qoe: %d dimension values not seen for %lld s aged out", aged,
-               (long long)c->o.value_idle_s);
+        oc_log(OC_LOG_INFO, "qoe: %d dimension values aged out (idle, or junk in a full dimension)",
+               aged);
     return aged;
 }
 

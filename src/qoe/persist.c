@@ -68,6 +68,7 @@ struct changes {
         int d;
         uint32_t id;
         int64_t seen;
+        uint32_t events;
         char value[DICT_STRIDE]; /* "" for a seen time only */
     } * vals;
     size_t nvals, capvals;
@@ -104,7 +105,7 @@ static void take_changes(struct qoe_cube *c, struct changes *ch)
                 continue;
             ch->vals = oc_grow(ch->vals, &ch->capvals, ch->nvals + 1, sizeof *ch->vals);
             struct value_row *r = &ch->vals[ch->nvals++];
-            r->d = d, r->id = id, r->seen = v->seen[id];
+            r->d = d, r->id = id, r->seen = v->seen[id], r->events = v->events[id];
             memcpy(r->value, dict_value_str(v, id), v->len[id] + 1);
         }
         v->nreused = 0;
@@ -113,7 +114,8 @@ static void take_changes(struct qoe_cube *c, struct changes *ch)
                 continue;
             ch->vals = oc_grow(ch->vals, &ch->capvals, ch->nvals + 1, sizeof *ch->vals);
             struct value_row *r = &ch->vals[ch->nvals++];
-            r->d = d, r->id = id, r->seen = v->seen[id], r->value[0] = 0;
+            r->d = d, r->id = id, r->seen = v->seen[id], r->events = v->events[id];
+            r->value[0] = 0;
         }
     }
 }
@@ -169,10 +171,11 @@ static int write_changes(struct store *s, const struct changes *ch)
         const struct value_row *r = &ch->vals[i];
         if (r->value[0] && (rc = store_prepare(s, QOE_SQL_VALUE_INS, &st)) == 0) {
             STORE_BIND(st, STORE_INT(r->d), STORE_INT(r->id), STORE_TEXT(r->value),
-                       STORE_INT(r->seen));
+                       STORE_INT(r->seen), STORE_INT(r->events));
             rc = step_done(st);
         } else if (!r->value[0] && (rc = store_prepare(s, QOE_SQL_VALUE_SEEN, &st)) == 0) {
-            STORE_BIND(st, STORE_INT(r->seen), STORE_INT(r->d), STORE_INT(r->id));
+            STORE_BIND(st, STORE_INT(r->seen), STORE_INT(r->events), STORE_INT(r->d),
+                       STORE_INT(r->id));
             rc = step_done(st);
         }
     }
@@ -198,7 +201,7 @@ static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint3
              * free them; their seen time is the one they were added with */
             const struct dict_values *v = &c->vals[d];
             STORE_BIND(st, STORE_INT(d), STORE_INT(id), STORE_TEXT(dict_value_str(v, id)),
-                       STORE_INT(v->saved[id]));
+                       STORE_INT(v->saved[id]), STORE_INT(0));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
@@ -313,9 +316,11 @@ static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t er
     while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
         int64_t d = store_col_int(st, 0), id = store_col_int(st, 1);
         const char *v = store_col_text(st, 2);
+        int64_t ev = store_col_int(st, 4);
+        ev = ev < 0 ? 0 : ev > UINT32_MAX ? UINT32_MAX : ev;
         if (d < 0 || d >= BEACON_NDIMS || id < 0 || id > UINT32_MAX || !v ||
-            dict_value_load(&c->vals[d], (uint32_t)id, v, (uint32_t)strlen(v),
-                            store_col_int(st, 3)) != 0) {
+            dict_value_load(&c->vals[d], (uint32_t)id, v, (uint32_t)strlen(v), store_col_int(st, 3),
+                            (uint32_t)ev) != 0) {
             snprintf(err, errlen,
                      "qoe_values: value %lld of dimension %lld does not load (was "
                      "ingest.max_values_per_dim larger before?)",

@@ -34,7 +34,7 @@ struct qoe_cube {
     struct dict_values vals[BEACON_NDIMS];
     struct dict_leaves leaves;
     int closed[BEACON_NDIMS];                /* 1: only the listed values (ingest.regions, .cdns) */
-    struct cube_budget budget[BUDGET_SLOTS]; /* new values per principal this minute */
+    struct cube_budget budget[BUDGET_SLOTS]; /* new values per principal and dim this minute */
     int64_t last_sweep_s;                    /* the cube's clock at the last sweep */
     uint64_t *swept_vals; /* (dim << 32 | id) aged out since the store last heard */
     size_t nswept_vals, capswept_vals;

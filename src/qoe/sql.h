@@ -10,12 +10,12 @@
 #define OC_QOE_SQL_H
 
 #define QOE_SQL_VALUE_INS                                                                          \
-    "INSERT OR REPLACE INTO qoe_values(dim, id, value, seen) VALUES (?, ?, ?, ?)"
-#define QOE_SQL_VALUE_SEEN "UPDATE qoe_values SET seen = ? WHERE dim = ? AND id = ?"
+    "INSERT OR REPLACE INTO qoe_values(dim, id, value, seen, events) VALUES (?, ?, ?, ?, ?)"
+#define QOE_SQL_VALUE_SEEN "UPDATE qoe_values SET seen = ?, events = ? WHERE dim = ? AND id = ?"
 #define QOE_SQL_VALUE_DEL  "DELETE FROM qoe_values WHERE dim = ? AND id = ?"
 #define QOE_SQL_LEAF_INS   "INSERT OR REPLACE INTO qoe_leaves(id, dims) VALUES (?, ?)"
 #define QOE_SQL_MINUTE_INS "INSERT OR REPLACE INTO qoe_minutes(res, t, data) VALUES (?, ?, ?)"
-#define QOE_SQL_VALUES     "SELECT dim, id, value, seen FROM qoe_values ORDER BY dim, id"
+#define QOE_SQL_VALUES     "SELECT dim, id, value, seen, events FROM qoe_values ORDER BY dim, id"
 #define QOE_SQL_LEAVES     "SELECT id, dims FROM qoe_leaves ORDER BY id"
 #define QOE_SQL_MINUTES    "SELECT t, data FROM qoe_minutes WHERE res = 60 AND t >= ? ORDER BY t"
 #define QOE_SQL_LAST       "SELECT max(t) FROM qoe_minutes WHERE res = 60"
