@@ -90,9 +90,11 @@ const struct oc_setting qoe_cube_settings[] = {
      "dimension values never seen before that one token or public ingest key may add to one"
      " dimension per minute; past it the event counts with the value as `other`"},
     {"ingest.junk_max_events", OC_SETTING_U32, "10", 0, 1000000, NULL, F(junk_max_events), NULL,
-     "when a dimension is nearly full, values seen in at most this many events..."},
+     "a value seen in at most this many events and idle for ingest.junk_idle_s is junk: when a"
+     " dimension is nearly full (less than a hundredth of its cap free, at least 16) junk ages"
+     " out early, least recently seen first"},
     {"ingest.junk_idle_s", OC_SETTING_INT, "3600", 60, 315360000, NULL, F(junk_idle_s), NULL,
-     "... and not for this many seconds are junk: aged out early to keep room for new values"},
+     "seconds junk (see ingest.junk_max_events) must be idle before it can age out early"},
     {"ingest.regions", OC_SETTING_STR, "", 0, 0, NULL, F(closed_regions), NULL,
      "comma-separated: the only region values kept (the topology's regions); any other counts as"
      " `other`. Empty: any region, within the caps"},

@@ -301,8 +301,9 @@ static void render_cube(struct oc_buf *b, struct qoe_cube *c)
     qoe_cube_stats(c, &st);
     counter(b, "oncue_ingest_events_accepted_total", "Beacon events folded into the cube.",
             (double)st.accepted);
-    oc_metrics_family(b, "oncue_ingest_values_folded_total", "counter",
-                      "Events whose dimension value was folded into other by the cap.");
+    oc_metrics_family(
+        b, "oncue_ingest_values_folded_total", "counter",
+        "Events whose dimension value was folded into other (the cap, a closed list).");
     for (int d = 0; d < BEACON_NDIMS; d++) {
         const char *labels[] = {"dim", beacon_dim_names[d], NULL};
         oc_metrics_sample(b, "oncue_ingest_values_folded_total", labels, (double)st.folded[d]);
