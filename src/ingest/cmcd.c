@@ -673,7 +673,7 @@ int cmcd_batch_keep(struct cmcd_batch *b, const uint8_t *bits, uint32_t nev)
 
 size_t cmcd_fold(struct qoe_cube *c, struct cmcd_batch *b, _Atomic uint64_t *rejected)
 {
-    struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict};
+    struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict, b->principal};
     size_t ok = b->nev ? qoe_cube_add(c, &f) : 0;
     for (size_t i = 0; i < b->nev; i++) {
         if (b->reason[b->ev_line[i]] != CMCD_OK) /* a line's edge and player events */

@@ -155,7 +155,8 @@ struct cmcd_batch {
     size_t nerrors;
     char *scratch; /* unescaped and decoded strings; owned */
     size_t scratch_cap, used;
-    size_t max_lines; /* hard cap of one body */
+    size_t max_lines;   /* hard cap of one body */
+    uint64_t principal; /* the sender (qoe_principal), charged for new values; 0: none */
 };
 
 /* Dimensions a body's lines get when the line has none of its own (query parameters of the

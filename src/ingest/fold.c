@@ -7,7 +7,7 @@
 
 size_t ingest_fold(struct qoe_cube *c, struct ingest_batch *b, struct ingest_stats *st)
 {
-    struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict};
+    struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict, b->principal};
     size_t ok = qoe_cube_add(c, &f);
     for (size_t i = 0; i < b->nev; i++) {
         if (b->verdict[i] == QOE_FOLD_TOO_OLD)

@@ -59,7 +59,8 @@ struct ingest_batch {
     size_t nitems, cap_items;
     char *scratch; /* unescaped strings; owned */
     size_t scratch_cap;
-    size_t max_items; /* hard cap on items per body */
+    size_t max_items;   /* hard cap on items per body */
+    uint64_t principal; /* the sender (qoe_principal), charged for new values; 0: none */
 };
 
 void ingest_batch_init(struct ingest_batch *b, size_t max_items);

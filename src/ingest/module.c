@@ -182,6 +182,7 @@ static void post_events(struct http_req *req)
     } else if (rc != 0) {
         http_problem(req, 400, "%s", err);
     } else {
+        b.principal = qoe_principal(req->principal ? req->principal : "anonymous");
         size_t ok = ingest_fold(m->cube, &b, &m->stats);
         uint64_t seq = 0;
         if (ok && m->wal && log_accepted(m, req, &b, &seq) != 0)
@@ -303,6 +304,7 @@ static int log_cmcd(struct ingest_mod *m, struct http_req *req, const struct cmc
 static void cmcd_finish(struct ingest_mod *m, struct http_req *req, struct cmcd_batch *b, int route)
 {
     uint64_t seq = 0;
+    b->principal = qoe_principal(req->principal ? req->principal : "anonymous");
     size_t ok = cmcd_fold(m->cube, b, m->lines_rejected[route]);
     atomic_fetch_add(&m->lines_ok[route], b->nlines - b->rejected);
     if (ok && m->wal && log_cmcd(m, req, b, &seq) != 0)

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <lz4.h>
 #include <zlib.h>
@@ -230,18 +231,24 @@ int ingest_wal_open(const char *data_dir, int sync, ingest_wal_record_fn fn, voi
     return 0;
 }
 
-/* Writes all of buf to fd; 0 or -1. */
-static int write_all(int fd, const void *buf, size_t n)
+/* Writes all of the n buffers of v to fd, in one writev when the kernel takes it whole (v is
+ * advanced past what was written); 0 or -1. */
+static int write_all(int fd, struct iovec *v, int n)
 {
-    const char *p = buf;
     while (n > 0) {
-        ssize_t k = write(fd, p, n);
+        ssize_t k = writev(fd, v, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             return -1;
-        p += k;
-        n -= (size_t)k;
+        while (n > 0 && (size_t)k >= v->iov_len) {
+            k -= (ssize_t)v->iov_len;
+            v++, n--;
+        }
+        if (n > 0) {
+            v->iov_base = (char *)v->iov_base + k;
+            v->iov_len -= (size_t)k;
+        }
     }
     return 0;
 }
@@ -258,17 +265,15 @@ static int rotate(struct ingest_wal *w)
     return open_seg(w, w->segs[w->nsegs - 1].no + 1);
 }
 
-/* Appends one record whose body is stored (stored bytes; raw: its size decompressed, 0 when
- * stored as received). mu held; 0 or OC_EIO. */
-static int append(struct ingest_wal *w, const char *stored, size_t len, uint32_t raw,
-                  const uint8_t *bits, uint32_t nev, int64_t max_ts_ms)
+/* Appends one record: its header h (crc set) and the bitmap and stored body. mu held; 0 or
+ * OC_EIO. */
+static int append(struct ingest_wal *w, const struct wal_head *h, const uint8_t *bits,
+                  const char *stored)
 {
-    size_t nbits = ((size_t)nev + 7) / 8;
-    struct wal_head h = {WAL_MAGIC, (uint32_t)len, nev, 0, max_ts_ms, raw, 0};
-    uLong crc = crc32(0, bits, (uInt)nbits);
-    h.crc = (uint32_t)crc32(crc, (const Bytef *)stored, (uInt)len);
-    if (write_all(w->fd, &h, WAL_HEAD) || write_all(w->fd, bits, nbits) ||
-        write_all(w->fd, stored, len)) {
+    size_t nbits = ((size_t)h->nev + 7) / 8, len = h->stored;
+    int64_t max_ts_ms = h->max_ts;
+    struct iovec v[3] = {{(void *)h, WAL_HEAD}, {(void *)bits, nbits}, {(void *)stored, len}};
+    if (write_all(w->fd, v, 3)) {
         oc_log(OC_LOG_ERROR, "ingest: cannot write to the log in %s: %s", w->dir, strerror(errno));
         w->failed = 1;
         return OC_EIO;
@@ -297,6 +302,12 @@ int ingest_wal_write(struct ingest_wal *w, const char *body, size_t len, const u
         if (zlen <= 0 || (size_t)zlen >= len)
             zlen = 0;
     }
+    /* the record's header and checksum too: the mutex covers only the write */
+    const char *stored = zlen ? z : body;
+    size_t slen = zlen ? (size_t)zlen : len;
+    struct wal_head h = {WAL_MAGIC, (uint32_t)slen, nev, 0, max_ts_ms, zlen ? (uint32_t)len : 0, 0};
+    h.crc =
+        (uint32_t)crc32(crc32(0, bits, (uInt)((nev + 7) / 8)), (const Bytef *)stored, (uInt)slen);
     pthread_mutex_lock(&w->mu);
     while (w->syncing && w->seg_bytes >= WAL_SEG_BYTES) /* a rotation waits for the sync */
         pthread_cond_wait(&w->synced, &w->mu);
@@ -305,8 +316,7 @@ int ingest_wal_write(struct ingest_wal *w, const char *body, size_t len, const u
     if (rc == 0 && w->seg_bytes >= WAL_SEG_BYTES)
         rc = rotate(w);
     if (rc == 0)
-        rc = zlen ? append(w, z, (size_t)zlen, (uint32_t)len, bits, nev, max_ts_ms)
-                  : append(w, body, len, 0, bits, nev, max_ts_ms);
+        rc = append(w, &h, bits, stored);
     *seq = w->appended;
     pthread_mutex_unlock(&w->mu);
     free(z);

@@ -22,6 +22,16 @@
 
 static _Atomic uint64_t cube_serials; /* the last serial handed out */
 
+uint64_t cube_new_serial(void)
+{
+    return atomic_fetch_add(&cube_serials, 1) + 1;
+}
+
+uint64_t qoe_principal(const char *name)
+{
+    return qoe_hash(name, strlen(name), 3) | 1;
+}
+
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
@@ -72,6 +82,24 @@ const struct oc_setting qoe_cube_settings[] = {
      F(query_max_answer_bytes), NULL,
      "bytes of JSON one GET /v1/qoe answer may have (estimated before the query runs, checked "
      "while it is written); past it 422"},
+    {"ingest.value_idle_s", OC_SETTING_INT, "604800", 60, 315360000, NULL, F(value_idle_s), NULL,
+     "a dimension value not seen for this many seconds ages out: its id is free for a new value"
+     " and its past minutes count under `other` (7 days by default)"},
+    {"ingest.new_values_per_minute", OC_SETTING_U32, "2000", 1, 1000000, NULL,
+     F(new_values_per_minute), NULL,
+     "dimension values never seen before that one token or public ingest key may add to one"
+     " dimension per minute; past it the event counts with the value as `other`"},
+    {"ingest.junk_max_events", OC_SETTING_U32, "10", 0, 1000000, NULL, F(junk_max_events), NULL,
+     "a value seen in at most this many events and idle for ingest.junk_idle_s is junk: when a"
+     " dimension is nearly full (less than a hundredth of its cap free, at least 16) junk ages"
+     " out early, least recently seen first"},
+    {"ingest.junk_idle_s", OC_SETTING_INT, "3600", 60, 315360000, NULL, F(junk_idle_s), NULL,
+     "seconds junk (see ingest.junk_max_events) must be idle before it can age out early"},
+    {"ingest.regions", OC_SETTING_STR, "", 0, 0, NULL, F(closed_regions), NULL,
+     "comma-separated: the only region values kept (the topology's regions); any other counts as"
+     " `other`. Empty: any region, within the caps"},
+    {"ingest.cdns", OC_SETTING_STR, "", 0, 0, NULL, F(closed_cdns), NULL,
+     "comma-separated: the only cdn values kept; any other counts as `other`. Empty: any cdn"},
     {0},
 };
 
@@ -93,8 +121,14 @@ struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock 
     if (c->o.memory_minutes < 1)
         c->o.memory_minutes = 1;
     c->clock = clock;
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra); /* a sweep must not wait behind a stream of batches */
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->dict_rw, &ra);
+    pthread_rwlockattr_destroy(&ra);
     pthread_mutex_init(&c->mu, NULL);
     pthread_rwlock_init(&c->rw, NULL);
+    c->last_sweep_s = INT64_MIN;
     for (int d = 0; d < BEACON_NDIMS; d++)
         dict_values_init(&c->vals[d], c->o.max_values_per_dim + 2);
     dict_leaves_init(&c->leaves, c->o.max_leaves);
@@ -108,7 +142,7 @@ struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock 
     if (c->o.complete_after_s < 0 || c->o.complete_after_s > c->o.allowed_lateness_s)
         c->o.complete_after_s = c->o.allowed_lateness_s;
     c->mem_lo_s = INT64_MIN;
-    c->serial = atomic_fetch_add(&cube_serials, 1) + 1;
+    c->serial = cube_new_serial();
     return c;
 }
 
@@ -129,7 +163,10 @@ void qoe_cube_destroy(struct qoe_cube *c)
     for (int d = 0; d < BEACON_NDIMS; d++)
         dict_values_free(&c->vals[d]);
     dict_leaves_free(&c->leaves);
+    free(c->swept_vals);
+    free(c->swept_leaves);
     pthread_rwlock_destroy(&c->rw);
+    pthread_rwlock_destroy(&c->dict_rw);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -151,6 +188,7 @@ static void close_slot(struct qoe_cube *c, struct open_minute *m)
 {
     c->st.minutes_revised += m->published && m->dirty;
     struct qoe_minute *cm = minute_close(m);
+    cube_mark_seen(c, cm);
     cube_queue_minute(c, cm);
     ring_put(c, cm);
     c->st.minutes_closed++;
@@ -174,6 +212,7 @@ static void publish_complete(struct qoe_cube *c, int64_t upto_s)
 
 void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm)
 {
+    cube_mark_seen(c, cm);
     ring_put(c, cm);
     if (cm->t + 60 > c->closed_upto_s)
         c->closed_upto_s = cm->t + 60;
@@ -282,8 +321,10 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f)
         ok += v == QOE_FOLD_OK;
     }
     c->st.accepted += ok;
-    for (int d = 0; d < BEACON_NDIMS; d++)
+    for (int d = 0; d < BEACON_NDIMS; d++) {
         c->st.folded[d] += rc.folded[d];
+        c->st.refused[d] += rc.refused[d];
+    }
     c->st.leaves_folded += rc.leaves_folded;
     int64_t max_ts = c->max_ts_ms;
     pthread_mutex_unlock(&c->mu);
@@ -329,7 +370,7 @@ void qoe_cube_stats(struct qoe_cube *c, struct qoe_cube_stats *out)
     *out = c->st;
     out->leaves = atomic_load(&c->leaves.n);
     for (int d = 0; d < BEACON_NDIMS; d++)
-        out->values[d] = atomic_load(&c->vals[d].n);
+        out->values[d] = atomic_load(&c->vals[d].n) - c->vals[d].nfree;
     out->watermark_ms =
         c->max_ts_ms == INT64_MIN ? INT64_MIN : c->max_ts_ms - c->o.allowed_lateness_s * 1000;
     out->closed_upto_s = c->closed_upto_s;
@@ -378,7 +419,7 @@ uint32_t qoe_cube_nleaves(struct qoe_cube *c)
 
 const char *qoe_cube_value(struct qoe_cube *c, int d, uint32_t id)
 {
-    return c->vals[d].val[id];
+    return dict_value_str(&c->vals[d], id);
 }
 
 uint32_t qoe_cube_nvalues(struct qoe_cube *c, int d)

@@ -30,10 +30,14 @@ enum qoe_fold_verdict {
 struct qoe_fold {
     const struct beacon_event *ev; /* valid events */
     size_t n;
-    uint32_t *leaf;   /* scratch: ev[i]'s leaf id */
-    uint64_t *sh;     /* scratch: ev[i]'s session hash (heartbeats) */
-    uint8_t *verdict; /* OUT: enum qoe_fold_verdict per event */
+    uint32_t *leaf;     /* scratch: ev[i]'s leaf id */
+    uint64_t *sh;       /* scratch: ev[i]'s session hash (heartbeats) */
+    uint8_t *verdict;   /* OUT: enum qoe_fold_verdict per event */
+    uint64_t principal; /* hash of the sender (qoe_principal); 0: trusted, no budget */
 };
+
+/* The principal key of a sender's name (a token's or public ingest key's), never 0. */
+uint64_t qoe_principal(const char *name);
 
 /* 64-bit hash of n bytes (also the session hash of the cube). */
 uint64_t qoe_hash(const void *p, size_t n, uint64_t seed);
@@ -64,6 +68,12 @@ struct qoe_cube_opts {
     int64_t retention_days;           /* stored rows older than this are deleted */
     int64_t query_max_cells;          /* qoe.query_max_cells: groups x points of one answer */
     int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
+    int64_t value_idle_s;             /* ingest.value_idle_s: unseen this long, a value ages out */
+    uint32_t new_values_per_minute;   /* ingest.new_values_per_minute, per principal and dim */
+    uint32_t junk_max_events;         /* ingest.junk_max_events: a junk value's events at most */
+    int64_t junk_idle_s;              /* ingest.junk_idle_s: and idle at least */
+    char *closed_regions;             /* ingest.regions: "" open, else the only regions */
+    char *closed_cdns;                /* ingest.cdns: likewise for cdn */
 };
 
 /* One leaf of one closed minute: everything the formulas of docs/contracts.md "Metrics" need
@@ -142,15 +152,17 @@ void qoe_minute_destroy(struct qoe_minute *cm);
 
 /* Counters of a cube, for /metrics and tests. */
 struct qoe_cube_stats {
-    uint64_t accepted;             /* events folded into a minute */
-    uint64_t too_old;              /* events refused: their minute had closed */
-    uint64_t too_far_future;       /* events refused: too far ahead of the clock */
-    uint64_t folded[BEACON_NDIMS]; /* dimension values folded into "other" */
-    uint64_t leaves_folded;        /* events sent to the all-other leaf by a cap */
-    uint64_t sessions_dropped;     /* heartbeats past max_sessions_per_minute */
+    uint64_t accepted;                  /* events folded into a minute */
+    uint64_t too_old;                   /* events refused: their minute had closed */
+    uint64_t too_far_future;            /* events refused: too far ahead of the clock */
+    uint64_t folded[BEACON_NDIMS];      /* events whose value was folded into "other" (cap, list) */
+    uint64_t refused[BEACON_NDIMS];     /* ... whose new value was refused (sender's budget) */
+    uint64_t values_aged[BEACON_NDIMS]; /* values aged out (ingest.value_idle_s) */
+    uint64_t leaves_folded;             /* events sent to the all-other leaf by a cap */
+    uint64_t sessions_dropped;          /* heartbeats past max_sessions_per_minute */
     uint64_t minutes_closed;
     uint32_t leaves;               /* leaf dictionary size */
-    uint32_t values[BEACON_NDIMS]; /* intern table sizes */
+    uint32_t values[BEACON_NDIMS]; /* values in each intern table ("unknown", "other" too) */
     int64_t watermark_ms;          /* max event time - lateness */
     int64_t closed_upto_s;         /* every minute before this is closed */
     int64_t complete_upto_s;       /* every minute before this is readable (complete or closed) */
@@ -177,6 +189,12 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f);
 /* Adds one already-valid event (its strings are read during the call only), as the in-process
  * producers (the drill) do without an NDJSON round trip; 1 if accepted, else 0. */
 size_t qoe_cube_add_event(struct qoe_cube *c, const struct beacon_event *ev);
+/* Interns the values of ingest.regions and ingest.cdns and closes those dimensions to any
+ * other value (after qoe_cube_load: ids follow the stored ones). 0, or OC_EINVAL with err. */
+int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen);
+/* Ages out dimension values not seen for ingest.value_idle_s (at most once a minute of the
+ * cube's clock; the main thread, with qoe_cube_persist). Returns how many. */
+int qoe_cube_sweep(struct qoe_cube *c, int64_t now_s);
 /* Closes the minutes the clock says are due (now - lateness passed their end); a no-op on a
  * replay clock, where only the event watermark closes minutes. Thread-safe. */
 void qoe_cube_tick(struct qoe_cube *c);

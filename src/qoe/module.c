@@ -267,10 +267,12 @@ static void get_dimensions(struct http_req *req)
     char *text = memo ? oc_memo_get(memo, to, &mine) : NULL;
     if (!text) {
         json_t *dims = json_array();
+        struct qoe_cube_stats st;
+        qoe_cube_stats(c, &st);
         for (int d = 0; d < BEACON_NDIMS; d++)
             json_array_append_new(dims, json_pack("{s:s,s:I,s:o}", "name", beacon_dim_names[d],
-                                                  "distinct", (json_int_t)qoe_cube_nvalues(c, d),
-                                                  "top", dim_values(c, d, to, (int)top)));
+                                                  "distinct", (json_int_t)st.values[d], "top",
+                                                  dim_values(c, d, to, (int)top)));
         json_t *o = json_pack("{s:I,s:I,s:o}", "from", (json_int_t)(to - DIM_WINDOW_S), "to",
                               (json_int_t)to, "dimensions", dims);
         text = json_dumps(o, JSON_COMPACT);
@@ -299,11 +301,25 @@ static void render_cube(struct oc_buf *b, struct qoe_cube *c)
     qoe_cube_stats(c, &st);
     counter(b, "oncue_ingest_events_accepted_total", "Beacon events folded into the cube.",
             (double)st.accepted);
-    oc_metrics_family(b, "oncue_ingest_values_folded_total", "counter",
-                      "Events whose dimension value was folded into other by the cap.");
+    oc_metrics_family(
+        b, "oncue_ingest_values_folded_total", "counter",
+        "Events whose dimension value was folded into other (the cap, a closed list).");
     for (int d = 0; d < BEACON_NDIMS; d++) {
         const char *labels[] = {"dim", beacon_dim_names[d], NULL};
         oc_metrics_sample(b, "oncue_ingest_values_folded_total", labels, (double)st.folded[d]);
+    }
+    oc_metrics_family(b, "oncue_ingest_values_refused_total", "counter",
+                      "Events whose new dimension value counted as other: the sender had added"
+                      " ingest.new_values_per_minute values this minute.");
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        const char *labels[] = {"dim", beacon_dim_names[d], NULL};
+        oc_metrics_sample(b, "oncue_ingest_values_refused_total", labels, (double)st.refused[d]);
+    }
+    oc_metrics_family(b, "oncue_ingest_values_aged_total", "counter",
+                      "Dimension values aged out: not seen for ingest.value_idle_s.");
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        const char *labels[] = {"dim", beacon_dim_names[d], NULL};
+        oc_metrics_sample(b, "oncue_ingest_values_aged_total", labels, (double)st.values_aged[d]);
     }
     counter(b, "oncue_ingest_leaves_folded_total",
             "Events sent to the all-other leaf by a leaf cap.", (double)st.leaves_folded);
@@ -415,6 +431,11 @@ static int qoe_init(struct oc_app *app, void **state)
         qoe_cube_destroy(c);
         return OC_EDB;
     }
+    if (qoe_cube_close_lists(c, err, sizeof err) != 0) {
+        oc_log(OC_LOG_ERROR, "qoe: %s", err);
+        qoe_cube_destroy(c);
+        return OC_EINVAL;
+    }
     int rc = oc_app_provide(app, QOE_PROVIDES_CUBE, c);
     if (rc != 0) {
         qoe_cube_destroy(c);
@@ -431,11 +452,13 @@ static int qoe_init(struct oc_app *app, void **state)
     return 0;
 }
 
-/* Every second: close the minutes the clock says are due and write them to the store. */
+/* Every second: close the minutes the clock says are due, age out idle dimension values (once
+ * a minute) and write both to the store. */
 static void close_timer(struct oc_app *app, void *state)
 {
     struct qoe_cube *c = ((struct qoe_module_state *)state)->cube;
     qoe_cube_tick(c);
+    qoe_cube_sweep(c, oc_clock_now_s(app->clock));
     if (app->store)
         qoe_cube_persist(c, app->store);
 }

@@ -55,6 +55,140 @@ static int exec_blob(struct store *s, const char *sql, int64_t a, int64_t b, con
     return rc;
 }
 
+/* What the sweeps and reused ids changed since the store last heard, taken under mu. */
+struct changes {
+    uint64_t *gone; /* (dim << 32 | id) aged out */
+    size_t ngone;
+    struct leaf_row { /* a stored leaf rewritten */
+        uint32_t id;
+        uint32_t dims[BEACON_NDIMS];
+    } * leaves;
+    size_t nleaves;
+    struct value_row { /* a reused id's new value, or a newer seen time of a stored one */
+        int d;
+        uint32_t id;
+        int64_t seen;
+        uint32_t events;
+        char value[DICT_STRIDE]; /* "" for a seen time only */
+    } * vals;
+    size_t nvals, capvals;
+};
+
+static void changes_free(struct changes *ch)
+{
+    free(ch->gone);
+    free(ch->leaves);
+    free(ch->vals);
+}
+
+/* Takes the changes (mu held): aged values, rewritten leaves, reused ids and seen times that
+ * moved by more than a sixteenth of ingest.value_idle_s (at least a minute) since written. */
+static void take_changes(struct qoe_cube *c, struct changes *ch)
+{
+    int64_t grain = c->o.value_idle_s / 16 > 60 ? c->o.value_idle_s / 16 : 60;
+    memset(ch, 0, sizeof *ch);
+    ch->gone = c->swept_vals, ch->ngone = c->nswept_vals;
+    c->swept_vals = NULL, c->nswept_vals = c->capswept_vals = 0;
+    ch->nleaves = c->nswept_leaves;
+    ch->leaves = oc_malloc((ch->nleaves ? ch->nleaves : 1) * sizeof *ch->leaves);
+    for (size_t i = 0; i < ch->nleaves; i++) {
+        ch->leaves[i].id = c->swept_leaves[i];
+        memcpy(ch->leaves[i].dims, qoe_cube_leaf_dims(c, c->swept_leaves[i]),
+               sizeof ch->leaves[i].dims);
+    }
+    c->nswept_leaves = 0;
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        struct dict_values *v = &c->vals[d];
+        for (size_t i = 0; i < v->nreused; i++) {
+            uint32_t id = v->reused[i];
+            if (v->isfree[id])
+                continue;
+            ch->vals = oc_grow(ch->vals, &ch->capvals, ch->nvals + 1, sizeof *ch->vals);
+            struct value_row *r = &ch->vals[ch->nvals++];
+            r->d = d, r->id = id, r->seen = v->seen[id], r->events = v->events[id];
+            memcpy(r->value, dict_value_str(v, id), v->len[id] + 1);
+        }
+        v->nreused = 0;
+        for (uint32_t id = 2; id < c->saved_values[d]; id++) {
+            if (v->isfree[id] || v->seen[id] < v->saved[id] + grain)
+                continue;
+            ch->vals = oc_grow(ch->vals, &ch->capvals, ch->nvals + 1, sizeof *ch->vals);
+            struct value_row *r = &ch->vals[ch->nvals++];
+            r->d = d, r->id = id, r->seen = v->seen[id], r->events = v->events[id];
+            r->value[0] = 0;
+        }
+    }
+}
+
+/* Puts changes that could not be written back (mu held); seen times are found again. */
+static void untake_changes(struct qoe_cube *c, struct changes *ch)
+{
+    for (size_t i = 0; i < ch->ngone; i++) {
+        c->swept_vals =
+            oc_grow(c->swept_vals, &c->capswept_vals, c->nswept_vals + 1, sizeof *c->swept_vals);
+        c->swept_vals[c->nswept_vals++] = ch->gone[i];
+    }
+    for (size_t i = 0; i < ch->nleaves; i++) {
+        c->swept_leaves = oc_grow(c->swept_leaves, &c->capswept_leaves, c->nswept_leaves + 1,
+                                  sizeof *c->swept_leaves);
+        c->swept_leaves[c->nswept_leaves++] = ch->leaves[i].id;
+    }
+    for (size_t i = 0; i < ch->nvals; i++) {
+        struct dict_values *v = &c->vals[ch->vals[i].d];
+        if (!ch->vals[i].value[0])
+            continue;
+        v->reused = oc_grow(v->reused, &v->capreused, v->nreused + 1, sizeof *v->reused);
+        v->reused[v->nreused++] = ch->vals[i].id;
+    }
+}
+
+static int step_done(struct store_stmt *st)
+{
+    int rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+    store_reset(st);
+    return rc;
+}
+
+/* Writes ch (inside the caller's transaction): deletions first, so a reused id's new row
+ * replaces its old one. */
+static int write_changes(struct store *s, const struct changes *ch)
+{
+    struct store_stmt *st;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ch->ngone; i++)
+        if ((rc = store_prepare(s, QOE_SQL_VALUE_DEL, &st)) == 0) {
+            STORE_BIND(st, STORE_INT((int64_t)(ch->gone[i] >> 32)),
+                       STORE_INT((int64_t)(ch->gone[i] & 0xffffffffu)));
+            rc = step_done(st);
+        }
+    for (size_t i = 0; rc == 0 && i < ch->nleaves; i++)
+        if ((rc = store_prepare(s, QOE_SQL_LEAF_INS, &st)) == 0) {
+            store_bind_int(st, 1, ch->leaves[i].id);
+            store_bind_blob(st, 2, ch->leaves[i].dims, sizeof ch->leaves[i].dims);
+            rc = step_done(st);
+        }
+    for (size_t i = 0; rc == 0 && i < ch->nvals; i++) {
+        const struct value_row *r = &ch->vals[i];
+        if (r->value[0] && (rc = store_prepare(s, QOE_SQL_VALUE_INS, &st)) == 0) {
+            STORE_BIND(st, STORE_INT(r->d), STORE_INT(r->id), STORE_TEXT(r->value),
+                       STORE_INT(r->seen), STORE_INT(r->events));
+            rc = step_done(st);
+        } else if (!r->value[0] && (rc = store_prepare(s, QOE_SQL_VALUE_SEEN, &st)) == 0) {
+            STORE_BIND(st, STORE_INT(r->seen), STORE_INT(r->events), STORE_INT(r->d),
+                       STORE_INT(r->id));
+            rc = step_done(st);
+        }
+    }
+    return rc;
+}
+
+/* Once written: the store's seen times (persisting thread). */
+static void changes_written(struct qoe_cube *c, const struct changes *ch)
+{
+    for (size_t i = 0; i < ch->nvals; i++)
+        c->vals[ch->vals[i].d].saved[ch->vals[i].id] = ch->vals[i].seen;
+}
+
 /* Writes values and leaves created since the last write (inside the caller's transaction). */
 static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint32_t *leaves)
 {
@@ -63,7 +197,11 @@ static int save_dicts(struct qoe_cube *c, struct store *s, uint32_t *vals, uint3
     for (int d = 0; rc == 0 && d < BEACON_NDIMS; d++) {
         vals[d] = qoe_cube_nvalues(c, d);
         for (uint32_t id = c->saved_values[d]; rc == 0 && id < vals[d]; id++) {
-            STORE_BIND(st, STORE_INT(d), STORE_INT(id), STORE_TEXT(qoe_cube_value(c, d, id)));
+            /* ids past saved_values are written once, by this thread, before any sweep can
+             * free them; their seen time is the one they were added with */
+            const struct dict_values *v = &c->vals[d];
+            STORE_BIND(st, STORE_INT(d), STORE_INT(id), STORE_TEXT(dict_value_str(v, id)),
+                       STORE_INT(v->saved[id]), STORE_INT(0));
             rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
             store_reset(st);
         }
@@ -108,11 +246,43 @@ static void requeue(struct qoe_cube *c, struct pend_minute *p, size_t n)
     pthread_mutex_unlock(&c->mu);
 }
 
+/* Writes what sweeps and reused ids changed, in a transaction of its own. */
+static int persist_changes(struct qoe_cube *c, struct store *s)
+{
+    struct changes ch;
+    pthread_mutex_lock(&c->mu);
+    take_changes(c, &ch);
+    pthread_mutex_unlock(&c->mu);
+    int rc = 0;
+    if (ch.ngone || ch.nleaves || ch.nvals) {
+        if ((rc = store_begin(s)) == 0) {
+            rc = write_changes(s, &ch);
+            if (rc == 0)
+                rc = store_commit(s);
+            else
+                store_rollback(s);
+        }
+    }
+    if (rc == 0) {
+        changes_written(c, &ch);
+    } else {
+        oc_log(OC_LOG_ERROR, "ingest: writing aged and reused dimension values failed: %s",
+               store_errmsg(s));
+        pthread_mutex_lock(&c->mu);
+        untake_changes(c, &ch);
+        pthread_mutex_unlock(&c->mu);
+    }
+    changes_free(&ch);
+    return rc;
+}
+
 int qoe_cube_persist(struct qoe_cube *c, struct store *s)
 {
     size_t n, done = 0;
     uint32_t vals[BEACON_NDIMS], leaves;
-    int rc = 0;
+    int rc = persist_changes(c, s);
+    if (rc != 0)
+        return rc;
     struct pend_minute *p = take_queue(c, &n);
     for (; done < n; done++) {
         if ((rc = store_begin(s)) != 0)
@@ -146,8 +316,11 @@ static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t er
     while (rc == 0 && (r = store_step(st)) == STORE_ROW) {
         int64_t d = store_col_int(st, 0), id = store_col_int(st, 1);
         const char *v = store_col_text(st, 2);
-        if (d < 0 || d >= BEACON_NDIMS || id < 0 || !v ||
-            dict_value_load(&c->vals[d], (uint32_t)id, v, (uint32_t)strlen(v)) != 0) {
+        int64_t ev = store_col_int(st, 4);
+        ev = ev < 0 ? 0 : ev > UINT32_MAX ? UINT32_MAX : ev;
+        if (d < 0 || d >= BEACON_NDIMS || id < 0 || id > UINT32_MAX || !v ||
+            dict_value_load(&c->vals[d], (uint32_t)id, v, (uint32_t)strlen(v), store_col_int(st, 3),
+                            (uint32_t)ev) != 0) {
             snprintf(err, errlen,
                      "qoe_values: value %lld of dimension %lld does not load (was "
                      "ingest.max_values_per_dim larger before?)",
@@ -171,8 +344,11 @@ static int load_leaves(struct qoe_cube *c, struct store *s, char *err, size_t er
         int ok = n == sizeof dims && id >= 0;
         if (ok)
             memcpy(dims, blob, sizeof dims);
-        for (int d = 0; ok && d < BEACON_NDIMS; d++)
+        for (int d = 0; ok && d < BEACON_NDIMS; d++) {
             ok = dims[d] < qoe_cube_nvalues(c, d);
+            if (ok && c->vals[d].isfree[dims[d]]) /* a value aged out after this was written */
+                dims[d] = 1;
+        }
         if (!ok || dict_leaf_load(&c->leaves, (uint32_t)id, dims) != 0) {
             snprintf(err, errlen,
                      "qoe_leaves: leaf %lld does not load (was ingest.max_leaves "

@@ -187,7 +187,7 @@ static int select_values(struct qoe_cube *c, const struct promql_expr *e, int d,
     uint32_t nv = qoe_cube_nvalues(c, d);
     for (uint32_t id = 0; id < nv; id++) {
         const char *v = qoe_cube_value(c, d, id);
-        int ok = 1;
+        int ok = *v != 0; /* "": an id free since its value aged out */
         for (int i = 0; ok && i < e->nmatchers; i++)
             ok = e->m[i].dim != d || promql_match(&e->m[i], v);
         if (ok && add && q->nfilters < QOE_MAX_FILTERS)
@@ -532,9 +532,11 @@ void qoe_prom_label_values(struct http_req *req)
     if (n > PROM_MAX_VALUES)
         n = PROM_MAX_VALUES;
     const char **v = oc_calloc((size_t)n + 1, sizeof *v);
+    uint32_t k = 0;
     for (uint32_t id = 0; id < n; id++)
-        v[id] = qoe_cube_value(c, d, id);
-    reply_list(req, v, n); /* an unknown label has no values, as in Prometheus */
+        if (*(v[k] = qoe_cube_value(c, d, id))) /* "": free, its value aged out */
+            k++;
+    reply_list(req, v, k); /* an unknown label has no values, as in Prometheus */
     free(v);
 }
 

@@ -16,12 +16,30 @@ struct open_minute;
 struct qoe_minute;
 struct store;
 
+#define BUDGET_SLOTS 4096 /* principals tracked per minute (hygiene.c) */
+
+/* New values one principal added in one minute (hygiene.c). */
+struct cube_budget {
+    uint64_t who; /* hash of the principal */
+    int64_t minute;
+    uint32_t used;
+};
+
 struct qoe_cube {
     struct qoe_cube_opts o;
-    struct oc_clock *clock; /* borrowed */
-    pthread_mutex_t mu;     /* everything below up to rw */
+    struct oc_clock *clock;   /* borrowed */
+    pthread_rwlock_t dict_rw; /* shared while a batch resolves (resolve.c), exclusive while a
+                                 sweep rewrites the dictionaries (hygiene.c); before mu */
+    pthread_mutex_t mu;       /* everything below up to rw */
     struct dict_values vals[BEACON_NDIMS];
     struct dict_leaves leaves;
+    int closed[BEACON_NDIMS];                /* 1: only the listed values (ingest.regions, .cdns) */
+    struct cube_budget budget[BUDGET_SLOTS]; /* new values per principal and dim this minute */
+    int64_t last_sweep_s;                    /* the cube's clock at the last sweep */
+    uint64_t *swept_vals; /* (dim << 32 | id) aged out since the store last heard */
+    size_t nswept_vals, capswept_vals;
+    uint32_t *swept_leaves; /* stored leaves rewritten by a sweep since then */
+    size_t nswept_leaves, capswept_leaves;
     /* nopen slots, minute t in slot (t / 60) % nopen; every open minute lies within
      * [closed_upto, closed_upto + lateness + skew + 60] */
     struct open_minute *open;
@@ -35,7 +53,7 @@ struct qoe_cube {
     pthread_rwlock_t rw;      /* the ring */
     struct qoe_minute **ring; /* closed minute t in slot (t / 60) % nring */
     int64_t nring;
-    uint64_t serial; /* unique per cube: keys the per-thread caches */
+    uint64_t serial; /* keys the per-thread caches: new per cube and per sweep (dict_rw) */
     /* persistence (persist.c): the queue under mu, the rest owned by the persisting thread */
     int persist;              /* 1 once loaded from a store: closed minutes queue */
     struct store *store;      /* the store loaded from (borrowed), read by history queries */
@@ -63,10 +81,27 @@ void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm);
 /* Queues cm for the store when persistence is on (mu held). */
 void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm);
 
+/* A serial never handed out before (cube.c). */
+uint64_t cube_new_serial(void);
+
+/* Why cube_value_intern gave "other" (or not). */
+enum { INTERN_OK = 0, INTERN_FOLDED, INTERN_REFUSED };
+/* The id of s in dimension d, adding it when new unless the dimension is closed or full
+ * (*why INTERN_FOLDED: 1, "other", for good) or principal (0: none) spent its budget of new
+ * values this minute (*why INTERN_REFUSED: 1 for this event only). mu held. */
+uint32_t cube_value_intern(struct qoe_cube *c, int d, const char *s, uint32_t n, uint64_t principal,
+                           int *why);
+/* Marks the values of cm's leaves seen at cm->t (mu held). */
+void cube_mark_seen(struct qoe_cube *c, const struct qoe_minute *cm);
+/* Ages out the values not seen for value_idle_s at now_s, at most once a minute unless
+ * force; takes every lock. Returns how many. */
+int cube_sweep(struct qoe_cube *c, int64_t now_s, int force);
+
 /* Counts of one batch's resolution, added to the stats under the lock. */
 struct resolve_counts {
-    uint64_t folded[BEACON_NDIMS]; /* events whose value of the dimension became "other" */
-    uint64_t leaves_folded;        /* events sent to leaf 0 by the leaf dictionary cap */
+    uint64_t folded[BEACON_NDIMS];  /* events whose value of the dimension became "other" */
+    uint64_t refused[BEACON_NDIMS]; /* ... because their sender's budget was spent */
+    uint64_t leaves_folded;         /* events sent to leaf 0 by the leaf dictionary cap */
 };
 
 /* Sets b->leaf[i] for each start and heartbeat of b (and b->sh[i], the session hash, for

@@ -1,11 +1,12 @@
 /*
  * resolve.c - dimension values to leaf ids without the cube lock.
  *
- * Ids never change once handed out, so each thread keeps direct-mapped caches (value -> id per
- * dimension, ids -> leaf) that stay valid for the life of the cube; only a miss takes the cube
- * lock to intern. The caches are keyed by the cube's serial so a new cube starts clean, and
- * freed when the thread exits. This moves the hashing of 14 strings per event off the one
- * lock, so ingest scales over the HTTP worker threads.
+ * Ids change only in a sweep (hygiene.c), so each thread keeps direct-mapped caches (value -> id
+ * per dimension, ids -> leaf) that stay valid until then; only a miss takes the cube lock to
+ * intern. The caches are keyed by the cube's serial, new per cube and per sweep, and freed when
+ * the thread exits; a batch resolves holding dict_rw shared, so no sweep runs under it. A value
+ * refused for its sender's budget is not cached: the next sender may add it. This moves the hashing
+ * of 14 strings per event off the one lock, so ingest scales over the HTTP worker threads.
  *
  * The tuple and leaf caches start small (about 0.6 MiB a thread) and double, up to 40 MiB a
  * thread, while more than one lookup in SIZE_MISS_DIV misses: a few thousand viewers keep
@@ -114,27 +115,29 @@ static void tcache_look(struct tcache *tc, int missed)
         tcache_reset(tc, tc->serial, (tc->fmask + 1) * 2);
 }
 
-/* The id of s in dimension d; *folded says it became "other". */
+/* The id of s in dimension d for principal; *why_out is INTERN_FOLDED when it became "other"
+ * for good, INTERN_REFUSED for this event only (not cached). */
 static uint32_t value_id(struct qoe_cube *c, struct tcache *tc, int d, struct beacon_str s,
-                         uint8_t *folded_out)
+                         uint64_t principal, uint8_t *why_out)
 {
-    *folded_out = 0;
+    *why_out = INTERN_OK;
     if (!s.p)
         return 0;
     uint64_t h = qoe_hash(s.p, s.n, 0) | 1;
     struct vc_ent *e = &tc->v[d][h & (VC_SLOTS - 1)];
     const struct dict_values *v = &c->vals[d];
     if (e->h == h &&
-        (e->folded || (v->len[e->id] == s.n && memcmp(v->val[e->id], s.p, s.n) == 0))) {
-        *folded_out = (uint8_t)e->folded;
+        (e->folded || (v->len[e->id] == s.n && memcmp(dict_value_str(v, e->id), s.p, s.n) == 0))) {
+        *why_out = e->folded ? INTERN_FOLDED : INTERN_OK;
         return e->id;
     }
-    int folded = 0;
+    int why;
     pthread_mutex_lock(&c->mu);
-    uint32_t id = dict_value_intern(&c->vals[d], s.p, s.n, &folded);
+    uint32_t id = cube_value_intern(c, d, s.p, s.n, principal, &why);
     pthread_mutex_unlock(&c->mu);
-    *e = (struct vc_ent){h, id, (uint32_t)folded};
-    *folded_out = (uint8_t)folded;
+    if (why != INTERN_REFUSED)
+        *e = (struct vc_ent){h, id, (uint32_t)(why == INTERN_FOLDED)};
+    *why_out = (uint8_t)why;
     return id;
 }
 
@@ -174,23 +177,27 @@ static size_t tuple_key(const struct beacon_event *e, char *key)
     return n;
 }
 
-static void count(struct resolve_counts *n, uint32_t folded)
+static void count(struct resolve_counts *n, uint32_t folded, uint32_t refused)
 {
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        n->refused[d] += (refused >> d) & 1;
     for (int d = 0; d < BEACON_NDIMS; d++)
         n->folded[d] += (folded >> d) & 1;
     n->leaves_folded += (folded >> BEACON_NDIMS) & 1;
 }
 
-/* The leaf of e through the per-dimension caches; *folded gets the flags. */
+/* The leaf of e through the per-dimension caches; *folded and *refused get the flags (bit d:
+ * dimension d; bit BEACON_NDIMS of folded: the leaf). */
 static uint32_t resolve_slow(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
-                             uint32_t *folded)
+                             uint64_t principal, uint32_t *folded, uint32_t *refused)
 {
     uint32_t ids[BEACON_NDIMS];
     uint8_t f;
-    *folded = 0;
+    *folded = *refused = 0;
     for (int d = 0; d < BEACON_NDIMS; d++) {
-        ids[d] = value_id(c, tc, d, e->dims[d], &f);
-        *folded |= (uint32_t)f << d;
+        ids[d] = value_id(c, tc, d, e->dims[d], principal, &f);
+        *folded |= (uint32_t)(f == INTERN_FOLDED) << d;
+        *refused |= (uint32_t)(f == INTERN_REFUSED) << d;
     }
     uint32_t leaf = leaf_id(c, tc, ids, &f);
     *folded |= (uint32_t)f << BEACON_NDIMS;
@@ -198,14 +205,14 @@ static uint32_t resolve_slow(struct qoe_cube *c, struct tcache *tc, const struct
 }
 
 static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
-                              struct resolve_counts *n)
+                              uint64_t principal, struct resolve_counts *n)
 {
     char key[FC_KEY];
-    uint32_t folded;
+    uint32_t folded, refused;
     size_t len = tuple_key(e, key);
     if (len == 0) {
-        uint32_t leaf = resolve_slow(c, tc, e, &folded);
-        count(n, folded);
+        uint32_t leaf = resolve_slow(c, tc, e, principal, &folded, &refused);
+        count(n, folded, refused);
         return leaf;
     }
     uint64_t h = qoe_hash(key, len, 11) | 1;
@@ -216,14 +223,19 @@ static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struc
                                                                                         : NULL;
     int missed = !f;
     if (missed) {
+        uint32_t leaf = resolve_slow(c, tc, e, principal, &folded, &refused);
+        if (refused) { /* this tuple resolves otherwise for the next sender: not cached */
+            count(n, folded, refused);
+            return leaf;
+        }
         f = !f1->h ? f1 : !f2->h ? f2 : (h >> 31) & 1 ? f1 : f2;
-        f->leaf = resolve_slow(c, tc, e, &folded);
+        f->leaf = leaf;
         f->h = h;
         f->folded = (uint16_t)folded;
         f->len = (uint16_t)len;
         memcpy(f->key, key, len);
     }
-    count(n, f->folded);
+    count(n, f->folded, 0);
     uint32_t leaf = f->leaf;
     tcache_look(tc, missed); /* may clear the caches: f is not used after it */
     return leaf;
@@ -231,15 +243,23 @@ static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struc
 
 void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n)
 {
-    struct tcache *tc = tcache_get(c);
     memset(n, 0, sizeof *n);
+    /* an event of a closed minute will be refused: its values are not added (the ingest log's
+     * replay at start brings back bodies whose minutes are stored) */
+    int64_t closed_ms = atomic_load(&c->closed_upto_s);
+    closed_ms = closed_ms == INT64_MIN ? INT64_MIN : closed_ms * 1000;
+    pthread_rwlock_rdlock(&c->dict_rw);
+    struct tcache *tc = tcache_get(c);
     for (size_t i = 0; i < b->n; i++) {
         const struct beacon_event *e = &b->ev[i];
         b->leaf[i] = 0, b->sh[i] = 0;
         if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE)
             continue;
+        if (e->ts_ms < closed_ms)
+            continue;
         if (e->type == BEACON_HEARTBEAT)
             b->sh[i] = qoe_hash(e->session.p, e->session.n, 0);
-        b->leaf[i] = resolve_event(c, tc, e, n);
+        b->leaf[i] = resolve_event(c, tc, e, b->principal, n);
     }
+    pthread_rwlock_unlock(&c->dict_rw);
 }

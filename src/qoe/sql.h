@@ -2,16 +2,20 @@
  * sql.h - internal to qoe/: every SQL statement of the cube's persistence (persist.c) and
  * history reads (history.c), as named macros.
  *
- * The tables are created by migration 4 in store/migrate.c. Statements are prepared once
- * (store_prepare caches them by text) and bound, stepped and reset per call.
+ * The tables are created by migration 4 in store/migrate.c (qoe_values.seen by a later one).
+ * Statements are prepared once (store_prepare caches them by text) and bound, stepped and reset per
+ * call.
  */
 #ifndef OC_QOE_SQL_H
 #define OC_QOE_SQL_H
 
-#define QOE_SQL_VALUE_INS  "INSERT OR REPLACE INTO qoe_values(dim, id, value) VALUES (?, ?, ?)"
+#define QOE_SQL_VALUE_INS                                                                          \
+    "INSERT OR REPLACE INTO qoe_values(dim, id, value, seen, events) VALUES (?, ?, ?, ?, ?)"
+#define QOE_SQL_VALUE_SEEN "UPDATE qoe_values SET seen = ?, events = ? WHERE dim = ? AND id = ?"
+#define QOE_SQL_VALUE_DEL  "DELETE FROM qoe_values WHERE dim = ? AND id = ?"
 #define QOE_SQL_LEAF_INS   "INSERT OR REPLACE INTO qoe_leaves(id, dims) VALUES (?, ?)"
 #define QOE_SQL_MINUTE_INS "INSERT OR REPLACE INTO qoe_minutes(res, t, data) VALUES (?, ?, ?)"
-#define QOE_SQL_VALUES     "SELECT dim, id, value FROM qoe_values ORDER BY dim, id"
+#define QOE_SQL_VALUES     "SELECT dim, id, value, seen, events FROM qoe_values ORDER BY dim, id"
 #define QOE_SQL_LEAVES     "SELECT id, dims FROM qoe_leaves ORDER BY id"
 #define QOE_SQL_MINUTES    "SELECT t, data FROM qoe_minutes WHERE res = 60 AND t >= ? ORDER BY t"
 #define QOE_SQL_LAST       "SELECT max(t) FROM qoe_minutes WHERE res = 60"

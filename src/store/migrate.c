@@ -316,6 +316,10 @@ static const struct migration migrations[] = {
      "CREATE TABLE store_meta ("
      " key TEXT PRIMARY KEY,"
      " value INTEGER NOT NULL) WITHOUT ROWID;"},
+    {17,
+     "qoe: when each dimension value was last seen and in how many events (idle values age out)",
+     "ALTER TABLE qoe_values ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE qoe_values ADD COLUMN events INTEGER NOT NULL DEFAULT 0;"},
     {0},
 };
 

@@ -552,6 +552,81 @@ static void test_replay_equals_realtime(void)
 }
 
 /* With max_values_per_dim = 2, the third and later pops fold into "other", counted. */
+/* One successful start of title at t_s (virtual clock) into c. */
+static size_t start_title(struct qoe_cube *c, int64_t t_s, const char *title)
+{
+    struct beacon_event e;
+    memset(&e, 0, sizeof e);
+    e.ts_ms = t_s * 1000;
+    e.type = BEACON_START;
+    e.outcome = BEACON_SUCCESS;
+    e.session = (struct beacon_str){title, (uint32_t)strlen(title)};
+    e.dims[BEACON_TITLE] = (struct beacon_str){title, (uint32_t)strlen(title)};
+    e.startup_ms = 900;
+    return qoe_cube_add_event(c, &e);
+}
+
+/* Plays of minute t by title as "title=n" joined by spaces, in answer order. */
+static void plays_by_title(struct qoe_cube *c, int64_t t, char *out, size_t n)
+{
+    struct qoe_result *r = NULL;
+    char err[100];
+    struct qoe_query q = base_query();
+    q.metric = QOE_PLAYS;
+    q.from = t, q.to = t + 60, q.step = 60;
+    q.ngroup = 1, q.group_by[0] = BEACON_TITLE;
+    out[0] = 0;
+    if (qoe_query_run(c, &q, &r, err, sizeof err) != 0)
+        return;
+    for (int s = 0; s < r->nseries; s++)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s=%g", s ? " " : "",
+                 r->series[s].values[0], qoe_point(r, s, 0));
+    qoe_result_destroy(r);
+}
+
+/* A full dimension: a new value folds; once the others are idle past value_idle_s a sweep
+ * frees them, their past minutes count under "other", and the next new value takes a freed
+ * id under its own name. */
+static void test_sweep_ages_values_out(void)
+{
+    struct oc_clock clk;
+    struct qoe_cube_opts o;
+    struct qoe_cube_stats st;
+    char got[200];
+    qoe_cube_opts_default(&o);
+    o.max_values_per_dim = 3;
+    o.value_idle_s = 300;
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
+    T_EQ_INT(start_title(c, T0 + 1, "a") + start_title(c, T0 + 2, "b") +
+                 start_title(c, T0 + 3, "c") + start_title(c, T0 + 4, "d"),
+             4);
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.values[BEACON_TITLE], 5); /* unknown, other, a, b, c */
+    T_EQ_INT(st.folded[BEACON_TITLE], 1); /* d */
+    T_EQ_INT(qoe_cube_sweep(c, T0 + 60), 0);
+    oc_clock_set_ms(&clk, (T0 + 400) * 1000);
+    T_EQ_INT(start_title(c, T0 + 400, "a"), 1); /* a open minute keeps a */
+    qoe_cube_tick(c);
+    T_EQ_INT(qoe_cube_sweep(c, T0 + 400), 2); /* b and c */
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.values[BEACON_TITLE], 3);
+    T_EQ_INT(st.values_aged[BEACON_TITLE], 2);
+    T_EQ_INT(qoe_cube_sweep(c, T0 + 401), 0); /* at most once a minute */
+    plays_by_title(c, T0, got, sizeof got);
+    T_EQ_STR(got, "other=3 a=1");
+    T_EQ_INT(start_title(c, T0 + 410, "e"), 1);
+    uint32_t id = 0;
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_TITLE, "e", 1, &id), 0);
+    T_TRUE(id == 3 || id == 4); /* a freed id */
+    T_EQ_STR(qoe_cube_value(c, BEACON_TITLE, id), "e");
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_TITLE, "b", 1, &id), OC_ENOTFOUND);
+    qoe_cube_flush(c);
+    plays_by_title(c, T0 + 360, got, sizeof got);
+    T_EQ_STR(got, "a=1 e=1");
+    qoe_cube_destroy(c);
+}
+
 static void test_cap_folds_into_other(void)
 {
     struct oc_clock clk;
@@ -1224,6 +1299,7 @@ static const struct t_case cases[] = {
     T_CASE(test_top_k_by_volume),
     T_CASE(test_replay_equals_realtime),
     T_CASE(test_cap_folds_into_other),
+    T_CASE(test_sweep_ages_values_out),
     T_CASE(test_history_rollups_and_restart),
     T_CASE(test_history_legacy_rollup),
     T_CASE(test_history_rollup_into_memory),
