@@ -107,8 +107,7 @@ static int apply(const struct billing_op *op, const struct billing_sub *cur, con
     return 1;
 }
 
-/* Stores the key's answer: 0 or OC_EDB. */
-static int write_idem(struct store *st, const struct billing_op *op)
+int billing_write_idem(struct store *st, const struct billing_op *op)
 {
     struct store_stmt *q;
     if (!op->act.key[0]) /* a repair: no key */
@@ -189,7 +188,7 @@ int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct
         op->answer = oc_strdup(rc == OC_ENOTFOUND   ? "the account has no such subscription"
                                : rc == OC_ECONFLICT ? "the subscription belongs to another account"
                                                     : "the subscription table is full");
-        rc = op->status == 503 ? 0 : write_idem(m->app->store, op);
+        rc = op->status == 503 ? 0 : billing_write_idem(m->app->store, op);
         json_decref(changes);
         return rc;
     }
@@ -205,7 +204,7 @@ int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct
     if (!rc) {
         op->status = 200;
         op->answer = answer_text(m, ov, op, changes);
-        rc = write_idem(m->app->store, op);
+        rc = billing_write_idem(m->app->store, op);
         atomic_fetch_add(&m->st.actions, 1);
     }
     free(detail);

@@ -264,6 +264,39 @@ void billing_audit_hash(const unsigned char prev[BILLING_HASH_LEN],
 int billing_audit_verify(const char *dir, int64_t *rows /* OUT */, int64_t *bad /* OUT */,
                          char *why, size_t whylen);
 
+/* --- the playback audit for royalties (royalty.c) --- */
+
+/* Parses a UTC day "YYYY-MM-DD" into its first second (unix s): 0 or OC_EINVAL. */
+int billing_day_parse(const char *s, int64_t *day_s /* OUT */);
+struct qoe_cube;
+/* The royalty report of the UTC day starting at day_s from cube c: {"day", "from", "to",
+ * "rows": [{"title", "region", "plays", "attempts", "watch_ms"}] sorted by title then region
+ * (bytes), "totals": {"plays", "attempts", "watch_ms"}}. plays are successful starts,
+ * attempts every start, watch_ms the heartbeats' playing time. 0 and *out (the caller's);
+ * OC_ECONFLICT when the cube has not closed the whole day; OC_EDB; err says why. */
+int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out /* OUT */, char *err,
+                        size_t errlen);
+/* The report's CSV (csv: "day,title,region,plays,attempts,watch_ms" and CRLF rows) or JSON
+ * (compact, keys sorted, one line) rendering: the same bytes for the same report every time.
+ * Heap text (the caller frees it) of *len bytes. */
+char *billing_royalty_render(const json_t *report, int csv, size_t *len /* OUT */);
+/* Lower-case hex SHA-256 of n bytes at p. */
+void billing_sha256_hex(const void *p, size_t n, char out[65]);
+/* The detail of a seal row: {"seal": "royalty", "actor", "csv_sha256", "json_sha256",
+ * "report"} (new reference). */
+json_t *billing_royalty_seal_detail(const json_t *report, const char *actor);
+struct store;
+/* The latest seal of day ("YYYY-MM-DD") in store st: 1 with its audit id, time (unix ms) and
+ * detail (the caller's), 0 when the day has none, or OC_EDB. */
+int billing_royalty_sealed(struct store *st, const char *day, int64_t *id, int64_t *ts,
+                           json_t **detail /* OUT */);
+/* Checks an exported report (file, n bytes) against the audit of data directory dir: walks the
+ * chain, then looks for a seal holding the file's SHA-256. 0 with *out {"sha256", "day",
+ * "format", "audit_id", "sealed_ms", "chain_rows"} (the caller's); 1 (the chain is broken, or
+ * no seal has the hash; why says which); -1 (cannot read; why). */
+int billing_royalty_verify(const char *dir, const void *file, size_t n, json_t **out /* OUT */,
+                           char *why, size_t whylen);
+
 /* --- commands --- */
 
 /* `oncue billing audit verify | show ACCOUNT | storm` (cli.c, storm.c). */

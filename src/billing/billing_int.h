@@ -66,6 +66,8 @@ int billing_table_install(struct billing_table *t, struct billing_sub *s);
 enum billing_op_kind {
     BILLING_OP_EVENT = 1, /* a verified provider event */
     BILLING_OP_ACTION,    /* a support action */
+    BILLING_OP_SEAL,      /* a royalty report sealed into the audit (royalty.c) */
+    BILLING_OP_REPLAY,    /* a stored event decided again (replay.c) */
 };
 enum billing_action_kind {
     BILLING_GRANT = 1,  /* active until `until` (0: open-ended) */
@@ -85,6 +87,8 @@ struct billing_action {
     char actor[128];                    /* the token's name */
     enum billing_state state;           /* BILLING_REPAIR: the state to set */
     enum billing_provider provider;     /* BILLING_REPAIR: of a subscription it creates */
+    int force;                          /* a replay: decided as of its receive time */
+    char prior[16];                     /* a replay: the stored event's first decision */
 };
 
 /* One queued operation and, once done, its answer. */
@@ -183,8 +187,19 @@ int billing_write_sub(struct store *st, const struct billing_sub *s);
 /* Appends the next audit row in the open transaction (the chain's head moves): 0 or OC_EDB. */
 int billing_write_audit(struct billing_mod *m, int64_t ts_ms, const char *kind, const char *account,
                         const char *sub, const char *detail);
+/* Stores the Idempotency-Key answer of op (none for a key-less repair): 0 or OC_EDB. */
+int billing_write_idem(struct store *st, const struct billing_op *op);
 /* Runs support action op inside the batch's transaction (action.c): 0 (answered) or OC_EDB. */
 int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
+
+/* Runs a royalty seal inside the batch's transaction (royalty.c): op->payload is the seal's
+ * detail, op->act.account "royalty:DAY". When the day's latest seal has the same hashes it
+ * stands (answered with already_sealed), else a new audit row of kind royalty is written.
+ * 0 (answered) or OC_EDB. */
+int billing_run_seal(struct billing_mod *m, struct billing_op *op);
+/* Runs a replay of a stored event inside the batch's transaction (replay.c): 0 (answered) or
+ * OC_EDB. */
+int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
 
 /* Reconciliation (reconcile.c): fetches every Stripe subscription from
  * billing.stripe_api_url and compares it with the table: *report gets {"provider",

@@ -25,8 +25,9 @@
 
 struct cli {
     const char *data, *target, *secret, *token, *prefix;
+    const char *format, *out, *reason, *key;
     long subs, seed, connections, retry_s;
-    int json;
+    int json, force;
     const char *args[3];
 };
 
@@ -36,11 +37,25 @@ static const struct oc_opt options[] = {
     {"--data", OC_OPT_STR, F(data), "DIR", "audit, show: the data directory (default ./oncue-data)",
      0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "show: print JSON", 0, 0, NULL},
-    {"--target", OC_OPT_STR, F(target), "URL", "storm: the server (http://127.0.0.1:PORT)", 0, 0,
+    {"--target", OC_OPT_STR, F(target), "URL",
+     "storm, royalties export|seal, replay, show: the server (http://127.0.0.1:PORT)", 0, 0, NULL},
+    {"--format", OC_OPT_STR, F(format), "csv|json", "royalties export: the format (default csv)", 0,
+     0, NULL},
+    {"--out", OC_OPT_STR, F(out), "FILE", "royalties export: write here (default stdout)", 0, 0,
      NULL},
+    {"--reason", OC_OPT_STR, F(reason), "TEXT", "replay: why (audited)", 0, 0, NULL},
+    {"--force", OC_OPT_FLAG, F(force), NULL,
+     "replay: apply the event as of now, above what was applied since", 0, 0, NULL},
+    {"--key", OC_OPT_STR, F(key), "KEY",
+     "replay: the Idempotency-Key (default: derived from the provider, id, force and reason, so"
+     " running the same command again replays its first answer)",
+     0, 0, NULL},
     {"--secret", OC_OPT_STR, F(secret), "WHSEC",
      "storm: the Standard Webhooks secret the server has in billing.standard_secrets", 0, 0, NULL},
-    {"--token", OC_OPT_STR, F(token), "TOKEN", "storm: a viewer token for the checks", 0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "TOKEN",
+     "storm: a viewer token for the checks; royalties seal, replay: an admin token; export, show:"
+     " a viewer token",
+     0, 0, NULL},
     {"--subscriptions", OC_OPT_LONG, F(subs), "N", "storm: subscriptions (default 1000)", 1,
      1000000, NULL},
     {"--seed", OC_OPT_LONG, F(seed), "N", "storm: the generator's seed (default 1)", 0, 2147483647,
@@ -59,15 +74,80 @@ static const struct oc_opt options[] = {
 #undef F
 
 const struct oc_cli billing_cli[] = {
-    {"billing", "audit verify | show ACCOUNT | storm [OPTIONS]",
+    {"billing",
+     "audit verify | show ACCOUNT | storm | royalties export|seal DAY | royalties verify FILE |\n"
+     "       replay PROVIDER ID --reason TEXT [OPTIONS]",
      "audit verify: check the billing audit's hash chain (exit 0 intact, 1 broken: the first\n"
-     "broken row is printed). show ACCOUNT: subscriptions, entitlement and last audit rows.\n"
+     "broken row is printed). show ACCOUNT: subscriptions, entitlement and last audit rows (with\n"
+     "--target, from the server, with the last reconciliation's discrepancies).\n"
+     "royalties export DAY: the UTC day's plays and watch time per title and region (CSV or\n"
+     "JSON). royalties seal DAY: seal it into the audit chain. royalties verify FILE: check an\n"
+     "exported file against the audit (exit 0: sealed and the chain intact; 1: not).\n"
+     "replay PROVIDER ID: decide a stored event again (audited, idempotent).\n"
      "storm: post a shuffled, duplicated, delayed webhook storm to --target, then compare\n"
      "every account's entitlement with the ground truth (exit 1 on any regression, event\n"
      "applied twice or lost).\n",
-     options, 2},
+     options, 3},
     {0},
 };
+
+#define API_MAX ((size_t)1 << 26) /* bytes of one API answer read */
+
+/* Sends METHOD path (with body, or NULL, and extra header lines hdrs) to --target with --token:
+ * the status, with the answer's body in *out (heap, the caller frees it), or -1 after saying
+ * why on stderr. */
+static int api(const struct cli *c, const char *what, const char *method, const char *path,
+               const char *hdrs, const char *body, char **out)
+{
+    char host[256], port[16];
+    const char *rb = NULL;
+    *out = NULL;
+    if (!c->target || !c->token ||
+        billing_url_split(c->target, host, sizeof host, port, sizeof port) != 0) {
+        fprintf(stderr, "oncue billing %s: --target http://HOST:PORT and --token are needed\n",
+                what);
+        return -1;
+    }
+    int fd = billing_connect(host, port);
+    if (fd < 0) {
+        fprintf(stderr, "oncue billing %s: cannot connect to %s\n", what, c->target);
+        return -1;
+    }
+    size_t blen = body ? strlen(body) : 0;
+    struct oc_buf req;
+    oc_buf_init(&req, API_MAX);
+    oc_buf_printf(&req,
+                  "%s %s HTTP/1.1\r\nHost: %s:%s\r\nAuthorization: Bearer %s\r\n"
+                  "Content-Type: application/json\r\nContent-Length: %zu\r\n%s\r\n",
+                  method, path, host, port, c->token, blen, hdrs ? hdrs : "");
+    if (body)
+        oc_buf_append(&req, body, blen);
+    char *buf = oc_malloc(API_MAX);
+    int status = billing_exchange(fd, req.data, req.len, buf, API_MAX, &rb);
+    close(fd);
+    oc_buf_free(&req);
+    if (status < 0) {
+        fprintf(stderr, "oncue billing %s: no answer from %s\n", what, c->target);
+        free(buf);
+        return -1;
+    }
+    *out = oc_strdup(rb);
+    free(buf);
+    return status;
+}
+
+/* Prints an API answer: the body on stdout when 200 (exit 0), else on stderr (exit 1). */
+static int api_print(const char *what, int status, char *body)
+{
+    if (status < 0)
+        return 2;
+    if (status != 200)
+        fprintf(stderr, "oncue billing %s: %d %s\n", what, status, body ? body : "");
+    else
+        printf("%s%s", body, body[0] && body[strlen(body) - 1] == '\n' ? "" : "\n");
+    free(body);
+    return status == 200 ? 0 : 1;
+}
 
 static int cmd_verify(struct cli *c)
 {
@@ -104,6 +184,20 @@ static void show_text(const json_t *v)
                json_string_value(json_object_get(x, "period_end")),
                json_string_value(json_object_get(x, "last_event")));
     }
+    json_array_foreach(json_object_get(v, "discrepancies"), i, x)
+    {
+        printf("  discrepancy %s: subscription %s, oncue %s, provider %s\n",
+               json_string_value(json_object_get(x, "discrepancy")),
+               json_string_value(json_object_get(x, "subscription")),
+               json_object_get(x, "oncue_state")
+                   ? json_string_value(json_object_get(x, "oncue_state"))
+                   : "-",
+               json_object_get(x, "provider_state")
+                   ? json_string_value(json_object_get(x, "provider_state"))
+                   : "-");
+    }
+    if (!json_object_get(v, "discrepancies"))
+        printf("  discrepancies: ask the server (--target) for the last reconciliation's\n");
     json_array_foreach(json_object_get(v, "audit"), i, x)
     {
         char *d = json_dumps(json_object_get(x, "detail"), JSON_COMPACT | JSON_SORT_KEYS);
@@ -123,6 +217,20 @@ static int cmd_show(struct cli *c)
         fprintf(stderr, "oncue billing show: name an account\n");
         return 2;
     }
+    if (c->target) { /* from the server: also the last reconciliation's discrepancies */
+        char path[300], *body = NULL;
+        snprintf(path, sizeof path, "/v1/billing/accounts/%s", c->args[1]);
+        int st = api(c, "show", "GET", path, NULL, NULL, &body);
+        if (st != 200)
+            return api_print("show", st, body);
+        v = json_loads(body, 0, NULL);
+        free(body);
+        if (!v) {
+            fprintf(stderr, "oncue billing show: the server's answer is not JSON\n");
+            return 1;
+        }
+        goto print;
+    }
     if (access(c->data, F_OK) != 0 || store_open(c->data, STORE_SYNC_NORMAL, &s, err, sizeof err)) {
         fprintf(stderr, "oncue billing show: cannot open %s\n", c->data);
         return 2;
@@ -134,6 +242,7 @@ static int cmd_show(struct cli *c)
         fprintf(stderr, "oncue billing show: cannot read the store\n");
         return 1;
     }
+print:
     if (c->json) {
         char *t = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
         printf("%s\n", t);
@@ -143,6 +252,121 @@ static int cmd_show(struct cli *c)
     }
     json_decref(v);
     return 0;
+}
+
+static int cmd_royalties(struct cli *c, int nargs)
+{
+    char path[256], *body = NULL;
+    int64_t day_s;
+    const char *verb = c->args[1], *arg = nargs == 3 ? c->args[2] : NULL;
+    if (!arg || (strcmp(verb, "verify") != 0 && billing_day_parse(arg, &day_s) != 0)) {
+        fprintf(stderr, "usage: oncue billing royalties export|seal YYYY-MM-DD | royalties verify "
+                        "FILE\n");
+        return 2;
+    }
+    if (strcmp(verb, "seal") == 0) {
+        snprintf(path, sizeof path, "/v1/billing/royalties/%s/seal", arg);
+        int st = api(c, "royalties seal", "POST", path, NULL, NULL, &body);
+        return api_print("royalties seal", st, body);
+    }
+    if (strcmp(verb, "export") == 0) {
+        const char *fmt = c->format ? c->format : "csv";
+        if (strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+            fprintf(stderr, "oncue billing royalties export: --format csv or json\n");
+            return 2;
+        }
+        snprintf(path, sizeof path, "/v1/billing/royalties/%s?format=%s", arg, fmt);
+        int st = api(c, "royalties export", "GET", path, NULL, NULL, &body);
+        if (st != 200 || !c->out)
+            return api_print("royalties export", st, body);
+        FILE *f = fopen(c->out, "wb");
+        int ok = f && fwrite(body, 1, strlen(body), f) == strlen(body);
+        if (f && fclose(f) != 0)
+            ok = 0;
+        free(body);
+        if (!ok) {
+            fprintf(stderr, "oncue billing royalties export: cannot write %s\n", c->out);
+            return 1;
+        }
+        return 0;
+    }
+    if (strcmp(verb, "verify") != 0) {
+        fprintf(stderr, "oncue billing royalties: export, seal or verify\n");
+        return 2;
+    }
+    FILE *f = fopen(arg, "rb");
+    struct oc_buf b;
+    char chunk[65536], why[600];
+    size_t n;
+    json_t *out = NULL;
+    if (!f) {
+        fprintf(stderr, "oncue billing royalties verify: cannot read %s\n", arg);
+        return 2;
+    }
+    oc_buf_init(&b, API_MAX);
+    int big = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        big |= oc_buf_append(&b, chunk, n) != 0;
+    fclose(f);
+    if (big) {
+        oc_buf_free(&b);
+        fprintf(stderr, "%s: larger than any report oncue exports\n", arg);
+        return 1;
+    }
+    int rc = billing_royalty_verify(c->data, b.data ? b.data : "", b.len, &out, why, sizeof why);
+    oc_buf_free(&b);
+    if (rc < 0) {
+        fprintf(stderr, "oncue billing royalties verify: %s\n", why);
+        return 2;
+    }
+    if (rc > 0) {
+        printf("%s: NOT VERIFIED: %s\n", arg, why);
+        return 1;
+    }
+    if (c->json) {
+        char *t = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+        printf("%s\n", t);
+        free(t);
+    } else {
+        printf("%s: verified: the %s report of %s sealed in audit row %lld (sha256 %s); the chain "
+               "of %lld rows is intact\n",
+               arg, json_string_value(json_object_get(out, "format")),
+               json_string_value(json_object_get(out, "day")),
+               (long long)json_integer_value(json_object_get(out, "audit_id")),
+               json_string_value(json_object_get(out, "sha256")),
+               (long long)json_integer_value(json_object_get(out, "chain_rows")));
+    }
+    json_decref(out);
+    return 0;
+}
+
+static int cmd_replay(struct cli *c)
+{
+    char path[512], hdr[400], key[256], hex[65], *body = NULL;
+    if (!billing_id_valid(c->args[1], 32) || !billing_id_valid(c->args[2], BILLING_ID_MAX) ||
+        !c->reason || !c->reason[0]) {
+        fprintf(stderr, "usage: oncue billing replay PROVIDER ID --reason TEXT [--force] --target "
+                        "URL --token TOKEN\n");
+        return 2;
+    }
+    json_t *b = json_pack("{s:s,s:b}", "reason", c->reason, "force", c->force);
+    char *text = json_dumps(b, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(b);
+    if (c->key) {
+        snprintf(key, sizeof key, "%s", c->key);
+    } else {
+        struct oc_buf k;
+        oc_buf_init(&k, 1 << 20);
+        oc_buf_printf(&k, "%s %s %s", c->args[1], c->args[2], text);
+        billing_sha256_hex(k.data, k.len, hex);
+        oc_buf_free(&k);
+        snprintf(key, sizeof key, "replay-%.32s", hex);
+    }
+    snprintf(path, sizeof path, "/v1/billing/events/%s/%s/replay", c->args[1], c->args[2]);
+    snprintf(hdr, sizeof hdr, "Idempotency-Key: %s\r\n", key);
+    int st = api(c, "replay", "POST", path, hdr, text, &body);
+    free(text);
+    return api_print("replay", st, body);
 }
 
 /* The storm run shared by its connection threads. */
@@ -311,7 +535,11 @@ int billing_cli_main(int argc, char **argv)
         return cmd_show(&c);
     if (nargs == 1 && strcmp(c.args[0], "storm") == 0)
         return cmd_storm(&c);
-    fprintf(stderr, "usage: oncue billing audit verify | show ACCOUNT | storm (see oncue billing "
-                    "--help)\n");
+    if (nargs >= 2 && strcmp(c.args[0], "royalties") == 0)
+        return cmd_royalties(&c, nargs);
+    if (nargs == 3 && strcmp(c.args[0], "replay") == 0)
+        return cmd_replay(&c);
+    fprintf(stderr, "usage: oncue billing audit verify | show ACCOUNT | storm | royalties "
+                    "export|seal|verify | replay PROVIDER ID (see oncue billing --help)\n");
     return 2;
 }

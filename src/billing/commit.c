@@ -267,13 +267,60 @@ static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct b
     return rc;
 }
 
+int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op)
+{
+    struct billing_event *e = &op->ev;
+    char *detail = NULL;
+    if (op->act.force) /* as of now: above everything applied before */
+        e->event_ms = op->recv_ms;
+    json_t *changes = json_array();
+    int d = decide_event(m, ov, op, changes), rc = 0;
+    if (d == OC_ETOOBIG) {
+        json_decref(changes);
+        op->status = 503;
+        op->answer = oc_strdup("the subscription table is full (billing.max_subscriptions)");
+        return 0;
+    }
+    if (d < 0) {
+        json_decref(changes);
+        return d;
+    }
+    const char *dn = billing_decision_names[d];
+    json_t *det = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:O}", "action", "replay",
+                            "provider", billing_provider_names[e->provider], "id", e->id, "type",
+                            e->type, "key", op->act.key, "actor", op->act.actor, "reason",
+                            op->act.reason, "force", op->act.force, "first_decision",
+                            op->act.prior, "event_ms", (json_int_t)e->event_ms, "decision", dn,
+                            "changes", changes);
+    detail = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = billing_write_audit(m, op->recv_ms, "action", e->account, e->subscription, detail);
+    if (!rc) {
+        json_t *a = json_pack("{s:s,s:s,s:s,s:b,s:s,s:O}", "provider",
+                              billing_provider_names[e->provider], "id", e->id, "first_decision",
+                              op->act.prior, "force", op->act.force, "decision", dn, "changes",
+                              changes);
+        op->status = 200;
+        op->answer = json_dumps(a, JSON_COMPACT);
+        json_decref(a);
+        rc = billing_write_idem(m->app->store, op);
+        atomic_fetch_add(&m->st.actions, 1);
+    }
+    free(detail);
+    json_decref(det);
+    json_decref(changes);
+    return rc;
+}
+
 /* Runs ops[0..n) in one transaction: 0, or OC_EDB (nothing of the batch stays). */
 static int run_batch(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *list)
 {
     struct store *st = m->app->store;
     int rc = store_begin(st);
     for (struct billing_op *op = list; op && !rc; op = op->next)
-        rc = op->kind == BILLING_OP_EVENT ? run_event(m, ov, op) : billing_run_action(m, ov, op);
+        rc = op->kind == BILLING_OP_EVENT    ? run_event(m, ov, op)
+             : op->kind == BILLING_OP_SEAL   ? billing_run_seal(m, op)
+             : op->kind == BILLING_OP_REPLAY ? billing_run_replay(m, ov, op)
+                                             : billing_run_action(m, ov, op);
     if (rc) {
         oc_log(OC_LOG_ERROR, "billing: a batch failed: %s", store_errmsg(st));
         store_rollback(st);

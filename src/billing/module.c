@@ -21,6 +21,7 @@
 #include "core/metrics.h"
 #include "core/timefmt.h"
 #include "http/http.h"
+#include "qoe/qoe.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -264,6 +265,25 @@ static void get_account(struct http_req *req)
         http_reply_err(req, rc, "cannot read the account");
         return;
     }
+    /* the last reconciliation's findings about this account */
+    json_t *found = json_array(), *x;
+    static const char *const kinds[] = {"missing", "extra", "mismatch"};
+    oc_lock(&m->rmu);
+    for (int k = 0; k < 3 && m->last_report; k++) {
+        size_t i;
+        json_array_foreach(json_object_get(m->last_report, kinds[k]), i, x)
+        {
+            const char *a = json_string_value(json_object_get(x, "account"));
+            if (a && strcmp(a, acct) == 0) {
+                json_t *d = json_deep_copy(x);
+                json_object_set_new(d, "discrepancy", json_string(kinds[k]));
+                json_array_append_new(found, d);
+            }
+        }
+    }
+    json_object_set_new(out, "reconciled_ms", json_integer(m->last_report ? m->last_ms : 0));
+    oc_unlock(&m->rmu);
+    json_object_set_new(out, "discrepancies", found);
     http_reply_json(req, 200, out);
 }
 
@@ -403,6 +423,130 @@ static void post_action(struct http_req *req)
     billing_op_free(op);
 }
 
+/* Reads the stored event (provider p, id) of a replay into op: its payload parsed again
+ * (Apple's chain checked at its receive time) and its first decision. 0, or -1 after
+ * answering. */
+static int replay_load(struct billing_mod *m, struct http_req *req, enum billing_provider p,
+                       const char *id, struct billing_op *op)
+{
+    struct store *st = m->app->store;
+    struct store_stmt *q;
+    char *payload = NULL, err[240];
+    int64_t recv_ms = 0;
+    int found = 0, rc, sig = 0;
+    store_lock(st);
+    if (store_prepare(st, BILLING_SQL_EVENT_GET, &q) == 0) {
+        if (STORE_BIND(q, STORE_TEXT(billing_provider_names[p]), STORE_TEXT(id)) == 0 &&
+            store_step(q) == STORE_ROW) {
+            found = 1;
+            payload = oc_strdup(store_col_text(q, 0) ? store_col_text(q, 0) : "");
+            recv_ms = store_col_int(q, 1);
+            snprintf(op->act.prior, sizeof op->act.prior, "%s",
+                     store_col_text(q, 2) ? store_col_text(q, 2) : "");
+        }
+        store_reset(q);
+    }
+    store_unlock(st);
+    if (!found) {
+        http_problem(req, 404,
+                     "no stored %s event %s: never received, or forgotten after "
+                     "billing.retention_s",
+                     billing_provider_names[p], id);
+        return -1;
+    }
+    size_t n = strlen(payload);
+    rc = p == BILLING_STRIPE     ? billing_parse_stripe(payload, n, &op->ev, err, sizeof err)
+         : p == BILLING_STANDARD ? billing_parse_standard(id, payload, n, &op->ev, err, sizeof err)
+         : p == BILLING_APPLE    ? billing_parse_apple(m->apple_roots, payload, n, recv_ms / 1000,
+                                                       &op->ev, &sig, err, sizeof err)
+                                 : billing_parse_google(payload, n, &op->ev, err, sizeof err);
+    if (rc == -1)
+        snprintf(err, sizeof err, "%s", billing_sig_reasons[sig]);
+    free(payload);
+    if (rc) {
+        http_problem(req, 422, "the stored event no longer parses: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads a replay's body {"reason", "force"?} and Idempotency-Key into a: 0, or -1 after
+ * answering. */
+static int replay_parse(struct http_req *req, struct billing_action *a)
+{
+    static const char *const allowed[] = {"reason", "force", NULL};
+    const char *key = http_header(req, "Idempotency-Key"), *s = NULL, *bad;
+    if (!key || !billing_id_valid(key, BILLING_IDEM_KEY_MAX)) {
+        http_problem(req, 400,
+                     "Idempotency-Key: a header of 1 to %d printable characters is required",
+                     BILLING_IDEM_KEY_MAX);
+        return -1;
+    }
+    json_t *b = http_body_json(req);
+    if (!b)
+        return -1;
+    int rc = -1;
+    if ((bad = oc_json_unknown_key(b, allowed)) != NULL)
+        http_problem(req, 422, "%s: unknown field (reason, force)", bad);
+    else if (oc_json_get_str(b, "reason", &s) != 0 || !s[0] || strlen(s) >= sizeof a->reason)
+        http_problem(req, 422, "reason: 1 to %zu characters saying why", sizeof a->reason - 1);
+    else if (json_object_get(b, "force") && oc_json_get_bool(b, "force", &a->force) != 0)
+        http_problem(req, 422, "force: true or false");
+    else
+        rc = 0;
+    if (!rc) {
+        snprintf(a->reason, sizeof a->reason, "%s", s);
+        snprintf(a->key, sizeof a->key, "%s", key);
+        snprintf(a->actor, sizeof a->actor, "%s", req->principal);
+        crypto_hash_sha256_state h;
+        crypto_hash_sha256_init(&h);
+        crypto_hash_sha256_update(&h, (const unsigned char *)req->path, strlen(req->path) + 1);
+        crypto_hash_sha256_update(&h, (const unsigned char *)req->body, req->body_len);
+        crypto_hash_sha256_final(&h, a->fingerprint);
+    }
+    json_decref(b);
+    return rc;
+}
+
+/* POST /v1/billing/events/{provider}/{id}/replay */
+static void post_replay(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    const char *prov = http_param(req, "provider"), *id = http_param(req, "id");
+    int p = -1;
+    for (int i = 0; i < BILLING_MANUAL; i++)
+        if (strcmp(prov, billing_provider_names[i]) == 0)
+            p = i;
+    if (p < 0) {
+        http_problem(req, 404, "unknown provider: %s (stripe, standard, apple, google)",
+                     billing_id_valid(prov, 32) ? prov : "?");
+        return;
+    }
+    if (!billing_id_valid(id, BILLING_ID_MAX)) {
+        http_problem(req, 422, "id: 1 to %d printable characters", BILLING_ID_MAX);
+        return;
+    }
+    struct billing_op *op = oc_calloc(1, sizeof *op);
+    op->kind = BILLING_OP_REPLAY;
+    if (replay_parse(req, &op->act) != 0 || idem_begin(m, req, &op->act) != 0) {
+        billing_op_free(op);
+        return;
+    }
+    if (replay_load(m, req, (enum billing_provider)p, id, op) == 0) {
+        op->recv_ms = oc_clock_now_ms(m->app->clock);
+        billing_submit(m, op); /* an audited route: waits for its answer */
+        if (op->status == 200)
+            http_reply(req, 200, "application/json", op->answer, strlen(op->answer));
+        else
+            http_problem(req, op->status ? op->status : 503, "%s",
+                         op->answer ? op->answer : "the replay could not be stored");
+    }
+    oc_lock(&m->imu);
+    bmap_del(&m->inflight, op->act.key);
+    oc_unlock(&m->imu);
+    billing_op_free(op);
+}
+
 /* POST /v1/billing/reconcile {"repair": false} */
 static void post_reconcile(struct http_req *req)
 {
@@ -436,6 +580,117 @@ static void get_reconcile(struct http_req *req)
                             (json_int_t)m->last_ms, "error", m->last_error);
     oc_unlock(&m->rmu);
     http_reply_json(req, 200, out);
+}
+
+/* The day of a royalty route, validated: its text, or NULL after answering 422. */
+static const char *royalty_day(struct http_req *req, int64_t *day_s)
+{
+    const char *day = http_param(req, "day");
+    if (billing_day_parse(day, day_s) != 0) {
+        http_problem(req, 422, "day: a UTC date YYYY-MM-DD");
+        return NULL;
+    }
+    return day;
+}
+
+/* The day's report: its seal's when sealed (*sealed_id set), else from the cube. 0 or an
+ * answered error (-1). */
+static int royalty_report(struct billing_mod *m, struct http_req *req, const char *day,
+                          int64_t day_s, json_t **rep, int64_t *sealed_id)
+{
+    json_t *detail = NULL;
+    int64_t ts = 0;
+    char err[300];
+    *rep = NULL;
+    *sealed_id = 0;
+    int rc = billing_royalty_sealed(m->app->store, day, sealed_id, &ts, &detail);
+    if (rc < 0) {
+        http_reply_err(req, rc, "cannot read the audit");
+        return -1;
+    }
+    if (rc == 1) {
+        *rep = json_incref(json_object_get(detail, "report"));
+        json_decref(detail);
+        return 0;
+    }
+    struct qoe_cube *c = qoe_cube_of(m->app);
+    if (!c) {
+        http_problem(req, 503, "the qoe module is not running: no cube to read plays from");
+        return -1;
+    }
+    rc = billing_royalty_day(c, day_s, rep, err, sizeof err);
+    if (rc) {
+        http_reply_err(req, rc, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* GET /v1/billing/royalties/{day}?format=csv|json */
+static void get_royalties(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    const char *fmt = http_query(req, "format");
+    int64_t day_s, sealed = 0;
+    json_t *rep;
+    size_t len;
+    char hdr[64];
+    const char *day = royalty_day(req, &day_s);
+    if (!day)
+        return;
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        http_problem(req, 422, "format: csv or json");
+        return;
+    }
+    int csv = fmt && strcmp(fmt, "csv") == 0;
+    if (royalty_report(m, req, day, day_s, &rep, &sealed) != 0)
+        return;
+    char *text = billing_royalty_render(rep, csv, &len);
+    json_decref(rep);
+    snprintf(hdr, sizeof hdr, "%lld", (long long)sealed);
+    http_set_header(req, "Oncue-Sealed", hdr); /* the seal's audit row, 0: not sealed */
+    snprintf(hdr, sizeof hdr, "attachment; filename=\"royalties-%s.%s\"", day, csv ? "csv" : "json");
+    http_set_header(req, "Content-Disposition", hdr);
+    http_reply(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", text, len);
+    free(text);
+}
+
+/* POST /v1/billing/royalties/{day}/seal */
+static void post_seal(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    int64_t day_s;
+    json_t *rep;
+    const char *day = royalty_day(req, &day_s);
+    if (!day)
+        return;
+    struct qoe_cube *c = qoe_cube_of(m->app);
+    char err[300];
+    if (!c) {
+        http_problem(req, 503, "the qoe module is not running: no cube to read plays from");
+        return;
+    }
+    int rc = billing_royalty_day(c, day_s, &rep, err, sizeof err);
+    if (rc) {
+        http_reply_err(req, rc, "%s", err);
+        return;
+    }
+    json_t *detail = billing_royalty_seal_detail(rep, req->principal);
+    json_decref(rep);
+    struct billing_op *op = oc_calloc(1, sizeof *op);
+    op->kind = BILLING_OP_SEAL;
+    op->payload = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    op->plen = strlen(op->payload);
+    json_decref(detail);
+    snprintf(op->act.account, sizeof op->act.account, "royalty:%s", day);
+    op->recv_ms = oc_clock_now_ms(m->app->clock);
+    billing_submit(m, op); /* an audited route: waits for its answer */
+    if (op->status == 200)
+        http_reply(req, 200, "application/json", op->answer, strlen(op->answer));
+    else
+        http_problem(req, op->status ? op->status : 503, "%s",
+                     op->answer ? op->answer : "the seal could not be stored");
+    billing_op_free(op);
 }
 
 /* /metrics */
@@ -627,15 +882,27 @@ static const struct http_route routes[] = {
     {"GET", "/v1/entitlements/{account}", get_entitlement, HTTP_VIEWER, 0,
      "?title=T&region=R -> {account, title, region, allowed, state, reason} from memory"},
     {"GET", "/v1/billing/accounts/{account}", get_account, HTTP_VIEWER, 0,
-     "an account's subscriptions, verdict and last 20 audit rows"},
+     "an account's subscriptions, verdict, last 20 audit rows and the last reconciliation's"
+     " discrepancies about it"},
     {"POST", "/v1/billing/accounts/{account}/actions", post_action, HTTP_ADMIN, 4096,
      "a support action {action: grant|revoke|extend, subscription?, until?, reason} with an"
      " Idempotency-Key header (replayed; 422 other body; 409 in flight)"},
+    {"POST", "/v1/billing/events/{provider}/{id}/replay", post_replay, HTTP_ADMIN, 4096,
+     "{reason, force?} with an Idempotency-Key header: decides the stored event again (force: as"
+     " of now, above what was applied) -> {provider, id, first_decision, force, decision,"
+     " changes}; audited"},
     {"GET", "/v1/billing/reconcile", get_reconcile, HTTP_VIEWER, 0,
      "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error}"},
     {"POST", "/v1/billing/reconcile", post_reconcile, HTTP_ADMIN, 4096,
      "{repair?: bool} -> Stripe's subscriptions compared with oncue's: {checked, missing, extra,"
      " mismatch, repaired}; repair sets missing and mismatched ones to Stripe's state (audited)"},
+    {"GET", "/v1/billing/royalties/{day}", get_royalties, HTTP_VIEWER, 0,
+     "?format=csv|json -> the UTC day's plays, attempts and watch time per title and region from"
+     " the QoE cube (the sealed report once sealed; Oncue-Sealed names its audit row); 409 until"
+     " the cube has closed the day"},
+    {"POST", "/v1/billing/royalties/{day}/seal", post_seal, HTTP_ADMIN, 0,
+     "seals the day's royalty report into the billing audit chain -> {day, audit_id, sealed_ms,"
+     " already_sealed, csv_sha256, json_sha256, rows, totals}"},
     {0},
 };
 

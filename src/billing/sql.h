@@ -10,6 +10,8 @@
 #define OC_BILLING_SQL_H
 
 #define BILLING_SQL_EVENT_SEEN "SELECT decision FROM billing_events WHERE provider = ?1 AND id = ?2"
+#define BILLING_SQL_EVENT_GET                                                                      \
+    "SELECT payload, received_ms, decision FROM billing_events WHERE provider = ?1 AND id = ?2"
 #define BILLING_SQL_EVENT_PUT                                                                      \
     "INSERT INTO billing_events(provider, id, type, subscription, account, event_ms,"              \
     " received_ms, decision, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
@@ -35,6 +37,12 @@
 #define BILLING_SQL_AUDIT_OF                                                                       \
     "SELECT id, ts_ms, kind, subscription, detail FROM billing_audit WHERE account = ?1"           \
     " ORDER BY id DESC LIMIT ?2"
+/* Royalty seals: kind 'royalty', account "royalty:DAY" (the account index finds a day's). */
+#define BILLING_SQL_SEAL_OF                                                                        \
+    "SELECT id, ts_ms, detail FROM billing_audit WHERE account = ?1 AND kind = 'royalty'"          \
+    " ORDER BY id DESC LIMIT 1"
+#define BILLING_SQL_SEAL_ALL                                                                       \
+    "SELECT id, ts_ms, detail FROM billing_audit WHERE kind = 'royalty' ORDER BY id"
 #define BILLING_SQL_IDEM_GET "SELECT fingerprint, status, answer FROM billing_idem WHERE key = ?1"
 #define BILLING_SQL_IDEM_PUT                                                                       \
     "INSERT INTO billing_idem(key, fingerprint, status, answer, created_ms)"                       \
