@@ -20,6 +20,7 @@
 #define BILLING_ID_MAX           128         /* bytes of an event, subscription or account id */
 #define BILLING_TYPE_MAX         64          /* bytes of an event type */
 #define BILLING_REGIONS_MAX      128         /* bytes of a plan's region list ("US,CA") */
+#define BILLING_PLAN_MAX         64          /* bytes of a plan (a product id, a price's key) */
 #define BILLING_BODY_MAX         (256 << 10) /* bytes of one webhook body */
 #define BILLING_KEYS_MAX         8           /* signing secrets or public keys per provider */
 #define BILLING_SIGS_MAX         16          /* signatures read from one header */
@@ -96,6 +97,7 @@ struct billing_event {
     char account[BILLING_ID_MAX + 1];      /* the provider's customer id; "" when unnamed */
     char status[32];                       /* Stripe subscription status, or "" */
     char regions[BILLING_REGIONS_MAX + 1]; /* the plan's regions, "" for everywhere */
+    char plan[BILLING_PLAN_MAX + 1];       /* the plan or product, "" when not named */
     int64_t event_ms;                      /* the provider's event time */
     int64_t period_end_ms;                 /* current period end; 0 when not given */
     int cancel_at_period_end;              /* Stripe */
@@ -205,6 +207,7 @@ struct billing_sub {
     char id[BILLING_ID_MAX + 1];
     char account[BILLING_ID_MAX + 1];
     char regions[BILLING_REGIONS_MAX + 1];
+    char plan[BILLING_PLAN_MAX + 1]; /* the plan or product (a title's entitlements name it) */
     enum billing_provider provider;
     enum billing_state state;
     int64_t period_end_ms;               /* 0: none known */
@@ -241,6 +244,20 @@ struct billing_verdict {
  * the state shown is that subscription's, else the most recently changed one's. */
 void billing_verdict(const struct billing_sub *const *subs, int n, const char *region,
                      int64_t now_ms, struct billing_verdict *out /* OUT */);
+/* A catalog title's rights as the entitlement check reads them. */
+struct billing_title {
+    const char *id;
+    int known;           /* 0: the catalog has no such title (never allowed) */
+    const char *regions; /* comma-separated regions it is available in; "": everywhere */
+    const char *ents;    /* comma-separated plans that may play it; "": any plan */
+};
+/* billing_verdict for title t (NULL: any title): a title the catalog does not hold, or one
+ * not available in region, is refused whatever the account holds; else allowed when a
+ * subscription allowed in region is on one of the title's plans (any plan when it lists
+ * none). */
+void billing_verdict_title(const struct billing_sub *const *subs, int n, const char *region,
+                           const struct billing_title *t, int64_t now_ms,
+                           struct billing_verdict *out /* OUT */);
 
 /* --- the audit chain (audit.c) --- */
 

@@ -72,7 +72,7 @@ int billing_write_sub(struct store *st, const struct billing_sub *s)
                         STORE_TEXT(billing_state_names[s->state]), STORE_INT(s->period_end_ms),
                         STORE_TEXT(s->regions), STORE_INT(s->last_ms),
                         STORE_INT((int64_t)s->last_tie), STORE_TEXT(s->last_event),
-                        STORE_INT(s->updated_ms));
+                        STORE_INT(s->updated_ms), STORE_TEXT(s->plan));
     if (!rc && store_step(q) != STORE_DONE)
         rc = OC_EDB;
     if (q)
@@ -286,19 +286,18 @@ int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct
         return d;
     }
     const char *dn = billing_decision_names[d];
-    json_t *det = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:O}", "action", "replay",
-                            "provider", billing_provider_names[e->provider], "id", e->id, "type",
-                            e->type, "key", op->act.key, "actor", op->act.actor, "reason",
-                            op->act.reason, "force", op->act.force, "first_decision",
-                            op->act.prior, "event_ms", (json_int_t)e->event_ms, "decision", dn,
-                            "changes", changes);
+    json_t *det = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:O}", "action", "replay", "provider",
+        billing_provider_names[e->provider], "id", e->id, "type", e->type, "key", op->act.key,
+        "actor", op->act.actor, "reason", op->act.reason, "force", op->act.force, "first_decision",
+        op->act.prior, "event_ms", (json_int_t)e->event_ms, "decision", dn, "changes", changes);
     detail = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
     rc = billing_write_audit(m, op->recv_ms, "action", e->account, e->subscription, detail);
     if (!rc) {
-        json_t *a = json_pack("{s:s,s:s,s:s,s:b,s:s,s:O}", "provider",
-                              billing_provider_names[e->provider], "id", e->id, "first_decision",
-                              op->act.prior, "force", op->act.force, "decision", dn, "changes",
-                              changes);
+        json_t *a =
+            json_pack("{s:s,s:s,s:s,s:b,s:s,s:O}", "provider", billing_provider_names[e->provider],
+                      "id", e->id, "first_decision", op->act.prior, "force", op->act.force,
+                      "decision", dn, "changes", changes);
         op->status = 200;
         op->answer = json_dumps(a, JSON_COMPACT);
         json_decref(a);
@@ -469,6 +468,8 @@ void billing_sub_read(struct store_stmt *st, struct billing_sub *out)
     out->last_ms = store_col_int(st, 6);
     out->last_tie = (int)store_col_int(st, 7);
     out->updated_ms = store_col_int(st, 9);
+    snprintf(out->plan, sizeof out->plan, "%s",
+             store_col_text(st, 10) ? store_col_text(st, 10) : "");
 }
 
 /* Reads the audit chain's head into m. 0 or OC_EDB. */

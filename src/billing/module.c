@@ -22,6 +22,7 @@
 #include "core/timefmt.h"
 #include "http/http.h"
 #include "qoe/qoe.h"
+#include "search/search.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -30,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_MAX 1024 /* bytes of one entitlement answer */
+#define CHECK_MAX 2048 /* bytes of one entitlement answer */
 
 /* Answers a refused delivery: 401 naming the reason (503 when no key is configured). */
 static void refuse(struct billing_mod *m, struct http_req *req, int sig, const char *what)
@@ -209,6 +210,23 @@ static int region_valid(const char *s)
     return n > 0 && n <= 8 && !s[n];
 }
 
+/* Writes s JSON-escaped (without quotes) into out (n bytes; truncated): the reason may quote
+ * a catalog title's region and plan names, which are any text. */
+static void json_esc(const char *s, char *out, size_t n)
+{
+    size_t at = 0;
+    for (; *s && at + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            out[at++] = '\\', out[at++] = (char)c;
+        else if (c < 0x20)
+            at += (size_t)snprintf(out + at, n - at, "\\u%04x", c);
+        else
+            out[at++] = (char)c;
+    }
+    out[at] = '\0';
+}
+
 /* GET /v1/entitlements/{account}?title=T&region=R */
 static void get_entitlement(struct http_req *req)
 {
@@ -233,20 +251,30 @@ static void get_entitlement(struct http_req *req)
         http_problem(req, 422, "region: 1 to 8 of A-Z a-z 0-9 -");
         return;
     }
+    /* the title's rights, from the catalog's index in memory (when the search module runs) */
+    char tregions[2200], tents[2200];
+    struct billing_title t = {title, 0, tregions, tents};
+    int known =
+        title ? search_title_avail(m->app, title, tregions, sizeof tregions, tents, sizeof tents)
+              : -1;
+    t.known = known == 1;
     int64_t now = oc_clock_now_ms(m->app->clock);
     oc_rdlock(&m->lock);
     const struct billing_account *a = bmap_get(&m->table.accounts, acct);
     for (size_t i = 0; a && i < a->n; i++)
         subs[n++] = a->subs[i];
-    billing_verdict(subs, n, region, now, &v);
+    billing_verdict_title(subs, n, region, known >= 0 ? &t : NULL, now, &v);
     oc_rwunlock(&m->lock);
     atomic_fetch_add(&m->st.checks, 1);
+    char reason[sizeof v.reason * 2];
+    json_esc(v.reason, reason, sizeof reason);
     int len = snprintf(out, sizeof out,
                        "{\"account\":\"%s\",\"title\":%s%s%s,\"region\":%s%s%s,\"allowed\":%s,"
-                       "\"state\":\"%s\",\"reason\":\"%s\"}\n",
+                       "\"state\":\"%s\",\"reason\":\"%s\",\"title_checked\":%s}\n",
                        acct, title ? "\"" : "", title ? title : "null", title ? "\"" : "",
                        region ? "\"" : "", region ? region : "null", region ? "\"" : "",
-                       v.allowed ? "true" : "false", billing_state_names[v.state], v.reason);
+                       v.allowed ? "true" : "false", billing_state_names[v.state], reason,
+                       known >= 0 ? "true" : "false");
     http_reply(req, 200, "application/json", out, (size_t)len);
 }
 
@@ -649,7 +677,8 @@ static void get_royalties(struct http_req *req)
     json_decref(rep);
     snprintf(hdr, sizeof hdr, "%lld", (long long)sealed);
     http_set_header(req, "Oncue-Sealed", hdr); /* the seal's audit row, 0: not sealed */
-    snprintf(hdr, sizeof hdr, "attachment; filename=\"royalties-%s.%s\"", day, csv ? "csv" : "json");
+    snprintf(hdr, sizeof hdr, "attachment; filename=\"royalties-%s.%s\"", day,
+             csv ? "csv" : "json");
     http_set_header(req, "Content-Disposition", hdr);
     http_reply(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", text, len);
     free(text);
@@ -880,7 +909,8 @@ static const struct http_route routes[] = {
      " push with its Bearer JWT) -> {duplicate, id,"
      " decision, changes}; 401 names the refusal"},
     {"GET", "/v1/entitlements/{account}", get_entitlement, HTTP_VIEWER, 0,
-     "?title=T&region=R -> {account, title, region, allowed, state, reason} from memory"},
+     "?title=T&region=R -> {account, title, region, allowed, state, reason, title_checked} from"
+     " memory: the account's subscriptions and the catalog title's regions and plans"},
     {"GET", "/v1/billing/accounts/{account}", get_account, HTTP_VIEWER, 0,
      "an account's subscriptions, verdict, last 20 audit rows and the last reconciliation's"
      " discrepancies about it"},

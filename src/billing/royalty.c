@@ -72,8 +72,8 @@ int billing_day_parse(const char *s, int64_t *day_s)
 {
     int y, mo, d;
     char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 || s[4] != '-' ||
-        s[7] != '-' || y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || d > 31)
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 ||
+        s[4] != '-' || s[7] != '-' || y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return OC_EINVAL;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
     time_t t = timegm(&tm);
@@ -171,9 +171,8 @@ int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out, char *e
     }
     free(p);
     *out = json_pack("{s:s,s:I,s:I,s:o,s:{s:I,s:I,s:I}}", "day", day, "from", (json_int_t)s.from,
-                     "to", (json_int_t)s.to, "rows", rows, "totals", "plays",
-                     (json_int_t)tot.plays, "attempts", (json_int_t)tot.attempts, "watch_ms",
-                     (json_int_t)tot.watch_ms);
+                     "to", (json_int_t)s.to, "rows", rows, "totals", "plays", (json_int_t)tot.plays,
+                     "attempts", (json_int_t)tot.attempts, "watch_ms", (json_int_t)tot.watch_ms);
     return 0;
 }
 
@@ -287,12 +286,13 @@ int billing_royalty_sealed(struct store *st, const char *day, int64_t *id, int64
 static char *seal_answer(const json_t *detail, int64_t id, int64_t ts, int already)
 {
     const json_t *rep = json_object_get(detail, "report");
-    json_t *a = json_pack(
-        "{s:O?,s:I,s:I,s:b,s:O?,s:O?,s:I,s:O?}", "day", json_object_get(rep, "day"), "audit_id",
-        (json_int_t)id, "sealed_ms", (json_int_t)ts, "already_sealed", already, "csv_sha256",
-        json_object_get(detail, "csv_sha256"), "json_sha256", json_object_get(detail, "json_sha256"),
-        "rows", (json_int_t)json_array_size(json_object_get(rep, "rows")), "totals",
-        json_object_get(rep, "totals"));
+    json_t *a =
+        json_pack("{s:O?,s:I,s:I,s:b,s:O?,s:O?,s:I,s:O?}", "day", json_object_get(rep, "day"),
+                  "audit_id", (json_int_t)id, "sealed_ms", (json_int_t)ts, "already_sealed",
+                  already, "csv_sha256", json_object_get(detail, "csv_sha256"), "json_sha256",
+                  json_object_get(detail, "json_sha256"), "rows",
+                  (json_int_t)json_array_size(json_object_get(rep, "rows")), "totals",
+                  json_object_get(rep, "totals"));
     char *t = json_dumps(a, JSON_COMPACT);
     json_decref(a);
     return t;

@@ -1,9 +1,9 @@
 /*
  * sql.h - internal to billing/: every SQL statement of the billing capability, as named macros.
  *
- * The tables are created by migration 10 in store/migrate.c: billing_events (every verified
- * event id, kept billing.retention_s: the idempotency keys), billing_subs (each
- * subscription's state: the source of truth the in-memory table is loaded from),
+ * The tables are created by migration 10 in store/migrate.c (a later one adds billing_subs.plan):
+ * billing_events (every verified event id, kept billing.retention_s: the idempotency keys),
+ * billing_subs (each subscription's state: the source of truth the in-memory table is loaded from),
  * billing_audit (append-only, hash-chained) and billing_idem (Idempotency-Key answers).
  */
 #ifndef OC_BILLING_SQL_H
@@ -20,13 +20,14 @@
     " WHERE received_ms < ?1 LIMIT ?2)"
 #define BILLING_SQL_SUB_PUT                                                                        \
     "INSERT OR REPLACE INTO billing_subs(id, account, provider, state, period_end_ms, regions,"    \
-    " last_ms, last_tie, last_event, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    " last_ms, last_tie, last_event, updated_ms, plan)"                                            \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 #define BILLING_SQL_SUB_ALL                                                                        \
     "SELECT id, account, provider, state, period_end_ms, regions, last_ms, last_tie, last_event,"  \
-    " updated_ms FROM billing_subs"
+    " updated_ms, plan FROM billing_subs"
 #define BILLING_SQL_SUB_OF                                                                         \
     "SELECT id, account, provider, state, period_end_ms, regions, last_ms, last_tie, last_event,"  \
-    " updated_ms FROM billing_subs WHERE account = ?1 ORDER BY id"
+    " updated_ms, plan FROM billing_subs WHERE account = ?1 ORDER BY id"
 #define BILLING_SQL_AUDIT_PUT                                                                      \
     "INSERT INTO billing_audit(id, ts_ms, kind, account, subscription, detail, prev, hash)"        \
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"

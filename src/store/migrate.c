@@ -316,6 +316,8 @@ static const struct migration migrations[] = {
      "CREATE TABLE store_meta ("
      " key TEXT PRIMARY KEY,"
      " value INTEGER NOT NULL) WITHOUT ROWID;"},
+    {17, "billing: each subscription's plan (a title's entitlements name plans)",
+     "ALTER TABLE billing_subs ADD COLUMN plan TEXT NOT NULL DEFAULT '';"},
     {0},
 };
 
