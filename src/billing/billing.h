@@ -319,6 +319,9 @@ int billing_royalty_verify(const char *dir, const void *file, size_t n, json_t *
 /* `oncue billing audit verify | show ACCOUNT | storm` (cli.c, storm.c). */
 int billing_cli_main(int argc, char **argv);
 extern const struct oc_cli billing_cli[];
+/* `oncue drill webhook-storm`: the storm against a live server, scored (cli.c). */
+int billing_drill_main(int argc, char **argv);
+extern const struct oc_cli billing_drill_cli[];
 /* `oncue bench billing`: entitlement checks or signed webhooks against a server (bench.c). */
 int billing_bench_main(int argc, char **argv);
 extern const struct oc_cli billing_bench_cli[];

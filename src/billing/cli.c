@@ -14,6 +14,7 @@
 #include "store/store.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -460,43 +461,34 @@ static size_t storm_check(struct storm_run *r)
     return bad;
 }
 
-/* Prints the storm's figures; returns 0 when nothing regressed, nothing was applied twice and
- * nothing was lost. */
-static int storm_report(struct storm_run *r, double secs, size_t regressions)
-{
-    size_t twice = 0, lost = 0;
-    for (size_t e = 0; e < r->st.nevents; e++) {
-        twice += atomic_load(&r->applied[e]) > 1;
-        lost += atomic_load(&r->acked[e]) == 0;
-    }
-    printf("subscriptions %d\nevents %zu\ndeliveries %zu\nrefused %zu\nretried %zu\n"
-           "seconds %.2f\ndeliveries/s %.0f\nregressions %zu\napplied_twice %zu\nlost %zu\n",
-           r->st.nsubs, r->st.nevents, r->st.ndeliv, atomic_load(&r->refused),
-           atomic_load(&r->retried), secs, secs > 0 ? (double)r->st.ndeliv / secs : 0, regressions,
-           twice, lost);
-    return regressions || twice || lost ? 1 : 0;
-}
+/* A storm's outcome against its ground truth. */
+struct storm_score {
+    int subs;
+    size_t events, deliveries, refused, retried, regressions, twice, lost;
+    double secs;
+};
 
-static int cmd_storm(struct cli *c)
+/* Runs the storm of c against --target and scores it: 0, or 2 after a usage error (printed
+ * as WHAT: ...). */
+static int storm_go(const struct cli *c, const char *what, struct storm_score *sc)
 {
     struct storm_run r = {.c = c};
-    int n = (int)c->connections, rc;
+    int n = (int)c->connections;
     if (!c->target || !c->secret || !c->token ||
         billing_url_split(c->target, r.host, sizeof r.host, r.port, sizeof r.port) != 0) {
-        fprintf(stderr, "oncue billing storm: --target http://HOST:PORT, --secret and --token "
-                        "are needed\n");
+        fprintf(stderr, "%s: --target http://HOST:PORT, --secret and --token are needed\n", what);
         return 2;
     }
     int kl = oc_webhook_key(c->secret, r.key);
     if (kl <= 0) {
-        fprintf(stderr, "oncue billing storm: --secret is not a whsec_ base64 secret\n");
+        fprintf(stderr, "%s: --secret is not a whsec_ base64 secret\n", what);
         return 2;
     }
     r.klen = (size_t)kl;
     int64_t now = oc_wall_ms();
     r.period_end_ms = now + 30LL * 86400 * 1000;
     if (billing_storm_make((int)c->subs, (uint64_t)c->seed, c->prefix, now, &r.st) != 0) {
-        fprintf(stderr, "oncue billing storm: --prefix: up to 16 printable characters\n");
+        fprintf(stderr, "%s: --prefix: up to 16 printable characters\n", what);
         return 2;
     }
     r.acked = oc_calloc(r.st.nevents, sizeof *r.acked);
@@ -507,13 +499,119 @@ static int cmd_storm(struct cli *c)
         pthread_create(&th[i], NULL, storm_thread, &r);
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
-    double secs = (double)(oc_mono_ns() - t0) / 1e9;
-    rc = storm_report(&r, secs, storm_check(&r));
+    memset(sc, 0, sizeof *sc);
+    sc->secs = (double)(oc_mono_ns() - t0) / 1e9;
+    sc->regressions = storm_check(&r);
+    for (size_t e = 0; e < r.st.nevents; e++) {
+        sc->twice += atomic_load(&r.applied[e]) > 1;
+        sc->lost += atomic_load(&r.acked[e]) == 0;
+    }
+    sc->subs = r.st.nsubs;
+    sc->events = r.st.nevents;
+    sc->deliveries = r.st.ndeliv;
+    sc->refused = atomic_load(&r.refused);
+    sc->retried = atomic_load(&r.retried);
     free(th);
     free(r.acked);
     free(r.applied);
     billing_storm_free(&r.st);
-    return rc;
+    return 0;
+}
+
+/* Prints the storm's figures; returns 0 when nothing regressed, nothing was applied twice and
+ * nothing was lost. */
+static int cmd_storm(struct cli *c)
+{
+    struct storm_score s;
+    if (storm_go(c, "oncue billing storm", &s) != 0)
+        return 2;
+    printf("subscriptions %d\nevents %zu\ndeliveries %zu\nrefused %zu\nretried %zu\n"
+           "seconds %.2f\ndeliveries/s %.0f\nregressions %zu\napplied_twice %zu\nlost %zu\n",
+           s.subs, s.events, s.deliveries, s.refused, s.retried, s.secs,
+           s.secs > 0 ? (double)s.deliveries / s.secs : 0, s.regressions, s.twice, s.lost);
+    return s.regressions || s.twice || s.lost ? 1 : 0;
+}
+
+static const struct oc_opt drill_options[] = {
+    {"--target", OC_OPT_STR, offsetof(struct cli, target), "URL",
+     "the live server (http://127.0.0.1:PORT)", 0, 0, NULL},
+    {"--secret", OC_OPT_STR, offsetof(struct cli, secret), "WHSEC",
+     "the Standard Webhooks secret the server has in billing.standard_secrets", 0, 0, NULL},
+    {"--token", OC_OPT_STR, offsetof(struct cli, token), "TOKEN",
+     "a viewer token for the entitlement checks", 0, 0, NULL},
+    {"--subscriptions", OC_OPT_LONG, offsetof(struct cli, subs), "N",
+     "subscriptions (default 1000; about 6 events and 12 deliveries each)", 1, 1000000, NULL},
+    {"--seed", OC_OPT_LONG, offsetof(struct cli, seed), "N", "the generator's seed (default 1)", 0,
+     2147483647, NULL},
+    {"--prefix", OC_OPT_STR, offsetof(struct cli, prefix), "P",
+     "starts every id (default: d and 12 random hex digits, so drills never share ids)", 0, 0,
+     NULL},
+    {"--connections", OC_OPT_LONG, offsetof(struct cli, connections), "N",
+     "parallel connections (default 8)", 1, 256, NULL},
+    {"--json", OC_OPT_FLAG, offsetof(struct cli, json), NULL,
+     "print the scorecard as one JSON object", 0, 0, NULL},
+    {0},
+};
+
+const struct oc_cli billing_drill_cli[] = {
+    {"drill webhook-storm", "[OPTIONS]",
+     "The webhook-storm drill: thousands of subscription events shuffled, duplicated up to\n"
+     "three times and delayed up to 72 hours, signed and posted to a live server, then every\n"
+     "account's entitlement compared with the ground truth. Exit 0 when no state regressed,\n"
+     "no event was applied twice and none was lost; 1 otherwise.\n",
+     drill_options, 1},
+    {0},
+};
+
+int billing_drill_main(int argc, char **argv)
+{
+    struct cli c = {.subs = 1000, .seed = 1, .connections = 8, .retry_s = 30};
+    struct storm_score s;
+    char prefix[17];
+    const char *args[2] = {NULL, NULL};
+    int nargs = 0;
+    int prc = oc_cli_parse(billing_drill_cli, argc - 1, argv + 1, &c, args, &nargs);
+    if (prc != 0)
+        return prc == 1 ? 0 : 2;
+    if (!c.prefix) {
+        unsigned char rnd[6];
+        randombytes_buf(rnd, sizeof rnd);
+        prefix[0] = 'd';
+        sodium_bin2hex(prefix + 1, 13, rnd, sizeof rnd);
+        snprintf(prefix + 13, sizeof prefix - 13, "-");
+        c.prefix = prefix;
+    }
+    if (storm_go(&c, "oncue drill webhook-storm", &s) != 0)
+        return 2;
+    int pass = !s.regressions && !s.twice && !s.lost && !s.refused;
+    if (c.json) {
+        json_t *j = json_pack(
+            "{s:s,s:I,s:s,s:i,s:I,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:b}", "scenario",
+            "webhook-storm", "seed", (json_int_t)c.seed, "prefix", c.prefix, "subscriptions",
+            s.subs, "events", (json_int_t)s.events, "deliveries", (json_int_t)s.deliveries,
+            "refused", (json_int_t)s.refused, "retried", (json_int_t)s.retried, "wall_s", s.secs,
+            "deliveries_per_s", s.secs > 0 ? (double)s.deliveries / s.secs : 0.0, "regressions",
+            (json_int_t)s.regressions, "applied_twice", (json_int_t)s.twice, "lost",
+            (json_int_t)s.lost, "pass", pass);
+        char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", t);
+        free(t);
+        json_decref(j);
+        return pass ? 0 : 1;
+    }
+    printf("drill webhook-storm (seed %ld, %d subscriptions, ids %s*): %s\n\n", c.seed, s.subs,
+           c.prefix, pass ? "PASS" : "FAIL");
+    printf("  events                 %zu, delivered %zu times (shuffled, up to 3 each, delayed up "
+           "to 72 h)\n",
+           s.events, s.deliveries);
+    printf("  refused                %zu\n  retried                %zu\n", s.refused, s.retried);
+    printf("  wall time              %.2f s (%.0f deliveries/s)\n", s.secs,
+           s.secs > 0 ? (double)s.deliveries / s.secs : 0);
+    printf("  state regressions      %zu (accounts whose entitlement is not the ground truth)\n",
+           s.regressions);
+    printf("  applied twice          %zu\n  lost                   %zu (never acknowledged)\n",
+           s.twice, s.lost);
+    return pass ? 0 : 1;
 }
 
 int billing_cli_main(int argc, char **argv)

@@ -179,6 +179,8 @@ int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out, char *e
 /* Appends s as one CSV field (RFC 4180: quoted when it holds a comma, quote or line break). */
 static void csv_field(struct oc_buf *b, const char *s)
 {
+    if (!s)
+        s = ""; /* not a string: a damaged report reads as empty */
     if (!strpbrk(s, ",\"\r\n")) {
         oc_buf_puts(b, s);
         return;
