@@ -40,8 +40,8 @@ struct oc_module;
  * module table. arg and app are the drill's struct oc_app. */
 struct drill_host {
     const struct oc_module *const *modules; /* the table `serve` runs (ends in NULL) */
-    /* `oncue drill webhook-storm ...` (argv[0] is "webhook-storm"): the billing webhook storm against
-     * a live server with its scorecard; its exit status. */
+    /* `oncue drill webhook-storm ...` (argv[0] is "webhook-storm"): the billing webhook storm
+     * against a live server with its scorecard; its exit status. */
     int (*webhook_storm)(int argc, char **argv);
     /* A player's steering request and flag read, as GET /v1/steering and /v1/flags answer. */
     int (*steer)(void *app, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,

@@ -25,8 +25,7 @@ static void check(const struct billing_event *e, enum billing_provider p)
         (e->account[0] && !billing_id_valid(e->account, BILLING_ID_MAX)) ||
         strlen(e->regions) > BILLING_REGIONS_MAX ||
         (e->plan[0] && !billing_id_valid(e->plan, BILLING_PLAN_MAX)) || e->event_ms <= 0 ||
-        e->provider != p ||
-        (e->rule && e->rule->provider != p))
+        e->provider != p || (e->rule && e->rule->provider != p))
         abort();
     enum billing_decision d = billing_decide(NULL, e, 1, &next);
     if (d != BILLING_APPLIED && d != BILLING_RECORDED)
