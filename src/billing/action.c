@@ -52,6 +52,14 @@ static int repair(const struct billing_op *op, const struct billing_sub *cur,
 {
     if (cur) {
         *next = *cur;
+        if (op->act.move && strcmp(cur->account, op->act.account) != 0) {
+            memcpy(next->account, op->act.account, sizeof next->account);
+            next->last_ms = e->event_ms > next->last_ms ? e->event_ms : next->last_ms;
+            snprintf(next->last_event, sizeof next->last_event, "%s", e->id);
+            next->updated_ms = op->recv_ms;
+            if (cur->state == op->act.state)
+                return 1; /* moved, same state */
+        }
     } else {
         memset(next, 0, sizeof *next);
         memcpy(next->id, e->subscription, sizeof next->id);
@@ -159,7 +167,7 @@ static int run_targets(struct billing_mod *m, struct billing_overlay *ov, struct
     if (n == 0)
         return OC_ENOTFOUND;
     for (int i = 0; i < n; i++) {
-        if (t[i] && strcmp(t[i]->account, op->act.account) != 0)
+        if (t[i] && strcmp(t[i]->account, op->act.account) != 0 && !op->act.move)
             return OC_ECONFLICT;
         if (!t[i] && op->act.kind != BILLING_GRANT && op->act.kind != BILLING_REPAIR)
             return OC_ENOTFOUND;

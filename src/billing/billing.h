@@ -21,6 +21,7 @@
 #define BILLING_TYPE_MAX         64          /* bytes of an event type */
 #define BILLING_REGIONS_MAX      128         /* bytes of a plan's region list ("US,CA") */
 #define BILLING_PLAN_MAX         64          /* bytes of a plan (a product id, a price's key) */
+#define BILLING_TOKEN_MAX        512         /* bytes of a purchase token kept for reconciling */
 #define BILLING_BODY_MAX         (256 << 10) /* bytes of one webhook body */
 #define BILLING_KEYS_MAX         8           /* signing secrets or public keys per provider */
 #define BILLING_SIGS_MAX         16          /* signatures read from one header */
@@ -98,6 +99,7 @@ struct billing_event {
     char status[32];                       /* Stripe subscription status, or "" */
     char regions[BILLING_REGIONS_MAX + 1]; /* the plan's regions, "" for everywhere */
     char plan[BILLING_PLAN_MAX + 1];       /* the plan or product, "" when not named */
+    char token[BILLING_TOKEN_MAX + 1];     /* Google's purchase token (reconciliation), or "" */
     int64_t event_ms;                      /* the provider's event time */
     int64_t period_end_ms;                 /* current period end; 0 when not given */
     int cancel_at_period_end;              /* Stripe */

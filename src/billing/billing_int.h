@@ -87,6 +87,7 @@ struct billing_action {
     char actor[128];                    /* the token's name */
     enum billing_state state;           /* BILLING_REPAIR: the state to set */
     enum billing_provider provider;     /* BILLING_REPAIR: of a subscription it creates */
+    int move;                           /* BILLING_REPAIR: the subscription moves to account */
     int force;                          /* a replay: decided as of its receive time */
     char prior[16];                     /* a replay: the stored event's first decision */
 };
@@ -119,19 +120,27 @@ struct billing_stats {
 
 /* The module's settings. */
 struct billing_opts {
-    char *stripe_secrets;   /* billing.stripe_secrets */
-    char *standard_secrets; /* billing.standard_secrets */
-    char *apple_root_pem;   /* billing.apple_root_pem */
-    char *google_keys_pem;  /* billing.google_keys_pem */
-    char *google_audience;  /* billing.google_audience */
-    int64_t tolerance_s;    /* billing.tolerance_s */
-    int64_t retention_s;    /* billing.retention_s */
-    int64_t idem_ttl_s;     /* billing.idempotency_ttl_s */
-    int64_t max_subs;       /* billing.max_subscriptions */
-    char *stripe_api_url;   /* billing.stripe_api_url */
-    char *stripe_api_key;   /* billing.stripe_api_key */
-    int64_t reconcile_s;    /* billing.reconcile_interval_s */
-    int reconcile_repair;   /* billing.reconcile_repair */
+    char *stripe_secrets;    /* billing.stripe_secrets */
+    char *standard_secrets;  /* billing.standard_secrets */
+    char *apple_root_pem;    /* billing.apple_root_pem */
+    char *google_keys_pem;   /* billing.google_keys_pem */
+    char *google_audience;   /* billing.google_audience */
+    int64_t tolerance_s;     /* billing.tolerance_s */
+    int64_t retention_s;     /* billing.retention_s */
+    int64_t idem_ttl_s;      /* billing.idempotency_ttl_s */
+    int64_t max_subs;        /* billing.max_subscriptions */
+    char *stripe_api_url;    /* billing.stripe_api_url */
+    char *stripe_api_key;    /* billing.stripe_api_key */
+    int64_t reconcile_s;     /* billing.reconcile_interval_s */
+    int reconcile_repair;    /* billing.reconcile_repair */
+    char *apple_api_url;     /* billing.apple_api_url */
+    char *apple_api_key_pem; /* billing.apple_api_key_pem */
+    char *apple_api_key_id;  /* billing.apple_api_key_id */
+    char *apple_api_issuer;  /* billing.apple_api_issuer */
+    char *apple_bundle_id;   /* billing.apple_bundle_id */
+    char *google_api_url;    /* billing.google_api_url */
+    char *google_sa;         /* billing.google_service_account */
+    char *google_package;    /* billing.google_package */
 };
 
 /* The module's state. */
@@ -158,14 +167,15 @@ struct billing_mod {
     pthread_mutex_t imu;
     struct bmap inflight; /* key -> (void *)1 */
     /* scheduled reconciliation (reconcile.c) */
-    pthread_mutex_t rmu;     /* guards the four below (a leaf lock) */
-    json_t *last_report;     /* the last reconciliation's report, or NULL; owned */
-    int64_t last_ms;         /* when it ended (the injected clock) */
-    char last_error[300];    /* "" or why it failed */
-    int64_t next_ms;         /* when the schedule runs next */
-    pthread_t rthread;       /* a scheduled run */
-    int rthread_started;     /* not yet joined */
-    atomic_int rthread_done; /* it has finished */
+    pthread_mutex_t rmu;             /* guards the four below (a leaf lock) */
+    json_t *last_report;             /* the last reconciliation's report, or NULL; owned */
+    json_t *reports[BILLING_MANUAL]; /* the last report of each provider, or NULL; owned */
+    int64_t last_ms;                 /* when it ended (the injected clock) */
+    char last_error[300];            /* "" or why it failed */
+    int64_t next_ms;                 /* when the schedule runs next */
+    pthread_t rthread;               /* a scheduled run */
+    int rthread_started;             /* not yet joined */
+    atomic_int rthread_done;         /* it has finished */
 };
 
 /* The subscriptions one batch changed, in order (owned until installed), and an index by id. */
@@ -206,11 +216,17 @@ int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct
  * "checked", "missing", "extra", "mismatch", "repaired"} (the caller's). With repair, each
  * missing or mismatched subscription is set to the provider's state by a support action of
  * kind repair (audited) by actor. 0, or OC_EIO / OC_EINVAL with err. */
-int billing_reconcile(struct billing_mod *m, int repair, const char *actor,
+int billing_reconcile(struct billing_mod *m, enum billing_provider p, int repair, const char *actor,
                       json_t **report /* OUT */, char *err, size_t errlen);
 
+/* Reconciles provider p (BILLING_APPLE or BILLING_GOOGLE) one subscription at a time
+ * (stores.c), filling report's "checked", "extra", "mismatch" and "account" and appending the
+ * repairs to fix: 0, or OC_EINVAL (not configured) / OC_EIO with err. */
+int billing_reconcile_store(struct billing_mod *m, enum billing_provider p, json_t *report,
+                            json_t *fix, char *err, size_t errlen);
 /* Keeps report (taken; NULL when it failed with err) as the last reconciliation's. */
-void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *err);
+void billing_reconcile_keep(struct billing_mod *m, enum billing_provider p, json_t *report,
+                            const char *err);
 /* Timer: starts a scheduled reconciliation on its own thread when billing.reconcile_interval_s
  * has passed and none runs; joins one that ended. */
 void billing_reconcile_tick(struct oc_app *app, void *state);

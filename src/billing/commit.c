@@ -211,6 +211,22 @@ static int write_event(struct store *st, const struct billing_op *op, const char
     return rc;
 }
 
+/* Keeps the event's purchase token for reconciliation (the first one of its subscription): 0
+ * or OC_EDB. */
+static int write_token(struct store *st, const struct billing_event *e)
+{
+    struct store_stmt *q;
+    int rc = store_prepare(st, BILLING_SQL_TOKEN_PUT, &q);
+    if (!rc)
+        rc = STORE_BIND(q, STORE_TEXT(e->subscription),
+                        STORE_TEXT(billing_provider_names[e->provider]), STORE_TEXT(e->token));
+    if (!rc && store_step(q) != STORE_DONE)
+        rc = OC_EDB;
+    if (q)
+        store_reset(q);
+    return rc;
+}
+
 /* Runs one event inside the batch's transaction: 0 (answered), or OC_EDB. */
 static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op)
 {
@@ -248,6 +264,8 @@ static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct b
         rc = write_event(m->app->store, op, dn);
     else
         rc = d;
+    if (!rc && e->token[0] && e->subscription[0])
+        rc = write_token(m->app->store, e);
     if (!rc) {
         detail = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
         rc = billing_write_audit(m, op->recv_ms, "event", e->account, e->subscription, detail);

@@ -295,20 +295,24 @@ static void get_account(struct http_req *req)
     }
     /* the last reconciliation's findings about this account */
     json_t *found = json_array(), *x;
-    static const char *const kinds[] = {"missing", "extra", "mismatch"};
+    static const char *const kinds[] = {"missing", "extra", "mismatch", "account"};
     oc_lock(&m->rmu);
-    for (int k = 0; k < 3 && m->last_report; k++) {
-        size_t i;
-        json_array_foreach(json_object_get(m->last_report, kinds[k]), i, x)
-        {
-            const char *a = json_string_value(json_object_get(x, "account"));
-            if (a && strcmp(a, acct) == 0) {
-                json_t *d = json_deep_copy(x);
-                json_object_set_new(d, "discrepancy", json_string(kinds[k]));
-                json_array_append_new(found, d);
+    for (int p = 0; p < BILLING_MANUAL; p++)
+        for (int k = 0; k < 4 && m->reports[p]; k++) {
+            size_t i;
+            json_array_foreach(json_object_get(m->reports[p], kinds[k]), i, x)
+            {
+                const char *a = json_string_value(json_object_get(x, "account"));
+                const char *b = json_string_value(json_object_get(x, "provider_account"));
+                if ((a && strcmp(a, acct) == 0) || (b && strcmp(b, acct) == 0)) {
+                    json_t *d = json_deep_copy(x);
+                    json_object_set_new(d, "discrepancy", json_string(kinds[k]));
+                    json_object_set_new(d, "provider", json_string(billing_provider_names[p]));
+                    json_object_del(d, "move");
+                    json_array_append_new(found, d);
+                }
             }
         }
-    }
     json_object_set_new(out, "reconciled_ms", json_integer(m->last_report ? m->last_ms : 0));
     oc_unlock(&m->rmu);
     json_object_set_new(out, "discrepancies", found);
@@ -575,13 +579,14 @@ static void post_replay(struct http_req *req)
     billing_op_free(op);
 }
 
-/* POST /v1/billing/reconcile {"repair": false} */
+/* POST /v1/billing/reconcile {"repair": false, "provider": "stripe"} */
 static void post_reconcile(struct http_req *req)
 {
     struct billing_mod *m = req->state;
     json_t *b = req->body_len ? http_body_json(req) : json_object(), *report = NULL;
     char err[300];
-    int repair = 0;
+    const char *pn = "stripe";
+    int repair = 0, p = -1;
     if (!b)
         return;
     if (json_object_get(b, "repair") && oc_json_get_bool(b, "repair", &repair) != 0) {
@@ -589,9 +594,19 @@ static void post_reconcile(struct http_req *req)
         http_problem(req, 422, "repair: true or false");
         return;
     }
+    if (json_object_get(b, "provider") && oc_json_get_str(b, "provider", &pn) != 0)
+        pn = "";
+    for (int i = 0; i < BILLING_MANUAL; i++)
+        if (i != BILLING_STANDARD && strcmp(pn, billing_provider_names[i]) == 0)
+            p = i;
     json_decref(b);
-    int rc = billing_reconcile(m, repair, req->principal, &report, err, sizeof err);
-    billing_reconcile_keep(m, report ? json_incref(report) : NULL, err);
+    if (p < 0) {
+        http_problem(req, 422, "provider: stripe, apple or google");
+        return;
+    }
+    int rc = billing_reconcile(m, (enum billing_provider)p, repair, req->principal, &report, err,
+                               sizeof err);
+    billing_reconcile_keep(m, (enum billing_provider)p, report ? json_incref(report) : NULL, err);
     if (rc) {
         http_problem(req, rc == OC_EINVAL ? 503 : 502, "reconciliation failed: %s", err);
         return;
@@ -604,8 +619,10 @@ static void get_reconcile(struct http_req *req)
 {
     struct billing_mod *m = req->state;
     oc_lock(&m->rmu);
-    json_t *out = json_pack("{s:O?,s:I,s:s}", "report", m->last_report, "at_ms",
-                            (json_int_t)m->last_ms, "error", m->last_error);
+    json_t *out = json_pack("{s:O?,s:I,s:s,s:{s:O?,s:O?,s:O?}}", "report", m->last_report, "at_ms",
+                            (json_int_t)m->last_ms, "error", m->last_error, "reports", "stripe",
+                            m->reports[BILLING_STRIPE], "apple", m->reports[BILLING_APPLE],
+                            "google", m->reports[BILLING_GOOGLE]);
     oc_unlock(&m->rmu);
     http_reply_json(req, 200, out);
 }
@@ -795,8 +812,28 @@ static const struct oc_setting settings[] = {
      "a Stripe restricted key that may read subscriptions; never logged; empty: no"
      " reconciliation"},
     {"billing.reconcile_interval_s", OC_SETTING_INT, "0", 0, 604800, NULL, F(reconcile_s), NULL,
-     "reconcile with Stripe this often on a thread of its own (GET /v1/billing/reconcile shows"
-     " the last report); 0: only on request"},
+     "reconcile with Stripe (and Apple and Google when configured) this often on a thread of its"
+     " own (GET /v1/billing/reconcile shows the last reports); 0: only on request"},
+    {"billing.apple_api_url", OC_SETTING_STR, "https://api.storekit.itunes.apple.com", 0, 0, NULL,
+     F(apple_api_url), NULL,
+     "the App Store Server API, read by POST /v1/billing/reconcile {provider: apple}"},
+    {"billing.apple_api_key_pem", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_key_pem), NULL,
+     "PEM file of the App Store Connect in-app purchase key (.p8) that signs the API's JWTs;"
+     " never logged; empty: no Apple reconciliation"},
+    {"billing.apple_api_key_id", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_key_id), NULL,
+     "that key's id (the JWT's kid)"},
+    {"billing.apple_api_issuer", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_issuer), NULL,
+     "the App Store Connect issuer id (the JWT's iss)"},
+    {"billing.apple_bundle_id", OC_SETTING_STR, "", 0, 0, NULL, F(apple_bundle_id), NULL,
+     "the app's bundle id (the JWT's bid)"},
+    {"billing.google_api_url", OC_SETTING_STR, "https://androidpublisher.googleapis.com", 0, 0,
+     NULL, F(google_api_url), NULL,
+     "the Play Developer API, read by POST /v1/billing/reconcile {provider: google}"},
+    {"billing.google_service_account", OC_SETTING_STR, "", 0, 0, NULL, F(google_sa), NULL,
+     "JSON key file of a service account that may read the app's subscriptions (client_email,"
+     " private_key, token_uri); never logged; empty: no Google reconciliation"},
+    {"billing.google_package", OC_SETTING_STR, "", 0, 0, NULL, F(google_package), NULL,
+     "the app's package name on Google Play"},
     {"billing.reconcile_repair", OC_SETTING_BOOL, "false", 0, 0, NULL, F(reconcile_repair), NULL,
      "scheduled reconciliations also repair missing and mismatched subscriptions (audited)"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
@@ -922,10 +959,13 @@ static const struct http_route routes[] = {
      " of now, above what was applied) -> {provider, id, first_decision, force, decision,"
      " changes}; audited"},
     {"GET", "/v1/billing/reconcile", get_reconcile, HTTP_VIEWER, 0,
-     "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error}"},
+     "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error,"
+     " reports: {stripe, apple, google}}"},
     {"POST", "/v1/billing/reconcile", post_reconcile, HTTP_ADMIN, 4096,
-     "{repair?: bool} -> Stripe's subscriptions compared with oncue's: {checked, missing, extra,"
-     " mismatch, repaired}; repair sets missing and mismatched ones to Stripe's state (audited)"},
+     "{repair?: bool, provider?: stripe|apple|google} -> the provider's subscriptions compared"
+     " with oncue's: {checked, missing, extra, mismatch, account (google), repaired}; repair sets"
+     " missing and mismatched ones to the provider's state and moves a Play subscription to the"
+     " account Google names (audited)"},
     {"GET", "/v1/billing/royalties/{day}", get_royalties, HTTP_VIEWER, 0,
      "?format=csv|json -> the UTC day's plays, attempts and watch time per title and region from"
      " the QoE cube (the sealed report once sealed; Oncue-Sealed names its audit row); 409 until"

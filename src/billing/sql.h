@@ -44,6 +44,11 @@
     " ORDER BY id DESC LIMIT 1"
 #define BILLING_SQL_SEAL_ALL                                                                       \
     "SELECT id, ts_ms, detail FROM billing_audit WHERE kind = 'royalty' ORDER BY id"
+/* Purchase tokens (Google's), by subscription, for reconciliation. */
+#define BILLING_SQL_TOKEN_PUT                                                                      \
+    "INSERT OR IGNORE INTO billing_tokens(subscription, provider, token) VALUES (?1, ?2, ?3)"
+#define BILLING_SQL_TOKEN_ALL                                                                      \
+    "SELECT subscription, token FROM billing_tokens WHERE provider = ?1 ORDER BY subscription"
 #define BILLING_SQL_IDEM_GET "SELECT fingerprint, status, answer FROM billing_idem WHERE key = ?1"
 #define BILLING_SQL_IDEM_PUT                                                                       \
     "INSERT INTO billing_idem(key, fingerprint, status, answer, created_ms)"                       \

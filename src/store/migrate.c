@@ -316,8 +316,12 @@ static const struct migration migrations[] = {
      "CREATE TABLE store_meta ("
      " key TEXT PRIMARY KEY,"
      " value INTEGER NOT NULL) WITHOUT ROWID;"},
-    {17, "billing: each subscription's plan (a title's entitlements name plans)",
-     "ALTER TABLE billing_subs ADD COLUMN plan TEXT NOT NULL DEFAULT '';"},
+    {17, "billing: each subscription's plan (a title's entitlements name plans); purchase tokens",
+     "ALTER TABLE billing_subs ADD COLUMN plan TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE billing_tokens ("
+     " subscription TEXT PRIMARY KEY,"
+     " provider TEXT NOT NULL,"
+     " token TEXT NOT NULL) WITHOUT ROWID;"},
     {0},
 };
 
