@@ -70,10 +70,13 @@ static int pair_cmp(const void *pa, const void *pb)
 
 int billing_day_parse(const char *s, int64_t *day_s)
 {
-    int y, mo, d;
-    char tail;
-    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) != 3 ||
-        s[4] != '-' || s[7] != '-' || y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || d > 31)
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return OC_EINVAL;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return OC_EINVAL; /* digits only: sscanf would take " 2" or "+2" */
+    int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+    if (y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return OC_EINVAL;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
     time_t t = timegm(&tm);

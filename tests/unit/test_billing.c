@@ -532,6 +532,8 @@ static void test_royalty_render(void)
     T_EQ_INT(billing_day_parse("2026-02-30", &d), OC_EINVAL);
     T_EQ_INT(billing_day_parse("2026-3-02", &d), OC_EINVAL);
     T_EQ_INT(billing_day_parse("2026-03-02x", &d), OC_EINVAL);
+    T_EQ_INT(billing_day_parse("2024- 2-29", &d), OC_EINVAL); /* found by the fuzzer */
+    T_EQ_INT(billing_day_parse("2024-+2-29", &d), OC_EINVAL);
     T_EQ_INT(billing_day_parse(NULL, &d), OC_EINVAL);
     json_t *r =
         json_loads("{\"day\":\"2026-03-02\",\"from\":1,\"to\":2,\"rows\":[{\"title\":"
