@@ -219,6 +219,19 @@ int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct
 int billing_reconcile(struct billing_mod *m, enum billing_provider p, int repair, const char *actor,
                       json_t **report /* OUT */, char *err, size_t errlen);
 
+/* What an app store's API says of one subscription. */
+struct billing_theirs {
+    enum billing_state state;
+    int64_t period_end_ms;            /* 0: not said */
+    char account[BILLING_ID_MAX + 1]; /* the platform's account, "" when not said */
+};
+/* Reads an app store's answer a about one subscription (stores.c): Apple's Get All
+ * Subscription Statuses for original transaction id (its lastTransactions' status), or
+ * Google's subscriptionsv2 (subscriptionState, the first line item's expiryTime,
+ * externalAccountIdentifiers.obfuscatedExternalAccountId when a valid id). 0 with t set, or -1
+ * (no state oncue maps, or not an object). */
+int billing_theirs_read(enum billing_provider p, const json_t *a, const char *id,
+                        struct billing_theirs *t /* OUT */);
 /* Reconciles provider p (BILLING_APPLE or BILLING_GOOGLE) one subscription at a time
  * (stores.c), filling report's "checked", "extra", "mismatch" and "account" and appending the
  * repairs to fix: 0, or OC_EINVAL (not configured) / OC_EIO with err. */

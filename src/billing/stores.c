@@ -155,12 +155,7 @@ static long call(const char *method, const char *url, const char *bearer, const 
 
 /* --- the comparison --- */
 
-/* What the provider says of one subscription. */
-struct theirs {
-    enum billing_state state;
-    int64_t period_end_ms;            /* 0: not said */
-    char account[BILLING_ID_MAX + 1]; /* the platform's account, "" when not said */
-};
+#define theirs billing_theirs /* what the provider says of one subscription */
 
 /* Compares sub (a copy of ours) with t, appending to the report and the repairs. */
 static void compare(const struct billing_sub *ours, const struct theirs *t, json_t *report,
@@ -234,9 +229,16 @@ static int apple_status(json_int_t s)
     return s >= 1 && s <= 5 ? (int)map[s] : -1;
 }
 
+static int apple_read(const json_t *a, const char *id, struct theirs *t);
+
 /* Finds the status of original transaction id in an answer of Get All Subscription Statuses:
  * 0 with t set, or -1 (the answer does not name it). */
 static int apple_find(const json_t *a, const char *id, struct theirs *t)
+{
+    return billing_theirs_read(BILLING_APPLE, a, id, t);
+}
+
+static int apple_read(const json_t *a, const char *id, struct theirs *t)
 {
     size_t i, k;
     json_t *g, *x;
@@ -349,6 +351,16 @@ static int google_state(const char *s)
 }
 
 /* Reads a subscriptionsv2 answer into t: 0, or -1 (no state oncue maps). */
+static int google_read(const json_t *a, struct theirs *t);
+
+int billing_theirs_read(enum billing_provider p, const json_t *a, const char *id,
+                        struct billing_theirs *t)
+{
+    if (!json_is_object(a) || (p == BILLING_APPLE && !id))
+        return -1;
+    return p == BILLING_APPLE ? apple_read(a, id, t) : google_read(a, t);
+}
+
 static int google_read(const json_t *a, struct theirs *t)
 {
     int st = google_state(json_string_value(json_object_get(a, "subscriptionState")));
@@ -360,7 +372,7 @@ static int google_read(const json_t *a, struct theirs *t)
         return -1;
     memset(t, 0, sizeof *t);
     t->state = (enum billing_state)st;
-    if (exp && oc_time_parse(exp, OC_TIME_STRICT, &t->period_end_ms) != 0)
+    if (exp && (oc_time_parse(exp, OC_TIME_STRICT, &t->period_end_ms) != 0 || t->period_end_ms < 0))
         t->period_end_ms = 0;
     if (acct && billing_id_valid(acct, BILLING_ID_MAX))
         snprintf(t->account, sizeof t->account, "%s", acct);
@@ -478,7 +490,7 @@ static int reconcile_google(struct billing_mod *m, json_t *report, json_t *fix, 
         struct theirs t;
         long st = call("GET", url, access, NULL, &a, err, errlen);
         checked++;
-        if (st == 200 && google_read(a, &t) == 0)
+        if (st == 200 && billing_theirs_read(BILLING_GOOGLE, a, NULL, &t) == 0)
             compare(&ours, &t, report, fix);
         else if (st == 404 || st == 410)
             extra(&ours, report, "Google Play does not know this purchase token");
