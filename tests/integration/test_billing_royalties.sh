@@ -110,4 +110,9 @@ start_server "$D" --clock replay --modules builtin,auth,ingest,qoe,billing --set
 t_check "export after restart" 200 "$(roy "$DAY?format=csv")"
 t_check "byte-identical" "" "$(cmp "$T_TMP/body" "$T_TMP/r.csv" 2>&1)"
 stop_server
+start_server "$D" --modules billing || exit 1
+t_check "a sealed day without the qoe module: its seal" 200 "$(roy "$DAY?format=csv")"
+t_check "an unsealed day without the qoe module: 503" 503 "$(roy 2026-03-01)"
+t_contains "says why" "the qoe module is not running" "$(body)"
+stop_server
 t_done
