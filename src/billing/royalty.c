@@ -75,7 +75,8 @@ int billing_day_parse(const char *s, int64_t *day_s)
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
             return OC_EINVAL; /* digits only: sscanf would take " 2" or "+2" */
-    int y = atoi(s), mo = atoi(s + 5), d = atoi(s + 8);
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int mo = (s[5] - '0') * 10 + (s[6] - '0'), d = (s[8] - '0') * 10 + (s[9] - '0');
     if (y < 1970 || y > 2999 || mo < 1 || mo > 12 || d < 1 || d > 31)
         return OC_EINVAL;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d};
