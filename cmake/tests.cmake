@@ -47,6 +47,12 @@ add_test(NAME browser/console COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/con
 set_tests_properties(browser/console PROPERTIES LABELS browser TIMEOUT 900
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-console")
+# The console's billing support view in chromium (tests/browser/billing.sh): an account's
+# verdict and history, a replay from its row, a royalty report sealed from the view.
+add_test(NAME browser/billing COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/billing.sh)
+set_tests_properties(browser/billing PROPERTIES LABELS browser TIMEOUT 900
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_BROWSER_WORK=${CMAKE_BINARY_DIR}/browser-billing")
 # The beacon plugin (sdk/web) in hls.js, dash.js, Shaka Player and a bare <video>
 # (tests/browser/sdk.sh): builds the plugin (5 KB gzip check), beacons into a real server.
 add_test(NAME browser/sdk COMMAND bash ${CMAKE_SOURCE_DIR}/tests/browser/sdk.sh)

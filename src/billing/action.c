@@ -52,6 +52,14 @@ static int repair(const struct billing_op *op, const struct billing_sub *cur,
 {
     if (cur) {
         *next = *cur;
+        if (op->act.move && strcmp(cur->account, op->act.account) != 0) {
+            memcpy(next->account, op->act.account, sizeof next->account);
+            next->last_ms = e->event_ms > next->last_ms ? e->event_ms : next->last_ms;
+            snprintf(next->last_event, sizeof next->last_event, "%s", e->id);
+            next->updated_ms = op->recv_ms;
+            if (cur->state == op->act.state)
+                return 1; /* moved, same state */
+        }
     } else {
         memset(next, 0, sizeof *next);
         memcpy(next->id, e->subscription, sizeof next->id);
@@ -107,8 +115,7 @@ static int apply(const struct billing_op *op, const struct billing_sub *cur, con
     return 1;
 }
 
-/* Stores the key's answer: 0 or OC_EDB. */
-static int write_idem(struct store *st, const struct billing_op *op)
+int billing_write_idem(struct store *st, const struct billing_op *op)
 {
     struct store_stmt *q;
     if (!op->act.key[0]) /* a repair: no key */
@@ -160,7 +167,7 @@ static int run_targets(struct billing_mod *m, struct billing_overlay *ov, struct
     if (n == 0)
         return OC_ENOTFOUND;
     for (int i = 0; i < n; i++) {
-        if (t[i] && strcmp(t[i]->account, op->act.account) != 0)
+        if (t[i] && strcmp(t[i]->account, op->act.account) != 0 && !op->act.move)
             return OC_ECONFLICT;
         if (!t[i] && op->act.kind != BILLING_GRANT && op->act.kind != BILLING_REPAIR)
             return OC_ENOTFOUND;
@@ -189,7 +196,7 @@ int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct
         op->answer = oc_strdup(rc == OC_ENOTFOUND   ? "the account has no such subscription"
                                : rc == OC_ECONFLICT ? "the subscription belongs to another account"
                                                     : "the subscription table is full");
-        rc = op->status == 503 ? 0 : write_idem(m->app->store, op);
+        rc = op->status == 503 ? 0 : billing_write_idem(m->app->store, op);
         json_decref(changes);
         return rc;
     }
@@ -205,7 +212,7 @@ int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct
     if (!rc) {
         op->status = 200;
         op->answer = answer_text(m, ov, op, changes);
-        rc = write_idem(m->app->store, op);
+        rc = billing_write_idem(m->app->store, op);
         atomic_fetch_add(&m->st.actions, 1);
     }
     free(detail);

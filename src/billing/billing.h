@@ -20,6 +20,8 @@
 #define BILLING_ID_MAX           128         /* bytes of an event, subscription or account id */
 #define BILLING_TYPE_MAX         64          /* bytes of an event type */
 #define BILLING_REGIONS_MAX      128         /* bytes of a plan's region list ("US,CA") */
+#define BILLING_PLAN_MAX         64          /* bytes of a plan (a product id, a price's key) */
+#define BILLING_TOKEN_MAX        512         /* bytes of a purchase token kept for reconciling */
 #define BILLING_BODY_MAX         (256 << 10) /* bytes of one webhook body */
 #define BILLING_KEYS_MAX         8           /* signing secrets or public keys per provider */
 #define BILLING_SIGS_MAX         16          /* signatures read from one header */
@@ -96,6 +98,8 @@ struct billing_event {
     char account[BILLING_ID_MAX + 1];      /* the provider's customer id; "" when unnamed */
     char status[32];                       /* Stripe subscription status, or "" */
     char regions[BILLING_REGIONS_MAX + 1]; /* the plan's regions, "" for everywhere */
+    char plan[BILLING_PLAN_MAX + 1];       /* the plan or product, "" when not named */
+    char token[BILLING_TOKEN_MAX + 1];     /* Google's purchase token (reconciliation), or "" */
     int64_t event_ms;                      /* the provider's event time */
     int64_t period_end_ms;                 /* current period end; 0 when not given */
     int cancel_at_period_end;              /* Stripe */
@@ -205,6 +209,7 @@ struct billing_sub {
     char id[BILLING_ID_MAX + 1];
     char account[BILLING_ID_MAX + 1];
     char regions[BILLING_REGIONS_MAX + 1];
+    char plan[BILLING_PLAN_MAX + 1]; /* the plan or product (a title's entitlements name it) */
     enum billing_provider provider;
     enum billing_state state;
     int64_t period_end_ms;               /* 0: none known */
@@ -241,6 +246,20 @@ struct billing_verdict {
  * the state shown is that subscription's, else the most recently changed one's. */
 void billing_verdict(const struct billing_sub *const *subs, int n, const char *region,
                      int64_t now_ms, struct billing_verdict *out /* OUT */);
+/* A catalog title's rights as the entitlement check reads them. */
+struct billing_title {
+    const char *id;
+    int known;           /* 0: the catalog has no such title (never allowed) */
+    const char *regions; /* comma-separated regions it is available in; "": everywhere */
+    const char *ents;    /* comma-separated plans that may play it; "": any plan */
+};
+/* billing_verdict for title t (NULL: any title): a title the catalog does not hold, or one
+ * not available in region, is refused whatever the account holds; else allowed when a
+ * subscription allowed in region is on one of the title's plans (any plan when it lists
+ * none). */
+void billing_verdict_title(const struct billing_sub *const *subs, int n, const char *region,
+                           const struct billing_title *t, int64_t now_ms,
+                           struct billing_verdict *out /* OUT */);
 
 /* --- the audit chain (audit.c) --- */
 
@@ -264,11 +283,47 @@ void billing_audit_hash(const unsigned char prev[BILLING_HASH_LEN],
 int billing_audit_verify(const char *dir, int64_t *rows /* OUT */, int64_t *bad /* OUT */,
                          char *why, size_t whylen);
 
+/* --- the playback audit for royalties (royalty.c) --- */
+
+/* Parses a UTC day "YYYY-MM-DD" into its first second (unix s): 0 or OC_EINVAL. */
+int billing_day_parse(const char *s, int64_t *day_s /* OUT */);
+struct qoe_cube;
+/* The royalty report of the UTC day starting at day_s from cube c: {"day", "from", "to",
+ * "rows": [{"title", "region", "plays", "attempts", "watch_ms"}] sorted by title then region
+ * (bytes), "totals": {"plays", "attempts", "watch_ms"}}. plays are successful starts,
+ * attempts every start, watch_ms the heartbeats' playing time. 0 and *out (the caller's);
+ * OC_ECONFLICT when the cube has not closed the whole day; OC_EDB; err says why. */
+int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out /* OUT */, char *err,
+                        size_t errlen);
+/* The report's CSV (csv: "day,title,region,plays,attempts,watch_ms" and CRLF rows) or JSON
+ * (compact, keys sorted, one line) rendering: the same bytes for the same report every time.
+ * Heap text (the caller frees it) of *len bytes. */
+char *billing_royalty_render(const json_t *report, int csv, size_t *len /* OUT */);
+/* Lower-case hex SHA-256 of n bytes at p. */
+void billing_sha256_hex(const void *p, size_t n, char out[65]);
+/* The detail of a seal row: {"seal": "royalty", "actor", "csv_sha256", "json_sha256",
+ * "report"} (new reference). */
+json_t *billing_royalty_seal_detail(const json_t *report, const char *actor);
+struct store;
+/* The latest seal of day ("YYYY-MM-DD") in store st: 1 with its audit id, time (unix ms) and
+ * detail (the caller's), 0 when the day has none, or OC_EDB. */
+int billing_royalty_sealed(struct store *st, const char *day, int64_t *id, int64_t *ts,
+                           json_t **detail /* OUT */);
+/* Checks an exported report (file, n bytes) against the audit of data directory dir: walks the
+ * chain, then looks for a seal holding the file's SHA-256. 0 with *out {"sha256", "day",
+ * "format", "audit_id", "sealed_ms", "chain_rows"} (the caller's); 1 (the chain is broken, or
+ * no seal has the hash; why says which); -1 (cannot read; why). */
+int billing_royalty_verify(const char *dir, const void *file, size_t n, json_t **out /* OUT */,
+                           char *why, size_t whylen);
+
 /* --- commands --- */
 
 /* `oncue billing audit verify | show ACCOUNT | storm` (cli.c, storm.c). */
 int billing_cli_main(int argc, char **argv);
 extern const struct oc_cli billing_cli[];
+/* `oncue drill webhook-storm`: the storm against a live server, scored (cli.c). */
+int billing_drill_main(int argc, char **argv);
+extern const struct oc_cli billing_drill_cli[];
 /* `oncue bench billing`: entitlement checks or signed webhooks against a server (bench.c). */
 int billing_bench_main(int argc, char **argv);
 extern const struct oc_cli billing_bench_cli[];

@@ -66,6 +66,8 @@ int billing_table_install(struct billing_table *t, struct billing_sub *s);
 enum billing_op_kind {
     BILLING_OP_EVENT = 1, /* a verified provider event */
     BILLING_OP_ACTION,    /* a support action */
+    BILLING_OP_SEAL,      /* a royalty report sealed into the audit (royalty.c) */
+    BILLING_OP_REPLAY,    /* a stored event decided again (replay.c) */
 };
 enum billing_action_kind {
     BILLING_GRANT = 1,  /* active until `until` (0: open-ended) */
@@ -85,6 +87,9 @@ struct billing_action {
     char actor[128];                    /* the token's name */
     enum billing_state state;           /* BILLING_REPAIR: the state to set */
     enum billing_provider provider;     /* BILLING_REPAIR: of a subscription it creates */
+    int move;                           /* BILLING_REPAIR: the subscription moves to account */
+    int force;                          /* a replay: decided as of its receive time */
+    char prior[16];                     /* a replay: the stored event's first decision */
 };
 
 /* One queued operation and, once done, its answer. */
@@ -115,19 +120,27 @@ struct billing_stats {
 
 /* The module's settings. */
 struct billing_opts {
-    char *stripe_secrets;   /* billing.stripe_secrets */
-    char *standard_secrets; /* billing.standard_secrets */
-    char *apple_root_pem;   /* billing.apple_root_pem */
-    char *google_keys_pem;  /* billing.google_keys_pem */
-    char *google_audience;  /* billing.google_audience */
-    int64_t tolerance_s;    /* billing.tolerance_s */
-    int64_t retention_s;    /* billing.retention_s */
-    int64_t idem_ttl_s;     /* billing.idempotency_ttl_s */
-    int64_t max_subs;       /* billing.max_subscriptions */
-    char *stripe_api_url;   /* billing.stripe_api_url */
-    char *stripe_api_key;   /* billing.stripe_api_key */
-    int64_t reconcile_s;    /* billing.reconcile_interval_s */
-    int reconcile_repair;   /* billing.reconcile_repair */
+    char *stripe_secrets;    /* billing.stripe_secrets */
+    char *standard_secrets;  /* billing.standard_secrets */
+    char *apple_root_pem;    /* billing.apple_root_pem */
+    char *google_keys_pem;   /* billing.google_keys_pem */
+    char *google_audience;   /* billing.google_audience */
+    int64_t tolerance_s;     /* billing.tolerance_s */
+    int64_t retention_s;     /* billing.retention_s */
+    int64_t idem_ttl_s;      /* billing.idempotency_ttl_s */
+    int64_t max_subs;        /* billing.max_subscriptions */
+    char *stripe_api_url;    /* billing.stripe_api_url */
+    char *stripe_api_key;    /* billing.stripe_api_key */
+    int64_t reconcile_s;     /* billing.reconcile_interval_s */
+    int reconcile_repair;    /* billing.reconcile_repair */
+    char *apple_api_url;     /* billing.apple_api_url */
+    char *apple_api_key_pem; /* billing.apple_api_key_pem */
+    char *apple_api_key_id;  /* billing.apple_api_key_id */
+    char *apple_api_issuer;  /* billing.apple_api_issuer */
+    char *apple_bundle_id;   /* billing.apple_bundle_id */
+    char *google_api_url;    /* billing.google_api_url */
+    char *google_sa;         /* billing.google_service_account */
+    char *google_package;    /* billing.google_package */
 };
 
 /* The module's state. */
@@ -154,14 +167,15 @@ struct billing_mod {
     pthread_mutex_t imu;
     struct bmap inflight; /* key -> (void *)1 */
     /* scheduled reconciliation (reconcile.c) */
-    pthread_mutex_t rmu;     /* guards the four below (a leaf lock) */
-    json_t *last_report;     /* the last reconciliation's report, or NULL; owned */
-    int64_t last_ms;         /* when it ended (the injected clock) */
-    char last_error[300];    /* "" or why it failed */
-    int64_t next_ms;         /* when the schedule runs next */
-    pthread_t rthread;       /* a scheduled run */
-    int rthread_started;     /* not yet joined */
-    atomic_int rthread_done; /* it has finished */
+    pthread_mutex_t rmu;             /* guards the four below (a leaf lock) */
+    json_t *last_report;             /* the last reconciliation's report, or NULL; owned */
+    json_t *reports[BILLING_MANUAL]; /* the last report of each provider, or NULL; owned */
+    int64_t last_ms;                 /* when it ended (the injected clock) */
+    char last_error[300];            /* "" or why it failed */
+    int64_t next_ms;                 /* when the schedule runs next */
+    pthread_t rthread;               /* a scheduled run */
+    int rthread_started;             /* not yet joined */
+    atomic_int rthread_done;         /* it has finished */
 };
 
 /* The subscriptions one batch changed, in order (owned until installed), and an index by id. */
@@ -183,19 +197,49 @@ int billing_write_sub(struct store *st, const struct billing_sub *s);
 /* Appends the next audit row in the open transaction (the chain's head moves): 0 or OC_EDB. */
 int billing_write_audit(struct billing_mod *m, int64_t ts_ms, const char *kind, const char *account,
                         const char *sub, const char *detail);
+/* Stores the Idempotency-Key answer of op (none for a key-less repair): 0 or OC_EDB. */
+int billing_write_idem(struct store *st, const struct billing_op *op);
 /* Runs support action op inside the batch's transaction (action.c): 0 (answered) or OC_EDB. */
 int billing_run_action(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
+
+/* Runs a royalty seal inside the batch's transaction (royalty.c): op->payload is the seal's
+ * detail, op->act.account "royalty:DAY". When the day's latest seal has the same hashes it
+ * stands (answered with already_sealed), else a new audit row of kind royalty is written.
+ * 0 (answered) or OC_EDB. */
+int billing_run_seal(struct billing_mod *m, struct billing_op *op);
+/* Runs a replay of a stored event inside the batch's transaction (replay.c): 0 (answered) or
+ * OC_EDB. */
+int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
 
 /* Reconciliation (reconcile.c): fetches every Stripe subscription from
  * billing.stripe_api_url and compares it with the table: *report gets {"provider",
  * "checked", "missing", "extra", "mismatch", "repaired"} (the caller's). With repair, each
  * missing or mismatched subscription is set to the provider's state by a support action of
  * kind repair (audited) by actor. 0, or OC_EIO / OC_EINVAL with err. */
-int billing_reconcile(struct billing_mod *m, int repair, const char *actor,
+int billing_reconcile(struct billing_mod *m, enum billing_provider p, int repair, const char *actor,
                       json_t **report /* OUT */, char *err, size_t errlen);
 
+/* What an app store's API says of one subscription. */
+struct billing_theirs {
+    enum billing_state state;
+    int64_t period_end_ms;            /* 0: not said */
+    char account[BILLING_ID_MAX + 1]; /* the platform's account, "" when not said */
+};
+/* Reads an app store's answer a about one subscription (stores.c): Apple's Get All
+ * Subscription Statuses for original transaction id (its lastTransactions' status), or
+ * Google's subscriptionsv2 (subscriptionState, the first line item's expiryTime,
+ * externalAccountIdentifiers.obfuscatedExternalAccountId when a valid id). 0 with t set, or -1
+ * (no state oncue maps, or not an object). */
+int billing_theirs_read(enum billing_provider p, const json_t *a, const char *id,
+                        struct billing_theirs *t /* OUT */);
+/* Reconciles provider p (BILLING_APPLE or BILLING_GOOGLE) one subscription at a time
+ * (stores.c), filling report's "checked", "extra", "mismatch" and "account" and appending the
+ * repairs to fix: 0, or OC_EINVAL (not configured) / OC_EIO with err. */
+int billing_reconcile_store(struct billing_mod *m, enum billing_provider p, json_t *report,
+                            json_t *fix, char *err, size_t errlen);
 /* Keeps report (taken; NULL when it failed with err) as the last reconciliation's. */
-void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *err);
+void billing_reconcile_keep(struct billing_mod *m, enum billing_provider p, json_t *report,
+                            const char *err);
 /* Timer: starts a scheduled reconciliation on its own thread when billing.reconcile_interval_s
  * has passed and none runs; joins one that ended. */
 void billing_reconcile_tick(struct oc_app *app, void *state);

@@ -72,7 +72,7 @@ int billing_write_sub(struct store *st, const struct billing_sub *s)
                         STORE_TEXT(billing_state_names[s->state]), STORE_INT(s->period_end_ms),
                         STORE_TEXT(s->regions), STORE_INT(s->last_ms),
                         STORE_INT((int64_t)s->last_tie), STORE_TEXT(s->last_event),
-                        STORE_INT(s->updated_ms));
+                        STORE_INT(s->updated_ms), STORE_TEXT(s->plan));
     if (!rc && store_step(q) != STORE_DONE)
         rc = OC_EDB;
     if (q)
@@ -211,6 +211,22 @@ static int write_event(struct store *st, const struct billing_op *op, const char
     return rc;
 }
 
+/* Keeps the event's purchase token for reconciliation (the first one of its subscription): 0
+ * or OC_EDB. */
+static int write_token(struct store *st, const struct billing_event *e)
+{
+    struct store_stmt *q;
+    int rc = store_prepare(st, BILLING_SQL_TOKEN_PUT, &q);
+    if (!rc)
+        rc = STORE_BIND(q, STORE_TEXT(e->subscription),
+                        STORE_TEXT(billing_provider_names[e->provider]), STORE_TEXT(e->token));
+    if (!rc && store_step(q) != STORE_DONE)
+        rc = OC_EDB;
+    if (q)
+        store_reset(q);
+    return rc;
+}
+
 /* Runs one event inside the batch's transaction: 0 (answered), or OC_EDB. */
 static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op)
 {
@@ -248,6 +264,8 @@ static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct b
         rc = write_event(m->app->store, op, dn);
     else
         rc = d;
+    if (!rc && e->token[0] && e->subscription[0])
+        rc = write_token(m->app->store, e);
     if (!rc) {
         detail = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
         rc = billing_write_audit(m, op->recv_ms, "event", e->account, e->subscription, detail);
@@ -267,13 +285,59 @@ static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct b
     return rc;
 }
 
+int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op)
+{
+    struct billing_event *e = &op->ev;
+    char *detail = NULL;
+    if (op->act.force) /* as of now: above everything applied before */
+        e->event_ms = op->recv_ms;
+    json_t *changes = json_array();
+    int d = decide_event(m, ov, op, changes), rc = 0;
+    if (d == OC_ETOOBIG) {
+        json_decref(changes);
+        op->status = 503;
+        op->answer = oc_strdup("the subscription table is full (billing.max_subscriptions)");
+        return 0;
+    }
+    if (d < 0) {
+        json_decref(changes);
+        return d;
+    }
+    const char *dn = billing_decision_names[d];
+    json_t *det = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s,s:I,s:s,s:O}", "action", "replay", "provider",
+        billing_provider_names[e->provider], "id", e->id, "type", e->type, "key", op->act.key,
+        "actor", op->act.actor, "reason", op->act.reason, "force", op->act.force, "first_decision",
+        op->act.prior, "event_ms", (json_int_t)e->event_ms, "decision", dn, "changes", changes);
+    detail = json_dumps(det, JSON_COMPACT | JSON_SORT_KEYS);
+    rc = billing_write_audit(m, op->recv_ms, "action", e->account, e->subscription, detail);
+    if (!rc) {
+        json_t *a =
+            json_pack("{s:s,s:s,s:s,s:b,s:s,s:O}", "provider", billing_provider_names[e->provider],
+                      "id", e->id, "first_decision", op->act.prior, "force", op->act.force,
+                      "decision", dn, "changes", changes);
+        op->status = 200;
+        op->answer = json_dumps(a, JSON_COMPACT);
+        json_decref(a);
+        rc = billing_write_idem(m->app->store, op);
+        atomic_fetch_add(&m->st.actions, 1);
+    }
+    free(detail);
+    json_decref(det);
+    json_decref(changes);
+    return rc;
+}
+
 /* Runs ops[0..n) in one transaction: 0, or OC_EDB (nothing of the batch stays). */
 static int run_batch(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *list)
 {
     struct store *st = m->app->store;
     int rc = store_begin(st);
     for (struct billing_op *op = list; op && !rc; op = op->next)
-        rc = op->kind == BILLING_OP_EVENT ? run_event(m, ov, op) : billing_run_action(m, ov, op);
+        rc = op->kind == BILLING_OP_EVENT    ? run_event(m, ov, op)
+             : op->kind == BILLING_OP_SEAL   ? billing_run_seal(m, op)
+             : op->kind == BILLING_OP_REPLAY ? billing_run_replay(m, ov, op)
+                                             : billing_run_action(m, ov, op);
     if (rc) {
         oc_log(OC_LOG_ERROR, "billing: a batch failed: %s", store_errmsg(st));
         store_rollback(st);
@@ -422,6 +486,8 @@ void billing_sub_read(struct store_stmt *st, struct billing_sub *out)
     out->last_ms = store_col_int(st, 6);
     out->last_tie = (int)store_col_int(st, 7);
     out->updated_ms = store_col_int(st, 9);
+    snprintf(out->plan, sizeof out->plan, "%s",
+             store_col_text(st, 10) ? store_col_text(st, 10) : "");
 }
 
 /* Reads the audit chain's head into m. 0 or OC_EDB. */

@@ -135,6 +135,20 @@ static int stripe_target(const json_t *o, struct billing_event *e, char *err, si
                     errlen);
     if (!rc)
         rc = get_regions(meta ? json_object_get(meta, "regions") : NULL, e->regions, err, errlen);
+    if (!rc)
+        rc = get_id(meta, "data.object.metadata.", "plan", e->plan, BILLING_PLAN_MAX, err, errlen);
+    if (!rc && !e->plan[0]) { /* the first item's price: its lookup key, else its id */
+        const json_t *items = json_object_get(o, "items");
+        const json_t *d = json_is_object(items) ? json_object_get(items, "data") : NULL;
+        const json_t *first = json_is_array(d) ? json_array_get(d, 0) : NULL;
+        const json_t *price = json_is_object(first) ? json_object_get(first, "price") : NULL;
+        if (json_is_object(price))
+            rc = get_id(price, "data.object.items.data[0].price.", "lookup_key", e->plan,
+                        BILLING_PLAN_MAX, err, errlen);
+        if (!rc && json_is_object(price) && !e->plan[0])
+            rc = get_id(price, "data.object.items.data[0].price.", "id", e->plan, BILLING_PLAN_MAX,
+                        err, errlen);
+    }
     return rc;
 }
 
@@ -250,6 +264,8 @@ int billing_parse_standard(const char *msg_id, const char *body, size_t n,
             rc = get_time(d, "data.", "period_end", 0, &out->period_end_ms, err, errlen);
         if (!rc)
             rc = get_regions(json_object_get(d, "regions"), out->regions, err, errlen);
+        if (!rc)
+            rc = get_id(d, "data.", "plan", out->plan, BILLING_PLAN_MAX, err, errlen);
         out->rule = billing_rule_find(BILLING_STANDARD, out->type);
     }
     json_decref(root);

@@ -207,7 +207,13 @@ static int notification(const json_t *n, struct billing_event *e, char *err, siz
     crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);
     snprintf(e->subscription, sizeof e->subscription, "gp-%.32s", hex);
+    if (strlen(token) <= BILLING_TOKEN_MAX && billing_id_valid(token, BILLING_TOKEN_MAX))
+        memcpy(e->token, token, strlen(token) + 1); /* kept for reconciliation */
     memcpy(e->account, e->subscription, sizeof e->account);
+    const char *product = NULL; /* the plan: the subscription's product id, when valid */
+    if (oc_json_get_str(sn, "subscriptionId", &product) == 0 &&
+        billing_id_valid(product, BILLING_PLAN_MAX))
+        snprintf(e->plan, sizeof e->plan, "%s", product);
     e->rule = billing_rule_find(BILLING_GOOGLE, e->type);
     return 0;
 }

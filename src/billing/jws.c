@@ -226,6 +226,8 @@ static int apple_tx(const json_t *tx, struct billing_event *e, char *err, size_t
     }
     if (id_of(tx, "appAccountToken", e->account, BILLING_ID_MAX) != 0)
         memcpy(e->account, e->subscription, sizeof e->account);
+    if (id_of(tx, "productId", e->plan, BILLING_PLAN_MAX) != 0)
+        e->plan[0] = '\0'; /* the plan is optional */
     if (json_object_get(tx, "expiresDate") &&
         oc_json_get_int_range(tx, "signedTransactionInfo", "expiresDate", 1,
                               OC_JSON_UNIX_S_MAX * 1000, &exp, err, errlen) != 0)

@@ -21,6 +21,8 @@
 #include "core/metrics.h"
 #include "core/timefmt.h"
 #include "http/http.h"
+#include "qoe/qoe.h"
+#include "search/search.h"
 #include "store/store.h"
 
 #include <sodium.h>
@@ -29,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_MAX 1024 /* bytes of one entitlement answer */
+#define CHECK_MAX 2048 /* bytes of one entitlement answer */
 
 /* Answers a refused delivery: 401 naming the reason (503 when no key is configured). */
 static void refuse(struct billing_mod *m, struct http_req *req, int sig, const char *what)
@@ -208,6 +210,23 @@ static int region_valid(const char *s)
     return n > 0 && n <= 8 && !s[n];
 }
 
+/* Writes s JSON-escaped (without quotes) into out (n bytes; truncated): the reason may quote
+ * a catalog title's region and plan names, which are any text. */
+static void json_esc(const char *s, char *out, size_t n)
+{
+    size_t at = 0;
+    for (; *s && at + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            out[at++] = '\\', out[at++] = (char)c;
+        else if (c < 0x20)
+            at += (size_t)snprintf(out + at, n - at, "\\u%04x", c);
+        else
+            out[at++] = (char)c;
+    }
+    out[at] = '\0';
+}
+
 /* GET /v1/entitlements/{account}?title=T&region=R */
 static void get_entitlement(struct http_req *req)
 {
@@ -232,20 +251,30 @@ static void get_entitlement(struct http_req *req)
         http_problem(req, 422, "region: 1 to 8 of A-Z a-z 0-9 -");
         return;
     }
+    /* the title's rights, from the catalog's index in memory (when the search module runs) */
+    char tregions[2200], tents[2200];
+    struct billing_title t = {title, 0, tregions, tents};
+    int known =
+        title ? search_title_avail(m->app, title, tregions, sizeof tregions, tents, sizeof tents)
+              : -1;
+    t.known = known == 1;
     int64_t now = oc_clock_now_ms(m->app->clock);
     oc_rdlock(&m->lock);
     const struct billing_account *a = bmap_get(&m->table.accounts, acct);
     for (size_t i = 0; a && i < a->n; i++)
         subs[n++] = a->subs[i];
-    billing_verdict(subs, n, region, now, &v);
+    billing_verdict_title(subs, n, region, known >= 0 ? &t : NULL, now, &v);
     oc_rwunlock(&m->lock);
     atomic_fetch_add(&m->st.checks, 1);
+    char reason[sizeof v.reason * 2];
+    json_esc(v.reason, reason, sizeof reason);
     int len = snprintf(out, sizeof out,
                        "{\"account\":\"%s\",\"title\":%s%s%s,\"region\":%s%s%s,\"allowed\":%s,"
-                       "\"state\":\"%s\",\"reason\":\"%s\"}\n",
+                       "\"state\":\"%s\",\"reason\":\"%s\",\"title_checked\":%s}\n",
                        acct, title ? "\"" : "", title ? title : "null", title ? "\"" : "",
                        region ? "\"" : "", region ? region : "null", region ? "\"" : "",
-                       v.allowed ? "true" : "false", billing_state_names[v.state], v.reason);
+                       v.allowed ? "true" : "false", billing_state_names[v.state], reason,
+                       known >= 0 ? "true" : "false");
     http_reply(req, 200, "application/json", out, (size_t)len);
 }
 
@@ -264,6 +293,29 @@ static void get_account(struct http_req *req)
         http_reply_err(req, rc, "cannot read the account");
         return;
     }
+    /* the last reconciliation's findings about this account */
+    json_t *found = json_array(), *x;
+    static const char *const kinds[] = {"missing", "extra", "mismatch", "account"};
+    oc_lock(&m->rmu);
+    for (int p = 0; p < BILLING_MANUAL; p++)
+        for (int k = 0; k < 4 && m->reports[p]; k++) {
+            size_t i;
+            json_array_foreach(json_object_get(m->reports[p], kinds[k]), i, x)
+            {
+                const char *a = json_string_value(json_object_get(x, "account"));
+                const char *b = json_string_value(json_object_get(x, "provider_account"));
+                if ((a && strcmp(a, acct) == 0) || (b && strcmp(b, acct) == 0)) {
+                    json_t *d = json_deep_copy(x);
+                    json_object_set_new(d, "discrepancy", json_string(kinds[k]));
+                    json_object_set_new(d, "provider", json_string(billing_provider_names[p]));
+                    json_object_del(d, "move");
+                    json_array_append_new(found, d);
+                }
+            }
+        }
+    json_object_set_new(out, "reconciled_ms", json_integer(m->last_report ? m->last_ms : 0));
+    oc_unlock(&m->rmu);
+    json_object_set_new(out, "discrepancies", found);
     http_reply_json(req, 200, out);
 }
 
@@ -403,13 +455,138 @@ static void post_action(struct http_req *req)
     billing_op_free(op);
 }
 
-/* POST /v1/billing/reconcile {"repair": false} */
+/* Reads the stored event (provider p, id) of a replay into op: its payload parsed again
+ * (Apple's chain checked at its receive time) and its first decision. 0, or -1 after
+ * answering. */
+static int replay_load(struct billing_mod *m, struct http_req *req, enum billing_provider p,
+                       const char *id, struct billing_op *op)
+{
+    struct store *st = m->app->store;
+    struct store_stmt *q;
+    char *payload = NULL, err[240];
+    int64_t recv_ms = 0;
+    int found = 0, rc, sig = 0;
+    store_lock(st);
+    if (store_prepare(st, BILLING_SQL_EVENT_GET, &q) == 0) {
+        if (STORE_BIND(q, STORE_TEXT(billing_provider_names[p]), STORE_TEXT(id)) == 0 &&
+            store_step(q) == STORE_ROW) {
+            found = 1;
+            payload = oc_strdup(store_col_text(q, 0) ? store_col_text(q, 0) : "");
+            recv_ms = store_col_int(q, 1);
+            snprintf(op->act.prior, sizeof op->act.prior, "%s",
+                     store_col_text(q, 2) ? store_col_text(q, 2) : "");
+        }
+        store_reset(q);
+    }
+    store_unlock(st);
+    if (!found) {
+        http_problem(req, 404,
+                     "no stored %s event %s: never received, or forgotten after "
+                     "billing.retention_s",
+                     billing_provider_names[p], id);
+        return -1;
+    }
+    size_t n = strlen(payload);
+    rc = p == BILLING_STRIPE     ? billing_parse_stripe(payload, n, &op->ev, err, sizeof err)
+         : p == BILLING_STANDARD ? billing_parse_standard(id, payload, n, &op->ev, err, sizeof err)
+         : p == BILLING_APPLE    ? billing_parse_apple(m->apple_roots, payload, n, recv_ms / 1000,
+                                                       &op->ev, &sig, err, sizeof err)
+                                 : billing_parse_google(payload, n, &op->ev, err, sizeof err);
+    if (rc == -1)
+        snprintf(err, sizeof err, "%s", billing_sig_reasons[sig]);
+    free(payload);
+    if (rc) {
+        http_problem(req, 422, "the stored event no longer parses: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads a replay's body {"reason", "force"?} and Idempotency-Key into a: 0, or -1 after
+ * answering. */
+static int replay_parse(struct http_req *req, struct billing_action *a)
+{
+    static const char *const allowed[] = {"reason", "force", NULL};
+    const char *key = http_header(req, "Idempotency-Key"), *s = NULL, *bad;
+    if (!key || !billing_id_valid(key, BILLING_IDEM_KEY_MAX)) {
+        http_problem(req, 400,
+                     "Idempotency-Key: a header of 1 to %d printable characters is required",
+                     BILLING_IDEM_KEY_MAX);
+        return -1;
+    }
+    json_t *b = http_body_json(req);
+    if (!b)
+        return -1;
+    int rc = -1;
+    if ((bad = oc_json_unknown_key(b, allowed)) != NULL)
+        http_problem(req, 422, "%s: unknown field (reason, force)", bad);
+    else if (oc_json_get_str(b, "reason", &s) != 0 || !s[0] || strlen(s) >= sizeof a->reason)
+        http_problem(req, 422, "reason: 1 to %zu characters saying why", sizeof a->reason - 1);
+    else if (json_object_get(b, "force") && oc_json_get_bool(b, "force", &a->force) != 0)
+        http_problem(req, 422, "force: true or false");
+    else
+        rc = 0;
+    if (!rc) {
+        snprintf(a->reason, sizeof a->reason, "%s", s);
+        snprintf(a->key, sizeof a->key, "%s", key);
+        snprintf(a->actor, sizeof a->actor, "%s", req->principal);
+        crypto_hash_sha256_state h;
+        crypto_hash_sha256_init(&h);
+        crypto_hash_sha256_update(&h, (const unsigned char *)req->path, strlen(req->path) + 1);
+        crypto_hash_sha256_update(&h, (const unsigned char *)req->body, req->body_len);
+        crypto_hash_sha256_final(&h, a->fingerprint);
+    }
+    json_decref(b);
+    return rc;
+}
+
+/* POST /v1/billing/events/{provider}/{id}/replay */
+static void post_replay(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    const char *prov = http_param(req, "provider"), *id = http_param(req, "id");
+    int p = -1;
+    for (int i = 0; i < BILLING_MANUAL; i++)
+        if (strcmp(prov, billing_provider_names[i]) == 0)
+            p = i;
+    if (p < 0) {
+        http_problem(req, 404, "unknown provider: %s (stripe, standard, apple, google)",
+                     billing_id_valid(prov, 32) ? prov : "?");
+        return;
+    }
+    if (!billing_id_valid(id, BILLING_ID_MAX)) {
+        http_problem(req, 422, "id: 1 to %d printable characters", BILLING_ID_MAX);
+        return;
+    }
+    struct billing_op *op = oc_calloc(1, sizeof *op);
+    op->kind = BILLING_OP_REPLAY;
+    if (replay_parse(req, &op->act) != 0 || idem_begin(m, req, &op->act) != 0) {
+        billing_op_free(op);
+        return;
+    }
+    if (replay_load(m, req, (enum billing_provider)p, id, op) == 0) {
+        op->recv_ms = oc_clock_now_ms(m->app->clock);
+        billing_submit(m, op); /* an audited route: waits for its answer */
+        if (op->status == 200)
+            http_reply(req, 200, "application/json", op->answer, strlen(op->answer));
+        else
+            http_problem(req, op->status ? op->status : 503, "%s",
+                         op->answer ? op->answer : "the replay could not be stored");
+    }
+    oc_lock(&m->imu);
+    bmap_del(&m->inflight, op->act.key);
+    oc_unlock(&m->imu);
+    billing_op_free(op);
+}
+
+/* POST /v1/billing/reconcile {"repair": false, "provider": "stripe"} */
 static void post_reconcile(struct http_req *req)
 {
     struct billing_mod *m = req->state;
     json_t *b = req->body_len ? http_body_json(req) : json_object(), *report = NULL;
     char err[300];
-    int repair = 0;
+    const char *pn = "stripe";
+    int repair = 0, p = -1;
     if (!b)
         return;
     if (json_object_get(b, "repair") && oc_json_get_bool(b, "repair", &repair) != 0) {
@@ -417,9 +594,19 @@ static void post_reconcile(struct http_req *req)
         http_problem(req, 422, "repair: true or false");
         return;
     }
+    if (json_object_get(b, "provider") && oc_json_get_str(b, "provider", &pn) != 0)
+        pn = "";
+    for (int i = 0; i < BILLING_MANUAL; i++)
+        if (i != BILLING_STANDARD && strcmp(pn, billing_provider_names[i]) == 0)
+            p = i;
     json_decref(b);
-    int rc = billing_reconcile(m, repair, req->principal, &report, err, sizeof err);
-    billing_reconcile_keep(m, report ? json_incref(report) : NULL, err);
+    if (p < 0) {
+        http_problem(req, 422, "provider: stripe, apple or google");
+        return;
+    }
+    int rc = billing_reconcile(m, (enum billing_provider)p, repair, req->principal, &report, err,
+                               sizeof err);
+    billing_reconcile_keep(m, (enum billing_provider)p, report ? json_incref(report) : NULL, err);
     if (rc) {
         http_problem(req, rc == OC_EINVAL ? 503 : 502, "reconciliation failed: %s", err);
         return;
@@ -432,10 +619,124 @@ static void get_reconcile(struct http_req *req)
 {
     struct billing_mod *m = req->state;
     oc_lock(&m->rmu);
-    json_t *out = json_pack("{s:O?,s:I,s:s}", "report", m->last_report, "at_ms",
-                            (json_int_t)m->last_ms, "error", m->last_error);
+    json_t *out = json_pack("{s:O?,s:I,s:s,s:{s:O?,s:O?,s:O?}}", "report", m->last_report, "at_ms",
+                            (json_int_t)m->last_ms, "error", m->last_error, "reports", "stripe",
+                            m->reports[BILLING_STRIPE], "apple", m->reports[BILLING_APPLE],
+                            "google", m->reports[BILLING_GOOGLE]);
     oc_unlock(&m->rmu);
     http_reply_json(req, 200, out);
+}
+
+/* The day of a royalty route, validated: its text, or NULL after answering 422. */
+static const char *royalty_day(struct http_req *req, int64_t *day_s)
+{
+    const char *day = http_param(req, "day");
+    if (billing_day_parse(day, day_s) != 0) {
+        http_problem(req, 422, "day: a UTC date YYYY-MM-DD");
+        return NULL;
+    }
+    return day;
+}
+
+/* The day's report: its seal's when sealed (*sealed_id set), else from the cube. 0 or an
+ * answered error (-1). */
+static int royalty_report(struct billing_mod *m, struct http_req *req, const char *day,
+                          int64_t day_s, json_t **rep, int64_t *sealed_id)
+{
+    json_t *detail = NULL;
+    int64_t ts = 0;
+    char err[300];
+    *rep = NULL;
+    *sealed_id = 0;
+    int rc = billing_royalty_sealed(m->app->store, day, sealed_id, &ts, &detail);
+    if (rc < 0) {
+        http_reply_err(req, rc, "cannot read the audit");
+        return -1;
+    }
+    if (rc == 1) {
+        *rep = json_incref(json_object_get(detail, "report"));
+        json_decref(detail);
+        return 0;
+    }
+    struct qoe_cube *c = qoe_cube_of(m->app);
+    if (!c) {
+        http_problem(req, 503, "the qoe module is not running: no cube to read plays from");
+        return -1;
+    }
+    rc = billing_royalty_day(c, day_s, rep, err, sizeof err);
+    if (rc) {
+        http_reply_err(req, rc, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* GET /v1/billing/royalties/{day}?format=csv|json */
+static void get_royalties(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    const char *fmt = http_query(req, "format");
+    int64_t day_s, sealed = 0;
+    json_t *rep;
+    size_t len;
+    char hdr[64];
+    const char *day = royalty_day(req, &day_s);
+    if (!day)
+        return;
+    if (fmt && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        http_problem(req, 422, "format: csv or json");
+        return;
+    }
+    int csv = fmt && strcmp(fmt, "csv") == 0;
+    if (royalty_report(m, req, day, day_s, &rep, &sealed) != 0)
+        return;
+    char *text = billing_royalty_render(rep, csv, &len);
+    json_decref(rep);
+    snprintf(hdr, sizeof hdr, "%lld", (long long)sealed);
+    http_set_header(req, "Oncue-Sealed", hdr); /* the seal's audit row, 0: not sealed */
+    snprintf(hdr, sizeof hdr, "attachment; filename=\"royalties-%s.%s\"", day,
+             csv ? "csv" : "json");
+    http_set_header(req, "Content-Disposition", hdr);
+    http_reply(req, 200, csv ? "text/csv; charset=utf-8" : "application/json", text, len);
+    free(text);
+}
+
+/* POST /v1/billing/royalties/{day}/seal */
+static void post_seal(struct http_req *req)
+{
+    struct billing_mod *m = req->state;
+    int64_t day_s;
+    json_t *rep;
+    const char *day = royalty_day(req, &day_s);
+    if (!day)
+        return;
+    struct qoe_cube *c = qoe_cube_of(m->app);
+    char err[300];
+    if (!c) {
+        http_problem(req, 503, "the qoe module is not running: no cube to read plays from");
+        return;
+    }
+    int rc = billing_royalty_day(c, day_s, &rep, err, sizeof err);
+    if (rc) {
+        http_reply_err(req, rc, "%s", err);
+        return;
+    }
+    json_t *detail = billing_royalty_seal_detail(rep, req->principal);
+    json_decref(rep);
+    struct billing_op *op = oc_calloc(1, sizeof *op);
+    op->kind = BILLING_OP_SEAL;
+    op->payload = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    op->plen = strlen(op->payload);
+    json_decref(detail);
+    snprintf(op->act.account, sizeof op->act.account, "royalty:%s", day);
+    op->recv_ms = oc_clock_now_ms(m->app->clock);
+    billing_submit(m, op); /* an audited route: waits for its answer */
+    if (op->status == 200)
+        http_reply(req, 200, "application/json", op->answer, strlen(op->answer));
+    else
+        http_problem(req, op->status ? op->status : 503, "%s",
+                     op->answer ? op->answer : "the seal could not be stored");
+    billing_op_free(op);
 }
 
 /* /metrics */
@@ -511,8 +812,28 @@ static const struct oc_setting settings[] = {
      "a Stripe restricted key that may read subscriptions; never logged; empty: no"
      " reconciliation"},
     {"billing.reconcile_interval_s", OC_SETTING_INT, "0", 0, 604800, NULL, F(reconcile_s), NULL,
-     "reconcile with Stripe this often on a thread of its own (GET /v1/billing/reconcile shows"
-     " the last report); 0: only on request"},
+     "reconcile with Stripe (and Apple and Google when configured) this often on a thread of its"
+     " own (GET /v1/billing/reconcile shows the last reports); 0: only on request"},
+    {"billing.apple_api_url", OC_SETTING_STR, "https://api.storekit.itunes.apple.com", 0, 0, NULL,
+     F(apple_api_url), NULL,
+     "the App Store Server API, read by POST /v1/billing/reconcile {provider: apple}"},
+    {"billing.apple_api_key_pem", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_key_pem), NULL,
+     "PEM file of the App Store Connect in-app purchase key (.p8) that signs the API's JWTs;"
+     " never logged; empty: no Apple reconciliation"},
+    {"billing.apple_api_key_id", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_key_id), NULL,
+     "that key's id (the JWT's kid)"},
+    {"billing.apple_api_issuer", OC_SETTING_STR, "", 0, 0, NULL, F(apple_api_issuer), NULL,
+     "the App Store Connect issuer id (the JWT's iss)"},
+    {"billing.apple_bundle_id", OC_SETTING_STR, "", 0, 0, NULL, F(apple_bundle_id), NULL,
+     "the app's bundle id (the JWT's bid)"},
+    {"billing.google_api_url", OC_SETTING_STR, "https://androidpublisher.googleapis.com", 0, 0,
+     NULL, F(google_api_url), NULL,
+     "the Play Developer API, read by POST /v1/billing/reconcile {provider: google}"},
+    {"billing.google_service_account", OC_SETTING_STR, "", 0, 0, NULL, F(google_sa), NULL,
+     "JSON key file of a service account that may read the app's subscriptions (client_email,"
+     " private_key, token_uri); never logged; empty: no Google reconciliation"},
+    {"billing.google_package", OC_SETTING_STR, "", 0, 0, NULL, F(google_package), NULL,
+     "the app's package name on Google Play"},
     {"billing.reconcile_repair", OC_SETTING_BOOL, "false", 0, 0, NULL, F(reconcile_repair), NULL,
      "scheduled reconciliations also repair missing and mismatched subscriptions (audited)"},
     {"billing.tolerance_s", OC_SETTING_INT, "300", 1, 86400, NULL, F(tolerance_s), NULL,
@@ -625,17 +946,33 @@ static const struct http_route routes[] = {
      " push with its Bearer JWT) -> {duplicate, id,"
      " decision, changes}; 401 names the refusal"},
     {"GET", "/v1/entitlements/{account}", get_entitlement, HTTP_VIEWER, 0,
-     "?title=T&region=R -> {account, title, region, allowed, state, reason} from memory"},
+     "?title=T&region=R -> {account, title, region, allowed, state, reason, title_checked} from"
+     " memory: the account's subscriptions and the catalog title's regions and plans"},
     {"GET", "/v1/billing/accounts/{account}", get_account, HTTP_VIEWER, 0,
-     "an account's subscriptions, verdict and last 20 audit rows"},
+     "an account's subscriptions, verdict, last 20 audit rows and the last reconciliation's"
+     " discrepancies about it"},
     {"POST", "/v1/billing/accounts/{account}/actions", post_action, HTTP_ADMIN, 4096,
      "a support action {action: grant|revoke|extend, subscription?, until?, reason} with an"
      " Idempotency-Key header (replayed; 422 other body; 409 in flight)"},
+    {"POST", "/v1/billing/events/{provider}/{id}/replay", post_replay, HTTP_ADMIN, 4096,
+     "{reason, force?} with an Idempotency-Key header: decides the stored event again (force: as"
+     " of now, above what was applied) -> {provider, id, first_decision, force, decision,"
+     " changes}; audited"},
     {"GET", "/v1/billing/reconcile", get_reconcile, HTTP_VIEWER, 0,
-     "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error}"},
+     "the last reconciliation's report (on request or scheduled) -> {report, at_ms, error,"
+     " reports: {stripe, apple, google}}"},
     {"POST", "/v1/billing/reconcile", post_reconcile, HTTP_ADMIN, 4096,
-     "{repair?: bool} -> Stripe's subscriptions compared with oncue's: {checked, missing, extra,"
-     " mismatch, repaired}; repair sets missing and mismatched ones to Stripe's state (audited)"},
+     "{repair?: bool, provider?: stripe|apple|google} -> the provider's subscriptions compared"
+     " with oncue's: {checked, missing, extra, mismatch, account (google), repaired}; repair sets"
+     " missing and mismatched ones to the provider's state and moves a Play subscription to the"
+     " account Google names (audited)"},
+    {"GET", "/v1/billing/royalties/{day}", get_royalties, HTTP_VIEWER, 0,
+     "?format=csv|json -> the UTC day's plays, attempts and watch time per title and region from"
+     " the QoE cube (the sealed report once sealed; Oncue-Sealed names its audit row); 409 until"
+     " the cube has closed the day"},
+    {"POST", "/v1/billing/royalties/{day}/seal", post_seal, HTTP_ADMIN, 0,
+     "seals the day's royalty report into the billing audit chain -> {day, audit_id, sealed_ms,"
+     " already_sealed, csv_sha256, json_sha256, rows, totals}"},
     {0},
 };
 

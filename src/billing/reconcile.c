@@ -127,20 +127,31 @@ static int walk(struct billing_mod *m, int64_t now, json_t *report, json_t *fix,
     return 0;
 }
 
-/* Submits one repair of d (from the report) by actor: 1 when it changed something. */
-static int repair_one(struct billing_mod *m, const json_t *d, const char *actor)
+/* Submits one repair of d (from the report of provider p) by actor: 1 when it changed
+ * something. A repair of kind account moves the subscription to the provider's account. */
+static int repair_one(struct billing_mod *m, enum billing_provider p, const json_t *d,
+                      const char *actor)
 {
     struct billing_op *op = oc_calloc(1, sizeof *op);
     const char *id = json_string_value(json_object_get(d, "subscription"));
     const char *acct = json_string_value(json_object_get(d, "account"));
+    const char *to = json_string_value(json_object_get(d, "provider_account"));
     const char *st = json_string_value(json_object_get(d, "provider_state"));
     op->kind = BILLING_OP_ACTION;
     op->act.kind = BILLING_REPAIR;
-    op->act.provider = BILLING_STRIPE;
+    op->act.provider = p;
+    op->act.move = to != NULL;
+    if (to)
+        acct = to;
     snprintf(op->act.subscription, sizeof op->act.subscription, "%s", id);
     snprintf(op->act.account, sizeof op->act.account, "%s", acct && acct[0] ? acct : id);
     snprintf(op->act.actor, sizeof op->act.actor, "%s", actor);
-    snprintf(op->act.reason, sizeof op->act.reason, "reconcile: stripe says %s", st);
+    if (to)
+        snprintf(op->act.reason, sizeof op->act.reason, "reconcile: %s names account %.120s (%s)",
+                 billing_provider_names[p], to, st);
+    else
+        snprintf(op->act.reason, sizeof op->act.reason, "reconcile: %s says %s",
+                 billing_provider_names[p], st);
     billing_state_parse(st, &op->act.state);
     op->act.until_ms = json_integer_value(json_object_get(d, "period_end_ms"));
     op->recv_ms = oc_clock_now_ms(m->app->clock);
@@ -150,14 +161,37 @@ static int repair_one(struct billing_mod *m, const json_t *d, const char *actor)
     return changed;
 }
 
-int billing_reconcile(struct billing_mod *m, int repair, const char *actor, json_t **report,
-                      char *err, size_t errlen)
+/* Reconciles an app store (no list to walk: each subscription oncue knows is looked up). */
+static int reconcile_store(struct billing_mod *m, enum billing_provider p, int repair,
+                           const char *actor, json_t **report, char *err, size_t errlen)
+{
+    json_t *fix = json_array(), *d;
+    json_t *r = json_pack("{s:s,s:[],s:[],s:[],s:[]}", "provider", billing_provider_names[p],
+                          "missing", "extra", "mismatch", "account");
+    size_t i;
+    int repaired = 0, rc = billing_reconcile_store(m, p, r, fix, err, errlen);
+    if (!rc) {
+        json_array_foreach(fix, i, d) if (repair) repaired += repair_one(m, p, d, actor);
+        json_object_set_new(r, "repaired", json_integer(repaired));
+        *report = r;
+    } else {
+        json_decref(r);
+    }
+    json_decref(fix);
+    return rc;
+}
+
+int billing_reconcile(struct billing_mod *m, enum billing_provider p, int repair, const char *actor,
+                      json_t **report, char *err, size_t errlen)
 {
     struct bmap seen;
-    json_t *fix = json_array(), *d;
+    json_t *fix, *d;
     size_t i;
     int repaired = 0;
     *report = NULL;
+    if (p == BILLING_APPLE || p == BILLING_GOOGLE)
+        return reconcile_store(m, p, repair, actor, report, err, errlen);
+    fix = json_array();
     if (!m->o.stripe_api_key || !m->o.stripe_api_key[0]) {
         snprintf(err, errlen, "billing.stripe_api_key is not set");
         json_decref(fix);
@@ -171,7 +205,8 @@ int billing_reconcile(struct billing_mod *m, int repair, const char *actor, json
         oc_rdlock(&m->lock);
         find_extra(m, &seen, json_object_get(r, "extra"));
         oc_rwunlock(&m->lock);
-        json_array_foreach(fix, i, d) if (repair) repaired += repair_one(m, d, actor);
+        json_array_foreach(fix, i, d) if (repair) repaired +=
+            repair_one(m, BILLING_STRIPE, d, actor);
         json_object_set_new(r, "repaired", json_integer(repaired));
         *report = r;
     } else {
@@ -182,9 +217,14 @@ int billing_reconcile(struct billing_mod *m, int repair, const char *actor, json
     return rc;
 }
 
-void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *err)
+void billing_reconcile_keep(struct billing_mod *m, enum billing_provider p, json_t *report,
+                            const char *err)
 {
     oc_lock(&m->rmu);
+    if (report && p < BILLING_MANUAL) {
+        json_decref(m->reports[p]);
+        m->reports[p] = json_incref(report);
+    }
     json_decref(m->last_report);
     m->last_report = report;
     m->last_ms = oc_clock_now_ms(m->app->clock);
@@ -192,14 +232,23 @@ void billing_reconcile_keep(struct billing_mod *m, json_t *report, const char *e
     oc_unlock(&m->rmu);
 }
 
-/* A scheduled run: reconciles (repairing when billing.reconcile_repair) and keeps the report. */
+/* A scheduled run: reconciles every configured provider (repairing when
+ * billing.reconcile_repair) and keeps the reports. */
 static void *scheduled(void *arg)
 {
     struct billing_mod *m = arg;
-    json_t *report = NULL;
-    char err[300] = "";
-    billing_reconcile(m, m->o.reconcile_repair, "schedule", &report, err, sizeof err);
-    billing_reconcile_keep(m, report, err);
+    const struct billing_opts *o = &m->o;
+    int on[3] = {o->stripe_api_key && o->stripe_api_key[0],
+                 o->apple_api_key_pem && o->apple_api_key_pem[0], o->google_sa && o->google_sa[0]};
+    const enum billing_provider ps[3] = {BILLING_STRIPE, BILLING_APPLE, BILLING_GOOGLE};
+    for (int i = 0; i < 3; i++) {
+        json_t *report = NULL;
+        char err[300] = "";
+        if (!on[i] && i > 0)
+            continue; /* Stripe's run reports its missing key; the stores' runs are opt-in */
+        billing_reconcile(m, ps[i], o->reconcile_repair, "schedule", &report, err, sizeof err);
+        billing_reconcile_keep(m, ps[i], report, err);
+    }
     atomic_store(&m->rthread_done, 1);
     return NULL;
 }
@@ -226,4 +275,8 @@ void billing_reconcile_stop(struct billing_mod *m)
     m->rthread_started = 0;
     json_decref(m->last_report);
     m->last_report = NULL;
+    for (int p = 0; p < BILLING_MANUAL; p++) {
+        json_decref(m->reports[p]);
+        m->reports[p] = NULL;
+    }
 }

@@ -222,6 +222,8 @@ enum billing_decision billing_decide(const struct billing_sub *cur, const struct
         next->period_end_ms = e->period_end_ms;
     if (e->regions[0])
         memcpy(next->regions, e->regions, sizeof next->regions);
+    if (e->plan[0])
+        memcpy(next->plan, e->plan, sizeof next->plan);
     if (!next->account[0])
         memcpy(next->account, e->account, sizeof next->account);
     next->last_ms = e->event_ms;
@@ -318,6 +320,48 @@ void billing_verdict(const struct billing_sub *const *subs, int n, const char *r
     }
     out->state = effective(shown, now_ms);
     reason_of(shown, out->state, out->reason, sizeof out->reason);
+}
+
+void billing_verdict_title(const struct billing_sub *const *subs, int n, const char *region,
+                           const struct billing_title *t, int64_t now_ms,
+                           struct billing_verdict *out)
+{
+    billing_verdict(subs, n, region, now_ms, out);
+    if (!t)
+        return;
+    if (!t->known) {
+        out->allowed = 0;
+        snprintf(out->reason, sizeof out->reason, "title %.128s is not in the catalog", t->id);
+        return;
+    }
+    if (region && region[0] && !covers(t->regions, region)) {
+        out->allowed = 0;
+        snprintf(out->reason, sizeof out->reason,
+                 "title %.128s is not available in region %.8s (its regions: %.200s)", t->id,
+                 region, t->regions);
+        return;
+    }
+    if (!out->allowed || !t->ents[0])
+        return;
+    const struct billing_sub *other = NULL;
+    for (int i = 0; i < n; i++) {
+        enum billing_state st = effective(subs[i], now_ms);
+        if (!allows(st) || !covers(subs[i]->regions, region))
+            continue;
+        if (subs[i]->plan[0] && covers(t->ents, subs[i]->plan)) {
+            out->state = st;
+            reason_of(subs[i], st, out->reason, sizeof out->reason);
+            size_t at = strlen(out->reason);
+            snprintf(out->reason + at, sizeof out->reason - at, "; title %.128s is in plan %s",
+                     t->id, subs[i]->plan);
+            return;
+        }
+        other = other ? other : subs[i];
+    }
+    out->allowed = 0;
+    out->state = effective(other, now_ms);
+    snprintf(out->reason, sizeof out->reason, "title %.100s needs plan %.100s; %.100s is on %s",
+             t->id, t->ents, other->id, other->plan[0] ? other->plan : "no named plan");
 }
 
 void billing_rules_doc(struct oc_buf *b)

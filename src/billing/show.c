@@ -33,11 +33,12 @@ static int read_subs(struct store *s, const char *account, json_t *arr, struct b
         billing_sub_read(q, b);
         if (b->period_end_ms)
             oc_time_format(b->period_end_ms, end, sizeof end);
-        json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", b->id, "provider",
-                           billing_provider_names[b->provider], "state",
-                           billing_state_names[b->state], "period_end", end, "regions", b->regions,
-                           "last_event", b->last_event, "last_event_ms", (json_int_t)b->last_ms));
+        json_array_append_new(arr,
+                              json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "id", b->id,
+                                        "provider", billing_provider_names[b->provider], "state",
+                                        billing_state_names[b->state], "period_end", end, "regions",
+                                        b->regions, "plan", b->plan, "last_event", b->last_event,
+                                        "last_event_ms", (json_int_t)b->last_ms));
     }
     if (r < 0)
         rc = OC_EDB;

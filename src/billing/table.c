@@ -127,8 +127,25 @@ int billing_table_install(struct billing_table *t, struct billing_sub *s)
 {
     struct billing_sub *old = bmap_get(&t->subs, s->id);
     struct billing_account *a;
+    if (old && strcmp(old->account, s->account) != 0) { /* moved (a reconciliation's repair) */
+        a = bmap_get(&t->accounts, s->account);
+        if (a && a->n >= BILLING_SUBS_PER_ACCOUNT) {
+            free(s);
+            return OC_ETOOBIG;
+        }
+        a = bmap_get(&t->accounts, old->account);
+        for (size_t i = 0; a && i < a->n; i++)
+            if (a->subs[i] == old) {
+                a->subs[i] = a->subs[--a->n];
+                break;
+            }
+        if (a && a->n == 0)
+            account_free(bmap_del(&t->accounts, old->account));
+        bmap_del(&t->subs, old->id);
+        free(old);
+        old = NULL;
+    }
     if (old) {
-        memcpy(s->account, old->account, sizeof s->account); /* a subscription keeps its owner */
         a = bmap_get(&t->accounts, old->account);
         for (size_t i = 0; a && i < a->n; i++)
             if (a->subs[i] == old)

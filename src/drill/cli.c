@@ -242,7 +242,9 @@ const struct oc_cli drill_cli[] = {
     {"drill", "SCENARIO [options]",
      "Runs a chaos drill in-process on a virtual clock and prints its scorecard; exit 0 when\n"
      "it passed, 1 when it failed. `oncue drill --help` lists the scenarios; `healthy` runs\n"
-     "the population without a fault and passes when no alert of any level fires.\n",
+     "the population without a fault and passes when no alert of any level fires.\n"
+     "`webhook-storm` posts a billing webhook storm to a live server instead (see\n"
+     "`oncue drill webhook-storm --help`).\n",
      options, 1},
     {0},
 };
@@ -254,7 +256,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: oncue drill SCENARIO [options]\n\nscenarios:");
     for (const char *const *n = sim_scenario_names; *n; n++)
         fprintf(f, " %s", *n);
-    fprintf(f, " %s", DRILL_HEALTHY);
+    fprintf(f, " %s %s", DRILL_HEALTHY, DRILL_WEBHOOK_STORM);
     oc_buf_init(&b, 1 << 20);
     oc_cli_help(drill_cli, &b);
     fprintf(f, "\n\n%s", strstr(b.data, "options:\n"));
@@ -282,6 +284,8 @@ int drill_cli_main(int argc, char **argv, const struct drill_host *host)
     struct drill_score s;
     struct oc_buf b;
     char err[512] = "";
+    if (argc > 1 && strcmp(argv[1], DRILL_WEBHOOK_STORM) == 0 && host->webhook_storm)
+        return host->webhook_storm(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &a);
     if (rc != 0) {
         usage(rc > 0 ? stdout : stderr);

@@ -28,6 +28,8 @@ struct oc_buf;
  * of the simulator's default day; it passes when no alert of any level fires. */
 #define DRILL_HEALTHY    "healthy"
 #define DRILL_HEALTHY_MS (24 * 3600000LL)
+/* The drill of billing webhooks: a storm posted to a live server (drill_host webhook_storm). */
+#define DRILL_WEBHOOK_STORM "webhook-storm"
 
 /* How to run a drill. */
 struct oc_app;
@@ -38,6 +40,9 @@ struct oc_module;
  * module table. arg and app are the drill's struct oc_app. */
 struct drill_host {
     const struct oc_module *const *modules; /* the table `serve` runs (ends in NULL) */
+    /* `oncue drill webhook-storm ...` (argv[0] is "webhook-storm"): the billing webhook storm
+     * against a live server with its scorecard; its exit status. */
+    int (*webhook_storm)(int argc, char **argv);
     /* A player's steering request and flag read, as GET /v1/steering and /v1/flags answer. */
     int (*steer)(void *app, const struct sim_steer_req *req, char pw[][SIM_NAME_MAX], int *n,
                  int *ttl);

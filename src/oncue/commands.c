@@ -51,7 +51,8 @@ const struct oc_command oc_commands[] = {
     {"runbook", drill_runbook_cli_main,
      "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
     {"billing", billing_cli_main,
-     "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth)",
+     "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth),"
+     " royalties export|seal|verify, replay a stored event",
      billing_cli},
     {"promql", promql_cli_main,
      "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",

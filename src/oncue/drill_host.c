@@ -5,6 +5,7 @@
  */
 #include "oncue/commands.h"
 #include "core/module.h"
+#include "billing/billing.h"
 #include "drill/drill.h"
 #include "ingest/cmcd.h"
 #include "steer/steer.h"
@@ -86,6 +87,7 @@ const struct drill_host oncue_drill_host = {
     .policy = drill_policy,
     .request = steer_mitigate_request,
     .cdn_logs = drill_cdn_logs,
+    .webhook_storm = billing_drill_main,
 };
 
 int oc_drill_main(int argc, char **argv)

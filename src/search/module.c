@@ -574,17 +574,48 @@ static int search_init(struct oc_app *app, void **state)
     m->snap_ms = oc_clock_now_ms(app->clock);
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
+    if (oc_app_provide(app, SEARCH_PROVIDES, m) != 0)
+        oc_log(OC_LOG_WARN, "search: cannot provide the titles' rights to other modules");
     *state = m;
     return 0;
+}
+
+/* Writes the tags of kind k among t[0..n) comma-separated into out (cap bytes). */
+static void tag_list(const struct search_index *x, int k, const uint16_t *t, int n, char *out,
+                     size_t cap)
+{
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n && at < cap; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%s", i ? "," : "", x->tags[k].s[t[i]]);
+}
+
+int search_title_avail(const struct oc_app *app, const char *id, char *regions, size_t rn,
+                       char *ents, size_t en)
+{
+    struct search_mod *m = oc_app_find(app, SEARCH_PROVIDES);
+    if (!m)
+        return -1;
+    oc_rdlock(&m->lock);
+    uint32_t d = m->x->nids ? search_doc_find(m->x, id) : UINT32_MAX;
+    int found = d != UINT32_MAX && m->x->docs[d].blob;
+    if (found) {
+        const struct sdoc *doc = &m->x->docs[d];
+        const uint16_t *t = sdoc_tags(doc);
+        tag_list(m->x, TAG_REGION, t + doc->ngenre, doc->nregion, regions, rn);
+        tag_list(m->x, TAG_ENT, t + doc->ngenre + doc->nregion, doc->nent, ents, en);
+    }
+    oc_rwunlock(&m->lock);
+    return found;
 }
 
 /* Module stop: writes the snapshot if titles changed; frees the index. */
 static void search_stop(struct oc_app *app, void *state)
 {
     struct search_mod *m = state;
-    (void)app;
     if (!m)
         return;
+    oc_app_withdraw(app, SEARCH_PROVIDES);
     snapshot(m);
     search_index_destroy(m->x);
     search_synonyms_free(&m->syn);

@@ -219,4 +219,14 @@ extern const struct oc_cli search_bench_cli[];
 /* The module: POST /v1/titles, DELETE /v1/titles/{id}, GET /v1/search; needs the store. */
 extern const struct oc_module search_module;
 
+/* The name the search module provides itself under (struct oc_app), for search_title_avail. */
+#define SEARCH_PROVIDES "search.titles"
+/* A catalog title's availability, for the entitlement check (billing): 1 when app's running
+ * search module holds title id, with its regions and its entitlements written
+ * comma-separated into regions (rn bytes) and ents (en bytes), "" when it lists none; 0 when
+ * it holds no such title; -1 when the search module does not run. Takes the index's read
+ * lock. */
+int search_title_avail(const struct oc_app *app, const char *id, char *regions, size_t rn,
+                       char *ents, size_t en);
+
 #endif

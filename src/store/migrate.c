@@ -320,6 +320,12 @@ static const struct migration migrations[] = {
      "qoe: when each dimension value was last seen and in how many events (idle values age out)",
      "ALTER TABLE qoe_values ADD COLUMN seen INTEGER NOT NULL DEFAULT 0;"
      "ALTER TABLE qoe_values ADD COLUMN events INTEGER NOT NULL DEFAULT 0;"},
+    {18, "billing: each subscription's plan (a title's entitlements name plans); purchase tokens",
+     "ALTER TABLE billing_subs ADD COLUMN plan TEXT NOT NULL DEFAULT '';"
+     "CREATE TABLE billing_tokens ("
+     " subscription TEXT PRIMARY KEY,"
+     " provider TEXT NOT NULL,"
+     " token TEXT NOT NULL) WITHOUT ROWID;"},
     {0},
 };
 

@@ -4,7 +4,7 @@
  * runs the ordering rule on what they accept.
  *
  * Besides not crashing: a refusal is OC_EINVAL or OC_EMALFORMED; an accepted event has a
- * valid id and type, valid (or empty) subscription and account ids, a region list within its
+ * valid id and type, valid (or empty) subscription, account and plan ids, a region list within its
  * cap, a positive event time, and a rule that is NULL or of its provider; deciding it gives
  * a decision, and an applied one a known state.
  */
@@ -23,8 +23,9 @@ static void check(const struct billing_event *e, enum billing_provider p)
     if (!billing_id_valid(e->id, BILLING_ID_MAX) || !billing_id_valid(e->type, BILLING_TYPE_MAX) ||
         (e->subscription[0] && !billing_id_valid(e->subscription, BILLING_ID_MAX)) ||
         (e->account[0] && !billing_id_valid(e->account, BILLING_ID_MAX)) ||
-        strlen(e->regions) > BILLING_REGIONS_MAX || e->event_ms <= 0 || e->provider != p ||
-        (e->rule && e->rule->provider != p))
+        strlen(e->regions) > BILLING_REGIONS_MAX ||
+        (e->plan[0] && !billing_id_valid(e->plan, BILLING_PLAN_MAX)) || e->event_ms <= 0 ||
+        e->provider != p || (e->rule && e->rule->provider != p))
         abort();
     enum billing_decision d = billing_decide(NULL, e, 1, &next);
     if (d != BILLING_APPLIED && d != BILLING_RECORDED)

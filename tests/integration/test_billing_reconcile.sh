@@ -4,7 +4,8 @@
 # them in the same state, one in another state, one oncue never heard of, and not the third.
 # POST /v1/billing/reconcile finds each planted discrepancy (missing, extra, mismatch); with
 # repair the missing and mismatched ones take the provider's state (audited: the chain still
-# verifies, `oncue billing show` lists the repair), and a second run finds only the extra one,
+# verifies, `oncue billing show` lists the repair; before it, the account view and `oncue
+# billing show --target` list each account's discrepancy), and a second run finds only the extra one,
 # as does the scheduled run (billing.reconcile_interval_s), whose report GET shows.
 . "$(dirname "$0")/lib.sh"
 KEY=rk_test_oncue_reconcile
@@ -77,6 +78,14 @@ t_check "mismatch" "sub_mis active past_due" "$(jq -r '.mismatch[] | "\(.subscri
 t_check "nothing repaired" 0 "$(jq .repaired <<<"$R")"
 t_check "still active" active "$(curl -s "$BASE/v1/entitlements/cus_mis" -H "Authorization: Bearer $VIEW" | jq -r .state)"
 
+t_check "account view" 200 "$(status GET /v1/billing/accounts/cus_mis -H "Authorization: Bearer $VIEW")"
+t_check "the account view lists its discrepancy" "mismatch sub_mis active past_due" \
+    "$(jq -r '.discrepancies[] | "\(.discrepancy) \(.subscription) \(.oncue_state) \(.provider_state)"' <<<"$(body)")"
+t_check "an account without one lists none" 0 "$(curl -s "$BASE/v1/billing/accounts/cus_ok" -H "Authorization: Bearer $VIEW" | jq '.discrepancies | length')"
+t_contains "show --target prints it" "discrepancy mismatch: subscription sub_mis, oncue active, provider past_due" \
+    "$("$ONCUE_BIN" billing show cus_mis --target "$BASE" --token "$VIEW")"
+t_contains "show --target: a missing one" "discrepancy missing: subscription sub_new, oncue -, provider trialing" \
+    "$("$ONCUE_BIN" billing show cus_new --target "$BASE" --token "$VIEW")"
 t_check "repair" 200 "$(rec '{"repair": true}')"
 t_check "two repaired" 2 "$(jq .repaired <<<"$(body)")"
 t_check "mismatch repaired" "past_due" "$(curl -s "$BASE/v1/entitlements/cus_mis" -H "Authorization: Bearer $VIEW" | jq -r .state)"

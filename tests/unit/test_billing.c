@@ -4,7 +4,8 @@
  * key lists for rotation, the payload parsers (Apple's refusals; its JWS chain is tested over
  * HTTP by test_billing_apple.sh), the rule table and Stripe's status map, the
  * ordering rule (stale events, refunds win ties, creations lose them, order independence),
- * the entitlement verdict, the audit chain against a tampered store, and the storm generator.
+ * the entitlement verdict and title rights, plans, royalty renderings, the audit chain against a
+ * tampered store, and the storm generator.
  */
 #include "billing/billing_int.h"
 #include "billing/sql.h"
@@ -232,6 +233,47 @@ static void test_parse_standard(void)
     T_EQ_INT(billing_parse_standard("has space", b, strlen(b), &e, err, sizeof err), OC_EINVAL);
 }
 
+/* Plans: Stripe's metadata.plan, else the first item's price lookup key, else its id;
+ * Standard Webhooks' data.plan; a malformed plan names its field. */
+static void test_parse_plan(void)
+{
+    struct billing_event e;
+    char err[240];
+    const char *meta =
+        "{\"id\":\"e1\",\"type\":\"invoice.paid\",\"created\":1,\"data\":{\"object\":"
+        "{\"subscription\":\"s\",\"metadata\":{\"plan\":\"premium\"},\"items\":"
+        "{\"data\":[{\"price\":{\"lookup_key\":\"lk\",\"id\":\"price_1\"}}]}}}}";
+    T_EQ_INT(billing_parse_stripe(meta, strlen(meta), &e, err, sizeof err), 0);
+    T_EQ_STR(e.plan, "premium");
+    const char *lk = "{\"id\":\"e1\",\"type\":\"invoice.paid\",\"created\":1,\"data\":{\"object\":"
+                     "{\"subscription\":\"s\",\"items\":{\"data\":[{\"price\":{\"lookup_key\":"
+                     "\"basic_monthly\",\"id\":\"price_1\"}}]}}}}";
+    T_EQ_INT(billing_parse_stripe(lk, strlen(lk), &e, err, sizeof err), 0);
+    T_EQ_STR(e.plan, "basic_monthly");
+    const char *pid = "{\"id\":\"e1\",\"type\":\"invoice.paid\",\"created\":1,\"data\":{\"object\":"
+                      "{\"subscription\":\"s\",\"items\":{\"data\":[{\"price\":{\"id\":"
+                      "\"price_1\"}}]}}}}";
+    T_EQ_INT(billing_parse_stripe(pid, strlen(pid), &e, err, sizeof err), 0);
+    T_EQ_STR(e.plan, "price_1");
+    const char *bad = "{\"id\":\"e1\",\"type\":\"invoice.paid\",\"created\":1,\"data\":{\"object\":"
+                      "{\"subscription\":\"s\",\"metadata\":{\"plan\":\"a b\"}}}}";
+    T_EQ_INT(billing_parse_stripe(bad, strlen(bad), &e, err, sizeof err), OC_EINVAL);
+    T_CONTAINS(err, "data.object.metadata.plan:");
+    const char *std = "{\"type\":\"subscription.activated\",\"timestamp\":\"2026-12-01T10:00:00Z\","
+                      "\"data\":{\"subscription\":\"s\",\"account\":\"a\",\"plan\":\"family\"}}";
+    T_EQ_INT(billing_parse_standard("m", std, strlen(std), &e, err, sizeof err), 0);
+    T_EQ_STR(e.plan, "family");
+    /* the plan carries onto the subscription, and stays when a later event names none */
+    struct billing_sub next, later;
+    T_EQ_INT(billing_decide(NULL, &e, 1, &next), BILLING_APPLIED);
+    T_EQ_STR(next.plan, "family");
+    const char *ren = "{\"type\":\"subscription.renewed\",\"timestamp\":\"2026-12-02T10:00:00Z\","
+                      "\"data\":{\"subscription\":\"s\",\"account\":\"a\"}}";
+    T_EQ_INT(billing_parse_standard("m2", ren, strlen(ren), &e, err, sizeof err), 0);
+    T_EQ_INT(billing_decide(&next, &e, 2, &later), BILLING_APPLIED);
+    T_EQ_STR(later.plan, "family");
+}
+
 static void test_parse_apple_refusals(void)
 {
     struct billing_event e;
@@ -446,6 +488,77 @@ static void test_verdict(void)
     T_EQ_STR(v.reason, "subscription s2 is revoked");
 }
 
+/* Title rights: unknown titles, titles outside their regions and plans the title does not list
+ * are refused; a subscription on a listed plan (any plan when none are listed) allows. */
+static void test_verdict_title(void)
+{
+    struct billing_verdict v;
+    struct billing_sub a = sub("s1", BILLING_ACTIVE, 0, "US,CA"),
+                       b = sub("s2", BILLING_ACTIVE, 0, "");
+    snprintf(a.plan, sizeof a.plan, "basic");
+    snprintf(b.plan, sizeof b.plan, "premium");
+    const struct billing_sub *one[1] = {&a}, *two[2] = {&a, &b};
+    struct billing_title unknown = {"t0", 0, "", ""}, us = {"t1", 1, "US", ""},
+                         prem = {"t2", 1, "", "premium,gold"}, any = {"t3", 1, "", ""};
+    billing_verdict_title(one, 1, "US", &unknown, 1, &v);
+    T_EQ_INT(v.allowed, 0);
+    T_EQ_STR(v.reason, "title t0 is not in the catalog");
+    billing_verdict_title(two, 2, "FR", &us, 1, &v);
+    T_EQ_INT(v.allowed, 0);
+    T_EQ_STR(v.reason, "title t1 is not available in region FR (its regions: US)");
+    billing_verdict_title(one, 1, "us", &us, 1, &v);
+    T_EQ_INT(v.allowed, 1);
+    billing_verdict_title(one, 1, "US", &prem, 1, &v);
+    T_EQ_INT(v.allowed, 0);
+    T_EQ_STR(billing_state_names[v.state], "active");
+    T_EQ_STR(v.reason, "title t2 needs plan premium,gold; s1 is on basic");
+    billing_verdict_title(two, 2, "US", &prem, 1, &v);
+    T_EQ_INT(v.allowed, 1);
+    T_EQ_STR(v.reason, "subscription s2 is active; title t2 is in plan premium");
+    billing_verdict_title(one, 1, "US", &any, 1, &v);
+    T_EQ_INT(v.allowed, 1);
+    billing_verdict_title(one, 1, "FR", &any, 1, &v); /* the account's regions still apply */
+    T_EQ_INT(v.allowed, 0);
+    billing_verdict_title(NULL, 0, "US", &any, 1, &v);
+    T_EQ_STR(v.reason, "no subscription");
+}
+
+/* Royalty days and renderings: strict UTC dates; CSV quoting; the same bytes every time. */
+static void test_royalty_render(void)
+{
+    int64_t d = 0;
+    T_EQ_INT(billing_day_parse("2026-03-02", &d), 0);
+    T_EQ_INT(d, 1772409600);
+    T_EQ_INT(billing_day_parse("2026-02-30", &d), OC_EINVAL);
+    T_EQ_INT(billing_day_parse("2026-3-02", &d), OC_EINVAL);
+    T_EQ_INT(billing_day_parse("2026-03-02x", &d), OC_EINVAL);
+    T_EQ_INT(billing_day_parse("2024- 2-29", &d), OC_EINVAL); /* found by the fuzzer */
+    T_EQ_INT(billing_day_parse("2024-+2-29", &d), OC_EINVAL);
+    T_EQ_INT(billing_day_parse(NULL, &d), OC_EINVAL);
+    json_t *r =
+        json_loads("{\"day\":\"2026-03-02\",\"from\":1,\"to\":2,\"rows\":[{\"title\":"
+                   "\"a,\\\"b\\\"\",\"region\":\"EU\",\"plays\":1,\"attempts\":2,"
+                   "\"watch_ms\":3}],\"totals\":{\"plays\":1,\"attempts\":2,\"watch_ms\":3}}",
+                   0, NULL);
+    size_t n;
+    char *csv = billing_royalty_render(r, 1, &n);
+    T_EQ_STR(csv,
+             "day,title,region,plays,attempts,watch_ms\r\n2026-03-02,\"a,\"\"b\"\"\",EU,1,2,3\r\n");
+    T_EQ_INT(n, strlen(csv));
+    char *js = billing_royalty_render(r, 0, &n), *js2 = billing_royalty_render(r, 0, &n);
+    T_EQ_STR(js, js2);
+    T_CONTAINS(js, "{\"day\":\"2026-03-02\",\"from\":1,\"rows\":[");
+    json_t *det = billing_royalty_seal_detail(r, "ops");
+    char hex[65];
+    billing_sha256_hex(csv, strlen(csv), hex);
+    T_EQ_STR(json_string_value(json_object_get(det, "csv_sha256")), hex);
+    json_decref(det);
+    free(csv);
+    free(js);
+    free(js2);
+    json_decref(r);
+}
+
 /* Appends a row with the chain's hashes through SQL. */
 static void put_row(struct store *s, int64_t id, const char *detail, unsigned char prev[32])
 {
@@ -587,25 +700,17 @@ static void test_storm_generator(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_standard_v1_vectors),
-    T_CASE(test_standard_v1a_vector),
-    T_CASE(test_standard_must_fail),
-    T_CASE(test_keys_parse),
-    T_CASE(test_stripe_vector),
-    T_CASE(test_parse_stripe),
-    T_CASE(test_parse_standard),
-    T_CASE(test_parse_apple_refusals),
-    T_CASE(test_parse_google),
-    T_CASE(test_rule_table),
-    T_CASE(test_stripe_status),
-    T_CASE(test_ordering_stale),
-    T_CASE(test_refund_wins_tie),
-    T_CASE(test_order_independence),
-    T_CASE(test_verdict),
-    T_CASE(test_audit_chain),
-    T_CASE(test_prune),
-    T_CASE(test_storm_generator),
-    {0},
+    T_CASE(test_standard_v1_vectors),  T_CASE(test_standard_v1a_vector),
+    T_CASE(test_standard_must_fail),   T_CASE(test_keys_parse),
+    T_CASE(test_stripe_vector),        T_CASE(test_parse_stripe),
+    T_CASE(test_parse_standard),       T_CASE(test_parse_plan),
+    T_CASE(test_parse_apple_refusals), T_CASE(test_parse_google),
+    T_CASE(test_rule_table),           T_CASE(test_stripe_status),
+    T_CASE(test_ordering_stale),       T_CASE(test_refund_wins_tie),
+    T_CASE(test_order_independence),   T_CASE(test_verdict),
+    T_CASE(test_verdict_title),        T_CASE(test_royalty_render),
+    T_CASE(test_audit_chain),          T_CASE(test_prune),
+    T_CASE(test_storm_generator),      {0},
 };
 
 T_MAIN(cases)

@@ -15,8 +15,8 @@ export class ApiError extends Error {
     }
 }
 
-export async function api(path, { method = 'GET', body, signal } = {}) {
-    const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' }, signal };
+export async function api(path, { method = 'GET', body, signal, headers = {} } = {}) {
+    const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers }, signal };
     if (body !== undefined) {
         init.headers['Content-Type'] = 'application/json';
         init.body = JSON.stringify(body);
