@@ -91,6 +91,7 @@ void http_outbound_post(const struct http_outbound *req, struct http_outbound_re
     }
     h = curl_slist_append(h, "Content-Type: application/json");
     h = curl_slist_append(h, "User-Agent: oncue-webhooks/1");
+    h = curl_slist_append(h, "Expect:"); /* no 1 s wait for "100 Continue" on a larger body */
     for (int i = 0; i < HTTP_OUTBOUND_HEADERS_MAX && req->headers[i]; i++)
         h = curl_slist_append(h, req->headers[i]);
     curl_easy_setopt(c, CURLOPT_URL, req->url);

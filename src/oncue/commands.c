@@ -13,6 +13,7 @@
 #include "steer/steer.h"
 #include "sim/sim.h"
 #include "incident/incident.h"
+#include "automation/automation.h"
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
@@ -53,6 +54,9 @@ const struct oc_command oc_commands[] = {
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth)",
      billing_cli},
+    {"subscription", automation_cli_main,
+     "event subscriptions: add, list, show, log, replay, rotate, enable, disable, rm",
+     automation_cli},
     {"promql", promql_cli_main,
      "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",
      NULL},
