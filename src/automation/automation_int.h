@@ -35,6 +35,7 @@ struct auto_mod {
     int woken;           /* under mu: something was queued since the thread last looked */
     atomic_int stopping; /* set once at stop */
     atomic_long queued, sent, failed, dropped; /* counters for /metrics */
+    atomic_long nsubs; /* subscriptions stored: the bus subscriber does nothing while 0 */
 };
 
 /* One subscription as stored (URL and keys opened). */
@@ -50,6 +51,8 @@ struct auto_sub {
 };
 
 /* --- sub.c --- */
+/* Re-reads how many subscriptions are stored into m->nsubs. */
+void auto_sub_recount(struct auto_mod *m);
 /* Frees what s owns. */
 void auto_sub_free(struct auto_sub *s);
 /* Loads subscription name into out: 0, OC_ENOTFOUND or OC_EDB. */

@@ -105,8 +105,8 @@ void auto_on_event(const char *topic, const json_t *payload, void *state)
     int64_t subs[SUBS_MAX], now = oc_clock_now_ms(m->app->clock);
     int n = 0, queued = 0, dropped = 0;
     char ts[OC_TIME_LEN];
-    if (!s || store_begin(s) != 0)
-        return;
+    if (!s || atomic_load(&m->nsubs) == 0 || store_begin(s) != 0)
+        return; /* no subscription: no transaction per event */
     if (store_prepare(s, AUTO_SQL_SUB_FILTERS, &q) == 0) {
         while (n < SUBS_MAX && store_step(q) == STORE_ROW)
             if (selects(store_col_text(q, 1) ? store_col_text(q, 1) : "", topic))

@@ -112,6 +112,19 @@ int automation_topics_check(const char *list, char *why, size_t n)
     return 0;
 }
 
+void auto_sub_recount(struct auto_mod *m)
+{
+    struct store *s = m->app->store;
+    struct store_stmt *q;
+    store_lock(s);
+    if (store_prepare(s, AUTO_SQL_SUB_COUNT, &q) == 0) {
+        if (store_step(q) == STORE_ROW)
+            atomic_store(&m->nsubs, store_col_int(q, 0));
+        store_reset(q);
+    }
+    store_unlock(s);
+}
+
 void auto_sub_free(struct auto_sub *s)
 {
     if (s->keys)
@@ -358,6 +371,7 @@ int auto_sub_create(struct auto_mod *m, const json_t *b, json_t **out, char *why
     store_unlock(s);
     free(surl);
     free(skey);
+    auto_sub_recount(m);
     if (!rc) {
         struct auto_sub sub;
         if (auto_sub_get(m, name, &sub) == 0) {
@@ -520,7 +534,9 @@ int auto_sub_delete(struct auto_mod *m, int64_t id)
         store_rollback(s);
         return rc;
     }
-    return store_commit(s) == 0 ? 0 : OC_EDB;
+    rc = store_commit(s) == 0 ? 0 : OC_EDB;
+    auto_sub_recount(m);
+    return rc;
 }
 
 int auto_sub_rotate(struct auto_mod *m, const struct auto_sub *sub, const json_t *b, json_t **out,
