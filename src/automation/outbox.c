@@ -231,9 +231,12 @@ static int64_t next_after(int n, const struct http_outbound_result *a, int64_t n
     return now + automation_retry_delay_ms(n, jitter_now());
 }
 
-/* Records attempt a of d at now and moves the message (and on 410 its subscription) on. */
-static void record(struct auto_mod *m, const struct due *d, const struct http_outbound_result *a,
-                   int64_t now)
+/* Records attempt a of d at now and moves the message (and on 410 its subscription) on;
+ * returns the next attempt's time (0: none). A receiver that throttles (429, 503) or does not
+ * answer holds the subscription's other due messages until then too (no attempt counted), so
+ * a backlog neither hammers it nor keeps the other subscriptions waiting. */
+static int64_t record(struct auto_mod *m, const struct due *d, const struct http_outbound_result *a,
+                      int64_t now)
 {
     struct store *s = m->app->store;
     struct store_stmt *q;
@@ -242,7 +245,7 @@ static void record(struct auto_mod *m, const struct due *d, const struct http_ou
     int64_t next = ok || gone ? 0 : next_after(n, a, now);
     const char *state = ok ? "delivered" : gone || !next ? "failed" : "pending";
     if (store_begin(s) != 0)
-        return;
+        return 0;
     if (store_prepare(s, AUTO_SQL_ATT_ADD, &q) == 0) {
         STORE_BIND(q, STORE_INT(d->id), STORE_INT(now), STORE_INT(n),
                    a->status ? STORE_INT(a->status) : STORE_NULL,
@@ -267,8 +270,15 @@ static void record(struct auto_mod *m, const struct due *d, const struct http_ou
         store_step(q);
         store_reset(q);
     }
+    if (next && (a->status == 0 || a->status == 429 || a->status == 503) &&
+        store_prepare(s, AUTO_SQL_MSG_HOLD, &q) == 0) {
+        STORE_BIND(q, STORE_INT(d->sub), STORE_INT(next));
+        store_step(q);
+        store_reset(q);
+    }
     if (store_commit(s) != 0)
         oc_log(OC_LOG_ERROR, "automation: cannot record an attempt: %s", store_errmsg(s));
+    return next;
 }
 
 int automation_deliver(struct auto_mod *m, int64_t now_ms)
@@ -276,20 +286,24 @@ int automation_deliver(struct auto_mod *m, int64_t now_ms)
     struct due d[DUE_MAX];
     struct http_outbound_result a;
     int sent = 0;
-    int64_t gone = 0;
+    int64_t skip[DUE_MAX];
+    int nskip = 0;
     if (!m->app->store)
         return 0;
     pthread_mutex_lock(&m->deliver_mu);
     int n = load_due(m, now_ms, d);
     for (int i = 0; i < n; i++) {
-        if (d[i].sub != gone) { /* a 410 disabled the subscription: its rows wait */
+        int skipped = 0;
+        for (int k = 0; k < nskip; k++)
+            skipped |= skip[k] == d[i].sub;
+        if (!skipped) { /* not after a 410 or a hold of its subscription this round */
             send_one(m, &d[i], &a);
-            record(m, &d[i], &a, now_ms);
+            int64_t next = record(m, &d[i], &a, now_ms);
             sent++;
             int ok = a.status >= 200 && a.status < 300;
             atomic_fetch_add(ok ? &m->sent : &m->failed, 1);
-            if (a.status == 410)
-                gone = d[i].sub;
+            if (a.status == 410 || (next && (a.status == 0 || a.status == 429 || a.status == 503)))
+                skip[nskip++] = d[i].sub;
             if (!ok)
                 oc_log(OC_LOG_WARN, "automation: delivery of %s failed (attempt %lld): %ld %s",
                        d[i].msg_id, (long long)d[i].attempts + 1, a.status, a.error);

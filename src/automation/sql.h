@@ -36,6 +36,8 @@
 #define AUTO_SQL_MSG_SET                                                                           \
     "UPDATE auto_msgs SET state = ?2, attempts = attempts + 1, next_ms = ?3, last_status = ?4,"    \
     " done_ms = ?5 WHERE id = ?1 AND state = 'pending'"
+#define AUTO_SQL_MSG_HOLD                                                                          \
+    "UPDATE auto_msgs SET next_ms = ?2 WHERE sub_id = ?1 AND state = 'pending' AND next_ms < ?2"
 #define AUTO_SQL_ATT_ADD                                                                           \
     "INSERT INTO auto_attempts (msg, at_ms, attempt, status, error, ms, retry_after, next_ms)"     \
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"

@@ -15,7 +15,7 @@ SECRET=whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 RECV_PID=""
 trap '[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null; t_cleanup' EXIT
 
-# recv.py PORT LOG SCRIPT SECRET...: answers /flaky with the next "STATUS[:RETRY_AFTER]" line
+# recv.py PORT LOG SCRIPT SECRET...: answers /flaky* with the next "STATUS[:RETRY_AFTER]" line
 # of SCRIPT (200 when none is left) and every other path with 200; logs one line per request:
 # time path webhook-id status type valid|INVALID (a v1 signature verifies with one of the
 # secrets) VERIFIED/SENT (how many secrets verify / how many signatures came).
@@ -31,7 +31,7 @@ class H(http.server.BaseHTTPRequestHandler):
         nok = sum("v1," + base64.b64encode(hmac.new(k, f"{mid}.{ts}.".encode() + body,
                   hashlib.sha256).digest()).decode() in sigs for k in keys)
         status, ra = 200, None
-        if self.path == "/flaky":
+        if self.path.startswith("/flaky"):
             with open(script) as f:
                 lines = [l.strip() for l in f if l.strip()]
             if lines:
@@ -186,7 +186,24 @@ t_check "change after rotation" 201 "$(change 2.0.0)"
 wait_log " /ok .* 2/2$" 1
 t_check "both signatures verify" 1 "$(grep ' /ok ' "$LOG" | grep -c 'change.recorded valid 2/2$')"
 
-# 5. the receiver is down: queue, kill -9, restart; each message arrives exactly once
+# 5. a throttling receiver holds the subscription's other messages: three queued while
+# disabled, the first attempt answered 429 Retry-After: 2, then nothing sent for 2 s
+t_check "subscribe a throttling receiver" 201 "$(admin POST /v1/event-subscriptions -d "{\"name\": \"hold\", \"url\": \"$R/flaky-hold\", \"topics\": \"change.recorded\", \"secret\": \"$SECRET\"}")"
+"$ONCUE_BIN" subscription rm flaky >/dev/null
+"$ONCUE_BIN" subscription disable hold >/dev/null
+for v in 4.0.1 4.0.2 4.0.3; do change $v >/dev/null; done
+printf '429:2\n' >"$T_TMP/script"
+"$ONCUE_BIN" subscription enable hold >/dev/null
+wait_log " /flaky-hold .* 200 " 3
+mapfile -t H < <(grep ' /flaky-hold ' "$LOG" | cut -d' ' -f1)
+t_check "one throttled attempt, then three deliveries" "429 200 200 200" "$(grep ' /flaky-hold ' "$LOG" | cut -d' ' -f4 | xargs)"
+t_check "nothing sent during the Retry-After" 1 "$(gap "${H[0]}" "${H[1]}" 1.95 3.0)"
+status GET /v1/event-subscriptions/hold -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "the held messages were not counted as attempts" "3 0" "$(body | jq -r '"\(.messages.delivered) \(.messages.pending)"')"
+status GET "/v1/event-subscriptions/hold/messages" -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "attempts per message" "1 1 2" "$(body | jq -r '[.messages[].attempts] | sort | map(tostring) | join(" ")')"
+
+# 6. the receiver is down: queue, kill -9, restart; each message arrives exactly once
 stop_recv
 for v in 3.0.1 3.0.2 3.0.3 3.0.4 3.0.5; do change $v >/dev/null; done
 sleep 0.3
