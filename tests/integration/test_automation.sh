@@ -221,6 +221,14 @@ t_check "every waiting message delivered after kill -9" 5 "$(grep -c ' /ok .* 20
 t_check "each once" 5 "$(grep ' /ok ' "$LOG" | cut -d' ' -f3 | sort -u | grep -c .)"
 status GET /v1/event-subscriptions/ok -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "none pending" 0 "$(body | jq -r .messages.pending)"
+delivered=$(body | jq -r .messages.delivered)
+: >"$LOG"
+t_check "replay a range" 202 "$(admin POST /v1/event-subscriptions/ok/replay -d '{"since": "now-1h", "state": "delivered"}')"
+t_check "every delivered message of the last hour" "$delivered" "$(body | jq -r .replayed)"
+wait_log " /ok " "$delivered"
+t_check "sent again" "$delivered" "$(grep -c ' /ok .* 200 ' "$LOG")"
+t_check "a bad since is named" 422 "$(admin POST /v1/event-subscriptions/ok/replay -d '{"since": "yesterday"}')"
+t_contains "since named" "since:" "$(body)"
 t_check "cli rm" 0 "$("$ONCUE_BIN" subscription rm ed >/dev/null; echo $?)"
 t_check "gone" 404 "$(status GET /v1/event-subscriptions/ed -H "Authorization: Bearer $VIEW")"
 stop_server
