@@ -280,7 +280,7 @@ static const struct oc_setting settings[] = {
      "10.0.0.0/8\"); others are refused at creation and at each connection"},
     {"automation.timeout_s", OC_SETTING_INT, "15", 1, 60, NULL, F(timeout_s), NULL,
      "seconds one delivery attempt may take before it counts as failed"},
-    {"automation.max_subscriptions", OC_SETTING_INT, "100", 1, 10000, NULL, F(max_subs), NULL,
+    {"automation.max_subscriptions", OC_SETTING_INT, "100", 1, 256, NULL, F(max_subs), NULL,
      "event subscriptions that may exist; one more is refused (422)"},
     {"automation.max_pending", OC_SETTING_INT, "10000", 1, 10000000, NULL, F(max_pending), NULL,
      "messages one subscription may have waiting; past it new events are not queued for it "

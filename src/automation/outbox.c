@@ -26,8 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#define DUE_MAX  32  /* messages sent per deliver call */
-#define SUBS_MAX 256 /* live subscriptions one event is matched against */
+#define DUE_MAX 32 /* messages sent per deliver call */
+#define SUBS_MAX                                                                                   \
+    256 /* subscriptions one event is matched against: automation.max_subscriptions' ceiling */
 
 /* Seconds to wait after attempt n (index n - 1) failed. */
 static const int64_t schedule_s[AUTO_ATTEMPTS_MAX - 1] = {
