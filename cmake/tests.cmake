@@ -67,6 +67,12 @@ set_tests_properties(peers/notify PROPERTIES LABELS peers TIMEOUT 600
   SKIP_RETURN_CODE 77 ENVIRONMENT
   "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_PEERS_WORK=${CMAKE_BINARY_DIR}/peers")
 
+# Event subscriptions verified by the npm `standardwebhooks` library (tests/peers/subscriptions.sh).
+add_test(NAME peers/subscriptions COMMAND bash ${CMAKE_SOURCE_DIR}/tests/peers/subscriptions.sh)
+set_tests_properties(peers/subscriptions PROPERTIES LABELS peers TIMEOUT 600
+  SKIP_RETURN_CODE 77 ENVIRONMENT
+  "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_PEERS_WORK=${CMAKE_BINARY_DIR}/peers-subscriptions")
+
 # Billing webhooks signed by the providers' npm libraries (tests/peers/billing.sh): stripe and
 # standardwebhooks from the committed lock file; exits 77 (skipped) where npm cannot install.
 add_test(NAME peers/billing COMMAND bash ${CMAKE_SOURCE_DIR}/tests/peers/billing.sh)

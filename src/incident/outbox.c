@@ -5,31 +5,26 @@
  *
  * Every incident.* event becomes one row per live endpoint, committed to the store before the
  * publisher returns, so nothing queued is lost across a crash. incident_outbox_deliver sends
- * the rows that are due with libcurl, records every attempt, and reschedules failures on the
- * Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); 410
- * disables the endpoint; 429 and 5xx honour Retry-After.
+ * the rows that are due (http/outbound.h: libcurl behind the address guard), records every attempt,
+ * and reschedules failures on the Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min, 2 h,
+ * 5 h, 10 h, 10 h); 410 disables the endpoint; 429 and 5xx honour Retry-After.
  */
 #include "incident/incident_int.h"
 #include "core/topics.h"
 #include "incident/sql.h"
 #include "core/alloc.h"
-#include "core/buf.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/webhook.h"
+#include "http/outbound.h"
 #include "store/store.h"
 
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define DUE_MAX    64    /* rows sent per deliver call */
-#define RESP_MAX   65536 /* response bytes read (then dropped) */
 #define TIMEOUT_MS 10000 /* per attempt */
 #define URL_MAX    2048  /* bytes of an endpoint URL */
 
@@ -143,7 +138,7 @@ int incident_outbox_add_endpoint(struct incident_outbox *ob, const char *name, c
         return OC_EINVAL;
     if ((strcmp(kind, "status") == 0) != (strncmp(name, "status/", 7) == 0))
         return OC_EINVAL; /* status subscriptions are "status/NAME", and only they */
-    char sig[64 * WEBHOOK_SECRETS_MAX];
+    char sig[OC_WEBHOOK_SIG_MAX];
     if (signed_kind(kind) &&
         incident_webhook_sign(secret, "msg_check", 0, "", 0, sig, sizeof sig) != 0)
         return OC_EINVAL;                 /* an undecodable secret would send unsigned messages */
@@ -366,128 +361,29 @@ static int load_due(struct store *s, int64_t now, struct due *d, int max)
     return n;
 }
 
-/* What one HTTP attempt gave. */
-struct attempt {
-    long status;      /* 0 when no answer */
-    long retry_after; /* seconds, or -1 */
-    char error[256];  /* curl's message ("" on an answer) */
-    int64_t ms;       /* duration */
-};
-
-static size_t on_body(char *p, size_t size, size_t n, void *arg)
-{
-    struct oc_buf *b = arg;
-    (void)p;
-    if (b->len + size * n <= RESP_MAX)
-        b->len += size * n; /* counted, not kept */
-    return size * n;
-}
-
-static size_t on_header(char *p, size_t size, size_t n, void *arg)
-{
-    struct attempt *a = arg;
-    size_t len = size * n;
-    if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
-        char tmp[32];
-        snprintf(tmp, sizeof(tmp), "%.*s", (int)(len - 12 < 31 ? len - 12 : 31), p + 12);
-        char *end;
-        long v = strtol(tmp, &end, 10);
-        if (end != tmp && v >= 0)
-            a->retry_after = v;
-    }
-    return len;
-}
-
-/* Adds the Standard Webhooks headers for a generic webhook, and for a deploy webhook that
- * has a secret. */
-static struct curl_slist *sign_headers(struct curl_slist *h, const struct due *d, const char *body,
-                                       int64_t now)
-{
-    char sig[64 * WEBHOOK_SECRETS_MAX], line[64 * WEBHOOK_SECRETS_MAX + 32];
-    if (!signed_kind(d->kind) && (strcmp(d->kind, "deploy") != 0 || !d->secret))
-        return h;
-    snprintf(line, sizeof(line), "webhook-id: %s", d->msg_id);
-    h = curl_slist_append(h, line);
-    snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)now);
-    h = curl_slist_append(h, line);
-    if (incident_webhook_sign(d->secret, d->msg_id, now, body, strlen(body), sig, sizeof(sig)) ==
-        0) {
-        snprintf(line, sizeof(line), "webhook-signature: %s", sig);
-        h = curl_slist_append(h, line);
-    }
-    return h;
-}
-
-/* What the socket callback needs: the allow list, and where to say why it refused. */
-struct guard_ctx {
-    const struct oc_netguard *g;
-    char refused[160];
-};
-
-/* libcurl's socket opener: refuses the server's own host, private networks and link-local
- * (cloud metadata) addresses unless incident.outbound_allow lists them. It sees the address
- * after DNS, so a name pointing at a private address is refused too. */
-static curl_socket_t open_guarded(void *arg, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-    struct guard_ctx *gc = arg;
-    char text[INET6_ADDRSTRLEN] = "?";
-    (void)purpose;
-    const char *why = oc_netguard_refuses(gc->g, &addr->addr);
-    if (why) {
-        const void *a = addr->family == AF_INET6
-                            ? (const void *)&((struct sockaddr_in6 *)(void *)&addr->addr)->sin6_addr
-                            : (const void *)&((struct sockaddr_in *)(void *)&addr->addr)->sin_addr;
-        inet_ntop(addr->family, a, text, sizeof(text));
-        snprintf(gc->refused, sizeof(gc->refused),
-                 "refused to connect to %s: a %s address (list it in incident.outbound_allow "
-                 "to allow it)",
-                 text, why);
-        return CURL_SOCKET_BAD;
-    }
-    return socket(addr->family, addr->socktype, addr->protocol);
-}
-
 static void post(const struct oc_netguard *g, const struct due *d, const char *body,
-                 struct attempt *a)
+                 struct http_outbound_result *a)
 {
-    struct guard_ctx gc = {g, ""};
-    struct curl_slist *h = NULL;
-    struct oc_buf resp;
-    CURL *c = curl_easy_init();
-    int64_t t0 = oc_mono_ns();
-    memset(a, 0, sizeof(*a));
-    a->retry_after = -1;
-    oc_buf_init(&resp, RESP_MAX);
-    if (!c) {
-        snprintf(a->error, sizeof(a->error), "curl_easy_init failed");
-        return;
+    struct http_outbound req = {.url = d->url,
+                                .body = body,
+                                .guard = g,
+                                .allow_setting = "incident.outbound_allow",
+                                .timeout_ms = TIMEOUT_MS};
+    char id[80], ts[48], sig[OC_WEBHOOK_SIG_MAX + 32];
+    int64_t now = oc_wall_ms() / 1000; /* receivers compare with their clock */
+    if (signed_kind(d->kind) || (strcmp(d->kind, "deploy") == 0 && d->secret)) {
+        char v[OC_WEBHOOK_SIG_MAX];
+        snprintf(id, sizeof id, "webhook-id: %s", d->msg_id);
+        snprintf(ts, sizeof ts, "webhook-timestamp: %lld", (long long)now);
+        req.headers[0] = id;
+        req.headers[1] = ts;
+        if (incident_webhook_sign(d->secret, d->msg_id, now, body, strlen(body), v, sizeof v) ==
+            0) {
+            snprintf(sig, sizeof sig, "webhook-signature: %s", v);
+            req.headers[2] = sig;
+        }
     }
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "User-Agent: oncue-webhooks/1");
-    h = sign_headers(h, d, body, oc_wall_ms() / 1000); /* receivers compare with their clock */
-    curl_easy_setopt(c, CURLOPT_URL, d->url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
-    curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &gc);
-    CURLcode cc = curl_easy_perform(c);
-    if (cc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    else
-        snprintf(a->error, sizeof(a->error), "%s",
-                 gc.refused[0] ? gc.refused : curl_easy_strerror(cc));
-    a->ms = (oc_mono_ns() - t0) / 1000000;
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    oc_buf_free(&resp);
+    http_outbound_post(&req, a);
 }
 
 /* The body actually sent: PagerDuty gets its routing key at send time. */
@@ -503,7 +399,8 @@ static char *final_body(const struct due *d)
 }
 
 /* Records the attempt and moves the row to its next state. */
-static void record(struct store *s, const struct due *d, const struct attempt *a, int64_t now)
+static void record(struct store *s, const struct due *d, const struct http_outbound_result *a,
+                   int64_t now)
 {
     struct store_stmt *st;
     int n = (int)d->attempts + 1;
@@ -552,7 +449,7 @@ static void record(struct store *s, const struct due *d, const struct attempt *a
 int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
 {
     struct due d[DUE_MAX];
-    struct attempt a;
+    struct http_outbound_result a;
     int n, sent = 0;
     int64_t gone_ep = 0;
     if (!ob->app->store)

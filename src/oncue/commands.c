@@ -13,6 +13,7 @@
 #include "steer/steer.h"
 #include "sim/sim.h"
 #include "incident/incident.h"
+#include "automation/automation.h"
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
@@ -54,6 +55,9 @@ const struct oc_command oc_commands[] = {
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth),"
      " royalties export|seal|verify, replay a stored event",
      billing_cli},
+    {"subscription", automation_cli_main,
+     "event subscriptions: add, list, show, log, replay, rotate, enable, disable, rm",
+     automation_cli},
     {"promql", promql_cli_main,
      "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",
      NULL},

@@ -20,6 +20,7 @@
 #include "search/search.h"
 #include "probe/probe.h"
 #include "tickets/tickets.h"
+#include "automation/automation.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -40,6 +41,7 @@ const struct oc_module *const oc_modules[] = {
     &resume_module,
     &billing_module,
     &search_module,
+    &automation_module,
     NULL,
 };
 // clang-format on

@@ -326,6 +326,42 @@ static const struct migration migrations[] = {
      " subscription TEXT PRIMARY KEY,"
      " provider TEXT NOT NULL,"
      " token TEXT NOT NULL) WITHOUT ROWID;"},
+    {19, "automation: event subscriptions, their outbox and the delivery log",
+     "CREATE TABLE auto_subs ("
+     " id INTEGER PRIMARY KEY,"
+     " name TEXT NOT NULL UNIQUE,"
+     " url TEXT NOT NULL,"    /* sealed */
+     " keys TEXT NOT NULL,"   /* sealed: signing keys, space-separated, newest first */
+     " topics TEXT NOT NULL," /* comma-separated filters */
+     " state TEXT NOT NULL,"  /* live | disabled */
+     " reason TEXT,"
+     " created_ms INTEGER NOT NULL,"
+     " changed_ms INTEGER NOT NULL);"
+     "CREATE TABLE auto_msgs ("
+     " id INTEGER PRIMARY KEY,"
+     " sub_id INTEGER NOT NULL,"
+     " msg_id TEXT NOT NULL,"
+     " topic TEXT NOT NULL,"
+     " body TEXT NOT NULL,"
+     " state TEXT NOT NULL," /* pending | delivered | failed */
+     " attempts INTEGER NOT NULL,"
+     " next_ms INTEGER NOT NULL,"
+     " last_status INTEGER,"
+     " created_ms INTEGER NOT NULL,"
+     " done_ms INTEGER);"
+     "CREATE INDEX auto_msgs_due ON auto_msgs (state, next_ms);"
+     "CREATE INDEX auto_msgs_sub ON auto_msgs (sub_id, msg_id);"
+     "CREATE TABLE auto_attempts ("
+     " id INTEGER PRIMARY KEY,"
+     " msg INTEGER NOT NULL,"
+     " at_ms INTEGER NOT NULL,"
+     " attempt INTEGER NOT NULL,"
+     " status INTEGER,"
+     " error TEXT,"
+     " ms INTEGER,"
+     " retry_after INTEGER,"
+     " next_ms INTEGER);"
+     "CREATE INDEX auto_attempts_msg ON auto_attempts (msg);"},
     {0},
 };
 
