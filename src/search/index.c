@@ -35,6 +35,8 @@ struct search_index *search_index_new(void)
     x->del.nheads = 4096;
     x->del.heads = oc_calloc(x->del.nheads, sizeof *x->del.heads);
     x->toks = oc_malloc(sizeof *x->toks);
+    x->ptop1 = oc_calloc(256 * SPTOP_1, sizeof *x->ptop1);
+    x->ptop2 = oc_calloc(65536 * SPTOP_2, sizeof *x->ptop2);
     return x;
 }
 
@@ -67,6 +69,8 @@ void search_index_destroy(struct search_index *x)
     free(x->del.e);
     free(x->toks);
     free(x->pairs);
+    free(x->ptop1);
+    free(x->ptop2);
     free(x);
 }
 
@@ -225,6 +229,52 @@ void search_index_rehash(struct search_index *x)
     x->tslots = oc_calloc(x->ntslots, sizeof *x->tslots);
     for (uint32_t i = 0; i < x->nterms; i++)
         tslot_put(x, i);
+}
+
+/* ---- completions of short prefixes ---- */
+
+int search_term_before(const struct search_index *x, uint32_t a, uint32_t b)
+{
+    uint32_t da = STERM_DF(&x->terms[a]), db = STERM_DF(&x->terms[b]);
+    if (da != db)
+        return da > db;
+    return strcmp(search_term_str(x, a), search_term_str(x, b)) < 0;
+}
+
+/* Places term t (whose postings just grew, or new) in the list top of max slots. */
+static void ptop_offer(const struct search_index *x, uint32_t *top, int max, uint32_t t)
+{
+    int i = 0;
+    while (i < max && top[i] && top[i] != t + 1)
+        i++;
+    if (i == max) { /* not there and the list is full: t replaces the last if it ranks above */
+        if (!search_term_before(x, t, top[max - 1] - 1))
+            return;
+        i = max - 1;
+    }
+    top[i] = t + 1;
+    for (; i > 0 && search_term_before(x, t, top[i - 1] - 1); i--) {
+        top[i] = top[i - 1];
+        top[i - 1] = t + 1;
+    }
+}
+
+/* Offers term t to the lists of its 1- and 2-byte prefixes. */
+static void ptop_term(struct search_index *x, uint32_t t)
+{
+    const char *s = search_term_str(x, t);
+    ptop_offer(x, (uint32_t *)search_ptop(x, s, 1), SPTOP_1, t);
+    if (x->terms[t].len >= 2)
+        ptop_offer(x, (uint32_t *)search_ptop(x, s, 2), SPTOP_2, t);
+}
+
+void search_ptop_rebuild(struct search_index *x)
+{
+    memset(x->ptop1, 0, 256 * SPTOP_1 * sizeof *x->ptop1);
+    memset(x->ptop2, 0, 65536 * SPTOP_2 * sizeof *x->ptop2);
+    for (uint32_t t = 0; t < x->nterms; t++)
+        if (STERM_DF(&x->terms[t]))
+            ptop_term(x, t);
 }
 
 /* ---- tags ---- */
@@ -407,6 +457,7 @@ static void add_postings(struct search_index *x, uint32_t d, size_t n)
             l->p = oc_realloc(l->p, l->cap * sizeof *l->p);
         }
         l->p[l->n++] = d << SP_SHIFT | f;
+        ptop_term(x, t);
     }
 }
 
@@ -529,6 +580,7 @@ size_t search_index_compact(struct search_index *x)
             search_ids_add(x, d);
             search_doc_meta(x, d);
         }
+        search_ptop_rebuild(x);
     }
     free(map);
     return dropped;
@@ -548,7 +600,8 @@ size_t search_index_bytes(const struct search_index *x)
 {
     size_t b = sizeof *x + x->docs_cap * sizeof *x->docs + x->blob_bytes + x->live * 16 +
                x->terms_cap * sizeof *x->terms + x->pool_cap + x->ntslots * 4u + x->nids * 4u +
-               x->nsorted * 4u + x->del.nheads * 4u + x->del.cap * sizeof *x->del.e;
+               x->nsorted * 4u + x->del.nheads * 4u + x->del.cap * sizeof *x->del.e +
+               (256 * SPTOP_1 + 65536 * SPTOP_2) * 4u;
     for (uint32_t i = 0; i < x->nterms; i++)
         for (int k = 0; k < 2; k++)
             b += x->terms[i].l[k].cap * 4u + (x->terms[i].l[k].cap ? 16 : 0);

@@ -10,6 +10,7 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,44 +151,56 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
         exp_add(w, c[i].term, (float)(c[i].dist == 1 ? r->w->q_typo1 : r->w->q_typo2));
 }
 
-/* Keeps term t in the top PREFIX_TERMS completions by postings. */
+int search_exhaustive;
+
+/* Keeps term t in the top max completions (more postings first, then bytes). */
 static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
 {
     int full = *n == max, i = full ? max - 1 : (*n)++;
-    if (full && STERM_DF(&x->terms[top[i]]) >= STERM_DF(&x->terms[t]))
+    if (!STERM_DF(&x->terms[t]) || (full && !search_term_before(x, t, top[i]))) {
+        *n -= !full;
         return;
+    }
     top[i] = t;
-    for (; i > 0 && STERM_DF(&x->terms[top[i - 1]]) < STERM_DF(&x->terms[top[i]]); i--) {
+    for (; i > 0 && search_term_before(x, top[i], top[i - 1]); i--) {
         uint32_t k = top[i];
         top[i] = top[i - 1];
         top[i - 1] = k;
     }
 }
 
-/* Expands the last word p by its most frequent completions. */
+/* Expands the last word p by its most frequent completions: for 1 or 2 bytes, the index's
+ * kept lists; from 3 bytes, a scan of the byte-ordered terms from the prefix on. */
 static void expand_prefix(const struct run *r, struct word *w, const char *p)
 {
     const struct search_index *x = r->x;
     size_t pl = strlen(p), lo = 0, hi = x->nsorted;
     uint32_t top[PREFIX_TERMS];
-    int n = 0, max = pl == 1 ? 4 : pl == 2 ? 8 : PREFIX_TERMS;
+    int n = 0, max = pl == 1 ? SPTOP_1 : pl == 2 ? SPTOP_2 : PREFIX_TERMS;
+    size_t scan = pl <= 2 ? SIZE_MAX : PREFIX_SCAN;
     if (pl == 0)
         return;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(search_term_str(x, x->sorted[mid]), p) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (pl <= 2 && !search_exhaustive) {
+        const uint32_t *k = search_ptop(x, p, pl);
+        for (; n < max && k[n]; n++)
+            top[n] = k[n] - 1;
+    } else {
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(search_term_str(x, x->sorted[mid]), p) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo, k = 0; i < x->nsorted && k < scan; i++, k++) {
+            if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
+                break;
+            prefix_keep(x, x->sorted[i], top, &n, max);
+        }
+        for (uint32_t t = x->nsorted; t < x->nterms; t++)
+            if (strncmp(search_term_str(x, t), p, pl) == 0)
+                prefix_keep(x, t, top, &n, max);
     }
-    for (size_t i = lo, k = 0; i < x->nsorted && k < PREFIX_SCAN; i++, k++) {
-        if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
-            break;
-        prefix_keep(x, x->sorted[i], top, &n, max);
-    }
-    for (uint32_t t = x->nsorted; t < x->nterms; t++)
-        if (strncmp(search_term_str(x, t), p, pl) == 0)
-            prefix_keep(x, t, top, &n, max);
     for (int i = 0; i < n; i++) {
         double share = (double)pl / x->terms[top[i]].len;
         exp_add(w, top[i], (float)(r->w->q_prefix + (r->w->q_exact - r->w->q_prefix) * share));
@@ -283,48 +296,79 @@ static void credit(struct run *r, struct cand *c, uint32_t post, float q)
         c->curt = 1;
 }
 
-/* Sorts n keys by their high 32 bits (the document, under 2^30) in three passes of 10 bits,
- * using tmp (n keys) as the other buffer. */
-static void radix_docs(uint64_t *k, uint64_t *tmp, size_t n)
+/* Buffers one thread's searches reuse (candidates, sort keys), so that a search of many
+ * candidates does not fault in fresh pages each time; given back after a search that needed
+ * more than SCRATCH_KEEP of them. */
+#define SCRATCH_KEEP (256u * 1024u)
+static _Thread_local struct {
+    struct cand *c;
+    uint64_t *k, *tmp;
+    size_t ccap, kcap, tcap;
+} scratch;
+
+static void scratch_trim(void)
 {
-    uint32_t cnt[1024];
-    for (int pass = 0; pass < 3; pass++) {
-        int sh = 32 + 10 * pass;
+    if (scratch.ccap > SCRATCH_KEEP || scratch.kcap > SCRATCH_KEEP || scratch.tcap > SCRATCH_KEEP) {
+        free(scratch.c);
+        free(scratch.k);
+        free(scratch.tmp);
+        memset(&scratch, 0, sizeof scratch);
+    }
+}
+
+/* Sorts n keys by their high 32 bits (the document, below ndocs) in passes of 11 bits, as
+ * many as ndocs needs (two up to 4M documents), between k and tmp (n keys each); the buffer
+ * that holds the sorted keys. */
+static uint64_t *radix_docs(uint64_t *k, uint64_t *tmp, size_t n, uint32_t ndocs)
+{
+    uint32_t cnt[2048];
+    int bits = 1;
+    while (bits < 32 && (ndocs >> bits))
+        bits++;
+    for (int sh = 32; sh < 32 + bits; sh += 11) {
         memset(cnt, 0, sizeof cnt);
         for (size_t i = 0; i < n; i++)
-            cnt[(k[i] >> sh) & 1023]++;
-        for (uint32_t i = 0, sum = 0; i < 1024; i++) {
+            cnt[(k[i] >> sh) & 2047]++;
+        for (uint32_t i = 0, sum = 0; i < 2048; i++) {
             uint32_t c = cnt[i];
             cnt[i] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            tmp[cnt[(k[i] >> sh) & 1023]++] = k[i];
-        memcpy(k, tmp, n * sizeof *k);
+            tmp[cnt[(k[i] >> sh) & 2047]++] = k[i];
+        uint64_t *t = k;
+        k = tmp;
+        tmp = t;
     }
+    return k;
 }
 
 /* Walks the postings of the driving word into candidates in document order (filters apply
  * when ranking): each posting as (document, its credit, the title bit), sorted, merged. */
 static void drive(struct run *r, const struct word *w)
 {
-    size_t n = 0, cap = 0;
-    uint64_t *k = NULL, *tmp;
+    size_t n = 0;
+    for (int e = 0; e < w->n; e++)
+        for (int li = 0; li <= r->tier; li++)
+            n += r->x->terms[w->e[e].term].l[li].n;
+    scratch.k = oc_grow(scratch.k, &scratch.kcap, n + 1, sizeof *scratch.k);
+    uint64_t *k = scratch.k;
+    n = 0;
     for (int e = 0; e < w->n; e++)
         for (int li = 0; li <= r->tier; li++) {
             const struct splist *l = &r->x->terms[w->e[e].term].l[li];
-            k = oc_grow(k, &cap, n + l->n + 1, sizeof *k);
             for (uint32_t i = 0; i < l->n; i++) {
                 float c = w->e[e].q * field_weight(r->w, l->p[i] & 15u);
                 k[n++] = (uint64_t)(l->p[i] >> SP_SHIFT) << 32 | (uint32_t)(c * (1 << 24)) << 1 |
                          ((l->p[i] & SF_TITLE) != 0);
             }
         }
-    tmp = oc_malloc((n + 1) * sizeof *tmp);
-    if (w->n > 1 || r->tier)
-        radix_docs(k, tmp, n);
-    free(tmp);
-    r->c = oc_grow(r->c, &r->ccap, n + 1, sizeof *r->c);
+    if (w->n > 1 || r->tier) {
+        scratch.tmp = oc_grow(scratch.tmp, &scratch.tcap, n + 1, sizeof *scratch.tmp);
+        k = radix_docs(k, scratch.tmp, n, r->x->ndocs);
+    }
+    r->c = scratch.c = oc_grow(scratch.c, &scratch.ccap, n + 1, sizeof *scratch.c);
+    r->ccap = scratch.ccap;
     for (size_t i = 0; i < n;) {
         uint32_t doc = (uint32_t)(k[i] >> 32), best = 0, t = 0;
         for (; i < n && (uint32_t)(k[i] >> 32) == doc; i++) {
@@ -335,7 +379,6 @@ static void drive(struct run *r, const struct word *w)
         r->c[r->nc++] =
             (struct cand){.doc = doc, .cur = (float)best / (1 << 24), .curt = (uint8_t)t};
     }
-    free(k);
 }
 
 /* The first candidate at or after from whose document is at least doc (galloping). */
@@ -592,17 +635,14 @@ static void facets_out(const struct search_index *x, const struct counts *k,
                 (struct search_facet){.year = y, .count = k->year[y - SEARCH_YEAR_MIN]};
 }
 
-/* A ranking block holding candidates and the best score any of them could reach. */
+/* A ranking block holding candidates: its first candidate and the best score any of them
+ * could reach. */
 struct bub {
-    uint32_t b;
+    uint32_t start;
     double ub;
 };
 
-static int cmp_bub(const void *a, const void *b)
-{
-    const struct bub *x = a, *y = b;
-    return x->ub > y->ub ? -1 : x->ub < y->ub ? 1 : (x->b > y->b) - (x->b < y->b);
-}
+#define SEED_BLOCKS 8 /* blocks of the best bounds, ranked first to raise the floor */
 
 /* The best score a candidate of block b with text sum at most sum could reach. */
 static double block_bound(const struct run *r, uint32_t b, float sum)
@@ -615,41 +655,53 @@ static double block_bound(const struct run *r, uint32_t b, float sum)
            w->recency * (k->year ? r->rec[k->year - SEARCH_YEAR_MIN] : 0) + 1e-9;
 }
 
-/* Ranks the candidates (no filters) block by block, best bound first, skipping the blocks
- * that cannot enter the hits. */
+/* Offers the candidates [from, to) to the hits. */
+static void rank_run(struct run *r, size_t from, size_t to, struct search_hit *heap, int *n)
+{
+    for (size_t j = from; j < to; j++) {
+        const struct cand *c = &r->c[j];
+        double floor = *n == r->q->limit && !search_exhaustive ? heap[0].score : -1;
+        if (!search_doc_dead(r->x, c->doc))
+            heap_offer(r->x, heap, n, r->q->limit, (struct search_hit){c->doc, score(r, c, floor)});
+    }
+}
+
+/* Ranks the candidates (no filters) block by block: first the SEED_BLOCKS blocks of the best
+ * bounds, then the others in order, skipping those whose bound is below the lowest hit once
+ * the hits are full. */
 static void rank_blocks(struct run *r, struct search_hit *heap, int *n)
 {
     struct bub *bl = NULL;
-    size_t nbl = 0, cap = 0;
-    uint32_t *start = NULL;
-    size_t scap = 0;
+    size_t nbl = 0, cap = 0, seed[SEED_BLOCKS];
+    int nseed = 0;
     for (size_t i = 0; i < r->nc;) { /* candidates are in document order: blocks are runs */
         uint32_t b = r->c[i].doc >> SBLOCK_SHIFT;
         float maxsum = 0;
-        bl = oc_grow(bl, &cap, nbl + 1, sizeof *bl);
-        start = oc_grow(start, &scap, nbl + 2, sizeof *start);
-        start[nbl] = (uint32_t)i;
+        bl = oc_grow(bl, &cap, nbl + 2, sizeof *bl);
+        bl[nbl].start = (uint32_t)i;
         for (; i < r->nc && r->c[i].doc >> SBLOCK_SHIFT == b; i++)
             maxsum = r->c[i].sum > maxsum ? r->c[i].sum : maxsum;
-        bl[nbl] = (struct bub){(uint32_t)nbl, block_bound(r, b, maxsum)};
-        nbl++;
-        start[nbl] = (uint32_t)i;
-    }
-    if (nbl)
-        qsort(bl, nbl, sizeof *bl, cmp_bub);
-    for (size_t i = 0; i < nbl; i++) {
-        if (*n == r->q->limit && bl[i].ub < heap[0].score)
-            break;
-        for (uint32_t j = start[bl[i].b]; j < start[bl[i].b + 1]; j++) {
-            const struct cand *c = &r->c[j];
-            double floor = *n == r->q->limit ? heap[0].score : -1;
-            if (!search_doc_dead(r->x, c->doc))
-                heap_offer(r->x, heap, n, r->q->limit,
-                           (struct search_hit){c->doc, score(r, c, floor)});
+        bl[nbl].ub = block_bound(r, b, maxsum);
+        if (nseed < SEED_BLOCKS || bl[seed[nseed - 1]].ub < bl[nbl].ub) { /* the best bounds */
+            int k = nseed < SEED_BLOCKS ? nseed++ : SEED_BLOCKS - 1;
+            for (; k > 0 && bl[seed[k - 1]].ub < bl[nbl].ub; k--)
+                seed[k] = seed[k - 1];
+            seed[k] = nbl;
         }
+        nbl++;
+    }
+    if (bl)
+        bl[nbl].start = (uint32_t)r->nc;
+    for (int s = 0; s < nseed; s++) {
+        rank_run(r, bl[seed[s]].start, bl[seed[s] + 1].start, heap, n);
+        bl[seed[s]].ub = -1; /* done */
+    }
+    for (size_t i = 0; i < nbl; i++) {
+        if (bl[i].ub < 0 || (!search_exhaustive && *n == r->q->limit && bl[i].ub < heap[0].score))
+            continue;
+        rank_run(r, bl[i].start, bl[i + 1].start, heap, n);
     }
     free(bl);
-    free(start);
 }
 
 /* Counts the facets and the total; past FACET_EXACT candidates the facets are counted on an
@@ -664,7 +716,7 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
         if (filtered) {
             if (!passes(d, &r->f))
                 continue;
-            double floor = *n == r->q->limit ? heap[0].score : -1;
+            double floor = *n == r->q->limit && !search_exhaustive ? heap[0].score : -1;
             heap_offer(r->x, heap, n, r->q->limit,
                        (struct search_hit){r->c[i].doc, score(r, &r->c[i], floor)});
         } else if (search_doc_dead(r->x, r->c[i].doc)) {
@@ -816,7 +868,7 @@ int search_run(const struct search_index *x, const struct search_query *q,
     }
 out:
     free(r.words);
-    free(r.c);
+    scratch_trim();
     return 0;
 }
 
