@@ -567,16 +567,25 @@ struct counts {
     uint32_t year[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* by year */
 };
 
-static void count_doc(const struct sdoc *d, struct counts *k)
+/* Counts document d in k, from its packed facet record (the blob only past SFACET_GENRES
+ * genres). */
+static void count_doc(const struct search_index *x, uint32_t d, struct counts *k)
 {
-    const uint16_t *t = sdoc_tags(d);
-    for (int i = 0; i < d->ngenre; i++)
-        k->genre[t[i]]++;
-    if (d->lang)
-        k->lang[d->lang - 1]++;
-    k->kind[d->kind]++;
-    if (d->year >= SEARCH_YEAR_MIN && d->year <= SEARCH_YEAR_MAX)
-        k->year[d->year - SEARCH_YEAR_MIN]++;
+    const struct sfacet *f = &x->facet[d];
+    int year = x->feat[d].year;
+    if (f->lk & 4) {
+        const struct sdoc *sd = &x->docs[d];
+        for (int i = 0; i < sd->ngenre; i++)
+            k->genre[sdoc_tags(sd)[i]]++;
+    } else {
+        for (int i = 0; i < SFACET_GENRES && f->genre[i]; i++)
+            k->genre[f->genre[i] - 1]++;
+    }
+    if (f->lk >> 3)
+        k->lang[(f->lk >> 3) - 1]++;
+    k->kind[f->lk & 3]++;
+    if (year >= SEARCH_YEAR_MIN && year <= SEARCH_YEAR_MAX)
+        k->year[year - SEARCH_YEAR_MIN]++;
 }
 
 /* Keeps the top values of counts c (n of them, names in names) in out, by count then name. */
@@ -723,7 +732,7 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
             continue;
         }
         if (k && ++since == step) { /* every step-th match */
-            count_doc(d, k);
+            count_doc(r->x, r->c[i].doc, k);
             since = 0;
         }
         out->total++;

@@ -104,6 +104,14 @@ struct sfeat {
     uint16_t ntitle; /* title tokens, a leading article left out */
 };
 
+/* What facet counting reads of a document, packed apart so that counting thousands of
+ * matches reads one small record each instead of the document's blob. */
+#define SFACET_GENRES 3
+struct sfacet {
+    uint16_t genre[SFACET_GENRES]; /* genre tag id + 1, 0: none */
+    uint16_t lk; /* (language tag id + 1) << 3 | 4 when more genres (in the blob) | kind */
+};
+
 struct search_index {
     struct sdoc *docs;
     uint32_t ndocs, live; /* slots used, live titles */
@@ -125,10 +133,13 @@ struct search_index {
     size_t blob_bytes;  /* bytes of live blobs */
     struct sfeat *feat; /* by document */
     size_t feat_cap;
+    struct sfacet *facet; /* by document */
+    size_t facet_cap;
     uint16_t max_lpop;     /* the largest sfeat.lpop */
     struct sblock *blocks; /* by document >> SBLOCK_SHIFT */
     size_t blocks_cap;
-    uint64_t *dead; /* a bit per document slot: replaced or deleted */
+    uint32_t ordered; /* slots [0, ordered) are in static order (search_index_compact) */
+    uint64_t *dead;   /* a bit per document slot: replaced or deleted */
     size_t dead_cap;
     uint32_t *ptop1; /* [256][SPTOP_1] term id + 1, 0 empty (see SPTOP_1) */
     uint32_t *ptop2; /* [65536][SPTOP_2] */
@@ -151,6 +162,8 @@ static inline const char *search_term_str(const struct search_index *x, uint32_t
 uint32_t search_term_intern(struct search_index *x, const char *s, size_t n);
 /* Re-creates the term hash from the terms (after a snapshot is read). */
 void search_index_rehash(struct search_index *x);
+/* Sets x->ordered to the slots from the first that are in static order (after a read). */
+void search_index_find_ordered(struct search_index *x);
 /* 1 when term a ranks before term b as a completion: more postings, then bytes. */
 int search_term_before(const struct search_index *x, uint32_t a, uint32_t b);
 /* Re-creates the 1- and 2-byte prefix completions from every term (after a snapshot is read

@@ -377,6 +377,7 @@ int search_snapshot_read(const char *path, struct search_index **out, int64_t *g
         goto out;
     search_index_rehash(x);
     search_ptop_rebuild(x);
+    search_index_find_ordered(x);
     *out = x;
     x = NULL;
     rc = 0;

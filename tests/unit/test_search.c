@@ -335,6 +335,16 @@ static void test_facets(void)
     T_EQ_INT(res.nlanguage, 1);
     T_EQ_STR(res.language[0].value, "en");
     T_EQ_INT(res.language[0].count, 2);
+    /* more genres than the packed facet record holds: the rest are read from the title */
+    struct spec g = {"g1", "Genre Soup", NULL, "drama|crime|war|noir|zed", "de", NULL, NULL,
+                     2010, SEARCH_LIVE,  1};
+    T_EQ_INT(put(x, &g), 0);
+    ids(x, "q=genre soup");
+    T_EQ_INT(res.ngenre, 5);
+    T_EQ_STR(res.genre[4].value, "zed");
+    T_EQ_INT(res.genre[4].count, 1);
+    T_EQ_STR(res.kind[0].value, "live");
+    T_EQ_STR(res.language[0].value, "de");
     search_index_destroy(x);
 }
 
