@@ -62,7 +62,9 @@ struct run {
     struct cand *c;
     size_t nc, ccap;
     struct filt f;
-    int tier; /* 0: titles, alternative titles, people; 1: descriptions too */
+    int tier;        /* 0: titles, alternative titles, people; 1: descriptions too */
+    int ranged;      /* 1: postings are read in the document range [lo, hi) only */
+    uint32_t lo, hi; /* see ranged */
     double rec[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* recency by year, this query's */
     double pop_scale;                                  /* 1 / the largest sfeat.lpop */
     double inv_norm;                                   /* 1 / (words + phrase + coverage) */
@@ -152,6 +154,8 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
 }
 
 int search_exhaustive;
+uint32_t search_ranged_min = 32768;
+uint32_t search_range_docs = 65536;
 
 /* Keeps term t in the top max completions (more postings first, then bytes). */
 static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
@@ -306,6 +310,12 @@ static _Thread_local struct {
     size_t ccap, kcap, tcap;
 } scratch;
 
+/* A bit per document: the matches of a ranged search (thread's own, as the scratch). */
+static _Thread_local struct {
+    uint64_t *w;
+    size_t cap;
+} mbits;
+
 static void scratch_trim(void)
 {
     if (scratch.ccap > SCRATCH_KEEP || scratch.kcap > SCRATCH_KEEP || scratch.tcap > SCRATCH_KEEP) {
@@ -313,6 +323,10 @@ static void scratch_trim(void)
         free(scratch.k);
         free(scratch.tmp);
         memset(&scratch, 0, sizeof scratch);
+    }
+    if (mbits.cap > SCRATCH_KEEP) {
+        free(mbits.w);
+        memset(&mbits, 0, sizeof mbits);
     }
 }
 
@@ -343,6 +357,31 @@ static uint64_t *radix_docs(uint64_t *k, uint64_t *tmp, size_t n, uint32_t ndocs
     return k;
 }
 
+/* The first posting of l at or after document doc. */
+static uint32_t post_lower(const struct splist *l, uint32_t doc)
+{
+    uint32_t lo = 0, hi = l->n, key = doc << SP_SHIFT;
+    if (doc >= (UINT32_MAX >> SP_SHIFT))
+        return l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->p[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The part of l in the run's document range (all of it outside a ranged search). */
+static struct splist in_range(const struct run *r, const struct splist *l)
+{
+    if (!r->ranged)
+        return *l;
+    uint32_t a = post_lower(l, r->lo), b = post_lower(l, r->hi);
+    return (struct splist){l->p + a, b - a, 0};
+}
+
 /* Walks the postings of the driving word into candidates in document order (filters apply
  * when ranking): each posting as (document, its credit, the title bit), sorted, merged. */
 static void drive(struct run *r, const struct word *w)
@@ -350,13 +389,13 @@ static void drive(struct run *r, const struct word *w)
     size_t n = 0;
     for (int e = 0; e < w->n; e++)
         for (int li = 0; li <= r->tier; li++)
-            n += r->x->terms[w->e[e].term].l[li].n;
+            n += in_range(r, &r->x->terms[w->e[e].term].l[li]).n;
     scratch.k = oc_grow(scratch.k, &scratch.kcap, n + 1, sizeof *scratch.k);
     uint64_t *k = scratch.k;
     n = 0;
     for (int e = 0; e < w->n; e++)
         for (int li = 0; li <= r->tier; li++) {
-            const struct splist *l = &r->x->terms[w->e[e].term].l[li];
+            const struct splist v = in_range(r, &r->x->terms[w->e[e].term].l[li]), *l = &v;
             for (uint32_t i = 0; i < l->n; i++) {
                 float c = w->e[e].q * field_weight(r->w, l->p[i] & 15u);
                 k[n++] = (uint64_t)(l->p[i] >> SP_SHIFT) << 32 | (uint32_t)(c * (1 << 24)) << 1 |
@@ -742,22 +781,44 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
         scale_counts(r->x, k, (uint32_t)step);
 }
 
-/* Scores the surviving candidates into the hits and counts the facets. */
-static void rank(struct run *r, struct search_result *out)
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+                     struct search_result *out);
+
+/* 1 when the query has filters. */
+static int filtered(const struct run *r)
 {
-    struct search_hit heap[SEARCH_LIMIT_MAX];
-    int n = 0;
     const struct filt *f = &r->f;
-    int filtered = f->genre >= 0 || f->lang >= 0 || f->region >= 0 || f->ent >= 0 || f->kind >= 0 ||
-                   f->ymin || f->ymax;
+    return f->genre >= 0 || f->lang >= 0 || f->region >= 0 || f->ent >= 0 || f->kind >= 0 ||
+           f->ymin || f->ymax;
+}
+
+/* Facet counters for the tags of x, or NULL without facets. */
+static struct counts *counts_new(const struct run *r)
+{
     struct counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
     if (k) {
         k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
         k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
     }
-    count_all(r, k, filtered, heap, &n, out);
-    if (!filtered)
+    return k;
+}
+
+/* Scores the surviving candidates into the hits and counts the facets. */
+static void rank(struct run *r, struct search_result *out)
+{
+    struct search_hit heap[SEARCH_LIMIT_MAX];
+    int n = 0, filt = filtered(r);
+    struct counts *k = counts_new(r);
+    count_all(r, k, filt, heap, &n, out);
+    if (!filt)
         rank_blocks(r, heap, &n);
+    hits_out(r, heap, n, k, out);
+}
+
+/* Moves the heap of n hits into out in order, and the facet counts k (freed). */
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+                     struct search_result *out)
+{
     for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
         struct search_hit low = heap[0];
         heap[0] = heap[n - 1];
@@ -815,7 +876,7 @@ static uint64_t weight(const struct run *r, int i, int pw)
 
 /* Runs the words against the candidates: the driver (the required word with the fewest
  * postings, see weight) first, the completed last word last. */
-static void match(struct run *r)
+static int pick(struct run *r, int *pw_out, int *nreq_out)
 {
     int nw = r->q->nw, drv = -1, nreq = 0;
     for (int i = 0; i < nw; i++)
@@ -830,18 +891,135 @@ static void match(struct run *r)
         if (w->required && (drv < 0 || weight(r, i, pw) < weight(r, drv, pw)))
             drv = i;
     }
+    *pw_out = pw;
+    *nreq_out = nreq;
+    return drv;
+}
+
+/* Runs the words against the candidates: the driver first, the completed last word pw (when
+ * set and not the driver) last. */
+static void match_words(struct run *r, int drv, int pw)
+{
     drive(r, &r->words[drv]);
     close_word(r, drv, 1);
-    for (int i = 0; i < nw && r->nc; i++) { /* pw, when set, is the last word: it goes last */
+    for (int i = 0; i < r->q->nw && r->nc; i++) { /* pw, when set, is the last word */
         if (i == drv)
             continue;
         for (int k = 0; k < r->words[i].n; k++)
-            for (int li = 0; li <= r->tier; li++)
-                check_term(r, &r->x->terms[r->words[i].e[k].term].l[li], r->words[i].e[k].q);
+            for (int li = 0; li <= r->tier; li++) {
+                struct splist v = in_range(r, &r->x->terms[r->words[i].e[k].term].l[li]);
+                check_term(r, &v, r->words[i].e[k].q);
+            }
         if (i == pw) /* not the driver: its rarer completions are looked up in the titles */
             prefix_in_titles(r, r->q->last_raw);
         close_word(r, i, r->words[i].required);
     }
+}
+
+/* 1 when the run can be searched in ranges (ranged): one required word with postings past
+ * search_ranged_min, in titles, alternative titles and people only, no filters, every credit above
+ * zero (so that every posting of the driver is a match). */
+static int rangeable(const struct run *r, int drv, int nreq)
+{
+    const struct search_weights *w = r->w;
+    if (search_exhaustive || r->tier || nreq != 1 || filtered(r) ||
+        r->words[drv].df < search_ranged_min ||
+        !(w->f_title > 0 && w->f_alt > 0 && w->f_people > 0))
+        return 0;
+    for (int k = 0; k < r->words[drv].n; k++)
+        if (!(r->words[drv].e[k].q > 0))
+            return 0;
+    return 1;
+}
+
+/* A search whose lone required word drv matches many titles: the matches are marked in a
+ * bitmap (their number, and the facets on the same even sample as count_all), then the words
+ * are matched and ranked range by range of search_range_docs documents, which come in static order
+ * (search_index_compact); it stops before a range when the best score any of its documents
+ * or later ones could reach (the best text any candidate can have, the ranges' best
+ * popularity and year) is below the lowest hit kept. The same hits as the whole search. */
+static void ranged(struct run *r, int drv, struct search_result *out)
+{
+    const struct search_index *x = r->x;
+    const struct search_weights *w = r->w;
+    size_t nw64 = ((size_t)x->ndocs + 63) / 64, nc = 0;
+    mbits.w = oc_grow(mbits.w, &mbits.cap, nw64 + 1, sizeof *mbits.w);
+    uint64_t *bits = mbits.w;
+    memset(bits, 0, nw64 * sizeof *bits);
+    const struct word *dw = &r->words[drv];
+    for (int e = 0; e < dw->n; e++) {
+        const struct splist *l = &x->terms[dw->e[e].term].l[0];
+        for (uint32_t i = 0; i < l->n; i++) {
+            uint32_t d = l->p[i] >> SP_SHIFT;
+            bits[d >> 6] |= 1ULL << (d & 63);
+        }
+    }
+    for (size_t i = 0; i < nw64; i++) {
+        nc += (size_t)__builtin_popcountll(bits[i]);
+        bits[i] &= ~x->dead[i];
+        out->total += (uint32_t)__builtin_popcountll(bits[i]);
+    }
+    struct counts *k = counts_new(r);
+    size_t step = nc > FACET_EXACT ? (nc + FACET_EXACT - 1) / FACET_EXACT : 1;
+    size_t since = step - 1; /* as count_all: every step-th match, the first counted */
+    for (size_t i = 0; k && i < nw64; i++) {
+        size_t c = (size_t)__builtin_popcountll(bits[i]);
+        if (since + c < step) {
+            since += c;
+            continue;
+        }
+        for (uint64_t v = bits[i]; v; v &= v - 1)
+            if (++since == step) {
+                count_doc(x, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(v)), k);
+                since = 0;
+            }
+    }
+    out->facets_sampled = step > 1;
+    if (k && step > 1)
+        scale_counts(x, k, (uint32_t)step);
+    /* the best text any candidate can have: every word at its best quality, best field */
+    double fmax = w->f_title > w->f_alt ? w->f_title : w->f_alt, tb = 0;
+    fmax = fmax > w->f_people ? fmax : w->f_people;
+    for (int i = 0; i < r->q->nw; i++) {
+        double best = 0;
+        for (int e = 0; e < r->words[i].n; e++)
+            best = r->words[i].e[e].q > best ? r->words[i].e[e].q : best;
+        tb += best * fmax;
+    }
+    size_t nbl = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
+    double *suf = oc_malloc((nbl + 1) * sizeof *suf);
+    suf[nbl] = -1;
+    for (size_t b = nbl; b-- > 0;) {
+        double ub = block_bound(r, (uint32_t)b, (float)tb + 1e-6f);
+        suf[b] = ub > suf[b + 1] ? ub : suf[b + 1];
+    }
+    struct search_hit heap[SEARCH_LIMIT_MAX];
+    int n = 0;
+    r->ranged = 1;
+    for (uint32_t lo = 0; lo < x->ndocs; lo += search_range_docs) {
+        if (n == r->q->limit && suf[lo >> SBLOCK_SHIFT] < heap[0].score)
+            break;
+        r->lo = lo;
+        r->hi = x->ndocs - lo > search_range_docs ? lo + search_range_docs : x->ndocs;
+        r->nc = 0;
+        match_words(r, drv, -1);
+        rank_blocks(r, heap, &n);
+    }
+    r->ranged = 0;
+    free(suf);
+    hits_out(r, heap, n, k, out);
+}
+
+/* Runs the words against the candidates, or the whole ranged search (then 1). */
+static int match(struct run *r, struct search_result *out)
+{
+    int pw, nreq, drv = pick(r, &pw, &nreq);
+    if (rangeable(r, drv, nreq)) {
+        ranged(r, drv, out);
+        return 1;
+    }
+    match_words(r, drv, pw);
+    return 0;
 }
 
 /* Clears the candidates for another tier. */
@@ -869,8 +1047,8 @@ int search_run(const struct search_index *x, const struct search_query *q,
             goto out;
     for (r.tier = 0; r.tier < 2; r.tier++) { /* descriptions only when titles give too few */
         memset(out, 0, sizeof *out);
-        match(&r);
-        rank(&r, out);
+        if (!match(&r, out))
+            rank(&r, out);
         reset(&r);
         if (out->total >= (uint32_t)q->limit)
             break;

@@ -180,6 +180,9 @@ static inline const uint32_t *search_ptop(const struct search_index *x, const ch
 /* Test hook: when set, searches take no shortcut (every candidate scored, every completion
  * scanned), the reference the shortcuts are checked against. */
 extern int search_exhaustive;
+/* Postings of a query's lone required word from which it is searched range by range (32768),
+ * and the documents of a range (65536, a multiple of the ranking block); tests lower them. */
+extern uint32_t search_ranged_min, search_range_docs;
 /* The document number of id, or UINT32_MAX. */
 uint32_t search_doc_find(const struct search_index *x, const char *id);
 /* Adds doc slot d (live, blob set) to the id hash. */

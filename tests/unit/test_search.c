@@ -706,6 +706,8 @@ static void test_shortcuts_match_exhaustive(void)
             search_index_delete(x, qs);
         }
     ptop_as_rebuilt(x);
+    search_ranged_min = 300; /* words in 300 titles or more are searched range by range */
+    search_range_docs = 1024;
     const char *fixed[] = {"q=a",
                            "q=s",
                            "q=sh",
@@ -728,6 +730,8 @@ static void test_shortcuts_match_exhaustive(void)
         rnd_query(qs, sizeof qs);
         same_as_exhaustive(x, qs);
     }
+    search_ranged_min = 32768;
+    search_range_docs = 65536;
     search_index_destroy(x);
 }
 
