@@ -15,13 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXP_MAX            64    /* terms one query word expands to */
-#define TYPO_CANDS         256   /* typo candidates checked per word */
-#define PREFIX_TERMS       24    /* most frequent completions of the last word (of 3+ bytes) */
-#define TYPO_SKIP_DF       1000  /* a word found as typed in this many titles is not corrected */
-#define PREFIX_SCAN        50000 /* terms looked at for completions */
-#define PREFIX_TITLE_CANDS 4000  /* candidates whose titles are read for rarer completions */
-#define FACET_EXACT        2000  /* matches past which facets are counted on a sample */
+#define EXP_MAX      64    /* terms one query word expands to */
+#define TYPO_CANDS   256   /* typo candidates checked per word */
+#define PREFIX_TERMS 24    /* most frequent completions of the last word (of 3+ bytes) */
+#define TYPO_SKIP_DF 1000  /* a word found as typed in this many titles is not corrected */
+#define PREFIX_SCAN  50000 /* terms looked at for completions */
+#define FACET_EXACT  2000  /* matches past which facets are counted on a sample */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -156,6 +155,8 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
 int search_exhaustive;
 uint32_t search_ranged_min = 32768;
 uint32_t search_range_docs = 65536;
+uint32_t search_prefix_title_cands =
+    4000; /* candidates whose titles are read for rarer completions */
 
 /* Keeps term t in the top max completions (more postings first, then bytes). */
 static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
@@ -851,7 +852,7 @@ static void hits_out(struct run *r, struct search_hit *heap, int n, struct count
 static void prefix_in_titles(struct run *r, const char *p)
 {
     size_t pl = strlen(p);
-    if (!pl || r->nc > PREFIX_TITLE_CANDS)
+    if (!pl || r->nc > search_prefix_title_cands)
         return;
     for (size_t i = 0; i < r->nc; i++) {
         const struct sdoc *d = &r->x->docs[r->c[i].doc];
@@ -916,43 +917,70 @@ static void match_words(struct run *r, int drv, int pw)
     }
 }
 
-/* 1 when the run can be searched in ranges (ranged): one required word with postings past
- * search_ranged_min, in titles, alternative titles and people only, no filters, every credit above
- * zero (so that every posting of the driver is a match). */
-static int rangeable(const struct run *r, int drv, int nreq)
+/* 1 when the run may be searched in ranges (ranged): its driver has postings past
+ * search_ranged_min, titles, alternative titles and people only, no filters, every credit
+ * above zero (so that every posting of a word is a match of it). */
+static int rangeable(const struct run *r, int drv)
 {
     const struct search_weights *w = r->w;
-    if (search_exhaustive || r->tier || nreq != 1 || filtered(r) ||
-        r->words[drv].df < search_ranged_min ||
+    if (search_exhaustive || r->tier || filtered(r) || r->words[drv].df < search_ranged_min ||
         !(w->f_title > 0 && w->f_alt > 0 && w->f_people > 0))
         return 0;
-    for (int k = 0; k < r->words[drv].n; k++)
-        if (!(r->words[drv].e[k].q > 0))
-            return 0;
+    for (int i = 0; i < r->q->nw; i++)
+        for (int k = 0; k < r->words[i].n; k++)
+            if (!(r->words[i].e[k].q > 0))
+                return 0;
     return 1;
 }
 
-/* A search whose lone required word drv matches many titles: the matches are marked in a
- * bitmap (their number, and the facets on the same even sample as count_all), then the words
- * are matched and ranked range by range of search_range_docs documents, which come in static order
- * (search_index_compact); it stops before a range when the best score any of its documents
- * or later ones could reach (the best text any candidate can have, the ranges' best
- * popularity and year) is below the lowest hit kept. The same hits as the whole search. */
-static void ranged(struct run *r, int drv, struct search_result *out)
+/* Marks the documents of word i (tier 0) in bits (cleared first). */
+static void word_bits(const struct run *r, int i, uint64_t *bits, size_t nw64)
+{
+    const struct word *w = &r->words[i];
+    memset(bits, 0, nw64 * sizeof *bits);
+    for (int e = 0; e < w->n; e++) {
+        const struct splist *l = &r->x->terms[w->e[e].term].l[0];
+        for (uint32_t k = 0; k < l->n; k++) {
+            uint32_t d = l->p[k] >> SP_SHIFT;
+            bits[d >> 6] |= 1ULL << (d & 63);
+        }
+    }
+}
+
+/* A search whose driving word drv matches many titles: the matches (every required word)
+ * are marked in a bitmap (their number, and the facets on the same even sample as count_all),
+ * then the words are matched and ranked range by range of search_range_docs documents, which
+ * come in static order (search_index_compact); it stops before a range when the best score
+ * any of its documents or later ones could reach (the best text any candidate can have, the
+ * ranges' best popularity and year) is below the lowest hit kept. The same hits as the whole
+ * search. 0 without searching when the completed last word pw would look its rarer
+ * completions up in the titles (few candidates: the whole search is quick). */
+static int ranged(struct run *r, int drv, int pw, struct search_result *out)
 {
     const struct search_index *x = r->x;
     const struct search_weights *w = r->w;
     size_t nw64 = ((size_t)x->ndocs + 63) / 64, nc = 0;
-    mbits.w = oc_grow(mbits.w, &mbits.cap, nw64 + 1, sizeof *mbits.w);
-    uint64_t *bits = mbits.w;
-    memset(bits, 0, nw64 * sizeof *bits);
-    const struct word *dw = &r->words[drv];
-    for (int e = 0; e < dw->n; e++) {
-        const struct splist *l = &x->terms[dw->e[e].term].l[0];
-        for (uint32_t i = 0; i < l->n; i++) {
-            uint32_t d = l->p[i] >> SP_SHIFT;
-            bits[d >> 6] |= 1ULL << (d & 63);
-        }
+    mbits.w = oc_grow(mbits.w, &mbits.cap, 2 * nw64 + 1, sizeof *mbits.w);
+    uint64_t *bits = mbits.w, *other = mbits.w + nw64;
+    if (pw == drv) /* the driver's completions are not looked up in titles */
+        pw = -1;
+    word_bits(r, drv, bits, nw64);
+    for (int i = 0; i < r->q->nw; i++) { /* the required words but pw */
+        if (i == drv || i == pw || !r->words[i].required)
+            continue;
+        word_bits(r, i, other, nw64);
+        for (size_t j = 0; j < nw64; j++)
+            bits[j] &= other[j];
+    }
+    if (pw >= 0) {
+        for (size_t j = 0; j < nw64; j++)
+            nc += (size_t)__builtin_popcountll(bits[j]);
+        if (nc <= search_prefix_title_cands)
+            return 0;
+        word_bits(r, pw, other, nw64);
+        for (size_t j = 0; j < nw64; j++)
+            bits[j] &= other[j];
+        nc = 0;
     }
     for (size_t i = 0; i < nw64; i++) {
         nc += (size_t)__builtin_popcountll(bits[i]);
@@ -1002,22 +1030,22 @@ static void ranged(struct run *r, int drv, struct search_result *out)
         r->lo = lo;
         r->hi = x->ndocs - lo > search_range_docs ? lo + search_range_docs : x->ndocs;
         r->nc = 0;
-        match_words(r, drv, -1);
+        match_words(r, drv, -1); /* past search_prefix_title_cands: no titles read */
         rank_blocks(r, heap, &n);
     }
     r->ranged = 0;
     free(suf);
     hits_out(r, heap, n, k, out);
+    return 1;
 }
 
 /* Runs the words against the candidates, or the whole ranged search (then 1). */
 static int match(struct run *r, struct search_result *out)
 {
     int pw, nreq, drv = pick(r, &pw, &nreq);
-    if (rangeable(r, drv, nreq)) {
-        ranged(r, drv, out);
+    (void)nreq;
+    if (rangeable(r, drv) && ranged(r, drv, pw, out))
         return 1;
-    }
     match_words(r, drv, pw);
     return 0;
 }

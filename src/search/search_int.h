@@ -183,6 +183,8 @@ extern int search_exhaustive;
 /* Postings of a query's lone required word from which it is searched range by range (32768),
  * and the documents of a range (65536, a multiple of the ranking block); tests lower them. */
 extern uint32_t search_ranged_min, search_range_docs;
+/* Candidates up to which the titles are read for rarer completions of the last word (4000). */
+extern uint32_t search_prefix_title_cands;
 /* The document number of id, or UINT32_MAX. */
 uint32_t search_doc_find(const struct search_index *x, const char *id);
 /* Adds doc slot d (live, blob set) to the id hash. */

@@ -708,6 +708,7 @@ static void test_shortcuts_match_exhaustive(void)
     ptop_as_rebuilt(x);
     search_ranged_min = 300; /* words in 300 titles or more are searched range by range */
     search_range_docs = 1024;
+    search_prefix_title_cands = 400;
     const char *fixed[] = {"q=a",
                            "q=s",
                            "q=sh",
@@ -732,6 +733,7 @@ static void test_shortcuts_match_exhaustive(void)
     }
     search_ranged_min = 32768;
     search_range_docs = 65536;
+    search_prefix_title_cands = 4000;
     search_index_destroy(x);
 }
 
