@@ -16,7 +16,8 @@
 #   env: TITLES (generated titles, default 1000000), QUERIES (per kind, default 1000),
 #        FTS_QUERIES (per kind on each FTS5 index, default 200), SEED (default 21),
 #        VOCABULARY (distinct generated words, default 100000), WORK (default build/bench-search),
-#        PARTS (default "gen movies server")
+#        PARTS (default "gen movies server"), LISTEN (the server's address, default
+#        127.0.0.1:0: a free port)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${ONCUE_BIN:-build/rel/oncue}}
@@ -27,6 +28,7 @@ SEED=${SEED:-21}
 VOCABULARY=${VOCABULARY:-100000}
 WORK=${WORK:-build/bench-search}
 PARTS=${PARTS:-gen movies server}
+LISTEN=${LISTEN:-127.0.0.1:0}
 [ -x "$BIN" ] || { echo "bench/search.sh: no oncue binary at $BIN (make build)" >&2; exit 1; }
 command -v jq >/dev/null || { echo "bench/search.sh: needs jq" >&2; exit 1; }
 mkdir -p "$WORK"
@@ -49,7 +51,7 @@ fi
 rss_mb() { awk '/VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 now_s() { date +%s.%N; }
 serve() { # serve LOG: starts the server on the data in $W/data; sets SERVER_PID and U
-    "$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules search 2>"$1" &
+    "$BIN" serve --data "$W/data" --listen "$LISTEN" --modules search 2>"$1" &
     SERVER_PID=$!
     local port
     port=$(listen_port "$1" "$SERVER_PID")

@@ -35,6 +35,8 @@ struct search_index *search_index_new(void)
     x->del.nheads = 4096;
     x->del.heads = oc_calloc(x->del.nheads, sizeof *x->del.heads);
     x->toks = oc_malloc(sizeof *x->toks);
+    x->ptop1 = oc_calloc(256 * SPTOP_1, sizeof *x->ptop1);
+    x->ptop2 = oc_calloc(65536 * SPTOP_2, sizeof *x->ptop2);
     return x;
 }
 
@@ -57,6 +59,7 @@ void search_index_destroy(struct search_index *x)
     free(x->docs);
     free(x->blocks);
     free(x->feat);
+    free(x->facet);
     free(x->dead);
     free(x->terms);
     free(x->pool);
@@ -67,6 +70,8 @@ void search_index_destroy(struct search_index *x)
     free(x->del.e);
     free(x->toks);
     free(x->pairs);
+    free(x->ptop1);
+    free(x->ptop2);
     free(x);
 }
 
@@ -158,7 +163,8 @@ static void del_term(struct search_index *x, uint32_t id, const char *s, size_t 
             del_add(&x->del, h[i], id);
 }
 
-static const struct search_index *sort_ctx; /* qsort has no context argument */
+static const struct search_index *sort_ctx;                 /* qsort has no context argument */
+static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER; /* held while sort_ctx is set */
 
 static int cmp_term(const void *a, const void *b)
 {
@@ -177,7 +183,6 @@ static void sort_tail(struct search_index *x, int force)
     uint32_t *all = oc_malloc((size_t)x->nterms * sizeof *all), *t = all + x->nsorted;
     for (uint32_t i = 0; i < tail; i++)
         t[i] = x->nsorted + i;
-    static pthread_mutex_t sort_mu = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&sort_mu);
     sort_ctx = x;
     qsort(t, tail, sizeof *t, cmp_term);
@@ -225,6 +230,52 @@ void search_index_rehash(struct search_index *x)
     x->tslots = oc_calloc(x->ntslots, sizeof *x->tslots);
     for (uint32_t i = 0; i < x->nterms; i++)
         tslot_put(x, i);
+}
+
+/* ---- completions of short prefixes ---- */
+
+int search_term_before(const struct search_index *x, uint32_t a, uint32_t b)
+{
+    uint32_t da = STERM_DF(&x->terms[a]), db = STERM_DF(&x->terms[b]);
+    if (da != db)
+        return da > db;
+    return strcmp(search_term_str(x, a), search_term_str(x, b)) < 0;
+}
+
+/* Places term t (whose postings just grew, or new) in the list top of max slots. */
+static void ptop_offer(const struct search_index *x, uint32_t *top, int max, uint32_t t)
+{
+    int i = 0;
+    while (i < max && top[i] && top[i] != t + 1)
+        i++;
+    if (i == max) { /* not there and the list is full: t replaces the last if it ranks above */
+        if (!search_term_before(x, t, top[max - 1] - 1))
+            return;
+        i = max - 1;
+    }
+    top[i] = t + 1;
+    for (; i > 0 && search_term_before(x, t, top[i - 1] - 1); i--) {
+        top[i] = top[i - 1];
+        top[i - 1] = t + 1;
+    }
+}
+
+/* Offers term t to the lists of its 1- and 2-byte prefixes. */
+static void ptop_term(struct search_index *x, uint32_t t)
+{
+    const char *s = search_term_str(x, t);
+    ptop_offer(x, (uint32_t *)search_ptop(x, s, 1), SPTOP_1, t);
+    if (x->terms[t].len >= 2)
+        ptop_offer(x, (uint32_t *)search_ptop(x, s, 2), SPTOP_2, t);
+}
+
+void search_ptop_rebuild(struct search_index *x)
+{
+    memset(x->ptop1, 0, 256 * SPTOP_1 * sizeof *x->ptop1);
+    memset(x->ptop2, 0, 65536 * SPTOP_2 * sizeof *x->ptop2);
+    for (uint32_t t = 0; t < x->nterms; t++)
+        if (STERM_DF(&x->terms[t]))
+            ptop_term(x, t);
 }
 
 /* ---- tags ---- */
@@ -338,6 +389,7 @@ void search_doc_meta(struct search_index *x, uint32_t d)
         memset(x->dead + old, 0, (x->dead_cap - old) * sizeof *x->dead);
     }
     x->feat = oc_grow(x->feat, &x->feat_cap, (size_t)d + 1, sizeof *x->feat);
+    x->facet = oc_grow(x->facet, &x->facet_cap, (size_t)d + 1, sizeof *x->facet);
     const struct sdoc *sd = &x->docs[d];
     if (!sd->blob) {
         x->dead[d >> 6] |= 1ULL << (d & 63);
@@ -345,6 +397,11 @@ void search_doc_meta(struct search_index *x, uint32_t d)
     }
     x->dead[d >> 6] &= ~(1ULL << (d & 63));
     double lp = log1p(sd->pop) * SFEAT_LPOP_SCALE;
+    struct sfacet *fc = &x->facet[d];
+    memset(fc, 0, sizeof *fc);
+    for (int i = 0; i < sd->ngenre && i < SFACET_GENRES; i++)
+        fc->genre[i] = (uint16_t)(sdoc_tags(sd)[i] + 1);
+    fc->lk = (uint16_t)(sd->lang << 3 | (sd->ngenre > SFACET_GENRES ? 4 : 0) | sd->kind);
     struct sfeat *f = &x->feat[d];
     f->lpop = lp > 65535 ? 65535 : (uint16_t)lround(lp);
     f->year = sd->year;
@@ -407,6 +464,7 @@ static void add_postings(struct search_index *x, uint32_t d, size_t n)
             l->p = oc_realloc(l->p, l->cap * sizeof *l->p);
         }
         l->p[l->n++] = d << SP_SHIFT | f;
+        ptop_term(x, t);
     }
 }
 
@@ -490,48 +548,100 @@ int search_index_put(struct search_index *x, const struct search_title *t)
     return replaced;
 }
 
-/* Renumbers the postings of list l through map (UINT32_MAX: dropped); gives back room. */
+/* Renumbers the postings of list l through map (UINT32_MAX: dropped), sorts them again when
+ * the order changed; gives back room. */
 static void remap_list(struct splist *l, const uint32_t *map)
 {
-    uint32_t out = 0;
+    uint32_t out = 0, sorted = 1;
     for (uint32_t i = 0; i < l->n; i++) {
         uint32_t m = map[l->p[i] >> SP_SHIFT];
-        if (m != UINT32_MAX)
-            l->p[out++] = m << SP_SHIFT | (l->p[i] & ((1u << SP_SHIFT) - 1));
+        if (m != UINT32_MAX) {
+            l->p[out] = m << SP_SHIFT | (l->p[i] & ((1u << SP_SHIFT) - 1));
+            sorted &= out == 0 || l->p[out - 1] < l->p[out];
+            out++;
+        }
     }
     l->n = out;
+    if (!sorted)
+        qsort(l->p, out, sizeof *l->p, cmp_u32);
     if (out < l->cap / 2) {
         l->cap = out;
         l->p = out ? oc_realloc(l->p, out * sizeof *l->p) : (free(l->p), NULL);
     }
 }
 
+/* 1 when live document a comes before live document b in static order. */
+static int static_before(const struct search_index *x, uint32_t a, uint32_t b)
+{
+    const struct sfeat *fa = &x->feat[a], *fb = &x->feat[b];
+    if (fa->lpop != fb->lpop)
+        return fa->lpop > fb->lpop;
+    if (fa->year != fb->year)
+        return fa->year > fb->year;
+    return a < b;
+}
+
+static int cmp_static(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x == y ? 0 : static_before(sort_ctx, x, y) ? -1 : 1;
+}
+
+void search_index_find_ordered(struct search_index *x)
+{
+    uint32_t d = 0;
+    while (d < x->ndocs && x->docs[d].blob && (d == 0 || static_before(x, d - 1, d)))
+        d++;
+    x->ordered = d;
+}
+
 size_t search_index_compact(struct search_index *x)
 {
-    uint32_t *map = oc_malloc(((size_t)x->ndocs + 1) * sizeof *map), n = 0;
+    uint32_t *order = oc_malloc(((size_t)x->ndocs + 1) * sizeof *order), n = 0;
     for (uint32_t d = 0; d < x->ndocs; d++)
-        map[d] = x->docs[d].blob ? n++ : UINT32_MAX;
+        if (x->docs[d].blob)
+            order[n++] = d;
     size_t dropped = x->ndocs - n;
-    if (dropped) {
-        for (uint32_t t = 0; t < x->nterms; t++)
-            for (int k = 0; k < 2; k++)
-                remap_list(&x->terms[t].l[k], map);
-        for (uint32_t d = 0; d < x->ndocs; d++)
-            if (map[d] != UINT32_MAX)
-                x->docs[map[d]] = x->docs[d];
-        x->ndocs = n;
-        memset(x->ids, 0, x->nids * sizeof *x->ids);
-        x->ids_used = 0;
-        memset(x->blocks, 0, x->blocks_cap * sizeof *x->blocks);
-        memset(x->dead, 0, x->dead_cap * sizeof *x->dead);
-        x->max_lpop = 0;
-        for (uint32_t d = 0; d < n; d++) {
-            search_ids_add(x, d);
-            search_doc_meta(x, d);
-        }
+    if (!dropped && x->ordered >= x->ndocs) {
+        free(order);
+        return 0;
     }
+    pthread_mutex_lock(&sort_mu);
+    sort_ctx = x;
+    qsort(order, n, sizeof *order, cmp_static);
+    pthread_mutex_unlock(&sort_mu);
+    uint32_t *map = oc_malloc(((size_t)x->ndocs + 1) * sizeof *map);
+    memset(map, 0xff, ((size_t)x->ndocs + 1) * sizeof *map);
+    for (uint32_t i = 0; i < n; i++)
+        map[order[i]] = i;
+    for (uint32_t t = 0; t < x->nterms; t++)
+        for (int k = 0; k < 2; k++)
+            remap_list(&x->terms[t].l[k], map);
+    struct sdoc *docs = oc_malloc(((size_t)n + 1) * sizeof *docs);
+    for (uint32_t i = 0; i < n; i++)
+        docs[i] = x->docs[order[i]];
+    memcpy(x->docs, docs, (size_t)n * sizeof *docs);
+    free(docs);
+    x->ndocs = n;
+    memset(x->ids, 0, x->nids * sizeof *x->ids);
+    x->ids_used = 0;
+    memset(x->blocks, 0, x->blocks_cap * sizeof *x->blocks);
+    memset(x->dead, 0, x->dead_cap * sizeof *x->dead);
+    x->max_lpop = 0;
+    for (uint32_t d = 0; d < n; d++) {
+        search_ids_add(x, d);
+        search_doc_meta(x, d);
+    }
+    search_ptop_rebuild(x);
+    x->ordered = n;
     free(map);
+    free(order);
     return dropped;
+}
+
+size_t search_index_unordered(const struct search_index *x)
+{
+    return x->ndocs - x->ordered;
 }
 
 size_t search_index_count(const struct search_index *x)
@@ -547,8 +657,10 @@ size_t search_index_dead(const struct search_index *x)
 size_t search_index_bytes(const struct search_index *x)
 {
     size_t b = sizeof *x + x->docs_cap * sizeof *x->docs + x->blob_bytes + x->live * 16 +
+               x->facet_cap * sizeof *x->facet + x->feat_cap * sizeof *x->feat +
                x->terms_cap * sizeof *x->terms + x->pool_cap + x->ntslots * 4u + x->nids * 4u +
-               x->nsorted * 4u + x->del.nheads * 4u + x->del.cap * sizeof *x->del.e;
+               x->nsorted * 4u + x->del.nheads * 4u + x->del.cap * sizeof *x->del.e +
+               (256 * SPTOP_1 + 65536 * SPTOP_2) * 4u;
     for (uint32_t i = 0; i < x->nterms; i++)
         for (int k = 0; k < 2; k++)
             b += x->terms[i].l[k].cap * 4u + (x->terms[i].l[k].cap ? 16 : 0);

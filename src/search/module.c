@@ -395,15 +395,17 @@ static void snapshot(struct search_mod *m)
         pthread_mutex_unlock(&m->wmu);
         return;
     }
-    size_t dead = search_index_dead(m->x);
-    if (dead > COMPACT_MIN && dead > search_index_count(m->x) / 4) {
+    size_t dead = search_index_dead(m->x), unordered = search_index_unordered(m->x);
+    if ((dead > COMPACT_MIN && dead > search_index_count(m->x) / 4) ||
+        (unordered > COMPACT_MIN && unordered > search_index_count(m->x) / 8)) {
+        int64_t t0 = oc_mono_ns();
         oc_wrlock(&m->lock);
         search_index_compact(m->x);
         oc_rwunlock(&m->lock);
         oc_log(OC_LOG_INFO,
-               "search: compacted the index: %zu slots of replaced or deleted titles"
-               " dropped",
-               dead);
+               "search: compacted the index in %lld ms: %zu slots of replaced or deleted titles"
+               " dropped, %zu titles put in static order",
+               (long long)((oc_mono_ns() - t0) / 1000000), dead, unordered);
     }
     oc_rdlock(&m->lock);
     int rc = search_snapshot_write(m->x, gen, m->path);

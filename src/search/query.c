@@ -10,17 +10,17 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define EXP_MAX            64    /* terms one query word expands to */
-#define TYPO_CANDS         256   /* typo candidates checked per word */
-#define PREFIX_TERMS       24    /* most frequent completions of the last word (of 3+ bytes) */
-#define TYPO_SKIP_DF       1000  /* a word found as typed in this many titles is not corrected */
-#define PREFIX_SCAN        50000 /* terms looked at for completions */
-#define PREFIX_TITLE_CANDS 4000  /* candidates whose titles are read for rarer completions */
-#define FACET_EXACT        2000  /* matches past which facets are counted on a sample */
+#define EXP_MAX      64    /* terms one query word expands to */
+#define TYPO_CANDS   256   /* typo candidates checked per word */
+#define PREFIX_TERMS 24    /* most frequent completions of the last word (of 3+ bytes) */
+#define TYPO_SKIP_DF 1000  /* a word found as typed in this many titles is not corrected */
+#define PREFIX_SCAN  50000 /* terms looked at for completions */
+#define FACET_EXACT  2000  /* matches past which facets are counted on a sample */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -61,7 +61,9 @@ struct run {
     struct cand *c;
     size_t nc, ccap;
     struct filt f;
-    int tier; /* 0: titles, alternative titles, people; 1: descriptions too */
+    int tier;        /* 0: titles, alternative titles, people; 1: descriptions too */
+    int ranged;      /* 1: postings are read in the document range [lo, hi) only */
+    uint32_t lo, hi; /* see ranged */
     double rec[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* recency by year, this query's */
     double pop_scale;                                  /* 1 / the largest sfeat.lpop */
     double inv_norm;                                   /* 1 / (words + phrase + coverage) */
@@ -150,44 +152,60 @@ static void expand_typos(const struct run *r, struct word *w, const char *s)
         exp_add(w, c[i].term, (float)(c[i].dist == 1 ? r->w->q_typo1 : r->w->q_typo2));
 }
 
-/* Keeps term t in the top PREFIX_TERMS completions by postings. */
+int search_exhaustive;
+uint32_t search_ranged_min = 32768;
+uint32_t search_range_docs = 65536;
+uint32_t search_prefix_title_cands =
+    4000; /* candidates whose titles are read for rarer completions */
+
+/* Keeps term t in the top max completions (more postings first, then bytes). */
 static void prefix_keep(const struct search_index *x, uint32_t t, uint32_t *top, int *n, int max)
 {
     int full = *n == max, i = full ? max - 1 : (*n)++;
-    if (full && STERM_DF(&x->terms[top[i]]) >= STERM_DF(&x->terms[t]))
+    if (!STERM_DF(&x->terms[t]) || (full && !search_term_before(x, t, top[i]))) {
+        *n -= !full;
         return;
+    }
     top[i] = t;
-    for (; i > 0 && STERM_DF(&x->terms[top[i - 1]]) < STERM_DF(&x->terms[top[i]]); i--) {
+    for (; i > 0 && search_term_before(x, top[i], top[i - 1]); i--) {
         uint32_t k = top[i];
         top[i] = top[i - 1];
         top[i - 1] = k;
     }
 }
 
-/* Expands the last word p by its most frequent completions. */
+/* Expands the last word p by its most frequent completions: for 1 or 2 bytes, the index's
+ * kept lists; from 3 bytes, a scan of the byte-ordered terms from the prefix on. */
 static void expand_prefix(const struct run *r, struct word *w, const char *p)
 {
     const struct search_index *x = r->x;
     size_t pl = strlen(p), lo = 0, hi = x->nsorted;
     uint32_t top[PREFIX_TERMS];
-    int n = 0, max = pl == 1 ? 4 : pl == 2 ? 8 : PREFIX_TERMS;
+    int n = 0, max = pl == 1 ? SPTOP_1 : pl == 2 ? SPTOP_2 : PREFIX_TERMS;
+    size_t scan = pl <= 2 ? SIZE_MAX : PREFIX_SCAN;
     if (pl == 0)
         return;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (strcmp(search_term_str(x, x->sorted[mid]), p) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    if (pl <= 2 && !search_exhaustive) {
+        const uint32_t *k = search_ptop(x, p, pl);
+        for (; n < max && k[n]; n++)
+            top[n] = k[n] - 1;
+    } else {
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(search_term_str(x, x->sorted[mid]), p) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t i = lo, k = 0; i < x->nsorted && k < scan; i++, k++) {
+            if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
+                break;
+            prefix_keep(x, x->sorted[i], top, &n, max);
+        }
+        for (uint32_t t = x->nsorted; t < x->nterms; t++)
+            if (strncmp(search_term_str(x, t), p, pl) == 0)
+                prefix_keep(x, t, top, &n, max);
     }
-    for (size_t i = lo, k = 0; i < x->nsorted && k < PREFIX_SCAN; i++, k++) {
-        if (strncmp(search_term_str(x, x->sorted[i]), p, pl) != 0)
-            break;
-        prefix_keep(x, x->sorted[i], top, &n, max);
-    }
-    for (uint32_t t = x->nsorted; t < x->nterms; t++)
-        if (strncmp(search_term_str(x, t), p, pl) == 0)
-            prefix_keep(x, t, top, &n, max);
     for (int i = 0; i < n; i++) {
         double share = (double)pl / x->terms[top[i]].len;
         exp_add(w, top[i], (float)(r->w->q_prefix + (r->w->q_exact - r->w->q_prefix) * share));
@@ -283,48 +301,114 @@ static void credit(struct run *r, struct cand *c, uint32_t post, float q)
         c->curt = 1;
 }
 
-/* Sorts n keys by their high 32 bits (the document, under 2^30) in three passes of 10 bits,
- * using tmp (n keys) as the other buffer. */
-static void radix_docs(uint64_t *k, uint64_t *tmp, size_t n)
+/* Buffers one thread's searches reuse (candidates, sort keys), so that a search of many
+ * candidates does not fault in fresh pages each time; given back after a search that needed
+ * more than SCRATCH_KEEP of them. */
+#define SCRATCH_KEEP (256u * 1024u)
+static _Thread_local struct {
+    struct cand *c;
+    uint64_t *k, *tmp;
+    size_t ccap, kcap, tcap;
+} scratch;
+
+/* A bit per document: the matches of a ranged search (thread's own, as the scratch). */
+static _Thread_local struct {
+    uint64_t *w;
+    size_t cap;
+} mbits;
+
+static void scratch_trim(void)
 {
-    uint32_t cnt[1024];
-    for (int pass = 0; pass < 3; pass++) {
-        int sh = 32 + 10 * pass;
+    if (scratch.ccap > SCRATCH_KEEP || scratch.kcap > SCRATCH_KEEP || scratch.tcap > SCRATCH_KEEP) {
+        free(scratch.c);
+        free(scratch.k);
+        free(scratch.tmp);
+        memset(&scratch, 0, sizeof scratch);
+    }
+    if (mbits.cap > SCRATCH_KEEP) {
+        free(mbits.w);
+        memset(&mbits, 0, sizeof mbits);
+    }
+}
+
+/* Sorts n keys by their high 32 bits (the document, below ndocs) in passes of 11 bits, as
+ * many as ndocs needs (two up to 4M documents), between k and tmp (n keys each); the buffer
+ * that holds the sorted keys. */
+static uint64_t *radix_docs(uint64_t *k, uint64_t *tmp, size_t n, uint32_t ndocs)
+{
+    uint32_t cnt[2048];
+    int bits = 1;
+    while (bits < 32 && (ndocs >> bits))
+        bits++;
+    for (int sh = 32; sh < 32 + bits; sh += 11) {
         memset(cnt, 0, sizeof cnt);
         for (size_t i = 0; i < n; i++)
-            cnt[(k[i] >> sh) & 1023]++;
-        for (uint32_t i = 0, sum = 0; i < 1024; i++) {
+            cnt[(k[i] >> sh) & 2047]++;
+        for (uint32_t i = 0, sum = 0; i < 2048; i++) {
             uint32_t c = cnt[i];
             cnt[i] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            tmp[cnt[(k[i] >> sh) & 1023]++] = k[i];
-        memcpy(k, tmp, n * sizeof *k);
+            tmp[cnt[(k[i] >> sh) & 2047]++] = k[i];
+        uint64_t *t = k;
+        k = tmp;
+        tmp = t;
     }
+    return k;
+}
+
+/* The first posting of l at or after document doc. */
+static uint32_t post_lower(const struct splist *l, uint32_t doc)
+{
+    uint32_t lo = 0, hi = l->n, key = doc << SP_SHIFT;
+    if (doc >= (UINT32_MAX >> SP_SHIFT))
+        return l->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (l->p[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The part of l in the run's document range (all of it outside a ranged search). */
+static struct splist in_range(const struct run *r, const struct splist *l)
+{
+    if (!r->ranged)
+        return *l;
+    uint32_t a = post_lower(l, r->lo), b = post_lower(l, r->hi);
+    return (struct splist){l->p + a, b - a, 0};
 }
 
 /* Walks the postings of the driving word into candidates in document order (filters apply
  * when ranking): each posting as (document, its credit, the title bit), sorted, merged. */
 static void drive(struct run *r, const struct word *w)
 {
-    size_t n = 0, cap = 0;
-    uint64_t *k = NULL, *tmp;
+    size_t n = 0;
+    for (int e = 0; e < w->n; e++)
+        for (int li = 0; li <= r->tier; li++)
+            n += in_range(r, &r->x->terms[w->e[e].term].l[li]).n;
+    scratch.k = oc_grow(scratch.k, &scratch.kcap, n + 1, sizeof *scratch.k);
+    uint64_t *k = scratch.k;
+    n = 0;
     for (int e = 0; e < w->n; e++)
         for (int li = 0; li <= r->tier; li++) {
-            const struct splist *l = &r->x->terms[w->e[e].term].l[li];
-            k = oc_grow(k, &cap, n + l->n + 1, sizeof *k);
+            const struct splist v = in_range(r, &r->x->terms[w->e[e].term].l[li]), *l = &v;
             for (uint32_t i = 0; i < l->n; i++) {
                 float c = w->e[e].q * field_weight(r->w, l->p[i] & 15u);
                 k[n++] = (uint64_t)(l->p[i] >> SP_SHIFT) << 32 | (uint32_t)(c * (1 << 24)) << 1 |
                          ((l->p[i] & SF_TITLE) != 0);
             }
         }
-    tmp = oc_malloc((n + 1) * sizeof *tmp);
-    if (w->n > 1 || r->tier)
-        radix_docs(k, tmp, n);
-    free(tmp);
-    r->c = oc_grow(r->c, &r->ccap, n + 1, sizeof *r->c);
+    if (w->n > 1 || r->tier) {
+        scratch.tmp = oc_grow(scratch.tmp, &scratch.tcap, n + 1, sizeof *scratch.tmp);
+        k = radix_docs(k, scratch.tmp, n, r->x->ndocs);
+    }
+    r->c = scratch.c = oc_grow(scratch.c, &scratch.ccap, n + 1, sizeof *scratch.c);
+    r->ccap = scratch.ccap;
     for (size_t i = 0; i < n;) {
         uint32_t doc = (uint32_t)(k[i] >> 32), best = 0, t = 0;
         for (; i < n && (uint32_t)(k[i] >> 32) == doc; i++) {
@@ -335,7 +419,6 @@ static void drive(struct run *r, const struct word *w)
         r->c[r->nc++] =
             (struct cand){.doc = doc, .cur = (float)best / (1 << 24), .curt = (uint8_t)t};
     }
-    free(k);
 }
 
 /* The first candidate at or after from whose document is at least doc (galloping). */
@@ -524,16 +607,25 @@ struct counts {
     uint32_t year[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* by year */
 };
 
-static void count_doc(const struct sdoc *d, struct counts *k)
+/* Counts document d in k, from its packed facet record (the blob only past SFACET_GENRES
+ * genres). */
+static void count_doc(const struct search_index *x, uint32_t d, struct counts *k)
 {
-    const uint16_t *t = sdoc_tags(d);
-    for (int i = 0; i < d->ngenre; i++)
-        k->genre[t[i]]++;
-    if (d->lang)
-        k->lang[d->lang - 1]++;
-    k->kind[d->kind]++;
-    if (d->year >= SEARCH_YEAR_MIN && d->year <= SEARCH_YEAR_MAX)
-        k->year[d->year - SEARCH_YEAR_MIN]++;
+    const struct sfacet *f = &x->facet[d];
+    int year = x->feat[d].year;
+    if (f->lk & 4) {
+        const struct sdoc *sd = &x->docs[d];
+        for (int i = 0; i < sd->ngenre; i++)
+            k->genre[sdoc_tags(sd)[i]]++;
+    } else {
+        for (int i = 0; i < SFACET_GENRES && f->genre[i]; i++)
+            k->genre[f->genre[i] - 1]++;
+    }
+    if (f->lk >> 3)
+        k->lang[(f->lk >> 3) - 1]++;
+    k->kind[f->lk & 3]++;
+    if (year >= SEARCH_YEAR_MIN && year <= SEARCH_YEAR_MAX)
+        k->year[year - SEARCH_YEAR_MIN]++;
 }
 
 /* Keeps the top values of counts c (n of them, names in names) in out, by count then name. */
@@ -592,17 +684,14 @@ static void facets_out(const struct search_index *x, const struct counts *k,
                 (struct search_facet){.year = y, .count = k->year[y - SEARCH_YEAR_MIN]};
 }
 
-/* A ranking block holding candidates and the best score any of them could reach. */
+/* A ranking block holding candidates: its first candidate and the best score any of them
+ * could reach. */
 struct bub {
-    uint32_t b;
+    uint32_t start;
     double ub;
 };
 
-static int cmp_bub(const void *a, const void *b)
-{
-    const struct bub *x = a, *y = b;
-    return x->ub > y->ub ? -1 : x->ub < y->ub ? 1 : (x->b > y->b) - (x->b < y->b);
-}
+#define SEED_BLOCKS 8 /* blocks of the best bounds, ranked first to raise the floor */
 
 /* The best score a candidate of block b with text sum at most sum could reach. */
 static double block_bound(const struct run *r, uint32_t b, float sum)
@@ -615,41 +704,53 @@ static double block_bound(const struct run *r, uint32_t b, float sum)
            w->recency * (k->year ? r->rec[k->year - SEARCH_YEAR_MIN] : 0) + 1e-9;
 }
 
-/* Ranks the candidates (no filters) block by block, best bound first, skipping the blocks
- * that cannot enter the hits. */
+/* Offers the candidates [from, to) to the hits. */
+static void rank_run(struct run *r, size_t from, size_t to, struct search_hit *heap, int *n)
+{
+    for (size_t j = from; j < to; j++) {
+        const struct cand *c = &r->c[j];
+        double floor = *n == r->q->limit && !search_exhaustive ? heap[0].score : -1;
+        if (!search_doc_dead(r->x, c->doc))
+            heap_offer(r->x, heap, n, r->q->limit, (struct search_hit){c->doc, score(r, c, floor)});
+    }
+}
+
+/* Ranks the candidates (no filters) block by block: first the SEED_BLOCKS blocks of the best
+ * bounds, then the others in order, skipping those whose bound is below the lowest hit once
+ * the hits are full. */
 static void rank_blocks(struct run *r, struct search_hit *heap, int *n)
 {
     struct bub *bl = NULL;
-    size_t nbl = 0, cap = 0;
-    uint32_t *start = NULL;
-    size_t scap = 0;
+    size_t nbl = 0, cap = 0, seed[SEED_BLOCKS];
+    int nseed = 0;
     for (size_t i = 0; i < r->nc;) { /* candidates are in document order: blocks are runs */
         uint32_t b = r->c[i].doc >> SBLOCK_SHIFT;
         float maxsum = 0;
-        bl = oc_grow(bl, &cap, nbl + 1, sizeof *bl);
-        start = oc_grow(start, &scap, nbl + 2, sizeof *start);
-        start[nbl] = (uint32_t)i;
+        bl = oc_grow(bl, &cap, nbl + 2, sizeof *bl);
+        bl[nbl].start = (uint32_t)i;
         for (; i < r->nc && r->c[i].doc >> SBLOCK_SHIFT == b; i++)
             maxsum = r->c[i].sum > maxsum ? r->c[i].sum : maxsum;
-        bl[nbl] = (struct bub){(uint32_t)nbl, block_bound(r, b, maxsum)};
-        nbl++;
-        start[nbl] = (uint32_t)i;
-    }
-    if (nbl)
-        qsort(bl, nbl, sizeof *bl, cmp_bub);
-    for (size_t i = 0; i < nbl; i++) {
-        if (*n == r->q->limit && bl[i].ub < heap[0].score)
-            break;
-        for (uint32_t j = start[bl[i].b]; j < start[bl[i].b + 1]; j++) {
-            const struct cand *c = &r->c[j];
-            double floor = *n == r->q->limit ? heap[0].score : -1;
-            if (!search_doc_dead(r->x, c->doc))
-                heap_offer(r->x, heap, n, r->q->limit,
-                           (struct search_hit){c->doc, score(r, c, floor)});
+        bl[nbl].ub = block_bound(r, b, maxsum);
+        if (nseed < SEED_BLOCKS || bl[seed[nseed - 1]].ub < bl[nbl].ub) { /* the best bounds */
+            int k = nseed < SEED_BLOCKS ? nseed++ : SEED_BLOCKS - 1;
+            for (; k > 0 && bl[seed[k - 1]].ub < bl[nbl].ub; k--)
+                seed[k] = seed[k - 1];
+            seed[k] = nbl;
         }
+        nbl++;
+    }
+    if (bl)
+        bl[nbl].start = (uint32_t)r->nc;
+    for (int s = 0; s < nseed; s++) {
+        rank_run(r, bl[seed[s]].start, bl[seed[s] + 1].start, heap, n);
+        bl[seed[s]].ub = -1; /* done */
+    }
+    for (size_t i = 0; i < nbl; i++) {
+        if (bl[i].ub < 0 || (!search_exhaustive && *n == r->q->limit && bl[i].ub < heap[0].score))
+            continue;
+        rank_run(r, bl[i].start, bl[i + 1].start, heap, n);
     }
     free(bl);
-    free(start);
 }
 
 /* Counts the facets and the total; past FACET_EXACT candidates the facets are counted on an
@@ -664,14 +765,14 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
         if (filtered) {
             if (!passes(d, &r->f))
                 continue;
-            double floor = *n == r->q->limit ? heap[0].score : -1;
+            double floor = *n == r->q->limit && !search_exhaustive ? heap[0].score : -1;
             heap_offer(r->x, heap, n, r->q->limit,
                        (struct search_hit){r->c[i].doc, score(r, &r->c[i], floor)});
         } else if (search_doc_dead(r->x, r->c[i].doc)) {
             continue;
         }
         if (k && ++since == step) { /* every step-th match */
-            count_doc(d, k);
+            count_doc(r->x, r->c[i].doc, k);
             since = 0;
         }
         out->total++;
@@ -681,22 +782,44 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
         scale_counts(r->x, k, (uint32_t)step);
 }
 
-/* Scores the surviving candidates into the hits and counts the facets. */
-static void rank(struct run *r, struct search_result *out)
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+                     struct search_result *out);
+
+/* 1 when the query has filters. */
+static int filtered(const struct run *r)
 {
-    struct search_hit heap[SEARCH_LIMIT_MAX];
-    int n = 0;
     const struct filt *f = &r->f;
-    int filtered = f->genre >= 0 || f->lang >= 0 || f->region >= 0 || f->ent >= 0 || f->kind >= 0 ||
-                   f->ymin || f->ymax;
+    return f->genre >= 0 || f->lang >= 0 || f->region >= 0 || f->ent >= 0 || f->kind >= 0 ||
+           f->ymin || f->ymax;
+}
+
+/* Facet counters for the tags of x, or NULL without facets. */
+static struct counts *counts_new(const struct run *r)
+{
     struct counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
     if (k) {
         k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
         k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
     }
-    count_all(r, k, filtered, heap, &n, out);
-    if (!filtered)
+    return k;
+}
+
+/* Scores the surviving candidates into the hits and counts the facets. */
+static void rank(struct run *r, struct search_result *out)
+{
+    struct search_hit heap[SEARCH_LIMIT_MAX];
+    int n = 0, filt = filtered(r);
+    struct counts *k = counts_new(r);
+    count_all(r, k, filt, heap, &n, out);
+    if (!filt)
         rank_blocks(r, heap, &n);
+    hits_out(r, heap, n, k, out);
+}
+
+/* Moves the heap of n hits into out in order, and the facet counts k (freed). */
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+                     struct search_result *out)
+{
     for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
         struct search_hit low = heap[0];
         heap[0] = heap[n - 1];
@@ -729,7 +852,7 @@ static void rank(struct run *r, struct search_result *out)
 static void prefix_in_titles(struct run *r, const char *p)
 {
     size_t pl = strlen(p);
-    if (!pl || r->nc > PREFIX_TITLE_CANDS)
+    if (!pl || r->nc > search_prefix_title_cands)
         return;
     for (size_t i = 0; i < r->nc; i++) {
         const struct sdoc *d = &r->x->docs[r->c[i].doc];
@@ -754,7 +877,7 @@ static uint64_t weight(const struct run *r, int i, int pw)
 
 /* Runs the words against the candidates: the driver (the required word with the fewest
  * postings, see weight) first, the completed last word last. */
-static void match(struct run *r)
+static int pick(struct run *r, int *pw_out, int *nreq_out)
 {
     int nw = r->q->nw, drv = -1, nreq = 0;
     for (int i = 0; i < nw; i++)
@@ -769,18 +892,162 @@ static void match(struct run *r)
         if (w->required && (drv < 0 || weight(r, i, pw) < weight(r, drv, pw)))
             drv = i;
     }
+    *pw_out = pw;
+    *nreq_out = nreq;
+    return drv;
+}
+
+/* Runs the words against the candidates: the driver first, the completed last word pw (when
+ * set and not the driver) last. */
+static void match_words(struct run *r, int drv, int pw)
+{
     drive(r, &r->words[drv]);
     close_word(r, drv, 1);
-    for (int i = 0; i < nw && r->nc; i++) { /* pw, when set, is the last word: it goes last */
+    for (int i = 0; i < r->q->nw && r->nc; i++) { /* pw, when set, is the last word */
         if (i == drv)
             continue;
         for (int k = 0; k < r->words[i].n; k++)
-            for (int li = 0; li <= r->tier; li++)
-                check_term(r, &r->x->terms[r->words[i].e[k].term].l[li], r->words[i].e[k].q);
+            for (int li = 0; li <= r->tier; li++) {
+                struct splist v = in_range(r, &r->x->terms[r->words[i].e[k].term].l[li]);
+                check_term(r, &v, r->words[i].e[k].q);
+            }
         if (i == pw) /* not the driver: its rarer completions are looked up in the titles */
             prefix_in_titles(r, r->q->last_raw);
         close_word(r, i, r->words[i].required);
     }
+}
+
+/* 1 when the run may be searched in ranges (ranged): its driver has postings past
+ * search_ranged_min, titles, alternative titles and people only, no filters, every credit
+ * above zero (so that every posting of a word is a match of it). */
+static int rangeable(const struct run *r, int drv)
+{
+    const struct search_weights *w = r->w;
+    if (search_exhaustive || r->tier || filtered(r) || r->words[drv].df < search_ranged_min ||
+        !(w->f_title > 0 && w->f_alt > 0 && w->f_people > 0))
+        return 0;
+    for (int i = 0; i < r->q->nw; i++)
+        for (int k = 0; k < r->words[i].n; k++)
+            if (!(r->words[i].e[k].q > 0))
+                return 0;
+    return 1;
+}
+
+/* Marks the documents of word i (tier 0) in bits (cleared first). */
+static void word_bits(const struct run *r, int i, uint64_t *bits, size_t nw64)
+{
+    const struct word *w = &r->words[i];
+    memset(bits, 0, nw64 * sizeof *bits);
+    for (int e = 0; e < w->n; e++) {
+        const struct splist *l = &r->x->terms[w->e[e].term].l[0];
+        for (uint32_t k = 0; k < l->n; k++) {
+            uint32_t d = l->p[k] >> SP_SHIFT;
+            bits[d >> 6] |= 1ULL << (d & 63);
+        }
+    }
+}
+
+/* A search whose driving word drv matches many titles: the matches (every required word)
+ * are marked in a bitmap (their number, and the facets on the same even sample as count_all),
+ * then the words are matched and ranked range by range of search_range_docs documents, which
+ * come in static order (search_index_compact); it stops before a range when the best score
+ * any of its documents or later ones could reach (the best text any candidate can have, the
+ * ranges' best popularity and year) is below the lowest hit kept. The same hits as the whole
+ * search. 0 without searching when the completed last word pw would look its rarer
+ * completions up in the titles (few candidates: the whole search is quick). */
+static int ranged(struct run *r, int drv, int pw, struct search_result *out)
+{
+    const struct search_index *x = r->x;
+    const struct search_weights *w = r->w;
+    size_t nw64 = ((size_t)x->ndocs + 63) / 64, nc = 0;
+    mbits.w = oc_grow(mbits.w, &mbits.cap, 2 * nw64 + 1, sizeof *mbits.w);
+    uint64_t *bits = mbits.w, *other = mbits.w + nw64;
+    if (pw == drv) /* the driver's completions are not looked up in titles */
+        pw = -1;
+    word_bits(r, drv, bits, nw64);
+    for (int i = 0; i < r->q->nw; i++) { /* the required words but pw */
+        if (i == drv || i == pw || !r->words[i].required)
+            continue;
+        word_bits(r, i, other, nw64);
+        for (size_t j = 0; j < nw64; j++)
+            bits[j] &= other[j];
+    }
+    if (pw >= 0) {
+        for (size_t j = 0; j < nw64; j++)
+            nc += (size_t)__builtin_popcountll(bits[j]);
+        if (nc <= search_prefix_title_cands)
+            return 0;
+        word_bits(r, pw, other, nw64);
+        for (size_t j = 0; j < nw64; j++)
+            bits[j] &= other[j];
+        nc = 0;
+    }
+    for (size_t i = 0; i < nw64; i++) {
+        nc += (size_t)__builtin_popcountll(bits[i]);
+        bits[i] &= ~x->dead[i];
+        out->total += (uint32_t)__builtin_popcountll(bits[i]);
+    }
+    struct counts *k = counts_new(r);
+    size_t step = nc > FACET_EXACT ? (nc + FACET_EXACT - 1) / FACET_EXACT : 1;
+    size_t since = step - 1; /* as count_all: every step-th match, the first counted */
+    for (size_t i = 0; k && i < nw64; i++) {
+        size_t c = (size_t)__builtin_popcountll(bits[i]);
+        if (since + c < step) {
+            since += c;
+            continue;
+        }
+        for (uint64_t v = bits[i]; v; v &= v - 1)
+            if (++since == step) {
+                count_doc(x, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(v)), k);
+                since = 0;
+            }
+    }
+    out->facets_sampled = step > 1;
+    if (k && step > 1)
+        scale_counts(x, k, (uint32_t)step);
+    /* the best text any candidate can have: every word at its best quality, best field */
+    double fmax = w->f_title > w->f_alt ? w->f_title : w->f_alt, tb = 0;
+    fmax = fmax > w->f_people ? fmax : w->f_people;
+    for (int i = 0; i < r->q->nw; i++) {
+        double best = 0;
+        for (int e = 0; e < r->words[i].n; e++)
+            best = r->words[i].e[e].q > best ? r->words[i].e[e].q : best;
+        tb += best * fmax;
+    }
+    size_t nbl = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
+    double *suf = oc_malloc((nbl + 1) * sizeof *suf);
+    suf[nbl] = -1;
+    for (size_t b = nbl; b-- > 0;) {
+        double ub = block_bound(r, (uint32_t)b, (float)tb + 1e-6f);
+        suf[b] = ub > suf[b + 1] ? ub : suf[b + 1];
+    }
+    struct search_hit heap[SEARCH_LIMIT_MAX];
+    int n = 0;
+    r->ranged = 1;
+    for (uint32_t lo = 0; lo < x->ndocs; lo += search_range_docs) {
+        if (n == r->q->limit && suf[lo >> SBLOCK_SHIFT] < heap[0].score)
+            break;
+        r->lo = lo;
+        r->hi = x->ndocs - lo > search_range_docs ? lo + search_range_docs : x->ndocs;
+        r->nc = 0;
+        match_words(r, drv, -1); /* past search_prefix_title_cands: no titles read */
+        rank_blocks(r, heap, &n);
+    }
+    r->ranged = 0;
+    free(suf);
+    hits_out(r, heap, n, k, out);
+    return 1;
+}
+
+/* Runs the words against the candidates, or the whole ranged search (then 1). */
+static int match(struct run *r, struct search_result *out)
+{
+    int pw, nreq, drv = pick(r, &pw, &nreq);
+    (void)nreq;
+    if (rangeable(r, drv) && ranged(r, drv, pw, out))
+        return 1;
+    match_words(r, drv, pw);
+    return 0;
 }
 
 /* Clears the candidates for another tier. */
@@ -808,15 +1075,15 @@ int search_run(const struct search_index *x, const struct search_query *q,
             goto out;
     for (r.tier = 0; r.tier < 2; r.tier++) { /* descriptions only when titles give too few */
         memset(out, 0, sizeof *out);
-        match(&r);
-        rank(&r, out);
+        if (!match(&r, out))
+            rank(&r, out);
         reset(&r);
         if (out->total >= (uint32_t)q->limit)
             break;
     }
 out:
     free(r.words);
-    free(r.c);
+    scratch_trim();
     return 0;
 }
 

@@ -158,9 +158,13 @@ void search_index_destroy(struct search_index *x);
 int search_index_put(struct search_index *x, const struct search_title *t);
 /* Removes the title id: 0, or OC_ENOTFOUND. */
 int search_index_delete(struct search_index *x, const char *id);
-/* Drops the slots of replaced and deleted titles: renumbers the live documents (in order)
- * and rewrites every posting list. Returns the slots dropped. Writers' exclusion, as put. */
+/* Drops the slots of replaced and deleted titles and renumbers the live documents in static
+ * order (popularity, then year, both descending; then the previous order), rewriting every
+ * posting list, so that the best documents come first in every list and ranking blocks are
+ * of like documents. Returns the slots dropped. Writers' exclusion, as put. */
 size_t search_index_compact(struct search_index *x);
+/* Document slots not yet in static order (added since the last compaction). */
+size_t search_index_unordered(const struct search_index *x);
 /* Document slots held by replaced or deleted titles. */
 size_t search_index_dead(const struct search_index *x);
 /* Live titles. */

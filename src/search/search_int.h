@@ -87,6 +87,13 @@ struct sblock {
     int16_t year;  /* the latest year */
 };
 
+/* The most frequent completions of every prefix of 1 and 2 bytes, kept as terms gain postings
+ * (a term's postings only grow until the index is compacted, which rebuilds them), so that
+ * as-you-type queries of one or two letters read a short list instead of scanning the terms.
+ * Order: more postings first, then the term's bytes. */
+#define SPTOP_1 4 /* completions kept for a 1-byte prefix */
+#define SPTOP_2 8 /* for a 2-byte prefix */
+
 #define SFEAT_LPOP_SCALE 1800.0 /* sfeat.lpop = log1p(popularity) * this, rounded */
 
 /* What ranking reads of a document, packed apart from the documents so that scoring many
@@ -95,6 +102,14 @@ struct sfeat {
     uint16_t lpop;   /* log1p(popularity), scaled */
     int16_t year;    /* 0: unknown */
     uint16_t ntitle; /* title tokens, a leading article left out */
+};
+
+/* What facet counting reads of a document, packed apart so that counting thousands of
+ * matches reads one small record each instead of the document's blob. */
+#define SFACET_GENRES 3
+struct sfacet {
+    uint16_t genre[SFACET_GENRES]; /* genre tag id + 1, 0: none */
+    uint16_t lk; /* (language tag id + 1) << 3 | 4 when more genres (in the blob) | kind */
 };
 
 struct search_index {
@@ -118,11 +133,16 @@ struct search_index {
     size_t blob_bytes;  /* bytes of live blobs */
     struct sfeat *feat; /* by document */
     size_t feat_cap;
+    struct sfacet *facet; /* by document */
+    size_t facet_cap;
     uint16_t max_lpop;     /* the largest sfeat.lpop */
     struct sblock *blocks; /* by document >> SBLOCK_SHIFT */
     size_t blocks_cap;
-    uint64_t *dead; /* a bit per document slot: replaced or deleted */
+    uint32_t ordered; /* slots [0, ordered) are in static order (search_index_compact) */
+    uint64_t *dead;   /* a bit per document slot: replaced or deleted */
     size_t dead_cap;
+    uint32_t *ptop1; /* [256][SPTOP_1] term id + 1, 0 empty (see SPTOP_1) */
+    uint32_t *ptop2; /* [65536][SPTOP_2] */
     /* the writer's scratch */
     struct search_toks *toks;
     uint64_t *pairs; /* term << 32 | fields, for one document */
@@ -142,6 +162,29 @@ static inline const char *search_term_str(const struct search_index *x, uint32_t
 uint32_t search_term_intern(struct search_index *x, const char *s, size_t n);
 /* Re-creates the term hash from the terms (after a snapshot is read). */
 void search_index_rehash(struct search_index *x);
+/* Sets x->ordered to the slots from the first that are in static order (after a read). */
+void search_index_find_ordered(struct search_index *x);
+/* 1 when term a ranks before term b as a completion: more postings, then bytes. */
+int search_term_before(const struct search_index *x, uint32_t a, uint32_t b);
+/* Re-creates the 1- and 2-byte prefix completions from every term (after a snapshot is read
+ * or the index compacted). */
+void search_ptop_rebuild(struct search_index *x);
+/* The kept completions of prefix p of 1 or 2 bytes (pl): up to SPTOP_1 or SPTOP_2 slots of
+ * term id + 1, 0 ending the list early. */
+static inline const uint32_t *search_ptop(const struct search_index *x, const char *p, size_t pl)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return pl == 1 ? x->ptop1 + (size_t)u[0] * SPTOP_1
+                   : x->ptop2 + ((size_t)u[0] << 8 | u[1]) * SPTOP_2;
+}
+/* Test hook: when set, searches take no shortcut (every candidate scored, every completion
+ * scanned), the reference the shortcuts are checked against. */
+extern int search_exhaustive;
+/* Postings of a query's lone required word from which it is searched range by range (32768),
+ * and the documents of a range (65536, a multiple of the ranking block); tests lower them. */
+extern uint32_t search_ranged_min, search_range_docs;
+/* Candidates up to which the titles are read for rarer completions of the last word (4000). */
+extern uint32_t search_prefix_title_cands;
 /* The document number of id, or UINT32_MAX. */
 uint32_t search_doc_find(const struct search_index *x, const char *id);
 /* Adds doc slot d (live, blob set) to the id hash. */

@@ -376,6 +376,8 @@ int search_snapshot_read(const char *path, struct search_index **out, int64_t *g
     if (read_head(&c, x, gen) || read_terms(&c, x) || read_dicts(&c, x) || read_docs(&c, x))
         goto out;
     search_index_rehash(x);
+    search_ptop_rebuild(x);
+    search_index_find_ordered(x);
     *out = x;
     x = NULL;
     rc = 0;

@@ -2,7 +2,8 @@
 # Catalog search over real HTTP: titles in as a JSON array and as NDJSON (admin only), search
 # as a viewer (typos, prefixes, filters, facets), 401/403 by role, refusals naming the field,
 # replacement and deletion becoming searchable at once, and restarts: after a clean stop (the
-# snapshot) and after kill -9 (the snapshot plus the rows written after it).
+# snapshot) and after kill -9 (the snapshot plus the rows written after it); the snapshot
+# timer putting new titles in static order and compacting replaced ones.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ADM=$(new_token "$D" admin search-admin)
@@ -110,18 +111,25 @@ t_check "delete survives kill -9" "" "$(ids 'q=amelie')"
 t_check "older titles too" m1 "$(ids 'q=matrix')"
 stop_server TERM
 
-# --- the snapshot timer compacts once replaced titles hold a quarter of the slots ---
+# --- the snapshot timer puts new titles in static order, and compacts once replaced titles
+# hold a quarter of the slots ---
 start_server "$D" --set search.snapshot_interval_s=1 || exit 1
-many() { # many WORD: 1,200 titles c0..c1199 named "WORD N" as NDJSON
-    for i in $(seq 0 1199); do printf '{"id":"c%d","title":"%s %d"}\n' "$i" "$1" "$i"; done
+many() { # many WORD: 1,200 titles c0..c1199 named "WORD N", popularity N, as NDJSON
+    for i in $(seq 0 1199); do printf '{"id":"c%d","title":"%s %d","popularity":%d}\n' "$i" "$1" "$i" "$i"; done
 }
 t_check "1,200 titles" 200 "$(post "$(many alpha)")"
+for _ in $(seq 1 50); do grep -q "put in static order" "$T_TMP/server.log" && break; sleep 0.1; done
+t_contains "put in static order (with the 3 slots of the earlier replacement and deletions)" "3 slots of replaced or deleted titles dropped" "$(cat "$T_TMP/server.log")"
+t_check "ranked the same: most popular first" "c1199 c1198 c1197" "$(ids 'q=alpha&limit=3')"
+t_check "a rare one" c77 "$(ids 'q=alpha%2077&prefix=false')"
+t_check "the earlier titles" m1 "$(ids 'q=matrix')"
 t_check "all replaced" "0 1200" "$(post "$(many omega)" >/dev/null; jq -r '"\(.added) \(.replaced)"' <<<"$(body)")"
-for _ in $(seq 1 50); do grep -q "compacted the index" "$T_TMP/server.log" && break; sleep 0.1; done
-t_contains "compacted (with the 3 slots of the earlier replacement and deletions)" "compacted the index: 1203 slots" "$(cat "$T_TMP/server.log")"
+for _ in $(seq 1 50); do grep -q "1200 slots of replaced" "$T_TMP/server.log" && break; sleep 0.1; done
+t_contains "compacted" "1200 slots of replaced or deleted titles dropped" "$(cat "$T_TMP/server.log")"
 t_check "old words gone" 0 "$(search 'q=alpha' >/dev/null; jq -r .total <<<"$(body)")"
 t_check "new words found" 1200 "$(search 'q=omega' >/dev/null; jq -r .total <<<"$(body)")"
 t_check "one of them" c77 "$(ids 'q=omega%2077&prefix=false')"
+t_check "most popular first" "c1199 c1198" "$(ids 'q=omega&limit=2')"
 stop_server TERM
 start_server "$D" || exit 1
 t_check "compacted snapshot read back" c77 "$(ids 'q=omega%2077&prefix=false')"

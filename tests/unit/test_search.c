@@ -10,6 +10,7 @@
 #include "t.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static struct search_toks toks;
@@ -334,6 +335,16 @@ static void test_facets(void)
     T_EQ_INT(res.nlanguage, 1);
     T_EQ_STR(res.language[0].value, "en");
     T_EQ_INT(res.language[0].count, 2);
+    /* more genres than the packed facet record holds: the rest are read from the title */
+    struct spec g = {"g1", "Genre Soup", NULL, "drama|crime|war|noir|zed", "de", NULL, NULL,
+                     2010, SEARCH_LIVE,  1};
+    T_EQ_INT(put(x, &g), 0);
+    ids(x, "q=genre soup");
+    T_EQ_INT(res.ngenre, 5);
+    T_EQ_STR(res.genre[4].value, "zed");
+    T_EQ_INT(res.genre[4].count, 1);
+    T_EQ_STR(res.kind[0].value, "live");
+    T_EQ_STR(res.language[0].value, "de");
     search_index_destroy(x);
 }
 
@@ -548,6 +559,184 @@ static void test_synonym_setting(void)
     T_CONTAINS(err, "\"sci fi\"");
 }
 
+/* ---- the shortcuts against the exhaustive search ---- */
+
+static uint64_t rnd_state;
+static uint32_t rnd(uint32_t n)
+{
+    rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(rnd_state >> 33) % n;
+}
+
+static char vocab[300][12];
+
+/* A word of the random vocabulary, frequent ones (the short ones first) far more often. */
+static const char *rnd_word(void)
+{
+    uint32_t a = rnd(300);
+    return vocab[a * rnd(300) / 300];
+}
+
+static void rnd_vocab(void)
+{
+    static const char *syl[] = {"a",  "o",  "sh", "ta", "ri", "gr", "ais", "tr",
+                                "ol", "ka", "me", "st", "un", "pl", "ei",  "z"};
+    for (int i = 0; i < 300; i++) {
+        int n = i < 12 ? 1 : 1 + (int)rnd(4);
+        vocab[i][0] = 0;
+        for (int k = 0; k < n; k++)
+            strcat(vocab[i], syl[rnd(16)]);
+    }
+}
+
+/* Puts random title id i (or replaces it). */
+static void rnd_put(struct search_index *x, int i)
+{
+    static const char *genres[] = {"drama", "comedy", "action", "horror", "scifi", "kids"};
+    static const char *langs[] = {"en", "fr", "de"};
+    char id[16], title[128] = "", people[64];
+    int nw = 1 + (int)rnd(5);
+    for (int k = 0; k < nw; k++) {
+        strcat(title, k ? " " : "");
+        strcat(title, rnd_word());
+    }
+    snprintf(id, sizeof id, "t%d", i);
+    snprintf(people, sizeof people, "%s %s", rnd_word(), rnd_word());
+    struct spec s = {id,
+                     title,
+                     people,
+                     genres[rnd(6)],
+                     langs[rnd(3)],
+                     rnd(4) ? NULL : rnd_word(),
+                     NULL,
+                     rnd(8) ? 1950 + (int)rnd(76) : 0,
+                     (int)rnd(SEARCH_KINDS),
+                     rnd(3) ? (double)rnd(1000000) / (1 + rnd(1000)) : 0};
+    T_TRUE(put(x, &s) >= 0);
+}
+
+/* A random query: words of the vocabulary, a typo sometimes, the last word cut sometimes,
+ * a filter sometimes. */
+static void rnd_query(char *out, size_t n)
+{
+    char q[200] = "";
+    int nw = 1 + (int)rnd(3);
+    for (int k = 0; k < nw; k++) {
+        char w[16];
+        snprintf(w, sizeof w, "%s", rnd_word());
+        size_t l = strlen(w);
+        if (l >= 4 && rnd(3) == 0) { /* a transposition */
+            char c = w[1];
+            w[1] = w[2];
+            w[2] = c;
+        }
+        if (k == nw - 1 && rnd(2))
+            w[1 + rnd((uint32_t)(l < 3 ? l : 3))] = 0;
+        strcat(q, k ? " " : "");
+        strcat(q, w);
+    }
+    static const char *filters[] = {"",
+                                    "",
+                                    "",
+                                    "&genre=drama",
+                                    "&year_min=2000",
+                                    "&kind=series",
+                                    "&language=fr",
+                                    "&prefix=false"};
+    snprintf(out, n, "q=%s&limit=%u%s", q, 1 + rnd(30), filters[rnd(8)]);
+}
+
+/* Runs qs with and without the shortcuts: the same hits in the same order with the same
+ * scores, the same total and facets. */
+static void same_as_exhaustive(const struct search_index *x, const char *qs)
+{
+    static struct search_result a, b;
+    struct search_query q;
+    struct search_weights w;
+    char err[200];
+    T_EQ_INT(parse_q(qs, &q, err, sizeof err), 0);
+    search_weights_default(&w);
+    search_exhaustive = 0;
+    search_run(x, &q, NULL, &w, 2025, &a);
+    search_exhaustive = 1;
+    search_run(x, &q, NULL, &w, 2025, &b);
+    search_exhaustive = 0;
+    int same = a.nhits == b.nhits && a.total == b.total && a.ngenre == b.ngenre &&
+               a.nyear == b.nyear && a.nkind == b.nkind && a.nlanguage == b.nlanguage;
+    for (int i = 0; same && i < a.nhits; i++)
+        same = a.hits[i].doc == b.hits[i].doc && a.hits[i].score == b.hits[i].score;
+    for (int i = 0; same && i < a.ngenre; i++)
+        same =
+            a.genre[i].count == b.genre[i].count && strcmp(a.genre[i].value, b.genre[i].value) == 0;
+    for (int i = 0; same && i < a.nyear; i++)
+        same = a.year[i].count == b.year[i].count && a.year[i].year == b.year[i].year;
+    if (!same)
+        fprintf(stderr, "differs from the exhaustive search: %s (%d/%d hits, total %u/%u)\n", qs,
+                a.nhits, b.nhits, a.total, b.total);
+    T_TRUE(same);
+}
+
+/* The kept completions of short prefixes equal the ones rebuilt from every term. */
+static void ptop_as_rebuilt(struct search_index *x)
+{
+    size_t n1 = 256 * SPTOP_1 * sizeof *x->ptop1, n2 = 65536 * SPTOP_2 * sizeof *x->ptop2;
+    uint32_t *a = malloc(n1), *b = malloc(n2);
+    memcpy(a, x->ptop1, n1);
+    memcpy(b, x->ptop2, n2);
+    search_ptop_rebuild(x);
+    T_TRUE(memcmp(a, x->ptop1, n1) == 0);
+    T_TRUE(memcmp(b, x->ptop2, n2) == 0);
+    free(a);
+    free(b);
+}
+
+static void test_shortcuts_match_exhaustive(void)
+{
+    struct search_index *x = search_index_new();
+    char qs[300];
+    rnd_state = 21;
+    rnd_vocab();
+    for (int i = 0; i < 12000; i++)
+        rnd_put(x, i);
+    for (int i = 0; i < 1500; i++) /* replacements and deletions leave dead slots */
+        if (rnd(2)) {
+            rnd_put(x, (int)rnd(12000));
+        } else {
+            snprintf(qs, sizeof qs, "t%u", rnd(12000));
+            search_index_delete(x, qs);
+        }
+    ptop_as_rebuilt(x);
+    search_ranged_min = 300; /* words in 300 titles or more are searched range by range */
+    search_range_docs = 1024;
+    search_prefix_title_cands = 400;
+    const char *fixed[] = {"q=a",
+                           "q=s",
+                           "q=sh",
+                           "q=t",
+                           "q=ta",
+                           "q=the a",
+                           "q=o o",
+                           "q=gr&limit=30",
+                           "q=shta&limit=5",
+                           "q=a sh&limit=20"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        same_as_exhaustive(x, fixed[i]);
+    for (int i = 0; i < 400; i++) {
+        rnd_query(qs, sizeof qs);
+        same_as_exhaustive(x, qs);
+    }
+    search_index_compact(x);
+    ptop_as_rebuilt(x);
+    for (int i = 0; i < 200; i++) {
+        rnd_query(qs, sizeof qs);
+        same_as_exhaustive(x, qs);
+    }
+    search_ranged_min = 32768;
+    search_range_docs = 65536;
+    search_prefix_title_cands = 4000;
+    search_index_destroy(x);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_folding_case_punctuation),
     T_CASE(test_numbers),
@@ -568,6 +757,7 @@ static const struct t_case cases[] = {
     T_CASE(test_body_parser),
     T_CASE(test_query_parser),
     T_CASE(test_synonym_setting),
+    T_CASE(test_shortcuts_match_exhaustive),
     {0},
 };
 
