@@ -186,6 +186,9 @@ static int start_modules(struct server *srv)
     oc_buf_init(&sel, 4096);
     oc_buf_init(&names, 4096);
     oc_buf_printf(&sel, "builtin,auth,%s", srv->cfg.modules); /* these two always run */
+    /* ingest folds into the qoe module's cube: `--modules ingest` (a collector) runs both */
+    if (oc_module_listed(srv->cfg.modules, "ingest") && !oc_module_listed(srv->cfg.modules, "qoe"))
+        oc_buf_puts(&sel, ",qoe");
     int rc = oc_app_start(&srv->app, oc_modules,
                           strcmp(srv->cfg.modules, "all") == 0 ? "all" : sel.data);
     for (int i = 0; i < srv->app.nrunning; i++) {

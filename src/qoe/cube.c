@@ -72,6 +72,18 @@ const struct oc_setting qoe_cube_settings[] = {
      F(query_max_answer_bytes), NULL,
      "bytes of JSON one GET /v1/qoe answer may have (estimated before the query runs, checked "
      "while it is written); past it 422"},
+    {"qoe.clickhouse_url", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_url), NULL,
+     "ClickHouse's HTTP interface (http://host:8123) for qoe.clickhouse_ship and "
+     "qoe.clickhouse_query; empty: the embedded store only (docs/internals/scale.md)"},
+    {"qoe.clickhouse_table", OC_SETTING_STR, "oncue_minutes", 0, 0, NULL, F(clickhouse_table), NULL,
+     "the ClickHouse table of minutes (created when missing; a Distributed table over"
+     " shards for queries, see docs/internals/scale.md)"},
+    {"qoe.clickhouse_ship", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_ship), NULL,
+     "a collector: every closed minute stored here is also inserted into ClickHouse (one "
+     "RowBinary insert a minute, idempotent by batch id)"},
+    {"qoe.clickhouse_query", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_query), NULL,
+     "GET /v1/qoe answers from ClickHouse (every collector's minutes) instead of this "
+     "process's cube"},
     {0},
 };
 

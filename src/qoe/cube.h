@@ -64,6 +64,10 @@ struct qoe_cube_opts {
     int64_t retention_days;           /* stored rows older than this are deleted */
     int64_t query_max_cells;          /* qoe.query_max_cells: groups x points of one answer */
     int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
+    const char *clickhouse_url;       /* qoe.clickhouse_url: "" without ClickHouse */
+    const char *clickhouse_table;     /* qoe.clickhouse_table */
+    int clickhouse_ship;              /* qoe.clickhouse_ship: closed minutes go to ClickHouse */
+    int clickhouse_query;             /* qoe.clickhouse_query: GET /v1/qoe reads ClickHouse */
 };
 
 /* One leaf of one closed minute: everything the formulas of docs/contracts.md "Metrics" need
