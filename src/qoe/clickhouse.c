@@ -40,6 +40,7 @@
 #define CH_TIMEOUT_S    30        /* one request to ClickHouse */
 #define CH_SHIP_MINUTES 10        /* minutes read from the store per pass */
 #define CH_MAX_ANSWER   (1 << 30) /* bytes of one SELECT's answer */
+#define CH_MAX_SPAN     (1 << 22) /* minutes one answer may span (8 years: a 32 MB ring) */
 #define CH_META_UPTO    "qoe.clickhouse_shipped_upto"
 #define CH_META_ID      "qoe.collector_id"
 
@@ -301,8 +302,14 @@ static int ship_minute(struct qoe_ch *ch, const struct stored *sm, char *err, si
         oc_buf_init(&body, (size_t)1 << 31);
         encode_minute(&body, ch->cube, m, batch);
         snprintf(sql, sizeof sql, "INSERT INTO %s FORMAT RowBinary", ch->table);
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = ch_post(ch->url, sql, body.data ? body.data : "", body.len, NULL, err, errlen);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         if (rc == 0) {
+            oc_log(OC_LOG_INFO, "qoe: minute %lld shipped: %u rows, %zu bytes in %.1f ms",
+                   (long long)sm->t, m->nrows, body.len,
+                   (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
             ch->inserts++;
             ch->rows += m->nrows;
         }
@@ -512,6 +519,15 @@ static int got_cmp(const void *a, const void *b)
     return x->r.leaf < y->r.leaf ? -1 : x->r.leaf > y->r.leaf;
 }
 
+/* The dimensions the answer keeps: those q groups or filters by. */
+static void query_keep(const struct qoe_query *q, int *keep)
+{
+    for (int i = 0; i < q->ngroup; i++)
+        keep[q->group_by[i]] = 1;
+    for (int i = 0; i < q->nfilters; i++)
+        keep[q->filters[i].dim] = 1;
+}
+
 /* The SELECT of q: sums per minute and per value of the dimensions kept (keep[d]). */
 static void build_select(struct oc_buf *b, const char *table, const struct qoe_query *q,
                          const int *keep)
@@ -546,10 +562,10 @@ static void build_select(struct oc_buf *b, const char *table, const struct qoe_q
 }
 
 /* Reads the answer into rows of cube c (interning the values kept): 0, or OC_EIO. */
-static int read_answer(struct qoe_cube *c, const struct oc_buf *ans, const int *keep,
+static int read_answer(struct qoe_cube *c, const char *data, size_t len, const int *keep,
                        struct got **rows, size_t *nrows, uint32_t **sk, size_t *nsk)
 {
-    struct rb_in in = {(const uint8_t *)ans->data, (const uint8_t *)ans->data + ans->len, 0};
+    struct rb_in in = {(const uint8_t *)data, (const uint8_t *)data + len, 0};
     size_t cap = 0, skcap = 0;
     *rows = NULL;
     *sk = NULL;
@@ -645,15 +661,62 @@ static void install(struct qoe_cube *c, struct got *rows, size_t n, const uint32
     }
 }
 
+struct qoe_cube *qoe_ch_answer_cube(const char *data, size_t len, const struct qoe_query *q,
+                                    const struct qoe_cube_opts *opts, char *err, size_t errlen)
+{
+    int keep[BEACON_NDIMS] = {0};
+    struct got *rows = NULL;
+    uint32_t *sk = NULL;
+    size_t nrows = 0, nsk = 0;
+    struct qoe_cube_opts o = *opts;
+    query_keep(q, keep);
+    /* two passes: the first finds the minutes answered, which size the ring of the second */
+    o.max_values_per_dim = (uint32_t)(len / 32 + 16);
+    o.max_leaves = (uint32_t)(len / 32 + 16);
+    o.memory_minutes = 1;
+    struct qoe_cube *c = qoe_cube_new(&o, NULL);
+    int rc = read_answer(c, data, len, keep, &rows, &nrows, &sk, &nsk);
+    for (size_t i = 0; rc == 0 && i < nrows; i++)
+        if (rows[i].t < q->from || rows[i].t >= q->to || rows[i].t % 60)
+            rc = OC_EIO; /* not a minute of the range asked */
+    if (rc == 0 && nrows) {
+        qsort(rows, nrows, sizeof *rows, got_cmp);
+        int64_t span = (rows[nrows - 1].t - rows[0].t) / 60 + 1;
+        for (size_t i = 1; i < nrows; i++)
+            if (got_cmp(&rows[i - 1], &rows[i]) == 0)
+                rc = OC_EIO; /* a minute and group answered twice */
+        if (span > CH_MAX_SPAN)
+            rc = OC_EIO;
+        qoe_cube_destroy(c);
+        c = NULL;
+        free(rows);
+        free(sk);
+        rows = NULL;
+        sk = NULL;
+        if (rc == 0) {
+            o.memory_minutes = span;
+            c = qoe_cube_new(&o, NULL);
+            rc = read_answer(c, data, len, keep, &rows, &nrows, &sk, &nsk);
+            qsort(rows, nrows, sizeof *rows, got_cmp);
+            install(c, rows, nrows, sk);
+        }
+    }
+    free(rows);
+    free(sk);
+    if (rc != 0) {
+        snprintf(err, errlen, "clickhouse: the answer is not the minutes asked for in RowBinary");
+        qoe_cube_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
 int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts *opts,
                  const struct qoe_query *q, struct qoe_cube **cube, struct qoe_result **out,
                  char *err, size_t errlen)
 {
     int keep[BEACON_NDIMS] = {0};
     struct oc_buf sql, ans;
-    struct got *rows = NULL;
-    uint32_t *sk = NULL;
-    size_t nrows = 0, nsk = 0;
     char u[1024];
     *cube = NULL;
     *out = NULL;
@@ -663,42 +726,15 @@ int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts 
     snprintf(u, sizeof u, "%s", url);
     if (u[0] && u[strlen(u) - 1] == '/')
         u[strlen(u) - 1] = 0;
-    for (int i = 0; i < q->ngroup; i++)
-        keep[q->group_by[i]] = 1;
-    for (int i = 0; i < q->nfilters; i++)
-        keep[q->filters[i].dim] = 1;
+    query_keep(q, keep);
     oc_buf_init(&sql, 1 << 20);
     oc_buf_init(&ans, CH_MAX_ANSWER);
     build_select(&sql, table, q, keep);
     rc = ch_post(u, sql.data, NULL, 0, &ans, err, errlen);
     if (rc == 0) {
-        struct qoe_cube_opts o = *opts;
-        o.max_values_per_dim = (uint32_t)(ans.len / 32 + 16);
-        o.max_leaves = (uint32_t)(ans.len / 32 + 16);
-        o.memory_minutes = 1;
-        struct qoe_cube *c = qoe_cube_new(&o, NULL);
-        rc = read_answer(c, &ans, keep, &rows, &nrows, &sk, &nsk);
-        if (rc == 0 && nrows) {
-            qsort(rows, nrows, sizeof *rows, got_cmp);
-            /* the ring spans exactly the minutes answered */
-            int64_t span = (rows[nrows - 1].t - rows[0].t) / 60 + 1;
-            qoe_cube_destroy(c);
-            o.memory_minutes = span;
-            c = qoe_cube_new(&o, NULL);
-            free(rows);
-            free(sk);
-            rc = read_answer(c, &ans, keep, &rows, &nrows, &sk, &nsk);
-            qsort(rows, nrows, sizeof *rows, got_cmp);
-            install(c, rows, nrows, sk);
-        }
-        if (rc == 0)
-            rc = qoe_query_run(c, q, out, err, errlen);
-        else
-            snprintf(err, errlen, "clickhouse: the answer does not read as RowBinary");
-        *cube = c;
+        *cube = qoe_ch_answer_cube(ans.data ? ans.data : "", ans.len, q, opts, err, errlen);
+        rc = *cube ? qoe_query_run(*cube, q, out, err, errlen) : OC_EDB;
     }
-    free(rows);
-    free(sk);
     oc_buf_free(&sql);
     oc_buf_free(&ans);
     return rc == OC_EIO ? OC_EDB : rc;

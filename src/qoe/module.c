@@ -485,9 +485,16 @@ static void close_timer(struct oc_app *app, void *state)
 /* Every minute: roll stored minutes up and apply retention. */
 static void compact_timer(struct oc_app *app, void *state)
 {
+    struct qoe_module_state *ms = state;
+    int64_t now = oc_clock_now_s(app->clock);
+    if (ms->ch) { /* a collector rolls up and deletes only minutes ClickHouse has */
+        struct qoe_ch_stats st;
+        qoe_ch_stats(ms->ch, &st);
+        if (st.shipped_upto + ms->o.rollup_5m_after_s < now)
+            now = st.shipped_upto + ms->o.rollup_5m_after_s;
+    }
     if (app->store)
-        qoe_cube_compact(((struct qoe_module_state *)state)->cube, app->store,
-                         oc_clock_now_s(app->clock));
+        qoe_cube_compact(ms->cube, app->store, now);
 }
 
 static void qoe_stop(struct oc_app *app, void *state)

@@ -107,6 +107,14 @@ int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts 
                  const struct qoe_query *q, struct qoe_cube **cube, struct qoe_result **out,
                  char *err, size_t errlen);
 
+/* The throwaway cube of a ClickHouse answer to q (len bytes of RowBinary: the SELECT of
+ * qoe_ch_query): its rows become the closed minutes, by minute and by the values of the
+ * dimensions q groups or filters by. NULL with why in err when the bytes are not such an
+ * answer (a row outside q's range, a minute and group twice, a value over the cap, cut
+ * short). Destroy with qoe_cube_destroy. */
+struct qoe_cube *qoe_ch_answer_cube(const char *data, size_t len, const struct qoe_query *q,
+                                    const struct qoe_cube_opts *opts, char *err, size_t errlen);
+
 /* The qoe module's state (module.c); the Prometheus API (prom.c) reads it too. */
 struct qoe_module_state {
     struct qoe_cube *cube;
