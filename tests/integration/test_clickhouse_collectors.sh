@@ -87,6 +87,20 @@ gen() { # gen B PART: batch B, PART 0 or 1 (that collector's sessions) or all
     }'
 }
 
+# CDN log lines (edge requests, no player) for minutes 1 to 4 only, so that some minutes
+# have edge columns and others not: genedge B PART, line I going to collector I % 2.
+genedge() {
+    awk -v t0="$T0" -v b="$1" -v part="$2" 'BEGIN {
+        if (b < 6 || b >= 30) exit;
+        for (i = 0; i < 4 + b % 3; i++) {
+            if (part != "all" && i % 2 != part) continue;
+            printf "{\"timestamp\":\"%.0f.%d00\",\"pop\":\"%s\",\"status\":%d,", \
+                   t0 / 1000 + b * 10 + i * 2, i, (i % 2 ? "AMS" : "FRA"), (i == 3 ? 503 : 200);
+            printf "\"cache_status\":\"%s\",\"ttfb_ms\":%d}\n", (i % 3 ? "HIT" : "MISS"), 10 + i * 7 + b;
+        }
+    }'
+}
+
 # post URL TOKEN FILE: prints the accepted count (empty when the post failed).
 post() {
     curl -s -m 20 -X POST "$1/v1/events" -H "Authorization: Bearer $2" --data-binary @"$3" |
@@ -94,6 +108,7 @@ post() {
 }
 
 acked_starts=0
+acked_edge=0
 killed=0
 for b in $(seq 0 $((NB - 1))); do
     gen "$b" all > "$T_TMP/all"
@@ -105,7 +120,16 @@ for b in $(seq 0 $((NB - 1))); do
         a=$(post "${!url_var}" "${!tok_var}" "$T_TMP/part")
         t_check "batch $b collector $n acknowledged" "$(wc -l < "$T_TMP/part")" "$a"
         acked_starts=$((acked_starts + $(grep -c '"type":"start"' "$T_TMP/part")))
+        genedge "$b" "$n" > "$T_TMP/edge"
+        [ -s "$T_TMP/edge" ] || continue
+        a=$(curl -s -m 20 -X POST "${!url_var}/v1/cdn-logs?format=fastly&region=EMEA" \
+            -H "Authorization: Bearer ${!tok_var}" --data-binary @"$T_TMP/edge" | jq -r .accepted)
+        t_check "batch $b collector $n: CDN log lines acknowledged" "$(wc -l < "$T_TMP/edge")" "$a"
+        acked_edge=$((acked_edge + a))
     done
+    genedge "$b" all > "$T_TMP/edge"
+    [ -s "$T_TMP/edge" ] && curl -s -m 20 -X POST "$E_URL/v1/cdn-logs?format=fastly&region=EMEA" \
+        -H "Authorization: Bearer $INGE" --data-binary @"$T_TMP/edge" > /dev/null
     if [ "$b" -eq 20 ]; then # mid-stream: minutes closed, shipped, open and logged
         kill -9 "$C0_PID"
         wait "$C0_PID" 2>/dev/null
@@ -145,6 +169,8 @@ t_check "ClickHouse holds exactly the acknowledged starts" "$acked_starts" \
     "$(ch_sql "SELECT sum(starts) FROM it_minutes FINAL WHERE $range")"
 t_check "... also without FINAL: no minute was inserted twice" "$acked_starts" \
     "$(ch_sql "SELECT sum(starts) FROM it_minutes WHERE $range")"
+t_check "ClickHouse holds exactly the acknowledged edge requests" "$acked_edge" \
+    "$(ch_sql "SELECT sum(edge_req) FROM it_minutes FINAL WHERE $range")"
 t_check "one batch per collector and minute" 12 \
     "$(ch_sql "SELECT uniqExact(batch) FROM it_minutes WHERE $range")"
 
@@ -173,7 +199,7 @@ edge_cache_miss_rate edge_origin_pulls edge_ttfb_ms"
 shapes=("step=60" "step=120&group_by=region,cdn" "step=360&group_by=device"
     "step=60&filter=region:EMEA,region:NA,cdn:fastly&group_by=device"
     "step=180&group_by=region,device&top=3" "step=60&filter=device:nosuch"
-    "step=120&from_shift=60")
+    "step=120&from_shift=60" "step=60&group_by=pop,region")
 compared=0
 for m in $metrics; do
     for s in "${shapes[@]}"; do
@@ -206,6 +232,10 @@ t_check "every metric and shape: ClickHouse answers as the embedded store ($n qu
 nonnull=$(curl -s -H "Authorization: Bearer $VIEWQ" \
     "$Q_URL/v1/qoe?metric=plays&from=$from&to=$want&step=360" | jq '.series[0].points[0][1]')
 t_check "the query node counts every acknowledged start" "$acked_starts" "$nonnull"
+t_check "... and every acknowledged edge request" "$acked_edge" \
+    "$(curl -s -H "Authorization: Bearer $VIEWQ" \
+        "$Q_URL/v1/qoe?metric=edge_requests&from=$from&to=$want&step=360" |
+        jq '.series[0].points[0][1]')"
 t_check "a bad metric is still 422 on the query node" 422 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEWQ" \
         "$Q_URL/v1/qoe?metric=nope&from=$from&to=$want")"
