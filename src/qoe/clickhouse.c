@@ -54,17 +54,28 @@ static const char *const ch_cols =
     "edge_origin UInt32, edge_ttfb_n UInt32, edge_ttfb_ms Int64, sk_bucket Array(UInt16), "
     "sk_count Array(UInt32)";
 
-int qoe_ch_valid(const char *url, const char *table, char *err, size_t errlen)
+/* 1 when s is a plain name: letters, digits, '_' and '.', 1 to 100 bytes. */
+static int plain_name(const char *s)
+{
+    return s[0] && strlen(s) <= 100 &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") ==
+               strlen(s);
+}
+
+int qoe_ch_valid(const char *url, const char *table, const char *cluster, char *err, size_t errlen)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         snprintf(err, errlen, "qoe.clickhouse_url: an http:// or https:// URL, got '%.80s'", url);
         return OC_EINVAL;
     }
-    if (!table[0] || strlen(table) > 100 ||
-        strspn(table, "abcdefghijklmnopqrstuvwxyz"
-                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != strlen(table)) {
+    if (!plain_name(table)) {
         snprintf(err, errlen, "qoe.clickhouse_table: letters, digits, '_' and '.', got '%.80s'",
                  table);
+        return OC_EINVAL;
+    }
+    if (cluster && cluster[0] && !plain_name(cluster)) {
+        snprintf(err, errlen, "qoe.clickhouse_cluster: letters, digits, '_' and '.', got '%.80s'",
+                 cluster);
         return OC_EINVAL;
     }
     return 0;
@@ -95,7 +106,8 @@ static int ch_post(const char *url, const char *query, const void *body, size_t 
         out = &sink;
     if (body) {
         char *q = curl_easy_escape(c, query, 0);
-        oc_buf_printf(&full, "%s/?query=%s", url, q ? q : "");
+        /* an insert into a Distributed table returns once every shard has its rows */
+        oc_buf_printf(&full, "%s/?insert_distributed_sync=1&query=%s", url, q ? q : "");
         curl_free(q);
     } else {
         oc_buf_printf(&full, "%s/", url);
@@ -124,14 +136,23 @@ static int ch_post(const char *url, const char *query, const void *body, size_t 
     return rc;
 }
 
-int qoe_ch_create(const char *url, const char *table, char *err, size_t errlen)
+int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err, size_t errlen)
 {
     char sql[2048];
+    int sharded = cluster && cluster[0];
     snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS %s (%s) ENGINE = ReplacingMergeTree "
+             "CREATE TABLE IF NOT EXISTS %s%s (%s) ENGINE = ReplacingMergeTree "
              "PARTITION BY toYYYYMMDD(t) ORDER BY (t, batch, row)",
-             table, ch_cols);
-    return ch_post(url, sql, NULL, 0, NULL, err, errlen);
+             table, sharded ? "_local" : "", ch_cols);
+    int rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
+    if (rc == 0 && sharded) { /* a batch (and its retry) lands on one shard: FINAL sees both */
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS %s AS %s_local ENGINE = Distributed(%s, "
+                 "currentDatabase(), %s_local, cityHash64(batch))",
+                 table, table, cluster, table);
+        rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
+    }
+    return rc;
 }
 
 /* RowBinary writers (little-endian, as ClickHouse reads them; this host is too). */
@@ -202,7 +223,7 @@ static void encode_minute(struct oc_buf *b, struct qoe_cube *c, const struct qoe
 /* ---- the shipper thread ---- */
 
 struct qoe_ch {
-    char url[1024], table[128];
+    char url[1024], table[128], cluster[128];
     struct qoe_cube *cube; /* borrowed */
     struct store *store;   /* borrowed */
     uint64_t collector;    /* this collector's id, kept in store_meta */
@@ -357,7 +378,7 @@ static void *ship_main(void *arg)
         int shipped = 0;
         pthread_mutex_unlock(&ch->mu);
         if (!created) {
-            created = qoe_ch_create(ch->url, ch->table, err, sizeof err) == 0;
+            created = qoe_ch_create(ch->url, ch->table, ch->cluster, err, sizeof err) == 0;
             if (!created) {
                 ch->failures++;
                 oc_log(OC_LOG_WARN, "qoe: cannot create %s: %s", ch->table, err);
@@ -377,7 +398,8 @@ static void *ship_main(void *arg)
     return NULL;
 }
 
-struct qoe_ch *qoe_ch_start(const char *url, const char *table, struct qoe_cube *c, struct store *s)
+struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *cluster,
+                            struct qoe_cube *c, struct store *s)
 {
     struct qoe_ch *ch = oc_calloc(1, sizeof *ch);
     int64_t id = 0, upto = 0;
@@ -386,6 +408,7 @@ struct qoe_ch *qoe_ch_start(const char *url, const char *table, struct qoe_cube 
     if (n && ch->url[n - 1] == '/')
         ch->url[n - 1] = 0;
     snprintf(ch->table, sizeof ch->table, "%s", table);
+    snprintf(ch->cluster, sizeof ch->cluster, "%s", cluster ? cluster : "");
     ch->cube = c;
     ch->store = s;
     if (!meta_get(s, CH_META_ID, &id)) {

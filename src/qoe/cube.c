@@ -78,6 +78,10 @@ const struct oc_setting qoe_cube_settings[] = {
     {"qoe.clickhouse_table", OC_SETTING_STR, "oncue_minutes", 0, 0, NULL, F(clickhouse_table), NULL,
      "the ClickHouse table of minutes (created when missing; a Distributed table over"
      " shards for queries, see docs/internals/scale.md)"},
+    {"qoe.clickhouse_cluster", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_cluster), NULL,
+     "shards: the cluster of ClickHouse's remote_servers; qoe.clickhouse_table is then a "
+     "Distributed table over TABLE_local on each shard, sharded by batch id (both created on "
+     "the collector's server when missing)"},
     {"qoe.clickhouse_ship", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_ship), NULL,
      "a collector: every closed minute stored here is also inserted into ClickHouse (one "
      "RowBinary insert a minute, idempotent by batch id)"},

@@ -66,6 +66,7 @@ struct qoe_cube_opts {
     int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
     const char *clickhouse_url;       /* qoe.clickhouse_url: "" without ClickHouse */
     const char *clickhouse_table;     /* qoe.clickhouse_table */
+    const char *clickhouse_cluster;   /* qoe.clickhouse_cluster: "" without shards */
     int clickhouse_ship;              /* qoe.clickhouse_ship: closed minutes go to ClickHouse */
     int clickhouse_query;             /* qoe.clickhouse_query: GET /v1/qoe reads ClickHouse */
 };

@@ -447,8 +447,8 @@ static int qoe_init(struct oc_app *app, void **state)
     }
     if ((o.clickhouse_ship || o.clickhouse_query) &&
         (!o.clickhouse_url || !o.clickhouse_url[0] ||
-         qoe_ch_valid(o.clickhouse_url, o.clickhouse_table ? o.clickhouse_table : "", err,
-                      sizeof err) != 0)) {
+         qoe_ch_valid(o.clickhouse_url, o.clickhouse_table ? o.clickhouse_table : "",
+                      o.clickhouse_cluster, err, sizeof err) != 0)) {
         oc_log(OC_LOG_ERROR, "qoe: %s",
                o.clickhouse_url && o.clickhouse_url[0]
                    ? err
@@ -463,7 +463,8 @@ static int qoe_init(struct oc_app *app, void **state)
     ms->cube = c;
     ms->o = o;
     if (o.clickhouse_ship && app->store)
-        ms->ch = qoe_ch_start(o.clickhouse_url, o.clickhouse_table, c, app->store);
+        ms->ch =
+            qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster, c, app->store);
     if (app->metrics && ms->ch)
         oc_metrics_register(app->metrics, render_ch, ms);
     ms->max_cells = o.query_max_cells;

@@ -86,14 +86,18 @@ struct qoe_ch_stats {
     uint64_t skipped;     /* minutes found shipped already (a crash lost the watermark) */
     uint64_t failures;    /* requests that failed (retried the next second) */
 };
-/* 0 when url is http(s):// and table a plain name; else OC_EINVAL naming the setting. */
-int qoe_ch_valid(const char *url, const char *table, char *err, size_t errlen);
-/* CREATE TABLE IF NOT EXISTS table (a ReplacingMergeTree): 0, or OC_EIO with why. */
-int qoe_ch_create(const char *url, const char *table, char *err, size_t errlen);
-/* Starts the shipper thread over the minutes cube c stores in s (both borrowed; outlive it).
- * NULL when the thread cannot start (logged). */
-struct qoe_ch *qoe_ch_start(const char *url, const char *table, struct qoe_cube *c,
-                            struct store *s);
+/* 0 when url is http(s):// and table and cluster (may be NULL or "") plain names; else
+ * OC_EINVAL naming the setting. */
+int qoe_ch_valid(const char *url, const char *table, const char *cluster, char *err, size_t errlen);
+/* CREATE TABLE IF NOT EXISTS table (a ReplacingMergeTree); with a cluster, table_local so and
+ * table a Distributed table over the cluster's shards, sharded by batch id. 0, or OC_EIO. */
+int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err,
+                  size_t errlen);
+/* Starts the shipper thread over the minutes cube c stores in s (both borrowed; outlive it),
+ * creating the table(s) first (cluster: NULL or "" without shards). NULL when the thread
+ * cannot start (logged). */
+struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *cluster,
+                            struct qoe_cube *c, struct store *s);
 /* Wakes the shipper (minutes were just stored). */
 void qoe_ch_wake(struct qoe_ch *ch);
 void qoe_ch_stats(struct qoe_ch *ch, struct qoe_ch_stats *out /* OUT */);

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Collectors into ClickHouse, and GET /v1/qoe answered from it (docs/internals/scale.md).
 #
-# A real clickhouse-server (started here, 127.0.0.1, ports CH_HTTP_PORT / CH_TCP_PORT,
-# default 18610 / 18611) takes the minutes of two collectors (`oncue serve --modules ingest`),
-# which share the sessions as a load balancer hashing on the session would. The same
-# beacons also go to one embedded server (the SQLite default). Midway one collector is killed
-# with SIGKILL between two acknowledged bodies and restarted (its ingest log is replayed).
-# Then:
-#   - ClickHouse holds exactly the acknowledged starts, and every minute once;
+# Two real clickhouse-servers (started here, 127.0.0.1, HTTP / native ports CH_PORT_BASE + 0
+# to 3, default 18610 to 18613) are the two shards of a cluster; the table is a Distributed
+# table over them, sharded by batch id. Two collectors (`oncue serve --modules ingest`), each
+# talking to its own shard, take the beacons and CDN log lines; they share the sessions as a
+# load balancer hashing on the session would. The same events also go to one embedded
+# server (the SQLite default). Midway one collector is killed with SIGKILL between two
+# acknowledged bodies and restarted (its ingest log is replayed). Then:
+#   - ClickHouse holds exactly the acknowledged starts and edge requests, every minute once;
 #   - a collector whose shipping watermark is lost ships nothing twice (batch ids);
 #   - a query node (`--modules qoe`, qoe.clickhouse_query) answers every metric, over several
 #     shapes (steps, group-bys, filters, top-k), as the embedded server does, to 1e-9.
@@ -15,14 +16,20 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/clickhouse_lib.sh"
 ch_need
-HTTP_PORT=${CH_HTTP_PORT:-18610}
-TCP_PORT=${CH_TCP_PORT:-18611}
+P=${CH_PORT_BASE:-18610}
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; ch_stop; t_cleanup' EXIT
 
+CH_EXTRA="<remote_servers><oncue_it>
+  <shard><replica><host>127.0.0.1</host><port>$((P + 1))</port></replica></shard>
+  <shard><replica><host>127.0.0.1</host><port>$((P + 3))</port></replica></shard>
+</oncue_it></remote_servers>"
 t0=$(date +%s.%N)
-ch_start "$HTTP_PORT" "$TCP_PORT" || exit 1
-echo "clickhouse-server $(ch_sql 'SELECT version()') ready in $(echo "$(date +%s.%N) - $t0" | bc) s"
+ch_start "$((P + 2))" "$((P + 3))" || exit 1
+SHARD1=$CH_URL
+ch_start "$P" "$((P + 1))" || exit 1
+SHARD0=$CH_URL # ch_sql asks this one (CH_URL stays this)
+echo "two clickhouse-servers $(ch_sql 'SELECT version()') ready in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
 # node NAME DATA ARGS...: starts `oncue serve` on a free port; sets NAME_URL and NAME_PID.
 node() {
@@ -43,11 +50,13 @@ node() {
     printf -v "${name}_PID" '%s' "$pid"
 }
 
-CH_ARGS=(--set "qoe.clickhouse_url=$CH_URL" --set qoe.clickhouse_table=it_minutes)
+CH_ARGS=(--set qoe.clickhouse_table=it_minutes --set qoe.clickhouse_cluster=oncue_it)
 COLLECT=(--modules ingest --clock replay "${CH_ARGS[@]}" --set qoe.clickhouse_ship=true)
+COLLECT0=("${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD0")
+COLLECT1=("${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD1")
 for n in 0 1; do
     eval "ING$n=\$(new_token \"\$T_TMP/c$n\" ingest it-ingest | tail -1)"
-    node "C$n" "$T_TMP/c$n" "${COLLECT[@]}" || exit 1
+    eval "node C$n \"\$T_TMP/c$n\" \"\${COLLECT$n[@]}\"" || exit 1
 done
 INGE=$(new_token "$T_TMP/e" ingest it-ingest | tail -1)
 VIEWE=$(new_token "$T_TMP/e" viewer it-view | tail -1)
@@ -133,7 +142,7 @@ for b in $(seq 0 $((NB - 1))); do
     if [ "$b" -eq 20 ]; then # mid-stream: minutes closed, shipped, open and logged
         kill -9 "$C0_PID"
         wait "$C0_PID" 2>/dev/null
-        node C0 "$T_TMP/c0" "${COLLECT[@]}" || exit 1
+        node C0 "$T_TMP/c0" "${COLLECT0[@]}" || exit 1
         t_contains "the killed collector replayed its log" "ingest: replayed" "$(cat "$T_TMP/C0.log")"
         killed=1
     fi
@@ -173,13 +182,17 @@ t_check "ClickHouse holds exactly the acknowledged edge requests" "$acked_edge" 
     "$(ch_sql "SELECT sum(edge_req) FROM it_minutes FINAL WHERE $range")"
 t_check "one batch per collector and minute" 12 \
     "$(ch_sql "SELECT uniqExact(batch) FROM it_minutes WHERE $range")"
+s0=$(ch_sql "SELECT count() FROM it_minutes_local")
+s1=$(curl -s --data-binary "SELECT count() FROM it_minutes_local" "$SHARD1/")
+echo "rows on the shards: $s0 and $s1"
+t_check "both shards hold rows" 1 "$((s0 > 0 && s1 > 0))"
 
 # a lost watermark: collector 1 ships its minutes again, finds them there, inserts none
 kill "$C1_PID"
 wait "$C1_PID" 2>/dev/null
 rows_before=$(ch_sql "SELECT count() FROM it_minutes")
 sqlite3 "$T_TMP/c1/oncue.db" "UPDATE store_meta SET value = 0 WHERE key = 'qoe.clickhouse_shipped_upto'"
-node C1 "$T_TMP/c1" "${COLLECT[@]}" || exit 1
+node C1 "$T_TMP/c1" "${COLLECT1[@]}" || exit 1
 for _ in $(seq 1 300); do
     [ "$(shipped_upto "$C1_URL")" -ge "$want" ] 2>/dev/null && break
     sleep 0.1
@@ -190,7 +203,8 @@ t_check "no row was inserted again" "$rows_before" "$(ch_sql "SELECT count() FRO
 
 # The query node answers from ClickHouse as the embedded server does from its cube.
 VIEWQ=$(new_token "$T_TMP/q" viewer it-view | tail -1)
-node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set qoe.clickhouse_query=true ||
+node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0" \
+    --set qoe.clickhouse_query=true ||
     exit 1
 from=$((T0 / 1000))
 metrics="vsf_rate ebvs_rate rebuffer_ratio rebuffering_share avg_bitrate_kbps startup_p50_ms
@@ -240,7 +254,7 @@ t_check "a bad metric is still 422 on the query node" 422 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEWQ" \
         "$Q_URL/v1/qoe?metric=nope&from=$from&to=$want")"
 ch_stop
-[ "$T_FAIL" -eq 0 ] || tail -5 "$T_TMP"/*.log
+[ "$T_FAIL" -eq 0 ] || tail -n 5 "$T_TMP"/*.log
 t_check "ClickHouse down: the query node answers 500, not a crash" 500 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEWQ" \
         "$Q_URL/v1/qoe?metric=plays&from=$from&to=$want")"
