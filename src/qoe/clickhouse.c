@@ -675,7 +675,8 @@ static void install(struct qoe_cube *c, struct got *rows, size_t n, const uint32
         for (size_t k = i; k < j; k++) {
             rows[k].r.sk_off = off;
             rows[k].r.sk_n = rows[k].skn;
-            memcpy(m->sk + off, sk + rows[k].sk0, rows[k].skn * sizeof *sk);
+            if (rows[k].skn) /* m->sk and sk are NULL without entries */
+                memcpy(m->sk + off, sk + rows[k].sk0, rows[k].skn * sizeof *sk);
             off += rows[k].skn;
             qoe_minute_set(m, (uint32_t)(k - i), &rows[k].r);
         }

@@ -137,6 +137,17 @@ static void test_answer_refused(void)
         qoe_cube_destroy(c);
         oc_buf_free(&b);
     }
+    /* no start in any row: no sketch entries at all */
+    oc_buf_init(&b, 1 << 20);
+    row(&b, T0, NULL, 0, 0, 3, 1, 0, 0, 0);
+    struct qoe_cube *nosk = qoe_ch_answer_cube(b.data, b.len, &q, &o, err, sizeof err);
+    T_TRUE(nosk != NULL);
+    if (nosk) {
+        T_TRUE(isnan(run(nosk, &q, QOE_STARTUP_P50, 0, 0)));
+        T_EQ_DBL(run(nosk, &q, QOE_REBUFFERING_SHARE, 0, 0), 1.0 / 3, 1e-12);
+        qoe_cube_destroy(nosk);
+    }
+    oc_buf_free(&b);
     /* nothing answered: an empty cube, whose answer is the empty group with nulls */
     struct qoe_cube *c = qoe_ch_answer_cube("", 0, &q, &o, err, sizeof err);
     T_TRUE(c != NULL);
