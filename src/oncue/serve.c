@@ -51,7 +51,7 @@ static void usage(const struct oc_config *cfg, FILE *f)
             "default: data in ./oncue-data, listening on 127.0.0.1:8470.\n\n"
             "  --config FILE        read settings from a YAML file (flags override it)\n"
             "  --set NAME=VALUE     set any setting below\n%s\nmodules (--modules; builtin "
-            "and auth always run):\n",
+            "and auth always run; ingest brings qoe):\n",
             b.data ? b.data : "");
     for (const struct oc_module *const *m = oc_modules; *m; m++)
         fprintf(f, "  %-10s %s\n", (*m)->name, (*m)->summary);
