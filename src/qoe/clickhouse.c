@@ -220,6 +220,20 @@ static void encode_minute(struct oc_buf *b, struct qoe_cube *c, const struct qoe
     }
 }
 
+/* url without the user and password it may carry (http://user:secret@host): for logs. */
+static const char *url_shown(const char *url, char *out, size_t n)
+{
+    const char *host = strstr(url, "://"), *at, *slash;
+    host = host ? host + 3 : url;
+    slash = strchr(host, '/');
+    at = strchr(host, '@');
+    if (!at || (slash && at > slash))
+        snprintf(out, n, "%s", url);
+    else
+        snprintf(out, n, "%.*s***@%s", (int)(host - url), url, at + 1);
+    return out;
+}
+
 /* ---- the shipper thread ---- */
 
 struct qoe_ch {
@@ -430,8 +444,9 @@ struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *clus
         free(ch);
         return NULL;
     }
+    char shown[1024];
     oc_log(OC_LOG_INFO, "qoe: shipping closed minutes to %s table %s as collector %016" PRIx64,
-           ch->url, ch->table, ch->collector);
+           url_shown(ch->url, shown, sizeof shown), ch->table, ch->collector);
     return ch;
 }
 

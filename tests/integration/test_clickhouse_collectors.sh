@@ -24,6 +24,21 @@ CH_EXTRA="<remote_servers><oncue_it>
   <shard><replica><host>127.0.0.1</host><port>$((P + 1))</port></replica></shard>
   <shard><replica><host>127.0.0.1</host><port>$((P + 3))</port></replica></shard>
 </oncue_it></remote_servers>"
+# settings that cannot work stop the start, naming the setting; credentials are not logged
+bad() { # bad DATA ARGS...: the server's log of a start that must fail
+    "$ONCUE_BIN" serve --data "$T_TMP/bad" --listen 127.0.0.1:0 "$@" 2>&1
+    echo "rc=$?"
+}
+t_contains "shipping without a URL" "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url" \
+    "$(bad --modules ingest --set qoe.clickhouse_ship=true)"
+t_contains "a table name that is not a name" "qoe.clickhouse_table: letters, digits" \
+    "$(bad --modules qoe --set qoe.clickhouse_query=true --set qoe.clickhouse_url=http://h \
+        --set 'qoe.clickhouse_table=t; DROP TABLE x')"
+t_contains "not an HTTP URL" "qoe.clickhouse_url: an http:// or https:// URL" \
+    "$(bad --modules qoe --set qoe.clickhouse_query=true --set qoe.clickhouse_url=tcp://h:9000)"
+t_contains "... and the start fails" "rc=1" \
+    "$(bad --modules qoe --set qoe.clickhouse_query=true --set qoe.clickhouse_url=tcp://h:9000)"
+
 t0=$(date +%s.%N)
 ch_start "$((P + 2))" "$((P + 3))" || exit 1
 SHARD1=$CH_URL
@@ -61,6 +76,13 @@ done
 INGE=$(new_token "$T_TMP/e" ingest it-ingest | tail -1)
 VIEWE=$(new_token "$T_TMP/e" viewer it-view | tail -1)
 node E "$T_TMP/e" --modules ingest --clock replay || exit 1
+
+# a collector whose URL carries credentials logs it without them (shipping fails: no such user)
+node S "$T_TMP/s" --modules ingest --set qoe.clickhouse_ship=true \
+    --set "qoe.clickhouse_url=http://oncue:s3cret-pw@127.0.0.1:$P" || exit 1
+t_contains "the URL is logged without its password" "http://***@127.0.0.1:$P" "$(cat "$T_TMP/S.log")"
+t_check "... nowhere" 0 "$(grep -c s3cret-pw "$T_TMP/S.log")"
+kill "$S_PID"
 
 # The beacons: 90 sessions over 6 minutes from T0, dimensions fixed per session, a start
 # (success, failure or exit) and a heartbeat every 10 s; batch B holds event times
