@@ -528,6 +528,15 @@ static uint64_t in_varint(struct rb_in *in)
     return 0;
 }
 
+/* A UInt64 sum of 32-bit columns: past 32 bits the answer is not one to trust. */
+static uint32_t in_sum32(struct rb_in *in)
+{
+    uint64_t v = in_u(in, 8);
+    if (v > UINT32_MAX)
+        in->bad = 1;
+    return (uint32_t)v;
+}
+
 static const char *in_str(struct rb_in *in, uint32_t *n)
 {
     uint64_t len = in_varint(in);
@@ -623,21 +632,21 @@ static int read_answer(struct qoe_cube *c, const char *data, size_t len, const i
             ids[d] = dict_value_intern(&c->vals[d], s, n, &folded);
         }
         g.r.leaf = dict_leaf_intern(&c->leaves, ids, &folded);
-        g.r.starts = (uint32_t)in_u(&in, 8);
-        g.r.fails = (uint32_t)in_u(&in, 8);
-        g.r.exits = (uint32_t)in_u(&in, 8);
-        g.r.hb_sessions = (uint32_t)in_u(&in, 8);
-        g.r.rb_sessions = (uint32_t)in_u(&in, 8);
+        g.r.starts = in_sum32(&in);
+        g.r.fails = in_sum32(&in);
+        g.r.exits = in_sum32(&in);
+        g.r.hb_sessions = in_sum32(&in);
+        g.r.rb_sessions = in_sum32(&in);
         g.r.playing_ms = (int64_t)in_u(&in, 8);
         g.r.rebuffer_ms = (int64_t)in_u(&in, 8);
         uint64_t bits = in_u(&in, 8);
         memcpy(&g.r.bitrate_ms, &bits, 8);
         g.edge = (int)in_u(&in, 1);
-        g.r.edge_req = (uint32_t)in_u(&in, 8);
-        g.r.edge_5xx = (uint32_t)in_u(&in, 8);
-        g.r.edge_miss = (uint32_t)in_u(&in, 8);
-        g.r.edge_origin = (uint32_t)in_u(&in, 8);
-        g.r.edge_ttfb_n = (uint32_t)in_u(&in, 8);
+        g.r.edge_req = in_sum32(&in);
+        g.r.edge_5xx = in_sum32(&in);
+        g.r.edge_miss = in_sum32(&in);
+        g.r.edge_origin = in_sum32(&in);
+        g.r.edge_ttfb_n = in_sum32(&in);
         g.r.edge_ttfb_ms = (int64_t)in_u(&in, 8);
         uint64_t nb = in_varint(&in);
         if (nb > QOE_SKETCH_NB || (uint64_t)(in.end - in.p) < nb * 2) {
@@ -652,12 +661,18 @@ static int read_answer(struct qoe_cube *c, const char *data, size_t len, const i
             break;
         }
         g.sk0 = (uint32_t)*nsk;
-        for (uint64_t k = 0; k < nb; k++) {
+        uint64_t total = 0; /* the sketch counts successful starts: at most the starts */
+        for (uint64_t k = 0; k < nb && !in.bad; k++) {
             uint16_t bk;
             uint64_t cnt;
             memcpy(&bk, buckets + k * 2, 2);
             memcpy(&cnt, in.p + k * 8, 8);
-            while (cnt > 0 && bk < QOE_SKETCH_NB) { /* a count past the packed field: split */
+            total += cnt;
+            if (bk >= QOE_SKETCH_NB || cnt > g.r.starts || total > g.r.starts) {
+                in.bad = 1;
+                break;
+            }
+            while (cnt > 0) { /* a count past the packed field: split */
                 uint64_t part = cnt > QOE_SKETCH_MAXC ? QOE_SKETCH_MAXC : cnt;
                 *sk = oc_grow(*sk, &skcap, *nsk + 1, sizeof **sk);
                 (*sk)[(*nsk)++] = (uint32_t)bk << 21 | (uint32_t)part;

@@ -69,17 +69,18 @@ static void test_answer_to_minutes(void)
     /* minute 0: EMEA 10 starts (2 failed), NA 5; minute 2: EMEA only, with edge requests */
     row(&b, T0, "EMEA", 10, 2, 4, 1, 0, qoe_sketch_bucket(800), 8);
     row(&b, T0, "NA", 5, 0, 2, 0, 0, qoe_sketch_bucket(400), 5);
-    row(&b, T0 + 120, "EMEA", 3, 0, 6, 3, 1, qoe_sketch_bucket(800), 3000000);
+    row(&b, T0 + 120, "EMEA", 3000000, 0, 6, 3, 1, qoe_sketch_bucket(800), 3000000);
     struct qoe_cube *c = qoe_ch_answer_cube(b.data, b.len, &q, &o, err, sizeof err);
     T_TRUE(c != NULL);
     if (!c)
         return;
-    /* series by volume (starts over the range): EMEA 13, NA 5 */
+    /* series by volume (starts over the range): EMEA first, NA 5 */
     T_EQ_DBL(run(c, &q, QOE_PLAYS, 0, 0), 10, 0);
-    T_EQ_DBL(run(c, &q, QOE_PLAYS, 0, 2), 3, 0);
+    T_EQ_DBL(run(c, &q, QOE_PLAYS, 0, 2), 3000000, 0);
     T_EQ_DBL(run(c, &q, QOE_PLAYS, 1, 0), 5, 0);
     T_TRUE(isnan(run(c, &q, QOE_PLAYS, 0, 1))); /* no row in minute 1 */
     T_EQ_DBL(run(c, &q, QOE_VSF_RATE, 0, 0), 0.2, 1e-12);
+    T_EQ_DBL(run(c, &q, QOE_VSF_RATE, 0, 2), 0, 0);
     T_EQ_DBL(run(c, &q, QOE_REBUFFERING_SHARE, 0, 2), 0.5, 1e-12);
     T_EQ_DBL(run(c, &q, QOE_CONCURRENT, 0, 2), 6, 0);
     T_EQ_DBL(run(c, &q, QOE_AVG_BITRATE, 1, 0), 3000, 1e-9);
@@ -137,6 +138,15 @@ static void test_answer_refused(void)
         qoe_cube_destroy(c);
         oc_buf_free(&b);
     }
+    /* more startup times than starts, or a sum past 32 bits: not an answer to trust */
+    oc_buf_init(&b, 1 << 20);
+    row(&b, T0, NULL, 4, 0, 1, 0, 0, 10, 5);
+    T_TRUE(qoe_ch_answer_cube(b.data, b.len, &q, &o, err, sizeof err) == NULL);
+    oc_buf_free(&b);
+    oc_buf_init(&b, 1 << 20);
+    row(&b, T0, NULL, (uint64_t)1 << 32, 0, 1, 0, 0, 10, 5);
+    T_TRUE(qoe_ch_answer_cube(b.data, b.len, &q, &o, err, sizeof err) == NULL);
+    oc_buf_free(&b);
     /* no start in any row: no sketch entries at all */
     oc_buf_init(&b, 1 << 20);
     row(&b, T0, NULL, 0, 0, 3, 1, 0, 0, 0);
