@@ -40,7 +40,7 @@
 #define CH_TIMEOUT_S    30        /* one request to ClickHouse */
 #define CH_SHIP_MINUTES 10        /* minutes read from the store per pass */
 #define CH_MAX_ANSWER   (1 << 30) /* bytes of one SELECT's answer */
-#define CH_MAX_SPAN     (1 << 22) /* minutes one answer may span (8 years: a 32 MB ring) */
+#define CH_MAX_SPAN     (1 << 20) /* minutes one answer may span (2 years: an 8 MB ring) */
 #define CH_META_UPTO    "qoe.clickhouse_shipped_upto"
 #define CH_META_ID      "qoe.collector_id"
 
@@ -528,6 +528,17 @@ static uint64_t in_varint(struct rb_in *in)
     return 0;
 }
 
+/* An Int64 sum of milliseconds: negative, or past 2^42 (36 million viewers' minute in one
+ * row), is not an answer to trust; the bound keeps the engine's sums over a span of
+ * CH_MAX_SPAN minutes inside 63 bits. */
+static int64_t in_ms(struct rb_in *in)
+{
+    uint64_t v = in_u(in, 8);
+    if (v > ((uint64_t)1 << 42))
+        in->bad = 1;
+    return (int64_t)v;
+}
+
 /* A UInt64 sum of 32-bit columns: past 32 bits the answer is not one to trust. */
 static uint32_t in_sum32(struct rb_in *in)
 {
@@ -540,7 +551,9 @@ static uint32_t in_sum32(struct rb_in *in)
 static const char *in_str(struct rb_in *in, uint32_t *n)
 {
     uint64_t len = in_varint(in);
-    if (in->bad || len > QOE_MAX_DIM_VALUE || (uint64_t)(in->end - in->p) < len) {
+    /* a NUL byte: never in a value ingest accepted (the dictionaries hold C strings) */
+    if (in->bad || len > QOE_MAX_DIM_VALUE || (uint64_t)(in->end - in->p) < len ||
+        memchr(in->p, 0, len)) {
         in->bad = 1;
         return "";
     }
@@ -637,17 +650,19 @@ static int read_answer(struct qoe_cube *c, const char *data, size_t len, const i
         g.r.exits = in_sum32(&in);
         g.r.hb_sessions = in_sum32(&in);
         g.r.rb_sessions = in_sum32(&in);
-        g.r.playing_ms = (int64_t)in_u(&in, 8);
-        g.r.rebuffer_ms = (int64_t)in_u(&in, 8);
+        g.r.playing_ms = in_ms(&in);
+        g.r.rebuffer_ms = in_ms(&in);
         uint64_t bits = in_u(&in, 8);
         memcpy(&g.r.bitrate_ms, &bits, 8);
+        if (!(g.r.bitrate_ms >= 0 && g.r.bitrate_ms <= 1e30)) /* also NaN */
+            in.bad = 1;
         g.edge = (int)in_u(&in, 1);
         g.r.edge_req = in_sum32(&in);
         g.r.edge_5xx = in_sum32(&in);
         g.r.edge_miss = in_sum32(&in);
         g.r.edge_origin = in_sum32(&in);
         g.r.edge_ttfb_n = in_sum32(&in);
-        g.r.edge_ttfb_ms = (int64_t)in_u(&in, 8);
+        g.r.edge_ttfb_ms = in_ms(&in);
         uint64_t nb = in_varint(&in);
         if (nb > QOE_SKETCH_NB || (uint64_t)(in.end - in.p) < nb * 2) {
             in.bad = 1;
