@@ -51,7 +51,7 @@ static void usage(const struct oc_config *cfg, FILE *f)
             "default: data in ./oncue-data, listening on 127.0.0.1:8470.\n\n"
             "  --config FILE        read settings from a YAML file (flags override it)\n"
             "  --set NAME=VALUE     set any setting below\n%s\nmodules (--modules; builtin "
-            "and auth always run):\n",
+            "and auth always run; ingest brings qoe):\n",
             b.data ? b.data : "");
     for (const struct oc_module *const *m = oc_modules; *m; m++)
         fprintf(f, "  %-10s %s\n", (*m)->name, (*m)->summary);
@@ -186,6 +186,9 @@ static int start_modules(struct server *srv)
     oc_buf_init(&sel, 4096);
     oc_buf_init(&names, 4096);
     oc_buf_printf(&sel, "builtin,auth,%s", srv->cfg.modules); /* these two always run */
+    /* ingest folds into the qoe module's cube: `--modules ingest` (a collector) runs both */
+    if (oc_module_listed(srv->cfg.modules, "ingest") && !oc_module_listed(srv->cfg.modules, "qoe"))
+        oc_buf_puts(&sel, ",qoe");
     int rc = oc_app_start(&srv->app, oc_modules,
                           strcmp(srv->cfg.modules, "all") == 0 ? "all" : sel.data);
     for (int i = 0; i < srv->app.nrunning; i++) {

@@ -100,6 +100,22 @@ const struct oc_setting qoe_cube_settings[] = {
      " `other`. Empty: any region, within the caps"},
     {"ingest.cdns", OC_SETTING_STR, "", 0, 0, NULL, F(closed_cdns), NULL,
      "comma-separated: the only cdn values kept; any other counts as `other`. Empty: any cdn"},
+    {"qoe.clickhouse_url", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_url), NULL,
+     "ClickHouse's HTTP interface (http://host:8123) for qoe.clickhouse_ship and "
+     "qoe.clickhouse_query; empty: the embedded store only (docs/internals/scale.md)"},
+    {"qoe.clickhouse_table", OC_SETTING_STR, "oncue_minutes", 0, 0, NULL, F(clickhouse_table), NULL,
+     "the ClickHouse table of minutes (created when missing; a Distributed table over"
+     " shards for queries, see docs/internals/scale.md)"},
+    {"qoe.clickhouse_cluster", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_cluster), NULL,
+     "shards: the cluster of ClickHouse's remote_servers; qoe.clickhouse_table is then a "
+     "Distributed table over TABLE_local on each shard, sharded by batch id (both created on "
+     "the collector's server when missing)"},
+    {"qoe.clickhouse_ship", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_ship), NULL,
+     "a collector: every closed minute stored here is also inserted into ClickHouse (one "
+     "RowBinary insert a minute, idempotent by batch id)"},
+    {"qoe.clickhouse_query", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_query), NULL,
+     "GET /v1/qoe answers from ClickHouse (every collector's minutes) instead of this "
+     "process's cube"},
     {0},
 };
 

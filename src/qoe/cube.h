@@ -74,6 +74,11 @@ struct qoe_cube_opts {
     int64_t junk_idle_s;              /* ingest.junk_idle_s: and idle at least */
     char *closed_regions;             /* ingest.regions: "" open, else the only regions */
     char *closed_cdns;                /* ingest.cdns: likewise for cdn */
+    const char *clickhouse_url;       /* qoe.clickhouse_url: "" without ClickHouse */
+    const char *clickhouse_table;     /* qoe.clickhouse_table */
+    const char *clickhouse_cluster;   /* qoe.clickhouse_cluster: "" without shards */
+    int clickhouse_ship;              /* qoe.clickhouse_ship: closed minutes go to ClickHouse */
+    int clickhouse_query;             /* qoe.clickhouse_query: GET /v1/qoe reads ClickHouse */
 };
 
 /* One leaf of one closed minute: everything the formulas of docs/contracts.md "Metrics" need

@@ -199,7 +199,11 @@ static void get_qoe(struct http_req *req)
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
         rc = qoe_cost_check(ms, req, &q, q.ngroup ? q.top : 1, err, sizeof err);
-    if (rc == 0)
+    struct qoe_cube *from_ch = NULL; /* the minutes ClickHouse answered (series borrow) */
+    if (rc == 0 && ms->o.clickhouse_query)
+        rc = qoe_ch_query(ms->o.clickhouse_url, ms->o.clickhouse_table, &ms->o, &q, &from_ch, &r,
+                          err, sizeof err);
+    else if (rc == 0)
         rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err);
     if (rc == 0) {
         json_t *v = qoe_result_json(&q, r);
@@ -217,6 +221,7 @@ static void get_qoe(struct http_req *req)
     else
         http_reply(req, 200, "application/json", b.data, b.len);
     qoe_result_destroy(r);
+    qoe_cube_destroy(from_ch);
     oc_buf_free(&b);
 }
 
@@ -419,6 +424,26 @@ static void render(struct oc_buf *b, void *arg)
     }
 }
 
+/* /metrics: the ClickHouse shipper's counters. */
+static void render_ch(struct oc_buf *b, void *arg)
+{
+    struct qoe_ch_stats st;
+    qoe_ch_stats(((struct qoe_module_state *)arg)->ch, &st);
+    oc_metrics_family(b, "oncue_qoe_clickhouse_shipped_upto_seconds", "gauge",
+                      "Every minute stored before this time is in ClickHouse.");
+    oc_metrics_sample(b, "oncue_qoe_clickhouse_shipped_upto_seconds", NULL,
+                      (double)st.shipped_upto);
+    counter(b, "oncue_qoe_clickhouse_inserts_total", "Minutes inserted into ClickHouse.",
+            (double)st.inserts);
+    counter(b, "oncue_qoe_clickhouse_rows_total", "Rows inserted into ClickHouse.",
+            (double)st.rows);
+    counter(b, "oncue_qoe_clickhouse_skipped_total",
+            "Minutes found in ClickHouse already (shipped before a crash), not inserted again.",
+            (double)st.skipped);
+    counter(b, "oncue_qoe_clickhouse_failures_total",
+            "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
+}
+
 /* Creates the cube, loads what the store holds, and provides it to the other modules. */
 static int qoe_init(struct oc_app *app, void **state)
 {
@@ -441,10 +466,28 @@ static int qoe_init(struct oc_app *app, void **state)
         qoe_cube_destroy(c);
         return rc;
     }
+    if ((o.clickhouse_ship || o.clickhouse_query) &&
+        (!o.clickhouse_url || !o.clickhouse_url[0] ||
+         qoe_ch_valid(o.clickhouse_url, o.clickhouse_table ? o.clickhouse_table : "",
+                      o.clickhouse_cluster, err, sizeof err) != 0)) {
+        oc_log(OC_LOG_ERROR, "qoe: %s",
+               o.clickhouse_url && o.clickhouse_url[0]
+                   ? err
+                   : "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url");
+        oc_app_withdraw(app, QOE_PROVIDES_CUBE);
+        qoe_cube_destroy(c);
+        return OC_EINVAL;
+    }
     if (app->metrics)
         oc_metrics_register(app->metrics, render, c);
     struct qoe_module_state *ms = oc_calloc(1, sizeof *ms);
     ms->cube = c;
+    ms->o = o;
+    if (o.clickhouse_ship && app->store)
+        ms->ch =
+            qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster, c, app->store);
+    if (app->metrics && ms->ch)
+        oc_metrics_register(app->metrics, render_ch, ms);
     ms->max_cells = o.query_max_cells;
     ms->max_answer_bytes = o.query_max_answer_bytes;
     oc_memo_init(&ms->dims);
@@ -459,16 +502,23 @@ static void close_timer(struct oc_app *app, void *state)
     struct qoe_cube *c = ((struct qoe_module_state *)state)->cube;
     qoe_cube_tick(c);
     qoe_cube_sweep(c, oc_clock_now_s(app->clock));
-    if (app->store)
-        qoe_cube_persist(c, app->store);
+    if (app->store && qoe_cube_persist(c, app->store) > 0)
+        qoe_ch_wake(((struct qoe_module_state *)state)->ch);
 }
 
 /* Every minute: roll stored minutes up and apply retention. */
 static void compact_timer(struct oc_app *app, void *state)
 {
+    struct qoe_module_state *ms = state;
+    int64_t now = oc_clock_now_s(app->clock);
+    if (ms->ch) { /* a collector rolls up and deletes only minutes ClickHouse has */
+        struct qoe_ch_stats st;
+        qoe_ch_stats(ms->ch, &st);
+        if (st.shipped_upto + ms->o.rollup_5m_after_s < now)
+            now = st.shipped_upto + ms->o.rollup_5m_after_s;
+    }
     if (app->store)
-        qoe_cube_compact(((struct qoe_module_state *)state)->cube, app->store,
-                         oc_clock_now_s(app->clock));
+        qoe_cube_compact(ms->cube, app->store, now);
 }
 
 static void qoe_stop(struct oc_app *app, void *state)
@@ -478,6 +528,7 @@ static void qoe_stop(struct oc_app *app, void *state)
     qoe_cube_flush(ms->cube);
     if (app->store)
         qoe_cube_persist(ms->cube, app->store);
+    qoe_ch_stop(ms->ch); /* ships what was just stored, then ends */
     qoe_cube_destroy(ms->cube);
     oc_memo_free(&ms->dims);
     free(ms);

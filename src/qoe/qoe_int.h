@@ -108,9 +108,57 @@ struct resolve_counts {
  * heartbeats), without the cube lock except to add a value or leaf never seen. */
 void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n /* OUT */);
 
+/* ClickHouse (clickhouse.c, docs/internals/scale.md): collectors ship closed minutes, and
+ * GET /v1/qoe answers from it when configured. */
+struct qoe_ch;
+struct qoe_query;
+struct qoe_result;
+/* Counters of the shipper (written by its thread; read for /metrics). */
+struct qoe_ch_stats {
+    int64_t shipped_upto; /* every stored minute before this is in ClickHouse */
+    uint64_t inserts;     /* INSERTs done (one per minute) */
+    uint64_t rows;        /* rows inserted */
+    uint64_t skipped;     /* minutes found shipped already (a crash lost the watermark) */
+    uint64_t failures;    /* requests that failed (retried the next second) */
+};
+/* 0 when url is http(s):// and table and cluster (may be NULL or "") plain names; else
+ * OC_EINVAL naming the setting. */
+int qoe_ch_valid(const char *url, const char *table, const char *cluster, char *err, size_t errlen);
+/* CREATE TABLE IF NOT EXISTS table (a ReplacingMergeTree); with a cluster, table_local so and
+ * table a Distributed table over the cluster's shards, sharded by batch id. 0, or OC_EIO. */
+int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err,
+                  size_t errlen);
+/* Starts the shipper thread over the minutes cube c stores in s (both borrowed; outlive it),
+ * creating the table(s) first (cluster: NULL or "" without shards). NULL when the thread
+ * cannot start (logged). */
+struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *cluster,
+                            struct qoe_cube *c, struct store *s);
+/* Wakes the shipper (minutes were just stored). */
+void qoe_ch_wake(struct qoe_ch *ch);
+void qoe_ch_stats(struct qoe_ch *ch, struct qoe_ch_stats *out /* OUT */);
+/* Stops the thread after one last pass (the minutes the stop flushed), frees ch (NULL: no-op). */
+void qoe_ch_stop(struct qoe_ch *ch);
+/* Runs q over the minutes in ClickHouse: 0 with *out and *cube, a throwaway cube holding the
+ * answered minutes, which the series' values borrow from (destroy both after use, also on
+ * failure); OC_EINVAL from the query engine, or OC_EDB (ClickHouse unreachable or its answer
+ * unreadable) with why in err. */
+int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts *opts,
+                 const struct qoe_query *q, struct qoe_cube **cube, struct qoe_result **out,
+                 char *err, size_t errlen);
+
+/* The throwaway cube of a ClickHouse answer to q (len bytes of RowBinary: the SELECT of
+ * qoe_ch_query): its rows become the closed minutes, by minute and by the values of the
+ * dimensions q groups or filters by. NULL with why in err when the bytes are not such an
+ * answer (a row outside q's range, a minute and group twice, a value over the cap, cut
+ * short). Destroy with qoe_cube_destroy. */
+struct qoe_cube *qoe_ch_answer_cube(const char *data, size_t len, const struct qoe_query *q,
+                                    const struct qoe_cube_opts *opts, char *err, size_t errlen);
+
 /* The qoe module's state (module.c); the Prometheus API (prom.c) reads it too. */
 struct qoe_module_state {
     struct qoe_cube *cube;
+    struct qoe_cube_opts o;   /* the settings */
+    struct qoe_ch *ch;        /* the shipper, with qoe.clickhouse_ship */
     int64_t max_cells;        /* qoe.query_max_cells */
     int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
     struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */

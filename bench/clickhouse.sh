@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# clickhouse.sh - a collector shipping wide minutes to ClickHouse, and GET /v1/qoe from
+# ClickHouse against the embedded store on the same events (docs/internals/scale.md).
+#
+#   bench/clickhouse.sh [ONCUE_BIN]     (LEAVES=50000 MINUTES=3 PORT=18630 by default)
+#
+# Starts one clickhouse-server (HTTP PORT, native PORT+1), one collector (`--modules ingest`,
+# replay clock, shipping) and one embedded server, posts MINUTES minutes of one heartbeat per
+# session a minute with LEAVES distinct dimension combinations (one session each) to both,
+# closes the minutes with a later event, and prints: the events/s the collector acknowledged,
+# each shipped minute (rows, bytes, insert time, from the collector's log), and the latency of
+# a few /v1/qoe queries on both servers (best of 5).
+set -u
+BIN=${1:-build/rel/oncue}
+LEAVES=${LEAVES:-50000}
+MINUTES=${MINUTES:-3}
+PORT=${PORT:-18630}
+T_TMP=$(mktemp -d /tmp/oncue-bench-ch.XXXXXX)
+. "$(dirname "$0")/../tests/integration/clickhouse_lib.sh"
+ch_need
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; ch_stop; rm -rf "$T_TMP"' EXIT
+
+ch_start "$PORT" "$((PORT + 1))" || exit 1
+start() { # start NAME DATA ARGS...: sets NAME (its URL)
+    local name=$1 data=$2 port="" i
+    shift 2
+    "$BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2> "$T_TMP/$name.log" &
+    PIDS+=($!)
+    for i in $(seq 1 200); do
+        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T_TMP/$name.log" | cut -d: -f2)
+        [ -n "$port" ] && break
+        sleep 0.05
+    done
+    printf -v "$name" 'http://127.0.0.1:%s' "$port"
+}
+TC=$("$BIN" token create --data "$T_TMP/c" --role ingest --name b 2>/dev/null | tail -1)
+TE=$("$BIN" token create --data "$T_TMP/e" --role ingest --name b 2>/dev/null | tail -1)
+VE=$("$BIN" token create --data "$T_TMP/e" --role viewer --name v 2>/dev/null | tail -1)
+VQ=$("$BIN" token create --data "$T_TMP/q" --role viewer --name v 2>/dev/null | tail -1)
+start C "$T_TMP/c" --modules ingest --clock replay --set "qoe.clickhouse_url=$CH_URL" \
+    --set qoe.clickhouse_ship=true --set store.synchronous=normal
+start E "$T_TMP/e" --modules ingest --clock replay --set store.synchronous=normal
+
+T0=1772479800
+python3 - "$T_TMP" "$LEAVES" "$MINUTES" "$T0" <<'EOF'
+import sys
+d, leaves, minutes, t0 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+per = 10000
+for m in range(minutes):
+    for f in range(0, leaves, per):
+        with open(f"{d}/b-{m}-{f // per:04d}.ndjson", "w") as out:
+            for j in range(f, min(f + per, leaves)):
+                out.write('{"ts":%d,"type":"heartbeat","session":"s%d","playing_ms":%d,'
+                          '"rebuffer_ms":%d,"bitrate_kbps":%d,"region":"r%d","country":"c%d",'
+                          '"cdn":"cdn%d","pop":"p%d","device":"d%d","title":"t%d"}\n'
+                          % ((t0 + m * 60 + 5) * 1000 + j % 50000, j, 10000 - j % 7 * 100,
+                             j % 7 * 100, 1000 + j % 11 * 300, j % 5, j % 40, j % 3, j % 97,
+                             j % 6, j // 6))
+EOF
+n=$(cat "$T_TMP"/b-*.ndjson | wc -l)
+s=$(date +%s.%N)
+for f in "$T_TMP"/b-*.ndjson; do
+    curl -s -o /dev/null -X POST "$C/v1/events" -H "Authorization: Bearer $TC" --data-binary @"$f"
+done
+e=$(date +%s.%N)
+echo "collector: $n events acknowledged in $(echo "$e - $s" | bc) s ($(echo "$n / ($e - $s)" | bc) events/s, one connection, bodies of 10,000)"
+for f in "$T_TMP"/b-*.ndjson; do
+    curl -s -o /dev/null -X POST "$E/v1/events" -H "Authorization: Bearer $TE" --data-binary @"$f"
+done
+late="{\"ts\":$(((T0 + 3600) * 1000)),\"type\":\"heartbeat\",\"session\":\"late\",\"playing_ms\":1}"
+curl -s -o /dev/null -X POST "$C/v1/events" -H "Authorization: Bearer $TC" --data-binary "$late"
+curl -s -o /dev/null -X POST "$E/v1/events" -H "Authorization: Bearer $TE" --data-binary "$late"
+for i in $(seq 1 600); do
+    [ "$(grep -c 'shipped:' "$T_TMP/C.log")" -ge "$MINUTES" ] && break
+    sleep 0.1
+done
+grep -o 'minute [0-9]* shipped: [^"]*' "$T_TMP/C.log"
+echo "rows in ClickHouse: $(ch_sql 'SELECT count() FROM oncue_minutes')"
+start Q "$T_TMP/q" --modules qoe --set "qoe.clickhouse_url=$CH_URL" --set qoe.clickhouse_query=true
+best() { # best URL TOKEN QUERY: the fastest of 5, in ms
+    local i t b=999999
+    for i in 1 2 3 4 5; do
+        t=$(curl -s -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $2" "$1/v1/qoe?$3")
+        t=$(echo "$t * 1000 / 1" | bc)
+        [ "$t" -lt "$b" ] && b=$t
+    done
+    echo "$b"
+}
+R="from=$T0&to=$((T0 + MINUTES * 60))"
+for qs in "metric=concurrent_viewers&$R&step=60" "metric=rebuffer_ratio&$R&group_by=region,cdn" \
+    "metric=avg_bitrate_kbps&$R&group_by=title&top=10" "metric=rebuffering_share&$R&group_by=pop&step=60"; do
+    echo "GET /v1/qoe?$qs: embedded $(best "$E" "$VE" "$qs") ms, ClickHouse $(best "$Q" "$VQ" "$qs") ms"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
