@@ -16,6 +16,7 @@
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
+#include "tickets/tickets.h"
 #include "qoe/promql.h"
 
 #include <string.h>
@@ -53,6 +54,8 @@ const struct oc_command oc_commands[] = {
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth)",
      billing_cli},
+    {"tickets", tickets_cli_main,
+     "support tickets over the API: list, show, clusters, route (what-if), routing", tickets_cli},
     {"promql", promql_cli_main,
      "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",
      NULL},

@@ -316,6 +316,8 @@ static const struct migration migrations[] = {
      "CREATE TABLE store_meta ("
      " key TEXT PRIMARY KEY,"
      " value INTEGER NOT NULL) WITHOUT ROWID;"},
+    {17, "tickets: each ticket's route (queue, team, priority, first-response time)",
+     "ALTER TABLE tickets ADD COLUMN route TEXT NOT NULL DEFAULT '{}';"},
     {0},
 };
 

@@ -6,7 +6,7 @@
  * "freshdesk_webhook" placeholders) and Salesforce Case (API field names), and a generic one
  * that a flat YAML file (tickets.mapping_file) overrides field by field.
  */
-#include "tickets/tickets.h"
+#include "tickets/tickets_int.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/timefmt.h"
@@ -112,9 +112,9 @@ static int kv_line(char *s, char **key, char **val)
 
 /* Walks text line by line, calling fn on each key-value line: 0, or fn's error (err filled
  * with "name:line: ..."). */
-static int flat_yaml(const char *name, const char *text, size_t n,
-                     int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
-                     void *arg, char *err, size_t errlen)
+int tickets_flat_yaml(const char *name, const char *text, size_t n,
+                      int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
+                      void *arg, char *err, size_t errlen)
 {
     char line[1024], why[200];
     int lineno = 0;
@@ -177,11 +177,11 @@ static int map_row(const char *key, const char *val, void *arg, char *why, size_
 int tickets_map_parse(const char *name, const char *text, size_t n, struct tickets_map *out,
                       char *err, size_t errlen)
 {
-    return flat_yaml(name, text, n, map_row, out, err, errlen);
+    return tickets_flat_yaml(name, text, n, map_row, out, err, errlen);
 }
 
 /* Reads a whole small file into a malloc'd buffer: 0 or OC_EIO / OC_ETOOBIG. */
-static int slurp(const char *path, char **out, size_t *n, char *err, size_t errlen)
+int tickets_slurp(const char *path, char **out, size_t *n, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -206,7 +206,7 @@ int tickets_map_load(const char *path, struct tickets_map *out, char *err, size_
 {
     char *b = NULL;
     size_t n = 0;
-    int rc = slurp(path, &b, &n, err, errlen);
+    int rc = tickets_slurp(path, &b, &n, err, errlen);
     if (!rc)
         rc = tickets_map_parse(path, b, n, out, err, errlen);
     free(b);
@@ -278,14 +278,14 @@ static int kw_row(const char *key, const char *val, void *arg, char *why, size_t
 int tickets_keywords_parse(const char *name, const char *text, size_t n,
                            struct tickets_keywords *kw, char *err, size_t errlen)
 {
-    return flat_yaml(name, text, n, kw_row, kw, err, errlen);
+    return tickets_flat_yaml(name, text, n, kw_row, kw, err, errlen);
 }
 
 int tickets_keywords_load(const char *path, struct tickets_keywords *kw, char *err, size_t errlen)
 {
     char *b = NULL;
     size_t n = 0;
-    int rc = slurp(path, &b, &n, err, errlen);
+    int rc = tickets_slurp(path, &b, &n, err, errlen);
     if (!rc)
         rc = tickets_keywords_parse(path, b, n, kw, err, errlen);
     free(b);

@@ -1,7 +1,7 @@
 /*
  * sql.h - internal to tickets/: every SQL statement of the tickets capability, as named
- * macros. The tables are created by migration 15 in store/migrate.c: tickets (one row per
- * source and external id: the last update's fields, tags, SimHash, cluster and incident) and
+ * macros. The tables are created by migrations in store/migrate.c: tickets (one row per
+ * source and external id: the last update's fields, tags, SimHash, cluster, incident and route) and
  * tickets_outbox (relations to send back to the ticketing system).
  */
 #ifndef OC_TICKETS_SQL_H
@@ -12,11 +12,11 @@
     " ext_id = ?2"
 #define TICKETS_SQL_INSERT                                                                         \
     "INSERT INTO tickets(source, ext_id, updated_ms, created_ms, received_ms, subject, body,"      \
-    " fields, tags, simhash, cluster_id, incident_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9," \
-    " ?10, ?11, ?12)"
+    " fields, tags, simhash, cluster_id, incident_id, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"  \
+    " ?8, ?9, ?10, ?11, ?12, ?13)"
 #define TICKETS_SQL_UPDATE                                                                         \
     "UPDATE tickets SET updated_ms = ?2, created_ms = ?3, subject = ?4, body = ?5, fields = ?6,"   \
-    " tags = ?7, simhash = ?8 WHERE id = ?1 AND updated_ms < ?2"
+    " tags = ?7, simhash = ?8, route = ?9 WHERE id = ?1 AND updated_ms < ?2"
 #define TICKETS_SQL_LINK "UPDATE tickets SET incident_id = ?2 WHERE cluster_id = ?1"
 #define TICKETS_SQL_OF_CLUSTER                                                                     \
     "SELECT source, ext_id FROM tickets WHERE cluster_id = ?1 ORDER BY id LIMIT ?2"
@@ -26,14 +26,17 @@
 #define TICKETS_SQL_SET_CLUSTER "UPDATE tickets SET cluster_id = ?2 WHERE id = ?1"
 #define TICKETS_COLS                                                                               \
     "id, source, ext_id, updated_ms, created_ms, received_ms, subject, body, fields, tags,"        \
-    " cluster_id, incident_id"
+    " cluster_id, incident_id, route"
 #define TICKETS_SQL_GET "SELECT " TICKETS_COLS " FROM tickets WHERE id = ?1"
 #define TICKETS_SQL_LIST                                                                           \
     "SELECT " TICKETS_COLS " FROM tickets WHERE (?1 IS NULL OR cluster_id = ?1) AND"               \
     " (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR source = ?3) AND"                        \
     " (?4 IS NULL OR json_extract(tags, '$.service') = ?4) AND"                                    \
-    " (?5 IS NULL OR json_extract(tags, '$.symptom') = ?5) AND (?6 IS NULL OR id < ?6)"            \
-    " ORDER BY id DESC LIMIT ?7"
+    " (?5 IS NULL OR json_extract(tags, '$.symptom') = ?5) AND (?6 IS NULL OR id < ?6) AND"        \
+    " (?8 IS NULL OR json_extract(route, '$.queue') = ?8) ORDER BY"                                \
+    " CASE WHEN ?9 THEN json_extract(route, '$.rank') END,"                                        \
+    " CASE WHEN ?9 THEN json_extract(route, '$.respond_by') END, CASE WHEN ?9 THEN id END,"        \
+    " id DESC LIMIT ?7"
 #define TICKETS_SQL_OUTBOX_PUT                                                                     \
     "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
     " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)"

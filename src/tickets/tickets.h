@@ -228,6 +228,65 @@ const struct tickets_service *tickets_storm_services(int *ns /* OUT */);
 void tickets_pair_scores(const int64_t *cluster, const int *label, size_t n,
                          double *precision /* OUT */, double *recall /* OUT */);
 
+/* --- routing (route.c) --- */
+
+#define TICKETS_ROUTES_MAX 256 /* rules of a routing file */
+#define TICKETS_QUEUE_MAX  128 /* bytes of a queue or team name, NUL included */
+
+/* Priorities, most urgent first: VIP, then premium, standard (or unknown tier), free. */
+enum tickets_prio {
+    TICKETS_P_URGENT = 1, /* a VIP */
+    TICKETS_P_HIGH,       /* premium */
+    TICKETS_P_NORMAL,     /* standard, or no tier known */
+    TICKETS_P_LOW,        /* free */
+    TICKETS_NPRIO = 4,
+};
+extern const char *const tickets_prio_names[]; /* [1] "urgent" .. [4] "low" */
+
+/* One routing rule: "SERVICE/SEGMENT/TIER: QUEUE [team=TEAM] [respond_min=N]". */
+struct tickets_route_rule {
+    char service[TICKETS_FIELD_MAX]; /* "" : any */
+    char segment[32];                /* "" : any (lower-case) */
+    char tier[16];                   /* "" : any; vip, premium, standard or free */
+    char queue[TICKETS_QUEUE_MAX];
+    char team[TICKETS_QUEUE_MAX]; /* "" : the catalog's owner of the service */
+    int respond_min;              /* 0 : the priority's default */
+    int line;                     /* in the file */
+};
+
+/* A routing table (tickets.routing_file), rules in file order. */
+struct tickets_routing {
+    struct tickets_route_rule r[TICKETS_ROUTES_MAX];
+    int n;
+};
+
+/* Reads a routing table from n bytes of flat YAML named name over out (rules appended): 0,
+ * or OC_EINVAL / OC_ETOOBIG with "NAME:LINE: why" in err. */
+int tickets_routing_parse(const char *name, const char *text, size_t n, struct tickets_routing *out,
+                          char *err, size_t errlen);
+/* The same from a file (OC_EIO when it cannot be read). */
+int tickets_routing_load(const char *path, struct tickets_routing *out, char *err, size_t errlen);
+
+/* Where a ticket goes (tickets_route_pick, then the module fills the catalog's part). */
+struct tickets_route {
+    char queue[TICKETS_QUEUE_MAX];
+    char team[TICKETS_QUEUE_MAX];   /* the rule's, else the catalog owner's ("" : none) */
+    char policy[TICKETS_QUEUE_MAX]; /* the team's escalation policy ("" : none) */
+    char oncall[TICKETS_QUEUE_MAX]; /* the team's on-call now ("" : none) */
+    enum tickets_prio prio;
+    int respond_min; /* minutes to a first response */
+    int rule;        /* index of the rule that matched, -1: none (the default queue) */
+};
+
+/* Picks the route of a ticket tagged g: the rule matching it that names the most of service,
+ * segment and tier (a "vip" tier matches VIPs whatever their tier; among equals the first in
+ * the file), else default_queue; the priority from g (VIP, premium, standard, free) and the
+ * respond time from the rule, else respond_min[prio] (indexed 1..4). team, policy and oncall
+ * are left to the caller when the rule names no team. */
+void tickets_route_pick(const struct tickets_routing *rt, const struct tickets_tags *g,
+                        const char *default_queue, const int respond_min[TICKETS_NPRIO + 1],
+                        struct tickets_route *out /* OUT */);
+
 /* The name the tickets module provides itself under (struct oc_app). */
 #define TICKETS_PROVIDES "tickets"
 
@@ -236,13 +295,20 @@ struct tickets_result {
     const char *outcome; /* "created", "updated" or "duplicate" (static storage) */
     int64_t id;          /* the stored ticket's id */
     int64_t cluster_id;
-    int64_t incident_id; /* 0: not linked */
+    int64_t incident_id;        /* 0: not linked */
+    struct tickets_route route; /* where it was routed (this delivery's tags) */
+    int64_t respond_by_ms;      /* created (else received) + route.respond_min */
 };
 /* Tags and stores t (filled by tickets_parse; tags overwritten) in app's running tickets
  * module, as the intake routes do, linking its cluster when it overlaps an open incident:
  * 0 with out filled, OC_ENOTFOUND when the module is not running, OC_ETOOBIG past
  * tickets.max_clusters, OC_EDB. For pipeline tests and in-process hosts. */
 int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out);
+
+/* `oncue tickets list|show|clusters|route|routing` over a running server's API (cli.c);
+ * returns the exit status. */
+int tickets_cli_main(int argc, char **argv);
+extern const struct oc_cli tickets_cli[];
 
 /* `oncue bench tickets`; returns the exit status. */
 int tickets_bench_main(int argc, char **argv);

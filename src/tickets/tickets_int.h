@@ -27,20 +27,33 @@ static inline void tickets_stmt_done(struct store_stmt *q)
         store_reset(q);
 }
 
+/* Walks flat YAML text (n bytes named name) line by line, calling fn on each "key: value"
+ * line ('#' comments, quotes dropped): 0, or fn's error with "name:line: why" in err. */
+int tickets_flat_yaml(const char *name, const char *text, size_t n,
+                      int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
+                      void *arg, char *err, size_t errlen);
+/* Reads a small file (64 KiB at most) into *out (NUL-terminated, the caller frees) and its
+ * length into *n: 0 or OC_EIO / OC_ETOOBIG with "FILE: why" in err. */
+int tickets_slurp(const char *path, char **out /* OUT */, size_t *n /* OUT */, char *err,
+                  size_t errlen);
+
 #define TICKETS_OPEN_MAX 256 /* open incidents remembered for linking */
 
 struct tickets_opts {
-    char *zendesk_secret;  /* tickets.zendesk_secret */
-    int64_t max_skew_s;    /* tickets.max_skew_s */
-    char *mapping_file;    /* tickets.mapping_file */
-    char *keywords_file;   /* tickets.keywords_file */
-    char *sync_url;        /* tickets.sync_url */
-    char *sync_token;      /* tickets.sync_token */
-    char *outbound_allow;  /* tickets.outbound_allow */
-    int64_t threshold;     /* tickets.cluster_threshold */
-    int64_t max_clusters;  /* tickets.max_clusters */
-    int64_t link_window_s; /* tickets.link_window_s */
-    int64_t link_min;      /* tickets.link_min_tickets */
+    char *zendesk_secret;                   /* tickets.zendesk_secret */
+    int64_t max_skew_s;                     /* tickets.max_skew_s */
+    char *mapping_file;                     /* tickets.mapping_file */
+    char *keywords_file;                    /* tickets.keywords_file */
+    char *sync_url;                         /* tickets.sync_url */
+    char *sync_token;                       /* tickets.sync_token */
+    char *outbound_allow;                   /* tickets.outbound_allow */
+    int64_t threshold;                      /* tickets.cluster_threshold */
+    int64_t max_clusters;                   /* tickets.max_clusters */
+    int64_t link_window_s;                  /* tickets.link_window_s */
+    int64_t link_min;                       /* tickets.link_min_tickets */
+    char *routing_file;                     /* tickets.routing_file */
+    char *default_queue;                    /* tickets.default_queue */
+    int64_t respond_min[TICKETS_NPRIO + 1]; /* tickets.respond_{vip,premium,standard,free}_min */
 };
 
 /* An open incident as incident.opened described it. */
@@ -58,6 +71,7 @@ struct tickets_mod {
     struct tickets_opts o;
     struct tickets_map maps[TICKETS_NFORMATS];
     struct tickets_keywords kw;
+    struct tickets_routing routing;             /* read at start, then read-only */
     pthread_mutex_t mu;                         /* clusters, open, the store writes */
     struct tickets_clusters cs;                 /* under mu */
     struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */

@@ -2,7 +2,7 @@
  * test_tickets.c - the tickets capability's pure parts: Zendesk signatures (an independent
  * vector made with `openssl dgst -sha256 -hmac`, tampered, stale, missing), the mapped intake
  * of each format and its errors, the mapping and keyword files, tagging, SimHash, the
- * incremental clusters and the labelled storm's precision.
+ * incremental clusters, the labelled storm's precision and the routing table.
  */
 #include "tickets/tickets.h"
 #include "core/err.h"
@@ -331,22 +331,83 @@ static void test_storm_precision(void)
     free(cl);
 }
 
+/* The routing file and the pick: specificity, file order among equals, VIP, defaults. */
+static void test_routing(void)
+{
+    static struct tickets_routing rt;
+    static const int mins[TICKETS_NPRIO + 1] = {0, 15, 60, 240, 1440};
+    struct tickets_tags g;
+    struct tickets_route r;
+    char err[300];
+    const char *y = "# comment\n*/*/vip: vip-desk respond_min=10\n\n"
+                    "player-tv/*/premium: tv-premium team=player\n"
+                    "*/enterprise/*: ent  # trailing\nbilling/*/*: billing-desk\n*/*/free: self\n";
+    rt.n = 0;
+    T_EQ_INT(tickets_routing_parse("r.yaml", y, strlen(y), &rt, err, sizeof err), 0);
+    T_EQ_INT(rt.n, 5);
+    T_EQ_INT(rt.r[0].line, 2);
+    T_EQ_INT(rt.r[1].line, 4);
+    T_EQ_INT(rt.r[4].line, 7);
+    T_EQ_STR(rt.r[1].team, "player");
+    T_EQ_INT(rt.r[0].respond_min, 10);
+    memset(&g, 0, sizeof g);
+    snprintf(g.service, sizeof g.service, "player-tv");
+    snprintf(g.tier, sizeof g.tier, "premium");
+    g.vip = 1;
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "tv-premium"); /* two parts beat the VIP rule's one */
+    T_EQ_INT(r.prio, TICKETS_P_URGENT);
+    T_EQ_INT(r.respond_min, 15);
+    snprintf(g.service, sizeof g.service, "auth");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "vip-desk");
+    T_EQ_INT(r.respond_min, 10);
+    T_EQ_INT(r.rule, 0);
+    g.vip = 0;
+    snprintf(g.service, sizeof g.service, "billing");
+    snprintf(g.tier, sizeof g.tier, "free");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "billing-desk"); /* first of two one-part rules */
+    T_EQ_INT(r.prio, TICKETS_P_LOW);
+    T_EQ_INT(r.respond_min, 1440);
+    snprintf(g.service, sizeof g.service, "search");
+    snprintf(g.tier, sizeof g.tier, "standard");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "support");
+    T_EQ_INT(r.rule, -1);
+    T_EQ_INT(r.prio, TICKETS_P_NORMAL);
+    tickets_route_pick(NULL, &g, "general", mins, &r);
+    T_EQ_STR(r.queue, "general");
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"*/*: q\n", "r.yaml:1: */*: expected SERVICE/SEGMENT/TIER"},
+        {"\n*/*/gold: q\n", "r.yaml:2: tier: vip, premium, standard, free or *"},
+        {"*/small_biz/*: q\n", "r.yaml:1: segment: a lower-case name"},
+        {"Player/*/*: q\n", "r.yaml:1: service: a catalog service's name"},
+        {"*/*/*: q respond_min=0\n", "r.yaml:1: respond_min: minutes from 1 to 100000"},
+        {"*/*/*: q owner=x\n", "r.yaml:1: owner=x: expected team=TEAM or respond_min=N"},
+        {"*/*/*:\n", "r.yaml:1: no queue"},
+        {"*/*/* q\n", "r.yaml:1: expected \"key: value\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rt.n = 0;
+        T_EQ_INT(
+            tickets_routing_parse("r.yaml", bad[i].text, strlen(bad[i].text), &rt, err, sizeof err),
+            OC_EINVAL);
+        T_CONTAINS(err, bad[i].err);
+    }
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_zendesk_valid),
-    T_CASE(test_zendesk_tampered),
-    T_CASE(test_zendesk_stale),
-    T_CASE(test_zendesk_missing),
-    T_CASE(test_parse_zendesk),
-    T_CASE(test_parse_freshdesk_salesforce),
-    T_CASE(test_parse_errors),
-    T_CASE(test_mapping_file),
-    T_CASE(test_tag),
-    T_CASE(test_keywords_file),
-    T_CASE(test_simhash),
-    T_CASE(test_clusters),
-    T_CASE(test_pair_scores),
-    T_CASE(test_storm_precision),
-    {0},
+    T_CASE(test_zendesk_valid), T_CASE(test_zendesk_tampered),
+    T_CASE(test_zendesk_stale), T_CASE(test_zendesk_missing),
+    T_CASE(test_parse_zendesk), T_CASE(test_parse_freshdesk_salesforce),
+    T_CASE(test_parse_errors),  T_CASE(test_mapping_file),
+    T_CASE(test_tag),           T_CASE(test_keywords_file),
+    T_CASE(test_simhash),       T_CASE(test_clusters),
+    T_CASE(test_pair_scores),   T_CASE(test_storm_precision),
+    T_CASE(test_routing),       {0},
 };
 
 T_MAIN(cases)
