@@ -316,8 +316,11 @@ static const struct migration migrations[] = {
      "CREATE TABLE store_meta ("
      " key TEXT PRIMARY KEY,"
      " value INTEGER NOT NULL) WITHOUT ROWID;"},
-    {17, "tickets: each ticket's route (queue, team, priority, first-response time)",
-     "ALTER TABLE tickets ADD COLUMN route TEXT NOT NULL DEFAULT '{}';"},
+    {17,
+     "tickets: each ticket's route (queue, team, priority, first-response time) and when its"
+     " status first changed (the first response)",
+     "ALTER TABLE tickets ADD COLUMN route TEXT NOT NULL DEFAULT '{}';"
+     "ALTER TABLE tickets ADD COLUMN responded_ms INTEGER NOT NULL DEFAULT 0;"},
     {0},
 };
 

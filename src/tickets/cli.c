@@ -1,7 +1,7 @@
 /*
- * cli.c - `oncue tickets`: list, show, clusters, route and routing over a running server's
- * /v1/tickets API. Prints a table, or the server's JSON answer with --json. Exit status: 0, 1
- * when the server refused or could not be reached, 2 for a usage error.
+ * cli.c - `oncue tickets`: list, show, clusters, route, routing and report over a running
+ * server's /v1/tickets API. Prints a table (report: CSV), or the JSON answer with --json.
+ * Exit status: 0, 1 when the server refused or could not be reached, 2 for a usage error.
  */
 #include "tickets/tickets.h"
 #include "core/buf.h"
@@ -27,6 +27,8 @@ struct opts {
     const char *segment; /* --segment G */
     const char *tier;    /* --tier T */
     const char *order;   /* --order newest|priority */
+    const char *from;    /* --from TIME */
+    const char *to;      /* --to TIME */
     long incident, cluster, limit, min;
     int vip, json;
 };
@@ -56,6 +58,10 @@ static const struct oc_opt options[] = {
     {"--segment", OC_OPT_STR, F(segment), "G", "route: the customer segment", 0, 0, NULL},
     {"--tier", OC_OPT_STR, F(tier), "T", "route: premium, standard or free", 0, 0, NULL},
     {"--vip", OC_OPT_FLAG, F(vip), NULL, "route: the customer is a VIP", 0, 0, NULL},
+    {"--from", OC_OPT_STR, F(from), "TIME",
+     "report: incidents declared (tickets received) from TIME (default 90 days before --to)", 0, 0,
+     NULL},
+    {"--to", OC_OPT_STR, F(to), "TIME", "report: until TIME (default now)", 0, 0, NULL},
     {0},
 };
 
@@ -65,12 +71,16 @@ const struct oc_cli tickets_cli[] = {
     {"tickets",
      "list [--queue Q [--order priority]] [--incident N] [--cluster N] [--service S] ...\n"
      "       oncue tickets show ID | clusters [--incident N] [--min N]\n"
-     "       oncue tickets route [--service S] [--segment G] [--tier T] [--vip] | routing",
+     "       oncue tickets route [--service S] [--segment G] [--tier T] [--vip] | routing\n"
+     "       oncue tickets report mttr|sla|incidents|churn [--from TIME] [--to TIME]",
      "list: tickets, newest first (or a queue in priority order). show: one ticket with its\n"
      "tags and route. clusters: near-duplicate clusters, largest first, with their incident.\n"
      "route: where a ticket of that service, segment and tier goes now (queue, team, policy,\n"
-     "on-call, priority, respond-by). routing: the routing table. All over the server's\n"
-     "/v1/tickets API (--server, --token); --json prints its answer.\n",
+     "on-call, priority, respond-by). routing: the routing table. report: a business\n"
+     "report as CSV (MTTA/MTTR by service, segment and tier; SLA adherence by tier; tickets\n"
+     "per incident; churn after SEV1/SEV2 incidents). TIME: RFC 3339, unix seconds or\n"
+     "now-30d. All over the server's /v1/tickets API (--server, --token); --json prints\n"
+     "its JSON answer.\n",
      options, 2},
     {0},
 };
@@ -99,22 +109,31 @@ static void param_long(struct oc_buf *p, const char *name, long v)
     param(p, name, n);
 }
 
-/* GET path; the parsed answer, or NULL (message printed). With --json the answer is printed
- * as the server sent it. */
-static json_t *fetch(const struct opts *o, const char *path)
+/* GET path into b: 0 on a 200, else -1 (message printed). */
+static int get(const struct opts *o, const char *path, struct oc_buf *b)
 {
     struct http_client hc = {o->server, o->token && o->token[0] ? o->token : NULL, 30};
-    struct oc_buf b;
     long status = 0;
-    json_t *v = NULL;
     char err[512];
-    oc_buf_init(&b, RESP_MAX);
-    if (http_client_call(&hc, "GET", path, NULL, &status, &b, err, sizeof err) != 0)
+    if (http_client_call(&hc, "GET", path, NULL, &status, b, err, sizeof err) != 0) {
         fprintf(stderr, "oncue tickets: %s\n", err);
-    else if (status != 200)
+        return -1;
+    }
+    if (status != 200) {
         fprintf(stderr, "oncue tickets: %s%s: HTTP %ld: %s\n", o->server, path, status,
-                b.data ? b.data : "");
-    else if (!(v = json_loads(b.data ? b.data : "", 0, NULL)))
+                b->data ? b->data : "");
+        return -1;
+    }
+    return 0;
+}
+
+/* GET path; the parsed answer, or NULL (message printed). */
+static json_t *fetch(const struct opts *o, const char *path)
+{
+    struct oc_buf b;
+    json_t *v = NULL;
+    oc_buf_init(&b, RESP_MAX);
+    if (get(o, path, &b) == 0 && !(v = json_loads(b.data ? b.data : "", 0, NULL)))
         fprintf(stderr, "oncue tickets: %s%s: the answer is not JSON\n", o->server, path);
     oc_buf_free(&b);
     return v;
@@ -234,6 +253,35 @@ static void print_routing(const json_t *a)
     }
 }
 
+/* `report NAME`: the CSV (or with --json the JSON) the server answers, printed as sent. */
+static int report(const struct opts *o)
+{
+    static const char *const names[] = {"mttr", "sla", "incidents", "churn", NULL};
+    int ok = 0, rc = 1;
+    for (int i = 0; names[i]; i++)
+        ok |= strcmp(o->args[1], names[i]) == 0;
+    if (!ok) {
+        fprintf(stderr, "oncue tickets report: %s: mttr, sla, incidents or churn\n", o->args[1]);
+        return 2;
+    }
+    struct oc_buf path, b;
+    oc_buf_init(&path, PATH_MAX_);
+    oc_buf_init(&b, RESP_MAX);
+    oc_buf_printf(&path, "/v1/tickets/reports/%s", o->args[1]);
+    param(&path, "from", o->from);
+    param(&path, "to", o->to);
+    param(&path, "format", o->json ? "json" : "csv");
+    if (get(o, path.data, &b) == 0) {
+        fwrite(b.data ? b.data : "", 1, b.len, stdout);
+        if (o->json)
+            printf("\n");
+        rc = 0;
+    }
+    oc_buf_free(&path);
+    oc_buf_free(&b);
+    return rc;
+}
+
 int tickets_cli_main(int argc, char **argv)
 {
     struct opts o;
@@ -247,18 +295,22 @@ int tickets_cli_main(int argc, char **argv)
     if (p)
         return p > 0 ? 0 : 2;
     const char *cmd = nargs ? o.args[0] : NULL;
-    static const char *const cmds[] = {"list", "show", "clusters", "route", "routing", NULL};
+    static const char *const cmds[] = {"list",    "show",   "clusters", "route",
+                                       "routing", "report", NULL};
     int k = -1;
     for (int i = 0; cmd && cmds[i]; i++)
         if (strcmp(cmd, cmds[i]) == 0)
             k = i;
-    if (k < 0 || (k == 1) != (nargs == 2)) {
+    if (k < 0 || (k == 1 || k == 5) != (nargs == 2)) {
         fprintf(stderr, "oncue tickets: %s (see oncue tickets --help)\n",
-                k < 0    ? "list, show ID, clusters, route or routing?"
+                k < 0    ? "list, show ID, clusters, route, routing or report NAME?"
                 : k == 1 ? "show needs a ticket's id"
+                : k == 5 ? "report needs its name: mttr, sla, incidents or churn"
                          : "one command, no other argument");
         return 2;
     }
+    if (k == 5)
+        return report(&o);
     struct oc_buf path;
     oc_buf_init(&path, PATH_MAX_);
     void (*print)(const json_t *) = NULL;

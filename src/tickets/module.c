@@ -50,10 +50,10 @@ static json_t *tags_json(const struct tickets_tags *g)
 /* The fields as given (a new reference). */
 static json_t *fields_json(const struct tickets_ticket *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", t->status,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", t->status,
                      "priority", t->priority, "tier", t->f_tier, "segment", t->f_segment, "device",
                      t->f_device, "app_version", t->f_app_version, "region", t->f_region, "service",
-                     t->f_service, "tags", t->tags_in);
+                     t->f_service, "tags", t->tags_in, "account", t->account);
 }
 
 /* Tags t with the keywords and the running catalog's services (names, public names). */
@@ -170,7 +170,8 @@ static int update_row(struct store *s, int64_t id, const struct tickets_ticket *
     int ok = store_prepare(s, TICKETS_SQL_UPDATE, &q) == 0 &&
              STORE_BIND(q, STORE_INT(id), STORE_INT(t->updated_ms), STORE_INT(t->created_ms),
                         STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(w->fields),
-                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h), STORE_TEXT(w->route)) == 0 &&
+                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h), STORE_TEXT(w->route),
+                        STORE_TEXT(t->status)) == 0 &&
              store_step(q) == STORE_DONE;
     tickets_stmt_done(q);
     return ok ? 0 : OC_EDB;
@@ -673,6 +674,12 @@ static const struct oc_setting settings[] = {
     {"tickets.routing_file", OC_SETTING_STR, "", 0, 0, NULL, F(routing_file), NULL,
      "flat YAML routing rules \"SERVICE/SEGMENT/TIER: QUEUE [team=TEAM] [respond_min=N]\""
      " (docs/internals/tickets.md); empty: every ticket to tickets.default_queue"},
+    {"tickets.sla_targets", OC_SETTING_STR, "premium=99.95, standard=99.9, free=99.5", 0, 0, NULL,
+     F(sla_targets), NULL,
+     "availability targets (%) per tier for the SLA report (GET /v1/tickets/reports/sla)"},
+    {"tickets.churn_window_days", OC_SETTING_INT, "30", 1, 365, NULL, F(churn_days), NULL,
+     "the churn report's windows: cancellations this long after each SEV1/SEV2 against as long"
+     " before it"},
     {"tickets.default_queue", OC_SETTING_STR, "support", 0, 0, NULL, F(default_queue), NULL,
      "the queue of a ticket no routing rule matches"},
     {"tickets.respond_vip_min", OC_SETTING_INT, "15", 1, 100000, NULL, F(respond_min[1]), NULL,
@@ -757,6 +764,8 @@ static int read_files(struct tickets_mod *m)
     m->routing.n = 0;
     if (!rc && m->o.routing_file && m->o.routing_file[0])
         rc = tickets_routing_load(m->o.routing_file, &m->routing, err, sizeof err);
+    if (!rc)
+        rc = tickets_sla_targets_parse(m->o.sla_targets, m->sla_target, err, sizeof err);
     if (rc)
         oc_log(OC_LOG_ERROR, "tickets: %s", err);
     return rc;
@@ -837,6 +846,10 @@ static const struct http_route routes[] = {
     {"GET", "/v1/tickets/route", get_route, HTTP_VIEWER, 0,
      "?service=&segment=&tier=premium|standard|free&vip=1 -> where such a ticket goes now:"
      " {queue, team, policy, oncall, priority, rank, respond_min, respond_by, rule}"},
+    {"GET", "/v1/tickets/reports/{name}", tickets_get_report, HTTP_VIEWER, 0,
+     "mttr | sla | incidents | churn, ?from=&to= (default the last 90 days)&format=json|csv:"
+     " MTTA/MTTR by service, segment and tier; first-response and availability SLA by tier"
+     " with accounts to compensate; tickets per incident; churn after SEV1/SEV2 incidents"},
     {"GET", "/v1/tickets/{id}", get_one, HTTP_VIEWER, 0,
      "one ticket with its fields, tags and route"},
     {0},

@@ -16,7 +16,9 @@
     " ?8, ?9, ?10, ?11, ?12, ?13)"
 #define TICKETS_SQL_UPDATE                                                                         \
     "UPDATE tickets SET updated_ms = ?2, created_ms = ?3, subject = ?4, body = ?5, fields = ?6,"   \
-    " tags = ?7, simhash = ?8, route = ?9 WHERE id = ?1 AND updated_ms < ?2"
+    " tags = ?7, simhash = ?8, route = ?9, responded_ms = CASE WHEN responded_ms = 0 AND"          \
+    " lower(?10) <> lower(coalesce(json_extract(fields, '$.status'), '')) THEN ?2 ELSE"            \
+    " responded_ms END WHERE id = ?1 AND updated_ms < ?2"
 #define TICKETS_SQL_LINK "UPDATE tickets SET incident_id = ?2 WHERE cluster_id = ?1"
 #define TICKETS_SQL_OF_CLUSTER                                                                     \
     "SELECT source, ext_id FROM tickets WHERE cluster_id = ?1 ORDER BY id LIMIT ?2"
@@ -49,5 +51,18 @@
     "UPDATE tickets_outbox SET next_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
 #define TICKETS_SQL_OUTBOX_COUNT                                                                   \
     "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299) FROM tickets_outbox"
+
+/* the reports (report.c) */
+#define TICKETS_SQL_REP_LINKED                                                                     \
+    "SELECT incident_id, json_extract(tags, '$.segment'), json_extract(tags, '$.tier'),"           \
+    " json_extract(tags, '$.vip'), json_extract(fields, '$.account'), received_ms FROM tickets"    \
+    " WHERE incident_id > 0 ORDER BY id"
+#define TICKETS_SQL_REP_RESPONSES                                                                  \
+    "SELECT json_extract(route, '$.rank'), (CASE WHEN created_ms > 0 THEN created_ms ELSE"         \
+    " received_ms END) + json_extract(route, '$.respond_min') * 60000, responded_ms FROM tickets"  \
+    " WHERE received_ms >= ?1 AND received_ms < ?2 AND json_extract(route, '$.rank') IS NOT NULL"
+#define TICKETS_SQL_REP_ACCOUNTS                                                                   \
+    "SELECT json_extract(fields, '$.account'), json_extract(tags, '$.segment') FROM tickets"       \
+    " WHERE coalesce(json_extract(fields, '$.account'), '') <> '' ORDER BY id"
 
 #endif

@@ -21,6 +21,7 @@
 
 #define TICKETS_BODY_MAX     (256 << 10) /* bytes of one intake body */
 #define TICKETS_ID_MAX       64          /* bytes of an external ticket id */
+#define TICKETS_ACCOUNT_MAX  128         /* bytes of an account id kept (billing's cap) */
 #define TICKETS_SUBJECT_MAX  256         /* bytes of a subject kept (longer is cut) */
 #define TICKETS_TEXT_MAX     4096        /* bytes of a description kept (longer is cut) */
 #define TICKETS_FIELD_MAX    64          /* bytes of a short field (tier, device, region...) */
@@ -83,6 +84,7 @@ enum tickets_field {
     TICKETS_F_REGION,
     TICKETS_F_SERVICE,
     TICKETS_F_TAGS,
+    TICKETS_F_ACCOUNT, /* the customer's billing account id (joins billing's cancellations) */
     TICKETS_NFIELDS,
 };
 extern const char *const tickets_field_names[]; /* "id", "subject", ... */
@@ -125,8 +127,9 @@ struct tickets_ticket {
     char f_tier[TICKETS_FIELD_MAX], f_segment[TICKETS_FIELD_MAX], f_device[TICKETS_FIELD_MAX];
     char f_app_version[TICKETS_FIELD_MAX], f_region[TICKETS_FIELD_MAX];
     char f_service[TICKETS_FIELD_MAX];
-    char tags_in[TICKETS_TAGS_IN_MAX]; /* the system's own tags, space-separated */
-    struct tickets_tags tags;          /* filled by tickets_tag */
+    char account[TICKETS_ACCOUNT_MAX + 1]; /* the customer's account id ("" : not given) */
+    char tags_in[TICKETS_TAGS_IN_MAX];     /* the system's own tags, space-separated */
+    struct tickets_tags tags;              /* filled by tickets_tag */
 };
 
 /* Reads a JSON payload of n bytes with map into t (zeroed first): 0, OC_EMALFORMED (not a
@@ -266,6 +269,10 @@ int tickets_routing_parse(const char *name, const char *text, size_t n, struct t
                           char *err, size_t errlen);
 /* The same from a file (OC_EIO when it cannot be read). */
 int tickets_routing_load(const char *path, struct tickets_routing *out, char *err, size_t errlen);
+
+/* Reads tickets.sla_targets ("premium=99.95, standard=99.9, free=99.5"; a tier not named keeps
+ * that default) into out (premium, standard, free): 0, or OC_EINVAL with the reason in err. */
+int tickets_sla_targets_parse(const char *text, double out[3], char *err, size_t errlen);
 
 /* Where a ticket goes (tickets_route_pick, then the module fills the catalog's part). */
 struct tickets_route {

@@ -54,6 +54,8 @@ struct tickets_opts {
     char *routing_file;                     /* tickets.routing_file */
     char *default_queue;                    /* tickets.default_queue */
     int64_t respond_min[TICKETS_NPRIO + 1]; /* tickets.respond_{vip,premium,standard,free}_min */
+    char *sla_targets;                      /* tickets.sla_targets */
+    int64_t churn_days;                     /* tickets.churn_window_days */
 };
 
 /* An open incident as incident.opened described it. */
@@ -71,9 +73,10 @@ struct tickets_mod {
     struct tickets_opts o;
     struct tickets_map maps[TICKETS_NFORMATS];
     struct tickets_keywords kw;
-    struct tickets_routing routing;             /* read at start, then read-only */
-    pthread_mutex_t mu;                         /* clusters, open, the store writes */
-    struct tickets_clusters cs;                 /* under mu */
+    struct tickets_routing routing; /* read at start, then read-only */
+    double sla_target[3];           /* availability targets (%): premium, standard, free */
+    pthread_mutex_t mu;             /* clusters, open, the store writes */
+    struct tickets_clusters cs;     /* under mu */
     struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */
     int nopen;
     atomic_long accepted, duplicates, refused, links, sent, send_failed;
@@ -82,6 +85,10 @@ struct tickets_mod {
     pthread_cond_t ocv;
     int ostop, othread, ostarted;
 };
+
+struct http_req;
+/* GET /v1/tickets/reports/{name} (report.c): mttr, sla, incidents or churn, as JSON or CSV. */
+void tickets_get_report(struct http_req *req);
 
 /* Links every cluster that overlaps open incident o (under mu): how many it linked. Each
  * link updates the store and queues tickets.linked and the relations back. */

@@ -399,15 +399,44 @@ static void test_routing(void)
     }
 }
 
+/* The SLA report's availability targets. */
+static void test_sla_targets(void)
+{
+    double v[3];
+    char err[300];
+    T_EQ_INT(tickets_sla_targets_parse("", v, err, sizeof err), 0);
+    T_EQ_DBL(v[0], 99.95, 1e-9);
+    T_EQ_DBL(v[1], 99.9, 1e-9);
+    T_EQ_DBL(v[2], 99.5, 1e-9);
+    T_EQ_INT(tickets_sla_targets_parse("standard=99, premium = 99.99 ,", v, err, sizeof err), 0);
+    T_EQ_DBL(v[0], 99.99, 1e-9);
+    T_EQ_DBL(v[1], 99, 1e-9);
+    T_EQ_DBL(v[2], 99.5, 1e-9);
+    T_EQ_INT(tickets_sla_targets_parse("gold=99", v, err, sizeof err), OC_EINVAL);
+    T_CONTAINS(err, "tickets.sla_targets: \"gold=99\": expected premium=PCT");
+    T_EQ_INT(tickets_sla_targets_parse("premium=101", v, err, sizeof err), OC_EINVAL);
+    T_EQ_INT(tickets_sla_targets_parse("premium=", v, err, sizeof err), OC_EINVAL);
+    T_EQ_INT(tickets_sla_targets_parse("premium=9x", v, err, sizeof err), OC_EINVAL);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_zendesk_valid), T_CASE(test_zendesk_tampered),
-    T_CASE(test_zendesk_stale), T_CASE(test_zendesk_missing),
-    T_CASE(test_parse_zendesk), T_CASE(test_parse_freshdesk_salesforce),
-    T_CASE(test_parse_errors),  T_CASE(test_mapping_file),
-    T_CASE(test_tag),           T_CASE(test_keywords_file),
-    T_CASE(test_simhash),       T_CASE(test_clusters),
-    T_CASE(test_pair_scores),   T_CASE(test_storm_precision),
-    T_CASE(test_routing),       {0},
+    T_CASE(test_zendesk_valid),
+    T_CASE(test_zendesk_tampered),
+    T_CASE(test_zendesk_stale),
+    T_CASE(test_zendesk_missing),
+    T_CASE(test_parse_zendesk),
+    T_CASE(test_parse_freshdesk_salesforce),
+    T_CASE(test_parse_errors),
+    T_CASE(test_mapping_file),
+    T_CASE(test_tag),
+    T_CASE(test_keywords_file),
+    T_CASE(test_simhash),
+    T_CASE(test_clusters),
+    T_CASE(test_pair_scores),
+    T_CASE(test_storm_precision),
+    T_CASE(test_routing),
+    T_CASE(test_sla_targets),
+    {0},
 };
 
 T_MAIN(cases)
