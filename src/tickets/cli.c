@@ -29,6 +29,8 @@ struct opts {
     const char *order;   /* --order newest|priority */
     const char *from;    /* --from TIME */
     const char *to;      /* --to TIME */
+    const char *by;      /* --by DIM */
+    const char *bucket;  /* --bucket day|week */
     long incident, cluster, limit, min;
     int vip, json;
 };
@@ -59,9 +61,13 @@ static const struct oc_opt options[] = {
     {"--tier", OC_OPT_STR, F(tier), "T", "route: premium, standard or free", 0, 0, NULL},
     {"--vip", OC_OPT_FLAG, F(vip), NULL, "route: the customer is a VIP", 0, 0, NULL},
     {"--from", OC_OPT_STR, F(from), "TIME",
-     "report: incidents declared (tickets received) from TIME (default 90 days before --to)", 0, 0,
-     NULL},
-    {"--to", OC_OPT_STR, F(to), "TIME", "report: until TIME (default now)", 0, 0, NULL},
+     "report, feedback: from TIME (default: report 90 days, trends 30, priorities 14 before"
+     " --to)",
+     0, 0, NULL},
+    {"--to", OC_OPT_STR, F(to), "TIME", "report, feedback: until TIME (default now)", 0, 0, NULL},
+    {"--by", OC_OPT_STR, F(by), "DIM",
+     "feedback trends: service (default), segment, tier, incident, source or region", 0, 0, NULL},
+    {"--bucket", OC_OPT_STR, F(bucket), "B", "feedback trends: day (default) or week", 0, 0, NULL},
     {0},
 };
 
@@ -72,15 +78,17 @@ const struct oc_cli tickets_cli[] = {
      "list [--queue Q [--order priority]] [--incident N] [--cluster N] [--service S] ...\n"
      "       oncue tickets show ID | clusters [--incident N] [--min N]\n"
      "       oncue tickets route [--service S] [--segment G] [--tier T] [--vip] | routing\n"
-     "       oncue tickets report mttr|sla|incidents|churn [--from TIME] [--to TIME]",
+     "       oncue tickets report mttr|sla|incidents|churn [--from TIME] [--to TIME]\n"
+     "       oncue tickets feedback trends [--by DIM] [--bucket day|week] | priorities",
      "list: tickets, newest first (or a queue in priority order). show: one ticket with its\n"
      "tags and route. clusters: near-duplicate clusters, largest first, with their incident.\n"
      "route: where a ticket of that service, segment and tier goes now (queue, team, policy,\n"
      "on-call, priority, respond-by). routing: the routing table. report: a business\n"
      "report as CSV (MTTA/MTTR by service, segment and tier; SLA adherence by tier; tickets\n"
      "per incident; churn after SEV1/SEV2 incidents). TIME: RFC 3339, unix seconds or\n"
-     "now-30d. All over the server's /v1/tickets API (--server, --token); --json prints\n"
-     "its JSON answer.\n",
+     "now-30d. feedback trends: NPS and CSAT per group and day or week; feedback\n"
+     "priorities: incidents and services ranked by unhappy replies (and NPS decline). All\n"
+     "over the server's API (--server, --token); --json prints its JSON answer.\n",
      options, 2},
     {0},
 };
@@ -253,6 +261,74 @@ static void print_routing(const json_t *a)
     }
 }
 
+/* A number at key of o with one decimal, "-" when null. */
+static const char *dec(const json_t *o, const char *key, char *buf, size_t n)
+{
+    const json_t *v = json_object_get(o, key);
+    if (json_is_number(v))
+        snprintf(buf, n, "%.1f", json_number_value(v));
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+static void print_trends(const json_t *a)
+{
+    size_t i, k;
+    json_t *g, *p;
+    char b[6][32];
+    printf("feedback by %s per %s, %s to %s\n", str(a, "by"), str(a, "bucket"), str(a, "from"),
+           str(a, "to"));
+    printf("%-24s %-20s %6s %7s %6s %7s %8s\n", "GROUP", "AT", "NPS_N", "NPS", "CSAT_N", "CSAT%",
+           "UNHAPPY");
+    json_array_foreach(json_object_get(a, "groups"), i, g)
+    {
+        json_array_foreach(json_object_get(g, "points"), k, p)
+        {
+            printf("%-24.24s %-20s %6s %7s %6s %7s %8s\n", str(g, "key"), str(p, "at"),
+                   num(p, "nps_responses", b[0], sizeof b[0]), dec(p, "nps", b[1], sizeof b[1]),
+                   num(p, "csat_responses", b[2], sizeof b[2]),
+                   dec(p, "csat_pct", b[3], sizeof b[3]), num(p, "unhappy", b[4], sizeof b[4]));
+        }
+        const json_t *t = json_object_get(g, "total");
+        printf("%-24.24s %-20s %6s %7s %6s %7s %8s\n", str(g, "key"), "(all)",
+               num(t, "nps_responses", b[0], sizeof b[0]), dec(t, "nps", b[1], sizeof b[1]),
+               num(t, "csat_responses", b[2], sizeof b[2]), dec(t, "csat_pct", b[3], sizeof b[3]),
+               num(t, "unhappy", b[4], sizeof b[4]));
+    }
+}
+
+static void print_priorities(const json_t *a)
+{
+    size_t i;
+    json_t *r;
+    char b[6][32];
+    printf("feedback priorities, %s to %s (recent half from %s)\n\nINCIDENTS\n", str(a, "from"),
+           str(a, "to"), str(a, "recent_from"));
+    printf("%-4s %8s %7s %7s %7s  %s\n", "RANK", "INCIDENT", "SCORE", "UNHAPPY", "NPS",
+           "OPEN FOLLOW-UPS");
+    json_array_foreach(json_object_get(a, "incidents"), i, r)
+    {
+        size_t k;
+        json_t *fu;
+        printf("%-4s %8s %7s %7s %7s  ", num(r, "rank", b[0], sizeof b[0]),
+               num(r, "incident_id", b[1], sizeof b[1]), dec(r, "score", b[2], sizeof b[2]),
+               num(r, "unhappy", b[3], sizeof b[3]), dec(r, "nps", b[4], sizeof b[4]));
+        json_array_foreach(json_object_get(r, "open_followups"), k, fu)
+            printf("%s%s", k ? "; " : "", str(fu, "title"));
+        printf("\n");
+    }
+    printf("\nSERVICES\n%-4s %-24s %7s %7s %7s %7s\n", "RANK", "SERVICE", "SCORE", "UNHAPPY", "NPS",
+           "CHANGE");
+    json_array_foreach(json_object_get(a, "services"), i, r)
+    {
+        printf("%-4s %-24.24s %7s %7s %7s %7s\n", num(r, "rank", b[0], sizeof b[0]),
+               str(r, "service"), dec(r, "score", b[1], sizeof b[1]),
+               num(r, "unhappy", b[2], sizeof b[2]), dec(r, "nps", b[3], sizeof b[3]),
+               dec(r, "nps_change", b[4], sizeof b[4]));
+    }
+}
+
 /* `report NAME`: the CSV (or with --json the JSON) the server answers, printed as sent. */
 static int report(const struct opts *o)
 {
@@ -296,21 +372,26 @@ int tickets_cli_main(int argc, char **argv)
         return p > 0 ? 0 : 2;
     const char *cmd = nargs ? o.args[0] : NULL;
     static const char *const cmds[] = {"list",    "show",   "clusters", "route",
-                                       "routing", "report", NULL};
+                                       "routing", "report", "feedback", NULL};
     int k = -1;
     for (int i = 0; cmd && cmds[i]; i++)
         if (strcmp(cmd, cmds[i]) == 0)
             k = i;
-    if (k < 0 || (k == 1 || k == 5) != (nargs == 2)) {
+    if (k < 0 || (k == 1 || k == 5 || k == 6) != (nargs == 2)) {
         fprintf(stderr, "oncue tickets: %s (see oncue tickets --help)\n",
                 k < 0    ? "list, show ID, clusters, route, routing or report NAME?"
                 : k == 1 ? "show needs a ticket's id"
                 : k == 5 ? "report needs its name: mttr, sla, incidents or churn"
+                : k == 6 ? "feedback trends or feedback priorities"
                          : "one command, no other argument");
         return 2;
     }
     if (k == 5)
         return report(&o);
+    if (k == 6 && strcmp(o.args[1], "trends") != 0 && strcmp(o.args[1], "priorities") != 0) {
+        fprintf(stderr, "oncue tickets feedback: %s: trends or priorities\n", o.args[1]);
+        return 2;
+    }
     struct oc_buf path;
     oc_buf_init(&path, PATH_MAX_);
     void (*print)(const json_t *) = NULL;
@@ -350,9 +431,19 @@ int tickets_cli_main(int argc, char **argv)
         param(&path, "vip", o.vip ? "1" : NULL);
         print = print_route;
         break;
-    default:
+    case 4:
         oc_buf_puts(&path, "/v1/tickets/routing");
         print = print_routing;
+        break;
+    default:
+        oc_buf_printf(&path, "/v1/feedback/%s", o.args[1]);
+        param(&path, "from", o.from);
+        param(&path, "to", o.to);
+        if (o.args[1][0] == 't') {
+            param(&path, "by", o.by);
+            param(&path, "bucket", o.bucket);
+        }
+        print = o.args[1][0] == 't' ? print_trends : print_priorities;
         break;
     }
     json_t *a = fetch(&o, path.data);

@@ -50,6 +50,18 @@ static int overlaps(const struct tickets_mod *m, const struct tickets_cluster *c
     return match > 0 && c->n >= m->o.link_min && c->last_ms >= o->at_ms - m->o.link_window_s * 1000;
 }
 
+int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
+                           const char *device)
+{
+    for (int i = m->nopen - 1; i >= 0; i--) {
+        const struct tickets_open *o = &m->open[i];
+        int a[3] = {agree(o->service, service), agree(o->region, region), agree(o->device, device)};
+        if (a[0] >= 0 && a[1] >= 0 && a[2] >= 0 && a[0] + a[1] + a[2] > 0)
+            return o->id;
+    }
+    return 0;
+}
+
 void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms)
 {
     char id[24];

@@ -850,6 +850,16 @@ static const struct http_route routes[] = {
      "mttr | sla | incidents | churn, ?from=&to= (default the last 90 days)&format=json|csv:"
      " MTTA/MTTR by service, segment and tier; first-response and availability SLA by tier"
      " with accounts to compensate; tickets per incident; churn after SEV1/SEV2 incidents"},
+    {"POST", "/v1/feedback", tickets_post_feedback, HTTP_BEACON, TICKETS_BODY_MAX,
+     "an NPS (0-10) or CSAT (1-5) reply {kind, score, id?, text?, account?, service?, segment?,"
+     " tier?, region?, device?, source?, incident_id?, at?} or {responses: [...]} (up to 100)"
+     " -> {stored, duplicates, responses: [{id, outcome, incident_id}]}"},
+    {"GET", "/v1/feedback/trends", tickets_get_feedback_trends, HTTP_VIEWER, 0,
+     "?by=service|segment|tier|incident|source|region&bucket=day|week&from=&to= -> NPS and CSAT"
+     " per group and bucket"},
+    {"GET", "/v1/feedback/priorities", tickets_get_feedback_priorities, HTTP_VIEWER, 0,
+     "?from=&to= (default 14 days) -> incidents ranked by unhappy replies with their open"
+     " follow-ups; services ranked by unhappy replies and NPS decline"},
     {"GET", "/v1/tickets/{id}", get_one, HTTP_VIEWER, 0,
      "one ticket with its fields, tags and route"},
     {0},

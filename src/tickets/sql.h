@@ -65,4 +65,23 @@
     "SELECT json_extract(fields, '$.account'), json_extract(tags, '$.segment') FROM tickets"       \
     " WHERE coalesce(json_extract(fields, '$.account'), '') <> '' ORDER BY id"
 
+/* viewer feedback (feedback.c) */
+#define TICKETS_SQL_FB_INSERT                                                                      \
+    "INSERT OR IGNORE INTO tickets_feedback(ext_id, kind, score, text, account, service, segment," \
+    " tier, region, device, source, incident_id, at_ms, received_ms) VALUES (?1, ?2, ?3, ?4, ?5,"  \
+    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+#define TICKETS_SQL_FB_KEY                                                                         \
+    " CASE ?3 WHEN 'service' THEN service WHEN 'segment' THEN segment WHEN 'tier' THEN tier"       \
+    " WHEN 'incident' THEN CAST(incident_id AS TEXT) WHEN 'source' THEN source ELSE region END"
+#define TICKETS_SQL_FB_SUMS                                                                        \
+    " sum(kind = 'nps'), sum(kind = 'nps' AND score >= 9), sum(kind = 'nps' AND score <= 6),"      \
+    " sum(kind = 'csat'), sum(kind = 'csat' AND score >= 4), sum(kind = 'csat' AND score <= 2),"   \
+    " sum(CASE WHEN kind = 'csat' THEN score ELSE 0 END)"
+#define TICKETS_SQL_FB_TRENDS                                                                      \
+    "SELECT" TICKETS_SQL_FB_KEY " AS k, (at_ms / ?4) * ?4 AS b," TICKETS_SQL_FB_SUMS               \
+    " FROM tickets_feedback WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY k, b ORDER BY k, b"
+#define TICKETS_SQL_FB_GROUPS                                                                      \
+    "SELECT" TICKETS_SQL_FB_KEY " AS k," TICKETS_SQL_FB_SUMS " FROM tickets_feedback WHERE"        \
+    " at_ms >= ?1 AND at_ms < ?2 GROUP BY k ORDER BY k"
+
 #endif

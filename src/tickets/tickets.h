@@ -294,6 +294,44 @@ void tickets_route_pick(const struct tickets_routing *rt, const struct tickets_t
                         const char *default_queue, const int respond_min[TICKETS_NPRIO + 1],
                         struct tickets_route *out /* OUT */);
 
+/* --- viewer feedback (feedback.c) --- */
+
+#define TICKETS_FEEDBACK_BATCH 100  /* replies in one POST /v1/feedback */
+#define TICKETS_FEEDBACK_TEXT  1000 /* bytes of a reply's text kept (cut at a character) */
+
+enum tickets_feedback_kind {
+    TICKETS_NPS = 0, /* 0..10: promoters 9-10, passives 7-8, detractors 0-6 */
+    TICKETS_CSAT,    /* 1..5: satisfied 4-5, unhappy 1-2 */
+};
+extern const char *const tickets_feedback_kinds[]; /* "nps", "csat" */
+
+/* One NPS or CSAT reply. Empty strings: not given. */
+struct tickets_feedback {
+    char id[TICKETS_ID_MAX + 1]; /* the sender's id (redeliveries are duplicates), or "" */
+    int kind;                    /* enum tickets_feedback_kind */
+    int score;
+    char text[TICKETS_FEEDBACK_TEXT];
+    char account[TICKETS_ACCOUNT_MAX + 1];
+    char service[TICKETS_FIELD_MAX];
+    char segment[32]; /* as the tagger keeps it (lower case, [a-z0-9.-]) */
+    char tier[16];    /* premium, standard or free */
+    char region[16];  /* upper case */
+    char device[32];
+    char source[32];     /* player, ios, android, web, survey, ... (lower case) */
+    int64_t incident_id; /* 0: none given */
+    int64_t at_ms;       /* 0: when received */
+};
+
+/* Reads POST /v1/feedback's body of n bytes: one reply object, or {"responses": [...]} of 1
+ * to max: 0 with *count replies in out (max of them), OC_EMALFORMED (not a JSON object),
+ * OC_EINVAL (a field, named with its index, is missing or wrong) or OC_ETOOBIG (more than
+ * max); err says which. */
+int tickets_feedback_parse(const char *body, size_t n, struct tickets_feedback *out, int max,
+                           int *count /* OUT */, char *err, size_t errlen);
+/* NPS of n replies of which promoters and detractors: 100 * (promoters - detractors) / n into
+ * *out: 0, or -1 when n is 0. */
+int tickets_nps(int64_t promoters, int64_t detractors, int64_t n, double *out /* OUT */);
+
 /* The name the tickets module provides itself under (struct oc_app). */
 #define TICKETS_PROVIDES "tickets"
 

@@ -87,6 +87,14 @@ struct tickets_mod {
 };
 
 struct http_req;
+/* POST /v1/feedback, GET /v1/feedback/trends, GET /v1/feedback/priorities (feedback.c). */
+void tickets_post_feedback(struct http_req *req);
+void tickets_get_feedback_trends(struct http_req *req);
+void tickets_get_feedback_priorities(struct http_req *req);
+/* The newest open incident whose slice a reply of service, region and device matches (one
+ * dimension equal, none different; case-insensitive), or 0 (under mu). */
+int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
+                           const char *device);
 /* GET /v1/tickets/reports/{name} (report.c): mttr, sla, incidents or churn, as JSON or CSV. */
 void tickets_get_report(struct http_req *req);
 

@@ -419,6 +419,59 @@ static void test_sla_targets(void)
     T_EQ_INT(tickets_sla_targets_parse("premium=9x", v, err, sizeof err), OC_EINVAL);
 }
 
+/* NPS and CSAT replies: one, a batch, and the refusals naming the field. */
+static void test_feedback_parse(void)
+{
+    static struct tickets_feedback f[4];
+    char err[300];
+    int n = 0;
+    const char *one = "{\"kind\":\"nps\",\"score\":3,\"segment\":\"Small Biz\",\"region\":\"eu\","
+                      "\"tier\":\"Premium\",\"incident_id\":\"INC-7\",\"at\":1796558400}";
+    T_EQ_INT(tickets_feedback_parse(one, strlen(one), f, 4, &n, err, sizeof err), 0);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(f[0].kind, TICKETS_NPS);
+    T_EQ_INT(f[0].score, 3);
+    T_EQ_STR(f[0].segment, "smallbiz");
+    T_EQ_STR(f[0].region, "EU");
+    T_EQ_STR(f[0].tier, "premium");
+    T_EQ_INT(f[0].incident_id, 7);
+    T_EQ_INT(f[0].at_ms, 1796558400000LL);
+    const char *batch = "{\"responses\":[{\"kind\":\"csat\",\"score\":5,\"id\":\"a\"},"
+                        "{\"kind\":\"nps\",\"score\":10,\"at\":\"2026-12-06T12:00:00Z\"}]}";
+    T_EQ_INT(tickets_feedback_parse(batch, strlen(batch), f, 4, &n, err, sizeof err), 0);
+    T_EQ_INT(n, 2);
+    T_EQ_STR(f[0].id, "a");
+    T_EQ_INT(f[1].at_ms, 1796558400000LL);
+    static const struct {
+        const char *body, *err;
+        int rc;
+    } bad[] = {
+        {"{\"score\":3}", "kind: nps or csat", OC_EINVAL},
+        {"{\"kind\":\"csat\",\"score\":0}", "score: an integer from 1 to 5 (csat)", OC_EINVAL},
+        {"{\"responses\":[{\"kind\":\"nps\",\"score\":1},{\"kind\":\"nps\",\"score\":\"9\"}]}",
+         "responses[1].score: an integer from 0 to 10 (nps)", OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"tier\":\"gold\"}", "tier: premium, standard or free",
+         OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"text\":7}", "text: a string", OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"at\":-5}", "at: an RFC 3339 time or unix seconds",
+         OC_EINVAL},
+        {"{\"responses\":[1,2,3,4,5]}", "responses: at most 4 replies (got 5)", OC_ETOOBIG},
+        {"{\"responses\":[]}", "responses: an array of 1 to 4 replies", OC_EINVAL},
+        {"[1]", "the body is not a JSON object", OC_EMALFORMED},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        T_EQ_INT(
+            tickets_feedback_parse(bad[i].body, strlen(bad[i].body), f, 4, &n, err, sizeof err),
+            bad[i].rc);
+        T_CONTAINS(err, bad[i].err);
+        T_EQ_INT(n, 0);
+    }
+    double v = 0;
+    T_EQ_INT(tickets_nps(4, 3, 8, &v), 0);
+    T_EQ_DBL(v, 12.5, 1e-9);
+    T_EQ_INT(tickets_nps(0, 0, 0, &v), -1);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_zendesk_valid),
     T_CASE(test_zendesk_tampered),
@@ -436,6 +489,7 @@ static const struct t_case cases[] = {
     T_CASE(test_storm_precision),
     T_CASE(test_routing),
     T_CASE(test_sla_targets),
+    T_CASE(test_feedback_parse),
     {0},
 };
 
