@@ -136,7 +136,8 @@ static int one(const json_t *o, const char *ctx, struct tickets_feedback *f, cha
     }
     const json_t *at = json_object_get(o, "at");
     if (json_is_string(at)) {
-        if (oc_time_parse(json_string_value(at), 0, &f->at_ms) != 0) {
+        if (oc_time_parse(json_string_value(at), 0, &f->at_ms) != 0 || f->at_ms < 0 ||
+            f->at_ms > OC_JSON_UNIX_S_MAX * 1000) {
             snprintf(err, errlen, "%sat: an RFC 3339 time or unix seconds", ctx);
             return OC_EINVAL;
         }

@@ -279,6 +279,24 @@ int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_
     return m ? submit(m, t, out) : OC_ENOTFOUND;
 }
 
+int tickets_cluster_link(struct oc_app *app, int64_t cluster, int64_t *incident, int64_t *linked_ms)
+{
+    struct tickets_mod *m = oc_app_find(app, TICKETS_PROVIDES);
+    int rc = OC_ENOTFOUND;
+    *incident = *linked_ms = 0;
+    if (!m)
+        return rc;
+    oc_lock(&m->mu);
+    const struct tickets_cluster *c = tickets_cluster_get(&m->cs, cluster);
+    if (c) {
+        *incident = c->incident_id;
+        *linked_ms = c->linked_ms;
+        rc = 0;
+    }
+    oc_unlock(&m->mu);
+    return rc;
+}
+
 /* Stores a parsed ticket and answers. */
 static void intake(struct tickets_mod *m, struct http_req *req, struct tickets_ticket *t)
 {

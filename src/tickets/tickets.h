@@ -224,6 +224,12 @@ struct tickets_storm {
  * deterministic in seed; tagged with the storm's keyword table and services. */
 void tickets_storm_make(size_t n, int noise_pct, uint64_t seed, struct tickets_storm *out);
 void tickets_storm_free(struct tickets_storm *s);
+/* A storm of one fault for a drill: n tickets, noise_pct % noise (label -1), the others of
+ * the fault (label 0) written as the generator's cannot_start fault when symptom is
+ * "cannot_start", else as its buffering one, with region (when not NULL) as their region
+ * field. Not tagged (tickets_submit tags). Free with tickets_storm_free. */
+void tickets_storm_fault(size_t n, int noise_pct, uint64_t seed, const char *region,
+                         const char *symptom, struct tickets_storm *out);
 /* The services the storm's tickets mention (ns set to their count); static storage. */
 const struct tickets_service *tickets_storm_services(int *ns /* OUT */);
 /* Pairwise precision and recall of cluster ids against labels (n of each; -1 labels are
@@ -349,6 +355,10 @@ struct tickets_result {
  * 0 with out filled, OC_ENOTFOUND when the module is not running, OC_ETOOBIG past
  * tickets.max_clusters, OC_EDB. For pipeline tests and in-process hosts. */
 int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out);
+/* The incident cluster id of app's running tickets module is linked to (0: none) and when
+ * (unix ms, 0: not since the start): 0 or OC_ENOTFOUND (no module, no such cluster). */
+int tickets_cluster_link(struct oc_app *app, int64_t cluster, int64_t *incident /* OUT */,
+                         int64_t *linked_ms /* OUT */);
 
 /* `oncue tickets list|show|clusters|route|routing` over a running server's API (cli.c);
  * returns the exit status. */

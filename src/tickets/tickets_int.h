@@ -66,6 +66,7 @@ struct tickets_open {
     char region[16];
     char symptom[32];
     char device[32];
+    char hint[32]; /* the symptom the opening alert's metric implies ("" : none) */
 };
 
 struct tickets_mod {

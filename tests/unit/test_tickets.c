@@ -455,6 +455,8 @@ static void test_feedback_parse(void)
         {"{\"kind\":\"nps\",\"score\":1,\"text\":7}", "text: a string", OC_EINVAL},
         {"{\"kind\":\"nps\",\"score\":1,\"at\":-5}", "at: an RFC 3339 time or unix seconds",
          OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"at\":\"1013-12-06T10:00:00Z\"}",
+         "at: an RFC 3339 time or unix seconds", OC_EINVAL}, /* before 1970 (found by fuzzing) */
         {"{\"responses\":[1,2,3,4,5]}", "responses: at most 4 replies (got 5)", OC_ETOOBIG},
         {"{\"responses\":[]}", "responses: an array of 1 to 4 replies", OC_EINVAL},
         {"[1]", "the body is not a JSON object", OC_EMALFORMED},
