@@ -17,10 +17,12 @@ import { DashboardsView } from './views/dashboards.js';
 import { IncidentsView, IncidentView } from './views/incidents.js';
 import { ServicesView } from './views/services.js';
 import { AlertsView } from './views/alerts.js';
+import { TicketsView } from './views/tickets.js';
 
 const NAV = [
     ['now', 'Now'], ['explore', 'QoE explorer'], ['dashboards', 'Dashboards'],
     ['incidents', 'Incidents'], ['services', 'Service map'], ['alerts', 'Alerts & SLOs'],
+    ['tickets', 'Support'],
 ];
 
 function LiveDot() {
@@ -60,6 +62,7 @@ function View({ route, session }) {
     case 'incidents': return id ? html`<${IncidentView} id=${id} q=${route.q} session=${session} />` : html`<${IncidentsView} q=${route.q} />`;
     case 'services': return html`<${ServicesView} q=${route.q} />`;
     case 'alerts': return html`<${AlertsView} q=${route.q} />`;
+    case 'tickets': return html`<${TicketsView} />`;
     default: return html`<div class="panel"><h1>Not found</h1><p>No view <code>#/${section}</code>. <a href="#/now">Go to Now</a>.</p></div>`;
     }
 }
