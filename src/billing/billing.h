@@ -328,6 +328,16 @@ extern const struct oc_cli billing_drill_cli[];
 int billing_bench_main(int argc, char **argv);
 extern const struct oc_cli billing_bench_cli[];
 
+/* --- churn.c: cancellations for other capabilities' reports --- */
+
+struct store;
+/* Calls fn(account, at_ms, arg) for every subscription change to canceled recorded in the
+ * billing audit of store s whose event time (the provider's, else the receipt) is in
+ * [from_ms, to_ms), in time order; account is borrowed for the call. Takes the store's lock
+ * (fn must not take it). 0 or OC_EDB. */
+int billing_cancellations(struct store *s, int64_t from_ms, int64_t to_ms,
+                          void (*fn)(const char *account, int64_t at_ms, void *arg), void *arg);
+
 /* The module: POST /v1/billing/webhooks/{provider}, GET /v1/entitlements/{account},
  * GET /v1/billing/accounts/{account}, POST /v1/billing/accounts/{account}/actions. Needs the
  * store. */

@@ -57,4 +57,10 @@
     "DELETE FROM billing_idem WHERE key IN (SELECT key FROM billing_idem WHERE created_ms < ?1"    \
     " LIMIT ?2)"
 
+/* subscription changes to canceled, by event time (churn.c) */
+#define BILLING_SQL_CANCELLATIONS                                                                  \
+    "SELECT a.account, coalesce(json_extract(a.detail, '$.event_ms'), a.ts_ms) AS at FROM"         \
+    " billing_audit a, json_each(a.detail, '$.changes') c WHERE json_extract(c.value, '$.to') ="   \
+    " 'canceled' AND at >= ?1 AND at < ?2 ORDER BY at, a.id"
+
 #endif

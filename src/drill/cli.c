@@ -70,6 +70,17 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "incidents_opened", json_integer(s->incidents_opened));
     json_object_set_new(o, "incidents_merged", json_integer(s->incidents_merged));
     json_object_set_new(o, "notifications", json_integer(s->notifications));
+    json_object_set_new(
+        o, "tickets",
+        s->tickets_sent
+            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:o, s:o}", "sent",
+                        s->tickets_sent, "noise", s->tickets_noise, "redelivered",
+                        s->tickets_redelivered, "duplicates", s->tickets_duplicates, "clusters",
+                        s->ticket_clusters, "precision", s->tickets_precision, "recall",
+                        s->tickets_recall, "linked_share", s->tickets_linked_share, "false_links",
+                        s->tickets_false_links, "linked_at", when(s->tickets_linked_at),
+                        "link_delay_s", span(s->declared_at, s->tickets_linked_at))
+            : json_null());
     json_object_set_new(o, "review_path",
                         s->review_path[0] ? json_string(s->review_path) : json_null());
     json_object_set_new(o, "time_to_detect_s", span(s->fault_start, s->detected_at));
@@ -146,6 +157,19 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
                       (long long)(s->relief_at - s->paged_at), DRILL_WORKED_EXAMPLE,
                       (long long)(DRILL_WORKED_EXAMPLE - (s->relief_at - s->paged_at)));
     oc_buf_printf(b, "  notifications sent     %d (in-process sink)\n", s->notifications);
+    if (s->tickets_sent) {
+        char delay[32] = "-";
+        if (s->tickets_linked_at && s->declared_at)
+            snprintf(delay, sizeof delay, "%lld",
+                     (long long)(s->tickets_linked_at - s->declared_at));
+        oc_buf_printf(b,
+                      "  ticket storm           %d tickets (%d noise) in %d clusters: precision "
+                      "%.3f, recall %.3f; %.0f%% of the fault's linked, %d noise linked, first "
+                      "link %s s after the declaration; %d/%d redeliveries duplicates\n",
+                      s->tickets_sent, s->tickets_noise, s->ticket_clusters, s->tickets_precision,
+                      s->tickets_recall, s->tickets_linked_share * 100, s->tickets_false_links,
+                      delay, s->tickets_duplicates, s->tickets_redelivered);
+    }
     oc_buf_printf(b, "  review                 %s\n", s->review_path[0] ? s->review_path : "-");
     oc_buf_printf(b, "  wall time              %.2f s for %lld simulated minutes\n", s->wall_s,
                   (long long)(s->simulated_s / 60));
@@ -228,6 +252,10 @@ static const struct oc_opt options[] = {
      "the players arrive as CDN log lines with CMCD (POST /v1/cdn-logs's parser) instead of "
      "beacons",
      0, 0, NULL},
+    {"--tickets", OC_OPT_LONG, F(o.tickets), "N",
+     "a storm of N support tickets from the fault's start (a fifth noise, every tenth sent"
+     " twice), scored for clusters and links against the ground truth",
+     0, 100000, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
     {"--out", OC_OPT_STR, F(o.out_dir), "DIR",
      "directory for the post-incident review (default ./oncue-drills)", 0, 0, NULL},

@@ -72,6 +72,7 @@ struct drill_opts {
     int auto_mitigate;             /* 1: automatic steering acts instead of the responder */
     int cdn_logs;        /* 1: the players arrive as Fastly log lines with CMCD, through the parser
                             and fold of POST /v1/cdn-logs, instead of beacons */
+    long tickets;        /* support tickets of the storm sent from the fault's start; 0: none */
     const char *out_dir; /* where the review is written; NULL: "./oncue-drills" */
     int verbose;         /* 1: log progress lines on stderr */
 };
@@ -100,6 +101,14 @@ struct drill_score {
     int notifications;       /* messages delivered to the in-process notification sink */
     uint64_t bus_deliveries; /* subscriber calls the bus made during the drill */
     uint64_t bus_violations; /* ... of which with a module lock held (must be 0) */
+    /* --tickets: the ticket storm against its ground truth (storm.c) */
+    int tickets_sent, tickets_noise;             /* stored; of them noise */
+    int tickets_redelivered, tickets_duplicates; /* sent twice; answered duplicate, same cluster */
+    int ticket_clusters;                         /* clusters the sent tickets fell in */
+    double tickets_precision, tickets_recall;    /* pairwise, noise each its own class */
+    double tickets_linked_share; /* of the fault's tickets, linked to the first incident */
+    int tickets_false_links;     /* noise tickets whose cluster was linked to an incident */
+    int64_t tickets_linked_at;   /* first link to the first incident (0: none) */
     char review_path[DRILL_MAX_TEXT];
     double wall_s; /* wall-clock seconds the drill took */
     int pass;

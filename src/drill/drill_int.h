@@ -14,17 +14,20 @@
 #include "core/module.h"
 #include "qoe/qoe.h"
 
-#define DRILL_DEFAULT_VIEWERS 20000
-#define DRILL_DEFAULT_OUT     "./oncue-drills"
-#define DRILL_TTL_S           60    /* steering TTL of the drill's policy */
-#define DRILL_ACK_S           30    /* the responder acknowledges this long after the page */
-#define DRILL_ACT_S           60    /* ... and runs the runbook's mitigation this long after */
-#define DRILL_EVAL_MS         1000  /* the scripted responder looks every simulated second */
-#define DRILL_BUCKET_MS       10000 /* the meter's resolution */
-#define DRILL_EXTRA_MIN       60    /* minutes run past the scenario waiting for a resolve */
-#define DRILL_WORKED_EXAMPLE  840   /* the worked example's 14 minutes from page to relief */
-#define DRILL_ACTOR           "drill-responder"
-#define DRILL_UPDATE_S        900 /* the responder posts a status update this often */
+#define DRILL_DEFAULT_VIEWERS   20000
+#define DRILL_DEFAULT_OUT       "./oncue-drills"
+#define DRILL_TTL_S             60    /* steering TTL of the drill's policy */
+#define DRILL_ACK_S             30    /* the responder acknowledges this long after the page */
+#define DRILL_ACT_S             60    /* ... and runs the runbook's mitigation this long after */
+#define DRILL_EVAL_MS           1000  /* the scripted responder looks every simulated second */
+#define DRILL_BUCKET_MS         10000 /* the meter's resolution */
+#define DRILL_EXTRA_MIN         60    /* minutes run past the scenario waiting for a resolve */
+#define DRILL_WORKED_EXAMPLE    840   /* the worked example's 14 minutes from page to relief */
+#define DRILL_ACTOR             "drill-responder"
+#define DRILL_UPDATE_S          900 /* the responder posts a status update this often */
+#define DRILL_TICKETS_PRECISION 0.9 /* --tickets: least pairwise precision of the clusters */
+#define DRILL_TICKETS_LINKED    0.8 /* ... least share of the fault's tickets linked */
+#define DRILL_TICKETS_LINK_S    60  /* ... most seconds from declaration to the first link */
 
 struct sim_truth;
 struct slo_set;
@@ -87,7 +90,14 @@ struct drill {
     int open_incidents;   /* opened minus resolved */
     const struct sim_truth *truth;
     struct oc_buf logs; /* --cdn-logs: the second's log lines, folded before its timers run */
+    struct drill_storm *storm; /* --tickets: the ticket storm (storm.c), NULL until it starts */
 };
+
+/* storm.c: the ticket storm. Sends the tickets due at now_ms (from the fault's start). */
+void drill_storm_tick(struct drill *d, int64_t now_ms);
+/* Fills the scorecard's tickets_* against the ground truth (after the run). */
+void drill_storm_score(struct drill *d);
+void drill_storm_free(struct drill *d);
 
 /* responder.c: bus subscriptions and the scripted responder. */
 void drill_subscribe(struct drill *d);

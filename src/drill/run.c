@@ -70,6 +70,8 @@ static void tick(void *arg, int64_t now_ms)
     struct drill *d = arg;
     flush_logs(d);
     oc_app_tick(&d->app, now_ms);
+    if (now_ms % DRILL_EVAL_MS == 0)
+        drill_storm_tick(d, now_ms);
     if (now_ms % DRILL_EVAL_MS == 0) {
         drill_responder_tick(d, now_ms / 1000);
         oc_bus_drain(d->bus);
@@ -276,6 +278,7 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     run_sim(d, s, run_ms);
     d->sc->simulated_s = (sim_now_ms(s) - d->t0_ms) / 1000;
     read_incident(d);
+    drill_storm_score(d);
     write_review(d);
     drill_judge(d);
 out:
@@ -307,6 +310,7 @@ int drill_run(const struct drill_opts *o, struct drill_score *out, char *err, si
         snprintf(err, errlen, "no drill host (modules, steering and CDN log bindings)");
     if (rc == 0)
         rc = simulate(d, err, errlen);
+    drill_storm_free(d);
     pipeline_close(d);
     oc_buf_free(&d->logs);
     free(d);

@@ -231,5 +231,22 @@ void drill_judge(struct drill *d)
                      s->metric);
     if (!s->resolved_at)
         drill_reason(s, "the incident was not resolved by the end of the run");
+    if (d->o->tickets > 0) {
+        if (s->tickets_precision < DRILL_TICKETS_PRECISION)
+            drill_reason(s, "ticket clusters' precision %.3f, below %.2f", s->tickets_precision,
+                         DRILL_TICKETS_PRECISION);
+        if (s->tickets_linked_share < DRILL_TICKETS_LINKED)
+            drill_reason(s, "%.0f%% of the fault's tickets linked to the incident, below %.0f%%",
+                         s->tickets_linked_share * 100, DRILL_TICKETS_LINKED * 100);
+        if (s->tickets_false_links)
+            drill_reason(s, "%d noise tickets linked to an incident", s->tickets_false_links);
+        if (!s->tickets_linked_at || !s->declared_at ||
+            s->tickets_linked_at - s->declared_at > DRILL_TICKETS_LINK_S)
+            drill_reason(s, "tickets not linked within %d s of the declaration",
+                         DRILL_TICKETS_LINK_S);
+        if (s->tickets_duplicates != s->tickets_redelivered)
+            drill_reason(s, "%d of %d redelivered tickets not answered as duplicates",
+                         s->tickets_redelivered - s->tickets_duplicates, s->tickets_redelivered);
+    }
     s->pass = s->n_reasons == 0;
 }

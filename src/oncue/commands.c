@@ -17,6 +17,7 @@
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
+#include "tickets/tickets.h"
 #include "qoe/promql.h"
 
 #include <string.h>
@@ -58,6 +59,8 @@ const struct oc_command oc_commands[] = {
     {"subscription", automation_cli_main,
      "event subscriptions: add, list, show, log, replay, rotate, enable, disable, rm",
      automation_cli},
+    {"tickets", tickets_cli_main,
+     "support tickets over the API: list, show, clusters, route (what-if), routing", tickets_cli},
     {"promql", promql_cli_main,
      "check PromQL-subset expressions of the Prometheus-compatible API (promql check EXPR...)",
      NULL},

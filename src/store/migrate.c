@@ -362,6 +362,28 @@ static const struct migration migrations[] = {
      " retry_after INTEGER,"
      " next_ms INTEGER);"
      "CREATE INDEX auto_attempts_msg ON auto_attempts (msg);"},
+    {20,
+     "tickets: each ticket's route (queue, team, priority, first-response time) and when its"
+     " status first changed (the first response); viewer feedback (NPS, CSAT)",
+     "ALTER TABLE tickets ADD COLUMN route TEXT NOT NULL DEFAULT '{}';"
+     "ALTER TABLE tickets ADD COLUMN responded_ms INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE tickets_feedback ("
+     " id INTEGER PRIMARY KEY,"
+     " ext_id TEXT UNIQUE,"
+     " kind TEXT NOT NULL,"
+     " score INTEGER NOT NULL,"
+     " text TEXT NOT NULL,"
+     " account TEXT NOT NULL,"
+     " service TEXT NOT NULL,"
+     " segment TEXT NOT NULL,"
+     " tier TEXT NOT NULL,"
+     " region TEXT NOT NULL,"
+     " device TEXT NOT NULL,"
+     " source TEXT NOT NULL,"
+     " incident_id INTEGER NOT NULL,"
+     " at_ms INTEGER NOT NULL,"
+     " received_ms INTEGER NOT NULL);"
+     "CREATE INDEX tickets_feedback_at ON tickets_feedback (at_ms);"},
     {0},
 };
 

@@ -47,7 +47,22 @@ static int overlaps(const struct tickets_mod *m, const struct tickets_cluster *c
             return 0;
         match += a[i];
     }
+    /* no symptom in the slice: the metric's agrees, or says nothing (never contradicts) */
+    if (!o->symptom[0] && agree(o->hint, c->tags.symptom) > 0)
+        match++;
     return match > 0 && c->n >= m->o.link_min && c->last_ms >= o->at_ms - m->o.link_window_s * 1000;
+}
+
+int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
+                           const char *device)
+{
+    for (int i = m->nopen - 1; i >= 0; i--) {
+        const struct tickets_open *o = &m->open[i];
+        int a[3] = {agree(o->service, service), agree(o->region, region), agree(o->device, device)};
+        if (a[0] >= 0 && a[1] >= 0 && a[2] >= 0 && a[0] + a[1] + a[2] > 0)
+            return o->id;
+    }
+    return 0;
 }
 
 void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms)
@@ -120,6 +135,19 @@ static void dim(const json_t *slice, const char *const *keys, char *out, size_t 
 }
 
 /* Reads incident.opened into o: 0, or -1 when it names no incident. */
+/* The symptom viewers write about when metric degrades: rebuffering metrics -> buffering,
+ * start failures and exits before start -> cannot_start; else "". */
+static const char *metric_symptom(const char *metric)
+{
+    if (!metric)
+        return "";
+    if (strstr(metric, "rebuffer"))
+        return "buffering";
+    if (strstr(metric, "vsf") || strstr(metric, "ebvs") || strstr(metric, "start_fail"))
+        return "cannot_start";
+    return "";
+}
+
 static int read_opened(const json_t *p, struct tickets_open *o)
 {
     struct oc_ev_incident_opened ev;
@@ -134,6 +162,8 @@ static int read_opened(const json_t *p, struct tickets_open *o)
     dim(ev.slice, reg, o->region, sizeof o->region);
     dim(ev.slice, sym, o->symptom, sizeof o->symptom);
     dim(ev.slice, dev, o->device, sizeof o->device);
+    /* the opening alert's metric hints at a symptom the slice may not name */
+    snprintf(o->hint, sizeof o->hint, "%s", metric_symptom(ev.metric));
     return 0;
 }
 

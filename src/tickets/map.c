@@ -6,7 +6,7 @@
  * "freshdesk_webhook" placeholders) and Salesforce Case (API field names), and a generic one
  * that a flat YAML file (tickets.mapping_file) overrides field by field.
  */
-#include "tickets/tickets.h"
+#include "tickets/tickets_int.h"
 #include "core/err.h"
 #include "core/json.h"
 #include "core/timefmt.h"
@@ -22,7 +22,7 @@
 const char *const tickets_format_names[] = {"zendesk", "freshdesk", "salesforce", "generic", NULL};
 const char *const tickets_field_names[] = {
     "id",      "subject", "body",        "updated_at", "created_at", "status", "priority", "tier",
-    "segment", "device",  "app_version", "region",     "service",    "tags",   NULL};
+    "segment", "device",  "app_version", "region",     "service",    "tags",   "account",  NULL};
 
 int tickets_format_find(const char *s)
 {
@@ -45,7 +45,8 @@ static const char *const builtin[TICKETS_NFORMATS][TICKETS_NFIELDS] = {
          "ticket.device|ticket.custom.device|device",
          "ticket.app_version|ticket.custom.app_version|app_version",
          "ticket.region|ticket.custom.region|region", "ticket.service|service",
-         "ticket.tags|detail.tags|tags"},
+         "ticket.tags|detail.tags|tags",
+         "ticket.requester.external_id|ticket.organization.external_id|ticket.account|account"},
     [TICKETS_FRESHDESK] =
         {"freshdesk_webhook.ticket_id|ticket.id|id",
          "freshdesk_webhook.ticket_subject|ticket.subject|subject",
@@ -61,13 +62,17 @@ static const char *const builtin[TICKETS_NFORMATS][TICKETS_NFIELDS] = {
          "freshdesk_webhook.ticket_cf_app_version|custom_fields.cf_app_version",
          "freshdesk_webhook.ticket_cf_region|custom_fields.cf_region",
          "freshdesk_webhook.ticket_product|custom_fields.cf_service|product",
-         "freshdesk_webhook.ticket_tags|ticket.tags|tags"},
+         "freshdesk_webhook.ticket_tags|ticket.tags|tags",
+         "freshdesk_webhook.ticket_cf_account|custom_fields.cf_account|ticket.custom_fields.cf_"
+         "account"},
     [TICKETS_SALESFORCE] = {"Id|CaseNumber", "Subject", "Description",
                             "LastModifiedDate|SystemModstamp", "CreatedDate", "Status", "Priority",
                             "Tier__c|Account.Tier__c", "Segment__c|Account.Segment__c", "Device__c",
-                            "App_Version__c", "Region__c", "Product__c|Service__c", "Tags__c"},
+                            "App_Version__c", "Region__c", "Product__c|Service__c", "Tags__c",
+                            "Account_Id__c|AccountId|Account.Id"},
     [TICKETS_GENERIC] = {"id", "subject", "body", "updated_at", "created_at", "status", "priority",
-                         "tier", "segment", "device", "app_version", "region", "service", "tags"},
+                         "tier", "segment", "device", "app_version", "region", "service", "tags",
+                         "account"},
 };
 
 void tickets_map_builtin(enum tickets_format f, struct tickets_map *out)
@@ -112,9 +117,9 @@ static int kv_line(char *s, char **key, char **val)
 
 /* Walks text line by line, calling fn on each key-value line: 0, or fn's error (err filled
  * with "name:line: ..."). */
-static int flat_yaml(const char *name, const char *text, size_t n,
-                     int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
-                     void *arg, char *err, size_t errlen)
+int tickets_flat_yaml(const char *name, const char *text, size_t n,
+                      int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
+                      void *arg, char *err, size_t errlen)
 {
     char line[1024], why[200];
     int lineno = 0;
@@ -169,7 +174,7 @@ static int map_row(const char *key, const char *val, void *arg, char *why, size_
     }
     snprintf(why, wn,
              "%.60s: not a field (id, subject, body, updated_at, created_at, status, "
-             "priority, tier, segment, device, app_version, region, service, tags)",
+             "priority, tier, segment, device, app_version, region, service, tags, account)",
              key);
     return OC_EINVAL;
 }
@@ -177,11 +182,11 @@ static int map_row(const char *key, const char *val, void *arg, char *why, size_
 int tickets_map_parse(const char *name, const char *text, size_t n, struct tickets_map *out,
                       char *err, size_t errlen)
 {
-    return flat_yaml(name, text, n, map_row, out, err, errlen);
+    return tickets_flat_yaml(name, text, n, map_row, out, err, errlen);
 }
 
 /* Reads a whole small file into a malloc'd buffer: 0 or OC_EIO / OC_ETOOBIG. */
-static int slurp(const char *path, char **out, size_t *n, char *err, size_t errlen)
+int tickets_slurp(const char *path, char **out, size_t *n, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -206,7 +211,7 @@ int tickets_map_load(const char *path, struct tickets_map *out, char *err, size_
 {
     char *b = NULL;
     size_t n = 0;
-    int rc = slurp(path, &b, &n, err, errlen);
+    int rc = tickets_slurp(path, &b, &n, err, errlen);
     if (!rc)
         rc = tickets_map_parse(path, b, n, out, err, errlen);
     free(b);
@@ -278,14 +283,14 @@ static int kw_row(const char *key, const char *val, void *arg, char *why, size_t
 int tickets_keywords_parse(const char *name, const char *text, size_t n,
                            struct tickets_keywords *kw, char *err, size_t errlen)
 {
-    return flat_yaml(name, text, n, kw_row, kw, err, errlen);
+    return tickets_flat_yaml(name, text, n, kw_row, kw, err, errlen);
 }
 
 int tickets_keywords_load(const char *path, struct tickets_keywords *kw, char *err, size_t errlen)
 {
     char *b = NULL;
     size_t n = 0;
-    int rc = slurp(path, &b, &n, err, errlen);
+    int rc = tickets_slurp(path, &b, &n, err, errlen);
     if (!rc)
         rc = tickets_keywords_parse(path, b, n, kw, err, errlen);
     free(b);
@@ -471,6 +476,7 @@ int tickets_parse(const struct tickets_map *map, int format, const char *body, s
         {TICKETS_F_APP_VERSION, offsetof(struct tickets_ticket, f_app_version), TICKETS_FIELD_MAX},
         {TICKETS_F_REGION, offsetof(struct tickets_ticket, f_region), TICKETS_FIELD_MAX},
         {TICKETS_F_SERVICE, offsetof(struct tickets_ticket, f_service), TICKETS_FIELD_MAX},
+        {TICKETS_F_ACCOUNT, offsetof(struct tickets_ticket, account), TICKETS_ACCOUNT_MAX + 1},
     };
     for (size_t i = 0; i < sizeof shorts / sizeof shorts[0]; i++)
         if (field(root, map, shorts[i].f, (char *)t + shorts[i].off, shorts[i].size, err, errlen) !=

@@ -28,6 +28,7 @@
 #include "incident/incident.h"
 #include "store/store.h"
 
+#include <ctype.h>
 #include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,10 +50,10 @@ static json_t *tags_json(const struct tickets_tags *g)
 /* The fields as given (a new reference). */
 static json_t *fields_json(const struct tickets_ticket *t)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", t->status,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "status", t->status,
                      "priority", t->priority, "tier", t->f_tier, "segment", t->f_segment, "device",
                      t->f_device, "app_version", t->f_app_version, "region", t->f_region, "service",
-                     t->f_service, "tags", t->tags_in);
+                     t->f_service, "tags", t->tags_in, "account", t->account);
 }
 
 /* Tags t with the keywords and the running catalog's services (names, public names). */
@@ -84,9 +85,58 @@ static void tag(struct tickets_mod *m, struct tickets_ticket *t)
     free(alias);
 }
 
+/* Routes t (tagged) at now_ms into out: the routing table's queue and priority, then the
+ * catalog's part: the rule's team, else the owner of t's service (else the catalog's default
+ * owner), with the team's escalation policy and its on-call now. */
+static void route(struct tickets_mod *m, const struct tickets_ticket *t, int64_t now_ms,
+                  struct tickets_route *out)
+{
+    int mins[TICKETS_NPRIO + 1] = {0};
+    for (int i = 1; i <= TICKETS_NPRIO; i++)
+        mins[i] = (int)m->o.respond_min[i];
+    tickets_route_pick(&m->routing, &t->tags, m->o.default_queue, mins, out);
+    struct catalog_ref ref;
+    if (catalog_get(m->app, &ref) != 0)
+        return;
+    struct catalog_route cr;
+    memset(&cr, 0, sizeof cr);
+    if (out->team[0]) {
+        const struct catalog_team *tm = catalog_team_find(ref.cat, out->team);
+        struct catalog_shift sh;
+        if (tm && tm->policy)
+            snprintf(out->policy, sizeof out->policy, "%s", tm->policy);
+        if (tm && catalog_oncall(ref.cat, out->team, now_ms, &sh) == 0)
+            snprintf(out->oncall, sizeof out->oncall, "%s", sh.person);
+    } else if ((t->tags.service[0] &&
+                catalog_route_service(ref.cat, t->tags.service, now_ms, &cr) == 0) ||
+               catalog_route_default(ref.cat, now_ms, &cr) == 0) {
+        snprintf(out->team, sizeof out->team, "%s", cr.team);
+        snprintf(out->policy, sizeof out->policy, "%s", cr.policy);
+        snprintf(out->oncall, sizeof out->oncall, "%s", cr.oncall);
+    }
+    catalog_put(&ref);
+}
+
+/* A route as JSON (a new reference): respond_by is by_ms. */
+static json_t *route_json(const struct tickets_mod *m, const struct tickets_route *r, int64_t by_ms)
+{
+    char by[OC_TIME_LEN], rule[160] = "";
+    oc_time_format(by_ms, by, sizeof by);
+    if (r->rule >= 0) {
+        const struct tickets_route_rule *u = &m->routing.r[r->rule];
+        snprintf(rule, sizeof rule, "%s/%s/%s", u->service[0] ? u->service : "*",
+                 u->segment[0] ? u->segment : "*", u->tier[0] ? u->tier : "*");
+    }
+    return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:i, s:i, s:s, s:s?}", "queue", r->queue, "team",
+                     r->team[0] ? r->team : NULL, "policy", r->policy[0] ? r->policy : NULL,
+                     "oncall", r->oncall[0] ? r->oncall : NULL, "priority",
+                     tickets_prio_names[r->prio], "rank", (int)r->prio, "respond_min",
+                     r->respond_min, "respond_by", by, "rule", rule[0] ? rule : NULL);
+}
+
 /* A ticket's stored form: its texts as JSON and its SimHash. */
 struct row {
-    char *fields, *tags; /* owned (json_dumps) */
+    char *fields, *tags, *route; /* owned (json_dumps) */
     uint64_t h;
 };
 
@@ -120,7 +170,8 @@ static int update_row(struct store *s, int64_t id, const struct tickets_ticket *
     int ok = store_prepare(s, TICKETS_SQL_UPDATE, &q) == 0 &&
              STORE_BIND(q, STORE_INT(id), STORE_INT(t->updated_ms), STORE_INT(t->created_ms),
                         STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(w->fields),
-                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h)) == 0 &&
+                        STORE_TEXT(w->tags), STORE_INT((int64_t)w->h), STORE_TEXT(w->route),
+                        STORE_TEXT(t->status)) == 0 &&
              store_step(q) == STORE_DONE;
     tickets_stmt_done(q);
     return ok ? 0 : OC_EDB;
@@ -144,7 +195,7 @@ static int insert_row(struct tickets_mod *m, const struct tickets_ticket *t, con
                         STORE_INT(t->updated_ms), STORE_INT(t->created_ms), STORE_INT(now_ms),
                         STORE_TEXT(t->subject), STORE_TEXT(t->body), STORE_TEXT(w->fields),
                         STORE_TEXT(w->tags), STORE_INT((int64_t)w->h), STORE_INT(out->cluster_id),
-                        STORE_INT(out->incident_id)) == 0 &&
+                        STORE_INT(out->incident_id), STORE_TEXT(w->route)) == 0 &&
              store_step(q) == STORE_DONE;
     tickets_stmt_done(q);
     if (!ok) {
@@ -164,9 +215,11 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
     struct store *s = m->app->store;
     struct row w;
     int64_t have_ms = 0;
-    json_t *fj = fields_json(t), *tj = tags_json(&t->tags);
+    json_t *fj = fields_json(t), *tj = tags_json(&t->tags),
+           *rj = route_json(m, &out->route, out->respond_by_ms);
     w.fields = json_dumps(fj, JSON_COMPACT);
     w.tags = json_dumps(tj, JSON_COMPACT);
+    w.route = json_dumps(rj, JSON_COMPACT);
     w.h = tickets_simhash(t);
     store_lock(s);
     int rc = find_row(s, t, out, &have_ms);
@@ -193,8 +246,10 @@ static int upsert(struct tickets_mod *m, struct tickets_ticket *t, int64_t now_m
     }
     json_decref(fj);
     json_decref(tj);
+    json_decref(rj);
     free(w.fields);
     free(w.tags);
+    free(w.route);
     return rc;
 }
 
@@ -206,6 +261,8 @@ static int submit(struct tickets_mod *m, struct tickets_ticket *t, struct ticket
     if (!t->updated_ms)
         t->updated_ms = t->created_ms;
     tag(m, t);
+    route(m, t, now, &o->route);
+    o->respond_by_ms = (t->created_ms ? t->created_ms : now) + o->route.respond_min * 60000LL;
     oc_lock(&m->mu);
     int rc = upsert(m, t, now, o);
     oc_unlock(&m->mu);
@@ -222,6 +279,24 @@ int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_
     return m ? submit(m, t, out) : OC_ENOTFOUND;
 }
 
+int tickets_cluster_link(struct oc_app *app, int64_t cluster, int64_t *incident, int64_t *linked_ms)
+{
+    struct tickets_mod *m = oc_app_find(app, TICKETS_PROVIDES);
+    int rc = OC_ENOTFOUND;
+    *incident = *linked_ms = 0;
+    if (!m)
+        return rc;
+    oc_lock(&m->mu);
+    const struct tickets_cluster *c = tickets_cluster_get(&m->cs, cluster);
+    if (c) {
+        *incident = c->incident_id;
+        *linked_ms = c->linked_ms;
+        rc = 0;
+    }
+    oc_unlock(&m->mu);
+    return rc;
+}
+
 /* Stores a parsed ticket and answers. */
 static void intake(struct tickets_mod *m, struct http_req *req, struct tickets_ticket *t)
 {
@@ -234,12 +309,13 @@ static void intake(struct tickets_mod *m, struct http_req *req, struct tickets_t
         return;
     }
     json_t *tj = tags_json(&t->tags);
-    http_reply_json(
-        req, strcmp(o.outcome, "created") == 0 ? 201 : 200,
-        json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o}", "id", (json_int_t)o.id, "source",
-                  tickets_format_names[t->format], "external_id", t->ext_id, "outcome", o.outcome,
-                  "cluster_id", (json_int_t)o.cluster_id, "incident_id",
-                  o.incident_id ? json_integer(o.incident_id) : json_null(), "tags", tj));
+    http_reply_json(req, strcmp(o.outcome, "created") == 0 ? 201 : 200,
+                    json_pack("{s:I, s:s, s:s, s:s, s:I, s:o, s:o, s:o}", "id", (json_int_t)o.id,
+                              "source", tickets_format_names[t->format], "external_id", t->ext_id,
+                              "outcome", o.outcome, "cluster_id", (json_int_t)o.cluster_id,
+                              "incident_id",
+                              o.incident_id ? json_integer(o.incident_id) : json_null(), "tags", tj,
+                              "route", route_json(m, &o.route, o.respond_by_ms)));
 }
 
 /* POST /v1/tickets/zendesk */
@@ -310,21 +386,22 @@ static void post_generic(struct http_req *req)
 /* One stored row as JSON (the TICKETS_COLS order). */
 static json_t *row_json(struct store_stmt *q)
 {
-    json_t *fields = NULL, *tags = NULL;
-    const char *f = store_col_text(q, 8), *g = store_col_text(q, 9);
+    json_t *fields = NULL, *tags = NULL, *rt = NULL;
+    const char *f = store_col_text(q, 8), *g = store_col_text(q, 9), *r = store_col_text(q, 12);
     fields = f ? json_loads(f, 0, NULL) : NULL;
     tags = g ? json_loads(g, 0, NULL) : NULL;
+    rt = r && strcmp(r, "{}") != 0 ? json_loads(r, 0, NULL) : NULL;
     int64_t inc = store_col_int(q, 11);
     char up[OC_TIME_LEN], rec[OC_TIME_LEN];
     oc_time_format(store_col_int(q, 3), up, sizeof up);
     oc_time_format(store_col_int(q, 5), rec, sizeof rec);
-    return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:o*, s:o*, s:I, s:o}", "id",
+    return json_pack("{s:I, s:s, s:s, s:s?, s:s, s:s?, s:s?, s:o*, s:o*, s:I, s:o, s:o}", "id",
                      (json_int_t)store_col_int(q, 0), "source", store_col_text(q, 1), "external_id",
                      store_col_text(q, 2), "updated_at", store_col_int(q, 3) ? up : NULL,
                      "received_at", rec, "subject", store_col_text(q, 6), "body",
                      store_col_text(q, 7), "fields", fields, "tags", tags, "cluster_id",
                      (json_int_t)store_col_int(q, 10), "incident_id",
-                     inc ? json_integer(inc) : json_null());
+                     inc ? json_integer(inc) : json_null(), "route", rt ? rt : json_null());
 }
 
 /* Reads an optional positive integer query parameter: 0 (absent: *v = 0), or -1 answered. */
@@ -344,7 +421,7 @@ static int query_id(struct http_req *req, const char *name, int64_t *v)
     return 0;
 }
 
-/* GET /v1/tickets?cluster=&incident=&source=&service=&symptom=&before=&limit= */
+/* GET /v1/tickets?cluster=&incident=&source=&service=&symptom=&queue=&order=&before=&limit= */
 static void get_list(struct http_req *req)
 {
     struct tickets_mod *m = req->state;
@@ -352,10 +429,15 @@ static void get_list(struct http_req *req)
     struct store_stmt *q = NULL;
     int64_t cluster, inc, before, limit;
     const char *src = http_query(req, "source"), *svc = http_query(req, "service"),
-               *sym = http_query(req, "symptom");
+               *sym = http_query(req, "symptom"), *queue = http_query(req, "queue"),
+               *order = http_query(req, "order");
     if (query_id(req, "cluster", &cluster) || query_id(req, "incident", &inc) ||
         query_id(req, "before", &before) || query_id(req, "limit", &limit))
         return;
+    if (order && strcmp(order, "newest") != 0 && strcmp(order, "priority") != 0) {
+        http_problem(req, 422, "order: newest (the default) or priority");
+        return;
+    }
     if (!limit || limit > LIST_MAX)
         limit = limit ? LIST_MAX : 100;
     json_t *arr = json_array();
@@ -375,6 +457,8 @@ static void get_list(struct http_req *req)
         if (before)
             store_bind_int(q, 6, before);
         store_bind_int(q, 7, limit);
+        store_bind_text(q, 8, queue);
+        store_bind_int(q, 9, order && strcmp(order, "priority") == 0);
         int r;
         while ((r = store_step(q)) == STORE_ROW)
             json_array_append_new(arr, row_json(q));
@@ -481,6 +565,73 @@ static void get_clusters(struct http_req *req)
     free(v);
 }
 
+/* A rule as JSON (a new reference). */
+static json_t *rule_json(const struct tickets_route_rule *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o, s:i}", "service",
+                     r->service[0] ? r->service : "*", "segment", r->segment[0] ? r->segment : "*",
+                     "tier", r->tier[0] ? r->tier : "*", "queue", r->queue, "team",
+                     r->team[0] ? r->team : NULL, "respond_min",
+                     r->respond_min ? json_integer(r->respond_min) : json_null(), "line", r->line);
+}
+
+/* GET /v1/tickets/routing */
+static void get_routing(struct http_req *req)
+{
+    struct tickets_mod *m = req->state;
+    json_t *rules = json_array(), *mins = json_object();
+    for (int i = 0; i < m->routing.n; i++)
+        json_array_append_new(rules, rule_json(&m->routing.r[i]));
+    for (int i = 1; i <= TICKETS_NPRIO; i++)
+        json_object_set_new(mins, tickets_prio_names[i], json_integer(m->o.respond_min[i]));
+    http_reply_json(req, 200,
+                    json_pack("{s:s?, s:o, s:s, s:o}", "file",
+                              m->o.routing_file && m->o.routing_file[0] ? m->o.routing_file : NULL,
+                              "rules", rules, "default_queue", m->o.default_queue, "respond_min",
+                              mins));
+}
+
+/* GET /v1/tickets/route?service=&segment=&tier=&vip=: where such a ticket would go now. */
+static void get_route(struct http_req *req)
+{
+    struct tickets_mod *m = req->state;
+    struct tickets_ticket *t = oc_calloc(1, sizeof *t);
+    const char *svc = http_query(req, "service"), *seg = http_query(req, "segment"),
+               *tier = http_query(req, "tier"), *vip = http_query(req, "vip");
+    int64_t now = oc_clock_now_ms(m->app->clock);
+    struct tickets_route r;
+    if (tier && strcmp(tier, "premium") != 0 && strcmp(tier, "standard") != 0 &&
+        strcmp(tier, "free") != 0) {
+        http_problem(req, 422, "tier: premium, standard or free (vip=1 for a VIP)");
+        goto out;
+    }
+    if (vip && strcmp(vip, "0") != 0 && strcmp(vip, "1") != 0 && strcmp(vip, "true") != 0 &&
+        strcmp(vip, "false") != 0) {
+        http_problem(req, 422, "vip: 1 or 0");
+        goto out;
+    }
+    if ((svc && strlen(svc) >= sizeof t->tags.service) ||
+        (seg && strlen(seg) >= sizeof t->tags.segment)) {
+        http_problem(req, 422, "%s: at most %zu bytes",
+                     svc && strlen(svc) >= sizeof t->tags.service ? "service" : "segment",
+                     (svc && strlen(svc) >= sizeof t->tags.service ? sizeof t->tags.service
+                                                                   : sizeof t->tags.segment) -
+                         1);
+        goto out;
+    }
+    snprintf(t->tags.service, sizeof t->tags.service, "%s", svc ? svc : "");
+    /* as the tagger keeps a segment: lower case, letters, digits, '.' and '-' */
+    for (size_t i = 0, at = 0; seg && seg[i]; i++)
+        if (isalnum((unsigned char)seg[i]) || seg[i] == '.' || seg[i] == '-')
+            t->tags.segment[at++] = (char)tolower((unsigned char)seg[i]);
+    snprintf(t->tags.tier, sizeof t->tags.tier, "%s", tier ? tier : "");
+    t->tags.vip = vip && (strcmp(vip, "1") == 0 || strcmp(vip, "true") == 0);
+    route(m, t, now, &r);
+    http_reply_json(req, 200, route_json(m, &r, now + r.respond_min * 60000LL));
+out:
+    free(t);
+}
+
 /* /metrics */
 static void render(struct oc_buf *b, void *arg)
 {
@@ -538,6 +689,25 @@ static const struct oc_setting settings[] = {
      " link to it"},
     {"tickets.link_min_tickets", OC_SETTING_INT, "3", 1, 100000, NULL, F(link_min), NULL,
      "tickets a cluster needs before it links to an incident"},
+    {"tickets.routing_file", OC_SETTING_STR, "", 0, 0, NULL, F(routing_file), NULL,
+     "flat YAML routing rules \"SERVICE/SEGMENT/TIER: QUEUE [team=TEAM] [respond_min=N]\""
+     " (docs/internals/tickets.md); empty: every ticket to tickets.default_queue"},
+    {"tickets.sla_targets", OC_SETTING_STR, "premium=99.95, standard=99.9, free=99.5", 0, 0, NULL,
+     F(sla_targets), NULL,
+     "availability targets (%) per tier for the SLA report (GET /v1/tickets/reports/sla)"},
+    {"tickets.churn_window_days", OC_SETTING_INT, "30", 1, 365, NULL, F(churn_days), NULL,
+     "the churn report's windows: cancellations this long after each SEV1/SEV2 against as long"
+     " before it"},
+    {"tickets.default_queue", OC_SETTING_STR, "support", 0, 0, NULL, F(default_queue), NULL,
+     "the queue of a ticket no routing rule matches"},
+    {"tickets.respond_vip_min", OC_SETTING_INT, "15", 1, 100000, NULL, F(respond_min[1]), NULL,
+     "minutes to a first response for a VIP's ticket (urgent) unless its rule says otherwise"},
+    {"tickets.respond_premium_min", OC_SETTING_INT, "60", 1, 100000, NULL, F(respond_min[2]), NULL,
+     "minutes to a first response for a premium ticket (high)"},
+    {"tickets.respond_standard_min", OC_SETTING_INT, "240", 1, 100000, NULL, F(respond_min[3]),
+     NULL, "minutes to a first response for a standard ticket, or one of no known tier (normal)"},
+    {"tickets.respond_free_min", OC_SETTING_INT, "1440", 1, 100000, NULL, F(respond_min[4]), NULL,
+     "minutes to a first response for a free tier's ticket (low)"},
     {0},
 };
 
@@ -609,6 +779,11 @@ static int read_files(struct tickets_mod *m)
         rc = tickets_map_load(m->o.mapping_file, &m->maps[TICKETS_GENERIC], err, sizeof err);
     if (!rc && m->o.keywords_file && m->o.keywords_file[0])
         rc = tickets_keywords_load(m->o.keywords_file, &m->kw, err, sizeof err);
+    m->routing.n = 0;
+    if (!rc && m->o.routing_file && m->o.routing_file[0])
+        rc = tickets_routing_load(m->o.routing_file, &m->routing, err, sizeof err);
+    if (!rc)
+        rc = tickets_sla_targets_parse(m->o.sla_targets, m->sla_target, err, sizeof err);
     if (rc)
         oc_log(OC_LOG_ERROR, "tickets: %s", err);
     return rc;
@@ -678,11 +853,33 @@ static const struct http_route routes[] = {
      "?format=freshdesk|salesforce|generic: a ticket read through its field mapping -> as"
      " /v1/tickets/zendesk"},
     {"GET", "/v1/tickets", get_list, HTTP_VIEWER, 0,
-     "?cluster=&incident=&source=&service=&symptom=&before=&limit= -> {tickets} newest first"},
+     "?cluster=&incident=&source=&service=&symptom=&queue=&order=newest|priority&before=&limit="
+     " -> {tickets}: newest first, or by priority (urgent first) then respond_by"},
     {"GET", "/v1/tickets/clusters", get_clusters, HTTP_VIEWER, 0,
      "?min=2&incident= -> {clusters_total, clusters: [{id, tickets, first, last, tags,"
      " incident_id, per_1000_affected}], outbox}, largest first"},
-    {"GET", "/v1/tickets/{id}", get_one, HTTP_VIEWER, 0, "one ticket with its fields and tags"},
+    {"GET", "/v1/tickets/routing", get_routing, HTTP_VIEWER, 0,
+     "the routing table: {file, rules: [{service, segment, tier, queue, team, respond_min,"
+     " line}], default_queue, respond_min: {urgent, high, normal, low}}"},
+    {"GET", "/v1/tickets/route", get_route, HTTP_VIEWER, 0,
+     "?service=&segment=&tier=premium|standard|free&vip=1 -> where such a ticket goes now:"
+     " {queue, team, policy, oncall, priority, rank, respond_min, respond_by, rule}"},
+    {"GET", "/v1/tickets/reports/{name}", tickets_get_report, HTTP_VIEWER, 0,
+     "mttr | sla | incidents | churn, ?from=&to= (default the last 90 days)&format=json|csv:"
+     " MTTA/MTTR by service, segment and tier; first-response and availability SLA by tier"
+     " with accounts to compensate; tickets per incident; churn after SEV1/SEV2 incidents"},
+    {"POST", "/v1/feedback", tickets_post_feedback, HTTP_BEACON, TICKETS_BODY_MAX,
+     "an NPS (0-10) or CSAT (1-5) reply {kind, score, id?, text?, account?, service?, segment?,"
+     " tier?, region?, device?, source?, incident_id?, at?} or {responses: [...]} (up to 100)"
+     " -> {stored, duplicates, responses: [{id, outcome, incident_id}]}"},
+    {"GET", "/v1/feedback/trends", tickets_get_feedback_trends, HTTP_VIEWER, 0,
+     "?by=service|segment|tier|incident|source|region&bucket=day|week&from=&to= -> NPS and CSAT"
+     " per group and bucket"},
+    {"GET", "/v1/feedback/priorities", tickets_get_feedback_priorities, HTTP_VIEWER, 0,
+     "?from=&to= (default 14 days) -> incidents ranked by unhappy replies with their open"
+     " follow-ups; services ranked by unhappy replies and NPS decline"},
+    {"GET", "/v1/tickets/{id}", get_one, HTTP_VIEWER, 0,
+     "one ticket with its fields, tags and route"},
     {0},
 };
 

@@ -1,7 +1,7 @@
 /*
  * sql.h - internal to tickets/: every SQL statement of the tickets capability, as named
- * macros. The tables are created by migration 15 in store/migrate.c: tickets (one row per
- * source and external id: the last update's fields, tags, SimHash, cluster and incident) and
+ * macros. The tables are created by migrations in store/migrate.c: tickets (one row per
+ * source and external id: the last update's fields, tags, SimHash, cluster, incident and route) and
  * tickets_outbox (relations to send back to the ticketing system).
  */
 #ifndef OC_TICKETS_SQL_H
@@ -12,11 +12,13 @@
     " ext_id = ?2"
 #define TICKETS_SQL_INSERT                                                                         \
     "INSERT INTO tickets(source, ext_id, updated_ms, created_ms, received_ms, subject, body,"      \
-    " fields, tags, simhash, cluster_id, incident_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9," \
-    " ?10, ?11, ?12)"
+    " fields, tags, simhash, cluster_id, incident_id, route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"  \
+    " ?8, ?9, ?10, ?11, ?12, ?13)"
 #define TICKETS_SQL_UPDATE                                                                         \
     "UPDATE tickets SET updated_ms = ?2, created_ms = ?3, subject = ?4, body = ?5, fields = ?6,"   \
-    " tags = ?7, simhash = ?8 WHERE id = ?1 AND updated_ms < ?2"
+    " tags = ?7, simhash = ?8, route = ?9, responded_ms = CASE WHEN responded_ms = 0 AND"          \
+    " lower(?10) <> lower(coalesce(json_extract(fields, '$.status'), '')) THEN ?2 ELSE"            \
+    " responded_ms END WHERE id = ?1 AND updated_ms < ?2"
 #define TICKETS_SQL_LINK "UPDATE tickets SET incident_id = ?2 WHERE cluster_id = ?1"
 #define TICKETS_SQL_OF_CLUSTER                                                                     \
     "SELECT source, ext_id FROM tickets WHERE cluster_id = ?1 ORDER BY id LIMIT ?2"
@@ -26,14 +28,17 @@
 #define TICKETS_SQL_SET_CLUSTER "UPDATE tickets SET cluster_id = ?2 WHERE id = ?1"
 #define TICKETS_COLS                                                                               \
     "id, source, ext_id, updated_ms, created_ms, received_ms, subject, body, fields, tags,"        \
-    " cluster_id, incident_id"
+    " cluster_id, incident_id, route"
 #define TICKETS_SQL_GET "SELECT " TICKETS_COLS " FROM tickets WHERE id = ?1"
 #define TICKETS_SQL_LIST                                                                           \
     "SELECT " TICKETS_COLS " FROM tickets WHERE (?1 IS NULL OR cluster_id = ?1) AND"               \
     " (?2 IS NULL OR incident_id = ?2) AND (?3 IS NULL OR source = ?3) AND"                        \
     " (?4 IS NULL OR json_extract(tags, '$.service') = ?4) AND"                                    \
-    " (?5 IS NULL OR json_extract(tags, '$.symptom') = ?5) AND (?6 IS NULL OR id < ?6)"            \
-    " ORDER BY id DESC LIMIT ?7"
+    " (?5 IS NULL OR json_extract(tags, '$.symptom') = ?5) AND (?6 IS NULL OR id < ?6) AND"        \
+    " (?8 IS NULL OR json_extract(route, '$.queue') = ?8) ORDER BY"                                \
+    " CASE WHEN ?9 THEN json_extract(route, '$.rank') END,"                                        \
+    " CASE WHEN ?9 THEN json_extract(route, '$.respond_by') END, CASE WHEN ?9 THEN id END,"        \
+    " id DESC LIMIT ?7"
 #define TICKETS_SQL_OUTBOX_PUT                                                                     \
     "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
     " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)"
@@ -46,5 +51,37 @@
     "UPDATE tickets_outbox SET next_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
 #define TICKETS_SQL_OUTBOX_COUNT                                                                   \
     "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299) FROM tickets_outbox"
+
+/* the reports (report.c) */
+#define TICKETS_SQL_REP_LINKED                                                                     \
+    "SELECT incident_id, json_extract(tags, '$.segment'), json_extract(tags, '$.tier'),"           \
+    " json_extract(tags, '$.vip'), json_extract(fields, '$.account'), received_ms FROM tickets"    \
+    " WHERE incident_id > 0 ORDER BY id"
+#define TICKETS_SQL_REP_RESPONSES                                                                  \
+    "SELECT json_extract(route, '$.rank'), (CASE WHEN created_ms > 0 THEN created_ms ELSE"         \
+    " received_ms END) + json_extract(route, '$.respond_min') * 60000, responded_ms FROM tickets"  \
+    " WHERE received_ms >= ?1 AND received_ms < ?2 AND json_extract(route, '$.rank') IS NOT NULL"
+#define TICKETS_SQL_REP_ACCOUNTS                                                                   \
+    "SELECT json_extract(fields, '$.account'), json_extract(tags, '$.segment') FROM tickets"       \
+    " WHERE coalesce(json_extract(fields, '$.account'), '') <> '' ORDER BY id"
+
+/* viewer feedback (feedback.c) */
+#define TICKETS_SQL_FB_INSERT                                                                      \
+    "INSERT OR IGNORE INTO tickets_feedback(ext_id, kind, score, text, account, service, segment," \
+    " tier, region, device, source, incident_id, at_ms, received_ms) VALUES (?1, ?2, ?3, ?4, ?5,"  \
+    " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+#define TICKETS_SQL_FB_KEY                                                                         \
+    " CASE ?3 WHEN 'service' THEN service WHEN 'segment' THEN segment WHEN 'tier' THEN tier"       \
+    " WHEN 'incident' THEN CAST(incident_id AS TEXT) WHEN 'source' THEN source ELSE region END"
+#define TICKETS_SQL_FB_SUMS                                                                        \
+    " sum(kind = 'nps'), sum(kind = 'nps' AND score >= 9), sum(kind = 'nps' AND score <= 6),"      \
+    " sum(kind = 'csat'), sum(kind = 'csat' AND score >= 4), sum(kind = 'csat' AND score <= 2),"   \
+    " sum(CASE WHEN kind = 'csat' THEN score ELSE 0 END)"
+#define TICKETS_SQL_FB_TRENDS                                                                      \
+    "SELECT" TICKETS_SQL_FB_KEY " AS k, (at_ms / ?4) * ?4 AS b," TICKETS_SQL_FB_SUMS               \
+    " FROM tickets_feedback WHERE at_ms >= ?1 AND at_ms < ?2 GROUP BY k, b ORDER BY k, b"
+#define TICKETS_SQL_FB_GROUPS                                                                      \
+    "SELECT" TICKETS_SQL_FB_KEY " AS k," TICKETS_SQL_FB_SUMS " FROM tickets_feedback WHERE"        \
+    " at_ms >= ?1 AND at_ms < ?2 GROUP BY k ORDER BY k"
 
 #endif

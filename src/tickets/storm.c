@@ -257,6 +257,29 @@ void tickets_storm_make(size_t n, int noise_pct, uint64_t seed, struct tickets_s
     }
 }
 
+void tickets_storm_fault(size_t n, int noise_pct, uint64_t seed, const char *region,
+                         const char *symptom, struct tickets_storm *out)
+{
+    uint64_t s = seed ? seed : 1;
+    struct fault f = faults[symptom && strcmp(symptom, "cannot_start") == 0 ? 0 : 1];
+    f.region = region ? region : "";
+    out->n = n;
+    out->t = oc_calloc(n ? n : 1, sizeof *out->t);
+    out->label = oc_calloc(n ? n : 1, sizeof *out->label);
+    for (size_t i = 0; i < n; i++) {
+        struct tickets_ticket *t = &out->t[i];
+        t->format = TICKETS_GENERIC;
+        snprintf(t->ext_id, sizeof t->ext_id, "D%06zu", i);
+        snprintf(t->f_tier, sizeof t->f_tier, "%s", tiers[next(&s) % 4]);
+        if ((int)(next(&s) % 100) < noise_pct) {
+            out->label[i] = -1;
+            noise_ticket(&s, t);
+        } else {
+            fault_ticket(&f, &s, t);
+        }
+    }
+}
+
 void tickets_storm_free(struct tickets_storm *s)
 {
     free(s->t);

@@ -21,6 +21,7 @@
 
 #define TICKETS_BODY_MAX     (256 << 10) /* bytes of one intake body */
 #define TICKETS_ID_MAX       64          /* bytes of an external ticket id */
+#define TICKETS_ACCOUNT_MAX  128         /* bytes of an account id kept (billing's cap) */
 #define TICKETS_SUBJECT_MAX  256         /* bytes of a subject kept (longer is cut) */
 #define TICKETS_TEXT_MAX     4096        /* bytes of a description kept (longer is cut) */
 #define TICKETS_FIELD_MAX    64          /* bytes of a short field (tier, device, region...) */
@@ -83,6 +84,7 @@ enum tickets_field {
     TICKETS_F_REGION,
     TICKETS_F_SERVICE,
     TICKETS_F_TAGS,
+    TICKETS_F_ACCOUNT, /* the customer's billing account id (joins billing's cancellations) */
     TICKETS_NFIELDS,
 };
 extern const char *const tickets_field_names[]; /* "id", "subject", ... */
@@ -125,8 +127,9 @@ struct tickets_ticket {
     char f_tier[TICKETS_FIELD_MAX], f_segment[TICKETS_FIELD_MAX], f_device[TICKETS_FIELD_MAX];
     char f_app_version[TICKETS_FIELD_MAX], f_region[TICKETS_FIELD_MAX];
     char f_service[TICKETS_FIELD_MAX];
-    char tags_in[TICKETS_TAGS_IN_MAX]; /* the system's own tags, space-separated */
-    struct tickets_tags tags;          /* filled by tickets_tag */
+    char account[TICKETS_ACCOUNT_MAX + 1]; /* the customer's account id ("" : not given) */
+    char tags_in[TICKETS_TAGS_IN_MAX];     /* the system's own tags, space-separated */
+    struct tickets_tags tags;              /* filled by tickets_tag */
 };
 
 /* Reads a JSON payload of n bytes with map into t (zeroed first): 0, OC_EMALFORMED (not a
@@ -221,12 +224,119 @@ struct tickets_storm {
  * deterministic in seed; tagged with the storm's keyword table and services. */
 void tickets_storm_make(size_t n, int noise_pct, uint64_t seed, struct tickets_storm *out);
 void tickets_storm_free(struct tickets_storm *s);
+/* A storm of one fault for a drill: n tickets, noise_pct % noise (label -1), the others of
+ * the fault (label 0) written as the generator's cannot_start fault when symptom is
+ * "cannot_start", else as its buffering one, with region (when not NULL) as their region
+ * field. Not tagged (tickets_submit tags). Free with tickets_storm_free. */
+void tickets_storm_fault(size_t n, int noise_pct, uint64_t seed, const char *region,
+                         const char *symptom, struct tickets_storm *out);
 /* The services the storm's tickets mention (ns set to their count); static storage. */
 const struct tickets_service *tickets_storm_services(int *ns /* OUT */);
 /* Pairwise precision and recall of cluster ids against labels (n of each; -1 labels are
  * each their own class). */
 void tickets_pair_scores(const int64_t *cluster, const int *label, size_t n,
                          double *precision /* OUT */, double *recall /* OUT */);
+
+/* --- routing (route.c) --- */
+
+#define TICKETS_ROUTES_MAX 256 /* rules of a routing file */
+#define TICKETS_QUEUE_MAX  128 /* bytes of a queue or team name, NUL included */
+
+/* Priorities, most urgent first: VIP, then premium, standard (or unknown tier), free. */
+enum tickets_prio {
+    TICKETS_P_URGENT = 1, /* a VIP */
+    TICKETS_P_HIGH,       /* premium */
+    TICKETS_P_NORMAL,     /* standard, or no tier known */
+    TICKETS_P_LOW,        /* free */
+    TICKETS_NPRIO = 4,
+};
+extern const char *const tickets_prio_names[]; /* [1] "urgent" .. [4] "low" */
+
+/* One routing rule: "SERVICE/SEGMENT/TIER: QUEUE [team=TEAM] [respond_min=N]". */
+struct tickets_route_rule {
+    char service[TICKETS_FIELD_MAX]; /* "" : any */
+    char segment[32];                /* "" : any (lower-case) */
+    char tier[16];                   /* "" : any; vip, premium, standard or free */
+    char queue[TICKETS_QUEUE_MAX];
+    char team[TICKETS_QUEUE_MAX]; /* "" : the catalog's owner of the service */
+    int respond_min;              /* 0 : the priority's default */
+    int line;                     /* in the file */
+};
+
+/* A routing table (tickets.routing_file), rules in file order. */
+struct tickets_routing {
+    struct tickets_route_rule r[TICKETS_ROUTES_MAX];
+    int n;
+};
+
+/* Reads a routing table from n bytes of flat YAML named name over out (rules appended): 0,
+ * or OC_EINVAL / OC_ETOOBIG with "NAME:LINE: why" in err. */
+int tickets_routing_parse(const char *name, const char *text, size_t n, struct tickets_routing *out,
+                          char *err, size_t errlen);
+/* The same from a file (OC_EIO when it cannot be read). */
+int tickets_routing_load(const char *path, struct tickets_routing *out, char *err, size_t errlen);
+
+/* Reads tickets.sla_targets ("premium=99.95, standard=99.9, free=99.5"; a tier not named keeps
+ * that default) into out (premium, standard, free): 0, or OC_EINVAL with the reason in err. */
+int tickets_sla_targets_parse(const char *text, double out[3], char *err, size_t errlen);
+
+/* Where a ticket goes (tickets_route_pick, then the module fills the catalog's part). */
+struct tickets_route {
+    char queue[TICKETS_QUEUE_MAX];
+    char team[TICKETS_QUEUE_MAX];   /* the rule's, else the catalog owner's ("" : none) */
+    char policy[TICKETS_QUEUE_MAX]; /* the team's escalation policy ("" : none) */
+    char oncall[TICKETS_QUEUE_MAX]; /* the team's on-call now ("" : none) */
+    enum tickets_prio prio;
+    int respond_min; /* minutes to a first response */
+    int rule;        /* index of the rule that matched, -1: none (the default queue) */
+};
+
+/* Picks the route of a ticket tagged g: the rule matching it that names the most of service,
+ * segment and tier (a "vip" tier matches VIPs whatever their tier; among equals the first in
+ * the file), else default_queue; the priority from g (VIP, premium, standard, free) and the
+ * respond time from the rule, else respond_min[prio] (indexed 1..4). team, policy and oncall
+ * are left to the caller when the rule names no team. */
+void tickets_route_pick(const struct tickets_routing *rt, const struct tickets_tags *g,
+                        const char *default_queue, const int respond_min[TICKETS_NPRIO + 1],
+                        struct tickets_route *out /* OUT */);
+
+/* --- viewer feedback (feedback.c) --- */
+
+#define TICKETS_FEEDBACK_BATCH 100  /* replies in one POST /v1/feedback */
+#define TICKETS_FEEDBACK_TEXT  1000 /* bytes of a reply's text kept (cut at a character) */
+
+enum tickets_feedback_kind {
+    TICKETS_NPS = 0, /* 0..10: promoters 9-10, passives 7-8, detractors 0-6 */
+    TICKETS_CSAT,    /* 1..5: satisfied 4-5, unhappy 1-2 */
+};
+extern const char *const tickets_feedback_kinds[]; /* "nps", "csat" */
+
+/* One NPS or CSAT reply. Empty strings: not given. */
+struct tickets_feedback {
+    char id[TICKETS_ID_MAX + 1]; /* the sender's id (redeliveries are duplicates), or "" */
+    int kind;                    /* enum tickets_feedback_kind */
+    int score;
+    char text[TICKETS_FEEDBACK_TEXT];
+    char account[TICKETS_ACCOUNT_MAX + 1];
+    char service[TICKETS_FIELD_MAX];
+    char segment[32]; /* as the tagger keeps it (lower case, [a-z0-9.-]) */
+    char tier[16];    /* premium, standard or free */
+    char region[16];  /* upper case */
+    char device[32];
+    char source[32];     /* player, ios, android, web, survey, ... (lower case) */
+    int64_t incident_id; /* 0: none given */
+    int64_t at_ms;       /* 0: when received */
+};
+
+/* Reads POST /v1/feedback's body of n bytes: one reply object, or {"responses": [...]} of 1
+ * to max: 0 with *count replies in out (max of them), OC_EMALFORMED (not a JSON object),
+ * OC_EINVAL (a field, named with its index, is missing or wrong) or OC_ETOOBIG (more than
+ * max); err says which. */
+int tickets_feedback_parse(const char *body, size_t n, struct tickets_feedback *out, int max,
+                           int *count /* OUT */, char *err, size_t errlen);
+/* NPS of n replies of which promoters and detractors: 100 * (promoters - detractors) / n into
+ * *out: 0, or -1 when n is 0. */
+int tickets_nps(int64_t promoters, int64_t detractors, int64_t n, double *out /* OUT */);
 
 /* The name the tickets module provides itself under (struct oc_app). */
 #define TICKETS_PROVIDES "tickets"
@@ -236,13 +346,24 @@ struct tickets_result {
     const char *outcome; /* "created", "updated" or "duplicate" (static storage) */
     int64_t id;          /* the stored ticket's id */
     int64_t cluster_id;
-    int64_t incident_id; /* 0: not linked */
+    int64_t incident_id;        /* 0: not linked */
+    struct tickets_route route; /* where it was routed (this delivery's tags) */
+    int64_t respond_by_ms;      /* created (else received) + route.respond_min */
 };
 /* Tags and stores t (filled by tickets_parse; tags overwritten) in app's running tickets
  * module, as the intake routes do, linking its cluster when it overlaps an open incident:
  * 0 with out filled, OC_ENOTFOUND when the module is not running, OC_ETOOBIG past
  * tickets.max_clusters, OC_EDB. For pipeline tests and in-process hosts. */
 int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_result *out);
+/* The incident cluster id of app's running tickets module is linked to (0: none) and when
+ * (unix ms, 0: not since the start): 0 or OC_ENOTFOUND (no module, no such cluster). */
+int tickets_cluster_link(struct oc_app *app, int64_t cluster, int64_t *incident /* OUT */,
+                         int64_t *linked_ms /* OUT */);
+
+/* `oncue tickets list|show|clusters|route|routing` over a running server's API (cli.c);
+ * returns the exit status. */
+int tickets_cli_main(int argc, char **argv);
+extern const struct oc_cli tickets_cli[];
 
 /* `oncue bench tickets`; returns the exit status. */
 int tickets_bench_main(int argc, char **argv);

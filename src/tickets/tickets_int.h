@@ -27,20 +27,35 @@ static inline void tickets_stmt_done(struct store_stmt *q)
         store_reset(q);
 }
 
+/* Walks flat YAML text (n bytes named name) line by line, calling fn on each "key: value"
+ * line ('#' comments, quotes dropped): 0, or fn's error with "name:line: why" in err. */
+int tickets_flat_yaml(const char *name, const char *text, size_t n,
+                      int (*fn)(const char *key, const char *val, void *arg, char *why, size_t wn),
+                      void *arg, char *err, size_t errlen);
+/* Reads a small file (64 KiB at most) into *out (NUL-terminated, the caller frees) and its
+ * length into *n: 0 or OC_EIO / OC_ETOOBIG with "FILE: why" in err. */
+int tickets_slurp(const char *path, char **out /* OUT */, size_t *n /* OUT */, char *err,
+                  size_t errlen);
+
 #define TICKETS_OPEN_MAX 256 /* open incidents remembered for linking */
 
 struct tickets_opts {
-    char *zendesk_secret;  /* tickets.zendesk_secret */
-    int64_t max_skew_s;    /* tickets.max_skew_s */
-    char *mapping_file;    /* tickets.mapping_file */
-    char *keywords_file;   /* tickets.keywords_file */
-    char *sync_url;        /* tickets.sync_url */
-    char *sync_token;      /* tickets.sync_token */
-    char *outbound_allow;  /* tickets.outbound_allow */
-    int64_t threshold;     /* tickets.cluster_threshold */
-    int64_t max_clusters;  /* tickets.max_clusters */
-    int64_t link_window_s; /* tickets.link_window_s */
-    int64_t link_min;      /* tickets.link_min_tickets */
+    char *zendesk_secret;                   /* tickets.zendesk_secret */
+    int64_t max_skew_s;                     /* tickets.max_skew_s */
+    char *mapping_file;                     /* tickets.mapping_file */
+    char *keywords_file;                    /* tickets.keywords_file */
+    char *sync_url;                         /* tickets.sync_url */
+    char *sync_token;                       /* tickets.sync_token */
+    char *outbound_allow;                   /* tickets.outbound_allow */
+    int64_t threshold;                      /* tickets.cluster_threshold */
+    int64_t max_clusters;                   /* tickets.max_clusters */
+    int64_t link_window_s;                  /* tickets.link_window_s */
+    int64_t link_min;                       /* tickets.link_min_tickets */
+    char *routing_file;                     /* tickets.routing_file */
+    char *default_queue;                    /* tickets.default_queue */
+    int64_t respond_min[TICKETS_NPRIO + 1]; /* tickets.respond_{vip,premium,standard,free}_min */
+    char *sla_targets;                      /* tickets.sla_targets */
+    int64_t churn_days;                     /* tickets.churn_window_days */
 };
 
 /* An open incident as incident.opened described it. */
@@ -51,6 +66,7 @@ struct tickets_open {
     char region[16];
     char symptom[32];
     char device[32];
+    char hint[32]; /* the symptom the opening alert's metric implies ("" : none) */
 };
 
 struct tickets_mod {
@@ -58,8 +74,10 @@ struct tickets_mod {
     struct tickets_opts o;
     struct tickets_map maps[TICKETS_NFORMATS];
     struct tickets_keywords kw;
-    pthread_mutex_t mu;                         /* clusters, open, the store writes */
-    struct tickets_clusters cs;                 /* under mu */
+    struct tickets_routing routing; /* read at start, then read-only */
+    double sla_target[3];           /* availability targets (%): premium, standard, free */
+    pthread_mutex_t mu;             /* clusters, open, the store writes */
+    struct tickets_clusters cs;     /* under mu */
     struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */
     int nopen;
     atomic_long accepted, duplicates, refused, links, sent, send_failed;
@@ -68,6 +86,18 @@ struct tickets_mod {
     pthread_cond_t ocv;
     int ostop, othread, ostarted;
 };
+
+struct http_req;
+/* POST /v1/feedback, GET /v1/feedback/trends, GET /v1/feedback/priorities (feedback.c). */
+void tickets_post_feedback(struct http_req *req);
+void tickets_get_feedback_trends(struct http_req *req);
+void tickets_get_feedback_priorities(struct http_req *req);
+/* The newest open incident whose slice a reply of service, region and device matches (one
+ * dimension equal, none different; case-insensitive), or 0 (under mu). */
+int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
+                           const char *device);
+/* GET /v1/tickets/reports/{name} (report.c): mttr, sla, incidents or churn, as JSON or CSV. */
+void tickets_get_report(struct http_req *req);
 
 /* Links every cluster that overlaps open incident o (under mu): how many it linked. Each
  * link updates the store and queues tickets.linked and the relations back. */

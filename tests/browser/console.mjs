@@ -223,7 +223,8 @@ try {
   // 6. Every view renders without errors.
   const views = [['now', '#/now'], ['explore', '#/explore?metric=rebuffer_ratio&group_by=cdn'],
     ['dashboards', '#/dashboards'], ['incidents', '#/incidents'],
-    ['incident', `#/incidents/${id}`], ['services', '#/services'], ['alerts', '#/alerts']];
+    ['incident', `#/incidents/${id}`], ['services', '#/services'], ['alerts', '#/alerts'],
+    ['tickets', '#/tickets']];
   for (const [view, hash] of views) {
     const p = await ctx.newPage();
     watch(p, view);

@@ -2,7 +2,7 @@
  * test_tickets.c - the tickets capability's pure parts: Zendesk signatures (an independent
  * vector made with `openssl dgst -sha256 -hmac`, tampered, stale, missing), the mapped intake
  * of each format and its errors, the mapping and keyword files, tagging, SimHash, the
- * incremental clusters and the labelled storm's precision.
+ * incremental clusters, the labelled storm's precision and the routing table.
  */
 #include "tickets/tickets.h"
 #include "core/err.h"
@@ -331,6 +331,149 @@ static void test_storm_precision(void)
     free(cl);
 }
 
+/* The routing file and the pick: specificity, file order among equals, VIP, defaults. */
+static void test_routing(void)
+{
+    static struct tickets_routing rt;
+    static const int mins[TICKETS_NPRIO + 1] = {0, 15, 60, 240, 1440};
+    struct tickets_tags g;
+    struct tickets_route r;
+    char err[300];
+    const char *y = "# comment\n*/*/vip: vip-desk respond_min=10\n\n"
+                    "player-tv/*/premium: tv-premium team=player\n"
+                    "*/enterprise/*: ent  # trailing\nbilling/*/*: billing-desk\n*/*/free: self\n";
+    rt.n = 0;
+    T_EQ_INT(tickets_routing_parse("r.yaml", y, strlen(y), &rt, err, sizeof err), 0);
+    T_EQ_INT(rt.n, 5);
+    T_EQ_INT(rt.r[0].line, 2);
+    T_EQ_INT(rt.r[1].line, 4);
+    T_EQ_INT(rt.r[4].line, 7);
+    T_EQ_STR(rt.r[1].team, "player");
+    T_EQ_INT(rt.r[0].respond_min, 10);
+    memset(&g, 0, sizeof g);
+    snprintf(g.service, sizeof g.service, "player-tv");
+    snprintf(g.tier, sizeof g.tier, "premium");
+    g.vip = 1;
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "tv-premium"); /* two parts beat the VIP rule's one */
+    T_EQ_INT(r.prio, TICKETS_P_URGENT);
+    T_EQ_INT(r.respond_min, 15);
+    snprintf(g.service, sizeof g.service, "auth");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "vip-desk");
+    T_EQ_INT(r.respond_min, 10);
+    T_EQ_INT(r.rule, 0);
+    g.vip = 0;
+    snprintf(g.service, sizeof g.service, "billing");
+    snprintf(g.tier, sizeof g.tier, "free");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "billing-desk"); /* first of two one-part rules */
+    T_EQ_INT(r.prio, TICKETS_P_LOW);
+    T_EQ_INT(r.respond_min, 1440);
+    snprintf(g.service, sizeof g.service, "search");
+    snprintf(g.tier, sizeof g.tier, "standard");
+    tickets_route_pick(&rt, &g, "support", mins, &r);
+    T_EQ_STR(r.queue, "support");
+    T_EQ_INT(r.rule, -1);
+    T_EQ_INT(r.prio, TICKETS_P_NORMAL);
+    tickets_route_pick(NULL, &g, "general", mins, &r);
+    T_EQ_STR(r.queue, "general");
+    static const struct {
+        const char *text, *err;
+    } bad[] = {
+        {"*/*: q\n", "r.yaml:1: */*: expected SERVICE/SEGMENT/TIER"},
+        {"\n*/*/gold: q\n", "r.yaml:2: tier: vip, premium, standard, free or *"},
+        {"*/small_biz/*: q\n", "r.yaml:1: segment: a lower-case name"},
+        {"Player/*/*: q\n", "r.yaml:1: service: a catalog service's name"},
+        {"*/*/*: q respond_min=0\n", "r.yaml:1: respond_min: minutes from 1 to 100000"},
+        {"*/*/*: q owner=x\n", "r.yaml:1: owner=x: expected team=TEAM or respond_min=N"},
+        {"*/*/*:\n", "r.yaml:1: no queue"},
+        {"*/*/* q\n", "r.yaml:1: expected \"key: value\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rt.n = 0;
+        T_EQ_INT(
+            tickets_routing_parse("r.yaml", bad[i].text, strlen(bad[i].text), &rt, err, sizeof err),
+            OC_EINVAL);
+        T_CONTAINS(err, bad[i].err);
+    }
+}
+
+/* The SLA report's availability targets. */
+static void test_sla_targets(void)
+{
+    double v[3];
+    char err[300];
+    T_EQ_INT(tickets_sla_targets_parse("", v, err, sizeof err), 0);
+    T_EQ_DBL(v[0], 99.95, 1e-9);
+    T_EQ_DBL(v[1], 99.9, 1e-9);
+    T_EQ_DBL(v[2], 99.5, 1e-9);
+    T_EQ_INT(tickets_sla_targets_parse("standard=99, premium = 99.99 ,", v, err, sizeof err), 0);
+    T_EQ_DBL(v[0], 99.99, 1e-9);
+    T_EQ_DBL(v[1], 99, 1e-9);
+    T_EQ_DBL(v[2], 99.5, 1e-9);
+    T_EQ_INT(tickets_sla_targets_parse("gold=99", v, err, sizeof err), OC_EINVAL);
+    T_CONTAINS(err, "tickets.sla_targets: \"gold=99\": expected premium=PCT");
+    T_EQ_INT(tickets_sla_targets_parse("premium=101", v, err, sizeof err), OC_EINVAL);
+    T_EQ_INT(tickets_sla_targets_parse("premium=", v, err, sizeof err), OC_EINVAL);
+    T_EQ_INT(tickets_sla_targets_parse("premium=9x", v, err, sizeof err), OC_EINVAL);
+}
+
+/* NPS and CSAT replies: one, a batch, and the refusals naming the field. */
+static void test_feedback_parse(void)
+{
+    static struct tickets_feedback f[4];
+    char err[300];
+    int n = 0;
+    const char *one = "{\"kind\":\"nps\",\"score\":3,\"segment\":\"Small Biz\",\"region\":\"eu\","
+                      "\"tier\":\"Premium\",\"incident_id\":\"INC-7\",\"at\":1796558400}";
+    T_EQ_INT(tickets_feedback_parse(one, strlen(one), f, 4, &n, err, sizeof err), 0);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(f[0].kind, TICKETS_NPS);
+    T_EQ_INT(f[0].score, 3);
+    T_EQ_STR(f[0].segment, "smallbiz");
+    T_EQ_STR(f[0].region, "EU");
+    T_EQ_STR(f[0].tier, "premium");
+    T_EQ_INT(f[0].incident_id, 7);
+    T_EQ_INT(f[0].at_ms, 1796558400000LL);
+    const char *batch = "{\"responses\":[{\"kind\":\"csat\",\"score\":5,\"id\":\"a\"},"
+                        "{\"kind\":\"nps\",\"score\":10,\"at\":\"2026-12-06T12:00:00Z\"}]}";
+    T_EQ_INT(tickets_feedback_parse(batch, strlen(batch), f, 4, &n, err, sizeof err), 0);
+    T_EQ_INT(n, 2);
+    T_EQ_STR(f[0].id, "a");
+    T_EQ_INT(f[1].at_ms, 1796558400000LL);
+    static const struct {
+        const char *body, *err;
+        int rc;
+    } bad[] = {
+        {"{\"score\":3}", "kind: nps or csat", OC_EINVAL},
+        {"{\"kind\":\"csat\",\"score\":0}", "score: an integer from 1 to 5 (csat)", OC_EINVAL},
+        {"{\"responses\":[{\"kind\":\"nps\",\"score\":1},{\"kind\":\"nps\",\"score\":\"9\"}]}",
+         "responses[1].score: an integer from 0 to 10 (nps)", OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"tier\":\"gold\"}", "tier: premium, standard or free",
+         OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"text\":7}", "text: a string", OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"at\":-5}", "at: an RFC 3339 time or unix seconds",
+         OC_EINVAL},
+        {"{\"kind\":\"nps\",\"score\":1,\"at\":\"1013-12-06T10:00:00Z\"}",
+         "at: an RFC 3339 time or unix seconds", OC_EINVAL}, /* before 1970 (found by fuzzing) */
+        {"{\"responses\":[1,2,3,4,5]}", "responses: at most 4 replies (got 5)", OC_ETOOBIG},
+        {"{\"responses\":[]}", "responses: an array of 1 to 4 replies", OC_EINVAL},
+        {"[1]", "the body is not a JSON object", OC_EMALFORMED},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        T_EQ_INT(
+            tickets_feedback_parse(bad[i].body, strlen(bad[i].body), f, 4, &n, err, sizeof err),
+            bad[i].rc);
+        T_CONTAINS(err, bad[i].err);
+        T_EQ_INT(n, 0);
+    }
+    double v = 0;
+    T_EQ_INT(tickets_nps(4, 3, 8, &v), 0);
+    T_EQ_DBL(v, 12.5, 1e-9);
+    T_EQ_INT(tickets_nps(0, 0, 0, &v), -1);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_zendesk_valid),
     T_CASE(test_zendesk_tampered),
@@ -346,6 +489,9 @@ static const struct t_case cases[] = {
     T_CASE(test_clusters),
     T_CASE(test_pair_scores),
     T_CASE(test_storm_precision),
+    T_CASE(test_routing),
+    T_CASE(test_sla_targets),
+    T_CASE(test_feedback_parse),
     {0},
 };
 

@@ -18,11 +18,13 @@ import { IncidentsView, IncidentView } from './views/incidents.js';
 import { ServicesView } from './views/services.js';
 import { AlertsView } from './views/alerts.js';
 import { BillingView } from './views/billing.js';
+import { TicketsView } from './views/tickets.js';
 
 const NAV = [
     ['now', 'Now'], ['explore', 'QoE explorer'], ['dashboards', 'Dashboards'],
     ['incidents', 'Incidents'], ['services', 'Service map'], ['alerts', 'Alerts & SLOs'],
     ['billing', 'Billing'],
+    ['tickets', 'Support'],
 ];
 
 function LiveDot() {
@@ -63,6 +65,7 @@ function View({ route, session }) {
     case 'services': return html`<${ServicesView} q=${route.q} />`;
     case 'alerts': return html`<${AlertsView} q=${route.q} />`;
     case 'billing': return html`<${BillingView} q=${route.q} session=${session} />`;
+    case 'tickets': return html`<${TicketsView} />`;
     default: return html`<div class="panel"><h1>Not found</h1><p>No view <code>#/${section}</code>. <a href="#/now">Go to Now</a>.</p></div>`;
     }
 }
