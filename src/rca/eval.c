@@ -321,8 +321,12 @@ static int eval_gen(const struct eval_args *a, struct eval_set *sets, int *n_set
             }
             rca_data_destroy(d);
             record(sets, n_sets, &t, tp, fp, fn, ms);
-            if (a->verbose)
-                fprintf(stderr, "%s/%ld tp=%d fp=%d fn=%d %.2fms\n", p, i, tp, fp, fn, ms);
+            if (a->verbose) {
+                fprintf(stderr, "%s/%ld tp=%d fp=%d fn=%d %.2fms", p, i, tp, fp, fn, ms);
+                for (int k = 0; k < t.n_tags; k++)
+                    fprintf(stderr, " %s", t.tags[k]);
+                fprintf(stderr, "\n");
+            }
         }
     }
     return failed;

@@ -6,7 +6,8 @@
  * data set are skipped. Additive: the median of the leaf's history bins. Ratio: the leaf's
  * pooled historical ratio, shrunk toward the global ratio for thin leaves, times the leaf's
  * total now, so a slice that only gained viewers is not anomalous. The noise of each leaf is
- * Poisson-like plus the spread (MAD) of its history around the forecast.
+ * Poisson-like or the robust spread of its history (blind to a drifting level), pooled with the
+ * typical relative spread of the leaves.
  */
 #include "rca/rca_int.h"
 
@@ -21,7 +22,7 @@
 #define FC_PRIOR       20.0 /* pseudo-total pulling a thin leaf's ratio to the global one */
 #define FC_VAR_FLOOR   0.02 /* variance added to every leaf so empty leaves stay finite */
 #define FC_DISP_SAMPLE 2000 /* leaves sampled to tell counts from amounts */
-#define FC_PRIOR_BINS  4    /* amounts: bins' worth of weight of the pooled relative spread */
+#define FC_PRIOR_BINS  4    /* bins' worth of weight of the pooled relative spread */
 
 /* Keeps in bins[] (ascending, at most w) the latest distinct ts below at. */
 static int pick_bins(const struct rca_data *d, int64_t at, int w, int64_t *bins, int *has_now)
@@ -91,6 +92,22 @@ static double mad(const double *x, int n, double centre)
     return 1.4826 * median(dev, n);
 }
 
+/* The spread of x[0..n-1] around centre that a drift of the level does not explain: the
+ * smaller of the MAD around centre and the MAD of successive differences over sqrt 2. A
+ * diurnal ramp inflates the first (100 to 172 in 10 bins reads as a spread of 30), not the
+ * second (8 +- 2); a history that alternates (90, 110, 90, ...) inflates the second, not
+ * the first. For white noise both estimate the same spread. */
+static double spread(const double *x, int n, double centre)
+{
+    double sm = mad(x, n, centre), d[FC_MAX_WINDOW] = {0};
+    if (n < 4)
+        return sm;
+    for (int i = 1; i < n; i++)
+        d[i - 1] = x[i] - x[i - 1];
+    double sd = mad(d, n - 1, 0) / sqrt(2.0);
+    return sm < sd ? sm : sd;
+}
+
 /* Fills o->f and o->w for leaf l from its history hv/ht (nb bins each). */
 static void leaf_forecast(struct rca_obs *o, size_t l, const double *hv, const double *ht, int nb,
                           double cur_t, double r_glob, int ratio)
@@ -98,7 +115,7 @@ static void leaf_forecast(struct rca_obs *o, size_t l, const double *hv, const d
     double resid[FC_MAX_WINDOW], f, var;
     if (!ratio) {
         f = median(hv, nb);
-        double s = mad(hv, nb, f);
+        double s = spread(hv, nb, f);
         var = s * s;
     } else {
         double sv = 0, st = 0, mean_t = 0;
@@ -110,7 +127,7 @@ static void leaf_forecast(struct rca_obs *o, size_t l, const double *hv, const d
         for (int b = 0; b < nb; b++)
             resid[b] = hv[b] - ht[b] * r_hat;
         mean_t = st / nb;
-        double s = mad(resid, nb, 0);
+        double s = spread(resid, nb, 0);
         f = cur_t * r_hat;
         var = s * s * (cur_t + 1) / (mean_t + 1);
     }
@@ -124,10 +141,12 @@ static int dbl_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Turns the spreads in o->w into weights. A count varies at least as much as Poisson from bin
- * to bin; when the typical leaf of some size (forecast >= 5) varies far less (spread^2 under a
- * tenth of its forecast), the measure is not a count (amounts, or an export's own forecast)
- * and the Poisson floor would drown every small leaf's change: only the spread counts then. */
+/* Turns the spreads in o->w into weights. Ten bins tell one leaf's spread poorly, so each is
+ * pooled with the typical relative spread (FC_PRIOR_BINS bins' worth). A count varies at least
+ * as much as Poisson from bin to bin; when the typical leaf of some size (forecast >= 5) varies
+ * far less (spread^2 under a tenth of its forecast), the measure is not a count (amounts, or
+ * an export's own forecast) and the Poisson floor would drown every small leaf's change: only
+ * the spread counts then. */
 static void set_weights(struct rca_obs *o)
 {
     double ratio[FC_DISP_SAMPLE], rel[FC_DISP_SAMPLE], rel_med = 0;
@@ -147,8 +166,8 @@ static void set_weights(struct rca_obs *o)
     }
     for (size_t l = 0; l < o->n; l++) {
         double f = fabs(o->f[l]), var = o->w[l];
-        if (!o->counts) /* a few bins tell a leaf's spread poorly: pool the relative spread */
-            var = (o->bins * var + FC_PRIOR_BINS * rel_med * f * f) / (o->bins + FC_PRIOR_BINS);
+        /* a few bins tell a leaf's spread poorly: pool it with the typical relative spread */
+        var = (o->bins * var + FC_PRIOR_BINS * rel_med * f * f) / (o->bins + FC_PRIOR_BINS);
         o->w[l] = 1.0 / (FC_VAR_FLOOR + (o->counts ? fmax(f, var) : var));
     }
 }

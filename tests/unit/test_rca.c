@@ -336,6 +336,28 @@ static void test_no_weak_extras(void)
     rca_data_destroy(d);
 }
 
+/* A drifting history must not hide a sharp local drop: every leaf's level climbs by 8 a bin
+ * (a diurnal ramp, 100 to 172), the last bin follows the ramp (180) except cdn=b in EU,
+ * which falls to 60. Around its median the ramp looks like a spread of 30 per leaf and the
+ * drop like noise (nothing asserted); bin-to-bin the leaves move by 8 +-2, so the spread is
+ * the differences' and the drop is the cause. */
+static void test_drift_hides_no_drop(void)
+{
+    const char *names[] = {"cdn", "region"}, *cdn[] = {"a", "b", "c"}, *reg[] = {"EU", "US", "AS"};
+    struct rca_data *d = rca_data_new(2, names, 0);
+    struct rca_result r;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            const char *v[] = {cdn[i], reg[j]};
+            for (int b = 0; b < BINS; b++)
+                rca_data_add(d, T0 + STEP * b, v, 100 + 8 * b + ((b * 7 + i * 3 + j) % 5) - 2, 0);
+            rca_data_add(d, T0 + STEP * BINS, v, i == 1 && j == 0 ? 60 : 180, 0);
+        }
+    T_EQ_STR(causes(d, &r), "cdn=b&region=EU");
+    T_TRUE(r.causes[0].real == 60);
+    rca_data_destroy(d);
+}
+
 #define REGION_POP_DEVICE                                                                          \
     .names = {"device", "pop", "region"},                                                          \
     .vals = {{"tv", "phone"},                                                                      \
@@ -698,6 +720,7 @@ static const struct t_case cases[] = {
     T_CASE(test_parent_children_alike),
     T_CASE(test_clear_single_cause),
     T_CASE(test_no_weak_extras),
+    T_CASE(test_drift_hides_no_drop),
     T_CASE(test_sibling_values),
     T_CASE(test_whole_region),
     T_CASE(test_ratio_measure),
