@@ -156,7 +156,7 @@ static void series_get(struct http_req *req)
                                   labels, "type", scrape_type_name(s->type), "value", num(s->v),
                                   "at", (json_int_t)(s->at_ms / 1000), "current", s->seen == t->ok,
                                   "points", points(s, now, counter));
-            if (counter && s->prev_seen + 1 == s->seen && s->at_ms > s->prev_ms)
+            if (counter && s->prev_seen && s->prev_seen + 1 == s->seen && s->at_ms > s->prev_ms)
                 json_object_set_new(o, "rate",
                                     num((s->v >= s->prev_v ? s->v - s->prev_v : s->v) /
                                         ((double)(s->at_ms - s->prev_ms) / 1000.0)));

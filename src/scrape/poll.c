@@ -216,7 +216,7 @@ static double value_of(const struct scrape_target *t, const struct scrape_rule *
                 continue;
             double x = s->v;
             if (r->rate) {
-                if (s->prev_seen + 1 != s->seen || s->at_ms <= s->prev_ms)
+                if (!s->prev_seen || s->prev_seen + 1 != s->seen || s->at_ms <= s->prev_ms)
                     continue; /* no two scrapes in a row yet */
                 double inc = s->v >= s->prev_v ? s->v - s->prev_v : s->v; /* a reset */
                 x = inc / ((double)(s->at_ms - s->prev_ms) / 1000.0);
