@@ -201,10 +201,10 @@ int scrape_ingest(struct scrape_state *ss, struct scrape_target *t, const char *
 
 /* ---- rules ----------------------------------------------------------------------------- */
 
-/* The rule's value over the series named metric (matched by the rule's matchers when
- * matched is set) read by the last scrape; NaN when none has one. */
+/* The rule's value over the series named metric that pass the matchers m[0..nm), read by
+ * the last scrape; NaN when none has one. */
 static double value_of(const struct scrape_target *t, const struct scrape_rule *r,
-                       const char *metric, int matched)
+                       const char *metric, const struct scrape_match *m, int nm)
 {
     double acc = NAN;
     int n = 0;
@@ -212,7 +212,7 @@ static double value_of(const struct scrape_target *t, const struct scrape_rule *
         for (const struct scrape_series *s = t->buckets[b]; s; s = s->next) {
             if (s->seen != t->ok || strcmp(s->name, metric) != 0)
                 continue;
-            if (matched && !scrape_rule_matches(r, s->name, s->nl, s->labels))
+            if (!scrape_matches(m, nm, s->nl, s->labels))
                 continue;
             double x = s->v;
             if (r->rate) {
@@ -295,12 +295,14 @@ void scrape_eval(struct scrape_state *ss, struct scrape_target *t, int64_t now, 
     for (int i = 0; i < t->spec.nrules; i++) {
         const struct scrape_rule *r = &t->spec.rules[i];
         struct scrape_rstate *st = &t->rs[i];
-        double v = value_of(t, r, r->metric, 1);
+        double v = value_of(t, r, r->metric, r->match, r->nmatch);
         if (r->per[0]) {
-            double d = value_of(t, r, r->per, 0);
+            double d = value_of(t, r, r->per, r->per_match, r->per_nmatch);
             v = isnan(v) || isnan(d) || d == 0 ? NAN : v / d;
         }
         st->value = v;
+        if (isnan(v))
+            continue; /* no value (no series, no two scrapes, nothing to divide by): no change */
         if (holds(r, v)) {
             st->clear_ms = 0;
             if (!st->hold_ms)
@@ -323,10 +325,7 @@ void scrape_eval(struct scrape_state *ss, struct scrape_target *t, int64_t now, 
             st->clear_ms = now;
         if (now - st->clear_ms >= r->clear_for_ms) {
             st->active = 0;
-            if (isnan(v))
-                snprintf(st->detail, sizeof st->detail, "%.63s has no value now", r->name);
-            else
-                snprintf(st->detail, sizeof st->detail, "%.63s is %.6g now", r->name, v);
+            snprintf(st->detail, sizeof st->detail, "%.63s is %.6g now", r->name, v);
             emit_recovered(t, r->name, r->metric, st, now, out);
         }
     }

@@ -45,6 +45,8 @@ struct scrape_rule {
     int rate;                  /* per-second increase between two scrapes (counters) */
     enum scrape_agg agg;       /* over the matching series */
     char per[SCRAPE_NAME_MAX]; /* "": none; else divided by this metric's (rated) sum */
+    int per_nmatch;            /* ... over the series these match (all when none) */
+    struct scrape_match per_match[SCRAPE_MAX_MATCH];
     enum scrape_op op;
     double threshold;
     int64_t for_ms, clear_for_ms;
@@ -72,9 +74,8 @@ int scrape_spec_from_json(const json_t *o, struct scrape_spec *out /* OUT */, ch
 void scrape_spec_free(struct scrape_spec *s);
 /* The spec as JSON (new reference). */
 json_t *scrape_spec_json(const struct scrape_spec *s);
-/* 1 when series (name, labels) matches the rule's metric and matchers. */
-int scrape_rule_matches(const struct scrape_rule *r, const char *name, int nl,
-                        char *const *labels /* name, value, ... */);
+/* 1 when a series' labels (name, value, ...) pass every matcher of m[0..n). */
+int scrape_matches(const struct scrape_match *m, int n, int nl, char *const *labels);
 /* "sum", ">", ... */
 const char *scrape_op_name(enum scrape_op op);
 const char *scrape_agg_name(enum scrape_agg a);

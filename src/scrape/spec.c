@@ -14,6 +14,7 @@
  *         match: {code: "~5.."}     # equal, or "~" and an anchored extended regex
  *         rate: true                # per-second increase between scrapes
  *         per: origin_http_responses_total   # divided by this metric's (rated) sum
+ *         per_match: {}             # ... over the series these match (default: all)
  *         agg: sum                  # sum (default), max, min, avg over matching series
  *         op: ">"                   # > >= < <=
  *         threshold: 0.05
@@ -133,6 +134,38 @@ static int level(const char *s, int *page)
         return OC_EINVAL;                                                                          \
     } while (0)
 
+/* Reads a mapping of label: value (or "~regex") into m[0..*n). */
+static int matchers(const char *tname, const char *rname, const char *field, const json_t *m,
+                    struct scrape_match *out, int *n, char *err, size_t errlen)
+{
+    const char *k;
+    const json_t *v;
+    if (m && !json_is_object(m))
+        BAD("%s: rule %s: %s must be a mapping of label: value", tname, rname, field);
+    json_object_foreach((json_t *)m, k, v)
+    {
+        struct scrape_match *x = &out[*n];
+        const char *val = json_string_value(v);
+        if (*n >= SCRAPE_MAX_MATCH)
+            BAD("%s: rule %s: %s has more than %d labels", tname, rname, field, SCRAPE_MAX_MATCH);
+        if (!metric_ok(k) || strchr(k, ':') || !val || strlen(val) >= sizeof x->value)
+            BAD("%s: rule %s: %s.%s must be a label name and a string value", tname, rname, field,
+                k);
+        snprintf(x->label, sizeof x->label, "%s", k);
+        snprintf(x->value, sizeof x->value, "%s", val);
+        if (val[0] == '~') {
+            char anchored[SCRAPE_LABEL_VALUE_MAX + 8];
+            snprintf(anchored, sizeof anchored, "^(%s)$", val + 1);
+            if (regcomp(&x->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
+                BAD("%s: rule %s: %s.%s is not an extended regular expression", tname, rname, field,
+                    k);
+            x->is_re = 1;
+        }
+        (*n)++;
+    }
+    return 0;
+}
+
 static int rule_from_json(const char *tname, int idx, const json_t *o, struct scrape_rule *r,
                           char *err, size_t errlen)
 {
@@ -140,9 +173,9 @@ static int rule_from_json(const char *tname, int idx, const json_t *o, struct sc
     int rc;
     const char *k;
     const json_t *v;
-    static const char *const known[] = {"name",        "metric",  "match",     "rate",  "agg",
-                                        "per",         "op",      "threshold", "for_s", "level",
-                                        "clear_for_s", "summary", NULL};
+    static const char *const known[] = {"name",  "metric",      "match",   "rate",      "agg",
+                                        "per",   "per_match",   "op",      "threshold", "for_s",
+                                        "level", "clear_for_s", "summary", NULL};
     if (!json_is_object(o))
         BAD("%s: rules[%d] must be a mapping", tname, idx);
     json_object_foreach((json_t *)o, k, v)
@@ -161,29 +194,11 @@ static int rule_from_json(const char *tname, int idx, const json_t *o, struct sc
     if (!metric_ok(str(o, "metric")))
         BAD("%s: rule %s: metric must be a metric name", tname, r->name);
     snprintf(r->metric, sizeof r->metric, "%s", str(o, "metric"));
-    const json_t *m = json_object_get(o, "match");
-    if (m && !json_is_object(m))
-        BAD("%s: rule %s: match must be a mapping of label: value", tname, r->name);
-    json_object_foreach((json_t *)m, k, v)
-    {
-        struct scrape_match *x = &r->match[r->nmatch];
-        const char *val = json_string_value(v);
-        if (r->nmatch >= SCRAPE_MAX_MATCH)
-            BAD("%s: rule %s: match has more than %d labels", tname, r->name, SCRAPE_MAX_MATCH);
-        if (!metric_ok(k) || strchr(k, ':') || !val || strlen(val) >= sizeof x->value)
-            BAD("%s: rule %s: match.%s must be a label name and a string value", tname, r->name, k);
-        snprintf(x->label, sizeof x->label, "%s", k);
-        snprintf(x->value, sizeof x->value, "%s", val);
-        if (val[0] == '~') {
-            char anchored[SCRAPE_LABEL_VALUE_MAX + 8];
-            snprintf(anchored, sizeof anchored, "^(%s)$", val + 1);
-            if (regcomp(&x->re, anchored, REG_EXTENDED | REG_NOSUB) != 0)
-                BAD("%s: rule %s: match.%s is not an extended regular expression", tname, r->name,
-                    k);
-            x->is_re = 1;
-        }
-        r->nmatch++;
-    }
+    if ((rc = matchers(tname, r->name, "match", json_object_get(o, "match"), r->match, &r->nmatch,
+                       err, errlen)) != 0 ||
+        (rc = matchers(tname, r->name, "per_match", json_object_get(o, "per_match"), r->per_match,
+                       &r->per_nmatch, err, errlen)) != 0)
+        return rc;
     if ((rc = flag(o, "rate", &r->rate)) < 0)
         BAD("%s: rule %s: rate must be true or false", tname, r->name);
     const char *agg = str(o, "agg");
@@ -291,11 +306,14 @@ int scrape_spec_from_json(const json_t *o, struct scrape_spec *s, char *err, siz
 void scrape_spec_free(struct scrape_spec *s)
 {
     for (int i = 0; i < s->nrules; i++)
-        for (int j = 0; j < s->rules[i].nmatch; j++)
-            if (s->rules[i].match[j].is_re) {
-                regfree(&s->rules[i].match[j].re);
-                s->rules[i].match[j].is_re = 0;
-            }
+        for (int j = 0; j < SCRAPE_MAX_MATCH; j++) {
+            struct scrape_match *a = &s->rules[i].match[j], *b = &s->rules[i].per_match[j];
+            if (a->is_re)
+                regfree(&a->re);
+            if (b->is_re)
+                regfree(&b->re);
+            a->is_re = b->is_re = 0;
+        }
     s->nrules = 0;
     free(s->rules);
     s->rules = NULL;
@@ -313,8 +331,13 @@ static json_t *rule_json(const struct scrape_rule *r)
                           scrape_agg_name(r->agg), "op", scrape_op_name(r->op), "threshold",
                           r->threshold, "for_s", (double)r->for_ms / 1000.0, "clear_for_s",
                           (double)r->clear_for_ms / 1000.0, "level", r->page ? "page" : "notify");
-    if (r->per[0])
+    if (r->per[0]) {
+        json_t *pm = json_object();
+        for (int i = 0; i < r->per_nmatch; i++)
+            json_object_set_new(pm, r->per_match[i].label, json_string(r->per_match[i].value));
         json_object_set_new(o, "per", json_string(r->per));
+        json_object_set_new(o, "per_match", pm);
+    }
     if (r->summary[0])
         json_object_set_new(o, "summary", json_string(r->summary));
     return o;
@@ -331,12 +354,10 @@ json_t *scrape_spec_json(const struct scrape_spec *s)
     return o;
 }
 
-int scrape_rule_matches(const struct scrape_rule *r, const char *name, int nl, char *const *labels)
+int scrape_matches(const struct scrape_match *m, int n, int nl, char *const *labels)
 {
-    if (strcmp(r->metric, name) != 0)
-        return 0;
-    for (int i = 0; i < r->nmatch; i++) {
-        const struct scrape_match *x = &r->match[i];
+    for (int i = 0; i < n; i++) {
+        const struct scrape_match *x = &m[i];
         const char *val = "";
         for (int j = 0; j < nl; j++)
             if (!strcmp(labels[2 * j], x->label))

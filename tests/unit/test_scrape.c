@@ -248,6 +248,13 @@ static void test_rate_rule_fires_and_recovers(void)
     T_EQ_STR(json_string_value(json_object_get(p, "service")), "drm-license");
     T_EQ_STR(json_string_value(json_object_get(p, "detail")), "errors is 0.5 > 0.2");
     T_EQ_INT(json_integer_value(json_object_get(p, "at")), 1003);
+    /* a scrape before the counters moved: no value, no change */
+    now += 1000;
+    T_EQ_INT(ingest(&ss, t, 130, 30, now), 0);
+    scrape_eval(&ss, t, now, out);
+    T_TRUE(isnan(t->rs[0].value));
+    T_EQ_INT(t->rs[0].active, 1);
+    T_EQ_INT(json_array_size(out), 1);
     /* only ok requests now: recovers at once (clear_for_s 0) */
     now += 1000;
     T_EQ_INT(ingest(&ss, t, 200, 30, now), 0);
