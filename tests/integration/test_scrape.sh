@@ -4,7 +4,8 @@
 # server whose error share crosses its rule opens exactly one incident owned by the team the
 # catalog names (drm), and recovery resolves the alert; an origin whose scrape fails twice is
 # down (an incident for media-pipeline) and comes back up; a body that does not parse names
-# its line; the API lists targets and series; /metrics re-exports the scrape.
+# its line; the API lists targets and series; /metrics re-exports the scrape; `oncue catalog
+# check --signals` names the services with no signal.
 . "$(dirname "$0")/lib.sh"
 
 W="$T_TMP/www"
@@ -168,4 +169,24 @@ t_contains "a broken file is refused with its reason" "scrape: kept the targets 
 t_check "the targets stay" 2 "$(api /v1/scrape/targets | jq '.targets | length')"
 stop_server
 t_check "the server stopped cleanly" 0 "$SERVER_RC"
+
+# 8. `oncue catalog check --signals`: services with no signal at all, and list items naming
+# services the catalog does not have
+cat >"$T_TMP/probes.yaml" <<'YML'
+- {name: live, kind: hls, service: live-packager, url: "https://a.example/live.m3u8"}
+- {name: vod, kind: hls, service: no-such-service, url: "https://a.example/vod.m3u8"}
+YML
+out=$("$ONCUE_BIN" catalog check --scrape "$T_TMP/scrape.good" --probes "$T_TMP/probes.yaml")
+rc=$?
+t_check "catalog check exits 1 on silent services" 1 "$rc"
+t_contains "a probed stream naming an unknown service" \
+    "$T_TMP/probes.yaml: stream vod names service no-such-service, which is not in the catalog" "$out"
+t_contains "a service with no signal names its line" \
+    "examples/catalog.yaml:419: service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
+t_check "the scraped (drm-license, origin), probed (live-packager) and beacon-serving services are not listed" "" \
+    "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|live-packager|cdn-primary):')"
+t_check "14 silent services in the example catalog" 14 "$(printf '%s\n' "$out" | grep -c 'no signal')"
+out=$("$ONCUE_BIN" catalog check --signals 2>&1)
+t_contains "without files it says so" "names it (no --probes nor --scrape given)" "$out"
+t_check "plain check is unchanged" 0 "$("$ONCUE_BIN" catalog check >/dev/null 2>&1; echo $?)"
 t_done
