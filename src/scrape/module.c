@@ -104,7 +104,7 @@ static void targets_get(struct http_req *req)
 }
 
 /* The series' minute history, oldest first: [[unix seconds, value], ...]; for a counter the
- * per-second increase between two minutes that follow each other. */
+ * per-second increase between the ends of two whole minutes that follow each other. */
 static json_t *points(const struct scrape_series *s, int64_t now_ms, int rate)
 {
     json_t *a = json_array();
@@ -114,8 +114,10 @@ static json_t *points(const struct scrape_series *s, int64_t now_ms, int rate)
         if (s->minute[i] != (int32_t)m)
             continue;
         double v = s->mv[i];
-        if (rate) {
+        if (rate) { /* between two whole minutes: not the one still running */
             int k = (int)((m - 1) % SCRAPE_MINUTES);
+            if (m == now_min)
+                continue;
             if (s->minute[k] != (int32_t)(m - 1))
                 continue;
             v = (v >= s->mv[k] ? v - s->mv[k] : v) / 60.0;
