@@ -174,7 +174,86 @@ static void series_get(struct http_req *req)
                     json_pack("{s:s, s:o, s:b}", "target", tn, "series", arr, "truncated", more));
 }
 
+#define OTLP_BODY_MAX (4 << 20)   /* bytes of one OTLP/HTTP request */
+#define OTLP_TEXT_MAX (16u << 20) /* bytes of the exposition text one resource becomes */
+
+/* POST /v1/metrics: OTLP/HTTP metrics in the JSON encoding. Each resourceMetrics item feeds
+ * the push target (push: otlp) whose service is its resource's service.name; what cannot be
+ * read is counted in partialSuccess, as OTLP asks. */
+static void otlp_post(struct http_req *req)
+{
+    struct scrape_state *ss = req->state;
+    const char *ct = http_header(req, "Content-Type");
+    char svc[SCRAPE_LABEL_VALUE_MAX], why[300] = "", err[300];
+    size_t i;
+    const json_t *rm;
+    int rejected = 0;
+    if (!ct || strncmp(ct, "application/json", 16) != 0) {
+        http_problem(req, 415,
+                     "Content-Type: only OTLP's JSON encoding (application/json) is read");
+        return;
+    }
+    json_t *body = http_body_json(req);
+    if (!body)
+        return;
+    const json_t *rms = json_object_get(body, "resourceMetrics");
+    if (!json_is_array(rms)) {
+        json_decref(body);
+        http_problem(req, 400, "resourceMetrics: an array is expected");
+        return;
+    }
+    json_t *out = json_array();
+    int64_t now = oc_clock_now_ms(req->app->clock);
+    json_array_foreach(rms, i, rm)
+    {
+        struct oc_buf text;
+        int rej = 0;
+        oc_buf_init(&text, OTLP_TEXT_MAX);
+        scrape_otlp_service(rm, svc, sizeof svc);
+        int points = scrape_otlp_text(rm, &text, &rej, why, sizeof why);
+        rejected += rej;
+        oc_lock(&ss->mu);
+        struct scrape_target *t = NULL;
+        for (int k = 0; k < ss->ntargets && !t; k++)
+            if (!ss->targets[k]->deleted && ss->targets[k]->spec.push &&
+                !strcmp(ss->targets[k]->spec.service, svc))
+                t = ss->targets[k];
+        if (!t) {
+            rejected += points;
+            snprintf(why, sizeof why, "service.name \"%.100s\" has no push target in scrape.file",
+                     svc);
+        } else if (scrape_ingest(ss, t, text.data ? text.data : "", text.len, 0, now, err,
+                                 sizeof err) != 0) {
+            rejected += points;
+            snprintf(t->error, sizeof t->error, "OTLP push: %.500s", err);
+            snprintf(why, sizeof why, "%.290s", err);
+        } else {
+            t->have = 1;
+            t->up = 1;
+            t->last_ms = now;
+            t->bytes = text.len;
+            t->error[0] = 0;
+            t->scrapes++;
+            scrape_eval(ss, t, now, out);
+        }
+        oc_unlock(&ss->mu);
+        oc_buf_free(&text);
+    }
+    json_decref(body);
+    scrape_publish(ss, out, 0); /* the HTTP layer drains after the handler */
+    json_decref(out);
+    if (rejected)
+        http_reply_json(req, 200,
+                        json_pack("{s:{s:I, s:s}}", "partialSuccess", "rejectedDataPoints",
+                                  (json_int_t)rejected, "errorMessage", why));
+    else
+        http_reply_json(req, 200, json_object());
+}
+
 static const struct http_route routes[] = {
+    {"POST", "/v1/metrics", otlp_post, HTTP_INGEST, OTLP_BODY_MAX,
+     "OTLP/HTTP metrics (JSON encoding): each resource feeds the push target (push: otlp) of "
+     "scrape.file whose service is its service.name; partialSuccess counts what was not read"},
     {"GET", "/v1/scrape/targets", targets_get, HTTP_VIEWER, 0,
      "scraped targets: up or down, the last scrape (duration, bytes, samples, error), series "
      "kept and dropped, each rule's value and state, active findings"},

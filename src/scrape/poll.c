@@ -480,7 +480,7 @@ static void finish(struct scrape_state *ss, json_t *out, CURLMsg *msg, int64_t n
 
 /* Starts the scrapes that are due and frees deleted targets nothing refers to; returns the
  * milliseconds until the next one is due (at most 1000). */
-static int start_due(struct scrape_state *ss, int64_t now)
+static int start_due(struct scrape_state *ss, int64_t now, json_t *out)
 {
     int64_t wait = 1000;
     for (int i = 0; i < ss->ntargets; i++) {
@@ -495,8 +495,19 @@ static int start_due(struct scrape_state *ss, int64_t now)
             }
             continue;
         }
+        int64_t period = t->spec.interval_ms ? t->spec.interval_ms : ss->o.interval_s * 1000;
+        if (t->spec.push) { /* no push for down_after periods: down */
+            int after = t->spec.down_after ? t->spec.down_after : (int)ss->o.down_after;
+            if (t->have && !t->down.active && now - t->last_ms > after * period) {
+                snprintf(t->error, sizeof t->error, "no OTLP push for %lld s",
+                         (long long)((now - t->last_ms) / 1000));
+                t->up = 0;
+                t->fails = after - 1;
+                scrape_failed(ss, t, now, out);
+            }
+            continue;
+        }
         if (!t->inflight && now >= t->next_ms) {
-            int64_t period = t->spec.interval_ms ? t->spec.interval_ms : ss->o.interval_s * 1000;
             t->scrapes++;
             t->next_ms = (now - t->next_ms < period ? t->next_ms : now) + period;
             start(ss, t, now);
@@ -508,7 +519,7 @@ static int start_due(struct scrape_state *ss, int64_t now)
 }
 
 /* Publishes the transitions gathered under the mutex; runs holding no lock. */
-static void publish(struct scrape_state *ss, json_t *out)
+void scrape_publish(struct scrape_state *ss, json_t *out, int drain)
 {
     size_t i;
     json_t *e;
@@ -523,7 +534,7 @@ static void publish(struct scrape_state *ss, json_t *out)
         json_object_del(p, "at_ms");
         oc_bus_publish(ss->app->bus, topic, p);
     }
-    if (json_array_size(out))
+    if (drain && json_array_size(out))
         oc_bus_drain(ss->app->bus);
     json_array_clear(out);
 }
@@ -546,9 +557,9 @@ static void *engine_main(void *arg)
         while ((msg = curl_multi_info_read(ss->multi, &running)) != NULL)
             if (msg->msg == CURLMSG_DONE)
                 finish(ss, out, msg, now);
-        wait = start_due(ss, now);
+        wait = start_due(ss, now, out);
         oc_unlock(&ss->mu);
-        publish(ss, out);
+        scrape_publish(ss, out, 1);
         curl_multi_perform(ss->multi, &running);
     }
     json_decref(out);

@@ -62,6 +62,7 @@ struct scrape_spec {
     int64_t interval_ms; /* 0: scrape.interval_s */
     int down_after;      /* 0: scrape.down_after */
     int down_page;       /* the target down pages (default), else notifies */
+    int push;            /* push: otlp: no url; OTLP/HTTP posts for its service feed it */
     int nrules;
     struct scrape_rule *rules; /* nrules, allocated */
     char *doc;                 /* the item as compact JSON (to compare on reload) */
@@ -163,6 +164,14 @@ int scrape_ingest(struct scrape_state *ss, struct scrape_target *t, const char *
 void scrape_eval(struct scrape_state *ss, struct scrape_target *t, int64_t now_ms, json_t *out);
 /* A scrape failed: the down rule; appends events to out. Call under mu. */
 void scrape_failed(struct scrape_state *ss, struct scrape_target *t, int64_t now_ms, json_t *out);
+/* The target's service of an OTLP resourceMetrics item (its service.name), in out. */
+const char *scrape_otlp_service(const json_t *rm, char *out, size_t n);
+/* Appends the item's metrics to out as exposition text; *rejected counts the data points
+ * left out, the last reason in why. Returns the data points read. */
+int scrape_otlp_text(const json_t *rm, struct oc_buf *out, int *rejected, char *why, size_t n);
+/* Publishes the transitions gathered in out (holding no lock), then drains the bus when
+ * drain is set, and empties out. */
+void scrape_publish(struct scrape_state *ss, json_t *out, int drain);
 /* Frees t's series. */
 void scrape_series_clear(struct scrape_target *t);
 /* The target's state as JSON (new reference); call under mu. */

@@ -243,8 +243,8 @@ int scrape_spec_from_json(const json_t *o, struct scrape_spec *s, char *err, siz
     double d;
     const char *k;
     const json_t *v;
-    static const char *const known[] = {"name",       "service",    "url",   "interval_s",
-                                        "down_after", "down_level", "rules", NULL};
+    static const char *const known[] = {"name",       "service", "url",  "interval_s", "down_after",
+                                        "down_level", "rules",   "push", NULL};
     memset(s, 0, sizeof(*s));
     if (!json_is_object(o))
         BAD("a target must be a mapping");
@@ -263,9 +263,18 @@ int scrape_spec_from_json(const json_t *o, struct scrape_spec *s, char *err, siz
     if (json_object_get(o, "service") && !id_ok(str(o, "service")))
         BAD("%s: service must be a catalog service name", name);
     snprintf(s->service, sizeof s->service, "%s", str(o, "service"));
-    const char *url = str(o, "url");
-    if (strlen(url) >= SCRAPE_URL_MAX ||
-        (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
+    const char *url = str(o, "url"), *push = str(o, "push");
+    if (push[0] && strcmp(push, "otlp") != 0)
+        BAD("%s: push must be otlp (OTLP/HTTP metrics, JSON)", name);
+    s->push = push[0] != 0;
+    if (s->push && !s->service[0])
+        BAD("%s: a push target needs service (its resources' service.name)", name);
+    if (s->push && url[0])
+        BAD("%s: a push target has no url", name);
+    if (s->push)
+        url = "";
+    else if (strlen(url) >= SCRAPE_URL_MAX ||
+             (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         BAD("%s: url must be an http:// or https:// URL under %d bytes", name, SCRAPE_URL_MAX);
     snprintf(s->url, sizeof s->url, "%s", url);
     d = 0;
@@ -351,6 +360,8 @@ json_t *scrape_spec_json(const struct scrape_spec *s)
     json_t *o = json_pack("{s:s, s:s, s:o}", "name", s->name, "url", s->url, "rules", rules);
     if (s->service[0])
         json_object_set_new(o, "service", json_string(s->service));
+    if (s->push)
+        json_object_set_new(o, "push", json_string("otlp"));
     return o;
 }
 

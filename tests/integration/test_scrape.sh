@@ -5,7 +5,8 @@
 # catalog names (drm), and recovery resolves the alert; an origin whose scrape fails twice is
 # down (an incident for media-pipeline) and comes back up; a body that does not parse names
 # its line; the API lists targets and series; /metrics re-exports the scrape; `oncue catalog
-# check --signals` names the services with no signal.
+# check --signals` names the services with no signal; a service pushing OTLP/HTTP metrics
+# (JSON) feeds its push target and its rules the same way.
 . "$(dirname "$0")/lib.sh"
 
 W="$T_TMP/www"
@@ -74,11 +75,23 @@ cat >"$T_TMP/scrape.yaml" <<YML
   service: origin
   url: http://127.0.0.1:$PORT/origin
   interval_s: 0.5
+- name: packager-push
+  service: packager
+  push: otlp
+  interval_s: 1
+  down_after: 3
+  rules:
+    - name: manifest_stale
+      metric: manifest_age_seconds
+      agg: max
+      op: ">"
+      threshold: 6
 YML
 
 D="$T_TMP/data"
 mkdir -p "$D"
 VIEW=$(new_token "$D" viewer it-view)
+ING=$(new_token "$D" ingest it-push)
 start_server "$D" --modules catalog,qoe,alert,incident,scrape --set scrape.file="$T_TMP/scrape.yaml" \
     --set scrape.outbound_allow=127.0.0.1 --set scrape.timeout_ms=1000 || t_done
 
@@ -160,17 +173,46 @@ t_check "series without target: 400" 400 "$(status GET /v1/scrape/series -H "Aut
 t_contains "names target" "target" "$(body)"
 t_check "an unknown target: 404" 404 "$(status GET '/v1/scrape/series?target=nope' -H "Authorization: Bearer $VIEW")"
 
-# 7. SIGHUP with a broken file keeps the targets; a fixed one is read again
+# 7. a service that pushes OTLP/HTTP metrics (JSON) feeds its push target the same way
+otlp() { # SERVICE AGE [CONTENT_TYPE]: posts one gauge manifest_age_seconds{stream="live"}
+    curl -s -o "$T_TMP/body" -w '%{http_code}' -X POST "$BASE/v1/metrics" \
+        -H "Authorization: Bearer $ING" -H "Content-Type: ${3:-application/json}" \
+        -d '{"resourceMetrics": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "'"$1"'"}}]},
+             "scopeMetrics": [{"metrics": [{"name": "manifest_age_seconds", "gauge": {"dataPoints": [
+               {"asDouble": '"$2"', "attributes": [{"key": "stream", "value": {"stringValue": "live"}}]}]}}]}]}]}'
+}
+t_check "before any push the target's state is unknown" unknown "$(target packager-push .state)"
+t_check "an OTLP push is taken" "200 {}" "$(otlp packager 1.5) $(body)"
+t_check "the push target is up with its series" "up 1" "$(target packager-push '"\(.state) \(.series)"')"
+t_check "a push with the manifest 20 s old" 200 "$(otlp packager 20)"
+# origin depends on packager and the origin's incident (section 4) is still open: the
+# packager's alert joins it rather than opening a second one
+alert_of() { api /v1/alerts | jq -r --arg id "$1" '[.recent[] | select(.alert_id == $id)][0] | "\(.source) \(.level) \(.incident_id != null) \(.resolved_at != null)"'; }
+t_check "manifest_stale fired from the pushed gauge, paging, in an incident" "scrape page true false" \
+    "$(alert_of scrape/packager-push/manifest_stale)"
+t_check "the origin's open incident took it (origin depends on packager)" "origin media-pipeline" \
+    "$(api /v1/incidents | jq -r '.incidents[] | select(any(.alerts[]; .alert_id == "scrape/packager-push/manifest_stale")) | "\(.service) \(.team)"')"
+t_check "a push for a service with no push target is counted, not kept" \
+    '200 1 service.name "nobody" has no push target in scrape.file' \
+    "$(otlp nobody 1) $(body | jq -r '"\(.partialSuccess.rejectedDataPoints) \(.partialSuccess.errorMessage)"')"
+t_check "protobuf is refused: 415" 415 "$(otlp packager 1 application/x-protobuf)"
+t_contains "naming Content-Type" "Content-Type" "$(body)"
+t_check "a push with the manifest fresh again" 200 "$(otlp packager 1)"
+t_check "manifest_stale resolved" "scrape page true true" "$(alert_of scrape/packager-push/manifest_stale)"
+t_check "no push for 3 intervals: the push target is down" yes "$(wait_until 8 state_is packager-push down)"
+t_contains "down says so" "no OTLP push for" "$(target packager-push '.findings[0].detail')"
+
+# 8. SIGHUP with a broken file keeps the targets; a fixed one is read again
 cp "$T_TMP/scrape.yaml" "$T_TMP/scrape.good"
 printf -- '- name: drm\n  url: ftp://x\n' >"$T_TMP/scrape.yaml"
 kill -HUP "$SERVER_PID"
 sleep 0.5
 t_contains "a broken file is refused with its reason" "scrape: kept the targets scraped: drm: url must be an http:// or https:// URL" "$(cat "$T_TMP/server.log")"
-t_check "the targets stay" 2 "$(api /v1/scrape/targets | jq '.targets | length')"
+t_check "the targets stay" 3 "$(api /v1/scrape/targets | jq '.targets | length')"
 stop_server
 t_check "the server stopped cleanly" 0 "$SERVER_RC"
 
-# 8. `oncue catalog check --signals`: services with no signal at all, and list items naming
+# 9. `oncue catalog check --signals`: services with no signal at all, and list items naming
 # services the catalog does not have
 cat >"$T_TMP/probes.yaml" <<'YML'
 - {name: live, kind: hls, service: live-packager, url: "https://a.example/live.m3u8"}
@@ -183,9 +225,9 @@ t_contains "a probed stream naming an unknown service" \
     "$T_TMP/probes.yaml: stream vod names service no-such-service, which is not in the catalog" "$out"
 t_contains "a service with no signal names its line" \
     "examples/catalog.yaml:419: service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
-t_check "the scraped (drm-license, origin), probed (live-packager) and beacon-serving services are not listed" "" \
-    "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|live-packager|cdn-primary):')"
-t_check "14 silent services in the example catalog" 14 "$(printf '%s\n' "$out" | grep -c 'no signal')"
+t_check "the scraped (drm-license, origin), pushed (packager), probed (live-packager) and beacon-serving services are not listed" "" \
+    "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|packager|live-packager|cdn-primary):')"
+t_check "13 silent services in the example catalog" 13 "$(printf '%s\n' "$out" | grep -c 'no signal')"
 out=$("$ONCUE_BIN" catalog check --signals 2>&1)
 t_contains "without files it says so" "names it (no --probes nor --scrape given)" "$out"
 t_check "plain check is unchanged" 0 "$("$ONCUE_BIN" catalog check >/dev/null 2>&1; echo $?)"

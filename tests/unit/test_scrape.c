@@ -302,7 +302,54 @@ static void test_series_cap_and_bad_body(void)
     target_free(t);
 }
 
+static void test_otlp_json(void)
+{
+    const char *doc =
+        "{\"resource\": {\"attributes\": [{\"key\": \"service.name\", \"value\": "
+        "{\"stringValue\": \"packager\"}}]}, \"scopeMetrics\": [{\"metrics\": ["
+        "{\"name\": \"segments.published\", \"sum\": {\"aggregationTemporality\": 2, "
+        "\"isMonotonic\": true, \"dataPoints\": [{\"asInt\": \"42\", \"attributes\": "
+        "[{\"key\": \"stream\", \"value\": {\"stringValue\": \"li\\\"ve\"}}, {\"key\": "
+        "\"k8s.pod\", \"value\": {\"intValue\": \"3\"}}, {\"key\": \"x\", \"value\": "
+        "{\"arrayValue\": {}}}]}]}},"
+        "{\"name\": \"manifest_age\", \"gauge\": {\"dataPoints\": [{\"asDouble\": 1.5}]}},"
+        "{\"name\": \"lat\", \"histogram\": {\"aggregationTemporality\": 2, \"dataPoints\": "
+        "[{\"count\": \"3\", \"sum\": 0.7, \"bucketCounts\": [\"1\", \"2\"], "
+        "\"explicitBounds\": [0.25]}]}},"
+        "{\"name\": \"d\", \"sum\": {\"aggregationTemporality\": 1, \"dataPoints\": "
+        "[{\"asInt\": 1}]}}]}]}";
+    json_t *rm = json_loads(doc, 0, NULL);
+    char svc[64], why[300] = "", err[200];
+    struct oc_buf b;
+    int rejected = -1;
+    T_TRUE(rm != NULL);
+    T_EQ_STR(scrape_otlp_service(rm, svc, sizeof svc), "packager");
+    oc_buf_init(&b, 1 << 20);
+    T_EQ_INT(scrape_otlp_text(rm, &b, &rejected, why, sizeof why), 3);
+    T_EQ_INT(rejected, 1);
+    T_EQ_STR(why, "metric d: delta temporality is not read (export cumulative)");
+    T_EQ_STR(b.data, "# TYPE segments_published_total counter\n"
+                     "segments_published_total{stream=\"li\\\"ve\",k8s_pod=\"3\"} 42\n"
+                     "# TYPE manifest_age gauge\n"
+                     "manifest_age{} 1.5\n"
+                     "# TYPE lat histogram\n"
+                     "lat_bucket{le=\"0.25\"} 1\n"
+                     "lat_bucket{le=\"+Inf\"} 3\n"
+                     "lat_count{} 3\n"
+                     "lat_sum{} 0.69999999999999996\n");
+    /* what it writes reads back */
+    struct oc_buf got;
+    oc_buf_init(&got, 1 << 20);
+    T_EQ_INT(scrape_expo_parse(b.data, b.len, 0, collect, &got, err, sizeof err), 0);
+    T_CONTAINS(got.data, "segments_published_total{stream=li\"ve,k8s_pod=3} 42 counter");
+    T_CONTAINS(got.data, "lat_bucket{le=+Inf} 3 histogram");
+    oc_buf_free(&got);
+    oc_buf_free(&b);
+    json_decref(rm);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_otlp_json),
     T_CASE(test_prometheus_text),
     T_CASE(test_openmetrics),
     T_CASE(test_errors_name_the_line),
