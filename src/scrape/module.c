@@ -210,7 +210,7 @@ static void otlp_post(struct http_req *req)
         int rej = 0;
         oc_buf_init(&text, OTLP_TEXT_MAX);
         scrape_otlp_service(rm, svc, sizeof svc);
-        int points = scrape_otlp_text(rm, &text, &rej, why, sizeof why);
+        int npoints = scrape_otlp_text(rm, &text, &rej, why, sizeof why);
         rejected += rej;
         oc_lock(&ss->mu);
         struct scrape_target *t = NULL;
@@ -219,12 +219,12 @@ static void otlp_post(struct http_req *req)
                 !strcmp(ss->targets[k]->spec.service, svc))
                 t = ss->targets[k];
         if (!t) {
-            rejected += points;
+            rejected += npoints;
             snprintf(why, sizeof why, "service.name \"%.100s\" has no push target in scrape.file",
                      svc);
         } else if (scrape_ingest(ss, t, text.data ? text.data : "", text.len, 0, now, err,
                                  sizeof err) != 0) {
-            rejected += points;
+            rejected += npoints;
             snprintf(t->error, sizeof t->error, "OTLP push: %.500s", err);
             snprintf(why, sizeof why, "%.290s", err);
         } else {

@@ -27,6 +27,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 
+#include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -276,6 +277,20 @@ int scrape_spec_from_json(const json_t *o, struct scrape_spec *s, char *err, siz
     else if (strlen(url) >= SCRAPE_URL_MAX ||
              (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0))
         BAD("%s: url must be an http:// or https:// URL under %d bytes", name, SCRAPE_URL_MAX);
+    if (!s->push) { /* credentials in the URL would show in GET /v1/scrape/targets and logs */
+        CURLU *u = curl_url();
+        char *user = NULL;
+        int bad = !u || curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK;
+        if (!bad && curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK)
+            bad = 2;
+        curl_free(user);
+        curl_url_cleanup(u);
+        if (bad == 2)
+            BAD("%s: url: credentials in the URL are refused (they would be shown to viewers)",
+                name);
+        if (bad)
+            BAD("%s: url is not a URL", name);
+    }
     snprintf(s->url, sizeof s->url, "%s", url);
     d = 0;
     if (num(o, "interval_s", &d) < 0 || (d != 0 && (d < 0.5 || d > 3600)))

@@ -182,6 +182,10 @@ static void test_spec_errors(void)
         {"{\"name\": \"o\", \"url\": \"ftp://x\"}",
          "o: url must be an http:// or https:// URL under 2048 bytes"},
         {"{\"name\": \"o\", \"url\": \"http://x\", \"nope\": 1}", "o: unknown field nope"},
+        {"{\"name\": \"o\", \"url\": \"http://u:secret@x/metrics\"}",
+         "o: url: credentials in the URL are refused (they would be shown to viewers)"},
+        {"{\"name\": \"o\", \"push\": \"otlp\"}",
+         "o: a push target needs service (its resources' service.name)"},
         {"{\"name\": \"o\", \"url\": \"http://x\", \"interval_s\": \"0.1\"}",
          "o: interval_s must be 0.5 to 3600 seconds"},
         {"{\"name\": \"o\", \"url\": \"http://x\", \"rules\": [{\"name\": \"r\", \"metric\": "
