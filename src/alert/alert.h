@@ -150,6 +150,8 @@ json_t *alert_audit(struct store *st, const struct alert_rules *rules, int64_t n
  * prober finding p, its topic in *out_topic; NULL for another topic or a payload without
  * stream and kind. New reference. */
 json_t *alert_probe_translate(const char *topic, const json_t *p, const char **out_topic);
+/* scrape.c: the same for a finding on scraped metrics (scrape.failed / scrape.recovered). */
+json_t *alert_scrape_translate(const char *topic, const json_t *p, const char **out_topic);
 void alert_emit(struct oc_bus *bus, struct store *st, const char *topic, const json_t *payload);
 
 /* `oncue alerts audit ...` (argv[0] is "alerts"). */

@@ -194,6 +194,18 @@ static void on_probe(const char *topic, const json_t *payload, void *arg)
     json_decref(p);
 }
 
+/* scrape.failed / scrape.recovered: findings on scraped metrics as alerts (scrape.c). */
+static void on_scrape(const char *topic, const json_t *payload, void *arg)
+{
+    struct alert_mod *m = arg;
+    const char *t;
+    json_t *p = alert_scrape_translate(topic, payload, &t);
+    if (!p)
+        return;
+    alert_emit(m->app->bus, m->app->store, t, p);
+    json_decref(p);
+}
+
 /* incident.acknowledged {"alert_ids": [...]}, incident.opened {"incident_id", "alert_ids"} and
  * incident.timeline (an "alert" entry: an alert joined the incident or fired again in it):
  * acknowledged marks each alert's latest firing acknowledged, and all three mark it as having
@@ -373,7 +385,8 @@ static void alert_stop(struct oc_app *app, void *state)
 static const struct oc_module_sub subs[] = {
     {OC_TOPIC_INCIDENT_ACKNOWLEDGED, on_incident}, {OC_TOPIC_INCIDENT_OPENED, on_incident},
     {OC_TOPIC_INCIDENT_TIMELINE, on_incident},     {OC_TOPIC_PROBE_FAILED, on_probe},
-    {OC_TOPIC_PROBE_RECOVERED, on_probe},          {0},
+    {OC_TOPIC_PROBE_RECOVERED, on_probe},          {OC_TOPIC_SCRAPE_FAILED, on_scrape},
+    {OC_TOPIC_SCRAPE_RECOVERED, on_scrape},        {0},
 };
 
 #define F(field) offsetof(struct alert_opts, field)

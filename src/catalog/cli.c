@@ -11,6 +11,7 @@
 #include "core/timefmt.h"
 #include "core/opt.h"
 #include "core/json.h"
+#include "core/yamlj.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -26,6 +27,9 @@ struct cli {
     const char *service; /* --service */
     int64_t at_ms;       /* --at, default now */
     int json;            /* --json */
+    int signals;         /* --signals: check: services with no signal */
+    const char *probes;  /* --probes FILE: probe.file's streams */
+    const char *scrape;  /* --scrape FILE: scrape.file's targets */
     struct catalog *cat;
 };
 
@@ -59,11 +63,83 @@ static void print_names(const char *label, const struct catalog_names *n)
     printf("\n");
 }
 
+/* The "service" of each item of a probe.file or scrape.file list (what names the item in
+ * messages is its "name"): items naming no catalog service are problems. 0, or -1 when the
+ * file does not read (a problem line too). */
+static int signal_file(struct cli *cl, const char *path, const char *what, json_t **out,
+                       struct oc_buf *b, int *problems)
+{
+    char err[512];
+    size_t i;
+    json_t *v;
+    *out = NULL;
+    if (!path)
+        return 0;
+    if (oc_yaml_list_load(path, 1u << 20, what, out, err, sizeof err) != 0) {
+        oc_buf_printf(b, "%s\n", err);
+        ++*problems;
+        return -1;
+    }
+    json_array_foreach(*out, i, v)
+    {
+        const char *svc = json_string_value(json_object_get(v, "service"));
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (svc && !catalog_service_find(cl->cat, svc)) {
+            oc_buf_printf(b, "%s: %s %s names service %s, which is not in the catalog\n", path,
+                          what, name ? name : "?", svc);
+            ++*problems;
+        }
+    }
+    return 0;
+}
+
+static int names_service(const json_t *list, const char *svc)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        const char *s = json_string_value(json_object_get(v, "service"));
+        if (s && !strcmp(s, svc))
+            return 1;
+    }
+    return 0;
+}
+
+/* --signals: every service needs a signal: a beacon slice it serves, a probed stream or a
+ * scraped target naming it ("No silent failures"). */
+static int check_signals(struct cli *cl, struct oc_buf *b)
+{
+    json_t *probes = NULL, *targets = NULL;
+    int n = 0;
+    signal_file(cl, cl->probes, "stream", &probes, b, &n);
+    signal_file(cl, cl->scrape, "target", &targets, b, &n);
+    for (int i = 0; i < cl->cat->nservices; i++) {
+        const struct catalog_service *s = cl->cat->services[i];
+        if (s->nserves || names_service(probes, s->name) || names_service(targets, s->name))
+            continue;
+        oc_buf_printf(b,
+                      "%s:%d: service %s: no signal: it serves no beacon slice, and no probed "
+                      "stream or scraped target names it%s\n",
+                      cl->cat->source, s->line, s->name,
+                      cl->probes && cl->scrape ? ""
+                      : cl->probes             ? " (no --scrape given)"
+                      : cl->scrape             ? " (no --probes given)"
+                                               : " (no --probes nor --scrape given)");
+        n++;
+    }
+    json_decref(probes);
+    json_decref(targets);
+    return n;
+}
+
 static int cmd_check(struct cli *cl)
 {
     struct oc_buf b;
     oc_buf_init(&b, CLI_OUT_MAX);
     int n = catalog_lint(cl->cat, &b);
+    if (cl->signals || cl->probes || cl->scrape)
+        n += check_signals(cl, &b);
     if (n > 0)
         fputs(b.data, stdout);
     else
@@ -183,7 +259,9 @@ static const struct {
     const char *usage;
 } subs[] = {
     {"check", cmd_check, 0,
-     "check [--file FILE]    lint ownership; one line per problem, exit 1 if any"},
+     "check [--file FILE] [--signals] [--probes FILE] [--scrape FILE]\n"
+     "                         lint ownership (and, with --signals, name every service with\n"
+     "                         no signal); one line per problem, exit 1 if any"},
     {"show", cmd_show, 1, "show NAME              print a service as JSON"},
     {"upstream", cmd_upstream, 1, "upstream NAME          what NAME depends on, transitively"},
     {"downstream", cmd_downstream, 1, "downstream NAME        what depends on NAME, transitively"},
@@ -227,6 +305,14 @@ static const struct oc_opt options[] = {
     {"--file", OC_OPT_STR, F(file), "FILE",
      "the catalog YAML (default: the embedded example, examples/catalog.yaml)", 0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON", 0, 0, NULL},
+    {"--signals", OC_OPT_FLAG, F(signals), NULL,
+     "check: also name every service with no signal (no beacon slice it serves, no probed "
+     "stream, no scraped target)",
+     0, 0, NULL},
+    {"--probes", OC_OPT_STR, F(probes), "FILE",
+     "check: the probed streams (probe.file); implies --signals", 0, 0, NULL},
+    {"--scrape", OC_OPT_STR, F(scrape), "FILE",
+     "check: the scraped targets (scrape.file); implies --signals", 0, 0, NULL},
     {"--slice", OC_OPT_STR, F(slice), "DIM=V,...", "route: the QoE slice to route", 0, 0, NULL},
     {"--service", OC_OPT_STR, F(service), "NAME", "route: the service to route", 0, 0, NULL},
     {"--at", OC_OPT_FN, 0, "TIME",

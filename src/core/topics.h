@@ -58,6 +58,13 @@
  * docs/internals/probe.md. */
 #define OC_TOPIC_PROBE_FAILED    "probe.failed"
 #define OC_TOPIC_PROBE_RECOVERED "probe.recovered"
+/* scrape (src/scrape/): failed {target, service, rule, metric, level, op, value, threshold,
+ * detail, at} when a rule on a scraped target's series has held for its for_s, or (rule
+ * "down", metric "up") when scrape.down_after scrapes in a row failed; recovered {target,
+ * service, rule, metric, detail, since, at} once it no longer holds for its clear_for_s (down:
+ * at the first scrape that reads). See docs/internals/scrape.md. */
+#define OC_TOPIC_SCRAPE_FAILED    "scrape.failed"
+#define OC_TOPIC_SCRAPE_RECOVERED "scrape.recovered"
 /* rca changes: {id, time, service, kind, ...} */
 #define OC_TOPIC_CHANGE_RECORDED "change.recorded"
 /* tickets: linked {incident_id, cluster_id, tickets, service, symptom, region, at}: a cluster

@@ -19,6 +19,7 @@
 #include "billing/billing.h"
 #include "search/search.h"
 #include "probe/probe.h"
+#include "scrape/scrape.h"
 #include "tickets/tickets.h"
 #include "automation/automation.h"
 
@@ -30,6 +31,7 @@ const struct oc_module *const oc_modules[] = {
     &catalog_module,
     &steer_module,
     &probe_module,
+    &scrape_module,
     &qoe_module,
     &ingest_module,
     &slo_module,

@@ -5,6 +5,7 @@
  * a modest population in real time that injects a shipped fault every few minutes.
  */
 #include "sim/sim_int.h"
+#include "sim/exporter.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
@@ -29,7 +30,7 @@
 #define CLI_RETRIES   20         /* 429/503 answers tolerated per batch */
 
 struct cli_args {
-    const char *target, *token, *scenario, *topology, *truth, *duration;
+    const char *target, *token, *scenario, *topology, *truth, *duration, *exporters;
     double speed, seed, viewers, batch, start;
     int to_stdout, demo, steer, cdn_logs, edge_logs;
 };
@@ -75,6 +76,10 @@ static const struct oc_opt cli_opts[] = {
     {"--steer", OC_OPT_FLAG, A(steer), NULL,
      "players follow the server's steering manifests and read its feature flags, every TTL", 0, 0,
      NULL},
+    {"--exporters", OC_OPT_STR, A(exporters), "HOST:PORT",
+     "serve the simulated DRM license server, live packager and origin's Prometheus metrics "
+     "(/drm-license/metrics, /live-packager/metrics, /origin/metrics) for oncue to scrape",
+     0, 0, NULL},
     {"--demo", OC_OPT_FLAG, A(demo), NULL,
      "10000 viewers, --steer, a shipped fault every 8 minutes, repeated until stopped "
      "(unless --duration); real time unless --speed",
@@ -179,6 +184,7 @@ struct poster {
     int cdn_logs;              /* --cdn-logs: Fastly log lines with CMCD, not beacons */
     struct sim_remote *remote; /* --steer: the players' steering and flags; or NULL */
     struct poster *edge;       /* --edge-logs: the same events as edge-only log lines; or NULL */
+    struct sim_exporter *exporters; /* --exporters: the services' metrics; or NULL */
 };
 
 static size_t discard(char *p, size_t sz, size_t n, void *arg)
@@ -366,8 +372,12 @@ static int drive(struct sim *s, struct poster *p, int64_t run_ms, double speed)
     int64_t t0 = sim_now_ms(s), w0 = oc_mono_ns();
     if (!p->out)
         log_faults(s, t0, -1);
+    if (p->exporters)
+        sim_exporter_update(p->exporters, s);
     while (sim_now_ms(s) < t0 + run_ms && !p->err) {
         sim_run(s, sim_now_ms(s) + 1000);
+        if (p->exporters)
+            sim_exporter_update(p->exporters, s);
         if (!p->out)
             log_faults(s, t0, sim_now_ms(s));
         if (speed <= 0)
@@ -430,6 +440,18 @@ static int run(struct cli_args *a)
     }
     if (rc == 0)
         rc = poster_init(&p, a, 0);
+    if (rc == 0 && a->exporters) {
+        char err[300];
+        if (sim_exporter_start(a->exporters, &p.exporters, err, sizeof err) != 0) {
+            fprintf(stderr, "oncue sim: %s\n", err);
+            rc = OC_EINVAL;
+        } else {
+            fprintf(
+                stderr,
+                "oncue sim: exporters on http://%s/{drm-license,live-packager,origin}/metrics\n",
+                a->exporters);
+        }
+    }
     int forever = a->demo && !run_ms;
     for (uint64_t cycle = 0; rc == 0 && (cycle == 0 || forever); cycle++) {
         int64_t start = a->start > 0 ? (int64_t)a->start * 1000
@@ -445,6 +467,7 @@ static int run(struct cli_args *a)
         fprintf(stderr, "oncue sim: %llu steering manifests followed, %llu fetches failed\n",
                 (unsigned long long)fetched, (unsigned long long)failed);
     }
+    sim_exporter_stop(p.exporters);
     poster_free(&p);
     sim_scenario_destroy(sc);
     for (int i = 0; i < 16; i++)

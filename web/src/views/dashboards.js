@@ -1,7 +1,8 @@
 // Dashboards (#/dashboards?d=ID&from=-3h): the seven war-room dashboards in runbook order.
-// Panels fed by player beacons draw now; the CDN edge panels draw from CDN logs and the
-// manifest panel from the prober once they have data; a panel whose source is not configured
-// or not built (scraped service metrics) says so instead of drawing nothing.
+// Panels fed by player beacons draw now; the CDN edge panels draw from CDN logs, the
+// manifest panel from the prober and the origin, packager and DRM license panels from the
+// services' scraped metrics once they have data; a panel whose source is not configured says
+// so instead of drawing nothing.
 import { html } from '../html.js';
 import { api, qoe } from '../api.js';
 import { useFetch } from '../hooks.js';
@@ -10,18 +11,19 @@ import { Async, Panel, NotConfigured, Empty } from '../ui.js';
 import { range, fmtValue, fmtNum, metricLabel, sliceText } from '../fmt.js';
 import { setQuery } from '../router.js';
 
-const SCRAPER = 'oncue does not scrape service metrics yet (a Prometheus scraper of origin, packager, DRM license and CDN services is planned). Until then this panel has no source; the beacon panels here are real, and the Manifest validity dashboard shows what the manifest prober sees.';
-const SCRAPE = what => ({ kind: 'none', what: `no scraped ${what} metrics`, how: SCRAPER });
+// A board's scraped services: the targets of scrape.file whose service is one of services,
+// their state and rules, and charts of the series named here (or by their rules).
+const SCRAPE = (what, services, metrics) => ({ kind: 'scrape', what, services, metrics });
 const EDGE_HOW = 'Point your CDN\'s log streaming at POST /v1/cdn-logs?format=fastly|akamai|cloudfront with an ingest token (docs/contracts.md, "CMCD and CDN logs"): each line gives the edge series below (cache misses, 5xx, time to first byte per POP) and, with CMCD, the player side too.';
 
 export const BOARDS = [
     { id: 'origin', title: 'Origin', why: 'An origin fault shows on every CDN at once: startup and failures rise on all pathways together.', panels: [
-        SCRAPE('origin (request rate, 5xx, latency)'),
+        SCRAPE('origin', ['origin', 'origin-shield'], ['origin_http_responses_total', 'origin_manifest_age_seconds']),
         { kind: 'chart', title: 'Startup time p95 by CDN', metric: 'startup_p95_ms', group_by: 'cdn' },
         { kind: 'chart', title: 'Video start failures by CDN', metric: 'vsf_rate', group_by: 'cdn' },
     ] },
     { id: 'packager', title: 'Packager', why: 'A stale or broken packager hits live streams first: compare live=true with on-demand.', panels: [
-        SCRAPE('packager (segment output, encode lag)'),
+        SCRAPE('packager', ['packager', 'live-packager'], ['packager_manifest_age_seconds', 'packager_segments_total']),
         { kind: 'chart', title: 'Rebuffer ratio, live vs on-demand', metric: 'rebuffer_ratio', group_by: 'live' },
         { kind: 'chart', title: 'Video start failures, live vs on-demand', metric: 'vsf_rate', group_by: 'live' },
     ] },
@@ -38,7 +40,7 @@ export const BOARDS = [
         { kind: 'probes' },
     ] },
     { id: 'drm', title: 'DRM license', why: 'License failures stop playback before the first frame: start failures by key system.', panels: [
-        SCRAPE('DRM license service (grant rate, errors, latency)'),
+        SCRAPE('DRM license', ['drm-license'], ['drm_license_requests_total', 'drm_license_latency_seconds']),
         { kind: 'chart', title: 'Video start failures by DRM', metric: 'vsf_rate', group_by: 'drm' },
         { kind: 'chart', title: 'Video start failures by DRM and device (top 10)', metric: 'vsf_rate', group_by: 'drm,device', top: 10 },
     ] },
@@ -97,6 +99,48 @@ function ProbesPanel() {
     </${Panel}>`;
 }
 
+const labelsText = l => Object.entries(l).map(([k, v]) => `${k}=${v}`).join(', ');
+const agoText = s => (s == null ? 'never' : `${Math.max(0, Math.round(Date.now() / 1000 - s))} s ago`);
+
+// The services' own metrics, scraped (GET /v1/scrape/targets and /v1/scrape/series): each
+// target's state and rules, then one chart per series name over the last hour (counters as
+// per-second rates).
+function ScrapePanel({ p }) {
+    const r = useFetch(async () => {
+        const t = await api('/v1/scrape/targets').catch(e => ({ error: e }));
+        if (t.error) return { targets: [], charts: [] };
+        const targets = t.targets.filter(x => p.services.includes(x.service));
+        const charts = [];
+        for (const tg of targets) {
+            for (const m of [...new Set([...p.metrics, ...tg.rules.map(x => x.metric)])]) {
+                const s = await api(`/v1/scrape/series?target=${encodeURIComponent(tg.name)}&metric=${encodeURIComponent(m)}`);
+                if (!s.series.length) continue;
+                const xs = [...new Set(s.series.flatMap(x => x.points.map(pt => pt[0])))].sort((a, b) => a - b);
+                const series = s.series.map(x => {
+                    const at = new Map(x.points);
+                    return { label: labelsText(x.labels) || m, values: xs.map(ts => (at.has(ts) ? at.get(ts) : null)) };
+                });
+                charts.push({ key: `${tg.name}/${m}`, title: `${tg.name}: ${m}${s.series[0].type === 'counter' ? ' per second' : ''}`, x: xs, series });
+            }
+        }
+        return { targets, charts };
+    }, [p.what], { every: 15000 });
+    return html`<${Async} r=${r} what="the scraped metrics">${d => (!d.targets.length
+        ? html`<${Panel} cls="span-all" title=${`${p.what} metrics`}><${NotConfigured} what=${`no scraped ${p.what} metrics`}
+            how=${`List the ${p.what} exporters in scrape.file (YAML: name, service: ${p.services.join(' or ')}, url, rules; docs/internals/scrape.md). oncue scrapes each one, keeps its series and turns its rules into alerts for the service's team. \`oncue sim --exporters 127.0.0.1:9464\` serves simulated ones that examples/scrape.yaml scrapes.`} /></${Panel}>`
+        : html`<${Panel} cls="span-all" title=${`${p.what}, as its metrics say`} sub="GET /v1/scrape/targets; a rule that holds is also an alert (source scrape)">
+            <div class="scroll"><table><thead><tr><th>target</th><th>service</th><th>state</th><th class="num">last scrape</th><th>rules</th></tr></thead>
+            <tbody>${d.targets.map(tg => html`<tr>
+                <td>${tg.name}</td><td>${tg.service}</td>
+                <td><span class=${tg.state === 'up' ? 'tag ok' : 'tag firing'} title=${tg.error || ''}>${tg.state}</span></td>
+                <td class="num">${agoText(tg.last_scrape)}</td>
+                <td>${tg.rules.length ? tg.rules.map(x => html`<span class=${x.active ? 'tag firing' : 'tag ok'} title=${x.detail || ''}>${x.name} ${x.value == null ? '–' : fmtNum(x.value, 3)} ${x.op} ${x.threshold}</span> `) : html`<span class="dim">none</span>`}</td>
+            </tr>`)}</tbody></table></div>
+        </${Panel}>
+        ${d.charts.map(c => html`<${Panel} key=${c.key} title=${c.title} sub="scraped, the last value of each minute">
+            <${Chart} x=${c.x} series=${c.series} unit="count" height=${190} emptyText="no minute yet" /></${Panel}>`)}`)}</${Async}>`;
+}
+
 function MatrixPanel({ p, from }) {
     const r = useFetch(async () => {
         const rg = range(from, 'now', null);
@@ -147,6 +191,7 @@ function Board({ b, from }) {
             : p.kind === 'errors' ? html`<${ErrorCodesPanel} from=${from} />`
             : p.kind === 'edge' ? html`<${EdgePanel} p=${p} from=${from} />`
             : p.kind === 'probes' ? html`<${ProbesPanel} />`
+            : p.kind === 'scrape' ? html`<${ScrapePanel} p=${p} />`
             : html`<${Panel} title=${p.what[0].toUpperCase() + p.what.slice(1)}><${NotConfigured} what=${p.what} how=${p.how} /></${Panel}>`))}</div>
     </section>`;
 }

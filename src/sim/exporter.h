@@ -1,0 +1,23 @@
+/*
+ * exporter.h - the simulated origin, live packager and DRM license server's Prometheus
+ * exporters (`oncue sim --exporters HOST:PORT`, exporter.c).
+ */
+#ifndef OC_SIM_EXPORTER_H
+#define OC_SIM_EXPORTER_H
+
+#include <stddef.h>
+
+struct sim;
+struct sim_exporter;
+
+/* Listens on addr ("HOST:PORT") and serves /drm-license/metrics, /live-packager/metrics and
+ * /origin/metrics from its own thread. 0, or -1 with why in err. */
+int sim_exporter_start(const char *addr, struct sim_exporter **out /* OUT */, char *err,
+                       size_t errlen);
+/* Advances the exporters' counters by one simulated second of s (its faults in effect at
+ * its current second) and renders their texts. Call from the driver's thread. */
+void sim_exporter_update(struct sim_exporter *x, const struct sim *s);
+/* Stops serving and frees x (NULL is a no-op). */
+void sim_exporter_stop(struct sim_exporter *x);
+
+#endif
