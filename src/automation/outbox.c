@@ -298,8 +298,10 @@ int automation_deliver(struct auto_mod *m, int64_t now_ms)
         for (int k = 0; k < nskip; k++)
             skipped |= skip[k] == d[i].sub;
         if (!skipped) { /* not after a 410 or a hold of its subscription this round */
+            int64_t t0 = oc_mono_ns();
             send_one(m, &d[i], &a);
-            int64_t next = record(m, &d[i], &a, now_ms);
+            /* a Retry-After counts from the answer, not from the round's start */
+            int64_t next = record(m, &d[i], &a, now_ms + (oc_mono_ns() - t0) / 1000000);
             sent++;
             int ok = a.status >= 200 && a.status < 300;
             atomic_fetch_add(ok ? &m->sent : &m->failed, 1);

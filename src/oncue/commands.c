@@ -54,7 +54,7 @@ const struct oc_command oc_commands[] = {
      "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth),"
-     " royalties export|seal|verify, replay a stored event",
+     " royalties (export, seal, verify), replay a stored event",
      billing_cli},
     {"subscription", automation_cli_main,
      "event subscriptions: add, list, show, log, replay, rotate, enable, disable, rm",

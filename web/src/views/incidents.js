@@ -6,7 +6,7 @@ import { topics, aboutIncident } from '../live.js';
 import { useFetch, useNow } from '../hooks.js';
 import { Chart, toColumns } from '../chart.js';
 import { Markdown } from '../md.js';
-import { IncidentRows, affected, isOpen } from '../incidents-common.js';
+import { IncidentRows, affected, isOpen, scopeText } from '../incidents-common.js';
 import { Async, Panel, Empty, ErrorBox, Sev, Tag, Loading } from '../ui.js';
 import { range, serverNow, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel } from '../fmt.js';
 import { describeSpec } from './now.js';
@@ -248,7 +248,7 @@ export function IncidentView({ id, session }) {
             <div class="stack">
                 <${Panel} title="Impact and scope">
                     <dl class="facts">
-                        <dt>scope</dt><dd class="mono">${sliceText(d.slice)}</dd>
+                        <dt>scope</dt><dd class="mono">${scopeText(d)}</dd>
                         <dt>owner</dt><dd>${d.service ? html`<a href=${'#/services?sel=' + encodeURIComponent(d.service)}>${d.service}</a>` : '–'} ${d.team ? html`<span class="dim">team ${d.team}</span>` : null}</dd>
                         <dt>viewers affected</dt><dd><b>${fmtNum(a.viewers)}</b> concurrent at peak (${fmtPct(a.share, 1)} of viewers)${decl ? html` <span class="dim">· ${fmtNum(decl.viewers)} (${fmtPct(decl.affected_share, 1)}) at declaration</span>` : null}</dd>
                         ${decl ? html`<dt>cannot start</dt><dd>${fmtPct(decl.cannot_start_share, 2)} <span class="dim">· global rebuffer ${fmtPct(decl.global_rebuffer)}</span></dd>` : null}
