@@ -36,6 +36,13 @@ static json_t *num(double v)
     return isnan(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
 }
 
+const char *drill_first_signal(const struct drill_score *s)
+{
+    if (s->finding_at && (!s->beacon_alert_at || s->finding_at <= s->beacon_alert_at))
+        return strncmp(s->finding, "probe", 5) == 0 ? "probe" : "scrape";
+    return s->beacon_alert_at ? "beacon" : "none";
+}
+
 json_t *drill_score_json(const struct drill_score *s)
 {
     json_t *o = json_object(), *reasons = json_array();
@@ -47,6 +54,11 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "fault_start", when(s->fault_start));
     json_object_set_new(o, "detected_at", when(s->detected_at));
     json_object_set_new(o, "declared_at", when(s->declared_at));
+    json_object_set_new(o, "finding", s->finding[0] ? json_string(s->finding) : json_null());
+    json_object_set_new(o, "finding_at", when(s->finding_at));
+    json_object_set_new(o, "beacon_alert_at", when(s->beacon_alert_at));
+    json_object_set_new(o, "first_signal", json_string(drill_first_signal(s)));
+    json_object_set_new(o, "finding_lead_s", span(s->finding_at, s->beacon_alert_at));
     json_object_set_new(o, "severity", s->severity[0] ? json_string(s->severity) : json_null());
     json_object_set_new(o, "cross_check",
                         s->cross_check[0] ? json_string(s->cross_check) : json_null());
@@ -130,6 +142,8 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
         return;
     }
     line_time(b, "fault start", s->fault_start, 0);
+    line_time(b, "probe/scrape finding", s->finding_at, s->fault_start);
+    line_time(b, "first beacon alert", s->beacon_alert_at, s->fault_start);
     line_time(b, "first alert", s->detected_at, s->fault_start);
     line_time(b, "incident declared", s->declared_at, s->fault_start);
     line_time(b, "paged", s->paged_at, s->fault_start);
@@ -137,6 +151,12 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     line_time(b, "mitigated", s->mitigated_at, s->fault_start);
     line_time(b, "relief", s->relief_at, s->fault_start);
     line_time(b, "resolved", s->resolved_at, s->fault_start);
+    oc_buf_printf(b, "\n  first signal           %s", drill_first_signal(s));
+    if (s->finding_at && s->beacon_alert_at)
+        oc_buf_printf(b, " (%lld s before the first beacon alert)",
+                      (long long)(s->beacon_alert_at - s->finding_at));
+    if (s->finding[0])
+        oc_buf_printf(b, "\n  finding                %s", s->finding);
     oc_buf_printf(b, "\n  alerts fired           %d page, %d notify, %d backlog\n", s->alerts_page,
                   s->alerts_notify, s->alerts_backlog);
     oc_buf_printf(b, "  incidents opened       %d", s->incidents_opened);
@@ -256,6 +276,10 @@ static const struct oc_opt options[] = {
      "a storm of N support tickets from the fault's start (a fifth noise, every tenth sent"
      " twice), scored for clusters and links against the ground truth",
      0, 100000, NULL},
+    {"--source-alerts", OC_OPT_FLAG, F(o.source_alerts), NULL,
+     "publish the simulated prober's and scraper's findings as probe.* and scrape.* events, so "
+     "they raise alerts and incidents (default: scored and noted on the incident's timeline)",
+     0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
     {"--out", OC_OPT_STR, F(o.out_dir), "DIR",
      "directory for the post-incident review (default ./oncue-drills)", 0, 0, NULL},

@@ -75,6 +75,9 @@ struct drill_opts {
     long tickets;        /* support tickets of the storm sent from the fault's start; 0: none */
     const char *out_dir; /* where the review is written; NULL: "./oncue-drills" */
     int verbose;         /* 1: log progress lines on stderr */
+    int source_alerts;   /* 1: the simulated prober's and scraper's findings are published as
+                            probe.* and scrape.* events, so they raise alerts and incidents;
+                            0: they are scored and noted on the incident's timeline only */
 };
 
 /* The scorecard of one drill. Times are unix seconds of the virtual clock (0: never). */
@@ -84,6 +87,10 @@ struct drill_score {
     int viewers;
     int64_t fault_start, detected_at, declared_at, paged_at, acked_at, mitigated_at, relief_at,
         resolved_at;
+    int64_t finding_at;              /* first probe or scrape finding at or after fault_start */
+    char finding[DRILL_MAX_TEXT];    /* ... "probe stale on stream live: DETAIL", "" when none */
+    int64_t beacon_alert_at;         /* first non-backlog alert from the beacons (not a probe
+                                        or scrape finding) at or after fault_start */
     char severity[8];                /* final severity of the first incident, "" when none */
     char cross_check[16];            /* its last cross-check with the CDN logs: agrees,
                                         disagrees, no_data; "" when none was made */
@@ -122,6 +129,10 @@ int drill_run(const struct drill_opts *o, struct drill_score *out /* OUT */, cha
               size_t errlen);
 /* Frees what a score owns (the cause array). */
 void drill_score_free(struct drill_score *s);
+/* Which signal came first at or after the fault's start: "probe", "scrape", "beacon" (an
+ * alert on the players' beacons) or "none"; a finding in the same second as a beacon alert
+ * counts first. */
+const char *drill_first_signal(const struct drill_score *s);
 /* The scorecard as one JSON object (new reference). */
 json_t *drill_score_json(const struct drill_score *s);
 /* Appends the readable report to b. */

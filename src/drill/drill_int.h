@@ -24,10 +24,11 @@
 #define DRILL_EXTRA_MIN         60    /* minutes run past the scenario waiting for a resolve */
 #define DRILL_WORKED_EXAMPLE    840   /* the worked example's 14 minutes from page to relief */
 #define DRILL_ACTOR             "drill-responder"
-#define DRILL_UPDATE_S          900 /* the responder posts a status update this often */
-#define DRILL_TICKETS_PRECISION 0.9 /* --tickets: least pairwise precision of the clusters */
-#define DRILL_TICKETS_LINKED    0.8 /* ... least share of the fault's tickets linked */
-#define DRILL_TICKETS_LINK_S    60  /* ... most seconds from declaration to the first link */
+#define DRILL_UPDATE_S          900  /* the responder posts a status update this often */
+#define DRILL_TICKETS_PRECISION 0.9  /* --tickets: least pairwise precision of the clusters */
+#define DRILL_TICKETS_LINKED    0.8  /* ... least share of the fault's tickets linked */
+#define DRILL_TICKETS_LINK_S    60   /* ... most seconds from declaration to the first link */
+#define DRILL_FINDINGS_TEXT     2048 /* bytes of the findings kept for the timeline note */
 
 struct sim_truth;
 struct slo_set;
@@ -90,8 +91,20 @@ struct drill {
     int open_incidents;   /* opened minus resolved */
     const struct sim_truth *truth;
     struct oc_buf logs; /* --cdn-logs: the second's log lines, folded before its timers run */
-    struct drill_storm *storm; /* --tickets: the ticket storm (storm.c), NULL until it starts */
+    struct drill_storm *storm;     /* --tickets: the ticket storm (storm.c), NULL until it starts */
+    const struct sim *sim;         /* the running simulator (for sources.c) */
+    struct drill_sources *sources; /* the simulated prober and scraper (sources.c) */
+    char findings[DRILL_FINDINGS_TEXT]; /* findings since the fault's start, one a line */
+    int findings_noted;                 /* written on the incident's timeline (a count) */
+    int nfindings;
 };
+
+/* sources.c: the prober and scraper of the simulated services. Called every simulated
+ * second: publishes the probe.* and scrape.* events the findings of second now_ms raise. */
+void drill_sources_tick(struct drill *d, const struct sim *s, int64_t now_ms);
+void drill_sources_free(struct drill *d);
+/* Writes the findings not yet noted on the drill's incident's timeline (one note). */
+void drill_sources_note(struct drill *d);
 
 /* storm.c: the ticket storm. Sends the tickets due at now_ms (from the fault's start). */
 void drill_storm_tick(struct drill *d, int64_t now_ms);

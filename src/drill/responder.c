@@ -152,6 +152,7 @@ static void periodic_update(struct drill *d, int64_t now_s)
 
 void drill_responder_tick(struct drill *d, int64_t now_s)
 {
+    drill_sources_note(d);
     if (!d->inc_id || !d->sc->paged_at)
         return;
     if (!d->sc->acked_at && now_s >= d->sc->paged_at + DRILL_ACK_S)
@@ -227,9 +228,13 @@ static void on_alert(struct drill *d, const json_t *p)
     if (!d->truth || !d->truth->expect_incident) /* healthy traffic or noise: false alarms */
         drill_reason(d->sc, "alert %s fired at %s level (%.4g against %.4g)", ev.alert_id,
                      ev.level[0] ? ev.level : "page", ev.value, ev.threshold);
+    int finding = ev.source && (!strcmp(ev.source, "probe") || !strcmp(ev.source, "scrape"));
     if (!d->sc->detected_at && now >= d->sc->fault_start && ev.level[0] &&
         strcmp(ev.level, "backlog") != 0)
         d->sc->detected_at = now;
+    if (!finding && !d->sc->beacon_alert_at && now >= d->sc->fault_start && ev.level[0] &&
+        strcmp(ev.level, "backlog") != 0)
+        d->sc->beacon_alert_at = now;
 }
 
 /* 1 when an incident event is about the drill's incident (or comes before any opened). */

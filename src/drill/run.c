@@ -69,6 +69,8 @@ static void tick(void *arg, int64_t now_ms)
 {
     struct drill *d = arg;
     flush_logs(d);
+    if (d->sim)
+        drill_sources_tick(d, d->sim, now_ms);
     oc_app_tick(&d->app, now_ms);
     if (now_ms % DRILL_EVAL_MS == 0)
         drill_storm_tick(d, now_ms);
@@ -275,7 +277,9 @@ static int simulate(struct drill *d, char *err, size_t errlen)
     if (n < 1)
         d->truth = NULL;
     d->sc->fault_start = d->truth ? d->truth->start_ms / 1000 : 0;
+    d->sim = s;
     run_sim(d, s, run_ms);
+    d->sim = NULL;
     d->sc->simulated_s = (sim_now_ms(s) - d->t0_ms) / 1000;
     read_incident(d);
     drill_storm_score(d);
@@ -311,6 +315,7 @@ int drill_run(const struct drill_opts *o, struct drill_score *out, char *err, si
     if (rc == 0)
         rc = simulate(d, err, errlen);
     drill_storm_free(d);
+    drill_sources_free(d);
     pipeline_close(d);
     oc_buf_free(&d->logs);
     free(d);

@@ -34,8 +34,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NDRM 3
-static const char *const drms[NDRM] = {"widevine", "playready", "fairplay"};
+#define NDRM SIM_NDRM
+const char *const sim_drm_systems[SIM_NDRM] = {"widevine", "playready", "fairplay"};
+#define drms sim_drm_systems
 
 struct sim_exporter {
     struct event_base *base;
@@ -148,24 +149,33 @@ static int names(const struct sim_truth *t, enum beacon_dim dim, const char *val
     return 0;
 }
 
-void sim_exporter_update(struct sim_exporter *x, const struct sim *m)
+void sim_services_now(const struct sim *m, struct sim_services *out)
 {
     int64_t now = m->now_ms;
-    double drm_fail[NDRM] = {0}, origin_fail = 0;
-    int stalled = 0;
+    memset(out, 0, sizeof(*out));
     for (int i = 0; i < m->n_faults; i++) {
         const struct sim_truth *t = &m->truth[i];
         const struct sim_effect *e = &m->rf[i].f->eff;
         if (now < t->start_ms || now >= t->end_ms)
             continue;
         for (int d = 0; d < NDRM; d++)
-            if (names(t, BEACON_DRM, drms[d]) && e->start_failure > drm_fail[d])
-                drm_fail[d] = e->start_failure;
+            if (names(t, BEACON_DRM, drms[d]) && e->start_failure > out->drm_fail[d])
+                out->drm_fail[d] = e->start_failure;
         if (names(t, BEACON_LIVE, "true"))
-            stalled = 1;
-        if (t->n_dims == 0 && e->start_failure > origin_fail)
-            origin_fail = e->start_failure;
+            out->stalled = 1;
+        if (t->n_dims == 0 && e->start_failure > out->origin_fail)
+            out->origin_fail = e->start_failure;
     }
+}
+
+void sim_exporter_update(struct sim_exporter *x, const struct sim *m)
+{
+    int64_t now = m->now_ms;
+    struct sim_services sv;
+    sim_services_now(m, &sv);
+    const double *drm_fail = sv.drm_fail;
+    double origin_fail = sv.origin_fail;
+    int stalled = sv.stalled;
     for (int d = 0; d < NDRM; d++) {
         x->ok[d] += 20 * (1 - drm_fail[d]);
         x->failed[d] += 20 * drm_fail[d];

@@ -18,6 +18,9 @@
 
 #define VIEWERS 5000
 
+static char *last_review; /* the review of the last run() (its timeline), or NULL */
+static int source_alerts; /* run() with --source-alerts */
+
 /* Runs one drill into *s; the review goes to a temporary directory removed afterwards. */
 static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct drill_score *s)
 {
@@ -27,12 +30,23 @@ static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct dr
     T_TRUE(mkdtemp(dir) != NULL);
     o.out_dir = dir;
     o.auto_mitigate = auto_mitigate;
+    o.source_alerts = source_alerts;
     int rc = drill_run(&o, s, err, sizeof(err));
     T_EQ_STR(err, "");
     for (int i = 0; rc == 0 && i < s->n_reasons; i++)
         printf("  %s reason: %s\n", scenario, s->reasons[i]);
-    if (rc == 0 && s->review_path[0])
+    free(last_review);
+    last_review = NULL;
+    if (rc == 0 && s->review_path[0]) {
+        FILE *f = fopen(s->review_path, "r");
+        if (f) {
+            last_review = calloc(1, 1 << 20);
+            if (fread(last_review, 1, (1 << 20) - 1, f) == 0)
+                last_review[0] = '\0';
+            fclose(f);
+        }
         unlink(s->review_path);
+    }
     rmdir(dir);
     return rc;
 }
@@ -143,10 +157,58 @@ static void test_bad_player_build_seeds(void)
     }
 }
 
+/* The drill's simulated prober and scraper see the services fail before the beacons do:
+ * origin-stall's live manifest is flagged stale by the probe, drm-outage's PlayReady license
+ * errors by the scrape rule, both before the first beacon alert, and the incident's timeline
+ * (in the review) names the finding with its kind, stream or target, and time. */
+static void test_sources_first(void)
+{
+    struct drill_score s;
+    T_EQ_INT(run("origin-stall", 0, 1, &s), 0);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_INT(s.finding_at, s.fault_start + 4); /* 2 s polls: stale once past 1.5 x 2 s */
+    T_TRUE(s.beacon_alert_at > s.finding_at);
+    T_EQ_STR(drill_first_signal(&s), "probe");
+    T_CONTAINS(s.finding, "probe stale on stream live (service live-packager): origin: media "
+                          "sequence");
+    T_TRUE(last_review != NULL);
+    T_CONTAINS(last_review, "Probe and scrape findings on the simulated services:\n- 19:40:04 "
+                            "(+4 s from the fault's start) probe stale on stream live");
+    drill_score_free(&s);
+
+    T_EQ_INT(run("drm-outage", 0, 1, &s), 0);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_INT(s.finding_at, s.fault_start + 10); /* 5 s scrapes, the rule's 10 s hold */
+    T_TRUE(s.beacon_alert_at > s.finding_at);
+    T_EQ_STR(drill_first_signal(&s), "scrape");
+    T_CONTAINS(s.finding, "scrape playready_errors on target drm-license (service drm-license)");
+    T_CONTAINS(last_review, "scrape playready_errors on target drm-license");
+    drill_score_free(&s);
+
+    /* --source-alerts: the findings are published as probe.failed / scrape.failed, and the
+     * alert module's translation opens the first incident from the probe, paging the live
+     * packager's team at once (the beacon alerts open their own incident later) */
+    source_alerts = 1;
+    T_EQ_INT(run("origin-stall", 0, 1, &s), 0);
+    source_alerts = 0;
+    T_EQ_INT(s.declared_at, s.fault_start + 4);
+    T_EQ_INT(s.paged_at, s.fault_start + 4);
+    T_EQ_STR(s.paged, "live-ops");
+    T_EQ_INT(s.detected_at, s.fault_start + 4);
+    T_TRUE(s.beacon_alert_at > s.declared_at);
+    drill_score_free(&s);
+    free(last_review);
+    last_review = NULL;
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_emea_cdn_auto),           T_CASE(test_origin_stall_sev1),
-    T_CASE(test_stall_and_peering_seeds), T_CASE(test_drm_outage_seeds),
-    T_CASE(test_bad_player_build_seeds),  {0},
+    T_CASE(test_sources_first),
+    T_CASE(test_emea_cdn_auto),
+    T_CASE(test_origin_stall_sev1),
+    T_CASE(test_stall_and_peering_seeds),
+    T_CASE(test_drm_outage_seeds),
+    T_CASE(test_bad_player_build_seeds),
+    {0},
 };
 
 T_MAIN(cases)
