@@ -200,6 +200,12 @@ static int in_blast(const struct oc_app *app, const char *a, const char *b)
     return hit;
 }
 
+int inc_services_related(const struct oc_app *app, const char *a, const char *b)
+{
+    return a && b && a[0] && b[0] &&
+           (strcmp(a, b) == 0 || in_blast(app, a, b) || in_blast(app, b, a));
+}
+
 int inc_explains(struct incident_mgr *m, const struct incident *inc, const struct oc_ev_alert *a)
 {
     const char *svc = json_string_value(json_object_get(a->slice, "service"));
@@ -207,8 +213,7 @@ int inc_explains(struct incident_mgr *m, const struct incident *inc, const struc
         const char *own = json_string_value(json_object_get(inc->slice, "service"));
         if (!own || !own[0])
             own = inc->service;
-        return svc && own[0] &&
-               (strcmp(svc, own) == 0 || in_blast(m->app, svc, own) || in_blast(m->app, own, svc));
+        return svc && inc_services_related(m->app, svc, own);
     }
     if (!a->metric[0] || !json_is_object(a->slice))
         return 0;

@@ -5,6 +5,7 @@
  * slice widens to cover both).
  */
 #include "incident/incident_int.h"
+#include "catalog/catalog.h"
 #include "core/lock.h"
 #include "core/topics.h"
 #include "qoe/event.h"
@@ -342,6 +343,29 @@ static void widen_slice(struct incident *into, const json_t *other)
     }
 }
 
+/* The service that opened into by its own signal (a probe finding, a scrape rule, an
+ * Alertmanager alert: a "service" in its slice) while into has no localized cause, when inc's
+ * localized cause routes (catalog) to that service or to one related to it (either in the
+ * other's blast radius): the packager's stale manifest, then viewers of live=true stalling,
+ * which live-packager serves. NULL otherwise. */
+static const char *service_explained(struct incident_mgr *m, const struct incident *inc,
+                                     const struct incident *into, int64_t now)
+{
+    const char *svc = json_string_value(json_object_get(into->slice, "service"));
+    const json_t *el = json_object_get(json_array_get(inc->causes, 0), "element");
+    struct catalog_slice cs;
+    struct catalog_route r;
+    if (!svc || !svc[0] || (json_array_size(into->causes) && !cause_from_alert(into->causes)) ||
+        cause_from_alert(inc->causes) || !json_is_object(el) || json_object_size(el) == 0)
+        return NULL;
+    memset(&cs, 0, sizeof(cs));
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        cs.v[d] = json_string_value(json_object_get(el, beacon_dim_names[d]));
+    if (catalog_route_app(m->app, &cs, NULL, now * 1000, &r) != 0)
+        return NULL;
+    return inc_services_related(m->app, r.service, svc) ? svc : NULL;
+}
+
 /* Once inc is localized: when an older open incident, opened within the group window, has
  * the same root cause, inc is a duplicate (one cause seen through another metric or region:
  * origin-stall's exits before start in EMEA next to its rebuffering in NA). Its alerts join
@@ -360,6 +384,12 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
          * cause explains its opening alert */
         int adopt = !causes_shared(into->causes, inc->causes) && cause_from_alert(into->causes) &&
                     !cause_from_alert(inc->causes) && explains_opener(m, inc, into);
+        /* an older incident opened by a service's own signal takes the viewers' cause that
+         * service serves: one fault, seen first by a probe or a scrape, then by the beacons */
+        const char *svc = adopt || causes_shared(into->causes, inc->causes)
+                              ? NULL
+                              : service_explained(m, inc, into, now);
+        adopt |= svc != NULL;
         if (!adopt && !causes_shared(into->causes, inc->causes))
             continue;
         if (adopt) {
@@ -381,14 +411,20 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
                        sizeof(cause));
         inc_format_id(inc->id, id, sizeof(id));
         inc_format_id(into->id, into_id, sizeof(into_id));
-        const char *why =
-            adopt ? "its root cause explains this one's alerts too:" : "same root cause";
+        char why[200];
+        if (svc)
+            snprintf(why, sizeof(why),
+                     "its root cause is served by %s, whose own signal opened this incident:", svc);
+        else
+            snprintf(why, sizeof(why), "%s",
+                     adopt ? "its root cause explains this one's alerts too:" : "same root cause");
         inc_tl_add(m, into->id, now, "merge", "oncue", NULL, 0,
                    "%s (%s) merged into this incident: %s %s; %d alert(s) joined", id, inc->title,
                    why, cause, moved);
         inc_tl_add(m, inc->id, now, "merge", "oncue", NULL, 1, "merged into %s: %s %s", into_id,
-                   adopt ? "the root cause it found explains that incident's alerts:"
-                         : "same root cause",
+                   svc     ? "the service that serves its root cause opened that incident:"
+                   : adopt ? "the root cause it found explains that incident's alerts:"
+                           : "same root cause",
                    cause);
         if (adopt) /* the owner of the cause it took is paged too, as on localization */
             inc_route_and_page(m, into, json_object_get(json_array_get(into->causes, 0), "element"),

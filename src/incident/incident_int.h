@@ -159,6 +159,8 @@ int inc_names_scope(const json_t *obj);
 struct oc_ev_alert;
 /* 1 when inc's cause accounts for alert a (the rule in explain.c's file comment), else 0. */
 int inc_explains(struct incident_mgr *m, const struct incident *inc, const struct oc_ev_alert *a);
+/* 1 when services a and b are one, or either is in the other's blast radius (catalog). */
+int inc_services_related(const struct oc_app *app, const char *a, const char *b);
 /* Whether inc's cause still explains its firing alert a over the closed minutes before upto:
  * 1 yes, 0 no, -1 cannot say (an alert that was never explained by a residual: not a QoE
  * ratio, a burn rate, an Alertmanager or service alert, an incident not localized, no data).

@@ -223,8 +223,9 @@ rc=$?
 t_check "catalog check exits 1 on silent services" 1 "$rc"
 t_contains "a probed stream naming an unknown service" \
     "$T_TMP/probes.yaml: stream vod names service no-such-service, which is not in the catalog" "$out"
+ADS_LINE=$(awk '/^services:/ { s = 1 } s && /^  - name: ads$/ { print NR; exit }' "$(dirname "$0")/../../examples/catalog.yaml")
 t_contains "a service with no signal names its line" \
-    "examples/catalog.yaml:419: service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
+    "examples/catalog.yaml:$ADS_LINE: service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
 t_check "the scraped (drm-license, origin), pushed (packager), probed (live-packager) and beacon-serving services are not listed" "" \
     "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|packager|live-packager|cdn-primary):')"
 t_check "13 silent services in the example catalog" 13 "$(printf '%s\n' "$out" | grep -c 'no signal')"

@@ -187,7 +187,9 @@ static void test_sources_first(void)
 
     /* --source-alerts: the findings are published as probe.failed / scrape.failed, and the
      * alert module's translation opens the first incident from the probe, paging the live
-     * packager's team at once (the beacon alerts open their own incident later) */
+     * packager's team at once. The beacon alerts open their own incident later; once it is
+     * localized (live=true, which live-packager serves) it merges into the probe's, which takes
+     * its cause and severity: one fault, one incident to work in */
     source_alerts = 1;
     T_EQ_INT(run("origin-stall", 0, 1, &s), 0);
     source_alerts = 0;
@@ -196,6 +198,9 @@ static void test_sources_first(void)
     T_EQ_STR(s.paged, "live-ops");
     T_EQ_INT(s.detected_at, s.fault_start + 4);
     T_TRUE(s.beacon_alert_at > s.declared_at);
+    T_EQ_INT(s.incidents_merged, 1);
+    T_EQ_STR(s.severity, "SEV1");
+    T_TRUE(last_review && strstr(last_review, "- `live=true` (score") != NULL);
     drill_score_free(&s);
     free(last_review);
     last_review = NULL;
