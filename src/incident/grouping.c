@@ -347,9 +347,9 @@ static void widen_slice(struct incident *into, const json_t *other)
  * Alertmanager alert: a "service" in its slice) while into has no localized cause, when inc's
  * localized cause routes (catalog) to that service or to one related to it (either in the
  * other's blast radius): the packager's stale manifest, then viewers of live=true stalling,
- * which live-packager serves. NULL otherwise. */
+ * which live-packager serves; copied into out (n bytes). NULL otherwise. */
 static const char *service_explained(struct incident_mgr *m, const struct incident *inc,
-                                     const struct incident *into, int64_t now)
+                                     const struct incident *into, int64_t now, char *out, size_t n)
 {
     const char *svc = json_string_value(json_object_get(into->slice, "service"));
     const json_t *el = json_object_get(json_array_get(inc->causes, 0), "element");
@@ -363,7 +363,10 @@ static const char *service_explained(struct incident_mgr *m, const struct incide
         cs.v[d] = json_string_value(json_object_get(el, beacon_dim_names[d]));
     if (catalog_route_app(m->app, &cs, NULL, now * 1000, &r) != 0)
         return NULL;
-    return inc_services_related(m->app, r.service, svc) ? svc : NULL;
+    if (!inc_services_related(m->app, r.service, svc))
+        return NULL;
+    snprintf(out, n, "%s", svc); /* a copy: merging widens into's slice, which may drop it */
+    return out;
 }
 
 /* Once inc is localized: when an older open incident, opened within the group window, has
@@ -373,7 +376,7 @@ static const char *service_explained(struct incident_mgr *m, const struct incide
  * (never lowered); inc is resolved as merged. 1 when merged. Caller holds m->mu. */
 int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now)
 {
-    char id[32], into_id[32], cause[256] = "";
+    char id[32], into_id[32], cause[256] = "", svc_name[INC_NAME_MAX];
     for (int i = 0; i < m->n; i++) {
         struct incident *into = m->incs[i];
         if (into == inc || into->id > inc->id || !inc_is_open(into) ||
@@ -388,7 +391,7 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
          * service serves: one fault, seen first by a probe or a scrape, then by the beacons */
         const char *svc = adopt || causes_shared(into->causes, inc->causes)
                               ? NULL
-                              : service_explained(m, inc, into, now);
+                              : service_explained(m, inc, into, now, svc_name, sizeof(svc_name));
         adopt |= svc != NULL;
         if (!adopt && !causes_shared(into->causes, inc->causes))
             continue;
