@@ -224,7 +224,7 @@ try {
   const views = [['now', '#/now'], ['explore', '#/explore?metric=rebuffer_ratio&group_by=cdn'],
     ['dashboards', '#/dashboards'], ['incidents', '#/incidents'],
     ['incident', `#/incidents/${id}`], ['services', '#/services'], ['alerts', '#/alerts'],
-    ['tickets', '#/tickets']];
+    ['tickets', '#/tickets'], ['search', '#/search']];
   for (const [view, hash] of views) {
     const p = await ctx.newPage();
     watch(p, view);
@@ -238,6 +238,26 @@ try {
     check(`view ${view} renders with no console error`, !!el && mine.length === 0,
       mine.join(' | ') || undefined);
     await p.screenshot({ path: path.join(WORK, `view-${view}.png`) });
+    await p.close();
+  }
+
+  // 7. The search box: a typo as you type finds both Rockys (the server's typo tolerance), a
+  // facet narrows to the one with that genre and lands in the URL.
+  {
+    const p = await ctx.newPage();
+    watch(p, 'search');
+    await p.goto(`${BASE}/#/search`);
+    await p.waitForSelector('[data-view="search"]', { timeout: 15000 });
+    await p.fill('input[type=search]', 'roky');
+    await p.waitForSelector('[data-hit="r2"]', { timeout: 10000 }).catch(() => null);
+    const hits = await p.$$eval('[data-hit]', (els) => els.map((e) => e.dataset.hit).join(','));
+    check('search as you type: "roky" finds Rocky then Rocky II', hits === 'r2,r1', hits);
+    await p.click('[data-facet="genre=sport"]').catch(() => null);
+    await p.waitForFunction(() => document.querySelectorAll('[data-hit]').length === 1, null,
+      { timeout: 10000 }).catch(() => null);
+    const one = await p.$$eval('[data-hit]', (els) => els.map((e) => e.dataset.hit).join(','));
+    check('the genre facet narrows to Rocky II', one === 'r1', one);
+    check('the facet is in the URL', p.url().includes('genre=sport'), p.url());
     await p.close();
   }
 } catch (e) {

@@ -24,10 +24,17 @@ browser_setup
 DATA=$WORK/data
 rm -rf "$DATA"
 tok() { "$ONCUE_BIN" token create --data "$DATA" --role "$1" --name "console-$1" 2>/dev/null; }
-RESPONDER_TOKEN=$(tok responder) && VIEWER_TOKEN=$(tok viewer) && INGEST_TOKEN=$(tok ingest) ||
-    { echo "FAIL: oncue token create"; exit 1; }
+RESPONDER_TOKEN=$(tok responder) && VIEWER_TOKEN=$(tok viewer) && INGEST_TOKEN=$(tok ingest) &&
+    ADMIN_TOKEN=$(tok admin) || { echo "FAIL: oncue token create"; exit 1; }
 start_oncue "$WORK/server.log" --data "$DATA" --clock replay \
     --set steer.policy_file="$ROOT/examples/steering-policy.json" || exit 1
+# three catalog titles for the search view (typed with a typo, then narrowed by a facet)
+curl -sf -o /dev/null -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' "$ONCUE_SERVER/v1/titles" \
+    -d '[{"id":"r1","title":"Rocky II","year":1979,"kind":"movie","genres":["drama","sport"]},
+         {"id":"r2","title":"Rocky","year":1976,"kind":"movie","genres":["drama"]},
+         {"id":"r3","title":"Rocketman","year":2019,"kind":"movie","genres":["music"]}]' ||
+    { echo "FAIL: POST /v1/titles"; exit 1; }
 
 export ONCUE_BIN ONCUE_SERVER RESPONDER_TOKEN VIEWER_TOKEN INGEST_TOKEN WORK
 cp "$HERE/console.mjs" "$NODE_DIR/"

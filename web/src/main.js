@@ -19,12 +19,14 @@ import { ServicesView } from './views/services.js';
 import { AlertsView } from './views/alerts.js';
 import { BillingView } from './views/billing.js';
 import { TicketsView } from './views/tickets.js';
+import { SearchView } from './views/search.js';
 
 const NAV = [
     ['now', 'Now'], ['explore', 'QoE explorer'], ['dashboards', 'Dashboards'],
     ['incidents', 'Incidents'], ['services', 'Service map'], ['alerts', 'Alerts & SLOs'],
     ['billing', 'Billing'],
     ['tickets', 'Support'],
+    ['search', 'Search'],
 ];
 
 function LiveDot() {
@@ -66,6 +68,7 @@ function View({ route, session }) {
     case 'alerts': return html`<${AlertsView} q=${route.q} />`;
     case 'billing': return html`<${BillingView} q=${route.q} session=${session} />`;
     case 'tickets': return html`<${TicketsView} />`;
+    case 'search': return html`<${SearchView} q=${route.q} />`;
     default: return html`<div class="panel"><h1>Not found</h1><p>No view <code>#/${section}</code>. <a href="#/now">Go to Now</a>.</p></div>`;
     }
 }
