@@ -155,7 +155,8 @@ int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out, char *e
         p[n++].v = s.sum[i];
     }
     free(s.sum);
-    qsort(p, n, sizeof *p, pair_cmp);
+    if (n > 1) /* qsort must not see NULL, even for no rows */
+        qsort(p, n, sizeof *p, pair_cmp);
     json_t *rows = json_array();
     struct leaf_sum tot = {0};
     for (size_t i = 0; i < n;) {

@@ -226,7 +226,8 @@ static int cmp_pair(const void *x, const void *y)
 static double same_pairs(struct pair *v, size_t n, int both)
 {
     double s = 0;
-    qsort(v, n, sizeof *v, cmp_pair);
+    if (n > 1) /* qsort must not see NULL, even for no pairs */
+        qsort(v, n, sizeof *v, cmp_pair);
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && v[j].a == v[i].a && (!both || v[j].b == v[i].b))

@@ -509,8 +509,10 @@ void tickets_get_feedback_priorities(struct http_req *req)
     for (int i = 0; i < ns; i++)
         svc[i].score = (double)(svc[i].recent.detractors + svc[i].recent.unhappy_csat) +
                        decline(&svc[i]) / 100.0 * (double)svc[i].recent.nps_n;
-    qsort(inc, (size_t)ni, sizeof *inc, cmp_prow);
-    qsort(svc, (size_t)ns, sizeof *svc, cmp_prow);
+    if (ni > 1) /* qsort must not see NULL, even for no rows */
+        qsort(inc, (size_t)ni, sizeof *inc, cmp_prow);
+    if (ns > 1)
+        qsort(svc, (size_t)ns, sizeof *svc, cmp_prow);
     json_t *ai = json_array(), *as = json_array();
     struct incident_mgr *im = incident_mgr_of(m->app);
     for (int i = 0; i < ni && i < 100; i++) {

@@ -544,7 +544,8 @@ static void get_clusters(struct http_req *req)
         if (m->cs.c[i].n >= (min ? min : 2) && (!inc || m->cs.c[i].incident_id == inc))
             v[n++] = m->cs.c[i];
     oc_unlock(&m->mu);
-    qsort(v, n, sizeof *v, cmp_n);
+    if (n > 1) /* qsort must not see NULL, even for no rows */
+        qsort(v, n, sizeof *v, cmp_n);
     json_t *arr = json_array();
     for (size_t i = 0; i < n && i < CLUSTERS_MAX; i++) {
         char first[OC_TIME_LEN], last[OC_TIME_LEN];

@@ -152,7 +152,8 @@ static int load_incidents(struct rep *r)
         }
     }
     json_decref(arr);
-    qsort(r->inc, (size_t)r->n, sizeof *r->inc, cmp_inc);
+    if (r->n > 1) /* qsort must not see NULL, even for no rows */
+        qsort(r->inc, (size_t)r->n, sizeof *r->inc, cmp_inc);
     return 0;
 }
 
@@ -263,7 +264,8 @@ static json_t *grps_json(struct grp *v, int n, int sort)
 {
     json_t *arr = json_array();
     if (sort)
-        qsort(v, (size_t)n, sizeof *v, cmp_grp);
+        if (n > 1)
+            qsort(v, (size_t)n, sizeof *v, cmp_grp);
     for (int i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:o, s:o}", "key", v[i].key,
                                              "incidents", (json_int_t)v[i].incidents,
@@ -315,7 +317,8 @@ static int cmp_ivl(const void *x, const void *y)
 static int64_t union_s(struct ivl *v, int n)
 {
     int64_t sum = 0, ca = 0, cb = 0;
-    qsort(v, (size_t)n, sizeof *v, cmp_ivl);
+    if (n > 1)
+        qsort(v, (size_t)n, sizeof *v, cmp_ivl);
     for (int i = 0; i < n; i++) {
         if (i == 0 || v[i].a > cb) {
             sum += cb - ca;
@@ -399,7 +402,8 @@ static json_t *rep_sla(struct rep *r)
                 if (r->acc[a].tier == t && c && c->sev <= 2)
                     v[nv++] = r->acc[a].account;
             }
-            qsort(v, (size_t)nv, sizeof *v, cmp_str);
+            if (nv > 1)
+                qsort(v, (size_t)nv, sizeof *v, cmp_str);
             for (int a = 0, listed = 0; a < nv && listed < REP_COMPENSATE_MAX; a++)
                 if (a == 0 || strcmp(v[a], v[a - 1]) != 0) {
                     json_array_append_new(accts, json_string(v[a]));
@@ -572,7 +576,8 @@ static int rep_churn(struct rep *r, json_t **out)
     }
     tickets_stmt_done(q);
     store_unlock(s);
-    qsort(segs, (size_t)ns, sizeof *segs, cmp_seg);
+    if (ns > 1)
+        qsort(segs, (size_t)ns, sizeof *segs, cmp_seg);
     struct cseg *tot = oc_calloc(64, sizeof *tot), *one = oc_calloc(64, sizeof *one);
     int ntot = 0;
     json_t *incs = json_array();
