@@ -21,9 +21,22 @@ if [ ! -s "$data/ingest.token" ]; then
 fi
 admin=$(cat "$data/admin.token")
 
-# the simulated players steer between the two shipped CDNs through this policy
-policy=$(cd "$(dirname "$0")/.." && pwd)/examples/steering-policy.json
-"$bin" serve --data "$data" --listen "$listen" --set steer.policy_file="$policy" 2>>"$log" &
+# the simulated players steer between the two shipped CDNs through this policy; the server
+# scrapes the simulated DRM license server, live packager and origin (examples/scrape.yaml,
+# served by `oncue sim --exporters` on 127.0.0.1:9464), as it would the real ones
+root=$(cd "$(dirname "$0")/.." && pwd)
+policy=$root/examples/steering-policy.json
+exporters=${ONCUE_EXPORTERS:-127.0.0.1:9464}
+scrape=()
+if "$bin" sim --help 2>/dev/null | grep -q -- '--exporters'; then
+    scrape=(--set scrape.file="$root/examples/scrape.yaml" --set scrape.outbound_allow=127.0.0.1/32)
+    if [ "$exporters" != 127.0.0.1:9464 ]; then # the example file names 9464: a copy names yours
+        sed "s|127.0.0.1:9464|$exporters|" "$root/examples/scrape.yaml" >"$data/scrape.yaml"
+        scrape[1]=scrape.file="$data/scrape.yaml"
+    fi
+fi
+"$bin" serve --data "$data" --listen "$listen" --set steer.policy_file="$policy" "${scrape[@]}" \
+    2>>"$log" &
 server=$!
 pids=$server
 trap 'kill $pids 2>/dev/null; wait 2>/dev/null; echo; echo "demo stopped"; exit 0' INT TERM
@@ -35,8 +48,8 @@ done
 base="http://$listen"
 
 if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
-    "$bin" sim --demo --edge-logs --target "$base" --token "$(cat "$data/ingest.token")" \
-        >>"$data/sim.log" 2>&1 &
+    "$bin" sim --demo --edge-logs --exporters "$exporters" --target "$base" \
+        --token "$(cat "$data/ingest.token")" >>"$data/sim.log" 2>&1 &
     pids="$pids $!"
     for _ in $(seq 1 50); do # the simulator logs its plan first
         grep -q "plan: fault" "$data/sim.log" 2>/dev/null && break
@@ -45,10 +58,14 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
     plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
     sim_note="A simulated audience of 10,000 viewers is posting player beacons, and its CDN the log lines of their requests (log: $data/sim.log).
   Its players follow the steering policy (examples/steering-policy.json) and read the
-  feature flags every 10 s. It injects one fault every 8 minutes, then repeats:
+  feature flags every 10 s; its DRM license server, live packager and origin export their
+  metrics on http://$exporters/ and oncue scrapes them (examples/scrape.yaml). It injects one
+  fault every 8 minutes, then repeats:
 $plan
-  Each fault should open one incident a few minutes after it starts; the blip should open
-  none. The simulator's log says when each fault starts and ends."
+  Each fault should open one incident: within seconds when a scraped service shows it (the
+  DRM license errors, the live packager's stale manifest), a few minutes after it starts when
+  only the viewers do; the blip should open none. The simulator's log says when each fault
+  starts and ends."
 else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
 fi

@@ -24,8 +24,14 @@
  * comms_reminder {incident_id, role, target, at}; severity_changed {incident_id, from,
  * severity, reason, at}; status_update {incident_id, status, body, at}; timeline {incident_id,
  * kind, at}: any entry added to the timeline (notes, roles, follow-ups included), so that a
- * console showing it can refetch; heard by the web module only (no webhook). */
+ * console showing it can refetch; heard by the web module only (no webhook).
+ * held: the fields of opened, for an incident declared but not announced yet: an older open
+ * incident, opened by a service's own signal and not localized, may take it once rca names
+ * its cause (incident/grouping.c). Heard by rca, which localizes it; nobody is paged or told.
+ * When it is not taken it is announced by incident.opened with held_s (the seconds it
+ * waited), which rca does not localize again. */
 #define OC_TOPIC_INCIDENT_OPENED           "incident.opened"
+#define OC_TOPIC_INCIDENT_HELD             "incident.held"
 #define OC_TOPIC_INCIDENT_ACKNOWLEDGED     "incident.acknowledged"
 #define OC_TOPIC_INCIDENT_RESOLVED         "incident.resolved"
 #define OC_TOPIC_INCIDENT_MITIGATED        "incident.mitigated"

@@ -276,10 +276,14 @@ static const struct oc_opt options[] = {
      "a storm of N support tickets from the fault's start (a fifth noise, every tenth sent"
      " twice), scored for clusters and links against the ground truth",
      0, 100000, NULL},
-    {"--source-alerts", OC_OPT_FLAG, F(o.source_alerts), NULL,
-     "publish the simulated prober's and scraper's findings as probe.* and scrape.* events, so "
-     "they raise alerts and incidents (default: scored and noted on the incident's timeline)",
+    {"--findings-as-notes", OC_OPT_FLAG, F(o.findings_as_notes), NULL,
+     "only score the simulated prober's and scraper's findings and note them on the incident's "
+     "timeline (default: published as probe.* and scrape.* events, as a live server does, so "
+     "they raise alerts and open or join incidents)",
      0, 0, NULL},
+    {"--source-alerts", OC_OPT_FLAG, F(o.source_alerts), NULL,
+     "the default: findings published as probe.* and scrape.* events (kept for scripts)", 0, 0,
+     NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print the scorecard as one JSON object", 0, 0, NULL},
     {"--out", OC_OPT_STR, F(o.out_dir), "DIR",
      "directory for the post-incident review (default ./oncue-drills)", 0, 0, NULL},

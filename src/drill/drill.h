@@ -75,9 +75,13 @@ struct drill_opts {
     long tickets;        /* support tickets of the storm sent from the fault's start; 0: none */
     const char *out_dir; /* where the review is written; NULL: "./oncue-drills" */
     int verbose;         /* 1: log progress lines on stderr */
-    int source_alerts;   /* 1: the simulated prober's and scraper's findings are published as
-                            probe.* and scrape.* events, so they raise alerts and incidents;
-                            0: they are scored and noted on the incident's timeline only */
+    int findings_as_notes; /* 0 (as a live server does): the simulated prober's and scraper's
+                              findings are published as probe.* and scrape.* events, so they
+                              raise alerts and open or join incidents; 1: they are scored and
+                              noted on the incident's timeline only (the beacons alone open
+                              the incident) */
+    int source_alerts;     /* --source-alerts, the default since findings open incidents:
+                              accepted and ignored */
 };
 
 /* The scorecard of one drill. Times are unix seconds of the virtual clock (0: never). */
@@ -182,6 +186,10 @@ int drill_runbook_command(const struct drill_runbook *rb, const json_t *vars, st
  * [{"element": {attr: value}}] and pathways the steering policy's pathway list (both may be
  * NULL). New reference. */
 json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t *pathways);
+/* Sets vars' "dashboard" to the console board for a service of catalog kind kind (origin,
+ * packager, cdn, manifest, drm, player, network, ...), or to every board when kind is NULL or
+ * has none. */
+void drill_runbook_board(json_t *vars, const char *kind);
 /* Appends "runbook KIND: 1. confirm: ... 7. resolve: ..." filled from vars to b (a step with
  * a placeholder that has no value says so). */
 void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b);

@@ -14,11 +14,14 @@
 #include "core/module.h"
 #include "qoe/qoe.h"
 
-#define DRILL_DEFAULT_VIEWERS   20000
-#define DRILL_DEFAULT_OUT       "./oncue-drills"
-#define DRILL_TTL_S             60    /* steering TTL of the drill's policy */
-#define DRILL_ACK_S             30    /* the responder acknowledges this long after the page */
-#define DRILL_ACT_S             60    /* ... and runs the runbook's mitigation this long after */
+#define DRILL_DEFAULT_VIEWERS 20000
+#define DRILL_DEFAULT_OUT     "./oncue-drills"
+#define DRILL_TTL_S           60 /* steering TTL of the drill's policy */
+#define DRILL_ACK_S           30 /* the responder acknowledges this long after the page */
+#define DRILL_ACT_S           60 /* ... and runs the runbook's mitigation this long after */
+#define DRILL_CAUSE_WAIT_S                                                                         \
+    600                               /* ... or, when no command fits the cause yet, up to this    \
+                                         much later, as soon as one does */
 #define DRILL_EVAL_MS           1000  /* the scripted responder looks every simulated second */
 #define DRILL_BUCKET_MS         10000 /* the meter's resolution */
 #define DRILL_EXTRA_MIN         60    /* minutes run past the scenario waiting for a resolve */

@@ -29,7 +29,8 @@ static const struct embedded files[] = {
      "    do: \"Check the severity ({severity}); take the commander role and post an "
      "'investigating' status update.\"\n"
      "  - name: check dashboards\n"
-     "    do: \"Origin, packager and CDN edge dashboards for {slice}.\"\n"
+     "    do: \"Origin, packager and CDN edge dashboards for {slice}. The owning service's board: "
+     "{dashboard}.\"\n"
      "  - name: mitigate\n"
      "    do: \"Run the mitigation for the named cause.\"\n"
      "    commands:\n"
@@ -41,6 +42,42 @@ static const struct embedded files[] = {
      "  - name: resolve\n"
      "    do: \"Wait for {metric} to hold inside its band for the recovery window; oncue resolves "
      "and drafts the review.\"\n"},
+    {"live-manifest",
+     "# live-manifest - runbook for a live stream whose manifest stopped advancing or went wrong, "
+     "as\n"
+     "# the prober (probe_* alerts) or the packager's own metrics (a scrape rule) see it, usually\n"
+     "# minutes before viewers' players run out of buffer. The seven-step triage; {placeholders}\n"
+     "# are filled from the incident and its root cause; the first mitigate command whose `when`\n"
+     "# the incident names runs.\n"
+     "kind: live-manifest\n"
+     "metrics: [probe_stale, probe_publish_time_stale, probe_went_back, "
+     "probe_changed_same_sequence, probe_shrank, probe_timeline_gap, probe_discontinuity_mismatch, "
+     "packager_manifest_age_seconds]\n"
+     "steps:\n"
+     "  - name: confirm\n"
+     "    do: \"Open {incident}: the finding names the stream and pathway; is the manifest stale "
+     "on every pathway (the packager or origin) or on one CDN only?\"\n"
+     "  - name: scope\n"
+     "    do: \"Which live streams does {service} package; are viewers of live=true rebuffering "
+     "yet?\"\n"
+     "  - name: classify and announce\n"
+     "    do: \"Check the severity ({severity}); take the commander role and post an "
+     "'investigating' status update: live playback may stall for all viewers.\"\n"
+     "  - name: check dashboards\n"
+     "    do: \"Manifest validity and packager dashboards for {service}; origin to rule it out. "
+     "The owning service's board: {dashboard}.\"\n"
+     "  - name: mitigate\n"
+     "    do: \"Switch the live streams to the backup origin before the players' buffers run "
+     "out.\"\n"
+     "    commands:\n"
+     "      - when: service\n"
+     "        run: \"oncue mitigate backup-origin --service {service}\"\n"
+     "  - name: find the cause\n"
+     "    do: \"Cause named by oncue: {cause}. Check the packager's input feed, its deploys and "
+     "config changes of the last six hours.\"\n"
+     "  - name: resolve\n"
+     "    do: \"Wait for the manifest to advance and {metric} to hold inside its band for the "
+     "recovery window; oncue resolves and drafts the review.\"\n"},
     {"rebuffering",
      "# rebuffering - runbook for rebuffering alerts (share of viewers rebuffering, rebuffer "
      "ratio).\n"
@@ -61,7 +98,7 @@ static const struct embedded files[] = {
      "'investigating' status update.\"\n"
      "  - name: check dashboards\n"
      "    do: \"CDN edge and ISP/CDN correlation dashboards for {slice}; origin and packager to "
-     "rule them out.\"\n"
+     "rule them out. The owning service's board: {dashboard}.\"\n"
      "  - name: mitigate\n"
      "    do: \"Run the mitigation for the named cause; players follow within one steering TTL.\"\n"
      "    commands:\n"
@@ -84,7 +121,7 @@ static const struct embedded files[] = {
      "# incident and its root cause; the first mitigate command whose `when` the cause names "
      "runs.\n"
      "kind: start-failures\n"
-     "metrics: [vsf_rate]\n"
+     "metrics: [vsf_rate, drm_license_requests_total]\n"
      "steps:\n"
      "  - name: confirm\n"
      "    do: \"Open {incident}: is {metric} above its band in {slice}; which error codes "
@@ -96,7 +133,8 @@ static const struct embedded files[] = {
      "    do: \"Check the severity ({severity}); take the commander role and post an "
      "'investigating' status update.\"\n"
      "  - name: check dashboards\n"
-     "    do: \"DRM license, player error codes and manifest validity dashboards for {slice}.\"\n"
+     "    do: \"DRM license, player error codes and manifest validity dashboards for {slice}. The "
+     "owning service's board: {dashboard}.\"\n"
      "  - name: mitigate\n"
      "    do: \"Run the mitigation for the named cause.\"\n"
      "    commands:\n"
@@ -120,10 +158,7 @@ static const struct embedded files[] = {
 };
 
 const char *const drill_runbook_names[] = {
-    "exits-before-start",
-    "rebuffering",
-    "start-failures",
-    NULL,
+    "exits-before-start", "live-manifest", "rebuffering", "start-failures", NULL,
 };
 
 const char *drill_runbook_embedded(const char *name, size_t *len)

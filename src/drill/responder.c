@@ -11,6 +11,7 @@
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "catalog/catalog.h"
 #include "incident/incident.h"
 
 #include <stdio.h>
@@ -82,29 +83,43 @@ static void run_command(struct drill *d, const char *cmd, const json_t *vars)
     json_decref(rec);
 }
 
-/* The runbook's mitigate step for the first incident. */
-static void mitigate(struct drill *d)
+/* The runbook's mitigate step for the first incident, with the causes it has now. 1 when
+ * done (a command ran, automatic steering acts, or no runbook covers it), 0 when no command
+ * fits the cause known so far and last is 0: the responder tries again each second (an
+ * incident opened by a probe takes the beacons' cause minutes later). */
+static int mitigate(struct drill *d, int last)
 {
     struct drill_runbook rb;
     struct oc_buf cmd;
     json_t *inc = NULL, *vars;
     char note[INCIDENT_MAX_TEXT];
+    int done = 1;
     if (incident_get_json(d->m, d->inc_id, &inc) != 0)
-        return;
+        return 1;
     json_t *pol = d->o->host->policy(&d->app);
-    vars = drill_runbook_vars(inc, json_object_get(d->rca, "causes"),
-                              json_object_get(pol, "pathways"));
+    vars =
+        drill_runbook_vars(inc, json_object_get(inc, "causes"), json_object_get(pol, "pathways"));
     json_decref(pol);
+    struct catalog_ref ref;
+    const char *svc = json_string_value(json_object_get(inc, "service"));
+    if (svc && svc[0] && catalog_get(&d->app, &ref) == 0) {
+        const struct catalog_service *cs = catalog_service_find(ref.cat, svc);
+        drill_runbook_board(vars, cs ? cs->kind : NULL);
+        catalog_put(&ref);
+    }
     oc_buf_init(&cmd, DRILL_MAX_TEXT - 1);
     if (drill_runbook_for_metric(d->metric_name, &rb) != 0) {
         snprintf(note, sizeof(note), "no runbook covers %s", d->metric_name);
         incident_note(d->m, d->inc_id, DRILL_ACTOR, note);
     } else {
-        runbook_note(d, &rb, vars);
         /* with --auto-mitigate, automatic steering acts; the responder follows the runbook */
-        if (!d->o->auto_mitigate && drill_runbook_command(&rb, vars, &cmd) == 0)
+        int fits = !d->o->auto_mitigate && drill_runbook_command(&rb, vars, &cmd) == 0;
+        done = fits || d->o->auto_mitigate || last;
+        if (done)
+            runbook_note(d, &rb, vars);
+        if (fits)
             run_command(d, cmd.data, vars);
-        else if (!d->o->auto_mitigate) {
+        else if (done && !d->o->auto_mitigate) {
             snprintf(note, sizeof(note), "runbook %s: no mitigation command fits the cause %s",
                      rb.kind, json_string_value(json_object_get(vars, "cause")));
             incident_note(d->m, d->inc_id, DRILL_ACTOR, note);
@@ -114,6 +129,7 @@ static void mitigate(struct drill *d)
     oc_buf_free(&cmd);
     json_decref(vars);
     json_decref(inc);
+    return done;
 }
 
 /* Acknowledges the page, takes command and posts the first status update. */
@@ -157,10 +173,8 @@ void drill_responder_tick(struct drill *d, int64_t now_s)
         return;
     if (!d->sc->acked_at && now_s >= d->sc->paged_at + DRILL_ACK_S)
         acknowledge(d, now_s);
-    if (d->sc->acked_at && !d->tried && now_s >= d->sc->acked_at + DRILL_ACT_S) {
-        d->tried = 1;
-        mitigate(d);
-    }
+    if (d->sc->acked_at && !d->tried && now_s >= d->sc->acked_at + DRILL_ACT_S)
+        d->tried = mitigate(d, now_s >= d->sc->acked_at + DRILL_ACT_S + DRILL_CAUSE_WAIT_S);
     if (d->sc->acked_at && !d->inc_resolved && now_s >= d->last_update + DRILL_UPDATE_S)
         periodic_update(d, now_s);
 }

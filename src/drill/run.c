@@ -223,12 +223,19 @@ static void write_review(struct drill *d)
     free(md);
 }
 
-/* Reads the first incident's final severity, resolve time and cross-check. */
+/* Reads the first incident's final severity, resolve time, cross-check and causes: the
+ * causes it ends with are the ones its review names (the first localization may have given
+ * way to the alert's group, or an incident opened by a probe may have taken the beacons'
+ * cause when they merged into it). */
 static void read_incident(struct drill *d)
 {
-    json_t *inc = NULL;
+    json_t *inc = NULL, *c;
+    size_t i;
     if (!d->inc_id || incident_get_json(d->m, d->inc_id, &inc) != 0)
         return;
+    json_array_clear(d->sc->cause);
+    json_array_foreach(json_object_get(inc, "causes"), i, c)
+        json_array_append(d->sc->cause, json_object_get(c, "element"));
     const char *sev = json_string_value(json_object_get(inc, "severity"));
     snprintf(d->sc->severity, sizeof(d->sc->severity), "%s", sev ? sev : "");
     d->sc->resolved_at = json_integer_value(json_object_get(inc, "resolved_at"));

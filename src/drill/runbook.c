@@ -271,11 +271,16 @@ json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t
             var_add(vars, k, json_string_value(e));
     }
     json_object_set_new(vars, "cause", json_string(b.len ? b.data : "not localized"));
+    /* the service the incident is routed to, when its slice does not name one */
+    const char *svc = json_string_value(json_object_get(inc, "service"));
+    if (svc && svc[0])
+        var_add(vars, "service", svc);
     oc_buf_free(&b);
     json_object_set_new(vars, "incident", json_string(id ? id : "?"));
     json_object_set_new(vars, "metric",
                         json_stringn(title ? title : "", title ? strcspn(title, " ") : 0));
     json_object_set_new(vars, "severity", json_string(sev ? sev : "?"));
+    drill_runbook_board(vars, NULL); /* callers that know the service's kind name its board */
     const char *cdn = json_string_value(json_object_get(vars, "cdn"));
     json_array_foreach(pathways, i, v)
     {
@@ -286,6 +291,37 @@ json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t
         }
     }
     return vars;
+}
+
+/* The console's war-room boards by catalog service kind (web/src/views/dashboards.js's
+ * BOARDS, `kinds`: change both together). */
+static const struct {
+    const char *kind, *board, *title;
+} boards[] = {
+    {"origin", "origin", "Origin"},
+    {"storage", "origin", "Origin"},
+    {"packager", "packager", "Packager"},
+    {"encoder", "packager", "Packager"},
+    {"cdn", "cdn", "CDN edge"},
+    {"manifest", "manifest", "Manifest validity"},
+    {"drm", "drm", "DRM license"},
+    {"player", "errors", "Player error codes"},
+    {"network", "isp-cdn", "ISP/CDN correlation"},
+};
+
+void drill_runbook_board(json_t *vars, const char *kind)
+{
+    char text[160];
+    for (size_t i = 0; kind && i < sizeof boards / sizeof boards[0]; i++)
+        if (strcmp(boards[i].kind, kind) == 0) {
+            snprintf(text, sizeof text, "the %s board (console #/dashboards?d=%s)", boards[i].title,
+                     boards[i].board);
+            json_object_set_new(vars, "dashboard", json_string(text));
+            return;
+        }
+    json_object_set_new(vars, "dashboard",
+                        json_string("the war-room boards in runbook order (console "
+                                    "#/dashboards?d=all)"));
 }
 
 void drill_runbook_render(const struct drill_runbook *rb, const json_t *vars, struct oc_buf *b)

@@ -116,11 +116,11 @@ void drill_sources_note(struct drill *d)
     d->findings[0] = '\0';
 }
 
-/* Publishes the event when the drill runs with --source-alerts (else findings are only
- * recorded); takes p. */
+/* Publishes the event, as the live prober and scraper do, unless the drill runs with
+ * --findings-as-notes (then findings are only recorded); takes p. */
 static void publish(struct drill *d, const char *topic, json_t *p)
 {
-    if (d->o->source_alerts) {
+    if (!d->o->findings_as_notes) {
         oc_bus_publish(d->bus, topic, p);
         oc_bus_drain(d->bus);
     }

@@ -236,7 +236,8 @@ static void on_rca(struct incident_mgr *m, const json_t *p, int64_t now)
                    inc->alerts[0].id);
     }
     if (inc_is_open(inc) && inc_merge_by_cause(m, inc, now))
-        return; /* saved as resolved: a duplicate pages nobody more */
+        return;                /* saved as resolved: a duplicate pages nobody more */
+    inc_announce(m, inc, now); /* held for this answer, and not taken */
     if (inc_is_open(inc))
         inc_retitle(m, inc, causes, now);
     /* the owner of the (first) cause is paged too unless it owns inc already; with no owner

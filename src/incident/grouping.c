@@ -6,6 +6,7 @@
  */
 #include "incident/incident_int.h"
 #include "catalog/catalog.h"
+#include "core/bus.h"
 #include "core/lock.h"
 #include "core/topics.h"
 #include "qoe/event.h"
@@ -107,11 +108,79 @@ void inc_slice_text(const json_t *slice, char *out, size_t n)
         snprintf(out, n, "all viewers");
 }
 
+static int cause_from_alert(const json_t *causes);
+
+/* Pages the owner of inc's slice, saves inc and publishes topic (incident.opened, or
+ * incident.held: then on the bus only, not to the notification outbox, and nobody is paged)
+ * for the alert p that opened it (borrowed). held_s >= 0 adds the seconds it was held. */
+static void declare(struct incident_mgr *m, struct incident *inc, const json_t *p,
+                    const char *topic, int64_t held_s, int64_t now)
+{
+    char id[32];
+    int held = strcmp(topic, OC_TOPIC_INCIDENT_HELD) == 0;
+    if (!held) {
+        json_t *route = route_slice(inc->slice, p);
+        inc_route_and_page(m, inc, route, now, NULL);
+        json_decref(route);
+    }
+    inc_save(m, inc);
+    inc_format_id(inc->id, id, sizeof(id));
+    json_t *ids = alert_ids(inc);
+    struct oc_ev_incident_opened ev = {.incident_id = id,
+                                       .severity = inc_sev_name(inc->sev),
+                                       .title = inc->title,
+                                       .metric = json_string_value(json_object_get(p, "metric")),
+                                       .slice = inc->slice,
+                                       .alert_ids = ids,
+                                       .at = inc->opened_s};
+    json_t *payload = oc_ev_incident_opened_build(&ev);
+    json_decref(ids);
+    if (held_s >= 0)
+        json_object_set_new(payload, "held_s", json_integer(held_s));
+    if (!held) {
+        inc_publish(m, topic, payload);
+        return;
+    }
+    if (m->app->bus)
+        oc_bus_publish(m->app->bus, topic, payload);
+    json_decref(payload);
+}
+
+/* 1 when the new incident inc (its slice names no service) may be the beacons' side of a
+ * fault an older open incident saw first by a service's own signal (a probe, a scrape rule,
+ * Alertmanager) and has not localized: once rca names inc's cause, that incident may take it
+ * (service_explained below). Its announcement then waits for rca, so that nobody is paged
+ * for, or told of, an incident that is merged in the same second. */
+static int may_be_taken(const struct incident_mgr *m, const struct incident *inc, int64_t now)
+{
+    if (json_object_get(inc->slice, "service"))
+        return 0;
+    for (int i = 0; i < m->n; i++) {
+        const struct incident *o = m->incs[i];
+        if (o != inc && inc_is_open(o) && !o->held && now - o->opened_s <= m->o.group_window_s &&
+            json_string_value(json_object_get(o->slice, "service")) &&
+            (json_array_size(o->causes) == 0 || cause_from_alert(o->causes)))
+            return 1;
+    }
+    return 0;
+}
+
+void inc_announce(struct incident_mgr *m, struct incident *inc, int64_t now)
+{
+    if (!inc->held || inc->nalerts == 0)
+        return;
+    inc->held = 0;
+    inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0,
+               "announced after %lld s: no older incident took it",
+               (long long)(now - inc->opened_s));
+    declare(m, inc, inc->alerts[0].event, OC_TOPIC_INCIDENT_OPENED, now - inc->opened_s, now);
+}
+
 /* Opens a new incident for the alert in payload. Caller holds m->mu. */
 static void open_incident(struct incident_mgr *m, const json_t *p, const char *aid, int64_t now)
 {
     struct incident_impact imp;
-    char why[160], id[32], where[200];
+    char why[160], where[200];
     int open = 0;
     for (int i = 0; i < m->n; i++)
         open += inc_is_open(m->incs[i]);
@@ -138,26 +207,18 @@ static void open_incident(struct incident_mgr *m, const json_t *p, const char *a
     inc->snap_peak = inc_snapshot(inc, &imp, now);
     inc->peak_share = imp.affected_share;
     inc->peak_s = inc->last_measure_s = now;
-    inc_format_id(inc->id, id, sizeof(id));
     inc_tl_add(m, inc->id, now, "alert", "oncue", json_deep_copy(p), 0, "alert %s fired: %s", aid,
                summary ? summary : inc->title);
     inc_tl_add(m, inc->id, now, "declared", "oncue", json_incref(inc->snap_open), 0,
                "incident declared %s: %s (%.1f%% of viewers affected)", inc_sev_name(inc->sev), why,
                imp.affected_share * 100);
-    json_t *route = route_slice(inc->slice, p);
-    inc_route_and_page(m, inc, route, now, NULL);
-    json_decref(route);
-    inc_save(m, inc);
-    json_t *ids = alert_ids(inc);
-    struct oc_ev_incident_opened ev = {.incident_id = id,
-                                       .severity = inc_sev_name(inc->sev),
-                                       .title = inc->title,
-                                       .metric = json_string_value(json_object_get(p, "metric")),
-                                       .slice = inc->slice,
-                                       .alert_ids = ids,
-                                       .at = now};
-    inc_publish(m, OC_TOPIC_INCIDENT_OPENED, oc_ev_incident_opened_build(&ev));
-    json_decref(ids);
+    inc->held = may_be_taken(m, inc, now);
+    if (inc->held)
+        inc_tl_add(m, inc->id, now, "page", "oncue", NULL, 0,
+                   "page held until its root cause is known (at most %d s): an open incident "
+                   "opened by a service's own signal may take it",
+                   INC_HOLD_S);
+    declare(m, inc, p, inc->held ? OC_TOPIC_INCIDENT_HELD : OC_TOPIC_INCIDENT_OPENED, -1, now);
 }
 
 /* Which alert levels open an incident (the others only join an open one). */
@@ -347,14 +408,19 @@ static void widen_slice(struct incident *into, const json_t *other)
  * Alertmanager alert: a "service" in its slice) while into has no localized cause, when inc's
  * localized cause routes (catalog) to that service or to one related to it (either in the
  * other's blast radius): the packager's stale manifest, then viewers of live=true stalling,
- * which live-packager serves; copied into out (n bytes). NULL otherwise. */
+ * which live-packager serves; copied into out (n bytes). NULL otherwise. *served (a new
+ * reference) is the cause's element without the dimensions of the slice inc's alert watched
+ * (live=true of live=true & region=NA, when the alert was region=NA's): that alert saw one
+ * region, the service's own fault reaches every viewer it serves. */
 static const char *service_explained(struct incident_mgr *m, const struct incident *inc,
-                                     const struct incident *into, int64_t now, char *out, size_t n)
+                                     const struct incident *into, int64_t now, char *out, size_t n,
+                                     json_t **served)
 {
     const char *svc = json_string_value(json_object_get(into->slice, "service"));
     const json_t *el = json_object_get(json_array_get(inc->causes, 0), "element");
     struct catalog_slice cs;
     struct catalog_route r;
+    *served = NULL;
     if (!svc || !svc[0] || (json_array_size(into->causes) && !cause_from_alert(into->causes)) ||
         cause_from_alert(inc->causes) || !json_is_object(el) || json_object_size(el) == 0)
         return NULL;
@@ -366,6 +432,16 @@ static const char *service_explained(struct incident_mgr *m, const struct incide
     if (!inc_services_related(m->app, r.service, svc))
         return NULL;
     snprintf(out, n, "%s", svc); /* a copy: merging widens into's slice, which may drop it */
+    *served = json_deep_copy(el);
+    const char *k;
+    json_t *v, *tmp;
+    json_object_foreach_safe(*served, tmp, k, v)
+    {
+        if (json_object_get(inc->slice, k))
+            json_object_del(*served, k);
+    }
+    if (json_object_size(*served) == 0)
+        json_object_update(*served, (json_t *)el);
     return out;
 }
 
@@ -389,15 +465,19 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
                     !cause_from_alert(inc->causes) && explains_opener(m, inc, into);
         /* an older incident opened by a service's own signal takes the viewers' cause that
          * service serves: one fault, seen first by a probe or a scrape, then by the beacons */
-        const char *svc = adopt || causes_shared(into->causes, inc->causes)
-                              ? NULL
-                              : service_explained(m, inc, into, now, svc_name, sizeof(svc_name));
+        json_t *served = NULL;
+        const char *svc =
+            adopt || causes_shared(into->causes, inc->causes)
+                ? NULL
+                : service_explained(m, inc, into, now, svc_name, sizeof(svc_name), &served);
         adopt |= svc != NULL;
         if (!adopt && !causes_shared(into->causes, inc->causes))
             continue;
         if (adopt) {
             json_decref(into->causes);
             into->causes = json_deep_copy(inc->causes);
+            if (served) /* the service's part of the first element */
+                json_object_set_new(json_array_get(into->causes, 0), "element", served);
             inc_retitle(m, into, into->causes, now);
         }
         int moved = 0;
@@ -410,8 +490,9 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
         widen_slice(into, inc->slice);
         if (inc->sev < into->sev && !into->sev_override)
             into->sev = inc->sev;
-        inc_slice_text(json_object_get(json_array_get(inc->causes, 0), "element"), cause,
-                       sizeof(cause));
+        inc_slice_text(
+            json_object_get(json_array_get(adopt ? into->causes : inc->causes, 0), "element"),
+            cause, sizeof(cause));
         inc_format_id(inc->id, id, sizeof(id));
         inc_format_id(into->id, into_id, sizeof(into_id));
         char why[200];
@@ -437,7 +518,8 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
         inc_reclassify(m, into, now);
         inc_save(m, into);
         struct oc_ev_incident ev = {.incident_id = id, .into = into_id, .cause = cause, .at = now};
-        inc_publish(m, OC_TOPIC_INCIDENT_MERGED, oc_ev_incident_build(&ev));
+        if (!inc->held) /* a held incident was never announced: nobody hears of it now */
+            inc_publish(m, OC_TOPIC_INCIDENT_MERGED, oc_ev_incident_build(&ev));
         inc_resolve_locked(m, inc, "oncue", "merged into an incident with the same root cause",
                            now);
         return 1;

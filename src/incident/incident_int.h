@@ -21,6 +21,7 @@
 #define INC_NAME_MAX             128    /* person, team, service names */
 #define INC_ALERT_MAX            192    /* bytes of an alert id */
 #define INC_DEFAULT_OWNER_WAIT_S 60     /* an unowned incident waits this long for its root cause */
+#define INC_HOLD_S               20     /* a held incident is announced after this at the latest */
 #define INC_LEAVE_MINUTES                                                                          \
     2 /* closed minutes in a row an alert must go unexplained by                                   \
          its incident's cause before it leaves (regroup.c) */
@@ -59,6 +60,8 @@ struct incident {
     char service[INC_NAME_MAX];      /* the routed service ("" if none) */
     char team[INC_NAME_MAX];         /* the paged team */
     int default_tried;               /* inc_page_default ran (not stored: a restart tries again) */
+    int held;                        /* declared, not announced yet (grouping.c; not stored: after
+                                        a restart the default owner is paged) */
     char policy[INC_NAME_MAX];       /* its escalation policy */
     char title[256];                 /* public name */
     char public_status[16];          /* investigating, identified, monitoring, resolved */
@@ -150,6 +153,9 @@ struct inc_alert *inc_alert_find(struct incident *inc, const char *id);
 /* Once inc has causes: merges it into an older open incident with a shared cause element
  * (alerts join, slice widens, inc is resolved as merged). 1 when merged, else 0. */
 int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now);
+/* Announces a held incident (grouping.c): pages its slice's owner and publishes
+ * incident.opened with held_s. Nothing when inc is not held. Caller holds m->mu. */
+void inc_announce(struct incident_mgr *m, struct incident *inc, int64_t now);
 
 /* 1 when obj (a slice, or an Alertmanager alert's labels) names a region, CDN or device: the
  * grid's "one region, CDN or device class" (severity.c). */

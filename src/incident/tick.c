@@ -56,6 +56,10 @@ int incident_tick(struct incident_mgr *m)
         struct incident *inc = m->incs[i];
         if (!inc_is_open(inc))
             continue;
+        if (inc->held && now - inc->opened_s >= INC_HOLD_S) { /* rca did not answer in time */
+            inc_announce(m, inc, now);
+            changes++;
+        }
         if (recovered(m, inc, now)) {
             inc_resolve_locked(m, inc, "oncue",
                                "metrics back inside their band for the recovery window", now);
@@ -102,6 +106,8 @@ int inc_resolve_locked(struct incident_mgr *m, struct incident *inc, const char 
     int rc = inc_save(m, inc);
     inc_format_id(inc->id, id, sizeof(id));
     struct oc_ev_incident ev = {.incident_id = id, .at = now};
+    if (inc->held) /* never announced (merged while held): nobody hears of it */
+        return rc;
     inc_publish(m, OC_TOPIC_INCIDENT_RESOLVED, oc_ev_incident_build(&ev));
     inc_status_notify(m, "incident.resolved", inc, NULL);
     return rc;

@@ -177,6 +177,8 @@ void rca_on_incident_opened(const char *topic, const json_t *payload, void *arg)
 {
     struct oc_app *app = arg;
     (void)topic;
+    if (json_object_get(payload, "held_s")) /* localized while it was held */
+        return;
     json_t *out = rca_localize_cube(qoe_cube_of(app), app->store, payload);
     if (!out)
         return;

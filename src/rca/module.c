@@ -154,6 +154,7 @@ static int rca_init(struct oc_app *app, void **state)
 
 static const struct oc_module_sub subs[] = {
     {OC_TOPIC_INCIDENT_OPENED, rca_on_incident_opened},
+    {OC_TOPIC_INCIDENT_HELD, rca_on_incident_opened},
     {0},
 };
 

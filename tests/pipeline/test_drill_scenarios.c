@@ -18,8 +18,8 @@
 
 #define VIEWERS 5000
 
-static char *last_review; /* the review of the last run() (its timeline), or NULL */
-static int source_alerts; /* run() with --source-alerts */
+static char *last_review;     /* the review of the last run() (its timeline), or NULL */
+static int findings_as_notes; /* run() with --findings-as-notes */
 
 /* Runs one drill into *s; the review goes to a temporary directory removed afterwards. */
 static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct drill_score *s)
@@ -30,7 +30,7 @@ static int run(const char *scenario, int auto_mitigate, uint64_t seed, struct dr
     T_TRUE(mkdtemp(dir) != NULL);
     o.out_dir = dir;
     o.auto_mitigate = auto_mitigate;
-    o.source_alerts = source_alerts;
+    o.findings_as_notes = findings_as_notes;
     int rc = drill_run(&o, s, err, sizeof(err));
     T_EQ_STR(err, "");
     for (int i = 0; rc == 0 && i < s->n_reasons; i++)
@@ -159,15 +159,18 @@ static void test_bad_player_build_seeds(void)
 
 /* The drill's simulated prober and scraper see the services fail before the beacons do:
  * origin-stall's live manifest is flagged stale by the probe, drm-outage's PlayReady license
- * errors by the scrape rule, both before the first beacon alert, and the incident's timeline
- * (in the review) names the finding with its kind, stream or target, and time. */
+ * errors by the scrape rule, both before the first beacon alert. With --findings-as-notes the
+ * beacons open the incident and its timeline (in the review) names the finding with its kind,
+ * stream or target, and time. */
 static void test_sources_first(void)
 {
     struct drill_score s;
+    findings_as_notes = 1;
     T_EQ_INT(run("origin-stall", 0, 1, &s), 0);
     T_EQ_INT(s.pass, 1);
     T_EQ_INT(s.finding_at, s.fault_start + 4); /* 2 s polls: stale once past 1.5 x 2 s */
     T_TRUE(s.beacon_alert_at > s.finding_at);
+    T_EQ_INT(s.declared_at, s.beacon_alert_at);
     T_EQ_STR(drill_first_signal(&s), "probe");
     T_CONTAINS(s.finding, "probe stale on stream live (service live-packager): origin: media "
                           "sequence");
@@ -177,6 +180,7 @@ static void test_sources_first(void)
     drill_score_free(&s);
 
     T_EQ_INT(run("drm-outage", 0, 1, &s), 0);
+    findings_as_notes = 0;
     T_EQ_INT(s.pass, 1);
     T_EQ_INT(s.finding_at, s.fault_start + 10); /* 5 s scrapes, the rule's 10 s hold */
     T_TRUE(s.beacon_alert_at > s.finding_at);
@@ -185,22 +189,45 @@ static void test_sources_first(void)
     T_CONTAINS(last_review, "scrape playready_errors on target drm-license");
     drill_score_free(&s);
 
-    /* --source-alerts: the findings are published as probe.failed / scrape.failed, and the
-     * alert module's translation opens the first incident from the probe, paging the live
-     * packager's team at once. The beacon alerts open their own incident later; once it is
-     * localized (live=true, which live-packager serves) it merges into the probe's, which takes
-     * its cause and severity: one fault, one incident to work in */
-    source_alerts = 1;
+    /* The default, as on a live server: the findings are published as probe.failed /
+     * scrape.failed, and the alert module's translation opens the incident from the probe,
+     * paging the live packager's team at once. The beacons' alert opens an incident 191 s
+     * later that is held (nobody paged or told) until rca localizes it: live=true & region=NA,
+     * which live-packager serves, so the probe's incident takes it, as live=true (the alert
+     * watched NA; the packager's fault reaches every live viewer), and EMEA's alert joins it.
+     * The responder acts on the live-manifest runbook at ack + 60 s: backup origin. */
     T_EQ_INT(run("origin-stall", 0, 1, &s), 0);
-    source_alerts = 0;
+    T_EQ_INT(s.pass, 1);
     T_EQ_INT(s.declared_at, s.fault_start + 4);
     T_EQ_INT(s.paged_at, s.fault_start + 4);
     T_EQ_STR(s.paged, "live-ops");
     T_EQ_INT(s.detected_at, s.fault_start + 4);
     T_TRUE(s.beacon_alert_at > s.declared_at);
-    T_EQ_INT(s.incidents_merged, 1);
+    T_EQ_INT(s.incidents_opened, 1);
+    T_EQ_INT(s.incidents_merged, 0); /* the held one was never announced */
     T_EQ_STR(s.severity, "SEV1");
+    T_EQ_INT(s.mitigated_at, s.fault_start + 4 + 30 + 60);
+    T_EQ_STR(s.mitigation, "oncue mitigate backup-origin --service live-packager");
     T_TRUE(last_review && strstr(last_review, "- `live=true` (score") != NULL);
+    T_CONTAINS(last_review, "INC-2 (concurrent_rebuffering_share in region=NA) merged into this "
+                            "incident: its root cause is served by live-packager, whose own "
+                            "signal opened this incident: live=true;");
+    drill_score_free(&s);
+
+    /* drm-outage: the scrape rule's incident (drm team) takes the beacons' cause, the
+     * responder waits for it (no command of the start-failures runbook fits before) */
+    T_EQ_INT(run("drm-outage", 0, 1, &s), 0);
+    T_EQ_INT(s.pass, 1);
+    T_EQ_INT(s.declared_at, s.fault_start + 10);
+    T_EQ_STR(s.paged, "drm");
+    T_EQ_INT(s.incidents_opened, 1);
+    char *cause = json_dumps(s.cause, JSON_COMPACT);
+    T_EQ_STR(cause, "[{\"device\":\"smart_tv\",\"drm\":\"playready\"}]");
+    free(cause);
+    /* in the second the beacons' cause reaches it */
+    T_EQ_INT(s.mitigated_at, s.beacon_alert_at);
+    T_EQ_STR(s.mitigation, "oncue mitigate flag --name drm-fallback-playready --on --device "
+                           "smart_tv");
     drill_score_free(&s);
     free(last_review);
     last_review = NULL;

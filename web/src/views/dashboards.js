@@ -16,18 +16,20 @@ import { setQuery } from '../router.js';
 const SCRAPE = (what, services, metrics) => ({ kind: 'scrape', what, services, metrics });
 const EDGE_HOW = 'Point your CDN\'s log streaming at POST /v1/cdn-logs?format=fastly|akamai|cloudfront with an ingest token (docs/contracts.md, "CMCD and CDN logs"): each line gives the edge series below (cache misses, 5xx, time to first byte per POP) and, with CMCD, the player side too.';
 
+// kinds: the catalog service kinds whose incidents' runbook points at the board (the drill's
+// runbook notes use the same table: src/drill/runbook.c)
 export const BOARDS = [
-    { id: 'origin', title: 'Origin', why: 'An origin fault shows on every CDN at once: startup and failures rise on all pathways together.', panels: [
+    { id: 'origin', kinds: ['origin', 'storage'], title: 'Origin', why: 'An origin fault shows on every CDN at once: startup and failures rise on all pathways together.', panels: [
         SCRAPE('origin', ['origin', 'origin-shield'], ['origin_http_responses_total', 'origin_manifest_age_seconds']),
         { kind: 'chart', title: 'Startup time p95 by CDN', metric: 'startup_p95_ms', group_by: 'cdn' },
         { kind: 'chart', title: 'Video start failures by CDN', metric: 'vsf_rate', group_by: 'cdn' },
     ] },
-    { id: 'packager', title: 'Packager', why: 'A stale or broken packager hits live streams first: compare live=true with on-demand.', panels: [
+    { id: 'packager', kinds: ['packager', 'encoder'], title: 'Packager', why: 'A stale or broken packager hits live streams first: compare live=true with on-demand.', panels: [
         SCRAPE('packager', ['packager', 'live-packager'], ['packager_manifest_age_seconds', 'packager_segments_total']),
         { kind: 'chart', title: 'Rebuffer ratio, live vs on-demand', metric: 'rebuffer_ratio', group_by: 'live' },
         { kind: 'chart', title: 'Video start failures, live vs on-demand', metric: 'vsf_rate', group_by: 'live' },
     ] },
-    { id: 'cdn', title: 'CDN edge', why: 'Per CDN and POP, as players see them.', panels: [
+    { id: 'cdn', kinds: ['cdn'], title: 'CDN edge', why: 'Per CDN and POP, as players see them.', panels: [
         { kind: 'edge', title: 'Edge cache miss rate by POP (top 10)', metric: 'edge_cache_miss_rate', group_by: 'pop', top: 10 },
         { kind: 'edge', title: 'Edge 5xx rate by CDN', metric: 'edge_5xx_rate', group_by: 'cdn' },
         { kind: 'edge', title: 'Edge time to first byte by POP (top 10)', metric: 'edge_ttfb_ms', group_by: 'pop', top: 10 },
@@ -36,20 +38,20 @@ export const BOARDS = [
         { kind: 'chart', title: 'Concurrent viewers rebuffering by POP (top 10)', metric: 'concurrent_rebuffering_share', group_by: 'pop', top: 10 },
         { kind: 'chart', title: 'Concurrent viewers by CDN', metric: 'concurrent_viewers', group_by: 'cdn' },
     ] },
-    { id: 'manifest', title: 'Manifest validity', why: 'Do live manifests parse, advance, and point at reachable segments on every CDN?', panels: [
+    { id: 'manifest', kinds: ['manifest'], title: 'Manifest validity', why: 'Do live manifests parse, advance, and point at reachable segments on every CDN?', panels: [
         { kind: 'probes' },
     ] },
-    { id: 'drm', title: 'DRM license', why: 'License failures stop playback before the first frame: start failures by key system.', panels: [
+    { id: 'drm', kinds: ['drm'], title: 'DRM license', why: 'License failures stop playback before the first frame: start failures by key system.', panels: [
         SCRAPE('DRM license', ['drm-license'], ['drm_license_requests_total', 'drm_license_latency_seconds']),
         { kind: 'chart', title: 'Video start failures by DRM', metric: 'vsf_rate', group_by: 'drm' },
         { kind: 'chart', title: 'Video start failures by DRM and device (top 10)', metric: 'vsf_rate', group_by: 'drm,device', top: 10 },
     ] },
-    { id: 'errors', title: 'Player error codes', why: 'Which errors players report, and which builds report them.', panels: [
+    { id: 'errors', kinds: ['player'], title: 'Player error codes', why: 'Which errors players report, and which builds report them.', panels: [
         { kind: 'errors' },
         { kind: 'chart', title: 'Video start failures by player', metric: 'vsf_rate', group_by: 'player' },
         { kind: 'chart', title: 'Video start failures by player version (top 10)', metric: 'vsf_rate', group_by: 'player,player_version', top: 10 },
     ] },
-    { id: 'isp-cdn', title: 'ISP/CDN correlation', why: 'A bad ISP shows across CDNs; a bad CDN across ISPs.', panels: [
+    { id: 'isp-cdn', kinds: ['network'], title: 'ISP/CDN correlation', why: 'A bad ISP shows across CDNs; a bad CDN across ISPs.', panels: [
         { kind: 'matrix', metric: 'rebuffer_ratio', rows: 'isp', cols: 'cdn' },
         { kind: 'matrix', metric: 'vsf_rate', rows: 'isp', cols: 'cdn' },
     ] },

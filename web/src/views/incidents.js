@@ -11,6 +11,7 @@ import { Async, Panel, Empty, ErrorBox, Sev, Tag, Loading } from '../ui.js';
 import { range, serverNow, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel } from '../fmt.js';
 import { describeSpec } from './now.js';
 import { MitigationPanel } from './mitigate.js';
+import { BOARDS } from './dashboards.js';
 
 export function IncidentsView({ q }) {
     const state = q.get('state') || 'open';
@@ -185,12 +186,14 @@ function Runbook({ inc }) {
     const link = (u, text) => (/^https?:\/\//i.test(u) ? html`<a href=${u} target="_blank" rel="noopener noreferrer">${text || u}</a>` : html`<span class="mono">${u}</span>`);
     const own = inc.runbook;
     const s = svc.data && (svc.data.service || svc.data);
+    const board = s && BOARDS.find(b => (b.kinds || []).includes(s.kind));
     return html`<div>
         ${own ? (typeof own === 'string' ? html`<p>Incident runbook: ${link(own)}</p>`
             : html`<pre class="mono">${JSON.stringify(own, null, 2)}</pre>`) : null}
         ${s ? html`<dl class="facts">
             <dt>service</dt><dd><a href=${'#/services?sel=' + encodeURIComponent(s.name)}>${s.name}</a> ${s.description ? html`<span class="dim">${s.description}</span>` : null}</dd>
             ${s.runbook ? html`<dt>runbook</dt><dd>${link(s.runbook)}</dd>` : null}
+            ${board ? html`<dt>dashboard</dt><dd><a class="board" href=${`#/dashboards?d=${board.id}`}>${board.title}</a> <span class="dim">${board.why}</span></dd>` : null}
             ${s.rollback_doc ? html`<dt>rollback</dt><dd>${link(s.rollback_doc)}</dd>` : null}
             <dt>escalation</dt><dd>${s.escalation_lead || '–'} · team ${s.team}${s.support ? ' · ' + s.support : ''}</dd></dl>`
             : !own ? html`<${Empty}>No runbook: the incident has no owning service in the catalog.</${Empty}>` : null}
