@@ -7,8 +7,9 @@
 # oncue's /metrics. Every panel and target uses a declared input, every template variable
 # reads label values.
 #
-# The simulator feeds both: six minutes of beacons and CDN log lines posted at once (so QoE
-# minutes are closed), then a real-time run whose exporters (the DRM license server, live
+# The simulator feeds both: the last three minutes of beacons and CDN log lines posted at once
+# (as much as ingest.allowed_lateness_s keeps; the minutes before the current one complete at
+# once), then a real-time run whose exporters (the DRM license server, live
 # packager and origin) the server scrapes with examples/scrape.yaml's rules, while its prober
 # polls a live HLS stream served by hls_live.py, one of whose two pathways is frozen. The
 # scenario fails PlayReady licenses, stalls the packager and makes the origin answer 503, so
@@ -85,10 +86,10 @@ start_server "$D" --modules builtin,auth,catalog,ingest,qoe,scrape,probe \
     --set scrape.file="$T_TMP/scrape.yaml" --set scrape.outbound_allow=127.0.0.1 \
     --set probe.file="$T_TMP/probes.yaml" --set probe.outbound_allow=127.0.0.1 || exit 1
 
-# Six closed minutes of beacons and CDN log lines, then the exporters in real time.
+# The last three minutes of beacons and CDN log lines, then the exporters in real time.
 now=$(date +%s)
 "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --scenario "$T_TMP/faults.yaml" --viewers 300 \
-    --speed 0 --start $((now - 420)) --duration 7m --edge-logs --seed 3 >/dev/null 2>"$T_TMP/backfill.log"
+    --speed 0 --start $((now - 180)) --duration 3m --edge-logs --seed 3 >/dev/null 2>"$T_TMP/backfill.log"
 t_check "the backfill posted" 0 $?
 "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --scenario "$T_TMP/faults.yaml" --viewers 100 \
     --speed 1 --exporters "127.0.0.1:$XPORT" >/dev/null 2>"$T_TMP/sim.log" &
