@@ -228,10 +228,11 @@ static void utf8_prefix(const char *s, size_t max, char *out, size_t n)
 
 static json_t *slack_body(const struct inc_msg *msg, const char *line)
 {
-    char head[4 * HEADER_MAX + 1], text[1200];
+    char head[4 * HEADER_MAX + 1], text[1200], fallback[1600];
     struct link links[3];
     struct fact facts[6];
     utf8_prefix(line + strlen("[oncue] "), HEADER_MAX, head, sizeof head);
+    slack_esc(line, fallback, sizeof fallback); /* the text fallback is mrkdwn too */
     json_t *blocks = json_array();
     json_array_append_new(blocks, json_pack("{s:s, s:{s:s, s:s}}", "type", "header", "text", "type",
                                             "plain_text", "text", head));
@@ -254,7 +255,7 @@ static json_t *slack_body(const struct inc_msg *msg, const char *line)
             json_array_append_new(el, slack_button(links[i].label, links[i].url));
         json_array_append_new(blocks, json_pack("{s:s, s:o}", "type", "actions", "elements", el));
     }
-    return json_pack("{s:s, s:o}", "text", line, "blocks", blocks);
+    return json_pack("{s:s, s:o}", "text", fallback, "blocks", blocks);
 }
 
 static json_t *teams_body(const struct inc_msg *msg, const char *line)

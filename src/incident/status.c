@@ -161,14 +161,15 @@ void inc_comp_id(const char *name, char *out, size_t n)
 
 json_t *inc_comp_json(const struct inc_comp *c, int pos, int64_t since)
 {
-    char id[16], ts[32];
+    char id[16], ts[32], created[32];
     inc_comp_id(c->name, id, sizeof id);
     inc_iso_time(c->changed ? c->changed : since, ts, sizeof ts);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", id,
-                     "name", c->name, "status",
-                     !c->worst && c->maintenance ? "under_maintenance" : comp_status[c->worst],
-                     "created_at", ts, "updated_at", ts, "position", pos, "description", "showcase",
-                     1, "group", 0, "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
+    inc_iso_time(c->changed && c->changed < since ? c->changed : since, created, sizeof created);
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:i, s:n, s:b, s:b, s:n, s:s, s:b}", "id", id, "name", c->name,
+        "status", !c->worst && c->maintenance ? "under_maintenance" : comp_status[c->worst],
+        "created_at", created, "updated_at", ts, "position", pos, "description", "showcase", 1,
+        "group", 0, "group_id", "page_id", "oncue", "only_show_if_degraded", 0);
 }
 
 /* The components as JSON. since: the time shown for a component no incident touched. */
@@ -315,7 +316,8 @@ static json_t *incident_json(struct incident_mgr *m, const struct incident *inc,
                      "oncue", "incident_updates", ups, "components", touched);
 }
 
-/* The page object; updated_at is the last change anything on it saw (now when none). */
+/* The page object; updated_at is the last change anything on it saw (the installation's first
+ * start when none). */
 static json_t *page_json(const char *base, int64_t updated)
 {
     char ts[32];
@@ -386,19 +388,22 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     json_t *maint = inc_maint_json(m, cs, base, now, which), *status;
     const char *indicator, *description;
     page_status(cs, &indicator, &description);
-    json_t *page = page_json(base, updated ? updated : now);
+    /* nothing changed yet: the page and its components date from the installation's first
+     * start, not from this request */
+    int64_t since = m->since_s > 0 && m->since_s <= now ? m->since_s : now;
+    json_t *page = page_json(base, updated ? updated : since);
     status = json_pack("{s:s, s:s}", "indicator", indicator, "description", description);
     switch (doc) {
     case STATUS_SUMMARY:
-        out =
-            json_pack("{s:o, s:o, s:O, s:O, s:O}", "page", page, "components", components(cs, now),
-                      "incidents", incs, "scheduled_maintenances", maint, "status", status);
+        out = json_pack("{s:o, s:o, s:O, s:O, s:O}", "page", page, "components",
+                        components(cs, since), "incidents", incs, "scheduled_maintenances", maint,
+                        "status", status);
         break;
     case STATUS_STATUS:
         out = json_pack("{s:o, s:O}", "page", page, "status", status);
         break;
     case STATUS_COMPONENTS:
-        out = json_pack("{s:o, s:o}", "page", page, "components", components(cs, now));
+        out = json_pack("{s:o, s:o}", "page", page, "components", components(cs, since));
         break;
     case STATUS_UPTIME:
         out = json_pack("{s:o, s:i, s:o}", "page", page, "days", INC_UPTIME_DAYS, "components",

@@ -268,8 +268,8 @@ static void render(struct oc_buf *b, void *arg)
           offsetof(struct probe_path, ttfb_s), 0);
     gauge(b, ps, "oncue_probe_segment_ttfb_seconds", "time to first byte of the last segment",
           offsetof(struct probe_path, seg_ttfb_s), 0);
-    gauge(b, ps, "oncue_probe_segment_throughput_bytes", "bytes per second of the last segment",
-          offsetof(struct probe_path, seg_bps), 0);
+    gauge(b, ps, "oncue_probe_segment_throughput_bytes_per_second",
+          "bytes per second of the last segment", offsetof(struct probe_path, seg_bps), 0);
     gauge(b, ps, "oncue_probe_live_latency_seconds",
           "now less the end of the newest segment by its program date time",
           offsetof(struct probe_path, latency_s), 1);

@@ -159,6 +159,7 @@ struct qoe_cube *qoe_cube_new(const struct qoe_cube_opts *opts, struct oc_clock 
         c->o.complete_after_s = c->o.allowed_lateness_s;
     c->mem_lo_s = INT64_MIN;
     c->serial = cube_new_serial();
+    c->errs = qoe_errtally_new();
     return c;
 }
 
@@ -181,6 +182,7 @@ void qoe_cube_destroy(struct qoe_cube *c)
     dict_leaves_free(&c->leaves);
     free(c->swept_vals);
     free(c->swept_leaves);
+    qoe_errtally_free(c->errs);
     pthread_rwlock_destroy(&c->rw);
     pthread_rwlock_destroy(&c->dict_rw);
     pthread_mutex_destroy(&c->mu);
@@ -344,6 +346,7 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f)
     c->st.leaves_folded += rc.leaves_folded;
     int64_t max_ts = c->max_ts_ms;
     pthread_mutex_unlock(&c->mu);
+    qoe_errtally_add(c->errs, f);
     if (ok)
         oc_clock_observe_ms(c->clock, max_ts);
     return ok;

@@ -254,6 +254,46 @@ const char *qoe_cube_value(struct qoe_cube *c, int d, uint32_t id);
 uint32_t qoe_cube_nvalues(struct qoe_cube *c, int d);
 /* The id of value s (n bytes) in dimension d: 0, or OC_ENOTFOUND. */
 int qoe_cube_value_id(struct qoe_cube *c, int d, const char *s, size_t n, uint32_t *out /* OUT */);
+/* Error codes (errors.c): failed starts and error events counted by error_code and leaf per
+ * minute of event time, the last QOE_ERR_MINUTES minutes, in memory only. */
+#define QOE_ERR_MINUTES    60  /* minutes kept */
+#define QOE_ERR_CODES      256 /* codes per minute; later new codes count under "other" */
+#define QOE_ERR_CODE_LEN   64  /* bytes of a code with its NUL: longer ones are cut */
+#define QOE_ERR_TOP_VALUES 3   /* values listed per code and dimension */
+
+/* One code's values of each dimension, by count (of its events that kept their leaf). */
+struct qoe_err_slices {
+    int nvalues[BEACON_NDIMS];       /* listed, at most QOE_ERR_TOP_VALUES */
+    uint32_t distinct[BEACON_NDIMS]; /* values the code came from in all */
+    char value[BEACON_NDIMS][QOE_ERR_TOP_VALUES][QOE_MAX_DIM_VALUE];
+    uint64_t value_n[BEACON_NDIMS][QOE_ERR_TOP_VALUES];
+};
+
+struct qoe_err_code {
+    char code[QOE_ERR_CODE_LEN]; /* printable ASCII; "unknown" when the event had none */
+    uint64_t fails;              /* failed starts */
+    uint64_t errors;             /* error events (after playback started) */
+    uint64_t unsliced;           /* of those, counted without their leaf (a minute's pair cap) */
+    uint32_t rank;               /* internal */
+    struct qoe_err_slices *sl;   /* owned */
+};
+
+struct qoe_err_answer {
+    struct qoe_err_code *codes; /* by events, most first; at most top */
+    size_t ncodes;
+    uint64_t events;  /* every failed start and error event in the range, all codes */
+    int minutes;      /* minutes of the range that had any */
+    uint64_t too_old; /* events ever dropped: older than the minutes kept */
+};
+
+/* The codes of the minutes in [from, to) (at most the last QOE_ERR_MINUTES), the top (> 0)
+ * most frequent with their slices. 0; free out with qoe_err_answer_free. Thread-safe. */
+int qoe_cube_errors(struct qoe_cube *c, int64_t from, int64_t to, int top,
+                    struct qoe_err_answer *out /* OUT */);
+void qoe_err_answer_free(struct qoe_err_answer *a);
+/* The code kept for error_code p (n bytes; p NULL or n 0: "unknown"). */
+void qoe_err_code_clean(const char *p, size_t n, char out[QOE_ERR_CODE_LEN]);
+
 /* The dimension named name (a beacon_dim_names entry), or -1. */
 int qoe_dim_parse(const char *name);
 /* The value absent dimensions get, and the one overflow values fold into (ids 0 and 1). */

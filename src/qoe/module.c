@@ -293,6 +293,72 @@ static void get_dimensions(struct http_req *req)
     free(text);
 }
 
+/* GET /v1/qoe/errors?from=&to=&top=: the players' error codes by count over [from, to)
+ * (default the last hour; only the last QOE_ERR_MINUTES minutes are kept), each with the top
+ * values of every dimension it came from (errors.c). */
+static void get_errors(struct http_req *req)
+{
+    struct qoe_cube *c = ((struct qoe_module_state *)req->state)->cube;
+    int64_t now = oc_clock_now_s(req->app->clock), to = (now / 60 + 1) * 60,
+            from = to - QOE_ERR_MINUTES * 60, top = 20;
+    const char *fq = http_query(req, "from"), *tq = http_query(req, "to");
+    const char *kq = http_query(req, "top");
+    char why[160];
+    if (fq && oc_time_param(fq, now, &from, why, sizeof why) != 0) {
+        http_problem(req, 422, "from: %s", why);
+        return;
+    }
+    if (tq && oc_time_param(tq, now, &to, why, sizeof why) != 0) {
+        http_problem(req, 422, "to: %s", why);
+        return;
+    }
+    if (to <= from) {
+        http_problem(req, 422, "to: must be after from");
+        return;
+    }
+    if (kq && (parse_int(kq, &top) != 0 || top < 1 || top > QOE_ERR_CODES)) {
+        http_problem(req, 422, "top: must be 1 to %d", QOE_ERR_CODES);
+        return;
+    }
+    struct qoe_err_answer a;
+    qoe_cube_errors(c, from, to, (int)top, &a);
+    json_t *codes = json_array();
+    for (size_t k = 0; k < a.ncodes; k++) {
+        const struct qoe_err_code *e = &a.codes[k];
+        uint64_t n = e->fails + e->errors, sliced = n - e->unsliced;
+        json_t *slices = json_array();
+        for (int d = 0; d < BEACON_NDIMS; d++) {
+            json_t *vals = json_array();
+            for (int j = 0; j < e->sl->nvalues[d]; j++)
+                json_array_append_new(
+                    vals, json_pack("{s:s,s:I,s:f}", "value", e->sl->value[d][j], "events",
+                                    (json_int_t)e->sl->value_n[d][j], "share",
+                                    sliced ? (double)e->sl->value_n[d][j] / (double)sliced : 0.0));
+            json_array_append_new(slices, json_pack("{s:s,s:I,s:o}", "dimension",
+                                                    beacon_dim_names[d], "distinct",
+                                                    (json_int_t)e->sl->distinct[d], "top", vals));
+        }
+        json_array_append_new(codes,
+                              json_pack("{s:s,s:I,s:I,s:I,s:f,s:I,s:o}", "code", e->code, "events",
+                                        (json_int_t)n, "start_failures", (json_int_t)e->fails,
+                                        "playback_errors", (json_int_t)e->errors, "share",
+                                        a.events ? (double)n / (double)a.events : 0.0, "unsliced",
+                                        (json_int_t)e->unsliced, "slices", slices));
+    }
+    json_t *o = json_pack("{s:I,s:I,s:i,s:I,s:I,s:o}", "from", (json_int_t)from, "to",
+                          (json_int_t)to, "minutes", a.minutes, "events", (json_int_t)a.events,
+                          "too_old", (json_int_t)a.too_old, "codes", codes);
+    qoe_err_answer_free(&a);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) {
+        http_problem(req, 500, "cannot serialize the error codes");
+        return;
+    }
+    http_reply(req, 200, "application/json", text, strlen(text));
+    free(text);
+}
+
 static void counter(struct oc_buf *b, const char *name, const char *help, double v)
 {
     oc_metrics_family(b, name, "counter", help);
@@ -546,6 +612,8 @@ static const struct http_route routes[] = {
      "a QoE metric over a range: metric, from, to, step, filter, group_by, top"},
     {"GET", "/v1/qoe/dimensions", get_dimensions, HTTP_VIEWER, 0,
      "the dimensions, their distinct counts and top values over the last hour"},
+    {"GET", "/v1/qoe/errors", get_errors, HTTP_VIEWER, 0,
+     "the players' error codes by count over the last hour, each with the values it came from"},
     {"GET", "/api/v1/query", qoe_prom_query, HTTP_VIEWER, 0,
      "Prometheus API: a PromQL-subset query at one time (docs/internals/promql.md)"},
     {"POST", "/api/v1/query", qoe_prom_query, HTTP_VIEWER, PROM_MAX_BODY,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 struct open_minute;
+struct qoe_fold;
 struct qoe_minute;
 struct store;
 
@@ -62,7 +63,14 @@ struct qoe_cube {
     uint64_t pend_dropped;               /* minutes dropped because the queue was full */
     uint32_t saved_values[BEACON_NDIMS]; /* values already in the store, per dimension */
     uint32_t saved_leaves;               /* leaves already in the store */
+    struct qoe_errtally *errs;           /* error codes (errors.c); its own lock */
 };
+
+/* The error code tally (errors.c). */
+struct qoe_errtally *qoe_errtally_new(void);
+void qoe_errtally_free(struct qoe_errtally *t);
+/* Counts the failed starts and error events of f the cube accepted (after qoe_cube_add). */
+void qoe_errtally_add(struct qoe_errtally *t, const struct qoe_fold *f);
 
 /* A closed minute encoded for the store. */
 struct pend_minute {

@@ -253,7 +253,8 @@ void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_c
     for (size_t i = 0; i < b->n; i++) {
         const struct beacon_event *e = &b->ev[i];
         b->leaf[i] = 0, b->sh[i] = 0;
-        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE)
+        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE &&
+            e->type != BEACON_ERROR) /* error events: their leaf slices the error codes */
             continue;
         if (e->ts_ms < closed_ms)
             continue;

@@ -16,7 +16,7 @@
 #include <strings.h>
 
 static const char *const top_keys[] = {"apiVersion", "kind", "metadata", "spec", NULL};
-static const char *const meta_keys[] = {"name", "displayName", NULL};
+static const char *const meta_keys[] = {"name", "displayName", "labels", "annotations", NULL};
 static const char *const spec_keys[] = {"service",    "description",     "indicator", "objective",
                                         "timeWindow", "budgetingMethod", NULL};
 static const char *const ind_keys[] = {"metric", "filter", NULL};

@@ -165,6 +165,8 @@ struct slo_yaml {
     yaml_parser_t parser;
     yaml_document_t doc;
     int parser_ok, loaded; /* what must be freed */
+    yaml_node_t *seq;      /* a document that is a list of objects: its items come one by one */
+    int seq_i;             /* the next item of seq */
     const char *name;      /* file name for messages */
     char *err;             /* message buffer (borrowed) */
     size_t errlen;
@@ -172,7 +174,9 @@ struct slo_yaml {
 /* Starts reading a YAML stream (text borrowed until slo_yaml_free). 0 or OC_ETOOBIG. */
 int slo_yaml_open(struct slo_yaml *y, const char *name, const char *text, size_t n, char *err,
                   size_t errlen);
-/* Loads the next document: 1 with its root, 0 at the end, OC_EINVAL on a syntax error. */
+/* Loads the next document: 1 with its root, 0 at the end, OC_EINVAL on a syntax error. A
+ * document that is a list of objects with an apiVersion (as the OpenSLO SDK writes several
+ * objects in one document) gives each item as a root of its own. */
 int slo_yaml_next(struct slo_yaml *y, yaml_node_t **root /* OUT */);
 void slo_yaml_free(struct slo_yaml *y);
 /* Writes "NAME:LINE: message" for node (line 0 when NULL) and returns OC_EINVAL. */

@@ -33,8 +33,26 @@ int slo_yaml_open(struct slo_yaml *y, const char *name, const char *text, size_t
     return 0;
 }
 
+/* Whether root is a list of mappings that each have an apiVersion. */
+static int object_list(struct slo_yaml *y, yaml_node_t *root)
+{
+    if (!root || root->type != YAML_SEQUENCE_NODE || slo_yaml_len(root) == 0)
+        return 0;
+    for (int i = 0; i < slo_yaml_len(root); i++) {
+        yaml_node_t *it = slo_yaml_item(y, root, i);
+        if (!it || it->type != YAML_MAPPING_NODE || !slo_yaml_get(y, it, "apiVersion"))
+            return 0;
+    }
+    return 1;
+}
+
 int slo_yaml_next(struct slo_yaml *y, yaml_node_t **root)
 {
+    if (y->seq && y->seq_i < slo_yaml_len(y->seq)) {
+        *root = slo_yaml_item(y, y->seq, y->seq_i++);
+        return 1;
+    }
+    y->seq = NULL;
     if (y->loaded)
         yaml_document_delete(&y->doc);
     y->loaded = 0;
@@ -47,6 +65,11 @@ int slo_yaml_next(struct slo_yaml *y, yaml_node_t **root)
     }
     y->loaded = 1;
     *root = yaml_document_get_root_node(&y->doc);
+    if (object_list(y, *root)) {
+        y->seq = *root;
+        y->seq_i = 1;
+        *root = slo_yaml_item(y, y->seq, 0);
+    }
     return *root ? 1 : 0;
 }
 

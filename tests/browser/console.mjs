@@ -10,7 +10,8 @@
 //   - a viewer-role session sees no enabled mitigation button and the server refuses its
 //     mitigation POST with 403;
 //   - a cross-site form POST from another origin carrying the session cookie changes nothing;
-//   - every view renders with no console error and no failed API call.
+//   - every view renders with no console error and no failed API call;
+//   - the player error codes view lists what GET /v1/qoe/errors counts, and a code's slices.
 //
 // Environment: ONCUE_BIN, ONCUE_SERVER (running, --clock replay, every module, the shipped
 // steering policy), RESPONDER_TOKEN, VIEWER_TOKEN, INGEST_TOKEN, WORK.
@@ -224,7 +225,7 @@ try {
   const views = [['now', '#/now'], ['explore', '#/explore?metric=rebuffer_ratio&group_by=cdn'],
     ['dashboards', '#/dashboards'], ['incidents', '#/incidents'],
     ['incident', `#/incidents/${id}`], ['services', '#/services'], ['alerts', '#/alerts'],
-    ['tickets', '#/tickets'], ['search', '#/search']];
+    ['tickets', '#/tickets'], ['search', '#/search'], ['errors', '#/errors']];
   for (const [view, hash] of views) {
     const p = await ctx.newPage();
     watch(p, view);
@@ -258,6 +259,50 @@ try {
     const one = await p.$$eval('[data-hit]', (els) => els.map((e) => e.dataset.hit).join(','));
     check('the genre facet narrows to Rocky II', one === 'r1', one);
     check('the facet is in the URL', p.url().includes('genre=sport'), p.url());
+    await p.close();
+  }
+
+  // 8. Player error codes: five failed starts of smart TVs on PlayReady with a code of their
+  // own, posted at the server's now, are counted by GET /v1/qoe/errors; the view lists every
+  // code the API lists, this one with 5 events and where it concentrates; its row opens each
+  // dimension's top values and puts the code in the URL.
+  {
+    const now = (await api('/v1/session')).body.now_ms;
+    const lines = [0, 1, 2, 3, 4].map((i) => JSON.stringify({
+      ts: now, type: 'start', outcome: 'failure', session: `console-err-${i}`,
+      error_code: 'CONSOLE_TEST_DRM', device: 'smart_tv', drm: 'playready', region: 'EMEA',
+    })).join('\n');
+    const post = await api('/v1/events', {
+      method: 'POST', body: lines,
+      headers: { Authorization: `Bearer ${INGEST}`, 'Content-Type': 'application/x-ndjson' },
+    });
+    check('five failed starts with a code are accepted', post.status === 200 && post.body.accepted === 5,
+      JSON.stringify(post.body));
+    const errs = (await api('/v1/qoe/errors?top=50')).body;
+    const mine = (errs.codes || []).find((c) => c.code === 'CONSOLE_TEST_DRM');
+    check('GET /v1/qoe/errors counts them', !!mine && mine.events === 5 && mine.start_failures === 5,
+      JSON.stringify(mine));
+    const p = await ctx.newPage();
+    watch(p, 'errors');
+    await p.goto(`${BASE}/#/errors`);
+    await p.waitForSelector('tr[data-code="CONSOLE_TEST_DRM"]', { timeout: 15000 }).catch(() => null);
+    const shown = await p.$$eval('tr[data-code]', (els) => els.map((e) => e.dataset.code));
+    const missing = (errs.codes || []).map((c) => c.code).filter((c) => !shown.includes(c));
+    check('the view lists every code the API lists', shown.length >= 2 && missing.length === 0,
+      `shown ${shown.join(',')}; missing ${missing.join(',')}`);
+    const ev = await p.$eval('tr[data-code="CONSOLE_TEST_DRM"] [data-events]', (e) => e.textContent)
+      .catch(() => null);
+    check('its row says 5 events', ev === '5', ev);
+    const where = await p.$$eval('tr[data-code="CONSOLE_TEST_DRM"] [data-where]',
+      (els) => els.map((e) => e.dataset.where).sort().join(','));
+    check('its row names where it concentrates', where === 'device=smart_tv,drm=playready,region=EMEA', where);
+    await p.click('tr[data-code="CONSOLE_TEST_DRM"]').catch(() => null);
+    const slice = await p.waitForSelector('[data-slices="CONSOLE_TEST_DRM"] [data-slice="device=smart_tv"]',
+      { timeout: 10000 }).then((e) => e.textContent()).catch(() => null);
+    check('its row opens every dimension: smart_tv, 5 events, 100%',
+      !!slice && /smart_tv\s+5 · 100%/.test(slice.trim()), slice);
+    check('the code is in the URL', p.url().includes('code=CONSOLE_TEST_DRM'), p.url());
+    await p.screenshot({ path: path.join(WORK, 'view-errors-code.png') });
     await p.close();
   }
 } catch (e) {

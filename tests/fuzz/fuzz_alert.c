@@ -1,7 +1,8 @@
 /*
  * fuzz_alert.c - fuzzes the parsers of alert/: the Alertmanager webhook translation
  * (untrusted HTTP bodies), on inputs starting with "rules:" the rule loader, and on inputs
- * starting with "apiVersion:" the OpenSLO reader with the rules its alert policies make.
+ * starting with "apiVersion:" (or "- apiVersion:", a list of objects) the OpenSLO reader with
+ * the rules its alert policies make.
  *
  * Besides not crashing: a translated webhook gives at most ALERT_MAX_AM events, each with
  * topic alert.fired or alert.resolved and an alert_id starting with "am/"; a failed rule
@@ -74,7 +75,8 @@ static void openslo(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size >= 11 && memcmp(data, "apiVersion:", 11) == 0)
+    if ((size >= 11 && memcmp(data, "apiVersion:", 11) == 0) ||
+        (size >= 13 && memcmp(data, "- apiVersion:", 13) == 0))
         openslo(data, size);
     else if (size >= 6 && memcmp(data, "rules:", 6) == 0)
         rules(data, size);

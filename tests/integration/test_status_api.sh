@@ -21,6 +21,14 @@ t_check "public names only: no service name of the catalog" 0 \
 t_contains "a catalog public_name" '"Video streaming"' "$(get components.json | jq -c '[.components[].name]')"
 t_contains "a name from the kind" '"Sign-in"' "$(get components.json | jq -c '[.components[].name]')"
 IDS1=$(get components.json | jq -c '[.components[] | [.name, .id]]')
+# before any incident: the page and its components date from the first start, not the request
+T1=$(get summary.json | jq -c '[.page.updated_at, ([.components[] | .created_at, .updated_at] | unique)]')
+t_check "before any incident, one time for the page and its components" 1 \
+    "$(jq '.[1] | length' <<<"$T1")"
+sleep 1.1
+t_check "and it is not the request's time" "$T1" \
+    "$(get summary.json | jq -c '[.page.updated_at, ([.components[] | .created_at, .updated_at] | unique)]')"
+t_check "it is the first start" "$(jq -r '.[0]' <<<"$T1")" "$(jq -r '.[1][0]' <<<"$T1")"
 for p in status.json incidents.json incidents/unresolved.json scheduled-maintenances.json \
     scheduled-maintenances/upcoming.json scheduled-maintenances/active.json; do
     t_check "GET /api/v2/$p" 200 "$(status GET "/api/v2/$p")"

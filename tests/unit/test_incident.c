@@ -8,6 +8,7 @@
 #include "t.h"
 #include "catalog/catalog.h"
 #include "incident/incident.h"
+#include "incident/incident_int.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -1297,6 +1298,30 @@ static void test_public_name_regions(void)
     fx_close(&f);
 }
 
+/* Slack reads the text fallback as mrkdwn, like the blocks: &, < and > are escaped there
+ * too; the header is plain text and keeps them. */
+static void test_slack_escapes_fallback(void)
+{
+    struct inc_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.topic = "incident.opened";
+    json_t *p = json_pack("{s:s}", "incident_id", "INC-7");
+    msg.payload = p;
+    msg.found = 1;
+    snprintf(msg.id, sizeof msg.id, "INC-7");
+    snprintf(msg.severity, sizeof msg.severity, "SEV2");
+    snprintf(msg.title, sizeof msg.title, "vsf_rate > 5%% & <b>");
+    json_t *b = inc_msg_body("slack", &msg, 1772480000);
+    T_TRUE(b != NULL);
+    const char *text = json_string_value(json_object_get(b, "text"));
+    T_TRUE(text && strstr(text, "vsf_rate &gt; 5% &amp; &lt;b&gt;") != NULL);
+    const char *head = json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(b, "blocks"), 0), "text"), "text"));
+    T_TRUE(head && strstr(head, "vsf_rate > 5% & <b>") != NULL);
+    json_decref(b);
+    json_decref(p);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_grid_table),
     T_CASE(test_publish_gate),
@@ -1323,6 +1348,7 @@ static const struct t_case cases[] = {
     T_CASE(test_review_markdown),
     T_CASE(test_merge_by_cause),
     T_CASE(test_public_name_regions),
+    T_CASE(test_slack_escapes_fallback),
     {0},
 };
 

@@ -1291,6 +1291,110 @@ static void test_history_rollup_into_memory(void)
     remove_store_dir(dir);
 }
 
+/* One failed start (error 0) or error event (error 1) with code (NULL: none) at t_s. */
+static size_t failure(struct qoe_cube *c, int64_t t_s, int error, const char *code,
+                      const char *device, const char *drm)
+{
+    struct beacon_event e;
+    memset(&e, 0, sizeof e);
+    e.ts_ms = t_s * 1000;
+    e.type = error ? BEACON_ERROR : BEACON_START;
+    e.outcome = error ? BEACON_OUTCOME_NONE : BEACON_FAILURE;
+    e.session = (struct beacon_str){"s1", 2};
+    e.dims[BEACON_DEVICE] = (struct beacon_str){device, (uint32_t)strlen(device)};
+    e.dims[BEACON_DRM] = (struct beacon_str){drm, (uint32_t)strlen(drm)};
+    if (code)
+        e.error_code = (struct beacon_str){code, (uint32_t)strlen(code)};
+    return qoe_cube_add_event(c, &e);
+}
+
+/* The error codes: counted per code with their kind, sliced by the leaves' values; no code is
+ * "unknown"; bytes outside printable ASCII become '?', long codes are cut; a successful start
+ * counts for nothing; past QOE_ERR_CODES codes in a minute, "other"; a range outside the
+ * minutes kept answers nothing; an event older than the minutes kept is counted as too old. */
+static void test_error_codes(void)
+{
+    struct oc_clock clk;
+    struct qoe_cube_opts o;
+    struct qoe_err_answer a;
+    char code[QOE_ERR_CODE_LEN];
+    qoe_cube_opts_default(&o);
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
+    for (int i = 0; i < 3; i++)
+        T_EQ_INT(failure(c, T0 + i, 0, "DRM_LICENSE_FAILED", "smart_tv", "playready"), 1);
+    T_EQ_INT(failure(c, T0 + 61, 0, "DRM_LICENSE_FAILED", "roku", "playready"), 1);
+    T_EQ_INT(failure(c, T0 + 62, 1, "PLAYER_CRASH", "web", "widevine"), 1);
+    T_EQ_INT(failure(c, T0 + 63, 1, "PLAYER_CRASH", "web", "fairplay"), 1);
+    T_EQ_INT(failure(c, T0 + 64, 0, NULL, "web", "widevine"), 1);
+    T_EQ_INT(start_title(c, T0 + 65, "t"), 1);
+    T_EQ_INT(qoe_cube_errors(c, T0, T0 + 120, 10, &a), 0);
+    T_EQ_INT(a.events, 7);
+    T_EQ_INT(a.minutes, 2);
+    T_EQ_INT(a.ncodes, 3);
+    T_EQ_STR(a.codes[0].code, "DRM_LICENSE_FAILED");
+    T_EQ_INT(a.codes[0].fails, 4);
+    T_EQ_INT(a.codes[0].errors, 0);
+    T_EQ_INT(a.codes[0].sl->nvalues[BEACON_DEVICE], 2);
+    T_EQ_STR(a.codes[0].sl->value[BEACON_DEVICE][0], "smart_tv");
+    T_EQ_INT(a.codes[0].sl->value_n[BEACON_DEVICE][0], 3);
+    T_EQ_STR(a.codes[0].sl->value[BEACON_DEVICE][1], "roku");
+    T_EQ_INT(a.codes[0].sl->distinct[BEACON_DRM], 1);
+    T_EQ_STR(a.codes[0].sl->value[BEACON_DRM][0], "playready");
+    T_EQ_INT(a.codes[0].sl->value_n[BEACON_DRM][0], 4);
+    T_EQ_STR(a.codes[0].sl->value[BEACON_REGION][0], "unknown");
+    T_EQ_STR(a.codes[1].code, "PLAYER_CRASH");
+    T_EQ_INT(a.codes[1].errors, 2);
+    T_EQ_INT(a.codes[1].sl->distinct[BEACON_DRM], 2);
+    T_EQ_STR(a.codes[2].code, "unknown");
+    T_EQ_INT(a.codes[2].fails, 1);
+    qoe_err_answer_free(&a);
+    T_EQ_INT(qoe_cube_errors(c, T0 + 60, T0 + 120, 1, &a), 0); /* the second minute, top 1 */
+    T_EQ_INT(a.events, 4);
+    T_EQ_INT(a.ncodes, 1);
+    T_EQ_STR(a.codes[0].code, "PLAYER_CRASH");
+    qoe_err_answer_free(&a);
+    T_EQ_INT(qoe_cube_errors(c, T0 + 3600, T0 + 7200, 10, &a), 0);
+    T_EQ_INT(a.events, 0);
+    T_EQ_INT(a.ncodes, 0);
+    qoe_err_answer_free(&a);
+
+    qoe_err_code_clean("a\x01"
+                       "b\xc3\xa9",
+                       5, code);
+    T_EQ_STR(code, "a?b??");
+    qoe_err_code_clean(NULL, 0, code);
+    T_EQ_STR(code, "unknown");
+    char long_code[200];
+    memset(long_code, 'X', sizeof long_code - 1);
+    long_code[sizeof long_code - 1] = 0;
+    qoe_err_code_clean(long_code, strlen(long_code), code);
+    T_EQ_INT(strlen(code), QOE_ERR_CODE_LEN - 1);
+
+    /* a minute with 300 codes: 255 of them and "other" */
+    oc_clock_set_ms(&clk, (T0 + 600) * 1000);
+    for (int i = 0; i < 300; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "E%03d", i);
+        T_EQ_INT(failure(c, T0 + 600, 0, name, "web", "widevine"), 1);
+    }
+    T_EQ_INT(qoe_cube_errors(c, T0 + 600, T0 + 660, QOE_ERR_CODES, &a), 0);
+    T_EQ_INT(a.events, 300);
+    T_EQ_INT(a.ncodes, QOE_ERR_CODES);
+    T_EQ_STR(a.codes[0].code, "other");
+    T_EQ_INT(a.codes[0].fails, 300 - (QOE_ERR_CODES - 1));
+    qoe_err_answer_free(&a);
+
+    /* two hours later the first minutes' slots are reused; an event of then is too old */
+    oc_clock_set_ms(&clk, (T0 + 7200) * 1000);
+    T_EQ_INT(failure(c, T0 + 7200, 0, "LATE", "web", "widevine"), 1);
+    T_EQ_INT(qoe_cube_errors(c, T0 + 7140, T0 + 7260, 10, &a), 0);
+    T_EQ_INT(a.events, 1);
+    T_EQ_INT(a.too_old, 0);
+    qoe_err_answer_free(&a);
+    qoe_cube_destroy(c);
+}
+
 /* clang-format off */
 static const struct t_case cases[] = {
     T_CASE(test_formulas_every_slice),
@@ -1300,6 +1404,7 @@ static const struct t_case cases[] = {
     T_CASE(test_replay_equals_realtime),
     T_CASE(test_cap_folds_into_other),
     T_CASE(test_sweep_ages_values_out),
+    T_CASE(test_error_codes),
     T_CASE(test_history_rollups_and_restart),
     T_CASE(test_history_legacy_rollup),
     T_CASE(test_history_rollup_into_memory),

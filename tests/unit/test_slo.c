@@ -220,6 +220,46 @@ static void test_openslo_v1_refs(void)
     slo_set_destroy(s);
 }
 
+/* Several objects in one document, as a list (how the specification's examples and its SDK
+ * write them), with metadata labels and annotations: each item is read as a document. */
+static void test_openslo_v1_object_list(void)
+{
+    static const char y[] =
+        "- apiVersion: openslo/v1\n  kind: Service\n  metadata:\n    labels:\n"
+        "      env: [prod]\n    name: playback\n  spec:\n    description: Video playback\n"
+        "- apiVersion: openslo/v1\n  kind: SLO\n  metadata:\n    name: vsf\n"
+        "    displayName: Videos start\n    labels:\n      team: [team-a, team-b]\n"
+        "    annotations:\n      openslo.com/service-folder: ./my/directory\n  spec:\n"
+        "    service: playback\n    indicatorRef: vsf-sli\n"
+        "    timeWindow:\n      - {duration: 7d, isRolling: true}\n"
+        "    budgetingMethod: Timeslices\n    objectives:\n      - {op: lt, value: 0.02, "
+        "target: 0.99}\n"
+        "- apiVersion: openslo/v1\n  kind: SLI\n  metadata: {name: vsf-sli}\n  spec:\n"
+        "    thresholdMetric:\n      metricSource:\n        type: oncue\n"
+        "        spec: {metric: vsf_rate}\n";
+    struct slo_set *s = NULL;
+    char err[256] = "";
+    T_EQ_INT(slo_set_parse("list.yaml", y, strlen(y), &s, err, sizeof(err)), 0);
+    T_EQ_STR(err, "");
+    T_EQ_INT(s ? s->n : -1, 1);
+    const struct slo *x = s ? slo_find(s, "vsf") : NULL;
+    T_TRUE(x && x->metric == QOE_VSF_RATE);
+    slo_set_destroy(s);
+    /* the specification's own SLO example: a Prometheus ratio, refused at its line */
+    static const char spec[] =
+        "- apiVersion: openslo/v1\n  kind: SLO\n  metadata:\n    name: web-availability\n"
+        "    labels:\n      env:\n        - prod\n  spec:\n    service: web\n"
+        "    indicator:\n      metadata:\n        name: web-successful-requests-ratio\n"
+        "      spec:\n        ratioMetric:\n          counter: true\n          good:\n"
+        "            metricSource:\n              type: Prometheus\n"
+        "              spec:\n                query: sum(http_requests)\n";
+    s = NULL;
+    T_EQ_INT(slo_set_parse("slos.yaml", spec, strlen(spec), &s, err, sizeof(err)), OC_EINVAL);
+    T_EQ_STR(err, "slos.yaml:17: ratioMetric.good: unsupported (oncue's ratio metrics are "
+                  "precomputed: use raw with rawType failure)");
+    slo_set_destroy(s);
+}
+
 /* Shapes of the OpenSLO specification oncue cannot measure: refused, naming the field. */
 static void test_openslo_v1_unsupported(void)
 {
@@ -302,10 +342,15 @@ static void test_durations(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_defaults),        T_CASE(test_parse),
-    T_CASE(test_errors),          T_CASE(test_openslo_v1_same_slos),
-    T_CASE(test_openslo_v1_refs), T_CASE(test_openslo_v1_unsupported),
-    T_CASE(test_durations),       {0},
+    T_CASE(test_defaults),
+    T_CASE(test_parse),
+    T_CASE(test_errors),
+    T_CASE(test_openslo_v1_same_slos),
+    T_CASE(test_openslo_v1_refs),
+    T_CASE(test_openslo_v1_unsupported),
+    T_CASE(test_durations),
+    T_CASE(test_openslo_v1_object_list),
+    {0},
 };
 
 T_MAIN(cases)

@@ -20,9 +20,10 @@ import { AlertsView } from './views/alerts.js';
 import { BillingView } from './views/billing.js';
 import { TicketsView } from './views/tickets.js';
 import { SearchView } from './views/search.js';
+import { ErrorsView } from './views/errors.js';
 
 const NAV = [
-    ['now', 'Now'], ['explore', 'QoE explorer'], ['dashboards', 'Dashboards'],
+    ['now', 'Now'], ['explore', 'QoE explorer'], ['errors', 'Player errors'], ['dashboards', 'Dashboards'],
     ['incidents', 'Incidents'], ['services', 'Service map'], ['alerts', 'Alerts & SLOs'],
     ['billing', 'Billing'],
     ['tickets', 'Support'],
@@ -62,6 +63,7 @@ function View({ route, session }) {
     switch (section || 'now') {
     case 'now': return html`<${NowView} q=${route.q} session=${session} />`;
     case 'explore': return html`<${ExploreView} q=${route.q} />`;
+    case 'errors': return html`<${ErrorsView} q=${route.q} />`;
     case 'dashboards': return html`<${DashboardsView} q=${route.q} />`;
     case 'incidents': return id ? html`<${IncidentView} id=${id} q=${route.q} session=${session} />` : html`<${IncidentsView} q=${route.q} />`;
     case 'services': return html`<${ServicesView} q=${route.q} />`;
