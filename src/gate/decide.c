@@ -21,7 +21,6 @@
 #include "incident/incident.h"
 #include "rca/rca.h"
 #include "slo/slo.h"
-#include "steer/steer.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -245,9 +244,9 @@ static int kind_allowed(const char *list, const char *kind)
 
 /* The id of an active mitigation the gate applied with the same arguments as req (without
  * its reason), or 0: a canary asked again does not apply its mitigation twice. */
-static int64_t active_same(struct steer *st, const json_t *req)
+static int64_t active_same(const struct gate_host *h, struct oc_app *app, const json_t *req)
 {
-    json_t *all = steer_mitigations(st), *m, *a = json_deep_copy(req);
+    json_t *all = h->mitigations(app), *m, *a = json_deep_copy(req);
     size_t i;
     int64_t id = 0;
     json_object_del(a, "reason");
@@ -279,14 +278,14 @@ static json_t *mitigate(struct gate_mod *g, const char *service, const struct ga
                          "gate.auto_mitigate does not allow this kind: run it with oncue mitigate");
     if (r->dry_run)
         return json_pack("{s:s, s:b, s:s}", "kind", kind, "applied", 0, "reason", "dry run");
-    struct steer *st = steer_of(g->app);
-    if (!st)
+    const struct gate_host *h = oc_app_find(g->app, GATE_PROVIDES_HOST);
+    if (!h)
         return json_pack("{s:s, s:b, s:s}", "kind", kind, "applied", 0, "reason",
-                         "the steer module is not running");
+                         "no mitigation host: mitigations cannot be applied here");
     req = json_deep_copy(r->on_fail);
     if (strcmp(kind, "rollback") == 0 && !json_object_get(req, "service"))
         json_object_set_new(req, "service", json_string(service));
-    int64_t active = active_same(st, req);
+    int64_t active = active_same(h, g->app, req);
     if (active) {
         json_decref(req);
         return json_pack("{s:s, s:b, s:s, s:I}", "kind", kind, "applied", 0, "reason",
@@ -295,7 +294,7 @@ static json_t *mitigate(struct gate_mod *g, const char *service, const struct ga
     }
     if (!json_object_get(req, "reason"))
         json_object_set_new(req, "reason", json_string("the canary failed its release gate"));
-    int rc = steer_mitigate(st, req, "gate", 0, &rec, err, sizeof err);
+    int rc = h->mitigate(g->app, req, "gate", &rec, err, sizeof err);
     json_decref(req);
     if (rc) {
         oc_log(OC_LOG_WARN, "gate %s: the %s mitigation failed: %s", service, kind, err);

@@ -77,6 +77,19 @@ struct gate_test {
  * fractional: ratios times volumes). Fills out; pure. */
 void gate_ztest(double x1, double n1, double x2, double n2, struct gate_test *out /* OUT */);
 
+/* What the host (src/oncue/) binds for the gate: applying a mitigation and listing them, which
+ * the gate reaches only through it (steering sits beside the gate, not under it). The builtin
+ * module provides it under GATE_PROVIDES_HOST; without it a failed canary applies nothing. */
+struct gate_host {
+    /* Applies mitigation req (borrowed) as actor: 0 and *rec (its record, caller owns), or an
+     * oc_err with a reason in err. */
+    int (*mitigate)(struct oc_app *app, const json_t *req, const char *actor,
+                    json_t **rec /* OUT */, char *err, size_t errlen);
+    /* Every mitigation, active and reverted (new reference), or NULL without steering. */
+    json_t *(*mitigations)(struct oc_app *app);
+};
+#define GATE_PROVIDES_HOST "gate.host"
+
 /* `oncue gate SERVICE [--canary SLICE --baseline SLICE] ...` over a running server. */
 int gate_cli_main(int argc, char **argv);
 /* Its options (--help and docs/cli.md), ending in {0}. */
