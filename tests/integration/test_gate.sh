@@ -5,8 +5,8 @@
 # 2.19.1 answers no-go naming the metric and its significance; its on_fail rollback and flag
 # run because gate.auto_mitigate allows them (once, not again on the next ask); a healthy
 # build (2.18.7) gets a go; the decisions are recorded as changes that change correlation
-# ranks. Once the players read the flag the same canary gets a go. A freeze answers no-go
-# until deleted. Bad input: problem+json naming the field, with did-you-mean. `oncue gate`
+# ranks. Once the players read the flag the same canary gets a go. A spent error budget, a
+# freeze (until deleted) and an open incident upstream answer no-go. Bad input: problem+json naming the field, with did-you-mean. `oncue gate`
 # prints the decision and exits 0 on go, 3 on no-go.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
@@ -17,9 +17,39 @@ T0=1772479800 # 2026-03-02 19:30 UTC, the scenario's begin
 cat > "$T_TMP/policy.json" <<'JSON'
 {"ttl": 10, "pathways": ["primary", "secondary"]}
 JSON
+# One SLO, of player-web (which player-mobile does not depend on), over the bad build's slice.
+cat > "$T_TMP/slos.yaml" <<'YAML'
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: exo-2190-stalls
+spec:
+  service: player-web
+  description: the bad build's viewers rarely stall
+  indicator:
+    metadata:
+      name: exo-2190-stalls
+    spec:
+      thresholdMetric:
+        metricSource:
+          type: oncue
+          spec:
+            metric: rebuffering_share
+            filter: {player_version: 2.19.0}
+  timeWindow:
+    - duration: 1d
+      isRolling: true
+  budgetingMethod: Timeslices
+  objectives:
+    - displayName: few stalls
+      op: lt
+      value: 0.05
+      target: 0.99
+YAML
 start_server "$D" --clock replay \
     --modules builtin,auth,catalog,steer,ingest,qoe,slo,incident,rca,gate \
-    --set steer.policy_file="$T_TMP/policy.json" --set gate.auto_mitigate=rollback,flag || exit 1
+    --set steer.policy_file="$T_TMP/policy.json" --set slo.file="$T_TMP/slos.yaml" \
+    --set gate.auto_mitigate=rollback,flag || exit 1
 
 sim() { # START DURATION LOG
     "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --speed 0 --steer --viewers 8000 \
@@ -103,6 +133,12 @@ gate player-mobile "{$BAD}" > /dev/null
 t_check "after the flag: the canary gets a go" "go $((T0 + 480)) $((T0 + 660))" \
     "$(body | jq -r '"\(.decision) \(.checks[] | select(.name == "canary") | "\(.canary.from) \(.canary.to)")"')"
 
+# An SLO of the service with its budget spent: no-go naming it.
+gate player-web '{}' > /dev/null
+t_check "spent error budget: no-go" no-go "$(body | jq -r .decision)"
+t_contains "... naming the SLO" "error_budget: SLO exo-2190-stalls (player-web) has -" \
+    "$(body | jq -r '.reasons[0]')"
+
 # 3. A freeze on every service: no-go until it is deleted.
 t_check "freeze: 201" 201 "$(status POST /v1/freezes -H "Authorization: Bearer $RSP" \
     -d '{"service": "*", "to": "now+2h", "reason": "holiday freeze"}')"
@@ -145,4 +181,17 @@ t_check "oncue gate: unknown service exits 1" 1 $?
 t_contains "... saying why" "HTTP 422: service: 'nope' is not in the catalog" "$(cat "$T_TMP/cli.err")"
 t_check "oncue gate: --canary without --baseline exits 2" 2 \
     "$("$ONCUE_BIN" gate x --canary device=tv 2>/dev/null; echo $?)"
+
+# 6. An open incident on what the service depends on (the secondary CDN): no-go naming it.
+t_check "incident declared" 201 "$(status POST /v1/incidents -H "Authorization: Bearer $RSP" \
+    -d '{"alert_id": "manual/cdn-b", "rule": "manual", "metric": "rebuffer_ratio",
+         "slice": {"cdn": "secondary"}, "summary": "secondary CDN stalls"}')"
+inc=$(body | jq -r .incident_id)
+t_check "... on cdn-secondary" cdn-secondary "$(body | jq -r .service)"
+gate player-mobile '{"dry_run": true}' > /dev/null
+t_check "open incident upstream: no-go naming it" \
+    "incidents: open incident $inc ($(body | jq -r '.checks[1].incidents[0].severity')) on cdn-secondary, which player-mobile depends on" \
+    "$(body | jq -r '.reasons[0]')"
+gate packager '{"dry_run": true}' > /dev/null
+t_check "a service that does not depend on it: go" go "$(body | jq -r .decision)"
 t_done
