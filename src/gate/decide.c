@@ -67,7 +67,11 @@ static int listed(const json_t *a, const char *name)
 {
     size_t i;
     const json_t *v;
-    json_array_foreach(a, i, v) if (name && strcmp(json_string_value(v), name) == 0) return 1;
+    json_array_foreach(a, i, v)
+    {
+        if (name && strcmp(json_string_value(v), name) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -314,8 +318,12 @@ static void record(struct gate_mod *g, const char *service, const struct gate_re
     size_t i, at;
     int64_t id = 0;
     at = (size_t)snprintf(desc, sizeof desc, "release gate %s", decision);
-    json_array_foreach(reasons, i, v) if (at < sizeof desc) at += (size_t)snprintf(
-        desc + at, sizeof desc - at, "%s%s", i ? "; " : ": ", json_string_value(v));
+    json_array_foreach(reasons, i, v)
+    {
+        if (at < sizeof desc)
+            at += (size_t)snprintf(desc + at, sizeof desc - at, "%s%s", i ? "; " : ": ",
+                                   json_string_value(v));
+    }
     if (r->version[0])
         snprintf(version, sizeof version, "%s", r->version);
     else
@@ -361,8 +369,10 @@ int gate_decide(struct gate_mod *g, const char *service, const struct gate_reque
         json_array_append_new(checks, c);
     }
     reasons = json_array();
-    json_array_foreach(checks, i, c) if (!json_is_true(json_object_get(c, "ok")))
+    json_array_foreach(checks, i, c)
     {
+        if (json_is_true(json_object_get(c, "ok")))
+            continue;
         go = 0;
         json_array_append_new(reasons,
                               json_sprintf("%s: %s", json_string_value(json_object_get(c, "name")),
