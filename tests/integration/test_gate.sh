@@ -52,7 +52,7 @@ start_server "$D" --clock replay \
     --set gate.auto_mitigate=rollback,flag || exit 1
 
 sim() { # START DURATION LOG
-    "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --speed 0 --steer --viewers 8000 \
+    "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --speed 0 --steer --viewers 5000 \
         --start "$1" --scenario canary-bad-build --duration "$2" --seed 3 2> "$3"
 }
 gate() { # SERVICE BODY: the answer into $T_TMP/body, prints the status
@@ -182,16 +182,29 @@ t_contains "... saying why" "HTTP 422: service: 'nope' is not in the catalog" "$
 t_check "oncue gate: --canary without --baseline exits 2" 2 \
     "$("$ONCUE_BIN" gate x --canary device=tv 2>/dev/null; echo $?)"
 
-# 6. An open incident on what the service depends on (the secondary CDN): no-go naming it.
+# 6. An open incident on what the service depends on (the secondary CDN): no-go naming it. A
+#    server of its own without the cube, so no root cause moves the incident elsewhere.
+stop_server
+D2=$T_TMP/data2
+RSP=$(new_token "$D2" responder it-rsp2 | tail -1)
+start_server "$D2" --clock replay --modules builtin,auth,catalog,incident,gate || exit 1
 t_check "incident declared" 201 "$(status POST /v1/incidents -H "Authorization: Bearer $RSP" \
     -d '{"alert_id": "manual/cdn-b", "rule": "manual", "metric": "rebuffer_ratio",
          "slice": {"cdn": "secondary"}, "summary": "secondary CDN stalls"}')"
 inc=$(body | jq -r .incident_id)
-t_check "... on cdn-secondary" cdn-secondary "$(body | jq -r .service)"
-gate player-mobile '{"dry_run": true}' > /dev/null
+t_check "... on cdn-secondary" "cdn-secondary SEV2" "$(body | jq -r '"\(.service) \(.severity)"')"
+gate player-mobile '{}' > /dev/null
 t_check "open incident upstream: no-go naming it" \
-    "incidents: open incident $inc ($(body | jq -r '.checks[1].incidents[0].severity')) on cdn-secondary, which player-mobile depends on" \
+    "incidents: open incident $inc (SEV2) on cdn-secondary, which player-mobile depends on" \
     "$(body | jq -r '.reasons[0]')"
+t_check "without the slo and qoe modules the budget is not checked" \
+    "true not checked: the slo and qoe modules are not running" \
+    "$(body | jq -r '.checks[0] | "\(.ok) \(.detail)"')"
+t_check "without the rca module the decision is still a change" 1 "$(body | jq -r .change_id)"
 gate packager '{"dry_run": true}' > /dev/null
 t_check "a service that does not depend on it: go" go "$(body | jq -r .decision)"
+gate player-mobile '{"canary": "device=tv", "baseline": "device=mobile"}' > /dev/null
+t_check "without the qoe module a canary cannot pass" \
+    "no-go canary: the qoe module is not running: no QoE to compare" \
+    "$(body | jq -r '"\(.decision) \(.reasons[1])"')"
 t_done
