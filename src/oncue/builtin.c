@@ -3,9 +3,12 @@
  * list of running modules.
  */
 #include "oncue/builtin.h"
+#include "gate/gate.h"
+#include "steer/steer.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/err.h"
 #include "core/metrics.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -131,19 +134,40 @@ static void render_process(struct oc_buf *b, void *arg)
     }
 }
 
+/* The gate's host binding: mitigations through the steer module the app runs. */
+static int host_mitigate(struct oc_app *app, const json_t *req, const char *actor, json_t **rec,
+                         char *err, size_t errlen)
+{
+    struct steer *st = steer_of(app);
+    if (!st) {
+        snprintf(err, errlen, "the steer module is not running");
+        return OC_ENOTFOUND;
+    }
+    return steer_mitigate(st, req, actor, 0, rec, err, errlen);
+}
+
+static json_t *host_mitigations(struct oc_app *app)
+{
+    struct steer *st = steer_of(app);
+    return st ? steer_mitigations(st) : NULL;
+}
+
+static struct gate_host gate_host = {host_mitigate, host_mitigations};
+
 static int builtin_init(struct oc_app *app, void **state)
 {
     struct builtin_mod *m = oc_calloc(1, sizeof(*m));
     m->started_wall_ms = oc_wall_ms();
     if (app->metrics)
         oc_metrics_register(app->metrics, render_process, m);
+    oc_app_provide(app, GATE_PROVIDES_HOST, &gate_host);
     *state = m;
     return 0;
 }
 
 static void builtin_stop(struct oc_app *app, void *state)
 {
-    (void)app;
+    oc_app_withdraw(app, GATE_PROVIDES_HOST);
     free(state);
 }
 

@@ -14,6 +14,7 @@
 #include "sim/sim.h"
 #include "incident/incident.h"
 #include "automation/automation.h"
+#include "gate/gate.h"
 #include "alert/alert.h"
 #include "drill/drill.h"
 #include "billing/billing.h"
@@ -59,6 +60,8 @@ const struct oc_command oc_commands[] = {
     {"subscription", automation_cli_main,
      "event subscriptions: add, list, show, log, replay, rotate, enable, disable, rm",
      automation_cli},
+    {"gate", gate_cli_main,
+     "ask a release gate: go or no-go with reasons, a canary's QoE against its baseline", gate_cli},
     {"tickets", tickets_cli_main,
      "support tickets over the API: list, show, clusters, route (what-if), routing", tickets_cli},
     {"promql", promql_cli_main,

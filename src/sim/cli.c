@@ -484,7 +484,10 @@ int sim_cli_main(int argc, char **argv)
         printf("\nscenarios:");
         for (int i = 0; sim_scenario_names[i]; i++)
             printf(" %s", sim_scenario_names[i]);
-        printf(" demo (--demo's schedule)\n");
+        printf(" demo (--demo's schedule)");
+        for (int i = 0; sim_scenario_extra[i]; i++)
+            printf(" %s", sim_scenario_extra[i]);
+        printf("\n");
         return 0;
     }
     if (p < 0)

@@ -257,6 +257,34 @@ static const char *const file2[] = {
 };
 
 static const char *const file3[] = {
+    "# canary-bad-build - a release canary gone wrong: ExoPlayer 2.19.0 runs on Android phones "
+    "only,\n",
+    "# about 5% of viewers (mobile 30% x Android 55% x 2.19.0 30%), and from 19:32 it fails one\n",
+    "# start in eight and stalls; every other build is healthy. `oncue gate player-mobile "
+    "--canary\n",
+    "# player_version=2.19.0 --baseline player_version=2.19.1` answers no-go within minutes; the\n",
+    "# flag the build's new code sits behind spares its players (the gate's on_fail mitigation).\n",
+    "# Not part of the demo schedule: run it with --scenario canary-bad-build.\n",
+    "name: canary-bad-build\n",
+    "description: exoplayer 2.19.0 (5% of viewers) fails starts and stalls from 19:32\n",
+    "begin: \"19:30\"\n",
+    "duration: 20m\n",
+    "expect_incident: false\n",
+    "faults:\n",
+    "  - name: exoplayer-2.19.0-canary\n",
+    "    slice: {player: exoplayer, player_version: 2.19.0}\n",
+    "    start: \"19:32\"\n",
+    "    duration: 18m\n",
+    "    unless_flag: {name: new-playback-features, value: \"off\"}\n",
+    "    effect:\n",
+    "      start_failure: 0.12\n",
+    "      rebuffer_points_per_min: 1\n",
+    "      rebuffer_max: 0.08\n",
+    "      error_code: PLAYER_CRASH\n",
+    NULL,
+};
+
+static const char *const file4[] = {
     "# drm-outage - the PlayReady license service fails: smart TVs using PlayReady cannot start\n",
     "# playback (a DRM error before the first frame). Sessions already playing hold their "
     "license.\n",
@@ -280,7 +308,7 @@ static const char *const file3[] = {
     NULL,
 };
 
-static const char *const file4[] = {
+static const char *const file5[] = {
     "# emea-cdn - the worked example (docs/contracts.md \"The reference scenario\"). At 19:43\n",
     "# three POPs of the primary CDN in EMEA (FRA, AMS, PAR) start missing their caches;\n",
     "# rebuffering on them climbs about one point a minute. Steering EMEA to the secondary CDN "
@@ -303,7 +331,7 @@ static const char *const file4[] = {
     NULL,
 };
 
-static const char *const file5[] = {
+static const char *const file6[] = {
     "# isp-peering - one ISP in one country loses a peering link: its viewers see congestion on\n",
     "# every CDN (more rebuffering, lower bitrate, slower starts); nothing else changes.\n",
     "name: isp-peering\n",
@@ -324,7 +352,7 @@ static const char *const file5[] = {
     NULL,
 };
 
-static const char *const file6[] = {
+static const char *const file7[] = {
     "# origin-stall - the live packager stops advancing the manifest: every live session "
     "everywhere\n",
     "# runs out of buffer and rebuffers; new live viewers wait and many leave before the first "
@@ -348,10 +376,15 @@ static const char *const file6[] = {
 };
 
 static struct embedded files[] = {
-    {"topology", file0, NULL, 0},     {"bad-player-build", file1, NULL, 0},
-    {"blip", file2, NULL, 0},         {"drm-outage", file3, NULL, 0},
-    {"emea-cdn", file4, NULL, 0},     {"isp-peering", file5, NULL, 0},
-    {"origin-stall", file6, NULL, 0}, {0},
+    {"topology", file0, NULL, 0},
+    {"bad-player-build", file1, NULL, 0},
+    {"blip", file2, NULL, 0},
+    {"canary-bad-build", file3, NULL, 0},
+    {"drm-outage", file4, NULL, 0},
+    {"emea-cdn", file5, NULL, 0},
+    {"isp-peering", file6, NULL, 0},
+    {"origin-stall", file7, NULL, 0},
+    {0},
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;

@@ -19,6 +19,11 @@ const char *const sim_scenario_names[] = {
     "emea-cdn", "drm-outage", "origin-stall", "isp-peering", "bad-player-build", "blip", NULL,
 };
 
+const char *const sim_scenario_extra[] = {
+    "canary-bad-build",
+    NULL,
+};
+
 /* An optional scalar copied into the scenario arena (NULL when absent). */
 static const char *sdup(struct sim_scenario *sc, const char *s)
 {
@@ -220,6 +225,9 @@ int sim_scenario_builtin(const char *name, struct sim_scenario **out)
     const char *text = NULL;
     for (int i = 0; sim_scenario_names[i]; i++)
         if (strcmp(sim_scenario_names[i], name) == 0)
+            text = sim_embedded(name, &n);
+    for (int i = 0; sim_scenario_extra[i]; i++)
+        if (strcmp(sim_scenario_extra[i], name) == 0)
             text = sim_embedded(name, &n);
     if (!text)
         return OC_ENOTFOUND;

@@ -120,8 +120,12 @@ int64_t sim_scenario_duration_ms(const struct sim_scenario *sc);
 /* The embedded copy of a shipped file: "topology" or a scenario name. NULL when unknown.
  * *len gets its length. Static storage. */
 const char *sim_embedded(const char *name, size_t *len /* OUT */);
-/* The shipped scenario names, ending in NULL. */
+/* The shipped scenario names, ending in NULL: the fault scenarios the demo schedule and the
+ * drill play. */
 extern const char *const sim_scenario_names[];
+/* Shipped scenarios outside the demo schedule and the drill (the release canary), ending in
+ * NULL; --scenario NAME runs them too. */
+extern const char *const sim_scenario_extra[];
 
 /* Creates a population at opts->start_ms with opts->viewers sessions already playing. topo
  * is borrowed (must outlive the sim); sc may be NULL (healthy) and is borrowed too. 0,

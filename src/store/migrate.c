@@ -384,6 +384,16 @@ static const struct migration migrations[] = {
      " at_ms INTEGER NOT NULL,"
      " received_ms INTEGER NOT NULL);"
      "CREATE INDEX tickets_feedback_at ON tickets_feedback (at_ms);"},
+    {21, "gate: freeze windows (a service's release gate answers no-go while one is active)",
+     "CREATE TABLE gate_freezes ("
+     " id INTEGER PRIMARY KEY,"
+     " service TEXT NOT NULL," /* a catalog service, or '*' */
+     " from_s INTEGER NOT NULL,"
+     " to_s INTEGER NOT NULL,"
+     " reason TEXT NOT NULL,"
+     " actor TEXT NOT NULL,"
+     " created_ms INTEGER NOT NULL);"
+     "CREATE INDEX gate_freezes_to ON gate_freezes (to_s);"},
     {0},
 };
 

@@ -170,6 +170,14 @@ static void test_embedded_equal_files(void)
         T_TRUE(f && e && elen == len && memcmp(e, f, len) == 0);
         free(f);
     }
+    for (int i = 0; sim_scenario_extra[i]; i++) {
+        snprintf(rel, sizeof(rel), "examples/scenarios/%s.yaml", sim_scenario_extra[i]);
+        f = slurp(rel, &len);
+        e = sim_embedded(sim_scenario_extra[i], &elen);
+        T_TRUE(f != NULL && e != NULL);
+        T_TRUE(f && e && elen == len && memcmp(e, f, len) == 0);
+        free(f);
+    }
     T_TRUE(sim_embedded("nope", &elen) == NULL);
 }
 
