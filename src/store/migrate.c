@@ -384,6 +384,10 @@ static const struct migration migrations[] = {
      " at_ms INTEGER NOT NULL,"
      " received_ms INTEGER NOT NULL);"
      "CREATE INDEX tickets_feedback_at ON tickets_feedback (at_ms);"},
+    {21,
+     "tickets: the post-incident surveys already requested per account (kind 'survey' rows of"
+     " tickets_outbox), so an account is asked once per incident and cooldown",
+     "CREATE INDEX tickets_outbox_account ON tickets_outbox (kind, ext_id, created_ms);"},
     {0},
 };
 

@@ -19,6 +19,7 @@
 #include "core/timefmt.h"
 #include "http/http.h"
 #include "incident/incident.h"
+#include "rca/rca.h"
 #include "store/store.h"
 
 #include <math.h>
@@ -276,11 +277,36 @@ static json_t *grps_json(struct grp *v, int n, int sort)
     return arr;
 }
 
-/* MTTA and MTTR by service, by segment and by tier. */
+/* The release incident c correlates with: the change that rca_changes_ranked puts first for
+ * its service at its declaration (a change of the 6 hours before it, or stamped up to a
+ * minute after), named "SERVICE@VERSION" (or "SERVICE KIND #ID" without a version) into key;
+ * its id into *change (0 and "(no change)" when none was recorded). */
+static void release_of(struct rep *r, const struct rinc *c, char *key, size_t n, int64_t *change)
+{
+    const char *svc = strcmp(c->service, "(unrouted)") == 0 ? NULL : c->service;
+    json_t *ranked = rca_changes_ranked(r->m->app->store, c->opened_s, svc);
+    const json_t *top = json_array_get(ranked, 0);
+    *change = 0;
+    snprintf(key, n, "(no change)");
+    if (top) {
+        const char *s = json_string_value(json_object_get(top, "service")),
+                   *v = json_string_value(json_object_get(top, "version")),
+                   *k = json_string_value(json_object_get(top, "kind"));
+        *change = (int64_t)json_integer_value(json_object_get(top, "id"));
+        if (v && v[0])
+            snprintf(key, n, "%s@%s", s ? s : "", v);
+        else
+            snprintf(key, n, "%s %s #%lld", s ? s : "", k ? k : "change", (long long)*change);
+    }
+    json_decref(ranked);
+}
+
+/* MTTA and MTTR by service, by segment, by tier and by release. */
 static json_t *rep_mttr(struct rep *r)
 {
-    struct grp *svc = NULL, *seg = NULL, tier[NTIERS + 1];
-    int ns = 0, cs = 0, ng = 0, cg = 0;
+    struct grp *svc = NULL, *seg = NULL, *rel = NULL, tier[NTIERS + 1];
+    int ns = 0, cs = 0, ng = 0, cg = 0, nr = 0, cr = 0;
+    json_t *rel_changes = json_object(); /* release key -> the change ids under it */
     memset(tier, 0, sizeof tier);
     for (int i = 0; i < NTIERS; i++)
         snprintf(tier[i].key, sizeof tier[i].key, "%s", tiers[i]);
@@ -297,11 +323,34 @@ static json_t *rep_mttr(struct rep *r)
                 grp_add(&tier[t], c);
         if (!c->tickets)
             grp_add(&tier[NTIERS], c);
+        char key[TICKETS_QUEUE_MAX];
+        int64_t change;
+        release_of(r, c, key, sizeof key, &change);
+        grp_add(grp_of(&rel, &nr, &cr, key), c);
+        json_t *ids = json_object_get(rel_changes, key);
+        if (!ids)
+            json_object_set_new(rel_changes, key, ids = json_array());
+        int seen = 0;
+        for (size_t k = 0; k < json_array_size(ids); k++)
+            seen |= json_integer_value(json_array_get(ids, k)) == change;
+        if (change && !seen)
+            json_array_append_new(ids, json_integer(change));
     }
-    json_t *out = json_pack("{s:o, s:o, s:o}", "by_service", grps_json(svc, ns, 1), "by_segment",
-                            grps_json(seg, ng, 1), "by_tier", grps_json(tier, NTIERS + 1, 0));
+    json_t *by_rel = grps_json(rel, nr, 1), *row;
+    size_t i;
+    json_array_foreach(by_rel, i, row)
+    {
+        json_object_set(
+            row, "changes",
+            json_object_get(rel_changes, json_string_value(json_object_get(row, "key"))));
+    }
+    json_t *out = json_pack("{s:o, s:o, s:o, s:o}", "by_service", grps_json(svc, ns, 1),
+                            "by_segment", grps_json(seg, ng, 1), "by_tier",
+                            grps_json(tier, NTIERS + 1, 0), "by_release", by_rel);
+    json_decref(rel_changes);
     free(svc);
     free(seg);
+    free(rel);
     return out;
 }
 
@@ -709,6 +758,7 @@ static void to_csv(const char *name, const json_t *j, struct oc_buf *b)
         csv_rows(b, "service", json_object_get(j, "by_service"), cols);
         csv_rows(b, "segment", json_object_get(j, "by_segment"), cols);
         csv_rows(b, "tier", json_object_get(j, "by_tier"), cols);
+        csv_rows(b, "release", json_object_get(j, "by_release"), cols);
     } else if (strcmp(name, "sla") == 0) {
         static const char *const rc[] = {"priority", "tier",    "tickets",   "met", "late",
                                          "overdue",  "pending", "adherence", NULL};
