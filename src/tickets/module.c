@@ -722,6 +722,10 @@ static const struct oc_setting settings[] = {
      NULL, "an account asked about one incident is not asked again about another for this long"},
     {"tickets.survey_max", OC_SETTING_INT, "10000", 1, 1000000, NULL, F(survey_max), NULL,
      "survey requests queued for one incident at most"},
+    {"tickets.account_key", OC_SETTING_STR, "", 0, 0, NULL, F(account_key), NULL,
+     "the key players' account_hmac is made with (hex HMAC-SHA256 of the account id): billing's"
+     " and the tickets' account ids are hashed under it to join the viewers beacons saw; never"
+     " logged; empty: no join"},
     {"tickets.default_queue", OC_SETTING_STR, "support", 0, 0, NULL, F(default_queue), NULL,
      "the queue of a ticket no routing rule matches"},
     {"tickets.respond_vip_min", OC_SETTING_INT, "15", 1, 100000, NULL, F(respond_min[1]), NULL,

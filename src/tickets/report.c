@@ -19,10 +19,13 @@
 #include "core/timefmt.h"
 #include "http/http.h"
 #include "incident/incident.h"
+#include "qoe/accounts.h"
+#include "qoe/qoe.h"
 #include "rca/rca.h"
 #include "store/store.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -588,6 +591,82 @@ static json_t *csegs_json(struct cseg *v, int n)
 }
 
 /* Churn after each SEV1/SEV2 incident, per segment, against the window before it. */
+void tickets_account_hmac(const char *key, const char *account, uint8_t out[32])
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)account, strlen(account));
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+}
+
+static int cmp_h32(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* The viewers incident c touched, from the accounts beacons carried (account_hmac): the
+ * accounts seen in its slice while it was open, those hurt there then (a failed start, an
+ * error, a stall), how many of the hurt wrote a ticket linked to it, and how many of the hurt
+ * canceled in the windows after and before t0 (billing's account ids hashed under
+ * tickets.account_key). Null without the key, the ingest module or a viewer dimension in the
+ * slice. */
+static json_t *viewers_json(struct rep *r, const struct rinc *c, int64_t t0, int64_t w_ms)
+{
+    struct tickets_mod *m = r->m;
+    struct qoe_accounts *acc = oc_app_find(m->app, QOE_PROVIDES_ACCOUNTS);
+    struct qoe_cube *cube = qoe_cube_of(m->app);
+    struct incident_mgr *im = incident_mgr_of(m->app);
+    json_t *inc = NULL;
+    if (!m->o.account_key || !m->o.account_key[0] || !acc || !cube || !im ||
+        incident_get_json(im, c->id, &inc) != 0)
+        return json_null();
+    const json_t *slice = json_object_get(inc, "slice");
+    int64_t end = c->resolved_s ? c->resolved_s * 1000 + 1000 : r->now_s * 1000 + 1000;
+    uint8_t(*hurt)[QOE_ACCOUNT_HASH] = NULL, (*seen)[QOE_ACCOUNT_HASH] = NULL;
+    size_t nh = 0, ns = 0;
+    qoe_accounts_in_slice(acc, cube, slice, t0, end, 0, &seen, &ns);
+    qoe_accounts_in_slice(acc, cube, slice, t0, end, 1, &hurt, &nh);
+    json_decref(inc);
+    free(seen);
+    if (!ns) {
+        free(hurt);
+        return json_null();
+    }
+    uint8_t *flag = oc_calloc(nh + 1, 1); /* bit 0: canceled after, 1: before, 2: a ticket */
+    uint8_t h[32];
+    for (int k = 0; k < r->ncan; k++) {
+        int64_t at = r->can[k].at_ms;
+        if (at < t0 - w_ms || at >= t0 + w_ms)
+            continue;
+        tickets_account_hmac(m->o.account_key, r->can[k].account, h);
+        uint8_t(*f)[32] = nh ? bsearch(h, hurt, nh, 32, cmp_h32) : NULL;
+        if (f)
+            flag[f - hurt] |= at >= t0 ? 1 : 2;
+    }
+    for (int a = 0; a < r->nacc; a++) {
+        if (r->acc[a].incident != c->id)
+            continue;
+        tickets_account_hmac(m->o.account_key, r->acc[a].account, h);
+        uint8_t(*f)[32] = nh ? bsearch(h, hurt, nh, 32, cmp_h32) : NULL;
+        if (f)
+            flag[f - hurt] |= 4;
+    }
+    int64_t after = 0, before = 0, wrote = 0;
+    for (size_t i = 0; i < nh; i++) {
+        after += (flag[i] & 1) != 0;
+        before += (flag[i] & 2) != 0;
+        wrote += (flag[i] & 4) != 0;
+    }
+    free(flag);
+    free(hurt);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "seen", (json_int_t)ns, "hurt",
+                     (json_int_t)nh, "hurt_with_ticket", (json_int_t)wrote, "canceled_after",
+                     (json_int_t)after, "canceled_baseline", (json_int_t)before, "churn_after",
+                     nh ? json_real((double)after / (double)nh) : json_null(), "churn_baseline",
+                     nh ? json_real((double)before / (double)nh) : json_null());
+}
+
 static int rep_churn(struct rep *r, json_t **out)
 {
     struct tickets_mod *m = r->m;
@@ -676,11 +755,11 @@ static int rep_churn(struct rep *r, json_t **out)
             g->after += one[k].after;
             g->before += one[k].before;
         }
-        json_array_append_new(incs, json_pack("{s:I, s:s, s:s, s:I, s:o}", "incident_id",
-                                              (json_int_t)c->id, "severity",
-                                              c->sev == 1 ? "SEV1" : "SEV2", "service", c->service,
-                                              "opened_at", (json_int_t)c->opened_s, "segments",
-                                              csegs_json(one, none)));
+        json_array_append_new(
+            incs, json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "incident_id", (json_int_t)c->id,
+                            "severity", c->sev == 1 ? "SEV1" : "SEV2", "service", c->service,
+                            "opened_at", (json_int_t)c->opened_s, "segments", csegs_json(one, none),
+                            "viewers", viewers_json(r, c, t0, w_ms)));
     }
     *out = json_pack("{s:I, s:o, s:o}", "window_days", (json_int_t)m->o.churn_days, "incidents",
                      incs, "total", csegs_json(tot, ntot));

@@ -63,6 +63,7 @@ struct tickets_opts {
     int64_t survey_delay_s;                 /* tickets.survey_delay_s */
     int64_t survey_cooldown_days;           /* tickets.survey_cooldown_days */
     int64_t survey_max;                     /* tickets.survey_max */
+    char *account_key;                      /* tickets.account_key */
 };
 
 /* An open incident as incident.opened described it. */
@@ -103,6 +104,8 @@ void tickets_get_feedback_priorities(struct http_req *req);
  * dimension equal, none different; case-insensitive), or 0 (under mu). */
 int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
                            const char *device);
+/* HMAC-SHA256 of account under key (its text): what a beacon's account_hmac carries. */
+void tickets_account_hmac(const char *key, const char *account, uint8_t out[32]);
 /* GET /v1/tickets/reports/{name} (report.c): mttr, sla, incidents or churn, as JSON or CSV. */
 void tickets_get_report(struct http_req *req);
 
