@@ -250,22 +250,18 @@ static int prefix_near(const struct search_index *x, uint32_t t, const char *p, 
 /* Typos inside the completed last word p (as typed, pl >= SEARCH_PTYPO_MIN bytes): the
  * completions of every string one edit from p that keeps its first byte (a deletion, a
  * transposition, a substitution or an insertion of [a-z0-9]), the PTYPO_TERMS most frequent,
- * each at the one-edit quality times its completion's. Only when the completions as typed
- * are rare (fewer than TYPO_SKIP_DF postings in all): an uncommon prefix is the likely typo. */
+ * each at the one-edit quality times its completion's. Called only when nothing else matched
+ * the word (no term, synonym, completion or whole-word typo), so a query that found anything
+ * before finds the same. */
 static void expand_prefix_typos(const struct run *r, struct word *w, const char *p)
 {
     const struct search_index *x = r->x;
     static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789";
     size_t pl = strlen(p);
-    uint64_t df = 0;
     uint32_t top[PTYPO_TERMS];
     char v[SEARCH_TOKEN_MAX + 2];
     int n = 0;
     if (pl < SEARCH_PTYPO_MIN || pl + 1 >= sizeof v || strspn(p, "0123456789") == pl)
-        return;
-    for (int i = 0; i < w->n; i++)
-        df += STERM_DF(&x->terms[w->e[i].term]);
-    if (df >= TYPO_SKIP_DF)
         return;
     for (size_t i = 1; i < pl; i++) { /* deletions, transpositions */
         memcpy(v, p, i);
@@ -322,13 +318,13 @@ static void expand_all(struct run *r, const struct search_synonyms *syn)
             if (strcmp(syn->a[k], q->w[i]) == 0 &&
                 (t = search_term_find(r->x, syn->b[k], strlen(syn->b[k]))) != UINT32_MAX)
                 exp_add(w, t, (float)r->w->q_syn);
-        if (i == q->nw - 1 && q->prefix) {
+        if (i == q->nw - 1 && q->prefix)
             expand_prefix(r, w, q->last_raw);
-            expand_prefix_typos(r, w, q->last_raw);
-        }
         t = search_term_find(r->x, q->w[i], strlen(q->w[i]));
         if (t == UINT32_MAX || STERM_DF(&r->x->terms[t]) < TYPO_SKIP_DF)
             expand_typos(r, w, q->w[i]);
+        if (i == q->nw - 1 && q->prefix && w->n == 0) /* nothing else: a typo in the prefix */
+            expand_prefix_typos(r, w, q->last_raw);
         for (int k = 0; k < w->n; k++)
             w->terms[k] = w->e[k].term;
         qsort(w->terms, (size_t)w->n, sizeof w->terms[0], cmp_u32);
