@@ -551,8 +551,8 @@ static const struct oc_setting settings[] = {
      " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"
      " after they end)"},
     {"ingest.accounts_max", OC_SETTING_INT, "200000", 0, 50000000, NULL, F(accounts_max), NULL,
-     "(account, leaf) pairs remembered from beacons' account_hmac (about 120 bytes each, in"
-     " memory), so incidents name the accounts they touched; past it new ones are dropped; 0:"
+     "(account, leaf) pairs remembered from beacons' account_hmac (in memory, up to 128 bytes"
+     " each), so incidents name the accounts they touched; past it new ones are dropped; 0:"
      " none kept"},
     {0},
 };
