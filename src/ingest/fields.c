@@ -6,6 +6,7 @@
  * invalid value rejects the event.
  */
 #include "ingest/fields.h"
+#include "qoe/accounts.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +19,17 @@
 #define TS_SECONDS_MIN 1e8                /* a ts from here ... */
 #define TS_SECONDS_MAX 1e11 /* ... to here reads as seconds (1973 to 5138), not ms (1970) */
 
-enum field_kind { F_TS = 1, F_TYPE, F_SESSION, F_DIM, F_OUTCOME, F_ERROR, F_MS, F_BITRATE };
+enum field_kind {
+    F_TS = 1,
+    F_TYPE,
+    F_SESSION,
+    F_DIM,
+    F_OUTCOME,
+    F_ERROR,
+    F_MS,
+    F_BITRATE,
+    F_ACCOUNT
+};
 
 struct field_def {
     const char *name;
@@ -50,6 +61,7 @@ static const struct field_def field_defs[] = {
     {"playing_ms", 10, F_MS, (int)offsetof(struct beacon_event, playing_ms)},
     {"rebuffer_ms", 11, F_MS, (int)offsetof(struct beacon_event, rebuffer_ms)},
     {"bitrate_kbps", 12, F_BITRATE, 0},
+    {"account_hmac", 12, F_ACCOUNT, 0},
     {0},
 };
 
@@ -236,6 +248,14 @@ void field_set(struct fields *f, struct beacon_event *ev, struct beacon_str key,
     case F_MS:
     case F_BITRATE:
         set_number(f, ev, d, v);
+        break;
+    case F_ACCOUNT: /* 64 lower-case hex digits: an HMAC-SHA256, never an account id */
+        if (v->kind == JV_NULL)
+            ev->account.p = NULL, ev->account.n = 0;
+        else if (v->kind != JV_STRING || qoe_account_parse(v->s.p, v->s.n, NULL) != 0)
+            set_reason(f, INGEST_BAD_ACCOUNT);
+        else
+            ev->account = v->s;
         break;
     }
 }

@@ -35,6 +35,7 @@ enum ingest_reason {
     INGEST_TOO_OLD,            /* its minute has already closed */
     INGEST_TOO_FAR_FUTURE,     /* more than ingest.max_future_skew_s ahead of the clock */
     INGEST_TS_IN_SECONDS,      /* ts is a whole number that reads as unix seconds, not ms */
+    INGEST_BAD_ACCOUNT,        /* account_hmac not 64 lower-case hex digits */
     INGEST_NREASONS,
 };
 

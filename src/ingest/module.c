@@ -10,6 +10,7 @@
  */
 #include "ingest/ingest.h"
 #include "ingest/cmcd.h"
+#include "qoe/accounts.h"
 #include "core/alloc.h"
 #include "core/arena.h"
 #include "config/config.h"
@@ -35,6 +36,7 @@
 struct ingest_opts {
     int wal;               /* ingest.wal */
     int64_t wal_max_bytes; /* ingest.wal_max_bytes */
+    int64_t accounts_max;  /* ingest.accounts_max */
 };
 
 #define INGEST_BEHIND_MINUTES 5 /* closed minutes waiting for the store: ingest is behind */
@@ -45,6 +47,7 @@ struct ingest_mod {
     struct qoe_cube *cube;       /* borrowed from the qoe module */
     struct ingest_wal *wal;      /* owned; NULL without a store or with ingest.wal off */
     struct ingest_opts o;        /* the settings */
+    struct qoe_accounts *acc;    /* owned: the accounts beacons carried (accounts.c) */
     int replay;                  /* the clock is a replay's: event time closes minutes */
     struct ingest_stats stats;   /* by reason, parse and cube */
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
@@ -166,6 +169,13 @@ static void answer_when_durable(struct ingest_mod *m, struct http_req *req, uint
     http_reply_json(req, 200, v);
 }
 
+/* The accounts of b's folded events (account_hmac) into the table. */
+static void record_accounts(struct ingest_mod *m, const struct ingest_batch *b)
+{
+    struct qoe_fold f = {b->ev, b->nev, b->leaf, b->sh, b->verdict, b->principal};
+    qoe_accounts_record(m->acc, &f);
+}
+
 static void post_events(struct http_req *req)
 {
     struct ingest_mod *m = req->state;
@@ -184,6 +194,7 @@ static void post_events(struct http_req *req)
     } else {
         b.principal = qoe_principal(req->principal ? req->principal : "anonymous");
         size_t ok = ingest_fold(m->cube, &b, &m->stats);
+        record_accounts(m, &b);
         uint64_t seq = 0;
         if (ok && m->wal && log_accepted(m, req, &b, &seq) != 0)
             refuse_unlogged(m, req);
@@ -495,6 +506,15 @@ static void render(struct oc_buf *b, void *arg)
                       "Events folded again from the write-ahead log at start.");
     oc_metrics_sample(b, "oncue_ingest_log_replayed_events_total", NULL,
                       (double)atomic_load(&m->replayed));
+    size_t entries = 0;
+    uint64_t dropped = 0;
+    qoe_accounts_stats(m->acc, &entries, &dropped);
+    oc_metrics_family(b, "oncue_ingest_accounts", "gauge",
+                      "(account, leaf) pairs remembered from beacons' account_hmac.");
+    oc_metrics_sample(b, "oncue_ingest_accounts", NULL, (double)entries);
+    oc_metrics_family(b, "oncue_qoe_accounts_dropped_total", "counter",
+                      "account_hmac sightings not remembered: ingest.accounts_max was reached.");
+    oc_metrics_sample(b, "oncue_qoe_accounts_dropped_total", NULL, (double)dropped);
 }
 
 /* One record of the log at start: its accepted events folded again (those of minutes
@@ -511,8 +531,11 @@ static void replay_record(void *arg, const char *body, size_t len, const uint8_t
         return;
     }
     ingest_batch_init(&b, INGEST_MAX_ITEMS);
-    if (ingest_parse(&b, body, len, err, sizeof(err)) == 0 && ingest_batch_keep(&b, bits, nev) == 0)
+    if (ingest_parse(&b, body, len, err, sizeof(err)) == 0 &&
+        ingest_batch_keep(&b, bits, nev) == 0) {
         atomic_fetch_add(&m->replayed, ingest_fold(m->cube, &b, NULL));
+        record_accounts(m, &b);
+    }
     ingest_batch_free(&b);
 }
 
@@ -527,6 +550,10 @@ static const struct oc_setting settings[] = {
      "past this many bytes of logged events whose minutes are not stored yet, POST /v1/events"
      " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"
      " after they end)"},
+    {"ingest.accounts_max", OC_SETTING_INT, "200000", 0, 50000000, NULL, F(accounts_max), NULL,
+     "(account, leaf) pairs remembered from beacons' account_hmac (in memory, up to 128 bytes"
+     " each), so incidents name the accounts they touched; past it new ones are dropped; 0:"
+     " none kept"},
     {0},
 };
 
@@ -564,11 +591,14 @@ static int ingest_init(struct oc_app *app, void **state)
     m->cube = c;
     m->o = *(const struct ingest_opts *)config_module_opts(app->cfg, &ingest_module, &def);
     m->replay = app->clock && app->clock->kind == OC_CLOCK_REPLAY;
+    m->acc = qoe_accounts_new((size_t)m->o.accounts_max);
     int rc = open_wal(app, m);
     if (rc) {
+        qoe_accounts_free(m->acc);
         free(m);
         return rc;
     }
+    oc_app_provide(app, QOE_PROVIDES_ACCOUNTS, m->acc);
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     if (m->wal && ingest_wal_synced(m->wal)) {
@@ -598,7 +628,6 @@ static void trim_timer(struct oc_app *app, void *state)
 static void ingest_stop(struct oc_app *app, void *state)
 {
     struct ingest_mod *m = state;
-    (void)app;
     if (m->syncer_started) { /* answers every body still queued, then ends */
         pthread_mutex_lock(&m->qmu);
         m->stopping = 1;
@@ -609,6 +638,9 @@ static void ingest_stop(struct oc_app *app, void *state)
     pthread_mutex_destroy(&m->qmu);
     pthread_cond_destroy(&m->qcv);
     ingest_wal_close(m->wal);
+    if (oc_app_find(app, QOE_PROVIDES_ACCOUNTS) == m->acc)
+        oc_app_withdraw(app, QOE_PROVIDES_ACCOUNTS);
+    qoe_accounts_free(m->acc);
     free(m);
 }
 

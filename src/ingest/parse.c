@@ -42,6 +42,7 @@ const char *const ingest_reason_names[INGEST_NREASONS] = {
     "too_old",
     "too_far_future",
     "ts_in_seconds",
+    "bad_account_hmac",
 };
 
 const char *const ingest_reason_details[INGEST_NREASONS] = {
@@ -61,6 +62,8 @@ const char *const ingest_reason_details[INGEST_NREASONS] = {
     "its minute has closed (ts is older than the allowed lateness)",
     "ts is further ahead of the server's clock than ingest.max_future_skew_s",
     "ts looks like unix seconds; it is unix milliseconds (multiply by 1000)",
+    "account_hmac must be the 64 lower-case hex digits of HMAC-SHA256(key, account id), never"
+    " the account id itself",
 };
 
 /* The parser's cursor. */

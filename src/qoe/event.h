@@ -57,12 +57,14 @@ struct beacon_event {
     struct beacon_str session;            /* session id (required) */
     struct beacon_str dims[BEACON_NDIMS]; /* absent dimensions have p == NULL */
     struct beacon_str error_code;         /* failure starts and error events */
-    int64_t startup_ms;                   /* successful starts */
-    int64_t playing_ms;                   /* heartbeats */
-    int64_t rebuffer_ms;                  /* heartbeats */
-    double bitrate_kbps;                  /* heartbeats: average over playing_ms */
-    uint8_t stalled; /* heartbeats: a stall reported without its duration (CMCD bs): the
-                        session counts as rebuffering even with rebuffer_ms 0 */
+    struct beacon_str account; /* account_hmac: 64 lower-case hex (not in the cube; ingest's
+                                  account table, ingest/accounts.c); p == NULL when absent */
+    int64_t startup_ms;        /* successful starts */
+    int64_t playing_ms;        /* heartbeats */
+    int64_t rebuffer_ms;       /* heartbeats */
+    double bitrate_kbps;       /* heartbeats: average over playing_ms */
+    uint8_t stalled;           /* heartbeats: a stall reported without its duration (CMCD bs): the
+                                  session counts as rebuffering even with rebuffer_ms 0 */
     /* BEACON_EDGE only: what the CDN's log line says of the request */
     int edge_status;      /* HTTP status sent to the client; 0 unknown */
     uint8_t edge_miss;    /* 1: a cache miss (the edge fetched the object) */

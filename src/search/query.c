@@ -21,6 +21,8 @@
 #define TYPO_SKIP_DF 1000  /* a word found as typed in this many titles is not corrected */
 #define PREFIX_SCAN  50000 /* terms looked at for completions */
 #define FACET_EXACT  2000  /* matches past which facets are counted on a sample */
+#define PTYPO_TERMS  8     /* completions of the last word's one-edit variants */
+#define PTYPO_SCAN   256   /* terms looked at per variant */
 
 /* One term a query word matches, with the quality of the match. */
 struct exp {
@@ -212,6 +214,90 @@ static void expand_prefix(const struct run *r, struct word *w, const char *p)
     }
 }
 
+/* Adds to top (n of max) the completions of prefix v (vn bytes) in the sorted terms, looking
+ * at PTYPO_SCAN of them at most. */
+static void prefix_range(const struct search_index *x, const char *v, size_t vn, uint32_t *top,
+                         int *n, int max)
+{
+    size_t lo = 0, hi = x->nsorted;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *t = search_term_str(x, x->sorted[mid]);
+        if (strncmp(t, v, vn) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo, k = 0; i < x->nsorted && k < PTYPO_SCAN; i++, k++) {
+        if (strncmp(search_term_str(x, x->sorted[i]), v, vn) != 0)
+            break;
+        prefix_keep(x, x->sorted[i], top, n, max);
+    }
+}
+
+/* 1 when term t starts with a string within one edit of p (pl bytes): its first pl - 1, pl
+ * or pl + 1 bytes are. */
+static int prefix_near(const struct search_index *x, uint32_t t, const char *p, size_t pl)
+{
+    const char *s = search_term_str(x, t);
+    size_t tl = x->terms[t].len;
+    for (size_t k = pl - 1; k <= pl + 1; k++)
+        if (k <= tl && search_distance(p, pl, s, k, 1) <= 1)
+            return 1;
+    return 0;
+}
+
+/* Typos inside the completed last word p (as typed, pl >= SEARCH_PTYPO_MIN bytes): the
+ * completions of every string one edit from p that keeps its first byte (a deletion, a
+ * transposition, a substitution or an insertion of [a-z0-9]), the PTYPO_TERMS most frequent,
+ * each at the one-edit quality times its completion's. Called only when nothing else matched
+ * the word (no term, synonym, completion or whole-word typo), so a query that found anything
+ * before finds the same. */
+static void expand_prefix_typos(const struct run *r, struct word *w, const char *p)
+{
+    const struct search_index *x = r->x;
+    static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t pl = strlen(p);
+    uint32_t top[PTYPO_TERMS];
+    char v[SEARCH_TOKEN_MAX + 2];
+    int n = 0;
+    if (pl < SEARCH_PTYPO_MIN || pl + 1 >= sizeof v || strspn(p, "0123456789") == pl)
+        return;
+    for (size_t i = 1; i < pl; i++) { /* deletions, transpositions */
+        memcpy(v, p, i);
+        memcpy(v + i, p + i + 1, pl - i - 1);
+        prefix_range(x, v, pl - 1, top, &n, PTYPO_TERMS);
+        if (i + 1 < pl) {
+            memcpy(v, p, pl);
+            v[i] = p[i + 1];
+            v[i + 1] = p[i];
+            prefix_range(x, v, pl, top, &n, PTYPO_TERMS);
+        }
+    }
+    for (size_t i = 1; i <= pl; i++) /* substitutions (i < pl), insertions */
+        for (const char *a = alpha; *a; a++) {
+            if (i < pl && *a != p[i]) {
+                memcpy(v, p, pl);
+                v[i] = *a;
+                prefix_range(x, v, pl, top, &n, PTYPO_TERMS);
+            }
+            memcpy(v, p, i);
+            v[i] = *a;
+            memcpy(v + i + 1, p + i, pl - i);
+            prefix_range(x, v, pl + 1, top, &n, PTYPO_TERMS);
+        }
+    for (uint32_t t = x->nsorted; t < x->nterms; t++) /* the unsorted tail */
+        if (search_term_str(x, t)[0] == p[0] && prefix_near(x, t, p, pl))
+            prefix_keep(x, t, top, &n, PTYPO_TERMS);
+    for (int i = 0; i < n; i++) {
+        double share = (double)pl / x->terms[top[i]].len;
+        if (share > 1)
+            share = 1;
+        double pq = r->w->q_prefix + (r->w->q_exact - r->w->q_prefix) * share;
+        exp_add(w, top[i], (float)(r->w->q_typo1 * pq / r->w->q_exact));
+    }
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -237,6 +323,8 @@ static void expand_all(struct run *r, const struct search_synonyms *syn)
         t = search_term_find(r->x, q->w[i], strlen(q->w[i]));
         if (t == UINT32_MAX || STERM_DF(&r->x->terms[t]) < TYPO_SKIP_DF)
             expand_typos(r, w, q->w[i]);
+        if (i == q->nw - 1 && q->prefix && w->n == 0) /* nothing else: a typo in the prefix */
+            expand_prefix_typos(r, w, q->last_raw);
         for (int k = 0; k < w->n; k++)
             w->terms[k] = w->e[k].term;
         qsort(w->terms, (size_t)w->n, sizeof w->terms[0], cmp_u32);

@@ -97,6 +97,8 @@ int search_is_article(const char *tok);
 int search_distance(const char *a, size_t na, const char *b, size_t nb, int max);
 /* The edits a query word of len bytes may have: 0 under 4, 1 for 4 to 7, 2 for 8 and more. */
 int search_typos_for(size_t len);
+/* Bytes the completed last word needs before a typo inside it is looked for. */
+#define SEARCH_PTYPO_MIN 4
 
 /* Synonyms: "w1,w2,w3;w4,w5" groups of interchangeable words (the setting search.synonyms). */
 struct search_synonyms {

@@ -394,6 +394,10 @@ static const struct migration migrations[] = {
      " actor TEXT NOT NULL,"
      " created_ms INTEGER NOT NULL);"
      "CREATE INDEX gate_freezes_to ON gate_freezes (to_s);"},
+    {22,
+     "tickets: the post-incident surveys already requested per account (kind 'survey' rows of"
+     " tickets_outbox), so an account is asked once per incident and cooldown",
+     "CREATE INDEX tickets_outbox_account ON tickets_outbox (kind, ext_id, created_ms);"},
     {0},
 };
 

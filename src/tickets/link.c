@@ -190,7 +190,7 @@ static void forget(struct tickets_mod *m, int64_t id)
 void tickets_on_incident(const char *topic, const json_t *payload, void *state)
 {
     struct tickets_mod *m = state;
-    int64_t now = oc_clock_now_ms(m->app->clock);
+    int64_t now = oc_clock_now_ms(m->app->clock), survey = 0;
     oc_lock(&m->mu);
     if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0) {
         struct tickets_open o;
@@ -211,9 +211,14 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         if (id > 0 && strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
             forget(m, id);
             relate_all(m, id, "status_update", "resolved", now);
+            survey = id;
         } else if (id > 0) {
             relate_all(m, id, "status_update", ev.status[0] ? ev.status : "update", now);
         }
     }
     oc_unlock(&m->mu);
+    if (survey) { /* reads the incident: not under mu */
+        int skipped = 0;
+        atomic_fetch_add(&m->surveys_queued, tickets_survey_queue(m, survey, now, &skipped));
+    }
 }

@@ -649,10 +649,14 @@ static void render(struct oc_buf *b, void *arg)
          offsetof(struct tickets_mod, refused)},
         {"oncue_tickets_links_total", "Clusters linked to an incident.",
          offsetof(struct tickets_mod, links)},
-        {"oncue_tickets_sync_sent_total", "Relations delivered to tickets.sync_url.",
+        {"oncue_tickets_sync_sent_total",
+         "Relations and survey requests delivered (tickets.sync_url, tickets.survey_url).",
          offsetof(struct tickets_mod, sent)},
-        {"oncue_tickets_sync_failed_total", "Relation deliveries that failed (retried).",
+        {"oncue_tickets_sync_failed_total", "Relation and survey deliveries that failed (retried).",
          offsetof(struct tickets_mod, send_failed)},
+        {"oncue_tickets_surveys_queued_total",
+         "Post-incident survey requests queued for tickets.survey_url.",
+         offsetof(struct tickets_mod, surveys_queued)},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         oc_metrics_family(b, rows[i].name, "counter", rows[i].help);
@@ -662,6 +666,8 @@ static void render(struct oc_buf *b, void *arg)
 }
 
 #define F(field) offsetof(struct tickets_opts, field)
+
+static const char *const survey_kinds[] = {"csat", "nps", NULL};
 
 static const struct oc_setting settings[] = {
     {"tickets.zendesk_secret", OC_SETTING_STR, "", 0, 0, NULL, F(zendesk_secret), NULL,
@@ -679,7 +685,8 @@ static const struct oc_setting settings[] = {
     {"tickets.sync_token", OC_SETTING_STR, "", 0, 0, NULL, F(sync_token), NULL,
      "Bearer token sent to tickets.sync_url; never logged"},
     {"tickets.outbound_allow", OC_SETTING_STR, "", 0, 0, NULL, F(outbound_allow), NULL,
-     "private or loopback ranges tickets.sync_url may reach (\"127.0.0.1/32, 10.0.0.0/8\");"
+     "private or loopback ranges tickets.sync_url and tickets.survey_url may reach "
+     "(\"127.0.0.1/32, 10.0.0.0/8\");"
      " others are refused"},
     {"tickets.cluster_threshold", OC_SETTING_INT, "24", 0, 64, NULL, F(threshold), NULL,
      "largest SimHash Hamming distance (bits of 64) at which a ticket joins a cluster"},
@@ -699,6 +706,26 @@ static const struct oc_setting settings[] = {
     {"tickets.churn_window_days", OC_SETTING_INT, "30", 1, 365, NULL, F(churn_days), NULL,
      "the churn report's windows: cancellations this long after each SEV1/SEV2 against as long"
      " before it"},
+    {"tickets.survey_url", OC_SETTING_STR, "", 0, 0, NULL, F(survey_url), NULL,
+     "URL a micro-survey request per affected account is POSTed to when an incident resolves"
+     " ({customer_id, delay, send, survey, survey_id, properties}: the shape Delighted- or"
+     " Zigpoll-like tools take); empty: no surveys"},
+    {"tickets.survey_token", OC_SETTING_STR, "", 0, 0, NULL, F(survey_token), NULL,
+     "Bearer token sent to tickets.survey_url; never logged"},
+    {"tickets.survey_kind", OC_SETTING_ENUM, "csat", 0, 0, survey_kinds, F(survey_kind), NULL,
+     "the survey asked for: nps (0-10) or csat (1-5); replies come back on POST /v1/feedback"},
+    {"tickets.survey_severities", OC_SETTING_STR, "SEV1, SEV2", 0, 0, NULL, F(survey_severities),
+     NULL, "severities whose resolution sends the survey"},
+    {"tickets.survey_delay_s", OC_SETTING_INT, "3600", 0, 604800, NULL, F(survey_delay_s), NULL,
+     "the request's delay: seconds the survey tool waits after the resolution before asking"},
+    {"tickets.survey_cooldown_days", OC_SETTING_INT, "30", 0, 365, NULL, F(survey_cooldown_days),
+     NULL, "an account asked about one incident is not asked again about another for this long"},
+    {"tickets.survey_max", OC_SETTING_INT, "10000", 1, 1000000, NULL, F(survey_max), NULL,
+     "survey requests queued for one incident at most"},
+    {"tickets.account_key", OC_SETTING_STR, "", 0, 0, NULL, F(account_key), NULL,
+     "the key players' account_hmac is made with (hex HMAC-SHA256 of the account id): billing's"
+     " and the tickets' account ids are hashed under it to join the viewers beacons saw; never"
+     " logged; empty: no join"},
     {"tickets.default_queue", OC_SETTING_STR, "support", 0, 0, NULL, F(default_queue), NULL,
      "the queue of a ticket no routing rule matches"},
     {"tickets.respond_vip_min", OC_SETTING_INT, "15", 1, 100000, NULL, F(respond_min[1]), NULL,
@@ -818,9 +845,10 @@ static int tickets_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     oc_app_provide(app, TICKETS_PROVIDES, m);
-    oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s", m->cs.n,
+    oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s; surveys %s", m->cs.n,
            m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
-           m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off");
+           m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
+           m->o.survey_url && m->o.survey_url[0] ? m->o.survey_url : "off");
     *state = m;
     return 0;
 }
@@ -867,7 +895,7 @@ static const struct http_route routes[] = {
      " {queue, team, policy, oncall, priority, rank, respond_min, respond_by, rule}"},
     {"GET", "/v1/tickets/reports/{name}", tickets_get_report, HTTP_VIEWER, 0,
      "mttr | sla | incidents | churn, ?from=&to= (default the last 90 days)&format=json|csv:"
-     " MTTA/MTTR by service, segment and tier; first-response and availability SLA by tier"
+     " MTTA/MTTR by service, segment, tier and release; first-response and availability SLA by tier"
      " with accounts to compensate; tickets per incident; churn after SEV1/SEV2 incidents"},
     {"POST", "/v1/feedback", tickets_post_feedback, HTTP_BEACON, TICKETS_BODY_MAX,
      "an NPS (0-10) or CSAT (1-5) reply {kind, score, id?, text?, account?, service?, segment?,"

@@ -9,7 +9,9 @@
  * loop), waking every second or when a relation is queued, at most SEND_PER_TICK rows per
  * round, retrying with backoff;
  * the socket opener refuses private and loopback addresses unless tickets.outbound_allow lists
- * them (core/netguard.h). The token is never logged.
+ * them (core/netguard.h). The token is never logged. The same thread delivers the
+ * post-incident survey requests (survey.c; rows of kind "survey") to tickets.survey_url with
+ * tickets.survey_token.
  */
 #include "tickets/tickets_int.h"
 #include "tickets/sql.h"
@@ -118,8 +120,10 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* POSTs body to url: the HTTP status, or 0 with why filled. */
-static long post(struct tickets_mod *m, const char *url, const char *body, char *why, size_t wn)
+/* POSTs body to url with Bearer token (none when empty): the HTTP status, or 0 with why
+ * filled. */
+static long post(struct tickets_mod *m, const char *url, const char *token, const char *body,
+                 char *why, size_t wn)
 {
     struct guard gd;
     struct curl_slist *h = NULL;
@@ -135,8 +139,8 @@ static long post(struct tickets_mod *m, const char *url, const char *body, char 
     }
     h = curl_slist_append(h, "Content-Type: application/json");
     h = curl_slist_append(h, "User-Agent: oncue-tickets/1");
-    if (m->o.sync_token && m->o.sync_token[0]) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", m->o.sync_token);
+    if (token && token[0]) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
         h = curl_slist_append(h, auth);
     }
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -162,8 +166,14 @@ static long post(struct tickets_mod *m, const char *url, const char *body, char 
 /* A due row, copied out of the store. */
 struct due {
     int64_t id, attempts;
+    int survey; /* a survey request (tickets.survey_url), else a relation */
     char *body;
 };
+
+static int configured(const char *url)
+{
+    return url && url[0];
+}
 
 /* Sends the due relations, SEND_PER_TICK at most, and records each outcome. */
 static void send_due(struct tickets_mod *m)
@@ -173,32 +183,38 @@ static void send_due(struct tickets_mod *m)
     struct store_stmt *q = NULL;
     struct due d[SEND_PER_TICK];
     char url[URL_MAX], why[200];
-    int n = 0;
-    if (!m->o.sync_url || !m->o.sync_url[0])
+    int n = 0, sync = configured(m->o.sync_url), survey = configured(m->o.survey_url);
+    if (!sync && !survey)
         return;
     int64_t now = oc_clock_now_ms(app->clock);
     store_lock(s);
     if (store_prepare(s, TICKETS_SQL_OUTBOX_DUE, &q) == 0 &&
-        STORE_BIND(q, STORE_INT(now), STORE_INT(SEND_PER_TICK)) == 0) {
+        STORE_BIND(q, STORE_INT(now), STORE_INT(SEND_PER_TICK), STORE_INT(survey),
+                   STORE_INT(sync)) == 0) {
         while (n < SEND_PER_TICK && store_step(q) == STORE_ROW) {
             d[n].id = store_col_int(q, 0);
             d[n].attempts = store_col_int(q, 5);
+            d[n].survey = strcmp(store_col_text(q, 3) ? store_col_text(q, 3) : "", "survey") == 0;
             d[n].body = oc_strdup(store_col_text(q, 4) ? store_col_text(q, 4) : "{}");
             n++;
         }
         tickets_stmt_done(q);
     }
     store_unlock(s);
-    snprintf(url, sizeof url, "%s%srelations", m->o.sync_url,
-             m->o.sync_url[strlen(m->o.sync_url) - 1] == '/' ? "" : "/");
+    if (sync)
+        snprintf(url, sizeof url, "%s%srelations", m->o.sync_url,
+                 m->o.sync_url[strlen(m->o.sync_url) - 1] == '/' ? "" : "/");
     for (int i = 0; i < n; i++) {
         why[0] = '\0';
-        long st = post(m, url, d[i].body, why, sizeof why);
+        long st = d[i].survey
+                      ? post(m, m->o.survey_url, m->o.survey_token, d[i].body, why, sizeof why)
+                      : post(m, url, m->o.sync_token, d[i].body, why, sizeof why);
         int ok = st >= 200 && st < 300, give_up = !ok && d[i].attempts + 1 >= MAX_ATTEMPTS;
         atomic_fetch_add(ok ? &m->sent : &m->send_failed, 1);
         if (!ok)
-            oc_log(OC_LOG_WARN, "tickets: relation %lld to tickets.sync_url: %s%ld%s",
-                   (long long)d[i].id, st ? "HTTP " : "", st, st ? "" : why);
+            oc_log(OC_LOG_WARN, "tickets: %s %lld to tickets.%s_url: %s%ld%s",
+                   d[i].survey ? "survey request" : "relation", (long long)d[i].id,
+                   d[i].survey ? "survey" : "sync", st ? "HTTP " : "", st, st ? "" : why);
         int64_t next = now + ((int64_t)1000 << (d[i].attempts < 10 ? d[i].attempts : 10));
         store_lock(s);
         if (store_prepare(s, ok || give_up ? TICKETS_SQL_OUTBOX_DONE : TICKETS_SQL_OUTBOX_RETRY,
@@ -237,7 +253,7 @@ int tickets_outbox_start(struct tickets_mod *m)
     pthread_mutex_init(&m->omu, NULL);
     pthread_cond_init(&m->ocv, NULL);
     m->ostarted = 1;
-    if (!m->o.sync_url || !m->o.sync_url[0])
+    if (!configured(m->o.sync_url) && !configured(m->o.survey_url))
         return 0;
     if (pthread_create(&m->oth, NULL, deliver, m) != 0)
         return OC_EIO;
@@ -275,15 +291,18 @@ json_t *tickets_outbox_json(struct tickets_mod *m)
 {
     struct store *s = m->app->store;
     struct store_stmt *q = NULL;
-    int64_t all = 0, pending = 0, ok = 0;
+    int64_t v[2][3] = {{0, 0, 0}, {0, 0, 0}}; /* relations, surveys: queued, pending, delivered */
     store_lock(s);
-    if (store_prepare(s, TICKETS_SQL_OUTBOX_COUNT, &q) == 0 && store_step(q) == STORE_ROW) {
-        all = store_col_int(q, 0);
-        pending = store_col_int(q, 1);
-        ok = store_col_int(q, 2);
-    }
+    if (store_prepare(s, TICKETS_SQL_OUTBOX_COUNT_BY, &q) == 0)
+        while (store_step(q) == STORE_ROW) {
+            int k = store_col_int(q, 3) != 0;
+            for (int c = 0; c < 3; c++)
+                v[k][c] = store_col_int(q, c);
+        }
     tickets_stmt_done(q);
     store_unlock(s);
-    return json_pack("{s:I, s:I, s:I}", "queued", (json_int_t)all, "pending", (json_int_t)pending,
-                     "delivered", (json_int_t)ok);
+    return json_pack("{s:I, s:I, s:I, s:{s:I, s:I, s:I}}", "queued", (json_int_t)v[0][0], "pending",
+                     (json_int_t)v[0][1], "delivered", (json_int_t)v[0][2], "surveys", "queued",
+                     (json_int_t)v[1][0], "pending", (json_int_t)v[1][1], "delivered",
+                     (json_int_t)v[1][2]);
 }

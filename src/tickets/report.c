@@ -19,9 +19,13 @@
 #include "core/timefmt.h"
 #include "http/http.h"
 #include "incident/incident.h"
+#include "qoe/accounts.h"
+#include "qoe/qoe.h"
+#include "rca/rca.h"
 #include "store/store.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,11 +280,36 @@ static json_t *grps_json(struct grp *v, int n, int sort)
     return arr;
 }
 
-/* MTTA and MTTR by service, by segment and by tier. */
+/* The release incident c correlates with: the change that rca_changes_ranked puts first for
+ * its service at its declaration (a change of the 6 hours before it, or stamped up to a
+ * minute after), named "SERVICE@VERSION" (or "SERVICE KIND #ID" without a version) into key;
+ * its id into *change (0 and "(no change)" when none was recorded). */
+static void release_of(struct rep *r, const struct rinc *c, char *key, size_t n, int64_t *change)
+{
+    const char *svc = strcmp(c->service, "(unrouted)") == 0 ? NULL : c->service;
+    json_t *ranked = rca_changes_ranked(r->m->app->store, c->opened_s, svc);
+    const json_t *top = json_array_get(ranked, 0);
+    *change = 0;
+    snprintf(key, n, "(no change)");
+    if (top) {
+        const char *s = json_string_value(json_object_get(top, "service")),
+                   *v = json_string_value(json_object_get(top, "version")),
+                   *k = json_string_value(json_object_get(top, "kind"));
+        *change = (int64_t)json_integer_value(json_object_get(top, "id"));
+        if (v && v[0])
+            snprintf(key, n, "%s@%s", s ? s : "", v);
+        else
+            snprintf(key, n, "%s %s #%lld", s ? s : "", k ? k : "change", (long long)*change);
+    }
+    json_decref(ranked);
+}
+
+/* MTTA and MTTR by service, by segment, by tier and by release. */
 static json_t *rep_mttr(struct rep *r)
 {
-    struct grp *svc = NULL, *seg = NULL, tier[NTIERS + 1];
-    int ns = 0, cs = 0, ng = 0, cg = 0;
+    struct grp *svc = NULL, *seg = NULL, *rel = NULL, tier[NTIERS + 1];
+    int ns = 0, cs = 0, ng = 0, cg = 0, nr = 0, cr = 0;
+    json_t *rel_changes = json_object(); /* release key -> the change ids under it */
     memset(tier, 0, sizeof tier);
     for (int i = 0; i < NTIERS; i++)
         snprintf(tier[i].key, sizeof tier[i].key, "%s", tiers[i]);
@@ -297,11 +326,34 @@ static json_t *rep_mttr(struct rep *r)
                 grp_add(&tier[t], c);
         if (!c->tickets)
             grp_add(&tier[NTIERS], c);
+        char key[TICKETS_QUEUE_MAX];
+        int64_t change;
+        release_of(r, c, key, sizeof key, &change);
+        grp_add(grp_of(&rel, &nr, &cr, key), c);
+        json_t *ids = json_object_get(rel_changes, key);
+        if (!ids)
+            json_object_set_new(rel_changes, key, ids = json_array());
+        int seen = 0;
+        for (size_t k = 0; k < json_array_size(ids); k++)
+            seen |= json_integer_value(json_array_get(ids, k)) == change;
+        if (change && !seen)
+            json_array_append_new(ids, json_integer(change));
     }
-    json_t *out = json_pack("{s:o, s:o, s:o}", "by_service", grps_json(svc, ns, 1), "by_segment",
-                            grps_json(seg, ng, 1), "by_tier", grps_json(tier, NTIERS + 1, 0));
+    json_t *by_rel = grps_json(rel, nr, 1), *row;
+    size_t i;
+    json_array_foreach(by_rel, i, row)
+    {
+        json_object_set(
+            row, "changes",
+            json_object_get(rel_changes, json_string_value(json_object_get(row, "key"))));
+    }
+    json_t *out = json_pack("{s:o, s:o, s:o, s:o}", "by_service", grps_json(svc, ns, 1),
+                            "by_segment", grps_json(seg, ng, 1), "by_tier",
+                            grps_json(tier, NTIERS + 1, 0), "by_release", by_rel);
+    json_decref(rel_changes);
     free(svc);
     free(seg);
+    free(rel);
     return out;
 }
 
@@ -539,6 +591,82 @@ static json_t *csegs_json(struct cseg *v, int n)
 }
 
 /* Churn after each SEV1/SEV2 incident, per segment, against the window before it. */
+void tickets_account_hmac(const char *key, const char *account, uint8_t out[32])
+{
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)account, strlen(account));
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof st);
+}
+
+static int cmp_h32(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+/* The viewers incident c touched, from the accounts beacons carried (account_hmac): the
+ * accounts seen in its slice while it was open, those hurt there then (a failed start, an
+ * error, a stall), how many of the hurt wrote a ticket linked to it, and how many of the hurt
+ * canceled in the windows after and before t0 (billing's account ids hashed under
+ * tickets.account_key). Null without the key, the ingest module or a viewer dimension in the
+ * slice. */
+static json_t *viewers_json(struct rep *r, const struct rinc *c, int64_t t0, int64_t w_ms)
+{
+    struct tickets_mod *m = r->m;
+    struct qoe_accounts *acc = oc_app_find(m->app, QOE_PROVIDES_ACCOUNTS);
+    struct qoe_cube *cube = qoe_cube_of(m->app);
+    struct incident_mgr *im = incident_mgr_of(m->app);
+    json_t *inc = NULL;
+    if (!m->o.account_key || !m->o.account_key[0] || !acc || !cube || !im ||
+        incident_get_json(im, c->id, &inc) != 0)
+        return json_null();
+    const json_t *slice = json_object_get(inc, "slice");
+    int64_t end = c->resolved_s ? c->resolved_s * 1000 + 1000 : r->now_s * 1000 + 1000;
+    uint8_t(*hurt)[QOE_ACCOUNT_HASH] = NULL, (*seen)[QOE_ACCOUNT_HASH] = NULL;
+    size_t nh = 0, ns = 0;
+    qoe_accounts_in_slice(acc, cube, slice, t0, end, 0, &seen, &ns);
+    qoe_accounts_in_slice(acc, cube, slice, t0, end, 1, &hurt, &nh);
+    json_decref(inc);
+    free(seen);
+    if (!ns) {
+        free(hurt);
+        return json_null();
+    }
+    uint8_t *flag = oc_calloc(nh + 1, 1); /* bit 0: canceled after, 1: before, 2: a ticket */
+    uint8_t h[32];
+    for (int k = 0; k < r->ncan; k++) {
+        int64_t at = r->can[k].at_ms;
+        if (at < t0 - w_ms || at >= t0 + w_ms)
+            continue;
+        tickets_account_hmac(m->o.account_key, r->can[k].account, h);
+        uint8_t(*f)[32] = nh ? bsearch(h, hurt, nh, 32, cmp_h32) : NULL;
+        if (f)
+            flag[f - hurt] |= at >= t0 ? 1 : 2;
+    }
+    for (int a = 0; a < r->nacc; a++) {
+        if (r->acc[a].incident != c->id)
+            continue;
+        tickets_account_hmac(m->o.account_key, r->acc[a].account, h);
+        uint8_t(*f)[32] = nh ? bsearch(h, hurt, nh, 32, cmp_h32) : NULL;
+        if (f)
+            flag[f - hurt] |= 4;
+    }
+    int64_t after = 0, before = 0, wrote = 0;
+    for (size_t i = 0; i < nh; i++) {
+        after += (flag[i] & 1) != 0;
+        before += (flag[i] & 2) != 0;
+        wrote += (flag[i] & 4) != 0;
+    }
+    free(flag);
+    free(hurt);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "seen", (json_int_t)ns, "hurt",
+                     (json_int_t)nh, "hurt_with_ticket", (json_int_t)wrote, "canceled_after",
+                     (json_int_t)after, "canceled_baseline", (json_int_t)before, "churn_after",
+                     nh ? json_real((double)after / (double)nh) : json_null(), "churn_baseline",
+                     nh ? json_real((double)before / (double)nh) : json_null());
+}
+
 static int rep_churn(struct rep *r, json_t **out)
 {
     struct tickets_mod *m = r->m;
@@ -627,11 +755,11 @@ static int rep_churn(struct rep *r, json_t **out)
             g->after += one[k].after;
             g->before += one[k].before;
         }
-        json_array_append_new(incs, json_pack("{s:I, s:s, s:s, s:I, s:o}", "incident_id",
-                                              (json_int_t)c->id, "severity",
-                                              c->sev == 1 ? "SEV1" : "SEV2", "service", c->service,
-                                              "opened_at", (json_int_t)c->opened_s, "segments",
-                                              csegs_json(one, none)));
+        json_array_append_new(
+            incs, json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "incident_id", (json_int_t)c->id,
+                            "severity", c->sev == 1 ? "SEV1" : "SEV2", "service", c->service,
+                            "opened_at", (json_int_t)c->opened_s, "segments", csegs_json(one, none),
+                            "viewers", viewers_json(r, c, t0, w_ms)));
     }
     *out = json_pack("{s:I, s:o, s:o}", "window_days", (json_int_t)m->o.churn_days, "incidents",
                      incs, "total", csegs_json(tot, ntot));
@@ -709,6 +837,7 @@ static void to_csv(const char *name, const json_t *j, struct oc_buf *b)
         csv_rows(b, "service", json_object_get(j, "by_service"), cols);
         csv_rows(b, "segment", json_object_get(j, "by_segment"), cols);
         csv_rows(b, "tier", json_object_get(j, "by_tier"), cols);
+        csv_rows(b, "release", json_object_get(j, "by_release"), cols);
     } else if (strcmp(name, "sla") == 0) {
         static const char *const rc[] = {"priority", "tier",    "tickets",   "met", "late",
                                          "overdue",  "pending", "adherence", NULL};

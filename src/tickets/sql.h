@@ -44,13 +44,29 @@
     " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)"
 #define TICKETS_SQL_OUTBOX_DUE                                                                     \
     "SELECT id, source, ext_id, kind, body, attempts FROM tickets_outbox WHERE done_ms IS NULL"    \
-    " AND next_ms <= ?1 ORDER BY id LIMIT ?2"
+    " AND next_ms <= ?1 AND ((kind = 'survey' AND ?3) OR (kind <> 'survey' AND ?4)) ORDER BY id"   \
+    " LIMIT ?2"
 #define TICKETS_SQL_OUTBOX_DONE                                                                    \
     "UPDATE tickets_outbox SET done_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
 #define TICKETS_SQL_OUTBOX_RETRY                                                                   \
     "UPDATE tickets_outbox SET next_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
-#define TICKETS_SQL_OUTBOX_COUNT                                                                   \
-    "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299) FROM tickets_outbox"
+#define TICKETS_SQL_OUTBOX_COUNT_BY                                                                \
+    "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299), kind = 'survey' AS"   \
+    " sv FROM tickets_outbox GROUP BY sv"
+
+/* the post-incident survey (survey.c): the affected accounts (of the incident's linked
+ * tickets; each with its latest ticket's segment, tier and service) after ?2, and a request
+ * queued unless the account was asked about this incident or since ?5 */
+#define TICKETS_SQL_SURVEY_ACCOUNTS                                                                \
+    "SELECT a, seg, tier, svc FROM (SELECT json_extract(fields, '$.account') AS a,"                \
+    " json_extract(tags, '$.segment') AS seg, json_extract(tags, '$.tier') AS tier,"               \
+    " json_extract(tags, '$.service') AS svc, max(id) FROM tickets WHERE incident_id = ?1"         \
+    " GROUP BY a) WHERE coalesce(a, '') <> '' AND a > ?2 ORDER BY a LIMIT ?3"
+#define TICKETS_SQL_SURVEY_PUT                                                                     \
+    "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
+    " attempts) SELECT 'survey', ?1, ?2, 'survey', ?3, ?4, ?4, 0 WHERE NOT EXISTS (SELECT 1 FROM"  \
+    " tickets_outbox WHERE kind = 'survey' AND ext_id = ?1 AND (incident_id = ?2 OR"               \
+    " created_ms > ?5))"
 
 /* the reports (report.c) */
 #define TICKETS_SQL_REP_LINKED                                                                     \

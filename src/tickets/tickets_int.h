@@ -56,6 +56,14 @@ struct tickets_opts {
     int64_t respond_min[TICKETS_NPRIO + 1]; /* tickets.respond_{vip,premium,standard,free}_min */
     char *sla_targets;                      /* tickets.sla_targets */
     int64_t churn_days;                     /* tickets.churn_window_days */
+    char *survey_url;                       /* tickets.survey_url */
+    char *survey_token;                     /* tickets.survey_token */
+    char *survey_kind;                      /* tickets.survey_kind: nps or csat */
+    char *survey_severities;                /* tickets.survey_severities */
+    int64_t survey_delay_s;                 /* tickets.survey_delay_s */
+    int64_t survey_cooldown_days;           /* tickets.survey_cooldown_days */
+    int64_t survey_max;                     /* tickets.survey_max */
+    char *account_key;                      /* tickets.account_key */
 };
 
 /* An open incident as incident.opened described it. */
@@ -80,7 +88,7 @@ struct tickets_mod {
     struct tickets_clusters cs;     /* under mu */
     struct tickets_open open[TICKETS_OPEN_MAX]; /* nopen in use, under mu */
     int nopen;
-    atomic_long accepted, duplicates, refused, links, sent, send_failed;
+    atomic_long accepted, duplicates, refused, links, sent, send_failed, surveys_queued;
     pthread_t oth;       /* the delivery thread (outbox.c), when othread */
     pthread_mutex_t omu; /* ostop; with ocv, the thread's sleep */
     pthread_cond_t ocv;
@@ -96,6 +104,8 @@ void tickets_get_feedback_priorities(struct http_req *req);
  * dimension equal, none different; case-insensitive), or 0 (under mu). */
 int64_t tickets_open_match(struct tickets_mod *m, const char *service, const char *region,
                            const char *device);
+/* HMAC-SHA256 of account under key (its text): what a beacon's account_hmac carries. */
+void tickets_account_hmac(const char *key, const char *account, uint8_t out[32]);
 /* GET /v1/tickets/reports/{name} (report.c): mttr, sla, incidents or churn, as JSON or CSV. */
 void tickets_get_report(struct http_req *req);
 
@@ -121,7 +131,16 @@ int tickets_outbox_start(struct tickets_mod *m);
 void tickets_outbox_wake(struct tickets_mod *m);
 /* Stops and joins it (a no-op when not started). */
 void tickets_outbox_stop(struct tickets_mod *m);
-/* {queued, pending, delivered} of the outbox (a new reference). */
+/* 1 when severity sev is in list ("SEV1, SEV2"; case-insensitive). */
+int tickets_survey_severity_ok(const char *list, const char *sev);
+/* Queues the post-incident survey of resolved incident `incident` when tickets.survey_url is
+ * set and its severity is surveyed: one request per account of its linked tickets (at most
+ * tickets.survey_max), none for an account asked about it already or within
+ * tickets.survey_cooldown_days (counted in *skipped). Not under mu (reads the incident).
+ * Returns the requests queued. */
+int tickets_survey_queue(struct tickets_mod *m, int64_t incident, int64_t now_ms, int *skipped);
+/* {queued, pending, delivered, surveys: {queued, pending, delivered}} of the outbox (a new
+ * reference): relations, then survey requests. */
 json_t *tickets_outbox_json(struct tickets_mod *m);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "core/err.h"
 #include "ingest/ingest.h"
+#include "qoe/accounts.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +46,10 @@ static void check(const struct ingest_batch *b, const char *body, size_t size)
         for (int d = 0; d < BEACON_NDIMS; d++)
             if (!inside(&e->dims[d], body, size, b->scratch, b->scratch_cap))
                 abort();
+        /* an account_hmac kept is always 64 lower-case hex digits */
+        if (e->account.p && (!inside(&e->account, body, size, b->scratch, b->scratch_cap) ||
+                             qoe_account_parse(e->account.p, e->account.n, NULL) != 0))
+            abort();
     }
 }
 

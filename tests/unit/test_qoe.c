@@ -18,6 +18,7 @@
 #include "core/metrics.h"
 #include "config/config.h"
 #include "http/http.h"
+#include "qoe/accounts.h"
 #include "qoe/persist.h"
 #include "qoe/qoe.h"
 #include "store/store.h"
@@ -549,6 +550,96 @@ static void test_replay_equals_realtime(void)
     }
     qoe_cube_destroy(a);
     qoe_cube_destroy(b);
+}
+
+/* The accounts beacons carry: remembered per (account, leaf) with first, last and hurt times,
+ * found by a slice's beacon dimensions and a window, capped. */
+static void test_accounts(void)
+{
+    struct oc_clock clk;
+    struct qoe_cube *c = make_cube(&clk, OC_CLOCK_VIRTUAL);
+    struct qoe_accounts *a = qoe_accounts_new(4);
+    static char hx[4][65];
+    for (int i = 0; i < 4; i++) {
+        memset(hx[i], "abcd"[i], 64);
+        hx[i][64] = 0;
+    }
+    struct beacon_event ev[5];
+    uint32_t leaf[5];
+    uint64_t sh[5];
+    uint8_t verdict[5];
+    /* account, region, type, offset s, failure or stall */
+    const struct {
+        int acct;
+        const char *region;
+        int hb, off, bad;
+    } spec[5] = {{0, "EU", 0, 0, 1},
+                 {1, "EU", 0, 10, 0},
+                 {0, "US", 0, 5, 0},
+                 {2, "EU", 1, 20, 1},
+                 {3, "EU", 0, 30, 0}};
+    memset(ev, 0, sizeof ev);
+    for (int i = 0; i < 5; i++) {
+        struct beacon_event *e = &ev[i];
+        e->ts_ms = (T0 + spec[i].off) * 1000;
+        e->type = spec[i].hb ? BEACON_HEARTBEAT : BEACON_START;
+        e->outcome = spec[i].bad ? BEACON_FAILURE : BEACON_SUCCESS;
+        e->startup_ms = 900;
+        e->playing_ms = spec[i].hb ? 1000 : 0;
+        e->rebuffer_ms = spec[i].hb && spec[i].bad ? 100 : 0;
+        e->session = (struct beacon_str){hx[spec[i].acct], 8};
+        e->dims[BEACON_REGION] = (struct beacon_str){spec[i].region, 2};
+        e->account = (struct beacon_str){hx[spec[i].acct], 64};
+    }
+    struct qoe_fold f = {ev, 5, leaf, sh, verdict, 0};
+    T_EQ_INT((long long)qoe_cube_add(c, &f), 5);
+    T_EQ_INT((long long)qoe_accounts_record(a, &f), 4); /* the fifth is past the cap */
+    size_t n = 0;
+    uint64_t dropped = 0;
+    qoe_accounts_stats(a, &n, &dropped);
+    T_EQ_INT((long long)n, 4);
+    T_EQ_INT((long long)dropped, 1);
+    uint8_t(*out)[QOE_ACCOUNT_HASH] = NULL;
+    json_t *eu = json_pack("{s:s, s:s}", "region", "EU", "symptom", "buffering"),
+           *us = json_pack("{s:s}", "region", "US"), *svc = json_pack("{s:s}", "service", "x"),
+           *mars = json_pack("{s:s}", "region", "Mars");
+    int64_t lo = T0 * 1000, hi = (T0 + 60) * 1000;
+    qoe_accounts_in_slice(a, c, eu, lo, hi, 0, &out, &n);
+    T_EQ_INT((long long)n, 3); /* a, b, c: sorted, once each */
+    T_TRUE(n == 3 && out[0][0] == 0xaa && out[1][0] == 0xbb && out[2][0] == 0xcc);
+    free(out);
+    qoe_accounts_in_slice(a, c, eu, lo, hi, 1, &out, &n);
+    T_EQ_INT((long long)n, 2); /* hurt: a (failed start), c (stall) */
+    T_TRUE(n == 2 && out[0][0] == 0xaa && out[1][0] == 0xcc);
+    free(out);
+    qoe_accounts_in_slice(a, c, us, lo, hi, 1, &out, &n);
+    T_EQ_INT((long long)n, 0); /* a played in the US without harm */
+    free(out);
+    qoe_accounts_in_slice(a, c, us, lo, hi, 0, &out, &n);
+    T_EQ_INT((long long)n, 1);
+    free(out);
+    qoe_accounts_in_slice(a, c, eu, (T0 + 15) * 1000, hi, 0, &out, &n);
+    T_EQ_INT((long long)n, 1); /* only c was seen from T0 + 15 */
+    free(out);
+    qoe_accounts_in_slice(a, c, svc, lo, hi, 0, &out, &n);
+    T_EQ_INT((long long)n, 0); /* no beacon dimension: no viewers */
+    free(out);
+    qoe_accounts_in_slice(a, c, mars, lo, hi, 0, &out, &n);
+    T_EQ_INT((long long)n, 0);
+    free(out);
+    uint8_t h[QOE_ACCOUNT_HASH];
+    T_EQ_INT(qoe_account_parse(hx[0], 64, h), 0);
+    T_EQ_INT(h[31], 0xaa);
+    T_EQ_INT(qoe_account_parse(hx[0], 63, h), -1);
+    T_EQ_INT(qoe_account_parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                               64, NULL),
+             -1);
+    json_decref(eu);
+    json_decref(us);
+    json_decref(svc);
+    json_decref(mars);
+    qoe_accounts_free(a);
+    qoe_cube_destroy(c);
 }
 
 /* With max_values_per_dim = 2, the third and later pops fold into "other", counted. */
@@ -1402,6 +1493,7 @@ static const struct t_case cases[] = {
     T_CASE(test_filter_unknown_value_is_empty),
     T_CASE(test_top_k_by_volume),
     T_CASE(test_replay_equals_realtime),
+    T_CASE(test_accounts),
     T_CASE(test_cap_folds_into_other),
     T_CASE(test_sweep_ages_values_out),
     T_CASE(test_error_codes),

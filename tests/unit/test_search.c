@@ -247,6 +247,22 @@ static void test_prefix_and_synonyms(void)
     search_index_destroy(x);
 }
 
+/* A typo inside the completed last word, of each class, keeping its first letter. */
+static void test_prefix_typos(void)
+{
+    struct search_index *x = build();
+    T_EQ_STR(ids(x, "q=inxters"), "m6");           /* insertion */
+    T_EQ_STR(ids(x, "q=intrs"), "m6");             /* deletion */
+    T_EQ_STR(ids(x, "q=intars"), "m6");            /* substitution */
+    T_EQ_STR(ids(x, "q=intesr"), "m6");            /* transposition */
+    T_EQ_STR(ids(x, "q=the matrix rleo"), "m2");   /* the last of several words */
+    T_EQ_STR(ids(x, "q=ozma"), "e1");              /* 4 bytes: the least corrected */
+    T_EQ_STR(ids(x, "q=ozm"), "");                 /* 3 bytes: none */
+    T_EQ_STR(ids(x, "q=nters"), "");               /* the first letter is kept */
+    T_EQ_STR(ids(x, "q=intars&prefix=false"), ""); /* no completion, no typo in it */
+    search_index_destroy(x);
+}
+
 /* A rare completion of the last word, beyond the most frequent ones expanded, is found in the
  * titles the other words leave. */
 static void test_rare_completion(void)
@@ -744,6 +760,7 @@ static const struct t_case cases[] = {
     T_CASE(test_exact_and_articles),
     T_CASE(test_each_typo_class),
     T_CASE(test_prefix_and_synonyms),
+    T_CASE(test_prefix_typos),
     T_CASE(test_rare_completion),
     T_CASE(test_fields_and_ranking),
     T_CASE(test_ties_by_id),
