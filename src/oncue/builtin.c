@@ -3,6 +3,8 @@
  * list of running modules.
  */
 #include "oncue/builtin.h"
+#include "drill/drill.h"
+#include "oncue/commands.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -137,13 +139,15 @@ static int builtin_init(struct oc_app *app, void **state)
     m->started_wall_ms = oc_wall_ms();
     if (app->metrics)
         oc_metrics_register(app->metrics, render_process, m);
+    /* the runbook module reaches steering through the drill's bindings (drill_host.c) */
+    oc_app_provide(app, DRILL_PROVIDES_HOST, (void *)&oncue_drill_host);
     *state = m;
     return 0;
 }
 
 static void builtin_stop(struct oc_app *app, void *state)
 {
-    (void)app;
+    oc_app_withdraw(app, DRILL_PROVIDES_HOST);
     free(state);
 }
 

@@ -22,6 +22,7 @@
 #include "scrape/scrape.h"
 #include "tickets/tickets.h"
 #include "automation/automation.h"
+#include "drill/drill.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -44,6 +45,7 @@ const struct oc_module *const oc_modules[] = {
     &billing_module,
     &search_module,
     &automation_module,
+    &drill_runbook_module,
     NULL,
 };
 // clang-format on
