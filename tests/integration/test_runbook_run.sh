@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A drill's runbook run end to end against the real server: `oncue sim emea-cdn` opens INC-1
+# (rebuffering in EMEA on the primary CDN) on a replay clock; `oncue runbook check` passes the
+# shipped runbooks and names the line of each problem in a bad one; a dry run shows what each
+# step would do and records nothing; the run checks the metric, records the manual notes and
+# waits at its decision; a viewer may read but not approve; the test approves over the API and
+# the shift-cdn mitigation runs; the timeline shows every step with the runbook's version and
+# hash; a second run waits again and `oncue runbook skip` skips the mitigation.
+. "$(dirname "$0")/lib.sh"
+D=$T_TMP/data
+ING=$(new_token "$D" ingest it-sim | tail -1)
+VIEW=$(new_token "$D" viewer it-view | tail -1)
+RESP=$(new_token "$D" responder alice | tail -1)
+T0=1772479800 # 2026-03-02 19:30 UTC, emea-cdn's begin
+
+# 1. the lint: the shipped runbooks pass; a bad one fails with FILE:LINE per problem
+"$ONCUE_BIN" runbook check "$ONCUE_SRC"/examples/runbooks/*.yaml > "$T_TMP/check.out" 2>&1
+t_check "shipped runbooks lint clean" "0 3 runbooks ok" "$? $(cat "$T_TMP/check.out")"
+cat > "$T_TMP/bad.yaml" <<'YAML'
+kind: bad
+steps:
+  - name: look
+    type: check
+    do: "look"
+    query: incident.colour
+    expect: "== red"
+  - name: wait
+    type: decision
+    do: "shift?"
+  - name: shift
+    type: action
+    do: "shift"
+    run: "oncue mitigate teleport --region EMEA"
+  - name: later
+    type: chore
+    do: "x"
+YAML
+"$ONCUE_BIN" runbook check "$T_TMP/bad.yaml" 2> "$T_TMP/check.err"
+t_check "a bad runbook fails" 1 $?
+t_check "the unknown step type, on its line" \
+    "$T_TMP/bad.yaml:16: type: unknown step type 'chore' (check, action, decision, or none for a manual note)" \
+    "$(cat "$T_TMP/check.err")"
+sed -i '/name: later/,$d' "$T_TMP/bad.yaml"
+"$ONCUE_BIN" runbook check "$T_TMP/bad.yaml" 2> "$T_TMP/check.err"
+t_check "unknown field and mitigation, each on its step's line" \
+    "1 $T_TMP/bad.yaml:3: unknown query field 'incident.colour'|$T_TMP/bad.yaml:11: unknown mitigation: kind: one of shift-cdn, backup-origin, flag, rollback" \
+    "$? $(sed 's/ (incident fields.*//' "$T_TMP/check.err" | paste -sd'|')"
+
+# 2. an incident from the simulator
+echo '{"ttl": 10, "pathways": ["primary", "secondary"]}' > "$T_TMP/policy.json"
+start_server "$D" --clock replay --set steer.policy_file="$T_TMP/policy.json" || exit 1
+"$ONCUE_BIN" sim --target "$BASE" --token "$ING" --speed 0 --batch 5000 --scenario emea-cdn \
+    --viewers 3000 --start $T0 --duration 30m --seed 3 2> "$T_TMP/sim.log"
+t_check "sim exits 0" 0 $?
+for _ in $(seq 1 100); do # the alert, incident and rca timers tick every second
+    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/incidents/INC-1" > "$T_TMP/inc.json"
+    jq -e '.causes | length > 0' "$T_TMP/inc.json" >/dev/null 2>&1 && break
+    sleep 0.2
+done
+t_check "INC-1 is rebuffering in EMEA on primary" 'rebuffering_share {"region":"EMEA","cdn":"primary"}' \
+    "$(jq -r '"\(.title | split(" ")[0]) \(.slice | tojson)"' "$T_TMP/inc.json")"
+NOTES0=$(jq '.timeline | length' "$T_TMP/inc.json")
+H() { echo "Authorization: Bearer $1"; }
+
+# 3. a dry run says what each step would do and records nothing
+t_check "dry run answers 200" 200 "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" \
+    -d '{"dry_run": true}')"
+t_check "each step's type and what it would do" \
+    "check:passed note:manual note:manual note:manual decision:would wait action:would run note:manual note:manual" \
+    "$(body | jq -r '[.steps[] | "\(.type):\(.status)"] | join(" ")')"
+t_check "the action it would run" \
+    "would run: oncue mitigate shift-cdn --region EMEA --from primary --to secondary" \
+    "$(body | jq -r '.steps[5].detail')"
+t_check "a dry run records nothing" 404 "$(status GET /v1/incidents/INC-1/runbook -H "$(H "$VIEW")")"
+t_check "... and writes nothing on the timeline" "$NOTES0" \
+    "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/incidents/INC-1" | jq '.timeline | length')"
+t_check "a viewer may not run it" 403 "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$VIEW")" -d '{}')"
+t_check "an unknown runbook is named" "404 runbook: no runbook named nope (oncue runbook list)" \
+    "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "nope"}') $(body | jq -r .detail)"
+t_check "an unknown member is named" "422 dryrun: not a member of this body" \
+    "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"dryrun": true}') $(body | jq -r .detail)"
+
+# 4. the run: the check passes, the notes are recorded, the decision waits
+t_check "the run starts" 201 "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{}')"
+t_check "it waits at the decision (step 5)" "waiting 5 rebuffering 2" \
+    "$(body | jq -r '"\(.state) \(.waiting_step) \(.runbook) \(.version)"')"
+t_check "the check saw the metric above 0" "passed" "$(body | jq -r '.steps[0].status')"
+t_contains "... with its value" "qoe.rebuffering_share = 0." "$(body | jq -r '.steps[0].detail')"
+HASH=$(body | jq -r .hash)
+t_check "the content hash is the file's" \
+    "sha256:$(sha256sum "$ONCUE_SRC/examples/runbooks/rebuffering.yaml" | cut -c1-12)" "$HASH"
+t_check "no mitigation yet" 0 "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/mitigations" |
+    jq '.mitigations | length')"
+t_check "a second run waits for the first" 409 \
+    "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{}')"
+t_check "a viewer reads the run" "200 waiting" \
+    "$(status GET /v1/incidents/INC-1/runbook -H "$(H "$VIEW")") $(body | jq -r .state)"
+t_check "a viewer may not approve" 403 \
+    "$(status POST /v1/incidents/INC-1/runbook/approve -H "$(H "$VIEW")" -d '{}')"
+t_check "approving another step is refused" "409 step: the run waits at step 5, not 6" \
+    "$(status POST /v1/incidents/INC-1/runbook/approve -H "$(H "$RESP")" -d '{"step": 6}') $(body | jq -r .detail)"
+
+# 5. the test approves the decision: the action runs, the run finishes
+t_check "approved" 200 \
+    "$(status POST /v1/incidents/INC-1/runbook/approve -H "$(H "$RESP")" -d '{"step": 5}')"
+t_check "every step's result" \
+    "done|passed manual manual manual approved done manual manual|2 of 8" \
+    "$(body | jq -r '"\(.state)|\([.steps[].status] | join(" "))|\(.automated) of \(.steps_total)"')"
+t_check "the mitigation ran" \
+    "ran: oncue mitigate shift-cdn --region EMEA --from primary --to secondary" \
+    "$(body | jq -r '.steps[5].detail | sub(" \\(mitigation.*"; "")')"
+t_check "approved by alice" "alice" "$(body | jq -r '.steps[4].by')"
+t_check "the policy has the shift" "1" "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/mitigations" |
+    jq '[.. | objects | select(.kind? == "shift-cdn")] | length > 0' | grep -c true)"
+curl -s -H "$(H "$VIEW")" "$BASE/v1/incidents/INC-1" > "$T_TMP/inc.json"
+LABEL="runbook rebuffering version 2 ($HASH)"
+t_check "the timeline: started, 8 steps, the approval, finished; each with the version" \
+    "started step1 step2 step3 step4 step5 step5 step6 step7 step8 done" \
+    "$(jq -r --arg l "$LABEL" '[.timeline[] | .text // "" | select(startswith($l)) | ltrimstr($l + " ") |
+        if startswith("step ") then "step" + (split(" ")[1] | split("/")[0]) else split(":")[0] | split(" ")[0] end] | join(" ")' "$T_TMP/inc.json")"
+t_check "who and what of the decision" \
+    "alice|$LABEL step 5/8 approve mitigation [decision]: approved: approved by alice: Run the mitigation" \
+    "$(jq -r --arg l "$LABEL" '[.timeline[] | select((.text // "") | startswith($l + " step 5/8") and contains("approved"))][0] |
+        "\(.actor // .by)|\(.text | split(" the next step")[0])"' "$T_TMP/inc.json")"
+
+# 6. the CLI: a second run waits again; `oncue runbook skip` skips the mitigation
+export ONCUE_SERVER=$BASE ONCUE_TOKEN=$RESP
+"$ONCUE_BIN" runbook run INC-1 > "$T_TMP/run.out"
+t_check "oncue runbook run waits" "0 waiting at step 5: oncue runbook approve|skip INC-1" \
+    "$? $(tail -1 "$T_TMP/run.out")"
+"$ONCUE_BIN" runbook skip INC-1 --step 5 > "$T_TMP/skip.out"
+t_check "oncue runbook skip: the decision and its action skipped" "0 skipped skipped" \
+    "$? $(sed -n 's/^  [56]\. [a-z ]* \[[a-z]*\] \([a-z]*\):.*/\1/p' "$T_TMP/skip.out" | paste -sd' ')"
+t_contains "the run is done" "runbook rebuffering version 2 ($HASH): done, 1 of 8" "$(head -1 "$T_TMP/skip.out")"
+"$ONCUE_BIN" runbook approve INC-1 2> "$T_TMP/approve.err"
+t_check "nothing waits to approve" "1 oncue runbook: POST /v1/incidents/INC-1/runbook/approve: HTTP 409: INC-1: its rebuffering run is done, not waiting for a decision" \
+    "$? $(cat "$T_TMP/approve.err")"
+t_done
