@@ -135,4 +135,7 @@ t_contains "the run is done" "runbook rebuffering version 2 ($HASH): done, 1 of 
 "$ONCUE_BIN" runbook approve INC-1 2> "$T_TMP/approve.err"
 t_check "nothing waits to approve" "1 oncue runbook: POST /v1/incidents/INC-1/runbook/approve: HTTP 409: INC-1: its rebuffering run is done, not waiting for a decision" \
     "$? $(cat "$T_TMP/approve.err")"
+stop_server
+t_check "the server stops cleanly (no sanitizer report)" "0 0" \
+    "$SERVER_RC $(grep -c 'Sanitizer\|runtime error' "$T_TMP/server.log")"
 t_done
