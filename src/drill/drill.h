@@ -204,6 +204,8 @@ int drill_runbook_lint(const char *file, const char *yaml, size_t n, const struc
                        struct oc_buf *out);
 /* Frees what rb owns; a zeroed rb is fine. */
 void drill_runbook_free(struct drill_runbook *rb);
+/* 1 when rb's metrics list metric (NULL: 0). */
+int drill_runbook_covers(const struct drill_runbook *rb, const char *metric);
 /* Loads the shipped runbook covering metric (e.g. "rebuffering_share"): 0 or OC_ENOTFOUND. */
 int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb /* OUT */);
 /* The embedded copy of examples/runbooks/NAME.yaml (static storage), or NULL; *len its size. */

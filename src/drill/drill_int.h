@@ -122,10 +122,19 @@ void drill_unsubscribe(struct drill *d);
 void drill_responder_tick(struct drill *d, int64_t now_s);
 
 /* exec.c: runbooks run against incidents inside `oncue serve` (the runbook module). */
-#define DRILL_MAX_RUNS 256 /* runs kept; past it the oldest finished one is dropped */
+#define DRILL_MAX_RUNS  256 /* runs kept; past it the oldest finished one is dropped */
+#define DRILL_MAX_FILES 64  /* runbooks read from runbook.dir */
+
+/* A runbook file read from runbook.dir at start. */
+struct drill_file {
+    char name[128]; /* file name without .yaml */
+    char *text;     /* the file (owned) */
+    size_t len;
+};
 
 /* The runbook module's options (settings runbook.*). */
 struct drill_exec_opts {
+    const char *dir;               /* directory of the operators' runbooks (*.yaml), or "" */
     const char *webhook_keys_file; /* file of the keys that sign webhook actions, or "" */
     const char *outbound_allow;    /* private ranges webhook actions may reach */
     int timeout_s;                 /* one webhook call */
@@ -154,6 +163,8 @@ struct drill_exec {
     pthread_mutex_t mu;        /* guards runs; held while a run advances */
     struct drill_run *runs[DRILL_MAX_RUNS];
     int nruns;
+    struct drill_file files[DRILL_MAX_FILES]; /* from runbook.dir, before the shipped ones */
+    int nfiles;
 };
 
 /* Frees every run (at stop). */

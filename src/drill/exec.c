@@ -372,13 +372,23 @@ void drill_exec_advance(struct drill_exec *x, struct drill_run *r, const char *a
     json_decref(inc);
 }
 
-/* Loads the runbook named name (a shipped name or kind), or the one covering the incident's
- * metric when name is NULL, into rb. 0 or OC_ENOTFOUND with why in err. */
-static int pick_runbook(const char *name, const json_t *vars, struct drill_runbook *rb, char *err,
-                        size_t errlen)
+/* Loads the runbook named name (a file of runbook.dir, else a shipped one), or when name is
+ * NULL the first covering the incident's metric, into rb. 0 or OC_ENOTFOUND with why in err. */
+static int pick_runbook(const struct drill_exec *x, const char *name, const json_t *vars,
+                        struct drill_runbook *rb, char *err, size_t errlen)
 {
     const char *metric = json_string_value(json_object_get(vars, "metric"));
     size_t len;
+    for (int i = 0; i < x->nfiles; i++) {
+        const struct drill_file *f = &x->files[i];
+        if (name && strcmp(f->name, name) != 0)
+            continue;
+        if (drill_runbook_parse(f->text, f->len, rb, err, errlen) != 0)
+            continue; /* checked at start */
+        if (name || drill_runbook_covers(rb, metric))
+            return 0;
+        drill_runbook_free(rb);
+    }
     if (!name) {
         if (drill_runbook_for_metric(metric, rb) == 0)
             return 0;
@@ -388,7 +398,7 @@ static int pick_runbook(const char *name, const json_t *vars, struct drill_runbo
     const char *text = drill_runbook_embedded(name, &len);
     if (text && drill_runbook_parse(text, len, rb, err, errlen) == 0)
         return 0;
-    snprintf(err, errlen, "runbook: no runbook named %s (oncue runbook list)", name);
+    snprintf(err, errlen, "runbook: no runbook named %s (GET /v1/runbooks)", name);
     return OC_ENOTFOUND;
 }
 
@@ -466,7 +476,7 @@ int drill_exec_start(struct drill_exec *x, int64_t inc, const char *name, int dr
         return rc;
     }
     struct drill_run *r = run_new(x, inc, incj, actor);
-    if ((rc = pick_runbook(name, r->vars, &r->rb, err, errlen)) != 0)
+    if ((rc = pick_runbook(x, name, r->vars, &r->rb, err, errlen)) != 0)
         goto out;
     if (dry) {
         snprintf(r->state, sizeof(r->state), "dry_run");

@@ -16,6 +16,7 @@
 #include "http/outbound.h"
 #include "incident/incident.h"
 
+#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,26 +132,35 @@ static void run_get(struct http_req *req)
         http_reply_json(req, 200, out);
 }
 
-/* GET /v1/runbooks: the shipped runbooks with their version and steps. */
+/* Appends the runbook of text (its file name name, from source) to all. */
+static void list_one(json_t *all, const char *name, const char *source, const char *text,
+                     size_t len)
+{
+    struct drill_runbook rb;
+    char err[256];
+    if (!text || drill_runbook_parse(text, len, &rb, err, sizeof(err)) != 0)
+        return;
+    json_t *steps = json_array();
+    for (int i = 0; i < rb.nsteps; i++)
+        json_array_append_new(steps, json_pack("{s:s, s:s}", "name", rb.steps[i].name, "type",
+                                               drill_step_type_name(rb.steps[i].type)));
+    json_array_append_new(all,
+                          json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s, s:o}", "name", name, "source",
+                                    source, "kind", rb.kind, "version", rb.version, "hash", rb.hash,
+                                    "metrics", rb.metrics ? rb.metrics : "", "steps", steps));
+    drill_runbook_free(&rb);
+}
+
+/* GET /v1/runbooks: runbook.dir's runbooks, then the shipped ones. */
 static void list_get(struct http_req *req)
 {
+    struct drill_exec *x = exec_of(req);
     json_t *all = json_array();
-    char err[256];
     size_t len;
-    for (const char *const *name = drill_runbook_names; *name; name++) {
-        struct drill_runbook rb;
-        const char *text = drill_runbook_embedded(*name, &len);
-        if (!text || drill_runbook_parse(text, len, &rb, err, sizeof(err)) != 0)
-            continue;
-        json_t *steps = json_array();
-        for (int i = 0; i < rb.nsteps; i++)
-            json_array_append_new(steps, json_pack("{s:s, s:s}", "name", rb.steps[i].name, "type",
-                                                   drill_step_type_name(rb.steps[i].type)));
-        json_array_append_new(all, json_pack("{s:s, s:s?, s:s, s:s, s:o}", "kind", rb.kind,
-                                             "version", rb.version, "hash", rb.hash, "metrics",
-                                             rb.metrics ? rb.metrics : "", "steps", steps));
-        drill_runbook_free(&rb);
-    }
+    for (int i = 0; i < x->nfiles; i++)
+        list_one(all, x->files[i].name, "dir", x->files[i].text, x->files[i].len);
+    for (const char *const *name = drill_runbook_names; *name; name++)
+        list_one(all, *name, "shipped", drill_runbook_embedded(*name, &len), len);
     http_reply_json(req, 200, json_pack("{s:o}", "runbooks", all));
 }
 
@@ -213,6 +223,9 @@ void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
 #define F(field) offsetof(struct drill_exec_opts, field)
 
 static const struct oc_setting settings[] = {
+    {"runbook.dir", OC_SETTING_STR, "", 0, 0, NULL, F(dir), NULL,
+     "directory of your runbooks (NAME.yaml, at most 64), read at start and linted as `oncue "
+     "runbook check` does (a problem stops the start); they come before the shipped ones"},
     {"runbook.webhook_keys_file", OC_SETTING_STR, "", 0, 0, NULL, F(webhook_keys_file), NULL,
      "file holding the keys (space-separated whsec_ or whsk_, several during a rotation) that "
      "sign a runbook's webhook actions as Standard Webhooks messages; empty: webhook actions fail"},
@@ -233,6 +246,8 @@ static void exec_stop(struct oc_app *app, void *state)
     if (!x)
         return;
     drill_exec_free_runs(x);
+    for (int i = 0; i < x->nfiles; i++)
+        free(x->files[i].text);
     if (x->keys) {
         sodium_memzero(x->keys, strlen(x->keys));
         free(x->keys);
@@ -259,6 +274,70 @@ static int read_keys(struct drill_exec *x)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads and lints one file of runbook.dir into x->files. 0 or an oc_err (logged). */
+static int read_one(struct drill_exec *x, const char *dir, const char *ent)
+{
+    char path[1024], err[256];
+    struct oc_buf out;
+    struct drill_file *f = &x->files[x->nfiles];
+    snprintf(path, sizeof(path), "%s/%s", dir, ent);
+    int rc = oc_read_file(path, 1u << 20, &f->text, &f->len, err, sizeof(err));
+    if (rc != 0) {
+        oc_log(OC_LOG_ERROR, "runbook.dir: %s", err);
+        return rc;
+    }
+    snprintf(f->name, sizeof(f->name), "%.*s", (int)(strlen(ent) - 5), ent);
+    x->nfiles++;
+    oc_buf_init(&out, 1 << 16);
+    if (drill_runbook_lint(path, f->text, f->len, x->host, &out) != 0) {
+        oc_log(OC_LOG_ERROR, "runbook.dir: %s", out.data);
+        rc = OC_EINVAL;
+    }
+    oc_buf_free(&out);
+    return rc;
+}
+
+/* Reads the runbooks of runbook.dir (NAME.yaml, in name order). 0 or an oc_err (logged). */
+static int read_dir(struct drill_exec *x)
+{
+    const char *dir = x->o.dir;
+    char *names[DRILL_MAX_FILES];
+    int n = 0, rc = 0;
+    if (!dir || !dir[0])
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d) {
+        oc_log(OC_LOG_ERROR, "runbook.dir: cannot open %s", dir);
+        return OC_EIO;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t k = strlen(e->d_name);
+        if (k <= 5 || k > 130 || strcmp(e->d_name + k - 5, ".yaml") != 0 || e->d_name[0] == '.')
+            continue;
+        if (n == DRILL_MAX_FILES) {
+            oc_log(OC_LOG_ERROR, "runbook.dir: more than %d runbooks in %s", DRILL_MAX_FILES, dir);
+            rc = OC_ETOOBIG;
+            break;
+        }
+        names[n++] = oc_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof(names[0]), by_name);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0)
+            rc = read_one(x, dir, names[i]);
+        free(names[i]);
+    }
+    if (rc == 0)
+        oc_log(OC_LOG_INFO, "runbook: %d runbooks from %s", x->nfiles, dir);
+    return rc;
+}
+
 static int exec_init(struct oc_app *app, void **state)
 {
     struct drill_exec_opts def;
@@ -278,6 +357,8 @@ static int exec_init(struct oc_app *app, void **state)
         rc = OC_EIO;
     if (rc == 0)
         rc = read_keys(x);
+    if (rc == 0)
+        rc = read_dir(x);
     if (rc != 0) {
         exec_stop(app, x);
         *state = NULL;

@@ -322,6 +322,11 @@ static int list_has(const char *list, const char *metric)
     return 0;
 }
 
+int drill_runbook_covers(const struct drill_runbook *rb, const char *metric)
+{
+    return metric && list_has(rb->metrics, metric);
+}
+
 int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb)
 {
     char err[200];

@@ -23,9 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     oc_buf_init(&b, 1 << 20);
     drill_runbook_lint("fuzz.yaml", (const char *)data, size, &oncue_drill_host, &b);
     if (drill_runbook_parse((const char *)data, size, &rb, err, sizeof(err)) == 0) {
-        json_t *vars = json_pack("{s:s, s:s, s:s, s:s, s:s}", "region", "EMEA", "cdn", "primary",
-                                 "alternate", "secondary", "metric", "rebuffering_share",
-                                 "incident", "INC-1");
+        json_t *vars =
+            json_pack("{s:s, s:s, s:s, s:s, s:s}", "region", "EMEA", "cdn", "primary", "alternate",
+                      "secondary", "metric", "rebuffering_share", "incident", "INC-1");
         oc_buf_reset(&b);
         drill_runbook_render(&rb, vars, &b);
         oc_buf_reset(&b);
