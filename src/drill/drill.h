@@ -242,7 +242,11 @@ extern const struct oc_cli drill_cli[];
 /* `oncue runbook list|show|check|run|approve|skip|status ...`; h reads the mitigation
  * commands `oncue runbook check` lints. */
 int drill_runbook_cli_main(int argc, char **argv, const struct drill_host *h);
-/* The options of `oncue runbook list` and `oncue runbook show`, ending in {0}. */
+/* `oncue report automation [--days N] [--server URL] [--token T] [--json]`. */
+int drill_report_cli_main(int argc, char **argv);
+/* Its options, ending in {0}. */
+extern const struct oc_cli drill_report_cli[];
+/* The options of the `oncue runbook` actions, ending in {0}. */
 extern const struct oc_cli drill_runbook_cli[];
 
 #endif

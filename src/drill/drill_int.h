@@ -194,6 +194,11 @@ json_t *drill_run_json(const struct drill_run *r);
 void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
                         const struct drill_step *st, int dry, json_t *res);
 
+/* report.c: the automation report over the incidents opened in the days days before now_s,
+ * read from m (new reference; see docs/internals/drill.md). */
+struct incident_mgr;
+json_t *drill_automation_report(struct incident_mgr *m, int64_t now_s, int days);
+
 /* score.c: the meter, the rules and the verdict. */
 const struct drill_rule *drill_rule_for(const char *scenario);
 void drill_meter_add(struct drill *d, const struct beacon_event *ev);

@@ -164,6 +164,23 @@ static void list_get(struct http_req *req)
     http_reply_json(req, 200, json_pack("{s:o}", "runbooks", all));
 }
 
+/* GET /v1/reports/automation?days=N (1 to 365, default 90). */
+static void report_get(struct http_req *req)
+{
+    struct drill_exec *x = exec_of(req);
+    const char *d = http_query(req, "days");
+    char *end = NULL;
+    long days = d ? strtol(d, &end, 10) : 90;
+    struct incident_mgr *m = incident_mgr_of(x->app);
+    if (d && (end == d || *end || days < 1 || days > 365))
+        http_problem(req, 422, "days: 1 to 365");
+    else if (!m)
+        http_problem(req, 503, "the incident module is not running");
+    else
+        http_reply_json(req, 200,
+                        drill_automation_report(m, oc_clock_now_s(x->app->clock), (int)days));
+}
+
 void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
                         const struct drill_step *st, int dry, json_t *res)
 {
@@ -369,6 +386,10 @@ static int exec_init(struct oc_app *app, void **state)
 static const struct http_route routes[] = {
     {"GET", "/v1/runbooks", list_get, HTTP_VIEWER, 0,
      "the shipped runbooks: kind, version, content hash, metrics, step names and types"},
+    {"GET", "/v1/reports/automation", report_get, HTTP_VIEWER, 0,
+     "the automation report (?days=N, default 90): per incident and per runbook the share of "
+     "runbook steps done without a person, times from detection to declaration, first status "
+     "update, mitigation and resolve, weekly trends, the decisions runs waited longest at"},
     {"POST", "/v1/incidents/{id}/runbook", run_post, HTTP_RESPONDER, RUN_BODY,
      "run a runbook against the incident ({\"runbook\": NAME, \"dry_run\": bool}; default the "
      "one covering its metric): steps run until a decision waits; 201 with the run, a dry run "

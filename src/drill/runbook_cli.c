@@ -311,6 +311,114 @@ static int run_action(int argc, char **argv, const struct oc_cli *c)
     return call_run(&a, "POST", path, body);
 }
 
+/* What `oncue report automation` says. */
+struct report_args {
+    struct http_client c;
+    int json;
+    long days;
+};
+
+#define R(f) offsetof(struct report_args, f)
+static const struct oc_opt report_opts[] = {
+    {"--server", OC_OPT_STR, R(c.server), "URL",
+     "the server (default $ONCUE_SERVER, else " HTTP_CLIENT_DEFAULT_SERVER ")", 0, 0, NULL},
+    {"--token", OC_OPT_STR, R(c.token), "TOKEN", "a viewer token (default $ONCUE_TOKEN)", 0, 0,
+     NULL},
+    {"--json", OC_OPT_FLAG, R(json), NULL, "print the report as JSON", 0, 0, NULL},
+    {"--days", OC_OPT_LONG, R(days), "N", "incidents opened in the last N days (default 90)", 1,
+     365, NULL},
+    {0},
+};
+#undef R
+
+const struct oc_cli drill_report_cli[] = {
+    {"report automation", "[--days N] [--server URL] [--token T] [--json]",
+     "The automation report: per runbook and per incident the share of runbook steps done\n"
+     "without a person, the times from detection to declaration, first status update,\n"
+     "mitigation and resolve, and the decisions runs waited longest at.\n",
+     report_opts, 0},
+    {0},
+};
+
+/* Seconds as "N s", or "-" for null. */
+static const char *secs(const json_t *v, char *buf, size_t n)
+{
+    if (!json_is_integer(v))
+        return "-";
+    snprintf(buf, n, "%lld s", (long long)json_integer_value(v));
+    return buf;
+}
+
+/* Prints the automation report as text. */
+static void print_report(const json_t *r)
+{
+    char a[32], b[32], c[32], d[32];
+    size_t i;
+    json_t *v;
+    printf("automation report, incidents of the last %lld days\n\n",
+           (long long)json_integer_value(json_object_get(r, "days")));
+    printf("%-24s %5s %6s %10s %7s\n", "runbook", "runs", "steps", "automated", "share");
+    json_array_foreach(json_object_get(r, "runbooks"), i, v) printf(
+        "%-24s %5lld %6lld %10lld %6.1f%%\n", json_string_value(json_object_get(v, "runbook")),
+        (long long)json_integer_value(json_object_get(v, "runs")),
+        (long long)json_integer_value(json_object_get(v, "steps")),
+        (long long)json_integer_value(json_object_get(v, "automated")),
+        100 * json_number_value(json_object_get(v, "automated_share")));
+    printf("\n%-10s %-20s %7s %12s %12s %12s %12s\n", "incident", "runbook", "share", "declared",
+           "1st update", "mitigated", "resolved");
+    json_array_foreach(json_object_get(r, "incidents"), i, v)
+    {
+        const char *rb = json_string_value(json_object_get(v, "runbook"));
+        printf("%-10s %-20s ", json_string_value(json_object_get(v, "incident_id")), rb ? rb : "-");
+        if (rb)
+            printf("%6.1f%%", 100 * json_number_value(json_object_get(v, "automated_share")));
+        else
+            printf("%7s", "-");
+        printf(" %12s %12s %12s %12s\n", secs(json_object_get(v, "to_declaration_s"), a, sizeof(a)),
+               secs(json_object_get(v, "to_first_update_s"), b, sizeof(b)),
+               secs(json_object_get(v, "to_mitigation_s"), c, sizeof(c)),
+               secs(json_object_get(v, "to_resolve_s"), d, sizeof(d)));
+    }
+    if (json_array_size(json_object_get(r, "manual_cost")))
+        printf("\ndecisions runs waited at, longest first:\n");
+    json_array_foreach(json_object_get(r, "manual_cost"), i, v)
+        printf("  %s / %s: %lld waits, %lld s\n", json_string_value(json_object_get(v, "runbook")),
+               json_string_value(json_object_get(v, "step")),
+               (long long)json_integer_value(json_object_get(v, "waits")),
+               (long long)json_integer_value(json_object_get(v, "waited_s")));
+}
+
+int drill_report_cli_main(int argc, char **argv)
+{
+    struct report_args a = {.days = 90};
+    const char *none = NULL;
+    char path[64];
+    int nargs = 0;
+    json_t *r = NULL;
+    if (argc < 2 || strcmp(argv[1], "automation") != 0) {
+        int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+        fprintf(help ? stdout : stderr,
+                "usage: oncue report automation [--days N] [--server URL] [--token T] "
+                "[--json]\n");
+        return help ? 0 : 2;
+    }
+    http_client_from_env(&a.c);
+    int p = oc_cli_parse(&drill_report_cli[0], argc - 2, argv + 2, &a, &none, &nargs);
+    if (p != 0)
+        return p > 0 ? 0 : 2;
+    snprintf(path, sizeof(path), "/v1/reports/automation?days=%ld", a.days);
+    if (get_json(&a.c, path, &r) != 0)
+        return 1;
+    if (a.json) {
+        char *text = json_dumps(r, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("%s\n", text ? text : "{}");
+        free(text);
+    } else
+        print_report(r);
+    json_decref(r);
+    return 0;
+}
+
 /* `oncue runbook check FILE...`. */
 static int check(int argc, char **argv, const struct drill_host *h)
 {

@@ -53,6 +53,8 @@ const struct oc_command oc_commands[] = {
     {"runbook", oc_runbook_main,
      "list, check and show runbooks; run one against an incident, approve or skip its decisions",
      drill_runbook_cli},
+    {"report", drill_report_cli_main,
+     "reports: automation (runbook steps done without a person, cycle times)", drill_report_cli},
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth),"
      " royalties (export, seal, verify), replay a stored event",

@@ -80,7 +80,10 @@ t_check "an unknown runbook is named" "404 runbook: no runbook named nope (GET /
 t_check "an unknown member is named" "422 dryrun: not a member of this body" \
     "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"dryrun": true}') $(body | jq -r .detail)"
 
-# 4. the run: the check passes, the notes are recorded, the decision waits
+# 4. the run: the check passes, the notes are recorded, the decision waits (a person has
+#    announced the incident first, as the runbook's manual step says)
+t_check "a person posts the first status update" 200 "$(status POST /v1/incidents/INC-1/status \
+    -H "$(H "$RESP")" -d '{"status": "investigating", "body": "Rebuffering in EMEA; on it."}')"
 t_check "the run starts" 201 "$(status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{}')"
 t_check "it waits at the decision (step 5)" "waiting 5 rebuffering 2" \
     "$(body | jq -r '"\(.state) \(.waiting_step) \(.runbook) \(.version)"')"
@@ -135,6 +138,23 @@ t_contains "the run is done" "runbook rebuffering version 2 ($HASH): done, 1 of 
 "$ONCUE_BIN" runbook approve INC-1 2> "$T_TMP/approve.err"
 t_check "nothing waits to approve" "1 oncue runbook: POST /v1/incidents/INC-1/runbook/approve: HTTP 409: INC-1: its rebuffering run is done, not waiting for a decision" \
     "$? $(cat "$T_TMP/approve.err")"
+
+# 7. the automation report: the two runs' coverage and INC-1's cycle times
+"$ONCUE_BIN" report automation --json > "$T_TMP/report.json"
+t_check "per runbook: 2 runs, 3 of 16 steps without a person" "rebuffering 2 16 3 0.1875" \
+    "$(jq -r '.runbooks[] | "\(.runbook) \(.runs) \(.steps) \(.automated) \(.automated_share)"' "$T_TMP/report.json")"
+t_check "per incident: the last run, 1 of 8" "INC-1 rebuffering 2 1 8" \
+    "$(jq -r '.incidents[0] | "\(.incident_id) \(.runbook) \(.runbook_runs) \(.automated) \(.steps)"' "$T_TMP/report.json")"
+inc=$(curl -s -H "$(H "$VIEW")" "$BASE/v1/incidents/INC-1")
+detected=$(jq '[.alerts[].fired_at] | min' <<<"$inc")
+t_check "cycle times measured from the first alert" \
+    "$(jq -c --argjson d "$detected" '[.opened_at - $d, ([.timeline[] | select(.kind == "status_update")][0].at - $d), (if .mitigated_at then .mitigated_at - $d else null end)]' <<<"$inc")" \
+    "$(jq -c '.incidents[0] | [.to_declaration_s, .to_first_update_s, .to_mitigation_s]' "$T_TMP/report.json")"
+t_check "the decision waited at twice" "rebuffering approve mitigation 2" \
+    "$(jq -r '.manual_cost[0] | "\(.runbook) \(.step) \(.waits)"' "$T_TMP/report.json")"
+"$ONCUE_BIN" report automation > "$T_TMP/report.txt"
+t_contains "the text report" "rebuffering                  2     16          3   18.8%" "$(cat "$T_TMP/report.txt")"
+t_check "days out of range" 422 "$(status GET '/v1/reports/automation?days=0' -H "$(H "$VIEW")")"
 stop_server
 t_check "the server stops cleanly (first run)" 0 "$SERVER_RC"
 
