@@ -338,8 +338,10 @@ static void record_end(struct drill_exec *x, struct drill_run *r, const char *ac
 void drill_exec_advance(struct drill_exec *x, struct drill_run *r, const char *actor)
 {
     json_t *inc = NULL;
-    if (incident_get_json(incident_mgr_of(x->app), r->inc, &inc) != 0)
+    if (incident_get_json(incident_mgr_of(x->app), r->inc, &inc) != 0) {
+        snprintf(r->state, sizeof(r->state), "failed"); /* the incident is gone */
         return;
+    }
     while (r->next < r->rb.nsteps) {
         int i = r->next;
         json_t *res;
