@@ -5,7 +5,10 @@
 # step would do and records nothing; the run checks the metric, records the manual notes and
 # waits at its decision; a viewer may read but not approve; the test approves over the API and
 # the shift-cdn mitigation runs; the timeline shows every step with the runbook's version and
-# hash; a second run waits again and `oncue runbook skip` skips the mitigation.
+# hash; a second run waits again and `oncue runbook skip` skips the mitigation; the automation
+# report shows both runs' coverage and INC-1's cycle times; your own runbooks from runbook.dir
+# run too: a webhook action refused on loopback by default, then allowed and verified by a
+# Standard Webhooks receiver; a failed check stops a run unless it says on_fail: continue.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ING=$(new_token "$D" ingest it-sim | tail -1)
@@ -158,10 +161,33 @@ t_check "days out of range" 422 "$(status GET '/v1/reports/automation?days=0' -H
 stop_server
 t_check "the server stops cleanly (first run)" 0 "$SERVER_RC"
 
-# 7. your own runbook from runbook.dir with a signed webhook action: refused on loopback by
+# 8. your own runbook from runbook.dir with a signed webhook action: refused on loopback by
 #    default; allowed, the receiver gets a Standard Webhooks message it can verify
-PORT=18150
 mkdir -p "$T_TMP/rb"
+cat > "$T_TMP/recv.py" <<'PY'
+import base64, hashlib, hmac, http.server, json, sys
+key = base64.b64decode(open(sys.argv[1]).read().strip()[6:])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
+        mac = base64.b64encode(hmac.new(key, f"{mid}.{ts}.".encode() + body,
+                                        hashlib.sha256).digest()).decode()
+        ok = ("v1," + mac) in self.headers["webhook-signature"].split(" ")
+        d = json.loads(body)
+        with open(sys.argv[2], "a") as f:
+            f.write(f"{self.path} {ok} {d['type']} {d['data']['incident_id']} {d['data']['runbook']} {d['data']['version']}\n")
+        self.send_response(204); self.end_headers()
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[3], "w").write(str(s.server_port))
+s.serve_forever()
+PY
+echo "whsec_$(printf 'runbook-test-key-32-bytes-long!!' | base64)" > "$T_TMP/keys"
+python3 "$T_TMP/recv.py" "$T_TMP/keys" "$T_TMP/got" "$T_TMP/port" &
+RECV=$!
+for _ in $(seq 1 50); do [ -s "$T_TMP/port" ] && break; sleep 0.1; done
+PORT=$(cat "$T_TMP/port")
 cat > "$T_TMP/rb/cdn-hook.yaml" <<YAML
 kind: cdn-hook
 version: "1"
@@ -177,26 +203,26 @@ steps:
     do: "Tell the CDN about {slice}"
     webhook: "http://127.0.0.1:$PORT/hook?i={incident}"
 YAML
-echo "whsec_$(printf 'runbook-test-key-32-bytes-long!!' | base64)" > "$T_TMP/keys"
-cat > "$T_TMP/recv.py" <<'PY'
-import base64, hashlib, hmac, http.server, json, sys
-key = base64.b64decode(open(sys.argv[2]).read().strip()[6:])
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["content-length"]))
-        mid, ts = self.headers["webhook-id"], self.headers["webhook-timestamp"]
-        mac = base64.b64encode(hmac.new(key, f"{mid}.{ts}.".encode() + body,
-                                        hashlib.sha256).digest()).decode()
-        ok = ("v1," + mac) in self.headers["webhook-signature"].split(" ")
-        d = json.loads(body)
-        with open(sys.argv[3], "a") as f:
-            f.write(f"{self.path} {ok} {d['type']} {d['data']['incident_id']} {d['data']['runbook']} {d['data']['version']}\n")
-        self.send_response(204); self.end_headers()
-    def log_message(self, *a): pass
-http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
-PY
-python3 "$T_TMP/recv.py" $PORT "$T_TMP/keys" "$T_TMP/got" &
-RECV=$!
+cat > "$T_TMP/rb/strict.yaml" <<'YAML'
+kind: strict
+metrics: [edge_5xx_rate]
+steps:
+  - name: resolved already
+    type: check
+    do: "Resolved?"
+    query: incident.state
+    expect: "== resolved"
+    on_fail: continue
+  - name: severe enough
+    type: check
+    do: "SEV1?"
+    query: incident.severity
+    expect: "== SEV1"
+  - name: shift
+    type: action
+    do: "shift"
+    run: "oncue mitigate shift-cdn --region {region} --from {cdn} --to {alternate}"
+YAML
 start_server "$D" --clock replay --set runbook.dir="$T_TMP/rb" --set runbook.webhook_keys_file="$T_TMP/keys" || exit 1
 t_check "GET /v1/runbooks lists yours first" "cdn-hook dir 1 check,action" \
     "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/runbooks" | jq -r '.runbooks[0] | "\(.name) \(.source) \(.version) \([.steps[].type] | join(","))"')"
@@ -213,6 +239,10 @@ t_check "allowed: the webhook action is done (the URL's query not shown)" "done 
     "$(body | jq -r '"\(.state) \(.steps[1].status) \(.steps[1].detail)"')"
 t_check "the receiver verified the signature" "/hook?i=INC-1 True runbook.action INC-1 cdn-hook 1" \
     "$(cat "$T_TMP/got" 2>/dev/null)"
+status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "strict"}' >/dev/null
+t_check "a failed check goes on with on_fail: continue, else stops the run" \
+    "failed|failed failed|incident.state = mitigated (expected == resolved)" \
+    "$(body | jq -r '"\(.state)|\([.steps[].status] | join(" "))|\(.steps[0].detail)"')"
 kill $RECV
 stop_server
 t_check "the server stops cleanly (no sanitizer report)" "0 0" \
