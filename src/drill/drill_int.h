@@ -131,6 +131,11 @@ struct drill_file {
     char *text;     /* the file (owned) */
     size_t len;
 };
+/* The runbooks of runbook.dir. */
+struct drill_files {
+    int n;
+    struct drill_file f[DRILL_MAX_FILES];
+};
 
 /* The runbook module's options (settings runbook.*). */
 struct drill_exec_opts {
@@ -163,8 +168,8 @@ struct drill_exec {
     pthread_mutex_t mu;        /* guards runs; held while a run advances */
     struct drill_run *runs[DRILL_MAX_RUNS];
     int nruns;
-    struct drill_file files[DRILL_MAX_FILES]; /* from runbook.dir, before the shipped ones */
-    int nfiles;
+    struct drill_files *files; /* from runbook.dir, before the shipped ones; NULL without it;
+                                  read and swapped (SIGHUP) under mu */
 };
 
 /* Frees every run (at stop). */

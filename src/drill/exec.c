@@ -381,8 +381,8 @@ static int pick_runbook(const struct drill_exec *x, const char *name, const json
 {
     const char *metric = json_string_value(json_object_get(vars, "metric"));
     size_t len;
-    for (int i = 0; i < x->nfiles; i++) {
-        const struct drill_file *f = &x->files[i];
+    for (int i = 0; x->files && i < x->files->n; i++) {
+        const struct drill_file *f = &x->files->f[i];
         if (name && strcmp(f->name, name) != 0)
             continue;
         if (drill_runbook_parse(f->text, f->len, rb, err, errlen) != 0)
@@ -478,6 +478,7 @@ int drill_exec_start(struct drill_exec *x, int64_t inc, const char *name, int dr
         return rc;
     }
     struct drill_run *r = run_new(x, inc, incj, actor);
+    oc_lock(&x->mu); /* runbook.dir's files, the runs */
     if ((rc = pick_runbook(x, name, r->vars, &r->rb, err, errlen)) != 0)
         goto out;
     if (dry) {
@@ -487,7 +488,6 @@ int drill_exec_start(struct drill_exec *x, int64_t inc, const char *name, int dr
         *out = drill_run_json(r);
         goto out;
     }
-    oc_lock(&x->mu);
     struct drill_run *old = drill_exec_find(x, inc);
     if (old && strcmp(old->state, "waiting") == 0) {
         snprintf(err, errlen, "INC-%lld: its %s run waits at step %d; approve or skip it",
@@ -504,8 +504,8 @@ int drill_exec_start(struct drill_exec *x, int64_t inc, const char *name, int dr
         *out = drill_run_json(r);
         r = NULL; /* kept */
     }
-    oc_unlock(&x->mu);
 out:
+    oc_unlock(&x->mu);
     run_free(r);
     json_decref(incj);
     return rc;

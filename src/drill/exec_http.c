@@ -10,6 +10,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/json.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/webhook.h"
 #include "http/http.h"
@@ -157,8 +158,10 @@ static void list_get(struct http_req *req)
     struct drill_exec *x = exec_of(req);
     json_t *all = json_array();
     size_t len;
-    for (int i = 0; i < x->nfiles; i++)
-        list_one(all, x->files[i].name, "dir", x->files[i].text, x->files[i].len);
+    oc_lock(&x->mu);
+    for (int i = 0; x->files && i < x->files->n; i++)
+        list_one(all, x->files->f[i].name, "dir", x->files->f[i].text, x->files->f[i].len);
+    oc_unlock(&x->mu);
     for (const char *const *name = drill_runbook_names; *name; name++)
         list_one(all, *name, "shipped", drill_runbook_embedded(*name, &len), len);
     http_reply_json(req, 200, json_pack("{s:o}", "runbooks", all));
@@ -245,7 +248,8 @@ void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
 static const struct oc_setting settings[] = {
     {"runbook.dir", OC_SETTING_STR, "", 0, 0, NULL, F(dir), NULL,
      "directory of your runbooks (NAME.yaml, at most 64), read at start and linted as `oncue "
-     "runbook check` does (a problem stops the start); they come before the shipped ones"},
+     "runbook check` does (a problem stops the start; SIGHUP re-reads it); they come before the "
+     "shipped ones"},
     {"runbook.webhook_keys_file", OC_SETTING_STR, "", 0, 0, NULL, F(webhook_keys_file), NULL,
      "file holding the keys (space-separated whsec_ or whsk_, several during a rotation) that "
      "sign a runbook's webhook actions as Standard Webhooks messages; empty: webhook actions fail"},
@@ -259,6 +263,14 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
+/* Frees fs (NULL is a no-op). */
+static void files_free(struct drill_files *fs)
+{
+    for (int i = 0; fs && i < fs->n; i++)
+        free(fs->f[i].text);
+    free(fs);
+}
+
 static void exec_stop(struct oc_app *app, void *state)
 {
     struct drill_exec *x = state;
@@ -266,8 +278,7 @@ static void exec_stop(struct oc_app *app, void *state)
     if (!x)
         return;
     drill_exec_free_runs(x);
-    for (int i = 0; i < x->nfiles; i++)
-        free(x->files[i].text);
+    files_free(x->files);
     if (x->keys) {
         sodium_memzero(x->keys, strlen(x->keys));
         free(x->keys);
@@ -299,40 +310,37 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads and lints one file of runbook.dir into x->files. 0 or an oc_err (logged). */
-static int read_one(struct drill_exec *x, const char *dir, const char *ent)
+/* Reads and lints one file of runbook.dir into fs; a problem is appended to why. 0 or an
+ * oc_err. */
+static int read_one(const struct drill_exec *x, struct drill_files *fs, const char *dir,
+                    const char *ent, struct oc_buf *why)
 {
     char path[1024], err[256];
-    struct oc_buf out;
-    struct drill_file *f = &x->files[x->nfiles];
+    struct drill_file *f = &fs->f[fs->n];
     snprintf(path, sizeof(path), "%s/%s", dir, ent);
     int rc = oc_read_file(path, 1u << 20, &f->text, &f->len, err, sizeof(err));
     if (rc != 0) {
-        oc_log(OC_LOG_ERROR, "runbook.dir: %s", err);
+        oc_buf_printf(why, "%s", err);
         return rc;
     }
     snprintf(f->name, sizeof(f->name), "%.*s", (int)(strlen(ent) - 5), ent);
-    x->nfiles++;
-    oc_buf_init(&out, 1 << 16);
-    if (drill_runbook_lint(path, f->text, f->len, x->host, &out) != 0) {
-        oc_log(OC_LOG_ERROR, "runbook.dir: %s", out.data);
-        rc = OC_EINVAL;
-    }
-    oc_buf_free(&out);
-    return rc;
+    fs->n++;
+    return drill_runbook_lint(path, f->text, f->len, x->host, why) != 0 ? OC_EINVAL : 0;
 }
 
-/* Reads the runbooks of runbook.dir (NAME.yaml, in name order). 0 or an oc_err (logged). */
-static int read_dir(struct drill_exec *x)
+/* Reads the runbooks of runbook.dir (NAME.yaml, in name order) into a new *out (NULL
+ * without the setting). 0, or an oc_err with why appended (nothing kept). */
+static int read_dir(const struct drill_exec *x, struct drill_files **out, struct oc_buf *why)
 {
     const char *dir = x->o.dir;
     char *names[DRILL_MAX_FILES];
     int n = 0, rc = 0;
+    *out = NULL;
     if (!dir || !dir[0])
         return 0;
     DIR *d = opendir(dir);
     if (!d) {
-        oc_log(OC_LOG_ERROR, "runbook.dir: cannot open %s", dir);
+        oc_buf_printf(why, "cannot open %s", dir);
         return OC_EIO;
     }
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
@@ -340,7 +348,7 @@ static int read_dir(struct drill_exec *x)
         if (k <= 5 || k > 130 || strcmp(e->d_name + k - 5, ".yaml") != 0 || e->d_name[0] == '.')
             continue;
         if (n == DRILL_MAX_FILES) {
-            oc_log(OC_LOG_ERROR, "runbook.dir: more than %d runbooks in %s", DRILL_MAX_FILES, dir);
+            oc_buf_printf(why, "more than %d runbooks in %s", DRILL_MAX_FILES, dir);
             rc = OC_ETOOBIG;
             break;
         }
@@ -348,14 +356,43 @@ static int read_dir(struct drill_exec *x)
     }
     closedir(d);
     qsort(names, (size_t)n, sizeof(names[0]), by_name);
+    struct drill_files *fs = oc_calloc(1, sizeof(*fs));
     for (int i = 0; i < n; i++) {
         if (rc == 0)
-            rc = read_one(x, dir, names[i]);
+            rc = read_one(x, fs, dir, names[i], why);
         free(names[i]);
     }
-    if (rc == 0)
-        oc_log(OC_LOG_INFO, "runbook: %d runbooks from %s", x->nfiles, dir);
+    if (rc != 0)
+        files_free(fs);
+    else
+        *out = fs;
     return rc;
+}
+
+/* SIGHUP: reads runbook.dir again; on a problem keeps the runbooks it had. */
+static int exec_reload(struct oc_app *app, void *state, struct oc_buf *say)
+{
+    struct drill_exec *x = state;
+    struct drill_files *fs = NULL, *old;
+    struct oc_buf why;
+    (void)app;
+    if (!x->o.dir || !x->o.dir[0])
+        return 0;
+    oc_buf_init(&why, 1 << 16);
+    int rc = read_dir(x, &fs, &why);
+    if (rc != 0) {
+        oc_buf_printf(say, "runbook: kept the runbooks it had: %s", why.data ? why.data : "");
+        oc_buf_free(&why);
+        return rc;
+    }
+    oc_lock(&x->mu);
+    old = x->files;
+    x->files = fs;
+    oc_unlock(&x->mu);
+    files_free(old);
+    oc_buf_printf(say, "runbook: %d runbooks from %s", fs ? fs->n : 0, x->o.dir);
+    oc_buf_free(&why);
+    return 0;
 }
 
 static int exec_init(struct oc_app *app, void **state)
@@ -377,8 +414,15 @@ static int exec_init(struct oc_app *app, void **state)
         rc = OC_EIO;
     if (rc == 0)
         rc = read_keys(x);
-    if (rc == 0)
-        rc = read_dir(x);
+    if (rc == 0) {
+        struct oc_buf b;
+        oc_buf_init(&b, 1 << 16);
+        if ((rc = read_dir(x, &x->files, &b)) != 0)
+            oc_log(OC_LOG_ERROR, "runbook.dir: %s", b.data ? b.data : "");
+        else if (x->files)
+            oc_log(OC_LOG_INFO, "runbook: %d runbooks from %s", x->files->n, x->o.dir);
+        oc_buf_free(&b);
+    }
     if (rc != 0) {
         exec_stop(app, x);
         *state = NULL;
@@ -414,4 +458,5 @@ const struct oc_module drill_runbook_module = {
     .stop = exec_stop,
     .settings = settings,
     .opts_size = sizeof(struct drill_exec_opts),
+    .reload = exec_reload,
 };

@@ -243,6 +243,20 @@ status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "stric
 t_check "a failed check goes on with on_fail: continue, else stops the run" \
     "failed|failed failed|incident.state = mitigated (expected == resolved)" \
     "$(body | jq -r '"\(.state)|\([.steps[].status] | join(" "))|\(.steps[0].detail)"')"
+# SIGHUP re-reads runbook.dir; a broken file keeps the runbooks in force, naming FILE:LINE
+printf 'kind: later\nsteps:\n  - name: a\n    do: "look"\n' > "$T_TMP/rb/later.yaml"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do grep -q 'SIGHUP' "$T_TMP/server.log" && break; sleep 0.1; done
+t_contains "SIGHUP re-reads the directory" "runbook: 3 runbooks from $T_TMP/rb" \
+    "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
+printf 'kind: broken\nsteps:\n  - name: a\n    do: "x"\n    type: chek\n' > "$T_TMP/rb/zz.yaml"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 2 ] && break; sleep 0.1; done
+t_contains "a broken runbook keeps those in force" \
+    "runbook: kept the runbooks it had: $T_TMP/rb/zz.yaml:5: type: unknown step type 'chek'" \
+    "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
+t_check "... the three" "cdn-hook later strict" \
+    "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/runbooks" | jq -r '[.runbooks[] | select(.source == "dir") | .name] | join(" ")')"
 kill $RECV
 stop_server
 t_check "the server stops cleanly (no sanitizer report)" "0 0" \
