@@ -186,6 +186,7 @@ PY
 echo "whsec_$(printf 'runbook-test-key-32-bytes-long!!' | base64)" > "$T_TMP/keys"
 python3 "$T_TMP/recv.py" "$T_TMP/keys" "$T_TMP/got" "$T_TMP/port" &
 RECV=$!
+trap 'kill $RECV 2>/dev/null; t_cleanup' EXIT # the receiver goes too, whatever happens
 for _ in $(seq 1 50); do [ -s "$T_TMP/port" ] && break; sleep 0.1; done
 PORT=$(cat "$T_TMP/port")
 cat > "$T_TMP/rb/cdn-hook.yaml" <<YAML
