@@ -7,7 +7,7 @@
 # the shift-cdn mitigation runs; the timeline shows every step with the runbook's version and
 # hash; a second run waits again and `oncue runbook skip` skips the mitigation; the automation
 # report shows both runs' coverage and INC-1's cycle times; your own runbooks from runbook.dir
-# run too: a webhook action refused on loopback by default, then allowed and verified by a
+# run too: a webhook action refused on a loopback address not allowed, then allowed and verified by a
 # Standard Webhooks receiver; a failed check stops a run unless it says on_fail: continue.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
@@ -161,8 +161,8 @@ t_check "days out of range" 422 "$(status GET '/v1/reports/automation?days=0' -H
 stop_server
 t_check "the server stops cleanly (first run)" 0 "$SERVER_RC"
 
-# 8. your own runbook from runbook.dir with a signed webhook action: refused on loopback by
-#    default; allowed, the receiver gets a Standard Webhooks message it can verify
+# 8. your own runbook from runbook.dir with a signed webhook action: a loopback address not in
+#    runbook.outbound_allow is refused; an allowed one gets a message it can verify
 mkdir -p "$T_TMP/rb"
 cat > "$T_TMP/recv.py" <<'PY'
 import base64, hashlib, hmac, http.server, json, sys
@@ -224,17 +224,17 @@ steps:
     do: "shift"
     run: "oncue mitigate shift-cdn --region {region} --from {cdn} --to {alternate}"
 YAML
-start_server "$D" --clock replay --set runbook.dir="$T_TMP/rb" --set runbook.webhook_keys_file="$T_TMP/keys" || exit 1
+sed -e 's/^kind: cdn-hook/kind: other-hook/' -e 's/127.0.0.1:/127.0.0.2:/' \
+    "$T_TMP/rb/cdn-hook.yaml" > "$T_TMP/rb/other-hook.yaml"
+start_server "$D" --clock replay --set runbook.dir="$T_TMP/rb" --set runbook.webhook_keys_file="$T_TMP/keys" \
+    --set runbook.outbound_allow=127.0.0.1/32 || exit 1
 t_check "GET /v1/runbooks lists yours first" "cdn-hook dir 1 check,action" \
     "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/runbooks" | jq -r '.runbooks[0] | "\(.name) \(.source) \(.version) \([.steps[].type] | join(","))"')"
 t_check "a restart forgets the run (the timeline keeps it)" 404 \
     "$(status GET /v1/incidents/INC-1/runbook -H "$(H "$VIEW")")"
-status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "cdn-hook"}' >/dev/null
-t_check "loopback refused by default" "failed" "$(body | jq -r '.state')"
+status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "other-hook"}' >/dev/null
+t_check "a loopback address not allowed is refused" "failed" "$(body | jq -r '.state')"
 t_contains "... naming the setting" "runbook.outbound_allow" "$(body | jq -r '.steps[1].detail')"
-stop_server
-start_server "$D" --clock replay --set runbook.dir="$T_TMP/rb" --set runbook.webhook_keys_file="$T_TMP/keys" \
-    --set runbook.outbound_allow=127.0.0.1/32 || exit 1
 status POST /v1/incidents/INC-1/runbook -H "$(H "$RESP")" -d '{"runbook": "cdn-hook"}' >/dev/null
 t_check "allowed: the webhook action is done (the URL's query not shown)" "done done POST http://127.0.0.1:$PORT/hook: HTTP 204" \
     "$(body | jq -r '"\(.state) \(.steps[1].status) \(.steps[1].detail)"')"
@@ -248,7 +248,7 @@ t_check "a failed check goes on with on_fail: continue, else stops the run" \
 printf 'kind: later\nsteps:\n  - name: a\n    do: "look"\n' > "$T_TMP/rb/later.yaml"
 kill -HUP "$SERVER_PID"
 for _ in $(seq 1 50); do grep -q 'SIGHUP' "$T_TMP/server.log" && break; sleep 0.1; done
-t_contains "SIGHUP re-reads the directory" "runbook: 3 runbooks from $T_TMP/rb" \
+t_contains "SIGHUP re-reads the directory" "runbook: 4 runbooks from $T_TMP/rb" \
     "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
 printf 'kind: broken\nsteps:\n  - name: a\n    do: "x"\n    type: chek\n' > "$T_TMP/rb/zz.yaml"
 kill -HUP "$SERVER_PID"
@@ -256,7 +256,7 @@ for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 2 ] && 
 t_contains "a broken runbook keeps those in force" \
     "runbook: kept the runbooks it had: $T_TMP/rb/zz.yaml:5: type: unknown step type 'chek'" \
     "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
-t_check "... the three" "cdn-hook later strict" \
+t_check "... the three" "cdn-hook later other-hook strict" \
     "$(curl -s -H "$(H "$VIEW")" "$BASE/v1/runbooks" | jq -r '[.runbooks[] | select(.source == "dir") | .name] | join(" ")')"
 kill $RECV
 stop_server
