@@ -408,17 +408,22 @@ static int pick_runbook(const struct drill_exec *x, const char *name, const json
 json_t *drill_run_json(const struct drill_run *r)
 {
     char name[32];
-    int n = 0;
+    int n = 0, manual = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(r->steps, i, v) n += automated(v);
+    json_array_foreach(r->steps, i, v)
+    {
+        const char *t = json_string_value(json_object_get(v, "type"));
+        n += automated(v);
+        manual += t && (strcmp(t, "note") == 0 || strcmp(t, "decision") == 0);
+    }
     snprintf(name, sizeof(name), "INC-%lld", (long long)r->inc);
-    return json_pack(
-        "{s:s, s:s, s:s?, s:s, s:s, s:s, s:I, s:i, s:o, s:i, s:i, s:O}", "incident_id", name,
-        "runbook", r->rb.kind, "version", r->rb.version, "hash", r->rb.hash, "state", r->state,
-        "started_by", r->by, "started_at", (json_int_t)r->started_at, "steps_total", r->rb.nsteps,
-        "waiting_step", strcmp(r->state, "waiting") == 0 ? json_integer(r->next + 1) : json_null(),
-        "automated", n, "manual", (int)json_array_size(r->steps) - n, "steps", r->steps);
+    return json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:I, s:i, s:o, s:i, s:i, s:O}", "incident_id",
+                     name, "runbook", r->rb.kind, "version", r->rb.version, "hash", r->rb.hash,
+                     "state", r->state, "started_by", r->by, "started_at",
+                     (json_int_t)r->started_at, "steps_total", r->rb.nsteps, "waiting_step",
+                     strcmp(r->state, "waiting") == 0 ? json_integer(r->next + 1) : json_null(),
+                     "automated", n, "manual", manual, "steps", r->steps);
 }
 
 /* A new run of a runbook over incident inc (its JSON incj) as actor. */

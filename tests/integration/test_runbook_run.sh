@@ -110,8 +110,8 @@ t_check "approving another step is refused" "409 step: the run waits at step 5, 
 t_check "approved" 200 \
     "$(status POST /v1/incidents/INC-1/runbook/approve -H "$(H "$RESP")" -d '{"step": 5}')"
 t_check "every step's result" \
-    "done|passed manual manual manual approved done manual manual|2 of 8" \
-    "$(body | jq -r '"\(.state)|\([.steps[].status] | join(" "))|\(.automated) of \(.steps_total)"')"
+    "done|passed manual manual manual approved done manual manual|2 of 8, 6 by a person" \
+    "$(body | jq -r '"\(.state)|\([.steps[].status] | join(" "))|\(.automated) of \(.steps_total), \(.manual) by a person"')"
 t_check "the mitigation ran" \
     "ran: oncue mitigate shift-cdn --region EMEA --from primary --to secondary" \
     "$(body | jq -r '.steps[5].detail | sub(" \\(mitigation.*"; "")')"
