@@ -21,8 +21,8 @@ struct oc_buf;
 
 #define DRILL_MAX_TEXT    512 /* bytes of a command, team, severity or reason line */
 #define DRILL_MAX_REASONS 8   /* reasons kept for a failed pass */
-#define DRILL_MAX_STEPS   12  /* steps in one runbook */
-#define DRILL_MAX_CMDS    8   /* mitigation templates in one runbook */
+#define DRILL_MAX_STEPS   24  /* steps in one runbook */
+#define DRILL_MAX_CMDS    16  /* mitigation templates in one runbook */
 
 /* The drill of healthy traffic: the shipped topology's population, no fault, from midnight
  * of the simulator's default day; it passes when no alert of any level fires. */
@@ -56,6 +56,9 @@ struct drill_host {
     /* `oncue mitigate KIND [options]` (argv[0] is KIND) as the request body it sends: 0 and a
      * new reference in *req, or an oc_err with the command's error line in err. */
     int (*request)(int argc, char **argv, json_t **req, char *err, size_t errlen);
+    /* Checks such a request as POST /v1/mitigations would, applying nothing: 0, or an
+     * oc_err with the field in err (`oncue runbook check`). */
+    int (*check)(const json_t *req, char *err, size_t errlen);
     /* A body of Fastly log lines with CMCD folded into the cube, as POST
      * /v1/cdn-logs?format=fastly folds it (drill_opts cdn_logs). Returns the lines refused. */
     size_t (*cdn_logs)(struct qoe_cube *c, const char *body, size_t len);
@@ -127,6 +130,12 @@ struct drill_score {
     char reasons[DRILL_MAX_REASONS][DRILL_MAX_TEXT]; /* why pass is 0 */
 };
 
+/* The name the builtin module provides the host under (oc_app_provide), so the runbook module
+ * reaches steering as the drill does. */
+#define DRILL_PROVIDES_HOST "drill.host"
+/* The runbook module of `oncue serve` (exec_http.c): runbooks run against incidents. */
+extern const struct oc_module drill_runbook_module;
+
 /* Runs one drill. 0 with *out filled (free with drill_score_free), or OC_ENOTFOUND (unknown
  * scenario), OC_EINVAL / OC_EDB / OC_EIO with a reason in err. A failed pass is not an error. */
 int drill_run(const struct drill_opts *o, struct drill_score *out /* OUT */, char *err,
@@ -142,10 +151,28 @@ json_t *drill_score_json(const struct drill_score *s);
 /* Appends the readable report to b. */
 void drill_score_text(const struct drill_score *s, struct oc_buf *b);
 
-/* One step of a runbook; strings owned by the runbook. */
+/* What a step does when a runbook runs against an incident (src/drill/exec.c). */
+enum drill_step_type {
+    DRILL_STEP_NOTE = 0, /* no `type:`: a manual note, recorded, done by a person */
+    DRILL_STEP_CHECK,    /* a query compared with an expected value */
+    DRILL_STEP_ACTION,   /* a mitigation (`oncue mitigate ...`) or a signed webhook call */
+    DRILL_STEP_DECISION, /* waits for a person to approve or skip the step after it */
+};
+
+/* One step of a runbook; strings owned by the runbook (NULL when absent). */
 struct drill_step {
-    char *name; /* "confirm", "scope", ... */
-    char *text; /* what to do, with {placeholders} */
+    char *name;                /* "confirm", "scope", ... */
+    char *text;                /* what to do, with {placeholders} */
+    enum drill_step_type type; /* from `type:`; DRILL_STEP_NOTE without one */
+    int line;                  /* 1-based line of the step in its file */
+    char *query;               /* check: "incident.FIELD" or "qoe.METRIC", {placeholders} */
+    char *op;                  /* check: "==", "!=", "<", "<=", ">", ">=" */
+    char *expect;              /* check: the value compared with */
+    int window_s;              /* check on qoe: seconds up to now the value covers */
+    int continue_on_fail;      /* check or action: `on_fail: continue` (default stop) */
+    char *run;                 /* action: one `oncue mitigate ...` template */
+    char *webhook;             /* action: a URL the step POSTs a signed message to */
+    int cmd_first, ncmds;      /* action: its `commands:` (chosen by the cause) in cmds[] */
 };
 /* A mitigation template: chosen when the cause names attribute `when`. */
 struct drill_cmd {
@@ -156,18 +183,33 @@ struct drill_cmd {
 struct drill_runbook {
     char *kind;    /* "rebuffering" */
     char *metrics; /* comma list of metric names it covers */
+    char *version; /* its `version:` field, or NULL */
+    char hash[20]; /* "sha256:" and the first 12 hex digits of the file's SHA-256 */
     int nsteps;
     struct drill_step steps[DRILL_MAX_STEPS];
     int ncmds;
     struct drill_cmd cmds[DRILL_MAX_CMDS];
 };
 
+/* The name of a step type ("note", "check", "action", "decision"). */
+const char *drill_step_type_name(enum drill_step_type t);
+/* The incident fields a check may query as "incident.FIELD", ending in NULL. */
+extern const char *const drill_check_fields[];
+
 /* Parses a runbook from n bytes of YAML into rb (free with drill_runbook_free): 0 or
  * OC_EINVAL with a reason in err. */
 int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb /* OUT */, char *err,
                         size_t errlen);
+/* `oncue runbook check`: parses n bytes of the runbook named file and checks its typed steps
+ * (step types, query fields, QoE metrics, the mitigations of its commands read with h's
+ * option table; h NULL skips those). Appends one "FILE:LINE: message" line per problem to
+ * out; returns how many. */
+int drill_runbook_lint(const char *file, const char *yaml, size_t n, const struct drill_host *h,
+                       struct oc_buf *out);
 /* Frees what rb owns; a zeroed rb is fine. */
 void drill_runbook_free(struct drill_runbook *rb);
+/* 1 when rb's metrics list metric (NULL: 0). */
+int drill_runbook_covers(const struct drill_runbook *rb, const char *metric);
 /* Loads the shipped runbook covering metric (e.g. "rebuffering_share"): 0 or OC_ENOTFOUND. */
 int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb /* OUT */);
 /* The embedded copy of examples/runbooks/NAME.yaml (static storage), or NULL; *len its size. */
@@ -205,9 +247,14 @@ int drill_cli_main(int argc, char **argv, const struct drill_host *host);
 /* Its options (--help and docs/cli.md), ending in {0}. */
 extern const struct oc_cli drill_cli[];
 
-/* `oncue runbook list|show INCIDENT [--server URL] [--token T] [--json]`. */
-int drill_runbook_cli_main(int argc, char **argv);
-/* The options of `oncue runbook list` and `oncue runbook show`, ending in {0}. */
+/* `oncue runbook list|show|check|run|approve|skip|status ...`; h reads the mitigation
+ * commands `oncue runbook check` lints. */
+int drill_runbook_cli_main(int argc, char **argv, const struct drill_host *h);
+/* `oncue report automation [--days N] [--server URL] [--token T] [--json]`. */
+int drill_report_cli_main(int argc, char **argv);
+/* Its options, ending in {0}. */
+extern const struct oc_cli drill_report_cli[];
+/* The options of the `oncue runbook` actions, ending in {0}. */
 extern const struct oc_cli drill_runbook_cli[];
 
 #endif

@@ -12,7 +12,10 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/module.h"
+#include "core/netguard.h"
 #include "qoe/qoe.h"
+
+#include <pthread.h>
 
 #define DRILL_DEFAULT_VIEWERS 20000
 #define DRILL_DEFAULT_OUT     "./oncue-drills"
@@ -120,6 +123,89 @@ void drill_subscribe(struct drill *d);
 void drill_unsubscribe(struct drill *d);
 /* Runs the responder's due actions at now_s. */
 void drill_responder_tick(struct drill *d, int64_t now_s);
+
+/* exec.c: runbooks run against incidents inside `oncue serve` (the runbook module). */
+#define DRILL_MAX_RUNS  256 /* runs kept; past it the oldest finished one is dropped */
+#define DRILL_MAX_FILES 64  /* runbooks read from runbook.dir */
+
+/* A runbook file read from runbook.dir at start. */
+struct drill_file {
+    char name[128]; /* file name without .yaml */
+    char *text;     /* the file (owned) */
+    size_t len;
+};
+/* The runbooks of runbook.dir. */
+struct drill_files {
+    int n;
+    struct drill_file f[DRILL_MAX_FILES];
+};
+
+/* The runbook module's options (settings runbook.*). */
+struct drill_exec_opts {
+    const char *dir;               /* directory of the operators' runbooks (*.yaml), or "" */
+    const char *webhook_keys_file; /* file of the keys that sign webhook actions, or "" */
+    const char *outbound_allow;    /* private ranges webhook actions may reach */
+    int timeout_s;                 /* one webhook call */
+};
+
+/* One run of a runbook against an incident. */
+struct drill_run {
+    int64_t inc;             /* the incident */
+    struct drill_runbook rb; /* the runbook as it was when the run started */
+    json_t *vars;            /* its placeholders, from the incident at the start */
+    json_t *steps;           /* the results so far, in order (array of objects) */
+    char by[64];             /* who started it */
+    char state[16];          /* running, waiting, done, failed (dry_run for a dry run) */
+    int next;                /* index of the step to run (the waiting decision) */
+    int skip_next;           /* 1: the decision before steps[next] was skipped */
+    int64_t started_at;      /* unix seconds */
+};
+
+/* The runbook module's state. */
+struct drill_exec {
+    struct oc_app *app;
+    const struct drill_host *host; /* provided by the builtin module; may be NULL */
+    struct drill_exec_opts o;
+    char *keys;                /* the webhook keys (wiped and freed at stop), or NULL */
+    struct oc_netguard *guard; /* from runbook.outbound_allow */
+    pthread_mutex_t mu;        /* guards runs; held while a run advances */
+    struct drill_run *runs[DRILL_MAX_RUNS];
+    int nruns;
+    struct drill_files *files; /* from runbook.dir, before the shipped ones; NULL without it;
+                                  read and swapped (SIGHUP) under mu */
+};
+
+/* Frees every run (at stop). */
+void drill_exec_free_runs(struct drill_exec *x);
+/* The run of incident inc, or NULL; with x->mu held. */
+struct drill_run *drill_exec_find(struct drill_exec *x, int64_t inc);
+/* Runs r's steps from r->next as actor until a decision waits, a step fails or the end;
+ * every step is noted on the timeline. With x->mu held. */
+void drill_exec_advance(struct drill_exec *x, struct drill_run *r, const char *actor);
+/* Starts the runbook named name (NULL: the one covering the incident's metric) on incident
+ * inc as actor, or with dry answers what each step would do and records nothing. 0 with the
+ * run's JSON in *out (new reference), or OC_ENOTFOUND / OC_ECONFLICT (a run waits) /
+ * OC_ETOOBIG with why in err. */
+int drill_exec_start(struct drill_exec *x, int64_t inc, const char *name, int dry,
+                     const char *actor, json_t **out /* OUT */, char *err, size_t errlen);
+/* Approves (approve 1) or skips the decision incident inc's run waits at (step: its 1-based
+ * number, or 0 for whichever), then runs on. 0 with the run's JSON in *out, or OC_ENOTFOUND /
+ * OC_ECONFLICT with why in err. */
+int drill_exec_decide(struct drill_exec *x, int64_t inc, int approve, int step, const char *actor,
+                      json_t **out /* OUT */, char *err, size_t errlen);
+/* The run of incident inc as JSON in *out: 0 or OC_ENOTFOUND. */
+int drill_exec_get(struct drill_exec *x, int64_t inc, json_t **out /* OUT */);
+/* The JSON of run r (new reference). */
+json_t *drill_run_json(const struct drill_run *r);
+/* A webhook action (exec_http.c): POSTs {"type": "runbook.action", ...} signed with the
+ * module's keys to st->webhook and fills res's status and detail (dry: what it would send). */
+void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
+                        const struct drill_step *st, int dry, json_t *res);
+
+/* report.c: the automation report over the incidents opened in the days days before now_s,
+ * read from m (new reference; see docs/internals/drill.md). */
+struct incident_mgr;
+json_t *drill_automation_report(struct incident_mgr *m, int64_t now_s, int days);
 
 /* score.c: the meter, the rules and the verdict. */
 const struct drill_rule *drill_rule_for(const char *scenario);

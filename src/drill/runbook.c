@@ -9,6 +9,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,27 +53,159 @@ static char *join_list(yaml_document_t *d, yaml_node_t *s)
     return oc_buf_steal(&b);
 }
 
-/* Reads the mitigate step's commands list into rb. 0 or OC_EINVAL. */
+/* The 1-based line node n starts on. */
+static int line_of(const yaml_node_t *n)
+{
+    return n ? (int)n->start_mark.line + 1 : 0;
+}
+
+/* Writes "line N: " and the formatted message into err; returns OC_EINVAL. */
+static int fail_at(int line, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail_at(int line, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    int k = snprintf(err, errlen, "line %d: ", line);
+    va_start(ap, fmt);
+    if (k >= 0 && (size_t)k < errlen)
+        vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+    va_end(ap);
+    return OC_EINVAL;
+}
+
+/* Reads a step's commands list into rb. 0 or OC_EINVAL. */
 static int read_cmds(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *rb, char *err,
                      size_t errlen)
 {
     if (!s)
         return 0;
-    if (s->type != YAML_SEQUENCE_NODE) {
-        snprintf(err, errlen, "commands: a list of {when, run}");
-        return OC_EINVAL;
-    }
+    if (s->type != YAML_SEQUENCE_NODE)
+        return fail_at(line_of(s), err, errlen, "commands: a list of {when, run}");
     for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
         yaml_node_t *c = yaml_document_get_node(d, *i);
         const char *when = scalar(d, map_get(d, c, "when")), *run = scalar(d, map_get(d, c, "run"));
-        if (!when || !run || rb->ncmds == DRILL_MAX_CMDS) {
-            snprintf(err, errlen, "commands[%d]: when and run strings (at most %d commands)",
-                     rb->ncmds, DRILL_MAX_CMDS);
-            return OC_EINVAL;
-        }
+        if (!when || !run || rb->ncmds == DRILL_MAX_CMDS)
+            return fail_at(line_of(c), err, errlen,
+                           "commands[%d]: when and run strings (at most %d commands)", rb->ncmds,
+                           DRILL_MAX_CMDS);
         rb->cmds[rb->ncmds].when = oc_strdup(when);
         rb->cmds[rb->ncmds++].run = oc_strdup(run);
     }
+    return 0;
+}
+
+const char *drill_step_type_name(enum drill_step_type t)
+{
+    static const char *const names[] = {"note", "check", "action", "decision"};
+    return (unsigned)t < 4 ? names[t] : "?";
+}
+
+/* The keys a step may have; anything else is refused (a typo would be silently ignored). */
+static const char *const step_keys[] = {"name",   "do",     "type", "commands", "check",   "query",
+                                        "expect", "window", "run",  "webhook",  "on_fail", NULL};
+
+/* Splits "OP VALUE" (">= 0.02", "!= resolved") of a check into st. 0 or OC_EINVAL. */
+static int read_expect(const char *e, struct drill_step *st, int line, char *err, size_t errlen)
+{
+    static const char *const ops[] = {"==", "!=", "<=", ">=", "<", ">", NULL};
+    for (const char *const *op = ops; e && *op; op++) {
+        size_t k = strlen(*op);
+        if (strncmp(e, *op, k) != 0)
+            continue;
+        e += k;
+        e += strspn(e, " ");
+        if (!*e)
+            break;
+        st->op = oc_strdup(*op);
+        st->expect = oc_strdup(e);
+        return 0;
+    }
+    return fail_at(line, err, errlen,
+                   "expect: \"OP VALUE\" with OP one of == != < <= > >= (as \"> 0.02\")");
+}
+
+/* Reads "30s", "5m" or "1h" (or seconds) into *out, 60 s to one day. 0 or -1. */
+static int read_window(const char *s, int *out)
+{
+    char *end;
+    long v = s ? strtol(s, &end, 10) : 0;
+    if (!s || end == s)
+        return -1;
+    if (*end == 'm')
+        v *= 60, end++;
+    else if (*end == 'h')
+        v *= 3600, end++;
+    else if (*end == 's')
+        end++;
+    if (*end || v < 60 || v > 86400)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Reads what a check step needs (query, expect, window). 0 or OC_EINVAL. */
+static int read_check(yaml_document_t *d, yaml_node_t *n, struct drill_step *st, char *err,
+                      size_t errlen)
+{
+    const char *q = scalar(d, map_get(d, n, "query")), *e = scalar(d, map_get(d, n, "expect"));
+    yaml_node_t *w = map_get(d, n, "window");
+    if (!q)
+        return fail_at(line_of(n), err, errlen,
+                       "a check needs query: \"incident.FIELD\" or \"qoe.METRIC\"");
+    st->query = oc_strdup(q);
+    st->window_s = 300;
+    if (w && read_window(scalar(d, w), &st->window_s) != 0)
+        return fail_at(line_of(w), err, errlen, "window: a duration from 60s to 24h (as \"5m\")");
+    yaml_node_t *en = map_get(d, n, "expect");
+    return read_expect(e, st, line_of(en ? en : n), err, errlen);
+}
+
+/* Reads the typed parts of step st (node n). 0 or OC_EINVAL. */
+static int read_typed(yaml_document_t *d, yaml_node_t *n, struct drill_step *st,
+                      struct drill_runbook *rb, char *err, size_t errlen)
+{
+    static const char *const types[] = {"note", "check", "action", "decision", NULL};
+    yaml_node_t *tn = map_get(d, n, "type"), *of = map_get(d, n, "on_fail");
+    const char *t = scalar(d, tn), *run = scalar(d, map_get(d, n, "run")),
+               *hook = scalar(d, map_get(d, n, "webhook"));
+    st->type = DRILL_STEP_NOTE;
+    if (tn) {
+        int k = 0;
+        while (types[k] && (!t || strcmp(types[k], t) != 0))
+            k++;
+        if (!types[k])
+            return fail_at(line_of(tn), err, errlen,
+                           "type: unknown step type '%s' (check, action, decision, or none "
+                           "for a manual note)",
+                           t ? t : "(not a string)");
+        st->type = (enum drill_step_type)k;
+    }
+    if (of) {
+        const char *v = scalar(d, of);
+        if (!v || (strcmp(v, "stop") != 0 && strcmp(v, "continue") != 0))
+            return fail_at(line_of(of), err, errlen, "on_fail: stop or continue");
+        st->continue_on_fail = strcmp(v, "continue") == 0;
+    }
+    st->cmd_first = rb->ncmds;
+    int rc = read_cmds(d, map_get(d, n, "commands"), rb, err, errlen);
+    st->ncmds = rb->ncmds - st->cmd_first;
+    if (rc != 0)
+        return rc;
+    if (run)
+        st->run = oc_strdup(run);
+    if (hook)
+        st->webhook = oc_strdup(hook);
+    if (st->type == DRILL_STEP_CHECK) {
+        yaml_node_t *c = map_get(d, n, "check");
+        return read_check(d, c ? c : n, st, err, errlen);
+    }
+    if (st->type == DRILL_STEP_ACTION && !!run + !!hook + !!st->ncmds != 1)
+        return fail_at(line_of(n), err, errlen,
+                       "an action needs one of run: \"oncue mitigate ...\", commands: "
+                       "[{when, run}] or webhook: URL");
+    if (st->type != DRILL_STEP_ACTION && (run || hook))
+        return fail_at(line_of(n), err, errlen, "%s: only an action step runs something",
+                       run ? "run" : "webhook");
     return 0;
 }
 
@@ -79,22 +213,31 @@ static int read_cmds(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *r
 static int read_steps(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *rb, char *err,
                       size_t errlen)
 {
-    if (!s || s->type != YAML_SEQUENCE_NODE) {
-        snprintf(err, errlen, "steps: a list of {name, do}");
-        return OC_EINVAL;
-    }
+    if (!s || s->type != YAML_SEQUENCE_NODE)
+        return fail_at(line_of(s), err, errlen, "steps: a list of {name, do}");
     for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
-        yaml_node_t *st = yaml_document_get_node(d, *i);
-        const char *name = scalar(d, map_get(d, st, "name")),
-                   *text = scalar(d, map_get(d, st, "do"));
-        if (!name || !text || rb->nsteps == DRILL_MAX_STEPS) {
-            snprintf(err, errlen, "steps[%d]: name and do strings (at most %d steps)", rb->nsteps,
-                     DRILL_MAX_STEPS);
-            return OC_EINVAL;
+        yaml_node_t *n = yaml_document_get_node(d, *i);
+        const char *name = scalar(d, map_get(d, n, "name")), *text = scalar(d, map_get(d, n, "do"));
+        if (!name || !text || rb->nsteps == DRILL_MAX_STEPS)
+            return fail_at(line_of(n), err, errlen,
+                           "steps[%d]: name and do strings (at most %d steps)", rb->nsteps,
+                           DRILL_MAX_STEPS);
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *kn = yaml_document_get_node(d, p->key);
+            const char *k = scalar(d, kn);
+            int j = 0;
+            while (k && step_keys[j] && strcmp(step_keys[j], k) != 0)
+                j++;
+            if (!k || !step_keys[j])
+                return fail_at(line_of(kn), err, errlen, "steps[%d]: unknown key '%s'", rb->nsteps,
+                               k ? k : "?");
         }
-        rb->steps[rb->nsteps].name = oc_strdup(name);
-        rb->steps[rb->nsteps++].text = oc_strdup(text);
-        int rc = read_cmds(d, map_get(d, st, "commands"), rb, err, errlen);
+        struct drill_step *st = &rb->steps[rb->nsteps++];
+        st->name = oc_strdup(name);
+        st->text = oc_strdup(text);
+        st->line = line_of(n);
+        int rc = read_typed(d, n, st, rb, err, errlen);
         if (rc != 0)
             return rc;
     }
@@ -106,6 +249,7 @@ int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb, ch
 {
     yaml_parser_t p;
     yaml_document_t d;
+    unsigned char h[crypto_hash_sha256_BYTES];
     int rc = OC_EINVAL, loaded = 0;
     memset(rb, 0, sizeof(*rb));
     if (n > RUNBOOK_MAX_YAML) {
@@ -128,6 +272,12 @@ int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb, ch
     }
     rb->kind = oc_strdup(kind);
     rb->metrics = join_list(&d, map_get(&d, root, "metrics"));
+    const char *version = scalar(&d, map_get(&d, root, "version"));
+    rb->version = version ? oc_strdup(version) : NULL;
+    crypto_hash_sha256(h, (const unsigned char *)yaml, n);
+    memcpy(rb->hash, "sha256:", 7);
+    for (int i = 0; i < 6; i++)
+        snprintf(rb->hash + 7 + 2 * i, 3, "%02x", h[i]);
     rc = read_steps(&d, map_get(&d, root, "steps"), rb, err, errlen);
 out:
     if (loaded)
@@ -142,9 +292,15 @@ void drill_runbook_free(struct drill_runbook *rb)
 {
     free(rb->kind);
     free(rb->metrics);
+    free(rb->version);
     for (int i = 0; i < rb->nsteps; i++) {
         free(rb->steps[i].name);
         free(rb->steps[i].text);
+        free(rb->steps[i].query);
+        free(rb->steps[i].op);
+        free(rb->steps[i].expect);
+        free(rb->steps[i].run);
+        free(rb->steps[i].webhook);
     }
     for (int i = 0; i < rb->ncmds; i++) {
         free(rb->cmds[i].when);
@@ -164,6 +320,11 @@ static int list_has(const char *list, const char *metric)
         p += k + (p[k] == ',');
     }
     return 0;
+}
+
+int drill_runbook_covers(const struct drill_runbook *rb, const char *metric)
+{
+    return metric && list_has(rb->metrics, metric);
 }
 
 int drill_runbook_for_metric(const char *metric, struct drill_runbook *rb)

@@ -5,6 +5,8 @@
 #include "oncue/builtin.h"
 #include "gate/gate.h"
 #include "steer/steer.h"
+#include "drill/drill.h"
+#include "oncue/commands.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -161,6 +163,8 @@ static int builtin_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render_process, m);
     oc_app_provide(app, GATE_PROVIDES_HOST, &gate_host);
+    /* the runbook module reaches steering through the drill's bindings (drill_host.c) */
+    oc_app_provide(app, DRILL_PROVIDES_HOST, (void *)&oncue_drill_host);
     *state = m;
     return 0;
 }
@@ -168,6 +172,7 @@ static int builtin_init(struct oc_app *app, void **state)
 static void builtin_stop(struct oc_app *app, void *state)
 {
     oc_app_withdraw(app, GATE_PROVIDES_HOST);
+    oc_app_withdraw(app, DRILL_PROVIDES_HOST);
     free(state);
 }
 

@@ -51,8 +51,11 @@ const struct oc_command oc_commands[] = {
      "list, show, acknowledge, note, assign roles, post status, resolve and review incidents",
      incident_cli},
     {"drill", oc_drill_main, "run a chaos drill in-process and print its scorecard", drill_cli},
-    {"runbook", drill_runbook_cli_main,
-     "list the runbooks; show an incident's runbook filled from its root cause", drill_runbook_cli},
+    {"runbook", oc_runbook_main,
+     "list, check and show runbooks; run one against an incident, approve or skip its decisions",
+     drill_runbook_cli},
+    {"report", drill_report_cli_main,
+     "reports: automation (runbook steps done without a person, cycle times)", drill_report_cli},
     {"billing", billing_cli_main,
      "billing audit verify (the hash chain), show ACCOUNT, storm (webhook storm vs ground truth),"
      " royalties (export, seal, verify), replay a stored event",

@@ -50,5 +50,7 @@ struct drill_host;
 extern const struct drill_host oncue_drill_host;
 /* `oncue drill ...` with those bindings. */
 int oc_drill_main(int argc, char **argv);
+/* `oncue runbook ...` with those bindings (check reads mitigations with them). */
+int oc_runbook_main(int argc, char **argv);
 
 #endif

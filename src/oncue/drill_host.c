@@ -86,6 +86,7 @@ const struct drill_host oncue_drill_host = {
     .mitigate = drill_mitigate,
     .policy = drill_policy,
     .request = steer_mitigate_request,
+    .check = steer_mitigation_check,
     .cdn_logs = drill_cdn_logs,
     .webhook_storm = billing_drill_main,
 };
@@ -93,4 +94,9 @@ const struct drill_host oncue_drill_host = {
 int oc_drill_main(int argc, char **argv)
 {
     return drill_cli_main(argc, argv, &oncue_drill_host);
+}
+
+int oc_runbook_main(int argc, char **argv)
+{
+    return drill_runbook_cli_main(argc, argv, &oncue_drill_host);
 }

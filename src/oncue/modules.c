@@ -23,6 +23,7 @@
 #include "tickets/tickets.h"
 #include "automation/automation.h"
 #include "gate/gate.h"
+#include "drill/drill.h"
 
 /* One module per line, in start order (clang-format would pack them). */
 // clang-format off
@@ -46,6 +47,7 @@ const struct oc_module *const oc_modules[] = {
     &search_module,
     &automation_module,
     &gate_module,
+    &drill_runbook_module,
     NULL,
 };
 // clang-format on

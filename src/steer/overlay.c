@@ -228,6 +228,14 @@ int steer_overlay_check(const json_t *req, json_t **spec, char *err, size_t errl
     return 0;
 }
 
+int steer_mitigation_check(const json_t *req, char *err, size_t errlen)
+{
+    json_t *spec = NULL;
+    int rc = steer_overlay_check(req, &spec, err, errlen);
+    json_decref(spec);
+    return rc;
+}
+
 /* Applies one record's overlay to doc. */
 static int apply_record(json_t *doc, const struct steer_record *r, char *err, size_t errlen)
 {

@@ -198,6 +198,9 @@ int steer_flag_value(struct steer *st, const char *name, const char *player,
  * 0, OC_EINVAL (reason in err), OC_ETOOBIG, OC_EDB. Caller owns *out. */
 int steer_mitigate(struct steer *st, const json_t *req, const char *actor, int dry_run,
                    json_t **out /* OUT */, char *err, size_t errlen);
+/* Checks a mitigation request as steer_mitigate would (the kind, its required and known
+ * arguments, their forms) without applying it: 0, or OC_EINVAL with the field in err. */
+int steer_mitigation_check(const json_t *req, char *err, size_t errlen);
 /* Reverts active mitigation id: 0, OC_ENOTFOUND, OC_ECONFLICT (already reverted) or OC_EDB.
  * Announces "mitigation.reverted". *out (caller owns) is the updated record; may be NULL. A
  * rollback's deploy webhook is resolved again through opts.deploy (after a restart too). */

@@ -15,9 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const seven[] = {"confirm",          "scope",    "classify and announce",
-                                    "check dashboards", "mitigate", "find the cause",
-                                    "resolve",          NULL};
+/* The seven triage steps, with the decision that gates the mitigation. */
+static const char *const seven[] = {"confirm",
+                                    "scope",
+                                    "classify and announce",
+                                    "check dashboards",
+                                    "approve mitigation",
+                                    "mitigate",
+                                    "find the cause",
+                                    "resolve",
+                                    NULL};
 
 static void test_embedded_equal_files(void)
 {
@@ -63,9 +70,21 @@ static void test_seven_steps(void)
         const char *text = drill_runbook_embedded(*name, &len);
         T_EQ_INT(drill_runbook_parse(text, len, &rb, err, sizeof(err)), 0);
         T_EQ_STR(rb.kind, *name);
-        T_EQ_INT(rb.nsteps, 7);
+        T_EQ_INT(rb.nsteps, 8);
         for (int i = 0; i < rb.nsteps && seven[i]; i++)
             T_EQ_STR(rb.steps[i].name, seven[i]);
+        /* typed: the confirm check, the decision, the action it gates; the rest notes */
+        T_EQ_STR(drill_step_type_name(rb.steps[0].type), "check");
+        T_EQ_STR(rb.steps[0].query, "qoe.{metric}");
+        T_EQ_STR(rb.steps[0].op, ">");
+        T_EQ_STR(rb.steps[0].expect, "0");
+        T_EQ_INT(rb.steps[0].window_s, 300);
+        T_EQ_STR(drill_step_type_name(rb.steps[4].type), "decision");
+        T_EQ_STR(drill_step_type_name(rb.steps[5].type), "action");
+        T_EQ_INT(rb.steps[5].ncmds, rb.ncmds);
+        T_EQ_STR(drill_step_type_name(rb.steps[1].type), "note");
+        T_EQ_STR(rb.version, "2");
+        T_EQ_INT((long long)strlen(rb.hash), 19);
         T_TRUE(rb.ncmds >= 1);
         for (int i = 0; i < rb.ncmds; i++)
             T_EQ_INT(strncmp(rb.cmds[i].run, "oncue mitigate ", 15), 0);
@@ -134,8 +153,8 @@ static void test_vars_from_incident(void)
     T_EQ_INT(drill_runbook_for_metric("rebuffering_share", &rb), 0);
     drill_runbook_render(&rb, vars, &b);
     T_CONTAINS(b.data, "runbook rebuffering: 1. confirm: Open INC-4: is rebuffering_share above");
-    T_CONTAINS(b.data, "6. find the cause: Cause named by oncue: cdn=primary&pop=FRA; pop=PAR.");
-    T_CONTAINS(b.data, " 7. resolve: ");
+    T_CONTAINS(b.data, "7. find the cause: Cause named by oncue: cdn=primary&pop=FRA; pop=PAR.");
+    T_CONTAINS(b.data, " 8. resolve: ");
     drill_runbook_free(&rb);
     oc_buf_free(&b);
     json_decref(vars);
@@ -158,7 +177,7 @@ static void test_parse_errors(void)
     T_EQ_INT(drill_runbook_parse(no_kind, strlen(no_kind), &rb, err, sizeof(err)), OC_EINVAL);
     T_EQ_STR(err, "kind: a string is required");
     T_EQ_INT(drill_runbook_parse(bad_step, strlen(bad_step), &rb, err, sizeof(err)), OC_EINVAL);
-    T_EQ_STR(err, "steps[0]: name and do strings (at most 12 steps)");
+    T_EQ_STR(err, "line 3: steps[0]: name and do strings (at most 24 steps)");
     T_EQ_INT(drill_runbook_parse(bad_yaml, strlen(bad_yaml), &rb, err, sizeof(err)), OC_EINVAL);
     T_CONTAINS(err, "line ");
 }
@@ -191,11 +210,68 @@ static void test_command_request(void)
     T_EQ_STR(err, "oncue mitigate: unknown option --bogus (see oncue mitigate --help)");
 }
 
+/* `oncue runbook check`: each problem is FILE:LINE: message on the step's line. */
+static void test_lint(void)
+{
+    struct oc_buf b;
+    const char *bad = "kind: x\n"                                         /* 1 */
+                      "steps:\n"                                          /* 2 */
+                      "  - name: a\n"                                     /* 3 */
+                      "    type: check\n"                                 /* 4 */
+                      "    do: \"look\"\n"                                /* 5 */
+                      "    query: incident.colour\n"                      /* 6 */
+                      "    expect: \"== red\"\n"                          /* 7 */
+                      "  - name: b\n"                                     /* 8 */
+                      "    type: check\n"                                 /* 9 */
+                      "    do: \"look\"\n"                                /* 10 */
+                      "    query: qoe.rebufering_share\n"                 /* 11 */
+                      "    expect: \"> 0.1\"\n"                           /* 12 */
+                      "  - name: c\n"                                     /* 13 */
+                      "    type: action\n"                                /* 14 */
+                      "    do: \"act\"\n"                                 /* 15 */
+                      "    run: \"oncue mitigate teleport --to {cdn}\"\n" /* 16 */
+                      "  - name: d\n"                                     /* 17 */
+                      "    type: decision\n"                              /* 18 */
+                      "    do: \"ok?\"\n";                                /* 19 */
+    oc_buf_init(&b, 1 << 16);
+    T_EQ_INT(drill_runbook_lint("x.yaml", bad, strlen(bad), &oncue_drill_host, &b), 4);
+    T_CONTAINS(b.data, "x.yaml:3: unknown query field 'incident.colour'");
+    T_CONTAINS(b.data, "x.yaml:8: unknown query field 'qoe.rebufering_share': metric unknown");
+    T_CONTAINS(b.data, "x.yaml:13: unknown mitigation: ");
+    T_CONTAINS(b.data, "x.yaml:17: a decision gates the step after it; this is the last");
+    oc_buf_reset(&b);
+    const char *typo = "kind: x\nsteps:\n  - name: a\n    do: b\n    type: chek\n";
+    T_EQ_INT(drill_runbook_lint("y.yaml", typo, strlen(typo), NULL, &b), 1);
+    T_EQ_STR(b.data, "y.yaml:5: type: unknown step type 'chek' (check, action, decision, or none "
+                     "for a manual note)\n");
+    oc_buf_reset(&b);
+    const char *key = "kind: x\nsteps:\n  - name: a\n    do: b\n    expcet: 1\n";
+    T_EQ_INT(drill_runbook_lint("z.yaml", key, strlen(key), NULL, &b), 1);
+    T_EQ_STR(b.data, "z.yaml:5: steps[0]: unknown key 'expcet'\n");
+    oc_buf_reset(&b);
+    const char *op = "kind: x\nsteps:\n  - name: a\n    do: b\n    type: check\n"
+                     "    query: incident.state\n    expect: resolved\n";
+    T_EQ_INT(drill_runbook_lint("o.yaml", op, strlen(op), NULL, &b), 1);
+    T_CONTAINS(b.data, "o.yaml:7: expect: \"OP VALUE\"");
+    for (const char *const *name = drill_runbook_names; *name; name++) {
+        size_t len;
+        const char *text = drill_runbook_embedded(*name, &len);
+        oc_buf_reset(&b);
+        T_EQ_INT(drill_runbook_lint(*name, text, len, &oncue_drill_host, &b), 0);
+    }
+    oc_buf_free(&b);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_embedded_equal_files), T_CASE(test_seven_steps),
-    T_CASE(test_for_metric),           T_CASE(test_fill_and_choose),
-    T_CASE(test_vars_from_incident),   T_CASE(test_parse_errors),
-    T_CASE(test_command_request),      {0},
+    T_CASE(test_embedded_equal_files),
+    T_CASE(test_seven_steps),
+    T_CASE(test_for_metric),
+    T_CASE(test_fill_and_choose),
+    T_CASE(test_vars_from_incident),
+    T_CASE(test_parse_errors),
+    T_CASE(test_command_request),
+    T_CASE(test_lint),
+    {0},
 };
 
 T_MAIN(cases)
