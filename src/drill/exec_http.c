@@ -162,8 +162,11 @@ static void list_get(struct http_req *req)
     for (int i = 0; x->files && i < x->files->n; i++)
         list_one(all, x->files->f[i].name, "dir", x->files->f[i].text, x->files->f[i].len);
     oc_unlock(&x->mu);
-    for (const char *const *name = drill_runbook_names; *name; name++)
-        list_one(all, *name, "shipped", drill_runbook_embedded(*name, &len), len);
+    for (const char *const *name = drill_runbook_names; *name; name++) {
+        /* len is set by the call: read it after (arguments are evaluated in no set order) */
+        const char *text = drill_runbook_embedded(*name, &len);
+        list_one(all, *name, "shipped", text, len);
+    }
     http_reply_json(req, 200, json_pack("{s:o}", "runbooks", all));
 }
 

@@ -75,10 +75,20 @@ static void test_seven_steps(void)
             T_EQ_STR(rb.steps[i].name, seven[i]);
         /* typed: the confirm check, the decision, the action it gates; the rest notes */
         T_EQ_STR(drill_step_type_name(rb.steps[0].type), "check");
-        T_EQ_STR(rb.steps[0].query, "qoe.{metric}");
-        T_EQ_STR(rb.steps[0].op, ">");
-        T_EQ_STR(rb.steps[0].expect, "0");
-        T_EQ_INT(rb.steps[0].window_s, 300);
+        /* the viewers' runbooks confirm on the metric (start failures on vsf_rate, which the
+         * license server's scraped errors lead to); live-manifest on the incident, held open
+         * by the finding's alert */
+        if (strcmp(*name, "live-manifest") == 0) {
+            T_EQ_STR(rb.steps[0].query, "incident.state");
+            T_EQ_STR(rb.steps[0].op, "!=");
+            T_EQ_STR(rb.steps[0].expect, "resolved");
+        } else {
+            T_EQ_STR(rb.steps[0].query,
+                     strcmp(*name, "start-failures") == 0 ? "qoe.vsf_rate" : "qoe.{metric}");
+            T_EQ_STR(rb.steps[0].op, ">");
+            T_EQ_STR(rb.steps[0].expect, "0");
+            T_EQ_INT(rb.steps[0].window_s, 300);
+        }
         T_EQ_STR(drill_step_type_name(rb.steps[4].type), "decision");
         T_EQ_STR(drill_step_type_name(rb.steps[5].type), "action");
         T_EQ_INT(rb.steps[5].ncmds, rb.ncmds);
