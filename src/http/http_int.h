@@ -58,6 +58,10 @@ struct worker {
     size_t conn_cap, nconn;
     int accept_paused;           /* the listener is disabled after EMFILE/ENFILE */
     struct event *accept_resume; /* enables it again */
+    /* Answers to write before the loop waits again (conn.c, http_conn_flush_soon). */
+    struct bufferevent **flush; /* each holds a reference; nflush used of flush_cap */
+    size_t nflush, flush_cap;
+    struct event *flush_ev; /* made active when the first one is queued */
 };
 
 struct http_server {
@@ -165,6 +169,11 @@ void http_conn_free(struct worker *w);
 void http_conn_request_read(struct worker *w, struct evhttp_request *ev);
 /* The answer to ev is sent: the connection's next request begins, its deadline starts. */
 void http_conn_request_done(struct worker *w, struct evhttp_request *ev);
+/* On a worker's thread, right after evhttp_send_reply(ev): queues the answer to be written
+ * to the socket once the current callback returns, in the same loop iteration, instead of
+ * in the next one after epoll reports the socket writable. Does nothing on a request
+ * without a connection, or off a worker's thread. */
+void http_conn_flush_soon(struct evhttp_connection *evcon);
 /* Sets the callback run when evcon closes (a stream's), NULL to clear it; the connection's
  * own accounting runs as well. */
 void http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,
