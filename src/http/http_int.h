@@ -62,6 +62,13 @@ struct worker {
     struct bufferevent **flush; /* each holds a reference; nflush used of flush_cap */
     size_t nflush, flush_cap;
     struct event *flush_ev; /* made active when the first one is queued */
+    /* The requests' arena, reset after each (its first block is kept for the next). */
+    struct oc_arena arena;
+    /* Later answers (later.c): queued by any thread, written by this worker's loop. */
+    pthread_mutex_t later_mu;      /* guards later_head, later_tail (a leaf lock) */
+    struct http_later *later_head; /* oldest first; each owned */
+    struct http_later **later_tail;
+    struct event *later_ev; /* made active when the queue becomes non-empty */
 };
 
 struct http_server {
@@ -178,6 +185,11 @@ void http_conn_flush_soon(struct evhttp_connection *evcon);
  * own accounting runs as well. */
 void http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,
                         void (*cb)(struct evhttp_connection *, void *), void *arg);
+
+/* later.c: sets up w's queue of later answers (0 or OC_EIO) and frees it (after the loop
+ * stopped; answers still queued are dropped). */
+int http_later_init(struct worker *w);
+void http_later_free(struct worker *w);
 
 /* Creates w's stream timer (not armed); 0 or OC_EIO. */
 int http_streams_init(struct worker *w);

@@ -146,9 +146,11 @@ static struct event_base *new_base(void)
 static int setup_worker(struct http_server *srv, struct worker *w, int fd)
 {
     w->srv = srv;
+    oc_arena_init(&w->arena, srv->opts.arena_max);
     w->base = new_base();
     w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0) {
+    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0 ||
+        http_later_init(w) != 0) {
         close(fd);
         return OC_EIO;
     }
