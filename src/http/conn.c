@@ -357,11 +357,11 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
  * writing: the bytes leave in the next loop iteration, after epoll_wait reports the socket
  * writable, and evhttp then turns writing off again (two epoll_ctl and a wait per request,
  * the largest cost in the profile of bench/billing.sh: docs/internals/http.md). Instead, the
- * connection is queued, and once the callback that answered has returned (the request is
- * not used by dispatch any more) its output is written here. When all of it left, writing is
- * turned off before epoll ever saw it on (the changelist cancels the pair) and evhttp's own
- * write callback is called, as the bufferevent would have: it finishes the request and reads
- * the next one. A short write leaves the rest to the bufferevent as before. */
+ * answer is written to the socket at once, and the connection is queued; once the callback
+ * that answered has returned (dispatch uses the request no more), writing is turned off
+ * before epoll ever saw it on (the changelist cancels the pair) and evhttp's own write
+ * callback is called, as the bufferevent would have: it finishes the request and reads the
+ * next one. A short write leaves the rest to the bufferevent as before. */
 
 /* 1 when bev is a live evhttp connection that is sending an answer: evhttp clears the read
  * callback while writing and bufferevent_free clears every callback. */
@@ -383,10 +383,13 @@ static void flush_all(evutil_socket_t fd, short what, void *arg)
         bufferevent_data_cb wcb;
         void *cbarg;
         struct evbuffer *out = bufferevent_get_output(bev);
-        if (sending(bev, &wcb, &cbarg) && evbuffer_get_length(out) > 0 &&
-            evbuffer_write(out, bufferevent_getfd(bev)) > 0 && evbuffer_get_length(out) == 0) {
-            bufferevent_disable(bev, EV_WRITE);
-            wcb(bev, cbarg); /* may free the connection: bev stays ours until the decref */
+        if (sending(bev, &wcb, &cbarg)) {
+            if (evbuffer_get_length(out) > 0) /* a short write at once, or a second answer */
+                evbuffer_write(out, bufferevent_getfd(bev));
+            if (evbuffer_get_length(out) == 0) {
+                bufferevent_disable(bev, EV_WRITE);
+                wcb(bev, cbarg); /* may free the connection: bev stays ours until the decref */
+            }
         }
         bufferevent_decref(bev);
     }
@@ -397,8 +400,13 @@ void http_conn_flush_soon(struct evhttp_connection *evcon)
 {
     struct worker *w = this_worker;
     struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    if (!w || !w->flush_ev || !bev || w->base != bufferevent_get_base(bev))
+    bufferevent_data_cb wcb;
+    void *cbarg;
+    if (!w || !w->flush_ev || !bev || w->base != bufferevent_get_base(bev) ||
+        !sending(bev, &wcb, &cbarg))
         return;
+    /* the bytes leave now; errors are left for the bufferevent to find and report */
+    evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev));
     if (w->nflush == w->flush_cap) {
         w->flush_cap = w->flush_cap ? w->flush_cap * 2 : 64;
         w->flush = oc_realloc(w->flush, w->flush_cap * sizeof(*w->flush));
