@@ -357,11 +357,14 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
  * writing: the bytes leave in the next loop iteration, after epoll_wait reports the socket
  * writable, and evhttp then turns writing off again (two epoll_ctl and a wait per request,
  * the largest cost in the profile of bench/billing.sh: docs/internals/http.md). Instead, the
- * answer is written to the socket at once, and the connection is queued; once the callback
- * that answered has returned (dispatch uses the request no more), writing is turned off
- * before epoll ever saw it on (the changelist cancels the pair) and evhttp's own write
- * callback is called, as the bufferevent would have: it finishes the request and reads the
- * next one. A short write leaves the rest to the bufferevent as before. */
+ * connection is queued when the answer is made, and the answer is written to the socket as
+ * soon as the request's work is over (http_conn_write_now: at the end of dispatch, after the
+ * bus drain and the audit hook, so a client never sees an answer before they are done).
+ * Once the callback that answered has returned, flush_all turns writing off again before
+ * epoll ever saw it on (the changelist cancels the pair) and calls evhttp's own write
+ * callback, as the bufferevent would have: it finishes the request and reads the next one.
+ * What a write left (a short write, or an answer not written yet) is written there first;
+ * a write the socket does not take whole is left to the bufferevent as before. */
 
 /* 1 when bev is a live evhttp connection that is sending an answer: evhttp clears the read
  * callback while writing and bufferevent_free clears every callback. */
@@ -405,8 +408,6 @@ void http_conn_flush_soon(struct evhttp_connection *evcon)
     if (!w || !w->flush_ev || !bev || w->base != bufferevent_get_base(bev) ||
         !sending(bev, &wcb, &cbarg))
         return;
-    /* the bytes leave now; errors are left for the bufferevent to find and report */
-    evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev));
     if (w->nflush == w->flush_cap) {
         w->flush_cap = w->flush_cap ? w->flush_cap * 2 : 64;
         w->flush = oc_realloc(w->flush, w->flush_cap * sizeof(*w->flush));
@@ -415,6 +416,16 @@ void http_conn_flush_soon(struct evhttp_connection *evcon)
     w->flush[w->nflush++] = bev;
     if (w->nflush == 1)
         event_active(w->flush_ev, EV_TIMEOUT, 1);
+}
+
+void http_conn_write_now(struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    bufferevent_data_cb wcb;
+    void *cbarg;
+    /* errors are left for the bufferevent to find and report */
+    if (bev && sending(bev, &wcb, &cbarg))
+        evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev));
 }
 
 /* --- accept errors --- */

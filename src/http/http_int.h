@@ -115,6 +115,7 @@ struct http_req_impl {
     int64_t start_ns;               /* when dispatch began (for the duration histogram) */
     struct http_later *later;       /* the handler will answer later (later.c) */
     struct http_route_entry *entry; /* the matched route, or NULL */
+    int replied;                    /* answered by http_reply (not a stream, not later) */
     char path[HTTP_MAX_PATH];       /* the decoded path (req->path points here); must stay last */
 };
 
@@ -181,6 +182,9 @@ void http_conn_request_done(struct worker *w, struct evhttp_request *ev);
  * in the next one after epoll reports the socket writable. Does nothing on a request
  * without a connection, or off a worker's thread. */
 void http_conn_flush_soon(struct evhttp_connection *evcon);
+/* Writes what evcon's answer has waiting to the socket now, without completing the request
+ * (http_conn_flush_soon's queue does that); call it once the request's work is over. */
+void http_conn_write_now(struct evhttp_connection *evcon);
 /* Sets the callback run when evcon closes (a stream's), NULL to clear it; the connection's
  * own accounting runs as well. */
 void http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,

@@ -99,6 +99,7 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
         return;
     }
     req->status = status;
+    ((struct http_req_impl *)req)->replied = 1;
     http_send(req->ev, strcmp(req->method, "HEAD") == 0, status, content_type, body, len);
 }
 
