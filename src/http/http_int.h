@@ -177,10 +177,11 @@ void http_conn_free(struct worker *w);
 void http_conn_request_read(struct worker *w, struct evhttp_request *ev);
 /* The answer to ev is sent: the connection's next request begins, its deadline starts. */
 void http_conn_request_done(struct worker *w, struct evhttp_request *ev);
-/* On a worker's thread, right after evhttp_send_reply(ev): queues the answer to be written
- * to the socket once the current callback returns, in the same loop iteration, instead of
- * in the next one after epoll reports the socket writable. Does nothing on a request
- * without a connection, or off a worker's thread. */
+/* On a worker's thread, right after evhttp_send_reply on a request of evcon: queues the
+ * connection so its request is completed (what is left written, writing turned off,
+ * evhttp's write callback called) once the current callback returns, in the same loop
+ * iteration, instead of after epoll reports the socket writable. Does nothing off a
+ * worker's thread or when evcon is not sending. */
 void http_conn_flush_soon(struct evhttp_connection *evcon);
 /* Writes what evcon's answer has waiting to the socket now, without completing the request
  * (http_conn_flush_soon's queue does that); call it once the request's work is over. */

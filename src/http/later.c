@@ -7,8 +7,8 @@
  * is copied into the handle on the calling thread and queued on the worker; the worker's loop
  * writes every queued answer in one callback (libevent is thread-aware: server.c calls
  * evthread_use_pthreads), so every touch of the request stays on its worker's thread. A
- * committer answering the fifteen writes of one group commit wakes each worker once, not
- * fifteen times (one event_base_once each before: a malloc, the base's lock and a wake-up).
+ * committer answering the writes of one group commit wakes each worker once, not once per
+ * write (an event_base_once each before: a malloc, the base's lock and a wake-up).
  *
  * A client that leaves while its answer is pending: libevent detaches the unanswered request
  * from the connection instead of freeing it (the request is the handler's until answered),
@@ -66,15 +66,14 @@ struct http_later *http_later(struct http_req *req)
 static void write_answer(struct http_later *l)
 {
     struct worker *w = l->w;
-    int gone = evhttp_request_get_connection(l->ev) == NULL;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(l->ev); /* NULL: gone */
     if (l->retry)
         evhttp_add_header(evhttp_request_get_output_headers(l->ev), "Retry-After", "1");
-    struct evhttp_connection *evcon = evhttp_request_get_connection(l->ev);
     /* on a detached request this frees it; else the completion callback runs as usual */
     http_send(l->ev, l->head, l->status, l->content_type, l->body, l->len);
     if (evcon)
         http_conn_write_now(evcon);
-    if (gone)
+    else
         atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
     http_count(w, l->e, l->status, l->start_ns);
 }
