@@ -36,6 +36,28 @@ void oc_arena_free(struct oc_arena *a)
     a->used = 0;
 }
 
+void oc_arena_reset(struct oc_arena *a)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    oc_arena_free(a);
+#else
+    struct oc_arena_block *b = a->head;
+    while (b && b->next) {
+        struct oc_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    if (b && b->size != ARENA_BLOCK) {
+        free(b);
+        b = NULL;
+    }
+    a->head = b;
+    a->used = b ? b->size + sizeof(*b) : 0;
+    if (b)
+        b->off = 0;
+#endif
+}
+
 void *oc_arena_alloc(struct oc_arena *a, size_t n)
 {
     const size_t align = alignof(max_align_t);

@@ -471,7 +471,7 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
     req->method = method_name(evhttp_request_get_command(ev));
     req->body = "";
     req->principal = "anonymous";
-    oc_arena_init(&req->arena, srv->opts.arena_max);
+    req->arena = w->arena; /* reset after the last request: at most its first block */
     atomic_fetch_add_explicit(&w->st.inflight, 1, memory_order_relaxed);
     evhttp_request_set_on_complete_cb(ev, on_complete, w);
     run(srv, req);
@@ -481,5 +481,10 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
         http_count(w, impl.entry, req->status, start);
     if (impl.query_parsed)
         evhttp_clear_headers(&impl.query);
-    oc_arena_free(&req->arena);
+    oc_arena_reset(&req->arena);
+    w->arena = req->arena;
+    /* answered, drained and audited: the answer may leave (the request stays valid until
+     * the worker's flush completes it, after this callback) */
+    if (impl.replied)
+        http_conn_write_now(evhttp_request_get_connection(ev));
 }

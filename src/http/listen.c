@@ -129,12 +129,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* A worker's event base. With the changelist, epoll_ctl runs once per descriptor per loop
+ * iteration with the net change: evhttp turns reading off and writing on around every
+ * request and back after the reply, four epoll_ctl calls per request without it. */
+static struct event_base *new_base(void)
+{
+    struct event_config *cfg = event_config_new();
+    if (!cfg)
+        return NULL;
+    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    struct event_base *b = event_base_new_with_config(cfg);
+    event_config_free(cfg);
+    return b;
+}
+
 static int setup_worker(struct http_server *srv, struct worker *w, int fd)
 {
     w->srv = srv;
-    w->base = event_base_new();
+    oc_arena_init(&w->arena, srv->opts.arena_max);
+    w->base = new_base();
     w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0) {
+    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0 ||
+        http_later_init(w) != 0) {
         close(fd);
         return OC_EIO;
     }

@@ -161,6 +161,8 @@ void http_server_destroy(struct http_server *srv)
         if (srv->workers[i].http)
             evhttp_free(srv->workers[i].http); /* closes connections: conn.c's on_close */
         http_conn_free(&srv->workers[i]);
+        http_later_free(&srv->workers[i]);
+        oc_arena_free(&srv->workers[i].arena);
         if (srv->workers[i].base)
             event_base_free(srv->workers[i].base);
     }

@@ -78,6 +78,38 @@ static void test_arena(void)
     T_EQ_INT(a.used, 0);
 }
 
+/* Reset keeps the oldest block when it has the standard size (4096 bytes): the next request
+ * reuses it; a larger first block and every later one are freed. */
+static void test_arena_reset(void)
+{
+    struct oc_arena a;
+    oc_arena_init(&a, 16384);
+    char *first = oc_arena_strdup(&a, "viewer");
+    size_t one = a.used;
+    T_TRUE(one > 4096 && one < 4096 + 64);
+    T_TRUE(oc_arena_alloc(&a, 8000) != NULL); /* a second, larger block */
+    T_TRUE(a.used > one + 8000);
+    oc_arena_reset(&a);
+#if defined(__SANITIZE_ADDRESS__)
+    T_EQ_INT(a.used, 0); /* everything freed, so a use after the reset is reported */
+    (void)first;
+#else
+    T_EQ_INT(a.used, one);
+    T_TRUE(oc_arena_strdup(&a, "admin") == first); /* the kept block, from its start */
+    T_EQ_STR(first, "admin");
+    T_TRUE(oc_arena_alloc(&a, 12000) != NULL); /* the cap counts the kept block */
+    T_TRUE(oc_arena_alloc(&a, 4096) == NULL);
+#endif
+    oc_arena_reset(&a);
+    oc_arena_free(&a);
+    T_EQ_INT(a.used, 0);
+    oc_arena_init(&a, 16384);
+    T_TRUE(oc_arena_alloc(&a, 5000) != NULL); /* an oversized first block is not kept */
+    oc_arena_reset(&a);
+    T_EQ_INT(a.used, 0);
+    oc_arena_free(&a);
+}
+
 static void test_clock_virtual(void)
 {
     struct oc_clock c;
@@ -649,6 +681,7 @@ static const struct t_case cases[] = {
     T_CASE(test_buf_cap),
     T_CASE(test_buf_growth),
     T_CASE(test_arena),
+    T_CASE(test_arena_reset),
     T_CASE(test_clock_virtual),
     T_CASE(test_clock_replay_and_real),
     T_CASE(test_log_json_lines),

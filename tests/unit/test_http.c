@@ -127,6 +127,47 @@ static void flood(struct http_req *req)
     stream_route(req, 0, 256 * 1024);
 }
 
+/* "/t/big": 1 MiB of the letters a..z over and over. */
+#define BIG (1 << 20)
+static void big(struct http_req *req)
+{
+    static char body[BIG];
+    for (size_t i = 0; i < BIG; i++)
+        body[i] = (char)('a' + i % 26);
+    http_reply(req, 200, "text/plain", body, BIG);
+}
+
+/* "/t/later/{n}": answered "later N" from another thread after 20 ms. */
+struct later_job {
+    struct http_later *l;
+    char text[32];
+};
+
+static void *later_thread(void *arg)
+{
+    struct later_job *j = arg;
+    struct timespec t = {0, 20 * 1000 * 1000};
+    nanosleep(&t, NULL);
+    http_later_reply(j->l, 200, "text/plain", j->text, strlen(j->text));
+    free(j);
+    return NULL;
+}
+
+static void later(struct http_req *req)
+{
+    struct later_job *j = calloc(1, sizeof(*j));
+    snprintf(j->text, sizeof(j->text), "later %s", http_param(req, "n"));
+    j->l = http_later(req);
+    if (!j->l) {
+        free(j);
+        http_reply(req, 500, "text/plain", "no later", 8);
+        return;
+    }
+    pthread_t t;
+    pthread_create(&t, NULL, later_thread, j);
+    pthread_detach(t);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/t/echo/{a}/{b}", echo, HTTP_PUBLIC, 0, "echo"},
     {"POST", "/t/small", small, HTTP_PUBLIC, 100, "small body"},
@@ -139,6 +180,8 @@ static const struct http_route routes[] = {
     {"GET", "/t/stream3", stream3, HTTP_PUBLIC, 0, "three pumps"},
     {"GET", "/t/forever", forever, HTTP_VIEWER, 0, "a stream that never ends"},
     {"GET", "/t/flood", flood, HTTP_PUBLIC, 0, "a stream faster than its reader"},
+    {"GET", "/t/big", big, HTTP_PUBLIC, 0, "1 MiB"},
+    {"GET", "/t/later/{n}", later, HTTP_PUBLIC, 0, "answered from another thread"},
     {0},
 };
 
@@ -560,6 +603,107 @@ static void test_streams(void)
     oc_buf_free(&b);
 }
 
+/* Connects to the test server with a receive buffer of rcvbuf bytes (0: the default) and
+ * sends req; the socket or -1. Reads time out after 10 s. */
+static int raw_send(const char *req, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = (int)strtol(strrchr(base, ':') + 1, NULL, 10);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct timeval tv = {10, 0};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (fd < 0)
+        return -1;
+    if (rcvbuf)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t n = strlen(req);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || write(fd, req, n) != (ssize_t)n) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads fd until the server closes it (or a read times out), chunk bytes at a time; the
+ * bytes are in *b. */
+static void read_to_close(int fd, struct oc_buf *b, size_t chunk)
+{
+    char buf[65536];
+    ssize_t r;
+    oc_buf_reset(b);
+    while ((r = read(fd, buf, chunk < sizeof(buf) ? chunk : sizeof(buf))) > 0)
+        oc_buf_append(b, buf, (size_t)r);
+    close(fd);
+}
+
+/* How many times needle occurs in b. */
+static int count_of(const struct oc_buf *b, const char *needle)
+{
+    int n = 0;
+    for (const char *p = b->data;
+         p && (p = memmem(p, b->len - (size_t)(p - b->data), needle, strlen(needle))) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* Answers leave on the socket as soon as they are made and the connection goes on to its
+ * next request: pipelined requests answered in order on one connection; a 1 MiB answer to a
+ * reader with a 4 KiB window arrives whole (the bufferevent writes what the first write left)
+ * and the request after it is answered; later answers written from another thread keep the
+ * connection's order; each connection is closed after the answer that asked for it. */
+static void test_keepalive_writes(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 2);
+    struct oc_buf b;
+    oc_buf_init(&b, 4 << 20);
+    int fd = raw_send("GET /t/echo/1/x HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /t/echo/2/x HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /t/echo/3/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                      0);
+    T_TRUE(fd >= 0);
+    read_to_close(fd, &b, 65536);
+    T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 3);
+    const char *one = strstr(b.data, "\"a\":\"1\""), *two = strstr(b.data, "\"a\":\"2\""),
+               *three = strstr(b.data, "\"a\":\"3\"");
+    T_TRUE(one && two && three && one < two && two < three);
+
+    fd = raw_send("GET /t/big HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /t/echo/after/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  4096);
+    T_TRUE(fd >= 0);
+    struct timespec wait = {0, 200 * 1000 * 1000}; /* the server fills the window and waits */
+    nanosleep(&wait, NULL);
+    read_to_close(fd, &b, 1000);
+    T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 2);
+    T_EQ_INT(count_of(&b, "Content-Length: 1048576\r\n"), 1);
+    const char *body = strstr(b.data, "\r\n\r\n");
+    T_TRUE(body != NULL);
+    body += 4;
+    int whole = (size_t)(body - b.data) + BIG <= b.len;
+    for (size_t i = 0; whole && i < BIG; i++)
+        whole = body[i] == (char)('a' + i % 26);
+    T_EQ_INT(whole, 1);
+    T_TRUE(strstr(body + BIG, "\"a\":\"after\"") != NULL);
+
+    fd = raw_send("GET /t/later/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /t/later/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /t/later/3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  0);
+    T_TRUE(fd >= 0);
+    read_to_close(fd, &b, 65536);
+    T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 3);
+    one = strstr(b.data, "later 1");
+    two = strstr(b.data, "later 2");
+    three = strstr(b.data, "later 3");
+    T_TRUE(one && two && three && one < two && two < three);
+    T_EQ_INT(http_server_requests(srv), 8);
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+}
+
 /* The scan conn.c runs on a request's first bytes: complete or not, the method, the target,
  * whether the body is chunked. */
 static void test_head_scan(void)
@@ -589,11 +733,17 @@ static void test_head_scan(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_routing_and_errors), T_CASE(test_roles),
-    T_CASE(test_role_table),         T_CASE(test_graceful_stop),
-    T_CASE(test_cookie_parse),       T_CASE(test_origin_check),
-    T_CASE(test_session_cookies),    T_CASE(test_streams),
-    T_CASE(test_head_scan),          {0},
+    T_CASE(test_routing_and_errors),
+    T_CASE(test_roles),
+    T_CASE(test_role_table),
+    T_CASE(test_graceful_stop),
+    T_CASE(test_cookie_parse),
+    T_CASE(test_origin_check),
+    T_CASE(test_session_cookies),
+    T_CASE(test_streams),
+    T_CASE(test_head_scan),
+    T_CASE(test_keepalive_writes),
+    {0},
 };
 
 int main(int argc, char **argv)
