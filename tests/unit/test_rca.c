@@ -4,8 +4,9 @@
  * The CSV reader's acceptance and its "FILE:LINE: message" errors; and the engine on
  * hand-built data sets whose answer is known by construction: one element, two elements,
  * a coarse parent whose children all deviate, three sibling values under a normal parent,
- * a ratio measure where the additive view misleads, and changes with no cause. Then change
- * correlation: onsets of metric series and the ranking of recorded changes.
+ * a ratio measure where the additive view misleads, and changes with no cause; `rca eval`'s
+ * match of an element by its leaves. Then change correlation: onsets of metric series and the
+ * ranking of recorded changes.
  */
 #include "t.h"
 
@@ -15,6 +16,9 @@
 #include "rca/rca.h"
 #include "sim/sim.h"
 #include "store/store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #define T0   1700000000
 #define STEP 60
@@ -615,6 +619,70 @@ static void test_changes_rank(void)
     T_EQ_DBL(out[0].score, 0.4, 1e-9);
 }
 
+/* Writes text to dir/name. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    T_TRUE(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* `oncue rca eval DIR` counts an asserted element right when it holds the same leaves as the
+ * true one: pop=FRA triples and every FRA leaf is in EMEA, so the engine names pop=FRA where
+ * the truth says pop=FRA&region=EMEA (exact names alone scored F1 0). */
+static void test_eval_same_leaves(void)
+{
+    char dir[] = "/tmp/test_rca_XXXXXX", path[256], out[512] = {0};
+    T_TRUE(mkdtemp(dir) != NULL);
+    struct oc_buf csv;
+    oc_buf_init(&csv, 1 << 16);
+    oc_buf_puts(&csv, "ts,region,pop,value\n");
+    const char *leaves[][2] = {{"EMEA", "FRA"}, {"EMEA", "AMS"}, {"AMER", "NYC"}, {"AMER", "LAX"}};
+    for (int b = 0; b <= BINS; b++)
+        for (int i = 0; i < 4; i++) {
+            char row[128];
+            int v = b < BINS ? 100 + (b * 7 + i * 3) % 5 - 2 : i == 0 ? 300 : 100;
+            snprintf(row, sizeof(row), "%d,%s,%s,%d\n", T0 + STEP * b, leaves[i][0], leaves[i][1],
+                     v);
+            oc_buf_puts(&csv, row);
+        }
+    write_file(dir, "case_0000.csv", csv.data);
+    oc_buf_free(&csv);
+    snprintf(path, sizeof(path), "at %d\ntags t\ncause pop=FRA&region=EMEA\n", T0 + STEP * BINS);
+    write_file(dir, "case_0000.truth", path);
+    snprintf(path, sizeof(path), "%s/out.json", dir);
+    fflush(stdout);
+    int saved = dup(1), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    T_TRUE(saved >= 0 && fd >= 0);
+    dup2(fd, 1);
+    close(fd);
+    char *argv[] = {"eval", dir, "--json", NULL};
+    int rc = rca_eval_main(3, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    T_EQ_INT(rc, 0);
+    FILE *f = fopen(path, "r");
+    T_TRUE(f != NULL);
+    if (f) {
+        size_t n = fread(out, 1, sizeof(out) - 1, f);
+        out[n] = '\0';
+        fclose(f);
+    }
+    T_TRUE(strstr(out, "{\"setting\":\"all\",\"cases\":1,\"f1\":1.0000,") != NULL);
+    const char *names[] = {"case_0000.csv", "case_0000.truth", "out.json"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 /* Changes in a fresh store: recorded, listed with filters, ranked against an onset. */
 static void test_changes_store(void)
 {
@@ -755,6 +823,7 @@ static const struct t_case cases[] = {
     T_CASE(test_onset),
     T_CASE(test_first_onset),
     T_CASE(test_changes_rank),
+    T_CASE(test_eval_same_leaves),
     T_CASE(test_changes_store),
     T_CASE(test_incident_on_cube),
     {0},
