@@ -462,7 +462,7 @@ static void test_ratio_measure(void)
  * kept its 6 stalls where the region's scale predicts 17: pooled chi-square 7.8, so the grown
  * slice is named cdn=a&region=EU rather than region=EU.) The broken slice is named beside it:
  * its 9 more stalls are 4% of the change, under the 5% an element needs of the whole, but all
- * of what the grown slice leaves unexplained (before issue 24's second pass it was missed). */
+ * of what the grown slice leaves unexplained (a further element once needed 5% of the whole). */
 static void test_ratio_additive_view_misleads(void)
 {
     const char *names[] = {"cdn", "region"};
