@@ -55,6 +55,7 @@ struct eng {
     double excess;        /* dir * (R - F) over all leaves */
     double sig;           /* dir * (r - f) over the leaves beyond noise in the direction */
     double phi;           /* dispersion: how much the noise exceeds the variance model, >= 1 */
+    double base_live;     /* share_base over the leaves not yet explained (min_share's base) */
     struct scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;
@@ -136,20 +137,41 @@ static double share_base(const struct eng *g)
     return g->sig > 0 && g->sig < g->excess ? g->sig : g->excess;
 }
 
-/* Sets the direction d and the excess and significant excess in it. */
-static void set_dir(struct eng *g, double d)
+/* The excess dir * (R - F) (its magnitude when against dir) and the excess of the leaves
+ * beyond noise in direction d, over every leaf or only the live ones. */
+static void excess_in(const struct eng *g, double d, int live_only, double *excess, double *sig)
 {
-    double R = 0, F = 0, sig = 0, line = 2 * log((double)g->n + 1) + 4;
+    double R = 0, F = 0, s = 0, line = 2 * log((double)g->n + 1) + 4;
     for (size_t l = 0; l < g->n; l++) {
+        if (live_only && !g->live[l])
+            continue;
         double r = g->ob->r[l], f = g->ob->f[l], x = d * (r - f);
         R += r;
         F += f;
         if (x > 0 && g->ob->w[l] * x * x > (line > 9 ? line : 9))
-            sig += x;
+            s += x;
     }
+    *excess = d * (R - F) > 0 ? d * (R - F) : fabs(R - F);
+    *sig = s;
+}
+
+/* Sets the direction d and the excess and significant excess in it. */
+static void set_dir(struct eng *g, double d)
+{
     g->dir = d;
-    g->excess = d * (R - F) > 0 ? d * (R - F) : fabs(R - F);
-    g->sig = sig;
+    excess_in(g, d, 0, &g->excess, &g->sig);
+}
+
+/* share_base over the leaves not yet explained (at most share_base): once the first causes
+ * explain their leaves, a further element carries min_share of what is left to explain. A
+ * fault of single leaves beside a slice holding a fifth of the data (RiskLoc's S: a leaf of
+ * 100 next to 480,000 of excess) is otherwise never a candidate. */
+static double live_base(const struct eng *g)
+{
+    double ex, sig;
+    excess_in(g, g->dir, 1, &ex, &sig);
+    double b = sig > 0 && sig < ex ? sig : ex, all = share_base(g);
+    return b < all ? b : all;
 }
 
 /* Excess an asserted element carries at least: ENG_MIN_SUPPORT counts, nothing for amounts. */
@@ -200,7 +222,7 @@ static void consider(struct eng *g, struct rca_elem e, struct agg a, struct agg 
 {
     double c = contrast(g, a, u);
     double ex = g->dir * (a.R - a.F);
-    if (c <= 0 || ex < g->o->min_share * share_base(g) || ex < support(g))
+    if (c <= 0 || ex < g->o->min_share * g->base_live || ex < support(g))
         return;
     elem_sort(&e);
     elem_fill(g, &e, a, c);
@@ -572,6 +594,7 @@ static int assert_elem(struct eng *g, struct rca_elem e, struct agg u, struct rc
 static int next_step(struct eng *g, int first, struct rca_elem *list, int *n, int max)
 {
     struct agg u = agg_live(g);
+    g->base_live = live_base(g);
     struct scored best = {.net = 0};
     int pa[ENG_PROMISING];
     uint32_t pv[ENG_PROMISING];
@@ -625,6 +648,7 @@ static void backfit(struct eng *g, struct rca_result *r)
 static double best_net(struct eng *g)
 {
     struct agg u = agg_live(g);
+    g->base_live = live_base(g);
     struct scored best = {.net = 0};
     int pa[ENG_PROMISING];
     uint32_t pv[ENG_PROMISING];
@@ -757,7 +781,7 @@ static void choice_remove(const struct eng *g, struct choice *c, int k)
  * several weak slices beside a strong cause are noise, not causes. */
 static int side_ok(const struct eng *g, const struct choice *c, struct agg a)
 {
-    if (c->n == 0 || getenv("RCA_NOSIDE"))
+    if (c->n == 0)
         return 1;
     double share = g->dir * (a.R - a.F) / (g->excess > 0 ? g->excess : 1);
     double kr = kval(c->rest), top = g->dir * (kval(c->part[0]) - kr);
@@ -1051,7 +1075,7 @@ void rca_opts_default(struct rca_opts *o)
     o->penalty = 24;
     o->min_share = 0.05;
     o->split_mass = 0.15;
-    o->min_score = 0.01;
+    o->min_score = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -2,9 +2,10 @@
  * eval.c - `oncue rca eval DIR`: scores the engine on labelled cases made by `oncue rca gen`.
  *
  * For each case_NNNN.truth/.csv pair (or each case generated in memory with --gen), runs
- * rca_run at the truth's `at` and compares the asserted elements with the true ones (exact
- * match of the sorted attr=value pairs). TP, FP and FN are summed per setting tag; the table
- * gives micro-F1 = 2TP/(2TP+FP+FN), precision, recall and the median and maximum engine
+ * rca_run at the truth's `at` and compares the asserted elements with the true ones (the same
+ * sorted attr=value pairs, or the same leaves of the case: the engine drops a pair that does
+ * not narrow an element, the generator may name it). TP, FP and FN are summed per setting tag; the
+ * table gives micro-F1 = 2TP/(2TP+FP+FN), precision, recall and the median and maximum engine
  * runtime (CSV reading and generation excluded).
  */
 #include "rca/rca_int.h"
@@ -87,6 +88,56 @@ static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
     s->ms[s->n_ms++] = ms;
 }
 
+/* The truth element s ("a=v&b=w") as attribute and value ids of d into t; -1 when it names
+ * an attribute or a value d does not have (then it holds no leaf). */
+static int truth_elem(const struct rca_data *d, const char *s, struct rca_elem *t)
+{
+    char buf[EVAL_ELEM_LEN];
+    snprintf(buf, sizeof(buf), "%s", s);
+    t->n = 0;
+    for (char *save = NULL, *p = strtok_r(buf, "&", &save); p; p = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(p, '=');
+        int a = 0;
+        if (!eq || t->n == RCA_MAX_DEPTH)
+            return -1;
+        *eq = 0;
+        while (a < d->n_attrs && strcmp(d->names[a], p) != 0)
+            a++;
+        uint32_t v = 0;
+        while (a < d->n_attrs && v < d->dict[a].n && strcmp(d->dict[a].strs[v], eq + 1) != 0)
+            v++;
+        if (a == d->n_attrs || v == d->dict[a].n)
+            return -1;
+        t->attr[t->n] = a;
+        t->val[t->n++] = v;
+    }
+    return t->n > 0 ? 0 : -1;
+}
+
+static int leaf_holds(const struct rca_data *d, size_t l, const struct rca_elem *e)
+{
+    for (int i = 0; i < e->n; i++)
+        if (d->leaf_vals[l * (size_t)d->n_attrs + e->attr[i]] != e->val[i])
+            return 0;
+    return 1;
+}
+
+/* Whether element e and the truth element s hold the same (non-empty) set of leaves of d. */
+static int same_leaves(const struct rca_data *d, const struct rca_elem *e, const char *s)
+{
+    struct rca_elem t;
+    size_t both = 0;
+    if (truth_elem(d, s, &t) != 0)
+        return 0;
+    for (size_t l = 0; l < d->n_leaves; l++) {
+        int in = leaf_holds(d, l, e);
+        if (in != leaf_holds(d, l, &t))
+            return 0;
+        both += (size_t)in;
+    }
+    return both > 0;
+}
+
 /* Runs the engine on d; counts matches of predicted against true elements. 0 or -1. */
 static int eval_data(const struct rca_data *d, const struct rca_truth *t, const struct rca_opts *o,
                      int verbose, int *tp, int *fp, int *fn, double *ms)
@@ -99,15 +150,22 @@ static int eval_data(const struct rca_data *d, const struct rca_truth *t, const 
     }
     *ms = rca_now_ms() - t0;
     *tp = 0;
+    unsigned char used[RCA_TRUTH_ELS] = {0}; /* true elements already matched */
     for (int i = 0; i < r->n_causes; i++) {
         struct oc_buf b;
         oc_buf_init(&b, EVAL_ELEM_LEN);
         rca_elem_format(d, &r->causes[i], &b);
-        for (int j = 0; j < t->n_el; j++)
-            if (b.data && strcmp(b.data, t->el[j]) == 0) {
-                (*tp)++;
-                break;
-            }
+        int hit = -1;
+        for (int j = 0; j < t->n_el && hit < 0; j++)
+            if (!used[j] && b.data && strcmp(b.data, t->el[j]) == 0)
+                hit = j;
+        for (int j = 0; j < t->n_el && hit < 0; j++)
+            if (!used[j] && same_leaves(d, &r->causes[i], t->el[j]))
+                hit = j;
+        if (hit >= 0) {
+            used[hit] = 1;
+            (*tp)++;
+        }
         oc_buf_free(&b);
     }
     *fp = r->n_causes - *tp;
