@@ -19,7 +19,9 @@
 # PARTIAL_S is set) take LOAD_EPS heartbeats a second over LEAVES sessions (split by session, as
 # a load balancer would) for FRESH_S seconds, while SAMPLES single starts, each posted at a
 # random moment, are timed until the query node (GET /v1/qoe from ClickHouse) counts them:
-# beacon-to-queryable p50, p95 and max; events/s acknowledged, rows/s inserted, CPU seconds.
+# beacon-to-queryable p50, p95 and max; events/s acknowledged, rows/s inserted, CPU seconds;
+# first QUIET_S seconds of load alone give the CPU per event (collectors) and per row
+# (ClickHouse) without queries.
 set -u
 BIN=${1:-build/rel/oncue}
 LEAVES=${LEAVES:-50000}
@@ -28,6 +30,7 @@ PORT=${PORT:-18630}
 LOAD_EPS=${LOAD_EPS:-10000}
 FRESH_S=${FRESH_S:-120}
 SAMPLES=${SAMPLES:-40}
+QUIET_S=${QUIET_S:-30}
 PARTIAL_S=${PARTIAL_S:-}
 T_TMP=$(mktemp -d /tmp/oncue-bench-ch.XXXXXX)
 . "$(dirname "$0")/../tests/integration/clickhouse_lib.sh"
@@ -168,7 +171,7 @@ fc0=$(cpu "${FPIDS[@]}")
 hc0=$(cpu "$CH0_PID" "$CH1_PID")
 s=$(date +%s.%N)
 python3 "$(dirname "$0")/clickhouse_fresh.py" "${FURLS[*]}" "${FTOKS[*]}" "$Q2" "$VQ2" \
-    "$LEAVES" "$LOAD_EPS" "$FRESH_S" "$SAMPLES"
+    "$LEAVES" "$LOAD_EPS" "$FRESH_S" "$SAMPLES" "${FPIDS[*]}" "$CH0_PID $CH1_PID" "${QUIET_S:-30}"
 e=$(date +%s.%N)
 fc1=$(cpu "${FPIDS[@]}")
 hc1=$(cpu "$CH0_PID" "$CH1_PID")

@@ -3,17 +3,19 @@
 
 Run by bench/clickhouse.sh:
   clickhouse_fresh.py "URL1 URL2 URL3" "TOKEN1 TOKEN2 TOKEN3" QUERY_URL QUERY_TOKEN \
-                      LEAVES EPS SECONDS SAMPLES
+                      LEAVES EPS SECONDS SAMPLES "COLLECTOR_PIDS" "CLICKHOUSE_PIDS" QUIET_S
 
 A thread posts EPS heartbeats a second (ten bodies a second, event time = now) over LEAVES
 sessions, session j to collector j % N, as a load balancer hashing on the session would. Meanwhile
 SAMPLES single starts (region "probe"), each posted to the next collector at a random moment,
 are timed from the post until GET /v1/qoe on the query node (answering from ClickHouse) counts
 them. The load goes on for at least SECONDS. Prints the events/s acknowledged and the p50, p95
-and max beacon-to-queryable.
+and max beacon-to-queryable. Before the first start, QUIET_S seconds of load alone (no queries)
+measure the CPU the collectors spend per event and ClickHouse per row inserted.
 """
 import http.client
 import json
+import os
 import random
 import sys
 import threading
@@ -25,10 +27,32 @@ def conn(url):
     return http.client.HTTPConnection(urllib.parse.urlparse(url).netloc, timeout=60)
 
 
+def cpu(pids):  # user + system CPU seconds the processes used so far
+    t = 0.0
+    for p in pids:
+        with open("/proc/%s/stat" % p) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        t += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return t
+
+
+def rows(urls):  # rows the collectors inserted so far (closed and partial)
+    n = 0
+    for u in urls:
+        c = conn(u)
+        c.request("GET", "/metrics")
+        for line in c.getresponse().read().decode().splitlines():
+            if line.startswith(("oncue_qoe_clickhouse_rows_total ",
+                                "oncue_qoe_clickhouse_partial_rows_total ")):
+                n += int(float(line.split()[1]))
+    return n
+
+
 def main():
     urls, toks = sys.argv[1].split(), sys.argv[2].split()
     q, qtok = sys.argv[3], sys.argv[4]
     leaves, eps, secs, samples = (int(x) for x in sys.argv[5:9])
+    cpids, hpids, quiet = sys.argv[9].split(), sys.argv[10].split(), int(sys.argv[11])
     state = {"stop": False, "sent": 0, "failed": 0}
 
     def load():
@@ -62,6 +86,15 @@ def main():
     t_start = time.time()
     th.start()
     time.sleep(5)
+    s0, r0, c0, h0, w0 = state["sent"], rows(urls), cpu(cpids), cpu(hpids), time.time()
+    time.sleep(quiet)
+    s1, r1, c1, h1, w1 = state["sent"], rows(urls), cpu(cpids), cpu(hpids), time.time()
+    print("load alone for %.1f s: %d events acknowledged, %d rows inserted (%.0f rows/s); "
+          "collectors %.2f CPU s (%.0f events per CPU second), clickhouse-servers %.2f CPU s "
+          "(%.0f rows per CPU second, merges included)"
+          % (w1 - w0, s1 - s0, r1 - r0, (r1 - r0) / (w1 - w0), c1 - c0, (s1 - s0) / max(c1 - c0, 0.01),
+             h1 - h0, (r1 - r0) / max(h1 - h0, 0.01)))
+    sys.stdout.flush()
     qc = conn(q)
     lo = int(t_start) // 60 * 60
 
