@@ -110,3 +110,5 @@ add_test(NAME lint/web_bundle COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/web.sh ch
 set_tests_properties(lint/web_bundle PROPERTIES LABELS lint SKIP_RETURN_CODE 77 TIMEOUT 600
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
   ENVIRONMENT "ONCUE_WEB_WORK=${CMAKE_BINARY_DIR}/web;npm_config_cache=${CMAKE_BINARY_DIR}/web/npm-cache")
+# Tests that start a throwaway PostgreSQL also carry the label "postgres" (`ctest -L postgres`).
+set_tests_properties(integration/test_lease PROPERTIES LABELS "integration;postgres")

@@ -10,8 +10,8 @@
 set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config libevent-dev libcurl4-openssl-dev libsqlite3-dev
-            libsodium-dev libssl-dev libyaml-dev libjansson-dev libmaxminddb-dev zlib1g-dev liblz4-dev libexpat1-dev curl sqlite3)
-check_pkgs=(clang-format prometheus prometheus-alertmanager chromium ffmpeg clickhouse-server
+            libsodium-dev libssl-dev libyaml-dev libjansson-dev libmaxminddb-dev zlib1g-dev liblz4-dev libexpat1-dev libpq-dev curl sqlite3)
+check_pkgs=(clang-format prometheus prometheus-alertmanager chromium ffmpeg clickhouse-server postgresql
             libmaxmind-db-writer-perl jq man-db systemd)
 bench_pkgs=(nginx wrk redis-server)
 

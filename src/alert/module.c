@@ -406,6 +406,7 @@ const struct oc_module alert_module = {
     .init = alert_init,
     .routes = routes,
     .timers = timers,
+    .timers_leased = 1, /* one replica fires alerts (store/lease.h) */
     .stop = alert_stop,
     .reload = alert_reload,
     .subs = subs,

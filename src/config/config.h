@@ -49,6 +49,9 @@ struct oc_config {
     char *log_format;              /* log.format: json or text */
     char *clock;                   /* clock.kind */
     char *modules;                 /* modules */
+    char *lease_postgres;          /* lease.postgres: "" without replicas */
+    char *lease_name;              /* lease.name */
+    int64_t lease_ttl_s;           /* lease.ttl_s */
 
     /* The modules' settings: one options block per module of the table given to config_init
      * (see config_module_opts). */

@@ -75,6 +75,15 @@ const struct oc_setting config_server_settings[] = {
      " starts at the first event and follows the newest)"},
     {"modules", OC_SETTING_STR, "all", 0, 0, NULL, F(modules), "--modules",
      "comma-separated modules to run (see `oncue serve --help`), or all"},
+    {"lease.postgres", OC_SETTING_STR, "", 0, 0, NULL, F(lease_postgres), NULL,
+     "several control-plane replicas: PostgreSQL (libpq conninfo `host=H port=P dbname=D "
+     "user=U` or a postgresql:// URI) holding the lease that lets one replica at a time run "
+     "alert evaluation and incident ticks; empty: this process runs them (one replica)"},
+    {"lease.name", OC_SETTING_STR, "oncue", 0, 0, NULL, F(lease_name), NULL,
+     "the lease replicas of one deployment share (letters, digits, '-', '_', '.')"},
+    {"lease.ttl_s", OC_SETTING_INT, "10", 2, 300, NULL, F(lease_ttl_s), NULL,
+     "seconds the lease lasts unless renewed (every third of it): a replica killed while "
+     "holding it is replaced within about 1.33 times this"},
     {0},
 };
 

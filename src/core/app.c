@@ -64,7 +64,8 @@ static int wire(struct oc_app *app, const struct oc_running *r, int64_t now_ms)
     for (const struct oc_module_timer *t = r->mod->timers; t && t->name; t++) {
         if (app->ntimers == OC_APP_MAX_TIMERS)
             return OC_ETOOBIG;
-        app->timers[app->ntimers++] = (struct oc_timer_slot){t, r->state, now_ms + t->interval_ms};
+        app->timers[app->ntimers++] =
+            (struct oc_timer_slot){t, r->state, now_ms + t->interval_ms, r->mod->timers_leased};
     }
     return 0;
 }
@@ -97,8 +98,10 @@ void oc_app_tick(struct oc_app *app, int64_t now_ms)
         struct oc_timer_slot *s = &app->timers[i];
         if (now_ms < s->due_ms)
             continue;
-        s->t->fn(app, s->state);
-        oc_bus_drain(app->bus);
+        if (!s->leased || !app->leased || app->leased(app->leased_arg)) {
+            s->t->fn(app, s->state);
+            oc_bus_drain(app->bus);
+        }
         s->due_ms += s->t->interval_ms;
         if (s->due_ms <= now_ms)
             s->due_ms = now_ms + s->t->interval_ms;

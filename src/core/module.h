@@ -49,6 +49,7 @@ struct oc_timer_slot {
     const struct oc_module_timer *t;
     void *state;    /* the module's */
     int64_t due_ms; /* next run */
+    int leased;     /* its module's .timers_leased */
 };
 
 /* One instance a module provides to the others (see oc_app_provide). */
@@ -77,6 +78,10 @@ struct oc_app {
     int nrunning;
     struct oc_timer_slot timers[OC_APP_MAX_TIMERS]; /* of the running modules, in order */
     int ntimers;
+    /* With several control-plane replicas (lease.postgres): 1 while this one holds the lease,
+     * and only then do the .leased timers run. NULL: they always run. */
+    int (*leased)(void *arg);
+    void *leased_arg;
 };
 
 /* Makes ptr (owned by the caller, which withdraws it before freeing it) findable under name
@@ -125,6 +130,9 @@ struct oc_module {
     int (*init)(struct oc_app *app, void **state /* OUT */);
     const struct http_route *routes;      /* NULL or a table ending in {0} */
     const struct oc_module_timer *timers; /* NULL or a table ending in {0} */
+    /* 1: its timers must run in one replica only: with lease.postgres they run while this
+     * replica holds the lease (store/lease.h) */
+    int timers_leased;
     /* Flushes and frees state; called once, after the HTTP workers have stopped. */
     void (*stop)(struct oc_app *app, void *state);
     const struct oc_module_sub *subs; /* NULL or a table ending in {0} */

@@ -686,6 +686,7 @@ const struct oc_module incident_module = {
     .init = incident_mod_init,
     .routes = incident_routes,
     .timers = incident_timers,
+    .timers_leased = 1, /* one replica escalates (store/lease.h) */
     .stop = incident_mod_stop,
     .subs = incident_subs,
     .settings = incident_settings,

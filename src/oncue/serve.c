@@ -16,6 +16,7 @@
 #include "http/http.h"
 #include "oncue/builtin.h"
 #include "oncue/commands.h"
+#include "store/lease.h"
 #include "store/store.h"
 
 #include <errno.h>
@@ -37,6 +38,7 @@ struct server {
     struct oc_app app;
     struct event_base *base; /* main loop: signals and the tick */
     struct event *tick;      /* runs oc_app_tick every TICK_MS */
+    struct oc_lease *lease;  /* with lease.postgres */
 };
 
 static void usage(const struct oc_config *cfg, FILE *f)
@@ -264,6 +266,21 @@ static int open_services(struct server *srv)
         .trust_forwarded_for = srv->cfg.http_trust_xff,
     };
     srv->app.http = http_server_new(&o, &srv->app);
+    if (srv->cfg.lease_postgres && srv->cfg.lease_postgres[0]) {
+        const char *n = srv->cfg.lease_name;
+        if (!n[0] || strlen(n) > 100 ||
+            strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") !=
+                strlen(n)) {
+            oc_log(OC_LOG_ERROR, "lease.name: letters, digits, '-', '_' and '.', got '%.80s'", n);
+            return -1;
+        }
+        srv->lease =
+            oc_lease_start(srv->cfg.lease_postgres, n, (int)srv->cfg.lease_ttl_s, srv->app.metrics);
+        if (!srv->lease)
+            return -1;
+        srv->app.leased = oc_lease_held;
+        srv->app.leased_arg = srv->lease;
+    }
     return 0;
 }
 
@@ -336,6 +353,7 @@ int oc_serve_main(int argc, char **argv)
     rc = run(srv);
 stop:
     oc_app_stop(&srv->app);
+    oc_lease_stop(srv->lease); /* after the timers: the next replica takes over at once */
 out:
     close_services(srv);
     free(srv);

@@ -11,6 +11,12 @@
  * watermark ships it again), and the table is a ReplacingMergeTree keyed on (t, batch, row)
  * read with FINAL, so even an insert that raced its retry counts once.
  *
+ * Partial rows (qoe.clickhouse_partial_s): every few seconds the thread also inserts a snapshot
+ * of each open minute that took events, under the minute's batch id with a newer version
+ * (ver: wall-clock milliseconds, increasing); the closed minute goes in with the highest
+ * version. Every read keeps only the newest version of each batch, so a beacon is queryable
+ * seconds after it arrived and each minute still counts once.
+ *
  * Reading (qoe.clickhouse_query): the query's range, filter and group-by become one SELECT
  * summing the columns per minute and per value of the dimensions the query groups or filters
  * by (the others collapse: every formula adds over leaves), in RowBinary; the rows become the
@@ -43,10 +49,13 @@
 #define CH_MAX_SPAN     (1 << 20) /* minutes one answer may span (2 years: an 8 MB ring) */
 #define CH_META_UPTO    "qoe.clickhouse_shipped_upto"
 #define CH_META_ID      "qoe.collector_id"
+#define CH_VER_FINAL    UINT64_MAX /* the version of a closed minute's rows */
+#define CH_VER_FINAL_S  "18446744073709551615"
+#define CH_PARTIAL_MAX  16 /* open minutes snapshotted per take */
 
 /* The columns of the table, in RowBinary order (docs/internals/scale.md). */
 static const char *const ch_cols =
-    "t DateTime, batch String, row UInt32, region String, country String, cdn String, "
+    "t DateTime, batch String, row UInt32, ver UInt64, region String, country String, cdn String, "
     "pop String, isp String, asn String, device String, os String, player String, "
     "player_version String, drm String, title String, live String, starts UInt32, "
     "fails UInt32, exits UInt32, hb UInt32, rb UInt32, playing_ms Int64, rebuffer_ms Int64, "
@@ -136,15 +145,42 @@ static int ch_post(const char *url, const char *query, const void *body, size_t 
     return rc;
 }
 
+/* 0 when table has the ver column (created by this version), else OC_EINVAL with why. */
+static int ch_check_ver(const char *url, const char *table, char *err, size_t errlen)
+{
+    char sql[640];
+    struct oc_buf ans;
+    oc_buf_init(&ans, 256);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
+             "table = '%s' AND name = 'ver'",
+             table);
+    int rc = ch_post(url, sql, NULL, 0, &ans, err, errlen);
+    if (rc == 0 && (!ans.data || strtoll(ans.data, NULL, 10) != 1)) {
+        snprintf(err, errlen,
+                 "table %s has no ver column (made by an older oncue): rename or drop it, or set "
+                 "qoe.clickhouse_table to a new name",
+                 table);
+        rc = OC_EINVAL;
+    }
+    oc_buf_free(&ans);
+    return rc;
+}
+
 int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err, size_t errlen)
 {
     char sql[2048];
     int sharded = cluster && cluster[0];
     snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS %s%s (%s) ENGINE = ReplacingMergeTree "
+             "CREATE TABLE IF NOT EXISTS %s%s (%s) ENGINE = ReplacingMergeTree(ver) "
              "PARTITION BY toYYYYMMDD(t) ORDER BY (t, batch, row)",
              table, sharded ? "_local" : "", ch_cols);
     int rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
+    if (rc == 0) {
+        char name[160];
+        snprintf(name, sizeof name, "%.100s%s", table, sharded ? "_local" : "");
+        rc = ch_check_ver(url, name, err, errlen);
+    }
     if (rc == 0 && sharded) { /* a batch (and its retry) lands on one shard: FINAL sees both */
         snprintf(sql, sizeof sql,
                  "CREATE TABLE IF NOT EXISTS %s AS %s_local ENGINE = Distributed(%s, "
@@ -181,9 +217,9 @@ static void rb_str(struct oc_buf *b, const char *s, size_t n)
     oc_buf_append(b, s, n);
 }
 
-/* The rows of minute m (leaf ids of cube c) as RowBinary, batch id batch. */
+/* The rows of minute m (leaf ids of cube c) as RowBinary, batch id batch, version ver. */
 static void encode_minute(struct oc_buf *b, struct qoe_cube *c, const struct qoe_minute *m,
-                          const char *batch)
+                          const char *batch, uint64_t ver)
 {
     for (uint32_t i = 0; i < m->nrows; i++) {
         struct qoe_row r;
@@ -192,6 +228,7 @@ static void encode_minute(struct oc_buf *b, struct qoe_cube *c, const struct qoe
         rb_u(b, (uint64_t)m->t, 4);
         rb_str(b, batch, strlen(batch));
         rb_u(b, i, 4);
+        rb_u(b, ver, 8);
         for (int d = 0; d < BEACON_NDIMS; d++) {
             const char *v = qoe_cube_value(c, d, dims[d]);
             rb_str(b, v, strlen(v));
@@ -241,13 +278,15 @@ struct qoe_ch {
     struct qoe_cube *cube; /* borrowed */
     struct store *store;   /* borrowed */
     uint64_t collector;    /* this collector's id, kept in store_meta */
+    int64_t partial_ms;    /* qoe.clickhouse_partial_s in ms; 0: closed minutes only */
+    uint64_t last_ver;     /* the last partial version inserted (thread only) */
     pthread_t th;
     pthread_mutex_t mu; /* guards stop (a leaf) */
     pthread_cond_t cv;
     int stop;
     /* the counters of struct qoe_ch_stats, written by the thread, read by /metrics */
     _Atomic int64_t shipped_upto;
-    _Atomic uint64_t inserts, rows, skipped, failures;
+    _Atomic uint64_t inserts, rows, skipped, failures, partials, partial_rows;
 };
 
 static int meta_get(struct store *s, const char *key, int64_t *out)
@@ -327,8 +366,9 @@ static int ship_minute(struct qoe_ch *ch, const struct stored *sm, char *err, si
         return OC_EINVAL;
     }
     snprintf(batch, sizeof batch, "%016" PRIx64 "-%lld", ch->collector, (long long)sm->t);
-    snprintf(sql, sizeof sql, "SELECT count() FROM %s WHERE t = %lld AND batch = '%s'", ch->table,
-             (long long)sm->t, batch);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM %s WHERE t = %lld AND batch = '%s' AND ver = " CH_VER_FINAL_S,
+             ch->table, (long long)sm->t, batch);
     oc_buf_init(&ans, 4096);
     rc = ch_post(ch->url, sql, NULL, 0, &ans, err, errlen);
     if (rc == 0 && ans.data && strtoll(ans.data, NULL, 10) > 0) {
@@ -336,7 +376,7 @@ static int ship_minute(struct qoe_ch *ch, const struct stored *sm, char *err, si
     } else if (rc == 0) {
         oc_buf_init(&body, (size_t)1 << 31);
         qoe_cube_read_begin(ch->cube); /* names stay put: an ageing sweep waits */
-        encode_minute(&body, ch->cube, m, batch);
+        encode_minute(&body, ch->cube, m, batch, CH_VER_FINAL);
         qoe_cube_read_end(ch->cube);
         snprintf(sql, sizeof sql, "INSERT INTO %s FORMAT RowBinary", ch->table);
         struct timespec t0, t1;
@@ -384,11 +424,74 @@ static int ship_pass(struct qoe_ch *ch)
     return done;
 }
 
+/* The next partial version: wall-clock milliseconds, above every earlier one of this process. */
+static uint64_t next_ver(struct qoe_ch *ch)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ver = (uint64_t)now.tv_sec * 1000 + (uint64_t)(now.tv_nsec / 1000000);
+    if (ver <= ch->last_ver)
+        ver = ch->last_ver + 1;
+    ch->last_ver = ver;
+    return ver;
+}
+
+/* Inserts the partial rows of every open minute that took events since the last pass, one
+ * insert per minute; a failed one is flagged for the next pass. */
+static void partial_pass(struct qoe_ch *ch)
+{
+    struct qoe_minute *m[CH_PARTIAL_MAX];
+    struct oc_buf body[CH_PARTIAL_MAX];
+    int64_t t[CH_PARTIAL_MAX];
+    uint32_t nrows[CH_PARTIAL_MAX];
+    char err[512], batch[64], sql[256];
+    int failed = 0;
+    /* taken under the cube's mutex, then encoded under the ring's read lock (that order: the
+     * cube closes minutes into the ring holding its mutex); a sweep in between rewrites no
+     * value of an open minute (it marks them seen first) */
+    int n = cube_take_shippable(ch->cube, m, CH_PARTIAL_MAX);
+    qoe_cube_read_begin(ch->cube);
+    for (int i = 0; i < n; i++) {
+        snprintf(batch, sizeof batch, "%016" PRIx64 "-%lld", ch->collector, (long long)m[i]->t);
+        oc_buf_init(&body[i], (size_t)1 << 31);
+        encode_minute(&body[i], ch->cube, m[i], batch, next_ver(ch));
+        t[i] = m[i]->t;
+        nrows[i] = m[i]->nrows;
+        qoe_minute_destroy(m[i]);
+    }
+    qoe_cube_read_end(ch->cube);
+    snprintf(sql, sizeof sql, "INSERT INTO %s FORMAT RowBinary", ch->table);
+    for (int i = 0; i < n; i++) {
+        if (!failed && ch_post(ch->url, sql, body[i].data ? body[i].data : "", body[i].len, NULL,
+                               err, sizeof err) == 0) {
+            ch->partials++;
+            ch->partial_rows += nrows[i];
+        } else {
+            if (!failed) {
+                ch->failures++;
+                oc_log(OC_LOG_WARN, "qoe: shipping open minute %lld: %s; retrying", (long long)t[i],
+                       err);
+            }
+            failed = 1; /* the others wait for the next pass too */
+            cube_ship_again(ch->cube, t[i]);
+        }
+        oc_buf_free(&body[i]);
+    }
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *ship_main(void *arg)
 {
     struct qoe_ch *ch = arg;
     char err[512];
     int created = 0;
+    int64_t next_partial = mono_ms() + ch->partial_ms;
     pthread_mutex_lock(&ch->mu);
     while (!ch->stop) {
         int shipped = 0;
@@ -402,12 +505,25 @@ static void *ship_main(void *arg)
         }
         if (created)
             shipped = ship_pass(ch);
+        if (created && ch->partial_ms > 0 && shipped < CH_SHIP_MINUTES &&
+            mono_ms() >= next_partial) {
+            next_partial = mono_ms() + ch->partial_ms;
+            partial_pass(ch);
+        }
         pthread_mutex_lock(&ch->mu);
         if (shipped == CH_SHIP_MINUTES || ch->stop)
             continue; /* more are waiting */
+        int64_t wait_ms = 1000, left = next_partial - mono_ms();
+        if (ch->partial_ms > 0 && left < wait_ms)
+            wait_ms = left < 1 ? 1 : left;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        ts.tv_sec += wait_ms / 1000;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
         pthread_cond_timedwait(&ch->cv, &ch->mu, &ts);
     }
     pthread_mutex_unlock(&ch->mu);
@@ -415,7 +531,7 @@ static void *ship_main(void *arg)
 }
 
 struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *cluster,
-                            struct qoe_cube *c, struct store *s)
+                            int64_t partial_s, struct qoe_cube *c, struct store *s)
 {
     struct qoe_ch *ch = oc_calloc(1, sizeof *ch);
     int64_t id = 0, upto = 0;
@@ -427,6 +543,7 @@ struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *clus
     snprintf(ch->cluster, sizeof ch->cluster, "%s", cluster ? cluster : "");
     ch->cube = c;
     ch->store = s;
+    ch->partial_ms = partial_s * 1000;
     if (!meta_get(s, CH_META_ID, &id)) {
         uint64_t r = 0;
         if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
@@ -468,6 +585,8 @@ void qoe_ch_stats(struct qoe_ch *ch, struct qoe_ch_stats *out)
     out->rows = atomic_load(&ch->rows);
     out->skipped = atomic_load(&ch->skipped);
     out->failures = atomic_load(&ch->failures);
+    out->partials = atomic_load(&ch->partials);
+    out->partial_rows = atomic_load(&ch->partial_rows);
 }
 
 void qoe_ch_stop(struct qoe_ch *ch)
@@ -602,8 +721,13 @@ static void build_select(struct oc_buf *b, const char *table, const struct qoe_q
                    "sum(rebuffer_ms), sum(bitrate_ms), max(edge), sum(edge_req), sum(edge_5xx), "
                    "sum(edge_miss), sum(edge_origin), sum(edge_ttfb_n), sum(edge_ttfb_ms), "
                    "sumMap(sk_bucket, arrayMap(x -> toUInt64(x), sk_count))");
-    oc_buf_printf(b, " FROM %s FINAL WHERE t >= toDateTime(%lld) AND t < toDateTime(%lld)", table,
-                  (long long)q->from, (long long)q->to);
+    /* only the newest version of each batch: a closed minute, else its latest partial rows */
+    oc_buf_printf(b,
+                  " FROM %s FINAL WHERE t >= toDateTime(%lld) AND t < toDateTime(%lld) AND "
+                  "(batch, ver) GLOBAL IN (SELECT batch, max(ver) FROM %s WHERE t >= "
+                  "toDateTime(%lld) AND t < toDateTime(%lld) GROUP BY batch)",
+                  table, (long long)q->from, (long long)q->to, table, (long long)q->from,
+                  (long long)q->to);
     for (int d = 0; d < BEACON_NDIMS; d++) {
         int first = 1;
         for (int i = 0; i < q->nfilters; i++) {

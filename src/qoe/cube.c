@@ -113,6 +113,11 @@ const struct oc_setting qoe_cube_settings[] = {
     {"qoe.clickhouse_ship", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_ship), NULL,
      "a collector: every closed minute stored here is also inserted into ClickHouse (one "
      "RowBinary insert a minute, idempotent by batch id)"},
+    {"qoe.clickhouse_partial_s", OC_SETTING_INT, "3", 0, 60, NULL, F(clickhouse_partial_s), NULL,
+     "a collector with qoe.clickhouse_ship: every N seconds, the open minutes that took events "
+     "are inserted too (partial rows, replaced by newer ones and by the closed minute), so a "
+     "beacon is queryable in ClickHouse seconds after it arrives; 0: closed minutes only (2 to 3 "
+     "minutes later)"},
     {"qoe.clickhouse_query", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_query), NULL,
      "GET /v1/qoe answers from ClickHouse (every collector's minutes) instead of this "
      "process's cube"},
@@ -320,6 +325,7 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
         struct open_minute *m = slot_for(c, t);
         fold_event(c, m, f->leaf[i], e, f->sh[i]);
         m->dirty |= m->published;
+        m->ship_dirty = 1;
     }
     return QOE_FOLD_OK;
 }
@@ -369,6 +375,30 @@ void qoe_cube_tick(struct qoe_cube *c)
     pthread_mutex_lock(&c->mu);
     advance(c, floor_div(now - c->o.allowed_lateness_s * 1000, 60000) * 60);
     publish_complete(c, floor_div(now - c->o.complete_after_s * 1000, 60000) * 60);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int cube_take_shippable(struct qoe_cube *c, struct qoe_minute **out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nopen && n < max; i++) {
+        struct open_minute *m = &c->open[i];
+        if (m->used && m->ship_dirty) {
+            out[n++] = minute_snapshot(m);
+            m->ship_dirty = 0;
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void cube_ship_again(struct qoe_cube *c, int64_t t)
+{
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->nopen; i++)
+        if (c->open[i].used && c->open[i].t == t)
+            c->open[i].ship_dirty = 1;
     pthread_mutex_unlock(&c->mu);
 }
 

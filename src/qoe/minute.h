@@ -40,8 +40,9 @@ struct open_minute {
     size_t cap;               /* accs allocated */
     struct minute_sess *sess; /* open addressing; owned */
     uint32_t smask, nsess;
-    int published; /* a snapshot of it is in the ring (it is complete) */
-    int dirty;     /* events arrived since that snapshot: closing revises it */
+    int published;  /* a snapshot of it is in the ring (it is complete) */
+    int dirty;      /* events arrived since that snapshot: closing revises it */
+    int ship_dirty; /* events arrived since the ClickHouse shipper's last snapshot */
 };
 
 /* Starts minute t in an unused slot. */

@@ -506,6 +506,10 @@ static void render_ch(struct oc_buf *b, void *arg)
     counter(b, "oncue_qoe_clickhouse_skipped_total",
             "Minutes found in ClickHouse already (shipped before a crash), not inserted again.",
             (double)st.skipped);
+    counter(b, "oncue_qoe_clickhouse_partials_total",
+            "Inserts of an open minute's partial rows into ClickHouse.", (double)st.partials);
+    counter(b, "oncue_qoe_clickhouse_partial_rows_total", "Partial rows inserted into ClickHouse.",
+            (double)st.partial_rows);
     counter(b, "oncue_qoe_clickhouse_failures_total",
             "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
 }
@@ -550,8 +554,8 @@ static int qoe_init(struct oc_app *app, void **state)
     ms->cube = c;
     ms->o = o;
     if (o.clickhouse_ship && app->store)
-        ms->ch =
-            qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster, c, app->store);
+        ms->ch = qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster,
+                              o.clickhouse_partial_s, c, app->store);
     if (app->metrics && ms->ch)
         oc_metrics_register(app->metrics, render_ch, ms);
     ms->max_cells = o.query_max_cells;

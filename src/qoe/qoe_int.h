@@ -89,6 +89,12 @@ void cube_install_minute(struct qoe_cube *c, struct qoe_minute *cm);
 /* Queues cm for the store when persistence is on (mu held). */
 void cube_queue_minute(struct qoe_cube *c, const struct qoe_minute *cm);
 
+/* Snapshots (qoe_minute_destroy each) of at most max open minutes that took events since the
+ * last call, for the ClickHouse shipper's partial rows: how many; each is flagged clean. */
+int cube_take_shippable(struct qoe_cube *c, struct qoe_minute **out, int max);
+/* Flags open minute t for the next cube_take_shippable again (its partial insert failed). */
+void cube_ship_again(struct qoe_cube *c, int64_t t);
+
 /* A serial never handed out before (cube.c). */
 uint64_t cube_new_serial(void);
 
@@ -123,11 +129,13 @@ struct qoe_query;
 struct qoe_result;
 /* Counters of the shipper (written by its thread; read for /metrics). */
 struct qoe_ch_stats {
-    int64_t shipped_upto; /* every stored minute before this is in ClickHouse */
-    uint64_t inserts;     /* INSERTs done (one per minute) */
-    uint64_t rows;        /* rows inserted */
-    uint64_t skipped;     /* minutes found shipped already (a crash lost the watermark) */
-    uint64_t failures;    /* requests that failed (retried the next second) */
+    int64_t shipped_upto;  /* every stored minute before this is in ClickHouse */
+    uint64_t inserts;      /* INSERTs done (one per minute) */
+    uint64_t rows;         /* rows inserted */
+    uint64_t skipped;      /* minutes found shipped already (a crash lost the watermark) */
+    uint64_t failures;     /* requests that failed (retried the next second) */
+    uint64_t partials;     /* inserts of an open minute's partial rows */
+    uint64_t partial_rows; /* rows they held */
 };
 /* 0 when url is http(s):// and table and cluster (may be NULL or "") plain names; else
  * OC_EINVAL naming the setting. */
@@ -137,10 +145,11 @@ int qoe_ch_valid(const char *url, const char *table, const char *cluster, char *
 int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err,
                   size_t errlen);
 /* Starts the shipper thread over the minutes cube c stores in s (both borrowed; outlive it),
- * creating the table(s) first (cluster: NULL or "" without shards). NULL when the thread
+ * creating the table(s) first (cluster: NULL or "" without shards), and every partial_s
+ * seconds (0: never) inserting the partial rows of the open minutes. NULL when the thread
  * cannot start (logged). */
 struct qoe_ch *qoe_ch_start(const char *url, const char *table, const char *cluster,
-                            struct qoe_cube *c, struct store *s);
+                            int64_t partial_s, struct qoe_cube *c, struct store *s);
 /* Wakes the shipper (minutes were just stored). */
 void qoe_ch_wake(struct qoe_ch *ch);
 void qoe_ch_stats(struct qoe_ch *ch, struct qoe_ch_stats *out /* OUT */);

@@ -8,10 +8,13 @@
 # load balancer hashing on the session would. The same events also go to one embedded
 # server (the SQLite default). Midway one collector is killed with SIGKILL between two
 # acknowledged bodies and restarted (its ingest log is replayed). Then:
+#   - before any minute closes, a query node (`--modules qoe`, qoe.clickhouse_query) already
+#     counts every acknowledged start (open minutes go in as partial rows every
+#     qoe.clickhouse_partial_s), and single beacons become queryable within 10 s;
 #   - ClickHouse holds exactly the acknowledged starts and edge requests, every minute once;
 #   - a collector whose shipping watermark is lost ships nothing twice (batch ids);
-#   - a query node (`--modules qoe`, qoe.clickhouse_query) answers every metric, over several
-#     shapes (steps, group-bys, filters, top-k), as the embedded server does, to 1e-9.
+#   - the query node answers every metric, over several shapes (steps, group-bys, filters,
+#     top-k), as the embedded server does, to 1e-9.
 # Skipped (77) without clickhouse-server.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/clickhouse_lib.sh"
@@ -83,6 +86,19 @@ node S "$T_TMP/s" --modules ingest --set qoe.clickhouse_ship=true \
 t_contains "the URL is logged without its password" "http://***@127.0.0.1:$P" "$(cat "$T_TMP/S.log")"
 t_check "... nowhere" 0 "$(grep -c s3cret-pw "$T_TMP/S.log")"
 kill "$S_PID"
+
+# the query node, up before the beacons: it sees open minutes as partial rows
+VIEWQ=$(new_token "$T_TMP/q" viewer it-view | tail -1)
+node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0" \
+    --set qoe.clickhouse_query=true ||
+    exit 1
+# plays URL TOKEN FROM TO: the plays counted over [FROM, TO) in one point (0 when none)
+plays() {
+    curl -s -m 20 -H "Authorization: Bearer $2" \
+        "$1/v1/qoe?metric=plays&from=$3&to=$4&step=$(($4 - $3))" |
+        jq '[.series[]?.points[][1] // 0] | add // 0'
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The beacons: 90 sessions over 6 minutes from T0, dimensions fixed per session, a start
 # (success, failure or exit) and a heartbeat every 10 s; batch B holds event times
@@ -170,6 +186,25 @@ for b in $(seq 0 $((NB - 1))); do
     fi
 done
 t_check "one collector was killed mid-stream" 1 "$killed"
+acked_at=$(now_ms)
+
+# Before the late heartbeat the last minutes are still open on the collectors (event time
+# has not passed them by ingest.allowed_lateness_s): the query node counts every
+# acknowledged start anyway, from the closed minutes and the open minutes' partial rows.
+from=$((T0 / 1000))
+want=$((T0 / 1000 + 360))
+seen=""
+for _ in $(seq 1 300); do
+    seen=$(plays "$Q_URL" "$VIEWQ" "$from" "$want")
+    [ "$seen" = "$acked_starts" ] && break
+    sleep 0.1
+done
+fresh_ms=$(($(now_ms) - acked_at))
+echo "every acknowledged start queryable $fresh_ms ms after the last acknowledgement"
+t_check "open minutes: the query node counts every acknowledged start" "$acked_starts" "$seen"
+t_check "... within 10 s of the last acknowledgement" 1 "$((fresh_ms < 10000))"
+partials=$(curl -s "$C1_URL/metrics" | awk '/^oncue_qoe_clickhouse_partials_total /{printf "%d", $2}')
+t_check "collector 1 inserted partial rows" 1 "$((partials > 0))"
 
 # one heartbeat ten minutes later closes every minute of the data (not in the queried range)
 late=$((T0 + 960000))
@@ -183,7 +218,6 @@ done
 shipped_upto() {
     curl -s "$1/metrics" | awk '/^oncue_qoe_clickhouse_shipped_upto_seconds /{printf "%d", $2}'
 }
-want=$((T0 / 1000 + 360))
 for n in 0 1; do
     url_var="C${n}_URL"
     for _ in $(seq 1 300); do
@@ -195,13 +229,18 @@ for n in 0 1; do
 done
 
 range="t >= toDateTime($((T0 / 1000))) AND t < toDateTime($want)"
+# every read keeps the newest version of each batch (the closed minute's, once shipped)
+newest="(batch, ver) GLOBAL IN (SELECT batch, max(ver) FROM it_minutes WHERE $range GROUP BY batch)"
+final=18446744073709551615
 echo "starts acknowledged by the collectors: $acked_starts"
 t_check "ClickHouse holds exactly the acknowledged starts" "$acked_starts" \
-    "$(ch_sql "SELECT sum(starts) FROM it_minutes FINAL WHERE $range")"
-t_check "... also without FINAL: no minute was inserted twice" "$acked_starts" \
-    "$(ch_sql "SELECT sum(starts) FROM it_minutes WHERE $range")"
+    "$(ch_sql "SELECT sum(starts) FROM it_minutes FINAL WHERE $range AND $newest")"
+t_check "... every minute's newest version is its closed one" 12 \
+    "$(ch_sql "SELECT uniqExact(batch) FROM it_minutes WHERE $range AND ver = $final")"
+t_check "... also without FINAL: no closed minute was inserted twice" "$acked_starts" \
+    "$(ch_sql "SELECT sum(starts) FROM it_minutes WHERE $range AND ver = $final")"
 t_check "ClickHouse holds exactly the acknowledged edge requests" "$acked_edge" \
-    "$(ch_sql "SELECT sum(edge_req) FROM it_minutes FINAL WHERE $range")"
+    "$(ch_sql "SELECT sum(edge_req) FROM it_minutes FINAL WHERE $range AND $newest")"
 t_check "one batch per collector and minute" 12 \
     "$(ch_sql "SELECT uniqExact(batch) FROM it_minutes WHERE $range")"
 s0=$(ch_sql "SELECT count() FROM it_minutes_local")
@@ -212,7 +251,7 @@ t_check "both shards hold rows" 1 "$((s0 > 0 && s1 > 0))"
 # a lost watermark: collector 1 ships its minutes again, finds them there, inserts none
 kill "$C1_PID"
 wait "$C1_PID" 2>/dev/null
-rows_before=$(ch_sql "SELECT count() FROM it_minutes")
+rows_before=$(ch_sql "SELECT count() FROM it_minutes WHERE ver = $final")
 sqlite3 "$T_TMP/c1/oncue.db" "UPDATE store_meta SET value = 0 WHERE key = 'qoe.clickhouse_shipped_upto'"
 node C1 "$T_TMP/c1" "${COLLECT1[@]}" || exit 1
 for _ in $(seq 1 300); do
@@ -221,14 +260,10 @@ for _ in $(seq 1 300); do
 done
 skipped=$(curl -s "$C1_URL/metrics" | awk '/^oncue_qoe_clickhouse_skipped_total /{printf "%d", $2}')
 t_check "the re-shipped minutes were found and skipped" 1 "$((skipped >= 6))"
-t_check "no row was inserted again" "$rows_before" "$(ch_sql "SELECT count() FROM it_minutes")"
+t_check "no row was inserted again" "$rows_before" \
+    "$(ch_sql "SELECT count() FROM it_minutes WHERE ver = $final")"
 
 # The query node answers from ClickHouse as the embedded server does from its cube.
-VIEWQ=$(new_token "$T_TMP/q" viewer it-view | tail -1)
-node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0" \
-    --set qoe.clickhouse_query=true ||
-    exit 1
-from=$((T0 / 1000))
 metrics="vsf_rate ebvs_rate rebuffer_ratio rebuffering_share avg_bitrate_kbps startup_p50_ms
 startup_p95_ms plays concurrent_viewers concurrent_rebuffering_share edge_requests edge_5xx_rate
 edge_cache_miss_rate edge_origin_pulls edge_ttfb_ms"
@@ -275,6 +310,28 @@ t_check "... and every acknowledged edge request" "$acked_edge" \
 t_check "a bad metric is still 422 on the query node" 422 \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $VIEWQ" \
         "$Q_URL/v1/qoe?metric=nope&from=$from&to=$want")"
+
+# Freshness: single starts posted to collector 0 in a minute twenty minutes on (open there),
+# each timed from its post until the query node counts it.
+fmin=$((T0 / 1000 + 1200))
+lat=()
+for i in $(seq 1 10); do
+    echo "{\"ts\":$(((fmin + i) * 1000)),\"type\":\"start\",\"session\":\"f$i\",\"outcome\":\"success\",\"startup_ms\":900,\"region\":\"EMEA\"}" > "$T_TMP/f"
+    sleep "0.$((RANDOM % 10))" # not in step with the shipper's passes
+    s=$(now_ms)
+    post "$C0_URL" "$ING0" "$T_TMP/f" > /dev/null
+    for _ in $(seq 1 400); do
+        [ "$(plays "$Q_URL" "$VIEWQ" "$fmin" "$((fmin + 60))")" = "$i" ] && break
+        sleep 0.05
+    done
+    lat+=($(($(now_ms) - s)))
+done
+sorted=$(printf '%s\n' "${lat[@]}" | sort -n | tr '\n' ' ')
+echo "beacon-to-queryable (ms, sorted): $sorted"
+t_check "every single beacon queryable on the query node within 10 s" 1 \
+    "$(($(printf '%s\n' "${lat[@]}" | sort -n | tail -1) < 10000))"
+t_check "... and counted once" 10 "$(plays "$Q_URL" "$VIEWQ" "$fmin" "$((fmin + 60))")"
+
 ch_stop
 [ "$T_FAIL" -eq 0 ] || tail -n 5 "$T_TMP"/*.log
 t_check "ClickHouse down: the query node answers 500, not a crash" 500 \

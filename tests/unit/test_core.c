@@ -1,6 +1,6 @@
 /*
  * test_core.c - core/: errors, buffers, arena, clocks, logging and PII helpers, JSON helpers,
- * the event bus and the metrics writers.
+ * the event bus, the metrics writers and the module runner's leased timers.
  */
 #include "core/alloc.h"
 #include "core/arena.h"
@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/memo.h"
 #include "core/metrics.h"
+#include "core/module.h"
 #include "core/netguard.h"
 #include "core/suggest.h"
 #include "core/timefmt.h"
@@ -676,6 +677,64 @@ static void test_netguard(void)
     T_EQ_INT(oc_netguard_parse(&g, "10.0.0.0/", err, sizeof(err)), OC_EINVAL);
 }
 
+/* Leased timers (oc_app_tick): a module with .timers_leased runs its timers only while the
+ * app's leased() says so; other modules' timers always run; a skipped run is not made up. */
+static int runs_leased, runs_free, lease_now;
+
+static void leased_fn(struct oc_app *app, void *state)
+{
+    (void)app, (void)state;
+    runs_leased++;
+}
+
+static void free_fn(struct oc_app *app, void *state)
+{
+    (void)app, (void)state;
+    runs_free++;
+}
+
+static int leased_cb(void *arg)
+{
+    return *(int *)arg;
+}
+
+static int leased_init(struct oc_app *app, void **state)
+{
+    (void)app;
+    *state = NULL;
+    return 0;
+}
+
+static void test_leased_timers(void)
+{
+    static const struct oc_module_timer lt[] = {{"once", 1000, leased_fn}, {0}};
+    static const struct oc_module_timer ft[] = {{"everywhere", 1000, free_fn}, {0}};
+    static const struct oc_module ml = {
+        .name = "l", .init = leased_init, .timers = lt, .timers_leased = 1};
+    static const struct oc_module mf = {.name = "f", .init = leased_init, .timers = ft};
+    static const struct oc_module *const table[] = {&ml, &mf, NULL};
+    struct oc_app app = {.bus = oc_bus_new()};
+    T_EQ_INT(oc_app_start(&app, table, "all"), 0);
+    oc_app_tick(&app, 1000); /* no leased(): every timer runs (one replica) */
+    T_EQ_INT(runs_leased, 1);
+    T_EQ_INT(runs_free, 1);
+    app.leased = leased_cb;
+    app.leased_arg = &lease_now;
+    lease_now = 0;
+    oc_app_tick(&app, 2000);
+    oc_app_tick(&app, 3000);
+    T_EQ_INT(runs_leased, 1); /* not held: skipped */
+    T_EQ_INT(runs_free, 3);
+    lease_now = 1;
+    oc_app_tick(&app, 3500); /* not due: the skipped runs are not made up */
+    T_EQ_INT(runs_leased, 1);
+    oc_app_tick(&app, 4000);
+    T_EQ_INT(runs_leased, 2);
+    T_EQ_INT(runs_free, 4);
+    oc_app_stop(&app);
+    oc_bus_destroy(app.bus);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_strerror),
     T_CASE(test_buf_cap),
@@ -701,6 +760,7 @@ static const struct t_case cases[] = {
     T_CASE(test_json_int_range),
     T_CASE(test_json_find_nul),
     T_CASE(test_netguard),
+    T_CASE(test_leased_timers),
     {0},
 };
 
