@@ -129,18 +129,13 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* A worker's event base. With the changelist, epoll_ctl runs once per descriptor per loop
- * iteration with the net change: evhttp turns reading off and writing on around every
- * request and back after the reply, four epoll_ctl calls per request without it. */
+/* A worker's event base. Not with epoll's change list (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST,
+ * one epoll_ctl per descriptor per loop iteration): it defers a closed connection's
+ * EPOLL_CTL_DEL until after close(), when another thread may have reused the number
+ * (ThreadSanitizer reported it against a /proc read in /metrics); docs/internals/http.md. */
 static struct event_base *new_base(void)
 {
-    struct event_config *cfg = event_config_new();
-    if (!cfg)
-        return NULL;
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-    struct event_base *b = event_base_new_with_config(cfg);
-    event_config_free(cfg);
-    return b;
+    return event_base_new();
 }
 
 static int setup_worker(struct http_server *srv, struct worker *w, int fd)

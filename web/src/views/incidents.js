@@ -8,7 +8,7 @@ import { Chart, toColumns } from '../chart.js';
 import { Markdown } from '../md.js';
 import { IncidentRows, affected, isOpen, scopeText } from '../incidents-common.js';
 import { Async, Panel, Empty, ErrorBox, Sev, Tag, Loading } from '../ui.js';
-import { range, serverNow, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel } from '../fmt.js';
+import { range, serverNow, fmtTime, fmtClock, fmtAgo, fmtDur, fmtNum, fmtPct, fmtValue, sliceText, sliceFilter, metricLabel, METRICS } from '../fmt.js';
 import { describeSpec } from './now.js';
 import { MitigationPanel } from './mitigate.js';
 import { BOARDS } from './dashboards.js';
@@ -67,7 +67,10 @@ function Timeline({ entries }) {
 }
 
 function CauseChart({ inc }) {
-    const alert = (inc.alerts || []).find(a => a.opener) || (inc.alerts || [])[0];
+    // the viewers' metric to chart: an alert on a QoE metric (an incident opened by a probe,
+    // a scrape rule or Alertmanager has a service's own series first, not in the cube)
+    const viewers = (inc.alerts || []).filter(a => METRICS[a.metric]);
+    const alert = viewers.find(a => a.opener) || viewers[0];
     const metric = alert ? alert.metric : null;
     const causes = (inc.causes || []).slice(0, 4);
     const key = `${inc.incident_id}|${metric}|${JSON.stringify(causes)}|${inc.resolved_at}`;
@@ -88,7 +91,7 @@ function CauseChart({ inc }) {
             series: cols.map((c, i) => ({ label: labels[i], values: c.ys[0] ? c.ys[0].values : new Array(rg.n).fill(null), width: i ? 2 : 1.5 })),
         };
     }, [key], { every: isOpen(inc) ? 60000 : 0 });
-    if (!metric) return html`<${Empty}>No alert on this incident to chart.</${Empty}>`;
+    if (!metric) return html`<${Empty}>${(inc.alerts || []).length ? 'No viewer metric alert on this incident yet: it was opened by a service\'s own signal (its alerts are listed under Impact and scope).' : 'No alert on this incident to chart.'}</${Empty}>`;
     const bands = alert ? [{ value: alert.threshold, above: alert.op && alert.op[0] === '>', label: `alert ${alert.op} ${fmtValue(metric, alert.threshold)}` }] : [];
     return html`<${Async} r=${r} what="the cause chart">${d => d && html`<${Chart} x=${d.x} series=${d.series} metric=${metric} bands=${bands} height=${220}
         emptyText="No beacons for this slice around the incident window." />
