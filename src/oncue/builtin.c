@@ -4,6 +4,7 @@
  */
 #include "oncue/builtin.h"
 #include "gate/gate.h"
+#include "probe/probe.h"
 #include "steer/steer.h"
 #include "drill/drill.h"
 #include "oncue/commands.h"
@@ -156,6 +157,15 @@ static json_t *host_mitigations(struct oc_app *app)
 
 static struct gate_host gate_host = {host_mitigate, host_mitigations};
 
+/* The base steering policy, for the prober's streams that follow its pathways. */
+static json_t *host_policy(struct oc_app *app)
+{
+    struct steer *st = oc_app_find(app, STEER_PROVIDES);
+    return st ? steer_policy_get(st) : NULL;
+}
+
+static struct probe_host probe_host = {host_policy};
+
 static int builtin_init(struct oc_app *app, void **state)
 {
     struct builtin_mod *m = oc_calloc(1, sizeof(*m));
@@ -163,6 +173,7 @@ static int builtin_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render_process, m);
     oc_app_provide(app, GATE_PROVIDES_HOST, &gate_host);
+    oc_app_provide(app, PROBE_PROVIDES_HOST, &probe_host);
     /* the runbook module reaches steering through the drill's bindings (drill_host.c) */
     oc_app_provide(app, DRILL_PROVIDES_HOST, (void *)&oncue_drill_host);
     *state = m;
@@ -172,6 +183,7 @@ static int builtin_init(struct oc_app *app, void **state)
 static void builtin_stop(struct oc_app *app, void *state)
 {
     oc_app_withdraw(app, GATE_PROVIDES_HOST);
+    oc_app_withdraw(app, PROBE_PROVIDES_HOST);
     oc_app_withdraw(app, DRILL_PROVIDES_HOST);
     free(state);
 }

@@ -16,6 +16,7 @@
 #include "core/lock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/topics.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -46,6 +47,8 @@ int probe_add(struct probe_state *ps, const struct probe_spec *spec, int from_ap
     struct probe_stream *s = oc_calloc(1, sizeof(*s));
     s->spec = *spec;
     s->from_api = from_api;
+    if (s->spec.tmpl[0])
+        probe_spec_expand(&s->spec, ps->pathways);
     for (int p = 0; p < PROBE_MAX_PATHS; p++)
         s->paths[p].latency_s = -1;
     ps->streams = oc_grow(ps->streams, &ps->cap, (size_t)ps->nstreams + 1, sizeof(*ps->streams));
@@ -373,9 +376,62 @@ static void free_streams(struct probe_state *ps)
 {
     for (int i = 0; i < ps->nstreams; i++) {
         probe_stream_clear(ps->streams[i]);
+        free(ps->streams[i]->next);
         free(ps->streams[i]);
     }
     free(ps->streams);
+    json_decref(ps->pathways);
+}
+
+/* The steering policy's pathways (a new reference, or NULL without steering). */
+static json_t *policy_pathways(struct oc_app *app, const json_t *policy)
+{
+    json_t *own = NULL, *pw;
+    if (!policy) {
+        const struct probe_host *h = oc_app_find(app, PROBE_PROVIDES_HOST);
+        policy = own = h && h->policy ? h->policy(app) : NULL;
+    }
+    pw = json_object_get(policy, "pathways");
+    pw = json_is_array(pw) ? json_deep_copy(pw) : NULL;
+    json_decref(own);
+    return pw;
+}
+
+/* steer.policy_changed: the streams whose URL names {pathway} follow the policy's pathways;
+ * the probe thread takes the new ones between two polls (poll.c). */
+static void on_policy(const char *topic, const json_t *payload, void *arg)
+{
+    struct probe_state *ps = arg;
+    struct oc_ev_policy ev;
+    struct probe_spec next;
+    int changed = 0;
+    (void)topic;
+    if (oc_ev_policy_read(payload, &ev) != 0)
+        return;
+    json_t *pw = policy_pathways(ps->app, ev.policy);
+    oc_lock(&ps->mu);
+    json_decref(ps->pathways);
+    ps->pathways = pw;
+    for (int i = 0; i < ps->nstreams; i++) {
+        struct probe_stream *s = ps->streams[i];
+        if (s->deleted || !s->spec.tmpl[0])
+            continue;
+        next = s->spec;
+        probe_spec_expand(&next, ps->pathways);
+        free(s->next);
+        s->next = NULL;
+        if (!probe_spec_same_paths(&next, &s->spec)) {
+            s->next = oc_malloc(sizeof(*s->next));
+            *s->next = next;
+            changed++;
+        }
+    }
+    oc_unlock(&ps->mu);
+    if (changed) {
+        oc_log(OC_LOG_INFO, "probe: %d stream(s) follow the steering policy's new pathways",
+               changed);
+        curl_multi_wakeup(ps->multi);
+    }
 }
 
 static int probe_init(struct oc_app *app, void **state)
@@ -392,6 +448,7 @@ static int probe_init(struct oc_app *app, void **state)
         oc_log(OC_LOG_ERROR, "probe.outbound_allow: %s", err);
         goto fail;
     }
+    ps->pathways = policy_pathways(app, NULL); /* before the streams that name {pathway} */
     if ((rc = load_file(ps, 0, NULL)) != 0)
         goto fail;
     load_stored(ps);
@@ -434,8 +491,9 @@ static void probe_stop(struct oc_app *app, void *state)
 
 static const struct oc_setting settings[] = {
     {"probe.file", OC_SETTING_STR, "", 0, 0, NULL, F(file), NULL,
-     "YAML list of probed streams {name, kind, service, poll_s, url | urls {pathway: url}}; "
-     "re-read on SIGHUP; empty: only the streams POST /v1/probes added"},
+     "YAML list of probed streams {name, kind, service, poll_s, url | urls {pathway: url}} (a "
+     "url with {pathway} is probed on every pathway of the steering policy, following its "
+     "changes); re-read on SIGHUP; empty: only the streams POST /v1/probes added"},
     {"probe.outbound_allow", OC_SETTING_STR, "", 0, 0, NULL, F(outbound_allow), NULL,
      "private address ranges probes may reach (\"127.0.0.1/32, 10.0.0.0/8\"); loopback, "
      "private and link-local addresses are refused otherwise"},
@@ -454,11 +512,17 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
+static const struct oc_module_sub subs[] = {
+    {OC_TOPIC_STEER_POLICY_CHANGED, on_policy},
+    {0},
+};
+
 const struct oc_module probe_module = {
     .name = "probe",
     .summary = "live HLS and DASH manifest prober: findings, /v1/probes, probe.failed/recovered",
     .init = probe_init,
     .routes = routes,
+    .subs = subs,
     .stop = probe_stop,
     .reload = probe_reload,
     .settings = settings,

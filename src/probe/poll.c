@@ -438,6 +438,47 @@ static void finish(struct probe_state *ps, struct outbox *ob, CURLMsg *msg, int6
         agree(ps, ob, s, now);
 }
 
+/* Frees what one pathway's state holds. */
+static void path_clear(struct probe_path *p)
+{
+    for (int m = 0; m < p->nmedia; m++)
+        probe_hls_memo_free(&p->media[m].memo);
+    probe_dash_memo_free(&p->dash);
+    memset(p, 0, sizeof(*p));
+    p->latency_s = -1;
+}
+
+/* Takes a stream's new pathways (the steering policy changed) between two polls: a pathway
+ * kept at the same URL keeps its state, a new one starts afresh, a removed one is freed (a
+ * finding only it caused recovers once the polls stop seeing it). Caller holds ps->mu. */
+static void take_paths(struct probe_stream *s)
+{
+    struct probe_path *old = oc_malloc(sizeof s->paths);
+    int used[PROBE_MAX_PATHS] = {0};
+    memcpy(old, s->paths, sizeof s->paths);
+    for (int i = 0; i < PROBE_MAX_PATHS; i++) {
+        int from = -1;
+        for (int j = 0; i < s->next->npaths && j < s->spec.npaths && from < 0; j++)
+            if (!used[j] && !strcmp(s->next->path_name[i], s->spec.path_name[j]) &&
+                !strcmp(s->next->url[i], s->spec.url[j]))
+                from = j;
+        if (from >= 0) {
+            s->paths[i] = old[from];
+            used[from] = 1;
+        } else {
+            memset(&s->paths[i], 0, sizeof(s->paths[i]));
+            s->paths[i].latency_s = -1;
+        }
+    }
+    for (int j = 0; j < PROBE_MAX_PATHS; j++)
+        if (!used[j])
+            path_clear(&old[j]);
+    free(old);
+    s->spec = *s->next;
+    free(s->next);
+    s->next = NULL;
+}
+
 /* Starts the polls that are due and frees deleted streams nothing refers to; returns the
  * milliseconds until the next poll is due (at most 1000). */
 static int start_due(struct probe_state *ps, struct outbox *ob, int64_t now)
@@ -448,11 +489,14 @@ static int start_due(struct probe_state *ps, struct outbox *ob, int64_t now)
         if (s->deleted) {
             if (s->inflight == 0) {
                 probe_stream_clear(s);
+                free(s->next);
                 free(s);
                 ps->streams[i--] = ps->streams[--ps->nstreams];
             }
             continue;
         }
+        if (s->next && s->inflight == 0)
+            take_paths(s);
         if (s->inflight == 0 && now >= s->next_ms) {
             int64_t period = s->spec.poll_ms ? s->spec.poll_ms : ps->o.poll_s * 1000;
             s->poll++;

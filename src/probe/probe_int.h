@@ -33,6 +33,10 @@ struct probe_spec {
     int npaths;
     char path_name[PROBE_MAX_PATHS][PROBE_NAME_MAX]; /* "default" for a lone url */
     char url[PROBE_MAX_PATHS][PROBE_URL_MAX];
+    /* a url with "{pathway}": one pathway per pathway of the steering policy, the URL with
+     * its name put in ("" when the pathways are listed); path_name and url then hold the
+     * expansion of the policy in force */
+    char tmpl[PROBE_URL_MAX];
 };
 
 /* Reads a stream from a JSON object: {name, kind, service, poll_s, url | urls {pathway: url}}.
@@ -41,6 +45,12 @@ int probe_spec_from_json(const json_t *o, struct probe_spec *out /* OUT */, char
                          size_t errlen);
 /* The spec as JSON (new reference). */
 json_t *probe_spec_json(const struct probe_spec *s);
+/* Sets a templated spec's pathways from pathways (the steering policy's "pathways", an array
+ * of names; borrowed, may be NULL): at most PROBE_MAX_PATHS, names that cannot be pathways
+ * skipped. Returns how many. */
+int probe_spec_expand(struct probe_spec *s, const json_t *pathways);
+/* 1 when a and b probe the same pathways at the same URLs, in the same order. */
+int probe_spec_same_paths(const struct probe_spec *a, const struct probe_spec *b);
 /* Reads the YAML (or JSON) list of streams at path into a JSON array (*out, new reference).
  * 0, or an oc_err with "path: why" in err. */
 int probe_file_load(const char *path, json_t **out /* OUT */, char *err, size_t errlen);
@@ -91,6 +101,8 @@ struct probe_stream {
     uint64_t polls_total; /* counters for /metrics */
     struct probe_path paths[PROBE_MAX_PATHS];
     struct probe_finding f[PROBE_NKINDS];
+    struct probe_spec *next; /* new pathways (the steering policy changed), taken between two
+                                polls by the probe thread; NULL when none */
 };
 
 /* The module's state. */
@@ -109,6 +121,7 @@ struct probe_state {
     volatile int stop;           /* set under mu, then curl_multi_wakeup */
     uint64_t requests, failures; /* fetches made and failed (under mu) */
     uint64_t written;            /* findings stored (probe thread) */
+    json_t *pathways;            /* the steering policy's pathways (under mu; NULL: none) */
 };
 
 /* Starts the probe thread; 0 or OC_EIO. */

@@ -10,6 +10,8 @@
  *     urls:                 # pathway: URL (or one `url:`), at most 4
  *       cdn-a: http://a.example/live/master.m3u8
  *       cdn-b: http://b.example/live/master.m3u8
+ *   - name: sports
+ *     url: http://{pathway}.example/live/master.m3u8   # every pathway of the steering policy
  */
 #include "probe/probe_int.h"
 #include "core/err.h"
@@ -141,6 +143,14 @@ int probe_spec_from_json(const json_t *o, struct probe_spec *s, char *err, size_
         snprintf(err, errlen, "%s: give either url or urls {pathway: url}", name);
         return OC_EINVAL;
     }
+    if (url && json_is_string(url) && strstr(json_string_value(url), "{pathway}")) {
+        /* checked as the URL of a pathway named "pathway"; expanded by probe_spec_expand */
+        if ((rc = add_path(s, "pathway", url, err, errlen)) != 0)
+            return rc;
+        snprintf(s->tmpl, sizeof s->tmpl, "%s", json_string_value(url));
+        s->npaths = 0;
+        return 0;
+    }
     if (url)
         return add_path(s, "default", url, err, errlen);
     json_object_foreach((json_t *)urls, k, v)
@@ -155,12 +165,51 @@ int probe_spec_from_json(const json_t *o, struct probe_spec *s, char *err, size_
     return 0;
 }
 
+int probe_spec_expand(struct probe_spec *s, const json_t *pathways)
+{
+    size_t i;
+    const json_t *v;
+    char url[2 * PROBE_URL_MAX];
+    s->npaths = 0;
+    json_array_foreach(pathways, i, v)
+    {
+        const char *pw = json_string_value(v), *at = strstr(s->tmpl, "{pathway}");
+        if (s->npaths == PROBE_MAX_PATHS || !at)
+            break;
+        if (!pw || !name_ok(pw))
+            continue;
+        int n = snprintf(url, sizeof url, "%.*s%s%s", (int)(at - s->tmpl), s->tmpl, pw,
+                         at + strlen("{pathway}"));
+        if (n < 0 || n >= PROBE_URL_MAX || !url_ok(url))
+            continue;
+        snprintf(s->path_name[s->npaths], PROBE_NAME_MAX, "%s", pw);
+        memcpy(s->url[s->npaths], url, (size_t)n + 1); /* n < PROBE_URL_MAX: checked above */
+        s->npaths++;
+    }
+    return s->npaths;
+}
+
+int probe_spec_same_paths(const struct probe_spec *a, const struct probe_spec *b)
+{
+    if (a->npaths != b->npaths)
+        return 0;
+    for (int i = 0; i < a->npaths; i++)
+        if (strcmp(a->path_name[i], b->path_name[i]) || strcmp(a->url[i], b->url[i]))
+            return 0;
+    return 1;
+}
+
 json_t *probe_spec_json(const struct probe_spec *s)
 {
     json_t *urls = json_object();
     for (int i = 0; i < s->npaths; i++)
         json_object_set_new(urls, s->path_name[i], json_string(s->url[i]));
-    json_t *o = json_pack("{s:s, s:s, s:o}", "name", s->name, "kind", s->kind, "urls", urls);
+    json_t *o = json_pack("{s:s, s:s}", "name", s->name, "kind", s->kind);
+    if (s->tmpl[0]) { /* read back as written: the pathways follow the policy */
+        json_object_set_new(o, "url", json_string(s->tmpl));
+        json_decref(urls);
+    } else
+        json_object_set_new(o, "urls", urls);
     if (s->service[0])
         json_object_set_new(o, "service", json_string(s->service));
     if (s->poll_ms)
