@@ -156,14 +156,7 @@ json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
     json_t *out = NULL;
     if (r && read_cube(c, at, h, d, &last, &onset) == 0) {
         double t0 = rca_now_ms();
-        /* an incident names only elements carrying 1% of the change at least: the on-call
-         * reads every element named, and with a small audience the benchmark's default (0)
-         * asserts specks beside the cause (emea-cdn at 2,000 viewers: drm=widevine & pop=MXP
-         * beside FRA, AMS and PAR); docs/internals/rca.md */
-        struct rca_opts o;
-        rca_opts_default(&o);
-        o.min_score = RCA_INCIDENT_MIN_SCORE;
-        if (rca_run(d, last, &o, r) == 0) {
+        if (rca_run(d, last, NULL, r) == 0) {
             out = rca_result_to_json(d, r, rca_now_ms() - t0);
             json_object_set_new(out, "metric", json_string(h->name));
             json_object_set(out, "incident_id", json_object_get(p, "incident_id"));

@@ -87,9 +87,6 @@ int64_t rca_data_last_ts(const struct rca_data *d);
 
 /* Fills o with the defaults. */
 void rca_opts_default(struct rca_opts *o);
-/* The min_score an incident's localization uses (rca/hook.c); `oncue rca` and `rca eval` use
- * the default above unless --min-score says otherwise. */
-#define RCA_INCIDENT_MIN_SCORE 0.01
 /* Localizes the change at time bin `at` against a forecast from the earlier bins. o may be
  * NULL (defaults). Returns 0, or OC_EINVAL when d has no row at `at` or no history. */
 int rca_run(const struct rca_data *d, int64_t at, const struct rca_opts *o,
