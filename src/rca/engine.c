@@ -222,7 +222,8 @@ static void consider(struct eng *g, struct rca_elem e, struct agg a, struct agg 
 {
     double c = contrast(g, a, u);
     double ex = g->dir * (a.R - a.F);
-    if (c <= 0 || ex < g->o->min_share * g->base_live || ex < support(g))
+    if (c <= 0 || ex < g->o->min_share * (g->o->live_share ? g->base_live : share_base(g)) ||
+        ex < support(g))
         return;
     elem_sort(&e);
     elem_fill(g, &e, a, c);
@@ -1076,6 +1077,7 @@ void rca_opts_default(struct rca_opts *o)
     o->min_share = 0.05;
     o->split_mass = 0.15;
     o->min_score = 0;
+    o->live_share = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -434,6 +434,8 @@ const struct oc_opt rca_eval_opts[] = {
      1000000, NULL},
     {"--min-score", OC_OPT_DOUBLE, F(o.min_score), "X", "tuning: the engine's min_score", 0,
      1000000, NULL},
+    {"--live-share", OC_OPT_FLAG, F(o.live_share), NULL,
+     "tuning: a further element's min_share counts against what is left to explain", 0, 0, NULL},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

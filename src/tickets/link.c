@@ -11,6 +11,7 @@
  * relations back to the ticketing system.
  */
 #include "tickets/tickets_int.h"
+#include "catalog/catalog.h"
 #include "tickets/sql.h"
 #include "core/err.h"
 #include "core/lock.h"
@@ -41,6 +42,8 @@ static int overlaps(const struct tickets_mod *m, const struct tickets_cluster *c
 {
     int a[4] = {agree(o->service, c->tags.service), agree(o->region, c->tags.region),
                 agree(o->symptom, c->tags.symptom), agree(o->device, c->tags.device)};
+    if (o->backend && a[0] < 0)
+        a[0] = 0;
     int match = 0;
     for (int i = 0; i < 4; i++) {
         if (a[i] < 0)
@@ -148,7 +151,23 @@ static const char *metric_symptom(const char *metric)
     return "";
 }
 
-static int read_opened(const json_t *p, struct tickets_open *o)
+/* The symptom viewers write about when a service of catalog kind kind fails ("" : none). */
+static const char *kind_symptom(const char *kind)
+{
+    static const char *const map[][2] = {
+        {"drm", "cannot_start"},   {"entitlements", "cannot_start"}, {"api", "cannot_start"},
+        {"auth", "login"},         {"billing", "payment"},           {"profile", "progress_lost"},
+        {"packager", "buffering"}, {"manifest", "buffering"},        {"encoder", "buffering"},
+        {"origin", "buffering"},   {"storage", "buffering"},         {"cdn", "buffering"},
+        {"network", "buffering"},
+    };
+    for (size_t i = 0; kind && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(kind, map[i][0]) == 0)
+            return map[i][1];
+    return "";
+}
+
+static int read_opened(const json_t *p, const char *kind, struct tickets_open *o)
 {
     struct oc_ev_incident_opened ev;
     static const char *const svc[] = {"service", NULL}, *const reg[] = {"region", "country", NULL},
@@ -162,8 +181,12 @@ static int read_opened(const json_t *p, struct tickets_open *o)
     dim(ev.slice, reg, o->region, sizeof o->region);
     dim(ev.slice, sym, o->symptom, sizeof o->symptom);
     dim(ev.slice, dev, o->device, sizeof o->device);
-    /* the opening alert's metric hints at a symptom the slice may not name */
+    /* the opening alert's metric hints at a symptom the slice may not name; a service's own
+     * signal, the service's kind */
     snprintf(o->hint, sizeof o->hint, "%s", metric_symptom(ev.metric));
+    o->backend = o->service[0] && !o->hint[0];
+    if (o->backend)
+        snprintf(o->hint, sizeof o->hint, "%s", kind_symptom(kind));
     return 0;
 }
 
@@ -191,10 +214,20 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
 {
     struct tickets_mod *m = state;
     int64_t now = oc_clock_now_ms(m->app->clock), survey = 0;
+    char kind[CATALOG_NAME_MAX] = "";
+    struct catalog_ref ref;
+    const char *svc =
+        json_string_value(json_object_get(json_object_get(payload, "slice"), "service"));
+    if (svc && strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0 && catalog_get(m->app, &ref) == 0) {
+        const struct catalog_service *cs = catalog_service_find(ref.cat, svc);
+        if (cs && cs->kind) /* read before m->mu: the catalog's lock is not taken under it */
+            snprintf(kind, sizeof kind, "%s", cs->kind);
+        catalog_put(&ref);
+    }
     oc_lock(&m->mu);
     if (strcmp(topic, OC_TOPIC_INCIDENT_OPENED) == 0) {
         struct tickets_open o;
-        if (read_opened(payload, &o) == 0) {
+        if (read_opened(payload, kind, &o) == 0) {
             forget(m, o.id);                    /* heard again: the newer slice replaces it */
             if (m->nopen == TICKETS_OPEN_MAX) { /* the oldest goes */
                 memmove(m->open, m->open + 1, sizeof m->open[0] * (TICKETS_OPEN_MAX - 1));

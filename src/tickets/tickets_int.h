@@ -75,6 +75,10 @@ struct tickets_open {
     char symptom[32];
     char device[32];
     char hint[32]; /* the symptom the opening alert's metric implies ("" : none) */
+    int backend;   /* opened by a service's own signal (a probe, a scrape rule, Alertmanager:
+                      its slice names the service, its metric is not the viewers'): viewers
+                      name what they see, not that service, so another service in a cluster's
+                      tags does not contradict it; the hint comes from the service's kind */
 };
 
 struct tickets_mod {
