@@ -75,6 +75,8 @@ struct resume_mod {
     int stopping;
 };
 
+#define PREFETCH_AHEAD 8 /* a batch's writes between loading a bucket, its point and using it */
+
 static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 
 /* Folds one write into the table (its write lock and the log's mutex held) and queues what
@@ -291,6 +293,13 @@ static void post_batch(struct http_req *req)
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
     for (size_t i = 0; i < n; i++) {
+        /* the table's lookups miss the cache (one point per title): load ahead */
+        if (i + 2 * PREFETCH_AHEAD < n)
+            resume_table_prefetch(&m->table, w[i + 2 * PREFETCH_AHEAD].profile,
+                                  w[i + 2 * PREFETCH_AHEAD].title, 0);
+        if (i + PREFETCH_AHEAD < n)
+            resume_table_prefetch(&m->table, w[i + PREFETCH_AHEAD].profile,
+                                  w[i + PREFETCH_AHEAD].title, 1);
         rc = apply_one(m, &w[i], &batch);
         if (rc < 0)
             full++;

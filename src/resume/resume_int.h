@@ -56,6 +56,11 @@ void resume_table_free(struct resume_table *t);
 /* The point of (profile, title), or NULL. */
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title);
+/* A hint, for a loop over many writes: starts loading what resume_table_get(t, profile,
+ * title) will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
+ * some writes after stage 0 of the same write). Changes nothing. */
+void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
+                           int stage);
 /* The profile, or NULL. */
 struct resume_profile *resume_table_profile(const struct resume_table *t, const char *profile);
 /* The point of (profile, title), created empty when absent: 0, or OC_ETOOBIG when creating it
