@@ -35,47 +35,116 @@ void resume_log_free(struct resume_log *l)
     pthread_mutex_destroy(&l->mu);
 }
 
-uint64_t resume_log_add(struct resume_log *l, const struct resume_op *op)
+void resume_log_lock(struct resume_log *l)
 {
     pthread_mutex_lock(&l->mu);
-    l->ops = oc_grow(l->ops, &l->cap, l->nops + 1, sizeof *l->ops);
-    l->ops[l->nops++] = *op;
-    uint64_t b = l->filling;
-    pthread_mutex_unlock(&l->mu);
-    return b;
 }
 
-/* Writes one change inside the open transaction with put or del (prepared): 0 or OC_EDB. */
-static int write_op(struct store_stmt *put, struct store_stmt *del, const struct resume_op *op)
+void resume_log_unlock(struct resume_log *l)
+{
+    pthread_mutex_unlock(&l->mu);
+}
+
+struct resume_op *resume_log_push(struct resume_log *l, uint64_t *batch)
+{
+    l->ops = oc_grow(l->ops, &l->cap, l->nops + 1, sizeof *l->ops);
+    *batch = l->filling;
+    return &l->ops[l->nops++];
+}
+
+/* Binds the report of op as row k (0-based) of a put statement, at parameters 11k+1..11k+11:
+ * 0 or OC_EDB. */
+static int bind_put(struct store_stmt *st, int k, const struct resume_op *op)
 {
     const struct resume_write *w = &op->w;
-    struct store_stmt *st = op->del ? del : put;
-    int rc;
-    if (op->del)
+    int b = k * RESUME_PUT_COLS, rc = 0;
+    rc |= store_bind_text(st, b + 1, w->profile);
+    rc |= store_bind_text(st, b + 2, w->title);
+    rc |= store_bind_text(st, b + 3, w->r.device);
+    rc |= store_bind_text(st, b + 4, w->r.session);
+    rc |= store_bind_int(st, b + 5, w->r.position_ms);
+    rc |= store_bind_int(st, b + 6, w->r.duration_ms);
+    rc |= store_bind_int(st, b + 7, w->r.seq);
+    rc |= store_bind_int(st, b + 8, w->r.ts);
+    rc |= store_bind_int(st, b + 9, w->r.t);
+    rc |= store_bind_int(st, b + 10, w->r.since);
+    rc |= store_bind_int(st, b + 11, (int64_t)w->r.state);
+    return rc ? OC_EDB : 0;
+}
+
+/* Runs st once with ops[0..k) bound (puts, or one delete when del): 0 or OC_EDB. */
+static int run_rows(struct store_stmt *st, int del, const struct resume_op *ops, int k)
+{
+    int rc = 0;
+    if (del) {
+        const struct resume_write *w = &ops->w;
         rc = STORE_BIND(st, STORE_TEXT(w->profile), STORE_TEXT(w->title), STORE_TEXT(w->r.device));
-    else
-        rc = STORE_BIND(st, STORE_TEXT(w->profile), STORE_TEXT(w->title), STORE_TEXT(w->r.device),
-                        STORE_TEXT(w->r.session), STORE_INT(w->r.position_ms),
-                        STORE_INT(w->r.duration_ms), STORE_INT(w->r.seq), STORE_INT(w->r.ts),
-                        STORE_INT(w->r.t), STORE_INT(w->r.since), STORE_INT((int64_t)w->r.state));
+    }
+    for (int i = 0; i < k && !rc && !del; i++)
+        rc = bind_put(st, i, &ops[i]);
     if (!rc && store_step(st) != STORE_DONE)
         rc = OC_EDB;
     store_reset(st);
     return rc;
 }
 
-/* Writes ops[0..n) in one transaction: 0 or OC_EDB. Holds the store's lock only. */
+/* The text of an INSERT OR REPLACE of RESUME_PUT_ROWS rows, built once by build_put_many. */
+static char put_many[sizeof RESUME_SQL_PUT_HEAD + RESUME_PUT_ROWS * sizeof RESUME_SQL_PUT_ROW];
+static pthread_once_t put_many_once = PTHREAD_ONCE_INIT;
+
+static void build_put_many(void)
+{
+    size_t len = strlen(RESUME_SQL_PUT_HEAD);
+    memcpy(put_many, RESUME_SQL_PUT_HEAD, len);
+    for (int k = 0; k < RESUME_PUT_ROWS; k++) {
+        if (k)
+            put_many[len++] = ',';
+        memcpy(put_many + len, RESUME_SQL_PUT_ROW, strlen(RESUME_SQL_PUT_ROW));
+        len += strlen(RESUME_SQL_PUT_ROW);
+    }
+    put_many[len] = '\0';
+}
+
+/* The text of an INSERT OR REPLACE of k rows (k is RESUME_PUT_ROWS or 1). */
+static const char *put_sql(int k)
+{
+    if (k == 1)
+        return RESUME_SQL_PUT;
+    pthread_once(&put_many_once, build_put_many);
+    return put_many;
+}
+
+/* Writes ops[0..n) in one transaction, in their order: each run of puts as statements of
+ * RESUME_PUT_ROWS rows (the rest one row each), a delete alone. A multi-row INSERT OR REPLACE
+ * replaces row by row, so a report queued twice in one run still ends as the later one.
+ * 0 or OC_EDB. Holds the store's lock only. */
 static int write_batch(struct store *s, const struct resume_op *ops, size_t n)
 {
-    struct store_stmt *put, *del;
+    struct store_stmt *one, *many, *del;
     int rc = store_begin(s);
     if (rc)
         return rc;
-    rc = store_prepare(s, RESUME_SQL_PUT, &put);
+    rc = store_prepare(s, put_sql(1), &one);
+    if (!rc)
+        rc = store_prepare(s, put_sql(RESUME_PUT_ROWS), &many);
     if (!rc)
         rc = store_prepare(s, RESUME_SQL_DELETE, &del);
-    for (size_t i = 0; i < n && !rc; i++)
-        rc = write_op(put, del, &ops[i]);
+    for (size_t i = 0; i < n && !rc;) {
+        size_t run = 0;
+        while (i + run < n && !ops[i + run].del && run < RESUME_PUT_ROWS)
+            run++;
+        if (ops[i].del) {
+            rc = run_rows(del, 1, &ops[i], 1);
+            i++;
+        } else if (run == RESUME_PUT_ROWS) {
+            rc = run_rows(many, 0, &ops[i], RESUME_PUT_ROWS);
+            i += run;
+        } else {
+            for (size_t j = 0; j < run && !rc; j++)
+                rc = run_rows(one, 0, &ops[i + j], 1);
+            i += run;
+        }
+    }
     if (rc) {
         oc_log(OC_LOG_ERROR, "resume: cannot write %zu reports: %s", n, store_errmsg(s));
         store_rollback(s);

@@ -75,14 +75,16 @@ struct resume_mod {
     int stopping;
 };
 
+#define PREFETCH_AHEAD 8 /* a batch's writes between loading a bucket, its point and using it */
+
 static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 
-/* Folds one write into the table (write lock held) and queues what the store must change;
- * *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG (a cap). */
+/* Folds one write into the table (its write lock and the log's mutex held) and queues what
+ * the store must change; *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG
+ * (a cap). */
 static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t *batch)
 {
     struct resume_point *p;
-    struct resume_op op = {.del = 0, .w = *w};
     struct resume_report gone;
     int ev;
     if (resume_table_put(&m->table, w->profile, w->title, (size_t)m->o.max_points,
@@ -97,11 +99,14 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
         atomic_fetch_add(&m->st.conflicts, 1);
     if (oc != RESUME_APPLIED)
         return (int)oc;
-    *batch = resume_log_add(&m->log, &op);
+    struct resume_op *op = resume_log_push(&m->log, batch);
+    op->del = 0;
+    op->w = *w;
     if (ev >= 0) {
-        op.del = 1;
-        op.w.r = gone;
-        *batch = resume_log_add(&m->log, &op);
+        op = resume_log_push(&m->log, batch);
+        op->del = 1;
+        op->w = *w;
+        op->w.r = gone;
     }
     return (int)oc;
 }
@@ -243,7 +248,9 @@ static void put_point(struct http_req *req)
         }
     }
     oc_wrlock(&m->lock);
+    resume_log_lock(&m->log);
     rc = apply_one(m, &w, &batch);
+    resume_log_unlock(&m->log);
     if (rc >= 0) {
         oc_buf_printf(&out, "{\"outcome\":\"%s\",\"point\":", outcome_names[rc]);
         point_text(&out, m, resume_table_get(&m->table, w.profile, w.title));
@@ -284,13 +291,22 @@ static void post_batch(struct http_req *req)
         return;
     }
     oc_wrlock(&m->lock);
+    resume_log_lock(&m->log);
     for (size_t i = 0; i < n; i++) {
+        /* the table's lookups miss the cache (one point per title): load ahead */
+        if (i + 2 * PREFETCH_AHEAD < n)
+            resume_table_prefetch(&m->table, w[i + 2 * PREFETCH_AHEAD].profile,
+                                  w[i + 2 * PREFETCH_AHEAD].title, 0);
+        if (i + PREFETCH_AHEAD < n)
+            resume_table_prefetch(&m->table, w[i + PREFETCH_AHEAD].profile,
+                                  w[i + PREFETCH_AHEAD].title, 1);
         rc = apply_one(m, &w[i], &batch);
         if (rc < 0)
             full++;
         else
             count[rc]++;
     }
+    resume_log_unlock(&m->log);
     oc_rwunlock(&m->lock);
     free(w);
     char text[160];

@@ -56,6 +56,11 @@ void resume_table_free(struct resume_table *t);
 /* The point of (profile, title), or NULL. */
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title);
+/* A hint, for a loop over many writes: starts loading what resume_table_get(t, profile,
+ * title) will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
+ * some writes after stage 0 of the same write). Changes nothing. */
+void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
+                           int stage);
 /* The profile, or NULL. */
 struct resume_profile *resume_table_profile(const struct resume_table *t, const char *profile);
 /* The point of (profile, title), created empty when absent: 0, or OC_ETOOBIG when creating it
@@ -93,9 +98,14 @@ struct resume_log {
 /* Starts an empty log over store (borrowed). */
 void resume_log_init(struct resume_log *l, struct store *store);
 void resume_log_free(struct resume_log *l);
-/* Queues op (copied) in the batch filling and returns its number; call with the table's
- * write lock held, so the log keeps the order of the table. */
-uint64_t resume_log_add(struct resume_log *l, const struct resume_op *op);
+/* Take and release the log's mutex around resume_log_push; take it with the table's write
+ * lock held, so the log keeps the order of the table. A batched write holds it over all its
+ * reports (one lock, not one per report). */
+void resume_log_lock(struct resume_log *l);
+void resume_log_unlock(struct resume_log *l);
+/* A new change at the end of the batch filling, for the caller to fill, valid until the log's
+ * mutex is released; *batch is set to the batch's number. The log's mutex held. */
+struct resume_op *resume_log_push(struct resume_log *l, uint64_t *batch /* OUT */);
 /* Waits, holding no lock, until batch is on disk (committing it and everything queued with
  * it when nobody else is): 0, or OC_EDB when its transaction failed. */
 int resume_log_wait(struct resume_log *l, uint64_t batch);

@@ -82,6 +82,20 @@ struct resume_point *resume_table_get(const struct resume_table *t, const char *
     return NULL;
 }
 
+void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
+                           int stage)
+{
+#if defined(__GNUC__)
+    struct resume_link *const *b = &t->pb[point_hash(profile, title) & (t->npb - 1)];
+    if (stage == 0)
+        __builtin_prefetch(b);
+    else if (*b)
+        __builtin_prefetch(*b);
+#else
+    (void)t, (void)profile, (void)title, (void)stage;
+#endif
+}
+
 /* Links l into the buckets b (*n of them), doubling them first when *count reaches *n. */
 static void link_in(struct resume_link ***b, size_t *n, size_t count, struct resume_link *l)
 {

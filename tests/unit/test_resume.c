@@ -438,8 +438,11 @@ static void *write_many(void *arg)
         snprintf(op.w.profile, sizeof op.w.profile, "p%d", w->id);
         snprintf(op.w.title, sizeof op.w.title, "t%d", i);
         op.w.r = rep("dev", i, NOW + i, 1000 + i, RESUME_PLAYING);
+        uint64_t b;
         pthread_mutex_lock(w->mu);
-        uint64_t b = resume_log_add(w->log, &op);
+        resume_log_lock(w->log);
+        *resume_log_push(w->log, &b) = op;
+        resume_log_unlock(w->log);
         pthread_mutex_unlock(w->mu);
         if (resume_log_wait(w->log, b) != 0)
             w->failed++;
@@ -494,6 +497,76 @@ static void test_group_commit_reloads(void)
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Queues a put (del 0) or a delete of (p, title, dev) in the filling batch of l. */
+static uint64_t queue_op(struct resume_log *l, int del, const char *title, const char *dev,
+                         int64_t seq, int64_t pos)
+{
+    uint64_t b;
+    resume_log_lock(l);
+    struct resume_op *op = resume_log_push(l, &b);
+    memset(op, 0, sizeof *op);
+    op->del = del;
+    snprintf(op->w.profile, sizeof op->w.profile, "p");
+    snprintf(op->w.title, sizeof op->w.title, "%s", title);
+    op->w.r = rep(dev, seq, NOW + seq, pos, RESUME_PLAYING);
+    resume_log_unlock(l);
+    return b;
+}
+
+/* One transaction of runs of puts longer than a multi-row statement, with the same row put
+ * several times in a run and a delete between runs: stored as if written one by one. */
+static void test_commit_runs_keep_order(void)
+{
+    char dir[64] = "/tmp/oncue-resume-XXXXXX", err[256], title[16];
+    struct store *s = NULL;
+    struct resume_log log;
+    uint64_t b = 0;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
+    resume_log_init(&log, s);
+    for (int i = 0; i < 150; i++) { /* t0..t49 by device a, three times each */
+        snprintf(title, sizeof title, "t%d", i % 50);
+        b = queue_op(&log, 0, title, "a", i, 1000 + i);
+    }
+    b = queue_op(&log, 1, "t7", "a", 0, 0);
+    for (int j = 0; j < 70; j++) { /* t0..t69 by device b */
+        snprintf(title, sizeof title, "t%d", j);
+        b = queue_op(&log, 0, title, "b", j, 5000 + j);
+    }
+    T_EQ_INT(resume_log_wait(&log, b), 0);
+    T_EQ_INT(atomic_load(&log.commits), 1);
+    T_EQ_INT(atomic_load(&log.rows), 221);
+    struct resume_table t;
+    resume_table_init(&t);
+    T_EQ_INT(resume_log_load(s, &t), 0);
+    T_EQ_INT(t.npoints, 70);
+    const struct resume_point *p = resume_table_get(&t, "p", "t0");
+    T_TRUE(p != NULL && p->n == 2);
+    for (int k = 0; p && k < p->n; k++)
+        if (strcmp(p->r[k].device, "a") == 0) {
+            T_EQ_INT(p->r[k].seq, 100);
+            T_EQ_INT(p->r[k].position_ms, 1100);
+        }
+    p = resume_table_get(&t, "p", "t49");
+    T_TRUE(p != NULL && p->n == 2);
+    for (int k = 0; p && k < p->n; k++)
+        T_EQ_INT(p->r[k].position_ms, strcmp(p->r[k].device, "a") == 0 ? 1149 : 5049);
+    p = resume_table_get(&t, "p", "t7");
+    T_TRUE(p != NULL && p->n == 1);
+    if (p) {
+        T_EQ_STR(p->r[0].device, "b");
+        T_EQ_INT(p->r[0].position_ms, 5007);
+    }
+    p = resume_table_get(&t, "p", "t69");
+    T_TRUE(p != NULL && p->n == 1);
+    if (p)
+        T_EQ_INT(p->r[0].position_ms, 5069);
+    resume_table_free(&t);
+    resume_log_free(&log);
+    store_close(s);
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_parse_valid_and_clamped),
     T_CASE(test_parse_refusals_name_the_field),
@@ -509,6 +582,7 @@ static const struct t_case cases[] = {
     T_CASE(test_watched_thresholds),
     T_CASE(test_table_caps),
     T_CASE(test_group_commit_reloads),
+    T_CASE(test_commit_runs_keep_order),
     {0},
 };
 
