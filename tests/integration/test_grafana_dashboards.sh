@@ -146,6 +146,14 @@ nonempty() {
     fi | jq -r '"\(.status) \(if (.data.result | length) > 0 then "series" else "none: \(.error // "")" end)"'
 }
 
+# the beacons' side too: until the players' heartbeats give a rebuffer ratio per CDN and POP
+# (at most 60 s; under load the first sessions are still starting when the findings are up)
+for _ in $(seq 1 120); do
+    [ "$(nonempty '${DS_PROMETHEUS}' 'sum by (cdn, pop) (oncue_qoe_rebuffer_ratio)')" = "success series" ] &&
+        break
+    sleep 0.5
+done
+
 for f in "${files[@]}"; do
     n=$(basename "$f")
     t_check "$n: JSON" 0 "$(jq empty "$f" >/dev/null 2>&1; echo $?)"
