@@ -362,14 +362,19 @@ static void load_stored(struct probe_state *ps)
     store_unlock(ps->app->store);
 }
 
+void probe_path_clear(struct probe_path *p)
+{
+    for (int m = 0; m < p->nmedia; m++)
+        probe_hls_memo_free(&p->media[m].memo);
+    probe_dash_memo_free(&p->dash);
+    memset(p, 0, sizeof(*p));
+    p->latency_s = -1;
+}
+
 void probe_stream_clear(struct probe_stream *s)
 {
-    for (int p = 0; p < PROBE_MAX_PATHS; p++) {
-        for (int m = 0; m < s->paths[p].nmedia; m++)
-            probe_hls_memo_free(&s->paths[p].media[m].memo);
-        s->paths[p].nmedia = 0;
-        probe_dash_memo_free(&s->paths[p].dash);
-    }
+    for (int p = 0; p < PROBE_MAX_PATHS; p++)
+        probe_path_clear(&s->paths[p]);
 }
 
 static void free_streams(struct probe_state *ps)

@@ -438,16 +438,6 @@ static void finish(struct probe_state *ps, struct outbox *ob, CURLMsg *msg, int6
         agree(ps, ob, s, now);
 }
 
-/* Frees what one pathway's state holds. */
-static void path_clear(struct probe_path *p)
-{
-    for (int m = 0; m < p->nmedia; m++)
-        probe_hls_memo_free(&p->media[m].memo);
-    probe_dash_memo_free(&p->dash);
-    memset(p, 0, sizeof(*p));
-    p->latency_s = -1;
-}
-
 /* Takes a stream's new pathways (the steering policy changed) between two polls: a pathway
  * kept at the same URL keeps its state, a new one starts afresh, a removed one is freed (a
  * finding only it caused recovers once the polls stop seeing it). Caller holds ps->mu. */
@@ -472,7 +462,7 @@ static void take_paths(struct probe_stream *s)
     }
     for (int j = 0; j < PROBE_MAX_PATHS; j++)
         if (!used[j])
-            path_clear(&old[j]);
+            probe_path_clear(&old[j]);
     free(old);
     s->spec = *s->next;
     free(s->next);

@@ -134,6 +134,8 @@ struct probe_stream *probe_find(struct probe_state *ps, const char *name);
 /* Adds a stream made from spec (copied); call under ps->mu. OC_ECONFLICT when the name is
  * taken, OC_ETOOBIG past probe.max_streams. */
 int probe_add(struct probe_state *ps, const struct probe_spec *spec, int from_api);
+/* Frees what one pathway's state holds and leaves it empty (latency unknown). */
+void probe_path_clear(struct probe_path *p);
 /* Frees what a stream's pathways hold (not s itself). */
 void probe_stream_clear(struct probe_stream *s);
 /* The stream's state and findings as JSON (new reference); call under ps->mu. */
