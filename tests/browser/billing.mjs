@@ -30,9 +30,13 @@ const T0 = Date.parse(`${DAY}T00:00:00Z`);
 let passed = 0;
 let failed = 0;
 
+const failures = []; // repeated after the summary: CI shows the tail of a long log
 function check(name, ok, detail) {
   if (ok) passed++;
-  else failed++;
+  else {
+    failed++;
+    failures.push(name);
+  }
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail !== undefined ? ': ' + detail : ''}`);
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -145,4 +149,5 @@ try {
   await browser.close();
 }
 console.log(`${passed} passed, ${failed} failed`);
+for (const f of failures) console.log(`failed: ${f}`);
 process.exit(failed ? 1 : 0);

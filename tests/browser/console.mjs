@@ -36,9 +36,13 @@ const SPEED = 20;
 let passed = 0;
 let failed = 0;
 
+const failures = []; // repeated after the summary: CI shows the tail of a long log
 function check(name, ok, detail) {
   if (ok) passed++;
-  else failed++;
+  else {
+    failed++;
+    failures.push(name);
+  }
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail !== undefined ? ': ' + detail : ''}`);
 }
 
@@ -315,4 +319,5 @@ try {
 check('no console error and no failed API call in the whole run', problems.length === 0,
   problems.join(' | ') || undefined);
 console.log(`${passed} passed, ${failed} failed`);
+for (const f of failures) console.log(`failed: ${f}`);
 process.exit(failed ? 1 : 0);

@@ -40,9 +40,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let passed = 0;
 let failed = 0;
 
+const failures = []; // repeated after the summary: CI shows the tail of a long log
 function check(name, ok, detail) {
   if (ok) passed++;
-  else failed++;
+  else {
+    failed++;
+    failures.push(name);
+  }
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail !== undefined ? ': ' + detail : ''}`);
 }
 const near = (a, b, rel) => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
@@ -796,6 +800,7 @@ async function main() {
   media.srv.close();
   rec.srv.close();
   console.log(`${passed} passed, ${failed} failed`);
+  for (const f of failures) console.log(`failed: ${f}`);
   process.exit(failed ? 1 : 0);
 }
 

@@ -32,9 +32,13 @@ const now = () => Date.now() - T0;
 let passed = 0;
 let failed = 0;
 
+const failures = []; // repeated after the summary: CI shows the tail of a long log
 function check(name, ok, detail) {
   if (ok) passed++;
-  else failed++;
+  else {
+    failed++;
+    failures.push(name);
+  }
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ': ' + detail : ''}`);
 }
 
@@ -191,6 +195,7 @@ async function main() {
     cdnB.srv.close();
   }
   console.log(`${passed} passed, ${failed} failed`);
+  for (const f of failures) console.log(`failed: ${f}`);
   process.exit(failed ? 1 : 0);
 }
 
