@@ -83,24 +83,15 @@ static void fx_close(struct fx *f)
     qoe_cube_destroy(f->cube);
 }
 
-/* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
- * closes it and evaluates; returns the events published by that evaluation. */
-static int fx_minute(struct fx *f, const struct grp *g, int ng)
+/* Folds off bytes of NDJSON events into the minute f->t, closes it and evaluates; returns
+ * the events published by that evaluation. */
+static int fx_fold_minute(struct fx *f, const char *body, size_t off)
 {
-    static char body[1 << 22];
-    size_t off = 0;
-    char err[200];
-    for (int i = 0; i < ng; i++)
-        for (int s = 0; s < g[i].viewers; s++)
-            off += (size_t)snprintf(body + off, sizeof(body) - off,
-                                    "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%s-%d\","
-                                    "\"region\":\"%s\",\"cdn\":\"%s\",\"playing_ms\":10000,"
-                                    "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
-                                    (long long)(f->t * 1000 + 1000 + s % 50000), g[i].region,
-                                    g[i].cdn, s, g[i].region, g[i].cdn, s < g[i].rebuf ? 500 : 0);
+    char err[200] = "";
     oc_clock_set_ms(&f->clk, f->t * 1000 + 30000);
     if (off) {
         T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
+        T_EQ_STR(err, "");
         T_EQ_INT(ingest_fold(f->cube, &f->batch, NULL), f->batch.nitems);
     }
     f->t += 60;
@@ -109,6 +100,23 @@ static int fx_minute(struct fx *f, const struct grp *g, int ng)
     int n = alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
     oc_bus_drain(f->bus);
     return n;
+}
+
+/* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
+ * closes it and evaluates; returns the events published by that evaluation. */
+static int fx_minute(struct fx *f, const struct grp *g, int ng)
+{
+    static char body[1 << 22];
+    size_t off = 0;
+    for (int i = 0; i < ng; i++)
+        for (int s = 0; s < g[i].viewers; s++)
+            off += (size_t)snprintf(body + off, sizeof(body) - off,
+                                    "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%s-%d\","
+                                    "\"region\":\"%s\",\"cdn\":\"%s\",\"playing_ms\":10000,"
+                                    "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
+                                    (long long)(f->t * 1000 + 1000 + s % 50000), g[i].region,
+                                    g[i].cdn, s, g[i].region, g[i].cdn, s < g[i].rebuf ? 500 : 0);
+    return fx_fold_minute(f, body, off);
 }
 
 /* Shorthand: one minute of one group, EMEA/primary, 1000 viewers, share given in 0.1 %. */
@@ -384,7 +392,6 @@ static int fx_start_minute(struct fx *f, const struct sgrp *g, int ng)
 {
     static char body[1 << 20];
     size_t off = 0;
-    char err[200];
     for (int i = 0; i < ng; i++)
         for (int s = 0; s < g[i].starts; s++)
             off += (size_t)snprintf(
@@ -394,16 +401,7 @@ static int fx_start_minute(struct fx *f, const struct sgrp *g, int ng)
                 (long long)(f->t * 1000 + 1000 + s), g[i].version, (long long)f->t, s, g[i].version,
                 s < g[i].fails ? "failure" : "success",
                 s < g[i].fails ? ",\"error_code\":\"E1\"" : ",\"startup_ms\":800");
-    oc_clock_set_ms(&f->clk, f->t * 1000 + 30000);
-    T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
-    T_EQ_STR(err, "");
-    T_EQ_INT(ingest_fold(f->cube, &f->batch, NULL), f->batch.nitems);
-    f->t += 60;
-    oc_clock_set_ms(&f->clk, f->t * 1000 + 1);
-    qoe_cube_tick(f->cube);
-    int n = alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
-    oc_bus_drain(f->bus);
-    return n;
+    return fx_fold_minute(f, body, off);
 }
 
 /* noise_z 2 on a start share (10% band, for 3m): each minute must cross 10%, and the starts
