@@ -22,8 +22,10 @@ install(FILES ${oc_gen}/_oncue DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-c
 # systemd looks in /lib/systemd/system (Debian) whatever the prefix; /etc is absolute too
 set(ONCUE_UNIT_DIR "/lib/systemd/system" CACHE PATH "where the systemd unit is installed")
 set(ONCUE_CONF_DIR "/etc/oncue" CACHE PATH "where the default oncue.yaml is installed")
-install(FILES packaging/oncue.service DESTINATION ${ONCUE_UNIT_DIR})
+install(FILES packaging/oncue.service packaging/oncue-drills.service packaging/oncue-drills.timer
+        DESTINATION ${ONCUE_UNIT_DIR})
 install(FILES packaging/oncue.yaml DESTINATION ${ONCUE_CONF_DIR})
+install(FILES examples/drills.yaml DESTINATION ${ONCUE_CONF_DIR})
 # the Grafana dashboards on the Prometheus-compatible API (docs/internals/promql.md)
 install(DIRECTORY packaging/grafana/ DESTINATION ${CMAKE_INSTALL_DATADIR}/oncue/grafana
         FILES_MATCHING PATTERN "*.json")

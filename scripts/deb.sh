@@ -40,7 +40,7 @@ Description: reliability control plane for video-streaming platforms
  the mitigation, keeps the timeline and the status page, and writes the review.
  Start it with: systemctl enable --now oncue
 CONTROL
-echo /etc/oncue/oncue.yaml >"$stage/DEBIAN/conffiles"
+printf "%s\n" /etc/oncue/oncue.yaml /etc/oncue/drills.yaml >"$stage/DEBIAN/conffiles"
 mkdir -p "$out"
 deb=$out/oncue_${version}_${arch}.deb
 dpkg-deb --root-owner-group --build "$stage" "$deb" >/dev/null

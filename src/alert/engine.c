@@ -244,7 +244,8 @@ static void query_init(const struct alert_rule *r, struct qoe_query *q, int metr
     memcpy(q->group_by, r->group_by, sizeof(q->group_by));
 }
 
-/* Concurrent viewers at point k of the group of series i of res in vol (matched by values). */
+/* The volume (concurrent viewers, or starts) at point k of the group of series i of res in
+ * vol (matched by values). */
 static double volume_of(const struct alert_rule *r, const struct qoe_result *res, int i,
                         const struct qoe_result *vol, int k)
 {
@@ -260,10 +261,18 @@ static double volume_of(const struct alert_rule *r, const struct qoe_result *res
     return 0;
 }
 
-/* The threshold a group of n viewers must cross: with noise_z, the band's edge moved out by
- * noise_z standard deviations of a share measured over n viewers (binomial at the edge), so
- * a slice of 270 viewers must show 5.1% rebuffering against a 3% band (z = 2), one of 27,000
- * viewers 3.2%. */
+/* What a share's noise_z counts as its sample: the starts a start share (vsf_rate,
+ * ebvs_rate) is of, else the concurrent viewers. */
+static enum qoe_metric sample_metric(const struct alert_rule *r)
+{
+    return qoe_metrics[r->metric].den == QOE_COL_STARTS ? QOE_PLAYS : QOE_CONCURRENT;
+}
+
+/* The threshold a group of n viewers (or starts) must cross: with noise_z, the band's edge
+ * moved out by noise_z standard deviations of a share measured over n (binomial at the edge),
+ * so a slice of 270 viewers must show 5.1% rebuffering against a 3% band (z = 2), one of
+ * 27,000 viewers 3.2%; a player version with 5 starts in the minute 37% start failures
+ * against a 10% band, one with 500 starts 12.7%. */
 static double noisy_threshold(const struct alert_rule *r, double n)
 {
     double p = r->threshold;
@@ -277,28 +286,44 @@ static int eval_threshold(struct alert_engine *e, int ri, struct qoe_cube *c, in
 {
     const struct alert_rule *r = &e->rules->rules[ri];
     struct qoe_query q;
-    struct qoe_result *res = NULL, *vol = NULL;
+    struct qoe_result *res = NULL, *vol = NULL, *samp = NULL;
     char err[256], key[KEY_MAX];
-    int rc, n = 0;
+    int rc, n = 0, by_starts = r->noise_z > 0 && sample_metric(r) == QOE_PLAYS;
     /* the rule's whole window is read again each minute, so a minute revised by late events
      * after it was first evaluated counts as revised in every window still open over it */
     int win = r->for_s > 60 ? (int)((r->for_s + 59) / 60) : 1;
     query_init(r, &q, r->metric, t - 60LL * (win - 1), t);
     rc = qoe_query_run(c, &q, &res, err, sizeof(err));
-    if (rc == 0 && (r->min_viewers > 0 || r->noise_z > 0)) {
+    if (rc == 0 && (r->min_viewers > 0 || (r->noise_z > 0 && !by_starts))) {
         query_init(r, &q, QOE_CONCURRENT, t - 60LL * (win - 1), t);
         rc = qoe_query_run(c, &q, &vol, err, sizeof(err));
     }
+    if (rc == 0 && by_starts) {
+        query_init(r, &q, QOE_PLAYS, t - 60LL * (win - 1), t);
+        rc = qoe_query_run(c, &q, &samp, err, sizeof(err));
+    }
     for (int i = 0; rc == 0 && i < res->nseries; i++) {
         int streak = 0, ok = 0, breach = 0;
-        double v = NAN;
+        double v = NAN, bad = 0, starts = 0; /* a start share's streak, pooled */
         for (int k = 0; k < win && k < res->npoints; k++) {
             double viewers = vol ? volume_of(r, res, i, vol, k) : 0;
             v = qoe_point(res, i, k);
             ok = !isnan(v) && (r->min_viewers <= 0 || viewers >= r->min_viewers);
-            breach = ok && breaches(r->op, v, noisy_threshold(r, viewers));
+            breach =
+                ok && breaches(r->op, v, by_starts ? r->threshold : noisy_threshold(r, viewers));
             streak = breach ? streak + 1 : 0;
+            if (by_starts) { /* v is bad starts / starts: pool the streak's minutes */
+                double m = volume_of(r, res, i, samp, k);
+                bad = breach ? bad + v * m : 0;
+                starts = breach ? starts + m : 0;
+            }
         }
+        /* A start share (vsf_rate, ebvs_rate) of a slice with few starts a minute would cross
+         * its band for a few minutes by chance (one failure in five starts is 20%): the
+         * streak's starts taken together must cross it by noise_z standard deviations. */
+        if (by_starts && breach &&
+            !(starts > 0 && breaches(r->op, bad / starts, noisy_threshold(r, starts))))
+            breach = streak = 0;
         if (isnan(v)) /* no data in minute t: the loop below takes the group */
             continue;
         json_t *slice = group_of(r, res, i, key, sizeof(key));
@@ -321,6 +346,7 @@ static int eval_threshold(struct alert_engine *e, int ri, struct qoe_cube *c, in
         oc_log(OC_LOG_ERROR, "alert: rule %s: %s", r->name, err);
     qoe_result_destroy(res);
     qoe_result_destroy(vol);
+    qoe_result_destroy(samp);
     return rc ? rc : n;
 }
 

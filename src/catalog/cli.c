@@ -13,6 +13,8 @@
 #include "core/json.h"
 #include "core/yamlj.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,15 +23,17 @@
 #define CLI_OUT_MAX (16u << 20)
 
 struct cli {
-    const char *file;    /* --file, or NULL for the embedded example */
-    const char *arg;     /* the positional argument, or NULL */
-    const char *slice;   /* --slice */
-    const char *service; /* --service */
-    int64_t at_ms;       /* --at, default now */
-    int json;            /* --json */
-    int signals;         /* --signals: check: services with no signal */
-    const char *probes;  /* --probes FILE: probe.file's streams */
-    const char *scrape;  /* --scrape FILE: scrape.file's targets */
+    const char *file;     /* --file, or NULL for the embedded example */
+    const char *arg;      /* the positional argument, or NULL */
+    const char *slice;    /* --slice */
+    const char *service;  /* --service */
+    int64_t at_ms;        /* --at, default now */
+    int json;             /* --json */
+    int signals;          /* --signals: check: services with no signal */
+    const char *probes;   /* --probes FILE: probe.file's streams */
+    const char *scrape;   /* --scrape FILE: scrape.file's targets */
+    const char *runbooks; /* --runbooks DIR: runbooks reviewed in the last six months */
+    const char *drills;   /* --drills DIR: services drilled in the last quarter */
     struct catalog *cat;
 };
 
@@ -133,6 +137,140 @@ static int check_signals(struct cli *cl, struct oc_buf *b)
     return n;
 }
 
+/* The cadence the incident practice asks for: runbooks peer-reviewed every six months,
+ * every service drilled every quarter. */
+#define REVIEW_EVERY_S (183 * 86400LL)
+#define DRILL_EVERY_S  (92 * 86400LL)
+
+/* "2026-06-01" of unix seconds t. */
+static void day_of(int64_t t, char *out, size_t n)
+{
+    char full[OC_TIME_LEN];
+    oc_time_format(t * 1000, full, sizeof full);
+    snprintf(out, n, "%.10s", full);
+}
+
+/* --runbooks DIR: each runbook (*.yaml, *.yml) whose `reviewed:` date is missing or more
+ * than six months before --at. The problems written. */
+static int check_runbooks(struct cli *cl, struct oc_buf *b)
+{
+    DIR *dp = opendir(cl->runbooks);
+    struct dirent *e;
+    int n = 0;
+    int64_t now_s = cl->at_ms / 1000;
+    if (!dp) {
+        oc_buf_printf(b, "%s: cannot read the runbooks: %s\n", cl->runbooks, strerror(errno));
+        return 1;
+    }
+    while ((e = readdir(dp)) != NULL) {
+        size_t len = strlen(e->d_name);
+        char path[4096], err[512], due[16];
+        json_t *doc = NULL, *lines = NULL;
+        int64_t ms;
+        if (e->d_name[0] == '.' || !((len > 5 && strcmp(e->d_name + len - 5, ".yaml") == 0) ||
+                                     (len > 4 && strcmp(e->d_name + len - 4, ".yml") == 0)))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", cl->runbooks, e->d_name);
+        if (oc_yaml_load(path, 64u << 10, &doc, &lines, err, sizeof err) != 0) {
+            oc_buf_printf(b, "%s\n", err);
+            n++;
+            continue;
+        }
+        const char *kind = json_string_value(json_object_get(doc, "kind"));
+        const char *rv = json_string_value(json_object_get(doc, "reviewed"));
+        int line = (int)json_integer_value(json_object_get(lines, "reviewed"));
+        if (!rv) {
+            oc_buf_printf(b,
+                          "%s:1: runbook %s: no reviewed: date (YYYY-MM-DD); runbooks are "
+                          "peer-reviewed every six months\n",
+                          path, kind ? kind : e->d_name);
+            n++;
+        } else if (strlen(rv) != 10 || oc_time_parse(rv, OC_TIME_UTC, &ms) != 0) {
+            oc_buf_printf(b, "%s:%d: runbook %s: reviewed: YYYY-MM-DD, got '%s'\n", path, line,
+                          kind ? kind : e->d_name, rv);
+            n++;
+        } else if (ms / 1000 + REVIEW_EVERY_S < now_s) {
+            day_of(ms / 1000 + REVIEW_EVERY_S, due, sizeof due);
+            oc_buf_printf(b,
+                          "%s:%d: runbook %s: last reviewed %s, %lld days ago (due every six "
+                          "months, by %s)\n",
+                          path, line, kind ? kind : e->d_name, rv,
+                          (long long)((now_s - ms / 1000) / 86400), due);
+            n++;
+        }
+        json_decref(doc);
+        json_decref(lines);
+    }
+    closedir(dp);
+    return n;
+}
+
+/* 1 when scorecard c names service svc (its incident's service, or its schedule's list). */
+static int card_covers(const json_t *c, const char *svc)
+{
+    const char *s = json_string_value(json_object_get(c, "service"));
+    size_t i;
+    json_t *v;
+    if (s && strcmp(s, svc) == 0)
+        return 1;
+    json_array_foreach(json_object_get(c, "services"), i, v)
+    {
+        if (json_is_string(v) && strcmp(json_string_value(v), svc) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* --drills DIR: each service that no drill scorecard in DIR/scorecards (where `oncue drill`
+ * keeps them, src/drill/history.c) names within the quarter before --at. The problems
+ * written. */
+static int check_drills(struct cli *cl, struct oc_buf *b)
+{
+    char dir[4096], err[512];
+    json_t *cards = NULL;
+    int skipped = 0, n = 0;
+    int64_t now_s = cl->at_ms / 1000;
+    snprintf(dir, sizeof dir, "%s/scorecards", cl->drills);
+    int rc = oc_json_dir_load(dir, 10000, 1u << 20, &cards, &skipped, err, sizeof err);
+    if (rc != 0 && rc != OC_ENOTFOUND) {
+        oc_buf_printf(b, "%s\n", err);
+        json_decref(cards);
+        return 1;
+    }
+    for (int i = 0; i < cl->cat->nservices; i++) {
+        const struct catalog_service *s = cl->cat->services[i];
+        int64_t last = 0, ms;
+        int pass = 0;
+        size_t k;
+        json_t *c;
+        json_array_foreach(cards, k, c)
+        {
+            const char *ran = json_string_value(json_object_get(c, "ran_at"));
+            if (card_covers(c, s->name) && ran && oc_time_parse(ran, 0, &ms) == 0 &&
+                ms / 1000 >= last && ms / 1000 <= now_s) {
+                last = ms / 1000;
+                pass = json_is_true(json_object_get(c, "pass"));
+            }
+        }
+        if (last && last + DRILL_EVERY_S >= now_s)
+            continue;
+        char day[16];
+        day_of(last, day, sizeof day);
+        oc_buf_printf(b, "%s:%d: service %s: no drill in the last quarter (%s%s%s)\n",
+                      cl->cat->source, s->line, s->name, last ? "last " : "never drilled",
+                      last ? day : "",
+                      !last  ? ""
+                      : pass ? ", passed"
+                             : ", failed");
+        n++;
+    }
+    if (skipped)
+        fprintf(stderr, "oncue catalog check: %d scorecard files in %s did not read as JSON\n",
+                skipped, dir);
+    json_decref(cards);
+    return n;
+}
+
 static int cmd_check(struct cli *cl)
 {
     struct oc_buf b;
@@ -140,6 +278,10 @@ static int cmd_check(struct cli *cl)
     int n = catalog_lint(cl->cat, &b);
     if (cl->signals || cl->probes || cl->scrape)
         n += check_signals(cl, &b);
+    if (cl->runbooks)
+        n += check_runbooks(cl, &b);
+    if (cl->drills)
+        n += check_drills(cl, &b);
     if (n > 0)
         fputs(b.data, stdout);
     else
@@ -260,8 +402,11 @@ static const struct {
 } subs[] = {
     {"check", cmd_check, 0,
      "check [--file FILE] [--signals] [--probes FILE] [--scrape FILE]\n"
+     "                         [--runbooks DIR] [--drills DIR] [--at TIME]\n"
      "                         lint ownership (and, with --signals, name every service with\n"
-     "                         no signal); one line per problem, exit 1 if any"},
+     "                         no signal; with --runbooks, runbooks not reviewed in six\n"
+     "                         months; with --drills, services not drilled in a quarter);\n"
+     "                         one line per problem, exit 1 if any"},
     {"show", cmd_show, 1, "show NAME              print a service as JSON"},
     {"upstream", cmd_upstream, 1, "upstream NAME          what NAME depends on, transitively"},
     {"downstream", cmd_downstream, 1, "downstream NAME        what depends on NAME, transitively"},
@@ -313,10 +458,18 @@ static const struct oc_opt options[] = {
      "check: the probed streams (probe.file); implies --signals", 0, 0, NULL},
     {"--scrape", OC_OPT_STR, F(scrape), "FILE",
      "check: the scraped targets (scrape.file); implies --signals", 0, 0, NULL},
+    {"--runbooks", OC_OPT_STR, F(runbooks), "DIR",
+     "check: also name each runbook in DIR whose reviewed: date is missing or more than six "
+     "months old",
+     0, 0, NULL},
+    {"--drills", OC_OPT_STR, F(drills), "DIR",
+     "check: also name each service no drill scorecard in DIR/scorecards (`oncue drill --out "
+     "DIR`) named in the last quarter",
+     0, 0, NULL},
     {"--slice", OC_OPT_STR, F(slice), "DIM=V,...", "route: the QoE slice to route", 0, 0, NULL},
     {"--service", OC_OPT_STR, F(service), "NAME", "route: the service to route", 0, 0, NULL},
     {"--at", OC_OPT_FN, 0, "TIME",
-     "route, oncall: at this time (2026-11-25T19:43:00Z or unix seconds; default now)", 0, 0,
+     "route, oncall, check: at this time (2026-11-25T19:43:00Z or unix seconds; default now)", 0, 0,
      set_at},
     {0},
 };

@@ -4,9 +4,13 @@
 #include "core/json.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/file.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int oc_json_parse(const char *p, size_t n, json_t **out, char *err, size_t errlen)
@@ -170,4 +174,57 @@ const char *oc_json_unknown_key(const json_t *obj, const char *const *allowed)
             return key;
     }
     return NULL;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int oc_json_dir_load(const char *dir, size_t max_files, size_t max_bytes, json_t **out,
+                     int *skipped, char *err, size_t errlen)
+{
+    DIR *dp = opendir(dir);
+    struct dirent *e;
+    char **names = NULL, path[4096], why[256];
+    size_t n = 0, cap = 0;
+    *out = json_array();
+    *skipped = 0;
+    if (!dp) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return errno == ENOENT ? OC_ENOTFOUND : OC_EIO;
+    }
+    while ((e = readdir(dp)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(names, cap * sizeof(*names));
+            if (!grown)
+                break;
+            names = grown;
+        }
+        if ((names[n] = strdup(e->d_name)) != NULL)
+            n++;
+    }
+    closedir(dp);
+    if (n)
+        qsort(names, n, sizeof(*names), name_cmp);
+    for (size_t i = 0; i < n; i++) {
+        char *text = NULL;
+        size_t len = 0;
+        json_t *doc = NULL;
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+        if ((n > max_files && i < n - max_files) ||
+            oc_read_file(path, max_bytes, &text, &len, why, sizeof why) != 0 || len > max_bytes ||
+            oc_json_parse(text, len, &doc, why, sizeof why) != 0)
+            ++*skipped;
+        else
+            json_array_append_new(*out, doc);
+        free(text);
+        free(names[i]);
+    }
+    free(names);
+    return 0;
 }

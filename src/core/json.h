@@ -45,6 +45,13 @@ int oc_json_get_bool(const json_t *obj, const char *key, int *out /* OUT */);
 int oc_json_find_nul(const json_t *v, char *path, size_t pathn);
 /* Appends the compact serialization of v to b: 0 or OC_ETOOBIG. */
 int oc_json_dump(const json_t *v, struct oc_buf *b);
+/* Reads the JSON files of dir whose names end in ".json", at most max_files of them (the
+ * last by name; the others are counted as skipped) and max_bytes each, into an array of their
+ * documents in name order (*out, new reference). A file that does not read or parse is left out and
+ * counted in *skipped. 0; OC_ENOTFOUND when dir does not exist (*out an empty array); OC_EIO with
+ * "DIR: reason" in err when it cannot be read. */
+int oc_json_dir_load(const char *dir, size_t max_files, size_t max_bytes, json_t **out /* OUT */,
+                     int *skipped /* OUT */, char *err, size_t errlen);
 /* The first member of obj whose name is not in allowed (a NULL-terminated list), or NULL. */
 const char *oc_json_unknown_key(const json_t *obj, const char *const *allowed);
 

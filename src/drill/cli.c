@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/opt.h"
 #include "core/log.h"
+#include "core/timefmt.h"
 #include "sim/sim.h"
 
 #include <errno.h>
@@ -51,6 +52,11 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(o, "scenario", json_string(s->scenario));
     json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
     json_object_set_new(o, "viewers", json_integer(s->viewers));
+    char ran[OC_TIME_LEN], ran_ms[40];
+    oc_time_format(s->ran_at_ms, ran, sizeof ran); /* with milliseconds: the history's order */
+    snprintf(ran_ms, sizeof ran_ms, "%.19s.%03dZ", ran, (int)(s->ran_at_ms % 1000));
+    json_object_set_new(o, "ran_at", json_string(ran_ms));
+    json_object_set_new(o, "service", s->service[0] ? json_string(s->service) : json_null());
     json_object_set_new(o, "fault_start", when(s->fault_start));
     json_object_set_new(o, "detected_at", when(s->detected_at));
     json_object_set_new(o, "declared_at", when(s->declared_at));
@@ -167,6 +173,7 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
     oc_buf_printf(b, "  CDN logs cross-check   %s\n", s->cross_check[0] ? s->cross_check : "-");
     oc_buf_printf(b, "  cause                  %s (%s)\n", cause ? cause : "[]",
                   s->cause_correct ? "correct" : "not the ground truth");
+    oc_buf_printf(b, "  service                %s\n", s->service[0] ? s->service : "-");
     oc_buf_printf(b, "  paged                  %s\n", s->paged[0] ? s->paged : "-");
     oc_buf_printf(b, "  mitigation             %s\n", s->mitigation[0] ? s->mitigation : "-");
     oc_buf_printf(b, "  %-22s peak %.2f%%, one TTL + 1 min after mitigation %.2f%%\n", s->metric,
@@ -300,8 +307,23 @@ const struct oc_cli drill_cli[] = {
      "it passed, 1 when it failed. `oncue drill --help` lists the scenarios; `healthy` runs\n"
      "the population without a fault and passes when no alert of any level fires.\n"
      "`webhook-storm` posts a billing webhook storm to a live server instead (see\n"
-     "`oncue drill webhook-storm --help`).\n",
+     "`oncue drill webhook-storm --help`). Each run keeps its scorecard in\n"
+     "OUT/scorecards/ (`oncue drill history`).\n",
      options, 1},
+    [DRILL_CLI_SCHEDULE] = {"drill schedule", "FILE [options]",
+                            "Lists the scheduled drills of FILE (a YAML `drills:` list: name,\n"
+                            "scenario, every, and optionally viewers, seed and services), when\n"
+                            "each last ran and when it is next due; with --run, runs those due\n"
+                            "(oldest first) and keeps their scorecards as history. Exit 0 when\n"
+                            "every drill run passed, 1 when one failed, 2 on a usage error or a\n"
+                            "FILE:LINE problem in FILE. Run it daily from cron or the shipped\n"
+                            "oncue-drills.timer.\n",
+                            drill_schedule_options, 1},
+    [DRILL_CLI_HISTORY] = {"drill history", "[options]",
+                           "Lists the kept drill scorecards, newest first: when each ran, its\n"
+                           "schedule, scenario and seed, the result, the incident's service and\n"
+                           "its page-to-relief time.\n",
+                           drill_history_options, 0},
     {0},
 };
 
@@ -313,6 +335,8 @@ static void usage(FILE *f)
     for (const char *const *n = sim_scenario_names; *n; n++)
         fprintf(f, " %s", *n);
     fprintf(f, " %s %s", DRILL_HEALTHY, DRILL_WEBHOOK_STORM);
+    fprintf(f, "\n       oncue drill schedule FILE [--run] (drills on a cadence; see its --help)"
+               "\n       oncue drill history [--out DIR] (the kept scorecards)");
     oc_buf_init(&b, 1 << 20);
     oc_cli_help(drill_cli, &b);
     fprintf(f, "\n\n%s", strstr(b.data, "options:\n"));
@@ -342,6 +366,10 @@ int drill_cli_main(int argc, char **argv, const struct drill_host *host)
     char err[512] = "";
     if (argc > 1 && strcmp(argv[1], DRILL_WEBHOOK_STORM) == 0 && host->webhook_storm)
         return host->webhook_storm(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "schedule") == 0)
+        return drill_schedule_cli_main(argc - 1, argv + 1, host);
+    if (argc > 1 && strcmp(argv[1], "history") == 0)
+        return drill_history_cli_main(argc - 1, argv + 1);
     int rc = parse_args(argc, argv, &a);
     if (rc != 0) {
         usage(rc > 0 ? stdout : stderr);
@@ -353,14 +381,20 @@ int drill_cli_main(int argc, char **argv, const struct drill_host *host)
         return 2;
     }
     oc_buf_init(&b, 1 << 20);
+    json_t *j = drill_score_json(&s);
+    char kept[PATH_MAX_DRILL + 160] = "";
+    if (drill_history_save(a.o.out_dir, j, kept, sizeof kept, err, sizeof err) != 0)
+        fprintf(stderr, "oncue drill: the scorecard is not kept: %s\n", err);
     if (a.json) {
-        json_t *j = drill_score_json(&s);
         char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
         oc_buf_printf(&b, "%s\n", text ? text : "{}");
         free(text);
-        json_decref(j);
-    } else
+    } else {
         drill_score_text(&s, &b);
+        if (kept[0])
+            oc_buf_printf(&b, "  scorecard              %s\n", kept);
+    }
+    json_decref(j);
     fwrite(b.data, 1, b.len, stdout);
     rc = s.pass ? 0 : 1;
     oc_buf_free(&b);

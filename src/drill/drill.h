@@ -92,6 +92,8 @@ struct drill_score {
     char scenario[64];
     uint64_t seed;
     int viewers;
+    int64_t ran_at_ms; /* wall-clock unix milliseconds the drill started (the history's time) */
+    char service[64];  /* the first incident's service, "" when none opened */
     int64_t fault_start, detected_at, declared_at, paged_at, acked_at, mitigated_at, relief_at,
         resolved_at;
     int64_t finding_at;              /* first probe or scrape finding at or after fault_start */
@@ -181,10 +183,12 @@ struct drill_cmd {
 };
 /* A runbook: the seven-step triage for one alert kind. */
 struct drill_runbook {
-    char *kind;    /* "rebuffering" */
-    char *metrics; /* comma list of metric names it covers */
-    char *version; /* its `version:` field, or NULL */
-    char hash[20]; /* "sha256:" and the first 12 hex digits of the file's SHA-256 */
+    char *kind;        /* "rebuffering" */
+    char *metrics;     /* comma list of metric names it covers */
+    char *version;     /* its `version:` field, or NULL */
+    char reviewed[11]; /* its `reviewed:` date, YYYY-MM-DD, or "" */
+    int reviewed_line; /* ... and the line it is on */
+    char hash[20];     /* "sha256:" and the first 12 hex digits of the file's SHA-256 */
     int nsteps;
     struct drill_step steps[DRILL_MAX_STEPS];
     int ncmds;
@@ -244,8 +248,34 @@ json_t *drill_command_request(const struct drill_host *h, const char *cmd, char 
 
 /* `oncue drill SCENARIO [--viewers N] [--seed S] [--auto-mitigate] [--json] [--out DIR]`. */
 int drill_cli_main(int argc, char **argv, const struct drill_host *host);
-/* Its options (--help and docs/cli.md), ending in {0}. */
+/* Its options (--help and docs/cli.md), ending in {0}: the drill, then `drill schedule` and
+ * `drill history` at these indexes. */
 extern const struct oc_cli drill_cli[];
+enum { DRILL_CLI_RUN, DRILL_CLI_SCHEDULE, DRILL_CLI_HISTORY };
+
+/* --- history.c: scorecards kept as OUT/scorecards/TIME-SCENARIO-seedN.json --- */
+
+#define DRILL_HISTORY_DIR   "scorecards" /* under the drills' output directory */
+#define DRILL_HISTORY_MAX   10000        /* newest scorecards read back */
+#define DRILL_HISTORY_BYTES (1u << 20)   /* bytes of one scorecard file read back */
+
+/* The scorecards directory of out_dir (NULL: ./oncue-drills) into dir (n bytes). */
+void drill_history_dir(const char *out_dir, char *dir, size_t n);
+/* Keeps card (drill_score_json's object, with what the caller added; its "ran_at",
+ * "scenario" and "seed" name the file) as a new file under out_dir's scorecards, creating
+ * the directories. 0 with its path in path, or OC_EIO with err set. */
+int drill_history_save(const char *out_dir, const json_t *card, char *path, size_t pathlen,
+                       char *err, size_t errlen);
+/* The kept scorecards of out_dir, oldest first (*cards, new reference; empty when there is no
+ * history yet); files that do not parse are counted in *skipped. 0 or OC_EIO with err. */
+int drill_history_load(const char *out_dir, json_t **cards /* OUT */, int *skipped /* OUT */,
+                       char *err, size_t errlen);
+/* The newest card of cards whose string member key is value (borrowed), or NULL. */
+json_t *drill_history_last(const json_t *cards, const char *key, const char *value);
+/* `oncue drill history [--out DIR] [--scenario NAME] [--limit N] [--json]`. */
+int drill_history_cli_main(int argc, char **argv);
+/* `oncue drill schedule FILE [--run] [--all] [--at TIME] [--out DIR] [--json]`. */
+int drill_schedule_cli_main(int argc, char **argv, const struct drill_host *host);
 
 /* `oncue runbook list|show|check|run|approve|skip|status ...`; h reads the mitigation
  * commands `oncue runbook check` lints. */

@@ -16,12 +16,14 @@
 #include "qoe/qoe.h"
 
 #include <pthread.h>
+#include <yaml.h>
 
 #define DRILL_DEFAULT_VIEWERS 20000
 #define DRILL_DEFAULT_OUT     "./oncue-drills"
-#define DRILL_TTL_S           60 /* steering TTL of the drill's policy */
-#define DRILL_ACK_S           30 /* the responder acknowledges this long after the page */
-#define DRILL_ACT_S           60 /* ... and runs the runbook's mitigation this long after */
+#define PATH_MAX_DRILL        1024 /* bytes of a path under the drills' output directory */
+#define DRILL_TTL_S           60   /* steering TTL of the drill's policy */
+#define DRILL_ACK_S           30   /* the responder acknowledges this long after the page */
+#define DRILL_ACT_S           60   /* ... and runs the runbook's mitigation this long after */
 #define DRILL_CAUSE_WAIT_S                                                                         \
     600                               /* ... or, when no command fits the cause yet, up to this    \
                                          much later, as soon as one does */
@@ -35,6 +37,16 @@
 #define DRILL_TICKETS_LINKED    0.8  /* ... least share of the fault's tickets linked */
 #define DRILL_TICKETS_LINK_S    60   /* ... most seconds from declaration to the first link */
 #define DRILL_FINDINGS_TEXT     2048 /* bytes of the findings kept for the timeline note */
+
+/* YAML nodes as runbook.c and schedule.c read them: the scalar text of n (NULL when it is not
+ * a scalar); the value node of key in mapping m (NULL); the 1-based line n starts on. */
+const char *drill_yaml_scalar(yaml_document_t *d, yaml_node_t *n);
+yaml_node_t *drill_yaml_get(yaml_document_t *d, yaml_node_t *m, const char *key);
+int drill_yaml_line(const yaml_node_t *n);
+
+/* The option tables of `oncue drill history` and `oncue drill schedule` (drill_cli). */
+extern const struct oc_opt drill_history_options[];
+extern const struct oc_opt drill_schedule_options[];
 
 struct sim_truth;
 struct slo_set;

@@ -7,10 +7,12 @@
 
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const drill_check_fields[] = {"state",        "severity",  "service", "team",
                                           "title",        "slice",     "cause",   "public_status",
@@ -125,6 +127,12 @@ int drill_runbook_lint(const char *file, const char *yaml, size_t len, const str
         }
         oc_buf_printf(out, "%s:%ld: %s\n", file, line, msg);
         return 1;
+    }
+    int64_t reviewed_ms = 0;
+    if (rb.reviewed[0] && oc_time_parse(rb.reviewed, OC_TIME_UTC, &reviewed_ms) == 0 &&
+        reviewed_ms > (int64_t)time(NULL) * 1000 + 86400000) {
+        problem(out, file, rb.reviewed_line, "reviewed: a date in the future");
+        n++;
     }
     for (int i = 0; i < rb.nsteps; i++) {
         const struct drill_step *st = &rb.steps[i];

@@ -236,6 +236,8 @@ static void read_incident(struct drill *d)
     json_array_clear(d->sc->cause);
     json_array_foreach(json_object_get(inc, "causes"), i, c)
         json_array_append(d->sc->cause, json_object_get(c, "element"));
+    const char *svc = json_string_value(json_object_get(inc, "service"));
+    snprintf(d->sc->service, sizeof(d->sc->service), "%s", svc ? svc : "");
     const char *sev = json_string_value(json_object_get(inc, "severity"));
     snprintf(d->sc->severity, sizeof(d->sc->severity), "%s", sev ? sev : "");
     d->sc->resolved_at = json_integer_value(json_object_get(inc, "resolved_at"));
@@ -308,6 +310,9 @@ int drill_run(const struct drill_opts *o, struct drill_score *out, char *err, si
     memset(out, 0, sizeof(*out));
     snprintf(out->scenario, sizeof(out->scenario), "%s", o->scenario);
     out->seed = o->seed;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    out->ran_at_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     out->viewers = o->viewers > 0 ? o->viewers : DRILL_DEFAULT_VIEWERS;
     out->cause = json_array();
     d->o = o;

@@ -3,11 +3,12 @@
  * (examples/runbooks/NAME.yaml, embedded by embed.sh), with {placeholder} filling and the choice
  * of the mitigate step's `oncue mitigate` command template from the named root cause.
  */
-#include "drill/drill.h"
+#include "drill/drill_int.h"
 
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/timefmt.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -18,20 +19,18 @@
 
 #define RUNBOOK_MAX_YAML (64 << 10) /* bytes of one runbook file */
 
-/* The scalar text of node n, or NULL when it is not a scalar. */
-static const char *scalar(yaml_document_t *d, yaml_node_t *n)
+const char *drill_yaml_scalar(yaml_document_t *d, yaml_node_t *n)
 {
     (void)d;
     return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-/* The value node of key in mapping m, or NULL. */
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
+yaml_node_t *drill_yaml_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 {
     if (!m || m->type != YAML_MAPPING_NODE)
         return NULL;
     for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-        const char *k = scalar(d, yaml_document_get_node(d, p->key));
+        const char *k = drill_yaml_scalar(d, yaml_document_get_node(d, p->key));
         if (k && strcmp(k, key) == 0)
             return yaml_document_get_node(d, p->value);
     }
@@ -43,18 +42,17 @@ static char *join_list(yaml_document_t *d, yaml_node_t *s)
 {
     struct oc_buf b;
     if (s && s->type == YAML_SCALAR_NODE)
-        return oc_strdup(scalar(d, s));
+        return oc_strdup(drill_yaml_scalar(d, s));
     oc_buf_init(&b, 4096);
     for (yaml_node_item_t *i = s ? s->data.sequence.items.start : NULL;
          s && s->type == YAML_SEQUENCE_NODE && i < s->data.sequence.items.top; i++) {
-        const char *v = scalar(d, yaml_document_get_node(d, *i));
+        const char *v = drill_yaml_scalar(d, yaml_document_get_node(d, *i));
         oc_buf_printf(&b, "%s%s", b.len ? "," : "", v ? v : "");
     }
     return oc_buf_steal(&b);
 }
 
-/* The 1-based line node n starts on. */
-static int line_of(const yaml_node_t *n)
+int drill_yaml_line(const yaml_node_t *n)
 {
     return n ? (int)n->start_mark.line + 1 : 0;
 }
@@ -80,12 +78,13 @@ static int read_cmds(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *r
     if (!s)
         return 0;
     if (s->type != YAML_SEQUENCE_NODE)
-        return fail_at(line_of(s), err, errlen, "commands: a list of {when, run}");
+        return fail_at(drill_yaml_line(s), err, errlen, "commands: a list of {when, run}");
     for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
         yaml_node_t *c = yaml_document_get_node(d, *i);
-        const char *when = scalar(d, map_get(d, c, "when")), *run = scalar(d, map_get(d, c, "run"));
+        const char *when = drill_yaml_scalar(d, drill_yaml_get(d, c, "when")),
+                   *run = drill_yaml_scalar(d, drill_yaml_get(d, c, "run"));
         if (!when || !run || rb->ncmds == DRILL_MAX_CMDS)
-            return fail_at(line_of(c), err, errlen,
+            return fail_at(drill_yaml_line(c), err, errlen,
                            "commands[%d]: when and run strings (at most %d commands)", rb->ncmds,
                            DRILL_MAX_CMDS);
         rb->cmds[rb->ncmds].when = oc_strdup(when);
@@ -147,17 +146,19 @@ static int read_window(const char *s, int *out)
 static int read_check(yaml_document_t *d, yaml_node_t *n, struct drill_step *st, char *err,
                       size_t errlen)
 {
-    const char *q = scalar(d, map_get(d, n, "query")), *e = scalar(d, map_get(d, n, "expect"));
-    yaml_node_t *w = map_get(d, n, "window");
+    const char *q = drill_yaml_scalar(d, drill_yaml_get(d, n, "query")),
+               *e = drill_yaml_scalar(d, drill_yaml_get(d, n, "expect"));
+    yaml_node_t *w = drill_yaml_get(d, n, "window");
     if (!q)
-        return fail_at(line_of(n), err, errlen,
+        return fail_at(drill_yaml_line(n), err, errlen,
                        "a check needs query: \"incident.FIELD\" or \"qoe.METRIC\"");
     st->query = oc_strdup(q);
     st->window_s = 300;
-    if (w && read_window(scalar(d, w), &st->window_s) != 0)
-        return fail_at(line_of(w), err, errlen, "window: a duration from 60s to 24h (as \"5m\")");
-    yaml_node_t *en = map_get(d, n, "expect");
-    return read_expect(e, st, line_of(en ? en : n), err, errlen);
+    if (w && read_window(drill_yaml_scalar(d, w), &st->window_s) != 0)
+        return fail_at(drill_yaml_line(w), err, errlen,
+                       "window: a duration from 60s to 24h (as \"5m\")");
+    yaml_node_t *en = drill_yaml_get(d, n, "expect");
+    return read_expect(e, st, drill_yaml_line(en ? en : n), err, errlen);
 }
 
 /* Reads the typed parts of step st (node n). 0 or OC_EINVAL. */
@@ -165,29 +166,30 @@ static int read_typed(yaml_document_t *d, yaml_node_t *n, struct drill_step *st,
                       struct drill_runbook *rb, char *err, size_t errlen)
 {
     static const char *const types[] = {"note", "check", "action", "decision", NULL};
-    yaml_node_t *tn = map_get(d, n, "type"), *of = map_get(d, n, "on_fail");
-    const char *t = scalar(d, tn), *run = scalar(d, map_get(d, n, "run")),
-               *hook = scalar(d, map_get(d, n, "webhook"));
+    yaml_node_t *tn = drill_yaml_get(d, n, "type"), *of = drill_yaml_get(d, n, "on_fail");
+    const char *t = drill_yaml_scalar(d, tn),
+               *run = drill_yaml_scalar(d, drill_yaml_get(d, n, "run")),
+               *hook = drill_yaml_scalar(d, drill_yaml_get(d, n, "webhook"));
     st->type = DRILL_STEP_NOTE;
     if (tn) {
         int k = 0;
         while (types[k] && (!t || strcmp(types[k], t) != 0))
             k++;
         if (!types[k])
-            return fail_at(line_of(tn), err, errlen,
+            return fail_at(drill_yaml_line(tn), err, errlen,
                            "type: unknown step type '%s' (check, action, decision, or none "
                            "for a manual note)",
                            t ? t : "(not a string)");
         st->type = (enum drill_step_type)k;
     }
     if (of) {
-        const char *v = scalar(d, of);
+        const char *v = drill_yaml_scalar(d, of);
         if (!v || (strcmp(v, "stop") != 0 && strcmp(v, "continue") != 0))
-            return fail_at(line_of(of), err, errlen, "on_fail: stop or continue");
+            return fail_at(drill_yaml_line(of), err, errlen, "on_fail: stop or continue");
         st->continue_on_fail = strcmp(v, "continue") == 0;
     }
     st->cmd_first = rb->ncmds;
-    int rc = read_cmds(d, map_get(d, n, "commands"), rb, err, errlen);
+    int rc = read_cmds(d, drill_yaml_get(d, n, "commands"), rb, err, errlen);
     st->ncmds = rb->ncmds - st->cmd_first;
     if (rc != 0)
         return rc;
@@ -196,15 +198,15 @@ static int read_typed(yaml_document_t *d, yaml_node_t *n, struct drill_step *st,
     if (hook)
         st->webhook = oc_strdup(hook);
     if (st->type == DRILL_STEP_CHECK) {
-        yaml_node_t *c = map_get(d, n, "check");
+        yaml_node_t *c = drill_yaml_get(d, n, "check");
         return read_check(d, c ? c : n, st, err, errlen);
     }
     if (st->type == DRILL_STEP_ACTION && !!run + !!hook + !!st->ncmds != 1)
-        return fail_at(line_of(n), err, errlen,
+        return fail_at(drill_yaml_line(n), err, errlen,
                        "an action needs one of run: \"oncue mitigate ...\", commands: "
                        "[{when, run}] or webhook: URL");
     if (st->type != DRILL_STEP_ACTION && (run || hook))
-        return fail_at(line_of(n), err, errlen, "%s: only an action step runs something",
+        return fail_at(drill_yaml_line(n), err, errlen, "%s: only an action step runs something",
                        run ? "run" : "webhook");
     return 0;
 }
@@ -214,29 +216,30 @@ static int read_steps(yaml_document_t *d, yaml_node_t *s, struct drill_runbook *
                       size_t errlen)
 {
     if (!s || s->type != YAML_SEQUENCE_NODE)
-        return fail_at(line_of(s), err, errlen, "steps: a list of {name, do}");
+        return fail_at(drill_yaml_line(s), err, errlen, "steps: a list of {name, do}");
     for (yaml_node_item_t *i = s->data.sequence.items.start; i < s->data.sequence.items.top; i++) {
         yaml_node_t *n = yaml_document_get_node(d, *i);
-        const char *name = scalar(d, map_get(d, n, "name")), *text = scalar(d, map_get(d, n, "do"));
+        const char *name = drill_yaml_scalar(d, drill_yaml_get(d, n, "name")),
+                   *text = drill_yaml_scalar(d, drill_yaml_get(d, n, "do"));
         if (!name || !text || rb->nsteps == DRILL_MAX_STEPS)
-            return fail_at(line_of(n), err, errlen,
+            return fail_at(drill_yaml_line(n), err, errlen,
                            "steps[%d]: name and do strings (at most %d steps)", rb->nsteps,
                            DRILL_MAX_STEPS);
         for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
              p++) {
             yaml_node_t *kn = yaml_document_get_node(d, p->key);
-            const char *k = scalar(d, kn);
+            const char *k = drill_yaml_scalar(d, kn);
             int j = 0;
             while (k && step_keys[j] && strcmp(step_keys[j], k) != 0)
                 j++;
             if (!k || !step_keys[j])
-                return fail_at(line_of(kn), err, errlen, "steps[%d]: unknown key '%s'", rb->nsteps,
-                               k ? k : "?");
+                return fail_at(drill_yaml_line(kn), err, errlen, "steps[%d]: unknown key '%s'",
+                               rb->nsteps, k ? k : "?");
         }
         struct drill_step *st = &rb->steps[rb->nsteps++];
         st->name = oc_strdup(name);
         st->text = oc_strdup(text);
-        st->line = line_of(n);
+        st->line = drill_yaml_line(n);
         int rc = read_typed(d, n, st, rb, err, errlen);
         if (rc != 0)
             return rc;
@@ -265,20 +268,32 @@ int drill_runbook_parse(const char *yaml, size_t n, struct drill_runbook *rb, ch
     }
     loaded = 1;
     yaml_node_t *root = yaml_document_get_root_node(&d);
-    const char *kind = scalar(&d, map_get(&d, root, "kind"));
+    const char *kind = drill_yaml_scalar(&d, drill_yaml_get(&d, root, "kind"));
     if (!kind) {
         snprintf(err, errlen, "kind: a string is required");
         goto out;
     }
     rb->kind = oc_strdup(kind);
-    rb->metrics = join_list(&d, map_get(&d, root, "metrics"));
-    const char *version = scalar(&d, map_get(&d, root, "version"));
+    rb->metrics = join_list(&d, drill_yaml_get(&d, root, "metrics"));
+    const char *version = drill_yaml_scalar(&d, drill_yaml_get(&d, root, "version"));
     rb->version = version ? oc_strdup(version) : NULL;
+    yaml_node_t *rn = drill_yaml_get(&d, root, "reviewed");
+    if (rn) {
+        const char *rv = drill_yaml_scalar(&d, rn);
+        int64_t ms;
+        if (!rv || strlen(rv) != 10 || oc_time_parse(rv, OC_TIME_UTC, &ms) != 0) {
+            fail_at(drill_yaml_line(rn), err, errlen,
+                    "reviewed: the date of the last review, YYYY-MM-DD, got '%s'", rv ? rv : "?");
+            goto out;
+        }
+        memcpy(rb->reviewed, rv, 11);
+        rb->reviewed_line = drill_yaml_line(rn);
+    }
     crypto_hash_sha256(h, (const unsigned char *)yaml, n);
     memcpy(rb->hash, "sha256:", 7);
     for (int i = 0; i < 6; i++)
         snprintf(rb->hash + 7 + 2 * i, 3, "%02x", h[i]);
-    rc = read_steps(&d, map_get(&d, root, "steps"), rb, err, errlen);
+    rc = read_steps(&d, drill_yaml_get(&d, root, "steps"), rb, err, errlen);
 out:
     if (loaded)
         yaml_document_delete(&d);

@@ -14,8 +14,8 @@ t_check "deb.sh builds a package" 0 $?
 t_check "package name" "oncue" "$(dpkg-deb -f "$DEB" Package)"
 t_check "its version is the binary's" "$("$ONCUE_BIN" --version | awk '{print $2}')" "$(dpkg-deb -f "$DEB" Version)"
 t_contains "depends on the libraries it links" "libevent-2.1-7" "$(dpkg-deb -f "$DEB" Depends)"
-t_check "the settings file is a conffile" "/etc/oncue/oncue.yaml" \
-    "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles)"
+t_check "the settings file and the drill calendar are conffiles" "/etc/oncue/oncue.yaml /etc/oncue/drills.yaml" \
+    "$(dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles | tr '\n' ' ' | sed 's/ $//')"
 
 R=$T_TMP/root
 mkdir -p "$R/var/lib/dpkg/info" "$R/var/lib/dpkg/updates"
@@ -28,7 +28,9 @@ t_check "dpkg knows it installed" "install ok installed" \
 t_check "oncue --version from the installed tree" "oncue $(dpkg-deb -f "$DEB" Version)" \
     "$("$R/usr/bin/oncue" --version)"
 for f in usr/share/man/man1/oncue.1.gz usr/share/bash-completion/completions/oncue \
-    usr/share/zsh/vendor-completions/_oncue lib/systemd/system/oncue.service etc/oncue/oncue.yaml; do
+    usr/share/zsh/vendor-completions/_oncue lib/systemd/system/oncue.service etc/oncue/oncue.yaml \
+    lib/systemd/system/oncue-drills.service lib/systemd/system/oncue-drills.timer \
+    etc/oncue/drills.yaml; do
     t_check "installed: /$f" 1 "$([ -s "$R/$f" ] && echo 1)"
 done
 
@@ -49,7 +51,15 @@ if command -v systemd-analyze >/dev/null; then
     V=$(systemd-analyze verify --man=no "$T_TMP/oncue.service" 2>&1)
     t_check "systemd-analyze verify: exit 0" 0 $?
     t_check "systemd-analyze verify: no complaint" "" "$V"
+    for u in oncue-drills.service oncue-drills.timer; do
+        sed "s|/usr/bin/oncue|$R/usr/bin/oncue|" "$R/lib/systemd/system/$u" >"$T_TMP/$u"
+    done
+    V=$(systemd-analyze verify --man=no "$T_TMP/oncue-drills.timer" "$T_TMP/oncue-drills.service" 2>&1)
+    t_check "systemd-analyze verify of the drills' timer and service: no complaint" "" "$V"
 fi
+"$R/usr/bin/oncue" drill schedule "$R/etc/oncue/drills.yaml" --out "$T_TMP/drills" >"$T_TMP/sched.out" 2>&1
+t_check "the shipped drill calendar reads: six drills, all due" "0 6" \
+    "$? $(grep -c '(due)$' "$T_TMP/sched.out")"
 "$R/usr/bin/oncue" serve --config "$R/etc/oncue/oncue.yaml" --help >/dev/null 2>"$T_TMP/conf.err"
 t_check "the default settings file loads" 0 $?
 t_done

@@ -83,24 +83,15 @@ static void fx_close(struct fx *f)
     qoe_cube_destroy(f->cube);
 }
 
-/* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
- * closes it and evaluates; returns the events published by that evaluation. */
-static int fx_minute(struct fx *f, const struct grp *g, int ng)
+/* Folds off bytes of NDJSON events into the minute f->t, closes it and evaluates; returns
+ * the events published by that evaluation. */
+static int fx_fold_minute(struct fx *f, const char *body, size_t off)
 {
-    static char body[1 << 22];
-    size_t off = 0;
-    char err[200];
-    for (int i = 0; i < ng; i++)
-        for (int s = 0; s < g[i].viewers; s++)
-            off += (size_t)snprintf(body + off, sizeof(body) - off,
-                                    "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%s-%d\","
-                                    "\"region\":\"%s\",\"cdn\":\"%s\",\"playing_ms\":10000,"
-                                    "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
-                                    (long long)(f->t * 1000 + 1000 + s % 50000), g[i].region,
-                                    g[i].cdn, s, g[i].region, g[i].cdn, s < g[i].rebuf ? 500 : 0);
+    char err[200] = "";
     oc_clock_set_ms(&f->clk, f->t * 1000 + 30000);
     if (off) {
         T_EQ_INT(ingest_parse(&f->batch, body, off, err, sizeof(err)), 0);
+        T_EQ_STR(err, "");
         T_EQ_INT(ingest_fold(f->cube, &f->batch, NULL), f->batch.nitems);
     }
     f->t += 60;
@@ -109,6 +100,23 @@ static int fx_minute(struct fx *f, const struct grp *g, int ng)
     int n = alert_eval_tick(f->eng, f->cube, oc_clock_now_s(&f->clk));
     oc_bus_drain(f->bus);
     return n;
+}
+
+/* Adds one minute of heartbeats (10 s playing each; rebuffering ones 500 ms of rebuffer),
+ * closes it and evaluates; returns the events published by that evaluation. */
+static int fx_minute(struct fx *f, const struct grp *g, int ng)
+{
+    static char body[1 << 22];
+    size_t off = 0;
+    for (int i = 0; i < ng; i++)
+        for (int s = 0; s < g[i].viewers; s++)
+            off += (size_t)snprintf(body + off, sizeof(body) - off,
+                                    "{\"ts\":%lld,\"type\":\"heartbeat\",\"session\":\"%s-%s-%d\","
+                                    "\"region\":\"%s\",\"cdn\":\"%s\",\"playing_ms\":10000,"
+                                    "\"rebuffer_ms\":%d,\"bitrate_kbps\":3000}\n",
+                                    (long long)(f->t * 1000 + 1000 + s % 50000), g[i].region,
+                                    g[i].cdn, s, g[i].region, g[i].cdn, s < g[i].rebuf ? 500 : 0);
+    return fx_fold_minute(f, body, off);
 }
 
 /* Shorthand: one minute of one group, EMEA/primary, 1000 viewers, share given in 0.1 %. */
@@ -373,6 +381,74 @@ static void test_noise_z(void)
     fx_close(&f);
 }
 
+/* One minute of starts per player version: starts of them, fails failed. */
+struct sgrp {
+    const char *version;
+    int starts, fails;
+};
+
+/* Adds one minute of start events, closes it and evaluates; returns the events published. */
+static int fx_start_minute(struct fx *f, const struct sgrp *g, int ng)
+{
+    static char body[1 << 20];
+    size_t off = 0;
+    for (int i = 0; i < ng; i++)
+        for (int s = 0; s < g[i].starts; s++)
+            off += (size_t)snprintf(
+                body + off, sizeof(body) - off,
+                "{\"ts\":%lld,\"type\":\"start\",\"session\":\"%s-%lld-%d\",\"player\":\"shaka\","
+                "\"player_version\":\"%s\",\"outcome\":\"%s\"%s}\n",
+                (long long)(f->t * 1000 + 1000 + s), g[i].version, (long long)f->t, s, g[i].version,
+                s < g[i].fails ? "failure" : "success",
+                s < g[i].fails ? ",\"error_code\":\"E1\"" : ",\"startup_ms\":800");
+    return fx_fold_minute(f, body, off);
+}
+
+/* noise_z 2 on a start share (10% band, for 3m): each minute must cross 10%, and the starts
+ * of the breaching minutes pooled must cross 10% + 2 x sqrt(0.09 / starts). One failure in
+ * five starts a minute (20%; 3 of 15 against 25.5%) never pages however long it lasts; three
+ * in ten (30%; 9 of 30 against 21.0%) and two in five (40%; 6 of 15) page at the third. */
+static void test_noise_z_starts(void)
+{
+    struct fx f;
+    static const char *const y = "rules:\n"
+                                 "  - name: nzs\n"
+                                 "    metric: vsf_rate\n"
+                                 "    group_by: [player_version]\n"
+                                 "    op: \">\"\n"
+                                 "    threshold: 0.10\n"
+                                 "    for: 3m\n"
+                                 "    noise_z: 2\n"
+                                 "    level: page\n";
+    struct sgrp g[] = {{"1.0", 5, 1}, {"2.0", 10, 3}, {"3.0", 5, 2}};
+    fx_open(&f, y, NULL);
+    T_EQ_INT(fx_start_minute(&f, g, 3), 0);
+    T_EQ_INT(fx_start_minute(&f, g, 3), 0);
+    T_EQ_INT(fx_start_minute(&f, g, 3), 2);
+    for (int i = 0; i < 5; i++)
+        T_EQ_INT(fx_start_minute(&f, g, 3), 0);
+    T_EQ_INT(json_array_size(f.events), 2);
+    int a = strcmp(ev_str(&f, 0, "alert_id"), "nzs/player_version=2.0") == 0 ? 0 : 1;
+    T_EQ_STR(ev_str(&f, (size_t)a, "alert_id"), "nzs/player_version=2.0");
+    T_EQ_STR(ev_str(&f, (size_t)!a, "alert_id"), "nzs/player_version=3.0");
+    fx_close(&f);
+    /* without noise_z the one-in-five version pages too */
+    static const char *const plain = "rules:\n"
+                                     "  - name: nzs\n"
+                                     "    metric: vsf_rate\n"
+                                     "    group_by: [player_version]\n"
+                                     "    op: \">\"\n"
+                                     "    threshold: 0.10\n"
+                                     "    for: 3m\n"
+                                     "    level: page\n";
+    fx_open(&f, plain, NULL);
+    for (int i = 0; i < 3; i++)
+        fx_start_minute(&f, g, 1);
+    T_EQ_INT(json_array_size(f.events), 1);
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "nzs/player_version=1.0");
+    fx_close(&f);
+}
+
 /* group_by region x cdn: one alert per breaching group, each with its slice and the filter. */
 static void test_group_by(void)
 {
@@ -489,10 +565,11 @@ static void test_yaml_errors(void)
         {"rules:\n  - name: a\n    metric: vsf_rate\n    group_by: [region, planet]\n",
          "t.yaml:4: group_by: unknown dimension 'planet'"},
         {"rulez: []\n", "t.yaml:1: rules file: unknown field 'rulez'"},
-        {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 0.1\n"
+        {"rules:\n  - name: a\n    metric: startup_p95_ms\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 2\n",
-         "t.yaml:7: noise_z: only for rebuffering_share and concurrent_rebuffering_share (shares "
-         "of concurrent viewers)"},
+         "t.yaml:7: noise_z: only for shares of viewers: rebuffering_share and "
+         "concurrent_rebuffering_share (of concurrent viewers), vsf_rate and ebvs_rate (of "
+         "starts)"},
         {"rules:\n  - name: a\n    metric: rebuffering_share\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 11\n",
          "t.yaml:7: noise_z: from 0 to 10"},
@@ -1019,6 +1096,7 @@ static const struct t_case cases[] = {
     T_CASE(test_restore),
     T_CASE(test_module_bus),
     T_CASE(test_noise_z),
+    T_CASE(test_noise_z_starts),
     T_CASE(test_set_rules),
     T_CASE(test_probe_alerts),
     T_CASE(test_openslo_roundtrip),
