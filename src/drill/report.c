@@ -3,7 +3,8 @@
  * per incident and per runbook, the share of runbook steps done without a person, read back
  * from the runbook lines the runs wrote on the incidents' timelines (they are the durable
  * record); the cycle times from detection (the first alert's firing) to declaration, first
- * status update, mitigation and resolve; weekly trends; and which decisions kept a run
+ * status update, mitigation, relief (every alert of the incident cleared: the viewers' signal
+ * back on the good side of its line) and resolve; weekly trends; and which decisions kept a run
  * waiting longest.
  */
 #include "drill/drill_int.h"
@@ -157,12 +158,18 @@ static void add_incident(struct report *r, struct incident_mgr *m, const json_t 
         incident_id_parse(json_string_value(json_object_get(brief, "incident_id")), &id) != 0 ||
         incident_get_json(m, id, &inc) != 0)
         return;
+    int64_t relief = 0;
+    int firing = 0;
     detected = opened;
     json_array_foreach(json_object_get(inc, "alerts"), i, v)
     {
         int64_t f = json_integer_value(json_object_get(v, "fired_at"));
+        int64_t c = json_integer_value(json_object_get(v, "cleared_at"));
         if (f > 0 && f < detected)
             detected = f;
+        firing |= json_is_true(json_object_get(v, "firing")) || c <= 0;
+        if (c > relief)
+            relief = c;
     }
     json_t *row =
         json_pack("{s:O, s:O, s:O, s:I, s:I}", "incident_id", json_object_get(inc, "incident_id"),
@@ -173,6 +180,8 @@ static void add_incident(struct report *r, struct incident_mgr *m, const json_t 
     json_object_set_new(row, "to_first_update_s",
                         first_update ? json_integer(first_update - detected) : json_null());
     json_object_set_new(row, "to_mitigation_s", since(inc, "mitigated_at", detected));
+    json_object_set_new(row, "to_relief_s",
+                        !firing && relief ? json_integer(relief - detected) : json_null());
     json_object_set_new(row, "to_resolve_s", since(inc, "resolved_at", detected));
     int64_t week = (r->now - opened) / (7 * 86400);
     json_t *b = json_array_get(r->weeks, (size_t)week);
@@ -251,11 +260,11 @@ json_t *drill_automation_report(struct incident_mgr *m, int64_t now_s, int days)
         json_array_append_new(costs, json_pack("{s:s, s:s, s:i, s:I}", "runbook", r.costs[c].kind,
                                                "step", r.costs[c].step, "waits", r.costs[c].waits,
                                                "waited_s", (json_int_t)r.costs[c].waited_s));
-    json_t *medians = json_pack("{s:o, s:o, s:o, s:o}", "to_declaration_s",
-                                median(r.incidents, "to_declaration_s"), "to_first_update_s",
-                                median(r.incidents, "to_first_update_s"), "to_mitigation_s",
-                                median(r.incidents, "to_mitigation_s"), "to_resolve_s",
-                                median(r.incidents, "to_resolve_s"));
+    json_t *medians = json_pack(
+        "{s:o, s:o, s:o, s:o, s:o}", "to_declaration_s", median(r.incidents, "to_declaration_s"),
+        "to_first_update_s", median(r.incidents, "to_first_update_s"), "to_mitigation_s",
+        median(r.incidents, "to_mitigation_s"), "to_relief_s", median(r.incidents, "to_relief_s"),
+        "to_resolve_s", median(r.incidents, "to_resolve_s"));
     json_decref(r.runbooks);
     free(r.costs);
     return json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o}", "now", (json_int_t)now_s, "days", days,

@@ -352,7 +352,7 @@ static const char *secs(const json_t *v, char *buf, size_t n)
 /* Prints the automation report as text. */
 static void print_report(const json_t *r)
 {
-    char a[32], b[32], c[32], d[32];
+    char a[32], b[32], c[32], d[32], e[32];
     size_t i;
     json_t *v;
     printf("automation report, incidents of the last %lld days\n\n",
@@ -364,8 +364,8 @@ static void print_report(const json_t *r)
         (long long)json_integer_value(json_object_get(v, "steps")),
         (long long)json_integer_value(json_object_get(v, "automated")),
         100 * json_number_value(json_object_get(v, "automated_share")));
-    printf("\n%-10s %-20s %7s %12s %12s %12s %12s\n", "incident", "runbook", "share", "declared",
-           "1st update", "mitigated", "resolved");
+    printf("\n%-10s %-20s %7s %12s %12s %12s %12s %12s\n", "incident", "runbook", "share",
+           "declared", "1st update", "mitigated", "relief", "resolved");
     json_array_foreach(json_object_get(r, "incidents"), i, v)
     {
         const char *rb = json_string_value(json_object_get(v, "runbook"));
@@ -374,9 +374,11 @@ static void print_report(const json_t *r)
             printf("%6.1f%%", 100 * json_number_value(json_object_get(v, "automated_share")));
         else
             printf("%7s", "-");
-        printf(" %12s %12s %12s %12s\n", secs(json_object_get(v, "to_declaration_s"), a, sizeof(a)),
+        printf(" %12s %12s %12s %12s %12s\n",
+               secs(json_object_get(v, "to_declaration_s"), a, sizeof(a)),
                secs(json_object_get(v, "to_first_update_s"), b, sizeof(b)),
                secs(json_object_get(v, "to_mitigation_s"), c, sizeof(c)),
+               secs(json_object_get(v, "to_relief_s"), e, sizeof(e)),
                secs(json_object_get(v, "to_resolve_s"), d, sizeof(d)));
     }
     if (json_array_size(json_object_get(r, "manual_cost")))

@@ -351,83 +351,6 @@ static struct bufferevent *on_accept(struct event_base *base, void *arg)
     return c->bev;
 }
 
-/* --- writing answers in the loop iteration that made them --- */
-
-/* evhttp_send_reply only appends the answer to the bufferevent's output and enables
- * writing: the bytes leave in the next loop iteration, after epoll_wait reports the socket
- * writable, and evhttp then turns writing off again (two epoll_ctl and a wait per request,
- * the largest cost in the profile of bench/billing.sh: docs/internals/http.md). Instead, the
- * connection is queued when the answer is made, and the answer is written to the socket as
- * soon as the request's work is over (http_conn_write_now: at the end of dispatch, after the
- * bus drain and the audit hook, so a client never sees an answer before they are done).
- * Once the callback that answered has returned, flush_all turns writing off again before
- * epoll ever saw it on (the changelist cancels the pair) and calls evhttp's own write
- * callback, as the bufferevent would have: it finishes the request and reads the next one.
- * What a write left (a short write, or an answer not written yet) is written there first;
- * a write the socket does not take whole is left to the bufferevent as before. */
-
-/* 1 when bev is a live evhttp connection that is sending an answer: evhttp clears the read
- * callback while writing and bufferevent_free clears every callback. */
-static int sending(struct bufferevent *bev, bufferevent_data_cb *wcb, void **arg)
-{
-    bufferevent_data_cb rcb;
-    bufferevent_getcb(bev, &rcb, wcb, NULL, arg);
-    return !rcb && *wcb && (bufferevent_get_enabled(bev) & EV_WRITE) && bufferevent_getfd(bev) >= 0;
-}
-
-static void flush_all(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    struct worker *w = arg;
-    /* a write callback may answer again (a pipelined request is read in a later iteration,
-     * so not today), hence the index loop over a queue that may grow */
-    for (size_t i = 0; i < w->nflush; i++) {
-        struct bufferevent *bev = w->flush[i];
-        bufferevent_data_cb wcb;
-        void *cbarg;
-        struct evbuffer *out = bufferevent_get_output(bev);
-        if (sending(bev, &wcb, &cbarg)) {
-            if (evbuffer_get_length(out) > 0) /* a short write at once, or a second answer */
-                evbuffer_write(out, bufferevent_getfd(bev));
-            if (evbuffer_get_length(out) == 0) {
-                bufferevent_disable(bev, EV_WRITE);
-                wcb(bev, cbarg); /* may free the connection: bev stays ours until the decref */
-            }
-        }
-        bufferevent_decref(bev);
-    }
-    w->nflush = 0;
-}
-
-void http_conn_flush_soon(struct evhttp_connection *evcon)
-{
-    struct worker *w = this_worker;
-    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
-    bufferevent_data_cb wcb;
-    void *cbarg;
-    if (!w || !w->flush_ev || !bev || w->base != bufferevent_get_base(bev) ||
-        !sending(bev, &wcb, &cbarg))
-        return;
-    if (w->nflush == w->flush_cap) {
-        w->flush_cap = w->flush_cap ? w->flush_cap * 2 : 64;
-        w->flush = oc_realloc(w->flush, w->flush_cap * sizeof(*w->flush));
-    }
-    bufferevent_incref(bev);
-    w->flush[w->nflush++] = bev;
-    if (w->nflush == 1)
-        event_active(w->flush_ev, EV_TIMEOUT, 1);
-}
-
-void http_conn_write_now(struct evhttp_connection *evcon)
-{
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    bufferevent_data_cb wcb;
-    void *cbarg;
-    /* errors are left for the bufferevent to find and report */
-    if (bev && sending(bev, &wcb, &cbarg))
-        evbuffer_write(bufferevent_get_output(bev), bufferevent_getfd(bev));
-}
-
 /* --- accept errors --- */
 
 static void resume_accept(evutil_socket_t fd, short what, void *arg)
@@ -503,8 +426,7 @@ void http_conn_free_limits(struct http_server *srv)
 int http_conn_init(struct worker *w)
 {
     w->accept_resume = evtimer_new(w->base, resume_accept, w);
-    w->flush_ev = event_new(w->base, -1, 0, flush_all, w);
-    if (!w->accept_resume || !w->flush_ev)
+    if (!w->accept_resume)
         return OC_EIO;
     evhttp_set_bevcb(w->http, on_accept, w);
     return 0;
@@ -525,14 +447,6 @@ void http_conn_free(struct worker *w)
     if (w->accept_resume)
         event_free(w->accept_resume);
     w->accept_resume = NULL;
-    if (w->flush_ev) {
-        flush_all(-1, 0, w); /* drops the references of what was queued */
-        event_free(w->flush_ev);
-    }
-    w->flush_ev = NULL;
-    free(w->flush);
-    w->flush = NULL;
-    w->flush_cap = 0;
     free(w->conn_slot);
     w->conn_slot = NULL;
     w->conn_cap = w->nconn = 0;

@@ -483,8 +483,6 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
         evhttp_clear_headers(&impl.query);
     oc_arena_reset(&req->arena);
     w->arena = req->arena;
-    /* answered, drained and audited: the answer may leave (the request stays valid until
-     * the worker's flush completes it, after this callback) */
-    if (impl.replied)
-        http_conn_write_now(evhttp_request_get_connection(ev));
+    /* evhttp writes the answer when epoll next reports the socket writable: after this
+     * callback, so a client never sees it before the bus drained and the audit row */
 }

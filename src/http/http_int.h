@@ -58,10 +58,6 @@ struct worker {
     size_t conn_cap, nconn;
     int accept_paused;           /* the listener is disabled after EMFILE/ENFILE */
     struct event *accept_resume; /* enables it again */
-    /* Answers to write before the loop waits again (conn.c, http_conn_flush_soon). */
-    struct bufferevent **flush; /* each holds a reference; nflush used of flush_cap */
-    size_t nflush, flush_cap;
-    struct event *flush_ev; /* made active when the first one is queued */
     /* The requests' arena, reset after each (its first block is kept for the next). */
     struct oc_arena arena;
     /* Later answers (later.c): queued by any thread, written by this worker's loop. */
@@ -115,7 +111,6 @@ struct http_req_impl {
     int64_t start_ns;               /* when dispatch began (for the duration histogram) */
     struct http_later *later;       /* the handler will answer later (later.c) */
     struct http_route_entry *entry; /* the matched route, or NULL */
-    int replied;                    /* answered by http_reply (not a stream, not later) */
     char path[HTTP_MAX_PATH];       /* the decoded path (req->path points here); must stay last */
 };
 
@@ -177,15 +172,6 @@ void http_conn_free(struct worker *w);
 void http_conn_request_read(struct worker *w, struct evhttp_request *ev);
 /* The answer to ev is sent: the connection's next request begins, its deadline starts. */
 void http_conn_request_done(struct worker *w, struct evhttp_request *ev);
-/* On a worker's thread, right after evhttp_send_reply on a request of evcon: queues the
- * connection so its request is completed (what is left written, writing turned off,
- * evhttp's write callback called) once the current callback returns, in the same loop
- * iteration, instead of after epoll reports the socket writable. Does nothing off a
- * worker's thread or when evcon is not sending. */
-void http_conn_flush_soon(struct evhttp_connection *evcon);
-/* Writes what evcon's answer has waiting to the socket now, without completing the request
- * (http_conn_flush_soon's queue does that); call it once the request's work is over. */
-void http_conn_write_now(struct evhttp_connection *evcon);
 /* Sets the callback run when evcon closes (a stream's), NULL to clear it; the connection's
  * own accounting runs as well. */
 void http_conn_on_close(struct worker *w, struct evhttp_connection *evcon,

@@ -71,9 +71,7 @@ static void write_answer(struct http_later *l)
         evhttp_add_header(evhttp_request_get_output_headers(l->ev), "Retry-After", "1");
     /* on a detached request this frees it; else the completion callback runs as usual */
     http_send(l->ev, l->head, l->status, l->content_type, l->body, l->len);
-    if (evcon)
-        http_conn_write_now(evcon);
-    else
+    if (!evcon)
         atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
     http_count(w, l->e, l->status, l->start_ns);
 }

@@ -99,7 +99,6 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
         return;
     }
     req->status = status;
-    ((struct http_req_impl *)req)->replied = 1;
     http_send(req->ev, strcmp(req->method, "HEAD") == 0, status, content_type, body, len);
 }
 
@@ -107,7 +106,6 @@ void http_send(struct evhttp_request *ev, int head, int status, const char *cont
                const void *body, size_t len)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
-    struct evhttp_connection *evcon = evhttp_request_get_connection(ev); /* NULL: client left */
     if (content_type && len)
         evhttp_add_header(h, "Content-Type", content_type);
     if (len && head) {
@@ -119,8 +117,6 @@ void http_send(struct evhttp_request *ev, int head, int status, const char *cont
         evbuffer_add(evhttp_request_get_output_buffer(ev), body, len);
     }
     evhttp_send_reply(ev, status, http_reason(status), NULL); /* frees ev when evcon is NULL */
-    if (evcon)
-        http_conn_flush_soon(evcon);
 }
 
 void http_reply_json(struct http_req *req, int status, json_t *v)

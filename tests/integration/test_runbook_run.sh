@@ -165,8 +165,8 @@ t_check "per incident: the last run, 1 of 8" "INC-1 rebuffering 2 1 8" \
 inc=$(curl -s -H "$(H "$VIEW")" "$BASE/v1/incidents/INC-1")
 detected=$(jq '[.alerts[].fired_at] | min' <<<"$inc")
 t_check "cycle times measured from the first alert" \
-    "$(jq -c --argjson d "$detected" '[.opened_at - $d, ([.timeline[] | select(.kind == "status_update")][0].at - $d), (if .mitigated_at then .mitigated_at - $d else null end)]' <<<"$inc")" \
-    "$(jq -c '.incidents[0] | [.to_declaration_s, .to_first_update_s, .to_mitigation_s]' "$T_TMP/report.json")"
+    "$(jq -c --argjson d "$detected" '[.opened_at - $d, ([.timeline[] | select(.kind == "status_update")][0].at - $d), (if .mitigated_at then .mitigated_at - $d else null end), (if ([.alerts[] | select(.firing or .cleared_at == null)] | length) == 0 then ([.alerts[].cleared_at] | max) - $d else null end)]' <<<"$inc")" \
+    "$(jq -c '.incidents[0] | [.to_declaration_s, .to_first_update_s, .to_mitigation_s, .to_relief_s]' "$T_TMP/report.json")"
 t_check "the decision waited at twice" "rebuffering approve mitigation 2" \
     "$(jq -r '.manual_cost[0] | "\(.runbook) \(.step) \(.waits)"' "$T_TMP/report.json")"
 "$ONCUE_BIN" report automation > "$T_TMP/report.txt"
