@@ -7,6 +7,8 @@
 //     and its row appears without a reload (server-sent events);
 //   - shift-cdn run from the incident's buttons (dry run, then confirm) lands on the timeline
 //     without a reload, and the simulated EMEA players leave the primary CDN;
+//   - the incident's runbook from its panel: a dry run records nothing, a run waits at its
+//     decision; a viewer sees the wait and no button; the responder skips and the run ends;
 //   - a viewer-role session sees no enabled mitigation button and the server refuses its
 //     mitigation POST with 403;
 //   - a cross-site form POST from another origin carrying the session cookie changes nothing;
@@ -182,12 +184,46 @@ try {
   check('EMEA players left the primary CDN (share under 5% two minutes later)', share < 0.05,
     moved ? JSON.stringify(moved) : 'no data');
 
-  // 4. A viewer session cannot mitigate.
+  // 3b. The incident's runbook from the console: a dry run records nothing; a run (the
+  // runbook for the incident's alert) waits at its decision with Approve and Skip.
+  await page.click('button[data-act="dry-run"]');
+  const dryRb = await page.waitForSelector('[data-runbook-run="dry_run"] tr[data-step]', { timeout: 10000 })
+    .catch(() => null);
+  check('a runbook dry run lists its steps', !!dryRb);
+  const noRun = await api(`/v1/incidents/${id}/runbook`);
+  check('the dry run recorded nothing', noRun.status === 404, `HTTP ${noRun.status}`);
+  await page.click('button[data-act="run"]');
+  const waiting = await page.waitForSelector('[data-runbook-run="waiting"] button[data-act="approve"]',
+    { timeout: 15000 }).catch(() => null);
+  const w = (await api(`/v1/incidents/${id}/runbook`)).body || {};
+  check('the run of the rebuffering runbook waits at step 5, with Approve and Skip',
+    !!waiting && w.runbook === 'rebuffering' && w.state === 'waiting' && w.waiting_step === 5,
+    `${w.runbook} ${w.state} at ${w.waiting_step}`);
+
+  // 4. A viewer session cannot mitigate, nor decide for a runbook run.
   const viewer = await signIn(browser, VIEWER, 'viewer');
   await viewer.page.goto(`${BASE}/#/incidents/${id}`);
   await viewer.page.waitForSelector('[data-view="incident"]');
   const enabled = await viewer.page.locator('button[data-mitigation]:enabled').count();
   check('a viewer sees no enabled mitigation button', enabled === 0, `${enabled} enabled`);
+  const seen = await viewer.page.waitForSelector('[data-runbook-run="waiting"]', { timeout: 10000 })
+    .catch(() => null);
+  const decide = await viewer.page.locator('[data-runbook-run] button').count();
+  check('a viewer sees the waiting run and no button to decide', !!seen && decide === 0,
+    `${decide} buttons`);
+
+  // The responder skips the decision: the mitigate action after it is skipped too and the
+  // run goes on to its end, each step on the panel without a reload.
+  await page.click('[data-runbook-run="waiting"] button[data-act="skip"]');
+  const done = await page.waitForSelector('[data-runbook-run="done"]', { timeout: 15000 }).catch(() => null);
+  const st = await page.evaluate(() => [...document.querySelectorAll('[data-runbook-run] tr[data-step]')]
+    .map((tr) => `${tr.dataset.step}:${tr.dataset.status}`).join(' '));
+  check('skip: the run is done, steps 5 and 6 skipped', !!done && /(^| )5:skipped 6:skipped( |$)/.test(st), st);
+  const after = (await api(`/v1/incidents/${id}`)).body || {};
+  check('the skip is on the timeline with who skipped it',
+    (after.timeline || []).some((e) => /runbook rebuffering .*step 5\/8 approve mitigation \[decision\]: skipped/.test(e.text || '') &&
+      e.actor && e.actor !== 'oncue'),
+    JSON.stringify((after.timeline || []).filter((e) => /runbook/.test(e.text || '')).map((e) => `${e.actor}: ${e.text}`)).slice(0, 600));
   const denied = await viewer.page.evaluate(async () => {
     const r = await fetch('/v1/mitigations', {
       method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' },

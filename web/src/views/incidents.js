@@ -203,6 +203,57 @@ function Runbook({ inc }) {
     </div>`;
 }
 
+const STEP_OK = { passed: 'ok', done: 'ok', approved: 'ok', failed: 'bad', waiting: 'warn', 'would wait': 'warn', skipped: 'dim' };
+
+/** The incident's runbook run (GET /v1/incidents/{id}/runbook): each step with its result, who
+ * and when; a decision it waits at is approved or skipped here, as with `oncue runbook
+ * approve|skip`; without a run, a runbook is started (or dry-run) by name. */
+function RunbookRun({ inc, canAct }) {
+    const id = inc.incident_id;
+    // a run writes "runbook KIND version V (HASH) started: ..." first; runs live in the
+    // server's memory, so one started before a restart is gone (404)
+    const started = (inc.timeline || []).some(e => /^runbook \S+ version .* started: /.test(e.text || ''));
+    const run = useFetch(() => (!started ? Promise.resolve(null) : api(`/v1/incidents/${id}/runbook`).catch(e => {
+        if (e.status === 404) return null;
+        throw e;
+    })), [id, started], { live: aboutIncident(id, 'incident.', 'mitigation.') });
+    const list = useFetch(() => (canAct ? api('/v1/runbooks') : Promise.resolve(null)), [canAct]);
+    const act = useAction(run.reload);
+    const [name, setName] = useState('');
+    const [dry, setDry] = useState(null);
+    const r = dry || run.data;
+    const books = (list.data && (list.data.runbooks || list.data)) || [];
+    const start = dryRun => act.run(dryRun ? 'dry run shown' : 'runbook started',
+        () => post(`/v1/incidents/${id}/runbook`, name ? { runbook: name, dry_run: dryRun } : { dry_run: dryRun }))
+        .then(res => { if (res !== undefined) setDry(dryRun ? res : null); });
+    const decide = (verb, step) => act.run(`step ${step} ${verb === 'approve' ? 'approved' : 'skipped'}`,
+        () => post(`/v1/incidents/${id}/runbook/${verb}`, { step })).then(() => setDry(null));
+    if (run.data === undefined && !run.error) return html`<${Loading} what="the runbook run" />`;
+    return html`<div data-runbook-run=${r ? r.state : 'none'}>
+        <${ErrorBox} error=${act.error || run.error} />
+        ${act.ok ? html`<div class="src" role="status">✓ ${act.ok}</div>` : null}
+        ${r ? html`<p><b>${r.runbook}</b> <span class="dim">version ${r.version || '–'} · ${r.hash}</span>
+            <${Tag} k=${r.state === 'done' ? 'ok' : r.state === 'failed' ? 'bad' : 'warn'}>${r.state === 'dry_run' ? 'dry run' : r.state}</${Tag}>
+            ${r.started_by ? html` <span class="dim">started by ${r.started_by} ${fmtTime(r.started_at)}; ${r.automated} of ${r.steps_total} steps without a person</span>` : null}</p>
+            <table class="runbook-steps"><tbody>${(r.steps || []).map(s => html`<tr data-step=${s.step} data-status=${s.status}>
+                <td class="num">${s.step}.</td><td>${s.name} <span class="tag">${s.type}</span></td>
+                <td><${Tag} k=${STEP_OK[s.status] || ''}>${s.status}</${Tag}></td>
+                <td class="dim">${s.detail || ''}${s.by ? html` · ${s.by}` : null}${s.at ? html` · ${fmtClock(s.at)}` : null}</td></tr>`)}</tbody></table>
+            ${r.state === 'waiting' && r.waiting_step && canAct ? html`<p class="inline">
+                <button onClick=${() => decide('approve', r.waiting_step)} disabled=${act.busy} data-act="approve">Approve step ${r.waiting_step}</button>
+                <button onClick=${() => decide('skip', r.waiting_step)} disabled=${act.busy} data-act="skip">Skip it</button>
+                <span class="dim">approving runs the step after it; skipping skips both</span></p>` : null}
+            ${dry ? html`<p class="dim">A dry run: nothing was done or recorded. <button onClick=${() => setDry(null)}>Close</button></p>` : null}`
+            : html`<${Empty}>No runbook has run on this incident.</${Empty}>`}
+        ${canAct && (!run.data || dry) ? html`<form class="inline" onSubmit=${e => { e.preventDefault(); start(false); }}>
+            <label class="field">runbook<select data-runbook-select value=${name} onChange=${e => setName(e.currentTarget.value)}>
+                <option value="">the one for the incident's alert</option>
+                ${books.map(b => html`<option value=${b.name}>${b.name}${b.source ? ` (${b.source})` : ''}</option>`)}</select></label>
+            <button type="button" onClick=${() => start(true)} disabled=${act.busy} data-act="dry-run">Dry run</button>
+            <button type="submit" disabled=${act.busy} data-act="run">Run</button></form>` : null}
+    </div>`;
+}
+
 function Review({ id, state }) {
     const r = useFetch(() => api(`/v1/incidents/${id}/review`), [id, state]);
     return html`<${Async} r=${r} what="the review">${text => html`<${Markdown} text=${text} />`}</${Async}>`;
@@ -283,6 +334,7 @@ export function IncidentView({ id, session }) {
                 <${Panel} title="Respond"><${Actions} key=${d.incident_id + d.severity + d.public_status} inc=${d} canAct=${canAct} act=${act} /></${Panel}>
                 <${Panel} title="Roles"><${RolesPanel} inc=${d} canAct=${canAct} act=${act} /></${Panel}>
                 <${Panel} title="Runbook and owner"><${Runbook} inc=${d} /></${Panel}>
+                <${Panel} title="Runbook run" sub="checks and actions run by oncue; decisions wait for you"><${RunbookRun} inc=${d} canAct=${canAct} /></${Panel}>
                 <${Panel} title="Follow-ups"><${Followups} inc=${d} canAct=${canAct} act=${act} /></${Panel}>
             </div>
         </div>
