@@ -9,6 +9,7 @@
 #ifndef OC_TESTS_T_H
 #define OC_TESTS_T_H
 
+#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,21 @@ struct t_case {
 };
 
 static int t_failed_now;
+
+/* nftw callback of t_rmtree: removes one entry. */
+static inline int t_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* Removes the directory tree at dir (a case's temporary data directory) and what is in it. */
+static inline void t_rmtree(const char *dir)
+{
+    nftw(dir, t_rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 #define T_CASE(fn)                                                                                 \
     {                                                                                              \

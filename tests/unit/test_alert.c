@@ -994,6 +994,7 @@ static void test_audit(void)
     json_decref(a);
     fx_close(&f);
     store_close(st);
+    t_rmtree(dir);
 }
 
 /* A restarted engine picks up the firings still open in the store and resolves them. */
@@ -1027,6 +1028,7 @@ static void test_restore(void)
     json_decref(open);
     fx_close(&f);
     store_close(st);
+    t_rmtree(dir);
 }
 
 /* The module's bus contract: incident.opened and incident.acknowledged (published by
@@ -1079,6 +1081,7 @@ static void test_module_bus(void)
     store_close(app.store);
     oc_bus_destroy(app.bus);
     config_free(&cfg);
+    t_rmtree(dir);
 }
 
 static const struct t_case cases[] = {

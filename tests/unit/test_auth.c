@@ -20,15 +20,6 @@
 
 static char tmp_root[64];
 
-/* nftw callback: removes one entry. */
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* Opens a store in a fresh temporary directory (fails the case and returns NULL if not). */
 static struct store *open_tmp(void)
 {
@@ -47,7 +38,7 @@ static struct store *open_tmp(void)
 static void close_tmp(struct store *s)
 {
     store_close(s);
-    nftw(tmp_root, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    t_rmtree(tmp_root);
 }
 
 /* The single integer a query returns, or -1. */

@@ -603,9 +603,7 @@ static void test_audit_chain(void)
     T_EQ_INT(bad, 3);
     T_EQ_STR(why, "row 3 follows row 1: a row is missing");
     store_close(s);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(dir);
 }
 
 /* The rows of table in store s. */
@@ -621,7 +619,7 @@ static int64_t count_rows(struct store *s, const char *sql)
 
 static void test_prune(void)
 {
-    char dir[] = "/tmp/oncue-test-billing.XXXXXX", err[300], sql[300], cmd[400];
+    char dir[] = "/tmp/oncue-test-billing.XXXXXX", err[300], sql[300];
     struct store *s;
     int64_t n = 0;
     T_TRUE(mkdtemp(dir) != NULL);
@@ -646,8 +644,7 @@ static void test_prune(void)
     T_EQ_INT(billing_prune(s, 44000, 50000, &n), 0);
     T_EQ_INT(n, 0);
     store_close(s);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(dir);
 }
 
 static void test_storm_generator(void)

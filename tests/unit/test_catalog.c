@@ -479,9 +479,7 @@ static void test_state_persists(void)
     T_EQ_INT(catalog_get(&app, &ref), OC_ENOTFOUND);
     catalog_mod_destroy(m);
     store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(dir);
 }
 
 static const struct t_case cases[] = {

@@ -72,12 +72,10 @@ static void fx_open(struct fx *f)
 
 static void fx_close(struct fx *f)
 {
-    char cmd[128];
     incident_mgr_destroy(f->m);
     oc_bus_destroy(f->bus);
     store_close(f->store);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(f->dir);
 }
 
 /* Publishes alert.fired for rule/key over slice (a JSON object text). */

@@ -663,6 +663,7 @@ static void test_persist_restart(void)
     T_EQ_INT(count_rows(st, 300), 2);
     qoe_cube_destroy(c);
     store_close(st);
+    t_rmtree(dir);
 }
 
 static void test_merge_sums(void)
@@ -755,7 +756,7 @@ static void wal_seen_fn(void *arg, const char *body, size_t len, const uint8_t *
  * everything after it ignored, trimmed once stored, and a batch kept to its accepted bits. */
 static void test_wal_roundtrip(void)
 {
-    char dir[] = "/tmp/oncue-wal.XXXXXX", cmd[128], path[200];
+    char dir[] = "/tmp/oncue-wal.XXXXXX", path[200];
     struct ingest_wal *w = NULL;
     struct wal_seen seen = {0};
     size_t records = 9;
@@ -819,8 +820,7 @@ static void test_wal_roundtrip(void)
     T_EQ_INT((int)again.bytes, 5 + 5 + (int)sizeof(big));
     T_EQ_INT((int)again.max_ts, 5000);
     ingest_wal_close(w);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(dir);
 
     /* a replayed body keeps exactly the events the cube accepted */
     struct ingest_batch b;

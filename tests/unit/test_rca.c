@@ -730,9 +730,7 @@ static void test_changes_store(void)
     T_EQ_DBL(json_real_value(json_object_get(top, "score")), 0.8 / (1 + 600.0 / 900), 1e-9);
     json_decref(ranked);
     store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    T_EQ_INT(system(cmd), 0);
+    t_rmtree(dir);
 }
 
 /* The simulator's emea-cdn scenario through the ingest cube, localized as the rca module does

@@ -632,6 +632,7 @@ static void test_store_persistence(void)
     json_decref(doc);
     steer_destroy(st);
     store_close(s);
+    t_rmtree(dir);
 }
 
 struct reader_arg {
