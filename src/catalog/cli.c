@@ -152,7 +152,7 @@ static void day_of(int64_t t, char *out, size_t n)
 
 /* --runbooks DIR: each runbook (*.yaml, *.yml) whose `reviewed:` date is missing or more
  * than six months before --at. The problems written. */
-static int check_runbooks(struct cli *cl, struct oc_buf *b)
+static int check_runbooks(struct cli *cl, struct oc_buf *b, int *nread)
 {
     DIR *dp = opendir(cl->runbooks);
     struct dirent *e;
@@ -171,6 +171,7 @@ static int check_runbooks(struct cli *cl, struct oc_buf *b)
                                      (len > 4 && strcmp(e->d_name + len - 4, ".yml") == 0)))
             continue;
         snprintf(path, sizeof path, "%s/%s", cl->runbooks, e->d_name);
+        ++*nread;
         if (oc_yaml_load(path, 64u << 10, &doc, &lines, err, sizeof err) != 0) {
             oc_buf_printf(b, "%s\n", err);
             n++;
@@ -224,7 +225,7 @@ static int card_covers(const json_t *c, const char *svc)
 /* --drills DIR: each service that no drill scorecard in DIR/scorecards (where `oncue drill`
  * keeps them, src/drill/history.c) names within the quarter before --at. The problems
  * written. */
-static int check_drills(struct cli *cl, struct oc_buf *b)
+static int check_drills(struct cli *cl, struct oc_buf *b, int *nread)
 {
     char dir[4096], err[512];
     json_t *cards = NULL;
@@ -237,6 +238,7 @@ static int check_drills(struct cli *cl, struct oc_buf *b)
         json_decref(cards);
         return 1;
     }
+    *nread = (int)json_array_size(cards);
     for (int i = 0; i < cl->cat->nservices; i++) {
         const struct catalog_service *s = cl->cat->services[i];
         int64_t last = 0, ms;
@@ -278,14 +280,22 @@ static int cmd_check(struct cli *cl)
     int n = catalog_lint(cl->cat, &b);
     if (cl->signals || cl->probes || cl->scrape)
         n += check_signals(cl, &b);
+    int nrunbooks = 0, ncards = 0;
     if (cl->runbooks)
-        n += check_runbooks(cl, &b);
+        n += check_runbooks(cl, &b, &nrunbooks);
     if (cl->drills)
-        n += check_drills(cl, &b);
+        n += check_drills(cl, &b, &ncards);
     if (n > 0)
         fputs(b.data, stdout);
-    else
-        fprintf(stderr, "%s: %d services, no problems\n", cl->cat->source, cl->cat->nservices);
+    else {
+        fprintf(stderr, "%s: %d services, no problems", cl->cat->source, cl->cat->nservices);
+        if (cl->runbooks)
+            fprintf(stderr, "; %d runbooks in %s, each reviewed in the last six months", nrunbooks,
+                    cl->runbooks);
+        if (cl->drills)
+            fprintf(stderr, "; every service drilled in the last quarter (%d scorecards)", ncards);
+        fprintf(stderr, "\n");
+    }
     oc_buf_free(&b);
     return n > 0 ? 1 : 0;
 }
