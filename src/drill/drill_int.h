@@ -38,6 +38,11 @@
 #define DRILL_TICKETS_LINK_S    60   /* ... most seconds from declaration to the first link */
 #define DRILL_FINDINGS_TEXT     2048 /* bytes of the findings kept for the timeline note */
 
+/* A runbook's placeholder values for incident inc (its JSON): drill_runbook_vars of it, its
+ * causes and the steering policy's pathways (h->policy), and {dashboard}, the board of its
+ * owning service's catalog kind. New reference. Takes the catalog's read lock (exec.c). */
+json_t *drill_incident_vars(struct oc_app *app, const struct drill_host *h, const json_t *inc);
+
 /* YAML nodes as runbook.c and schedule.c read them: the scalar text of n (NULL when it is not
  * a scalar); the value node of key in mapping m (NULL); the 1-based line n starts on. */
 const char *drill_yaml_scalar(yaml_document_t *d, yaml_node_t *n);

@@ -14,6 +14,7 @@
 #include "core/alloc.h"
 #include "core/err.h"
 #include "core/lock.h"
+#include "catalog/catalog.h"
 #include "incident/incident.h"
 
 #include <math.h>
@@ -426,16 +427,29 @@ json_t *drill_run_json(const struct drill_run *r)
                      "automated", n, "manual", manual, "steps", r->steps);
 }
 
+json_t *drill_incident_vars(struct oc_app *app, const struct drill_host *h, const json_t *inc)
+{
+    json_t *pol = h && h->policy ? h->policy(app) : NULL;
+    json_t *vars =
+        drill_runbook_vars(inc, json_object_get(inc, "causes"), json_object_get(pol, "pathways"));
+    json_decref(pol);
+    struct catalog_ref ref;
+    const char *svc = json_string_value(json_object_get(inc, "service"));
+    if (svc && svc[0] && catalog_get(app, &ref) == 0) {
+        const struct catalog_service *cs = catalog_service_find(ref.cat, svc);
+        drill_runbook_board(vars, cs ? cs->kind : NULL);
+        catalog_put(&ref);
+    }
+    return vars;
+}
+
 /* A new run of a runbook over incident inc (its JSON incj) as actor. */
 static struct drill_run *run_new(struct drill_exec *x, int64_t inc, const json_t *incj,
                                  const char *actor)
 {
     struct drill_run *r = oc_calloc(1, sizeof(*r));
-    json_t *pol = x->host->policy ? x->host->policy(x->app) : NULL;
     r->inc = inc;
-    r->vars =
-        drill_runbook_vars(incj, json_object_get(incj, "causes"), json_object_get(pol, "pathways"));
-    json_decref(pol);
+    r->vars = drill_incident_vars(x->app, x->host, incj);
     r->steps = json_array();
     snprintf(r->by, sizeof(r->by), "%s", actor);
     snprintf(r->state, sizeof(r->state), "running");

@@ -11,7 +11,6 @@
 #include "core/bus.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "catalog/catalog.h"
 #include "incident/incident.h"
 
 #include <stdio.h>
@@ -96,17 +95,7 @@ static int mitigate(struct drill *d, int last)
     int done = 1;
     if (incident_get_json(d->m, d->inc_id, &inc) != 0)
         return 1;
-    json_t *pol = d->o->host->policy(&d->app);
-    vars =
-        drill_runbook_vars(inc, json_object_get(inc, "causes"), json_object_get(pol, "pathways"));
-    json_decref(pol);
-    struct catalog_ref ref;
-    const char *svc = json_string_value(json_object_get(inc, "service"));
-    if (svc && svc[0] && catalog_get(&d->app, &ref) == 0) {
-        const struct catalog_service *cs = catalog_service_find(ref.cat, svc);
-        drill_runbook_board(vars, cs ? cs->kind : NULL);
-        catalog_put(&ref);
-    }
+    vars = drill_incident_vars(&d->app, d->o->host, inc);
     oc_buf_init(&cmd, DRILL_MAX_TEXT - 1);
     if (drill_runbook_for_metric(d->metric_name, &rb) != 0) {
         snprintf(note, sizeof(note), "no runbook covers %s", d->metric_name);

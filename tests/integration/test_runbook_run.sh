@@ -106,6 +106,9 @@ t_check "it waits at the decision (step 5)" "waiting 5 rebuffering 2" \
     "$(body | jq -r '"\(.state) \(.waiting_step) \(.runbook) \(.version)"')"
 t_check "the check saw the metric above 0" "passed" "$(body | jq -r '.steps[0].status')"
 t_contains "... with its value" "qoe.rebuffering_share = 0." "$(body | jq -r '.steps[0].detail')"
+t_contains "the dashboards note names the owning service's board (cdn-primary is a cdn)" \
+    "The owning service's board: the CDN edge board (console #/dashboards?d=cdn)." \
+    "$(body | jq -r '.steps[3].detail')"
 HASH=$(body | jq -r .hash)
 t_check "the content hash is the file's" \
     "sha256:$(sha256sum "$ONCUE_SRC/examples/runbooks/rebuffering.yaml" | cut -c1-12)" "$HASH"
