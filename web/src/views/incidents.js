@@ -232,8 +232,7 @@ function RunbookRun({ inc, canAct }) {
     return html`<div data-runbook-run=${r ? r.state : 'none'}>
         <${ErrorBox} error=${act.error || run.error} />
         ${act.ok ? html`<div class="src" role="status">✓ ${act.ok}</div>` : null}
-        ${r ? html`<p><b>${r.runbook}</b> <span class="dim">version ${r.version || '–'} · ${r.hash}</span>
-            <${Tag} k=${r.state === 'done' ? 'ok' : r.state === 'failed' ? 'bad' : 'warn'}>${r.state === 'dry_run' ? 'dry run' : r.state}</${Tag}>
+        ${r ? html`<p><b>${r.runbook}</b> <span class="dim">version ${r.version || '–'} · ${r.hash}</span>${' '}<${Tag} k=${r.state === 'done' ? 'ok' : r.state === 'failed' ? 'bad' : 'warn'}>${r.state === 'dry_run' ? 'dry run' : r.state}</${Tag}>
             ${r.started_by ? html` <span class="dim">started by ${r.started_by} ${fmtTime(r.started_at)}; ${r.automated} of ${r.steps_total} steps without a person</span>` : null}</p>
             <table class="runbook-steps"><tbody>${(r.steps || []).map(s => html`<tr data-step=${s.step} data-status=${s.status}>
                 <td class="num">${s.step}.</td><td>${s.name} <span class="tag">${s.type}</span></td>
