@@ -274,6 +274,9 @@ int drill_history_load(const char *out_dir, json_t **cards /* OUT */, int *skipp
 json_t *drill_history_last(const json_t *cards, const char *key, const char *value);
 /* `oncue drill history [--out DIR] [--scenario NAME] [--limit N] [--json]`. */
 int drill_history_cli_main(int argc, char **argv);
+/* Checks len bytes of a drill calendar as `oncue drill schedule` reads it (the fuzz
+ * target's entry): the number of drills, or -1 with "schedule:LINE: message" in err. */
+int drill_schedule_parse(const char *text, size_t len, char *err, size_t errlen);
 /* `oncue drill schedule FILE [--run] [--all] [--at TIME] [--out DIR] [--json]`. */
 int drill_schedule_cli_main(int argc, char **argv, const struct drill_host *host);
 

@@ -226,29 +226,20 @@ static int read_item(yaml_document_t *d, yaml_node_t *m, struct sched *s, const 
     return 0;
 }
 
-/* Reads the schedule file into s (room for SCHED_MAX). The count, or -1 with
- * "FILE:LINE: message" in err. */
-static int read_schedule(const char *file, struct sched *s, char *err, size_t errlen)
+/* Parses len bytes of a schedule (named file in messages) into s (room for SCHED_MAX). The
+ * count, or -1 with "FILE:LINE: message" in err. */
+static int parse_schedule(const char *file, const char *text, size_t len, struct sched *s,
+                          char *err, size_t errlen)
 {
-    char *text = NULL;
-    size_t len = 0;
     yaml_parser_t p;
     yaml_document_t d;
     int n = -1;
-    if (oc_read_file(file, SCHED_MAX_BYTES, &text, &len, err, errlen) != 0)
-        return -1;
-    if (len > SCHED_MAX_BYTES) {
-        snprintf(err, errlen, "%s: larger than %d bytes", file, SCHED_MAX_BYTES);
-        free(text);
-        return -1;
-    }
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &d)) {
         snprintf(err, errlen, "%s:%zu: %s", file, p.problem_mark.line + 1,
                  p.problem ? p.problem : "malformed YAML");
         yaml_parser_delete(&p);
-        free(text);
         return -1;
     }
     yaml_node_t *root = yaml_document_get_root_node(&d);
@@ -262,6 +253,10 @@ static int read_schedule(const char *file, struct sched *s, char *err, size_t er
     for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top;
          it++, k++) {
         yaml_node_t *m = yaml_document_get_node(&d, *it);
+        if (!m) {
+            bad(err, errlen, file, drill_yaml_line(list), k, "not a drill");
+            goto out;
+        }
         if (k == SCHED_MAX) {
             bad(err, errlen, file, drill_yaml_line(m), k, "at most %d drills", SCHED_MAX);
             goto out;
@@ -278,7 +273,37 @@ static int read_schedule(const char *file, struct sched *s, char *err, size_t er
 out:
     yaml_document_delete(&d);
     yaml_parser_delete(&p);
+    return n;
+}
+
+/* Reads the schedule file into s (room for SCHED_MAX). The count, or -1 with
+ * "FILE:LINE: message" in err. */
+static int read_schedule(const char *file, struct sched *s, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (oc_read_file(file, SCHED_MAX_BYTES, &text, &len, err, errlen) != 0)
+        return -1;
+    int n = -1;
+    if (len > SCHED_MAX_BYTES)
+        snprintf(err, errlen, "%s: larger than %d bytes", file, SCHED_MAX_BYTES);
+    else
+        n = parse_schedule(file, text, len, s, err, errlen);
     free(text);
+    return n;
+}
+
+int drill_schedule_parse(const char *text, size_t len, char *err, size_t errlen)
+{
+    struct sched *s = calloc(SCHED_MAX, sizeof(*s));
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int n = len > SCHED_MAX_BYTES ? -1 : parse_schedule("schedule", text, len, s, err, errlen);
+    if (len > SCHED_MAX_BYTES)
+        snprintf(err, errlen, "schedule: larger than %d bytes", SCHED_MAX_BYTES);
+    free(s);
     return n;
 }
 
