@@ -206,69 +206,72 @@ static int check_runbooks(struct cli *cl, struct oc_buf *b, int *nread)
     return n;
 }
 
-/* 1 when scorecard c names service svc (its incident's service, or its schedule's list). */
-static int card_covers(const json_t *c, const char *svc)
+/* The catalog index of scorecard c's service, or of its i-th `services` name (i >= 0),
+ * or -1 when it names none (or no service of the catalog). */
+static int card_service(const struct catalog *cat, const json_t *c, int i)
 {
-    const char *s = json_string_value(json_object_get(c, "service"));
-    size_t i;
-    json_t *v;
-    if (s && strcmp(s, svc) == 0)
-        return 1;
-    json_array_foreach(json_object_get(c, "services"), i, v)
-    {
-        if (json_is_string(v) && strcmp(json_string_value(v), svc) == 0)
-            return 1;
-    }
-    return 0;
+    const char *s = json_string_value(i < 0 ? json_object_get(c, "service")
+                                            : json_array_get(json_object_get(c, "services"), i));
+    for (int k = 0; s && k < cat->nservices; k++)
+        if (strcmp(cat->services[k]->name, s) == 0)
+            return k;
+    return -1;
 }
 
 /* --drills DIR: each service that no drill scorecard in DIR/scorecards (where `oncue drill`
- * keeps them, src/drill/history.c) names within the quarter before --at. The problems
- * written. */
+ * keeps them, src/drill/history.c) names (its incident's service, or its schedule's list)
+ * within the quarter before --at. Each scorecard is read once. The problems written. */
 static int check_drills(struct cli *cl, struct oc_buf *b, int *nread)
 {
     char dir[4096], err[512];
-    json_t *cards = NULL;
-    int skipped = 0, n = 0;
-    int64_t now_s = cl->at_ms / 1000;
+    json_t *cards = NULL, *c;
+    int skipped = 0, n = 0, ns = cl->cat->nservices;
+    int64_t now_s = cl->at_ms / 1000, *last = calloc((size_t)ns + 1, sizeof(*last));
+    int *pass = calloc((size_t)ns + 1, sizeof(*pass));
+    size_t k;
     snprintf(dir, sizeof dir, "%s/scorecards", cl->drills);
     int rc = oc_json_dir_load(dir, 10000, 1u << 20, &cards, &skipped, err, sizeof err);
-    if (rc != 0 && rc != OC_ENOTFOUND) {
-        oc_buf_printf(b, "%s\n", err);
-        json_decref(cards);
-        return 1;
+    if (!last || !pass || (rc != 0 && rc != OC_ENOTFOUND)) {
+        oc_buf_printf(b, "%s\n", last && pass ? err : "oncue catalog check: out of memory");
+        n = 1;
+        goto out;
     }
     *nread = (int)json_array_size(cards);
-    for (int i = 0; i < cl->cat->nservices; i++) {
-        const struct catalog_service *s = cl->cat->services[i];
-        int64_t last = 0, ms;
-        int pass = 0;
-        size_t k;
-        json_t *c;
-        json_array_foreach(cards, k, c)
-        {
-            const char *ran = json_string_value(json_object_get(c, "ran_at"));
-            if (card_covers(c, s->name) && ran && oc_time_parse(ran, 0, &ms) == 0 &&
-                ms / 1000 >= last && ms / 1000 <= now_s) {
-                last = ms / 1000;
-                pass = json_is_true(json_object_get(c, "pass"));
+    json_array_foreach(cards, k, c)
+    {
+        const char *ran = json_string_value(json_object_get(c, "ran_at"));
+        int64_t ms;
+        if (!ran || oc_time_parse(ran, 0, &ms) != 0 || ms / 1000 > now_s)
+            continue;
+        int nsvcs = (int)json_array_size(json_object_get(c, "services"));
+        for (int i = -1; i < nsvcs; i++) {
+            int s = card_service(cl->cat, c, i);
+            if (s >= 0 && ms / 1000 >= last[s]) {
+                last[s] = ms / 1000;
+                pass[s] = json_is_true(json_object_get(c, "pass"));
             }
         }
-        if (last && last + DRILL_EVERY_S >= now_s)
+    }
+    for (int i = 0; i < ns; i++) {
+        const struct catalog_service *s = cl->cat->services[i];
+        if (last[i] && last[i] + DRILL_EVERY_S >= now_s)
             continue;
         char day[16];
-        day_of(last, day, sizeof day);
+        day_of(last[i], day, sizeof day);
         oc_buf_printf(b, "%s:%d: service %s: no drill in the last quarter (%s%s%s)\n",
-                      cl->cat->source, s->line, s->name, last ? "last " : "never drilled",
-                      last ? day : "",
-                      !last  ? ""
-                      : pass ? ", passed"
-                             : ", failed");
+                      cl->cat->source, s->line, s->name, last[i] ? "last " : "never drilled",
+                      last[i] ? day : "",
+                      !last[i]  ? ""
+                      : pass[i] ? ", passed"
+                                : ", failed");
         n++;
     }
     if (skipped)
         fprintf(stderr, "oncue catalog check: %d scorecard files in %s did not read as JSON\n",
                 skipped, dir);
+out:
+    free(last);
+    free(pass);
     json_decref(cards);
     return n;
 }

@@ -226,14 +226,18 @@ static int read_item(yaml_document_t *d, yaml_node_t *m, struct sched *s, const 
     return 0;
 }
 
-/* Parses len bytes of a schedule (named file in messages) into s (room for SCHED_MAX). The
- * count, or -1 with "FILE:LINE: message" in err. */
+/* Parses len bytes of a schedule (named file in messages) into s (room for SCHED_MAX): the
+ * count, or -1 with "FILE:LINE: message" (or "FILE: larger than ...") in err. */
 static int parse_schedule(const char *file, const char *text, size_t len, struct sched *s,
                           char *err, size_t errlen)
 {
     yaml_parser_t p;
     yaml_document_t d;
     int n = -1;
+    if (len > SCHED_MAX_BYTES) {
+        snprintf(err, errlen, "%s: larger than %d bytes", file, SCHED_MAX_BYTES);
+        return -1;
+    }
     yaml_parser_initialize(&p);
     yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &d)) {
@@ -284,11 +288,7 @@ static int read_schedule(const char *file, struct sched *s, char *err, size_t er
     size_t len = 0;
     if (oc_read_file(file, SCHED_MAX_BYTES, &text, &len, err, errlen) != 0)
         return -1;
-    int n = -1;
-    if (len > SCHED_MAX_BYTES)
-        snprintf(err, errlen, "%s: larger than %d bytes", file, SCHED_MAX_BYTES);
-    else
-        n = parse_schedule(file, text, len, s, err, errlen);
+    int n = parse_schedule(file, text, len, s, err, errlen);
     free(text);
     return n;
 }
@@ -300,9 +300,7 @@ int drill_schedule_parse(const char *text, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int n = len > SCHED_MAX_BYTES ? -1 : parse_schedule("schedule", text, len, s, err, errlen);
-    if (len > SCHED_MAX_BYTES)
-        snprintf(err, errlen, "schedule: larger than %d bytes", SCHED_MAX_BYTES);
+    int n = parse_schedule("schedule", text, len, s, err, errlen);
     free(s);
     return n;
 }
