@@ -6,6 +6,7 @@
  */
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/suggest.h"
 #include "http/http.h"
 #include "oncue/commands.h"
 #include "billing/billing.h"
@@ -78,9 +79,12 @@ int oc_docs_main(int argc, char **argv)
     else if (strcmp(page, "bash") == 0 || strcmp(page, "zsh") == 0)
         oc_commands_completion(&b, page);
     else {
+        static const char *const pages[] = {"config", "api",  "cli", "billing",
+                                            "man",    "bash", "zsh", NULL};
+        char hint[160];
         fprintf(stderr,
-                "oncue docs: unknown page \"%s\" (config, api, cli, billing, man, bash or zsh)\n",
-                page);
+                "oncue docs: unknown page '%s'%s (config, api, cli, billing, man, bash or zsh)\n",
+                page, OC_SUGGEST_TABLE(page, pages, hint));
         oc_buf_free(&b);
         return 2;
     }
@@ -91,8 +95,10 @@ int oc_docs_main(int argc, char **argv)
 
 int oc_version_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0) {
+        fprintf(stderr, "oncue version: unexpected argument '%s' (it takes none)\n", argv[1]);
+        return 2;
+    }
     printf("oncue %s\n", ONCUE_VERSION);
     return 0;
 }
