@@ -86,7 +86,7 @@ usage_error "mitigate shfit-cdn" \
     "oncue mitigate: unknown kind 'shfit-cdn'; did you mean shift-cdn? (see oncue mitigate --help)" \
     mitigate shfit-cdn
 usage_error "docs confg" \
-    "oncue docs: unknown page 'confg'; did you mean config? (config, api, cli, billing, man, bash or zsh)" \
+    "oncue docs: unknown page 'confg'; did you mean config? (config, api, cli, billing, events, man, bash or zsh)" \
     docs confg
 usage_error "an option before the action" \
     "oncue incident: name an action before the options ('--json' came first)" incident --json
