@@ -211,9 +211,13 @@ static int parse_incident(const struct oc_cli *c, int argc, char **argv, struct 
     int p = oc_cli_parse(c, argc - 2, argv + 2, a, &id, &nargs);
     if (p != 0)
         return p > 0 ? 1 : 2;
-    if (!id || incident_id_parse(id, &num) != 0) {
-        fprintf(stderr, "oncue %s: %s (see oncue %s --help)\n", c->name,
-                id ? "not an incident id" : "name an incident", c->name);
+    if (!id) {
+        fprintf(stderr, "oncue %s: name an incident (see oncue %s --help)\n", c->name, c->name);
+        return 2;
+    }
+    if (incident_id_parse(id, &num) != 0) {
+        fprintf(stderr, "oncue %s: '%s' is not an incident id (INC-n) (see oncue %s --help)\n",
+                c->name, id, c->name);
         return 2;
     }
     snprintf(path, n, "/v1/incidents/INC-%lld/runbook", (long long)num);

@@ -90,6 +90,15 @@ usage_error "docs confg" \
     docs confg
 usage_error "an option before the action" \
     "oncue incident: name an action before the options ('--json' came first)" incident --json
+usage_error "serve: a word that is no option" \
+    "oncue serve: unexpected argument 'zzbad' (it takes options only; see oncue serve --help)" \
+    serve zzbad
+usage_error "alerts, bare" \
+    "oncue alerts: name a command: list, rules, audit, check or openslo (see oncue alerts --help)" \
+    alerts
+usage_error "runbook show: not an id" \
+    "oncue runbook show: 'INC-x' is not an incident id (INC-n) (see oncue runbook show --help)" \
+    runbook show INC-x
 usage_error "version takes nothing" "oncue version: unexpected argument 'x' (it takes none)" version x
 
 ING=$(new_token "$D" ingest it-ing)
