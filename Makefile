@@ -57,6 +57,7 @@ docs: build
 	$(REL)/oncue docs api > docs/api.md
 	$(REL)/oncue docs cli > docs/cli.md
 	$(REL)/oncue docs billing > docs/billing.md
+	$(REL)/oncue docs events > docs/events.md
 
 format:
 	clang-format -i $$(git ls-files -co --exclude-standard -- 'src/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')

@@ -79,7 +79,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->token = env.token;
     int rc = oc_cli_parse(alert_cli, argc - 1, argv + 1, o, &o->cmd, &nargs);
     if (rc == 0 && !o->cmd) {
-        fprintf(stderr, "oncue alerts: which command? (see oncue alerts --help)\n");
+        fprintf(stderr, "oncue alerts: name a command: list, rules, audit, check or openslo (see "
+                        "oncue alerts --help)\n");
         rc = -1;
     }
     return rc;

@@ -7,6 +7,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "http/client.h"
 
 #include <curl/curl.h>
@@ -159,18 +160,52 @@ static void print_answer(const struct opts *o, const char *cmd, json_t *v)
         printf("deleted %s\n", json_string_value(json_object_get(v, "name")));
 }
 
-/* Runs cmd with its positional args; the answer or NULL. */
+/* The commands of `oncue subscription` and the words each takes after it. */
+static const struct sub_cmd {
+    const char *name; /* the command */
+    int min, max;     /* positional words after it */
+    const char *args; /* what they are, for "needs" */
+} sub_cmds[] = {
+    {"add", 2, 2, "NAME URL"}, {"list", 0, 0, ""},
+    {"show", 1, 1, "NAME"},    {"log", 1, 1, "NAME"},
+    {"replay", 1, 2, "NAME"},  {"rotate", 1, 1, "NAME"},
+    {"enable", 1, 1, "NAME"},  {"disable", 1, 1, "NAME"},
+    {"rm", 1, 1, "NAME"},      {0},
+};
+
+/* 0 when a[0..n) is a command with the words it takes; else 2 after printing what is wrong
+ * and the closest command. */
+static int check_cmd(const char **a, int n)
+{
+    const struct sub_cmd *c = sub_cmds;
+    char hint[160];
+    if (n < 1) {
+        fprintf(stderr, "oncue subscription: name a command: add, list, show, log, replay, "
+                        "rotate, enable, disable or rm");
+        goto see;
+    }
+    while (c->name && strcmp(c->name, a[0]) != 0)
+        c++;
+    if (!c->name)
+        fprintf(stderr, "oncue subscription: unknown command '%s'%s", a[0],
+                OC_SUGGEST_TABLE(a[0], sub_cmds, hint));
+    else if (n - 1 < c->min)
+        fprintf(stderr, "oncue subscription %s: needs %s", c->name, c->args);
+    else if (n - 1 > c->max)
+        fprintf(stderr, "oncue subscription %s: unexpected argument '%s'", c->name, a[1 + c->max]);
+    else
+        return 0;
+see:
+    fprintf(stderr, " (see oncue subscription --help)\n");
+    return 2;
+}
+
+/* Runs cmd with its positional args (checked by check_cmd); the answer or NULL. */
 static json_t *run(const struct opts *o, const char *cmd, const char **a, int n)
 {
     static const char *const B = "/v1/event-subscriptions";
     char path[1024];
     json_t *v = NULL, *body = NULL;
-    int need = strcmp(cmd, "list") == 0 ? 0 : strcmp(cmd, "add") == 0 ? 2 : 1;
-    if (n < need || (n > need && strcmp(cmd, "replay") != 0) || n > 2) {
-        fprintf(stderr, "oncue subscription %s: wrong arguments (see oncue subscription --help)\n",
-                cmd);
-        return NULL;
-    }
     if (strcmp(cmd, "list") == 0)
         return call(o, "GET", B, NULL);
     if (strcmp(cmd, "add") == 0) {
@@ -217,9 +252,6 @@ static json_t *run(const struct opts *o, const char *cmd, const char **a, int n)
         }
         seg(path, sizeof path, B, a[0], tail);
         v = call(o, "POST", path, body);
-    } else {
-        fprintf(stderr, "oncue subscription: unknown command %s (see oncue subscription --help)\n",
-                cmd);
     }
     json_decref(body);
     return v;
@@ -240,10 +272,8 @@ int automation_cli_main(int argc, char **argv)
     int rc = oc_cli_parse(automation_cli, argc - 1, argv + 1, &o, args, &nargs);
     if (rc)
         return rc > 0 ? 0 : 2;
-    if (nargs < 1) {
-        fprintf(stderr, "oncue subscription: which command? (see oncue subscription --help)\n");
+    if (check_cmd(args, nargs) != 0)
         return 2;
-    }
     json_t *v = run(&o, args[0], args + 1, nargs - 1);
     if (!v)
         return 1;

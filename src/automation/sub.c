@@ -27,31 +27,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* The bus topics a subscription may name (core/topics.h). */
-static const char *const topics[] = {
-    OC_TOPIC_ALERT_FIRED,
-    OC_TOPIC_ALERT_RESOLVED,
-    OC_TOPIC_INCIDENT_OPENED,
-    OC_TOPIC_INCIDENT_ACKNOWLEDGED,
-    OC_TOPIC_INCIDENT_RESOLVED,
-    OC_TOPIC_INCIDENT_MITIGATED,
-    OC_TOPIC_INCIDENT_MERGED,
-    OC_TOPIC_INCIDENT_PAGE,
-    OC_TOPIC_INCIDENT_COMMS_REMINDER,
-    OC_TOPIC_INCIDENT_SEVERITY_CHANGED,
-    OC_TOPIC_INCIDENT_STATUS_UPDATE,
-    OC_TOPIC_INCIDENT_TIMELINE,
-    OC_TOPIC_RCA_LOCALIZED,
-    OC_TOPIC_MITIGATION_APPLIED,
-    OC_TOPIC_MITIGATION_REVERTED,
-    OC_TOPIC_STEER_POLICY_CHANGED,
-    OC_TOPIC_PROBE_FAILED,
-    OC_TOPIC_PROBE_RECOVERED,
-    OC_TOPIC_CHANGE_RECORDED,
-    OC_TOPIC_TICKETS_LINKED,
-    NULL,
-};
-
 int automation_topic_matches(const char *filter, const char *topic)
 {
     size_t fl = strlen(filter);
@@ -61,11 +36,11 @@ int automation_topic_matches(const char *filter, const char *topic)
            strncmp(filter, topic, fl - 1) == 0;
 }
 
-/* 1 when filter (n bytes) selects at least one known topic. */
+/* 1 when filter selects at least one bus event of core/events.c. */
 static int filter_known(const char *filter)
 {
-    for (int i = 0; topics[i]; i++)
-        if (automation_topic_matches(filter, topics[i]))
+    for (const struct oc_event_doc *e = oc_event_docs; e->type; e++)
+        if ((e->reach & OC_EV_BUS) && automation_topic_matches(filter, e->type))
             return 1;
     return 0;
 }
@@ -96,8 +71,9 @@ int automation_topics_check(const char *list, char *why, size_t n)
             struct oc_suggest sg;
             char hint[120];
             oc_suggest_init(&sg, one, tl);
-            for (int i = 0; topics[i]; i++)
-                oc_suggest_add(&sg, topics[i]);
+            for (const struct oc_event_doc *e = oc_event_docs; e->type; e++)
+                if (e->reach & OC_EV_BUS)
+                    oc_suggest_add(&sg, e->type);
             snprintf(why, n, "topics: unknown topic %s%s", one,
                      oc_suggest_hint(&sg, hint, sizeof hint));
             return OC_EINVAL;

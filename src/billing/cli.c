@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "core/webhook.h"
 #include "store/store.h"
 
@@ -260,9 +261,22 @@ static int cmd_royalties(struct cli *c, int nargs)
     char path[256], *body = NULL;
     int64_t day_s;
     const char *verb = c->args[1], *arg = nargs == 3 ? c->args[2] : NULL;
-    if (!arg || (strcmp(verb, "verify") != 0 && billing_day_parse(arg, &day_s) != 0)) {
-        fprintf(stderr, "usage: oncue billing royalties export|seal YYYY-MM-DD | royalties verify "
-                        "FILE\n");
+    static const char *const verbs[] = {"export", "seal", "verify", NULL};
+    char hint[160];
+    int v = 0;
+    while (verbs[v] && strcmp(verbs[v], verb) != 0)
+        v++;
+    if (!verbs[v] || !arg || (v < 2 && billing_day_parse(arg, &day_s) != 0)) {
+        if (!verbs[v])
+            fprintf(stderr, "oncue billing royalties: unknown action '%s'%s", verb,
+                    OC_SUGGEST_TABLE(verb, verbs, hint));
+        else if (!arg)
+            fprintf(stderr, "oncue billing royalties %s: needs %s", verb,
+                    v < 2 ? "YYYY-MM-DD" : "FILE");
+        else
+            fprintf(stderr, "oncue billing royalties %s: '%s' is not a day (YYYY-MM-DD)", verb,
+                    arg);
+        fprintf(stderr, " (see oncue billing --help)\n");
         return 2;
     }
     if (strcmp(verb, "seal") == 0) {
@@ -614,6 +628,59 @@ int billing_drill_main(int argc, char **argv)
     return pass ? 0 : 1;
 }
 
+/* The commands of `oncue billing` in the order billing_cli_main dispatches them. */
+static const struct billing_cmd {
+    const char *name; /* the first word */
+    int words;        /* positional words in all, the first included */
+    const char *args; /* what follows it, for "needs" */
+} billing_cmds[] = {
+    {"audit", 2, "verify"},
+    {"show", 2, "ACCOUNT"},
+    {"storm", 1, ""},
+    {"royalties", -1, "export|seal YYYY-MM-DD or verify FILE"},
+    {"replay", 3, "PROVIDER ID"},
+    {0},
+};
+
+/* The index of the command args[0..n) names in billing_cmds, or -1 after printing what is
+ * wrong and the closest word. */
+static int billing_check(const char **args, int n)
+{
+    char hint[160];
+    int k = 0;
+    if (n == 0) {
+        fprintf(stderr, "oncue billing: name a command: audit verify, show ACCOUNT, storm, "
+                        "royalties or replay PROVIDER ID");
+        goto see;
+    }
+    while (billing_cmds[k].name && strcmp(billing_cmds[k].name, args[0]) != 0)
+        k++;
+    const struct billing_cmd *b = &billing_cmds[k];
+    if (!b->name) {
+        fprintf(stderr, "oncue billing: unknown command '%s'%s", args[0],
+                OC_SUGGEST_TABLE(args[0], billing_cmds, hint));
+        goto see;
+    }
+    if (k == 0 && n >= 2 && strcmp(args[1], "verify") != 0) {
+        static const char *const audit[] = {"verify", NULL};
+        fprintf(stderr, "oncue billing audit: unknown action '%s'%s", args[1],
+                OC_SUGGEST_TABLE(args[1], audit, hint));
+        goto see;
+    }
+    if (b->words < 0 ? n < 2 : n < b->words) {
+        fprintf(stderr, "oncue billing %s: needs %s", b->name, b->args);
+        goto see;
+    }
+    if (b->words > 0 && n > b->words) {
+        fprintf(stderr, "oncue billing %s: unexpected argument '%s'", b->name, args[b->words]);
+        goto see;
+    }
+    return k;
+see:
+    fprintf(stderr, " (see oncue billing --help)\n");
+    return -1;
+}
+
 int billing_cli_main(int argc, char **argv)
 {
     struct cli c = {.data = "./oncue-data",
@@ -626,18 +693,19 @@ int billing_cli_main(int argc, char **argv)
     int prc = oc_cli_parse(billing_cli, argc - 1, argv + 1, &c, c.args, &nargs);
     if (prc != 0)
         return prc == 1 ? 0 : 2;
-    if (nargs >= 1 && strcmp(c.args[0], "audit") == 0 && nargs == 2 &&
-        strcmp(c.args[1], "verify") == 0)
+    int k = billing_check(c.args, nargs);
+    if (k < 0)
+        return 2;
+    switch (k) {
+    case 0:
         return cmd_verify(&c);
-    if (nargs == 2 && strcmp(c.args[0], "show") == 0)
+    case 1:
         return cmd_show(&c);
-    if (nargs == 1 && strcmp(c.args[0], "storm") == 0)
+    case 2:
         return cmd_storm(&c);
-    if (nargs >= 2 && strcmp(c.args[0], "royalties") == 0)
+    case 3:
         return cmd_royalties(&c, nargs);
-    if (nargs == 3 && strcmp(c.args[0], "replay") == 0)
+    default:
         return cmd_replay(&c);
-    fprintf(stderr, "usage: oncue billing audit verify | show ACCOUNT | storm | royalties "
-                    "export|seal|verify | replay PROVIDER ID (see oncue billing --help)\n");
-    return 2;
+    }
 }

@@ -518,7 +518,12 @@ int catalog_cli_main(int argc, char **argv)
         return prc == 1 ? 0 : 2;
     if (!subs[k].name || (subs[k].needs_arg && !cl.arg)) {
         char hint[160];
-        if (!subs[k].name)
+        if (!subs[k].name && argv[1][0] == '-')
+            fprintf(stderr,
+                    "oncue catalog: name a command before the options ('%s' came first)"
+                    "\n\n",
+                    argv[1]);
+        else if (!subs[k].name)
             fprintf(stderr, "oncue catalog: unknown command '%s'%s\n\n", argv[1],
                     OC_SUGGEST_TABLE(argv[1], subs, hint));
         else

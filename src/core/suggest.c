@@ -50,9 +50,11 @@ void oc_suggest_add(struct oc_suggest *s, const char *c)
         return;
     int d = oc_suggest_distance(s->word, s->len, c, m);
     if (d > 1 + (int)s->len / 4) {
-        if (s->len < 3 || m <= s->len || strncasecmp(c, s->word, s->len) != 0)
+        int prefix = s->len >= 3 && m > s->len && strncasecmp(c, s->word, s->len) == 0;
+        int longer = m >= 3 && s->len > m && strncasecmp(c, s->word, m) == 0;
+        if (!prefix && !longer)
             return;
-        d = 1 + (int)s->len / 4; /* a prefix: as close as the farthest typo allowed */
+        d = 1 + (int)s->len / 4; /* a prefix either way: as close as the farthest typo allowed */
     }
     if (d < s->dist) {
         s->best = c;

@@ -3,8 +3,9 @@
  *
  * Feed every candidate to oc_suggest_add; oc_suggest_best answers the closest one within
  * reach (Damerau-Levenshtein distance at most 1 + len/4 of the typed word, case-insensitive), or a
- * candidate that starts with the typed word (at least 3 characters), or NULL. Ties keep the
- * first candidate added, so the answer is deterministic.
+ * candidate that starts with the typed word (at least 3 characters), or one the typed word
+ * starts with (at least 3 characters: "acknowledge" finds "ack"), or NULL. Ties keep the first
+ * candidate added, so the answer is deterministic.
  */
 #ifndef OC_CORE_SUGGEST_H
 #define OC_CORE_SUGGEST_H

@@ -5,7 +5,8 @@
  * A topic is named here once; publishers and subscribers use the constant. The payload of
  * each is a JSON object with the fields listed beside it (times are unix seconds). Where a
  * payload is read outside its publisher, oc_ev_* builds and reads it, so the two sides
- * cannot drift apart. See docs/ARCHITECTURE.md for who publishes and who listens.
+ * cannot drift apart. See docs/ARCHITECTURE.md for who publishes and who listens; every
+ * topic also has its row in core/events.c (docs/events.md), which check-docs.sh checks.
  */
 #ifndef OC_CORE_TOPICS_H
 #define OC_CORE_TOPICS_H
@@ -77,6 +78,27 @@
  * of near-duplicate support tickets was linked to an open incident (tickets/link.c); the
  * incident records it on its timeline. */
 #define OC_TOPIC_TICKETS_LINKED "tickets.linked"
+
+/* Where an event goes (struct oc_event_doc.reach). */
+#define OC_EV_BUS    1u /* published on the bus, so event subscriptions (automation) may name it */
+#define OC_EV_NOTIFY 2u /* the incident's notification endpoints receive it */
+#define OC_EV_DEPLOY 4u /* a catalog service's deploy webhook only (not on the bus) */
+#define OC_EV_STATUS 8u /* status page subscribers only (not on the bus) */
+
+/* One event type: every topic above and the types only webhooks carry. */
+struct oc_event_doc {
+    const char *type; /* "alert.fired" */
+    const char *from; /* the capability that emits it */
+    unsigned reach;   /* OC_EV_* bits */
+    const char *what; /* when it is emitted: a sentence, Markdown */
+    const char *data; /* the fields of its payload (a webhook's data), Markdown */
+};
+
+/* Every event type, ending in {0} (src/core/events.c). */
+extern const struct oc_event_doc oc_event_docs[];
+struct oc_buf;
+/* Writes docs/events.md (`oncue docs events`) from oc_event_docs into b. */
+void oc_events_doc(struct oc_buf *b);
 
 /* alert.fired / alert.resolved. Built by the alert engine and the Alertmanager intake; the
  * strings, slice and labels are borrowed (from the builder's caller, or from the payload

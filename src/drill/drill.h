@@ -230,7 +230,9 @@ int drill_runbook_command(const struct drill_runbook *rb, const json_t *vars, st
 /* The placeholder values for an incident: inc is the incident JSON (incident_id, title whose
  * first word is the metric, slice, severity), causes the asserted elements
  * [{"element": {attr: value}}] and pathways the steering policy's pathway list (both may be
- * NULL). New reference. */
+ * NULL). {slice} is "k=v,k=v"; for an incident without a slice (opened by a service's own
+ * scrape rule or probe) "service NAME", or "all traffic" when it has no service either. New
+ * reference. */
 json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t *pathways);
 /* Sets vars' "dashboard" to the console board for a service of catalog kind kind (origin,
  * packager, cdn, manifest, drm, player, network, ...), or to every board when kind is NULL or

@@ -433,7 +433,11 @@ json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t
     struct oc_buf b;
     size_t i;
     oc_buf_init(&b, DRILL_MAX_TEXT - 1);
+    const char *svc = json_string_value(json_object_get(inc, "service"));
     format_pairs(slice, ",", &b);
+    if (b.len == 0) /* opened by a service's own signal (a scrape rule, a probe): no slice */
+        oc_buf_printf(&b, "%s%s", svc && svc[0] ? "service " : "all traffic",
+                      svc && svc[0] ? svc : "");
     json_object_set_new(vars, "slice", json_string(b.data ? b.data : ""));
     oc_buf_reset(&b);
     json_object_update(vars, slice);
@@ -448,7 +452,6 @@ json_t *drill_runbook_vars(const json_t *inc, const json_t *causes, const json_t
     }
     json_object_set_new(vars, "cause", json_string(b.len ? b.data : "not localized"));
     /* the service the incident is routed to, when its slice does not name one */
-    const char *svc = json_string_value(json_object_get(inc, "service"));
     if (svc && svc[0])
         var_add(vars, "service", svc);
     oc_buf_free(&b);

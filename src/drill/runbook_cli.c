@@ -9,6 +9,7 @@
 #include "core/err.h"
 #include "core/file.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "http/client.h"
 #include "incident/incident.h"
 
@@ -210,9 +211,13 @@ static int parse_incident(const struct oc_cli *c, int argc, char **argv, struct 
     int p = oc_cli_parse(c, argc - 2, argv + 2, a, &id, &nargs);
     if (p != 0)
         return p > 0 ? 1 : 2;
-    if (!id || incident_id_parse(id, &num) != 0) {
-        fprintf(stderr, "oncue %s: %s (see oncue %s --help)\n", c->name,
-                id ? "not an incident id" : "name an incident", c->name);
+    if (!id) {
+        fprintf(stderr, "oncue %s: name an incident (see oncue %s --help)\n", c->name, c->name);
+        return 2;
+    }
+    if (incident_id_parse(id, &num) != 0) {
+        fprintf(stderr, "oncue %s: '%s' is not an incident id (INC-n) (see oncue %s --help)\n",
+                c->name, id, c->name);
         return 2;
     }
     snprintf(path, n, "/v1/incidents/INC-%lld/runbook", (long long)num);
@@ -398,7 +403,17 @@ int drill_report_cli_main(int argc, char **argv)
     int nargs = 0;
     json_t *r = NULL;
     if (argc < 2 || strcmp(argv[1], "automation") != 0) {
+        static const char *const reports[] = {"automation", NULL};
         int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+        char hint[160];
+        if (argc < 2)
+            fprintf(stderr, "oncue report: name a report: automation\n\n");
+        else if (!help && argv[1][0] == '-')
+            fprintf(stderr, "oncue report: name a report before the options ('%s' came first)\n\n",
+                    argv[1]);
+        else if (!help)
+            fprintf(stderr, "oncue report: unknown report '%s'%s\n\n", argv[1],
+                    OC_SUGGEST_TABLE(argv[1], reports, hint));
         fprintf(help ? stdout : stderr,
                 "usage: oncue report automation [--days N] [--server URL] [--token T] "
                 "[--json]\n");
@@ -507,6 +522,23 @@ int drill_runbook_cli_main(int argc, char **argv, const struct drill_host *h)
         if (strcmp(c->name + strlen("runbook "), argv[1]) == 0)
             return run_action(argc, argv, c);
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (argc < 2) {
+        fprintf(stderr, "oncue runbook: name an action\n\n");
+    } else if (!help) {
+        struct oc_suggest sg;
+        char hint[160];
+        oc_suggest_init(&sg, argv[1], strlen(argv[1]));
+        for (const struct oc_cli *c = drill_runbook_cli; c->name; c++)
+            oc_suggest_add(&sg, c->name + strlen("runbook "));
+        if (argv[1][0] == '-')
+            fprintf(stderr,
+                    "oncue runbook: name an action before the options ('%s' came first)"
+                    "\n\n",
+                    argv[1]);
+        else
+            fprintf(stderr, "oncue runbook: unknown action '%s'%s\n\n", argv[1],
+                    oc_suggest_hint(&sg, hint, sizeof hint));
+    }
     usage(help ? stdout : stderr);
     return help ? 0 : 2;
 }

@@ -336,7 +336,12 @@ int incident_cli_main(int argc, char **argv)
     }
     if (!a->name || n < a->nargs) {
         char hint[160];
-        if (!a->name)
+        if (!a->name && argv[1][0] == '-')
+            fprintf(stderr,
+                    "oncue incident: name an action before the options ('%s' came first)"
+                    "\n\n",
+                    argv[1]);
+        else if (!a->name)
             fprintf(stderr, "oncue incident: unknown action '%s'%s\n\n", argv[1],
                     OC_SUGGEST_TABLE(argv[1], actions, hint));
         else

@@ -73,8 +73,12 @@ int oc_bench_main(int argc, char **argv)
         if (strcmp(argv[1], b->name) == 0)
             return b->fn(argc - 1, argv + 1);
     char hint[160];
-    fprintf(stderr, "oncue bench: unknown benchmark '%s'%s\n\n", argv[1],
-            OC_SUGGEST_TABLE(argv[1], benches, hint));
+    if (argv[1][0] == '-')
+        fprintf(stderr, "oncue bench: name a benchmark before the options ('%s' came first)\n\n",
+                argv[1]);
+    else
+        fprintf(stderr, "oncue bench: unknown benchmark '%s'%s\n\n", argv[1],
+                OC_SUGGEST_TABLE(argv[1], benches, hint));
     bench_usage(stderr);
     return 2;
 }

@@ -1,11 +1,14 @@
 /*
  * docs.c - `oncue docs config|api|cli|man|bash|zsh` and `oncue version`: reference docs
  * generated from the settings, route and subcommand tables (docs/config.md, docs/api.md,
- * docs/cli.md), the billing event table (docs/billing.md), the manual page and shell
+ * docs/cli.md), the billing event table (docs/billing.md), the bus and webhook events
+ * (docs/events.md, from core/events.c), the manual page and shell
  * completions.
  */
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/suggest.h"
+#include "core/topics.h"
 #include "http/http.h"
 #include "oncue/commands.h"
 #include "billing/billing.h"
@@ -33,11 +36,12 @@ static void api_doc(struct oc_buf *b)
 }
 
 const struct oc_cli oc_docs_cli[] = {
-    {"docs", "config|api|cli|billing|man|bash|zsh",
+    {"docs", "config|api|cli|billing|events|man|bash|zsh",
      "Prints a reference page generated from its table as Markdown: `config` the settings\n"
      "(docs/config.md), `api` the HTTP routes of every module (docs/api.md), `cli` the\n"
      "subcommands and their options (docs/cli.md), `billing` the entitlement state machine's\n"
-     "event table (docs/billing.md); `man` the manual page oncue(1) in roff;\n"
+     "event table (docs/billing.md), `events` every bus and webhook event type and the fields\n"
+     "of its data (docs/events.md); `man` the manual page oncue(1) in roff;\n"
      "`bash` and `zsh` shell completion scripts. `make` builds the last three into the build\n"
      "tree and `cmake --install` installs them.\n",
      NULL, 1},
@@ -51,8 +55,10 @@ int oc_docs_main(int argc, char **argv)
     if (p != 0)
         return p > 0 ? 0 : 2;
     if (!page) {
-        fprintf(stderr, "oncue docs: name a page: config, api, cli, billing, man, bash or zsh (see "
-                        "oncue docs --help)\n");
+        fprintf(stderr,
+                "oncue docs: name a page: config, api, cli, billing, events, man, bash or zsh "
+                "(see "
+                "oncue docs --help)\n");
         return 2;
     }
     struct oc_buf b;
@@ -73,14 +79,20 @@ int oc_docs_main(int argc, char **argv)
                         "subscription's entitlement state; the ordering rule and the states are "
                         "in [internals/billing.md](internals/billing.md).\n\n");
         billing_rules_doc(&b);
-    } else if (strcmp(page, "man") == 0)
+    } else if (strcmp(page, "events") == 0)
+        oc_events_doc(&b);
+    else if (strcmp(page, "man") == 0)
         oc_commands_man(&b);
     else if (strcmp(page, "bash") == 0 || strcmp(page, "zsh") == 0)
         oc_commands_completion(&b, page);
     else {
+        static const char *const pages[] = {"config", "api",  "cli", "billing", "events",
+                                            "man",    "bash", "zsh", NULL};
+        char hint[160];
         fprintf(stderr,
-                "oncue docs: unknown page \"%s\" (config, api, cli, billing, man, bash or zsh)\n",
-                page);
+                "oncue docs: unknown page '%s'%s (config, api, cli, billing, events, man, bash or "
+                "zsh)\n",
+                page, OC_SUGGEST_TABLE(page, pages, hint));
         oc_buf_free(&b);
         return 2;
     }
@@ -91,8 +103,10 @@ int oc_docs_main(int argc, char **argv)
 
 int oc_version_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "-h") != 0) {
+        fprintf(stderr, "oncue version: unexpected argument '%s' (it takes none)\n", argv[1]);
+        return 2;
+    }
     printf("oncue %s\n", ONCUE_VERSION);
     return 0;
 }

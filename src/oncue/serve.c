@@ -85,6 +85,13 @@ static int parse_args(struct oc_config *cfg, int argc, char **argv)
             i++;
             continue;
         }
+        if (a[0] != '-') {
+            fprintf(stderr,
+                    "oncue serve: unexpected argument '%s' (it takes options only; see oncue "
+                    "serve --help)\n",
+                    a);
+            return -1;
+        }
         val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!val) {
             fprintf(stderr, "oncue serve: %s needs a value (see oncue serve --help)\n", flag);

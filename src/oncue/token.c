@@ -469,8 +469,12 @@ static int sub_main(const char *prog, const struct sub *subs, int argc, char **a
             break;
     if (!s->name) {
         char hint[160];
-        fprintf(stderr, "%s: unknown command '%s'%s\n\n", prog, argv[1],
-                OC_SUGGEST_TABLE(argv[1], subs, hint));
+        if (argv[1][0] == '-')
+            fprintf(stderr, "%s: name a command before the options ('%s' came first)\n\n", prog,
+                    argv[1]);
+        else
+            fprintf(stderr, "%s: unknown command '%s'%s\n\n", prog, argv[1],
+                    OC_SUGGEST_TABLE(argv[1], subs, hint));
         usage(stderr, prog, subs);
         return EXIT_USAGE;
     }

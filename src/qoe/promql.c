@@ -6,6 +6,7 @@
  */
 #include "qoe/promql.h"
 #include "core/err.h"
+#include "core/suggest.h"
 #include "qoe/qoe.h"
 
 #include <ctype.h>
@@ -539,11 +540,24 @@ int promql_cli_main(int argc, char **argv)
     struct promql_expr *e = malloc(sizeof *e);
     char err[1200];
     int bad = 0;
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        printf("usage: oncue promql check EXPR...\n\nParses each expression of the PromQL subset "
+               "the Prometheus-compatible API answers\n(docs/internals/promql.md): ok or the "
+               "error, one line each; exit 1 on any error.\n");
+        free(e);
+        return 0;
+    }
     if (argc < 3 || strcmp(argv[1], "check") != 0) {
-        fprintf(stderr, "usage: oncue promql check EXPR...: %s\n",
-                argc < 2   ? "no subcommand given"
-                : argc < 3 ? "no expression given"
-                           : "unknown subcommand (check)");
+        static const char *const cmds[] = {"check", NULL};
+        char hint[160];
+        if (argc < 2)
+            fprintf(stderr, "oncue promql: name a command: check EXPR...");
+        else if (strcmp(argv[1], "check") != 0)
+            fprintf(stderr, "oncue promql: unknown command '%s'%s", argv[1],
+                    OC_SUGGEST_TABLE(argv[1], cmds, hint));
+        else
+            fprintf(stderr, "oncue promql check: needs EXPR...");
+        fprintf(stderr, " (usage: oncue promql check EXPR...)\n");
         free(e);
         return 2;
     }

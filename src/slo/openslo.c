@@ -214,15 +214,18 @@ static int read_condition(struct slo_yaml *y, yaml_node_t *doc, struct slo_alert
         return rc;
     const char *ck = slo_yaml_str(slo_yaml_get(y, cond, "kind"));
     const char *op = slo_yaml_str(slo_yaml_get(y, cond, "op"));
-    if (!ck || strcmp(ck, "burnrate") != 0)
+    /* the specification defaults kind to burnrate and gives a burn rate no op: it alerts
+     * above its threshold, which op may say again (gt or gte) */
+    if (ck && strcmp(ck, "burnrate") != 0)
         return slo_yaml_fail(y, cond,
-                             "condition.kind: %s '%s' (oncue alerts on burn rates: burnrate)",
-                             ck ? "unsupported:" : "required,", ck ? ck : "");
-    if (!op || (strcmp(op, "gt") != 0 && strcmp(op, "gte") != 0))
+                             "condition.kind: unsupported: '%s' (oncue alerts on burn rates: "
+                             "burnrate)",
+                             ck);
+    if (op && strcmp(op, "gt") != 0 && strcmp(op, "gte") != 0)
         return slo_yaml_fail(y, cond,
-                             "condition.op: %s '%s' (a burn rate alerts above its threshold: gt "
-                             "or gte)",
-                             op ? "unsupported:" : "required,", op ? op : "");
+                             "condition.op: unsupported: '%s' (a burn rate alerts above its "
+                             "threshold: gt or gte)",
+                             op);
     c->alert_after_s = 60;
     if ((rc = slo_yaml_num(y, cond, "threshold", 1, &c->threshold)) != 0 ||
         (rc = slo_yaml_duration(y, cond, "lookbackWindow", 1, &c->lookback_s)) != 0 ||

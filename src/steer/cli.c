@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "http/client.h"
 
 #include <stddef.h>
@@ -270,6 +271,26 @@ int steer_mitigate_request(int argc, char **argv, json_t **req, char *err, size_
     return rc == 0 ? 0 : OC_EINVAL;
 }
 
+/* 1 when kind names a mitigation kind; else 0 after printing what is wrong and the closest
+ * kind (or list and revert). */
+static int mitigate_kind_known(const char *kind)
+{
+    const char *name;
+    char hint[160];
+    struct oc_suggest sg;
+    oc_suggest_init(&sg, kind, strlen(kind));
+    for (int i = 0; steer_kind_summary(i, &name) != NULL; i++) {
+        if (strcmp(name, kind) == 0)
+            return 1;
+        oc_suggest_add(&sg, name);
+    }
+    oc_suggest_add(&sg, "list");
+    oc_suggest_add(&sg, "revert");
+    fprintf(stderr, "oncue mitigate: unknown kind '%s'%s (see oncue mitigate --help)\n", kind,
+            oc_suggest_hint(&sg, hint, sizeof hint));
+    return 0;
+}
+
 int steer_mitigate_cli_main(int argc, char **argv)
 {
     struct mit_args a = {.body = json_object()};
@@ -297,6 +318,11 @@ int steer_mitigate_cli_main(int argc, char **argv)
     } else if (strcmp(w[0], "revert") == 0 && n == 2) {
         snprintf(path, sizeof(path), "/v1/mitigations/%.20s/revert", w[1]);
         code = run(&c, "POST", path, "{}", &out);
+    } else if (strcmp(w[0], "revert") == 0) {
+        fprintf(stderr, "oncue mitigate revert: needs ID (see oncue mitigate --help)\n");
+        code = 2;
+    } else if (!mitigate_kind_known(w[0])) {
+        code = 2;
     } else if (n > 1) {
         fprintf(stderr, "oncue mitigate: unexpected argument '%s' (see oncue mitigate --help)\n",
                 w[1]);
@@ -354,6 +380,77 @@ const struct oc_cli steer_cli[] = {
     {0},
 };
 
+/* The words of `oncue steer`: each command with the positional words it takes. */
+static const struct steer_word {
+    const char *name; /* the command */
+    int min, max;     /* positional words after it */
+    const char *args; /* what they are, for "needs" */
+} steer_words[] = {
+    {"policy", 1, 2, "show or set FILE.json"},
+    {"manifest", 1, 3, "ASSET [hls|dash] [QUERY]"},
+    {"measurements", 0, 0, ""},
+    {0},
+};
+static const struct steer_word policy_words[] = {
+    {"show", 0, 0, ""},
+    {"set", 1, 1, "FILE.json"},
+    {0},
+};
+
+/* Checks w[0..n) against the words of `oncue steer`; 0, or 2 after printing what is wrong
+ * and the closest word. */
+static int steer_check(const char **w, int n)
+{
+    char hint[160];
+    const struct steer_word *s = steer_words, *p = policy_words;
+    if (n == 0) {
+        fprintf(stderr, "oncue steer: name a command: policy, manifest or measurements");
+        goto see;
+    }
+    while (s->name && strcmp(s->name, w[0]) != 0)
+        s++;
+    if (!s->name) {
+        struct oc_suggest sg; /* `steer set` means `steer policy set` */
+        oc_suggest_init(&sg, w[0], strlen(w[0]));
+        for (p = policy_words; p->name; p++)
+            oc_suggest_add(&sg, p->name);
+        if (!*OC_SUGGEST_TABLE(w[0], steer_words, hint) && oc_suggest_best(&sg))
+            snprintf(hint, sizeof hint, "; did you mean policy %s?", oc_suggest_best(&sg));
+        p = policy_words;
+        fprintf(stderr, "oncue steer: unknown command '%s'%s", w[0], hint);
+        goto see;
+    }
+    if (n - 1 < s->min) {
+        fprintf(stderr, "oncue steer %s: needs %s", s->name, s->args);
+        goto see;
+    }
+    if (s == steer_words) { /* policy ACTION */
+        while (p->name && strcmp(p->name, w[1]) != 0)
+            p++;
+        if (!p->name) {
+            fprintf(stderr, "oncue steer policy: unknown action '%s'%s", w[1],
+                    OC_SUGGEST_TABLE(w[1], policy_words, hint));
+            goto see;
+        }
+        if (n - 2 < p->min) {
+            fprintf(stderr, "oncue steer policy %s: needs %s", p->name, p->args);
+            goto see;
+        }
+        if (n - 2 > p->max) {
+            fprintf(stderr, "oncue steer policy %s: unexpected argument '%s'", p->name,
+                    w[2 + p->max]);
+            goto see;
+        }
+    } else if (n - 1 > s->max) {
+        fprintf(stderr, "oncue steer %s: unexpected argument '%s'", s->name, w[1 + s->max]);
+        goto see;
+    }
+    return 0;
+see:
+    fprintf(stderr, " (see oncue steer --help)\n");
+    return 2;
+}
+
 int steer_cli_main(int argc, char **argv)
 {
     struct conn c = {0};
@@ -368,23 +465,19 @@ int steer_cli_main(int argc, char **argv)
     int prc = oc_cli_parse(steer_cli, argc - 1, argv + 1, &c, w, &n);
     if (prc != 0)
         return prc == 1 ? 0 : 2;
-    if (n == 0) {
-        struct oc_buf b;
-        oc_buf_init(&b, 1 << 20);
-        oc_cli_help(steer_cli, &b);
-        fprintf(stderr, "%s", b.data);
-        oc_buf_free(&b);
-    } else if (n == 2 && strcmp(w[0], "policy") == 0 && strcmp(w[1], "show") == 0) {
+    if (steer_check(w, n) != 0)
+        return 2;
+    if (strcmp(w[0], "policy") == 0 && strcmp(w[1], "show") == 0) {
         code = run(&c, "GET", "/v1/steering/policies", NULL, &out);
-    } else if (n == 3 && strcmp(w[0], "policy") == 0 && strcmp(w[1], "set") == 0) {
+    } else if (strcmp(w[0], "policy") == 0) {
         char *body = read_policy(w[2]);
         code = body ? run(&c, "PUT", "/v1/steering/policies", body, &out) : 1;
         free(body);
-    } else if (n >= 2 && strcmp(w[0], "manifest") == 0) {
+    } else if (strcmp(w[0], "manifest") == 0) {
         snprintf(path, sizeof(path), "/v1/steering/%s/%.64s?%.300s", n > 2 ? w[2] : "hls", w[1],
                  n > 3 ? w[3] : "");
         code = run(&c, "GET", path, NULL, &out);
-    } else if (n == 1 && strcmp(w[0], "measurements") == 0) {
+    } else {
         code = run(&c, "GET", "/v1/steering/measurements", NULL, &out);
     }
     if (out)

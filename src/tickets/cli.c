@@ -6,6 +6,7 @@
 #include "tickets/tickets.h"
 #include "core/buf.h"
 #include "core/opt.h"
+#include "core/suggest.h"
 #include "http/client.h"
 
 #include <stddef.h>
@@ -337,7 +338,10 @@ static int report(const struct opts *o)
     for (int i = 0; names[i]; i++)
         ok |= strcmp(o->args[1], names[i]) == 0;
     if (!ok) {
-        fprintf(stderr, "oncue tickets report: %s: mttr, sla, incidents or churn\n", o->args[1]);
+        char hint[160];
+        fprintf(stderr,
+                "oncue tickets report: unknown report '%s'%s (mttr, sla, incidents or churn)\n",
+                o->args[1], OC_SUGGEST_TABLE(o->args[1], names, hint));
         return 2;
     }
     struct oc_buf path, b;
@@ -377,19 +381,31 @@ int tickets_cli_main(int argc, char **argv)
     for (int i = 0; cmd && cmds[i]; i++)
         if (strcmp(cmd, cmds[i]) == 0)
             k = i;
-    if (k < 0 || (k == 1 || k == 5 || k == 6) != (nargs == 2)) {
-        fprintf(stderr, "oncue tickets: %s (see oncue tickets --help)\n",
-                k < 0    ? "list, show ID, clusters, route, routing or report NAME?"
-                : k == 1 ? "show needs a ticket's id"
-                : k == 5 ? "report needs its name: mttr, sla, incidents or churn"
-                : k == 6 ? "feedback trends or feedback priorities"
-                         : "one command, no other argument");
+    int takes = k == 1 || k == 5 || k == 6; /* one word after the command */
+    if (k < 0 || takes != (nargs == 2)) {
+        char hint[160];
+        if (cmd && k < 0)
+            fprintf(stderr, "oncue tickets: unknown command '%s'%s", cmd,
+                    OC_SUGGEST_TABLE(cmd, cmds, hint));
+        else if (k >= 0 && !takes)
+            fprintf(stderr, "oncue tickets %s: unexpected argument '%s'", cmd, o.args[1]);
+        else
+            fprintf(stderr, "oncue tickets%s%s: %s", cmd ? " " : "", cmd ? cmd : "",
+                    k < 0 ? "name a command: list, show ID, clusters, route, routing, report NAME "
+                            "or feedback trends|priorities"
+                    : k == 1 ? "needs a ticket's id"
+                    : k == 5 ? "needs a report's name: mttr, sla, incidents or churn"
+                             : "needs trends or priorities");
+        fprintf(stderr, " (see oncue tickets --help)\n");
         return 2;
     }
     if (k == 5)
         return report(&o);
     if (k == 6 && strcmp(o.args[1], "trends") != 0 && strcmp(o.args[1], "priorities") != 0) {
-        fprintf(stderr, "oncue tickets feedback: %s: trends or priorities\n", o.args[1]);
+        static const char *const views[] = {"trends", "priorities", NULL};
+        char hint[160];
+        fprintf(stderr, "oncue tickets feedback: unknown view '%s'%s (trends or priorities)\n",
+                o.args[1], OC_SUGGEST_TABLE(o.args[1], views, hint));
         return 2;
     }
     struct oc_buf path;

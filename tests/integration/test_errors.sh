@@ -33,6 +33,74 @@ t_contains "sim: neither a scenario nor a file" \
 out=$("$ONCUE_BIN" qwerty 2>&1)
 t_check "nothing close: no suggestion" "oncue: unknown command 'qwerty'" "$(head -1 <<<"$out")"
 
+# Every usage error says what was wrong (first line, exit 2) and names the closest word.
+usage_error() { # NAME EXPECTED-FIRST-LINE ARGS...
+    local name=$1 want=$2 out rc
+    shift 2
+    out=$("$ONCUE_BIN" "$@" 2>&1 </dev/null)
+    rc=$?
+    t_check "$name: exit 2" 2 "$rc"
+    t_check "$name: says why" "$want" "$(head -1 <<<"$out")"
+}
+usage_error "steer set" \
+    "oncue steer: unknown command 'set'; did you mean policy set? (see oncue steer --help)" steer set
+usage_error "steer polcy show" \
+    "oncue steer: unknown command 'polcy'; did you mean policy? (see oncue steer --help)" \
+    steer polcy show
+usage_error "steer, bare" \
+    "oncue steer: name a command: policy, manifest or measurements (see oncue steer --help)" steer
+usage_error "steer policy sho" \
+    "oncue steer policy: unknown action 'sho'; did you mean show? (see oncue steer --help)" \
+    steer policy sho
+usage_error "steer policy set, no file" \
+    "oncue steer policy set: needs FILE.json (see oncue steer --help)" steer policy set
+usage_error "runbook, bare" "oncue runbook: name an action" runbook
+usage_error "runbook lst" "oncue runbook: unknown action 'lst'; did you mean list?" runbook lst
+usage_error "report, bare" "oncue report: name a report: automation" report
+usage_error "report automaton" "oncue report: unknown report 'automaton'; did you mean automation?" \
+    report automaton
+usage_error "incident acknowledge" \
+    "oncue incident: unknown action 'acknowledge'; did you mean ack?" incident acknowledge INC-1
+usage_error "tickets lst" \
+    "oncue tickets: unknown command 'lst'; did you mean list? (see oncue tickets --help)" tickets lst
+usage_error "tickets show, no id" \
+    "oncue tickets show: needs a ticket's id (see oncue tickets --help)" tickets show
+usage_error "billing, bare" \
+    "oncue billing: name a command: audit verify, show ACCOUNT, storm, royalties or replay PROVIDER ID (see oncue billing --help)" \
+    billing
+usage_error "billing audit verfy" \
+    "oncue billing audit: unknown action 'verfy'; did you mean verify? (see oncue billing --help)" \
+    billing audit verfy
+usage_error "billing royalties exprt" \
+    "oncue billing royalties: unknown action 'exprt'; did you mean export? (see oncue billing --help)" \
+    billing royalties exprt 2026-03-02
+usage_error "subscription lst" \
+    "oncue subscription: unknown command 'lst'; did you mean list? (see oncue subscription --help)" \
+    subscription lst
+usage_error "subscription add, no url" \
+    "oncue subscription add: needs NAME URL (see oncue subscription --help)" subscription add hook
+usage_error "promql chek" \
+    "oncue promql: unknown command 'chek'; did you mean check? (usage: oncue promql check EXPR...)" \
+    promql chek 'up'
+usage_error "mitigate shfit-cdn" \
+    "oncue mitigate: unknown kind 'shfit-cdn'; did you mean shift-cdn? (see oncue mitigate --help)" \
+    mitigate shfit-cdn
+usage_error "docs confg" \
+    "oncue docs: unknown page 'confg'; did you mean config? (config, api, cli, billing, events, man, bash or zsh)" \
+    docs confg
+usage_error "an option before the action" \
+    "oncue incident: name an action before the options ('--json' came first)" incident --json
+usage_error "serve: a word that is no option" \
+    "oncue serve: unexpected argument 'zzbad' (it takes options only; see oncue serve --help)" \
+    serve zzbad
+usage_error "alerts, bare" \
+    "oncue alerts: name a command: list, rules, audit, check or openslo (see oncue alerts --help)" \
+    alerts
+usage_error "runbook show: not an id" \
+    "oncue runbook show: 'INC-x' is not an incident id (INC-n) (see oncue runbook show --help)" \
+    runbook show INC-x
+usage_error "version takes nothing" "oncue version: unexpected argument 'x' (it takes none)" version x
+
 ING=$(new_token "$D" ingest it-ing)
 VIEW=$(new_token "$D" viewer it-view)
 start_server "$D" || exit 1

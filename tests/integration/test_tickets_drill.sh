@@ -23,6 +23,12 @@ J=$(drill drm-outage --tickets 200 --json)
 t_check "drm-outage with a storm passes" "true" "$(jq -r .pass <<<"$J")"
 t_check "154 of the fault's 155 tickets linked" "0.99355 0" "$(jq -r '.tickets | "\(.linked_share * 100000 | round / 100000) \(.false_links)"' <<<"$J")"
 t_check "... 2 s after the scrape rule's incident was declared" "2" "$(jq -r .tickets.link_delay_s <<<"$J")"
+# that incident has no slice: its runbook, noted in the review, names the service instead
+R=$(cat "$OUT/drm-outage-seed1-INC-1.md")
+t_contains "the runbook's confirm step names the service" \
+    "1. confirm: Open INC-1: is drm_license_requests_total above its band in service drm-license; which error codes dominate?" "$R"
+t_contains "... and so do its dashboards" \
+    "manifest validity dashboards for service drm-license. The owning service's board: the DRM license board" "$R"
 
 # the readable scorecard, and no storm without --tickets
 T=$(drill emea-cdn --tickets 200)

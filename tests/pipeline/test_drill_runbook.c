@@ -177,6 +177,35 @@ static void test_vars_from_incident(void)
     json_decref(paths);
 }
 
+/* An incident opened by a service's own signal (a scrape rule, as in the drm-outage drill)
+ * has no slice: the runbook names the service instead of an empty slice. */
+static void test_vars_without_slice(void)
+{
+    json_t *inc = json_pack("{s:s, s:s, s:s, s:{}, s:s}", "incident_id", "INC-1", "title",
+                            "drm_license_requests_total on drm-license", "severity", "SEV2",
+                            "slice", "service", "drm-license");
+    json_t *vars = drill_runbook_vars(inc, NULL, NULL);
+    struct drill_runbook rb;
+    struct oc_buf b;
+    T_EQ_STR(json_string_value(json_object_get(vars, "slice")), "service drm-license");
+    oc_buf_init(&b, 1 << 16);
+    T_EQ_INT(drill_runbook_for_metric("drm_license_requests_total", &rb), 0);
+    drill_runbook_render(&rb, vars, &b);
+    T_CONTAINS(b.data, "1. confirm: Open INC-1: is drm_license_requests_total above its band in "
+                       "service drm-license; which error codes dominate?");
+    T_CONTAINS(b.data, "2. scope: Group by drm, player_version, device and cdn in service "
+                       "drm-license; one DRM");
+    T_CONTAINS(b.data, "manifest validity dashboards for service drm-license. The owning");
+    drill_runbook_free(&rb);
+    oc_buf_free(&b);
+    json_decref(vars);
+    json_object_del(inc, "service"); /* nor a service: all traffic */
+    vars = drill_runbook_vars(inc, NULL, NULL);
+    T_EQ_STR(json_string_value(json_object_get(vars, "slice")), "all traffic");
+    json_decref(vars);
+    json_decref(inc);
+}
+
 static void test_parse_errors(void)
 {
     struct drill_runbook rb;
@@ -278,6 +307,7 @@ static const struct t_case cases[] = {
     T_CASE(test_for_metric),
     T_CASE(test_fill_and_choose),
     T_CASE(test_vars_from_incident),
+    T_CASE(test_vars_without_slice),
     T_CASE(test_parse_errors),
     T_CASE(test_command_request),
     T_CASE(test_lint),

@@ -46,6 +46,12 @@ static void test_topic_filters(void)
     T_EQ_INT(automation_topics_check("", why, sizeof why), OC_EINVAL);
     T_EQ_STR(why, "topics: at least one topic (\"*\" for every one)");
     T_EQ_INT(automation_topics_check(" , ,", why, sizeof why), OC_EINVAL);
+    /* every bus event of core/events.c may be named (a "*" subscription got them already);
+     * the types only webhooks carry may not */
+    T_EQ_INT(automation_topics_check("scrape.failed,scrape.*,incident.held", why, sizeof why), 0);
+    T_EQ_INT(automation_topics_check("rollback.requested", why, sizeof why), OC_EINVAL);
+    T_EQ_STR(why, "topics: unknown topic rollback.requested");
+    T_EQ_INT(automation_topics_check("maintenance.*", why, sizeof why), OC_EINVAL);
 }
 
 /* A whsk_ key from a fixed seed, and its whpk_ public key. */

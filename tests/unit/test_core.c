@@ -494,8 +494,8 @@ static void test_time_param(void)
     T_EQ_INT(oc_duration_parse("99999999999999999999", &d), OC_EINVAL);
 }
 
-/* "did you mean": the closest candidate within reach, typos and transpositions, a prefix,
- * nothing for a word far from all. */
+/* "did you mean": the closest candidate within reach, typos and transpositions, a prefix
+ * either way, nothing for a word far from all. */
 static void test_suggest(void)
 {
     static const char *const cmds[] = {"serve", "sim", "drill", "token", "incident", "alerts"};
@@ -518,6 +518,13 @@ static void test_suggest(void)
     oc_suggest_add(&sg, "--seed");
     oc_suggest_add(&sg, "--viewers");
     T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "; did you mean --viewers?");
+    oc_suggest_init(&sg, "acknowledge", 11); /* the typed word starts with a candidate */
+    oc_suggest_add(&sg, "list");
+    oc_suggest_add(&sg, "ack");
+    T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "; did you mean ack?");
+    oc_suggest_init(&sg, "acknowledge", 11); /* but not a candidate under 3 characters */
+    oc_suggest_add(&sg, "ac");
+    T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "");
     oc_suggest_init(&sg, "--zzz", 5);
     oc_suggest_add(&sg, "--viewers");
     T_EQ_STR(oc_suggest_hint(&sg, hint, sizeof hint), "");

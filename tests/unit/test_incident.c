@@ -874,6 +874,69 @@ static void test_outbox_kinds(void)
     fx_close(&f);
 }
 
+/* An incident routed to a catalog service: Slack shows its owner and on-call and offers the
+ * service's runbook; PagerDuty places it with source, component and group. */
+static void test_outbox_service_routed(void)
+{
+    struct fx f;
+    struct receiver r;
+    char url[96];
+    void *cat = NULL;
+    fx_public_url = "https://oncue.example/";
+    fx_open(&f);
+    fx_public_url = "";
+    memset(&r, 0, sizeof(r));
+    receiver_start(&r);
+    T_EQ_INT(catalog_module.init(&f.app, &cat), 0); /* the example catalog */
+    struct incident_outbox *ob = incident_outbox(f.m);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/slack", r.port);
+    T_EQ_INT(incident_outbox_add_endpoint(ob, "s", "slack", url, NULL, NULL), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pd", r.port);
+    T_EQ_INT(incident_outbox_add_endpoint(ob, "p", "pagerduty", url, "R0UTINGKEY", NULL), 0);
+    fake.affected_share = 0.2;
+    fire(&f, "reb/primary", "{\"cdn\": \"primary\"}", "page", 0.08);
+    json_t *a = get(&f, 1);
+    T_EQ_STR(str(a, "service"), "cdn-primary");
+    T_EQ_STR(str(a, "team"), "cdn-ops");
+    json_decref(a);
+    /* Slack hears the page and the opening; PagerDuty the trigger */
+    T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 3);
+    T_EQ_INT(r.requests, 3);
+    T_EQ_INT(strncmp(r.bodies[0], "slack ", 6), 0);
+    json_t *j = body_json(r.bodies[0]);
+    /* the week of 2025-11-24 is six before the rotation's start: amara, bjorn, chen, dara */
+    T_EQ_STR(at_str(j, "blocks.1.text.text"), "Paged chen of cdn-ops.");
+    json_decref(j);
+    T_EQ_INT(strncmp(r.bodies[1], "slack ", 6), 0);
+    j = body_json(r.bodies[1]);
+    T_EQ_STR(at_str(j, "text"),
+             "[oncue] INC-1 opened SEV2: rebuffering_share in cdn=primary team cdn-ops");
+    T_EQ_STR(at_str(j, "blocks.1.fields.0.text"), "*Severity*\nSEV2");
+    T_EQ_STR(at_str(j, "blocks.1.fields.1.text"), "*State*\ntriggered");
+    T_EQ_STR(at_str(j, "blocks.1.fields.2.text"), "*Owner*\ncdn-ops");
+    T_EQ_STR(at_str(j, "blocks.1.fields.3.text"), "*Service*\ncdn-primary");
+    T_EQ_STR(at_str(j, "blocks.1.fields.4.text"), "*On call*\nchen");
+    T_EQ_STR(at_str(j, "blocks.1.fields.5.text"), "*Slice*\ncdn=primary");
+    T_EQ_STR(at_str(j, "blocks.2.elements.0.url"), "https://oncue.example/#/incidents/INC-1");
+    T_EQ_STR(at_str(j, "blocks.2.elements.1.text.text"), "Runbook");
+    T_EQ_STR(at_str(j, "blocks.2.elements.1.url"), "https://runbooks.example.com/cdn-primary");
+    T_EQ_STR(at_str(j, "blocks.2.elements.2.text.text"), "Status page");
+    json_decref(j);
+
+    T_EQ_INT(strncmp(r.bodies[2], "pd ", 3), 0);
+    j = body_json(r.bodies[2]);
+    T_EQ_STR(at_str(j, "payload.source"), "cdn-primary");
+    T_EQ_STR(at_str(j, "payload.component"), "cdn-primary");
+    T_EQ_STR(at_str(j, "payload.group"), "cdn-ops");
+    T_EQ_STR(at_str(j, "payload.class"), "rebuffering_share");
+    T_EQ_STR(at_str(j, "links.1.text"), "Runbook");
+    T_EQ_STR(at_str(j, "links.1.href"), "https://runbooks.example.com/cdn-primary");
+    json_decref(j);
+    receiver_stop(&r);
+    catalog_module.stop(&f.app, cat);
+    fx_close(&f);
+}
+
 static void test_outbox_410_and_retry_after(void)
 {
     struct fx f;
@@ -1341,6 +1404,7 @@ static const struct t_case cases[] = {
     T_CASE(test_outbox_retry_schedule),
     T_CASE(test_outbox_refuses_loopback),
     T_CASE(test_outbox_kinds),
+    T_CASE(test_outbox_service_routed),
     T_CASE(test_outbox_410_and_retry_after),
     T_CASE(test_status_json_shape),
     T_CASE(test_review_markdown),

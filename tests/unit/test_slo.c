@@ -260,6 +260,111 @@ static void test_openslo_v1_object_list(void)
     slo_set_destroy(s);
 }
 
+/* Loads tests/unit/openslo/FILE (under $ONCUE_SRC, else the working directory) into *out;
+ * returns slo_set_load's answer with its message in err. */
+static int load_example(const char *file, struct slo_set **out, char *err, size_t n)
+{
+    char path[512];
+    const char *src = getenv("ONCUE_SRC");
+    snprintf(path, sizeof path, "%s/tests/unit/openslo/%s", src ? src : ".", file);
+    *out = NULL;
+    err[0] = 0;
+    return slo_set_load(path, out, err, n);
+}
+
+/* The OpenSLO v1 specification's examples, one file each (tests/unit/openslo/): each loads,
+ * or is refused with the message naming the field oncue does not support. */
+static void test_openslo_spec_examples(void)
+{
+    static const struct {
+        const char *file, *err; /* err: "" when it loads; else the message after the path */
+        int nslos;              /* SLOs it holds when it loads */
+    } cases[] = {
+        {"service.yaml", "", 0},
+        {"alertcondition.yaml", "", 0}, /* no op, as in the specification: above */
+        {"datasource.yaml",
+         "datasource.yaml:8: DataSource.spec.type: unsupported: 'CloudWatch' "
+         "(oncue reads its own QoE metrics: type oncue)",
+         -1},
+        {"slo-inline-ratio.yaml",
+         "slo-inline-ratio.yaml:17: ratioMetric.good: unsupported (oncue's ratio metrics are "
+         "precomputed: use raw with rawType failure)",
+         -1},
+        {"sli-ratio.yaml",
+         "sli-ratio.yaml:12: ratioMetric.good: unsupported (oncue's ratio "
+         "metrics are precomputed: use raw with rawType failure)",
+         -1},
+        {"sli-threshold-ref.yaml",
+         "sli-threshold-ref.yaml:7: DataSource.spec.type: unsupported: "
+         "'Redshift' (oncue reads its own QoE metrics: type oncue)",
+         -1},
+        {"sli-threshold-type.yaml",
+         "sli-threshold-type.yaml:9: metricSource.type: unsupported: 'Redshift' (oncue reads its "
+         "own QoE metrics: type oncue, spec: {metric, filter})",
+         -1},
+        {"alertpolicy-ref.yaml",
+         "alertpolicy-ref.yaml:14: notificationTargets: unsupported (oncue pages the on-call of "
+         "the team that owns the slice, from the service catalog, and notifies the endpoints of "
+         "incident.webhooks_file)",
+         -1},
+        {"alertpolicy-inline.yaml",
+         "alertpolicy-inline.yaml:25: notificationTargets: unsupported (oncue pages the on-call "
+         "of the team that owns the slice, from the service catalog, and notifies the endpoints "
+         "of incident.webhooks_file)",
+         -1},
+        {"alertnotificationtarget.yaml",
+         "alertnotificationtarget.yaml:3: kind: unsupported: AlertNotificationTarget (oncue reads "
+         "SLO, SLI, DataSource, Service, AlertPolicy and AlertCondition)",
+         -1},
+        {"slo-oncue-ratio.yaml", "", 1},
+        {"slo-oncue-threshold.yaml", "", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct slo_set *s = NULL;
+        char err[512];
+        int rc = load_example(cases[i].file, &s, err, sizeof err);
+        const char *msg = strstr(err, "/openslo/");
+        msg = msg ? msg + strlen("/openslo/") : err;
+        T_EQ_STR(msg, cases[i].err);
+        T_EQ_INT(rc, cases[i].err[0] ? OC_EINVAL : 0);
+        T_EQ_INT(s ? s->n : -1, cases[i].err[0] ? -1 : cases[i].nslos);
+        slo_set_destroy(s);
+    }
+    /* what the two documents measuring oncue's own metrics load into */
+    struct slo_set *s = NULL;
+    char err[512];
+    T_EQ_INT(load_example("slo-oncue-ratio.yaml", &s, err, sizeof err), 0);
+    const struct slo *x = s ? slo_find(s, "emea-starts") : NULL;
+    T_TRUE(x != NULL);
+    if (x) {
+        T_EQ_STR(x->service, "playback");
+        T_EQ_INT(x->metric, QOE_VSF_RATE);
+        T_EQ_INT(x->nfilters, 1);
+        T_EQ_STR(x->filters[0].value, "EMEA");
+        T_EQ_INT(x->how, SLO_OCCURRENCES);
+        T_EQ_INT((int)x->window_s, 28 * 86400);
+        T_EQ_INT(x->nalerts, 1);
+        T_EQ_STR(x->alerts[0].name, "starts-page");
+        T_EQ_INT(x->alerts[0].level, 0); /* page */
+        T_EQ_DBL(x->alerts[0].conds[0].threshold, 14.4, 1e-12);
+        T_EQ_INT((int)x->alerts[0].conds[0].lookback_s, 3600);
+        T_EQ_INT((int)x->alerts[0].conds[0].short_s, 300);
+        T_EQ_INT((int)x->alerts[0].conds[0].alert_after_s, 120);
+    }
+    slo_set_destroy(s);
+    T_EQ_INT(load_example("slo-oncue-threshold.yaml", &s, err, sizeof err), 0);
+    x = s ? slo_find(s, "startup-p95") : NULL;
+    T_TRUE(x != NULL);
+    if (x) {
+        T_EQ_INT(x->metric, QOE_STARTUP_P95);
+        T_EQ_INT(x->how, SLO_TIMESLICES);
+        T_EQ_DBL(x->target, 0.99, 1e-12);
+        T_EQ_INT((int)x->window_s, 7 * 86400);
+        T_TRUE(slo_good(x, 2999) && !slo_good(x, 3000)); /* lt: the value itself is bad */
+    }
+    slo_set_destroy(s);
+}
+
 /* Shapes of the OpenSLO specification oncue cannot measure: refused, naming the field. */
 static void test_openslo_v1_unsupported(void)
 {
@@ -348,6 +453,7 @@ static const struct t_case cases[] = {
     T_CASE(test_openslo_v1_same_slos),
     T_CASE(test_openslo_v1_refs),
     T_CASE(test_openslo_v1_unsupported),
+    T_CASE(test_openslo_spec_examples),
     T_CASE(test_durations),
     T_CASE(test_openslo_v1_object_list),
     {0},
