@@ -160,6 +160,14 @@ void search_index_destroy(struct search_index *x);
 int search_index_put(struct search_index *x, const struct search_title *t);
 /* Removes the title id: 0, or OC_ENOTFOUND. */
 int search_index_delete(struct search_index *x, const char *id);
+/* Sets the plays counted for the titles ids[0..n) (plays[i] < 0: none, the title's own
+ * popularity rules again; unknown ids are skipped) and makes the ranking's bounds exact where
+ * one fell. A title keeps its plays when it is replaced. Returns the titles changed. */
+size_t search_index_set_plays(struct search_index *x, const char *const *ids, const double *plays,
+                              size_t n);
+/* Whether title id's popularity comes from plays (1), from its field (0), or it is unknown
+ * (-1). */
+int search_index_played(const struct search_index *x, const char *id);
 /* Drops the slots of replaced and deleted titles and renumbers the live documents in static
  * order (popularity, then year, both descending; then the previous order), rewriting every
  * posting list, so that the best documents come first in every list and ranking blocks are
