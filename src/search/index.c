@@ -581,15 +581,16 @@ size_t search_index_set_plays(struct search_index *x, const char *const *ids, co
         uint16_t p = plays[i] < 0 ? 0 : lp == 65535 ? 65535 : (uint16_t)(lp + 1);
         if (p == sd->plays)
             continue;
-        uint16_t before = x->feat[d].lpop;
+        uint16_t before = x->feat[d].lpop, bound = x->blocks[d >> SBLOCK_SHIFT].lpop;
         sd->plays = p;
         search_doc_meta(x, d); /* raises the block's and the index's bounds */
         changed++;
+        if (x->feat[d].lpop > bound + x->max_lpop / 32)
+            x->loosened++; /* out of static order by far: its block's bound is loose now */
         if (x->feat[d].lpop < before && x->blocks[d >> SBLOCK_SHIFT].lpop == before) {
             block_rebound(x, d >> SBLOCK_SHIFT);
             lowered++;
         }
-        x->moved++; /* the static order may be broken: a compaction puts it right */
     }
     if (lowered) { /* the largest may have fallen too */
         size_t nbl = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
@@ -660,7 +661,7 @@ size_t search_index_compact(struct search_index *x)
         if (x->docs[d].blob)
             order[n++] = d;
     size_t dropped = x->ndocs - n;
-    if (!dropped && x->ordered >= x->ndocs && !x->moved) {
+    if (!dropped && x->ordered >= x->ndocs && !x->loosened) {
         free(order);
         return 0;
     }
@@ -692,7 +693,7 @@ size_t search_index_compact(struct search_index *x)
     }
     search_ptop_rebuild(x);
     x->ordered = n;
-    x->moved = 0;
+    x->loosened = 0;
     free(map);
     free(order);
     return dropped;
@@ -700,7 +701,20 @@ size_t search_index_compact(struct search_index *x)
 
 size_t search_index_unordered(const struct search_index *x)
 {
-    return x->ndocs - x->ordered + x->moved;
+    return x->ndocs - x->ordered;
+}
+
+size_t search_index_loosened(const struct search_index *x)
+{
+    return x->loosened;
+}
+
+int search_index_reorder_due(const struct search_index *x)
+{
+    size_t unordered = x->ndocs - x->ordered;
+    size_t blocks = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
+    return (unordered > SEARCH_REORDER_MIN && unordered > x->live / 8) ||
+           (x->loosened > 64 && x->loosened > blocks / 8);
 }
 
 size_t search_index_count(const struct search_index *x)

@@ -399,12 +399,13 @@ static void snapshot(struct search_mod *m)
     pthread_mutex_lock(&m->wmu);
     int64_t gen = m->gen;
     size_t dead = search_index_dead(m->x), unordered = search_index_unordered(m->x);
-    int reorder = unordered > COMPACT_MIN && unordered > search_index_count(m->x) / 8;
+    size_t live = search_index_count(m->x);
+    int reorder = search_index_reorder_due(m->x);
     if ((gen == m->snap_gen && !reorder) || !m->path[0]) {
         pthread_mutex_unlock(&m->wmu);
         return;
     }
-    if ((dead > COMPACT_MIN && dead > search_index_count(m->x) / 4) || reorder) {
+    if ((dead > COMPACT_MIN && dead > live / 4) || reorder) {
         int64_t t0 = oc_mono_ns();
         oc_wrlock(&m->lock);
         search_index_compact(m->x);
@@ -455,8 +456,10 @@ static void plays_timer(struct oc_app *app, void *state)
     int64_t now = oc_clock_now_ms(app->clock);
     if (!c || (m->plays_ms && now - m->plays_ms < m->o.pop_refresh_s * 1000))
         return;
+    int first = !m->plays_ms;
     m->plays_ms = now;
     size_t n = 0;
+    int64_t t0 = oc_mono_ns();
     static _Atomic int64_t warned;
     if (search_plays_fold(m->plays, c, now / 1000, &n) != 0 && oc_log_due(&warned, 3600 * 1000))
         oc_log(OC_LOG_WARN, "search: the stored QoE history could not be read; plays count the"
@@ -473,6 +476,10 @@ static void plays_timer(struct oc_app *app, void *state)
     pthread_mutex_unlock(&m->wmu);
     atomic_store(&m->st.played, known);
     atomic_fetch_add(&m->st.folds, 1);
+    int64_t took = (oc_mono_ns() - t0) / 1000000;
+    if (first || took >= 100) /* the first fold reads the whole window */
+        oc_log(OC_LOG_INFO, "search: plays folded in %lld ms: %zu titles played in the last %lld h",
+               (long long)took, known, (long long)m->o.pop_window_h);
 }
 
 /* /metrics: titles, index bytes, queries, writes. */

@@ -175,6 +175,15 @@ int search_index_played(const struct search_index *x, const char *id);
 size_t search_index_compact(struct search_index *x);
 /* Document slots not yet in static order (added since the last compaction). */
 size_t search_index_unordered(const struct search_index *x);
+/* Titles whose plays lifted their block's popularity bound by more than a 32nd of the largest
+ * since the last compaction (search_index_set_plays): the blocks' bounds are that loose. */
+size_t search_index_loosened(const struct search_index *x);
+#define SEARCH_REORDER_MIN 1000
+/* 1 when the static order is worth redoing (search_index_compact): more than
+ * SEARCH_REORDER_MIN titles and an eighth of the live ones added since the last compaction,
+ * or more than 64 titles whose plays loosened a bound and an eighth of the ranking blocks
+ * (256 slots each): about that share of the blocks has a loose bound. */
+int search_index_reorder_due(const struct search_index *x);
 /* Document slots held by replaced or deleted titles. */
 size_t search_index_dead(const struct search_index *x);
 /* Live titles. */

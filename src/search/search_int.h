@@ -140,9 +140,9 @@ struct search_index {
     uint16_t max_lpop;     /* the largest sfeat.lpop */
     struct sblock *blocks; /* by document >> SBLOCK_SHIFT */
     size_t blocks_cap;
-    uint32_t ordered; /* slots [0, ordered) are in static order (search_index_compact) */
-    uint32_t moved;   /* popularity changes by plays since the last compaction */
-    uint64_t *dead;   /* a bit per document slot: replaced or deleted */
+    uint32_t ordered;  /* slots [0, ordered) are in static order (search_index_compact) */
+    uint32_t loosened; /* plays that lifted a block's bound by far since the last compaction */
+    uint64_t *dead;    /* a bit per document slot: replaced or deleted */
     size_t dead_cap;
     uint32_t *ptop1; /* [256][SPTOP_1] term id + 1, 0 empty (see SPTOP_1) */
     uint32_t *ptop2; /* [65536][SPTOP_2] */

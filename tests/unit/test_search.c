@@ -333,6 +333,7 @@ static void test_plays_popularity(void)
     T_EQ_INT(search_index_set_plays(x, unknown, many, 1), 0);
     T_EQ_INT(search_index_played(x, "m5"), 1);
     T_EQ_INT(search_index_played(x, "nope"), -1);
+    T_EQ_INT(search_index_loosened(x), 1); /* far above the best field of its block */
     T_EQ_STR(ids(x, "q=paris&prefix=false"), "m5 m4");
     /* the most popular title now: everyone else's popularity share fell */
     T_EQ_STR(ids(x, "q=matrix&prefix=false&limit=1"), "m1");
@@ -345,6 +346,9 @@ static void test_plays_popularity(void)
     T_TRUE(res.hits[0].score == s4 && res.hits[1].score == s5);
     T_EQ_STR(ids(fresh, "q=paris&prefix=false"), "m4 m5");
     T_TRUE(res.hits[0].score == s4);
+    search_index_compact(x);
+    T_EQ_INT(search_index_loosened(x), 0);
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m4 m5");
     search_index_destroy(x);
     search_index_destroy(fresh);
 }
