@@ -30,29 +30,28 @@ struct leaf_sum {
 struct scan {
     struct qoe_cube *c;
     int64_t from, to;
-    struct leaf_sum *sum; /* by leaf id */
-    size_t nsum;
+    struct leaf_sum *sum; /* by leaf id: [0, nsum) summed, cap allocated */
+    size_t nsum, cap;
 };
 
-static void add_minute(struct scan *s, const struct qoe_minute *m)
+/* qoe_cube_scan callback: a minute or a stored row (a rollup) of the day. */
+static void add_minute(void *arg, const struct qoe_minute *m)
 {
+    struct scan *s = arg;
     for (uint32_t i = 0; i < m->nrows; i++) {
         uint32_t leaf = m->leaf[i];
-        if (leaf >= s->nsum)
-            continue; /* a leaf the dictionary does not know: no title to report it under */
+        if (leaf >= s->nsum) {
+            size_t cap = s->cap;
+            s->sum = oc_grow(s->sum, &cap, (size_t)leaf + 1, sizeof *s->sum);
+            memset(s->sum + s->cap, 0, (cap - s->cap) * sizeof *s->sum);
+            s->cap = cap;
+            s->nsum = (size_t)leaf + 1;
+        }
         struct leaf_sum *x = &s->sum[leaf];
         x->attempts += m->starts[i];
         x->plays += (int64_t)m->starts[i] - m->fails[i] - m->exits[i];
         x->watch_ms += m->playing_ms[i];
     }
-}
-
-/* qoe_cube_history_scan callback: a stored row (a minute or a rollup) inside the day. */
-static void hist_row(void *arg, const struct qoe_minute *m)
-{
-    struct scan *s = arg;
-    if (m->t >= s->from && m->t < s->to)
-        add_minute(s, m);
 }
 
 /* One reported (title, region) pair. */
@@ -88,38 +87,6 @@ int billing_day_parse(const char *s, int64_t *day_s)
     return 0;
 }
 
-/* Sums the day's minutes per leaf into s: the stored rows before the first minute in memory
- * (under the store's lock, taken first: the cube's lock order), then the minutes in memory
- * that no stored row covers. */
-static int scan_day(struct scan *s)
-{
-    int64_t lo, hi, cover = INT64_MIN;
-    int hist = qoe_cube_history_begin(s->c), rc = 0;
-    qoe_cube_read_begin(s->c);
-    qoe_cube_window(s->c, &lo, &hi);
-    s->nsum = qoe_cube_nleaves(s->c);
-    s->sum = oc_calloc(s->nsum + 1, sizeof *s->sum);
-    if (hist)
-        cover = qoe_cube_history_cover(s->c, lo);
-    int64_t t0 = s->from > lo ? s->from : lo, t1 = s->to < hi ? s->to : hi;
-    if (cover > t0)
-        t0 = cover;
-    t0 += (60 - t0 % 60) % 60;
-    for (int64_t t = t0; t < t1; t += 60) {
-        const struct qoe_minute *m = qoe_cube_minute(s->c, t);
-        if (m)
-            add_minute(s, m);
-    }
-    qoe_cube_read_end(s->c);
-    if (hist) {
-        int64_t h1 = lo < s->to ? lo : s->to;
-        if (s->from < h1)
-            rc = qoe_cube_history_scan(s->c, s->from, h1, hist_row, s);
-        qoe_cube_history_end(s->c);
-    }
-    return rc;
-}
-
 int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out, char *err, size_t errlen)
 {
     struct qoe_cube_stats cs;
@@ -138,7 +105,7 @@ int billing_royalty_day(struct qoe_cube *c, int64_t day_s, json_t **out, char *e
                  day, (long long)cs.closed_upto_s, (long long)s.to);
         return OC_ECONFLICT;
     }
-    if (scan_day(&s) != 0) {
+    if (qoe_cube_scan(c, s.from, s.to, add_minute, &s) != 0) {
         free(s.sum);
         snprintf(err, errlen, "day: reading the stored QoE history failed");
         return OC_EDB;

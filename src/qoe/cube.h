@@ -235,6 +235,14 @@ int64_t qoe_cube_history_cover(struct qoe_cube *c, int64_t t);
  * row is valid during the call only; damaged rows are skipped). 0, or OC_EDB. */
 int qoe_cube_history_scan(struct qoe_cube *c, int64_t from, int64_t to,
                           void (*fn)(void *arg, const struct qoe_minute *row), void *arg);
+/* Calls fn(arg, m) for every span of [from, to) the cube holds, each once: the stored rows
+ * (minutes or rollups) before the first minute in memory that no stored row covers, then the
+ * closed minutes in memory from there on (never both for one span). Takes the locks in their
+ * order itself: the store's (history_begin) around it all, the cube's read lock around the
+ * minutes in memory, so fn must take neither. A row is valid during its call only. 0, or
+ * OC_EDB (stored history unreadable; the minutes in memory were still read). */
+int qoe_cube_scan(struct qoe_cube *c, int64_t from, int64_t to,
+                  void (*fn)(void *arg, const struct qoe_minute *m), void *arg);
 
 /* Reading closed minutes (the qoe capability). Between read_begin and read_end minutes are
  * neither added nor evicted; several readers may hold it at once. */

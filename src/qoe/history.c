@@ -90,3 +90,46 @@ int qoe_cube_history_scan(struct qoe_cube *c, int64_t from, int64_t to,
         oc_log(OC_LOG_ERROR, "qoe: reading stored history failed: %s", store_errmsg(c->store));
     return rc;
 }
+
+/* Passes on the stored rows of a scan that start inside it (a rollup may start before). */
+struct scan_clip {
+    int64_t from, to;
+    void (*fn)(void *arg, const struct qoe_minute *m);
+    void *arg;
+};
+
+static void clip_row(void *arg, const struct qoe_minute *m)
+{
+    const struct scan_clip *k = arg;
+    if (m->t >= k->from && m->t < k->to)
+        k->fn(k->arg, m);
+}
+
+int qoe_cube_scan(struct qoe_cube *c, int64_t from, int64_t to,
+                  void (*fn)(void *arg, const struct qoe_minute *m), void *arg)
+{
+    int64_t lo, hi, cover = INT64_MIN;
+    int hist = qoe_cube_history_begin(c), rc = 0;
+    qoe_cube_read_begin(c);
+    qoe_cube_window(c, &lo, &hi);
+    if (hist)
+        cover = qoe_cube_history_cover(c, lo);
+    int64_t t0 = from > lo ? from : lo, t1 = to < hi ? to : hi;
+    if (cover > t0)
+        t0 = cover;
+    t0 += (60 - t0 % 60) % 60;
+    for (int64_t t = t0; t < t1; t += 60) {
+        const struct qoe_minute *m = qoe_cube_minute(c, t);
+        if (m)
+            fn(arg, m);
+    }
+    qoe_cube_read_end(c);
+    if (hist) {
+        struct scan_clip k = {from, to, fn, arg};
+        int64_t h1 = lo < to ? lo : to;
+        if (from < h1)
+            rc = qoe_cube_history_scan(c, from, h1, clip_row, &k);
+        qoe_cube_history_end(c);
+    }
+    return rc;
+}

@@ -28,6 +28,7 @@ static const char *const kind_names[] = {"exact", "prefix", "typo1"};
 struct args {
     long titles, queries, fts_queries, seed, vocab, fts, slow_ms;
     const char *corpus, *dir, *emit;
+    long played; /* titles given plays after the static order, out of it */
 };
 
 /* One query and the title it means. */
@@ -222,6 +223,35 @@ static void run_oncue(const struct args *a, const struct bench_corpus *c, const 
         uint32_t d = search_doc_find(x, c->t[i].id);
         if (d != UINT32_MAX)
             map[d] = i;
+    }
+    if (a->played > 0) { /* plays shuffled over random titles: the static order broken */
+        size_t n = (size_t)a->played < c->n ? (size_t)a->played : c->n;
+        const char **ids = oc_malloc((n + 1) * sizeof *ids);
+        double *plays = oc_malloc((n + 1) * sizeof *plays);
+        uint64_t s = (uint64_t)a->seed * 2654435761u + 1;
+        for (size_t i = 0; i < n; i++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            ids[i] = c->t[(s >> 33) % c->n].id;
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            plays[i] = c->t[(s >> 33) % c->n].pop; /* another title's popularity */
+        }
+        t0 = now_ms();
+        size_t changed = search_index_set_plays(x, ids, plays, n);
+        printf("plays set on %zu titles (%zu changed) in %.1f ms, %zu of them far above their"
+               " block's bound\n",
+               n, changed, now_ms() - t0, search_index_loosened(x));
+        free(ids);
+        free(plays);
+        if (search_index_reorder_due(x)) { /* as the server's next snapshot would */
+            t0 = now_ms();
+            search_index_compact(x);
+            printf("the static order redone, as a snapshot would: %.2f s\n", (now_ms() - t0) / 1e3);
+            for (size_t i = 0; i < c->n; i++) {
+                uint32_t d = search_doc_find(x, c->t[i].id);
+                if (d != UINT32_MAX)
+                    map[d] = i;
+            }
+        }
     }
     e->mb = (double)(rss_kb() - r0) / 1024;
     snprintf(path, sizeof path, "%s/search.idx", a->dir);
@@ -550,6 +580,10 @@ static const struct oc_opt opts[] = {
      NULL},
     {"--emit", OC_OPT_STR, F(emit), "FILE",
      "write the corpus as NDJSON titles (a POST /v1/titles body) to FILE and stop", 0, 0, NULL},
+    {"--played", OC_OPT_LONG, F(played), "N",
+     "after the static order, give N random titles plays (another random title's popularity),"
+     " as the QoE cube's plays do between compactions (default 0)",
+     0, 20000000, NULL},
     {"--dir", OC_OPT_STR, F(dir), "DIR",
      "where the snapshot and the FTS5 database go (default a new /tmp directory)", 0, 0, NULL},
     {0},
@@ -581,7 +615,7 @@ static void remove_work(const char *dir)
 
 int search_bench_main(int argc, char **argv)
 {
-    struct args a = {1000000, 1000, 200, 21, 100000, 1, 0, NULL, NULL, NULL};
+    struct args a = {1000000, 1000, 200, 21, 100000, 1, 0, NULL, NULL, NULL, 0};
     struct bench_corpus c;
     const char *own = NULL; /* the directory the bench made, removed at the end */
     struct engine e[3] = {{.name = "oncue"}, {.name = "fts5-word"}, {.name = "fts5-trigram"}};

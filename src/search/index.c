@@ -375,6 +375,13 @@ static void ids_remove(struct search_index *x, uint32_t d)
 
 /* ---- documents ---- */
 
+/* log1p(popularity) scaled to sfeat.lpop. */
+static uint16_t lpop_of(double pop)
+{
+    double lp = log1p(pop) * SFEAT_LPOP_SCALE;
+    return lp > 65535 ? 65535 : (uint16_t)lround(lp);
+}
+
 void search_doc_meta(struct search_index *x, uint32_t d)
 {
     size_t b = d >> SBLOCK_SHIFT, words = (size_t)(d >> 6) + 1, old = x->dead_cap;
@@ -396,14 +403,13 @@ void search_doc_meta(struct search_index *x, uint32_t d)
         return;
     }
     x->dead[d >> 6] &= ~(1ULL << (d & 63));
-    double lp = log1p(sd->pop) * SFEAT_LPOP_SCALE;
     struct sfacet *fc = &x->facet[d];
     memset(fc, 0, sizeof *fc);
     for (int i = 0; i < sd->ngenre && i < SFACET_GENRES; i++)
         fc->genre[i] = (uint16_t)(sdoc_tags(sd)[i] + 1);
     fc->lk = (uint16_t)(sd->lang << 3 | (sd->ngenre > SFACET_GENRES ? 4 : 0) | sd->kind);
     struct sfeat *f = &x->feat[d];
-    f->lpop = lp > 65535 ? 65535 : (uint16_t)lround(lp);
+    f->lpop = sd->plays ? (uint16_t)(sd->plays - 1) : lpop_of(sd->pop);
     f->year = sd->year;
     f->ntitle = (uint16_t)(sd->ntok - sd->lead);
     if (f->lpop > x->max_lpop)
@@ -519,6 +525,8 @@ int search_index_put(struct search_index *x, const struct search_title *t)
         return OC_ETOOBIG;
     if ((ntag = doc_tags(x, t, tag, &sd)) < 0)
         return OC_ETOOBIG;
+    uint32_t old = search_doc_find(x, t->id);
+    sd.plays = old != UINT32_MAX ? x->docs[old].plays : 0; /* a replaced title keeps them */
     replaced = search_index_delete(x, t->id) == 0;
     uint32_t d = x->ndocs++;
     add_text(x, t->title, SF_TITLE, &np, toks, &ntok);
@@ -546,6 +554,57 @@ int search_index_put(struct search_index *x, const struct search_title *t)
     search_ids_add(x, d);
     search_doc_meta(x, d);
     return replaced;
+}
+
+/* Sets block b's best popularity to its live documents' largest (a dead slot keeps the
+ * popularity it had, plays included, and would hold the bound up). */
+static void block_rebound(struct search_index *x, size_t b)
+{
+    uint32_t lo = (uint32_t)(b << SBLOCK_SHIFT), hi = lo + (1u << SBLOCK_SHIFT);
+    uint16_t best = 0;
+    for (uint32_t d = lo; d < hi && d < x->ndocs; d++)
+        if (!search_doc_dead(x, d) && x->feat[d].lpop > best)
+            best = x->feat[d].lpop;
+    x->blocks[b].lpop = best;
+}
+
+size_t search_index_set_plays(struct search_index *x, const char *const *ids, const double *plays,
+                              size_t n)
+{
+    size_t changed = 0, lowered = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t d = search_doc_find(x, ids[i]);
+        if (d == UINT32_MAX)
+            continue;
+        struct sdoc *sd = &x->docs[d];
+        uint16_t lp = plays[i] < 0 ? 0 : lpop_of(plays[i]);
+        uint16_t p = plays[i] < 0 ? 0 : lp == 65535 ? 65535 : (uint16_t)(lp + 1);
+        if (p == sd->plays)
+            continue;
+        uint16_t before = x->feat[d].lpop, bound = x->blocks[d >> SBLOCK_SHIFT].lpop;
+        sd->plays = p;
+        search_doc_meta(x, d); /* raises the block's and the index's bounds */
+        changed++;
+        if (x->feat[d].lpop > bound + x->max_lpop / 32)
+            x->loosened++; /* out of static order by far: its block's bound is loose now */
+        if (x->feat[d].lpop < before && x->blocks[d >> SBLOCK_SHIFT].lpop == before) {
+            block_rebound(x, d >> SBLOCK_SHIFT);
+            lowered++;
+        }
+    }
+    if (lowered) { /* the largest may have fallen too */
+        size_t nbl = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
+        x->max_lpop = 0;
+        for (size_t b = 0; b < nbl; b++)
+            x->max_lpop = x->blocks[b].lpop > x->max_lpop ? x->blocks[b].lpop : x->max_lpop;
+    }
+    return changed;
+}
+
+int search_index_played(const struct search_index *x, const char *id)
+{
+    uint32_t d = search_doc_find(x, id);
+    return d == UINT32_MAX ? -1 : x->docs[d].plays != 0;
 }
 
 /* Renumbers the postings of list l through map (UINT32_MAX: dropped), sorts them again when
@@ -602,7 +661,7 @@ size_t search_index_compact(struct search_index *x)
         if (x->docs[d].blob)
             order[n++] = d;
     size_t dropped = x->ndocs - n;
-    if (!dropped && x->ordered >= x->ndocs) {
+    if (!dropped && x->ordered >= x->ndocs && !x->loosened) {
         free(order);
         return 0;
     }
@@ -634,6 +693,7 @@ size_t search_index_compact(struct search_index *x)
     }
     search_ptop_rebuild(x);
     x->ordered = n;
+    x->loosened = 0;
     free(map);
     free(order);
     return dropped;
@@ -642,6 +702,19 @@ size_t search_index_compact(struct search_index *x)
 size_t search_index_unordered(const struct search_index *x)
 {
     return x->ndocs - x->ordered;
+}
+
+size_t search_index_loosened(const struct search_index *x)
+{
+    return x->loosened;
+}
+
+int search_index_reorder_due(const struct search_index *x)
+{
+    size_t unordered = x->ndocs - x->ordered;
+    size_t blocks = ((size_t)x->ndocs + (1u << SBLOCK_SHIFT) - 1) >> SBLOCK_SHIFT;
+    return (unordered > SEARCH_REORDER_MIN && unordered > x->live / 8) ||
+           (x->loosened > 64 && x->loosened > blocks / 8);
 }
 
 size_t search_index_count(const struct search_index *x)

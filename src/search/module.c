@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "http/http.h"
+#include "qoe/qoe.h"
 #include "store/store.h"
 
 #include <math.h>
@@ -48,10 +49,14 @@ struct search_opts {
     double f_title, f_alt, f_people, f_desc;  /* search.field_*_pct */
     double phrase, coverage;                  /* search.phrase_boost_pct, coverage_pct */
     double q_prefix, q_typo1, q_typo2, q_syn; /* search.match_*_pct */
+    int64_t pop_window_h;                     /* search.popularity_window_h */
+    int64_t pop_refresh_s;                    /* search.popularity_refresh_s */
 };
 
 struct search_stats {
     atomic_ullong queries, put, replaced, deleted, invalid, store;
+    atomic_ullong played; /* titles whose popularity is their plays */
+    atomic_ullong folds;  /* plays folded from the QoE cube */
 };
 
 struct search_mod {
@@ -67,6 +72,8 @@ struct search_mod {
     int64_t snap_ms;  /* when it was written (the app's clock) */
     char path[4096];  /* the snapshot file */
     struct search_stats st;
+    struct search_plays *plays; /* NULL: search.popularity_window_h is 0 */
+    int64_t plays_ms;           /* the last fold (the app's clock; 0: none yet) */
 };
 
 /* Writes the generation's rows of titles (JSON texts in docs) in one transaction. */
@@ -391,13 +398,14 @@ static void snapshot(struct search_mod *m)
 {
     pthread_mutex_lock(&m->wmu);
     int64_t gen = m->gen;
-    if (gen == m->snap_gen || !m->path[0]) {
+    size_t dead = search_index_dead(m->x), unordered = search_index_unordered(m->x);
+    size_t live = search_index_count(m->x);
+    int reorder = search_index_reorder_due(m->x);
+    if ((gen == m->snap_gen && !reorder) || !m->path[0]) {
         pthread_mutex_unlock(&m->wmu);
         return;
     }
-    size_t dead = search_index_dead(m->x), unordered = search_index_unordered(m->x);
-    if ((dead > COMPACT_MIN && dead > search_index_count(m->x) / 4) ||
-        (unordered > COMPACT_MIN && unordered > search_index_count(m->x) / 8)) {
+    if ((dead > COMPACT_MIN && dead > live / 4) || reorder) {
         int64_t t0 = oc_mono_ns();
         oc_wrlock(&m->lock);
         search_index_compact(m->x);
@@ -437,6 +445,43 @@ static void snapshot_timer(struct oc_app *app, void *state)
     snapshot(m);
 }
 
+/* Timer: every search.popularity_refresh_s, folds the QoE cube's new minutes into the plays
+ * per title and gives the index the titles whose plays changed (under the writer mutex, then
+ * the write lock for the changes only). Without the qoe module nothing is counted and every
+ * title keeps its own popularity. */
+static void plays_timer(struct oc_app *app, void *state)
+{
+    struct search_mod *m = state;
+    struct qoe_cube *c = m->plays ? qoe_cube_of(app) : NULL;
+    int64_t now = oc_clock_now_ms(app->clock);
+    if (!c || (m->plays_ms && now - m->plays_ms < m->o.pop_refresh_s * 1000))
+        return;
+    int first = !m->plays_ms;
+    m->plays_ms = now;
+    size_t n = 0;
+    int64_t t0 = oc_mono_ns();
+    static _Atomic int64_t warned;
+    if (search_plays_fold(m->plays, c, now / 1000, &n) != 0 && oc_log_due(&warned, 3600 * 1000))
+        oc_log(OC_LOG_WARN, "search: the stored QoE history could not be read; plays count the"
+                            " minutes in memory only");
+    const char *const *ids = search_plays_ids(m->plays);
+    const double *plays = search_plays_counts(m->plays);
+    pthread_mutex_lock(&m->wmu);
+    oc_wrlock(&m->lock);
+    search_index_set_plays(m->x, ids, plays, n);
+    size_t known = 0;
+    for (size_t i = 0; i < n; i++)
+        known += plays[i] >= 0 && search_index_played(m->x, ids[i]) == 1;
+    oc_rwunlock(&m->lock);
+    pthread_mutex_unlock(&m->wmu);
+    atomic_store(&m->st.played, known);
+    atomic_fetch_add(&m->st.folds, 1);
+    int64_t took = (oc_mono_ns() - t0) / 1000000;
+    if (first || took >= 100) /* the first fold reads the whole window */
+        oc_log(OC_LOG_INFO, "search: plays folded in %lld ms: %zu titles played in the last %lld h",
+               (long long)took, known, (long long)m->o.pop_window_h);
+}
+
 /* /metrics: titles, index bytes, queries, writes. */
 static void render(struct oc_buf *b, void *arg)
 {
@@ -461,6 +506,14 @@ static void render(struct oc_buf *b, void *arg)
         const char *labels[] = {"op", ops[i], NULL};
         oc_metrics_sample(b, "oncue_search_writes_total", labels, (double)atomic_load(v[i]));
     }
+    oc_metrics_family(b, "oncue_search_titles_played", "gauge",
+                      "Titles whose popularity is their plays in the QoE cube over"
+                      " search.popularity_window_h (the others rank by their own field).");
+    oc_metrics_sample(b, "oncue_search_titles_played", NULL, (double)atomic_load(&m->st.played));
+    oc_metrics_family(b, "oncue_search_popularity_folds_total", "counter",
+                      "Times the QoE cube's plays were folded into the titles' popularity.");
+    oc_metrics_sample(b, "oncue_search_popularity_folds_total", NULL,
+                      (double)atomic_load(&m->st.folds));
 }
 
 #define F(field) offsetof(struct search_opts, field)
@@ -502,6 +555,11 @@ static const struct oc_setting settings[] = {
      "quality of a word matched with two edits"},
     {"search.match_synonym_pct", OC_SETTING_PCT, "95", 0, 100, NULL, F(q_syn), NULL,
      "quality of a word matched through a synonym"},
+    {"search.popularity_window_h", OC_SETTING_INT, "168", 0, 720, NULL, F(pop_window_h), NULL,
+     "a title's popularity is its plays (starts) in the QoE cube over this many hours when it"
+     " has any, else its own popularity field; 0: the field only"},
+    {"search.popularity_refresh_s", OC_SETTING_INT, "60", 1, 86400, NULL, F(pop_refresh_s), NULL,
+     "plays are folded into the titles' popularity this often"},
     {0},
 };
 
@@ -574,6 +632,8 @@ static int search_init(struct oc_app *app, void **state)
         return rc;
     }
     m->snap_ms = oc_clock_now_ms(app->clock);
+    if (m->o.pop_window_h > 0)
+        m->plays = search_plays_new((int)m->o.pop_window_h);
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     if (oc_app_provide(app, SEARCH_PROVIDES, m) != 0)
@@ -620,6 +680,7 @@ static void search_stop(struct oc_app *app, void *state)
     oc_app_withdraw(app, SEARCH_PROVIDES);
     snapshot(m);
     search_index_destroy(m->x);
+    search_plays_free(m->plays);
     search_synonyms_free(&m->syn);
     pthread_mutex_destroy(&m->wmu);
     pthread_rwlock_destroy(&m->lock);
@@ -640,6 +701,7 @@ static const struct http_route routes[] = {
 
 static const struct oc_module_timer timers[] = {
     {"search-snapshot", 1000, snapshot_timer},
+    {"search-plays", 1000, plays_timer},
     {0},
 };
 

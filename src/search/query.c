@@ -1190,5 +1190,6 @@ void search_hit_json(const struct search_index *x, const struct search_hit *h, j
     for (int i = 0; i < d->ngenre; i++)
         json_array_append_new(g, json_string(x->tags[TAG_GENRE].s[sdoc_tags(d)[i]]));
     json_object_set_new(o, "genres", g);
+    json_object_set_new(o, "popularity_from", json_string(d->plays ? "plays" : "field"));
     json_array_append_new(out, o);
 }

@@ -160,6 +160,14 @@ void search_index_destroy(struct search_index *x);
 int search_index_put(struct search_index *x, const struct search_title *t);
 /* Removes the title id: 0, or OC_ENOTFOUND. */
 int search_index_delete(struct search_index *x, const char *id);
+/* Sets the plays counted for the titles ids[0..n) (plays[i] < 0: none, the title's own
+ * popularity rules again; unknown ids are skipped) and makes the ranking's bounds exact where
+ * one fell. A title keeps its plays when it is replaced. Returns the titles changed. */
+size_t search_index_set_plays(struct search_index *x, const char *const *ids, const double *plays,
+                              size_t n);
+/* Whether title id's popularity comes from plays (1), from its field (0), or it is unknown
+ * (-1). */
+int search_index_played(const struct search_index *x, const char *id);
 /* Drops the slots of replaced and deleted titles and renumbers the live documents in static
  * order (popularity, then year, both descending; then the previous order), rewriting every
  * posting list, so that the best documents come first in every list and ranking blocks are
@@ -167,6 +175,15 @@ int search_index_delete(struct search_index *x, const char *id);
 size_t search_index_compact(struct search_index *x);
 /* Document slots not yet in static order (added since the last compaction). */
 size_t search_index_unordered(const struct search_index *x);
+/* Titles whose plays lifted their block's popularity bound by more than a 32nd of the largest
+ * since the last compaction (search_index_set_plays): the blocks' bounds are that loose. */
+size_t search_index_loosened(const struct search_index *x);
+#define SEARCH_REORDER_MIN 1000
+/* 1 when the static order is worth redoing (search_index_compact): more than
+ * SEARCH_REORDER_MIN titles and an eighth of the live ones added since the last compaction,
+ * or more than 64 titles whose plays loosened a bound and an eighth of the ranking blocks
+ * (256 slots each): about that share of the blocks has a loose bound. */
+int search_index_reorder_due(const struct search_index *x);
 /* Document slots held by replaced or deleted titles. */
 size_t search_index_dead(const struct search_index *x);
 /* Live titles. */

@@ -30,6 +30,8 @@ struct sdoc {
     float pop;      /* popularity */
     int16_t year;   /* 0: unknown */
     uint16_t lang;  /* language tag id + 1; 0: none */
+    uint16_t plays; /* plays from the QoE cube as sfeat.lpop + 1 (search_index_set_plays);
+                     * 0: none counted, pop rules */
     uint8_t kind;   /* enum search_kind */
     uint8_t ntok;   /* title tokens */
     uint8_t ngenre; /* tag counts */
@@ -138,8 +140,9 @@ struct search_index {
     uint16_t max_lpop;     /* the largest sfeat.lpop */
     struct sblock *blocks; /* by document >> SBLOCK_SHIFT */
     size_t blocks_cap;
-    uint32_t ordered; /* slots [0, ordered) are in static order (search_index_compact) */
-    uint64_t *dead;   /* a bit per document slot: replaced or deleted */
+    uint32_t ordered;  /* slots [0, ordered) are in static order (search_index_compact) */
+    uint32_t loosened; /* plays that lifted a block's bound by far since the last compaction */
+    uint64_t *dead;    /* a bit per document slot: replaced or deleted */
     size_t dead_cap;
     uint32_t *ptop1; /* [256][SPTOP_1] term id + 1, 0 empty (see SPTOP_1) */
     uint32_t *ptop2; /* [65536][SPTOP_2] */
@@ -250,5 +253,19 @@ void bench_corpus_free(struct bench_corpus *c);
 int bench_put(struct search_index *x, const struct bench_title *b);
 /* A deterministic generator (splitmix64). */
 uint64_t bench_rand(uint64_t *state);
+
+/* Plays per title from the QoE cube over the last window_h hours (plays.c); the module's
+ * timer folds and hands the answer to search_index_set_plays. */
+struct search_plays;
+struct qoe_cube;
+struct search_plays *search_plays_new(int window_h);
+void search_plays_free(struct search_plays *p);
+/* Folds the cube's minutes closed since the last fold (the whole window the first time) and
+ * sets *n to the titles of the answer: search_plays_ids and search_plays_counts (plays over
+ * the window, or -1 for a title that had plays at the last fold and has none now), valid until
+ * the next fold. 0, or OC_EDB when the stored rows could not be read (the rest is folded). */
+int search_plays_fold(struct search_plays *p, struct qoe_cube *c, int64_t now_s, size_t *n);
+const char *const *search_plays_ids(const struct search_plays *p);
+const double *search_plays_counts(const struct search_plays *p);
 
 #endif

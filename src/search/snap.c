@@ -19,7 +19,7 @@
 
 #define SNAP_MAGIC   "OCSRCH01"
 #define SNAP_END     "OCSRCEND"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u /* 3: sdoc.plays */
 #define SNAP_ENDIAN  0x01020304u
 
 #define SUM_SEED  1469598103934665603ULL

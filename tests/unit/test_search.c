@@ -300,6 +300,59 @@ static void test_fields_and_ranking(void)
     search_index_destroy(x);
 }
 
+/* Equal text and popularity: the newer title first (recency), whatever the ids say. */
+static void test_recency_orders(void)
+{
+    struct search_index *x = search_index_new();
+    static const struct spec two[] = {
+        {"r1", "Night Train", NULL, NULL, NULL, NULL, NULL, 1990, SEARCH_MOVIE, 10},
+        {"r2", "Night Train", NULL, NULL, NULL, NULL, NULL, 2020, SEARCH_MOVIE, 10},
+        {"r3", "Night Train", NULL, NULL, NULL, NULL, NULL, 0, SEARCH_MOVIE, 10},
+    };
+    for (int i = 0; i < 3; i++)
+        put(x, &two[i]);
+    T_EQ_STR(ids(x, "q=night train"), "r2 r1 r3"); /* by id it would be r1 r2 r3 */
+    T_TRUE(res.hits[0].score > res.hits[1].score);
+    T_TRUE(res.hits[1].score > res.hits[2].score); /* an unknown year has no recency */
+    search_index_destroy(x);
+}
+
+/* Plays from the QoE cube stand for a title's popularity while it has any; a replaced title
+ * keeps them; when they go, its own field rules again and the scores are those of an index
+ * that never had them (the bounds and the largest popularity put back exactly). */
+static void test_plays_popularity(void)
+{
+    struct search_index *x = build(), *fresh = build();
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m4 m5"); /* fields: 400 against 10 */
+    double s4 = res.hits[0].score, s5 = res.hits[1].score;
+    const char *id5[] = {"m5"}, *unknown[] = {"nope"};
+    double many[] = {1e6}, none[] = {-1};
+    T_EQ_INT(search_index_played(x, "m5"), 0);
+    T_EQ_INT(search_index_set_plays(x, id5, many, 1), 1);
+    T_EQ_INT(search_index_set_plays(x, id5, many, 1), 0); /* unchanged */
+    T_EQ_INT(search_index_set_plays(x, unknown, many, 1), 0);
+    T_EQ_INT(search_index_played(x, "m5"), 1);
+    T_EQ_INT(search_index_played(x, "nope"), -1);
+    T_EQ_INT(search_index_loosened(x), 1); /* far above the best field of its block */
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m5 m4");
+    /* the most popular title now: everyone else's popularity share fell */
+    T_EQ_STR(ids(x, "q=matrix&prefix=false&limit=1"), "m1");
+    put(x, &catalog[4]); /* m5 replaced: its plays stay */
+    T_EQ_INT(search_index_played(x, "m5"), 1);
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m5 m4");
+    T_EQ_INT(search_index_set_plays(x, id5, none, 1), 1);
+    T_EQ_INT(search_index_played(x, "m5"), 0);
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m4 m5");
+    T_TRUE(res.hits[0].score == s4 && res.hits[1].score == s5);
+    T_EQ_STR(ids(fresh, "q=paris&prefix=false"), "m4 m5");
+    T_TRUE(res.hits[0].score == s4);
+    search_index_compact(x);
+    T_EQ_INT(search_index_loosened(x), 0);
+    T_EQ_STR(ids(x, "q=paris&prefix=false"), "m4 m5");
+    search_index_destroy(x);
+    search_index_destroy(fresh);
+}
+
 static void test_ties_by_id(void)
 {
     struct search_index *x = search_index_new();
@@ -747,6 +800,24 @@ static void test_shortcuts_match_exhaustive(void)
         rnd_query(qs, sizeof qs);
         same_as_exhaustive(x, qs);
     }
+    /* plays out of static order: raised and lowered, then put in order by a compaction */
+    for (int round = 0; round < 3; round++) {
+        char idb[64][16];
+        const char *pid[64];
+        double pn[64];
+        for (int i = 0; i < 64; i++) {
+            snprintf(idb[i], sizeof idb[i], "t%u", rnd(12000));
+            pid[i] = idb[i];
+            pn[i] = rnd(3) == 0 ? -1 : (double)rnd(5000000) / (1 + rnd(100));
+        }
+        search_index_set_plays(x, pid, pn, 64);
+        if (round == 2)
+            search_index_compact(x);
+        for (int i = 0; i < 100; i++) {
+            rnd_query(qs, sizeof qs);
+            same_as_exhaustive(x, qs);
+        }
+    }
     search_ranged_min = 32768;
     search_range_docs = 65536;
     search_prefix_title_cands = 4000;
@@ -763,6 +834,8 @@ static const struct t_case cases[] = {
     T_CASE(test_prefix_typos),
     T_CASE(test_rare_completion),
     T_CASE(test_fields_and_ranking),
+    T_CASE(test_recency_orders),
+    T_CASE(test_plays_popularity),
     T_CASE(test_ties_by_id),
     T_CASE(test_filters),
     T_CASE(test_facets),
