@@ -70,6 +70,17 @@ else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
 fi
 
+# a small catalog for the search box: the simulated audience plays ten of these titles (ids as
+# in examples/topology.yaml), so once their minutes close they rank by their plays
+search_try=""
+titles=$root/examples/titles.ndjson
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/x-ndjson' --data-binary "@$titles" "$base/v1/titles" 2>/dev/null)
+[ "$code" = 200 ] && search_try="      curl -H \"Authorization: Bearer \$ONCUE_TOKEN\" '$base/v1/search?q=harbour'
+          (or the console's Search: a catalog of $(wc -l <"$titles") titles, examples/titles.ndjson; the ones
+          the audience plays rank by their plays two or three minutes after start, \"popularity_from\": \"plays\")
+"
+
 extra=""
 code=$(curl -s -o /dev/null -w '%{http_code}' "$base/status" 2>/dev/null)
 [ "$code" = 200 ] && extra="  status page  $base/status
@@ -100,7 +111,7 @@ Try:  export ONCUE_TOKEN=\$(cat $data/admin.token)
       $bin --help
       $bin mitigate shift-cdn --region EMEA --from primary --to secondary
           (the simulated EMEA players move within 10 s; $bin mitigate list, revert ID)
-$next
+$search_try$next
 Press Ctrl-C to stop.
 EOT
 wait $server
