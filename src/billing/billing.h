@@ -268,7 +268,7 @@ void billing_verdict_title(const struct billing_sub *const *subs, int n, const c
 struct billing_audit_row {
     int64_t id;
     int64_t ts_ms;
-    const char *kind;         /* "event" or "action" */
+    const char *kind;         /* "event", "action", "royalty", "refused" or "duplicate" */
     const char *account;      /* may be "" */
     const char *subscription; /* may be "" */
     const char *detail;       /* JSON text */
