@@ -291,6 +291,42 @@ static void test_parse_apple_refusals(void)
     T_EQ_INT(billing_rule_find(BILLING_APPLE, "DID_FAIL_TO_RENEW")->state, BILLING_PAST_DUE);
 }
 
+/* What is read of a notification once its signatures verified (billing_apple_payload). */
+static void test_apple_payload(void)
+{
+    struct billing_event e;
+    char err[240];
+    const char *n = "{\"notificationType\":\"DID_FAIL_TO_RENEW\",\"subtype\":\"GRACE_PERIOD\","
+                    "\"notificationUUID\":\"u-2\",\"signedDate\":1764950001000,"
+                    "\"data\":{\"signedTransactionInfo\":\"x.y.z\"}}";
+    const char *tx = "{\"originalTransactionId\":\"1000001\",\"productId\":\"premium\","
+                     "\"expiresDate\":1767542000000,\"appAccountToken\":\"acct-7\"}";
+    T_EQ_INT(billing_apple_payload(n, strlen(n), tx, strlen(tx), &e, err, sizeof err), 0);
+    T_EQ_STR(e.id, "u-2");
+    T_EQ_STR(e.type, "DID_FAIL_TO_RENEW/GRACE_PERIOD");
+    T_EQ_STR(e.subscription, "1000001");
+    T_EQ_STR(e.account, "acct-7");
+    T_EQ_STR(e.plan, "premium");
+    T_EQ_INT(e.event_ms == 1764950001000LL && e.period_end_ms == 1767542000000LL, 1);
+    T_EQ_INT(e.rule != NULL && e.rule->state == BILLING_GRACE, 1);
+    /* the transaction is needed when the notification names one, and must be an object */
+    T_EQ_INT(billing_apple_payload(n, strlen(n), NULL, 0, &e, err, sizeof err), OC_EMALFORMED);
+    T_EQ_STR(err, "the transaction's payload is not a JSON object");
+    T_EQ_INT(billing_apple_payload(n, strlen(n), "{\"x\":1}", 7, &e, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "signedTransactionInfo.originalTransactionId: an id");
+    /* a TEST notification has none: recorded, no subscription */
+    const char *t = "{\"notificationType\":\"TEST\",\"notificationUUID\":\"u-8\","
+                    "\"signedDate\":1764950006000}";
+    T_EQ_INT(billing_apple_payload(t, strlen(t), NULL, 0, &e, err, sizeof err), 0);
+    T_EQ_STR(e.subscription, "");
+    T_EQ_INT(e.rule == NULL, 1);
+    T_EQ_INT(billing_apple_payload("[1]", 3, NULL, 0, &e, err, sizeof err), OC_EMALFORMED);
+    const char *bad = "{\"notificationType\":\"TEST\",\"notificationUUID\":\"u 9\","
+                      "\"signedDate\":1}";
+    T_EQ_INT(billing_apple_payload(bad, strlen(bad), NULL, 0, &e, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "notificationUUID, notificationType and signedDate are required");
+}
+
 static void test_parse_google(void)
 {
     struct billing_event e;
@@ -697,17 +733,29 @@ static void test_storm_generator(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_standard_v1_vectors),  T_CASE(test_standard_v1a_vector),
-    T_CASE(test_standard_must_fail),   T_CASE(test_keys_parse),
-    T_CASE(test_stripe_vector),        T_CASE(test_parse_stripe),
-    T_CASE(test_parse_standard),       T_CASE(test_parse_plan),
-    T_CASE(test_parse_apple_refusals), T_CASE(test_parse_google),
-    T_CASE(test_rule_table),           T_CASE(test_stripe_status),
-    T_CASE(test_ordering_stale),       T_CASE(test_refund_wins_tie),
-    T_CASE(test_order_independence),   T_CASE(test_verdict),
-    T_CASE(test_verdict_title),        T_CASE(test_royalty_render),
-    T_CASE(test_audit_chain),          T_CASE(test_prune),
-    T_CASE(test_storm_generator),      {0},
+    T_CASE(test_standard_v1_vectors),
+    T_CASE(test_standard_v1a_vector),
+    T_CASE(test_standard_must_fail),
+    T_CASE(test_keys_parse),
+    T_CASE(test_stripe_vector),
+    T_CASE(test_parse_stripe),
+    T_CASE(test_parse_standard),
+    T_CASE(test_parse_plan),
+    T_CASE(test_parse_apple_refusals),
+    T_CASE(test_apple_payload),
+    T_CASE(test_parse_google),
+    T_CASE(test_rule_table),
+    T_CASE(test_stripe_status),
+    T_CASE(test_ordering_stale),
+    T_CASE(test_refund_wins_tie),
+    T_CASE(test_order_independence),
+    T_CASE(test_verdict),
+    T_CASE(test_verdict_title),
+    T_CASE(test_royalty_render),
+    T_CASE(test_audit_chain),
+    T_CASE(test_prune),
+    T_CASE(test_storm_generator),
+    {0},
 };
 
 T_MAIN(cases)
