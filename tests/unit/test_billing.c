@@ -732,6 +732,60 @@ static void test_storm_generator(void)
     billing_storm_free(&b);
 }
 
+/* Refused and duplicate deliveries (tally.c): one bucket per provider, reason and minute; a
+ * bucket of a passed minute becomes one detached audit row operation, naming at most
+ * BILLING_TALLY_IDS distinct ids and counting the others. */
+static void test_tally(void)
+{
+    struct billing_mod *m = calloc(1, sizeof *m);
+    char id[32];
+    int64_t t0 = 1764950400000LL; /* 2025-12-05T16:00:00Z, a minute's start */
+    pthread_mutex_init(&m->tmu, NULL);
+    pthread_mutex_init(&m->qmu, NULL);
+    pthread_cond_init(&m->qcv, NULL);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "evt_%d", i % 10); /* 10 distinct ids, two of them twice */
+        billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, id, t0 + 1000 + i);
+    }
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, "has space", t0 + 2000);
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, NULL, t0 + 3000);
+    billing_tally_add(m, BILLING_APPLE, BILLING_TALLY_DUP, "u-1", t0 + 4000);
+    billing_tally_add(m, BILLING_MANUAL, BILLING_SIG_STALE, "x", t0); /* not a webhook */
+    T_EQ_INT(m->head == NULL, 1);                                     /* nothing closed yet */
+    T_EQ_INT(billing_tally_take(m, t0 + 59999, 0) == NULL, 1);        /* the minute is open */
+    /* a delivery in the next minute closes the bucket's minute: its row is queued */
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, "evt_x", t0 + 60000);
+    struct billing_op *op = m->head;
+    T_EQ_INT(op != NULL && op->next == NULL && op->detached && op->kind == BILLING_OP_TALLY, 1);
+    T_EQ_STR(op->act.reason, "refused");
+    T_EQ_STR(op->act.account, "webhooks:stripe");
+    T_EQ_STR(op->payload,
+             "{\"count\":14,\"first_ms\":1764950401000,\"ids\":[\"evt_0\",\"evt_1\",\"evt_2\","
+             "\"evt_3\",\"evt_4\",\"evt_5\",\"evt_6\",\"evt_7\"],\"ids_more\":2,\"last_ms\":"
+             "1764950403000,\"minute\":\"2025-12-05T16:00:00Z\",\"provider\":\"stripe\","
+             "\"reason\":\"nomatch\"}");
+    billing_op_free(op);
+    m->head = m->tail = NULL;
+    /* the timer's take: only passed minutes (Apple's duplicate), then everything at stop */
+    op = billing_tally_take(m, t0 + 60000, 0);
+    T_EQ_INT(op != NULL && op->next == NULL, 1);
+    T_EQ_STR(op->act.reason, "duplicate");
+    T_EQ_STR(op->act.account, "webhooks:apple");
+    T_EQ_INT(strstr(op->payload, "\"count\":1,") != NULL && strstr(op->payload, "[\"u-1\"]"), 1);
+    billing_op_free(op);
+    op = billing_tally_take(m, t0 + 60000, 1);
+    T_EQ_INT(op != NULL && op->next == NULL, 1);
+    T_EQ_INT(strstr(op->payload, "\"count\":1,") != NULL &&
+                 strstr(op->payload, "\"minute\":\"2025-12-05T16:01:00Z\""),
+             1);
+    billing_op_free(op);
+    T_EQ_INT(billing_tally_take(m, t0 + 600000, 1) == NULL, 1);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->tmu);
+    free(m);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_standard_v1_vectors),
     T_CASE(test_standard_v1a_vector),
@@ -754,6 +808,7 @@ static const struct t_case cases[] = {
     T_CASE(test_royalty_render),
     T_CASE(test_audit_chain),
     T_CASE(test_prune),
+    T_CASE(test_tally),
     T_CASE(test_storm_generator),
     {0},
 };
