@@ -178,6 +178,13 @@ int billing_jws_verify(void *roots, const char *t, size_t n, int64_t now_s,
 int billing_parse_apple(void *roots, const char *body, size_t n, int64_t now_s,
                         struct billing_event *out /* OUT */, int *sig /* OUT */, char *err,
                         size_t errlen);
+/* The part of billing_parse_apple after the signatures (jws.c; the fuzz target's way in):
+ * note is the decoded payload of the notification's JWS (n bytes of JSON), tx that of its
+ * data.signedTransactionInfo (txn bytes; read only when the notification has one, NULL: none
+ * came). Fills out as billing_parse_apple does. 0, or OC_EMALFORMED (a payload that is not a
+ * JSON object) or OC_EINVAL with err. Inputs are the caller's. */
+int billing_apple_payload(const char *note, size_t n, const char *tx, size_t txn,
+                          struct billing_event *out /* OUT */, char *err, size_t errlen);
 
 /* --- Google (google.c) --- */
 
@@ -268,7 +275,7 @@ void billing_verdict_title(const struct billing_sub *const *subs, int n, const c
 struct billing_audit_row {
     int64_t id;
     int64_t ts_ms;
-    const char *kind;         /* "event" or "action" */
+    const char *kind;         /* "event", "action", "royalty", "refused" or "duplicate" */
     const char *account;      /* may be "" */
     const char *subscription; /* may be "" */
     const char *detail;       /* JSON text */

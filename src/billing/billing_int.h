@@ -68,6 +68,7 @@ enum billing_op_kind {
     BILLING_OP_ACTION,    /* a support action */
     BILLING_OP_SEAL,      /* a royalty report sealed into the audit (royalty.c) */
     BILLING_OP_REPLAY,    /* a stored event decided again (replay.c) */
+    BILLING_OP_TALLY,     /* a minute's refused or duplicate deliveries as one audit row */
 };
 enum billing_action_kind {
     BILLING_GRANT = 1,  /* active until `until` (0: open-ended) */
@@ -104,6 +105,8 @@ struct billing_op {
     int status;                /* the answer: HTTP status ... */
     char *answer;              /* ... and JSON body (owned), or a problem detail */
     int done;                  /* set under the queue mutex when answered */
+    int detached;              /* nobody waits: the committer frees it once run (OP_TALLY) */
+    int dup;                   /* OP_EVENT: answered duplicate (tallied after the commit) */
     struct billing_op *next;   /* the queue */
 };
 
@@ -117,6 +120,20 @@ struct billing_stats {
     atomic_ullong checks;                           /* entitlement checks */
     atomic_ullong actions;                          /* support actions applied */
 };
+
+/* Refused and duplicate deliveries of one provider and reason in one minute (tally.c). */
+#define BILLING_TALLY_IDS      8 /* event ids named in one row */
+#define BILLING_TALLY_DUP      7 /* the reason index of duplicates (after enum billing_sig) */
+#define BILLING_TALLY_NREASONS 8
+struct billing_tally {
+    int64_t minute_ms;                               /* the minute's start; 0 when empty */
+    int64_t first_ms, last_ms;                       /* the first and last delivery counted */
+    uint64_t count;                                  /* deliveries (0: the bucket is empty) */
+    int nids;                                        /* ids named */
+    uint64_t more;                                   /* other distinct ids not named */
+    char ids[BILLING_TALLY_IDS][BILLING_ID_MAX + 1]; /* as the deliveries stated them */
+};
+extern const char *const billing_tally_reasons[BILLING_TALLY_NREASONS];
 
 /* The module's settings. */
 struct billing_opts {
@@ -176,6 +193,9 @@ struct billing_mod {
     pthread_t rthread;               /* a scheduled run */
     int rthread_started;             /* not yet joined */
     atomic_int rthread_done;         /* it has finished */
+    /* refused and duplicate deliveries, per provider and reason (tally.c) */
+    pthread_mutex_t tmu; /* guards tally (a leaf lock) */
+    struct billing_tally tally[BILLING_MANUAL][BILLING_TALLY_NREASONS];
 };
 
 /* The subscriptions one batch changed, in order (owned until installed), and an index by id. */
@@ -210,6 +230,18 @@ int billing_run_seal(struct billing_mod *m, struct billing_op *op);
 /* Runs a replay of a stored event inside the batch's transaction (replay.c): 0 (answered) or
  * OC_EDB. */
 int billing_run_replay(struct billing_mod *m, struct billing_overlay *ov, struct billing_op *op);
+
+/* Counts a refused (reason: an enum billing_sig, 0 an unusable payload) or duplicate
+ * (BILLING_TALLY_DUP) delivery of provider p at now_ms, naming id when it is a valid id (NULL:
+ * none could be read). When the bucket holds an earlier minute, that minute's row is queued for
+ * the committer first. Any thread but the committer's while it holds the queue. */
+void billing_tally_add(struct billing_mod *m, enum billing_provider p, int reason, const char *id,
+                       int64_t now_ms);
+/* Empties the buckets of minutes before now_ms's (all: every bucket) into a list of detached
+ * operations (linked by next; the caller submits or commits them), or NULL when none. */
+struct billing_op *billing_tally_take(struct billing_mod *m, int64_t now_ms, int all);
+/* Writes tally operation op's audit row inside the batch's transaction: 0 or OC_EDB. */
+int billing_run_tally(struct billing_mod *m, struct billing_op *op);
 
 /* Reconciliation (reconcile.c): fetches every Stripe subscription from
  * billing.stripe_api_url and compares it with the table: *report gets {"provider",

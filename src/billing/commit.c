@@ -242,6 +242,7 @@ static int run_event(struct billing_mod *m, struct billing_overlay *ov, struct b
         answer(op, 200, text);
         free(text);
         json_decref(a);
+        op->dup = 1; /* tallied into the audit once the batch is committed (tally.c) */
         atomic_fetch_add(&m->st.duplicates, 1);
         return 0;
     }
@@ -337,6 +338,7 @@ static int run_batch(struct billing_mod *m, struct billing_overlay *ov, struct b
         rc = op->kind == BILLING_OP_EVENT    ? run_event(m, ov, op)
              : op->kind == BILLING_OP_SEAL   ? billing_run_seal(m, op)
              : op->kind == BILLING_OP_REPLAY ? billing_run_replay(m, ov, op)
+             : op->kind == BILLING_OP_TALLY  ? billing_run_tally(m, op)
                                              : billing_run_action(m, ov, op);
     if (rc) {
         oc_log(OC_LOG_ERROR, "billing: a batch failed: %s", store_errmsg(st));
@@ -350,9 +352,14 @@ static int run_batch(struct billing_mod *m, struct billing_overlay *ov, struct b
     return rc;
 }
 
-/* Hands op its answer: through its later handle, or to its waiting handler. */
+/* Hands op its answer: through its later handle, or to its waiting handler; a detached one is
+ * freed. */
 static void finish(struct billing_mod *m, struct billing_op *op)
 {
+    if (op->detached) {
+        billing_op_free(op);
+        return;
+    }
     if (op->later) {
         if (op->status == 200)
             http_later_reply(op->later, 200, "application/json", op->answer, strlen(op->answer));
@@ -400,6 +407,8 @@ static void commit_list(struct billing_mod *m, struct billing_overlay *ov, struc
             op->answer = NULL;
             op->status = 503;
             atomic_fetch_add(&m->st.failed, 1);
+        } else if (op->dup) {
+            billing_tally_add(m, op->ev.provider, BILLING_TALLY_DUP, op->ev.id, op->recv_ms);
         }
         finish(m, op);
     }
@@ -414,8 +423,16 @@ static void *committer_main(void *arg)
     for (;;) {
         while (!m->head && !m->stopping)
             pthread_cond_wait(&m->qcv, &m->qmu);
-        if (!m->head)
-            break;
+        if (!m->head) { /* stopping: the minutes still counted become rows, then done */
+            pthread_mutex_unlock(&m->qmu);
+            struct billing_op *rest = billing_tally_take(m, 0, 1);
+            if (rest)
+                commit_list(m, &ov, rest);
+            pthread_mutex_lock(&m->qmu);
+            if (!m->head)
+                break;
+            continue;
+        }
         struct billing_op *list = m->head;
         m->head = m->tail = NULL;
         pthread_mutex_unlock(&m->qmu);
@@ -452,7 +469,7 @@ void billing_committer_stop(struct billing_mod *m)
 
 void billing_submit(struct billing_mod *m, struct billing_op *op)
 {
-    int wait = op->later == NULL;
+    int wait = op->later == NULL && !op->detached;
     op->next = NULL;
     pthread_mutex_lock(&m->qmu);
     if (m->tail)

@@ -236,14 +236,15 @@ static int apple_tx(const json_t *tx, struct billing_event *e, char *err, size_t
     return 0;
 }
 
-/* Reads the verified notification p (its transaction verified with roots) into e: 0, -1 with
- * *sig, or OC_EINVAL with err. */
-static int apple_notification(void *roots, const json_t *p, int64_t now_s, struct billing_event *e,
-                              int *sig, char *err, size_t errlen)
+/* Reads the verified notification p into e (its id, type and time; the transaction is read
+ * by apple_tx): 0, or OC_EINVAL with err. *sti gets its data.signedTransactionInfo, or NULL
+ * when it has none (a TEST notification). */
+static int apple_note(const json_t *p, struct billing_event *e, const char **sti, char *err,
+                      size_t errlen)
 {
-    const char *type = NULL, *subtype = NULL, *sti = NULL;
+    const char *type = NULL, *subtype = NULL;
     const json_t *d = json_object_get(p, "data");
-    json_t *tx = NULL;
+    *sti = NULL;
     if (id_of(p, "notificationUUID", e->id, BILLING_ID_MAX) != 0 ||
         oc_json_get_str(p, "notificationType", &type) != 0 ||
         !billing_id_valid(type, BILLING_TYPE_MAX / 2) ||
@@ -256,13 +257,63 @@ static int apple_notification(void *roots, const json_t *p, int64_t now_s, struc
         !billing_id_valid(subtype, BILLING_TYPE_MAX / 2))
         subtype = NULL;
     apple_type(e, type, subtype);
-    if (!json_is_object(d) || oc_json_get_str(d, "signedTransactionInfo", &sti) != 0)
-        return 0; /* no transaction (a TEST notification): recorded */
+    if (json_is_object(d) && oc_json_get_str(d, "signedTransactionInfo", sti) != 0)
+        *sti = NULL;
+    return 0;
+}
+
+/* Reads the verified notification p (its transaction verified with roots) into e: 0, -1 with
+ * *sig, or OC_EINVAL with err. */
+static int apple_notification(void *roots, const json_t *p, int64_t now_s, struct billing_event *e,
+                              int *sig, char *err, size_t errlen)
+{
+    const char *sti = NULL;
+    json_t *tx = NULL;
+    int rc = apple_note(p, e, &sti, err, errlen);
+    if (rc || !sti)
+        return rc; /* no transaction (a TEST notification): recorded */
     *sig = billing_jws_verify(roots, sti, strlen(sti), now_s, &tx);
     if (*sig != BILLING_SIG_OK)
         return -1;
-    int rc = apple_tx(tx, e, err, errlen);
+    rc = apple_tx(tx, e, err, errlen);
     json_decref(tx);
+    return rc;
+}
+
+/* Parses the payload of a verified JWS as billing_jws_verify does: an object, or NULL. */
+static json_t *payload_object(const char *s, size_t n)
+{
+    json_t *o = s ? json_loadb(s, n, JSON_REJECT_DUPLICATES, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int billing_apple_payload(const char *note, size_t n, const char *tx, size_t txn,
+                          struct billing_event *out, char *err, size_t errlen)
+{
+    const char *sti = NULL;
+    json_t *p = payload_object(note, n), *t = NULL;
+    int rc = OC_EMALFORMED;
+    memset(out, 0, sizeof *out);
+    out->provider = BILLING_APPLE;
+    if (!p) {
+        snprintf(err, errlen, "the notification's payload is not a JSON object");
+        return rc;
+    }
+    rc = apple_note(p, out, &sti, err, errlen);
+    if (!rc && sti) {
+        if ((t = payload_object(tx, txn)) == NULL) {
+            snprintf(err, errlen, "the transaction's payload is not a JSON object");
+            rc = OC_EMALFORMED;
+        } else {
+            rc = apple_tx(t, out, err, errlen);
+        }
+    }
+    json_decref(t);
+    json_decref(p);
     return rc;
 }
 

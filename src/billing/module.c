@@ -33,12 +33,73 @@
 
 #define CHECK_MAX 2048 /* bytes of one entitlement answer */
 
-/* Answers a refused delivery: 401 naming the reason (503 when no key is configured). */
-static void refuse(struct billing_mod *m, struct http_req *req, int sig, const char *what)
+/* Copies string member key of o into out (BILLING_ID_MAX + 1 bytes) when it is a valid id. */
+static void claimed(const json_t *o, const char *key, char *out)
 {
-    atomic_fetch_add(&m->st.refused[sig], 1);
+    const char *s = json_string_value(json_object_get(o, key));
+    if (s && billing_id_valid(s, BILLING_ID_MAX))
+        memcpy(out, s, strlen(s) + 1);
+}
+
+/* The event id a delivery to provider p states, read without trusting it (the audit's tally of
+ * refusals names it): Stripe's body "id", the webhook-id header, Apple's notificationUUID in
+ * the JWS payload, the push's message.messageId. "" when none can be read. */
+static void claimed_id(enum billing_provider p, struct http_req *req, char out[BILLING_ID_MAX + 1])
+{
+    json_t *b = NULL, *jp = NULL;
+    out[0] = '\0';
+    if (p == BILLING_STANDARD) {
+        const char *id = http_header(req, "webhook-id");
+        if (id && billing_id_valid(id, BILLING_ID_MAX))
+            memcpy(out, id, strlen(id) + 1);
+        return;
+    }
+    b = json_loadb(req->body, req->body_len, 0, NULL);
+    if (p == BILLING_STRIPE) {
+        claimed(b, "id", out);
+    } else if (p == BILLING_GOOGLE) {
+        claimed(json_object_get(b, "message"), "messageId", out);
+    } else { /* apple: the JWS's middle part, base64url */
+        const char *t = json_string_value(json_object_get(b, "signedPayload"));
+        const char *d1 = t ? strchr(t, '.') : NULL, *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+        size_t n = d2 ? (size_t)(d2 - d1 - 1) : 0, len = 0;
+        unsigned char *raw = n ? oc_malloc(n) : NULL;
+        if (raw && sodium_base642bin(raw, n, d1 + 1, n, NULL, &len, NULL,
+                                     sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0)
+            jp = json_loadb((const char *)raw, len, 0, NULL);
+        claimed(jp, "notificationUUID", out);
+        free(raw);
+    }
+    json_decref(jp);
+    json_decref(b);
+}
+
+/* Counts a refused delivery (reason: an enum billing_sig, 0 an unusable payload) in the
+ * audit's tally (tally.c). */
+static void tally_refusal(struct billing_mod *m, struct http_req *req, enum billing_provider p,
+                          int reason)
+{
+    char id[BILLING_ID_MAX + 1];
+    atomic_fetch_add(&m->st.refused[reason], 1);
+    claimed_id(p, req, id);
+    billing_tally_add(m, p, reason, id[0] ? id : NULL, oc_clock_now_ms(m->app->clock));
+}
+
+/* Answers a refused delivery: 401 naming the reason (503 when no key is configured). */
+static void refuse(struct billing_mod *m, struct http_req *req, enum billing_provider p, int sig,
+                   const char *what)
+{
+    tally_refusal(m, req, p, sig);
     http_problem(req, sig == BILLING_SIG_NOKEY ? 503 : 401, "%s: %s", billing_sig_reasons[sig],
                  what);
+}
+
+/* Answers a signed delivery whose payload cannot be used (rc OC_EMALFORMED: 400, else 422). */
+static void unusable(struct billing_mod *m, struct http_req *req, enum billing_provider p, int rc,
+                     const char *err)
+{
+    tally_refusal(m, req, p, 0);
+    http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
 }
 
 /* Verifies a Stripe delivery and parses it into e: 0, or -1 after answering. */
@@ -53,11 +114,11 @@ static int stripe_in(struct billing_mod *m, struct http_req *req, struct billing
         snprintf(what, sizeof what, "t=%lld is %lld s from now (billing.tolerance_s is %lld)",
                  (long long)ts, (long long)(ts > now ? ts - now : now - ts),
                  (long long)m->o.tolerance_s);
-        refuse(m, req, sig, what);
+        refuse(m, req, BILLING_STRIPE, sig, what);
         return -1;
     }
     if (sig) {
-        refuse(m, req, sig,
+        refuse(m, req, BILLING_STRIPE, sig,
                sig == BILLING_SIG_MISSING     ? "Stripe-Signature"
                : sig == BILLING_SIG_MALFORMED ? "Stripe-Signature needs one t= and a v1="
                : sig == BILLING_SIG_NOKEY     ? "billing.stripe_secrets is empty"
@@ -66,8 +127,7 @@ static int stripe_in(struct billing_mod *m, struct http_req *req, struct billing
     }
     int rc = billing_parse_stripe(req->body, req->body_len, e, err, sizeof err);
     if (rc) {
-        atomic_fetch_add(&m->st.refused[0], 1);
-        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        unusable(m, req, BILLING_STRIPE, rc, err);
         return -1;
     }
     return 0;
@@ -86,11 +146,11 @@ static int standard_in(struct billing_mod *m, struct http_req *req, struct billi
         char what[160];
         snprintf(what, sizeof what, "webhook-timestamp %s is more than %lld s from now", ts,
                  (long long)m->o.tolerance_s);
-        refuse(m, req, sig, what);
+        refuse(m, req, BILLING_STANDARD, sig, what);
         return -1;
     }
     if (sig) {
-        refuse(m, req, sig,
+        refuse(m, req, BILLING_STANDARD, sig,
                sig == BILLING_SIG_MISSING ? (!id   ? "webhook-id"
                                              : !ts ? "webhook-timestamp"
                                                    : "webhook-signature")
@@ -104,8 +164,7 @@ static int standard_in(struct billing_mod *m, struct http_req *req, struct billi
     }
     int rc = billing_parse_standard(id, req->body, req->body_len, e, err, sizeof err);
     if (rc) {
-        atomic_fetch_add(&m->st.refused[0], 1);
-        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        unusable(m, req, BILLING_STANDARD, rc, err);
         return -1;
     }
     return 0;
@@ -122,7 +181,7 @@ static int apple_in(struct billing_mod *m, struct http_req *req, struct billing_
     int rc = billing_parse_apple(m->apple_roots, req->body, req->body_len,
                                  oc_clock_now_s(m->app->clock), e, &sig, err, sizeof err);
     if (rc == -1) {
-        refuse(m, req, sig,
+        refuse(m, req, BILLING_APPLE, sig,
                sig == BILLING_SIG_NOKEY       ? "billing.apple_root_pem is not set"
                : sig == BILLING_SIG_CHAIN     ? "the x5c chain does not lead to a configured root"
                : sig == BILLING_SIG_MALFORMED ? "a JWS that is not ES256 with an x5c chain"
@@ -130,8 +189,7 @@ static int apple_in(struct billing_mod *m, struct http_req *req, struct billing_
         return -1;
     }
     if (rc) {
-        atomic_fetch_add(&m->st.refused[0], 1);
-        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        unusable(m, req, BILLING_APPLE, rc, err);
         return -1;
     }
     return 0;
@@ -146,7 +204,7 @@ static int google_in(struct billing_mod *m, struct http_req *req, struct billing
                                     http_header(req, "Authorization"),
                                     oc_clock_now_s(m->app->clock), m->o.tolerance_s);
     if (sig) {
-        refuse(m, req, sig,
+        refuse(m, req, BILLING_GOOGLE, sig,
                sig == BILLING_SIG_MISSING     ? "Authorization (the push's Bearer JWT)"
                : sig == BILLING_SIG_MALFORMED ? "Authorization: Bearer <RS256 JWT>"
                : sig == BILLING_SIG_STALE     ? "the push JWT has expired"
@@ -157,8 +215,7 @@ static int google_in(struct billing_mod *m, struct http_req *req, struct billing
     }
     int rc = billing_parse_google(req->body, req->body_len, e, err, sizeof err);
     if (rc) {
-        atomic_fetch_add(&m->st.refused[0], 1);
-        http_problem(req, rc == OC_EMALFORMED ? 400 : 422, "%s", err);
+        unusable(m, req, BILLING_GOOGLE, rc, err);
         return -1;
     }
     return 0;
@@ -759,10 +816,8 @@ static void render(struct oc_buf *b, void *arg)
                       (double)atomic_load(&m->st.duplicates));
     oc_metrics_family(b, "oncue_billing_refused_total", "counter",
                       "Webhook deliveries refused, by reason.");
-    static const char *const why[] = {"payload", "missing", "malformed", "stale",
-                                      "nomatch", "nokey",   "chain"};
-    for (int i = 0; i < 7; i++) {
-        const char *labels[] = {"reason", why[i], NULL};
+    for (int i = 0; i < BILLING_TALLY_DUP; i++) {
+        const char *labels[] = {"reason", billing_tally_reasons[i], NULL};
         oc_metrics_sample(b, "oncue_billing_refused_total", labels,
                           (double)atomic_load(&m->st.refused[i]));
     }
@@ -788,6 +843,18 @@ static void prune(struct oc_app *app, void *state)
     if (billing_prune(app->store, now - m->o.retention_s * 1000, now - m->o.idem_ttl_s * 1000,
                       &n) != 0)
         oc_log(OC_LOG_ERROR, "billing: prune failed: %s", store_errmsg(app->store));
+}
+
+/* Timer: queues the audit rows of refused and duplicate deliveries of the minutes that have
+ * passed (tally.c). */
+static void tally_tick(struct oc_app *app, void *state)
+{
+    struct billing_mod *m = state;
+    struct billing_op *list = billing_tally_take(m, oc_clock_now_ms(app->clock), 0), *next;
+    for (; list; list = next) {
+        next = list->next;
+        billing_submit(m, list); /* detached: the committer writes and frees it */
+    }
 }
 
 #define F(field) offsetof(struct billing_opts, field)
@@ -889,6 +956,7 @@ static int billing_init(struct oc_app *app, void **state)
     pthread_rwlock_init(&m->lock, NULL);
     pthread_mutex_init(&m->imu, NULL);
     pthread_mutex_init(&m->rmu, NULL);
+    pthread_mutex_init(&m->tmu, NULL);
     pthread_mutex_init(&m->qmu, NULL);
     pthread_cond_init(&m->qcv, NULL);
     pthread_cond_init(&m->dcv, NULL);
@@ -926,6 +994,7 @@ static void billing_stop(struct oc_app *app, void *state)
     billing_table_free(&m->table);
     pthread_mutex_destroy(&m->imu);
     pthread_mutex_destroy(&m->rmu);
+    pthread_mutex_destroy(&m->tmu);
     pthread_rwlock_destroy(&m->lock);
     sodium_memzero(m->keys, sizeof m->keys);
     billing_roots_free(m->apple_roots);
@@ -935,6 +1004,7 @@ static void billing_stop(struct oc_app *app, void *state)
 
 static const struct oc_module_timer timers[] = {
     {"billing prune", 60000, prune},
+    {"billing tally", 1000, tally_tick},
     {"billing reconcile", 1000, billing_reconcile_tick},
     {0},
 };

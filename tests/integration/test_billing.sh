@@ -5,7 +5,9 @@
 # signature, unknown provider), a stale event changes nothing, a refund wins a tie, the
 # entitlement check answers allowed/state/reason per region, support actions replay by
 # Idempotency-Key (422 with another body, 409 while in flight), every state survives a
-# restart, `oncue billing audit verify` passes and then finds a tampered row, and a webhook
+# restart, refused and duplicate deliveries (a flood of 150 forged ones among them) are
+# counted into one audit row per provider, reason and minute naming the ids they stated and
+# nothing else, `oncue billing audit verify` passes and then finds a tampered row, and a webhook
 # storm (shuffled, duplicated, delayed) ends on its ground truth, also with kill -9 and
 # restarts in the middle of it.
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +125,14 @@ t_check "stripe: stale" 401 "$(stp evt_7 invoice.paid 1 '{}' "$old")"
 t_contains "names it" "stale timestamp: t=$old is 40" "$(detail)"
 t_check "stripe: wrong secret" 401 "$(status POST /v1/billing/webhooks/stripe -H "Stripe-Signature: $(sign stripe whsec_other "$NOW" "$b")" -d "$b")"
 t_contains "names it" "no matching signature" "$(detail)"
+# a flood of forged deliveries: counted, not one audit row each
+FORGED=$(sign stripe whsec_forger "$NOW" x)
+for i in $(seq 1 150); do
+    [ "$i" = 1 ] || echo next
+    printf 'url = "%s"\nrequest = "POST"\nheader = "Stripe-Signature: %s"\ndata = "{\\"id\\":\\"evt_f%d\\"}"\noutput = "/dev/null"\nwrite-out = "%%{http_code}\\n"\n' \
+        "$BASE/v1/billing/webhooks/stripe" "$FORGED" "$i"
+done >"$T_TMP/flood.cfg"
+t_check "flood: 150 refused" "150" "$(curl -s -K "$T_TMP/flood.cfg" | grep -c '^401$')"
 
 # --- support actions and Idempotency-Key ---
 act() { status POST /v1/billing/accounts/a1/actions -H "Authorization: Bearer $ADMIN" -H "Idempotency-Key: $1" -d "$2"; }
@@ -166,10 +176,45 @@ t_contains "duplicates" 'oncue_billing_duplicates_total 2' "$m"
 stop_server TERM
 t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
 t_check "audit verify" 0 "$("$ONCUE_BIN" billing audit verify --data "$D" >"$T_TMP/verify" ; echo $?)"
-t_check "audit rows" "ok: 14 rows, the chain is intact" "$(cat "$T_TMP/verify")"
+# refusals and duplicates: one row per provider, reason and minute (the test may span two
+# minutes, so counts are summed per provider and reason), written at the latest at stop
+tally() {
+    python3 - "$D/oncue.db" <<'PY'
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+sums = {}
+for kind, acct, d in c.execute("SELECT kind, account, detail FROM billing_audit WHERE kind IN ('refused', 'duplicate') ORDER BY id"):
+    d = json.loads(d)
+    k = (d["provider"], d["reason"])
+    n, ids, more, rows = sums.get(k, (0, set(), 0, 0))
+    assert acct == "webhooks:" + d["provider"] and (kind == "duplicate") == (d["reason"] == "duplicate")
+    assert d["first_ms"] <= d["last_ms"] and d["minute"].endswith(":00Z") and len(d["ids"]) <= 8
+    sums[k] = (n + d["count"], ids | set(d["ids"]), more + d["ids_more"], rows + 1)
+for (p, r), (n, ids, more, rows) in sorted(sums.items()):
+    print(p, r, n, " ".join(sorted(ids)) if len(ids) < 5 else f"{len(ids) + more} ids", "rows" if rows > 1 else "row")
+PY
+}
+tally >"$T_TMP/tally"
+t_check "refused and duplicate rows" "standard duplicate 1 m1 row
+standard malformed 1 m8 row
+standard missing 2 m8 row
+standard nomatch 2 m8 row
+standard payload 2 m9 row
+standard stale 1 m8 row
+stripe duplicate 1 evt_5 row
+stripe malformed 1 evt_6 row
+stripe missing 1 evt_6 row
+stripe nomatch 151 151 ids row
+stripe stale 1 evt_7 row" "$(sed 's/ rows$/ row/' "$T_TMP/tally")"
+nt=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM billing_audit WHERE kind IN ('refused','duplicate')\").fetchone()[0])" "$D/oncue.db")
+t_check "at most one row per provider, reason and minute" 1 "$(( nt >= 11 && nt <= 22 ))"
+t_check "audit rows" "ok: $((14 + nt)) rows, the chain is intact" "$(cat "$T_TMP/verify")"
+t_check "no signature nor body in the tally" 0 "$(python3 -c "import sqlite3,sys; print(sum(1 for (d,) in sqlite3.connect(sys.argv[1]).execute(\"SELECT detail FROM billing_audit WHERE kind IN ('refused','duplicate')\") if 'v1' in d or 'whsec' in d or 'timestamp' in d or 'data' in d or 'object' in d))" "$D/oncue.db")"
 t_contains "show" "account a1: not allowed (revoked)" "$("$ONCUE_BIN" billing show a1 --data "$D")"
 start_server "$D" "${ARGS[@]}" || exit 1
 t_check "state after restart" "false revoked" "$(ent a1 '' | jq -r '"\(.allowed) \(.state)"')"
+t_check "refusals in the account view" 200 "$(status GET /v1/billing/accounts/webhooks:stripe -H "Authorization: Bearer $VIEW")"
+t_check "named by reason" "duplicate malformed missing nomatch stale" "$(jq -r '[.audit[].detail.reason] | unique | join(" ")' <<<"$(body)")"
 t_check "duplicate after restart" 200 "$(std m1 subscription.activated 2026-12-01T10:00:00Z)"
 t_check "still a duplicate" true "$(jq -r .duplicate <<<"$(body)")"
 t_check "key replays after restart" 200 "$(act k1 "$G")"

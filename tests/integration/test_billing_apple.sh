@@ -106,10 +106,26 @@ t_check "not the V2 body" 400 "$(post '{"unsigned":1}')"
 t_check "still revoked" "false revoked" "$(ent acct-apple)"
 stop_server TERM
 t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
+# refused and duplicate deliveries in the audit chain: reason, count and the notificationUUID
+# read from the JWS payload when it decodes (rows per minute; summed in case the test spans two)
+tally() {
+    python3 - "$1/oncue.db" <<'PY'
+import json, sqlite3, sys
+sums = {}
+for kind, acct, d in sqlite3.connect(sys.argv[1]).execute("SELECT kind, account, detail FROM billing_audit WHERE kind IN ('refused', 'duplicate') ORDER BY id"):
+    d = json.loads(d)
+    n, ids = sums.get(d["reason"], (0, []))
+    sums[d["reason"]] = (n + d["count"], ids + d["ids"])
+    assert acct == "webhooks:apple" and d["provider"] == "apple"
+print("; ".join(f"{r} {n} [{' '.join(i)}]" for r, (n, i) in sorted(sums.items())))
+PY
+}
+t_check "apple tally" "chain 1 [u-5]; duplicate 1 [u-1]; malformed 1 []; nomatch 1 []; payload 1 []" "$(tally "$D")"
 
 start_server "$T_TMP/data2" --modules billing || exit 1
 t_check "no roots configured" 503 "$(post "$B1")"
 t_contains "names it" "billing.apple_root_pem is not set" "$(jq -r .detail <<<"$(body)")"
 stop_server TERM
 t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
+t_check "no key: tallied with its id" "nokey 1 [u-1]" "$(tally "$T_TMP/data2")"
 t_done

@@ -69,4 +69,17 @@ t_check "not a push body" 400 "$(post "$GOOD" '{"message":{}}')"
 t_check "still revoked" "false revoked" "$(ent "$SUB")"
 stop_server TERM
 t_check "server exits cleanly (no leak under ASan)" 0 "$SERVER_RC"
+# refused and duplicate deliveries in the audit chain, with the messageId they state (rows per
+# minute: summed in case the test spans two)
+t_check "google tally" "duplicate 1 [m-1]; malformed 1 [m-6]; missing 1 [m-6]; nomatch 2 [m-6]; payload 1 []; stale 1 [m-6]" "$(python3 - "$D/oncue.db" <<'PY'
+import json, sqlite3, sys
+sums = {}
+for acct, d in sqlite3.connect(sys.argv[1]).execute("SELECT account, detail FROM billing_audit WHERE kind IN ('refused', 'duplicate') ORDER BY id"):
+    d = json.loads(d)
+    n, ids = sums.get(d["reason"], (0, []))
+    sums[d["reason"]] = (n + d["count"], sorted(set(ids + d["ids"])))
+    assert acct == "webhooks:google"
+print("; ".join(f"{r} {n} [{' '.join(i)}]" for r, (n, i) in sorted(sums.items())))
+PY
+)"
 t_done

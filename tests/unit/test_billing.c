@@ -291,6 +291,42 @@ static void test_parse_apple_refusals(void)
     T_EQ_INT(billing_rule_find(BILLING_APPLE, "DID_FAIL_TO_RENEW")->state, BILLING_PAST_DUE);
 }
 
+/* What is read of a notification once its signatures verified (billing_apple_payload). */
+static void test_apple_payload(void)
+{
+    struct billing_event e;
+    char err[240];
+    const char *n = "{\"notificationType\":\"DID_FAIL_TO_RENEW\",\"subtype\":\"GRACE_PERIOD\","
+                    "\"notificationUUID\":\"u-2\",\"signedDate\":1764950001000,"
+                    "\"data\":{\"signedTransactionInfo\":\"x.y.z\"}}";
+    const char *tx = "{\"originalTransactionId\":\"1000001\",\"productId\":\"premium\","
+                     "\"expiresDate\":1767542000000,\"appAccountToken\":\"acct-7\"}";
+    T_EQ_INT(billing_apple_payload(n, strlen(n), tx, strlen(tx), &e, err, sizeof err), 0);
+    T_EQ_STR(e.id, "u-2");
+    T_EQ_STR(e.type, "DID_FAIL_TO_RENEW/GRACE_PERIOD");
+    T_EQ_STR(e.subscription, "1000001");
+    T_EQ_STR(e.account, "acct-7");
+    T_EQ_STR(e.plan, "premium");
+    T_EQ_INT(e.event_ms == 1764950001000LL && e.period_end_ms == 1767542000000LL, 1);
+    T_EQ_INT(e.rule != NULL && e.rule->state == BILLING_GRACE, 1);
+    /* the transaction is needed when the notification names one, and must be an object */
+    T_EQ_INT(billing_apple_payload(n, strlen(n), NULL, 0, &e, err, sizeof err), OC_EMALFORMED);
+    T_EQ_STR(err, "the transaction's payload is not a JSON object");
+    T_EQ_INT(billing_apple_payload(n, strlen(n), "{\"x\":1}", 7, &e, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "signedTransactionInfo.originalTransactionId: an id");
+    /* a TEST notification has none: recorded, no subscription */
+    const char *t = "{\"notificationType\":\"TEST\",\"notificationUUID\":\"u-8\","
+                    "\"signedDate\":1764950006000}";
+    T_EQ_INT(billing_apple_payload(t, strlen(t), NULL, 0, &e, err, sizeof err), 0);
+    T_EQ_STR(e.subscription, "");
+    T_EQ_INT(e.rule == NULL, 1);
+    T_EQ_INT(billing_apple_payload("[1]", 3, NULL, 0, &e, err, sizeof err), OC_EMALFORMED);
+    const char *bad = "{\"notificationType\":\"TEST\",\"notificationUUID\":\"u 9\","
+                      "\"signedDate\":1}";
+    T_EQ_INT(billing_apple_payload(bad, strlen(bad), NULL, 0, &e, err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "notificationUUID, notificationType and signedDate are required");
+}
+
 static void test_parse_google(void)
 {
     struct billing_event e;
@@ -696,18 +732,85 @@ static void test_storm_generator(void)
     billing_storm_free(&b);
 }
 
+/* Refused and duplicate deliveries (tally.c): one bucket per provider, reason and minute; a
+ * bucket of a passed minute becomes one detached audit row operation, naming at most
+ * BILLING_TALLY_IDS distinct ids and counting the others. */
+static void test_tally(void)
+{
+    struct billing_mod *m = calloc(1, sizeof *m);
+    char id[32];
+    int64_t t0 = 1764950400000LL; /* 2025-12-05T16:00:00Z, a minute's start */
+    pthread_mutex_init(&m->tmu, NULL);
+    pthread_mutex_init(&m->qmu, NULL);
+    pthread_cond_init(&m->qcv, NULL);
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "evt_%d", i % 10); /* 10 distinct ids, two of them twice */
+        billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, id, t0 + 1000 + i);
+    }
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, "has space", t0 + 2000);
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, NULL, t0 + 3000);
+    billing_tally_add(m, BILLING_APPLE, BILLING_TALLY_DUP, "u-1", t0 + 4000);
+    billing_tally_add(m, BILLING_MANUAL, BILLING_SIG_STALE, "x", t0); /* not a webhook */
+    T_EQ_INT(m->head == NULL, 1);                                     /* nothing closed yet */
+    T_EQ_INT(billing_tally_take(m, t0 + 59999, 0) == NULL, 1);        /* the minute is open */
+    /* a delivery in the next minute closes the bucket's minute: its row is queued */
+    billing_tally_add(m, BILLING_STRIPE, BILLING_SIG_NOMATCH, "evt_x", t0 + 60000);
+    struct billing_op *op = m->head;
+    T_EQ_INT(op != NULL && op->next == NULL && op->detached && op->kind == BILLING_OP_TALLY, 1);
+    T_EQ_STR(op->act.reason, "refused");
+    T_EQ_STR(op->act.account, "webhooks:stripe");
+    T_EQ_STR(op->payload,
+             "{\"count\":14,\"first_ms\":1764950401000,\"ids\":[\"evt_0\",\"evt_1\",\"evt_2\","
+             "\"evt_3\",\"evt_4\",\"evt_5\",\"evt_6\",\"evt_7\"],\"ids_more\":2,\"last_ms\":"
+             "1764950403000,\"minute\":\"2025-12-05T16:00:00Z\",\"provider\":\"stripe\","
+             "\"reason\":\"nomatch\"}");
+    billing_op_free(op);
+    m->head = m->tail = NULL;
+    /* the timer's take: only passed minutes (Apple's duplicate), then everything at stop */
+    op = billing_tally_take(m, t0 + 60000, 0);
+    T_EQ_INT(op != NULL && op->next == NULL, 1);
+    T_EQ_STR(op->act.reason, "duplicate");
+    T_EQ_STR(op->act.account, "webhooks:apple");
+    T_EQ_INT(strstr(op->payload, "\"count\":1,") != NULL && strstr(op->payload, "[\"u-1\"]"), 1);
+    billing_op_free(op);
+    op = billing_tally_take(m, t0 + 60000, 1);
+    T_EQ_INT(op != NULL && op->next == NULL, 1);
+    T_EQ_INT(strstr(op->payload, "\"count\":1,") != NULL &&
+                 strstr(op->payload, "\"minute\":\"2025-12-05T16:01:00Z\""),
+             1);
+    billing_op_free(op);
+    T_EQ_INT(billing_tally_take(m, t0 + 600000, 1) == NULL, 1);
+    pthread_cond_destroy(&m->qcv);
+    pthread_mutex_destroy(&m->qmu);
+    pthread_mutex_destroy(&m->tmu);
+    free(m);
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_standard_v1_vectors),  T_CASE(test_standard_v1a_vector),
-    T_CASE(test_standard_must_fail),   T_CASE(test_keys_parse),
-    T_CASE(test_stripe_vector),        T_CASE(test_parse_stripe),
-    T_CASE(test_parse_standard),       T_CASE(test_parse_plan),
-    T_CASE(test_parse_apple_refusals), T_CASE(test_parse_google),
-    T_CASE(test_rule_table),           T_CASE(test_stripe_status),
-    T_CASE(test_ordering_stale),       T_CASE(test_refund_wins_tie),
-    T_CASE(test_order_independence),   T_CASE(test_verdict),
-    T_CASE(test_verdict_title),        T_CASE(test_royalty_render),
-    T_CASE(test_audit_chain),          T_CASE(test_prune),
-    T_CASE(test_storm_generator),      {0},
+    T_CASE(test_standard_v1_vectors),
+    T_CASE(test_standard_v1a_vector),
+    T_CASE(test_standard_must_fail),
+    T_CASE(test_keys_parse),
+    T_CASE(test_stripe_vector),
+    T_CASE(test_parse_stripe),
+    T_CASE(test_parse_standard),
+    T_CASE(test_parse_plan),
+    T_CASE(test_parse_apple_refusals),
+    T_CASE(test_apple_payload),
+    T_CASE(test_parse_google),
+    T_CASE(test_rule_table),
+    T_CASE(test_stripe_status),
+    T_CASE(test_ordering_stale),
+    T_CASE(test_refund_wins_tie),
+    T_CASE(test_order_independence),
+    T_CASE(test_verdict),
+    T_CASE(test_verdict_title),
+    T_CASE(test_royalty_render),
+    T_CASE(test_audit_chain),
+    T_CASE(test_prune),
+    T_CASE(test_tally),
+    T_CASE(test_storm_generator),
+    {0},
 };
 
 T_MAIN(cases)

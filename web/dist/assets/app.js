@@ -429,7 +429,7 @@ var ke,Qr,fu,$n,cs,co,Zr,ro,Xr,ds,us,pu,Nl=Symbol.for("pv"),uo={},fo=[],hu=/^m(i
         <${D} title="History" sub="the last 20 audit rows, newest first">${r.audit.length?c`<div class="scroll"><table><thead><tr><th>#</th><th>at</th><th>kind</th>
             <th>what</th><th>decision</th>${t?c`<th></th>`:null}</tr></thead>
             <tbody>${r.audit.map(s=>{let a=s.detail||{};return c`<tr><td class="num">${s.id}</td><td class="nw">${Ec(s.ts_ms)}</td><td>${s.kind}</td>
-                <td class="mono">${s.kind==="event"?`${a.provider} ${a.type} ${a.id}`:`${a.action} ${a.reason||""}`}</td>
+                <td class="mono">${s.kind==="event"?`${a.provider} ${a.type} ${a.id}`:s.kind==="refused"||s.kind==="duplicate"?`${a.provider} ${a.reason} ×${a.count} in ${a.minute}${(a.ids||[]).length?": "+a.ids.join(" "):""}${a.ids_more?` +${a.ids_more}`:""}`:`${a.action} ${a.reason||""}`}</td>
                 <td class="mono">${a.decision||((a.changes||[]).length?"applied":"")}</td>
                 ${t?c`<td>${s.kind==="event"?c`<${sp} row=${s} onDone=${n} />`:null}</td>`:null}</tr>`})}</tbody></table></div>`:c`<${H}>No audit row names this account.</${H}>`}</${D}>
     </div>`}</${W}>`}function ip({day:e,admin:t}){let[l,n]=ne(null),o=X(()=>K(`/v1/billing/royalties/${e}?format=json`),[e,l]),r=async()=>{try{n(await Ue(`/v1/billing/royalties/${e}/seal`))}catch(s){n({error:s})}};return c`<div class="stack">

@@ -57,7 +57,9 @@ function Account({ account, admin }) {
         <${Panel} title="History" sub="the last 20 audit rows, newest first">${a.audit.length ? html`<div class="scroll"><table><thead><tr><th>#</th><th>at</th><th>kind</th>
             <th>what</th><th>decision</th>${admin ? html`<th></th>` : null}</tr></thead>
             <tbody>${a.audit.map(row => { const d = row.detail || {}; return html`<tr><td class="num">${row.id}</td><td class="nw">${ts(row.ts_ms)}</td><td>${row.kind}</td>
-                <td class="mono">${row.kind === 'event' ? `${d.provider} ${d.type} ${d.id}` : `${d.action} ${d.reason || ''}`}</td>
+                <td class="mono">${row.kind === 'event' ? `${d.provider} ${d.type} ${d.id}`
+                    : row.kind === 'refused' || row.kind === 'duplicate' ? `${d.provider} ${d.reason} ×${d.count} in ${d.minute}${(d.ids || []).length ? ': ' + d.ids.join(' ') : ''}${d.ids_more ? ` +${d.ids_more}` : ''}`
+                    : `${d.action} ${d.reason || ''}`}</td>
                 <td class="mono">${d.decision || ((d.changes || []).length ? 'applied' : '')}</td>
                 ${admin ? html`<td>${row.kind === 'event' ? html`<${Replay} row=${row} onDone=${setNote} />` : null}</td>` : null}</tr>`; })}</tbody></table></div>`
             : html`<${Empty}>No audit row names this account.</${Empty}>`}</${Panel}>
