@@ -112,3 +112,5 @@ set_tests_properties(lint/web_bundle PROPERTIES LABELS lint SKIP_RETURN_CODE 77 
   ENVIRONMENT "ONCUE_WEB_WORK=${CMAKE_BINARY_DIR}/web;npm_config_cache=${CMAKE_BINARY_DIR}/web/npm-cache")
 # Tests that start a throwaway PostgreSQL also carry the label "postgres" (`ctest -L postgres`).
 set_tests_properties(integration/test_lease PROPERTIES LABELS "integration;postgres")
+# `promtool check metrics` on /metrics with QoE data present is also a lint of the exposition.
+set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
