@@ -3,8 +3,8 @@
 # --exporters` serves a live HLS playlist (examples/probes.yaml's stream, its port changed)
 # whose media sequence advances every 2 s until a fault on live streams stalls it; the real
 # `oncue serve` probes it, flags it `stale` within 1.5 x its target plus a poll, opens one
-# paging incident for the live packager (owned by live-ops), and recovers and resolves the
-# alert once the fault ends.
+# paging incident for the live packager (owned by live-ops), whose runbook's dashboard step
+# names the Packager board, and recovers and resolves the alert once the fault ends.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -28,6 +28,7 @@ YML
 D="$T_TMP/data"
 mkdir -p "$D"
 VIEW=$(new_token "$D" viewer it-view)
+RESP=$(new_token "$D" responder it-resp)
 "$ONCUE_BIN" sim --stdout --scenario "$T_TMP/stall.yaml" --viewers 200 --speed 1 \
     --exporters "127.0.0.1:$XPORT" >/dev/null 2>"$T_TMP/sim.log" &
 SIM_PID=$!
@@ -37,7 +38,7 @@ for _ in $(seq 1 50); do # the stream is served before the prober starts
     curl -sf "http://127.0.0.1:$XPORT/live/media.m3u8" >/dev/null && break
     sleep 0.1
 done
-start_server "$D" --modules catalog,alert,incident,probe --set probe.file="$T_TMP/probes.yaml" \
+start_server "$D" --modules catalog,alert,incident,probe,runbook --set probe.file="$T_TMP/probes.yaml" \
     --set probe.outbound_allow=127.0.0.1 || t_done
 
 api() { curl -s -H "Authorization: Bearer $VIEW" "$BASE$1"; }
@@ -82,6 +83,12 @@ t_check "one paging incident for the live packager, owned by live-ops" \
     "probe/sim-live/stale live-ops page true" \
     "$(wait_for_text 10 'probe/sim-live/stale live-ops page true' inc_of live-packager)"
 t_check "no other finding" stale "$(active)"
+INC=$(api /v1/incidents | jq -r '[.incidents[] | select(.service == "live-packager")][0].incident_id')
+t_check "a runbook's dry run on the probe's incident: the live-manifest runbook" "200 live-manifest" \
+    "$(status POST "/v1/incidents/$INC/runbook" -H "Authorization: Bearer $RESP" -d '{"dry_run": true}') $(body | jq -r .runbook)"
+t_contains "its dashboard step names the owning service's board (live-packager is a packager)" \
+    "The owning service's board: the Packager board (console #/dashboards?d=packager)." \
+    "$(body | jq -r '.steps[] | select(.name == "check dashboards") | .detail')"
 
 # 2. the fault ends at t+27 s: the stream advances again, the finding recovers, the alert resolves
 t_check "stale recovers once the stream advances" "" "$(wait_for_text 25 '' active)"
