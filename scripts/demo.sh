@@ -27,16 +27,17 @@ admin=$(cat "$data/admin.token")
 root=$(cd "$(dirname "$0")/.." && pwd)
 policy=$root/examples/steering-policy.json
 exporters=${ONCUE_EXPORTERS:-127.0.0.1:9464}
-# and probes its live stream (examples/probes.yaml, served on the same port)
+# and probes its live stream (examples/probes.yaml, served on the same port): the server
+# starts with an empty $data/probes.yaml, which lists the stream (SIGHUP) once the simulator
+# serves it, so the demo does not open with an `unreachable` incident
 scrape=()
 if "$bin" sim --help 2>/dev/null | grep -q -- '--exporters'; then
     scrape=(--set scrape.file="$root/examples/scrape.yaml" --set scrape.outbound_allow=127.0.0.1/32
-        --set probe.file="$root/examples/probes.yaml" --set probe.outbound_allow=127.0.0.1/32)
-    if [ "$exporters" != 127.0.0.1:9464 ]; then # the example files name 9464: copies name yours
+        --set probe.file="$data/probes.yaml" --set probe.outbound_allow=127.0.0.1/32)
+    echo '[]' >"$data/probes.yaml"
+    if [ "$exporters" != 127.0.0.1:9464 ]; then # the example file names 9464: a copy names yours
         sed "s|127.0.0.1:9464|$exporters|" "$root/examples/scrape.yaml" >"$data/scrape.yaml"
-        sed "s|127.0.0.1:9464|$exporters|" "$root/examples/probes.yaml" >"$data/probes.yaml"
         scrape[1]=scrape.file="$data/scrape.yaml"
-        scrape[5]=probe.file="$data/probes.yaml"
     fi
 fi
 "$bin" serve --data "$data" --listen "$listen" --set steer.policy_file="$policy" "${scrape[@]}" \
@@ -60,6 +61,12 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
         sleep 0.1
     done
     plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
+    for _ in $(seq 1 100); do # the live stream is published: the prober may watch it
+        curl -sf -o /dev/null "http://$exporters/live/media.m3u8" && break
+        sleep 0.1
+    done
+    sed "s|127.0.0.1:9464|$exporters|" "$root/examples/probes.yaml" >"$data/probes.yaml"
+    kill -HUP $server
     sim_note="A simulated audience of 10,000 viewers is posting player beacons, and its CDN the log lines of their requests (log: $data/sim.log).
   Its players follow the steering policy (examples/steering-policy.json) and read the
   feature flags every 10 s; its DRM license server, live packager and origin export their
