@@ -576,7 +576,8 @@ static const struct oc_opt options[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON", 0, 0, NULL},
     {"--signals", OC_OPT_FLAG, F(signals), NULL,
      "check: also name every service with no signal: no alert rule watching a slice it serves, "
-     "no probed stream, no scraped or pushed target (implied by the five options below)",
+     "no probed stream, no scraped or pushed target (implied by --rules, --slos, --probes, "
+     "--server and --scrape)",
      0, 0, NULL},
     {"--rules", OC_OPT_STR, F(rules), "FILE",
      "check: the alert rules in force (alert.rules_file; default: the shipped rules)", 0, 0, NULL},
