@@ -27,9 +27,14 @@ admin=$(cat "$data/admin.token")
 root=$(cd "$(dirname "$0")/.." && pwd)
 policy=$root/examples/steering-policy.json
 exporters=${ONCUE_EXPORTERS:-127.0.0.1:9464}
+# and probes its live stream (examples/probes.yaml, served on the same port): the server
+# starts with an empty $data/probes.yaml, which lists the stream (SIGHUP) once the simulator
+# serves it, so the demo does not open with an `unreachable` incident
 scrape=()
 if "$bin" sim --help 2>/dev/null | grep -q -- '--exporters'; then
-    scrape=(--set scrape.file="$root/examples/scrape.yaml" --set scrape.outbound_allow=127.0.0.1/32)
+    scrape=(--set scrape.file="$root/examples/scrape.yaml" --set scrape.outbound_allow=127.0.0.1/32
+        --set probe.file="$data/probes.yaml" --set probe.outbound_allow=127.0.0.1/32)
+    echo '[]' >"$data/probes.yaml"
     if [ "$exporters" != 127.0.0.1:9464 ]; then # the example file names 9464: a copy names yours
         sed "s|127.0.0.1:9464|$exporters|" "$root/examples/scrape.yaml" >"$data/scrape.yaml"
         scrape[1]=scrape.file="$data/scrape.yaml"
@@ -56,15 +61,22 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
         sleep 0.1
     done
     plan=$(grep "plan: fault" "$data/sim.log" 2>/dev/null | sed 's/^oncue sim: plan: fault /    /')
+    for _ in $(seq 1 100); do # the live stream is published: the prober may watch it
+        curl -sf -o /dev/null "http://$exporters/live/media.m3u8" && break
+        sleep 0.1
+    done
+    sed "s|127.0.0.1:9464|$exporters|" "$root/examples/probes.yaml" >"$data/probes.yaml"
+    kill -HUP $server
     sim_note="A simulated audience of 10,000 viewers is posting player beacons, and its CDN the log lines of their requests (log: $data/sim.log).
   Its players follow the steering policy (examples/steering-policy.json) and read the
   feature flags every 10 s; its DRM license server, live packager and origin export their
-  metrics on http://$exporters/ and oncue scrapes them (examples/scrape.yaml). It injects one
+  metrics on http://$exporters/ and oncue scrapes them (examples/scrape.yaml); oncue probes
+  its live stream, http://$exporters/live/media.m3u8 (examples/probes.yaml). It injects one
   fault every 8 minutes, then repeats:
 $plan
-  Each fault should open one incident: within seconds when a scraped service shows it (the
-  DRM license errors, the live packager's stale manifest), a few minutes after it starts when
-  only the viewers do; the blip should open none. The simulator's log says when each fault
+  Each fault should open one incident: within seconds when a scraped or probed service shows
+  it (the DRM license errors, the live packager's stale manifest and live stream), a few
+  minutes after it starts when only the viewers do; the blip should open none. The simulator's log says when each fault
   starts and ends."
 else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"

@@ -4,6 +4,7 @@
  * Exit status: 0 fine, 1 problems found or nothing found, 2 usage or unreadable file.
  */
 #include "catalog/catalog.h"
+#include "alert/alert.h"
 #include "core/buf.h"
 #include "core/suggest.h"
 #include "core/clock.h"
@@ -12,6 +13,7 @@
 #include "core/opt.h"
 #include "core/json.h"
 #include "core/yamlj.h"
+#include "http/client.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +34,10 @@ struct cli {
     int signals;          /* --signals: check: services with no signal */
     const char *probes;   /* --probes FILE: probe.file's streams */
     const char *scrape;   /* --scrape FILE: scrape.file's targets */
+    const char *rules;    /* --rules FILE: the alert rules (default: the shipped ones) */
+    const char *slos;     /* --slos FILE: the SLOs burn-rate rules name (default: shipped) */
+    const char *server;   /* --server URL: the probed streams of a running server */
+    const char *token;    /* --token T (default $ONCUE_TOKEN) */
     const char *runbooks; /* --runbooks DIR: runbooks reviewed in the last six months */
     const char *drills;   /* --drills DIR: services drilled in the last quarter */
     struct catalog *cat;
@@ -67,34 +73,80 @@ static void print_names(const char *label, const struct catalog_names *n)
     printf("\n");
 }
 
-/* The "service" of each item of a probe.file or scrape.file list (what names the item in
- * messages is its "name"): items naming no catalog service are problems. 0, or -1 when the
- * file does not read (a problem line too). */
-static int signal_file(struct cli *cl, const char *path, const char *what, json_t **out,
+/* Each item of a list of probed streams or scraped targets (what names the item in messages is
+ * its "name", FROM the file or server it came from) naming a service the catalog does not have
+ * is a problem. The problems written. */
+static int unknown_services(struct cli *cl, const json_t *list, const char *from, const char *what,
+                            struct oc_buf *b)
+{
+    size_t i;
+    json_t *v;
+    int n = 0;
+    json_array_foreach(list, i, v)
+    {
+        const char *svc = json_string_value(json_object_get(v, "service"));
+        const char *name = json_string_value(json_object_get(v, "name"));
+        if (svc && svc[0] && !catalog_service_find(cl->cat, svc)) {
+            oc_buf_printf(b, "%s: %s %s names service %s, which is not in the catalog\n", from,
+                          what, name ? name : "?", svc);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The items of a probe.file or scrape.file list, appended to *list. 0, or -1 when the file
+ * does not read (a problem line too). */
+static int signal_file(struct cli *cl, const char *path, const char *what, json_t *list,
                        struct oc_buf *b, int *problems)
 {
     char err[512];
-    size_t i;
-    json_t *v;
-    *out = NULL;
+    json_t *items = NULL;
     if (!path)
         return 0;
-    if (oc_yaml_list_load(path, 1u << 20, what, out, err, sizeof err) != 0) {
+    if (oc_yaml_list_load(path, 1u << 20, what, &items, err, sizeof err) != 0) {
         oc_buf_printf(b, "%s\n", err);
         ++*problems;
         return -1;
     }
-    json_array_foreach(*out, i, v)
-    {
-        const char *svc = json_string_value(json_object_get(v, "service"));
-        const char *name = json_string_value(json_object_get(v, "name"));
-        if (svc && !catalog_service_find(cl->cat, svc)) {
-            oc_buf_printf(b, "%s: %s %s names service %s, which is not in the catalog\n", path,
-                          what, name ? name : "?", svc);
-            ++*problems;
-        }
-    }
+    *problems += unknown_services(cl, items, path, what, b);
+    json_array_extend(list, items);
+    json_decref(items);
     return 0;
+}
+
+/* --server: the streams the running server probes (GET /v1/probes: those of its probe.file
+ * and those added with POST /v1/probes), appended to *list. 0, or -1 when the server does not
+ * answer them (a problem line too). */
+static int signal_server(struct cli *cl, json_t *list, struct oc_buf *b, int *problems)
+{
+    struct http_client hc = {cl->server, cl->token && cl->token[0] ? cl->token : NULL, 30};
+    struct oc_buf resp;
+    long status = 0;
+    char err[512];
+    json_t *doc = NULL, *probes;
+    int rc = -1;
+    oc_buf_init(&resp, CLI_OUT_MAX);
+    if (http_client_call(&hc, "GET", "/v1/probes", NULL, &status, &resp, err, sizeof err) != 0)
+        oc_buf_printf(b, "%s/v1/probes: cannot read the probed streams: %s\n", cl->server, err);
+    else if (status != 200)
+        oc_buf_printf(b, "%s/v1/probes: cannot read the probed streams: HTTP %ld\n", cl->server,
+                      status);
+    else if (!(doc = json_loads(resp.data ? resp.data : "", 0, NULL)) ||
+             !json_is_array(probes = json_object_get(doc, "probes")))
+        oc_buf_printf(b, "%s/v1/probes: cannot read the probed streams: not a probe list\n",
+                      cl->server);
+    else {
+        char from[600];
+        snprintf(from, sizeof from, "%s/v1/probes", cl->server);
+        *problems += unknown_services(cl, probes, from, "stream", b);
+        json_array_extend(list, probes);
+        rc = 0;
+    }
+    *problems += rc != 0;
+    json_decref(doc);
+    oc_buf_free(&resp);
+    return rc;
 }
 
 static int names_service(const json_t *list, const char *svc)
@@ -110,28 +162,85 @@ static int names_service(const json_t *list, const char *svc)
     return 0;
 }
 
-/* --signals: every service needs a signal: a beacon slice it serves, a probed stream or a
- * scraped target naming it ("No silent failures"). */
+/* Whether alerts of rule r can carry served slice s, so that routing can page its service:
+ * every dimension s names is one r groups by, or one r's filter (an SLO's for a burn-rate
+ * rule) pins to the same value (any value for a served "*"). */
+static int rule_watches(const struct alert_rule *r, const struct catalog_slice *s)
+{
+    for (int d = 0; d < BEACON_NDIMS; d++) {
+        int ok = !s->v[d];
+        for (int g = 0; !ok && g < r->ngroup; g++)
+            ok = r->group_by[g] == d;
+        for (int f = 0; !ok && f < r->nfilters; f++)
+            ok = r->filters[f].dim == d &&
+                 (!strcmp(s->v[d], "*") || !strcmp(r->filters[f].value, s->v[d]));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether a rule of rules watches a slice service s serves. */
+static int service_watched(const struct alert_rules *rules, const struct catalog_service *s)
+{
+    for (int i = 0; rules && i < rules->n; i++)
+        for (int k = 0; k < s->nserves; k++)
+            if (rule_watches(&rules->rules[i], &s->serves[k]))
+                return 1;
+    return 0;
+}
+
+/* The alert rules in force: --rules FILE (burn-rate rules naming SLOs of --slos FILE), else
+ * the shipped ones (what `oncue serve` runs without alert.rules_file). NULL when they do not
+ * load (a problem line too). */
+static struct alert_rules *signal_rules(struct cli *cl, struct oc_buf *b, int *problems)
+{
+    struct slo_set *slos = NULL;
+    struct alert_rules *rules = NULL;
+    char err[512];
+    int rc = slo_set_load(cl->slos, &slos, err, sizeof err);
+    if (rc == 0)
+        rc = alert_rules_load(cl->rules, slos, &rules, err, sizeof err);
+    if (rc != 0) {
+        oc_buf_printf(b, "%s\n", err);
+        ++*problems;
+    }
+    slo_set_destroy(slos);
+    return rules;
+}
+
+/* The signals check ("No silent failures"): every service needs an alert rule watching a
+ * slice it serves, a probed stream (of --probes or the --server) or a scraped or pushed
+ * target (of --scrape) naming it. The problems written. */
 static int check_signals(struct cli *cl, struct oc_buf *b)
 {
-    json_t *probes = NULL, *targets = NULL;
+    json_t *probes = json_array(), *targets = json_array();
     int n = 0;
-    signal_file(cl, cl->probes, "stream", &probes, b, &n);
-    signal_file(cl, cl->scrape, "target", &targets, b, &n);
-    for (int i = 0; i < cl->cat->nservices; i++) {
+    struct alert_rules *rules = signal_rules(cl, b, &n);
+    signal_file(cl, cl->probes, "stream", probes, b, &n);
+    if (cl->server)
+        signal_server(cl, probes, b, &n);
+    signal_file(cl, cl->scrape, "target", targets, b, &n);
+    int have_probes = cl->probes || cl->server;
+    const char *missing = have_probes && cl->scrape ? ""
+                          : have_probes             ? " (no --scrape given)"
+                          : cl->scrape              ? " (no --probes nor --server given)"
+                                                    : " (no --probes, --server nor --scrape given)";
+    for (int i = 0; rules && i < cl->cat->nservices; i++) {
         const struct catalog_service *s = cl->cat->services[i];
-        if (s->nserves || names_service(probes, s->name) || names_service(targets, s->name))
+        if (service_watched(rules, s) || names_service(probes, s->name) ||
+            names_service(targets, s->name))
             continue;
         oc_buf_printf(b,
-                      "%s:%d: service %s: no signal: it serves no beacon slice, and no probed "
-                      "stream or scraped target names it%s\n",
+                      "%s:%d: service %s: no signal: %s, and no probed stream or scraped "
+                      "target names it%s\n",
                       cl->cat->source, s->line, s->name,
-                      cl->probes && cl->scrape ? ""
-                      : cl->probes             ? " (no --scrape given)"
-                      : cl->scrape             ? " (no --probes given)"
-                                               : " (no --probes nor --scrape given)");
+                      s->nserves ? "no alert rule watches a slice it serves"
+                                 : "it serves no beacon slice",
+                      missing);
         n++;
     }
+    alert_rules_destroy(rules);
     json_decref(probes);
     json_decref(targets);
     return n;
@@ -281,7 +390,7 @@ static int cmd_check(struct cli *cl)
     struct oc_buf b;
     oc_buf_init(&b, CLI_OUT_MAX);
     int n = catalog_lint(cl->cat, &b);
-    if (cl->signals || cl->probes || cl->scrape)
+    if (cl->signals || cl->probes || cl->scrape || cl->rules || cl->slos || cl->server)
         n += check_signals(cl, &b);
     int nrunbooks = 0, ncards = 0;
     if (cl->runbooks)
@@ -414,10 +523,12 @@ static const struct {
     const char *usage;
 } subs[] = {
     {"check", cmd_check, 0,
-     "check [--file FILE] [--signals] [--probes FILE] [--scrape FILE]\n"
+     "check [--file FILE] [--signals] [--rules FILE] [--slos FILE] [--probes FILE]\n"
+     "                         [--server URL [--token T]] [--scrape FILE]\n"
      "                         [--runbooks DIR] [--drills DIR] [--at TIME]\n"
-     "                         lint ownership (and, with --signals, name every service with\n"
-     "                         no signal; with --runbooks, runbooks not reviewed in six\n"
+     "                         lint ownership (and, with --signals or its files, name every\n"
+     "                         service with no signal; with --runbooks, runbooks not reviewed in "
+     "six\n"
      "                         months; with --drills, services not drilled in a quarter);\n"
      "                         one line per problem, exit 1 if any"},
     {"show", cmd_show, 1, "show NAME              print a service as JSON"},
@@ -464,13 +575,24 @@ static const struct oc_opt options[] = {
      "the catalog YAML (default: the embedded example, examples/catalog.yaml)", 0, 0, NULL},
     {"--json", OC_OPT_FLAG, F(json), NULL, "print JSON", 0, 0, NULL},
     {"--signals", OC_OPT_FLAG, F(signals), NULL,
-     "check: also name every service with no signal (no beacon slice it serves, no probed "
-     "stream, no scraped target)",
+     "check: also name every service with no signal: no alert rule watching a slice it serves, "
+     "no probed stream, no scraped or pushed target (implied by --rules, --slos, --probes, "
+     "--server and --scrape)",
      0, 0, NULL},
-    {"--probes", OC_OPT_STR, F(probes), "FILE",
-     "check: the probed streams (probe.file); implies --signals", 0, 0, NULL},
+    {"--rules", OC_OPT_STR, F(rules), "FILE",
+     "check: the alert rules in force (alert.rules_file; default: the shipped rules)", 0, 0, NULL},
+    {"--slos", OC_OPT_STR, F(slos), "FILE",
+     "check: the SLOs the burn-rate rules name (slo.file; default: the shipped SLOs)", 0, 0, NULL},
+    {"--probes", OC_OPT_STR, F(probes), "FILE", "check: the probed streams (probe.file)", 0, 0,
+     NULL},
+    {"--server", OC_OPT_STR, F(server), "URL",
+     "check: also the streams a running server probes (GET /v1/probes: its probe.file and "
+     "those added through the API)",
+     0, 0, NULL},
+    {"--token", OC_OPT_STR, F(token), "T", "check --server: API token (default $ONCUE_TOKEN)", 0, 0,
+     NULL},
     {"--scrape", OC_OPT_STR, F(scrape), "FILE",
-     "check: the scraped targets (scrape.file); implies --signals", 0, 0, NULL},
+     "check: the scraped and pushed targets (scrape.file)", 0, 0, NULL},
     {"--runbooks", OC_OPT_STR, F(runbooks), "DIR",
      "check: also name each runbook in DIR whose reviewed: date is missing or more than six "
      "months old",
@@ -513,6 +635,9 @@ int catalog_cli_main(int argc, char **argv)
     struct oc_clock clock;
     oc_clock_init(&clock, OC_CLOCK_REAL, 0);
     cl.at_ms = oc_clock_now_ms(&clock); /* --at overrides it */
+    struct http_client env;
+    http_client_from_env(&env);
+    cl.token = env.token; /* --token overrides it; --server is never implied */
     int nargs = 0, prc = oc_cli_parse(catalog_cli, argc - 2, argv + 2, &cl, &cl.arg, &nargs);
     if (prc != 0)
         return prc == 1 ? 0 : 2;

@@ -8,6 +8,7 @@
  */
 #include "probe/probe_int.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/lock.h"
@@ -69,12 +70,11 @@ static void serve(struct evhttp_request *req, void *arg)
         now = stall;
     int64_t phase = (id * 37) % 2000;
     long long seq = (long long)((now - o->start_ms + phase) / 2000) + 100;
-    evbuffer_add_printf(out,
-                        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
-                        "#EXT-X-MEDIA-SEQUENCE:%lld\n",
-                        seq);
-    for (int i = 0; i < 6; i++)
-        evbuffer_add_printf(out, "#EXTINF:2.000,\nseg_%lld.ts\n", seq + i);
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 12);
+    probe_hls_live_write(&b, seq, 6, 2);
+    evbuffer_add(out, b.data, b.len);
+    oc_buf_free(&b);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "application/vnd.apple.mpegurl");
     evhttp_send_reply(req, 200, "OK", out);

@@ -6,6 +6,7 @@
  */
 #include "probe/probe.h"
 #include "core/alloc.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "core/timefmt.h"
 
@@ -313,4 +314,15 @@ void probe_hls_free(struct probe_hls *p)
     free(p->variants);
     free(p->segs);
     memset(p, 0, sizeof(*p));
+}
+
+int probe_hls_live_write(struct oc_buf *b, int64_t seq, int nsegs, int target_s)
+{
+    int rc = oc_buf_printf(b,
+                           "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:%d\n"
+                           "#EXT-X-MEDIA-SEQUENCE:%lld\n",
+                           target_s, (long long)seq);
+    for (int i = 0; rc == 0 && i < nsegs; i++)
+        rc = oc_buf_printf(b, "#EXTINF:%d.000,\nseg_%lld.ts\n", target_s, (long long)(seq + i));
+    return rc;
 }

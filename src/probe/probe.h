@@ -72,6 +72,12 @@ int probe_hls_parse(const char *text, size_t n, struct probe_hls *out /* OUT */,
 /* Frees what probe_hls_parse allocated and zeroes p (NULL is a no-op). */
 void probe_hls_free(struct probe_hls *p);
 
+struct oc_buf;
+/* Appends to b a live media playlist of nsegs segments of target_s seconds, named seg_N.ts,
+ * the first numbered seq (EXT-X-MEDIA-SEQUENCE): the generated stream `oncue bench probe`
+ * serves and `oncue sim --exporters` serves as its live stream. 0, or OC_ETOOBIG at b's cap. */
+int probe_hls_live_write(struct oc_buf *b, int64_t seq, int nsegs, int target_s);
+
 /* What the checks remember of one media playlist between polls (of one pathway). */
 struct probe_hls_memo {
     struct probe_hls last; /* the previous good playlist (owned); nsegs 0 before one */

@@ -78,7 +78,9 @@ static const struct oc_opt cli_opts[] = {
      NULL},
     {"--exporters", OC_OPT_STR, A(exporters), "HOST:PORT",
      "serve the simulated DRM license server, live packager and origin's Prometheus metrics "
-     "(/drm-license/metrics, /live-packager/metrics, /origin/metrics) for oncue to scrape",
+     "(/drm-license/metrics, /live-packager/metrics, /origin/metrics) for oncue to scrape, and "
+     "the live stream (/live/media.m3u8, which stops advancing while a fault stalls live "
+     "streams) for oncue to probe",
      0, 0, NULL},
     {"--demo", OC_OPT_FLAG, A(demo), NULL,
      "10000 viewers, --steer, a shipped fault every 8 minutes, repeated until stopped "
@@ -446,10 +448,10 @@ static int run(struct cli_args *a)
             fprintf(stderr, "oncue sim: %s\n", err);
             rc = OC_EINVAL;
         } else {
-            fprintf(
-                stderr,
-                "oncue sim: exporters on http://%s/{drm-license,live-packager,origin}/metrics\n",
-                a->exporters);
+            fprintf(stderr,
+                    "oncue sim: exporters on http://%s/{drm-license,live-packager,origin}/metrics, "
+                    "the live stream on http://%s/live/media.m3u8\n",
+                    a->exporters, a->exporters);
         }
     }
     int forever = a->demo && !run_ms;

@@ -9,12 +9,17 @@
  *                           packager_segments_total{stream="live"} (counter)
  *   /origin/metrics         origin_http_responses_total{code} (counter),
  *                           origin_manifest_age_seconds{stream="live"}
+ *   /live/media.m3u8        the live stream itself, an HLS media playlist of the newest
+ *                           six 2 s segments (probe_hls_live_write, the prober's own
+ *                           generator), and /live/seg_N.ts, so the prober (src/probe/)
+ *                           watches what the packager publishes
  *
  * Each simulated second (sim_exporter_update, from the driver): 20 license requests per DRM
  * system, of which a fault whose slice names that DRM system fails its effect's
  * start_failure at once (not ramped: the server fails first, players notice over the ramp),
  * with 2.5 s latency; a fault on live sessions stalls the packager (the manifest ages, no
- * segment is published) and the origin serves the stale manifest; the origin answers 100
+ * segment is published, the live playlist stops advancing) and the origin serves the stale
+ * manifest; the origin answers 100
  * requests a second (a fault on everyone with a start_failure answers that share with 503).
  * The texts are rendered under a mutex and served by one libevent thread.
  */
@@ -23,6 +28,7 @@
 #include "sim/sim_int.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "probe/probe.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -36,15 +42,19 @@
 
 #define NDRM SIM_NDRM
 const char *const sim_drm_systems[SIM_NDRM] = {"widevine", "playready", "fairplay"};
-#define drms sim_drm_systems
+#define drms      sim_drm_systems
+#define NPATHS    4 /* the texts served */
+#define LIVE      3 /* the live playlist's text */
+#define LIVE_SEGS 6 /* segments in the live playlist's window */
 
 struct sim_exporter {
     struct event_base *base;
     struct evhttp *http;
     pthread_t th;
     int started;
-    pthread_mutex_t mu; /* the texts */
-    char *text[3];      /* drm-license, live-packager, origin */
+    pthread_mutex_t mu; /* the texts and newest */
+    char *text[NPATHS]; /* drm-license, live-packager, origin, the live playlist */
+    int64_t newest;     /* the live playlist's newest segment number */
     /* the model, written by the driver's thread only */
     double ok[NDRM], failed[NDRM];
     double segments, origin_ok, origin_5xx;
@@ -52,27 +62,58 @@ struct sim_exporter {
     int64_t last_segment_ms;
 };
 
-static const char *const paths[3] = {"/drm-license/metrics", "/live-packager/metrics",
-                                     "/origin/metrics"};
+/* What is served, in the order of text[]. */
+static const struct {
+    const char *path, *type;
+} paths[NPATHS] = {
+    {"/drm-license/metrics", "text/plain; version=0.0.4; charset=utf-8"},
+    {"/live-packager/metrics", "text/plain; version=0.0.4; charset=utf-8"},
+    {"/origin/metrics", "text/plain; version=0.0.4; charset=utf-8"},
+    {"/live/media.m3u8", "application/vnd.apple.mpegurl"},
+};
+
+/* GET /live/seg_N.ts: 4 KiB of a published segment (N at most the newest), else 404. */
+static int serve_segment(struct sim_exporter *x, struct evhttp_request *req, const char *uri)
+{
+    static const char pad[4096];
+    long long n;
+    char end;
+    if (sscanf(uri, "/live/seg_%lld.t%c", &n, &end) != 2 || end != 's' ||
+        strcmp(uri + strlen(uri) - 3, ".ts") != 0)
+        return 0;
+    pthread_mutex_lock(&x->mu);
+    int published = x->text[LIVE] && n >= 0 && n <= x->newest;
+    pthread_mutex_unlock(&x->mu);
+    if (!published)
+        return 0;
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    evbuffer_add(out, pad, sizeof pad);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "video/mp2t");
+    evhttp_send_reply(req, 200, "OK", out);
+    return 1;
+}
 
 static void serve(struct evhttp_request *req, void *arg)
 {
     struct sim_exporter *x = arg;
     const char *uri = evhttp_request_get_uri(req);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(uri, paths[i]) != 0)
+    for (int i = 0; i < NPATHS; i++) {
+        if (strcmp(uri, paths[i].path) != 0)
             continue;
         pthread_mutex_lock(&x->mu);
-        evbuffer_add_printf(out, "%s", x->text[i] ? x->text[i] : "");
+        int have = x->text[i] != NULL;
+        evbuffer_add_printf(out, "%s", have ? x->text[i] : "not published yet\n");
         pthread_mutex_unlock(&x->mu);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                          "text/plain; version=0.0.4; charset=utf-8");
-        evhttp_send_reply(req, 200, "OK", out);
+                          have ? paths[i].type : "text/plain");
+        evhttp_send_reply(req, have ? 200 : 503, have ? "OK" : "Service Unavailable", out);
         return;
     }
-    evbuffer_add_printf(out, "not found: try /drm-license/metrics, /live-packager/metrics or "
-                             "/origin/metrics\n");
+    if (serve_segment(x, req, uri))
+        return;
+    evbuffer_add_printf(out, "not found: try /drm-license/metrics, /live-packager/metrics, "
+                             "/origin/metrics or /live/media.m3u8\n");
     evhttp_send_reply(req, 404, "Not Found", out);
 }
 
@@ -128,7 +169,7 @@ void sim_exporter_stop(struct sim_exporter *x)
         evhttp_free(x->http);
     if (x->base)
         event_base_free(x->base);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < NPATHS; i++)
         free(x->text[i]);
     pthread_mutex_destroy(&x->mu);
     free(x);
@@ -193,8 +234,8 @@ void sim_exporter_update(struct sim_exporter *x, const struct sim *m)
     }
     double age = (double)(now - x->last_segment_ms) / 1000.0;
 
-    struct oc_buf b[3];
-    for (int i = 0; i < 3; i++)
+    struct oc_buf b[NPATHS];
+    for (int i = 0; i < NPATHS; i++)
         oc_buf_init(&b[i], 1 << 16);
     oc_buf_puts(&b[0], "# HELP drm_license_requests_total License requests answered.\n"
                        "# TYPE drm_license_requests_total counter\n");
@@ -225,10 +266,14 @@ void sim_exporter_update(struct sim_exporter *x, const struct sim *m)
                   "# TYPE origin_manifest_age_seconds gauge\n"
                   "origin_manifest_age_seconds{stream=\"live\"} %.0f\n",
                   floor(x->origin_ok), floor(x->origin_5xx), age);
+    /* the window's first segment is numbered by the segments published so far */
+    int64_t first = (int64_t)x->segments;
+    probe_hls_live_write(&b[LIVE], first, LIVE_SEGS, 2);
     pthread_mutex_lock(&x->mu);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NPATHS; i++) {
         free(x->text[i]);
         x->text[i] = oc_buf_steal(&b[i]);
     }
+    x->newest = first + LIVE_SEGS - 1;
     pthread_mutex_unlock(&x->mu);
 }

@@ -1,6 +1,7 @@
 /*
  * exporter.h - the simulated origin, live packager and DRM license server's Prometheus
- * exporters (`oncue sim --exporters HOST:PORT`, exporter.c).
+ * exporters and the live packager's HLS stream (`oncue sim --exporters HOST:PORT`,
+ * exporter.c).
  */
 #ifndef OC_SIM_EXPORTER_H
 #define OC_SIM_EXPORTER_H
@@ -10,12 +11,14 @@
 struct sim;
 struct sim_exporter;
 
-/* Listens on addr ("HOST:PORT") and serves /drm-license/metrics, /live-packager/metrics and
- * /origin/metrics from its own thread. 0, or -1 with why in err. */
+/* Listens on addr ("HOST:PORT") and serves /drm-license/metrics, /live-packager/metrics,
+ * /origin/metrics and the live stream (/live/media.m3u8, /live/seg_N.ts) from its own
+ * thread. 0, or -1 with why in err. */
 int sim_exporter_start(const char *addr, struct sim_exporter **out /* OUT */, char *err,
                        size_t errlen);
-/* Advances the exporters' counters by one simulated second of s (its faults in effect at
- * its current second) and renders their texts. Call from the driver's thread. */
+/* Advances the exporters' counters and the live stream by one simulated second of s (its
+ * faults in effect at its current second) and renders their texts and the playlist. Call
+ * from the driver's thread. */
 void sim_exporter_update(struct sim_exporter *x, const struct sim *s);
 /* The DRM systems the license server answers for, in the order of sim_services.drm_fail. */
 #define SIM_NDRM 3

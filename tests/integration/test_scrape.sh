@@ -212,24 +212,61 @@ t_check "the targets stay" 3 "$(api /v1/scrape/targets | jq '.targets | length')
 stop_server
 t_check "the server stopped cleanly" 0 "$SERVER_RC"
 
-# 9. `oncue catalog check --signals`: services with no signal at all, and list items naming
+# 9. `oncue catalog check --signals`: services with no signal at all (no alert rule watching a
+# slice it serves, no probed stream, no scraped or pushed target), and list items naming
 # services the catalog does not have
 cat >"$T_TMP/probes.yaml" <<'YML'
 - {name: live, kind: hls, service: live-packager, url: "https://a.example/live.m3u8"}
 - {name: vod, kind: hls, service: no-such-service, url: "https://a.example/vod.m3u8"}
 YML
+CAT="$(dirname "$0")/../../examples/catalog.yaml"
+line_of() { awk -v n="$1" '/^services:/ { s = 1 } s && $0 == "  - name: " n { print NR; exit }' "$CAT"; }
 out=$("$ONCUE_BIN" catalog check --scrape "$T_TMP/scrape.good" --probes "$T_TMP/probes.yaml")
 rc=$?
 t_check "catalog check exits 1 on silent services" 1 "$rc"
 t_contains "a probed stream naming an unknown service" \
     "$T_TMP/probes.yaml: stream vod names service no-such-service, which is not in the catalog" "$out"
-ADS_LINE=$(awk '/^services:/ { s = 1 } s && /^  - name: ads$/ { print NR; exit }' "$(dirname "$0")/../../examples/catalog.yaml")
-t_contains "a service with no signal names its line" \
-    "examples/catalog.yaml:$ADS_LINE: service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
-t_check "the scraped (drm-license, origin), pushed (packager), probed (live-packager) and beacon-serving services are not listed" "" \
-    "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|packager|live-packager|cdn-primary):')"
-t_check "13 silent services in the example catalog" 13 "$(printf '%s\n' "$out" | grep -c 'no signal')"
+t_contains "a service serving no slice, with no signal, names its line" \
+    "examples/catalog.yaml:$(line_of ads): service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it" "$out"
+t_contains "a service whose slices no shipped rule watches (cdn x live) is silent" \
+    "examples/catalog.yaml:$(line_of live-edge): service live-edge: no signal: no alert rule watches a slice it serves, and no probed stream or scraped target names it" "$out"
+t_check "the scraped (drm-license, origin), pushed (packager), probed (live-packager) and rule-watched services are not listed" "" \
+    "$(printf '%s\n' "$out" | grep -E 'service (drm-license|origin|packager|live-packager|cdn-primary|isp-interconnect|player-tv):')"
+t_check "14 silent services in the example catalog" 14 "$(printf '%s\n' "$out" | grep -c 'no signal')"
+# A rule on live streams per CDN watches live-edge (cdn=primary,live=true) and live-packager
+# (live=true); the burn-rate rules of the shipped SLOs load with them.
+{ cat "$(dirname "$0")/../../examples/rules.yaml"; cat <<'YML'
+  - name: live-rebuffering-cdn-page
+    metric: concurrent_rebuffering_share
+    filter: {live: "true"}
+    group_by: [cdn]
+    op: ">"
+    threshold: 0.05
+    for: 3m
+    level: page
+YML
+} >"$T_TMP/rules.yaml"
+out=$("$ONCUE_BIN" catalog check --rules "$T_TMP/rules.yaml" 2>&1)
+t_contains "--rules alone runs the check and says what was not given" \
+    "examples/catalog.yaml:$(line_of origin): service origin: no signal: it serves no beacon slice, and no probed stream or scraped target names it (no --probes, --server nor --scrape given)" "$out"
+t_check "a rule on live=true by cdn watches live-edge and live-packager" "" \
+    "$(printf '%s\n' "$out" | grep -E 'service (live-edge|live-packager):')"
+t_check "15 silent services with those rules and nothing else" 15 "$(printf '%s\n' "$out" | grep -c 'no signal')"
+out=$("$ONCUE_BIN" catalog check --rules "$T_TMP/no-such-rules.yaml" 2>&1)
+t_check "rules that do not load are the problem" "$T_TMP/no-such-rules.yaml: cannot open: No such file or directory" "$out"
+# --server: the streams a running server probes, those added through the API included
+ADMIN=$(new_token "$D" admin it-admin)
+start_server "$D" --modules catalog,probe || t_done
+t_check "a stream is added through the API" 201 "$(status POST /v1/probes -H "Authorization: Bearer $ADMIN" \
+    -d '{"name":"edge","kind":"hls","service":"live-edge","url":"https://edge.example/live.m3u8"}')"
+out=$("$ONCUE_BIN" catalog check --server "$BASE" --token "$VIEW" 2>&1)
+t_check "a stream probed through the API is live-edge's signal" "" "$(printf '%s\n' "$out" | grep 'service live-edge:')"
+t_contains "--server without files says so" \
+    "service ads: no signal: it serves no beacon slice, and no probed stream or scraped target names it (no --scrape given)" "$out"
+stop_server
+out=$("$ONCUE_BIN" catalog check --server "$BASE" 2>&1)
+t_contains "a server that does not answer is a problem" "$BASE/v1/probes: cannot read the probed streams: " "$out"
 out=$("$ONCUE_BIN" catalog check --signals 2>&1)
-t_contains "without files it says so" "names it (no --probes nor --scrape given)" "$out"
+t_contains "without files it says so" "names it (no --probes, --server nor --scrape given)" "$out"
 t_check "plain check is unchanged" 0 "$("$ONCUE_BIN" catalog check >/dev/null 2>&1; echo $?)"
 t_done

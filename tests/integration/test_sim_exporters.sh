@@ -4,8 +4,8 @@
 # in the simulated DRM license server's and live packager's metrics; the real `oncue serve`
 # scrapes them with the rules of examples/scrape.yaml (intervals and holds shortened) and
 # opens one incident for each, owned by the catalog's team, within seconds of the fault (the
-# beacons' QoE alerts need the minute to close first); each alert resolves when its fault
-# ends.
+# beacons' QoE alerts need the minute to close first), the runbook's dashboard step naming
+# the DRM license board for the license server's; each alert resolves when its fault ends.
 . "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -36,8 +36,9 @@ YML
 D="$T_TMP/data"
 mkdir -p "$D"
 VIEW=$(new_token "$D" viewer it-view)
+RESP=$(new_token "$D" responder it-resp)
 ING=$(new_token "$D" ingest it-sim)
-start_server "$D" --modules catalog,qoe,ingest,alert,incident,scrape \
+start_server "$D" --modules catalog,qoe,ingest,alert,incident,scrape,runbook \
     --set scrape.file="$T_TMP/scrape.yaml" --set scrape.outbound_allow=127.0.0.1 || t_done
 "$ONCUE_BIN" sim --target "$BASE" --token "$ING" --scenario "$T_TMP/faults.yaml" --viewers 300 \
     --speed 1 --exporters "127.0.0.1:$XPORT" 2>"$T_TMP/sim.log" &
@@ -81,6 +82,12 @@ since=$(fired_at scrape/drm-license/playready_errors)
 echo "     playready_errors fired at t+$((since - T0)) s (the fault starts at t+5 s)"
 t_check "fired within 8 s of the fault (t+5 s)" yes \
     "$([ -n "$since" ] && [ $((since - T0)) -le 13 ] && echo yes || echo "no (t+$((since - T0)) s)")"
+INC=$(api /v1/incidents | jq -r '[.incidents[] | select(.service == "drm-license")][0].incident_id')
+t_check "a runbook's dry run on the license server's incident: 200" 200 \
+    "$(status POST "/v1/incidents/$INC/runbook" -H "Authorization: Bearer $RESP" -d '{"dry_run": true}')"
+t_contains "its dashboard step names the owning service's board (drm-license is a drm service)" \
+    "The owning service's board: the DRM license board (console #/dashboards?d=drm)." \
+    "$(body | jq -r '.steps[] | select(.name == "check dashboards") | .detail')"
 t_check "resolved once the fault ends (t+20 s)" \
     "scrape/drm-license/playready_errors drm page false" \
     "$(wait_for_text 20 'scrape/drm-license/playready_errors drm page false' inc_of drm-license)"

@@ -4,7 +4,8 @@
  * the live slice named, the runbook's backup-origin run). origin-stall, isp-peering,
  * drm-outage and bad-player-build with seeds 1, 2 and 3: the scenario's pass rule (one
  * incident, or two for origin-stall's two regions; the cause of the ground truth; the owner
- * paged; the runbook's mitigation run).
+ * paged; the runbook's mitigation run). The runbook's dashboard step names the owning
+ * service's board: Packager for origin-stall, DRM license for drm-outage.
  */
 #include "t.h"
 
@@ -213,6 +214,11 @@ static void test_sources_first(void)
                             "incident: its root cause is served by live-packager, whose own "
                             "signal opened this incident: live=true;");
     drill_score_free(&s);
+    /* the runbook's dashboard step names the owning service's board: live-packager is a
+     * packager */
+    T_CONTAINS(last_review, "4. check dashboards: Manifest validity and packager dashboards for "
+                            "live-packager; origin to rule it out. The owning service's board: "
+                            "the Packager board (console #/dashboards?d=packager).");
 
     /* drm-outage: the scrape rule's incident (drm team) takes the beacons' cause, the
      * responder waits for it (no command of the start-failures runbook fits before) */
@@ -228,6 +234,9 @@ static void test_sources_first(void)
     T_EQ_INT(s.mitigated_at, s.beacon_alert_at);
     T_EQ_STR(s.mitigation, "oncue mitigate flag --name drm-fallback-playready --on --device "
                            "smart_tv");
+    /* ... and its dashboard step names the DRM license board: drm-license is a drm service */
+    T_CONTAINS(last_review, "The owning service's board: the DRM license board (console "
+                            "#/dashboards?d=drm).");
     drill_score_free(&s);
     free(last_review);
     last_review = NULL;

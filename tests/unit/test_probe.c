@@ -3,6 +3,7 @@
  * errors named by line, caps, and each fault kind seen from two consecutive polls.
  */
 #include "t.h"
+#include "core/buf.h"
 #include "core/err.h"
 #include "probe/probe.h"
 #include "probe/probe_int.h"
@@ -50,6 +51,40 @@ static void test_media_playlist(void)
     T_EQ_INT(h.segs[2].pdt_ms, 1796558400500LL);
     T_EQ_INT(h.endlist, 0);
     probe_hls_free(&h);
+}
+
+/* The generated live stream (bench, simulator) is the playlist the parser and checks expect:
+ * byte for byte, and one poll after another advancing cleanly, then stale when it stops. */
+static void test_live_write(void)
+{
+    struct oc_buf b, b2;
+    struct probe_hls h;
+    struct probe_hls_memo m = {0};
+    struct probe_obs obs[PROBE_OBS_MAX];
+    char err[200] = "";
+    oc_buf_init(&b, 1 << 12);
+    T_EQ_INT(probe_hls_live_write(&b, 41, 2, 2), 0);
+    T_EQ_STR(b.data,
+             "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n"
+             "#EXT-X-MEDIA-SEQUENCE:41\n#EXTINF:2.000,\nseg_41.ts\n#EXTINF:2.000,\nseg_42.ts\n");
+    T_EQ_INT(parse(b.data, &h, err), 0);
+    T_EQ_INT(probe_hls_check(&m, &h, 1000, obs), 0);
+    probe_hls_free(&h);
+    oc_buf_init(&b2, 1 << 12);
+    T_EQ_INT(probe_hls_live_write(&b2, 42, 2, 2), 0);
+    T_EQ_INT(parse(b2.data, &h, err), 0);
+    T_EQ_INT(probe_hls_check(&m, &h, 3000, obs), 0);
+    probe_hls_free(&h);
+    T_EQ_INT(parse(b2.data, &h, err), 0); /* the same playlist a poll later */
+    T_EQ_INT(probe_hls_check(&m, &h, 6100, obs), 1);
+    T_EQ_STR(obs[0].detail, "media sequence 43 has not advanced for 3.1 s (limit 3.0 s)");
+    probe_hls_free(&h);
+    probe_hls_memo_free(&m);
+    oc_buf_free(&b2);
+    oc_buf_free(&b);
+    oc_buf_init(&b, 64); /* the buffer's cap */
+    T_EQ_INT(probe_hls_live_write(&b, 1, 6, 2), OC_ETOOBIG);
+    oc_buf_free(&b);
 }
 
 static void test_multivariant(void)
@@ -470,6 +505,7 @@ static const struct t_case cases[] = {
     T_CASE(test_dash_checks),
     T_CASE(test_dash_gap_and_agree),
     T_CASE(test_media_playlist),
+    T_CASE(test_live_write),
     T_CASE(test_multivariant),
     T_CASE(test_errors_name_the_line),
     T_CASE(test_caps),
