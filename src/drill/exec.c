@@ -140,7 +140,10 @@ static int qoe_value(struct drill_exec *x, const json_t *inc, const char *metric
     }
     int64_t now = oc_clock_now_s(x->app->clock);
     oc_buf_init(&f, sizeof(scratch) / 2);
-    json_object_foreach(json_object_get(inc, "slice"), k, val) if (json_is_string(val))
+    /* the slice's viewer dimensions: an incident opened by a service's own signal also names
+     * its service, which is no dimension of the cube (the check reads all its viewers) */
+    json_object_foreach(json_object_get(inc, "slice"), k,
+                        val) if (json_is_string(val) && qoe_dim_parse(k) >= 0)
         oc_buf_printf(&f, "%s%s:%s", f.len ? "," : "", k, json_string_value(val));
     struct qparams p = {.metric = metric, .filter = f.data ? f.data : ""};
     snprintf(p.from, sizeof(p.from), "%lld", (long long)((now - window_s) / 60 * 60));

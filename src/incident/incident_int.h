@@ -165,6 +165,11 @@ int inc_names_scope(const json_t *obj);
 struct oc_ev_alert;
 /* 1 when inc's cause accounts for alert a (the rule in explain.c's file comment), else 0. */
 int inc_explains(struct incident_mgr *m, const struct incident *inc, const struct oc_ev_alert *a);
+/* The residual rule's arithmetic (explain.c): s = the slice's numerator and denominator over
+ * the window, then those of its traffic outside the cause; below: the good side is above the
+ * threshold; burn: the alert's burn rate (NAN for a threshold alert); counts: the metric is a
+ * ratio of counts (starts, sessions). 1 when the cause explains the alert, else 0. */
+int inc_residual_verdict(const double s[4], double threshold, int below, double burn, int counts);
 /* 1 when services a and b are one, or either is in the other's blast radius (catalog). */
 int inc_services_related(const struct oc_app *app, const char *a, const char *b);
 /* Whether inc's cause still explains its firing alert a over the closed minutes before upto:

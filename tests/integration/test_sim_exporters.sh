@@ -88,6 +88,11 @@ t_check "a runbook's dry run on the license server's incident: 200" 200 \
 t_contains "its dashboard step names the owning service's board (drm-license is a drm service)" \
     "The owning service's board: the DRM license board (console #/dashboards?d=drm)." \
     "$(body | jq -r '.steps[] | select(.name == "check dashboards") | .detail')"
+echo "     dry run's first step: $(body | jq -c '.steps[0] | {name, status, detail}')"
+t_contains "its first check reads the viewers' start failures (the slice's service is no dimension)" \
+    "vsf_rate" "$(body | jq -r '.steps[0].detail')"
+t_check "and no step met an unknown dimension" "" \
+    "$(body | jq -r '[.steps[].detail // "" | select(test("unknown dimension"))] | join("; ")')"
 t_check "resolved once the fault ends (t+20 s)" \
     "scrape/drm-license/playready_errors drm page false" \
     "$(wait_for_text 20 'scrape/drm-license/playready_errors drm page false' inc_of drm-license)"

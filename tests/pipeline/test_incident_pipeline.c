@@ -26,6 +26,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define VIEWERS 4000
 
@@ -39,7 +40,9 @@ struct run {
     struct incident_mgr *m; /* the incident module's */
     struct ingest_batch batch;
     struct oc_buf body;
-    int pages; /* incident.page events */
+    int pages;     /* incident.page events */
+    int viewers;   /* simulated (0: VIEWERS) */
+    uint64_t seed; /* the simulator's (0: 7) */
     char dir[64];
 };
 
@@ -91,23 +94,35 @@ static void run_open(struct run *r)
     oc_bus_subscribe(r->bus, "incident.page", on_page, r);
 }
 
-static void run_sim(struct run *r, const char *scenario, int minutes, int64_t *t0)
+/* Runs the built-in scenario, or with yaml set the scenario it holds, for minutes. */
+static void run_sim_of(struct run *r, const char *scenario, const char *yaml, int minutes,
+                       int64_t *t0)
 {
     struct sim_topo *t = NULL;
     struct sim_scenario *sc = NULL;
     struct sim *s = NULL;
     struct sim_opts o = {.seed = 7, .viewers = VIEWERS, .sink = sink, .sink_arg = r};
+    char err[200] = "";
     o.tick = tick;
     o.tick_arg = r;
     o.clock = &r->clk;
     T_EQ_INT(sim_topo_default(&t), 0);
-    T_EQ_INT(sim_scenario_builtin(scenario, &sc), 0);
+    if (yaml)
+        T_EQ_INT(sim_scenario_parse(yaml, strlen(yaml), &sc, err, sizeof(err)), 0);
+    else
+        T_EQ_INT(sim_scenario_builtin(scenario, &sc), 0);
+    T_EQ_STR(err, "");
     T_EQ_INT(sim_new(&o, t, sc, &s), 0);
     *t0 = sim_now_ms(s) / 1000;
     sim_run(s, sim_now_ms(s) + minutes * 60000LL);
     sim_destroy(s);
     sim_scenario_destroy(sc);
     sim_topo_destroy(t);
+}
+
+static void run_sim(struct run *r, const char *scenario, int minutes, int64_t *t0)
+{
+    run_sim_of(r, scenario, NULL, minutes, t0);
 }
 
 static void run_close(struct run *r)
@@ -212,10 +227,75 @@ static void test_origin_stall_sev1(void)
     free(r);
 }
 
+/* Two faults in a row as `make demo` schedules them: vodafone-de's peering link for 6
+ * minutes, then, two minutes after it ends, exoplayer 2.19.0's crash. The build's start
+ * failures are not the peering incident's (its cause, country=DE & isp=vodafone-de, holds a
+ * sliver of the build's viewers, and the build fails as much without them): they open their
+ * own incident for the player team within the rule's window plus 90 s, and never join the
+ * peering one (in a demo they did, and paged 3 minutes late when they left it). */
+static void test_build_after_peering(void)
+{
+    static const char yaml[] = "name: peering-then-build\n"
+                               "begin: \"19:30\"\n"
+                               "duration: 30m\n"
+                               "expect_incident: true\n"
+                               "faults:\n"
+                               "  - name: vodafone-de-peering-loss\n"
+                               "    slice: {country: DE, isp: vodafone-de}\n"
+                               "    start: \"19:34\"\n"
+                               "    ramp: 1m\n"
+                               "    duration: 6m\n"
+                               "    effect: {rebuffer_max: 0.08, bitrate_cap_kbps: 1500,"
+                               " startup_factor: 2.5}\n"
+                               "  - name: exoplayer-2.19.0-crash\n"
+                               "    slice: {player: exoplayer, player_version: 2.19.0}\n"
+                               "    start: \"19:42\"\n"
+                               "    duration: 6m\n"
+                               "    effect: {crash_per_min: 0.25, start_failure: 0.30,"
+                               " error_code: PLAYER_CRASH}\n";
+    struct run *r = calloc(1, sizeof(*r));
+    int64_t t0, build_opened = 0, build_id = 0, peering_id = 0;
+    char *md = NULL;
+    run_open(r);
+    run_sim_of(r, NULL, yaml, 30, &t0);
+    json_t *l = incident_list_json(r->m, NULL);
+    for (size_t i = 0; i < json_array_size(l); i++) {
+        json_t *inc = json_array_get(l, i);
+        const char *team = json_string_value(json_object_get(inc, "team"));
+        printf("  peering-then-build: %s %s %s (%s) opened +%lld s\n",
+               json_string_value(json_object_get(inc, "incident_id")),
+               json_string_value(json_object_get(inc, "severity")),
+               json_string_value(json_object_get(inc, "title")), team,
+               (long long)(json_integer_value(json_object_get(inc, "opened_at")) - t0));
+        if (team && strcmp(team, "player") == 0) {
+            build_id = json_integer_value(json_object_get(inc, "id"));
+            build_opened = json_integer_value(json_object_get(inc, "opened_at"));
+        } else if (team && strcmp(team, "cdn-ops") == 0) {
+            peering_id = json_integer_value(json_object_get(inc, "id"));
+        }
+    }
+    T_EQ_INT(json_array_size(l), 2);
+    T_TRUE(peering_id > 0 && build_id > 0);
+    T_TRUE(build_opened > t0 + 12 * 60 && build_opened <= t0 + 12 * 60 + 270);
+    if (getenv("SHOW_REVIEW") && incident_review_md(r->m, build_id, &md) == 0) {
+        printf("%s\n", md);
+        free(md);
+    }
+    T_EQ_INT(incident_review_md(r->m, peering_id, &md), 0);
+    if (getenv("SHOW_REVIEW"))
+        printf("%s\n", md);
+    T_TRUE(strstr(md, "player_version=2.19.0 joined") == NULL);
+    free(md);
+    json_decref(l);
+    run_close(r);
+    free(r);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_origin_stall_sev1),
     T_CASE(test_blip_no_incident),
     T_CASE(test_emea_cdn_sev2),
+    T_CASE(test_build_after_peering),
     {0},
 };
 

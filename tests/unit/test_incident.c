@@ -16,6 +16,7 @@
 #include "store/store.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sys/socket.h>
@@ -1383,7 +1384,42 @@ static void test_slack_escapes_fallback(void)
     json_decref(p);
 }
 
+/* The residual rule by value (explain.c): {slice num, slice den, rest num, rest den}. */
+static void test_residual_verdict(void)
+{
+    /* a PlayReady outage on smart TVs and a TV player's build: the TVs take the excess with
+     * them; a dozen starts left with 3 failures is not significant: explained */
+    const double tv[4] = {90, 200, 3, 12};
+    T_EQ_INT(inc_residual_verdict(tv, 0.10, 0, NAN, 1), 1);
+    /* an ExoPlayer build's failures and the Vodafone-DE incident: the ISP's viewers hold 2 of
+     * its 40 starts; the rest fails as much (z 1.73 < 2, but the cause took a fifth of the
+     * excess): not explained (it was, and the build joined the ISP's incident) */
+    const double build[4] = {8, 40, 7, 38};
+    T_EQ_INT(inc_residual_verdict(build, 0.10, 0, NAN, 1), 0);
+    /* the same residual, with the cause having taken most of the excess: explained */
+    const double most[4] = {20, 60, 7, 38};
+    T_EQ_INT(inc_residual_verdict(most, 0.10, 0, NAN, 1), 1);
+    /* back on the good side without the cause: explained, whatever the share */
+    const double back[4] = {8, 40, 3, 38};
+    T_EQ_INT(inc_residual_verdict(back, 0.10, 0, NAN, 1), 1);
+    /* a significant residual is not explained even when the cause took most of the excess */
+    const double sig[4] = {400, 1000, 40, 200};
+    T_EQ_INT(inc_residual_verdict(sig, 0.10, 0, NAN, 1), 0);
+    /* all the slice's traffic is the cause's */
+    const double all[4] = {8, 40, 0, 0};
+    T_EQ_INT(inc_residual_verdict(all, 0.10, 0, NAN, 1), 1);
+    /* a metric whose good side is above (op "<"): the mirror of build */
+    const double low[4] = {32, 40, 31, 38};
+    T_EQ_INT(inc_residual_verdict(low, 0.90, 1, NAN, 1), 0);
+    /* not a ratio of counts: no benefit of the doubt */
+    T_EQ_INT(inc_residual_verdict(tv, 0.10, 0, NAN, 0), 0);
+    /* a burn rate scales with the metric: 14.4 x (3/12) / (90/200) = 8 > 6 */
+    T_EQ_INT(inc_residual_verdict(tv, 6, 0, 14.4, 1), 0);
+    T_EQ_INT(inc_residual_verdict(tv, 10, 0, 14.4, 1), 1);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_residual_verdict),
     T_CASE(test_grid_table),
     T_CASE(test_publish_gate),
     T_CASE(test_publish_sev3_by_update),
