@@ -13,6 +13,7 @@
 #include "tickets/tickets_int.h"
 #include "catalog/catalog.h"
 #include "tickets/sql.h"
+#include "core/alloc.h"
 #include "core/err.h"
 #include "core/lock.h"
 #include "core/log.h"
@@ -254,4 +255,62 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         int skipped = 0;
         atomic_fetch_add(&m->surveys_queued, tickets_survey_queue(m, survey, now, &skipped));
     }
+}
+
+double tickets_incident_affected(const json_t *inc)
+{
+    const json_t *snaps = json_object_get(inc, "snapshots");
+    static const char *const which[] = {"peak", "declaration"};
+    double best = 0;
+    for (int i = 0; i < 2 && best <= 0; i++) {
+        const json_t *sn = json_object_get(snaps, which[i]);
+        best = json_number_value(json_object_get(sn, "viewers")) *
+               json_number_value(json_object_get(sn, "affected_share"));
+    }
+    return best;
+}
+
+json_t *tickets_per_1000(int64_t tickets, double affected)
+{
+    return affected > 0 ? json_real((double)tickets * 1000.0 / affected) : json_null();
+}
+
+/* A linked cluster's incident and its tickets. */
+struct linked {
+    int64_t incident, n;
+};
+
+static int cmp_linked(const void *a, const void *b)
+{
+    const struct linked *x = a, *y = b;
+    return x->incident < y->incident ? -1 : x->incident > y->incident;
+}
+
+void tickets_incident_view(void *arg, json_t *incidents)
+{
+    struct tickets_mod *m = arg;
+    size_t n = 0, i;
+    json_t *o;
+    oc_lock(&m->mu);
+    struct linked *v = oc_calloc(m->cs.n + 1, sizeof *v);
+    for (size_t k = 0; k < m->cs.n; k++)
+        if (m->cs.c[k].incident_id)
+            v[n++] = (struct linked){m->cs.c[k].incident_id, (int64_t)m->cs.c[k].n};
+    oc_unlock(&m->mu);
+    if (n > 1) /* qsort must not see NULL, even for no rows */
+        qsort(v, n, sizeof *v, cmp_linked);
+    json_array_foreach(incidents, i, o)
+    {
+        struct linked key = {json_integer_value(json_object_get(o, "id")), 0}, *at;
+        int64_t sum = 0;
+        at = n ? bsearch(&key, v, n, sizeof *v, cmp_linked) : NULL;
+        while (at && at > v && at[-1].incident == key.incident) /* the first of its clusters */
+            at--;
+        for (; at && at < v + n && at->incident == key.incident; at++)
+            sum += at->n;
+        json_object_set_new(o, "tickets", json_integer(sum));
+        json_object_set_new(o, "tickets_per_1000_affected",
+                            tickets_per_1000(sum, tickets_incident_affected(o)));
+    }
+    free(v);
 }

@@ -507,17 +507,9 @@ static double affected(struct tickets_mod *m, int64_t id)
 {
     struct incident_mgr *im = incident_mgr_of(m->app);
     json_t *j = NULL;
-    double best = 0;
     if (!im || incident_get_json(im, id, &j) != 0)
         return 0;
-    const json_t *snaps = json_object_get(j, "snapshots");
-    static const char *const which[] = {"peak", "declaration"};
-    for (int i = 0; i < 2 && best <= 0; i++) {
-        const json_t *sn = json_object_get(snaps, which[i]);
-        double v = json_number_value(json_object_get(sn, "viewers")),
-               sh = json_number_value(json_object_get(sn, "affected_share"));
-        best = v * sh;
-    }
+    double best = tickets_incident_affected(j);
     json_decref(j);
     return best;
 }
@@ -557,8 +549,7 @@ static void get_clusters(struct http_req *req)
                            "tickets", (json_int_t)v[i].n, "first", first, "last", last, "tags",
                            tags_json(&v[i].tags), "incident_id",
                            v[i].incident_id ? json_integer(v[i].incident_id) : json_null(),
-                           "per_1000_affected",
-                           aff > 0 ? json_real((double)v[i].n * 1000.0 / aff) : json_null()));
+                           "per_1000_affected", tickets_per_1000((int64_t)v[i].n, aff)));
     }
     http_reply_json(req, 200,
                     json_pack("{s:I, s:o, s:o}", "clusters_total", (json_int_t)m->cs.n, "clusters",
@@ -845,6 +836,9 @@ static int tickets_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     oc_app_provide(app, TICKETS_PROVIDES, m);
+    if ((m->viewed = incident_mgr_of(app)) != NULL &&
+        incident_view_add(m->viewed, tickets_incident_view, m) != 0)
+        m->viewed = NULL;
     oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s; surveys %s", m->cs.n,
            m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
            m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
@@ -860,6 +854,8 @@ static void tickets_stop(struct oc_app *app, void *state)
         return;
     if (oc_app_find(app, TICKETS_PROVIDES) == m)
         oc_app_withdraw(app, TICKETS_PROVIDES);
+    if (m->viewed)
+        incident_view_remove(m->viewed, tickets_incident_view, m);
     tickets_outbox_stop(m);
     tickets_clusters_free(&m->cs);
     pthread_mutex_destroy(&m->mu);

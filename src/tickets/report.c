@@ -147,13 +147,7 @@ static int load_incidents(struct rep *r)
         c->opened_s = opened;
         c->acked_s = opt_s(o, "acknowledged_at");
         c->resolved_s = opt_s(o, "resolved_at");
-        const json_t *snaps = json_object_get(o, "snapshots");
-        static const char *const which[] = {"peak", "declaration"};
-        for (int k = 0; k < 2 && c->affected <= 0; k++) {
-            const json_t *sn = json_object_get(snaps, which[k]);
-            c->affected = json_number_value(json_object_get(sn, "viewers")) *
-                          json_number_value(json_object_get(sn, "affected_share"));
-        }
+        c->affected = tickets_incident_affected(o);
     }
     json_decref(arr);
     if (r->n > 1) /* qsort must not see NULL, even for no rows */
@@ -490,9 +484,7 @@ static json_t *rep_incidents(struct rep *r)
                 "severity", (const char *[]){"SEV1", "SEV2", "SEV3", "SEV4"}[c->sev - 1], "service",
                 c->service, "opened_at", (json_int_t)c->opened_s, "tickets", (json_int_t)c->tickets,
                 "vip", (json_int_t)c->vip, "segments", segs, "per_1000_affected",
-                c->affected > 0 ? json_real((double)c->tickets * 1000.0 / c->affected)
-                                : json_null(),
-                "first_ticket_after_s",
+                tickets_per_1000(c->tickets, c->affected), "first_ticket_after_s",
                 c->tickets ? json_integer(c->first_ticket_ms / 1000 - c->opened_s) : json_null()));
     }
     return json_pack("{s:o}", "incidents", arr);

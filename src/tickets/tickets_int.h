@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 
 struct store_stmt;
+struct incident_mgr;
 void store_reset(struct store_stmt *st);
 
 /* store_reset of a statement that may not have been prepared (NULL). */
@@ -97,6 +98,8 @@ struct tickets_mod {
     pthread_mutex_t omu; /* ostop; with ocv, the thread's sleep */
     pthread_cond_t ocv;
     int ostop, othread, ostarted;
+    struct incident_mgr *viewed; /* the incident manager tickets_incident_view is registered
+                                    on (NULL: none runs), until stop */
 };
 
 struct http_req;
@@ -121,6 +124,16 @@ int tickets_link_cluster(struct tickets_mod *m, struct tickets_cluster *c, int64
 /* Publishes tickets.linked for linked cluster c with its count now (under mu); called at the
  * link and again each time the cluster doubles, so the incident's timeline follows it. */
 void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
+/* Viewers an incident affected: viewers x affected share of its peak snapshot, else of its
+ * declaration's, from inc (an incident's JSON, borrowed); 0 when not measured. */
+double tickets_incident_affected(const json_t *inc);
+/* tickets per 1,000 of affected viewers (a new reference): a real, or null when affected is
+ * not positive. */
+json_t *tickets_per_1000(int64_t tickets, double affected);
+/* incident_view_fn (registered with the module's state as arg): sets each incident's
+ * "tickets" (the tickets of the clusters linked to it) and "tickets_per_1000_affected".
+ * Takes mu to copy the linked clusters' counts. */
+void tickets_incident_view(void *arg, json_t *incidents);
 /* Bus handler of incident.opened, .resolved and .status_update. */
 void tickets_on_incident(const char *topic, const json_t *payload, void *state);
 /* Queues a relation for every ticket of cluster (under mu, in the store). */
