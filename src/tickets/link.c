@@ -100,6 +100,7 @@ static void link(struct tickets_mod *m, struct tickets_cluster *c, const struct 
     store_unlock(s);
     atomic_fetch_add(&m->links, 1);
     tickets_link_report(m, c, now_ms);
+    tickets_zd_queue_problem(m, o, now_ms); /* before the calls that need it */
     tickets_outbox_queue(m, c->id, o->id, "linked", "investigating", now_ms);
 }
 
@@ -178,6 +179,8 @@ static int read_opened(const json_t *p, const char *kind, struct tickets_open *o
     if (oc_ev_incident_opened_read(p, &ev) != 0 || incident_id_parse(ev.incident_id, &o->id) != 0)
         return -1;
     o->at_ms = ev.at * 1000;
+    snprintf(o->title, sizeof o->title, "%s", ev.title ? ev.title : "");
+    snprintf(o->severity, sizeof o->severity, "%s", ev.severity ? ev.severity : "");
     dim(ev.slice, svc, o->service, sizeof o->service);
     dim(ev.slice, reg, o->region, sizeof o->region);
     dim(ev.slice, sym, o->symptom, sizeof o->symptom);
@@ -245,9 +248,11 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         if (id > 0 && strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
             forget(m, id);
             relate_all(m, id, "status_update", "resolved", now);
+            tickets_zd_queue_status(m, id, "resolved", "", now);
             survey = id;
         } else if (id > 0) {
             relate_all(m, id, "status_update", ev.status[0] ? ev.status : "update", now);
+            tickets_zd_queue_status(m, id, ev.status[0] ? ev.status : "update", ev.body, now);
         }
     }
     oc_unlock(&m->mu);

@@ -641,9 +641,11 @@ static void render(struct oc_buf *b, void *arg)
         {"oncue_tickets_links_total", "Clusters linked to an incident.",
          offsetof(struct tickets_mod, links)},
         {"oncue_tickets_sync_sent_total",
-         "Relations and survey requests delivered (tickets.sync_url, tickets.survey_url).",
+         "Relations, Zendesk calls and survey requests delivered (tickets.sync_url,"
+         " tickets.zendesk_url, tickets.survey_url).",
          offsetof(struct tickets_mod, sent)},
-        {"oncue_tickets_sync_failed_total", "Relation and survey deliveries that failed (retried).",
+        {"oncue_tickets_sync_failed_total",
+         "Relation, Zendesk and survey deliveries that failed (retried).",
          offsetof(struct tickets_mod, send_failed)},
         {"oncue_tickets_surveys_queued_total",
          "Post-incident survey requests queued for tickets.survey_url.",
@@ -675,8 +677,17 @@ static const struct oc_setting settings[] = {
      "base URL the incident relations go back to (POST URL/relations); empty: none are sent"},
     {"tickets.sync_token", OC_SETTING_STR, "", 0, 0, NULL, F(sync_token), NULL,
      "Bearer token sent to tickets.sync_url; never logged"},
+    {"tickets.zendesk_url", OC_SETTING_STR, "", 0, 0, NULL, F(zendesk_url), NULL,
+     "Zendesk API base URL (https://SUBDOMAIN.zendesk.com): a linked incident gets one Zendesk"
+     " problem ticket, its Zendesk tickets become incidents of it and its status updates"
+     " comments on it (docs/internals/tickets.md); empty: none"},
+    {"tickets.zendesk_credentials", OC_SETTING_STR, "", 0, 0, NULL, F(zendesk_credentials), NULL,
+     "for tickets.zendesk_url: EMAIL/token:API_TOKEN (HTTP Basic) or an OAuth access token"
+     " (Bearer), in clear or sealed with the data directory's key (oncue tickets seal);"
+     " never logged"},
     {"tickets.outbound_allow", OC_SETTING_STR, "", 0, 0, NULL, F(outbound_allow), NULL,
-     "private or loopback ranges tickets.sync_url and tickets.survey_url may reach "
+     "private or loopback ranges tickets.sync_url, tickets.zendesk_url and tickets.survey_url"
+     " may reach "
      "(\"127.0.0.1/32, 10.0.0.0/8\");"
      " others are refused"},
     {"tickets.cluster_threshold", OC_SETTING_INT, "24", 0, 64, NULL, F(threshold), NULL,
@@ -814,6 +825,7 @@ static void tickets_stop(struct oc_app *app, void *state);
 static int tickets_init(struct oc_app *app, void **state)
 {
     struct tickets_opts def;
+    char err[256];
     *state = NULL;
     if (!app->store) {
         oc_log(OC_LOG_ERROR, "tickets: the module needs the store");
@@ -827,6 +839,8 @@ static int tickets_init(struct oc_app *app, void **state)
     int rc = read_files(m);
     if (!rc && (rc = replay(m)) != 0)
         oc_log(OC_LOG_ERROR, "tickets: cannot load the tickets: %s", store_errmsg(app->store));
+    if (!rc && (rc = tickets_zd_open(m, err, sizeof err)) != 0)
+        oc_log(OC_LOG_ERROR, "tickets: %s", err);
     if (!rc && (rc = tickets_outbox_start(m)) != 0)
         oc_log(OC_LOG_ERROR, "tickets: cannot start the relation thread");
     if (rc) {
@@ -839,9 +853,12 @@ static int tickets_init(struct oc_app *app, void **state)
     if ((m->viewed = incident_mgr_of(app)) != NULL &&
         incident_view_add(m->viewed, tickets_incident_view, m) != 0)
         m->viewed = NULL;
-    oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s; surveys %s", m->cs.n,
-           m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
+    oc_log(OC_LOG_INFO,
+           "tickets: %zu clusters; zendesk %s; sync %s; zendesk relations %s;"
+           " surveys %s",
+           m->cs.n, m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
            m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
+           tickets_zd_on(m) ? m->o.zendesk_url : "off",
            m->o.survey_url && m->o.survey_url[0] ? m->o.survey_url : "off");
     *state = m;
     return 0;
@@ -857,6 +874,7 @@ static void tickets_stop(struct oc_app *app, void *state)
     if (m->viewed)
         incident_view_remove(m->viewed, tickets_incident_view, m);
     tickets_outbox_stop(m);
+    tickets_zd_close(m);
     tickets_clusters_free(&m->cs);
     pthread_mutex_destroy(&m->mu);
     free(m);
