@@ -95,7 +95,9 @@ void tickets_outbox_queue(struct tickets_mod *m, int64_t cluster, int64_t incide
     struct store *s = m->app->store;
     struct store_stmt *q = NULL;
     char src[16][TICKETS_ID_MAX + 1], ext[16][TICKETS_ID_MAX + 1];
-    if (!relating(m))
+    /* a status update goes per ticket only as the neutral relation (Zendesk's is one
+     * comment on the problem ticket, zdsync.c) */
+    if (!relating(m) || (!(m->o.sync_url && m->o.sync_url[0]) && strcmp(kind, "linked") != 0))
         return;
     store_lock(s);
     if (store_prepare(s, TICKETS_SQL_OF_CLUSTER, &q) == 0 &&
