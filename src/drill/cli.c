@@ -37,6 +37,36 @@ static json_t *num(double v)
     return isnan(v) ? json_null() : json_real(round(v * 1e6) / 1e6);
 }
 
+/* A report's seconds, or null (-1). */
+static json_t *secs(double v)
+{
+    return v < 0 ? json_null() : json_integer((json_int_t)llround(v));
+}
+
+/* "premium,free" as a JSON array (a new reference). */
+static json_t *tier_list(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return a;
+}
+
+/* The ticket storm's business reports against the truth (a new reference). */
+static json_t *reports_json(const struct drill_score *s)
+{
+    return json_pack("{s:{s:I, s:I}, s:{s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o}, s:{s:i, s:i}}",
+                     "window", "from", (json_int_t)s->report_from, "to", (json_int_t)s->report_to,
+                     "mtta_s", "report", secs(s->report_mtta_s), "truth", secs(s->truth_mtta_s),
+                     "mttr_s", "report", secs(s->report_mttr_s), "truth", secs(s->truth_mttr_s),
+                     "sla_breached", "report", tier_list(s->report_breached), "truth",
+                     tier_list(s->truth_breached), "compensate", "report", s->report_compensate,
+                     "truth", s->truth_compensate);
+}
+
 const char *drill_first_signal(const struct drill_score *s)
 {
     if (s->finding_at && (!s->beacon_alert_at || s->finding_at <= s->beacon_alert_at))
@@ -91,13 +121,14 @@ json_t *drill_score_json(const struct drill_score *s)
     json_object_set_new(
         o, "tickets",
         s->tickets_sent
-            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:o, s:o}", "sent",
+            ? json_pack("{s:i, s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:o, s:o, s:o}", "sent",
                         s->tickets_sent, "noise", s->tickets_noise, "redelivered",
                         s->tickets_redelivered, "duplicates", s->tickets_duplicates, "clusters",
                         s->ticket_clusters, "precision", s->tickets_precision, "recall",
                         s->tickets_recall, "linked_share", s->tickets_linked_share, "false_links",
                         s->tickets_false_links, "linked_at", when(s->tickets_linked_at),
-                        "link_delay_s", span(s->declared_at, s->tickets_linked_at))
+                        "link_delay_s", span(s->declared_at, s->tickets_linked_at), "reports",
+                        reports_json(s))
             : json_null());
     json_object_set_new(o, "review_path",
                         s->review_path[0] ? json_string(s->review_path) : json_null());
@@ -196,6 +227,16 @@ void drill_score_text(const struct drill_score *s, struct oc_buf *b)
                       s->tickets_sent, s->tickets_noise, s->ticket_clusters, s->tickets_precision,
                       s->tickets_recall, s->tickets_linked_share * 100, s->tickets_false_links,
                       delay, s->tickets_duplicates, s->tickets_redelivered);
+        char v[4][24];
+        const double t[4] = {s->report_mttr_s, s->truth_mttr_s, s->report_mtta_s, s->truth_mtta_s};
+        for (int i = 0; i < 4; i++)
+            snprintf(v[i], sizeof v[i], t[i] < 0 ? "-" : "%.0f s", t[i]);
+        oc_buf_printf(b,
+                      "  ticket reports         MTTR %s (truth %s), MTTA %s (truth %s); SLA "
+                      "breached: %s (truth %s); %d accounts to compensate (truth %d)\n",
+                      v[0], v[1], v[2], v[3], s->report_breached[0] ? s->report_breached : "none",
+                      s->truth_breached[0] ? s->truth_breached : "none", s->report_compensate,
+                      s->truth_compensate);
     }
     oc_buf_printf(b, "  review                 %s\n", s->review_path[0] ? s->review_path : "-");
     oc_buf_printf(b, "  wall time              %.2f s for %lld simulated minutes\n", s->wall_s,

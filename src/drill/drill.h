@@ -125,6 +125,14 @@ struct drill_score {
     double tickets_linked_share; /* of the fault's tickets, linked to the first incident */
     int tickets_false_links;     /* noise tickets whose cluster was linked to an incident */
     int64_t tickets_linked_at;   /* first link to the first incident (0: none) */
+    /* ... the business reports over the drill's window (tickets_report) against the drill's
+     * own bookkeeping: the first incident's times and the storm's tiers and accounts */
+    int64_t report_from, report_to;     /* the window, unix seconds [from, to) */
+    double report_mtta_s, truth_mtta_s; /* the incident's service's MTTA; -1: none */
+    double report_mttr_s, truth_mttr_s; /* ... MTTR; -1: none */
+    char report_breached[32];           /* tiers the SLA report has breached, "premium,free" */
+    char truth_breached[32];            /* ... the fault's tiers whose availability fell short */
+    int report_compensate, truth_compensate; /* accounts to compensate, summed over the tiers */
     char review_path[DRILL_MAX_TEXT];
     double wall_s; /* wall-clock seconds the drill took */
     int pass;

@@ -244,6 +244,14 @@ void drill_judge(struct drill *d)
             s->tickets_linked_at - s->declared_at > DRILL_TICKETS_LINK_S)
             drill_reason(s, "tickets not linked within %d s of the declaration",
                          DRILL_TICKETS_LINK_S);
+        if (fabs(s->report_mttr_s - s->truth_mttr_s) > 0.5 ||
+            fabs(s->report_mtta_s - s->truth_mtta_s) > 0.5)
+            drill_reason(s, "the MTTR report's %s differs from the incident's own",
+                         fabs(s->report_mttr_s - s->truth_mttr_s) > 0.5 ? "MTTR" : "MTTA");
+        if (strcmp(s->report_breached, s->truth_breached) != 0)
+            drill_reason(s, "the SLA report has %s breached, the ground truth %s",
+                         s->report_breached[0] ? s->report_breached : "no tier",
+                         s->truth_breached[0] ? s->truth_breached : "no tier");
         if (s->tickets_duplicates != s->tickets_redelivered)
             drill_reason(s, "%d of %d redelivered tickets not answered as duplicates",
                          s->tickets_redelivered - s->tickets_duplicates, s->tickets_redelivered);

@@ -176,6 +176,26 @@ int incident_close(struct incident_mgr *m, int64_t id, const char *actor);
 json_t *incident_list_json(struct incident_mgr *m, const char *state_filter);
 /* One incident with its timeline, roles, alerts and follow-ups; OC_ENOTFOUND. */
 int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out /* OUT */);
+/* --- view.c: what other capabilities add to the incident API's JSON --- */
+
+#define INCIDENT_VIEWS_MAX 4 /* contributors of one manager */
+
+/* Adds members to each object of incidents (a JSON array of incident_list_json or
+ * incident_get_json objects, borrowed; an object's "id" is its number). Called by the
+ * incident API's routes on an HTTP worker holding no lock, so it may take its own module's
+ * lock and read the incident manager. */
+typedef void incident_view_fn(void *arg, json_t *incidents);
+/* Registers fn with arg (owned by the caller, which removes it before freeing arg) on m, so
+ * a capability above incident (tickets: the linked tickets) shows in the incident's JSON
+ * without incident including it. Call while modules start (before the HTTP workers run): 0
+ * or OC_ETOOBIG. */
+int incident_view_add(struct incident_mgr *m, incident_view_fn *fn, void *arg);
+/* Removes what incident_view_add registered with fn and arg (a no-op when nothing was); call
+ * while modules stop (after the HTTP workers stopped). */
+void incident_view_remove(struct incident_mgr *m, incident_view_fn *fn, void *arg);
+/* Runs every registered contributor over incidents (borrowed), in registration order. */
+void incident_view_apply(struct incident_mgr *m, json_t *incidents);
+
 /* The id of the open incident holding alert_id: 0 or OC_ENOTFOUND. */
 int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *id /* OUT */);
 /* The id of the incident "INC-7" or "7": 0 or OC_EINVAL. */

@@ -104,6 +104,12 @@ struct incident_mgr {
     int64_t since_s;            /* the status page watches from here (uptime before: no data) */
     json_t *regroup;            /* alert.fired payloads of alerts that left their incident,
                                    grouped again one per tick (owned array; not stored) */
+    struct inc_view {
+        incident_view_fn *fn;
+        void *arg;
+    } views[INCIDENT_VIEWS_MAX]; /* view.c: first nviews in use; written only while modules
+                                    start and stop, so reading needs no lock */
+    int nviews;
 };
 
 /* model.c */

@@ -51,19 +51,23 @@ static struct incident_mgr *mgr(struct http_req *req)
 
 static void list_get(struct http_req *req)
 {
-    http_reply_json(
-        req, 200,
-        json_pack("{s:o}", "incidents", incident_list_json(mgr(req), http_query(req, "state"))));
+    json_t *l = incident_list_json(mgr(req), http_query(req, "state"));
+    incident_view_apply(mgr(req), l);
+    http_reply_json(req, 200, json_pack("{s:o}", "incidents", l));
 }
 
 static void reply_incident(struct http_req *req, int64_t id, int status)
 {
     json_t *o = NULL;
     int rc = incident_get_json(mgr(req), id, &o);
-    if (rc)
+    if (rc) {
         http_reply_err(req, rc, "no incident INC-%lld", (long long)id);
-    else
-        http_reply_json(req, status, o);
+        return;
+    }
+    json_t *one = json_pack("[O]", o);
+    incident_view_apply(mgr(req), one);
+    json_decref(one);
+    http_reply_json(req, status, o);
 }
 
 static void one_get(struct http_req *req)

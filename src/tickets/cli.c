@@ -1,6 +1,8 @@
 /*
  * cli.c - `oncue tickets`: list, show, clusters, route, routing and report over a running
  * server's /v1/tickets API. Prints a table (report: CSV), or the JSON answer with --json.
+ * `seal` works on a data directory instead: it seals a secret read from stdin (the Zendesk
+ * credentials) with the directory's key, for the settings that take sealed values.
  * Exit status: 0, 1 when the server refused or could not be reached, 2 for a usage error.
  */
 #include "tickets/tickets.h"
@@ -8,7 +10,9 @@
 #include "core/opt.h"
 #include "core/suggest.h"
 #include "http/client.h"
+#include "store/store.h"
 
+#include <sodium.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +36,7 @@ struct opts {
     const char *to;      /* --to TIME */
     const char *by;      /* --by DIM */
     const char *bucket;  /* --bucket day|week */
+    const char *data;    /* --data DIR (seal) */
     long incident, cluster, limit, min;
     int vip, json;
 };
@@ -69,6 +74,8 @@ static const struct oc_opt options[] = {
     {"--by", OC_OPT_STR, F(by), "DIM",
      "feedback trends: service (default), segment, tier, incident, source or region", 0, 0, NULL},
     {"--bucket", OC_OPT_STR, F(bucket), "B", "feedback trends: day (default) or week", 0, 0, NULL},
+    {"--data", OC_OPT_STR, F(data), "DIR", "seal: the data directory (default ./oncue-data)", 0, 0,
+     NULL},
     {0},
 };
 
@@ -80,7 +87,8 @@ const struct oc_cli tickets_cli[] = {
      "       oncue tickets show ID | clusters [--incident N] [--min N]\n"
      "       oncue tickets route [--service S] [--segment G] [--tier T] [--vip] | routing\n"
      "       oncue tickets report mttr|sla|incidents|churn [--from TIME] [--to TIME]\n"
-     "       oncue tickets feedback trends [--by DIM] [--bucket day|week] | priorities",
+     "       oncue tickets feedback trends [--by DIM] [--bucket day|week] | priorities\n"
+     "       oncue tickets seal [--data DIR] < SECRET",
      "list: tickets, newest first (or a queue in priority order). show: one ticket with its\n"
      "tags and route. clusters: near-duplicate clusters, largest first, with their incident.\n"
      "route: where a ticket of that service, segment and tier goes now (queue, team, policy,\n"
@@ -89,7 +97,9 @@ const struct oc_cli tickets_cli[] = {
      "per incident; churn after SEV1/SEV2 incidents). TIME: RFC 3339, unix seconds or\n"
      "now-30d. feedback trends: NPS and CSAT per group and day or week; feedback\n"
      "priorities: incidents and services ranked by unhappy replies (and NPS decline). All\n"
-     "over the server's API (--server, --token); --json prints its JSON answer.\n",
+     "over the server's API (--server, --token); --json prints its JSON answer. seal: prints\n"
+     "the first line of stdin sealed with the data directory's key (sealed1:...), for\n"
+     "tickets.zendesk_credentials in a config file; only a server on that directory opens it.\n",
      options, 2},
     {0},
 };
@@ -362,6 +372,35 @@ static int report(const struct opts *o)
     return rc;
 }
 
+/* `oncue tickets seal`: the first line of stdin sealed with o's data directory's key. */
+static int seal(const struct opts *o)
+{
+    char line[4096], err[512];
+    struct store *s = NULL;
+    int rc = 1;
+    if (!fgets(line, sizeof line, stdin))
+        line[0] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0]) {
+        fprintf(stderr, "oncue tickets seal: nothing on stdin to seal\n");
+        return 2;
+    }
+    if (store_open(o->data ? o->data : "./oncue-data", STORE_SYNC_FULL, &s, err, sizeof err) != 0) {
+        fprintf(stderr, "oncue tickets seal: %s\n", err);
+        goto out;
+    }
+    char *sealed = store_seal(s, line);
+    if (sealed) {
+        printf("%s\n", sealed);
+        rc = 0;
+    }
+    free(sealed);
+out:
+    sodium_memzero(line, sizeof line);
+    store_close(s);
+    return rc;
+}
+
 int tickets_cli_main(int argc, char **argv)
 {
     struct opts o;
@@ -375,8 +414,8 @@ int tickets_cli_main(int argc, char **argv)
     if (p)
         return p > 0 ? 0 : 2;
     const char *cmd = nargs ? o.args[0] : NULL;
-    static const char *const cmds[] = {"list",    "show",   "clusters", "route",
-                                       "routing", "report", "feedback", NULL};
+    static const char *const cmds[] = {"list",   "show",     "clusters", "route", "routing",
+                                       "report", "feedback", "seal",     NULL};
     int k = -1;
     for (int i = 0; cmd && cmds[i]; i++)
         if (strcmp(cmd, cmds[i]) == 0)
@@ -391,8 +430,8 @@ int tickets_cli_main(int argc, char **argv)
             fprintf(stderr, "oncue tickets %s: unexpected argument '%s'", cmd, o.args[1]);
         else
             fprintf(stderr, "oncue tickets%s%s: %s", cmd ? " " : "", cmd ? cmd : "",
-                    k < 0 ? "name a command: list, show ID, clusters, route, routing, report NAME "
-                            "or feedback trends|priorities"
+                    k < 0 ? "name a command: list, show ID, clusters, route, routing, report NAME, "
+                            "feedback trends|priorities or seal"
                     : k == 1 ? "needs a ticket's id"
                     : k == 5 ? "needs a report's name: mttr, sla, incidents or churn"
                              : "needs trends or priorities");
@@ -401,6 +440,8 @@ int tickets_cli_main(int argc, char **argv)
     }
     if (k == 5)
         return report(&o);
+    if (k == 7)
+        return seal(&o);
     if (k == 6 && strcmp(o.args[1], "trends") != 0 && strcmp(o.args[1], "priorities") != 0) {
         static const char *const views[] = {"trends", "priorities", NULL};
         char hint[160];

@@ -13,6 +13,7 @@
 #include "tickets/tickets_int.h"
 #include "catalog/catalog.h"
 #include "tickets/sql.h"
+#include "core/alloc.h"
 #include "core/err.h"
 #include "core/lock.h"
 #include "core/log.h"
@@ -99,6 +100,7 @@ static void link(struct tickets_mod *m, struct tickets_cluster *c, const struct 
     store_unlock(s);
     atomic_fetch_add(&m->links, 1);
     tickets_link_report(m, c, now_ms);
+    tickets_zd_queue_problem(m, o, now_ms); /* before the calls that need it */
     tickets_outbox_queue(m, c->id, o->id, "linked", "investigating", now_ms);
 }
 
@@ -177,6 +179,8 @@ static int read_opened(const json_t *p, const char *kind, struct tickets_open *o
     if (oc_ev_incident_opened_read(p, &ev) != 0 || incident_id_parse(ev.incident_id, &o->id) != 0)
         return -1;
     o->at_ms = ev.at * 1000;
+    snprintf(o->title, sizeof o->title, "%s", ev.title ? ev.title : "");
+    snprintf(o->severity, sizeof o->severity, "%s", ev.severity ? ev.severity : "");
     dim(ev.slice, svc, o->service, sizeof o->service);
     dim(ev.slice, reg, o->region, sizeof o->region);
     dim(ev.slice, sym, o->symptom, sizeof o->symptom);
@@ -244,9 +248,11 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         if (id > 0 && strcmp(topic, OC_TOPIC_INCIDENT_RESOLVED) == 0) {
             forget(m, id);
             relate_all(m, id, "status_update", "resolved", now);
+            tickets_zd_queue_status(m, id, "resolved", "", now);
             survey = id;
         } else if (id > 0) {
             relate_all(m, id, "status_update", ev.status[0] ? ev.status : "update", now);
+            tickets_zd_queue_status(m, id, ev.status[0] ? ev.status : "update", ev.body, now);
         }
     }
     oc_unlock(&m->mu);
@@ -254,4 +260,62 @@ void tickets_on_incident(const char *topic, const json_t *payload, void *state)
         int skipped = 0;
         atomic_fetch_add(&m->surveys_queued, tickets_survey_queue(m, survey, now, &skipped));
     }
+}
+
+double tickets_incident_affected(const json_t *inc)
+{
+    const json_t *snaps = json_object_get(inc, "snapshots");
+    static const char *const which[] = {"peak", "declaration"};
+    double best = 0;
+    for (int i = 0; i < 2 && best <= 0; i++) {
+        const json_t *sn = json_object_get(snaps, which[i]);
+        best = json_number_value(json_object_get(sn, "viewers")) *
+               json_number_value(json_object_get(sn, "affected_share"));
+    }
+    return best;
+}
+
+json_t *tickets_per_1000(int64_t tickets, double affected)
+{
+    return affected > 0 ? json_real((double)tickets * 1000.0 / affected) : json_null();
+}
+
+/* A linked cluster's incident and its tickets. */
+struct linked {
+    int64_t incident, n;
+};
+
+static int cmp_linked(const void *a, const void *b)
+{
+    const struct linked *x = a, *y = b;
+    return x->incident < y->incident ? -1 : x->incident > y->incident;
+}
+
+void tickets_incident_view(void *arg, json_t *incidents)
+{
+    struct tickets_mod *m = arg;
+    size_t n = 0, i;
+    json_t *o;
+    oc_lock(&m->mu);
+    struct linked *v = oc_calloc(m->cs.n + 1, sizeof *v);
+    for (size_t k = 0; k < m->cs.n; k++)
+        if (m->cs.c[k].incident_id)
+            v[n++] = (struct linked){m->cs.c[k].incident_id, (int64_t)m->cs.c[k].n};
+    oc_unlock(&m->mu);
+    if (n > 1) /* qsort must not see NULL, even for no rows */
+        qsort(v, n, sizeof *v, cmp_linked);
+    json_array_foreach(incidents, i, o)
+    {
+        struct linked key = {json_integer_value(json_object_get(o, "id")), 0}, *at;
+        int64_t sum = 0;
+        at = n ? bsearch(&key, v, n, sizeof *v, cmp_linked) : NULL;
+        while (at && at > v && at[-1].incident == key.incident) /* the first of its clusters */
+            at--;
+        for (; at && at < v + n && at->incident == key.incident; at++)
+            sum += at->n;
+        json_object_set_new(o, "tickets", json_integer(sum));
+        json_object_set_new(o, "tickets_per_1000_affected",
+                            tickets_per_1000(sum, tickets_incident_affected(o)));
+    }
+    free(v);
 }

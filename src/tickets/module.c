@@ -507,17 +507,9 @@ static double affected(struct tickets_mod *m, int64_t id)
 {
     struct incident_mgr *im = incident_mgr_of(m->app);
     json_t *j = NULL;
-    double best = 0;
     if (!im || incident_get_json(im, id, &j) != 0)
         return 0;
-    const json_t *snaps = json_object_get(j, "snapshots");
-    static const char *const which[] = {"peak", "declaration"};
-    for (int i = 0; i < 2 && best <= 0; i++) {
-        const json_t *sn = json_object_get(snaps, which[i]);
-        double v = json_number_value(json_object_get(sn, "viewers")),
-               sh = json_number_value(json_object_get(sn, "affected_share"));
-        best = v * sh;
-    }
+    double best = tickets_incident_affected(j);
     json_decref(j);
     return best;
 }
@@ -557,8 +549,7 @@ static void get_clusters(struct http_req *req)
                            "tickets", (json_int_t)v[i].n, "first", first, "last", last, "tags",
                            tags_json(&v[i].tags), "incident_id",
                            v[i].incident_id ? json_integer(v[i].incident_id) : json_null(),
-                           "per_1000_affected",
-                           aff > 0 ? json_real((double)v[i].n * 1000.0 / aff) : json_null()));
+                           "per_1000_affected", tickets_per_1000((int64_t)v[i].n, aff)));
     }
     http_reply_json(req, 200,
                     json_pack("{s:I, s:o, s:o}", "clusters_total", (json_int_t)m->cs.n, "clusters",
@@ -650,9 +641,11 @@ static void render(struct oc_buf *b, void *arg)
         {"oncue_tickets_links_total", "Clusters linked to an incident.",
          offsetof(struct tickets_mod, links)},
         {"oncue_tickets_sync_sent_total",
-         "Relations and survey requests delivered (tickets.sync_url, tickets.survey_url).",
+         "Relations, Zendesk calls and survey requests delivered (tickets.sync_url,"
+         " tickets.zendesk_url, tickets.survey_url).",
          offsetof(struct tickets_mod, sent)},
-        {"oncue_tickets_sync_failed_total", "Relation and survey deliveries that failed (retried).",
+        {"oncue_tickets_sync_failed_total",
+         "Relation, Zendesk and survey deliveries that failed (retried).",
          offsetof(struct tickets_mod, send_failed)},
         {"oncue_tickets_surveys_queued_total",
          "Post-incident survey requests queued for tickets.survey_url.",
@@ -684,8 +677,17 @@ static const struct oc_setting settings[] = {
      "base URL the incident relations go back to (POST URL/relations); empty: none are sent"},
     {"tickets.sync_token", OC_SETTING_STR, "", 0, 0, NULL, F(sync_token), NULL,
      "Bearer token sent to tickets.sync_url; never logged"},
+    {"tickets.zendesk_url", OC_SETTING_STR, "", 0, 0, NULL, F(zendesk_url), NULL,
+     "Zendesk API base URL (https://SUBDOMAIN.zendesk.com): a linked incident gets one Zendesk"
+     " problem ticket, its Zendesk tickets become incidents of it and its status updates"
+     " comments on it (docs/internals/tickets.md); empty: none"},
+    {"tickets.zendesk_credentials", OC_SETTING_STR, "", 0, 0, NULL, F(zendesk_credentials), NULL,
+     "for tickets.zendesk_url: EMAIL/token:API_TOKEN (HTTP Basic) or an OAuth access token"
+     " (Bearer), in clear or sealed with the data directory's key (oncue tickets seal);"
+     " never logged"},
     {"tickets.outbound_allow", OC_SETTING_STR, "", 0, 0, NULL, F(outbound_allow), NULL,
-     "private or loopback ranges tickets.sync_url and tickets.survey_url may reach "
+     "private or loopback ranges tickets.sync_url, tickets.zendesk_url and tickets.survey_url"
+     " may reach "
      "(\"127.0.0.1/32, 10.0.0.0/8\");"
      " others are refused"},
     {"tickets.cluster_threshold", OC_SETTING_INT, "24", 0, 64, NULL, F(threshold), NULL,
@@ -823,6 +825,7 @@ static void tickets_stop(struct oc_app *app, void *state);
 static int tickets_init(struct oc_app *app, void **state)
 {
     struct tickets_opts def;
+    char err[256];
     *state = NULL;
     if (!app->store) {
         oc_log(OC_LOG_ERROR, "tickets: the module needs the store");
@@ -836,6 +839,8 @@ static int tickets_init(struct oc_app *app, void **state)
     int rc = read_files(m);
     if (!rc && (rc = replay(m)) != 0)
         oc_log(OC_LOG_ERROR, "tickets: cannot load the tickets: %s", store_errmsg(app->store));
+    if (!rc && (rc = tickets_zd_open(m, err, sizeof err)) != 0)
+        oc_log(OC_LOG_ERROR, "tickets: %s", err);
     if (!rc && (rc = tickets_outbox_start(m)) != 0)
         oc_log(OC_LOG_ERROR, "tickets: cannot start the relation thread");
     if (rc) {
@@ -845,9 +850,15 @@ static int tickets_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     oc_app_provide(app, TICKETS_PROVIDES, m);
-    oc_log(OC_LOG_INFO, "tickets: %zu clusters; zendesk %s; sync %s; surveys %s", m->cs.n,
-           m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
+    if ((m->viewed = incident_mgr_of(app)) != NULL &&
+        incident_view_add(m->viewed, tickets_incident_view, m) != 0)
+        m->viewed = NULL;
+    oc_log(OC_LOG_INFO,
+           "tickets: %zu clusters; zendesk %s; sync %s; zendesk relations %s;"
+           " surveys %s",
+           m->cs.n, m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
            m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
+           tickets_zd_on(m) ? m->o.zendesk_url : "off",
            m->o.survey_url && m->o.survey_url[0] ? m->o.survey_url : "off");
     *state = m;
     return 0;
@@ -860,7 +871,10 @@ static void tickets_stop(struct oc_app *app, void *state)
         return;
     if (oc_app_find(app, TICKETS_PROVIDES) == m)
         oc_app_withdraw(app, TICKETS_PROVIDES);
+    if (m->viewed)
+        incident_view_remove(m->viewed, tickets_incident_view, m);
     tickets_outbox_stop(m);
+    tickets_zd_close(m);
     tickets_clusters_free(&m->cs);
     pthread_mutex_destroy(&m->mu);
     free(m);

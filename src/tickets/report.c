@@ -147,13 +147,7 @@ static int load_incidents(struct rep *r)
         c->opened_s = opened;
         c->acked_s = opt_s(o, "acknowledged_at");
         c->resolved_s = opt_s(o, "resolved_at");
-        const json_t *snaps = json_object_get(o, "snapshots");
-        static const char *const which[] = {"peak", "declaration"};
-        for (int k = 0; k < 2 && c->affected <= 0; k++) {
-            const json_t *sn = json_object_get(snaps, which[k]);
-            c->affected = json_number_value(json_object_get(sn, "viewers")) *
-                          json_number_value(json_object_get(sn, "affected_share"));
-        }
+        c->affected = tickets_incident_affected(o);
     }
     json_decref(arr);
     if (r->n > 1) /* qsort must not see NULL, even for no rows */
@@ -490,9 +484,7 @@ static json_t *rep_incidents(struct rep *r)
                 "severity", (const char *[]){"SEV1", "SEV2", "SEV3", "SEV4"}[c->sev - 1], "service",
                 c->service, "opened_at", (json_int_t)c->opened_s, "tickets", (json_int_t)c->tickets,
                 "vip", (json_int_t)c->vip, "segments", segs, "per_1000_affected",
-                c->affected > 0 ? json_real((double)c->tickets * 1000.0 / c->affected)
-                                : json_null(),
-                "first_ticket_after_s",
+                tickets_per_1000(c->tickets, c->affected), "first_ticket_after_s",
                 c->tickets ? json_integer(c->first_ticket_ms / 1000 - c->opened_s) : json_null()));
     }
     return json_pack("{s:o}", "incidents", arr);
@@ -881,49 +873,29 @@ static void to_csv(const char *name, const json_t *j, struct oc_buf *b)
 
 static const char *const reports[] = {"mttr", "sla", "incidents", "churn", NULL};
 
-/* GET /v1/tickets/reports/{name}?from=&to=&format=json|csv */
-void tickets_get_report(struct http_req *req)
+/* The index of report name in reports, or -1. */
+static int report_index(const char *name)
 {
-    struct tickets_mod *m = req->state;
-    const char *name = http_param(req, "name"), *fs = http_query(req, "from"),
-               *ts = http_query(req, "to"), *fmt = http_query(req, "format");
-    char why[200];
+    for (int i = 0; name && reports[i]; i++)
+        if (strcmp(name, reports[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Runs report k over [from_s, to_s) at the clock's now: 0 with *out (a new reference with
+ * report, from, to and partial), OC_ENOTFOUND (no incident module) or OC_EDB. */
+static int run_report(struct tickets_mod *m, int k, int64_t from_s, int64_t to_s, json_t **out)
+{
     struct rep r;
-    int k = -1, rc;
     json_t *j = NULL;
+    int rc;
     memset(&r, 0, sizeof r);
     r.m = m;
     r.now_s = oc_clock_now_s(m->app->clock);
-    for (int i = 0; reports[i]; i++)
-        if (strcmp(name, reports[i]) == 0)
-            k = i;
-    if (k < 0) {
-        http_problem(req, 404, "no report %.40s (mttr, sla, incidents, churn)", name);
-        return;
-    }
-    if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
-        http_problem(req, 422, "format: json or csv");
-        return;
-    }
-    r.to_s = r.now_s + 1;
-    if (ts && oc_time_param(ts, r.now_s, &r.to_s, why, sizeof why) != 0) {
-        http_problem(req, 422, "to: %s", why);
-        return;
-    }
-    r.from_s = r.to_s - DEFAULT_DAYS * 86400;
-    if (fs && oc_time_param(fs, r.now_s, &r.from_s, why, sizeof why) != 0) {
-        http_problem(req, 422, "from: %s", why);
-        return;
-    }
-    if (r.from_s >= r.to_s) {
-        http_problem(req, 422, "from: must be before to");
-        return;
-    }
-    if ((rc = load_incidents(&r)) != 0) {
-        http_problem(req, 503, "the incident module is not running");
-        return;
-    }
-    if ((rc = load_linked(&r)) == 0) {
+    r.from_s = from_s;
+    r.to_s = to_s;
+    *out = NULL;
+    if ((rc = load_incidents(&r)) == 0 && (rc = load_linked(&r)) == 0) {
         if (k == 0)
             j = rep_mttr(&r);
         else if (k == 1)
@@ -932,22 +904,79 @@ void tickets_get_report(struct http_req *req)
             j = rep_incidents(&r);
         else
             rc = rep_churn(&r, &j);
+        if (!rc && !j)
+            rc = OC_EDB;
+    } else if (rc != OC_ENOTFOUND) {
+        rc = OC_EDB;
     }
     free(r.inc);
     free(r.acc);
     free(r.can);
-    if (rc || !j) {
+    if (rc) {
         json_decref(j);
-        http_reply_err(req, OC_EDB, "cannot read the tickets or the billing audit");
-        return;
+        return rc;
     }
     char f[OC_TIME_LEN], t[OC_TIME_LEN];
-    oc_time_format(r.from_s * 1000, f, sizeof f);
-    oc_time_format(r.to_s * 1000, t, sizeof t);
-    json_object_set_new(j, "report", json_string(name));
+    oc_time_format(from_s * 1000, f, sizeof f);
+    oc_time_format(to_s * 1000, t, sizeof t);
+    json_object_set_new(j, "report", json_string(reports[k]));
     json_object_set_new(j, "from", json_string(f));
     json_object_set_new(j, "to", json_string(t));
     json_object_set_new(j, "partial", json_boolean(r.truncated));
+    *out = j;
+    return 0;
+}
+
+int tickets_report(struct oc_app *app, const char *name, int64_t from_s, int64_t to_s, json_t **out)
+{
+    struct tickets_mod *m = oc_app_find(app, TICKETS_PROVIDES);
+    int k = report_index(name);
+    *out = NULL;
+    if (!m || k < 0 || from_s >= to_s)
+        return OC_ENOTFOUND;
+    return run_report(m, k, from_s, to_s, out);
+}
+
+/* GET /v1/tickets/reports/{name}?from=&to=&format=json|csv */
+void tickets_get_report(struct http_req *req)
+{
+    struct tickets_mod *m = req->state;
+    const char *name = http_param(req, "name"), *fs = http_query(req, "from"),
+               *ts = http_query(req, "to"), *fmt = http_query(req, "format");
+    char why[200];
+    int k = report_index(name), rc;
+    int64_t now_s = oc_clock_now_s(m->app->clock), from_s, to_s;
+    json_t *j = NULL;
+    if (k < 0) {
+        http_problem(req, 404, "no report %.40s (mttr, sla, incidents, churn)", name);
+        return;
+    }
+    if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "csv") != 0) {
+        http_problem(req, 422, "format: json or csv");
+        return;
+    }
+    to_s = now_s + 1;
+    if (ts && oc_time_param(ts, now_s, &to_s, why, sizeof why) != 0) {
+        http_problem(req, 422, "to: %s", why);
+        return;
+    }
+    from_s = to_s - DEFAULT_DAYS * 86400;
+    if (fs && oc_time_param(fs, now_s, &from_s, why, sizeof why) != 0) {
+        http_problem(req, 422, "from: %s", why);
+        return;
+    }
+    if (from_s >= to_s) {
+        http_problem(req, 422, "from: must be before to");
+        return;
+    }
+    if ((rc = run_report(m, k, from_s, to_s, &j)) == OC_ENOTFOUND) {
+        http_problem(req, 503, "the incident module is not running");
+        return;
+    }
+    if (rc) {
+        http_reply_err(req, OC_EDB, "cannot read the tickets or the billing audit");
+        return;
+    }
     if (fmt && strcmp(fmt, "csv") == 0) {
         struct oc_buf b;
         oc_buf_init(&b, 64 << 20);

@@ -42,17 +42,32 @@
 #define TICKETS_SQL_OUTBOX_PUT                                                                     \
     "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
     " attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 0)"
+/* the due rows: survey requests (?3), Zendesk calls (kinds zd_*, ?5), relations (?4) */
 #define TICKETS_SQL_OUTBOX_DUE                                                                     \
-    "SELECT id, source, ext_id, kind, body, attempts FROM tickets_outbox WHERE done_ms IS NULL"    \
-    " AND next_ms <= ?1 AND ((kind = 'survey' AND ?3) OR (kind <> 'survey' AND ?4)) ORDER BY id"   \
-    " LIMIT ?2"
+    "SELECT id, source, ext_id, kind, body, attempts, incident_id, created_ms FROM tickets_outbox" \
+    " WHERE done_ms IS NULL AND next_ms <= ?1 AND ((kind = 'survey' AND ?3) OR (kind GLOB 'zd_*'"  \
+    " AND ?5) OR (kind <> 'survey' AND kind NOT GLOB 'zd_*' AND ?4)) ORDER BY id LIMIT ?2"
 #define TICKETS_SQL_OUTBOX_DONE                                                                    \
     "UPDATE tickets_outbox SET done_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
 #define TICKETS_SQL_OUTBOX_RETRY                                                                   \
     "UPDATE tickets_outbox SET next_ms = ?2, status = ?3, attempts = attempts + 1 WHERE id = ?1"
 #define TICKETS_SQL_OUTBOX_COUNT_BY                                                                \
-    "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299), kind = 'survey' AS"   \
-    " sv FROM tickets_outbox GROUP BY sv"
+    "SELECT count(*), sum(done_ms IS NULL), sum(status BETWEEN 200 AND 299), CASE WHEN kind ="     \
+    " 'survey' THEN 1 WHEN kind GLOB 'zd_*' THEN 2 ELSE 0 END AS sv FROM tickets_outbox GROUP BY"  \
+    " sv"
+/* the Zendesk relation (zdsync.c): an incident's problem ticket is asked for once (ext_id
+ * "INC-7"); its status comments only once it was asked for; the problem's Zendesk id, once
+ * made, in store_meta under "tickets.zendesk_problem.ID" */
+#define TICKETS_SQL_ZD_PROBLEM_PUT                                                                 \
+    "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
+    " attempts) SELECT 'oncue', ?1, ?2, 'zd_problem', ?3, ?4, ?4, 0 WHERE NOT EXISTS (SELECT 1"    \
+    " FROM tickets_outbox WHERE kind = 'zd_problem' AND ext_id = ?1)"
+#define TICKETS_SQL_ZD_COMMENT_PUT                                                                 \
+    "INSERT INTO tickets_outbox(source, ext_id, incident_id, kind, body, created_ms, next_ms,"     \
+    " attempts) SELECT 'oncue', ?1, ?2, 'zd_comment', ?3, ?4, ?4, 0 WHERE EXISTS (SELECT 1 FROM"   \
+    " tickets_outbox WHERE kind = 'zd_problem' AND ext_id = ?1)"
+#define TICKETS_SQL_ZD_ID_GET "SELECT value FROM store_meta WHERE key = ?1"
+#define TICKETS_SQL_ZD_ID_SET "INSERT OR REPLACE INTO store_meta(key, value) VALUES (?1, ?2)"
 
 /* the post-incident survey (survey.c): the affected accounts (of the incident's linked
  * tickets; each with its latest ticket's segment, tier and service) after ?2, and a request

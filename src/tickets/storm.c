@@ -270,6 +270,7 @@ void tickets_storm_fault(size_t n, int noise_pct, uint64_t seed, const char *reg
         struct tickets_ticket *t = &out->t[i];
         t->format = TICKETS_GENERIC;
         snprintf(t->ext_id, sizeof t->ext_id, "D%06zu", i);
+        snprintf(t->account, sizeof t->account, "A%05zu", i / 2); /* two tickets an account */
         snprintf(t->f_tier, sizeof t->f_tier, "%s", tiers[next(&s) % 4]);
         if ((int)(next(&s) % 100) < noise_pct) {
             out->label[i] = -1;

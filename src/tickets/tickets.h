@@ -227,7 +227,9 @@ void tickets_storm_free(struct tickets_storm *s);
 /* A storm of one fault for a drill: n tickets, noise_pct % noise (label -1), the others of
  * the fault (label 0) written as the generator's cannot_start fault when symptom is
  * "cannot_start", else as its buffering one, with region (when not NULL) as their region
- * field. Not tagged (tickets_submit tags). Free with tickets_storm_free. */
+ * field, and each consecutive pair of tickets one customer account ("A00000", "A00001", ...:
+ * the accounts the SLA report lists). Not tagged (tickets_submit tags). Free with
+ * tickets_storm_free. */
 void tickets_storm_fault(size_t n, int noise_pct, uint64_t seed, const char *region,
                          const char *symptom, struct tickets_storm *out);
 /* The services the storm's tickets mention (ns set to their count); static storage. */
@@ -359,6 +361,14 @@ int tickets_submit(struct oc_app *app, struct tickets_ticket *t, struct tickets_
  * (unix ms, 0: not since the start): 0 or OC_ENOTFOUND (no module, no such cluster). */
 int tickets_cluster_link(struct oc_app *app, int64_t cluster, int64_t *incident /* OUT */,
                          int64_t *linked_ms /* OUT */);
+
+/* Business report name ("mttr", "sla", "incidents" or "churn") of app's running tickets
+ * module over incidents declared in [from_s, to_s) at the clock's now, as
+ * GET /v1/tickets/reports/{name} answers it: 0 with *out (a new reference, the caller's),
+ * OC_ENOTFOUND (no tickets or incident module, an unknown name, an empty window) or OC_EDB.
+ * Takes the store's and the incident manager's locks, not the module's: call holding none. */
+int tickets_report(struct oc_app *app, const char *name, int64_t from_s, int64_t to_s,
+                   json_t **out /* OUT */);
 
 /* `oncue tickets list|show|clusters|route|routing` over a running server's API (cli.c);
  * returns the exit status. */

@@ -18,6 +18,8 @@
 #include <stdatomic.h>
 
 struct store_stmt;
+struct incident_mgr;
+struct oc_buf;
 void store_reset(struct store_stmt *st);
 
 /* store_reset of a statement that may not have been prepared (NULL). */
@@ -46,6 +48,8 @@ struct tickets_opts {
     char *keywords_file;                    /* tickets.keywords_file */
     char *sync_url;                         /* tickets.sync_url */
     char *sync_token;                       /* tickets.sync_token */
+    char *zendesk_url;                      /* tickets.zendesk_url */
+    char *zendesk_credentials;              /* tickets.zendesk_credentials (maybe sealed) */
     char *outbound_allow;                   /* tickets.outbound_allow */
     int64_t threshold;                      /* tickets.cluster_threshold */
     int64_t max_clusters;                   /* tickets.max_clusters */
@@ -74,11 +78,13 @@ struct tickets_open {
     char region[16];
     char symptom[32];
     char device[32];
-    char hint[32]; /* the symptom the opening alert's metric implies ("" : none) */
-    int backend;   /* opened by a service's own signal (a probe, a scrape rule, Alertmanager:
-                      its slice names the service, its metric is not the viewers'): viewers
-                      name what they see, not that service, so another service in a cluster's
-                      tags does not contradict it; the hint comes from the service's kind */
+    char hint[32];    /* the symptom the opening alert's metric implies ("" : none) */
+    char title[128];  /* the incident's title when declared (the Zendesk problem's subject) */
+    char severity[8]; /* SEV1 .. SEV4 when declared */
+    int backend;      /* opened by a service's own signal (a probe, a scrape rule, Alertmanager:
+                         its slice names the service, its metric is not the viewers'): viewers
+                         name what they see, not that service, so another service in a cluster's
+                         tags does not contradict it; the hint comes from the service's kind */
 };
 
 struct tickets_mod {
@@ -97,7 +103,55 @@ struct tickets_mod {
     pthread_mutex_t omu; /* ostop; with ocv, the thread's sleep */
     pthread_cond_t ocv;
     int ostop, othread, ostarted;
+    struct incident_mgr *viewed; /* the incident manager tickets_incident_view is registered
+                                    on (NULL: none runs), until stop */
+    char *zd_auth;               /* tickets.zendesk_credentials opened (owned, wiped at stop) */
+    int zd_basic;                /* zd_auth is EMAIL/token:API_TOKEN (Basic), else Bearer */
 };
+
+/* One outbound call of the delivery thread (outbox.c). */
+struct tickets_call {
+    const char *method;  /* "POST" (NULL: POST) or "PUT" */
+    const char *url;     /* http or https */
+    const char *bearer;  /* Authorization: Bearer (NULL or "": none) */
+    const char *userpwd; /* HTTP Basic "user:password" (NULL or "": none) */
+    const char *idem;    /* Idempotency-Key (NULL: none) */
+    const char *body;    /* JSON */
+    struct oc_buf *resp; /* the answer's body, up to its cap (NULL: dropped) */
+};
+/* Makes call with a 3 s timeout through the outbound address guard (tickets.outbound_allow):
+ * the HTTP status, or 0 with why filled. Credentials are never logged. Not under mu. */
+long tickets_http(struct tickets_mod *m, const struct tickets_call *call, char *why, size_t wn);
+
+/* A due row of tickets_outbox, copied out of the store (outbox.c). */
+struct tickets_due {
+    int64_t id, attempts, incident, created_ms;
+    int survey;                   /* a survey request (tickets.survey_url) */
+    int zendesk;                  /* a Zendesk call (kind zd_*: tickets.zendesk_url) */
+    char kind[16];                /* survey, linked, status_update, zd_problem, zd_incident, ... */
+    char ext[TICKETS_ID_MAX + 1]; /* the ticket's external id, or "INC-7" */
+    char *body;                   /* owned */
+};
+
+/* --- zdsync.c: the Zendesk problem/incident relation --- */
+
+/* Opens tickets.zendesk_credentials (in clear or sealed with the data directory's key) into
+ * m->zd_auth: 0, or OC_EAUTH (it does not open) with why in err. */
+int tickets_zd_open(struct tickets_mod *m, char *err, size_t errlen);
+/* Wipes and frees m->zd_auth. */
+void tickets_zd_close(struct tickets_mod *m);
+/* 1 when tickets.zendesk_url is set. */
+int tickets_zd_on(const struct tickets_mod *m);
+/* Under mu: queues the problem ticket of open incident o, once per incident. */
+void tickets_zd_queue_problem(struct tickets_mod *m, const struct tickets_open *o, int64_t now_ms);
+/* Under mu: queues a comment on incident's problem ticket saying status and body (body may be
+ * ""), when a problem ticket was queued for it. */
+void tickets_zd_queue_status(struct tickets_mod *m, int64_t incident, const char *status,
+                             const char *body, int64_t now_ms);
+/* Makes the Zendesk call of due row d (the delivery thread, holding nothing): the problem's
+ * POST (its id kept), a ticket's PUT as an incident of it, or a comment's PUT. The HTTP
+ * status, or 0 with why filled (the problem is not made yet, the network, ...). */
+long tickets_zd_send(struct tickets_mod *m, const struct tickets_due *d, char *why, size_t wn);
 
 struct http_req;
 /* POST /v1/feedback, GET /v1/feedback/trends, GET /v1/feedback/priorities (feedback.c). */
@@ -121,6 +175,16 @@ int tickets_link_cluster(struct tickets_mod *m, struct tickets_cluster *c, int64
 /* Publishes tickets.linked for linked cluster c with its count now (under mu); called at the
  * link and again each time the cluster doubles, so the incident's timeline follows it. */
 void tickets_link_report(struct tickets_mod *m, struct tickets_cluster *c, int64_t now_ms);
+/* Viewers an incident affected: viewers x affected share of its peak snapshot, else of its
+ * declaration's, from inc (an incident's JSON, borrowed); 0 when not measured. */
+double tickets_incident_affected(const json_t *inc);
+/* tickets per 1,000 of affected viewers (a new reference): a real, or null when affected is
+ * not positive. */
+json_t *tickets_per_1000(int64_t tickets, double affected);
+/* incident_view_fn (registered with the module's state as arg): sets each incident's
+ * "tickets" (the tickets of the clusters linked to it) and "tickets_per_1000_affected".
+ * Takes mu to copy the linked clusters' counts. */
+void tickets_incident_view(void *arg, json_t *incidents);
 /* Bus handler of incident.opened, .resolved and .status_update. */
 void tickets_on_incident(const char *topic, const json_t *payload, void *state);
 /* Queues a relation for every ticket of cluster (under mu, in the store). */

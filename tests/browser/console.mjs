@@ -147,6 +147,10 @@ try {
   await page.evaluate(() => {
     window.__sameDocument = true;
   });
+  // the tickets module's count in the incident's JSON: no support ticket came in
+  const tickets = await page.waitForSelector('dd[data-tickets]', { timeout: 10000 }).catch(() => null);
+  const ticketsText = tickets ? (await tickets.textContent()).trim() : 'none';
+  check('the incident shows its support tickets', /^0 linked( · 0 per 1,000 affected viewers)?$/.test(ticketsText), ticketsText);
   await page.click('button[data-mitigation="shift-cdn"]');
   const dry = await page.waitForSelector('[data-dry-run]', { timeout: 10000 }).catch(() => null);
   check('shift-cdn shows a dry run first', !!dry);

@@ -115,11 +115,14 @@ t_check "linked within 60 s" "yes" "$([ "$MS" -lt 60000 ] && echo yes || echo "n
 echo "linked $MS ms after the declaration" >&2
 status GET "/v1/incidents/$INC" -H "Authorization: Bearer $VIEW" >/dev/null
 t_contains "timeline counts the tickets" "5 support tickets linked (cluster $CL: buffering)" "$(body)"
+t_check "the incident counts its tickets (no measured viewers: no rate)" "5 null" "$(jq -r '"\(.tickets) \(.tickets_per_1000_affected)"' <<<"$(body)")"
 status GET "/v1/tickets?incident=$INC" -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "five tickets carry the incident" 5 "$(jq '.tickets | length' <<<"$(body)")"
 b=$(zticket 106 "Still buffering" "The video keeps buffering and freezing every few seconds, ticket 6" "$(iso "$NOW")")
 zd "$TS" "$b" >/dev/null
 t_check "a later ticket joins the linked cluster" "$CL $INC" "$(jq -r '"\(.cluster_id) \(.incident_id)"' <<<"$(body)")"
+status GET "/v1/incidents" -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "the list counts the later ticket too" "INC-$INC 6" "$(jq -r --argjson id "$INC" '.incidents[] | select(.id == $id) | "\(.incident_id) \(.tickets)"' <<<"$(body)")"
 t_check "the payment cluster is not linked" 0 "$(curl -s "$BASE/v1/tickets?incident=$INC&symptom=payment" -H "Authorization: Bearer $VIEW" | jq '.tickets | length')"
 
 # --- the relation back ---
@@ -150,6 +153,8 @@ stop_server
 start_server "$D" "${ARGS[@]}" || exit 1
 status GET "/v1/tickets/clusters?incident=$INC" -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "after a restart" "$CL 6" "$(jq -r '.clusters[0] | "\(.id) \(.tickets)"' <<<"$(body)")"
+status GET "/v1/incidents/$INC" -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "the incident's count after a restart" 6 "$(jq -r .tickets <<<"$(body)")"
 t_check "redelivery after a restart" 200 "$(zd "$TS" "$NEW")"
 t_check "still a duplicate" duplicate "$(jq -r .outcome <<<"$(body)")"
 stop_server

@@ -114,6 +114,28 @@ static const char *tickets_entry(struct run *r, int64_t id, int64_t *at)
     return text;
 }
 
+/* The incident API's view of incident inc, whose linked cluster holds 10 tickets: the count
+ * and the rate per 1,000 affected viewers of its peak snapshot (a measured copy here: a
+ * declared incident has no cube to measure). */
+static void check_view(struct run *r, int64_t inc)
+{
+    struct incident_mgr *im = incident_mgr_of(&r->app);
+    json_t *l = incident_list_json(im, NULL);
+    incident_view_apply(im, l);
+    T_EQ_INT(json_array_size(l), 1);
+    T_EQ_INT(json_integer_value(json_object_get(json_array_get(l, 0), "tickets")), 10);
+    T_TRUE(json_is_null(json_object_get(json_array_get(l, 0), "tickets_per_1000_affected")));
+    json_decref(l);
+    l = json_pack("[{s:I, s:{s:{s:f, s:f}, s:{s:f, s:f}}}, {s:I}]", "id", (json_int_t)inc,
+                  "snapshots", "declaration", "viewers", 1000.0, "affected_share", 0.1, "peak",
+                  "viewers", 4000.0, "affected_share", 0.5, "id", (json_int_t)(inc + 1));
+    incident_view_apply(im, l);
+    T_EQ_DBL(json_real_value(json_object_get(json_array_get(l, 0), "tickets_per_1000_affected")),
+             5.0, 1e-9); /* 10 tickets, 2,000 viewers affected at the peak */
+    T_EQ_INT(json_integer_value(json_object_get(json_array_get(l, 1), "tickets")), 0);
+    json_decref(l);
+}
+
 static void test_link_on_declaration(void)
 {
     struct run r;
@@ -168,6 +190,7 @@ static void test_link_on_declaration(void)
     /* a duplicate answers the stored ticket and links nothing again */
     T_EQ_INT(submit(&r, "b5", "still buffering, the video keeps buffering", "EU", &o), 0);
     T_EQ_STR(o.outcome, "duplicate");
+    check_view(&r, inc);
     run_close(&r);
 }
 

@@ -307,6 +307,8 @@ export function IncidentView({ id, session }) {
                         <dt>scope</dt><dd class="mono">${scopeText(d)}</dd>
                         <dt>owner</dt><dd>${d.service ? html`<a href=${'#/services?sel=' + encodeURIComponent(d.service)}>${d.service}</a>` : '–'} ${d.team ? html`<span class="dim">team ${d.team}</span>` : null}</dd>
                         <dt>viewers affected</dt><dd><b>${fmtNum(a.viewers)}</b> concurrent at peak (${fmtPct(a.share, 1)} of viewers)${decl ? html` <span class="dim">· ${fmtNum(decl.viewers)} (${fmtPct(decl.affected_share, 1)}) at declaration</span>` : null}</dd>
+                        ${d.tickets != null ? html`<dt>support tickets</dt><dd data-tickets=${d.tickets}><b>${fmtNum(d.tickets)}</b> linked${d.tickets_per_1000_affected != null
+                            ? html` · <b>${fmtNum(d.tickets_per_1000_affected, 2)}</b> per 1,000 affected viewers` : null}${d.tickets ? html` · <a href="#/tickets">support →</a>` : null}</dd>` : null}
                         ${decl ? html`<dt>cannot start</dt><dd>${fmtPct(decl.cannot_start_share, 2)} <span class="dim">· global rebuffer ${fmtPct(decl.global_rebuffer)}</span></dd>` : null}
                         <dt>opened</dt><dd>${fmtTime(d.opened_at)} <span class="dim">(${fmtAgo(d.opened_at, now)})</span></dd>
                         <dt>acknowledged</dt><dd>${d.acknowledged_at ? html`${fmtTime(d.acknowledged_at)} <span class="dim">after ${fmtDur(d.acknowledged_at - d.opened_at)}</span>` : html`<span class="warn">not yet</span>`}</dd>
