@@ -104,10 +104,20 @@ static int name_index(struct beacon_str s, const char *const *names)
     return 0;
 }
 
+/* 1 when the n bytes at a and b are the same: names are a few bytes, for which a call to
+ * memcmp cost more than the comparison. */
+static int short_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 static const struct field_def *field_find(struct beacon_str key)
 {
     for (const struct field_def *d = field_defs; d->name; d++)
-        if (key.n == d->len && key.p[0] == d->name[0] && memcmp(key.p, d->name, key.n) == 0)
+        if (key.n == d->len && key.p[0] == d->name[0] && short_eq(key.p, d->name, key.n))
             return d;
     return NULL;
 }

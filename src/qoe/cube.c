@@ -330,6 +330,22 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
     return QOE_FOLD_OK;
 }
 
+#define FOLD_AHEAD 8 /* events between the stages of fetching what a fold touches */
+
+/* Prefetches what folding event i of f will touch (stage 0: the leaf's map slot and the
+ * session's slot; 1: the accumulator), when its minute is open already (mu held). */
+static void fold_prefetch(struct qoe_cube *c, const struct qoe_fold *f, size_t i, int stage)
+{
+    const struct beacon_event *e = &f->ev[i];
+    if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE)
+        return;
+    int64_t t = floor_div(e->ts_ms, 60000) * 60;
+    const struct open_minute *m = &c->open[slot_of(t, c->nopen)];
+    if (m->used && m->t == t)
+        minute_prefetch(m, f->leaf[i], e->type == BEACON_HEARTBEAT ? (f->sh[i] ? f->sh[i] : 1) : 0,
+                        stage);
+}
+
 size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f)
 {
     struct resolve_counts rc;
@@ -338,6 +354,10 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f)
     cube_resolve_batch(c, f, &rc); /* the costly part, outside the lock */
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < f->n; i++) {
+        if (i + 2 * FOLD_AHEAD < f->n)
+            fold_prefetch(c, f, i + 2 * FOLD_AHEAD, 0);
+        if (i + FOLD_AHEAD < f->n)
+            fold_prefetch(c, f, i + FOLD_AHEAD, 1);
         uint8_t v = add_event(c, f, i, now_ms);
         f->verdict[i] = v;
         c->st.too_old += v == QOE_FOLD_TOO_OLD;

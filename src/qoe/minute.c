@@ -120,6 +120,18 @@ static void sess_grow(struct open_minute *m)
     m->smask = mask;
 }
 
+void minute_prefetch(const struct open_minute *m, uint32_t leaf, uint64_t h, int stage)
+{
+    const uint32_t *slot = &m->lmap[(uint32_t)mix64(leaf) & m->lmask];
+    if (stage == 0) {
+        __builtin_prefetch(slot);
+        if (h)
+            __builtin_prefetch(&m->sess[(uint32_t)mix64(h ^ leaf) & m->smask], 1);
+    } else if (*slot) {
+        __builtin_prefetch(&m->acc[*slot - 1], 1);
+    }
+}
+
 int minute_session(struct open_minute *m, uint64_t h, uint32_t leaf, int rebuffered, uint32_t max)
 {
     if (h == 0)

@@ -57,6 +57,11 @@ void minute_sketch_addn(struct minute_acc *a, int b, uint32_t n);
 /* Notes a heartbeat of session hash h in leaf; returns -1 when the set holds max pairs and
  * this is a new one (the pair is then not counted). */
 int minute_session(struct open_minute *m, uint64_t h, uint32_t leaf, int rebuffered, uint32_t max);
+/* Asks for the cache lines a fold of leaf (and, h not 0, a heartbeat of session hash h) into m
+ * will touch, some events before it: the session set and the accumulators are megabytes.
+ * Stage 0 asks for the leaf's map slot and the session's slot; stage 1, a few events later,
+ * reads the map slot and asks for the accumulator. */
+void minute_prefetch(const struct open_minute *m, uint32_t leaf, uint64_t h, int stage);
 /* Builds the closed minute (caller owns; qoe_minute_destroy) and frees the open state. */
 struct qoe_minute *minute_close(struct open_minute *m);
 /* The minute m would close into now (the caller owns it; qoe_minute_destroy), leaving m open:

@@ -9,14 +9,17 @@
  * of 14 strings per event off the one lock, so ingest scales over the HTTP worker threads.
  *
  * The tuple and leaf caches start small (about 0.6 MiB a thread) and double, up to 40 MiB a
- * thread, while more than one lookup in SIZE_MISS_DIV misses: a few thousand viewers keep
- * every tuple in the smallest size, 800,000 need the largest (measured: 14% less time a
- * simulated minute at 800,000 viewers than a fixed 4 MiB). Doubling clears them; the next
- * window is left to warm up before it is judged.
+ * thread, while more than one lookup in SIZE_MISS_DIV of a window (twice as many lookups as
+ * tuple slots) misses: a few thousand viewers keep every tuple in the smallest size, 800,000
+ * need the largest (measured: 14% less time a simulated minute at 800,000 viewers than a fixed
+ * 4 MiB). Doubling moves the entries into the larger tables (the value caches stay), so a
+ * start or a sweep warms each tuple up once, not once per size; after a clear (a new serial)
+ * the next window is left to warm up before it is judged.
  */
 #include "qoe/qoe_int.h"
 #include "core/alloc.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +27,7 @@
 #define FC_MIN        4096   /* whole dimension tuples, first size; a power of 2 (512 KiB) */
 #define FC_MAX        262144 /* and largest (32 MiB); the leaf cache is half as many slots */
 #define FC_KEY        108    /* bytes of a tuple key kept inline; longer tuples skip this cache */
-#define SIZE_WINDOW   65536  /* lookups between two looks at the miss rate */
+#define SIZE_WINDOW   2      /* lookups between two looks at the miss rate, per tuple slot */
 #define SIZE_MISS_DIV 16     /* grow while more than 1 in 16 lookups of a window missed */
 
 struct vc_ent {
@@ -102,17 +105,41 @@ static struct tcache *tcache_get(const struct qoe_cube *c)
     return tc;
 }
 
+/* Doubles the tuple and leaf caches, moving their entries over (one that finds both its
+ * tuple slots, or its leaf slot, taken is dropped); the value caches stay as they are. */
+static void tcache_grow(struct tcache *tc)
+{
+    uint32_t fmask = tc->fmask * 2 + 1, lmask = tc->lmask * 2 + 1;
+    struct fc_ent *f = oc_calloc((size_t)fmask + 1, sizeof *f);
+    struct lc_ent *l = oc_calloc((size_t)lmask + 1, sizeof *l);
+    for (uint32_t i = 0; i <= tc->fmask; i++) {
+        const struct fc_ent *e = &tc->f[i];
+        struct fc_ent *f1 = &f[e->h & fmask], *f2 = &f[(e->h >> 32) & fmask];
+        struct fc_ent *to = !e->h ? NULL : !f1->h ? f1 : !f2->h ? f2 : NULL;
+        if (to)
+            *to = *e;
+    }
+    for (uint32_t i = 0; i <= tc->lmask; i++)
+        if (tc->l[i].leaf)
+            l[qoe_hash(tc->l[i].ids, BEACON_NDIMS * sizeof tc->l[i].ids[0], 7) & lmask] = tc->l[i];
+    free(tc->f);
+    free(tc->l);
+    tc->f = f, tc->fmask = fmask;
+    tc->l = l, tc->lmask = lmask;
+}
+
 /* Counts one tuple lookup; at the end of a window, doubles the caches if too many missed. */
 static void tcache_look(struct tcache *tc, int missed)
 {
+    uint32_t window = SIZE_WINDOW * (tc->fmask + 1);
     tc->misses += (uint32_t)missed;
-    if (++tc->looks < SIZE_WINDOW)
+    if (++tc->looks < window)
         return;
-    int grow = !tc->warming && tc->misses > SIZE_WINDOW / SIZE_MISS_DIV && tc->fmask + 1 < FC_MAX;
+    int grow = !tc->warming && tc->misses > window / SIZE_MISS_DIV && tc->fmask + 1 < FC_MAX;
     tc->looks = tc->misses = 0;
     tc->warming = 0;
     if (grow)
-        tcache_reset(tc, tc->serial, (tc->fmask + 1) * 2);
+        tcache_grow(tc);
 }
 
 /* The id of s in dimension d for principal; *why_out is INTERN_FOLDED when it became "other"
@@ -204,23 +231,50 @@ static uint32_t resolve_slow(struct qoe_cube *c, struct tcache *tc, const struct
     return leaf;
 }
 
-static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
-                              uint64_t principal, struct resolve_counts *n)
-{
+/* One event's tuple key and its hash, made a few events ahead of its lookup (RESOLVE_AHEAD) so
+ * that the two tuple cache slots it probes are already coming from memory: with tens of
+ * thousands of tuples the cache is megabytes, and waiting for those two slots was most of
+ * the time spent resolving. */
+struct tkey {
+    uint64_t h; /* hash of key (| 1); unused when len is 0 */
+    size_t len; /* bytes of key; 0 when the tuple is too long for the cache */
     char key[FC_KEY];
+};
+
+#define RESOLVE_AHEAD 8 /* events whose slots are fetched ahead; a power of 2 */
+
+/* Makes e's tuple key into k and asks for the cache lines of the slots it will probe. */
+static void tkey_make_ahead(const struct tcache *tc, const struct beacon_event *e, struct tkey *k)
+{
+    k->len = tuple_key(e, k->key);
+    if (k->len == 0)
+        return;
+    k->h = qoe_hash(k->key, k->len, 11) | 1;
+    const char *f1 = (const char *)&tc->f[k->h & tc->fmask];
+    const char *f2 = (const char *)&tc->f[(k->h >> 32) & tc->fmask];
+    /* the first slot whole (where a tuple is put when both are free); of the second, the line
+     * with its hash, which tells whether the rest is read */
+    __builtin_prefetch(f1);
+    __builtin_prefetch(f1 + offsetof(struct fc_ent, key) + k->len - 1);
+    __builtin_prefetch(f2);
+}
+
+static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struct beacon_event *e,
+                              const struct tkey *k, uint64_t principal, struct resolve_counts *n)
+{
     uint32_t folded, refused;
-    size_t len = tuple_key(e, key);
+    size_t len = k->len;
     if (len == 0) {
         uint32_t leaf = resolve_slow(c, tc, e, principal, &folded, &refused);
         count(n, folded, refused);
         return leaf;
     }
-    uint64_t h = qoe_hash(key, len, 11) | 1;
+    uint64_t h = k->h;
     /* two-way: the entry may sit in either of two slots; a miss evicts an empty or a random one */
     struct fc_ent *f1 = &tc->f[h & tc->fmask], *f2 = &tc->f[(h >> 32) & tc->fmask];
-    struct fc_ent *f = f1->h == h && f1->len == len && memcmp(f1->key, key, len) == 0   ? f1
-                       : f2->h == h && f2->len == len && memcmp(f2->key, key, len) == 0 ? f2
-                                                                                        : NULL;
+    struct fc_ent *f = f1->h == h && f1->len == len && memcmp(f1->key, k->key, len) == 0   ? f1
+                       : f2->h == h && f2->len == len && memcmp(f2->key, k->key, len) == 0 ? f2
+                                                                                           : NULL;
     int missed = !f;
     if (missed) {
         uint32_t leaf = resolve_slow(c, tc, e, principal, &folded, &refused);
@@ -233,12 +287,22 @@ static uint32_t resolve_event(struct qoe_cube *c, struct tcache *tc, const struc
         f->h = h;
         f->folded = (uint16_t)folded;
         f->len = (uint16_t)len;
-        memcpy(f->key, key, len);
+        memcpy(f->key, k->key, len);
     }
-    count(n, f->folded, 0);
+    if (f->folded)
+        count(n, f->folded, 0);
     uint32_t leaf = f->leaf;
-    tcache_look(tc, missed); /* may clear the caches: f is not used after it */
+    tcache_look(tc, missed); /* may move the entries: f is not used after it */
     return leaf;
+}
+
+/* 1 when e names a leaf: a start, heartbeat, edge request or error (whose leaf slices the
+ * error codes) of a minute not closed yet. */
+static int resolvable(const struct beacon_event *e, int64_t closed_ms)
+{
+    return (e->type == BEACON_START || e->type == BEACON_HEARTBEAT || e->type == BEACON_EDGE ||
+            e->type == BEACON_ERROR) &&
+           e->ts_ms >= closed_ms;
 }
 
 void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_counts *n)
@@ -250,17 +314,21 @@ void cube_resolve_batch(struct qoe_cube *c, struct qoe_fold *b, struct resolve_c
     closed_ms = closed_ms == INT64_MIN ? INT64_MIN : closed_ms * 1000;
     pthread_rwlock_rdlock(&c->dict_rw);
     struct tcache *tc = tcache_get(c);
+    struct tkey ahead[RESOLVE_AHEAD]; /* the keys of events i .. i + RESOLVE_AHEAD - 1 */
+    for (size_t i = 0; i < b->n && i < RESOLVE_AHEAD; i++)
+        if (resolvable(&b->ev[i], closed_ms))
+            tkey_make_ahead(tc, &b->ev[i], &ahead[i]);
     for (size_t i = 0; i < b->n; i++) {
         const struct beacon_event *e = &b->ev[i];
         b->leaf[i] = 0, b->sh[i] = 0;
-        if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE &&
-            e->type != BEACON_ERROR) /* error events: their leaf slices the error codes */
-            continue;
-        if (e->ts_ms < closed_ms)
-            continue;
-        if (e->type == BEACON_HEARTBEAT)
-            b->sh[i] = qoe_hash(e->session.p, e->session.n, 0);
-        b->leaf[i] = resolve_event(c, tc, e, b->principal, n);
+        if (resolvable(e, closed_ms)) {
+            if (e->type == BEACON_HEARTBEAT)
+                b->sh[i] = qoe_hash(e->session.p, e->session.n, 0);
+            b->leaf[i] = resolve_event(c, tc, e, &ahead[i % RESOLVE_AHEAD], b->principal, n);
+        }
+        size_t next = i + RESOLVE_AHEAD; /* into the slot event i has just let go */
+        if (next < b->n && resolvable(&b->ev[next], closed_ms))
+            tkey_make_ahead(tc, &b->ev[next], &ahead[next % RESOLVE_AHEAD]);
     }
     pthread_rwlock_unlock(&c->dict_rw);
 }
