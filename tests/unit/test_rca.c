@@ -9,6 +9,8 @@
  * ranking of recorded changes.
  */
 #include "t.h"
+#include "catalog/catalog.h"
+#include "core/bus.h"
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -762,6 +764,42 @@ static void sim_tick(void *arg, int64_t now_ms)
     qoe_cube_tick(r->cube);
 }
 
+/* The service the change ranking is told about: the incident slice's own "service", else the
+ * catalog service serving the first cause that one serves (pop=PAR: none; cdn=primary&pop=FRA:
+ * cdn-primary), else the one serving the incident's slice; none without a catalog. */
+static void test_affected_service(void)
+{
+    struct oc_app app;
+    struct oc_clock clk;
+    void *cat = NULL;
+    char buf[128];
+    memset(&app, 0, sizeof(app));
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, 1764964800000LL);
+    app.clock = &clk;
+    app.bus = oc_bus_new();
+    json_t *opened = json_pack("{s:s, s:{s:s}}", "incident_id", "INC-1", "slice", "region", "EMEA");
+    json_t *causes = json_pack("[{s:{s:s}}, {s:{s:s, s:s}}]", "element", "pop", "PAR", "element",
+                               "cdn", "primary", "pop", "FRA");
+    json_t *live = json_pack("{s:{s:s, s:s}}", "slice", "live", "true", "region", "NA");
+    json_t *named = json_pack("{s:{s:s}}", "slice", "service", "origin-shield");
+    T_TRUE(rca_affected_service(&app, opened, causes, 1764964800, buf, sizeof(buf)) == NULL);
+    T_EQ_STR(rca_affected_service(NULL, named, causes, 1764964800, buf, sizeof(buf)),
+             "origin-shield");
+    T_EQ_INT(catalog_module.init(&app, &cat), 0); /* the example catalog */
+    T_EQ_STR(rca_affected_service(&app, opened, causes, 1764964800, buf, sizeof(buf)),
+             "cdn-primary");
+    T_EQ_STR(rca_affected_service(&app, named, causes, 1764964800, buf, sizeof(buf)),
+             "origin-shield");
+    T_EQ_STR(rca_affected_service(&app, live, NULL, 1764964800, buf, sizeof(buf)), "live-packager");
+    T_TRUE(rca_affected_service(&app, opened, NULL, 1764964800, buf, sizeof(buf)) == NULL);
+    catalog_module.stop(&app, cat);
+    json_decref(opened);
+    json_decref(causes);
+    json_decref(live);
+    json_decref(named);
+    oc_bus_destroy(app.bus);
+}
+
 static void test_incident_on_cube(void)
 {
     struct sim_run *r = calloc(1, sizeof(*r));
@@ -836,6 +874,7 @@ static const struct t_case cases[] = {
     T_CASE(test_changes_rank),
     T_CASE(test_eval_same_leaves),
     T_CASE(test_changes_store),
+    T_CASE(test_affected_service),
     T_CASE(test_incident_on_cube),
     {0},
 };
