@@ -393,6 +393,27 @@ static void test_drift_hides_no_drop(void)
     rca_data_destroy(d);
 }
 
+/* A level that climbs through the history (a diurnal ramp, 100 to 172 over the bins, 180 now)
+ * while one CDN's viewers fall to 120: against the history's median (136) that CDN looks
+ * hardly moved and the others up by a third, and nothing, or a wrong CDN, was asserted. The
+ * forecast follows the total's clear trend (Theil-Sen), so the fall is the cause. */
+static void test_level_follows_ramp(void)
+{
+    const char *names[] = {"cdn", "region"}, *cdn[] = {"a", "b", "c", "d"},
+               *reg[] = {"EU", "US", "AS", "SA"};
+    struct rca_data *d = rca_data_new(2, names, 0);
+    struct rca_result r;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            const char *v[] = {cdn[i], reg[j]};
+            for (int b = 0; b < BINS; b++)
+                rca_data_add(d, T0 + STEP * b, v, 100 + 8 * b + ((b * 7 + i * 3 + j) % 5) - 2, 0);
+            rca_data_add(d, T0 + STEP * BINS, v, i == 1 ? 120 : 180, 0);
+        }
+    T_EQ_STR(causes(d, &r), "cdn=b");
+    rca_data_destroy(d);
+}
+
 #define REGION_POP_DEVICE                                                                          \
     .names = {"device", "pop", "region"},                                                          \
     .vals = {{"tv", "phone"},                                                                      \
@@ -862,6 +883,7 @@ static const struct t_case cases[] = {
     T_CASE(test_no_weak_extras),
     T_CASE(test_small_second_cause),
     T_CASE(test_drift_hides_no_drop),
+    T_CASE(test_level_follows_ramp),
     T_CASE(test_sibling_values),
     T_CASE(test_whole_region),
     T_CASE(test_ratio_measure),
