@@ -52,8 +52,8 @@ struct rca_opts {
     double min_score;  /* an asserted element's score (share of the change) is at least this */
     int live_share;    /* 1: a further element's min_share counts against what the causes so far
                           leave unexplained, not the whole change (finds RiskLoc S's lone leaves
-                          beside a big slice; with a small audience it also asserts noise beside
-                          the cause, so off by default) */
+                          beside a big slice); always so for amounts; for counts with a small
+                          audience it also asserts noise beside the cause, so off by default */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
