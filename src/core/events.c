@@ -68,7 +68,8 @@ const struct oc_event_doc oc_event_docs[] = {
      "`incident_id`, `metric` (what was localized), `causes` (array, best first: "
      "`{element: {dimension: value}, score, ...}`), `candidates`, `at`, `runtime_ms`, "
      "`onset` (when the aggregate started to move), `changes` (recorded changes ranked "
-     "against the onset), `note` (when there is one)"},
+     "against the onset for the affected service: the slice's or the catalog's), `note` "
+     "(when there is one)"},
     {OC_TOPIC_MITIGATION_APPLIED, "steer", OC_EV_BUS,
      "A mitigation was applied (`oncue mitigate`, `POST /v1/mitigations`, a runbook, a "
      "failed canary).",

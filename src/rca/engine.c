@@ -222,8 +222,10 @@ static void consider(struct eng *g, struct rca_elem e, struct agg a, struct agg 
 {
     double c = contrast(g, a, u);
     double ex = g->dir * (a.R - a.F);
-    if (c <= 0 || ex < g->o->min_share * (g->o->live_share ? g->base_live : share_base(g)) ||
-        ex < support(g))
+    /* amounts always count min_share against what is left to explain (live_share); counts
+     * only with the option, since a small audience's remainder is mostly Poisson noise */
+    int live = g->o->live_share || !g->ob->counts;
+    if (c <= 0 || ex < g->o->min_share * (live ? g->base_live : share_base(g)) || ex < support(g))
         return;
     elem_sort(&e);
     elem_fill(g, &e, a, c);

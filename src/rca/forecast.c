@@ -3,7 +3,8 @@
  *
  * History is the last `window` distinct time bins before `at`; a leaf with no row in a bin
  * that exists counts zero there (exports omit empty leaves), and bins absent from the whole
- * data set are skipped. Additive: the median of the leaf's history bins. Ratio: the leaf's
+ * data set are skipped. Additive: the median of the leaf's history bins, scaled by the level
+ * when the history's totals have a clear trend (a diurnal ramp). Ratio: the leaf's
  * pooled historical ratio, shrunk toward the global ratio for thin leaves, times the leaf's
  * total now, so a slice that only gained viewers is not anomalous. The noise of each leaf is
  * Poisson-like or the robust spread of its history (blind to a drifting level), pooled with the
@@ -23,6 +24,8 @@
 #define FC_VAR_FLOOR   0.02 /* variance added to every leaf so empty leaves stay finite */
 #define FC_DISP_SAMPLE 2000 /* leaves sampled to tell counts from amounts */
 #define FC_PRIOR_BINS  4    /* bins' worth of weight of the pooled relative spread */
+#define FC_LEVEL_MIN   0.1  /* a level the total's trend moved by less than this is not followed */
+#define FC_LEVEL_SIG   3.0  /* ... nor one within this many robust spreads of the trend's scatter */
 
 /* Keeps in bins[] (ascending, at most w) the latest distinct ts below at. */
 static int pick_bins(const struct rca_data *d, int64_t at, int w, int64_t *bins, int *has_now)
@@ -172,6 +175,35 @@ static void set_weights(struct rca_obs *o)
     }
 }
 
+/* Where the trend of the history's totals tot[0..nb) (at times bins[]) puts the total at `at`,
+ * against their median: a factor to scale the leaves' medians by, or 1 when the trend is not
+ * clear (its extrapolated move under FC_LEVEL_MIN of the median, or within FC_LEVEL_SIG robust
+ * spreads of the totals around it). Theil-Sen: the median slope over pairs of bins. */
+static double level_factor(const double *tot, const int64_t *bins, int nb, int64_t at)
+{
+    double sl[FC_MAX_WINDOW * (FC_MAX_WINDOW - 1) / 2]; /* 16 KB */
+    double res[FC_MAX_WINDOW];
+    int m = 0;
+    if (nb < 6)
+        return 1;
+    for (int i = 0; i < nb; i++)
+        for (int j = i + 1; j < nb; j++)
+            sl[m++] = (tot[j] - tot[i]) / (double)(bins[j] - bins[i]);
+    qsort(sl, (size_t)m, sizeof(double), dbl_cmp);
+    double slope = m % 2 ? sl[m / 2] : 0.5 * (sl[m / 2 - 1] + sl[m / 2]);
+    for (int i = 0; i < nb; i++)
+        res[i] = tot[i] - slope * (double)(bins[i] - at);
+    double icpt = median(res, nb), med = median(tot, nb);
+    for (int i = 0; i < nb; i++)
+        res[i] -= icpt;
+    double s = mad(res, nb, 0);
+    if (med <= 0 || icpt <= 0 || fabs(icpt - med) < FC_LEVEL_MIN * med ||
+        fabs(icpt - med) < FC_LEVEL_SIG * s)
+        return 1;
+    double L = icpt / med;
+    return L < 0.5 ? 0.5 : L > 2 ? 2 : L;
+}
+
 int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_obs *o)
 {
     int64_t bins[FC_MAX_WINDOW];
@@ -209,6 +241,15 @@ int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_ob
     for (size_t l = 0; l < n; l++) {
         leaf_forecast(o, l, hv + l * nb, ht + l * nb, nb, cur_t[l], r_glob, d->ratio);
         o->total_t += cur_t[l];
+    }
+    if (!d->ratio) { /* additive: follow a clear trend of the level (a diurnal ramp) */
+        double tot[FC_MAX_WINDOW] = {0};
+        for (size_t l = 0; l < n; l++)
+            for (int b = 0; b < nb; b++)
+                tot[b] += hv[l * nb + b];
+        double L = level_factor(tot, bins, nb, at);
+        for (size_t l = 0; L != 1 && l < n; l++)
+            o->f[l] *= L;
     }
     set_weights(o);
     free(hv);

@@ -4,8 +4,9 @@
  * On "incident.opened" the rca module reads the QoE cube's closed minutes around the
  * incident's time, builds a struct rca_data for the incident's metric (its title starts with
  * the metric name; rebuffering share by default), runs the engine, ranks the recorded changes
- * against the onset of the aggregate, and publishes "rca.localized" {incident_id, at, metric,
- * causes, candidates, note, changes}. The incident capability puts it on the timeline.
+ * against the onset of the aggregate for the affected service (the catalog's, of the causes or
+ * the incident's slice), and publishes "rca.localized" {incident_id, at, metric, causes,
+ * candidates, note, changes}. The incident capability puts it on the timeline.
  */
 #include "rca/rca_int.h"
 #include "core/topics.h"
@@ -15,6 +16,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/module.h"
+#include "catalog/catalog.h"
 #include "qoe/qoe.h"
 
 #include <math.h>
@@ -141,8 +143,49 @@ static void cause_from_slice(json_t *out, const json_t *p)
                                     "the alert's group names the cause"));
 }
 
-json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
+/* The catalog service serving element el ({dimension: value}), copied into buf; NULL when
+ * el is not an object or no service serves it. */
+static const char *service_of(const struct oc_app *app, const json_t *el, int64_t at, char *buf,
+                              size_t n)
 {
+    struct catalog_slice cs;
+    struct catalog_route r;
+    if (!json_is_object(el) || json_object_size(el) == 0)
+        return NULL;
+    memset(&cs, 0, sizeof(cs));
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        cs.v[d] = json_string_value(json_object_get(el, beacon_dim_names[d]));
+    if (catalog_route_app(app, &cs, NULL, at * 1000, &r) != 0)
+        return NULL;
+    snprintf(buf, n, "%s", r.service);
+    return buf;
+}
+
+const char *rca_affected_service(const struct oc_app *app, const json_t *opened,
+                                 const json_t *causes, int64_t at, char *buf, size_t n)
+{
+    const json_t *slice = json_object_get(opened, "slice");
+    const char *svc = json_string_value(json_object_get(slice, "service"));
+    size_t i;
+    const json_t *c;
+    if (svc && svc[0]) {
+        snprintf(buf, n, "%s", svc);
+        return buf;
+    }
+    if (!app)
+        return NULL;
+    json_array_foreach(causes, i, c)
+    {
+        if (service_of(app, json_object_get(c, "element"), at, buf, n))
+            return buf;
+    }
+    return service_of(app, slice, at, buf, n);
+}
+
+json_t *rca_localize_cube(struct qoe_cube *c, const struct oc_app *app, const json_t *p)
+{
+    struct store *st = app ? app->store : NULL;
+    char svc[256];
     struct oc_ev_incident_opened ev;
     oc_ev_incident_opened_read(p, &ev);
     /* the opening alert's metric; an incident stored before it was carried names it in its
@@ -163,9 +206,11 @@ json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p)
             if (r->note)
                 json_object_set_new(out, "note", json_string(r->note));
             json_object_set_new(out, "onset", json_integer((json_int_t)onset));
-            json_t *ch = st ? rca_changes_ranked(st, onset, NULL) : NULL;
-            json_object_set_new(out, "changes", ch ? ch : json_array());
             cause_from_slice(out, p);
+            const char *service = rca_affected_service(app, p, json_object_get(out, "causes"), last,
+                                                       svc, sizeof(svc));
+            json_t *ch = st ? rca_changes_ranked(st, onset, service) : NULL;
+            json_object_set_new(out, "changes", ch ? ch : json_array());
         }
     }
     free(r);
@@ -179,7 +224,7 @@ void rca_on_incident_opened(const char *topic, const json_t *payload, void *arg)
     (void)topic;
     if (json_object_get(payload, "held_s")) /* localized while it was held */
         return;
-    json_t *out = rca_localize_cube(qoe_cube_of(app), app->store, payload);
+    json_t *out = rca_localize_cube(qoe_cube_of(app), app, payload);
     if (!out)
         return;
     oc_log(OC_LOG_INFO, "rca: incident %s localized to %zu element(s)",

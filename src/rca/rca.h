@@ -52,8 +52,8 @@ struct rca_opts {
     double min_score;  /* an asserted element's score (share of the change) is at least this */
     int live_share;    /* 1: a further element's min_share counts against what the causes so far
                           leave unexplained, not the whole change (finds RiskLoc S's lone leaves
-                          beside a big slice; with a small audience it also asserts noise beside
-                          the cause, so off by default) */
+                          beside a big slice); always so for amounts; for counts with a small
+                          audience it also asserts noise beside the cause, so off by default */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
@@ -156,6 +156,7 @@ int rca_first_onset(const struct rca_series *s, size_t n, int64_t at, size_t *wh
                     int64_t *onset /* OUT */);
 
 struct store;
+struct oc_app;
 struct oc_module;
 
 #define RCA_MAX_CHANGES 1000 /* changes returned by one list or ranking */
@@ -177,11 +178,19 @@ struct qoe_cube;
 
 /* Localizes an incident on the QoE cube c: p is the "incident.opened" payload (incident_id, at,
  * title starting with the metric name). Reads the closed minutes up to `at`, runs rca_run on
- * the metric's value/total per leaf and ranks the changes of store st (may be NULL) against the
- * onset of the aggregate. Returns the "rca.localized" payload {incident_id, at, metric, causes,
+ * the metric's value/total per leaf and ranks the changes of app's store against the onset of
+ * the aggregate for the affected service (rca_affected_service). app may be NULL (no changes,
+ * no catalog). Returns the "rca.localized" payload {incident_id, at, metric, causes,
  * candidates, runtime_ms, note, onset, changes} (caller owns it), or NULL when c is NULL or has
  * no closed minute near `at`. */
-json_t *rca_localize_cube(struct qoe_cube *c, struct store *st, const json_t *p);
+json_t *rca_localize_cube(struct qoe_cube *c, const struct oc_app *app, const json_t *p);
+/* The service an incident affects, for the change ranking: the "service" of the incident's
+ * slice (opened: the "incident.opened" payload) when it names one, else the catalog service
+ * (app's running catalog module) serving the first of causes' elements that one serves, else
+ * the one serving the incident's slice. Copied into buf (n bytes); NULL when none (every
+ * change then gets the "unknown service" factor). */
+const char *rca_affected_service(const struct oc_app *app, const json_t *opened,
+                                 const json_t *causes, int64_t at, char *buf, size_t n);
 
 /* The `rca` module of `oncue serve`: POST/GET /v1/changes, GET /v1/changes/rank. */
 extern const struct oc_module rca_module;

@@ -4,11 +4,14 @@
 # "\u0000" is refused with 422 naming the field instead of being cut short. Then a seeded
 # random walk throws malformed and extreme JSON at every JSON handler: on the ASan+UBSan build
 # any overflow aborts the server, so the server must still answer and no answer may be a 500.
+# Between them, the change log over HTTP: POST /v1/changes (201, 422 naming the field, 403 for a
+# viewer), GET /v1/changes by time and service, GET /v1/changes/rank ordered by the service.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ADMIN=$(new_token "$D" admin it-admin)
 RESP=$(new_token "$D" responder it-resp)
 INGEST=$(new_token "$D" ingest it-ingest)
+VIEW=$(new_token "$D" viewer it-view)
 start_server "$D" || exit 1
 
 post() { # post PATH BODY [TOKEN [METHOD]]
@@ -50,6 +53,31 @@ t_check "nested \\u0000 is 422" 422 "$(post /v1/incidents '{"alert_id": "a/3", "
 t_contains "names slice.region" 'slice.region: a string must not contain a NUL' "$(body)"
 t_check "\\u0000 in a token name is 422" 422 "$(post /v1/tokens '{"name": "x\u0000y", "role": "viewer"}' "$ADMIN")"
 t_check "note without NUL works" 200 "$(post /v1/incidents/INC-1/note '{"text": "fine"}')"
+
+# The change log: two changes at the same time, a CDN deploy and a player config change.
+t_check "record a deploy" 201 "$(post /v1/changes '{"service": "cdn-primary", "kind": "deploy", "time": 1000000, "version": "1.2", "description": "new edge config"}')"
+t_check "... answered with its id and fields" "true cdn-primary deploy 1000000" \
+    "$(body | jq -r '"\(.id > 0) \(.service) \(.kind) \(.time)"')"
+t_check "record a config change" 201 "$(post /v1/changes '{"service": "player", "kind": "config", "time": 1000000}')"
+t_check "no service is 422" 422 "$(post /v1/changes '{"kind": "deploy", "time": 1000000}')"
+t_contains "names service" 'service: a non-empty string' "$(body)"
+t_check "no kind is 422" 422 "$(post /v1/changes '{"service": "player", "time": 1000000}')"
+t_check "a viewer may not record" 403 "$(post /v1/changes '{"service": "player", "kind": "deploy"}' "$VIEW")"
+get() { status GET "$1" -H "Authorization: Bearer $VIEW"; }
+t_check "list by time" 200 "$(get '/v1/changes?since=999000&until=1000100')"
+t_check "... both, with description and version" "2 new edge config 1.2" \
+    "$(body | jq -r '"\(.changes | length) \(.changes[] | select(.kind == "deploy") | "\(.description) \(.version)")"')"
+t_check "list by service" "1 config" \
+    "$(get '/v1/changes?since=999000&until=1000100&service=player' > /dev/null; body | jq -r '"\(.changes | length) \(.changes[0].kind)"')"
+t_check "limit 0 is 422" 422 "$(get '/v1/changes?limit=0')"
+t_check "rank without onset is 422" 422 "$(get '/v1/changes/rank')"
+t_contains "names onset" 'onset: required' "$(body)"
+# ten minutes before the onset: time 1/(1 + 10/15) = 0.6; service 1 or 0.25, 0.5 when unknown;
+# kind deploy 1, config 0.8
+t_check "rank, service unknown: the deploy first" "deploy 0.3 600 config 0.24" \
+    "$(get '/v1/changes/rank?onset=1000600' > /dev/null; body | jq -r '[.changes[] | "\(.kind) \(.score * 1000 | round / 1000) \(.lead_s)"] | .[0] + " " + (.[1] | split(" ")[0:2] | join(" "))')"
+t_check "rank for the player: its config change first" "config 0.48 deploy 0.15" \
+    "$(get '/v1/changes/rank?onset=1000600&service=player' > /dev/null; body | jq -r '[.changes[] | "\(.kind) \(.score * 1000 | round / 1000)"] | join(" ")')"
 
 # Random JSON at every JSON handler (seeded; the seed is printed so a failure replays).
 SEED=${ONCUE_FUZZ_SEED:-$RANDOM}
