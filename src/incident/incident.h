@@ -246,8 +246,10 @@ json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact);
 /* Delivers every message due at now_s (one attempt each) with libcurl; returns the number of
  * attempts made. Thread-safe; one deliverer at a time. */
 int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s);
-/* Messages with their attempts, newest first, at most limit (new reference). */
-json_t *incident_outbox_json(struct incident_outbox *ob, int limit);
+/* Messages, newest first, at most limit (new reference). Each has its state and number of
+ * attempts; without redact also the last HTTP status and every attempt (status, error, ms),
+ * which are for admins: with redact (other roles) they are left out. */
+json_t *incident_outbox_json(struct incident_outbox *ob, int limit, int redact);
 /* Counts of messages by state: pending, delivered, failed. */
 void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *delivered, int *failed);
 
