@@ -284,6 +284,12 @@ static void notifications_get(struct http_req *req)
                               incident_outbox_json(ob, limit, redact)));
 }
 
+static void deploy_secret_get(struct http_req *req)
+{
+    http_set_header(req, "Cache-Control", "no-store");
+    http_reply_json(req, 200, incident_deploy_secret_json(mgr(req)));
+}
+
 static void endpoint_post(struct http_req *req)
 {
     json_t *b = http_body_json(req);
@@ -483,6 +489,9 @@ static const struct http_route incident_routes[] = {
      "MTTA, MTTM and MTTR by service and severity"},
     {"GET", "/v1/notifications", notifications_get, HTTP_VIEWER, 0,
      "the outbox: endpoints, messages and, for admins, every delivery attempt (?limit=)"},
+    {"GET", "/v1/notifications/deploy-secret", deploy_secret_get, HTTP_ADMIN, 0,
+     "the secret signing rollback calls to deploy webhooks {source, secret, created}: made at"
+     " the first start when incident.deploy_secret is empty"},
     {"POST", "/v1/notifications/endpoints", endpoint_post, HTTP_ADMIN, ACTION_BODY,
      "add or replace a notification endpoint {name, kind, url, secret}"},
     {"GET", "/status.json", status_json_get, HTTP_PUBLIC, 0,
