@@ -147,3 +147,14 @@ int oc_webhook_public(const char *key, char *out, size_t n)
     snprintf(out, n, "whpk_%s", b64);
     return 0;
 }
+
+void oc_webhook_secret_new(char *out, size_t n)
+{
+    unsigned char k[32];
+    char b64[sodium_base64_ENCODED_LEN(sizeof k, sodium_base64_VARIANT_ORIGINAL)];
+    randombytes_buf(k, sizeof k);
+    sodium_bin2base64(b64, sizeof b64, k, sizeof k, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(out, n, "whsec_%s", b64);
+    sodium_memzero(k, sizeof k);
+    sodium_memzero(b64, sizeof b64);
+}

@@ -33,6 +33,10 @@ void oc_webhook_mac(const unsigned char *key, size_t klen, const char *msg_id, i
  * bytes are wiped before returning. */
 int oc_webhook_sign(const char *keys, const char *msg_id, int64_t ts, const char *body, size_t len,
                     char *out, size_t n);
+/* Writes a new symmetric secret, "whsec_" + base64 of 32 random bytes (50 characters), into
+ * out (n >= OC_WEBHOOK_SECRET_LEN). The caller wipes out after use. */
+#define OC_WEBHOOK_SECRET_LEN 64
+void oc_webhook_secret_new(char *out, size_t n);
 /* Writes the "whpk_" public key of a "whsk_" secret key into out (n >= 64): 0, or OC_EINVAL
  * when key is not a whsk_ key. */
 int oc_webhook_public(const char *key, char *out, size_t n);

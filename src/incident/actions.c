@@ -56,7 +56,8 @@ const struct oc_setting incident_settings[] = {
      " reach although loopback, private or link-local; empty: public addresses only"},
     {"incident.deploy_secret", OC_SETTING_STR, "", 0, 0, NULL, F(deploy_secret), NULL,
      "Standard Webhooks secret (whsec_...) signing rollback calls to catalog deploy_webhook URLs;"
-     " empty: unsigned"},
+     " empty: one made at the first start, kept sealed in the store (an admin reads it with"
+     " `oncue incident deploy-secret`)"},
     {"incident.publish_sev1_after_s", OC_SETTING_INT, "600", -1, 86400, NULL, F(publish_after_s[1]),
      NULL,
      "status page: a SEV1 still a draft this many seconds after it opened is published by rule"
@@ -159,6 +160,8 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
                  "followed by the base64 of 24 to 64 bytes)");
         goto out;
     }
+    if ((rc = inc_deploy_secret_load(m, err, errlen)) != 0)
+        goto out;
     if (o->webhooks_file && o->webhooks_file[0] &&
         (rc = inc_outbox_load_file(m->ob, o->webhooks_file, err, errlen)) != 0)
         goto out;
@@ -180,6 +183,7 @@ void incident_mgr_destroy(struct incident_mgr *m)
         inc_free(m->incs[i]);
     free(m->incs);
     inc_outbox_destroy(m->ob);
+    inc_deploy_secret_free(m);
     json_decref(m->regroup);
     pthread_mutex_destroy(&m->mu);
     free(m);

@@ -1,6 +1,6 @@
 /*
- * cli.c - `oncue incident list|show|ack|publish|note|role|status|resolve|review`: a client of a
- * running server's /v1/incidents API over libcurl.
+ * cli.c - `oncue incident list|show|ack|publish|note|role|status|resolve|review|deploy-secret`:
+ * a client of a running server's /v1/incidents API over libcurl.
  *
  * --server URL (default $ONCUE_SERVER, else http://127.0.0.1:8470), --token T (default
  * $ONCUE_TOKEN), --json prints the raw JSON answer. The actions are one table from which
@@ -256,6 +256,22 @@ static int do_review(const struct conn *c, char **a, int n)
     return code;
 }
 
+static void print_secret(const json_t *v)
+{
+    if (json_is_string(json_object_get(v, "secret")))
+        printf("%s\n", js(v, "secret"));
+    else
+        printf("rollback calls are signed with incident.deploy_secret, set in the server's "
+               "configuration\n");
+}
+
+static int do_deploy_secret(const struct conn *c, char **a, int n)
+{
+    (void)a;
+    (void)n;
+    return run(c, "GET", "/v1/notifications/deploy-secret", NULL, print_secret);
+}
+
 static const struct action actions[] = {
     {"list", 0, do_list, "[--state open|triggered|...]", "list incidents, newest first"},
     {"show", 1, do_show, "ID", "one incident with its timeline"},
@@ -269,6 +285,8 @@ static const struct action actions[] = {
     {"resolve", 1, do_resolve, "ID [--force --reason TEXT]",
      "resolve once metrics held for the recovery window, or force with a reason"},
     {"review", 1, do_review, "ID [--output FILE]", "write the post-incident review (Markdown)"},
+    {"deploy-secret", 0, do_deploy_secret, "",
+     "print the secret signing rollback calls to deploy webhooks (admin token)"},
     {0},
 };
 
@@ -293,7 +311,8 @@ static const struct oc_opt options[] = {
 const struct oc_cli incident_cli[] = {
     {"incident", "ACTION [ARGS...] [--server URL] [--token T] [--json] ...",
      "Acts on incidents through a running server; `oncue incident --help` lists the actions\n"
-     "(list, show, ack, publish, note, role, status, resolve, review) and their arguments.\n",
+     "(list, show, ack, publish, note, role, status, resolve, review, deploy-secret) and their\n"
+     "arguments.\n",
      options, -1},
     {0},
 };
@@ -303,7 +322,7 @@ static void usage(FILE *f)
     struct oc_buf b;
     fprintf(f, "usage: oncue incident ACTION [--server URL] [--token T] [--json] ...\n\n");
     for (const struct action *a = actions; a->name; a++)
-        fprintf(f, "  %-8s %-30s %s\n", a->name, a->usage, a->help);
+        fprintf(f, "  %-13s %-30s %s\n", a->name, a->usage, a->help);
     oc_buf_init(&b, 1 << 20);
     oc_cli_help(incident_cli, &b);
     fprintf(f, "\n%s", strstr(b.data, "options:\n"));

@@ -107,7 +107,8 @@ struct incident_opts {
     void *measure_arg;
     const char *webhooks_file;  /* YAML or JSON list of endpoints, or NULL */
     const char *public_url;     /* status page base URL, for links ("" if none) */
-    const char *deploy_secret;  /* signs rollback calls to deploy webhooks; NULL/"": unsigned */
+    const char *deploy_secret;  /* signs rollback calls to deploy webhooks; NULL/"": a secret
+                                   made at the first start and kept sealed in the store */
     const char *outbound_allow; /* private ranges deliveries may reach (NULL/"": none) */
     int64_t publish_after_s[5]; /* by severity (1..3 used): seconds after opening a rule
                                    publishes an incident on the status page; -1 never */
@@ -125,6 +126,11 @@ void incident_opts_default(struct incident_opts *o);
 int incident_mgr_new(struct oc_app *app, const struct incident_opts *o,
                      struct incident_mgr **out /* OUT */, char *err, size_t errlen);
 void incident_mgr_destroy(struct incident_mgr *m);
+/* The secret signing rollback calls, for admins (new reference): {"source": "generated",
+ * "secret": "whsec_...", "created": ISO time} when the server made it (incident.deploy_secret
+ * empty), else {"source": "incident.deploy_secret", "secret": null, "created": null}: a
+ * configured secret is not repeated. */
+json_t *incident_deploy_secret_json(struct incident_mgr *m);
 
 /* Runs the timed rules at the clock's now: re-classification, resolve rule, escalation pages,
  * comms reminders. Returns the number of changes made. */
@@ -266,15 +272,17 @@ json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact);
 /* Delivers every message due at now_s (one attempt each) with libcurl; returns the number of
  * attempts made. Thread-safe; one deliverer at a time. */
 int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s);
-/* Messages with their attempts, newest first, at most limit (new reference). */
-json_t *incident_outbox_json(struct incident_outbox *ob, int limit);
+/* Messages, newest first, at most limit (new reference). Each has its state and number of
+ * attempts; without redact also the last HTTP status and every attempt (status, error, ms),
+ * which are for admins: with redact (other roles) they are left out. */
+json_t *incident_outbox_json(struct incident_outbox *ob, int limit, int redact);
 /* Counts of messages by state: pending, delivered, failed. */
 void incident_outbox_counts(struct incident_outbox *ob, int *pending, int *delivered, int *failed);
 
 /* --- cli.c and module.c --- */
 
-/* `oncue incident list|show|ack|publish|note|role|status|resolve|review`; returns the exit status.
- */
+/* `oncue incident list|show|ack|publish|note|role|status|resolve|review|deploy-secret`; returns
+ * the exit status. */
 int incident_cli_main(int argc, char **argv);
 /* Its options (--help and docs/cli.md), ending in {0}. */
 extern const struct oc_cli incident_cli[];

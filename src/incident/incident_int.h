@@ -110,7 +110,18 @@ struct incident_mgr {
     } views[INCIDENT_VIEWS_MAX]; /* view.c: first nviews in use; written only while modules
                                     start and stop, so reading needs no lock */
     int nviews;
+    char *deploy_made;     /* the secret signing rollback calls made at the first start,
+                              in use when incident.deploy_secret is empty (owned; wiped) */
+    int64_t deploy_made_s; /* when it was made */
 };
+
+/* deploy.c */
+/* With incident.deploy_secret empty: reads the secret the server made at its first start, or
+ * makes and stores it (sealed), and signs rollback calls with it (m->o.deploy_secret); one
+ * sealed under another key file is replaced (a warning says so). 0 or OC_EDB (err says why). */
+int inc_deploy_secret_load(struct incident_mgr *m, char *err, size_t errlen);
+/* Wipes and frees m->deploy_made. */
+void inc_deploy_secret_free(struct incident_mgr *m);
 
 /* model.c */
 struct incident *inc_find(struct incident_mgr *m, int64_t id);

@@ -279,12 +279,19 @@ static void notifications_get(struct http_req *req)
     const char *l = http_query(req, "limit");
     int limit = l ? (int)strtol(l, NULL, 10) : 100, p, d, f;
     struct incident_outbox *ob = incident_outbox(mgr(req));
+    int redact = req->role != HTTP_ADMIN;
     incident_outbox_counts(ob, &p, &d, &f);
     http_reply_json(req, 200,
                     json_pack("{s:{s:i, s:i, s:i}, s:o, s:o}", "counts", "pending", p, "delivered",
                               d, "failed", f, "endpoints",
-                              incident_outbox_endpoints_json(ob, req->role != HTTP_ADMIN),
-                              "messages", incident_outbox_json(ob, limit)));
+                              incident_outbox_endpoints_json(ob, redact), "messages",
+                              incident_outbox_json(ob, limit, redact)));
+}
+
+static void deploy_secret_get(struct http_req *req)
+{
+    http_set_header(req, "Cache-Control", "no-store");
+    http_reply_json(req, 200, incident_deploy_secret_json(mgr(req)));
 }
 
 static void endpoint_post(struct http_req *req)
@@ -485,7 +492,10 @@ static const struct http_route incident_routes[] = {
     {"GET", "/v1/reports/incidents", report_get, HTTP_VIEWER, 0,
      "MTTA, MTTM and MTTR by service and severity"},
     {"GET", "/v1/notifications", notifications_get, HTTP_VIEWER, 0,
-     "the outbox: endpoints, messages and every delivery attempt (?limit=)"},
+     "the outbox: endpoints, messages and, for admins, every delivery attempt (?limit=)"},
+    {"GET", "/v1/notifications/deploy-secret", deploy_secret_get, HTTP_ADMIN, 0,
+     "the secret signing rollback calls to deploy webhooks {source, secret, created}: made at"
+     " the first start when incident.deploy_secret is empty"},
     {"POST", "/v1/notifications/endpoints", endpoint_post, HTTP_ADMIN, ACTION_BODY,
      "add or replace a notification endpoint {name, kind, url, secret}"},
     {"GET", "/status.json", status_json_get, HTTP_PUBLIC, 0,

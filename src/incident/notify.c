@@ -167,7 +167,7 @@ static json_t *attempts_json(struct store *s, int64_t id)
     return arr;
 }
 
-json_t *incident_outbox_json(struct incident_outbox *ob, int limit)
+json_t *incident_outbox_json(struct incident_outbox *ob, int limit, int redact)
 {
     struct store_stmt *st;
     struct store *s = ob->app->store;
@@ -192,9 +192,13 @@ json_t *incident_outbox_json(struct incident_outbox *ob, int limit)
         }
         store_reset(st);
     }
-    for (int i = 0; i < n; i++)
-        json_object_set_new(json_array_get(arr, (size_t)i), "attempt_log",
-                            attempts_json(s, ids[i]));
+    for (int i = 0; i < n; i++) {
+        json_t *msg = json_array_get(arr, (size_t)i);
+        if (redact) /* the receivers' answers and errors are for admins */
+            json_object_del(msg, "last_status");
+        else
+            json_object_set_new(msg, "attempt_log", attempts_json(s, ids[i]));
+    }
     store_unlock(s);
     return arr;
 }

@@ -49,7 +49,13 @@
 /* the status page's first observed second: set once, at the first start with this table */
 #define INC_SQL_SINCE_SET                                                                          \
     "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('status_since_s', ?)"
-#define INC_SQL_SINCE_GET  "SELECT value FROM store_meta WHERE key = 'status_since_s'"
+#define INC_SQL_SINCE_GET "SELECT value FROM store_meta WHERE key = 'status_since_s'"
+/* secrets the server made itself (deploy.c), sealed */
+#define INC_SQL_SECRET_ADD                                                                         \
+    "INSERT OR IGNORE INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"
+#define INC_SQL_SECRET_SET                                                                         \
+    "INSERT OR REPLACE INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"
+#define INC_SQL_SECRET_GET "SELECT value, created_s FROM incident_secrets WHERE name = ?"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
 /* endpoints whose URL or secret is still in clear (stored before sealing) */
 #define INC_SQL_EP_PLAIN                                                                           \

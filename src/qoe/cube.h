@@ -68,6 +68,8 @@ struct qoe_cube_opts {
     int64_t retention_days;           /* stored rows older than this are deleted */
     int64_t query_max_cells;          /* qoe.query_max_cells: groups x points of one answer */
     int64_t query_max_answer_bytes;   /* qoe.query_max_answer_bytes: one answer's JSON */
+    int64_t query_threads;            /* qoe.query_threads: threads answering GET /v1/qoe */
+    int64_t query_queue;              /* qoe.query_queue: queries waiting for them at most */
     int64_t value_idle_s;             /* ingest.value_idle_s: unseen this long, a value ages out */
     uint32_t new_values_per_minute;   /* ingest.new_values_per_minute, per principal and dim */
     uint32_t junk_max_events;         /* ingest.junk_max_events: a junk value's events at most */

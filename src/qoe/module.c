@@ -1,8 +1,9 @@
 /*
  * module.c - the `qoe` module: owns the cube (created and loaded from the store at start,
  * provided to the other modules as QOE_PROVIDES_CUBE, minutes closed and persisted by a
- * one-second timer, compacted every minute, flushed at stop), GET /v1/qoe (parameters ->
- * qoe_query_run -> JSON), GET /v1/qoe/dimensions, and the cube's counters and the QoE gauges
+ * one-second timer, compacted every minute, flushed at stop), GET /v1/qoe (parameters and
+ * the cost check here, then qoe_query_run -> JSON on a query thread, qpool.c),
+ * GET /v1/qoe/dimensions, and the cube's counters and the QoE gauges
  * of the last closed minute per region x cdn in /metrics.
  *
  * Missing or malformed parameters are OC_EMALFORMED, well-formed but invalid ones OC_EINVAL
@@ -191,37 +192,30 @@ static void get_qoe(struct http_req *req)
 {
     struct qoe_module_state *ms = req->state;
     struct qoe_query q;
-    struct qoe_result *r = NULL;
     struct oc_buf b;
     char scratch[2048], err[1024];
-    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
     int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
         rc = qoe_cost_check(ms, req, &q, q.ngroup ? q.top : 1, err, sizeof err);
-    struct qoe_cube *from_ch = NULL; /* the minutes ClickHouse answered (series borrow) */
-    if (rc == 0 && ms->o.clickhouse_query)
-        rc = qoe_ch_query(ms->o.clickhouse_url, ms->o.clickhouse_table, &ms->o, &q, &from_ch, &r,
-                          err, sizeof err);
-    else if (rc == 0)
-        rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err);
-    if (rc == 0) {
-        json_t *v = qoe_result_json(&q, r);
-        if (oc_json_dump(v, &b) != 0 || oc_buf_puts(&b, "\n") != 0) {
-            rc = OC_EINVAL;
-            snprintf(err, sizeof err,
-                     "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, "
-                     "a shorter range, or a smaller top",
-                     (long long)ms->max_answer_bytes);
+    if (rc == 0 && ms->pool) {
+        int sub = qoe_pool_submit(ms->pool, req, &q);
+        if (sub == 0)
+            return; /* a query thread answers */
+        if (sub == OC_EBUSY) {
+            http_problem(req, 503,
+                         "%d GET /v1/qoe queries are waiting already (qoe.query_queue): retry",
+                         (int)ms->o.query_queue);
+            return;
         }
-        json_decref(v);
     }
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    if (rc == 0)
+        rc = qoe_answer(ms, &q, &b, err, sizeof err);
     if (rc != 0)
         http_reply_err(req, rc, "%s", err);
     else
         http_reply(req, 200, "application/json", b.data, b.len);
-    qoe_result_destroy(r);
-    qoe_cube_destroy(from_ch);
     oc_buf_free(&b);
 }
 
@@ -561,6 +555,7 @@ static int qoe_init(struct oc_app *app, void **state)
     ms->max_cells = o.query_max_cells;
     ms->max_answer_bytes = o.query_max_answer_bytes;
     oc_memo_init(&ms->dims);
+    ms->pool = qoe_pool_new(ms, (int)o.query_threads, (int)o.query_queue);
     *state = ms;
     return 0;
 }
@@ -594,6 +589,7 @@ static void compact_timer(struct oc_app *app, void *state)
 static void qoe_stop(struct oc_app *app, void *state)
 {
     struct qoe_module_state *ms = state;
+    qoe_pool_destroy(ms->pool); /* before the cube: the threads query it */
     oc_app_withdraw(app, QOE_PROVIDES_CUBE);
     qoe_cube_flush(ms->cube);
     if (app->store)

@@ -179,7 +179,26 @@ struct qoe_module_state {
     int64_t max_cells;        /* qoe.query_max_cells */
     int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
     struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
+    struct qoe_pool *pool;    /* the threads answering GET /v1/qoe; NULL: the HTTP worker does */
 };
+
+/* The query threads of GET /v1/qoe (qpool.c). */
+struct qoe_pool;
+struct oc_buf;
+struct http_req;
+/* threads threads (none when threads < 1: NULL) over ms (borrowed, outlives the pool), at most
+ * max_queued queries waiting. Destroy with qoe_pool_destroy. */
+struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_queued);
+/* Hands q (copied) and req's answer to a thread: 0 (the handler returns without answering),
+ * OC_EBUSY (max_queued wait already: answer 503) or OC_ENOTFOUND (the server is stopping:
+ * answer on the worker). */
+int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q);
+/* Answers what is queued, ends the threads and frees p; NULL is a no-op. */
+void qoe_pool_destroy(struct qoe_pool *p);
+/* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query) and writes its JSON answer
+ * into b (capped at qoe.query_max_answer_bytes): 0, or an oc_err with a detail in err. */
+int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc_buf *b, char *err,
+               size_t errlen);
 
 struct http_req;
 struct qoe_query;

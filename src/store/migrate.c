@@ -398,6 +398,13 @@ static const struct migration migrations[] = {
      "tickets: the post-incident surveys already requested per account (kind 'survey' rows of"
      " tickets_outbox), so an account is asked once per incident and cooldown",
      "CREATE INDEX tickets_outbox_account ON tickets_outbox (kind, ext_id, created_ms);"},
+    {23,
+     "incident: secrets the server made itself, sealed with DATA/oncue.key (the signing secret"
+     " of rollback calls when incident.deploy_secret is empty)",
+     "CREATE TABLE incident_secrets ("
+     " name TEXT PRIMARY KEY,"
+     " value TEXT NOT NULL,"
+     " created_s INTEGER NOT NULL) WITHOUT ROWID;"},
     {0},
 };
 

@@ -3,8 +3,11 @@
 # connections meets http.max_connections_per_ip (503, closed) while /healthz from another
 # address still answers within 100 ms; the whole server meets http.max_connections; the
 # counts go back down when the clients leave. A slowloris client (a byte every half second)
-# is cut at http.request_deadline_s. Out of descriptors, the server pauses accepting with one
-# log line instead of spinning, and accepts again once descriptors are free.
+# is cut at http.request_deadline_s. One client trickling as many connections as the
+# descriptor limit and 400 more, a byte a second each, gets its per-address share while
+# /healthz answers throughout and the log stays a few lines. Out of descriptors, the server
+# pauses accepting with one log line instead of spinning, and accepts again once descriptors
+# are free.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ulimit -S -n 20000 2>/dev/null || ulimit -S -n "$(ulimit -H -n)"
@@ -100,6 +103,107 @@ echo "slowloris connection closed after $took s"
 t_check "slowloris cut at the 2 s deadline" 1 "$(awk -v t="$took" 'BEGIN {print (t >= 1.5 && t <= 4)}')"
 t_check "deadline closes counted" 1 "$(metric oncue_http_deadline_closed_total)"
 t_check "a prompt request is answered" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz")"
+stop_server
+
+# Trickling connections from one client, as many as the descriptor limit and 400 more (the
+# issue's 20,400 at 20,000), each sending a byte a second and replaced as soon as the server
+# closes it, for 20 s: the per-address cap holds the client to its share (503 for the rest),
+# the request deadline (8 s) cuts what it holds, /healthz from another address answers
+# every time, and the log says so in a line per 10 s, not a line per connection.
+cat > "$T_TMP/trickle.py" <<'PY'
+# trickle.py PORT SRC N SECONDS: keeps up to N connections from SRC open, each sending one byte
+# of an endless request head every second; one the server closes (refused with 503, or cut at
+# the deadline) is replaced, at most 500 every 50 ms. Prints "opened refused cut".
+import select, socket, sys, time
+port, src, n, secs = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: "
+live, poll = {}, select.poll()  # fd -> [socket, bytes sent]
+opened = refused = cut = 0
+def close(fd):
+    poll.unregister(fd); live.pop(fd)[0].close()
+t_end = time.monotonic() + secs
+tick = time.monotonic()
+while time.monotonic() < t_end:
+    for _ in range(min(500, n - len(live))):
+        try:
+            s = socket.socket()
+        except OSError:
+            break
+        s.setblocking(False)
+        s.setsockopt(socket.IPPROTO_IP, 24, 1)  # IP_BIND_ADDRESS_NO_PORT: the port at connect
+        try:
+            s.bind((src, 0))
+            s.connect_ex(("127.0.0.1", port))
+        except OSError:
+            s.close()
+            break
+        live[s.fileno()] = [s, 0]
+        poll.register(s.fileno(), select.POLLIN)
+        opened += 1
+    if time.monotonic() >= tick:  # a byte on each
+        tick += 1
+        for fd, c in list(live.items()):
+            try:
+                c[0].send(head[c[1]:c[1] + 1] if c[1] < len(head) else b"a")
+                c[1] += 1
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                close(fd); cut += 1
+    for fd, ev in poll.poll(50):
+        if fd in live:
+            try:
+                data = live[fd][0].recv(200)
+            except OSError:
+                data = b""
+            close(fd)
+            if data.startswith(b"HTTP/1.1 503"):
+                refused += 1
+            else:
+                cut += 1
+print(opened, refused, cut, flush=True)
+PY
+FDS=$(ulimit -S -n)
+N=$((FDS + 400))
+room=$((FDS / 10 > 64 ? FDS / 10 : 64))
+PER_IP=$(((FDS - room) / 2))
+start_server "$D" --set http.request_deadline_s=8 || exit 1
+PORT=${BASE##*:}
+echo "descriptor limit $FDS: $N trickling connections from 127.0.0.6 in two processes, $PER_IP per address"
+# niced: a remote attacker spends its own CPU, not the server's cores
+nice -n 10 python3 "$T_TMP/trickle.py" "$PORT" 127.0.0.6 $((N / 2)) 20 > "$T_TMP/tr1" &
+T1=$!
+nice -n 10 python3 "$T_TMP/trickle.py" "$PORT" 127.0.0.6 $((N - N / 2)) 20 > "$T_TMP/tr2" &
+T2=$!
+: > "$T_TMP/hz"
+: > "$T_TMP/held"
+while kill -0 "$T1" 2>/dev/null || kill -0 "$T2" 2>/dev/null; do # connections open, from /metrics
+    metric oncue_http_connections >> "$T_TMP/held"
+    sleep 0.5
+done &
+M=$!
+while kill -0 "$T1" 2>/dev/null || kill -0 "$T2" 2>/dev/null; do
+    curl -s -m 2 -o /dev/null -w '%{http_code} %{time_total}\n' --interface 127.0.0.2 "$BASE/healthz" >> "$T_TMP/hz"
+    sleep 0.2
+done
+wait "$T1" "$T2" "$M"
+read -r o1 r1 c1 < "$T_TMP/tr1"
+read -r o2 r2 c2 < "$T_TMP/tr2"
+hz_max=$(sort -k2 -n "$T_TMP/hz" | tail -1 | awk '{printf "%.0f", $2 * 1000}')
+hz_med=$(sort -k2 -n "$T_TMP/hz" | awk '{a[NR] = $2} END {printf "%.0f", a[int((NR + 1) / 2)] * 1000}')
+echo "opened $((o1 + o2)), refused $((r1 + r2)) with 503, cut $((c1 + c2)); /healthz asked $(grep -c . "$T_TMP/hz") times: median $hz_med ms, at most $hz_max ms; log $(wc -c < "$T_TMP/server.log") bytes"
+t_check "/healthz answered every time (within 2 s: the attack had it silent for 25 s)" 0 "$(awk '$1 != 200' "$T_TMP/hz" | grep -c .)"
+t_check "asked throughout (at least 20 times in 20 s)" 1 "$([ "$(grep -c . "$T_TMP/hz")" -ge 20 ] && echo 1 || echo 0)"
+held=$(sort -n "$T_TMP/held" | tail -1)
+echo "at most $held connections open (the client's share $PER_IP, and the probes' own)"
+t_check "the client held its whole share and no more" 1 "$([ "$held" -ge "$PER_IP" ] && [ "$held" -le $((PER_IP + 2)) ] && echo 1 || echo 0)"
+t_check "the rest refused with 503" 1 "$([ $((r1 + r2)) -ge $((N - PER_IP)) ] && echo 1 || echo 0)"
+t_check "what it held was cut at the deadline" 1 "$([ "$(metric oncue_http_deadline_closed_total)" -ge "$PER_IP" ] && echo 1 || echo 0)"
+for _ in $(seq 1 50); do [ "$(metric oncue_http_connections)" = 1 ] && break; sleep 0.1; done
+t_check "every connection counted out" 1 "$(metric oncue_http_connections)"
+t_check "refusals logged once per 10 s at most" 1 "$([ "$(grep -c 'refusing connections' "$T_TMP/server.log")" -le 3 ] && echo 1 || echo 0)"
+t_check "stderr stays small (< 20 kB)" 1 "$([ "$(wc -c < "$T_TMP/server.log")" -lt 20000 ] && echo 1 || echo 0)"
+t_check "no accept errors" 0 "$(grep -c -e 'accept failed' -e 'Error from accept' "$T_TMP/server.log")"
 stop_server
 
 # Out of descriptors: 160 for the whole process, and caps above that.

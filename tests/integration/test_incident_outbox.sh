@@ -113,6 +113,14 @@ t_check "each delivered once" "$queued" "$(cut -d' ' -f1 "$T_TMP/got.log" | sort
 t_check "every signature valid" 0 "$(grep -c INVALID "$T_TMP/got.log")"
 status GET /v1/notifications -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "outbox drained" "0 $queued" "$(body | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; print(c["pending"], c["delivered"])')"
+# The receivers' answers are for admins: a viewer sees each message's state and number of
+# attempts, not the status codes or errors of the attempts
+t_check "a viewer sees no status codes or attempt log" "delivered true null null" \
+    "$(body | jq -r '.messages[0] | "\(.state) \(.attempts >= 1) \(.last_status) \(.attempt_log)"')"
+t_check "a viewer's answer has no status anywhere" 0 "$(body | grep -c -e '"status"' -e '"last_status"' -e '"error"')"
+status GET /v1/notifications -H "Authorization: Bearer $ADMIN" >/dev/null
+t_check "an admin sees the last status and every attempt" "delivered 200 true 200" \
+    "$(body | jq -r '.messages[0] | "\(.state) \(.last_status) \((.attempt_log | length) == .attempts) \(.attempt_log[-1].status)"')"
 stop_server
 # secrets at rest: the endpoint's URL and signing secret are sealed with DATA/oncue.key
 t_check "the key file is 32 bytes, mode 600" "32 600" "$(stat -c '%s %a' "$D/oncue.key")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `oncue mitigate rollback --service S` with the real binary: the rollback is sent through the
 # durable outbox to the deploy webhook the catalog names for S, signed per Standard Webhooks
-# with incident.deploy_secret; its revert sends rollback.reverted; the open incident's
+# with incident.deploy_secret (or, without it, with the secret the server made at its first
+# start and an admin reads); its revert sends rollback.reverted; the open incident's
 # timeline says where it went; a service the catalog does not know is refused with 422, and
 # one without a deploy_webhook is recorded with a "roll back by hand" note. A steering policy
 # change goes on the open incident's timeline too. The receiver is a
@@ -119,4 +120,51 @@ t_check "deploy/ names are reserved" 422 "$(status POST /v1/notifications/endpoi
 t_contains "the detail says so" "name (not starting with deploy/)" "$(body)"
 
 kill "$RECV_PID" 2>/dev/null
+stop_server
+
+# Without incident.deploy_secret a rollback call is signed all the same: with a secret the
+# server made at its first start (whsec_ + base64 of 32 bytes), kept sealed in the store, the
+# same after a restart, which an admin reads with `oncue incident deploy-secret`.
+D2=$T_TMP/data2
+ADMIN2=$(new_token "$D2" admin it-admin2)
+RESP2=$(new_token "$D2" responder it-resp2)
+start_server "$D2" || exit 1
+made=$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$ADMIN2 "$ONCUE_BIN" incident deploy-secret)
+t_check "a secret was made at the first start" "whsec_ 32" \
+    "$(python3 -c 'import base64, sys; s = sys.argv[1]; print(s[:6], len(base64.b64decode(s[6:])))' "$made")"
+t_check "a responder may not read it" 403 "$(status GET /v1/notifications/deploy-secret -H "Authorization: Bearer $RESP2")"
+t_check "an admin's answer is not cached" 200 "$(curl -s -o /dev/null -w '%{http_code}' -D "$T_TMP/h" \
+    -H "Authorization: Bearer $ADMIN2" "$BASE/v1/notifications/deploy-secret")"
+t_contains "no-store" "Cache-Control: no-store" "$(cat "$T_TMP/h")"
+stop_server
+t_check "it is sealed in the database" 0 "$(cat "$D2"/oncue.db* | grep -a -c -F -e "${made#whsec_}")"
+: > "$T_TMP/calls2.log"
+python3 "$T_TMP/recv.py" "$made" "$T_TMP/calls2.log" "$T_TMP/rport2" &
+RECV_PID=$!
+for _ in $(seq 1 100); do [ -s "$T_TMP/rport2" ] && break; sleep 0.05; done
+sed "s|https://deploy.example.com/hooks/|http://127.0.0.1:$(cat "$T_TMP/rport2")/hooks/|" \
+    "$ONCUE_SRC/examples/catalog.yaml" > "$T_TMP/catalog2.yaml"
+start_server "$D2" --set catalog.file="$T_TMP/catalog2.yaml" --set incident.outbound_allow=127.0.0.1/32 || exit 1
+t_check "the same secret after a restart" "$made" \
+    "$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$ADMIN2 "$ONCUE_BIN" incident deploy-secret)"
+ONCUE_SERVER=$BASE ONCUE_TOKEN=$RESP2 "$ONCUE_BIN" mitigate rollback --service packager >/dev/null 2>&1
+for _ in $(seq 1 200); do [ -s "$T_TMP/calls2.log" ] && break; sleep 0.05; done
+t_check "the rollback call is signed with it (the receiver verified it)" \
+    "/hooks/packager valid rollback.requested packager 1 it-resp2" "$(cat "$T_TMP/calls2.log")"
+kill "$RECV_PID" 2>/dev/null
+stop_server
+
+# A configured secret is not repeated by the API; another key file makes a new secret (the
+# old one no longer opens) and the log says so.
+start_server "$D2" --set incident.deploy_secret="$SECRET" || exit 1
+t_check "a configured secret is not repeated" "incident.deploy_secret null" \
+    "$(curl -s -H "Authorization: Bearer $ADMIN2" "$BASE/v1/notifications/deploy-secret" | jq -r '"\(.source) \(.secret)"')"
+t_check "the CLI says where it is" "rollback calls are signed with incident.deploy_secret, set in the server's configuration" \
+    "$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$ADMIN2 "$ONCUE_BIN" incident deploy-secret)"
+stop_server
+head -c 32 /dev/urandom > "$D2/oncue.key"
+start_server "$D2" || exit 1
+again=$(ONCUE_SERVER=$BASE ONCUE_TOKEN=$ADMIN2 "$ONCUE_BIN" incident deploy-secret)
+t_check "another key file: a new secret" "whsec_ 1" "$(echo "${again:0:6} $([ "$again" != "$made" ] && echo 1)")"
+t_contains "the log says so" "a new one was made (GET /v1/notifications/deploy-secret)" "$(cat "$T_TMP/server.log")"
 t_done

@@ -702,7 +702,7 @@ static void test_outbox_retry_schedule(void)
     T_EQ_INT(pending, 0);
     T_EQ_INT(r.requests, 4);
     T_EQ_INT(r.verified, 4);
-    json_t *log = incident_outbox_json(ob, 10);
+    json_t *log = incident_outbox_json(ob, 10, 0);
     json_t *msg = json_array_get(log, 0);
     T_EQ_STR(str(msg, "topic"), "incident.opened");
     T_EQ_INT(json_integer_value(json_object_get(msg, "attempts")), 4);
@@ -710,6 +710,13 @@ static void test_outbox_retry_schedule(void)
     T_EQ_INT(json_integer_value(
                  json_object_get(json_array_get(json_object_get(msg, "attempt_log"), 0), "status")),
              500);
+    json_decref(log);
+    log = incident_outbox_json(ob, 10, 1); /* another role: no answers or errors */
+    msg = json_array_get(log, 0);
+    T_EQ_INT(json_integer_value(json_object_get(msg, "attempts")), 4);
+    T_EQ_STR(str(msg, "state"), "delivered");
+    T_TRUE(json_object_get(msg, "attempt_log") == NULL);
+    T_TRUE(json_object_get(msg, "last_status") == NULL);
     json_decref(log);
     receiver_stop(&r);
     fx_close(&f);
@@ -735,7 +742,7 @@ static void test_outbox_refuses_loopback(void)
     fire(&f, "reb/EMEA", "{\"region\": \"EMEA\"}", "page", 0.08);
     T_EQ_INT(incident_outbox_deliver(ob, oc_clock_now_s(&f.clock)), 1);
     T_EQ_INT(r.requests, 0);
-    json_t *log = incident_outbox_json(ob, 10);
+    json_t *log = incident_outbox_json(ob, 10, 0);
     const char *e = json_string_value(json_object_get(
         json_array_get(json_object_get(json_array_get(log, 0), "attempt_log"), 0), "error"));
     T_EQ_STR(e ? e : "(none)", "refused to connect to 127.0.0.1: a loopback address (list it in "

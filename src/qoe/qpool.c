@@ -1,0 +1,214 @@
+/*
+ * qpool.c - the threads that answer GET /v1/qoe, so that a long query (up to the cost check's
+ * largest, a few hundred milliseconds and tens of MiB) never holds an HTTP worker: /healthz
+ * and every other route stay answered meanwhile. The worker parses and checks the query, then
+ * hands it over with http_later; qoe.query_threads threads run it, write the JSON and answer.
+ * At most qoe.query_queue queries wait; past it the worker answers 503 with Retry-After.
+ * The threads also bound the memory of answers built at once, and run at a lower priority
+ * than the workers (nice QUERY_NICE, Linux). After an answer of
+ * TRIM_AFTER bytes or more, glibc is asked to give the freed pages back (malloc_trim):
+ * otherwise the server's RSS stays at its peak.
+ */
+#include "qoe/qoe.h"
+#include "qoe/qoe_int.h"
+#include "core/alloc.h"
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/json.h"
+#include "http/http.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+#define TRIM_AFTER (1 << 20) /* bytes of an answer after which freed memory is given back */
+#define QUERY_NICE 5         /* the query threads yield the cores to the HTTP workers */
+
+/* One query waiting for a thread. */
+struct qjob {
+    struct qjob *next;
+    struct http_later *later; /* answered once */
+    struct qoe_query q;       /* its filter values point into strings */
+    char *strings;            /* the filter values (owned) */
+};
+
+struct qoe_pool {
+    struct qoe_module_state *ms; /* borrowed: the cube and the caps */
+    pthread_t *th;               /* nth threads */
+    int nth;
+    int max_queued;     /* qoe.query_queue */
+    pthread_mutex_t mu; /* a leaf: guards the queue and stopping */
+    pthread_cond_t cv;  /* a job queued, or stopping */
+    struct qjob *head;  /* oldest first */
+    struct qjob **tail; /* where the next job goes */
+    int queued;         /* jobs in the queue, and slots taken by jobs being queued */
+    int stopping;       /* set by qoe_pool_destroy */
+};
+
+int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc_buf *b, char *err,
+               size_t errlen)
+{
+    struct qoe_result *r = NULL;
+    struct qoe_cube *from_ch = NULL; /* the minutes ClickHouse answered (series borrow) */
+    int rc;
+    if (ms->o.clickhouse_query)
+        rc = qoe_ch_query(ms->o.clickhouse_url, ms->o.clickhouse_table, &ms->o, q, &from_ch, &r,
+                          err, errlen);
+    else
+        rc = qoe_query_run(ms->cube, q, &r, err, errlen);
+    if (rc == 0) {
+        json_t *v = qoe_result_json(q, r);
+        if (oc_json_dump(v, b) != 0 || oc_buf_puts(b, "\n") != 0) {
+            rc = OC_EINVAL;
+            snprintf(err, errlen,
+                     "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, "
+                     "a shorter range, or a smaller top",
+                     (long long)ms->max_answer_bytes);
+        }
+        json_decref(v);
+    }
+    qoe_result_destroy(r);
+    qoe_cube_destroy(from_ch);
+    return rc;
+}
+
+/* Runs j and answers it; frees j. */
+static void run_job(struct qoe_module_state *ms, struct qjob *j)
+{
+    struct oc_buf b;
+    char err[1024];
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    int rc = qoe_answer(ms, &j->q, &b, err, sizeof err);
+    size_t len = b.len;
+    if (rc != 0)
+        http_later_problem(j->later, http_status_for(rc), "%s", err);
+    else
+        http_later_reply(j->later, 200, "application/json", b.data, b.len);
+    oc_buf_free(&b);
+    free(j->strings);
+    free(j);
+#ifdef __GLIBC__
+    if (len >= TRIM_AFTER) /* the result, its JSON tree and text are freed: return the pages */
+        malloc_trim(0);
+#else
+    (void)len;
+#endif
+}
+
+static void *pool_main(void *arg)
+{
+    struct qoe_pool *p = arg;
+#ifdef __linux__
+    /* on Linux a thread has its own nice value: with every core busy, /healthz still comes
+     * first (best effort: an error leaves the thread at the process's priority) */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE);
+#endif
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->head && !p->stopping)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (!p->head)
+            break; /* stopping, and nothing left */
+        struct qjob *j = p->head;
+        p->head = j->next;
+        if (!p->head)
+            p->tail = &p->head;
+        p->queued--;
+        pthread_mutex_unlock(&p->mu);
+        run_job(p->ms, j);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_queued)
+{
+    if (threads < 1)
+        return NULL;
+    struct qoe_pool *p = oc_calloc(1, sizeof *p);
+    p->ms = ms;
+    p->max_queued = max_queued;
+    p->tail = &p->head;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->th = oc_calloc((size_t)threads, sizeof *p->th);
+    for (int i = 0; i < threads; i++) {
+        if (pthread_create(&p->th[i], NULL, pool_main, p) != 0)
+            break;
+        p->nth++;
+    }
+    if (p->nth == 0) {
+        qoe_pool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* A copy of q whose filter values live in *strings (malloc'd). */
+static void copy_query(struct qjob *j, const struct qoe_query *q)
+{
+    size_t n = 0, at = 0;
+    j->q = *q;
+    for (int i = 0; i < q->nfilters; i++)
+        n += strlen(q->filters[i].value) + 1;
+    j->strings = oc_malloc(n ? n : 1);
+    for (int i = 0; i < q->nfilters; i++) {
+        size_t len = strlen(q->filters[i].value) + 1;
+        memcpy(j->strings + at, q->filters[i].value, len);
+        j->q.filters[i].value = j->strings + at;
+        at += len;
+    }
+}
+
+int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q)
+{
+    pthread_mutex_lock(&p->mu);
+    int full = p->queued >= p->max_queued || p->stopping;
+    if (!full)
+        p->queued++; /* the slot is this request's */
+    pthread_mutex_unlock(&p->mu);
+    if (full)
+        return OC_EBUSY;
+    struct http_later *l = http_later(req);
+    if (!l) { /* the server is stopping: the worker answers */
+        pthread_mutex_lock(&p->mu);
+        p->queued--;
+        pthread_mutex_unlock(&p->mu);
+        return OC_ENOTFOUND;
+    }
+    struct qjob *j = oc_calloc(1, sizeof *j);
+    j->later = l;
+    copy_query(j, q);
+    pthread_mutex_lock(&p->mu);
+    *p->tail = j;
+    p->tail = &j->next;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+void qoe_pool_destroy(struct qoe_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stopping = 1; /* the threads answer what is queued, then end */
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->nth; i++)
+        pthread_join(p->th[i], NULL);
+    free(p->th);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
