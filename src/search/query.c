@@ -10,6 +10,7 @@
 #include "core/err.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,37 @@ static _Thread_local struct {
     uint64_t *w;
     size_t cap;
 } mbits;
+
+/* A thread's buffers are given back when it ends (an HTTP worker at stop): the key's
+ * destructor runs while the thread's own storage is still there. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *unused)
+{
+    (void)unused;
+    free(scratch.c);
+    free(scratch.k);
+    free(scratch.tmp);
+    memset(&scratch, 0, sizeof scratch);
+    free(mbits.w);
+    memset(&mbits, 0, sizeof mbits);
+}
+
+static int scratch_keyed; /* 0: no key (the process ran out): buffers live as long as it */
+
+static void scratch_key_make(void)
+{
+    scratch_keyed = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* Registers the calling thread's buffers to be freed when it ends (once per thread). */
+static void scratch_hold(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (scratch_keyed && !pthread_getspecific(scratch_key))
+        pthread_setspecific(scratch_key, &scratch);
+}
 
 static void scratch_trim(void)
 {
@@ -1153,6 +1185,7 @@ int search_run(const struct search_index *x, const struct search_query *q,
     if (q->nw == 0 || resolve_filters(&r) != 0)
         return 0;
     r.words = oc_calloc((size_t)q->nw, sizeof *r.words);
+    scratch_hold();
     for (int y = SEARCH_YEAR_MIN; y <= SEARCH_YEAR_MAX; y++)
         r.rec[y - SEARCH_YEAR_MIN] = recency(w, y, now_year);
     r.pop_scale = x->max_lpop ? 1.0 / x->max_lpop : 0;
