@@ -176,7 +176,8 @@ int search_plays_fold(struct search_plays *p, struct qoe_cube *c, int64_t now_s,
     int64_t oldest_h = now_h - p->window_h + 1, from = p->done_s ? p->done_s : oldest_h * 3600;
     struct fold f = {p, c, oldest_h};
     int rc = 0;
-    memset(p->by_id, 0, p->by_id_cap * sizeof *p->by_id);
+    if (p->by_id_cap) /* by_id is NULL until the first title: memset(NULL, ..., 0) is undefined */
+        memset(p->by_id, 0, p->by_id_cap * sizeof *p->by_id);
     if (to > from) {
         rc = qoe_cube_scan(c, from, to, fold_row, &f);
         p->done_s = to;
