@@ -11,6 +11,10 @@
  * worker keeps its connections in a map from the evhttp connection, so dispatch can stop the
  * deadline when a request is complete. Everything here runs on the worker's thread except
  * the per-address counts, which are shared by the workers under ip_mu (a leaf lock).
+ *
+ * Each adopted connection also has a keeper: a second EV_READ event on its socket that holds
+ * the socket's read interest in epoll while evhttp turns its own reading off and on around
+ * every request, so those turns change nothing in the kernel (see keep_read).
  */
 #include "http/http_int.h"
 #include "core/alloc.h"
@@ -39,14 +43,17 @@
 
 /* One accepted connection. */
 struct http_conn {
-    struct worker *w;                                     /* owner */
-    struct bufferevent *bev;                              /* created here; evhttp frees it */
-    struct evhttp_connection *evcon;                      /* set once adopted */
-    struct evbuffer_cb_entry *watch;                      /* on the input buffer */
-    struct event *timer;                                  /* adoption, then the request deadline */
-    unsigned char ip[IP_KEY];                             /* the peer's address */
-    int adopted;                                          /* counted and in the worker's map */
-    int at_start;                                         /* the next input bytes begin a request */
+    struct worker *w;                /* owner */
+    struct bufferevent *bev;         /* created here; evhttp frees it */
+    struct evhttp_connection *evcon; /* set once adopted */
+    struct evbuffer_cb_entry *watch; /* on the input buffer */
+    struct event *timer;             /* adoption, then the request deadline */
+    struct event *keeper;            /* holds read interest (keep_read) */
+    int keeper_wakes;                /* its wake-ups since a request was done */
+    int keeper_parked;               /* taken out until the request is done */
+    unsigned char ip[IP_KEY];        /* the peer's address */
+    int adopted;                     /* counted and in the worker's map */
+    int at_start;                    /* the next input bytes begin a request */
     void (*close_cb)(struct evhttp_connection *, void *); /* a stream's (http_conn_on_close) */
     void *close_arg;
 };
@@ -233,6 +240,8 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 
 static void conn_free(struct http_conn *c)
 {
+    if (c->keeper) /* before evhttp closes the socket: on_close runs first */
+        event_free(c->keeper);
     if (c->watch)
         evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->watch);
     if (c->timer)
@@ -248,6 +257,28 @@ static void arm(struct http_conn *c)
 }
 
 static void resume_accept(evutil_socket_t fd, short what, void *arg);
+
+/* The keeper's callback. evhttp stops reading once a request is read and starts again when
+ * its answer is written: with the bufferevent's read event the only reader, that is an
+ * epoll_ctl DEL and ADD per request (half of a check's epoll_ctl calls). With the keeper also
+ * reading the socket, libevent's map of the socket's events keeps EPOLLIN and only the write
+ * interest changes (two MODs). The keeper reads nothing: woken once per request (the request
+ * arriving: the bufferevent reads it in the same pass), it does nothing; woken a second time
+ * before the request is done (bytes or EOF waiting while evhttp does not read, a stream's
+ * client over its read watermark, a body arriving in pieces: epoll is level-triggered, so it
+ * could wake every loop pass), it steps aside until the request is done, and the connection
+ * costs what it did without it. */
+static void keep_read(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_conn *c = arg;
+    atomic_fetch_add_explicit(&c->w->st.keeper_wakes, 1, memory_order_relaxed);
+    if (++c->keeper_wakes >= 2) {
+        event_del(c->keeper);
+        c->keeper_parked = 1;
+    }
+}
 
 static void on_close(struct evhttp_connection *evcon, void *arg)
 {
@@ -311,6 +342,12 @@ static void adopt(struct http_conn *c)
     }
     c->adopted = 1;
     c->at_start = 1;
+    c->keeper = event_new(bufferevent_get_base(c->bev), bufferevent_getfd(c->bev),
+                          EV_READ | EV_PERSIST, keep_read, c);
+    if (c->keeper && event_add(c->keeper, NULL) != 0) { /* without it, evhttp's turns only */
+        event_free(c->keeper);
+        c->keeper = NULL;
+    }
     map_put(w, c);
     evhttp_connection_set_closecb(c->evcon, on_close, c);
     arm(c);
@@ -465,6 +502,9 @@ void http_conn_request_done(struct worker *w, struct evhttp_request *ev)
     if (!c)
         return;
     c->at_start = 1;
+    c->keeper_wakes = 0;
+    if (c->keeper_parked && event_add(c->keeper, NULL) == 0) /* evhttp reads again next */
+        c->keeper_parked = 0;
     apply_route_cap(c); /* a pipelined request may be buffered already */
     arm(c);
 }

@@ -479,8 +479,6 @@ void http_dispatch(struct evhttp_request *ev, void *arg)
         srv->hooks.audit(srv->hooks.arg, req);
     if (!impl.later) /* else counted when the later answer is written */
         http_count(w, impl.entry, req->status, start);
-    if (impl.query_parsed)
-        evhttp_clear_headers(&impl.query);
     oc_arena_reset(&req->arena);
     w->arena = req->arena;
     /* evhttp writes the answer when epoll next reports the socket writable: after this

@@ -149,7 +149,10 @@ void http_routes_doc(struct oc_buf *b, const char *module, const struct http_rou
 
 /* The value of path parameter name, or NULL. */
 const char *http_param(const struct http_req *req, const char *name);
-/* The decoded value of query parameter name (first occurrence), or NULL. */
+/* The decoded value of query parameter name (first occurrence, the name matched without
+ * case; '+' and %XX decoded), or NULL. The query is parsed on the first call, into the
+ * request's arena (valid until the answer); a pair without '=' leaves the whole query unread,
+ * as evhttp's parser did. */
 const char *http_query(struct http_req *req, const char *name);
 /* The raw (still percent-encoded) query string, without '?', or NULL when there is none. */
 const char *http_query_string(struct http_req *req);

@@ -38,6 +38,7 @@ struct worker_stats {
     _Atomic uint64_t by_class[6];           /* answered, by status / 100 */
     _Atomic uint64_t dur_buckets[NDUR + 1]; /* answered, by duration bucket */
     _Atomic uint64_t dur_sum_us;            /* total request time */
+    _Atomic uint64_t keeper_wakes;          /* wake-ups of the connections' keepers (conn.c) */
 } __attribute__((aligned(64)));
 
 struct worker {
@@ -104,7 +105,9 @@ struct http_route_entry {
 /* A request with what only the server needs. pub must stay first. */
 struct http_req_impl {
     struct http_req pub;
-    struct evkeyvalq query; /* parsed on first http_query */
+    const char **qkeys; /* the query's names, parsed on first http_query (in the arena) */
+    const char **qvals; /* their decoded values */
+    int nq;             /* pairs */
     int query_parsed;
     int audit;                      /* report to the audit hook once answered */
     struct worker *worker;          /* serving thread */

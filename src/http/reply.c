@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static const struct {
     int status;
@@ -209,18 +210,78 @@ const char *http_param(const struct http_req *req, const char *name)
     return NULL;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/* Decodes s in place: %XX (two hex digits) to its byte, '+' to a space; anything else,
+ * a lone '%' included, is kept. */
+static void query_decode(char *s)
+{
+    char *o = s;
+    for (; *s; s++) {
+        int hi, lo;
+        if (*s == '+') {
+            *o++ = ' ';
+        } else if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+            *o++ = (char)(hi << 4 | lo);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+}
+
+/* Parses the query string q into r's pairs, in the request's arena, as evhttp's
+ * evhttp_parse_query_str did before (so handlers read the same values): pairs split at '&',
+ * the name at the first '=' and kept as sent, the value decoded (query_decode). A pair
+ * without '=' or with an empty name makes the whole query unreadable (no pairs). */
+static void query_parse(struct http_req_impl *r, const char *q)
+{
+    struct oc_arena *a = &r->pub.arena;
+    size_t n = 1;
+    for (const char *p = q; *p; p++)
+        n += *p == '&';
+    char *buf = oc_arena_strdup(a, q);
+    r->qkeys = oc_arena_alloc(a, n * sizeof(*r->qkeys));
+    r->qvals = oc_arena_alloc(a, n * sizeof(*r->qvals));
+    r->nq = 0;
+    if (!buf || !r->qkeys || !r->qvals)
+        return;
+    for (char *p = buf; p && *p;) {
+        char *pair = p, *amp = strchr(p, '&'), *eq;
+        if (amp)
+            *amp = '\0';
+        p = amp ? amp + 1 : NULL;
+        if (!(eq = strchr(pair, '=')) || eq == pair) {
+            r->nq = 0;
+            return;
+        }
+        *eq = '\0';
+        query_decode(eq + 1);
+        r->qkeys[r->nq] = pair;
+        r->qvals[r->nq++] = eq + 1;
+    }
+}
+
 const char *http_query(struct http_req *req, const char *name)
 {
     struct http_req_impl *r = (struct http_req_impl *)req;
     if (!r->query_parsed) {
-        r->query.tqh_first = NULL;
-        r->query.tqh_last = &r->query.tqh_first;
         const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
-        if (q)
-            evhttp_parse_query_str(q, &r->query);
+        if (q && *q)
+            query_parse(r, q);
         r->query_parsed = 1;
     }
-    return evhttp_find_header(&r->query, name);
+    for (int i = 0; i < r->nq; i++) /* the first pair of that name, as evhttp's lookup */
+        if (strcasecmp(r->qkeys[i], name) == 0)
+            return r->qvals[i];
+    return NULL;
 }
 
 void http_skip_audit(struct http_req *req)

@@ -141,12 +141,13 @@ static void big(struct http_req *req)
 struct later_job {
     struct http_later *l;
     char text[32];
+    long wait_ms; /* before answering */
 };
 
 static void *later_thread(void *arg)
 {
     struct later_job *j = arg;
-    struct timespec t = {0, 20 * 1000 * 1000};
+    struct timespec t = {j->wait_ms / 1000, j->wait_ms % 1000 * 1000 * 1000};
     nanosleep(&t, NULL);
     http_later_reply(j->l, 200, "text/plain", j->text, strlen(j->text));
     free(j);
@@ -157,6 +158,7 @@ static void later(struct http_req *req)
 {
     struct later_job *j = calloc(1, sizeof(*j));
     snprintf(j->text, sizeof(j->text), "later %s", http_param(req, "n"));
+    j->wait_ms = strcmp(req->route->pattern, "/t/slow/{n}") == 0 ? 300 : 20;
     j->l = http_later(req);
     if (!j->l) {
         free(j);
@@ -182,6 +184,7 @@ static const struct http_route routes[] = {
     {"GET", "/t/flood", flood, HTTP_PUBLIC, 0, "a stream faster than its reader"},
     {"GET", "/t/big", big, HTTP_PUBLIC, 0, "1 MiB"},
     {"GET", "/t/later/{n}", later, HTTP_PUBLIC, 0, "answered from another thread"},
+    {"GET", "/t/slow/{n}", later, HTTP_PUBLIC, 0, "answered from another thread in 300 ms"},
     {0},
 };
 
@@ -704,6 +707,79 @@ static void test_keepalive_writes(void)
     oc_buf_free(&b);
 }
 
+/* Query parameters read as evhttp's parser read them: the value decoded ('+' a space, %XX),
+ * the name as sent and matched without case, the first of a repeated name, a lone '%' kept,
+ * and a pair without '=' (or with an empty name) leaving the whole query unread. */
+static void test_query(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 1);
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 20);
+    static const struct {
+        const char *query, *want;
+    } cases[] = {
+        {"?q=a+b%21", "\"q\":\"a b!\""}, {"?Q=upper", "\"q\":\"upper\""},
+        {"?q=1&q=2", "\"q\":\"1\""},     {"?x=1&q=%zz%4", "\"q\":\"%zz%4\""},
+        {"?q=", "\"q\":\"\""},           {"?q=1&", "\"q\":\"1\""},
+        {"?q=a=b", "\"q\":\"a=b\""},     {"?q%41=1", "\"q\":null"},
+        {"?q=1&bad", "\"q\":null"},      {"?=x&q=1", "\"q\":null"},
+        {"?q=1&&x=2", "\"q\":null"},     {"", "\"q\":null"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/t/echo/1/2%s", cases[i].query);
+        T_EQ_INT(call("GET", path, NULL, NULL, &b), 200);
+        T_CONTAINS(b.data, cases[i].want);
+    }
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+}
+
+/* The connection's keeper (conn.c) holds its read interest between requests: bytes that
+ * arrive while a request is being answered later (evhttp not reading) are read once it is
+ * answered, in order; a client that leaves while its answer is pending does not stop the
+ * worker from serving the next connection. */
+static void test_read_while_answering(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 1);
+    struct oc_buf b;
+    oc_buf_init(&b, 1 << 20);
+    struct timespec gap = {0, 5 * 1000 * 1000};
+    static const char second[] = "GET /t/later/2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    int fd = raw_send("GET /t/later/1 HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    T_TRUE(fd >= 0);
+    nanosleep(&gap, NULL); /* the first is read and waits for its answer (20 ms) */
+    T_EQ_INT(write(fd, second, sizeof(second) - 1), (long)sizeof(second) - 1);
+    read_to_close(fd, &b, 65536);
+    T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 2);
+    const char *one = strstr(b.data, "later 1"), *two = strstr(b.data, "later 2");
+    T_TRUE(one && two && one < two);
+    /* bytes waiting 300 ms for the worker to read them: the keeper steps aside after its
+     * second wake-up rather than wake the loop on every pass (hundreds of thousands) */
+    fd = raw_send("GET /t/slow/1 HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    T_TRUE(fd >= 0);
+    nanosleep(&gap, NULL);
+    uint64_t wakes = atomic_load(&srv->workers[0].st.keeper_wakes);
+    T_EQ_INT(write(fd, second, sizeof(second) - 1), (long)sizeof(second) - 1);
+    read_to_close(fd, &b, 65536);
+    T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 2);
+    T_TRUE(atomic_load(&srv->workers[0].st.keeper_wakes) - wakes <= 4);
+    fd = raw_send("GET /t/later/3 HTTP/1.1\r\nHost: x\r\n\r\n", 0);
+    T_TRUE(fd >= 0);
+    nanosleep(&gap, NULL);
+    close(fd); /* gone before its answer */
+    T_EQ_INT(call("GET", "/t/echo/after/leave", NULL, NULL, &b), 200);
+    T_CONTAINS(b.data, "\"a\":\"after\"");
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
+}
+
 /* The scan conn.c runs on a request's first bytes: complete or not, the method, the target,
  * whether the body is chunked. */
 static void test_head_scan(void)
@@ -743,6 +819,8 @@ static const struct t_case cases[] = {
     T_CASE(test_streams),
     T_CASE(test_head_scan),
     T_CASE(test_keepalive_writes),
+    T_CASE(test_query),
+    T_CASE(test_read_while_answering),
     {0},
 };
 
