@@ -76,8 +76,8 @@ if "$bin" sim --help 2>/dev/null | grep -q -- '--demo'; then
 $plan
   Each fault should open one incident: within seconds when a scraped or probed service shows
   it (the DRM license errors, the live packager's stale manifest and live stream), a few
-  minutes after it starts when only the viewers do; the blip should open none. The simulator's log says when each fault
-  starts and ends."
+  minutes after it starts when only the viewers do; the blip should open none. The
+  simulator's log says when each fault starts and ends."
 else
     sim_note="(The simulator is not built in yet: post beacons to $base/v1/events.)"
 fi
