@@ -135,7 +135,7 @@ t_check "no neutral relation without tickets.sync_url" 0 "$(jq -r .outbox.queued
 
 stop_server
 t_check "the credentials are not in the log" "0 0" \
-    "$(grep -c 'zd-api-token-123' "$T_TMP/server.log") $(grep -c "${SEALED#sealed1:}" "$T_TMP/server.log")"
+    "$(grep -cF -- 'zd-api-token-123' "$T_TMP/server.log") $(grep -cF -- "${SEALED#sealed1:}" "$T_TMP/server.log")"
 
 # a restart makes nothing again: the problem is known, every row delivered
 start_server "$D" --modules catalog,incident,tickets --set "tickets.zendesk_secret=$SECRET" \
