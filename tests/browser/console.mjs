@@ -297,6 +297,9 @@ try {
     await p.waitForSelector('[data-hit="r2"]', { timeout: 10000 }).catch(() => null);
     const hits = await p.$$eval('[data-hit]', (els) => els.map((e) => e.dataset.hit).join(','));
     check('search as you type: "roky" finds Rocky then Rocky II', hits === 'r2,r1', hits);
+    const pops = await p.$$eval('[data-hit] [data-pop]', (els) => els.map((e) => `${e.dataset.pop}:${e.textContent}`).join(','));
+    check('each hit says where its popularity comes from (no plays here: the catalog field)',
+          pops === 'field:catalog,field:catalog', pops);
     await p.click('[data-facet="genre=sport"]').catch(() => null);
     await p.waitForFunction(() => document.querySelectorAll('[data-hit]').length === 1, null,
       { timeout: 10000 }).catch(() => null);

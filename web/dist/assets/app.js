@@ -496,9 +496,12 @@ var ke,Qr,fu,$n,cs,co,Zr,ro,Xr,ds,us,pu,Nl=Symbol.for("pv"),uo={},fo=[],hu=/^m(i
     </div>`}var Dc=["genre","kind","language"];function hp({d:e,q:t}){let l=Object.keys(e.facets||{}).filter(n=>Dc.includes(n));return l.length?c`<div class="stack">${l.map(n=>c`<div><div class="dim">${n}${e.facets_sampled?" (sampled)":""}</div>
         ${e.facets[n].map(o=>{let r=t.get(n)===String(o.value);return c`<button class=${r?"on":""} data-facet=${n+"="+o.value}
                 onClick=${()=>Ce({[n]:r?"":String(o.value)})}>${o.value} <span class="dim">${o.count}</span></button>`})}</div>`)}</div>`:null}function mp({d:e}){return e.hits.length?c`<div class="scroll"><table><thead><tr><th>title</th><th>year</th><th>kind</th><th>genres</th>
+        <th title="plays: what viewers played (QoE cube); catalog: the title's popularity field">popularity</th>
         <th class="num">score</th></tr></thead><tbody>${e.hits.map(t=>c`<tr data-hit=${t.id}>
             <td>${t.title}<div class="sub mono">${t.id}</div></td><td>${t.year||"–"}</td><td>${t.kind||"–"}</td>
-            <td>${(t.genres||[]).join(", ")||"–"}</td><td class="num">${t.score.toFixed(3)}</td></tr>`)}</tbody></table></div>`:c`<${H}>No title matches.</${H}>`}function Nc({q:e}){let[t,l]=ne(e.get("q")||"");Re(()=>{let s=setTimeout(()=>{t!==(e.get("q")||"")&&Ce({q:t},!0)},150);return()=>clearTimeout(s)},[t]);let n=new URLSearchParams({q:e.get("q")||"",limit:"20"});for(let s of Dc)e.get(s)&&n.set(s,e.get(s));let o=n.toString(),r=X(()=>n.get("q")?K("/v1/search?"+o):Promise.resolve(null),[o]);return c`<div data-view="search" class="stack">
+            <td>${(t.genres||[]).join(", ")||"–"}</td>
+            <td data-pop=${t.popularity_from||""}>${t.popularity_from==="plays"?"plays":"catalog"}</td>
+            <td class="num">${t.score.toFixed(3)}</td></tr>`)}</tbody></table></div>`:c`<${H}>No title matches.</${H}>`}function Nc({q:e}){let[t,l]=ne(e.get("q")||"");Re(()=>{let s=setTimeout(()=>{t!==(e.get("q")||"")&&Ce({q:t},!0)},150);return()=>clearTimeout(s)},[t]);let n=new URLSearchParams({q:e.get("q")||"",limit:"20"});for(let s of Dc)e.get(s)&&n.set(s,e.get(s));let o=n.toString(),r=X(()=>n.get("q")?K("/v1/search?"+o):Promise.resolve(null),[o]);return c`<div data-view="search" class="stack">
         <div class="toolbar"><h1 style="margin:0;flex:1">Catalog search</h1></div>
         <input type="search" placeholder="Title, person, genre... (typos and prefixes welcome)" value=${t}
             aria-label="search the catalog" autofocus style="width:100%;font-size:1.1em;padding:.4em"

@@ -23,10 +23,14 @@ function Facets({ d, q }) {
 
 function Hits({ d }) {
     if (!d.hits.length) return html`<${Empty}>No title matches.</${Empty}>`;
+    // popularity: the title's plays in the QoE cube when it has any, else the catalog's field
     return html`<div class="scroll"><table><thead><tr><th>title</th><th>year</th><th>kind</th><th>genres</th>
+        <th title="plays: what viewers played (QoE cube); catalog: the title's popularity field">popularity</th>
         <th class="num">score</th></tr></thead><tbody>${d.hits.map(h => html`<tr data-hit=${h.id}>
             <td>${h.title}<div class="sub mono">${h.id}</div></td><td>${h.year || '–'}</td><td>${h.kind || '–'}</td>
-            <td>${(h.genres || []).join(', ') || '–'}</td><td class="num">${h.score.toFixed(3)}</td></tr>`)}</tbody></table></div>`;
+            <td>${(h.genres || []).join(', ') || '–'}</td>
+            <td data-pop=${h.popularity_from || ''}>${h.popularity_from === 'plays' ? 'plays' : 'catalog'}</td>
+            <td class="num">${h.score.toFixed(3)}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function SearchView({ q }) {
