@@ -21,13 +21,18 @@
  * segment is published, the live playlist stops advancing) and the origin serves the stale
  * manifest; the origin answers 100
  * requests a second (a fault on everyone with a start_failure answers that share with 503).
- * The texts are rendered under a mutex and served by one libevent thread.
+ * The texts are rendered under a mutex and served by one libevent thread. The live playlist
+ * is written at each request from the monotonic clock (a segment every 2 s while the driver
+ * says the packager publishes): the driver's seconds run late on a loaded machine, and a
+ * playlist that moved only with them stood still for 3 s now and then, which the prober
+ * rightly called stale.
  */
 #include "sim/exporter.h"
 #include "sim/session.h"
 #include "sim/sim_int.h"
 #include "core/alloc.h"
 #include "core/buf.h"
+#include "core/clock.h"
 #include "probe/probe.h"
 
 #include <event2/buffer.h>
@@ -52,9 +57,13 @@ struct sim_exporter {
     struct evhttp *http;
     pthread_t th;
     int started;
-    pthread_mutex_t mu; /* the texts and newest */
-    char *text[NPATHS]; /* drm-license, live-packager, origin, the live playlist */
-    int64_t newest;     /* the live playlist's newest segment number */
+    pthread_mutex_t mu; /* the texts and the live stream's state */
+    char *text[NPATHS]; /* drm-license, live-packager, origin (the live playlist: live_now) */
+    /* the live stream, on the monotonic clock so that a driver running late (a loaded
+     * machine) does not make a healthy stream look stale: a segment every 2 s since base_ms,
+     * counted from base_segs; while stalled, base_segs is the last one published */
+    int live_on, live_stalled;
+    int64_t live_base_ms, live_base_segs;
     /* the model, written by the driver's thread only */
     double ok[NDRM], failed[NDRM];
     double segments, origin_ok, origin_5xx;
@@ -72,6 +81,16 @@ static const struct {
     {"/live/media.m3u8", "application/vnd.apple.mpegurl"},
 };
 
+/* Segments published by now (-1 before the driver's first update). Under x->mu. */
+static int64_t live_now(const struct sim_exporter *x)
+{
+    if (!x->live_on)
+        return -1;
+    if (x->live_stalled)
+        return x->live_base_segs;
+    return x->live_base_segs + (oc_mono_ns() / 1000000 - x->live_base_ms) / 2000;
+}
+
 /* GET /live/seg_N.ts: 4 KiB of a published segment (N at most the newest), else 404. */
 static int serve_segment(struct sim_exporter *x, struct evhttp_request *req, const char *uri)
 {
@@ -82,7 +101,8 @@ static int serve_segment(struct sim_exporter *x, struct evhttp_request *req, con
         strcmp(uri + strlen(uri) - 3, ".ts") != 0)
         return 0;
     pthread_mutex_lock(&x->mu);
-    int published = x->text[LIVE] && n >= 0 && n <= x->newest;
+    int64_t segs = live_now(x);
+    int published = segs >= 0 && n >= 0 && n <= segs + LIVE_SEGS - 1;
     pthread_mutex_unlock(&x->mu);
     if (!published)
         return 0;
@@ -102,8 +122,22 @@ static void serve(struct evhttp_request *req, void *arg)
         if (strcmp(uri, paths[i].path) != 0)
             continue;
         pthread_mutex_lock(&x->mu);
-        int have = x->text[i] != NULL;
-        evbuffer_add_printf(out, "%s", have ? x->text[i] : "not published yet\n");
+        int have;
+        if (i == LIVE) { /* written at each request from the stream's clock */
+            struct oc_buf b;
+            int64_t segs = live_now(x);
+            if ((have = segs >= 0)) {
+                oc_buf_init(&b, 1 << 12);
+                probe_hls_live_write(&b, segs, LIVE_SEGS, 2);
+                evbuffer_add(out, b.data, b.len);
+                oc_buf_free(&b);
+            } else {
+                evbuffer_add_printf(out, "not published yet\n");
+            }
+        } else {
+            have = x->text[i] != NULL;
+            evbuffer_add_printf(out, "%s", have ? x->text[i] : "not published yet\n");
+        }
         pthread_mutex_unlock(&x->mu);
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                           have ? paths[i].type : "text/plain");
@@ -266,14 +300,23 @@ void sim_exporter_update(struct sim_exporter *x, const struct sim *m)
                   "# TYPE origin_manifest_age_seconds gauge\n"
                   "origin_manifest_age_seconds{stream=\"live\"} %.0f\n",
                   floor(x->origin_ok), floor(x->origin_5xx), age);
-    /* the window's first segment is numbered by the segments published so far */
-    int64_t first = (int64_t)x->segments;
-    probe_hls_live_write(&b[LIVE], first, LIVE_SEGS, 2);
+    int64_t wall = oc_mono_ns() / 1000000;
     pthread_mutex_lock(&x->mu);
     for (int i = 0; i < NPATHS; i++) {
         free(x->text[i]);
-        x->text[i] = oc_buf_steal(&b[i]);
+        x->text[i] = i == LIVE ? NULL : oc_buf_steal(&b[i]);
     }
-    x->newest = first + LIVE_SEGS - 1;
+    if (!x->live_on) { /* the stream starts with the driver */
+        x->live_on = 1;
+        x->live_base_ms = wall;
+    }
+    if (stalled && !x->live_stalled) { /* frozen at what was published */
+        x->live_base_segs = live_now(x);
+        x->live_stalled = 1;
+    } else if (!stalled && x->live_stalled) { /* publishes again from now */
+        x->live_base_ms = wall;
+        x->live_stalled = 0;
+    }
     pthread_mutex_unlock(&x->mu);
+    oc_buf_free(&b[LIVE]);
 }
