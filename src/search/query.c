@@ -720,90 +720,6 @@ static void heap_offer(const struct search_index *x, struct search_hit *hp, int 
     hp[i] = h;
 }
 
-/* Facet counters of one run. */
-struct counts {
-    uint32_t *genre, *lang;                               /* by tag id */
-    uint32_t kind[SEARCH_KINDS];                          /* by kind */
-    uint32_t year[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* by year */
-};
-
-/* Counts document d in k, from its packed facet record (the blob only past SFACET_GENRES
- * genres). */
-static void count_doc(const struct search_index *x, uint32_t d, struct counts *k)
-{
-    const struct sfacet *f = &x->facet[d];
-    int year = x->feat[d].year;
-    if (f->lk & 4) {
-        const struct sdoc *sd = &x->docs[d];
-        for (int i = 0; i < sd->ngenre; i++)
-            k->genre[sdoc_tags(sd)[i]]++;
-    } else {
-        for (int i = 0; i < SFACET_GENRES && f->genre[i]; i++)
-            k->genre[f->genre[i] - 1]++;
-    }
-    if (f->lk >> 3)
-        k->lang[(f->lk >> 3) - 1]++;
-    k->kind[f->lk & 3]++;
-    if (year >= SEARCH_YEAR_MIN && year <= SEARCH_YEAR_MAX)
-        k->year[year - SEARCH_YEAR_MIN]++;
-}
-
-/* Keeps the top values of counts c (n of them, names in names) in out, by count then name. */
-static int top_values(const uint32_t *c, uint32_t n, char *const *names, struct search_facet *out,
-                      int max)
-{
-    int m = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (!c[i])
-            continue;
-        int full = m == max, j = full ? max - 1 : m++;
-        if (full &&
-            (out[j].count > c[i] || (out[j].count == c[i] && strcmp(out[j].value, names[i]) < 0)))
-            continue;
-        out[j] = (struct search_facet){.value = names[i], .count = c[i]};
-        for (; j > 0 &&
-               (out[j - 1].count < out[j].count ||
-                (out[j - 1].count == out[j].count && strcmp(out[j - 1].value, out[j].value) > 0));
-             j--) {
-            struct search_facet s = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = s;
-        }
-    }
-    return m;
-}
-
-/* Multiplies every count of k by step (a sample's counts). */
-static void scale_counts(const struct search_index *x, struct counts *k, uint32_t step)
-{
-    for (uint32_t i = 0; i < x->tags[TAG_GENRE].n; i++)
-        k->genre[i] *= step;
-    for (uint32_t i = 0; i < x->tags[TAG_LANG].n; i++)
-        k->lang[i] *= step;
-    for (int i = 0; i < SEARCH_KINDS; i++)
-        k->kind[i] *= step;
-    for (int i = 0; i <= SEARCH_YEAR_MAX - SEARCH_YEAR_MIN; i++)
-        k->year[i] *= step;
-}
-
-/* Fills the facets of out from k. */
-static void facets_out(const struct search_index *x, const struct counts *k,
-                       struct search_result *out)
-{
-    out->ngenre = top_values(k->genre, x->tags[TAG_GENRE].n, x->tags[TAG_GENRE].s, out->genre,
-                             SEARCH_FACET_TOP);
-    out->nlanguage = top_values(k->lang, x->tags[TAG_LANG].n, x->tags[TAG_LANG].s, out->language,
-                                SEARCH_FACET_TOP);
-    for (int i = 0; i < SEARCH_KINDS; i++)
-        if (k->kind[i])
-            out->kind[out->nkind++] =
-                (struct search_facet){.value = search_kind_names[i], .count = k->kind[i]};
-    for (int y = SEARCH_YEAR_MAX; y >= SEARCH_YEAR_MIN && out->nyear < 50; y--)
-        if (k->year[y - SEARCH_YEAR_MIN])
-            out->year[out->nyear++] =
-                (struct search_facet){.year = y, .count = k->year[y - SEARCH_YEAR_MIN]};
-}
-
 /* A ranking block holding candidates: its first candidate and the best score any of them
  * could reach. */
 struct bub {
@@ -875,7 +791,7 @@ static void rank_blocks(struct run *r, struct search_hit *heap, int *n)
 
 /* Counts the facets and the total; past FACET_EXACT candidates the facets are counted on an
  * even sample and scaled. With filters, also ranks (every candidate is read anyway). */
-static void count_all(struct run *r, struct counts *k, int filtered, struct search_hit *heap,
+static void count_all(struct run *r, struct search_counts *k, int filtered, struct search_hit *heap,
                       int *n, struct search_result *out)
 {
     size_t step = r->nc > FACET_EXACT ? (r->nc + FACET_EXACT - 1) / FACET_EXACT : 1;
@@ -892,17 +808,17 @@ static void count_all(struct run *r, struct counts *k, int filtered, struct sear
             continue;
         }
         if (k && ++since == step) { /* every step-th match */
-            count_doc(r->x, r->c[i].doc, k);
+            search_count_doc(r->x, r->c[i].doc, k);
             since = 0;
         }
         out->total++;
     }
     out->facets_sampled = step > 1;
     if (k && step > 1)
-        scale_counts(r->x, k, (uint32_t)step);
+        search_counts_scale(r->x, k, (uint32_t)step);
 }
 
-static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct search_counts *k,
                      struct search_result *out);
 
 /* 1 when the query has filters. */
@@ -914,9 +830,9 @@ static int filtered(const struct run *r)
 }
 
 /* Facet counters for the tags of x, or NULL without facets. */
-static struct counts *counts_new(const struct run *r)
+static struct search_counts *counts_new(const struct run *r)
 {
-    struct counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
+    struct search_counts *k = r->q->facets ? oc_calloc(1, sizeof *k) : NULL;
     if (k) {
         k->genre = oc_calloc(r->x->tags[TAG_GENRE].n + 1, sizeof *k->genre);
         k->lang = oc_calloc(r->x->tags[TAG_LANG].n + 1, sizeof *k->lang);
@@ -929,7 +845,7 @@ static void rank(struct run *r, struct search_result *out)
 {
     struct search_hit heap[SEARCH_LIMIT_MAX];
     int n = 0, filt = filtered(r);
-    struct counts *k = counts_new(r);
+    struct search_counts *k = counts_new(r);
     count_all(r, k, filt, heap, &n, out);
     if (!filt)
         rank_blocks(r, heap, &n);
@@ -937,7 +853,7 @@ static void rank(struct run *r, struct search_result *out)
 }
 
 /* Moves the heap of n hits into out in order, and the facet counts k (freed). */
-static void hits_out(struct run *r, struct search_hit *heap, int n, struct counts *k,
+static void hits_out(struct run *r, struct search_hit *heap, int n, struct search_counts *k,
                      struct search_result *out)
 {
     for (out->nhits = n; n > 0; n--) { /* pop the lowest to the back */
@@ -960,7 +876,7 @@ static void hits_out(struct run *r, struct search_hit *heap, int n, struct count
         out->hits[n - 1] = low;
     }
     if (k) {
-        facets_out(r->x, k, out);
+        search_facets_out(r->x, k, out);
         free(k->genre);
         free(k->lang);
         free(k);
@@ -1107,7 +1023,7 @@ static int ranged(struct run *r, int drv, int pw, struct search_result *out)
         bits[i] &= ~x->dead[i];
         out->total += (uint32_t)__builtin_popcountll(bits[i]);
     }
-    struct counts *k = counts_new(r);
+    struct search_counts *k = counts_new(r);
     size_t step = nc > FACET_EXACT ? (nc + FACET_EXACT - 1) / FACET_EXACT : 1;
     size_t since = step - 1; /* as count_all: every step-th match, the first counted */
     for (size_t i = 0; k && i < nw64; i++) {
@@ -1118,13 +1034,13 @@ static int ranged(struct run *r, int drv, int pw, struct search_result *out)
         }
         for (uint64_t v = bits[i]; v; v &= v - 1)
             if (++since == step) {
-                count_doc(x, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(v)), k);
+                search_count_doc(x, (uint32_t)(i * 64 + (size_t)__builtin_ctzll(v)), k);
                 since = 0;
             }
     }
     out->facets_sampled = step > 1;
     if (k && step > 1)
-        scale_counts(x, k, (uint32_t)step);
+        search_counts_scale(x, k, (uint32_t)step);
     /* the best text any candidate can have: every word at its best quality, best field */
     double fmax = w->f_title > w->f_alt ? w->f_title : w->f_alt, tb = 0;
     fmax = fmax > w->f_people ? fmax : w->f_people;

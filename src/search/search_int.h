@@ -268,4 +268,20 @@ int search_plays_fold(struct search_plays *p, struct qoe_cube *c, int64_t now_s,
 const char *const *search_plays_ids(const struct search_plays *p);
 const double *search_plays_counts(const struct search_plays *p);
 
+/* Facet counters of one search (facets.c). */
+struct search_counts {
+    uint32_t *genre, *lang;                               /* by tag id */
+    uint32_t kind[SEARCH_KINDS];                          /* by kind */
+    uint32_t year[SEARCH_YEAR_MAX - SEARCH_YEAR_MIN + 1]; /* by year */
+};
+
+/* Counts document d in k, from its packed facet record. */
+void search_count_doc(const struct search_index *x, uint32_t d, struct search_counts *k);
+/* Multiplies every count of k by step (a sample's counts). */
+void search_counts_scale(const struct search_index *x, struct search_counts *k, uint32_t step);
+/* Fills the facets of out from k: genre and language by count then name, kinds, the latest years.
+ */
+void search_facets_out(const struct search_index *x, const struct search_counts *k,
+                       struct search_result *out);
+
 #endif
