@@ -295,12 +295,41 @@ static void render(struct oc_buf *b, void *arg)
 
 /* Adds the streams of probe.file (those not probed yet); with drop_missing, file streams the
  * file no longer lists go. Says what it did into say (may be NULL). */
+/* A stream of the file that is probed already under spec's name: when the file now says
+ * something else of it (poll_s, service, URLs), the probe thread takes the new spec between two
+ * polls, keeping the state of the pathways left at the same URL (poll.c, take_paths); another
+ * kind starts it afresh. A stream added through the API is left alone. 1 when it changed.
+ * Caller holds ps->mu. */
+static int replace_spec(struct probe_state *ps, const struct probe_spec *spec)
+{
+    struct probe_stream *s = probe_find(ps, spec->name);
+    struct probe_spec next = *spec;
+    if (!s || s->from_api)
+        return 0;
+    if (next.tmpl[0])
+        probe_spec_expand(&next, ps->pathways);
+    json_t *a = probe_spec_json(s->next ? s->next : &s->spec), *b = probe_spec_json(&next);
+    int same = json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    if (same)
+        return 0;
+    if (strcmp(next.kind, s->spec.kind) != 0) {
+        s->deleted = 1;
+        return probe_add(ps, spec, 0) == 0;
+    }
+    free(s->next);
+    s->next = oc_malloc(sizeof(*s->next));
+    *s->next = next;
+    return 1;
+}
+
 static int load_file(struct probe_state *ps, int drop_missing, struct oc_buf *say)
 {
     json_t *list = NULL, *v;
     char err[512];
     size_t i;
-    int added = 0, rc;
+    int added = 0, changed = 0, rc;
     struct probe_spec spec;
     if (!ps->o.file || !ps->o.file[0])
         return 0;
@@ -325,12 +354,15 @@ static int load_file(struct probe_state *ps, int drop_missing, struct oc_buf *sa
     json_array_foreach(list, i, v)
     {
         probe_spec_from_json(v, &spec, err, sizeof err);
-        added += probe_add(ps, &spec, 0) == 0;
+        if (probe_add(ps, &spec, 0) == 0)
+            added++;
+        else
+            changed += replace_spec(ps, &spec);
     }
     oc_unlock(&ps->mu);
     if (say)
-        oc_buf_printf(say, "probe: %zu streams in %s (%d new)", json_array_size(list), ps->o.file,
-                      added);
+        oc_buf_printf(say, "probe: %zu streams in %s (%d new, %d changed)", json_array_size(list),
+                      ps->o.file, added, changed);
     json_decref(list);
     return 0;
 fail:

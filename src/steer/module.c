@@ -268,18 +268,28 @@ static const struct oc_module_timer steer_timers[] = {
 
 /* Applies the policy file named by steer.policy_file, if any; on failure err says
  * "PATH: why" (the policy in force stays). */
-static int apply_policy_file(struct steer *st, const char *path, char *err, size_t errlen)
+/* Reads the policy file and puts it in force. 0 (with *changed 1, or 0 when the file holds the
+ * policy already in force: nothing is saved or announced, so a SIGHUP that changes nothing
+ * writes nothing on incidents' timelines), or an error with the reason in err. */
+static int apply_policy_file(struct steer *st, const char *path, int *changed /* OUT */, char *err,
+                             size_t errlen)
 {
     char why[512] = "";
     json_error_t je;
+    *changed = 0;
     if (!path || !path[0])
         return 0;
     json_t *doc = json_load_file(path, 0, &je);
-    int rc = doc ? steer_policy_set(st, doc, "config", why, sizeof(why)) : OC_EINVAL;
+    json_t *cur = doc ? steer_policy_get(st) : NULL;
+    int same = cur && json_equal(cur, doc);
+    json_decref(cur);
+    int rc = !doc ? OC_EINVAL : same ? 0 : steer_policy_set(st, doc, "config", why, sizeof(why));
     if (!doc)
         snprintf(why, sizeof(why), "line %d: %s", je.line, je.text);
     if (rc)
         snprintf(err, errlen, "%s: %s", path, why);
+    else
+        *changed = !same;
     json_decref(doc);
     return rc;
 }
@@ -287,7 +297,8 @@ static int apply_policy_file(struct steer *st, const char *path, char *err, size
 static int load_policy_file(struct steer *st, const char *path)
 {
     char err[640];
-    int rc = apply_policy_file(st, path, err, sizeof err);
+    int changed;
+    int rc = apply_policy_file(st, path, &changed, err, sizeof err);
     if (rc)
         oc_log(OC_LOG_ERROR, "steer: %s", err);
     return rc;
@@ -430,11 +441,13 @@ static int steer_mod_reload(struct oc_app *app, void *state, struct oc_buf *say)
         oc_buf_puts(say, "steer: no steer.policy_file to re-read");
         return 0;
     }
-    int rc = apply_policy_file(m->st, cfg->policy_file, err, sizeof err);
+    int changed;
+    int rc = apply_policy_file(m->st, cfg->policy_file, &changed, err, sizeof err);
     if (rc)
         oc_buf_printf(say, "steer: kept the policy in force: %s", err);
     else
-        oc_buf_printf(say, "steer: policy re-read from %s", cfg->policy_file);
+        oc_buf_printf(say, "steer: policy re-read from %s%s", cfg->policy_file,
+                      changed ? "" : " (unchanged)");
     return rc;
 }
 

@@ -90,6 +90,21 @@ code=$(curl -s -o "$T_TMP/bad.json" -w '%{http_code}' -X POST -H "Authorization:
     -H 'Content-Type: application/json' -d '{"name": "x", "url": "ftp://{pathway}/a.m3u8"}' "$BASE/v1/probes")
 t_check "a bad template is 422" 422 "$code"
 t_contains "... naming the URL" "must be http:// or https://" "$(cat "$T_TMP/bad.json")"
+# SIGHUP re-reads the file: a stream it already probes takes what the file now says of it
+sed -i 's/poll_s: 1/poll_s: 2.5/' "$T_TMP/probes.yaml"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do grep -q 'SIGHUP' "$T_TMP/server.log" && break; sleep 0.1; done
+t_contains "the reload says one stream changed" "probe: 1 streams in $T_TMP/probes.yaml (0 new, 1 changed)" \
+    "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
+t_check "the new poll_s is in force" 2.5 \
+    "$(wait_for_text 10 2.5 sh -c "curl -s -H 'Authorization: Bearer $VIEW' '$BASE/v1/probes' | jq -r '.probes[0].poll_s'")"
+t_check "... its pathways up, in the order of the policy file the SIGHUP re-read too" \
+    "primary true $U/primary/master.m3u8; secondary true $U/secondary/master.m3u8" \
+    "$(wait_for_text 10 "primary true $U/primary/master.m3u8; secondary true $U/secondary/master.m3u8" pathways)"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 2 ] && break; sleep 0.1; done
+t_contains "the same file again changes nothing" "(0 new, 0 changed)" \
+    "$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)"
 stop_server
 t_check "the server stops cleanly" 0 "$SERVER_RC"
 t_done

@@ -104,6 +104,7 @@ t_check "the new endpoint is there" '["chat","war-room"]' \
 t_check "the new policy is in force" "30 secondary" \
     "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq -r '"\(.ttl) \(.pathways[0])"')"
 
+cp "$T_TMP/policy.json" "$T_TMP/policy.good"
 printf 'services:\n  - name: [broken\n' >"$T_TMP/catalog.yaml"
 echo '{"ttl": ' >"$T_TMP/policy.json"
 printf 'apiVersion: openslo/v1\nkind: SLO\nmetadata: {name: x}\nspec:\n  colour: red\n' >"$T_TMP/slos.yaml"
@@ -117,5 +118,29 @@ t_check "the old catalog still serves" "recommendations" \
 t_check "the old policy still serves" 30 "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq .ttl)"
 t_contains "a broken SLO file keeps the SLOs in force" "slo: kept the 6 SLOs in force: $T_TMP/slos.yaml:5: spec: unknown field 'colour'" "$LINE"
 t_check "the six SLOs still serve" 6 "$(curl -s "${A[@]}" "$BASE/v1/slos" | jq '.slos | length')"
+
+# The policy in force again, as it is: re-read, but nothing replaced, so an open incident's
+# timeline gets no "steering policy replaced" line.
+cp "$T_TMP/policy.good" "$T_TMP/policy.json"
+t_check "an incident is declared" 201 "$(status POST /v1/incidents "${A[@]}" \
+    -d '{"alert_id": "reb/EMEA", "metric": "rebuffering_share", "slice": {"region": "EMEA"}, "value": 0.08, "threshold": 0.05, "op": ">", "level": "page", "summary": "rebuffering in EMEA"}')"
+INC=$(curl -s "${A[@]}" "$BASE/v1/incidents" | jq -r '.incidents[0].incident_id')
+replaced() {
+    curl -s "${A[@]}" "$BASE/v1/incidents/$INC" |
+        jq '[.timeline[] | select(.text | startswith("steering policy replaced"))] | length'
+}
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 3 ] && break; sleep 0.1; done
+LINE=$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)
+t_contains "the same policy is re-read and left alone" "steer: policy re-read from $T_TMP/policy.json (unchanged)" "$LINE"
+t_check "... and the incident's timeline says nothing of it" 0 "$(replaced)"
+jq '.ttl = 31' "$T_TMP/policy.good" >"$T_TMP/policy.json"
+kill -HUP "$SERVER_PID"
+for _ in $(seq 1 50); do [ "$(grep -c 'SIGHUP' "$T_TMP/server.log")" -ge 4 ] && break; sleep 0.1; done
+LINE=$(grep 'SIGHUP' "$T_TMP/server.log" | tail -1)
+case "$LINE" in *"policy.json (unchanged)"*) unchanged=yes ;; *) unchanged=no ;; esac
+t_check "a changed policy is re-read, not called unchanged" no "$unchanged"
+for _ in $(seq 1 50); do [ "$(replaced)" = 1 ] && break; sleep 0.1; done
+t_check "... and goes on the open incident's timeline once" 1 "$(replaced)"
 t_check "still up" 200 "$(status GET /healthz)"
 t_done
