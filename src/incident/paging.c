@@ -55,8 +55,21 @@ void inc_route_and_page(struct incident_mgr *m, struct incident *inc, const json
                        r.reason);
         return;
     }
-    if (unless_team && strcmp(unless_team, r.team) == 0)
+    if (unless_team && strcmp(unless_team, r.team) == 0) {
+        /* the team that owns it already: nobody is paged again, but the service named is the
+         * one that serves the cause (viewers of one ISP on every CDN: isp-interconnect, not the
+         * CDN whose page fired first), unless the incident was opened by a service's own
+         * signal, which names it */
+        if (r.service[0] && strcmp(r.service, inc->service) != 0 &&
+            !json_object_get(inc->slice, "service")) {
+            snprintf(inc->service, sizeof(inc->service), "%s", r.service);
+            inc_tl_add(m, inc->id, now, "route", "oncue",
+                       json_pack("{s:s, s:s}", "service", r.service, "team", r.team), 0,
+                       "service %s owns it (team %s, paged already): %s", r.service, r.team,
+                       r.reason);
+        }
         return;
+    }
     page(m, inc, &r, now);
 }
 

@@ -11,7 +11,7 @@
 # the ISP's incident, whose first alert (viewers stalling on one CDN in EMEA, page level) makes
 # it SEV2 and cdn-ops's by the grid; its cause, isp=vodafone-de, routes to cdn-ops too (the
 # example catalog's isp-interconnect serves isp=*), so the owner no longer depends on which
-# alert comes first.
+# alert comes first; nor does the service the incident names: isp-interconnect, the cause's.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 T0=1772479800 # 2026-03-02 19:30 UTC
@@ -37,11 +37,11 @@ run_schedule() {
         "\(.severity) \(.team) \(.state): \(.title)"' "$T_TMP/incs.json"
 }
 
-# check_fault NAME START_OFFSET MAX_DELAY SEVERITY TEAM CAUSE_TEXT: exactly one incident owned
+# check_fault NAME START_OFFSET MAX_DELAY SEVERITY TEAM CAUSE_TEXT [SERVICE]: exactly one incident owned
 # by TEAM opened in [start, start + MAX_DELAY] (the total count is checked apart), with that severity ("" = any), team and a cause naming
 # CAUSE_TEXT, declared within MAX_DELAY, paged once per team, resolved.
 check_fault() {
-    local name=$1 start=$(($T0 + $2)) max=$3 sev=$4 team=$5 cause=$6
+    local name=$1 start=$(($T0 + $2)) max=$3 sev=$4 team=$5 cause=$6 service=${7:-}
     local ids id f
     ids=$(jq -r --argjson a "$start" --argjson m "$max" --arg t "$team" '.incidents[] |
         select(.opened_at >= $a and .opened_at <= $a + $m and .team == $t and
@@ -57,6 +57,7 @@ check_fault() {
         "$((at >= start && at <= start + max))"
     [ -n "$sev" ] && t_check "$name: severity" "$sev" "$(jq -r .severity "$f")"
     t_contains "$name: cause" "$cause" "$(jq -c '[.causes[].element]' "$f")"
+    [ -n "$service" ] && t_check "$name: service" "$service" "$(jq -r .service "$f")"
     t_check "$name: each team paged once" "" "$(jq -r '[.timeline[] | select(.kind == "page" and
         (.text | startswith("paged team")))] | group_by(.data.team) | map(select(length > 1) |
         .[0].data.team) | join(",")' "$f")"
@@ -65,10 +66,10 @@ check_fault() {
 
 run_schedule "$T_TMP/demo" --scenario demo --duration 85m || exit 1
 grep "fault" "$T_TMP/sim.log" | grep -v plan
-check_fault emea-cdn 120 210 SEV2 cdn-ops '"pop":"FRA"'
+check_fault emea-cdn 120 210 SEV2 cdn-ops '"pop":"FRA"' cdn-primary
 check_fault drm-outage 600 210 SEV2 drm '"device":"smart_tv","drm":"playready"'
 check_fault origin-stall 1080 210 SEV1 live-ops '"live":"true"'
-check_fault isp-peering 1560 300 SEV2 cdn-ops '"isp":"vodafone-de"'
+check_fault isp-peering 1560 300 SEV2 cdn-ops '"isp":"vodafone-de"' isp-interconnect
 check_fault bad-player-build 2040 210 "" player '"player_version":"2.19.0"'
 t_check "five incidents in all: the blip and the healthy minutes open none" 5 \
     "$(jq '[.incidents[] | select(.merged_into == null)] | length' "$T_TMP/incs.json")"
@@ -80,7 +81,7 @@ t_check "five incidents in all: the blip and the healthy minutes open none" 5 \
 SEED=2 run_schedule "$T_TMP/seed2" --scenario demo --duration 50m || exit 1
 CHECK_RESOLVED=0 # 50 minutes leave no time for the 30-minute recovery window
 check_fault "seed 2: origin-stall" 1080 210 SEV1 live-ops '"live":"true"'
-check_fault "seed 2: isp-peering" 1560 300 SEV2 cdn-ops '"isp":"vodafone-de"'
+check_fault "seed 2: isp-peering" 1560 300 SEV2 cdn-ops '"isp":"vodafone-de"' isp-interconnect
 t_check "seed 2: one incident per fault in the first five" 5 "$(jq '[.incidents[] |
     select(.merged_into == null)] | length' "$T_TMP/incs.json")"
 

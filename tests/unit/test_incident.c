@@ -1299,6 +1299,39 @@ static void count_merged(const char *topic, const json_t *p, void *arg)
         merged_events++;
 }
 
+/* The cause's owner is the team paged already: nobody is paged again, but the incident names
+ * the service that serves the cause (one ISP's viewers on every CDN: isp-interconnect, not the
+ * CDN whose page fired first); an incident opened by a service's own signal keeps its service. */
+static void test_cause_names_service(void)
+{
+    struct fx f;
+    void *cat = NULL;
+    fx_open(&f);
+    fake.affected_share = 0.30;
+    T_EQ_INT(catalog_module.init(&f.app, &cat), 0); /* the example catalog */
+    fire(&f, "reb/EMEA/primary", "{\"region\": \"EMEA\", \"cdn\": \"primary\"}", "page", 0.08);
+    json_t *a = get(&f, 1);
+    T_EQ_STR(str(a, "service"), "cdn-primary");
+    T_EQ_STR(str(a, "team"), "cdn-ops");
+    int pages = count_kind(json_object_get(a, "timeline"), "page", NULL);
+    json_decref(a);
+    localized(&f, "INC-1", "{\"isp\": \"vodafone-de\"}");
+    a = get(&f, 1);
+    T_EQ_STR(str(a, "service"), "isp-interconnect");
+    T_EQ_STR(str(a, "team"), "cdn-ops");
+    T_EQ_INT(count_kind(json_object_get(a, "timeline"), "page", NULL), pages); /* not again */
+    T_EQ_INT(count_kind(json_object_get(a, "timeline"), "route",
+                        "service isp-interconnect owns it (team cdn-ops, paged already)"),
+             1);
+    json_decref(a);
+    localized(&f, "INC-1", "{\"isp\": \"vodafone-de\"}"); /* the same again: no new line */
+    a = get(&f, 1);
+    T_EQ_INT(count_kind(json_object_get(a, "timeline"), "route", NULL), 1);
+    json_decref(a);
+    catalog_module.stop(&f.app, cat);
+    fx_close(&f);
+}
+
 /* An incident whose root cause is the one of an older open incident is a duplicate: its
  * alerts join the older one (whose slice widens), it is resolved as merged, and it says so.
  * An incident with another cause stays its own. */
@@ -1452,6 +1485,7 @@ static const struct t_case cases[] = {
     T_CASE(test_status_json_shape),
     T_CASE(test_review_markdown),
     T_CASE(test_merge_by_cause),
+    T_CASE(test_cause_names_service),
     T_CASE(test_public_name_regions),
     T_CASE(test_slack_escapes_fallback),
     {0},
