@@ -587,7 +587,8 @@ static const struct oc_setting settings[] = {
     {"ingest.wal_max_bytes", OC_SETTING_INT, "8589934592", 65536, INT64_MAX / 2, NULL,
      F(wal_max_bytes), NULL,
      "past this many bytes of logged events whose minutes are not stored yet, POST /v1/events"
-     " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"
+     " answers 503 with Retry-After (45-65 bytes an event, up to 100; minutes are stored 2-3 "
+     "minutes"
      " after they end)"},
     {"ingest.accounts_max", OC_SETTING_INT, "200000", 0, 50000000, NULL, F(accounts_max), NULL,
      "(account, leaf) pairs remembered from beacons' account_hmac (in memory, up to 128 bytes"
