@@ -129,6 +129,18 @@ void ingest_wal_close(struct ingest_wal *w);
  * the number of records. fn may be NULL. */
 int ingest_wal_scan(const uint8_t *p, size_t len, ingest_wal_record_fn fn, void *arg,
                     size_t *used /* OUT */);
+/* The compact form of a beacon body's accepted events that the log stores instead of the
+ * body (walrec.c): it starts with INGEST_EVENTS_MARK, which no JSON body does (a CMCD or CDN
+ * log record starts with 0x01). */
+#define INGEST_EVENTS_MARK '\x02'
+/* Encodes the events of ev whose verdict is QOE_FOLD_OK: a buffer to free (*len bytes, *count
+ * events), or NULL when one of them has no compact form (an edge request). */
+char *ingest_events_encode(const struct beacon_event *ev, const uint8_t *verdict, size_t nev,
+                           size_t *len /* OUT */, uint32_t *count /* OUT */);
+/* Decodes the nev events of a compact record (len bytes at body) into ev, whose strings then
+ * point into body: 0, or OC_EINVAL when the bytes are not exactly nev valid events. */
+int ingest_events_decode(const char *body, size_t len, uint32_t nev,
+                         struct beacon_event *ev /* OUT */);
 /* Keeps in b only the parsed events whose bit is set in bits (nev bits; b->nev must equal
  * nev): how a replayed record folds exactly what the cube accepted the first time. 0, or
  * OC_EINVAL when nev does not match. */

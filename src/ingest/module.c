@@ -90,23 +90,32 @@ static json_t *answer(const struct ingest_batch *b, size_t accepted)
                      (json_int_t)(b->nitems - accepted), "errors", errors);
 }
 
-/* Appends the body and which of its events the cube accepted to the log (not yet synced):
- * 0 and *seq, or an oc_err. */
+/* Appends the events the cube accepted to the log (not yet synced), in their compact form
+ * (walrec.c: the fields without the JSON, every event of the record accepted): 0 and *seq, or
+ * an oc_err. */
 static int log_accepted(struct ingest_mod *m, struct http_req *req, const struct ingest_batch *b,
                         uint64_t *seq)
 {
-    size_t nbits = (b->nev + 7) / 8;
-    uint8_t *bits = oc_arena_alloc(&req->arena, nbits ? nbits : 1);
+    size_t len = 0;
+    uint32_t n = 0;
     int64_t max_ts = INT64_MIN;
-    if (!bits)
-        return OC_ENOMEM;
-    memset(bits, 0, nbits);
     for (size_t i = 0; i < b->nev; i++)
-        if (b->verdict[i] == QOE_FOLD_OK) {
-            bits[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (b->verdict[i] == QOE_FOLD_OK)
             max_ts = b->ev[i].ts_ms > max_ts ? b->ev[i].ts_ms : max_ts;
-        }
-    return ingest_wal_write(m->wal, req->body, req->body_len, bits, (uint32_t)b->nev, max_ts, seq);
+    char *rec = ingest_events_encode(b->ev, b->verdict, b->nev, &len, &n);
+    if (!rec) /* never from a JSON body: its events are a player's */
+        return OC_EINVAL;
+    size_t nbits = ((size_t)n + 7) / 8;
+    uint8_t *bits = oc_arena_alloc(&req->arena, nbits ? nbits : 1);
+    int rc = OC_ENOMEM;
+    if (bits) {
+        memset(bits, 0xff, nbits);
+        if (n % 8)
+            bits[nbits - 1] = (uint8_t)((1u << (n % 8)) - 1);
+        rc = ingest_wal_write(m->wal, rec, len, bits, n, max_ts, seq);
+    }
+    free(rec);
+    return rc;
 }
 
 /* 1 (after answering 503 with Retry-After) when ingest is behind: the log holds
@@ -519,6 +528,31 @@ static void render(struct oc_buf *b, void *arg)
 
 /* One record of the log at start: its accepted events folded again (those of minutes
  * already stored are refused as too old: counted once). */
+/* A logged compact record: its events whose bit is set folded again, as the first time. */
+static void replay_events(struct ingest_mod *m, const char *body, size_t len, const uint8_t *bits,
+                          uint32_t nev)
+{
+    struct beacon_event *ev = oc_malloc(((size_t)nev ? nev : 1) * sizeof(*ev));
+    uint32_t *leaf = oc_malloc(((size_t)nev ? nev : 1) * sizeof(*leaf));
+    uint64_t *sh = oc_malloc(((size_t)nev ? nev : 1) * sizeof(*sh));
+    uint8_t *verdict = oc_malloc((size_t)nev ? nev : 1);
+    size_t k = 0;
+    if (ingest_events_decode(body, len, nev, ev) == 0) {
+        for (size_t i = 0; i < nev; i++)
+            if (bits[i / 8] & (1u << (i % 8)))
+                ev[k++] = ev[i];
+        struct qoe_fold f = {ev, k, leaf, sh, verdict, 0};
+        atomic_fetch_add(&m->replayed, qoe_cube_add(m->cube, &f));
+        qoe_accounts_record(m->acc, &f);
+    } else {
+        oc_log(OC_LOG_WARN, "ingest: a logged record of %u events does not decode; skipped", nev);
+    }
+    free(ev);
+    free(leaf);
+    free(sh);
+    free(verdict);
+}
+
 static void replay_record(void *arg, const char *body, size_t len, const uint8_t *bits,
                           uint32_t nev, int64_t max_ts_ms)
 {
@@ -530,6 +564,11 @@ static void replay_record(void *arg, const char *body, size_t len, const uint8_t
         atomic_fetch_add(&m->replayed, replay_cmcd(m, body + 1, len - 1, bits, nev));
         return;
     }
+    if (len > 0 && body[0] == INGEST_EVENTS_MARK) {
+        replay_events(m, body, len, bits, nev);
+        return;
+    }
+    /* a body as received: what logs written before the compact form hold */
     ingest_batch_init(&b, INGEST_MAX_ITEMS);
     if (ingest_parse(&b, body, len, err, sizeof(err)) == 0 &&
         ingest_batch_keep(&b, bits, nev) == 0) {
@@ -548,7 +587,8 @@ static const struct oc_setting settings[] = {
     {"ingest.wal_max_bytes", OC_SETTING_INT, "8589934592", 65536, INT64_MAX / 2, NULL,
      F(wal_max_bytes), NULL,
      "past this many bytes of logged events whose minutes are not stored yet, POST /v1/events"
-     " answers 503 with Retry-After (about 150 bytes an event; minutes are stored 2-3 minutes"
+     " answers 503 with Retry-After (45-65 bytes an event, up to 100; minutes are stored 2-3 "
+     "minutes"
      " after they end)"},
     {"ingest.accounts_max", OC_SETTING_INT, "200000", 0, 50000000, NULL, F(accounts_max), NULL,
      "(account, leaf) pairs remembered from beacons' account_hmac (in memory, up to 128 bytes"

@@ -32,7 +32,7 @@ echo "plays acknowledged before the first 503: $acked ($i posts)"
 t_check "503 once the log is full" 503 "$code"
 t_check "Retry-After" "Retry-After: 10" "$(grep -i '^retry-after' "$T_TMP/h" | tr -d '\r')"
 t_contains "the detail names the setting" "ingest.wal_max_bytes 262144" "$(jq -r .detail "$T_TMP/ans")"
-t_check "the log filled past 256 KiB after some hundred posts (LZ4)" 1 "$((acked > 2000))"
+t_check "the log filled past 256 KiB after some hundred posts (compact records)" 1 "$((acked > 2000))"
 M=$(curl -s "$BASE/metrics")
 t_contains "refusals counted" "oncue_ingest_overloaded_total 1" "$M"
 t_check "the log's size is a gauge" 1 "$(echo "$M" | awk '/^oncue_ingest_log_bytes / {print ($2 >= 262144)}')"

@@ -842,6 +842,122 @@ static void test_wal_roundtrip(void)
     ingest_batch_free(&b);
 }
 
+/* Two beacon_str equal: both absent, or the same bytes. */
+static int same_str(struct beacon_str a, struct beacon_str b)
+{
+    return (!a.p && !b.p) || (a.p && b.p && a.n == b.n && memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* The log's compact form of accepted events decodes to exactly the parsed events (strings
+ * with escapes, numbers and booleans as dimensions, an empty one, absent ones, fractional and
+ * integral bitrates, an account and an error code), leaves out the refused ones, and refuses
+ * every truncation, a wrong count and a trailing byte; an "OCW2" record (a log written before
+ * the compact form) still scans, an unknown magic does not. */
+static void test_wal_events_compact(void)
+{
+    struct ingest_batch b;
+    char err[160];
+    const char *body =
+        "{\"ts\":1772479800000,\"type\":\"start\",\"session\":\"s\\u00e9\\\"1\","
+        "\"outcome\":\"success\",\"startup_ms\":812,\"region\":\"EMEA\",\"asn\":3320,"
+        "\"live\":true,\"cdn\":\"\",\"account_hmac\":"
+        "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n"
+        "{\"ts\":1772479799000,\"type\":\"heartbeat\",\"session\":\"s2\",\"playing_ms\":9000,"
+        "\"rebuffer_ms\":250,\"bitrate_kbps\":1500.25,\"title\":\"t\\n1\"}\n"
+        "{\"ts\":1772479801000,\"type\":\"start\",\"session\":\"s3\",\"outcome\":\"failure\","
+        "\"error_code\":\"E42\",\"live\":false}\n"
+        "{\"ts\":1772479802000,\"type\":\"heartbeat\",\"session\":\"s4\",\"playing_ms\":1,"
+        "\"bitrate_kbps\":3000}\n"
+        "{\"ts\":1772479803000,\"type\":\"end\",\"session\":\"s5\"}\n"
+        "{\"ts\":1772479803500,\"type\":\"end\",\"session\":\"s5\",\"region\":\"EMEA\"}\n";
+    ingest_batch_init(&b, 100);
+    T_EQ_INT(ingest_parse(&b, body, strlen(body), err, sizeof(err)), 0);
+    T_EQ_INT((int)b.nev, 6);
+    memset(b.verdict, QOE_FOLD_OK, b.nev);
+    b.verdict[3] = QOE_FOLD_TOO_OLD; /* refused: not logged */
+    b.ev[4].stalled = 1;             /* as a CMCD report sets it */
+    size_t len = 0;
+    uint32_t n = 0;
+    char *rec = ingest_events_encode(b.ev, b.verdict, b.nev, &len, &n);
+    T_TRUE(rec != NULL);
+    T_EQ_INT((int)n, 5);
+    T_EQ_INT(rec[0], INGEST_EVENTS_MARK);
+    T_TRUE(len < strlen(body) / 2);
+    struct beacon_event ev[6]; /* room for the wrong count of 6 below */
+    T_EQ_INT(ingest_events_decode(rec, len, 5, ev), 0);
+    for (int i = 0, j = 0; i < 6; i++) {
+        if (i == 3)
+            continue;
+        const struct beacon_event *a = &b.ev[i], *d = &ev[j++];
+        T_EQ_INT((int)(a->ts_ms - d->ts_ms), 0);
+        T_EQ_INT(a->type, d->type);
+        T_EQ_INT(a->outcome, d->outcome);
+        T_EQ_INT(a->stalled, d->stalled);
+        T_EQ_INT((int)a->startup_ms, (int)d->startup_ms);
+        T_EQ_INT((int)a->playing_ms, (int)d->playing_ms);
+        T_EQ_INT((int)a->rebuffer_ms, (int)d->rebuffer_ms);
+        T_TRUE(memcmp(&a->bitrate_kbps, &d->bitrate_kbps, sizeof(double)) == 0);
+        T_TRUE(same_str(a->session, d->session));
+        T_TRUE(same_str(a->error_code, d->error_code));
+        T_TRUE(same_str(a->account, d->account));
+        for (int k = 0; k < BEACON_NDIMS; k++)
+            T_TRUE(same_str(a->dims[k], d->dims[k]));
+    }
+    T_EQ_INT((int)ev[0].session.n, 5); /* s, e-acute (2 bytes), quote, 1 */
+    T_EQ_INT((int)ev[0].dims[BEACON_CDN].n, 0);
+    T_TRUE(ev[0].dims[BEACON_CDN].p != NULL);
+    T_TRUE(ev[0].dims[BEACON_POP].p == NULL);
+    T_EQ_STR(ev[2].error_code.n == 3 ? "E42" : "", "E42");
+    T_EQ_DBL(ev[1].bitrate_kbps, 1500.25, 0);
+    T_EQ_DBL(ev[3].bitrate_kbps, 0, 0);
+    T_TRUE(ev[4].session.p == ev[3].session.p); /* "s5" again: one byte in the record */
+    T_EQ_INT((int)ev[4].dims[BEACON_REGION].n, 4);
+    for (size_t cut = 0; cut < len; cut++)
+        T_EQ_INT(ingest_events_decode(rec, cut, 5, ev), OC_EINVAL);
+    T_EQ_INT(ingest_events_decode(rec, len, 4, ev), OC_EINVAL);
+    T_EQ_INT(ingest_events_decode(rec, len, 6, ev), OC_EINVAL);
+    char *longer = malloc(len + 1);
+    memcpy(longer, rec, len);
+    longer[len] = 0;
+    T_EQ_INT(ingest_events_decode(longer, len + 1, 5, ev), OC_EINVAL);
+    /* by hand: an end event at ts 2000 of session "s"; the first event cannot repeat a
+     * previous one's string, nor may a session be absent */
+    char hand[25] = {INGEST_EVENTS_MARK, 1, (char)0xa0, 0x1f, BEACON_END, 0, 0, 0, 3, 's'};
+    T_EQ_INT(ingest_events_decode(hand, sizeof(hand), 1, ev), 0);
+    T_EQ_INT((int)ev[0].ts_ms, 2000);
+    T_EQ_INT((int)ev[0].session.n, 1);
+    hand[8] = 1;
+    T_EQ_INT(ingest_events_decode(hand, sizeof(hand) - 1, 1, ev), OC_EINVAL);
+    hand[8] = 0;
+    T_EQ_INT(ingest_events_decode(hand, sizeof(hand) - 1, 1, ev), OC_EINVAL);
+    free(longer);
+
+    /* the record's magic: OCW3 written, OCW2 read alike, anything else not */
+    char dir[] = "/tmp/oncue-walc.XXXXXX", path[200];
+    struct ingest_wal *w = NULL;
+    size_t records = 0, used = 0;
+    const uint8_t bits[1] = {0x1f};
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(ingest_wal_open(dir, 0, NULL, NULL, &w, &records), 0);
+    T_EQ_INT(ingest_wal_append(w, rec, len, bits, 5, 1772479803500LL), 0);
+    ingest_wal_close(w);
+    snprintf(path, sizeof(path), "%s/ingest-wal/000000000001.log", dir);
+    uint8_t seg[4096];
+    FILE *f = fopen(path, "rb");
+    T_TRUE(f != NULL);
+    size_t got = fread(seg, 1, sizeof(seg), f);
+    fclose(f);
+    T_EQ_INT(memcmp(seg, "OCW3", 4), 0);
+    T_EQ_INT(ingest_wal_scan(seg, got, NULL, NULL, &used), 1);
+    memcpy(seg, "OCW2", 4);
+    T_EQ_INT(ingest_wal_scan(seg, got, NULL, NULL, &used), 1);
+    memcpy(seg, "OCW4", 4);
+    T_EQ_INT(ingest_wal_scan(seg, got, NULL, NULL, &used), 0);
+    t_rmtree(dir);
+    free(rec);
+    ingest_batch_free(&b);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_parse_array),
     T_CASE(test_parse_escapes),
@@ -859,6 +975,7 @@ static const struct t_case cases[] = {
     T_CASE(test_persist_restart),
     T_CASE(test_merge_sums),
     T_CASE(test_wal_roundtrip),
+    T_CASE(test_wal_events_compact),
     {0},
 };
 
