@@ -104,7 +104,9 @@ const struct oc_setting qoe_cube_settings[] = {
      "comma-separated: the only region values kept (the topology's regions); any other counts as"
      " `other`. Empty: any region, within the caps"},
     {"ingest.cdns", OC_SETTING_STR, "", 0, 0, NULL, F(closed_cdns), NULL,
-     "comma-separated: the only cdn values kept; any other counts as `other`. Empty: any cdn"},
+     "comma-separated: the only cdn values kept; any other counts as `other`. `steering`: the "
+     "steering policy's pathways and clones, followed when the policy changes (PUT "
+     "/v1/steering/policies, steer.policy_file on SIGHUP). Empty: any cdn"},
     {"qoe.clickhouse_url", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_url), NULL,
      "ClickHouse's HTTP interface (http://host:8123) for qoe.clickhouse_ship and "
      "qoe.clickhouse_query; empty: the embedded store only (docs/internals/scale.md)"},
@@ -187,8 +189,11 @@ void qoe_cube_destroy(struct qoe_cube *c)
         free(c->pend[i].blob);
     free(c->pend);
     free(c->ring);
-    for (int d = 0; d < BEACON_NDIMS; d++)
+    for (int d = 0; d < BEACON_NDIMS; d++) {
         dict_values_free(&c->vals[d]);
+        free(c->listed[d]);
+        free(c->list[d]);
+    }
     dict_leaves_free(&c->leaves);
     free(c->swept_vals);
     free(c->swept_leaves);

@@ -35,6 +35,8 @@ struct qoe_cube {
     struct dict_values vals[BEACON_NDIMS];
     struct dict_leaves leaves;
     int closed[BEACON_NDIMS];                /* 1: only the listed values (ingest.regions, .cdns) */
+    uint8_t *listed[BEACON_NDIMS];           /* id -> 1 when in the closed list (region, cdn) */
+    char *list[BEACON_NDIMS];                /* the closed list in force (owned), or NULL */
     struct cube_budget budget[BUDGET_SLOTS]; /* new values per principal and dim this minute */
     int64_t last_sweep_s;                    /* the cube's clock at the last sweep */
     uint64_t *swept_vals; /* (dim << 32 | id) aged out since the store last heard */
@@ -180,6 +182,7 @@ struct qoe_module_state {
     int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
     struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
     struct qoe_pool *pool;    /* the threads answering GET /v1/qoe; NULL: the HTTP worker does */
+    int cdns_from_steering;   /* ingest.cdns=steering: the list follows steer.policy_changed */
 };
 
 /* The query threads of GET /v1/qoe (qpool.c). */
