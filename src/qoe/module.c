@@ -162,14 +162,14 @@ struct qoe_cube *qoe_cube_of(const struct oc_app *app)
     return oc_app_find(app, QOE_PROVIDES_CUBE);
 }
 
-int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
-                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen)
+int qoe_cost_check(const struct qoe_module_state *ms, int64_t mem_cap, const struct qoe_query *q,
+                   int64_t groups, char *err, size_t errlen)
 {
     int64_t range = q->to - q->from, points = (range + q->step - 1) / q->step;
     int64_t cells = groups * points;
     int64_t bytes = cells * CELL_JSON_BYTES + groups * GROUP_BYTES;
     int64_t memory = cells * CELL_MEMORY + groups * GROUP_BYTES;
-    int64_t fit = ms->max_cells, mem_cap = (int64_t)req->arena.max;
+    int64_t fit = ms->max_cells;
     if (fit > (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES)
         fit = (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES;
     if (fit > (mem_cap - groups * GROUP_BYTES) / CELL_MEMORY)
@@ -198,7 +198,7 @@ static void get_qoe(struct http_req *req)
     int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
-        rc = qoe_cost_check(ms, req, &q, q.ngroup ? q.top : 1, err, sizeof err);
+        rc = qoe_cost_check(ms, (int64_t)req->arena.max, &q, q.ngroup ? q.top : 1, err, sizeof err);
     if (rc == 0 && ms->pool) {
         int sub = qoe_pool_submit(ms->pool, req, &q);
         if (sub == 0)

@@ -196,6 +196,13 @@ struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_
  * OC_EBUSY (max_queued wait already: answer 503) or OC_ENOTFOUND (the server is stopping:
  * answer on the worker). */
 int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q);
+struct http_later;
+/* A job of a query thread: runs arg, answers later exactly once, frees arg; returns the bytes
+ * of the answer (a large one makes the thread give freed memory back). */
+typedef size_t (*qoe_pool_fn)(struct qoe_module_state *ms, void *arg, struct http_later *later);
+/* As qoe_pool_submit, for fn(ms, arg, later) on a thread; arg (owned by fn from then on) is
+ * untouched unless 0 is returned. */
+int qoe_pool_submit_fn(struct qoe_pool *p, struct http_req *req, qoe_pool_fn fn, void *arg);
 /* Answers what is queued, ends the threads and frees p; NULL is a no-op. */
 void qoe_pool_destroy(struct qoe_pool *p);
 /* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query) and writes its JSON answer
@@ -206,11 +213,11 @@ int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc
 struct http_req;
 struct qoe_query;
 /* The cost of q's answer with at most groups groups, checked before it runs: at most
- * qoe.query_max_cells values (groups x points), qoe.query_max_answer_bytes of JSON, and the
- * request's memory cap (http.request_memory_bytes). 0, or OC_EINVAL with a detail in err
- * that says how to narrow the query. */
-int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
-                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen);
+ * qoe.query_max_cells values (groups x points), qoe.query_max_answer_bytes of JSON, and
+ * mem_cap bytes of memory (the request's http.request_memory_bytes). 0, or OC_EINVAL with a detail
+ * in err that says how to narrow the query. */
+int qoe_cost_check(const struct qoe_module_state *ms, int64_t mem_cap, const struct qoe_query *q,
+                   int64_t groups, char *err, size_t errlen);
 
 /* The Prometheus-compatible API (prom.c), routes of the qoe module. */
 #define PROM_MAX_BODY 65536 /* form body of a POST */
