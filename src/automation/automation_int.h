@@ -94,10 +94,13 @@ void auto_outbox_stop(struct auto_mod *m);
 void auto_outbox_retry_now(struct auto_mod *m, int64_t now_ms);
 /* Deletes delivered and failed messages finished before before_ms, with their attempts. */
 void auto_outbox_trim(struct auto_mod *m, int64_t before_ms);
-/* The delivery log of subscription sub: messages newest first (state filter or NULL). */
-json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int limit);
-/* One message with its body and every attempt; NULL when not found. */
-json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id);
+/* The delivery log of subscription sub: messages newest first (state filter or NULL). Without
+ * full (a non-admin) no message has last_status: the receivers' answers are for admins. */
+json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int limit, int full);
+/* One message with its body and every attempt; NULL when not found. Without full the message
+ * has no last_status and no body (an event may carry a deploy webhook's URL), and each attempt
+ * only {at, attempt, next_attempt}: no status, error, ms or retry_after. */
+json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id, int full);
 /* Replays one message (msg_id) or, with msg_id NULL, every finished message created since
  * since_ms in state ("failed", "delivered" or "all"); how many in *count. 0 or OC_EDB. */
 int auto_replay(struct auto_mod *m, int64_t sub, const char *msg_id, int64_t since_ms,

@@ -165,9 +165,10 @@ static void msgs_get(struct http_req *req)
     }
     if (req_sub(req, &s) != 0)
         return;
-    http_reply_json(req, 200,
-                    json_pack("{s:s, s:o}", "name", s.name, "messages",
-                              auto_msgs_json(mod(req), s.id, state, (int)limit)));
+    http_reply_json(
+        req, 200,
+        json_pack("{s:s, s:o}", "name", s.name, "messages",
+                  auto_msgs_json(mod(req), s.id, state, (int)limit, req->role == HTTP_ADMIN)));
     auto_sub_free(&s);
 }
 
@@ -177,7 +178,7 @@ static void msg_get(struct http_req *req)
     const char *id = http_param(req, "msg_id");
     if (req_sub(req, &s) != 0)
         return;
-    json_t *m = auto_msg_json(mod(req), s.id, id ? id : "");
+    json_t *m = auto_msg_json(mod(req), s.id, id ? id : "", req->role == HTTP_ADMIN);
     if (m)
         http_reply_json(req, 200, m);
     else
@@ -377,9 +378,11 @@ static const struct http_route routes[] = {
      "{secret?, algorithm?, keep? (old keys kept, default 1)}: a new signing key first; "
      "messages carry one signature per key -> the new secret (shown once)"},
     {"GET", "/v1/event-subscriptions/{name}/messages", msgs_get, HTTP_VIEWER, 0,
-     "?state=pending|delivered|failed&limit=100: the delivery log, newest first"},
+     "?state=pending|delivered|failed&limit=100: the delivery log, newest first (last_status "
+     "for admins only)"},
     {"GET", "/v1/event-subscriptions/{name}/messages/{msg_id}", msg_get, HTTP_VIEWER, 0,
-     "one message: its body and every attempt (status, error, ms, retry_after, next_attempt)"},
+     "one message: its body and every attempt (status, error, ms, retry_after, next_attempt); "
+     "a non-admin sees each attempt's at and next_attempt, no body and no receiver's answer"},
     {"POST", "/v1/event-subscriptions/{name}/messages/{msg_id}/replay", msg_replay, HTTP_ADMIN, 0,
      "sends the message again (same webhook-id), from attempt 1 -> 202"},
     {"POST", "/v1/event-subscriptions/{name}/replay", range_replay, HTTP_ADMIN, BODY_MAX,

@@ -421,7 +421,7 @@ static json_t *int_or_null(struct store_stmt *q, int col)
     return store_col_is_null(q, col) ? json_null() : json_integer(store_col_int(q, col));
 }
 
-json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int limit)
+json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int limit, int full)
 {
     struct store *s = m->app->store;
     struct store_stmt *q;
@@ -438,6 +438,8 @@ json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int l
                              "last_status", int_or_null(q, 4), "next_attempt",
                              pending ? time_or_null(q, 5) : json_null(), "created",
                              time_or_null(q, 6), "finished", time_or_null(q, 7)));
+            if (!full) /* the receivers' answers are for admins */
+                json_object_del(json_array_get(a, json_array_size(a) - 1), "last_status");
         }
         store_reset(q);
     }
@@ -445,7 +447,7 @@ json_t *auto_msgs_json(struct auto_mod *m, int64_t sub, const char *state, int l
     return a;
 }
 
-json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id)
+json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id, int full)
 {
     struct store *s = m->app->store;
     struct store_stmt *q;
@@ -464,6 +466,10 @@ json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id)
                 (json_int_t)store_col_int(q, 4), "last_status", int_or_null(q, 5), "next_attempt",
                 pending ? time_or_null(q, 6) : json_null(), "created", time_or_null(q, 7),
                 "finished", time_or_null(q, 8), "body", body ? body : json_null());
+            if (msg && !full) {
+                json_object_del(msg, "last_status");
+                json_object_del(msg, "body");
+            }
         }
         store_reset(q);
     }
@@ -472,12 +478,17 @@ json_t *auto_msg_json(struct auto_mod *m, int64_t sub, const char *msg_id)
         store_bind_int(q, 1, id);
         while (store_step(q) == STORE_ROW)
             json_array_append_new(
-                att, json_pack(
-                         "{s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "at", time_or_null(q, 0), "attempt",
-                         (json_int_t)store_col_int(q, 1), "status", int_or_null(q, 2), "error",
-                         store_col_is_null(q, 3) ? json_null() : json_string(store_col_text(q, 3)),
-                         "ms", int_or_null(q, 4), "retry_after", int_or_null(q, 5), "next_attempt",
-                         time_or_null(q, 6)));
+                att, full
+                         ? json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "at",
+                                     time_or_null(q, 0), "attempt", (json_int_t)store_col_int(q, 1),
+                                     "status", int_or_null(q, 2), "error",
+                                     store_col_is_null(q, 3) ? json_null()
+                                                             : json_string(store_col_text(q, 3)),
+                                     "ms", int_or_null(q, 4), "retry_after", int_or_null(q, 5),
+                                     "next_attempt", time_or_null(q, 6))
+                         : json_pack("{s:o, s:I, s:o}", "at", time_or_null(q, 0), "attempt",
+                                     (json_int_t)store_col_int(q, 1), "next_attempt",
+                                     time_or_null(q, 6)));
         store_reset(q);
         json_object_set_new(msg, "log", att);
     }

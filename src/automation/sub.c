@@ -362,14 +362,6 @@ int auto_sub_create(struct auto_mod *m, const json_t *b, json_t **out, char *why
     return rc;
 }
 
-/* url cut after its host: its path and query may be a credential. */
-static void cut_url(const char *url, char *out, size_t n)
-{
-    const char *host = strstr(url, "://");
-    size_t keep = host ? (size_t)(host + 3 - url) + strcspn(host + 3, "/?#") : 0;
-    snprintf(out, n, "%.*s/\u2026", (int)keep, url);
-}
-
 /* [{version, public_key?}] of a key list. */
 static json_t *keys_json(const char *keys)
 {
@@ -402,7 +394,7 @@ json_t *auto_sub_json(struct auto_mod *m, const struct auto_sub *s, int full)
     else if (full)
         snprintf(shown, sizeof shown, "%s", s->url);
     else
-        cut_url(s->url, shown, sizeof shown);
+        oc_url_cut(s->url, shown, sizeof shown);
     store_lock(st);
     if (store_prepare(st, AUTO_SQL_MSG_COUNTS, &q) == 0) {
         store_bind_int(q, 1, s->id);

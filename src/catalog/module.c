@@ -10,6 +10,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/timefmt.h"
 #include "core/log.h"
 #include "core/module.h"
@@ -51,13 +52,23 @@ static json_t *names_json(const struct catalog_names *n)
     return a;
 }
 
+/* A service as req's caller may see it: its deploy_webhook (the deploy system's URL, often a
+ * credential in its path) cut after the host unless the caller is an admin. */
+static json_t *service_shown(struct http_req *req, const struct catalog_service *s)
+{
+    json_t *j = catalog_service_to_json(s);
+    if (req->role != HTTP_ADMIN)
+        oc_json_cut_url(j, "deploy_webhook");
+    return j;
+}
+
 static void services_list(struct http_req *req)
 {
     struct catalog_mod *m = req->state;
     json_t *a = json_array();
     pthread_rwlock_rdlock(&m->lock);
     for (int i = 0; i < m->cat->nservices; i++)
-        json_array_append_new(a, catalog_service_to_json(m->cat->services[i]));
+        json_array_append_new(a, service_shown(req, m->cat->services[i]));
     pthread_rwlock_unlock(&m->lock);
     http_reply_json(req, 200, json_pack("{s:o}", "services", a));
 }
@@ -68,7 +79,7 @@ static void service_get(struct http_req *req)
     const char *name = http_param(req, "name");
     pthread_rwlock_rdlock(&m->lock);
     const struct catalog_service *s = catalog_service_find(m->cat, name);
-    json_t *j = s ? catalog_service_to_json(s) : NULL;
+    json_t *j = s ? service_shown(req, s) : NULL;
     pthread_rwlock_unlock(&m->lock);
     if (j)
         http_reply_json(req, 200, j);
@@ -317,7 +328,7 @@ static void reload_post(struct http_req *req)
 
 static const struct http_route catalog_routes[] = {
     {"GET", "/v1/services", services_list, HTTP_VIEWER, HTTP_DEFAULT_BODY,
-     "every service in the catalog"},
+     "every service in the catalog (deploy_webhook cut after the host unless admin)"},
     {"POST", "/v1/services", service_post, HTTP_ADMIN, SERVICE_BODY,
      "add a service (422 naming unknown fields or references; 409 if it exists)"},
     {"GET", "/v1/services/{name}", service_get, HTTP_VIEWER, HTTP_DEFAULT_BODY, "one service"},

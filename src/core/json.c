@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/file.h"
+#include "core/netguard.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -227,4 +228,14 @@ int oc_json_dir_load(const char *dir, size_t max_files, size_t max_bytes, json_t
     }
     free(names);
     return 0;
+}
+
+void oc_json_cut_url(json_t *obj, const char *key)
+{
+    const char *url = json_string_value(json_object_get(obj, key));
+    char shown[OC_URL_SHOWN_MAX];
+    if (!url)
+        return;
+    oc_url_cut(url, shown, sizeof shown);
+    json_object_set_new(obj, key, json_string(shown));
 }

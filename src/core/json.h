@@ -43,6 +43,9 @@ int oc_json_get_bool(const json_t *obj, const char *key, int *out /* OUT */);
  * 0 when there is none, else OC_EINVAL with its path ("title", "events[2].name", "" for v
  * itself) in path (pathn bytes). */
 int oc_json_find_nul(const json_t *v, char *path, size_t pathn);
+/* Replaces the string member key of obj (when there is one) with the URL cut after its host
+ * (oc_url_cut in core/netguard.h): what a non-admin is shown of an outbound URL. */
+void oc_json_cut_url(json_t *obj, const char *key);
 /* Appends the compact serialization of v to b: 0 or OC_ETOOBIG. */
 int oc_json_dump(const json_t *v, struct oc_buf *b);
 /* Reads the JSON files of dir whose names end in ".json", at most max_files of them (the

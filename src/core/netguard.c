@@ -143,3 +143,25 @@ const char *oc_netguard_refuses(const struct oc_netguard *g, const struct sockad
             return NULL;
     return why;
 }
+
+void oc_url_cut(const char *url, char *out, size_t n)
+{
+    if (!url) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    const char *sep = strstr(url, "://");
+    if (!sep) {
+        snprintf(out, n, "\u2026");
+        return;
+    }
+    const char *host = sep + 3;
+    size_t alen = strcspn(host, "/?#"); /* the authority: [userinfo@]host[:port] */
+    for (size_t i = alen; i > 0; i--)
+        if (host[i - 1] == '@') { /* user information is a credential too */
+            alen -= i;
+            host += i;
+            break;
+        }
+    snprintf(out, n, "%.*s://%.*s/\u2026", (int)(sep - url), url, (int)alen, host);
+}

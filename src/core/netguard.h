@@ -39,4 +39,12 @@ int oc_netguard_parse(struct oc_netguard *g, const char *list, char *err, size_t
  * are judged as IPv4. */
 const char *oc_netguard_refuses(const struct oc_netguard *g, const struct sockaddr *sa);
 
+#define OC_URL_SHOWN_MAX 320 /* bytes of a cut URL (oc_url_cut), its NUL included */
+
+/* Writes url cut after its host into out (n bytes): "https://user:pw@hooks.slack.com/services/
+ * T0/B0/x?k=v" -> "https://hooks.slack.com/\u2026". The path, query and user information of an
+ * outbound URL (a chat or deploy webhook) are often its credential: what a non-admin sees of
+ * it. A text without "://" becomes "\u2026" alone; NULL is written as "". */
+void oc_url_cut(const char *url, char *out, size_t n);
+
 #endif

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/lock.h"
 #include "core/log.h"
+#include "core/netguard.h"
 #include "core/webhook.h"
 #include "http/http.h"
 #include "http/outbound.h"
@@ -197,12 +198,13 @@ void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
     oc_buf_init(&url, 2048);
     int filled = drill_fill(st->webhook, r->vars, &url, missing, sizeof(missing)) == 0;
     const char *u = url.data ? url.data : "";
-    int shown = (int)strcspn(u, "?#"); /* a query may carry a token: not on the timeline */
+    char shown[OC_URL_SHOWN_MAX]; /* the path and query may carry a token: not on the timeline,
+                                   * which every viewer reads */
+    oc_url_cut(u, shown, sizeof(shown));
     if (!filled)
         snprintf(detail, sizeof(detail), "webhook: no value for {%s}", missing);
     else if (dry)
-        snprintf(detail, sizeof(detail), "would POST a signed message to %.*s",
-                 shown < 500 ? shown : 500, u);
+        snprintf(detail, sizeof(detail), "would POST a signed message to %s", shown);
     if (!filled || dry) {
         json_object_set_new(res, "status", json_string(filled ? "would run" : "failed"));
         json_object_set_new(res, "detail", json_string(detail));
@@ -236,10 +238,9 @@ void drill_exec_webhook(struct drill_exec *x, const struct drill_run *r,
     sodium_memzero(sig, sizeof(sig));
     int ok = out.status >= 200 && out.status < 300;
     if (out.status)
-        snprintf(detail, sizeof(detail), "POST %.*s: HTTP %ld", shown < 400 ? shown : 400, u,
-                 out.status);
+        snprintf(detail, sizeof(detail), "POST %s: HTTP %ld", shown, out.status);
     else
-        snprintf(detail, sizeof(detail), "POST %.*s: %s", shown < 300 ? shown : 300, u, out.error);
+        snprintf(detail, sizeof(detail), "POST %s: %s", shown, out.error);
     json_object_set_new(res, "status", json_string(ok ? "done" : "failed"));
     json_object_set_new(res, "detail", json_string(detail));
     free(body);

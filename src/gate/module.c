@@ -10,6 +10,7 @@
 #include "core/alloc.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -65,8 +66,12 @@ static void gates_post(struct http_req *req)
         http_problem(req, 503, "%s", err);
     else if (rc)
         http_reply_err(req, rc, "%s", err[0] ? err : "the gate could not be decided");
-    else
+    else {
+        if (req->role != HTTP_ADMIN) /* a deploy hook's path is often its credential */
+            oc_json_cut_url(json_object_get(json_object_get(out, "mitigation"), "record"),
+                            "deploy_webhook");
         http_reply_json(req, 200, out);
+    }
     gate_request_free(&r);
     json_decref(body);
 }

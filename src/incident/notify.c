@@ -13,15 +13,15 @@
 #include "core/alloc.h"
 #include "incident/sql.h"
 #include "core/err.h"
+#include "core/netguard.h"
 #include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
-#define EP_FIELDS     4   /* name, kind, url, secret */
-#define EP_FILE_MAX   256 /* endpoints in one file */
-#define URL_SHOWN_MAX 320 /* bytes of a redacted URL */
+#define EP_FIELDS   4   /* name, kind, url, secret */
+#define EP_FILE_MAX 256 /* endpoints in one file */
 
 static const char *const ep_keys[EP_FIELDS] = {"name", "kind", "url", "secret"};
 
@@ -110,21 +110,11 @@ int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err
     return rc;
 }
 
-/* url cut after its host ("https://hooks.slack.com/services/T0/B0/x" ->
- * "https://hooks.slack.com/…"): the path and query of a chat webhook are its credential. Into out.
- */
-static void redact_url(const char *url, char *out, size_t n)
-{
-    const char *host = strstr(url, "://");
-    size_t keep = host ? (size_t)(host + 3 - url) + strcspn(host + 3, "/?#") : 0;
-    snprintf(out, n, "%.*s/\u2026", (int)keep, url);
-}
-
 json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact)
 {
     struct store_stmt *st;
     json_t *arr = json_array();
-    char shown[URL_SHOWN_MAX];
+    char shown[OC_URL_SHOWN_MAX];
     store_lock(ob->app->store);
     if (store_prepare(ob->app->store, INC_SQL_EP_LIST, &st) == 0) {
         while (store_step(st) == STORE_ROW) {
@@ -132,7 +122,7 @@ json_t *incident_outbox_endpoints_json(struct incident_outbox *ob, int redact)
             if (store_unseal(ob->app->store, store_col_text(st, 3), &url) != 0)
                 url = oc_strdup("(sealed with another key)");
             if (redact)
-                redact_url(url ? url : "", shown, sizeof shown);
+                oc_url_cut(url ? url : "", shown, sizeof shown);
             json_array_append_new(
                 arr,
                 json_pack("{s:I, s:s, s:s, s:s, s:o, s:I}", "id", (json_int_t)store_col_int(st, 0),

@@ -5,6 +5,7 @@
 #include "oncue/builtin.h"
 #include "gate/gate.h"
 #include "probe/probe.h"
+#include "qoe/qoe.h"
 #include "steer/steer.h"
 #include "drill/drill.h"
 #include "oncue/commands.h"
@@ -165,6 +166,7 @@ static json_t *host_policy(struct oc_app *app)
 }
 
 static struct probe_host probe_host = {host_policy};
+static struct qoe_host qoe_host = {host_policy};
 
 static int builtin_init(struct oc_app *app, void **state)
 {
@@ -174,6 +176,7 @@ static int builtin_init(struct oc_app *app, void **state)
         oc_metrics_register(app->metrics, render_process, m);
     oc_app_provide(app, GATE_PROVIDES_HOST, &gate_host);
     oc_app_provide(app, PROBE_PROVIDES_HOST, &probe_host);
+    oc_app_provide(app, QOE_PROVIDES_HOST, &qoe_host);
     /* the runbook module reaches steering through the drill's bindings (drill_host.c) */
     oc_app_provide(app, DRILL_PROVIDES_HOST, (void *)&oncue_drill_host);
     *state = m;
@@ -184,6 +187,7 @@ static void builtin_stop(struct oc_app *app, void *state)
 {
     oc_app_withdraw(app, GATE_PROVIDES_HOST);
     oc_app_withdraw(app, PROBE_PROVIDES_HOST);
+    oc_app_withdraw(app, QOE_PROVIDES_HOST);
     oc_app_withdraw(app, DRILL_PROVIDES_HOST);
     free(state);
 }

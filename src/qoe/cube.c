@@ -83,10 +83,12 @@ const struct oc_setting qoe_cube_settings[] = {
      "bytes of JSON one GET /v1/qoe answer may have (estimated before the query runs, checked "
      "while it is written); past it 422"},
     {"qoe.query_threads", OC_SETTING_INT, "2", 0, 64, NULL, F(query_threads), NULL,
-     "threads that run GET /v1/qoe queries, so a long one never holds an HTTP worker; they "
-     "also bound how many answers are built at once. 0: each query runs on its HTTP worker"},
+     "threads that run GET /v1/qoe and PromQL (/api/v1/query, /api/v1/query_range) queries, so "
+     "a long one never holds an HTTP worker; they also bound how many answers are built at "
+     "once. 0: each query runs on its HTTP worker"},
     {"qoe.query_queue", OC_SETTING_INT, "32", 1, 100000, NULL, F(query_queue), NULL,
-     "GET /v1/qoe queries that may wait for a query thread; past it 503 with Retry-After"},
+     "GET /v1/qoe and PromQL queries that may wait for a query thread; past it 503 with "
+     "Retry-After"},
     {"ingest.value_idle_s", OC_SETTING_INT, "604800", 60, 315360000, NULL, F(value_idle_s), NULL,
      "a dimension value not seen for this many seconds ages out: its id is free for a new value"
      " and its past minutes count under `other` (7 days by default)"},
@@ -104,7 +106,9 @@ const struct oc_setting qoe_cube_settings[] = {
      "comma-separated: the only region values kept (the topology's regions); any other counts as"
      " `other`. Empty: any region, within the caps"},
     {"ingest.cdns", OC_SETTING_STR, "", 0, 0, NULL, F(closed_cdns), NULL,
-     "comma-separated: the only cdn values kept; any other counts as `other`. Empty: any cdn"},
+     "comma-separated: the only cdn values kept; any other counts as `other`. `steering`: the "
+     "steering policy's pathways and clones, followed when the policy changes (PUT "
+     "/v1/steering/policies, steer.policy_file on SIGHUP). Empty: any cdn"},
     {"qoe.clickhouse_url", OC_SETTING_STR, "", 0, 0, NULL, F(clickhouse_url), NULL,
      "ClickHouse's HTTP interface (http://host:8123) for qoe.clickhouse_ship and "
      "qoe.clickhouse_query; empty: the embedded store only (docs/internals/scale.md)"},
@@ -187,8 +191,11 @@ void qoe_cube_destroy(struct qoe_cube *c)
         free(c->pend[i].blob);
     free(c->pend);
     free(c->ring);
-    for (int d = 0; d < BEACON_NDIMS; d++)
+    for (int d = 0; d < BEACON_NDIMS; d++) {
         dict_values_free(&c->vals[d]);
+        free(c->listed[d]);
+        free(c->list[d]);
+    }
     dict_leaves_free(&c->leaves);
     free(c->swept_vals);
     free(c->swept_leaves);

@@ -198,8 +198,16 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f);
  * producers (the drill) do without an NDJSON round trip; 1 if accepted, else 0. */
 size_t qoe_cube_add_event(struct qoe_cube *c, const struct beacon_event *ev);
 /* Interns the values of ingest.regions and ingest.cdns and closes those dimensions to any
- * other value (after qoe_cube_load: ids follow the stored ones). 0, or OC_EINVAL with err. */
+ * other value (after qoe_cube_load: ids follow the stored ones); ingest.cdns
+ * QOE_CLOSED_FROM_STEERING leaves cdn open for the module to set. 0, or OC_EINVAL with err. */
 int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen);
+#define QOE_CLOSED_FROM_STEERING "steering" /* ingest.cdns: the steering policy's pathways */
+/* Makes list (comma-separated, borrowed; NULL or "": open) the closed list of dimension d
+ * (BEACON_REGION or BEACON_CDN): its values are interned and any other value, including one
+ * listed before, counts as "other" from now on. Thread-safe (waits for batches resolving).
+ * 0, or OC_EINVAL with err naming setting. */
+int qoe_cube_set_closed(struct qoe_cube *c, int d, const char *list, const char *setting, char *err,
+                        size_t errlen);
 /* Ages out dimension values not seen for ingest.value_idle_s (at most once a minute of the
  * cube's clock; the main thread, with qoe_cube_persist). Returns how many. */
 int qoe_cube_sweep(struct qoe_cube *c, int64_t now_s);

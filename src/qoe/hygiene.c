@@ -6,8 +6,11 @@
  * made-up titles fills a dimension's ingest.max_values_per_dim for good (the values are
  * stored and reloaded), and every real value that comes later folds into "other".
  *
- * - Closed lists (ingest.regions, ingest.cdns): the listed values are interned at creation and
- *   any other value of the dimension is "other" (the event is still counted). They never age.
+ * - Closed lists (ingest.regions, ingest.cdns, or for either "steering": the steering
+ *   policy's pathways, set by the module at start and at each steer.policy_changed): the
+ *   listed values are interned and any other value of the dimension is "other" (the event is
+ *   still counted). They never age. A value dropped from a list keeps its id and its past
+ *   minutes, but new events with it count as "other".
  * - Budget: a value never seen before costs its sender (the request's principal: the token's
  *   or the public ingest key's name) one of ingest.new_values_per_minute for the current
  *   minute of the cube's clock. Past it the value is "other" for this event only: nothing is
@@ -34,13 +37,12 @@
 
 #define SWEEP_EVERY_S 60 /* seconds of the cube's clock between two sweeps */
 
-/* Interns the comma-separated values of list into dimension d and closes it; with pin_s
- * set, marks them seen then instead (a listed value never ages out). */
-static int close_dim(struct qoe_cube *c, int d, const char *list, const char *setting,
-                     int64_t pin_s, char *err, size_t errlen)
+/* Calls fn(c, d, value, length, arg) for each value of the comma-separated list (blanks
+ * around a value trimmed, empty values skipped); stops at the first non-zero return. */
+static int each_listed(struct qoe_cube *c, int d, const char *list,
+                       int (*fn)(struct qoe_cube *, int, const char *, size_t, void *), void *arg)
 {
-    const char *p = list;
-    while (p && *p) {
+    for (const char *p = list; p && *p;) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         const char *s = p;
@@ -48,36 +50,76 @@ static int close_dim(struct qoe_cube *c, int d, const char *list, const char *se
             s++, n--;
         while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
             n--;
-        int folded = 0;
-        if (n > QOE_MAX_DIM_VALUE) {
-            snprintf(err, errlen, "%s: a value is longer than %d bytes", setting,
-                     QOE_MAX_DIM_VALUE);
-            return OC_EINVAL;
-        }
-        uint32_t id;
-        if (n && pin_s && dict_value_find(&c->vals[d], s, n, &id) == 0)
-            c->vals[d].seen[id] = pin_s;
-        else if (n && !pin_s)
-            dict_value_intern(&c->vals[d], s, (uint32_t)n, oc_clock_now_ms(c->clock) / 1000,
-                              &folded);
-        if (folded) {
-            snprintf(err, errlen, "%s: more values than ingest.max_values_per_dim", setting);
-            return OC_EINVAL;
-        }
+        int rc = n ? fn(c, d, s, n, arg) : 0;
+        if (rc)
+            return rc;
         p = e ? e + 1 : NULL;
     }
-    if (!pin_s)
-        c->closed[d] = list && *list;
     return 0;
+}
+
+static int check_one(struct qoe_cube *c, int d, const char *s, size_t n, void *arg)
+{
+    (void)c, (void)d, (void)s, (void)arg;
+    return n > QOE_MAX_DIM_VALUE ? OC_EINVAL : 0;
+}
+
+/* Interns a listed value and marks it listed (mu held). */
+static int intern_one(struct qoe_cube *c, int d, const char *s, size_t n, void *arg)
+{
+    (void)arg;
+    int folded = 0;
+    uint32_t id =
+        dict_value_intern(&c->vals[d], s, (uint32_t)n, oc_clock_now_ms(c->clock) / 1000, &folded);
+    if (folded)
+        return OC_ETOOBIG;
+    c->listed[d][id] = 1;
+    return 0;
+}
+
+/* Marks a listed value seen at *(int64_t *)arg: a listed value never ages out (mu held). */
+static int pin_one(struct qoe_cube *c, int d, const char *s, size_t n, void *arg)
+{
+    uint32_t id;
+    if (dict_value_find(&c->vals[d], s, n, &id) == 0)
+        c->vals[d].seen[id] = *(const int64_t *)arg;
+    return 0;
+}
+
+int qoe_cube_set_closed(struct qoe_cube *c, int d, const char *list, const char *setting, char *err,
+                        size_t errlen)
+{
+    if (d != BEACON_REGION && d != BEACON_CDN)
+        return OC_EINVAL;
+    if (each_listed(c, d, list, check_one, NULL) != 0) {
+        snprintf(err, errlen, "%s: a value is longer than %d bytes", setting, QOE_MAX_DIM_VALUE);
+        return OC_EINVAL;
+    }
+    pthread_rwlock_wrlock(&c->dict_rw); /* no batch resolves while the list changes */
+    pthread_mutex_lock(&c->mu);
+    if (!c->listed[d])
+        c->listed[d] = oc_calloc(c->vals[d].max, 1);
+    memset(c->listed[d], 0, c->vals[d].max);
+    c->listed[d][0] = c->listed[d][1] = 1; /* "unknown" and "other" */
+    int rc = each_listed(c, d, list, intern_one, NULL);
+    free(c->list[d]);
+    c->list[d] = list && *list ? oc_strdup(list) : NULL;
+    c->closed[d] = c->list[d] != NULL;
+    c->serial = cube_new_serial(); /* cached ids of values no longer listed are stale */
+    pthread_mutex_unlock(&c->mu);
+    pthread_rwlock_unlock(&c->dict_rw);
+    if (rc)
+        snprintf(err, errlen, "%s: more values than ingest.max_values_per_dim", setting);
+    return rc ? OC_EINVAL : 0;
 }
 
 int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen)
 {
-    pthread_mutex_lock(&c->mu);
-    int rc = close_dim(c, BEACON_REGION, c->o.closed_regions, "ingest.regions", 0, err, errlen);
-    if (rc == 0)
-        rc = close_dim(c, BEACON_CDN, c->o.closed_cdns, "ingest.cdns", 0, err, errlen);
-    pthread_mutex_unlock(&c->mu);
+    const char *cdns = c->o.closed_cdns; /* "steering": the module sets it from the policy */
+    int rc =
+        qoe_cube_set_closed(c, BEACON_REGION, c->o.closed_regions, "ingest.regions", err, errlen);
+    if (rc == 0 && !(cdns && strcmp(cdns, QOE_CLOSED_FROM_STEERING) == 0))
+        rc = qoe_cube_set_closed(c, BEACON_CDN, cdns, "ingest.cdns", err, errlen);
     return rc;
 }
 
@@ -106,8 +148,13 @@ uint32_t cube_value_intern(struct qoe_cube *c, int d, const char *s, uint32_t n,
     *why = INTERN_OK;
     if (!s)
         return 0;
-    if (dict_value_find(v, s, n, &id) == 0)
+    if (dict_value_find(v, s, n, &id) == 0) {
+        if (c->closed[d] && !c->listed[d][id]) { /* known, but no longer listed */
+            *why = INTERN_FOLDED;
+            return 1;
+        }
         return id;
+    }
     int64_t now_s = oc_clock_now_ms(c->clock) / 1000;
     int folded = 0;
     if (c->closed[d]) {
@@ -199,11 +246,8 @@ int cube_sweep(struct qoe_cube *c, int64_t now_s, int force)
     for (int i = 0; i < c->nopen; i++)
         for (uint32_t k = 0; c->open[i].used && k < c->open[i].nacc; k++)
             mark_leaf(c, c->open[i].acc[k].leaf, c->open[i].t, 0);
-    char ignore[8];
-    close_dim(c, BEACON_REGION, c->closed[BEACON_REGION] ? c->o.closed_regions : NULL, "", now_s,
-              ignore, sizeof ignore);
-    close_dim(c, BEACON_CDN, c->closed[BEACON_CDN] ? c->o.closed_cdns : NULL, "", now_s, ignore,
-              sizeof ignore);
+    each_listed(c, BEACON_REGION, c->list[BEACON_REGION], pin_one, &now_s);
+    each_listed(c, BEACON_CDN, c->list[BEACON_CDN], pin_one, &now_s);
     uint8_t *gone[BEACON_NDIMS] = {0};
     for (int d = 0; d < BEACON_NDIMS; d++) {
         struct dict_values *v = &c->vals[d];

@@ -22,6 +22,7 @@
 #include "core/memo.h"
 #include "core/timefmt.h"
 #include "core/metrics.h"
+#include "core/topics.h"
 #include "http/http.h"
 
 #include <errno.h>
@@ -161,14 +162,14 @@ struct qoe_cube *qoe_cube_of(const struct oc_app *app)
     return oc_app_find(app, QOE_PROVIDES_CUBE);
 }
 
-int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
-                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen)
+int qoe_cost_check(const struct qoe_module_state *ms, int64_t mem_cap, const struct qoe_query *q,
+                   int64_t groups, char *err, size_t errlen)
 {
     int64_t range = q->to - q->from, points = (range + q->step - 1) / q->step;
     int64_t cells = groups * points;
     int64_t bytes = cells * CELL_JSON_BYTES + groups * GROUP_BYTES;
     int64_t memory = cells * CELL_MEMORY + groups * GROUP_BYTES;
-    int64_t fit = ms->max_cells, mem_cap = (int64_t)req->arena.max;
+    int64_t fit = ms->max_cells;
     if (fit > (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES)
         fit = (ms->max_answer_bytes - groups * GROUP_BYTES) / CELL_JSON_BYTES;
     if (fit > (mem_cap - groups * GROUP_BYTES) / CELL_MEMORY)
@@ -197,7 +198,7 @@ static void get_qoe(struct http_req *req)
     int rc = qoe_query_parse(&q, req_get, req, oc_clock_now_s(req->app->clock), scratch,
                              sizeof scratch, err, sizeof err);
     if (rc == 0)
-        rc = qoe_cost_check(ms, req, &q, q.ngroup ? q.top : 1, err, sizeof err);
+        rc = qoe_cost_check(ms, (int64_t)req->arena.max, &q, q.ngroup ? q.top : 1, err, sizeof err);
     if (rc == 0 && ms->pool) {
         int sub = qoe_pool_submit(ms->pool, req, &q);
         if (sub == 0)
@@ -508,6 +509,42 @@ static void render_ch(struct oc_buf *b, void *arg)
             "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
 }
 
+/* ingest.cdns "steering": the closed cdn list becomes the pathways and clone ids of the
+ * steering policy doc (borrowed); a policy without pathways leaves cdn open. */
+static void cdns_from_policy(struct qoe_cube *c, const json_t *doc)
+{
+    struct oc_buf b;
+    char err[160];
+    const char *name;
+    size_t i;
+    oc_buf_init(&b, 64 * 1024);
+    const json_t *pathways = json_object_get(doc, "pathways"), *clones;
+    clones = json_object_get(doc, "clones");
+    for (i = 0; i < json_array_size(pathways); i++)
+        if ((name = json_string_value(json_array_get(pathways, i))) != NULL)
+            oc_buf_printf(&b, "%s%s", b.len ? "," : "", name);
+    for (i = 0; i < json_array_size(clones); i++)
+        if ((name = json_string_value(json_object_get(json_array_get(clones, i), "id"))) != NULL)
+            oc_buf_printf(&b, "%s%s", b.len ? "," : "", name);
+    if (qoe_cube_set_closed(c, BEACON_CDN, b.len ? b.data : "", "ingest.cdns", err, sizeof err) !=
+        0)
+        oc_log(OC_LOG_ERROR, "qoe: the steering policy's pathways: %s", err);
+    else
+        oc_log(OC_LOG_INFO, "qoe: cdn values kept (ingest.cdns=steering): %s",
+               b.len ? b.data : "any (the policy has no pathways)");
+    oc_buf_free(&b);
+}
+
+/* steer.policy_changed: a closed cdn list taken from the policy follows it. */
+static void on_policy(const char *topic, const json_t *payload, void *state)
+{
+    struct qoe_module_state *ms = state;
+    struct oc_ev_policy ev;
+    (void)topic;
+    if (ms->cdns_from_steering && oc_ev_policy_read(payload, &ev) == 0)
+        cdns_from_policy(ms->cube, ev.policy);
+}
+
 /* Creates the cube, loads what the store holds, and provides it to the other modules. */
 static int qoe_init(struct oc_app *app, void **state)
 {
@@ -520,10 +557,27 @@ static int qoe_init(struct oc_app *app, void **state)
         qoe_cube_destroy(c);
         return OC_EDB;
     }
+    if (o.closed_regions && strcmp(o.closed_regions, QOE_CLOSED_FROM_STEERING) == 0) {
+        oc_log(OC_LOG_ERROR, "qoe: ingest.regions: \"steering\" is for ingest.cdns (pathways are "
+                             "CDNs); list the regions");
+        qoe_cube_destroy(c);
+        return OC_EINVAL;
+    }
     if (qoe_cube_close_lists(c, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "qoe: %s", err);
         qoe_cube_destroy(c);
         return OC_EINVAL;
+    }
+    int from_steering = o.closed_cdns && strcmp(o.closed_cdns, QOE_CLOSED_FROM_STEERING) == 0;
+    if (from_steering) { /* steer starts first; later changes come on the bus */
+        const struct qoe_host *host = oc_app_find(app, QOE_PROVIDES_HOST);
+        json_t *doc = host ? host->policy(app) : NULL;
+        if (doc)
+            cdns_from_policy(c, doc);
+        else
+            oc_log(OC_LOG_WARN, "qoe: ingest.cdns=steering but the steer module is not running: "
+                                "any cdn is kept until a steer.policy_changed event");
+        json_decref(doc);
     }
     int rc = oc_app_provide(app, QOE_PROVIDES_CUBE, c);
     if (rc != 0) {
@@ -547,6 +601,7 @@ static int qoe_init(struct oc_app *app, void **state)
     struct qoe_module_state *ms = oc_calloc(1, sizeof *ms);
     ms->cube = c;
     ms->o = o;
+    ms->cdns_from_steering = from_steering;
     if (o.clickhouse_ship && app->store)
         ms->ch = qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster,
                               o.clickhouse_partial_s, c, app->store);
@@ -639,8 +694,14 @@ static const struct http_route routes[] = {
     {0},
 };
 
+static const struct oc_module_sub subs[] = {
+    {OC_TOPIC_STEER_POLICY_CHANGED, on_policy},
+    {0},
+};
+
 const struct oc_module qoe_module = {
     .name = "qoe",
+    .subs = subs,
     .summary = "the per-minute QoE cube and its queries: GET /v1/qoe, dimensions, gauges",
     .init = qoe_init,
     .routes = routes,

@@ -109,36 +109,51 @@ static int json_point(struct oc_buf *b, int64_t t, double v)
     return oc_buf_printf(b, "[%lld,\"%s\"]", (long long)t, s);
 }
 
-/* Answers the error envelope: 400 bad_data for a request that does not parse, 422 execution
- * for one that parses but cannot run (a cap), 503 for the store. */
+/* Writes the error envelope into b (emptied first) and returns its status: 400 bad_data for a
+ * request that does not parse, 422 execution for one that parses but cannot run (a cap), 503
+ * unavailable for the store or a full queue (OC_EDB, OC_EBUSY). */
+static int error_body(struct oc_buf *b, int rc, const char *msg)
+{
+    int status = rc == OC_EMALFORMED || rc == OC_EINVAL ? 400
+                 : rc == OC_EDB || rc == OC_EBUSY       ? 503
+                                                        : 422;
+    const char *type = status == 400 ? "bad_data" : status == 503 ? "unavailable" : "execution";
+    oc_buf_reset(b);
+    oc_buf_printf(b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+    json_str(b, msg);
+    oc_buf_puts(b, "}\n");
+    return status;
+}
+
+/* Answers the error envelope of rc and msg (error_body) on the worker. */
 static void prom_error(struct http_req *req, int rc, const char *msg)
 {
     struct oc_buf b;
-    int status = rc == OC_EMALFORMED || rc == OC_EINVAL ? 400 : rc == OC_EDB ? 503 : 422;
-    const char *type = status == 400 ? "bad_data" : status == 503 ? "unavailable" : "execution";
-    if (rc == OC_ETOOBIG)
-        status = 422, type = "execution";
     oc_buf_init(&b, 8192);
-    oc_buf_printf(&b, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
-    json_str(&b, msg);
-    oc_buf_puts(&b, "}\n");
+    int status = error_body(&b, rc, msg);
     http_reply(req, status, "application/json", b.data, b.len);
     oc_buf_free(&b);
 }
 
-/* Answers a success envelope around data (already JSON), or 422 when it hit the byte cap. */
-static void prom_ok(struct http_req *req, struct oc_buf *data, int overflow, int64_t cap)
+/* The status of a success envelope written into b: 200, or 422 (its envelope replacing b's
+ * content) when it hit the byte cap. */
+static int ok_body(struct oc_buf *b, int overflow, int64_t cap)
 {
     char msg[256];
-    if (overflow) {
-        snprintf(msg, sizeof msg,
-                 "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, a "
-                 "shorter range, fewer groups (topk) or narrower matchers",
-                 (long long)cap);
-        prom_error(req, OC_ETOOBIG, msg);
-        return;
-    }
-    http_reply(req, 200, "application/json", data->data, data->len);
+    if (!overflow)
+        return 200;
+    snprintf(msg, sizeof msg,
+             "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, a "
+             "shorter range, fewer groups (topk) or narrower matchers",
+             (long long)cap);
+    return error_body(b, OC_ETOOBIG, msg);
+}
+
+/* Answers the success envelope in data on the worker, or 422 past the byte cap (ok_body). */
+static void prom_ok(struct http_req *req, struct oc_buf *data, int overflow, int64_t cap)
+{
+    int status = ok_body(data, overflow, cap);
+    http_reply(req, status, "application/json", data->data, data->len);
 }
 
 /* A time as Prometheus takes it (unix seconds with a fraction, RFC 3339) or as GET /v1/qoe
@@ -366,9 +381,9 @@ static int emit_scalar(struct oc_buf *b, double v, const struct prom_window *w)
 /* Builds the qoe_query of e over w: point k is the metric over the step that ends at
  * w->start + k * step. 0 (with *empty when the matchers select nothing), OC_EINVAL with a
  * reason (a cap). */
-static int build_query(struct qoe_module_state *ms, const struct http_req *req,
-                       const struct promql_expr *e, const struct prom_window *w,
-                       struct qoe_query *q, int *empty, char *err, size_t n)
+static int build_query(struct qoe_module_state *ms, int64_t mem_cap, const struct promql_expr *e,
+                       const struct prom_window *w, struct qoe_query *q, int *empty, char *err,
+                       size_t n)
 {
     int64_t groups, points = (w->end - w->start) / w->step + 1;
     memset(q, 0, sizeof *q);
@@ -387,7 +402,7 @@ static int build_query(struct qoe_module_state *ms, const struct http_req *req,
     if (rc == 0)
         rc = qoe_query_check(q, err, n);
     if (rc == 0)
-        rc = qoe_cost_check(ms, req, q, q->ngroup ? groups : 1, err, n);
+        rc = qoe_cost_check(ms, mem_cap, q, q->ngroup ? groups : 1, err, n);
     return rc;
 }
 
@@ -433,44 +448,101 @@ static int read_window(const struct params *ps, int instant, int64_t now_s, stru
     return 0;
 }
 
-/* Parses, checks the cost of, runs and answers one query of req. */
+/* One PromQL query, from the worker that parsed it to the thread that runs it. */
+struct prom_job {
+    struct promql_expr *e; /* owned */
+    struct prom_window w;
+    int64_t mem_cap; /* the request's http.request_memory_bytes */
+};
+
+static void job_free(struct prom_job *j)
+{
+    free(j->e);
+    free(j);
+}
+
+/* Counts the groups of j, checks its cost, runs it and writes the whole answer into b (capped
+ * at qoe.query_max_answer_bytes); returns the answer's status. Any thread. */
+static int evaluate(struct qoe_module_state *ms, const struct prom_job *j, struct oc_buf *b)
+{
+    struct qoe_result *r = NULL;
+    struct qoe_query q;
+    char err[1400];
+    int empty = 0, rc, status;
+    if (j->e->kind == PROMQL_SCALAR)
+        return ok_body(b, emit_scalar(b, j->e->value, &j->w), ms->max_answer_bytes);
+    if ((rc = build_query(ms, j->mem_cap, j->e, &j->w, &q, &empty, err, sizeof err)) != 0 ||
+        (!empty && (rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err)) != 0)) {
+        status = error_body(b, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
+    } else {
+        if (r && j->e->topk)
+            keep_topk(r, j->e->topk);
+        status = ok_body(b, emit_result(b, j->e, &q, r, &j->w), ms->max_answer_bytes);
+    }
+    qoe_result_destroy(r);
+    return status;
+}
+
+/* The qoe_pool_fn of a PromQL query: evaluates arg (a prom_job) and answers later. */
+static size_t evaluate_later(struct qoe_module_state *ms, void *arg, struct http_later *later)
+{
+    struct prom_job *j = arg;
+    struct oc_buf b;
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    int status = evaluate(ms, j, &b);
+    size_t len = b.len;
+    http_later_reply(later, status, "application/json", b.data ? b.data : "", b.len);
+    oc_buf_free(&b);
+    job_free(j);
+    return len;
+}
+
+/* Parses one query of req on its worker, then has a query thread (qoe.query_threads) count
+ * its groups, check its cost, run it and answer; with no threads, or the server stopping, the
+ * worker does. */
 static void run(struct http_req *req, int instant)
 {
     struct qoe_module_state *ms = req->state;
     struct params ps = {0};
-    struct prom_window w;
-    struct promql_expr *e = oc_calloc(1, sizeof *e);
-    struct qoe_result *r = NULL;
-    struct qoe_query q;
+    struct prom_job *j = oc_calloc(1, sizeof *j);
     struct oc_buf b;
     char err[1400];
-    int empty = 0, rc = read_params(req, &ps);
-    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    j->e = oc_calloc(1, sizeof *j->e);
+    j->mem_cap = (int64_t)req->arena.max;
+    int rc = read_params(req, &ps);
     if (rc != 0)
         snprintf(err, sizeof err, "cannot parse the parameters (at most %d, percent-encoded)",
                  PROM_MAX_PARAMS);
     if (rc == 0)
-        rc = read_window(&ps, instant, oc_clock_now_s(req->app->clock), &w, err, sizeof err);
+        rc = read_window(&ps, instant, oc_clock_now_s(req->app->clock), &j->w, err, sizeof err);
     if (rc == 0 && !param(&ps, "query"))
         rc = OC_EMALFORMED, snprintf(err, sizeof err, "query: required");
     if (rc == 0)
-        rc = promql_parse(param(&ps, "query"), e, err, sizeof err);
+        rc = promql_parse(param(&ps, "query"), j->e, err, sizeof err);
     if (rc != 0) {
         prom_error(req, OC_EMALFORMED, err);
-    } else if (e->kind == PROMQL_SCALAR) {
-        prom_ok(req, &b, emit_scalar(&b, e->value, &w), ms->max_answer_bytes);
-    } else if ((rc = build_query(ms, req, e, &w, &q, &empty, err, sizeof err)) != 0) {
-        prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
-    } else if (!empty && (rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err)) != 0) {
-        prom_error(req, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err);
-    } else {
-        if (r && e->topk)
-            keep_topk(r, e->topk);
-        prom_ok(req, &b, emit_result(&b, e, &q, r, &w), ms->max_answer_bytes);
+        job_free(j);
+        return;
     }
-    qoe_result_destroy(r);
+    if (ms->pool && j->e->kind != PROMQL_SCALAR) {
+        int sub = qoe_pool_submit_fn(ms->pool, req, evaluate_later, j);
+        if (sub == 0)
+            return; /* a query thread answers and frees j */
+        if (sub == OC_EBUSY) {
+            snprintf(err, sizeof err,
+                     "%d queries are waiting for a query thread already (qoe.query_queue): retry",
+                     (int)ms->o.query_queue);
+            http_set_header(req, "Retry-After", "1");
+            prom_error(req, OC_EBUSY, err);
+            job_free(j);
+            return;
+        }
+    }
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    int status = evaluate(ms, j, &b);
+    http_reply(req, status, "application/json", b.data ? b.data : "", b.len);
     oc_buf_free(&b);
-    free(e);
+    job_free(j);
 }
 
 void qoe_prom_query(struct http_req *req)

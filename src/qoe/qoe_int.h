@@ -35,6 +35,8 @@ struct qoe_cube {
     struct dict_values vals[BEACON_NDIMS];
     struct dict_leaves leaves;
     int closed[BEACON_NDIMS];                /* 1: only the listed values (ingest.regions, .cdns) */
+    uint8_t *listed[BEACON_NDIMS];           /* id -> 1 when in the closed list (region, cdn) */
+    char *list[BEACON_NDIMS];                /* the closed list in force (owned), or NULL */
     struct cube_budget budget[BUDGET_SLOTS]; /* new values per principal and dim this minute */
     int64_t last_sweep_s;                    /* the cube's clock at the last sweep */
     uint64_t *swept_vals; /* (dim << 32 | id) aged out since the store last heard */
@@ -180,6 +182,7 @@ struct qoe_module_state {
     int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
     struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
     struct qoe_pool *pool;    /* the threads answering GET /v1/qoe; NULL: the HTTP worker does */
+    int cdns_from_steering;   /* ingest.cdns=steering: the list follows steer.policy_changed */
 };
 
 /* The query threads of GET /v1/qoe (qpool.c). */
@@ -193,6 +196,13 @@ struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_
  * OC_EBUSY (max_queued wait already: answer 503) or OC_ENOTFOUND (the server is stopping:
  * answer on the worker). */
 int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q);
+struct http_later;
+/* A job of a query thread: runs arg, answers later exactly once, frees arg; returns the bytes
+ * of the answer (a large one makes the thread give freed memory back). */
+typedef size_t (*qoe_pool_fn)(struct qoe_module_state *ms, void *arg, struct http_later *later);
+/* As qoe_pool_submit, for fn(ms, arg, later) on a thread; arg (owned by fn from then on) is
+ * untouched unless 0 is returned. */
+int qoe_pool_submit_fn(struct qoe_pool *p, struct http_req *req, qoe_pool_fn fn, void *arg);
 /* Answers what is queued, ends the threads and frees p; NULL is a no-op. */
 void qoe_pool_destroy(struct qoe_pool *p);
 /* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query) and writes its JSON answer
@@ -203,11 +213,11 @@ int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc
 struct http_req;
 struct qoe_query;
 /* The cost of q's answer with at most groups groups, checked before it runs: at most
- * qoe.query_max_cells values (groups x points), qoe.query_max_answer_bytes of JSON, and the
- * request's memory cap (http.request_memory_bytes). 0, or OC_EINVAL with a detail in err
- * that says how to narrow the query. */
-int qoe_cost_check(const struct qoe_module_state *ms, const struct http_req *req,
-                   const struct qoe_query *q, int64_t groups, char *err, size_t errlen);
+ * qoe.query_max_cells values (groups x points), qoe.query_max_answer_bytes of JSON, and
+ * mem_cap bytes of memory (the request's http.request_memory_bytes). 0, or OC_EINVAL with a detail
+ * in err that says how to narrow the query. */
+int qoe_cost_check(const struct qoe_module_state *ms, int64_t mem_cap, const struct qoe_query *q,
+                   int64_t groups, char *err, size_t errlen);
 
 /* The Prometheus-compatible API (prom.c), routes of the qoe module. */
 #define PROM_MAX_BODY 65536 /* form body of a POST */

@@ -1,8 +1,9 @@
 /*
- * qpool.c - the threads that answer GET /v1/qoe, so that a long query (up to the cost check's
- * largest, a few hundred milliseconds and tens of MiB) never holds an HTTP worker: /healthz
- * and every other route stay answered meanwhile. The worker parses and checks the query, then
- * hands it over with http_later; qoe.query_threads threads run it, write the JSON and answer.
+ * qpool.c - the threads that answer GET /v1/qoe and the PromQL queries (/api/v1/query,
+ * /api/v1/query_range), so that a long query (up to the cost check's largest, a few hundred
+ * milliseconds and tens of MiB) never holds an HTTP worker: /healthz and every other route
+ * stay answered meanwhile. The worker parses and checks the query, then hands it over with
+ * http_later; qoe.query_threads threads run it, write the JSON and answer.
  * At most qoe.query_queue queries wait; past it the worker answers 503 with Retry-After.
  * The threads also bound the memory of answers built at once, and run at a lower priority
  * than the workers (nice QUERY_NICE, Linux). After an answer of
@@ -39,6 +40,8 @@ struct qjob {
     struct http_later *later; /* answered once */
     struct qoe_query q;       /* its filter values point into strings */
     char *strings;            /* the filter values (owned) */
+    qoe_pool_fn fn;           /* instead of q: runs arg and answers later */
+    void *arg;                /* fn's, freed by fn */
 };
 
 struct qoe_pool {
@@ -86,9 +89,15 @@ static void run_job(struct qoe_module_state *ms, struct qjob *j)
 {
     struct oc_buf b;
     char err[1024];
+    size_t len;
+    if (j->fn) {
+        len = j->fn(ms, j->arg, j->later);
+        free(j);
+        goto trim;
+    }
     oc_buf_init(&b, (size_t)ms->max_answer_bytes);
     int rc = qoe_answer(ms, &j->q, &b, err, sizeof err);
-    size_t len = b.len;
+    len = b.len;
     if (rc != 0)
         http_later_problem(j->later, http_status_for(rc), "%s", err);
     else
@@ -96,6 +105,7 @@ static void run_job(struct qoe_module_state *ms, struct qjob *j)
     oc_buf_free(&b);
     free(j->strings);
     free(j);
+trim:
 #ifdef __GLIBC__
     if (len >= TRIM_AFTER) /* the result, its JSON tree and text are freed: return the pages */
         malloc_trim(0);
@@ -170,7 +180,9 @@ static void copy_query(struct qjob *j, const struct qoe_query *q)
     }
 }
 
-int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q)
+/* Queues a job for req: 0, OC_EBUSY or OC_ENOTFOUND as qoe_pool_submit; *jp is the new job
+ * (its later set) on 0, to be filled and then published with enqueue. */
+static int reserve(struct qoe_pool *p, struct http_req *req, struct qjob **jp)
 {
     pthread_mutex_lock(&p->mu);
     int full = p->queued >= p->max_queued || p->stopping;
@@ -186,15 +198,42 @@ int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_q
         pthread_mutex_unlock(&p->mu);
         return OC_ENOTFOUND;
     }
-    struct qjob *j = oc_calloc(1, sizeof *j);
-    j->later = l;
-    copy_query(j, q);
+    *jp = oc_calloc(1, sizeof **jp);
+    (*jp)->later = l;
+    return 0;
+}
+
+/* Hands j to a thread (its slot was reserved). */
+static void enqueue(struct qoe_pool *p, struct qjob *j)
+{
     pthread_mutex_lock(&p->mu);
     *p->tail = j;
     p->tail = &j->next;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    return 0;
+}
+
+int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_query *q)
+{
+    struct qjob *j;
+    int rc = reserve(p, req, &j);
+    if (rc == 0) {
+        copy_query(j, q);
+        enqueue(p, j);
+    }
+    return rc;
+}
+
+int qoe_pool_submit_fn(struct qoe_pool *p, struct http_req *req, qoe_pool_fn fn, void *arg)
+{
+    struct qjob *j;
+    int rc = reserve(p, req, &j);
+    if (rc == 0) {
+        j->fn = fn;
+        j->arg = arg;
+        enqueue(p, j);
+    }
+    return rc;
 }
 
 void qoe_pool_destroy(struct qoe_pool *p)

@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/bus.h"
 #include "core/err.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/module.h"
@@ -151,6 +152,15 @@ static void measurements_get(struct http_req *req)
     http_reply_json(req, 200, json_pack("{s:o}", "pathways", a));
 }
 
+/* A rollback record as req's caller may see it: the deploy webhook's URL (a credential of the
+ * deploy system, often in its path) cut after the host unless the caller is an admin. */
+static json_t *shown_record(struct http_req *req, json_t *rec)
+{
+    if (req->role != HTTP_ADMIN)
+        oc_json_cut_url(rec, "deploy_webhook");
+    return rec;
+}
+
 /* GET /v1/mitigations */
 static void mitigations_get(struct http_req *req)
 {
@@ -203,7 +213,7 @@ static void mitigations_post(struct http_req *req)
     else if (rc)
         http_reply_err(req, rc, "%s", err);
     else
-        http_reply_json(req, dry ? 200 : 201, out);
+        http_reply_json(req, dry ? 200 : 201, shown_record(req, out));
     json_decref(body);
 }
 
@@ -228,7 +238,7 @@ static void mitigations_revert(struct http_req *req)
     else if (rc)
         http_reply_err(req, rc, "cannot revert mitigation %lld", id);
     else
-        http_reply_json(req, 200, out);
+        http_reply_json(req, 200, shown_record(req, out));
 }
 
 static const struct http_route steer_routes[] = {
@@ -247,7 +257,8 @@ static const struct http_route steer_routes[] = {
     {"GET", "/v1/mitigations", mitigations_get, HTTP_VIEWER, HTTP_DEFAULT_BODY,
      "every mitigation, newest first, with its follow-up item"},
     {"POST", "/v1/mitigations", mitigations_post, HTTP_RESPONDER, MITIGATE_BODY,
-     "apply a mitigation (shift-cdn, backup-origin, flag, rollback); dry_run shows manifests"},
+     "apply a mitigation (shift-cdn, backup-origin, flag, rollback); dry_run shows manifests; a "
+     "rollback's deploy_webhook is cut after the host unless admin"},
     {"POST", "/v1/mitigations/{id}/revert", mitigations_revert, HTTP_RESPONDER, HTTP_DEFAULT_BODY,
      "revert a mitigation"},
     {0},

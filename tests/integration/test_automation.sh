@@ -153,8 +153,18 @@ t_check "410 disabled the subscription" disabled "$(body | jq -r .state)"
 t_contains "and says why" "410 Gone" "$(body | jq -r .reason)"
 status GET "/v1/event-subscriptions/flaky/messages?state=failed" -H "Authorization: Bearer $VIEW" >/dev/null
 MSG=$(body | jq -r '.messages[0].msg_id')
-t_check "the message failed after 4 attempts" "failed 4 410" "$(body | jq -r '.messages[0] | "\(.state) \(.attempts) \(.last_status)"')"
+t_check "a viewer: the message failed after 4 attempts, no receiver's status" "failed 4 false" \
+    "$(body | jq -r '.messages[0] | "\(.state) \(.attempts) \(has("last_status"))"')"
+status GET "/v1/event-subscriptions/flaky/messages?state=failed" -H "Authorization: Bearer $ADMIN" >/dev/null
+t_check "an admin: with the last status" "failed 4 410" "$(body | jq -r '.messages[0] | "\(.state) \(.attempts) \(.last_status)"')"
 status GET "/v1/event-subscriptions/flaky/messages/$MSG" -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "a viewer sees when each attempt was, not what the receiver answered" \
+    "1 2 3 4|at,attempt,next_attempt|false false" \
+    "$(body | jq -r '"\([.log[].attempt] | map(tostring) | join(" "))|\([.log[] | keys | join(",")] | unique | join(";"))|\(has("last_status")) \(has("body"))"')"
+t_check "nor the receiver's address" 0 "$(body | grep -c -e 127.0.0.1 -e Gone)"
+status GET "/v1/event-subscriptions/flaky/messages/$MSG" -H "Authorization: Bearer $RESP" >/dev/null
+t_check "nor does a responder" "null" "$(body | jq -r '.log[0].status')"
+status GET "/v1/event-subscriptions/flaky/messages/$MSG" -H "Authorization: Bearer $ADMIN" >/dev/null
 t_check "the delivery log has every attempt" "500 503 429 410" "$(body | jq -r '[.log[].status] | join(" ")')"
 t_check "with the Retry-After read" "null 1 2 null" "$(body | jq -r '[.log[].retry_after] | map(tostring) | join(" ")')"
 t_check "the body is the event" "change.recorded player deploy" "$(body | jq -r '"\(.body.type) \(.body.data.service) \(.body.data.kind)"')"

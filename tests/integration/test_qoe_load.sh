@@ -5,8 +5,10 @@
 # /healthz, asked every 20 ms meanwhile, answers within 100 ms (95th percentile; all within
 # 1 s); the server's RSS peaks within 160 MiB of where it started and falls back to within
 # 48 MiB after the answers (malloc_trim) instead of staying at its peak (on the sanitizer
-# build: the peak under 448 MiB). Prints the figures docs/internals/limits.md quotes. Past qoe.query_queue waiting
-# queries the answer is 503 with Retry-After.
+# build: the peak under 448 MiB). Prints the figures docs/internals/limits.md quotes. The same
+# for the worst PromQL query_range the cost check lets through (sum by the same three labels,
+# 250 points): it runs on the same threads, so /healthz holds the same bounds. Past
+# qoe.query_queue waiting queries the answer is 503 with Retry-After, for both APIs.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ING=$(new_token "$D" ingest it-sim | tail -1)
@@ -49,7 +51,7 @@ def sample():
     while not done.is_set():
         peak = max(peak, rss()); time.sleep(0.005)
 def one():
-    req = urllib.request.Request(base + "/v1/qoe?" + query, headers={"Authorization": "Bearer " + token})
+    req = urllib.request.Request(base + query, headers={"Authorization": "Bearer " + token})
     with urllib.request.urlopen(req, timeout=120) as r:
         sizes.append(len(r.read())); statuses.append(r.status)
 bg = threading.Thread(target=sample)
@@ -64,31 +66,48 @@ bg.join()
 print(",".join(map(str, sorted(set(statuses)))) + "x%d" % len(statuses), start, max(peak, start),
       rss(), max(sizes))
 PY
-python3 "$T_TMP/load.py" "$BASE" "$VIEW" "$worst" "$SERVER_PID" > "$T_TMP/load" &
-L=$!
-: > "$T_TMP/hz"
-while kill -0 "$L" 2>/dev/null; do
-    curl -s -m 2 -o /dev/null -w '%{http_code} %{time_total}\n' "$BASE/healthz" >> "$T_TMP/hz"
-    sleep 0.02
-done
-wait "$L"
-read -r st rss0 peak rss1 size < "$T_TMP/load"
-n=$(grep -c . "$T_TMP/hz")
+# load PATH?QUERY: the rounds above while /healthz is asked; checks and prints the figures
+load() {
+    python3 "$T_TMP/load.py" "$BASE" "$VIEW" "$1" "$SERVER_PID" > "$T_TMP/load" &
+    L=$!
+    : > "$T_TMP/hz"
+    while kill -0 "$L" 2>/dev/null; do
+        curl -s -m 2 -o /dev/null -w '%{http_code} %{time_total}\n' "$BASE/healthz" >> "$T_TMP/hz"
+        sleep 0.02
+    done
+    wait "$L"
+    read -r st rss0 peak rss1 size < "$T_TMP/load"
+    n=$(grep -c . "$T_TMP/hz")
+    slow=$(awk '$2 >= 0.1' "$T_TMP/hz" | grep -c .)
+    echo "${1%%\?*}: 9 worst-case answers of $size bytes, 3 at a time: /healthz asked $n times: median $(ms 0.5) ms, 95th percentile $(ms 0.95) ms, at most $(ms 1) ms ($slow at 100 ms or more); RSS $rss0 kB before, peak $peak kB, $rss1 kB after"
+    t_check "${1%%\?*}: /healthz answered every time" 0 "$(awk '$1 != 200' "$T_TMP/hz" | grep -c .)"
+    t_check "${1%%\?*}: nine answers, all 200" "200x9" "$st"
+    # Under 100 ms: all but 5% of the answers (a shared machine's scheduler accounts for the
+    # rest), and none a second or more.
+    t_check "${1%%\?*}: /healthz under 100 ms (95th percentile)" 1 "$([ "$(ms 0.95)" -lt 100 ] && echo 1 || echo 0)"
+    t_check "${1%%\?*}: /healthz under 1 s every time" 1 "$([ "$(ms 1)" -lt 1000 ] && echo 1 || echo 0)"
+    if [ -z "$ASAN" ]; then
+        t_check "${1%%\?*}: RSS peak within 160 MiB of the start" 1 "$([ $((peak - rss0)) -lt 163840 ] && echo 1 || echo 0)"
+        t_check "${1%%\?*}: memory given back: RSS within 48 MiB of the start after" 1 "$([ $((rss1 - rss0)) -lt 49152 ] && echo 1 || echo 0)"
+    else # ASan's allocator, not glibc's, holds freed memory, and its shadow moves the start
+        t_check "${1%%\?*}: RSS peak under 448 MiB (sanitizer build)" 1 "$([ "$peak" -lt 458752 ] && echo 1 || echo 0)"
+    fi
+}
 ms() { sort -k2 -n "$T_TMP/hz" | awk -v q="$1" '{a[NR] = $2} END {i = int(NR * q + 0.999); printf "%.0f", a[i < 1 ? 1 : i] * 1000}'; }
-slow=$(awk '$2 >= 0.1' "$T_TMP/hz" | grep -c .)
-echo "9 worst-case answers of $size bytes, 3 at a time: /healthz asked $n times: median $(ms 0.5) ms, 95th percentile $(ms 0.95) ms, at most $(ms 1) ms ($slow at 100 ms or more); RSS $rss0 kB before, peak $peak kB, $rss1 kB after"
-t_check "/healthz answered every time" 0 "$(awk '$1 != 200' "$T_TMP/hz" | grep -c .)"
-t_check "nine answers, all 200" "200x9" "$st"
-# Under 100 ms: all but 5% of the answers (a shared machine's scheduler accounts for the
-# rest), and none a second or more.
-t_check "/healthz under 100 ms (95th percentile)" 1 "$([ "$(ms 0.95)" -lt 100 ] && echo 1 || echo 0)"
-t_check "/healthz under 1 s every time" 1 "$([ "$(ms 1)" -lt 1000 ] && echo 1 || echo 0)"
-if [ -z "$ASAN" ]; then
-    t_check "RSS peak within 160 MiB of the start" 1 "$([ $((peak - rss0)) -lt 163840 ] && echo 1 || echo 0)"
-    t_check "memory given back: RSS within 48 MiB of the start after" 1 "$([ $((rss1 - rss0)) -lt 49152 ] && echo 1 || echo 0)"
-else # ASan's allocator, not glibc's, holds freed memory, and its shadow moves the start
-    t_check "RSS peak under 448 MiB (sanitizer build)" 1 "$([ "$peak" -lt 458752 ] && echo 1 || echo 0)"
-fi
+load "/v1/qoe?$worst"
+
+# PromQL: point k covers the step that ends at start + k * step, so 250 points end at $to
+prom="/api/v1/query_range?query=sum%20by%20(isp,title,player_version)%20(oncue_qoe_rebuffer_ratio)&start=$((to - 249 * 60))&end=$to&step=60"
+t_check "query_range: one point more is over the cost check" 422 \
+    "$(status GET "${prom/start=$((to - 249 * 60))/start=$((to - 250 * 60))}" -H "Authorization: Bearer $VIEW")"
+t_contains "... at qoe.query_max_cells, as an execution error" '"errorType":"execution"' "$(body)"
+t_check "the worst allowed query_range answers" 200 "$(status GET "$prom" -H "Authorization: Bearer $VIEW")"
+# 1000 groups x 250 points are computed; the answer leaves out the points without data (the
+# simulator ran 40 minutes of the 250)
+t_check "with 1000 series of at most 40 values" "1000 1" \
+    "$(body | jq -r '"\(.data.result | length) \(if (.data.result | map(.values | length) | max) <= 40 then 1 else 0 end)"')"
+sleep 1
+load "$prom"
 t_check "no sanitizer report" "" "$(grep -m1 -E 'runtime error|AddressSanitizer' "$T_TMP/server.log")"
 stop_server
 t_check "clean stop" 0 "$SERVER_RC"
@@ -112,6 +131,22 @@ t_check "one or two answered, the rest refused" 1 \
     "$([ "$codes" = "200 200 503 503" ] || [ "$codes" = "200 503 503 503" ] && echo 1 || echo 0)"
 i=$(grep -l 503 "$T_TMP"/s1 "$T_TMP"/s2 "$T_TMP"/s3 "$T_TMP"/s4 | head -1 | grep -o '[0-9]$')
 t_contains "the refusal says why" "1 GET /v1/qoe queries are waiting already (qoe.query_queue): retry" \
+    "$(cat "$T_TMP/q${i:-0}")"
+t_contains "with Retry-After" "Retry-After: 1" "$(cat "$T_TMP/h${i:-0}")"
+CURLS=""
+for i in 1 2 3 4; do
+    curl -s -o "$T_TMP/q$i" -D "$T_TMP/h$i" -w '%{http_code}\n' -H "Authorization: Bearer $VIEW" \
+        "$BASE$prom" > "$T_TMP/s$i" &
+    CURLS="$CURLS $!"
+done
+wait $CURLS
+codes=$(cat "$T_TMP"/s? | sort | tr '\n' ' ' | sed 's/ $//')
+echo "four query_range at once: $codes"
+t_check "query_range: one or two answered, the rest refused" 1 \
+    "$([ "$codes" = "200 200 503 503" ] || [ "$codes" = "200 503 503 503" ] && echo 1 || echo 0)"
+i=$(grep -l 503 "$T_TMP"/s1 "$T_TMP"/s2 "$T_TMP"/s3 "$T_TMP"/s4 | head -1 | grep -o '[0-9]$')
+t_contains "the refusal is Prometheus's envelope" \
+    '"errorType":"unavailable","error":"1 queries are waiting for a query thread already (qoe.query_queue): retry"' \
     "$(cat "$T_TMP/q${i:-0}")"
 t_contains "with Retry-After" "Retry-After: 1" "$(cat "$T_TMP/h${i:-0}")"
 stop_server

@@ -71,8 +71,8 @@ t_check "declare an incident" 201 "$(status POST /v1/incidents -H "Authorization
     -d '{"alert_id": "vsf/packager", "metric": "vsf_rate", "slice": {"region": "NA"}, "value": 0.09, "threshold": 0.02, "op": ">", "level": "page", "summary": "VSF after the packager deploy"}')"
 
 out=$("$ONCUE_BIN" mitigate rollback --service packager --reason "2026.11.25 build breaks fMP4" 2>&1)
-t_contains "cli says where it goes" \
-    "rollback queued for the deploy webhook http://127.0.0.1:$RPORT/hooks/packager" "$out"
+t_contains "cli says where it goes (a responder sees the URL cut after the host)" \
+    "rollback queued for the deploy webhook http://127.0.0.1:$RPORT/…" "$out"
 t_contains "cli shows the record" "#1 active   rollback" "$out"
 wait_calls 1
 t_check "deploy webhook called once, signed" \
@@ -80,7 +80,14 @@ t_check "deploy webhook called once, signed" \
 
 t_check "dry run names the webhook" 200 "$(status POST '/v1/mitigations?dry_run=1' \
     -H "Authorization: Bearer $RESP" -d '{"kind": "rollback", "service": "encoder"}')"
-t_contains "dry run answer" "\"deploy_webhook\":\"http://127.0.0.1:$RPORT/hooks/encoder\"" "$(body)"
+t_contains "dry run answer, cut for a responder" "\"deploy_webhook\":\"http://127.0.0.1:$RPORT/…\"" "$(body)"
+t_check "an admin's dry run" 200 "$(status POST '/v1/mitigations?dry_run=1' \
+    -H "Authorization: Bearer $ADMIN" -d '{"kind": "rollback", "service": "encoder"}')"
+t_contains "names the whole URL" "\"deploy_webhook\":\"http://127.0.0.1:$RPORT/hooks/encoder\"" "$(body)"
+t_check "a viewer's catalog: cut" "http://127.0.0.1:$RPORT/…" \
+    "$(curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/services/packager" | jq -r .deploy_webhook)"
+t_check "an admin's catalog: whole" "http://127.0.0.1:$RPORT/hooks/packager" \
+    "$(curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/services/packager" | jq -r .deploy_webhook)"
 
 t_check "unknown service refused" 422 "$(status POST /v1/mitigations \
     -H "Authorization: Bearer $RESP" -d '{"kind": "rollback", "service": "nosuch"}')"

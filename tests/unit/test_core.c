@@ -684,6 +684,25 @@ static void test_netguard(void)
     T_EQ_INT(oc_netguard_parse(&g, "10.0.0.0/", err, sizeof(err)), OC_EINVAL);
 }
 
+/* What a non-admin sees of an outbound URL: scheme and host, never the path, query, fragment
+ * or user information. */
+static void test_url_cut(void)
+{
+    char out[OC_URL_SHOWN_MAX];
+    oc_url_cut("https://hooks.slack.com/services/T0/B0/x", out, sizeof(out));
+    T_EQ_STR(out, "https://hooks.slack.com/\u2026");
+    oc_url_cut("http://deploy.example.com:8443?token=s3cret#f", out, sizeof(out));
+    T_EQ_STR(out, "http://deploy.example.com:8443/\u2026");
+    oc_url_cut("https://user:pa@ss@example.com/p", out, sizeof(out));
+    T_EQ_STR(out, "https://example.com/\u2026");
+    oc_url_cut("https://example.com", out, sizeof(out));
+    T_EQ_STR(out, "https://example.com/\u2026");
+    oc_url_cut("not a url/secret", out, sizeof(out));
+    T_EQ_STR(out, "\u2026");
+    oc_url_cut(NULL, out, sizeof(out));
+    T_EQ_STR(out, "");
+}
+
 /* Leased timers (oc_app_tick): a module with .timers_leased runs its timers only while the
  * app's leased() says so; other modules' timers always run; a skipped run is not made up. */
 static int runs_leased, runs_free, lease_now;
@@ -767,6 +786,7 @@ static const struct t_case cases[] = {
     T_CASE(test_json_int_range),
     T_CASE(test_json_find_nul),
     T_CASE(test_netguard),
+    T_CASE(test_url_cut),
     T_CASE(test_leased_timers),
     {0},
 };

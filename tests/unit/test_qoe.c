@@ -718,6 +718,71 @@ static void test_sweep_ages_values_out(void)
     qoe_cube_destroy(c);
 }
 
+/* One successful start at t_s with cdn into c (session s). */
+static size_t start_cdn(struct qoe_cube *c, int64_t t_s, const char *cdn, const char *s)
+{
+    struct beacon_event e;
+    memset(&e, 0, sizeof e);
+    e.ts_ms = t_s * 1000;
+    e.type = BEACON_START;
+    e.outcome = BEACON_SUCCESS;
+    e.session = (struct beacon_str){s, (uint32_t)strlen(s)};
+    e.dims[BEACON_CDN] = (struct beacon_str){cdn, (uint32_t)strlen(cdn)};
+    e.startup_ms = 900;
+    return qoe_cube_add_event(c, &e);
+}
+
+/* A closed list (ingest.cdns, or the steering policy's pathways): listed values pass, others
+ * fold; a new list takes effect at once, also for a value cached by an earlier event, and a
+ * value dropped from it keeps its id; listed values do not age; an empty list opens. */
+static void test_closed_list_changes(void)
+{
+    struct oc_clock clk;
+    struct qoe_cube_opts o;
+    struct qoe_cube_stats st;
+    char err[160];
+    uint32_t id;
+    qoe_cube_opts_default(&o);
+    o.value_idle_s = 300;
+    oc_clock_init(&clk, OC_CLOCK_VIRTUAL, T0 * 1000);
+    struct qoe_cube *c = qoe_cube_new(&o, &clk);
+    T_EQ_INT(
+        qoe_cube_set_closed(c, BEACON_CDN, " primary, secondary ", "ingest.cdns", err, sizeof err),
+        0);
+    T_EQ_INT(start_cdn(c, T0 + 1, "primary", "s1") + start_cdn(c, T0 + 2, "secondary", "s2") +
+                 start_cdn(c, T0 + 3, "evil", "s3"),
+             3);
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.folded[BEACON_CDN], 1);
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "evil", 4, &id), OC_ENOTFOUND);
+    T_EQ_INT(qoe_cube_set_closed(c, BEACON_CDN, "primary,tertiary", "ingest.cdns", err, sizeof err),
+             0);
+    T_EQ_INT(start_cdn(c, T0 + 4, "secondary", "s4") + start_cdn(c, T0 + 5, "tertiary", "s5") +
+                 start_cdn(c, T0 + 6, "primary", "s6"),
+             3);
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.folded[BEACON_CDN], 2); /* secondary, no longer listed */
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "secondary", 9, &id), 0); /* keeps its id */
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "tertiary", 8, &id), 0);
+    char longv[QOE_MAX_DIM_VALUE + 2];
+    memset(longv, 'x', sizeof longv - 1);
+    longv[sizeof longv - 1] = 0;
+    T_EQ_INT(qoe_cube_set_closed(c, BEACON_CDN, longv, "ingest.cdns", err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "ingest.cdns: a value is longer than 128 bytes");
+    T_EQ_INT(start_cdn(c, T0 + 7, "secondary", "s7"), 1); /* the list in force stayed */
+    qoe_cube_stats(c, &st);
+    T_EQ_INT(st.folded[BEACON_CDN], 3);
+    oc_clock_set_ms(&clk, (T0 + 1000) * 1000); /* all idle past value_idle_s */
+    qoe_cube_tick(c);
+    qoe_cube_sweep(c, T0 + 1000);
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "tertiary", 8, &id), 0); /* listed: kept */
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "secondary", 9, &id), OC_ENOTFOUND); /* aged */
+    T_EQ_INT(qoe_cube_set_closed(c, BEACON_CDN, "", "ingest.cdns", err, sizeof err), 0);
+    T_EQ_INT(start_cdn(c, T0 + 1001, "evil", "s8"), 1);
+    T_EQ_INT(qoe_cube_value_id(c, BEACON_CDN, "evil", 4, &id), 0); /* open again */
+    qoe_cube_destroy(c);
+}
+
 static void test_cap_folds_into_other(void)
 {
     struct oc_clock clk;
@@ -1496,6 +1561,7 @@ static const struct t_case cases[] = {
     T_CASE(test_accounts),
     T_CASE(test_cap_folds_into_other),
     T_CASE(test_sweep_ages_values_out),
+    T_CASE(test_closed_list_changes),
     T_CASE(test_error_codes),
     T_CASE(test_history_rollups_and_restart),
     T_CASE(test_history_legacy_rollup),
