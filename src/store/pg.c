@@ -10,8 +10,9 @@
  *
  * Inside a transaction each statement runs under a savepoint, so that a failed one (a
  * constraint, which store_step answers OC_ECONFLICT) leaves the transaction usable as on
- * SQLite, where only the statement is undone. A connection found broken outside a transaction
- * is reset once and its statements prepared again.
+ * SQLite, where only the statement is undone; a prepared statement sends its savepoint, itself
+ * and the release in one round trip (pipeline mode). A connection found broken outside a
+ * transaction is reset once and its statements prepared again.
  */
 #include "store/store_int.h"
 #include "store/sql.h"
@@ -353,6 +354,64 @@ int store_pg_bind(struct store_pg_stmt *ps, int idx, const char *v, size_t n, in
     return 0;
 }
 
+/* Inside a transaction: SAVEPOINT, ps and RELEASE in one round trip (libpq's pipeline mode);
+ * ps's result into *res. 0, or ps's error once rolled back to the savepoint (the failed
+ * RELEASE left it). */
+static int execute_guarded(struct store_pg *p, struct store_pg_stmt *ps, PGresult **res)
+{
+    PGresult *r;
+    int rc = 0, k = 0, nulls = 0;
+    *res = NULL;
+    if (!PQenterPipelineMode(p->conn)) {
+        set_err(p, PQerrorMessage(p->conn));
+        return OC_EDB;
+    }
+    if (!PQsendQueryParams(p->conn, STORE_PG_SQL_SAVEPOINT, 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQsendQueryPrepared(p->conn, ps->name, ps->nparams, (const char *const *)ps->vals,
+                             ps->lens, ps->fmts, 0) ||
+        !PQsendQueryParams(p->conn, STORE_PG_SQL_RELEASE, 0, NULL, NULL, NULL, NULL, 0) ||
+        !PQpipelineSync(p->conn)) {
+        set_err(p, PQerrorMessage(p->conn));
+        rc = OC_EDB;
+    }
+    /* one result per query, each followed by NULL, then the sync's */
+    while (nulls <= 4 && PQstatus(p->conn) == CONNECTION_OK) {
+        if (!(r = PQgetResult(p->conn))) {
+            if (rc && k == 0)
+                break; /* nothing was sent */
+            nulls++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (k++ == 1) {
+            *res = r;
+            continue;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED && rc == 0)
+            rc = result_err(p, r);
+        PQclear(r);
+    }
+    PQexitPipelineMode(p->conn);
+    ExecStatusType st = *res ? PQresultStatus(*res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        char keep[sizeof p->errmsg];
+        if (*res && st != PGRES_PIPELINE_ABORTED)
+            rc = result_err(p, *res);
+        else if (rc == 0) {
+            set_err(p, PQerrorMessage(p->conn));
+            rc = OC_EDB;
+        }
+        memcpy(keep, p->errmsg, sizeof keep);
+        run(p, STORE_PG_SQL_UNDO);
+        memcpy(p->errmsg, keep, sizeof keep);
+    }
+    return rc;
+}
+
 /* Runs ps with its bound values (under a savepoint inside a transaction); 0, OC_ECONFLICT or
  * OC_EDB. */
 static int execute(struct store_pg *p, struct store_pg_stmt *ps)
@@ -362,19 +421,13 @@ static int execute(struct store_pg *p, struct store_pg_stmt *ps)
         return OC_EDB;
     if (ps->gen != p->gen && server_prepare(p, ps) != 0)
         return OC_EDB;
-    if (sp && run(p, STORE_PG_SQL_SAVEPOINT) != 0)
-        return OC_EDB;
-    ps->res = PQexecPrepared(p->conn, ps->name, ps->nparams, (const char *const *)ps->vals,
-                             ps->lens, ps->fmts, 0);
-    ExecStatusType st = PQresultStatus(ps->res);
-    rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : result_err(p, ps->res);
     if (sp) {
-        char keep[sizeof p->errmsg];
-        memcpy(keep, p->errmsg, sizeof keep);
-        if (run(p, rc ? STORE_PG_SQL_UNDO : STORE_PG_SQL_RELEASE) != 0 && rc == 0)
-            rc = OC_EDB;
-        else
-            memcpy(p->errmsg, keep, sizeof keep);
+        rc = execute_guarded(p, ps, &ps->res);
+    } else {
+        ps->res = PQexecPrepared(p->conn, ps->name, ps->nparams, (const char *const *)ps->vals,
+                                 ps->lens, ps->fmts, 0);
+        ExecStatusType st = PQresultStatus(ps->res);
+        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : result_err(p, ps->res);
     }
     if (rc == 0) {
         count_changes(p, ps->res);
