@@ -114,3 +114,16 @@ set_tests_properties(lint/web_bundle PROPERTIES LABELS lint SKIP_RETURN_CODE 77 
 set_tests_properties(integration/test_lease PROPERTIES LABELS "integration;postgres")
 # `promtool check metrics` on /metrics with QoE data present is also a lint of the exposition.
 set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
+# Store-level unit tests again with their store on PostgreSQL (label "pg", also "postgres"):
+# tests/integration/pg_run.sh starts a throwaway server on the port given (18601-18609, one
+# per program) and names it to the program in ONCUE_TEST_PG (tests/t_store.h).
+set(oc_pg_port 18601)
+foreach(name test_store test_auth test_incident test_catalog test_steer test_alert test_qoe
+    test_ingest test_billing)
+  add_test(NAME pg/${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
+    ${oc_pg_port} $<TARGET_FILE:${name}>)
+  set_tests_properties(pg/${name} PROPERTIES LABELS "pg;postgres" TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
+  math(EXPR oc_pg_port "${oc_pg_port} + 1")
+endforeach()
+set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres")

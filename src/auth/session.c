@@ -165,13 +165,18 @@ int auth_session_revoke_token(struct store *s, int64_t token_id, int64_t now_ms)
     return rc;
 }
 
-/* One row of AUTH_SQL_SESSION_LIST as a JSON object. */
+/* One row of AUTH_SQL_SESSION_LIST as a JSON object; its id is the hash's first 4 bytes in
+ * lower-case hex. */
 static json_t *session_row_json(struct store_stmt *st)
 {
-    return json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", store_col_text(st, 0), "name",
-                     store_col_text(st, 1), "role", store_col_text(st, 2), "created_ms",
-                     (json_int_t)store_col_int(st, 3), "expires_ms",
-                     (json_int_t)store_col_int(st, 4));
+    char id[9] = "";
+    size_t n = 0;
+    const unsigned char *h = store_col_blob(st, 0, &n);
+    for (size_t i = 0; i < n && i < 4; i++)
+        snprintf(id + 2 * i, 3, "%02x", h[i]);
+    return json_pack("{s:s, s:s, s:s, s:I, s:I}", "id", id, "name", store_col_text(st, 1), "role",
+                     store_col_text(st, 2), "created_ms", (json_int_t)store_col_int(st, 3),
+                     "expires_ms", (json_int_t)store_col_int(st, 4));
 }
 
 int auth_session_list(struct store *s, int64_t now_ms, json_t **out)

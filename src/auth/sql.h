@@ -2,7 +2,7 @@
  * sql.h - internal to auth/: every SQL statement of the auth capability, as named macros.
  *
  * The tables are created by migrations 1 (tokens, audit), 8 (sessions) and 12 (ingest_keys) in
- * store/migrate.c.
+ * store/migrate.c (and store/pg_schema.c). The SQL is what SQLite and PostgreSQL both accept.
  * Statements are prepared once (store_prepare caches them by text) and bound, stepped and reset per
  * call.
  */
@@ -33,15 +33,16 @@
     "UPDATE sessions SET revoked_ms = ?2 WHERE hash = ?1 AND revoked_ms IS NULL"
 #define AUTH_SQL_SESSION_REVOKE_TOKEN                                                              \
     "UPDATE sessions SET revoked_ms = ?2 WHERE token_id = ?1 AND revoked_ms IS NULL"
-/* ends the live sessions of token ?1 but its newest ?2, at ?3 */
+/* ends the live sessions of token ?1 but its newest ?2, at ?3 (no LIMIT -1: PostgreSQL too) */
 #define AUTH_SQL_SESSION_TRIM                                                                      \
-    "UPDATE sessions SET revoked_ms = ?3 WHERE id IN (SELECT id FROM sessions"                     \
+    "UPDATE sessions SET revoked_ms = ?3 WHERE token_id = ?1 AND revoked_ms IS NULL"               \
+    " AND expires_ms > ?3 AND id NOT IN (SELECT id FROM sessions"                                  \
     " WHERE token_id = ?1 AND revoked_ms IS NULL AND expires_ms > ?3"                              \
-    " ORDER BY id DESC LIMIT -1 OFFSET ?2)"
+    " ORDER BY id DESC LIMIT ?2)"
 /* forgets the sessions that expired or ended before ?1 */
 #define AUTH_SQL_SESSION_PURGE "DELETE FROM sessions WHERE expires_ms <= ?1 OR revoked_ms <= ?1"
 #define AUTH_SQL_SESSION_LIST                                                                      \
-    "SELECT lower(hex(substr(s.hash, 1, 4))), s.name, s.role, s.created_ms, s.expires_ms"          \
+    "SELECT substr(s.hash, 1, 4), s.name, s.role, s.created_ms, s.expires_ms"                      \
     " FROM sessions s JOIN tokens t ON t.id = s.token_id"                                          \
     " WHERE s.revoked_ms IS NULL AND t.revoked_ms IS NULL AND s.expires_ms > ?1"                   \
     " ORDER BY s.id LIMIT ?2"

@@ -19,9 +19,11 @@
     "DELETE FROM billing_events WHERE (provider, id) IN (SELECT provider, id FROM billing_events"  \
     " WHERE received_ms < ?1 LIMIT ?2)"
 #define BILLING_SQL_SUB_PUT                                                                        \
-    "INSERT OR REPLACE INTO billing_subs(id, account, provider, state, period_end_ms, regions,"    \
+    "INSERT INTO billing_subs(id, account, provider, state, period_end_ms, regions,"               \
     " last_ms, last_tie, last_event, updated_ms, plan)"                                            \
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE SET"        \
+    " account = ?2, provider = ?3, state = ?4, period_end_ms = ?5, regions = ?6, last_ms = ?7,"    \
+    " last_tie = ?8, last_event = ?9, updated_ms = ?10, plan = ?11"
 #define BILLING_SQL_SUB_ALL                                                                        \
     "SELECT id, account, provider, state, period_end_ms, regions, last_ms, last_tie, last_event,"  \
     " updated_ms, plan FROM billing_subs"
@@ -46,7 +48,8 @@
     "SELECT id, ts_ms, detail FROM billing_audit WHERE kind = 'royalty' ORDER BY id"
 /* Purchase tokens (Google's), by subscription, for reconciliation. */
 #define BILLING_SQL_TOKEN_PUT                                                                      \
-    "INSERT OR IGNORE INTO billing_tokens(subscription, provider, token) VALUES (?1, ?2, ?3)"
+    "INSERT INTO billing_tokens(subscription, provider, token) VALUES (?1, ?2, ?3)"                \
+    " ON CONFLICT DO NOTHING"
 #define BILLING_SQL_TOKEN_ALL                                                                      \
     "SELECT subscription, token FROM billing_tokens WHERE provider = ?1 ORDER BY subscription"
 #define BILLING_SQL_IDEM_GET "SELECT fingerprint, status, answer FROM billing_idem WHERE key = ?1"
@@ -57,10 +60,9 @@
     "DELETE FROM billing_idem WHERE key IN (SELECT key FROM billing_idem WHERE created_ms < ?1"    \
     " LIMIT ?2)"
 
-/* subscription changes to canceled, by event time (churn.c) */
+/* audit rows that may hold a change to canceled; churn.c reads their JSON detail */
 #define BILLING_SQL_CANCELLATIONS                                                                  \
-    "SELECT a.account, coalesce(json_extract(a.detail, '$.event_ms'), a.ts_ms) AS at FROM"         \
-    " billing_audit a, json_each(a.detail, '$.changes') c WHERE json_extract(c.value, '$.to') ="   \
-    " 'canceled' AND at >= ?1 AND at < ?2 ORDER BY at, a.id"
+    "SELECT id, account, ts_ms, detail FROM billing_audit WHERE detail LIKE '%canceled%'"          \
+    " ORDER BY id"
 
 #endif

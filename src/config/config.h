@@ -34,6 +34,8 @@ struct oc_module;
 struct oc_config {
     char *data_dir;                /* store.data_dir */
     char *store_sync;              /* store.synchronous: normal | full */
+    char *store_backend;           /* store.backend: sqlite | postgres */
+    char *store_postgres;          /* store.postgres: libpq conninfo with postgres */
     char *listen;                  /* http.listen */
     int64_t http_workers;          /* http.workers; 0 = number of cores */
     int64_t http_max_body;         /* http.max_body_bytes */

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 static const char *const sync_choices[] = {"normal", "full", NULL};
+static const char *const backend_choices[] = {"sqlite", "postgres", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_format_choices[] = {"json", "text", NULL};
 static const char *const clock_choices[] = {"real", "virtual", "replay", NULL};
@@ -33,6 +34,12 @@ const struct oc_setting config_server_settings[] = {
      "directory holding the SQLite store and all other state"},
     {"store.synchronous", OC_SETTING_ENUM, "full", 0, 0, sync_choices, F(store_sync), NULL,
      "SQLite synchronous mode: full survives power loss, normal only a process crash"},
+    {"store.backend", OC_SETTING_ENUM, "sqlite", 0, 0, backend_choices, F(store_backend), NULL,
+     "where operational state lives: sqlite (DATA/oncue.db) or postgres (store.postgres; "
+     "docs/deploy.md lists the modules that run there); DATA keeps oncue.key either way"},
+    {"store.postgres", OC_SETTING_STR, "", 0, 0, NULL, F(store_postgres), NULL,
+     "with store.backend postgres: the libpq conninfo `host=H port=P dbname=D user=U` or a "
+     "postgresql:// URI (never logged; keep a password in PGPASSWORD or ~/.pgpass)"},
     {"http.listen", OC_SETTING_ADDR, "127.0.0.1:8470", 0, 0, NULL, F(listen), "--listen",
      "address and port to listen on; port 0 picks a free port (logged as `listening on`)"},
     {"http.workers", OC_SETTING_INT, "0", 0, 64, NULL, F(http_workers), "--workers",

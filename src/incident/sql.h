@@ -4,7 +4,8 @@
  * Tables (migration "incident: ..."): incidents (one JSON document per incident plus the
  * columns reports filter on), incident_timeline (append-only: triggers refuse UPDATE and
  * DELETE), incident_followups, incident_endpoints, incident_outbox, incident_attempts;
- * incident_maintenances (migration 13: the status page's scheduled maintenances).
+ * incident_maintenances (migration 13: the status page's scheduled maintenances). The SQL is
+ * what SQLite and PostgreSQL both accept (store/pg_schema.c has the PostgreSQL tables).
  */
 #ifndef OC_INCIDENT_SQL_H
 #define OC_INCIDENT_SQL_H
@@ -48,13 +49,15 @@
     "SELECT id, name, kind, url, disabled_s, created_s FROM incident_endpoints ORDER BY id"
 /* the status page's first observed second: set once, at the first start with this table */
 #define INC_SQL_SINCE_SET                                                                          \
-    "INSERT OR IGNORE INTO store_meta (key, value) VALUES ('status_since_s', ?)"
+    "INSERT INTO store_meta (key, value) VALUES ('status_since_s', ?) ON CONFLICT DO NOTHING"
 #define INC_SQL_SINCE_GET "SELECT value FROM store_meta WHERE key = 'status_since_s'"
 /* secrets the server made itself (deploy.c), sealed */
 #define INC_SQL_SECRET_ADD                                                                         \
-    "INSERT OR IGNORE INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"
+    "INSERT INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"                       \
+    " ON CONFLICT DO NOTHING"
 #define INC_SQL_SECRET_SET                                                                         \
-    "INSERT OR REPLACE INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"
+    "INSERT INTO incident_secrets (name, value, created_s) VALUES (?, ?, ?)"                       \
+    " ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_s = excluded.created_s"
 #define INC_SQL_SECRET_GET "SELECT value, created_s FROM incident_secrets WHERE name = ?"
 #define INC_SQL_EP_DISABLE "UPDATE incident_endpoints SET disabled_s = ? WHERE id = ?"
 /* endpoints whose URL or secret is still in clear (stored before sealing) */

@@ -252,10 +252,19 @@ static int open_services(struct server *srv)
     srv->app.metrics = oc_metrics_new();
     enum store_sync sync =
         strcmp(srv->cfg.store_sync, "normal") == 0 ? STORE_SYNC_NORMAL : STORE_SYNC_FULL;
-    if (store_open(srv->cfg.data_dir, sync, &srv->app.store, err, sizeof(err)) != 0) {
-        oc_log(OC_LOG_ERROR, "cannot open the store in %s: %s", srv->cfg.data_dir, err);
+    struct store_opts so = {.dir = srv->cfg.data_dir,
+                            .sync = sync,
+                            .backend = srv->cfg.store_backend,
+                            .postgres = srv->cfg.store_postgres};
+    if (store_open_opts(&so, &srv->app.store, err, sizeof(err)) != 0) {
+        /* err names the host, port and database, never the conninfo's password */
+        oc_log(OC_LOG_ERROR, "cannot open the store (%s) in %s: %s", srv->cfg.store_backend,
+               srv->cfg.data_dir, err);
         return -1;
     }
+    if (strcmp(store_backend(srv->app.store), "postgres") == 0)
+        oc_log(OC_LOG_WARN, "store on PostgreSQL: tickets, resume and search do not run there "
+                            "yet; gate, probe, rca and automation are untested (docs/deploy.md)");
     if (load_pii_key(srv->cfg.data_dir) != 0) {
         oc_log(OC_LOG_ERROR, "cannot read or create %s/pii.key", srv->cfg.data_dir);
         return -1;

@@ -31,6 +31,7 @@
 struct args {
     const char *prog;                        /* "oncue token" or "oncue key" */
     const char *data;                        /* --data DIR */
+    const char *postgres;                    /* --postgres CONNINFO: the store on PostgreSQL */
     const char *role;                        /* --role ROLE */
     const char *name;                        /* --name NAME */
     const char *id;                          /* the positional argument */
@@ -63,8 +64,11 @@ static int add_origin(void *opts, const char *value, char *why, size_t whylen)
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x)  STRINGIFY_(x)
 #define DATA_OPT                                                                                   \
+    {"--data", OC_OPT_STR, F(data), "DIR", "the data directory (default " DEFAULT_DATA ")",        \
+     0,        0,          NULL},                                                                  \
     {                                                                                              \
-        "--data", OC_OPT_STR, F(data), "DIR", "the data directory (default " DEFAULT_DATA ")", 0,  \
+        "--postgres", OC_OPT_STR, F(postgres), "CONNINFO",                                         \
+            "the store is on PostgreSQL (store.backend postgres; the server's store.postgres)", 0, \
             0, NULL                                                                                \
     }
 
@@ -188,11 +192,21 @@ static int parse_args(const char *prog, const struct sub *s, int argc, char **ar
     return 0;
 }
 
-/* Opens the store in dir; when must_exist, refuses to create a new one. NULL after printing. */
-static struct store *open_store(const char *prog, const char *dir, int must_exist)
+/* Opens the store in dir (on PostgreSQL with pg); when must_exist, refuses to create a new
+ * SQLite one. NULL after printing. */
+static struct store *open_store(const char *prog, const char *dir, const char *pg, int must_exist)
 {
     char path[4096], err[512];
     struct store *s = NULL;
+    struct store_opts o = {
+        .dir = dir, .sync = STORE_SYNC_FULL, .backend = "postgres", .postgres = pg};
+    if (pg) {
+        if (store_open_opts(&o, &s, err, sizeof err) != 0) {
+            fprintf(stderr, "%s: %s\n", prog, err);
+            return NULL;
+        }
+        return s;
+    }
     snprintf(path, sizeof path, "%s/oncue.db", dir);
     if (must_exist && access(path, F_OK) != 0) {
         fprintf(stderr, "%s: no store in %s (%s); check --data\n", prog, dir, strerror(errno));
@@ -231,7 +245,7 @@ static int cmd_create(const struct args *a)
         goto out;
     }
     rc = EXIT_FAILURE;
-    if (!(s = open_store(a->prog, a->data, 0)))
+    if (!(s = open_store(a->prog, a->data, a->postgres, 0)))
         goto out;
     if (store_begin(s) != 0) {
         fprintf(stderr, "oncue token create: %s\n", store_errmsg(s));
@@ -284,7 +298,7 @@ static void print_tokens(const json_t *arr)
 
 static int cmd_list(const struct args *a)
 {
-    struct store *s = open_store(a->prog, a->data, 1);
+    struct store *s = open_store(a->prog, a->data, a->postgres, 1);
     json_t *arr = NULL;
     int rc = EXIT_FAILURE;
     if (!s)
@@ -324,7 +338,7 @@ static int revoke_id(const struct args *a, const char *what,
         goto out;
     }
     rc = EXIT_FAILURE;
-    if (!(s = open_store(a->prog, a->data, 1)))
+    if (!(s = open_store(a->prog, a->data, a->postgres, 1)))
         goto out;
     if (store_begin(s) != 0) {
         fprintf(stderr, "%s revoke: %s\n", a->prog, store_errmsg(s));
@@ -376,7 +390,7 @@ static int cmd_key_create(const struct args *a)
         goto out;
     }
     rc = EXIT_FAILURE;
-    if (!(s = open_store(a->prog, a->data, 0)))
+    if (!(s = open_store(a->prog, a->data, a->postgres, 0)))
         goto out;
     if (store_begin(s) != 0) {
         fprintf(stderr, "oncue key create: %s\n", store_errmsg(s));
@@ -409,7 +423,7 @@ out:
 
 static int cmd_key_list(const struct args *a)
 {
-    struct store *s = open_store(a->prog, a->data, 1);
+    struct store *s = open_store(a->prog, a->data, a->postgres, 1);
     json_t *arr = NULL, *k;
     size_t i;
     int rc = EXIT_FAILURE;

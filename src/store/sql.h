@@ -1,7 +1,8 @@
 /*
  * sql.h - internal to store/: the statements the store itself runs (connection PRAGMAs,
- * schema version, ping, transactions), as named macros. The schema is not here: it is the one
- * migration list in store/migrate.c, keyed on PRAGMA user_version.
+ * schema version, ping, transactions), as named macros, for SQLite and PostgreSQL. The schema
+ * is not here: it is the one migration list in store/migrate.c, keyed on PRAGMA user_version,
+ * and its PostgreSQL form in store/pg_schema.c, keyed on the table oncue_schema.
  */
 #ifndef OC_STORE_SQL_H
 #define OC_STORE_SQL_H
@@ -16,5 +17,20 @@
 #define STORE_SQL_BEGIN       "BEGIN IMMEDIATE"
 #define STORE_SQL_COMMIT      "COMMIT"
 #define STORE_SQL_ROLLBACK    "ROLLBACK"
+
+/* PostgreSQL (pg.c, pg_schema.c): each statement in a transaction runs under a savepoint */
+#define STORE_PG_SQL_BEGIN     "BEGIN"
+#define STORE_PG_SQL_SAVEPOINT "SAVEPOINT oc_stmt"
+#define STORE_PG_SQL_RELEASE   "RELEASE SAVEPOINT oc_stmt"
+#define STORE_PG_SQL_UNDO      "ROLLBACK TO SAVEPOINT oc_stmt; RELEASE SAVEPOINT oc_stmt"
+#define STORE_PG_SQL_LASTVAL   "SELECT lastval()"
+/* one opener at a time creates or upgrades the schema (a transaction-scoped advisory lock) */
+#define STORE_PG_SQL_LOCK        "SELECT pg_advisory_xact_lock(7236828851630120293)"
+#define STORE_PG_SQL_HAS_VERSION "SELECT to_regclass('oncue_schema') IS NOT NULL"
+#define STORE_PG_SQL_VERSION     "SELECT max(version) FROM oncue_schema"
+/* A format: the version the schema is now at. */
+#define STORE_PG_SQL_SET_VERSION                                                                   \
+    "CREATE TABLE IF NOT EXISTS oncue_schema (version INTEGER NOT NULL);"                          \
+    " DELETE FROM oncue_schema; INSERT INTO oncue_schema (version) VALUES (%d)"
 
 #endif

@@ -1,7 +1,8 @@
 /*
- * store.c - the SQLite backend of the store interface (store.h).
+ * store.c - the store interface (store.h): the SQLite backend, and the dispatch to the
+ * PostgreSQL one (pg.c) when the store was opened on it (s->pg, st->pg set).
  *
- * One connection in WAL mode, shared by every thread behind a recursive mutex. Prepared
+ * SQLite: one connection in WAL mode, shared by every thread behind a recursive mutex. Prepared
  * statements are cached by SQL text in a small chained hash map (capped, finalized at close).
  * Schema migrations live in migrate.c and run from store_open.
  */
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -108,14 +110,43 @@ static struct store *store_alloc(void)
     return s;
 }
 
-int store_open(const char *dir, enum store_sync sync, struct store **out, char *err, size_t errlen)
+/* Opens the PostgreSQL backend for o into s. */
+static int open_pg(struct store *s, const struct store_opts *o, char *err, size_t errlen)
+{
+    int rc;
+    if (!o->postgres || !*o->postgres) {
+        snprintf(err, errlen,
+                 "store.postgres: a PostgreSQL conninfo is needed with "
+                 "store.backend postgres");
+        return OC_EINVAL;
+    }
+    if ((rc = store_pg_open(s, o->postgres, o->pg_schema, err, errlen)) != 0)
+        return rc;
+    if ((rc = store_key_load(s, o->dir, err, errlen)) != 0)
+        return rc;
+    s->version = rc = store_pg_version(s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_open_opts(const struct store_opts *o, struct store **out, char *err, size_t errlen)
 {
     char path[4096];
     struct store *s = NULL;
+    const char *dir = o->dir;
     int rc;
     *out = NULL;
+    if (o->backend && strcmp(o->backend, "sqlite") != 0 && strcmp(o->backend, "postgres") != 0) {
+        snprintf(err, errlen, "store.backend: unknown backend '%s' (sqlite or postgres)",
+                 o->backend);
+        return OC_EINVAL;
+    }
     if ((rc = make_dirs(dir, err, errlen)) != 0)
         return rc;
+    if (o->backend && strcmp(o->backend, "postgres") == 0) {
+        s = store_alloc();
+        rc = open_pg(s, o, err, errlen);
+        goto out;
+    }
     if (snprintf(path, sizeof path, "%s/%s", dir, STORE_DB_NAME) >= (int)sizeof path) {
         snprintf(err, errlen, "%s: data directory path too long", dir);
         return OC_EIO;
@@ -140,7 +171,7 @@ int store_open(const char *dir, enum store_sync sync, struct store **out, char *
         goto out;
     }
     sqlite3_extended_result_codes(s->db, 1);
-    if ((rc = configure(s, sync, err, errlen)) != 0)
+    if ((rc = configure(s, o->sync, err, errlen)) != 0)
         goto out;
     if ((rc = store_migrate(s, path, err, errlen)) != 0)
         goto out;
@@ -150,12 +181,25 @@ int store_open(const char *dir, enum store_sync sync, struct store **out, char *
     if (rc < 0)
         goto out;
     rc = 0;
-    *out = s;
-    s = NULL;
 out:
+    if (rc == 0) {
+        *out = s;
+        s = NULL;
+    }
     if (s)
         store_free(s, 0);
     return rc;
+}
+
+int store_open(const char *dir, enum store_sync sync, struct store **out, char *err, size_t errlen)
+{
+    struct store_opts o = {.dir = dir, .sync = sync};
+    return store_open_opts(&o, out, err, errlen);
+}
+
+const char *store_backend(struct store *s)
+{
+    return s->pg ? "postgres" : "sqlite";
 }
 
 /* Finalizes cached statements, optionally checkpoints, closes and frees s. */
@@ -165,14 +209,19 @@ static void store_free(struct store *s, int checkpoint)
         struct store_stmt *st = s->buckets[i], *next;
         for (; st; st = next) {
             next = st->next;
-            sqlite3_finalize(st->st);
+            if (st->pg)
+                store_pg_stmt_free(s, st->pg);
+            else
+                sqlite3_finalize(st->st);
             free(st->sql);
             free(st);
         }
     }
-    if (checkpoint)
+    if (checkpoint && s->db)
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    sqlite3_close(s->db);
+    if (s->db)
+        sqlite3_close(s->db);
+    store_pg_close(s);
     pthread_mutex_destroy(&s->mu);
     sodium_memzero(s->key, sizeof s->key);
     free(s);
@@ -231,7 +280,10 @@ int store_exec(struct store *s, const char *sql)
 {
     int rc;
     store_lock(s);
-    rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : OC_EDB;
+    if (s->pg)
+        rc = store_pg_exec(s, sql);
+    else
+        rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : OC_EDB;
     store_unlock(s);
     return rc;
 }
@@ -241,6 +293,7 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out)
     uint32_t h = hash_str(sql);
     struct store_stmt *st;
     sqlite3_stmt *raw = NULL;
+    struct store_pg_stmt *pg = NULL;
     int rc = OC_EDB;
     store_lock(s);
     for (st = s->buckets[h % STORE_BUCKETS]; st; st = st->next)
@@ -254,14 +307,19 @@ int store_prepare(struct store *s, const char *sql, struct store_stmt **out)
         rc = OC_ETOOBIG;
         goto out;
     }
-    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, NULL) != SQLITE_OK ||
-        !raw) {
+    if (s->pg) {
+        if (store_pg_prepare(s, sql, &pg) != 0)
+            goto out;
+    } else if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, NULL) !=
+                   SQLITE_OK ||
+               !raw) {
         sqlite3_finalize(raw);
         goto out;
     }
     st = oc_calloc(1, sizeof *st);
     st->s = s;
     st->st = raw;
+    st->pg = pg;
     st->sql = oc_strdup(sql);
     st->hash = h;
     st->next = s->buckets[h % STORE_BUCKETS];
@@ -276,11 +334,23 @@ out:
 
 int store_bind_int(struct store_stmt *st, int idx, int64_t v)
 {
+    if (st->pg) {
+        char t[24];
+        int n = snprintf(t, sizeof t, "%lld", (long long)v);
+        return store_pg_bind(st->pg, idx, t, (size_t)n, 0);
+    }
     return sqlite3_bind_int64(st->st, idx, v) == SQLITE_OK ? 0 : OC_EDB;
 }
 
 int store_bind_double(struct store_stmt *st, int idx, double v)
 {
+    if (st->pg) {
+        char t[40];
+        int n = isnan(v)   ? snprintf(t, sizeof t, "NaN")
+                : isinf(v) ? snprintf(t, sizeof t, "%sInfinity", v < 0 ? "-" : "")
+                           : snprintf(t, sizeof t, "%.17g", v);
+        return store_pg_bind(st->pg, idx, t, (size_t)n, 0);
+    }
     return sqlite3_bind_double(st->st, idx, v) == SQLITE_OK ? 0 : OC_EDB;
 }
 
@@ -288,11 +358,15 @@ int store_bind_text(struct store_stmt *st, int idx, const char *v)
 {
     if (!v)
         return store_bind_null(st, idx);
+    if (st->pg)
+        return store_pg_bind(st->pg, idx, v, strlen(v), 0);
     return sqlite3_bind_text(st->st, idx, v, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : OC_EDB;
 }
 
 int store_bind_blob(struct store_stmt *st, int idx, const void *p, size_t n)
 {
+    if (st->pg)
+        return store_pg_bind(st->pg, idx, n ? p : "", n, 1);
     int rc = n == 0 ? sqlite3_bind_zeroblob(st->st, idx, 0)
                     : sqlite3_bind_blob64(st->st, idx, p, n, SQLITE_TRANSIENT);
     return rc == SQLITE_OK ? 0 : OC_EDB;
@@ -300,6 +374,8 @@ int store_bind_blob(struct store_stmt *st, int idx, const void *p, size_t n)
 
 int store_bind_null(struct store_stmt *st, int idx)
 {
+    if (st->pg)
+        return store_pg_bind(st->pg, idx, NULL, 0, 0);
     return sqlite3_bind_null(st->st, idx) == SQLITE_OK ? 0 : OC_EDB;
 }
 
@@ -333,6 +409,8 @@ int store_bind_list(struct store_stmt *st, const struct store_val *v, size_t n)
 
 int store_step(struct store_stmt *st)
 {
+    if (st->pg)
+        return store_pg_step(st->s, st->pg);
     int rc = sqlite3_step(st->st);
     if (rc == SQLITE_ROW)
         return STORE_ROW;
@@ -343,23 +421,47 @@ int store_step(struct store_stmt *st)
     return OC_EDB;
 }
 
+/* A PostgreSQL text value as SQLite would convert it to an integer (booleans are 1 and 0). */
+static int64_t text_int(const char *t)
+{
+    char *end;
+    if (!t)
+        return 0;
+    if ((t[0] == 't' || t[0] == 'f') && !t[1])
+        return t[0] == 't';
+    long long v = strtoll(t, &end, 10);
+    if (*end == '.' || *end == 'e' || *end == 'E')
+        return (int64_t)strtod(t, NULL);
+    return v;
+}
+
 int64_t store_col_int(struct store_stmt *st, int col)
 {
+    if (st->pg)
+        return text_int(store_pg_col_text(st->pg, col));
     return sqlite3_column_int64(st->st, col);
 }
 
 double store_col_double(struct store_stmt *st, int col)
 {
+    if (st->pg) {
+        const char *t = store_pg_col_text(st->pg, col);
+        return t ? strtod(t, NULL) : 0;
+    }
     return sqlite3_column_double(st->st, col);
 }
 
 const char *store_col_text(struct store_stmt *st, int col)
 {
+    if (st->pg)
+        return store_pg_col_text(st->pg, col);
     return (const char *)sqlite3_column_text(st->st, col);
 }
 
 const void *store_col_blob(struct store_stmt *st, int col, size_t *n)
 {
+    if (st->pg)
+        return store_pg_col_blob(st->pg, col, n);
     const void *p = sqlite3_column_blob(st->st, col);
     *n = (size_t)sqlite3_column_bytes(st->st, col);
     return p;
@@ -367,28 +469,45 @@ const void *store_col_blob(struct store_stmt *st, int col, size_t *n)
 
 int store_col_is_null(struct store_stmt *st, int col)
 {
+    if (st->pg)
+        return store_pg_col_is_null(st->pg, col);
     return sqlite3_column_type(st->st, col) == SQLITE_NULL;
 }
 
 void store_reset(struct store_stmt *st)
 {
+    if (st->pg) {
+        store_pg_reset(st->pg);
+        return;
+    }
     sqlite3_reset(st->st);
     sqlite3_clear_bindings(st->st);
 }
 
 int64_t store_last_id(struct store *s)
 {
+    if (s->pg)
+        return store_pg_last_id(s);
     return sqlite3_last_insert_rowid(s->db);
 }
 
 int store_changes(struct store *s)
 {
+    if (s->pg)
+        return store_pg_changes(s);
     return sqlite3_changes(s->db);
 }
 
 int store_begin(struct store *s)
 {
     store_lock(s);
+    if (s->pg) {
+        if (store_pg_begin(s) != 0) {
+            store_unlock(s);
+            return OC_EDB;
+        }
+        return 0;
+    }
     if (sqlite3_exec(s->db, STORE_SQL_BEGIN, NULL, NULL, NULL) != SQLITE_OK) {
         store_unlock(s);
         return OC_EDB;
@@ -399,7 +518,9 @@ int store_begin(struct store *s)
 int store_commit(struct store *s)
 {
     int rc = 0;
-    if (sqlite3_exec(s->db, STORE_SQL_COMMIT, NULL, NULL, NULL) != SQLITE_OK) {
+    if (s->pg)
+        rc = store_pg_commit(s);
+    else if (sqlite3_exec(s->db, STORE_SQL_COMMIT, NULL, NULL, NULL) != SQLITE_OK) {
         rc = OC_EDB;
         if (!sqlite3_get_autocommit(s->db))
             sqlite3_exec(s->db, STORE_SQL_ROLLBACK, NULL, NULL, NULL);
@@ -410,12 +531,16 @@ int store_commit(struct store *s)
 
 void store_rollback(struct store *s)
 {
-    if (!sqlite3_get_autocommit(s->db))
+    if (s->pg)
+        store_pg_rollback(s);
+    else if (!sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, STORE_SQL_ROLLBACK, NULL, NULL, NULL);
     store_unlock(s);
 }
 
 const char *store_errmsg(struct store *s)
 {
+    if (s->pg)
+        return store_pg_errmsg(s);
     return sqlite3_errmsg(s->db);
 }

@@ -1,9 +1,12 @@
 /*
- * store.h - the operational store: SQLite in WAL mode under the data directory.
+ * store.h - the operational store: SQLite in WAL mode under the data directory (the default),
+ * or PostgreSQL (store.backend: postgres; docs/internals/store.md says which modules run there).
  *
  * The interface is deliberately narrow (open, prepared statements with bind/step/column,
- * transactions, a lock) so that a PostgreSQL backend can sit behind it later. Schema versions
- * are one migration list (store/migrate.c) keyed on PRAGMA user_version, applied at open.
+ * transactions, a lock) so that both backends sit behind it. Modules write SQL both accept,
+ * with SQLite's ? and ?NNN placeholders. SQLite's schema versions are one migration list
+ * (store/migrate.c) keyed on PRAGMA user_version; PostgreSQL's schema is store/pg_schema.c.
+ * Both are applied at open.
  *
  * Threads: one connection is shared. A caller holds store_lock() from the first bind of a
  * statement to its reset, and across a whole transaction; the lock is recursive.
@@ -30,6 +33,23 @@ enum store_sync {
  * returns OC_EIO or OC_EDB and writes a reason into err. Close with store_close. */
 int store_open(const char *dir, enum store_sync sync, struct store **out /* OUT */, char *err,
                size_t errlen);
+
+/* Where the store lives (store_open_opts). */
+struct store_opts {
+    const char *dir;       /* data directory: oncue.db (SQLite) and oncue.key (both backends) */
+    enum store_sync sync;  /* SQLite's synchronous mode */
+    const char *backend;   /* "sqlite" (or NULL) or "postgres" */
+    const char *postgres;  /* postgres: libpq conninfo or URI (its password is never logged) */
+    const char *pg_schema; /* postgres: a schema of its own ([a-z0-9_], made when missing) or
+                            * NULL for the connection's default */
+};
+/* store_open on the backend o names; OC_EINVAL for an unknown backend or a postgres one without
+ * a conninfo. */
+int store_open_opts(const struct store_opts *o, struct store **out /* OUT */, char *err,
+                    size_t errlen);
+/* "sqlite" or "postgres". */
+const char *store_backend(struct store *s);
+
 /* Finalizes cached statements, checkpoints the WAL and closes (NULL is a no-op). */
 void store_close(struct store *s);
 
@@ -44,7 +64,7 @@ char *store_seal(struct store *s, const char *plain);
 int store_unseal(struct store *s, const char *text, char **plain /* OUT */);
 /* 1 when text is a sealed value. */
 int store_is_sealed(const char *text);
-/* The schema version after migrations. */
+/* The schema version after migrations (on PostgreSQL, the version its schema matches). */
 int store_schema_version(struct store *s);
 /* The schema version this binary knows: the number of the last migration in migrate.c. */
 int store_schema_latest(void);
@@ -98,7 +118,8 @@ const void *store_col_blob(struct store_stmt *st, int col, size_t *n /* OUT */);
 int store_col_is_null(struct store_stmt *st, int col);
 /* Resets the statement and clears its bindings. */
 void store_reset(struct store_stmt *st);
-/* The rowid of the last insert on this connection. */
+/* The rowid of the last insert on this connection (PostgreSQL: lastval(), the last identity
+ * value this connection drew). */
 int64_t store_last_id(struct store *s);
 /* The number of rows changed by the last statement. */
 int store_changes(struct store *s);

@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE
 #include "ingest/ingest.h"
 #include "t.h"
+#include "t_store.h"
 
 #include "alert/alert.h"
 #include "core/topics.h"
@@ -958,7 +959,7 @@ static void test_audit(void)
     struct store *st = NULL;
     struct fx f;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
     fx_open(&f, rule_page, st);
     for (int i = 0; i < 3; i++)
         share_minute(&f, 60);
@@ -1004,7 +1005,7 @@ static void test_restore(void)
     struct store *st = NULL;
     struct fx f;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
     fx_open(&f, rule_page, st);
     for (int i = 0; i < 3; i++)
         share_minute(&f, 60);
@@ -1045,7 +1046,7 @@ static void test_module_bus(void)
     app.cfg = &cfg;
     app.clock = &clk;
     app.bus = oc_bus_new();
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &app.store, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &app.store, err, sizeof(err)), 0);
     static const struct oc_module *const mods[] = {&alert_module, NULL};
     T_EQ_INT(oc_app_start(&app, mods, "alert"), 0); /* init, and its subs table */
     json_t *body = json_loads(am_body, 0, NULL), *events = NULL;

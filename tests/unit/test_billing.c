@@ -12,6 +12,7 @@
 #include "core/err.h"
 #include "store/store.h"
 #include "t.h"
+#include "t_store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -618,8 +619,12 @@ static void test_audit_chain(void)
     struct store *s;
     unsigned char prev[32] = {0};
     int64_t rows, bad;
+    if (t_pg()) { /* billing_audit_verify reads DATA/oncue.db (the CLI's): SQLite only */
+        T_TRUE(1);
+        return;
+    }
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
     for (int i = 1; i <= 3; i++)
         put_row(s, i, i == 2 ? "{\"decision\":\"applied\"}" : "{}", prev);
     T_EQ_INT(billing_audit_verify(dir, &rows, &bad, why, sizeof why), 0);
@@ -659,8 +664,9 @@ static void test_prune(void)
     struct store *s;
     int64_t n = 0;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
-    T_EQ_INT(store_exec(s, "BEGIN"), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof err), 0);
+    struct store_stmt *q;
+    T_EQ_INT(store_begin(s), 0);
     for (int i = 0; i < 45000; i++) { /* received at 0 .. 44999 ms: three chunks to delete */
         snprintf(sql, sizeof sql,
                  "INSERT INTO billing_events VALUES ('standard', 'e%d', 't', 's', 'a', 1, %d,"
@@ -668,10 +674,14 @@ static void test_prune(void)
                  i, i);
         store_exec(s, sql);
     }
-    T_EQ_INT(store_exec(s, "INSERT INTO billing_idem VALUES ('k1', x'00', 200, '{}', 10);"
-                           "INSERT INTO billing_idem VALUES ('k2', x'00', 200, '{}', 99999);"
-                           "COMMIT"),
-             0);
+    T_EQ_INT(store_prepare(s, "INSERT INTO billing_idem VALUES (?, ?, 200, '{}', ?)", &q), 0);
+    T_EQ_INT(STORE_BIND(q, STORE_TEXT("k1"), STORE_BLOB("", 1), STORE_INT(10)), 0);
+    T_EQ_INT(store_step(q), STORE_DONE);
+    store_reset(q);
+    T_EQ_INT(STORE_BIND(q, STORE_TEXT("k2"), STORE_BLOB("", 1), STORE_INT(99999)), 0);
+    T_EQ_INT(store_step(q), STORE_DONE);
+    store_reset(q);
+    T_EQ_INT(store_commit(s), 0);
     T_EQ_INT(billing_prune(s, 44000, 50000, &n), 0);
     T_EQ_INT(n, 44001);
     T_EQ_INT(count_rows(s, "SELECT count(*) FROM billing_events"), 1000);

@@ -11,6 +11,7 @@
 #include "core/timefmt.h"
 #include "store/store.h"
 #include "t.h"
+#include "t_store.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -437,7 +438,7 @@ static void test_state_persists(void)
     struct catalog_service *s = NULL;
     int created = -1;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
     T_EQ_INT(catalog_mod_new(st, NULL, &m, err, sizeof(err)), 0);
     json_t *j = json_pack("{s:s, s:s, s:s, s:[s]}", "name", "cdn-tertiary", "kind", "cdn", "team",
                           "cdn-ops", "depends_on", "origin-shield");

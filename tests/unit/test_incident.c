@@ -6,6 +6,7 @@
  * status page shape and the post-incident review.
  */
 #include "t.h"
+#include "t_store.h"
 #include "catalog/catalog.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
@@ -57,7 +58,7 @@ static void fx_open(struct fx *f)
     oc_log_set_level(OC_LOG_ERROR); /* failed deliveries are expected here */
     snprintf(f->dir, sizeof(f->dir), "/tmp/oncue-inc.XXXXXX");
     T_TRUE(mkdtemp(f->dir) != NULL);
-    T_EQ_INT(store_open(f->dir, STORE_SYNC_NORMAL, &f->store, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(f->dir, STORE_SYNC_NORMAL, &f->store, err, sizeof(err)), 0);
     oc_clock_init(&f->clock, OC_CLOCK_VIRTUAL, (int64_t)T0 * 1000);
     f->bus = oc_bus_new();
     f->app.clock = &f->clock;

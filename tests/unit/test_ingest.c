@@ -3,6 +3,7 @@
  * against jansson) and the cube (minutes, lateness, watermark, caps, folding into "other").
  */
 #include "t.h"
+#include "t_store.h"
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -601,7 +602,7 @@ static struct store *open_store(char *dir)
     struct store *st = NULL;
     char err[256];
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     return st;
 }
 

@@ -11,6 +11,7 @@
  */
 #include "ingest/ingest.h"
 #include "t.h"
+#include "t_store.h"
 
 #include "core/clock.h"
 #include "core/err.h"
@@ -1321,7 +1322,7 @@ static void test_history_rollups_and_restart(void)
     struct store *st = NULL;
     struct oc_clock clk;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     struct qoe_cube *c = history_cube(&clk, st);
     generate_span(HSTART, (int)((HEND - HSTART) / 60), HSESS);
     T_TRUE(nev > 10000 && nev < MAXEV);
@@ -1339,7 +1340,7 @@ static void test_history_rollups_and_restart(void)
     T_TRUE(checked > 1500);
     qoe_cube_destroy(c); /* restart: a new store handle and cube answer the same */
     store_close(st);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     c = history_cube(&clk, st);
     T_EQ_INT(check_history(c), checked);
     qoe_cube_destroy(c);
@@ -1383,7 +1384,7 @@ static void test_history_legacy_rollup(void)
     struct store *st = NULL;
     struct oc_clock clk;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     struct qoe_cube *c = history_cube(&clk, st);
     generate_span(TH0, 5, 30);
     T_EQ_INT(feed_store(c, &clk, st), (size_t)nev);
@@ -1423,7 +1424,7 @@ static void test_history_rollup_into_memory(void)
     struct oc_clock clk;
     struct qoe_cube_opts o;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof err), 0);
     qoe_cube_opts_default(&o);
     o.memory_minutes = 8;
     o.rollup_5m_after_s = 60;

@@ -4,6 +4,7 @@
  * 410 answers, feature flags and mitigations (apply, dry run, revert).
  */
 #include "t.h"
+#include "t_store.h"
 #include "steer/steer.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -600,7 +601,7 @@ static void test_store_persistence(void)
     struct steer *st = NULL;
     json_t *rec = NULL;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof(err)), 0);
     struct steer_opts o = {.clock = &clk, .store = s};
     oc_clock_init(&clk, OC_CLOCK_VIRTUAL, 5000);
     T_EQ_INT(steer_new(&o, &st), 0);
@@ -615,7 +616,7 @@ static void test_store_persistence(void)
     steer_destroy(st);
     store_close(s);
     /* reopen: the policy, the active shift and the reverted one come back */
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &s, err, sizeof(err)), 0);
     o.store = s;
     T_EQ_INT(steer_new(&o, &st), 0);
     decide(st, "region=NA&session=z", prio, sizeof(prio));
