@@ -44,7 +44,7 @@ static double choice_obj(const struct rca_eng *g, const struct choice *c)
     double q = rca_q_of(c->rest), pen = 0;
     for (int i = 0; i < c->n; i++) {
         q += rca_q_of(c->part[i]);
-        pen += rca_penalty(g, &c->e[i]);
+        pen += rca_penalty(g, &c->e[i], c->part[i]);
     }
     struct rca_agg all = c->rest;
     for (int i = 0; i < c->n; i++)
@@ -119,7 +119,7 @@ static double add_delta(const struct rca_eng *g, const struct choice *c, const s
 {
     struct rca_agg rest = rca_agg_minus(c->rest, a);
     double dq = rca_q_of(a) + rca_q_of(rest) - rca_q_of(c->rest);
-    return dq / g->phi - rca_penalty(g, e);
+    return dq / g->phi - rca_penalty(g, e, a);
 }
 
 /* Greedy over the pool by the objective: the best addition while it pays. */
@@ -309,7 +309,7 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
         double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
         if (share >= MOST && part_valid(g, a, rca_agg_minus(c.rest, a)) &&
             rca_gain_vs(c.rest, 1.0) / g->phi > RCA_POOLED_MIN && /* c.rest: all leaves still */
-            add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0]) > RCA_POOLED_MIN)
+            add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0], a) > RCA_POOLED_MIN)
             choice_add(g, &c, &pool[0], 0);
     }
     for (int pass = 0, changed = 1; pass < 3 && changed; pass++) {

@@ -123,9 +123,18 @@ void rca_elem_sort(struct rca_elem *e)
         }
 }
 
-double rca_penalty(const struct rca_eng *g, const struct rca_elem *e)
+/* The layer rule charges penalty x (1 + 0.5 (attributes - 1)). With support_penalty the
+ * attributes are those a typical element of e's forecast mass names: ln(all / e's mass) over
+ * ln(the geometric mean of values per attribute), between 1 and e's own count: an element
+ * bigger than its layer's typical one costs less. */
+double rca_penalty(const struct rca_eng *g, const struct rca_elem *e, struct rca_agg a)
 {
-    return g->o->penalty * (1 + 0.5 * (e->n - 1));
+    double n = e->n;
+    if (g->o->support_penalty && a.F > 0 && g->ftot > a.F && g->lnv > 0) {
+        double eq = log(g->ftot / a.F) / g->lnv;
+        n = eq < 1 ? 1 : eq < n ? eq : n;
+    }
+    return g->o->penalty * (1 + 0.5 * (n - 1));
 }
 
 static double net_of(const struct rca_eng *g, const struct rca_elem *e, double contrast_gain)
@@ -668,6 +677,7 @@ void rca_opts_default(struct rca_opts *o)
     o->split_mass = 0.15;
     o->min_score = 0;
     o->live_share = 0;
+    o->support_penalty = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)
@@ -718,6 +728,11 @@ static void eng_setup(struct rca_eng *g, struct rca_result *r)
     }
     set_dir(g, all.R >= all.F ? 1 : -1);
     g->phi = dispersion(g);
+    g->ftot = all.F;
+    double lv = 0;
+    for (int a = 0; a < g->na; a++)
+        lv += log(g->d->dict[a].n > 1 ? (double)g->d->dict[a].n : 1);
+    g->lnv = g->na > 0 ? lv / g->na : 0;
     double t = g->ob->total_t;
     r->real = g->d->ratio ? (t > 0 ? all.R / t : 0) : all.R;
     r->expected = g->d->ratio ? (t > 0 ? all.F / t : 0) : all.F;

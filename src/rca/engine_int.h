@@ -32,14 +32,16 @@ struct rca_eng {
     const struct rca_data *d;
     const struct rca_opts *o;
     const struct rca_obs *ob;
-    size_t n;                 /* leaves */
-    int na;                   /* attributes */
-    unsigned char *live;      /* 1 while the leaf is not explained by an asserted element */
-    double dir;               /* +1: the measure went up, -1: down */
-    double excess;            /* dir * (R - F) over all leaves */
-    double sig;               /* dir * (r - f) over the leaves beyond noise in the direction */
-    double phi;               /* dispersion: how much the noise exceeds the variance model, >= 1 */
-    double base_live;         /* share_base over the leaves not yet explained (min_share's base) */
+    size_t n;            /* leaves */
+    int na;              /* attributes */
+    unsigned char *live; /* 1 while the leaf is not explained by an asserted element */
+    double dir;          /* +1: the measure went up, -1: down */
+    double excess;       /* dir * (R - F) over all leaves */
+    double sig;          /* dir * (r - f) over the leaves beyond noise in the direction */
+    double phi;          /* dispersion: how much the noise exceeds the variance model, >= 1 */
+    double base_live;    /* share_base over the leaves not yet explained (min_share's base) */
+    double lnv;  /* ln of the geometric mean of the values per attribute (support_penalty) */
+    double ftot; /* forecast mass of all leaves (support_penalty) */
     struct rca_scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;
@@ -99,8 +101,9 @@ static inline struct rca_agg rca_agg_plus(struct rca_agg a, struct rca_agg b)
     return (struct rca_agg){a.R + b.R, a.F + b.F, a.Srf + b.Srf, a.Sff + b.Sff};
 }
 
-/* The penalty of asserting e (its cost in the objective, in chi-square units). */
-double rca_penalty(const struct rca_eng *g, const struct rca_elem *e);
+/* The penalty of asserting e (its cost in the objective, in chi-square units): by its layer,
+ * or with support_penalty by its aggregate a's forecast mass (see engine.c). */
+double rca_penalty(const struct rca_eng *g, const struct rca_elem *e, struct rca_agg a);
 /* Fills e's score (the share of the total excess its leaves carry) and sums from a. */
 void rca_elem_fill(const struct rca_eng *g, struct rca_elem *e, struct rca_agg a, double c);
 /* Sorts e's pairs by attribute index. */
