@@ -43,17 +43,20 @@ struct rca_elem {
 
 /* Tuning knobs; rca_opts_default() fills the defaults. */
 struct rca_opts {
-    int window;        /* history bins used by the forecast (most recent) */
-    int max_causes;    /* cap on asserted elements, <= RCA_MAX_CAUSES */
-    int top_k;         /* candidates returned, <= RCA_MAX_CANDS */
-    double penalty;    /* evidence an element must add, per attribute it names */
-    double min_share;  /* share of the total excess an asserted element must carry */
-    double split_mass; /* share of a parent's forecast the normal part must hold to drill down */
-    double min_score;  /* an asserted element's score (share of the change) is at least this */
-    int live_share;    /* 1: a further element's min_share counts against what the causes so far
-                          leave unexplained, not the whole change (finds RiskLoc S's lone leaves
-                          beside a big slice); always so for amounts; for counts with a small
-                          audience it also asserts noise beside the cause, so off by default */
+    int window;          /* history bins used by the forecast (most recent) */
+    int max_causes;      /* cap on asserted elements, <= RCA_MAX_CAUSES */
+    int top_k;           /* candidates returned, <= RCA_MAX_CANDS */
+    double penalty;      /* evidence an element must add, per attribute it names */
+    double min_share;    /* share of the total excess an asserted element must carry */
+    double split_mass;   /* share of a parent's forecast the normal part must hold to drill down */
+    double min_score;    /* an asserted element's score (share of the change) is at least this */
+    int live_share;      /* 1: a further element's min_share counts against what the causes so far
+                            leave unexplained, not the whole change (finds RiskLoc S's lone leaves
+                            beside a big slice); always so for amounts; for counts with a small
+                            audience it also asserts noise beside the cause, so off by default */
+    int support_penalty; /* 1: in the set-level decision an element is charged for the layer a
+                            typical element of its forecast mass would have (never more than
+                            its own layer); off by default (docs/internals/rca.md, fourth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

@@ -171,13 +171,16 @@ static struct rca_data *build(const struct spec *s)
     return d;
 }
 
+/* The engine's options for causes(): NULL (the defaults) unless a test sets them. */
+static const struct rca_opts *run_opts;
+
 /* Runs the engine and returns the causes as "e1 | e2 | ...". */
 static const char *causes(const struct rca_data *d, struct rca_result *r)
 {
     static char out[512];
     struct oc_buf b;
     oc_buf_init(&b, sizeof(out) - 1);
-    T_EQ_INT(rca_run(d, T0 + STEP * BINS, NULL, r), 0);
+    T_EQ_INT(rca_run(d, T0 + STEP * BINS, run_opts, r), 0);
     for (int i = 0; i < r->n_causes; i++) {
         if (i)
             oc_buf_puts(&b, " | ");
@@ -373,6 +376,25 @@ static void test_small_second_cause(void)
     T_EQ_STR(causes(d, &r), "cdn=a | cdn=b&device=tv&region=US");
     T_EQ_DBL(r.causes[1].real, 200, 1e-9);
     rca_data_destroy(d);
+}
+
+/* The option support_penalty (the set's penalty by an element's forecast mass, never above
+ * its layer's) keeps every hand-built failure class: parent against child both ways, the
+ * clear single cause, no weak extras. */
+static void test_support_penalty_classes(void)
+{
+    struct rca_opts o;
+    rca_opts_default(&o);
+    o.support_penalty = 1;
+    run_opts = &o;
+    test_single_element();
+    test_two_elements();
+    test_parent_not_children();
+    test_child_not_mild_parent();
+    test_parent_children_alike();
+    test_clear_single_cause();
+    test_no_weak_extras();
+    run_opts = NULL;
 }
 
 /* A drifting history must not hide a sharp local drop: every leaf's level climbs by 8 a bin
@@ -886,6 +908,7 @@ static const struct t_case cases[] = {
     T_CASE(test_clear_single_cause),
     T_CASE(test_no_weak_extras),
     T_CASE(test_small_second_cause),
+    T_CASE(test_support_penalty_classes),
     T_CASE(test_drift_hides_no_drop),
     T_CASE(test_level_follows_ramp),
     T_CASE(test_sibling_values),

@@ -1,0 +1,333 @@
+/*
+ * choose.c - the set-level decision: the greedy rounds of engine.c propose, and the asserted
+ * set is chosen once, by one objective: the partition gain of the set (one scale per element,
+ * one for the rest, against one for all) divided by the dispersion, minus the penalty of each
+ * element. A parent beats its children when they deviate alike (same gain, fewer elements); a
+ * child beats its parent when the siblings are normal (the split gain exceeds the child's
+ * extra penalty). See docs/internals/rca.md, Localization, step 7.
+ */
+#include "rca/engine_int.h"
+
+#include "core/alloc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIDE_SHARE  0.1 /* a further cause carries this share of the change, */
+#define SIDE_EFFECT 0.2 /* or deviates at least this much as the first cause */
+#define MOST        0.5 /* a lone first candidate with this share of the change is asserted */
+
+/* Two elements can share leaves unless they name different values of one attribute. */
+static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
+{
+    for (int i = 0; i < a->n; i++)
+        for (int j = 0; j < b->n; j++)
+            if (a->attr[i] == b->attr[j] && a->val[i] != b->val[j])
+                return 0;
+    return 1;
+}
+
+/* The set being chosen: elements, their aggregates (leaves go to the first element holding
+ * them), the rest, and each leaf's owner (-1: the rest). */
+struct choice {
+    int n;
+    struct rca_elem e[RCA_MAX_CAUSES];
+    double rank[RCA_MAX_CAUSES]; /* order of report: the pool's order, children in their parent's */
+    struct rca_agg part[RCA_MAX_CAUSES];
+    struct rca_agg rest;
+    int *owner;
+};
+
+static double choice_obj(const struct rca_eng *g, const struct choice *c)
+{
+    double q = rca_q_of(c->rest), pen = 0;
+    for (int i = 0; i < c->n; i++) {
+        q += rca_q_of(c->part[i]);
+        pen += rca_penalty(g, &c->e[i], c->part[i]);
+    }
+    struct rca_agg all = c->rest;
+    for (int i = 0; i < c->n; i++)
+        all = rca_agg_plus(all, c->part[i]);
+    return (q - rca_q_of(all)) / g->phi - pen;
+}
+
+/* An element is worth its place when it deviates in the anomaly's direction, more than the
+ * rest does, and carries the support every cause needs. */
+static int part_valid(const struct rca_eng *g, struct rca_agg a, struct rca_agg rest)
+{
+    double kr = rca_kval(rest);
+    return g->dir * (rca_kval(a) - kr) > 0 && g->dir * (rca_kval(a) - 1) > 0 &&
+           g->dir * (a.R - a.F) >= rca_support(g) && g->dir * (a.R - a.F) > 0;
+}
+
+/* Aggregate of the leaves of e still owned by the rest. */
+static struct rca_agg agg_free(const struct rca_eng *g, const struct choice *c,
+                               const struct rca_elem *e)
+{
+    struct rca_agg a = {0};
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] < 0 && rca_leaf_in(g, e, l))
+            rca_agg_add(&a, g->ob, l);
+    return a;
+}
+
+static void choice_add(const struct rca_eng *g, struct choice *c, const struct rca_elem *e,
+                       double rank)
+{
+    int k = c->n++;
+    c->e[k] = *e;
+    c->rank[k] = rank;
+    c->part[k] = (struct rca_agg){0};
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] < 0 && rca_leaf_in(g, e, l)) {
+            c->owner[l] = k;
+            rca_agg_add(&c->part[k], g->ob, l);
+        }
+    c->rest = rca_agg_minus(c->rest, c->part[k]);
+}
+
+/* Removes element k, its leaves going back to the rest. */
+static void choice_remove(const struct rca_eng *g, struct choice *c, int k)
+{
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] == k)
+            c->owner[l] = -1;
+        else if (c->owner[l] > k)
+            c->owner[l]--;
+    c->rest = rca_agg_plus(c->rest, c->part[k]);
+    memmove(&c->e[k], &c->e[k + 1], (size_t)(c->n - k - 1) * sizeof(c->e[0]));
+    memmove(&c->part[k], &c->part[k + 1], (size_t)(c->n - k - 1) * sizeof(c->part[0]));
+    memmove(&c->rank[k], &c->rank[k + 1], (size_t)(c->n - k - 1) * sizeof(c->rank[0]));
+    c->n--;
+}
+
+/* A further element must carry a fair share of the change or deviate comparably to the first:
+ * several weak slices beside a strong cause are noise, not causes. */
+static int side_ok(const struct rca_eng *g, const struct choice *c, struct rca_agg a)
+{
+    if (c->n == 0)
+        return 1;
+    double share = g->dir * (a.R - a.F) / (g->excess > 0 ? g->excess : 1);
+    double kr = rca_kval(c->rest), top = g->dir * (rca_kval(c->part[0]) - kr);
+    return share >= SIDE_SHARE || g->dir * (rca_kval(a) - kr) >= SIDE_EFFECT * top;
+}
+
+/* Objective gain of adding e (its free leaves a) to c. */
+static double add_delta(const struct rca_eng *g, const struct choice *c, const struct rca_elem *e,
+                        struct rca_agg a)
+{
+    struct rca_agg rest = rca_agg_minus(c->rest, a);
+    double dq = rca_q_of(a) + rca_q_of(rest) - rca_q_of(c->rest);
+    return dq / g->phi - rca_penalty(g, e, a);
+}
+
+/* Greedy over the pool by the objective: the best addition while it pays. */
+static void choose_from_pool(const struct rca_eng *g, struct choice *c, const struct rca_elem *pool,
+                             int np, int max)
+{
+    while (c->n < max) {
+        int pick = -1;
+        double best = 0;
+        struct rca_elem pe;
+        for (int i = 0; i < np; i++) {
+            int clash = 0;
+            for (int j = 0; j < c->n && !clash; j++)
+                clash = may_overlap(&pool[i], &c->e[j]);
+            if (clash)
+                continue;
+            struct rca_agg a = agg_free(g, c, &pool[i]);
+            if (!part_valid(g, a, rca_agg_minus(c->rest, a)) || !side_ok(g, c, a))
+                continue;
+            double d = add_delta(g, c, &pool[i], a);
+            if (d > best) {
+                best = d;
+                pick = i;
+            }
+        }
+        if (pick < 0)
+            break;
+        pe = pool[pick];
+        choice_add(g, c, &pe, pick);
+    }
+}
+
+/* Replaces element k of c by alt[0..na) (one trial); returns the new objective, or -INFINITY
+ * when an element of the trial is not valid. c is left unchanged. */
+static double trial(const struct rca_eng *g, const struct choice *c, int k,
+                    const struct rca_elem *alt, int na, struct choice *t)
+{
+    double rank = c->rank[k];
+    t->n = c->n;
+    memcpy(t->e, c->e, sizeof(c->e));
+    memcpy(t->part, c->part, sizeof(c->part));
+    memcpy(t->rank, c->rank, sizeof(c->rank));
+    t->rest = c->rest;
+    memcpy(t->owner, c->owner, g->n * sizeof(int));
+    choice_remove(g, t, k);
+    for (int i = 0; i < na; i++) {
+        if (t->n == RCA_MAX_CAUSES)
+            return -INFINITY;
+        choice_add(g, t, &alt[i], rank + 0.01 * i);
+    }
+    for (int i = 0; i < t->n; i++)
+        if (!part_valid(g, t->part[i], t->rest))
+            return -INFINITY;
+    return choice_obj(g, t);
+}
+
+/* Children of element k of c along attribute a that deviate at least RCA_DEV_MIN as much as
+ * it does, significantly: into kids (at most max); returns how many, 0 when none or all do
+ * (all children alike is the parent). dev/norm get the two parts' aggregates. */
+static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k, int a,
+                          const struct rca_agg *ch, struct rca_elem *kids, int max,
+                          struct rca_agg *dev, struct rca_agg *norm)
+{
+    const struct rca_elem *e = &c->e[k];
+    double kr = rca_kval(c->rest), de = g->dir * (rca_kval(c->part[k]) - kr);
+    int nk = 0, nonempty = 0;
+    *dev = *norm = (struct rca_agg){0};
+    for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+        struct rca_agg x = ch[v];
+        if (x.F <= 0 && x.R <= 0)
+            continue;
+        nonempty++;
+        int is_dev = g->dir * (rca_kval(x) - kr) >= RCA_DEV_MIN * de &&
+                     rca_gain_vs(x, kr) / g->phi > g->o->penalty &&
+                     g->dir * (x.R - x.F) >= rca_support(g) && g->dir * (x.R - x.F) > 0;
+        if (!is_dev) {
+            *norm = rca_agg_plus(*norm, x);
+            continue;
+        }
+        *dev = rca_agg_plus(*dev, x);
+        if (nk == max)
+            return 0;
+        kids[nk] = *e;
+        kids[nk].attr[e->n] = a;
+        kids[nk].val[e->n] = v;
+        kids[nk].n = e->n + 1;
+        rca_elem_sort(&kids[nk++]);
+    }
+    return nk < nonempty ? nk : 0;
+}
+
+/* The parents and the deviating children of element k; keeps the best of them and k by the
+ * objective. Counts: a split is kept only when the pooled chi-square also holds it (thin
+ * counts overstate it). Returns 1 when k was replaced. */
+static int refine(const struct rca_eng *g, struct choice *c, int k, struct choice *t)
+{
+    struct rca_elem cur = c->e[k], best[3];
+    int nb = 0;
+    double obj = choice_obj(g, c);
+    for (int i = 0; i < cur.n && cur.n > 1; i++) {
+        struct rca_elem p = rca_elem_drop(&cur, i);
+        int clash = 0;
+        for (int j = 0; j < c->n && !clash; j++)
+            clash = j != k && may_overlap(&p, &c->e[j]);
+        if (clash)
+            continue;
+        struct rca_agg sib = agg_free(g, c, &p);
+        double o = trial(g, c, k, &p, 1, t);
+        int thin = g->ob->counts && rca_pooled_chi2(c->part[k], sib) <= RCA_POOLED_MIN;
+        if (o > obj || (thin && o > -INFINITY)) {
+            obj = o > obj ? o : obj;
+            best[0] = p;
+            nb = 1;
+        }
+    }
+    if (cur.n < RCA_MAX_DEPTH && nb == 0) {
+        size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
+        struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
+        for (size_t l = 0; l < g->n; l++) {
+            if (c->owner[l] != k)
+                continue;
+            const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+            for (int a = 0; a < g->na; a++)
+                rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
+        }
+        for (int a = 0; a < g->na; a++) {
+            struct rca_elem kids[3];
+            struct rca_agg dev, norm;
+            if (rca_elem_has_attr(&cur, a))
+                continue;
+            int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm);
+            double kr = rca_kval(c->rest);
+            if (nk == 0 || (g->ob->counts && rca_pooled_chi2(dev, norm) <= RCA_POOLED_MIN) ||
+                g->dir * (rca_kval(norm) - kr) >= RCA_NORMAL_MAX * g->dir * (rca_kval(dev) - kr))
+                continue; /* the other children must be clearly normal, not just less hit */
+            double o = trial(g, c, k, kids, nk, t);
+            if (o > obj) {
+                obj = o;
+                memcpy(best, kids, sizeof(kids[0]) * (size_t)nk);
+                nb = nk;
+            }
+        }
+        free(ch);
+    }
+    if (nb == 0)
+        return 0;
+    trial(g, c, k, best, nb, t);
+    c->n = t->n;
+    memcpy(c->e, t->e, sizeof(c->e));
+    memcpy(c->part, t->part, sizeof(c->part));
+    memcpy(c->rank, t->rank, sizeof(c->rank));
+    c->rest = t->rest;
+    memcpy(c->owner, t->owner, g->n * sizeof(int));
+    return 1;
+}
+
+/* The asserted set, chosen once from the greedy's causes and the first round's best
+ * candidates: additions by the objective, the first candidate alone when it carries most of
+ * the change, then the granularity of each element (parent or children) by the objective. */
+void rca_choose_set(struct rca_eng *g, struct rca_result *r)
+{
+    struct rca_elem pool[RCA_MAX_CAUSES + RCA_POOL];
+    int np = 0, max = g->o->max_causes < RCA_MAX_CAUSES ? g->o->max_causes : RCA_MAX_CAUSES;
+    for (int i = 0; i < r->n_causes; i++)
+        pool[np++] = r->causes[i];
+    if (g->n_cands > 1)
+        qsort(g->cands, (size_t)g->n_cands, sizeof(*g->cands), rca_scored_cmp);
+    for (int i = 0; i < g->n_cands && np < RCA_MAX_CAUSES + RCA_POOL; i++) {
+        int dup = 0;
+        for (int j = 0; j < np && !dup; j++)
+            dup = rca_elem_same(&pool[j], &g->cands[i].e);
+        if (!dup)
+            pool[np++] = g->cands[i].e;
+        if (np >= r->n_causes + RCA_POOL)
+            break;
+    }
+    struct choice c = {0}, t = {0};
+    c.owner = oc_malloc((g->n ? g->n : 1) * sizeof(int));
+    t.owner = oc_malloc((g->n ? g->n : 1) * sizeof(int));
+    for (size_t l = 0; l < g->n; l++) {
+        c.owner[l] = -1;
+        rca_agg_add(&c.rest, g->ob, l);
+    }
+    choose_from_pool(g, &c, pool, np, max);
+    if (c.n == 0 && np > 0) {
+        struct rca_agg a = agg_free(g, &c, &pool[0]);
+        double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
+        if (share >= MOST && part_valid(g, a, rca_agg_minus(c.rest, a)) &&
+            rca_gain_vs(c.rest, 1.0) / g->phi > RCA_POOLED_MIN && /* c.rest: all leaves still */
+            add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0], a) > RCA_POOLED_MIN)
+            choice_add(g, &c, &pool[0], 0);
+    }
+    for (int pass = 0, changed = 1; pass < 3 && changed; pass++) {
+        changed = 0;
+        for (int k = 0; k < c.n; k++)
+            changed |= refine(g, &c, k, &t);
+    }
+    r->n_causes = 0;
+    for (int done = 0; done < c.n; done++) { /* in rank order */
+        int i = -1;
+        for (int j = 0; j < c.n; j++)
+            if (c.rank[j] >= 0 && (i < 0 || c.rank[j] < c.rank[i]))
+                i = j;
+        struct rca_elem e = rca_simplify(g, c.e[i]);
+        rca_elem_fill(g, &e, c.part[i], 0);
+        r->causes[r->n_causes++] = e;
+        c.rank[i] = -1;
+    }
+    free(c.owner);
+    free(t.owner);
+}
