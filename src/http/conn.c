@@ -628,6 +628,8 @@ static int send_out(struct http_conn *c)
         return 0;
     }
     c->out_off = c->out_len = 0;
+    if (c->wev_on) /* an answer that had to wait for the client: the deadline starts now */
+        c->req_start_ns = c->last_write_ns;
     wev_set(c, 0);
     if (c->out_cap > BUF_KEEP && !c->stream) {
         free(c->out);
@@ -740,7 +742,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             return;
         }
     }
-    if (!c->held && !c->stream) { /* waiting for a request */
+    if (!c->held && !c->stream && c->out_off == c->out_len) { /* waiting for a request */
         int64_t dl = c->req_start_ns + (int64_t)srv->opts.request_deadline_s * 1000 * ms;
         int64_t act = c->last_read_ns > c->req_start_ns ? c->last_read_ns : c->req_start_ns;
         int64_t idle = act + (int64_t)srv->opts.timeout_s * 1000 * ms;
