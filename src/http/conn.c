@@ -38,15 +38,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IP_KEY       17        /* family byte + 16 address bytes */
-#define IP_BUCKETS   4096      /* per-address count table */
-#define PAUSE_MS     100       /* accept stays paused this long after EMFILE (or until a close) */
-#define LOG_EVERY_MS 10000     /* at most one "accept paused" log line per this */
-#define IN_FIRST     4096      /* a connection's first input buffer */
+#define IP_KEY       17          /* family byte + 16 address bytes */
+#define IP_BUCKETS   4096        /* per-address count table */
+#define PAUSE_MS     100         /* accept stays paused this long after EMFILE (or until a close) */
+#define LOG_EVERY_MS 10000       /* at most one "accept paused" log line per this */
+#define IN_FIRST     4096        /* a connection's first input buffer */
 #define OUT_HIGH     (256 << 10) /* unsent bytes past which no further request is dispatched */
 #define BUF_KEEP     (64 << 10)  /* buffers larger than this are given back between requests */
-#define LINGER_MS    2000      /* after an answer that closes: how long the client's rest is read */
-#define ACCEPTS      64        /* accepts per wake-up of the listener */
+#define LINGER_MS    2000 /* after an answer that closes: how long the client's rest is read */
+#define ACCEPTS      64   /* accepts per wake-up of the listener */
 
 enum { C_HEAD, C_BODY, C_BUSY, C_LINGER };
 
@@ -62,24 +62,24 @@ struct http_conn {
     unsigned char ip[IP_KEY];      /* its key in the per-address counts */
     char *in;                      /* input: in_len bytes of in_cap */
     size_t in_len, in_cap;
-    size_t req_off;                /* where the request being read begins in in */
-    size_t next_off;               /* where the one after it begins (once read whole) */
-    struct http_head head;         /* the request being read or answered */
-    size_t body_off;               /* where its body begins */
-    size_t raw_off, dlen;          /* chunked: undecoded bytes from raw_off; dlen decoded */
-    size_t cap;                    /* its body cap */
+    size_t req_off;                 /* where the request being read begins in in */
+    size_t next_off;                /* where the one after it begins (once read whole) */
+    struct http_head head;          /* the request being read or answered */
+    size_t body_off;                /* where its body begins */
+    size_t raw_off, dlen;           /* chunked: undecoded bytes from raw_off; dlen decoded */
+    size_t cap;                     /* its body cap */
     const struct http_route *route; /* the route that cap is of (NULL: the default) */
-    struct http_chunked ch;        /* chunked decoding state */
-    char *out;                     /* output: bytes out_off..out_len wait to be sent */
+    struct http_chunked ch;         /* chunked decoding state */
+    char *out;                      /* output: bytes out_off..out_len wait to be sent */
     size_t out_off, out_len, out_cap;
-    int unflushed;                 /* answers queued but not yet sent (counted in flight) */
-    int close_after;               /* close once the output is sent */
-    int eof;                       /* the client closed its side */
-    int held;                      /* a later answer is pending: the struct stays */
-    int dead;                      /* closed while held */
-    int backlog;                   /* dispatch stopped: too much output waiting */
-    struct http_stream *stream;    /* the stream this connection carries, or NULL */
-    int64_t req_start_ns;          /* accept, or the end of the previous answer */
+    int unflushed;              /* answers queued but not yet sent (counted in flight) */
+    int close_after;            /* close once the output is sent */
+    int eof;                    /* the client closed its side */
+    int held;                   /* a later answer is pending: the struct stays */
+    int dead;                   /* closed while held */
+    int backlog;                /* dispatch stopped: too much output waiting */
+    struct http_stream *stream; /* the stream this connection carries, or NULL */
+    int64_t req_start_ns;       /* accept, or the end of the previous answer */
     int64_t last_read_ns, last_write_ns, linger_until_ns;
 };
 
@@ -339,8 +339,8 @@ void http_conn_answer(struct http_conn *c, int status, const char *oh, size_t oh
     c->unflushed++;
 }
 
-void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const char *oh,
-                            size_t ohn, const char *content_type)
+void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const char *oh, size_t ohn,
+                            const char *content_type)
 {
     status_line(c, 200);
     put(c, oh, ohn);
@@ -388,8 +388,7 @@ void http_conn_peer_text(const struct http_conn *c, char *out, size_t n)
     if (c->peer.ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, out, (socklen_t)n);
     else if (c->peer.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, out,
-                  (socklen_t)n);
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, out, (socklen_t)n);
 }
 
 /* --- reading and dispatching --- */
@@ -400,7 +399,7 @@ static void rebase(struct http_head *h, const char *old, size_t oldn, char *nw)
     uintptr_t lo = (uintptr_t)old, hi = lo + oldn;
 #define MOVE(p)                                                                                    \
     if ((p) && (uintptr_t)(p) >= lo && (uintptr_t)(p) < hi)                                        \
-    (p) = nw + ((uintptr_t)(p) - lo)
+    (p) = nw + ((uintptr_t)(p)-lo)
     MOVE(h->method);
     MOVE(h->path);
     MOVE(h->query);
@@ -440,8 +439,7 @@ static int make_room(struct http_conn *c)
             in_resize(c, c->in_cap * 2);
             return 1;
         }
-    } else if (c->state == C_BODY && c->head.chunked &&
-               c->in_cap < c->body_off + c->cap + 65536) {
+    } else if (c->state == C_BODY && c->head.chunked && c->in_cap < c->body_off + c->cap + 65536) {
         in_resize(c, c->in_cap * 2);
         return 1;
     }
@@ -830,7 +828,8 @@ static void adopt(struct worker *w, int fd, const struct sockaddr_storage *ss)
         if (ip_ok && srv->opts.max_connections_per_ip > 0)
             ip_give(srv, ip);
         atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
-        refuse(srv, fd, ip_ok ? "http.max_connections reached" : "http.max_connections_per_ip reached");
+        refuse(srv, fd,
+               ip_ok ? "http.max_connections reached" : "http.max_connections_per_ip reached");
         return;
     }
     struct http_conn *c = oc_calloc(1, sizeof(*c));

@@ -38,13 +38,13 @@ struct worker_stats {
 } __attribute__((aligned(64)));
 
 struct worker {
-    struct http_server *srv;           /* owner */
-    pthread_t thread;                  /* runs base */
-    struct event_base *base;           /* this worker's loop */
-    int listen_fd;                     /* its listening socket; -1 once closed */
-    struct event *listener;            /* EV_READ on listen_fd: accepts (conn.c) */
-    int started;                       /* thread was created */
-    struct worker_stats st;            /* this worker's counters */
+    struct http_server *srv; /* owner */
+    pthread_t thread;        /* runs base */
+    struct event_base *base; /* this worker's loop */
+    int listen_fd;           /* its listening socket; -1 once closed */
+    struct event *listener;  /* EV_READ on listen_fd: accepts (conn.c) */
+    int started;             /* thread was created */
+    struct worker_stats st;  /* this worker's counters */
     /* Streams (stream.c): touched only on this worker's thread. */
     struct http_stream *streams; /* open streams, a doubly linked list; owned */
     struct event *stream_tick;   /* pumps the streams every HTTP_STREAM_TICK_MS while any */
@@ -110,20 +110,20 @@ struct http_hdr {
 /* A request's head as http_head_parse reads it from the raw bytes. The pointers point into
  * the parsed bytes, which the parse NUL-terminates in place. */
 struct http_head {
-    size_t scan;             /* bytes already searched for the end; 0 before the first call */
-    size_t end;              /* bytes of the head, leading empty lines and the empty line included */
-    const char *method;      /* "GET", any token */
-    const char *path;        /* the target's path, still percent-encoded ("/" for "*") */
-    const char *query;       /* after '?', NULL when none */
-    int minor;               /* HTTP/1.minor: 0 or 1 */
-    int64_t content_length;  /* -1 when none */
-    int chunked;             /* Transfer-Encoding: chunked */
-    int keep_alive;          /* the connection may carry another request after this one */
-    int expect_continue;     /* Expect: 100-continue */
+    size_t scan;            /* bytes already searched for the end; 0 before the first call */
+    size_t end;             /* bytes of the head, leading empty lines and the empty line included */
+    const char *method;     /* "GET", any token */
+    const char *path;       /* the target's path, still percent-encoded ("/" for "*") */
+    const char *query;      /* after '?', NULL when none */
+    int minor;              /* HTTP/1.minor: 0 or 1 */
+    int64_t content_length; /* -1 when none */
+    int chunked;            /* Transfer-Encoding: chunked */
+    int keep_alive;         /* the connection may carry another request after this one */
+    int expect_continue;    /* Expect: 100-continue */
     struct http_hdr hdrs[HTTP_MAX_HEADERS];
     int nhdrs;
-    int status;              /* on error: 400, 431, 501 or 505 */
-    char why[160];           /* on error: the detail of the answer */
+    int status;    /* on error: 400, 431, 501 or 505 */
+    char why[160]; /* on error: the detail of the answer */
 };
 /* Parses the untrusted bytes p[0..n) of a request's head (empty lines before the request line
  * are skipped; lines end in CRLF or a bare LF; obsolete line folding is refused). 1 with *h
@@ -235,8 +235,8 @@ void http_conn_later_done(struct http_conn *c);
 /* Streams: answers the request on c with 200, the header lines oh[0..ohn) and content_type,
  * a chunked body (HTTP/1.1) or one that ends with the connection (HTTP/1.0); c carries s
  * from now on (busy until http_conn_stream_done). */
-void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const char *oh,
-                            size_t ohn, const char *content_type);
+void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const char *oh, size_t ohn,
+                            const char *content_type);
 /* The stream ended: its last bytes are queued; c goes on to its next request. */
 void http_conn_stream_done(struct http_conn *c);
 /* Closes c at once (a stream's client too far behind); the stream's close callback runs. */

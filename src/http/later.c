@@ -37,11 +37,11 @@ struct http_later {
     char *path;                 /* for a problem's instance; owned */
     char *oh;                   /* header lines set by the handler; owned */
     size_t ohn;
-    int close;                  /* the handler asked to close the connection */
-    int status;                 /* the answer, filled by the caller's thread */
-    int retry;                  /* a problem that asks to retry: Retry-After: 1 */
-    const char *content_type;   /* static strings only */
-    char *body;                 /* owned */
+    int close;                /* the handler asked to close the connection */
+    int status;               /* the answer, filled by the caller's thread */
+    int retry;                /* a problem that asks to retry: Retry-After: 1 */
+    const char *content_type; /* static strings only */
+    char *body;               /* owned */
     size_t len;
 };
 

@@ -815,13 +815,13 @@ static void test_head_parse(void)
     T_EQ_INT(h.content_length, 2);
     T_EQ_INT(h.keep_alive, 0);
     T_EQ_INT(h.end, strlen(b) - 2);
-    T_EQ_INT(parse_copy("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 16384, buf,
-                        sizeof(buf), &h),
-             1);
+    T_EQ_INT(
+        parse_copy("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 16384, buf, sizeof(buf), &h),
+        1);
     T_EQ_INT(h.keep_alive, 1);
-    T_EQ_INT(parse_copy("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", 16384, buf,
-                        sizeof(buf), &h),
-             1);
+    T_EQ_INT(
+        parse_copy("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", 16384, buf, sizeof(buf), &h),
+        1);
     T_EQ_INT(h.keep_alive, 0);
     T_EQ_INT(parse_copy("POST /a HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n"
                         "Content-Length: 5000\r\n\r\n",
@@ -830,8 +830,7 @@ static void test_head_parse(void)
     T_EQ_INT(h.expect_continue, 1);
     T_EQ_INT(h.content_length, 5000);
     /* absolute-form and "*" */
-    T_EQ_INT(parse_copy("GET http://h:1/p/q?z=2 HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h),
-             1);
+    T_EQ_INT(parse_copy("GET http://h:1/p/q?z=2 HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
     T_EQ_STR(h.path, "/p/q");
     T_EQ_STR(h.query, "z=2");
     T_EQ_INT(parse_copy("GET http://h:1 HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
@@ -904,8 +903,8 @@ static void test_head_refused(void)
         {"POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400, "not a number"},
         {"POST / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n", 400, "not a number"},
         {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "gzip, chunked"},
-        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-         501, "only chunked, once"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+         "only chunked, once"},
     };
     char buf[512];
     struct http_head h;
@@ -956,8 +955,8 @@ static int chunked_run(const char *text, size_t piece, size_t cap, char *out, si
         pend += k;
         size_t used, made;
         int st = 0;
-        int rc = http_chunked_feed(&d, in, pend, out + *outn, cap, &used, &made, &st, why,
-                                   sizeof(why));
+        int rc =
+            http_chunked_feed(&d, in, pend, out + *outn, cap, &used, &made, &st, why, sizeof(why));
         *outn += made;
         memmove(in, in + used, pend - used);
         pend -= used;
@@ -989,11 +988,10 @@ static void test_chunked(void)
     T_EQ_INT(chunked_run("1000000000000000\r\n", 0, 100, out, &n), -413);
     T_EQ_INT(chunked_run("ffffffffffffffff\r\n", 0, 1u << 30, out, &n), -413);
     T_EQ_INT(chunked_run("40\r\n", 0, 63, out, &n), -413); /* over the cap when announced */
-    T_EQ_INT(chunked_run("20\r\n01234567890123456789012345678901\r\n20\r\n", 0, 63, out, &n),
-             -413);
+    T_EQ_INT(chunked_run("20\r\n01234567890123456789012345678901\r\n20\r\n", 0, 63, out, &n), -413);
     char ext[2100] = "1;";
     memset(ext + 2, 'e', 2000);
-    strcpy(ext + 2002, "\r\n");
+    memcpy(ext + 2002, "\r\n", 3);
     T_EQ_INT(chunked_run(ext, 100, 100, out, &n), -400);
 }
 
@@ -1019,7 +1017,8 @@ static void test_wire_edges(void)
     read_to_close(fd, &b, 65536);
     T_CONTAINS(b.data, "{\"len\":8}");
     T_CONTAINS(b.data, "\"a\":\"next\"");
-    fd = raw_send("POST /t/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 0);
+    fd =
+        raw_send("POST /t/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 0);
     read_to_close(fd, &b, 65536);
     T_CONTAINS(b.data, "HTTP/1.1 400 Bad Request\r\n");
     T_CONTAINS(b.data, "a chunk size is not a hex number");
