@@ -259,6 +259,8 @@ static void out_reserve(struct http_conn *c, size_t n)
 
 static void put(struct http_conn *c, const void *p, size_t n)
 {
+    if (!n) /* p may be NULL then (an answer without header lines) */
+        return;
     out_reserve(c, n);
     memcpy(c->out + c->out_len, p, n);
     c->out_len += n;
