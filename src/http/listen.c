@@ -57,9 +57,10 @@ static int open_listener(const struct addrinfo *ai)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    /* Accepted sockets inherit it (Linux). libevent writes a reply in pieces of at most 16 KiB,
-     * so without it a larger answer on a keep-alive connection waits for the client's delayed
-     * ACK: 40 ms more for a 47 KB QoE answer (bench/README.md "The web console"). */
+    /* Accepted sockets inherit it (Linux). An answer the socket takes in more than one send
+     * (a large one, or a stream's chunks) must not wait for the client's delayed ACK: with
+     * evhttp's 16 KiB pieces that was 40 ms more for a 47 KB QoE answer (bench/README.md
+     * "The web console"). */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
