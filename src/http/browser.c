@@ -10,7 +10,6 @@
 #include "http/http_int.h"
 #include "core/err.h"
 
-#include <event2/http.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -141,12 +140,6 @@ void http_client_addr(struct http_req *req, char *out, size_t n)
             return;
         }
     }
-    struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
-    char *addr = NULL;
-    uint16_t port = 0;
-    if (c) {
-        evhttp_connection_get_peer(c, &addr, &port);
-        if (addr)
-            snprintf(out, n, "%s", addr);
-    }
+    if (impl->conn)
+        http_conn_peer_text(impl->conn, out, n);
 }

@@ -1,5 +1,5 @@
 /*
- * dispatch.c - one request from evhttp to a handler: route match (404/405), CORS preflight,
+ * dispatch.c - one request from conn.c to a handler: route match (404/405), CORS preflight,
  * body cap (413), authentication by token or session cookie (401/403, and the cross-site
  * guard for cookies), the handler, then the audit hook and counters.
  */
@@ -11,41 +11,9 @@
 #include "core/log.h"
 #include "core/err.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stddef.h>
 #include <string.h>
 #include <strings.h>
-
-static const char *method_name(enum evhttp_cmd_type t)
-{
-    switch (t) {
-    case EVHTTP_REQ_GET:
-        return "GET";
-    case EVHTTP_REQ_POST:
-        return "POST";
-    case EVHTTP_REQ_PUT:
-        return "PUT";
-    case EVHTTP_REQ_DELETE:
-        return "DELETE";
-    case EVHTTP_REQ_PATCH:
-        return "PATCH";
-    case EVHTTP_REQ_HEAD:
-        return "HEAD";
-    case EVHTTP_REQ_OPTIONS:
-        return "OPTIONS";
-    default:
-        return "OTHER";
-    }
-}
-
-static void on_complete(struct evhttp_request *ev, void *arg)
-{
-    struct worker *w = arg;
-    atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
-    http_conn_request_done(w, ev);
-}
 
 void http_count(struct worker *w, struct http_route_entry *e, int status, int64_t start_ns)
 {
@@ -133,36 +101,6 @@ static void preflight(struct http_server *srv, struct http_req *req, const char 
         http_set_header(req, "Access-Control-Max-Age", "86400");
     }
     http_reply(req, 204, NULL, NULL, 0);
-}
-
-/* 0 when the request's framing is unambiguous; else -1 after answering 400 and closing the
- * connection: two Content-Length headers that differ, or Content-Length with
- * Transfer-Encoding. libevent reads the body by the first Content-Length it finds, so a proxy
- * that reads by another would see a second request hidden in this one (request smuggling). */
-static int check_framing(struct http_req *req)
-{
-    const char *len = NULL;
-    int te = 0;
-    for (const struct evkeyval *h = evhttp_request_get_input_headers(req->ev)->tqh_first; h;
-         h = h->next.tqe_next) {
-        if (strcasecmp(h->key, "Transfer-Encoding") == 0)
-            te = 1;
-        if (strcasecmp(h->key, "Content-Length") != 0)
-            continue;
-        if (len && strcmp(len, h->value) != 0) {
-            http_set_header(req, "Connection", "close");
-            http_problem(req, 400, "two different Content-Length headers (%.20s, %.20s)", len,
-                         h->value);
-            return -1;
-        }
-        len = h->value;
-    }
-    if (len && te) {
-        http_set_header(req, "Connection", "close");
-        http_problem(req, 400, "Content-Length and Transfer-Encoding together");
-        return -1;
-    }
-    return 0;
 }
 
 /* 1 for the methods that change nothing (no cross-site check for them). */
@@ -302,69 +240,29 @@ static size_t route_cap(const struct http_server *srv, const struct http_route *
     return cap < srv->opts.max_body ? cap : srv->opts.max_body;
 }
 
-size_t http_route_body_cap(struct http_server *srv, const char *method, const char *target)
+size_t http_route_body_cap(struct http_server *srv, const char *method, const char *path,
+                           const struct http_route **route)
 {
-    char path[HTTP_MAX_PATH], segbuf[HTTP_MAX_PATH], allow[128];
+    char dec[HTTP_MAX_PATH], segbuf[HTTP_MAX_PATH], allow[128];
     const char *segs[HTTP_MAX_SEGMENTS];
     int matched, nsegs;
+    *route = NULL;
     if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
         return route_cap(srv, NULL); /* no GET route sets a cap of its own */
-    if (oc_percent_decode(target, strcspn(target, "?#"), 0, path, sizeof(path), NULL) != 0 ||
-        (nsegs = http_path_split(path, segbuf, sizeof(segbuf), segs)) < 0)
+    if (oc_percent_decode(path, strlen(path), 0, dec, sizeof(dec), NULL) != 0 ||
+        (nsegs = http_path_split(dec, segbuf, sizeof(segbuf), segs)) < 0)
         return route_cap(srv, NULL);
     struct http_route_entry *e =
         find_route(srv, method, segs, nsegs, &matched, allow, sizeof(allow));
-    return route_cap(srv, e ? e->r : NULL);
+    *route = e ? e->r : NULL;
+    return route_cap(srv, *route);
 }
 
-/* Copies the word at *p (up to a space or e) into out (n bytes, cut to fit); *p moves past it
- * and one space. */
-static void word(const char **p, const char *e, char *out, size_t n)
+/* Copies the body (conn.c read it whole, within the route's cap) into the arena; -1 (after
+ * answering 413) past the route's cap. */
+static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r,
+                     const char *in, size_t n)
 {
-    const char *s = *p;
-    while (*p < e && **p != ' ')
-        (*p)++;
-    size_t len = (size_t)(*p - s) < n - 1 ? (size_t)(*p - s) : n - 1;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    if (*p < e)
-        (*p)++;
-}
-
-int http_head_scan(const char *p, size_t n, struct http_head *h)
-{
-    static const char te[] = "transfer-encoding:";
-    size_t i = 0, k;
-    h->end = 0;
-    h->chunked = 0;
-    while (i < n && (p[i] == '\r' || p[i] == '\n'))
-        i++;
-    for (k = i; k < n && !h->end; k++) {
-        if (p[k] == '\n' && k + 1 < n && p[k + 1] == '\n')
-            h->end = k + 2;
-        else if (p[k] == '\n' && k + 2 < n && p[k + 1] == '\r' && p[k + 2] == '\n')
-            h->end = k + 3;
-    }
-    if (!h->end)
-        return 0;
-    const char *line = p + i, *e = memchr(line, '\n', h->end - i);
-    const char *le = e > line && e[-1] == '\r' ? e - 1 : e;
-    word(&line, le, h->method, sizeof(h->method));
-    word(&line, le, h->target, sizeof(h->target));
-    for (const char *q = e + 1, *end = p + h->end; q < end;) {
-        const char *nl = memchr(q, '\n', (size_t)(end - q));
-        if ((size_t)(end - q) >= sizeof(te) - 1 && strncasecmp(q, te, sizeof(te) - 1) == 0)
-            h->chunked = 1;
-        q = nl ? nl + 1 : end;
-    }
-    return 1;
-}
-
-/* Copies the body into the arena; -1 (after answering 413) past the route's cap. */
-static int read_body(struct http_server *srv, struct http_req *req, const struct http_route *r)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-    size_t n = evbuffer_get_length(in);
     size_t cap = route_cap(srv, r);
     if (n > cap) {
         http_problem(req, 413, "the body is %zu bytes; %s %s accepts at most %zu", n, r->method,
@@ -378,7 +276,7 @@ static int read_body(struct http_server *srv, struct http_req *req, const struct
         http_problem(req, 413, "the request needs more memory than one request may hold");
         return -1;
     }
-    evbuffer_copyout(in, body, n);
+    memcpy(body, in, n);
     body[n] = '\0';
     req->body = body;
     req->body_len = n;
@@ -390,8 +288,7 @@ static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const c
                         int *nsegs)
 {
     struct http_req_impl *impl = (struct http_req_impl *)req;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req->ev);
-    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *raw = impl->head->path;
     if (!raw || !*raw)
         raw = "/";
     if (oc_percent_decode(raw, strlen(raw), 0, impl->path, sizeof(impl->path), NULL) != 0) {
@@ -408,12 +305,12 @@ static int resolve_path(struct http_req *req, char *segbuf, size_t segn, const c
     return 0;
 }
 
-static void run(struct http_server *srv, struct http_req *req)
+static void run(struct http_server *srv, struct http_req *req, const char *body, size_t len)
 {
     char segbuf[HTTP_MAX_PATH], allow[128];
     const char *segs[HTTP_MAX_SEGMENTS];
     int nsegs, path_matched;
-    if (check_framing(req) != 0 || resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
+    if (resolve_path(req, segbuf, sizeof(segbuf), segs, &nsegs) != 0)
         return;
     struct http_route_entry *e =
         find_route(srv, req->method, segs, nsegs, &path_matched, allow, sizeof(allow));
@@ -441,7 +338,7 @@ static void run(struct http_server *srv, struct http_req *req)
     ((struct http_req_impl *)req)->audit =
         strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
         e->r->role != HTTP_INGEST && e->r->role != HTTP_SIGNED && e->r->role != HTTP_BEACON;
-    if (read_body(srv, req, e->r) != 0 || authorize(srv, req, e->r) != 0)
+    if (read_body(srv, req, e->r, body, len) != 0 || authorize(srv, req, e->r) != 0)
         return;
     /* Events still being delivered land before this handler looks, and what the handler
      * publishes is delivered once it let go of its locks (core/bus.h). */
@@ -454,33 +351,61 @@ static void run(struct http_server *srv, struct http_req *req)
     }
 }
 
-void http_dispatch(struct evhttp_request *ev, void *arg)
+/* Sets up impl for the request h on c. */
+static void begin(struct http_req_impl *impl, struct http_conn *c, const struct http_head *h)
 {
-    struct worker *w = arg;
-    struct http_server *srv = w->srv;
-    int64_t start = oc_mono_ns();
-    struct http_req_impl impl;
-    http_conn_request_read(w, ev);
-    memset(&impl, 0, offsetof(struct http_req_impl, path));
-    impl.path[0] = '\0';
-    struct http_req *req = &impl.pub;
-    impl.worker = w;
-    impl.start_ns = start;
-    req->ev = ev;
-    req->app = srv->app;
-    req->method = method_name(evhttp_request_get_command(ev));
+    struct worker *w = http_conn_worker(c);
+    memset(impl, 0, offsetof(struct http_req_impl, oh_inline));
+    impl->path[0] = '\0';
+    struct http_req *req = &impl->pub;
+    impl->worker = w;
+    impl->conn = c;
+    impl->head = h;
+    impl->start_ns = oc_mono_ns();
+    impl->oh = impl->oh_inline;
+    impl->ohcap = sizeof(impl->oh_inline);
+    req->app = w->srv->app;
+    req->method = h->method ? h->method : "GET";
+    req->path = "";
     req->body = "";
     req->principal = "anonymous";
     req->arena = w->arena; /* reset after the last request: at most its first block */
     atomic_fetch_add_explicit(&w->st.inflight, 1, memory_order_relaxed);
-    evhttp_request_set_on_complete_cb(ev, on_complete, w);
-    run(srv, req);
+}
+
+static void end(struct http_req_impl *impl)
+{
+    struct worker *w = impl->worker;
+    if (impl->later) /* the header lines set so far go with the later answer */
+        http_later_keep(impl->later, impl->oh, impl->ohn, impl->close);
+    else
+        http_count(w, impl->entry, impl->pub.status, impl->start_ns);
+    oc_arena_reset(&impl->pub.arena);
+    w->arena = impl->pub.arena;
+}
+
+void http_dispatch(struct http_conn *c, const struct http_head *h, const char *body,
+                   size_t body_len)
+{
+    struct http_server *srv = http_conn_worker(c)->srv;
+    struct http_req_impl impl;
+    begin(&impl, c, h);
+    struct http_req *req = &impl.pub;
+    run(srv, req, body, body_len);
     if (impl.audit && srv->hooks.audit)
         srv->hooks.audit(srv->hooks.arg, req);
-    if (!impl.later) /* else counted when the later answer is written */
-        http_count(w, impl.entry, req->status, start);
-    oc_arena_reset(&req->arena);
-    w->arena = req->arena;
-    /* evhttp writes the answer when epoll next reports the socket writable: after this
-     * callback, so a client never sees it before the bus drained and the audit row */
+    end(&impl);
+    /* the answer leaves when conn.c ends its pass over the buffered requests: after this,
+     * so a client never sees it before the bus drained and the audit row */
+}
+
+void http_dispatch_error(struct http_conn *c, const struct http_head *h, int status,
+                         const char *why)
+{
+    struct http_req_impl impl;
+    begin(&impl, c, h);
+    impl.pub.path = h->path ? h->path : "";
+    impl.close = 1;
+    http_problem(&impl.pub, status, "%s", why);
+    end(&impl);
 }

@@ -1,6 +1,6 @@
 /*
- * http.h - the HTTP server: libevent's evhttp on N worker threads, a route table, problem+json
- * errors and body caps.
+ * http.h - the HTTP server: an HTTP/1.1 engine of its own on N libevent loops (one per worker
+ * thread), a route table, problem+json errors and body caps.
  *
  * Routes are static tables (method, path pattern with {name} segments, handler, required role,
  * body cap, summary) from which docs/api.md is generated. The server authenticates before
@@ -28,8 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct evhttp_request;
 struct oc_app;
+struct sockaddr;
 struct oc_buf;
 struct http_server;
 
@@ -64,7 +64,6 @@ struct http_route {
 
 /* One request as a handler sees it. */
 struct http_req {
-    struct evhttp_request *ev;                 /* libevent's request; borrowed */
     const struct http_route *route;            /* the matched route */
     void *state;                               /* the state of the module owning the route */
     struct oc_app *app;                        /* shared services */
@@ -151,8 +150,8 @@ void http_routes_doc(struct oc_buf *b, const char *module, const struct http_rou
 const char *http_param(const struct http_req *req, const char *name);
 /* The decoded value of query parameter name (first occurrence, the name matched without
  * case; '+' and %XX decoded), or NULL. The query is parsed on the first call, into the
- * request's arena (valid until the answer); a pair without '=' leaves the whole query unread,
- * as evhttp's parser did. */
+ * request's arena (valid until the answer); a pair without '=' leaves the whole query unread
+ * (as evhttp's parser did before the server had its own). */
 const char *http_query(struct http_req *req, const char *name);
 /* The raw (still percent-encoded) query string, without '?', or NULL when there is none. */
 const char *http_query_string(struct http_req *req);
@@ -230,6 +229,8 @@ int http_same_origin(const struct http_req *req, char *why, size_t whyn);
  * http.trust_forwarded_for the last entry of X-Forwarded-For (the one the proxy in front
  * added). "" when unknown. */
 void http_client_addr(struct http_req *req, char *out, size_t n);
+/* The connection's peer address (NULL when unknown); valid until the answer. */
+const struct sockaddr *http_peer_addr(const struct http_req *req);
 /* 1 when X-Forwarded-Proto says the client reached the server over TLS, else 0. */
 int http_forwarded_https(const struct http_req *req);
 

@@ -2,19 +2,18 @@
  * later.c - answers given after the handler returned (see http_later in http.h).
  *
  * http_later marks the request (dispatch then neither complains that the handler did not
- * answer nor counts it) and keeps what the answer needs beyond the handler's arena: the
- * libevent request, its worker, the path for a problem's instance, when it began. The answer
- * is copied into the handle on the calling thread and queued on the worker; the worker's loop
- * writes every queued answer in one callback (libevent is thread-aware: server.c calls
- * evthread_use_pthreads), so every touch of the request stays on its worker's thread. A
- * committer answering the writes of one group commit wakes each worker once, not once per
- * write (an event_base_once each before: a malloc, the base's lock and a wake-up).
+ * answer nor counts it) and holds its connection (conn.c reads no further request on it and
+ * keeps the connection's memory if the client leaves). What the answer needs beyond the
+ * handler's arena is kept in the handle: the connection, its worker, the header lines the
+ * handler set, the path for a problem's instance, when it began. The answer is copied into
+ * the handle on the calling thread and queued on the worker; the worker's loop writes every
+ * queued answer in one callback, so every touch of the connection stays on its worker's
+ * thread. A committer answering the writes of one group commit wakes each worker once, not
+ * once per write.
  *
- * A client that leaves while its answer is pending: libevent detaches the unanswered request
- * from the connection instead of freeing it (the request is the handler's until answered),
- * and sending on a detached request frees it. The completion callback does not run for it,
- * so the in-flight count is given back here; the graceful stop waits for later answers like
- * for any request in flight.
+ * A client that left while its answer was pending: its connection is closed but kept (dead)
+ * until the answer comes, which then only frees it and gives back the in-flight count; the
+ * graceful stop waits for later answers like for any request in flight.
  */
 #include "http/http_int.h"
 #include "core/alloc.h"
@@ -23,9 +22,7 @@
 #include "core/json.h"
 #include "core/log.h"
 
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,55 +31,71 @@
 struct http_later {
     struct http_later *next;    /* in the worker's queue */
     struct worker *w;           /* the worker whose loop writes the answer */
-    struct evhttp_request *ev;  /* libevent's request */
+    struct http_conn *c;        /* the connection (held until the answer) */
     struct http_route_entry *e; /* its route, for the counters */
     int64_t start_ns;           /* when dispatch began */
-    int head;                   /* a HEAD request: headers only */
     char *path;                 /* for a problem's instance; owned */
-    int status;                 /* the answer, filled by the caller's thread */
-    int retry;                  /* a problem that asks to retry: Retry-After: 1 */
-    const char *content_type;   /* static strings only */
-    char *body;                 /* owned */
+    char *oh;                   /* header lines set by the handler; owned */
+    size_t ohn;
+    int close;                /* the handler asked to close the connection */
+    int status;               /* the answer, filled by the caller's thread */
+    int retry;                /* a problem that asks to retry: Retry-After: 1 */
+    const char *content_type; /* static strings only */
+    char *body;               /* owned */
     size_t len;
 };
 
 struct http_later *http_later(struct http_req *req)
 {
     struct http_req_impl *impl = (struct http_req_impl *)req;
-    if (req->status || impl->audit || impl->later || impl->worker->stopping)
+    if (req->status || impl->audit || impl->later || impl->worker->stopping || !impl->conn)
         return NULL;
     struct http_later *l = oc_calloc(1, sizeof *l);
     l->w = impl->worker;
-    l->ev = req->ev;
+    l->c = impl->conn;
     l->e = impl->entry;
     l->start_ns = impl->start_ns;
-    l->head = strcmp(req->method, "HEAD") == 0;
     l->path = oc_strdup(req->path ? req->path : "");
     impl->later = l;
+    http_conn_later_begin(impl->conn);
     return l;
+}
+
+void http_later_keep(struct http_later *l, const char *oh, size_t ohn, int close)
+{
+    l->oh = ohn ? oc_malloc(ohn) : NULL;
+    if (ohn)
+        memcpy(l->oh, oh, ohn);
+    l->ohn = ohn;
+    l->close = close;
 }
 
 /* On the worker's thread: writes the answer (or drops it for a client that left). */
 static void write_answer(struct http_later *l)
 {
     struct worker *w = l->w;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(l->ev); /* NULL: gone */
-    if (l->retry)
-        evhttp_add_header(evhttp_request_get_output_headers(l->ev), "Retry-After", "1");
-    /* on a detached request this frees it; else the completion callback runs as usual */
-    http_send(l->ev, l->head, l->status, l->content_type, l->body, l->len);
-    if (!evcon)
-        atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
     http_count(w, l->e, l->status, l->start_ns);
+    if (http_conn_later_gone(l->c)) {
+        atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
+        return;
+    }
+    if (l->retry && !http_lines_have(l->oh, l->ohn, "Retry-After")) {
+        size_t n = l->ohn;
+        l->oh = oc_realloc(l->oh, n + 16);
+        memcpy(l->oh + n, "Retry-After: 1\r\n", 16);
+        l->ohn = n + 16;
+    }
+    http_conn_answer(l->c, l->status, l->oh, l->ohn, l->content_type, l->body, l->len, l->close);
+    http_conn_later_done(l->c); /* sends it and goes on to the next request */
 }
 
 static void later_free(struct http_later *l)
 {
     free(l->body);
     free(l->path);
+    free(l->oh);
     free(l);
 }
-
 /* The worker's later_ev: writes every answer queued so far, oldest first. */
 static void write_queued(evutil_socket_t fd, short what, void *arg)
 {

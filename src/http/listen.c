@@ -1,7 +1,7 @@
 /*
  * listen.c - binding, the worker threads, and graceful stop.
  *
- * Each worker has its own event base, evhttp and listening socket; the sockets share one
+ * Each worker has its own event base, connections and listening socket; the sockets share one
  * port through SO_REUSEPORT, so the kernel spreads new connections evenly over the workers.
  * One socket shared by every loop was tried: steering throughput then swung between 81k and
  * 130k requests/s from run to run, against 119k-132k with SO_REUSEPORT (bench/README.md),
@@ -17,7 +17,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/util.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -58,9 +57,10 @@ static int open_listener(const struct addrinfo *ai)
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    /* Accepted sockets inherit it (Linux). libevent writes a reply in pieces of at most 16 KiB,
-     * so without it a larger answer on a keep-alive connection waits for the client's delayed
-     * ACK: 40 ms more for a 47 KB QoE answer (bench/README.md "The web console"). */
+    /* Accepted sockets inherit it (Linux). An answer the socket takes in more than one send
+     * (a large one, or a stream's chunks) must not wait for the client's delayed ACK: with
+     * evhttp's 16 KiB pieces that was 40 ms more for a 47 KB QoE answer (bench/README.md
+     * "The web console"). */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
@@ -124,7 +124,6 @@ out:
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
-    http_conn_thread(w);
     event_base_dispatch(w->base);
     return NULL;
 }
@@ -141,28 +140,14 @@ static struct event_base *new_base(void)
 static int setup_worker(struct http_server *srv, struct worker *w, int fd)
 {
     w->srv = srv;
+    w->listen_fd = -1;
     oc_arena_init(&w->arena, srv->opts.arena_max);
     w->base = new_base();
-    w->http = w->base ? evhttp_new(w->base) : NULL;
-    if (!w->http || http_streams_init(w) != 0 || http_conn_init(w) != 0 ||
-        http_later_init(w) != 0) {
+    if (!w->base || http_streams_init(w) != 0 || http_later_init(w) != 0) {
         close(fd);
         return OC_EIO;
     }
-    evhttp_set_max_body_size(w->http, (ev_ssize_t)srv->evhttp_max_body);
-    evhttp_set_max_headers_size(w->http, (ev_ssize_t)srv->opts.max_headers);
-    evhttp_set_timeout(w->http, srv->opts.timeout_s);
-    evhttp_set_allowed_methods(w->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_DELETE | EVHTTP_REQ_PATCH | EVHTTP_REQ_HEAD |
-                                            EVHTTP_REQ_OPTIONS);
-    evhttp_set_gencb(w->http, http_dispatch, w);
-    w->bound = evhttp_accept_socket_with_handle(w->http, fd);
-    if (!w->bound) {
-        close(fd);
-        return OC_EIO;
-    }
-    http_conn_listen(w);
-    return 0;
+    return http_conn_init(w, fd) != 0 ? OC_EIO : 0; /* owns fd from now on */
 }
 
 int http_server_start(struct http_server *srv, char *err, size_t errlen)
@@ -174,6 +159,8 @@ int http_server_start(struct http_server *srv, char *err, size_t errlen)
     }
     srv->nworkers = n > HTTP_MAX_WORKERS ? HTTP_MAX_WORKERS : n;
     int fds[HTTP_MAX_WORKERS];
+    for (int i = 0; i < srv->nworkers; i++)
+        srv->workers[i].listen_fd = -1; /* until setup_worker hands it its socket */
     if (bind_all(srv, fds, err, errlen) != 0)
         return OC_EIO;
     for (int i = 0; i < srv->nworkers; i++) {
@@ -202,10 +189,7 @@ static void stop_accepting(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct worker *w = arg;
-    if (w->bound) {
-        evhttp_del_accept_socket(w->http, w->bound);
-        w->bound = NULL;
-    }
+    http_conn_stop_accepting(w);
     http_streams_stop(w);
 }
 

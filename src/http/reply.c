@@ -8,9 +8,6 @@
 #include "core/json.h"
 #include "core/log.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,7 +78,47 @@ int http_status_for(int err)
 
 void http_set_header(struct http_req *req, const char *name, const char *value)
 {
-    evhttp_add_header(evhttp_request_get_output_headers(req->ev), name, value);
+    struct http_req_impl *r = (struct http_req_impl *)req;
+    if (strcasecmp(name, "Connection") == 0) { /* conn.c writes it */
+        r->close |= strcasecmp(value, "close") == 0;
+        return;
+    }
+    size_t nn = strlen(name), vn = strlen(value), need = nn + vn + 4;
+    if (strpbrk(name, "\r\n") || strpbrk(value, "\r\n")) {
+        oc_log(OC_LOG_ERROR, "bug: header %s with a line break left out", name);
+        return;
+    }
+    if (r->ohcap - r->ohn < need) {
+        size_t cap = r->ohcap * 2 > r->ohn + need ? r->ohcap * 2 : r->ohn + need;
+        char *p = oc_arena_alloc(&req->arena, cap);
+        if (!p) {
+            oc_log(OC_LOG_ERROR, "header %s left out: the request's arena is full", name);
+            return;
+        }
+        memcpy(p, r->oh, r->ohn);
+        r->oh = p;
+        r->ohcap = cap;
+    }
+    char *o = r->oh + r->ohn;
+    memcpy(o, name, nn);
+    o[nn] = ':';
+    o[nn + 1] = ' ';
+    memcpy(o + nn + 2, value, vn);
+    o[nn + 2 + vn] = '\r';
+    o[nn + 3 + vn] = '\n';
+    r->ohn += need;
+}
+
+int http_lines_have(const char *oh, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    for (const char *p = oh, *e = oh + n; p < e;) {
+        if ((size_t)(e - p) > k && p[k] == ':' && strncasecmp(p, name, k) == 0)
+            return 1;
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        p = nl ? nl + 1 : e;
+    }
+    return 0;
 }
 
 void http_set_page_headers(struct http_req *req, const char *csp)
@@ -100,24 +137,11 @@ void http_reply(struct http_req *req, int status, const char *content_type, cons
         return;
     }
     req->status = status;
-    http_send(req->ev, strcmp(req->method, "HEAD") == 0, status, content_type, body, len);
-}
-
-void http_send(struct evhttp_request *ev, int head, int status, const char *content_type,
-               const void *body, size_t len)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(ev);
-    if (content_type && len)
-        evhttp_add_header(h, "Content-Type", content_type);
-    if (len && head) {
-        /* The GET answer's headers without its body: libevent would send the body. */
-        char n[32];
-        snprintf(n, sizeof(n), "%zu", len);
-        evhttp_add_header(h, "Content-Length", n);
-    } else if (len) {
-        evbuffer_add(evhttp_request_get_output_buffer(ev), body, len);
-    }
-    evhttp_send_reply(ev, status, http_reason(status), NULL); /* frees ev when evcon is NULL */
+    struct http_req_impl *r = (struct http_req_impl *)req;
+    if (r->later) /* answered by the handler after all: the handle stays unused */
+        return;
+    if (r->conn)
+        http_conn_answer(r->conn, status, r->oh, r->ohn, content_type, body, len, r->close);
 }
 
 void http_reply_json(struct http_req *req, int status, json_t *v)
@@ -154,8 +178,8 @@ static void vproblem(struct http_req *req, int status, const char *fmt, va_list 
 {
     struct oc_buf b;
     http_problem_text(&b, status, fmt, ap, req->path);
-    if ((status == 503 || status == 429) &&
-        !evhttp_find_header(evhttp_request_get_output_headers(req->ev), "Retry-After"))
+    struct http_req_impl *r = (struct http_req_impl *)req;
+    if ((status == 503 || status == 429) && !http_lines_have(r->oh, r->ohn, "Retry-After"))
         http_set_header(req, "Retry-After", "1"); /* unless the handler said when */
     http_reply(req, status, "application/problem+json", b.data, b.len);
     oc_buf_free(&b);
@@ -273,7 +297,7 @@ const char *http_query(struct http_req *req, const char *name)
 {
     struct http_req_impl *r = (struct http_req_impl *)req;
     if (!r->query_parsed) {
-        const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
+        const char *q = r->head ? r->head->query : NULL;
         if (q && *q)
             query_parse(r, q);
         r->query_parsed = 1;
@@ -291,12 +315,23 @@ void http_skip_audit(struct http_req *req)
 
 const char *http_query_string(struct http_req *req)
 {
-    return evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req->ev));
+    const struct http_head *h = ((struct http_req_impl *)req)->head;
+    return h ? h->query : NULL;
 }
 
 const char *http_header(const struct http_req *req, const char *name)
 {
-    return evhttp_find_header(evhttp_request_get_input_headers(req->ev), name);
+    const struct http_head *h = ((const struct http_req_impl *)req)->head;
+    for (int i = 0; h && i < h->nhdrs; i++)
+        if (strcasecmp(h->hdrs[i].name, name) == 0)
+            return h->hdrs[i].value;
+    return NULL;
+}
+
+const struct sockaddr *http_peer_addr(const struct http_req *req)
+{
+    const struct http_req_impl *r = (const struct http_req_impl *)req;
+    return r->conn ? http_conn_peer(r->conn) : NULL;
 }
 
 static const char *const role_names[] = {"public", "viewer", "responder",           "admin",

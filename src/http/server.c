@@ -1,6 +1,6 @@
 /*
- * server.c - the HTTP server: N libevent loops, each with its own evhttp and its own
- * SO_REUSEPORT listening socket on the same port, so the kernel spreads connections over
+ * server.c - the HTTP server: N libevent loops, each with its own connections (conn.c) and its
+ * own SO_REUSEPORT listening socket on the same port, so the kernel spreads connections over
  * every core. Dispatch matches the route, applies the body cap, authenticates, calls the
  * handler with a fresh arena, and reports mutating requests to the audit hook.
  */
@@ -15,9 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <event2/buffer.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -143,7 +141,6 @@ struct http_server *http_server_new(const struct http_server_opts *opts, struct 
         srv->opts.timeout_s = 30;
     if (srv->opts.arena_max == 0)
         srv->opts.arena_max = 64 << 20;
-    srv->evhttp_max_body = srv->opts.max_body; /* bodies past it get libevent's own 413 */
     http_conn_limits(srv);
     srv->routes = oc_calloc(HTTP_MAX_ROUTES, sizeof(*srv->routes));
     srv->app = app;
@@ -157,10 +154,8 @@ void http_server_destroy(struct http_server *srv)
     if (!srv)
         return;
     for (int i = 0; i < srv->nworkers; i++) {
+        http_conn_free(&srv->workers[i]); /* closes connections, ending their streams */
         http_streams_free(&srv->workers[i]);
-        if (srv->workers[i].http)
-            evhttp_free(srv->workers[i].http); /* closes connections: conn.c's on_close */
-        http_conn_free(&srv->workers[i]);
         http_later_free(&srv->workers[i]);
         oc_arena_free(&srv->workers[i].arena);
         if (srv->workers[i].base)

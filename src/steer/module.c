@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <stddef.h>
-#include <event2/http.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +48,7 @@ static const struct sockaddr *client_addr(const struct steer_mod *m, struct http
         const char *v = http_header(req, m->client_ip_header);
         return v && steer_client_addr_parse(v, strlen(v), ss) == 0 ? (struct sockaddr *)ss : NULL;
     }
-    struct evhttp_connection *c = evhttp_request_get_connection(req->ev);
-    return c ? evhttp_connection_get_addr(c) : NULL;
+    return http_peer_addr(req);
 }
 
 static void public_headers(struct http_req *req)
@@ -66,8 +64,7 @@ static void steering(struct http_req *req, enum steer_proto proto)
     struct steer_answer ans;
     struct oc_buf b;
     char ra[16];
-    const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req->ev);
-    const char *qs = u ? evhttp_uri_get_query(u) : NULL;
+    const char *qs = http_query_string(req);
     struct sockaddr_storage ss;
     struct steer_client cl = {
         .region = m->region_header[0] ? http_header(req, m->region_header) : NULL,

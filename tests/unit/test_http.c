@@ -173,6 +173,7 @@ static void later(struct http_req *req)
 static const struct http_route routes[] = {
     {"GET", "/t/echo/{a}/{b}", echo, HTTP_PUBLIC, 0, "echo"},
     {"POST", "/t/small", small, HTTP_PUBLIC, 100, "small body"},
+    {"POST", "/t/len", small, HTTP_PUBLIC, 0, "any body"},
     {"GET", "/t/admin", ok, HTTP_ADMIN, 0, "admin only"},
     {"GET", "/t/viewer", ok, HTTP_VIEWER, 0, "viewer"},
     {"POST", "/t/ingest", ok, HTTP_INGEST, 0, "ingest"},
@@ -738,10 +739,9 @@ static void test_query(void)
     oc_buf_free(&b);
 }
 
-/* The connection's keeper (conn.c) holds its read interest between requests: bytes that
- * arrive while a request is being answered later (evhttp not reading) are read once it is
- * answered, in order; a client that leaves while its answer is pending does not stop the
- * worker from serving the next connection. */
+/* Bytes that arrive while a request is being answered later (conn.c dispatches nothing more
+ * on the connection meanwhile) are read once it is answered, in order; a client that leaves
+ * while its answer is pending does not stop the worker from serving the next connection. */
 static void test_read_while_answering(void)
 {
     struct oc_app app = {.metrics = oc_metrics_new()};
@@ -758,16 +758,13 @@ static void test_read_while_answering(void)
     T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 2);
     const char *one = strstr(b.data, "later 1"), *two = strstr(b.data, "later 2");
     T_TRUE(one && two && one < two);
-    /* bytes waiting 300 ms for the worker to read them: the keeper steps aside after its
-     * second wake-up rather than wake the loop on every pass (hundreds of thousands) */
+    /* bytes waiting 300 ms for the answer before them */
     fd = raw_send("GET /t/slow/1 HTTP/1.1\r\nHost: x\r\n\r\n", 0);
     T_TRUE(fd >= 0);
     nanosleep(&gap, NULL);
-    uint64_t wakes = atomic_load(&srv->workers[0].st.keeper_wakes);
     T_EQ_INT(write(fd, second, sizeof(second) - 1), (long)sizeof(second) - 1);
     read_to_close(fd, &b, 65536);
     T_EQ_INT(count_of(&b, "HTTP/1.1 200 OK\r\n"), 2);
-    T_TRUE(atomic_load(&srv->workers[0].st.keeper_wakes) - wakes <= 4);
     fd = raw_send("GET /t/later/3 HTTP/1.1\r\nHost: x\r\n\r\n", 0);
     T_TRUE(fd >= 0);
     nanosleep(&gap, NULL);
@@ -780,32 +777,275 @@ static void test_read_while_answering(void)
     oc_buf_free(&b);
 }
 
-/* The scan conn.c runs on a request's first bytes: complete or not, the method, the target,
- * whether the body is chunked. */
-static void test_head_scan(void)
+/* Parses a copy of the text s (the parse writes into it) with header cap max. */
+static int parse_copy(const char *s, size_t max, char *buf, size_t bufn, struct http_head *h)
 {
+    size_t n = strlen(s);
+    T_TRUE(n < bufn);
+    memcpy(buf, s, n + 1);
+    memset(h, 0, sizeof(*h));
+    return http_head_parse(buf, n, max, h);
+}
+
+/* The head parser: the request line, the target split into path and query, headers in place,
+ * what the headers mean for framing and the connection. */
+static void test_head_parse(void)
+{
+    char buf[4096];
     struct http_head h;
-    const char *a =
-        "POST /v1/session?x=1 HTTP/1.1\r\nHost: x\r\nTransfer-encoding: chunked\r\n\r\n4";
-    T_EQ_INT(http_head_scan(a, strlen(a), &h), 1);
+    const char *a = "\r\nPOST /v1/session?x=1#frag HTTP/1.1\r\nHost: x\r\n"
+                    "Transfer-encoding: chunked\r\nX-Pad:  a b \t\r\n\r\n4";
+    T_EQ_INT(parse_copy(a, 16384, buf, sizeof(buf), &h), 1);
     T_EQ_STR(h.method, "POST");
-    T_EQ_STR(h.target, "/v1/session?x=1");
+    T_EQ_STR(h.path, "/v1/session");
+    T_EQ_STR(h.query, "x=1");
+    T_EQ_INT(h.minor, 1);
     T_EQ_INT(h.chunked, 1);
+    T_EQ_INT(h.content_length, -1);
+    T_EQ_INT(h.keep_alive, 1);
     T_EQ_INT(h.end, strlen(a) - 1);
-    T_EQ_INT(http_head_scan(a, 40, &h), 0); /* headers not complete yet */
-    const char *b = "\r\n\nPUT /v1/services/x HTTP/1.1\nContent-Length: 2\n\n{}";
-    T_EQ_INT(http_head_scan(b, strlen(b), &h), 1);
+    T_EQ_INT(h.nhdrs, 3);
+    T_EQ_STR(h.hdrs[2].name, "X-Pad");
+    T_EQ_STR(h.hdrs[2].value, "a b"); /* spaces around the value are not part of it */
+    /* bare LF line ends; HTTP/1.0 closes unless asked to keep the connection */
+    const char *b = "PUT /v1/services/x HTTP/1.0\nContent-Length: 2\n\n{}";
+    T_EQ_INT(parse_copy(b, 16384, buf, sizeof(buf), &h), 1);
     T_EQ_STR(h.method, "PUT");
-    T_EQ_STR(h.target, "/v1/services/x");
-    T_EQ_INT(h.chunked, 0);
+    T_TRUE(h.query == NULL);
+    T_EQ_INT(h.content_length, 2);
+    T_EQ_INT(h.keep_alive, 0);
     T_EQ_INT(h.end, strlen(b) - 2);
-    const char *c =
-        "XTRANSFER-ENCODING-IS-A-VERY-LONG-METHOD /a\r\nX-Transfer-Encoding: no\r\n\r\n";
-    T_EQ_INT(http_head_scan(c, strlen(c), &h), 1);
-    T_EQ_STR(h.method, "XTRANSFER-ENCOD"); /* cut to fit */
-    T_EQ_STR(h.target, "/a");
-    T_EQ_INT(h.chunked, 0);
-    T_EQ_INT(http_head_scan("\n\n\n", 3, &h), 0);
+    T_EQ_INT(
+        parse_copy("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 16384, buf, sizeof(buf), &h),
+        1);
+    T_EQ_INT(h.keep_alive, 1);
+    T_EQ_INT(
+        parse_copy("GET / HTTP/1.1\r\nConnection: foo, close\r\n\r\n", 16384, buf, sizeof(buf), &h),
+        1);
+    T_EQ_INT(h.keep_alive, 0);
+    T_EQ_INT(parse_copy("POST /a HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n"
+                        "Content-Length: 5000\r\n\r\n",
+                        16384, buf, sizeof(buf), &h),
+             1); /* the same length twice is one */
+    T_EQ_INT(h.expect_continue, 1);
+    T_EQ_INT(h.content_length, 5000);
+    /* absolute-form and "*" */
+    T_EQ_INT(parse_copy("GET http://h:1/p/q?z=2 HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
+    T_EQ_STR(h.path, "/p/q");
+    T_EQ_STR(h.query, "z=2");
+    T_EQ_INT(parse_copy("GET http://h:1 HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
+    T_EQ_STR(h.path, "/");
+    T_EQ_INT(parse_copy("OPTIONS * HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
+    T_EQ_STR(h.path, "/");
+    /* no Host on HTTP/1.1 is accepted */
+    T_EQ_INT(parse_copy("GET /x HTTP/1.1\r\n\r\n", 16384, buf, sizeof(buf), &h), 1);
+    T_EQ_INT(h.nhdrs, 0);
+    /* pipelined: the head ends where the next request begins */
+    const char *two = "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    T_EQ_INT(parse_copy(two, 16384, buf, sizeof(buf), &h), 1);
+    T_EQ_INT(h.end, strlen(two) / 2);
+    T_EQ_STR(h.path, "/1");
+    memset(&h, 0, sizeof(h));
+    T_EQ_INT(http_head_parse(buf + strlen(two) / 2, strlen(two) / 2, 16384, &h), 1);
+    T_EQ_STR(h.path, "/2");
+    T_EQ_INT(parse_copy("\n\n\n", 16384, buf, sizeof(buf), &h), 0);
+}
+
+/* A head split at every byte: each prefix asks for more without changing a byte, and the
+ * whole then parses as in one piece, whether the scan starts over or goes on. */
+static void test_head_split(void)
+{
+    const char *a = "GET /t/echo/a/b?q=1 HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\n\r\n";
+    const char *b = "GET /t HTTP/1.1\nHost: x\n\n";
+    const char *texts[] = {a, b};
+    for (int t = 0; t < 2; t++) {
+        size_t n = strlen(texts[t]);
+        for (size_t k = 0; k < n; k++) {
+            char buf[256];
+            struct http_head h;
+            memset(&h, 0, sizeof(h));
+            memcpy(buf, texts[t], n + 1);
+            T_EQ_INT(http_head_parse(buf, k, 16384, &h), 0);
+            T_EQ_INT(memcmp(buf, texts[t], n), 0);
+            T_EQ_INT(http_head_parse(buf, n, 16384, &h), 1); /* goes on from h.scan */
+            T_EQ_INT(h.end, n);
+            T_EQ_STR(h.hdrs[0].value, "x");
+        }
+    }
+}
+
+/* What the parser refuses, with the status and detail the client gets. */
+static void test_head_refused(void)
+{
+    static const struct {
+        const char *text;
+        int status;
+        const char *why;
+    } cases[] = {
+        {"GET / HTTP/1.1\r\nX: 1\r\n  folded\r\n\r\n", 400, "obsolete line folding"},
+        {"GET / HTTP/1.1\r\nX : 1\r\n\r\n", 400, "not NAME: VALUE"},
+        {"GET / HTTP/1.1\r\n: 1\r\n\r\n", 400, "not NAME: VALUE"},
+        {"GET / HTTP/1.1\r\nX 1\r\n\r\n", 400, "not NAME: VALUE"},
+        {"GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", 400, "control character"},
+        {"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", 400, "control character"},
+        {"GET /\r HTTP/1.1\r\n\r\n", 400, "bare CR"},
+        {"GET / HTTP/2.0\r\n\r\n", 505, "only HTTP/1.0 and HTTP/1.1"},
+        {"GET / HTTP/1.1 x\r\n\r\n", 400, "HTTP/1.0 or HTTP/1.1"},
+        {"GET /\r\n\r\n", 400, "METHOD TARGET HTTP/1.x"},
+        {"GET  / HTTP/1.1\r\n\r\n", 400, "METHOD TARGET HTTP/1.x"},
+        {"G(T / HTTP/1.1\r\n\r\n", 400, "METHOD TARGET HTTP/1.x"},
+        {"GET x HTTP/1.1\r\n\r\n", 400, "must start with /"},
+        {"POST / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 44\r\n\r\n", 400,
+         "two different Content-Length headers (2, 44)"},
+        {"POST / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", 400,
+         "Content-Length and Transfer-Encoding together"},
+        {"POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, "not a number"},
+        {"POST / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n", 400, "not a number"},
+        {"POST / HTTP/1.1\r\nContent-Length: 9999999999999999999\r\n\r\n", 400, "not a number"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, "gzip, chunked"},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 501,
+         "only chunked, once"},
+    };
+    char buf[512];
+    struct http_head h;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        T_EQ_INT(parse_copy(cases[i].text, 16384, buf, sizeof(buf), &h), -1);
+        T_EQ_INT(h.status, cases[i].status);
+        T_CONTAINS(h.why, cases[i].why);
+    }
+    /* longer than the cap: refused as soon as the cap is reached without an end */
+    char big[2048];
+    memset(big, 'a', sizeof(big));
+    memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+    memset(&h, 0, sizeof(h));
+    T_EQ_INT(http_head_parse(big, 1000, 1024, &h), 0);
+    T_EQ_INT(http_head_parse(big, 1024, 1024, &h), -1);
+    T_EQ_INT(h.status, 431);
+    memcpy(big + 1500, "\r\n\r\n", 4); /* complete, but past the cap */
+    memset(&h, 0, sizeof(h));
+    T_EQ_INT(http_head_parse(big, 1504, 1024, &h), -1);
+    T_EQ_INT(h.status, 431);
+    /* more header lines than HTTP_MAX_HEADERS */
+    struct oc_buf many;
+    oc_buf_init(&many, 1 << 20);
+    oc_buf_puts(&many, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
+        oc_buf_printf(&many, "X-%d: 1\r\n", i);
+    oc_buf_puts(&many, "\r\n");
+    memset(&h, 0, sizeof(h));
+    T_EQ_INT(http_head_parse(many.data, many.len, 1 << 20, &h), -1);
+    T_EQ_INT(h.status, 431);
+    oc_buf_free(&many);
+}
+
+/* Feeds text to a fresh chunked decoder piece bytes at a time (0: at once); the status of
+ * the end (1, or the refusal's status negated), the body in out. */
+static int chunked_run(const char *text, size_t piece, size_t cap, char *out, size_t *outn)
+{
+    struct http_chunked d;
+    char why[160], in[1024];
+    size_t n = strlen(text), at = 0, pend = 0;
+    memset(&d, 0, sizeof(d));
+    *outn = 0;
+    /* the bytes not yet used stay at the front of in, as conn.c keeps them */
+    while (at < n || pend) {
+        size_t k = piece && n - at > piece ? piece : n - at;
+        memcpy(in + pend, text + at, k);
+        at += k;
+        pend += k;
+        size_t used, made;
+        int st = 0;
+        int rc =
+            http_chunked_feed(&d, in, pend, out + *outn, cap, &used, &made, &st, why, sizeof(why));
+        *outn += made;
+        memmove(in, in + used, pend - used);
+        pend -= used;
+        if (rc != 0)
+            return rc == 1 ? 1 : -st;
+        if (at == n)
+            return 0;
+    }
+    return 0;
+}
+
+static void test_chunked(void)
+{
+    char out[1024];
+    size_t n;
+    const char *wiki = "4\r\nWiki\r\n5;ext=1\r\npedia\r\nA\r\n in chunks\r\n0\r\nT: 1\r\n\r\n";
+    for (size_t piece = 0; piece <= strlen(wiki); piece++) {
+        T_EQ_INT(chunked_run(wiki, piece, 100, out, &n), 1);
+        T_EQ_INT(n, 19);
+        T_EQ_INT(memcmp(out, "Wikipedia in chunks", 19), 0);
+    }
+    T_EQ_INT(chunked_run("3\nabc\n0\n\n", 1, 100, out, &n), 1); /* bare LF */
+    T_EQ_INT(n, 3);
+    T_EQ_INT(chunked_run("4\r\nWiki\r\n", 0, 100, out, &n), 0); /* not yet the end */
+    T_EQ_INT(chunked_run("zz\r\n", 0, 100, out, &n), -400);
+    T_EQ_INT(chunked_run("\r\n", 0, 100, out, &n), -400);
+    T_EQ_INT(chunked_run("4x\r\n", 0, 100, out, &n), -400);
+    T_EQ_INT(chunked_run("4\r\nWikiXX", 0, 100, out, &n), -400); /* no CRLF after the data */
+    T_EQ_INT(chunked_run("1000000000000000\r\n", 0, 100, out, &n), -413);
+    T_EQ_INT(chunked_run("ffffffffffffffff\r\n", 0, 1u << 30, out, &n), -413);
+    T_EQ_INT(chunked_run("40\r\n", 0, 63, out, &n), -413); /* over the cap when announced */
+    T_EQ_INT(chunked_run("20\r\n01234567890123456789012345678901\r\n20\r\n", 0, 63, out, &n), -413);
+    char ext[2100] = "1;";
+    memset(ext + 2, 'e', 2000);
+    memcpy(ext + 2002, "\r\n", 3);
+    T_EQ_INT(chunked_run(ext, 100, 100, out, &n), -400);
+}
+
+/* Over the socket: Expect: 100-continue (curl sends it for bodies over 1 KiB), a chunked
+ * body, HTTP/1.0, a head over http.max_header_bytes, a bad chunk size, HEAD. */
+static void test_wire_edges(void)
+{
+    struct oc_app app = {.metrics = oc_metrics_new()};
+    struct http_server *srv = start(&app, 1);
+    struct oc_buf b;
+    oc_buf_init(&b, 4 << 20);
+    char body[3001];
+    memset(body, 'x', 3000);
+    body[3000] = '\0';
+    T_EQ_INT(call("POST", "/t/len", NULL, body, &b), 200);
+    T_EQ_STR(b.data, "{\"len\":3000}\n");
+    T_EQ_INT(call("POST", "/t/small", NULL, body, &b), 413);
+    T_CONTAINS(b.data, "the body is 3000 bytes; POST /t/small accepts at most 100");
+    int fd = raw_send("POST /t/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n3\r\n!!!\r\n0\r\n\r\n"
+                      "GET /t/echo/next/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                      0);
+    read_to_close(fd, &b, 65536);
+    T_CONTAINS(b.data, "{\"len\":8}");
+    T_CONTAINS(b.data, "\"a\":\"next\"");
+    fd =
+        raw_send("POST /t/len HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n", 0);
+    read_to_close(fd, &b, 65536);
+    T_CONTAINS(b.data, "HTTP/1.1 400 Bad Request\r\n");
+    T_CONTAINS(b.data, "a chunk size is not a hex number");
+    T_CONTAINS(b.data, "Connection: close\r\n");
+    fd = raw_send("GET /t/echo/1/2 HTTP/1.0\r\n\r\n", 0);
+    read_to_close(fd, &b, 65536); /* closed after the answer: read_to_close returns */
+    T_CONTAINS(b.data, "HTTP/1.1 200 OK\r\n");
+    T_CONTAINS(b.data, "Connection: close\r\n");
+    fd = raw_send("HEAD /t/echo/1/2 HTTP/1.1\r\nConnection: close\r\n\r\n", 0);
+    read_to_close(fd, &b, 65536);
+    T_CONTAINS(b.data, "Content-Length: 45\r\n"); /* the GET answer's length */
+    T_TRUE(b.len >= 4 && memcmp(b.data + b.len - 4, "\r\n\r\n", 4) == 0); /* no body */
+    struct oc_buf big;
+    oc_buf_init(&big, 1 << 20);
+    oc_buf_puts(&big, "GET /t/echo/1/2 HTTP/1.1\r\nX-Big: ");
+    for (int i = 0; i < 20000; i++)
+        oc_buf_puts(&big, "a");
+    oc_buf_puts(&big, "\r\n\r\n");
+    fd = raw_send(big.data, 0);
+    read_to_close(fd, &b, 65536);
+    T_CONTAINS(b.data, "HTTP/1.1 431 ");
+    T_CONTAINS(b.data, "longer than http.max_header_bytes");
+    oc_buf_free(&big);
+    http_server_stop(srv, 1000);
+    http_server_destroy(srv);
+    oc_metrics_destroy(app.metrics);
+    oc_buf_free(&b);
 }
 
 static const struct t_case cases[] = {
@@ -817,7 +1057,11 @@ static const struct t_case cases[] = {
     T_CASE(test_origin_check),
     T_CASE(test_session_cookies),
     T_CASE(test_streams),
-    T_CASE(test_head_scan),
+    T_CASE(test_head_parse),
+    T_CASE(test_head_split),
+    T_CASE(test_head_refused),
+    T_CASE(test_chunked),
+    T_CASE(test_wire_edges),
     T_CASE(test_keepalive_writes),
     T_CASE(test_query),
     T_CASE(test_read_while_answering),
