@@ -163,3 +163,58 @@ void resume_point_reserve(struct resume_point *p)
         p->cap = RESUME_DEVICES;
     p->r = oc_realloc(p->r, (size_t)p->cap * sizeof *p->r);
 }
+
+void resume_table_encode(const struct resume_table *t, struct resume_bytes *b)
+{
+    struct resume_write w;
+    resume_rec_open(b, RESUME_REC_CHANGES);
+    for (size_t i = 0; i < t->npb; i++)
+        for (const struct resume_link *l = t->pb[i]; l; l = l->next) {
+            const struct resume_point *p = (const struct resume_point *)l;
+            for (int k = 0; k < p->n; k++) {
+                if (b->len - b->rec > RESUME_REC_SOFT) {
+                    resume_rec_close(b);
+                    resume_rec_open(b, RESUME_REC_CHANGES);
+                }
+                /* only the ids are copied: the strings are at most 128 bytes each */
+                memcpy(w.profile, p->profile->id, strlen(p->profile->id) + 1);
+                memcpy(w.title, p->title, strlen(p->title) + 1);
+                w.r = p->r[k];
+                resume_rec_change(b, 0, &w);
+            }
+        }
+    resume_rec_close(b);
+}
+
+int resume_table_apply(struct resume_table *t, const struct resume_op *op)
+{
+    struct resume_point *p;
+    const struct resume_report *r = &op->w.r;
+    if (op->del) {
+        p = resume_table_get(t, op->w.profile, op->w.title);
+        for (int k = 0; p && k < p->n; k++)
+            if (strcmp(p->r[k].device, r->device) == 0) {
+                p->r[k] = p->r[--p->n]; /* the winner does not depend on the order */
+                break;
+            }
+        return 0;
+    }
+    if (resume_table_put(t, op->w.profile, op->w.title, SIZE_MAX, 1 << 30, &p) != 0)
+        return OC_ETOOBIG;
+    for (int k = 0; k < p->n; k++)
+        if (strcmp(p->r[k].device, r->device) == 0) {
+            p->r[k] = *r;
+            return 0;
+        }
+    if (p->n >= RESUME_DEVICES) { /* not written so (a delete precedes the 17th): drop the oldest */
+        int o = 0;
+        for (int k = 1; k < p->n; k++)
+            if (p->r[k].t < p->r[o].t)
+                o = k;
+        p->r[o] = *r;
+        return 0;
+    }
+    resume_point_reserve(p);
+    p->r[p->n++] = *r;
+    return 0;
+}
