@@ -54,7 +54,7 @@ static int open_seg(struct resume_log *l, uint64_t no)
 {
     char path[1100];
     seg_path(l, no, path, sizeof path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         oc_log(OC_LOG_ERROR, "resume: cannot open %s: %s", path, strerror(errno));
     else
@@ -62,17 +62,19 @@ static int open_seg(struct resume_log *l, uint64_t no)
     return fd;
 }
 
-/* Writes all n bytes of p to fd: 0 or -1. */
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position): 0 or -1. */
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
 {
     while (n > 0) {
-        ssize_t k = write(fd, p, n);
+        ssize_t k = at < 0 ? write(fd, p, n) : pwrite(fd, p, n, at);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
             return -1;
         p += k;
         n -= (size_t)k;
+        if (at >= 0)
+            at += k;
     }
     return 0;
 }
@@ -105,14 +107,15 @@ void resume_log_push(struct resume_log *l, int del, const struct resume_write *w
  * before later ones. Only the leader of a commit calls it (busy set). */
 static int append(struct resume_log *l, const uint8_t *p, size_t n)
 {
-    off_t at = lseek(l->fd, 0, SEEK_END);
-    if (l->broken || at < 0)
+    if (l->broken)
         return OC_EIO;
-    if (write_all(l->fd, p, n) == 0 && (!l->sync || fdatasync(l->fd) == 0))
+    if (write_all(l->fd, p, n, (off_t)l->off) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
+        l->off += n;
         return 0;
+    }
     oc_log(OC_LOG_ERROR, "resume: cannot write the log segment %" PRIu64 " in %s: %s", l->seg,
            l->dir, strerror(errno));
-    if (ftruncate(l->fd, at) != 0) {
+    if (ftruncate(l->fd, (off_t)l->off) != 0) {
         oc_log(OC_LOG_ERROR,
                "resume: cannot cut the failed write off the log: %s; every later "
                "write fails until a restart",
@@ -173,7 +176,7 @@ static int write_snapshot(struct resume_log *l, const struct resume_bytes *b)
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", l->dir, SNAP_NAME);
     snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 || write_all(fd, b->p, b->len) != 0 || fsync(fd) != 0;
+    int rc = fd < 0 || write_all(fd, b->p, b->len, -1) != 0 || fsync(fd) != 0;
     if (fd >= 0 && close(fd) != 0)
         rc = 1;
     if (!rc && rename(tmp, path) != 0)
@@ -246,6 +249,7 @@ int resume_log_compact(struct resume_log *l)
         close(l->fd);
         l->fd = fd;
         l->seg = next;
+        l->off = 0;
         l->log_bytes = 0;
         l->broken = 0;
     }
@@ -393,8 +397,10 @@ static int read_whole(const char *path, char **out, size_t *len, char *err, size
     return 0;
 }
 
-/* Reads path into ld. *size its bytes. torn_ok: a torn tail is cut off (the last segment);
- * otherwise any damage refuses. 0, or OC_EIO with "PATH: offset N: what" in err. */
+/* Reads path into ld. *size its bytes. torn_ok: a torn tail (a record cut short, or zeros a
+ * file system extended the file with) is cut off (a segment); otherwise any damage refuses
+ * (the snapshot). 0, or
+ * OC_EIO with "PATH: offset N: what" in err. */
 static int load_file(const char *path, struct load *ld, int torn_ok, uint64_t *size, char *err,
                      size_t errlen)
 {
@@ -409,7 +415,7 @@ static int load_file(const char *path, struct load *ld, int torn_ok, uint64_t *s
     if (rc == 0 && sc.used < len && sc.torn && torn_ok) {
         oc_log(OC_LOG_WARN,
                "resume: %s: %zu bytes from offset %zu are a write cut short by a crash (%s): "
-               "cut off",
+               "cut off; no acknowledged write is in them",
                path, len - sc.used, sc.used, sc.why);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || ftruncate(fd, (off_t)sc.used) != 0 || fsync(fd) != 0) {
@@ -535,9 +541,10 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
         }
         struct load sl = {.t = t};
         seg_path(l, nos[i], path, sizeof path);
-        rc = load_file(path, &sl, i == n - 1, &size, err, errlen);
+        rc = load_file(path, &sl, 1, &size, err, errlen);
         l->log_bytes += size;
         l->seg = nos[i];
+        l->off = size;
     }
     if (!rc) {
         l->fd = open_seg(l, l->seg);

@@ -328,8 +328,9 @@ int resume_log_scan(const uint8_t *p, size_t len, resume_scan_fn fn, void *arg,
         const uint8_t *pay = p + off + RESUME_REC_HEAD;
         uint32_t crc = resume_crc32c(resume_crc32c(0, p + off, 16), pay, h[2]);
         if (crc != h[4]) {
-            /* the last record of the file: a write the crash cut short */
-            out->torn = left == RESUME_REC_HEAD + (size_t)h[2];
+            /* the last record of the file, or followed only by zeros (space a file system
+             * extended the file with but never wrote): a write a crash cut short */
+            out->torn = all_zero(pay + h[2], left - RESUME_REC_HEAD - h[2]);
             out->why = "a checksum mismatch";
             break;
         }

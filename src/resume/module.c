@@ -83,13 +83,14 @@ static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 /* Folds one write into the table (its write lock and the log's mutex held) and queues what
  * the store must change; *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG
  * (a cap). */
-static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t *batch)
+static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t hash,
+                     uint64_t *batch)
 {
     struct resume_point *p;
     struct resume_report gone;
     int ev;
-    if (resume_table_put(&m->table, w->profile, w->title, (size_t)m->o.max_points,
-                         (int)m->o.max_titles, &p) != 0) {
+    if (resume_table_put_hashed(&m->table, w->profile, w->title, hash, (size_t)m->o.max_points,
+                                (int)m->o.max_titles, &p) != 0) {
         atomic_fetch_add(&m->st.full, 1);
         return OC_ETOOBIG;
     }
@@ -247,7 +248,7 @@ static void put_point(struct http_req *req)
     }
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
-    rc = apply_one(m, &w, &batch);
+    rc = apply_one(m, &w, resume_point_hash(w.profile, w.title), &batch);
     resume_log_unlock(&m->log);
     if (rc >= 0) {
         oc_buf_printf(&out, "{\"outcome\":\"%s\",\"point\":", outcome_names[rc]);
@@ -288,17 +289,18 @@ static void post_batch(struct http_req *req)
         http_problem(req, rc == OC_EINVAL ? 422 : rc == OC_ETOOBIG ? 413 : 400, "%s", err);
         return;
     }
+    uint64_t *hash = oc_malloc((n ? n : 1) * sizeof *hash);
+    for (size_t i = 0; i < n; i++) /* without a lock, once per report */
+        hash[i] = resume_point_hash(w[i].profile, w[i].title);
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
     for (size_t i = 0; i < n; i++) {
         /* the table's lookups miss the cache (one point per title): load ahead */
         if (i + 2 * PREFETCH_AHEAD < n)
-            resume_table_prefetch(&m->table, w[i + 2 * PREFETCH_AHEAD].profile,
-                                  w[i + 2 * PREFETCH_AHEAD].title, 0);
+            resume_table_prefetch(&m->table, hash[i + 2 * PREFETCH_AHEAD], 0);
         if (i + PREFETCH_AHEAD < n)
-            resume_table_prefetch(&m->table, w[i + PREFETCH_AHEAD].profile,
-                                  w[i + PREFETCH_AHEAD].title, 1);
-        rc = apply_one(m, &w[i], &batch);
+            resume_table_prefetch(&m->table, hash[i + PREFETCH_AHEAD], 1);
+        rc = apply_one(m, &w[i], hash[i], &batch);
         if (rc < 0)
             full++;
         else
@@ -307,6 +309,7 @@ static void post_batch(struct http_req *req)
     resume_log_unlock(&m->log);
     oc_rwunlock(&m->lock);
     free(w);
+    free(hash);
     char text[160];
     int len = snprintf(text, sizeof text,
                        "{\"applied\":%zu,\"coalesced\":%zu,\"stale\":%zu,\"refused_full\":%zu}\n",
@@ -467,7 +470,7 @@ static const struct oc_setting settings[] = {
      "titles one profile may hold; writes for new ones past it answer 409"},
     {"resume.row_limit", OC_SETTING_INT, "20", 1, ROW_MAX_LIMIT, NULL, F(row_limit), NULL,
      "items of the continue-watching row when the request sets no limit"},
-    {"resume.log_compact_mib", OC_SETTING_INT, "64", 1, 1048576, NULL, F(compact_mib), NULL,
+    {"resume.log_compact_mib", OC_SETTING_INT, "256", 1, 1048576, NULL, F(compact_mib), NULL,
      "the resume log (DATA/resume) is compacted into a new snapshot once it passes this many"
      " MiB and 4 times the last snapshot"},
     {0},

@@ -56,17 +56,25 @@ void resume_table_free(struct resume_table *t);
 /* The point of (profile, title), or NULL. */
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title);
-/* A hint, for a loop over many writes: starts loading what resume_table_get(t, profile,
- * title) will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
+/* The hash of a point's key (profile, title), for the _hashed calls below. */
+uint64_t resume_point_hash(const char *profile, const char *title);
+/* resume_table_get with the key's hash computed by the caller. */
+struct resume_point *resume_table_get_hashed(const struct resume_table *t, const char *profile,
+                                             const char *title, uint64_t hash);
+/* A hint, for a loop over many writes: starts loading what resume_table_get of the point of
+ * hash will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
  * some writes after stage 0 of the same write). Changes nothing. */
-void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
-                           int stage);
+void resume_table_prefetch(const struct resume_table *t, uint64_t hash, int stage);
 /* The profile, or NULL. */
 struct resume_profile *resume_table_profile(const struct resume_table *t, const char *profile);
 /* The point of (profile, title), created empty when absent: 0, or OC_ETOOBIG when creating it
  * would pass max_points points or max_titles titles in the profile. */
 int resume_table_put(struct resume_table *t, const char *profile, const char *title,
                      size_t max_points, int max_titles, struct resume_point **out /* OUT */);
+/* resume_table_put with the key's hash computed by the caller. */
+int resume_table_put_hashed(struct resume_table *t, const char *profile, const char *title,
+                            uint64_t hash, size_t max_points, int max_titles,
+                            struct resume_point **out /* OUT */);
 
 /* Makes room in p for one more report (up to RESUME_DEVICES). */
 void resume_point_reserve(struct resume_point *p);
@@ -144,6 +152,7 @@ struct resume_log {
     pthread_cond_t cv;         /* broadcast when a batch is done */
     char dir[1024];            /* DATA/resume */
     int fd;                    /* the open segment; -1 when none */
+    uint64_t off;              /* its length: where the next record goes */
     uint64_t seg;              /* its number */
     int sync;                  /* fdatasync each commit (store.synchronous full) */
     int broken;                /* a failed write could not be undone: every commit fails */

@@ -27,7 +27,7 @@ static uint64_t profile_hash(const char *profile)
     return fnv(14695981039346656037ULL, profile);
 }
 
-static uint64_t point_hash(const char *profile, const char *title)
+uint64_t resume_point_hash(const char *profile, const char *title)
 {
     return fnv(fnv(profile_hash(profile), "\x1f"), title);
 }
@@ -73,7 +73,12 @@ struct resume_profile *resume_table_profile(const struct resume_table *t, const 
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title)
 {
-    uint64_t h = point_hash(profile, title);
+    return resume_table_get_hashed(t, profile, title, resume_point_hash(profile, title));
+}
+
+struct resume_point *resume_table_get_hashed(const struct resume_table *t, const char *profile,
+                                             const char *title, uint64_t h)
+{
     for (struct resume_link *l = t->pb[h & (t->npb - 1)]; l; l = l->next) {
         const struct resume_point *p = (const struct resume_point *)l;
         if (l->hash == h && strcmp(p->title, title) == 0 && strcmp(p->profile->id, profile) == 0)
@@ -82,17 +87,16 @@ struct resume_point *resume_table_get(const struct resume_table *t, const char *
     return NULL;
 }
 
-void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
-                           int stage)
+void resume_table_prefetch(const struct resume_table *t, uint64_t hash, int stage)
 {
 #if defined(__GNUC__)
-    struct resume_link *const *b = &t->pb[point_hash(profile, title) & (t->npb - 1)];
+    struct resume_link *const *b = &t->pb[hash & (t->npb - 1)];
     if (stage == 0)
         __builtin_prefetch(b);
     else if (*b)
         __builtin_prefetch(*b);
 #else
-    (void)t, (void)profile, (void)title, (void)stage;
+    (void)t, (void)hash, (void)stage;
 #endif
 }
 
@@ -132,7 +136,15 @@ static struct resume_profile *profile_put(struct resume_table *t, const char *pr
 int resume_table_put(struct resume_table *t, const char *profile, const char *title,
                      size_t max_points, int max_titles, struct resume_point **out)
 {
-    struct resume_point *p = resume_table_get(t, profile, title);
+    return resume_table_put_hashed(t, profile, title, resume_point_hash(profile, title), max_points,
+                                   max_titles, out);
+}
+
+int resume_table_put_hashed(struct resume_table *t, const char *profile, const char *title,
+                            uint64_t hash, size_t max_points, int max_titles,
+                            struct resume_point **out)
+{
+    struct resume_point *p = resume_table_get_hashed(t, profile, title, hash);
     if (p) {
         *out = p;
         return 0;
@@ -144,7 +156,7 @@ int resume_table_put(struct resume_table *t, const char *profile, const char *ti
     p = oc_calloc(1, sizeof *p);
     p->title = oc_strdup(title);
     p->profile = f;
-    p->link.hash = point_hash(profile, title);
+    p->link.hash = hash;
     link_in(&t->pb, &t->npb, t->npoints, &p->link);
     p->pnext = f->points;
     f->points = p;
