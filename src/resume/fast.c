@@ -208,6 +208,10 @@ int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
     skip_ws(&c);
     if (c.p >= c.end || *c.p++ != '[')
         return -1;
+    /* every report names its 9 members: over 96 bytes each, so this is room for all of them
+     * (no copying as the array grows; pages past the last report are never touched) */
+    cap = n / 96 + 1 < max ? n / 96 + 1 : max;
+    w = oc_malloc((cap ? cap : 1) * sizeof *w);
     skip_ws(&c);
     if (c.p < c.end && *c.p == ']') {
         c.p++;
