@@ -258,8 +258,9 @@ int resume_log_compact(struct resume_log *l)
     pthread_mutex_unlock(&l->mu);
     if (rc)
         return rc;
-    /* the table as of now: changes queued meanwhile are in both, and replaying a change over
-     * a table that holds it already changes nothing */
+    /* the table from now on (the callback may unlock it between chunks): a change made
+     * meanwhile is in the new segment, whichever of its values the snapshot took, and
+     * replaying it sets it again (each change sets or removes one device's report) */
     encode_snapshot(&b, next, NULL, l->snap, l->snap_arg);
     rc = write_snapshot(l, &b);
     if (!rc) {

@@ -478,13 +478,21 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
-/* The compactor's view of the table: every report, under the read lock. */
+#define SNAPSHOT_CHUNK 4096 /* reports encoded per hold of the read lock (a few ms) */
+
+/* The compactor's view of the table: every report, SNAPSHOT_CHUNK at a time under the read
+ * lock, so writers wait milliseconds, not the whole encoding. Not one moment's table: a
+ * report written meanwhile may be encoded as before or after; it is in the log segment that
+ * follows the snapshot either way (opened before this started), and replay sets it again. */
 static void snapshot_table(void *arg, struct resume_bytes *b)
 {
     struct resume_mod *m = arg;
-    oc_rdlock(&m->lock);
-    resume_table_encode(&m->table, b);
-    oc_rwunlock(&m->lock);
+    for (size_t i = 0, done = 0; !done;) {
+        oc_rdlock(&m->lock);
+        i = resume_table_encode_from(&m->table, b, i, SNAPSHOT_CHUNK);
+        done = i >= m->table.npb;
+        oc_rwunlock(&m->lock);
+    }
 }
 
 /* Module init: needs the store (its data directory, and the reports an older version stored

@@ -207,6 +207,12 @@ void resume_log_push(struct resume_log *l, int del, const struct resume_write *w
 int resume_log_wait(struct resume_log *l, uint64_t batch);
 /* Appends the reports of t to b as change records (for a snapshot; the caller locks t). */
 void resume_table_encode(const struct resume_table *t, struct resume_bytes *b);
+/* The same from hash bucket from on, stopping after the bucket where max_reports were passed:
+ * the next bucket (t->npb when done). The caller may unlock t between calls: buckets only
+ * double, so a point present throughout is encoded at least once (a point moved by a
+ * doubling may be encoded twice: replay keeps the later). */
+size_t resume_table_encode_from(const struct resume_table *t, struct resume_bytes *b, size_t from,
+                                size_t max_reports);
 /* Applies one change to t as replay does: 0, or OC_ETOOBIG. */
 int resume_table_apply(struct resume_table *t, const struct resume_op *op);
 /* Loads every report stored in SQLite's resume_reports into t (the import at the first start

@@ -176,14 +176,16 @@ void resume_point_reserve(struct resume_point *p)
     p->r = oc_realloc(p->r, (size_t)p->cap * sizeof *p->r);
 }
 
-void resume_table_encode(const struct resume_table *t, struct resume_bytes *b)
+size_t resume_table_encode_from(const struct resume_table *t, struct resume_bytes *b, size_t from,
+                                size_t max_reports)
 {
     struct resume_write w;
+    size_t i, done = 0;
     resume_rec_open(b, RESUME_REC_CHANGES);
-    for (size_t i = 0; i < t->npb; i++)
+    for (i = from; i < t->npb && done < max_reports; i++)
         for (const struct resume_link *l = t->pb[i]; l; l = l->next) {
             const struct resume_point *p = (const struct resume_point *)l;
-            for (int k = 0; k < p->n; k++) {
+            for (int k = 0; k < p->n; k++, done++) {
                 if (b->len - b->rec > RESUME_REC_SOFT) {
                     resume_rec_close(b);
                     resume_rec_open(b, RESUME_REC_CHANGES);
@@ -196,6 +198,12 @@ void resume_table_encode(const struct resume_table *t, struct resume_bytes *b)
             }
         }
     resume_rec_close(b);
+    return i;
+}
+
+void resume_table_encode(const struct resume_table *t, struct resume_bytes *b)
+{
+    resume_table_encode_from(t, b, 0, SIZE_MAX);
 }
 
 int resume_table_apply(struct resume_table *t, const struct resume_op *op)

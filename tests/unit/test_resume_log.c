@@ -334,6 +334,51 @@ static void test_compaction(void)
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+static int load_into(void *arg, int kind, uint64_t a, uint64_t c, const struct resume_op *op)
+{
+    (void)a, (void)c;
+    return kind == RESUME_REC_CHANGES ? resume_table_apply(arg, op) : 0;
+}
+
+/* The compactor encodes a few thousand reports per hold of the lock; writes between the
+ * chunks, a doubling of the hash buckets among them, lose no point present throughout. */
+static void test_chunked_encoding_misses_nothing(void)
+{
+    struct resume_table t, back;
+    struct resume_bytes b = {0};
+    struct resume_scan sc;
+    char title[16];
+    resume_table_init(&t);
+    resume_table_init(&back);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(title, sizeof title, "a%d", i);
+        struct resume_op op = {0, wr("p", title, "tv", i, i)};
+        resume_table_apply(&t, &op);
+    }
+    size_t npb = t.npb, next = 0;
+    for (int round = 0; next < t.npb; round++) {
+        next = resume_table_encode_from(&t, &b, next, 10);
+        if (round == 3) /* 2,000 new points: the buckets double (and again) */
+            for (int i = 0; i < 2000; i++) {
+                snprintf(title, sizeof title, "n%d", i);
+                struct resume_op op = {0, wr("q", title, "tv", i, i)};
+                resume_table_apply(&t, &op);
+            }
+    }
+    T_TRUE(t.npb > npb);
+    resume_rec_seal(b.p, b.len);
+    T_EQ_INT(resume_log_scan(b.p, b.len, load_into, &back, &sc), 0);
+    T_EQ_INT(sc.used, b.len);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(title, sizeof title, "a%d", i);
+        const struct resume_point *p = resume_table_get(&back, "p", title);
+        T_TRUE(p && p->n == 1 && p->r[0].position_ms == i);
+    }
+    resume_bytes_free(&b);
+    resume_table_free(&t);
+    resume_table_free(&back);
+}
+
 /* The first start of the log imports the rows an older version stored in SQLite, once. */
 static void test_import_from_store_once(void)
 {
@@ -386,6 +431,7 @@ static const struct t_case cases[] = {
     T_CASE(test_replay_after_kill),
     T_CASE(test_bad_crc_in_the_middle_refuses),
     T_CASE(test_compaction),
+    T_CASE(test_chunked_encoding_misses_nothing),
     T_CASE(test_import_from_store_once),
     {0},
 };
