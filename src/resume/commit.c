@@ -107,6 +107,8 @@ void resume_log_push(struct resume_log *l, int del, const struct resume_write *w
  * before later ones. Only the leader of a commit calls it (busy set). */
 static int append(struct resume_log *l, const uint8_t *p, size_t n)
 {
+    if (l->fd < 0 && !l->dir[0])
+        return 0; /* no files: a host without HTTP (resume_log_open) */
     if (l->broken)
         return OC_EIO;
     if (write_all(l->fd, p, n, (off_t)l->off) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
@@ -233,7 +235,7 @@ static void drop_segments(struct resume_log *l, uint64_t first)
 int resume_log_compact(struct resume_log *l)
 {
     struct resume_bytes b = {0};
-    if (!l->snap)
+    if (!l->snap || !l->dir[0])
         return OC_EINVAL;
     /* switch segments between two commits: every change queued from now on goes to the new
      * one, and the table encoded below holds at least everything in the old ones */
@@ -505,6 +507,8 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
     l->fd = -1;
     l->sync = sync;
     l->filling = 1;
+    if (!data_dir)
+        return 0; /* no files: nothing is loaded or written */
     snprintf(l->dir, sizeof l->dir, "%s/resume", data_dir);
     if (mkdir(l->dir, 0700) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create: %s", l->dir, strerror(errno));

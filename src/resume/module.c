@@ -502,7 +502,7 @@ static int resume_init(struct oc_app *app, void **state)
     struct resume_opts def;
     char err[1400];
     *state = NULL;
-    if (!app->store || !app->cfg || !app->cfg->data_dir) {
+    if (!app->store || !app->cfg || (app->http && !app->cfg->data_dir)) {
         oc_log(OC_LOG_ERROR, "resume: the module needs the store");
         return OC_EINVAL;
     }
@@ -512,8 +512,10 @@ static int resume_init(struct oc_app *app, void **state)
     pthread_rwlock_init(&m->lock, NULL);
     resume_table_init(&m->table);
     int sync = !app->cfg->store_sync || strcmp(app->cfg->store_sync, "normal") != 0;
-    int rc =
-        resume_log_open(&m->log, app->cfg->data_dir, sync, app->store, &m->table, err, sizeof err);
+    /* only `serve` has the routes that write; a drill or a pipeline test keeps no files
+     * (its configuration's data directory is not its store's) */
+    const char *dir = app->http ? app->cfg->data_dir : NULL;
+    int rc = resume_log_open(&m->log, dir, sync, app->store, &m->table, err, sizeof err);
     if (rc) {
         oc_log(OC_LOG_ERROR, "resume: cannot load the log: %s", err);
         resume_table_free(&m->table);
@@ -521,7 +523,8 @@ static int resume_init(struct oc_app *app, void **state)
         free(m);
         return rc;
     }
-    resume_log_start_compactor(&m->log, (uint64_t)m->o.compact_mib << 20, snapshot_table, m);
+    if (dir)
+        resume_log_start_compactor(&m->log, (uint64_t)m->o.compact_mib << 20, snapshot_table, m);
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     pthread_mutex_init(&m->pmu, NULL);

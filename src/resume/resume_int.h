@@ -176,7 +176,8 @@ struct resume_log {
     atomic_ullong compactions; /* snapshots written */
 };
 
-/* Opens DATA/resume under data_dir and loads it into t (empty, before any writer): the
+/* Opens DATA/resume under data_dir (NULL: no files; commits write nothing) and loads it into
+ * t (empty, before any writer): the
  * snapshot, then every log segment after it; a torn tail of the last segment is cut off
  * (logged). At the first start (no snapshot yet) the reports stored in store's
  * resume_reports (may be NULL) are imported and written as the first snapshot. sync: fdatasync
