@@ -368,13 +368,14 @@ static int load_one(void *arg, int kind, uint64_t a, uint64_t c, const struct re
  * OC_EIO with "PATH: ..." in err. */
 static int read_whole(const char *path, char **out, size_t *len, char *err, size_t errlen)
 {
-    struct stat st;
+    struct stat st = {0};
     size_t got = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     *out = NULL;
     if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size > FILE_MAX) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
-                 fd < 0 || errno ? strerror(errno) : "too large");
+                 fd >= 0 && (uint64_t)st.st_size > FILE_MAX ? "larger than 64 GiB"
+                                                            : strerror(errno));
         if (fd >= 0)
             close(fd);
         return OC_EIO;
