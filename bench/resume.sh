@@ -57,16 +57,25 @@ PIDS+=($!)
 port=$(listen_port "$W/oncue.log" "${PIDS[-1]}")
 [ -n "$port" ] || { echo "oncue did not start:"; cat "$W/oncue.log"; exit 1; }
 U=http://127.0.0.1:$port
+OPID=${PIDS[-1]}
 fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
+# the server's CPU (user + system clock ticks from /proc/PID/stat), steadier than throughput
+# on a shared machine
+ticks() { awk '{print $14 + $15}' "/proc/$OPID/stat"; }
+HZ=$(getconf CLK_TCK)
+c0=$(ticks)
 "$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
     --points 100 --duration "$DURATION" >"$W/put.txt"
+c1=$(ticks)
 m=$(curl -s "$U/metrics")
 commits=$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)
 changes=$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)
 "$BIN" bench resume --target "$U" --token "$ING" --mode batch --connections "$BATCH_CONNS" \
     --batch "$BATCH" --points 100000 --duration "$DURATION" >"$W/batch.txt"
+c2=$(ticks)
 "$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
     --points 100 --duration "$DURATION" >"$W/get.txt"
+c3=$(ticks)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
@@ -84,3 +93,10 @@ printf '%-34s %14s %14s\n' "read p99 ms" "$(fig "$W/get.txt" latency_p99_ms)" "$
 printf '%-34s %14s\n' "failed requests (put/batch/get)" \
     "$(grep -h '^requests ' "$W"/put.txt "$W"/batch.txt "$W"/get.txt | cut -d' ' -f4 | paste -sd/)"
 printf '%-34s %14s\n' "single writes per group commit" "$(ratio "$changes" "$commits")"
+# us of server CPU per operation: ticks * 1e6 / HZ / operations
+per_op() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }'; }
+nreq() { grep '^requests ' "$1" | cut -d' ' -f2; }
+printf '%-34s %14s\n' "server CPU us per PUT" "$(per_op $((c1 - c0)) "$(nreq "$W/put.txt")")"
+printf '%-34s %14s\n' "server CPU us per batched position" \
+    "$(per_op $((c2 - c1)) $(($(nreq "$W/batch.txt") * BATCH)))"
+printf '%-34s %14s\n' "server CPU us per GET" "$(per_op $((c3 - c2)) "$(nreq "$W/get.txt")")"

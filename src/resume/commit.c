@@ -1,12 +1,16 @@
 /*
- * commit.c - group commit of resume writes to the store, and loading them back at start-up.
+ * commit.c - group commit of resume writes to resume's own append-only log, and loading it
+ * back at start-up.
  *
- * A writer queues its changes (under the table's write lock, so in the table's order) and
- * then waits for the batch that holds them. The first waiter that finds no commit running
- * takes everything queued so far, writes it in one transaction (one WAL append and, with
- * store.synchronous=full, one fsync), marks the batch done and wakes the others. A write is
- * acknowledged only after its batch committed, and writers arriving meanwhile share the next
- * transaction, so throughput does not pay one sync per write.
+ * DATA/resume/ holds `snapshot` (every report, as of some moment) and the log segments
+ * NNNNNNNNNNNN.log written after it (logfmt.c gives the bytes). A writer encodes its changes
+ * into the batch filling (under the table's write lock, so in the table's order) and then
+ * waits for the batch. The first waiter that finds no commit running takes everything queued
+ * so far and appends it with one write() (and, with store.synchronous=full, one fdatasync),
+ * marks the batch done and wakes the others; writers arriving meanwhile share the next write.
+ * When the log passes a multiple of the snapshot, the compactor thread opens a new segment,
+ * encodes the table, writes it as the new snapshot (tmp, fsync, rename, fsync of the
+ * directory) and removes the segments before the new one.
  */
 #include "resume/resume_int.h"
 #include "resume/sql.h"
@@ -15,24 +19,64 @@
 #include "core/log.h"
 #include "store/store.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-void resume_log_init(struct resume_log *l, struct store *store)
+#define SNAP_NAME      "snapshot"
+#define COMPACT_FACTOR 4    /* the log may grow to this many snapshots before one is written */
+#define MAX_SEGS       1024 /* segments after a snapshot read at start-up */
+#define FILE_MAX       (1ull << 36) /* bytes of one file read at start-up (64 GiB) */
+
+static void seg_path(const struct resume_log *l, uint64_t no, char *out, size_t n)
 {
-    memset(l, 0, sizeof *l);
-    pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->cv, NULL);
-    l->store = store;
-    l->filling = 1;
+    snprintf(out, n, "%s/%012" PRIu64 ".log", l->dir, no);
 }
 
-void resume_log_free(struct resume_log *l)
+/* fsyncs the log's directory, so a new or renamed name survives a power loss. */
+static void sync_dir(const struct resume_log *l)
 {
-    free(l->ops);
-    free(l->spare);
-    pthread_cond_destroy(&l->cv);
-    pthread_mutex_destroy(&l->mu);
+    int dfd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+}
+
+/* Opens segment no for appending (created): the descriptor, or -1 (logged). */
+static int open_seg(struct resume_log *l, uint64_t no)
+{
+    char path[1100];
+    seg_path(l, no, path, sizeof path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        oc_log(OC_LOG_ERROR, "resume: cannot open %s: %s", path, strerror(errno));
+    else
+        sync_dir(l);
+    return fd;
+}
+
+/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position): 0 or -1. */
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
+{
+    while (n > 0) {
+        ssize_t k = at < 0 ? write(fd, p, n) : pwrite(fd, p, n, at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+        if (at >= 0)
+            at += k;
+    }
+    return 0;
 }
 
 void resume_log_lock(struct resume_log *l)
@@ -45,115 +89,42 @@ void resume_log_unlock(struct resume_log *l)
     pthread_mutex_unlock(&l->mu);
 }
 
-struct resume_op *resume_log_push(struct resume_log *l, uint64_t *batch)
+void resume_log_push(struct resume_log *l, int del, const struct resume_write *w, uint64_t *batch)
 {
-    l->ops = oc_grow(l->ops, &l->cap, l->nops + 1, sizeof *l->ops);
+    struct resume_bytes *b = &l->fill;
+    if (b->len == 0 || b->len - b->rec > RESUME_REC_SOFT) {
+        if (b->len)
+            resume_rec_close(b);
+        resume_rec_open(b, RESUME_REC_CHANGES);
+    }
+    resume_rec_change(b, del, w);
+    l->nfill++;
     *batch = l->filling;
-    return &l->ops[l->nops++];
 }
 
-/* Binds the report of op as row k (0-based) of a put statement, at parameters 11k+1..11k+11:
- * 0 or OC_EDB. */
-static int bind_put(struct store_stmt *st, int k, const struct resume_op *op)
+/* Appends the sealed records p[0..n) to the open segment (and syncs it when l->sync): 0 or
+ * OC_EIO. A write that fails is cut off again, so the segment never holds a partial record
+ * before later ones. Only the leader of a commit calls it (busy set). */
+static int append(struct resume_log *l, const uint8_t *p, size_t n)
 {
-    const struct resume_write *w = &op->w;
-    int b = k * RESUME_PUT_COLS, rc = 0;
-    rc |= store_bind_text(st, b + 1, w->profile);
-    rc |= store_bind_text(st, b + 2, w->title);
-    rc |= store_bind_text(st, b + 3, w->r.device);
-    rc |= store_bind_text(st, b + 4, w->r.session);
-    rc |= store_bind_int(st, b + 5, w->r.position_ms);
-    rc |= store_bind_int(st, b + 6, w->r.duration_ms);
-    rc |= store_bind_int(st, b + 7, w->r.seq);
-    rc |= store_bind_int(st, b + 8, w->r.ts);
-    rc |= store_bind_int(st, b + 9, w->r.t);
-    rc |= store_bind_int(st, b + 10, w->r.since);
-    rc |= store_bind_int(st, b + 11, (int64_t)w->r.state);
-    return rc ? OC_EDB : 0;
-}
-
-/* Runs st once with ops[0..k) bound (puts, or one delete when del): 0 or OC_EDB. */
-static int run_rows(struct store_stmt *st, int del, const struct resume_op *ops, int k)
-{
-    int rc = 0;
-    if (del) {
-        const struct resume_write *w = &ops->w;
-        rc = STORE_BIND(st, STORE_TEXT(w->profile), STORE_TEXT(w->title), STORE_TEXT(w->r.device));
+    if (l->fd < 0 && !l->dir[0])
+        return 0; /* no files: a host without HTTP (resume_log_open) */
+    if (l->broken)
+        return OC_EIO;
+    if (write_all(l->fd, p, n, (off_t)l->off) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
+        l->off += n;
+        return 0;
     }
-    for (int i = 0; i < k && !rc && !del; i++)
-        rc = bind_put(st, i, &ops[i]);
-    if (!rc && store_step(st) != STORE_DONE)
-        rc = OC_EDB;
-    store_reset(st);
-    return rc;
-}
-
-/* The text of an INSERT OR REPLACE of RESUME_PUT_ROWS rows, built once by build_put_many. */
-static char put_many[sizeof RESUME_SQL_PUT_HEAD + RESUME_PUT_ROWS * sizeof RESUME_SQL_PUT_ROW];
-static pthread_once_t put_many_once = PTHREAD_ONCE_INIT;
-
-static void build_put_many(void)
-{
-    size_t len = strlen(RESUME_SQL_PUT_HEAD);
-    memcpy(put_many, RESUME_SQL_PUT_HEAD, len);
-    for (int k = 0; k < RESUME_PUT_ROWS; k++) {
-        if (k)
-            put_many[len++] = ',';
-        memcpy(put_many + len, RESUME_SQL_PUT_ROW, strlen(RESUME_SQL_PUT_ROW));
-        len += strlen(RESUME_SQL_PUT_ROW);
+    oc_log(OC_LOG_ERROR, "resume: cannot write the log segment %" PRIu64 " in %s: %s", l->seg,
+           l->dir, strerror(errno));
+    if (ftruncate(l->fd, (off_t)l->off) != 0) {
+        oc_log(OC_LOG_ERROR,
+               "resume: cannot cut the failed write off the log: %s; every later "
+               "write fails until a restart",
+               strerror(errno));
+        l->broken = 1;
     }
-    put_many[len] = '\0';
-}
-
-/* The text of an INSERT OR REPLACE of k rows (k is RESUME_PUT_ROWS or 1). */
-static const char *put_sql(int k)
-{
-    if (k == 1)
-        return RESUME_SQL_PUT;
-    pthread_once(&put_many_once, build_put_many);
-    return put_many;
-}
-
-/* Writes ops[0..n) in one transaction, in their order: each run of puts as statements of
- * RESUME_PUT_ROWS rows (the rest one row each), a delete alone. A multi-row INSERT OR REPLACE
- * replaces row by row, so a report queued twice in one run still ends as the later one.
- * 0 or OC_EDB. Holds the store's lock only. */
-static int write_batch(struct store *s, const struct resume_op *ops, size_t n)
-{
-    struct store_stmt *one, *many, *del;
-    int rc = store_begin(s);
-    if (rc)
-        return rc;
-    rc = store_prepare(s, put_sql(1), &one);
-    if (!rc)
-        rc = store_prepare(s, put_sql(RESUME_PUT_ROWS), &many);
-    if (!rc)
-        rc = store_prepare(s, RESUME_SQL_DELETE, &del);
-    for (size_t i = 0; i < n && !rc;) {
-        size_t run = 0;
-        while (i + run < n && !ops[i + run].del && run < RESUME_PUT_ROWS)
-            run++;
-        if (ops[i].del) {
-            rc = run_rows(del, 1, &ops[i], 1);
-            i++;
-        } else if (run == RESUME_PUT_ROWS) {
-            rc = run_rows(many, 0, &ops[i], RESUME_PUT_ROWS);
-            i += run;
-        } else {
-            for (size_t j = 0; j < run && !rc; j++)
-                rc = run_rows(one, 0, &ops[i + j], 1);
-            i += run;
-        }
-    }
-    if (rc) {
-        oc_log(OC_LOG_ERROR, "resume: cannot write %zu reports: %s", n, store_errmsg(s));
-        store_rollback(s);
-        return rc;
-    }
-    rc = store_commit(s);
-    if (rc)
-        oc_log(OC_LOG_ERROR, "resume: commit failed: %s", store_errmsg(s));
-    return rc;
+    return OC_EIO;
 }
 
 int resume_log_wait(struct resume_log *l, uint64_t batch)
@@ -165,30 +136,439 @@ int resume_log_wait(struct resume_log *l, uint64_t batch)
             continue;
         }
         /* Lead: take the filling batch; later writers queue into the next one. */
-        struct resume_op *ops = l->ops;
-        size_t n = l->nops, cap = l->cap;
+        struct resume_bytes take = l->fill;
+        size_t n = l->nfill;
         uint64_t b = l->filling++;
-        l->ops = l->spare;
-        l->cap = l->spare_cap;
-        l->nops = 0;
+        if (take.len)
+            resume_rec_close(&take);
+        l->fill = l->spare;
+        l->fill.len = 0;
+        l->nfill = 0;
         l->busy = 1;
         pthread_mutex_unlock(&l->mu);
-        int rc = n ? write_batch(l->store, ops, n) : 0;
+        resume_rec_seal(take.p, take.len);
+        int rc = n ? append(l, take.p, take.len) : 0;
         pthread_mutex_lock(&l->mu);
-        l->spare = ops;
-        l->spare_cap = cap;
+        l->spare = take;
         l->busy = 0;
         l->done = b;
         if (rc)
             l->failed = b;
+        else
+            l->log_bytes += take.len;
         atomic_fetch_add(&l->commits, 1);
         atomic_fetch_add(&l->rows, n);
+        if (l->compactor_started && !l->compact_wanted && l->log_bytes > l->compact_min &&
+            l->log_bytes > COMPACT_FACTOR * l->snap_bytes) {
+            l->compact_wanted = 1;
+            pthread_cond_signal(&l->ccv);
+        }
         pthread_cond_broadcast(&l->cv);
     }
-    int rc = l->failed == batch ? OC_EDB : 0;
+    int rc = l->failed == batch ? OC_EIO : 0;
     pthread_mutex_unlock(&l->mu);
     return rc;
 }
+
+/* Writes b (a whole snapshot, sealed) as DIR/snapshot: tmp, fsync, rename, fsync of the
+ * directory. 0 or OC_EIO (logged). */
+static int write_snapshot(struct resume_log *l, const struct resume_bytes *b)
+{
+    char tmp[1100], path[1100];
+    snprintf(tmp, sizeof tmp, "%s/%s.tmp", l->dir, SNAP_NAME);
+    snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int rc = fd < 0 || write_all(fd, b->p, b->len, -1) != 0 || fsync(fd) != 0;
+    if (fd >= 0 && close(fd) != 0)
+        rc = 1;
+    if (!rc && rename(tmp, path) != 0)
+        rc = 1;
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "resume: cannot write the snapshot %s: %s", tmp, strerror(errno));
+        unlink(tmp);
+        return OC_EIO;
+    }
+    sync_dir(l);
+    return 0;
+}
+
+/* The snapshot's bytes: its head (the first segment after it), the changes of t (or what
+ * snap encodes), its end. */
+static void encode_snapshot(struct resume_bytes *b, uint64_t first, const struct resume_table *t,
+                            resume_snap_fn snap, void *arg)
+{
+    resume_rec_u64s(b, RESUME_REC_SNAP_HEAD, first, 0);
+    size_t from = b->len;
+    if (t)
+        resume_table_encode(t, b);
+    else
+        snap(arg, b);
+    uint64_t changes = 0;
+    for (size_t off = from; off < b->len;) { /* count what was encoded */
+        uint32_t len, count;
+        memcpy(&len, b->p + off + 8, 4);
+        memcpy(&count, b->p + off + 12, 4);
+        changes += count;
+        off += RESUME_REC_HEAD + len;
+    }
+    resume_rec_u64s(b, RESUME_REC_SNAP_END, changes, 0);
+    resume_rec_seal(b->p, b->len);
+}
+
+/* Removes the segments numbered below first. */
+static void drop_segments(struct resume_log *l, uint64_t first)
+{
+    DIR *d = opendir(l->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end, path[1100];
+        uint64_t no = strtoull(e->d_name, &end, 10);
+        if (end != e->d_name && strcmp(end, ".log") == 0 && no < first) {
+            seg_path(l, no, path, sizeof path);
+            unlink(path);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+int resume_log_compact(struct resume_log *l)
+{
+    struct resume_bytes b = {0};
+    if (!l->snap || !l->dir[0])
+        return OC_EINVAL;
+    /* switch segments between two commits: every change queued from now on goes to the new
+     * one, and the table encoded below holds at least everything in the old ones */
+    pthread_mutex_lock(&l->mu);
+    while (l->busy)
+        pthread_cond_wait(&l->cv, &l->mu);
+    l->busy = 1;
+    pthread_mutex_unlock(&l->mu);
+    uint64_t next = l->seg + 1;
+    int fd = open_seg(l, next), rc = fd < 0 ? OC_EIO : 0;
+    pthread_mutex_lock(&l->mu);
+    if (!rc) {
+        close(l->fd);
+        l->fd = fd;
+        l->seg = next;
+        l->off = 0;
+        l->log_bytes = 0;
+        l->broken = 0;
+    }
+    l->busy = 0;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    if (rc)
+        return rc;
+    /* the table from now on (the callback may unlock it between chunks): a change made
+     * meanwhile is in the new segment, whichever of its values the snapshot took, and
+     * replaying it sets it again (each change sets or removes one device's report) */
+    encode_snapshot(&b, next, NULL, l->snap, l->snap_arg);
+    rc = write_snapshot(l, &b);
+    if (!rc) {
+        drop_segments(l, next);
+        pthread_mutex_lock(&l->mu);
+        l->snap_bytes = b.len;
+        pthread_mutex_unlock(&l->mu);
+        atomic_fetch_add(&l->compactions, 1);
+    }
+    resume_bytes_free(&b);
+    return rc;
+}
+
+/* The compactor: writes a snapshot whenever a commit finds the log large enough. */
+static void *compactor_main(void *arg)
+{
+    struct resume_log *l = arg;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (!l->compact_wanted && !l->stopping)
+            pthread_cond_wait(&l->ccv, &l->mu);
+        if (l->stopping)
+            break;
+        pthread_mutex_unlock(&l->mu);
+        resume_log_compact(l);
+        pthread_mutex_lock(&l->mu);
+        l->compact_wanted = 0;
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+void resume_log_start_compactor(struct resume_log *l, uint64_t min_bytes, resume_snap_fn snap,
+                                void *arg)
+{
+    l->compact_min = min_bytes;
+    l->snap = snap;
+    l->snap_arg = arg;
+    pthread_cond_init(&l->ccv, NULL);
+    l->compactor_started = pthread_create(&l->compactor, NULL, compactor_main, l) == 0;
+    if (!l->compactor_started) {
+        pthread_cond_destroy(&l->ccv);
+        oc_log(OC_LOG_WARN, "resume: no compactor thread; the log is not compacted");
+    }
+}
+
+void resume_log_close(struct resume_log *l)
+{
+    if (l->compactor_started) {
+        pthread_mutex_lock(&l->mu);
+        l->stopping = 1;
+        pthread_cond_signal(&l->ccv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->compactor, NULL);
+        pthread_cond_destroy(&l->ccv);
+        l->compactor_started = 0;
+    }
+    if (l->fd >= 0)
+        close(l->fd);
+    l->fd = -1;
+    resume_bytes_free(&l->fill);
+    resume_bytes_free(&l->spare);
+    pthread_cond_destroy(&l->cv);
+    pthread_mutex_destroy(&l->mu);
+}
+
+/* --- start-up --- */
+
+/* What the loader of one file keeps between records. */
+struct load {
+    struct resume_table *t;
+    int snapshot;      /* reading the snapshot: marks expected */
+    int head, end;     /* marks seen */
+    uint64_t first;    /* the head's first segment */
+    uint64_t changes;  /* changes applied from this file */
+    uint64_t declared; /* the end's count */
+};
+
+static int load_one(void *arg, int kind, uint64_t a, uint64_t c, const struct resume_op *op)
+{
+    struct load *ld = arg;
+    (void)c;
+    if (kind == RESUME_REC_CHANGES) {
+        if ((ld->snapshot && (!ld->head || ld->end)) || resume_table_apply(ld->t, op) != 0)
+            return -1;
+        ld->changes++;
+        return 0;
+    }
+    if (!ld->snapshot || (kind == RESUME_REC_SNAP_HEAD && ld->head) ||
+        (kind == RESUME_REC_SNAP_END && (!ld->head || ld->end)))
+        return -1;
+    if (kind == RESUME_REC_SNAP_HEAD) {
+        ld->head = 1;
+        ld->first = a;
+    } else {
+        ld->end = 1;
+        ld->declared = a;
+    }
+    return 0;
+}
+
+/* Reads the whole of path into *out (the caller frees; *len its bytes, NUL after them): 0, or
+ * OC_EIO with "PATH: ..." in err. */
+static int read_whole(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    struct stat st = {0};
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *out = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size > FILE_MAX) {
+        snprintf(err, errlen, "%s: cannot read: %s", path,
+                 fd >= 0 && (uint64_t)st.st_size > FILE_MAX ? "larger than 64 GiB"
+                                                            : strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return OC_EIO;
+    }
+    char *p = oc_malloc((size_t)st.st_size + 1);
+    while (got < (size_t)st.st_size) {
+        ssize_t k = read(fd, p + got, (size_t)st.st_size - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    if (got < (size_t)st.st_size) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        free(p);
+        return OC_EIO;
+    }
+    p[got] = '\0';
+    *out = p;
+    *len = got;
+    return 0;
+}
+
+/* Reads path into ld. *size its bytes. torn_ok: a torn tail (a record cut short, or zeros a
+ * file system extended the file with) is cut off (a segment); otherwise any damage refuses
+ * (the snapshot). 0, or
+ * OC_EIO with "PATH: offset N: what" in err. */
+static int load_file(const char *path, struct load *ld, int torn_ok, uint64_t *size, char *err,
+                     size_t errlen)
+{
+    char *data = NULL;
+    size_t len = 0;
+    struct resume_scan sc;
+    if (read_whole(path, &data, &len, err, errlen) != 0)
+        return OC_EIO;
+    int rc = resume_log_scan((const uint8_t *)data, len, load_one, ld, &sc);
+    free(data);
+    *size = len;
+    if (rc == 0 && sc.used < len && sc.torn && torn_ok) {
+        oc_log(OC_LOG_WARN,
+               "resume: %s: %zu bytes from offset %zu are a write cut short by a crash (%s): "
+               "cut off; no acknowledged write is in them",
+               path, len - sc.used, sc.used, sc.why);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ftruncate(fd, (off_t)sc.used) != 0 || fsync(fd) != 0) {
+            snprintf(err, errlen, "%s: cannot cut at offset %zu: %s", path, sc.used,
+                     strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return OC_EIO;
+        }
+        close(fd);
+        *size = sc.used;
+        return 0;
+    }
+    if (rc == 0 && sc.used == len)
+        return 0;
+    snprintf(err, errlen,
+             "%s: offset %zu: %s, %zu bytes before the end; the file is damaged (acknowledged "
+             "writes may follow): restore it, or cut it there (truncate -s %zu) to start without "
+             "what follows",
+             path, sc.used, sc.why ? sc.why : "unexpected", len - sc.used, sc.used);
+    return OC_EIO;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The numbers of the segments in the log's directory, sorted (*n set; at most MAX_SEGS). */
+static int list_segs(const struct resume_log *l, uint64_t *nos, int *n)
+{
+    DIR *d = opendir(l->dir);
+    struct dirent *e;
+    *n = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        char *end;
+        uint64_t no = strtoull(e->d_name, &end, 10);
+        if (end == e->d_name || strcmp(end, ".log") != 0)
+            continue;
+        if (*n == MAX_SEGS) {
+            closedir(d);
+            return OC_ETOOBIG;
+        }
+        nos[(*n)++] = no;
+    }
+    if (d)
+        closedir(d);
+    qsort(nos, (size_t)*n, sizeof *nos, cmp_u64);
+    return 0;
+}
+
+/* The first start of the log: imports what SQLite holds and writes it as the snapshot before
+ * segment 1. */
+static int first_start(struct resume_log *l, struct store *store, struct resume_table *t, char *err,
+                       size_t errlen)
+{
+    struct resume_bytes b = {0};
+    if (store && resume_store_import(store, t) != 0) {
+        snprintf(err, errlen, "cannot import resume_reports from the store: %s",
+                 store_errmsg(store));
+        return OC_EDB;
+    }
+    encode_snapshot(&b, 1, t, NULL, NULL);
+    int rc = write_snapshot(l, &b);
+    if (rc)
+        snprintf(err, errlen, "%s/%s: cannot write the first snapshot", l->dir, SNAP_NAME);
+    else if (t->npoints)
+        oc_log(OC_LOG_INFO, "resume: imported %zu points from the store into %s", t->npoints,
+               l->dir);
+    l->snap_bytes = b.len;
+    resume_bytes_free(&b);
+    return rc;
+}
+
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
+                    struct resume_table *t, char *err, size_t errlen)
+{
+    char path[1100];
+    uint64_t *nos = NULL, size;
+    struct stat st;
+    int n = 0, rc = 0;
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    l->fd = -1;
+    l->sync = sync;
+    l->filling = 1;
+    if (!data_dir)
+        return 0; /* no files: nothing is loaded or written */
+    snprintf(l->dir, sizeof l->dir, "%s/resume", data_dir);
+    if (mkdir(l->dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create: %s", l->dir, strerror(errno));
+        return OC_EIO;
+    }
+    nos = oc_malloc(MAX_SEGS * sizeof *nos);
+    if (list_segs(l, nos, &n) != 0) {
+        snprintf(err, errlen, "%s: more than %d log segments", l->dir, MAX_SEGS);
+        rc = OC_EIO;
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
+    struct load ld = {.t = t, .snapshot = 1, .first = 1};
+    if (stat(path, &st) != 0) {
+        if (n > 0) {
+            snprintf(err, errlen, "%s: log segments but no snapshot", l->dir);
+            rc = OC_EIO;
+            goto out;
+        }
+        rc = first_start(l, store, t, err, errlen);
+    } else {
+        rc = load_file(path, &ld, 0, &l->snap_bytes, err, errlen);
+        if (!rc && (!ld.end || ld.declared != ld.changes)) {
+            snprintf(err, errlen, "%s: not a whole snapshot (%s)", path,
+                     ld.end ? "its count of changes differs" : "no end mark");
+            rc = OC_EIO;
+        }
+    }
+    l->seg = ld.first;
+    for (int i = 0; !rc && i < n; i++) {
+        if (nos[i] < ld.first) { /* covered by the snapshot: a compaction's leftover */
+            seg_path(l, nos[i], path, sizeof path);
+            unlink(path);
+            continue;
+        }
+        struct load sl = {.t = t};
+        seg_path(l, nos[i], path, sizeof path);
+        rc = load_file(path, &sl, 1, &size, err, errlen);
+        l->log_bytes += size;
+        l->seg = nos[i];
+        l->off = size;
+    }
+    if (!rc) {
+        l->fd = open_seg(l, l->seg);
+        if (l->fd < 0) {
+            snprintf(err, errlen, "%s: cannot open log segment %" PRIu64, l->dir, l->seg);
+            rc = OC_EIO;
+        }
+    }
+out:
+    free(nos);
+    if (rc) {
+        pthread_cond_destroy(&l->cv);
+        pthread_mutex_destroy(&l->mu);
+    }
+    return rc;
+}
+
+/* --- the import from SQLite (the store of versions before the log) --- */
 
 /* Reads one stored row into w. */
 static void read_row(struct store_stmt *st, struct resume_write *w)
@@ -213,7 +593,7 @@ static void read_row(struct store_stmt *st, struct resume_write *w)
         state >= RESUME_PAUSED && state <= RESUME_ENDED ? (enum resume_state)state : RESUME_PAUSED;
 }
 
-int resume_log_load(struct store *s, struct resume_table *t)
+int resume_store_import(struct store *s, struct resume_table *t)
 {
     struct store_stmt *st = NULL;
     struct resume_write w;

@@ -32,6 +32,7 @@ enum field {
 
 static const char *const names[F_COUNT] = {
     "position_ms", "duration_ms", "device", "session", "seq", "state", "ts", "profile", "title"};
+static const unsigned char name_len[F_COUNT] = {11, 11, 6, 7, 3, 5, 2, 7, 5}; /* strlen(names[f]) */
 
 /* A cursor over the body. */
 struct cur {
@@ -149,17 +150,24 @@ static int read_object(struct cur *c, int ids, int64_t recv_ms, struct resume_wr
     skip_ws(c);
     if (c->p >= c->end || *c->p++ != '{')
         return -1;
-    for (;;) {
+    for (int next = 0;;) {
         const char *k;
         size_t len;
-        int f = 0;
+        int f = F_COUNT;
         skip_ws(c);
         if (read_str(c, &k, &len) != 0)
             return -1;
-        while (f < F_COUNT && (strlen(names[f]) != len || memcmp(names[f], k, len) != 0))
-            f++;
+        /* from the field after the last one: a client sends its members in one order */
+        for (int i = 0; i < F_COUNT; i++) {
+            int g = (next + i) % F_COUNT;
+            if (name_len[g] == len && memcmp(names[g], k, len) == 0) {
+                f = g;
+                break;
+            }
+        }
         if (f == F_COUNT || !(want & (1u << f)) || (seen & (1u << f)))
             return -1;
+        next = f + 1;
         seen |= 1u << f;
         skip_ws(c);
         if (c->p >= c->end || *c->p++ != ':')
@@ -200,6 +208,10 @@ int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
     skip_ws(&c);
     if (c.p >= c.end || *c.p++ != '[')
         return -1;
+    /* every report names its 9 members: over 96 bytes each, so this is room for all of them
+     * (no copying as the array grows; pages past the last report are never touched) */
+    cap = n / 96 + 1 < max ? n / 96 + 1 : max;
+    w = oc_malloc((cap ? cap : 1) * sizeof *w);
     skip_ws(&c);
     if (c.p < c.end && *c.p == ']') {
         c.p++;

@@ -37,6 +37,7 @@ struct resume_opts {
     int64_t max_points;     /* resume.max_points */
     int64_t max_titles;     /* resume.max_titles */
     int64_t row_limit;      /* resume.row_limit */
+    int64_t compact_mib;    /* resume.log_compact_mib */
 };
 
 /* Counters for /metrics. */
@@ -82,13 +83,14 @@ static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 /* Folds one write into the table (its write lock and the log's mutex held) and queues what
  * the store must change; *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG
  * (a cap). */
-static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t *batch)
+static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t hash,
+                     uint64_t *batch)
 {
     struct resume_point *p;
     struct resume_report gone;
     int ev;
-    if (resume_table_put(&m->table, w->profile, w->title, (size_t)m->o.max_points,
-                         (int)m->o.max_titles, &p) != 0) {
+    if (resume_table_put_hashed(&m->table, w->profile, w->title, hash, (size_t)m->o.max_points,
+                                (int)m->o.max_titles, &p) != 0) {
         atomic_fetch_add(&m->st.full, 1);
         return OC_ETOOBIG;
     }
@@ -99,15 +101,12 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
         atomic_fetch_add(&m->st.conflicts, 1);
     if (oc != RESUME_APPLIED)
         return (int)oc;
-    struct resume_op *op = resume_log_push(&m->log, batch);
-    op->del = 0;
-    op->w = *w;
-    if (ev >= 0) {
-        op = resume_log_push(&m->log, batch);
-        op->del = 1;
-        op->w = *w;
-        op->w.r = gone;
+    if (ev >= 0) { /* the evicted device first: replay never finds 17 devices in a point */
+        struct resume_write d = *w;
+        d.r = gone;
+        resume_log_push(&m->log, 1, &d, batch);
     }
+    resume_log_push(&m->log, 0, w, batch);
     return (int)oc;
 }
 
@@ -249,7 +248,7 @@ static void put_point(struct http_req *req)
     }
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
-    rc = apply_one(m, &w, &batch);
+    rc = apply_one(m, &w, resume_point_hash(w.profile, w.title), &batch);
     resume_log_unlock(&m->log);
     if (rc >= 0) {
         oc_buf_printf(&out, "{\"outcome\":\"%s\",\"point\":", outcome_names[rc]);
@@ -290,17 +289,18 @@ static void post_batch(struct http_req *req)
         http_problem(req, rc == OC_EINVAL ? 422 : rc == OC_ETOOBIG ? 413 : 400, "%s", err);
         return;
     }
+    uint64_t *hash = oc_malloc((n ? n : 1) * sizeof *hash);
+    for (size_t i = 0; i < n; i++) /* without a lock, once per report */
+        hash[i] = resume_point_hash(w[i].profile, w[i].title);
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
     for (size_t i = 0; i < n; i++) {
         /* the table's lookups miss the cache (one point per title): load ahead */
         if (i + 2 * PREFETCH_AHEAD < n)
-            resume_table_prefetch(&m->table, w[i + 2 * PREFETCH_AHEAD].profile,
-                                  w[i + 2 * PREFETCH_AHEAD].title, 0);
+            resume_table_prefetch(&m->table, hash[i + 2 * PREFETCH_AHEAD], 0);
         if (i + PREFETCH_AHEAD < n)
-            resume_table_prefetch(&m->table, w[i + PREFETCH_AHEAD].profile,
-                                  w[i + PREFETCH_AHEAD].title, 1);
-        rc = apply_one(m, &w[i], &batch);
+            resume_table_prefetch(&m->table, hash[i + PREFETCH_AHEAD], 1);
+        rc = apply_one(m, &w[i], hash[i], &batch);
         if (rc < 0)
             full++;
         else
@@ -309,6 +309,7 @@ static void post_batch(struct http_req *req)
     resume_log_unlock(&m->log);
     oc_rwunlock(&m->lock);
     free(w);
+    free(hash);
     char text[160];
     int len = snprintf(text, sizeof text,
                        "{\"applied\":%zu,\"coalesced\":%zu,\"stale\":%zu,\"refused_full\":%zu}\n",
@@ -439,12 +440,16 @@ static void render(struct oc_buf *b, void *arg)
     oc_metrics_sample(b, "oncue_resume_conflicts_resolved_total", NULL,
                       (double)atomic_load(&m->st.conflicts));
     oc_metrics_family(b, "oncue_resume_commits_total", "counter",
-                      "Group-commit transactions of resume reports.");
+                      "Group commits of resume reports (one write of the resume log each).");
     oc_metrics_sample(b, "oncue_resume_commits_total", NULL, (double)atomic_load(&m->log.commits));
     oc_metrics_family(b, "oncue_resume_committed_changes_total", "counter",
-                      "Resume report rows written or deleted by those transactions.");
+                      "Resume device reports written or deleted by those commits.");
     oc_metrics_sample(b, "oncue_resume_committed_changes_total", NULL,
                       (double)atomic_load(&m->log.rows));
+    oc_metrics_family(b, "oncue_resume_snapshots_total", "counter",
+                      "Snapshots of the resume table written by compacting its log.");
+    oc_metrics_sample(b, "oncue_resume_snapshots_total", NULL,
+                      (double)atomic_load(&m->log.compactions));
 }
 
 #define F(field) offsetof(struct resume_opts, field)
@@ -465,17 +470,39 @@ static const struct oc_setting settings[] = {
      "titles one profile may hold; writes for new ones past it answer 409"},
     {"resume.row_limit", OC_SETTING_INT, "20", 1, ROW_MAX_LIMIT, NULL, F(row_limit), NULL,
      "items of the continue-watching row when the request sets no limit"},
+    {"resume.log_compact_mib", OC_SETTING_INT, "256", 1, 1048576, NULL, F(compact_mib), NULL,
+     "the resume log (DATA/resume) is compacted into a new snapshot once it passes this many"
+     " MiB and 4 times the last snapshot"},
     {0},
 };
 
 #undef F
 
-/* Module init: needs the store; loads every stored report. */
+#define SNAPSHOT_CHUNK 4096 /* reports encoded per hold of the read lock (a few ms) */
+
+/* The compactor's view of the table: every report, SNAPSHOT_CHUNK at a time under the read
+ * lock, so writers wait milliseconds, not the whole encoding. Not one moment's table: a
+ * report written meanwhile may be encoded as before or after; it is in the log segment that
+ * follows the snapshot either way (opened before this started), and replay sets it again. */
+static void snapshot_table(void *arg, struct resume_bytes *b)
+{
+    struct resume_mod *m = arg;
+    for (size_t i = 0, done = 0; !done;) {
+        oc_rdlock(&m->lock);
+        i = resume_table_encode_from(&m->table, b, i, SNAPSHOT_CHUNK);
+        done = i >= m->table.npb;
+        oc_rwunlock(&m->lock);
+    }
+}
+
+/* Module init: needs the store (its data directory, and the reports an older version stored
+ * there); loads the log. */
 static int resume_init(struct oc_app *app, void **state)
 {
     struct resume_opts def;
+    char err[1400];
     *state = NULL;
-    if (!app->store) {
+    if (!app->store || !app->cfg || (app->http && !app->cfg->data_dir)) {
         oc_log(OC_LOG_ERROR, "resume: the module needs the store");
         return OC_EINVAL;
     }
@@ -484,17 +511,20 @@ static int resume_init(struct oc_app *app, void **state)
     m->o = *(const struct resume_opts *)config_module_opts(app->cfg, &resume_module, &def);
     pthread_rwlock_init(&m->lock, NULL);
     resume_table_init(&m->table);
-    resume_log_init(&m->log, app->store);
-    int rc = resume_log_load(app->store, &m->table);
+    int sync = !app->cfg->store_sync || strcmp(app->cfg->store_sync, "normal") != 0;
+    /* only `serve` has the routes that write; a drill or a pipeline test keeps no files
+     * (its configuration's data directory is not its store's) */
+    const char *dir = app->http ? app->cfg->data_dir : NULL;
+    int rc = resume_log_open(&m->log, dir, sync, app->store, &m->table, err, sizeof err);
     if (rc) {
-        oc_log(OC_LOG_ERROR, "resume: cannot load the stored reports: %s",
-               store_errmsg(app->store));
-        resume_log_free(&m->log);
+        oc_log(OC_LOG_ERROR, "resume: cannot load the log: %s", err);
         resume_table_free(&m->table);
         pthread_rwlock_destroy(&m->lock);
         free(m);
         return rc;
     }
+    if (dir)
+        resume_log_start_compactor(&m->log, (uint64_t)m->o.compact_mib << 20, snapshot_table, m);
     if (app->metrics)
         oc_metrics_register(app->metrics, render, m);
     pthread_mutex_init(&m->pmu, NULL);
@@ -523,7 +553,7 @@ static void resume_stop(struct oc_app *app, void *state)
     free(m->pend);
     pthread_cond_destroy(&m->pcv);
     pthread_mutex_destroy(&m->pmu);
-    resume_log_free(&m->log);
+    resume_log_close(&m->log);
     resume_table_free(&m->table);
     pthread_rwlock_destroy(&m->lock);
     free(m);

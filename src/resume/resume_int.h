@@ -1,9 +1,9 @@
 /*
  * resume_int.h - internal to resume/: the in-memory table of points (table.c), the group
- * commit log to the store (commit.c) and the module's state (module.c).
+ * commit to resume's own log (commit.c, logfmt.c) and the module's state (module.c).
  *
  * Locks: the module's rwlock guards the table; the log's mutex is taken under it (to queue a
- * write in the order it was applied) or alone, and the store's lock only by the committing
+ * write in the order it was applied) or alone, and the log's file only by the committing
  * writer holding neither. Nothing publishes on the bus.
  */
 #ifndef OC_RESUME_INT_H
@@ -56,60 +56,168 @@ void resume_table_free(struct resume_table *t);
 /* The point of (profile, title), or NULL. */
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title);
-/* A hint, for a loop over many writes: starts loading what resume_table_get(t, profile,
- * title) will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
+/* The hash of a point's key (profile, title), for the _hashed calls below. */
+uint64_t resume_point_hash(const char *profile, const char *title);
+/* resume_table_get with the key's hash computed by the caller. */
+struct resume_point *resume_table_get_hashed(const struct resume_table *t, const char *profile,
+                                             const char *title, uint64_t hash);
+/* A hint, for a loop over many writes: starts loading what resume_table_get of the point of
+ * hash will read first: the hash bucket (stage 0), or the bucket's first point (stage 1,
  * some writes after stage 0 of the same write). Changes nothing. */
-void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
-                           int stage);
+void resume_table_prefetch(const struct resume_table *t, uint64_t hash, int stage);
 /* The profile, or NULL. */
 struct resume_profile *resume_table_profile(const struct resume_table *t, const char *profile);
 /* The point of (profile, title), created empty when absent: 0, or OC_ETOOBIG when creating it
  * would pass max_points points or max_titles titles in the profile. */
 int resume_table_put(struct resume_table *t, const char *profile, const char *title,
                      size_t max_points, int max_titles, struct resume_point **out /* OUT */);
+/* resume_table_put with the key's hash computed by the caller. */
+int resume_table_put_hashed(struct resume_table *t, const char *profile, const char *title,
+                            uint64_t hash, size_t max_points, int max_titles,
+                            struct resume_point **out /* OUT */);
 
 /* Makes room in p for one more report (up to RESUME_DEVICES). */
 void resume_point_reserve(struct resume_point *p);
 
-/* One queued change of the store: a device report written or deleted. */
+/* One change of a device report: written or deleted (as the log's reader hands it back). */
 struct resume_op {
     int del;               /* 1: delete the device's report */
-    struct resume_write w; /* the point and the report */
+    struct resume_write w; /* the point and the report (for a delete: the device) */
 };
 
-/* Group commit: writers queue their changes and wait for the one transaction that covers
- * them; whichever waiter finds no commit running commits everything queued so far. */
+/* --- the log's bytes (logfmt.c) --- */
+
+#define RESUME_REC_HEAD      20          /* bytes of a record's header */
+#define RESUME_REC_MAX       (64u << 20) /* payload bytes of one record, at most */
+#define RESUME_REC_SOFT      (1u << 20)  /* a record is closed past this, a new one opened */
+#define RESUME_REC_CHANGES   1           /* kind: changes of device reports */
+#define RESUME_REC_SNAP_HEAD 2           /* kind: a snapshot's start (its first segment) */
+#define RESUME_REC_SNAP_END  3           /* kind: a snapshot's end (its count of changes) */
+
+/* A growing buffer of records; rec is the offset of the record last opened, count its
+ * changes so far. */
+struct resume_bytes {
+    uint8_t *p; /* owned */
+    size_t len, cap;
+    size_t rec;
+    uint32_t count;
+};
+
+void resume_bytes_free(struct resume_bytes *b);
+/* CRC32C (Castagnoli) of n bytes, continuing from crc (0 to start). */
+uint32_t resume_crc32c(uint32_t crc, const void *p, size_t n);
+/* Starts a record of kind at the end of b; resume_rec_close writes its length and count. */
+void resume_rec_open(struct resume_bytes *b, uint32_t kind);
+void resume_rec_close(struct resume_bytes *b);
+/* Appends one change (a put, or the delete of w's device when del) to the open record. */
+void resume_rec_change(struct resume_bytes *b, int del, const struct resume_write *w);
+/* Appends a whole record of kind holding the two numbers a and c (the snapshot marks). */
+void resume_rec_u64s(struct resume_bytes *b, uint32_t kind, uint64_t a, uint64_t c);
+/* Writes the checksum of every closed record in p[0..n). */
+void resume_rec_seal(uint8_t *p, size_t n);
+
+/* Called by resume_log_scan for each change (kind RESUME_REC_CHANGES, op set) and each
+ * snapshot mark (a, c its numbers, op NULL); non-zero stops the scan. */
+typedef int (*resume_scan_fn)(void *arg, int kind, uint64_t a, uint64_t c,
+                              const struct resume_op *op);
+
+/* Where a scan stopped. */
+struct resume_scan {
+    size_t used;      /* bytes of the whole, valid records from the start */
+    int torn;         /* 1: the bytes after used are a torn tail (cut short, or zeros) */
+    const char *why;  /* when used < the length: what is wrong at used (static text) */
+    uint64_t records; /* whole records handed on */
+    uint64_t changes; /* changes in them */
+};
+
+/* Reads the records of p[0..len) (bytes from disk: any may be damaged), handing each change
+ * of a record to fn only once the whole record checked (length, CRC32C, every change decodes
+ * with ids of the API's charset and numbers in the API's bounds). Stops at the first record
+ * that does not; out says where and whether the rest is a torn tail. 0, or -1 when fn
+ * stopped it. */
+int resume_log_scan(const uint8_t *p, size_t len, resume_scan_fn fn, void *arg,
+                    struct resume_scan *out /* OUT */);
+
+/* --- group commit to the log (commit.c) --- */
+
+/* Encodes the table for a snapshot: appends a change record of every report to b. The
+ * callback takes whatever lock guards the table. */
+typedef void (*resume_snap_fn)(void *arg, struct resume_bytes *b);
+
+/* Group commit: writers queue their changes (encoded) and wait for the one write of the log
+ * that covers them; whichever waiter finds no commit running writes everything queued so far.
+ * DATA/resume/ holds the snapshot and the log segments written after it. */
 struct resume_log {
     pthread_mutex_t mu;
-    pthread_cond_t cv;     /* broadcast when a batch is done */
-    struct store *store;   /* borrowed */
-    struct resume_op *ops; /* the batch filling */
-    size_t nops, cap;
-    struct resume_op *spare; /* the batch being written */
-    size_t spare_cap;
-    uint64_t filling;      /* the number of the batch filling */
-    uint64_t done;         /* the last batch written (or failed) */
-    uint64_t failed;       /* the last batch that failed, 0 if none */
-    int busy;              /* a writer is committing */
-    atomic_ullong commits; /* transactions */
-    atomic_ullong rows;    /* changes written */
+    pthread_cond_t cv;         /* broadcast when a batch is done */
+    char dir[1024];            /* DATA/resume */
+    int fd;                    /* the open segment; -1 when none */
+    uint64_t off;              /* its length: where the next record goes */
+    uint64_t seg;              /* its number */
+    int sync;                  /* fdatasync each commit (store.synchronous full) */
+    int broken;                /* a failed write could not be undone: every commit fails */
+    struct resume_bytes fill;  /* the batch filling: records, the last one open */
+    size_t nfill;              /* changes in it */
+    struct resume_bytes spare; /* the batch being written */
+    uint64_t filling;          /* the number of the batch filling */
+    uint64_t done;             /* the last batch written (or failed) */
+    uint64_t failed;           /* the last batch that failed, 0 if none */
+    int busy;                  /* a writer is committing (or a compaction switches segment) */
+    uint64_t log_bytes;        /* bytes in the segments after the snapshot */
+    uint64_t snap_bytes;       /* bytes of the snapshot */
+    uint64_t compact_min;      /* log_bytes below which no compaction starts */
+    resume_snap_fn snap;       /* encodes the table; NULL: no compaction */
+    void *snap_arg;
+    pthread_t compactor; /* writes snapshots (compactor_main) */
+    pthread_cond_t ccv;  /* wakes it */
+    int compactor_started, compact_wanted, stopping;
+    atomic_ullong commits;     /* log writes */
+    atomic_ullong rows;        /* changes written */
+    atomic_ullong compactions; /* snapshots written */
 };
 
-/* Starts an empty log over store (borrowed). */
-void resume_log_init(struct resume_log *l, struct store *store);
-void resume_log_free(struct resume_log *l);
+/* Opens DATA/resume under data_dir (NULL: no files; commits write nothing) and loads it into
+ * t (empty, before any writer): the
+ * snapshot, then every log segment after it; a torn tail of the last segment is cut off
+ * (logged). At the first start (no snapshot yet) the reports stored in store's
+ * resume_reports (may be NULL) are imported and written as the first snapshot. sync: fdatasync
+ * each commit. 0, or OC_EIO with "PATH: offset N: what" in err when a file is damaged other
+ * than at its tail (the server refuses to start) or cannot be read or written. */
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
+                    struct resume_table *t, char *err, size_t errlen);
+/* Starts the compactor: once the log passes max(min_bytes, 4 x the snapshot), a new
+ * snapshot is written from snap (which locks the table) and the old segments removed. */
+void resume_log_start_compactor(struct resume_log *l, uint64_t min_bytes, resume_snap_fn snap,
+                                void *arg);
+/* Writes a snapshot now and drops the segments it covers: 0 or OC_EIO (the compactor's work;
+ * tests call it directly). */
+int resume_log_compact(struct resume_log *l);
+/* Stops the compactor, closes the files, frees the buffers. */
+void resume_log_close(struct resume_log *l);
 /* Take and release the log's mutex around resume_log_push; take it with the table's write
  * lock held, so the log keeps the order of the table. A batched write holds it over all its
  * reports (one lock, not one per report). */
 void resume_log_lock(struct resume_log *l);
 void resume_log_unlock(struct resume_log *l);
-/* A new change at the end of the batch filling, for the caller to fill, valid until the log's
- * mutex is released; *batch is set to the batch's number. The log's mutex held. */
-struct resume_op *resume_log_push(struct resume_log *l, uint64_t *batch /* OUT */);
-/* Waits, holding no lock, until batch is on disk (committing it and everything queued with
- * it when nobody else is): 0, or OC_EDB when its transaction failed. */
+/* Queues a change (the report of w, or the delete of w's device when del) in the batch
+ * filling; *batch is set to the batch's number. The log's mutex held. */
+void resume_log_push(struct resume_log *l, int del, const struct resume_write *w,
+                     uint64_t *batch /* OUT */);
+/* Waits, holding no lock, until batch is on disk (writing it and everything queued with it
+ * when nobody else is): 0, or OC_EIO when its write failed. */
 int resume_log_wait(struct resume_log *l, uint64_t batch);
-/* Loads every stored report into t (at start-up, before any writer); 0 or OC_EDB. */
-int resume_log_load(struct store *s, struct resume_table *t);
+/* Appends the reports of t to b as change records (for a snapshot; the caller locks t). */
+void resume_table_encode(const struct resume_table *t, struct resume_bytes *b);
+/* The same from hash bucket from on, stopping after the bucket where max_reports were passed:
+ * the next bucket (t->npb when done). The caller may unlock t between calls: buckets only
+ * double, so a point present throughout is encoded at least once (a point moved by a
+ * doubling may be encoded twice: replay keeps the later). */
+size_t resume_table_encode_from(const struct resume_table *t, struct resume_bytes *b, size_t from,
+                                size_t max_reports);
+/* Applies one change to t as replay does: 0, or OC_ETOOBIG. */
+int resume_table_apply(struct resume_table *t, const struct resume_op *op);
+/* Loads every report stored in SQLite's resume_reports into t (the import at the first start
+ * of the log); 0 or OC_EDB. */
+int resume_store_import(struct store *s, struct resume_table *t);
 
 #endif

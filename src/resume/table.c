@@ -27,7 +27,7 @@ static uint64_t profile_hash(const char *profile)
     return fnv(14695981039346656037ULL, profile);
 }
 
-static uint64_t point_hash(const char *profile, const char *title)
+uint64_t resume_point_hash(const char *profile, const char *title)
 {
     return fnv(fnv(profile_hash(profile), "\x1f"), title);
 }
@@ -73,7 +73,12 @@ struct resume_profile *resume_table_profile(const struct resume_table *t, const 
 struct resume_point *resume_table_get(const struct resume_table *t, const char *profile,
                                       const char *title)
 {
-    uint64_t h = point_hash(profile, title);
+    return resume_table_get_hashed(t, profile, title, resume_point_hash(profile, title));
+}
+
+struct resume_point *resume_table_get_hashed(const struct resume_table *t, const char *profile,
+                                             const char *title, uint64_t h)
+{
     for (struct resume_link *l = t->pb[h & (t->npb - 1)]; l; l = l->next) {
         const struct resume_point *p = (const struct resume_point *)l;
         if (l->hash == h && strcmp(p->title, title) == 0 && strcmp(p->profile->id, profile) == 0)
@@ -82,17 +87,16 @@ struct resume_point *resume_table_get(const struct resume_table *t, const char *
     return NULL;
 }
 
-void resume_table_prefetch(const struct resume_table *t, const char *profile, const char *title,
-                           int stage)
+void resume_table_prefetch(const struct resume_table *t, uint64_t hash, int stage)
 {
 #if defined(__GNUC__)
-    struct resume_link *const *b = &t->pb[point_hash(profile, title) & (t->npb - 1)];
+    struct resume_link *const *b = &t->pb[hash & (t->npb - 1)];
     if (stage == 0)
         __builtin_prefetch(b);
     else if (*b)
         __builtin_prefetch(*b);
 #else
-    (void)t, (void)profile, (void)title, (void)stage;
+    (void)t, (void)hash, (void)stage;
 #endif
 }
 
@@ -132,7 +136,15 @@ static struct resume_profile *profile_put(struct resume_table *t, const char *pr
 int resume_table_put(struct resume_table *t, const char *profile, const char *title,
                      size_t max_points, int max_titles, struct resume_point **out)
 {
-    struct resume_point *p = resume_table_get(t, profile, title);
+    return resume_table_put_hashed(t, profile, title, resume_point_hash(profile, title), max_points,
+                                   max_titles, out);
+}
+
+int resume_table_put_hashed(struct resume_table *t, const char *profile, const char *title,
+                            uint64_t hash, size_t max_points, int max_titles,
+                            struct resume_point **out)
+{
+    struct resume_point *p = resume_table_get_hashed(t, profile, title, hash);
     if (p) {
         *out = p;
         return 0;
@@ -144,7 +156,7 @@ int resume_table_put(struct resume_table *t, const char *profile, const char *ti
     p = oc_calloc(1, sizeof *p);
     p->title = oc_strdup(title);
     p->profile = f;
-    p->link.hash = point_hash(profile, title);
+    p->link.hash = hash;
     link_in(&t->pb, &t->npb, t->npoints, &p->link);
     p->pnext = f->points;
     f->points = p;
@@ -162,4 +174,67 @@ void resume_point_reserve(struct resume_point *p)
     if (p->cap > RESUME_DEVICES)
         p->cap = RESUME_DEVICES;
     p->r = oc_realloc(p->r, (size_t)p->cap * sizeof *p->r);
+}
+
+size_t resume_table_encode_from(const struct resume_table *t, struct resume_bytes *b, size_t from,
+                                size_t max_reports)
+{
+    struct resume_write w;
+    size_t i, done = 0;
+    resume_rec_open(b, RESUME_REC_CHANGES);
+    for (i = from; i < t->npb && done < max_reports; i++)
+        for (const struct resume_link *l = t->pb[i]; l; l = l->next) {
+            const struct resume_point *p = (const struct resume_point *)l;
+            for (int k = 0; k < p->n; k++, done++) {
+                if (b->len - b->rec > RESUME_REC_SOFT) {
+                    resume_rec_close(b);
+                    resume_rec_open(b, RESUME_REC_CHANGES);
+                }
+                /* only the ids are copied: the strings are at most 128 bytes each */
+                memcpy(w.profile, p->profile->id, strlen(p->profile->id) + 1);
+                memcpy(w.title, p->title, strlen(p->title) + 1);
+                w.r = p->r[k];
+                resume_rec_change(b, 0, &w);
+            }
+        }
+    resume_rec_close(b);
+    return i;
+}
+
+void resume_table_encode(const struct resume_table *t, struct resume_bytes *b)
+{
+    resume_table_encode_from(t, b, 0, SIZE_MAX);
+}
+
+int resume_table_apply(struct resume_table *t, const struct resume_op *op)
+{
+    struct resume_point *p;
+    const struct resume_report *r = &op->w.r;
+    if (op->del) {
+        p = resume_table_get(t, op->w.profile, op->w.title);
+        for (int k = 0; p && k < p->n; k++)
+            if (strcmp(p->r[k].device, r->device) == 0) {
+                p->r[k] = p->r[--p->n]; /* the winner does not depend on the order */
+                break;
+            }
+        return 0;
+    }
+    if (resume_table_put(t, op->w.profile, op->w.title, SIZE_MAX, 1 << 30, &p) != 0)
+        return OC_ETOOBIG;
+    for (int k = 0; k < p->n; k++)
+        if (strcmp(p->r[k].device, r->device) == 0) {
+            p->r[k] = *r;
+            return 0;
+        }
+    if (p->n >= RESUME_DEVICES) { /* not written so (a delete precedes the 17th): drop the oldest */
+        int o = 0;
+        for (int k = 1; k < p->n; k++)
+            if (p->r[k].t < p->r[o].t)
+                o = k;
+        p->r[o] = *r;
+        return 0;
+    }
+    resume_point_reserve(p);
+    p->r[p->n++] = *r;
+    return 0;
 }
