@@ -269,8 +269,8 @@ static void test_same_wiring_as_serve(void)
             T_EQ_STR(k < n ? subs[k].topic : "", r->topic);
         }
     T_EQ_INT(n, k);
-    T_EQ_INT(n, 24); /* steer 2, probe 1, alert 7, incident 7, tickets 3, rca 2 (opened,
-                        held), web 1 ("*"), automation 1 ("*") */
+    T_EQ_INT(n, 25); /* steer 2, probe 1, qoe 1 (steer.policy_changed), alert 7, incident 7,
+                        tickets 3, rca 2 (opened, held), web 1 ("*"), automation 1 ("*") */
     T_EQ_STR(subs[0].topic, "alert.fired");
     T_TRUE(qoe_cube_of(&app) != NULL && incident_mgr_of(&app) != NULL);
     oc_app_stop(&app);
