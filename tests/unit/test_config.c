@@ -414,8 +414,8 @@ static void test_docs(void)
     T_CONTAINS(md.data, "generated from the settings tables (the server's in "
                         "`src/config/settings.c`, each module's in its `struct oc_module`) by "
                         "`oncue docs config`");
-    T_CONTAINS(md.data, "```yaml\nstore:\n  data_dir: ./oncue-data\n  synchronous: full\nhttp:\n"
-                        "  listen: 127.0.0.1:8470\n");
+    T_CONTAINS(md.data, "```yaml\nstore:\n  data_dir: ./oncue-data\n  synchronous: full\n"
+                        "  backend: sqlite\n  postgres: \"\"\nhttp:\n  listen: 127.0.0.1:8470\n");
     T_CONTAINS(md.data, "| setting | type | default | bounds/choices | flag | description |");
     T_CONTAINS(md.data, "| `http.workers` | integer | `0` | 0..64 | `--workers N` | ");
     T_CONTAINS(md.data, "| `log.level` | enum | `info` | debug, info, warn, error | "
