@@ -15,6 +15,7 @@
 #include "ingest/ingest.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/varint.h"
 #include "qoe/accounts.h"
 
 #include <math.h>
@@ -59,21 +60,6 @@ static int same(const struct beacon_str *a, const struct beacon_str *b)
     return 1;
 }
 
-static uint8_t *put_varint(uint8_t *o, uint64_t v)
-{
-    while (v >= 0x80) {
-        *o++ = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    *o++ = (uint8_t)v;
-    return o;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
 char *ingest_events_encode(const struct beacon_event *ev, const uint8_t *verdict, size_t nev,
                            size_t *len, uint32_t *count)
 {
@@ -107,14 +93,14 @@ char *ingest_events_encode(const struct beacon_event *ev, const uint8_t *verdict
         int kind = br == 0 && !signbit(br)                                     ? 0
                    : br > 0 && br < 4294967296.0 && br == (double)(uint64_t)br ? 1
                                                                                : 2;
-        o = put_varint(o, zigzag((int64_t)((uint64_t)e->ts_ms - (uint64_t)prev)));
+        o = oc_varint_put(o, oc_zigzag((int64_t)((uint64_t)e->ts_ms - (uint64_t)prev)));
         prev = e->ts_ms;
         *o++ = (uint8_t)(e->type | e->outcome << 3 | (e->stalled ? 1 : 0) << 5 | kind << 6);
-        o = put_varint(o, zigzag(e->startup_ms));
-        o = put_varint(o, zigzag(e->playing_ms));
-        o = put_varint(o, zigzag(e->rebuffer_ms));
+        o = oc_varint_put(o, oc_zigzag(e->startup_ms));
+        o = oc_varint_put(o, oc_zigzag(e->playing_ms));
+        o = oc_varint_put(o, oc_zigzag(e->rebuffer_ms));
         if (kind == 1) {
-            o = put_varint(o, (uint64_t)br);
+            o = oc_varint_put(o, (uint64_t)br);
         } else if (kind == 2) {
             memcpy(o, &br, sizeof br);
             o += sizeof br;
@@ -125,7 +111,7 @@ char *ingest_events_encode(const struct beacon_event *ev, const uint8_t *verdict
             } else if (last && last[k]->p && same(last[k], s[k])) {
                 *o++ = 1; /* a body from one player repeats its session and dimensions */
             } else {
-                o = put_varint(o, (uint64_t)s[k]->n + 2);
+                o = oc_varint_put(o, (uint64_t)s[k]->n + 2);
                 memcpy(o, s[k]->p, s[k]->n);
                 o += s[k]->n;
             }
@@ -139,27 +125,12 @@ char *ingest_events_encode(const struct beacon_event *ev, const uint8_t *verdict
     return (char *)out;
 }
 
-/* Reads a varint at *p (before end) into *v; 0, or -1 when cut short or over 64 bits. */
-static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t c = *(*p)++;
-        x |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = x;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static int get_signed(const uint8_t **p, const uint8_t *end, int64_t *v)
 {
     uint64_t z;
-    if (get_varint(p, end, &z) != 0)
+    if (oc_varint_get(p, end, &z) != 0)
         return -1;
-    *v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+    *v = oc_unzigzag(z);
     return 0;
 }
 
@@ -199,7 +170,7 @@ int ingest_events_decode(const char *body, size_t len, uint32_t nev, struct beac
             return OC_EINVAL;
         if (kind == 1) {
             uint64_t v;
-            if (get_varint(&p, end, &v) != 0 || v >= 4294967296u)
+            if (oc_varint_get(&p, end, &v) != 0 || v >= 4294967296u)
                 return OC_EINVAL;
             e->bitrate_kbps = (double)v;
         } else if (kind == 2) {
@@ -216,7 +187,7 @@ int ingest_events_decode(const char *body, size_t len, uint32_t nev, struct beac
         strings_out(e, s);
         for (int k = 0; k < NSTR; k++) {
             uint64_t n;
-            if (get_varint(&p, end, &n) != 0)
+            if (oc_varint_get(&p, end, &n) != 0)
                 return OC_EINVAL;
             if (n == 1) { /* the previous event's */
                 if (i == 0 || !ev[i - 1].session.p)

@@ -15,6 +15,7 @@
  */
 #include "resume/resume_int.h"
 #include "core/alloc.h"
+#include "core/varint.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -135,19 +136,8 @@ static void put_str(struct resume_bytes *b, const char *s)
 
 static void put_varint(struct resume_bytes *b, uint64_t v)
 {
-    uint8_t *d = room(b, 10);
-    size_t k = 0;
-    while (v >= 0x80) {
-        d[k++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    d[k++] = (uint8_t)v;
-    b->len += k;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint8_t *d = room(b, OC_VARINT_MAX);
+    b->len += (size_t)(oc_varint_put(d, v) - d);
 }
 
 void resume_rec_change(struct resume_bytes *b, int del, const struct resume_write *w)
@@ -165,8 +155,8 @@ void resume_rec_change(struct resume_bytes *b, int del, const struct resume_writ
         put_varint(b, (uint64_t)r->duration_ms);
         put_varint(b, (uint64_t)r->seq);
         put_varint(b, (uint64_t)r->ts);
-        put_varint(b, zigzag((int64_t)((uint64_t)r->ts - (uint64_t)r->t)));
-        put_varint(b, zigzag((int64_t)((uint64_t)r->t - (uint64_t)r->since)));
+        put_varint(b, oc_zigzag((int64_t)((uint64_t)r->ts - (uint64_t)r->t)));
+        put_varint(b, oc_zigzag((int64_t)((uint64_t)r->t - (uint64_t)r->since)));
     }
     b->count++;
 }
@@ -203,25 +193,7 @@ static int get_str(struct cur *c, char *dst, size_t max)
 
 static int get_varint(struct cur *c, uint64_t *out)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (c->p >= c->end)
-            return -1;
-        uint8_t x = *c->p++;
-        if (shift == 63 && x > 1)
-            return -1;
-        v |= (uint64_t)(x & 0x7f) << shift;
-        if (!(x & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-    return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+    return oc_varint_get(&c->p, c->end, out);
 }
 
 /* Decodes one change at c into op: 0, or -1 when the bytes are not one. */
@@ -249,7 +221,7 @@ static int get_change(struct cur *c, struct resume_op *op)
     if (dur < 1 || dur > (uint64_t)RESUME_POS_MAX_MS || pos > dur || seq > RESUME_SEQ_MAX ||
         ts < (uint64_t)RESUME_TS_MIN_MS || ts > (uint64_t)RESUME_TS_MAX_MS)
         return -1;
-    int64_t d1 = unzigzag(dt), d2 = unzigzag(ds);
+    int64_t d1 = oc_unzigzag(dt), d2 = oc_unzigzag(ds);
     if (d1 < 0 || d1 > RESUME_TS_MAX_MS || d2 < 0 || d2 > RESUME_TS_MAX_MS)
         return -1; /* t <= ts, since <= t */
     r->position_ms = (int64_t)pos;
