@@ -4,8 +4,6 @@
  */
 #include "oncue/builtin.h"
 #include "gate/gate.h"
-#include "probe/probe.h"
-#include "qoe/qoe.h"
 #include "steer/steer.h"
 #include "drill/drill.h"
 #include "oncue/commands.h"
@@ -14,6 +12,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/metrics.h"
+#include "core/topics.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -158,15 +157,15 @@ static json_t *host_mitigations(struct oc_app *app)
 
 static struct gate_host gate_host = {host_mitigate, host_mitigations};
 
-/* The base steering policy, for the prober's streams that follow its pathways. */
+/* The base steering policy, for the prober's streams that follow its pathways and the CDN
+ * list of ingest.cdns=steering. */
 static json_t *host_policy(struct oc_app *app)
 {
     struct steer *st = oc_app_find(app, STEER_PROVIDES);
     return st ? steer_policy_get(st) : NULL;
 }
 
-static struct probe_host probe_host = {host_policy};
-static struct qoe_host qoe_host = {host_policy};
+static struct oc_policy_host policy_host = {host_policy};
 
 static int builtin_init(struct oc_app *app, void **state)
 {
@@ -175,8 +174,7 @@ static int builtin_init(struct oc_app *app, void **state)
     if (app->metrics)
         oc_metrics_register(app->metrics, render_process, m);
     oc_app_provide(app, GATE_PROVIDES_HOST, &gate_host);
-    oc_app_provide(app, PROBE_PROVIDES_HOST, &probe_host);
-    oc_app_provide(app, QOE_PROVIDES_HOST, &qoe_host);
+    oc_app_provide(app, OC_PROVIDES_POLICY_HOST, &policy_host);
     /* the runbook module reaches steering through the drill's bindings (drill_host.c) */
     oc_app_provide(app, DRILL_PROVIDES_HOST, (void *)&oncue_drill_host);
     *state = m;
@@ -186,8 +184,7 @@ static int builtin_init(struct oc_app *app, void **state)
 static void builtin_stop(struct oc_app *app, void *state)
 {
     oc_app_withdraw(app, GATE_PROVIDES_HOST);
-    oc_app_withdraw(app, PROBE_PROVIDES_HOST);
-    oc_app_withdraw(app, QOE_PROVIDES_HOST);
+    oc_app_withdraw(app, OC_PROVIDES_POLICY_HOST);
     oc_app_withdraw(app, DRILL_PROVIDES_HOST);
     free(state);
 }

@@ -425,7 +425,7 @@ static json_t *policy_pathways(struct oc_app *app, const json_t *policy)
 {
     json_t *own = NULL, *pw;
     if (!policy) {
-        const struct probe_host *h = oc_app_find(app, PROBE_PROVIDES_HOST);
+        const struct oc_policy_host *h = oc_app_find(app, OC_PROVIDES_POLICY_HOST);
         policy = own = h && h->policy ? h->policy(app) : NULL;
     }
     pw = json_object_get(policy, "pathways");

@@ -174,13 +174,6 @@ int probe_dash_agree(const struct probe_dash *a, const char *pa, const struct pr
                      const char *pb, struct probe_obs *obs);
 
 /* The module (src/oncue/modules.c). */
-/* How the probe module reads the steering policy (steer/ is not included here): the builtin
- * module provides it under PROBE_PROVIDES_HOST. */
-struct probe_host {
-    /* The base steering policy document (new reference), or NULL without steering. */
-    json_t *(*policy)(struct oc_app *app);
-};
-#define PROBE_PROVIDES_HOST "probe.host"
 
 extern const struct oc_module probe_module;
 

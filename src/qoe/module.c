@@ -570,7 +570,7 @@ static int qoe_init(struct oc_app *app, void **state)
     }
     int from_steering = o.closed_cdns && strcmp(o.closed_cdns, QOE_CLOSED_FROM_STEERING) == 0;
     if (from_steering) { /* steer starts first; later changes come on the bus */
-        const struct qoe_host *host = oc_app_find(app, QOE_PROVIDES_HOST);
+        const struct oc_policy_host *host = oc_app_find(app, OC_PROVIDES_POLICY_HOST);
         json_t *doc = host ? host->policy(app) : NULL;
         if (doc)
             cdns_from_policy(c, doc);

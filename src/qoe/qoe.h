@@ -222,13 +222,6 @@ extern const struct oc_module qoe_module;
 
 /* The name the qoe module provides its cube under (struct oc_app). */
 #define QOE_PROVIDES_CUBE "qoe.cube"
-/* How the qoe module reads the steering policy for ingest.cdns=steering (steer/ is not
- * included here): the builtin module provides it under QOE_PROVIDES_HOST. */
-struct qoe_host {
-    /* The base steering policy document (new reference), or NULL without steering. */
-    json_t *(*policy)(struct oc_app *app);
-};
-#define QOE_PROVIDES_HOST "qoe.host"
 /* The cube of app's running qoe module (NULL when it does not run); the module owns it and
  * it lives until the module stops. */
 struct qoe_cube *qoe_cube_of(const struct oc_app *app);
