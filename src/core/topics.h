@@ -198,12 +198,16 @@ struct oc_ev_policy {
 int oc_ev_policy_read(const json_t *p, struct oc_ev_policy *out /* OUT */);
 
 /* The steering policy in force, for the capabilities that follow it without including steer/
- * (probe: streams whose URL names {pathway}; qoe: ingest.cdns=steering); the builtin module
- * provides it under OC_PROVIDES_POLICY_HOST. Changes arrive as steer.policy_changed. */
+ * (probe: streams whose URL names {pathway}; qoe: ingest.cdns and ingest.regions=steering);
+ * the builtin module provides it under OC_PROVIDES_POLICY_HOST. Changes arrive as
+ * steer.policy_changed. */
 struct oc_app;
 struct oc_policy_host {
     /* The base steering policy document (new reference), or NULL without steering. */
     json_t *(*policy)(struct oc_app *app);
+    /* The regions of steering's region map (steer.geoip_regions, else the built-in map),
+     * comma-separated (the caller frees it), or NULL without steering. */
+    char *(*regions)(struct oc_app *app);
 };
 #define OC_PROVIDES_POLICY_HOST "steer.policy_host"
 
