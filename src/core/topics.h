@@ -61,7 +61,8 @@
  * (stale, went_back, changed_same_sequence, shrank, parse_error, http_status, unreachable,
  * segment_too_long, segment_missing, origins_disagree, discontinuity_mismatch,
  * publish_time_stale) is first seen on a stream; recovered {stream, service, kind, detail,
- * since, at} once it has not been seen for probe.recovery_polls whole polls. See
+ * since, at} once it has not been seen for probe.recovery_polls whole polls; URLs in detail are
+ * cut after the host (a probed URL is often signed). See
  * docs/internals/probe.md. */
 #define OC_TOPIC_PROBE_FAILED    "probe.failed"
 #define OC_TOPIC_PROBE_RECOVERED "probe.recovered"
