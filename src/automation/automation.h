@@ -25,6 +25,7 @@ extern const struct oc_cli automation_cli[];
 #define AUTO_NAME_MAX        64           /* bytes of a subscription name */
 #define AUTO_URL_MAX         2048         /* bytes of a target URL */
 #define AUTO_TOPICS_MAX      32           /* topic filters of one subscription */
+#define AUTO_REASON_MAX      256          /* bytes of a state's reason shown to an admin */
 #define AUTO_RETRY_AFTER_MAX (24 * 3600)  /* seconds: a longer Retry-After is read as this */
 
 /* The delay in ms before attempt n + 1 when attempt n (1-based, < AUTO_ATTEMPTS_MAX) failed
@@ -41,5 +42,12 @@ int automation_topics_check(const char *list, char *why, size_t n);
 /* Sends the messages due at now_ms (the delivery thread calls it every second; tests call it
  * with their clock): returns how many attempts it made. */
 int automation_deliver(struct auto_mod *m, int64_t now_ms);
+
+/* The reason of a subscription's state as a caller may see it (written into buf, n bytes,
+ * and returned; NULL when reason is NULL or ""): full (an admin) gets it cut to
+ * AUTO_REASON_MAX bytes (and n - 1) at a UTF-8 boundary; anyone else only who disabled it,
+ * never what the receiver answered (its status, which the delivery log keeps for admins, can
+ * say more than it should about the receiver). The result is buf or a static string. */
+const char *auto_reason_shown(const char *reason, int full, char *buf, size_t n);
 
 #endif

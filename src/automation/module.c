@@ -365,7 +365,8 @@ static const struct http_route routes[] = {
      "secret (shown once) and an Ed25519 key's public_key; 422 names the field (a loopback, "
      "private or link-local target unless automation.outbound_allow lists it)"},
     {"GET", "/v1/event-subscriptions", subs_get, HTTP_VIEWER, 0,
-     "{subscriptions: [{name, url (cut after the host unless admin), topics, state, reason, "
+     "{subscriptions: [{name, url (cut after the host unless admin), topics, state, reason "
+     "(only who disabled it unless admin), "
      "signing_keys: [{version, public_key?}], messages: {pending, delivered, failed}}]}"},
     {"GET", "/v1/event-subscriptions/{name}", sub_get, HTTP_VIEWER, 0, "one subscription"},
     {"DELETE", "/v1/event-subscriptions/{name}", sub_delete, HTTP_ADMIN, 0,

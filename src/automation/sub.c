@@ -383,8 +383,29 @@ static json_t *keys_json(const char *keys)
     return a;
 }
 
+const char *auto_reason_shown(const char *reason, int full, char *buf, size_t n)
+{
+    if (!reason || !*reason)
+        return NULL;
+    if (!full)
+        return strncmp(reason, "disabled by ", 12) == 0
+                   ? "disabled by an admin"
+                   : "disabled by the server after a delivery (admins see why)";
+    size_t len = strlen(reason);
+    if (len > AUTO_REASON_MAX)
+        len = AUTO_REASON_MAX;
+    if (len >= n)
+        len = n - 1;
+    while (len > 0 && ((unsigned char)reason[len] & 0xC0) == 0x80)
+        len--; /* not inside a UTF-8 sequence */
+    memcpy(buf, reason, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 json_t *auto_sub_json(struct auto_mod *m, const struct auto_sub *s, int full)
 {
+    char why[AUTO_REASON_MAX + 1];
     struct store *st = m->app->store;
     struct store_stmt *q;
     char shown[AUTO_URL_MAX + 8], t1[OC_TIME_LEN], t2[OC_TIME_LEN];
@@ -417,9 +438,9 @@ json_t *auto_sub_json(struct auto_mod *m, const struct auto_sub *s, int full)
     }
     return json_pack("{s:s, s:s, s:o, s:s, s:s?, s:o, s:s, s:s, s:{s:I, s:I, s:I}}", "name",
                      s->name, "url", shown, "topics", topics_a, "state", s->state, "reason",
-                     s->reason, "signing_keys", keys_json(s->keys), "created", t1, "changed", t2,
-                     "messages", "pending", (json_int_t)p, "delivered", (json_int_t)d, "failed",
-                     (json_int_t)f);
+                     auto_reason_shown(s->reason, full, why, sizeof why), "signing_keys",
+                     keys_json(s->keys), "created", t1, "changed", t2, "messages", "pending",
+                     (json_int_t)p, "delivered", (json_int_t)d, "failed", (json_int_t)f);
 }
 
 json_t *auto_sub_list(struct auto_mod *m, int full)

@@ -165,3 +165,106 @@ void oc_url_cut(const char *url, char *out, size_t n)
         }
     snprintf(out, n, "%.*s://%.*s/\u2026", (int)(sep - url), url, (int)alen, host);
 }
+
+/* A bounded writer into out (n bytes, n > 0): bytes past the end are dropped, out always
+ * ends in NUL. */
+struct cut_out {
+    char *p;
+    size_t n, len;
+};
+
+static void put(struct cut_out *o, const char *s, size_t k)
+{
+    if (o->len + 1 >= o->n)
+        return;
+    if (k > o->n - 1 - o->len)
+        k = o->n - 1 - o->len;
+    memcpy(o->p + o->len, s, k);
+    o->len += k;
+    o->p[o->len] = '\0';
+}
+
+/* Bytes at the end of w (k bytes) that punctuate the sentence around a word rather than belong
+ * to it ("(URL):" ends in "):"), at most 3. */
+static size_t trailing(const char *w, size_t k)
+{
+    size_t t = 0;
+    while (t < k && t < 3 && strchr("):,;.]", w[k - 1 - t]))
+        t++;
+    return t;
+}
+
+/* Writes one word (k bytes, no space) as oc_text_cut_urls says. */
+static void cut_word(struct cut_out *o, const char *w, size_t k, int hosts_only)
+{
+    static const char more[] = "\u2026";
+    const char *sep = memmem(w, k, "://", 3);
+    size_t start = 0, tail = trailing(w, k), end;
+    if (sep && strcspn(w, "?#=") < (size_t)(sep - w))
+        sep = NULL; /* "://" inside a query or a token is not where a URL starts */
+    if (sep) {      /* the scheme starts after what is not a letter ("(https://..." ) */
+        start = (size_t)(sep - w);
+        while (start > 0 && ((w[start - 1] | 0x20) >= 'a' && (w[start - 1] | 0x20) <= 'z'))
+            start--;
+        put(o, w, start);
+    }
+    if (sep && hosts_only) {
+        char url[1024], shown[OC_URL_SHOWN_MAX];
+        size_t ulen = k - start < sizeof url ? k - start : sizeof url - 1;
+        memcpy(url, w + start, ulen);
+        url[ulen] = '\0';
+        oc_url_cut(url, shown, sizeof shown);
+        put(o, shown, strlen(shown));
+        put(o, w + k - tail, tail);
+        return;
+    }
+    size_t at = start;
+    if (sep) { /* scheme://, then the authority without its user information */
+        size_t host = (size_t)(sep - w) + 3, alen = host;
+        while (alen < k && !strchr("/?#", w[alen]))
+            alen++;
+        put(o, w + start, host - start);
+        for (size_t i = alen; i > host; i--)
+            if (w[i - 1] == '@') {
+                host = i;
+                break;
+            }
+        put(o, w + host, alen - host);
+        at = alen;
+    }
+    /* the path up to a query, a fragment or a segment holding "=" (a token in the path) */
+    end = at;
+    for (size_t seg = at; end < k && w[end] != '?' && w[end] != '#'; end++) {
+        if (w[end] == '/')
+            seg = end + 1;
+        if (w[end] == '=') {
+            end = seg;
+            break;
+        }
+    }
+    if (end >= k - tail) { /* nothing cut */
+        put(o, w + at, k - at);
+        return;
+    }
+    put(o, w + at, end - at);
+    put(o, w[end] == '?' || w[end] == '#' ? "?" : "", w[end] == '?' || w[end] == '#');
+    put(o, more, sizeof more - 1);
+    put(o, w + k - tail, tail);
+}
+
+void oc_text_cut_urls(const char *text, int hosts_only, char *out, size_t n)
+{
+    struct cut_out o = {out, n, 0};
+    if (!n)
+        return;
+    out[0] = '\0';
+    for (const char *p = text ? text : ""; *p;) {
+        size_t sp = strspn(p, " \t\r\n"), k;
+        put(&o, p, sp);
+        p += sp;
+        k = strcspn(p, " \t\r\n");
+        if (k)
+            cut_word(&o, p, k, hosts_only);
+        p += k;
+    }
+}

@@ -46,5 +46,14 @@ const char *oc_netguard_refuses(const struct oc_netguard *g, const struct sockad
  * outbound URL (a chat or deploy webhook) are often its credential: what a non-admin sees of
  * it. A text without "://" becomes "\u2026" alone; NULL is written as "". */
 void oc_url_cut(const char *url, char *out, size_t n);
+/* Writes text (a finding, an error: words quoting fetched URLs) into out (n bytes, always
+ * NUL-terminated, cut short when full) with what may hold a credential taken out of each word
+ * (a run of bytes other than space, tab, CR, LF): the user information of a URL, a query
+ * string or fragment and any path from a segment holding "=" on (a signed token:
+ * "https://u:p@cdn.example/live/seg.ts?hdnts=x):" -> "https://cdn.example/live/seg.ts?…):",
+ * "a/hdnts=exp=1~hmac=2/seg.ts" -> "a/…"); with hosts_only, every word holding "://"
+ * is cut after its host as oc_url_cut does ("(https://cdn.example/…):"), what a
+ * non-admin is shown. The punctuation ending a word ("):", at most 3 bytes) is kept. */
+void oc_text_cut_urls(const char *text, int hosts_only, char *out, size_t n);
 
 #endif

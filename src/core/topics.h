@@ -61,7 +61,8 @@
  * (stale, went_back, changed_same_sequence, shrank, parse_error, http_status, unreachable,
  * segment_too_long, segment_missing, origins_disagree, discontinuity_mismatch,
  * publish_time_stale) is first seen on a stream; recovered {stream, service, kind, detail,
- * since, at} once it has not been seen for probe.recovery_polls whole polls. See
+ * since, at} once it has not been seen for probe.recovery_polls whole polls; URLs in detail are
+ * cut after the host (a probed URL is often signed). See
  * docs/internals/probe.md. */
 #define OC_TOPIC_PROBE_FAILED    "probe.failed"
 #define OC_TOPIC_PROBE_RECOVERED "probe.recovered"
@@ -198,12 +199,16 @@ struct oc_ev_policy {
 int oc_ev_policy_read(const json_t *p, struct oc_ev_policy *out /* OUT */);
 
 /* The steering policy in force, for the capabilities that follow it without including steer/
- * (probe: streams whose URL names {pathway}; qoe: ingest.cdns=steering); the builtin module
- * provides it under OC_PROVIDES_POLICY_HOST. Changes arrive as steer.policy_changed. */
+ * (probe: streams whose URL names {pathway}; qoe: ingest.cdns and ingest.regions=steering);
+ * the builtin module provides it under OC_PROVIDES_POLICY_HOST. Changes arrive as
+ * steer.policy_changed. */
 struct oc_app;
 struct oc_policy_host {
     /* The base steering policy document (new reference), or NULL without steering. */
     json_t *(*policy)(struct oc_app *app);
+    /* The regions of steering's region map (steer.geoip_regions, else the built-in map),
+     * comma-separated (the caller frees it), or NULL without steering. */
+    char *(*regions)(struct oc_app *app);
 };
 #define OC_PROVIDES_POLICY_HOST "steer.policy_host"
 

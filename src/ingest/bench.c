@@ -4,8 +4,11 @@
  * Runs in its own process against a running server: --connections threads, each with one
  * keep-alive connection, post batches of --batch NDJSON events (realistic dimension
  * cardinality: sessions keep fixed, skewed dimension values) for --duration seconds, then
- * print events/s, requests/s, p50/p99 request latency and whether every event was accepted.
- * A benchmark prints figures; it never fails on time.
+ * print events/s, requests/s, p50/p99 request latency and whether every event was accepted,
+ * then the answers by status: accepted events/s, the share answered 503 (backpressure) and the
+ * p50/p99 latency of 200 and of 503 answers apart. A 503 does not make the client wait for
+ * its Retry-After (the worst case: players that do not back off); the connection is kept
+ * unless the server closes it. A benchmark prints figures; it never fails on time.
  */
 #include "ingest/ingest.h"
 #include "core/alloc.h"
@@ -44,8 +47,11 @@ struct worker {
     pthread_t th;
     int id;
     uint64_t requests, events, accepted, failed;
-    int64_t *lat_ns;
-    size_t nlat;
+    uint64_t ok, busy;   /* answers 200 and 503 */
+    int64_t *lat_ns;     /* of every answer */
+    int64_t *lat_ok_ns;  /* of 200 answers */
+    int64_t *lat_503_ns; /* of 503 answers */
+    size_t nlat, nok, n503, cap;
 };
 
 /* The cardinality of each dimension, in enum beacon_dim order. */
@@ -131,8 +137,9 @@ static int dial(const struct bench_opts *o)
     return fd;
 }
 
-/* Reads one response; returns its status and the "accepted" count, or -1. */
-static int read_reply(int fd, char *buf, size_t cap, uint64_t *accepted)
+/* Reads one response; returns its status and the "accepted" count, or -1; *closing is set when
+ * the server says it closes the connection. */
+static int read_reply(int fd, char *buf, size_t cap, uint64_t *accepted, int *closing)
 {
     size_t have = 0;
     char *hdr_end = NULL;
@@ -154,6 +161,7 @@ static int read_reply(int fd, char *buf, size_t cap, uint64_t *accepted)
         have += (size_t)n;
     }
     buf[have] = 0;
+    *closing = strcasestr(buf, "\r\nConnection: close") != NULL;
     const char *a = strstr(hdr_end, "\"accepted\"");
     if (a)
         *accepted += strtoull(a + 11 + strspn(a + 11, ": "), NULL, 10);
@@ -169,7 +177,12 @@ static void *worker_main(void *arg)
     uint64_t rng = 0x1234567ULL + (uint64_t)w->id * 7919;
     for (int i = 0; i < BENCH_BODIES; i++)
         body_build(&bodies[i], o, rng + (uint64_t)i * 104729 + (uint64_t)w->id);
-    w->lat_ns = oc_malloc(BENCH_MAX_LAT * sizeof *w->lat_ns);
+    /* latencies kept per connection: BENCH_MAX_LAT in all, at least 65,536 each */
+    w->cap = BENCH_MAX_LAT / (size_t)o->connections;
+    w->cap = w->cap < 65536 ? 65536 : w->cap;
+    w->lat_ns = oc_malloc(w->cap * sizeof *w->lat_ns);
+    w->lat_ok_ns = oc_malloc(w->cap * sizeof *w->lat_ok_ns);
+    w->lat_503_ns = oc_malloc(w->cap * sizeof *w->lat_503_ns);
     int fd = dial(o);
     int64_t end = oc_mono_ns() + (int64_t)o->duration_s * 1000000000LL;
     for (int i = 0; fd >= 0 && oc_mono_ns() < end; i++) {
@@ -182,13 +195,24 @@ static void *worker_main(void *arg)
         struct iovec iov[2] = {{head, (size_t)hn}, {b->data, b->len}};
         int64_t t0 = oc_mono_ns();
         ssize_t sent = writev(fd, iov, 2);
-        int status =
-            sent == (ssize_t)(hn + b->len) ? read_reply(fd, reply, 1 << 16, &w->accepted) : -1;
-        if (w->nlat < BENCH_MAX_LAT)
-            w->lat_ns[w->nlat++] = oc_mono_ns() - t0;
+        int closing = 1;
+        int status = sent == (ssize_t)(hn + b->len)
+                         ? read_reply(fd, reply, 1 << 16, &w->accepted, &closing)
+                         : -1;
+        int64_t took = oc_mono_ns() - t0;
+        if (w->nlat < w->cap)
+            w->lat_ns[w->nlat++] = took;
+        if (status == 200 && w->nok < w->cap)
+            w->lat_ok_ns[w->nok++] = took;
+        if (status == 503 && w->n503 < w->cap)
+            w->lat_503_ns[w->n503++] = took;
+        w->ok += status == 200;
+        w->busy += status == 503;
         w->requests++;
         w->events += (uint64_t)o->batch;
-        if (status != 200) {
+        if (status == 503 && !closing) { /* backpressure: the connection stays */
+            w->failed++;
+        } else if (status != 200) {
             w->failed++;
             close(fd);
             fd = dial(o);
@@ -233,7 +257,9 @@ static const struct oc_opt bench_opts_table[] = {
 const struct oc_cli ingest_bench_cli[] = {
     {"bench ingest", "--target http://HOST:PORT --token T [OPTIONS]",
      "Posts NDJSON batches to POST /v1/events over C connections for S seconds and prints\n"
-     "events/s, requests/s and the p50/p99 latency.\n",
+     "events/s, requests/s and the p50/p99 latency; then accepted events/s, the share of\n"
+     "answers that were 503 and the p50/p99 latency of 200 and of 503 answers apart (a 503\n"
+     "is not waited out: the next batch follows at once).\n",
      bench_opts_table, 0},
     {0},
 };
@@ -267,27 +293,59 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
     return 0;
 }
 
+enum lat_kind { LAT_ALL, LAT_200, LAT_503 };
+
+/* The latencies of kind kept by worker w (*n of them). */
+static const int64_t *lat_of(const struct worker *w, enum lat_kind kind, size_t *n)
+{
+    *n = kind == LAT_ALL ? w->nlat : kind == LAT_200 ? w->nok : w->n503;
+    return kind == LAT_ALL ? w->lat_ns : kind == LAT_200 ? w->lat_ok_ns : w->lat_503_ns;
+}
+
+/* The p-th quantile (0..1) of every worker's latencies of kind, in ms; 0 without any. */
+static double quantile(const struct bench_opts *o, const struct worker *w, enum lat_kind kind,
+                       double p)
+{
+    size_t n = 0, k = 0, m;
+    for (int i = 0; i < o->connections; i++) {
+        lat_of(&w[i], kind, &m);
+        n += m;
+    }
+    if (!n)
+        return 0;
+    int64_t *all = oc_malloc(n * sizeof *all);
+    for (int i = 0; i < o->connections; i++) {
+        const int64_t *a = lat_of(&w[i], kind, &m);
+        memcpy(all + k, a, m * sizeof *a);
+        k += m;
+    }
+    qsort(all, n, sizeof *all, cmp_i64);
+    size_t at = (size_t)((double)n * p);
+    double ms = (double)all[at < n ? at : n - 1] / 1e6;
+    free(all);
+    return ms;
+}
+
 static void report(const struct bench_opts *o, struct worker *w, double secs)
 {
-    uint64_t req = 0, ev = 0, acc = 0, failed = 0;
-    size_t nlat = 0;
+    uint64_t req = 0, ev = 0, acc = 0, failed = 0, ok = 0, busy = 0;
     for (int i = 0; i < o->connections; i++)
         req += w[i].requests, ev += w[i].events, acc += w[i].accepted, failed += w[i].failed,
-            nlat += w[i].nlat;
-    int64_t *all = oc_malloc((nlat + 1) * sizeof *all);
-    size_t k = 0;
-    for (int i = 0; i < o->connections; i++)
-        for (size_t j = 0; j < w[i].nlat; j++)
-            all[k++] = w[i].lat_ns[j];
-    qsort(all, nlat, sizeof *all, cmp_i64);
-    double p50 = nlat ? (double)all[nlat / 2] / 1e6 : 0;
-    double p99 = nlat ? (double)all[(size_t)((double)nlat * 0.99)] / 1e6 : 0;
+            ok += w[i].ok, busy += w[i].busy;
     printf("duration_s %.1f connections %d batch %d\n", secs, o->connections, o->batch);
     printf("events/s %.0f\nrequests/s %.0f\nlatency_p50_ms %.2f\nlatency_p99_ms %.2f\n",
-           (double)ev / secs, (double)req / secs, p50, p99);
+           (double)ev / secs, (double)req / secs, quantile(o, w, LAT_ALL, 0.5),
+           quantile(o, w, LAT_ALL, 0.99));
     printf("events_sent %llu accepted %llu failed_requests %llu\n", (unsigned long long)ev,
            (unsigned long long)acc, (unsigned long long)failed);
-    free(all);
+    printf("accepted_events/s %.0f\n", (double)acc / secs);
+    printf("answers_200 %llu answers_503 %llu other %llu share_503 %.4f\n", (unsigned long long)ok,
+           (unsigned long long)busy, (unsigned long long)(req - ok - busy),
+           req ? (double)busy / (double)req : 0.0);
+    printf("latency_200_p50_ms %.2f latency_200_p99_ms %.2f\n", quantile(o, w, LAT_200, 0.5),
+           quantile(o, w, LAT_200, 0.99));
+    printf("latency_503_p50_ms %.2f latency_503_p99_ms %.2f\n", quantile(o, w, LAT_503, 0.5),
+           quantile(o, w, LAT_503, 0.99));
 }
 
 int ingest_bench_main(int argc, char **argv)
@@ -307,7 +365,7 @@ int ingest_bench_main(int argc, char **argv)
         pthread_join(w[i].th, NULL);
     report(&o, w, (double)(oc_mono_ns() - t0) / 1e9);
     for (int i = 0; i < o.connections; i++)
-        free(w[i].lat_ns);
+        free(w[i].lat_ns), free(w[i].lat_ok_ns), free(w[i].lat_503_ns);
     free(w);
     return 0;
 }

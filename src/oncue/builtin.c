@@ -165,7 +165,14 @@ static json_t *host_policy(struct oc_app *app)
     return st ? steer_policy_get(st) : NULL;
 }
 
-static struct oc_policy_host policy_host = {host_policy};
+/* The regions of the steering region map, for ingest.regions=steering. */
+static char *host_regions(struct oc_app *app)
+{
+    struct steer *st = oc_app_find(app, STEER_PROVIDES);
+    return st ? steer_regions(st) : NULL;
+}
+
+static struct oc_policy_host policy_host = {host_policy, host_regions};
 
 static int builtin_init(struct oc_app *app, void **state)
 {

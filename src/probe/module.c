@@ -14,8 +14,10 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/lock.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/netguard.h"
 #include "core/topics.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -108,16 +110,50 @@ json_t *probe_stream_json(const struct probe_stream *s, int64_t now_ms)
     return o;
 }
 
-/* GET /v1/probes: {"probes": [...]} */
+/* Replaces the string member key of o with text cut as oc_text_cut_urls with hosts_only. */
+static void cut_text(json_t *o, const char *key)
+{
+    const char *t = json_string_value(json_object_get(o, key));
+    char shown[512];
+    if (!t)
+        return;
+    oc_text_cut_urls(t, 1, shown, sizeof shown);
+    json_object_set_new(o, key, json_string(shown));
+}
+
+/* A stream's answer as a non-admin may see it: every URL cut after its host (oc_url_cut), in
+ * the spec, the pathways and the findings' details. A probed URL is often signed (a token in
+ * its query string or path). */
+static void stream_cut(json_t *o)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    oc_json_cut_url(o, "url");
+    json_object_foreach(json_object_get(o, "urls"), key, v)
+    {
+        char shown[OC_URL_SHOWN_MAX];
+        oc_url_cut(json_string_value(v), shown, sizeof shown);
+        json_string_set(v, shown);
+    }
+    json_array_foreach(json_object_get(o, "pathways"), i, v) oc_json_cut_url(v, "url");
+    json_array_foreach(json_object_get(o, "last_findings"), i, v) cut_text(v, "detail");
+    json_array_foreach(json_object_get(o, "findings"), i, v) cut_text(v, "detail");
+}
+
+/* GET /v1/probes: {"probes": [...]}; URLs cut after the host unless the caller is an admin. */
 static void probes_get(struct http_req *req)
 {
     struct probe_state *ps = req->state;
     int64_t now = oc_clock_now_ms(req->app->clock);
-    json_t *arr = json_array();
+    json_t *arr = json_array(), *o;
     oc_lock(&ps->mu);
     for (int i = 0; i < ps->nstreams; i++)
-        if (!ps->streams[i]->deleted)
-            json_array_append_new(arr, probe_stream_json(ps->streams[i], now));
+        if (!ps->streams[i]->deleted) {
+            json_array_append_new(arr, o = probe_stream_json(ps->streams[i], now));
+            if (req->role != HTTP_ADMIN)
+                stream_cut(o);
+        }
     oc_unlock(&ps->mu);
     http_reply_json(req, 200, json_pack("{s:o}", "probes", arr));
 }
@@ -213,11 +249,14 @@ static void findings_get(struct http_req *req)
     store_lock(req->app->store);
     if (store_prepare(req->app->store, PROBE_SQL_FINDING_LIST, &st) == 0) {
         STORE_BIND(st, STORE_TEXT(name), STORE_INT(limit));
-        while (store_step(st) == STORE_ROW)
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:s, s:I}", "kind", store_col_text(st, 0), "state",
-                               store_col_text(st, 1), "detail", store_col_text(st, 2), "at",
-                               (json_int_t)(store_col_int(st, 3) / 1000)));
+        while (store_step(st) == STORE_ROW) {
+            json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "kind", store_col_text(st, 0), "state",
+                                  store_col_text(st, 1), "detail", store_col_text(st, 2), "at",
+                                  (json_int_t)(store_col_int(st, 3) / 1000));
+            if (req->role != HTTP_ADMIN) /* URLs in the detail cut after the host */
+                cut_text(o, "detail");
+            json_array_append_new(arr, o);
+        }
         store_reset(st);
     }
     store_unlock(req->app->store);
@@ -226,12 +265,14 @@ static void findings_get(struct http_req *req)
 
 static const struct http_route routes[] = {
     {"GET", "/v1/probes", probes_get, HTTP_VIEWER, 0,
-     "probed streams: state, measurements per pathway, active and last findings"},
+     "probed streams: state, measurements per pathway, active and last findings (URLs cut after "
+     "the host unless admin)"},
     {"POST", "/v1/probes", probes_post, HTTP_ADMIN, 64 << 10,
      "adds a probed stream {name, kind, service, poll_s, url | urls {pathway: url}}"},
     {"DELETE", "/v1/probes/{name}", probes_delete, HTTP_ADMIN, 0, "stops probing a stream"},
     {"GET", "/v1/probes/{name}/findings", findings_get, HTTP_VIEWER, 0,
-     "a stream's stored findings (failed and recovered), newest first; ?limit=N (500 at most)"},
+     "a stream's stored findings (failed and recovered), newest first; ?limit=N (500 at most); "
+     "URLs in details cut after the host unless admin"},
     {0},
 };
 

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/lock.h"
 #include "core/log.h"
+#include "core/netguard.h"
 #include "core/topics.h"
 #include "store/store.h"
 
@@ -143,17 +144,21 @@ static void observe(struct probe_state *ps, struct outbox *ob, struct probe_stre
                     enum probe_kind kind, const char *pathway, const char *detail, int64_t now)
 {
     struct probe_finding *f = &s->f[kind];
+    char said[512], shown[sizeof f->detail];
     f->seen_poll = s->poll;
     f->seen_ms = now;
-    snprintf(f->detail, sizeof f->detail, "%s: %s", pathway, detail);
+    /* a fetched URL's query string or path token (a signed URL's credential) is never kept */
+    snprintf(said, sizeof said, "%s: %s", pathway, detail);
+    oc_text_cut_urls(said, 0, f->detail, sizeof f->detail);
     if (f->active)
         return;
     f->active = 1;
     f->since_ms = now;
-    json_t *p =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "stream", s->spec.name, "service",
-                  s->spec.service, "kind", probe_kind_name(kind), "pathway", pathway, "detail",
-                  f->detail, "at", (json_int_t)(now / 1000), "at_ms", (json_int_t)now);
+    oc_text_cut_urls(said, 1, shown, sizeof shown);
+    json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "stream", s->spec.name,
+                          "service", s->spec.service, "kind", probe_kind_name(kind), "pathway",
+                          pathway, "detail", shown, "detail_kept", f->detail, "at",
+                          (json_int_t)(now / 1000), "at_ms", (json_int_t)now);
     json_array_append_new(ob->events,
                           json_pack("{s:s, s:o}", "topic", OC_TOPIC_PROBE_FAILED, "payload", p));
     (void)ps;
@@ -167,12 +172,14 @@ static void recover(struct probe_state *ps, struct outbox *ob, struct probe_stre
         struct probe_finding *f = &s->f[k];
         if (!f->active || (s->poll - 1) - f->seen_poll < ps->o.recovery_polls)
             continue;
+        char shown[sizeof f->detail];
         f->active = 0;
+        oc_text_cut_urls(f->detail, 1, shown, sizeof shown);
         json_t *p =
-            json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "stream", s->spec.name, "service",
-                      s->spec.service, "kind", probe_kind_name((enum probe_kind)k), "detail",
-                      f->detail, "at", (json_int_t)(now / 1000), "at_ms", (json_int_t)now, "since",
-                      (json_int_t)(f->since_ms / 1000));
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "stream", s->spec.name, "service",
+                      s->spec.service, "kind", probe_kind_name((enum probe_kind)k), "detail", shown,
+                      "detail_kept", f->detail, "at", (json_int_t)(now / 1000), "at_ms",
+                      (json_int_t)now, "since", (json_int_t)(f->since_ms / 1000));
         json_array_append_new(
             ob->events, json_pack("{s:s, s:o}", "topic", OC_TOPIC_PROBE_RECOVERED, "payload", p));
     }
@@ -519,7 +526,7 @@ static void publish(struct probe_state *ps, struct outbox *ob)
                     st, STORE_TEXT(json_string_value(json_object_get(p, "stream"))),
                     STORE_TEXT(json_string_value(json_object_get(p, "kind"))),
                     STORE_TEXT(strcmp(topic, OC_TOPIC_PROBE_FAILED) ? "recovered" : "failed"),
-                    STORE_TEXT(json_string_value(json_object_get(p, "detail"))),
+                    STORE_TEXT(json_string_value(json_object_get(p, "detail_kept"))),
                     STORE_INT(json_integer_value(json_object_get(p, "at_ms"))));
                 if (store_step(st) != STORE_DONE)
                     oc_log(OC_LOG_WARN, "probe: cannot store a finding: %s",
@@ -537,8 +544,9 @@ static void publish(struct probe_state *ps, struct outbox *ob)
         oc_log(OC_LOG_INFO, "probe: %s %s %s: %s", topic,
                json_string_value(json_object_get(p, "stream")),
                json_string_value(json_object_get(p, "kind")),
-               json_string_value(json_object_get(p, "detail")));
+               json_string_value(json_object_get(p, "detail_kept")));
         json_object_del(p, "at_ms");
+        json_object_del(p, "detail_kept"); /* the bus carries detail, URLs cut after the host */
         oc_bus_publish(ps->app->bus, topic, p);
     }
     if (json_array_size(ob->events))

@@ -104,7 +104,10 @@ const struct oc_setting qoe_cube_settings[] = {
      "seconds junk (see ingest.junk_max_events) must be idle before it can age out early"},
     {"ingest.regions", OC_SETTING_STR, "", 0, 0, NULL, F(closed_regions), NULL,
      "comma-separated: the only region values kept (the topology's regions); any other counts as"
-     " `other`. Empty: any region, within the caps"},
+     " `other`. `steering`: the regions steering knows, those of its region map "
+     "(steer.geoip_regions, else the built-in EMEA, NA, LATAM, APAC) and those the policy's "
+     "rules, flags and auto.regions name, followed when the policy changes. Empty: any region,"
+     " within the caps"},
     {"ingest.cdns", OC_SETTING_STR, "", 0, 0, NULL, F(closed_cdns), NULL,
      "comma-separated: the only cdn values kept; any other counts as `other`. `steering`: the "
      "steering policy's pathways and clones, followed when the policy changes (PUT "

@@ -198,10 +198,12 @@ size_t qoe_cube_add(struct qoe_cube *c, struct qoe_fold *f);
  * producers (the drill) do without an NDJSON round trip; 1 if accepted, else 0. */
 size_t qoe_cube_add_event(struct qoe_cube *c, const struct beacon_event *ev);
 /* Interns the values of ingest.regions and ingest.cdns and closes those dimensions to any
- * other value (after qoe_cube_load: ids follow the stored ones); ingest.cdns
- * QOE_CLOSED_FROM_STEERING leaves cdn open for the module to set. 0, or OC_EINVAL with err. */
+ * other value (after qoe_cube_load: ids follow the stored ones); QOE_CLOSED_FROM_STEERING
+ * leaves the dimension open for the module to set. 0, or OC_EINVAL with err. */
 int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen);
-#define QOE_CLOSED_FROM_STEERING "steering" /* ingest.cdns: the steering policy's pathways */
+/* ingest.cdns: the steering policy's pathways; ingest.regions: the region map's and policy's
+ * regions */
+#define QOE_CLOSED_FROM_STEERING "steering"
 /* Makes list (comma-separated, borrowed; NULL or "": open) the closed list of dimension d
  * (BEACON_REGION or BEACON_CDN): its values are interned and any other value, including one
  * listed before, counts as "other" from now on. Thread-safe (waits for batches resolving).

@@ -116,8 +116,10 @@ int qoe_cube_set_closed(struct qoe_cube *c, int d, const char *list, const char 
 int qoe_cube_close_lists(struct qoe_cube *c, char *err, size_t errlen)
 {
     const char *cdns = c->o.closed_cdns; /* "steering": the module sets it from the policy */
-    int rc =
-        qoe_cube_set_closed(c, BEACON_REGION, c->o.closed_regions, "ingest.regions", err, errlen);
+    const char *regions = c->o.closed_regions;
+    int rc = 0;
+    if (!(regions && strcmp(regions, QOE_CLOSED_FROM_STEERING) == 0))
+        rc = qoe_cube_set_closed(c, BEACON_REGION, regions, "ingest.regions", err, errlen);
     if (rc == 0 && !(cdns && strcmp(cdns, QOE_CLOSED_FROM_STEERING) == 0))
         rc = qoe_cube_set_closed(c, BEACON_CDN, cdns, "ingest.cdns", err, errlen);
     return rc;

@@ -509,40 +509,123 @@ static void render_ch(struct oc_buf *b, void *arg)
             "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
 }
 
+/* Appends name to the comma-separated list b unless it is there already or is not a value
+ * (NULL, "", "*"). */
+static void list_add(struct oc_buf *b, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (!n || strcmp(name, "*") == 0)
+        return;
+    for (const char *p = b->len ? b->data : ""; *p;) {
+        size_t k = strcspn(p, ",");
+        if (k == n && memcmp(p, name, n) == 0)
+            return;
+        p += k + (p[k] == ',');
+    }
+    oc_buf_printf(b, "%s%s", b->len ? "," : "", name);
+}
+
+/* Makes list (b, comma-separated) the closed list of dimension d from the steering policy,
+ * logging it; an empty list leaves d open. */
+static void close_from_steering(struct qoe_cube *c, int d, const struct oc_buf *b)
+{
+    const char *setting = d == BEACON_CDN ? "ingest.cdns" : "ingest.regions";
+    char err[160];
+    if (qoe_cube_set_closed(c, d, b->len ? b->data : "", setting, err, sizeof err) != 0)
+        oc_log(OC_LOG_ERROR, "qoe: the steering policy's %s: %s",
+               d == BEACON_CDN ? "pathways" : "regions", err);
+    else
+        oc_log(OC_LOG_INFO, "qoe: %s values kept (%s=steering): %s",
+               d == BEACON_CDN ? "cdn" : "region", setting,
+               b->len ? b->data
+                      : (d == BEACON_CDN ? "any (the policy has no pathways)"
+                                         : "any (steering names no region)"));
+}
+
 /* ingest.cdns "steering": the closed cdn list becomes the pathways and clone ids of the
  * steering policy doc (borrowed); a policy without pathways leaves cdn open. */
 static void cdns_from_policy(struct qoe_cube *c, const json_t *doc)
 {
     struct oc_buf b;
-    char err[160];
-    const char *name;
     size_t i;
     oc_buf_init(&b, 64 * 1024);
     const json_t *pathways = json_object_get(doc, "pathways"), *clones;
     clones = json_object_get(doc, "clones");
     for (i = 0; i < json_array_size(pathways); i++)
-        if ((name = json_string_value(json_array_get(pathways, i))) != NULL)
-            oc_buf_printf(&b, "%s%s", b.len ? "," : "", name);
+        list_add(&b, json_string_value(json_array_get(pathways, i)));
     for (i = 0; i < json_array_size(clones); i++)
-        if ((name = json_string_value(json_object_get(json_array_get(clones, i), "id"))) != NULL)
-            oc_buf_printf(&b, "%s%s", b.len ? "," : "", name);
-    if (qoe_cube_set_closed(c, BEACON_CDN, b.len ? b.data : "", "ingest.cdns", err, sizeof err) !=
-        0)
-        oc_log(OC_LOG_ERROR, "qoe: the steering policy's pathways: %s", err);
-    else
-        oc_log(OC_LOG_INFO, "qoe: cdn values kept (ingest.cdns=steering): %s",
-               b.len ? b.data : "any (the policy has no pathways)");
+        list_add(&b, json_string_value(json_object_get(json_array_get(clones, i), "id")));
+    close_from_steering(c, BEACON_CDN, &b);
     oc_buf_free(&b);
 }
 
-/* steer.policy_changed: a closed cdn list taken from the policy follows it. */
+/* ingest.regions "steering": the closed region list becomes the regions of steering's region
+ * map (map, comma-separated; may be NULL) and those the policy doc (borrowed) names in its
+ * rules, flags and auto.regions; none at all leaves region open. */
+static void regions_from_policy(struct qoe_cube *c, const char *map, const json_t *doc)
+{
+    struct oc_buf b;
+    size_t i;
+    char one[QOE_MAX_DIM_VALUE + 1];
+    oc_buf_init(&b, 64 * 1024);
+    for (const char *p = map ? map : ""; *p;) {
+        size_t k = strcspn(p, ",");
+        snprintf(one, sizeof one, "%.*s", (int)(k < QOE_MAX_DIM_VALUE ? k : QOE_MAX_DIM_VALUE), p);
+        list_add(&b, one);
+        p += k + (p[k] == ',');
+    }
+    const char *lists[] = {"rules", "flags"};
+    for (int l = 0; l < 2; l++) {
+        const json_t *arr = json_object_get(doc, lists[l]);
+        for (i = 0; i < json_array_size(arr); i++)
+            list_add(&b, json_string_value(json_object_get(json_array_get(arr, i), "region")));
+    }
+    const json_t *auto_regions = json_object_get(json_object_get(doc, "auto"), "regions");
+    for (i = 0; i < json_array_size(auto_regions); i++)
+        list_add(&b, json_string_value(json_array_get(auto_regions, i)));
+    close_from_steering(c, BEACON_REGION, &b);
+    oc_buf_free(&b);
+}
+
+/* steer.policy_changed: a closed cdn or region list taken from the policy follows it. */
 static void on_policy(const char *topic, const json_t *payload, void *state)
 {
     struct qoe_module_state *ms = state;
     struct oc_ev_policy ev;
     (void)topic;
-    if (ms->cdns_from_steering && oc_ev_policy_read(payload, &ev) == 0)
+    if (oc_ev_policy_read(payload, &ev) != 0)
+        return;
+    if (ms->cdns_from_steering)
         cdns_from_policy(ms->cube, ev.policy);
+    if (ms->regions_from_steering)
+        regions_from_policy(ms->cube, ms->map_regions, ev.policy);
+}
+
+static int is_steering(const char *setting)
+{
+    return setting && strcmp(setting, QOE_CLOSED_FROM_STEERING) == 0;
+}
+
+/* ingest.cdns or ingest.regions "steering": the lists from the steering policy in force (steer
+ * starts first; later changes come on the bus); *map (owned) gets the region map's regions. */
+static void close_lists_from_steering(struct oc_app *app, struct qoe_cube *c,
+                                      const struct qoe_cube_opts *o, char **map /* OUT */)
+{
+    const struct oc_policy_host *host = oc_app_find(app, OC_PROVIDES_POLICY_HOST);
+    json_t *doc = host ? host->policy(app) : NULL;
+    *map = host && is_steering(o->closed_regions) ? host->regions(app) : NULL;
+    if (!doc) {
+        oc_log(OC_LOG_WARN,
+               "qoe: ingest.%s=steering but the steer module is not running: any "
+               "value is kept until a steer.policy_changed event",
+               is_steering(o->closed_cdns) ? "cdns" : "regions");
+        return;
+    }
+    if (is_steering(o->closed_cdns))
+        cdns_from_policy(c, doc);
+    if (is_steering(o->closed_regions))
+        regions_from_policy(c, *map, doc);
+    json_decref(doc);
 }
 
 /* Creates the cube, loads what the store holds, and provides it to the other modules. */
@@ -557,31 +640,18 @@ static int qoe_init(struct oc_app *app, void **state)
         qoe_cube_destroy(c);
         return OC_EDB;
     }
-    if (o.closed_regions && strcmp(o.closed_regions, QOE_CLOSED_FROM_STEERING) == 0) {
-        oc_log(OC_LOG_ERROR, "qoe: ingest.regions: \"steering\" is for ingest.cdns (pathways are "
-                             "CDNs); list the regions");
-        qoe_cube_destroy(c);
-        return OC_EINVAL;
-    }
     if (qoe_cube_close_lists(c, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "qoe: %s", err);
         qoe_cube_destroy(c);
         return OC_EINVAL;
     }
-    int from_steering = o.closed_cdns && strcmp(o.closed_cdns, QOE_CLOSED_FROM_STEERING) == 0;
-    if (from_steering) { /* steer starts first; later changes come on the bus */
-        const struct oc_policy_host *host = oc_app_find(app, OC_PROVIDES_POLICY_HOST);
-        json_t *doc = host ? host->policy(app) : NULL;
-        if (doc)
-            cdns_from_policy(c, doc);
-        else
-            oc_log(OC_LOG_WARN, "qoe: ingest.cdns=steering but the steer module is not running: "
-                                "any cdn is kept until a steer.policy_changed event");
-        json_decref(doc);
-    }
+    char *map = NULL;
+    if (is_steering(o.closed_cdns) || is_steering(o.closed_regions))
+        close_lists_from_steering(app, c, &o, &map);
     int rc = oc_app_provide(app, QOE_PROVIDES_CUBE, c);
     if (rc != 0) {
         qoe_cube_destroy(c);
+        free(map);
         return rc;
     }
     if ((o.clickhouse_ship || o.clickhouse_query) &&
@@ -594,6 +664,7 @@ static int qoe_init(struct oc_app *app, void **state)
                    : "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url");
         oc_app_withdraw(app, QOE_PROVIDES_CUBE);
         qoe_cube_destroy(c);
+        free(map);
         return OC_EINVAL;
     }
     if (app->metrics)
@@ -601,7 +672,9 @@ static int qoe_init(struct oc_app *app, void **state)
     struct qoe_module_state *ms = oc_calloc(1, sizeof *ms);
     ms->cube = c;
     ms->o = o;
-    ms->cdns_from_steering = from_steering;
+    ms->cdns_from_steering = is_steering(o.closed_cdns);
+    ms->regions_from_steering = is_steering(o.closed_regions);
+    ms->map_regions = map;
     if (o.clickhouse_ship && app->store)
         ms->ch = qoe_ch_start(o.clickhouse_url, o.clickhouse_table, o.clickhouse_cluster,
                               o.clickhouse_partial_s, c, app->store);
@@ -652,6 +725,7 @@ static void qoe_stop(struct oc_app *app, void *state)
     qoe_ch_stop(ms->ch); /* ships what was just stored, then ends */
     qoe_cube_destroy(ms->cube);
     oc_memo_free(&ms->dims);
+    free(ms->map_regions);
     free(ms);
 }
 

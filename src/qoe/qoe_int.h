@@ -176,13 +176,15 @@ struct qoe_cube *qoe_ch_answer_cube(const char *data, size_t len, const struct q
 /* The qoe module's state (module.c); the Prometheus API (prom.c) reads it too. */
 struct qoe_module_state {
     struct qoe_cube *cube;
-    struct qoe_cube_opts o;   /* the settings */
-    struct qoe_ch *ch;        /* the shipper, with qoe.clickhouse_ship */
-    int64_t max_cells;        /* qoe.query_max_cells */
-    int64_t max_answer_bytes; /* qoe.query_max_answer_bytes */
-    struct oc_memo dims;      /* GET /v1/qoe/dimensions with the default top, per closed minute */
-    struct qoe_pool *pool;    /* the threads answering GET /v1/qoe; NULL: the HTTP worker does */
-    int cdns_from_steering;   /* ingest.cdns=steering: the list follows steer.policy_changed */
+    struct qoe_cube_opts o;    /* the settings */
+    struct qoe_ch *ch;         /* the shipper, with qoe.clickhouse_ship */
+    int64_t max_cells;         /* qoe.query_max_cells */
+    int64_t max_answer_bytes;  /* qoe.query_max_answer_bytes */
+    struct oc_memo dims;       /* GET /v1/qoe/dimensions with the default top, per closed minute */
+    struct qoe_pool *pool;     /* the threads answering GET /v1/qoe; NULL: the HTTP worker does */
+    int cdns_from_steering;    /* ingest.cdns=steering: the list follows steer.policy_changed */
+    int regions_from_steering; /* ingest.regions=steering: likewise */
+    char *map_regions;         /* with it: the steering region map's regions; owned */
 };
 
 /* The query threads of GET /v1/qoe (qpool.c). */

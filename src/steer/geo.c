@@ -114,6 +114,31 @@ static int map_parse(struct steer_geo *g, const char *s, char *err, size_t errle
     return 0;
 }
 
+char *steer_geo_map_regions(const char *regions)
+{
+    struct steer_geo g = {0};
+    char err[256];
+    char *out = NULL;
+    size_t len = 0, cap = 0;
+    if (map_parse(&g, regions && regions[0] ? regions : default_map, err, sizeof err) == 0) {
+        for (int i = 0; i < g.nmap; i++) {
+            int seen = 0;
+            for (int j = 0; j < i && !seen; j++)
+                seen = strcmp(g.map[j].region, g.map[i].region) == 0;
+            if (seen)
+                continue;
+            size_t n = strlen(g.map[i].region);
+            out = oc_grow(out, &cap, len + n + 2, 1);
+            if (len)
+                out[len++] = ',';
+            memcpy(out + len, g.map[i].region, n + 1);
+            len += n;
+        }
+    }
+    free(g.map);
+    return out;
+}
+
 /* Opens the databases of a comma-separated list of paths. */
 static int dbs_open(struct steer_geo *g, const char *paths, char *err, size_t errlen)
 {

@@ -378,6 +378,7 @@ static int steer_mod_init(struct oc_app *app, void **state)
         .followup_hours = cfg->followup_hours,
         .backup_origin = cfg->backup_origin,
         .geo = m ? m->geo : NULL,
+        .region_map = cfg->geoip_regions,
         .deploy = deploy_lookup,
         .deploy_arg = app,
     };

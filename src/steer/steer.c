@@ -31,6 +31,7 @@ int steer_new(const struct steer_opts *opts, struct steer **out)
     st->ttl_s = opts->ttl_s > 0 ? opts->ttl_s : 60;
     st->max_rps = opts->max_rps;
     st->geo = opts->geo;
+    st->map_regions = steer_geo_map_regions(opts->region_map);
     st->deploy = opts->deploy;
     st->deploy_arg = opts->deploy_arg;
     st->followup_hours = opts->followup_hours > 0 ? opts->followup_hours : 72;
@@ -67,6 +68,7 @@ void steer_destroy(struct steer *st)
     json_decref(st->base);
     steer_records_free(st);
     free(st->backup_origin);
+    free(st->map_regions);
     pthread_mutex_destroy(&st->write_mu);
     pthread_rwlock_destroy(&st->lock);
     pthread_mutex_destroy(&st->rate_mu);
@@ -81,6 +83,11 @@ json_t *steer_policy_get(struct steer *st)
     json_t *doc = st->base ? json_deep_copy(st->base) : json_object();
     pthread_rwlock_unlock(&st->lock);
     return doc;
+}
+
+char *steer_regions(struct steer *st)
+{
+    return st->map_regions ? oc_strdup(st->map_regions) : NULL;
 }
 
 int steer_decide(struct steer *st, const struct steer_query *q, struct steer_decision *d)

@@ -87,6 +87,7 @@ struct steer_opts {
     int64_t followup_hours;    /* deadline of a mitigation's follow-up item */
     const char *backup_origin; /* default HOST for backup-origin; may be NULL */
     struct steer_geo *geo;     /* MaxMind lookups (borrowed; outlives the state); may be NULL */
+    const char *region_map;    /* steer.geoip_regions (NULL or "": the built-in map) */
     steer_deploy_fn *deploy; /* resolves a rollback's deploy webhook; NULL: rollbacks carry none */
     void *deploy_arg;        /* its first argument */
 };
@@ -108,6 +109,9 @@ int steer_policy_set(struct steer *st, const json_t *doc, const char *actor, cha
                      size_t errlen);
 /* The base policy document (new reference, caller decrefs). */
 json_t *steer_policy_get(struct steer *st);
+/* The regions of the region map (steer_geo_map_regions of opts.region_map): a string the
+ * caller frees, or NULL when the map does not parse. */
+char *steer_regions(struct steer *st);
 
 /* The outcome of evaluating the effective policy for one client. */
 struct steer_decision {
@@ -132,6 +136,10 @@ struct steer_geo;
 int steer_geo_open(const char *paths, const char *regions, struct steer_geo **out /* OUT */,
                    char *err, size_t errlen);
 void steer_geo_close(struct steer_geo *g);
+/* The distinct regions of the region map regions (as for steer_geo_open; NULL or "": the
+ * built-in map: "EMEA,NA,LATAM,APAC"), comma-separated in map order: a string the caller
+ * frees, or NULL when the map does not parse (steer_geo_open says why). */
+char *steer_geo_map_regions(const char *regions);
 /* Databases open in g. */
 int steer_geo_ndbs(const struct steer_geo *g);
 /* The region of a country code (looked up first) or continent code, or NULL. */

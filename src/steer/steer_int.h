@@ -110,6 +110,7 @@ struct steer {
     int64_t ttl_s, max_rps, followup_hours;
     char *backup_origin;     /* owned; may be NULL */
     struct steer_geo *geo;   /* borrowed; may be NULL */
+    char *map_regions;       /* the region map's regions, comma-separated; owned; may be NULL */
     steer_deploy_fn *deploy; /* may be NULL */
     void *deploy_arg;        /* its first argument */
 

@@ -69,7 +69,8 @@ start_oncue() {
         --set probe.outbound_allow=127.0.0.1 --set probe.timeout_ms=1500
 }
 
-probes() { curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes"; }
+# as an admin: a viewer sees the URLs cut after the host (test_probe_url_redact.sh)
+probes() { curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/probes"; }
 # active KIND: prints the active finding of KIND on stream live as "pathway: detail", or nothing
 active() {
     probes | python3 -c '
@@ -92,7 +93,7 @@ for p in json.load(sys.stdin)["probes"]:
 }
 # history KIND STATE: how many stored findings of KIND in STATE (failed / recovered)
 history() {
-    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes/live/findings?limit=500" |
+    curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/probes/live/findings?limit=500" |
         python3 -c '
 import json, sys
 print(sum(1 for f in json.load(sys.stdin)["findings"] if f["kind"] == sys.argv[1] and f["state"] == sys.argv[2]))' "$1" "$2"

@@ -150,7 +150,12 @@ t_check "Retry-After: 2 honoured" 1 "$(gap "${T[2]}" "${T[3]}" 1.95 3.0)"
 sleep 0.3
 status GET /v1/event-subscriptions/flaky -H "Authorization: Bearer $VIEW" >/dev/null
 t_check "410 disabled the subscription" disabled "$(body | jq -r .state)"
-t_contains "and says why" "410 Gone" "$(body | jq -r .reason)"
+t_check "a viewer is not told what the receiver answered" \
+    "disabled by the server after a delivery (admins see why)" "$(body | jq -r .reason)"
+status GET /v1/event-subscriptions -H "Authorization: Bearer $RESP" >/dev/null
+t_check "nor a responder, in the list" 0 "$(body | grep -c -e 410 -e Gone)"
+status GET /v1/event-subscriptions/flaky -H "Authorization: Bearer $ADMIN" >/dev/null
+t_contains "an admin is told why" "the receiver answered 410 Gone at" "$(body | jq -r .reason)"
 status GET "/v1/event-subscriptions/flaky/messages?state=failed" -H "Authorization: Bearer $VIEW" >/dev/null
 MSG=$(body | jq -r '.messages[0].msg_id')
 t_check "a viewer: the message failed after 4 attempts, no receiver's status" "failed 4 false" \
@@ -201,6 +206,10 @@ t_check "both signatures verify" 1 "$(grep ' /ok ' "$LOG" | grep -c 'change.reco
 t_check "subscribe a throttling receiver" 201 "$(admin POST /v1/event-subscriptions -d "{\"name\": \"hold\", \"url\": \"$R/flaky-hold\", \"topics\": \"change.recorded\", \"secret\": \"$SECRET\"}")"
 "$ONCUE_BIN" subscription rm flaky >/dev/null
 "$ONCUE_BIN" subscription disable hold >/dev/null
+status GET /v1/event-subscriptions/hold -H "Authorization: Bearer $VIEW" >/dev/null
+t_check "a viewer: disabled by an admin, unnamed" "disabled by an admin" "$(body | jq -r .reason)"
+status GET /v1/event-subscriptions/hold -H "Authorization: Bearer $ADMIN" >/dev/null
+t_check "an admin: by whom" "disabled by it-admin" "$(body | jq -r .reason)"
 for v in 4.0.1 4.0.2 4.0.3; do change $v >/dev/null; done
 printf '429:2\n' >"$T_TMP/script"
 "$ONCUE_BIN" subscription enable hold >/dev/null

@@ -40,12 +40,13 @@ start_server "$D" --modules steer,probe --set steer.policy_file="$T_TMP/policy.j
     --set probe.timeout_ms=1500 || t_done
 
 # pathways: "name up url" of each, in order; kinds: the active findings' "kind pathway-detail"
+# (as an admin: a viewer sees the URLs cut after the host, test_probe_url_redact.sh)
 pathways() {
-    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes" |
+    curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/probes" |
         jq -r '.probes[0].pathways | map("\(.pathway) \(.up) \(.url)") | join("; ")'
 }
 findings() {
-    curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes" |
+    curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/probes" |
         jq -r '.probes[0].findings | map("\(.kind): \(.detail)") | join("; ")'
 }
 wait_for_text() { # SECONDS EXPECTED COMMAND...: until COMMAND prints EXPECTED; prints the last
@@ -59,7 +60,7 @@ wait_for_text() { # SECONDS EXPECTED COMMAND...: until COMMAND prints EXPECTED; 
 }
 U="http://127.0.0.1:$PORT"
 t_check "GET /v1/probes keeps the template as written" "$U/{pathway}/master.m3u8" \
-    "$(curl -s -H "Authorization: Bearer $VIEW" "$BASE/v1/probes" | jq -r '.probes[0].url')"
+    "$(curl -s -H "Authorization: Bearer $ADMIN" "$BASE/v1/probes" | jq -r '.probes[0].url')"
 t_check "one pathway per pathway of the policy, each up" \
     "primary true $U/primary/master.m3u8; secondary true $U/secondary/master.m3u8" \
     "$(wait_for_text 10 "primary true $U/primary/master.m3u8; secondary true $U/secondary/master.m3u8" pathways)"

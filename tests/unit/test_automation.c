@@ -121,12 +121,28 @@ static void test_ed_key_forms(void)
     T_EQ_INT((int)strlen(s1), 4 + 88); /* "v1a," + base64 of 64 bytes */
 }
 
+/* auto_reason_shown: a non-admin never reads the receiver's answer; an admin's reason is cut
+ * to AUTO_REASON_MAX bytes at a UTF-8 boundary. */
+static void test_reason_shown(void)
+{
+    char buf[AUTO_REASON_MAX + 1], small[8], long_reason[600];
+    const char *gone = "the receiver answered 410 Gone at 2026-12-07T06:00:00Z";
+    T_EQ_STR(auto_reason_shown(gone, 0, buf, sizeof buf),
+             "disabled by the server after a delivery (admins see why)");
+    T_EQ_STR(auto_reason_shown("disabled by ines", 0, buf, sizeof buf), "disabled by an admin");
+    T_EQ_STR(auto_reason_shown(gone, 1, buf, sizeof buf), gone);
+    T_EQ_INT(auto_reason_shown(NULL, 1, buf, sizeof buf) == NULL, 1);
+    T_EQ_INT(auto_reason_shown("", 0, buf, sizeof buf) == NULL, 1);
+    memset(long_reason, 'x', sizeof long_reason);
+    memcpy(long_reason + AUTO_REASON_MAX - 1, "\xc3\xa9", 2); /* an e-acute across the cap */
+    long_reason[sizeof long_reason - 1] = '\0';
+    T_EQ_INT((int)strlen(auto_reason_shown(long_reason, 1, buf, sizeof buf)), AUTO_REASON_MAX - 1);
+    T_EQ_STR(auto_reason_shown("disabled by ines", 1, small, sizeof small), "disable");
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_schedule),
-    T_CASE(test_topic_filters),
-    T_CASE(test_sign_verified),
-    T_CASE(test_ed_key_forms),
-    {0},
+    T_CASE(test_schedule),     T_CASE(test_topic_filters), T_CASE(test_sign_verified),
+    T_CASE(test_ed_key_forms), T_CASE(test_reason_shown),  {0},
 };
 
 T_MAIN(cases)

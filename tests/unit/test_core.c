@@ -703,6 +703,31 @@ static void test_url_cut(void)
     T_EQ_STR(out, "");
 }
 
+/* oc_text_cut_urls: query strings, user information and path tokens out of every word; with
+ * hosts_only, URLs cut after the host. */
+static void test_text_cut_urls(void)
+{
+    char out[512], tiny[12];
+    const char *t = "segment 7 (https://u:pw@cdn.example/live/seg7.ts?hdnts=exp=1~hmac=ab): 404 "
+                    "from http://o.example/a/master.m3u8?Policy=P&Signature=S&Key-Pair-Id=K";
+    oc_text_cut_urls(t, 0, out, sizeof out);
+    T_EQ_STR(out, "segment 7 (https://cdn.example/live/seg7.ts?\u2026): 404 from "
+                  "http://o.example/a/master.m3u8?\u2026");
+    oc_text_cut_urls(t, 1, out, sizeof out);
+    T_EQ_STR(out, "segment 7 (https://cdn.example/\u2026): 404 from http://o.example/\u2026");
+    oc_text_cut_urls("segment 3 is a/hdnts=exp=1~hmac=2/s3.ts on primary, s3.ts?token=x on b", 1,
+                     out, sizeof out);
+    T_EQ_STR(out, "segment 3 is a/\u2026 on primary, s3.ts?\u2026 on b");
+    oc_text_cut_urls("no url here: 12 segments behind", 1, out, sizeof out);
+    T_EQ_STR(out, "no url here: 12 segments behind");
+    oc_text_cut_urls("https://h.example#frag https://h.example", 0, out, sizeof out);
+    T_EQ_STR(out, "https://h.example?\u2026 https://h.example");
+    oc_text_cut_urls("https://cdn.example/a?token=secret", 0, tiny, sizeof tiny);
+    T_EQ_STR(tiny, "https://cdn");
+    oc_text_cut_urls(NULL, 1, out, sizeof out);
+    T_EQ_STR(out, "");
+}
+
 /* Leased timers (oc_app_tick): a module with .timers_leased runs its timers only while the
  * app's leased() says so; other modules' timers always run; a skipped run is not made up. */
 static int runs_leased, runs_free, lease_now;
@@ -787,6 +812,7 @@ static const struct t_case cases[] = {
     T_CASE(test_json_find_nul),
     T_CASE(test_netguard),
     T_CASE(test_url_cut),
+    T_CASE(test_text_cut_urls),
     T_CASE(test_leased_timers),
     {0},
 };
