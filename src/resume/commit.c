@@ -72,35 +72,34 @@ static int open_seg(struct resume_log *l, uint64_t no)
     return fd;
 }
 
-/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position), then pad zero
- * bytes: 0 or -1. */
-static int write_all(int fd, const uint8_t *p, size_t n, off_t at, size_t pad)
+/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position): 0 or -1. With
+ * pad (at >= 0 only), up to *pad zero bytes follow them in the same pwritev; *pad is set to
+ * the zeros written (they only spare later inode writes: a failure to write them is not one
+ * of the records). */
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at, size_t *pad)
 {
-    while (n > 0) { /* one pwritev of the records and the zeros, unless it comes back short */
-        struct iovec v[2] = {{(void *)p, n}, {(void *)zeros, pad}};
-        ssize_t k = at < 0 ? write(fd, p, n) : pwritev(fd, v, pad ? 2 : 1, at);
+    size_t want = pad ? *pad : 0;
+    if (pad)
+        *pad = 0;
+    while (n > 0) {
+        struct iovec v[2] = {{(void *)p, n}, {(void *)zeros, want}};
+        ssize_t k = at < 0 ? write(fd, p, n) : pwritev(fd, v, want ? 2 : 1, at);
         if (k < 0 && errno == EINTR)
             continue;
+        if (k < 0 && want) { /* no room for the zeros, say: the records alone */
+            want = 0;
+            continue;
+        }
         if (k <= 0)
             return -1;
-        if ((size_t)k > n) { /* the records are written, and part of the zeros */
-            pad -= (size_t)k - n;
-            at += k;
+        if ((size_t)k > n) { /* the records, and (some of) the zeros */
+            *pad = (size_t)k - n;
             k = (ssize_t)n;
-        } else if (at >= 0) {
-            at += k;
         }
         p += k;
         n -= (size_t)k;
-    }
-    while (pad > 0) {
-        ssize_t k = pwrite(fd, zeros, pad, at);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return -1;
-        pad -= (size_t)k;
-        at += k;
+        if (at >= 0)
+            at += k;
     }
     return 0;
 }
@@ -138,7 +137,7 @@ static int append(struct resume_log *l, const uint8_t *p, size_t n)
     if (l->broken)
         return OC_EIO;
     size_t pad = l->off + n > l->end && n < ZERO_SMALL ? ZERO_AHEAD : 0;
-    if (write_all(l->fd, p, n, (off_t)l->off, pad) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
+    if (write_all(l->fd, p, n, (off_t)l->off, &pad) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
         l->off += n;
         if (l->off + pad > l->end)
             l->end = l->off + pad;
@@ -208,7 +207,7 @@ static int write_snapshot(struct resume_log *l, const struct resume_bytes *b)
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", l->dir, SNAP_NAME);
     snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 || write_all(fd, b->p, b->len, -1, 0) != 0 || fsync(fd) != 0;
+    int rc = fd < 0 || write_all(fd, b->p, b->len, -1, NULL) != 0 || fsync(fd) != 0;
     if (fd >= 0 && close(fd) != 0)
         rc = 1;
     if (!rc && rename(tmp, path) != 0)

@@ -82,10 +82,10 @@ struct resume_mod {
 static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 
 /* Folds one write into the table (its write lock and the log's mutex held) and queues what
- * the store must change; *batch is raised to the batch holding it. The outcome, or OC_ETOOBIG
- * (a cap). */
+ * the store must change; *batch is raised to the batch holding it, *point is its point. The
+ * outcome, or OC_ETOOBIG (a cap). */
 static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_t hash,
-                     uint64_t *batch)
+                     uint64_t *batch, struct resume_point **point /* OUT */)
 {
     struct resume_point *p;
     struct resume_report gone;
@@ -95,6 +95,7 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
         atomic_fetch_add(&m->st.full, 1);
         return OC_ETOOBIG;
     }
+    *point = p;
     resume_point_reserve(p);
     enum resume_outcome oc = resume_apply(p->r, &p->n, &w->r, &gone, &ev);
     atomic_fetch_add(&m->st.outcome[oc], 1);
@@ -265,6 +266,7 @@ static void put_point(struct http_req *req)
     struct resume_mod *m = req->state;
     struct resume_write w;
     char out[PENDING_MAX], *o = out;
+    struct resume_point *p = NULL;
     json_t *body = NULL;
     char err[200];
     uint64_t batch = 0;
@@ -284,13 +286,13 @@ static void put_point(struct http_req *req)
     }
     oc_wrlock(&m->lock);
     resume_log_lock(&m->log);
-    rc = apply_one(m, &w, resume_point_hash(w.profile, w.title), &batch);
+    rc = apply_one(m, &w, resume_point_hash(w.profile, w.title), &batch, &p);
     resume_log_unlock(&m->log);
     if (rc >= 0) {
         o = PUT_LIT(o, "{\"outcome\":\"");
         o = put_str(o, outcome_names[rc]);
         o = PUT_LIT(o, "\",\"point\":");
-        o += point_json(o, m, resume_table_get(&m->table, w.profile, w.title));
+        o += point_json(o, m, p);
         o = PUT_LIT(o, "}\n");
     }
     oc_rwunlock(&m->lock);
@@ -334,7 +336,8 @@ static void post_batch(struct http_req *req)
             resume_table_prefetch(&m->table, hash[i + 2 * PREFETCH_AHEAD], 0);
         if (i + PREFETCH_AHEAD < n)
             resume_table_prefetch(&m->table, hash[i + PREFETCH_AHEAD], 1);
-        rc = apply_one(m, &w[i], hash[i], &batch);
+        struct resume_point *p;
+        rc = apply_one(m, &w[i], hash[i], &batch, &p);
         if (rc < 0)
             full++;
         else
@@ -342,7 +345,7 @@ static void post_batch(struct http_req *req)
     }
     resume_log_unlock(&m->log);
     oc_rwunlock(&m->lock);
-    free(w);
+    resume_batch_done(w);
     free(hash);
     char text[160];
     int len = snprintf(text, sizeof text,
