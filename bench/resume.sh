@@ -3,11 +3,15 @@
 # loopback with the same client count: single unpipelined writes (oncue PUT vs Redis SET),
 # batched writes (oncue POST /v1/resume), reads (oncue GET vs Redis GET) with p99. Redis runs
 # with appendonly yes, appendfsync everysec. Prints both and the ratio (a figure, never
-# pass/fail).
+# pass/fail). PUTs and GETs are sent by `oncue bench resume` (one thread and connection per
+# client), or with CLIENT=wrk by wrk -t1 (one event-driven thread, like redis-benchmark and
+# bench/billing.sh's checks): fewer wake-ups of client threads, so less of the server's CPU
+# per answer, but one client thread, which a busy machine starves. Batches: oncue bench.
 #
-#   bench/resume.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server:
-#                                  scripts/deps.sh bench)
+#   bench/resume.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server, and
+#                                  wrk with CLIENT=wrk: scripts/deps.sh bench)
 #   env: DURATION (s per oncue run, default 10), CONNS (clients, default 50),
+#        CLIENT (oncue or wrk, default oncue),
 #        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
 #        N (Redis requests per test, default 300000)
@@ -22,7 +26,10 @@ SYNC=${SYNC:-full}
 BATCH=${BATCH:-1000}
 BATCH_CONNS=${BATCH_CONNS:-4}
 N=${N:-300000}
-for t in redis-server redis-benchmark; do
+CLIENT=${CLIENT:-oncue}
+TOOLS="redis-server redis-benchmark"
+[ "$CLIENT" = wrk ] && TOOLS="$TOOLS wrk"
+for t in $TOOLS; do
     command -v $t >/dev/null ||
         { echo "bench/resume.sh: needs $t (scripts/deps.sh bench)" >&2; exit 1; }
 done
@@ -63,9 +70,54 @@ fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
 # on a shared machine
 ticks() { awk '{print $14 + $15}' "/proc/$OPID/stat"; }
 HZ=$(getconf CLK_TCK)
+# wrk: request(), one thread; 100 points per client as oncue bench's --points 100, one device,
+# seq rising from the start time in us (a rerun supersedes): a point's writes are 100 x
+# CONNS requests apart, so none is stale or coalesced
+cat >"$W/put.lua" <<'LUA'
+local i, n, seq0 = 0, tonumber(os.getenv("POINTS")), tonumber(os.getenv("SEQ0"))
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+    local k, seq = i % n, seq0 + i
+    i = i + 1
+    return wrk.format("PUT", "/v1/resume/bp" .. k .. "/t" .. (k % 7), nil, string.format(
+        '{"position_ms":%d,"duration_ms":7200000,"device":"bench","session":"s1",' ..
+        '"seq":%d,"state":"playing","ts":%d}', seq * 1000 % 7200000, seq, os.time() * 1000))
+end
+LUA
+cat >"$W/get.lua" <<'LUA'
+local n = tonumber(os.getenv("POINTS"))
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+request = function()
+    local k = math.random(0, n - 1)
+    return wrk.format("GET", "/v1/resume/bp" .. k .. "/t" .. (k % 7))
+end
+LUA
+to_ms() { # wrk's "812.00us", "1.23ms" or "1.02s" -> milliseconds
+    awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); x = v + 0;
+        printf "%.3f", u == "us" ? x / 1000 : u == "s" ? x * 1000 : x }'
+}
+# run_wrk MODE TOKEN OUT: writes OUT in oncue bench's "key value" lines
+run_wrk() {
+    POINTS=$((CONNS * 100)) SEQ0=$(($(date +%s%N) / 1000)) TOKEN=$2 wrk -t1 -c"$CONNS" \
+        -d"${DURATION}s" --latency -s "$W/$1.lua" "$U" >"$3.wrk"
+    local n bad
+    n=$(awk '/requests in/ {print $1}' "$3.wrk")
+    bad=$(awk '/Non-2xx/ {print $NF}' "$3.wrk" | grep . || echo 0)
+    bad=$((bad + $(awk '/Socket errors/ {s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$3.wrk" | grep . || echo 0)))
+    {
+        echo "requests $n failed $bad"
+        awk '/Requests\/sec/ {printf "requests/s %d\n", $2}' "$3.wrk"
+        echo "latency_p99_ms $(to_ms "$(awk '$1 == "99%" {print $2}' "$3.wrk")")"
+    } >"$3"
+}
 c0=$(ticks)
-"$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
-    --points 100 --duration "$DURATION" >"$W/put.txt"
+if [ "$CLIENT" != wrk ]; then
+    "$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
+        --points 100 --duration "$DURATION" >"$W/put.txt"
+else
+    run_wrk put "$ING" "$W/put.txt"
+fi
 c1=$(ticks)
 m=$(curl -s "$U/metrics")
 commits=$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)
@@ -73,12 +125,17 @@ changes=$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)
 "$BIN" bench resume --target "$U" --token "$ING" --mode batch --connections "$BATCH_CONNS" \
     --batch "$BATCH" --points 100000 --duration "$DURATION" >"$W/batch.txt"
 c2=$(ticks)
-"$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
-    --points 100 --duration "$DURATION" >"$W/get.txt"
+if [ "$CLIENT" != wrk ]; then
+    "$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
+        --points 100 --duration "$DURATION" >"$W/get.txt"
+else
+    run_wrk get "$VIEW" "$W/get.txt"
+fi
 c3=$(ticks)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
+echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" || echo "oncue bench resume (a thread per client)");"
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %14s %14s %8s\n' "" oncue redis ratio
 printf '%-34s %14s %14s %8s\n' "single writes/s (PUT vs SET)" "$(fig "$W/put.txt" requests/s)" \

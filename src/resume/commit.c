@@ -6,7 +6,7 @@
  * NNNNNNNNNNNN.log written after it (logfmt.c gives the bytes). A writer encodes its changes
  * into the batch filling (under the table's write lock, so in the table's order) and then
  * waits for the batch. The first waiter that finds no commit running takes everything queued
- * so far and appends it with one write() (and, with store.synchronous=full, one fdatasync),
+ * so far and appends it with one pwritev() (and, with store.synchronous=full, one fdatasync),
  * marks the batch done and wakes the others; writers arriving meanwhile share the next write.
  * When the log passes a multiple of the snapshot, the compactor thread opens a new segment,
  * encodes the table, writes it as the new snapshot (tmp, fsync, rename, fsync of the
@@ -27,12 +27,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define SNAP_NAME      "snapshot"
 #define COMPACT_FACTOR 4    /* the log may grow to this many snapshots before one is written */
 #define MAX_SEGS       1024 /* segments after a snapshot read at start-up */
 #define FILE_MAX       (1ull << 36) /* bytes of one file read at start-up (64 GiB) */
+/* A commit smaller than ZERO_SMALL that goes past the segment's written end also writes
+ * ZERO_AHEAD zero bytes after its records (same write): the commits after it overwrite
+ * them, so the file's size does not change and fdatasync writes the data alone, not the
+ * inode as well (a second write to the disk, waited for, per commit). A large commit just
+ * extends the file: its inode write is a small part of it. Start-up cuts the zeros off. */
+#define ZERO_AHEAD (1u << 20)
+#define ZERO_SMALL (64u << 10)
+
+static const uint8_t zeros[ZERO_AHEAD]; /* in .bss: maps the zero page, costs no memory */
 
 static void seg_path(const struct resume_log *l, uint64_t no, char *out, size_t n)
 {
@@ -62,15 +72,30 @@ static int open_seg(struct resume_log *l, uint64_t no)
     return fd;
 }
 
-/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position): 0 or -1. */
-static int write_all(int fd, const uint8_t *p, size_t n, off_t at)
+/* Writes all n bytes of p to fd at offset at (at < 0: at the file's position): 0 or -1. With
+ * pad (at >= 0 only), up to *pad zero bytes follow them in the same pwritev; *pad is set to
+ * the zeros written (they only spare later inode writes: a failure to write them is not one
+ * of the records). */
+static int write_all(int fd, const uint8_t *p, size_t n, off_t at, size_t *pad)
 {
+    size_t want = pad ? *pad : 0;
+    if (pad)
+        *pad = 0;
     while (n > 0) {
-        ssize_t k = at < 0 ? write(fd, p, n) : pwrite(fd, p, n, at);
+        struct iovec v[2] = {{(void *)p, n}, {(void *)zeros, want}};
+        ssize_t k = at < 0 ? write(fd, p, n) : pwritev(fd, v, want ? 2 : 1, at);
         if (k < 0 && errno == EINTR)
             continue;
+        if (k < 0 && want) { /* no room for the zeros, say: the records alone */
+            want = 0;
+            continue;
+        }
         if (k <= 0)
             return -1;
+        if ((size_t)k > n) { /* the records, and (some of) the zeros */
+            *pad = (size_t)k - n;
+            k = (ssize_t)n;
+        }
         p += k;
         n -= (size_t)k;
         if (at >= 0)
@@ -111,12 +136,16 @@ static int append(struct resume_log *l, const uint8_t *p, size_t n)
         return 0; /* no files: a host without HTTP (resume_log_open) */
     if (l->broken)
         return OC_EIO;
-    if (write_all(l->fd, p, n, (off_t)l->off) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
+    size_t pad = l->off + n > l->end && n < ZERO_SMALL ? ZERO_AHEAD : 0;
+    if (write_all(l->fd, p, n, (off_t)l->off, &pad) == 0 && (!l->sync || fdatasync(l->fd) == 0)) {
         l->off += n;
+        if (l->off + pad > l->end)
+            l->end = l->off + pad;
         return 0;
     }
     oc_log(OC_LOG_ERROR, "resume: cannot write the log segment %" PRIu64 " in %s: %s", l->seg,
            l->dir, strerror(errno));
+    l->end = l->off;
     if (ftruncate(l->fd, (off_t)l->off) != 0) {
         oc_log(OC_LOG_ERROR,
                "resume: cannot cut the failed write off the log: %s; every later "
@@ -178,7 +207,7 @@ static int write_snapshot(struct resume_log *l, const struct resume_bytes *b)
     snprintf(tmp, sizeof tmp, "%s/%s.tmp", l->dir, SNAP_NAME);
     snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int rc = fd < 0 || write_all(fd, b->p, b->len, -1) != 0 || fsync(fd) != 0;
+    int rc = fd < 0 || write_all(fd, b->p, b->len, -1, NULL) != 0 || fsync(fd) != 0;
     if (fd >= 0 && close(fd) != 0)
         rc = 1;
     if (!rc && rename(tmp, path) != 0)
@@ -251,7 +280,7 @@ int resume_log_compact(struct resume_log *l)
         close(l->fd);
         l->fd = fd;
         l->seg = next;
-        l->off = 0;
+        l->off = l->end = 0;
         l->log_bytes = 0;
         l->broken = 0;
     }
@@ -401,6 +430,15 @@ static int read_whole(const char *path, char **out, size_t *len, char *err, size
     return 0;
 }
 
+/* 1 when p[0..n) are all zero bytes. */
+static int zero_tail(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
 /* Reads path into ld. *size its bytes. torn_ok: a torn tail (a record cut short, or zeros a
  * file system extended the file with) is cut off (a segment); otherwise any damage refuses
  * (the snapshot). 0, or
@@ -414,13 +452,16 @@ static int load_file(const char *path, struct load *ld, int torn_ok, uint64_t *s
     if (read_whole(path, &data, &len, err, errlen) != 0)
         return OC_EIO;
     int rc = resume_log_scan((const uint8_t *)data, len, load_one, ld, &sc);
+    int ahead =
+        rc == 0 && sc.used < len && zero_tail((const uint8_t *)data + sc.used, len - sc.used);
     free(data);
     *size = len;
     if (rc == 0 && sc.used < len && sc.torn && torn_ok) {
-        oc_log(OC_LOG_WARN,
-               "resume: %s: %zu bytes from offset %zu are a write cut short by a crash (%s): "
-               "cut off; no acknowledged write is in them",
-               path, len - sc.used, sc.used, sc.why);
+        if (!ahead) /* only zeros: the space a commit wrote ahead (ZERO_AHEAD) */
+            oc_log(OC_LOG_WARN,
+                   "resume: %s: %zu bytes from offset %zu are a write cut short by a crash (%s):"
+                   " cut off; no acknowledged write is in them",
+                   path, len - sc.used, sc.used, sc.why);
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || ftruncate(fd, (off_t)sc.used) != 0 || fsync(fd) != 0) {
             snprintf(err, errlen, "%s: cannot cut at offset %zu: %s", path, sc.used,
@@ -550,7 +591,7 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
         rc = load_file(path, &sl, 1, &size, err, errlen);
         l->log_bytes += size;
         l->seg = nos[i];
-        l->off = size;
+        l->off = l->end = size;
     }
     if (!rc) {
         l->fd = open_seg(l, l->seg);

@@ -13,8 +13,87 @@
 #include "resume/resume.h"
 #include "core/alloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The array of a thread's last batch, kept for its next one up to SPARE_MAX bytes: a new
+ * array of 1,000 reports is 0.5 MB of pages the kernel clears and faults in on every POST
+ * (glibc gives such blocks back between requests). */
+#define SPARE_MAX (8u << 20)
+
+struct spare {
+    struct resume_write *w; /* kept; owned */
+    size_t cap;
+    struct resume_write *lent; /* the array last handed out, and its room */
+    size_t lent_cap;
+};
+
+static pthread_key_t spare_key;
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+static int spare_ok;
+
+static void spare_free(void *arg)
+{
+    struct spare *s = arg;
+    free(s->w);
+    free(s);
+}
+
+static void spare_init(void)
+{
+    spare_ok = pthread_key_create(&spare_key, spare_free) == 0;
+}
+
+/* The calling thread's spare (created), or NULL when there is no key. */
+static struct spare *spare_get(void)
+{
+    pthread_once(&spare_once, spare_init);
+    if (!spare_ok)
+        return NULL;
+    struct spare *s = pthread_getspecific(spare_key);
+    if (!s) {
+        s = oc_calloc(1, sizeof *s);
+        if (pthread_setspecific(spare_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+/* An array of at least *cap writes: the thread's spare when it is large enough (*cap is set
+ * to its room), else a new one. */
+static struct resume_write *spare_take(size_t *cap)
+{
+    struct spare *s = spare_get();
+    struct resume_write *w;
+    if (s && s->w && s->cap >= *cap) {
+        w = s->w;
+        *cap = s->cap;
+        s->w = NULL;
+    } else {
+        w = oc_malloc(*cap * sizeof *w);
+    }
+    if (s) {
+        s->lent = w;
+        s->lent_cap = *cap;
+    }
+    return w;
+}
+
+void resume_batch_done(struct resume_write *w)
+{
+    struct spare *s = w ? spare_get() : NULL;
+    if (!s || w != s->lent || s->lent_cap * sizeof *w > SPARE_MAX) {
+        free(w);
+        return;
+    }
+    free(s->w);
+    s->w = w;
+    s->cap = s->lent_cap;
+    s->lent = NULL;
+}
 
 /* The fields, as bits of a seen-mask. */
 enum field {
@@ -211,7 +290,8 @@ int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
     /* every report names its 9 members: over 96 bytes each, so this is room for all of them
      * (no copying as the array grows; pages past the last report are never touched) */
     cap = n / 96 + 1 < max ? n / 96 + 1 : max;
-    w = oc_malloc((cap ? cap : 1) * sizeof *w);
+    cap = cap ? cap : 1;
+    w = spare_take(&cap);
     skip_ws(&c);
     if (c.p < c.end && *c.p == ']') {
         c.p++;
@@ -240,6 +320,6 @@ int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
     *nout = k;
     return 0;
 decline:
-    free(w);
+    resume_batch_done(w);
     return -1;
 }

@@ -84,6 +84,9 @@ int resume_parse_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
 int resume_fast_object(const char *p, size_t n, int64_t recv_ms, struct resume_write *w /* OUT */);
 int resume_fast_batch(const char *p, size_t n, size_t max, int64_t recv_ms,
                       struct resume_write **out /* OUT */, size_t *nout /* OUT */);
+/* Frees the array a batch parse gave (free() does too), keeping the one resume_fast_batch
+ * last handed to this thread for its next batch (up to 8 MiB; freed when the thread ends). */
+void resume_batch_done(struct resume_write *w);
 
 /* Orders two reports of one device: > 0 when a supersedes b (higher seq; on equal seq, a
  * total order over the other fields but since), < 0 when b supersedes a, 0 when equal. */

@@ -152,7 +152,8 @@ struct resume_log {
     pthread_cond_t cv;         /* broadcast when a batch is done */
     char dir[1024];            /* DATA/resume */
     int fd;                    /* the open segment; -1 when none */
-    uint64_t off;              /* its length: where the next record goes */
+    uint64_t off;              /* its records' length: where the next record goes */
+    uint64_t end;              /* its size: off, or past it the zeros written ahead */
     uint64_t seg;              /* its number */
     int sync;                  /* fdatasync each commit (store.synchronous full) */
     int broken;                /* a failed write could not be undone: every commit fails */

@@ -66,6 +66,20 @@ static off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+/* The bytes of path up to its last byte that is not zero: its records without the zeros a
+ * commit writes ahead of them. */
+static off_t records_size(const char *path)
+{
+    off_t n = file_size(path);
+    int fd = open(path, O_RDONLY);
+    unsigned char c = 0;
+    while (fd >= 0 && n > 0 && pread(fd, &c, 1, n - 1) == 1 && c == 0)
+        n--;
+    if (fd >= 0)
+        close(fd);
+    return n;
+}
+
 /* Writes n commits of title "tI" at position 1000 + I to a new log in dir, and closes it. */
 static void write_commits(const char *dir, int n)
 {
@@ -176,7 +190,7 @@ static void test_torn_tail_is_cut(void)
     T_TRUE(mkdtemp(dir) != NULL);
     write_commits(dir, 5);
     snprintf(seg, sizeof seg, "%s/resume/000000000001.log", dir);
-    off_t whole = file_size(seg);
+    off_t whole = records_size(seg);
     T_TRUE(whole > 0);
     T_EQ_INT(truncate(seg, whole - 7), 0); /* the 5th record cut short */
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
@@ -226,14 +240,13 @@ static void test_replay_after_kill(void)
     }
     copy_log(dir, dir2);
     snprintf(seg, sizeof seg, "%s/resume/000000000001.log", dir2);
-    off_t whole = file_size(seg);
-    FILE *f = fopen(seg, "ab"); /* half of a record's header, then zeros */
-    T_TRUE(f != NULL);
-    if (f) {
-        static const char junk[4096] = {'O', 'R', 'L', '1', 1, 0, 0, 0, 9};
-        fwrite(junk, 1, sizeof junk, f);
-        fclose(f);
-    }
+    off_t whole = records_size(seg);
+    T_TRUE(file_size(seg) > whole); /* the zeros written ahead */
+    int fd = open(seg, O_WRONLY);   /* half of a record's header, then zeros, where the next */
+    T_TRUE(fd >= 0);                /* commit writes (over the zeros written ahead) */
+    static const char junk[4096] = {'O', 'R', 'L', '1', 1, 0, 0, 0, 9};
+    T_EQ_INT(pwrite(fd, junk, sizeof junk, whole), (long)sizeof junk);
+    close(fd);
     T_EQ_INT(open_log(&l2, dir2, &t2, err, sizeof err), 0);
     T_EQ_INT(t2.npoints, 50);
     const struct resume_point *p = resume_table_get(&t2, "p", "t49");
@@ -247,6 +260,57 @@ static void test_replay_after_kill(void)
     nftw(dir2, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A small commit past the segment's size writes 1 MiB of zeros after its records, so the
+ * commits after it leave the size (and the inode) alone; a large one only extends the file.
+ * A restart cuts the zeros off and every record loads. */
+static void test_zeros_ahead(void)
+{
+    char dir[64] = "/tmp/oncue-rlog-XXXXXX", err[1400], seg[128], title[16];
+    struct resume_log l;
+    struct resume_table t;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    snprintf(seg, sizeof seg, "%s/resume/000000000001.log", dir);
+    struct resume_write w = wr("p", "t0", "tv", 1, 1000);
+    T_EQ_INT(commit_one(&l, &w), 0);
+    off_t one = records_size(seg);
+    T_TRUE(one > 0);
+    T_EQ_INT(file_size(seg), one + (1 << 20));
+    w = wr("p", "t1", "tv", 2, 1001);
+    T_EQ_INT(commit_one(&l, &w), 0);
+    T_EQ_INT(records_size(seg), 2 * one); /* the same size of record */
+    T_EQ_INT(file_size(seg), one + (1 << 20));
+    /* 60,000 changes in one commit (over 64 KiB): past the zeros, none written ahead */
+    uint64_t b = 0;
+    resume_log_lock(&l);
+    for (int i = 0; i < 60000; i++) {
+        snprintf(title, sizeof title, "u%d", i);
+        w = wr("p", title, "tv", 3, 1002);
+        resume_log_push(&l, 0, &w, &b);
+    }
+    resume_log_unlock(&l);
+    T_EQ_INT(resume_log_wait(&l, b), 0);
+    off_t big = records_size(seg);
+    T_TRUE(big > one + (1 << 20));
+    T_EQ_INT(file_size(seg), big);
+    w = wr("p", "t2", "tv", 4, 1003);
+    T_EQ_INT(commit_one(&l, &w), 0);
+    T_EQ_INT(file_size(seg), big + one + (1 << 20));
+    resume_log_close(&l);
+    resume_table_free(&t);
+    T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    T_EQ_INT(t.npoints, 60003);
+    T_EQ_INT(file_size(seg), big + one); /* the zeros cut off */
+    const struct resume_point *p = resume_table_get(&t, "p", "t2");
+    T_TRUE(p && p->n == 1 && p->r[0].position_ms == 1003);
+    w = wr("p", "t3", "tv", 5, 1004);
+    T_EQ_INT(commit_one(&l, &w), 0);
+    T_EQ_INT(records_size(seg), big + 2 * one);
+    resume_log_close(&l);
+    resume_table_free(&t);
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A damaged record with whole records after it: the server refuses to start, naming the
  * file and the offset (acknowledged writes follow it). */
 static void test_bad_crc_in_the_middle_refuses(void)
@@ -257,7 +321,7 @@ static void test_bad_crc_in_the_middle_refuses(void)
     T_TRUE(mkdtemp(dir) != NULL);
     write_commits(dir, 3);
     snprintf(seg, sizeof seg, "%s/resume/000000000001.log", dir);
-    off_t whole = file_size(seg), rec = whole / 3; /* three records of the same size */
+    off_t whole = file_size(seg), rec = records_size(seg) / 3; /* three of the same size */
     int fd = open(seg, O_RDWR);
     char c;
     T_EQ_INT(pread(fd, &c, 1, rec + 30), 1);
@@ -429,6 +493,7 @@ static const struct t_case cases[] = {
     T_CASE(test_reload_fields),
     T_CASE(test_torn_tail_is_cut),
     T_CASE(test_replay_after_kill),
+    T_CASE(test_zeros_ahead),
     T_CASE(test_bad_crc_in_the_middle_refuses),
     T_CASE(test_compaction),
     T_CASE(test_chunked_encoding_misses_nothing),
