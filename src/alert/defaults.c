@@ -146,6 +146,24 @@ static const char *const lines[] = {
     "    min_viewers: 50\n",
     "    noise_z: 2\n",
     "    level: page\n",
+    "  # Plays dying mid-stream on one player build (a crash, a fatal decoder error): the share "
+    "of\n",
+    "  # the build's viewers whose playback ended in a fatal error, per minute (vpf_rate). A "
+    "crash\n",
+    "  # ends plays already started, which start failures never show, and it hits every viewer "
+    "of\n",
+    "  # the build, not only the few starting this minute: a build with a dozen starts a minute "
+    "has\n",
+    "  # hundreds of viewers, so it pages within two minutes where its start failures are noise.\n",
+    "  - name: vpf-player-version-page\n",
+    "    metric: vpf_rate\n",
+    "    group_by: [player, player_version]\n",
+    "    op: \">\"\n",
+    "    threshold: 0.03\n",
+    "    for: 2m\n",
+    "    min_viewers: 50\n",
+    "    noise_z: 2\n",
+    "    level: page\n",
     "  - name: vsf-device-drm-page\n",
     "    metric: vsf_rate\n",
     "    group_by: [device, drm]\n",

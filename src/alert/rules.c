@@ -103,11 +103,12 @@ static int parse_threshold(struct slo_yaml *y, yaml_node_t *m, struct alert_rule
     if (rc == 0 && (r->noise_z < 0 || r->noise_z > 10))
         rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"), "noise_z: from 0 to 10");
     if (rc == 0 && r->noise_z > 0 && r->metric != QOE_REBUFFERING_SHARE &&
-        r->metric != QOE_CONCURRENT_REBUFFERING && qoe_metrics[r->metric].den != QOE_COL_STARTS)
+        r->metric != QOE_CONCURRENT_REBUFFERING && r->metric != QOE_VPF_RATE &&
+        qoe_metrics[r->metric].den != QOE_COL_STARTS)
         rc = slo_yaml_fail(y, slo_yaml_get(y, m, "noise_z"),
-                           "noise_z: only for shares of viewers: rebuffering_share and "
-                           "concurrent_rebuffering_share (of concurrent viewers), vsf_rate and "
-                           "ebvs_rate (of starts)");
+                           "noise_z: only for shares of viewers: rebuffering_share, "
+                           "concurrent_rebuffering_share and vpf_rate (of concurrent viewers), "
+                           "vsf_rate and ebvs_rate (of starts)");
     return rc;
 }
 

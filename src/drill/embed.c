@@ -103,6 +103,58 @@ static const struct embedded files[] = {
      "  - name: resolve\n"
      "    do: \"Wait for the manifest to advance and {metric} to hold inside its band for the "
      "recovery window; oncue resolves and drafts the review.\"\n"},
+    {"playback-failures",
+     "# playback-failures - runbook for video playback failure alerts (VPF rate): plays that "
+     "started\n"
+     "# and then died on a fatal error (a player crash, a decoder or DRM renewal failure). The\n"
+     "# seven-step triage; {placeholders} are filled from the incident and its root cause; the "
+     "first\n"
+     "# mitigate command whose `when` the cause names runs. Typed: a check, a decision gating the\n"
+     "# mitigate action, notes for the rest.\n"
+     "kind: playback-failures\n"
+     "version: \"2\"\n"
+     "reviewed: 2026-12-07  # the last peer review; `oncue catalog check --runbooks` names "
+     "runbooks not reviewed in six months\n"
+     "metrics: [vpf_rate]\n"
+     "steps:\n"
+     "  - name: confirm\n"
+     "    type: check\n"
+     "    do: \"Open {incident}: is {metric} above its band in {slice}; which error codes dominate "
+     "(GET /v1/qoe/errors)?\"\n"
+     "    query: \"qoe.{metric}\"\n"
+     "    window: 5m\n"
+     "    expect: \"> 0\"\n"
+     "  - name: scope\n"
+     "    do: \"Group by player_version, device, drm and cdn in {slice}; one build, one device "
+     "class or all?\"\n"
+     "  - name: classify and announce\n"
+     "    do: \"Check the severity ({severity}); take the commander role and post an "
+     "'investigating' status update.\"\n"
+     "  - name: check dashboards\n"
+     "    do: \"Player crash reports and error codes for {slice}. The owning service's board: "
+     "{dashboard}.\"\n"
+     "  - name: approve mitigation\n"
+     "    type: decision\n"
+     "    do: \"Run the mitigation the next step chooses for the cause {cause}? Approve, or skip "
+     "it.\"\n"
+     "  - name: mitigate\n"
+     "    type: action\n"
+     "    do: \"Run the mitigation for the named cause.\"\n"
+     "    commands:\n"
+     "      # a bad build: turn its new playback features off (safe mode) for that version only\n"
+     "      - when: player_version\n"
+     "        run: \"oncue mitigate flag --name new-playback-features --off --player {player} "
+     "--player-version {player_version}\"\n"
+     "      # a DRM failing its renewals on a device class: those players fall back to their other "
+     "DRM\n"
+     "      - when: drm\n"
+     "        run: \"oncue mitigate flag --name drm-fallback-{drm} --on --device {device}\"\n"
+     "  - name: find the cause\n"
+     "    do: \"Cause named by oncue: {cause}. Check recorded deploys and flag flips of the last "
+     "six hours.\"\n"
+     "  - name: resolve\n"
+     "    do: \"Wait for {metric} to hold inside its band for the recovery window; oncue resolves "
+     "and drafts the review.\"\n"},
     {"rebuffering",
      "# rebuffering - runbook for rebuffering alerts (share of viewers rebuffering, rebuffer "
      "ratio).\n"
@@ -211,7 +263,8 @@ static const struct embedded files[] = {
 };
 
 const char *const drill_runbook_names[] = {
-    "exits-before-start", "live-manifest", "rebuffering", "start-failures", NULL,
+    "exits-before-start", "live-manifest",  "playback-failures",
+    "rebuffering",        "start-failures", NULL,
 };
 
 const char *drill_runbook_embedded(const char *name, size_t *len)

@@ -239,6 +239,7 @@ static const struct {
     {"rebuffer_ratio", "Buffering during playback"},
     {"vsf_rate", "Videos failing to start"},
     {"ebvs_rate", "Videos slow to start"},
+    {"vpf_rate", "Videos stopping during playback"},
     {"avg_bitrate_kbps", "Lower video quality"},
     {"startup_p50_ms", "Videos slow to start"},
     {"startup_p95_ms", "Videos slow to start"},

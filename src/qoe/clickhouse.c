@@ -61,7 +61,7 @@ static const char *const ch_cols =
     "fails UInt32, exits UInt32, hb UInt32, rb UInt32, playing_ms Int64, rebuffer_ms Int64, "
     "bitrate_ms Float64, edge UInt8, edge_req UInt32, edge_5xx UInt32, edge_miss UInt32, "
     "edge_origin UInt32, edge_ttfb_n UInt32, edge_ttfb_ms Int64, sk_bucket Array(UInt16), "
-    "sk_count Array(UInt32)";
+    "sk_count Array(UInt32), errors UInt32";
 
 /* 1 when s is a plain name: letters, digits, '_' and '.', 1 to 100 bytes. */
 static int plain_name(const char *s)
@@ -167,6 +167,26 @@ static int ch_check_ver(const char *url, const char *table, char *err, size_t er
     return rc;
 }
 
+/* Adds the errors column to a table made before it existed (the other columns are as then):
+ * 0, or the error of the request. */
+static int ch_add_errors(const char *url, const char *table, char *err, size_t errlen)
+{
+    char sql[640];
+    struct oc_buf ans;
+    oc_buf_init(&ans, 256);
+    snprintf(sql, sizeof sql,
+             "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
+             "table = '%s' AND name = 'errors'",
+             table);
+    int rc = ch_post(url, sql, NULL, 0, &ans, err, errlen);
+    if (rc == 0 && ans.data && strtoll(ans.data, NULL, 10) == 0) {
+        snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN errors UInt32", table);
+        rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
+    }
+    oc_buf_free(&ans);
+    return rc;
+}
+
 int qoe_ch_create(const char *url, const char *table, const char *cluster, char *err, size_t errlen)
 {
     char sql[2048];
@@ -180,6 +200,8 @@ int qoe_ch_create(const char *url, const char *table, const char *cluster, char 
         char name[160];
         snprintf(name, sizeof name, "%.100s%s", table, sharded ? "_local" : "");
         rc = ch_check_ver(url, name, err, errlen);
+        if (rc == 0)
+            rc = ch_add_errors(url, name, err, errlen);
     }
     if (rc == 0 && sharded) { /* a batch (and its retry) lands on one shard: FINAL sees both */
         snprintf(sql, sizeof sql,
@@ -187,6 +209,8 @@ int qoe_ch_create(const char *url, const char *table, const char *cluster, char 
                  "currentDatabase(), %s_local, cityHash64(batch))",
                  table, table, cluster, table);
         rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
+        if (rc == 0)
+            rc = ch_add_errors(url, table, err, errlen);
     }
     return rc;
 }
@@ -254,6 +278,7 @@ static void encode_minute(struct oc_buf *b, struct qoe_cube *c, const struct qoe
         rb_varint(b, r.sk_n);
         for (uint32_t k = 0; k < r.sk_n; k++)
             rb_u(b, QOE_SK_COUNT(m->sk[r.sk_off + k]), 4);
+        rb_u(b, r.errors, 4);
     }
 }
 
@@ -720,7 +745,7 @@ static void build_select(struct oc_buf *b, const char *table, const struct qoe_q
     oc_buf_puts(b, ", sum(starts), sum(fails), sum(exits), sum(hb), sum(rb), sum(playing_ms), "
                    "sum(rebuffer_ms), sum(bitrate_ms), max(edge), sum(edge_req), sum(edge_5xx), "
                    "sum(edge_miss), sum(edge_origin), sum(edge_ttfb_n), sum(edge_ttfb_ms), "
-                   "sumMap(sk_bucket, arrayMap(x -> toUInt64(x), sk_count))");
+                   "sum(errors), sumMap(sk_bucket, arrayMap(x -> toUInt64(x), sk_count))");
     /* only the newest version of each batch: a closed minute, else its latest partial rows */
     oc_buf_printf(b,
                   " FROM %s FINAL WHERE t >= toDateTime(%lld) AND t < toDateTime(%lld) AND "
@@ -789,6 +814,7 @@ static int read_answer(struct qoe_cube *c, const char *data, size_t len, const i
         g.r.edge_origin = in_sum32(&in);
         g.r.edge_ttfb_n = in_sum32(&in);
         g.r.edge_ttfb_ms = in_ms(&in);
+        g.r.errors = in_sum32(&in);
         uint64_t nb = in_varint(&in);
         if (nb > QOE_SKETCH_NB || (uint64_t)(in.end - in.p) < nb * 2) {
             in.bad = 1;
@@ -834,14 +860,17 @@ static void install(struct qoe_cube *c, struct got *rows, size_t n, const uint32
 {
     for (size_t i = 0; i < n;) {
         size_t j = i, nsk = 0;
-        int edge = 0;
+        int edge = 0, errors = 0;
         for (; j < n && rows[j].t == rows[i].t; j++) {
             nsk += rows[j].skn;
             edge |= rows[j].edge;
+            errors |= rows[j].r.errors > 0;
         }
         struct qoe_minute *m = qoe_minute_new(rows[i].t, (uint32_t)(j - i), (uint32_t)nsk);
         if (edge)
             qoe_minute_edge_alloc(m);
+        if (errors)
+            qoe_minute_errors_alloc(m);
         uint32_t off = 0;
         for (size_t k = i; k < j; k++) {
             rows[k].r.sk_off = off;

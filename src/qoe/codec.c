@@ -6,10 +6,12 @@
  * packed sketch entries. Blob v2 (a rollup row): a longer header (also ndet and res), the same
  * two parts, then det_n (one count per row) and the ndet per-minute entries of the rows in row
  * order. Either may carry the CDN edge columns (the header's pad word has flag 1, BLOB_EDGE):
- * six columns of nrows entries (edge_ttfb_ms, then the five uint32 counts) as the blob's last
- * bytes. A minute without edge requests is written without them, byte for byte as before, and
- * blobs written before the flag existed (pad 0) load unchanged. Decoding checks every bound, so
- * a damaged row never reaches a query.
+ * six columns of nrows entries (edge_ttfb_ms, then the five uint32 counts) after all else, and
+ * the error column (flag 2, BLOB_ERRORS: nrows uint32 counts of error events) as the blob's
+ * last bytes. A minute without edge requests or error events is written without them, byte
+ * for byte as before, and blobs written before the flags existed (pad 0) load unchanged (a
+ * binary older than the error column refuses a blob with flag 2 as damaged). Decoding checks
+ * every bound, so a damaged row never reaches a query.
  */
 #include "qoe/persist.h"
 #include "qoe/minute.h"
@@ -20,7 +22,8 @@
 
 #define BLOB_MAGIC  0x31435551u /* "QUC1" */
 #define BLOB_MAGIC2 0x32435551u /* "QUC2" */
-#define BLOB_EDGE   1u          /* header flag (pad): the edge columns follow, after all else */
+#define BLOB_EDGE   1u          /* header flag (pad): the edge columns follow */
+#define BLOB_ERRORS 2u          /* header flag (pad): the error column follows, after all else */
 
 struct blob_head {
     uint32_t magic, nrows, nsk, pad;
@@ -34,7 +37,8 @@ struct blob_head2 {
 
 void *minute_encode(const struct qoe_minute *cm, size_t *len)
 {
-    uint32_t flags = cm->edge_mem ? BLOB_EDGE : 0;
+    uint32_t flags = (cm->edge_mem ? BLOB_EDGE : 0) | (cm->errors ? BLOB_ERRORS : 0);
+    size_t el = cm->errors ? (size_t)cm->nrows * sizeof *cm->errors : 0;
     struct blob_head h = {BLOB_MAGIC, cm->nrows, cm->nsk, flags};
     struct blob_head2 h2 = {BLOB_MAGIC2, cm->nrows, cm->nsk, cm->ndet, cm->res, flags};
     int v2 = cm->det_n != NULL;
@@ -42,7 +46,7 @@ void *minute_encode(const struct qoe_minute *cm, size_t *len)
     size_t sk = (size_t)cm->nsk * sizeof *cm->sk;
     size_t dn = v2 ? (size_t)cm->nrows * sizeof *cm->det_n : 0;
     size_t de = v2 ? (size_t)cm->ndet * sizeof *cm->det : 0;
-    char *b = oc_malloc(hl + cm->mem_len + sk + dn + de + cm->edge_len);
+    char *b = oc_malloc(hl + cm->mem_len + sk + dn + de + cm->edge_len + el);
     memcpy(b, v2 ? (const void *)&h2 : (const void *)&h, hl), at += hl;
     if (cm->mem_len)
         memcpy(b + at, cm->mem, cm->mem_len), at += cm->mem_len;
@@ -54,6 +58,8 @@ void *minute_encode(const struct qoe_minute *cm, size_t *len)
         memcpy(b + at, cm->det, de), at += de;
     if (cm->edge_len)
         memcpy(b + at, cm->edge_mem, cm->edge_len), at += cm->edge_len;
+    if (el)
+        memcpy(b + at, cm->errors, el), at += el;
     *len = at;
     return b;
 }
@@ -131,15 +137,22 @@ struct qoe_minute *minute_decode(int64_t t, const void *blob, size_t len, uint32
     }
     uint32_t flags = h.magic == BLOB_MAGIC ? h.ndet : h.pad; /* v1's pad lands in ndet */
     size_t edge = flags & BLOB_EDGE ? (size_t)h.nrows * (8 + 5 * 4) : 0;
-    if (h.nrows > len || h.nsk > len || (flags & ~BLOB_EDGE) || edge > len)
+    size_t errs = flags & BLOB_ERRORS ? (size_t)h.nrows * 4 : 0;
+    if (h.nrows > len || h.nsk > len || (flags & ~(BLOB_EDGE | BLOB_ERRORS)) || edge + errs > len)
         return NULL;
-    len -= edge; /* the edge columns are the last bytes */
+    len -= errs; /* the error column is the last bytes, the edge columns before it */
+    const char *errs_at = (const char *)blob + len;
+    len -= edge;
     struct qoe_minute *cm = qoe_minute_new(t, h.nrows, h.nsk);
     size_t sk = (size_t)h.nsk * sizeof *cm->sk, used = hl + cm->mem_len + sk;
     int bad = h.magic == BLOB_MAGIC ? len != used : len < used;
     if (!bad && edge) {
         qoe_minute_edge_alloc(cm);
         memcpy(cm->edge_mem, (const char *)blob + len, edge);
+    }
+    if (!bad && errs) {
+        qoe_minute_errors_alloc(cm);
+        memcpy(cm->errors, errs_at, errs);
     }
     if (!bad && cm->mem_len)
         memcpy(cm->mem, (const char *)blob + hl, cm->mem_len);
@@ -171,6 +184,7 @@ static void acc_add(struct minute_acc *a, const struct qoe_row *r, const uint32_
     a->edge_origin += r->edge_origin;
     a->edge_ttfb_n += r->edge_ttfb_n;
     a->edge_ttfb_ms += r->edge_ttfb_ms;
+    a->errors += r->errors;
     for (uint32_t k = 0; k < r->sk_n; k++)
         minute_sketch_addn(a, QOE_SK_BUCKET(sk[r->sk_off + k]), QOE_SK_COUNT(sk[r->sk_off + k]));
 }

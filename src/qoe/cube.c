@@ -309,6 +309,10 @@ static void fold_event(struct qoe_cube *c, struct open_minute *m, uint32_t leaf,
             minute_sketch_add(a, qoe_sketch_bucket(e->startup_ms));
         return;
     }
+    if (e->type == BEACON_ERROR) { /* a play ended by a fatal error: counted, nothing else */
+        a->errors++;
+        return;
+    }
     a->playing_ms += e->playing_ms;
     a->rebuffer_ms += e->rebuffer_ms;
     a->bitrate_ms += e->bitrate_kbps * (double)e->playing_ms;
@@ -336,7 +340,8 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
     int64_t t = floor_div(e->ts_ms, 60000) * 60;
     if (t < c->closed_upto_s)
         return QOE_FOLD_TOO_OLD;
-    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT || e->type == BEACON_EDGE) {
+    if (e->type == BEACON_START || e->type == BEACON_HEARTBEAT || e->type == BEACON_EDGE ||
+        e->type == BEACON_ERROR) {
         struct open_minute *m = slot_for(c, t);
         fold_event(c, m, f->leaf[i], e, f->sh[i]);
         m->dirty |= m->published;
@@ -352,7 +357,8 @@ static uint8_t add_event(struct qoe_cube *c, const struct qoe_fold *f, size_t i,
 static void fold_prefetch(struct qoe_cube *c, const struct qoe_fold *f, size_t i, int stage)
 {
     const struct beacon_event *e = &f->ev[i];
-    if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE)
+    if (e->type != BEACON_START && e->type != BEACON_HEARTBEAT && e->type != BEACON_EDGE &&
+        e->type != BEACON_ERROR)
         return;
     int64_t t = floor_div(e->ts_ms, 60000) * 60;
     const struct open_minute *m = &c->open[slot_of(t, c->nopen)];

@@ -104,6 +104,7 @@ struct qoe_row {
     uint32_t edge_origin; /* ... pulled from the origin (misses and passes) */
     uint32_t edge_ttfb_n; /* ... with a time to first byte */
     int64_t edge_ttfb_ms; /* sum of those times to first byte */
+    uint32_t errors;      /* error events: plays ended by a fatal playback error */
 };
 
 /* One minute of one leaf inside a stored rollup row: what makes the per-minute metrics
@@ -144,6 +145,8 @@ struct qoe_minute {
     int64_t *edge_ttfb_ms;
     void *edge_mem;  /* owned */
     size_t edge_len; /* its bytes */
+    /* the error events (struct qoe_row errors): NULL unless some row had one; owned */
+    uint32_t *errors;
 };
 
 /* Row i of m as a struct. */
@@ -153,7 +156,9 @@ void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *out 
 struct qoe_minute *qoe_minute_new(int64_t t, uint32_t nrows, uint32_t nsk);
 /* Allocates m's edge columns (zeroed), if it has none yet. */
 void qoe_minute_edge_alloc(struct qoe_minute *m);
-/* Sets row i of m from r (the edge fields only when m has edge columns). */
+/* Allocates m's error column (zeroed), if it has none yet. */
+void qoe_minute_errors_alloc(struct qoe_minute *m);
+/* Sets row i of m from r (the edge fields only when m has edge columns, errors likewise). */
 void qoe_minute_set(struct qoe_minute *m, uint32_t i, const struct qoe_row *r);
 /* Frees a closed minute (NULL is a no-op). */
 void qoe_minute_destroy(struct qoe_minute *cm);

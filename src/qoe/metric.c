@@ -48,6 +48,9 @@ const struct qoe_metric_def qoe_metrics[QOE_NMETRICS + 1] = {
      QOE_COL_EDGE_REQ, 0, 1, 0},
     {"edge_ttfb_ms", QOE_EDGE_TTFB, R, QOE_COL_EDGE_TTFB, QOE_COL_EDGE_TTFB_N, QOE_COL_EDGE_TTFB_N,
      0, 1, 0},
+    /* plays ended by a fatal playback error (error events) over the viewers present
+     * (session-minutes): the share of a minute's viewers whose playback died */
+    {"vpf_rate", QOE_VPF_RATE, R, QOE_COL_ERRORS, QOE_COL_HB, QOE_COL_HB, 0, 1, BAD | VWR},
     {0},
 };
 

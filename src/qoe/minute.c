@@ -212,8 +212,16 @@ void qoe_minute_edge_alloc(struct qoe_minute *m)
         *u32[k] = (uint32_t *)p, p += n * 4;
 }
 
+void qoe_minute_errors_alloc(struct qoe_minute *m)
+{
+    if (!m->errors)
+        m->errors = oc_calloc(m->nrows ? m->nrows : 1, sizeof *m->errors);
+}
+
 void qoe_minute_set(struct qoe_minute *m, uint32_t i, const struct qoe_row *r)
 {
+    if (m->errors)
+        m->errors[i] = r->errors;
     if (m->edge_req) {
         m->edge_req[i] = r->edge_req;
         m->edge_5xx[i] = r->edge_5xx;
@@ -258,6 +266,8 @@ void qoe_minute_row(const struct qoe_minute *m, uint32_t i, struct qoe_row *r)
         r->edge_ttfb_n = m->edge_ttfb_n[i];
         r->edge_ttfb_ms = m->edge_ttfb_ms[i];
     }
+    if (m->errors)
+        r->errors = m->errors[i];
 }
 
 struct qoe_minute *minute_snapshot(const struct open_minute *m)
@@ -270,14 +280,17 @@ struct qoe_minute *minute_snapshot(const struct open_minute *m)
         memcpy(acc, m->acc, m->nacc * sizeof *acc);
     count_sessions(m, acc); /* onto hb and rb: 0 in a live minute, sums in a merge (codec.c) */
     qsort(acc, m->nacc, sizeof *acc, acc_cmp);
-    int edge = 0;
+    int edge = 0, errors = 0;
     for (uint32_t i = 0; i < m->nacc; i++) {
         nsk += acc[i].skn;
         edge |= acc[i].edge_req > 0;
+        errors |= acc[i].errors > 0;
     }
     struct qoe_minute *cm = qoe_minute_new(m->t, m->nacc, nsk);
     if (edge)
         qoe_minute_edge_alloc(cm);
+    if (errors)
+        qoe_minute_errors_alloc(cm);
     for (uint32_t i = 0; i < m->nacc; i++) {
         const struct minute_acc *a = &acc[i];
         struct qoe_row r = {
@@ -298,6 +311,7 @@ struct qoe_minute *minute_snapshot(const struct open_minute *m)
             .edge_origin = a->edge_origin,
             .edge_ttfb_n = a->edge_ttfb_n,
             .edge_ttfb_ms = a->edge_ttfb_ms,
+            .errors = a->errors,
         };
         qoe_minute_set(cm, i, &r);
         if (a->skn)
@@ -325,5 +339,6 @@ void qoe_minute_destroy(struct qoe_minute *cm)
     free(cm->det_n);
     free(cm->det);
     free(cm->edge_mem);
+    free(cm->errors);
     free(cm);
 }

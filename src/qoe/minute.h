@@ -14,6 +14,7 @@
 struct minute_acc {
     uint32_t leaf;
     uint32_t starts, fails, exits;
+    uint32_t errors; /* error events */
     int64_t playing_ms, rebuffer_ms;
     double bitrate_ms;
     uint32_t *sk; /* packed sketch entries (bucket << 21 | count); owned */

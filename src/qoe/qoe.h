@@ -36,6 +36,7 @@ enum qoe_metric {
     QOE_EDGE_CACHE_MISS_RATE,   /* ... share that missed the cache */
     QOE_EDGE_ORIGIN_PULLS,      /* ... fetched from the origin (misses and passes) */
     QOE_EDGE_TTFB,              /* ... mean edge time to first byte */
+    QOE_VPF_RATE, /* playback failures: plays ended by a fatal error, per viewer-minute */
     QOE_NMETRICS,
 };
 
@@ -76,6 +77,7 @@ enum qoe_col {
     QOE_COL_EDGE_ORIGIN, /* edge_origin */
     QOE_COL_EDGE_TTFB,   /* edge_ttfb_ms */
     QOE_COL_EDGE_TTFB_N, /* edge_ttfb_n */
+    QOE_COL_ERRORS,      /* errors (0 in a minute without error columns) */
     QOE_NCOLS,
 };
 
@@ -151,6 +153,8 @@ static inline double qoe_col_value(enum qoe_col col, const struct qoe_minute *m,
         return m->edge_req ? (double)m->edge_ttfb_ms[i] : 0;
     case QOE_COL_EDGE_TTFB_N:
         return m->edge_req ? (double)m->edge_ttfb_n[i] : 0;
+    case QOE_COL_ERRORS:
+        return m->errors ? (double)m->errors[i] : 0;
     default:
         return 0;
     }

@@ -23,7 +23,7 @@
 #define INVALID(...) (snprintf(err, errlen, __VA_ARGS__), OC_EINVAL)
 
 /* Which fields a metric reads: the scan loop touches only those. */
-enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH, MC_EDGE };
+enum mclass { MC_START, MC_PLAY, MC_SESS, MC_SKETCH, MC_EDGE, MC_ERR };
 
 /* The fields a metric's numerator lives with (ratio and sum metrics). */
 static const enum mclass col_class[QOE_NCOLS] = {
@@ -32,12 +32,13 @@ static const enum mclass col_class[QOE_NCOLS] = {
     [QOE_COL_WATCH] = MC_PLAY,     [QOE_COL_BITRATE] = MC_PLAY,     [QOE_COL_HB] = MC_SESS,
     [QOE_COL_RB] = MC_SESS,        [QOE_COL_SKETCH] = MC_SKETCH,    [QOE_COL_EDGE_REQ] = MC_EDGE,
     [QOE_COL_EDGE_5XX] = MC_EDGE,  [QOE_COL_EDGE_MISS] = MC_EDGE,   [QOE_COL_EDGE_ORIGIN] = MC_EDGE,
-    [QOE_COL_EDGE_TTFB] = MC_EDGE, [QOE_COL_EDGE_TTFB_N] = MC_EDGE,
+    [QOE_COL_EDGE_TTFB] = MC_EDGE, [QOE_COL_EDGE_TTFB_N] = MC_EDGE, [QOE_COL_ERRORS] = MC_ERR,
 };
 
 /* The accumulators of one group over one step. */
 struct cell {
     uint64_t starts, fails, exits, ok;
+    uint64_t errors; /* error events (MC_ERR, with hb_sum) */
     int64_t playing, rebuf;
     double br;
     double pm_sum;  /* per-minute metrics: the minute's value summed over minutes with heartbeats */
@@ -350,6 +351,8 @@ static double cell_col(enum qoe_col col, const struct cell *c)
         return (double)c->e_ttfb;
     case QOE_COL_EDGE_TTFB_N:
         return (double)c->e_ttfb_n;
+    case QOE_COL_ERRORS:
+        return (double)c->errors;
     default:
         return 0;
     }
@@ -406,6 +409,10 @@ static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint6
                 c->e_miss += m->edge_miss[i], c->e_origin += m->edge_origin[i];
                 c->e_ttfb += m->edge_ttfb_ms[i], c->e_ttfb_n += m->edge_ttfb_n[i];
             }
+            break;
+        case MC_ERR: /* over session-minutes: the rows' sessions add up (a rollup's too) */
+            c->errors += m->errors ? m->errors[i] : 0;
+            c->hb_sum += (double)m->hb_sessions[i];
             break;
         }
     }

@@ -101,7 +101,8 @@ plays() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # The beacons: 90 sessions over 6 minutes from T0, dimensions fixed per session, a start
-# (success, failure or exit) and a heartbeat every 10 s; batch B holds event times
+# (success, failure or exit) and a heartbeat every 10 s, one in ten sessions crashing (an
+# error event, then nothing) two minutes in; batch B holds event times
 # [T0 + 10 B s, T0 + 10 (B + 1) s). Session J goes to collector J % 2.
 T0=1772479800000 # 2026-03-02 19:30 UTC
 NB=36
@@ -124,6 +125,11 @@ gen() { # gen B PART: batch B, PART 0 or 1 (that collector's sessions) or all
             if (j % 10 < 2) continue;
             for (k = 1; st + k * 10000 < t0 + 360000; k++) {
                 ts = st + k * 10000;
+                crash = j % 10 == 9 && k == 12 + j % 3;
+                if (crash && ts >= lo && ts < hi)
+                    printf "{\"ts\":%.0f,\"type\":\"error\",\"session\":\"s%d\"," \
+                           "\"error_code\":\"PLAYER_CRASH\",%s}\n", ts, j, dims;
+                if (crash) break;
                 if (ts < lo || ts >= hi) continue;
                 rb = (j % 7 == 0 && k % 3 == 0) ? 1500 : 0;
                 printf "{\"ts\":%.0f,\"type\":\"heartbeat\",\"session\":\"s%d\",\"playing_ms\":%d," \
@@ -266,7 +272,7 @@ t_check "no row was inserted again" "$rows_before" \
 # The query node answers from ClickHouse as the embedded server does from its cube.
 metrics="vsf_rate ebvs_rate rebuffer_ratio rebuffering_share avg_bitrate_kbps startup_p50_ms
 startup_p95_ms plays concurrent_viewers concurrent_rebuffering_share edge_requests edge_5xx_rate
-edge_cache_miss_rate edge_origin_pulls edge_ttfb_ms"
+edge_cache_miss_rate edge_origin_pulls edge_ttfb_ms vpf_rate"
 shapes=("step=60" "step=120&group_by=region,cdn" "step=360&group_by=device"
     "step=60&filter=region:EMEA,region:NA,cdn:fastly&group_by=device"
     "step=180&group_by=region,device&top=3" "step=60&filter=device:nosuch"

@@ -20,7 +20,7 @@ start_server "$D" --set catalog.file="$T_TMP/catalog.yaml" \
     --set incident.webhooks_file="$T_TMP/hooks.yaml" --set steer.policy_file="$T_TMP/policy.json" \
     --set slo.file="$T_TMP/slos.yaml" --set alert.rules_file="$T_TMP/rules.yaml" || exit 1
 t_check "SLOs at start" 5 "$(curl -s "${A[@]}" "$BASE/v1/slos" | jq '.slos | length')"
-t_check "rules at start" 17 "$(curl -s "${A[@]}" "$BASE/v1/rules" | jq '.rules | length')"
+t_check "rules at start" 18 "$(curl -s "${A[@]}" "$BASE/v1/rules" | jq '.rules | length')"
 N0=$(curl -s "${A[@]}" "$BASE/v1/services" | jq '.services | length')
 t_check "endpoints at start" '["chat"]' "$(curl -s "${A[@]}" "$BASE/v1/notifications" | jq -c '[.endpoints[].name]')"
 t_check "policy at start" 10 "$(curl -s "${A[@]}" "$BASE/v1/steering/policies" | jq .ttl)"
@@ -91,7 +91,7 @@ t_contains "one line says what was re-read" "catalog: $((N0 + 1)) services from 
 t_contains "... the endpoints" "incident: notification endpoints re-read from $T_TMP/hooks.yaml" "$LINE"
 t_contains "... the policy" "steer: policy re-read from $T_TMP/policy.json" "$LINE"
 t_contains "... the SLOs" "slo: 6 SLOs (were 5)" "$LINE"
-t_contains "... the rules" "alert: 17 rules (1 new, 1 gone; 0 alert states dropped)" "$LINE"
+t_contains "... the rules" "alert: 18 rules (1 new, 1 gone; 0 alert states dropped)" "$LINE"
 t_check "the new SLO is served" '"emea-starts"' "$(curl -s "${A[@]}" "$BASE/v1/slos" | jq -c '.slos[5].name')"
 RULES=$(curl -s "${A[@]}" "$BASE/v1/rules" | jq -c '[.rules[].name]')
 t_contains "its alert policy is a rule" '"emea-starts-burn"' "$RULES"

@@ -18,7 +18,7 @@ T0=1772479800 # 2026-03-02 19:30 UTC, emea-cdn's begin
 
 # 1. the lint: the shipped runbooks pass; a bad one fails with FILE:LINE per problem
 "$ONCUE_BIN" runbook check "$ONCUE_SRC"/examples/runbooks/*.yaml > "$T_TMP/check.out" 2>&1
-t_check "shipped runbooks lint clean" "0 4 runbooks ok" "$? $(cat "$T_TMP/check.out")"
+t_check "shipped runbooks lint clean" "0 5 runbooks ok" "$? $(cat "$T_TMP/check.out")"
 cat > "$T_TMP/bad.yaml" <<'YAML'
 kind: bad
 steps:

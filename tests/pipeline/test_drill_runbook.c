@@ -55,7 +55,8 @@ static void test_embedded_equal_files(void)
         T_TRUE(memcmp(file, text, len) == 0);
         free(file);
     }
-    T_EQ_INT(n, 4); /* exits-before-start, live-manifest, rebuffering, start-failures */
+    T_EQ_INT(n, 5); /* exits-before-start, live-manifest, playback-failures, rebuffering,
+                       start-failures */
     size_t len = 1;
     T_TRUE(drill_runbook_embedded("nope", &len) == NULL);
     T_EQ_INT((long long)len, 0);

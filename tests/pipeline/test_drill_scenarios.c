@@ -131,9 +131,11 @@ static void test_drm_outage_seeds(void)
     }
 }
 
-/* bad-player-build: the player-version rule pages the player team for exoplayer 2.19.0 and
- * the runbook turns the build's new playback features off for that version only, which
- * ends the build's start failures. */
+/* bad-player-build: the build's crashes (vpf-player-version-page: a quarter of its viewers'
+ * plays die each minute) page the player team for exoplayer 2.19.0 two minutes in, where its
+ * start failures alone (a handful of starts a minute) took three to seven, and the runbook
+ * turns the build's new playback features off for that version only, which ends the build's
+ * start failures. */
 static void test_bad_player_build_seeds(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -150,8 +152,11 @@ static void test_bad_player_build_seeds(void)
         T_EQ_STR(s.mitigation, "oncue mitigate flag --name new-playback-features --off --player "
                                "exoplayer --player-version 2.19.0");
         T_TRUE(s.mitigated_at > s.declared_at && s.resolved_at > 0);
+        T_EQ_INT(s.detected_at - s.fault_start, 135); /* minute 2 evaluated at 2:15 */
         T_EQ_STR(s.metric, "vsf_rate player_version=2.19.0");
-        T_TRUE(s.metric_peak > 0.3);
+        /* 30% of the build's starts fail: read over the few minutes before the mitigation
+         * (a handful of starts each at 5,000 viewers), the peak is 20-50% by seed */
+        T_TRUE(s.metric_peak >= 0.2);
         T_TRUE(s.relief_at > 0 && s.relief_at - s.mitigated_at <= 120);
         T_TRUE(s.metric_after_mitigation < 0.05);
         drill_score_free(&s);

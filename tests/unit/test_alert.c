@@ -552,7 +552,7 @@ static void test_yaml_errors(void)
          "t.yaml:3: metric: unknown 'vsf'; did you mean vsf_rate? valid: vsf_rate, ebvs_rate, "
          "rebuffer_ratio, rebuffering_share, avg_bitrate_kbps, startup_p50_ms, startup_p95_ms, "
          "plays, concurrent_viewers, concurrent_rebuffering_share, edge_requests, edge_5xx_rate, "
-         "edge_cache_miss_rate, edge_origin_pulls, edge_ttfb_ms"},
+         "edge_cache_miss_rate, edge_origin_pulls, edge_ttfb_ms, vpf_rate"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: x\n",
          "t.yaml:5: threshold: expected a number, got 'x'"},
         {"rules:\n  - name: a\n    metric: vsf_rate\n    op: \">\"\n    threshold: 1\n"
@@ -568,9 +568,9 @@ static void test_yaml_errors(void)
         {"rulez: []\n", "t.yaml:1: rules file: unknown field 'rulez'"},
         {"rules:\n  - name: a\n    metric: startup_p95_ms\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 2\n",
-         "t.yaml:7: noise_z: only for shares of viewers: rebuffering_share and "
-         "concurrent_rebuffering_share (of concurrent viewers), vsf_rate and ebvs_rate (of "
-         "starts)"},
+         "t.yaml:7: noise_z: only for shares of viewers: rebuffering_share, "
+         "concurrent_rebuffering_share and vpf_rate (of concurrent viewers), vsf_rate and "
+         "ebvs_rate (of starts)"},
         {"rules:\n  - name: a\n    metric: rebuffering_share\n    op: \">\"\n    threshold: 0.1\n"
          "    for: 1m\n    noise_z: 11\n",
          "t.yaml:7: noise_z: from 0 to 10"},
@@ -617,7 +617,7 @@ static void test_defaults(void)
     T_EQ_INT(slo_set_load(NULL, &slos, err, sizeof(err)), 0);
     T_EQ_INT(alert_rules_load("", slos, &r, err, sizeof(err)), 0);
     T_EQ_STR(err, "");
-    T_EQ_INT(r->n, 17);
+    T_EQ_INT(r->n, 18);
     static const struct {
         const char *name;
         double thr;
@@ -643,13 +643,19 @@ static void test_defaults(void)
     T_EQ_STR(r->rules[10].name, "vsf-player-version-page");
     T_EQ_INT(r->rules[10].ngroup, 2);
     T_EQ_DBL(r->rules[10].threshold, 0.10, 1e-15);
-    T_EQ_STR(r->rules[11].name, "vsf-device-drm-page");
-    T_EQ_DBL(r->rules[11].threshold, 0.20, 1e-15);
+    /* plays of one build dying mid-stream: a share of its viewers */
+    T_EQ_STR(r->rules[11].name, "vpf-player-version-page");
+    T_EQ_INT(r->rules[11].metric, QOE_VPF_RATE);
+    T_EQ_DBL(r->rules[11].threshold, 0.03, 1e-15);
+    T_EQ_INT(r->rules[11].for_s, 120);
     T_EQ_INT(r->rules[11].level, ALERT_PAGE);
-    T_EQ_INT(r->rules[13].kind, ALERT_BURN_RATE);
-    T_EQ_INT(r->rules[13].npairs, 2);
-    T_EQ_DBL(r->rules[13].pairs[0].factor, 14.4, 1e-12);
-    T_EQ_INT(r->rules[13].pairs[1].long_s, 6 * 3600);
+    T_EQ_STR(r->rules[12].name, "vsf-device-drm-page");
+    T_EQ_DBL(r->rules[12].threshold, 0.20, 1e-15);
+    T_EQ_INT(r->rules[12].level, ALERT_PAGE);
+    T_EQ_INT(r->rules[14].kind, ALERT_BURN_RATE);
+    T_EQ_INT(r->rules[14].npairs, 2);
+    T_EQ_DBL(r->rules[14].pairs[0].factor, 14.4, 1e-12);
+    T_EQ_INT(r->rules[14].pairs[1].long_s, 6 * 3600);
     json_t *j = alert_rule_json(&r->rules[2]);
     T_EQ_STR(json_string_value(json_object_get(j, "level")), "page");
     json_decref(j);

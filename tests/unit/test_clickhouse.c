@@ -23,7 +23,8 @@ static void put_str(struct oc_buf *b, const char *s)
     oc_buf_append(b, s, strlen(s));
 }
 
-/* One answered row: minute t, the region (NULL: not kept), the sums, one sketch bucket. */
+/* One answered row: minute t, the region (NULL: not kept), the sums, one sketch bucket; the
+ * error events are as many as the rebuffering sessions. */
 static void row(struct oc_buf *b, int64_t t, const char *region, uint64_t starts, uint64_t fails,
                 uint64_t hb, uint64_t rb, int edge, int bucket, uint64_t count)
 {
@@ -37,6 +38,7 @@ static void row(struct oc_buf *b, int64_t t, const char *region, uint64_t starts
     put(b, (uint64_t)edge, 1);
     put(b, edge ? 10 : 0, 8), put(b, edge ? 1 : 0, 8), put(b, 0, 8), put(b, 0, 8);
     put(b, edge ? 10 : 0, 8), put(b, edge ? 500 : 0, 8);
+    put(b, rb, 8);
     put(b, count ? 1 : 0, 1);
     if (count)
         put(b, (uint64_t)bucket, 2);
@@ -83,6 +85,8 @@ static void test_answer_to_minutes(void)
     T_EQ_DBL(run(c, &q, QOE_VSF_RATE, 0, 2), 0, 0);
     T_EQ_DBL(run(c, &q, QOE_REBUFFERING_SHARE, 0, 2), 0.5, 1e-12);
     T_EQ_DBL(run(c, &q, QOE_CONCURRENT, 0, 2), 6, 0);
+    T_EQ_DBL(run(c, &q, QOE_VPF_RATE, 0, 0), 0.25, 1e-12); /* 1 error over 4 viewers */
+    T_EQ_DBL(run(c, &q, QOE_VPF_RATE, 1, 0), 0, 0);
     T_EQ_DBL(run(c, &q, QOE_AVG_BITRATE, 1, 0), 3000, 1e-9);
     T_EQ_DBL(run(c, &q, QOE_STARTUP_P50, 1, 0), qoe_sketch_value(qoe_sketch_bucket(400)), 1e-9);
     /* 3,000,000 starts in one bucket: past a packed entry's count, split, still all there */

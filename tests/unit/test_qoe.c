@@ -63,8 +63,8 @@ static uint64_t rnd(void)
     return rs;
 }
 
-/* Sessions with fixed dimensions; per minute 0-3 heartbeats and sometimes a start: nsess
- * sessions over the minutes from t0 on. */
+/* Sessions with fixed dimensions; per minute 0-3 heartbeats, sometimes a start and now and
+ * then an error: nsess sessions over the minutes from t0 on. */
 static void generate_span(int64_t t0, int minutes, int nsess)
 {
     nev = 0;
@@ -73,7 +73,7 @@ static void generate_span(int64_t t0, int minutes, int nsess)
         sdims[s] = (struct sess_dims){(int)(rnd() % 3), (int)(rnd() % 2), (int)(rnd() % 4),
                                       (int)(rnd() % 3), (int)(rnd() % 2)};
     for (int m = 0; m < minutes; m++)
-        for (int s = 0; s < nsess && nev + 4 <= MAXEV; s++) {
+        for (int s = 0; s < nsess && nev + 5 <= MAXEV; s++) {
             int64_t base = (t0 + m * 60) * 1000;
             if (rnd() % 4 == 0) {
                 struct gev *e = &evs[nev++];
@@ -101,6 +101,9 @@ static void generate_span(int64_t t0, int minutes, int nsess)
                                   rnd() % 4 == 0 ? (int64_t)(rnd() % 2000) + 1 : 0,
                                   (double)(rnd() % 8000) + 0.25};
             }
+            if (rnd() % 20 == 0)
+                evs[nev++] =
+                    (struct gev){base + (int64_t)(rnd() % 60000), BEACON_ERROR, 0, s, 0, 0, 0, 0};
         }
 }
 
@@ -230,7 +233,7 @@ static int dbl_cmp(const void *a, const void *b)
 static double expected(const struct qoe_query *q, const char *const *gv, int64_t t0, int64_t t1)
 {
     static double ups[MAXEV];
-    double starts = 0, fails = 0, exits = 0, playing = 0, rebuf = 0, br = 0;
+    double starts = 0, fails = 0, exits = 0, playing = 0, rebuf = 0, br = 0, errors = 0;
     double share_sum = 0, conc_sum = 0, nmin = 0;
     int nups = 0, rows = 0;
     for (int i = 0; i < nev; i++) {
@@ -245,12 +248,14 @@ static double expected(const struct qoe_query *q, const char *const *gv, int64_t
             if (e->outcome == BEACON_SUCCESS)
                 ups[nups++] = (double)e->startup;
         } else {
+            errors += e->type == BEACON_ERROR;
             playing += (double)e->playing;
             rebuf += (double)e->rebuf;
             br += e->bitrate * (double)e->playing;
         }
     }
-    int per_minute = q->metric == QOE_REBUFFERING_SHARE || q->metric == QOE_CONCURRENT;
+    int per_minute = q->metric == QOE_REBUFFERING_SHARE || q->metric == QOE_CONCURRENT ||
+                     q->metric == QOE_VPF_RATE;
     for (int64_t m = t0; per_minute && m < t1; m += 60) {
         static char hb[NSESS], rb[NSESS];
         double nhb = 0, nrb = 0;
@@ -290,6 +295,8 @@ static double expected(const struct qoe_query *q, const char *const *gv, int64_t
         return rows ? starts : NAN;
     case QOE_CONCURRENT:
         return nmin ? conc_sum / nmin : NAN;
+    case QOE_VPF_RATE: /* error events over session-minutes */
+        return conc_sum > 0 ? errors / conc_sum : NAN;
     default:
         return NAN;
     }

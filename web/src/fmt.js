@@ -7,6 +7,7 @@ export const METRICS = {
     plays: { label: 'Plays', unit: 'count', bad: 'low', volume: 'plays' },
     vsf_rate: { label: 'Video start failures (VSF)', unit: 'ratio', bad: 'high', volume: 'plays' },
     ebvs_rate: { label: 'Exits before video start (EBVS)', unit: 'ratio', bad: 'high', volume: 'plays' },
+    vpf_rate: { label: 'Video playback failures (VPF, per minute)', unit: 'ratio', bad: 'high', volume: 'concurrent_viewers' },
     rebuffer_ratio: { label: 'Rebuffer ratio', unit: 'ratio', bad: 'high', volume: 'concurrent_viewers' },
     rebuffering_share: { label: 'Viewers rebuffering (per minute)', unit: 'ratio', bad: 'high', volume: 'concurrent_viewers' },
     concurrent_rebuffering_share: { label: 'Concurrent viewers rebuffering', unit: 'ratio', bad: 'high', volume: 'concurrent_viewers' },

@@ -50,6 +50,7 @@ export const BOARDS = [
         { kind: 'errors' },
         { kind: 'chart', title: 'Video start failures by player', metric: 'vsf_rate', group_by: 'player' },
         { kind: 'chart', title: 'Video start failures by player version (top 10)', metric: 'vsf_rate', group_by: 'player,player_version', top: 10 },
+        { kind: 'chart', title: 'Playback failures (crashes) by player version (top 10)', metric: 'vpf_rate', group_by: 'player,player_version', top: 10 },
     ] },
     { id: 'isp-cdn', kinds: ['network'], title: 'ISP/CDN correlation', why: 'A bad ISP shows across CDNs; a bad CDN across ISPs.', panels: [
         { kind: 'matrix', metric: 'rebuffer_ratio', rows: 'isp', cols: 'cdn' },

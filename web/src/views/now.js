@@ -16,6 +16,7 @@ const CHARTS = [
     { title: 'Concurrent viewers', metrics: ['concurrent_viewers'] },
     { title: 'Video start failures (VSF)', metrics: ['vsf_rate'] },
     { title: 'Exits before video start (EBVS)', metrics: ['ebvs_rate'] },
+    { title: 'Video playback failures (VPF)', metrics: ['vpf_rate'] },
     { title: 'Rebuffering', metrics: ['rebuffer_ratio', 'rebuffering_share'] },
     { title: 'Startup time', metrics: ['startup_p50_ms', 'startup_p95_ms'] },
 ];
