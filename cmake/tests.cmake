@@ -115,15 +115,32 @@ set_tests_properties(integration/test_lease PROPERTIES LABELS "integration;postg
 # `promtool check metrics` on /metrics with QoE data present is also a lint of the exposition.
 set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
 # Store-level unit tests again with their store on PostgreSQL (label "pg", also "postgres"):
-# tests/integration/pg_run.sh starts a throwaway server on the port given (18601-18609, one
-# per program) and names it to the program in ONCUE_TEST_PG (tests/t_store.h).
-set(oc_pg_port 18601)
+# tests/integration/pg_run.sh starts a throwaway server on the port given (one per program,
+# from OC_PG_PORT_BASE up, 18601-18634 by default) and names it to the program in
+# ONCUE_TEST_PG (tests/t_store.h).
+set(OC_PG_PORT_BASE 18601 CACHE STRING "first 127.0.0.1 port of the pg tests' PostgreSQL servers")
+set(oc_pg_port ${OC_PG_PORT_BASE})
 foreach(name test_store test_auth test_incident test_catalog test_steer test_alert test_qoe
-    test_ingest test_billing)
+    test_ingest test_billing test_rca)
   add_test(NAME pg/${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
     ${oc_pg_port} $<TARGET_FILE:${name}>)
   set_tests_properties(pg/${name} PROPERTIES LABELS "pg;postgres" TIMEOUT 600 SKIP_RETURN_CODE 77
     ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
   math(EXPR oc_pg_port "${oc_pg_port} + 1")
 endforeach()
-set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres")
+# The real server's modules on PostgreSQL: these integration tests again, each server they
+# start with its store on the throwaway PostgreSQL (one database per data directory,
+# tests/integration/lib.sh start_server). Only tests whose checks go through the API: a test
+# that reads DATA/oncue.db or runs a CLI on --data stays on SQLite.
+foreach(name test_tickets test_tickets_feedback test_tickets_reports test_tickets_survey
+    test_tickets_viewers test_tickets_route test_tickets_zendesk_sync test_search
+    test_search_plays test_gate test_automation test_probe_pathways test_resume
+    test_resume_crash test_resume_devices)
+  add_test(NAME pg/${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
+    ${oc_pg_port} bash ${CMAKE_SOURCE_DIR}/tests/integration/${name}.sh)
+  set_tests_properties(pg/${name} PROPERTIES LABELS "pg;postgres" TIMEOUT 600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")
+  math(EXPR oc_pg_port "${oc_pg_port} + 1")
+endforeach()
+set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres"
+  ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR};PG_PORT=${oc_pg_port}")

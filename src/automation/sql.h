@@ -43,7 +43,8 @@
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 #define AUTO_SQL_MSG_LIST                                                                          \
     "SELECT msg_id, topic, state, attempts, last_status, next_ms, created_ms, done_ms"             \
-    " FROM auto_msgs WHERE sub_id = ?1 AND (?2 IS NULL OR state = ?2) ORDER BY id DESC LIMIT ?3"
+    " FROM auto_msgs WHERE sub_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR state = ?2) ORDER BY id"   \
+    " DESC LIMIT ?3"
 #define AUTO_SQL_MSG_ONE                                                                           \
     "SELECT id, msg_id, topic, state, attempts, last_status, next_ms, created_ms, done_ms, body"   \
     " FROM auto_msgs WHERE sub_id = ?1 AND msg_id = ?2"
@@ -51,8 +52,8 @@
     "SELECT at_ms, attempt, status, error, ms, retry_after, next_ms FROM auto_attempts"            \
     " WHERE msg = ?1 ORDER BY id"
 #define AUTO_SQL_MSG_COUNTS                                                                        \
-    "SELECT coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'delivered'), 0),"           \
-    " coalesce(sum(state = 'failed'), 0) FROM auto_msgs WHERE sub_id = ?1"
+    "SELECT count(CASE WHEN state = 'pending' THEN 1 END), count(CASE WHEN state = 'delivered'"    \
+    " THEN 1 END), count(CASE WHEN state = 'failed' THEN 1 END) FROM auto_msgs WHERE sub_id = ?1"
 #define AUTO_SQL_MSG_REPLAY                                                                        \
     "UPDATE auto_msgs SET state = 'pending', attempts = 0, next_ms = ?3, done_ms = NULL"           \
     " WHERE sub_id = ?1 AND msg_id = ?2"

@@ -11,7 +11,7 @@
 /* ?1 since, ?2 until (inclusive), ?3 service or NULL, ?4 limit; newest first. */
 #define RCA_SQL_CHANGE_LIST                                                                        \
     "SELECT id, time, service, kind, description, version, actor FROM changes"                     \
-    " WHERE time >= ?1 AND time <= ?2 AND (?3 IS NULL OR service = ?3)"                            \
+    " WHERE time >= ?1 AND time <= ?2 AND (CAST(?3 AS TEXT) IS NULL OR service = ?3)"              \
     " ORDER BY time DESC, id DESC LIMIT ?4"
 
 #endif

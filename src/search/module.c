@@ -565,21 +565,14 @@ static const struct oc_setting settings[] = {
 
 #undef F
 
-/* The snapshot's file, next to the database file: search.idx in its directory, or "" (no
- * snapshots) for a database without a file. */
+/* The snapshot's file: search.idx in the store's data directory (next to oncue.db on SQLite,
+ * next to oncue.key on PostgreSQL), or "" (no snapshots) when the path does not fit. */
 static void snapshot_path(struct store *s, char *path, size_t n)
 {
-    struct store_stmt *st = NULL;
+    const char *dir = store_dir(s);
     path[0] = 0;
-    store_lock(s);
-    if (store_prepare(s, SEARCH_SQL_DBFILE, &st) == 0 && store_step(st) == STORE_ROW) {
-        const char *file = store_col_text(st, 0), *slash = file ? strrchr(file, '/') : NULL;
-        if (slash && (size_t)(slash - file) + sizeof "/search.idx" <= n)
-            snprintf(path, n, "%.*s/search.idx", (int)(slash - file), file);
-    }
-    if (st)
-        store_reset(st);
-    store_unlock(s);
+    if (dir && strlen(dir) + sizeof "/search.idx" <= n)
+        snprintf(path, n, "%s/search.idx", dir);
 }
 
 /* The weights from the settings; the blend is scaled to sum to 1. */

@@ -14,9 +14,8 @@
     " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, gen = excluded.gen"
 #define SEARCH_SQL_DELETE                                                                          \
     "UPDATE search_titles SET doc = NULL, gen = ?2 WHERE id = ?1 AND doc IS NOT NULL"
-#define SEARCH_SQL_GEN    "SELECT coalesce(max(gen), 0) FROM search_titles"
-#define SEARCH_SQL_SINCE  "SELECT id, doc FROM search_titles WHERE gen > ?1 ORDER BY gen"
-#define SEARCH_SQL_DBFILE "SELECT file FROM pragma_database_list WHERE name = 'main'"
-#define SEARCH_SQL_PURGE  "DELETE FROM search_titles WHERE doc IS NULL AND gen < ?1"
+#define SEARCH_SQL_GEN   "SELECT coalesce(max(gen), 0) FROM search_titles"
+#define SEARCH_SQL_SINCE "SELECT id, doc FROM search_titles WHERE gen > ?1 ORDER BY gen"
+#define SEARCH_SQL_PURGE "DELETE FROM search_titles WHERE doc IS NULL AND gen < ?1"
 
 #endif

@@ -10,6 +10,9 @@
  * tests/unit/test_store.c (pg_schema_matches) checks that both schemas have the same tables,
  * columns and NOT NULL constraints.
  *
+ * SQLite functions the shared SQL uses that PostgreSQL lacks (json_extract) are made at every
+ * open after the migrations (STORE_PG_SQL_FUNCTIONS in store/sql.h), outside the versions.
+ *
  * TO ADD TABLES: with each new SQLite migration N in migrate.c, append {N, name, sql} here in
  * PostgreSQL's dialect. Never edit PG_SCHEMA_SQL for a database that may exist (add an entry).
  */
@@ -277,6 +280,8 @@ int store_pg_migrate(struct store *s, const char *target, char *err, size_t errl
     for (const struct pg_migration *m = pg_migrations; m->version; m++)
         if (m->version > cur && step_to(s, target, m->version, m->name, m->sql, err, errlen) != 0)
             goto fail;
+    if (step_to(s, target, 0, "SQLite's functions", STORE_PG_SQL_FUNCTIONS, err, errlen) != 0)
+        goto fail;
     if (store_commit(s) != 0) {
         snprintf(err, errlen, "%s: schema commit failed: %s", target, store_errmsg(s));
         return OC_EDB;

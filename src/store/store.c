@@ -183,6 +183,7 @@ int store_open_opts(const struct store_opts *o, struct store **out, char *err, s
     rc = 0;
 out:
     if (rc == 0) {
+        s->dir = oc_strdup(dir);
         *out = s;
         s = NULL;
     }
@@ -200,6 +201,11 @@ int store_open(const char *dir, enum store_sync sync, struct store **out, char *
 const char *store_backend(struct store *s)
 {
     return s->pg ? "postgres" : "sqlite";
+}
+
+const char *store_dir(struct store *s)
+{
+    return s->dir;
 }
 
 /* Finalizes cached statements, optionally checkpoints, closes and frees s. */
@@ -224,6 +230,7 @@ static void store_free(struct store *s, int checkpoint)
     store_pg_close(s);
     pthread_mutex_destroy(&s->mu);
     sodium_memzero(s->key, sizeof s->key);
+    free(s->dir);
     free(s);
 }
 

@@ -49,6 +49,9 @@ int store_open_opts(const struct store_opts *o, struct store **out /* OUT */, ch
                     size_t errlen);
 /* "sqlite" or "postgres". */
 const char *store_backend(struct store *s);
+/* The data directory s was opened with (oncue.db on SQLite, oncue.key on both; files a
+ * module keeps next to the store, such as search.idx, go here). Owned by s. */
+const char *store_dir(struct store *s);
 
 /* Finalizes cached statements, checkpoints the WAL and closes (NULL is a no-op). */
 void store_close(struct store *s);

@@ -37,6 +37,7 @@ struct store {
     int version;                               /* schema version after migrations */
     unsigned char key[32];                     /* DATA/oncue.key (seal.c) */
     int has_key;                               /* key was loaded */
+    char *dir;                                 /* the data directory; owned */
 };
 
 /* The PostgreSQL backend (pg.c). Each mirrors the store.h function of the same name. */

@@ -39,11 +39,32 @@ t_done() {
     exit $?
 }
 
-# start_server DATA_DIR [extra args...]: starts oncue serve on port 0 and sets $BASE.
+# pg_store_args DATA_DIR: with ONCUE_TEST_PG set (tests/integration/pg_run.sh, CTest label
+# "pg"), fills PG_STORE_ARGS with the settings that put the server's store on that PostgreSQL,
+# in a database of its own per data directory (made at its first start), so a new directory
+# starts empty and a restart finds its data, as on SQLite. Empty otherwise.
+PG_STORE_ARGS=()
+pg_store_args() {
+    PG_STORE_ARGS=()
+    [ -n "${ONCUE_TEST_PG:-}" ] || return 0
+    local db
+    db=d$(printf '%s' "$1" | sha1sum | cut -c1-16)
+    if [ -z "$("$ONCUE_TEST_PG_BIN/psql" "$ONCUE_TEST_PG" -X -A -t -q \
+        -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+        "$ONCUE_TEST_PG_BIN/psql" "$ONCUE_TEST_PG" -X -q -c "CREATE DATABASE $db" >/dev/null
+    fi
+    PG_STORE_ARGS=(--set store.backend=postgres --set "store.postgres=$ONCUE_TEST_PG dbname=$db")
+    PG_STORE_CONNINFO="$ONCUE_TEST_PG dbname=$db"
+}
+
+# start_server DATA_DIR [extra args...]: starts oncue serve on port 0 and sets $BASE (on
+# PostgreSQL under the label "pg": pg_store_args).
 start_server() {
     local data=$1; shift
     : > "$T_TMP/server.log"
-    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>"$T_TMP/server.log" &
+    pg_store_args "$data"
+    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "${PG_STORE_ARGS[@]}" "$@" \
+        2>"$T_TMP/server.log" &
     SERVER_PID=$!
     local i port=""
     for i in $(seq 1 200); do
@@ -82,9 +103,16 @@ resume_report() {
         "$3" "${6:-3600000}" "$1" "$1" "$2" "$4" "$5"
 }
 
-# new_token DATA ROLE NAME: prints a token created in the data directory.
+# new_token DATA ROLE NAME: prints a token created in the data directory (in its PostgreSQL
+# database under the label "pg", pg_store_args).
 new_token() {
-    "$ONCUE_BIN" token create --data "$1" --role "$2" --name "$3" 2>/dev/null
+    pg_store_args "$1"
+    if [ -n "${ONCUE_TEST_PG:-}" ]; then
+        "$ONCUE_BIN" token create --data "$1" --postgres "$PG_STORE_CONNINFO" --role "$2" \
+            --name "$3" 2>/dev/null
+    else
+        "$ONCUE_BIN" token create --data "$1" --role "$2" --name "$3" 2>/dev/null
+    fi
 }
 
 # start_alertmanager TOKEN: starts Debian's prometheus-alertmanager on a free 127.0.0.1 port

@@ -18,6 +18,7 @@
 #include "rca/rca.h"
 #include "sim/sim.h"
 #include "store/store.h"
+#include "t_store.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -751,7 +752,7 @@ static void test_changes_store(void)
     char dir[] = "/tmp/test_rca_XXXXXX", err[256];
     struct store *st = NULL;
     T_TRUE(mkdtemp(dir) != NULL);
-    T_EQ_INT(store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
+    T_EQ_INT(t_store_open(dir, STORE_SYNC_NORMAL, &st, err, sizeof(err)), 0);
     const int64_t on = T0 + 36000;
     const struct rca_change ch[] = {
         {on - 3 * 3600, "origin", "config", "cache ttl", NULL},
