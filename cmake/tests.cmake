@@ -127,3 +127,6 @@ foreach(name test_store test_auth test_incident test_catalog test_steer test_ale
   math(EXPR oc_pg_port "${oc_pg_port} + 1")
 endforeach()
 set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres")
+# Collectors, ClickHouse shards and control-plane replicas on PostgreSQL, end to end: also
+# "postgres" and "clickhouse" (`ctest -L clickhouse`); skipped (77) without either server.
+set_tests_properties(integration/test_scale_e2e PROPERTIES LABELS "integration;postgres;clickhouse")

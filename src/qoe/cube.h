@@ -81,6 +81,7 @@ struct qoe_cube_opts {
     const char *clickhouse_cluster;   /* qoe.clickhouse_cluster: "" without shards */
     int clickhouse_ship;              /* qoe.clickhouse_ship: closed minutes go to ClickHouse */
     int clickhouse_query;             /* qoe.clickhouse_query: GET /v1/qoe reads ClickHouse */
+    int clickhouse_pull;              /* qoe.clickhouse_pull: the cube fills from ClickHouse */
     int64_t clickhouse_partial_s;     /* qoe.clickhouse_partial_s: open minutes every N s; 0 off */
 };
 

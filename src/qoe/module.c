@@ -509,6 +509,24 @@ static void render_ch(struct oc_buf *b, void *arg)
             "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
 }
 
+/* /metrics: the counters of the cube's filling from ClickHouse. */
+static void render_pull(struct oc_buf *b, void *arg)
+{
+    struct qoe_pull_stats st;
+    qoe_pull_stats(((struct qoe_module_state *)arg)->pull, &st);
+    oc_metrics_family(b, "oncue_qoe_clickhouse_pulled_upto_seconds", "gauge",
+                      "Every whole minute in ClickHouse before this time is in this cube.");
+    oc_metrics_sample(b, "oncue_qoe_clickhouse_pulled_upto_seconds", NULL, (double)st.upto);
+    counter(b, "oncue_qoe_clickhouse_pulled_total", "Minutes installed from ClickHouse.",
+            (double)st.pulled);
+    counter(b, "oncue_qoe_clickhouse_pulled_partial_total",
+            "Minutes installed from ClickHouse with a collector's partial rows (never closed).",
+            (double)st.forced);
+    counter(b, "oncue_qoe_clickhouse_pull_failures_total",
+            "Passes filling the cube from ClickHouse that failed (retried every second).",
+            (double)st.failures);
+}
+
 /* ingest.cdns "steering": the closed cdn list becomes the pathways and clone ids of the
  * steering policy doc (borrowed); a policy without pathways leaves cdn open. */
 static void cdns_from_policy(struct qoe_cube *c, const json_t *doc)
@@ -584,14 +602,15 @@ static int qoe_init(struct oc_app *app, void **state)
         qoe_cube_destroy(c);
         return rc;
     }
-    if ((o.clickhouse_ship || o.clickhouse_query) &&
+    if ((o.clickhouse_ship || o.clickhouse_query || o.clickhouse_pull) &&
         (!o.clickhouse_url || !o.clickhouse_url[0] ||
          qoe_ch_valid(o.clickhouse_url, o.clickhouse_table ? o.clickhouse_table : "",
                       o.clickhouse_cluster, err, sizeof err) != 0)) {
         oc_log(OC_LOG_ERROR, "qoe: %s",
                o.clickhouse_url && o.clickhouse_url[0]
                    ? err
-                   : "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url");
+                   : "qoe.clickhouse_ship, qoe.clickhouse_query and qoe.clickhouse_pull need "
+                     "qoe.clickhouse_url");
         oc_app_withdraw(app, QOE_PROVIDES_CUBE);
         qoe_cube_destroy(c);
         return OC_EINVAL;
@@ -607,6 +626,11 @@ static int qoe_init(struct oc_app *app, void **state)
                               o.clickhouse_partial_s, c, app->store);
     if (app->metrics && ms->ch)
         oc_metrics_register(app->metrics, render_ch, ms);
+    if (o.clickhouse_pull)
+        ms->pull =
+            qoe_pull_start(o.clickhouse_url, o.clickhouse_table, c, app->clock, o.memory_minutes);
+    if (app->metrics && ms->pull)
+        oc_metrics_register(app->metrics, render_pull, ms);
     ms->max_cells = o.query_max_cells;
     ms->max_answer_bytes = o.query_max_answer_bytes;
     oc_memo_init(&ms->dims);
@@ -645,6 +669,7 @@ static void qoe_stop(struct oc_app *app, void *state)
 {
     struct qoe_module_state *ms = state;
     qoe_pool_destroy(ms->pool); /* before the cube: the threads query it */
+    qoe_pull_stop(ms->pull);    /* likewise: it installs minutes */
     oc_app_withdraw(app, QOE_PROVIDES_CUBE);
     qoe_cube_flush(ms->cube);
     if (app->store)
