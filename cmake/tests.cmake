@@ -130,3 +130,9 @@ set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg
 # Collectors, ClickHouse shards and control-plane replicas on PostgreSQL, end to end: also
 # "postgres" and "clickhouse" (`ctest -L clickhouse`); skipped (77) without either server.
 set_tests_properties(integration/test_scale_e2e PROPERTIES LABELS "integration;postgres;clickhouse")
+# Two incident managers on one PostgreSQL database, as two replicas (port 18625: after
+# test_scale_e2e's 18620-18624).
+add_test(NAME pg/test_incident_replicas COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
+  18625 $<TARGET_FILE:test_incident_replicas>)
+set_tests_properties(pg/test_incident_replicas PROPERTIES LABELS "pg;postgres" TIMEOUT 600
+  SKIP_RETURN_CODE 77 ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR}")

@@ -32,7 +32,8 @@ bad() { # bad DATA ARGS...: the server's log of a start that must fail
     "$ONCUE_BIN" serve --data "$T_TMP/bad" --listen 127.0.0.1:0 "$@" 2>&1
     echo "rc=$?"
 }
-t_contains "shipping without a URL" "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url" \
+t_contains "shipping without a URL" \
+    "qoe.clickhouse_ship, qoe.clickhouse_query and qoe.clickhouse_pull need qoe.clickhouse_url" \
     "$(bad --modules ingest --set qoe.clickhouse_ship=true)"
 t_contains "a table name that is not a name" "qoe.clickhouse_table: letters, digits" \
     "$(bad --modules qoe --set qoe.clickhouse_query=true --set qoe.clickhouse_url=http://h \
