@@ -570,7 +570,9 @@ static int qoe_init(struct oc_app *app, void **state)
     char err[256];
     o = *(const struct qoe_cube_opts *)config_module_opts(app->cfg, &qoe_module, &o);
     struct qoe_cube *c = qoe_cube_new(&o, app->clock);
-    if (app->store && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
+    /* a cube filled from ClickHouse is a cache of it: nothing of it is loaded or stored (two
+     * replicas on one PostgreSQL store would write each other's dictionaries) */
+    if (app->store && !o.clickhouse_pull && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "qoe: cannot load the stored cube: %s", err);
         qoe_cube_destroy(c);
         return OC_EDB;
@@ -643,11 +645,14 @@ static int qoe_init(struct oc_app *app, void **state)
  * a minute) and write both to the store. */
 static void close_timer(struct oc_app *app, void *state)
 {
-    struct qoe_cube *c = ((struct qoe_module_state *)state)->cube;
+    struct qoe_module_state *ms = state;
+    struct qoe_cube *c = ms->cube;
     qoe_cube_tick(c);
     qoe_cube_sweep(c, oc_clock_now_s(app->clock));
-    if (app->store && qoe_cube_persist(c, app->store) > 0)
-        qoe_ch_wake(((struct qoe_module_state *)state)->ch);
+    if (ms->o.clickhouse_pull)
+        qoe_cube_persist_none(c);
+    else if (app->store && qoe_cube_persist(c, app->store) > 0)
+        qoe_ch_wake(ms->ch);
 }
 
 /* Every minute: roll stored minutes up and apply retention. */
@@ -661,7 +666,7 @@ static void compact_timer(struct oc_app *app, void *state)
         if (st.shipped_upto + ms->o.rollup_5m_after_s < now)
             now = st.shipped_upto + ms->o.rollup_5m_after_s;
     }
-    if (app->store)
+    if (app->store && !ms->o.clickhouse_pull)
         qoe_cube_compact(ms->cube, app->store, now);
 }
 
@@ -672,7 +677,7 @@ static void qoe_stop(struct oc_app *app, void *state)
     qoe_pull_stop(ms->pull);    /* likewise: it installs minutes */
     oc_app_withdraw(app, QOE_PROVIDES_CUBE);
     qoe_cube_flush(ms->cube);
-    if (app->store)
+    if (app->store && !ms->o.clickhouse_pull)
         qoe_cube_persist(ms->cube, app->store);
     qoe_ch_stop(ms->ch); /* ships what was just stored, then ends */
     qoe_cube_destroy(ms->cube);

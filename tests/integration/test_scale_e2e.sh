@@ -269,6 +269,8 @@ t_check "one incident in PostgreSQL" 1 "$(pg_sql "SELECT count(*) FROM incidents
 t_check "... the survivor lists that one" "INC-1" "$(incidents "$S_URL" "$VIEWR")"
 t_check "... with the embedded server's severity, service, team and cause" "$want" \
     "$(shape "$S_URL" "$VIEWR" INC-1)"
+t_check "the replicas' cubes (caches of ClickHouse) wrote nothing to PostgreSQL" "0 0" \
+    "$(pg_sql "SELECT count(*) FROM qoe_values") $(pg_sql "SELECT count(*) FROM qoe_minutes")"
 t_contains "the survivor reloaded the incidents when it took the lease" \
     "incident: lease taken: 1 incident(s) reloaded" "$(cat "$T_TMP/$O.log")"
 t_check "every notification queued was sent once: one attempt per outbox row" \
