@@ -141,14 +141,24 @@ post() { # post URL TOKEN FILE: prints the accepted count (empty when the post f
 acked_starts=0
 bad_posts=0
 feed() { # feed FROM TO: chunks [FROM, TO) to the embedded server and to the collectors
-    local k n f a
+    local k n f a posts
     for k in $(seq "$1" $(($2 - 1))); do
-        post "$E_URL" "$INGE" "$T_TMP/chunks/all.$k" > /dev/null
+        # the four posts of a chunk at once (the servers' pids are not waited for)
+        post "$E_URL" "$INGE" "$T_TMP/chunks/all.$k" > /dev/null &
+        posts=($!)
+        for n in 0 1 2; do
+            f=$T_TMP/chunks/c$n.$k
+            : > "$T_TMP/acked.$n"
+            [ -s "$f" ] || continue
+            url_var="C${n}_URL" tok_var="ING$n"
+            post "${!url_var}" "${!tok_var}" "$f" > "$T_TMP/acked.$n" &
+            posts+=($!)
+        done
+        wait "${posts[@]}"
         for n in 0 1 2; do
             f=$T_TMP/chunks/c$n.$k
             [ -s "$f" ] || continue
-            url_var="C${n}_URL" tok_var="ING$n"
-            a=$(post "${!url_var}" "${!tok_var}" "$f")
+            a=$(cat "$T_TMP/acked.$n")
             if [ "$a" = "$(wc -l < "$f")" ]; then
                 acked_starts=$((acked_starts + $(grep -c '"type":"start"' "$f")))
             else
