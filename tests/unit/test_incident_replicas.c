@@ -3,12 +3,14 @@
  * replicas on one PostgreSQL database (docs/internals/lease.md): a new incident's id is
  * claimed past every id in the store, not only those in memory; a replica that takes the lease
  * reloads the incidents the other one opened, so an alert firing again there joins its
- * incident instead of opening (and paging) another with the same id.
+ * incident instead of opening (and paging) another with the same id; a message one replica
+ * claimed is not sent by the other.
  */
 #include "t.h"
 #include "t_store.h"
 #include "incident/incident.h"
 #include "incident/incident_int.h"
+#include "incident/sql.h"
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -175,9 +177,53 @@ static void test_lease_taken_reloads(void)
     fx_close(&f);
 }
 
+static int64_t sql_count(struct store *s, const char *sql)
+{
+    struct store_stmt *st;
+    int64_t n = -1;
+    T_EQ_INT(store_prepare(s, sql, &st), 0);
+    if (store_step(st) == STORE_ROW)
+        n = store_col_int(st, 0);
+    store_reset(st);
+    return n;
+}
+
+/* A message one replica claimed (its next_s moved on) is not sent by the other until the
+ * claim runs out; then it is sent once. The endpoint is a closed port: each send is one
+ * failed attempt in incident_attempts. */
+static void test_outbox_claimed_once(void)
+{
+    struct fx f;
+    fx_open(&f);
+    f.a.held = 1;
+    T_EQ_INT(incident_outbox_add_endpoint(incident_outbox(f.a.m), "hook", "webhook",
+                                          "http://127.0.0.1:1/hook",
+                                          "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", NULL),
+             0);
+    fire(&f.a, &f.clock, "reb/EMEA", "EMEA"); /* incident.opened: one row */
+    int64_t now = oc_clock_now_s(&f.clock);
+    T_EQ_INT(sql_count(f.store, "SELECT count(*) FROM incident_outbox"), 1);
+    /* as a's delivery thread does before sending: the claim */
+    struct store_stmt *st;
+    T_EQ_INT(store_prepare(f.store, INC_SQL_OB_CLAIM, &st), 0);
+    STORE_BIND(st, STORE_INT(now + 60), STORE_INT(1), STORE_INT(now));
+    T_EQ_INT(store_step(st), STORE_DONE);
+    store_reset(st);
+    T_EQ_INT(store_changes(f.store), 1);
+    T_EQ_INT(incident_outbox_deliver(incident_outbox(f.b.m), now), 0); /* b leaves it */
+    T_EQ_INT(incident_outbox_deliver(incident_outbox(f.b.m), now + 59), 0);
+    T_EQ_INT(sql_count(f.store, "SELECT count(*) FROM incident_attempts"), 0);
+    /* a died: the claim ran out, b sends it, once */
+    T_EQ_INT(incident_outbox_deliver(incident_outbox(f.b.m), now + 60), 1);
+    T_EQ_INT(incident_outbox_deliver(incident_outbox(f.a.m), now + 60), 0);
+    T_EQ_INT(sql_count(f.store, "SELECT count(*) FROM incident_attempts"), 1);
+    fx_close(&f);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_ids_claimed_in_the_store),
     T_CASE(test_lease_taken_reloads),
+    T_CASE(test_outbox_claimed_once),
     {0},
 };
 
