@@ -116,12 +116,12 @@ set_tests_properties(integration/test_lease PROPERTIES LABELS "integration;postg
 set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
 # Store-level unit tests again with their store on PostgreSQL (label "pg", also "postgres"):
 # tests/integration/pg_run.sh starts a throwaway server on the port given (one per program,
-# from OC_PG_PORT_BASE up, 18601-18634 by default) and names it to the program in
+# from OC_PG_PORT_BASE up, 18601-18627 by default) and names it to the program in
 # ONCUE_TEST_PG (tests/t_store.h).
 set(OC_PG_PORT_BASE 18601 CACHE STRING "first 127.0.0.1 port of the pg tests' PostgreSQL servers")
 set(oc_pg_port ${OC_PG_PORT_BASE})
 foreach(name test_store test_auth test_incident test_catalog test_steer test_alert test_qoe
-    test_ingest test_billing test_rca)
+    test_ingest test_billing test_rca test_incident_replicas)
   add_test(NAME pg/${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
     ${oc_pg_port} $<TARGET_FILE:${name}>)
   set_tests_properties(pg/${name} PROPERTIES LABELS "pg;postgres" TIMEOUT 600 SKIP_RETURN_CODE 77
@@ -144,3 +144,8 @@ foreach(name test_tickets test_tickets_feedback test_tickets_reports test_ticket
 endforeach()
 set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres"
   ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR};PG_PORT=${oc_pg_port}")
+# Collectors, ClickHouse shards and control-plane replicas on PostgreSQL, end to end: also
+# "postgres" and "clickhouse" (`ctest -L clickhouse`); skipped (77) without either server.
+# Its ports (18650-18654) and test_clickhouse_collectors' (18640-18643) stay clear of the
+# pg range above.
+set_tests_properties(integration/test_scale_e2e PROPERTIES LABELS "integration;postgres;clickhouse")

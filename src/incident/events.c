@@ -276,6 +276,7 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
     if (!json_is_object(payload))
         return;
     oc_lock(&m->mu);
+    inc_follow_lease(m); /* a replica that just took the lease acts on the store's incidents */
     if (strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0)
         on_fired_labels(m, payload, now);
     else if (strcmp(topic, OC_TOPIC_ALERT_RESOLVED) == 0)

@@ -98,6 +98,8 @@ struct incident_mgr {
     int n;                  /* incidents held */
     size_t cap;             /* slots in incs */
     int64_t next_id;
+    int loading;                /* inc_load_all is filling incs: ids come from the rows */
+    int lease_held;             /* the lease was held at the last inc_follow_lease */
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */
     int64_t rechecked_upto;     /* the closed minutes regroup.c last re-checked alerts up to */
@@ -129,6 +131,11 @@ struct incident *inc_new(struct incident_mgr *m, int64_t now);
 void inc_free(struct incident *inc);
 int inc_save(struct incident_mgr *m, const struct incident *inc);
 int inc_load_all(struct incident_mgr *m);
+/* With several replicas (lease.postgres): when this replica has just taken the lease, drops
+ * the incidents it holds in memory and loads them again from the store, where the replica
+ * that held the lease before kept them (opened, joined, acknowledged, resolved). Caller holds
+ * m->mu. */
+void inc_follow_lease(struct incident_mgr *m);
 json_t *inc_to_json(const struct incident *inc, int full);
 void inc_format_id(int64_t id, char *out, size_t n);
 void inc_iso_time(int64_t s, char *out, size_t n);

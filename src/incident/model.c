@@ -88,14 +88,47 @@ struct incident *inc_find(struct incident_mgr *m, int64_t id)
     return NULL;
 }
 
-/* A new incident with the next id, appended to m (NULL past INC_MAX_KEPT). */
+/* A new id: past every id in memory and in the store, claimed there by inserting its row
+ * (another replica on the same database may have opened incidents this one has not loaded,
+ * or be opening one now). 0 when the store refuses every try. */
+static int64_t claim_id(struct incident_mgr *m, int64_t now)
+{
+    struct store *s = m->app->store;
+    struct store_stmt *st;
+    int64_t id = m->next_id + 1, got = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_MAX_ID, &st) == 0) {
+        if (store_step(st) == STORE_ROW && store_col_int(st, 0) >= id)
+            id = store_col_int(st, 0) + 1;
+        store_reset(st);
+    }
+    for (int tries = 0; tries < 64 && !got; tries++, id++) {
+        if (store_prepare(s, INC_SQL_CLAIM, &st) != 0)
+            break;
+        STORE_BIND(st, STORE_INT(id), STORE_INT(now));
+        if (store_step(st) == STORE_DONE && store_changes(s) == 1)
+            got = id;
+        store_reset(st);
+    }
+    store_unlock(s);
+    if (!got)
+        oc_log(OC_LOG_ERROR, "incident: cannot claim an incident id: %s", store_errmsg(s));
+    return got;
+}
+
+/* A new incident with the next id (claimed in the store unless loading), appended to m (NULL
+ * past INC_MAX_KEPT, or when no id can be claimed). */
 struct incident *inc_new(struct incident_mgr *m, int64_t now)
 {
     if (m->n >= INC_MAX_KEPT)
         return NULL;
+    int64_t id = m->next_id + 1;
+    if (!m->loading && m->app->store && (id = claim_id(m, now)) == 0)
+        return NULL;
+    m->next_id = id;
     m->incs = oc_grow(m->incs, &m->cap, (size_t)m->n + 1, sizeof(*m->incs));
     struct incident *inc = oc_calloc(1, sizeof(*inc));
-    inc->id = ++m->next_id;
+    inc->id = id;
     inc->opened_s = inc->last_alert_s = now;
     inc->sev = 4;
     inc->slice = json_object();
@@ -332,6 +365,7 @@ int inc_load_all(struct incident_mgr *m)
 {
     struct store_stmt *st;
     int rc = OC_EDB, step;
+    m->loading = 1;
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_LOAD, &st) == 0) {
         while ((step = store_step(st)) == STORE_ROW) {
@@ -347,5 +381,27 @@ int inc_load_all(struct incident_mgr *m)
         store_reset(st);
     }
     store_unlock(m->app->store);
+    m->loading = 0;
     return rc;
+}
+
+void inc_follow_lease(struct incident_mgr *m)
+{
+    struct oc_app *app = m->app;
+    if (!app->leased)
+        return; /* one replica: memory is the truth */
+    int held = app->leased(app->leased_arg);
+    if (held && !m->lease_held) {
+        int had = m->n;
+        for (int i = 0; i < m->n; i++)
+            inc_free(m->incs[i]);
+        m->n = 0;
+        m->next_id = 0;
+        if (inc_load_all(m) != 0)
+            oc_log(OC_LOG_ERROR, "incident: cannot reload incidents: %s", store_errmsg(app->store));
+        else
+            oc_log(OC_LOG_INFO, "incident: lease taken: %d incident(s) reloaded (%d held before)",
+                   m->n, had);
+    }
+    m->lease_held = held;
 }

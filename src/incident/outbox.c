@@ -25,6 +25,7 @@
 #include <string.h>
 
 #define DUE_MAX    64    /* rows sent per deliver call */
+#define CLAIM_S    60    /* a message claimed by a replica that died is due again this late */
 #define TIMEOUT_MS 10000 /* per attempt */
 #define URL_MAX    2048  /* bytes of an endpoint URL */
 
@@ -326,7 +327,7 @@ int inc_outbox_deploy(struct incident_outbox *ob, const char *service, const cha
 
 /* One due message, copied out of the store. */
 struct due {
-    int64_t id, ep, attempts, created;
+    int64_t id, ep, attempts, created, next;
     char msg_id[48], kind[16];
     char *body, *url, *secret;
     int sealed_bad; /* its URL or secret did not open with the data directory's key */
@@ -354,6 +355,7 @@ static int load_due(struct store *s, int64_t now, struct due *d, int max)
                 store_unseal(s, sec, &x->secret) != 0)
                 x->sealed_bad = 1;
             x->ep = store_col_int(st, 8);
+            x->next = store_col_int(st, 9);
         }
         store_reset(st);
     }
@@ -446,6 +448,22 @@ static void record(struct store *s, const struct due *d, const struct http_outbo
     store_commit(s);
 }
 
+/* 1 when this process now owns the due message d (no other replica sends it before
+ * now + CLAIM_S), else 0: another replica claimed or recorded it first. */
+static int claim(struct store *s, const struct due *d, int64_t now)
+{
+    struct store_stmt *st;
+    int got = 0;
+    store_lock(s);
+    if (store_prepare(s, INC_SQL_OB_CLAIM, &st) == 0) {
+        STORE_BIND(st, STORE_INT(now + CLAIM_S), STORE_INT(d->id), STORE_INT(d->next));
+        got = store_step(st) == STORE_DONE && store_changes(s) == 1;
+        store_reset(st);
+    }
+    store_unlock(s);
+    return got;
+}
+
 int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
 {
     struct due d[DUE_MAX];
@@ -457,7 +475,9 @@ int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
     pthread_mutex_lock(&ob->deliver_mu);
     n = load_due(ob->app->store, now_s, d, DUE_MAX);
     for (int i = 0; i < n; i++) {
-        char *body = gone_ep && d[i].ep == gone_ep ? NULL : final_body(&d[i]);
+        char *body = (gone_ep && d[i].ep == gone_ep) || !claim(ob->app->store, &d[i], now_s)
+                         ? NULL
+                         : final_body(&d[i]);
         if (body && d[i].sealed_bad) { /* an attempt that failed here, with why */
             memset(&a, 0, sizeof a);
             snprintf(a.error, sizeof a.error,

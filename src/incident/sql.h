@@ -15,6 +15,12 @@
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET state = ?2,"               \
     " severity = ?3, service = ?4, resolved_s = ?6, doc = ?7"
 #define INC_SQL_LOAD "SELECT id, doc FROM incidents ORDER BY id"
+/* the highest id in the store, and the claim of a new one (several replicas on one database:
+ * the first to insert the row has the id; the document follows at once) */
+#define INC_SQL_MAX_ID "SELECT COALESCE(MAX(id), 0) FROM incidents"
+#define INC_SQL_CLAIM                                                                              \
+    "INSERT INTO incidents (id, state, severity, service, opened_s, doc)"                          \
+    " VALUES (?1, 'open', 4, '', ?2, '{}') ON CONFLICT(id) DO NOTHING"
 
 #define INC_SQL_TL_ADD                                                                             \
     "INSERT INTO incident_timeline (incident_id, at_s, kind, actor, text, data, public)"           \
@@ -71,9 +77,13 @@
     "INSERT INTO incident_outbox (endpoint_id, msg_id, topic, body, created_s, next_s,"            \
     " attempts, state) VALUES (?, ?, ?, ?, ?, ?, 0, 'pending')"
 #define INC_SQL_OB_DUE                                                                             \
-    "SELECT o.id, o.msg_id, o.body, o.attempts, o.created_s, e.kind, e.url, e.secret, e.id"        \
-    " FROM incident_outbox o JOIN incident_endpoints e ON e.id = o.endpoint_id"                    \
+    "SELECT o.id, o.msg_id, o.body, o.attempts, o.created_s, e.kind, e.url, e.secret, e.id,"       \
+    " o.next_s FROM incident_outbox o JOIN incident_endpoints e ON e.id = o.endpoint_id"           \
     " WHERE o.state = 'pending' AND o.next_s <= ? ORDER BY o.next_s, o.id LIMIT 64"
+/* a due message is this replica's to send once it moved its next_s on (several replicas on one
+ * database: the other's update then matches no row); one left so by a crash is due again then */
+#define INC_SQL_OB_CLAIM                                                                           \
+    "UPDATE incident_outbox SET next_s = ? WHERE id = ? AND state = 'pending' AND next_s = ?"
 #define INC_SQL_OB_SET                                                                             \
     "UPDATE incident_outbox SET state = ?, next_s = ?, attempts = attempts + 1,"                   \
     " last_status = ? WHERE id = ?"

@@ -44,6 +44,7 @@ int incident_tick(struct incident_mgr *m)
     if (cube)
         qoe_cube_stats(cube, &st);
     oc_lock(&m->mu);
+    inc_follow_lease(m); /* a replica that just took the lease acts on the store's incidents */
     /* the minutes before upto are complete: alerts are re-checked once per new minute */
     int64_t upto = st.complete_upto_s > 0 ? st.complete_upto_s - st.complete_upto_s % 60 : 0;
     if (upto > now - now % 60)

@@ -963,3 +963,55 @@ int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts 
     oc_buf_free(&ans);
     return rc == OC_EIO ? OC_EDB : rc;
 }
+
+int qoe_ch_sql(const char *url, const char *sql, struct oc_buf *out, char *err, size_t errlen)
+{
+    return ch_post(url, sql, NULL, 0, out, err, errlen);
+}
+
+int qoe_ch_fill(struct qoe_cube *c, const char *url, const char *table, int64_t from, int64_t to,
+                size_t *nrows_out, char *err, size_t errlen)
+{
+    int keep[BEACON_NDIMS];
+    struct qoe_query q;
+    struct oc_buf sql, ans;
+    struct got *rows = NULL;
+    uint32_t *sk = NULL;
+    size_t nrows = 0, nsk = 0;
+    *nrows_out = 0;
+    if (errlen)
+        err[0] = 0;
+    memset(&q, 0, sizeof q);
+    q.from = from;
+    q.to = to;
+    for (int d = 0; d < BEACON_NDIMS; d++)
+        keep[d] = 1; /* every dimension: leaf-level minutes, as the collectors folded them */
+    oc_buf_init(&sql, 1 << 16);
+    oc_buf_init(&ans, CH_MAX_ANSWER);
+    build_select(&sql, table, &q, keep);
+    int rc = ch_post(url, sql.data, NULL, 0, &ans, err, errlen);
+    if (rc == 0)
+        rc = read_answer(c, ans.data ? ans.data : "", ans.len, keep, &rows, &nrows, &sk, &nsk);
+    for (size_t i = 0; rc == 0 && i < nrows; i++)
+        if (rows[i].t < from || rows[i].t >= to || rows[i].t % 60)
+            rc = OC_EIO; /* not a minute of the range asked */
+    if (rc == 0 && nrows) {
+        qsort(rows, nrows, sizeof *rows, got_cmp);
+        for (size_t i = 1; i < nrows; i++)
+            if (got_cmp(&rows[i - 1], &rows[i]) == 0)
+                rc = OC_EIO; /* a minute and leaf answered twice */
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&c->mu); /* then the ring's write lock, as the cube closes minutes */
+        install(c, rows, nrows, sk);
+        pthread_mutex_unlock(&c->mu);
+        *nrows_out = nrows;
+    } else if (rc == OC_EIO && !err[0]) {
+        snprintf(err, errlen, "clickhouse: the answer is not the minutes asked for in RowBinary");
+    }
+    free(rows);
+    free(sk);
+    oc_buf_free(&sql);
+    oc_buf_free(&ans);
+    return rc == OC_EIO ? OC_EDB : rc;
+}

@@ -133,6 +133,10 @@ const struct oc_setting qoe_cube_settings[] = {
     {"qoe.clickhouse_query", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_query), NULL,
      "GET /v1/qoe answers from ClickHouse (every collector's minutes) instead of this "
      "process's cube"},
+    {"qoe.clickhouse_pull", OC_SETTING_BOOL, "false", 0, 0, NULL, F(clickhouse_pull), NULL,
+     "a control-plane node: this process's cube fills from ClickHouse with every minute all "
+     "collectors closed, so alerts, SLOs, incident severity and root-cause localization read "
+     "every collector's minutes (a replay clock follows them)"},
     {0},
 };
 

@@ -81,6 +81,7 @@ struct qoe_cube_opts {
     const char *clickhouse_cluster;   /* qoe.clickhouse_cluster: "" without shards */
     int clickhouse_ship;              /* qoe.clickhouse_ship: closed minutes go to ClickHouse */
     int clickhouse_query;             /* qoe.clickhouse_query: GET /v1/qoe reads ClickHouse */
+    int clickhouse_pull;              /* qoe.clickhouse_pull: the cube fills from ClickHouse */
     int64_t clickhouse_partial_s;     /* qoe.clickhouse_partial_s: open minutes every N s; 0 off */
 };
 
@@ -234,6 +235,9 @@ int qoe_cube_load(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 /* Writes the queued closed minutes, one transaction each (with the values and leaves they
  * need). Returns the number written, or a negative oc_err (the rest stay queued). */
 int qoe_cube_persist(struct qoe_cube *c, struct store *s);
+/* For a cube that is a cache of another store (qoe.clickhouse_pull): drops what
+ * qoe_cube_persist would write (aged values, queued minutes), so that nothing piles up. */
+void qoe_cube_persist_none(struct qoe_cube *c);
 /* Rolls stored minutes up to 5-minute and hourly rows and deletes rows past retention
  * (bounded work per call). 0 or OC_EDB. */
 int qoe_cube_compact(struct qoe_cube *c, struct store *s, int64_t now_s);

@@ -509,6 +509,24 @@ static void render_ch(struct oc_buf *b, void *arg)
             "Requests to ClickHouse that failed (retried every second).", (double)st.failures);
 }
 
+/* /metrics: the counters of the cube's filling from ClickHouse. */
+static void render_pull(struct oc_buf *b, void *arg)
+{
+    struct qoe_pull_stats st;
+    qoe_pull_stats(((struct qoe_module_state *)arg)->pull, &st);
+    oc_metrics_family(b, "oncue_qoe_clickhouse_pulled_upto_seconds", "gauge",
+                      "Every whole minute in ClickHouse before this time is in this cube.");
+    oc_metrics_sample(b, "oncue_qoe_clickhouse_pulled_upto_seconds", NULL, (double)st.upto);
+    counter(b, "oncue_qoe_clickhouse_pulled_total", "Minutes installed from ClickHouse.",
+            (double)st.pulled);
+    counter(b, "oncue_qoe_clickhouse_pulled_partial_total",
+            "Minutes installed from ClickHouse with a collector's partial rows (never closed).",
+            (double)st.forced);
+    counter(b, "oncue_qoe_clickhouse_pull_failures_total",
+            "Passes filling the cube from ClickHouse that failed (retried every second).",
+            (double)st.failures);
+}
+
 /* Appends name to the comma-separated list b unless it is there already or is not a value
  * (NULL, "", "*"). */
 static void list_add(struct oc_buf *b, const char *name)
@@ -635,7 +653,9 @@ static int qoe_init(struct oc_app *app, void **state)
     char err[256];
     o = *(const struct qoe_cube_opts *)config_module_opts(app->cfg, &qoe_module, &o);
     struct qoe_cube *c = qoe_cube_new(&o, app->clock);
-    if (app->store && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
+    /* a cube filled from ClickHouse is a cache of it: nothing of it is loaded or stored (two
+     * replicas on one PostgreSQL store would write each other's dictionaries) */
+    if (app->store && !o.clickhouse_pull && qoe_cube_load(c, app->store, err, sizeof err) != 0) {
         oc_log(OC_LOG_ERROR, "qoe: cannot load the stored cube: %s", err);
         qoe_cube_destroy(c);
         return OC_EDB;
@@ -654,14 +674,15 @@ static int qoe_init(struct oc_app *app, void **state)
         free(map);
         return rc;
     }
-    if ((o.clickhouse_ship || o.clickhouse_query) &&
+    if ((o.clickhouse_ship || o.clickhouse_query || o.clickhouse_pull) &&
         (!o.clickhouse_url || !o.clickhouse_url[0] ||
          qoe_ch_valid(o.clickhouse_url, o.clickhouse_table ? o.clickhouse_table : "",
                       o.clickhouse_cluster, err, sizeof err) != 0)) {
         oc_log(OC_LOG_ERROR, "qoe: %s",
                o.clickhouse_url && o.clickhouse_url[0]
                    ? err
-                   : "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url");
+                   : "qoe.clickhouse_ship, qoe.clickhouse_query and qoe.clickhouse_pull need "
+                     "qoe.clickhouse_url");
         oc_app_withdraw(app, QOE_PROVIDES_CUBE);
         qoe_cube_destroy(c);
         free(map);
@@ -680,6 +701,11 @@ static int qoe_init(struct oc_app *app, void **state)
                               o.clickhouse_partial_s, c, app->store);
     if (app->metrics && ms->ch)
         oc_metrics_register(app->metrics, render_ch, ms);
+    if (o.clickhouse_pull)
+        ms->pull =
+            qoe_pull_start(o.clickhouse_url, o.clickhouse_table, c, app->clock, o.memory_minutes);
+    if (app->metrics && ms->pull)
+        oc_metrics_register(app->metrics, render_pull, ms);
     ms->max_cells = o.query_max_cells;
     ms->max_answer_bytes = o.query_max_answer_bytes;
     oc_memo_init(&ms->dims);
@@ -692,11 +718,14 @@ static int qoe_init(struct oc_app *app, void **state)
  * a minute) and write both to the store. */
 static void close_timer(struct oc_app *app, void *state)
 {
-    struct qoe_cube *c = ((struct qoe_module_state *)state)->cube;
+    struct qoe_module_state *ms = state;
+    struct qoe_cube *c = ms->cube;
     qoe_cube_tick(c);
     qoe_cube_sweep(c, oc_clock_now_s(app->clock));
-    if (app->store && qoe_cube_persist(c, app->store) > 0)
-        qoe_ch_wake(((struct qoe_module_state *)state)->ch);
+    if (ms->o.clickhouse_pull)
+        qoe_cube_persist_none(c);
+    else if (app->store && qoe_cube_persist(c, app->store) > 0)
+        qoe_ch_wake(ms->ch);
 }
 
 /* Every minute: roll stored minutes up and apply retention. */
@@ -710,7 +739,7 @@ static void compact_timer(struct oc_app *app, void *state)
         if (st.shipped_upto + ms->o.rollup_5m_after_s < now)
             now = st.shipped_upto + ms->o.rollup_5m_after_s;
     }
-    if (app->store)
+    if (app->store && !ms->o.clickhouse_pull)
         qoe_cube_compact(ms->cube, app->store, now);
 }
 
@@ -718,9 +747,10 @@ static void qoe_stop(struct oc_app *app, void *state)
 {
     struct qoe_module_state *ms = state;
     qoe_pool_destroy(ms->pool); /* before the cube: the threads query it */
+    qoe_pull_stop(ms->pull);    /* likewise: it installs minutes */
     oc_app_withdraw(app, QOE_PROVIDES_CUBE);
     qoe_cube_flush(ms->cube);
-    if (app->store)
+    if (app->store && !ms->o.clickhouse_pull)
         qoe_cube_persist(ms->cube, app->store);
     qoe_ch_stop(ms->ch); /* ships what was just stored, then ends */
     qoe_cube_destroy(ms->cube);

@@ -309,6 +309,21 @@ int qoe_cube_persist(struct qoe_cube *c, struct store *s)
     return rc != 0 ? rc : (int)done;
 }
 
+void qoe_cube_persist_none(struct qoe_cube *c)
+{
+    struct changes ch;
+    size_t n;
+    pthread_mutex_lock(&c->mu);
+    take_changes(c, &ch);
+    pthread_mutex_unlock(&c->mu);
+    changes_written(c, &ch);
+    changes_free(&ch);
+    struct pend_minute *p = take_queue(c, &n);
+    for (size_t i = 0; i < n; i++)
+        free(p[i].blob);
+    free(p);
+}
+
 static int load_values(struct qoe_cube *c, struct store *s, char *err, size_t errlen)
 {
     struct store_stmt *st;

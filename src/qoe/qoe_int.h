@@ -173,11 +173,42 @@ int qoe_ch_query(const char *url, const char *table, const struct qoe_cube_opts 
 struct qoe_cube *qoe_ch_answer_cube(const char *data, size_t len, const struct qoe_query *q,
                                     const struct qoe_cube_opts *opts, char *err, size_t errlen);
 
+/* Runs one statement over ClickHouse's HTTP interface at url: 0 with the answer appended to
+ * out (may be NULL), or OC_EIO with why in err. */
+struct oc_buf;
+int qoe_ch_sql(const char *url, const char *sql, struct oc_buf *out, char *err, size_t errlen);
+/* Reads the minutes [from, to) of table with every dimension kept and installs them as closed
+ * minutes of c (a live cube: takes its mutex, then the ring's write lock), replacing any it
+ * held. 0 with *nrows the rows installed; OC_EDB with why in err (unreachable, or an answer
+ * that is not those minutes: nothing installed). */
+int qoe_ch_fill(struct qoe_cube *c, const char *url, const char *table, int64_t from, int64_t to,
+                size_t *nrows /* OUT */, char *err, size_t errlen);
+
+/* The cube of a control-plane node filled from ClickHouse (chpull.c, qoe.clickhouse_pull). */
+struct qoe_pull;
+struct oc_clock;
+struct qoe_pull_stats {
+    int64_t upto;      /* every whole minute before this is in the cube */
+    uint64_t pulled;   /* minutes installed */
+    uint64_t forced;   /* ... taken with a collector's partial rows (never closed) */
+    uint64_t failures; /* passes that failed (retried every second) */
+};
+/* Starts the thread filling c (borrowed, outlives it) from table at url with the whole minutes
+ * (every batch closed), moving clock (borrowed; a replay clock follows) to their end; the first
+ * pass starts memory_minutes before the newest minute there. NULL when the thread cannot
+ * start (logged). */
+struct qoe_pull *qoe_pull_start(const char *url, const char *table, struct qoe_cube *c,
+                                struct oc_clock *clock, int64_t memory_minutes);
+void qoe_pull_stats(struct qoe_pull *p, struct qoe_pull_stats *out /* OUT */);
+/* Stops the thread and frees p (NULL: no-op). */
+void qoe_pull_stop(struct qoe_pull *p);
+
 /* The qoe module's state (module.c); the Prometheus API (prom.c) reads it too. */
 struct qoe_module_state {
     struct qoe_cube *cube;
     struct qoe_cube_opts o;    /* the settings */
     struct qoe_ch *ch;         /* the shipper, with qoe.clickhouse_ship */
+    struct qoe_pull *pull;     /* the cube's filler, with qoe.clickhouse_pull */
     int64_t max_cells;         /* qoe.query_max_cells */
     int64_t max_answer_bytes;  /* qoe.query_max_answer_bytes */
     struct oc_memo dims;       /* GET /v1/qoe/dimensions with the default top, per closed minute */

@@ -2,7 +2,7 @@
 # Collectors into ClickHouse, and GET /v1/qoe answered from it (docs/internals/scale.md).
 #
 # Two real clickhouse-servers (started here, 127.0.0.1, HTTP / native ports CH_PORT_BASE + 0
-# to 3, default 18610 to 18613) are the two shards of a cluster; the table is a Distributed
+# to 3, default 18640 to 18643) are the two shards of a cluster; the table is a Distributed
 # table over them, sharded by batch id. Two collectors (`oncue serve --modules ingest`), each
 # talking to its own shard, take the beacons and CDN log lines; they share the sessions as a
 # load balancer hashing on the session would. The same events also go to one embedded
@@ -19,7 +19,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/clickhouse_lib.sh"
 ch_need
-P=${CH_PORT_BASE:-18610}
+P=${CH_PORT_BASE:-18640}
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; ch_stop; t_cleanup' EXIT
 
@@ -32,7 +32,8 @@ bad() { # bad DATA ARGS...: the server's log of a start that must fail
     "$ONCUE_BIN" serve --data "$T_TMP/bad" --listen 127.0.0.1:0 "$@" 2>&1
     echo "rc=$?"
 }
-t_contains "shipping without a URL" "qoe.clickhouse_ship and qoe.clickhouse_query need qoe.clickhouse_url" \
+t_contains "shipping without a URL" \
+    "qoe.clickhouse_ship, qoe.clickhouse_query and qoe.clickhouse_pull need qoe.clickhouse_url" \
     "$(bad --modules ingest --set qoe.clickhouse_ship=true)"
 t_contains "a table name that is not a name" "qoe.clickhouse_table: letters, digits" \
     "$(bad --modules qoe --set qoe.clickhouse_query=true --set qoe.clickhouse_url=http://h \
