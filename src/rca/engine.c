@@ -22,7 +22,10 @@
 #define ENG_REST_MAX    0.7  /* the rest may deviate at most this share of an element's deviation */
 #define ENG_OWN_MIN     0.3  /* an element's own deviation is at least this share of its contrast */
 #define ENG_PROMISING   16   /* layer-1 values combined into layer-2 and layer-3 candidates */
+#define ENG_SEEDED      16   /* seed_values: more values, those of the leaves beyond noise */
+#define ENG_SEED_MIN_F  5.0  /* ... from count leaves expecting this many (Cochran's rule) */
 #define ENG_DISP_SAMPLE 2000 /* leaves sampled for the dispersion */
+#define ENG_VALUES      (ENG_PROMISING + ENG_SEEDED) /* at most 32: a combination's key bits */
 
 /* Sums over the live leaves of e. */
 static struct rca_agg agg_elem(const struct rca_eng *g, const struct rca_elem *e)
@@ -202,8 +205,54 @@ static int weakest(const double *c, int n)
     return w;
 }
 
-/* Layer 1: every attr=value. Keeps the ENG_PROMISING values with the most contrast in pa/pv;
- * returns how many. */
+/* seed_values: appends to pa/pv[np..) up to ENG_SEEDED values not among the first base, those
+ * whose leaves deviate most beyond noise (against the live leaves' common scale, in the
+ * anomaly's direction). A cause of 3 attributes inside values that a drift elsewhere hides
+ * (each value as a whole hardly moves, so it has no contrast) is otherwise never combined.
+ * For counts only leaves expecting 5 or more count (Cochran's rule for a chi-square): a leaf
+ * expecting 0.03 that shows 6 is not evidence of anything. Returns the new np. */
+static int seed_values(const struct rca_eng *g, struct rca_agg u, const size_t *off, size_t nv,
+                       int *pa, uint32_t *pv, int np)
+{
+    double *sx = oc_calloc(nv ? nv : 1, sizeof(*sx));
+    double ku = rca_kval(u), line = 2 * log((double)g->n + 1) + 4;
+    line = line > 9 ? line : 9;
+    for (size_t l = 0; l < g->n; l++) {
+        double x = g->dir * (g->ob->r[l] - ku * g->ob->f[l]);
+        if (!g->live[l] || x <= 0 || g->ob->w[l] * x * x <= line || x < rca_support(g) ||
+            (g->ob->counts && g->ob->f[l] < ENG_SEED_MIN_F))
+            continue;
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int a = 0; a < g->na; a++)
+            sx[off[a] + v[a]] += x;
+    }
+    int base = np;
+    while (np < base + ENG_SEEDED) {
+        size_t bi = nv;
+        for (size_t i = 0; i < nv; i++)
+            if (sx[i] > 0 && (bi == nv || sx[i] > sx[bi]))
+                bi = i;
+        if (bi == nv)
+            break;
+        sx[bi] = 0;
+        int a = 0;
+        while (a + 1 < g->na && off[a + 1] <= bi)
+            a++;
+        uint32_t v = (uint32_t)(bi - off[a]);
+        int dup = 0;
+        for (int i = 0; i < base && !dup; i++)
+            dup = pa[i] == a && pv[i] == v;
+        if (!dup) {
+            pa[np] = a;
+            pv[np++] = v;
+        }
+    }
+    free(sx);
+    return np;
+}
+
+/* Layer 1: every attr=value. Keeps the ENG_PROMISING values with the most contrast in pa/pv
+ * (with seed_values, then up to ENG_SEEDED more, see above); returns how many. */
 static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct rca_scored *best,
                          int *pa, uint32_t *pv)
 {
@@ -235,7 +284,7 @@ static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct 
             }
         }
     free(a1);
-    return np;
+    return g->o->seed_values ? seed_values(g, u, off, nv, pa, pv, np) : np;
 }
 
 /* Aggregates of combinations of promising values, keyed by the bit mask of the values (open
@@ -297,7 +346,7 @@ static void search_combos(struct rca_eng *g, struct rca_agg u, int first, struct
         if (!g->live[l])
             continue;
         const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
-        int in[ENG_PROMISING], k = 0;
+        int in[ENG_VALUES], k = 0;
         for (int i = 0; i < np; i++)
             if (v[pa[i]] == pv[i])
                 in[k++] = i;
@@ -533,8 +582,8 @@ static int next_step(struct rca_eng *g, int first, struct rca_elem *list, int *n
     struct rca_agg u = agg_live(g);
     g->base_live = live_base(g);
     struct rca_scored best = {.net = 0};
-    int pa[ENG_PROMISING];
-    uint32_t pv[ENG_PROMISING];
+    int pa[ENG_VALUES];
+    uint32_t pv[ENG_VALUES];
     int np = search_layer1(g, u, first, &best, pa, pv);
     search_combos(g, u, first, &best, pa, pv, np);
     search_leaves(g, u, first, &best);
@@ -587,8 +636,8 @@ static double best_net(struct rca_eng *g)
     struct rca_agg u = agg_live(g);
     g->base_live = live_base(g);
     struct rca_scored best = {.net = 0};
-    int pa[ENG_PROMISING];
-    uint32_t pv[ENG_PROMISING];
+    int pa[ENG_VALUES];
+    uint32_t pv[ENG_VALUES];
     int np = search_layer1(g, u, 0, &best, pa, pv);
     search_combos(g, u, 0, &best, pa, pv, np);
     search_leaves(g, u, 0, &best);
@@ -678,6 +727,7 @@ void rca_opts_default(struct rca_opts *o)
     o->min_score = 0;
     o->live_share = 0;
     o->support_penalty = 0;
+    o->seed_values = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)

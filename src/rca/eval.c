@@ -438,6 +438,9 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: a further element's min_share counts against what is left to explain", 0, 0, NULL},
     {"--support-penalty", OC_OPT_FLAG, F(o.support_penalty), NULL,
      "tuning: the set's penalty by an element's forecast mass, not its layer alone", 0, 0, NULL},
+    {"--seed-values", OC_OPT_FLAG, F(o.seed_values), NULL,
+     "tuning: the search also combines the values of the leaves that deviate beyond noise", 0, 0,
+     NULL},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

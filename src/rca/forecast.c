@@ -147,10 +147,10 @@ static int dbl_cmp(const void *a, const void *b)
 /* Turns the spreads in o->w into weights. Ten bins tell one leaf's spread poorly, so each is
  * pooled with the typical relative spread (FC_PRIOR_BINS bins' worth). A count varies at least
  * as much as Poisson from bin to bin; when the typical leaf of some size (forecast >= 5) varies
- * far less (spread^2 under a tenth of its forecast), the measure is not a count (amounts, or
- * an export's own forecast) and the Poisson floor would drown every small leaf's change: only
- * the spread counts then. */
-static void set_weights(struct rca_obs *o)
+ * far less (spread^2 under a tenth of its forecast), or when the values now are not all whole
+ * numbers (whole = 0), the measure is not a count (amounts, or an export's own forecast) and
+ * the Poisson floor would drown every small leaf's change: only the spread counts then. */
+static void set_weights(struct rca_obs *o, int whole)
 {
     double ratio[FC_DISP_SAMPLE], rel[FC_DISP_SAMPLE], rel_med = 0;
     int m = 0;
@@ -160,11 +160,11 @@ static void set_weights(struct rca_obs *o)
             ratio[m] = o->w[l] / o->f[l];
             rel[m++] = o->w[l] / (o->f[l] * o->f[l]);
         }
-    o->counts = 1;
+    o->counts = whole;
     if (m >= 20) {
         qsort(ratio, (size_t)m, sizeof(double), dbl_cmp);
         qsort(rel, (size_t)m, sizeof(double), dbl_cmp);
-        o->counts = ratio[m / 2] >= 0.1;
+        o->counts = whole && ratio[m / 2] >= 0.1;
         rel_med = rel[m / 2];
     }
     for (size_t l = 0; l < o->n; l++) {
@@ -251,7 +251,10 @@ int rca_forecast(const struct rca_data *d, int64_t at, int window, struct rca_ob
         for (size_t l = 0; L != 1 && l < n; l++)
             o->f[l] *= L;
     }
-    set_weights(o);
+    int whole = 1; /* a count is a whole number: 3.6 stalls or 41.25 GB is an amount */
+    for (size_t l = 0; l < n && whole; l++)
+        whole = fabs(o->r[l] - round(o->r[l])) < 1e-6;
+    set_weights(o, whole);
     free(hv);
     free(ht);
     free(cur_t);

@@ -57,6 +57,10 @@ struct rca_opts {
     int support_penalty; /* 1: in the set-level decision an element is charged for the layer a
                             typical element of its forecast mass would have (never more than
                             its own layer); off by default (docs/internals/rca.md, fourth pass) */
+    int seed_values;     /* 1: the search also combines the values of the leaves that deviate
+                            beyond noise, not only the values with the most contrast (finds a
+                            cause of 3 attributes whose values a drift hides); off by default
+                            (docs/internals/rca.md, fifth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
