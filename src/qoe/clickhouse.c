@@ -145,25 +145,34 @@ static int ch_post(const char *url, const char *query, const void *body, size_t 
     return rc;
 }
 
-/* 0 when table has the ver column (created by this version), else OC_EINVAL with why. */
-static int ch_check_ver(const char *url, const char *table, char *err, size_t errlen)
+/* Whether table has column name: *has 1 or 0; 0, or the error of the request. */
+static int ch_has_column(const char *url, const char *table, const char *name, int *has, char *err,
+                         size_t errlen)
 {
     char sql[640];
     struct oc_buf ans;
     oc_buf_init(&ans, 256);
     snprintf(sql, sizeof sql,
              "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
-             "table = '%s' AND name = 'ver'",
-             table);
+             "table = '%s' AND name = '%s'",
+             table, name);
     int rc = ch_post(url, sql, NULL, 0, &ans, err, errlen);
-    if (rc == 0 && (!ans.data || strtoll(ans.data, NULL, 10) != 1)) {
+    *has = rc == 0 && ans.data && strtoll(ans.data, NULL, 10) == 1;
+    oc_buf_free(&ans);
+    return rc;
+}
+
+/* 0 when table has the ver column (created by this version), else OC_EINVAL with why. */
+static int ch_check_ver(const char *url, const char *table, char *err, size_t errlen)
+{
+    int has = 0, rc = ch_has_column(url, table, "ver", &has, err, errlen);
+    if (rc == 0 && !has) {
         snprintf(err, errlen,
                  "table %s has no ver column (made by an older oncue): rename or drop it, or set "
                  "qoe.clickhouse_table to a new name",
                  table);
         rc = OC_EINVAL;
     }
-    oc_buf_free(&ans);
     return rc;
 }
 
@@ -172,18 +181,11 @@ static int ch_check_ver(const char *url, const char *table, char *err, size_t er
 static int ch_add_errors(const char *url, const char *table, char *err, size_t errlen)
 {
     char sql[640];
-    struct oc_buf ans;
-    oc_buf_init(&ans, 256);
-    snprintf(sql, sizeof sql,
-             "SELECT count() FROM system.columns WHERE database = currentDatabase() AND "
-             "table = '%s' AND name = 'errors'",
-             table);
-    int rc = ch_post(url, sql, NULL, 0, &ans, err, errlen);
-    if (rc == 0 && ans.data && strtoll(ans.data, NULL, 10) == 0) {
+    int has = 0, rc = ch_has_column(url, table, "errors", &has, err, errlen);
+    if (rc == 0 && !has) {
         snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN errors UInt32", table);
         rc = ch_post(url, sql, NULL, 0, NULL, err, errlen);
     }
-    oc_buf_free(&ans);
     return rc;
 }
 

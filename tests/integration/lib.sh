@@ -154,3 +154,24 @@ YML
     done
     t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
 }
+
+# node NAME DATA ARGS...: starts `oncue serve` on a free port (a test with several servers:
+# collectors, replicas); sets NAME_URL and NAME_PID and adds the PID to the caller's PIDS
+# array, which its trap kills.
+node() {
+    local name=$1 data=$2 port="" i pid
+    shift 2
+    : > "$T_TMP/$name.log"
+    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>>"$T_TMP/$name.log" &
+    pid=$!
+    PIDS+=("$pid")
+    for i in $(seq 1 300); do
+        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T_TMP/$name.log" | tail -1 | cut -d: -f2)
+        [ -n "$port" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    [ -n "$port" ] || { echo "$name did not start:"; cat "$T_TMP/$name.log"; return 1; }
+    printf -v "${name}_URL" 'http://127.0.0.1:%s' "$port"
+    printf -v "${name}_PID" '%s' "$pid"
+}

@@ -50,25 +50,6 @@ ch_start "$P" "$((P + 1))" || exit 1
 SHARD0=$CH_URL # ch_sql asks this one (CH_URL stays this)
 echo "two clickhouse-servers $(ch_sql 'SELECT version()') ready in $(echo "$(date +%s.%N) - $t0" | bc) s"
 
-# node NAME DATA ARGS...: starts `oncue serve` on a free port; sets NAME_URL and NAME_PID.
-node() {
-    local name=$1 data=$2 port="" i pid
-    shift 2
-    : > "$T_TMP/$name.log"
-    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>>"$T_TMP/$name.log" &
-    pid=$!
-    PIDS+=("$pid")
-    for i in $(seq 1 200); do
-        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T_TMP/$name.log" | tail -1 | cut -d: -f2)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "$name did not start:"; cat "$T_TMP/$name.log"; return 1; }
-    printf -v "${name}_URL" 'http://127.0.0.1:%s' "$port"
-    printf -v "${name}_PID" '%s' "$pid"
-}
-
 CH_ARGS=(--set qoe.clickhouse_table=it_minutes --set qoe.clickhouse_cluster=oncue_it)
 COLLECT=(--modules ingest --clock replay "${CH_ARGS[@]}" --set qoe.clickhouse_ship=true)
 COLLECT0=("${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD0")

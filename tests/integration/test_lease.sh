@@ -24,24 +24,6 @@ t_contains "a lease name that is not a name stops the start" "lease.name: letter
     "$("$ONCUE_BIN" serve --data "$T_TMP/bad" --listen 127.0.0.1:0 --modules alert \
         --set "lease.postgres=$PG_CONNINFO" --set 'lease.name=a b' 2>&1)"
 
-# node NAME DATA ARGS...: starts `oncue serve` on a free port; sets NAME_URL and NAME_PID.
-node() {
-    local name=$1 data=$2 port="" i pid
-    shift 2
-    : > "$T_TMP/$name.log"
-    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>>"$T_TMP/$name.log" &
-    pid=$!
-    PIDS+=("$pid")
-    for i in $(seq 1 200); do
-        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T_TMP/$name.log" | tail -1 | cut -d: -f2)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "$name did not start:"; cat "$T_TMP/$name.log"; return 1; }
-    printf -v "${name}_URL" 'http://127.0.0.1:%s' "$port"
-    printf -v "${name}_PID" '%s' "$pid"
-}
 held() { # held URL: the replica's oncue_lease_held
     curl -s -m 5 "$1/metrics" | awk '/^oncue_lease_held\{/{printf "%d", $2}'
 }

@@ -68,24 +68,6 @@ cat > "$T_TMP/hooks.yaml" <<EOF
 EOF
 HOOKS=(--set incident.outbound_allow=127.0.0.1 --set "incident.webhooks_file=$T_TMP/hooks.yaml")
 
-# node NAME DATA ARGS...: starts `oncue serve` on a free port; sets NAME_URL and NAME_PID.
-node() {
-    local name=$1 data=$2 port="" i pid
-    shift 2
-    : > "$T_TMP/$name.log"
-    "$ONCUE_BIN" serve --data "$data" --listen 127.0.0.1:0 "$@" 2>>"$T_TMP/$name.log" &
-    pid=$!
-    PIDS+=("$pid")
-    for i in $(seq 1 300); do
-        port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$T_TMP/$name.log" | tail -1 | cut -d: -f2)
-        [ -n "$port" ] && break
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -n "$port" ] || { echo "$name did not start:"; cat "$T_TMP/$name.log"; return 1; }
-    printf -v "${name}_URL" 'http://127.0.0.1:%s' "$port"
-    printf -v "${name}_PID" '%s' "$pid"
-}
 held() { curl -s -m 5 "$1/metrics" | awk '/^oncue_lease_held\{/{printf "%d", $2}'; }
 
 # the embedded default: every module, SQLite, the same events
