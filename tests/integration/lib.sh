@@ -155,10 +155,10 @@ YML
     t_check "alertmanager ready" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AM/-/ready")"
 }
 
-# node NAME DATA ARGS...: starts `oncue serve` on a free port (a test with several servers:
+# serve_node NAME DATA ARGS...: starts `oncue serve` on a free port (a test with several servers:
 # collectors, replicas); sets NAME_URL and NAME_PID and adds the PID to the caller's PIDS
 # array, which its trap kills.
-node() {
+serve_node() {
     local name=$1 data=$2 port="" i pid
     shift 2
     : > "$T_TMP/$name.log"

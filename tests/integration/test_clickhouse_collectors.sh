@@ -56,14 +56,14 @@ COLLECT0=("${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD0")
 COLLECT1=("${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD1")
 for n in 0 1; do
     eval "ING$n=\$(new_token \"\$T_TMP/c$n\" ingest it-ingest | tail -1)"
-    eval "node C$n \"\$T_TMP/c$n\" \"\${COLLECT$n[@]}\"" || exit 1
+    eval "serve_node C$n \"\$T_TMP/c$n\" \"\${COLLECT$n[@]}\"" || exit 1
 done
 INGE=$(new_token "$T_TMP/e" ingest it-ingest | tail -1)
 VIEWE=$(new_token "$T_TMP/e" viewer it-view | tail -1)
-node E "$T_TMP/e" --modules ingest --clock replay || exit 1
+serve_node E "$T_TMP/e" --modules ingest --clock replay || exit 1
 
 # a collector whose URL carries credentials logs it without them (shipping fails: no such user)
-node S "$T_TMP/s" --modules ingest --set qoe.clickhouse_ship=true \
+serve_node S "$T_TMP/s" --modules ingest --set qoe.clickhouse_ship=true \
     --set "qoe.clickhouse_url=http://oncue:s3cret-pw@127.0.0.1:$P" || exit 1
 t_contains "the URL is logged without its password" "http://***@127.0.0.1:$P" "$(cat "$T_TMP/S.log")"
 t_check "... nowhere" 0 "$(grep -c s3cret-pw "$T_TMP/S.log")"
@@ -71,7 +71,7 @@ kill "$S_PID"
 
 # the query node, up before the beacons: it sees open minutes as partial rows
 VIEWQ=$(new_token "$T_TMP/q" viewer it-view | tail -1)
-node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0" \
+serve_node Q "$T_TMP/q" --modules qoe --clock replay "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0" \
     --set qoe.clickhouse_query=true ||
     exit 1
 # plays URL TOKEN FROM TO: the plays counted over [FROM, TO) in one point (0 when none)
@@ -168,7 +168,7 @@ for b in $(seq 0 $((NB - 1))); do
     if [ "$b" -eq 20 ]; then # mid-stream: minutes closed, shipped, open and logged
         kill -9 "$C0_PID"
         wait "$C0_PID" 2>/dev/null
-        node C0 "$T_TMP/c0" "${COLLECT0[@]}" || exit 1
+        serve_node C0 "$T_TMP/c0" "${COLLECT0[@]}" || exit 1
         t_contains "the killed collector replayed its log" "ingest: replayed" "$(cat "$T_TMP/C0.log")"
         killed=1
     fi
@@ -241,7 +241,7 @@ kill "$C1_PID"
 wait "$C1_PID" 2>/dev/null
 rows_before=$(ch_sql "SELECT count() FROM it_minutes WHERE ver = $final")
 sqlite3 "$T_TMP/c1/oncue.db" "UPDATE store_meta SET value = 0 WHERE key = 'qoe.clickhouse_shipped_upto'"
-node C1 "$T_TMP/c1" "${COLLECT1[@]}" || exit 1
+serve_node C1 "$T_TMP/c1" "${COLLECT1[@]}" || exit 1
 for _ in $(seq 1 300); do
     [ "$(shipped_upto "$C1_URL")" -ge "$want" ] 2>/dev/null && break
     sleep 0.1

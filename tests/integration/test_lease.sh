@@ -51,11 +51,11 @@ for n in A B; do
     eval "ING$n=\$(new_token \"\$T_TMP/$n\" ingest it-sim | tail -1)"
     eval "VIEW$n=\$(new_token \"\$T_TMP/$n\" viewer it-view | tail -1)"
 done
-node A "$T_TMP/A" "${REPLICA[@]}" || exit 1
+serve_node A "$T_TMP/A" "${REPLICA[@]}" || exit 1
 ms=$(wait_held "$A_URL" 1 10)
 t_check "the first replica takes the lease" 1 "$(held "$A_URL")"
 echo "  in $ms ms"
-node B "$T_TMP/B" "${REPLICA[@]}" || exit 1
+serve_node B "$T_TMP/B" "${REPLICA[@]}" || exit 1
 sleep 2 # two renewals of B's
 t_check "the second does not" 0 "$(held "$B_URL")"
 t_check "... one row, held by A" 1 "$(pg_sql "SELECT count(*) FROM oncue_leases WHERE name = 'oncue'")"
@@ -96,7 +96,7 @@ t_check "... and its alert evaluation runs (its own cube fires the EMEA page)" 1
     "$(pages "$B_URL" "$VIEWB")"
 
 # a graceful stop gives the lease up: a new replica takes it on its first renewal
-node C "$T_TMP/C" "${REPLICA[@]}" || exit 1
+serve_node C "$T_TMP/C" "${REPLICA[@]}" || exit 1
 kill "$B_PID"
 wait "$B_PID" 2>/dev/null
 t_contains "the stopped replica gave the lease up" "lease oncue: given up" "$(cat "$T_TMP/B.log")"

@@ -73,7 +73,7 @@ held() { curl -s -m 5 "$1/metrics" | awk '/^oncue_lease_held\{/{printf "%d", $2}
 # the embedded default: every module, SQLite, the same events
 INGE=$(new_token "$T_TMP/e" ingest it-ingest | tail -1)
 VIEWE=$(new_token "$T_TMP/e" viewer it-view | tail -1)
-node E "$T_TMP/e" --clock replay || exit 1
+serve_node E "$T_TMP/e" --clock replay || exit 1
 
 # three collectors: collector 2 shares shard 0
 CH_ARGS=(--set qoe.clickhouse_table=e2e_minutes --set qoe.clickhouse_cluster=oncue_e2e)
@@ -81,7 +81,7 @@ COLLECT=(--modules ingest --clock replay "${CH_ARGS[@]}" --set qoe.clickhouse_sh
 SHARD_OF=("$SHARD0" "$SHARD1" "$SHARD0")
 for n in 0 1 2; do
     eval "ING$n=\$(new_token \"\$T_TMP/c$n\" ingest it-ingest | tail -1)"
-    node "C$n" "$T_TMP/c$n" "${COLLECT[@]}" --set "qoe.clickhouse_url=${SHARD_OF[$n]}" || exit 1
+    serve_node "C$n" "$T_TMP/c$n" "${COLLECT[@]}" --set "qoe.clickhouse_url=${SHARD_OF[$n]}" || exit 1
 done
 
 # two control-plane replicas on one PostgreSQL database, one lease, the same key file
@@ -94,9 +94,9 @@ REPLICA=(--clock replay --modules auth,catalog,steer,qoe,slo,alert,incident,rca
     --set store.backend=postgres --set "store.postgres=$PG" --set "lease.postgres=$PG"
     --set lease.ttl_s=6 "${CH_ARGS[@]}" --set "qoe.clickhouse_url=$SHARD0"
     --set qoe.clickhouse_query=true --set qoe.clickhouse_pull=true "${HOOKS[@]}")
-node R0 "$T_TMP/r0" "${REPLICA[@]}" || exit 1
+serve_node R0 "$T_TMP/r0" "${REPLICA[@]}" || exit 1
 for _ in $(seq 1 50); do [ "$(held "$R0_URL")" = 1 ] && break; sleep 0.1; done
-node R1 "$T_TMP/r1" "${REPLICA[@]}" || exit 1
+serve_node R1 "$T_TMP/r1" "${REPLICA[@]}" || exit 1
 t_check "replica 0 holds the lease" 1 "$(held "$R0_URL")"
 
 # the events: emea-cdn, 30 minutes from 19:30, 3,000 viewers, in chunks of 5,000 lines; chunk K
@@ -151,7 +151,7 @@ feed() { # feed FROM TO: chunks [FROM, TO) to the embedded server and to the col
         if [ "$k" -eq 40 ]; then # mid-stream: kill -9 collector 1, restart it on its data
             kill -9 "$C1_PID"
             wait "$C1_PID" 2>/dev/null
-            node C1 "$T_TMP/c1" "${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD1" || return 1
+            serve_node C1 "$T_TMP/c1" "${COLLECT[@]}" --set "qoe.clickhouse_url=$SHARD1" || return 1
         fi
     done
 }
