@@ -509,7 +509,12 @@ static int start_due(struct scrape_state *ss, int64_t now, json_t *out)
         }
         if (!t->inflight && now >= t->next_ms) {
             t->scrapes++;
+            /* keep the cadence after a late start, but never start the next one sooner than
+             * half a period after this one: a rate over a few milliseconds between two
+             * scrapes reads a counter's last step as thousands a second */
             t->next_ms = (now - t->next_ms < period ? t->next_ms : now) + period;
+            if (t->next_ms < now + period / 2)
+                t->next_ms = now + period / 2;
             start(ss, t, now);
         }
         if (!t->inflight && t->next_ms - now < wait)
