@@ -384,7 +384,6 @@ int inc_outbox_has_status(struct incident_outbox *ob);
  * subscription, signed per Standard Webhooks at delivery; committed before returning. */
 void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data);
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
-void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
 
 /* status.c: appends s to b escaped for HTML and XML text and attribute values (< > & "), and
  * the string member k of o ("" when absent or not a string); the page and the feed share them. */

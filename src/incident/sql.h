@@ -101,8 +101,6 @@
     " last_status = ? WHERE id = ?"
 #define INC_SQL_OB_DISABLE_EP                                                                      \
     "UPDATE incident_outbox SET state = 'disabled' WHERE endpoint_id = ? AND state = 'pending'"
-#define INC_SQL_OB_RETRY_NOW                                                                       \
-    "UPDATE incident_outbox SET next_s = ? WHERE state = 'pending' AND next_s > ?"
 #define INC_SQL_OB_LIST                                                                            \
     "SELECT o.id, o.msg_id, o.topic, o.state, o.attempts, o.last_status, o.created_s,"             \
     " o.next_s, e.name, e.kind FROM incident_outbox o JOIN incident_endpoints e"                   \
