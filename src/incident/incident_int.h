@@ -3,8 +3,10 @@
  *
  * struct incident is one incident in memory; the manager keeps all of them (the store holds
  * each as a JSON document, rewritten on every change) and appends timeline entries as it goes.
- * Locking: one plain mutex (m->mu, taken with oc_lock) around every read and write of the
- * manager's state; the store lock is taken inside it, never the other way round. Nothing
+ * Locking: one plain mutex (m->mu, taken with inc_lock or inc_lock_write) around every read
+ * and write of the manager's state; the store lock is taken inside it, never the other way
+ * round. With several replicas on one store those also read the incidents other replicas
+ * saved, and inc_lock_write takes PostgreSQL's advisory lock (model.c). Nothing
  * under it calls another capability's subscriber: what the manager publishes is queued and
  * delivered after it lets go (core/bus.h).
  */
