@@ -90,8 +90,6 @@ void auto_outbox_wake(struct auto_mod *m);
 /* Starts and stops the delivery thread. */
 int auto_outbox_start(struct auto_mod *m);
 void auto_outbox_stop(struct auto_mod *m);
-/* Pending messages become due at now_ms (after a restart). */
-void auto_outbox_retry_now(struct auto_mod *m, int64_t now_ms);
 /* Deletes delivered and failed messages finished before before_ms, with their attempts. */
 void auto_outbox_trim(struct auto_mod *m, int64_t before_ms);
 /* The delivery log of subscription sub: messages newest first (state filter or NULL). Without

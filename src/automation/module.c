@@ -321,7 +321,8 @@ static int auto_init(struct oc_app *app, void **state)
     pthread_cond_init(&m->cv, NULL);
     pthread_mutex_init(&m->deliver_mu, NULL);
     auto_sub_recount(m);
-    auto_outbox_retry_now(m, oc_clock_now_ms(app->clock)); /* waits may have passed while down */
+    /* pending messages keep their due times and attempts across a restart: one waiting out
+     * a receiver's failures or Retry-After stays waiting (no burst at start) */
     if (app->http && (rc = auto_outbox_start(m)) != 0) {
         oc_log(OC_LOG_ERROR, "automation: cannot start the delivery thread");
         auto_stop(app, m);

@@ -7,7 +7,8 @@
  * webhook-signature (core/webhook.h: v1 and v1a, one signature per key while a key rotates),
  * records every attempt and reschedules a failure on the schedule of
  * automation_retry_delay_ms, or after the answer's Retry-After; 410 Gone disables the
- * subscription. A message is marked delivered in the transaction that records its 2xx.
+ * subscription. A message is marked delivered in the transaction that records its 2xx. A
+ * restart keeps each pending message's due time and attempts: nothing is sent before it is due.
  */
 #include "automation/automation_int.h"
 #include "automation/sql.h"
@@ -393,11 +394,6 @@ static void exec2(struct auto_mod *m, const char *sql, int64_t a)
         store_reset(q);
     }
     store_unlock(s);
-}
-
-void auto_outbox_retry_now(struct auto_mod *m, int64_t now_ms)
-{
-    exec2(m, AUTO_SQL_RETRY_NOW, now_ms);
 }
 
 void auto_outbox_trim(struct auto_mod *m, int64_t before_ms)

@@ -70,7 +70,5 @@
 #define AUTO_SQL_NEXT_DUE                                                                          \
     "SELECT min(m.next_ms) FROM auto_msgs m JOIN auto_subs s ON s.id = m.sub_id"                   \
     " WHERE m.state = 'pending' AND s.state = 'live'"
-#define AUTO_SQL_RETRY_NOW                                                                         \
-    "UPDATE auto_msgs SET next_ms = ?1 WHERE state = 'pending' AND next_ms > ?1"
 
 #endif

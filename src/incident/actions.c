@@ -144,6 +144,7 @@ int incident_mgr_new(struct oc_app *app, const struct incident_opts *o, struct i
         snprintf(err, errlen, "incident: the store is not open");
         goto out;
     }
+    m->shared = app->leased != NULL; /* replicas on one store: refresh before each use */
     if ((rc = inc_load_all(m)) != 0) {
         snprintf(err, errlen, "incident: cannot load incidents: %s", store_errmsg(app->store));
         goto out;
@@ -194,14 +195,24 @@ struct incident_outbox *incident_outbox(struct incident_mgr *m)
     return m->ob;
 }
 
-/* Looks up id under the lock; on success the caller holds m->mu and must unlock. */
-static int lock_find(struct incident_mgr *m, int64_t id, struct incident **inc)
+/* Looks up id under inc_lock_write (write 1) or inc_lock; on success the caller holds the
+ * lock and must inc_unlock. */
+static int lock_find_as(struct incident_mgr *m, int64_t id, int write, struct incident **inc)
 {
-    oc_lock(&m->mu);
+    if (write)
+        inc_lock_write(m);
+    else
+        inc_lock(m);
     if ((*inc = inc_find(m, id)) != NULL)
         return 0;
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return OC_ENOTFOUND;
+}
+
+/* lock_find_as for a change. */
+static int lock_find(struct incident_mgr *m, int64_t id, struct incident **inc)
+{
+    return lock_find_as(m, id, 1, inc);
 }
 
 static json_t *alert_id_list(const struct incident *inc)
@@ -234,7 +245,7 @@ int incident_ack(struct incident_mgr *m, int64_t id, const char *actor)
     inc_publish(m, OC_TOPIC_INCIDENT_ACKNOWLEDGED, oc_ev_incident_build(&ev));
     json_decref(alerts);
 out:
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -247,7 +258,7 @@ int incident_note(struct incident_mgr *m, int64_t id, const char *actor, const c
     if ((rc = lock_find(m, id, &inc)) != 0)
         return rc;
     rc = inc_tl_add(m, id, oc_clock_now_s(m->app->clock), "note", actor, NULL, 0, "%s", text);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -308,7 +319,7 @@ int incident_role(struct incident_mgr *m, int64_t id, const char *actor, const c
                        "role %s released", role);
         rc = inc_save(m, inc);
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -349,7 +360,7 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
     inc_format_id(id, ids, sizeof(ids));
     struct oc_ev_incident ev = {.incident_id = ids, .status = status, .body = body, .at = now};
     inc_publish(m, OC_TOPIC_INCIDENT_STATUS_UPDATE, oc_ev_incident_build(&ev));
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -382,7 +393,7 @@ int incident_resolve(struct incident_mgr *m, int64_t id, const char *actor, int 
             snprintf(why, sizeof(why), "metrics back inside their band for the recovery window");
         rc = inc_resolve_locked(m, inc, actor, why, now);
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -411,7 +422,7 @@ int incident_set_severity(struct incident_mgr *m, int64_t id, const char *actor,
     rc = inc_save(m, inc);
     inc_format_id(id, ids, sizeof(ids));
     inc_publish_severity(m, ids, old, sev, reason, now);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -434,7 +445,7 @@ int incident_followup_add(struct incident_mgr *m, int64_t id, const char *actor,
     if (!rc)
         rc = inc_tl_add(m, id, now, "followup", actor, NULL, 0, "follow-up added: %s (due %s)",
                         title, due);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
@@ -453,14 +464,14 @@ int incident_close(struct incident_mgr *m, int64_t id, const char *actor)
         inc_tl_add(m, id, now, "closed", actor, NULL, 0, "closed by %s", actor);
         rc = inc_save(m, inc);
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }
 
 json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
 {
     json_t *arr = json_array();
-    oc_lock(&m->mu);
+    inc_lock(m);
     for (int i = m->n - 1; i >= 0; i--) {
         const struct incident *inc = m->incs[i];
         if (state_filter && strcmp(state_filter, "open") == 0 && !inc_is_open(inc))
@@ -470,20 +481,20 @@ json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
             continue;
         json_array_append_new(arr, inc_to_json(inc, 0));
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return arr;
 }
 
 int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out)
 {
     struct incident *inc;
-    int rc = lock_find(m, id, &inc);
+    int rc = lock_find_as(m, id, 0, &inc);
     *out = NULL;
     if (rc)
         return rc;
     *out = inc_to_json(inc, 0);
     json_object_set_new(*out, "timeline", inc_tl_json(m, id));
     json_object_set_new(*out, "followups", inc_fu_json(m, id));
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return 0;
 }

@@ -275,8 +275,7 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
     int64_t now = oc_clock_now_s(m->app->clock);
     if (!json_is_object(payload))
         return;
-    oc_lock(&m->mu);
-    inc_follow_lease(m); /* a replica that just took the lease acts on the store's incidents */
+    inc_lock_write(m); /* with replicas: on the store's current incidents, one at a time */
     if (strcmp(topic, OC_TOPIC_ALERT_FIRED) == 0)
         on_fired_labels(m, payload, now);
     else if (strcmp(topic, OC_TOPIC_ALERT_RESOLVED) == 0)
@@ -291,5 +290,5 @@ void incident_on_event(struct incident_mgr *m, const char *topic, const json_t *
         on_policy(m, payload, now);
     else if (strcmp(topic, OC_TOPIC_TICKETS_LINKED) == 0)
         on_tickets(m, payload, now);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
 }

@@ -45,11 +45,11 @@ struct incident *inc_of_alert(struct incident_mgr *m, const char *id)
 /* The id of the open incident holding alert_id: 0 or OC_ENOTFOUND (see incident.h). */
 int incident_find_alert(struct incident_mgr *m, const char *alert_id, int64_t *id)
 {
-    oc_lock(&m->mu);
+    inc_lock(m);
     struct incident *inc = alert_id ? inc_of_alert(m, alert_id) : NULL;
     if (inc)
         *id = inc->id;
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return inc ? 0 : OC_ENOTFOUND;
 }
 

@@ -3,8 +3,10 @@
  *
  * struct incident is one incident in memory; the manager keeps all of them (the store holds
  * each as a JSON document, rewritten on every change) and appends timeline entries as it goes.
- * Locking: one plain mutex (m->mu, taken with oc_lock) around every read and write of the
- * manager's state; the store lock is taken inside it, never the other way round. Nothing
+ * Locking: one plain mutex (m->mu, taken with inc_lock or inc_lock_write) around every read
+ * and write of the manager's state; the store lock is taken inside it, never the other way
+ * round. With several replicas on one store those also read the incidents other replicas
+ * saved, and inc_lock_write takes PostgreSQL's advisory lock (model.c). Nothing
  * under it calls another capability's subscriber: what the manager publishes is queued and
  * delivered after it lets go (core/bus.h).
  */
@@ -53,6 +55,7 @@ struct inc_alert {
 
 struct incident {
     int64_t id;
+    int64_t seq; /* the change number of its row when read or saved (0: saved before them) */
     enum incident_state state;
     int sev;                         /* 1..4 */
     int sev_override;                /* grid severity when a responder overrode it (0: none) */
@@ -98,8 +101,9 @@ struct incident_mgr {
     int n;                  /* incidents held */
     size_t cap;             /* slots in incs */
     int64_t next_id;
-    int loading;                /* inc_load_all is filling incs: ids come from the rows */
-    int lease_held;             /* the lease was held at the last inc_follow_lease */
+    int shared;                 /* several replicas on one store (app->leased): refresh */
+    int64_t seq_seen;           /* the highest change number read from the store */
+    int xlocked;                /* holds the store's incident lock (PostgreSQL, inc_lock_write) */
     struct incident_outbox *ob; /* owned */
     int subscribed;             /* incident_mgr_subscribe was called */
     int64_t rechecked_upto;     /* the closed minutes regroup.c last re-checked alerts up to */
@@ -129,13 +133,20 @@ void inc_deploy_secret_free(struct incident_mgr *m);
 struct incident *inc_find(struct incident_mgr *m, int64_t id);
 struct incident *inc_new(struct incident_mgr *m, int64_t now);
 void inc_free(struct incident *inc);
-int inc_save(struct incident_mgr *m, const struct incident *inc);
+/* Saves inc with the next change number: 0, OC_EDB, or OC_ECONFLICT when another replica
+ * changed the row since this one read it (not saved; the next refresh reads theirs). */
+int inc_save(struct incident_mgr *m, struct incident *inc);
 int inc_load_all(struct incident_mgr *m);
-/* With several replicas (lease.postgres): when this replica has just taken the lease, drops
- * the incidents it holds in memory and loads them again from the store, where the replica
- * that held the lease before kept them (opened, joined, acknowledged, resolved). Caller holds
- * m->mu. */
-void inc_follow_lease(struct incident_mgr *m);
+/* Every public function takes m->mu through these. inc_lock (reads) takes m->mu; with
+ * several replicas on one store (m->shared) it then reads the incidents saved since the last
+ * change number this replica saw (any replica's writes), so each one answers the store's
+ * incidents. inc_lock_write (changes: API actions, bus events, the tick) also takes, on
+ * PostgreSQL, the store's incident lock (a session advisory lock) before reading them, so
+ * the change is applied to the current incident and saved before another replica reads it:
+ * no write through one replica overwrites another's. inc_unlock lets go of both. */
+void inc_lock(struct incident_mgr *m);
+void inc_lock_write(struct incident_mgr *m);
+void inc_unlock(struct incident_mgr *m);
 json_t *inc_to_json(const struct incident *inc, int full);
 void inc_format_id(int64_t id, char *out, size_t n);
 void inc_iso_time(int64_t s, char *out, size_t n);
@@ -375,7 +386,6 @@ int inc_outbox_has_status(struct incident_outbox *ob);
  * subscription, signed per Standard Webhooks at delivery; committed before returning. */
 void inc_outbox_status(struct incident_outbox *ob, const char *type, const json_t *data);
 int inc_outbox_load_file(struct incident_outbox *ob, const char *path, char *err, size_t errlen);
-void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now);
 
 /* status.c: appends s to b escaped for HTML and XML text and attribute values (< > & "), and
  * the string member k of o ("" when absent or not a string); the page and the feed share them. */

@@ -275,7 +275,7 @@ int incident_maint_add(struct incident_mgr *m, const char *actor, const json_t *
     size_t i;
     int rc;
     *out = NULL;
-    oc_lock(&m->mu);
+    inc_lock(m);
     const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
     inc_comps_build(m, cat, cs);
     if ((rc = parse_fields(b, now, &from, &until, err, errlen)) != 0 ||
@@ -301,7 +301,7 @@ int incident_maint_add(struct incident_mgr *m, const char *actor, const json_t *
 out:
     if (cat)
         catalog_put(&ref);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     json_decref(names);
     free(text);
     free(cs);
@@ -331,7 +331,7 @@ int incident_maint_delete(struct incident_mgr *m, int64_t id)
     snprintf(mid, sizeof mid, "MNT-%lld", (long long)id);
     json_t *gone = NULL, *all, *r;
     size_t i;
-    oc_lock(&m->mu);
+    inc_lock(m);
     all = list_locked(m);
     json_array_foreach(all, i, r)
     {
@@ -350,7 +350,7 @@ int incident_maint_delete(struct incident_mgr *m, int64_t id)
     store_unlock(m->app->store);
     if (rc == 0 && gone)
         inc_status_notify(m, "maintenance.deleted", NULL, gone);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     json_decref(gone);
     return rc;
 }
@@ -394,8 +394,8 @@ int inc_maint_tick(struct incident_mgr *m, int64_t now)
 
 json_t *incident_maint_list_json(struct incident_mgr *m)
 {
-    oc_lock(&m->mu);
+    inc_lock(m);
     json_t *out = list_locked(m);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return out;
 }

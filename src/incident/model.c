@@ -1,13 +1,17 @@
 /*
  * model.c - struct incident in memory and as the JSON document the store keeps.
  *
- * Every change to an incident rewrites its document (inc_save) in the incidents table; the
- * timeline beside it is append-only. At start the manager loads every document back.
+ * Every change to an incident rewrites its document (inc_save) in the incidents table with a
+ * new change number (seq, past every other row's); the timeline beside it is append-only. At
+ * start the manager loads every document back. With several replicas on one store each one
+ * reads the documents saved since the last change number it saw before every use
+ * (inc_lock), and changes incidents one replica at a time (inc_lock_write).
  */
 #include "incident/incident_int.h"
 #include "incident/sql.h"
 #include "core/alloc.h"
 #include "core/err.h"
+#include "core/lock.h"
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "store/store.h"
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const state_names[] = {"triggered", "acknowledged", "mitigated", "resolved",
                                           "closed"};
@@ -72,20 +77,27 @@ int incident_id_parse(const char *s, int64_t *out)
     return 0;
 }
 
-/* The incident with this id, or NULL (incs is sorted by id). Caller holds m->mu. */
-struct incident *inc_find(struct incident_mgr *m, int64_t id)
+/* The index in m->incs of the incident with this id, or -1 (incs is sorted by id). */
+static int find_index(const struct incident_mgr *m, int64_t id)
 {
     int lo = 0, hi = m->n - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2;
         if (m->incs[mid]->id == id)
-            return m->incs[mid];
+            return mid;
         if (m->incs[mid]->id < id)
             lo = mid + 1;
         else
             hi = mid - 1;
     }
-    return NULL;
+    return -1;
+}
+
+/* The incident with this id, or NULL. Caller holds m->mu. */
+struct incident *inc_find(struct incident_mgr *m, int64_t id)
+{
+    int at = find_index(m, id);
+    return at >= 0 ? m->incs[at] : NULL;
 }
 
 /* A new id: past every id in memory and in the store, claimed there by inserting its row
@@ -116,14 +128,14 @@ static int64_t claim_id(struct incident_mgr *m, int64_t now)
     return got;
 }
 
-/* A new incident with the next id (claimed in the store unless loading), appended to m (NULL
+/* A new incident with the next id (claimed in the store), appended to m (NULL
  * past INC_MAX_KEPT, or when no id can be claimed). */
 struct incident *inc_new(struct incident_mgr *m, int64_t now)
 {
     if (m->n >= INC_MAX_KEPT)
         return NULL;
     int64_t id = m->next_id + 1;
-    if (!m->loading && m->app->store && (id = claim_id(m, now)) == 0)
+    if (m->app->store && (id = claim_id(m, now)) == 0)
         return NULL;
     m->next_id = id;
     m->incs = oc_grow(m->incs, &m->cap, (size_t)m->n + 1, sizeof(*m->incs));
@@ -334,27 +346,138 @@ static void inc_from_json(struct incident *inc, const json_t *o)
     inc->peak_s = get_int(p, "peak_s");
 }
 
-/* Writes inc's document to the store: 0 or OC_EDB. Caller holds m->mu. */
-int inc_save(struct incident_mgr *m, const struct incident *inc)
+/* The next change number (past every row's), or 0 on a store error. Caller holds the store. */
+static int64_t seq_next(struct store *s)
 {
+    struct store_stmt *st;
+    int64_t v = 0;
+    if (store_prepare(s, INC_SQL_SEQ_NEXT, &st) == 0) {
+        if (store_step(st) == STORE_ROW)
+            v = store_col_int(st, 0);
+        store_reset(st);
+    }
+    return v;
+}
+
+/* Fills a new incident from a stored row (id, doc text, seq) and puts it in m in id order;
+ * NULL past INC_MAX_KEPT. Caller holds m->mu. */
+static struct incident *add_row(struct incident_mgr *m, int64_t id, const json_t *doc, int64_t seq)
+{
+    if (m->n >= INC_MAX_KEPT)
+        return NULL;
+    struct incident *inc = oc_calloc(1, sizeof(*inc));
+    inc->id = id;
+    inc->sev = 4;
+    inc->slice = json_object();
+    inc_from_json(inc, doc);
+    inc->seq = seq;
+    m->incs = oc_grow(m->incs, &m->cap, (size_t)m->n + 1, sizeof(*m->incs));
+    int at = m->n;
+    while (at > 0 && m->incs[at - 1]->id > id)
+        at--;
+    memmove(&m->incs[at + 1], &m->incs[at], (size_t)(m->n - at) * sizeof(*m->incs));
+    m->incs[at] = inc;
+    m->n++;
+    if (id > m->next_id)
+        m->next_id = id;
+    return inc;
+}
+
+/* Replaces m->incs[i] by the stored document doc (change number seq), keeping what is not
+ * stored (held, default_tried, the cross-check's window, each alert's unexplained count). */
+static void replace_row(struct incident_mgr *m, int i, const json_t *doc, int64_t seq)
+{
+    struct incident *old = m->incs[i], *inc = oc_calloc(1, sizeof(*inc));
+    inc->id = old->id;
+    inc->sev = 4;
+    inc->slice = json_object();
+    inc_from_json(inc, doc);
+    inc->seq = seq;
+    inc->held = old->held;
+    inc->default_tried = old->default_tried;
+    inc->xc_upto = old->xc_upto;
+    for (int k = 0; k < inc->nalerts; k++) {
+        const struct inc_alert *was = inc_alert_find(old, inc->alerts[k].id);
+        if (was)
+            inc->alerts[k].unexplained = was->unexplained;
+    }
+    m->incs[i] = inc;
+    inc_free(old);
+}
+
+/* Reads the incidents saved since m->seq_seen (by this replica or another) into memory. */
+static void refresh(struct incident_mgr *m)
+{
+    struct store *s = m->app->store;
+    struct store_stmt *st;
+    int rows, step;
+    do {
+        rows = 0;
+        store_lock(s);
+        if (store_prepare(s, INC_SQL_CHANGED, &st) != 0) {
+            store_unlock(s);
+            break;
+        }
+        store_bind_int(st, 1, m->seq_seen);
+        while ((step = store_step(st)) == STORE_ROW) {
+            int64_t id = store_col_int(st, 0), seq = store_col_int(st, 2);
+            rows++;
+            m->seq_seen = seq > m->seq_seen ? seq : m->seq_seen;
+            int at = find_index(m, id);
+            if (at >= 0 && m->incs[at]->seq == seq)
+                continue; /* this replica's own save */
+            const char *text = store_col_text(st, 1);
+            json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
+            if (doc && at >= 0)
+                replace_row(m, at, doc, seq);
+            else if (doc)
+                add_row(m, id, doc, seq);
+            json_decref(doc);
+        }
+        store_reset(st);
+        store_unlock(s);
+        if (step != STORE_DONE) {
+            oc_log(OC_LOG_ERROR, "incident: cannot read changed incidents: %s", store_errmsg(s));
+            break;
+        }
+    } while (rows == 1024);
+}
+
+/* Writes inc's document to the store with the next change number (inc->seq): 0, OC_EDB, or
+ * with several replicas OC_ECONFLICT when the row changed since this replica read it (the
+ * next refresh reads it back; this change is not saved). Caller holds m->mu. */
+int inc_save(struct incident_mgr *m, struct incident *inc)
+{
+    struct store *s = m->app->store;
     struct store_stmt *st;
     json_t *doc = inc_to_json(inc, 1);
     char *text = json_dumps(doc, JSON_COMPACT);
     int rc = OC_EDB;
-    store_lock(m->app->store);
-    if (text && store_prepare(m->app->store, INC_SQL_UPSERT, &st) == 0) {
+    store_lock(s);
+    int64_t seq = seq_next(s);
+    if (text && seq > 0 && store_prepare(s, INC_SQL_UPSERT, &st) == 0) {
         STORE_BIND(st, STORE_INT(inc->id), STORE_TEXT(incident_state_name(inc->state)),
                    STORE_INT(inc->sev), STORE_TEXT(inc->service), STORE_INT(inc->opened_s));
         if (inc->resolved_s)
             store_bind_int(st, 6, inc->resolved_s);
         store_bind_text(st, 7, text);
-        rc = store_step(st) == STORE_DONE ? 0 : OC_EDB;
+        store_bind_int(st, 8, seq);
+        store_bind_int(st, 9, m->shared ? inc->seq : -1);
+        if (store_step(st) == STORE_DONE)
+            rc = store_changes(s) == 1 ? 0 : OC_ECONFLICT;
         store_reset(st);
     }
-    store_unlock(m->app->store);
-    if (rc)
+    if (rc == 0)
+        inc->seq = seq;
+    store_unlock(s);
+    if (rc == OC_ECONFLICT)
+        oc_log(OC_LOG_ERROR,
+               "incident: INC-%lld changed in the store since this replica read it: this "
+               "change is not saved (was the store's incident lock lost?)",
+               (long long)inc->id);
+    else if (rc)
         oc_log(OC_LOG_ERROR, "incident: cannot save INC-%lld: %s", (long long)inc->id,
-               store_errmsg(m->app->store));
+               store_errmsg(s));
     free(text);
     json_decref(doc);
     return rc;
@@ -365,43 +488,78 @@ int inc_load_all(struct incident_mgr *m)
 {
     struct store_stmt *st;
     int rc = OC_EDB, step;
-    m->loading = 1;
     store_lock(m->app->store);
     if (store_prepare(m->app->store, INC_SQL_LOAD, &st) == 0) {
         while ((step = store_step(st)) == STORE_ROW) {
             const char *text = store_col_text(st, 1);
             json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-            m->next_id = store_col_int(st, 0) - 1; /* ids may have gaps */
-            struct incident *inc = inc_new(m, 0);
-            if (inc && doc)
-                inc_from_json(inc, doc);
+            int64_t id = store_col_int(st, 0), seq = store_col_int(st, 2);
+            if (id > m->next_id)
+                m->next_id = id; /* ids may have gaps */
+            if (seq > m->seq_seen)
+                m->seq_seen = seq;
+            if (doc && seq > 0) /* seq 0: a claimed id whose document never followed */
+                add_row(m, id, doc, seq);
+            else if (doc && json_object_size(doc) > 0) /* saved before change numbers */
+                add_row(m, id, doc, 0);
             json_decref(doc);
         }
         rc = step == STORE_DONE ? 0 : OC_EDB;
         store_reset(st);
     }
     store_unlock(m->app->store);
-    m->loading = 0;
     return rc;
 }
 
-void inc_follow_lease(struct incident_mgr *m)
+void inc_lock(struct incident_mgr *m)
 {
-    struct oc_app *app = m->app;
-    if (!app->leased)
-        return; /* one replica: memory is the truth */
-    int held = app->leased(app->leased_arg);
-    if (held && !m->lease_held) {
-        int had = m->n;
-        for (int i = 0; i < m->n; i++)
-            inc_free(m->incs[i]);
-        m->n = 0;
-        m->next_id = 0;
-        if (inc_load_all(m) != 0)
-            oc_log(OC_LOG_ERROR, "incident: cannot reload incidents: %s", store_errmsg(app->store));
-        else
-            oc_log(OC_LOG_INFO, "incident: lease taken: %d incident(s) reloaded (%d held before)",
-                   m->n, had);
+    oc_lock(&m->mu);
+    if (m->shared)
+        refresh(m);
+}
+
+#define XLOCK_WAIT_MS 10000 /* a replica waits this long for another's change of incidents */
+
+void inc_lock_write(struct incident_mgr *m)
+{
+    struct store *s = m->app->store;
+    oc_lock(&m->mu);
+    if (!m->shared)
+        return;
+    if (strcmp(store_backend(s), "postgres") == 0) {
+        struct store_stmt *st;
+        for (int waited = 0; !m->xlocked && waited < XLOCK_WAIT_MS; waited++) {
+            store_lock(s);
+            if (store_prepare(s, INC_SQL_PG_TRYLOCK, &st) == 0) {
+                m->xlocked = store_step(st) == STORE_ROW && store_col_int(st, 0) == 1;
+                store_reset(st);
+            }
+            store_unlock(s);
+            if (!m->xlocked)
+                nanosleep(&(struct timespec){0, 1000000}, NULL); /* the store stays free */
+        }
+        if (!m->xlocked)
+            oc_log(OC_LOG_WARN,
+                   "incident: the store's incident lock is still held by another "
+                   "replica after %d ms: going on (each save checks the row's "
+                   "change number)",
+                   XLOCK_WAIT_MS);
     }
-    m->lease_held = held;
+    refresh(m);
+}
+
+void inc_unlock(struct incident_mgr *m)
+{
+    if (m->xlocked) {
+        struct store *s = m->app->store;
+        struct store_stmt *st;
+        store_lock(s);
+        if (store_prepare(s, INC_SQL_PG_UNLOCK, &st) == 0) {
+            store_step(st);
+            store_reset(st);
+        }
+        store_unlock(s);
+        m->xlocked = 0;
+    }
+    oc_unlock(&m->mu);
 }

@@ -629,7 +629,8 @@ static int incident_mod_init(struct oc_app *app, void **state)
         incident_mod_stop(app, im);
         return rc;
     }
-    inc_outbox_retry_now(incident_outbox(im->m), oc_clock_now_s(app->clock));
+    /* pending messages keep their due times and attempts across a restart: one in its
+     * retry schedule, or claimed by another replica that is sending it, is not sent at once */
     if (app->metrics)
         oc_metrics_register(app->metrics, collect, im);
     if (pthread_create(&im->th, NULL, deliver_main, im) == 0)

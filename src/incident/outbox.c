@@ -7,7 +7,9 @@
  * publisher returns, so nothing queued is lost across a crash. incident_outbox_deliver sends
  * the rows that are due (http/outbound.h: libcurl behind the address guard), records every attempt,
  * and reschedules failures on the Standard Webhooks schedule (immediately, 5 s, 5 min, 30 min, 2 h,
- * 5 h, 10 h, 10 h); 410 disables the endpoint; 429 and 5xx honour Retry-After.
+ * 5 h, 10 h, 10 h); 410 disables the endpoint; 429 and 5xx honour Retry-After. A restart
+ * keeps each pending row's due time and attempts (a row claimed by another replica, or
+ * waiting out its schedule, is not sent at start).
  */
 #include "incident/incident_int.h"
 #include "core/topics.h"
@@ -501,18 +503,4 @@ int incident_outbox_deliver(struct incident_outbox *ob, int64_t now_s)
     }
     pthread_mutex_unlock(&ob->deliver_mu);
     return sent;
-}
-
-/* After a restart, pending messages are due at once (their wait may have passed while down). */
-void inc_outbox_retry_now(struct incident_outbox *ob, int64_t now)
-{
-    struct store_stmt *st;
-    store_lock(ob->app->store);
-    if (store_prepare(ob->app->store, INC_SQL_OB_RETRY_NOW, &st) == 0) {
-        store_bind_int(st, 1, now);
-        store_bind_int(st, 2, now);
-        store_step(st);
-        store_reset(st);
-    }
-    store_unlock(ob->app->store);
 }

@@ -45,7 +45,7 @@ int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char
 {
     char at[32];
     int rc;
-    oc_lock(&m->mu);
+    inc_lock_write(m);
     struct incident *inc = inc_find(m, id);
     if (!inc) {
         rc = OC_ENOTFOUND;
@@ -56,6 +56,6 @@ int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char
     } else {
         rc = inc_publish_locked(m, inc, actor, "", oc_clock_now_s(m->app->clock));
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return rc;
 }

@@ -149,9 +149,9 @@ int incident_review_md(struct incident_mgr *m, int64_t id, char **out)
     struct oc_buf b;
     struct incident *inc;
     *out = NULL;
-    oc_lock(&m->mu);
+    inc_lock(m);
     if (!(inc = inc_find(m, id))) {
-        oc_unlock(&m->mu);
+        inc_unlock(m);
         return OC_ENOTFOUND;
     }
     json_t *tl = inc_tl_json(m, id), *fus = inc_fu_json(m, id);
@@ -162,7 +162,7 @@ int incident_review_md(struct incident_mgr *m, int64_t id, char **out)
     put_causes(&b, inc->causes);
     put_mitigations(&b, tl, fus);
     oc_buf_puts(&b, action_items);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     json_decref(tl);
     json_decref(fus);
     *out = oc_buf_steal(&b);
@@ -255,7 +255,7 @@ json_t *incident_report_json(struct incident_mgr *m)
     memset(sev, 0, sizeof(sev));
     for (int i = 0; i < 4; i++)
         snprintf(sev[i].key, sizeof(sev[i].key), "%s", inc_sev_name(i + 1));
-    oc_lock(&m->mu);
+    inc_lock(m);
     for (int i = 0; svc && i < m->n; i++) {
         const struct incident *inc = m->incs[i];
         if (inc_is_open(inc))
@@ -263,7 +263,7 @@ json_t *incident_report_json(struct incident_mgr *m)
         add(group_of(svc, &nsvc, inc->service[0] ? inc->service : "(unrouted)"), inc);
         add(&sev[inc->sev - 1], inc);
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     json_t *by_sev = json_object(), *targets = json_array();
     for (int i = 0; i < 4; i++) {
         json_t *one = groups_json(&sev[i], sev[i].n ? 1 : 0);

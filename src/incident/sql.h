@@ -10,11 +10,23 @@
 #ifndef OC_INCIDENT_SQL_H
 #define OC_INCIDENT_SQL_H
 
+/* seq, the incident's change number, is ?8: past every row's (the caller takes it from
+ * INC_SQL_SEQ_NEXT); the row is written only while its seq is still ?9, the number this
+ * replica read it at (-1: no check) */
 #define INC_SQL_UPSERT                                                                             \
-    "INSERT INTO incidents (id, state, severity, service, opened_s, resolved_s, doc)"              \
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO UPDATE SET state = ?2,"               \
-    " severity = ?3, service = ?4, resolved_s = ?6, doc = ?7"
-#define INC_SQL_LOAD "SELECT id, doc FROM incidents ORDER BY id"
+    "INSERT INTO incidents (id, state, severity, service, opened_s, resolved_s, doc, seq)"         \
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET state = ?2,"           \
+    " severity = ?3, service = ?4, resolved_s = ?6, doc = ?7, seq = ?8"                            \
+    " WHERE incidents.seq = ?9 OR ?9 < 0"
+#define INC_SQL_SEQ_NEXT "SELECT COALESCE(MAX(seq), 0) + 1 FROM incidents"
+#define INC_SQL_LOAD     "SELECT id, doc, seq FROM incidents ORDER BY id"
+/* the incidents saved since change number ?1 (a claimed id's row has seq 0 until saved) */
+#define INC_SQL_CHANGED "SELECT id, doc, seq FROM incidents WHERE seq > ?1 ORDER BY seq LIMIT 1024"
+/* PostgreSQL: the session lock that makes one replica at a time change incidents (refresh,
+ * apply, save); the key spells "oncue inc" */
+#define INC_SQL_PG_TRYLOCK                                                                         \
+    "SELECT CASE WHEN pg_try_advisory_lock(28548151547176547) THEN 1 ELSE 0 END"
+#define INC_SQL_PG_UNLOCK "SELECT CASE WHEN pg_advisory_unlock(28548151547176547) THEN 1 ELSE 0 END"
 /* the highest id in the store, and the claim of a new one (several replicas on one database:
  * the first to insert the row has the id; the document follows at once) */
 #define INC_SQL_MAX_ID "SELECT COALESCE(MAX(id), 0) FROM incidents"
@@ -89,8 +101,6 @@
     " last_status = ? WHERE id = ?"
 #define INC_SQL_OB_DISABLE_EP                                                                      \
     "UPDATE incident_outbox SET state = 'disabled' WHERE endpoint_id = ? AND state = 'pending'"
-#define INC_SQL_OB_RETRY_NOW                                                                       \
-    "UPDATE incident_outbox SET next_s = ? WHERE state = 'pending' AND next_s > ?"
 #define INC_SQL_OB_LIST                                                                            \
     "SELECT o.id, o.msg_id, o.topic, o.state, o.attempts, o.last_status, o.created_s,"             \
     " o.next_s, e.name, e.kind FROM incident_outbox o JOIN incident_endpoints e"                   \

@@ -367,7 +367,7 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     struct catalog_ref ref;
     json_t *incs = json_array(), *out;
     int listed = 0;
-    oc_lock(&m->mu);
+    inc_lock(m);
     const struct catalog *cat = catalog_get(m->app, &ref) == 0 ? ref.cat : NULL;
     inc_comps_build(m, cat, cs);
     for (int i = 0; i < cs->n; i++)
@@ -419,7 +419,7 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     }
     if (cat)
         catalog_put(&ref);
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     json_decref(incs);
     json_decref(maint);
     json_decref(status);

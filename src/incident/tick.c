@@ -43,8 +43,7 @@ int incident_tick(struct incident_mgr *m)
     struct qoe_cube_stats st = {0};
     if (cube)
         qoe_cube_stats(cube, &st);
-    oc_lock(&m->mu);
-    inc_follow_lease(m); /* a replica that just took the lease acts on the store's incidents */
+    inc_lock_write(m); /* with replicas: sees writes made through the others first */
     /* the minutes before upto are complete: alerts are re-checked once per new minute */
     int64_t upto = st.complete_upto_s > 0 ? st.complete_upto_s - st.complete_upto_s % 60 : 0;
     if (upto > now - now % 60)
@@ -82,7 +81,7 @@ int incident_tick(struct incident_mgr *m)
             inc_save(m, inc);
         changes += c;
     }
-    oc_unlock(&m->mu);
+    inc_unlock(m);
     return changes;
 }
 

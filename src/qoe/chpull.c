@@ -10,6 +10,11 @@
  * the clock to the end of the last one. A minute with fewer collectors than one near it waits
  * for the missing one. A minute one collector never closes (a collector gone for good) is taken
  * as it stands once a minute CH_PULL_WAIT_S later is whole.
+ *
+ * Rows that arrive after their minute was pulled (that collector's, shipped late) revise it:
+ * each pass also lists the minutes up to CH_PULL_REVISE_S behind the watermark, and one whose
+ * batches or closed batches in ClickHouse grew since it was pulled is read again and replaces
+ * the minute in the cube (qoe_ch_fill installs whole minutes), so nothing counts twice.
  */
 #include "qoe/qoe.h"
 #include "qoe/qoe_int.h"
@@ -30,6 +35,19 @@
 #define CH_PULL_MINUTES 30   /* minutes read from ClickHouse per request */
 #define CH_PULL_LIST    4096 /* minutes listed per pass */
 #define CH_PULL_NEAR_S  600  /* collectors in a minute this near count as expected in it */
+#define CH_PULL_REVISE_S                                                                           \
+    3600 /* pulled minutes this far behind the watermark are read again when their rows grow */
+#define CH_PULL_REVISE_N (CH_PULL_REVISE_S / 60)
+#define CH_CLOSED_VER    "18446744073709551615" /* the version of a closed minute's rows */
+
+/* What ClickHouse held of one minute: listed each pass, kept for each minute pulled. */
+struct ch_minute {
+    int64_t t;   /* the minute */
+    int whole;   /* every batch in it is closed */
+    int ncol;    /* collectors with a batch in it */
+    int batches; /* batches in it (one per collector that took events in the minute) */
+    int closed;  /* ... of which closed */
+};
 
 struct qoe_pull {
     char url[1024];
@@ -41,7 +59,11 @@ struct qoe_pull {
     _Atomic uint64_t pulled; /* minutes installed */
     _Atomic uint64_t forced; /* ... of which taken with a collector's partial rows */
     _Atomic uint64_t failures;
-    int stop; /* under mu */
+    _Atomic uint64_t revised; /* minutes read again because rows arrived after they were pulled */
+    int64_t first;            /* the first watermark: this process pulled nothing before it */
+    struct ch_minute seen[CH_PULL_REVISE_N]; /* by minute % CH_PULL_REVISE_N: what a pulled
+                                                minute held when pulled (pull thread only) */
+    int stop;                                /* under mu */
     int failing;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -71,59 +93,106 @@ static int first_upto(struct qoe_pull *p, int64_t *out, char *err, size_t errlen
     return 0;
 }
 
-/* The end of the whole minutes from upto on (upto itself when none is): 0 or OC_EDB. */
-static int whole_upto(struct qoe_pull *p, int64_t upto, int64_t *out, int64_t *forced, char *err,
-                      size_t errlen)
+/* Lists the minutes in ClickHouse from `from` on, oldest first, into l (CH_PULL_LIST at most):
+ * 0 with *n, or OC_EDB. */
+static int list_minutes(struct qoe_pull *p, int64_t from, struct ch_minute *l, int *n, char *err,
+                        size_t errlen)
 {
     char sql[1024];
     struct oc_buf ans;
-    int64_t t[CH_PULL_LIST];
-    int whole[CH_PULL_LIST], ncol[CH_PULL_LIST], n = 0;
+    *n = 0;
     oc_buf_init(&ans, 1 << 20);
-    /* per minute: 1 when each of its batches' newest version is the closed one, and how many
-     * collectors (the batch id's first part) have a batch in it */
+    /* per minute: 1 when each of its batches' newest version is the closed one, how many
+     * collectors (the batch id's first part) have a batch in it, its batches, closed ones */
     snprintf(sql, sizeof sql,
-             "SELECT toUInt32(t) AS m, min(v) = 18446744073709551615, "
-             "uniqExact(splitByChar('-', batch)[1]) FROM (SELECT t, batch, max(ver) AS v FROM %s "
-             "WHERE t >= toDateTime(%lld) GROUP BY t, batch) GROUP BY m ORDER BY m LIMIT %d "
-             "FORMAT TabSeparated",
-             p->table, (long long)upto, CH_PULL_LIST);
+             "SELECT toUInt32(t) AS m, min(v) = " CH_CLOSED_VER ", "
+             "uniqExact(splitByChar('-', batch)[1]), count(), countIf(v = " CH_CLOSED_VER ") "
+             "FROM (SELECT t, batch, max(ver) AS v FROM %s WHERE t >= toDateTime(%lld) "
+             "GROUP BY t, batch) GROUP BY m ORDER BY m LIMIT %d FORMAT TabSeparated",
+             p->table, (long long)from, CH_PULL_LIST);
     int rc = qoe_ch_sql(p->url, sql, &ans, err, errlen);
     const char *s = ans.data ? ans.data : "";
-    while (rc == 0 && *s && n < CH_PULL_LIST) {
+    while (rc == 0 && *s && *n < CH_PULL_LIST) {
         long long m = 0;
-        int w = 0, k = 0, used = 0;
-        if (sscanf(s, "%lld\t%d\t%d\n%n", &m, &w, &k, &used) != 3 || used == 0 || m % 60 ||
-            m < upto) {
+        int w = 0, k = 0, nb = 0, nc = 0, used = 0;
+        if (sscanf(s, "%lld\t%d\t%d\t%d\t%d\n%n", &m, &w, &k, &nb, &nc, &used) != 5 || used == 0 ||
+            m % 60 || m < from) {
             snprintf(err, errlen, "clickhouse: not a list of minutes");
             rc = OC_EDB;
             break;
         }
-        t[n] = m;
-        ncol[n] = k;
-        whole[n++] = w == 1;
+        l[(*n)++] = (struct ch_minute){m, w == 1, k, nb, nc};
         s += used;
     }
     oc_buf_free(&ans);
-    if (rc != 0)
-        return OC_EDB;
+    return rc == 0 ? 0 : OC_EDB;
+}
+
+/* The end of the whole minutes among the n listed in l (all from upto on): upto itself when
+ * none is; *forced: how many of them are taken though not whole. */
+static int64_t whole_upto(struct ch_minute *l, int n, int64_t upto, int64_t *forced)
+{
     /* a minute with fewer collectors than a minute near it is missing one that has not shipped
      * it yet (restarting, or behind): not whole */
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n && whole[i]; j++)
-            if (t[j] >= t[i] - CH_PULL_NEAR_S && t[j] <= t[i] + CH_PULL_NEAR_S && ncol[j] > ncol[i])
-                whole[i] = 0;
-    int64_t last_whole = INT64_MIN;
+        for (int j = 0; j < n && l[i].whole; j++)
+            if (l[j].t >= l[i].t - CH_PULL_NEAR_S && l[j].t <= l[i].t + CH_PULL_NEAR_S &&
+                l[j].ncol > l[i].ncol)
+                l[i].whole = 0;
+    int64_t last_whole = INT64_MIN, end = upto;
     for (int i = 0; i < n; i++)
-        if (whole[i])
-            last_whole = t[i];
-    *out = upto;
+        if (l[i].whole)
+            last_whole = l[i].t;
     *forced = 0;
     for (int i = 0; i < n; i++) {
-        if (!whole[i] && (last_whole == INT64_MIN || t[i] + CH_PULL_WAIT_S > last_whole))
+        if (!l[i].whole && (last_whole == INT64_MIN || l[i].t + CH_PULL_WAIT_S > last_whole))
             break;
-        *forced += !whole[i];
-        *out = t[i] + 60;
+        *forced += !l[i].whole;
+        end = l[i].t + 60;
+    }
+    return end;
+}
+
+/* Keeps what ClickHouse held of the listed minutes in [from, to) as pulled. */
+static void remember(struct qoe_pull *p, const struct ch_minute *l, int n, int64_t from, int64_t to)
+{
+    for (int i = 0; i < n; i++)
+        if (l[i].t >= from && l[i].t < to)
+            p->seen[(l[i].t / 60) % CH_PULL_REVISE_N] = l[i];
+}
+
+/* Reads again the pulled minutes among the n listed in l (those before upto) whose batches or
+ * closed batches grew since they were pulled, each run of them in one request: 0 or OC_EDB. */
+static int revise(struct qoe_pull *p, const struct ch_minute *l, int n, int64_t upto, char *err,
+                  size_t errlen)
+{
+    for (int i = 0; i < n && l[i].t < upto;) {
+        const struct ch_minute *was = &p->seen[(l[i].t / 60) % CH_PULL_REVISE_N];
+        int same = was->t == l[i].t, j = i;
+        if (l[i].t < p->first ||
+            (same && l[i].batches <= was->batches && l[i].closed <= was->closed)) {
+            i++;
+            continue;
+        }
+        /* a run of consecutive minutes that grew (or were empty when pulled) */
+        while (j + 1 < n && l[j + 1].t < upto && l[j + 1].t == l[j].t + 60) {
+            const struct ch_minute *w = &p->seen[(l[j + 1].t / 60) % CH_PULL_REVISE_N];
+            if (w->t == l[j + 1].t && l[j + 1].batches <= w->batches &&
+                l[j + 1].closed <= w->closed)
+                break;
+            j++;
+        }
+        size_t rows = 0;
+        int64_t from = l[i].t, to = l[j].t + 60;
+        if (qoe_ch_fill(p->cube, p->url, p->table, from, to, &rows, err, errlen) != 0)
+            return OC_EDB;
+        remember(p, l, n, from, to);
+        atomic_fetch_add(&p->revised, (uint64_t)(j - i + 1));
+        oc_log(OC_LOG_INFO,
+               "qoe: minutes %lld to %lld read again from ClickHouse (rows arrived after they "
+               "were pulled): %zu rows",
+               (long long)from, (long long)to, rows);
+        i = j + 1;
     }
     return 0;
 }
@@ -133,14 +202,26 @@ static int pull_pass(struct qoe_pull *p)
 {
     char err[512];
     int64_t upto = atomic_load(&p->upto), end = 0, forced = 0;
-    int rc = 0;
+    int rc = 0, n = 0, i0 = 0;
     if (upto == 0) {
         rc = first_upto(p, &upto, err, sizeof err);
         if (rc == 0 && upto == 0)
             return 0; /* nothing shipped yet */
+        if (rc == 0 && !p->first)
+            p->first = upto;
     }
+    struct ch_minute *l = oc_calloc(CH_PULL_LIST, sizeof *l);
+    /* revised: the minutes within CH_PULL_REVISE_S and the cube's memory, pulled here */
+    int64_t back = CH_PULL_REVISE_S < p->memory_s ? CH_PULL_REVISE_S : p->memory_s;
+    int64_t lo = upto - back > p->first ? upto - back : p->first;
     if (rc == 0)
-        rc = whole_upto(p, upto, &end, &forced, err, sizeof err);
+        rc = list_minutes(p, lo < upto ? lo : upto, l, &n, err, sizeof err);
+    if (rc == 0)
+        rc = revise(p, l, n, upto, err, sizeof err);
+    while (i0 < n && l[i0].t < upto)
+        i0++;
+    if (rc == 0)
+        end = whole_upto(l + i0, n - i0, upto, &forced);
     for (int64_t from = upto; rc == 0 && from < end; from += CH_PULL_MINUTES * 60) {
         int64_t to = from + CH_PULL_MINUTES * 60 < end ? from + CH_PULL_MINUTES * 60 : end;
         size_t rows = 0;
@@ -148,11 +229,13 @@ static int pull_pass(struct qoe_pull *p)
         if (rc == 0) {
             atomic_store(&p->upto, to);
             atomic_fetch_add(&p->pulled, (uint64_t)(to - from) / 60);
+            remember(p, l, n, from, to);
             oc_clock_observe_ms(p->clock, to * 1000); /* a replay clock follows the data */
             oc_log(OC_LOG_DEBUG, "qoe: pulled minutes %lld to %lld from ClickHouse: %zu rows",
                    (long long)from, (long long)to, rows);
         }
     }
+    free(l);
     if (rc != 0) {
         atomic_fetch_add(&p->failures, 1);
         if (!p->failing)
@@ -226,6 +309,7 @@ void qoe_pull_stats(struct qoe_pull *p, struct qoe_pull_stats *out)
     out->pulled = atomic_load(&p->pulled);
     out->forced = atomic_load(&p->forced);
     out->failures = atomic_load(&p->failures);
+    out->revised = atomic_load(&p->revised);
 }
 
 void qoe_pull_stop(struct qoe_pull *p)

@@ -522,6 +522,9 @@ static void render_pull(struct oc_buf *b, void *arg)
     counter(b, "oncue_qoe_clickhouse_pulled_partial_total",
             "Minutes installed from ClickHouse with a collector's partial rows (never closed).",
             (double)st.forced);
+    counter(b, "oncue_qoe_clickhouse_pulled_revised_total",
+            "Minutes read again from ClickHouse because rows arrived after they were pulled.",
+            (double)st.revised);
     counter(b, "oncue_qoe_clickhouse_pull_failures_total",
             "Passes filling the cube from ClickHouse that failed (retried every second).",
             (double)st.failures);

@@ -192,6 +192,7 @@ struct qoe_pull_stats {
     uint64_t pulled;   /* minutes installed */
     uint64_t forced;   /* ... taken with a collector's partial rows (never closed) */
     uint64_t failures; /* passes that failed (retried every second) */
+    uint64_t revised;  /* minutes read again: rows arrived after they were pulled */
 };
 /* Starts the thread filling c (borrowed, outlives it) from table at url with the whole minutes
  * (every batch closed), moving clock (borrowed; a replay clock follows) to their end; the first

@@ -405,6 +405,11 @@ static const struct migration migrations[] = {
      " name TEXT PRIMARY KEY,"
      " value TEXT NOT NULL,"
      " created_s INTEGER NOT NULL) WITHOUT ROWID;"},
+    {24,
+     "incident: a change number per incident (seq, past every other row's at each save), so"
+     " replicas on one database read the incidents another one changed",
+     "ALTER TABLE incidents ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+     "CREATE INDEX incidents_seq ON incidents (seq);"},
     {0},
 };
 

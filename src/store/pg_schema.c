@@ -196,6 +196,9 @@ struct pg_migration {
 
 /* The versions after PG_SCHEMA_BASE, in PostgreSQL's dialect; ends with {0}. */
 static const struct pg_migration pg_migrations[] = {
+    {24, "incident: a change number per incident",
+     "ALTER TABLE incidents ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+     "CREATE INDEX incidents_seq ON incidents (seq);"},
     {0},
 };
 

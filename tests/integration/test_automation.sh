@@ -231,11 +231,24 @@ sleep 0.3
 status GET /v1/event-subscriptions/ok -H "Authorization: Bearer $VIEW" >/dev/null
 queued=$(body | jq -r .messages.pending)
 t_check "five messages waiting" 5 "$queued"
+pending_now() { # msg_id, attempts and next attempt of each pending message of ok
+    status GET "/v1/event-subscriptions/ok/messages?state=pending" -H "Authorization: Bearer $VIEW" >/dev/null
+    body | jq -r '[.messages[] | "\(.msg_id) \(.attempts) \(.next_attempt)"] | sort | join(",")'
+}
+kept=$(pending_now)
+first_due=$(body | jq -r '[.messages[].next_attempt] | min | fromdateiso8601? // (sub("\\.[0-9]+Z$"; "Z") | fromdateiso8601)')
 stop_server KILL
 : >"$LOG"
 start_recv "$NEW" "$SECRET"
 start_server "$D" --set automation.outbound_allow=127.0.0.1/32 || exit 1
 export ONCUE_SERVER=$BASE
+# a restart keeps their due times and attempts (each failed once against the closed port)
+after=$(pending_now)
+if [ "$(date +%s)" -lt "$first_due" ]; then
+    t_check "due times and attempts kept across kill -9" "$kept" "$after"
+else
+    echo "note: the restart took past the first due time; the kept due times are not compared"
+fi
 wait_log " /ok " 5
 sleep 0.5
 t_check "every waiting message delivered after kill -9" 5 "$(grep -c ' /ok .* 200 change.recorded valid' "$LOG")"

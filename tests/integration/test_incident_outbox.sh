@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The incident API and the durable outbox with the real binary: declare incidents over HTTP,
 # act on them with `oncue incident`, read the public status page; then queue notifications
-# while the receiver is down, kill -9 the server, start the receiver, restart the server and
-# check every queued notification arrives exactly once with a valid Standard Webhooks
+# while the receiver is down, kill -9 the server, start the receiver, restart the server: the
+# pending messages keep their due times and attempts (nothing sent before it is due); once
+# due, every queued notification arrives exactly once with a valid Standard Webhooks
 # signature. The receiver is a small python3 script on 127.0.0.1.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
@@ -93,6 +94,7 @@ echo "queued before kill -9: $queued"
 t_check "some notifications queued" 1 "$([ "$queued" -ge 5 ] && echo 1 || echo 0)"
 t_check "none delivered while the receiver is down" 0 "$delivered"
 stop_server KILL
+db() { python3 -c "import sqlite3,sys; c=sqlite3.connect('$D/oncue.db'); r=c.execute(sys.argv[1]).fetchall(); c.commit(); print('\n'.join(' '.join(map(str,x)) for x in r))" "$1"; }
 python3 "$T_TMP/recv.py" "$RPORT" "$SECRET" "$T_TMP/got.log" &
 RECV_PID=$!
 for i in $(seq 1 100); do # the receiver must listen before the server retries
@@ -100,6 +102,17 @@ for i in $(seq 1 100); do # the receiver must listen before the server retries
     sleep 0.05
 done
 : > "$T_TMP/got.log"
+# A restart keeps each pending message's due time and attempts: messages waiting out their
+# retry schedule (here: ten minutes, as after a Retry-After) are not sent at start
+db "UPDATE incident_outbox SET next_s = CAST(strftime('%s', 'now') AS INTEGER) + 600 WHERE state = 'pending'" >/dev/null
+kept=$(db "SELECT id, attempts, next_s FROM incident_outbox WHERE state = 'pending' ORDER BY id")
+start_server "$D" --set incident.outbound_allow=127.0.0.1 --set incident.webhooks_file="$T_TMP/hooks.yaml" || { kill $RECV_PID; exit 1; }
+sleep 2 # two rounds of the delivery thread
+t_check "nothing sent at restart while the messages wait" 0 "$(grep -c . "$T_TMP/got.log")"
+t_check "... their due times and attempts kept" "$kept" "$(db "SELECT id, attempts, next_s FROM incident_outbox WHERE state = 'pending' ORDER BY id")"
+# their waits pass while the server is down: each is sent once after the restart
+stop_server
+db "UPDATE incident_outbox SET next_s = 0 WHERE state = 'pending'" >/dev/null
 start_server "$D" --set incident.outbound_allow=127.0.0.1 --set incident.webhooks_file="$T_TMP/hooks.yaml" || { kill $RECV_PID; exit 1; }
 for i in $(seq 1 100); do
     n=$(grep -c . "$T_TMP/got.log" 2>/dev/null || echo 0)

@@ -263,8 +263,9 @@ t_check "... with the embedded server's severity, service, team and cause" "$wan
     "$(shape "$S_URL" "$VIEWR" INC-1)"
 t_check "the replicas' cubes (caches of ClickHouse) wrote nothing to PostgreSQL" "0 0" \
     "$(pg_sql "SELECT count(*) FROM qoe_values") $(pg_sql "SELECT count(*) FROM qoe_minutes")"
-t_contains "the survivor reloaded the incidents when it took the lease" \
-    "incident: lease taken: 1 incident(s) reloaded" "$(cat "$T_TMP/$O.log")"
+t_check "the survivor answers INC-1 as PostgreSQL holds it (read back before each use)" \
+    "$(pg_sql "SELECT state || ' SEV' || severity FROM incidents WHERE id = 1")" \
+    "$(curl -s -H "Authorization: Bearer $VIEWR" "$S_URL/v1/incidents/INC-1" | jq -r '"\(.state) \(.severity)"')"
 t_check "every notification queued was sent once: one attempt per outbox row" \
     "$(pg_sql "SELECT count(*) FROM incident_outbox WHERE state = 'delivered'")" \
     "$(pg_sql "SELECT count(*) FROM incident_attempts")"

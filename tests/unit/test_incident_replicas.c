@@ -1,10 +1,12 @@
 /*
  * test_incident_replicas.c - two incident managers on one store, as two control-plane
  * replicas on one PostgreSQL database (docs/internals/lease.md): a new incident's id is
- * claimed past every id in the store, not only those in memory; a replica that takes the lease
- * reloads the incidents the other one opened, so an alert firing again there joins its
- * incident instead of opening (and paging) another with the same id; a message one replica
- * claimed is not sent by the other.
+ * claimed past every id in the store, not only those in memory; each replica reads the
+ * incidents the other one saved before it answers or acts, so an alert firing again on the
+ * replica that takes the lease joins its incident instead of opening (and paging) another;
+ * writes through the replica without the lease (ack, note, severity, resolve) are what both
+ * answer, and the holder's tick does not overwrite them; a save over a row another replica
+ * changed meanwhile is refused; a message one replica claimed is not sent by the other.
  */
 #include "t.h"
 #include "t_store.h"
@@ -13,6 +15,7 @@
 #include "incident/sql.h"
 #include "core/bus.h"
 #include "core/clock.h"
+#include "core/err.h"
 #include "core/log.h"
 #include "store/store.h"
 
@@ -149,8 +152,104 @@ static void test_ids_claimed_in_the_store(void)
     fx_close(&f);
 }
 
-/* The holder opens INC-1 and dies; the other takes the lease, reloads, and the same alert
- * firing on it joins INC-1: no second incident, no second incident.opened. */
+static int64_t sql_count(struct store *s, const char *sql)
+{
+    struct store_stmt *st;
+    int64_t n = -1;
+    T_EQ_INT(store_prepare(s, sql, &st), 0);
+    if (store_step(st) == STORE_ROW)
+        n = store_col_int(st, 0);
+    store_reset(st);
+    return n;
+}
+
+/* The state, severity and timeline of INC-id as replica r answers them:
+ * "acknowledged SEV2 open,ack,note,severity". */
+static void answer(struct replica *r, int64_t id, char *out, size_t n)
+{
+    json_t *j = NULL;
+    size_t i;
+    json_t *e;
+    T_EQ_INT(incident_get_json(r->m, id, &j), 0);
+    int at = snprintf(out, n, "%s %s", json_string_value(json_object_get(j, "state")),
+                      json_string_value(json_object_get(j, "severity")));
+    json_array_foreach(json_object_get(j, "timeline"), i, e)
+    {
+        at += snprintf(out + at, n - (size_t)at, "%s%s", i ? "," : " ",
+                       json_string_value(json_object_get(e, "kind")));
+    }
+    json_decref(j);
+}
+
+/* The holder a opened INC-1; responders act through b, which does not hold the lease. Both
+ * answer the same incident and timeline; a's tick (which saves INC-1 when it pages the
+ * default owner) acts on b's writes and does not overwrite them. */
+static void test_writes_through_either_replica(void)
+{
+    struct fx f;
+    char sa[1024], sb[1024], err[256] = "";
+    fx_open(&f);
+    f.a.held = 1;
+    fire(&f.a, &f.clock, "reb/EMEA", "EMEA");
+    oc_clock_advance_ms(&f.clock, 1000);
+    T_EQ_INT(incident_ack(f.b.m, 1, "carol"), 0);
+    T_EQ_INT(incident_note(f.b.m, 1, "carol", "FRA cache hit ratio is 12%"), 0);
+    T_EQ_INT(incident_set_severity(f.b.m, 1, "carol", 2, "the whole of Europe", err, sizeof err),
+             0);
+    T_EQ_INT(incident_ack(f.a.m, 1, "dave"), OC_ECONFLICT); /* a sees b's ack */
+    answer(&f.a, 1, sa, sizeof sa);
+    answer(&f.b, 1, sb, sizeof sb);
+    T_EQ_STR(sa, sb);
+    T_TRUE(strncmp(sa, "acknowledged SEV2 ", 18) == 0);
+    T_TRUE(strstr(sa, ",ack,note,severity") != NULL);
+    /* the holder ticks for ten minutes: the ack and the severity hold in the store */
+    for (int i = 0; i < 600; i++) {
+        oc_clock_advance_ms(&f.clock, 1000);
+        incident_tick(f.a.m);
+    }
+    answer(&f.b, 1, sb, sizeof sb);
+    T_TRUE(strncmp(sb, "acknowledged SEV2 ", 18) == 0);
+    T_EQ_INT(sql_count(f.store, "SELECT count(*) FROM incidents WHERE state = 'acknowledged'"
+                                " AND severity = 2"),
+             1);
+    T_EQ_INT(incident_resolve(f.b.m, 1, "carol", 1, "synthetic probe", err, sizeof err), 0);
+    answer(&f.a, 1, sa, sizeof sa);
+    answer(&f.b, 1, sb, sizeof sb);
+    T_EQ_STR(sa, sb);
+    T_TRUE(strncmp(sa, "resolved SEV2 ", 14) == 0);
+    json_t *l = incident_list_json(f.a.m, "open"); /* the holder's list agrees */
+    T_EQ_INT((int64_t)json_array_size(l), 0);
+    json_decref(l);
+    T_EQ_INT(sql_count(f.store, "SELECT count(*) FROM incidents WHERE state = 'resolved'"), 1);
+    fx_close(&f);
+}
+
+/* A replica's save over a row another replica saved after it read it is refused (not
+ * applied over theirs), and its next use reads theirs. */
+static void test_stale_save_refused(void)
+{
+    struct fx f;
+    fx_open(&f);
+    f.a.held = 1;
+    fire(&f.a, &f.clock, "reb/EMEA", "EMEA");
+    T_EQ_INT(listed(&f.b), 1);
+    T_EQ_INT(incident_ack(f.a.m, 1, "carol"), 0); /* b's copy is now stale */
+    pthread_mutex_lock(&f.b.m->mu);               /* as b would without reading first */
+    struct incident *inc = inc_find(f.b.m, 1);
+    T_TRUE(inc != NULL && inc->state == INCIDENT_TRIGGERED);
+    snprintf(inc->title, sizeof inc->title, "stale");
+    T_EQ_INT(inc_save(f.b.m, inc), OC_ECONFLICT);
+    pthread_mutex_unlock(&f.b.m->mu);
+    json_t *j = NULL;
+    T_EQ_INT(incident_get_json(f.b.m, 1, &j), 0);
+    T_EQ_STR(json_string_value(json_object_get(j, "state")), "acknowledged");
+    T_TRUE(strcmp(json_string_value(json_object_get(j, "title")), "stale") != 0);
+    json_decref(j);
+    fx_close(&f);
+}
+
+/* The holder opens INC-1 and dies; the other takes the lease, and the same alert firing on
+ * it joins INC-1: no second incident, no second incident.opened. */
 static void test_lease_taken_reloads(void)
 {
     struct fx f;
@@ -158,7 +257,7 @@ static void test_lease_taken_reloads(void)
     f.a.held = 1;
     fire(&f.a, &f.clock, "reb/EMEA", "EMEA");
     T_EQ_INT(listed(&f.a), 1);
-    T_EQ_INT(listed(&f.b), 0); /* b loaded before */
+    T_EQ_INT(listed(&f.b), 1); /* b loaded the empty store before, and reads it again */
     incident_ack(f.a.m, 1, "carol");
     f.a.held = 0; /* a is gone */
     f.b.held = 1;
@@ -175,17 +274,6 @@ static void test_lease_taken_reloads(void)
     T_EQ_INT(incident_get_json(f.b.m, 2, &j), 0);
     json_decref(j);
     fx_close(&f);
-}
-
-static int64_t sql_count(struct store *s, const char *sql)
-{
-    struct store_stmt *st;
-    int64_t n = -1;
-    T_EQ_INT(store_prepare(s, sql, &st), 0);
-    if (store_step(st) == STORE_ROW)
-        n = store_col_int(st, 0);
-    store_reset(st);
-    return n;
 }
 
 /* A message one replica claimed (its next_s moved on) is not sent by the other until the
@@ -221,10 +309,9 @@ static void test_outbox_claimed_once(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_ids_claimed_in_the_store),
-    T_CASE(test_lease_taken_reloads),
-    T_CASE(test_outbox_claimed_once),
-    {0},
+    T_CASE(test_ids_claimed_in_the_store),      T_CASE(test_lease_taken_reloads),
+    T_CASE(test_writes_through_either_replica), T_CASE(test_stale_save_refused),
+    T_CASE(test_outbox_claimed_once),           {0},
 };
 
 T_MAIN(cases)
