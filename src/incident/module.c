@@ -83,7 +83,9 @@ static void done(struct http_req *req, int64_t id, int rc, const char *err)
     if (rc == OC_ENOTFOUND)
         http_reply_err(req, rc, "no incident INC-%lld", (long long)id);
     else if (rc == OC_ECONFLICT && !err[0])
-        http_reply_err(req, rc, "not allowed in the incident's current state");
+        http_reply_err(req, rc,
+                       "not allowed in the incident's current state (or it changed "
+                       "meanwhile: read it again)");
     else if (rc)
         http_reply_err(req, rc, "%s", err[0] ? err : oc_strerror(rc));
     else
