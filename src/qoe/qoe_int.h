@@ -238,6 +238,22 @@ typedef size_t (*qoe_pool_fn)(struct qoe_module_state *ms, void *arg, struct htt
 int qoe_pool_submit_fn(struct qoe_pool *p, struct http_req *req, qoe_pool_fn fn, void *arg);
 /* Answers what is queued, ends the threads and frees p; NULL is a no-op. */
 void qoe_pool_destroy(struct qoe_pool *p);
+/* The JSON answer of GET /v1/qoe written a part at a time (answer.c). */
+struct qoe_writer;
+/* A writer of q's answer from r (owned by the writer from now on; the group values it names
+ * are copied, its points freed as they are written). Destroy with qoe_writer_destroy. */
+struct qoe_writer *qoe_writer_new(const struct qoe_query *q, struct qoe_result *r);
+/* Appends the next part of the answer to b until b holds upto bytes or more (a point at
+ * most past it) or the answer is complete: 1 when it is (its last byte, a new line, is in b),
+ * 0 when more remains, OC_ETOOBIG when b's cap was reached (b then holds a cut answer). The
+ * parts put together are byte for byte oc_json_dump of qoe_result_json, and a new line. */
+int qoe_writer_next(struct qoe_writer *w, struct oc_buf *b, size_t upto);
+/* Frees w and its result; NULL is a no-op. */
+void qoe_writer_destroy(struct qoe_writer *w);
+/* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query): 0 and a writer of its
+ * answer in *out (the caller destroys it), or an oc_err with a detail in err. */
+int qoe_answer_start(struct qoe_module_state *ms, const struct qoe_query *q,
+                     struct qoe_writer **out /* OUT */, char *err, size_t errlen);
 /* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query) and writes its JSON answer
  * into b (capped at qoe.query_max_answer_bytes): 0, or an oc_err with a detail in err. */
 int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc_buf *b, char *err,
