@@ -73,18 +73,20 @@ struct qoe_pool {
 
 /* A long answer being sent as the client reads it (on its HTTP worker's thread). */
 struct qstream {
-    struct qoe_writer *w; /* owned */
-    struct oc_buf b;      /* the part formatted and not yet queued */
-    size_t total;         /* bytes queued so far */
-    size_t max;           /* qoe.query_max_answer_bytes */
-    int done;             /* b holds the answer's end */
+    qoe_part_fn next;        /* formats the next part */
+    void (*free_fn)(void *); /* frees arg */
+    void *arg;               /* next's; owned */
+    struct oc_buf b;         /* the part formatted and not yet queued */
+    size_t total;            /* bytes queued so far */
+    size_t max;              /* qoe.query_max_answer_bytes */
+    int done;                /* b holds the answer's end */
 };
 
 static void qstream_free(void *arg)
 {
     struct qstream *st = arg;
     size_t total = st->total;
-    qoe_writer_destroy(st->w);
+    st->free_fn(st->arg);
     oc_buf_free(&st->b);
     free(st);
 #ifdef __GLIBC__
@@ -108,8 +110,7 @@ static int qstream_pump(struct http_stream *s, void *arg)
             if (st->total > st->max) { /* the cost check's estimate fell short */
                 if (oc_log_due(&logged_ms, 10000))
                     oc_log(OC_LOG_WARN,
-                           "qoe: a streamed GET /v1/qoe answer passed qoe.query_max_answer_bytes "
-                           "(%zu): cut",
+                           "qoe: a streamed answer passed qoe.query_max_answer_bytes (%zu): cut",
                            st->max);
                 return HTTP_STREAM_ABORT;
             }
@@ -121,11 +122,45 @@ static int qstream_pump(struct http_stream *s, void *arg)
             return -1;
         if (pieces || http_stream_queued(s) >= HTTP_STREAM_BODY_BUFFER)
             return 0;
-        st->done = qoe_writer_next(st->w, &st->b, STREAM_PIECE);
+        st->done = st->next(st->arg, &st->b, STREAM_PIECE);
         if (st->done < 0)
             return HTTP_STREAM_ABORT; /* past the piece's cap: cannot happen */
     }
     return 0;
+}
+
+int qoe_answer_parts(struct qoe_module_state *ms, struct http_later *later, int whole,
+                     qoe_part_fn next, void (*free_fn)(void *), void *arg, size_t *len)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    int done = next(arg, &b, whole ? SIZE_MAX : STREAM_AFTER);
+    *len = b.len;
+    if (done == 0) { /* long: the rest is formatted as the client reads */
+        struct qstream *st = oc_calloc(1, sizeof *st);
+        st->next = next;
+        st->free_fn = free_fn;
+        st->arg = arg;
+        st->b = b; /* moved */
+        st->max = (size_t)ms->max_answer_bytes;
+        http_later_stream(later, "application/json", qstream_pump, qstream_free, st);
+        return 0;
+    }
+    if (done > 0)
+        http_later_reply(later, 200, "application/json", b.data, b.len);
+    oc_buf_free(&b);
+    free_fn(arg);
+    return done > 0 ? 0 : OC_ETOOBIG;
+}
+
+static int writer_next(void *w, struct oc_buf *b, size_t upto)
+{
+    return qoe_writer_next(w, b, upto);
+}
+
+static void writer_free(void *w)
+{
+    qoe_writer_destroy(w);
 }
 
 /* Runs the query of j and answers it whole, or, past STREAM_AFTER bytes and unless whole,
@@ -133,33 +168,16 @@ static int qstream_pump(struct http_stream *s, void *arg)
 static size_t answer_query(struct qoe_module_state *ms, struct qjob *j)
 {
     struct qoe_writer *w = NULL;
-    struct oc_buf b;
     char err[1024];
+    size_t len = 0;
     int rc = qoe_answer_start(ms, &j->q, &w, err, sizeof err);
-    if (rc != 0) {
+    if (rc != 0)
         http_later_problem(j->later, http_status_for(rc), "%s", err);
-        return 0;
-    }
-    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
-    int done = qoe_writer_next(w, &b, j->whole ? SIZE_MAX : STREAM_AFTER);
-    size_t len = b.len;
-    if (done == 0) { /* long: the rest is formatted as the client reads */
-        struct qstream *st = oc_calloc(1, sizeof *st);
-        st->w = w;
-        st->b = b; /* moved */
-        st->max = (size_t)ms->max_answer_bytes;
-        http_later_stream(j->later, "application/json", qstream_pump, qstream_free, st);
-        return len;
-    }
-    if (done < 0)
+    else if (qoe_answer_parts(ms, j->later, j->whole, writer_next, writer_free, w, &len) != 0)
         http_later_problem(j->later, 422,
                            "the answer is over qoe.query_max_answer_bytes (%lld): use a larger "
                            "step, a shorter range, or a smaller top",
                            (long long)ms->max_answer_bytes);
-    else
-        http_later_reply(j->later, 200, "application/json", b.data, b.len);
-    oc_buf_free(&b);
-    qoe_writer_destroy(w);
     return len;
 }
 

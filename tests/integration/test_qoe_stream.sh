@@ -5,7 +5,8 @@
 # answer's text and JSON tree. Over simulator data, against the real server:
 # - a short answer has Content-Length; a long one (the worst the default cost check allows,
 #   about 4.6 MB) has Transfer-Encoding: chunked, parses, and is byte for byte the answer the
-#   server builds whole (qoe.query_threads=0 answers on the worker, unstreamed);
+#   server builds whole (qoe.query_threads=0 answers on the worker, unstreamed); the same
+#   for the worst /api/v1/query_range (831 KB);
 # - HTTP/1.0 gets the same bytes as a body that ends with the connection; HEAD gets the
 #   length and no body; two long answers on one keep-alive connection both arrive whole;
 # - with the caps raised, a 45 MB answer parses and the server's peak RSS (VmHWM, reset
@@ -65,6 +66,15 @@ curl -s -o "$T_TMP/k1" -o "$T_TMP/k2" -w '%{num_connects} ' -H "Authorization: B
     "$BASE/v1/qoe?$worst" "$BASE/v1/qoe?$worst" > "$T_TMP/conns"
 t_check "two long answers on one connection" "1 0 " "$(cat "$T_TMP/conns")"
 t_check "... both whole" "0 0" "$(cmp -s "$T_TMP/w" "$T_TMP/k1"; echo -n "$? "; cmp -s "$T_TMP/w" "$T_TMP/k2"; echo $?)"
+
+# PromQL: the worst query_range the default cost check allows (831 KB) is streamed too
+prom="/api/v1/query_range?query=sum%20by%20(isp,title,player_version)%20(oncue_qoe_rebuffer_ratio)&start=$((to - 249 * 60))&end=$to&step=60"
+pget() { curl -s -D "$1.h" -o "$1" -H "Authorization: Bearer $VIEW" "$BASE$2" -w '%{http_code}'; }
+t_check "query_range: the worst default answer" 200 "$(pget "$T_TMP/p" "$prom")"
+t_check "... chunked" "chunked" "$(hdr "$T_TMP/p" Transfer-Encoding)"
+t_check "... parses: 1000 series" "success 1000" "$(jq -r '"\(.status) \(.data.result | length)"' "$T_TMP/p")"
+t_check "an instant query" 200 "$(pget "$T_TMP/pi" "/api/v1/query?query=sum%20by%20(cdn)%20(oncue_qoe_plays)&time=$to")"
+t_check "... with Content-Length" "$(stat -c %s "$T_TMP/pi")" "$(hdr "$T_TMP/pi" Content-Length)"
 
 # 45 MB: 1000 groups x 2500 points (the simulator's 40 minutes and nulls before them)
 big="metric=rebuffer_ratio&from=$((to - 2500 * 60))&to=$to&step=60&group_by=isp,title,player_version&top=1000"
@@ -130,6 +140,9 @@ t_check "unstreamed: the worst default answer" 200 "$(get "$T_TMP/u" "$worst")"
 t_check "... with Content-Length" "$wsize" "$(hdr "$T_TMP/u" Content-Length)"
 t_check "... byte for byte the streamed one" 0 "$(cmp -s "$T_TMP/w" "$T_TMP/u"; echo $?)"
 t_check "... and equal once parsed" true "$(jq -n --slurpfile a "$T_TMP/w" --slurpfile b "$T_TMP/u" '$a == $b')"
+t_check "unstreamed: the worst default query_range" 200 "$(pget "$T_TMP/pu" "$prom")"
+t_check "... with Content-Length" "$(stat -c %s "$T_TMP/p")" "$(hdr "$T_TMP/pu" Content-Length)"
+t_check "... byte for byte the streamed one" 0 "$(cmp -s "$T_TMP/p" "$T_TMP/pu"; echo $?)"
 stop_server
 t_check "clean stop" 0 "$SERVER_RC"
 t_done
