@@ -359,6 +359,11 @@ void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const ch
     c->stream = s;
 }
 
+size_t http_conn_queued(const struct http_conn *c)
+{
+    return c->out_len - c->out_off;
+}
+
 int http_conn_write(struct http_conn *c, const void *p, size_t n, size_t max)
 {
     if (c->fd < 0 || c->out_len - c->out_off + n > max)
@@ -644,6 +649,8 @@ static int send_out(struct http_conn *c)
         conn_linger(c);
         return 0;
     }
+    if (c->stream)
+        http_stream_drained(c->stream);
     return 1;
 }
 
@@ -782,6 +789,11 @@ void http_conn_later_done(struct http_conn *c)
     c->held = 0;
     request_done(c);
     pump(c);
+}
+
+void http_conn_later_stream(struct http_conn *c)
+{
+    c->held = 0;
 }
 
 void http_conn_stream_done(struct http_conn *c)

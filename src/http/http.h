@@ -104,10 +104,12 @@ struct http_hooks {
                             int *retry_s /* OUT */, char *why, size_t whyn);
 };
 
-#define HTTP_SESSION_COOKIE    "oncue_session" /* the browser session cookie's name */
-#define HTTP_COOKIE_VALUE_MAX  256             /* longest cookie value http_cookie_get copies */
-#define HTTP_STREAM_TICK_MS    250             /* how often open streams are pumped */
-#define HTTP_STREAM_MAX_BUFFER (1 << 20)       /* unsent bytes past which a stream is dropped */
+#define HTTP_SESSION_COOKIE     "oncue_session" /* the browser session cookie's name */
+#define HTTP_COOKIE_VALUE_MAX   256             /* longest cookie value http_cookie_get copies */
+#define HTTP_STREAM_TICK_MS     250             /* how often open streams are pumped */
+#define HTTP_STREAM_MAX_BUFFER  (1 << 20)       /* unsent bytes past which a stream is dropped */
+#define HTTP_STREAM_BODY_BUFFER (256 << 10)     /* what a long answer's pump keeps queued */
+#define HTTP_STREAM_ABORT       (-2)            /* a pump's answer: drop, no last chunk */
 
 struct http_server_opts {
     const char *listen;         /* "ADDR:PORT"; port 0 picks a free port */
@@ -191,6 +193,23 @@ void http_later_reply(struct http_later *l, int status, const char *content_type
 /* Answers problem+json (as http_problem) and frees l. */
 void http_later_problem(struct http_later *l, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+struct http_stream;
+typedef int http_stream_pump_fn(struct http_stream *s, void *arg);
+typedef void http_stream_free_fn(void *arg);
+/* Answers with 200 and a long body of content_type written as it is read (any thread), and
+ * frees l: a chunked body (HTTP/1.1) or one that ends with the connection (HTTP/1.0). On the
+ * worker's thread, pump(s, arg) is called at once, again as soon as what it queued has been
+ * sent, and every HTTP_STREAM_TICK_MS; it writes the next part with http_stream_write, keeping
+ * at most about HTTP_STREAM_BODY_BUFFER bytes queued (http_stream_queued), and returns 0 for
+ * more, -1 once the body is complete (the last chunk is sent), or HTTP_STREAM_ABORT to drop
+ * the connection without the last chunk (the client sees the body incomplete). A client that
+ * has not read for http.timeout_s is dropped. free_fn(arg) runs once, on the worker's thread,
+ * when the stream ends, or at once when the client has left meanwhile or the server is
+ * stopping (then the answer is 503). The server's stop lets such a stream run through its
+ * grace period, then drops it. For answers that are not events: memory stays at the buffer
+ * whatever the body's length. */
+void http_later_stream(struct http_later *l, const char *content_type, http_stream_pump_fn *pump,
+                       http_stream_free_fn *free_fn, void *arg);
 
 /* Maps an oc_err to its status (the one place that does) and answers http_problem. */
 void http_reply_err(struct http_req *req, int err, const char *fmt, ...)
@@ -242,9 +261,6 @@ int http_forwarded_https(const struct http_req *req);
  * slowly (more than HTTP_STREAM_MAX_BUFFER bytes unsent: the connection is dropped) or when
  * the server stops (http_server_stop ends every stream first); then free_fn(arg) runs, once,
  * on the worker's thread. pump and free_fn never run concurrently for one stream. */
-struct http_stream;
-typedef int http_stream_pump_fn(struct http_stream *s, void *arg);
-typedef void http_stream_free_fn(void *arg);
 /* Answers req with 200, the headers set so far and Content-Type content_type, keeps it open
  * as a stream and calls pump as soon as the handler has returned. 0; or OC_EBUSY when the server is
  * stopping (answered 503) or OC_EIO when the connection is gone (answered): free_fn(arg) has then
@@ -255,7 +271,9 @@ int http_stream_start(struct http_req *req, const char *content_type, http_strea
  * more than HTTP_STREAM_MAX_BUFFER bytes unread (nothing is queued; the stream is dropped
  * once pump returns). */
 int http_stream_write(struct http_stream *s, const void *p, size_t n);
-/* Streams open now over every worker. */
+/* Bytes queued on the stream's connection and not yet sent (from pump). */
+size_t http_stream_queued(const struct http_stream *s);
+/* Streams open now over every worker (long answers included). */
 int http_server_streams(const struct http_server *srv);
 
 /* Role names: "viewer", "responder", "admin", "ingest" ("public" for HTTP_PUBLIC, "signed"

@@ -241,6 +241,11 @@ void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const ch
 void http_conn_stream_done(struct http_conn *c);
 /* Closes c at once (a stream's client too far behind); the stream's close callback runs. */
 void http_conn_abort(struct http_conn *c);
+/* Bytes queued on c's output and not yet sent. */
+size_t http_conn_queued(const struct http_conn *c);
+/* The later answer on c becomes a stream: c is no longer held (http_conn_stream_begin
+ * follows). */
+void http_conn_later_stream(struct http_conn *c);
 /* Queues n raw bytes on c's output; 0, or OC_ETOOBIG when more than max bytes would wait. */
 int http_conn_write(struct http_conn *c, const void *p, size_t n, size_t max);
 /* The peer's address of c (NULL when unknown), and as text into out (n bytes). */
@@ -268,5 +273,13 @@ void http_streams_free(struct worker *w);
 /* The connection carrying s closed (the client left or was dropped): s leaves its worker's
  * list and its free_fn runs. */
 void http_stream_closed(struct http_stream *s);
+/* Everything queued on s's connection has been sent: a long answer's pump runs again soon
+ * (from the loop, not inside this call). */
+void http_stream_drained(struct http_stream *s);
+/* On w's thread: starts a long answer (http_later_stream) on c, whose later answer it was:
+ * 0, or OC_EBUSY when w is stopping (nothing done; the caller answers 503). */
+int http_stream_begin_later(struct worker *w, struct http_conn *c, const char *oh, size_t ohn,
+                            const char *content_type, http_stream_pump_fn *pump,
+                            http_stream_free_fn *free_fn, void *arg);
 
 #endif

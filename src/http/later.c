@@ -14,6 +14,10 @@
  * A client that left while its answer was pending: its connection is closed but kept (dead)
  * until the answer comes, which then only frees it and gives back the in-flight count; the
  * graceful stop waits for later answers like for any request in flight.
+ *
+ * A later answer may also be a long one written as the client reads (http_later_stream): the
+ * handle then carries the pump instead of a body, and the worker starts it as a stream
+ * (stream.c) on the connection.
  */
 #include "http/http_int.h"
 #include "core/alloc.h"
@@ -43,6 +47,9 @@ struct http_later {
     const char *content_type; /* static strings only */
     char *body;               /* owned */
     size_t len;
+    http_stream_pump_fn *pump;    /* a long answer: writes it (stream.c); NULL otherwise */
+    http_stream_free_fn *free_fn; /* frees arg */
+    void *arg;                    /* pump's; owned through free_fn until the stream has it */
 };
 
 struct http_later *http_later(struct http_req *req)
@@ -70,15 +77,53 @@ void http_later_keep(struct http_later *l, const char *oh, size_t ohn, int close
     l->close = close;
 }
 
+/* Fills l's answer with problem+json (as http_problem, Retry-After for 503 and 429). */
+static void set_problem(struct http_later *l, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_problem(struct http_later *l, int status, const char *fmt, ...)
+{
+    struct oc_buf b;
+    va_list ap;
+    va_start(ap, fmt);
+    http_problem_text(&b, status, fmt, ap, l->path);
+    va_end(ap);
+    l->status = status;
+    l->retry = status == 503 || status == 429;
+    l->content_type = "application/problem+json";
+    free(l->body);
+    l->body = oc_malloc(b.len ? b.len : 1);
+    memcpy(l->body, b.data, b.len);
+    l->len = b.len;
+    oc_buf_free(&b);
+}
+
 /* On the worker's thread: writes the answer (or drops it for a client that left). */
 static void write_answer(struct http_later *l)
 {
     struct worker *w = l->w;
-    http_count(w, l->e, l->status, l->start_ns);
     if (http_conn_later_gone(l->c)) {
+        http_count(w, l->e, l->status, l->start_ns);
         atomic_fetch_sub_explicit(&w->st.inflight, 1, memory_order_relaxed);
+        if (l->free_fn)
+            l->free_fn(l->arg);
+        l->free_fn = NULL;
         return;
     }
+    if (l->pump) { /* a long answer: the stream holds the in-flight count until it ends */
+        if (http_stream_begin_later(w, l->c, l->oh, l->ohn, l->content_type, l->pump, l->free_fn,
+                                    l->arg) == 0) {
+            http_conn_later_stream(l->c);
+            l->free_fn = NULL; /* the stream's now */
+            http_count(w, l->e, l->status, l->start_ns);
+            return;
+        }
+        if (l->free_fn) /* the worker is stopping: 503 instead */
+            l->free_fn(l->arg);
+        l->free_fn = NULL;
+        l->pump = NULL;
+        set_problem(l, 503, "the server is stopping; retry in a moment");
+    }
+    http_count(w, l->e, l->status, l->start_ns);
     if (l->retry && !http_lines_have(l->oh, l->ohn, "Retry-After")) {
         size_t n = l->ohn;
         l->oh = oc_realloc(l->oh, n + 16);
@@ -91,6 +136,8 @@ static void write_answer(struct http_later *l)
 
 static void later_free(struct http_later *l)
 {
+    if (l->free_fn) /* a long answer never started (the server stopped) */
+        l->free_fn(l->arg);
     free(l->body);
     free(l->path);
     free(l->oh);
@@ -158,6 +205,15 @@ void http_later_reply(struct http_later *l, int status, const char *content_type
     pthread_mutex_unlock(&w->later_mu);
     if (first) /* else already active: the callback takes this one too */
         event_active(w->later_ev, EV_TIMEOUT, 1);
+}
+
+void http_later_stream(struct http_later *l, const char *content_type, http_stream_pump_fn *pump,
+                       http_stream_free_fn *free_fn, void *arg)
+{
+    l->pump = pump;
+    l->free_fn = free_fn;
+    l->arg = arg;
+    http_later_reply(l, 200, content_type, NULL, 0);
 }
 
 void http_later_problem(struct http_later *l, int status, const char *fmt, ...)

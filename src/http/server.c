@@ -105,7 +105,7 @@ static void render_metrics(struct oc_buf *b, void *arg)
                       "Requests being handled or flushed now.");
     oc_metrics_sample(b, "oncue_http_inflight_requests", NULL, (double)t.inflight);
     oc_metrics_family(b, "oncue_http_open_streams", "gauge",
-                      "Streamed replies (server-sent events) open now.");
+                      "Streamed replies (server-sent events, long answers) open now.");
     oc_metrics_sample(b, "oncue_http_open_streams", NULL, (double)http_server_streams(srv));
     oc_metrics_family(b, "oncue_http_connections", "gauge", "Client connections open now.");
     oc_metrics_sample(b, "oncue_http_connections", NULL, (double)atomic_load(&srv->nconns));

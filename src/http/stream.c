@@ -13,6 +13,14 @@
  * until they leave, so the graceful stop waits for them, and it ends them first. A stream has
  * no idle timeout; a client that stops reading is dropped at HTTP_STREAM_MAX_BUFFER bytes
  * behind, or after http.timeout_s without a write going through.
+ *
+ * A long answer (http_later_stream) is a stream too, with two differences: its pump also runs
+ * as soon as what it queued has been sent (conn.c calls http_stream_drained), so the answer
+ * flows at the client's pace through a buffer of HTTP_STREAM_BODY_BUFFER bytes instead of
+ * one tick at a time (each pump after the loop polled its sockets again, so the worker's
+ * other connections are served between two parts); and the server's stop does not end it (a last
+ * chunk would pass a cut answer off as whole): it runs on through the grace period, and is dropped
+ * without its last chunk if still unfinished then.
  */
 #include "http/http_int.h"
 #include "core/alloc.h"
@@ -33,6 +41,8 @@ struct http_stream {
     http_stream_free_fn *free_fn;    /* frees arg */
     void *arg;                       /* the handler's state; owned through free_fn */
     int overflow;                    /* a write found the client too far behind */
+    int body;                        /* a long answer (http_later_stream), not events */
+    struct event *drained;           /* body: made active when its output has been sent */
 };
 
 static void unlink_stream(struct http_stream *s)
@@ -56,6 +66,8 @@ static void finish(struct http_stream *s)
     atomic_fetch_sub_explicit(&s->w->st.inflight, 1, memory_order_relaxed);
     if (s->free_fn)
         s->free_fn(s->arg);
+    if (s->drained)
+        event_free(s->drained);
     free(s);
 }
 
@@ -96,6 +108,8 @@ static void pump_one(struct http_stream *s)
     int rc = s->pump(s, s->arg);
     if (s->overflow)
         stream_drop(s);
+    else if (rc == HTTP_STREAM_ABORT)
+        http_conn_abort(s->c); /* ends s through http_stream_closed */
     else if (rc != 0)
         stream_end(s);
     else
@@ -114,6 +128,28 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+static void on_drained(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    pump_one(arg);
+}
+
+void http_stream_drained(struct http_stream *s)
+{
+    /* pumped from the loop, not inside the write that drained it, and after the loop has
+     * polled its sockets again (a timer, not event_active: an event made active from a
+     * callback runs in the same pass, so a client that reads fast would starve the others) */
+    static const struct timeval now = {0, 0};
+    if (s->body && !evtimer_pending(s->drained, NULL))
+        evtimer_add(s->drained, &now);
+}
+
+size_t http_stream_queued(const struct http_stream *s)
+{
+    return http_conn_queued(s->c);
+}
+
 int http_streams_init(struct worker *w)
 {
     w->stream_tick = event_new(w->base, -1, EV_PERSIST, on_tick, w);
@@ -123,8 +159,11 @@ int http_streams_init(struct worker *w)
 void http_streams_stop(struct worker *w)
 {
     w->stopping = 1;
-    while (w->streams)
-        stream_end(w->streams);
+    for (struct http_stream *s = w->streams, *next; s; s = next) {
+        next = s->next;
+        if (!s->body) /* long answers run on through the grace period */
+            stream_end(s);
+    }
 }
 
 void http_streams_free(struct worker *w)
@@ -132,6 +171,42 @@ void http_streams_free(struct worker *w)
     if (w->stream_tick)
         event_free(w->stream_tick);
     w->stream_tick = NULL;
+}
+
+/* Links a new stream for the request on c into w's list and answers its head (the header
+ * lines oh[0..ohn) and content_type); the first pump runs once the caller has returned. */
+static void begin(struct worker *w, struct http_conn *c, const char *oh, size_t ohn,
+                  const char *content_type, http_stream_pump_fn *pump, http_stream_free_fn *free_fn,
+                  void *arg, int body)
+{
+    struct http_stream *s = oc_calloc(1, sizeof(*s));
+    s->w = w;
+    s->c = c;
+    s->pump = pump;
+    s->free_fn = free_fn;
+    s->arg = arg;
+    s->body = body;
+    if (body)
+        s->drained = event_new(w->base, -1, 0, on_drained, s);
+    if (body && !s->drained)
+        abort(); /* libevent allocates only: out of memory, as oc_malloc would */
+    /* the stream counts itself in flight until it leaves (finish) */
+    http_conn_stream_begin(c, s, oh, ohn, content_type);
+    s->next = w->streams;
+    if (w->streams)
+        w->streams->prev = s;
+    w->streams = s;
+    atomic_fetch_add_explicit(&w->nstreams, 1, memory_order_relaxed);
+    if (!evtimer_pending(w->stream_tick, NULL)) {
+        struct timeval tv = {0, HTTP_STREAM_TICK_MS * 1000};
+        evtimer_add(w->stream_tick, &tv);
+    }
+    /* the first pump runs as soon as the caller has returned, not inside dispatch (ending
+     * or dropping the stream there would free what dispatch still uses) */
+    if (body)
+        event_active(s->drained, EV_TIMEOUT, 0);
+    else
+        event_active(w->stream_tick, EV_TIMEOUT, 0);
 }
 
 int http_stream_start(struct http_req *req, const char *content_type, http_stream_pump_fn *pump,
@@ -149,27 +224,18 @@ int http_stream_start(struct http_req *req, const char *content_type, http_strea
         http_problem(req, 500, "the connection cannot carry a stream");
         return OC_EIO;
     }
-    struct http_stream *s = oc_calloc(1, sizeof(*s));
-    s->w = w;
-    s->c = impl->conn;
-    s->pump = pump;
-    s->free_fn = free_fn;
-    s->arg = arg;
     req->status = 200;
-    /* the stream counts itself in flight until it leaves (finish) */
-    http_conn_stream_begin(s->c, s, impl->oh, impl->ohn, content_type);
-    s->next = w->streams;
-    if (w->streams)
-        w->streams->prev = s;
-    w->streams = s;
-    atomic_fetch_add_explicit(&w->nstreams, 1, memory_order_relaxed);
-    if (!evtimer_pending(w->stream_tick, NULL)) {
-        struct timeval tv = {0, HTTP_STREAM_TICK_MS * 1000};
-        evtimer_add(w->stream_tick, &tv);
-    }
-    /* the first pump runs as soon as the handler has returned, not inside dispatch (ending
-     * or dropping the stream there would free what dispatch still uses) */
-    event_active(w->stream_tick, EV_TIMEOUT, 0);
+    begin(w, impl->conn, impl->oh, impl->ohn, content_type, pump, free_fn, arg, 0);
+    return 0;
+}
+
+int http_stream_begin_later(struct worker *w, struct http_conn *c, const char *oh, size_t ohn,
+                            const char *content_type, http_stream_pump_fn *pump,
+                            http_stream_free_fn *free_fn, void *arg)
+{
+    if (w->stopping || !w->stream_tick)
+        return OC_EBUSY;
+    begin(w, c, oh, ohn, content_type, pump, free_fn, arg, 1);
     return 0;
 }
 

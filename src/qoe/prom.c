@@ -18,6 +18,7 @@
 #include "http/http.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,35 +334,99 @@ static int emit_labels(struct oc_buf *b, const struct promql_expr *e, const stru
     return rc | oc_buf_puts(b, "}");
 }
 
-/* The success envelope of r: a matrix, or a vector for an instant query; series without
- * a value are left out, as are null points. Nonzero when b hit its cap. */
-static int emit_result(struct oc_buf *b, const struct promql_expr *e, const struct qoe_query *q,
-                       const struct qoe_result *r, const struct prom_window *w)
+/* The success envelope of a result written a part at a time (a long one is streamed as it is
+ * formatted, qpool.c): a matrix, or a vector for an instant query; series without a value
+ * are left out, as are null points. Each series' labels are written when the writer is made
+ * (a group value may age out of the cube's dictionary while a slow client reads), each
+ * series' points freed once written. */
+struct prom_writer {
+    struct qoe_result *r;   /* owned; NULL: no series */
+    char **head;            /* per series: its text up to its points, NULL when left out */
+    struct prom_window w;   /* the evaluation times */
+    int s, k, n;            /* the next series and point; points written of series s */
+    int started, in_series; /* the envelope's head, and series s's, are written */
+    int first, done;        /* no series written yet; the whole answer is written */
+};
+
+static struct prom_writer *prom_writer_new(const struct promql_expr *e, const struct qoe_query *q,
+                                           struct qoe_result *r, const struct prom_window *w)
 {
-    int rc = oc_buf_printf(b,
-                           "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\","
-                           "\"result\":[",
-                           w->instant ? "vector" : "matrix");
-    int first = 1;
-    for (int s = 0; r && s < r->nseries && rc == 0; s++) {
+    struct prom_writer *pw = oc_calloc(1, sizeof *pw);
+    pw->r = r;
+    pw->w = *w;
+    pw->first = 1;
+    pw->head = oc_calloc(r && r->nseries ? (size_t)r->nseries : 1, sizeof *pw->head);
+    for (int s = 0; r && s < r->nseries; s++) {
         int any = 0;
         for (int k = 0; k < r->npoints; k++)
             any |= !isnan(r->series[s].points[k]);
         if (!any)
             continue;
-        rc |= oc_buf_puts(b, first ? "{\"metric\":" : ",{\"metric\":");
-        rc |= emit_labels(b, e, q, &r->series[s]);
-        rc |= oc_buf_puts(b, w->instant ? ",\"value\":" : ",\"values\":[");
-        for (int k = 0, n = 0; k < r->npoints; k++) {
-            double v = r->series[s].points[k];
+        struct oc_buf b;
+        oc_buf_init(&b, (size_t)1 << 20); /* labels of a group: far under it */
+        oc_buf_puts(&b, "{\"metric\":");
+        emit_labels(&b, e, q, &r->series[s]);
+        oc_buf_puts(&b, w->instant ? ",\"value\":" : ",\"values\":[");
+        pw->head[s] = oc_buf_steal(&b);
+    }
+    return pw;
+}
+
+static void prom_writer_free(void *arg)
+{
+    struct prom_writer *pw = arg;
+    for (int s = 0; pw->r && s < pw->r->nseries; s++)
+        free(pw->head[s]);
+    free(pw->head);
+    qoe_result_destroy(pw->r);
+    free(pw);
+}
+
+/* The qoe_part_fn of a prom_writer. */
+static int prom_writer_next(void *arg, struct oc_buf *b, size_t upto)
+{
+    struct prom_writer *pw = arg;
+    const struct qoe_result *r = pw->r;
+    int rc = 0;
+    if (!pw->started) {
+        rc = oc_buf_printf(b,
+                           "{\"status\":\"success\",\"data\":{\"resultType\":\"%s\","
+                           "\"result\":[",
+                           pw->w.instant ? "vector" : "matrix");
+        pw->started = 1;
+    }
+    while (rc == 0 && !pw->done && b->len < upto) {
+        if (!r || pw->s == r->nseries) {
+            rc = oc_buf_puts(b, "]}}\n");
+            pw->done = 1;
+            break;
+        }
+        if (!pw->head[pw->s]) { /* no value: left out */
+            pw->s++;
+            continue;
+        }
+        if (!pw->in_series) {
+            rc = (pw->first ? 0 : oc_buf_puts(b, ",")) | oc_buf_puts(b, pw->head[pw->s]);
+            pw->in_series = 1;
+            pw->first = 0;
+            pw->k = pw->n = 0;
+        }
+        for (; rc == 0 && pw->k < r->npoints && b->len < upto; pw->k++) {
+            double v = r->series[pw->s].points[pw->k];
             if (isnan(v))
                 continue;
-            rc |= (n++ ? oc_buf_puts(b, ",") : 0) | json_point(b, w->start + k * w->step, v);
+            rc = (pw->n++ ? oc_buf_puts(b, ",") : 0) |
+                 json_point(b, pw->w.start + pw->k * pw->w.step, v);
         }
-        rc |= oc_buf_puts(b, w->instant ? "}" : "]}");
-        first = 0;
+        if (rc == 0 && pw->k == r->npoints) {
+            rc = oc_buf_puts(b, pw->w.instant ? "}" : "]}");
+            free(r->series[pw->s].points);
+            r->series[pw->s].points = NULL;
+            pw->in_series = 0;
+            pw->s++;
+        }
     }
-    return rc | oc_buf_puts(b, "]}}\n");
+    return rc ? OC_ETOOBIG : pw->done;
 }
 
 /* A constant: a scalar for an instant query, one series without labels over a range. */
@@ -453,6 +518,7 @@ struct prom_job {
     struct promql_expr *e; /* owned */
     struct prom_window w;
     int64_t mem_cap; /* the request's http.request_memory_bytes */
+    int whole;       /* answer whole, never as a stream (HEAD) */
 };
 
 static void job_free(struct prom_job *j)
@@ -461,37 +527,66 @@ static void job_free(struct prom_job *j)
     free(j);
 }
 
-/* Counts the groups of j, checks its cost, runs it and writes the whole answer into b (capped
- * at qoe.query_max_answer_bytes); returns the answer's status. Any thread. */
-static int evaluate(struct qoe_module_state *ms, const struct prom_job *j, struct oc_buf *b)
+/* Counts the groups of j, checks its cost and runs it: 0 and the writer of its answer in *pw
+ * (NULL for a constant, whose answer emit_scalar writes), or the status of the error envelope
+ * written into b. Any thread. */
+static int evaluate(struct qoe_module_state *ms, const struct prom_job *j, struct oc_buf *b,
+                    struct prom_writer **pw /* OUT */)
 {
     struct qoe_result *r = NULL;
     struct qoe_query q;
     char err[1400];
-    int empty = 0, rc, status;
+    int empty = 0, rc;
+    *pw = NULL;
     if (j->e->kind == PROMQL_SCALAR)
-        return ok_body(b, emit_scalar(b, j->e->value, &j->w), ms->max_answer_bytes);
+        return 0;
     if ((rc = build_query(ms, j->mem_cap, j->e, &j->w, &q, &empty, err, sizeof err)) != 0 ||
         (!empty && (rc = qoe_query_run(ms->cube, &q, &r, err, sizeof err)) != 0)) {
-        status = error_body(b, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
-    } else {
-        if (r && j->e->topk)
-            keep_topk(r, j->e->topk);
-        status = ok_body(b, emit_result(b, j->e, &q, r, &j->w), ms->max_answer_bytes);
+        qoe_result_destroy(r);
+        return error_body(b, rc == OC_EDB ? OC_EDB : OC_ETOOBIG, err); /* 503, or 422: a cap */
     }
-    qoe_result_destroy(r);
+    if (r && j->e->topk)
+        keep_topk(r, j->e->topk);
+    *pw = prom_writer_new(j->e, &q, r, &j->w);
+    return 0;
+}
+
+/* Evaluates j and writes its whole answer into b (capped at qoe.query_max_answer_bytes);
+ * returns the answer's status. */
+static int evaluate_whole(struct qoe_module_state *ms, const struct prom_job *j, struct oc_buf *b)
+{
+    struct prom_writer *pw;
+    int status = evaluate(ms, j, b, &pw);
+    if (status)
+        return status;
+    if (!pw)
+        return ok_body(b, emit_scalar(b, j->e->value, &j->w), ms->max_answer_bytes);
+    status = ok_body(b, prom_writer_next(pw, b, SIZE_MAX) < 0, ms->max_answer_bytes);
+    prom_writer_free(pw);
     return status;
 }
 
-/* The qoe_pool_fn of a PromQL query: evaluates arg (a prom_job) and answers later. */
+/* The qoe_pool_fn of a PromQL query: evaluates arg (a prom_job) and answers later, a long
+ * answer as a stream (qoe_answer_parts). */
 static size_t evaluate_later(struct qoe_module_state *ms, void *arg, struct http_later *later)
 {
     struct prom_job *j = arg;
+    struct prom_writer *pw = NULL;
     struct oc_buf b;
+    size_t len = 0;
     oc_buf_init(&b, (size_t)ms->max_answer_bytes);
-    int status = evaluate(ms, j, &b);
-    size_t len = b.len;
-    http_later_reply(later, status, "application/json", b.data ? b.data : "", b.len);
+    int status = evaluate(ms, j, &b, &pw);
+    if (status == 0 && !pw) /* a constant */
+        status = ok_body(&b, emit_scalar(&b, j->e->value, &j->w), ms->max_answer_bytes);
+    else if (status == 0 && qoe_answer_parts(ms, later, j->whole, prom_writer_next,
+                                             prom_writer_free, pw, &len) == 0)
+        status = -1; /* answered */
+    else if (status == 0)
+        status = ok_body(&b, 1, ms->max_answer_bytes);
+    if (status > 0) {
+        len = b.len;
+        http_later_reply(later, status, "application/json", b.data ? b.data : "", b.len);
+    }
     oc_buf_free(&b);
     job_free(j);
     return len;
@@ -509,6 +604,7 @@ static void run(struct http_req *req, int instant)
     char err[1400];
     j->e = oc_calloc(1, sizeof *j->e);
     j->mem_cap = (int64_t)req->arena.max;
+    j->whole = strcmp(req->method, "HEAD") == 0;
     int rc = read_params(req, &ps);
     if (rc != 0)
         snprintf(err, sizeof err, "cannot parse the parameters (at most %d, percent-encoded)",
@@ -539,7 +635,7 @@ static void run(struct http_req *req, int instant)
         }
     }
     oc_buf_init(&b, (size_t)ms->max_answer_bytes);
-    int status = evaluate(ms, j, &b);
+    int status = evaluate_whole(ms, j, &b);
     http_reply(req, status, "application/json", b.data ? b.data : "", b.len);
     oc_buf_free(&b);
     job_free(j);

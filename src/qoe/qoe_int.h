@@ -239,6 +239,34 @@ typedef size_t (*qoe_pool_fn)(struct qoe_module_state *ms, void *arg, struct htt
 int qoe_pool_submit_fn(struct qoe_pool *p, struct http_req *req, qoe_pool_fn fn, void *arg);
 /* Answers what is queued, ends the threads and frees p; NULL is a no-op. */
 void qoe_pool_destroy(struct qoe_pool *p);
+/* Appends the next part of an answer to b until b holds upto bytes or more (a small step
+ * past it at most) or the answer is complete: 1 when it is, 0 when more remains, OC_ETOOBIG
+ * when b's cap was reached. */
+typedef int (*qoe_part_fn)(void *arg, struct oc_buf *b, size_t upto);
+/* Answers later (on a query thread) with the JSON answer next(arg, ...) writes: whole with
+ * Content-Length when it ends within STREAM_AFTER bytes (or whole is set: HEAD), else as a
+ * stream formatted as the client reads (qpool.c); capped at qoe.query_max_answer_bytes.
+ * free_fn(arg) runs once the answer is done with, on whichever thread. 0 (answered), or
+ * OC_ETOOBIG when the answer passed the cap before anything was sent: the caller answers
+ * (later is still its own). *len: the bytes formatted here. */
+int qoe_answer_parts(struct qoe_module_state *ms, struct http_later *later, int whole,
+                     qoe_part_fn next, void (*free_fn)(void *), void *arg, size_t *len /* OUT */);
+/* The JSON answer of GET /v1/qoe written a part at a time (answer.c). */
+struct qoe_writer;
+/* A writer of q's answer from r (owned by the writer from now on; the group values it names
+ * are copied, its points freed as they are written). Destroy with qoe_writer_destroy. */
+struct qoe_writer *qoe_writer_new(const struct qoe_query *q, struct qoe_result *r);
+/* Appends the next part of the answer to b until b holds upto bytes or more (a point at
+ * most past it) or the answer is complete: 1 when it is (its last byte, a new line, is in b),
+ * 0 when more remains, OC_ETOOBIG when b's cap was reached (b then holds a cut answer). The
+ * parts put together are byte for byte oc_json_dump of qoe_result_json, and a new line. */
+int qoe_writer_next(struct qoe_writer *w, struct oc_buf *b, size_t upto);
+/* Frees w and its result; NULL is a no-op. */
+void qoe_writer_destroy(struct qoe_writer *w);
+/* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query): 0 and a writer of its
+ * answer in *out (the caller destroys it), or an oc_err with a detail in err. */
+int qoe_answer_start(struct qoe_module_state *ms, const struct qoe_query *q,
+                     struct qoe_writer **out /* OUT */, char *err, size_t errlen);
 /* Runs q (on the cube, or on ClickHouse with qoe.clickhouse_query) and writes its JSON answer
  * into b (capped at qoe.query_max_answer_bytes): 0, or an oc_err with a detail in err. */
 int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc_buf *b, char *err,

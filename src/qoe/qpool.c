@@ -9,6 +9,13 @@
  * than the workers (nice QUERY_NICE, Linux). After an answer of
  * TRIM_AFTER bytes or more, glibc is asked to give the freed pages back (malloc_trim):
  * otherwise the server's RSS stays at its peak.
+ *
+ * A GET /v1/qoe answer longer than STREAM_AFTER bytes is not built whole: the thread formats
+ * its first STREAM_AFTER bytes and hands the rest to the HTTP worker as a stream
+ * (http_later_stream), whose pump formats STREAM_PIECE bytes at a time while less than
+ * HTTP_STREAM_BODY_BUFFER bytes wait for the client (answer.c writes the same bytes as the
+ * answer built whole). What the request holds then is the query's result (8 bytes a value),
+ * the formatted piece and the unsent buffer, not the answer's text and JSON tree.
  */
 #include "qoe/qoe.h"
 #include "qoe/qoe_int.h"
@@ -16,7 +23,11 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "http/http.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -31,8 +42,10 @@
 #include <unistd.h>
 #endif
 
-#define TRIM_AFTER (1 << 20) /* bytes of an answer after which freed memory is given back */
-#define QUERY_NICE 5         /* the query threads yield the cores to the HTTP workers */
+#define TRIM_AFTER   (1 << 20)   /* bytes of an answer after which freed memory is given back */
+#define QUERY_NICE   5           /* the query threads yield the cores to the HTTP workers */
+#define STREAM_AFTER (256 << 10) /* bytes of a GET /v1/qoe answer past which it is streamed */
+#define STREAM_PIECE (16 << 10)  /* bytes a stream's pump formats at a time */
 
 /* One query waiting for a thread. */
 struct qjob {
@@ -40,6 +53,7 @@ struct qjob {
     struct http_later *later; /* answered once */
     struct qoe_query q;       /* its filter values point into strings */
     char *strings;            /* the filter values (owned) */
+    int whole;                /* answer whole, never as a stream (HEAD) */
     qoe_pool_fn fn;           /* instead of q: runs arg and answers later */
     void *arg;                /* fn's, freed by fn */
 };
@@ -57,52 +71,126 @@ struct qoe_pool {
     int stopping;       /* set by qoe_pool_destroy */
 };
 
-int qoe_answer(struct qoe_module_state *ms, const struct qoe_query *q, struct oc_buf *b, char *err,
-               size_t errlen)
+/* A long answer being sent as the client reads it (on its HTTP worker's thread). */
+struct qstream {
+    qoe_part_fn next;        /* formats the next part */
+    void (*free_fn)(void *); /* frees arg */
+    void *arg;               /* next's; owned */
+    struct oc_buf b;         /* the part formatted and not yet queued */
+    size_t total;            /* bytes queued so far */
+    size_t max;              /* qoe.query_max_answer_bytes */
+    int done;                /* b holds the answer's end */
+};
+
+static void qstream_free(void *arg)
 {
-    struct qoe_result *r = NULL;
-    struct qoe_cube *from_ch = NULL; /* the minutes ClickHouse answered (series borrow) */
-    int rc;
-    if (ms->o.clickhouse_query)
-        rc = qoe_ch_query(ms->o.clickhouse_url, ms->o.clickhouse_table, &ms->o, q, &from_ch, &r,
-                          err, errlen);
-    else
-        rc = qoe_query_run(ms->cube, q, &r, err, errlen);
-    if (rc == 0) {
-        json_t *v = qoe_result_json(q, r);
-        if (oc_json_dump(v, b) != 0 || oc_buf_puts(b, "\n") != 0) {
-            rc = OC_EINVAL;
-            snprintf(err, errlen,
-                     "the answer is over qoe.query_max_answer_bytes (%lld): use a larger step, "
-                     "a shorter range, or a smaller top",
-                     (long long)ms->max_answer_bytes);
+    struct qstream *st = arg;
+    size_t total = st->total;
+    st->free_fn(st->arg);
+    oc_buf_free(&st->b);
+    free(st);
+#ifdef __GLIBC__
+    if (total >= TRIM_AFTER) /* the result is freed: return the pages */
+        malloc_trim(0);
+#else
+    (void)total;
+#endif
+}
+
+/* The stream's pump: queues what is formatted, then, unless HTTP_STREAM_BODY_BUFFER bytes
+ * wait for the client already, formats and queues one piece of STREAM_PIECE bytes (one piece
+ * per call: the worker serves its other connections between two). */
+static int qstream_pump(struct http_stream *s, void *arg)
+{
+    static _Atomic int64_t logged_ms;
+    struct qstream *st = arg;
+    for (int pieces = 0; pieces < 2; pieces++) {
+        if (st->b.len) {
+            st->total += st->b.len;
+            if (st->total > st->max) { /* the cost check's estimate fell short */
+                if (oc_log_due(&logged_ms, 10000))
+                    oc_log(OC_LOG_WARN,
+                           "qoe: a streamed answer passed qoe.query_max_answer_bytes (%zu): cut",
+                           st->max);
+                return HTTP_STREAM_ABORT;
+            }
+            if (http_stream_write(s, st->b.data, st->b.len) != 0)
+                return 0; /* the client is too far behind: the stream is dropped */
+            oc_buf_reset(&st->b);
         }
-        json_decref(v);
+        if (st->done)
+            return -1;
+        if (pieces || http_stream_queued(s) >= HTTP_STREAM_BODY_BUFFER)
+            return 0;
+        st->done = st->next(st->arg, &st->b, STREAM_PIECE);
+        if (st->done < 0)
+            return HTTP_STREAM_ABORT; /* past the piece's cap: cannot happen */
     }
-    qoe_result_destroy(r);
-    qoe_cube_destroy(from_ch);
-    return rc;
+    return 0;
+}
+
+int qoe_answer_parts(struct qoe_module_state *ms, struct http_later *later, int whole,
+                     qoe_part_fn next, void (*free_fn)(void *), void *arg, size_t *len)
+{
+    struct oc_buf b;
+    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
+    int done = next(arg, &b, whole ? SIZE_MAX : STREAM_AFTER);
+    *len = b.len;
+    if (done == 0) { /* long: the rest is formatted as the client reads */
+        struct qstream *st = oc_calloc(1, sizeof *st);
+        st->next = next;
+        st->free_fn = free_fn;
+        st->arg = arg;
+        st->b = b; /* moved */
+        st->max = (size_t)ms->max_answer_bytes;
+        http_later_stream(later, "application/json", qstream_pump, qstream_free, st);
+        return 0;
+    }
+    if (done > 0)
+        http_later_reply(later, 200, "application/json", b.data, b.len);
+    oc_buf_free(&b);
+    free_fn(arg);
+    return done > 0 ? 0 : OC_ETOOBIG;
+}
+
+static int writer_next(void *w, struct oc_buf *b, size_t upto)
+{
+    return qoe_writer_next(w, b, upto);
+}
+
+static void writer_free(void *w)
+{
+    qoe_writer_destroy(w);
+}
+
+/* Runs the query of j and answers it whole, or, past STREAM_AFTER bytes and unless whole,
+ * as a stream; returns the bytes formatted on this thread. */
+static size_t answer_query(struct qoe_module_state *ms, struct qjob *j)
+{
+    struct qoe_writer *w = NULL;
+    char err[1024];
+    size_t len = 0;
+    int rc = qoe_answer_start(ms, &j->q, &w, err, sizeof err);
+    if (rc != 0)
+        http_later_problem(j->later, http_status_for(rc), "%s", err);
+    else if (qoe_answer_parts(ms, j->later, j->whole, writer_next, writer_free, w, &len) != 0)
+        http_later_problem(j->later, 422,
+                           "the answer is over qoe.query_max_answer_bytes (%lld): use a larger "
+                           "step, a shorter range, or a smaller top",
+                           (long long)ms->max_answer_bytes);
+    return len;
 }
 
 /* Runs j and answers it; frees j. */
 static void run_job(struct qoe_module_state *ms, struct qjob *j)
 {
-    struct oc_buf b;
-    char err[1024];
     size_t len;
     if (j->fn) {
         len = j->fn(ms, j->arg, j->later);
         free(j);
         goto trim;
     }
-    oc_buf_init(&b, (size_t)ms->max_answer_bytes);
-    int rc = qoe_answer(ms, &j->q, &b, err, sizeof err);
-    len = b.len;
-    if (rc != 0)
-        http_later_problem(j->later, http_status_for(rc), "%s", err);
-    else
-        http_later_reply(j->later, 200, "application/json", b.data, b.len);
-    oc_buf_free(&b);
+    len = answer_query(ms, j);
     free(j->strings);
     free(j);
 trim:
@@ -219,6 +307,7 @@ int qoe_pool_submit(struct qoe_pool *p, struct http_req *req, const struct qoe_q
     int rc = reserve(p, req, &j);
     if (rc == 0) {
         copy_query(j, q);
+        j->whole = strcmp(req->method, "GET") != 0;
         enqueue(p, j);
     }
     return rc;

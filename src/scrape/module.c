@@ -14,6 +14,8 @@
 #include "core/bus.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/json.h"
+#include "core/netguard.h"
 #include "core/lock.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -89,7 +91,35 @@ json_t *scrape_target_json(const struct scrape_target *t, int64_t now_ms)
     return o;
 }
 
-/* GET /v1/scrape/targets */
+/* Replaces the string member key of o with its text cut as oc_text_cut_urls with hosts_only. */
+static void cut_text(json_t *o, const char *key)
+{
+    const char *t = json_string_value(json_object_get(o, key));
+    char shown[1024];
+    if (!t)
+        return;
+    oc_text_cut_urls(t, 1, shown, sizeof shown);
+    json_object_set_new(o, key, json_string(shown));
+}
+
+/* A target as a non-admin may see it: its URL cut after the host (oc_url_cut), and so in the
+ * last error and the details of "down" (a scrape URL may carry a token in its query string
+ * or path). */
+static void target_cut(json_t *o)
+{
+    size_t i;
+    json_t *f;
+    oc_json_cut_url(o, "url");
+    cut_text(o, "error");
+    json_array_foreach(json_object_get(o, "findings"), i, f)
+    {
+        const char *rule = json_string_value(json_object_get(f, "rule"));
+        if (rule && strcmp(rule, "down") == 0)
+            cut_text(f, "detail");
+    }
+}
+
+/* GET /v1/scrape/targets: admins see the URLs whole, everyone else cut (target_cut). */
 static void targets_get(struct http_req *req)
 {
     struct scrape_state *ss = req->state;
@@ -97,8 +127,12 @@ static void targets_get(struct http_req *req)
     json_t *arr = json_array();
     oc_lock(&ss->mu);
     for (int i = 0; i < ss->ntargets; i++)
-        if (!ss->targets[i]->deleted)
-            json_array_append_new(arr, scrape_target_json(ss->targets[i], now));
+        if (!ss->targets[i]->deleted) {
+            json_t *o = scrape_target_json(ss->targets[i], now);
+            if (req->role != HTTP_ADMIN)
+                target_cut(o);
+            json_array_append_new(arr, o);
+        }
     oc_unlock(&ss->mu);
     http_reply_json(req, 200, json_pack("{s:o}", "targets", arr));
 }

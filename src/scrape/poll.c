@@ -15,11 +15,13 @@
 #include "core/err.h"
 #include "core/lock.h"
 #include "core/log.h"
+#include "core/netguard.h"
 #include "core/topics.h"
 
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,13 +260,26 @@ static json_t *num_json(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* What a finding's detail shows on the bus (alerts, incidents, the console, the status page,
+ * all seen by non-admins) and in the log: the target's URL cut after its host for "down",
+ * whose detail quotes it; a rule's detail names no URL and is kept as it is. */
+static const char *shown_detail(const char *rule, const char *detail, char *out, size_t n)
+{
+    if (strcmp(rule, "down") != 0)
+        return detail;
+    oc_text_cut_urls(detail, 1, out, n);
+    return out;
+}
+
 static void emit_failed(struct scrape_target *t, const char *rule, const char *metric, int page,
                         const char *op, double value, double threshold,
                         const struct scrape_rstate *st, int64_t now, json_t *out)
 {
+    char shown[sizeof st->detail];
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "target", t->spec.name,
                           "service", t->spec.service, "rule", rule, "metric", metric, "level",
-                          page ? "page" : "notify", "op", op, "detail", st->detail, "at",
+                          page ? "page" : "notify", "op", op, "detail",
+                          shown_detail(rule, st->detail, shown, sizeof shown), "at",
                           (json_int_t)(now / 1000), "at_ms", (json_int_t)now);
     json_object_set_new(p, "value", num_json(value));
     json_object_set_new(p, "threshold", num_json(threshold));
@@ -275,10 +290,12 @@ static void emit_failed(struct scrape_target *t, const char *rule, const char *m
 static void emit_recovered(struct scrape_target *t, const char *rule, const char *metric,
                            const struct scrape_rstate *st, int64_t now, json_t *out)
 {
+    char shown[sizeof st->detail];
     json_t *p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "target", t->spec.name,
                           "service", t->spec.service, "rule", rule, "metric", metric, "detail",
-                          st->detail, "since", (json_int_t)(st->since_ms / 1000), "at",
-                          (json_int_t)(now / 1000), "at_ms", (json_int_t)now);
+                          shown_detail(rule, st->detail, shown, sizeof shown), "since",
+                          (json_int_t)(st->since_ms / 1000), "at", (json_int_t)(now / 1000),
+                          "at_ms", (json_int_t)now);
     json_array_append_new(
         out, json_pack("{s:s, s:o}", "topic", OC_TOPIC_SCRAPE_RECOVERED, "payload", p));
 }
@@ -289,7 +306,9 @@ void scrape_eval(struct scrape_state *ss, struct scrape_target *t, int64_t now, 
     t->fails = 0;
     if (t->down.active) {
         t->down.active = 0;
-        snprintf(t->down.detail, sizeof t->down.detail, "%.300s answers again", t->spec.url);
+        char said[sizeof t->down.detail];
+        snprintf(said, sizeof said, "%.300s answers again", t->spec.url);
+        oc_text_cut_urls(said, 0, t->down.detail, sizeof t->down.detail);
         emit_recovered(t, "down", "up", &t->down, now, out);
     }
     for (int i = 0; i < t->spec.nrules; i++) {
@@ -345,6 +364,21 @@ void scrape_failed(struct scrape_state *ss, struct scrape_target *t, int64_t now
 }
 
 /* ---- fetches --------------------------------------------------------------------------- */
+
+/* Sets t's error, the target's URL in it without its query string or user information (a
+ * token in a scrape URL is a credential; the error reaches the log, the findings and the
+ * bus). */
+static void set_error(struct scrape_target *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void set_error(struct scrape_target *t, const char *fmt, ...)
+{
+    char said[sizeof t->error];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(said, sizeof said, fmt, ap);
+    va_end(ap);
+    oc_text_cut_urls(said, 0, t->error, sizeof t->error);
+}
 
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
@@ -451,22 +485,21 @@ static void finish(struct scrape_state *ss, json_t *out, CURLMsg *msg, int64_t n
     t->bytes = j->body.len;
     t->error[0] = 0;
     if (j->too_big)
-        snprintf(t->error, sizeof t->error,
-                 "%.300s: the body is larger than scrape.max_bytes (%lld)", t->spec.url,
-                 (long long)ss->o.max_bytes);
+        set_error(t, "%.300s: the body is larger than scrape.max_bytes (%lld)", t->spec.url,
+                  (long long)ss->o.max_bytes);
     else if (cc != CURLE_OK)
-        snprintf(t->error, sizeof t->error, "%.300s: %.250s", t->spec.url,
-                 j->refused[0]    ? j->refused
-                 : j->curl_err[0] ? j->curl_err
-                                  : curl_easy_strerror(cc));
+        set_error(t, "%.300s: %.250s", t->spec.url,
+                  j->refused[0]    ? j->refused
+                  : j->curl_err[0] ? j->curl_err
+                                   : curl_easy_strerror(cc));
     else if (status != 200)
-        snprintf(t->error, sizeof t->error, "%.300s answered %ld", t->spec.url, status);
+        set_error(t, "%.300s answered %ld", t->spec.url, status);
     if (!t->error[0]) {
         int om = ctype && !strncasecmp(ctype, "application/openmetrics-text", 28);
         t->openmetrics = om;
         if (scrape_ingest(ss, t, j->body.data ? j->body.data : "", j->body.len, om, now, err,
                           sizeof err) != 0)
-            snprintf(t->error, sizeof t->error, "%.300s: %.290s", t->spec.url, err);
+            set_error(t, "%.300s: %.290s", t->spec.url, err);
     }
     t->up = !t->error[0];
     if (t->up) {

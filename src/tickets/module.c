@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/lock.h"
 #include "core/log.h"
+#include "core/netguard.h"
 #include "core/metrics.h"
 #include "core/timefmt.h"
 #include "core/topics.h"
@@ -853,13 +854,15 @@ static int tickets_init(struct oc_app *app, void **state)
     if ((m->viewed = incident_mgr_of(app)) != NULL &&
         incident_view_add(m->viewed, tickets_incident_view, m) != 0)
         m->viewed = NULL;
-    oc_log(OC_LOG_INFO,
-           "tickets: %zu clusters; zendesk %s; sync %s; zendesk relations %s;"
-           " surveys %s",
-           m->cs.n, m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
-           m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
-           tickets_zd_on(m) ? m->o.zendesk_url : "off",
-           m->o.survey_url && m->o.survey_url[0] ? m->o.survey_url : "off");
+    char said[3 * 1100], shown[sizeof said]; /* the URLs without a query or user information */
+    snprintf(said, sizeof said,
+             "zendesk %s; sync %.1024s; zendesk relations %.1024s; surveys %.1024s",
+             m->o.zendesk_secret && m->o.zendesk_secret[0] ? "signed" : "off (no secret)",
+             m->o.sync_url && m->o.sync_url[0] ? m->o.sync_url : "off",
+             tickets_zd_on(m) ? m->o.zendesk_url : "off",
+             m->o.survey_url && m->o.survey_url[0] ? m->o.survey_url : "off");
+    oc_text_cut_urls(said, 0, shown, sizeof shown);
+    oc_log(OC_LOG_INFO, "tickets: %zu clusters; %s", m->cs.n, shown);
     *state = m;
     return 0;
 }
