@@ -186,13 +186,17 @@ static void watch(int ep, struct conn *cn, int op)
     epoll_ctl(ep, op, cn->fd, &ev);
 }
 
-/* Starts cn's next request (a new connection first if it has none); -1 if it cannot. */
+/* Starts cn's next request (a new connection first if it has none); -1 if it cannot (counted
+ * as a failed request, the connection closed). */
 static int start(int ep, struct conn *cn)
 {
     if (cn->fd < 0) {
         cn->fd = connect_to(cn->host, cn->port);
-        if (cn->fd < 0)
+        if (cn->fd < 0) {
+            cn->requests++;
+            cn->failed++;
             return -1;
+        }
         cn->sent = cn->req.len = 0; /* watch() adds it for reading only */
         watch(ep, cn, EPOLL_CTL_ADD);
     }
@@ -203,7 +207,15 @@ static int start(int ep, struct conn *cn)
     int rc = send_rest(cn);
     if (rc > 0)
         watch(ep, cn, EPOLL_CTL_MOD);
-    return rc < 0 ? -1 : 0;
+    if (rc < 0) {
+        cn->requests++;
+        cn->failed++;
+        epoll_ctl(ep, EPOLL_CTL_DEL, cn->fd, NULL);
+        close(cn->fd);
+        cn->fd = -1;
+        return -1;
+    }
+    return 0;
 }
 
 /* The reply read so far is whole: its status (or -1 when not yet whole). */
@@ -264,7 +276,11 @@ static int on_event(int ep, struct conn *cn, uint32_t events, int64_t end)
     }
 done:
     finish(ep, cn, status);
-    return oc_mono_ns() < end ? start(ep, cn) : -1;
+    if (oc_mono_ns() < end && start(ep, cn) == 0)
+        return 0;
+    if (cn->fd >= 0) /* done: what else comes on it is not counted */
+        epoll_ctl(ep, EPOLL_CTL_DEL, cn->fd, NULL);
+    return -1;
 }
 
 static void *loop_main(void *arg)
