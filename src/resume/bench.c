@@ -197,7 +197,8 @@ static int start(int ep, struct conn *cn)
             cn->failed++;
             return -1;
         }
-        cn->sent = cn->req.len = 0; /* watch() adds it for reading only */
+        oc_buf_reset(&cn->req); /* watch() adds it for reading only */
+        cn->sent = 0;
         watch(ep, cn, EPOLL_CTL_ADD);
     }
     cn->n = build(cn, cn->i);
