@@ -3,18 +3,21 @@
 # loopback with the same client count: single unpipelined writes (oncue PUT vs Redis SET),
 # batched writes (oncue POST /v1/resume), reads (oncue GET vs Redis GET) with p99. Redis runs
 # with appendonly yes, appendfsync everysec. Prints both and the ratio (a figure, never
-# pass/fail). PUTs and GETs are sent by `oncue bench resume` (one thread and connection per
-# client), or with CLIENT=wrk by wrk -t1 (one event-driven thread, like redis-benchmark and
-# bench/billing.sh's checks): fewer wake-ups of client threads, so less of the server's CPU
-# per answer, but one client thread, which a busy machine starves. Batches: oncue bench.
+# pass/fail), and the CPU of the server and of the client per operation (steadier than
+# throughput on a shared machine). PUTs and GETs are sent by `oncue bench resume` with
+# THREADS event-loop threads over the CONNS connections (default 1, as redis-benchmark), or
+# with CLIENT=wrk by wrk -t1 (Lua formats each request: dearer for the client). Batches: oncue
+# bench, BATCH_CONNS connections of a thread each. With OLD=BIN a second server binary runs
+# the same phases right after, driven by the same client (ONCUE_BIN's `oncue bench`), and is
+# printed side by side.
 #
 #   bench/resume.sh [ONCUE_BIN]   (default build/rel/oncue; needs Debian redis-server, and
 #                                  wrk with CLIENT=wrk: scripts/deps.sh bench)
 #   env: DURATION (s per oncue run, default 10), CONNS (clients, default 50),
-#        CLIENT (oncue or wrk, default oncue),
+#        CLIENT (oncue or wrk, default oncue), THREADS (oncue bench threads, default 1),
 #        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
-#        N (Redis requests per test, default 300000)
+#        N (Redis requests per test, default 300000), OLD (a second oncue binary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -27,16 +30,20 @@ BATCH=${BATCH:-1000}
 BATCH_CONNS=${BATCH_CONNS:-4}
 N=${N:-300000}
 CLIENT=${CLIENT:-oncue}
+THREADS=${THREADS:-1}
+OLD=${OLD:-}
 TOOLS="redis-server redis-benchmark"
 [ "$CLIENT" = wrk ] && TOOLS="$TOOLS wrk"
 for t in $TOOLS; do
     command -v $t >/dev/null ||
         { echo "bench/resume.sh: needs $t (scripts/deps.sh bench)" >&2; exit 1; }
 done
-[ -x "$BIN" ] || { echo "bench/resume.sh: no oncue binary at $BIN (make build)" >&2; exit 1; }
+for b in "$BIN" $OLD; do
+    [ -x "$b" ] || { echo "bench/resume.sh: no oncue binary at $b (make build)" >&2; exit 1; }
+done
 W=$(mktemp -d /tmp/oncue-bench-resume.XXXXXX)
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$W"' EXIT
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -56,20 +63,9 @@ r_set=$(redis_field SET 2); r_set_p99=$(redis_field SET 7)
 r_get=$(redis_field GET 2); r_get_p99=$(redis_field GET 7)
 
 # --- oncue: the resume module alone ---
-ING=$("$BIN" token create --data "$W/data" --role ingest --name bench-ingest 2>/dev/null)
-VIEW=$("$BIN" token create --data "$W/data" --role viewer --name bench-viewer 2>/dev/null)
-"$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules resume \
-    --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/oncue.log" &
-PIDS+=($!)
-port=$(listen_port "$W/oncue.log" "${PIDS[-1]}")
-[ -n "$port" ] || { echo "oncue did not start:"; cat "$W/oncue.log"; exit 1; }
-U=http://127.0.0.1:$port
-OPID=${PIDS[-1]}
 fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
-# the server's CPU (user + system clock ticks from /proc/PID/stat), steadier than throughput
-# on a shared machine
-ticks() { awk '{print $14 + $15}' "/proc/$OPID/stat"; }
 HZ=$(getconf CLK_TCK)
+TIMEFORMAT='%U %S' # bash's time: the client's user and system seconds
 # wrk: request(), one thread; 100 points per client as oncue bench's --points 100, one device,
 # seq rising from the start time in us (a rerun supersedes): a point's writes are 100 x
 # CONNS requests apart, so none is stale or coalesced
@@ -111,49 +107,103 @@ run_wrk() {
         echo "latency_p99_ms $(to_ms "$(awk '$1 == "99%" {print $2}' "$3.wrk")")"
     } >"$3"
 }
-c0=$(ticks)
-if [ "$CLIENT" != wrk ]; then
-    "$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
-        --points 100 --duration "$DURATION" >"$W/put.txt"
-else
-    run_wrk put "$ING" "$W/put.txt"
-fi
-c1=$(ticks)
-m=$(curl -s "$U/metrics")
-commits=$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)
-changes=$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)
-"$BIN" bench resume --target "$U" --token "$ING" --mode batch --connections "$BATCH_CONNS" \
-    --batch "$BATCH" --points 100000 --duration "$DURATION" >"$W/batch.txt"
-c2=$(ticks)
-if [ "$CLIENT" != wrk ]; then
-    "$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
-        --points 100 --duration "$DURATION" >"$W/get.txt"
-else
-    run_wrk get "$VIEW" "$W/get.txt"
-fi
-c3=$(ticks)
+# run_oncue SERVER_BIN TAG: starts the server, runs PUT, batch and GET, writes $W/TAG.*.txt
+# (the client's figures, then "cpu_s" and "client_cpu_s" lines) and $W/TAG.group; stops it.
+run_oncue() {
+    local sbin=$1 tag=$2 d=$W/$2 ing view opid port c0 c1 m
+    ing=$("$sbin" token create --data "$d" --role ingest --name bench-ingest 2>/dev/null)
+    view=$("$sbin" token create --data "$d" --role viewer --name bench-viewer 2>/dev/null)
+    "$sbin" serve --data "$d" --listen 127.0.0.1:0 --modules resume \
+        --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/$tag.log" &
+    opid=$!
+    PIDS+=($opid)
+    port=$(listen_port "$W/$tag.log" "$opid")
+    [ -n "$port" ] || { echo "oncue did not start:"; cat "$W/$tag.log"; exit 1; }
+    U=http://127.0.0.1:$port
+    # the server's CPU (user + system clock ticks from /proc/PID/stat)
+    ticks() { awk '{print $14 + $15}' "/proc/$opid/stat"; }
+    phase() { # phase NAME MODE TOKEN [ARGS]: one run of the client, timed
+        local name=$1 mode=$2 tok=$3
+        shift 3
+        c0=$(ticks)
+        if [ "$CLIENT" = wrk ] && [ "$mode" != batch ]; then
+            { time run_wrk "$mode" "$tok" "$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
+        else
+            { time "$BIN" bench resume --target "$U" --token "$tok" --mode "$mode" "$@" \
+                --duration "$DURATION" >"$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
+        fi
+        c1=$(ticks)
+        echo "cpu_s $(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
+        echo "client_cpu_s $(awk '{print $1 + $2}' "$W/$tag.$name.time")" >>"$W/$tag.$name.txt"
+    }
+    phase put put "$ing" --connections "$CONNS" --threads "$THREADS" --points 100
+    m=$(curl -s "$U/metrics")
+    echo "$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)" \
+        "$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)" >"$W/$tag.group"
+    phase batch batch "$ing" --connections "$BATCH_CONNS" --threads "$BATCH_CONNS" \
+        --batch "$BATCH" --points 100000
+    phase get get "$view" --connections "$CONNS" --threads "$THREADS" --points 100
+    kill "$opid"
+    wait "$opid" 2>/dev/null || true
+}
+run_oncue "$BIN" new
+[ -n "$OLD" ] && run_oncue "$OLD" old
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
-echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" || echo "oncue bench resume (a thread per client)");"
-echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-34s %14s %14s %8s\n' "" oncue redis ratio
-printf '%-34s %14s %14s %8s\n' "single writes/s (PUT vs SET)" "$(fig "$W/put.txt" requests/s)" \
-    "$r_set" "$(ratio "$(fig "$W/put.txt" requests/s)" "$r_set")"
-printf '%-34s %14s %14s\n' "single write p99 ms" "$(fig "$W/put.txt" latency_p99_ms)" "$r_set_p99"
-printf '%-34s %14s %14s\n' "batched positions/s ($BATCH_CONNS x $BATCH)" \
-    "$(fig "$W/batch.txt" positions/s)" "-"
-printf '%-34s %14s %14s\n' "batch request p99 ms" "$(fig "$W/batch.txt" latency_p99_ms)" "-"
-printf '%-34s %14s %14s %8s\n' "reads/s (GET vs GET)" "$(fig "$W/get.txt" requests/s)" \
-    "$r_get" "$(ratio "$(fig "$W/get.txt" requests/s)" "$r_get")"
-printf '%-34s %14s %14s\n' "read p99 ms" "$(fig "$W/get.txt" latency_p99_ms)" "$r_get_p99"
-printf '%-34s %14s\n' "failed requests (put/batch/get)" \
-    "$(grep -h '^requests ' "$W"/put.txt "$W"/batch.txt "$W"/get.txt | cut -d' ' -f4 | paste -sd/)"
-printf '%-34s %14s\n' "single writes per group commit" "$(ratio "$changes" "$commits")"
-# us of server CPU per operation: ticks * 1e6 / HZ / operations
-per_op() { awk -v t="$1" -v hz="$HZ" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", t * 1e6 / hz / n; else print "-" }'; }
 nreq() { grep '^requests ' "$1" | cut -d' ' -f2; }
-printf '%-34s %14s\n' "server CPU us per PUT" "$(per_op $((c1 - c0)) "$(nreq "$W/put.txt")")"
-printf '%-34s %14s\n' "server CPU us per batched position" \
-    "$(per_op $((c2 - c1)) $(($(nreq "$W/batch.txt") * BATCH)))"
-printf '%-34s %14s\n' "server CPU us per GET" "$(per_op $((c3 - c2)) "$(nreq "$W/get.txt")")"
+# us of CPU per operation: seconds * 1e6 / operations
+per_op() { awk -v s="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n; else print "-" }'; }
+TAGS="new"
+[ -n "$OLD" ] && TAGS="new old"
+# row LABEL REDIS_VALUE RATIO(0/1) CMD...: one line; CMD TAG prints the oncue figure
+row() {
+    local label=$1 rv=$2 want_ratio=$3 line v ratios=""
+    shift 3
+    line=$(printf '%-36s' "$label")
+    for t in $TAGS; do
+        v=$("$@" "$t")
+        line+=$(printf ' %12s' "$v")
+        [ "$want_ratio" = 1 ] && ratios+=$(printf ' %8s' "$(ratio "$v" "$rv")")
+    done
+    line+=$(printf ' %12s' "$rv")
+    echo "$line$ratios"
+}
+f_put() { fig "$W/$1.put.txt" requests/s; }
+f_put99() { fig "$W/$1.put.txt" latency_p99_ms; }
+f_bat() { fig "$W/$1.batch.txt" positions/s; }
+f_bat99() { fig "$W/$1.batch.txt" latency_p99_ms; }
+f_get() { fig "$W/$1.get.txt" requests/s; }
+f_get99() { fig "$W/$1.get.txt" latency_p99_ms; }
+f_failed() { grep -h '^requests ' "$W/$1".{put,batch,get}.txt | cut -d' ' -f4 | paste -sd/; }
+f_group() { read -r ch co <"$W/$1.group"; ratio "$ch" "$co"; }
+f_cpu() { per_op "$(fig "$W/$1.$2.txt" "$3")" $(($(nreq "$W/$1.$2.txt") * ${4:-1})); }
+echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
+echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" ||
+    echo "oncue bench resume ($THREADS event-loop thread(s))");"
+echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "oncue: $BIN${OLD:+; old: $OLD (same client)}"
+head=$(printf '%-36s %12s' "" oncue)
+[ -n "$OLD" ] && head+=$(printf ' %12s' old)
+head+=$(printf ' %12s %8s' redis ratio)
+[ -n "$OLD" ] && head+=$(printf ' %8s' "old ratio")
+echo "$head"
+row "single writes/s (PUT vs SET)" "$r_set" 1 f_put
+row "single write p99 ms" "$r_set_p99" 0 f_put99
+row "batched positions/s ($BATCH_CONNS x $BATCH)" - 0 f_bat
+row "batch request p99 ms" - 0 f_bat99
+row "reads/s (GET vs GET)" "$r_get" 1 f_get
+row "read p99 ms" "$r_get_p99" 0 f_get99
+row "failed requests (put/batch/get)" - 0 f_failed
+row "single writes per group commit" - 0 f_group
+c_put() { f_cpu "$1" put cpu_s; }
+c_bat() { f_cpu "$1" batch cpu_s "$BATCH"; }
+c_get() { f_cpu "$1" get cpu_s; }
+k_put() { f_cpu "$1" put client_cpu_s; }
+k_bat() { f_cpu "$1" batch client_cpu_s "$BATCH"; }
+k_get() { f_cpu "$1" get client_cpu_s; }
+row "server CPU us per PUT" - 0 c_put
+row "server CPU us per batched position" - 0 c_bat
+row "server CPU us per GET" - 0 c_get
+row "client CPU us per PUT" - 0 k_put
+row "client CPU us per batched position" - 0 k_bat
+row "client CPU us per GET" - 0 k_get

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-device resume over real HTTP: PUT and GET of one point, roles (ingest writes, viewer
 # reads), 422/400/409 refusals naming the field, the batched POST, the continue-watching row
-# and its thresholds and limit, the /metrics counters, and a restart that keeps every point.
+# and its thresholds and limit, the /metrics counters, a restart that keeps every point, and
+# `oncue bench resume` against it.
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 ING=$(new_token "$D" ingest resume-ingest)
@@ -85,5 +86,17 @@ start_server "$D" || exit 1
 t_check "point after restart" "phone 600000" "$(get /v1/resume/p1/t1 >/dev/null; jq -r '"\(.device) \(.position_ms)"' <<<"$(body)")"
 t_check "row after restart" "m5 m4 m3 m2 m1" "$(get /v1/resume/p2 >/dev/null; jq -r '[.items[].title] | join(" ")' <<<"$(body)")"
 t_check "stale after restart" 409 "$(put p1 t1 "$(report phone 0 1 playing "$NOW")")"
+
+# --- oncue bench resume: 4 connections on 2 event-loop threads, every request answered ---
+bench() { "$ONCUE_BIN" bench resume --target "$BASE" --duration 1 --connections 4 --threads 2 "$@"; }
+b=$(bench --token "$ING" --mode put --points 3)
+t_contains "bench put: none failed" "failed 0" "$b"
+t_check "bench put: connection 3's point 2" bench3 "$(get /v1/resume/bp3-2/t2 >/dev/null; jq -r .device <<<"$(body)")"
+b=$(bench --token "$ING" --mode batch --batch 5 --points 10)
+t_contains "bench batch: none failed" "failed 0" "$b"
+t_check "bench batch: connection 1's item 9" bench1 "$(get /v1/resume/bb1-9/t2 >/dev/null; jq -r .device <<<"$(body)")"
+b=$(bench --token "$VIEW" --mode get --points 3)
+t_contains "bench get: none failed" "failed 0" "$b"
+t_check "bench get: positive rate" 1 "$(awk '/^requests\/s/ {print ($2 > 0)}' <<<"$b")"
 stop_server TERM
 t_done
