@@ -405,6 +405,22 @@ static const struct migration migrations[] = {
      " name TEXT PRIMARY KEY,"
      " value TEXT NOT NULL,"
      " created_s INTEGER NOT NULL) WITHOUT ROWID;"},
+    {24,
+     "resume: the changes shared between replicas on PostgreSQL (resume.shared; unused on"
+     " SQLite), each replica's cursor, and the base that stands for trimmed changes",
+     "CREATE TABLE resume_changes ("
+     " id INTEGER PRIMARY KEY,"
+     " node TEXT NOT NULL,"
+     " payload BLOB NOT NULL);"
+     "CREATE TABLE resume_replicas ("
+     " node TEXT PRIMARY KEY,"
+     " cursor INTEGER NOT NULL,"
+     " seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE resume_base ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " cursor INTEGER NOT NULL,"
+     " trimmed INTEGER NOT NULL,"
+     " payload BLOB NOT NULL);"},
     {0},
 };
 

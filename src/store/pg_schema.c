@@ -196,6 +196,12 @@ struct pg_migration {
 
 /* The versions after PG_SCHEMA_BASE, in PostgreSQL's dialect; ends with {0}. */
 static const struct pg_migration pg_migrations[] = {
+    {24, "resume: the changes shared between replicas",
+     "CREATE TABLE resume_changes (" ID ", node TEXT NOT NULL, payload BYTEA NOT NULL);"
+     "CREATE TABLE resume_replicas (node TEXT PRIMARY KEY, cursor BIGINT NOT NULL,"
+     " seen_ms BIGINT NOT NULL);"
+     "CREATE TABLE resume_base (id BIGINT PRIMARY KEY CHECK (id = 1), cursor BIGINT NOT NULL,"
+     " trimmed BIGINT NOT NULL, payload BYTEA NOT NULL);"},
     {0},
 };
 
