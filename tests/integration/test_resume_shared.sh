@@ -78,7 +78,7 @@ writer() { # writer URL W: single PUTs, each to its own title; the acknowledged 
     local i code
     for i in $(seq 1 3000); do
         code=$(put "$1" storm "w$2-$i" "$(resume_report "dev$2" "$i" $((i * 1000)) paused "$NOW" 7200000)")
-        [ "$code" = 000 ] && break
+        [ "$code" = 000 ] || [ -e "$T_TMP/stop" ] && break
         [ "$code" = 200 ] && echo "w$2-$i $((i * 1000))" >>"$T_TMP/ok.$2"
     done
 }
@@ -111,6 +111,7 @@ for _ in $(seq 1 400); do
     sleep 0.05
 done
 kill -9 "$A_PID"
+touch "$T_TMP/stop"
 wait "$A_PID" "${JOBS[@]}" 2>/dev/null
 n_acked=$(cat "$T_TMP"/ok.* | wc -l)
 n_batches=$(cat "$T_TMP/batches" 2>/dev/null | wc -l)
