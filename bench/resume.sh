@@ -14,7 +14,10 @@
 #        CLIENT (oncue or wrk, default oncue),
 #        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
-#        N (Redis requests per test, default 300000)
+#        N (Redis requests per test, default 300000),
+#        PG (a libpq conninfo: the store on that PostgreSQL, resume.shared on: each commit is
+#        inserted there too; default empty: SQLite, the single-node path), PG_PID (its
+#        postmaster's PID: the CPU of its backends is printed per operation as well)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -56,9 +59,16 @@ r_set=$(redis_field SET 2); r_set_p99=$(redis_field SET 7)
 r_get=$(redis_field GET 2); r_get_p99=$(redis_field GET 7)
 
 # --- oncue: the resume module alone ---
-ING=$("$BIN" token create --data "$W/data" --role ingest --name bench-ingest 2>/dev/null)
-VIEW=$("$BIN" token create --data "$W/data" --role viewer --name bench-viewer 2>/dev/null)
-"$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules resume \
+PG=${PG:-}
+STORE=()
+TOKPG=()
+if [ -n "$PG" ]; then
+    STORE=(--set store.backend=postgres --set "store.postgres=$PG")
+    TOKPG=(--postgres "$PG")
+fi
+ING=$("$BIN" token create --data "$W/data" "${TOKPG[@]}" --role ingest --name "bench-ingest-$$" 2>/dev/null | tail -1)
+VIEW=$("$BIN" token create --data "$W/data" "${TOKPG[@]}" --role viewer --name "bench-viewer-$$" 2>/dev/null | tail -1)
+"$BIN" serve --data "$W/data" --listen 127.0.0.1:0 --modules resume "${STORE[@]}" \
     --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/oncue.log" &
 PIDS+=($!)
 port=$(listen_port "$W/oncue.log" "${PIDS[-1]}")
@@ -69,6 +79,15 @@ fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
 # the server's CPU (user + system clock ticks from /proc/PID/stat), steadier than throughput
 # on a shared machine
 ticks() { awk '{print $14 + $15}' "/proc/$OPID/stat"; }
+# PostgreSQL's: the postmaster's children (its backends, the WAL writer), with PG_PID
+pg_ticks() {
+    [ -n "${PG_PID:-}" ] || { echo 0; return; }
+    local p t=0
+    for p in $(pgrep -P "$PG_PID"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
 HZ=$(getconf CLK_TCK)
 # wrk: request(), one thread; 100 points per client as oncue bench's --points 100, one device,
 # seq rising from the start time in us (a rerun supersedes): a point's writes are 100 x
@@ -112,6 +131,7 @@ run_wrk() {
     } >"$3"
 }
 c0=$(ticks)
+g0=$(pg_ticks)
 if [ "$CLIENT" != wrk ]; then
     "$BIN" bench resume --target "$U" --token "$ING" --mode put --connections "$CONNS" \
         --points 100 --duration "$DURATION" >"$W/put.txt"
@@ -119,12 +139,14 @@ else
     run_wrk put "$ING" "$W/put.txt"
 fi
 c1=$(ticks)
+g1=$(pg_ticks)
 m=$(curl -s "$U/metrics")
 commits=$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)
 changes=$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)
 "$BIN" bench resume --target "$U" --token "$ING" --mode batch --connections "$BATCH_CONNS" \
     --batch "$BATCH" --points 100000 --duration "$DURATION" >"$W/batch.txt"
 c2=$(ticks)
+g2=$(pg_ticks)
 if [ "$CLIENT" != wrk ]; then
     "$BIN" bench resume --target "$U" --token "$VIEW" --mode get --connections "$CONNS" \
         --points 100 --duration "$DURATION" >"$W/get.txt"
@@ -134,7 +156,7 @@ fi
 c3=$(ticks)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
+echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC$([ -n "$PG" ] && echo ", store on PostgreSQL, resume.shared"); Redis: appendfsync everysec;"
 echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" || echo "oncue bench resume (a thread per client)");"
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-34s %14s %14s %8s\n' "" oncue redis ratio
@@ -157,3 +179,8 @@ printf '%-34s %14s\n' "server CPU us per PUT" "$(per_op $((c1 - c0)) "$(nreq "$W
 printf '%-34s %14s\n' "server CPU us per batched position" \
     "$(per_op $((c2 - c1)) $(($(nreq "$W/batch.txt") * BATCH)))"
 printf '%-34s %14s\n' "server CPU us per GET" "$(per_op $((c3 - c2)) "$(nreq "$W/get.txt")")"
+if [ -n "${PG_PID:-}" ]; then
+    printf '%-34s %14s\n' "PostgreSQL CPU us per PUT" "$(per_op $((g1 - g0)) "$(nreq "$W/put.txt")")"
+    printf '%-34s %14s\n' "PostgreSQL CPU us per batched pos." \
+        "$(per_op $((g2 - g1)) $(($(nreq "$W/batch.txt") * BATCH)))"
+fi

@@ -344,7 +344,8 @@ static void snap_of(void *arg, struct resume_bytes *b)
 }
 
 /* Compaction: a snapshot of the table replaces the segments before the new one; later
- * writes go to the new segment; a reload gives the same table. A damaged snapshot refuses. */
+ * writes go to the new segment; a reload gives the same table and the shared cursor the
+ * snapshot was written with. A damaged snapshot refuses. */
 static void test_compaction(void)
 {
     char dir[64] = "/tmp/oncue-rlog-XXXXXX", err[1400], path[128], title[16];
@@ -352,8 +353,10 @@ static void test_compaction(void)
     struct resume_table t, mine;
     T_TRUE(mkdtemp(dir) != NULL);
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    T_EQ_INT(l.cursor0, 0); /* the first snapshot: no shared row folded */
     resume_table_free(&t);
     resume_table_init(&mine);
+    l.cursor0 = 4242; /* as if every shared row up to 4242 were folded (resume.shared) */
     l.snap = snap_of;
     l.snap_arg = &mine;
     for (int round = 0; round < 3; round++)
@@ -379,6 +382,7 @@ static void test_compaction(void)
     T_EQ_INT(commit_one(&l, &w), 0);
     resume_log_close(&l);
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    T_EQ_INT(l.cursor0, 4242); /* kept in the snapshot's head record */
     T_EQ_INT(t.npoints, 100);
     const struct resume_point *p = resume_table_get(&t, "p", "t5");
     T_TRUE(p && p->n == 0);
