@@ -76,6 +76,8 @@ struct resume_shared {
     int64_t beat_ms;      /* monotonic time of the last heartbeat */
     pthread_t th;
     int started, stop;
+    int failing;     /* the last poll failed: the next failures are not logged again */
+    int ins_failing; /* the same for the leader's inserts (one leader at a time) */
     atomic_ullong inserts, insert_errors, rows, poll_errors, trims;
 };
 
@@ -120,7 +122,8 @@ static int node_id(const char *dir, char *out, char *err, size_t errlen)
     return 0;
 }
 
-/* Runs sql (no rows expected) with v bound on s: 0 or OC_EDB (logged with what). */
+/* Runs sql (no rows expected) with v bound on s: 0 or OC_EDB (logged with what unless
+ * what is NULL). */
 static int run(struct store *s, const char *sql, const struct store_val *v, size_t n,
                const char *what)
 {
@@ -133,7 +136,7 @@ static int run(struct store *s, const char *sql, const struct store_val *v, size
         int k = store_step(st);
         rc = k == STORE_DONE || k == STORE_ROW ? 0 : OC_EDB;
     }
-    if (rc)
+    if (rc && what)
         oc_log(OC_LOG_ERROR, "resume: shared: cannot %s: %s", what, store_errmsg(s));
     if (st)
         store_reset(st);
@@ -144,7 +147,15 @@ static int run(struct store *s, const char *sql, const struct store_val *v, size
 int resume_shared_put(struct resume_shared *sh, const uint8_t *p, size_t n)
 {
     struct store_val v[] = {STORE_TEXT(sh->node), STORE_BLOB(p, n), STORE_INT(LOCK_KEY)};
-    int rc = run(sh->ins, SQL_INSERT, v, 3, "insert a commit's changes");
+    int rc = run(sh->ins, SQL_INSERT, v, 3, NULL);
+    if (rc && !sh->ins_failing)
+        oc_log(OC_LOG_ERROR,
+               "resume: shared: cannot insert a commit's changes (its writes answer 503; logged"
+               " again once an insert works): %s",
+               store_errmsg(sh->ins));
+    else if (!rc && sh->ins_failing)
+        oc_log(OC_LOG_INFO, "resume: shared: inserting commits again");
+    sh->ins_failing = rc != 0;
     atomic_fetch_add(rc ? &sh->insert_errors : &sh->inserts, 1);
     return rc ? OC_EDB : 0;
 }
@@ -218,12 +229,20 @@ static int64_t poll_rows(struct resume_shared *sh, int own)
         if (st)
             store_reset(st);
         if (rc < 0) {
-            oc_log(OC_LOG_ERROR, "resume: shared: cannot read the changes: %s",
-                   store_errmsg(sh->rd));
+            if (!sh->failing)
+                oc_log(OC_LOG_ERROR,
+                       "resume: shared: cannot read the changes (retried every poll, logged"
+                       " again once it works): %s",
+                       store_errmsg(sh->rd));
+            sh->failing = 1;
             store_unlock(sh->rd);
             atomic_fetch_add(&sh->poll_errors, 1);
             return OC_EDB;
         }
+        if (sh->failing)
+            oc_log(OC_LOG_INFO, "resume: shared: reading the changes again, after row %" PRIu64,
+                   (uint64_t)atomic_load(&sh->cursor));
+        sh->failing = 0;
         store_unlock(sh->rd);
         atomic_fetch_add(&sh->rows, (unsigned long long)got);
         total += got;
