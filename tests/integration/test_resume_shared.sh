@@ -37,6 +37,17 @@ put() { # put URL PROFILE TITLE BODY: prints the status
 get() { # get URL PATH JQ: prints the field
     curl -s "$1/v1/resume/$2" -H "Authorization: Bearer $VIEW" | jq -c -r "$3"
 }
+caught_up() { # caught_up URL...: waits (up to 10 s) until each has folded every row there is
+    local u last cur
+    last=$(pg_sql "SELECT coalesce(max(id), 0) FROM resume_changes")
+    for u in "$@"; do
+        for _ in $(seq 1 200); do
+            cur=$(curl -s "$u/metrics" | awk '/^oncue_resume_shared_cursor /{printf "%d", $2}')
+            [ "${cur:-0}" -ge "$last" ] && break
+            sleep 0.05
+        done
+    done
+}
 
 # 1. A write to A is read on B within the poll interval and a margin.
 t_check "PUT to A" 200 "$(put "$A_URL" p1 t1 "$(resume_report phone 1 1234567 paused "$NOW")")"
@@ -63,7 +74,7 @@ put "$A_URL" p2 t3 "$(resume_report laptop 5 500000 paused "$NOW")" >/dev/null &
 j1=$!
 put "$B_URL" p2 t3 "$(resume_report laptop 6 700000 paused "$NOW")" >/dev/null &
 wait "$j1" $!
-sleep 0.8
+caught_up "$A_URL" "$B_URL"
 want='"phone 910000 10 playing"'
 t_check "A: the playing phone beats the paused TV" "$want" \
     "$(get "$A_URL" p2/t2 '"\(.device) \(.position_ms) \(.seq) \(.state)"' | jq -c -R .)"
@@ -119,7 +130,7 @@ echo "  acknowledged by A before kill -9: $n_acked single writes, $n_batches bat
 t_check "A acknowledged writes and batches" 1 "$([ "$n_acked" -ge 150 ] && [ "$n_batches" -ge 3 ] && echo 1 || echo 0)"
 t_check "B takes a write while A is down" 200 \
     "$(put "$B_URL" p3 t1 "$(resume_report tv 1 777000 paused "$NOW" 7200000)")"
-sleep 0.8
+caught_up "$B_URL"
 
 verify() { # verify URL WHO: every acknowledged write of the storm answers on URL
     local lost=0 title pos b got
@@ -157,7 +168,11 @@ for _ in $(seq 1 100); do
 done
 t_check "A compacted (its folded changes count)" 1 "$([ "$(snaps "$A_URL")" -ge 1 ] && echo 1 || echo 0)"
 t_check "B compacted" 1 "$([ "$(snaps "$B_URL")" -ge 1 ] && echo 1 || echo 0)"
-sleep 0.5
+caught_up "$A_URL" "$B_URL"
+for _ in $(seq 1 100); do # the second snapshot's trim
+    [ "$(pg_sql "SELECT trimmed FROM resume_base")" -gt 0 ] 2>/dev/null && break
+    sleep 0.1
+done
 trimmed=$(pg_sql "SELECT trimmed FROM resume_base")
 echo "  base up to row $(pg_sql 'SELECT cursor FROM resume_base'), trimmed up to $trimmed," \
     "$(pg_sql 'SELECT count(*) FROM resume_changes') rows left"
@@ -168,7 +183,7 @@ t_check "one more write to A" 200 \
     "$(put "$A_URL" p1 t9 "$(resume_report phone 1 2400000 paused "$((NOW + 60000))" 7200000)")"
 serve_node C "$T_TMP/C" "${NODE[@]}" || exit 1
 t_contains "C loaded the base" "loading the base" "$(cat "$T_TMP/C.log")"
-sleep 0.6
+caught_up "$A_URL" "$B_URL" "$C_URL"
 for p in p1 p2 p3 storm stormb; do
     t_check "C's continue-watching row of $p is A's" "$(get "$A_URL" "$p?limit=200" .)" \
         "$(get "$C_URL" "$p?limit=200" .)"
