@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Resume points shared by replicas through PostgreSQL (resume.shared, docs/internals/resume.md
 # "Several replicas"). A throwaway PostgreSQL (127.0.0.1, port PG_PORT, default 18628) holds
-# the store of two servers, A and B (each its own DATA/resume). A PUT to A answers from B
-# within the poll interval (200 ms) and a margin; conflicting writes of a paused TV and a
-# playing phone, sent to A and B at once, end with the phone's point on both; two reports of
-# one device with different seq sent to A and B end with the higher on both; A is killed with
+# the store of two servers, A and B (each its own DATA/resume; A polls every 200 ms, B every
+# 20 ms). A PUT to one answers from the other within its poll interval and a margin;
+# conflicting writes of a paused TV and a playing phone, sent to A and B at once, end with the
+# phone's point on both; two reports of one device with different seq sent to A and B end
+# with the higher on both; both take writes at once for 2 s and each answers every write
+# either acknowledged (a row skipped by a cursor would lose some for ever); A is killed with
 # SIGKILL during a storm of writes and batches: every acknowledged write is on B, and on A
 # after its restart; after both compacted their logs (the base uploaded, rows trimmed) a third
 # server C with an empty data directory joins and answers the same continue-watching rows.
@@ -17,15 +19,19 @@ trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; pg_stop; t_clean
 
 pg_start "${PG_PORT:-18628}" || exit 1
 PG=(--set store.backend=postgres --set "store.postgres=$PG_CONNINFO")
-NODE=(--modules resume "${PG[@]}" --set resume.shared_poll_ms=200 --set resume.log_compact_mib=1)
+NODE=(--modules resume "${PG[@]}" --set resume.log_compact_mib=1)
+# A and C poll at the default 200 ms; B every 20 ms, so that it reads often enough to catch a
+# row committed after a later one (2b), were the ids not committed in order
+POLL=(--set resume.shared_poll_ms=200)
+FAST=(--set resume.shared_poll_ms=20)
 mkdir -p "$T_TMP/A" "$T_TMP/B" "$T_TMP/C"
 ING=$("$ONCUE_BIN" token create --data "$T_TMP/A" --postgres "$PG_CONNINFO" --role ingest \
     --name it-ing 2>/dev/null | tail -1)
 VIEW=$("$ONCUE_BIN" token create --data "$T_TMP/A" --postgres "$PG_CONNINFO" --role viewer \
     --name it-view 2>/dev/null | tail -1)
 
-serve_node A "$T_TMP/A" "${NODE[@]}" || exit 1
-serve_node B "$T_TMP/B" "${NODE[@]}" || exit 1
+serve_node A "$T_TMP/A" "${NODE[@]}" "${POLL[@]}" || exit 1
+serve_node B "$T_TMP/B" "${NODE[@]}" "${FAST[@]}" || exit 1
 t_check "no per-node resume warning when shared" 0 "$(grep -c "resume.*node's own" "$T_TMP/A.log")"
 t_contains "A says it shares" "shared through PostgreSQL as node" "$(cat "$T_TMP/A.log")"
 NOW=$(($(date +%s) * 1000))
@@ -49,17 +55,24 @@ caught_up() { # caught_up URL...: waits (up to 10 s) until each has folded every
     done
 }
 
-# 1. A write to A is read on B within the poll interval and a margin.
+# 1. A write to one replica is read on the other within its poll interval and a margin: to B
+# (20 ms), then to A (200 ms).
+seen_within() { # seen_within NAME URL TITLE POS POLL_MS: PUTs were made; waits, then checks
+    local s ms
+    s=$(date +%s%N)
+    for _ in $(seq 1 80); do
+        [ "$(get "$2" "p1/$3" .position_ms)" = "$4" ] && break
+        sleep 0.0125
+    done
+    ms=$((($(date +%s%N) - s) / 1000000))
+    echo "  $1 answered the other's write after $ms ms"
+    t_check "$1 answers the other's point" "$4 phone" "$(get "$2" "p1/$3" '"\(.position_ms) \(.device)"')"
+    t_check "$1: within $5 ms + 800 ms margin" 1 "$([ "$ms" -le $(($5 + 800)) ] && echo 1 || echo 0)"
+}
 t_check "PUT to A" 200 "$(put "$A_URL" p1 t1 "$(resume_report phone 1 1234567 paused "$NOW")")"
-s=$(date +%s%N)
-for _ in $(seq 1 40); do
-    [ "$(get "$B_URL" p1/t1 .position_ms)" = 1234567 ] && break
-    sleep 0.025
-done
-ms=$((($(date +%s%N) - s) / 1000000))
-echo "  B answered A's write after $ms ms"
-t_check "B answers A's point" "1234567 phone" "$(get "$B_URL" p1/t1 '"\(.position_ms) \(.device)"')"
-t_check "within 200 ms + 800 ms margin" 1 "$([ "$ms" -le 1000 ] && echo 1 || echo 0)"
+seen_within B "$B_URL" t1 1234567 20
+t_check "PUT to B" 200 "$(put "$B_URL" p1 t0 "$(resume_report phone 1 1234000 paused "$((NOW - 1))")")"
+seen_within A "$A_URL" t0 1234000 200
 
 # 2. Conflicts sent to both at once: the paused TV to A, the playing phone to B, ten rounds
 # each in parallel; then one device's seq 5 to A and seq 6 to B.
@@ -83,6 +96,35 @@ t_check "B: the same winner" "$want" \
 t_check "A: the device's higher seq from B" "6 700000" "$(get "$A_URL" p2/t3 '"\(.seq) \(.position_ms)"')"
 t_check "B: the same" "6 700000" "$(get "$B_URL" p2/t3 '"\(.seq) \(.position_ms)"')"
 t_check "A and B: the same point, field for field" "$(get "$A_URL" p2/t2 .)" "$(get "$B_URL" p2/t2 .)"
+
+# 2b. Both replicas' leaders insert at once (three writers on each, 2 s): ids drawn out of
+# order commit in order (the advisory lock), so neither replica's cursor passes a row it has
+# not read. A replica that skipped one would miss that row's acknowledged writes for ever.
+both() { # both URL W: PUTs to titles of their own for 2 s; the acknowledged ones in both.W
+    local i=0 end=$(($(date +%s%N) + 2000000000))
+    while [ "$(date +%s%N)" -lt "$end" ]; do
+        i=$((i + 1))
+        [ "$(put "$1" both "w$2-$i" "$(resume_report "dev$2" "$i" $((i * 1000)) paused "$NOW")")" = 200 ] &&
+            echo "w$2-$i $((i * 1000))" >>"$T_TMP/both.$2"
+    done
+}
+JOBS=()
+for w in 1 2 3; do
+    both "$A_URL" "a$w" &
+    JOBS+=($!)
+    both "$B_URL" "b$w" &
+    JOBS+=($!)
+done
+wait "${JOBS[@]}"
+caught_up "$A_URL" "$B_URL"
+for n in A B; do
+    u="${n}_URL"
+    lost=0
+    while read -r title pos; do
+        [ "$(get "${!u}" "both/$title" .position_ms)" = "$pos" ] || lost=$((lost + 1))
+    done < <(cat "$T_TMP"/both.*)
+    t_check "$n: every write acknowledged by either replica ($(cat "$T_TMP"/both.* | wc -l))" 0 "$lost"
+done
 
 # 3. kill -9 of A during a storm of writes to A (and one writer to B).
 writer() { # writer URL W: single PUTs, each to its own title; the acknowledged ones in ok.W
@@ -149,7 +191,7 @@ verify() { # verify URL WHO: every acknowledged write of the storm answers on UR
     t_check "$2: items of acknowledged batches lost" 0 "$lost"
 }
 verify "$B_URL" B
-serve_node A "$T_TMP/A" "${NODE[@]}" || exit 1
+serve_node A "$T_TMP/A" "${NODE[@]}" "${POLL[@]}" || exit 1
 verify "$A_URL" "A after restart"
 t_check "A after restart has B's write made while it was down" 777000 "$(get "$A_URL" p3/t1 .position_ms)"
 
@@ -181,7 +223,7 @@ t_check "rows every replica passed were trimmed" 1 "$([ "${trimmed:-0}" -gt 0 ] 
 # 5. A third server with an empty data directory joins.
 t_check "one more write to A" 200 \
     "$(put "$A_URL" p1 t9 "$(resume_report phone 1 2400000 paused "$((NOW + 60000))" 7200000)")"
-serve_node C "$T_TMP/C" "${NODE[@]}" || exit 1
+serve_node C "$T_TMP/C" "${NODE[@]}" "${POLL[@]}" || exit 1
 t_contains "C loaded the base" "loading the base" "$(cat "$T_TMP/C.log")"
 caught_up "$A_URL" "$B_URL" "$C_URL"
 for p in p1 p2 p3 storm stormb; do
@@ -190,7 +232,7 @@ for p in p1 p2 p3 storm stormb; do
     t_check "B's continue-watching row of $p is A's" "$(get "$A_URL" "$p?limit=200" .)" \
         "$(get "$B_URL" "$p?limit=200" .)"
 done
-t_check "C: p1's row, most recent first" "t9 t1" "$(get "$C_URL" p1 '[.items[].title] | join(" ")')"
+t_check "C: p1's row, most recent first" "t9 t1 t0" "$(get "$C_URL" p1 '[.items[].title] | join(" ")')"
 t_check "C: a bulk point" "3017" "$(get "$C_URL" bulk/t17 .position_ms)"
 t_check "C: a storm write" "1000" "$(get "$C_URL" storm/w1-1 .position_ms)"
 for n in A B C; do
