@@ -395,6 +395,7 @@ struct load {
     int head, end;     /* marks seen */
     uint64_t first;    /* the head's first segment */
     uint64_t cursor;   /* the head's shared cursor */
+    int merge;         /* fold reports with resume_merge (resume.shared), not set them */
     uint64_t changes;  /* changes applied from this file */
     uint64_t declared; /* the end's count */
 };
@@ -403,7 +404,10 @@ static int load_one(void *arg, int kind, uint64_t a, uint64_t c, const struct re
 {
     struct load *ld = arg;
     if (kind == RESUME_REC_CHANGES) {
-        if ((ld->snapshot && (!ld->head || ld->end)) || resume_table_apply(ld->t, op) != 0)
+        if (ld->snapshot && (!ld->head || ld->end))
+            return -1;
+        if (ld->merge && !op->del ? resume_table_merge(ld->t, op, SIZE_MAX, 1 << 30) < 0
+                                  : resume_table_apply(ld->t, op) != 0)
             return -1;
         ld->changes++;
         return 0;
@@ -565,8 +569,8 @@ static int first_start(struct resume_log *l, struct store *store, struct resume_
     return rc;
 }
 
-int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
-                    struct resume_table *t, char *err, size_t errlen)
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, int merge,
+                    struct store *store, struct resume_table *t, char *err, size_t errlen)
 {
     char path[1100];
     uint64_t *nos = NULL, size;
@@ -592,7 +596,7 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
         goto out;
     }
     snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
-    struct load ld = {.t = t, .snapshot = 1, .first = 1};
+    struct load ld = {.t = t, .snapshot = 1, .first = 1, .merge = merge};
     if (stat(path, &st) != 0) {
         if (n > 0) {
             snprintf(err, errlen, "%s: log segments but no snapshot", l->dir);
@@ -616,7 +620,7 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
             unlink(path);
             continue;
         }
-        struct load sl = {.t = t};
+        struct load sl = {.t = t, .merge = merge};
         seg_path(l, nos[i], path, sizeof path);
         rc = load_file(path, &sl, 1, &size, err, errlen);
         l->log_bytes += size;

@@ -689,7 +689,8 @@ static int resume_init(struct oc_app *app, void **state)
     /* only `serve` has the routes that write; a drill or a pipeline test keeps no files
      * (its configuration's data directory is not its store's) */
     const char *dir = app->http ? app->cfg->data_dir : NULL;
-    int rc = resume_log_open(&m->log, dir, sync, app->store, &m->table, err, sizeof err);
+    int merge = dir && m->o.shared && strcmp(store_backend(app->store), "postgres") == 0;
+    int rc = resume_log_open(&m->log, dir, sync, merge, app->store, &m->table, err, sizeof err);
     if (rc) {
         oc_log(OC_LOG_ERROR, "resume: cannot load the log: %s", err);
         resume_table_free(&m->table);

@@ -183,14 +183,16 @@ struct resume_log {
 };
 
 /* Opens DATA/resume under data_dir (NULL: no files; commits write nothing) and loads it into
- * t (empty, before any writer): the
+ * t (empty, before any writer; merge: each report folded with resume_merge rather than set,
+ * as resume.shared needs: the snapshot may hold another replica's newer report of a device
+ * whose older one this node queued before and logged after the snapshot began): the
  * snapshot, then every log segment after it; a torn tail of the last segment is cut off
  * (logged). At the first start (no snapshot yet) the reports stored in store's
  * resume_reports (may be NULL) are imported and written as the first snapshot. sync: fdatasync
  * each commit. 0, or OC_EIO with "PATH: offset N: what" in err when a file is damaged other
  * than at its tail (the server refuses to start) or cannot be read or written. */
-int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
-                    struct resume_table *t, char *err, size_t errlen);
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, int merge,
+                    struct store *store, struct resume_table *t, char *err, size_t errlen);
 /* Starts the compactor: once the log passes max(min_bytes, 4 x the snapshot), a new
  * snapshot is written from snap (which locks the table) and the old segments removed. */
 void resume_log_start_compactor(struct resume_log *l, uint64_t min_bytes, resume_snap_fn snap,

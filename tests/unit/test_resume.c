@@ -571,7 +571,7 @@ static int open_log(struct resume_log *l, const char *dir, struct resume_table *
 {
     char err[1400];
     resume_table_init(t);
-    int rc = resume_log_open(l, dir, 0, NULL, t, err, sizeof err);
+    int rc = resume_log_open(l, dir, 0, 0, NULL, t, err, sizeof err);
     if (rc)
         fprintf(stderr, "open_log: %s\n", err);
     return rc;
