@@ -17,7 +17,10 @@
 #        CLIENT (oncue or wrk, default oncue), THREADS (oncue bench threads, default 1),
 #        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
-#        N (Redis requests per test, default 300000), OLD (a second oncue binary)
+#        N (Redis requests per test, default 300000), OLD (a second oncue binary),
+#        PG (a libpq conninfo: the store on that PostgreSQL, resume.shared on: each commit is
+#        inserted there too; default empty: SQLite, the single-node path), PG_PID (its
+#        postmaster's PID: the CPU of its backends is printed per operation as well)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -64,6 +67,22 @@ r_get=$(redis_field GET 2); r_get_p99=$(redis_field GET 7)
 
 # --- oncue: the resume module alone ---
 fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
+PG=${PG:-}
+STORE=()
+TOKPG=()
+if [ -n "$PG" ]; then
+    STORE=(--set store.backend=postgres --set "store.postgres=$PG")
+    TOKPG=(--postgres "$PG")
+fi
+# PostgreSQL's CPU: the postmaster's children (its backends, the WAL writer), with PG_PID
+pg_ticks() {
+    [ -n "${PG_PID:-}" ] || { echo 0; return; }
+    local p t=0
+    for p in $(pgrep -P "$PG_PID"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
 HZ=$(getconf CLK_TCK)
 TIMEFORMAT='%U %S' # bash's time: the client's user and system seconds
 # wrk: request(), one thread; 100 points per client as oncue bench's --points 100, one device,
@@ -110,10 +129,12 @@ run_wrk() {
 # run_oncue SERVER_BIN TAG: starts the server, runs PUT, batch and GET, writes $W/TAG.*.txt
 # (the client's figures, then "cpu_s" and "client_cpu_s" lines) and $W/TAG.group; stops it.
 run_oncue() {
-    local sbin=$1 tag=$2 d=$W/$2 ing view opid port c0 c1 m
-    ing=$("$sbin" token create --data "$d" --role ingest --name bench-ingest 2>/dev/null)
-    view=$("$sbin" token create --data "$d" --role viewer --name bench-viewer 2>/dev/null)
-    "$sbin" serve --data "$d" --listen 127.0.0.1:0 --modules resume \
+    local sbin=$1 tag=$2 d=$W/$2 ing view opid port c0 c1 g0 g1 m
+    ing=$("$sbin" token create --data "$d" "${TOKPG[@]}" --role ingest \
+        --name "bench-ingest-$tag-$$" 2>/dev/null | tail -1)
+    view=$("$sbin" token create --data "$d" "${TOKPG[@]}" --role viewer \
+        --name "bench-viewer-$tag-$$" 2>/dev/null | tail -1)
+    "$sbin" serve --data "$d" --listen 127.0.0.1:0 --modules resume "${STORE[@]}" \
         --set http.workers="$WORKERS" --set store.synchronous="$SYNC" 2>"$W/$tag.log" &
     opid=$!
     PIDS+=($opid)
@@ -126,6 +147,7 @@ run_oncue() {
         local name=$1 mode=$2 tok=$3
         shift 3
         c0=$(ticks)
+        g0=$(pg_ticks)
         if [ "$CLIENT" = wrk ] && [ "$mode" != batch ]; then
             { time run_wrk "$mode" "$tok" "$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
         else
@@ -133,8 +155,10 @@ run_oncue() {
                 --duration "$DURATION" >"$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
         fi
         c1=$(ticks)
+        g1=$(pg_ticks)
         echo "cpu_s $(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
         echo "client_cpu_s $(awk '{print $1 + $2}' "$W/$tag.$name.time")" >>"$W/$tag.$name.txt"
+        echo "pg_cpu_s $(awk -v t=$((g1 - g0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
     }
     phase put put "$ing" --connections "$CONNS" --threads "$THREADS" --points 100
     m=$(curl -s "$U/metrics")
@@ -177,7 +201,7 @@ f_get99() { fig "$W/$1.get.txt" latency_p99_ms; }
 f_failed() { grep -h '^requests ' "$W/$1".{put,batch,get}.txt | cut -d' ' -f4 | paste -sd/; }
 f_group() { read -r ch co <"$W/$1.group"; ratio "$ch" "$co"; }
 f_cpu() { per_op "$(fig "$W/$1.$2.txt" "$3")" $(($(nreq "$W/$1.$2.txt") * ${4:-1})); }
-echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC; Redis: appendfsync everysec;"
+echo "oncue: http.workers=$WORKERS store.synchronous=$SYNC$([ -n "$PG" ] && echo ", store on PostgreSQL, resume.shared"); Redis: appendfsync everysec;"
 echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" ||
     echo "oncue bench resume ($THREADS event-loop thread(s))");"
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -207,3 +231,9 @@ row "server CPU us per GET" - 0 c_get
 row "client CPU us per PUT" - 0 k_put
 row "client CPU us per batched position" - 0 k_bat
 row "client CPU us per GET" - 0 k_get
+if [ -n "${PG_PID:-}" ]; then
+    g_put() { f_cpu "$1" put pg_cpu_s; }
+    g_bat() { f_cpu "$1" batch pg_cpu_s "$BATCH"; }
+    row "PostgreSQL CPU us per PUT" - 0 g_put
+    row "PostgreSQL CPU us per batched position" - 0 g_bat
+fi

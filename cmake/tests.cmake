@@ -118,7 +118,7 @@ set_tests_properties(integration/test_incident_replicas PROPERTIES LABELS "integ
 set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
 # Store-level unit tests again with their store on PostgreSQL (label "pg", also "postgres"):
 # tests/integration/pg_run.sh starts a throwaway server on the port given (one per program,
-# from OC_PG_PORT_BASE up, 18601-18627 by default) and names it to the program in
+# from OC_PG_PORT_BASE up, 18601-18628 by default) and names it to the program in
 # ONCUE_TEST_PG (tests/t_store.h).
 set(OC_PG_PORT_BASE 18601 CACHE STRING "first 127.0.0.1 port of the pg tests' PostgreSQL servers")
 set(oc_pg_port ${OC_PG_PORT_BASE})
@@ -145,6 +145,11 @@ foreach(name test_tickets test_tickets_feedback test_tickets_reports test_ticket
   math(EXPR oc_pg_port "${oc_pg_port} + 1")
 endforeach()
 set_tests_properties(integration/test_pg_serve PROPERTIES LABELS "integration;pg;postgres"
+  ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR};PG_PORT=${oc_pg_port}")
+# Resume points shared by replicas through PostgreSQL (three servers, one throwaway server on
+# the next port of the range).
+math(EXPR oc_pg_port "${oc_pg_port} + 1")
+set_tests_properties(integration/test_resume_shared PROPERTIES LABELS "integration;postgres"
   ENVIRONMENT "ONCUE_BIN=$<TARGET_FILE:oncue>;ONCUE_SRC=${CMAKE_SOURCE_DIR};PG_PORT=${oc_pg_port}")
 # Collectors, ClickHouse shards and control-plane replicas on PostgreSQL, end to end: also
 # "postgres" and "clickhouse" (`ctest -L clickhouse`); skipped (77) without either server.

@@ -263,9 +263,8 @@ static int open_services(struct server *srv)
         return -1;
     }
     if (strcmp(store_backend(srv->app.store), "postgres") == 0)
-        oc_log(OC_LOG_WARN, "store on PostgreSQL: resume points (DATA/resume) and the search index "
-                            "are this node's own; with several replicas, run resume and search "
-                            "on one of them (docs/deploy.md)");
+        oc_log(OC_LOG_WARN, "store on PostgreSQL: the search index is this node's own; with "
+                            "several replicas, run search on one of them (docs/deploy.md)");
     if (load_pii_key(srv->cfg.data_dir) != 0) {
         oc_log(OC_LOG_ERROR, "cannot read or create %s/pii.key", srv->cfg.data_dir);
         return -1;

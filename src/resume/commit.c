@@ -156,6 +156,26 @@ static int append(struct resume_log *l, const uint8_t *p, size_t n)
     return OC_EIO;
 }
 
+/* Wakes the compactor when the changes since the snapshot (this log's, and the other
+ * replicas' folded) pass compact_min and COMPACT_FACTOR times the snapshot. mu held. */
+static void want_compaction(struct resume_log *l)
+{
+    uint64_t since = l->log_bytes + l->folded_bytes;
+    if (l->compactor_started && !l->compact_wanted && since > l->compact_min &&
+        since > COMPACT_FACTOR * l->snap_bytes) {
+        l->compact_wanted = 1;
+        pthread_cond_signal(&l->ccv);
+    }
+}
+
+void resume_log_note_folded(struct resume_log *l, uint64_t bytes)
+{
+    pthread_mutex_lock(&l->mu);
+    l->folded_bytes += bytes;
+    want_compaction(l);
+    pthread_mutex_unlock(&l->mu);
+}
+
 int resume_log_wait(struct resume_log *l, uint64_t batch)
 {
     pthread_mutex_lock(&l->mu);
@@ -176,7 +196,11 @@ int resume_log_wait(struct resume_log *l, uint64_t batch)
         l->busy = 1;
         pthread_mutex_unlock(&l->mu);
         resume_rec_seal(take.p, take.len);
-        int rc = n ? append(l, take.p, take.len) : 0;
+        /* shared: PostgreSQL first, so a crash between the two leaves the change where every
+         * replica (this one at its restart) reads it, never only in this node's log */
+        int rc = n && l->shared ? resume_shared_put(l->shared, take.p, take.len) : 0;
+        if (!rc && n)
+            rc = append(l, take.p, take.len);
         pthread_mutex_lock(&l->mu);
         l->spare = take;
         l->busy = 0;
@@ -187,11 +211,7 @@ int resume_log_wait(struct resume_log *l, uint64_t batch)
             l->log_bytes += take.len;
         atomic_fetch_add(&l->commits, 1);
         atomic_fetch_add(&l->rows, n);
-        if (l->compactor_started && !l->compact_wanted && l->log_bytes > l->compact_min &&
-            l->log_bytes > COMPACT_FACTOR * l->snap_bytes) {
-            l->compact_wanted = 1;
-            pthread_cond_signal(&l->ccv);
-        }
+        want_compaction(l);
         pthread_cond_broadcast(&l->cv);
     }
     int rc = l->failed == batch ? OC_EIO : 0;
@@ -221,12 +241,13 @@ static int write_snapshot(struct resume_log *l, const struct resume_bytes *b)
     return 0;
 }
 
-/* The snapshot's bytes: its head (the first segment after it), the changes of t (or what
+/* The snapshot's bytes: its head (the first segment after it, and the shared cursor: every
+ * row of PostgreSQL's resume_changes up to it is in the table), the changes of t (or what
  * snap encodes), its end. */
-static void encode_snapshot(struct resume_bytes *b, uint64_t first, const struct resume_table *t,
-                            resume_snap_fn snap, void *arg)
+static void encode_snapshot(struct resume_bytes *b, uint64_t first, uint64_t cursor,
+                            const struct resume_table *t, resume_snap_fn snap, void *arg)
 {
-    resume_rec_u64s(b, RESUME_REC_SNAP_HEAD, first, 0);
+    resume_rec_u64s(b, RESUME_REC_SNAP_HEAD, first, cursor);
     size_t from = b->len;
     if (t)
         resume_table_encode(t, b);
@@ -273,6 +294,9 @@ int resume_log_compact(struct resume_log *l)
         pthread_cond_wait(&l->cv, &l->mu);
     l->busy = 1;
     pthread_mutex_unlock(&l->mu);
+    /* read before the switch: every row up to it was folded before, so the table encoded
+     * below holds it; a row folded later is read again after a restart */
+    uint64_t cursor = l->shared ? resume_shared_cursor(l->shared) : l->cursor0;
     uint64_t next = l->seg + 1;
     int fd = open_seg(l, next), rc = fd < 0 ? OC_EIO : 0;
     pthread_mutex_lock(&l->mu);
@@ -282,6 +306,7 @@ int resume_log_compact(struct resume_log *l)
         l->seg = next;
         l->off = l->end = 0;
         l->log_bytes = 0;
+        l->folded_bytes = 0;
         l->broken = 0;
     }
     l->busy = 0;
@@ -292,10 +317,13 @@ int resume_log_compact(struct resume_log *l)
     /* the table from now on (the callback may unlock it between chunks): a change made
      * meanwhile is in the new segment, whichever of its values the snapshot took, and
      * replaying it sets it again (each change sets or removes one device's report) */
-    encode_snapshot(&b, next, NULL, l->snap, l->snap_arg);
+    encode_snapshot(&b, next, cursor, NULL, l->snap, l->snap_arg);
     rc = write_snapshot(l, &b);
     if (!rc) {
         drop_segments(l, next);
+        l->cursor0 = cursor;
+        if (l->shared)
+            resume_shared_snapshotted(l->shared, b.p, b.len, cursor);
         pthread_mutex_lock(&l->mu);
         l->snap_bytes = b.len;
         pthread_mutex_unlock(&l->mu);
@@ -366,6 +394,8 @@ struct load {
     int snapshot;      /* reading the snapshot: marks expected */
     int head, end;     /* marks seen */
     uint64_t first;    /* the head's first segment */
+    uint64_t cursor;   /* the head's shared cursor */
+    int merge;         /* fold reports with resume_merge (resume.shared), not set them */
     uint64_t changes;  /* changes applied from this file */
     uint64_t declared; /* the end's count */
 };
@@ -373,9 +403,11 @@ struct load {
 static int load_one(void *arg, int kind, uint64_t a, uint64_t c, const struct resume_op *op)
 {
     struct load *ld = arg;
-    (void)c;
     if (kind == RESUME_REC_CHANGES) {
-        if ((ld->snapshot && (!ld->head || ld->end)) || resume_table_apply(ld->t, op) != 0)
+        if (ld->snapshot && (!ld->head || ld->end))
+            return -1;
+        if (ld->merge && !op->del ? resume_table_merge(ld->t, op, SIZE_MAX, 1 << 30) < 0
+                                  : resume_table_apply(ld->t, op) != 0)
             return -1;
         ld->changes++;
         return 0;
@@ -386,6 +418,7 @@ static int load_one(void *arg, int kind, uint64_t a, uint64_t c, const struct re
     if (kind == RESUME_REC_SNAP_HEAD) {
         ld->head = 1;
         ld->first = a;
+        ld->cursor = c;
     } else {
         ld->end = 1;
         ld->declared = a;
@@ -524,7 +557,7 @@ static int first_start(struct resume_log *l, struct store *store, struct resume_
                  store_errmsg(store));
         return OC_EDB;
     }
-    encode_snapshot(&b, 1, t, NULL, NULL);
+    encode_snapshot(&b, 1, 0, t, NULL, NULL);
     int rc = write_snapshot(l, &b);
     if (rc)
         snprintf(err, errlen, "%s/%s: cannot write the first snapshot", l->dir, SNAP_NAME);
@@ -536,8 +569,8 @@ static int first_start(struct resume_log *l, struct store *store, struct resume_
     return rc;
 }
 
-int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
-                    struct resume_table *t, char *err, size_t errlen)
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, int merge,
+                    struct store *store, struct resume_table *t, char *err, size_t errlen)
 {
     char path[1100];
     uint64_t *nos = NULL, size;
@@ -563,7 +596,7 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
         goto out;
     }
     snprintf(path, sizeof path, "%s/%s", l->dir, SNAP_NAME);
-    struct load ld = {.t = t, .snapshot = 1, .first = 1};
+    struct load ld = {.t = t, .snapshot = 1, .first = 1, .merge = merge};
     if (stat(path, &st) != 0) {
         if (n > 0) {
             snprintf(err, errlen, "%s: log segments but no snapshot", l->dir);
@@ -580,13 +613,14 @@ int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct
         }
     }
     l->seg = ld.first;
+    l->cursor0 = ld.cursor;
     for (int i = 0; !rc && i < n; i++) {
         if (nos[i] < ld.first) { /* covered by the snapshot: a compaction's leftover */
             seg_path(l, nos[i], path, sizeof path);
             unlink(path);
             continue;
         }
-        struct load sl = {.t = t};
+        struct load sl = {.t = t, .merge = merge};
         seg_path(l, nos[i], path, sizeof path);
         rc = load_file(path, &sl, 1, &size, err, errlen);
         l->log_bytes += size;

@@ -39,6 +39,9 @@ struct resume_opts {
     int64_t max_titles;     /* resume.max_titles */
     int64_t row_limit;      /* resume.row_limit */
     int64_t compact_mib;    /* resume.log_compact_mib */
+    int shared;             /* resume.shared */
+    int64_t shared_poll_ms; /* resume.shared_poll_ms */
+    int64_t forget_s;       /* resume.shared_forget_s */
 };
 
 /* Counters for /metrics. */
@@ -48,6 +51,8 @@ struct resume_stats {
     atomic_ullong full;       /* refused: a cap on points or titles */
     atomic_ullong store;      /* acknowledged as failed: the commit failed */
     atomic_ullong conflicts;  /* accepted writes to a point holding several devices */
+    atomic_ullong folded[3];  /* other replicas' changes folded, by enum resume_outcome */
+    atomic_ullong bad_rows;   /* shared rows whose bytes did not scan (the rest skipped) */
 };
 
 /* A write waiting for its batch to commit, its answer ready (an answer given later). */
@@ -63,7 +68,8 @@ struct resume_mod {
     struct oc_app *app;
     pthread_rwlock_t lock; /* guards table */
     struct resume_table table;
-    struct resume_log log; /* group commit */
+    struct resume_log log;        /* group commit */
+    struct resume_shared *shared; /* resume.shared on PostgreSQL, or NULL */
     struct resume_opts o;
     struct resume_stats st;
     /* The committer: answers writes once their batch is on disk, so a write does not hold an
@@ -81,6 +87,15 @@ struct resume_mod {
 
 static const char *const outcome_names[] = {"applied", "coalesced", "stale"};
 
+/* The since of device's report in p, INT64_MAX when p holds none. */
+static int64_t device_since(const struct resume_point *p, const char *device)
+{
+    for (int k = 0; k < p->n; k++)
+        if (strcmp(p->r[k].device, device) == 0)
+            return p->r[k].since;
+    return INT64_MAX;
+}
+
 /* Folds one write into the table (its write lock and the log's mutex held) and queues what
  * the store must change; *batch is raised to the batch holding it, *point is its point. The
  * outcome, or OC_ETOOBIG (a cap). */
@@ -97,10 +112,30 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
     }
     *point = p;
     resume_point_reserve(p);
+    int64_t before = m->shared ? device_since(p, w->r.device) : 0;
     enum resume_outcome oc = resume_apply(p->r, &p->n, &w->r, &gone, &ev);
     atomic_fetch_add(&m->st.outcome[oc], 1);
     if (oc != RESUME_STALE && p->n > 1)
         atomic_fetch_add(&m->st.conflicts, 1);
+    if (m->shared) {
+        /* every change of the set goes to the other replicas, as the set keeps it: a
+         * coalesced report (its t and seq) and a since lowered by a late duplicate too, so
+         * that their tables end the same field for field */
+        int64_t after = device_since(p, w->r.device);
+        if (oc == RESUME_STALE && after >= before)
+            return (int)oc;
+        if (ev >= 0) {
+            struct resume_write d = *w;
+            d.r = gone;
+            resume_log_push(&m->log, 1, &d, batch);
+        }
+        struct resume_write kept = *w;
+        for (int k = 0; k < p->n; k++)
+            if (strcmp(p->r[k].device, w->r.device) == 0)
+                kept.r = p->r[k];
+        resume_log_push(&m->log, 0, &kept, batch);
+        return (int)oc;
+    }
     if (oc != RESUME_APPLIED)
         return (int)oc;
     if (ev >= 0) { /* the evicted device first: replay never finds 17 devices in a point */
@@ -489,6 +524,32 @@ static void render(struct oc_buf *b, void *arg)
                       "Snapshots of the resume table written by compacting its log.");
     oc_metrics_sample(b, "oncue_resume_snapshots_total", NULL,
                       (double)atomic_load(&m->log.compactions));
+    if (!m->shared)
+        return;
+    uint64_t sh[5];
+    resume_shared_stats(m->shared, sh);
+    oc_metrics_family(b, "oncue_resume_shared_inserts_total", "counter",
+                      "Group commits inserted into PostgreSQL's resume_changes, by outcome.");
+    const char *ok[] = {"outcome", "ok", NULL}, *failed[] = {"outcome", "error", NULL};
+    oc_metrics_sample(b, "oncue_resume_shared_inserts_total", ok, (double)sh[0]);
+    oc_metrics_sample(b, "oncue_resume_shared_inserts_total", failed, (double)sh[1]);
+    oc_metrics_family(b, "oncue_resume_shared_rows_read_total", "counter",
+                      "Rows of resume_changes read by the poller (this replica's own included).");
+    oc_metrics_sample(b, "oncue_resume_shared_rows_read_total", NULL, (double)sh[2]);
+    oc_metrics_family(b, "oncue_resume_shared_read_errors_total", "counter",
+                      "Polls of resume_changes that failed, and rows whose bytes did not scan.");
+    oc_metrics_sample(b, "oncue_resume_shared_read_errors_total", NULL,
+                      (double)(sh[3] + atomic_load(&m->st.bad_rows)));
+    oc_metrics_family(b, "oncue_resume_shared_folded_total", "counter",
+                      "Other replicas' reports folded into this one's table, by outcome.");
+    for (int i = 0; i < 3; i++) {
+        const char *labels[] = {"outcome", outcome_names[i], NULL};
+        oc_metrics_sample(b, "oncue_resume_shared_folded_total", labels,
+                          (double)atomic_load(&m->st.folded[i]));
+    }
+    oc_metrics_family(b, "oncue_resume_shared_cursor", "gauge",
+                      "The id of resume_changes up to which every row is folded.");
+    oc_metrics_sample(b, "oncue_resume_shared_cursor", NULL, (double)sh[4]);
 }
 
 #define F(field) offsetof(struct resume_opts, field)
@@ -512,6 +573,16 @@ static const struct oc_setting settings[] = {
     {"resume.log_compact_mib", OC_SETTING_INT, "256", 1, 1048576, NULL, F(compact_mib), NULL,
      "the resume log (DATA/resume) is compacted into a new snapshot once it passes this many"
      " MiB and 4 times the last snapshot"},
+    {"resume.shared", OC_SETTING_BOOL, "true", 0, 0, NULL, F(shared), NULL,
+     "with store.backend postgres: replicas share resume points through PostgreSQL (each commit"
+     " is inserted there before it is answered, and every replica folds the others'); false:"
+     " each node's own (no effect on sqlite)"},
+    {"resume.shared_poll_ms", OC_SETTING_INT, "200", 10, 60000, NULL, F(shared_poll_ms), NULL,
+     "with resume.shared: how often a replica reads the other replicas' writes (a read on one"
+     " replica sees a write to another within about this)"},
+    {"resume.shared_forget_s", OC_SETTING_INT, "86400", 60, 31536000, NULL, F(forget_s), NULL,
+     "with resume.shared: a replica silent this long no longer holds back the trimming of"
+     " shared changes (back, it reloads from the base)"},
     {0},
 };
 
@@ -534,6 +605,70 @@ static void snapshot_table(void *arg, struct resume_bytes *b)
     }
 }
 
+/* Folds one change of another replica (resume_table_merge); snapshot marks (the base) pass. */
+static int fold_one(void *arg, int kind, uint64_t a, uint64_t c, const struct resume_op *op)
+{
+    struct resume_mod *m = arg;
+    (void)a;
+    (void)c;
+    if (kind != RESUME_REC_CHANGES)
+        return 0;
+    int rc = resume_table_merge(&m->table, op, (size_t)m->o.max_points, (int)m->o.max_titles);
+    if (rc < 0)
+        atomic_fetch_add(&m->st.full, 1);
+    else
+        atomic_fetch_add(&m->st.folded[rc], 1);
+    return 0;
+}
+
+/* shared.c's fold: one row of another replica (or the base) into the table, under its write
+ * lock; bytes that do not scan are logged and the rest of the row skipped. */
+static void fold_shared(void *arg, const void *p, size_t n, int64_t id)
+{
+    struct resume_mod *m = arg;
+    struct resume_scan sc;
+    oc_wrlock(&m->lock);
+    resume_log_scan(p, n, fold_one, m, &sc);
+    oc_rwunlock(&m->lock);
+    if (sc.used < n) {
+        atomic_fetch_add(&m->st.bad_rows, 1);
+        oc_log(OC_LOG_ERROR,
+               "resume: shared: resume_changes row %lld: offset %zu: %s: the rest of the row"
+               " is skipped",
+               (long long)id, sc.used, sc.why ? sc.why : "unexpected");
+    }
+    resume_log_note_folded(&m->log, n);
+}
+
+/* With resume.shared on PostgreSQL: connects, folds what the other replicas wrote since the
+ * loaded snapshot, starts the poller; each commit goes to PostgreSQL from then on. 0 or the
+ * error (logged). */
+static int share(struct resume_mod *m, struct oc_app *app)
+{
+    char err[1400];
+    if (strcmp(store_backend(app->store), "postgres") != 0)
+        return 0;
+    if (!m->o.shared) {
+        oc_log(OC_LOG_WARN, "resume: resume.shared is off: the resume points (DATA/resume) are"
+                            " this node's own; with several replicas, run resume on one of them");
+        return 0;
+    }
+    int sync = strcmp(app->cfg->store_sync ? app->cfg->store_sync : "full", "normal") != 0;
+    struct store_opts so = {.dir = app->cfg->data_dir,
+                            .sync = sync ? STORE_SYNC_FULL : STORE_SYNC_NORMAL,
+                            .backend = "postgres",
+                            .postgres = app->cfg->store_postgres};
+    int rc = resume_shared_open(&so, m->log.dir, m->log.cursor0, m->o.shared_poll_ms, m->o.forget_s,
+                                fold_shared, m, &m->shared, err, sizeof err);
+    if (rc) {
+        oc_log(OC_LOG_ERROR, "resume: cannot share the resume points through PostgreSQL: %s", err);
+        return rc;
+    }
+    m->log.shared = m->shared; /* before any writer */
+    resume_shared_start(m->shared);
+    return 0;
+}
+
 /* Module init: needs the store (its data directory, and the reports an older version stored
  * there); loads the log. */
 static int resume_init(struct oc_app *app, void **state)
@@ -554,9 +689,17 @@ static int resume_init(struct oc_app *app, void **state)
     /* only `serve` has the routes that write; a drill or a pipeline test keeps no files
      * (its configuration's data directory is not its store's) */
     const char *dir = app->http ? app->cfg->data_dir : NULL;
-    int rc = resume_log_open(&m->log, dir, sync, app->store, &m->table, err, sizeof err);
+    int merge = dir && m->o.shared && strcmp(store_backend(app->store), "postgres") == 0;
+    int rc = resume_log_open(&m->log, dir, sync, merge, app->store, &m->table, err, sizeof err);
     if (rc) {
         oc_log(OC_LOG_ERROR, "resume: cannot load the log: %s", err);
+        resume_table_free(&m->table);
+        pthread_rwlock_destroy(&m->lock);
+        free(m);
+        return rc;
+    }
+    if (dir && (rc = share(m, app)) != 0) {
+        resume_log_close(&m->log);
         resume_table_free(&m->table);
         pthread_rwlock_destroy(&m->lock);
         free(m);
@@ -592,7 +735,9 @@ static void resume_stop(struct oc_app *app, void *state)
     free(m->pend);
     pthread_cond_destroy(&m->pcv);
     pthread_mutex_destroy(&m->pmu);
-    resume_log_close(&m->log);
+    resume_shared_stop(m->shared); /* its folds note their bytes in the log */
+    resume_log_close(&m->log);     /* the compactor may still record a snapshot in it */
+    resume_shared_close(m->shared);
     resume_table_free(&m->table);
     pthread_rwlock_destroy(&m->lock);
     free(m);

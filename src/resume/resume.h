@@ -112,6 +112,14 @@ enum resume_outcome {
 enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct resume_report *w,
                                  struct resume_report *gone /* OUT */, int *evicted /* OUT */);
 
+/* Folds w, a device's report as another replica keeps it (its since included), into the set r
+ * of *n reports: the device keeps the greater of the two by resume_device_cmp and, when both
+ * report the same point, the lesser since; a new device is added (a full set drops the lowest
+ * (t, device) as resume_apply does). A maximum and a minimum: folding the same reports in any
+ * order, any number of times, ends with the same set. The outcome (STALE: nothing changed
+ * but perhaps since). */
+enum resume_outcome resume_merge(struct resume_report *r, int *n, const struct resume_report *w);
+
 /* 1 when a point counts as watched and stays out of the continue-watching row: ended, or
  * duration under min_duration_ms, or position under lo or over hi (shares of duration). */
 int resume_watched(const struct resume_report *r, double lo, double hi, int64_t min_duration_ms);

@@ -16,7 +16,9 @@
 #include <stdint.h>
 
 struct store;
+struct store_opts;
 struct resume_profile;
+struct resume_shared;
 
 /* A hash chain's link, the first member of what the table's two hashes hold. */
 struct resume_link {
@@ -172,20 +174,25 @@ struct resume_log {
     pthread_t compactor; /* writes snapshots (compactor_main) */
     pthread_cond_t ccv;  /* wakes it */
     int compactor_started, compact_wanted, stopping;
-    atomic_ullong commits;     /* log writes */
-    atomic_ullong rows;        /* changes written */
-    atomic_ullong compactions; /* snapshots written */
+    struct resume_shared *shared; /* resume.shared on PostgreSQL: each commit there too */
+    uint64_t cursor0;             /* the loaded snapshot's shared cursor (0: none) */
+    uint64_t folded_bytes;        /* other replicas' changes folded since the snapshot */
+    atomic_ullong commits;        /* log writes */
+    atomic_ullong rows;           /* changes written */
+    atomic_ullong compactions;    /* snapshots written */
 };
 
 /* Opens DATA/resume under data_dir (NULL: no files; commits write nothing) and loads it into
- * t (empty, before any writer): the
+ * t (empty, before any writer; merge: each report folded with resume_merge rather than set,
+ * as resume.shared needs: the snapshot may hold another replica's newer report of a device
+ * whose older one this node queued before and logged after the snapshot began): the
  * snapshot, then every log segment after it; a torn tail of the last segment is cut off
  * (logged). At the first start (no snapshot yet) the reports stored in store's
  * resume_reports (may be NULL) are imported and written as the first snapshot. sync: fdatasync
  * each commit. 0, or OC_EIO with "PATH: offset N: what" in err when a file is damaged other
  * than at its tail (the server refuses to start) or cannot be read or written. */
-int resume_log_open(struct resume_log *l, const char *data_dir, int sync, struct store *store,
-                    struct resume_table *t, char *err, size_t errlen);
+int resume_log_open(struct resume_log *l, const char *data_dir, int sync, int merge,
+                    struct store *store, struct resume_table *t, char *err, size_t errlen);
 /* Starts the compactor: once the log passes max(min_bytes, 4 x the snapshot), a new
  * snapshot is written from snap (which locks the table) and the old segments removed. */
 void resume_log_start_compactor(struct resume_log *l, uint64_t min_bytes, resume_snap_fn snap,
@@ -217,8 +224,49 @@ size_t resume_table_encode_from(const struct resume_table *t, struct resume_byte
                                 size_t max_reports);
 /* Applies one change to t as replay does: 0, or OC_ETOOBIG. */
 int resume_table_apply(struct resume_table *t, const struct resume_op *op);
+/* Folds one change another replica wrote into t (resume_merge: converges in any order, any
+ * number of times); a delete is skipped (an eviction happens again here when due). The
+ * resume_outcome, or OC_ETOOBIG (max_points, max_titles). */
+int resume_table_merge(struct resume_table *t, const struct resume_op *op, size_t max_points,
+                       int max_titles);
 /* Loads every report stored in SQLite's resume_reports into t (the import at the first start
  * of the log); 0 or OC_EDB. */
 int resume_store_import(struct store *s, struct resume_table *t);
+
+/* Notes bytes of other replicas' changes folded into the table (not in this log: a restart
+ * reads them again from PostgreSQL), so that they count towards the next compaction. */
+void resume_log_note_folded(struct resume_log *l, uint64_t bytes);
+
+/* --- the changes shared through PostgreSQL (shared.c) --- */
+
+/* Folds p[0..n), sealed change records another replica wrote (row id; 0 for the base), into
+ * the table: takes the table's write lock; bytes that do not scan are logged and skipped. */
+typedef void (*resume_fold_fn)(void *arg, const void *p, size_t n, int64_t id);
+
+/* Connects twice through o (PostgreSQL), reads or makes this replica's id in dir
+ * (DATA/resume/node), registers it with cursor (the loaded snapshot's), folds the base when
+ * rows after cursor were trimmed, then every row after cursor (this replica's too) through
+ * fold. 0, or OC_EIO / OC_EDB with why in err. Free with resume_shared_close. */
+int resume_shared_open(const struct store_opts *o, const char *dir, uint64_t cursor,
+                       int64_t poll_ms, int64_t forget_s, resume_fold_fn fold, void *arg,
+                       struct resume_shared **out /* OUT */, char *err, size_t errlen);
+/* Starts the poller: the other replicas' rows folded every poll_ms. */
+void resume_shared_start(struct resume_shared *sh);
+/* Inserts p[0..n) (a commit's sealed records) as one row, under the advisory lock that keeps
+ * ids in commit order: 0 or OC_EDB. Only the leader of a commit calls it. */
+int resume_shared_put(struct resume_shared *sh, const uint8_t *p, size_t n);
+/* Every row up to this id is folded into the table. */
+uint64_t resume_shared_cursor(struct resume_shared *sh);
+/* After a snapshot p[0..n) holding every row up to cursor: records the cursor in
+ * resume_replicas, uploads the snapshot as the base when newer, trims the rows every live
+ * replica and the base have passed. Errors are logged. */
+void resume_shared_snapshotted(struct resume_shared *sh, const uint8_t *p, size_t n,
+                               uint64_t cursor);
+/* inserts, insert errors, rows read, read errors, the cursor. */
+void resume_shared_stats(struct resume_shared *sh, uint64_t out[5]);
+/* Stops the poller (before the log closes: a fold notes its bytes there). */
+void resume_shared_stop(struct resume_shared *sh);
+/* Stops the poller, closes the connections, frees sh (NULL: no-op). */
+void resume_shared_close(struct resume_shared *sh);
 
 #endif

@@ -130,6 +130,34 @@ enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct r
     return RESUME_APPLIED;
 }
 
+/* Folds a report another replica kept into the set; see resume.h. */
+enum resume_outcome resume_merge(struct resume_report *r, int *n, const struct resume_report *w)
+{
+    for (int i = 0; i < *n; i++) {
+        if (strcmp(r[i].device, w->device) != 0)
+            continue;
+        int same = same_point(&r[i], w);
+        if (resume_device_cmp(w, &r[i]) <= 0) {
+            if (same && w->since < r[i].since)
+                r[i].since = w->since;
+            return RESUME_STALE;
+        }
+        int64_t since = same && r[i].since < w->since ? r[i].since : w->since;
+        r[i] = *w;
+        r[i].since = since;
+        return same ? RESUME_COALESCED : RESUME_APPLIED;
+    }
+    if (*n == RESUME_DEVICES) {
+        int o = oldest(r, *n);
+        if (r[o].t > w->t || (r[o].t == w->t && strcmp(r[o].device, w->device) > 0))
+            return RESUME_STALE;
+        r[o] = *w;
+        return RESUME_APPLIED;
+    }
+    r[(*n)++] = *w;
+    return RESUME_APPLIED;
+}
+
 /* 1 when the point counts as watched; see resume.h. */
 int resume_watched(const struct resume_report *r, double lo, double hi, int64_t min_duration_ms)
 {

@@ -238,3 +238,15 @@ int resume_table_apply(struct resume_table *t, const struct resume_op *op)
     p->r[p->n++] = *r;
     return 0;
 }
+
+int resume_table_merge(struct resume_table *t, const struct resume_op *op, size_t max_points,
+                       int max_titles)
+{
+    struct resume_point *p;
+    if (op->del) /* another replica's eviction: the 17th device evicts here too, when merged */
+        return RESUME_STALE;
+    if (resume_table_put(t, op->w.profile, op->w.title, max_points, max_titles, &p) != 0)
+        return OC_ETOOBIG;
+    resume_point_reserve(p);
+    return (int)resume_merge(p->r, &p->n, &op->w.r);
+}

@@ -410,6 +410,22 @@ static const struct migration migrations[] = {
      " replicas on one database read the incidents another one changed",
      "ALTER TABLE incidents ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX incidents_seq ON incidents (seq);"},
+    {25,
+     "resume: the changes shared between replicas on PostgreSQL (resume.shared; unused on"
+     " SQLite), each replica's cursor, and the base that stands for trimmed changes",
+     "CREATE TABLE resume_changes ("
+     " id INTEGER PRIMARY KEY,"
+     " node TEXT NOT NULL,"
+     " payload BLOB NOT NULL);"
+     "CREATE TABLE resume_replicas ("
+     " node TEXT PRIMARY KEY,"
+     " cursor INTEGER NOT NULL,"
+     " seen_ms INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE resume_base ("
+     " id INTEGER PRIMARY KEY CHECK (id = 1),"
+     " cursor INTEGER NOT NULL,"
+     " trimmed INTEGER NOT NULL,"
+     " payload BLOB NOT NULL);"},
     {0},
 };
 

@@ -199,6 +199,12 @@ static const struct pg_migration pg_migrations[] = {
     {24, "incident: a change number per incident",
      "ALTER TABLE incidents ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
      "CREATE INDEX incidents_seq ON incidents (seq);"},
+    {25, "resume: the changes shared between replicas",
+     "CREATE TABLE resume_changes (" ID ", node TEXT NOT NULL, payload BYTEA NOT NULL);"
+     "CREATE TABLE resume_replicas (node TEXT PRIMARY KEY, cursor BIGINT NOT NULL,"
+     " seen_ms BIGINT NOT NULL);"
+     "CREATE TABLE resume_base (id BIGINT PRIMARY KEY CHECK (id = 1), cursor BIGINT NOT NULL,"
+     " trimmed BIGINT NOT NULL, payload BYTEA NOT NULL);"},
     {0},
 };
 

@@ -4,7 +4,9 @@
  *
  * Besides not crashing: it stops inside the input; every change it hands back has ids of the
  * API's charset and numbers in the API's bounds (t <= ts, since <= t), encodes again to bytes
- * that read back as the same change, and folds into a table as start-up replay does; a scan
+ * that read back as the same change, and folds into a table as start-up replay does and into
+ * another as a replica folds another's rows (resume.shared: merged twice, the second time
+ * changing nothing but perhaps a since, which the first already lowered); a scan
  * of the whole records alone (the prefix it used) reads them all again with nothing left.
  */
 #include "resume/resume_int.h"
@@ -17,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct seen {
     struct resume_table t;
+    struct resume_table merged; /* as shared.c's rows are folded */
     uint64_t changes;
 };
 
@@ -68,6 +71,10 @@ static int one(void *arg, int kind, uint64_t a, uint64_t c, const struct resume_
     resume_bytes_free(&b);
     if (resume_table_apply(&s->t, op) != 0)
         abort();
+    int first = resume_table_merge(&s->merged, op, 1u << 20, 1 << 20);
+    int second = resume_table_merge(&s->merged, op, 1u << 20, 1 << 20);
+    if (first < 0 || (!op->del && second != RESUME_STALE))
+        abort();
     s->changes++;
     return 0;
 }
@@ -77,6 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct seen s = {.changes = 0};
     struct resume_scan sc, whole;
     resume_table_init(&s.t);
+    resume_table_init(&s.merged);
     if (resume_log_scan(data, size, one, &s, &sc) != 0 || sc.used > size ||
         sc.changes != s.changes || (sc.used < size && !sc.why) || (sc.used == size && sc.torn))
         abort();
@@ -84,5 +92,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         whole.changes != sc.changes || whole.records != sc.records)
         abort();
     resume_table_free(&s.t);
+    resume_table_free(&s.merged);
     return 0;
 }

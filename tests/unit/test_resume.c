@@ -354,6 +354,113 @@ static void test_permutations_converge(void)
     }
 }
 
+/* A replica of the shared mode: its set, and the changes it sent (each changed report as
+ * the set keeps it, as module.c's apply_one logs them). */
+struct replica {
+    struct resume_report set[RESUME_DEVICES];
+    int n;
+    struct resume_report sent[6 * 20];
+    int nsent;
+};
+
+/* Applies w to the replica as a write it received, noting what it sends to the others. */
+static void replica_write(struct replica *r, const struct resume_report *w)
+{
+    struct resume_report gone;
+    int ev;
+    int64_t before = INT64_MAX, after = INT64_MAX;
+    for (int k = 0; k < r->n; k++)
+        if (strcmp(r->set[k].device, w->device) == 0)
+            before = r->set[k].since;
+    enum resume_outcome oc = resume_apply(r->set, &r->n, w, &gone, &ev);
+    for (int k = 0; k < r->n; k++)
+        if (strcmp(r->set[k].device, w->device) == 0)
+            after = r->set[k].since;
+    if (oc == RESUME_STALE && after >= before)
+        return;
+    for (int k = 0; k < r->n; k++)
+        if (strcmp(r->set[k].device, w->device) == 0)
+            r->sent[r->nsent++] = r->set[k];
+}
+
+/* The shared mode (shared.c): the reports of several devices spread over three replicas in
+ * random orders; each folds the others' changes with resume_merge in a random order, twice
+ * (a row read again after a restart). Every replica ends with the same set, field for field,
+ * and the winner of one server that took every report. */
+static void test_merge_replicas_converge(void)
+{
+    static const char *const devices[] = {"phone", "tv", "laptop", "tablet", "car", "web"};
+    uint64_t s = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < 300; round++) {
+        struct resume_report w[6 * 20], one;
+        int order[6 * 20], n = 0, bad = 0, nd = 1 + (int)(rng_next(&s) % 6);
+        for (int d = 0; d < nd; d++)
+            stream(&s, devices[d], w, &n);
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        fold(w, order, n, &one);
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int)(rng_next(&s) % (uint64_t)(i + 1)), x = order[i];
+            order[i] = order[j];
+            order[j] = x;
+        }
+        static struct replica rep3[3];
+        memset(rep3, 0, sizeof rep3);
+        for (int i = 0; i < n; i++)
+            replica_write(&rep3[rng_next(&s) % 3], &w[order[i]]);
+        for (int pass = 0; pass < 2; pass++)
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) {
+                    int from = (int)((a + b + pass) % 3);
+                    if (from == a)
+                        continue;
+                    for (int i = 0; i < rep3[from].nsent; i++) {
+                        int k = pass ? rep3[from].nsent - 1 - i : i;
+                        resume_merge(rep3[a].set, &rep3[a].n, &rep3[from].sent[k]);
+                    }
+                }
+        for (int a = 0; a < 3; a++) {
+            const struct resume_report *win =
+                &rep3[a].set[resume_winner(rep3[a].set, rep3[a].n, IDLE)];
+            if (resume_device_cmp(win, &one) != 0 || win->since != one.since ||
+                strcmp(win->device, one.device) != 0 || rep3[a].n != rep3[0].n)
+                bad++;
+            for (int k = 0; k < rep3[a].n; k++) { /* every device's report, since included */
+                int found = 0;
+                for (int j = 0; j < rep3[0].n; j++)
+                    found |= strcmp(rep3[0].set[j].device, rep3[a].set[k].device) == 0 &&
+                             resume_device_cmp(&rep3[0].set[j], &rep3[a].set[k]) == 0 &&
+                             rep3[0].set[j].since == rep3[a].set[k].since;
+                bad += !found;
+            }
+        }
+        T_EQ_INT(bad, 0);
+    }
+}
+
+/* resume_merge: the greater report of a device stays, the lesser since of the same point,
+ * and merging the same report again changes nothing. */
+static void test_merge_rule(void)
+{
+    struct resume_report set[RESUME_DEVICES];
+    int n = 0;
+    struct resume_report a = rep("tv", 5, NOW + 20000, 600000, RESUME_PAUSED);
+    struct resume_report b = rep("tv", 6, NOW + 30000, 600000, RESUME_PAUSED);
+    struct resume_report c = rep("tv", 4, NOW + 10000, 500000, RESUME_PAUSED);
+    a.since = NOW + 20000;
+    b.since = NOW + 30000;
+    c.since = NOW + 10000;
+    T_EQ_INT(resume_merge(set, &n, &b), RESUME_APPLIED);
+    T_EQ_INT(resume_merge(set, &n, &b), RESUME_STALE);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(resume_merge(set, &n, &a), RESUME_STALE); /* older, same point: since lowered */
+    T_EQ_INT(set[0].seq, 6);
+    T_EQ_INT(set[0].since, NOW + 20000);
+    T_EQ_INT(resume_merge(set, &n, &c), RESUME_STALE); /* older, another point */
+    T_EQ_INT(set[0].since, NOW + 20000);
+    T_EQ_INT(set[0].position_ms, 600000);
+}
+
 /* The paused TV keeps reporting its old point while the phone plays, and goes on reporting
  * after the phone went silent (the app was closed without a pause): the phone's point, which
  * moved last, stays the resume point. */
@@ -464,7 +571,7 @@ static int open_log(struct resume_log *l, const char *dir, struct resume_table *
 {
     char err[1400];
     resume_table_init(t);
-    int rc = resume_log_open(l, dir, 0, NULL, t, err, sizeof err);
+    int rc = resume_log_open(l, dir, 0, 0, NULL, t, err, sizeof err);
     if (rc)
         fprintf(stderr, "open_log: %s\n", err);
     return rc;
@@ -590,6 +697,8 @@ static const struct t_case cases[] = {
     T_CASE(test_apply_stale_and_coalesced),
     T_CASE(test_apply_full_evicts_oldest),
     T_CASE(test_permutations_converge),
+    T_CASE(test_merge_replicas_converge),
+    T_CASE(test_merge_rule),
     T_CASE(test_paused_heartbeats_do_not_overwrite),
     T_CASE(test_watched_thresholds),
     T_CASE(test_table_caps),

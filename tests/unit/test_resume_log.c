@@ -47,7 +47,15 @@ static int open_log(struct resume_log *l, const char *dir, struct resume_table *
                     size_t n)
 {
     resume_table_init(t);
-    return resume_log_open(l, dir, 1, NULL, t, err, n);
+    return resume_log_open(l, dir, 1, 0, NULL, t, err, n);
+}
+
+/* open_log as resume.shared opens it: reports merged, not set. */
+static int open_log_merge(struct resume_log *l, const char *dir, struct resume_table *t, int merge)
+{
+    char err[1400];
+    resume_table_init(t);
+    return resume_log_open(l, dir, 1, merge, NULL, t, err, sizeof err);
 }
 
 /* Commits one write (its own batch): 0 or the error. */
@@ -344,7 +352,8 @@ static void snap_of(void *arg, struct resume_bytes *b)
 }
 
 /* Compaction: a snapshot of the table replaces the segments before the new one; later
- * writes go to the new segment; a reload gives the same table. A damaged snapshot refuses. */
+ * writes go to the new segment; a reload gives the same table and the shared cursor the
+ * snapshot was written with. A damaged snapshot refuses. */
 static void test_compaction(void)
 {
     char dir[64] = "/tmp/oncue-rlog-XXXXXX", err[1400], path[128], title[16];
@@ -352,8 +361,10 @@ static void test_compaction(void)
     struct resume_table t, mine;
     T_TRUE(mkdtemp(dir) != NULL);
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    T_EQ_INT(l.cursor0, 0); /* the first snapshot: no shared row folded */
     resume_table_free(&t);
     resume_table_init(&mine);
+    l.cursor0 = 4242; /* as if every shared row up to 4242 were folded (resume.shared) */
     l.snap = snap_of;
     l.snap_arg = &mine;
     for (int round = 0; round < 3; round++)
@@ -379,6 +390,7 @@ static void test_compaction(void)
     T_EQ_INT(commit_one(&l, &w), 0);
     resume_log_close(&l);
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), 0);
+    T_EQ_INT(l.cursor0, 4242); /* kept in the snapshot's head record */
     T_EQ_INT(t.npoints, 100);
     const struct resume_point *p = resume_table_get(&t, "p", "t5");
     T_TRUE(p && p->n == 0);
@@ -394,6 +406,46 @@ static void test_compaction(void)
     T_EQ_INT(open_log(&l, dir, &t, err, sizeof err), OC_EIO);
     T_CONTAINS(err, path);
     resume_table_free(&t);
+    resume_table_free(&mine);
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* resume.shared: a node queues an older report of a device, another replica's newer one is
+ * folded, a compaction starts (the cursor past that row) and the older one is logged in the
+ * new segment. Replay that sets reports would end with the older (and the row is not read
+ * again: it is below the cursor); the merge keeps the newer. */
+static void test_shared_replay_keeps_the_greater(void)
+{
+    char dir[64] = "/tmp/oncue-rlog-XXXXXX";
+    struct resume_log l;
+    struct resume_table t, mine;
+    uint64_t b;
+    T_TRUE(mkdtemp(dir) != NULL);
+    T_EQ_INT(open_log_merge(&l, dir, &t, 1), 0);
+    resume_table_free(&t);
+    resume_table_init(&mine);
+    l.snap = snap_of;
+    l.snap_arg = &mine;
+    struct resume_op own = {0, wr("p", "t", "tv", 5, 100)};
+    struct resume_op other = {0, wr("p", "t", "tv", 6, 200)};
+    resume_log_lock(&l);
+    resume_log_push(&l, 0, &own.w, &b); /* queued, not yet written */
+    resume_log_unlock(&l);
+    resume_table_apply(&mine, &own);
+    T_EQ_INT(resume_table_merge(&mine, &other, 100, 100), RESUME_APPLIED); /* folded */
+    l.cursor0 = 7; /* the other's row is below it */
+    T_EQ_INT(resume_log_compact(&l), 0);
+    T_EQ_INT(resume_log_wait(&l, b), 0); /* written to the new segment */
+    resume_log_close(&l);
+    for (int merge = 1; merge >= 0; merge--) {
+        T_EQ_INT(open_log_merge(&l, dir, &t, merge), 0);
+        T_EQ_INT(l.cursor0, 7);
+        const struct resume_point *p = resume_table_get(&t, "p", "t");
+        T_TRUE(p && p->n == 1);
+        T_EQ_INT(p->r[0].seq, merge ? 6 : 5); /* set: the older report, for ever */
+        resume_log_close(&l);
+        resume_table_free(&t);
+    }
     resume_table_free(&mine);
     nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
@@ -460,7 +512,7 @@ static void test_import_from_store_once(void)
                            " 1764000000100, 1764000000100, 1)"),
              0);
     resume_table_init(&t);
-    T_EQ_INT(resume_log_open(&l, dir, 0, s, &t, err, sizeof err), 0);
+    T_EQ_INT(resume_log_open(&l, dir, 0, 0, s, &t, err, sizeof err), 0);
     const struct resume_point *p = resume_table_get(&t, "p", "old");
     T_TRUE(p && p->n == 2);
     resume_log_close(&l);
@@ -472,7 +524,7 @@ static void test_import_from_store_once(void)
                            " 1764000000000, 1764000000000, 0)"),
              0);
     resume_table_init(&t);
-    T_EQ_INT(resume_log_open(&l, dir, 0, s, &t, err, sizeof err), 0);
+    T_EQ_INT(resume_log_open(&l, dir, 0, 0, s, &t, err, sizeof err), 0);
     T_EQ_INT(t.npoints, 1);
     p = resume_table_get(&t, "p", "old");
     T_TRUE(p && p->n == 2);
@@ -496,6 +548,7 @@ static const struct t_case cases[] = {
     T_CASE(test_zeros_ahead),
     T_CASE(test_bad_crc_in_the_middle_refuses),
     T_CASE(test_compaction),
+    T_CASE(test_shared_replay_keeps_the_greater),
     T_CASE(test_chunked_encoding_misses_nothing),
     T_CASE(test_import_from_store_once),
     {0},
