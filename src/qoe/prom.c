@@ -491,7 +491,8 @@ static size_t evaluate_later(struct qoe_module_state *ms, void *arg, struct http
     oc_buf_init(&b, (size_t)ms->max_answer_bytes);
     int status = evaluate(ms, j, &b);
     size_t len = b.len;
-    http_later_reply(later, status, "application/json", b.data ? b.data : "", b.len);
+    /* handed over, not copied: the worker sends it from this buffer */
+    http_later_reply_take(later, status, "application/json", oc_buf_steal(&b), len);
     oc_buf_free(&b);
     job_free(j);
     return len;

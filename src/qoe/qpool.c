@@ -18,6 +18,7 @@
 #include "core/json.h"
 #include "http/http.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,8 +101,8 @@ static void run_job(struct qoe_module_state *ms, struct qjob *j)
     len = b.len;
     if (rc != 0)
         http_later_problem(j->later, http_status_for(rc), "%s", err);
-    else
-        http_later_reply(j->later, 200, "application/json", b.data, b.len);
+    else /* handed over, not copied: the worker sends it from this buffer */
+        http_later_reply_take(j->later, 200, "application/json", oc_buf_steal(&b), len);
     oc_buf_free(&b);
     free(j->strings);
     free(j);
@@ -119,8 +120,14 @@ static void *pool_main(void *arg)
     struct qoe_pool *p = arg;
 #ifdef __linux__
     /* on Linux a thread has its own nice value: with every core busy, /healthz still comes
-     * first (best effort: an error leaves the thread at the process's priority) */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE);
+     * first. QUERY_NICE more than the thread had (the workers'), not QUERY_NICE itself: a
+     * server started under `nice -n 10` by root would else raise the query threads above its
+     * workers (best effort: an error leaves the thread at the process's priority) */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, tid, cur + QUERY_NICE > 19 ? 19 : cur + QUERY_NICE);
 #endif
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -155,6 +162,7 @@ struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->th[i], NULL, pool_main, p) != 0)
             break;
+        pthread_setname_np(p->th[i], "oncue-query"); /* top -H (best effort) */
         p->nth++;
     }
     if (p->nth == 0) {
