@@ -3,12 +3,12 @@
  * /api/v1/query_range), so that a long query (up to the cost check's largest, a few hundred
  * milliseconds and tens of MiB) never holds an HTTP worker: /healthz and every other route
  * stay answered meanwhile. The worker parses and checks the query, then hands it over with
- * http_later; qoe.query_threads threads run it, write the JSON and answer.
- * At most qoe.query_queue queries wait; past it the worker answers 503 with Retry-After.
- * The threads also bound the memory of answers built at once, and run at a lower priority
- * than the workers (nice QUERY_NICE, Linux). After an answer of
- * TRIM_AFTER bytes or more, glibc is asked to give the freed pages back (malloc_trim):
- * otherwise the server's RSS stays at its peak.
+ * http_later; qoe.query_threads threads run it, write the JSON and hand the buffer over (the
+ * worker sends it without copying it). At most qoe.query_queue queries wait; past it the
+ * worker answers 503 with Retry-After. The threads also bound the memory of answers built at
+ * once, and run at a lower priority than the workers (QUERY_NICE nicer, Linux). After an
+ * answer of TRIM_AFTER bytes or more, glibc is asked to give the freed pages back
+ * (malloc_trim): otherwise the server's RSS stays at its peak.
  */
 #include "qoe/qoe.h"
 #include "qoe/qoe_int.h"
@@ -33,7 +33,7 @@
 #endif
 
 #define TRIM_AFTER (1 << 20) /* bytes of an answer after which freed memory is given back */
-#define QUERY_NICE 5         /* the query threads yield the cores to the HTTP workers */
+#define QUERY_NICE 5         /* the query threads are this much nicer than the HTTP workers */
 
 /* One query waiting for a thread. */
 struct qjob {
