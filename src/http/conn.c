@@ -668,14 +668,14 @@ static void process(struct http_conn *c)
         c->close_after = 1;
 }
 
-/* Sends what waits in c's output. 1 when all of it left and c stays open, else 0 (blocked,
- * or c closed or lingering). */
-static int send_out(struct http_conn *c)
+/* Sends p[*off..len) on c, advancing *off. 1 when all of it left, else 0: blocked (EV_WRITE
+ * armed) or the client is gone (c is closed and may be freed: touch it no more). */
+static int send_from(struct http_conn *c, const char *p, size_t *off, size_t len)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t r = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    while (*off < len) {
+        ssize_t r = send(c->fd, p + *off, len - *off, MSG_NOSIGNAL);
         if (r > 0) {
-            c->out_off += (size_t)r;
+            *off += (size_t)r;
             c->last_write_ns = oc_mono_ns();
             continue;
         }
@@ -690,25 +690,18 @@ static int send_out(struct http_conn *c)
         conn_free(c); /* the client is gone */
         return 0;
     }
-    c->out_off = c->out_len = 0;
-    while (c->tail && c->tail_off < c->tail_len) {
-        ssize_t r = send(c->fd, c->tail + c->tail_off, c->tail_len - c->tail_off, MSG_NOSIGNAL);
-        if (r > 0) {
-            c->tail_off += (size_t)r;
-            c->last_write_ns = oc_mono_ns();
-            continue;
-        }
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            wev_set(c, 1);
-            if (!c->tm_on)
-                tm_arm(c, (int64_t)c->w->srv->opts.timeout_s * 1000);
-            return 0;
-        }
-        conn_free(c);
+    return 1;
+}
+
+/* Sends what waits in c's output, then its tail. 1 when all of it left and c stays open,
+ * else 0 (blocked, or c closed or lingering). */
+static int send_out(struct http_conn *c)
+{
+    if (!send_from(c, c->out, &c->out_off, c->out_len))
         return 0;
-    }
+    c->out_off = c->out_len = 0;
+    if (c->tail && !send_from(c, c->tail, &c->tail_off, c->tail_len))
+        return 0;
     free(c->tail);
     c->tail = NULL;
     c->tail_off = c->tail_len = 0;
