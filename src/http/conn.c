@@ -72,6 +72,8 @@ struct http_conn {
     struct http_chunked ch;         /* chunked decoding state */
     char *out;                      /* output: bytes out_off..out_len wait to be sent */
     size_t out_off, out_len, out_cap;
+    char *tail;                 /* a large answer's body, sent after out (owned), or NULL */
+    size_t tail_off, tail_len;  /* bytes tail_off..tail_len wait to be sent */
     int unflushed;              /* answers queued but not yet sent (counted in flight) */
     int close_after;            /* close once the output is sent */
     int eof;                    /* the client closed its side */
@@ -80,6 +82,8 @@ struct http_conn {
     int backlog;                /* dispatch stopped: too much output waiting */
     struct http_stream *stream; /* the stream this connection carries, or NULL */
     int64_t req_start_ns;       /* accept, or the end of the previous answer */
+    int64_t arrive_ns;          /* when the bytes of the last read reached the host (the
+                                   kernel's receive stamp, on the monotonic clock) */
     int64_t last_read_ns, last_write_ns, linger_until_ns;
 };
 
@@ -210,8 +214,10 @@ static void conn_free(struct http_conn *c)
         c->next->prev = c->prev;
     free(c->in);
     free(c->out);
-    c->in = c->out = NULL;
+    free(c->tail);
+    c->in = c->out = c->tail = NULL;
     c->in_len = c->in_cap = c->out_len = c->out_off = c->out_cap = 0;
+    c->tail_off = c->tail_len = 0;
     if (c->held)
         c->dead = 1;
     else
@@ -311,14 +317,16 @@ static void status_line(struct http_conn *c, int status)
 
 /* --- what dispatch, later and streams call --- */
 
-void http_conn_answer(struct http_conn *c, int status, const char *oh, size_t ohn,
-                      const char *content_type, const void *body, size_t len, int close)
+/* Queues the status line and headers of an answer with a body of len bytes; 1 when the body
+ * is to follow (not a HEAD request). */
+static int answer_head(struct http_conn *c, int status, const char *oh, size_t ohn,
+                       const char *content_type, size_t len, int close, size_t room)
 {
     const struct http_head *h = &c->head;
     int head_only = h->method && strcmp(h->method, "HEAD") == 0;
     if (close || !h->keep_alive || c->w->stopping)
         c->close_after = 1;
-    out_reserve(c, 256 + ohn + (head_only ? 0 : len));
+    out_reserve(c, 256 + ohn + (head_only ? 0 : room));
     status_line(c, status);
     put(c, oh, ohn);
     if (content_type && len) {
@@ -336,9 +344,29 @@ void http_conn_answer(struct http_conn *c, int status, const char *oh, size_t oh
     else if (h->minor == 0)
         PUTS(c, "Connection: keep-alive\r\n");
     PUTS(c, "\r\n");
-    if (len && !head_only)
-        put(c, body, len);
     c->unflushed++;
+    return !head_only;
+}
+
+void http_conn_answer(struct http_conn *c, int status, const char *oh, size_t ohn,
+                      const char *content_type, const void *body, size_t len, int close)
+{
+    if (answer_head(c, status, oh, ohn, content_type, len, close, len) && len)
+        put(c, body, len);
+}
+
+void http_conn_answer_take(struct http_conn *c, int status, const char *oh, size_t ohn,
+                           const char *content_type, char *body, size_t len, int close)
+{
+    /* c->tail is NULL here: only a later answer leaves one, a connection has one later answer
+     * at a time, and nothing more is dispatched on it until its tail has left (process) */
+    if (answer_head(c, status, oh, ohn, content_type, len, close, 0) && len && !c->tail) {
+        c->tail = body;
+        c->tail_off = 0;
+        c->tail_len = len;
+        return;
+    }
+    free(body);
 }
 
 void http_conn_stream_begin(struct http_conn *c, struct http_stream *s, const char *oh, size_t ohn,
@@ -399,6 +427,41 @@ void http_conn_peer_text(const struct http_conn *c, char *out, size_t n)
 }
 
 /* --- reading and dispatching --- */
+
+/* Reads into c's input like read(2) and sets c->arrive_ns: when the last of the bytes read
+ * reached the host, from the kernel's receive stamp (SO_TIMESTAMPNS, set on the listening
+ * socket by listen.c; CLOCK_REALTIME, moved here onto the monotonic clock), or now when the
+ * kernel gave none. A stamp in the future or more than a minute old (the wall clock was
+ * set) counts as now. */
+static ssize_t read_stamped(struct http_conn *c)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {c->in + c->in_len, c->in_cap - c->in_len};
+    struct msghdr msg = {0};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof(ctl.buf);
+    ssize_t r = recvmsg(c->fd, &msg, 0);
+    if (r <= 0)
+        return r;
+    int64_t now = oc_mono_ns(), age = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec ts, wall;
+        memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+        clock_gettime(CLOCK_REALTIME, &wall);
+        age = ((int64_t)wall.tv_sec - ts.tv_sec) * 1000000000 + (wall.tv_nsec - ts.tv_nsec);
+        if (age < 0 || age > (int64_t)60 * 1000000000)
+            age = 0;
+    }
+    c->arrive_ns = now - age;
+    return r;
+}
 
 /* Moves the head's pointers from the old input buffer to the new one (same offsets). */
 static void rebase(struct http_head *h, const char *old, size_t oldn, char *nw)
@@ -472,7 +535,7 @@ static void run(struct http_conn *c, const char *body, size_t len, size_t next)
 {
     c->state = C_BUSY;
     c->next_off = next;
-    http_dispatch(c, &c->head, body, len);
+    http_dispatch(c, &c->head, body, len, c->arrive_ns);
     if (c->fd >= 0 && !c->held && !c->stream)
         request_done(c);
 }
@@ -557,8 +620,8 @@ static void process(struct http_conn *c)
     struct http_server *srv = c->w->srv;
     c->backlog = 0;
     while (c->fd >= 0 && !c->held && !c->stream && !c->close_after) {
-        if (c->out_len - c->out_off > OUT_HIGH) {
-            c->backlog = 1;
+        if (c->out_len - c->out_off > OUT_HIGH || c->tail) {
+            c->backlog = 1; /* the next answer goes after the tail: it waits for it */
             break;
         }
         if (c->state == C_HEAD) {
@@ -610,14 +673,14 @@ static void process(struct http_conn *c)
         c->close_after = 1;
 }
 
-/* Sends what waits in c's output. 1 when all of it left and c stays open, else 0 (blocked,
- * or c closed or lingering). */
-static int send_out(struct http_conn *c)
+/* Sends p[*off..len) on c, advancing *off. 1 when all of it left, else 0: blocked (EV_WRITE
+ * armed) or the client is gone (c is closed and may be freed: touch it no more). */
+static int send_from(struct http_conn *c, const char *p, size_t *off, size_t len)
 {
-    while (c->out_off < c->out_len) {
-        ssize_t r = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+    while (*off < len) {
+        ssize_t r = send(c->fd, p + *off, len - *off, MSG_NOSIGNAL);
         if (r > 0) {
-            c->out_off += (size_t)r;
+            *off += (size_t)r;
             c->last_write_ns = oc_mono_ns();
             continue;
         }
@@ -632,7 +695,21 @@ static int send_out(struct http_conn *c)
         conn_free(c); /* the client is gone */
         return 0;
     }
+    return 1;
+}
+
+/* Sends what waits in c's output, then its tail. 1 when all of it left and c stays open,
+ * else 0 (blocked, or c closed or lingering). */
+static int send_out(struct http_conn *c)
+{
+    if (!send_from(c, c->out, &c->out_off, c->out_len))
+        return 0;
     c->out_off = c->out_len = 0;
+    if (c->tail && !send_from(c, c->tail, &c->tail_off, c->tail_len))
+        return 0;
+    free(c->tail);
+    c->tail = NULL;
+    c->tail_off = c->tail_len = 0;
     if (c->wev_on) /* an answer that had to wait for the client: the deadline starts now */
         c->req_start_ns = c->last_write_ns;
     wev_set(c, 0);
@@ -703,7 +780,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
         rev_set(c, 0); /* read again once a request is done */
         return;
     }
-    ssize_t r = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    ssize_t r = read_stamped(c);
     if (r > 0) {
         c->in_len += (size_t)r;
         c->last_read_ns = oc_mono_ns();
@@ -742,14 +819,14 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             tm_arm(c, (c->linger_until_ns - now) / ms + 1);
         return;
     }
-    if (c->out_off < c->out_len) { /* the client does not read */
+    if (c->out_off < c->out_len || c->tail) { /* the client does not read */
         due = c->last_write_ns + (int64_t)srv->opts.timeout_s * 1000 * ms;
         if (now >= due) {
             conn_free(c);
             return;
         }
     }
-    if (!c->held && !c->stream && c->out_off == c->out_len) { /* waiting for a request */
+    if (!c->held && !c->stream && c->out_off == c->out_len && !c->tail) { /* waiting */
         int64_t dl = c->req_start_ns + (int64_t)srv->opts.request_deadline_s * 1000 * ms;
         int64_t act = c->last_read_ns > c->req_start_ns ? c->last_read_ns : c->req_start_ns;
         int64_t idle = act + (int64_t)srv->opts.timeout_s * 1000 * ms;

@@ -385,11 +385,13 @@ static void end(struct http_req_impl *impl)
 }
 
 void http_dispatch(struct http_conn *c, const struct http_head *h, const char *body,
-                   size_t body_len)
+                   size_t body_len, int64_t arrive_ns)
 {
     struct http_server *srv = http_conn_worker(c)->srv;
     struct http_req_impl impl;
     begin(&impl, c, h);
+    if (arrive_ns > 0 && arrive_ns < impl.start_ns)
+        impl.wait_ns = impl.start_ns - arrive_ns;
     struct http_req *req = &impl.pub;
     run(srv, req, body, body_len);
     if (impl.audit && srv->hooks.audit)
@@ -397,6 +399,11 @@ void http_dispatch(struct http_conn *c, const struct http_head *h, const char *b
     end(&impl);
     /* the answer leaves when conn.c ends its pass over the buffered requests: after this,
      * so a client never sees it before the bus drained and the audit row */
+}
+
+int64_t http_req_wait_ns(const struct http_req *req)
+{
+    return ((const struct http_req_impl *)req)->wait_ns;
 }
 
 void http_dispatch_error(struct http_conn *c, const struct http_head *h, int status,

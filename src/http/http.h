@@ -162,6 +162,12 @@ const char *http_query_string(struct http_req *req);
 void http_skip_audit(struct http_req *req);
 /* The value of request header name, or NULL. */
 const char *http_header(const struct http_req *req, const char *name);
+/* How long req waited, complete, before its handler was called: from when its last bytes
+ * reached the host (the kernel's receive stamp; the read itself where the kernel gives none)
+ * to the start of its dispatch. On a worker with more ready requests than it can serve this
+ * is the queueing delay (the requests wait in the sockets' receive queues, not in a queue of
+ * the server's). 0 for a request that did not come over a connection. */
+int64_t http_req_wait_ns(const struct http_req *req);
 /* Adds a response header (before replying). */
 void http_set_header(struct http_req *req, const char *name, const char *value);
 
@@ -190,6 +196,10 @@ struct http_later *http_later(struct http_req *req);
 /* Answers with status and a copy of body (len bytes of content_type) and frees l. */
 void http_later_reply(struct http_later *l, int status, const char *content_type, const void *body,
                       size_t len);
+/* As http_later_reply, but takes body (malloc'd, len bytes; freed by the server, also when
+ * len is 0) instead of copying it: a large answer is sent from where it was written. */
+void http_later_reply_take(struct http_later *l, int status, const char *content_type, char *body,
+                           size_t len);
 /* Answers problem+json (as http_problem) and frees l. */
 void http_later_problem(struct http_later *l, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -164,6 +164,7 @@ struct http_req_impl {
     struct http_conn *conn;         /* the connection; NULL for a request without one */
     const struct http_head *head;   /* its parsed head (in the connection) */
     int64_t start_ns;               /* when dispatch began (for the duration histogram) */
+    int64_t wait_ns;                /* how long it waited, whole, for dispatch (>= 0) */
     struct http_later *later;       /* the handler will answer later (later.c) */
     struct http_route_entry *entry; /* the matched route, or NULL */
     char *oh;                       /* the answer's header lines set so far ("N: v\r\n") */
@@ -193,9 +194,10 @@ void http_problem_text(struct oc_buf *b, int status, const char *fmt, va_list ap
 int http_lines_have(const char *oh, size_t n, const char *name);
 
 /* dispatch.c: runs the complete request in c (its head and body) through route, auth and
- * handler; the answer is queued on c (or later, or a stream). */
+ * handler; the answer is queued on c (or later, or a stream). arrive_ns (oc_mono_ns's clock):
+ * when its last bytes reached the host (http_req_wait_ns counts from it). */
 void http_dispatch(struct http_conn *c, const struct http_head *h, const char *body,
-                   size_t body_len);
+                   size_t body_len, int64_t arrive_ns);
 /* Answers the request in c that could not be read (status, detail why) as problem+json and
  * closes the connection after it. h may be only partly filled (method and path or NULL). */
 void http_dispatch_error(struct http_conn *c, const struct http_head *h, int status,
@@ -221,6 +223,11 @@ void http_conn_free(struct worker *w);
  * pass ends (http_conn_flush). */
 void http_conn_answer(struct http_conn *c, int status, const char *oh, size_t ohn,
                       const char *content_type, const void *body, size_t len, int close);
+/* As http_conn_answer, but takes body (malloc'd, len bytes; freed here) instead of copying
+ * it: it is sent from where it is once the head has left, so a large answer costs its
+ * worker no copy (later.c). */
+void http_conn_answer_take(struct http_conn *c, int status, const char *oh, size_t ohn,
+                           const char *content_type, char *body, size_t len, int close);
 /* Writes what c has queued; on a connection done with its request (not busy) goes on to the
  * next buffered request. May close and free c unless c is held (later answer pending). */
 void http_conn_flush(struct http_conn *c);

@@ -21,6 +21,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,10 @@ static int open_listener(const struct addrinfo *ai)
      * evhttp's 16 KiB pieces that was 40 ms more for a 47 KB QoE answer (bench/README.md
      * "The web console"). */
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    /* Inherited too: the kernel stamps when a request's bytes arrived, so conn.c can tell how
+     * long each waited before its handler ran (http_req_wait_ns; best effort: without it the
+     * wait is counted from the read) */
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         close(fd);
@@ -180,6 +185,9 @@ int http_server_start(struct http_server *srv, char *err, size_t errlen)
             return OC_EIO;
         }
         w->started = 1;
+        /* named for top -H and for tests/integration/test_qoe_load.sh, which reads how long
+         * the workers waited for a CPU (best effort) */
+        pthread_setname_np(w->thread, "oncue-http");
     }
     return 0;
 }

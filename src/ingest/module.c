@@ -34,9 +34,11 @@
 
 /* The module's settings. */
 struct ingest_opts {
-    int wal;               /* ingest.wal */
-    int64_t wal_max_bytes; /* ingest.wal_max_bytes */
-    int64_t accounts_max;  /* ingest.accounts_max */
+    int wal;                  /* ingest.wal */
+    int64_t wal_max_bytes;    /* ingest.wal_max_bytes */
+    int64_t accounts_max;     /* ingest.accounts_max */
+    int64_t shed_target_ms;   /* ingest.shed_target_ms; 0: no shedding */
+    int64_t shed_interval_ms; /* ingest.shed_interval_ms; 0: no shedding */
 };
 
 #define INGEST_BEHIND_MINUTES 5 /* closed minutes waiting for the store: ingest is behind */
@@ -53,6 +55,12 @@ struct ingest_mod {
     _Atomic uint64_t wal_failed; /* bodies answered 503: the log could not be written */
     _Atomic uint64_t replayed;   /* events folded again from the log at start */
     _Atomic uint64_t overloaded; /* bodies answered 503: ingest is behind */
+    /* Shedding by queueing delay (shed()), shared by the workers: */
+    _Atomic int64_t shed_start; /* when the current interval began (oc_mono_ns) */
+    _Atomic uint64_t shed_n;    /* bodies in it */
+    _Atomic uint64_t shed_late; /* of which waited more than the target */
+    _Atomic int shed_on;        /* at least half of the last interval's waited too long */
+    _Atomic uint64_t shed;      /* bodies answered 503: they waited too long for a worker */
     /* POST /v1/cmcd (0) and /v1/cdn-logs (1): lines accepted, lines rejected by reason */
     _Atomic uint64_t lines_ok[2];
     _Atomic uint64_t lines_rejected[2][CMCD_NREASONS];
@@ -142,6 +150,49 @@ static int behind(struct ingest_mod *m, struct http_req *req)
     return 1;
 }
 
+/* 1 (after answering 503 with Retry-After: 1) when req is shed because the server is
+ * overloaded, a rule after CoDel: every body's queueing delay is sampled (http_req_wait_ns:
+ * how long it waited, whole, for its worker); when at least half of the bodies of an interval
+ * (ingest.shed_interval_ms) waited more than the target (ingest.shed_target_ms), the workers
+ * had a standing queue over that interval, and during the next one a body that waited more
+ * than the target is refused before it is parsed. A refusal costs a few microseconds, so the
+ * queue drains; bodies that waited less are served. An interval in which fewer than half
+ * waited too long (or none came for two intervals) ends it. Not CoDel's least delay of the
+ * interval: a worker serves its ready connections in passes, not first come first served,
+ * and the first served of each pass waited only since the last pass ended, so the least
+ * stays near 0 ms under any load (docs/internals/ingest.md "Shedding"). Nothing of a refused
+ * body is counted; the players back off and retry. */
+static int shed(struct ingest_mod *m, struct http_req *req)
+{
+    int64_t target = m->o.shed_target_ms * 1000000, interval = m->o.shed_interval_ms * 1000000;
+    if (target <= 0 || interval <= 0)
+        return 0;
+    int64_t wait = http_req_wait_ns(req), now = oc_mono_ns();
+    int64_t start = atomic_load(&m->shed_start);
+    if (now - start >= interval && atomic_compare_exchange_strong(&m->shed_start, &start, now)) {
+        /* this body ends the interval and is the first of the next (a body of another
+         * worker may still count in the old one meanwhile: the rule is a sample, not a
+         * ledger) */
+        uint64_t n = atomic_exchange(&m->shed_n, 1);
+        uint64_t late = atomic_exchange(&m->shed_late, wait > target);
+        atomic_store(&m->shed_on, late * 2 >= n && n > 0 && now - start < 2 * interval);
+    } else {
+        atomic_fetch_add(&m->shed_n, 1);
+        if (wait > target)
+            atomic_fetch_add(&m->shed_late, 1);
+    }
+    if (!atomic_load(&m->shed_on) || wait <= target)
+        return 0;
+    atomic_fetch_add(&m->shed, 1);
+    http_set_header(req, "Retry-After", "1");
+    http_problem(req, 503,
+                 "the server is overloaded: for %lld ms most bodies waited more than %lld ms "
+                 "for a worker (ingest.shed_target_ms), this one %lld ms; retry",
+                 (long long)m->o.shed_interval_ms, (long long)m->o.shed_target_ms,
+                 (long long)(wait / 1000000));
+    return 1;
+}
+
 /* 503 for a body whose events were folded but could not be logged. */
 static void refuse_unlogged(struct ingest_mod *m, struct http_req *req)
 {
@@ -192,7 +243,7 @@ static void post_events(struct http_req *req)
     char err[160];
     http_set_header(req, "Access-Control-Allow-Origin", "*");
     http_set_header(req, "Access-Control-Expose-Headers", "Retry-After"); /* players back off */
-    if (behind(m, req))
+    if (shed(m, req) || behind(m, req))
         return;
     ingest_batch_init(&b, INGEST_MAX_ITEMS);
     int rc = ingest_parse(&b, req->body, req->body_len, err, sizeof err);
@@ -507,6 +558,10 @@ static void render(struct oc_buf *b, void *arg)
                       "POST /v1/events answered 503 with Retry-After because ingest is behind.");
     oc_metrics_sample(b, "oncue_ingest_overloaded_total", NULL,
                       (double)atomic_load(&m->overloaded));
+    oc_metrics_family(b, "oncue_ingest_shed_total", "counter",
+                      "POST /v1/events answered 503 with Retry-After because the bodies waited"
+                      " too long for a worker (ingest.shed_target_ms).");
+    oc_metrics_sample(b, "oncue_ingest_shed_total", NULL, (double)atomic_load(&m->shed));
     oc_metrics_family(b, "oncue_ingest_log_bytes", "gauge",
                       "Bytes in the ingest log: accepted events whose minutes are not stored yet.");
     oc_metrics_sample(b, "oncue_ingest_log_bytes", NULL,
@@ -594,6 +649,13 @@ static const struct oc_setting settings[] = {
      "(account, leaf) pairs remembered from beacons' account_hmac (in memory, up to 128 bytes"
      " each), so incidents name the accounts they touched; past it new ones are dropped; 0:"
      " none kept"},
+    {"ingest.shed_target_ms", OC_SETTING_INT, "20", 0, 60000, NULL, F(shed_target_ms), NULL,
+     "shedding by queueing delay: when half of the POST /v1/events bodies of an"
+     " ingest.shed_interval_ms waited more than this for a worker, those that wait more are"
+     " answered 503 with Retry-After: 1 before they are parsed; 0: never"},
+    {"ingest.shed_interval_ms", OC_SETTING_INT, "100", 0, 60000, NULL, F(shed_interval_ms), NULL,
+     "the interval over which the waits of POST /v1/events bodies are compared with"
+     " ingest.shed_target_ms; 0: no shedding"},
     {0},
 };
 

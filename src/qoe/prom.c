@@ -583,9 +583,9 @@ static size_t evaluate_later(struct qoe_module_state *ms, void *arg, struct http
         status = -1; /* answered */
     else if (status == 0)
         status = ok_body(&b, 1, ms->max_answer_bytes);
-    if (status > 0) {
+    if (status > 0) { /* handed over, not copied: the worker sends it from this buffer */
         len = b.len;
-        http_later_reply(later, status, "application/json", b.data ? b.data : "", b.len);
+        http_later_reply_take(later, status, "application/json", oc_buf_steal(&b), len);
     }
     oc_buf_free(&b);
     job_free(j);

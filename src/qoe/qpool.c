@@ -3,12 +3,12 @@
  * /api/v1/query_range), so that a long query (up to the cost check's largest, a few hundred
  * milliseconds and tens of MiB) never holds an HTTP worker: /healthz and every other route
  * stay answered meanwhile. The worker parses and checks the query, then hands it over with
- * http_later; qoe.query_threads threads run it, write the JSON and answer.
- * At most qoe.query_queue queries wait; past it the worker answers 503 with Retry-After.
- * The threads also bound the memory of answers built at once, and run at a lower priority
- * than the workers (nice QUERY_NICE, Linux). After an answer of
- * TRIM_AFTER bytes or more, glibc is asked to give the freed pages back (malloc_trim):
- * otherwise the server's RSS stays at its peak.
+ * http_later; qoe.query_threads threads run it, write the JSON and hand the buffer over (the
+ * worker sends it without copying it). At most qoe.query_queue queries wait; past it the
+ * worker answers 503 with Retry-After. The threads also bound the memory of answers built at
+ * once, and run at a lower priority than the workers (QUERY_NICE nicer, Linux). After an
+ * answer of TRIM_AFTER bytes or more, glibc is asked to give the freed pages back
+ * (malloc_trim): otherwise the server's RSS stays at its peak.
  *
  * A GET /v1/qoe answer longer than STREAM_AFTER bytes is not built whole: the thread formats
  * its first STREAM_AFTER bytes and hands the rest to the HTTP worker as a stream
@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "http/http.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -43,7 +44,7 @@
 #endif
 
 #define TRIM_AFTER   (1 << 20)   /* bytes of an answer after which freed memory is given back */
-#define QUERY_NICE   5           /* the query threads yield the cores to the HTTP workers */
+#define QUERY_NICE   5           /* the query threads are this much nicer than the HTTP workers */
 #define STREAM_AFTER (256 << 10) /* bytes of a GET /v1/qoe answer past which it is streamed */
 #define STREAM_PIECE (16 << 10)  /* bytes a stream's pump formats at a time */
 
@@ -146,8 +147,8 @@ int qoe_answer_parts(struct qoe_module_state *ms, struct http_later *later, int 
         http_later_stream(later, "application/json", qstream_pump, qstream_free, st);
         return 0;
     }
-    if (done > 0)
-        http_later_reply(later, 200, "application/json", b.data, b.len);
+    if (done > 0) /* handed over, not copied: the worker sends it from this buffer */
+        http_later_reply_take(later, 200, "application/json", oc_buf_steal(&b), *len);
     oc_buf_free(&b);
     free_fn(arg);
     return done > 0 ? 0 : OC_ETOOBIG;
@@ -207,8 +208,14 @@ static void *pool_main(void *arg)
     struct qoe_pool *p = arg;
 #ifdef __linux__
     /* on Linux a thread has its own nice value: with every core busy, /healthz still comes
-     * first (best effort: an error leaves the thread at the process's priority) */
-    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), QUERY_NICE);
+     * first. QUERY_NICE more than the thread had (the workers'), not QUERY_NICE itself: a
+     * server started under `nice -n 10` by root would else raise the query threads above its
+     * workers (best effort: an error leaves the thread at the process's priority) */
+    id_t tid = (id_t)syscall(SYS_gettid);
+    errno = 0;
+    int cur = getpriority(PRIO_PROCESS, tid);
+    if (errno == 0)
+        (void)setpriority(PRIO_PROCESS, tid, cur + QUERY_NICE > 19 ? 19 : cur + QUERY_NICE);
 #endif
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -243,6 +250,7 @@ struct qoe_pool *qoe_pool_new(struct qoe_module_state *ms, int threads, int max_
     for (int i = 0; i < threads; i++) {
         if (pthread_create(&p->th[i], NULL, pool_main, p) != 0)
             break;
+        pthread_setname_np(p->th[i], "oncue-query"); /* top -H (best effort) */
         p->nth++;
     }
     if (p->nth == 0) {
