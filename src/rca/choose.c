@@ -17,6 +17,7 @@
 #define SIDE_SHARE  0.1 /* a further cause carries this share of the change, */
 #define SIDE_EFFECT 0.2 /* or deviates at least this much as the first cause */
 #define MOST        0.5 /* a lone first candidate with this share of the change is asserted */
+#define DRILL_FIRST 3   /* drill_first: candidates whose children are tried */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
 static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
@@ -181,7 +182,7 @@ static double trial(const struct rca_eng *g, const struct choice *c, int k,
  * (all children alike is the parent). dev/norm get the two parts' aggregates. */
 static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k, int a,
                           const struct rca_agg *ch, struct rca_elem *kids, int max,
-                          struct rca_agg *dev, struct rca_agg *norm)
+                          struct rca_agg *dev, struct rca_agg *norm, double sig)
 {
     const struct rca_elem *e = &c->e[k];
     double kr = rca_kval(c->rest), de = g->dir * (rca_kval(c->part[k]) - kr);
@@ -193,8 +194,8 @@ static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k
             continue;
         nonempty++;
         int is_dev = g->dir * (rca_kval(x) - kr) >= RCA_DEV_MIN * de &&
-                     rca_gain_vs(x, kr) / g->phi > g->o->penalty &&
-                     g->dir * (x.R - x.F) >= rca_support(g) && g->dir * (x.R - x.F) > 0;
+                     rca_gain_vs(x, kr) / g->phi > sig && g->dir * (x.R - x.F) >= rca_support(g) &&
+                     g->dir * (x.R - x.F) > 0;
         if (!is_dev) {
             *norm = rca_agg_plus(*norm, x);
             continue;
@@ -209,6 +210,55 @@ static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k
         rca_elem_sort(&kids[nk++]);
     }
     return nk < nonempty ? nk : 0;
+}
+
+/* The best set of deviating children of element k of c along one attribute whose trial beats
+ * *obj (updated): into best[0..3); returns how many, 0 when none beats it. The other children
+ * must be clearly normal and, for counts, the split hold by the pooled chi-square. */
+static int best_kids(const struct rca_eng *g, const struct choice *c, int k, struct choice *t,
+                     double *obj, struct rca_elem *best, double sig)
+{
+    const struct rca_elem cur = c->e[k];
+    int nb = 0;
+    size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
+    struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
+    for (size_t l = 0; l < g->n; l++) {
+        if (c->owner[l] != k)
+            continue;
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int a = 0; a < g->na; a++)
+            rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
+    }
+    for (int a = 0; a < g->na; a++) {
+        struct rca_elem kids[3];
+        struct rca_agg dev, norm;
+        if (rca_elem_has_attr(&cur, a))
+            continue;
+        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, sig);
+        double kr = rca_kval(c->rest);
+        if (nk == 0 || (g->ob->counts && rca_pooled_chi2(dev, norm) <= RCA_POOLED_MIN) ||
+            g->dir * (rca_kval(norm) - kr) >= RCA_NORMAL_MAX * g->dir * (rca_kval(dev) - kr))
+            continue; /* the other children must be clearly normal, not just less hit */
+        double o = trial(g, c, k, kids, nk, t);
+        if (o > *obj) {
+            *obj = o;
+            memcpy(best, kids, sizeof(kids[0]) * (size_t)nk);
+            nb = nk;
+        }
+    }
+    free(ch);
+    return nb;
+}
+
+/* Makes c the trial t. */
+static void choice_take(const struct rca_eng *g, struct choice *c, const struct choice *t)
+{
+    c->n = t->n;
+    memcpy(c->e, t->e, sizeof(c->e));
+    memcpy(c->part, t->part, sizeof(c->part));
+    memcpy(c->rank, t->rank, sizeof(c->rank));
+    c->rest = t->rest;
+    memcpy(c->owner, t->owner, g->n * sizeof(int));
 }
 
 /* The parents and the deviating children of element k; keeps the best of them and k by the
@@ -235,45 +285,52 @@ static int refine(const struct rca_eng *g, struct choice *c, int k, struct choic
             nb = 1;
         }
     }
-    if (cur.n < RCA_MAX_DEPTH && nb == 0) {
-        size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
-        struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
-        for (size_t l = 0; l < g->n; l++) {
-            if (c->owner[l] != k)
-                continue;
-            const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
-            for (int a = 0; a < g->na; a++)
-                rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
-        }
-        for (int a = 0; a < g->na; a++) {
-            struct rca_elem kids[3];
-            struct rca_agg dev, norm;
-            if (rca_elem_has_attr(&cur, a))
-                continue;
-            int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm);
-            double kr = rca_kval(c->rest);
-            if (nk == 0 || (g->ob->counts && rca_pooled_chi2(dev, norm) <= RCA_POOLED_MIN) ||
-                g->dir * (rca_kval(norm) - kr) >= RCA_NORMAL_MAX * g->dir * (rca_kval(dev) - kr))
-                continue; /* the other children must be clearly normal, not just less hit */
-            double o = trial(g, c, k, kids, nk, t);
-            if (o > obj) {
-                obj = o;
-                memcpy(best, kids, sizeof(kids[0]) * (size_t)nk);
-                nb = nk;
-            }
-        }
-        free(ch);
-    }
+    if (cur.n < RCA_MAX_DEPTH && nb == 0)
+        nb = best_kids(g, c, k, t, &obj, best, g->o->penalty);
     if (nb == 0)
         return 0;
     trial(g, c, k, best, nb, t);
-    c->n = t->n;
-    memcpy(c->e, t->e, sizeof(c->e));
-    memcpy(c->part, t->part, sizeof(c->part));
-    memcpy(c->rank, t->rank, sizeof(c->rank));
-    c->rest = t->rest;
-    memcpy(c->owner, t->owner, g->n * sizeof(int));
+    choice_take(g, c, t);
     return 1;
+}
+
+/* drill_first: nothing was asserted. A parent that deviates mildly because one child deviates
+ * strongly falls short of its own penalty, and the child of the layer below short of its
+ * larger one (real data's thin, noisy children). The first DRILL_FIRST candidates of the pool
+ * that deviate are each tried as a parent: its children that deviate (at least half as much,
+ * significant alone at p < 0.01, the others clearly normal, for counts the pooled split
+ * significant) replace it, and the best such set is asserted when it pays at the price of a
+ * refinement of the first candidates: the parent's penalty (the search that found it) and
+ * one test at p < 0.01 per child, instead of each child's own penalty. */
+static void drill_first(const struct rca_eng *g, struct choice *c, const struct rca_elem *pool,
+                        int np, struct choice *t)
+{
+    struct rca_elem best[3], kids[3];
+    int nb = 0;
+    double obj = 0;
+    for (int i = 0; i < np && i < DRILL_FIRST; i++) {
+        if (pool[i].n >= RCA_MAX_DEPTH)
+            continue;
+        struct rca_agg a = agg_free(g, c, &pool[i]);
+        if (g->dir * (a.R - a.F) <= 0 || g->dir * (rca_kval(a) - rca_kval(c->rest)) <= 0)
+            continue;
+        choice_add(g, c, &pool[i], 0);
+        double o = -INFINITY;
+        int nk = best_kids(g, c, 0, t, &o, kids, RCA_POOLED_MIN);
+        choice_remove(g, c, 0);
+        if (nk == 0)
+            continue;
+        o -= rca_penalty(g, &pool[i], a) + nk * RCA_POOLED_MIN;
+        for (int j = 0; j < nk; j++)
+            o += rca_penalty(g, &kids[j], agg_free(g, c, &kids[j]));
+        if (o > obj) {
+            obj = o;
+            nb = nk;
+            memcpy(best, kids, sizeof(kids[0]) * (size_t)nk);
+        }
+    }
+    for (int i = 0; i < nb; i++)
+        choice_add(g, c, &best[i], 0.01 * i);
 }
 
 /* The asserted set, chosen once from the greedy's causes and the first round's best
@@ -312,7 +369,12 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
             add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0], a) > RCA_POOLED_MIN)
             choice_add(g, &c, &pool[0], 0);
     }
-    for (int pass = 0, changed = 1; pass < 3 && changed; pass++) {
+    int drilled = 0; /* drill_first's children were just tested against their parent: kept */
+    if (c.n == 0 && g->o->drill_first) {
+        drill_first(g, &c, pool, np, &t);
+        drilled = c.n > 0;
+    }
+    for (int pass = 0, changed = !drilled; pass < 3 && changed; pass++) {
         changed = 0;
         for (int k = 0; k < c.n; k++)
             changed |= refine(g, &c, k, &t);

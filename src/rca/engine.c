@@ -728,6 +728,7 @@ void rca_opts_default(struct rca_opts *o)
     o->live_share = 0;
     o->support_penalty = 0;
     o->seed_values = 0;
+    o->drill_first = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

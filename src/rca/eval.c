@@ -412,6 +412,16 @@ static int set_window(void *p, const char *v, char *why, size_t n)
     return 0;
 }
 
+static int set_drill_first(void *p, const char *v, char *why, size_t n)
+{
+    if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+        snprintf(why, n, "expected \"on\" or \"off\", got \"%s\"", v);
+        return -1;
+    }
+    ((struct eval_args *)p)->o.drill_first = strcmp(v, "on") == 0;
+    return 0;
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -441,6 +451,9 @@ const struct oc_opt rca_eval_opts[] = {
     {"--seed-values", OC_OPT_FLAG, F(o.seed_values), NULL,
      "tuning: the search also combines the values of the leaves that deviate beyond noise", 0, 0,
      NULL},
+    {"--drill-first", OC_OPT_FN, 0, "on|off",
+     "tuning: with nothing asserted, try the first candidates' deviating children (default on)", 0,
+     0, set_drill_first},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

@@ -61,6 +61,10 @@ struct rca_opts {
                             beyond noise, not only the values with the most contrast (finds a
                             cause of 3 attributes whose values a drift hides); off by default
                             (docs/internals/rca.md, fifth pass) */
+    int drill_first;     /* 1: when nothing is asserted, the deviating children of the first
+                            candidates are tried as the set, at the price of a refinement (a
+                            parent deviating mildly because one child deviates strongly); on by
+                            default (docs/internals/rca.md, sixth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
