@@ -239,3 +239,13 @@ void oc_json_cut_url(json_t *obj, const char *key)
     oc_url_cut(url, shown, sizeof shown);
     json_object_set_new(obj, key, json_string(shown));
 }
+
+void oc_json_cut_urls(json_t *obj, const char *key)
+{
+    const char *t = json_string_value(json_object_get(obj, key));
+    char shown[1024];
+    if (!t)
+        return;
+    oc_text_cut_urls(t, 1, shown, sizeof shown);
+    json_object_set_new(obj, key, json_string(shown));
+}

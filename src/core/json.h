@@ -34,6 +34,9 @@ int oc_json_get_int(const json_t *obj, const char *key, int64_t *out /* OUT */);
  * truncate it. */
 int oc_json_get_int_range(const json_t *obj, const char *ctx, const char *key, int64_t min,
                           int64_t max, int64_t *out /* OUT */, char *err, size_t errlen);
+/* Replaces the string member key of obj (if any) with its text cut as oc_text_cut_urls with
+ * hosts_only (core/netguard.h): what a non-admin may see of a text that can hold URLs. */
+void oc_json_cut_urls(json_t *obj, const char *key);
 /* The numeric member key of obj: 0, OC_ENOTFOUND or OC_EINVAL. */
 int oc_json_get_num(const json_t *obj, const char *key, double *out /* OUT */);
 /* The boolean member key of obj: 0, OC_ENOTFOUND or OC_EINVAL. */

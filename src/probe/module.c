@@ -110,17 +110,6 @@ json_t *probe_stream_json(const struct probe_stream *s, int64_t now_ms)
     return o;
 }
 
-/* Replaces the string member key of o with text cut as oc_text_cut_urls with hosts_only. */
-static void cut_text(json_t *o, const char *key)
-{
-    const char *t = json_string_value(json_object_get(o, key));
-    char shown[512];
-    if (!t)
-        return;
-    oc_text_cut_urls(t, 1, shown, sizeof shown);
-    json_object_set_new(o, key, json_string(shown));
-}
-
 /* A stream's answer as a non-admin may see it: every URL cut after its host (oc_url_cut), in
  * the spec, the pathways and the findings' details. A probed URL is often signed (a token in
  * its query string or path). */
@@ -137,8 +126,8 @@ static void stream_cut(json_t *o)
         json_string_set(v, shown);
     }
     json_array_foreach(json_object_get(o, "pathways"), i, v) oc_json_cut_url(v, "url");
-    json_array_foreach(json_object_get(o, "last_findings"), i, v) cut_text(v, "detail");
-    json_array_foreach(json_object_get(o, "findings"), i, v) cut_text(v, "detail");
+    json_array_foreach(json_object_get(o, "last_findings"), i, v) oc_json_cut_urls(v, "detail");
+    json_array_foreach(json_object_get(o, "findings"), i, v) oc_json_cut_urls(v, "detail");
 }
 
 /* GET /v1/probes: {"probes": [...]}; URLs cut after the host unless the caller is an admin. */
@@ -254,7 +243,7 @@ static void findings_get(struct http_req *req)
                                   store_col_text(st, 1), "detail", store_col_text(st, 2), "at",
                                   (json_int_t)(store_col_int(st, 3) / 1000));
             if (req->role != HTTP_ADMIN) /* URLs in the detail cut after the host */
-                cut_text(o, "detail");
+                oc_json_cut_urls(o, "detail");
             json_array_append_new(arr, o);
         }
         store_reset(st);

@@ -91,17 +91,6 @@ json_t *scrape_target_json(const struct scrape_target *t, int64_t now_ms)
     return o;
 }
 
-/* Replaces the string member key of o with its text cut as oc_text_cut_urls with hosts_only. */
-static void cut_text(json_t *o, const char *key)
-{
-    const char *t = json_string_value(json_object_get(o, key));
-    char shown[1024];
-    if (!t)
-        return;
-    oc_text_cut_urls(t, 1, shown, sizeof shown);
-    json_object_set_new(o, key, json_string(shown));
-}
-
 /* A target as a non-admin may see it: its URL cut after the host (oc_url_cut), and so in the
  * last error and the details of "down" (a scrape URL may carry a token in its query string
  * or path). */
@@ -110,12 +99,12 @@ static void target_cut(json_t *o)
     size_t i;
     json_t *f;
     oc_json_cut_url(o, "url");
-    cut_text(o, "error");
+    oc_json_cut_urls(o, "error");
     json_array_foreach(json_object_get(o, "findings"), i, f)
     {
         const char *rule = json_string_value(json_object_get(f, "rule"));
         if (rule && strcmp(rule, "down") == 0)
-            cut_text(f, "detail");
+            oc_json_cut_urls(f, "detail");
     }
 }
 
