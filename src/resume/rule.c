@@ -96,16 +96,18 @@ static int same_point(const struct resume_report *a, const struct resume_report 
            a->state == b->state && strcmp(a->session, b->session) == 0;
 }
 
-/* Folds w into the set; see resume.h. */
-enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct resume_report *w,
-                                 struct resume_report *gone, int *evicted)
+/* Folds w, whose point stands since ws, into the set: resume_apply's rule, shared with
+ * resume_merge. gone and evicted (may be NULL) receive a device pushed out. */
+static enum resume_outcome fold(struct resume_report *r, int *n, const struct resume_report *w,
+                                int64_t ws, struct resume_report *gone, int *evicted)
 {
-    *evicted = -1;
+    if (evicted)
+        *evicted = -1;
     for (int i = 0; i < *n; i++) {
         if (strcmp(r[i].device, w->device) != 0)
             continue;
         int same = same_point(&r[i], w);
-        int64_t since = same && r[i].since < w->t ? r[i].since : w->t;
+        int64_t since = same && r[i].since < ws ? r[i].since : ws;
         if (resume_device_cmp(w, &r[i]) <= 0) {
             if (same)
                 r[i].since = since;
@@ -115,47 +117,34 @@ enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct r
         r[i].since = since;
         return same ? RESUME_COALESCED : RESUME_APPLIED;
     }
-    if (*n == RESUME_DEVICES) {
-        int o = oldest(r, *n);
-        if (r[o].t > w->t || (r[o].t == w->t && strcmp(r[o].device, w->device) > 0))
+    int at = *n;
+    if (at < RESUME_DEVICES) {
+        (*n)++;
+    } else {
+        at = oldest(r, *n);
+        if (r[at].t > w->t || (r[at].t == w->t && strcmp(r[at].device, w->device) > 0))
             return RESUME_STALE; /* older than every device kept */
-        *gone = r[o];
-        *evicted = o;
-        r[o] = *w;
-        r[o].since = w->t;
-        return RESUME_APPLIED;
+        if (gone)
+            *gone = r[at];
+        if (evicted)
+            *evicted = at;
     }
-    r[*n] = *w;
-    r[(*n)++].since = w->t;
+    r[at] = *w;
+    r[at].since = ws;
     return RESUME_APPLIED;
 }
 
-/* Folds a report another replica kept into the set; see resume.h. */
+/* Folds w into the set; see resume.h. */
+enum resume_outcome resume_apply(struct resume_report *r, int *n, const struct resume_report *w,
+                                 struct resume_report *gone, int *evicted)
+{
+    return fold(r, n, w, w->t, gone, evicted);
+}
+
+/* Folds a report another replica kept into the set (its own since); see resume.h. */
 enum resume_outcome resume_merge(struct resume_report *r, int *n, const struct resume_report *w)
 {
-    for (int i = 0; i < *n; i++) {
-        if (strcmp(r[i].device, w->device) != 0)
-            continue;
-        int same = same_point(&r[i], w);
-        if (resume_device_cmp(w, &r[i]) <= 0) {
-            if (same && w->since < r[i].since)
-                r[i].since = w->since;
-            return RESUME_STALE;
-        }
-        int64_t since = same && r[i].since < w->since ? r[i].since : w->since;
-        r[i] = *w;
-        r[i].since = since;
-        return same ? RESUME_COALESCED : RESUME_APPLIED;
-    }
-    if (*n == RESUME_DEVICES) {
-        int o = oldest(r, *n);
-        if (r[o].t > w->t || (r[o].t == w->t && strcmp(r[o].device, w->device) > 0))
-            return RESUME_STALE;
-        r[o] = *w;
-        return RESUME_APPLIED;
-    }
-    r[(*n)++] = *w;
-    return RESUME_APPLIED;
+    return fold(r, n, w, w->since, NULL, NULL);
 }
 
 /* 1 when the point counts as watched; see resume.h. */
