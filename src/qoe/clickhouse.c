@@ -74,7 +74,11 @@ static int plain_name(const char *s)
 int qoe_ch_valid(const char *url, const char *table, const char *cluster, char *err, size_t errlen)
 {
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        snprintf(err, errlen, "qoe.clickhouse_url: an http:// or https:// URL, got '%.80s'", url);
+        /* Only the scheme is echoed: the rest may carry a user and password. */
+        const char *colon = strstr(url, "://");
+        int shown = colon && colon - url <= 16 ? (int)(colon - url) : 0;
+        snprintf(err, errlen, "qoe.clickhouse_url: an http:// or https:// URL, got %s%.*s%s",
+                 shown ? "scheme '" : "no scheme", shown, url, shown ? "'" : "");
         return OC_EINVAL;
     }
     if (!plain_name(table)) {

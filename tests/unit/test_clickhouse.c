@@ -7,6 +7,7 @@
  */
 #include "t.h"
 #include "core/buf.h"
+#include "core/err.h"
 #include "qoe/qoe.h"
 #include "qoe/qoe_int.h"
 
@@ -171,7 +172,23 @@ static void test_answer_refused(void)
     }
 }
 
+/* The settings' check names the setting and never echoes more of a URL than its scheme: the
+ * rest may carry a user and password, and the message goes to the log. */
+static void test_valid_hides_url(void)
+{
+    char err[256];
+    T_EQ_INT(qoe_ch_valid("http://ch:8123", "qoe_minutes", "", err, sizeof err), 0);
+    T_EQ_INT(qoe_ch_valid("clickhouse://admin:s3cret@ch:9000", "qoe_minutes", "", err, sizeof err),
+             OC_EINVAL);
+    T_EQ_STR(err, "qoe.clickhouse_url: an http:// or https:// URL, got scheme 'clickhouse'");
+    T_EQ_INT(qoe_ch_valid("admin:s3cret@ch:8123", "qoe_minutes", "", err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "qoe.clickhouse_url: an http:// or https:// URL, got no scheme");
+    T_EQ_INT(qoe_ch_valid("http://ch:8123", "qoe minutes", "", err, sizeof err), OC_EINVAL);
+    T_EQ_STR(err, "qoe.clickhouse_table: letters, digits, '_' and '.', got 'qoe minutes'");
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_valid_hides_url),
     T_CASE(test_answer_to_minutes),
     T_CASE(test_answer_refused),
     {0},
