@@ -329,6 +329,9 @@ int inc_maint_tick(struct incident_mgr *m, int64_t now);
  * now, from m's published incidents (cat: their public components): [{id, name,
  * uptime_percentage, days: [{date, status, major_outage_minutes, partial_outage_minutes,
  * degraded_performance_minutes}] oldest first}]. New reference. Caller holds m->mu. */
+/* Where the uptime's observed minutes start: the window's first day, or the installation's
+ * first start when later. */
+int64_t inc_uptime_from(const struct incident_mgr *m, int64_t now);
 json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
                         const struct catalog *cat, int64_t now);
 

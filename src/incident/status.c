@@ -406,10 +406,13 @@ json_t *incident_status_doc(struct incident_mgr *m, enum incident_status_doc doc
     case STATUS_COMPONENTS:
         out = json_pack("{s:o, s:o}", "page", page, "components", components(cs, since));
         break;
-    case STATUS_UPTIME:
-        out = json_pack("{s:o, s:i, s:o}", "page", page, "days", INC_UPTIME_DAYS, "components",
-                        inc_uptime_json(m, cs, cat, now));
+    case STATUS_UPTIME: {
+        char from[32];
+        inc_iso_time(inc_uptime_from(m, now), from, sizeof from);
+        out = json_pack("{s:o, s:i, s:s, s:o}", "page", page, "days", INC_UPTIME_DAYS,
+                        "observed_from", from, "components", inc_uptime_json(m, cs, cat, now));
         break;
+    }
     case STATUS_INCIDENTS:
     case STATUS_UNRESOLVED:
         out = json_pack("{s:o, s:O}", "page", page, "incidents", incs);
@@ -525,12 +528,18 @@ static void html_bars(struct oc_buf *b, const json_t *up, const char *name)
     {
         if (strcmp(inc_jstr(c, "name"), name) != 0)
             continue;
+        json_t *days = json_object_get(c, "days");
+        const char *from = inc_jstr(up, "observed_from"),
+                   *first = inc_jstr(json_array_get(days, 0), "date");
         oc_buf_puts(b, "<div class=\"bars\">");
-        json_array_foreach(json_object_get(c, "days"), k, day) html_bar(b, day);
+        json_array_foreach(days, k, day) html_bar(b, day);
+        /* a page younger than the window says since when its figure counts */
         oc_buf_printf(b,
                       "</div><div class=\"meta row\"><span>%d days ago</span><span>%.2f %% "
-                      "uptime</span><span>Today</span></div>",
-                      INC_UPTIME_DAYS, json_number_value(json_object_get(c, "uptime_percentage")));
+                      "uptime%s%.10s</span><span>Today</span></div>",
+                      INC_UPTIME_DAYS, json_number_value(json_object_get(c, "uptime_percentage")),
+                      strncmp(from, first, 10) > 0 ? " since " : "",
+                      strncmp(from, first, 10) > 0 ? from : "");
         return;
     }
 }

@@ -85,11 +85,17 @@ static int *incident_comps(struct incident_mgr *m, const struct inc_comps *cs,
     return at;
 }
 
+int64_t inc_uptime_from(const struct incident_mgr *m, int64_t now)
+{
+    int64_t today = now - now % 86400, start = today - (INC_UPTIME_DAYS - 1) * 86400;
+    return m->since_s > start ? m->since_s : start;
+}
+
 json_t *inc_uptime_json(struct incident_mgr *m, const struct inc_comps *cs,
                         const struct catalog *cat, int64_t now)
 {
     int64_t today = now - now % 86400, start = today - (INC_UPTIME_DAYS - 1) * 86400;
-    int64_t since = m->since_s > start ? m->since_s : start;
+    int64_t since = inc_uptime_from(m, now);
     int64_t n = (int64_t)INC_UPTIME_DAYS * DAY_MINUTES, observed = (now - since + 59) / 60;
     unsigned char *mins = oc_malloc((size_t)n);
     int *at = incident_comps(m, cs, cat, start);

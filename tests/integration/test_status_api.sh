@@ -88,6 +88,7 @@ UP=$(get uptime.json)
 t_check "uptime.json: 90 days" "90 90" "$(jq -r '"\(.days) \(.components[0].days | length)"' <<<"$UP")"
 t_check "same components and ids as components.json" "$IDS1" "$(jq -c '[.components[] | [.name, .id]]' <<<"$UP")"
 t_check "the last day is today" "$(date -u +%F)" "$(jq -r '.components[0].days[-1].date' <<<"$UP")"
+t_check "observed from the first start (today)" "$(date -u +%F)" "$(jq -r '.observed_from[:10]' <<<"$UP")"
 INC1=$(curl -s -H "Authorization: Bearer $RESP" "$BASE/v1/incidents/INC-1")
 MIN=$(jq '((.resolved_at + 59) / 60 | floor) - (.opened_at / 60 | floor)' <<<"$INC1")
 t_check "Video streaming: today partial outage for the incident's minutes" "partial_outage $MIN" \
@@ -102,7 +103,8 @@ NC=$(jq '.components | length' <<<"$UP")
 t_check "90 bars per component on the page" $((90 * NC)) "$(grep -o '<span class="d ' <<<"$PAGE" | wc -l)"
 t_contains "a bar titled with the date and minutes" \
     "<span class=\"d partial_outage\" title=\"$(date -u +%F): partial outage $MIN min\">" "$PAGE"
-t_contains "the uptime percentage" "% uptime</span>" "$PAGE"
+t_contains "the uptime percentage, and since when it counts (the first start)" \
+    "% uptime since $(date -u +%F)</span>" "$PAGE"
 
 # the SEV2 rule publishes a draft 2 s after it opened; never one a test alert opened
 declare_sev2() {

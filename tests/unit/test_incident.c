@@ -1194,6 +1194,7 @@ static void test_uptime(void)
     T_EQ_STR(str(c, "name"), "Video playback");
     T_EQ_INT((int)json_array_size(json_object_get(c, "days")), 90);
     T_EQ_STR(str(uptime_day(up, 0), "date"), "2025-08-28");
+    T_EQ_STR(str(up, "observed_from"), "2025-11-25T19:43:00Z");
     /* the page started watching with the fixture, at 19:43 that day: the days before are not
      * claimed as up */
     T_EQ_STR(str(uptime_day(up, 0), "status"), "no_data");
@@ -1224,7 +1225,7 @@ static void test_uptime(void)
                      "</span></div>");
     T_CONTAINS(html, "<span class=\"d no_data\" title=\"2025-08-29: no data (not watched yet)\">");
     /* 1 - 0.3 x (30 + 20) / 267 minutes watched (19:43 to 00:10) */
-    T_CONTAINS(html, "<span>94.38 % uptime</span>");
+    T_CONTAINS(html, "<span>94.38 % uptime since 2025-11-25</span>"); /* younger than 90 days */
     free(html);
     fx_close(&f);
 }
