@@ -170,8 +170,19 @@ run_oncue() {
     kill "$opid"
     wait "$opid" 2>/dev/null || true
 }
+# The disk's speed at a synced small write, over written space as the log's commits are (dd
+# oflag=dsync: one write and its sync each): a group commit waits for one, Redis's everysec
+# for none, and on this kind of virtual disk it swings from about 0.1 to 3 ms within minutes
+# (docs/internals/resume.md, "The disk decides the single-write figure").
+disk_us() {
+    dd if=/dev/zero of="$W/disk" bs=1000 count=300 2>/dev/null
+    dd if=/dev/zero of="$W/disk" bs=1000 count=300 conv=notrunc oflag=dsync 2>&1 |
+        awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") printf "%.0f", $(i - 1) * 1e6 / 300 }'
+}
+DISK0=$(disk_us)
 run_oncue "$BIN" new
 [ -n "$OLD" ] && run_oncue "$OLD" old
+DISK1=$(disk_us)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 nreq() { grep '^requests ' "$1" | cut -d' ' -f2; }
@@ -206,6 +217,7 @@ echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" ||
     echo "oncue bench resume ($THREADS event-loop thread(s))");"
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "oncue: $BIN${OLD:+; old: $OLD (same client)}"
+echo "disk: a synced 1,000-byte write took $DISK0 us before oncue's runs, $DISK1 us after (dd oflag=dsync)"
 head=$(printf '%-36s %12s' "" oncue)
 [ -n "$OLD" ] && head+=$(printf ' %12s' old)
 head+=$(printf ' %12s %8s' redis ratio)
