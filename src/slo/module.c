@@ -43,6 +43,8 @@ static char *compute(const struct slo_set *set, struct qoe_cube *cube, int64_t n
     for (int i = 0; i < set->n; i++) {
         struct slo_status st;
         int ok = cube && slo_status_at(&set->slos[i], cube, now, &st, err, sizeof(err)) == 0;
+        if (cube && !ok) /* shown as no status: say why (once per complete minute, memoized) */
+            oc_log(OC_LOG_WARN, "slo %s: no status: %s", set->slos[i].name, err);
         json_array_append_new(arr, slo_json(&set->slos[i], ok ? &st : NULL));
     }
     char *text = json_dumps(arr, JSON_COMPACT);

@@ -248,10 +248,13 @@ int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
     struct qoe_query q;
     struct qoe_result *r = NULL;
     int rc = 0;
+    /* minutes per query: a percentile's are fewer (each holds a sketch) */
+    int64_t chunk =
+        60LL * (qoe_metrics[s->metric].cls == QOE_CLASS_PERCENTILE ? QOE_MAX_HIST : QOE_MAX_POINTS);
     memset(out, 0, sizeof(*out));
     out->value = NAN;
-    for (int64_t a = from; rc == 0 && a < to; a += 60LL * QOE_MAX_POINTS) {
-        int64_t b = a + 60LL * QOE_MAX_POINTS < to ? a + 60LL * QOE_MAX_POINTS : to;
+    for (int64_t a = from; rc == 0 && a < to; a += chunk) {
+        int64_t b = a + chunk < to ? a + chunk : to;
         query_init(s, &q, a, b, 60);
         rc = qoe_query_run(c, &q, &r, err, errlen);
         for (int k = 0; rc == 0 && r->nseries > 0 && k < r->npoints; k++) {
