@@ -28,10 +28,24 @@ export function toColumns(resp, r, shift = 0) {
 
 const css = name => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
+// Decimals that tell the axis's ticks apart: as many as the step between them needs (a step of
+// 0.005 needs 3), at least min, at most 4.
+function tickDigits(splits, scale, min) {
+    const s = splits.filter(v => v != null);
+    const step = s.length > 1 ? Math.abs(s[1] - s[0]) * scale : 0;
+    return step > 0 ? Math.min(4, Math.max(min, Math.ceil(-Math.log10(step) - 1e-9))) : min;
+}
+
 function axisFmt(unit) {
-    if (unit === 'ratio') return (u, splits) => splits.map(v => (v == null ? '' : fmtPct(v, v !== 0 && Math.abs(v) < 0.01 ? 2 : 1)));
+    if (unit === 'ratio') return (u, splits) => {
+        const d = tickDigits(splits, 100, 1);
+        return splits.map(v => (v == null ? '' : fmtPct(v, d)));
+    };
     if (unit === 'ms') return (u, splits) => splits.map(v => (v == null ? '' : fmtMs(v)));
-    return (u, splits) => splits.map(v => (v == null ? '' : fmtNum(v)));
+    return (u, splits) => {
+        const d = tickDigits(splits, 1, 0);
+        return splits.map(v => (v == null ? '' : fmtNum(v, d)));
+    };
 }
 
 // Identity of a data array, so a chart redraws only when its data or looks change, not on every
