@@ -76,7 +76,7 @@ static void fill(struct ring *r, const struct slo *s, struct qoe_cube *c, int64_
     qoe_result_destroy(res);
 }
 
-/* Fills the slots of [from, to) with one step-60 query per QOE_MAX_POINTS minutes; only the
+/* Fills the slots of [from, to) with one step-60 query per qoe_max_points minutes; only the
  * minutes with data of an occurrences SLO need a query of their own (for the volume). */
 static void fill_range(struct ring *r, const struct slo *s, struct qoe_cube *c, int64_t from,
                        int64_t to)
@@ -84,8 +84,9 @@ static void fill_range(struct ring *r, const struct slo *s, struct qoe_cube *c, 
     struct qoe_query q;
     struct qoe_result *res = NULL;
     char err[200];
-    for (int64_t a = from; a < to; a += 60LL * QOE_MAX_POINTS) {
-        int64_t b = a + 60LL * QOE_MAX_POINTS < to ? a + 60LL * QOE_MAX_POINTS : to;
+    int64_t chunk = 60 * qoe_max_points((enum qoe_metric)s->metric); /* a percentile's: fewer */
+    for (int64_t a = from; a < to; a += chunk) {
+        int64_t b = a + chunk < to ? a + chunk : to;
         memset(&q, 0, sizeof(q));
         q.metric = (enum qoe_metric)s->metric;
         q.from = a;

@@ -204,6 +204,9 @@ int qoe_query_parse(struct qoe_query *q, const char *(*get)(void *arg, const cha
  * most QOE_MAX_POINTS points, top (1 to QOE_MAX_TOP), and for percentiles at most
  * QOE_MAX_HIST groups x points. A query asking past a cap is invalid (422), not too big. */
 int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen);
+/* The most points one ungrouped query of metric m may ask for (QOE_MAX_POINTS, or
+ * QOE_MAX_HIST for a percentile): what a caller walking a long range per minute splits it by. */
+int64_t qoe_max_points(enum qoe_metric m);
 /* Runs q over the closed minutes of cube c. 0 and *out (free with qoe_result_destroy), or
  * OC_EINVAL (qoe_query_check, or more than QOE_MAX_GROUPS groups) / OC_EDB (stored history)
  * with a reason in err naming the parameter. Thread-safe. */

@@ -589,6 +589,11 @@ static void qrun_free(struct qrun *r)
     free(r->order);
 }
 
+int64_t qoe_max_points(enum qoe_metric m)
+{
+    return qoe_metrics[m].cls == QOE_CLASS_PERCENTILE ? QOE_MAX_HIST : QOE_MAX_POINTS;
+}
+
 int qoe_query_check(const struct qoe_query *q, char *err, size_t errlen)
 {
     if ((int)q->metric < 0 || q->metric >= QOE_NMETRICS)

@@ -248,9 +248,7 @@ int slo_count(const struct slo *s, struct qoe_cube *c, int64_t from, int64_t to,
     struct qoe_query q;
     struct qoe_result *r = NULL;
     int rc = 0;
-    /* minutes per query: a percentile's are fewer (each holds a sketch) */
-    int64_t chunk =
-        60LL * (qoe_metrics[s->metric].cls == QOE_CLASS_PERCENTILE ? QOE_MAX_HIST : QOE_MAX_POINTS);
+    int64_t chunk = 60 * qoe_max_points((enum qoe_metric)s->metric); /* a percentile's: fewer */
     memset(out, 0, sizeof(*out));
     out->value = NAN;
     for (int64_t a = from; rc == 0 && a < to; a += chunk) {
