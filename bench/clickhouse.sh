@@ -2,7 +2,7 @@
 # clickhouse.sh - a collector shipping wide minutes to ClickHouse, and GET /v1/qoe from
 # ClickHouse against the embedded store on the same events (docs/internals/scale.md).
 #
-#   bench/clickhouse.sh [ONCUE_BIN]     (LEAVES=50000 MINUTES=3 PORT=18630 by default)
+#   bench/clickhouse.sh [ONCUE_BIN]     (LEAVES=50000 MINUTES=3 PORT=18680 by default)
 #
 # Starts one clickhouse-server (HTTP PORT, native PORT+1), one collector (`--modules ingest`,
 # replay clock, shipping) and one embedded server, posts MINUTES minutes of one heartbeat per
@@ -26,7 +26,7 @@ set -u
 BIN=${1:-build/rel/oncue}
 LEAVES=${LEAVES:-50000}
 MINUTES=${MINUTES:-3}
-PORT=${PORT:-18630}
+PORT=${PORT:-18680}
 LOAD_EPS=${LOAD_EPS:-10000}
 FRESH_S=${FRESH_S:-120}
 SAMPLES=${SAMPLES:-40}

@@ -118,12 +118,13 @@ set_tests_properties(integration/test_incident_replicas PROPERTIES LABELS "integ
 set_tests_properties(integration/test_metrics PROPERTIES LABELS "integration;lint")
 # Store-level unit tests again with their store on PostgreSQL (label "pg", also "postgres"):
 # tests/integration/pg_run.sh starts a throwaway server on the port given (one per program,
-# from OC_PG_PORT_BASE up, 18601-18628 by default) and names it to the program in
+# from OC_PG_PORT_BASE up, 18601-18630 by default) and names it to the program in
 # ONCUE_TEST_PG (tests/t_store.h).
 set(OC_PG_PORT_BASE 18601 CACHE STRING "first 127.0.0.1 port of the pg tests' PostgreSQL servers")
 set(oc_pg_port ${OC_PG_PORT_BASE})
-foreach(name test_store test_auth test_incident test_catalog test_steer test_alert test_qoe
-    test_ingest test_billing test_rca test_incident_replicas)
+foreach(name test_store test_auth test_incident test_incident_outbox test_incident_status
+    test_catalog test_steer test_alert test_qoe_history test_ingest test_billing test_rca
+    test_incident_replicas)
   add_test(NAME pg/${name} COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/pg_run.sh
     ${oc_pg_port} $<TARGET_FILE:${name}>)
   set_tests_properties(pg/${name} PROPERTIES LABELS "pg;postgres" TIMEOUT 600 SKIP_RETURN_CODE 77

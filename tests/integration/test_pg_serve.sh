@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real server with its store on PostgreSQL (store.backend postgres; CTest label "pg").
 #
-# A throwaway PostgreSQL (127.0.0.1, port PG_PORT, default 18627). `oncue token create
+# A throwaway PostgreSQL (127.0.0.1, port PG_PORT, default 18629). `oncue token create
 # --postgres` writes tokens there; a server with the auth and incident modules takes them,
 # declares an incident, and a second server with another data directory on the same database
 # (another replica) sees the tokens and the incident with its timeline. The conninfo's password
@@ -10,7 +10,7 @@
 . "$(dirname "$0")/postgres_lib.sh"
 pg_need
 trap 'pg_stop; t_cleanup' EXIT
-pg_start "${PG_PORT:-18627}" || exit 1
+pg_start "${PG_PORT:-18629}" || exit 1
 PG="$PG_CONNINFO password=pg-secret-7"
 on_pg=(--modules auth,incident --set store.backend=postgres --set "store.postgres=$PG")
 

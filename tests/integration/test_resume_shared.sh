@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Resume points shared by replicas through PostgreSQL (resume.shared, docs/internals/resume.md
-# "Several replicas"). A throwaway PostgreSQL (127.0.0.1, port PG_PORT, default 18628) holds
+# "Several replicas"). A throwaway PostgreSQL (127.0.0.1, port PG_PORT, default 18630) holds
 # the store of two servers, A and B (each its own DATA/resume; A polls every 200 ms, B every
 # 20 ms). A PUT to one answers from the other within its poll interval and a margin;
 # conflicting writes of a paused TV and a playing phone, sent to A and B at once, end with the
@@ -17,7 +17,7 @@ pg_need
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; pg_stop; t_cleanup' EXIT
 
-pg_start "${PG_PORT:-18628}" || exit 1
+pg_start "${PG_PORT:-18630}" || exit 1
 PG=(--set store.backend=postgres --set "store.postgres=$PG_CONNINFO")
 NODE=(--modules resume "${PG[@]}" --set resume.log_compact_mib=1)
 # A and C poll at the default 200 ms; B every 20 ms, so that it reads often enough to catch a
