@@ -193,6 +193,18 @@ json_t *incident_list_json(struct incident_mgr *m, const char *state_filter);
  * repeat nor skip an incident while others open. The caller owns the array. */
 json_t *incident_page_json(struct incident_mgr *m, const char *state_filter, int64_t before,
                            int limit, int64_t *next /* OUT */);
+/* What GET /v1/incidents asks for besides its state. */
+struct incident_page_req {
+    int limit;      /* 1..INCIDENT_PAGE_MAX */
+    int64_t before; /* the page starts below this id (0: from the newest) */
+};
+/* Parses the query values limit and before (NULL when absent; state as given, NULL too) of
+ * GET /v1/incidents into out: limit digits from 1 to INCIDENT_PAGE_MAX (default
+ * INCIDENT_PAGE_DEFAULT, and INCIDENT_PAGE_MAX with state "open", so that list is whole),
+ * before an incident id ("INC-7" or "7"). 0, or OC_EINVAL with err (errlen bytes, owned by
+ * the caller) starting with the parameter's name ("limit: ..."). */
+int incident_page_parse(const char *state, const char *limit, const char *before,
+                        struct incident_page_req *out /* OUT */, char *err, size_t errlen);
 /* One incident with its timeline, roles, alerts and follow-ups; OC_ENOTFOUND. */
 int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out /* OUT */);
 /* --- view.c: what other capabilities add to the incident API's JSON --- */

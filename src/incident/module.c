@@ -49,54 +49,27 @@ static struct incident_mgr *mgr(struct http_req *req)
     return ((struct incident_mod *)req->state)->m;
 }
 
-/* ?state=open answers every open incident on one page unless the client asks for fewer: the
- * console's open list and scripts polling it are never cut. */
-_Static_assert(INCIDENT_PAGE_MAX >= INCIDENT_MAX_OPEN, "one page holds every open incident");
-
-/* Reads ?limit= (digits, 1..INCIDENT_PAGE_MAX; dflt when absent) into *out: 0, or -1 after
- * answering 400 naming it. */
-static int query_limit(struct http_req *req, int dflt, int *out)
-{
-    const char *v = http_query(req, "limit");
-    long x = 0;
-    *out = dflt;
-    if (!v)
-        return 0;
-    for (const char *p = v; *p && x <= INCIDENT_PAGE_MAX; p++)
-        x = *p >= '0' && *p <= '9' ? x * 10 + (*p - '0') : INCIDENT_PAGE_MAX + 1;
-    if (!v[0] || x < 1 || x > INCIDENT_PAGE_MAX) {
-        http_problem(req, 400, "limit: an integer from 1 to %d (default %d; %d with state=open)",
-                     INCIDENT_PAGE_MAX, INCIDENT_PAGE_DEFAULT, INCIDENT_PAGE_MAX);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
-
 /* GET /v1/incidents?state=&limit=&before=INC-N -> {"incidents": [...], "next": URL}: a page,
  * newest first; "next" (and a Link: <URL>; rel="next" header) only when more incidents
  * match below the page. */
 static void list_get(struct http_req *req)
 {
-    const char *state = http_query(req, "state"), *bs = http_query(req, "before");
-    int limit;
-    int64_t before = 0, next = 0;
-    char url[160], link[192];
-    if (query_limit(req,
-                    state && strcmp(state, "open") == 0 ? INCIDENT_PAGE_MAX : INCIDENT_PAGE_DEFAULT,
-                    &limit) != 0)
-        return;
-    if (bs && incident_id_parse(bs, &before) != 0) {
-        http_problem(req, 400, "before: an incident id (INC-7 or 7), as in the next link");
+    const char *state = http_query(req, "state");
+    struct incident_page_req pr;
+    int64_t next = 0;
+    char url[160], link[192], err[160];
+    if (incident_page_parse(state, http_query(req, "limit"), http_query(req, "before"), &pr, err,
+                            sizeof err) != 0) {
+        http_problem(req, 400, "%s", err);
         return;
     }
-    json_t *l = incident_page_json(mgr(req), state, before, limit, &next);
+    json_t *l = incident_page_json(mgr(req), state, pr.before, pr.limit, &next);
     incident_view_apply(mgr(req), l);
     json_t *o = json_pack("{s:o}", "incidents", l);
     if (next) {
         /* next only follows a match, so state is "open" or a state's name: no escaping */
         snprintf(url, sizeof url, "/v1/incidents?%s%s%slimit=%d&before=INC-%lld",
-                 state ? "state=" : "", state ? state : "", state ? "&" : "", limit,
+                 state ? "state=" : "", state ? state : "", state ? "&" : "", pr.limit,
                  (long long)next);
         snprintf(link, sizeof link, "<%s>; rel=\"next\"", url);
         http_set_header(req, "Link", link);

@@ -2,7 +2,8 @@
  * test_incident_page.c - incident_page_json, the page builder behind GET /v1/incidents: exact
  * ids page by page (newest first, no repeat, no gap), the next cursor absent on the last page
  * (also when the last page is exactly full), the state filter across pages, a cursor past the
- * newest or below the oldest, and pages that do not shift when an incident opens meanwhile.
+ * newest or below the oldest, and pages that do not shift when an incident opens meanwhile;
+ * incident_page_parse, the query values limit and before by value.
  */
 #include "t.h"
 #include "t_store.h"
@@ -179,11 +180,58 @@ static void test_empty(void)
     fx_close(&f);
 }
 
+/* The query values: each case's state, limit and before (NULL: absent) give the limit and
+ * before, or the refusal naming its parameter. */
+static void test_parse(void)
+{
+    static const struct {
+        const char *state, *limit, *before;
+        int limit_out;
+        int64_t before_out;
+        const char *err; /* the detail's first word, or NULL when accepted */
+    } cases[] = {
+        {NULL, NULL, NULL, 100, 0, NULL},
+        {"open", NULL, NULL, 1000, 0, NULL},
+        {"resolved", NULL, NULL, 100, 0, NULL},
+        {"open", "60", "INC-176", 60, 176, NULL},
+        {NULL, "1", "7", 1, 7, NULL},
+        {NULL, "1000", "inc-12", 1000, 12, NULL},
+        {NULL, "0100", NULL, 100, 0, NULL},
+        {NULL, "0", NULL, 0, 0, "limit:"},
+        {NULL, "1001", NULL, 0, 0, "limit:"},
+        {NULL, "abc", NULL, 0, 0, "limit:"},
+        {NULL, "-1", NULL, 0, 0, "limit:"},
+        {NULL, "", NULL, 0, 0, "limit:"},
+        {NULL, "10x", NULL, 0, 0, "limit:"},
+        {NULL, "99999999999999999999", NULL, 0, 0, "limit:"},
+        {"open", "0", NULL, 0, 0, "limit:"},
+        {NULL, NULL, "INC-0", 0, 0, "before:"},
+        {NULL, NULL, "INC-", 0, 0, "before:"},
+        {NULL, NULL, "abc", 0, 0, "before:"},
+        {NULL, NULL, "", 0, 0, "before:"},
+        {NULL, "5", "7x", 0, 0, "before:"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct incident_page_req pr;
+        char err[160] = "";
+        int rc = incident_page_parse(cases[i].state, cases[i].limit, cases[i].before, &pr, err,
+                                     sizeof err);
+        if (!cases[i].err) {
+            T_EQ_INT(rc, 0);
+            T_EQ_INT(pr.limit, cases[i].limit_out);
+            T_EQ_INT(pr.before, cases[i].before_out);
+        } else {
+            T_EQ_INT(rc, OC_EINVAL);
+            char *sp = strchr(err, ' ');
+            if (sp)
+                *sp = '\0';
+            T_EQ_STR(err, cases[i].err);
+        }
+    }
+}
+
 static const struct t_case cases[] = {
-    T_CASE(test_walk_all),
-    T_CASE(test_state_filter),
-    T_CASE(test_empty),
-    {0},
+    T_CASE(test_parse), T_CASE(test_walk_all), T_CASE(test_state_filter), T_CASE(test_empty), {0},
 };
 
 T_MAIN(cases)
