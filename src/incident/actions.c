@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "store/store.h"
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,21 +469,94 @@ int incident_close(struct incident_mgr *m, int64_t id, const char *actor)
     return rc;
 }
 
-json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
+/* Does inc match the list's state filter (NULL: any; "open": not resolved or closed; else a
+ * state's name)? */
+static int state_matches(const struct incident *inc, const char *state_filter)
+{
+    if (!state_filter)
+        return 1;
+    if (strcmp(state_filter, "open") == 0)
+        return inc_is_open(inc);
+    return strcmp(state_filter, incident_state_name(inc->state)) == 0;
+}
+
+/* The index in m->incs (sorted by id) of the newest incident with an id below before, or
+ * -1 when there is none; before 0 is "from the newest". Caller holds m->mu. */
+static int start_below(const struct incident_mgr *m, int64_t before)
+{
+    int lo = 0, hi = m->n;
+    if (before <= 0)
+        return m->n - 1;
+    while (lo < hi) { /* the first index whose id is >= before */
+        int mid = lo + (hi - lo) / 2;
+        if (m->incs[mid]->id < before)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}
+
+json_t *incident_page_json(struct incident_mgr *m, const char *state_filter, int64_t before,
+                           int limit, int64_t *next)
 {
     json_t *arr = json_array();
+    int64_t last = 0; /* the id of the page's oldest incident */
+    int i, taken = 0;
+    *next = 0;
     inc_lock(m);
-    for (int i = m->n - 1; i >= 0; i--) {
-        const struct incident *inc = m->incs[i];
-        if (state_filter && strcmp(state_filter, "open") == 0 && !inc_is_open(inc))
+    for (i = start_below(m, before); i >= 0 && taken < limit; i--) {
+        if (!state_matches(m->incs[i], state_filter))
             continue;
-        if (state_filter && strcmp(state_filter, "open") != 0 &&
-            strcmp(state_filter, incident_state_name(inc->state)) != 0)
-            continue;
-        json_array_append_new(arr, inc_to_json(inc, 0));
+        json_array_append_new(arr, inc_to_json(m->incs[i], 0));
+        last = m->incs[i]->id;
+        taken++;
+    }
+    /* a next page only when one more incident matches (reading flags, building nothing): the
+     * last page carries no link */
+    for (; i >= 0 && taken == limit; i--) {
+        if (state_matches(m->incs[i], state_filter)) {
+            *next = last;
+            break;
+        }
     }
     inc_unlock(m);
     return arr;
+}
+
+/* ?state=open answers every open incident on one page unless the client asks for fewer: the
+ * console's open list and scripts reading it once are never cut. */
+_Static_assert(INCIDENT_PAGE_MAX >= INCIDENT_MAX_OPEN, "one page holds every open incident");
+
+int incident_page_parse(const char *state, const char *limit, const char *before,
+                        struct incident_page_req *out, char *err, size_t errlen)
+{
+    long x = 0;
+    int open = state && strcmp(state, "open") == 0;
+    out->limit = open ? INCIDENT_PAGE_MAX : INCIDENT_PAGE_DEFAULT;
+    out->before = 0;
+    if (limit) {
+        for (const char *p = limit; *p && x <= INCIDENT_PAGE_MAX; p++)
+            x = *p >= '0' && *p <= '9' ? x * 10 + (*p - '0') : INCIDENT_PAGE_MAX + 1;
+        if (!limit[0] || x < 1 || x > INCIDENT_PAGE_MAX) {
+            snprintf(err, errlen, "limit: an integer from 1 to %d (default %d; %d with state=open)",
+                     INCIDENT_PAGE_MAX, INCIDENT_PAGE_DEFAULT, INCIDENT_PAGE_MAX);
+            return OC_EINVAL;
+        }
+        out->limit = (int)x;
+    }
+    if (before && incident_id_parse(before, &out->before) != 0) {
+        out->before = 0;
+        snprintf(err, errlen, "before: an incident id (INC-7 or 7), as in the next link");
+        return OC_EINVAL;
+    }
+    return 0;
+}
+
+json_t *incident_list_json(struct incident_mgr *m, const char *state_filter)
+{
+    int64_t next;
+    return incident_page_json(m, state_filter, 0, INT_MAX, &next);
 }
 
 int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out)

@@ -152,14 +152,29 @@ static char *join(char **args, int n)
     return s ? s : strdup("");
 }
 
+/* list: with --json the first page as the server answers it (its "next" is the URL of the
+ * following one); else every page's rows, following "next" to the last page. */
 static int do_list(const struct conn *c, char **a, int n)
 {
     char path[256];
+    int code = 0;
     (void)a;
     (void)n;
     snprintf(path, sizeof(path), "/v1/incidents%s%s", c->state ? "?state=" : "",
              c->state ? c->state : "");
-    return run(c, "GET", path, NULL, show_list);
+    if (c->json)
+        return run(c, "GET", path, NULL, show_list);
+    while (!code && path[0]) {
+        struct oc_buf resp;
+        oc_buf_init(&resp, RESP_MAX);
+        code = call(c, "GET", path, NULL, &resp);
+        json_t *v = code ? NULL : json_loads(resp.data ? resp.data : "null", 0, NULL);
+        show_list(v);
+        snprintf(path, sizeof(path), "%s", js(v, "next")); /* "" on the last page */
+        json_decref(v);
+        oc_buf_free(&resp);
+    }
+    return code;
 }
 
 static int do_show(const struct conn *c, char **a, int n)
@@ -273,7 +288,8 @@ static int do_deploy_secret(const struct conn *c, char **a, int n)
 }
 
 static const struct action actions[] = {
-    {"list", 0, do_list, "[--state open|triggered|...]", "list incidents, newest first"},
+    {"list", 0, do_list, "[--state open|triggered|...]",
+     "list incidents, newest first (all pages; --json: the first, with its next link)"},
     {"show", 1, do_show, "ID", "one incident with its timeline"},
     {"ack", 1, do_ack, "ID", "acknowledge (stops escalation)"},
     {"publish", 1, do_publish, "ID", "publish a draft incident on the public status page"},

@@ -18,10 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INCIDENT_MAX_OPEN   1000 /* incidents not yet resolved */
-#define INCIDENT_MAX_ALERTS 64   /* alerts joined to one incident */
-#define INCIDENT_MAX_TEXT   4096 /* bytes of a note, reason or status update */
-#define INCIDENT_MAX_SMES   8    /* subject-matter experts on one incident */
+#define INCIDENT_MAX_OPEN     1000 /* incidents not yet resolved */
+#define INCIDENT_MAX_ALERTS   64   /* alerts joined to one incident */
+#define INCIDENT_MAX_TEXT     4096 /* bytes of a note, reason or status update */
+#define INCIDENT_MAX_SMES     8    /* subject-matter experts on one incident */
+#define INCIDENT_PAGE_DEFAULT 100  /* GET /v1/incidents: incidents per page without ?limit= */
+#define INCIDENT_PAGE_MAX     1000 /* ... and the largest ?limit= (>= INCIDENT_MAX_OPEN) */
 
 enum incident_state {
     INCIDENT_TRIGGERED = 0,
@@ -179,7 +181,30 @@ int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char
 int incident_close(struct incident_mgr *m, int64_t id, const char *actor);
 
 /* Reads; the caller owns the JSON. */
+/* Every incident matching state_filter (NULL: any; "open": not resolved or closed; else a
+ * state's name: "resolved"), newest first. For in-process readers (reports, gates); the API
+ * pages with incident_page_json. */
 json_t *incident_list_json(struct incident_mgr *m, const char *state_filter);
+/* One page of that list: at most limit (>= 1) incidents matching state_filter whose ids are
+ * below before (0: from the newest), newest first. *next is the id to pass as before for the
+ * following page, or 0 when no incident matching the filter is left below this page. Only
+ * the page's incidents are turned into JSON under the manager's lock (the rest is a walk over
+ * their states); ids never change and new ones are higher, so pages taken by before neither
+ * repeat nor skip an incident while others open. The caller owns the array. */
+json_t *incident_page_json(struct incident_mgr *m, const char *state_filter, int64_t before,
+                           int limit, int64_t *next /* OUT */);
+/* What GET /v1/incidents asks for besides its state. */
+struct incident_page_req {
+    int limit;      /* 1..INCIDENT_PAGE_MAX */
+    int64_t before; /* the page starts below this id (0: from the newest) */
+};
+/* Parses the query values limit and before (NULL when absent; state as given, NULL too) of
+ * GET /v1/incidents into out: limit digits from 1 to INCIDENT_PAGE_MAX (default
+ * INCIDENT_PAGE_DEFAULT, and INCIDENT_PAGE_MAX with state "open", so that list is whole),
+ * before an incident id ("INC-7" or "7"). 0, or OC_EINVAL with err (errlen bytes, owned by
+ * the caller) starting with the parameter's name ("limit: ..."). */
+int incident_page_parse(const char *state, const char *limit, const char *before,
+                        struct incident_page_req *out /* OUT */, char *err, size_t errlen);
 /* One incident with its timeline, roles, alerts and follow-ups; OC_ENOTFOUND. */
 int incident_get_json(struct incident_mgr *m, int64_t id, json_t **out /* OUT */);
 /* --- view.c: what other capabilities add to the incident API's JSON --- */

@@ -49,11 +49,33 @@ static struct incident_mgr *mgr(struct http_req *req)
     return ((struct incident_mod *)req->state)->m;
 }
 
+/* GET /v1/incidents?state=&limit=&before=INC-N -> {"incidents": [...], "next": URL}: a page,
+ * newest first; "next" (and a Link: <URL>; rel="next" header) only when more incidents
+ * match below the page. */
 static void list_get(struct http_req *req)
 {
-    json_t *l = incident_list_json(mgr(req), http_query(req, "state"));
+    const char *state = http_query(req, "state");
+    struct incident_page_req pr;
+    int64_t next = 0;
+    char url[160], link[192], err[160];
+    if (incident_page_parse(state, http_query(req, "limit"), http_query(req, "before"), &pr, err,
+                            sizeof err) != 0) {
+        http_problem(req, 400, "%s", err);
+        return;
+    }
+    json_t *l = incident_page_json(mgr(req), state, pr.before, pr.limit, &next);
     incident_view_apply(mgr(req), l);
-    http_reply_json(req, 200, json_pack("{s:o}", "incidents", l));
+    json_t *o = json_pack("{s:o}", "incidents", l);
+    if (next) {
+        /* next only follows a match, so state is "open" or a state's name: no escaping */
+        snprintf(url, sizeof url, "/v1/incidents?%s%s%slimit=%d&before=INC-%lld",
+                 state ? "state=" : "", state ? state : "", state ? "&" : "", pr.limit,
+                 (long long)next);
+        snprintf(link, sizeof link, "<%s>; rel=\"next\"", url);
+        http_set_header(req, "Link", link);
+        json_object_set_new(o, "next", json_string(url));
+    }
+    http_reply_json(req, 200, o);
 }
 
 static void reply_incident(struct http_req *req, int64_t id, int status)
@@ -468,7 +490,11 @@ static void status_html_get(struct http_req *req)
 }
 
 static const struct http_route incident_routes[] = {
-    {"GET", "/v1/incidents", list_get, HTTP_VIEWER, 0, "incidents, newest first (?state=open)"},
+    {"GET", "/v1/incidents", list_get, HTTP_VIEWER, 0,
+     "incidents, newest first, a page at a time: ?state=open (or a state's name), ?limit=N (1 to"
+     " 1000; default 100, and 1000 with state=open: every open one), ?before=INC-N -> {incidents,"
+     " next}: next (also a Link rel=\"next\" header) is the URL of the following page, absent on"
+     " the last"},
     {"POST", "/v1/incidents", declare_post, HTTP_RESPONDER, ACTION_BODY,
      "declare an incident by hand (an alert.fired-shaped body)"},
     {"GET", "/v1/incidents/{id}", one_get, HTTP_VIEWER, 0, "one incident with its timeline"},

@@ -13,7 +13,9 @@
 //     mitigation POST with 403;
 //   - a cross-site form POST from another origin carrying the session cookie changes nothing;
 //   - every view renders with no console error and no failed API call;
-//   - the player error codes view lists what GET /v1/qoe/errors counts, and a code's slices.
+//   - the player error codes view lists what GET /v1/qoe/errors counts, and a code's slices;
+//   - with more than 100 incidents the All tab shows 100 and "Load more" follows the API's
+//     next link to the rest (every incident once, newest first).
 //
 // Environment: ONCUE_BIN, ONCUE_SERVER (running, --clock replay, every module, the shipped
 // steering policy), RESPONDER_TOKEN, VIEWER_TOKEN, INGEST_TOKEN, WORK.
@@ -350,6 +352,41 @@ try {
       !!slice && /smart_tv\s+5 · 100%/.test(slice.trim()), slice);
     check('the code is in the URL', p.url().includes('code=CONSOLE_TEST_DRM'), p.url());
     await p.screenshot({ path: path.join(WORK, 'view-errors-code.png') });
+    await p.close();
+  }
+
+  // 9. A long history a page at a time: 105 incidents declared by hand (one region each, on a
+  // metric of their own so that the simulated incident's cause does not take them in) on top
+  // of the simulated one(s); the All tab shows the first 100 with "Load more", which follows
+  // the API's next link to the rest: every incident once, newest first, then no button.
+  {
+    const made = new Set();
+    for (let i = 0; i < 105; i += 15) {
+      const answers = await Promise.all(Array.from({ length: Math.min(15, 105 - i) }, (_, k) => api('/v1/incidents', {
+        method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ alert_id: `console-page/P${i + k}`, metric: 'console_page_test',
+          slice: { region: `P${i + k}` }, value: 0.08, threshold: 0.05, op: '>', level: 'notify', test: true }),
+      })));
+      for (const a of answers) made.add(a.status === 201 ? a.body.incident_id : `HTTP ${a.status}`);
+    }
+    check('105 incidents declared', made.size === 105, [...made].slice(0, 3).join(' '));
+    const all = ((await api('/v1/incidents?limit=1000')).body.incidents || []).map((x) => x.incident_id);
+    const p = await ctx.newPage();
+    watch(p, 'incidents-more');
+    await p.goto(`${BASE}/#/incidents?state=all`);
+    await p.waitForSelector('[data-incidents-shown]', { timeout: 15000 }).catch(() => null);
+    const rows = () => p.$$eval('[data-view="incidents"] [data-incident]', (els) => els.map((e) => e.dataset.incident));
+    const first = await rows();
+    check(`the All tab shows the first 100 of ${all.length}`, all.length > 105 && first.length === 100 &&
+      first.join() === all.slice(0, 100).join(), `${first.length} rows, ${first[0]} .. ${first[first.length - 1]}`);
+    const btn = await p.$('[data-action="more"]');
+    check('with a Load more button', !!btn);
+    if (btn) await btn.click();
+    const after = await until(10000, async () => { const r = await rows(); return r.length > 100 ? r : null; }) || [];
+    check('Load more adds the rest: every incident once, newest first', after.join() === all.join(),
+      `${after.length} rows, ${new Set(after).size} distinct, ${after[after.length - 1]} last`);
+    check('and the button is gone on the last page', (await p.$('[data-action="more"]')) === null);
+    await p.screenshot({ path: path.join(WORK, 'view-incidents-more.png') });
     await p.close();
   }
 } catch (e) {

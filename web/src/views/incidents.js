@@ -13,19 +13,56 @@ import { describeSpec } from './now.js';
 import { MitigationPanel } from './mitigate.js';
 import { BOARDS } from './dashboards.js';
 
+const PAGE = 100; // GET /v1/incidents answers 100 a page unless told (every open one with state=open)
+
+/** The first page d and the incidents "Load more" added below it (more, loaded from below the
+ * id `from`, the last of them pointing at `moreNext`): the rows to show and the next link to
+ * follow. A live reload of the first page asks for as many as were shown, so it reaches down
+ * to `from`; when more incidents opened meanwhile than that covers, the added rows are
+ * dropped (their link starts below them, not where the first page now ends) and "Load more"
+ * follows the first page's link again: nothing is skipped silently. */
+function listed(d, more, from, moreNext) {
+    const head = d.incidents;
+    const last = head.length ? head[head.length - 1].id : 0;
+    if (!more.length || !d.next || last > from) return { rows: head, next: d.next || null, keep: false };
+    return { rows: head.concat(more.filter(i => i.id < last)), next: moreNext || null, keep: true };
+}
+
 export function IncidentsView({ q }) {
     const state = q.get('state') || 'open';
-    const r = useFetch(() => api(state === 'open' ? '/v1/incidents?state=open' : '/v1/incidents'), [state],
-        { live: topics('incident.', 'rca.', 'mitigation.') });
+    const [more, setMore] = useState({ rows: [], from: 0, next: null });
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState(null);
+    useEffect(() => { setMore({ rows: [], from: 0, next: null }); setError(null); }, [state]);
+    const first = state === 'open' ? '/v1/incidents?state=open'
+        : more.rows.length ? `/v1/incidents?limit=${Math.min(1000, PAGE + more.rows.length)}` : '/v1/incidents';
+    const r = useFetch(() => api(first), [state], { live: topics('incident.', 'rca.', 'mitigation.') });
     const now = useNow(10000);
+    const loadMore = async (v) => {
+        setBusy(true); setError(null);
+        try {
+            const p = await api(v.next);
+            const kept = v.keep ? more.rows : [];
+            setMore({ rows: kept.concat(p.incidents), from: v.keep ? more.from : v.rows[v.rows.length - 1].id, next: p.next || null });
+        } catch (e) {
+            setError(e);
+        } finally {
+            setBusy(false);
+        }
+    };
     return html`<div data-view="incidents" class="stack">
         <div class="toolbar"><h1 style="margin:0;flex:1">Incidents</h1>
             <nav class="tabs" aria-label="incident state" style="margin:0">
                 <a href="#/incidents?state=open" class=${state === 'open' ? 'on' : ''}>Open</a>
                 <a href="#/incidents?state=all" class=${state !== 'open' ? 'on' : ''}>All</a></nav></div>
-        <${Panel}><${Async} r=${r} what="incidents">${d => (d.incidents.length
-            ? html`<${IncidentRows} incidents=${d.incidents} now=${now} />`
-            : html`<${Empty}>${state === 'open' ? 'No open incidents.' : 'No incidents recorded yet.'}</${Empty}>`)}</${Async}></${Panel}>
+        <${Panel}><${Async} r=${r} what="incidents">${d => {
+            const v = listed(d, more.rows, more.from, more.next);
+            if (!v.rows.length) return html`<${Empty}>${state === 'open' ? 'No open incidents.' : 'No incidents recorded yet.'}</${Empty}>`;
+            return html`<${IncidentRows} incidents=${v.rows} now=${now} />
+                <${ErrorBox} error=${error} />
+                <div class="row" data-incidents-shown=${v.rows.length}><span class="dim" style="flex:1">${v.rows.length} incidents${v.next ? ', newest first; older ones below' : ''}</span>
+                    ${v.next ? html`<button type="button" data-action="more" disabled=${busy} onClick=${() => loadMore(v)}>${busy ? 'Loading…' : 'Load more'}</button>` : null}</div>`;
+        }}</${Async}></${Panel}>
     </div>`;
 }
 
