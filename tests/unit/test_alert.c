@@ -569,6 +569,39 @@ static void test_percentile_slo_status(void)
     fx_close(&f);
 }
 
+/* A burn-rate rule on a percentile SLO whose long window (7 days) passes the 8,192 minutes a
+ * percentile query holds: its minutes are read in parts, so it fires (it read no data). */
+static void test_percentile_burn_long_window(void)
+{
+    struct fx f;
+    static char body[1 << 16];
+    static const char *const y = "rules:\n"
+                                 "  - name: p95-burn\n"
+                                 "    type: burn_rate\n"
+                                 "    slo: startup-p95\n"
+                                 "    windows:\n"
+                                 "      - {long: 7d, short: 5m, factor: 10}\n"
+                                 "    level: notify\n";
+    fx_open(&f, y, NULL);
+    int fired = 0;
+    for (int m = 0; m < 6; m++) { /* the last minute's starts take 6 s (the pair speaks once
+                                   * the data spans its short window) */
+        size_t off = 0;
+        for (int s = 0; s < 100; s++)
+            off += (size_t)snprintf(body + off, sizeof body - off,
+                                    "{\"ts\":%lld,\"type\":\"start\",\"session\":\"b-%d-%d\","
+                                    "\"outcome\":\"success\",\"startup_ms\":%d}\n",
+                                    (long long)(f.t * 1000 + 1000 + s), m, s, m == 5 ? 6000 : 900);
+        fired += fx_fold_minute(&f, body, off);
+    }
+    T_EQ_INT(fired, 1);
+    T_EQ_STR(ev_str(&f, 0, "alert_id"), "p95-burn/all");
+    /* the long window's burn: (1 bad / 6 minutes) / (1 - 0.99); the short one's is 20 */
+    json_t *p = json_object_get(json_array_get(f.events, 0), "payload");
+    T_EQ_DBL(json_real_value(json_object_get(p, "value")), (1.0 / 6.0) / 0.01, 1e-9);
+    fx_close(&f);
+}
+
 /* YAML errors name the file, the line and the field. */
 static void test_yaml_errors(void)
 {
@@ -1121,17 +1154,29 @@ static void test_module_bus(void)
 }
 
 static const struct t_case cases[] = {
-    T_CASE(test_sustained),         T_CASE(test_revised_minute_counts),
-    T_CASE(test_hysteresis),        T_CASE(test_lost_traffic_resolves),
-    T_CASE(test_min_volume),        T_CASE(test_group_by),
-    T_CASE(test_burn_math),         T_CASE(test_percentile_slo_status),
-    T_CASE(test_yaml_errors),       T_CASE(test_defaults),
-    T_CASE(test_alertmanager),      T_CASE(test_audit),
-    T_CASE(test_restore),           T_CASE(test_module_bus),
-    T_CASE(test_noise_z),           T_CASE(test_noise_z_starts),
-    T_CASE(test_set_rules),         T_CASE(test_probe_alerts),
-    T_CASE(test_openslo_roundtrip), T_CASE(test_openslo_policies),
-    T_CASE(test_openslo_errors),    {0},
+    T_CASE(test_sustained),
+    T_CASE(test_revised_minute_counts),
+    T_CASE(test_hysteresis),
+    T_CASE(test_lost_traffic_resolves),
+    T_CASE(test_min_volume),
+    T_CASE(test_group_by),
+    T_CASE(test_burn_math),
+    T_CASE(test_percentile_slo_status),
+    T_CASE(test_percentile_burn_long_window),
+    T_CASE(test_yaml_errors),
+    T_CASE(test_defaults),
+    T_CASE(test_alertmanager),
+    T_CASE(test_audit),
+    T_CASE(test_restore),
+    T_CASE(test_module_bus),
+    T_CASE(test_noise_z),
+    T_CASE(test_noise_z_starts),
+    T_CASE(test_set_rules),
+    T_CASE(test_probe_alerts),
+    T_CASE(test_openslo_roundtrip),
+    T_CASE(test_openslo_policies),
+    T_CASE(test_openslo_errors),
+    {0},
 };
 
 T_MAIN(cases)
