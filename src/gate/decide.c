@@ -116,8 +116,14 @@ static json_t *check_budget(struct gate_mod *g, const json_t *deps, int64_t now_
     for (int i = 0; i < set->n; i++) {
         const struct slo *s = &set->slos[i];
         struct slo_status st;
-        if (!listed(deps, s->service) || slo_status_at(s, cube, now_s, &st, err, sizeof err))
+        if (!listed(deps, s->service))
             continue;
+        if (slo_status_at(s, cube, now_s, &st, err, sizeof err) != 0) { /* shown, not hidden */
+            json_array_append_new(slos,
+                                  json_pack("{s:s, s:s, s:n, s:s}", "slo", s->name, "service",
+                                            s->service, "budget_remaining", "not_checked", err));
+            continue;
+        }
         n++;
         json_array_append_new(slos, json_pack("{s:s, s:s, s:o}", "slo", s->name, "service",
                                               s->service, "budget_remaining",
