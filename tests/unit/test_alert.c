@@ -540,6 +540,20 @@ static void test_burn_math(void)
     fx_close(&f);
 }
 
+/* Adds one minute of 100 successful starts of startup_ms each (sessions tag-M-S), closes it
+ * and evaluates; returns the events published by that evaluation. */
+static int starts_minute(struct fx *f, const char *tag, int m, int startup_ms)
+{
+    static char body[1 << 16];
+    size_t off = 0;
+    for (int s = 0; s < 100; s++)
+        off += (size_t)snprintf(body + off, sizeof body - off,
+                                "{\"ts\":%lld,\"type\":\"start\",\"session\":\"%s-%d-%d\","
+                                "\"outcome\":\"success\",\"startup_ms\":%d}\n",
+                                (long long)(f->t * 1000 + 1000 + s), tag, m, s, startup_ms);
+    return fx_fold_minute(f, body, off);
+}
+
 /* A percentile SLO over its 28-day window: its minutes are queried in parts within the
  * percentile cells' cap (QOE_MAX_HIST), not the points' (startup-p95 had no status at all:
  * the console said "no data yet" and the deploy gate skipped it). */
@@ -548,19 +562,11 @@ static void test_percentile_slo_status(void)
     struct fx f;
     struct slo_status st;
     char err[200] = "";
-    static char body[1 << 16];
     fx_open(&f, rule_page, NULL);
     const struct slo *p95 = slo_find(f.slos, "startup-p95"); /* p95 < 4000 ms, 99% */
     T_TRUE(p95 != NULL);
-    for (int m = 0; m < 3; m++) { /* 100 starts a minute; minute 1's take 6 s */
-        size_t off = 0;
-        for (int s = 0; s < 100; s++)
-            off += (size_t)snprintf(body + off, sizeof body - off,
-                                    "{\"ts\":%lld,\"type\":\"start\",\"session\":\"p-%d-%d\","
-                                    "\"outcome\":\"success\",\"startup_ms\":%d}\n",
-                                    (long long)(f.t * 1000 + 1000 + s), m, s, m == 1 ? 6000 : 900);
-        fx_fold_minute(&f, body, off);
-    }
+    for (int m = 0; m < 3; m++) /* minute 1's starts take 6 s */
+        starts_minute(&f, "p", m, m == 1 ? 6000 : 900);
     T_EQ_INT(slo_status_at(p95, f.cube, f.t, &st, err, sizeof err), 0);
     T_EQ_STR(err, "");
     T_EQ_INT(st.window.minutes, 3);
@@ -574,7 +580,6 @@ static void test_percentile_slo_status(void)
 static void test_percentile_burn_long_window(void)
 {
     struct fx f;
-    static char body[1 << 16];
     static const char *const y = "rules:\n"
                                  "  - name: p95-burn\n"
                                  "    type: burn_rate\n"
@@ -584,16 +589,9 @@ static void test_percentile_burn_long_window(void)
                                  "    level: notify\n";
     fx_open(&f, y, NULL);
     int fired = 0;
-    for (int m = 0; m < 6; m++) { /* the last minute's starts take 6 s (the pair speaks once
-                                   * the data spans its short window) */
-        size_t off = 0;
-        for (int s = 0; s < 100; s++)
-            off += (size_t)snprintf(body + off, sizeof body - off,
-                                    "{\"ts\":%lld,\"type\":\"start\",\"session\":\"b-%d-%d\","
-                                    "\"outcome\":\"success\",\"startup_ms\":%d}\n",
-                                    (long long)(f.t * 1000 + 1000 + s), m, s, m == 5 ? 6000 : 900);
-        fired += fx_fold_minute(&f, body, off);
-    }
+    for (int m = 0; m < 6; m++) /* the last minute's starts take 6 s (the pair speaks once the
+                                 * data spans its short window) */
+        fired += starts_minute(&f, "b", m, m == 5 ? 6000 : 900);
     T_EQ_INT(fired, 1);
     T_EQ_STR(ev_str(&f, 0, "alert_id"), "p95-burn/all");
     /* the long window's burn: (1 bad / 6 minutes) / (1 - 0.99); the short one's is 20 */

@@ -5,84 +5,29 @@
  * newest or below the oldest, and pages that do not shift when an incident opens meanwhile;
  * incident_page_parse, the query values limit and before by value.
  */
-#include "t.h"
-#include "t_store.h"
-#include "incident/incident.h"
-#include "core/bus.h"
-#include "core/clock.h"
+#include "t_incident.h"
 #include "core/err.h"
-#include "core/log.h"
-#include "store/store.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define T0 1764099780 /* 2025-11-25T19:43:00Z */
-
-static int fake_measure(void *arg, const json_t *slice, int64_t now_s, struct incident_impact *out)
+/* The shared fixture, every slice measured as 1% of viewers and visible to them. */
+static void open_fx(struct fx *f)
 {
-    (void)arg;
-    (void)slice;
-    (void)now_s;
-    memset(out, 0, sizeof(*out));
-    out->affected_share = 0.01;
-    out->viewer_visible = 1;
-    return 0;
-}
-
-struct fx {
-    char dir[64];
-    struct store *store;
-    struct oc_clock clock;
-    struct oc_bus *bus;
-    struct oc_app app;
-    struct incident_mgr *m;
-};
-
-static void fx_open(struct fx *f)
-{
-    char err[256];
-    struct incident_opts o;
-    memset(f, 0, sizeof(*f));
-    oc_log_set_level(OC_LOG_ERROR);
-    snprintf(f->dir, sizeof(f->dir), "/tmp/oncue-incpage.XXXXXX");
-    T_TRUE(mkdtemp(f->dir) != NULL);
-    T_EQ_INT(t_store_open(f->dir, STORE_SYNC_NORMAL, &f->store, err, sizeof(err)), 0);
-    oc_clock_init(&f->clock, OC_CLOCK_VIRTUAL, (int64_t)T0 * 1000);
-    f->bus = oc_bus_new();
-    f->app.clock = &f->clock;
-    f->app.bus = f->bus;
-    f->app.store = f->store;
-    incident_opts_default(&o);
-    o.measure = fake_measure;
-    T_EQ_INT(incident_mgr_new(&f->app, &o, &f->m, err, sizeof(err)), 0);
-    T_EQ_INT(incident_mgr_subscribe(f->m), 0);
-}
-
-static void fx_close(struct fx *f)
-{
-    incident_mgr_destroy(f->m);
-    oc_bus_destroy(f->bus);
-    store_close(f->store);
-    t_rmtree(f->dir);
+    fx_open(f);
+    fake.affected_share = 0.01;
+    fake.viewer_visible = 1;
 }
 
 /* Opens incident number k (its own region: slices that neither contain the other, so each
  * alert opens an incident of its own). */
 static void open_one(struct fx *f, int k)
 {
-    char id[32], region[16];
+    char id[32], slice[48];
     snprintf(id, sizeof id, "reb/R%d", k);
-    snprintf(region, sizeof region, "R%d", k);
-    json_t *p =
-        json_pack("{s:s, s:s, s:s, s:{s:s}, s:f, s:f, s:s, s:s, s:i, s:I, s:I, s:s}", "alert_id",
-                  id, "rule", "rebuffering", "metric", "rebuffering_share", "slice", "region",
-                  region, "value", 0.08, "threshold", 0.05, "op", ">", "level", "notify",
-                  "window_s", 120, "since", (json_int_t)oc_clock_now_s(&f->clock) - 120, "at",
-                  (json_int_t)oc_clock_now_s(&f->clock), "source", "oncue");
-    (oc_bus_publish(f->bus, "alert.fired", p), oc_bus_drain(f->bus));
-    json_decref(p);
-    oc_clock_advance_ms(&f->clock, 1000);
+    snprintf(slice, sizeof slice, "{\"region\": \"R%d\"}", k);
+    fire(f, id, slice, "notify", 0.08);
+    advance_s(f, 1);
 }
 
 /* The page's ids joined by commas ("25,24,23"), in a static buffer; its cursor in *next. */
@@ -106,7 +51,7 @@ static void test_walk_all(void)
 {
     struct fx f;
     int64_t next = -1;
-    fx_open(&f);
+    open_fx(&f);
     for (int k = 1; k <= 25; k++)
         open_one(&f, k);
     json_t *all = incident_list_json(f.m, NULL);
@@ -146,7 +91,7 @@ static void test_state_filter(void)
     struct fx f;
     char err[256];
     int64_t next = -1;
-    fx_open(&f);
+    open_fx(&f);
     for (int k = 1; k <= 12; k++)
         open_one(&f, k);
     for (int k = 3; k <= 12; k += 3)
@@ -174,7 +119,7 @@ static void test_empty(void)
 {
     struct fx f;
     int64_t next = -1;
-    fx_open(&f);
+    open_fx(&f);
     T_EQ_STR(page(&f, NULL, 0, 100, &next), "");
     T_EQ_INT(next, 0);
     fx_close(&f);
