@@ -252,7 +252,8 @@ static int seed_values(const struct rca_eng *g, struct rca_agg u, const size_t *
 }
 
 /* Layer 1: every attr=value. Keeps the ENG_PROMISING values with the most contrast in pa/pv
- * (with seed_values, then up to ENG_SEEDED more, see above); returns how many. */
+ * (with seed_values or for an amount, then up to ENG_SEEDED more, see above); returns how
+ * many. */
 static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct rca_scored *best,
                          int *pa, uint32_t *pv)
 {
@@ -284,7 +285,11 @@ static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct 
             }
         }
     free(a1);
-    return g->o->seed_values ? seed_values(g, u, off, nv, pa, pv, np) : np;
+    /* amounts always seed (as they always count min_share against what is left): their noise
+     * is their measured spread, and what cost the counts (thin elements of a few stalls
+     * winning) does not arise (docs/internals/rca.md, seventh pass) */
+    int seed = g->o->seed_values || !g->ob->counts;
+    return seed ? seed_values(g, u, off, nv, pa, pv, np) : np;
 }
 
 /* Aggregates of combinations of promising values, keyed by the bit mask of the values (open
