@@ -23,7 +23,7 @@
 #define ENG_OWN_MIN      0.3 /* an element's own deviation is at least this share of its contrast */
 #define ENG_PROMISING    16  /* layer-1 values combined into layer-2 and layer-3 candidates */
 #define ENG_SEEDED       16  /* seed_values: more values, those of the leaves beyond noise */
-#define ENG_SEEDED_APART 8   /* amounts: seeded values, combined only among themselves */
+#define ENG_SEEDED_APART 6   /* amounts: seeded values, combined only among themselves */
 #define ENG_SEED_MIN_F   5.0 /* ... from count leaves expecting this many (Cochran's rule) */
 #define ENG_DISP_SAMPLE  2000                         /* leaves sampled for the dispersion */
 #define ENG_VALUES       (ENG_PROMISING + ENG_SEEDED) /* at most 32: a combination's key bits */
