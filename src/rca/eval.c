@@ -450,7 +450,7 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: the set's penalty by an element's forecast mass, not its layer alone", 0, 0, NULL},
     {"--seed-values", OC_OPT_FLAG, F(o.seed_values), NULL,
      "tuning: the search also combines the values of the leaves that deviate beyond noise "
-     "(amounts always seed 8 such values, combined among themselves)",
+     "(amounts always seed 6 such values, combined among themselves)",
      0, 0, NULL},
     {"--drill-first", OC_OPT_FN, 0, "on|off",
      "tuning: with nothing asserted, try the first candidates' deviating children (default on)", 0,
