@@ -42,6 +42,8 @@ struct rca_eng {
     double base_live;    /* share_base over the leaves not yet explained (min_share's base) */
     double lnv;  /* ln of the geometric mean of the values per attribute (support_penalty) */
     double ftot; /* forecast mass of all leaves (support_penalty) */
+    int apart;   /* search_layer1: values from this index on (amounts' seeded
+                    ones) are combined only among themselves */
     struct rca_scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;

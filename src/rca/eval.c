@@ -449,8 +449,9 @@ const struct oc_opt rca_eval_opts[] = {
     {"--support-penalty", OC_OPT_FLAG, F(o.support_penalty), NULL,
      "tuning: the set's penalty by an element's forecast mass, not its layer alone", 0, 0, NULL},
     {"--seed-values", OC_OPT_FLAG, F(o.seed_values), NULL,
-     "tuning: the search also combines the values of the leaves that deviate beyond noise", 0, 0,
-     NULL},
+     "tuning: the search also combines the values of the leaves that deviate beyond noise "
+     "(amounts always seed 6 such values, combined among themselves)",
+     0, 0, NULL},
     {"--drill-first", OC_OPT_FN, 0, "on|off",
      "tuning: with nothing asserted, try the first candidates' deviating children (default on)", 0,
      0, set_drill_first},

@@ -59,8 +59,10 @@ struct rca_opts {
                             its own layer); off by default (docs/internals/rca.md, fourth pass) */
     int seed_values;     /* 1: the search also combines the values of the leaves that deviate
                             beyond noise, not only the values with the most contrast (finds a
-                            cause of 3 attributes whose values a drift hides); off by default
-                            (docs/internals/rca.md, fifth pass) */
+                            cause of 3 attributes whose values a drift hides); off by
+                            default: for counts it lets thin elements win and costs runtime;
+                            amounts always seed 6 values, combined among themselves
+                            (docs/internals/rca.md, fifth and seventh passes) */
     int drill_first;     /* 1: when nothing is asserted, the deviating children of the first
                             candidates are tried as the set, at the price of a refinement (a
                             parent deviating mildly because one child deviates strongly); on by

@@ -482,12 +482,14 @@ static void test_level_follows_ramp(void)
 }
 
 /* A cause of 3 attributes that a drift hides (issue 24, fifth pass): 6 attributes of 3 values
- * (729 leaves of 100), every leaf falls to 80 but the 27 of a=a1&b=b1&c=c1, which triple.
- * Each of a1, b1, c1 as a whole moves by 4% against the rest's -20%: no value of the cause has
- * contrast of its own, so the combinations never named it, and the fall everywhere (a0, a2)
- * was asserted. With seed_values the values of the leaves beyond noise are combined too, and
- * the cause is the one element asserted. */
-static struct rca_data *deep_under_drift(void)
+ * (729 leaves of 100, history within +-2 swing), every leaf falls to 80 but the 27 of
+ * a=a1&b=b1&c=c1, which triple. Each of a1, b1, c1 as a whole moves by 4% against the rest's
+ * -20%: no value of the cause has contrast of its own, so the combinations never named it, and
+ * the fall everywhere (a0, a2) was asserted. With seed_values the values of the leaves beyond
+ * noise are combined too, and the cause is the one element asserted. With a swing of 2 the
+ * history varies far less than a count and the measure is an amount (always seeded since the
+ * seventh pass, test_seed_values_amounts); with 20 it is a count, seeded only on request. */
+static struct rca_data *deep_under_drift(double frac, double swing)
 {
     const char *names[] = {"a", "b", "c", "d", "e", "f"};
     struct rca_data *d = rca_data_new(6, names, 0);
@@ -501,16 +503,17 @@ static struct rca_data *deep_under_drift(void)
             v[i] = vals[i];
         }
         for (int b = 0; b < BINS; b++)
-            rca_data_add(d, T0 + STEP * b, v, 100 + ((b * 7 + leaf * 3) % 5) - 2, 0);
+            rca_data_add(d, T0 + STEP * b, v, frac + 100 + swing * (((b * 7 + leaf * 3) % 5) - 2),
+                         0);
         int cause = x[0] == 1 && x[1] == 1 && x[2] == 1;
-        rca_data_add(d, T0 + STEP * BINS, v, cause ? 300 : 80, 0);
+        rca_data_add(d, T0 + STEP * BINS, v, frac + (cause ? 300 : 80), 0);
     }
     return d;
 }
 
 static void test_seed_values_deep_cause(void)
 {
-    struct rca_data *d = deep_under_drift();
+    struct rca_data *d = deep_under_drift(0, 10);
     struct rca_result r;
     struct rca_opts o;
     rca_opts_default(&o);
@@ -519,8 +522,21 @@ static void test_seed_values_deep_cause(void)
     T_EQ_STR(causes(d, &r), "a=a1&b=b1&c=c1");
     T_EQ_DBL(r.causes[0].real, 8100, 1e-9);
     run_opts = NULL;
-    /* the default (seed_values off) asserts the fall elsewhere ("a=a0 | a=a2") */
+    /* the default (seed_values off for counts) does not name the cause */
     T_TRUE(strcmp(causes(d, &r), "a=a1&b=b1&c=c1") != 0);
+    rca_data_destroy(d);
+}
+
+/* Amounts always seed (issue 24, seventh pass): the same cause under the same drift, the
+ * values 0.25 over whole numbers (an amount, weighed by its measured spread). With the default
+ * options (seed_values off) the values of the leaves beyond noise are combined all the same,
+ * and the cause is the one element asserted. */
+static void test_seed_values_amounts(void)
+{
+    struct rca_data *d = deep_under_drift(0.25, 1);
+    struct rca_result r;
+    T_EQ_STR(causes(d, &r), "a=a1&b=b1&c=c1");
+    T_EQ_DBL(r.causes[0].real, 27 * 300.25, 1e-9);
     rca_data_destroy(d);
 }
 
@@ -1019,6 +1035,7 @@ static const struct t_case cases[] = {
     T_CASE(test_drift_hides_no_drop),
     T_CASE(test_level_follows_ramp),
     T_CASE(test_seed_values_deep_cause),
+    T_CASE(test_seed_values_amounts),
     T_CASE(test_drill_first_child),
     T_CASE(test_amount_not_count),
     T_CASE(test_sibling_values),
