@@ -337,10 +337,12 @@ async function run(browser, ctx, base, sc) {
     return r;
   }
   if (sc.end == 'stall') {
-    // Until the held segment's stall is over and 3 s more have played (at most 45 s).
+    // Until the held segment's stall (2 s or more) is over and 3 s more have played (at most
+    // 45 s). Not the first wait: a player may wait a few ms on its own before it (shaka did
+    // once under a loaded make check), and leaving then left before the held segment.
     const until = now() + 45000;
     let s = await state(tab);
-    while (now() < until && !(s.stalls > 0 && !s.waiting && s.waitMs > 0)) {
+    while (now() < until && !(s.stalls > 0 && !s.waiting && s.waitMs >= 2000)) {
       await sleep(200);
       s = await state(tab);
     }
@@ -612,7 +614,9 @@ async function checkHls(R, versions) {
 async function checkStall(r, player, version, cdn) {
   const t = r.sc.title;
   const x = checkPlayed(r, player, version, cdn);
-  check(`${t}: the page saw one stall of at least 2 s`, r.stalls == 1 && r.waitMs >= 2000,
+  // the held segment's stall, and at most one momentary wait of the player's own beside it
+  check(`${t}: the page saw the held segment's stall, at least 2 s`,
+    (r.stalls == 1 || r.stalls == 2) && r.waitMs >= 2000,
     `${r.stalls} stalls, ${Math.round(r.waitMs)} ms waiting`);
   check(`${t}: plugin rebuffer_ms within 10% of the page's waiting time`,
     near(x.reb, r.waitMs, 0.1), `plugin ${x.reb} ms, page ${Math.round(r.waitMs)} ms`);

@@ -123,7 +123,11 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
                     const { ctx, bbox } = u;
                     const r = devicePixelRatio || 1;
                     let shaded = false;
-                    bands.forEach((b, i) => {
+                    // Labels alternate above and below their lines from the highest line down
+                    // (the top one above, the next below, ...), so two close bands stay legible.
+                    const rank = bands.map((b, i) => i).sort((a, c) => bands[c].value - bands[a].value);
+                    bands.forEach((b, j) => {
+                        const i = rank.indexOf(j);
                         const y = u.valToPos(b.value, 'y', true);
                         if (!(y >= bbox.top && y <= bbox.top + bbox.height)) return;
                         ctx.save();
@@ -142,7 +146,6 @@ export function Chart({ x, series, metric, unit, bands = [], height = 180, sync,
                         ctx.fillStyle = b.color || bad;
                         ctx.font = `${10 * r}px system-ui, sans-serif`;
                         ctx.textAlign = 'right';
-                        // Alternate labels above and below their lines so close bands stay legible.
                         ctx.textBaseline = i % 2 ? 'top' : 'bottom';
                         ctx.fillText(b.label, bbox.left + bbox.width - 4 * r, i % 2 ? y + 2 * r : y - 2 * r);
                         ctx.restore();
