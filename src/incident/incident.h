@@ -48,6 +48,12 @@ struct incident_impact {
     int core_down;             /* a core service is down with no workaround */
     int scope_broken;          /* one region, CDN or device class is broken (a paging alert) */
     int viewer_visible;        /* 0: visible on dashboards only (backlog-level alerts) */
+    /* What affected_share and viewers are made of, when measured on the cube (0 otherwise):
+     * the slice's share of viewers, its concurrent viewers, and the shares of them
+     * rebuffering and failing to start. An incident about one of the two counts that one
+     * alone (inc_measure): a start-failure incident open while the origin stalls is not
+     * what stalls the viewers. */
+    double slice_share, slice_viewers, rebuffering, failing;
 };
 
 /* The thresholds of the grid (docs/contracts.md "Severity grid" defaults; configurable). */

@@ -167,6 +167,10 @@ int incident_measure_cube(struct qoe_cube *c, const struct incident_grid *g, con
             double start_share = !isnan(plays) && plays > 0 ? plays_in / plays : in_slice;
             out->affected_share = in_slice * (hit > 1 ? 1 : hit);
             out->viewers = part * (hit > 1 ? 1 : hit);
+            out->slice_share = in_slice;
+            out->slice_viewers = part;
+            out->rebuffering = reb > 1 ? 1 : reb;
+            out->failing = fail > 1 ? 1 : fail;
             out->cannot_start_share = start_share * (fail > 1 ? 1 : fail);
             out->global_rebuffer_s =
                 rebuffer_run(c, to, g ? g->sev1_rebuffer : 0.15, &out->global_rebuffer);
@@ -192,11 +196,15 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
     int rc = m->o.measure
                  ? m->o.measure(m->o.measure_arg, inc->slice, now, imp)
                  : incident_measure_cube(qoe_cube_of(m->app), &m->o.grid, inc->slice, now, imp);
-    int global = json_object_size(inc->slice) == 0, rebuffering = 0;
+    int global = json_object_size(inc->slice) == 0, rebuffering = 0, about_reb = 0,
+        about_starts = 0;
     for (int i = 0; i < inc->nalerts; i++) {
         const struct inc_alert *a = &inc->alerts[i];
         const struct qoe_metric_def *om = a->opener ? qoe_metric_find(a->metric) : NULL;
+        const struct qoe_metric_def *km = qoe_metric_find(a->metric);
         rebuffering |= om && (om->num == QOE_COL_REBUFFER || om->num == QOE_COL_RB);
+        about_reb |= km && (km->num == QOE_COL_REBUFFER || km->num == QOE_COL_RB);
+        about_starts |= km && (km->id == QOE_VSF_RATE || km->id == QOE_EBVS_RATE);
         if (strcmp(a->level, "backlog") != 0)
             imp->viewer_visible = 1;
         if (!a->firing)
@@ -214,6 +222,13 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
      * incident still open when the origin stalls is not what stalls the world */
     if (!rebuffering)
         imp->global_rebuffer_s = 0;
+    /* nor do its viewers: an incident whose QoE alerts are all about starting (or all about
+     * rebuffering) counts the viewers hit that way alone, not another incident's */
+    if (rc == 0 && imp->slice_share > 0 && about_reb != about_starts) {
+        double hit = about_reb ? imp->rebuffering : imp->failing;
+        imp->affected_share = imp->slice_share * hit;
+        imp->viewers = imp->slice_viewers * hit;
+    }
     return rc;
 }
 

@@ -543,7 +543,40 @@ static void test_residual_verdict(void)
     T_EQ_INT(inc_residual_verdict(tv, 10, 0, 14.4, 1), 1);
 }
 
+/* An incident whose alerts are all about starting counts the viewers failing to start in its
+ * slice, not those rebuffering there (the DRM incident of a demo took the live stall's 37.9%
+ * as its peak); one about rebuffering counts those rebuffering; the measured mix is kept
+ * when the alerts are of both kinds or of neither. */
+static void test_impact_by_kind(void)
+{
+    struct fx f;
+    fx_open(&f);
+    fake = (struct incident_impact){.affected_share = 0.4,
+                                    .viewers = 4000,
+                                    .viewer_visible = 1,
+                                    .slice_share = 0.5,
+                                    .slice_viewers = 10000,
+                                    .rebuffering = 0.8,
+                                    .failing = 0.1};
+    fire_metric(&f, "vsf/NA", "vsf_rate", "{\"region\": \"NA\"}");
+    json_t *o = get(&f, 1);
+    T_EQ_DBL(json_number_value(json_object_get(o, "peak_share")), 0.05, 1e-12); /* 0.5 x 0.1 */
+    json_decref(o);
+    advance_s(&f, 60);
+    fire_metric(&f, "reb/EU", "rebuffering_share", "{\"region\": \"EU\"}");
+    o = get(&f, 2);
+    T_EQ_DBL(json_number_value(json_object_get(o, "peak_share")), 0.4, 1e-12); /* 0.5 x 0.8 */
+    json_decref(o);
+    advance_s(&f, 60);
+    fire_metric(&f, "probe/x", "probe_stale", "{\"region\": \"AP\"}");
+    o = get(&f, 3);
+    T_EQ_DBL(json_number_value(json_object_get(o, "peak_share")), 0.4, 1e-12); /* as measured */
+    json_decref(o);
+    fx_close(&f);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_impact_by_kind),
     T_CASE(test_residual_verdict),
     T_CASE(test_grid_table),
     T_CASE(test_open_join_separate),
