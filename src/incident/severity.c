@@ -200,10 +200,10 @@ int inc_measure(struct incident_mgr *m, struct incident *inc, int64_t now,
         about_starts = 0;
     for (int i = 0; i < inc->nalerts; i++) {
         const struct inc_alert *a = &inc->alerts[i];
-        const struct qoe_metric_def *om = a->opener ? qoe_metric_find(a->metric) : NULL;
         const struct qoe_metric_def *km = qoe_metric_find(a->metric);
-        rebuffering |= om && (om->num == QOE_COL_REBUFFER || om->num == QOE_COL_RB);
-        about_reb |= km && (km->num == QOE_COL_REBUFFER || km->num == QOE_COL_RB);
+        int reb = km && (km->num == QOE_COL_REBUFFER || km->num == QOE_COL_RB);
+        rebuffering |= a->opener && reb;
+        about_reb |= reb;
         about_starts |= km && (km->id == QOE_VSF_RATE || km->id == QOE_EBVS_RATE);
         if (strcmp(a->level, "backlog") != 0)
             imp->viewer_visible = 1;

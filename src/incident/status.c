@@ -529,17 +529,16 @@ static void html_bars(struct oc_buf *b, const json_t *up, const char *name)
         if (strcmp(inc_jstr(c, "name"), name) != 0)
             continue;
         json_t *days = json_object_get(c, "days");
-        const char *from = inc_jstr(up, "observed_from"),
-                   *first = inc_jstr(json_array_get(days, 0), "date");
+        const char *from = inc_jstr(up, "observed_from");
+        /* a page younger than the window says since when its figure counts */
+        int young = strncmp(from, inc_jstr(json_array_get(days, 0), "date"), 10) > 0;
         oc_buf_puts(b, "<div class=\"bars\">");
         json_array_foreach(days, k, day) html_bar(b, day);
-        /* a page younger than the window says since when its figure counts */
         oc_buf_printf(b,
                       "</div><div class=\"meta row\"><span>%d days ago</span><span>%.2f %% "
                       "uptime%s%.10s</span><span>Today</span></div>",
                       INC_UPTIME_DAYS, json_number_value(json_object_get(c, "uptime_percentage")),
-                      strncmp(from, first, 10) > 0 ? " since " : "",
-                      strncmp(from, first, 10) > 0 ? from : "");
+                      young ? " since " : "", young ? from : "");
         return;
     }
 }
