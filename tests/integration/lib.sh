@@ -1,10 +1,14 @@
 # lib.sh - helpers for shell integration tests: start the real server on 127.0.0.1 port 0,
 # call it with curl, count checks, and print "N passed, N failed" at the end.
 # Sourced by tests/integration/*.sh; needs $ONCUE_BIN (set by CTest).
+# A failed check prints "FAIL NAME: ..." at once; a passed one prints "ok   NAME" only on a
+# terminal or with T_VERBOSE=1, so the failures of a test with hundreds of checks lead its
+# output under CTest (which keeps only the head of a long output in some reports).
 set -u
 : "${ONCUE_BIN:?ONCUE_BIN must point at the oncue binary}"
 T_PASS=0
 T_FAIL=0
+if [ -t 1 ] || [ "${T_VERBOSE:-0}" = 1 ]; then T_SHOW_OK=1; else T_SHOW_OK=0; fi
 T_TMP=$(mktemp -d /tmp/oncue-it.XXXXXX)
 SERVER_PID=""
 AM_PID=""
@@ -16,10 +20,16 @@ t_cleanup() {
     rm -rf "$T_TMP"
 }
 
+t_ok() {
+    T_PASS=$((T_PASS + 1))
+    [ "$T_SHOW_OK" = 1 ] && echo "ok   $1"
+    return 0
+}
+
 # t_check NAME EXPECTED ACTUAL
 t_check() {
     if [ "$2" = "$3" ]; then
-        T_PASS=$((T_PASS + 1)); echo "ok   $1"
+        t_ok "$1"
     else
         T_FAIL=$((T_FAIL + 1)); echo "FAIL $1: expected [$2], got [$3]"
     fi
@@ -28,7 +38,7 @@ t_check() {
 # t_contains NAME NEEDLE HAYSTACK
 t_contains() {
     case "$3" in
-    *"$2"*) T_PASS=$((T_PASS + 1)); echo "ok   $1" ;;
+    *"$2"*) t_ok "$1" ;;
     *) T_FAIL=$((T_FAIL + 1)); echo "FAIL $1: [$2] not in [$3]" ;;
     esac
 }

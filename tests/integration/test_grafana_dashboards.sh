@@ -211,9 +211,10 @@ for f in "${files[@]}"; do
                 t_check "$n: parses: $out" 0 "$rc"
             fi
             # the simulator keeps posting in real time: a narrow pick (two players of two
-            # regions on two CDNs) may have its first starts still coming (at most 20 s)
+            # regions on two CDNs) may have its first starts still coming (at most 60 s; the
+            # suite run in parallel on two cores slows the simulator)
             got=$(nonempty "$ds" "$e")
-            for _ in $(seq 1 40); do
+            for _ in $(seq 1 120); do
                 [ "$got" = "success series" ] && break
                 sleep 0.5
                 got=$(nonempty "$ds" "$e")
