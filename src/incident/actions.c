@@ -532,9 +532,16 @@ int incident_page_parse(const char *state, const char *limit, const char *before
                         struct incident_page_req *out, char *err, size_t errlen)
 {
     long x = 0;
-    int open = state && strcmp(state, "open") == 0;
+    int open = state && strcmp(state, "open") == 0, known = !state || open;
     out->limit = open ? INCIDENT_PAGE_MAX : INCIDENT_PAGE_DEFAULT;
     out->before = 0;
+    for (int s = 0; !known && s <= INCIDENT_CLOSED; s++)
+        known = strcmp(state, incident_state_name((enum incident_state)s)) == 0;
+    if (!known) {
+        snprintf(err, errlen,
+                 "state: open, triggered, acknowledged, mitigated, resolved or closed");
+        return OC_EINVAL;
+    }
     if (limit) {
         for (const char *p = limit; *p && x <= INCIDENT_PAGE_MAX; p++)
             x = *p >= '0' && *p <= '9' ? x * 10 + (*p - '0') : INCIDENT_PAGE_MAX + 1;

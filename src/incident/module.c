@@ -491,10 +491,10 @@ static void status_html_get(struct http_req *req)
 
 static const struct http_route incident_routes[] = {
     {"GET", "/v1/incidents", list_get, HTTP_VIEWER, 0,
-     "incidents, newest first, a page at a time: ?state=open (or a state's name), ?limit=N (1 to"
-     " 1000; default 100, and 1000 with state=open: every open one), ?before=INC-N -> {incidents,"
-     " next}: next (also a Link rel=\"next\" header) is the URL of the following page, absent on"
-     " the last"},
+     "incidents, newest first, a page at a time: ?state=open (or a state's name; else 400),"
+     " ?limit=N (1 to 1000; default 100, and 1000 with state=open: every open one),"
+     " ?before=INC-N -> {incidents, next}: next (also a Link rel=\"next\" header) is the URL of"
+     " the following page, absent on the last"},
     {"POST", "/v1/incidents", declare_post, HTTP_RESPONDER, ACTION_BODY,
      "declare an incident by hand (an alert.fired-shaped body)"},
     {"GET", "/v1/incidents/{id}", one_get, HTTP_VIEWER, 0, "one incident with its timeline"},

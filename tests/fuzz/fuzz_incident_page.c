@@ -4,7 +4,7 @@
  * piece is an absent parameter), as any client may send them.
  *
  * Besides not crashing or reading past the input: an accepted query has a limit from 1 to
- * INCIDENT_PAGE_MAX and a before of 0 or more; a refused one names limit or before.
+ * INCIDENT_PAGE_MAX and a before of 0 or more; a refused one names state, limit or before.
  */
 #include "core/err.h"
 #include "incident/incident.h"
@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!part[1] && pr.limit != INCIDENT_PAGE_DEFAULT && pr.limit != INCIDENT_PAGE_MAX)
             abort();
     } else if (rc != OC_EINVAL ||
-               (strncmp(err, "limit: ", 7) != 0 && strncmp(err, "before: ", 8) != 0)) {
+               (strncmp(err, "state: ", 7) != 0 && strncmp(err, "limit: ", 7) != 0 &&
+                strncmp(err, "before: ", 8) != 0)) {
         abort();
     }
     free(buf);

@@ -4,8 +4,9 @@
 # "next" gives exactly INC-250 .. INC-1 in order, no repeat, no gap, for the default page and
 # for limit=7; the Link rel="next" header carries the same URL and both are absent on the last
 # page; ?limit= 0, 1001, abc, -1 and empty are 400 problem+json naming limit, a bad before
-# names before; ?state=open answers every open incident on one page unless a limit is given,
-# and then pages with the state kept in "next"; the CLI lists all 250 by following "next".
+# names before, an unknown state names state; ?state=open answers every open incident on one
+# page unless a limit is given, and then pages with the state kept in "next"; the CLI lists all
+# 250 by following "next".
 . "$(dirname "$0")/lib.sh"
 D=$T_TMP/data
 RESP=$(new_token "$D" responder page-resp)
@@ -93,6 +94,10 @@ for v in 0 1001 abc -1 '' 10x 99999999999999999999; do
         "$(tr -d '\r' <"$T_TMP/hdr" | sed -n 's/^[Cc]ontent-[Tt]ype: \([^;]*\).*/\1/p') $(jq -r '.detail' "$T_TMP/body" | cut -d' ' -f1)"
 done
 t_check "state=open&limit=0 is 400 too" 400 "$(get '/v1/incidents?state=open&limit=0')"
+for v in Open bogus ''; do
+    t_check "state=$v is 400 naming state" "400 state:" \
+        "$(get "/v1/incidents?state=$v") $(jq -r '.detail' "$T_TMP/body" | cut -d' ' -f1)"
+done
 for v in abc INC-0 INC-x ''; do
     t_check "before=$v is 400 naming before" "400 before:" \
         "$(get "/v1/incidents?before=$v") $(jq -r '.detail' "$T_TMP/body" | cut -d' ' -f1)"
