@@ -15,7 +15,9 @@
 #                                  wrk with CLIENT=wrk: scripts/deps.sh bench)
 #   env: DURATION (s per oncue run, default 10), CONNS (clients, default 50),
 #        CLIENT (oncue or wrk, default oncue), THREADS (oncue bench threads, default 1),
-#        WORKERS (oncue http.workers, default 2), SYNC (store.synchronous: full or normal,
+#        WORKERS (oncue http.workers; default the cores the client leaves, nproc - THREADS,
+#        at least 1: the server's threads and the client's share the machine, and a worker that
+#        waits for a core holds its connections' answers), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
 #        N (Redis requests per test, default 300000), OLD (a second oncue binary),
 #        PG (a libpq conninfo: the store on that PostgreSQL, resume.shared on: each commit is
@@ -27,13 +29,13 @@ cd "$(dirname "$0")/.."
 BIN=${1:-${ONCUE_BIN:-build/rel/oncue}}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-50}
-WORKERS=${WORKERS:-2}
 SYNC=${SYNC:-full}
 BATCH=${BATCH:-1000}
 BATCH_CONNS=${BATCH_CONNS:-4}
 N=${N:-300000}
 CLIENT=${CLIENT:-oncue}
 THREADS=${THREADS:-1}
+WORKERS=${WORKERS:-$(($(nproc) > THREADS + 1 ? $(nproc) - THREADS : 1))}
 OLD=${OLD:-}
 TOOLS="redis-server redis-benchmark"
 [ "$CLIENT" = wrk ] && TOOLS="$TOOLS wrk"
