@@ -217,8 +217,13 @@ static void ident_case(const struct rca_data *d, const struct rca_truth *t,
                 oc_buf_puts(&b, "(all leaves)");
             else
                 rca_elem_format(d, best >= 0 ? &r->causes[best] : &parent, &b);
-            fprintf(stderr, "%s: %+.2f nats (phi %.2f), %s; its own evidence %.1f nats\n",
-                    b.data ? b.data : "", delta, x.phi, names[cls], rca_ident_own(&x, tr, n, k));
+            int rank = 0; /* the truth's place among the candidates, 0: not there */
+            for (int i = 0; i < r->n_cands && !rank; i++)
+                if (same_leaves(d, &r->cands[i], t->el[idx[k]]))
+                    rank = i + 1;
+            fprintf(
+                stderr, "%s: %+.2f nats (phi %.2f), %s; its own evidence %.1f nats, candidate %d\n",
+                b.data ? b.data : "", delta, x.phi, names[cls], rca_ident_own(&x, tr, n, k), rank);
             oc_buf_free(&b);
         }
     }
@@ -524,14 +529,25 @@ static int set_window(void *p, const char *v, char *why, size_t n)
     return 0;
 }
 
-static int set_drill_first(void *p, const char *v, char *why, size_t n)
+/* "on" or "off" into *flag; -1 with why otherwise. */
+static int on_off(int *flag, const char *v, char *why, size_t n)
 {
     if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
         snprintf(why, n, "expected \"on\" or \"off\", got \"%s\"", v);
         return -1;
     }
-    ((struct eval_args *)p)->o.drill_first = strcmp(v, "on") == 0;
+    *flag = strcmp(v, "on") == 0;
     return 0;
+}
+
+static int set_drill_first(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.drill_first, v, why, n);
+}
+
+static int set_rename(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.rename, v, why, n);
 }
 
 #define F(f) offsetof(struct eval_args, f)
@@ -573,6 +589,10 @@ const struct oc_opt rca_eval_opts[] = {
     {"--drill-first", OC_OPT_FN, 0, "on|off",
      "tuning: with nothing asserted, try the first candidates' deviating children (default on)", 0,
      0, set_drill_first},
+    {"--rename", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: another name of an asserted element's largest leaf replaces it when the "
+     "counts' likelihood favours it by 2 nats (default on)",
+     0, 0, set_rename},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

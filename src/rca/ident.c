@@ -3,10 +3,12 @@
  *
  * The log-likelihood of a case under "these elements are the anomaly": one fitted scale per
  * element (a leaf goes to the first element holding it) and one for the other leaves.
- * Counts are Poisson, amounts Gaussian with the forecast's weights; both divided by the
- * data set's dispersion (a quasi-likelihood). `oncue rca eval --ident` compares a missed true
- * element with the element asserted in its place, or its best parent, this way. Not used by
- * the engine.
+ * Counts are Poisson, each leaf's term divided by its variance beyond Poisson (the engine's
+ * variance model: a noisy history's spread), amounts Gaussian with the forecast's weights;
+ * both divided by the data set's remaining dispersion (a quasi-likelihood). `oncue rca eval
+ * --ident` compares a missed true element with the element asserted in its place, or its best
+ * parent, this way. The engine's renaming step (choose.c) uses the same count likelihood
+ * (rca_ident_leaf_disp, rca_ident_dispersion).
  */
 #include "rca/rca_int.h"
 
@@ -16,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define IDENT_SAMPLE 2000 /* leaves sampled for the dispersion */
-#define IDENT_MU_MIN 0.02 /* a Poisson mean is at least this (the forecast's variance floor) */
+#define IDENT_SAMPLE    2000 /* leaves sampled for the dispersion */
+#define IDENT_MU_MIN    0.02 /* a Poisson mean is at least this */
+#define IDENT_VAR_FLOOR 0.02 /* the forecast's variance floor (forecast.c) */
 
 static int holds(const struct rca_data *d, size_t l, const struct rca_elem *e)
 {
@@ -28,15 +31,21 @@ static int holds(const struct rca_data *d, size_t l, const struct rca_elem *e)
     return 1;
 }
 
+/* A count's variance beyond Poisson, from the engine's variance model (its history's spread,
+ * Forecast): 1 for a leaf that varies like a count, more for a noisy one. */
+double rca_ident_leaf_disp(const struct rca_obs *ob, size_t l)
+{
+    double f = ob->f[l], v = 1 / ob->w[l] - IDENT_VAR_FLOOR;
+    return f > 0 && v > f ? v / f : 1;
+}
+
 static int dbl_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
-/* The dispersion of the leaves around their median scale, as the engine's (engine.c) but with
- * the variance of the likelihood used here: Poisson k f for counts, 1 / w for amounts. */
-static double dispersion(const struct rca_obs *ob)
+double rca_ident_dispersion(const struct rca_obs *ob)
 {
     double *x = oc_malloc(IDENT_SAMPLE * sizeof(double)),
            *kr = oc_malloc(IDENT_SAMPLE * sizeof(double));
@@ -53,7 +62,8 @@ static double dispersion(const struct rca_obs *ob)
         double k = kr[m / 2] > 0 ? kr[m / 2] : 1;
         for (int i = 0; i < m; i++) {
             double f = ob->f[idx[i]], dv = ob->r[idx[i]] - k * f;
-            x[i] = dv * dv * (ob->counts ? 1 / (k * f) : ob->w[idx[i]]);
+            x[i] = dv * dv *
+                   (ob->counts ? 1 / (k * f * rca_ident_leaf_disp(ob, idx[i])) : ob->w[idx[i]]);
         }
         qsort(x, (size_t)m, sizeof(double), dbl_cmp);
         for (int i = 0; i < 3 * m / 4; i++)
@@ -74,7 +84,7 @@ int rca_ident_open(struct rca_ident *x, const struct rca_data *d, int64_t at, in
     int rc = rca_forecast(d, at, window, &x->ob);
     if (rc != 0)
         return rc;
-    x->phi = dispersion(&x->ob);
+    x->phi = rca_ident_dispersion(&x->ob);
     x->group = oc_malloc((x->ob.n ? x->ob.n : 1) * sizeof(int));
     return 0;
 }
@@ -100,8 +110,9 @@ double rca_ident_ll(struct rca_ident *x, const struct rca_elem *set, int n)
         while (g < n && !holds(x->d, l, &set[g]))
             g++;
         x->group[l] = g; /* n: the rest */
-        R[g] += ob->r[l];
-        F[g] += ob->f[l];
+        double dl = ob->counts ? rca_ident_leaf_disp(ob, l) : 1;
+        R[g] += ob->r[l] / dl;
+        F[g] += ob->f[l] / dl;
         Srf[g] += ob->w[l] * ob->r[l] * ob->f[l];
         Sff[g] += ob->w[l] * ob->f[l] * ob->f[l];
     }
@@ -111,7 +122,7 @@ double rca_ident_ll(struct rca_ident *x, const struct rca_elem *set, int n)
         double r = ob->r[l], mu = k[x->group[l]] * ob->f[l];
         if (ob->counts) {
             mu = mu > IDENT_MU_MIN ? mu : IDENT_MU_MIN;
-            ll += r * log(mu) - mu - lgamma(r + 1);
+            ll += (r * log(mu) - mu - (r >= 0 ? lgamma(r + 1) : 0)) / rca_ident_leaf_disp(ob, l);
         } else {
             ll -= 0.5 * ob->w[l] * (r - mu) * (r - mu);
         }

@@ -79,8 +79,8 @@ struct rca_truth {
     char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN]; /* "attr=v&attr2=w", pairs sorted by name */
 };
 
-/* The identifiability diagnostic of `oncue rca eval --ident` (ident.c): not used by the
- * engine. */
+/* The identifiability diagnostic of `oncue rca eval --ident` (ident.c); its count likelihood
+ * (rca_ident_leaf_disp, rca_ident_dispersion) also serves the engine's renaming (choose.c). */
 #define RCA_IDENT_SET (RCA_TRUTH_ELS + 1) /* elements of a set whose likelihood is taken */
 enum {
     RCA_IDENT_INDIST, /* the data cannot tell the true element from the other */
@@ -94,6 +94,11 @@ struct rca_ident {
     double phi;               /* dispersion against the likelihood's variance, 1..10 */
     int *group;               /* per leaf: which element of the set holds it (scratch, owned) */
 };
+/* Leaf l's variance beyond Poisson in ob's variance model (its history's spread), >= 1. */
+double rca_ident_leaf_disp(const struct rca_obs *ob, size_t l);
+/* The dispersion of ob's leaves around their median scale, as the engine's (engine.c) but
+ * against the variance of the likelihood: Poisson for counts, the forecast's for amounts; 1..10. */
+double rca_ident_dispersion(const struct rca_obs *ob);
 /* Forecasts d at `at` (the engine's forecast) into x; 0, or rca_forecast's error. Free with
  * rca_ident_close (also after a failed open). */
 int rca_ident_open(struct rca_ident *x, const struct rca_data *d, int64_t at, int window);
