@@ -19,7 +19,7 @@
 #define MOST          0.5  /* a lone first candidate with this share of the change is asserted */
 #define DRILL_FIRST   3    /* drill_first: candidates whose children are tried */
 #define RENAME_NATS   2.0  /* rename: the other name fits better by this (log-likelihood) */
-#define RENAME_CANDS  10   /* rename: first-round candidates tried as other names */
+#define RENAME_CANDS  30   /* rename: first-round candidates tried as other names */
 #define RENAME_MU_MIN 0.02 /* rename: a Poisson mean is at least this */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
@@ -343,9 +343,10 @@ static size_t largest_leaf(const struct rca_eng *g, const struct choice *c, int 
 /* rename (counts): the weighted gain reads thin and noisy counts poorly, and among the names
  * of an element's largest leaf (its parent, a sibling, an unrelated slice holding it) it may
  * pick one the counts do not support. Each asserted element is replaced by the first-round
- * candidate holding its largest leaf that the counts' likelihood (divided by the dispersion
- * against it) favours by at least RENAME_NATS, when the objective in those units does not
- * fall; the best such. Names the data cannot tell apart are left as they are. */
+ * candidate (of the RENAME_CANDS best) holding its largest leaf that the counts' likelihood
+ * (divided by the dispersion against it) favours by at least RENAME_NATS, when the objective
+ * in those units does not fall; the best such. Names the data cannot tell apart stay. Later
+ * candidates changed no answer on the profiles and cost up to 22 ms at 10,000 leaves. */
 static void rename_by_likelihood(const struct rca_eng *g, struct choice *c, struct choice *t)
 {
     if (!g->o->rename || !g->ob->counts || c->n == 0)
