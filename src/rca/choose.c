@@ -14,10 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SIDE_SHARE  0.1 /* a further cause carries this share of the change, */
-#define SIDE_EFFECT 0.2 /* or deviates at least this much as the first cause */
-#define MOST        0.5 /* a lone first candidate with this share of the change is asserted */
-#define DRILL_FIRST 3   /* drill_first: candidates whose children are tried */
+#define SIDE_SHARE    0.1  /* a further cause carries this share of the change, */
+#define SIDE_EFFECT   0.2  /* or deviates at least this much as the first cause */
+#define MOST          0.5  /* a lone first candidate with this share of the change is asserted */
+#define DRILL_FIRST   3    /* drill_first: candidates whose children are tried */
+#define RENAME_NATS   2.0  /* rename: the other name fits better by this (log-likelihood) */
+#define RENAME_CANDS  30   /* rename: first-round candidates tried as other names */
+#define RENAME_MU_MIN 0.02 /* rename: a Poisson mean is at least this */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
 static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
@@ -294,6 +297,88 @@ static int refine(const struct rca_eng *g, struct choice *c, int k, struct choic
     return 1;
 }
 
+/* The log-likelihood of counts under c (a fitted scale per element and for the rest): Poisson,
+ * each leaf's term divided by its variance beyond Poisson (rca_ident_leaf_disp), means of at
+ * least 0.02, without the terms that do not depend on the partition. */
+static double count_ll(const struct rca_eng *g, const struct choice *c)
+{
+    double R[RCA_MAX_CAUSES + 1] = {0}, F[RCA_MAX_CAUSES + 1] = {0}, k[RCA_MAX_CAUSES + 1], ll = 0;
+    for (size_t l = 0; l < g->n; l++) {
+        int o = c->owner[l] < 0 ? c->n : c->owner[l];
+        double d = rca_ident_leaf_disp(g->ob, l);
+        R[o] += g->ob->r[l] / d;
+        F[o] += g->ob->f[l] / d;
+    }
+    for (int i = 0; i <= c->n; i++)
+        k[i] = F[i] > 0 ? R[i] / F[i] : 1;
+    for (size_t l = 0; l < g->n; l++) {
+        int o = c->owner[l] < 0 ? c->n : c->owner[l];
+        double mu = k[o] * g->ob->f[l];
+        mu = mu > RENAME_MU_MIN ? mu : RENAME_MU_MIN;
+        ll += (g->ob->r[l] * log(mu) - mu) / rca_ident_leaf_disp(g->ob, l);
+    }
+    return ll;
+}
+
+/* The objective with that likelihood in place of the weighted gain, in the same units. */
+static double count_obj(const struct rca_eng *g, const struct choice *c, double ll, double phi)
+{
+    double pen = 0;
+    for (int i = 0; i < c->n; i++)
+        pen += rca_penalty(g, &c->e[i], c->part[i]);
+    return 2 * ll / phi - pen;
+}
+
+/* The leaf of element k of c with the most measure now and expected, or g->n when it has none. */
+static size_t largest_leaf(const struct rca_eng *g, const struct choice *c, int k)
+{
+    size_t big = g->n;
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] == k &&
+            (big == g->n || g->ob->r[l] + g->ob->f[l] > g->ob->r[big] + g->ob->f[big]))
+            big = l;
+    return big;
+}
+
+/* rename (counts): the weighted gain reads thin and noisy counts poorly, and among the names
+ * of an element's largest leaf (its parent, a sibling, an unrelated slice holding it) it may
+ * pick one the counts do not support. Each asserted element is replaced by the first-round
+ * candidate (of the RENAME_CANDS best) holding its largest leaf that the counts' likelihood
+ * (divided by the dispersion against it) favours by at least RENAME_NATS, when the objective
+ * in those units does not fall; the best such. Names the data cannot tell apart stay. Later
+ * candidates changed no answer on the profiles and cost up to 22 ms at 10,000 leaves. */
+static void rename_by_likelihood(const struct rca_eng *g, struct choice *c, struct choice *t)
+{
+    if (!g->o->rename || !g->ob->counts || c->n == 0)
+        return;
+    double phi = rca_ident_dispersion(g->ob);
+    for (int k = 0; k < c->n; k++) {
+        size_t big = largest_leaf(g, c, k);
+        if (big == g->n)
+            continue;
+        double ll0 = count_ll(g, c) / phi, obj0 = count_obj(g, c, ll0 * phi, phi), best = 0;
+        int pick = -1;
+        for (int i = 0; i < g->n_cands && i < RENAME_CANDS; i++) {
+            const struct rca_elem *e = &g->cands[i].e;
+            int clash = rca_elem_same(e, &c->e[k]) || !rca_leaf_in(g, e, big);
+            for (int j = 0; j < c->n && !clash; j++)
+                clash = j != k && may_overlap(e, &c->e[j]);
+            if (clash || trial(g, c, k, e, 1, t) == -INFINITY)
+                continue;
+            double ll = count_ll(g, t);
+            double dll = ll / phi - ll0, dobj = count_obj(g, t, ll, phi) - obj0;
+            if (dll >= RENAME_NATS && dobj >= 0 && dll > best) {
+                best = dll;
+                pick = i;
+            }
+        }
+        if (pick >= 0) {
+            trial(g, c, k, &g->cands[pick].e, 1, t);
+            choice_take(g, c, t);
+        }
+    }
+}
+
 /* drill_first: nothing was asserted. A parent that deviates mildly because one child deviates
  * strongly falls short of its own penalty, and the child of the layer below short of its
  * larger one (real data's thin, noisy children). The first DRILL_FIRST candidates of the pool
@@ -379,6 +464,7 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
         for (int k = 0; k < c.n; k++)
             changed |= refine(g, &c, k, &t);
     }
+    rename_by_likelihood(g, &c, &t);
     r->n_causes = 0;
     for (int done = 0; done < c.n; done++) { /* in rank order */
         int i = -1;

@@ -748,6 +748,7 @@ void rca_opts_default(struct rca_opts *o)
     o->support_penalty = 0;
     o->seed_values = 0;
     o->drill_first = 1;
+    o->rename = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -30,6 +30,9 @@
 struct eval_set {
     char tag[EVAL_TAG_LEN]; /* "all", "ratio", "layer=2", ... */
     long tp, fp, fn, cases; /* summed counts */
+    long indist, alt;       /* --ident: missed true elements alike their alternative, or worse */
+    long fp_alike, fp_fix;  /* --ident: false elements that are an alike or a worse-fitting
+                               alternative */
     double *ms;             /* runtimes, owned */
     size_t n_ms, cap_ms;
 };
@@ -76,16 +79,30 @@ static struct eval_set *set_get(struct eval_set *sets, int *n, const char *tag)
     return s;
 }
 
-static void set_add(struct eval_set *s, int tp, int fp, int fn, double ms)
+/* One case's counts. */
+struct eval_counts {
+    int tp, fp, fn;
+    int indist;   /* --ident: missed true elements the data cannot tell from their alternative */
+    int alt;      /* --ident: missed true elements whose alternative fits better */
+    int fp_alike; /* --ident: false elements that are the alike alternative of a missed one */
+    int fp_fix;   /* --ident: false elements the data tell a missed one from, in its favour */
+    double ms;    /* engine runtime */
+};
+
+static void set_add(struct eval_set *s, const struct eval_counts *c)
 {
     if (!s)
         return;
-    s->tp += tp;
-    s->fp += fp;
-    s->fn += fn;
+    s->tp += c->tp;
+    s->fp += c->fp;
+    s->fn += c->fn;
+    s->indist += c->indist;
+    s->alt += c->alt;
+    s->fp_alike += c->fp_alike;
+    s->fp_fix += c->fp_fix;
     s->cases++;
     s->ms = oc_grow(s->ms, &s->cap_ms, s->n_ms + 1, sizeof(*s->ms));
-    s->ms[s->n_ms++] = ms;
+    s->ms[s->n_ms++] = c->ms;
 }
 
 /* The truth element s ("a=v&b=w") as attribute and value ids of d into t; -1 when it names
@@ -138,9 +155,89 @@ static int same_leaves(const struct rca_data *d, const struct rca_elem *e, const
     return both > 0;
 }
 
-/* Runs the engine on d; counts matches of predicted against true elements. 0 or -1. */
+/* The forecast mass (r + f) of the leaves both e and t hold. */
+static double shared_mass(const struct rca_data *d, const struct rca_obs *ob,
+                          const struct rca_elem *e, const struct rca_elem *t)
+{
+    double m = 0;
+    for (size_t l = 0; l < d->n_leaves && l < ob->n; l++)
+        if (leaf_holds(d, l, e) && leaf_holds(d, l, t))
+            m += ob->r[l] + ob->f[l];
+    return m;
+}
+
+/* --ident: classes each missed true element (used[j] == 0) by whether the data tell it from
+ * the false element holding most of its mass (hit[i] == 0), or when none holds any from its
+ * best parent, the other true elements in place (ident.c). Adds the classes to c. */
+static void ident_case(const struct rca_data *d, const struct rca_truth *t,
+                       const struct rca_opts *o, const struct rca_result *r,
+                       const unsigned char *used, const unsigned char *hit, int verbose,
+                       double nats, struct eval_counts *c)
+{
+    struct rca_ident x;
+    struct rca_elem tr[RCA_TRUTH_ELS];
+    int idx[RCA_TRUTH_ELS], n = 0;
+    unsigned char alike[RCA_MAX_CAUSES] = {0}, fix[RCA_MAX_CAUSES] = {0};
+    if (rca_ident_open(&x, d, (int64_t)t->at, o->window) != 0) {
+        rca_ident_close(&x);
+        return;
+    }
+    for (int j = 0; j < t->n_el; j++)
+        if (truth_elem(d, t->el[j], &tr[n]) == 0)
+            idx[n++] = j;
+    for (int k = 0; k < n; k++) {
+        if (used[idx[k]])
+            continue;
+        int best = -1;
+        double bm = 0;
+        for (int i = 0; i < r->n_causes; i++) {
+            double m = hit[i] ? 0 : shared_mass(d, &x.ob, &r->causes[i], &tr[k]);
+            if (m > bm) {
+                bm = m;
+                best = i;
+            }
+        }
+        struct rca_elem parent;
+        double delta = rca_ident_delta(&x, tr, n, k, best >= 0 ? &r->causes[best] : NULL, &parent);
+        int cls = rca_ident_class(delta, nats);
+        c->indist += cls == RCA_IDENT_INDIST;
+        c->alt += cls == RCA_IDENT_ALT;
+        if (cls == RCA_IDENT_INDIST && best >= 0)
+            alike[best] = 1;
+        if (cls == RCA_IDENT_TRUTH && best >= 0)
+            fix[best] = 1;
+        if (verbose) {
+            static const char *const names[] = {"alike", "truth fits better", "other fits better"};
+            struct oc_buf b;
+            oc_buf_init(&b, 512);
+            oc_buf_puts(&b, "  fn ");
+            oc_buf_puts(&b, t->el[idx[k]]);
+            oc_buf_puts(&b, best >= 0 ? " vs asserted " : " vs parent ");
+            if (best < 0 && parent.n == 0)
+                oc_buf_puts(&b, "(all leaves)");
+            else
+                rca_elem_format(d, best >= 0 ? &r->causes[best] : &parent, &b);
+            int rank = 0; /* the truth's place among the candidates, 0: not there */
+            for (int i = 0; i < r->n_cands && !rank; i++)
+                if (same_leaves(d, &r->cands[i], t->el[idx[k]]))
+                    rank = i + 1;
+            fprintf(
+                stderr, "%s: %+.2f nats (phi %.2f), %s; its own evidence %.1f nats, candidate %d\n",
+                b.data ? b.data : "", delta, x.phi, names[cls], rca_ident_own(&x, tr, n, k), rank);
+            oc_buf_free(&b);
+        }
+    }
+    for (int i = 0; i < r->n_causes; i++) {
+        c->fp_alike += alike[i];
+        c->fp_fix += fix[i] && !alike[i];
+    }
+    rca_ident_close(&x);
+}
+
+/* Runs the engine on d; counts matches of predicted against true elements into c (and with
+ * ident the classes of the missed ones). 0 or -1. */
 static int eval_data(const struct rca_data *d, const struct rca_truth *t, const struct rca_opts *o,
-                     int verbose, int *tp, int *fp, int *fn, double *ms)
+                     int verbose, double ident, struct eval_counts *c)
 {
     struct rca_result *r = oc_malloc(sizeof(*r));
     double t0 = rca_now_ms();
@@ -148,28 +245,30 @@ static int eval_data(const struct rca_data *d, const struct rca_truth *t, const 
         free(r);
         return -1;
     }
-    *ms = rca_now_ms() - t0;
-    *tp = 0;
+    memset(c, 0, sizeof(*c));
+    c->ms = rca_now_ms() - t0;
     unsigned char used[RCA_TRUTH_ELS] = {0}; /* true elements already matched */
+    unsigned char hit[RCA_MAX_CAUSES] = {0}; /* asserted elements that matched one */
     for (int i = 0; i < r->n_causes; i++) {
         struct oc_buf b;
         oc_buf_init(&b, EVAL_ELEM_LEN);
         rca_elem_format(d, &r->causes[i], &b);
-        int hit = -1;
-        for (int j = 0; j < t->n_el && hit < 0; j++)
+        int h = -1;
+        for (int j = 0; j < t->n_el && h < 0; j++)
             if (!used[j] && b.data && strcmp(b.data, t->el[j]) == 0)
-                hit = j;
-        for (int j = 0; j < t->n_el && hit < 0; j++)
+                h = j;
+        for (int j = 0; j < t->n_el && h < 0; j++)
             if (!used[j] && same_leaves(d, &r->causes[i], t->el[j]))
-                hit = j;
-        if (hit >= 0) {
-            used[hit] = 1;
-            (*tp)++;
+                h = j;
+        if (h >= 0) {
+            used[h] = 1;
+            hit[i] = 1;
+            c->tp++;
         }
         oc_buf_free(&b);
     }
-    *fp = r->n_causes - *tp;
-    *fn = t->n_el - *tp;
+    c->fp = r->n_causes - c->tp;
+    c->fn = t->n_el - c->tp;
     if (verbose) { /* is each true element among the first three candidates? */
         int top3 = 0;
         for (int j = 0; j < t->n_el; j++)
@@ -177,16 +276,16 @@ static int eval_data(const struct rca_data *d, const struct rca_truth *t, const 
                 struct oc_buf b;
                 oc_buf_init(&b, EVAL_ELEM_LEN);
                 rca_elem_format(d, &r->cands[i], &b);
-                int hit = b.data && strcmp(b.data, t->el[j]) == 0;
+                int same = b.data && strcmp(b.data, t->el[j]) == 0;
                 oc_buf_free(&b);
-                if (hit) {
+                if (same) {
                     top3++;
                     break;
                 }
             }
         fprintf(stderr, "  top3 %d/%d\n", top3, t->n_el);
     }
-    if (verbose && (*fp || *fn)) {
+    if (verbose && (c->fp || c->fn)) {
         struct oc_buf b;
         oc_buf_init(&b, 4096);
         oc_buf_puts(&b, "  asserted:");
@@ -205,13 +304,15 @@ static int eval_data(const struct rca_data *d, const struct rca_truth *t, const 
         fprintf(stderr, "%s\n", b.data ? b.data : "");
         oc_buf_free(&b);
     }
+    if (ident > 0 && c->fn)
+        ident_case(d, t, o, r, used, hit, verbose, ident, c);
     free(r);
     return 0;
 }
 
 /* Reads csv and runs it; 0 or -1. */
 static int eval_case(const char *csv, const struct rca_truth *t, const struct rca_opts *o,
-                     int verbose, int *tp, int *fp, int *fn, double *ms)
+                     int verbose, double ident, struct eval_counts *c)
 {
     struct rca_data *d = NULL;
     char err[512];
@@ -219,7 +320,7 @@ static int eval_case(const char *csv, const struct rca_truth *t, const struct rc
         fprintf(stderr, "oncue rca eval: %s\n", err);
         return -1;
     }
-    int rc = eval_data(d, t, o, verbose, tp, fp, fn, ms);
+    int rc = eval_data(d, t, o, verbose, ident, c);
     rca_data_destroy(d);
     return rc;
 }
@@ -257,7 +358,7 @@ static void paper_cell(const char *tag, char *out, size_t n)
         }
 }
 
-static void set_print(struct eval_set *s, int json, int first)
+static void set_print(struct eval_set *s, int json, int ident, int first)
 {
     char paper[16];
     qsort(s->ms, s->n_ms, sizeof(double), cmp_dbl);
@@ -265,14 +366,30 @@ static void set_print(struct eval_set *s, int json, int first)
     double r = s->tp + s->fn ? (double)s->tp / (double)(s->tp + s->fn) : 0;
     double f1 = 2 * s->tp + s->fp + s->fn ? 2.0 * s->tp / (double)(2 * s->tp + s->fp + s->fn) : 0;
     double med = s->n_ms ? s->ms[s->n_ms / 2] : 0, mx = s->n_ms ? s->ms[s->n_ms - 1] : 0;
+    /* lenient: an alike alternative counts as a hit; reach: every missed element the data
+     * favour is found (its false alternative gone), the alike and worse stay missed */
+    long otp = s->tp + s->indist, ofp = s->fp - s->fp_alike, ofn = s->fn - s->indist;
+    long fix = s->fn - s->indist - s->alt, rtp = s->tp + fix, rfp = s->fp - s->fp_fix;
+    double of1 = 2 * otp + ofp + ofn ? 2.0 * otp / (double)(2 * otp + ofp + ofn) : 0;
+    double rf1 =
+        2 * rtp + rfp + s->fn - fix ? 2.0 * rtp / (double)(2 * rtp + rfp + s->fn - fix) : 0;
     paper_cell(s->tag, paper, sizeof(paper));
-    if (json)
+    if (json) {
         printf("%s{\"setting\":\"%s\",\"cases\":%ld,\"f1\":%.4f,\"precision\":%.4f,"
-               "\"recall\":%.4f,\"median_ms\":%.3f,\"max_ms\":%.3f}",
+               "\"recall\":%.4f,\"median_ms\":%.3f,\"max_ms\":%.3f",
                first ? "" : ",", s->tag, s->cases, f1, p, r, med, mx);
-    else
-        printf("| %-22s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f | %-13s |\n", s->tag, s->cases,
+        if (ident)
+            printf(",\"fn\":%ld,\"fn_alike\":%ld,\"fn_worse\":%ld,\"f1_reach\":%.4f,"
+                   "\"f1_lenient\":%.4f",
+                   s->fn, s->indist, s->alt, rf1, of1);
+        printf("}");
+    } else {
+        printf("| %-22s | %5ld | %.3f | %.3f | %.3f | %8.2f | %8.2f | %-13s |", s->tag, s->cases,
                f1, p, r, med, mx, paper);
+        if (ident)
+            printf(" %4ld | %5ld | %5ld | %.3f | %.3f |", s->fn, s->indist, s->alt, rf1, of1);
+        printf("\n");
+    }
 }
 
 static int by_name(const void *a, const void *b)
@@ -305,47 +422,48 @@ static char **list_cases(const char *dir, size_t *n)
     return v;
 }
 
+/* What the command line of `oncue rca eval` says. */
+struct eval_args {
+    struct rca_opts o;        /* the engine, defaults overridden by the tuning options */
+    int json;                 /* --json */
+    int verbose;              /* --verbose */
+    double ident;             /* --ident NATS: the identifiability diagnostic (0: off) */
+    const char *gen;          /* --gen P1,P2,...: generate in memory instead of reading DIR */
+    long cases, seed, leaves; /* --cases, --seed, --leaves (with --gen) */
+};
+
 /* Adds one case's counts to "all" and to each of its tags. */
-static void record(struct eval_set *sets, int *n_sets, const struct rca_truth *t, int tp, int fp,
-                   int fn, double ms)
+static void record(struct eval_set *sets, int *n_sets, const struct rca_truth *t,
+                   const struct eval_counts *c)
 {
-    set_add(set_get(sets, n_sets, "all"), tp, fp, fn, ms);
+    set_add(set_get(sets, n_sets, "all"), c);
     for (int k = 0; k < t->n_tags; k++)
-        set_add(set_get(sets, n_sets, t->tags[k]), tp, fp, fn, ms);
+        set_add(set_get(sets, n_sets, t->tags[k]), c);
 }
 
 /* Scores every case of stems[] into sets; returns the number that failed to run. */
-static int eval_all(char **stems, size_t n, const struct rca_opts *o, int verbose,
-                    struct eval_set *sets, int *n_sets)
+static int eval_all(char **stems, size_t n, const struct eval_args *a, struct eval_set *sets,
+                    int *n_sets)
 {
     int failed = 0;
     set_get(sets, n_sets, "all");
     for (size_t i = 0; i < n; i++) {
         char truth[4200], csv[4200];
         struct rca_truth t;
-        int tp, fp, fn;
-        double ms;
+        struct eval_counts c;
         snprintf(truth, sizeof(truth), "%s.truth", stems[i]);
         snprintf(csv, sizeof(csv), "%s.csv", stems[i]);
-        if (read_truth(truth, &t) != 0 || eval_case(csv, &t, o, verbose, &tp, &fp, &fn, &ms) != 0) {
+        if (read_truth(truth, &t) != 0 ||
+            eval_case(csv, &t, &a->o, a->verbose, a->ident, &c) != 0) {
             failed++;
             continue;
         }
-        record(sets, n_sets, &t, tp, fp, fn, ms);
-        if (verbose)
-            fprintf(stderr, "%s tp=%d fp=%d fn=%d %.2fms\n", stems[i], tp, fp, fn, ms);
+        record(sets, n_sets, &t, &c);
+        if (a->verbose)
+            fprintf(stderr, "%s tp=%d fp=%d fn=%d %.2fms\n", stems[i], c.tp, c.fp, c.fn, c.ms);
     }
     return failed;
 }
-
-/* What the command line of `oncue rca eval` says. */
-struct eval_args {
-    struct rca_opts o;        /* the engine, defaults overridden by the tuning options */
-    int json;                 /* --json */
-    int verbose;              /* --verbose */
-    const char *gen;          /* --gen P1,P2,...: generate in memory instead of reading DIR */
-    long cases, seed, leaves; /* --cases, --seed, --leaves (with --gen) */
-};
 
 /* Generates and scores a.cases cases of each profile named in the comma list a->gen; returns
  * the number that could not be drawn or run, or -1 for an unknown profile. */
@@ -368,19 +486,18 @@ static int eval_gen(const struct eval_args *a, struct eval_set *sets, int *n_set
         for (long i = 0; i < a->cases; i++) {
             struct rca_data *d = NULL;
             struct rca_truth t;
-            int tp, fp, fn;
-            double ms;
+            struct eval_counts c;
             (*n)++;
             if (rca_gen_case(prof, a->seed, (int)i, (int)a->leaves, NULL, &d, &t) != 0 ||
-                eval_data(d, &t, &a->o, a->verbose, &tp, &fp, &fn, &ms) != 0) {
+                eval_data(d, &t, &a->o, a->verbose, a->ident, &c) != 0) {
                 rca_data_destroy(d);
                 failed++;
                 continue;
             }
             rca_data_destroy(d);
-            record(sets, n_sets, &t, tp, fp, fn, ms);
+            record(sets, n_sets, &t, &c);
             if (a->verbose) {
-                fprintf(stderr, "%s/%ld tp=%d fp=%d fn=%d %.2fms", p, i, tp, fp, fn, ms);
+                fprintf(stderr, "%s/%ld tp=%d fp=%d fn=%d %.2fms", p, i, c.tp, c.fp, c.fn, c.ms);
                 for (int k = 0; k < t.n_tags; k++)
                     fprintf(stderr, " %s", t.tags[k]);
                 fprintf(stderr, "\n");
@@ -412,14 +529,25 @@ static int set_window(void *p, const char *v, char *why, size_t n)
     return 0;
 }
 
-static int set_drill_first(void *p, const char *v, char *why, size_t n)
+/* "on" or "off" into *flag; -1 with why otherwise. */
+static int on_off(int *flag, const char *v, char *why, size_t n)
 {
     if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
         snprintf(why, n, "expected \"on\" or \"off\", got \"%s\"", v);
         return -1;
     }
-    ((struct eval_args *)p)->o.drill_first = strcmp(v, "on") == 0;
+    *flag = strcmp(v, "on") == 0;
     return 0;
+}
+
+static int set_drill_first(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.drill_first, v, why, n);
+}
+
+static int set_rename(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.rename, v, why, n);
 }
 
 #define F(f) offsetof(struct eval_args, f)
@@ -427,6 +555,12 @@ const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
     {"--verbose", OC_OPT_FLAG, F(verbose), NULL, "print each case's TP/FP/FN on stderr", 0, 0,
      NULL},
+    {"--ident", OC_OPT_DOUBLE, F(ident), "NATS",
+     "diagnostic: class each missed true element by whether the data tell it (log-likelihood "
+     "difference under NATS, 2 suggested) from the false element holding most of its mass, or "
+     "else its best parent; adds the columns fn, alike, worse and two diagnostic F1s, never "
+     "the F1 reported (docs/internals/rca.md); with --verbose, each one's class",
+     0.001, 1000, NULL},
     {"--gen", OC_OPT_STR, F(gen), "P,...",
      "generate the cases in memory from these profiles (default, real, riskloc-s, riskloc-l) "
      "instead of reading DIR",
@@ -455,6 +589,10 @@ const struct oc_opt rca_eval_opts[] = {
     {"--drill-first", OC_OPT_FN, 0, "on|off",
      "tuning: with nothing asserted, try the first candidates' deviating children (default on)", 0,
      0, set_drill_first},
+    {"--rename", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: another name of an asserted element's largest leaf replaces it when the "
+     "counts' likelihood favours it by 2 nats (default on)",
+     0, 0, set_rename},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };
@@ -483,7 +621,7 @@ int rca_eval_main(int argc, char **argv)
             free(sets);
             return 1;
         }
-        failed = eval_all(stems, n, &a.o, a.verbose, sets, &n_sets);
+        failed = eval_all(stems, n, &a, sets, &n_sets);
     } else if ((failed = eval_gen(&a, sets, &n_sets, &n)) < 0) {
         free(sets);
         return 2;
@@ -493,11 +631,13 @@ int rca_eval_main(int argc, char **argv)
         printf("{\"cases\":%zu,\"failed\":%d,\"settings\":[", n, failed);
     else
         printf("| setting                | cases | F1    | prec  | recall | median ms | max ms "
-               "| paper RiskLoc |\n"
+               "| paper RiskLoc |%s\n"
                "|------------------------|-------|-------|-------|--------|-----------|--------"
-               "|---------------|\n");
+               "|---------------|%s\n",
+               a.ident ? " fn   | alike | worse | reach | lenient |" : "",
+               a.ident ? "------|-------|-------|-------|---------|" : "");
     for (int i = 0; i < n_sets; i++)
-        set_print(&sets[i], a.json, i == 0);
+        set_print(&sets[i], a.json, a.ident, i == 0);
     printf(a.json ? "]}\n" : "");
     if (!a.json && failed)
         printf("%d case(s) could not be drawn or run\n", failed);

@@ -67,6 +67,10 @@ struct rca_opts {
                             candidates are tried as the set, at the price of a refinement (a
                             parent deviating mildly because one child deviates strongly); on by
                             default (docs/internals/rca.md, sixth pass) */
+    int rename;          /* 1: counts only: an asserted element is replaced by another name of
+                            its largest leaf among the 30 best first-round candidates when the
+                            counts' likelihood favours it by 2 nats and the objective does not
+                            fall; on by default (docs/internals/rca.md, eighth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

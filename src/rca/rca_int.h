@@ -79,6 +79,45 @@ struct rca_truth {
     char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN]; /* "attr=v&attr2=w", pairs sorted by name */
 };
 
+/* The identifiability diagnostic of `oncue rca eval --ident` (ident.c); its count likelihood
+ * (rca_ident_leaf_disp, rca_ident_dispersion) also serves the engine's renaming (choose.c). */
+#define RCA_IDENT_SET (RCA_TRUTH_ELS + 1) /* elements of a set whose likelihood is taken */
+enum {
+    RCA_IDENT_INDIST, /* the data cannot tell the true element from the other */
+    RCA_IDENT_TRUTH,  /* the data favour the true element by the bound or more */
+    RCA_IDENT_ALT,    /* the data favour the other element by the bound or more */
+};
+/* A case's forecast and dispersion, for log-likelihoods of element sets. */
+struct rca_ident {
+    const struct rca_data *d; /* borrowed; NULL once closed */
+    struct rca_obs ob;        /* the forecast at `at`, owned */
+    double phi;               /* dispersion against the likelihood's variance, 1..10 */
+    int *group;               /* per leaf: which element of the set holds it (scratch, owned) */
+};
+/* Leaf l's variance beyond Poisson in ob's variance model (its history's spread), >= 1. */
+double rca_ident_leaf_disp(const struct rca_obs *ob, size_t l);
+/* The dispersion of ob's leaves around their median scale, as the engine's (engine.c) but
+ * against the variance of the likelihood: Poisson for counts, the forecast's for amounts; 1..10. */
+double rca_ident_dispersion(const struct rca_obs *ob);
+/* Forecasts d at `at` (the engine's forecast) into x; 0, or rca_forecast's error. Free with
+ * rca_ident_close (also after a failed open). */
+int rca_ident_open(struct rca_ident *x, const struct rca_data *d, int64_t at, int window);
+void rca_ident_close(struct rca_ident *x);
+/* The quasi-log-likelihood (nats, divided by x->phi) of "set[0..n) is the anomaly": a scale
+ * per element (a leaf goes to the first element holding it; an element of no pair holds
+ * every leaf) and one for the rest, each fitted; Poisson for counts, Gaussian with the
+ * forecast's weights for amounts. */
+double rca_ident_ll(struct rca_ident *x, const struct rca_elem *set, int n);
+/* How much better truths[0..n) fit than the same set with truths[k] replaced by alt (the
+ * other true elements kept), in nats. alt NULL: by the parent of truths[k] (one pair
+ * dropped; of a single pair, every leaf) that fits best, written to *parent. */
+double rca_ident_delta(struct rca_ident *x, const struct rca_elem *truths, int n, int k,
+                       const struct rca_elem *alt, struct rca_elem *parent /* OUT */);
+/* How much better truths[0..n) fit than the same set without truths[k] (its own evidence). */
+double rca_ident_own(struct rca_ident *x, const struct rca_elem *truths, int n, int k);
+/* The class (RCA_IDENT_*) of a delta of rca_ident_delta against the bound nats (> 0). */
+int rca_ident_class(double delta, double nats);
+
 /* Generator profiles (gen.c, gen_riskloc.c). */
 enum rca_gen_profile {
     RCA_GEN_DEFAULT,   /* the original mix: measure x layer x elements x noise */
