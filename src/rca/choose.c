@@ -43,6 +43,35 @@ struct choice {
     int *owner;
 };
 
+/* 1 when e may share leaves by name with an element of c other than skip (-1: none). */
+static int named_clash(const struct choice *c, const struct rca_elem *e, int skip)
+{
+    for (int j = 0; j < c->n; j++)
+        if (j != skip && may_overlap(e, &c->e[j]))
+            return 1;
+    return 0;
+}
+
+/* 1 when the data hold a leaf of e that an element of c other than skip holds. */
+static int leaf_clash(const struct rca_eng *g, const struct choice *c, const struct rca_elem *e,
+                      int skip)
+{
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] >= 0 && c->owner[l] != skip && rca_leaf_in(g, e, l))
+            return 1;
+    return 0;
+}
+
+/* 1 when e may not stand in c beside its elements other than skip: they may share leaves by
+ * name and, with leaf_disjoint, the data hold a leaf of both. Names alone say too much in
+ * sparse data: device=d2&isp=i0 and cdn=c0&os=o1 may share no leaf of the data, and then
+ * both can be causes (docs/internals/rca.md, ninth pass). */
+static int clash(const struct rca_eng *g, const struct choice *c, const struct rca_elem *e,
+                 int skip)
+{
+    return named_clash(c, e, skip) && (!g->o->leaf_disjoint || leaf_clash(g, c, e, skip));
+}
+
 static double choice_obj(const struct rca_eng *g, const struct choice *c)
 {
     double q = rca_q_of(c->rest), pen = 0;
@@ -107,14 +136,17 @@ static void choice_remove(const struct rca_eng *g, struct choice *c, int k)
 }
 
 /* A further element must carry a fair share of the change or deviate comparably to the first:
- * several weak slices beside a strong cause are noise, not causes. */
-static int side_ok(const struct rca_eng *g, const struct choice *c, struct rca_agg a)
+ * several weak slices beside a strong cause are noise, not causes. One admitted beside an
+ * element it may overlap by name (leaf_disjoint: the data hold no leaf of both) must carry
+ * the share: a thin slice deviating strongly there was mostly noise or another name of a
+ * cause (docs/internals/rca.md, ninth pass). */
+static int side_ok(const struct rca_eng *g, const struct choice *c, struct rca_agg a, int named)
 {
     if (c->n == 0)
         return 1;
     double share = g->dir * (a.R - a.F) / (g->excess > 0 ? g->excess : 1);
     double kr = rca_kval(c->rest), top = g->dir * (rca_kval(c->part[0]) - kr);
-    return share >= SIDE_SHARE || g->dir * (rca_kval(a) - kr) >= SIDE_EFFECT * top;
+    return share >= SIDE_SHARE || (!named && g->dir * (rca_kval(a) - kr) >= SIDE_EFFECT * top);
 }
 
 /* Objective gain of adding e (its free leaves a) to c. */
@@ -135,13 +167,11 @@ static void choose_from_pool(const struct rca_eng *g, struct choice *c, const st
         double best = 0;
         struct rca_elem pe;
         for (int i = 0; i < np; i++) {
-            int clash = 0;
-            for (int j = 0; j < c->n && !clash; j++)
-                clash = may_overlap(&pool[i], &c->e[j]);
-            if (clash)
+            if (clash(g, c, &pool[i], -1))
                 continue;
             struct rca_agg a = agg_free(g, c, &pool[i]);
-            if (!part_valid(g, a, rca_agg_minus(c->rest, a)) || !side_ok(g, c, a))
+            if (!part_valid(g, a, rca_agg_minus(c->rest, a)) ||
+                !side_ok(g, c, a, named_clash(c, &pool[i], -1)))
                 continue;
             double d = add_delta(g, c, &pool[i], a);
             if (d > best) {
@@ -274,10 +304,9 @@ static int refine(const struct rca_eng *g, struct choice *c, int k, struct choic
     double obj = choice_obj(g, c);
     for (int i = 0; i < cur.n && cur.n > 1; i++) {
         struct rca_elem p = rca_elem_drop(&cur, i);
-        int clash = 0;
-        for (int j = 0; j < c->n && !clash; j++)
-            clash = j != k && may_overlap(&p, &c->e[j]);
-        if (clash)
+        /* by name even with leaf_disjoint: a parent clear of the others' leaves by the data
+         * was mostly another name of the same leaves (docs/internals/rca.md, ninth pass) */
+        if (named_clash(c, &p, k))
             continue;
         struct rca_agg sib = agg_free(g, c, &p);
         double o = trial(g, c, k, &p, 1, t);
@@ -360,10 +389,8 @@ static void rename_by_likelihood(const struct rca_eng *g, struct choice *c, stru
         int pick = -1;
         for (int i = 0; i < g->n_cands && i < RENAME_CANDS; i++) {
             const struct rca_elem *e = &g->cands[i].e;
-            int clash = rca_elem_same(e, &c->e[k]) || !rca_leaf_in(g, e, big);
-            for (int j = 0; j < c->n && !clash; j++)
-                clash = j != k && may_overlap(e, &c->e[j]);
-            if (clash || trial(g, c, k, e, 1, t) == -INFINITY)
+            if (rca_elem_same(e, &c->e[k]) || !rca_leaf_in(g, e, big) || clash(g, c, e, k) ||
+                trial(g, c, k, e, 1, t) == -INFINITY)
                 continue;
             double ll = count_ll(g, t);
             double dll = ll / phi - ll0, dobj = count_obj(g, t, ll, phi) - obj0;

@@ -749,6 +749,7 @@ void rca_opts_default(struct rca_opts *o)
     o->seed_values = 0;
     o->drill_first = 1;
     o->rename = 1;
+    o->leaf_disjoint = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)

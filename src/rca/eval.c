@@ -593,6 +593,10 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: counts: another name of an asserted element's largest leaf replaces it when the "
      "counts' likelihood favours it by 2 nats (default on)",
      0, 0, set_rename},
+    {"--leaf-disjoint", OC_OPT_FLAG, F(o.leaf_disjoint), NULL,
+     "tuning: two asserted elements clash only when the data hold a leaf of both, not whenever "
+     "their names may overlap",
+     0, 0, NULL},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

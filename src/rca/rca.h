@@ -71,6 +71,10 @@ struct rca_opts {
                             its largest leaf among the 30 best first-round candidates when the
                             counts' likelihood favours it by 2 nats and the objective does not
                             fall; on by default (docs/internals/rca.md, eighth pass) */
+    int leaf_disjoint;   /* 1: two asserted elements clash only when the data hold a leaf of
+                            both, not whenever their names may overlap (device=d2&isp=i0 beside
+                            cdn=c0&os=o1); one so admitted carries 10% of the change; off by
+                            default (docs/internals/rca.md, ninth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
