@@ -445,6 +445,45 @@ static void drill_first(const struct rca_eng *g, struct choice *c, const struct 
         choice_add(g, c, &best[i], 0.01 * i);
 }
 
+/* entry_ll (counts): the additions again, judged in the counts' likelihood units: the
+ * weighted gain reads thin, noisy counts poorly (a cause of a few hundred stalls whose leaves'
+ * histories swing), and the Poisson likelihood with each leaf's variance beyond Poisson (that
+ * of --ident and rename) reads them as they are. While it pays, the pool's element that raises
+ * 2 ln LR over the dispersion against it, minus the element's penalty, the most is added, under
+ * the same rules as an addition (no clash, valid, a further one's share). Same currency and
+ * price as the objective; only the reader of the evidence differs (docs/internals/rca.md,
+ * tenth pass). */
+static void entry_by_likelihood(const struct rca_eng *g, struct choice *c,
+                                const struct rca_elem *pool, int np, int max)
+{
+    if (!g->ob->counts)
+        return;
+    double phi = rca_ident_dispersion(g->ob);
+    while (c->n < max) {
+        double ll0 = count_ll(g, c), best = 0;
+        int pick = -1;
+        for (int i = 0; i < np; i++) {
+            if (clash(g, c, &pool[i], -1))
+                continue;
+            struct rca_agg a = agg_free(g, c, &pool[i]);
+            if (!part_valid(g, a, rca_agg_minus(c->rest, a)) ||
+                !side_ok(g, c, a, named_clash(c, &pool[i], -1)))
+                continue;
+            choice_add(g, c, &pool[i], i);
+            double o = 2 * (count_ll(g, c) - ll0) / phi - rca_penalty(g, &pool[i], a);
+            choice_remove(g, c, c->n - 1);
+            if (o > best) {
+                best = o;
+                pick = i;
+            }
+        }
+        if (pick < 0)
+            break;
+        struct rca_elem pe = pool[pick];
+        choice_add(g, c, &pe, pick);
+    }
+}
+
 /* The asserted set, chosen once from the greedy's causes and the first round's best
  * candidates: additions by the objective, the first candidate alone when it carries most of
  * the change, then the granularity of each element (parent or children) by the objective. */
@@ -481,6 +520,8 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
             add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0], a) > RCA_POOLED_MIN)
             choice_add(g, &c, &pool[0], 0);
     }
+    if (g->o->entry_ll)
+        entry_by_likelihood(g, &c, pool, np, max);
     int drilled = 0; /* drill_first's children were just tested against their parent: kept */
     if (c.n == 0 && g->o->drill_first) {
         drill_first(g, &c, pool, np, &t);

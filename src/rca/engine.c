@@ -750,6 +750,7 @@ void rca_opts_default(struct rca_opts *o)
     o->drill_first = 1;
     o->rename = 1;
     o->leaf_disjoint = 0;
+    o->entry_ll = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -550,6 +550,11 @@ static int set_rename(void *p, const char *v, char *why, size_t n)
     return on_off(&((struct eval_args *)p)->o.rename, v, why, n);
 }
 
+static int set_entry_likelihood(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.entry_ll, v, why, n);
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -597,6 +602,10 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: two asserted elements clash only when the data hold a leaf of both, not whenever "
      "their names may overlap",
      0, 0, NULL},
+    {"--entry-likelihood", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: after the additions by the weighted gain, further additions judged by the "
+     "counts' likelihood at the same penalties (default on)",
+     0, 0, set_entry_likelihood},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

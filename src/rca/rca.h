@@ -75,6 +75,10 @@ struct rca_opts {
                             both, not whenever their names may overlap (device=d2&isp=i0 beside
                             cdn=c0&os=o1); one so admitted carries 10% of the change; off by
                             default (docs/internals/rca.md, ninth pass) */
+    int entry_ll;        /* 1: counts only: after the additions by the weighted gain, further
+                            additions from the pool judged by the counts' likelihood (that of
+                            rename) at the same penalties; on by default
+                            (docs/internals/rca.md, tenth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

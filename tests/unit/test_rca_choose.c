@@ -1,7 +1,9 @@
 /*
  * test_rca_choose.c - unit tests of the set-level decision (src/rca/choose.c) on hand-built
  * data: two causes whose names may overlap (they name different attributes) but whose leaves,
- * in the data, do not; the option leaf_disjoint asserts both.
+ * in the data, do not; the option leaf_disjoint asserts both. A thin further cause falling to
+ * zero, under its penalty by the weighted gain and over it by the counts' likelihood, which
+ * entry_ll asserts.
  */
 #include "t.h"
 #include "core/buf.h"
@@ -70,8 +72,61 @@ static void test_leaf_disjoint_causes(void)
     rca_data_destroy(d);
 }
 
+/* Leaves a=aI&b=bJ&c=cK (6 x 3 x 3 = 54). History alternates around 20 (16/24) for the leaves
+ * of a0 and a2-a5, and around 2 (1/3) for those of a1: counts. Now a0's 9 leaves fall to 6 (a clear
+ * cause), a1's 9 fall to 0 (18 stalls expected, none seen: thin), the rest stay at 20. */
+static struct rca_data *build_thin(void)
+{
+    const char *names[] = {"a", "b", "c"};
+    struct rca_data *d = rca_data_new(3, names, 0);
+    for (int bin = 0; bin <= BINS; bin++)
+        for (int x = 0; x < 54; x++) {
+            int i = x / 9, j = x / 3 % 3, k = x % 3;
+            char a[8], b[8], c[8];
+            const char *vals[] = {a, b, c};
+            snprintf(a, sizeof(a), "a%d", i);
+            snprintf(b, sizeof(b), "b%d", j);
+            snprintf(c, sizeof(c), "c%d", k);
+            int up = (bin + x) % 2;
+            double v = i == 1 ? (up ? 3 : 1) : (up ? 24 : 16);
+            if (bin == BINS)
+                v = i == 0 ? 6 : i == 1 ? 0 : 20;
+            T_EQ_INT(rca_data_add(d, T0 + STEP * bin, vals, v, 0), 0);
+        }
+    return d;
+}
+
+/* a=a1 (18 expected, 0 now) gains 17.1 by the weighted gain, under its penalty of 24 (a
+ * Pearson-like reading of a fall to zero), and 34.9 by the Poisson likelihood (2 x 18 less the
+ * rest's refit), over it.
+ * By default (entry_ll) both causes are asserted; without it, a=a0 alone. */
+static void test_entry_likelihood_thin_cause(void)
+{
+    struct rca_data *d = build_thin();
+    struct rca_opts o;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    rca_opts_default(&o);
+    T_EQ_INT(o.entry_ll, 1);
+    for (int on = 0; on <= 1; on++) {
+        struct oc_buf b;
+        o.entry_ll = on;
+        T_EQ_INT(rca_run(d, T0 + STEP * BINS, &o, r), 0);
+        oc_buf_init(&b, 256);
+        for (int i = 0; i < r->n_causes; i++) {
+            if (i)
+                oc_buf_puts(&b, " | ");
+            rca_elem_format(d, &r->causes[i], &b);
+        }
+        T_EQ_STR(b.data ? b.data : "", on ? "a=a0 | a=a1" : "a=a0");
+        oc_buf_free(&b);
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_leaf_disjoint_causes),
+    T_CASE(test_entry_likelihood_thin_cause),
     {0},
 };
 
