@@ -158,14 +158,39 @@ static double add_delta(const struct rca_eng *g, const struct choice *c, const s
     return dq / g->phi - rca_penalty(g, e, a);
 }
 
-/* Greedy over the pool by the objective: the best addition while it pays. */
-static void choose_from_pool(const struct rca_eng *g, struct choice *c, const struct rca_elem *pool,
-                             int np, int max)
+static double count_ll(const struct rca_eng *g, const struct choice *c);
+
+/* How an addition's evidence is read: by the objective's weighted gain, or (entry_ll, counts)
+ * by the counts' likelihood, 2 ln LR over the dispersion against it (phi), at the same price;
+ * ll0 is the likelihood of the set before the addition. */
+struct reader {
+    int likelihood;
+    double phi, ll0;
+};
+
+/* The gain of adding e (its free leaves a) to c, net of its penalty, as rd reads it. */
+static double add_gain(const struct rca_eng *g, struct choice *c, const struct rca_elem *e,
+                       struct rca_agg a, const struct reader *rd)
+{
+    if (!rd->likelihood)
+        return add_delta(g, c, e, a);
+    choice_add(g, c, e, 0);
+    double o = 2 * (count_ll(g, c) - rd->ll0) / rd->phi - rca_penalty(g, e, a);
+    choice_remove(g, c, c->n - 1);
+    return o;
+}
+
+/* Greedy over the pool: the best addition, as rd reads it, while it pays (no clash, a valid
+ * part, a further one's share). */
+static void add_from_pool(const struct rca_eng *g, struct choice *c, const struct rca_elem *pool,
+                          int np, int max, struct reader *rd)
 {
     while (c->n < max) {
         int pick = -1;
         double best = 0;
         struct rca_elem pe;
+        if (rd->likelihood)
+            rd->ll0 = count_ll(g, c);
         for (int i = 0; i < np; i++) {
             if (clash(g, c, &pool[i], -1))
                 continue;
@@ -173,7 +198,7 @@ static void choose_from_pool(const struct rca_eng *g, struct choice *c, const st
             if (!part_valid(g, a, rca_agg_minus(c->rest, a)) ||
                 !side_ok(g, c, a, named_clash(c, &pool[i], -1)))
                 continue;
-            double d = add_delta(g, c, &pool[i], a);
+            double d = add_gain(g, c, &pool[i], a, rd);
             if (d > best) {
                 best = d;
                 pick = i;
@@ -445,45 +470,6 @@ static void drill_first(const struct rca_eng *g, struct choice *c, const struct 
         choice_add(g, c, &best[i], 0.01 * i);
 }
 
-/* entry_ll (counts): the additions again, judged in the counts' likelihood units: the
- * weighted gain reads thin, noisy counts poorly (a cause of a few hundred stalls whose leaves'
- * histories swing), and the Poisson likelihood with each leaf's variance beyond Poisson (that
- * of --ident and rename) reads them as they are. While it pays, the pool's element that raises
- * 2 ln LR over the dispersion against it, minus the element's penalty, the most is added, under
- * the same rules as an addition (no clash, valid, a further one's share). Same currency and
- * price as the objective; only the reader of the evidence differs (docs/internals/rca.md,
- * tenth pass). */
-static void entry_by_likelihood(const struct rca_eng *g, struct choice *c,
-                                const struct rca_elem *pool, int np, int max)
-{
-    if (!g->ob->counts)
-        return;
-    double phi = rca_ident_dispersion(g->ob);
-    while (c->n < max) {
-        double ll0 = count_ll(g, c), best = 0;
-        int pick = -1;
-        for (int i = 0; i < np; i++) {
-            if (clash(g, c, &pool[i], -1))
-                continue;
-            struct rca_agg a = agg_free(g, c, &pool[i]);
-            if (!part_valid(g, a, rca_agg_minus(c->rest, a)) ||
-                !side_ok(g, c, a, named_clash(c, &pool[i], -1)))
-                continue;
-            choice_add(g, c, &pool[i], i);
-            double o = 2 * (count_ll(g, c) - ll0) / phi - rca_penalty(g, &pool[i], a);
-            choice_remove(g, c, c->n - 1);
-            if (o > best) {
-                best = o;
-                pick = i;
-            }
-        }
-        if (pick < 0)
-            break;
-        struct rca_elem pe = pool[pick];
-        choice_add(g, c, &pe, pick);
-    }
-}
-
 /* The asserted set, chosen once from the greedy's causes and the first round's best
  * candidates: additions by the objective, the first candidate alone when it carries most of
  * the change, then the granularity of each element (parent or children) by the objective. */
@@ -511,7 +497,8 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
         c.owner[l] = -1;
         rca_agg_add(&c.rest, g->ob, l);
     }
-    choose_from_pool(g, &c, pool, np, max);
+    struct reader by_gain = {0, 1, 0};
+    add_from_pool(g, &c, pool, np, max, &by_gain);
     if (c.n == 0 && np > 0) {
         struct rca_agg a = agg_free(g, &c, &pool[0]);
         double share = g->excess > 0 ? g->dir * (a.R - a.F) / g->excess : 0;
@@ -520,8 +507,16 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
             add_delta(g, &c, &pool[0], a) + rca_penalty(g, &pool[0], a) > RCA_POOLED_MIN)
             choice_add(g, &c, &pool[0], 0);
     }
-    if (g->o->entry_ll)
-        entry_by_likelihood(g, &c, pool, np, max);
+    /* entry_ll (counts): the additions again, judged in the counts' likelihood units: the
+     * weighted gain reads thin, noisy counts poorly (a cause of a few hundred stalls whose
+     * leaves' histories swing), and the Poisson likelihood with each leaf's variance beyond
+     * Poisson (that of --ident and rename) reads them as they are. Same rules, currency and
+     * price as the additions above; only the reader of the evidence differs
+     * (docs/internals/rca.md, tenth pass). */
+    if (g->o->entry_ll && g->ob->counts) {
+        struct reader by_ll = {1, rca_ident_dispersion(g->ob), 0};
+        add_from_pool(g, &c, pool, np, max, &by_ll);
+    }
     int drilled = 0; /* drill_first's children were just tested against their parent: kept */
     if (c.n == 0 && g->o->drill_first) {
         drill_first(g, &c, pool, np, &t);
