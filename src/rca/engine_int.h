@@ -80,11 +80,7 @@ static inline double rca_gain_vs(struct rca_agg a, double k0)
 
 static inline int rca_leaf_in(const struct rca_eng *g, const struct rca_elem *e, size_t l)
 {
-    const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
-    for (int i = 0; i < e->n; i++)
-        if (v[e->attr[i]] != e->val[i])
-            return 0;
-    return 1;
+    return rca_data_leaf_in(g->d, e, l);
 }
 
 /* Excess an asserted element carries at least: RCA_MIN_SUPPORT counts, nothing for amounts. */

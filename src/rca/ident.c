@@ -22,15 +22,6 @@
 #define IDENT_MU_MIN    0.02 /* a Poisson mean is at least this */
 #define IDENT_VAR_FLOOR 0.02 /* the forecast's variance floor (forecast.c) */
 
-static int holds(const struct rca_data *d, size_t l, const struct rca_elem *e)
-{
-    const uint32_t *v = d->leaf_vals + l * (size_t)d->n_attrs;
-    for (int i = 0; i < e->n; i++)
-        if (v[e->attr[i]] != e->val[i])
-            return 0;
-    return 1;
-}
-
 /* A count's variance beyond Poisson, from the engine's variance model (its history's spread,
  * Forecast): 1 for a leaf that varies like a count, more for a noisy one. */
 double rca_ident_leaf_disp(const struct rca_obs *ob, size_t l)
@@ -107,7 +98,7 @@ double rca_ident_ll(struct rca_ident *x, const struct rca_elem *set, int n)
         n = RCA_IDENT_SET;
     for (size_t l = 0; l < ob->n; l++) {
         int g = 0;
-        while (g < n && !holds(x->d, l, &set[g]))
+        while (g < n && !rca_data_leaf_in(x->d, &set[g], l))
             g++;
         x->group[l] = g; /* n: the rest */
         double dl = ob->counts ? rca_ident_leaf_disp(ob, l) : 1;

@@ -79,6 +79,16 @@ struct rca_truth {
     char el[RCA_TRUTH_ELS][RCA_TRUTH_LEN]; /* "attr=v&attr2=w", pairs sorted by name */
 };
 
+/* 1 when leaf l of d is in element e (it has each of e's values). */
+static inline int rca_data_leaf_in(const struct rca_data *d, const struct rca_elem *e, size_t l)
+{
+    const uint32_t *v = d->leaf_vals + l * (size_t)d->n_attrs;
+    for (int i = 0; i < e->n; i++)
+        if (v[e->attr[i]] != e->val[i])
+            return 0;
+    return 1;
+}
+
 /* The identifiability diagnostic of `oncue rca eval --ident` (ident.c); its count likelihood
  * (rca_ident_leaf_disp, rca_ident_dispersion) also serves the engine's renaming (choose.c). */
 #define RCA_IDENT_SET (RCA_TRUTH_ELS + 1) /* elements of a set whose likelihood is taken */
