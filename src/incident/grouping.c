@@ -513,6 +513,10 @@ int inc_merge_by_cause(struct incident_mgr *m, struct incident *inc, int64_t now
         if (adopt) /* the owner of the cause it took is paged too, as on localization */
             inc_route_and_page(m, into, json_object_get(json_array_get(into->causes, 0), "element"),
                                now, into->team);
+        if (!inc->team[0]) { /* never routed (held, or no owner yet): the owner of its new home */
+            snprintf(inc->service, sizeof(inc->service), "%s", into->service);
+            snprintf(inc->team, sizeof(inc->team), "%s", into->team);
+        }
         inc->last_alert_s = now;
         snprintf(inc->merged_into, sizeof(inc->merged_into), "%s", into_id);
         inc_reclassify(m, into, now);

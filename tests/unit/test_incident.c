@@ -509,6 +509,39 @@ static void test_merge_by_cause(void)
     fx_close(&f);
 }
 
+/* A beacons' incident opened while a service's own incident is open is held (nobody paged)
+ * until rca names its cause; when that cause is the service's, it merges at once, never
+ * routed: it then names the owner of the incident it joined, not nobody. */
+static void test_held_merge_names_owner(void)
+{
+    struct fx f;
+    void *cat = NULL;
+    fx_open(&f);
+    fake.affected_share = 0.30;
+    T_EQ_INT(catalog_module.init(&f.app, &cat), 0); /* the example catalog */
+    fire_metric(&f, "scrape/drm", "playready_errors", "{\"service\": \"drm-license\"}");
+    json_t *a = get(&f, 1);
+    T_EQ_STR(str(a, "team"), "drm");
+    json_decref(a);
+    advance_s(&f, 30);
+    fire(&f, "vsf/tv", "{\"device\": \"smart_tv\"}", "page", 0.08);
+    json_t *b = get(&f, 2);
+    T_EQ_STR(str(b, "team"), ""); /* held: not routed, nobody paged */
+    T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "page held until"), 1);
+    T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "paged team"), 0);
+    json_decref(b);
+    localized(&f, "INC-2", "{\"device\": \"smart_tv\", \"drm\": \"playready\"}");
+    b = get(&f, 2);
+    T_EQ_STR(str(b, "state"), "resolved");
+    T_EQ_STR(str(b, "merged_into"), "INC-1");
+    T_EQ_STR(str(b, "team"), "drm");
+    T_EQ_STR(str(b, "service"), "drm-license");
+    T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "paged team"), 0); /* nobody */
+    json_decref(b);
+    catalog_module.stop(&f.app, cat);
+    fx_close(&f);
+}
+
 /* The residual rule by value (explain.c): {slice num, slice den, rest num, rest den}. */
 static void test_residual_verdict(void)
 {
@@ -591,6 +624,7 @@ static const struct t_case cases[] = {
     T_CASE(test_comms_reminders),
     T_CASE(test_mitigation_followup),
     T_CASE(test_merge_by_cause),
+    T_CASE(test_held_merge_names_owner),
     T_CASE(test_cause_names_service),
     {0},
 };
