@@ -532,14 +532,15 @@ int incident_page_parse(const char *state, const char *limit, const char *before
                         struct incident_page_req *out, char *err, size_t errlen)
 {
     long x = 0;
-    int open = state && strcmp(state, "open") == 0, known = !state || open;
+    int open = state && strcmp(state, "open") == 0;
+    int known = !state || open || strcmp(state, "all") == 0;
     out->limit = open ? INCIDENT_PAGE_MAX : INCIDENT_PAGE_DEFAULT;
     out->before = 0;
     for (int s = 0; !known && s <= INCIDENT_CLOSED; s++)
         known = strcmp(state, incident_state_name((enum incident_state)s)) == 0;
     if (!known) {
         snprintf(err, errlen,
-                 "state: open, triggered, acknowledged, mitigated, resolved or closed");
+                 "state: all, open, triggered, acknowledged, mitigated, resolved or closed");
         return OC_EINVAL;
     }
     if (limit) {

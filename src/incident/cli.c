@@ -288,7 +288,7 @@ static int do_deploy_secret(const struct conn *c, char **a, int n)
 }
 
 static const struct action actions[] = {
-    {"list", 0, do_list, "[--state open|triggered|...]",
+    {"list", 0, do_list, "[--state all|open|triggered|...]",
      "list incidents, newest first (all pages; --json: the first, with its next link)"},
     {"show", 1, do_show, "ID", "one incident with its timeline"},
     {"ack", 1, do_ack, "ID", "acknowledge (stops escalation)"},

@@ -63,6 +63,8 @@ static void list_get(struct http_req *req)
         http_problem(req, 400, "%s", err);
         return;
     }
+    if (state && strcmp(state, "all") == 0) /* the console's word for no filter */
+        state = NULL;
     json_t *l = incident_page_json(mgr(req), state, pr.before, pr.limit, &next);
     incident_view_apply(mgr(req), l);
     json_t *o = json_pack("{s:o}", "incidents", l);
@@ -491,7 +493,8 @@ static void status_html_get(struct http_req *req)
 
 static const struct http_route incident_routes[] = {
     {"GET", "/v1/incidents", list_get, HTTP_VIEWER, 0,
-     "incidents, newest first, a page at a time: ?state=open (or a state's name; else 400),"
+     "incidents, newest first, a page at a time: ?state=open (or all, or a state's name; else"
+     " 400),"
      " ?limit=N (1 to 1000; default 100, and 1000 with state=open: every open one),"
      " ?before=INC-N -> {incidents, next}: next (also a Link rel=\"next\" header) is the URL of"
      " the following page, absent on the last"},

@@ -4,7 +4,8 @@
 # "next" gives exactly INC-250 .. INC-1 in order, no repeat, no gap, for the default page and
 # for limit=7; the Link rel="next" header carries the same URL and both are absent on the last
 # page; ?limit= 0, 1001, abc, -1 and empty are 400 problem+json naming limit, a bad before
-# names before, an unknown state names state; ?state=open answers every open incident on one
+# names before, an unknown state names state (state=all is no filter, as the console says);
+# ?state=open answers every open incident on one
 # page unless a limit is given, and then pages with the state kept in "next"; the CLI lists all
 # 250 by following "next".
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +78,8 @@ w=$(walk '/v1/incidents?limit=7')
 t_check "limit=7: every id once, newest first" "$ALL" "$(ids "$w")"
 t_check "limit=7: 36 pages" "pages=36" "$(tail -1 <<<"$w")"
 t_check "limit=7: no duplicate" "$N" "$(ids "$w" | tr ' ' '\n' | sort -u | grep -c .)"
+w=$(walk '/v1/incidents?state=all&limit=60')
+t_check "state=all (the console's All): every id once, as without a state" "$ALL" "$(ids "$w")"
 t_check "limit=1000: all on one page, no next" "$N false" \
     "$(get '/v1/incidents?limit=1000' >/dev/null; jq -r '"\(.incidents | length) \(has("next"))"' "$T_TMP/body")"
 t_check "limit=250: the full last page has no next" "$N false" \
@@ -94,7 +97,7 @@ for v in 0 1001 abc -1 '' 10x 99999999999999999999; do
         "$(tr -d '\r' <"$T_TMP/hdr" | sed -n 's/^[Cc]ontent-[Tt]ype: \([^;]*\).*/\1/p') $(jq -r '.detail' "$T_TMP/body" | cut -d' ' -f1)"
 done
 t_check "state=open&limit=0 is 400 too" 400 "$(get '/v1/incidents?state=open&limit=0')"
-for v in Open bogus ''; do
+for v in Open All bogus ''; do
     t_check "state=$v is 400 naming state" "400 state:" \
         "$(get "/v1/incidents?state=$v") $(jq -r '.detail' "$T_TMP/body" | cut -d' ' -f1)"
 done

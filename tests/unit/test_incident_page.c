@@ -140,6 +140,8 @@ static void test_parse(void)
         {"resolved", NULL, NULL, 100, 0, NULL},
         {"triggered", NULL, NULL, 100, 0, NULL},
         {"closed", NULL, NULL, 100, 0, NULL},
+        {"all", NULL, NULL, 100, 0, NULL},
+        {"All", NULL, NULL, 0, 0, "state:"},
         {"Open", NULL, NULL, 0, 0, "state:"},
         {"opened", NULL, NULL, 0, 0, "state:"},
         {"", NULL, NULL, 0, 0, "state:"},
