@@ -103,10 +103,13 @@ static struct inc_comp *comp_get(struct inc_comps *cs, const char *name)
     return c;
 }
 
-/* When inc last changed as viewers see it (resolved, last public update, or opened). */
+/* When inc last changed as viewers see it (resolved, last public update, published: its
+ * first update, or opened). */
 static int64_t inc_changed(const struct incident *inc)
 {
     int64_t t = inc->opened_s;
+    if (inc->published_s > t)
+        t = inc->published_s;
     if (inc->last_public_s > t)
         t = inc->last_public_s;
     if (!inc_is_open(inc) && inc->resolved_s > t)

@@ -132,6 +132,16 @@ static void test_publish_gate(void)
              "published on the status page by rule (SEV2 still open 600 s after it opened)");
     T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), OC_ECONFLICT);
     T_EQ_STR(err, "already published by rule at 2025-11-25T19:53:00Z");
+    /* appearing on the page is a change viewers see: the page's and the incident's
+     * updated_at are the publication's time (its one update), not the opening's */
+    json_t *sj = incident_status_doc(f.m, STATUS_SUMMARY);
+    T_EQ_STR(str(json_object_get(sj, "page"), "updated_at"), "2025-11-25T19:53:00Z");
+    json_t *pi = json_array_get(json_object_get(sj, "incidents"), 0);
+    T_EQ_STR(str(pi, "created_at"), "2025-11-25T19:43:00Z");
+    T_EQ_STR(str(pi, "updated_at"), "2025-11-25T19:53:00Z");
+    T_EQ_STR(str(json_array_get(json_object_get(pi, "incident_updates"), 0), "created_at"),
+             "2025-11-25T19:53:00Z");
+    json_decref(sj);
     /* a test alert's incident stays a draft until a person publishes it */
     json_t *p = json_pack("{s:s, s:s, s:s, s:{s:s}, s:f, s:f, s:s, s:s, s:b, s:s}", "alert_id",
                           "reb/NA", "rule", "rebuffering", "metric", "rebuffering_share", "slice",
