@@ -262,20 +262,32 @@ static int add_region(char regs[][64], int nreg, const char *region, size_t len)
     return nreg + 1;
 }
 
-/* The incident's public name: the viewer-facing phrase of its metric and the regions its
+/* The viewer-facing phrase of metric (its first k bytes), or NULL for a metric viewers do not
+ * see as such (a service's own, scraped or from Alertmanager). */
+static const char *public_phrase(const char *metric, size_t k)
+{
+    for (size_t i = 0; i < sizeof(public_phrases) / sizeof(public_phrases[0]); i++)
+        if (strlen(public_phrases[i].metric) == k &&
+            strncmp(metric, public_phrases[i].metric, k) == 0)
+            return public_phrases[i].phrase;
+    return NULL;
+}
+
+/* The incident's public name: the viewer-facing phrase of its metric (for an incident opened
+ * by a service's own signal, of the first viewers' alert that joined it) and the regions its
  * slice and alerts ("rule/region=EMEA,cdn=x") name ("Buffering during playback in NA, EMEA"),
  * never the internal title. */
 static void public_name(const struct incident *inc, char *out, size_t n)
 {
-    const char *phrase = "Degraded playback";
     const char *own = json_string_value(json_object_get(inc->slice, "region"));
     char regs[NAME_REGIONS][64];
     int nreg = own ? add_region(regs, 0, own, strlen(own)) : 0;
-    size_t k = strcspn(inc->title, " "), len;
-    for (size_t i = 0; i < sizeof(public_phrases) / sizeof(public_phrases[0]); i++)
-        if (strlen(public_phrases[i].metric) == k &&
-            strncmp(inc->title, public_phrases[i].metric, k) == 0)
-            phrase = public_phrases[i].phrase;
+    size_t len;
+    const char *phrase = public_phrase(inc->title, strcspn(inc->title, " "));
+    for (int i = 0; i < inc->nalerts && !phrase; i++)
+        phrase = public_phrase(inc->alerts[i].metric, strlen(inc->alerts[i].metric));
+    if (!phrase)
+        phrase = "Degraded playback";
     for (int i = 0; i < inc->nalerts; i++) {
         const char *key = strchr(inc->alerts[i].id, '/'), *r = key ? strstr(key, "region=") : NULL;
         if (r && (r[-1] == '/' || r[-1] == ','))

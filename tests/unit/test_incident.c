@@ -524,7 +524,7 @@ static void test_held_merge_names_owner(void)
     T_EQ_STR(str(a, "team"), "drm");
     json_decref(a);
     advance_s(&f, 30);
-    fire(&f, "vsf/tv", "{\"device\": \"smart_tv\"}", "page", 0.08);
+    fire_metric(&f, "vsf/region=NA", "vsf_rate", "{\"device\": \"smart_tv\"}");
     json_t *b = get(&f, 2);
     T_EQ_STR(str(b, "team"), ""); /* held: not routed, nobody paged */
     T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "page held until"), 1);
@@ -538,6 +538,13 @@ static void test_held_merge_names_owner(void)
     T_EQ_STR(str(b, "service"), "drm-license");
     T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "paged team"), 0); /* nobody */
     json_decref(b);
+    /* on the status page the service's incident is named by what its viewers saw */
+    char err[128];
+    T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), 0);
+    json_t *s = incident_status_doc(f.m, STATUS_SUMMARY);
+    T_EQ_STR(str(json_array_get(json_object_get(s, "incidents"), 0), "name"),
+             "Videos failing to start in NA");
+    json_decref(s);
     catalog_module.stop(&f.app, cat);
     fx_close(&f);
 }
