@@ -349,6 +349,11 @@ int incident_status_update(struct incident_mgr *m, int64_t id, const char *actor
     }
     if ((rc = lock_find(m, id, &inc)) != 0)
         return rc;
+    if (!inc->published_s && inc->merged_into[0]) { /* it would publish a duplicate */
+        snprintf(err, errlen, "merged into %s: post public updates there", inc->merged_into);
+        inc_unlock(m);
+        return OC_ECONFLICT;
+    }
     snprintf(inc->public_status, sizeof(inc->public_status), "%s", status);
     inc->last_public_s = now;
     inc_tl_add(m, id, now, "status_update", actor, json_pack("{s:s}", "status", status), 1, "%s",

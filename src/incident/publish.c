@@ -53,6 +53,9 @@ int incident_publish(struct incident_mgr *m, int64_t id, const char *actor, char
         inc_iso_time(inc->published_s, at, sizeof at);
         snprintf(err, errlen, "already published by %s at %s", inc->published_by, at);
         rc = OC_ECONFLICT;
+    } else if (inc->merged_into[0]) { /* one fault, one public incident */
+        snprintf(err, errlen, "merged into %s: publish that incident", inc->merged_into);
+        rc = OC_ECONFLICT;
     } else {
         rc = inc_publish_locked(m, inc, actor, "", oc_clock_now_s(m->app->clock));
     }

@@ -538,8 +538,14 @@ static void test_held_merge_names_owner(void)
     T_EQ_STR(str(b, "service"), "drm-license");
     T_EQ_INT(count_kind(json_object_get(b, "timeline"), "page", "paged team"), 0); /* nobody */
     json_decref(b);
-    /* on the status page the service's incident is named by what its viewers saw */
+    /* one fault, one public incident: the merged one is not published, nor updated publicly */
     char err[128];
+    T_EQ_INT(incident_publish(f.m, 2, "erin", err, sizeof err), OC_ECONFLICT);
+    T_EQ_STR(err, "merged into INC-1: publish that incident");
+    T_EQ_INT(incident_status_update(f.m, 2, "erin", "investigating", "Looking.", err, sizeof err),
+             OC_ECONFLICT);
+    T_EQ_STR(err, "merged into INC-1: post public updates there");
+    /* on the status page the service's incident is named by what its viewers saw */
     T_EQ_INT(incident_publish(f.m, 1, "erin", err, sizeof err), 0);
     json_t *s = incident_status_doc(f.m, STATUS_SUMMARY);
     T_EQ_STR(str(json_array_get(json_object_get(s, "incidents"), 0), "name"),

@@ -232,8 +232,8 @@ var ke,Qr,pu,$n,cs,co,Zr,ro,Xr,ds,us,hu,Nl=Symbol.for("pv"),uo={},fo=[],mu=/^m(i
         <div class="row">
             <button type="button" class="primary" data-action="ack" disabled=${l.busy||!!e.acknowledged_at||w}
                 onClick=${()=>l.run("acknowledged",()=>Ue(`/v1/incidents/${n}/ack`))}>${e.acknowledged_at?"Acknowledged "+_n(e.acknowledged_at):"Acknowledge"}</button>
-            <button type="button" data-action="publish" disabled=${l.busy||!!e.published_at}
-                title="show it on the public status page (a draft until a person or its severity's rule publishes it)"
+            <button type="button" data-action="publish" disabled=${l.busy||!!e.published_at||!!e.merged_into}
+                title=${e.merged_into&&!e.published_at?`merged into ${e.merged_into}: publish that incident`:"show it on the public status page (a draft until a person or its severity's rule publishes it)"}
                 onClick=${()=>l.run("published on the status page",()=>Ue(`/v1/incidents/${n}/publish`))}>${e.published_at?"Published "+_n(e.published_at):"Publish on status page"}</button>
             ${e.state==="resolved"?c`<button type="button" onClick=${()=>l.run("closed",()=>Ue(`/v1/incidents/${n}/close`))} disabled=${l.busy}>Close</button>`:null}
         </div>

@@ -170,8 +170,8 @@ function Actions({ inc, canAct, act }) {
         <div class="row">
             <button type="button" class="primary" data-action="ack" disabled=${act.busy || !!inc.acknowledged_at || closed}
                 onClick=${() => act.run('acknowledged', () => post(`/v1/incidents/${id}/ack`))}>${inc.acknowledged_at ? 'Acknowledged ' + fmtClock(inc.acknowledged_at) : 'Acknowledge'}</button>
-            <button type="button" data-action="publish" disabled=${act.busy || !!inc.published_at}
-                title="show it on the public status page (a draft until a person or its severity's rule publishes it)"
+            <button type="button" data-action="publish" disabled=${act.busy || !!inc.published_at || !!inc.merged_into}
+                title=${inc.merged_into && !inc.published_at ? `merged into ${inc.merged_into}: publish that incident` : "show it on the public status page (a draft until a person or its severity's rule publishes it)"}
                 onClick=${() => act.run('published on the status page', () => post(`/v1/incidents/${id}/publish`))}>${inc.published_at ? 'Published ' + fmtClock(inc.published_at) : 'Publish on status page'}</button>
             ${inc.state === 'resolved' ? html`<button type="button" onClick=${() => act.run('closed', () => post(`/v1/incidents/${id}/close`))} disabled=${act.busy}>Close</button>` : null}
         </div>
