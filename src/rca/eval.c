@@ -555,6 +555,11 @@ static int set_entry_likelihood(void *p, const char *v, char *why, size_t n)
     return on_off(&((struct eval_args *)p)->o.entry_ll, v, why, n);
 }
 
+static int set_relative_values(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.rel_values, v, why, n);
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -606,6 +611,10 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: counts: after the additions by the weighted gain, further additions judged by the "
      "counts' likelihood at the same penalties (default on)",
      0, 0, set_entry_likelihood},
+    {"--relative-values", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: the search also combines, among themselves, 6 values that deviate against "
+     "the other leaves but not against their forecast (default on)",
+     0, 0, set_relative_values},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

@@ -79,6 +79,11 @@ struct rca_opts {
                             additions from the pool judged by the counts' likelihood (that of
                             rename) at the same penalties; on by default
                             (docs/internals/rca.md, tenth pass) */
+    int rel_values;      /* 1: counts only (without seed_values): the search also combines, among
+                            themselves, up to 6 values that deviate against the rest of the
+                            leaves but not against their own forecast (a parent moving with a
+                            drift, less so because one child moves the other way); on by
+                            default (docs/internals/rca.md, eleventh pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
