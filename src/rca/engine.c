@@ -797,6 +797,7 @@ void rca_opts_default(struct rca_opts *o)
     o->leaf_disjoint = 0;
     o->entry_ll = 1;
     o->rel_values = 1;
+    o->rename_merge = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -84,6 +84,10 @@ struct rca_opts {
                             leaves but not against their own forecast (a parent moving with a
                             drift, less so because one child moves the other way); on by
                             default (docs/internals/rca.md, eleventh pass) */
+    int rename_merge;    /* 1: with rename: a name that may not stand beside another asserted
+                            element replaces it too, when the likelihood favours it by 2 nats
+                            or the objective in its units rises by more than the penalty; on
+                            by default (docs/internals/rca.md, eleventh pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
