@@ -24,6 +24,7 @@
 #define ENG_PROMISING    16  /* layer-1 values combined into layer-2 and layer-3 candidates */
 #define ENG_SEEDED       16  /* seed_values: more values, those of the leaves beyond noise */
 #define ENG_SEEDED_APART 6   /* amounts: seeded values, combined only among themselves */
+#define ENG_RELATIVE     6   /* counts (rel_values): values deviating against the rest only */
 #define ENG_SEED_MIN_F   5.0 /* ... from count leaves expecting this many (Cochran's rule) */
 #define ENG_DISP_SAMPLE  2000                         /* leaves sampled for the dispersion */
 #define ENG_VALUES       (ENG_PROMISING + ENG_SEEDED) /* at most 32: a combination's key bits */
@@ -252,9 +253,45 @@ static int seed_values(const struct rca_eng *g, struct rca_agg u, const size_t *
     return np;
 }
 
+/* rel_values (counts): appends to pa/pv[np..) up to ENG_RELATIVE values (a1: every value's
+ * aggregate) that have no contrast, yet deviate against the rest of the live leaves u in the
+ * anomaly's direction and carry the support of a cause: those with the largest gain of two
+ * scales. A parent that moves with a global drift or ramp, only less (or more) because one
+ * child moves strongly the other way, fails contrast()'s own-deviation rule (the weighted
+ * fit of its many small leaves follows the drift) and is never combined, so its child is
+ * never formed (docs/internals/rca.md, eleventh pass). Returns the new np. */
+static int relative_values(const struct rca_eng *g, struct rca_agg u, const size_t *off,
+                           const struct rca_agg *a1, int *pa, uint32_t *pv, int np)
+{
+    double rc[ENG_RELATIVE], ku = rca_kval(u);
+    int ra[ENG_RELATIVE], nr = 0;
+    uint32_t rv[ENG_RELATIVE];
+    for (int a = 0; a < g->na; a++)
+        for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
+            struct rca_agg ag = a1[off[a] + v], rest = rca_agg_minus(u, ag);
+            if (rest.Sff <= 1e-9 * u.Sff || g->dir * (ag.R - ag.F) < rca_support(g) ||
+                g->dir * (rca_kval(ag) - rca_kval(rest)) <= 0 || contrast(g, ag, u) > 0)
+                continue; /* no relative deviation, or a promising value already */
+            double c = rca_gain_vs(ag, ku) + rca_gain_vs(rest, ku);
+            int fresh = nr < ENG_RELATIVE;
+            int slot = fresh ? nr++ : weakest(rc, nr);
+            if (fresh || c > rc[slot]) {
+                rc[slot] = c;
+                ra[slot] = a;
+                rv[slot] = v;
+            }
+        }
+    for (int i = 0; i < nr; i++) {
+        pa[np] = ra[i];
+        pv[np++] = rv[i];
+    }
+    return np;
+}
+
 /* Layer 1: every attr=value. Keeps the ENG_PROMISING values with the most contrast in pa/pv
- * (with seed_values, then up to ENG_SEEDED more, see above; for an amount up to
- * ENG_SEEDED_APART more from g->apart on, combined only among themselves); returns how many. */
+ * (with seed_values, then up to ENG_SEEDED more, see above; from g->apart on, combined only
+ * among themselves: for an amount up to ENG_SEEDED_APART more, for counts with rel_values up
+ * to ENG_RELATIVE more); returns how many. */
 static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct rca_scored *best,
                          int *pa, uint32_t *pv)
 {
@@ -285,12 +322,20 @@ static int search_layer1(struct rca_eng *g, struct rca_agg u, int first, struct 
                 pv[slot] = v;
             }
         }
-    free(a1);
     g->apart = ENG_VALUES;
-    if (g->o->seed_values)
-        return seed_values(g, u, off, nv, pa, pv, np, ENG_SEEDED);
-    if (g->ob->counts)
+    if (g->o->seed_values || (g->ob->counts && !g->o->rel_values)) {
+        free(a1);
+        return g->o->seed_values ? seed_values(g, u, off, nv, pa, pv, np, ENG_SEEDED) : np;
+    }
+    if (g->ob->counts) {
+        /* combined among themselves: mixed with the promising values they named a child's
+         * noisy siblings in real's small cases (docs/internals/rca.md, eleventh pass) */
+        g->apart = np;
+        np = relative_values(g, u, off, a1, pa, pv, np);
+        free(a1);
         return np;
+    }
+    free(a1);
     /* amounts always seed (as they always count min_share against what is left): their noise
      * is their measured spread, and what cost the counts (thin elements of a few stalls
      * winning) does not arise. The seeded values are for a cause none of whose values stands
@@ -751,6 +796,8 @@ void rca_opts_default(struct rca_opts *o)
     o->rename = 1;
     o->leaf_disjoint = 0;
     o->entry_ll = 1;
+    o->rel_values = 1;
+    o->rename_merge = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -555,6 +555,16 @@ static int set_entry_likelihood(void *p, const char *v, char *why, size_t n)
     return on_off(&((struct eval_args *)p)->o.entry_ll, v, why, n);
 }
 
+static int set_relative_values(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.rel_values, v, why, n);
+}
+
+static int set_rename_merge(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.rename_merge, v, why, n);
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -606,6 +616,15 @@ const struct oc_opt rca_eval_opts[] = {
      "tuning: counts: after the additions by the weighted gain, further additions judged by the "
      "counts' likelihood at the same penalties (default on)",
      0, 0, set_entry_likelihood},
+    {"--relative-values", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: the search also combines, among themselves, 6 values that deviate against "
+     "the other leaves but not against their forecast (default on)",
+     0, 0, set_relative_values},
+    {"--rename-merge", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: with --rename, a name that overlaps another asserted element replaces it "
+     "too, when the likelihood favours it by 2 nats or the objective rises by the penalty "
+     "(default on)",
+     0, 0, set_rename_merge},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

@@ -79,6 +79,15 @@ struct rca_opts {
                             additions from the pool judged by the counts' likelihood (that of
                             rename) at the same penalties; on by default
                             (docs/internals/rca.md, tenth pass) */
+    int rel_values;      /* 1: counts only (without seed_values): the search also combines, among
+                            themselves, up to 6 values that deviate against the rest of the
+                            leaves but not against their own forecast (a parent moving with a
+                            drift, less so because one child moves the other way); on by
+                            default (docs/internals/rca.md, eleventh pass) */
+    int rename_merge;    /* 1: with rename: a name that may not stand beside another asserted
+                            element replaces it too, when the likelihood favours it by 2 nats
+                            or the objective in its units rises by more than the penalty; on
+                            by default (docs/internals/rca.md, eleventh pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

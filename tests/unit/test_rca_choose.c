@@ -3,7 +3,8 @@
  * data: two causes whose names may overlap (they name different attributes) but whose leaves,
  * in the data, do not; the option leaf_disjoint asserts both. A thin further cause falling to
  * zero, under its penalty by the weighted gain and over it by the counts' likelihood, which
- * entry_ll asserts.
+ * entry_ll asserts. A child falling against a drift of its parent's other leaves, which
+ * rel_values forms.
  */
 #include "t.h"
 #include "core/buf.h"
@@ -124,7 +125,62 @@ static void test_entry_likelihood_thin_cause(void)
     rca_data_destroy(d);
 }
 
+/* Leaves a=aI&b=bJ&c=cK (4 x 4 x 2 = 32). History alternates 95/105 (a count's spread) except
+ * the 2 leaves of a0&b0, which alternate 253/347 (a noisy history: variance about 3,600 against
+ * a forecast of 300). Now the 30 others rise by 30% (a drift: 130) and a0&b0's fall to 0: the
+ * total rises by 300 while a0&b0 falls by 600. */
+static struct rca_data *build_drift_child(void)
+{
+    const char *names[] = {"a", "b", "c"};
+    struct rca_data *d = rca_data_new(3, names, 0);
+    for (int bin = 0; bin <= BINS; bin++)
+        for (int x = 0; x < 32; x++) {
+            int i = x / 8, j = x / 2 % 4, k = x % 2, child = i == 0 && j == 0;
+            char a[8], b[8], c[8];
+            const char *vals[] = {a, b, c};
+            snprintf(a, sizeof(a), "a%d", i);
+            snprintf(b, sizeof(b), "b%d", j);
+            snprintf(c, sizeof(c), "c%d", k);
+            int up = (bin + x) % 2;
+            double v = child ? (up ? 347 : 253) : (up ? 105 : 95);
+            if (bin == BINS)
+                v = child ? 0 : 130;
+            T_EQ_INT(rca_data_add(d, T0 + STEP * bin, vals, v, 0), 0);
+        }
+    return d;
+}
+
+/* a=a0 and b=b0 each fall by 420 (their child a0&b0's 600 against their 6 other leaves'
+ * rise of 180), yet their weighted scale (about 1.2) follows the drift, the child's noisy leaves
+ * weighing little: no contrast of their own, so they were never combined and a0&b0 never
+ * formed (each of its leaves alone is under its penalty). rel_values combines them, as they
+ * deviate against the rest (1.2 against 1.3). */
+static void test_relative_values_child(void)
+{
+    struct rca_data *d = build_drift_child();
+    struct rca_opts o;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    rca_opts_default(&o);
+    T_EQ_INT(o.rel_values, 1);
+    for (int on = 0; on <= 1; on++) {
+        struct oc_buf b;
+        o.rel_values = on;
+        T_EQ_INT(rca_run(d, T0 + STEP * BINS, &o, r), 0);
+        oc_buf_init(&b, 256);
+        for (int i = 0; i < r->n_causes; i++) {
+            if (i)
+                oc_buf_puts(&b, " | ");
+            rca_elem_format(d, &r->causes[i], &b);
+        }
+        T_EQ_STR(b.data ? b.data : "", on ? "a=a0&b=b0" : "");
+        oc_buf_free(&b);
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_relative_values_child),
     T_CASE(test_leaf_disjoint_causes),
     T_CASE(test_entry_likelihood_thin_cause),
     {0},

@@ -2,7 +2,8 @@
  * test_rca_ident.c - unit tests of the identifiability diagnostic of `oncue rca eval --ident`
  * (src/rca/ident.c): a true child whose only sibling is near-empty cannot be told from its
  * parent; one whose siblings hold substantial normal mass can, by the Poisson log-likelihood
- * computed here by hand; and the engine's renaming of an asserted element by that likelihood.
+ * computed here by hand; and the engine's renaming of an asserted element by that likelihood,
+ * and its merging of two asserted children into their parent.
  */
 #include "t.h"
 #include "core/buf.h"
@@ -120,10 +121,47 @@ static void test_rename_by_likelihood(void)
     rca_data_destroy(d);
 }
 
+/* rename_merge: the generator's default profile, seed 42, case 57 (a ratio, high noise, 364
+ * leaves, truth cdn=cdn2&pop=pop0): the weighted objective asserts two of its children,
+ * cdn=cdn2&pop=pop0&region=region2 and ...&region=region5. The truth, a candidate holding the
+ * first one's largest leaf, may not stand beside the second (its child): renaming alone
+ * cannot take it; with the merge it replaces both, the objective in the likelihood's units
+ * rising by more than the penalty. */
+static void test_rename_merge(void)
+{
+    struct rca_data *d = NULL;
+    struct rca_truth t;
+    struct rca_opts o;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 42, 57, 0, NULL, &d, &t), 0);
+    T_EQ_INT(t.n_el, 1);
+    T_EQ_STR(t.el[0], "cdn=cdn2&pop=pop0");
+    rca_opts_default(&o);
+    T_EQ_INT(o.rename_merge, 1);
+    for (int on = 0; on <= 1; on++) {
+        struct oc_buf b;
+        o.rename_merge = on;
+        T_EQ_INT(rca_run(d, (int64_t)t.at, &o, r), 0);
+        oc_buf_init(&b, 256);
+        for (int i = 0; i < r->n_causes; i++) {
+            if (i)
+                oc_buf_puts(&b, " | ");
+            rca_elem_format(d, &r->causes[i], &b);
+        }
+        T_EQ_STR(b.data ? b.data : "",
+                 on ? "cdn=cdn2&pop=pop0"
+                    : "cdn=cdn2&pop=pop0&region=region2 | cdn=cdn2&pop=pop0&region=region5");
+        oc_buf_free(&b);
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_near_empty_sibling_alike),
     T_CASE(test_substantial_siblings_tell),
     T_CASE(test_rename_by_likelihood),
+    T_CASE(test_rename_merge),
     {0},
 };
 
