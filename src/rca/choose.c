@@ -479,6 +479,86 @@ static void rename_by_likelihood(const struct rca_eng *g, struct choice *c, stru
     }
 }
 
+/* The leaves of element k of c that its children kids[0..nk) do not hold: in the trial t (c with
+ * k replaced by the children) they are back in the rest. Returns 2 ln LR over phi of their own
+ * scale against the rest's: how far the data say they deviate from it. */
+static double others_gain(const struct rca_eng *g, const struct choice *c, int k, struct choice *t,
+                          double phi)
+{
+    double l0 = count_ll(g, t);
+    int n = t->n;
+    for (size_t l = 0; l < g->n; l++)
+        if (c->owner[l] == k && t->owner[l] < 0)
+            t->owner[l] = n;
+    t->n = n + 1; /* count_ll reads the owners only */
+    double l1 = count_ll(g, t);
+    t->n = n;
+    for (size_t l = 0; l < g->n; l++)
+        if (t->owner[l] == n)
+            t->owner[l] = -1;
+    return 2 * (l1 - l0) / phi;
+}
+
+/* split_kids (counts): element k of c replaced by its deviating children along one attribute
+ * (1 to 3, each significant alone at p < 0.01 over the dispersion), the best such set, when
+ * the objective in the counts' likelihood units rises and the parent's other leaves are
+ * normal by that likelihood: as a part of their own they would not be significant (2 ln LR
+ * over the dispersion under 6.63). The inverse of rename_merge: two true siblings asserted as
+ * their parent fit the counts better by more than their extra penalty. A true element whose
+ * leaves deviate unevenly (40% effect spread) also fits its most deviating children better,
+ * but then its other leaves still deviate (docs/internals/rca.md, twelfth pass). Returns 1
+ * when k was replaced. */
+static int split_one(const struct rca_eng *g, struct choice *c, int k, struct choice *t, double phi)
+{
+    const struct rca_elem cur = c->e[k];
+    if (cur.n >= RCA_MAX_DEPTH)
+        return 0;
+    double obj0 = count_obj(g, c, count_ll(g, c), phi), best = 0;
+    struct rca_elem pick[3];
+    int nb = 0;
+    size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
+    struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
+    for (size_t l = 0; l < g->n; l++) {
+        if (c->owner[l] != k)
+            continue;
+        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
+        for (int a = 0; a < g->na; a++)
+            rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
+    }
+    for (int a = 0; a < g->na; a++) {
+        struct rca_elem kids[3];
+        struct rca_agg dev, norm;
+        if (rca_elem_has_attr(&cur, a))
+            continue;
+        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN);
+        if (nk == 0 || trial(g, c, k, kids, nk, t) == -INFINITY)
+            continue;
+        double rise = count_obj(g, t, count_ll(g, t), phi) - obj0;
+        if (rise > best && others_gain(g, c, k, t, phi) <= RCA_POOLED_MIN) {
+            best = rise;
+            memcpy(pick, kids, sizeof(kids[0]) * (size_t)nk);
+            nb = nk;
+        }
+    }
+    free(ch);
+    if (nb == 0)
+        return 0;
+    trial(g, c, k, pick, nb, t);
+    choice_take(g, c, t);
+    return 1;
+}
+
+/* split_kids over the asserted elements, last first: a split appends the children, so the
+ * elements before k keep their places. */
+static void split_by_likelihood(const struct rca_eng *g, struct choice *c, struct choice *t)
+{
+    if (!g->o->split_kids || !g->ob->counts || c->n == 0)
+        return;
+    double phi = rca_ident_dispersion(g->ob);
+    for (int k = c->n - 1; k >= 0; k--)
+        split_one(g, c, k, t, phi);
+}
+
 /* drill_first: nothing was asserted. A parent that deviates mildly because one child deviates
  * strongly falls short of its own penalty, and the child of the layer below short of its
  * larger one (real data's thin, noisy children). The first DRILL_FIRST candidates of the pool
@@ -576,6 +656,7 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
             changed |= refine(g, &c, k, &t);
     }
     rename_by_likelihood(g, &c, &t);
+    split_by_likelihood(g, &c, &t);
     r->n_causes = 0;
     for (int done = 0; done < c.n; done++) { /* in rank order */
         int i = -1;

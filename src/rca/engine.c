@@ -798,6 +798,7 @@ void rca_opts_default(struct rca_opts *o)
     o->entry_ll = 1;
     o->rel_values = 1;
     o->rename_merge = 1;
+    o->split_kids = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

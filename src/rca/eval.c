@@ -565,6 +565,11 @@ static int set_rename_merge(void *p, const char *v, char *why, size_t n)
     return on_off(&((struct eval_args *)p)->o.rename_merge, v, why, n);
 }
 
+static int set_split_children(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.split_kids, v, why, n);
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -625,6 +630,11 @@ const struct oc_opt rca_eval_opts[] = {
      "too, when the likelihood favours it by 2 nats or the objective rises by the penalty "
      "(default on)",
      0, 0, set_rename_merge},
+    {"--split-children", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: an asserted element is replaced by its deviating children along one "
+     "attribute when the counts' likelihood objective rises and its other children are normal "
+     "by that likelihood (default on)",
+     0, 0, set_split_children},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

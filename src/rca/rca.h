@@ -88,6 +88,10 @@ struct rca_opts {
                             element replaces it too, when the likelihood favours it by 2 nats
                             or the objective in its units rises by more than the penalty; on
                             by default (docs/internals/rca.md, eleventh pass) */
+    int split_kids;      /* 1: counts only: an asserted element is replaced by its deviating
+                            children along one attribute when the counts' likelihood objective
+                            rises and its other children are normal by that likelihood; on by
+                            default (docs/internals/rca.md, twelfth pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
