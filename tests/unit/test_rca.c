@@ -11,6 +11,7 @@
  * ranking of recorded changes.
  */
 #include "t.h"
+#include "t_rca.h"
 #include "catalog/catalog.h"
 #include "core/bus.h"
 
@@ -181,17 +182,7 @@ static const struct rca_opts *run_opts;
 static const char *causes(const struct rca_data *d, struct rca_result *r)
 {
     static char out[512];
-    struct oc_buf b;
-    oc_buf_init(&b, sizeof(out) - 1);
-    T_EQ_INT(rca_run(d, T0 + STEP * BINS, run_opts, r), 0);
-    for (int i = 0; i < r->n_causes; i++) {
-        if (i)
-            oc_buf_puts(&b, " | ");
-        rca_elem_format(d, &r->causes[i], &b);
-    }
-    snprintf(out, sizeof(out), "%s", b.data ? b.data : "");
-    oc_buf_free(&b);
-    return out;
+    return t_rca_causes(d, T0 + STEP * BINS, run_opts, r, out, sizeof out);
 }
 
 #define CDN_REGION_DEVICE                                                                          \

@@ -7,6 +7,7 @@
  * rel_values forms.
  */
 #include "t.h"
+#include "t_rca.h"
 #include "core/buf.h"
 #include "rca/rca.h"
 
@@ -56,18 +57,10 @@ static void test_leaf_disjoint_causes(void)
     struct rca_result *r = calloc(1, sizeof(*r));
     rca_opts_default(&o);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.leaf_disjoint = on;
-        T_EQ_INT(rca_run(d, T0 + STEP * BINS, &o, r), 0);
-        T_EQ_INT(r->n_causes, on ? 2 : 1);
-        oc_buf_init(&b, 256);
-        for (int i = 0; i < r->n_causes; i++) {
-            if (i)
-                oc_buf_puts(&b, " | ");
-            rca_elem_format(d, &r->causes[i], &b);
-        }
-        T_EQ_STR(b.data, on ? "c=c0&d=d0 | a=a0&b=b0" : "c=c0&d=d0");
-        oc_buf_free(&b);
+        T_EQ_STR(t_rca_causes(d, T0 + STEP * BINS, &o, r, got, sizeof got),
+                 on ? "c=c0&d=d0 | a=a0&b=b0" : "c=c0&d=d0");
     }
     free(r);
     rca_data_destroy(d);
@@ -109,17 +102,10 @@ static void test_entry_likelihood_thin_cause(void)
     rca_opts_default(&o);
     T_EQ_INT(o.entry_ll, 1);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.entry_ll = on;
-        T_EQ_INT(rca_run(d, T0 + STEP * BINS, &o, r), 0);
-        oc_buf_init(&b, 256);
-        for (int i = 0; i < r->n_causes; i++) {
-            if (i)
-                oc_buf_puts(&b, " | ");
-            rca_elem_format(d, &r->causes[i], &b);
-        }
-        T_EQ_STR(b.data ? b.data : "", on ? "a=a0 | a=a1" : "a=a0");
-        oc_buf_free(&b);
+        T_EQ_STR(t_rca_causes(d, T0 + STEP * BINS, &o, r, got, sizeof got),
+                 on ? "a=a0 | a=a1" : "a=a0");
     }
     free(r);
     rca_data_destroy(d);
@@ -163,17 +149,9 @@ static void test_relative_values_child(void)
     rca_opts_default(&o);
     T_EQ_INT(o.rel_values, 1);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.rel_values = on;
-        T_EQ_INT(rca_run(d, T0 + STEP * BINS, &o, r), 0);
-        oc_buf_init(&b, 256);
-        for (int i = 0; i < r->n_causes; i++) {
-            if (i)
-                oc_buf_puts(&b, " | ");
-            rca_elem_format(d, &r->causes[i], &b);
-        }
-        T_EQ_STR(b.data ? b.data : "", on ? "a=a0&b=b0" : "");
-        oc_buf_free(&b);
+        T_EQ_STR(t_rca_causes(d, T0 + STEP * BINS, &o, r, got, sizeof got), on ? "a=a0&b=b0" : "");
     }
     free(r);
     rca_data_destroy(d);

@@ -7,6 +7,7 @@
  * two children.
  */
 #include "t.h"
+#include "t_rca.h"
 #include "core/buf.h"
 #include "rca/rca_int.h"
 
@@ -109,14 +110,10 @@ static void test_rename_by_likelihood(void)
     T_EQ_STR(t.el[0], "cdn=cdn1&os=os0");
     rca_opts_default(&o);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.rename = on;
-        T_EQ_INT(rca_run(d, (int64_t)t.at, &o, r), 0);
-        T_EQ_INT(r->n_causes, 1);
-        oc_buf_init(&b, 256);
-        rca_elem_format(d, &r->causes[0], &b);
-        T_EQ_STR(b.data, on ? "cdn=cdn1&os=os0" : "cdn=cdn1&isp=isp4&region=region0");
-        oc_buf_free(&b);
+        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
+                 on ? "cdn=cdn1&os=os0" : "cdn=cdn1&isp=isp4&region=region0");
     }
     free(r);
     rca_data_destroy(d);
@@ -140,32 +137,14 @@ static void test_rename_merge(void)
     rca_opts_default(&o);
     T_EQ_INT(o.rename_merge, 1);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.rename_merge = on;
-        T_EQ_INT(rca_run(d, (int64_t)t.at, &o, r), 0);
-        oc_buf_init(&b, 256);
-        for (int i = 0; i < r->n_causes; i++) {
-            if (i)
-                oc_buf_puts(&b, " | ");
-            rca_elem_format(d, &r->causes[i], &b);
-        }
-        T_EQ_STR(b.data ? b.data : "",
+        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
                  on ? "cdn=cdn2&pop=pop0"
                     : "cdn=cdn2&pop=pop0&region=region2 | cdn=cdn2&pop=pop0&region=region5");
-        oc_buf_free(&b);
     }
     free(r);
     rca_data_destroy(d);
-}
-
-/* The causes of r, " | " between them. */
-static void causes_format(const struct rca_data *d, const struct rca_result *r, struct oc_buf *b)
-{
-    for (int i = 0; i < r->n_causes; i++) {
-        if (i)
-            oc_buf_puts(b, " | ");
-        rca_elem_format(d, &r->causes[i], b);
-    }
 }
 
 /* split_kids: the default profile, seed 42, case 82 (additive counts, low noise, truth
@@ -184,15 +163,12 @@ static void test_split_children(void)
     rca_opts_default(&o);
     T_EQ_INT(o.split_kids, 1);
     for (int on = 0; on <= 1; on++) {
-        struct oc_buf b;
+        char got[256];
         o.split_kids = on;
-        T_EQ_INT(rca_run(d, (int64_t)t.at, &o, r), 0);
-        oc_buf_init(&b, 256);
-        causes_format(d, r, &b);
-        T_EQ_STR(b.data ? b.data : "", on ? "country=country0&os=os0&player=player0 | "
-                                            "country=country1&os=os0&player=player0"
-                                          : "os=os0&player=player0");
-        oc_buf_free(&b);
+        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
+                 on ? "country=country0&os=os0&player=player0 | "
+                      "country=country1&os=os0&player=player0"
+                    : "os=os0&player=player0");
     }
     free(r);
     rca_data_destroy(d);
@@ -210,19 +186,16 @@ static void test_split_refused_uneven_cause(void)
     struct rca_truth t;
     struct rca_opts o;
     struct rca_result *r = calloc(1, sizeof(*r));
-    struct oc_buf b;
+    char got[256];
     T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 1, 143, 0, NULL, &d, &t), 0);
     T_EQ_INT(t.n_el, 3);
     T_EQ_STR(t.el[0], "isp=isp0&pop=pop1&region=region3");
     T_EQ_STR(t.el[1], "isp=isp1&os=os0&pop=pop4");
     T_EQ_STR(t.el[2], "cdn=cdn1&os=os2&region=region0");
     rca_opts_default(&o);
-    T_EQ_INT(rca_run(d, (int64_t)t.at, &o, r), 0);
-    oc_buf_init(&b, 256);
-    causes_format(d, r, &b);
-    T_EQ_STR(b.data ? b.data : "", "isp=isp1&os=os0&pop=pop4 | cdn=cdn1&os=os2&region=region0 | "
-                                   "isp=isp0&pop=pop1&region=region3");
-    oc_buf_free(&b);
+    T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
+             "isp=isp1&os=os0&pop=pop4 | cdn=cdn1&os=os2&region=region0 | "
+             "isp=isp0&pop=pop1&region=region3");
     free(r);
     rca_data_destroy(d);
 }
