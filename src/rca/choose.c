@@ -271,15 +271,11 @@ static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k
     return nk < nonempty ? nk : 0;
 }
 
-/* The best set of deviating children of element k of c along one attribute whose trial beats
- * *obj (updated): into best[0..3); returns how many, 0 when none beats it. The other children
- * must be clearly normal and, for counts, the split hold by the pooled chi-square. */
-static int best_kids(const struct rca_eng *g, const struct choice *c, int k, struct choice *t,
-                     double *obj, struct rca_elem *best, double sig)
+/* The aggregates of element k's leaves in c by value: attribute a's value v at [off[a] + v]
+ * (off filled). Caller frees. */
+static struct rca_agg *kid_aggs(const struct rca_eng *g, const struct choice *c, int k, size_t *off)
 {
-    const struct rca_elem cur = c->e[k];
-    int nb = 0;
-    size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
+    size_t nv = rca_value_offsets(g, off);
     struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
     for (size_t l = 0; l < g->n; l++) {
         if (c->owner[l] != k)
@@ -288,6 +284,19 @@ static int best_kids(const struct rca_eng *g, const struct choice *c, int k, str
         for (int a = 0; a < g->na; a++)
             rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
     }
+    return ch;
+}
+
+/* The best set of deviating children of element k of c along one attribute whose trial beats
+ * *obj (updated): into best[0..3); returns how many, 0 when none beats it. The other children
+ * must be clearly normal and, for counts, the split hold by the pooled chi-square. */
+static int best_kids(const struct rca_eng *g, const struct choice *c, int k, struct choice *t,
+                     double *obj, struct rca_elem *best, double sig)
+{
+    const struct rca_elem cur = c->e[k];
+    int nb = 0;
+    size_t off[RCA_MAX_ATTRS];
+    struct rca_agg *ch = kid_aggs(g, c, k, off);
     for (int a = 0; a < g->na; a++) {
         struct rca_elem kids[3];
         struct rca_agg dev, norm;
@@ -516,15 +525,8 @@ static int split_one(const struct rca_eng *g, struct choice *c, int k, struct ch
     double obj0 = count_obj(g, c, count_ll(g, c), phi), best = 0;
     struct rca_elem pick[3];
     int nb = 0;
-    size_t off[RCA_MAX_ATTRS], nv = rca_value_offsets(g, off);
-    struct rca_agg *ch = oc_calloc(nv ? nv : 1, sizeof(*ch));
-    for (size_t l = 0; l < g->n; l++) {
-        if (c->owner[l] != k)
-            continue;
-        const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
-        for (int a = 0; a < g->na; a++)
-            rca_agg_add(&ch[off[a] + v[a]], g->ob, l);
-    }
+    size_t off[RCA_MAX_ATTRS];
+    struct rca_agg *ch = kid_aggs(g, c, k, off);
     for (int a = 0; a < g->na; a++) {
         struct rca_elem kids[3];
         struct rca_agg dev, norm;
