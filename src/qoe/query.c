@@ -36,6 +36,8 @@ static const enum mclass col_class[QOE_NCOLS] = {
 };
 
 /* The accumulators of one group over one step. */
+#define CELL_CHUNK 64 /* steps of one series allocated together (cell_w) */
+
 struct cell {
     uint64_t starts, fails, exits, ok;
     uint64_t errors; /* error events (MC_ERR, with hb_sum) */
@@ -66,9 +68,10 @@ struct qrun {
     uint8_t *seen;  /* per group: had rows */
     int32_t *sel;   /* group -> series index, -1 when not kept */
     int nseries;
-    int one_pass;       /* every group fits in top: no ranking pass, series = groups */
-    int32_t *order;     /* series -> group */
-    struct cell *cells; /* nseries x npoints */
+    int one_pass;         /* every group fits in top: no ranking pass, series = groups */
+    int32_t *order;       /* series -> group */
+    struct cell **chunks; /* nseries x nchunks of CELL_CHUNK cells, NULL until written */
+    int nchunks;
     int64_t t_lo, t_hi; /* the minute starts to scan: the range within the cube's window */
     int npoints;
     uint32_t *allow[BEACON_NDIMS]; /* filter: allowed ids per dim (NULL: any) */
@@ -376,17 +379,42 @@ static inline int row_series(const struct qrun *r, const struct qoe_minute *m, u
     return g < 0 ? -1 : r->sel[g];
 }
 
+/* The cell of series s at step k for writing: its chunk is allocated on first use. A series'
+ * steps are allocated CELL_CHUNK at a time, only where rows fall: a long range over a short
+ * history would else hold nseries x npoints cells (152 bytes each), and reading the untouched
+ * ones costs their pages where the kernel maps no shared zero page on a read fault. */
+static struct cell *cell_w(struct qrun *r, int s, int k)
+{
+    struct cell **ch = &r->chunks[(size_t)s * (size_t)r->nchunks + (size_t)(k / CELL_CHUNK)];
+    if (!*ch)
+        *ch = oc_calloc(CELL_CHUNK, sizeof **ch);
+    return &(*ch)[k % CELL_CHUNK];
+}
+
+static const struct cell empty_cell;
+
+/* The cell of series s at step k for reading: an empty one where nothing was written. */
+static const struct cell *cell_r(const struct qrun *r, int s, int k)
+{
+    const struct cell *ch = r->chunks[(size_t)s * (size_t)r->nchunks + (size_t)(k / CELL_CHUNK)];
+    return ch ? &ch[k % CELL_CHUNK] : &empty_cell;
+}
+
 /* One minute: the columns the metric class needs into the cells of step k. */
 static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint64_t *mhb,
                         uint64_t *mrb, enum mclass mc)
 {
-    struct cell *cells = r->cells + k;
-    size_t np = (size_t)r->npoints;
+    struct cell **col = r->chunks + k / CELL_CHUNK; /* step k's chunk of series 0 */
+    size_t nc = (size_t)r->nchunks;
+    int at = k % CELL_CHUNK;
     for (uint32_t i = 0; i < m->nrows; i++) {
         int s = row_series(r, m, i);
         if (s < 0)
             continue;
-        struct cell *c = &cells[(size_t)s * np];
+        struct cell **ch = &col[(size_t)s * nc];
+        if (!*ch)
+            *ch = oc_calloc(CELL_CHUNK, sizeof **ch);
+        struct cell *c = &(*ch)[at];
         c->rows++;
         switch (mc) {
         case MC_START:
@@ -419,7 +447,7 @@ static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint6
     for (int s = 0; mc == MC_SESS && s < r->nseries; s++) {
         if (!mhb[s])
             continue;
-        struct cell *c = &cells[(size_t)s * np];
+        struct cell *c = cell_w(r, s, k);
         c->pm_sum += minute_value(r->md, mhb[s], mrb[s]);
         c->hb_sum += (double)mhb[s];
         c->nmin++;
@@ -432,7 +460,7 @@ static void volumes_from_cells(struct qrun *r)
 {
     for (int s = 0; s < r->nseries; s++)
         for (int k = 0; k < r->npoints; k++) {
-            const struct cell *c = &r->cells[(size_t)s * r->npoints + k];
+            const struct cell *c = cell_r(r, s, k);
             r->volume[s] += cell_col(r->md->volume, c);
             r->seen[s] |= c->rows > 0;
         }
@@ -443,7 +471,8 @@ static void scan_cells(struct qrun *r)
 {
     r->mhb = oc_calloc((size_t)r->nseries + 1, sizeof *r->mhb);
     r->mrb = oc_calloc((size_t)r->nseries + 1, sizeof *r->mrb);
-    r->cells = oc_calloc((size_t)r->nseries * r->npoints + 1, sizeof *r->cells);
+    r->nchunks = (r->npoints + CELL_CHUNK - 1) / CELL_CHUNK;
+    r->chunks = oc_calloc((size_t)r->nseries * (size_t)r->nchunks + 1, sizeof *r->chunks);
     for (int64_t t = r->t_lo; t < r->t_hi; t += 60) {
         const struct qoe_minute *m = qoe_cube_minute(r->c, t);
         if (m)
@@ -464,7 +493,7 @@ static void rollup_sess(struct qrun *r, const struct qoe_minute *m)
             if (r->volumes_only)
                 r->seen[g] = 1;
             else
-                r->cells[(size_t)s * r->npoints + (m->t - q->from) / q->step].rows++;
+                cell_w(r, s, (int)((m->t - q->from) / q->step))->rows++;
         }
         for (uint32_t k = m->det_off[i]; s >= 0 && k < m->det_off[i] + m->det_n[i]; k++) {
             const struct qoe_det *d = &m->det[k];
@@ -483,12 +512,12 @@ static void rollup_sess(struct qrun *r, const struct qoe_minute *m)
         int64_t tm = m->t + 60 * (int64_t)j;
         if (tm < q->from || tm >= q->to)
             continue;
-        struct cell *cells = r->cells + (tm - q->from) / q->step;
+        int k = (int)((tm - q->from) / q->step);
         for (int s = 0; s < r->nseries; s++) {
             uint64_t *hb = &r->dhb[(size_t)s * 60 + j], *rb = &r->drb[(size_t)s * 60 + j];
             if (!*hb)
                 continue;
-            struct cell *c = &cells[(size_t)s * r->npoints];
+            struct cell *c = cell_w(r, s, k);
             c->pm_sum += minute_value(r->md, *hb, *rb);
             c->hb_sum += (double)*hb;
             c->nmin++, c->rows++;
@@ -564,18 +593,21 @@ static struct qoe_result *build_result(struct qrun *r)
         se->volume = r->volume[g];
         se->points = oc_malloc((size_t)r->npoints * sizeof *se->points);
         for (int k = 0; k < r->npoints; k++)
-            se->points[k] = cell_value(r->md, &r->cells[(size_t)cs * r->npoints + k]);
+            se->points[k] = cell_value(r->md, cell_r(r, cs, k));
     }
     return res;
 }
 
 static void qrun_free(struct qrun *r)
 {
-    for (size_t i = 0; r->cells && i < (size_t)r->nseries * r->npoints; i++)
-        free(r->cells[i].hist);
+    for (size_t i = 0; r->chunks && i < (size_t)r->nseries * (size_t)r->nchunks; i++) {
+        for (int k = 0; r->chunks[i] && k < CELL_CHUNK; k++)
+            free(r->chunks[i][k].hist);
+        free(r->chunks[i]);
+    }
     for (int d = 0; d < BEACON_NDIMS; d++)
         free(r->allow[d]);
-    free(r->cells);
+    free(r->chunks);
     free(r->mhb);
     free(r->mrb);
     free(r->dhb);
