@@ -404,17 +404,11 @@ static const struct cell *cell_r(const struct qrun *r, int s, int k)
 static void scan_minute(struct qrun *r, const struct qoe_minute *m, int k, uint64_t *mhb,
                         uint64_t *mrb, enum mclass mc)
 {
-    struct cell **col = r->chunks + k / CELL_CHUNK; /* step k's chunk of series 0 */
-    size_t nc = (size_t)r->nchunks;
-    int at = k % CELL_CHUNK;
     for (uint32_t i = 0; i < m->nrows; i++) {
         int s = row_series(r, m, i);
         if (s < 0)
             continue;
-        struct cell **ch = &col[(size_t)s * nc];
-        if (!*ch)
-            *ch = oc_calloc(CELL_CHUNK, sizeof **ch);
-        struct cell *c = &(*ch)[at];
+        struct cell *c = cell_w(r, s, k);
         c->rows++;
         switch (mc) {
         case MC_START:
