@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # resume.sh - cross-device resume writes and reads against Redis, side by side in one run, on
 # loopback with the same client count: single unpipelined writes (oncue PUT vs Redis SET),
-# batched writes (oncue POST /v1/resume), reads (oncue GET vs Redis GET) with p99. Redis runs
+# batched writes (oncue POST /v1/resume), reads (oncue GET vs Redis GET) with p99. Single
+# writes run in ROUNDS alternated rounds (a Redis SET run, then each oncue server's PUT run),
+# since this kind of machine's disk changes speed within minutes: each round's ratio is
+# printed, and the table holds the medians. Redis runs
 # with appendonly yes, appendfsync everysec. Prints both and the ratio (a figure, never
 # pass/fail), and the CPU of the server and of the client per operation (steadier than
 # throughput on a shared machine). PUTs and GETs are sent by `oncue bench resume` with
@@ -19,7 +22,8 @@
 #        at least 1: the server's threads and the client's share the machine, and a worker that
 #        waits for a core holds its connections' answers), SYNC (store.synchronous: full or normal,
 #        default full), BATCH (reports per POST, default 1000), BATCH_CONNS (default 4),
-#        N (Redis requests per test, default 300000), OLD (a second oncue binary),
+#        N (Redis requests per test, default 300000), ROUNDS (single-write rounds, default 3),
+#        OLD (a second oncue binary),
 #        PG (a libpq conninfo: the store on that PostgreSQL, resume.shared on: each commit is
 #        inserted there too; default empty: SQLite, the single-node path), PG_PID (its
 #        postmaster's PID: the CPU of its backends is printed per operation as well)
@@ -33,6 +37,7 @@ SYNC=${SYNC:-full}
 BATCH=${BATCH:-1000}
 BATCH_CONNS=${BATCH_CONNS:-4}
 N=${N:-300000}
+ROUNDS=${ROUNDS:-3}
 CLIENT=${CLIENT:-oncue}
 THREADS=${THREADS:-1}
 WORKERS=${WORKERS:-$(($(nproc) > THREADS + 1 ? $(nproc) - THREADS : 1))}
@@ -60,12 +65,14 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --appendonly yes --appendfsync eve
     --save "" --dir "$W/redis" >"$W/redis.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
-redis-benchmark -p "$RPORT" -c "$CONNS" -n "$N" -r 100000 -d 160 -t set,get --csv \
-    >"$W/redis.csv" 2>/dev/null
+# redis_run TESTS OUT: one redis-benchmark run as CSV
+redis_run() {
+    redis-benchmark -p "$RPORT" -c "$CONNS" -n "$N" -r 100000 -d 160 -t "$1" --csv >"$2" 2>/dev/null
+}
 # "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms",...
-redis_field() { grep "^\"$1\"" "$W/redis.csv" | tr -d '"' | cut -d, -f"$2"; }
-r_set=$(redis_field SET 2); r_set_p99=$(redis_field SET 7)
-r_get=$(redis_field GET 2); r_get_p99=$(redis_field GET 7)
+redis_field() { grep "^\"$1\"" "$2" | tr -d '"' | cut -d, -f"$3"; }
+redis_run get "$W/redis.get.csv"
+r_get=$(redis_field GET "$W/redis.get.csv" 2); r_get_p99=$(redis_field GET "$W/redis.get.csv" 7)
 
 # --- oncue: the resume module alone ---
 fig() { grep "^$2 " "$1" | cut -d' ' -f2; }
@@ -128,10 +135,10 @@ run_wrk() {
         echo "latency_p99_ms $(to_ms "$(awk '$1 == "99%" {print $2}' "$3.wrk")")"
     } >"$3"
 }
-# run_oncue SERVER_BIN TAG: starts the server, runs PUT, batch and GET, writes $W/TAG.*.txt
-# (the client's figures, then "cpu_s" and "client_cpu_s" lines) and $W/TAG.group; stops it.
-run_oncue() {
-    local sbin=$1 tag=$2 d=$W/$2 ing view opid port c0 c1 g0 g1 m
+# start_oncue SERVER_BIN TAG: starts a server with its data in $W/TAG and writes its PID, port
+# and ingest and viewer tokens to $W/TAG.env
+start_oncue() {
+    local sbin=$1 tag=$2 d=$W/$2 ing view opid port
     ing=$("$sbin" token create --data "$d" "${TOKPG[@]}" --role ingest \
         --name "bench-ingest-$tag-$$" 2>/dev/null | tail -1)
     view=$("$sbin" token create --data "$d" "${TOKPG[@]}" --role viewer \
@@ -142,36 +149,41 @@ run_oncue() {
     PIDS+=($opid)
     port=$(listen_port "$W/$tag.log" "$opid")
     [ -n "$port" ] || { echo "oncue did not start:"; cat "$W/$tag.log"; exit 1; }
+    echo "$opid $port $ing $view" >"$W/$tag.env"
+}
+# phase TAG NAME MODE [ARGS]: one run of the client against TAG's server, timed; writes
+# $W/TAG.NAME.txt (the client's figures, then "cpu_s", "client_cpu_s" and "pg_cpu_s" lines)
+phase() {
+    local tag=$1 name=$2 mode=$3 opid port ing view tok c0 c1 g0 g1
+    shift 3
+    read -r opid port ing view <"$W/$tag.env"
     U=http://127.0.0.1:$port
+    tok=$ing
+    [ "$mode" = get ] && tok=$view
     # the server's CPU (user + system clock ticks from /proc/PID/stat)
-    ticks() { awk '{print $14 + $15}' "/proc/$opid/stat"; }
-    phase() { # phase NAME MODE TOKEN [ARGS]: one run of the client, timed
-        local name=$1 mode=$2 tok=$3
-        shift 3
-        c0=$(ticks)
-        g0=$(pg_ticks)
-        if [ "$CLIENT" = wrk ] && [ "$mode" != batch ]; then
-            { time run_wrk "$mode" "$tok" "$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
-        else
-            { time "$BIN" bench resume --target "$U" --token "$tok" --mode "$mode" "$@" \
-                --duration "$DURATION" >"$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
-        fi
-        c1=$(ticks)
-        g1=$(pg_ticks)
-        echo "cpu_s $(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
-        echo "client_cpu_s $(awk '{print $1 + $2}' "$W/$tag.$name.time")" >>"$W/$tag.$name.txt"
-        echo "pg_cpu_s $(awk -v t=$((g1 - g0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
-    }
-    phase put put "$ing" --connections "$CONNS" --threads "$THREADS" --points 100
-    m=$(curl -s "$U/metrics")
-    echo "$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)" \
-        "$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)" >"$W/$tag.group"
-    phase batch batch "$ing" --connections "$BATCH_CONNS" --threads "$BATCH_CONNS" \
-        --batch "$BATCH" --points 100000
-    phase get get "$view" --connections "$CONNS" --threads "$THREADS" --points 100
+    c0=$(awk '{print $14 + $15}' "/proc/$opid/stat")
+    g0=$(pg_ticks)
+    if [ "$CLIENT" = wrk ] && [ "$mode" != batch ]; then
+        { time run_wrk "$mode" "$tok" "$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
+    else
+        { time "$BIN" bench resume --target "$U" --token "$tok" --mode "$mode" "$@" \
+            --duration "$DURATION" >"$W/$tag.$name.txt"; } 2>"$W/$tag.$name.time"
+    fi
+    c1=$(awk '{print $14 + $15}' "/proc/$opid/stat")
+    g1=$(pg_ticks)
+    echo "cpu_s $(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
+    echo "client_cpu_s $(awk '{print $1 + $2}' "$W/$tag.$name.time")" >>"$W/$tag.$name.txt"
+    echo "pg_cpu_s $(awk -v t=$((g1 - g0)) -v hz="$HZ" 'BEGIN { print t / hz }')" >>"$W/$tag.$name.txt"
+}
+stop_oncue() { # stop_oncue TAG
+    local opid
+    read -r opid _ <"$W/$1.env"
     kill "$opid"
     wait "$opid" 2>/dev/null || true
 }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+    else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+sum() { awk '{ s += $1 } END { print s + 0 }'; }
 # The disk's speed at a synced small write, over written space as the log's commits are (dd
 # oflag=dsync: one write and its sync each): a group commit waits for one, Redis's everysec
 # for none, and on this kind of virtual disk it swings from about 0.1 to 3 ms within minutes
@@ -181,17 +193,52 @@ disk_us() {
     dd if=/dev/zero of="$W/disk" bs=1000 count=300 conv=notrunc oflag=dsync 2>&1 |
         awk '/copied/ { for (i = 1; i <= NF; i++) if ($i == "s,") printf "%.0f", $(i - 1) * 1e6 / 300 }'
 }
+TAGS="new"
+[ -n "$OLD" ] && TAGS="new old"
 DISK0=$(disk_us)
-run_oncue "$BIN" new
-[ -n "$OLD" ] && run_oncue "$OLD" old
+start_oncue "$BIN" new
+[ -n "$OLD" ] && start_oncue "$OLD" old
+# Single writes: ROUNDS rounds of a Redis SET run, then each server's PUT run
+ROUNDLINES=()
+for r in $(seq 1 "$ROUNDS"); do
+    redis_run set "$W/redis.set.$r.csv"
+    line="round $r: Redis SET/s $(redis_field SET "$W/redis.set.$r.csv" 2)"
+    for t in $TAGS; do
+        phase "$t" "put.$r" put --connections "$CONNS" --threads "$THREADS" --points 100
+        v=$(grep '^requests/s ' "$W/$t.put.$r.txt" | cut -d' ' -f2)
+        line+=", $t PUT/s $v ($(awk -v a="$v" -v b="$(redis_field SET "$W/redis.set.$r.csv" 2)" \
+            'BEGIN { if (b > 0) printf "%.2f", a / b }'))"
+    done
+    ROUNDLINES+=("$line")
+done
+r_set=$(for r in $(seq 1 "$ROUNDS"); do redis_field SET "$W/redis.set.$r.csv" 2; done | median)
+r_set_p99=$(for r in $(seq 1 "$ROUNDS"); do redis_field SET "$W/redis.set.$r.csv" 7; done | median)
+for t in $TAGS; do
+    # the rounds as one: the medians of the rates and p99s, the sums of requests and CPU
+    rf() { for r in $(seq 1 "$ROUNDS"); do grep "^$1 " "$W/$t.put.$r.txt" | cut -d' ' -f"${2:-2}"; done; }
+    {
+        echo "requests/s $(rf requests/s | median)"
+        echo "latency_p99_ms $(rf latency_p99_ms | median)"
+        echo "requests $(rf requests | sum) failed $(rf requests 4 | sum)"
+        for k in cpu_s client_cpu_s pg_cpu_s; do echo "$k $(rf $k | sum)"; done
+    } >"$W/$t.put.txt"
+    read -r _ port _ <"$W/$t.env"
+    m=$(curl -s "http://127.0.0.1:$port/metrics")
+    echo "$(grep '^oncue_resume_committed_changes_total ' <<<"$m" | cut -d' ' -f2)" \
+        "$(grep '^oncue_resume_commits_total ' <<<"$m" | cut -d' ' -f2)" >"$W/$t.group"
+done
+for t in $TAGS; do
+    phase "$t" batch batch --connections "$BATCH_CONNS" --threads "$BATCH_CONNS" \
+        --batch "$BATCH" --points 100000
+    phase "$t" get get --connections "$CONNS" --threads "$THREADS" --points 100
+    stop_oncue "$t"
+done
 DISK1=$(disk_us)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 nreq() { grep '^requests ' "$1" | cut -d' ' -f2; }
 # us of CPU per operation: seconds * 1e6 / operations
 per_op() { awk -v s="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.2f", s * 1e6 / n; else print "-" }'; }
-TAGS="new"
-[ -n "$OLD" ] && TAGS="new old"
 # row LABEL REDIS_VALUE RATIO(0/1) CMD...: one line; CMD TAG prints the oncue figure
 row() {
     local label=$1 rv=$2 want_ratio=$3 line v ratios=""
@@ -220,13 +267,14 @@ echo "PUT and GET sent by $([ "$CLIENT" = wrk ] && echo "wrk -t1" ||
 echo "clients $CONNS, loopback, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "oncue: $BIN${OLD:+; old: $OLD (same client)}"
 echo "disk: a synced 1,000-byte write took $DISK0 us before oncue's runs, $DISK1 us after (dd oflag=dsync)"
+printf '%s\n' "${ROUNDLINES[@]}"
 head=$(printf '%-36s %12s' "" oncue)
 [ -n "$OLD" ] && head+=$(printf ' %12s' old)
 head+=$(printf ' %12s %8s' redis ratio)
 [ -n "$OLD" ] && head+=$(printf ' %8s' "old ratio")
 echo "$head"
-row "single writes/s (PUT vs SET)" "$r_set" 1 f_put
-row "single write p99 ms" "$r_set_p99" 0 f_put99
+row "single writes/s (PUT vs SET, median)" "$r_set" 1 f_put
+row "single write p99 ms (median)" "$r_set_p99" 0 f_put99
 row "batched positions/s ($BATCH_CONNS x $BATCH)" - 0 f_bat
 row "batch request p99 ms" - 0 f_bat99
 row "reads/s (GET vs GET)" "$r_get" 1 f_get
