@@ -111,7 +111,7 @@ static int apply_one(struct resume_mod *m, const struct resume_write *w, uint64_
         return OC_ETOOBIG;
     }
     *point = p;
-    resume_point_reserve(p);
+    resume_point_reserve_for(p, w->r.device);
     int64_t before = m->shared ? device_since(p, w->r.device) : 0;
     enum resume_outcome oc = resume_apply(p->r, &p->n, &w->r, &gone, &ev);
     atomic_fetch_add(&m->st.outcome[oc], 1);

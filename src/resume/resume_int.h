@@ -80,6 +80,9 @@ int resume_table_put_hashed(struct resume_table *t, const char *profile, const c
 
 /* Makes room in p for one more report (up to RESUME_DEVICES). */
 void resume_point_reserve(struct resume_point *p);
+/* Makes room in p for a report of device unless p has one already (resume_apply and
+ * resume_merge replace it in place): a point a single device writes keeps one slot. */
+void resume_point_reserve_for(struct resume_point *p, const char *device);
 
 /* One change of a device report: written or deleted (as the log's reader hands it back). */
 struct resume_op {

@@ -176,6 +176,16 @@ void resume_point_reserve(struct resume_point *p)
     p->r = oc_realloc(p->r, (size_t)p->cap * sizeof *p->r);
 }
 
+void resume_point_reserve_for(struct resume_point *p, const char *device)
+{
+    if (p->n < p->cap)
+        return;
+    for (int k = 0; k < p->n; k++)
+        if (strcmp(p->r[k].device, device) == 0)
+            return; /* its report is replaced in place */
+    resume_point_reserve(p);
+}
+
 size_t resume_table_encode_from(const struct resume_table *t, struct resume_bytes *b, size_t from,
                                 size_t max_reports)
 {
@@ -247,6 +257,6 @@ int resume_table_merge(struct resume_table *t, const struct resume_op *op, size_
         return RESUME_STALE;
     if (resume_table_put(t, op->w.profile, op->w.title, max_points, max_titles, &p) != 0)
         return OC_ETOOBIG;
-    resume_point_reserve(p);
+    resume_point_reserve_for(p, op->w.r.device);
     return (int)resume_merge(p->r, &p->n, &op->w.r);
 }

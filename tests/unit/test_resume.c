@@ -461,6 +461,39 @@ static void test_merge_rule(void)
     T_EQ_INT(set[0].position_ms, 600000);
 }
 
+/* A point one device writes again and again keeps one report's room (a slot is 256 bytes:
+ * reserving one per write before the rule looked for the device doubled a single-device
+ * point's memory on its second write); a second device gets its own. */
+static void test_one_device_keeps_one_slot(void)
+{
+    struct resume_table t;
+    struct resume_op op;
+    resume_table_init(&t);
+    memset(&op, 0, sizeof op);
+    snprintf(op.w.profile, sizeof op.w.profile, "p");
+    snprintf(op.w.title, sizeof op.w.title, "t");
+    for (int seq = 1; seq <= 5; seq++) {
+        op.w.r = rep("tv", seq, NOW + seq, 1000 * seq, RESUME_PLAYING);
+        T_EQ_INT(resume_table_merge(&t, &op, 10, 10), RESUME_APPLIED);
+    }
+    struct resume_point *p = resume_table_get(&t, "p", "t");
+    T_TRUE(p != NULL);
+    if (p) {
+        T_EQ_INT(p->n, 1);
+        T_EQ_INT(p->cap, 1);
+        T_EQ_INT(p->r[0].position_ms, 5000);
+        resume_point_reserve_for(p, "tv");
+        T_EQ_INT(p->cap, 1);
+        resume_point_reserve_for(p, "phone");
+        T_EQ_INT(p->cap, 2);
+    }
+    op.w.r = rep("phone", 1, NOW + 9, 7000, RESUME_PLAYING);
+    T_EQ_INT(resume_table_merge(&t, &op, 10, 10), RESUME_APPLIED);
+    T_EQ_INT(p->n, 2);
+    T_EQ_INT(p->cap, 2);
+    resume_table_free(&t);
+}
+
 /* The paused TV keeps reporting its old point while the phone plays, and goes on reporting
  * after the phone went silent (the app was closed without a pause): the phone's point, which
  * moved last, stays the resume point. */
@@ -699,6 +732,7 @@ static const struct t_case cases[] = {
     T_CASE(test_permutations_converge),
     T_CASE(test_merge_replicas_converge),
     T_CASE(test_merge_rule),
+    T_CASE(test_one_device_keeps_one_slot),
     T_CASE(test_paused_heartbeats_do_not_overwrite),
     T_CASE(test_watched_thresholds),
     T_CASE(test_table_caps),
