@@ -606,8 +606,10 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
     for (int i = 0; i < g->n_ocands && np < DIR_POOL && room > 0; i++) {
         const struct rca_elem *e = &g->ocands[i].e;
         struct rca_agg a = agg_free(g, c, e);
-        if (clash(g, c, e, -1) || !part_valid_dir(g, a, rca_agg_minus(c->rest, a), g->odir))
-            continue;
+        double share = g->oexcess > 0 ? g->odir * (a.R - a.F) / g->oexcess : 0;
+        if (clash(g, c, e, -1) || !part_valid_dir(g, a, rca_agg_minus(c->rest, a), g->odir) ||
+            (g->o->pool_rel && c->n > 0 && share < SIDE_SHARE))
+            continue; /* pool_rel: one added beside the set carries a share of the change */
         pen[np] = rca_penalty(g, e, a);
         pool[np++] = *e;
     }

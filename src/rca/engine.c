@@ -50,7 +50,7 @@ static double contrast(const struct rca_eng *g, struct rca_agg e, struct rca_agg
         return 0; /* e is (nearly) everything still unexplained: that is no localization */
     double ke = rca_kval(e), kr = rca_kval(rest);
     if (g->dir * (ke - kr) <= 0 || g->dir * (kr - 1) > ENG_REST_MAX * g->dir * (ke - 1) ||
-        g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr))
+        (!g->relax && g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr)))
         return 0;
     double ku = rca_kval(u);
     double c = rca_gain_vs(e, ku) + rca_gain_vs(rest, ku);
@@ -742,6 +742,20 @@ static void choose_direction(struct rca_eng *g)
     g->cands = NULL;
     g->n_cands = 0;
     g->cap_cands = 0;
+    if (pool && g->o->pool_rel) { /* the pool again, without the own-deviation rule */
+        double d = g->dir;
+        free(g->ocands);
+        set_dir(g, g->odir);
+        g->relax = 1;
+        best_net(g, 1);
+        g->relax = 0;
+        g->ocands = g->cands;
+        g->n_ocands = g->n_cands;
+        g->cands = NULL;
+        g->n_cands = 0;
+        g->cap_cands = 0;
+        set_dir(g, d);
+    }
 }
 
 /* The greedy rounds: best element, roll up, drill down, explain its leaves, repeat; then
@@ -824,6 +838,7 @@ void rca_opts_default(struct rca_opts *o)
     o->rename_merge = 1;
     o->split_kids = 1;
     o->dir_pool = 1;
+    o->pool_rel = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -52,6 +52,7 @@ struct rca_eng {
     double oexcess;            /* its excess (scores of its elements are shares of it), */
     struct rca_scored *ocands; /* and its first-round candidates */
     int n_ocands;
+    int relax; /* pool_rel: contrast() without its own-deviation rule (the pool's search) */
 };
 
 static inline void rca_agg_add(struct rca_agg *a, const struct rca_obs *ob, size_t l)
