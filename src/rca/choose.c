@@ -22,6 +22,8 @@
 #define RENAME_CANDS  30   /* rename: first-round candidates tried as other names */
 #define RENAME_MU_MIN 0.02 /* rename: a Poisson mean is at least this */
 #define MERGE_CANDS   10   /* rename_merge: first-round candidates tried as merges */
+#define DIR_POOL      RCA_POOL /* dir_pool: the other direction's candidates tried */
+#define DIR_SUBSET    3        /* dir_pool: elements of one addition from them, at most */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
 static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
@@ -39,6 +41,7 @@ struct choice {
     int n;
     struct rca_elem e[RCA_MAX_CAUSES];
     double rank[RCA_MAX_CAUSES]; /* order of report: the pool's order, children in their parent's */
+    double dir[RCA_MAX_CAUSES];  /* the element's sign: g->dir, or with dir_pool g->odir */
     struct rca_agg part[RCA_MAX_CAUSES];
     struct rca_agg rest;
     int *owner;
@@ -86,13 +89,19 @@ static double choice_obj(const struct rca_eng *g, const struct choice *c)
     return (q - rca_q_of(all)) / g->phi - pen;
 }
 
-/* An element is worth its place when it deviates in the anomaly's direction, more than the
- * rest does, and carries the support every cause needs. */
-static int part_valid(const struct rca_eng *g, struct rca_agg a, struct rca_agg rest)
+/* An element is worth its place when it deviates in direction d, more than the rest does,
+ * and carries the support every cause needs. */
+static int part_valid_dir(const struct rca_eng *g, struct rca_agg a, struct rca_agg rest, double d)
 {
     double kr = rca_kval(rest);
-    return g->dir * (rca_kval(a) - kr) > 0 && g->dir * (rca_kval(a) - 1) > 0 &&
-           g->dir * (a.R - a.F) >= rca_support(g) && g->dir * (a.R - a.F) > 0;
+    return d * (rca_kval(a) - kr) > 0 && d * (rca_kval(a) - 1) > 0 &&
+           d * (a.R - a.F) >= rca_support(g) && d * (a.R - a.F) > 0;
+}
+
+/* part_valid_dir in the anomaly's direction. */
+static int part_valid(const struct rca_eng *g, struct rca_agg a, struct rca_agg rest)
+{
+    return part_valid_dir(g, a, rest, g->dir);
 }
 
 /* Aggregate of the leaves of e still owned by the rest. */
@@ -112,6 +121,7 @@ static void choice_add(const struct rca_eng *g, struct choice *c, const struct r
     int k = c->n++;
     c->e[k] = *e;
     c->rank[k] = rank;
+    c->dir[k] = g->dir;
     c->part[k] = (struct rca_agg){0};
     for (size_t l = 0; l < g->n; l++)
         if (c->owner[l] < 0 && rca_leaf_in(g, e, l)) {
@@ -133,6 +143,7 @@ static void choice_remove(const struct rca_eng *g, struct choice *c, int k)
     memmove(&c->e[k], &c->e[k + 1], (size_t)(c->n - k - 1) * sizeof(c->e[0]));
     memmove(&c->part[k], &c->part[k + 1], (size_t)(c->n - k - 1) * sizeof(c->part[0]));
     memmove(&c->rank[k], &c->rank[k + 1], (size_t)(c->n - k - 1) * sizeof(c->rank[0]));
+    memmove(&c->dir[k], &c->dir[k + 1], (size_t)(c->n - k - 1) * sizeof(c->dir[0]));
     c->n--;
 }
 
@@ -222,6 +233,7 @@ static double trial(const struct rca_eng *g, const struct choice *c, int k,
     memcpy(t->e, c->e, sizeof(c->e));
     memcpy(t->part, c->part, sizeof(c->part));
     memcpy(t->rank, c->rank, sizeof(c->rank));
+    memcpy(t->dir, c->dir, sizeof(c->dir));
     t->rest = c->rest;
     memcpy(t->owner, c->owner, g->n * sizeof(int));
     choice_remove(g, t, k);
@@ -325,6 +337,7 @@ static void choice_take(const struct rca_eng *g, struct choice *c, const struct 
     memcpy(c->e, t->e, sizeof(c->e));
     memcpy(c->part, t->part, sizeof(c->part));
     memcpy(c->rank, t->rank, sizeof(c->rank));
+    memcpy(c->dir, t->dir, sizeof(c->dir));
     c->rest = t->rest;
     memcpy(c->owner, t->owner, g->n * sizeof(int));
 }
@@ -561,6 +574,149 @@ static void split_by_likelihood(const struct rca_eng *g, struct choice *c, struc
         split_one(g, c, k, t, phi);
 }
 
+/* 1 when every element of c deviates in its own direction beyond the rest (part_valid_dir). */
+static int parts_valid(const struct rca_eng *g, const struct choice *c)
+{
+    for (int i = 0; i < c->n; i++)
+        if (!part_valid_dir(g, c->part[i], c->rest, c->dir[i]))
+            return 0;
+    return 1;
+}
+
+/* A part's term of count_ll from its sums R = sum r/d, F = sum f/d (its fitted scale R/F),
+ * without the floor on the means. */
+static double ll_term(double R, double F)
+{
+    return R > 0 && F > 0 ? R * log(R / F) - R : 0;
+}
+
+/* dir_pool: t = c with the best subset of the other direction's first DIR_POOL candidates
+ * (at most DIR_SUBSET elements, none clashing with another or with c, each deviating in that
+ * direction beyond the rest): the one whose counts' likelihood gain over c (2 ln LR over the
+ * dispersion phi) net of their penalties is largest and positive. The gain is read from each
+ * part's sums (the parts' leaves are disjoint), without the floor on the means, and checked
+ * on t by count_ll. Returns how many were added (0: none pays, t undefined). */
+static int other_subset(const struct rca_eng *g, const struct choice *c, struct choice *t, int max,
+                        double phi)
+{
+    struct rca_elem pool[DIR_POOL];
+    double pR[DIR_POOL] = {0}, pF[DIR_POOL] = {0}, pen[DIR_POOL], rR = 0, rF = 0, best = 0;
+    int np = 0, pick[DIR_SUBSET], npick = 0, room = max - c->n;
+    room = room < DIR_SUBSET ? room : DIR_SUBSET;
+    for (int i = 0; i < g->n_ocands && np < DIR_POOL && room > 0; i++) {
+        const struct rca_elem *e = &g->ocands[i].e;
+        struct rca_agg a = agg_free(g, c, e);
+        double share = g->oexcess > 0 ? g->odir * (a.R - a.F) / g->oexcess : 0;
+        if (clash(g, c, e, -1) || !part_valid_dir(g, a, rca_agg_minus(c->rest, a), g->odir) ||
+            (g->o->pool_rel && c->n > 0 && share < SIDE_SHARE))
+            continue; /* pool_rel: one added beside the set carries a share of the change */
+        pen[np] = rca_penalty(g, e, a);
+        pool[np++] = *e;
+    }
+    if (np == 0)
+        return 0;
+    for (size_t l = 0; l < g->n; l++) {
+        if (c->owner[l] >= 0)
+            continue;
+        double d = rca_ident_leaf_disp(g->ob, l), r = g->ob->r[l] / d, f = g->ob->f[l] / d;
+        rR += r;
+        rF += f;
+        for (int i = 0; i < np; i++)
+            if (rca_leaf_in(g, &pool[i], l)) {
+                pR[i] += r;
+                pF[i] += f;
+            }
+    }
+    for (unsigned m = 1; m < 1u << np; m++) { /* every subset of the pool, as a bit mask */
+        double sR = rR, sF = rF, ll = 0, pens = 0;
+        int sub[DIR_SUBSET], ns = 0, ok = 1;
+        for (int i = 0; i < np && ok; i++) {
+            if (!(m >> i & 1))
+                continue;
+            ok = ns < room;
+            for (int y = 0; y < ns && ok; y++)
+                ok = !may_overlap(&pool[i], &pool[sub[y]]);
+            if (!ok)
+                break;
+            sub[ns++] = i;
+            ll += ll_term(pR[i], pF[i]);
+            pens += pen[i];
+            sR -= pR[i];
+            sF -= pF[i];
+        }
+        double gain = 2 * (ll + ll_term(sR, sF) - ll_term(rR, rF)) / phi - pens;
+        if (ok && gain > best) {
+            best = gain;
+            npick = ns;
+            memcpy(pick, sub, sizeof(pick[0]) * (size_t)ns);
+        }
+    }
+    if (npick == 0)
+        return 0;
+    choice_take(g, t, c);
+    for (int x = 0; x < npick; x++) {
+        choice_add(g, t, &pool[pick[x]], 100 + pick[x]); /* reported after c's elements */
+        t->dir[t->n - 1] = g->odir;
+    }
+    if (!parts_valid(g, t) ||
+        count_obj(g, t, count_ll(g, t), phi) <= count_obj(g, c, count_ll(g, c), phi))
+        return 0;
+    return npick;
+}
+
+/* dir_pool (counts): the direction (step 5) is chosen once, by the best element's weighted
+ * evidence; where the true elements fall toward zero while slices rise with a diurnal swing,
+ * the rise may win it and the falls are never considered. The other direction's first
+ * candidates are a pool for the same set, each element with its own sign (other_subset), and
+ * the set is the best by the counts' likelihood objective of: c as chosen; c with the pool's
+ * best subset, then each of c's elements judged again beside them (removed when the set fits
+ * better without it); and, when step 5 chose the direction against the total's, the pool's
+ * best subset alone. Siblings that fall together hide one another (each one's rest holds the
+ * others), hence subsets rather than single additions. The set in the chosen direction is
+ * replaced only where step 5 overrode the total: unrestricted, the likelihood also replaced a
+ * true rise of 85 stalls against 34 by a falling slice (docs/internals/rca.md, thirteenth
+ * pass). */
+static void pool_other_dir(const struct rca_eng *g, struct choice *c, struct choice *t, int max)
+{
+    if (!g->o->dir_pool || !g->ob->counts || g->n_ocands == 0)
+        return;
+    if (g->n_ocands > 1)
+        qsort(g->ocands, (size_t)g->n_ocands, sizeof(*g->ocands), rca_scored_cmp);
+    double phi = rca_ident_dispersion(g->ob), best = -INFINITY; /* c's objective, when needed */
+    struct choice u = {0};
+    u.owner = oc_malloc((g->n ? g->n : 1) * sizeof(int));
+    int n0 = c->n, take = 0;
+    if (other_subset(g, c, t, max, phi)) {
+        best = count_obj(g, c, count_ll(g, c), phi);
+        for (int k = n0 - 1; k >= 0; k--) {
+            double obj = count_obj(g, t, count_ll(g, t), phi);
+            choice_take(g, &u, t);
+            choice_remove(g, &u, k);
+            if (parts_valid(g, &u) && count_obj(g, &u, count_ll(g, &u), phi) > obj)
+                choice_take(g, t, &u);
+        }
+        double o = count_obj(g, t, count_ll(g, t), phi);
+        if (o > best) {
+            best = o;
+            take = 1;
+        }
+    }
+    if (take == 1)
+        choice_take(g, c, t);
+    if (n0 > 0 && g->dir != g->tdir) {
+        struct choice e = {.owner = t->owner}; /* the empty set; t is free again here */
+        for (size_t l = 0; l < g->n; l++) {
+            e.owner[l] = -1;
+            rca_agg_add(&e.rest, g->ob, l);
+        }
+        if (other_subset(g, &e, &u, max, phi) &&
+            count_obj(g, &u, count_ll(g, &u), phi) >
+                (best > -INFINITY ? best : count_obj(g, c, count_ll(g, c), phi)))
+            choice_take(g, c, &u);
+    }
+    free(u.owner);
+}
+
 /* drill_first: nothing was asserted. A parent that deviates mildly because one child deviates
  * strongly falls short of its own penalty, and the child of the layer below short of its
  * larger one (real data's thin, noisy children). The first DRILL_FIRST candidates of the pool
@@ -659,6 +815,7 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
     }
     rename_by_likelihood(g, &c, &t);
     split_by_likelihood(g, &c, &t);
+    pool_other_dir(g, &c, &t, max);
     r->n_causes = 0;
     for (int done = 0; done < c.n; done++) { /* in rank order */
         int i = -1;
@@ -667,6 +824,10 @@ void rca_choose_set(struct rca_eng *g, struct rca_result *r)
                 i = j;
         struct rca_elem e = rca_simplify(g, c.e[i]);
         rca_elem_fill(g, &e, c.part[i], 0);
+        if (c.dir[i] != g->dir) { /* dir_pool: a share of the other direction's excess */
+            double s = g->oexcess > 0 ? c.dir[i] * (c.part[i].R - c.part[i].F) / g->oexcess : 0;
+            e.score = s < 0 ? 0 : s > 1 ? 1 : s;
+        }
         r->causes[r->n_causes++] = e;
         c.rank[i] = -1;
     }

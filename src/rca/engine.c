@@ -50,7 +50,7 @@ static double contrast(const struct rca_eng *g, struct rca_agg e, struct rca_agg
         return 0; /* e is (nearly) everything still unexplained: that is no localization */
     double ke = rca_kval(e), kr = rca_kval(rest);
     if (g->dir * (ke - kr) <= 0 || g->dir * (kr - 1) > ENG_REST_MAX * g->dir * (ke - 1) ||
-        g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr))
+        (!g->relax && g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr)))
         return 0;
     double ku = rca_kval(u);
     double c = rca_gain_vs(e, ku) + rca_gain_vs(rest, ku);
@@ -694,30 +694,68 @@ static void backfit(struct rca_eng *g, struct rca_result *r)
     }
 }
 
-/* The best net evidence of one search in the current direction. */
-static double best_net(struct rca_eng *g)
+/* The best net evidence of one search in the current direction; first: its elements are
+ * recorded as candidates (g->cands). */
+static double best_net(struct rca_eng *g, int first)
 {
     struct rca_agg u = agg_live(g);
     g->base_live = live_base(g);
     struct rca_scored best = {.net = 0};
     int pa[ENG_VALUES];
     uint32_t pv[ENG_VALUES];
-    int np = search_layer1(g, u, 0, &best, pa, pv);
-    search_combos(g, u, 0, &best, pa, pv, np);
-    search_leaves(g, u, 0, &best);
+    int np = search_layer1(g, u, first, &best, pa, pv);
+    search_combos(g, u, first, &best, pa, pv, np);
+    search_leaves(g, u, first, &best);
     return best.net;
 }
 
 /* The anomaly's direction is the one whose best element has more evidence: the total alone
- * misleads when a drift elsewhere outweighs a sharp local drop. */
+ * misleads when a drift elsewhere outweighs a sharp local drop. With dir_pool (counts) the
+ * other direction's search keeps its candidates (g->ocands): the set may hold elements of
+ * both signs (choose.c). */
 static void choose_direction(struct rca_eng *g)
 {
-    double dir0 = g->dir;
-    double here = best_net(g);
+    int pool = g->o->dir_pool && g->ob->counts;
+    double dir0 = g->dir, ex0 = g->excess;
+    double here = best_net(g, pool);
+    struct rca_scored *c0 = g->cands;
+    int n0 = g->n_cands;
+    g->cands = NULL;
+    g->n_cands = 0;
+    g->cap_cands = 0;
     set_dir(g, -dir0);
-    if (best_net(g) > here)
-        return;
-    set_dir(g, dir0);
+    if (best_net(g, pool) > here) {
+        g->odir = dir0;
+        g->oexcess = ex0;
+        g->ocands = c0;
+        g->n_ocands = n0;
+    } else {
+        g->odir = -dir0;
+        g->oexcess = g->excess;
+        g->ocands = g->cands;
+        g->n_ocands = g->n_cands;
+        free(c0);
+        set_dir(g, dir0);
+    }
+    if (g->ocands != g->cands)
+        free(g->cands);
+    g->cands = NULL;
+    g->n_cands = 0;
+    g->cap_cands = 0;
+    if (pool && g->o->pool_rel) { /* the pool again, without the own-deviation rule */
+        double d = g->dir;
+        free(g->ocands);
+        set_dir(g, g->odir);
+        g->relax = 1;
+        best_net(g, 1);
+        g->relax = 0;
+        g->ocands = g->cands;
+        g->n_ocands = g->n_cands;
+        g->cands = NULL;
+        g->n_cands = 0;
+        g->cap_cands = 0;
+        set_dir(g, d);
+    }
 }
 
 /* The greedy rounds: best element, roll up, drill down, explain its leaves, repeat; then
@@ -799,6 +837,8 @@ void rca_opts_default(struct rca_opts *o)
     o->rel_values = 1;
     o->rename_merge = 1;
     o->split_kids = 1;
+    o->dir_pool = 1;
+    o->pool_rel = 0;
 }
 
 static int dbl_cmp(const void *a, const void *b)
@@ -847,7 +887,8 @@ static void eng_setup(struct rca_eng *g, struct rca_result *r)
         rca_agg_add(&all, g->ob, l);
         g->live[l] = 1;
     }
-    set_dir(g, all.R >= all.F ? 1 : -1);
+    g->tdir = all.R >= all.F ? 1 : -1;
+    set_dir(g, g->tdir);
     g->phi = dispersion(g);
     g->ftot = all.F;
     double lv = 0;
@@ -890,6 +931,7 @@ int rca_run(const struct rca_data *d, int64_t at, const struct rca_opts *o, stru
     rank_candidates(&g, out);
     free(g.live);
     free(g.cands);
+    free(g.ocands);
     rca_obs_free(&ob);
     return 0;
 }

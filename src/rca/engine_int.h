@@ -47,6 +47,12 @@ struct rca_eng {
     struct rca_scored *cands; /* candidates of the first round, with their net evidence */
     int n_cands;
     size_t cap_cands;
+    double tdir;               /* the total's direction (+1 or -1; step 5 may override it) */
+    double odir;               /* dir_pool: the direction not chosen, */
+    double oexcess;            /* its excess (scores of its elements are shares of it), */
+    struct rca_scored *ocands; /* and its first-round candidates */
+    int n_ocands;
+    int relax; /* pool_rel: contrast() without its own-deviation rule (the pool's search) */
 };
 
 static inline void rca_agg_add(struct rca_agg *a, const struct rca_obs *ob, size_t l)

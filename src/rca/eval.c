@@ -570,6 +570,16 @@ static int set_split_children(void *p, const char *v, char *why, size_t n)
     return on_off(&((struct eval_args *)p)->o.split_kids, v, why, n);
 }
 
+static int set_both_directions(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.dir_pool, v, why, n);
+}
+
+static int set_pool_relative(void *p, const char *v, char *why, size_t n)
+{
+    return on_off(&((struct eval_args *)p)->o.pool_rel, v, why, n);
+}
+
 #define F(f) offsetof(struct eval_args, f)
 const struct oc_opt rca_eval_opts[] = {
     {"--json", OC_OPT_FLAG, F(json), NULL, "print one JSON object", 0, 0, NULL},
@@ -635,6 +645,15 @@ const struct oc_opt rca_eval_opts[] = {
      "attribute when the counts' likelihood objective rises and its other children are normal "
      "by that likelihood (default on)",
      0, 0, set_split_children},
+    {"--both-directions", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: the first candidates of the direction not chosen may join the set, each "
+     "element with its own sign, when the counts' likelihood pays for them (default on)",
+     0, 0, set_both_directions},
+    {"--pool-relative", OC_OPT_FN, 0, "on|off",
+     "tuning: counts: with --both-directions, that pool also holds elements that deviate only "
+     "against the other leaves, not their forecast; one added beside the set carries 10% of the "
+     "change (default off)",
+     0, 0, set_pool_relative},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},
 };

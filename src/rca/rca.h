@@ -92,6 +92,15 @@ struct rca_opts {
                             children along one attribute when the counts' likelihood objective
                             rises and its other children are normal by that likelihood; on by
                             default (docs/internals/rca.md, twelfth pass) */
+    int dir_pool;        /* 1: counts only: the first-round candidates of the direction not
+                            chosen (step 5) are a pool for the set too, each element with its
+                            own sign, added when the counts' likelihood pays for it
+                            (docs/internals/rca.md, thirteenth pass) */
+    int pool_rel;        /* 1: with dir_pool: that pool is formed without the rule that an
+                            element deviates from its own forecast (a slice moving only against
+                            the rest), and one added beside the set carries 10% of the change
+                            in its direction; off by default (docs/internals/rca.md, thirteenth
+                            pass) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

@@ -4,7 +4,7 @@
  * in the data, do not; the option leaf_disjoint asserts both. A thin further cause falling to
  * zero, under its penalty by the weighted gain and over it by the counts' likelihood, which
  * entry_ll asserts. A child falling against a drift of its parent's other leaves, which
- * rel_values forms.
+ * rel_values forms. Two causes of opposite signs, which dir_pool asserts together.
  */
 #include "t.h"
 #include "t_rca.h"
@@ -148,6 +148,7 @@ static void test_relative_values_child(void)
     struct rca_result *r = calloc(1, sizeof(*r));
     rca_opts_default(&o);
     T_EQ_INT(o.rel_values, 1);
+    o.dir_pool = 0; /* the falling direction's pool asserts a0&b0's two leaves without it */
     for (int on = 0; on <= 1; on++) {
         char got[256];
         o.rel_values = on;
@@ -157,7 +158,51 @@ static void test_relative_values_child(void)
     rca_data_destroy(d);
 }
 
+/* Leaves a=aI&b=bJ (6 x 3 = 18). History alternates 16/24 (counts around 20). Now a0's 3
+ * leaves rise to 60 and a1's 3 fall to 0 (60 expected, none seen), the other 12 stay at 20:
+ * two causes of opposite signs, the total up by 60. */
+static struct rca_data *build_both_signs(void)
+{
+    const char *names[] = {"a", "b"};
+    struct rca_data *d = rca_data_new(2, names, 0);
+    for (int bin = 0; bin <= BINS; bin++)
+        for (int x = 0; x < 18; x++) {
+            int i = x / 3, j = x % 3;
+            char a[8], b[8];
+            const char *vals[] = {a, b};
+            snprintf(a, sizeof(a), "a%d", i);
+            snprintf(b, sizeof(b), "b%d", j);
+            double v = (bin + x) % 2 ? 24 : 16;
+            if (bin == BINS)
+                v = i == 0 ? 60 : i == 1 ? 0 : 20;
+            T_EQ_INT(rca_data_add(d, T0 + STEP * bin, vals, v, 0), 0);
+        }
+    return d;
+}
+
+/* The direction (step 5) is the rise: a=a0 has more evidence. Every element of the set was
+ * one deviating in that direction, so a=a1's fall was never asserted beside it; with dir_pool
+ * the falling direction's candidates are a pool for the same set, each with its own sign, and
+ * a=a1 pays by the counts' likelihood. */
+static void test_both_directions(void)
+{
+    struct rca_data *d = build_both_signs();
+    struct rca_opts o;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    rca_opts_default(&o);
+    T_EQ_INT(o.dir_pool, 1);
+    for (int on = 0; on <= 1; on++) {
+        char got[256];
+        o.dir_pool = on;
+        T_EQ_STR(t_rca_causes(d, T0 + STEP * BINS, &o, r, got, sizeof got),
+                 on ? "a=a0 | a=a1" : "a=a0");
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 static const struct t_case cases[] = {
+    T_CASE(test_both_directions),
     T_CASE(test_relative_values_child),
     T_CASE(test_leaf_disjoint_causes),
     T_CASE(test_entry_likelihood_thin_cause),
