@@ -595,7 +595,14 @@ static double ll_term(double R, double F)
  * direction beyond the rest): the one whose counts' likelihood gain over c (2 ln LR over the
  * dispersion phi) net of their penalties is largest and positive. The gain is read from each
  * part's sums (the parts' leaves are disjoint), without the floor on the means, and checked
- * on t by count_ll. Returns how many were added (0: none pays, t undefined). */
+ * on t by count_ll. pool_rel (its pool formed without step 2's own-deviation rule): beside a
+ * non-empty set, a pool element carries SIDE_SHARE of the change in its direction and keeps
+ * that rule against the rest of c. Beside an asserted set a slice that hardly moves against
+ * its own forecast may look deviant only against leaves that moved (default seed 4 case
+ * 174: region0 beside three falling true regions); only where the chosen direction asserts
+ * nothing (a drift or diurnal swing the forecast misses) is a slice moving against the rest
+ * alone taken (docs/internals/rca.md, fourteenth pass). Returns how many were added (0: none
+ * pays, t undefined). */
 static int other_subset(const struct rca_eng *g, const struct choice *c, struct choice *t, int max,
                         double phi)
 {
@@ -605,11 +612,14 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
     room = room < DIR_SUBSET ? room : DIR_SUBSET;
     for (int i = 0; i < g->n_ocands && np < DIR_POOL && room > 0; i++) {
         const struct rca_elem *e = &g->ocands[i].e;
-        struct rca_agg a = agg_free(g, c, e);
+        struct rca_agg a = agg_free(g, c, e), rest = rca_agg_minus(c->rest, a);
         double share = g->oexcess > 0 ? g->odir * (a.R - a.F) / g->oexcess : 0;
-        if (clash(g, c, e, -1) || !part_valid_dir(g, a, rca_agg_minus(c->rest, a), g->odir) ||
-            (g->o->pool_rel && c->n > 0 && share < SIDE_SHARE))
-            continue; /* pool_rel: one added beside the set carries a share of the change */
+        if (clash(g, c, e, -1) || !part_valid_dir(g, a, rest, g->odir))
+            continue;
+        if (g->o->pool_rel && c->n > 0 &&
+            (share < SIDE_SHARE ||
+             g->odir * (rca_kval(a) - 1) < RCA_OWN_MIN * g->odir * (rca_kval(a) - rca_kval(rest))))
+            continue; /* pool_rel: beside a set, a share of the change and step 2's own rule */
         pen[np] = rca_penalty(g, e, a);
         pool[np++] = *e;
     }

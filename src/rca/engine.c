@@ -20,7 +20,6 @@
 #include <string.h>
 
 #define ENG_REST_MAX     0.7 /* the rest may deviate at most this share of an element's deviation */
-#define ENG_OWN_MIN      0.3 /* an element's own deviation is at least this share of its contrast */
 #define ENG_PROMISING    16  /* layer-1 values combined into layer-2 and layer-3 candidates */
 #define ENG_SEEDED       16  /* seed_values: more values, those of the leaves beyond noise */
 #define ENG_SEEDED_APART 6   /* amounts: seeded values, combined only among themselves */
@@ -50,7 +49,7 @@ static double contrast(const struct rca_eng *g, struct rca_agg e, struct rca_agg
         return 0; /* e is (nearly) everything still unexplained: that is no localization */
     double ke = rca_kval(e), kr = rca_kval(rest);
     if (g->dir * (ke - kr) <= 0 || g->dir * (kr - 1) > ENG_REST_MAX * g->dir * (ke - 1) ||
-        (!g->relax && g->dir * (ke - 1) < ENG_OWN_MIN * g->dir * (ke - kr)))
+        (!g->relax && g->dir * (ke - 1) < RCA_OWN_MIN * g->dir * (ke - kr)))
         return 0;
     double ku = rca_kval(u);
     double c = rca_gain_vs(e, ku) + rca_gain_vs(rest, ku);

@@ -13,6 +13,7 @@
 #define RCA_MIN_SUPPORT 5.0  /* excess (in counts) an element must carry: one thin leaf is noise */
 #define RCA_POOLED_MIN  6.63 /* pooled chi-square a split needs (1 degree of freedom, p < 0.01) */
 #define RCA_POOL        8 /* first-round candidates the set is chosen from, besides the greedy's */
+#define RCA_OWN_MIN     0.3 /* an element's own deviation is at least this share of its contrast */
 
 /* Additive sums over a set of leaves: every fit of the engine is made from them. */
 struct rca_agg {

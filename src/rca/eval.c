@@ -651,8 +651,8 @@ const struct oc_opt rca_eval_opts[] = {
      0, 0, set_both_directions},
     {"--pool-relative", OC_OPT_FN, 0, "on|off",
      "tuning: counts: with --both-directions, that pool also holds elements that deviate only "
-     "against the other leaves, not their forecast; one added beside the set carries 10% of the "
-     "change (default off)",
+     "against the other leaves, not their forecast; one added beside a non-empty set carries 10% "
+     "of the change and deviates from its own forecast (default off)",
      0, 0, set_pool_relative},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},

@@ -98,9 +98,10 @@ struct rca_opts {
                             (docs/internals/rca.md, thirteenth pass) */
     int pool_rel;        /* 1: with dir_pool: that pool is formed without the rule that an
                             element deviates from its own forecast (a slice moving only against
-                            the rest), and one added beside the set carries 10% of the change
-                            in its direction; off by default (docs/internals/rca.md, thirteenth
-                            pass) */
+                            the rest), and one added beside a non-empty set carries 10% of the
+                            change in its direction and deviates from its own forecast as step 2
+                            asks; off by default (docs/internals/rca.md, thirteenth and
+                            fourteenth passes) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */

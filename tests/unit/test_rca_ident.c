@@ -256,6 +256,29 @@ static void test_pool_relative_child(void)
     rca_data_destroy(d);
 }
 
+/* pool_rel beside a non-empty set keeps step 2's own-deviation rule: default seed 4 case 174,
+ * three regions fall (region1, region2, region3); the set holds region1, and region0 (1,757
+ * against 1,580 expected, own deviation 0.21 of its contrast, under 0.3) looks high only
+ * against the regions that fell. Without the rule it was added and region1 dropped
+ * (docs/internals/rca.md, fourteenth pass); now pool_rel gives the answer it gives off. */
+static void test_pool_relative_beside_set(void)
+{
+    struct rca_data *d = NULL;
+    struct rca_truth t;
+    struct rca_opts o;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 4, 174, 0, NULL, &d, &t), 0);
+    T_EQ_INT(t.n_el, 3);
+    rca_opts_default(&o);
+    for (int on = 0; on <= 1; on++) {
+        char got[256];
+        o.pool_rel = on;
+        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got), "region=region1");
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 static const struct t_case cases[] = {
     T_CASE(test_near_empty_sibling_alike),
     T_CASE(test_substantial_siblings_tell),
@@ -265,6 +288,7 @@ static const struct t_case cases[] = {
     T_CASE(test_split_refused_uneven_cause),
     T_CASE(test_both_directions_fall_replaces_rise),
     T_CASE(test_pool_relative_child),
+    T_CASE(test_pool_relative_beside_set),
     {0},
 };
 
