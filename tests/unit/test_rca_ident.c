@@ -94,6 +94,28 @@ static void test_substantial_siblings_tell(void)
     rca_data_destroy(d);
 }
 
+/* Generates case idx of generator gen at seed, checks its n_el true elements (the first is
+ * el0 unless NULL), and runs it with the switch *opt of o off, then on: the causes asserted
+ * must be off, then on ("e1 | e2 | ..."). */
+static void onoff_case(int gen, long long seed, int idx, int n_el, const char *el0,
+                       struct rca_opts *o, int *opt, const char *off, const char *on)
+{
+    struct rca_data *d = NULL;
+    struct rca_truth t;
+    struct rca_result *r = calloc(1, sizeof(*r));
+    T_EQ_INT(rca_gen_case(gen, seed, idx, 0, NULL, &d, &t), 0);
+    T_EQ_INT(t.n_el, n_el);
+    if (el0)
+        T_EQ_STR(t.el[0], el0);
+    for (int v = 0; v <= 1; v++) {
+        char got[256];
+        *opt = v;
+        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, o, r, got, sizeof got), v ? on : off);
+    }
+    free(r);
+    rca_data_destroy(d);
+}
+
 /* The engine's renaming (choose.c, option rename): in `rca gen --profile real --seed 42`
  * case 15 (additive counts, 178 leaves, truth cdn=cdn1&os=os0) the weighted objective
  * asserts cdn=cdn1&isp=isp4&region=region0, another name of the truth's largest leaf; the
@@ -101,22 +123,10 @@ static void test_substantial_siblings_tell(void)
  * fall, so it is asserted instead. */
 static void test_rename_by_likelihood(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_REAL, 42, 15, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 1);
-    T_EQ_STR(t.el[0], "cdn=cdn1&os=os0");
     rca_opts_default(&o);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.rename = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
-                 on ? "cdn=cdn1&os=os0" : "cdn=cdn1&isp=isp4&region=region0");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_REAL, 42, 15, 1, "cdn=cdn1&os=os0", &o, &o.rename,
+               "cdn=cdn1&isp=isp4&region=region0", "cdn=cdn1&os=os0");
 }
 
 /* rename_merge: the generator's default profile, seed 42, case 57 (a ratio, high noise, 364
@@ -127,24 +137,12 @@ static void test_rename_by_likelihood(void)
  * rising by more than the penalty. */
 static void test_rename_merge(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 42, 57, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 1);
-    T_EQ_STR(t.el[0], "cdn=cdn2&pop=pop0");
     rca_opts_default(&o);
     T_EQ_INT(o.rename_merge, 1);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.rename_merge = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
-                 on ? "cdn=cdn2&pop=pop0"
-                    : "cdn=cdn2&pop=pop0&region=region2 | cdn=cdn2&pop=pop0&region=region5");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_DEFAULT, 42, 57, 1, "cdn=cdn2&pop=pop0", &o, &o.rename_merge,
+               "cdn=cdn2&pop=pop0&region=region2 | cdn=cdn2&pop=pop0&region=region5",
+               "cdn=cdn2&pop=pop0");
 }
 
 /* split_kids: the default profile, seed 42, case 82 (additive counts, low noise, truth
@@ -154,24 +152,12 @@ static void test_rename_merge(void)
  * in the likelihood's units by 13.5, so they replace it. */
 static void test_split_children(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 42, 82, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 2);
     rca_opts_default(&o);
     T_EQ_INT(o.split_kids, 1);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.split_kids = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
-                 on ? "country=country0&os=os0&player=player0 | "
-                      "country=country1&os=os0&player=player0"
-                    : "os=os0&player=player0");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_DEFAULT, 42, 82, 2, NULL, &o, &o.split_kids, "os=os0&player=player0",
+               "country=country0&os=os0&player=player0 | "
+               "country=country1&os=os0&player=player0");
 }
 
 /* split_kids refused: the default profile, seed 1, case 143 (a ratio, high noise: each leaf's
@@ -209,23 +195,11 @@ static void test_split_refused_uneven_cause(void)
  * region1 replaces it (region2 and region4 add less than their penalty by that likelihood). */
 static void test_both_directions_fall_replaces_rise(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_REAL, 7, 84, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 3);
-    T_EQ_STR(t.el[0], "region=region1");
     rca_opts_default(&o);
     T_EQ_INT(o.dir_pool, 1);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.dir_pool = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
-                 on ? "region=region1" : "region=region0");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_REAL, 7, 84, 3, "region=region1", &o, &o.dir_pool, "region=region0",
+               "region=region1");
 }
 
 /* pool_rel: the real profile, seed 1, case 121 (additive counts, low noise, kind child): the
@@ -237,23 +211,11 @@ static void test_both_directions_fall_replaces_rise(void)
  * without cdn=cdn2. */
 static void test_pool_relative_child(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_REAL, 1, 121, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 1);
-    T_EQ_STR(t.el[0], "cdn=cdn0&os=os0&region=region1");
     rca_opts_default(&o);
     T_EQ_INT(o.pool_rel, 0);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.pool_rel = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got),
-                 on ? "cdn=cdn0&os=os0&region=region1" : "cdn=cdn2");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_REAL, 1, 121, 1, "cdn=cdn0&os=os0&region=region1", &o, &o.pool_rel,
+               "cdn=cdn2", "cdn=cdn0&os=os0&region=region1");
 }
 
 /* pool_rel beside a non-empty set keeps step 2's own-deviation rule: default seed 4 case 174,
@@ -263,20 +225,10 @@ static void test_pool_relative_child(void)
  * (docs/internals/rca.md, fourteenth pass); now pool_rel gives the answer it gives off. */
 static void test_pool_relative_beside_set(void)
 {
-    struct rca_data *d = NULL;
-    struct rca_truth t;
     struct rca_opts o;
-    struct rca_result *r = calloc(1, sizeof(*r));
-    T_EQ_INT(rca_gen_case(RCA_GEN_DEFAULT, 4, 174, 0, NULL, &d, &t), 0);
-    T_EQ_INT(t.n_el, 3);
     rca_opts_default(&o);
-    for (int on = 0; on <= 1; on++) {
-        char got[256];
-        o.pool_rel = on;
-        T_EQ_STR(t_rca_causes(d, (int64_t)t.at, &o, r, got, sizeof got), "region=region1");
-    }
-    free(r);
-    rca_data_destroy(d);
+    onoff_case(RCA_GEN_DEFAULT, 4, 174, 3, NULL, &o, &o.pool_rel, "region=region1",
+               "region=region1");
 }
 
 static const struct t_case cases[] = {
