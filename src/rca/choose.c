@@ -698,16 +698,18 @@ static void pool_other_dir(const struct rca_eng *g, struct choice *c, struct cho
     int n0 = c->n, take = 0;
     if (other_subset(g, c, t, max, phi)) {
         best = count_obj(g, c, count_ll(g, c), phi);
+        double obj = count_obj(g, t, count_ll(g, t), phi); /* t's, kept as t changes */
         for (int k = n0 - 1; k >= 0; k--) {
-            double obj = count_obj(g, t, count_ll(g, t), phi);
             choice_take(g, &u, t);
             choice_remove(g, &u, k);
-            if (parts_valid(g, &u) && count_obj(g, &u, count_ll(g, &u), phi) > obj)
+            double uo = parts_valid(g, &u) ? count_obj(g, &u, count_ll(g, &u), phi) : -INFINITY;
+            if (uo > obj) {
                 choice_take(g, t, &u);
+                obj = uo;
+            }
         }
-        double o = count_obj(g, t, count_ll(g, t), phi);
-        if (o > best) {
-            best = o;
+        if (obj > best) {
+            best = obj;
             take = 1;
         }
     }
