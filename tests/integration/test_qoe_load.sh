@@ -3,9 +3,9 @@
 # check lets through (1000 groups x 250 points = qoe.query_max_cells), over simulator data,
 # three at a time, three rounds. The queries run on the query threads (qoe.query_threads, 5
 # nicer than the HTTP workers) and their answers leave their worker without a copy, so
-# /healthz, asked every 20 ms meanwhile over one kept-alive connection, answers every time
-# within 100 ms, less what the probe and the workers waited for a CPU the machine's other work
-# held (probe.py); the server's RSS peaks within 160 MiB of where it started and falls back to
+# /healthz, asked every 20 ms meanwhile over one kept-alive connection, answers every time,
+# 95% of the time within 100 ms and every time within 500 ms, less what the probe and the
+# workers waited for a CPU the machine's other work held (probe.py); the server's RSS peaks within 160 MiB of where it started and falls back to
 # within 48 MiB after the answers (malloc_trim) instead of staying at its peak (on the
 # sanitizer build: the peak under 448 MiB). Prints the figures docs/internals/limits.md
 # quotes. The same for the worst PromQL query_range the cost check lets through (sum by the
@@ -79,6 +79,11 @@ PY
 # the machine's (2 cores shared by several engineers' builds and tests): the test asserts on
 # the rest, where a worker held behind a copy, a lock or a long handler shows (it runs or
 # sleeps then, it does not wait for a CPU); the query threads' priority is checked apart.
+# The rest still holds waits these counts do not show (in CI, with other tests beside, one
+# probe of 94 came to 101 ms less its CPU waits), so the bounds are 100 ms for 95% of
+# the probes and 500 ms for each: a query run on the worker instead (qoe.query_threads=0)
+# breaks one or the other on the sanitizer build (GET /v1/qoe: a probe held 846 ms; query_range:
+# 3 of 32 held 219 ms, the 95th percentile over 200 ms; docs/internals/limits.md).
 cat > "$T_TMP/probe.py" <<'PY'
 import http.client, os, sys, time
 base, out, stop, pid = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
@@ -143,11 +148,14 @@ load() {
     awk '{s = $2 - $3 - $4; printf "%d %.6f\n", $1, (s > 0 ? s : 0)}' "$T_TMP/hz" > "$T_TMP/hz_server"
     held=$(awk '$2 >= 0.1' "$T_TMP/hz_server" | grep -c .)
     awk '$2 >= 0.1 {print "  a probe of " $2 " s: the probe waited " $3 " s for a CPU, its worker " $4 " s"}' "$T_TMP/hz"
-    echo "${1%%\?*}: 9 worst-case answers of $size bytes, 3 at a time: /healthz asked $n times: median $(ms 0.5) ms, 95th percentile $(ms 0.95) ms, at most $(ms 1) ms ($slow at 100 ms or more; less the waits for a CPU: at most $(ms 1 "$T_TMP/hz_server") ms, $held at 100 ms or more); load average $(cut -d' ' -f1 /proc/loadavg); RSS $rss0 kB before, peak $peak kB, $rss1 kB after"
+    echo "${1%%\?*}: 9 worst-case answers of $size bytes, 3 at a time: /healthz asked $n times: median $(ms 0.5) ms, 95th percentile $(ms 0.95) ms, at most $(ms 1) ms ($slow at 100 ms or more; less the waits for a CPU: 95th percentile $(ms 0.95 "$T_TMP/hz_server") ms, at most $(ms 1 "$T_TMP/hz_server") ms, $held at 100 ms or more); load average $(cut -d' ' -f1 /proc/loadavg); RSS $rss0 kB before, peak $peak kB, $rss1 kB after"
     t_check "${1%%\?*}: /healthz answered every time" 0 "$(awk '$1 != 200' "$T_TMP/hz" | grep -c .)"
     t_check "${1%%\?*}: nine answers, all 200" "200x9" "$st"
     t_check "${1%%\?*}: /healthz asked at least 20 times" 1 "$([ "$n" -ge 20 ] && echo 1 || echo 0)"
-    t_check "${1%%\?*}: /healthz under 100 ms every time, less the waits for a CPU" 0 "$held"
+    t_check "${1%%\?*}: /healthz under 100 ms at the 95th percentile, less the waits for a CPU" 1 \
+        "$([ "$(ms 0.95 "$T_TMP/hz_server")" -lt 100 ] && echo 1 || echo 0)"
+    t_check "${1%%\?*}: /healthz under 500 ms every time, less the waits for a CPU" 0 \
+        "$(awk '$2 >= 0.5' "$T_TMP/hz_server" | grep -c .)"
     if [ -z "$ASAN" ]; then
         t_check "${1%%\?*}: RSS peak within 160 MiB of the start" 1 "$([ $((peak - rss0)) -lt 163840 ] && echo 1 || echo 0)"
         t_check "${1%%\?*}: memory given back: RSS within 48 MiB of the start after" 1 "$([ $((rss1 - rss0)) -lt 49152 ] && echo 1 || echo 0)"
