@@ -24,6 +24,7 @@
 #define MERGE_CANDS   10   /* rename_merge: first-round candidates tried as merges */
 #define DIR_POOL      RCA_POOL /* dir_pool: the other direction's candidates tried */
 #define DIR_SUBSET    3        /* dir_pool: elements of one addition from them, at most */
+#define POOL_MIN_F    5.0      /* pool_rel: counts a pool element expects, at least (Cochran) */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
 static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
@@ -253,10 +254,10 @@ static double trial(const struct rca_eng *g, const struct choice *c, int k,
  * (all children alike is the parent). dev/norm get the two parts' aggregates. */
 static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k, int a,
                           const struct rca_agg *ch, struct rca_elem *kids, int max,
-                          struct rca_agg *dev, struct rca_agg *norm, double sig)
+                          struct rca_agg *dev, struct rca_agg *norm, double sig, double d)
 {
     const struct rca_elem *e = &c->e[k];
-    double kr = rca_kval(c->rest), de = g->dir * (rca_kval(c->part[k]) - kr);
+    double kr = rca_kval(c->rest), de = d * (rca_kval(c->part[k]) - kr);
     int nk = 0, nonempty = 0;
     *dev = *norm = (struct rca_agg){0};
     for (uint32_t v = 0; v < g->d->dict[a].n; v++) {
@@ -264,9 +265,9 @@ static int deviating_kids(const struct rca_eng *g, const struct choice *c, int k
         if (x.F <= 0 && x.R <= 0)
             continue;
         nonempty++;
-        int is_dev = g->dir * (rca_kval(x) - kr) >= RCA_DEV_MIN * de &&
-                     rca_gain_vs(x, kr) / g->phi > sig && g->dir * (x.R - x.F) >= rca_support(g) &&
-                     g->dir * (x.R - x.F) > 0;
+        int is_dev = d * (rca_kval(x) - kr) >= RCA_DEV_MIN * de &&
+                     rca_gain_vs(x, kr) / g->phi > sig && d * (x.R - x.F) >= rca_support(g) &&
+                     d * (x.R - x.F) > 0;
         if (!is_dev) {
             *norm = rca_agg_plus(*norm, x);
             continue;
@@ -314,7 +315,7 @@ static int best_kids(const struct rca_eng *g, const struct choice *c, int k, str
         struct rca_agg dev, norm;
         if (rca_elem_has_attr(&cur, a))
             continue;
-        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, sig);
+        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, sig, g->dir);
         double kr = rca_kval(c->rest);
         if (nk == 0 || (g->ob->counts && rca_pooled_chi2(dev, norm) <= RCA_POOLED_MIN) ||
             g->dir * (rca_kval(norm) - kr) >= RCA_NORMAL_MAX * g->dir * (rca_kval(dev) - kr))
@@ -545,7 +546,8 @@ static int split_one(const struct rca_eng *g, struct choice *c, int k, struct ch
         struct rca_agg dev, norm;
         if (rca_elem_has_attr(&cur, a))
             continue;
-        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN);
+        int nk =
+            deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN, g->dir);
         if (nk == 0 || trial(g, c, k, kids, nk, t) == -INFINITY)
             continue;
         double rise = count_obj(g, t, count_ll(g, t), phi) - obj0;
@@ -601,8 +603,10 @@ static double ll_term(double R, double F)
  * its own forecast may look deviant only against leaves that moved (default seed 4 case
  * 174: region0 beside three falling true regions); only where the chosen direction asserts
  * nothing (a drift or diurnal swing the forecast misses) is a slice moving against the rest
- * alone taken (docs/internals/rca.md, fourteenth pass). Returns how many were added (0: none
- * pays, t undefined). */
+ * alone taken (docs/internals/rca.md, fourteenth pass). With pool_rel every pool element also
+ * expects POOL_MIN_F counts: the dispersion is measured on leaves expecting 10 or more, and a
+ * slice of 1.2 expected that reached 13 (real seed 5 case 149) has no measured noise model
+ * (fifteenth pass). Returns how many were added (0: none pays, t undefined). */
 static int other_subset(const struct rca_eng *g, const struct choice *c, struct choice *t, int max,
                         double phi)
 {
@@ -620,6 +624,8 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
             (share < SIDE_SHARE ||
              g->odir * (rca_kval(a) - 1) < RCA_OWN_MIN * g->odir * (rca_kval(a) - rca_kval(rest))))
             continue; /* pool_rel: beside a set, a share of the change and step 2's own rule */
+        if (g->o->pool_rel && a.F < POOL_MIN_F)
+            continue; /* pool_rel: no measured noise model under 5 counts expected */
         pen[np] = rca_penalty(g, e, a);
         pool[np++] = *e;
     }
@@ -674,6 +680,70 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
     return npick;
 }
 
+/* pool_rel: element k of c, of the other direction's pool (sign c->dir[k]), replaced by its
+ * children along one attribute that deviate in that direction (1 to 3, at least half as
+ * much, each significant alone at p < 0.01 over the dispersion, not all), the best such set,
+ * when the objective in the counts' likelihood units rises with the children priced as a
+ * refinement of the pool's candidate: its penalty plus RCA_POOLED_MIN per child, instead of
+ * each child's own layer penalty (drill_first's price). The pool's elements come straight
+ * from the other direction's first-round ranking, and no step judged their granularity;
+ * this is that decision. The other children need not be clearly normal: they go back to the
+ * rest, and the likelihood charges the set for their misfit there (real seed 2 case 13: the
+ * true child of 3 attributes fits 4.84 nats better than its parent, 12 less in penalty;
+ * docs/internals/rca.md, fifteenth pass). The set keeps at most max elements. Returns 1 when
+ * k was replaced. */
+static int pool_kids_one(const struct rca_eng *g, struct choice *c, int k, struct choice *t,
+                         int max, double phi)
+{
+    const struct rca_elem cur = c->e[k];
+    double d = c->dir[k], rank = c->rank[k];
+    if (cur.n >= RCA_MAX_DEPTH)
+        return 0;
+    double obj0 = count_obj(g, c, count_ll(g, c), phi), best = 0;
+    double pen0 = rca_penalty(g, &cur, c->part[k]);
+    struct rca_elem pick[3];
+    int nb = 0;
+    size_t off[RCA_MAX_ATTRS];
+    struct rca_agg *ch = kid_aggs(g, c, k, off);
+    for (int a = 0; a < g->na; a++) {
+        struct rca_elem kids[3];
+        struct rca_agg dev, norm;
+        if (rca_elem_has_attr(&cur, a))
+            continue;
+        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN, d);
+        if (nk == 0 || c->n - 1 + nk > max)
+            continue; /* the set holds at most max elements */
+        double kpen = 0;
+        choice_take(g, t, c);
+        choice_remove(g, t, k);
+        for (int i = 0; i < nk; i++) {
+            choice_add(g, t, &kids[i], rank + 0.01 * i);
+            t->dir[t->n - 1] = d;
+            kpen += rca_penalty(g, &kids[i], t->part[t->n - 1]);
+        }
+        if (!parts_valid(g, t))
+            continue;
+        double rise =
+            count_obj(g, t, count_ll(g, t), phi) + kpen - pen0 - nk * RCA_POOLED_MIN - obj0;
+        if (rise > best) {
+            best = rise;
+            memcpy(pick, kids, sizeof(kids[0]) * (size_t)nk);
+            nb = nk;
+        }
+    }
+    free(ch);
+    if (nb == 0)
+        return 0;
+    choice_take(g, t, c);
+    choice_remove(g, t, k);
+    for (int i = 0; i < nb; i++) {
+        choice_add(g, t, &pick[i], rank + 0.01 * i);
+        t->dir[t->n - 1] = d;
+    }
+    choice_take(g, c, t);
+    return 1;
+}
+
 /* dir_pool (counts): the direction (step 5) is chosen once, by the best element's weighted
  * evidence; where the true elements fall toward zero while slices rise with a diurnal swing,
  * the rise may win it and the falls are never considered. The other direction's first
@@ -726,6 +796,9 @@ static void pool_other_dir(const struct rca_eng *g, struct choice *c, struct cho
                 (best > -INFINITY ? best : count_obj(g, c, count_ll(g, c), phi)))
             choice_take(g, c, &u);
     }
+    for (int k = c->n - 1; k >= 0 && g->o->pool_rel; k--) /* last first: children are appended */
+        if (c->dir[k] != g->dir)
+            pool_kids_one(g, c, k, t, max, phi);
     free(u.owner);
 }
 

@@ -837,7 +837,7 @@ void rca_opts_default(struct rca_opts *o)
     o->rename_merge = 1;
     o->split_kids = 1;
     o->dir_pool = 1;
-    o->pool_rel = 0;
+    o->pool_rel = 1;
 }
 
 static int dbl_cmp(const void *a, const void *b)

@@ -652,7 +652,9 @@ const struct oc_opt rca_eval_opts[] = {
     {"--pool-relative", OC_OPT_FN, 0, "on|off",
      "tuning: counts: with --both-directions, that pool also holds elements that deviate only "
      "against the other leaves, not their forecast; one added beside a non-empty set carries 10% "
-     "of the change and deviates from its own forecast (default off)",
+     "of the change and deviates from its own forecast; each expects 5 counts, and one taken is "
+     "replaced by its deviating children when the likelihood pays at a refinement's price "
+     "(default on)",
      0, 0, set_pool_relative},
     {"--window", OC_OPT_FN, 0, "N", "tuning: history bins the forecast uses", 0, 0, set_window},
     {0},

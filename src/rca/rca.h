@@ -100,8 +100,10 @@ struct rca_opts {
                             element deviates from its own forecast (a slice moving only against
                             the rest), and one added beside a non-empty set carries 10% of the
                             change in its direction and deviates from its own forecast as step 2
-                            asks; off by default (docs/internals/rca.md, thirteenth and
-                            fourteenth passes) */
+                            asks; every element of it expects 5 counts, and one taken is
+                            replaced by its deviating children when the likelihood pays for
+                            them at the price of a refinement; on by default
+                            (docs/internals/rca.md, thirteenth to fifteenth passes) */
 };
 
 /* What rca_run found. Plain values; nothing to free. */
