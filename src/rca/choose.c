@@ -224,10 +224,11 @@ static void add_from_pool(const struct rca_eng *g, struct choice *c, const struc
     }
 }
 
-/* Replaces element k of c by alt[0..na) (one trial); returns the new objective, or -INFINITY
- * when an element of the trial is not valid. c is left unchanged. */
-static double trial(const struct rca_eng *g, const struct choice *c, int k,
-                    const struct rca_elem *alt, int na, struct choice *t)
+/* Replaces element k of c by alt[0..na), in direction d (one trial); returns the new
+ * objective, or -INFINITY when an element of the trial is not valid in its own direction. c is
+ * left unchanged. */
+static double trial_dir(const struct rca_eng *g, const struct choice *c, int k,
+                        const struct rca_elem *alt, int na, struct choice *t, double d)
 {
     double rank = c->rank[k];
     t->n = c->n;
@@ -242,11 +243,19 @@ static double trial(const struct rca_eng *g, const struct choice *c, int k,
         if (t->n == RCA_MAX_CAUSES)
             return -INFINITY;
         choice_add(g, t, &alt[i], rank + 0.01 * i);
+        t->dir[t->n - 1] = d;
     }
     for (int i = 0; i < t->n; i++)
-        if (!part_valid(g, t->part[i], t->rest))
+        if (!part_valid_dir(g, t->part[i], t->rest, t->dir[i]))
             return -INFINITY;
     return choice_obj(g, t);
+}
+
+/* trial_dir in the anomaly's direction. */
+static double trial(const struct rca_eng *g, const struct choice *c, int k,
+                    const struct rca_elem *alt, int na, struct choice *t)
+{
+    return trial_dir(g, c, k, alt, na, t, g->dir);
 }
 
 /* Children of element k of c along attribute a that deviate at least RCA_DEV_MIN as much as
@@ -522,21 +531,35 @@ static double others_gain(const struct rca_eng *g, const struct choice *c, int k
     return 2 * (l1 - l0) / phi;
 }
 
-/* split_kids (counts): element k of c replaced by its deviating children along one attribute
- * (1 to 3, each significant alone at p < 0.01 over the dispersion), the best such set, when
- * the objective in the counts' likelihood units rises and the parent's other leaves are
- * normal by that likelihood: as a part of their own they would not be significant (2 ln LR
- * over the dispersion under 6.63). The inverse of rename_merge: two true siblings asserted as
- * their parent fit the counts better by more than their extra penalty. A true element whose
- * leaves deviate unevenly (40% effect spread) also fits its most deviating children better,
- * but then its other leaves still deviate (docs/internals/rca.md, twelfth pass). Returns 1
- * when k was replaced. */
-static int split_one(const struct rca_eng *g, struct choice *c, int k, struct choice *t, double phi)
+/* Element k of c replaced by its children along one attribute that deviate in k's direction
+ * (1 to 3, at least half as much, each significant alone at p < 0.01 over the dispersion, not
+ * all), the best such set by the rise of the objective in the counts' likelihood units; the
+ * set keeps at most max elements. Returns 1 when k was replaced.
+ *
+ * split_kids (refine 0): when the objective rises and the parent's other leaves are normal by
+ * that likelihood: as a part of their own they would not be significant (2 ln LR over the
+ * dispersion under 6.63). The inverse of rename_merge: two true siblings asserted as their
+ * parent fit the counts better by more than their extra penalty. A true element whose leaves
+ * deviate unevenly (40% effect spread) also fits its most deviating children better, but then
+ * its other leaves still deviate (docs/internals/rca.md, twelfth pass).
+ *
+ * pool_rel (refine 1), for an element of the other direction's pool: when the objective rises
+ * with the children priced as a refinement of the pool's candidate: its penalty plus
+ * RCA_POOLED_MIN per child, instead of each child's own layer penalty (drill_first's price).
+ * The pool's elements come straight from the other direction's first-round ranking, and no
+ * step judged their granularity; this is that decision. The other children need not be
+ * clearly normal: they go back to the rest, and the likelihood charges the set for their
+ * misfit there (real seed 2 case 13: the true child of 3 attributes fits 4.84 nats better
+ * than its parent, 12 less in penalty; docs/internals/rca.md, fifteenth pass). */
+static int split_one(const struct rca_eng *g, struct choice *c, int k, struct choice *t, double phi,
+                     int refine, int max)
 {
     const struct rca_elem cur = c->e[k];
+    double d = c->dir[k];
     if (cur.n >= RCA_MAX_DEPTH)
         return 0;
     double obj0 = count_obj(g, c, count_ll(g, c), phi), best = 0;
+    double pen0 = refine ? rca_penalty(g, &cur, c->part[k]) : 0;
     struct rca_elem pick[3];
     int nb = 0;
     size_t off[RCA_MAX_ATTRS];
@@ -546,12 +569,16 @@ static int split_one(const struct rca_eng *g, struct choice *c, int k, struct ch
         struct rca_agg dev, norm;
         if (rca_elem_has_attr(&cur, a))
             continue;
-        int nk =
-            deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN, g->dir);
-        if (nk == 0 || trial(g, c, k, kids, nk, t) == -INFINITY)
+        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN, d);
+        if (nk == 0 || c->n - 1 + nk > max || trial_dir(g, c, k, kids, nk, t, d) == -INFINITY)
             continue;
         double rise = count_obj(g, t, count_ll(g, t), phi) - obj0;
-        if (rise > best && others_gain(g, c, k, t, phi) <= RCA_POOLED_MIN) {
+        if (refine) { /* the children's own penalties, counted in count_obj, at the price */
+            for (int i = 0; i < nk; i++)
+                rise += rca_penalty(g, &kids[i], t->part[t->n - nk + i]);
+            rise -= pen0 + nk * RCA_POOLED_MIN;
+        }
+        if (rise > best && (refine || others_gain(g, c, k, t, phi) <= RCA_POOLED_MIN)) {
             best = rise;
             memcpy(pick, kids, sizeof(kids[0]) * (size_t)nk);
             nb = nk;
@@ -560,7 +587,7 @@ static int split_one(const struct rca_eng *g, struct choice *c, int k, struct ch
     free(ch);
     if (nb == 0)
         return 0;
-    trial(g, c, k, pick, nb, t);
+    trial_dir(g, c, k, pick, nb, t, d);
     choice_take(g, c, t);
     return 1;
 }
@@ -573,7 +600,7 @@ static void split_by_likelihood(const struct rca_eng *g, struct choice *c, struc
         return;
     double phi = rca_ident_dispersion(g->ob);
     for (int k = c->n - 1; k >= 0; k--)
-        split_one(g, c, k, t, phi);
+        split_one(g, c, k, t, phi, 0, RCA_MAX_CAUSES);
 }
 
 /* 1 when every element of c deviates in its own direction beyond the rest (part_valid_dir). */
@@ -680,70 +707,6 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
     return npick;
 }
 
-/* pool_rel: element k of c, of the other direction's pool (sign c->dir[k]), replaced by its
- * children along one attribute that deviate in that direction (1 to 3, at least half as
- * much, each significant alone at p < 0.01 over the dispersion, not all), the best such set,
- * when the objective in the counts' likelihood units rises with the children priced as a
- * refinement of the pool's candidate: its penalty plus RCA_POOLED_MIN per child, instead of
- * each child's own layer penalty (drill_first's price). The pool's elements come straight
- * from the other direction's first-round ranking, and no step judged their granularity;
- * this is that decision. The other children need not be clearly normal: they go back to the
- * rest, and the likelihood charges the set for their misfit there (real seed 2 case 13: the
- * true child of 3 attributes fits 4.84 nats better than its parent, 12 less in penalty;
- * docs/internals/rca.md, fifteenth pass). The set keeps at most max elements. Returns 1 when
- * k was replaced. */
-static int pool_kids_one(const struct rca_eng *g, struct choice *c, int k, struct choice *t,
-                         int max, double phi)
-{
-    const struct rca_elem cur = c->e[k];
-    double d = c->dir[k], rank = c->rank[k];
-    if (cur.n >= RCA_MAX_DEPTH)
-        return 0;
-    double obj0 = count_obj(g, c, count_ll(g, c), phi), best = 0;
-    double pen0 = rca_penalty(g, &cur, c->part[k]);
-    struct rca_elem pick[3];
-    int nb = 0;
-    size_t off[RCA_MAX_ATTRS];
-    struct rca_agg *ch = kid_aggs(g, c, k, off);
-    for (int a = 0; a < g->na; a++) {
-        struct rca_elem kids[3];
-        struct rca_agg dev, norm;
-        if (rca_elem_has_attr(&cur, a))
-            continue;
-        int nk = deviating_kids(g, c, k, a, ch + off[a], kids, 3, &dev, &norm, RCA_POOLED_MIN, d);
-        if (nk == 0 || c->n - 1 + nk > max)
-            continue; /* the set holds at most max elements */
-        double kpen = 0;
-        choice_take(g, t, c);
-        choice_remove(g, t, k);
-        for (int i = 0; i < nk; i++) {
-            choice_add(g, t, &kids[i], rank + 0.01 * i);
-            t->dir[t->n - 1] = d;
-            kpen += rca_penalty(g, &kids[i], t->part[t->n - 1]);
-        }
-        if (!parts_valid(g, t))
-            continue;
-        double rise =
-            count_obj(g, t, count_ll(g, t), phi) + kpen - pen0 - nk * RCA_POOLED_MIN - obj0;
-        if (rise > best) {
-            best = rise;
-            memcpy(pick, kids, sizeof(kids[0]) * (size_t)nk);
-            nb = nk;
-        }
-    }
-    free(ch);
-    if (nb == 0)
-        return 0;
-    choice_take(g, t, c);
-    choice_remove(g, t, k);
-    for (int i = 0; i < nb; i++) {
-        choice_add(g, t, &pick[i], rank + 0.01 * i);
-        t->dir[t->n - 1] = d;
-    }
-    choice_take(g, c, t);
-    return 1;
-}
-
 /* dir_pool (counts): the direction (step 5) is chosen once, by the best element's weighted
  * evidence; where the true elements fall toward zero while slices rise with a diurnal swing,
  * the rise may win it and the falls are never considered. The other direction's first
@@ -798,7 +761,7 @@ static void pool_other_dir(const struct rca_eng *g, struct choice *c, struct cho
     }
     for (int k = c->n - 1; k >= 0 && g->o->pool_rel; k--) /* last first: children are appended */
         if (c->dir[k] != g->dir)
-            pool_kids_one(g, c, k, t, max, phi);
+            split_one(g, c, k, t, phi, 1, max);
     free(u.owner);
 }
 
