@@ -24,7 +24,6 @@
 #define MERGE_CANDS   10   /* rename_merge: first-round candidates tried as merges */
 #define DIR_POOL      RCA_POOL /* dir_pool: the other direction's candidates tried */
 #define DIR_SUBSET    3        /* dir_pool: elements of one addition from them, at most */
-#define POOL_MIN_F    5.0      /* pool_rel: counts a pool element expects, at least (Cochran) */
 
 /* Two elements can share leaves unless they name different values of one attribute. */
 static int may_overlap(const struct rca_elem *a, const struct rca_elem *b)
@@ -631,7 +630,7 @@ static double ll_term(double R, double F)
  * 174: region0 beside three falling true regions); only where the chosen direction asserts
  * nothing (a drift or diurnal swing the forecast misses) is a slice moving against the rest
  * alone taken (docs/internals/rca.md, fourteenth pass). With pool_rel every pool element also
- * expects POOL_MIN_F counts: the dispersion is measured on leaves expecting 10 or more, and a
+ * expects RCA_COCHRAN_F counts: the dispersion is measured on leaves expecting 10 or more, and a
  * slice of 1.2 expected that reached 13 (real seed 5 case 149) has no measured noise model
  * (fifteenth pass). Returns how many were added (0: none pays, t undefined). */
 static int other_subset(const struct rca_eng *g, const struct choice *c, struct choice *t, int max,
@@ -651,7 +650,7 @@ static int other_subset(const struct rca_eng *g, const struct choice *c, struct 
             (share < SIDE_SHARE ||
              g->odir * (rca_kval(a) - 1) < RCA_OWN_MIN * g->odir * (rca_kval(a) - rca_kval(rest))))
             continue; /* pool_rel: beside a set, a share of the change and step 2's own rule */
-        if (g->o->pool_rel && a.F < POOL_MIN_F)
+        if (g->o->pool_rel && a.F < RCA_COCHRAN_F)
             continue; /* pool_rel: no measured noise model under 5 counts expected */
         pen[np] = rca_penalty(g, e, a);
         pool[np++] = *e;
@@ -759,9 +758,12 @@ static void pool_other_dir(const struct rca_eng *g, struct choice *c, struct cho
                 (best > -INFINITY ? best : count_obj(g, c, count_ll(g, c), phi)))
             choice_take(g, c, &u);
     }
-    for (int k = c->n - 1; k >= 0 && g->o->pool_rel; k--) /* last first: children are appended */
-        if (c->dir[k] != g->dir)
-            split_one(g, c, k, t, phi, 1, max);
+    /* pool_rel: the pool's elements judged against their children, last first (a split
+     * appends the children) */
+    if (g->o->pool_rel)
+        for (int k = c->n - 1; k >= 0; k--)
+            if (c->dir[k] != g->dir)
+                split_one(g, c, k, t, phi, 1, max);
     free(u.owner);
 }
 

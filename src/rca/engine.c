@@ -24,7 +24,6 @@
 #define ENG_SEEDED       16  /* seed_values: more values, those of the leaves beyond noise */
 #define ENG_SEEDED_APART 6   /* amounts: seeded values, combined only among themselves */
 #define ENG_RELATIVE     6   /* counts (rel_values): values deviating against the rest only */
-#define ENG_SEED_MIN_F   5.0 /* ... from count leaves expecting this many (Cochran's rule) */
 #define ENG_DISP_SAMPLE  2000                         /* leaves sampled for the dispersion */
 #define ENG_VALUES       (ENG_PROMISING + ENG_SEEDED) /* at most 32: a combination's key bits */
 
@@ -221,7 +220,7 @@ static int seed_values(const struct rca_eng *g, struct rca_agg u, const size_t *
     for (size_t l = 0; l < g->n; l++) {
         double x = g->dir * (g->ob->r[l] - ku * g->ob->f[l]);
         if (!g->live[l] || x <= 0 || g->ob->w[l] * x * x <= line || x < rca_support(g) ||
-            (g->ob->counts && g->ob->f[l] < ENG_SEED_MIN_F))
+            (g->ob->counts && g->ob->f[l] < RCA_COCHRAN_F))
             continue;
         const uint32_t *v = g->d->leaf_vals + l * (size_t)g->na;
         for (int a = 0; a < g->na; a++)

@@ -14,6 +14,8 @@
 #define RCA_POOLED_MIN  6.63 /* pooled chi-square a split needs (1 degree of freedom, p < 0.01) */
 #define RCA_POOL        8 /* first-round candidates the set is chosen from, besides the greedy's */
 #define RCA_OWN_MIN     0.3 /* an element's own deviation is at least this share of its contrast */
+#define RCA_COCHRAN_F                                                                              \
+    5.0 /* counts a leaf or element expects to be read by a chi-square (Cochran) */
 
 /* Additive sums over a set of leaves: every fit of the engine is made from them. */
 struct rca_agg {
